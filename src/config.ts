@@ -1,0 +1,141 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { AppError } from './errors.js';
+
+/** The package root, so defaults work whatever the current directory is. */
+export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const dockerHostEntry = /^([a-z0-9][a-z0-9-]{0,39})=((unix|tcp|http|https):\/\/.+)$/;
+
+/**
+ * Every environment variable clusterbot reads, with its default. `.env.example` mirrors this list.
+ * Nothing else in the code reads process.env.
+ */
+export const envSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://clusterbot:clusterbot@127.0.0.1:5432/clusterbot'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('clusterbot'),
+  SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must start with xoxb-').optional(),
+  SLACK_SIGNING_SECRET: z.string().min(8).optional(),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with xapp-').optional(),
+  SLACK_API_URL: z.url().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DOCKER_HOSTS: csv
+    .pipe(z.array(z.string().regex(dockerHostEntry, 'each entry must look like NAME=unix:///var/run/docker.sock or NAME=tcp://host:2376')).min(1))
+    .default(['local=unix:///var/run/docker.sock']),
+  DOCKER_PUBLISH_IP: z.ipv4().default('127.0.0.1'),
+  DOCKER_ADVERTISE_HOST: z.string().min(1).default('localhost'),
+  DOCKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  CLUSTER_SUBNET_POOL: z.string().regex(/^\d+\.\d+\.0\.0\/16$/, 'must be an x.y.0.0/16 pool').default('10.213.0.0/16'),
+  TEMPLATES_DIR: z.string().default(path.join(packageRoot, 'manifests/templates')),
+  IMAGES_DIR: z.string().default(path.join(packageRoot, 'manifests/images')),
+  CACHE_DIR: z.string().default('/var/cache/clusterbot'),
+  ARTIFACT_DIR: z.string().default('/var/lib/clusterbot/artifacts'),
+  DEBIAN_MIRROR: z.url().default('http://deb.debian.org/debian'),
+  DEFAULT_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(48),
+  MAX_CLUSTERS_PER_USER: z.coerce.number().int().min(1).default(5),
+  ADMIN_USERS: csv.default([]),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface DockerHostConfig {
+  name: string;
+  url: string;
+}
+
+export interface Config {
+  databaseUrl: string;
+  redisUrl: string;
+  queuePrefix: string;
+  slack: {
+    botToken?: string;
+    signingSecret?: string;
+    appToken?: string;
+    apiUrl?: string;
+    /** Slack mode needs a bot token and either a signing secret (HTTP) or an app token (Socket Mode). */
+    enabled: boolean;
+    socketMode: boolean;
+  };
+  port: number;
+  docker: {
+    hosts: DockerHostConfig[];
+    publishIp: string;
+    advertiseHost: string;
+    concurrency: number;
+  };
+  subnetPool: string;
+  templatesDir: string;
+  imagesDir: string;
+  cacheDir: string;
+  artifactDir: string;
+  debianMirror: string;
+  defaultTtlHours: number;
+  maxClustersPerUser: number;
+  adminUsers: string[];
+  workerConcurrency: number;
+  shellUser: string;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+/** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset" (a common result of `VAR=` lines in .env files).
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new AppError('config_invalid', `Invalid configuration: ${lines.join('; ')}`, {
+      hints: ['See .env.example for every variable and its default.'],
+    });
+  }
+  const e = parsed.data;
+  if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET && !e.SLACK_APP_TOKEN) {
+    throw new AppError('config_invalid', 'Invalid configuration: SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set', {
+      hints: ['Without SLACK_BOT_TOKEN clusterbot runs in shell mode.'],
+    });
+  }
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+      enabled: Boolean(e.SLACK_BOT_TOKEN),
+      socketMode: Boolean(e.SLACK_BOT_TOKEN && e.SLACK_APP_TOKEN),
+    },
+    port: e.PORT,
+    docker: {
+      hosts: e.DOCKER_HOSTS.map((entry) => {
+        const m = dockerHostEntry.exec(entry)!;
+        return { name: m[1]!, url: m[2]! };
+      }),
+      publishIp: e.DOCKER_PUBLISH_IP,
+      advertiseHost: e.DOCKER_ADVERTISE_HOST,
+      concurrency: e.DOCKER_CONCURRENCY,
+    },
+    subnetPool: e.CLUSTER_SUBNET_POOL,
+    templatesDir: e.TEMPLATES_DIR,
+    imagesDir: e.IMAGES_DIR,
+    cacheDir: e.CACHE_DIR,
+    artifactDir: e.ARTIFACT_DIR,
+    debianMirror: e.DEBIAN_MIRROR,
+    defaultTtlHours: e.DEFAULT_TTL_HOURS,
+    maxClustersPerUser: e.MAX_CLUSTERS_PER_USER,
+    adminUsers: e.ADMIN_USERS,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    shellUser: e.SHELL_USER,
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,181 @@
+import { and, asc, count, eq, inArray, ne, sql } from 'drizzle-orm';
+import type { Cluster, ClusterNode } from '../domain/cluster.js';
+import { statesAllowedBefore, type ClusterState } from '../domain/cluster-state.js';
+import { firstFreeSubnet } from '../domain/subnet.js';
+import { AppError } from '../errors.js';
+import type { ClusterStore, NewCluster } from '../services/ports.js';
+import type { Db } from './client.js';
+import { clusters, events, nodes } from './schema.js';
+
+type ClusterRow = typeof clusters.$inferSelect;
+
+function toCluster(r: ClusterRow): Cluster {
+  return {
+    id: r.id,
+    name: r.name,
+    owner: r.owner,
+    team: r.team,
+    template: r.template,
+    size: r.size,
+    state: r.state as ClusterState,
+    host: r.host,
+    subnetIndex: r.subnetIndex,
+    channel: r.channel,
+    cardTs: r.cardTs,
+    progressTs: r.progressTs,
+    error: r.error,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    expiresAt: r.expiresAt,
+    readyAt: r.readyAt,
+  };
+}
+
+function toNode(r: typeof nodes.$inferSelect): ClusterNode {
+  return {
+    clusterId: r.clusterId,
+    ordinal: r.ordinal,
+    role: r.role,
+    roleIndex: r.roleIndex,
+    hostname: r.hostname,
+    ip: r.ip,
+    containerName: r.containerName,
+    containerId: r.containerId,
+    host: r.host,
+    ports: r.ports,
+  };
+}
+
+/** Postgres unique_violation, with the index that fired. */
+function uniqueViolation(err: unknown): string | undefined {
+  const e = (err as { cause?: { code?: string; constraint?: string } }).cause ?? (err as { code?: string; constraint?: string });
+  return e?.code === '23505' ? (e.constraint ?? 'unknown') : undefined;
+}
+
+export function createClusterStore(db: Db): ClusterStore {
+  const live = ne(clusters.state, 'deleted');
+
+  const store: ClusterStore = {
+    async create(c: NewCluster) {
+      // Two concurrent creates may pick the same free subnet; the unique index stops the second, which retries.
+      for (let attempt = 0; attempt < 8; attempt++) {
+        try {
+          return await db.transaction(async (tx) => {
+            if (c.requestKey) {
+              const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
+              if (seen) return { cluster: toCluster(seen), created: false };
+            }
+            const used = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(live);
+            const subnetIndex = firstFreeSubnet(new Set(used.map((u) => u.i)));
+            if (subnetIndex === undefined)
+              throw new AppError('no_capacity', 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.');
+            const [row] = await tx
+              .insert(clusters)
+              .values({ ...c, state: 'requested', subnetIndex })
+              .returning();
+            await tx.insert(events).values({ clusterId: row!.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size } });
+            return { cluster: toCluster(row!), created: true };
+          });
+        } catch (err) {
+          const index = uniqueViolation(err);
+          if (index === 'clusters_live_name')
+            throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, { hints: ['Pick another name with --name, or delete the old one first.'] });
+          if (index === 'clusters_request_key' && c.requestKey) {
+            const [seen] = await db.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
+            if (seen) return { cluster: toCluster(seen), created: false };
+          }
+          if (index === 'clusters_live_subnet') continue;
+          throw err;
+        }
+      }
+      throw new AppError('conflict', 'Too many clusters were being created at once; please try again.', { retryable: true });
+    },
+
+    async get(id) {
+      const [row] = await db.select().from(clusters).where(eq(clusters.id, id));
+      return row && toCluster(row);
+    },
+
+    async findLiveByName(name) {
+      const [row] = await db.select().from(clusters).where(and(eq(clusters.name, name), live));
+      return row && toCluster(row);
+    },
+
+    async listLive(filter = {}) {
+      const rows = await db
+        .select()
+        .from(clusters)
+        .where(filter.owner ? and(live, eq(clusters.owner, filter.owner)) : live)
+        .orderBy(asc(clusters.createdAt));
+      return rows.map(toCluster);
+    },
+
+    async countLive(owner) {
+      const [row] = await db.select({ n: count() }).from(clusters).where(and(live, eq(clusters.owner, owner)));
+      return row?.n ?? 0;
+    },
+
+    async transition(id, to, patch = {}, actor = 'clusterbot') {
+      // The WHERE clause is the guard: the update happens only from a state that allows `to`,
+      // atomically, so concurrent workers or late retries cannot make an illegal move.
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(clusters)
+          .set({
+            state: to,
+            updatedAt: sql`now()`,
+            ...(patch.error !== undefined && { error: patch.error }),
+            ...(patch.host !== undefined && { host: patch.host }),
+            ...(to === 'ready' && { readyAt: sql`now()`, error: null }),
+            ...(to === 'deleted' && { deletedAt: sql`now()` }),
+          })
+          .where(and(eq(clusters.id, id), inArray(clusters.state, statesAllowedBefore(to))))
+          .returning();
+        if (!row) return undefined;
+        await tx.insert(events).values({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {} });
+        return toCluster(row);
+      });
+    },
+
+    async setHost(id, host) {
+      await db.update(clusters).set({ host, updatedAt: sql`now()` }).where(eq(clusters.id, id));
+    },
+
+    async setCard(id, ref) {
+      await db.update(clusters).set({ channel: ref.channel, cardTs: ref.cardTs }).where(eq(clusters.id, id));
+    },
+
+    async setProgressTs(id, ts) {
+      await db.update(clusters).set({ progressTs: ts }).where(eq(clusters.id, id));
+    },
+
+    async saveNode(n) {
+      const values = { ...n, updatedAt: new Date() };
+      await db
+        .insert(nodes)
+        .values(values)
+        .onConflictDoUpdate({ target: [nodes.clusterId, nodes.ordinal], set: values });
+    },
+
+    async nodes(clusterId) {
+      const rows = await db.select().from(nodes).where(eq(nodes.clusterId, clusterId)).orderBy(asc(nodes.ordinal));
+      return rows.map(toNode);
+    },
+
+    async view(id) {
+      const cluster = await store.get(id);
+      if (!cluster) return undefined;
+      return { cluster, nodes: await store.nodes(id) };
+    },
+
+    async recordEvent(clusterId, actor, kind, detail = {}) {
+      await db.insert(events).values({ clusterId, actor, kind, detail });
+    },
+
+    async events(clusterId) {
+      const rows = await db.select().from(events).where(eq(events.clusterId, clusterId)).orderBy(asc(events.id));
+      return rows.map((r) => ({ actor: r.actor, kind: r.kind, detail: r.detail, at: r.at }));
+    },
+  };
+  return store;
+}

@@ -1,0 +1,74 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { PublishedPort } from '../domain/cluster.js';
+
+/** Docker hosts clusterbot may place clusters on (also seeded from DOCKER_HOSTS at start). */
+export const hosts = pgTable('hosts', {
+  name: text('name').primaryKey(),
+  url: text('url').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+export const clusters = pgTable(
+  'clusters',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    owner: text('owner').notNull(),
+    team: text('team'),
+    template: text('template').notNull(),
+    size: integer('size').notNull(),
+    state: text('state').notNull(),
+    host: text('host'),
+    subnetIndex: integer('subnet_index').notNull(),
+    channel: text('channel'),
+    cardTs: text('card_ts'),
+    progressTs: text('progress_ts'),
+    error: text('error'),
+    requestKey: text('request_key'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    readyAt: timestamp('ready_at', { withTimezone: true }),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    // Names and subnets are unique among live clusters only, so names can be reused after delete.
+    uniqueIndex('clusters_live_name').on(t.name).where(sql`state <> 'deleted'`),
+    uniqueIndex('clusters_live_subnet').on(t.subnetIndex).where(sql`state <> 'deleted'`),
+    uniqueIndex('clusters_request_key').on(t.requestKey),
+    index('clusters_owner').on(t.owner),
+  ],
+);
+
+export const nodes = pgTable(
+  'nodes',
+  {
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    ordinal: integer('ordinal').notNull(),
+    role: text('role').notNull(),
+    roleIndex: integer('role_index').notNull(),
+    hostname: text('hostname').notNull(),
+    ip: text('ip').notNull(),
+    containerName: text('container_name').notNull(),
+    containerId: text('container_id'),
+    host: text('host').notNull(),
+    ports: jsonb('ports').$type<PublishedPort[]>().notNull().default([]),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.clusterId, t.ordinal] })],
+);
+
+/** Audit log: who did what to which cluster, append-only. */
+export const events = pgTable(
+  'events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    actor: text('actor').notNull(),
+    kind: text('kind').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('events_cluster').on(t.clusterId, t.at)],
+);

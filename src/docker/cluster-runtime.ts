@@ -1,0 +1,251 @@
+import type Docker from 'dockerode';
+import * as tarStream from 'tar-stream';
+import type { PublishedPort } from '../domain/cluster.js';
+import { label } from '../domain/labels.js';
+import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
+import { AppError } from '../errors.js';
+import type { ContainerRuntime, HostCapacity, NodeStatus } from '../services/ports.js';
+import { demuxBuffer, execIn } from './exec.js';
+import type { HostPool } from './host-pool.js';
+
+export interface RuntimeOptions {
+  pool: HostPool;
+  /** The image ref the current recipe content maps to (from the image builder). */
+  resolveImage: (recipe: string) => Promise<string>;
+  /** Host address published ports bind to (127.0.0.1 keeps them off the network by default). */
+  publishIp: string;
+}
+
+type HttpError = Error & { statusCode?: number };
+const status = (e: unknown) => (e as HttpError).statusCode;
+
+/** Runs `fn`, treating the given HTTP statuses as success (e.g. 404 on remove = already gone). */
+async function tolerate<T>(fn: () => Promise<T>, ...codes: number[]): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (codes.includes(status(e) ?? 0)) return undefined;
+    throw e;
+  }
+}
+
+function dockerError(what: string, e: unknown): AppError {
+  const msg = (e as { json?: { message?: string } }).json?.message ?? (e as Error).message;
+  // 5xx and connection errors are worth retrying; 4xx are our own mistakes.
+  const code = status(e);
+  return new AppError('docker_error', `Docker could not ${what}: ${msg}`, { retryable: code === undefined || code >= 500, cause: e });
+}
+
+function filesTar(files: { path: string; content: string }[]): Promise<Buffer> {
+  const pack = tarStream.pack();
+  for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ''), mode: 0o644 }, f.content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  return new Promise((resolve, reject) => {
+    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
+    pack.on('end', () => resolve(Buffer.concat(chunks)));
+    pack.on('error', reject);
+  });
+}
+
+function publishedPorts(info: Docker.ContainerInspectInfo, node?: PlannedNode): PublishedPort[] {
+  const out: PublishedPort[] = [];
+  for (const [key, bindings] of Object.entries(info.NetworkSettings?.Ports ?? {})) {
+    const port = Number(key.split('/')[0]);
+    const b = bindings?.[0];
+    if (!b) continue;
+    const name = node?.ports.find((p) => p.port === port)?.name ?? String(port);
+    out.push({ name, port, hostPort: Number(b.HostPort), hostIp: b.HostIp });
+  }
+  return out.sort((a, b) => a.port - b.port);
+}
+
+export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
+  const { pool } = opts;
+  // Docker does not make network names unique under concurrency; serialise creation per host.
+  const networkLocks = new Map<string, Promise<unknown>>();
+
+  async function inspect(docker: Docker, name: string) {
+    return tolerate(() => docker.getContainer(name).inspect(), 404);
+  }
+
+  const runtime: ContainerRuntime = {
+    async hosts(): Promise<HostCapacity[]> {
+      return Promise.all(
+        pool.names().map(async (name) => {
+          try {
+            const info = await Promise.race([
+              pool.get(name).info(),
+              new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 5000)),
+            ]);
+            return { name, cpus: info.NCPU, memoryMiB: Math.floor(info.MemTotal / 2 ** 20), reachable: true };
+          } catch {
+            return { name, cpus: 0, memoryMiB: 0, reachable: false };
+          }
+        }),
+      );
+    },
+
+    async ensureImage(host, recipe) {
+      const ref = await opts.resolveImage(recipe);
+      const image = await tolerate(() => pool.get(host).getImage(ref).inspect(), 404);
+      if (!image)
+        throw new AppError('image_missing', `The image ${ref} (recipe "${recipe}") is not built on Docker host ${host}.`, {
+          hints: [`An admin runs \`clusterbot images build ${recipe}\` to build it.`],
+        });
+      return image.Id;
+    },
+
+    async ensureNetwork(host, plan) {
+      const docker = pool.get(host);
+      const key = `${host}/${plan.network.name}`;
+      const previous = networkLocks.get(key) ?? Promise.resolve();
+      const next = previous.catch(() => undefined).then(async () => {
+        const existing = await docker.listNetworks({ filters: { label: [`${label.cluster}=${plan.clusterId}`] } });
+        if (existing.some((n) => n.Name === plan.network.name)) return;
+        try {
+          await docker.createNetwork({
+            Name: plan.network.name,
+            CheckDuplicate: true,
+            Driver: 'bridge',
+            IPAM: { Driver: 'default', Config: [{ Subnet: plan.network.cidr, Gateway: plan.network.gateway }] },
+            Labels: plan.network.labels,
+          });
+        } catch (e) {
+          if (status(e) === 409) return; // created by a concurrent attempt
+          throw dockerError(`create network ${plan.network.name} (${plan.network.cidr})`, e);
+        }
+      });
+      networkLocks.set(key, next);
+      try {
+        await next;
+      } finally {
+        if (networkLocks.get(key) === next) networkLocks.delete(key);
+      }
+    },
+
+    async ensureNode(host, plan, node, image) {
+      const docker = pool.get(host);
+      let info = await inspect(docker, node.containerName);
+      if (info && info.Config.Labels?.[label.cluster] !== plan.clusterId)
+        throw new AppError('conflict', `A container named ${node.containerName} exists but belongs to another cluster.`);
+      if (!info) {
+        for (const v of node.volumes) {
+          await docker.createVolume({ Name: v.volumeName, Labels: { ...node.labels, 'clusterbot.volume': v.name } }).catch((e) => {
+            throw dockerError(`create volume ${v.volumeName}`, e);
+          });
+        }
+        const exposed = Object.fromEntries(node.ports.map((p) => [`${p.port}/tcp`, {}]));
+        const bindings = Object.fromEntries(
+          node.ports.filter((p) => p.publish).map((p) => [`${p.port}/tcp`, [{ HostIp: opts.publishIp, HostPort: '' }]]),
+        );
+        const memory = node.resources.memoryMiB * 2 ** 20;
+        const body = {
+          Image: image,
+          Hostname: node.hostname,
+          Domainname: plan.domain,
+          ...(node.command && { Cmd: node.command }),
+          ...(node.user && { User: node.user }),
+          Env: Object.entries(node.env).map(([k, v]) => `${k}=${v}`),
+          Labels: node.labels,
+          ExposedPorts: exposed,
+          StopTimeout: 20,
+          HostConfig: {
+            NanoCpus: Math.round(node.resources.cpus * 1e9),
+            Memory: memory,
+            MemorySwap: memory,
+            PidsLimit: 4096,
+            RestartPolicy: { Name: 'no' },
+            PortBindings: bindings,
+            ExtraHosts: plan.extraHosts,
+            Mounts: node.volumes.map((v) => ({ Type: 'volume', Source: v.volumeName, Target: v.path })),
+            LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '3' } },
+          },
+          NetworkingConfig: {
+            EndpointsConfig: {
+              [plan.network.name]: { Aliases: [node.hostname, node.fqdn], IPAMConfig: { IPv4Address: node.ip } },
+            },
+          },
+        };
+        try {
+          // Name in the query, config in the body only (dockerode would otherwise put it in both).
+          await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);
+        } catch (e) {
+          if (status(e) !== 409) throw dockerError(`create container ${node.containerName}`, e);
+        }
+        info = (await inspect(docker, node.containerName))!;
+      }
+      const container = docker.getContainer(info.Id);
+      if (!info.State.Running) {
+        // Written before every start: a crash between create and start must not leave a node without config.
+        if (node.files.length) {
+          await container.putArchive(await filesTar(node.files), { path: '/' }).catch((e) => {
+            throw dockerError(`copy config files into ${node.containerName}`, e);
+          });
+        }
+        await tolerate(() => container.start(), 304).catch((e) => {
+          throw dockerError(`start ${node.containerName}`, e);
+        });
+        info = await container.inspect();
+      }
+      return { exists: true, running: info.State.Running, containerId: info.Id, ports: publishedPorts(info, node) };
+    },
+
+    async inspectNode(host, containerName): Promise<NodeStatus> {
+      const info = await inspect(pool.get(host), containerName);
+      if (!info) return { exists: false, running: false, ports: [] };
+      return { exists: true, running: info.State.Running, containerId: info.Id, ports: publishedPorts(info) };
+    },
+
+    async exec(host, containerName, cmd, o = {}) {
+      try {
+        return await execIn(pool.get(host), containerName, cmd, o.timeoutMs);
+      } catch (e) {
+        throw dockerError(`run ${cmd[0]} in ${containerName}`, e);
+      }
+    },
+
+    async logsTail(host, containerName, lines) {
+      const buf = (await pool.get(host).getContainer(containerName).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      return demuxBuffer(buf).trimEnd();
+    },
+
+    async removeCluster(clusterId) {
+      const filters = { label: [`${label.cluster}=${clusterId}`] };
+      const removed = { containers: 0, volumes: 0, networks: 0 };
+      for (const host of pool.names()) {
+        const docker = pool.get(host);
+        const containers = await docker.listContainers({ all: true, filters });
+        await Promise.all(
+          containers.map(async (c) => {
+            await tolerate(() => docker.getContainer(c.Id).remove({ force: true, v: true }), 404, 409);
+            removed.containers++;
+          }),
+        );
+        const { Volumes } = await docker.listVolumes({ filters });
+        for (const v of Volumes ?? []) {
+          await tolerate(() => docker.getVolume(v.Name).remove(), 404);
+          removed.volumes++;
+        }
+        for (const n of await docker.listNetworks({ filters })) {
+          await tolerate(() => docker.getNetwork(n.Id).remove(), 404);
+          removed.networks++;
+        }
+      }
+      return removed;
+    },
+
+    async leftovers(clusterId) {
+      const filters = { label: [`${label.cluster}=${clusterId}`] };
+      const out = { containers: [] as string[], volumes: [] as string[], networks: [] as string[] };
+      for (const host of pool.names()) {
+        const docker = pool.get(host);
+        out.containers.push(...(await docker.listContainers({ all: true, filters })).map((c) => `${host}/${c.Names[0]?.replace(/^\//, '')}`));
+        out.volumes.push(...((await docker.listVolumes({ filters })).Volumes ?? []).map((v) => `${host}/${v.Name}`));
+        out.networks.push(...(await docker.listNetworks({ filters })).map((n) => `${host}/${n.Name}`));
+      }
+      return out;
+    },
+  };
+  return runtime;
+}

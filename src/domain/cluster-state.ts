@@ -1,0 +1,49 @@
+/**
+ * The cluster life cycle. Every state change in the database is guarded by this table,
+ * so a late or duplicated job can never move a cluster backwards (e.g. deleted → ready).
+ */
+export const clusterStates = [
+  'requested',
+  'provisioning',
+  'ready',
+  'degraded',
+  'deleting',
+  'deleted',
+  'failed',
+] as const;
+
+export type ClusterState = (typeof clusterStates)[number];
+
+const transitions: Record<ClusterState, readonly ClusterState[]> = {
+  requested: ['provisioning', 'deleting', 'failed'],
+  provisioning: ['ready', 'degraded', 'failed', 'deleting'],
+  ready: ['degraded', 'deleting', 'provisioning'],
+  degraded: ['ready', 'deleting', 'provisioning', 'failed'],
+  // failed → provisioning is "Retry": provisioning is idempotent, so it converges on what exists.
+  failed: ['provisioning', 'deleting'],
+  deleting: ['deleted'],
+  deleted: [],
+};
+
+export function canTransition(from: ClusterState, to: ClusterState): boolean {
+  return transitions[from].includes(to);
+}
+
+/** The states a cluster may be in for a move to `to` to be legal (used as an SQL guard). */
+export function statesAllowedBefore(to: ClusterState): ClusterState[] {
+  return clusterStates.filter((s) => canTransition(s, to));
+}
+
+export function isLive(state: ClusterState): boolean {
+  return state !== 'deleted';
+}
+
+export const stateEmoji: Record<ClusterState, string> = {
+  requested: '⏳',
+  provisioning: '🔄',
+  ready: '🟢',
+  degraded: '🟠',
+  deleting: '🗑',
+  deleted: '⚫',
+  failed: '🔴',
+};

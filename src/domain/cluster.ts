@@ -1,0 +1,48 @@
+import type { ClusterState } from './cluster-state.js';
+
+/** A cluster as the services see it (the database row, without storage details). */
+export interface Cluster {
+  id: string;
+  name: string;
+  owner: string;
+  team: string | null;
+  template: string;
+  size: number;
+  state: ClusterState;
+  host: string | null;
+  subnetIndex: number;
+  channel: string | null;
+  /** ts of the cluster card; the card is the root of the cluster's thread. */
+  cardTs: string | null;
+  progressTs: string | null;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  expiresAt: Date;
+  readyAt: Date | null;
+}
+
+export interface PublishedPort {
+  name: string;
+  port: number;
+  hostPort: number;
+  hostIp: string;
+}
+
+export interface ClusterNode {
+  clusterId: string;
+  ordinal: number;
+  role: string;
+  roleIndex: number;
+  hostname: string;
+  ip: string;
+  containerName: string;
+  containerId: string | null;
+  host: string;
+  ports: PublishedPort[];
+}
+
+export interface ClusterView {
+  cluster: Cluster;
+  nodes: ClusterNode[];
+}

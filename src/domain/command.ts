@@ -1,0 +1,163 @@
+import { parseArgs } from 'node:util';
+import { clusterNameProblem } from './cluster-name.js';
+import { closest } from './suggest.js';
+
+/**
+ * The `/cluster` grammar, shared by Slack and the shell. Parsing is purely syntactic:
+ * whether a template exists or a size is allowed is policy (domain/policy.ts).
+ */
+export type ClusterCommand =
+  | { verb: 'help'; topic?: Verb }
+  | { verb: 'templates' }
+  | { verb: 'create'; template: string; size?: number; name?: string }
+  | { verb: 'list'; all: boolean }
+  | { verb: 'status'; name?: string }
+  | { verb: 'delete'; name: string };
+
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'delete'] as const;
+export type Verb = (typeof verbs)[number];
+
+interface VerbSpec {
+  usage: string;
+  summary: string;
+  example: string;
+  options: Record<string, { type: 'string' | 'boolean' }>;
+  positionals: { min: number; max: number };
+}
+
+export const verbSpecs: Record<Verb, VerbSpec> = {
+  help: { usage: '/cluster help [COMMAND]', summary: 'Show every command, or one in detail', example: '/cluster help create', options: {}, positionals: { min: 0, max: 1 } },
+  templates: { usage: '/cluster templates', summary: 'List cluster types with their sizes and resources', example: '/cluster templates', options: {}, positionals: { min: 0, max: 0 } },
+  create: { usage: '/cluster create TEMPLATE [SIZE] [--name NAME]', summary: 'Create a cluster of your own', example: '/cluster create zookeeper 3 --name zk-bug-1234', options: { name: { type: 'string' } }, positionals: { min: 1, max: 2 } },
+  list: { usage: '/cluster list [--all]', summary: 'Your live clusters (--all: everyone\'s)', example: '/cluster list --all', options: { all: { type: 'boolean' } }, positionals: { min: 0, max: 0 } },
+  status: { usage: '/cluster status [NAME]', summary: 'One cluster\'s nodes, endpoints and expiry (yours if you have one)', example: '/cluster status zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
+  delete: { usage: '/cluster delete NAME', summary: 'Delete a cluster and its data (asks to confirm)', example: '/cluster delete zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
+};
+
+export interface CommandError {
+  message: string;
+  usage: string;
+}
+
+export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; error: CommandError };
+
+export const maxCommandLength = 300;
+const generalUsage = '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | delete NAME';
+
+/** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
+export function normalizeCommandText(text: string): string {
+  return text
+    .normalize('NFKC')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    // macOS and iOS turn "--name" into an em dash or en dash.
+    .replace(/(^|\s)[\u2014\u2013\u2012\u2212]+(?=\S)/g, '$1--')
+    .trim();
+}
+
+export function parseCommand(rawText: string): ParseResult {
+  if (rawText.length > maxCommandLength)
+    return fail(`That command is ${rawText.length} characters long; commands are at most ${maxCommandLength}.`, generalUsage);
+  const text = normalizeCommandText(rawText);
+  const tokens = text.split(/\s+/).filter(Boolean);
+  const [first, ...rest] = tokens;
+  if (first === undefined) return { ok: true, command: { verb: 'help' } };
+  const verbWord = first.toLowerCase();
+  if (!(verbs as readonly string[]).includes(verbWord)) {
+    const guess = closest(verbWord, verbs);
+    const shown = printable(first);
+    return fail(
+      guess ? `Unknown command "${shown}": did you mean \`${guess}\`?` : `Unknown command "${shown}". \`/cluster help\` lists every command.`,
+      generalUsage,
+    );
+  }
+  const verb = verbWord as Verb;
+  const spec = verbSpecs[verb];
+  let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: rest, options: spec.options, allowPositionals: true, strict: true }));
+  } catch (e) {
+    return fail(optionError(e as Error, spec), spec.usage);
+  }
+  if (positionals.length < spec.positionals.min) return fail(`\`${verb}\` needs ${missingWhat(verb)}.`, spec.usage);
+  if (positionals.length > spec.positionals.max)
+    return fail(`Too many words for \`${verb}\`: "${printable(positionals.slice(spec.positionals.max).join(' '))}".`, spec.usage);
+
+  switch (verb) {
+    case 'help': {
+      const topic = positionals[0]?.toLowerCase();
+      if (topic === undefined) return { ok: true, command: { verb } };
+      if (!(verbs as readonly string[]).includes(topic)) {
+        const guess = closest(topic, verbs);
+        return fail(`There is no command "${printable(topic)}"${guess ? `: did you mean \`${guess}\`?` : '.'}`, spec.usage);
+      }
+      return { ok: true, command: { verb, topic: topic as Verb } };
+    }
+    case 'templates':
+      return { ok: true, command: { verb } };
+    case 'create': {
+      const template = positionals[0]!.toLowerCase();
+      if (!/^[a-z][a-z0-9-]{0,30}$/.test(template))
+        return fail(`"${printable(positionals[0]!)}" is not a template name. \`/cluster templates\` lists them.`, spec.usage);
+      let size: number | undefined;
+      if (positionals[1] !== undefined) {
+        if (!/^\d{1,3}$/.test(positionals[1]))
+          return fail(`The size must be a whole number of nodes, not "${printable(positionals[1])}".`, spec.usage);
+        size = Number(positionals[1]);
+      }
+      const name = values.name as string | undefined;
+      if (name !== undefined) {
+        const problem = clusterNameProblem(name);
+        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      }
+      return { ok: true, command: { verb, template, ...(size !== undefined && { size }), ...(name !== undefined && { name }) } };
+    }
+    case 'list':
+      return { ok: true, command: { verb, all: Boolean(values.all) } };
+    case 'status':
+    case 'delete': {
+      const name = positionals[0];
+      if (name !== undefined) {
+        const problem = clusterNameProblem(name);
+        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      }
+      if (verb === 'delete') return { ok: true, command: { verb, name: name! } };
+      return { ok: true, command: { verb, ...(name !== undefined && { name }) } };
+    }
+  }
+}
+
+function fail(message: string, usage: string): ParseResult {
+  return { ok: false, error: { message, usage } };
+}
+
+function missingWhat(verb: Verb): string {
+  return verb === 'create' ? 'a template, e.g. `/cluster create zookeeper 3`' : 'a cluster name';
+}
+
+/** Maps node:util parseArgs errors (unknown option, missing value) to a message with a suggestion. */
+function optionError(err: Error, spec: VerbSpec): string {
+  const unknown = /Unknown option '([^']+)'/.exec(err.message);
+  if (unknown) {
+    const flag = unknown[1]!.replace(/^-+/, '');
+    const known = Object.keys(spec.options);
+    const guess = closest(flag, known);
+    if (guess) return `Unknown option "${printable(unknown[1]!)}": did you mean \`--${guess}\`?`;
+    return known.length ? `Unknown option "${printable(unknown[1]!)}". Options: ${known.map((k) => `--${k}`).join(', ')}.` : `This command takes no options (got "${printable(unknown[1]!)}").`;
+  }
+  const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(err.message);
+  if (missing) return `Option ${missing[1]!.split(',').pop()!.trim()} needs a value.`;
+  return `Could not read the options: ${err.message}`;
+}
+
+/** Echo user input safely: no mentions/links (Slack control chars), bounded length. */
+export function printable(s: string): string {
+  const cleaned = s.replace(/[<>&`*_~]/g, '').replace(/[\u0000-\u001f\u007f]/g, '');
+  return cleaned.length > 40 ? `${cleaned.slice(0, 40)}…` : cleaned;
+}
+
+export function helpUsage(): string {
+  return generalUsage;
+}

@@ -1,0 +1,154 @@
+import Mustache from 'mustache';
+import { label } from './labels.js';
+import type { Subnet } from './subnet.js';
+import { roleStartOrder, type Template, type TemplateProbe, type TemplateSmoke } from './template.js';
+
+/**
+ * Turns a template and a size into the exact nodes of one cluster: names, addresses, rendered
+ * config files. Pure and deterministic: re-planning after a crash gives the same names, so the
+ * runtime can converge on what already exists instead of creating duplicates.
+ */
+
+export interface PlannedPort {
+  name: string;
+  port: number;
+  publish: boolean;
+  label?: string;
+  url: string;
+  internalUrl?: string;
+}
+
+export interface PlannedNode {
+  role: string;
+  /** 1-based within the role. */
+  index: number;
+  /** 0-based over the whole cluster; also the node label. */
+  ordinal: number;
+  hostname: string;
+  fqdn: string;
+  ip: string;
+  containerName: string;
+  image: string;
+  command?: string[];
+  env: Record<string, string>;
+  user?: string;
+  files: { path: string; content: string }[];
+  ports: PlannedPort[];
+  volumes: { name: string; path: string; volumeName: string }[];
+  resources: { cpus: number; memoryMiB: number };
+  labels: Record<string, string>;
+  readiness?: TemplateProbe;
+}
+
+export interface ClusterPlan {
+  clusterId: string;
+  clusterName: string;
+  owner: string;
+  template: string;
+  size: number;
+  domain: string;
+  network: { name: string; cidr: string; gateway: string; labels: Record<string, string> };
+  nodes: PlannedNode[];
+  /** Roles grouped in start order: each wave starts after the previous one is ready. */
+  waves: string[][];
+  /** Every peer by FQDN and short name, for /etc/hosts (Docker's DNS does not serve reverse lookups). */
+  extraHosts: string[];
+  smoke: TemplateSmoke[];
+}
+
+export interface PlanInput {
+  clusterId: string;
+  clusterName: string;
+  owner: string;
+  template: Template;
+  size: number;
+  subnet: Subnet;
+}
+
+/** A short, stable suffix that keeps Docker object names unique even if a cluster name is reused. */
+export function shortId(clusterId: string): string {
+  return clusterId.replace(/-/g, '').slice(0, 6);
+}
+
+export function planCluster(input: PlanInput): ClusterPlan {
+  const { clusterId, clusterName, owner, template, size, subnet } = input;
+  const domain = `${clusterName}.clusterbot`;
+  const prefix = `cb-${clusterName}-${shortId(clusterId)}`;
+  const base = {
+    [label.managed]: 'true',
+    [label.cluster]: clusterId,
+    [label.owner]: owner,
+    [label.clusterName]: clusterName,
+    [label.template]: template.name,
+  };
+
+  // First pass: identities, so every node's files can list all peers.
+  const identities: Omit<PlannedNode, 'command' | 'env' | 'files' | 'user'>[] = [];
+  let ordinal = 0;
+  for (const [roleName, role] of Object.entries(template.roles)) {
+    const count = role.count === 'size' ? size : role.count;
+    const scalable = role.count === 'size' || role.count > 1;
+    const stem = role.hostname ?? roleName;
+    for (let index = 1; index <= count; index++, ordinal++) {
+      const hostname = scalable ? `${stem}-${index}` : stem;
+      identities.push({
+        role: roleName,
+        index,
+        ordinal,
+        hostname,
+        fqdn: `${hostname}.${domain}`,
+        ip: subnet.nodeIp(ordinal),
+        containerName: `${prefix}-${hostname}`,
+        image: role.image,
+        ports: Object.entries(role.ports).map(([name, p]) => ({ name, ...p })),
+        volumes: Object.entries(role.volumes).map(([name, path]) => ({ name, path, volumeName: `${prefix}-${hostname}-${name}` })),
+        resources: role.resources,
+        labels: { ...base, [label.role]: roleName, [label.node]: String(ordinal) },
+        ...(role.readiness && { readiness: role.readiness }),
+      });
+    }
+  }
+
+  const roles: Record<string, object[]> = {};
+  const hosts: Record<string, string> = {};
+  for (const roleName of Object.keys(template.roles)) {
+    const members = identities.filter((n) => n.role === roleName);
+    roles[roleName] = members.map((n, i) => ({
+      index: n.index, hostname: n.hostname, fqdn: n.fqdn, ip: n.ip, first: i === 0, last: i === members.length - 1,
+    }));
+    hosts[roleName] = members.map((n) => n.hostname).join(',');
+  }
+
+  const nodes: PlannedNode[] = identities.map((id) => {
+    const role = template.roles[id.role]!;
+    const view = {
+      cluster: { id: clusterId, name: clusterName, domain, size },
+      size,
+      node: { role: id.role, index: id.index, ordinal: id.ordinal, hostname: id.hostname, fqdn: id.fqdn, ip: id.ip },
+      roles,
+      hosts,
+    };
+    const render = (text: string) => Mustache.render(text, view, {}, { escape: (s: string) => s });
+    return {
+      ...id,
+      ...(role.command && { command: role.command.map(render) }),
+      env: Object.fromEntries(Object.entries(role.env).map(([k, v]) => [k, render(v)])),
+      ...(role.user && { user: role.user }),
+      files: Object.entries(role.files).map(([path, content]) => ({ path, content: render(content) })),
+    };
+  });
+
+  return {
+    clusterId,
+    clusterName,
+    owner,
+    template: template.name,
+    size,
+    domain,
+    network: { name: prefix, cidr: subnet.cidr, gateway: subnet.gateway, labels: base },
+    nodes,
+    waves: roleStartOrder(template),
+    extraHosts: nodes.flatMap((n) => [`${n.fqdn}:${n.ip}`, `${n.hostname}:${n.ip}`]),
+    smoke: template.smoke,
+  };
+}

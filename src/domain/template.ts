@@ -1,0 +1,219 @@
+import Mustache from 'mustache';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+
+/**
+ * Cluster templates are admin-owned YAML files (manifests/templates/*.yaml). They are the only
+ * place images, commands and resources are chosen: users pick a template and a size, nothing else.
+ */
+
+const name = z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lowercase letters, digits and dashes, starting with a letter');
+const command = z.array(z.string().min(1)).min(1);
+
+const portSchema = z.strictObject({
+  port: z.number().int().min(1).max(65535),
+  /** Published on a random host port of the Docker host (recorded after start). */
+  publish: z.boolean().default(false),
+  /** Shown in the card/thread, e.g. "Spark master UI". Only published or `internalUrl` ports are shown. */
+  label: z.string().min(1).optional(),
+  /** URL shape shown for a published port; {{host}} and {{port}} are the Docker host's address and published port. */
+  url: z.string().default('{{host}}:{{port}}'),
+  /** URL shape shown for use inside the cluster network; {{hostname}} and {{port}} are the node's. */
+  internalUrl: z.string().optional(),
+});
+
+const probeSchema = z.strictObject({
+  /** Runs inside the container; exit code 0 means ready. */
+  exec: command,
+  timeoutSeconds: z.number().int().min(1).max(3600).default(180),
+  intervalSeconds: z.number().min(0.2).max(60).default(2),
+});
+
+const roleSchema = z.strictObject({
+  description: z.string().optional(),
+  /** An image recipe name from manifests/images. */
+  image: name,
+  /** `size` scales with the requested size; an integer is fixed. */
+  count: z.union([z.literal('size'), z.number().int().min(1).max(16)]),
+  /** Hostname prefix; nodes are <hostname>-<n> when the role can have several nodes, <hostname> otherwise. */
+  hostname: name.optional(),
+  command: command.optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
+  user: z.string().optional(),
+  resources: z.strictObject({
+    cpus: z.number().positive().max(64),
+    memoryMiB: z.number().int().min(64).max(262144),
+  }),
+  ports: z.record(name, portSchema).default({}),
+  /** Named volumes (data that must survive container re-creation), by mount path. */
+  volumes: z.record(name, z.string().startsWith('/')).default({}),
+  /** Files rendered per node (Mustache) and written into the container before it starts. */
+  files: z.record(z.string().startsWith('/'), z.string()).default({}),
+  /** Roles whose readiness must pass before this role's containers start. */
+  dependsOn: z.array(name).default([]),
+  readiness: probeSchema.optional(),
+});
+
+const smokeSchema = z.strictObject({
+  name: z.string().min(1),
+  /** Runs on the first node of this role. */
+  role: name,
+  exec: command,
+  /** A regular expression the output must match. */
+  expect: z.string().optional(),
+  timeoutSeconds: z.number().int().min(1).max(1800).default(120),
+});
+
+export const templateSchema = z
+  .strictObject({
+    name,
+    title: z.string().min(1),
+    description: z.string().min(1),
+    version: z.string().min(1),
+    sizes: z.strictObject({
+      min: z.number().int().min(1).max(64),
+      max: z.number().int().min(1).max(64),
+      default: z.number().int().min(1).max(64),
+      /** When set, only these sizes are accepted (e.g. odd ZooKeeper ensembles). */
+      allowed: z.array(z.number().int().min(1).max(64)).optional(),
+    }),
+    /** What the size counts, for help text ("ZooKeeper servers", "workers"). */
+    sizeMeans: z.string().min(1),
+    roles: z.record(name, roleSchema),
+    smoke: z.array(smokeSchema).default([]),
+  });
+
+export type Template = z.infer<typeof templateSchema>;
+export type TemplateRole = z.infer<typeof roleSchema>;
+export type TemplatePort = z.infer<typeof portSchema>;
+export type TemplateProbe = z.infer<typeof probeSchema>;
+export type TemplateSmoke = z.infer<typeof smokeSchema>;
+
+/** Validates a parsed YAML document; `source` (the file name) prefixes every message. */
+export function parseTemplate(doc: unknown, source: string): Template {
+  const parsed = templateSchema.safeParse(doc);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new AppError('template_invalid', `Invalid template ${issues.join('\n')}`);
+  }
+  const t = parsed.data;
+  const problems = semanticProblems(t).map((p) => `${source}: ${p}`);
+  if (problems.length) throw new AppError('template_invalid', `Invalid template ${problems.join('\n')}`);
+  return t;
+}
+
+/** Checks zod cannot express: cross-references, cycles, size ranges and template syntax. */
+function semanticProblems(t: Template): string[] {
+  const problems: string[] = [];
+  const roles = Object.keys(t.roles);
+  if (roles.length === 0) problems.push('roles: at least one role is required');
+  const { min, max, default: def, allowed } = t.sizes;
+  if (min > max) problems.push(`sizes: min ${min} is greater than max ${max}`);
+  const sizeOk = (n: number) => n >= min && n <= max && (!allowed || allowed.includes(n));
+  if (!sizeOk(def)) problems.push(`sizes.default: ${def} is not an allowed size`);
+  for (const a of allowed ?? []) if (a < min || a > max) problems.push(`sizes.allowed: ${a} is outside ${min}..${max}`);
+  if (!roles.some((r) => t.roles[r]!.count === 'size') && max > 1)
+    problems.push('roles: no role has `count: size`, so sizes above 1 mean nothing');
+  for (const [roleName, role] of Object.entries(t.roles)) {
+    for (const dep of role.dependsOn) {
+      if (!t.roles[dep]) problems.push(`roles.${roleName}.dependsOn: unknown role "${dep}" (roles: ${roles.join(', ')})`);
+      if (dep === roleName) problems.push(`roles.${roleName}.dependsOn: a role cannot depend on itself`);
+    }
+    for (const [filePath, content] of Object.entries(role.files)) {
+      const err = mustacheError(content);
+      if (err) problems.push(`roles.${roleName}.files.${filePath}: ${err}`);
+    }
+    for (const [key, value] of Object.entries(role.env)) {
+      const err = mustacheError(value);
+      if (err) problems.push(`roles.${roleName}.env.${key}: ${err}`);
+    }
+  }
+  const cycle = findCycle(t);
+  if (cycle) problems.push(`roles: dependency cycle ${cycle.join(' → ')}`);
+  for (const [i, s] of t.smoke.entries()) {
+    if (!t.roles[s.role]) problems.push(`smoke.${i}.role: unknown role "${s.role}"`);
+    if (s.expect !== undefined) {
+      try {
+        new RegExp(s.expect);
+      } catch (e) {
+        problems.push(`smoke.${i}.expect: ${(e as Error).message}`);
+      }
+    }
+  }
+  return problems;
+}
+
+function mustacheError(text: string): string | undefined {
+  try {
+    Mustache.parse(text);
+    return undefined;
+  } catch (e) {
+    return `template syntax: ${(e as Error).message}`;
+  }
+}
+
+function findCycle(t: Template): string[] | undefined {
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const visit = (r: string): string[] | undefined => {
+    if (done.has(r)) return undefined;
+    if (visiting.has(r)) return [...stack.slice(stack.indexOf(r)), r];
+    visiting.add(r);
+    stack.push(r);
+    for (const d of t.roles[r]?.dependsOn ?? []) {
+      if (!t.roles[d]) continue;
+      const c = visit(d);
+      if (c) return c;
+    }
+    stack.pop();
+    visiting.delete(r);
+    done.add(r);
+    return undefined;
+  };
+  for (const r of Object.keys(t.roles)) {
+    const c = visit(r);
+    if (c) return c;
+  }
+  return undefined;
+}
+
+/** Roles in start order: every role after the roles it depends on (stable by declaration order). */
+export function roleStartOrder(t: Template): string[][] {
+  const remaining = new Set(Object.keys(t.roles));
+  const started = new Set<string>();
+  const waves: string[][] = [];
+  while (remaining.size) {
+    const wave = [...remaining].filter((r) => t.roles[r]!.dependsOn.every((d) => started.has(d)));
+    if (!wave.length) throw new Error(`dependency cycle among ${[...remaining].join(', ')}`);
+    wave.forEach((r) => {
+      remaining.delete(r);
+      started.add(r);
+    });
+    waves.push(wave);
+  }
+  return waves;
+}
+
+export function isAllowedSize(t: Template, size: number): boolean {
+  const { min, max, allowed } = t.sizes;
+  return Number.isInteger(size) && size >= min && size <= max && (!allowed || allowed.includes(size));
+}
+
+export function describeSizes(t: Template): string {
+  return t.sizes.allowed ? t.sizes.allowed.join(', ') : `${t.sizes.min}–${t.sizes.max}`;
+}
+
+/** Node count and reserved resources of a template at a size, for help text and quota checks. */
+export function footprint(t: Template, size: number): { nodes: number; cpus: number; memoryMiB: number } {
+  let nodes = 0;
+  let cpus = 0;
+  let memoryMiB = 0;
+  for (const role of Object.values(t.roles)) {
+    const n = role.count === 'size' ? size : role.count;
+    nodes += n;
+    cpus += n * role.resources.cpus;
+    memoryMiB += n * role.resources.memoryMiB;
+  }
+  return { nodes, cpus: Math.round(cpus * 100) / 100, memoryMiB };
+}

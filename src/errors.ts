@@ -1,0 +1,55 @@
+/**
+ * One error type for everything a user or operator may see.
+ * `code` is stable (tests and metrics branch on it), `userMessage` is what the person reads,
+ * `retryable` tells the queue whether trying again could help (Docker hiccup) or not (bad input).
+ */
+export type ErrorCode =
+  | 'bad_command'
+  | 'unknown_template'
+  | 'bad_size'
+  | 'bad_name'
+  | 'name_taken'
+  | 'not_found'
+  | 'forbidden'
+  | 'quota_exceeded'
+  | 'illegal_transition'
+  | 'conflict'
+  | 'no_capacity'
+  | 'image_missing'
+  | 'docker_error'
+  | 'readiness_timeout'
+  | 'config_invalid'
+  | 'template_invalid'
+  | 'internal';
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly userMessage: string;
+  readonly retryable: boolean;
+  /** Extra lines shown under the message (usage line, suggestions, last log lines). */
+  readonly hints: readonly string[];
+
+  constructor(
+    code: ErrorCode,
+    userMessage: string,
+    opts: { retryable?: boolean; hints?: readonly string[]; cause?: unknown } = {},
+  ) {
+    super(userMessage, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.userMessage = userMessage;
+    this.retryable = opts.retryable ?? false;
+    this.hints = opts.hints ?? [];
+  }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError;
+}
+
+/** Turns anything thrown into an AppError without losing the original as `cause`. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new AppError('internal', `Something went wrong inside clusterbot: ${message}`, { retryable: true, cause: err });
+}

@@ -1,0 +1,60 @@
+import type { ClusterView } from '../domain/cluster.js';
+import { mayManage } from '../domain/policy.js';
+import { AppError } from '../errors.js';
+import type { ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, Settings } from './ports.js';
+
+export interface RequestDeleteDeps {
+  store: ClusterStore;
+  queue: JobQueue;
+  notifier: Notifier;
+  settings: Settings;
+}
+
+/** Finds a live cluster the actor may manage, by name or id, or says precisely why not. */
+export async function findManageable(deps: { store: ClusterStore; settings: Settings }, actor: string, ref: { name?: string; id?: string }): Promise<ClusterView> {
+  const cluster = ref.id ? await deps.store.get(ref.id) : await deps.store.findLiveByName(ref.name ?? '');
+  if (!cluster || cluster.state === 'deleted')
+    throw new AppError('not_found', `There is no live cluster called "${ref.name ?? ref.id}".`, { hints: ['`/cluster list` shows yours.'] });
+  if (!mayManage(actor, cluster, deps.settings.adminUsers))
+    throw new AppError('forbidden', `${cluster.name} belongs to <@${cluster.owner}>; only they or an admin can change it.`);
+  return { cluster, nodes: await deps.store.nodes(cluster.id) };
+}
+
+/** Confirmed delete: state `deleting`, card updated, delete job queued. Repeating it is harmless. */
+export async function requestDelete(deps: RequestDeleteDeps, actor: string, ref: { name?: string; id?: string }): Promise<ClusterView> {
+  const view = await findManageable(deps, actor, ref);
+  if (view.cluster.state !== 'deleting') {
+    const moved = await deps.store.transition(view.cluster.id, 'deleting', {}, actor);
+    if (!moved) throw new AppError('illegal_transition', `${view.cluster.name} is ${view.cluster.state} and cannot be deleted right now.`);
+    view.cluster = moved;
+    await deps.notifier.clusterChanged(view);
+  }
+  await deps.queue.enqueue('cluster.delete', { clusterId: view.cluster.id, actor });
+  return view;
+}
+
+export interface DeleteDeps {
+  store: ClusterStore;
+  runtime: ContainerRuntime;
+  notifier: Notifier;
+  logger: Log;
+}
+
+/** The delete job: remove everything labelled with the cluster, then mark it deleted. Idempotent. */
+export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, actor: string): Promise<void> {
+  const cluster = await deps.store.get(clusterId);
+  if (!cluster || cluster.state === 'deleted') return;
+  if (cluster.state !== 'deleting') {
+    deps.logger.warn({ clusterId, state: cluster.state }, 'delete job for a cluster not in deleting state; skipped');
+    return;
+  }
+  const removed = await deps.runtime.removeCluster(clusterId);
+  const left = await deps.runtime.leftovers(clusterId);
+  const count = left.containers.length + left.volumes.length + left.networks.length;
+  if (count) throw new AppError('docker_error', `Could not remove everything of ${cluster.name}: ${[...left.containers, ...left.volumes, ...left.networks].join(', ')}`, { retryable: true });
+  const done = await deps.store.transition(clusterId, 'deleted', {}, actor);
+  if (!done) return;
+  const view = { cluster: done, nodes: await deps.store.nodes(clusterId) };
+  await deps.notifier.clusterChanged(view);
+  await deps.notifier.threadMessage(view, { kind: 'deleted', by: actor, removed });
+}

@@ -1,0 +1,128 @@
+/**
+ * The interfaces the use cases need. Adapters (db/, docker/, queue/, slack/, shell/) implement
+ * them; entrypoints wire them. Services never import an adapter.
+ */
+import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../domain/cluster.js';
+import type { ClusterState } from '../domain/cluster-state.js';
+import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
+import type { Template } from '../domain/template.js';
+
+export interface NewCluster {
+  name: string;
+  owner: string;
+  team: string | null;
+  template: string;
+  size: number;
+  channel: string | null;
+  expiresAt: Date;
+  /** Idempotency key of the request (e.g. Slack trigger_id): the same key never makes two clusters. */
+  requestKey: string | null;
+}
+
+export interface ClusterStore {
+  /** Inserts with a free subnet; returns `existing` instead when the request key was seen before. */
+  create(c: NewCluster): Promise<{ cluster: Cluster; created: boolean }>;
+  get(id: string): Promise<Cluster | undefined>;
+  findLiveByName(name: string): Promise<Cluster | undefined>;
+  listLive(filter?: { owner?: string }): Promise<Cluster[]>;
+  countLive(owner: string): Promise<number>;
+  /** Moves state only if the current state allows it; returns the updated cluster or undefined if it did not. */
+  transition(id: string, to: ClusterState, patch?: { error?: string | null; host?: string | null }, actor?: string): Promise<Cluster | undefined>;
+  setHost(id: string, host: string): Promise<void>;
+  setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
+  setProgressTs(id: string, ts: string): Promise<void>;
+  saveNode(node: ClusterNode): Promise<void>;
+  nodes(clusterId: string): Promise<ClusterNode[]>;
+  view(id: string): Promise<ClusterView | undefined>;
+  recordEvent(clusterId: string, actor: string, kind: string, detail?: Record<string, unknown>): Promise<void>;
+  events(clusterId: string): Promise<{ actor: string; kind: string; detail: Record<string, unknown>; at: Date }[]>;
+}
+
+export interface NodeStatus {
+  exists: boolean;
+  running: boolean;
+  containerId?: string;
+  ports: PublishedPort[];
+}
+
+export interface ExecResult {
+  exitCode: number;
+  output: string;
+}
+
+export interface HostCapacity {
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  reachable: boolean;
+}
+
+/** The Docker side of a cluster. Every method is idempotent: safe to repeat after a crash. */
+export interface ContainerRuntime {
+  hosts(): Promise<HostCapacity[]>;
+  /** Fails with AppError('image_missing') naming the build command when a template's image is absent. */
+  ensureImage(host: string, recipe: string): Promise<string>;
+  ensureNetwork(host: string, plan: ClusterPlan): Promise<void>;
+  /** Creates (if missing) and starts the node's container with its files in place. */
+  ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, image: string): Promise<NodeStatus>;
+  inspectNode(host: string, containerName: string): Promise<NodeStatus>;
+  exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  logsTail(host: string, containerName: string, lines: number): Promise<string>;
+  /** Removes containers, volumes and networks labelled with the cluster id, on every host. */
+  removeCluster(clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;
+  /** What is left with the cluster label (containers, volumes, networks), for checks and sweeps. */
+  leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }>;
+}
+
+export type JobName = 'cluster.create' | 'cluster.delete';
+
+export interface JobQueue {
+  /** Idempotent per (name, clusterId): enqueuing the same operation twice runs it once. */
+  enqueue(name: JobName, payload: { clusterId: string; actor: string }): Promise<void>;
+}
+
+export interface Progress {
+  step: number;
+  total: number;
+  text: string;
+}
+
+/** Where people see what happens to a cluster: the Slack card and thread, or the shell. */
+export interface Notifier {
+  /** Creates or updates the cluster card (the channel message that roots its thread). */
+  clusterChanged(view: ClusterView): Promise<void>;
+  /** One message in the thread, updated in place. */
+  progress(view: ClusterView, progress: Progress): Promise<void>;
+  /** A new message in the cluster's thread. */
+  threadMessage(view: ClusterView, message: ThreadMessage): Promise<void>;
+}
+
+export type ThreadMessage =
+  | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
+  | { kind: 'failed'; step: string; node?: string; reason: string; logTail?: string; cleanedUp: string }
+  | { kind: 'deleted'; by: string; removed: { containers: number; volumes: number; networks: number } };
+
+export interface TemplateCatalog {
+  list(): Template[];
+  get(name: string): Template | undefined;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Settings {
+  subnetPool: string;
+  defaultTtlHours: number;
+  maxClustersPerUser: number;
+  adminUsers: readonly string[];
+  advertiseHost: string;
+}
+
+/** The slice of pino the services use; keeps them free of the logging library. */
+export interface Log {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

@@ -1,0 +1,174 @@
+import type { ClusterView } from '../domain/cluster.js';
+import { placeCluster } from '../domain/placement.js';
+import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
+import { subnetAt } from '../domain/subnet.js';
+import { footprint } from '../domain/template.js';
+import { AppError, toAppError } from '../errors.js';
+import type { Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog } from './ports.js';
+
+export interface ProvisionDeps {
+  store: ClusterStore;
+  runtime: ContainerRuntime;
+  notifier: Notifier;
+  catalog: TemplateCatalog;
+  settings: Settings;
+  clock: Clock;
+  logger: Log;
+  /** Waits between readiness polls; injected so tests of the flow need not sleep. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * The create job: plan → place → image → network → nodes wave by wave (each wave ready before
+ * the next starts) → smoke checks → ready. Every step converges on what exists, so a retry after a
+ * crash or a duplicate job finishes the same cluster instead of making another.
+ */
+export async function provisionCluster(deps: ProvisionDeps, clusterId: string, opts: { finalAttempt: boolean }): Promise<void> {
+  const { store, runtime, notifier, catalog, settings, logger } = deps;
+  const sleep = deps.sleep ?? defaultSleep;
+  const existing = await store.get(clusterId);
+  if (!existing) throw new AppError('not_found', `cluster ${clusterId} does not exist`);
+  if (existing.state !== 'requested' && existing.state !== 'provisioning') {
+    logger.info({ clusterId, state: existing.state }, 'create job skipped: cluster is not waiting to be provisioned');
+    return;
+  }
+  const started = deps.clock.now().getTime();
+  let cluster = existing.state === 'requested' ? await store.transition(clusterId, 'provisioning') : existing;
+  if (!cluster) return; // deleted meanwhile
+  let step = 'planning';
+  let failedNode: PlannedNode | undefined;
+  const view = async (): Promise<ClusterView> => (await store.view(clusterId))!;
+  try {
+    const template = catalog.get(cluster.template);
+    if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
+    const plan = planCluster({
+      clusterId, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
+      subnet: subnetAt(settings.subnetPool, cluster.subnetIndex),
+    });
+    const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0);
+    let done = 0;
+    const progress = async (text: string) => notifier.progress(await view(), { step: ++done, total, text });
+
+    step = 'placing';
+    const host = cluster.host ?? (await place(deps, footprint(template, cluster.size)));
+    if (!cluster.host) await store.setHost(clusterId, host);
+    await notifier.clusterChanged(await view());
+    await progress(`placed on ${host}`);
+
+    step = 'checking images';
+    const images = new Map<string, string>();
+    for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(host, recipe));
+    await progress('images present');
+
+    step = 'creating the network';
+    await runtime.ensureNetwork(host, plan);
+    await progress(`network ${plan.network.cidr}`);
+
+    for (const wave of plan.waves) {
+      const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
+      for (const node of waveNodes) {
+        step = `starting ${node.hostname}`;
+        failedNode = node;
+        const status = await runtime.ensureNode(host, plan, node, images.get(node.image)!);
+        await store.saveNode({
+          clusterId, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,
+          containerName: node.containerName, containerId: status.containerId ?? null, host, ports: status.ports,
+        });
+        await progress(`started ${node.hostname}`);
+      }
+      step = `waiting for ${wave.join(', ')} to be ready`;
+      await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n));
+      failedNode = undefined;
+      await progress(`${wave.join(', ')} ready`);
+    }
+
+    step = 'running smoke checks';
+    const smoke = await runSmoke(runtime, host, plan);
+    if (plan.smoke.length) await progress('smoke checks done');
+    const failedSmoke = smoke.find((s) => !s.ok);
+    if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`);
+
+    cluster = await store.transition(clusterId, 'ready');
+    if (!cluster) return;
+    const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
+    const ready = await view();
+    await notifier.clusterChanged(ready);
+    await notifier.threadMessage(ready, { kind: 'ready', seconds, smoke });
+    logger.info({ clusterId, seconds }, 'cluster ready');
+  } catch (err) {
+    const e = toAppError(err);
+    logger.warn({ clusterId, step, err: e.message, retryable: e.retryable }, 'provisioning step failed');
+    if (e.retryable && !opts.finalAttempt) throw e;
+    const logTail = failedNode && cluster?.host ? await runtime.logsTail(cluster.host, failedNode.containerName, 15).catch(() => undefined) : undefined;
+    const failed = await store.transition(clusterId, 'failed', { error: `${step}: ${e.userMessage}` });
+    if (failed) {
+      const v = await view();
+      await notifier.clusterChanged(v);
+      await notifier.threadMessage(v, {
+        kind: 'failed', step, reason: e.userMessage, cleanedUp: 'nothing yet: the containers are kept so you can look at them; Delete removes them',
+        ...(failedNode && { node: failedNode.hostname }),
+        ...(logTail && { logTail }),
+      });
+    }
+    throw e;
+  }
+}
+
+async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: number }): Promise<string> {
+  const { runtime, store, catalog } = deps;
+  const [hosts, live] = await Promise.all([runtime.hosts(), store.listLive()]);
+  const reserved = new Map<string, { cpus: number; memoryMiB: number }>();
+  for (const c of live) {
+    const t = catalog.get(c.template);
+    if (!c.host || !t) continue;
+    const f = footprint(t, c.size);
+    const r = reserved.get(c.host) ?? { cpus: 0, memoryMiB: 0 };
+    reserved.set(c.host, { cpus: r.cpus + f.cpus, memoryMiB: r.memoryMiB + f.memoryMiB });
+  }
+  const placement = placeCluster(
+    hosts.map((h) => ({ ...h, reservedCpus: reserved.get(h.name)?.cpus ?? 0, reservedMemoryMiB: reserved.get(h.name)?.memoryMiB ?? 0 })),
+    need,
+  );
+  if (!placement.ok) throw new AppError('no_capacity', `No Docker host can take this cluster: ${placement.reason}.`, { hints: ['Delete a cluster you no longer need, or try a smaller size.'] });
+  return placement.host;
+}
+
+/** Polls every node's probe until all pass; a node that never gets ready fails the step with its name. */
+async function waitReady(deps: ProvisionDeps, host: string, nodes: PlannedNode[], sleep: (ms: number) => Promise<void>, onWaiting: (n: PlannedNode) => void): Promise<void> {
+  const { runtime, clock } = deps;
+  const pending = new Set(nodes.filter((n) => n.readiness));
+  const startedAt = clock.now().getTime();
+  const lastOutput = new Map<PlannedNode, string>();
+  while (pending.size) {
+    for (const node of [...pending]) {
+      const probe = node.readiness!;
+      const status = await runtime.inspectNode(host, node.containerName);
+      if (!status.running) {
+        onWaiting(node);
+        throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
+      }
+      const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
+      if (r.exitCode === 0) pending.delete(node);
+      else lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
+      if (pending.has(node) && clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
+        onWaiting(node);
+        throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
+      }
+    }
+    if (pending.size) await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
+  }
+}
+
+async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<{ name: string; ok: boolean; detail: string }[]> {
+  const results = [];
+  for (const check of plan.smoke) {
+    const node = plan.nodes.find((n) => n.role === check.role)!;
+    const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
+    const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect).test(r.output));
+    const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+    results.push({ name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` });
+  }
+  return results;
+}

@@ -1,0 +1,74 @@
+import { defaultClusterName } from '../domain/cluster-name.js';
+import type { ClusterView } from '../domain/cluster.js';
+import { checkCreate } from '../domain/policy.js';
+import { AppError } from '../errors.js';
+import type { Clock, ClusterStore, JobQueue, Notifier, Settings, TemplateCatalog } from './ports.js';
+
+export interface RequestClusterDeps {
+  store: ClusterStore;
+  queue: JobQueue;
+  notifier: Notifier;
+  catalog: TemplateCatalog;
+  settings: Settings;
+  clock: Clock;
+}
+
+export interface RequestClusterInput {
+  actor: string;
+  /** A human handle for default names (Slack user_name); falls back to the user id. */
+  actorHandle?: string;
+  team: string | null;
+  channel: string | null;
+  template: string;
+  size?: number;
+  name?: string;
+  /** The same key (Slack trigger_id) never makes two clusters. */
+  requestKey: string | null;
+}
+
+/**
+ * `/cluster create`: policy, the cluster row, the card, and the create job, in that order.
+ * A crash after the row but before the job leaves a `requested` cluster that a re-delivery
+ * (same request key) or the next start's sweep re-enqueues; the job id makes that safe.
+ */
+export async function requestCluster(deps: RequestClusterDeps, input: RequestClusterInput): Promise<{ view: ClusterView; created: boolean }> {
+  const { store, queue, notifier, catalog, settings, clock } = deps;
+  const check = checkCreate(catalog.list(), input.template, input.size);
+  if (!check.ok) throw new AppError(check.code, check.message, { hints: [check.hint] });
+
+  const owned = await store.countLive(input.actor);
+  if (owned >= settings.maxClustersPerUser && !settings.adminUsers.includes(input.actor))
+    throw new AppError('quota_exceeded', `You already have ${owned} live clusters; the limit is ${settings.maxClustersPerUser}.`, {
+      hints: ['`/cluster list` shows them; delete one with `/cluster delete NAME`.'],
+    });
+
+  const name = input.name ?? (await freeDefaultName(store, input.actorHandle ?? input.actor, check.template.name));
+  const expiresAt = new Date(clock.now().getTime() + settings.defaultTtlHours * 3600_000);
+  const { cluster, created } = await store.create({
+    name,
+    owner: input.actor,
+    team: input.team,
+    template: check.template.name,
+    size: check.size,
+    channel: input.channel,
+    expiresAt,
+    requestKey: input.requestKey,
+  });
+  const view = { cluster, nodes: [] };
+  if (!created) {
+    // A duplicate delivery: make sure the job exists (it may have been lost in a crash), post nothing new.
+    if (cluster.state === 'requested') await queue.enqueue('cluster.create', { clusterId: cluster.id, actor: input.actor });
+    return { view, created };
+  }
+  await notifier.clusterChanged(view);
+  await queue.enqueue('cluster.create', { clusterId: cluster.id, actor: input.actor });
+  return { view: (await store.view(cluster.id)) ?? view, created };
+}
+
+async function freeDefaultName(store: ClusterStore, handle: string, template: string): Promise<string> {
+  for (let n = 1; n < 1000; n++) {
+    const candidate = defaultClusterName(handle, template, n);
+    if (!(await store.findLiveByName(candidate))) return candidate;
+  }
+  throw new AppError('name_taken', 'Could not find a free default name; give one with --name.');
+}
