@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Brings a fresh Debian 12 machine (root, no registry) to "clusterbot can run and be tested":
+# Docker Engine, PostgreSQL, Redis, debootstrap, npm dependencies, the build, and the cluster images.
+# Idempotent: every step checks first, so it is cheap on a machine that already has everything.
+# Skip the image build with CLUSTERBOT_SKIP_IMAGES=1; pick recipes with CLUSTERBOT_IMAGES="zookeeper spark".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=
+need_pkg() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ -z "$apt_updated" ]; then log "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
+  log "installing ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+need_pkg docker.io postgresql redis-server debootstrap ca-certificates
+
+# Docker Engine: start it when it does not answer; a daemon killed earlier leaves pid files that stop the next one.
+if ! docker info >/dev/null 2>&1; then
+  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
+    if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then as_root rm -f "$pidfile"; fi
+  done
+  log "starting dockerd"
+  as_root bash -c 'setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &'
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { tail -20 /var/log/dockerd.log >&2; log "dockerd did not start"; exit 1; }
+fi
+
+# PostgreSQL: the Debian cluster, plus a clusterbot role and database (matching DATABASE_URL's default).
+pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+if ! pg_lsclusters -h 2>/dev/null | grep -q online; then
+  pg_lsclusters -h | grep -q "^$pg_version main" || as_root pg_createcluster "$pg_version" main >/dev/null
+  log "starting PostgreSQL $pg_version"
+  as_root pg_ctlcluster "$pg_version" main start
+fi
+for _ in $(seq 1 30); do as_root su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break; sleep 1; done
+as_root su postgres -c "psql -qtAc \"select 1 from pg_roles where rolname='clusterbot'\"" | grep -q 1 \
+  || as_root su postgres -c "psql -qc \"create role clusterbot login createdb password 'clusterbot'\""
+as_root su postgres -c "psql -qtAc \"select 1 from pg_database where datname='clusterbot'\"" | grep -q 1 \
+  || as_root su postgres -c "createdb -O clusterbot clusterbot"
+
+# Redis
+if ! redis-cli ping >/dev/null 2>&1; then
+  log "starting redis-server"
+  as_root redis-server --daemonize yes --save '' --appendonly no >/dev/null
+  for _ in $(seq 1 20); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+
+# Node dependencies and the build (npm ci only when the lockfile changed since the last install).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund >/dev/null
+fi
+log "building"
+npm run -s build
+
+# Cluster images: built from recipes, cached by content (an unchanged recipe is never rebuilt).
+if [ -z "${CLUSTERBOT_SKIP_IMAGES:-}" ]; then
+  images=${CLUSTERBOT_IMAGES:-}
+  if [ -z "$images" ]; then
+    node dist/entrypoints/cli.js images build
+  else
+    for i in $images; do node dist/entrypoints/cli.js images build "$i"; done
+  fi
+fi
+log "ready"

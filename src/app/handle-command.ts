@@ -1,0 +1,127 @@
+import { parseCommand, type ClusterCommand } from '../domain/command.js';
+import { checkCreate } from '../domain/policy.js';
+import { isAppError, toAppError } from '../errors.js';
+import { renderClusterCard } from '../render/cluster-card.js';
+import { renderCommandError, renderDeleteConfirm, renderError, renderHelp, renderInfo, renderList, renderTemplates } from '../render/messages.js';
+import type { Message } from '../render/blocks.js';
+import { findManageable, requestDelete } from '../services/delete-cluster.js';
+import type { Clock, ClusterStore, JobQueue, Log, Notifier, Settings, TemplateCatalog } from '../services/ports.js';
+import { requestCluster } from '../services/request-cluster.js';
+
+/**
+ * The part of handling `/cluster ...` that Slack and the shell share: one service call per
+ * command, rendered. The adapters only add transport (ack/respond, or printing).
+ */
+export interface CommandDeps {
+  store: ClusterStore;
+  queue: JobQueue;
+  notifier: Notifier;
+  catalog: TemplateCatalog;
+  settings: Settings;
+  clock: Clock;
+  logger: Log;
+}
+
+export interface Caller {
+  user: string;
+  handle?: string;
+  team: string | null;
+  channel: string | null;
+  /** Idempotency key of this delivery (Slack trigger_id). */
+  requestKey: string | null;
+}
+
+/** What can be answered without I/O, inside Slack's 3-second window: parse and template/size errors. */
+export type Precheck = { ok: true; command: ClusterCommand; ack?: Message } | { ok: false; reply: Message };
+
+export function precheckCommand(text: string, catalog: TemplateCatalog): Precheck {
+  const parsed = parseCommand(text);
+  if (!parsed.ok) return { ok: false, reply: renderCommandError(parsed.error) };
+  const command = parsed.command;
+  if (command.verb === 'create') {
+    const check = checkCreate(catalog.list(), command.template, command.size);
+    if (!check.ok) return { ok: false, reply: renderError(check.message, [check.hint, 'Usage: `/cluster create TEMPLATE [SIZE] [--name NAME]`']) };
+    return { ok: true, command, ack: renderInfo(`⏳ Creating ${check.template.name} × ${check.size}… the cluster card will appear in this channel.`) };
+  }
+  return { ok: true, command };
+}
+
+export async function handleCommand(deps: CommandDeps, caller: Caller, command: ClusterCommand): Promise<Message | null> {
+  const { store, catalog, settings, clock } = deps;
+  try {
+    switch (command.verb) {
+      case 'help':
+        return renderHelp(command.topic);
+      case 'templates':
+        return renderTemplates(catalog.list());
+      case 'list': {
+        const clusters = await store.listLive(command.all ? {} : { owner: caller.user });
+        return renderList(clusters, caller.user, clock.now(), command.all);
+      }
+      case 'status': {
+        let name = command.name;
+        if (!name) {
+          const mine = await store.listLive({ owner: caller.user });
+          if (mine.length !== 1)
+            return renderError(mine.length ? `You have ${mine.length} clusters; which one?` : 'You have no live clusters.', ['Usage: `/cluster status [NAME]`']);
+          name = mine[0]!.name;
+        }
+        const cluster = await store.findLiveByName(name);
+        if (!cluster) return renderError(`There is no live cluster called "${name}".`, ['`/cluster list --all` shows every live cluster.']);
+        const view = (await store.view(cluster.id))!;
+        return renderClusterCard(view, { now: clock.now(), template: catalog.get(cluster.template), advertiseHost: settings.advertiseHost });
+      }
+      case 'create': {
+        const { view, created } = await requestCluster(deps, {
+          actor: caller.user,
+          ...(caller.handle && { actorHandle: caller.handle }),
+          team: caller.team,
+          channel: caller.channel,
+          template: command.template,
+          ...(command.size !== undefined && { size: command.size }),
+          ...(command.name !== undefined && { name: command.name }),
+          requestKey: caller.requestKey,
+        });
+        return created ? null : renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
+      }
+      case 'delete': {
+        const view = await findManageable(deps, caller.user, { name: command.name });
+        return renderDeleteConfirm(view);
+      }
+    }
+  } catch (err) {
+    return errorReply(deps.logger, err);
+  }
+}
+
+export type ActionKind = 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status';
+
+/** Button presses (Slack block_actions or a numbered shell button). */
+export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, clusterId: string): Promise<Message | null> {
+  try {
+    switch (action) {
+      case 'delete':
+      case 'deleteConfirm': {
+        const view = await requestDelete(deps, caller.user, { id: clusterId });
+        return renderInfo(`🗑 Deleting ${view.cluster.name}… the card shows when it is gone.`);
+      }
+      case 'deleteCancel': {
+        const cluster = await deps.store.get(clusterId);
+        return renderInfo(`Kept ${cluster?.name ?? 'the cluster'}; nothing was deleted.`);
+      }
+      case 'status': {
+        const view = await deps.store.view(clusterId);
+        if (!view) return renderError('That cluster no longer exists.');
+        return renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.settings.advertiseHost });
+      }
+    }
+  } catch (err) {
+    return errorReply(deps.logger, err);
+  }
+}
+
+function errorReply(logger: Log, err: unknown): Message {
+  const e = toAppError(err);
+  if (!isAppError(err) || e.code === 'internal') logger.error({ err: (err as Error)?.stack ?? String(err) }, 'command failed');
+  return renderError(e.userMessage, e.hints);
+}

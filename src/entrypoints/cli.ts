@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { loadConfig, type Config } from '../config.js';
+import { connectDatabase, migrateDatabase } from '../db/client.js';
+import { createHostPool } from '../docker/host-pool.js';
+import { isAppError } from '../errors.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createContext, imageBuilderFor, redactUrl } from './context.js';
+import { runBot, runShell, runWorkerProcess, type Running } from './processes.js';
+
+/** `clusterbot`: one executable, one subcommand per process kind. Builds clients, wires, nothing else. */
+
+function setup(): { config: Config; logger: Logger } {
+  const config = loadConfig();
+  return { config, logger: createLogger({ level: config.logLevel }) };
+}
+
+function untilSignal(running: Running, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = async (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      await running.stop();
+      resolve();
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+}
+
+async function serve(kind: 'bot' | 'worker' | 'all'): Promise<void> {
+  const { config, logger } = setup();
+  const ctx = await createContext(config, logger);
+  const running = kind === 'worker' ? await runWorkerProcess(ctx) : await runBot(ctx, { withWorker: kind === 'all' });
+  await untilSignal(running, logger);
+  await ctx.close();
+}
+
+async function shell(): Promise<void> {
+  const { config } = setup();
+  // The REPL owns the terminal: logs go to stderr and only warnings show by default.
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
+  const ctx = await createContext(config, logger);
+  await runShell(ctx, { input: process.stdin, output: process.stdout });
+  await ctx.close();
+}
+
+const program = new Command('clusterbot')
+  .description('Your own big-data cluster (ZooKeeper, Spark, Hadoop, HBase, Kafka) as Docker containers, one chat command away.')
+  .showHelpAfterError();
+
+program.command('start').description('Run everything: `all` when Slack tokens are set, otherwise `shell`').action(async () => {
+  const { config } = setup();
+  if (config.slack.enabled) await serve('all');
+  else await shell();
+});
+program.command('bot').description('Slack receiver (HTTP at POST /slack/events, or Socket Mode with SLACK_APP_TOKEN)').action(() => serve('bot'));
+program.command('worker').description('Job worker: drives the Docker hosts').action(() => serve('worker'));
+program.command('all').description('Bot and worker in one process').action(() => serve('all'));
+program.command('shell').description('Terminal REPL with an in-process worker; no Slack needed').action(shell);
+program
+  .command('migrate')
+  .description('Apply database migrations and exit')
+  .action(async () => {
+    const { config, logger } = setup();
+    const database = connectDatabase(config.databaseUrl);
+    await migrateDatabase(database);
+    await database.close();
+    logger.info({ database: redactUrl(config.databaseUrl) }, 'migrations applied');
+  });
+
+const images = program.command('images').description('Cluster images built from manifests/images (no registry needed)');
+images
+  .command('build [name]')
+  .description('Build an image recipe and its parents (all recipes when no name), skipping unchanged ones')
+  .option('--force', 'rebuild even when an image for the same recipe content exists')
+  .action(async (name: string | undefined, opts: { force?: boolean }) => {
+    const { config, logger } = setup();
+    const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
+    for (const r of await builder.build(name, { force: Boolean(opts.force) }))
+      console.log(`${r.cached ? 'cached' : 'built '} ${r.ref}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  ${r.cached ? '' : `${r.seconds.toFixed(0)} s`}`);
+  });
+images
+  .command('list')
+  .description('Recipes, their content hash and whether their image is built')
+  .action(async () => {
+    const { config, logger } = setup();
+    const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
+    for (const s of await builder.list())
+      console.log(`${s.name.padEnd(12)} ${s.built ? 'built  ' : 'missing'} ${s.ref ?? ''}${s.error ? `  ERROR: ${s.error}` : ''}`);
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  // Startup errors name what is wrong and what to do, without a stack trace for expected problems.
+  if (isAppError(err)) console.error(`clusterbot: ${err.userMessage}${err.hints.length ? `\n${err.hints.join('\n')}` : ''}`);
+  else console.error(`clusterbot: ${(err as Error)?.stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+
+/**
+ * GET /healthz (the process answers), /readyz (its dependencies answer) and /metrics (Prometheus).
+ * Plain node:http handlers, so Bolt's receiver can mount them as custom routes or a bare server can.
+ */
+export interface Route {
+  path: string;
+  method: string[];
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+}
+
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export function createRegistry(): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'clusterbot_' });
+  return registry;
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): Route[] {
+  return [
+    { path: '/healthz', method: ['GET'], handler: (_req, res) => json(res, 200, { ok: true }) },
+    {
+      path: '/readyz',
+      method: ['GET'],
+      handler: (_req, res) => {
+        void Promise.all(
+          opts.checks.map(async (c) => {
+            try {
+              await Promise.race([c.check(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out')), 3000))]);
+              return { name: c.name, ok: true };
+            } catch (e) {
+              return { name: c.name, ok: false, error: (e as Error).message };
+            }
+          }),
+        ).then((results) => json(res, results.every((r) => r.ok) ? 200 : 503, { ok: results.every((r) => r.ok), checks: results }));
+      },
+    },
+    {
+      path: '/metrics',
+      method: ['GET'],
+      handler: (_req, res) => {
+        void opts.registry.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': opts.registry.contentType });
+          res.end(text);
+        });
+      },
+    },
+  ];
+}

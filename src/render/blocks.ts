@@ -1,0 +1,67 @@
+/**
+ * The subset of Slack Block Kit clusterbot emits, typed locally so renderers stay pure and the
+ * shell can print the same messages without importing Slack's SDK.
+ */
+export interface TextObject {
+  type: 'mrkdwn' | 'plain_text';
+  text: string;
+  emoji?: boolean;
+}
+
+export interface ButtonElement {
+  type: 'button';
+  action_id: string;
+  text: TextObject;
+  value?: string;
+  style?: 'primary' | 'danger';
+  url?: string;
+  confirm?: {
+    title: TextObject;
+    text: TextObject;
+    confirm: TextObject;
+    deny: TextObject;
+    style?: 'primary' | 'danger';
+  };
+}
+
+export type Block =
+  | { type: 'header'; text: TextObject; block_id?: string }
+  | { type: 'section'; text?: TextObject; fields?: TextObject[]; block_id?: string }
+  | { type: 'context'; elements: TextObject[]; block_id?: string }
+  | { type: 'actions'; elements: ButtonElement[]; block_id?: string }
+  | { type: 'divider'; block_id?: string };
+
+/** A message: Block Kit plus the plain-text fallback shown in notifications and screen readers. */
+export interface Message {
+  text: string;
+  blocks: Block[];
+}
+
+export const md = (text: string): TextObject => ({ type: 'mrkdwn', text });
+export const plain = (text: string): TextObject => ({ type: 'plain_text', text, emoji: true });
+
+/** Escapes text for mrkdwn so user-supplied strings cannot mention people or inject links. */
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Slack renders this in the reader's time zone; the fallback is for clients that cannot. */
+export function slackDate(d: Date, format = '{date_short_pretty} {time}'): string {
+  const fallback = d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  return `<!date^${Math.floor(d.getTime() / 1000)}^${format}|${fallback}>`;
+}
+
+export function relative(from: Date, to: Date): string {
+  const ms = to.getTime() - from.getTime();
+  const past = ms < 0;
+  const m = Math.round(Math.abs(ms) / 60_000);
+  const text = m < 1 ? 'less than a minute' : m < 90 ? `${m} minute${m === 1 ? '' : 's'}` : m < 36 * 60 ? `${Math.round(m / 60)} hours` : `${Math.round(m / 1440)} days`;
+  return past ? `${text} ago` : `in ${text}`;
+}
+
+export const actionIds = {
+  deleteFromCard: 'cluster.delete',
+  deleteConfirm: 'cluster.delete.confirm',
+  deleteCancel: 'cluster.delete.cancel',
+  status: 'cluster.status',
+} as const;

@@ -1,0 +1,91 @@
+import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
+import { stateEmoji } from '../domain/cluster-state.js';
+import { footprint, type Template } from '../domain/template.js';
+import { actionIds, esc, md, plain, relative, slackDate, type Block, type Message } from './blocks.js';
+
+export interface CardContext {
+  now: Date;
+  template?: Template;
+  /** The Docker host address people use to reach published ports. */
+  advertiseHost: string;
+}
+
+/** Endpoint lines: published ports as links on the Docker host, internal URLs by hostname. */
+export function endpointLines(view: ClusterView, ctx: CardContext): string[] {
+  const lines: string[] = [];
+  for (const node of view.nodes) {
+    const role = ctx.template?.roles[node.role];
+    for (const [name, spec] of Object.entries(role?.ports ?? {})) {
+      const published = node.ports.find((p) => p.port === spec.port);
+      const label = spec.label ?? name;
+      const inner = spec.internalUrl?.replace('{{hostname}}', node.hostname).replace('{{port}}', String(spec.port));
+      const innerText = inner ? `\`${esc(inner)}\` inside the cluster` : '';
+      if (published && spec.publish) {
+        const url = spec.url.replace('{{host}}', ctx.advertiseHost).replace('{{port}}', String(published.hostPort));
+        const outer = /^https?:\/\//.test(url) ? `<${url}|${esc(url)}>` : `\`${esc(url)}\``;
+        lines.push(`${node.hostname} · ${esc(label)} ${outer}${inner ? ` · ${innerText}` : ''}`);
+      } else if (inner) lines.push(`${node.hostname} · ${esc(label)} ${innerText}`);
+    }
+  }
+  return lines;
+}
+
+function nodesLine(nodes: ClusterNode[]): string {
+  if (!nodes.length) return '—';
+  return nodes.map((n) => `\`${n.hostname}\` ${n.ip}`).join(' · ');
+}
+
+export function clusterTitle(c: Cluster): string {
+  return `${stateEmoji[c.state]} ${c.name} · ${c.template} × ${c.size} · ${c.state}`;
+}
+
+/** The cluster card: the channel message that is the cluster's live state and the root of its thread. */
+export function renderClusterCard(view: ClusterView, ctx: CardContext): Message {
+  const c = view.cluster;
+  const t = ctx.template;
+  const size = t ? footprint(t, c.size) : undefined;
+  const blocks: Block[] = [
+    { type: 'header', text: plain(clusterTitle(c).slice(0, 150)) },
+    {
+      type: 'section',
+      fields: [
+        md(`*Owner*\n<@${c.owner}>`),
+        md(`*Template*\n${esc(t ? `${t.title} ${t.version}` : c.template)}: ${c.size} ${esc(t?.sizeMeans ?? 'nodes')}`),
+        md(`*Host*\n${esc(c.host ?? 'not placed yet')}`),
+        md(`*Reserved*\n${size ? `${size.nodes} nodes · ${size.cpus} CPU · ${(size.memoryMiB / 1024).toFixed(1)} GiB` : '—'}`),
+        md(`*Created*\n${slackDate(c.createdAt)}`),
+        md(c.state === 'deleted' ? '*Deleted*\n✓' : `*Expires*\n${relative(ctx.now, c.expiresAt)} (${slackDate(c.expiresAt)})`),
+      ],
+    },
+  ];
+  if (view.nodes.length) blocks.push({ type: 'section', text: md(`*Nodes*\n${nodesLine(view.nodes)}`.slice(0, 3000)) });
+  const endpoints = endpointLines(view, ctx);
+  if (endpoints.length && c.state !== 'deleted') blocks.push({ type: 'section', text: md(`*Endpoints*\n${endpoints.join('\n')}`.slice(0, 3000)) });
+  if (c.state === 'failed' && c.error) blocks.push({ type: 'section', text: md(`*Failed:* ${esc(c.error)}`.slice(0, 3000)) });
+  if (c.state !== 'deleted' && c.state !== 'deleting') {
+    blocks.push({
+      type: 'actions',
+      block_id: `cluster:${c.id}`,
+      elements: [
+        { type: 'button', action_id: actionIds.status, text: plain('Status'), value: c.id },
+        {
+          type: 'button',
+          action_id: actionIds.deleteFromCard,
+          text: plain('Delete'),
+          value: c.id,
+          style: 'danger',
+          confirm: {
+            title: plain(`Delete ${c.name}?`),
+            text: md(`All ${view.nodes.length || c.size} nodes of *${esc(c.name)}* and their data (volumes, logs, configs) will be removed. This cannot be undone.`),
+            confirm: plain('Delete'),
+            deny: plain('Keep it'),
+            style: 'danger',
+          },
+        },
+      ],
+    });
+  }
+  blocks.push({ type: 'context', elements: [md(`clusterbot · id \`${c.id.slice(0, 8)}\` · \`/cluster help\``)] });
+  const text = `${clusterTitle(c)} (owner <@${c.owner}>)`;
+  return { text, blocks };
+}

@@ -1,0 +1,111 @@
+import { verbSpecs, verbs, type CommandError, type Verb } from '../domain/command.js';
+import type { Cluster, ClusterView } from '../domain/cluster.js';
+import { stateEmoji } from '../domain/cluster-state.js';
+import { describeSizes, footprint, type Template } from '../domain/template.js';
+import type { Progress, ThreadMessage } from '../services/ports.js';
+import { actionIds, esc, md, plain, relative, type Block, type Message } from './blocks.js';
+
+export function renderProgress(view: ClusterView, p: Progress): Message {
+  const width = 10;
+  const filled = Math.round((p.step / Math.max(p.total, 1)) * width);
+  const bar = '▓'.repeat(filled) + '░'.repeat(width - filled);
+  const text = `Creating ${bar} ${p.step}/${p.total} · ${p.text}`;
+  return { text, blocks: [{ type: 'section', text: md(esc(text)) }] };
+}
+
+export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Message {
+  const name = view.cluster.name;
+  switch (m.kind) {
+    case 'ready': {
+      const smoke = m.smoke.map((s) => `${s.ok ? '✅' : '❌'} ${esc(s.name)}: ${esc(s.detail)}`);
+      const text = `🟢 ${name} is ready in ${m.seconds} s.`;
+      const blocks: Block[] = [{ type: 'section', text: md(`*${esc(text)}*${smoke.length ? `\n${smoke.join('\n')}` : ''}`) }];
+      return { text, blocks };
+    }
+    case 'failed': {
+      const text = `🔴 ${name} failed while ${m.step}${m.node ? ` (${m.node})` : ''}: ${m.reason}`;
+      const blocks: Block[] = [
+        { type: 'section', text: md(`*${esc(text)}*`.slice(0, 3000)) },
+        ...(m.logTail ? [{ type: 'section' as const, text: md(`Last lines of its log:\n\`\`\`${esc(m.logTail).slice(-2500)}\`\`\``) }] : []),
+        { type: 'context', elements: [md(`Cleaned up: ${esc(m.cleanedUp)}`)] },
+      ];
+      return { text, blocks };
+    }
+    case 'deleted': {
+      const r = m.removed;
+      const text = `⚫ ${name} was deleted by <@${m.by}>: removed ${r.containers} containers, ${r.volumes} volumes, ${r.networks} networks.`;
+      return { text, blocks: [{ type: 'section', text: md(text) }] };
+    }
+  }
+}
+
+export function renderHelp(topic?: Verb): Message {
+  if (topic) {
+    const s = verbSpecs[topic];
+    const text = `\`${s.usage}\`\n${s.summary}.\nExample: \`${s.example}\``;
+    return { text, blocks: [{ type: 'section', text: md(text) }] };
+  }
+  const lines = verbs.map((v) => `\`${verbSpecs[v].usage}\`  ${verbSpecs[v].summary} · e.g. \`${verbSpecs[v].example}\``);
+  const text = `*clusterbot* gives you your own big-data cluster as Docker containers.\n${lines.join('\n')}`;
+  return { text, blocks: [{ type: 'section', text: md(text) }] };
+}
+
+export function renderTemplates(templates: readonly Template[]): Message {
+  const blocks: Block[] = [{ type: 'header', text: plain('Cluster templates') }];
+  for (const t of templates) {
+    const roles = Object.entries(t.roles)
+      .map(([name, r]) => `${r.count === 'size' ? 'N' : r.count} × ${name} (${r.resources.cpus} CPU, ${r.resources.memoryMiB} MiB)`)
+      .join(', ');
+    const f = footprint(t, t.sizes.default);
+    blocks.push({
+      type: 'section',
+      text: md(`*${esc(t.name)}* · ${esc(t.title)} ${esc(t.version)}: ${esc(t.description)}\nSizes ${describeSizes(t)} (N = ${esc(t.sizeMeans)}, default ${t.sizes.default}) · ${roles}\nDefault size reserves ${f.cpus} CPU · ${(f.memoryMiB / 1024).toFixed(1)} GiB · \`/cluster create ${t.name} ${t.sizes.default}\``),
+    });
+  }
+  return { text: `Templates: ${templates.map((t) => t.name).join(', ')}`, blocks };
+}
+
+export function renderList(clusters: readonly Cluster[], caller: string, now: Date, all: boolean): Message {
+  if (!clusters.length) {
+    const text = all ? 'There are no live clusters.' : 'You have no live clusters. Create one with `/cluster create zookeeper 3`.';
+    return { text, blocks: [{ type: 'section', text: md(text) }] };
+  }
+  // The caller's clusters first, then by age.
+  const sorted = [...clusters].sort((a, b) => Number(b.owner === caller) - Number(a.owner === caller) || a.createdAt.getTime() - b.createdAt.getTime());
+  const rows = sorted.map((c) => `${stateEmoji[c.state]} \`${c.name}\` · ${c.template} × ${c.size} · ${c.state} · <@${c.owner}> · expires ${relative(now, c.expiresAt)}`);
+  const title = all ? `${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}` : `Your ${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}`;
+  return { text: `${title}:\n${rows.join('\n')}`, blocks: [{ type: 'section', text: md(`*${title}*\n${rows.join('\n')}`.slice(0, 3000)) }] };
+}
+
+export function renderCommandError(e: CommandError): Message {
+  const text = `${e.message}\nUsage: \`${e.usage}\``;
+  return { text, blocks: [{ type: 'section', text: md(text) }] };
+}
+
+export function renderError(message: string, hints: readonly string[] = []): Message {
+  const text = [`⚠️ ${message}`, ...hints].join('\n');
+  return { text, blocks: [{ type: 'section', text: md(text.slice(0, 3000)) }] };
+}
+
+export function renderInfo(text: string): Message {
+  return { text, blocks: [{ type: 'section', text: md(text) }] };
+}
+
+export function renderDeleteConfirm(view: ClusterView): Message {
+  const c = view.cluster;
+  const text = `Delete *${esc(c.name)}* (${c.template} × ${c.size}, ${c.state})? All its nodes and their data (volumes, logs, configs) will be removed. This cannot be undone.`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: md(text) },
+      {
+        type: 'actions',
+        block_id: `delete:${c.id}`,
+        elements: [
+          { type: 'button', action_id: actionIds.deleteConfirm, text: plain(`Delete ${c.name}`), value: c.id, style: 'danger' },
+          { type: 'button', action_id: actionIds.deleteCancel, text: plain('Cancel'), value: c.id },
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,17 @@
+import type { ClusterStore, JobQueue, Log } from './ports.js';
+
+/**
+ * On worker start: a crash between writing a cluster row and enqueuing its job, or a lost Redis,
+ * leaves clusters waiting for a job that will never come. Re-enqueue them; job ids make it idempotent.
+ */
+export async function recoverJobs(deps: { store: ClusterStore; queue: JobQueue; logger: Log }): Promise<number> {
+  let n = 0;
+  for (const c of await deps.store.listLive()) {
+    if (c.state === 'requested' || c.state === 'provisioning') await deps.queue.enqueue('cluster.create', { clusterId: c.id, actor: c.owner });
+    else if (c.state === 'deleting') await deps.queue.enqueue('cluster.delete', { clusterId: c.id, actor: c.owner });
+    else continue;
+    n++;
+  }
+  if (n) deps.logger.info({ jobs: n }, 're-enqueued jobs for clusters that were mid-operation');
+  return n;
+}

@@ -1,0 +1,69 @@
+import readline from 'node:readline';
+import { handleAction, handleCommand, precheckCommand, type ActionKind, type CommandDeps } from '../app/handle-command.js';
+import { actionIds, type ButtonElement, type Message } from '../render/blocks.js';
+import { mrkdwnToText, renderText } from './text-render.js';
+
+const kinds: Record<string, ActionKind> = {
+  [actionIds.deleteFromCard]: 'delete',
+  [actionIds.deleteConfirm]: 'deleteConfirm',
+  [actionIds.deleteCancel]: 'deleteCancel',
+  [actionIds.status]: 'status',
+};
+
+export interface ShellIo {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream;
+}
+
+/**
+ * A terminal stand-in for Slack, like Hubot's shell adapter: the same commands, the same messages
+ * rendered as text, buttons pressed by typing their number. One user (SHELL_USER), one channel.
+ */
+export function createShell(io: ShellIo, user: string) {
+  const buttons = new Map<number, ButtonElement>();
+  let next = 1;
+  const write = (s: string) => io.output.write(`${s}\n`);
+  const print = (msg: Message, prefix = '') => {
+    const r = renderText(msg, next);
+    r.buttons.forEach((b) => buttons.set(next++, b));
+    write(prefix ? r.text.split('\n').map((l, i) => (i === 0 ? prefix + l : ' '.repeat(prefix.length) + l)).join('\n') : `\n${r.text}\n`);
+  };
+
+  async function run(deps: CommandDeps): Promise<void> {
+    const rl = readline.createInterface({ input: io.input, output: io.output, terminal: false });
+    const ask = (q: string) => new Promise<string>((resolve) => rl.question(q, resolve));
+    write(`clusterbot shell: type /cluster help (or just "help"); numbers press buttons; "exit" quits. You are ${user}.`);
+    let seq = 0;
+    const prompt = () => io.output.write('clusterbot> ');
+    prompt();
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === 'exit' || line === 'quit') break;
+      if (line) {
+        if (/^\d+$/.test(line)) {
+          const button = buttons.get(Number(line));
+          if (!button) write(`There is no button [${line}].`);
+          else if (button.confirm && !/^y(es)?$/i.test((await ask(`${mrkdwnToText(button.confirm.text.text)} [y/N] `)).trim())) write('Cancelled.');
+          else {
+            const kind = kinds[button.action_id];
+            const reply = kind && (await handleAction(deps, { user, team: null, channel: null, requestKey: null }, kind, button.value ?? ''));
+            if (reply) print(reply);
+          }
+        } else {
+          const text = line.replace(/^\/cluster\b\s*/, '');
+          const pre = precheckCommand(text, deps.catalog);
+          if (!pre.ok) print(pre.reply);
+          else {
+            if (pre.ack) print(pre.ack);
+            const reply = await handleCommand(deps, { user, team: null, channel: null, requestKey: `shell:${process.pid}:${++seq}:${Date.now()}` }, pre.command);
+            if (reply) print(reply);
+          }
+        }
+      }
+      prompt();
+    }
+    rl.close();
+  }
+
+  return { print, run };
+}

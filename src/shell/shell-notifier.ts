@@ -1,0 +1,23 @@
+import type { Clock, Notifier, TemplateCatalog } from '../services/ports.js';
+import { renderClusterCard } from '../render/cluster-card.js';
+import { renderProgress, renderThreadMessage } from '../render/messages.js';
+import type { Message } from '../render/blocks.js';
+
+/** The shell's Notifier: the card, progress and thread messages are printed as they happen. */
+export function createShellNotifier(opts: { print: (msg: Message, prefix?: string) => void; catalog: TemplateCatalog; clock: Clock; advertiseHost: string }): Notifier {
+  let lastProgress = '';
+  return {
+    async clusterChanged(view) {
+      opts.print(renderClusterCard(view, { now: opts.clock.now(), template: opts.catalog.get(view.cluster.template), advertiseHost: opts.advertiseHost }));
+    },
+    async progress(view, p) {
+      const msg = renderProgress(view, p);
+      if (msg.text === lastProgress) return;
+      lastProgress = msg.text;
+      opts.print(msg, `  ↳ ${view.cluster.name}: `);
+    },
+    async threadMessage(view, m) {
+      opts.print(renderThreadMessage(view, m), `  ↳ ${view.cluster.name}: `);
+    },
+  };
+}

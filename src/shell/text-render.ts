@@ -1,0 +1,56 @@
+import type { Block, ButtonElement, Message } from '../render/blocks.js';
+
+/** Slack mrkdwn to terminal text: dates to their fallback, links to "label (url)", mentions to @id. */
+export function mrkdwnToText(s: string): string {
+  return s
+    .replace(/<!date\^\d+\^[^|>]*\|([^>]*)>/g, '$1')
+    .replace(/<@([A-Z0-9_]+)>/g, '@$1')
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2')
+    .replace(/<(https?:[^>]+)>/g, '$1')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&')
+    .replace(/\*([^*\n]+)\*/g, '$1');
+}
+
+export interface RenderedText {
+  text: string;
+  buttons: ButtonElement[];
+}
+
+/**
+ * Prints a message the way UX.md describes for the shell: the same blocks as text, with buttons
+ * numbered from `firstNumber` ("[1] Status  [2] Delete"); typing the number presses the button.
+ */
+export function renderText(msg: Message, firstNumber: number): RenderedText {
+  const lines: string[] = [];
+  const buttons: ButtonElement[] = [];
+  const blockText = (b: Block) => {
+    switch (b.type) {
+      case 'header':
+        lines.push(b.text.text, '─'.repeat(Math.min(60, b.text.text.length)));
+        break;
+      case 'section':
+        if (b.text) lines.push(mrkdwnToText(b.text.text));
+        if (b.fields) for (const f of b.fields) lines.push(mrkdwnToText(f.text).replace('\n', ': '));
+        break;
+      case 'context':
+        lines.push(b.elements.map((e) => mrkdwnToText(e.text)).join(' · '));
+        break;
+      case 'actions': {
+        const labels = b.elements.map((e) => {
+          buttons.push(e);
+          return `[${firstNumber + buttons.length - 1}] ${e.text.text}`;
+        });
+        lines.push(labels.join('  '));
+        break;
+      }
+      case 'divider':
+        lines.push('');
+        break;
+    }
+  };
+  if (msg.blocks.length) msg.blocks.forEach(blockText);
+  else lines.push(mrkdwnToText(msg.text));
+  return { text: lines.join('\n'), buttons };
+}

@@ -1,0 +1,23 @@
+import type { App } from '@slack/bolt';
+import { handleCommand, precheckCommand, type CommandDeps } from '../../app/handle-command.js';
+
+/**
+ * `/cluster ...`: answer within Slack's 3 seconds with what needs no I/O (usage errors, "creating…"),
+ * then do the work and reply ephemerally through response_url.
+ */
+export function registerClusterCommand(app: App, deps: CommandDeps, command = '/cluster'): void {
+  app.command(command, async ({ command: cmd, ack, respond }) => {
+    const pre = precheckCommand(cmd.text, deps.catalog);
+    if (!pre.ok) {
+      await ack({ response_type: 'ephemeral', ...pre.reply });
+      return;
+    }
+    await ack(pre.ack ? { response_type: 'ephemeral', ...pre.ack } : undefined);
+    const reply = await handleCommand(
+      deps,
+      { user: cmd.user_id, handle: cmd.user_name, team: cmd.team_id, channel: cmd.channel_id, requestKey: `slack:${cmd.team_id}:${cmd.trigger_id}` },
+      pre.command,
+    );
+    if (reply) await respond({ response_type: 'ephemeral', ...reply });
+  });
+}

@@ -1,0 +1,81 @@
+import type { WebClient } from '@slack/web-api';
+import type { ClusterView } from '../domain/cluster.js';
+import { renderClusterCard } from '../render/cluster-card.js';
+import { renderProgress, renderThreadMessage } from '../render/messages.js';
+import type { Clock, ClusterStore, Log, Notifier, Progress, TemplateCatalog, ThreadMessage } from '../services/ports.js';
+
+export interface SlackNotifierDeps {
+  client: WebClient;
+  /** Where the card and progress message ts are remembered. */
+  refs: Pick<ClusterStore, 'setCard' | 'setProgressTs' | 'get'>;
+  catalog: TemplateCatalog;
+  clock: Clock;
+  advertiseHost: string;
+  logger: Log;
+}
+
+/**
+ * Posts and updates the cluster card and its thread. Slack failures are logged, never thrown:
+ * a chat hiccup must not fail a cluster that Docker built fine.
+ */
+export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
+  const { client, refs, logger } = deps;
+  // Slack allows about one message per second per channel: progress updates are thinned out.
+  const lastProgress = new Map<string, number>();
+
+  const safely = async (what: string, clusterId: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      logger.warn({ clusterId, err: (e as Error).message }, `slack: could not ${what}`);
+    }
+  };
+
+  /** The freshest refs: the view may have been loaded before the card was posted. */
+  const current = async (view: ClusterView) => (await refs.get(view.cluster.id)) ?? view.cluster;
+
+  return {
+    async clusterChanged(view) {
+      await safely('update the cluster card', view.cluster.id, async () => {
+        const c = await current(view);
+        const msg = renderClusterCard({ ...view, cluster: { ...view.cluster, channel: c.channel, cardTs: c.cardTs } }, {
+          now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.advertiseHost,
+        });
+        if (c.channel && c.cardTs) {
+          await client.chat.update({ channel: c.channel, ts: c.cardTs, text: msg.text, blocks: msg.blocks });
+          return;
+        }
+        // No channel (e.g. created from the shell or an API): the owner's DM is the card's home.
+        const res = await client.chat.postMessage({ channel: c.channel ?? view.cluster.owner, text: msg.text, blocks: msg.blocks });
+        if (res.channel && res.ts) await refs.setCard(view.cluster.id, { channel: res.channel, cardTs: res.ts });
+      });
+    },
+
+    async progress(view, p: Progress) {
+      const id = view.cluster.id;
+      const now = deps.clock.now().getTime();
+      if (p.step < p.total && now - (lastProgress.get(id) ?? 0) < 1000) return;
+      lastProgress.set(id, now);
+      if (p.step >= p.total) lastProgress.delete(id);
+      await safely('post progress', id, async () => {
+        const c = await current(view);
+        if (!c.channel || !c.cardTs) return;
+        const msg = renderProgress(view, p);
+        if (c.progressTs) await client.chat.update({ channel: c.channel, ts: c.progressTs, text: msg.text, blocks: msg.blocks });
+        else {
+          const res = await client.chat.postMessage({ channel: c.channel, thread_ts: c.cardTs, text: msg.text, blocks: msg.blocks });
+          if (res.ts) await refs.setProgressTs(id, res.ts);
+        }
+      });
+    },
+
+    async threadMessage(view, m: ThreadMessage) {
+      await safely(`post ${m.kind} message`, view.cluster.id, async () => {
+        const c = await current(view);
+        if (!c.channel) return;
+        const msg = renderThreadMessage(view, m);
+        await client.chat.postMessage({ channel: c.channel, ...(c.cardTs && { thread_ts: c.cardTs }), text: msg.text, blocks: msg.blocks });
+      });
+    },
+  };
+}
