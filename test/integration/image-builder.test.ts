@@ -1,0 +1,221 @@
+/**
+ * The image builder against the real Docker Engine. The first test builds the real `base` recipe with
+ * debootstrap when no image with its content hash exists yet (~2 min); every later test builds on top of it.
+ * Test recipes get a per-run name, so they never move the real recipes' `:latest` tags, and are removed afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { pino } from 'pino';
+import * as tarStream from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECIPE_HASH_LABEL, RECIPE_LABEL, RecipeError } from '../../src/domain/image-recipe.js';
+import { ImageBuildError, createImageBuilder, type ImageBuilder } from '../../src/docker/image-builder.js';
+
+const BASE_BUILD_TIMEOUT = 15 * 60_000;
+const TEST_LABEL = 'clusterbot.test';
+const TEST_LABEL_VALUE = 'image-builder';
+
+const docker = new Docker({ socketPath: '/var/run/docker.sock', version: 'v1.41' });
+const realRecipesDir = fileURLToPath(new URL('../../manifests/images/', import.meta.url));
+// Shared with real builds on purpose: debootstrap's .deb cache makes a base rebuild much faster.
+const cacheDir = process.env.CLUSTERBOT_IMAGE_CACHE_DIR ?? '/var/cache/clusterbot';
+const runId = randomBytes(3).toString('hex');
+const zkName = `it-zk-${runId}`;
+const parallelName = `it-par-${runId}`;
+const failingRunName = `it-fail-${runId}`;
+const badInstructionName = `it-badinstr-${runId}`;
+const noBaseArgName = `it-nobase-${runId}`;
+const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName];
+
+let recipesDir: string;
+let builder: ImageBuilder;
+
+/** A copy of the real zookeeper recipe under another name (and optionally with an extra file). */
+async function copyZookeeperRecipe(name: string, extraFile?: string): Promise<void> {
+  const dir = join(recipesDir, name);
+  await cp(join(realRecipesDir, 'zookeeper'), dir, { recursive: true });
+  const yaml = await readFile(join(dir, 'image.yaml'), 'utf8');
+  await writeFile(join(dir, 'image.yaml'), yaml.replace(/^name: zookeeper$/m, `name: ${name}`));
+  if (extraFile !== undefined) await writeFile(join(dir, 'marker.txt'), extraFile);
+}
+
+async function writeRecipe(name: string, dockerfile: string): Promise<void> {
+  const dir = join(recipesDir, name);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'image.yaml'), `name: ${name}\ndescription: integration test recipe\nfrom: base\n`);
+  await writeFile(join(dir, 'Dockerfile'), dockerfile);
+}
+
+/** Runs a command in a running container and returns its output (TTY mode, so no stream demuxing). */
+async function execText(container: Docker.Container, cmd: string[]): Promise<string> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: true });
+  const stream = await exec.start({ hijack: true, stdin: false, Tty: true });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function tarOf(files: Record<string, string>): Promise<Buffer> {
+  const pack = tarStream.pack();
+  for (const [name, content] of Object.entries(files)) pack.entry({ name, mode: 0o644 }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+async function imagesOfRecipe(name: string): Promise<Docker.ImageInfo[]> {
+  return docker.listImages({ filters: { label: [`${RECIPE_LABEL}=${name}`] } });
+}
+
+async function cleanup(): Promise<void> {
+  const containers = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${TEST_LABEL_VALUE}`] } });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  for (const name of testRecipes) {
+    for (const image of await imagesOfRecipe(name)) {
+      await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+    }
+  }
+}
+
+beforeAll(async () => {
+  recipesDir = await mkdtemp(join(tmpdir(), 'clusterbot-recipes-'));
+  // base is copied unchanged, so its content hash (and thus the built image) is the real one.
+  await cp(join(realRecipesDir, 'base'), join(recipesDir, 'base'), { recursive: true });
+  await copyZookeeperRecipe(zkName);
+  await copyZookeeperRecipe(parallelName, runId);
+  await writeRecipe(failingRunName, 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo about-to-fail && exit 3\n');
+  await writeRecipe(badInstructionName, 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nFROBNICATE /etc\n');
+  await writeRecipe(noBaseArgName, 'FROM clusterbot/base:latest\nRUN true\n');
+  builder = createImageBuilder({
+    docker,
+    recipesDir,
+    cacheDir,
+    logger: pino({ level: process.env.LOG_LEVEL ?? 'warn' }),
+    debianMirror: process.env.DEBIAN_MIRROR,
+  });
+});
+
+afterAll(async () => {
+  await cleanup();
+  if (recipesDir) await rm(recipesDir, { recursive: true, force: true });
+});
+
+describe('image builder (real Docker Engine)', () => {
+  it(
+    'builds the real base image with debootstrap (or finds it built), labelled and with the diagnostics tools',
+    async () => {
+      const [base] = await builder.build('base');
+      expect(base?.ref).toMatch(/^clusterbot\/base:[0-9a-f]{12}$/);
+      expect(base?.sizeBytes).toBeGreaterThan(100_000_000);
+
+      const info = await docker.getImage(base!.ref).inspect();
+      expect(info.Config.Labels).toMatchObject({ [RECIPE_LABEL]: 'base', [RECIPE_HASH_LABEL]: base!.hash });
+      expect(info.Config.Entrypoint).toEqual(['/usr/bin/tini', '--']);
+      expect((await docker.getImage('clusterbot/base:latest').inspect()).Id).toBe(info.Id);
+
+      const container = await docker.createContainer({
+        Image: base!.ref,
+        Cmd: ['bash', '-c', 'for t in ps ip ss nc ping curl jcmd jstack java tini; do command -v $t >/dev/null || echo "missing $t"; done; echo checked'],
+        Labels: { [TEST_LABEL]: TEST_LABEL_VALUE },
+      });
+      await container.start();
+      await container.wait();
+      const logs = (await container.logs({ stdout: true, stderr: true })).toString('utf8');
+      await container.remove({ force: true });
+      expect(logs).toContain('checked');
+      expect(logs).not.toContain('missing');
+    },
+    BASE_BUILD_TIMEOUT,
+  );
+
+  it('builds a from recipe once; building it again is cached and returns the same image', async () => {
+    const first = await builder.build(zkName);
+    expect(first.map((r) => r.name)).toEqual(['base', zkName]);
+    expect(first[0]?.cached).toBe(true);
+    expect(first[1]?.cached).toBe(false);
+
+    const second = await builder.build(zkName);
+    expect(second[1]).toMatchObject({ cached: true, imageId: first[1]!.imageId, ref: first[1]!.ref });
+    expect(await imagesOfRecipe(zkName)).toHaveLength(1);
+
+    expect(await builder.resolve(zkName)).toEqual({ ref: first[1]!.ref, hash: first[1]!.hash });
+    expect(await builder.ensureBuilt(zkName)).toBe(first[1]!.ref);
+    const status = (await builder.list()).find((s) => s.name === zkName);
+    expect(status).toMatchObject({ built: true, imageId: first[1]!.imageId, from: 'base', kind: 'from' });
+  });
+
+  it('labels the image with recipe name and hash, and tags it :latest', async () => {
+    const { ref, hash } = await builder.resolve(zkName);
+    expect(ref).toBe(`clusterbot/${zkName}:${hash.slice(0, 12)}`);
+    const info = await docker.getImage(ref).inspect();
+    expect(info.Config.Labels).toMatchObject({ [RECIPE_LABEL]: zkName, [RECIPE_HASH_LABEL]: hash });
+    expect(info.RepoTags).toEqual(expect.arrayContaining([ref, `clusterbot/${zkName}:latest`]));
+  });
+
+  it('runs a single ZooKeeper server in the foreground that answers srvr', async () => {
+    const { ref } = await builder.resolve(zkName);
+    const container = await docker.createContainer({ Image: ref, Labels: { [TEST_LABEL]: TEST_LABEL_VALUE } });
+    const zooCfg = 'tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n4lw.commands.whitelist=*\nadmin.enableServer=false\n';
+    await container.putArchive(await tarOf({ 'zoo.cfg': zooCfg }), { path: '/etc/zookeeper/conf' });
+    await container.start();
+
+    let srvr = '';
+    for (let attempt = 0; attempt < 60 && !srvr.includes('Mode: standalone'); attempt++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      srvr = await execText(container, ['bash', '-c', 'echo srvr | nc -q1 localhost 2181']);
+    }
+    expect(srvr).toContain('Zookeeper version: 3.8');
+    expect(srvr).toContain('Mode: standalone');
+    // The JVM runs in the foreground as tini's child, not daemonised.
+    const ps = await execText(container, ['ps', '-ww', '-o', 'ppid=,args=', '-C', 'java']);
+    expect(ps).toMatch(/^\s*1\s+\S*java .*QuorumPeerMain/m);
+    expect((await container.logs({ stdout: true, stderr: true })).toString('utf8')).toContain('binding to port');
+    await container.remove({ force: true });
+  }, 120_000);
+
+  it('builds a recipe only once when two builds race', async () => {
+    const [a, b] = await Promise.all([builder.build(parallelName), builder.build(parallelName)]);
+    const results = [a!.at(-1)!, b!.at(-1)!];
+    expect(results.map((r) => r.cached).sort()).toEqual([false, true]);
+    expect(results[0]!.imageId).toBe(results[1]!.imageId);
+    expect(await imagesOfRecipe(parallelName)).toHaveLength(1);
+  });
+
+  it('fails a failing RUN with an error naming the recipe and showing the build output', async () => {
+    const error = await builder.build(failingRunName).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ImageBuildError);
+    expect((error as ImageBuildError).recipe).toBe(failingRunName);
+    expect((error as Error).message).toContain(`Image recipe "${failingRunName}" failed to build`);
+    expect((error as Error).message).toMatch(/non-zero code: 3/);
+    expect((error as Error).message).toContain('about-to-fail');
+    expect((error as Error).message).toContain('rebuild');
+    expect(await imagesOfRecipe(failingRunName)).toHaveLength(0);
+  });
+
+  it('fails an unknown Dockerfile instruction with an error naming the recipe', async () => {
+    const error = await builder.build(badInstructionName).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ImageBuildError);
+    expect((error as Error).message).toContain(`Image recipe "${badInstructionName}" failed to build`);
+    expect((error as Error).message).toMatch(/frobnicate/i);
+  });
+
+  it('refuses a Dockerfile that does not take its parent from BASE_IMAGE, before building', async () => {
+    const error = await builder.build(noBaseArgName).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(RecipeError);
+    expect((error as Error).message).toMatch(/ARG BASE_IMAGE/);
+    expect((error as Error).message).toContain(noBaseArgName);
+    const status = (await builder.list()).find((s) => s.name === noBaseArgName);
+    expect(status?.error).toMatch(/ARG BASE_IMAGE/);
+  });
+
+  it('rejects an unknown recipe name, listing the known ones', async () => {
+    await expect(builder.build('no-such-image')).rejects.toThrow(/Unknown image recipe "no-such-image". Known recipes: .*base.*Fix the name or add/);
+    await expect(builder.ensureBuilt('no-such-image')).rejects.toBeInstanceOf(RecipeError);
+    await expect(builder.resolve('no-such-image')).rejects.toThrow(/Unknown image recipe/);
+  });
+});

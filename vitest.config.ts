@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Integration and e2e tests share one Docker Engine and two CPU cores; running files one at a
+    // time keeps them from starving each other's readiness probes.
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 900_000,
+    reporters: ['default'],
+  },
+});
