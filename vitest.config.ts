@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
     // Integration and e2e tests share one Docker Engine and two CPU cores; running files one at a
     // time keeps them from starving each other's readiness probes.
     fileParallelism: false,

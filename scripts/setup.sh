@@ -62,11 +62,8 @@ npm run -s build
 
 # Cluster images: built from recipes, cached by content (an unchanged recipe is never rebuilt).
 if [ -z "${CLUSTERBOT_SKIP_IMAGES:-}" ]; then
-  images=${CLUSTERBOT_IMAGES:-}
-  if [ -z "$images" ]; then
-    node dist/entrypoints/cli.js images build
-  else
-    for i in $images; do node dist/entrypoints/cli.js images build "$i"; done
-  fi
+  # By default, the images the templates use (a recipe no template uses yet is not built).
+  images=${CLUSTERBOT_IMAGES:-$(sed -n 's/^ *image: *\([a-z0-9-]*\).*/\1/p' manifests/templates/*.yaml | sort -u)}
+  for i in $images; do node dist/entrypoints/cli.js images build "$i"; done
 fi
 log "ready"

@@ -61,6 +61,9 @@ export function createClusterStore(db: Db): ClusterStore {
       for (let attempt = 0; attempt < 8; attempt++) {
         try {
           return await db.transaction(async (tx) => {
+            // Serialise creates: otherwise racing creates all pick the same "first free" subnet (most exhaust
+            // the retries) and a repeated request key hits the name index first and reports name_taken.
+            await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
             if (c.requestKey) {
               const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
               if (seen) return { cluster: toCluster(seen), created: false };

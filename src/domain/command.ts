@@ -154,7 +154,8 @@ function optionError(err: Error, spec: VerbSpec): string {
 
 /** Echo user input safely: no mentions/links (Slack control chars), bounded length. */
 export function printable(s: string): string {
-  const cleaned = s.replace(/[<>&`*_~]/g, '').replace(/[\u0000-\u001f\u007f]/g, '');
+  // Invisible characters (controls, zero-width spaces, bidi overrides like U+202E) become a visible �.
+  const cleaned = s.replace(/[<>&`*_~]/g, '').replace(/[\p{Cc}\p{Cf}]/gu, '\uFFFD');
   return cleaned.length > 40 ? `${cleaned.slice(0, 40)}…` : cleaned;
 }
 

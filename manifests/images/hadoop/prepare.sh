@@ -11,13 +11,14 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 HADOOP_VERSION=3.4.2
 mkdir -p "$CTX" "$CACHE/m2"
 CTX=$(cd "$CTX" && pwd); CACHE=$(cd "$CACHE" && pwd)
-MVN=(mvn -B -q -C -ntp -Dstyle.color=never -Dmaven.repo.local="$CACHE/m2" -f "$HERE/pom.xml")
+MVN=(mvn -B -q -C -ntp -Dmaven.repo.local="$CACHE/m2" -f "$HERE/pom.xml")
+mvnq() { "${MVN[@]}" "$@" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2; }   # mvn -q still prints colour codes
 
 rm -rf "$CTX/hadoop"
 mkdir -p "$CTX/hadoop/lib" "$CTX/hadoop/share/hadoop/hdfs" "$CTX/.tmp"
 echo "prepare(hadoop): resolving Hadoop $HADOOP_VERSION jars (Maven Central, cache $CACHE/m2)" >&2
-"${MVN[@]}" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$CTX/hadoop/lib"
-"${MVN[@]}" dependency:copy -Dartifact="org.apache.hadoop:hadoop-hdfs:$HADOOP_VERSION:jar:tests" -DoutputDirectory="$CTX/.tmp"
+mvnq dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$CTX/hadoop/lib"
+mvnq dependency:copy -Dartifact="org.apache.hadoop:hadoop-hdfs:$HADOOP_VERSION:jar:tests" -DoutputDirectory="$CTX/.tmp"
 
 # netty's native transports for other OSes/CPUs are dead weight
 rm -f "$CTX/hadoop/lib/"netty-*-osx-*.jar "$CTX/hadoop/lib/"netty-*-linux-aarch_64.jar "$CTX/hadoop/lib/"netty-*-linux-riscv64.jar

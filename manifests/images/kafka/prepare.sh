@@ -14,7 +14,7 @@ rm -rf "$CTX/kafka"
 mkdir -p "$CTX/kafka/libs"
 echo "prepare(kafka): resolving Kafka jars (Maven Central, cache $CACHE/m2)" >&2
 mvn -B -q -C -ntp -Dmaven.repo.local="$CACHE/m2" -f "$HERE/pom.xml" \
-  dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$CTX/kafka/libs" | sed 's/\x1b\[[0-9;]*m//g'
+  dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$CTX/kafka/libs" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
 if [ -f "$HERE/libs.sha256" ]; then
   (cd "$CTX/kafka/libs" && sha256sum -c --quiet "$HERE/libs.sha256")
   extra=$(comm -13 <(awk '{print $2}' "$HERE/libs.sha256" | sort) <(ls "$CTX/kafka/libs" | sort))

@@ -1,0 +1,60 @@
+/**
+ * A fresh, migrated PostgreSQL database per test (or per file), so tests never see each other's rows.
+ * Created through the `clusterbot` role (it has CREATEDB) from DATABASE_URL, dropped WITH (FORCE).
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
+import { connectDatabase, migrateDatabase, type Database } from '../../src/db/client.js';
+import { createClusterStore } from '../../src/db/cluster-store.js';
+import type { ClusterStore } from '../../src/services/ports.js';
+
+export interface TestDatabase {
+  /** Connection URL of the new database. */
+  url: string;
+  database: Database;
+  store: ClusterStore;
+  /** Closes the pool and drops the database (idempotent). */
+  drop(): Promise<void>;
+}
+
+/** Runs one statement on the database named in `url` (used for CREATE/DROP DATABASE, which cannot run inside it). */
+async function adminQuery(url: string, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export async function createTestDatabase(opts: { max?: number } = {}): Promise<TestDatabase> {
+  const adminUrl = loadConfig().databaseUrl;
+  const name = `clusterbot_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  // The name is generated from [a-z0-9_] only, so quoting it is enough.
+  await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
+  const url = withDatabase(adminUrl, name);
+  let database: Database | undefined;
+  let dropped = false;
+  const drop = async () => {
+    if (dropped) return;
+    dropped = true;
+    await database?.close().catch(() => undefined);
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  };
+  try {
+    database = connectDatabase(url, opts);
+    await migrateDatabase(database);
+  } catch (e) {
+    await drop().catch(() => undefined);
+    throw e;
+  }
+  return { url, database, store: createClusterStore(database.db), drop };
+}

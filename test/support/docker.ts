@@ -1,0 +1,56 @@
+/**
+ * Finds and removes what a test left in Docker, by the `clusterbot.cluster=<id>` label alone
+ * (ARCHITECTURE.md: everything clusterbot makes carries it). Independent of the code under test,
+ * so a broken removeCluster cannot hide its own leftovers.
+ */
+import Docker from 'dockerode';
+import { label } from '../../src/domain/labels.js';
+
+export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+
+export interface Labelled {
+  containers: Docker.ContainerInfo[];
+  volumes: Docker.VolumeInspectInfo[];
+  networks: Docker.NetworkInspectInfo[];
+}
+
+const byCluster = (clusterId: string) => ({ label: [`${label.cluster}=${clusterId}`] });
+
+export async function listByLabel(clusterId: string): Promise<Labelled> {
+  const filters = byCluster(clusterId);
+  const [containers, volumes, networks] = await Promise.all([
+    docker.listContainers({ all: true, filters }),
+    docker.listVolumes({ filters }),
+    docker.listNetworks({ filters }),
+  ]);
+  return { containers, volumes: volumes.Volumes ?? [], networks };
+}
+
+const ignore404 = (e: unknown) => {
+  if ((e as { statusCode?: number }).statusCode !== 404) throw e;
+};
+
+/** Removes every container (with its anonymous volumes), volume and network labelled with the cluster id. */
+export async function removeByLabel(clusterId: string): Promise<void> {
+  const filters = byCluster(clusterId);
+  const containers = await docker.listContainers({ all: true, filters });
+  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignore404)));
+  const { Volumes } = await docker.listVolumes({ filters });
+  await Promise.all((Volumes ?? []).map((v) => docker.getVolume(v.Name).remove({ force: true }).catch(ignore404)));
+  const networks = await docker.listNetworks({ filters });
+  await Promise.all(networks.map((n) => docker.getNetwork(n.Id).remove().catch(ignore404)));
+}
+
+/** Cleans up several clusters; reports every failure instead of stopping at the first. */
+export async function removeAllByLabel(clusterIds: Iterable<string>): Promise<void> {
+  const results = await Promise.allSettled([...clusterIds].map((id) => removeByLabel(id)));
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed.length) throw new AggregateError(failed.map((f) => f.reason), `cleanup failed for ${failed.length} cluster(s)`);
+}
+
+/** The /24 subnets (as "a.b.c.0/24" strings) of every Docker network, to pick a free test subnet. */
+export async function subnetsInUse(): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const n of await docker.listNetworks()) for (const c of n.IPAM?.Config ?? []) if (c.Subnet) out.add(c.Subnet);
+  return out;
+}
