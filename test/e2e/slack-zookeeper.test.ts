@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../../src/docker/exec.js';
 import { startClusterbot, type ClusterbotProcess } from '../support/clusterbot-process.js';
 import { createTestDatabase } from '../support/db.js';
+import { docker, listByLabel, removeByLabel } from '../support/docker.js';
 import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
 import { blockActionsBody, eventsUrl, forgeSignature, IDS, newTriggerId, postToBot, slashCommandBody } from '../support/slack-request.js';
 
@@ -12,7 +12,6 @@ import { blockActionsBody, eventsUrl, forgeSignature, IDS, newTriggerId, postToB
  * running executable, a real ZooKeeper ensemble on the real Docker Engine, Slack faked at its Web API.
  */
 const secret = 'e2e-signing-secret-0123456789';
-const docker = new Docker({ socketPath: '/var/run/docker.sock' });
 
 describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () => {
   let fake: FakeSlack;
@@ -45,12 +44,7 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
 
   afterAll(async () => {
     await bot?.stop();
-    if (clusterId) {
-      const filters = { label: [`clusterbot.cluster=${clusterId}`] };
-      for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true });
-      for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove();
-      for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove();
-    }
+    if (clusterId) await removeByLabel(clusterId);
     await db?.drop();
     await fake?.close();
   });
@@ -155,10 +149,7 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
     expect((await postToBot(eventsUrl(bot.port), click, { signingSecret: secret })).status).toBe(200);
     await fake.waitFor(() => card()?.text.includes('· deleted'), 60_000);
     expect((await clusterRows())[0]!.state).toBe('deleted');
-    const filters = { label: [`clusterbot.cluster=${clusterId}`] };
-    expect(await docker.listContainers({ all: true, filters })).toEqual([]);
-    expect((await docker.listVolumes({ filters })).Volumes ?? []).toEqual([]);
-    expect(await docker.listNetworks({ filters })).toEqual([]);
+    expect(await listByLabel(clusterId)).toEqual({ containers: [], volumes: [], networks: [] });
     // Pressing confirm again (a double click) changes nothing and says so.
     await postToBot(eventsUrl(bot.port), blockActionsBody({ action_id: button.action_id, value: button.value, is_ephemeral: true, response_url: fake.responseUrl('again') }), { signingSecret: secret });
     const second = await fake.waitFor(() => fake.responses('again')[0]?.body as { text: string } | undefined, 10_000);
