@@ -235,6 +235,18 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       return removed;
     },
 
+    async clusterIdsPresent() {
+      const ids = new Set<string>();
+      const filters = { label: [`${label.managed}=true`] };
+      for (const host of pool.names()) {
+        const docker = pool.get(host);
+        for (const c of await docker.listContainers({ all: true, filters })) if (c.Labels[label.cluster]) ids.add(c.Labels[label.cluster]!);
+        for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) if (v.Labels?.[label.cluster]) ids.add(v.Labels[label.cluster]!);
+        for (const n of await docker.listNetworks({ filters })) if (n.Labels?.[label.cluster]) ids.add(n.Labels[label.cluster]!);
+      }
+      return [...ids];
+    },
+
     async leftovers(clusterId) {
       const filters = { label: [`${label.cluster}=${clusterId}`] };
       const out = { containers: [] as string[], volumes: [] as string[], networks: [] as string[] };

@@ -7,7 +7,7 @@ import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Notifier } from '../services/ports.js';
 import { provisionCluster } from '../services/provision-cluster.js';
-import { recoverJobs } from '../services/recover-jobs.js';
+import { recoverJobs, sweepOrphans } from '../services/recover-jobs.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp } from '../slack/app.js';
@@ -56,6 +56,8 @@ export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worke
   });
   await worker.waitUntilReady();
   await recoverJobs({ store: ctx.store, queue: ctx.producer, logger: ctx.logger });
+  await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
+    ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
   return worker;
 }
 

@@ -70,6 +70,8 @@ export interface ContainerRuntime {
   logsTail(host: string, containerName: string, lines: number): Promise<string>;
   /** Removes containers, volumes and networks labelled with the cluster id, on every host. */
   removeCluster(clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;
+  /** Ids of every cluster that has anything labelled on any host (for orphan sweeps). */
+  clusterIdsPresent(): Promise<string[]>;
   /** What is left with the cluster label (containers, volumes, networks), for checks and sweeps. */
   leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }>;
 }

@@ -40,6 +40,15 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
   let step = 'planning';
   let failedNode: PlannedNode | undefined;
   const view = async (): Promise<ClusterView> => (await store.view(clusterId))!;
+  // A delete may arrive while we build. Check between steps; whatever we made after the delete job
+  // cleaned up is removed here, so a cancelled create leaves nothing behind.
+  const stillWanted = async () => {
+    const now = await store.get(clusterId);
+    if (now?.state === 'provisioning') return true;
+    logger.info({ clusterId, state: now?.state }, 'create cancelled: the cluster is no longer being provisioned');
+    if (now?.state === 'deleting' || now?.state === 'deleted') await runtime.removeCluster(clusterId);
+    return false;
+  };
   try {
     const template = catalog.get(cluster.template);
     if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
@@ -57,6 +66,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     await notifier.clusterChanged(await view());
     await progress(`placed on ${host}`);
 
+    if (!(await stillWanted())) return;
     step = 'checking images';
     const images = new Map<string, string>();
     for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(host, recipe));
@@ -71,7 +81,9 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
       for (const node of waveNodes) {
         step = `starting ${node.hostname}`;
         failedNode = node;
+        if (!(await stillWanted())) return;
         const status = await runtime.ensureNode(host, plan, node, images.get(node.image)!);
+        if (!(await stillWanted())) return;
         await store.saveNode({
           clusterId, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,
           containerName: node.containerName, containerId: status.containerId ?? null, host, ports: status.ports,
@@ -79,6 +91,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
         await progress(`started ${node.hostname}`);
       }
       step = `waiting for ${wave.join(', ')} to be ready`;
+      if (!(await stillWanted())) return;
       await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n));
       failedNode = undefined;
       await progress(`${wave.join(', ')} ready`);

@@ -1,4 +1,4 @@
-import type { ClusterStore, JobQueue, Log } from './ports.js';
+import type { ClusterStore, ContainerRuntime, JobQueue, Log } from './ports.js';
 
 /**
  * On worker start: a crash between writing a cluster row and enqueuing its job, or a lost Redis,
@@ -14,4 +14,21 @@ export async function recoverJobs(deps: { store: ClusterStore; queue: JobQueue; 
   }
   if (n) deps.logger.info({ jobs: n }, 're-enqueued jobs for clusters that were mid-operation');
   return n;
+}
+
+/**
+ * Removes Docker objects of clusters this database says are deleted (e.g. a create that crashed after
+ * a concurrent delete finished). Ids this database does not know are left alone: another clusterbot
+ * (or a test run) may share the Docker host.
+ */
+export async function sweepOrphans(deps: { store: ClusterStore; runtime: ContainerRuntime; logger: Log }): Promise<string[]> {
+  const swept: string[] = [];
+  for (const id of await deps.runtime.clusterIdsPresent()) {
+    const cluster = await deps.store.get(id).catch(() => undefined);
+    if (cluster?.state !== 'deleted') continue;
+    await deps.runtime.removeCluster(id);
+    swept.push(id);
+  }
+  if (swept.length) deps.logger.info({ clusters: swept }, 'removed leftovers of deleted clusters');
+  return swept;
 }
