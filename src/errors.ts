@@ -50,6 +50,6 @@ export function isAppError(err: unknown): err is AppError {
 /** Turns anything thrown into an AppError without losing the original as `cause`. */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new AppError('internal', `Something went wrong inside clusterbot: ${message}`, { retryable: true, cause: err });
+  // The raw message may name hosts, SQL or paths: it goes to the log (as `cause`), not to chat.
+  return new AppError('internal', 'Something went wrong inside clusterbot; the details are in its log. Please try again, or tell an admin if it keeps happening.', { retryable: true, cause: err });
 }

@@ -99,6 +99,11 @@ export function createClusterStore(db: Db): ClusterStore {
       return row && toCluster(row);
     },
 
+    async findByRequestKey(key) {
+      const [row] = await db.select().from(clusters).where(eq(clusters.requestKey, key));
+      return row && toCluster(row);
+    },
+
     async findLiveByName(name) {
       const [row] = await db.select().from(clusters).where(and(eq(clusters.name, name), live));
       return row && toCluster(row);

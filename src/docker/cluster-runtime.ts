@@ -14,6 +14,22 @@ export interface RuntimeOptions {
   resolveImage: (recipe: string) => Promise<string>;
   /** Host address published ports bind to (127.0.0.1 keeps them off the network by default). */
   publishIp: string;
+  /** The name people and outside clients use for the Docker host, written into published.env. */
+  advertiseHost: string;
+}
+
+/** Where a started node finds its own published addresses (see publishedEnv). */
+export const publishedEnvPath = '/etc/clusterbot/published.env';
+
+/**
+ * Published ports are random and known only after start, but some services must advertise them
+ * (Kafka's external listener). So after every start clusterbot writes them into the container as
+ * shell assignments, e.g. CLUSTERBOT_PUBLISHED_EXTERNAL=localhost:32771; a command can wait for
+ * the file and source it.
+ */
+export function publishedEnv(ports: PublishedPort[], advertiseHost: string): string {
+  const lines = ports.map((p) => `CLUSTERBOT_PUBLISHED_${p.name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}=${advertiseHost}:${p.hostPort}`);
+  return `${lines.join('\n')}\n`;
 }
 
 type HttpError = Error & { statusCode?: number };
@@ -187,6 +203,12 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
           throw dockerError(`start ${node.containerName}`, e);
         });
         info = await container.inspect();
+        const ports = publishedPorts(info, node);
+        if (ports.length && info.State.Running) {
+          await container.putArchive(await filesTar([{ path: publishedEnvPath, content: publishedEnv(ports, opts.advertiseHost) }]), { path: '/' }).catch((e) => {
+            throw dockerError(`write published ports into ${node.containerName}`, e);
+          });
+        }
       }
       return { exists: true, running: info.State.Running, containerId: info.Id, ports: publishedPorts(info, node) };
     },

@@ -13,5 +13,7 @@ export function clusterNameProblem(name: string): string | undefined {
 export function defaultClusterName(ownerHandle: string, template: string, n: number): string {
   const handle = ownerHandle.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 20) || 'user';
   const prefix = /^[a-z]/.test(handle) ? handle : `u-${handle}`;
-  return `${prefix}-${template}-${n}`.slice(0, 40).replace(/-+$/, '');
+  // Shorten before the number, never the number itself: the caller counts n up until a name is free.
+  const suffix = `-${n}`;
+  return `${`${prefix}-${template}`.slice(0, 40 - suffix.length).replace(/-+$/, '')}${suffix}`;
 }

@@ -74,6 +74,9 @@ export function parseCommand(rawText: string): ParseResult {
   }
   const verb = verbWord as Verb;
   const spec = verbSpecs[verb];
+  // "-1" would otherwise be read as an unknown option; it is a (bad) size or name.
+  const negative = rest.find((t) => /^-\d/.test(t));
+  if (negative) return fail(`"${printable(negative)}" is not allowed here: sizes are whole numbers of nodes and names start with a letter.`, spec.usage);
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -149,6 +152,10 @@ function optionError(err: Error, spec: VerbSpec): string {
   }
   const missing = /Option '([^']+?)(?: <value>)?' argument missing/.exec(err.message);
   if (missing) return `Option ${missing[1]!.split(',').pop()!.trim()} needs a value.`;
+  const ambiguous = /Option '([^']+?)' argument is ambiguous/.exec(err.message);
+  if (ambiguous) return `Option ${ambiguous[1]} needs a value, and values cannot start with a dash.`;
+  const unexpected = /Option '([^']+?)' does not take an argument/.exec(err.message);
+  if (unexpected) return `Option ${unexpected[1]!.split(',').pop()!.trim()} takes no value.`;
   return `Could not read the options: ${err.message}`;
 }
 

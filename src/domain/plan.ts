@@ -119,16 +119,14 @@ export function planCluster(input: PlanInput): ClusterPlan {
     hosts[roleName] = members.map((n) => n.hostname).join(',');
   }
 
+  const clusterView = { cluster: { id: clusterId, name: clusterName, domain, size }, size, roles, hosts };
+  const renderWith = (view: object) => (text: string) => Mustache.render(text, view, {}, { escape: (s: string) => s });
   const nodes: PlannedNode[] = identities.map((id) => {
     const role = template.roles[id.role]!;
-    const view = {
-      cluster: { id: clusterId, name: clusterName, domain, size },
-      size,
+    const render = renderWith({
+      ...clusterView,
       node: { role: id.role, index: id.index, ordinal: id.ordinal, hostname: id.hostname, fqdn: id.fqdn, ip: id.ip },
-      roles,
-      hosts,
-    };
-    const render = (text: string) => Mustache.render(text, view, {}, { escape: (s: string) => s });
+    });
     return {
       ...id,
       ...(role.command && { command: role.command.map(render) }),
@@ -149,6 +147,10 @@ export function planCluster(input: PlanInput): ClusterPlan {
     nodes,
     waves: roleStartOrder(template),
     extraHosts: nodes.flatMap((n) => [`${n.fqdn}:${n.ip}`, `${n.hostname}:${n.ip}`]),
-    smoke: template.smoke,
+    // Smoke checks may name peers or the size ("{{size}} alive workers"), so they are rendered too.
+    smoke: template.smoke.map((check) => {
+      const render = renderWith(clusterView);
+      return { ...check, exec: check.exec.map(render), ...(check.expect !== undefined && { expect: render(check.expect) }) };
+    }),
   };
 }

@@ -53,7 +53,7 @@ export async function createContext(config: Config, logger: Logger): Promise<Con
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const pool = createHostPool(config.docker.hosts);
   const images = imageBuilderFor(config, pool, logger);
-  const runtime = createClusterRuntime({ pool, publishIp: config.docker.publishIp, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
+  const runtime = createClusterRuntime({ pool, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
   const producer = createProducer(redis, config.queuePrefix);
   return {
     config,

@@ -33,7 +33,8 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
     }
     case 'deleted': {
       const r = m.removed;
-      const text = `⚫ ${name} was deleted by <@${m.by}>: removed ${r.containers} containers, ${r.volumes} volumes, ${r.networks} networks.`;
+      const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
+      const text = `⚫ ${name} was deleted by <@${m.by}>: removed ${n(r.containers, 'container')}, ${n(r.volumes, 'volume')}, ${n(r.networks, 'network')}.`;
       return { text, blocks: [{ type: 'section', text: md(text) }] };
     }
   }

@@ -23,6 +23,7 @@ export interface ClusterStore {
   /** Inserts with a free subnet; returns `existing` instead when the request key was seen before. */
   create(c: NewCluster): Promise<{ cluster: Cluster; created: boolean }>;
   get(id: string): Promise<Cluster | undefined>;
+  findByRequestKey(key: string): Promise<Cluster | undefined>;
   findLiveByName(name: string): Promise<Cluster | undefined>;
   listLive(filter?: { owner?: string }): Promise<Cluster[]>;
   countLive(owner: string): Promise<number>;

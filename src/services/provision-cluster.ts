@@ -39,6 +39,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
   if (!cluster) return; // deleted meanwhile
   let step = 'planning';
   let failedNode: PlannedNode | undefined;
+  let placedOn = cluster.host; // `cluster` keeps the host it had when read; a first attempt places it below
   const view = async (): Promise<ClusterView> => (await store.view(clusterId))!;
   // A delete may arrive while we build. Check between steps; whatever we made after the delete job
   // cleaned up is removed here, so a cancelled create leaves nothing behind.
@@ -63,6 +64,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     step = 'placing';
     const host = cluster.host ?? (await place(deps, footprint(template, cluster.size)));
     if (!cluster.host) await store.setHost(clusterId, host);
+    placedOn = host;
     await notifier.clusterChanged(await view());
     await progress(`placed on ${host}`);
 
@@ -92,7 +94,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
       }
       step = `waiting for ${wave.join(', ')} to be ready`;
       if (!(await stillWanted())) return;
-      await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n));
+      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted))) return;
       failedNode = undefined;
       await progress(`${wave.join(', ')} ready`);
     }
@@ -112,15 +114,18 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     logger.info({ clusterId, seconds }, 'cluster ready');
   } catch (err) {
     const e = toAppError(err);
-    logger.warn({ clusterId, step, err: e.message, retryable: e.retryable }, 'provisioning step failed');
+    logger.warn({ clusterId, step, err: e.message, cause: (e.cause as Error | undefined)?.stack, retryable: e.retryable }, 'provisioning step failed');
     if (e.retryable && !opts.finalAttempt) throw e;
-    const logTail = failedNode && cluster?.host ? await runtime.logsTail(cluster.host, failedNode.containerName, 15).catch(() => undefined) : undefined;
+    const logTail = failedNode && placedOn ? await runtime.logsTail(placedOn, failedNode.containerName, 15).catch(() => undefined) : undefined;
     const failed = await store.transition(clusterId, 'failed', { error: `${step}: ${e.userMessage}` });
     if (failed) {
       const v = await view();
       await notifier.clusterChanged(v);
       await notifier.threadMessage(v, {
-        kind: 'failed', step, reason: e.userMessage, cleanedUp: 'nothing yet: the containers are kept so you can look at them; Delete removes them',
+        kind: 'failed', step, reason: e.userMessage,
+        cleanedUp: v.nodes.length
+          ? 'nothing yet: the containers are kept so you can look at them; Delete removes them'
+          : 'nothing to clean up: no container was created',
         ...(failedNode && { node: failedNode.hostname }),
         ...(logTail && { logTail }),
       });
@@ -149,7 +154,14 @@ async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: numbe
 }
 
 /** Polls every node's probe until all pass; a node that never gets ready fails the step with its name. */
-async function waitReady(deps: ProvisionDeps, host: string, nodes: PlannedNode[], sleep: (ms: number) => Promise<void>, onWaiting: (n: PlannedNode) => void): Promise<void> {
+async function waitReady(
+  deps: ProvisionDeps,
+  host: string,
+  nodes: PlannedNode[],
+  sleep: (ms: number) => Promise<void>,
+  onWaiting: (n: PlannedNode) => void,
+  stillWanted: () => Promise<boolean>,
+): Promise<boolean> {
   const { runtime, clock } = deps;
   const pending = new Set(nodes.filter((n) => n.readiness));
   const startedAt = clock.now().getTime();
@@ -162,7 +174,8 @@ async function waitReady(deps: ProvisionDeps, host: string, nodes: PlannedNode[]
         onWaiting(node);
         throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
       }
-      const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
+      // A probe that fails is "not ready yet"; Docker itself failing is an error worth retrying the job for.
+      const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 });
       if (r.exitCode === 0) pending.delete(node);
       else lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
       if (pending.has(node) && clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
@@ -170,8 +183,12 @@ async function waitReady(deps: ProvisionDeps, host: string, nodes: PlannedNode[]
         throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
       }
     }
-    if (pending.size) await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
+    if (pending.size) {
+      await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
+      if (!(await stillWanted())) return false;
+    }
   }
+  return true;
 }
 
 async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<{ name: string; ok: boolean; detail: string }[]> {
@@ -179,7 +196,7 @@ async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPl
   for (const check of plan.smoke) {
     const node = plan.nodes.find((n) => n.role === check.role)!;
     const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
-    const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect).test(r.output));
+    const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect, 'm').test(r.output));
     const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
     results.push({ name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` });
   }

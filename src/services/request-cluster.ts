@@ -36,6 +36,12 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
   const check = checkCreate(catalog.list(), input.template, input.size);
   if (!check.ok) throw new AppError(check.code, check.message, { hints: [check.hint] });
 
+  // A repeated delivery is answered from what the first one made, before any policy that may have changed since.
+  const seen = input.requestKey ? await store.findByRequestKey(input.requestKey) : undefined;
+  if (seen) {
+    if (seen.state === 'requested') await queue.enqueue('cluster.create', { clusterId: seen.id, actor: input.actor });
+    return { view: { cluster: seen, nodes: [] }, created: false };
+  }
   const owned = await store.countLive(input.actor);
   if (owned >= settings.maxClustersPerUser && !settings.adminUsers.includes(input.actor))
     throw new AppError('quota_exceeded', `You already have ${owned} live clusters; the limit is ${settings.maxClustersPerUser}.`, {

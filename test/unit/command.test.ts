@@ -127,6 +127,7 @@ describe('parseCommand: options', () => {
   it('says when a command takes no options at all', () => {
     expect(err('templates --verbose')).toEqual({ message: 'This command takes no options (got "--verbose").', usage: verbSpecs.templates.usage });
     expect(err('delete zk-1 --force')).toEqual({ message: 'This command takes no options (got "--force").', usage: verbSpecs.delete.usage });
+    expect(err('list --all=yes')).toEqual({ message: 'Option --all takes no value.', usage: verbSpecs.list.usage });
   });
 
   it('says which option is missing its value', () => {
@@ -143,8 +144,8 @@ describe('parseCommand: sizes', () => {
     });
   });
 
-  it('a negative size reads as an option and is refused', () => {
-    expect(err('create zookeeper -1')).toEqual({ message: 'Unknown option "-1". Options: --name.', usage: createUsage });
+  it('a negative size is refused as a size, not as an unknown option', () => {
+    expect(err('create zookeeper -1')).toEqual({ message: '"-1" is not allowed here: sizes are whole numbers of nodes and names start with a letter.', usage: createUsage });
   });
 });
 
@@ -161,7 +162,6 @@ describe('parseCommand: hostile names', () => {
     ['<!here>', '!here'],
     ['`ls`', 'ls'],
     ['zk-', 'zk-'],
-    ['-zk', '-zk'],
     ['1zk', '1zk'],
     ['ZK', 'ZK'],
     ['zk_1', 'zk1'],
@@ -176,6 +176,16 @@ describe('parseCommand: hostile names', () => {
     ['zk\u2066x', 'zk\uFFFDx'],
   ])('--name %j is refused, echoed as %j', (name, shown) => {
     expect(err(`create zookeeper 3 --name ${name}`)).toEqual(badName(shown));
+  });
+
+  it('a name starting with a dash is refused (written as --name=-zk)', () => {
+    expect(err('create zookeeper 3 --name=-zk')).toEqual(badName('-zk'));
+    // Written with a space, node:util calls the value ambiguous; the message says what is wrong in plain words.
+    expect(err('create zookeeper 3 --name -zk')).toEqual({ message: 'Option --name needs a value, and values cannot start with a dash.', usage: createUsage });
+  });
+
+  it('an empty name is refused as empty', () => {
+    expect(err('create zookeeper --name=')).toEqual({ message: 'Bad cluster name "": the name is empty.', usage: createUsage });
   });
 
   it('a whitespace-split shell substitution fails on its first stray flag', () => {

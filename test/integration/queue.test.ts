@@ -1,0 +1,231 @@
+/**
+ * The BullMQ producer and worker against the real Redis. Every test uses its own key prefix,
+ * obliterates its queue afterwards and closes every connection it opened.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
+import { loadConfig } from '../../src/config.js';
+import { AppError } from '../../src/errors.js';
+import { jobCatalog, jobIdFor, type JobPayload } from '../../src/queue/job-catalog.js';
+import { createProducer, type Producer } from '../../src/queue/producer.js';
+import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
+import type { JobName, Log } from '../../src/services/ports.js';
+
+const redisUrl = loadConfig().redisUrl;
+
+interface Call {
+  name: JobName;
+  payload: JobPayload;
+  finalAttempt: boolean;
+  jobId: string;
+  at: number;
+}
+
+interface Harness {
+  prefix: string;
+  producer: Producer;
+  calls: Call[];
+  warnings: object[];
+  /** Starts the worker (separately, so tests can enqueue before anything runs). */
+  startWorker(): void;
+  job(name: JobName, clusterId: string): Promise<Job | undefined>;
+  /** Polls until the job reaches `state` (completed / failed). */
+  waitForState(name: JobName, clusterId: string, state: 'completed' | 'failed', timeoutMs?: number): Promise<Job>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch((e) => console.warn('cleanup failed', e));
+});
+
+type Behaviour = (payload: JobPayload, ctx: { finalAttempt: boolean; jobId: string }, attempt: number) => Promise<void> | void;
+
+function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
+  const prefix = `cbtest-${randomBytes(4).toString('hex')}`;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const producer = createProducer(connection, prefix);
+  const calls: Call[] = [];
+  const warnings: object[] = [];
+  const log: Log = { debug: () => undefined, info: () => undefined, warn: (o) => warnings.push(o), error: (o) => warnings.push(o) };
+  let worker: ReturnType<typeof startWorker> | undefined;
+  const handler = (name: JobName) => async (payload: JobPayload, ctx: { finalAttempt: boolean; jobId: string }) => {
+    calls.push({ name, payload, ...ctx, at: Date.now() });
+    const attempt = calls.filter((c) => c.name === name && c.payload.clusterId === payload.clusterId).length;
+    await behaviour[name]?.(payload, ctx, attempt);
+  };
+  const handlers: JobHandlers = { 'cluster.create': handler('cluster.create'), 'cluster.delete': handler('cluster.delete') };
+  cleanups.push(async () => {
+    await worker?.close();
+    await producer.queue.obliterate({ force: true });
+    await producer.close();
+    await connection.quit();
+    // Nothing is left under this test's prefix.
+    const check = new Redis(redisUrl);
+    try {
+      expect(await check.keys(`${prefix}:*`)).toEqual([]);
+    } finally {
+      await check.quit();
+    }
+  });
+  const h: Harness = {
+    prefix,
+    producer,
+    calls,
+    warnings,
+    startWorker() {
+      worker = startWorker({ connection, prefix, concurrency: 2, handlers, logger: log });
+    },
+    job: (name, clusterId) => producer.queue.getJob(jobIdFor(name, clusterId)),
+    async waitForState(name, clusterId, state, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      let seen = 'missing';
+      while (Date.now() < deadline) {
+        const job = await h.job(name, clusterId);
+        seen = job ? await job.getState() : 'missing';
+        if (seen === state) return job!;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`job ${jobIdFor(name, clusterId)} is ${seen}, not ${state}, after ${timeoutMs} ms`);
+    },
+  };
+  return h;
+}
+
+const payload = (clusterId = randomUUID()): JobPayload => ({ clusterId, actor: 'U0QUEUE' });
+
+describe('producer', () => {
+  it('runs the same (name, clusterId) once however often it is enqueued', async () => {
+    const h = harness();
+    const p = payload();
+    await h.producer.enqueue('cluster.create', p);
+    await h.producer.enqueue('cluster.create', p);
+    await Promise.all([h.producer.enqueue('cluster.create', p), h.producer.enqueue('cluster.create', p)]);
+    expect(await h.producer.queue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')).toBe(1);
+    h.startWorker();
+    await h.waitForState('cluster.create', p.clusterId, 'completed');
+    // A duplicate arriving after completion is still recognised (the finished job is kept for a while).
+    await h.producer.enqueue('cluster.create', p);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.calls).toHaveLength(1);
+    expect(h.calls[0]).toMatchObject({ name: 'cluster.create', payload: p, jobId: jobIdFor('cluster.create', p.clusterId) });
+    // Another operation on the same cluster is a different job.
+    await h.producer.enqueue('cluster.delete', p);
+    await h.waitForState('cluster.delete', p.clusterId, 'completed');
+    expect(h.calls.map((c) => c.name)).toEqual(['cluster.create', 'cluster.delete']);
+  });
+
+  it('uses the catalog options and a BullMQ-safe job id', async () => {
+    const h = harness();
+    const p = payload();
+    await h.producer.enqueue('cluster.delete', p);
+    const job = await h.job('cluster.delete', p.clusterId);
+    expect(job?.id).toBe(`cluster-delete-${p.clusterId}`);
+    expect(job?.id).not.toContain(':');
+    expect(job?.data).toEqual(p);
+    expect(job?.opts).toMatchObject(jobCatalog['cluster.delete'].options);
+  });
+
+  it('rejects an invalid payload before it reaches Redis', async () => {
+    const h = harness();
+    const bad: unknown[] = [
+      { clusterId: 'not-a-uuid', actor: 'U0QUEUE' },
+      { clusterId: randomUUID(), actor: '' },
+      { clusterId: randomUUID() },
+      { ...payload(), extra: 'field' },
+    ];
+    for (const b of bad) {
+      await expect(h.producer.enqueue('cluster.create', b as JobPayload), JSON.stringify(b)).rejects.toBeInstanceOf(ZodError);
+    }
+    const counts = await h.producer.queue.getJobCounts();
+    expect(Object.values(counts).every((n) => n === 0)).toBe(true);
+  });
+
+  it('enqueues a failed job again with a fresh set of attempts', async () => {
+    const h = harness({
+      'cluster.create': (_p, _ctx, attempt) => {
+        if (attempt === 1) throw new AppError('bad_size', 'A cluster of 4 is not allowed.');
+      },
+    });
+    const p = payload();
+    h.startWorker();
+    await h.producer.enqueue('cluster.create', p);
+    const failed = await h.waitForState('cluster.create', p.clusterId, 'failed');
+    expect(failed.failedReason).toBe('A cluster of 4 is not allowed.');
+
+    await h.producer.enqueue('cluster.create', p);
+    const done = await h.waitForState('cluster.create', p.clusterId, 'completed');
+    expect(done.attemptsMade).toBe(1);
+    expect(h.calls).toHaveLength(2);
+  });
+});
+
+describe('worker', () => {
+  it('attempts a non-retryable AppError once and fails the job with its user message', async () => {
+    const h = harness({
+      'cluster.create': () => {
+        throw new AppError('image_missing', 'The image is not built.', { retryable: false });
+      },
+    });
+    const p = payload();
+    h.startWorker();
+    await h.producer.enqueue('cluster.create', p);
+    const job = await h.waitForState('cluster.create', p.clusterId, 'failed');
+    await new Promise((r) => setTimeout(r, 300)); // no second attempt shows up
+    expect(h.calls).toHaveLength(1);
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toBe('The image is not built.');
+    expect(await h.producer.queue.getJobCountByTypes('delayed', 'waiting', 'active')).toBe(0);
+    expect(h.warnings).toEqual([expect.objectContaining({ job: 'cluster.create', err: 'The image is not built.' })]);
+  });
+
+  it('retries a retryable error with backoff and flags the last try as finalAttempt', async () => {
+    const h = harness({
+      'cluster.create': () => {
+        throw new AppError('docker_error', 'Docker could not start zk-1: 500', { retryable: true });
+      },
+    });
+    const p = payload();
+    const { attempts } = jobCatalog['cluster.create'].options;
+    h.startWorker();
+    await h.producer.enqueue('cluster.create', p);
+    // The catalog's exponential backoff (2 s, 4 s) keeps this around 6 s.
+    const job = await h.waitForState('cluster.create', p.clusterId, 'failed', 20_000);
+    expect(h.calls.map((c) => c.finalAttempt)).toEqual([...Array(attempts - 1).fill(false), true]);
+    expect(job.attemptsMade).toBe(attempts);
+    const gaps = h.calls.slice(1).map((c, i) => c.at - h.calls[i]!.at);
+    expect(gaps.every((g) => g >= 1500)).toBe(true); // backed off, not retried at once
+  }, 30_000);
+
+  it('retries an unexpected (non-AppError) error and completes when a later try succeeds', async () => {
+    const h = harness({
+      'cluster.delete': (_p, _ctx, attempt) => {
+        if (attempt === 1) throw new Error('socket hang up');
+      },
+    });
+    const p = payload();
+    h.startWorker();
+    await h.producer.enqueue('cluster.delete', p);
+    const job = await h.waitForState('cluster.delete', p.clusterId, 'completed', 20_000);
+    expect(h.calls.map((c) => c.finalAttempt)).toEqual([false, false]);
+    expect(job.attemptsMade).toBe(2);
+  }, 30_000);
+
+  it('fails a job with an invalid payload once, without calling the handler', async () => {
+    const h = harness();
+    const clusterId = randomUUID();
+    // Bypass the producer, as an old or foreign producer might.
+    await h.producer.queue.add('cluster.create', { clusterId, actor: 'U0QUEUE', extra: true }, {
+      ...jobCatalog['cluster.create'].options,
+      jobId: jobIdFor('cluster.create', clusterId),
+    });
+    h.startWorker();
+    const job = await h.waitForState('cluster.create', clusterId, 'failed');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toContain('invalid payload for cluster.create');
+    expect(h.calls).toHaveLength(0);
+  });
+});

@@ -1,0 +1,542 @@
+/**
+ * In-memory implementations of the service ports (src/services/ports.ts) for fast, deterministic
+ * unit tests of the use cases. They keep the contracts the real adapters keep:
+ *  - MemoryClusterStore guards every state change with the domain state machine (statesAllowedBefore),
+ *    keeps request keys unique, live names unique and live subnets distinct, like src/db/cluster-store.ts.
+ *  - FakeRuntime is idempotent per deterministic container name (same container id on every ensureNode),
+ *    records every call, and can be scripted: exec results per container, stopped containers,
+ *    AppErrors thrown at a given step, hooks before a step, leftovers that survive removeCluster.
+ * Everything that records can share a `journal` so tests can assert the order of side effects.
+ */
+import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../../src/domain/cluster.js';
+import { statesAllowedBefore, type ClusterState } from '../../src/domain/cluster-state.js';
+import type { ClusterPlan, PlannedNode } from '../../src/domain/plan.js';
+import { firstFreeSubnet } from '../../src/domain/subnet.js';
+import { AppError } from '../../src/errors.js';
+import type {
+  Clock,
+  ClusterStore,
+  ContainerRuntime,
+  ExecResult,
+  HostCapacity,
+  JobName,
+  JobQueue,
+  Log,
+  NewCluster,
+  NodeStatus,
+  Notifier,
+  Progress,
+  Settings,
+  ThreadMessage,
+} from '../../src/services/ports.js';
+
+/** A shared, ordered record of side effects across fakes ("notifier.clusterChanged", "queue.enqueue cluster.create", ...). */
+export type Journal = string[];
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+// ---------------------------------------------------------------------------------------------- clock
+
+export class FakeClock implements Clock {
+  private t: number;
+  constructor(start: Date | string = '2025-01-06T09:00:00Z') {
+    this.t = new Date(start).getTime();
+  }
+  now(): Date {
+    return new Date(this.t);
+  }
+  advance(ms: number): void {
+    this.t += ms;
+  }
+  set(d: Date | string): void {
+    this.t = new Date(d).getTime();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- store
+
+export interface TransitionRecord {
+  id: string;
+  from: ClusterState;
+  to: ClusterState;
+  actor: string;
+}
+
+/** Deterministic uuid-shaped ids: the n-th cluster gets 0000000n-0000-4000-8000-00000000000n. */
+function fakeId(n: number): string {
+  const hex = n.toString(16);
+  return `${hex.padStart(8, '0')}-0000-4000-8000-${hex.padStart(12, '0')}`;
+}
+
+export class MemoryClusterStore implements ClusterStore {
+  readonly clusters = new Map<string, Cluster>();
+  private readonly requestKeys = new Map<string, string>();
+  private readonly nodeRows = new Map<string, Map<number, ClusterNode>>();
+  private readonly eventRows: { clusterId: string; actor: string; kind: string; detail: Record<string, unknown>; at: Date }[] = [];
+  /** Every successful state change, in order. */
+  readonly transitions: TransitionRecord[] = [];
+  /** Number of calls that changed something (create, transition, set*, saveNode): "nothing written" checks. */
+  writes = 0;
+  private seq = 0;
+
+  constructor(
+    private readonly clock: Clock = new FakeClock(),
+    private readonly journal?: Journal,
+  ) {}
+
+  async create(c: NewCluster): Promise<{ cluster: Cluster; created: boolean }> {
+    if (c.requestKey) {
+      const seenId = this.requestKeys.get(c.requestKey);
+      if (seenId) return { cluster: clone(this.clusters.get(seenId)!), created: false };
+    }
+    const live = [...this.clusters.values()].filter((x) => x.state !== 'deleted');
+    if (live.some((x) => x.name === c.name))
+      throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, { hints: ['Pick another name with --name, or delete the old one first.'] });
+    const subnetIndex = firstFreeSubnet(new Set(live.map((x) => x.subnetIndex)));
+    if (subnetIndex === undefined) throw new AppError('no_capacity', 'Every cluster network is in use.');
+    const now = this.clock.now();
+    const cluster: Cluster = {
+      id: fakeId(++this.seq),
+      name: c.name,
+      owner: c.owner,
+      team: c.team,
+      template: c.template,
+      size: c.size,
+      state: 'requested',
+      host: null,
+      subnetIndex,
+      channel: c.channel,
+      cardTs: null,
+      progressTs: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+      expiresAt: c.expiresAt,
+      readyAt: null,
+    };
+    this.clusters.set(cluster.id, cluster);
+    if (c.requestKey) this.requestKeys.set(c.requestKey, cluster.id);
+    this.eventRows.push({ clusterId: cluster.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size }, at: now });
+    this.writes++;
+    this.journal?.push(`store.create ${c.name}`);
+    return { cluster: clone(cluster), created: true };
+  }
+
+  async get(id: string): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    return c && clone(c);
+  }
+
+  async findByRequestKey(key: string): Promise<Cluster | undefined> {
+    const id = this.requestKeys.get(key);
+    const c = id === undefined ? undefined : this.clusters.get(id);
+    return c && clone(c);
+  }
+
+  async findLiveByName(name: string): Promise<Cluster | undefined> {
+    const c = [...this.clusters.values()].find((x) => x.name === name && x.state !== 'deleted');
+    return c && clone(c);
+  }
+
+  async listLive(filter: { owner?: string } = {}): Promise<Cluster[]> {
+    return [...this.clusters.values()]
+      .filter((c) => c.state !== 'deleted' && (!filter.owner || c.owner === filter.owner))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+      .map(clone);
+  }
+
+  async countLive(owner: string): Promise<number> {
+    return (await this.listLive({ owner })).length;
+  }
+
+  async transition(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot'): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    if (!c || !statesAllowedBefore(to).includes(c.state)) return undefined;
+    const from = c.state;
+    const now = this.clock.now();
+    c.state = to;
+    c.updatedAt = now;
+    if (patch.error !== undefined) c.error = patch.error;
+    if (patch.host !== undefined) c.host = patch.host;
+    if (to === 'ready') {
+      c.readyAt = now;
+      c.error = null;
+    }
+    this.transitions.push({ id, from, to, actor });
+    this.eventRows.push({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {}, at: now });
+    this.writes++;
+    this.journal?.push(`store.transition ${to}`);
+    return clone(c);
+  }
+
+  async setHost(id: string, host: string): Promise<void> {
+    const c = this.clusters.get(id);
+    if (c) {
+      c.host = host;
+      c.updatedAt = this.clock.now();
+    }
+    this.writes++;
+  }
+
+  async setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void> {
+    const c = this.clusters.get(id);
+    if (c) {
+      c.channel = ref.channel;
+      c.cardTs = ref.cardTs;
+    }
+    this.writes++;
+  }
+
+  async setProgressTs(id: string, ts: string): Promise<void> {
+    const c = this.clusters.get(id);
+    if (c) c.progressTs = ts;
+    this.writes++;
+  }
+
+  async saveNode(node: ClusterNode): Promise<void> {
+    // Upsert on (clusterId, ordinal), like the real ON CONFLICT DO UPDATE.
+    let rows = this.nodeRows.get(node.clusterId);
+    if (!rows) this.nodeRows.set(node.clusterId, (rows = new Map()));
+    rows.set(node.ordinal, clone(node));
+    this.writes++;
+  }
+
+  async nodes(clusterId: string): Promise<ClusterNode[]> {
+    return [...(this.nodeRows.get(clusterId)?.values() ?? [])].sort((a, b) => a.ordinal - b.ordinal).map(clone);
+  }
+
+  async view(id: string): Promise<ClusterView | undefined> {
+    const cluster = await this.get(id);
+    if (!cluster) return undefined;
+    return { cluster, nodes: await this.nodes(id) };
+  }
+
+  async recordEvent(clusterId: string, actor: string, kind: string, detail: Record<string, unknown> = {}): Promise<void> {
+    this.eventRows.push({ clusterId, actor, kind, detail, at: this.clock.now() });
+    this.writes++;
+  }
+
+  async events(clusterId: string) {
+    return this.eventRows.filter((e) => e.clusterId === clusterId).map(({ clusterId: _, ...e }) => clone(e));
+  }
+
+  /** Test setup: a cluster walked through legal transitions to `state` (so the state machine is honoured here too). */
+  async seed(c: Partial<NewCluster> & { name: string; owner: string }, state: ClusterState = 'requested', host: string | null = null): Promise<Cluster> {
+    const { cluster } = await this.create({
+      team: null, template: 'zookeeper', size: 1, channel: 'C1', expiresAt: new Date(this.clock.now().getTime() + 3600_000), requestKey: null, ...c,
+    });
+    const paths: Record<ClusterState, ClusterState[]> = {
+      requested: [],
+      provisioning: ['provisioning'],
+      ready: ['provisioning', 'ready'],
+      degraded: ['provisioning', 'degraded'],
+      failed: ['failed'],
+      deleting: ['deleting'],
+      deleted: ['deleting', 'deleted'],
+    };
+    for (const to of paths[state]) {
+      const moved = await this.transition(cluster.id, to, to === 'provisioning' && host ? { host } : {}, 'seed');
+      if (!moved) throw new Error(`seed: cannot move ${cluster.name} to ${to}`);
+    }
+    return clone(this.clusters.get(cluster.id)!);
+  }
+
+  /** Test-only: the state of a cluster, or undefined. */
+  stateOf(id: string): ClusterState | undefined {
+    return this.clusters.get(id)?.state;
+  }
+}
+
+// -------------------------------------------------------------------------------------------- runtime
+
+export type RuntimeStep =
+  | 'hosts'
+  | 'ensureImage'
+  | 'ensureNetwork'
+  | 'ensureNode'
+  | 'inspectNode'
+  | 'exec'
+  | 'logsTail'
+  | 'removeCluster'
+  | 'clusterIdsPresent'
+  | 'leftovers';
+
+export interface RuntimeCall {
+  step: RuntimeStep;
+  host?: string;
+  /** Container name, cluster id or image recipe, depending on the step. */
+  target?: string;
+  cmd?: string[];
+}
+
+interface FakeContainer {
+  id: string;
+  name: string;
+  clusterId: string;
+  host: string;
+  running: boolean;
+  ports: PublishedPort[];
+  volumes: string[];
+}
+
+export type ExecScript = (call: { host: string; containerName: string; cmd: string[]; attempt: number }) => ExecResult | Promise<ExecResult>;
+
+interface Failure {
+  step: RuntimeStep;
+  error: AppError;
+  when?: (call: RuntimeCall) => boolean;
+  remaining: number;
+}
+
+/** Is this exec the template's readiness probe (zookeeper: `echo srvr | nc ...`)? */
+export const isProbe = (cmd: string[]) => cmd.join(' ').includes('srvr');
+
+export class FakeRuntime implements ContainerRuntime {
+  readonly calls: RuntimeCall[] = [];
+  readonly containers = new Map<string, FakeContainer>();
+  readonly networks = new Map<string, { clusterId: string; host: string }>();
+  hostList: HostCapacity[] = [{ name: 'docker-1', cpus: 8, memoryMiB: 16384, reachable: true }];
+  private readonly execScripts: { match: (containerName: string) => boolean; script: ExecScript }[] = [];
+  private readonly execCounts = new Map<string, number>();
+  private readonly failures: Failure[] = [];
+  private readonly before = new Map<RuntimeStep, (call: RuntimeCall) => void | Promise<void>>();
+  private readonly stuck = new Map<string, { containers: string[]; volumes: string[]; networks: string[] }>();
+  /** Cluster ids present on the hosts without any container this fake made (another clusterbot, a crash). */
+  readonly foreignIds = new Set<string>();
+  private containerSeq = 0;
+  private portSeq = 32000;
+
+  constructor(private readonly journal?: Journal) {}
+
+  /** Scripts exec results for containers whose name matches (substring or predicate); the latest match wins. */
+  scriptExec(match: string | ((containerName: string) => boolean), script: ExecScript): this {
+    this.execScripts.unshift({ match: typeof match === 'string' ? (n) => n.includes(match) : match, script });
+    return this;
+  }
+
+  /** Makes the next `times` calls of `step` (optionally only those matching `when`) throw `error`. */
+  failAt(step: RuntimeStep, error: AppError, opts: { when?: (call: RuntimeCall) => boolean; times?: number } = {}): this {
+    this.failures.push({ step, error, remaining: opts.times ?? Infinity, ...(opts.when && { when: opts.when }) });
+    return this;
+  }
+
+  /** Runs `hook` before every call of `step` (after recording it, before any scripted failure). */
+  beforeStep(step: RuntimeStep, hook: (call: RuntimeCall) => void | Promise<void>): this {
+    this.before.set(step, hook);
+    return this;
+  }
+
+  /** Marks a container as stopped (inspectNode reports running:false) — e.g. a JVM that died on start. */
+  stop(containerNameSubstring: string): void {
+    for (const c of this.containers.values()) if (c.name.includes(containerNameSubstring)) c.running = false;
+  }
+
+  /** Objects that survive removeCluster (a busy volume, a network with an endpoint left). */
+  makeStuck(clusterId: string, left: { containers?: string[]; volumes?: string[]; networks?: string[] }): void {
+    this.stuck.set(clusterId, { containers: left.containers ?? [], volumes: left.volumes ?? [], networks: left.networks ?? [] });
+  }
+
+  unstick(clusterId: string): void {
+    this.stuck.delete(clusterId);
+  }
+
+  callsOf(step: RuntimeStep): RuntimeCall[] {
+    return this.calls.filter((c) => c.step === step);
+  }
+
+  containersOf(clusterId: string): FakeContainer[] {
+    return [...this.containers.values()].filter((c) => c.clusterId === clusterId);
+  }
+
+  private async enter(call: RuntimeCall): Promise<void> {
+    this.calls.push(call);
+    this.journal?.push(`runtime.${call.step}${call.target ? ` ${call.target}` : ''}`);
+    await this.before.get(call.step)?.(call);
+    for (const f of this.failures) {
+      if (f.step !== call.step || f.remaining <= 0 || (f.when && !f.when(call))) continue;
+      f.remaining--;
+      throw f.error;
+    }
+  }
+
+  async hosts(): Promise<HostCapacity[]> {
+    await this.enter({ step: 'hosts' });
+    return clone(this.hostList);
+  }
+
+  async ensureImage(host: string, recipe: string): Promise<string> {
+    await this.enter({ step: 'ensureImage', host, target: recipe });
+    return `clusterbot/${recipe}:test`;
+  }
+
+  async ensureNetwork(host: string, plan: ClusterPlan): Promise<void> {
+    await this.enter({ step: 'ensureNetwork', host, target: plan.network.name });
+    this.networks.set(plan.network.name, { clusterId: plan.clusterId, host });
+  }
+
+  async ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, _image: string): Promise<NodeStatus> {
+    await this.enter({ step: 'ensureNode', host, target: node.containerName });
+    let c = this.containers.get(node.containerName);
+    if (!c) {
+      c = {
+        id: `ctr-${++this.containerSeq}`,
+        name: node.containerName,
+        clusterId: plan.clusterId,
+        host,
+        running: true,
+        ports: node.ports.filter((p) => p.publish).map((p) => ({ name: p.name, port: p.port, hostPort: ++this.portSeq, hostIp: '0.0.0.0' })),
+        volumes: node.volumes.map((v) => v.volumeName),
+      };
+      this.containers.set(c.name, c);
+    } else {
+      c.running = true; // "creates if missing, and starts"
+    }
+    return { exists: true, running: c.running, containerId: c.id, ports: clone(c.ports) };
+  }
+
+  async inspectNode(host: string, containerName: string): Promise<NodeStatus> {
+    await this.enter({ step: 'inspectNode', host, target: containerName });
+    const c = this.containers.get(containerName);
+    if (!c) return { exists: false, running: false, ports: [] };
+    return { exists: true, running: c.running, containerId: c.id, ports: clone(c.ports) };
+  }
+
+  async exec(host: string, containerName: string, cmd: string[], _opts?: { timeoutMs?: number }): Promise<ExecResult> {
+    await this.enter({ step: 'exec', host, target: containerName, cmd });
+    const attempt = (this.execCounts.get(containerName) ?? 0) + 1;
+    this.execCounts.set(containerName, attempt);
+    const scripted = this.execScripts.find((s) => s.match(containerName));
+    if (scripted) return scripted.script({ host, containerName, cmd, attempt });
+    // Default: a healthy ZooKeeper — the probe passes and the smoke check prints "ok".
+    return isProbe(cmd) ? { exitCode: 0, output: 'Mode: standalone\n' } : { exitCode: 0, output: 'ok\n' };
+  }
+
+  async logsTail(host: string, containerName: string, lines: number): Promise<string> {
+    await this.enter({ step: 'logsTail', host, target: containerName });
+    return [`${containerName} starting`, `ERROR ${containerName}: bind failed`].slice(-lines).join('\n');
+  }
+
+  async removeCluster(clusterId: string): Promise<{ containers: number; volumes: number; networks: number }> {
+    await this.enter({ step: 'removeCluster', target: clusterId });
+    const removed = { containers: 0, volumes: 0, networks: 0 };
+    for (const c of this.containersOf(clusterId)) {
+      this.containers.delete(c.name);
+      removed.containers++;
+      removed.volumes += c.volumes.length;
+    }
+    for (const [name, n] of this.networks) {
+      if (n.clusterId !== clusterId) continue;
+      this.networks.delete(name);
+      removed.networks++;
+    }
+    this.foreignIds.delete(clusterId);
+    return removed;
+  }
+
+  async clusterIdsPresent(): Promise<string[]> {
+    await this.enter({ step: 'clusterIdsPresent' });
+    const ids = new Set<string>([...this.foreignIds, ...[...this.containers.values()].map((c) => c.clusterId), ...[...this.networks.values()].map((n) => n.clusterId)]);
+    for (const id of this.stuck.keys()) ids.add(id);
+    return [...ids];
+  }
+
+  async leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
+    await this.enter({ step: 'leftovers', target: clusterId });
+    const stuck = this.stuck.get(clusterId);
+    const containers = this.containersOf(clusterId);
+    return {
+      containers: [...containers.map((c) => c.name), ...(stuck?.containers ?? [])],
+      volumes: [...containers.flatMap((c) => c.volumes), ...(stuck?.volumes ?? [])],
+      networks: [...[...this.networks].filter(([, n]) => n.clusterId === clusterId).map(([name]) => name), ...(stuck?.networks ?? [])],
+    };
+  }
+}
+
+// ------------------------------------------------------------------------------------------- notifier
+
+export type NotifierEvent =
+  | { kind: 'clusterChanged'; view: ClusterView }
+  | { kind: 'progress'; view: ClusterView; progress: Progress }
+  | { kind: 'thread'; view: ClusterView; message: ThreadMessage };
+
+export class RecordingNotifier implements Notifier {
+  readonly events: NotifierEvent[] = [];
+  constructor(private readonly journal?: Journal) {}
+
+  async clusterChanged(view: ClusterView): Promise<void> {
+    this.events.push({ kind: 'clusterChanged', view: clone(view) });
+    this.journal?.push(`notifier.clusterChanged ${view.cluster.state}`);
+  }
+
+  async progress(view: ClusterView, progress: Progress): Promise<void> {
+    this.events.push({ kind: 'progress', view: clone(view), progress: clone(progress) });
+    this.journal?.push('notifier.progress');
+  }
+
+  async threadMessage(view: ClusterView, message: ThreadMessage): Promise<void> {
+    this.events.push({ kind: 'thread', view: clone(view), message: clone(message) });
+    this.journal?.push(`notifier.threadMessage ${message.kind}`);
+  }
+
+  get cards(): ClusterView[] {
+    return this.events.flatMap((e) => (e.kind === 'clusterChanged' ? [e.view] : []));
+  }
+
+  get progressSteps(): Progress[] {
+    return this.events.flatMap((e) => (e.kind === 'progress' ? [e.progress] : []));
+  }
+
+  get threadMessages(): ThreadMessage[] {
+    return this.events.flatMap((e) => (e.kind === 'thread' ? [e.message] : []));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- queue
+
+export class RecordingQueue implements JobQueue {
+  readonly jobs: { name: JobName; payload: { clusterId: string; actor: string } }[] = [];
+  constructor(private readonly journal?: Journal) {}
+
+  async enqueue(name: JobName, payload: { clusterId: string; actor: string }): Promise<void> {
+    this.jobs.push({ name, payload: { ...payload } });
+    this.journal?.push(`queue.enqueue ${name}`);
+  }
+
+  /** What would actually run: the real queue dedupes by (name, clusterId). */
+  distinct(): { name: JobName; clusterId: string }[] {
+    const seen = new Map<string, { name: JobName; clusterId: string }>();
+    for (const j of this.jobs) seen.set(`${j.name}:${j.payload.clusterId}`, { name: j.name, clusterId: j.payload.clusterId });
+    return [...seen.values()];
+  }
+}
+
+// --------------------------------------------------------------------------------------------- logger
+
+export class MemoryLog implements Log {
+  readonly lines: { level: 'debug' | 'info' | 'warn' | 'error'; obj: object; msg?: string }[] = [];
+  debug(obj: object, msg?: string): void {
+    this.lines.push({ level: 'debug', obj, ...(msg !== undefined && { msg }) });
+  }
+  info(obj: object, msg?: string): void {
+    this.lines.push({ level: 'info', obj, ...(msg !== undefined && { msg }) });
+  }
+  warn(obj: object, msg?: string): void {
+    this.lines.push({ level: 'warn', obj, ...(msg !== undefined && { msg }) });
+  }
+  error(obj: object, msg?: string): void {
+    this.lines.push({ level: 'error', obj, ...(msg !== undefined && { msg }) });
+  }
+}
+
+// ------------------------------------------------------------------------------------------- settings
+
+export function testSettings(overrides: Partial<Settings> = {}): Settings {
+  return {
+    subnetPool: '10.231.0.0/16',
+    defaultTtlHours: 72,
+    maxClustersPerUser: 3,
+    adminUsers: ['UADMIN'],
+    advertiseHost: 'docker-1.example.test',
+    ...overrides,
+  };
+}

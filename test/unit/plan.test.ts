@@ -1,0 +1,207 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { label } from '../../src/domain/labels.js';
+import { planCluster, shortId, type ClusterPlan } from '../../src/domain/plan.js';
+import { firstFreeSubnet, subnetAt, subnetsPerPool } from '../../src/domain/subnet.js';
+import { parseTemplate } from '../../src/domain/template.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const zookeeper = loadTemplateCatalog(path.join(repoRoot, 'manifests/templates')).get('zookeeper')!;
+
+const clusterId = '7f3a9c2e-1111-2222-3333-444455556666';
+const pool = '10.213.0.0/16';
+const subnetIndex = 7;
+
+function plan(size: number, over: Partial<{ clusterId: string; clusterName: string; owner: string }> = {}): ClusterPlan {
+  return planCluster({
+    clusterId,
+    clusterName: 'zk-bug-1',
+    owner: 'U0ALICE',
+    template: zookeeper,
+    size,
+    subnet: subnetAt(pool, subnetIndex),
+    ...over,
+  });
+}
+
+const fileOf = (p: ClusterPlan, ordinal: number, filePath: string): string => {
+  const f = p.nodes[ordinal]!.files.find((x) => x.path === filePath);
+  if (!f) throw new Error(`no ${filePath} on node ${ordinal}`);
+  return f.content;
+};
+
+describe.each([1, 3, 5])('zookeeper × %i', (size) => {
+  const p = plan(size);
+  const ordinals = [...Array(size).keys()];
+
+  it('has one node per server, ordered', () => {
+    expect(p.nodes).toHaveLength(size);
+    expect(p.nodes.map((n) => n.ordinal)).toEqual(ordinals);
+    expect(p.nodes.map((n) => n.index)).toEqual(ordinals.map((i) => i + 1));
+    expect(p.nodes.every((n) => n.role === 'zk' && n.image === 'zookeeper')).toBe(true);
+    expect(p.waves).toEqual([['zk']]);
+    expect(p.size).toBe(size);
+    expect(p.template).toBe('zookeeper');
+  });
+
+  it('names hosts zk-1..zk-N with FQDNs in the cluster domain', () => {
+    expect(p.domain).toBe('zk-bug-1.clusterbot');
+    expect(p.nodes.map((n) => n.hostname)).toEqual(ordinals.map((i) => `zk-${i + 1}`));
+    expect(p.nodes.map((n) => n.fqdn)).toEqual(ordinals.map((i) => `zk-${i + 1}.zk-bug-1.clusterbot`));
+  });
+
+  it('names containers from the cluster name and a short id', () => {
+    expect(p.network.name).toBe('cb-zk-bug-1-7f3a9c');
+    expect(p.nodes.map((n) => n.containerName)).toEqual(ordinals.map((i) => `cb-zk-bug-1-7f3a9c-zk-${i + 1}`));
+    expect(new Set(p.nodes.map((n) => n.containerName)).size).toBe(size);
+  });
+
+  it('gives fixed, unique IPs from .10 inside the cluster subnet', () => {
+    expect(p.network.cidr).toBe('10.213.7.0/24');
+    expect(p.network.gateway).toBe('10.213.7.1');
+    expect(p.nodes.map((n) => n.ip)).toEqual(ordinals.map((i) => `10.213.7.${10 + i}`));
+    expect(new Set(p.nodes.map((n) => n.ip)).size).toBe(size);
+  });
+
+  it('writes myid = the server number', () => {
+    for (const i of ordinals) expect(fileOf(p, i, '/var/lib/zookeeper/myid')).toBe(`${i + 1}\n`);
+  });
+
+  it('renders the same server list into every zoo.cfg', () => {
+    const serverLines = ordinals.map((i) => `server.${i + 1}=zk-${i + 1}:2888:3888`);
+    for (const i of ordinals) {
+      const cfg = fileOf(p, i, '/etc/zookeeper/conf/zoo.cfg');
+      expect(cfg.split('\n').filter((l) => l.startsWith('server.'))).toEqual(serverLines);
+      expect(cfg).toContain(`# Rendered by clusterbot for zk-bug-1 (node zk-${i + 1})\n`);
+      expect(cfg).toContain('\nclientPort=2181\n');
+      // No unrendered Mustache and no blank lines left by the section tags.
+      expect(cfg).not.toMatch(/\{\{|\}\}/);
+      expect(cfg.trimEnd().split('\n')).not.toContain('');
+    }
+  });
+
+  it('lists every peer by FQDN and short name in extraHosts', () => {
+    expect(p.extraHosts).toEqual(
+      ordinals.flatMap((i) => [`zk-${i + 1}.zk-bug-1.clusterbot:10.213.7.${10 + i}`, `zk-${i + 1}:10.213.7.${10 + i}`]),
+    );
+  });
+
+  it('labels every node with cluster, owner, role, ordinal and managed', () => {
+    for (const n of p.nodes) {
+      expect(n.labels).toEqual({
+        [label.managed]: 'true',
+        [label.cluster]: clusterId,
+        [label.owner]: 'U0ALICE',
+        [label.clusterName]: 'zk-bug-1',
+        [label.template]: 'zookeeper',
+        [label.role]: 'zk',
+        [label.node]: String(n.ordinal),
+      });
+    }
+    expect(p.network.labels[label.cluster]).toBe(clusterId);
+    expect(p.network.labels[label.managed]).toBe('true');
+    expect(p.network.labels).not.toHaveProperty(label.node);
+  });
+
+  it('gives every node its own named data volume', () => {
+    expect(p.nodes.map((n) => n.volumes)).toEqual(
+      ordinals.map((i) => [{ name: 'data', path: '/var/lib/zookeeper', volumeName: `cb-zk-bug-1-7f3a9c-zk-${i + 1}-data` }]),
+    );
+  });
+
+  it('carries resources, env, ports and readiness from the template', () => {
+    for (const n of p.nodes) {
+      expect(n.resources).toEqual({ cpus: 0.5, memoryMiB: 512 });
+      expect(n.env).toEqual({ SERVER_JVMFLAGS: '-Xms64m -Xmx256m' });
+      expect(n.ports.map((x) => [x.name, x.port, x.publish])).toEqual([['client', 2181, true], ['quorum', 2888, false], ['election', 3888, false]]);
+      expect(n.readiness?.timeoutSeconds).toBe(120);
+    }
+    expect(p.smoke.map((s) => s.name)).toEqual(['znode round trip']);
+  });
+
+  it('is deterministic: planning twice gives equal plans', () => {
+    expect(plan(size)).toEqual(p);
+  });
+});
+
+describe('planCluster: identity inputs', () => {
+  it('a reused cluster name with a new id gets different Docker names', () => {
+    const a = plan(3);
+    const b = plan(3, { clusterId: '0b1c2d3e-aaaa-bbbb-cccc-ddddeeeeffff' });
+    expect(b.network.name).toBe('cb-zk-bug-1-0b1c2d');
+    expect(b.nodes.map((n) => n.containerName)).not.toEqual(a.nodes.map((n) => n.containerName));
+    // Hostnames and IPs are about the cluster's shape, not its id.
+    expect(b.nodes.map((n) => n.hostname)).toEqual(a.nodes.map((n) => n.hostname));
+  });
+
+  it('shortId takes six characters without dashes', () => {
+    expect(shortId('7f3a-9c2e-1111')).toBe('7f3a9c');
+    expect(shortId('ab')).toBe('ab');
+  });
+
+  it('names a single-node role without a number and numbers scaled roles', () => {
+    const t = parseTemplate(
+      {
+        name: 'mini',
+        title: 'Mini',
+        description: 'd',
+        version: '1',
+        sizeMeans: 'workers',
+        sizes: { min: 1, max: 4, default: 2 },
+        roles: {
+          master: { image: 'base', count: 1, hostname: 'master', resources: { cpus: 1, memoryMiB: 512 }, env: { MASTER: '{{node.fqdn}}', WORKERS: '{{hosts.worker}}' } },
+          worker: { image: 'base', count: 'size', resources: { cpus: 1, memoryMiB: 256 }, dependsOn: ['master'], command: ['run', '--id={{node.ordinal}}', '--of={{size}}'] },
+        },
+      },
+      'mini.yaml',
+    );
+    const p = planCluster({ clusterId, clusterName: 'm', owner: 'U1', template: t, size: 2, subnet: subnetAt(pool, 0) });
+    expect(p.nodes.map((n) => [n.hostname, n.ip, n.labels[label.node]])).toEqual([
+      ['master', '10.213.0.10', '0'],
+      ['worker-1', '10.213.0.11', '1'],
+      ['worker-2', '10.213.0.12', '2'],
+    ]);
+    expect(p.nodes[0]!.env).toEqual({ MASTER: 'master.m.clusterbot', WORKERS: 'worker-1,worker-2' });
+    expect(p.nodes[2]!.command).toEqual(['run', '--id=2', '--of=2']);
+    expect(p.nodes[0]).not.toHaveProperty('command');
+    expect(p.waves).toEqual([['master'], ['worker']]);
+  });
+});
+
+describe('subnets', () => {
+  it.each([
+    [0, '10.213.0.0/24', '10.213.0.1', '10.213.0.10'],
+    [7, '10.213.7.0/24', '10.213.7.1', '10.213.7.10'],
+    [255, '10.213.255.0/24', '10.213.255.1', '10.213.255.10'],
+  ])('index %i → %s', (index, cidr, gateway, first) => {
+    const s = subnetAt(pool, index);
+    expect(s).toMatchObject({ index, cidr, gateway });
+    expect(s.nodeIp(0)).toBe(first);
+  });
+
+  it.each([256, -1, 1.5, Number.NaN])('index %d is out of range', (index) => {
+    expect(() => subnetAt(pool, index)).toThrow(`subnet index ${index} out of range`);
+  });
+
+  it.each(['10.213.0.0/24', '10.213.1.0/16', 'not-a-pool', ''])('pool %j is refused', (p) => {
+    expect(() => subnetAt(p, 0)).toThrow(`subnet pool ${p} is not an x.y.0.0/16 range`);
+  });
+
+  it('node addresses stay inside the /24', () => {
+    const s = subnetAt(pool, 3);
+    expect(s.nodeIp(240)).toBe('10.213.3.250');
+    expect(() => s.nodeIp(241)).toThrow('node 241 does not fit in a /24');
+    expect(() => s.nodeIp(-1)).toThrow('node -1 does not fit in a /24');
+  });
+
+  it('firstFreeSubnet finds the lowest gap and reports exhaustion', () => {
+    expect(subnetsPerPool).toBe(256);
+    expect(firstFreeSubnet(new Set())).toBe(0);
+    expect(firstFreeSubnet(new Set([0, 1, 2, 4]))).toBe(3);
+    expect(firstFreeSubnet(new Set([1, 2]))).toBe(0);
+    expect(firstFreeSubnet(new Set([...Array(255).keys()]))).toBe(255);
+    expect(firstFreeSubnet(new Set([...Array(256).keys()]))).toBeUndefined();
+  });
+});

@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { clusterNamePattern, clusterNameProblem, defaultClusterName } from '../../src/domain/cluster-name.js';
+import { canTransition, clusterStates, isLive, stateEmoji, statesAllowedBefore, type ClusterState } from '../../src/domain/cluster-state.js';
+import { hostHeadroomMiB, placeCluster, type HostLoad } from '../../src/domain/placement.js';
+import { checkCreate, mayManage } from '../../src/domain/policy.js';
+import { closest } from '../../src/domain/suggest.js';
+import { parseTemplate, type Template } from '../../src/domain/template.js';
+
+function template(name: string, sizes: Template['sizes'], sizeMeans = 'nodes'): Template {
+  return parseTemplate(
+    { name, title: name, description: 'd', version: '1', sizeMeans, sizes, roles: { node: { image: 'base', count: 'size', resources: { cpus: 1, memoryMiB: 256 } } } },
+    `${name}.yaml`,
+  );
+}
+
+const zookeeper = template('zookeeper', { min: 1, max: 7, default: 3, allowed: [1, 3, 5, 7] }, 'ZooKeeper servers');
+const spark = template('spark', { min: 1, max: 8, default: 2 }, 'workers');
+const catalog = [zookeeper, spark];
+
+describe('checkCreate', () => {
+  it('accepts a known template at an allowed size', () => {
+    expect(checkCreate(catalog, 'zookeeper', 5)).toEqual({ ok: true, template: zookeeper, size: 5 });
+  });
+
+  it('uses the default size when none is given', () => {
+    expect(checkCreate(catalog, 'zookeeper', undefined)).toEqual({ ok: true, template: zookeeper, size: 3 });
+    expect(checkCreate(catalog, 'spark', undefined)).toMatchObject({ ok: true, size: 2 });
+  });
+
+  it.each([
+    ['sprak', 'spark'],
+    ['zookeper', 'zookeeper'],
+    ['zookeepr', 'zookeeper'],
+  ])('suggests a template for %j', (typed, guess) => {
+    expect(checkCreate(catalog, typed, 3)).toEqual({
+      ok: false,
+      code: 'unknown_template',
+      message: `Unknown template "${typed}": did you mean \`${guess}\`?`,
+      hint: '`/cluster templates` lists them.',
+    });
+  });
+
+  it('does not guess for a far-off name', () => {
+    expect(checkCreate(catalog, 'cassandra', 3)).toEqual({
+      ok: false,
+      code: 'unknown_template',
+      message: 'Unknown template "cassandra".',
+      hint: '`/cluster templates` lists them.',
+    });
+    expect(checkCreate([], 'zookeeper', 3)).toMatchObject({ ok: false, message: 'Unknown template "zookeeper".' });
+  });
+
+  it('names the allowed sizes and what they count when the size is wrong', () => {
+    expect(checkCreate(catalog, 'zookeeper', 4)).toEqual({
+      ok: false,
+      code: 'bad_size',
+      message: 'zookeeper clusters come in sizes 1, 3, 5, 7 (ZooKeeper servers); 4 is not one of them.',
+      hint: 'Try `/cluster create zookeeper 3`.',
+    });
+    expect(checkCreate(catalog, 'spark', 9)).toMatchObject({ code: 'bad_size', message: 'spark clusters come in sizes 1–8 (workers); 9 is not one of them.' });
+    expect(checkCreate(catalog, 'spark', 0)).toMatchObject({ code: 'bad_size' });
+  });
+});
+
+describe('mayManage', () => {
+  it.each([
+    ['U1', ['UADMIN'], true],
+    ['UADMIN', ['UADMIN'], true],
+    ['U2', ['UADMIN'], false],
+    ['U2', [], false],
+  ] as const)('%s (admins %j) → %s', (actor, admins, expected) => {
+    expect(mayManage(actor, { owner: 'U1' }, admins)).toBe(expected);
+  });
+});
+
+describe('closest', () => {
+  it.each([
+    ['creat', 'create'],
+    ['lsit', 'list'],
+    ['LIST', 'list'],
+    ['stauts', 'status'],
+    ['x', undefined],
+    ['frobnicate', undefined],
+    ['', undefined],
+  ])('%j → %j', (word, expected) => {
+    expect(closest(word, ['help', 'templates', 'create', 'list', 'status', 'delete'])).toBe(expected);
+  });
+
+  it('has nothing to suggest from no candidates', () => {
+    expect(closest('list', [])).toBeUndefined();
+  });
+});
+
+describe('placeCluster', () => {
+  const host = (name: string, memoryMiB: number, reservedMemoryMiB = 0, reachable = true): HostLoad => ({
+    name, reachable, cpus: 8, memoryMiB, reservedCpus: 0, reservedMemoryMiB,
+  });
+  const need = { cpus: 1.5, memoryMiB: 1536 };
+
+  it('picks the host with the most free memory', () => {
+    const hosts = [host('docker-a', 16384, 12000), host('docker-b', 8192, 1000), host('docker-c', 16384, 8000)];
+    // free: a 3360, b 6168, c 7360
+    expect(placeCluster(hosts, need)).toEqual({ ok: true, host: 'docker-c' });
+  });
+
+  it('breaks ties by name', () => {
+    expect(placeCluster([host('docker-b', 8192), host('docker-a', 8192)], need)).toEqual({ ok: true, host: 'docker-a' });
+  });
+
+  it('skips unreachable hosts even when they are emptiest', () => {
+    expect(placeCluster([host('big', 65536, 0, false), host('small', 4096)], need)).toEqual({ ok: true, host: 'small' });
+  });
+
+  it('keeps headroom back: a host fits exactly when free memory equals the need', () => {
+    expect(hostHeadroomMiB).toBe(1024);
+    expect(placeCluster([host('edge', 1536 + 1024)], need)).toEqual({ ok: true, host: 'edge' });
+    expect(placeCluster([host('edge', 1536 + 1023)], need)).toMatchObject({ ok: false });
+  });
+
+  it('refuses with MiB numbers when nothing fits', () => {
+    expect(placeCluster([host('a', 2048, 512), host('b', 4096, 2000)], need)).toEqual({
+      ok: false,
+      reason: 'the cluster needs 1536 MiB of memory and the emptiest host has 1072 MiB free',
+    });
+  });
+
+  it('never reports negative free memory', () => {
+    expect(placeCluster([host('full', 2048, 4096)], need)).toEqual({
+      ok: false,
+      reason: 'the cluster needs 1536 MiB of memory and the emptiest host has 0 MiB free',
+    });
+  });
+
+  it('says when no host is reachable', () => {
+    expect(placeCluster([host('a', 65536, 0, false)], need)).toEqual({ ok: false, reason: 'no Docker host is reachable' });
+    expect(placeCluster([], need)).toEqual({ ok: false, reason: 'no Docker host is reachable' });
+  });
+});
+
+describe('cluster states', () => {
+  const legal: [ClusterState, ClusterState][] = [
+    ['requested', 'provisioning'],
+    ['requested', 'deleting'],
+    ['requested', 'failed'],
+    ['provisioning', 'ready'],
+    ['provisioning', 'degraded'],
+    ['provisioning', 'failed'],
+    ['provisioning', 'deleting'],
+    ['ready', 'degraded'],
+    ['ready', 'deleting'],
+    ['ready', 'provisioning'],
+    ['degraded', 'ready'],
+    ['degraded', 'deleting'],
+    ['degraded', 'provisioning'],
+    ['degraded', 'failed'],
+    ['failed', 'provisioning'],
+    ['failed', 'deleting'],
+    ['deleting', 'deleted'],
+  ];
+  const isLegal = (from: ClusterState, to: ClusterState) => legal.some(([f, t]) => f === from && t === to);
+  const allPairs = clusterStates.flatMap((from) => clusterStates.map((to) => [from, to] as [ClusterState, ClusterState]));
+
+  it.each(allPairs)('%s → %s is legal exactly when listed', (from, to) => {
+    expect(canTransition(from, to)).toBe(isLegal(from, to));
+  });
+
+  it('deleted is terminal and nothing moves back into requested', () => {
+    for (const to of clusterStates) expect(canTransition('deleted', to)).toBe(false);
+    expect(statesAllowedBefore('requested')).toEqual([]);
+  });
+
+  it('no state moves to itself', () => {
+    for (const s of clusterStates) expect(canTransition(s, s)).toBe(false);
+  });
+
+  it.each([
+    ['deleted', ['deleting']],
+    ['deleting', ['requested', 'provisioning', 'ready', 'degraded', 'failed']],
+    ['ready', ['provisioning', 'degraded']],
+    ['provisioning', ['requested', 'ready', 'degraded', 'failed']],
+    ['failed', ['requested', 'provisioning', 'degraded']],
+  ] as [ClusterState, ClusterState[]][])('statesAllowedBefore(%s) = %j', (to, expected) => {
+    expect(statesAllowedBefore(to)).toEqual(expected);
+  });
+
+  it('only deleted is not live, and every state has an emoji', () => {
+    expect(clusterStates.filter((s) => !isLive(s))).toEqual(['deleted']);
+    expect(Object.keys(stateEmoji).sort()).toEqual([...clusterStates].sort());
+    expect(new Set(Object.values(stateEmoji)).size).toBe(clusterStates.length);
+  });
+});
+
+describe('cluster names', () => {
+  it.each(['a', 'zk-bug-1', 'a1', 'a-b-c', `a${'b'.repeat(39)}`])('%j is fine', (name) => {
+    expect(clusterNameProblem(name)).toBeUndefined();
+    expect(clusterNamePattern.test(name)).toBe(true);
+  });
+
+  it.each([
+    ['', 'the name is empty'],
+    ['a'.repeat(41), 'the name is 41 characters long; the limit is 40'],
+    ['a'.repeat(100), 'the name is 100 characters long; the limit is 40'],
+    ['Zk', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['1zk', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['zk-', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['-zk', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['zk_1', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['zk.1', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['zk 1', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['zк', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+    ['zk\n', 'use lowercase letters, digits and dashes, starting with a letter and not ending with a dash'],
+  ])('%j: %s', (name, problem) => {
+    expect(clusterNameProblem(name)).toBe(problem);
+  });
+
+  it.each([
+    ['alice', 'spark', 2, 'alice-spark-2'],
+    ['Alice.Smith', 'zookeeper', 1, 'alice-smith-zookeeper-1'],
+    ['__bob__', 'spark', 3, 'bob-spark-3'],
+    ['42', 'spark', 1, 'u-42-spark-1'],
+    ['', 'spark', 1, 'user-spark-1'],
+    ['Ωμέγα', 'spark', 1, 'user-spark-1'],
+    ['a-very-long-handle-that-goes-on-and-on', 'zookeeper', 12, 'a-very-long-handle-t-zookeeper-12'],
+  ])('defaultClusterName(%j, %j, %i) = %j', (handle, tpl, n, expected) => {
+    const name = defaultClusterName(handle, tpl, n);
+    expect(name).toBe(expected);
+    expect(clusterNameProblem(name)).toBeUndefined();
+  });
+
+  it('default names pass the name rules and keep their number, even at the length limit', () => {
+    const longTemplate = 'a-template-name-of-thirty-chars';
+    const names = [1, 2, 10, 123].map((n) => defaultClusterName('h'.repeat(30), longTemplate, n));
+    for (const name of names) {
+      expect(name.length).toBeLessThanOrEqual(40);
+      expect(clusterNameProblem(name)).toBeUndefined();
+    }
+    expect(names[0]).toBe('hhhhhhhhhhhhhhhhhhhh-a-template-name-o-1');
+    expect(names[3]).toMatch(/-123$/);
+    // The caller counts n up until a name is free, so different n must give different names.
+    expect(new Set(names).size).toBe(names.length);
+  });
+});
