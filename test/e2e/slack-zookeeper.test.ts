@@ -94,10 +94,12 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
     // One card, updated in place; the duplicate delivery got a "already received" note, not a second cluster.
     expect(fake.messages(IDS.channel_id).filter((m) => !m.thread_ts && m.text.includes(name))).toHaveLength(1);
     expect(fake.calls('chat.update').length).toBeGreaterThan(0);
-    // The thread carries the progress message and the ready message with the smoke check.
-    const thread = fake.messages(IDS.channel_id).filter((m) => m.thread_ts === ready.ts);
-    expect(thread.some((m) => /Creating .* 8\/8/.test(m.text))).toBe(true);
-    expect(thread.some((m) => m.text.includes(`${name} is ready`))).toBe(true);
+    // The thread carries the progress message and (posted right after the card turns ready) the ready
+    // message with the smoke check.
+    const thread = () => fake.messages(IDS.channel_id).filter((m) => m.thread_ts === ready.ts);
+    const readyMessage = await fake.waitFor(() => thread().find((m) => m.text.includes(`${name} is ready`)), 10_000);
+    expect(JSON.stringify(readyMessage.blocks)).toContain('znode round trip');
+    expect(thread().some((m) => /Creating .* 8\/8/.test(m.text))).toBe(true);
     // The card lists every node and a published client port per node.
     const cardText = JSON.stringify(ready.blocks);
     for (const host of ['zk-1', 'zk-2', 'zk-3']) expect(cardText).toContain(host);
