@@ -130,6 +130,8 @@ export function planCluster(input: PlanInput): ClusterPlan {
     return {
       ...id,
       ...(role.command && { command: role.command.map(render) }),
+      // Probes may name the node itself ("is worker-2 registered with the master?").
+      ...(role.readiness && { readiness: { ...role.readiness, exec: role.readiness.exec.map(render) } }),
       env: Object.fromEntries(Object.entries(role.env).map(([k, v]) => [k, render(v)])),
       ...(role.user && { user: role.user }),
       files: Object.entries(role.files).map(([path, content]) => ({ path, content: render(content) })),
