@@ -70,6 +70,14 @@ export function shortId(clusterId: string): string {
   return clusterId.replace(/-/g, '').slice(0, 6);
 }
 
+/**
+ * The cluster id's 16 bytes as 22 url-safe base64 characters: the form Kafka wants for a KRaft
+ * cluster id, stable for the cluster's life.
+ */
+export function base64Id(clusterId: string): string {
+  return Buffer.from(clusterId.replace(/-/g, ''), 'hex').toString('base64url');
+}
+
 export function planCluster(input: PlanInput): ClusterPlan {
   const { clusterId, clusterName, owner, template, size, subnet } = input;
   const domain = `${clusterName}.clusterbot`;
@@ -119,7 +127,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
     hosts[roleName] = members.map((n) => n.hostname).join(',');
   }
 
-  const clusterView = { cluster: { id: clusterId, name: clusterName, domain, size }, size, roles, hosts };
+  const clusterView = { cluster: { id: clusterId, name: clusterName, domain, size, base64Id: base64Id(clusterId) }, size, roles, hosts };
   const renderWith = (view: object) => (text: string) => Mustache.render(text, view, {}, { escape: (s: string) => s });
   const nodes: PlannedNode[] = identities.map((id) => {
     const role = template.roles[id.role]!;
