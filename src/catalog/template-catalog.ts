@@ -21,7 +21,7 @@ export function loadTemplateCatalog(dir: string, opts: { knownImages?: readonly 
   for (const file of files) {
     const source = path.join(path.basename(dir), file);
     try {
-      const doc = YAML.parse(readFileSync(path.join(dir, file), 'utf8'), { prettyErrors: true });
+      const doc = YAML.parse(readFileSync(path.join(dir, file), 'utf8'), { prettyErrors: true, merge: true });
       const t = parseTemplate(doc, source);
       if (`${t.name}.yaml` !== file && `${t.name}.yml` !== file) throw new AppError('template_invalid', `${source}: name: "${t.name}" must match the file name`);
       for (const [roleName, role] of Object.entries(t.roles)) {
