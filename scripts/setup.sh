@@ -19,7 +19,11 @@ need_pkg() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-need_pkg docker.io postgresql redis-server debootstrap ca-certificates
+need_pkg docker.io postgresql redis-server debootstrap ca-certificates curl
+# The big-data image recipes fetch pinned artifacts with Maven (Maven Central) and pip (PyPI) on the host.
+command -v mvn >/dev/null 2>&1 || need_pkg maven
+command -v javac >/dev/null 2>&1 || need_pkg openjdk-17-jdk-headless
+command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 || need_pkg python3-pip
 
 # Docker Engine: start it when it does not answer; a daemon killed earlier leaves pid files that stop the next one.
 if ! docker info >/dev/null 2>&1; then

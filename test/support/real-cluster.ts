@@ -10,7 +10,7 @@ import type { ClusterView } from '../../src/domain/cluster.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { docker, removeByLabel } from './docker.js';
+import { docker, removeByLabel, subnetsInUse } from './docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
 
 /**
@@ -35,7 +35,7 @@ export async function provisionReal(template: string, size: number, opts: { subn
   const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
   const notifier = new RecordingNotifier();
-  const settings = testSettings({ subnetPool: opts.subnetPool ?? '10.216.0.0/16', maxClustersPerUser: 100 });
+  const settings = testSettings({ subnetPool: opts.subnetPool ?? (await freeTestPool()), maxClustersPerUser: 100 });
   const clock = { now: () => new Date() };
   const logger = new MemoryLog();
   const name = `it-${template}-${randomUUID().slice(0, 6)}`;
@@ -78,4 +78,14 @@ export async function provisionReal(template: string, size: number, opts: { subn
     await destroy().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * A /16 whose first /24 (where a fresh test database places its first cluster) no Docker network uses,
+ * so template tests running beside other runs on the same engine do not overlap.
+ */
+async function freeTestPool(): Promise<string> {
+  const used = await subnetsInUse();
+  for (let b = 216; b < 250; b++) if (!used.has(`10.${b}.0.0/24`)) return `10.${b}.0.0/16`;
+  throw new Error('no free 10.x.0.0/24 test subnet between 10.216 and 10.249');
 }

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -212,8 +213,15 @@ describe('loadTemplateCatalog', () => {
     return e.userMessage;
   };
 
+  it('loads every shipped template, each naming an image recipe that exists', () => {
+    const recipes = readdirSync('manifests/images', { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const catalog = loadTemplateCatalog(realTemplates, { knownImages: recipes });
+    expect(catalog.list().map((t) => t.name)).toEqual(expect.arrayContaining(['hadoop', 'hbase', 'kafka', 'spark', 'zookeeper']));
+    for (const t of catalog.list()) for (const role of Object.values(t.roles)) expect(recipes).toContain(role.image);
+  });
+
   it('loads the real zookeeper template', () => {
-    const catalog = loadTemplateCatalog(realTemplates, { knownImages: ['base', 'zookeeper'] });
+    const catalog = loadTemplateCatalog(realTemplates, { knownImages: ['base', 'zookeeper', 'spark', 'hadoop', 'kafka', 'hbase', 'allinone'] });
     const zk = catalog.get('zookeeper');
     expect(zk).toBeDefined();
     expect(catalog.list().map((t) => t.name)).toContain('zookeeper');

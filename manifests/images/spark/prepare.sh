@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # Fills the build context for the spark image.
 #   usage: bash prepare.sh <context-dir> <download-cache-dir>
-# Fetches the pinned pyspark sdist from PyPI (it carries Spark's jars, bin/ and sbin/),
+# Fetches the pinned pyspark sdist from PyPI with pip (hash-pinned; it carries Spark's jars, bin/ and sbin/),
 # verifies its sha256, and lays out <context-dir>/spark as a SPARK_HOME.
 set -euo pipefail
 CTX=${1:?context dir}; CACHE=${2:?download cache dir}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 SPARK_VERSION=3.5.9
-PYSPARK_URL=https://files.pythonhosted.org/packages/95/ce/81e53e729790556e3983e95de1a7d5df91a34adfcd34b5a5ab0e0c6e9b33/pyspark-3.5.9.tar.gz
-PYSPARK_SHA256=ea27adc39ddac9413b8951e45aa748cbed6c785971b81386efc41938f6243d93
+PYSPARK_SHA256=ea27adc39ddac9413b8951e45aa748cbed6c785971b81386efc41938f6243d93   # pyspark-3.5.9.tar.gz (sdist, 318 MB)
 
 mkdir -p "$CTX" "$CACHE"
 TGZ="$CACHE/pyspark-$SPARK_VERSION.tar.gz"
 if [ ! -f "$TGZ" ] || ! echo "$PYSPARK_SHA256  $TGZ" | sha256sum -c --quiet - 2>/dev/null; then
-  echo "prepare(spark): downloading pyspark $SPARK_VERSION sdist" >&2
-  curl -fsSL --retry 3 -o "$TGZ.part" "$PYSPARK_URL"
-  echo "$PYSPARK_SHA256  $TGZ.part" | sha256sum -c --quiet -
-  mv "$TGZ.part" "$TGZ"
+  echo "prepare(spark): downloading the pyspark $SPARK_VERSION sdist from PyPI (pip, hash-pinned)" >&2
+  DL=$(mktemp -d "$CACHE/.pyspark-dl.XXXXXX")
+  echo "pyspark==$SPARK_VERSION --hash=sha256:$PYSPARK_SHA256" > "$DL/requirements.txt"
+  PIP=(pip); command -v pip >/dev/null || PIP=(python3 -m pip)
+  "${PIP[@]}" download --quiet --no-deps --no-binary :all: --require-hashes -r "$DL/requirements.txt" -d "$DL" >&2
+  echo "$PYSPARK_SHA256  $DL/pyspark-$SPARK_VERSION.tar.gz" | sha256sum -c --quiet -
+  mv "$DL/pyspark-$SPARK_VERSION.tar.gz" "$TGZ"; rm -rf "$DL"
 fi
 
 rm -rf "$CTX/spark" "$CTX/.pyspark-x"
