@@ -42,7 +42,8 @@ export const envSchema = z.object({
   ADMIN_USERS: csv.default([]),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // Unset means: info for servers, warn for interactive commands (shell, images) that print their own output.
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -83,7 +84,7 @@ export interface Config {
   adminUsers: string[];
   workerConcurrency: number;
   shellUser: string;
-  logLevel: Env['LOG_LEVEL'];
+  logLevel: Env['LOG_LEVEL'] | undefined;
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */

@@ -10,9 +10,11 @@ import { runBot, runShell, runWorkerProcess, type Running } from './processes.js
 
 /** `clusterbot`: one executable, one subcommand per process kind. Builds clients, wires, nothing else. */
 
-function setup(): { config: Config; logger: Logger } {
+/** Servers log at info by default; interactive commands keep the terminal for their own output. */
+function setup(interactive = false): { config: Config; logger: Logger } {
   const config = loadConfig();
-  return { config, logger: createLogger({ level: config.logLevel }) };
+  const level = config.logLevel ?? (interactive ? 'warn' : 'info');
+  return { config, logger: createLogger({ level, ...(interactive && { destination: process.stderr }) }) };
 }
 
 function untilSignal(running: Running, logger: Logger): Promise<void> {
@@ -36,9 +38,8 @@ async function serve(kind: 'bot' | 'worker' | 'all'): Promise<void> {
 }
 
 async function shell(): Promise<void> {
-  const { config } = setup();
   // The REPL owns the terminal: logs go to stderr and only warnings show by default.
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
+  const { config, logger } = setup(true);
   const ctx = await createContext(config, logger);
   await runShell(ctx, { input: process.stdin, output: process.stdout });
   await ctx.close();
@@ -74,7 +75,7 @@ images
   .description('Build an image recipe and its parents (all recipes when no name), skipping unchanged ones')
   .option('--force', 'rebuild even when an image for the same recipe content exists')
   .action(async (name: string | undefined, opts: { force?: boolean }) => {
-    const { config, logger } = setup();
+    const { config, logger } = setup(true);
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const r of await builder.build(name, { force: Boolean(opts.force) }))
       console.log(`${r.cached ? 'cached' : 'built '} ${r.ref}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  ${r.cached ? '' : `${r.seconds.toFixed(0)} s`}`);
@@ -83,7 +84,7 @@ images
   .command('list')
   .description('Recipes, their content hash and whether their image is built')
   .action(async () => {
-    const { config, logger } = setup();
+    const { config, logger } = setup(true);
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const s of await builder.list())
       console.log(`${s.name.padEnd(12)} ${s.built ? 'built  ' : 'missing'} ${s.ref ?? ''}${s.error ? `  ERROR: ${s.error}` : ''}`);
