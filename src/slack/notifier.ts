@@ -45,8 +45,18 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
           await client.chat.update({ channel: c.channel, ts: c.cardTs, text: msg.text, blocks: msg.blocks });
           return;
         }
-        // No channel (e.g. created from the shell or an API): the owner's DM is the card's home.
-        const res = await client.chat.postMessage({ channel: c.channel ?? view.cluster.owner, text: msg.text, blocks: msg.blocks });
+        // No channel (e.g. created from the shell or an API), or a channel the bot is not in:
+        // the owner's DM is the card's home, so the owner still sees the cluster.
+        const post = (channel: string) => client.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks });
+        let res;
+        try {
+          res = await post(c.channel ?? view.cluster.owner);
+        } catch (e) {
+          const code = (e as { data?: { error?: string } }).data?.error;
+          if (!c.channel || (code !== 'not_in_channel' && code !== 'channel_not_found')) throw e;
+          logger.warn({ clusterId: view.cluster.id, channel: c.channel, code }, 'slack: cannot post in the channel; the card goes to the owner instead');
+          res = await post(view.cluster.owner);
+        }
         if (res.channel && res.ts) await refs.setCard(view.cluster.id, { channel: res.channel, cardTs: res.ts });
       });
     },
