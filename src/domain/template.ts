@@ -201,7 +201,8 @@ export function isAllowedSize(t: Template, size: number): boolean {
 }
 
 export function describeSizes(t: Template): string {
-  return t.sizes.allowed ? t.sizes.allowed.join(', ') : `${t.sizes.min}–${t.sizes.max}`;
+  if (t.sizes.allowed) return t.sizes.allowed.join(', ');
+  return t.sizes.min === t.sizes.max ? String(t.sizes.min) : `${t.sizes.min}–${t.sizes.max}`;
 }
 
 /** Node count and reserved resources of a template at a size, for help text and quota checks. */

@@ -58,9 +58,11 @@ export function renderTemplates(templates: readonly Template[]): Message {
       .map(([name, r]) => `${r.count === 'size' ? 'N' : r.count} × ${name} (${r.resources.cpus} CPU, ${r.resources.memoryMiB} MiB)`)
       .join(', ');
     const f = footprint(t, t.sizes.default);
+    const fixed = t.sizes.min === t.sizes.max;
+    const sizes = fixed ? `One size (${t.sizes.min} ${esc(t.sizeMeans)})` : `Sizes ${describeSizes(t)} (N = ${esc(t.sizeMeans)}, default ${t.sizes.default})`;
     blocks.push({
       type: 'section',
-      text: md(`*${esc(t.name)}* · ${esc(t.title)} ${esc(t.version)}: ${esc(t.description)}\nSizes ${describeSizes(t)} (N = ${esc(t.sizeMeans)}, default ${t.sizes.default}) · ${roles}\nDefault size reserves ${f.cpus} CPU · ${(f.memoryMiB / 1024).toFixed(1)} GiB · \`/cluster create ${t.name} ${t.sizes.default}\``),
+      text: md(`*${esc(t.name)}* · ${esc(t.title)} ${esc(t.version)}: ${esc(t.description)}\n${sizes} · ${roles}\nDefault size reserves ${f.cpus} CPU · ${(f.memoryMiB / 1024).toFixed(1)} GiB · \`/cluster create ${t.name}${fixed ? '' : ` ${t.sizes.default}`}\``),
     });
   }
   return { text: `Templates: ${templates.map((t) => t.name).join(', ')}`, blocks };
