@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
@@ -88,4 +89,20 @@ async function freeTestPool(): Promise<string> {
   const used = await subnetsInUse();
   for (let b = 216; b < 250; b++) if (!used.has(`10.${b}.0.0/24`)) return `10.${b}.0.0/16`;
   throw new Error('no free 10.x.0.0/24 test subnet between 10.216 and 10.249');
+}
+
+/**
+ * Registers beforeAll/afterAll that build a real cluster for the enclosing describe and remove it after;
+ * returns an accessor for the tests.
+ */
+export function useRealCluster(template: string, size: number): () => RealCluster {
+  let cluster: RealCluster | undefined;
+  beforeAll(async () => {
+    cluster = await provisionReal(template, size);
+  }, 900_000);
+  afterAll(async () => cluster?.destroy());
+  return () => {
+    if (!cluster) throw new Error(`${template} ${size} was not provisioned`);
+    return cluster;
+  };
 }

@@ -1,27 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionReal, type RealCluster } from '../../support/real-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useRealCluster } from '../../support/real-cluster.js';
 
 describe('allinone: HDFS, YARN, Spark, ZooKeeper and HBase in one container', () => {
-  let cluster: RealCluster;
-  beforeAll(async () => {
-    cluster = await provisionReal('allinone', 1);
-  }, 900_000);
-  afterAll(async () => cluster?.destroy());
+  const real = useRealCluster('allinone', 1);
 
   it('is one node that passed its smoke checks', () => {
-    expect(cluster.view.nodes.map((n) => n.hostname)).toEqual(['aio']);
-    const ready = cluster.notifier.threadMessages.find((m) => m.kind === 'ready');
+    expect(real().view.nodes.map((n) => n.hostname)).toEqual(['aio']);
+    const ready = real().notifier.threadMessages.find((m) => m.kind === 'ready');
     expect(ready && 'smoke' in ready && ready.smoke.map((s) => [s.name, s.ok])).toEqual([['HDFS write and read', true], ['SparkPi', true]]);
   });
 
   it('writes a file to HDFS and reads it back identical', async () => {
-    const r = await cluster.exec('aio', 'head -c 1000000 /dev/urandom > /tmp/b && hdfs dfs -put -f /tmp/b /it-b 2>/dev/null && hdfs dfs -cat /it-b 2>/dev/null | cmp - /tmp/b && echo same');
+    const r = await real().exec('aio', 'head -c 1000000 /dev/urandom > /tmp/b && hdfs dfs -put -f /tmp/b /it-b 2>/dev/null && hdfs dfs -cat /it-b 2>/dev/null | cmp - /tmp/b && echo same');
     expect(r.output.trim()).toBe('same');
   }, 120_000);
 
   it('runs a Spark job that reads its input from HDFS', async () => {
     // spark-shell is interactive; a one-line Scala script through it counts the lines of an HDFS file.
-    const r = await cluster.exec(
+    const r = await real().exec(
       'aio',
       'seq 1 500 | hdfs dfs -put -f - /it-lines 2>/dev/null && echo \'println("lines=" + spark.read.textFile("hdfs://aio:8020/it-lines").count()); System.exit(0)\' | spark-shell --master spark://aio:7077 2>/dev/null | grep lines=',
       300_000,

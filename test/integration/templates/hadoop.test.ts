@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionReal, type RealCluster } from '../../support/real-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useRealCluster } from '../../support/real-cluster.js';
 
 describe('hadoop 2: real HDFS and YARN', () => {
-  let cluster: RealCluster;
-  beforeAll(async () => {
-    cluster = await provisionReal('hadoop', 2);
-  }, 900_000);
-  afterAll(async () => cluster?.destroy());
+  const real = useRealCluster('hadoop', 2);
 
   it('became ready with every smoke check passing', () => {
-    const ready = cluster.notifier.threadMessages.find((m) => m.kind === 'ready');
+    const ready = real().notifier.threadMessages.find((m) => m.kind === 'ready');
     expect(ready && 'smoke' in ready && ready.smoke.filter((s) => !s.ok)).toEqual([]);
-    expect(cluster.view.nodes.map((n) => n.hostname)).toEqual(['namenode', 'resourcemanager', 'worker-1', 'worker-2']);
+    expect(real().view.nodes.map((n) => n.hostname)).toEqual(['namenode', 'resourcemanager', 'worker-1', 'worker-2']);
   });
 
   it('reports 2 live DataNodes', async () => {
-    const r = await cluster.exec('namenode', 'hdfs dfsadmin -report 2>/dev/null');
+    const r = await real().exec('namenode', 'hdfs dfsadmin -report 2>/dev/null');
     expect(r.exitCode).toBe(0);
     expect(r.output).toMatch(/^Live datanodes \(2\):/m);
     expect(r.output).toContain('worker-1');
@@ -23,17 +19,17 @@ describe('hadoop 2: real HDFS and YARN', () => {
   }, 120_000);
 
   it('reads back on one node a file written from another, byte for byte', async () => {
-    const write = await cluster.exec('worker-1', 'head -c 3000000 /dev/urandom > /tmp/blob && sha256sum /tmp/blob | cut -d" " -f1 && hdfs dfs -put -f /tmp/blob /it-blob');
+    const write = await real().exec('worker-1', 'head -c 3000000 /dev/urandom > /tmp/blob && sha256sum /tmp/blob | cut -d" " -f1 && hdfs dfs -put -f /tmp/blob /it-blob');
     expect(write.exitCode).toBe(0);
     const sum = write.output.trim().split('\n')[0]!;
-    const read = await cluster.exec('worker-2', 'hdfs dfs -cat /it-blob 2>/dev/null | sha256sum | cut -d" " -f1');
+    const read = await real().exec('worker-2', 'hdfs dfs -cat /it-blob 2>/dev/null | sha256sum | cut -d" " -f1');
     expect(read.output.trim()).toBe(sum);
   }, 180_000);
 
   it('lists 2 running NodeManagers in YARN, on the published ResourceManager UI too', async () => {
-    const r = await cluster.exec('resourcemanager', 'yarn node -list 2>/dev/null');
+    const r = await real().exec('resourcemanager', 'yarn node -list 2>/dev/null');
     expect(r.output.match(/RUNNING/g)).toHaveLength(2);
-    const res = await fetch(`http://127.0.0.1:${cluster.publishedPort('resourcemanager', 8088)}/ws/v1/cluster/metrics`);
+    const res = await fetch(`http://127.0.0.1:${real().publishedPort('resourcemanager', 8088)}/ws/v1/cluster/metrics`);
     expect(((await res.json()) as { clusterMetrics: { activeNodes: number } }).clusterMetrics.activeNodes).toBe(2);
   }, 120_000);
 });

@@ -1,21 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { docker } from '../../support/docker.js';
-import { provisionReal, type RealCluster } from '../../support/real-cluster.js';
+import { useRealCluster } from '../../support/real-cluster.js';
 
 const shell = (script: string) => `printf '${script.replace(/'/g, "'\\''")}' | hbase shell -n 2>&1`;
 
 describe('hbase 1: HBase on HDFS with ZooKeeper, started in dependency order', () => {
-  let cluster: RealCluster;
-  beforeAll(async () => {
-    cluster = await provisionReal('hbase', 1);
-  }, 900_000);
-  afterAll(async () => cluster?.destroy());
+  const real = useRealCluster('hbase', 1);
 
   it('started ZooKeeper and HDFS before HBase, and passed its smoke checks', () => {
-    const ready = cluster.notifier.threadMessages.find((m) => m.kind === 'ready');
+    const ready = real().notifier.threadMessages.find((m) => m.kind === 'ready');
     expect(ready && 'smoke' in ready && ready.smoke.filter((s) => !s.ok)).toEqual([]);
     // Progress follows the waves: every HBase node starts after zk, namenode and datanode are ready.
-    const steps = cluster.notifier.progressSteps.map((p) => p.text);
+    const steps = real().notifier.progressSteps.map((p) => p.text);
     const idx = (t: string) => steps.findIndex((s) => s.includes(t));
     expect(idx('started hmaster')).toBeGreaterThan(idx('zk ready'));
     expect(idx('started hmaster')).toBeGreaterThan(idx('datanode ready'));
@@ -23,18 +19,18 @@ describe('hbase 1: HBase on HDFS with ZooKeeper, started in dependency order', (
   });
 
   it('creates a table, puts, gets and scans through the HBase shell', async () => {
-    const r = await cluster.exec('hmaster', shell("create 'it_t', 'f'\nput 'it_t', 'row1', 'f:a', 'v1'\nput 'it_t', 'row2', 'f:a', 'v2'\nget 'it_t', 'row1'\nscan 'it_t'\n"), 300_000);
+    const r = await real().exec('hmaster', shell("create 'it_t', 'f'\nput 'it_t', 'row1', 'f:a', 'v1'\nput 'it_t', 'row2', 'f:a', 'v2'\nget 'it_t', 'row1'\nscan 'it_t'\n"), 300_000);
     expect(r.output).toMatch(/value=v1/);
     expect(r.output).toMatch(/row2\s+column=f:a, timestamp=\S+, value=v2/);
     expect(r.output).toMatch(/2 row\(s\)/);
   }, 300_000);
 
   it('keeps the data across a RegionServer restart', async () => {
-    await docker.getContainer(cluster.containerId('regionserver-1')).restart({ t: 20 });
+    await docker.getContainer(real().containerId('regionserver-1')).restart({ t: 20 });
     // The master reassigns the table's region once the RegionServer is back; poll until it serves again.
     let last = '';
     for (let i = 0; i < 30; i++) {
-      last = (await cluster.exec('hmaster', shell("get 'it_t', 'row2'\n"), 120_000)).output;
+      last = (await real().exec('hmaster', shell("get 'it_t', 'row2'\n"), 120_000)).output;
       if (/value=v2/.test(last)) break;
       await new Promise((res) => setTimeout(res, 5000));
     }

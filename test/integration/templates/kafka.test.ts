@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { demuxBuffer } from '../../../src/docker/exec.js';
 import { docker } from '../../support/docker.js';
-import { provisionReal, type RealCluster } from '../../support/real-cluster.js';
+import { useRealCluster } from '../../support/real-cluster.js';
 
 /** Runs a command in a throwaway container on the host's network: a Kafka client outside the cluster network. */
 async function onHostNetwork(image: string, cmd: string): Promise<{ exitCode: number; output: string }> {
@@ -17,36 +17,32 @@ async function onHostNetwork(image: string, cmd: string): Promise<{ exitCode: nu
 }
 
 describe('kafka 3: real KRaft brokers, reachable inside the network and from the host', () => {
-  let cluster: RealCluster;
-  beforeAll(async () => {
-    cluster = await provisionReal('kafka', 3);
-  }, 900_000);
-  afterAll(async () => cluster?.destroy());
+  const real = useRealCluster('kafka', 3);
 
   it('became ready with a topic replicated 3 times', async () => {
-    const ready = cluster.notifier.threadMessages.find((m) => m.kind === 'ready');
+    const ready = real().notifier.threadMessages.find((m) => m.kind === 'ready');
     expect(ready && 'smoke' in ready && ready.smoke.map((s) => [s.name, s.ok])).toEqual([['replicated topic', true]]);
-    const r = await cluster.exec('kafka-1', 'kafka-topics --bootstrap-server kafka-1:9092 --create --topic it-inside --partitions 3 --replication-factor 3 2>&1 && kafka-topics --bootstrap-server kafka-1:9092 --describe --topic it-inside 2>/dev/null');
+    const r = await real().exec('kafka-1', 'kafka-topics --bootstrap-server kafka-1:9092 --create --topic it-inside --partitions 3 --replication-factor 3 2>&1 && kafka-topics --bootstrap-server kafka-1:9092 --describe --topic it-inside 2>/dev/null');
     expect(r.output).toMatch(/ReplicationFactor: *3/);
     expect(r.output.match(/Isr: \d,\d,\d/g)).toHaveLength(3);
   }, 180_000);
 
   it('produces 1,000 messages on one broker and consumes all of them from another, inside the network', async () => {
-    const produce = await cluster.exec('kafka-1', 'seq 1 1000 | kafka-console-producer --bootstrap-server kafka-1:9092 --topic it-inside 2>&1');
+    const produce = await real().exec('kafka-1', 'seq 1 1000 | kafka-console-producer --bootstrap-server kafka-1:9092 --topic it-inside 2>&1');
     expect(produce.exitCode).toBe(0);
-    const consume = await cluster.exec('kafka-3', 'kafka-console-consumer --bootstrap-server kafka-3:9092 --topic it-inside --from-beginning --max-messages 1000 --timeout-ms 60000 2>/dev/null | sort -n | uniq | wc -l');
+    const consume = await real().exec('kafka-3', 'kafka-console-consumer --bootstrap-server kafka-3:9092 --topic it-inside --from-beginning --max-messages 1000 --timeout-ms 60000 2>/dev/null | sort -n | uniq | wc -l');
     expect(consume.output.trim()).toBe('1000');
   }, 240_000);
 
   it('produces and consumes 1,000 messages through the published listener from the host', async () => {
-    const info = await docker.getContainer(cluster.containerId('kafka-1')).inspect();
-    const [p1, p2] = [cluster.publishedPort('kafka-1', 9094), cluster.publishedPort('kafka-2', 9094)];
+    const info = await docker.getContainer(real().containerId('kafka-1')).inspect();
+    const [p1, p2] = [real().publishedPort('kafka-1', 9094), real().publishedPort('kafka-2', 9094)];
     const produce = await onHostNetwork(info.Image, `seq 1001 2000 | kafka-console-producer --bootstrap-server 127.0.0.1:${p1} --topic it-outside 2>&1`);
     expect(produce.exitCode).toBe(0);
     const consume = await onHostNetwork(info.Image, `kafka-console-consumer --bootstrap-server 127.0.0.1:${p2} --topic it-outside --from-beginning --max-messages 1000 --timeout-ms 60000 2>/dev/null | sort -n | uniq | wc -l`);
     expect(consume.output.trim()).toBe('1000');
     // The same messages are visible to clients inside the network.
-    const inside = await cluster.exec('kafka-2', 'kafka-console-consumer --bootstrap-server kafka-2:9092 --topic it-outside --from-beginning --max-messages 1000 --timeout-ms 60000 2>/dev/null | head -1');
+    const inside = await real().exec('kafka-2', 'kafka-console-consumer --bootstrap-server kafka-2:9092 --topic it-outside --from-beginning --max-messages 1000 --timeout-ms 60000 2>/dev/null | head -1');
     expect(inside.output.trim()).toBe('1001');
   }, 300_000);
 });

@@ -1,32 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionReal, type RealCluster } from '../../support/real-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { useRealCluster } from '../../support/real-cluster.js';
 
 describe('spark 2: a real Spark standalone cluster', () => {
-  let cluster: RealCluster;
-  beforeAll(async () => {
-    cluster = await provisionReal('spark', 2);
-  }, 600_000);
-  afterAll(async () => cluster?.destroy());
+  const real = useRealCluster('spark', 2);
 
   it('became ready with its smoke checks passing, and says so in the thread', () => {
-    const ready = cluster.notifier.threadMessages.find((m) => m.kind === 'ready');
+    const ready = real().notifier.threadMessages.find((m) => m.kind === 'ready');
     expect(ready).toBeDefined();
     expect(ready && 'smoke' in ready && ready.smoke.map((s) => [s.name, s.ok])).toEqual([['SparkPi', true], ['alive workers', true]]);
-    expect(cluster.view.nodes.map((n) => n.hostname)).toEqual(['master', 'worker-1', 'worker-2']);
+    expect(real().view.nodes.map((n) => n.hostname)).toEqual(['master', 'worker-1', 'worker-2']);
   });
 
   it('runs SparkPi submitted to the master', async () => {
-    const r = await cluster.exec('master', 'spark-submit --master spark://master:7077 --class org.apache.spark.examples.SparkPi /opt/spark/examples/jars/spark-examples_*.jar 10 2>&1');
+    const r = await real().exec('master', 'spark-submit --master spark://master:7077 --class org.apache.spark.examples.SparkPi /opt/spark/examples/jars/spark-examples_*.jar 10 2>&1');
     expect(r.exitCode).toBe(0);
     expect(r.output).toMatch(/Pi is roughly 3\.1/);
   }, 300_000);
 
   it('has a master that reports 2 alive workers, on its published UI port too', async () => {
-    const json = (await cluster.exec('master', 'curl -sf http://localhost:8080/json/')).output;
+    const json = (await real().exec('master', 'curl -sf http://localhost:8080/json/')).output;
     const state = JSON.parse(json) as { aliveworkers: number; workers: { host: string; state: string }[] };
     expect(state.aliveworkers).toBe(2);
     expect(state.workers.map((w) => w.host).sort()).toEqual(['worker-1', 'worker-2']);
-    const res = await fetch(`http://127.0.0.1:${cluster.publishedPort('master', 8080)}/json/`);
+    const res = await fetch(`http://127.0.0.1:${real().publishedPort('master', 8080)}/json/`);
     expect(((await res.json()) as { aliveworkers: number }).aliveworkers).toBe(2);
   });
 });
