@@ -17,6 +17,7 @@ import type { Template } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
 import type { ContainerRuntime } from '../../src/services/ports.js';
 import { docker, listByLabel, removeAllByLabel, subnetsInUse } from '../support/docker.js';
+import { rejection } from '../support/rejection.js';
 
 const config = loadConfig();
 const pool = createHostPool(config.docker.hosts);
@@ -97,14 +98,6 @@ async function mode(containerName: string): Promise<string | undefined> {
   return /Mode: (\w+)/.exec(r.output)?.[1];
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('a one-node zookeeper cluster', () => {
   it('converges idempotently, labels everything, writes its config and serves on the published port', async () => {

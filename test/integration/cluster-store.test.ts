@@ -7,6 +7,7 @@ import type { ClusterNode } from '../../src/domain/cluster.js';
 import { AppError } from '../../src/errors.js';
 import type { NewCluster } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { rejection } from '../support/rejection.js';
 
 let t: TestDatabase;
 
@@ -39,14 +40,6 @@ async function rowCount(table: string, where = 'true', params: unknown[] = []): 
   return Number(r.rows[0]!.n);
 }
 
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('create', () => {
   it('assigns distinct subnets and starts in requested with a "requested" event by the owner', async () => {
