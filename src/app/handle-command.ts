@@ -5,20 +5,14 @@ import { renderClusterCard } from '../render/cluster-card.js';
 import { renderCommandError, renderDeleteConfirm, renderError, renderHelp, renderInfo, renderList, renderTemplates } from '../render/messages.js';
 import type { Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
-import type { Clock, ClusterStore, JobQueue, Log, Notifier, Settings, TemplateCatalog } from '../services/ports.js';
-import { requestCluster } from '../services/request-cluster.js';
+import type { Log, TemplateCatalog } from '../services/ports.js';
+import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
 
 /**
  * The part of handling `/cluster ...` that Slack and the shell share: one service call per
  * command, rendered. The adapters only add transport (ack/respond, or printing).
  */
-export interface CommandDeps {
-  store: ClusterStore;
-  queue: JobQueue;
-  notifier: Notifier;
-  catalog: TemplateCatalog;
-  settings: Settings;
-  clock: Clock;
+export interface CommandDeps extends RequestClusterDeps {
   logger: Log;
 }
 
