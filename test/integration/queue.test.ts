@@ -86,7 +86,9 @@ function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
       while (Date.now() < deadline) {
         const job = await h.job(name, clusterId);
         seen = job ? await job.getState() : 'missing';
-        if (seen === state) return job!;
+        // The job hash was read before its state: re-read it so fields written by the
+        // transition itself (attemptsMade, failedReason) are not a stale snapshot.
+        if (seen === state) return (await h.job(name, clusterId))!;
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`job ${jobIdFor(name, clusterId)} is ${seen}, not ${state}, after ${timeoutMs} ms`);
