@@ -1,4 +1,5 @@
 import Mustache from 'mustache';
+import { renderConfigFile } from './config-file.js';
 import { label } from './labels.js';
 import type { Subnet } from './subnet.js';
 import { roleStartOrder, type Template, type TemplateProbe, type TemplateSmoke } from './template.js';
@@ -127,7 +128,15 @@ export function planCluster(input: PlanInput): ClusterPlan {
     hosts[roleName] = members.map((n) => n.hostname).join(',');
   }
 
-  const clusterView = { cluster: { id: clusterId, name: clusterName, domain, size, base64Id: base64Id(clusterId) }, size, roles, hosts };
+  const clusterView = {
+    cluster: { id: clusterId, name: clusterName, domain, size, base64Id: base64Id(clusterId) },
+    size,
+    // Replicated stores (HDFS, Kafka) want min(size, 3) copies, and one fewer in sync to stay writable
+    // with a node down; Mustache cannot compute, so the view carries the numbers.
+    replication: { factor: Math.min(size, 3), minInSync: Math.max(Math.min(size, 3) - 1, 1) },
+    roles,
+    hosts,
+  };
   const renderWith = (view: object) => (text: string) => Mustache.render(text, view, {}, { escape: (s: string) => s });
   const nodes: PlannedNode[] = identities.map((id) => {
     const role = template.roles[id.role]!;
@@ -142,7 +151,10 @@ export function planCluster(input: PlanInput): ClusterPlan {
       ...(role.readiness && { readiness: { ...role.readiness, exec: role.readiness.exec.map(render) } }),
       env: Object.fromEntries(Object.entries(role.env).map(([k, v]) => [k, render(v)])),
       ...(role.user && { user: role.user }),
-      files: Object.entries(role.files).map(([path, content]) => ({ path, content: render(content) })),
+      files: Object.entries(role.files).map(([path, file]) => ({
+        path,
+        content: renderConfigFile(file, render, `Rendered by clusterbot from template ${template.name} for cluster ${clusterName}, node ${id.hostname}`),
+      })),
     };
   });
 

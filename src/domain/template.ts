@@ -1,6 +1,7 @@
 import Mustache from 'mustache';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { configFileSchema, fileTexts } from './config-file.js';
 
 /**
  * Cluster templates are admin-owned YAML files (manifests/templates/*.yaml). They are the only
@@ -47,8 +48,11 @@ const roleSchema = z.strictObject({
   ports: z.record(name, portSchema).default({}),
   /** Named volumes (data that must survive container re-creation), by mount path. */
   volumes: z.record(name, z.string().startsWith('/')).default({}),
-  /** Files rendered per node (Mustache) and written into the container before it starts. */
-  files: z.record(z.string().startsWith('/'), z.string()).default({}),
+  /**
+   * Files rendered per node and written into the container before it starts: Mustache text, or a
+   * format (hadoop-xml, properties) with key/value properties (see domain/config-file.ts).
+   */
+  files: z.record(z.string().startsWith('/'), configFileSchema).default({}),
   /** Roles whose readiness must pass before this role's containers start. */
   dependsOn: z.array(name).default([]),
   readiness: probeSchema.optional(),
@@ -91,7 +95,7 @@ export type TemplateSmoke = z.infer<typeof smokeSchema>;
 
 /** Validates a parsed YAML document; `source` (the file name) prefixes every message. */
 export function parseTemplate(doc: unknown, source: string): Template {
-  const parsed = templateSchema.safeParse(doc);
+  const parsed = templateSchema.safeParse(withoutExtensionFields(doc));
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new AppError('template_invalid', `Invalid template ${issues.join('\n')}`);
@@ -100,6 +104,15 @@ export function parseTemplate(doc: unknown, source: string): Template {
   const problems = semanticProblems(t).map((p) => `${source}: ${p}`);
   if (problems.length) throw new AppError('template_invalid', `Invalid template ${problems.join('\n')}`);
   return t;
+}
+
+/**
+ * Top-level keys starting with `x-` are ignored, as in Compose files: they hold YAML anchors that
+ * several roles share (`x-hadoop-conf: &hadoop-conf`), so every other unknown key is still an error.
+ */
+function withoutExtensionFields(doc: unknown): unknown {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return doc;
+  return Object.fromEntries(Object.entries(doc).filter(([key]) => !key.startsWith('x-')));
 }
 
 /** Checks zod cannot express: cross-references, cycles, size ranges and template syntax. */
@@ -119,9 +132,11 @@ function semanticProblems(t: Template): string[] {
       if (!t.roles[dep]) problems.push(`roles.${roleName}.dependsOn: unknown role "${dep}" (roles: ${roles.join(', ')})`);
       if (dep === roleName) problems.push(`roles.${roleName}.dependsOn: a role cannot depend on itself`);
     }
-    for (const [filePath, content] of Object.entries(role.files)) {
-      const err = mustacheError(content);
-      if (err) problems.push(`roles.${roleName}.files.${filePath}: ${err}`);
+    for (const [filePath, file] of Object.entries(role.files)) {
+      for (const { where, text } of fileTexts(file)) {
+        const err = mustacheError(text);
+        if (err) problems.push(`roles.${roleName}.files.${filePath}${where}: ${err}`);
+      }
     }
     for (const [key, value] of Object.entries(role.env)) {
       const err = mustacheError(value);

@@ -205,3 +205,67 @@ describe('subnets', () => {
     expect(firstFreeSubnet(new Set([...Array(256).keys()]))).toBeUndefined();
   });
 });
+
+describe('config files rendered per node for the big-data templates', () => {
+  const catalog = loadTemplateCatalog(path.join(repoRoot, 'manifests/templates'));
+  const planOf = (template: string, size: number) =>
+    planCluster({ clusterId, clusterName: 'bd-1', owner: 'U0ALICE', template: catalog.get(template)!, size, subnet: subnetAt(pool, subnetIndex) });
+  /** name → value of a rendered Hadoop XML file. */
+  const hadoopProps = (xml: string) =>
+    Object.fromEntries([...xml.matchAll(/<property><name>([^<]+)<\/name><value>([^<]*)<\/value><\/property>/g)].map((m) => [m[1], m[2]]));
+  const javaProps = (text: string) =>
+    Object.fromEntries(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+
+  it('hadoop 2: every node points at the NameNode and ResourceManager; each NodeManager names itself', () => {
+    const p = planOf('hadoop', 2);
+    expect(p.nodes.map((n) => n.hostname)).toEqual(['namenode', 'resourcemanager', 'worker-1', 'worker-2']);
+    for (const [ordinal, node] of p.nodes.entries()) {
+      const core = hadoopProps(fileOf(p, ordinal, '/opt/hadoop/etc/hadoop/core-site.xml'));
+      const yarn = hadoopProps(fileOf(p, ordinal, '/opt/hadoop/etc/hadoop/yarn-site.xml'));
+      const hdfs = hadoopProps(fileOf(p, ordinal, '/opt/hadoop/etc/hadoop/hdfs-site.xml'));
+      expect(core['fs.defaultFS']).toBe('hdfs://namenode:8020');
+      expect(yarn['yarn.resourcemanager.hostname']).toBe('resourcemanager');
+      expect(yarn['yarn.nodemanager.hostname']).toBe(node.hostname);
+      expect(hdfs['dfs.replication']).toBe('2');
+      expect(fileOf(p, ordinal, '/opt/hadoop/etc/hadoop/core-site.xml')).toContain(`cluster bd-1, node ${node.hostname}`);
+    }
+  });
+
+  it.each([
+    [1, '1'],
+    [2, '2'],
+    [5, '3'],
+  ])('hadoop %i: HDFS keeps min(size, 3) replicas', (size, replicas) => {
+    expect(hadoopProps(fileOf(planOf('hadoop', size), 0, '/opt/hadoop/etc/hadoop/hdfs-site.xml'))['dfs.replication']).toBe(replicas);
+  });
+
+  it('hbase 2: HBase finds ZooKeeper and its root dir on the NameNode; HDFS nodes get no hbase-site', () => {
+    const p = planOf('hbase', 2);
+    const byHost = (h: string) => p.nodes.findIndex((n) => n.hostname === h);
+    const site = hadoopProps(fileOf(p, byHost('regionserver-2'), '/opt/hbase/conf/hbase-site.xml'));
+    expect(site).toMatchObject({ 'hbase.zookeeper.quorum': 'zk', 'hbase.rootdir': 'hdfs://namenode:8020/hbase', 'dfs.replication': '2' });
+    expect(p.nodes[byHost('datanode-1')]!.files.map((f) => f.path)).toEqual(['/opt/hadoop/etc/hadoop/core-site.xml', '/opt/hadoop/etc/hadoop/hdfs-site.xml']);
+  });
+
+  it('spark 2: every node names the master, so spark-submit needs no --master', () => {
+    const p = planOf('spark', 2);
+    for (const ordinal of [0, 1, 2]) expect(javaProps(fileOf(p, ordinal, '/opt/spark/conf/spark-defaults.conf'))['spark.master']).toBe('spark://master:7077');
+  });
+
+  it.each([
+    [1, '1', '1'],
+    [3, '3', '2'],
+    [5, '3', '2'],
+  ])('kafka %i: node ids, voters and listeners per broker; replication %s with %s in sync', (size, factor, minIsr) => {
+    const p = planOf('kafka', size);
+    const voters = p.nodes.map((n) => `${n.index}@${n.hostname}:9093`).join(',');
+    for (const [ordinal, node] of p.nodes.entries()) {
+      const props = javaProps(fileOf(p, ordinal, '/opt/kafka/config/server.properties'));
+      expect(props['node.id']).toBe(String(node.index));
+      expect(props['controller.quorum.voters']).toBe(voters);
+      expect(props['advertised.listeners']).toBe(`INTERNAL://${node.hostname}:9092,EXTERNAL://\${file:/etc/clusterbot/published.env:CLUSTERBOT_PUBLISHED_EXTERNAL}`);
+      expect(props).toMatchObject({ 'default.replication.factor': factor, 'offsets.topic.replication.factor': factor, 'min.insync.replicas': minIsr });
+      expect(node.env.KAFKA_CONFIG_FILE).toBe('/opt/kafka/config/server.properties');
+    }
+  });
+});

@@ -95,6 +95,10 @@ describe('parseTemplate: errors name the file and the field', () => {
     ['no role scales with size', (d) => (d.roles.worker.count = 2), 'templates/demo.yaml: roles: no role has `count: size`, so sizes above 1 mean nothing'],
     ['no roles', (d) => (d.roles = {}), 'templates/demo.yaml: roles: at least one role is required'],
     ['bad Mustache in a file', (d) => (d.roles.worker.files = { '/etc/demo.conf': 'a {{#peers}} b' }), 'templates/demo.yaml: roles.worker.files./etc/demo.conf: template syntax: Unclosed section "peers"'],
+    ['bad Mustache in a structured file value', (d) => (d.roles.worker.files = { '/etc/core-site.xml': { format: 'hadoop-xml', properties: { 'fs.defaultFS': 'hdfs://{{hosts.nn' } } }), 'templates/demo.yaml: roles.worker.files./etc/core-site.xml.properties.fs.defaultFS: template syntax: Unclosed tag'],
+    ['unknown config file format', (d) => (d.roles.worker.files = { '/etc/a.ini': { format: 'ini', properties: {} } }), 'templates/demo.yaml: roles.worker.files./etc/a.ini'],
+    ['bad property key', (d) => (d.roles.worker.files = { '/etc/a.properties': { format: 'properties', properties: { 'a=b': 'c' } } }), 'templates/demo.yaml: roles.worker.files./etc/a.properties'],
+    ['relative file path', (d) => (d.roles.worker.files = { 'etc/a.conf': 'x' }), 'templates/demo.yaml: roles.worker.files'],
     ['bad Mustache in env', (d) => (d.roles.worker.env = { PEERS: '{{hosts.worker' }), 'templates/demo.yaml: roles.worker.env.PEERS: template syntax: Unclosed tag'],
     ['smoke check on an unknown role', (d) => (d.smoke = [{ name: 's', role: 'master', exec: ['true'] }]), 'templates/demo.yaml: smoke.0.role: unknown role "master"'],
     ['invalid regex in smoke expect', (d) => (d.smoke = [{ name: 's', role: 'worker', exec: ['true'], expect: '(unclosed' }]), 'templates/demo.yaml: smoke.0.expect: Invalid regular expression'],
@@ -130,6 +134,14 @@ describe('parseTemplate: errors name the file and the field', () => {
     const lines = invalid(d).split('\n');
     expect(lines).toHaveLength(3);
     for (const l of lines) expect(l).toContain('templates/demo.yaml: ');
+  });
+
+  it('ignores x- extension fields (homes for shared YAML anchors) but no other unknown key', () => {
+    const d = doc();
+    d['x-shared-conf'] = { anything: ['goes', 1] };
+    expect(parseTemplate(d, 'demo.yaml').name).toBe('demo');
+    d.xshared = 1;
+    expect(invalid(d)).toContain('(root): Unrecognized key: "xshared"');
   });
 
   it('rejects a non-object document', () => {

@@ -17,6 +17,17 @@ describe('spark 2: a real Spark standalone cluster', () => {
     expect(r.output).toMatch(/Pi is roughly 3\.1/);
   }, 300_000);
 
+  it('runs a job on the cluster from a worker without --master: every node's rendered spark-defaults.conf names the master', async () => {
+    const completed = async () =>
+      (JSON.parse((await real().exec('master', 'curl -sf http://localhost:8080/json/')).output) as { completedapps: unknown[] }).completedapps.length;
+    const before = await completed();
+    const r = await real().exec('worker-1', 'spark-submit --class org.apache.spark.examples.SparkPi /opt/spark/examples/jars/spark-examples_*.jar 4 2>&1');
+    expect(r.exitCode).toBe(0);
+    expect(r.output).toMatch(/Pi is roughly 3\.1/);
+    expect(await completed()).toBe(before + 1); // ran on the cluster, not in local mode
+    expect((await real().exec('worker-1', 'cat /opt/spark/conf/spark-defaults.conf')).output).toContain('node worker-1');
+  }, 300_000);
+
   it('has a master that reports 2 alive workers, on its published UI port too', async () => {
     const json = (await real().exec('master', 'curl -sf http://localhost:8080/json/')).output;
     const state = JSON.parse(json) as { aliveworkers: number; workers: { host: string; state: string }[] };
