@@ -275,7 +275,12 @@ function planBuild(set: RecipeSet, targets?: string[]): PlanStep[] {
     const loaded = set.valid.get(name);
     if (!loaded) throw new RecipeError(set.invalid.get(name) ?? `Image recipe "${name}" could not be loaded.`);
     const parent = loaded.recipe.kind === 'from' ? steps.get(loaded.recipe.from) : undefined;
-    const hash = recipeHash(loaded.files, parent?.hash);
+    const used = (loaded.recipe.kind === 'from' ? loaded.recipe.uses : []).map((u) => {
+      const usedRecipe = set.valid.get(u);
+      if (!usedRecipe) throw new RecipeError(set.invalid.get(u) ?? `Image recipe "${name}" uses "${u}", which is not a recipe.`);
+      return { name: u, files: usedRecipe.files };
+    });
+    const hash = recipeHash(loaded.files, parent?.hash, used);
     steps.set(name, { loaded, name, hash, ref: imageRef(name, hash), ...(parent ? { parentRef: parent.ref } : {}) });
   }
   return [...steps.values()];

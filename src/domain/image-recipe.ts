@@ -55,6 +55,11 @@ const fromRecipeSchema = z.strictObject({
   from: recipeNameSchema,
   dockerfile: recipeRelativePathSchema.default('Dockerfile'),
   prepare: recipeRelativePathSchema.optional(),
+  /**
+   * Other recipes whose folders this recipe's prepare script reuses (allinone runs spark's and hbase's
+   * prepare.sh). Their files are part of this recipe's content hash, so editing them rebuilds it too.
+   */
+  uses: z.array(recipeNameSchema).default([]),
 });
 
 export type RootfsSpec = z.infer<typeof rootfsSpecSchema>;
@@ -131,7 +136,7 @@ export interface RecipeFile {
  * matter) and its parent's hash (so editing the base re-keys every image built on top of it).
  * Lengths are hashed before each field so that moving bytes between path and content changes the hash.
  */
-export function recipeHash(files: readonly RecipeFile[], parentHash?: string): string {
+export function recipeHash(files: readonly RecipeFile[], parentHash?: string, used: readonly { name: string; files: readonly RecipeFile[] }[] = []): string {
   const hash = createHash('sha256');
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sorted) {
@@ -140,6 +145,8 @@ export function recipeHash(files: readonly RecipeFile[], parentHash?: string): s
     hash.update(content);
   }
   hash.update(`parent ${parentHash ?? '-'}\n`);
+  // Only recipes that use others hash them, so every other recipe keeps the hash (and image) it had.
+  for (const u of [...used].sort((a, b) => (a.name < b.name ? -1 : 1))) hash.update(`uses ${u.name} ${recipeHash(u.files)}\n`);
   return hash.digest('hex');
 }
 

@@ -29,7 +29,9 @@ const parallelName = `it-par-${runId}`;
 const failingRunName = `it-fail-${runId}`;
 const badInstructionName = `it-badinstr-${runId}`;
 const noBaseArgName = `it-nobase-${runId}`;
-const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName];
+const usesName = `it-uses-${runId}`;
+const usedName = `it-used-${runId}`;
+const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName, usesName, usedName];
 
 let recipesDir: string;
 let builder: ImageBuilder;
@@ -211,6 +213,20 @@ describe('image builder (real Docker Engine)', () => {
     expect((error as Error).message).toContain(noBaseArgName);
     const status = (await builder.list()).find((s) => s.name === noBaseArgName);
     expect(status?.error).toMatch(/ARG BASE_IMAGE/);
+  });
+
+  it('re-keys a recipe when a recipe it uses changes, and names a use that does not exist', async () => {
+    await writeRecipe(usedName, 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n');
+    await writeFile(join(recipesDir, usedName, 'prepare.sh'), 'echo v1\n');
+    await writeRecipe(usesName, 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n');
+    await writeFile(join(recipesDir, usesName, 'image.yaml'), `name: ${usesName}\ndescription: t\nfrom: base\nuses: [${usedName}]\n`);
+    const before = await builder.resolve(usesName);
+    await writeFile(join(recipesDir, usedName, 'prepare.sh'), 'echo v2\n');
+    const after = await builder.resolve(usesName);
+    expect(after.hash).not.toBe(before.hash);
+    await writeFile(join(recipesDir, usesName, 'image.yaml'), `name: ${usesName}\ndescription: t\nfrom: base\nuses: [it-nowhere]\n`);
+    await expect(builder.resolve(usesName)).rejects.toThrow(`Image recipe "${usesName}" uses "it-nowhere", which is not a recipe.`);
+    await rm(join(recipesDir, usesName), { recursive: true });
   });
 
   it('rejects an unknown recipe name, listing the known ones', async () => {

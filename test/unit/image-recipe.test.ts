@@ -97,6 +97,15 @@ describe('recipeHash', () => {
     expect(recipeHash(files, 'a'.repeat(64))).not.toBe(recipeHash(files, 'b'.repeat(64)));
   });
 
+  it('covers the recipes it uses, so editing their scripts rebuilds it, and nothing else changes without uses', () => {
+    const spark = [{ path: 'prepare.sh', content: 'pip download pyspark==3.5.9' }];
+    const hash = recipeHash(files, 'p'.repeat(64), [{ name: 'spark', files: spark }]);
+    expect(recipeHash(files, 'p'.repeat(64), [])).toBe(recipeHash(files, 'p'.repeat(64)));
+    expect(hash).not.toBe(recipeHash(files, 'p'.repeat(64)));
+    expect(recipeHash(files, 'p'.repeat(64), [{ name: 'spark', files: [{ path: 'prepare.sh', content: 'pip download pyspark==3.5.8' }] }])).not.toBe(hash);
+    expect(recipeHash(files, 'p'.repeat(64), [{ name: 'hbase', files: spark }])).not.toBe(hash);
+  });
+
   it('does not confuse bytes moved between path and content', () => {
     expect(recipeHash([{ path: 'ab', content: 'c' }])).not.toBe(recipeHash([{ path: 'a', content: 'bc' }]));
   });
