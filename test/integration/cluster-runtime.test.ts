@@ -192,9 +192,15 @@ describe('a one-node zookeeper cluster', () => {
     const big = await runtime.exec(host, node.containerName, ['sh', '-c', 'seq 1 20000']);
     expect(big.exitCode).toBe(0);
     expect(big.output.trimEnd().split('\n')).toHaveLength(20000);
-    const slow = await runtime.exec(host, node.containerName, ['sleep', '30'], { timeoutMs: 1000 });
+    const slow = await runtime.exec(host, node.containerName, ['sh', '-c', 'echo started; sleep 30'], { timeoutMs: 1000 });
     expect(slow.exitCode).toBe(-1);
-    expect(slow.output).toContain('timed out');
+    expect(slow.output).toMatch(/^started\n[\s\S]*timed out after 1 s/);
+    // The timed-out command was killed inside the container, not left running.
+    const left = await runtime.exec(host, node.containerName, ['sh', '-c', 'ps -eo args | grep -c "^sleep 30" || true']);
+    expect(left.output.trim()).toBe('0');
+    // A command that ignores TERM is killed too.
+    const stubborn = await runtime.exec(host, node.containerName, ['sh', '-c', 'trap "" TERM; sleep 20'], { timeoutMs: 1000 });
+    expect(stubborn.exitCode).toBe(-1);
     const missing = await rejection(runtime.exec(host, `${node.containerName}-nope`, ['true']));
     expect(missing).toBeInstanceOf(AppError);
     expect((missing as AppError).code).toBe('docker_error');
