@@ -17,7 +17,7 @@ describe('spark 2: a real Spark standalone cluster', () => {
     expect(r.output).toMatch(/Pi is roughly 3\.1/);
   }, 300_000);
 
-  it('runs a job on the cluster from a worker without --master: every node's rendered spark-defaults.conf names the master', async () => {
+  it('runs a job on the cluster from a worker without --master, since every rendered spark-defaults.conf names the master', async () => {
     const completed = async () =>
       (JSON.parse((await real().exec('master', 'curl -sf http://localhost:8080/json/')).output) as { completedapps: unknown[] }).completedapps.length;
     const before = await completed();
