@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'illegal_transition'
   | 'conflict'
   | 'no_capacity'
+  | 'subnet_taken'
   | 'image_missing'
   | 'docker_error'
   | 'readiness_timeout'

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, ne, notExists, sql } from 'drizzle-orm';
 import type { Cluster, ClusterNode } from '../domain/cluster.js';
 import { statesAllowedBefore, type ClusterState } from '../domain/cluster-state.js';
 import { firstFreeSubnet } from '../domain/subnet.js';
@@ -143,6 +143,38 @@ export function createClusterStore(db: Db): ClusterStore {
         await tx.insert(events).values({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {} });
         return toCluster(row);
       });
+    },
+
+    async moveSubnet(id, exclude) {
+      const excluded = [...exclude];
+      // Same race as create: the advisory lock serialises it with creates and other moves; the unique index
+      // on live subnets is the backstop, and a violation means "pick again".
+      for (let attempt = 0; attempt < 8; attempt++) {
+        try {
+          return await db.transaction(async (tx) => {
+            await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
+            const movable = and(
+              eq(clusters.id, id),
+              eq(clusters.state, 'provisioning'),
+              notExists(tx.select({ one: sql`1` }).from(nodes).where(eq(nodes.clusterId, clusters.id))),
+            );
+            const [current] = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(movable).for('update');
+            if (!current) return undefined;
+            const used = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(live);
+            const subnetIndex = firstFreeSubnet(new Set([...used.map((u) => u.i), ...excluded]));
+            if (subnetIndex === undefined)
+              throw new AppError('no_capacity', 'No cluster network is free: every subnet of CLUSTER_SUBNET_POOL is used by a live cluster or by another Docker network.');
+            const [row] = await tx.update(clusters).set({ subnetIndex, updatedAt: sql`now()` }).where(movable).returning();
+            if (!row) return undefined;
+            await tx.insert(events).values({ clusterId: id, actor: 'clusterbot', kind: 'subnet.moved', detail: { from: current.i, to: subnetIndex } });
+            return toCluster(row);
+          });
+        } catch (err) {
+          if (uniqueViolation(err) === 'clusters_live_subnet') continue;
+          throw err;
+        }
+      }
+      throw new AppError('conflict', 'Too many clusters were being created at once; please try again.', { retryable: true });
     },
 
     async setHost(id, host) {

@@ -3,6 +3,7 @@ import * as tarStream from 'tar-stream';
 import type { PublishedPort } from '../domain/cluster.js';
 import { label } from '../domain/labels.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
+import { ipv4Range } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
 import type { ContainerRuntime, HostCapacity, NodeStatus } from '../services/ports.js';
 import { demuxBuffer, execIn } from './exec.js';
@@ -50,6 +51,12 @@ function dockerError(what: string, e: unknown): AppError {
   // 5xx and connection errors are worth retrying; 4xx are our own mistakes.
   const code = status(e);
   return new AppError('docker_error', `Docker could not ${what}: ${msg}`, { retryable: code === undefined || code >= 500, cause: e });
+}
+
+/** Docker refuses a network whose subnet overlaps an existing one: 403 "Pool overlaps with other one on this address space". */
+function isPoolOverlap(e: unknown): boolean {
+  const msg = (e as { json?: { message?: string } }).json?.message ?? (e as Error).message ?? '';
+  return /pool overlaps/i.test(msg);
 }
 
 function filesTar(files: { path: string; content: string }[]): Promise<Buffer> {
@@ -129,6 +136,8 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
           });
         } catch (e) {
           if (status(e) === 409) return; // created by a concurrent attempt
+          if (isPoolOverlap(e))
+            throw new AppError('subnet_taken', `The subnet ${plan.network.cidr} is already used by another Docker network on ${host}.`, { cause: e });
           throw dockerError(`create network ${plan.network.name} (${plan.network.cidr})`, e);
         }
       });
@@ -138,6 +147,15 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       } finally {
         if (networkLocks.get(key) === next) networkLocks.delete(key);
       }
+    },
+
+    async subnetsTaken(host, exceptClusterId) {
+      const networks = await pool.get(host).listNetworks().catch((e) => {
+        throw dockerError('list networks', e);
+      });
+      return networks
+        .filter((n) => n.Labels?.[label.cluster] !== exceptClusterId)
+        .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((c): c is string => !!c && ipv4Range(c) !== undefined));
     },
 
     async ensureNode(host, plan, node, image) {

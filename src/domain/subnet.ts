@@ -30,3 +30,37 @@ export function firstFreeSubnet(used: ReadonlySet<number>): number | undefined {
   for (let i = 0; i < subnetsPerPool; i++) if (!used.has(i)) return i;
   return undefined;
 }
+
+/** An IPv4 CIDR as a [first, last] address range (32-bit unsigned), or undefined if it is not one (IPv6, garbage). */
+export function ipv4Range(cidr: string): { first: number; last: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim());
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const bits = Number(m[5]);
+  if (octets.some((o) => o > 255) || bits > 32) return undefined;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - bits);
+  const first = address - (address % size);
+  return { first, last: first + size - 1 };
+}
+
+/** Do two CIDRs share any address? Non-IPv4 CIDRs never overlap an IPv4 one. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = ipv4Range(a);
+  const y = ipv4Range(b);
+  return !!x && !!y && x.first <= y.last && y.first <= x.last;
+}
+
+/**
+ * The pool indexes whose /24 overlaps any of `taken` (CIDRs of networks that already exist, of any size:
+ * a /16 elsewhere can cover the whole pool, a /28 one /24 of it).
+ */
+export function overlappingSubnets(pool: string, taken: Iterable<string>): Set<number> {
+  const cidrs = [...taken].filter((c) => ipv4Range(c));
+  const out = new Set<number>();
+  for (let i = 0; i < subnetsPerPool; i++) {
+    const cidr = subnetAt(pool, i).cidr;
+    if (cidrs.some((t) => cidrsOverlap(cidr, t))) out.add(i);
+  }
+  return out;
+}

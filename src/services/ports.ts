@@ -29,6 +29,13 @@ export interface ClusterStore {
   countLive(owner: string): Promise<number>;
   /** Moves state only if the current state allows it; returns the updated cluster or undefined if it did not. */
   transition(id: string, to: ClusterState, patch?: { error?: string | null; host?: string | null }, actor?: string): Promise<Cluster | undefined>;
+  /**
+   * Moves a cluster that is still `provisioning` and has no nodes saved to the lowest subnet index that no
+   * live cluster uses and that is not in `exclude` (e.g. subnets another Docker network on its host already
+   * covers). Returns the moved cluster, or undefined if the guard refused (state changed, nodes exist);
+   * fails with AppError('no_capacity') when no index is left.
+   */
+  moveSubnet(id: string, exclude: Iterable<number>): Promise<Cluster | undefined>;
   setHost(id: string, host: string): Promise<void>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
@@ -63,7 +70,13 @@ export interface ContainerRuntime {
   hosts(): Promise<HostCapacity[]>;
   /** Fails with AppError('image_missing') naming the build command when a template's image is absent. */
   ensureImage(host: string, recipe: string): Promise<string>;
+  /** Fails with AppError('subnet_taken') when the plan's subnet overlaps a network that already exists on the host. */
   ensureNetwork(host: string, plan: ClusterPlan): Promise<void>;
+  /**
+   * The IPv4 CIDRs of every network on the host except the ones labelled as this cluster's: other teams'
+   * networks, other clusterbot instances', leftovers. What a new cluster network must not overlap.
+   */
+  subnetsTaken(host: string, exceptClusterId: string): Promise<string[]>;
   /** Creates (if missing) and starts the node's container with its files in place. */
   ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, image: string): Promise<NodeStatus>;
   inspectNode(host: string, containerName: string): Promise<NodeStatus>;

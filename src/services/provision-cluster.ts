@@ -1,9 +1,9 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { placeCluster } from '../domain/placement.js';
 import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
-import { subnetAt } from '../domain/subnet.js';
+import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
-import { AppError, toAppError } from '../errors.js';
+import { AppError, isAppError, toAppError } from '../errors.js';
 import type { Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog } from './ports.js';
 
 export interface ProvisionDeps {
@@ -53,10 +53,10 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
   try {
     const template = catalog.get(cluster.template);
     if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
-    const plan = planCluster({
-      clusterId, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
-      subnet: subnetAt(settings.subnetPool, cluster.subnetIndex),
-    });
+    const { name: clusterName, owner, size } = cluster;
+    const planOn = (subnetIndex: number) =>
+      planCluster({ clusterId, clusterName, owner, template, size, subnet: subnetAt(settings.subnetPool, subnetIndex) });
+    let plan = planOn(cluster.subnetIndex);
     const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0);
     let done = 0;
     const progress = async (text: string) => notifier.progress(await view(), { step: ++done, total, text });
@@ -75,8 +75,10 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     await progress('images present');
 
     step = 'creating the network';
-    await runtime.ensureNetwork(host, plan);
-    await progress(`network ${plan.network.cidr}`);
+    const network = await ensureNetworkOnFreeSubnet(deps, host, { plan, subnetIndex: cluster.subnetIndex }, planOn, stillWanted);
+    if (!network) return;
+    plan = network.plan;
+    await progress(`network ${plan.network.cidr}${network.movedFrom.length ? ` (moved: ${network.movedFrom.join(', ')} ${network.movedFrom.length > 1 ? 'were' : 'was'} in use on the host)` : ''}`);
 
     for (const wave of plan.waves) {
       const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
@@ -131,6 +133,65 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
       });
     }
     throw e;
+  }
+}
+
+/** How many times one attempt moves a cluster to another subnet before it gives up. */
+export const maxSubnetMoves = 5;
+
+/**
+ * Creates the cluster network. When Docker refuses the subnet because another network on the host (another
+ * team's compose project, another clusterbot, a test run) overlaps it, moves the cluster to a subnet that
+ * nothing on the host covers and tries again, at most `maxSubnetMoves` times. Only a cluster with no nodes
+ * yet can move (the store guards it), so nothing made on the old subnet is left behind.
+ * Returns undefined when the cluster stopped being provisioned meanwhile.
+ */
+async function ensureNetworkOnFreeSubnet(
+  deps: ProvisionDeps,
+  host: string,
+  first: { plan: ClusterPlan; subnetIndex: number },
+  planOn: (subnetIndex: number) => ClusterPlan,
+  stillWanted: () => Promise<boolean>,
+): Promise<{ plan: ClusterPlan; movedFrom: string[] } | undefined> {
+  const { runtime, store, settings, logger } = deps;
+  const clusterId = first.plan.clusterId;
+  let { plan, subnetIndex } = first;
+  const movedFrom: string[] = [];
+  const refused = new Set<number>();
+  for (;;) {
+    try {
+      await runtime.ensureNetwork(host, plan);
+      return { plan, movedFrom };
+    } catch (err) {
+      if (!isAppError(err) || err.code !== 'subnet_taken') throw err;
+      refused.add(subnetIndex);
+      movedFrom.push(plan.network.cidr);
+      if (movedFrom.length > maxSubnetMoves)
+        throw new AppError('subnet_taken', `Docker refused ${movedFrom.length} cluster networks in a row on ${host} because other networks use them (${movedFrom.join(', ')}).`, {
+          hints: ['Something on that host keeps taking subnets of CLUSTER_SUBNET_POOL; an admin can move the pool to a range nothing else uses.'],
+          cause: err,
+        });
+    }
+    // Learn everything the host already covers at once, so one move usually suffices.
+    const taken = overlappingSubnets(settings.subnetPool, await runtime.subnetsTaken(host, clusterId));
+    let moved;
+    try {
+      moved = await store.moveSubnet(clusterId, new Set([...refused, ...taken]));
+    } catch (err) {
+      if (isAppError(err) && err.code === 'no_capacity')
+        throw new AppError('no_capacity', `No free cluster network is left: ${movedFrom.at(-1)} is in use on ${host}, and every other subnet of ${settings.subnetPool} is used by a live cluster or by another Docker network there.`, {
+          hints: ['Delete a cluster you no longer need, or ask an admin to free some networks on that host or to widen CLUSTER_SUBNET_POOL.'],
+          cause: err,
+        });
+      throw err;
+    }
+    if (!moved) {
+      if (!(await stillWanted())) return undefined;
+      throw new AppError('conflict', 'The cluster could not move to another network: its state changed while it was being created.', { retryable: true });
+    }
+    subnetIndex = moved.subnetIndex;
+    plan = planOn(subnetIndex);
+    logger.info({ clusterId, host, from: movedFrom.at(-1), to: plan.network.cidr }, 'cluster subnet in use on the host; moved to another');
   }
 }
 

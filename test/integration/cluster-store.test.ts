@@ -255,3 +255,83 @@ describe('setters', () => {
     expect(got).toMatchObject({ host: 'local', channel: 'C0CARD', cardTs: '1700000000.000100', progressTs: '1700000000.000200' });
   });
 });
+
+describe('moveSubnet', () => {
+  const provisioning = async (over: Partial<NewCluster> = {}) => {
+    const { cluster } = await t.store.create(newCluster(over));
+    expect(await t.store.transition(cluster.id, 'provisioning')).toBeDefined();
+    return cluster;
+  };
+
+  it('moves a provisioning cluster to the lowest index no live cluster uses and not excluded, with an event', async () => {
+    const a = await t.store.create(newCluster()); // 0, live
+    const gone = await t.store.create(newCluster()); // 1, deleted below: free again
+    const c = await provisioning(); // 2
+    await t.store.transition(gone.cluster.id, 'deleting');
+    await t.store.transition(gone.cluster.id, 'deleted');
+    expect([a.cluster.subnetIndex, gone.cluster.subnetIndex, c.subnetIndex]).toEqual([0, 1, 2]);
+
+    const moved = await t.store.moveSubnet(c.id, new Set([1, 3]));
+    expect(moved).toMatchObject({ id: c.id, state: 'provisioning', subnetIndex: 4 });
+    expect((await t.store.get(c.id))?.subnetIndex).toBe(4);
+    // Its old index is free again for the next one.
+    expect((await t.store.moveSubnet(c.id, [4, 1]))?.subnetIndex).toBe(2);
+    const moves = (await t.store.events(c.id)).filter((e) => e.kind === 'subnet.moved');
+    expect(moves.map((e) => [e.actor, e.detail])).toEqual([
+      ['clusterbot', { from: 2, to: 4 }],
+      ['clusterbot', { from: 4, to: 2 }],
+    ]);
+    expect((await t.store.create(newCluster())).cluster.subnetIndex).toBe(1);
+  });
+
+  it('is guarded: refuses (undefined, nothing written) a cluster that is not provisioning or already has nodes', async () => {
+    const requested = (await t.store.create(newCluster())).cluster;
+    const ready = await provisioning();
+    await t.store.transition(ready.id, 'ready');
+    const failed = await provisioning();
+    await t.store.transition(failed.id, 'failed', { error: 'x' });
+    const deleted = (await t.store.create(newCluster())).cluster;
+    await t.store.transition(deleted.id, 'deleting');
+    await t.store.transition(deleted.id, 'deleted');
+    const withNode = await provisioning();
+    await t.store.saveNode({
+      clusterId: withNode.id, ordinal: 0, role: 'zk', roleIndex: 1, hostname: 'zk-1', ip: '10.213.4.10',
+      containerName: 'cb-test-zk-1', containerId: null, host: 'local', ports: [],
+    });
+    for (const c of [requested, ready, failed, deleted, withNode]) {
+      const before = await t.store.get(c.id);
+      expect(await t.store.moveSubnet(c.id, []), c.name).toBeUndefined();
+      expect(await t.store.get(c.id)).toEqual(before);
+      expect((await t.store.events(c.id)).some((e) => e.kind === 'subnet.moved')).toBe(false);
+    }
+    expect(await t.store.moveSubnet(randomUUID(), [])).toBeUndefined();
+  });
+
+  it('fails with no_capacity when every index is live or excluded, and leaves the cluster where it was', async () => {
+    await t.store.create(newCluster()); // 0
+    const c = await provisioning(); // 1
+    const exclude = Array.from({ length: 256 }, (_, i) => i).filter((i) => i >= 2);
+    const err = await rejection(t.store.moveSubnet(c.id, exclude));
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('no_capacity');
+    expect((await t.store.get(c.id))?.subnetIndex).toBe(1);
+    // One index left → it takes that one.
+    expect((await t.store.moveSubnet(c.id, exclude.filter((i) => i !== 200)))?.subnetIndex).toBe(200);
+  });
+
+  it('gives 10 concurrent moves, racing 10 creates, distinct live subnets outside the excluded set', async () => {
+    const movers = [];
+    for (let i = 0; i < 10; i++) movers.push(await provisioning()); // 0..9
+    const exclude = new Set(Array.from({ length: 15 }, (_, i) => i)); // 0..14: "taken on the host"
+    const [moved, created] = await Promise.all([
+      Promise.all(movers.map((c) => t.store.moveSubnet(c.id, exclude))),
+      Promise.all(Array.from({ length: 10 }, () => t.store.create(newCluster()))),
+    ]);
+    const movedTo = moved.map((m) => m!.subnetIndex);
+    expect(movedTo.every((i) => !exclude.has(i))).toBe(true);
+    const live = (await t.store.listLive()).map((c) => c.subnetIndex);
+    expect(live).toHaveLength(20);
+    expect(new Set(live).size).toBe(20);
+    expect(created.every((r) => r.created)).toBe(true);
+  });
+});

@@ -2,16 +2,19 @@
  * In-memory implementations of the service ports (src/services/ports.ts) for fast, deterministic
  * unit tests of the use cases. They keep the contracts the real adapters keep:
  *  - MemoryClusterStore guards every state change with the domain state machine (statesAllowedBefore),
- *    keeps request keys unique, live names unique and live subnets distinct, like src/db/cluster-store.ts.
+ *    keeps request keys unique, live names unique and live subnets distinct, like src/db/cluster-store.ts;
+ *    moveSubnet moves only a provisioning cluster without nodes, to the lowest index neither live nor excluded.
  *  - FakeRuntime is idempotent per deterministic container name (same container id on every ensureNode),
  *    records every call, and can be scripted: exec results per container, stopped containers,
  *    AppErrors thrown at a given step, hooks before a step, leftovers that survive removeCluster.
+ *    Like Docker, ensureNetwork refuses (AppError 'subnet_taken') a subnet that overlaps another network on
+ *    the host: another cluster's, or a foreign one added with addForeignNetwork.
  * Everything that records can share a `journal` so tests can assert the order of side effects.
  */
 import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../../src/domain/cluster.js';
 import { statesAllowedBefore, type ClusterState } from '../../src/domain/cluster-state.js';
 import type { ClusterPlan, PlannedNode } from '../../src/domain/plan.js';
-import { firstFreeSubnet } from '../../src/domain/subnet.js';
+import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { AppError } from '../../src/errors.js';
 import type {
   Clock,
@@ -27,6 +30,7 @@ import type {
   Notifier,
   Progress,
   Settings,
+  TemplateCatalog,
   ThreadMessage,
 } from '../../src/services/ports.js';
 
@@ -169,6 +173,21 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
+  async moveSubnet(id: string, exclude: Iterable<number>): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    if (!c || c.state !== 'provisioning' || this.nodeRows.get(id)?.size) return undefined;
+    const live = [...this.clusters.values()].filter((x) => x.state !== 'deleted');
+    const subnetIndex = firstFreeSubnet(new Set([...live.map((x) => x.subnetIndex), ...exclude]));
+    if (subnetIndex === undefined) throw new AppError('no_capacity', 'No cluster network is free.');
+    const from = c.subnetIndex;
+    c.subnetIndex = subnetIndex;
+    c.updatedAt = this.clock.now();
+    this.eventRows.push({ clusterId: id, actor: 'clusterbot', kind: 'subnet.moved', detail: { from, to: subnetIndex }, at: this.clock.now() });
+    this.writes++;
+    this.journal?.push(`store.moveSubnet ${subnetIndex}`);
+    return clone(c);
+  }
+
   async setHost(id: string, host: string): Promise<void> {
     const c = this.clusters.get(id);
     if (c) {
@@ -253,6 +272,7 @@ export type RuntimeStep =
   | 'hosts'
   | 'ensureImage'
   | 'ensureNetwork'
+  | 'subnetsTaken'
   | 'ensureNode'
   | 'inspectNode'
   | 'exec'
@@ -294,7 +314,9 @@ export const isProbe = (cmd: string[]) => cmd.join(' ').includes('srvr');
 export class FakeRuntime implements ContainerRuntime {
   readonly calls: RuntimeCall[] = [];
   readonly containers = new Map<string, FakeContainer>();
-  readonly networks = new Map<string, { clusterId: string; host: string }>();
+  readonly networks = new Map<string, { clusterId: string; host: string; cidr: string }>();
+  /** Networks clusterbot did not make (another team's compose project...), per host: what ensureNetwork must not overlap. */
+  readonly foreignNetworks: { host: string; name: string; cidr: string }[] = [];
   hostList: HostCapacity[] = [{ name: 'docker-1', cpus: 8, memoryMiB: 16384, reachable: true }];
   private readonly execScripts: { match: (containerName: string) => boolean; script: ExecScript }[] = [];
   private readonly execCounts = new Map<string, number>();
@@ -340,6 +362,12 @@ export class FakeRuntime implements ContainerRuntime {
     this.stuck.delete(clusterId);
   }
 
+  /** A network someone else made on the host; ensureNetwork then refuses overlapping subnets. */
+  addForeignNetwork(cidr: string, host = 'docker-1', name = `foreign-${this.foreignNetworks.length + 1}`): this {
+    this.foreignNetworks.push({ host, name, cidr });
+    return this;
+  }
+
   callsOf(step: RuntimeStep): RuntimeCall[] {
     return this.calls.filter((c) => c.step === step);
   }
@@ -371,7 +399,19 @@ export class FakeRuntime implements ContainerRuntime {
 
   async ensureNetwork(host: string, plan: ClusterPlan): Promise<void> {
     await this.enter({ step: 'ensureNetwork', host, target: plan.network.name });
-    this.networks.set(plan.network.name, { clusterId: plan.clusterId, host });
+    if (this.networks.has(plan.network.name)) return;
+    const others = [...this.foreignNetworks.filter((n) => n.host === host), ...[...this.networks.values()].filter((n) => n.host === host)];
+    if (others.some((n) => cidrsOverlap(n.cidr, plan.network.cidr)))
+      throw new AppError('subnet_taken', `The subnet ${plan.network.cidr} is already used by another Docker network on ${host}.`);
+    this.networks.set(plan.network.name, { clusterId: plan.clusterId, host, cidr: plan.network.cidr });
+  }
+
+  async subnetsTaken(host: string, exceptClusterId: string): Promise<string[]> {
+    await this.enter({ step: 'subnetsTaken', host, target: exceptClusterId });
+    return [
+      ...this.foreignNetworks.filter((n) => n.host === host).map((n) => n.cidr),
+      ...[...this.networks.values()].filter((n) => n.host === host && n.clusterId !== exceptClusterId).map((n) => n.cidr),
+    ];
   }
 
   async ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, _image: string): Promise<NodeStatus> {
@@ -540,3 +580,24 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     ...overrides,
   };
 }
+
+// ---------------------------------------------------------------------------------------------- world
+
+/** Every memory port wired together, shaped as the deps the services take (plus the journal). */
+export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings> = {}) {
+  const journal: Journal = [];
+  const clock = new FakeClock();
+  return {
+    journal,
+    clock,
+    store: new MemoryClusterStore(clock, journal),
+    runtime: new FakeRuntime(journal),
+    notifier: new RecordingNotifier(journal),
+    queue: new RecordingQueue(journal),
+    logger: new MemoryLog(),
+    catalog,
+    settings: testSettings(settings),
+    sleep: async () => {},
+  };
+}
+

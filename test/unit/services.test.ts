@@ -13,46 +13,13 @@ import type { Settings, ThreadMessage } from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { recoverJobs, sweepOrphans } from '../../src/services/recover-jobs.js';
 import { requestCluster, type RequestClusterInput } from '../../src/services/request-cluster.js';
-import {
-  FakeClock,
-  FakeRuntime,
-  isProbe,
-  MemoryClusterStore,
-  MemoryLog,
-  RecordingNotifier,
-  RecordingQueue,
-  testSettings,
-  type Journal,
-} from '../support/memory-ports.js';
+import { isProbe, memoryWorld } from '../support/memory-ports.js';
+import { appRejection } from '../support/rejection.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 
-function world(settings: Partial<Settings> = {}) {
-  const journal: Journal = [];
-  const clock = new FakeClock();
-  const store = new MemoryClusterStore(clock, journal);
-  const runtime = new FakeRuntime(journal);
-  const notifier = new RecordingNotifier(journal);
-  const queue = new RecordingQueue(journal);
-  const logger = new MemoryLog();
-  const deps = {
-    journal, clock, store, runtime, notifier, queue, logger, catalog,
-    settings: testSettings(settings),
-    sleep: async () => {},
-  };
-  return deps;
-}
+const world = (settings: Partial<Settings> = {}) => memoryWorld(catalog, settings);
 type World = ReturnType<typeof world>;
-
-async function rejection(p: Promise<unknown>): Promise<AppError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(AppError);
-    return e as AppError;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 const req = (over: Partial<RequestClusterInput> = {}): RequestClusterInput => ({
   actor: 'UALICE', actorHandle: 'alice', team: 'T1', channel: 'C1', template: 'zookeeper', requestKey: null, ...over,
@@ -110,7 +77,7 @@ describe('requestCluster', () => {
     ['even size', { size: 2 }, 'bad_size', /1, 3, 5, 7|2 is not/],
     ['too big', { size: 9 }, 'bad_size', /9 is not/],
   ])('%s → AppError, nothing written', async (_label, over, code, message) => {
-    const e = await rejection(requestCluster(w, req(over)));
+    const e = await appRejection(requestCluster(w, req(over)));
     expect(e.code).toBe(code);
     expect(e.userMessage).toMatch(message);
     expect(w.store.writes).toBe(0);
@@ -125,7 +92,7 @@ describe('requestCluster', () => {
     await w.store.seed({ name: 'a2', owner: 'UALICE' }, 'failed');
     await w.store.seed({ name: 'gone', owner: 'UALICE' }, 'deleted'); // deleted ones do not count
     const writes = w.store.writes;
-    const e = await rejection(requestCluster(w, req()));
+    const e = await appRejection(requestCluster(w, req()));
     expect(e.code).toBe('quota_exceeded');
     expect(e.userMessage).toContain('2');
     expect(w.store.writes).toBe(writes);
@@ -156,7 +123,7 @@ describe('requestCluster', () => {
 
   it('an explicit name that is taken → name_taken, no card, no job', async () => {
     await w.store.seed({ name: 'zk-bug', owner: 'UBOB' }, 'ready');
-    const e = await rejection(requestCluster(w, req({ name: 'zk-bug' })));
+    const e = await appRejection(requestCluster(w, req({ name: 'zk-bug' })));
     expect(e.code).toBe('name_taken');
     expect(w.notifier.events).toEqual([]);
     expect(w.queue.jobs).toEqual([]);
@@ -253,7 +220,7 @@ describe('provisionCluster', () => {
   });
 
   it('an unknown cluster id → not_found', async () => {
-    expect((await rejection(provisionCluster(w, 'nope', { finalAttempt: true }))).code).toBe('not_found');
+    expect((await appRejection(provisionCluster(w, 'nope', { finalAttempt: true }))).code).toBe('not_found');
   });
 
   it('a readiness probe that never passes → failed naming the node, with the log tail, error rethrown', async () => {
@@ -262,7 +229,7 @@ describe('provisionCluster', () => {
       w.clock.advance(30_000);
       return { exitCode: 1, output: 'Connection refused\n' };
     });
-    const e = await rejection(provisionCluster(w, c.id, { finalAttempt: false }));
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: false }));
     expect(e.code).toBe('readiness_timeout');
     expect(e.retryable).toBe(false);
     expect(e.userMessage).toContain('zk-1');
@@ -284,7 +251,7 @@ describe('provisionCluster', () => {
   it('a retryable AppError on a non-final attempt is rethrown and leaves the cluster provisioning', async () => {
     const c = await requested(3);
     w.runtime.failAt('ensureNetwork', new AppError('docker_error', 'Docker hiccup', { retryable: true }));
-    const e = await rejection(provisionCluster(w, c.id, { finalAttempt: false }));
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: false }));
     expect(e).toMatchObject({ code: 'docker_error', retryable: true });
     expect(w.store.stateOf(c.id)).toBe('provisioning');
     expect(w.store.clusters.get(c.id)!.error).toBeNull();
@@ -295,7 +262,7 @@ describe('provisionCluster', () => {
   it('the same retryable error on the final attempt → failed with a message', async () => {
     const c = await requested(3);
     w.runtime.failAt('ensureNetwork', new AppError('docker_error', 'Docker hiccup', { retryable: true }));
-    const e = await rejection(provisionCluster(w, c.id, { finalAttempt: true }));
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
     expect(e.code).toBe('docker_error');
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(w.store.clusters.get(c.id)!.error).toBe('creating the network: Docker hiccup');
@@ -305,7 +272,7 @@ describe('provisionCluster', () => {
   it('a non-retryable error (missing image) fails on the first attempt', async () => {
     const c = await requested(1);
     w.runtime.failAt('ensureImage', new AppError('image_missing', 'No zookeeper image; run clusterbot images build zookeeper'));
-    await rejection(provisionCluster(w, c.id, { finalAttempt: false }));
+    await appRejection(provisionCluster(w, c.id, { finalAttempt: false }));
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(w.runtime.callsOf('ensureNode')).toEqual([]);
   });
@@ -313,7 +280,7 @@ describe('provisionCluster', () => {
   it('no host with room → no_capacity, failed', async () => {
     w.runtime.hostList = [{ name: 'tiny', cpus: 0.5, memoryMiB: 256, reachable: true }];
     const c = await requested(3);
-    const e = await rejection(provisionCluster(w, c.id, { finalAttempt: true }));
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
     expect(e.code).toBe('no_capacity');
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(w.runtime.callsOf('ensureImage')).toEqual([]);
@@ -330,7 +297,7 @@ describe('provisionCluster', () => {
     w.runtime.beforeStep('inspectNode', (call) => {
       if (call.target!.endsWith('zk-2')) w.runtime.stop('zk-2');
     });
-    const e = await rejection(provisionCluster(w, c.id, { finalAttempt: false }));
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: false }));
     expect(e.code).toBe('readiness_timeout');
     expect(e.userMessage).toContain('zk-2 stopped');
     expect(probes).toBeLessThanOrEqual(1); // zk-1 probed once, zk-2 never: no waiting out the timeout
@@ -366,7 +333,7 @@ describe('provisionCluster', () => {
       when: (call) => call.target!.endsWith('zk-3'),
       times: 1,
     });
-    await rejection(provisionCluster(w, c.id, { finalAttempt: false }));
+    await appRejection(provisionCluster(w, c.id, { finalAttempt: false }));
     expect(w.store.stateOf(c.id)).toBe('provisioning');
     const before = new Map([...w.runtime.containers].map(([name, ctr]) => [name, ctr.id]));
     expect(before.size).toBe(2);
@@ -388,7 +355,7 @@ describe('provisionCluster', () => {
   it('a smoke check whose output is not "ok" fails the cluster', async () => {
     const c = await requested(1);
     w.runtime.scriptExec('zk-1', ({ cmd }) => (isProbe(cmd) ? { exitCode: 0, output: 'Mode: standalone' } : { exitCode: 0, output: 'nope' }));
-    const e = await rejection(provisionCluster(w, c.id, { finalAttempt: true }));
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
     expect(e.userMessage).toContain('znode round trip');
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(thread(w, 'ready')).toEqual([]);
@@ -413,7 +380,7 @@ describe('requestDelete', () => {
 
   it('refuses another user, naming the owner, and changes nothing', async () => {
     const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE' }, 'ready');
-    const e = await rejection(requestDelete(w, 'UBOB', { name: 'zk-a' }));
+    const e = await appRejection(requestDelete(w, 'UBOB', { name: 'zk-a' }));
     expect(e.code).toBe('forbidden');
     expect(e.userMessage).toContain('<@UALICE>');
     expect(w.store.stateOf(c.id)).toBe('ready');
@@ -430,8 +397,8 @@ describe('requestDelete', () => {
 
   it('an unknown or already deleted name → not_found', async () => {
     await w.store.seed({ name: 'old', owner: 'UALICE' }, 'deleted');
-    expect((await rejection(requestDelete(w, 'UALICE', { name: 'nope' }))).code).toBe('not_found');
-    expect((await rejection(requestDelete(w, 'UALICE', { name: 'old' }))).code).toBe('not_found');
+    expect((await appRejection(requestDelete(w, 'UALICE', { name: 'nope' }))).code).toBe('not_found');
+    expect((await appRejection(requestDelete(w, 'UALICE', { name: 'old' }))).code).toBe('not_found');
   });
 
   it('twice: one transition, one card update, the job enqueued (idempotently) each time', async () => {
@@ -473,7 +440,7 @@ describe('deleteClusterJob', () => {
     const c = await readyCluster();
     await requestDelete(w, 'UALICE', { name: c.name });
     w.runtime.makeStuck(c.id, { volumes: ['cb-busy-volume'] });
-    const e = await rejection(deleteClusterJob(w, c.id, 'UALICE'));
+    const e = await appRejection(deleteClusterJob(w, c.id, 'UALICE'));
     expect(e).toMatchObject({ code: 'docker_error', retryable: true });
     expect(e.userMessage).toContain('cb-busy-volume');
     expect(w.store.stateOf(c.id)).toBe('deleting');
