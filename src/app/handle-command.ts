@@ -7,6 +7,8 @@ import type { Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import type { Log, TemplateCatalog } from '../services/ports.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
+import { requestRetry } from '../services/retry-cluster.js';
+import { actionIds } from '../render/blocks.js';
 
 /**
  * The part of handling `/cluster ...` that Slack and the shell share: one service call per
@@ -78,6 +80,8 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         });
         return created ? null : renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
       }
+      case 'retry':
+        return retryReply(await requestRetry(deps, caller.user, { name: command.name }));
       case 'delete': {
         const view = await findManageable(deps, caller.user, { name: command.name });
         return renderDeleteConfirm(view);
@@ -88,7 +92,16 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
   }
 }
 
-export type ActionKind = 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status';
+export type ActionKind = 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry';
+
+/** Which button does what; Slack's listener and the shell both dispatch through this table. */
+export const actionKinds: Record<string, ActionKind> = {
+  [actionIds.deleteFromCard]: 'delete',
+  [actionIds.deleteConfirm]: 'deleteConfirm',
+  [actionIds.deleteCancel]: 'deleteCancel',
+  [actionIds.status]: 'status',
+  [actionIds.retry]: 'retry',
+};
 
 /** Button presses (Slack block_actions or a numbered shell button). */
 export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, clusterId: string): Promise<Message | null> {
@@ -103,6 +116,8 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
         const cluster = await deps.store.get(clusterId);
         return renderInfo(`Kept ${cluster?.name ?? 'the cluster'}; nothing was deleted.`);
       }
+      case 'retry':
+        return retryReply(await requestRetry(deps, caller.user, { id: clusterId }));
       case 'status': {
         const view = await deps.store.view(clusterId);
         if (!view) return renderError('That cluster no longer exists.');
@@ -112,6 +127,11 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
   } catch (err) {
     return errorReply(deps.logger, err);
   }
+}
+
+function retryReply({ view, alreadyRunning }: Awaited<ReturnType<typeof requestRetry>>): Message {
+  const { name, state } = view.cluster;
+  return renderInfo(alreadyRunning ? `${name} is already being created (${state}); its card shows the progress.` : `🔄 Retrying ${name}… the card and its thread show the progress.`);
 }
 
 function errorReply(logger: Log, err: unknown): Message {

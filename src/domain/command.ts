@@ -12,9 +12,10 @@ export type ClusterCommand =
   | { verb: 'create'; template: string; size?: number; name?: string }
   | { verb: 'list'; all: boolean }
   | { verb: 'status'; name?: string }
+  | { verb: 'retry'; name: string }
   | { verb: 'delete'; name: string };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'delete'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'delete'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -31,6 +32,7 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
   create: { usage: '/cluster create TEMPLATE [SIZE] [--name NAME]', summary: 'Create a cluster of your own', example: '/cluster create zookeeper 3 --name zk-bug-1234', options: { name: { type: 'string' } }, positionals: { min: 1, max: 2 } },
   list: { usage: '/cluster list [--all]', summary: 'Your live clusters (--all: everyone\'s)', example: '/cluster list --all', options: { all: { type: 'boolean' } }, positionals: { min: 0, max: 0 } },
   status: { usage: '/cluster status [NAME]', summary: 'One cluster\'s nodes, endpoints and expiry (yours if you have one)', example: '/cluster status zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
+  retry: { usage: '/cluster retry NAME', summary: 'Create a failed cluster again, reusing the nodes that started', example: '/cluster retry zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
   delete: { usage: '/cluster delete NAME', summary: 'Delete a cluster and its data (asks to confirm)', example: '/cluster delete zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
 };
 
@@ -42,7 +44,7 @@ export interface CommandError {
 export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; error: CommandError };
 
 export const maxCommandLength = 300;
-const generalUsage = '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | delete NAME';
+const generalUsage = '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | delete NAME';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -120,13 +122,14 @@ export function parseCommand(rawText: string): ParseResult {
     case 'list':
       return { ok: true, command: { verb, all: Boolean(values.all) } };
     case 'status':
+    case 'retry':
     case 'delete': {
       const name = positionals[0];
       if (name !== undefined) {
         const problem = clusterNameProblem(name);
         if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
       }
-      if (verb === 'delete') return { ok: true, command: { verb, name: name! } };
+      if (verb !== 'status') return { ok: true, command: { verb, name: name! } };
       return { ok: true, command: { verb, ...(name !== undefined && { name }) } };
     }
   }

@@ -64,4 +64,10 @@ export const actionIds = {
   deleteConfirm: 'cluster.delete.confirm',
   deleteCancel: 'cluster.delete.cancel',
   status: 'cluster.status',
+  retry: 'cluster.retry',
 } as const;
+
+/** Retry of a failed create, on the card and under the failure in the thread. */
+export function retryButton(clusterId: string): ButtonElement {
+  return { type: 'button', action_id: actionIds.retry, text: plain('Retry'), value: clusterId, style: 'primary' };
+}

@@ -1,7 +1,7 @@
 import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
 import { footprint, type Template } from '../domain/template.js';
-import { actionIds, esc, md, plain, relative, slackDate, type Block, type Message } from './blocks.js';
+import { actionIds, esc, md, plain, relative, retryButton, slackDate, type Block, type Message } from './blocks.js';
 
 export interface CardContext {
   now: Date;
@@ -68,6 +68,7 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
       block_id: `cluster:${c.id}`,
       elements: [
         { type: 'button', action_id: actionIds.status, text: plain('Status'), value: c.id },
+        ...(c.state === 'failed' ? [retryButton(c.id)] : []),
         {
           type: 'button',
           action_id: actionIds.deleteFromCard,

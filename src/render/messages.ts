@@ -3,7 +3,7 @@ import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
 import { describeSizes, footprint, type Template } from '../domain/template.js';
 import type { Progress, ThreadMessage } from '../services/ports.js';
-import { actionIds, esc, md, plain, relative, type Block, type Message } from './blocks.js';
+import { actionIds, esc, md, plain, relative, retryButton, type Block, type Message } from './blocks.js';
 
 export function renderProgress(view: ClusterView, p: Progress): Message {
   const width = 10;
@@ -28,6 +28,7 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
         { type: 'section', text: md(`*${esc(text)}*`.slice(0, 3000)) },
         ...(m.logTail ? [{ type: 'section' as const, text: md(`Last lines of its log:\n\`\`\`${esc(m.logTail).slice(-2500)}\`\`\``) }] : []),
         { type: 'context', elements: [md(`Cleaned up: ${esc(m.cleanedUp)}`)] },
+        { type: 'actions', block_id: `failed:${view.cluster.id}`, elements: [retryButton(view.cluster.id)] },
       ];
       return { text, blocks };
     }

@@ -1,14 +1,7 @@
 import readline from 'node:readline';
-import { handleAction, handleCommand, precheckCommand, type ActionKind, type CommandDeps } from '../app/handle-command.js';
-import { actionIds, type ButtonElement, type Message } from '../render/blocks.js';
+import { actionKinds, handleAction, handleCommand, precheckCommand, type CommandDeps } from '../app/handle-command.js';
+import type { ButtonElement, Message } from '../render/blocks.js';
 import { mrkdwnToText, renderText } from './text-render.js';
-
-const kinds: Record<string, ActionKind> = {
-  [actionIds.deleteFromCard]: 'delete',
-  [actionIds.deleteConfirm]: 'deleteConfirm',
-  [actionIds.deleteCancel]: 'deleteCancel',
-  [actionIds.status]: 'status',
-};
 
 export interface ShellIo {
   input: NodeJS.ReadableStream;
@@ -45,7 +38,7 @@ export function createShell(io: ShellIo, user: string) {
           if (!button) write(`There is no button [${line}].`);
           else if (button.confirm && !/^y(es)?$/i.test((await ask(`${mrkdwnToText(button.confirm.text.text)} [y/N] `)).trim())) write('Cancelled.');
           else {
-            const kind = kinds[button.action_id];
+            const kind = actionKinds[button.action_id];
             const reply = kind && (await handleAction(deps, { user, team: null, channel: null, requestKey: null }, kind, button.value ?? ''));
             if (reply) print(reply);
           }

@@ -67,6 +67,7 @@ describe('parseCommand: valid input', () => {
     ['status', { verb: 'status' }],
     ['status zk-bug-1', { verb: 'status', name: 'zk-bug-1' }],
     ['delete zk-bug-1', { verb: 'delete', name: 'zk-bug-1' }],
+    ['retry zk-bug-1', { verb: 'retry', name: 'zk-bug-1' }],
     ['delete a', { verb: 'delete', name: 'a' }],
   ];
   it.each(table)('%j parses', (text, expected) => {
@@ -218,6 +219,8 @@ describe('parseCommand: arity and length', () => {
   it.each([
     ['create', { message: '`create` needs a template, e.g. `/cluster create zookeeper 3`.', usage: createUsage }],
     ['delete', { message: '`delete` needs a cluster name.', usage: verbSpecs.delete.usage }],
+    ['retry', { message: '`retry` needs a cluster name.', usage: verbSpecs.retry.usage }],
+    ['retry a b', { message: 'Too many words for `retry`: "b".', usage: verbSpecs.retry.usage }],
     ['create zookeeper 3 4', { message: 'Too many words for `create`: "4".', usage: createUsage }],
     ['delete a b c', { message: 'Too many words for `delete`: "b c".', usage: verbSpecs.delete.usage }],
     ['status a b', { message: 'Too many words for `status`: "b".', usage: verbSpecs.status.usage }],

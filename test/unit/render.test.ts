@@ -241,6 +241,16 @@ describe('renderClusterCard', () => {
     expect(allText(m)).not.toContain('<!channel>');
   });
 
+  it('offers Retry on a failed cluster only, next to Status and Delete', () => {
+    const failed = renderClusterCard(view({ state: 'failed', error: 'boom' }), ctx);
+    expect(buttons(failed).map((b) => [b.text.text, b.action_id, b.value])).toEqual([
+      ['Status', 'cluster.status', '7f3a9c2e-1111-2222-3333-444455556666'],
+      ['Retry', 'cluster.retry', '7f3a9c2e-1111-2222-3333-444455556666'],
+      ['Delete', 'cluster.delete', '7f3a9c2e-1111-2222-3333-444455556666'],
+    ]);
+    expect(buttons(card).map((b) => b.text.text)).toEqual(['Status', 'Delete']);
+  });
+
   it('ends with a context line with the short id and help', () => {
     expect(card.blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: 'clusterbot · id `7f3a9c2e` · `/cluster help`' }] });
   });
@@ -364,6 +374,7 @@ describe('thread messages and progress', () => {
     expect(m.text).toBe('🔴 zk-bug-1 failed while waiting for readiness (zk-2): timed out');
     expect(allText(m)).toContain('LAST```');
     expect(allText(m)).toContain('Cleaned up: nothing');
+    expect(buttons(m).map((b) => [b.text.text, b.action_id, b.value])).toEqual([['Retry', 'cluster.retry', '7f3a9c2e-1111-2222-3333-444455556666']]);
     expect(slackProblems(m)).toEqual([]);
   });
 

@@ -3,16 +3,17 @@
  * catalog is used, so plans, probes and smoke checks are the ones users get.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handleAction, handleCommand, precheckCommand, type Caller } from '../../src/app/handle-command.js';
+import { actionKinds, handleAction, handleCommand, precheckCommand, type Caller } from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import type { ClusterCommand } from '../../src/domain/command.js';
 import { AppError } from '../../src/errors.js';
-import type { Message } from '../../src/render/blocks.js';
+import { actionIds, type Message } from '../../src/render/blocks.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
 import type { Settings, ThreadMessage } from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { recoverJobs, sweepOrphans } from '../../src/services/recover-jobs.js';
 import { requestCluster, type RequestClusterInput } from '../../src/services/request-cluster.js';
+import { requestRetry } from '../../src/services/retry-cluster.js';
 import { isProbe, memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 
@@ -412,6 +413,69 @@ describe('requestDelete', () => {
   });
 });
 
+describe('requestRetry', () => {
+  let w: World;
+  beforeEach(() => (w = world()));
+
+  /** A zookeeper 1 whose first create failed on a Docker error, as the worker leaves it. */
+  const failedCluster = async () => {
+    const c = (await requestCluster(w, req({ size: 1, name: 'zk-r' }))).view.cluster;
+    w.runtime.failAt('ensureNetwork', new AppError('docker_error', 'Docker hiccup', { retryable: true }), { times: 1 });
+    await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
+    expect(w.store.stateOf(c.id)).toBe('failed');
+    w.queue.jobs.length = 0;
+    w.notifier.events.length = 0;
+    return c;
+  };
+
+  it('moves a failed cluster back to provisioning, clears its error, updates the card and queues the create again', async () => {
+    const c = await failedCluster();
+    const { view, alreadyRunning } = await requestRetry(w, 'UALICE', { id: c.id });
+    expect(alreadyRunning).toBe(false);
+    expect(view.cluster).toMatchObject({ state: 'provisioning', error: null });
+    expect(w.store.transitions.at(-1)).toMatchObject({ id: c.id, from: 'failed', to: 'provisioning', actor: 'UALICE' });
+    expect(w.notifier.cards.map((v) => v.cluster.state)).toEqual(['provisioning']);
+    expect(w.queue.jobs).toEqual([{ name: 'cluster.create', payload: { clusterId: c.id, actor: 'UALICE' } }]);
+
+    // The job then runs and finishes the same cluster.
+    w.runtime.scriptExec(() => true, () => ({ exitCode: 0, output: 'Mode: standalone\nok\n' }));
+    await provisionCluster(w, c.id, { finalAttempt: false });
+    expect(w.store.stateOf(c.id)).toBe('ready');
+    expect((await w.store.nodes(c.id)).map((n) => n.hostname)).toEqual(['zk-1']);
+  });
+
+  it('a second press while it runs changes nothing and says it is already being created', async () => {
+    const c = await failedCluster();
+    await requestRetry(w, 'UALICE', { id: c.id });
+    const writes = w.store.writes;
+    const again = await requestRetry(w, 'UALICE', { id: c.id });
+    expect(again.alreadyRunning).toBe(true);
+    expect(w.store.writes).toBe(writes);
+    expect(w.queue.jobs).toHaveLength(1);
+    expect(w.notifier.cards).toHaveLength(1);
+  });
+
+  it('refuses a cluster that is not failed, another user\'s cluster, and a deleted one, changing nothing', async () => {
+    const ready = await w.store.seed({ name: 'zk-ok', owner: 'UALICE' }, 'ready');
+    const e = await appRejection(requestRetry(w, 'UALICE', { id: ready.id }));
+    expect(e).toMatchObject({ code: 'illegal_transition', userMessage: 'zk-ok is ready; only a failed cluster can be retried.' });
+    const failed = await w.store.seed({ name: 'zk-f', owner: 'UALICE' }, 'failed');
+    expect((await appRejection(requestRetry(w, 'UBOB', { name: 'zk-f' }))).code).toBe('forbidden');
+    await w.store.seed({ name: 'zk-gone', owner: 'UALICE' }, 'deleted');
+    expect((await appRejection(requestRetry(w, 'UALICE', { name: 'zk-gone' }))).code).toBe('not_found');
+    expect(w.store.stateOf(failed.id)).toBe('failed');
+    expect(w.queue.jobs).toEqual([]);
+    expect(w.notifier.events).toEqual([]);
+  });
+
+  it('lets an admin retry anyone\'s failed cluster', async () => {
+    const c = await w.store.seed({ name: 'zk-f', owner: 'UALICE' }, 'failed');
+    await requestRetry(w, 'UADMIN', { name: 'zk-f' });
+    expect(w.store.stateOf(c.id)).toBe('provisioning');
+    expect(w.queue.jobs[0]!.payload.actor).toBe('UADMIN');
+  });
+});
+
 describe('deleteClusterJob', () => {
   let w: World;
   beforeEach(() => (w = world()));
@@ -609,6 +673,18 @@ describe('handleCommand / handleAction', () => {
     expect(ok).toContain('Deleting alice-zk');
     expect(w.store.stateOf(c.id)).toBe('deleting');
     expect(w.queue.jobs.map((j) => j.name)).toEqual(['cluster.delete']);
+  });
+
+  it('retry NAME and the Retry button restart a failed cluster once; a second press says so', async () => {
+    const c = await w.store.seed({ name: 'alice-zk', owner: 'UALICE' }, 'failed');
+    expect(textOf(await handleCommand(w, alice, cmd('retry alice-zk')))).toContain('Retrying alice-zk');
+    expect(textOf(await handleAction(w, alice, 'retry', c.id))).toContain('alice-zk is already being created');
+    expect(w.queue.jobs.map((j) => j.name)).toEqual(['cluster.create']);
+    expect(textOf(await handleAction(w, bob, 'retry', c.id))).toContain('<@UALICE>');
+  });
+
+  it('every button the renderers draw is dispatched', () => {
+    expect(Object.keys(actionKinds).sort()).toEqual(Object.values(actionIds).sort());
   });
 
   it('deleteCancel changes nothing', async () => {

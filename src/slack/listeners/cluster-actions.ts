@@ -1,17 +1,9 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
-import { handleAction, type ActionKind, type CommandDeps } from '../../app/handle-command.js';
-import { actionIds } from '../../render/blocks.js';
-
-const actions: Record<string, ActionKind> = {
-  [actionIds.deleteFromCard]: 'delete',
-  [actionIds.deleteConfirm]: 'deleteConfirm',
-  [actionIds.deleteCancel]: 'deleteCancel',
-  [actionIds.status]: 'status',
-};
+import { actionKinds, handleAction, type CommandDeps } from '../../app/handle-command.js';
 
 /** Buttons on the card and on ephemeral confirmations. The button's value is the cluster id. */
 export function registerClusterActions(app: App, deps: CommandDeps): void {
-  for (const [actionId, kind] of Object.entries(actions)) {
+  for (const [actionId, kind] of Object.entries(actionKinds)) {
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
       await ack();
       const reply = await handleAction(
