@@ -165,7 +165,8 @@ export function planCluster(input: PlanInput): ClusterPlan {
     template: template.name,
     size,
     domain,
-    network: { name: prefix, cidr: subnet.cidr, gateway: subnet.gateway, labels: base },
+    // The contract puts role and node on everything; the one network serves every role and node.
+    network: { name: prefix, cidr: subnet.cidr, gateway: subnet.gateway, labels: { ...base, [label.role]: 'all', [label.node]: 'all' } },
     nodes,
     waves: roleStartOrder(template),
     extraHosts: nodes.flatMap((n) => [`${n.fqdn}:${n.ip}`, `${n.hostname}:${n.ip}`]),

@@ -115,7 +115,7 @@ describe('a one-node zookeeper cluster', () => {
     expect(found.networks[0]!.Name).toBe(p.network.name);
     const network = await docker.getNetwork(found.networks[0]!.Id).inspect();
     expect(network.IPAM?.Config?.[0]).toMatchObject({ Subnet: p.network.cidr, Gateway: p.network.gateway });
-    expect(network.Labels).toMatchObject({ [label.cluster]: p.clusterId, [label.owner]: owner });
+    expect(network.Labels).toMatchObject({ [label.cluster]: p.clusterId, [label.owner]: owner, [label.role]: 'all', [label.node]: 'all' });
 
     const first = await runtime.ensureNode(host, p, node, image);
     const second = await runtime.ensureNode(host, p, node, image);

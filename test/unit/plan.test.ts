@@ -102,7 +102,7 @@ describe.each([1, 3, 5])('zookeeper × %i', (size) => {
     }
     expect(p.network.labels[label.cluster]).toBe(clusterId);
     expect(p.network.labels[label.managed]).toBe('true');
-    expect(p.network.labels).not.toHaveProperty(label.node);
+    expect(p.network.labels).toMatchObject({ [label.owner]: 'U0ALICE', [label.role]: 'all', [label.node]: 'all' });
   });
 
   it('gives every node its own named data volume', () => {
