@@ -39,6 +39,9 @@ export const envSchema = z.object({
   DEBIAN_MIRROR: z.url().default('http://deb.debian.org/debian'),
   DEFAULT_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(48),
   MAX_CLUSTERS_PER_USER: z.coerce.number().int().min(1).default(5),
+  EXPIRY_REMINDER_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(60),
+  MAX_EXTEND_DAYS: z.coerce.number().int().min(1).max(365).default(7),
+  MAX_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ADMIN_USERS: csv.default([]),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
@@ -81,6 +84,9 @@ export interface Config {
   debianMirror: string;
   defaultTtlHours: number;
   maxClustersPerUser: number;
+  expiryReminderMinutes: number;
+  maxExtendDays: number;
+  maxLifetimeDays: number;
   adminUsers: string[];
   workerConcurrency: number;
   shellUser: string;
@@ -134,6 +140,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     debianMirror: e.DEBIAN_MIRROR,
     defaultTtlHours: e.DEFAULT_TTL_HOURS,
     maxClustersPerUser: e.MAX_CLUSTERS_PER_USER,
+    expiryReminderMinutes: e.EXPIRY_REMINDER_MINUTES,
+    maxExtendDays: e.MAX_EXTEND_DAYS,
+    maxLifetimeDays: e.MAX_LIFETIME_DAYS,
     adminUsers: e.ADMIN_USERS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     shellUser: e.SHELL_USER,

@@ -2,9 +2,10 @@ import { parseCommand, type ClusterCommand } from '../domain/command.js';
 import { checkCreate } from '../domain/policy.js';
 import { isAppError, toAppError } from '../errors.js';
 import { renderClusterCard } from '../render/cluster-card.js';
-import { renderCommandError, renderDeleteConfirm, renderError, renderHelp, renderInfo, renderList, renderTemplates } from '../render/messages.js';
+import { renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderTemplates } from '../render/messages.js';
 import type { Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
+import { requestExtend } from '../services/extend-cluster.js';
 import type { Log, TemplateCatalog } from '../services/ports.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
 import { requestRetry } from '../services/retry-cluster.js';
@@ -82,6 +83,8 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
       }
       case 'retry':
         return retryReply(await requestRetry(deps, caller.user, { name: command.name }));
+      case 'extend':
+        return renderExtended(await requestExtend(deps, caller.user, { name: command.name }, command.days ?? 1), clock.now());
       case 'delete': {
         const view = await findManageable(deps, caller.user, { name: command.name });
         return renderDeleteConfirm(view);
@@ -92,7 +95,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
   }
 }
 
-export type ActionKind = 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry';
+export type ActionKind = 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -101,6 +104,8 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.deleteCancel]: 'deleteCancel',
   [actionIds.status]: 'status',
   [actionIds.retry]: 'retry',
+  [actionIds.extend1d]: 'extend1d',
+  [actionIds.extend3d]: 'extend3d',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). */
@@ -118,6 +123,9 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       }
       case 'retry':
         return retryReply(await requestRetry(deps, caller.user, { id: clusterId }));
+      case 'extend1d':
+      case 'extend3d':
+        return renderExtended(await requestExtend(deps, caller.user, { id: clusterId }, action === 'extend1d' ? 1 : 3), deps.clock.now());
       case 'status': {
         const view = await deps.store.view(clusterId);
         if (!view) return renderError('That cluster no longer exists.');

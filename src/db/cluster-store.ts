@@ -1,6 +1,7 @@
-import { and, asc, count, eq, inArray, ne, notExists, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, lte, ne, notExists, sql } from 'drizzle-orm';
 import type { Cluster, ClusterNode } from '../domain/cluster.js';
 import { statesAllowedBefore, type ClusterState } from '../domain/cluster-state.js';
+import { expiringStates, extendableStates, systemActor } from '../domain/expiry.js';
 import { firstFreeSubnet } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
 import type { ClusterStore, NewCluster } from '../services/ports.js';
@@ -27,6 +28,7 @@ function toCluster(r: ClusterRow): Cluster {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     expiresAt: r.expiresAt,
+    remindedAt: r.remindedAt,
     readyAt: r.readyAt,
   };
 }
@@ -175,6 +177,52 @@ export function createClusterStore(db: Db): ClusterStore {
         }
       }
       throw new AppError('conflict', 'Too many clusters were being created at once; please try again.', { retryable: true });
+    },
+
+    async listExpiring(until) {
+      const rows = await db
+        .select()
+        .from(clusters)
+        .where(and(inArray(clusters.state, [...expiringStates]), lte(clusters.expiresAt, until)))
+        .orderBy(asc(clusters.expiresAt));
+      return rows.map(toCluster);
+    },
+
+    async markReminded(id, expiresAt) {
+      const [row] = await db
+        .update(clusters)
+        .set({ remindedAt: sql`now()` })
+        .where(and(eq(clusters.id, id), isNull(clusters.remindedAt), eq(clusters.expiresAt, expiresAt), inArray(clusters.state, [...expiringStates])))
+        .returning();
+      return row && toCluster(row);
+    },
+
+    async extendExpiry(id, change, actor) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(clusters)
+          .set({ expiresAt: change.to, remindedAt: null, updatedAt: sql`now()` })
+          .where(and(eq(clusters.id, id), inArray(clusters.state, [...extendableStates]), eq(clusters.expiresAt, change.from)))
+          .returning();
+        if (!row) return undefined;
+        await tx.insert(events).values({ clusterId: id, actor, kind: 'extended', detail: { from: change.from.toISOString(), to: change.to.toISOString() } });
+        return toCluster(row);
+      });
+    },
+
+    async expire(id, now) {
+      // Guarded on the expiry too: an extension that lands between the sweep's read and this update wins.
+      const from = expiringStates.filter((s) => statesAllowedBefore('deleting').includes(s));
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(clusters)
+          .set({ state: 'deleting', updatedAt: sql`now()` })
+          .where(and(eq(clusters.id, id), inArray(clusters.state, from), lte(clusters.expiresAt, now)))
+          .returning();
+        if (!row) return undefined;
+        await tx.insert(events).values({ clusterId: id, actor: systemActor, kind: 'state.deleting', detail: { reason: 'expired', expiresAt: row.expiresAt.toISOString() } });
+        return toCluster(row);
+      });
     },
 
     async setHost(id, host) {

@@ -29,6 +29,7 @@ export const clusters = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    remindedAt: timestamp('reminded_at', { withTimezone: true }),
     readyAt: timestamp('ready_at', { withTimezone: true }),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
   },
@@ -38,6 +39,8 @@ export const clusters = pgTable(
     uniqueIndex('clusters_live_subnet').on(t.subnetIndex).where(sql`state <> 'deleted'`),
     uniqueIndex('clusters_request_key').on(t.requestKey),
     index('clusters_owner').on(t.owner),
+    // The expiry sweep reads live clusters by expiry every minute.
+    index('clusters_live_expiry').on(t.expiresAt).where(sql`state <> 'deleted'`),
   ],
 );
 

@@ -29,6 +29,26 @@ export function canTransition(from: ClusterState, to: ClusterState): boolean {
   return transitions[from].includes(to);
 }
 
+/** The shortest legal sequence of states leading from `from` to `to` (excluding `from`); undefined if none. */
+export function transitionPath(from: ClusterState, to: ClusterState): ClusterState[] | undefined {
+  const previous = new Map<ClusterState, ClusterState>();
+  const queue: ClusterState[] = [from];
+  while (queue.length) {
+    const s = queue.shift()!;
+    if (s === to) {
+      const path: ClusterState[] = [];
+      for (let at = to; at !== from; at = previous.get(at)!) path.unshift(at);
+      return path;
+    }
+    for (const next of transitions[s]) {
+      if (next === from || previous.has(next)) continue;
+      previous.set(next, s);
+      queue.push(next);
+    }
+  }
+  return undefined;
+}
+
 /** The states a cluster may be in for a move to `to` to be legal (used as an SQL guard). */
 export function statesAllowedBefore(to: ClusterState): ClusterState[] {
   return clusterStates.filter((s) => canTransition(s, to));

@@ -19,6 +19,8 @@ export interface Cluster {
   createdAt: Date;
   updatedAt: Date;
   expiresAt: Date;
+  /** When the owner was reminded of `expiresAt`; cleared when the expiry moves, so each expiry is reminded once. */
+  remindedAt: Date | null;
   readyAt: Date | null;
 }
 

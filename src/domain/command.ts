@@ -13,9 +13,10 @@ export type ClusterCommand =
   | { verb: 'list'; all: boolean }
   | { verb: 'status'; name?: string }
   | { verb: 'retry'; name: string }
+  | { verb: 'extend'; name: string; days?: number }
   | { verb: 'delete'; name: string };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'delete'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -33,6 +34,7 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
   list: { usage: '/cluster list [--all]', summary: 'Your live clusters (--all: everyone\'s)', example: '/cluster list --all', options: { all: { type: 'boolean' } }, positionals: { min: 0, max: 0 } },
   status: { usage: '/cluster status [NAME]', summary: 'One cluster\'s nodes, endpoints and expiry (yours if you have one)', example: '/cluster status zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
   retry: { usage: '/cluster retry NAME', summary: 'Create a failed cluster again, reusing the nodes that started', example: '/cluster retry zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
+  extend: { usage: '/cluster extend NAME [DAYS]', summary: 'Keep a cluster DAYS days longer (default 1) before it expires', example: '/cluster extend zk-bug-1234 3', options: {}, positionals: { min: 1, max: 2 } },
   delete: { usage: '/cluster delete NAME', summary: 'Delete a cluster and its data (asks to confirm)', example: '/cluster delete zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
 };
 
@@ -44,7 +46,7 @@ export interface CommandError {
 export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; error: CommandError };
 
 export const maxCommandLength = 300;
-const generalUsage = '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | delete NAME';
+const generalUsage = '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -78,7 +80,10 @@ export function parseCommand(rawText: string): ParseResult {
   const spec = verbSpecs[verb];
   // "-1" would otherwise be read as an unknown option; it is a (bad) size or name.
   const negative = rest.find((t) => /^-\d/.test(t));
-  if (negative) return fail(`"${printable(negative)}" is not allowed here: sizes are whole numbers of nodes and names start with a letter.`, spec.usage);
+  if (negative) {
+    const numbers = verb === 'extend' ? 'days are whole numbers from 1' : 'sizes are whole numbers of nodes';
+    return fail(`"${printable(negative)}" is not allowed here: ${numbers} and names start with a letter.`, spec.usage);
+  }
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
@@ -121,6 +126,17 @@ export function parseCommand(rawText: string): ParseResult {
     }
     case 'list':
       return { ok: true, command: { verb, all: Boolean(values.all) } };
+    case 'extend': {
+      const name = positionals[0]!;
+      const problem = clusterNameProblem(name);
+      if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      const daysText = positionals[1];
+      if (daysText === undefined) return { ok: true, command: { verb, name } };
+      // How many days are allowed is policy (MAX_EXTEND_DAYS); here only "a whole number of days, at least 1".
+      if (!/^\d{1,3}$/.test(daysText) || Number(daysText) < 1)
+        return fail(`The number of days must be a whole number from 1, not "${printable(daysText)}".`, spec.usage);
+      return { ok: true, command: { verb, name, days: Number(daysText) } };
+    }
     case 'status':
     case 'retry':
     case 'delete': {

@@ -73,6 +73,9 @@ export async function createContext(config: Config, logger: Logger): Promise<Con
       maxClustersPerUser: config.maxClustersPerUser,
       adminUsers: config.adminUsers,
       advertiseHost: config.docker.advertiseHost,
+      remindBeforeMinutes: config.expiryReminderMinutes,
+      maxExtendDays: config.maxExtendDays,
+      maxLifetimeDays: config.maxLifetimeDays,
     },
     async close() {
       await producer.close().catch(() => undefined);

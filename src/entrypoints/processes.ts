@@ -8,6 +8,7 @@ import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Notifier } from '../services/ports.js';
 import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, sweepOrphans } from '../services/recover-jobs.js';
+import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp } from '../slack/app.js';
@@ -53,8 +54,13 @@ export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worke
       'cluster.create': (p, { finalAttempt }) => provisionCluster(deps, p.clusterId, { finalAttempt }),
       'cluster.delete': (p) => deleteClusterJob(deps, p.clusterId, p.actor),
     },
+    scheduled: {
+      'expiry.sweep': async () => void (await sweepExpiry(deps)),
+    },
   });
   await worker.waitUntilReady();
+  // Every worker upserts the same scheduler (fixed id): one sweep a minute however many workers run.
+  await ctx.producer.schedule('expiry.sweep');
   await recoverJobs({ store: ctx.store, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
@@ -126,5 +132,6 @@ function logNotifier(ctx: Context): Notifier {
     clusterChanged: async (v) => ctx.logger.info({ cluster: v.cluster.name, state: v.cluster.state }, 'cluster changed'),
     progress: async (v, p) => ctx.logger.info({ cluster: v.cluster.name, ...p }, 'progress'),
     threadMessage: async (v, m) => ctx.logger.info({ cluster: v.cluster.name, kind: m.kind }, 'thread message'),
+    direct: async (user, m) => ctx.logger.info({ cluster: m.cluster.name, user, kind: m.kind }, 'direct message'),
   };
 }

@@ -22,6 +22,21 @@ export const jobCatalog = {
 
 export type JobPayload = z.infer<typeof clusterJob>;
 
+/**
+ * Jobs clusterbot runs on a clock rather than on request. Each has one BullMQ job scheduler with a
+ * fixed id, so every worker that starts upserts the same scheduler instead of adding another.
+ * They run once (no retries): the next tick is the retry.
+ */
+export const scheduledJobs = {
+  'expiry.sweep': { schema: z.strictObject({}), everyMs: 60_000, schedulerId: 'expiry-sweep' },
+} as const;
+
+export type ScheduledJobName = keyof typeof scheduledJobs;
+
+export function isScheduledJob(name: string): name is ScheduledJobName {
+  return Object.hasOwn(scheduledJobs, name);
+}
+
 /** Deterministic job id: a duplicate enqueue of the same operation on the same cluster is a no-op. */
 export function jobIdFor(name: JobName, clusterId: string): string {
   // BullMQ rejects ':' in custom ids.

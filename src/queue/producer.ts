@@ -1,9 +1,11 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobName, JobQueue } from '../services/ports.js';
-import { jobCatalog, jobIdFor, queueName } from './job-catalog.js';
+import { jobCatalog, jobIdFor, queueName, scheduledJobs, type ScheduledJobName } from './job-catalog.js';
 
 export interface Producer extends JobQueue {
+  /** Creates or refreshes the job scheduler of a periodic job; idempotent across processes. */
+  schedule(name: ScheduledJobName): Promise<void>;
   close(): Promise<void>;
   queue: Queue;
 }
@@ -25,6 +27,14 @@ export function createProducer(connection: Redis, prefix: string): Producer {
         // Keep finished jobs briefly so late duplicates are still recognised, then let Redis forget them.
         removeOnComplete: { age: 3600 },
         removeOnFail: { age: 24 * 3600 },
+      });
+    },
+    async schedule(name) {
+      const spec = scheduledJobs[name];
+      await queue.upsertJobScheduler(spec.schedulerId, { every: spec.everyMs }, {
+        name,
+        data: {},
+        opts: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
       });
     },
     close: () => queue.close(),

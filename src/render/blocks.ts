@@ -65,6 +65,8 @@ export const actionIds = {
   deleteCancel: 'cluster.delete.cancel',
   status: 'cluster.status',
   retry: 'cluster.retry',
+  extend1d: 'cluster.extend.1d',
+  extend3d: 'cluster.extend.3d',
 } as const;
 
 /** Retry of a failed create, on the card and under the failure in the thread. */

@@ -1,9 +1,10 @@
 import { verbSpecs, verbs, type CommandError, type Verb } from '../domain/command.js';
 import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
+import { systemActor } from '../domain/expiry.js';
 import { describeSizes, footprint, type Template } from '../domain/template.js';
 import type { Progress, ThreadMessage } from '../services/ports.js';
-import { actionIds, esc, md, plain, relative, retryButton, type Block, type Message } from './blocks.js';
+import { actionIds, esc, md, plain, relative, retryButton, slackDate, type Block, type Message } from './blocks.js';
 
 export function renderProgress(view: ClusterView, p: Progress): Message {
   const width = 10;
@@ -35,10 +36,17 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
     case 'deleted': {
       const r = m.removed;
       const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
-      const text = `⚫ ${name} was deleted by <@${m.by}>: removed ${n(r.containers, 'container')}, ${n(r.volumes, 'volume')}, ${n(r.networks, 'network')}.`;
+      const who = m.by === systemActor ? 'automatically because it expired' : `by <@${m.by}>`;
+      const text = `⚫ ${name} was deleted ${who}: removed ${n(r.containers, 'container')}, ${n(r.volumes, 'volume')}, ${n(r.networks, 'network')}.`;
       return { text, blocks: [{ type: 'section', text: md(text) }] };
     }
   }
+}
+
+/** The answer to an extension: the new expiry, relative and as the reader's date. */
+export function renderExtended(view: ClusterView, now: Date): Message {
+  const c = view.cluster;
+  return renderInfo(`⏰ ${esc(c.name)} now expires ${relative(now, c.expiresAt)} (${slackDate(c.expiresAt)}).`);
 }
 
 export function renderHelp(topic?: Verb): Message {

@@ -1,4 +1,5 @@
 import type { ClusterView } from '../domain/cluster.js';
+import { systemActor } from '../domain/expiry.js';
 import { mayManage } from '../domain/policy.js';
 import { AppError } from '../errors.js';
 import type { ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, Settings } from './ports.js';
@@ -57,4 +58,6 @@ export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, acto
   const view = { cluster: done, nodes: await deps.store.nodes(clusterId) };
   await deps.notifier.clusterChanged(view);
   await deps.notifier.threadMessage(view, { kind: 'deleted', by: actor, removed });
+  // Only the expiry sweep deletes as clusterbot: the owner did not ask, so they hear about it directly.
+  if (actor === systemActor) await deps.notifier.direct(done.owner, { kind: 'expiredDeleted', cluster: done, removed });
 }

@@ -36,6 +36,24 @@ export interface ClusterStore {
    * fails with AppError('no_capacity') when no index is left.
    */
   moveSubnet(id: string, exclude: Iterable<number>): Promise<Cluster | undefined>;
+  /** Clusters in an expiring state (ready, degraded, failed) whose expiry is at or before `until`, soonest first. */
+  listExpiring(until: Date): Promise<Cluster[]>;
+  /**
+   * Claims the reminder for this expiry: sets reminded_at only if it is unset, the expiry is still
+   * `expiresAt` and the cluster is in an expiring state. Returns the cluster if this call claimed it,
+   * so concurrent sweeps remind once.
+   */
+  markReminded(id: string, expiresAt: Date): Promise<Cluster | undefined>;
+  /**
+   * Moves the expiry from `from` to `to` and clears reminded_at, only if the cluster is live and not
+   * deleting and its expiry is still `from` (so two presses cannot lose one); records an `extended` event.
+   */
+  extendExpiry(id: string, change: { from: Date; to: Date }, actor: string): Promise<Cluster | undefined>;
+  /**
+   * Moves an expiring-state cluster whose expiry is at or before `now` to `deleting` as the system actor,
+   * with a state.deleting event saying it expired. Undefined if it was extended, deleted or changed meanwhile.
+   */
+  expire(id: string, now: Date): Promise<Cluster | undefined>;
   setHost(id: string, host: string): Promise<void>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
@@ -111,7 +129,13 @@ export interface Notifier {
   progress(view: ClusterView, progress: Progress): Promise<void>;
   /** A new message in the cluster's thread. */
   threadMessage(view: ClusterView, message: ThreadMessage): Promise<void>;
+  /** A direct message to one person (a Slack user id), e.g. the owner's expiry reminder. */
+  direct(user: string, message: DirectMessage): Promise<void>;
 }
+
+export type DirectMessage =
+  | { kind: 'expiryReminder'; cluster: Cluster }
+  | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } };
 
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
@@ -133,6 +157,12 @@ export interface Settings {
   maxClustersPerUser: number;
   adminUsers: readonly string[];
   advertiseHost: string;
+  /** How long before its expiry the owner is reminded by DM. */
+  remindBeforeMinutes: number;
+  /** Days one extension may add. */
+  maxExtendDays: number;
+  /** Days from creation a cluster may live, extensions included; admins are exempt. */
+  maxLifetimeDays: number;
 }
 
 /** The slice of pino the services use; keeps them free of the logging library. */

@@ -1,3 +1,4 @@
+import { systemActor } from '../domain/expiry.js';
 import type { ClusterStore, ContainerRuntime, JobQueue, Log } from './ports.js';
 
 /**
@@ -8,12 +9,18 @@ export async function recoverJobs(deps: { store: ClusterStore; queue: JobQueue; 
   let n = 0;
   for (const c of await deps.store.listLive()) {
     if (c.state === 'requested' || c.state === 'provisioning') await deps.queue.enqueue('cluster.create', { clusterId: c.id, actor: c.owner });
-    else if (c.state === 'deleting') await deps.queue.enqueue('cluster.delete', { clusterId: c.id, actor: c.owner });
+    else if (c.state === 'deleting') await deps.queue.enqueue('cluster.delete', { clusterId: c.id, actor: await deleteActor(deps.store, c) });
     else continue;
     n++;
   }
   if (n) deps.logger.info({ jobs: n }, 're-enqueued jobs for clusters that were mid-operation');
   return n;
+}
+
+/** Who asked for a pending delete: clusterbot for an expiry (so the owner still gets the expiry DM), else the owner. */
+async function deleteActor(store: ClusterStore, c: { id: string; owner: string }): Promise<string> {
+  const asked = (await store.events(c.id)).filter((e) => e.kind === 'state.deleting').at(-1);
+  return asked?.actor === systemActor ? systemActor : c.owner;
 }
 
 /**

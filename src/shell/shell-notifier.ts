@@ -1,9 +1,10 @@
 import type { Clock, Notifier, TemplateCatalog } from '../services/ports.js';
 import { renderClusterCard } from '../render/cluster-card.js';
+import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
 import type { Message } from '../render/blocks.js';
 
-/** The shell's Notifier: the card, progress and thread messages are printed as they happen. */
+/** The shell's Notifier: the card, progress, thread messages and DMs are printed as they happen. */
 export function createShellNotifier(opts: { print: (msg: Message, prefix?: string) => void; catalog: TemplateCatalog; clock: Clock; advertiseHost: string }): Notifier {
   let lastProgress = '';
   return {
@@ -18,6 +19,10 @@ export function createShellNotifier(opts: { print: (msg: Message, prefix?: strin
     },
     async threadMessage(view, m) {
       opts.print(renderThreadMessage(view, m), `  ↳ ${view.cluster.name}: `);
+    },
+    async direct(user, m) {
+      // Printed like the rest; its buttons are numbered, so typing the number extends or deletes.
+      opts.print(renderDirectMessage(m, { now: opts.clock.now() }), `  ✉ DM to @${user}: `);
     },
   };
 }

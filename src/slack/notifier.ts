@@ -1,8 +1,9 @@
 import type { WebClient } from '@slack/web-api';
 import type { ClusterView } from '../domain/cluster.js';
 import { renderClusterCard } from '../render/cluster-card.js';
+import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
-import type { Clock, ClusterStore, Log, Notifier, Progress, TemplateCatalog, ThreadMessage } from '../services/ports.js';
+import type { Clock, ClusterStore, DirectMessage, Log, Notifier, Progress, TemplateCatalog, ThreadMessage } from '../services/ports.js';
 
 export interface SlackNotifierDeps {
   client: WebClient;
@@ -85,6 +86,14 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         if (!c.channel) return;
         const msg = renderThreadMessage(view, m);
         await client.chat.postMessage({ channel: c.channel, ...(c.cardTs && { thread_ts: c.cardTs }), text: msg.text, blocks: msg.blocks });
+      });
+    },
+
+    async direct(user, m: DirectMessage) {
+      // A user id as the channel posts to the app's DM with that user (needs im:write); no conversations.open.
+      await safely(`send a ${m.kind} DM`, m.cluster.id, async () => {
+        const msg = renderDirectMessage(m, { now: deps.clock.now() });
+        await client.chat.postMessage({ channel: user, text: msg.text, blocks: msg.blocks });
       });
     },
   };

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { loadConfig } from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
-import { jobCatalog, jobIdFor, type JobPayload } from '../../src/queue/job-catalog.js';
+import { jobCatalog, jobIdFor, scheduledJobs, type JobPayload } from '../../src/queue/job-catalog.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
 import type { JobName, Log } from '../../src/services/ports.js';
@@ -229,5 +229,36 @@ describe('worker', () => {
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toContain('invalid payload for cluster.create');
     expect(h.calls).toHaveLength(0);
+  });
+});
+
+describe('scheduled jobs', () => {
+  it('one scheduler however many producers upsert it; the worker runs its handler on the first tick', async () => {
+    const prefix = `cbtest-${randomBytes(4).toString('hex')}`;
+    const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const a = createProducer(connection, prefix);
+    const b = createProducer(connection, prefix);
+    let worker: ReturnType<typeof startWorker> | undefined;
+    try {
+      await Promise.all([a.schedule('expiry.sweep'), b.schedule('expiry.sweep'), a.schedule('expiry.sweep')]);
+      expect(await a.queue.getJobSchedulersCount()).toBe(1);
+      expect(await a.queue.getJobScheduler(scheduledJobs['expiry.sweep'].schedulerId)).toMatchObject({ every: 60_000 });
+      let runs = 0;
+      const none = async () => undefined;
+      worker = startWorker({
+        connection, prefix, concurrency: 1, logger: { debug: none, info: none, warn: none, error: none },
+        handlers: { 'cluster.create': none, 'cluster.delete': none },
+        scheduled: { 'expiry.sweep': async () => void runs++ },
+      });
+      const deadline = Date.now() + 15_000;
+      while (runs === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(runs).toBe(1);
+    } finally {
+      await worker?.close();
+      await a.queue.obliterate({ force: true });
+      await a.close();
+      await b.close();
+      await connection.quit();
+    }
   });
 });

@@ -3,7 +3,8 @@
  * unit tests of the use cases. They keep the contracts the real adapters keep:
  *  - MemoryClusterStore guards every state change with the domain state machine (statesAllowedBefore),
  *    keeps request keys unique, live names unique and live subnets distinct, like src/db/cluster-store.ts;
- *    moveSubnet moves only a provisioning cluster without nodes, to the lowest index neither live nor excluded.
+ *    moveSubnet moves only a provisioning cluster without nodes, to the lowest index neither live nor excluded;
+ *    markReminded, extendExpiry and expire carry the same guards as their SQL (state, expiry, reminded_at).
  *  - FakeRuntime is idempotent per deterministic container name (same container id on every ensureNode),
  *    records every call, and can be scripted: exec results per container, stopped containers,
  *    AppErrors thrown at a given step, hooks before a step, leftovers that survive removeCluster.
@@ -12,14 +13,16 @@
  * Everything that records can share a `journal` so tests can assert the order of side effects.
  */
 import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../../src/domain/cluster.js';
-import { statesAllowedBefore, type ClusterState } from '../../src/domain/cluster-state.js';
+import { statesAllowedBefore, transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
 import type { ClusterPlan, PlannedNode } from '../../src/domain/plan.js';
+import { expiringStates, extendableStates, systemActor } from '../../src/domain/expiry.js';
 import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { AppError } from '../../src/errors.js';
 import type {
   Clock,
   ClusterStore,
   ContainerRuntime,
+  DirectMessage,
   ExecResult,
   HostCapacity,
   JobName,
@@ -116,6 +119,7 @@ export class MemoryClusterStore implements ClusterStore {
       createdAt: now,
       updatedAt: now,
       expiresAt: c.expiresAt,
+      remindedAt: null,
       readyAt: null,
     };
     this.clusters.set(cluster.id, cluster);
@@ -188,6 +192,47 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
+  async listExpiring(until: Date): Promise<Cluster[]> {
+    return [...this.clusters.values()]
+      .filter((c) => expiringStates.includes(c.state) && c.expiresAt.getTime() <= until.getTime())
+      .sort((a, b) => a.expiresAt.getTime() - b.expiresAt.getTime())
+      .map(clone);
+  }
+
+  async markReminded(id: string, expiresAt: Date): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    if (!c || c.remindedAt || c.expiresAt.getTime() !== expiresAt.getTime() || !expiringStates.includes(c.state)) return undefined;
+    c.remindedAt = this.clock.now();
+    this.writes++;
+    this.journal?.push('store.markReminded');
+    return clone(c);
+  }
+
+  async extendExpiry(id: string, change: { from: Date; to: Date }, actor: string): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    if (!c || !extendableStates.includes(c.state) || c.expiresAt.getTime() !== change.from.getTime()) return undefined;
+    c.expiresAt = new Date(change.to);
+    c.remindedAt = null;
+    c.updatedAt = this.clock.now();
+    this.eventRows.push({ clusterId: id, actor, kind: 'extended', detail: { from: change.from.toISOString(), to: change.to.toISOString() }, at: this.clock.now() });
+    this.writes++;
+    this.journal?.push('store.extendExpiry');
+    return clone(c);
+  }
+
+  async expire(id: string, now: Date): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    if (!c || !expiringStates.includes(c.state) || !statesAllowedBefore('deleting').includes(c.state) || c.expiresAt.getTime() > now.getTime()) return undefined;
+    const from = c.state;
+    c.state = 'deleting';
+    c.updatedAt = this.clock.now();
+    this.transitions.push({ id, from, to: 'deleting', actor: systemActor });
+    this.eventRows.push({ clusterId: id, actor: systemActor, kind: 'state.deleting', detail: { reason: 'expired', expiresAt: c.expiresAt.toISOString() }, at: this.clock.now() });
+    this.writes++;
+    this.journal?.push('store.transition deleting');
+    return clone(c);
+  }
+
   async setHost(id: string, host: string): Promise<void> {
     const c = this.clusters.get(id);
     if (c) {
@@ -244,16 +289,7 @@ export class MemoryClusterStore implements ClusterStore {
     const { cluster } = await this.create({
       team: null, template: 'zookeeper', size: 1, channel: 'C1', expiresAt: new Date(this.clock.now().getTime() + 3600_000), requestKey: null, ...c,
     });
-    const paths: Record<ClusterState, ClusterState[]> = {
-      requested: [],
-      provisioning: ['provisioning'],
-      ready: ['provisioning', 'ready'],
-      degraded: ['provisioning', 'degraded'],
-      failed: ['failed'],
-      deleting: ['deleting'],
-      deleted: ['deleting', 'deleted'],
-    };
-    for (const to of paths[state]) {
+    for (const to of transitionPath('requested', state)!) {
       const moved = await this.transition(cluster.id, to, to === 'provisioning' && host ? { host } : {}, 'seed');
       if (!moved) throw new Error(`seed: cannot move ${cluster.name} to ${to}`);
     }
@@ -497,7 +533,8 @@ export class FakeRuntime implements ContainerRuntime {
 export type NotifierEvent =
   | { kind: 'clusterChanged'; view: ClusterView }
   | { kind: 'progress'; view: ClusterView; progress: Progress }
-  | { kind: 'thread'; view: ClusterView; message: ThreadMessage };
+  | { kind: 'thread'; view: ClusterView; message: ThreadMessage }
+  | { kind: 'direct'; user: string; message: DirectMessage };
 
 export class RecordingNotifier implements Notifier {
   readonly events: NotifierEvent[] = [];
@@ -516,6 +553,15 @@ export class RecordingNotifier implements Notifier {
   async threadMessage(view: ClusterView, message: ThreadMessage): Promise<void> {
     this.events.push({ kind: 'thread', view: clone(view), message: clone(message) });
     this.journal?.push(`notifier.threadMessage ${message.kind}`);
+  }
+
+  async direct(user: string, message: DirectMessage): Promise<void> {
+    this.events.push({ kind: 'direct', user, message: clone(message) });
+    this.journal?.push(`notifier.direct ${message.kind}`);
+  }
+
+  get directs(): { user: string; message: DirectMessage }[] {
+    return this.events.flatMap((e) => (e.kind === 'direct' ? [{ user: e.user, message: e.message }] : []));
   }
 
   get cards(): ClusterView[] {
@@ -577,6 +623,9 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     maxClustersPerUser: 3,
     adminUsers: ['UADMIN'],
     advertiseHost: 'docker-1.example.test',
+    remindBeforeMinutes: 60,
+    maxExtendDays: 7,
+    maxLifetimeDays: 30,
     ...overrides,
   };
 }

@@ -27,7 +27,7 @@ export interface SlackHarness {
   close(): Promise<void>;
 }
 
-export async function startSlackHarness(opts: { subnetPool: string }): Promise<SlackHarness> {
+export async function startSlackHarness(opts: { subnetPool: string; env?: Record<string, string> }): Promise<SlackHarness> {
   const secret = `signing-secret-${randomUUID()}`;
   const fake = await startFakeSlack();
   const db = await createTestDatabase();
@@ -42,6 +42,7 @@ export async function startSlackHarness(opts: { subnetPool: string }): Promise<S
       SLACK_API_URL: fake.apiUrl,
       // A pool no other test uses, so a leftover network elsewhere cannot overlap.
       CLUSTER_SUBNET_POOL: opts.subnetPool,
+      ...opts.env,
     });
   } catch (e) {
     await db.drop();

@@ -69,6 +69,12 @@ describe('parseCommand: valid input', () => {
     ['delete zk-bug-1', { verb: 'delete', name: 'zk-bug-1' }],
     ['retry zk-bug-1', { verb: 'retry', name: 'zk-bug-1' }],
     ['delete a', { verb: 'delete', name: 'a' }],
+    ['extend zk-bug-1', { verb: 'extend', name: 'zk-bug-1' }],
+    ['extend zk-bug-1 3', { verb: 'extend', name: 'zk-bug-1', days: 3 }],
+    ['EXTEND zk-bug-1 007', { verb: 'extend', name: 'zk-bug-1', days: 7 }],
+    ['extend zk-bug-1 ３', { verb: 'extend', name: 'zk-bug-1', days: 3 }],
+    // The per-extension limit is policy (MAX_EXTEND_DAYS), not syntax.
+    ['extend zk-bug-1 999', { verb: 'extend', name: 'zk-bug-1', days: 999 }],
   ];
   it.each(table)('%j parses', (text, expected) => {
     expect(ok(text)).toEqual(expected);
@@ -150,6 +156,32 @@ describe('parseCommand: sizes', () => {
   });
 });
 
+describe('parseCommand: extend days', () => {
+  const extendUsage = verbSpecs.extend.usage;
+  it.each(['0', '000', 'three', '1.5', '1e1', '1000', '+2', '2d'])('days %j are refused', (days) => {
+    expect(err(`extend zk-1 ${days}`)).toEqual({ message: `The number of days must be a whole number from 1, not "${days}".`, usage: extendUsage });
+  });
+
+  it('negative days are refused as days, not as an unknown option', () => {
+    expect(err('extend zk-1 -2')).toEqual({ message: '"-2" is not allowed here: days are whole numbers from 1 and names start with a letter.', usage: extendUsage });
+  });
+
+  it('omits the days key when none was given (the default is the service\'s)', () => {
+    expect(Object.keys(ok('extend zk-1')).sort()).toEqual(['name', 'verb']);
+  });
+
+  it('checks the name and echoes hostile input safely', () => {
+    expect(err('extend <@U123> 2')).toEqual({ message: `Bad cluster name "@U123": ${nameRule}.`, usage: extendUsage });
+    expect(err('extend 3')).toEqual({ message: `Bad cluster name "3": ${nameRule}.`, usage: extendUsage });
+    expect(err('extend zk-1 <!here>').message).toBe('The number of days must be a whole number from 1, not "!here".');
+  });
+
+  it('is suggested for a typo and listed in help usage', () => {
+    expect(err('extnd zk-1')).toEqual({ message: 'Unknown command "extnd": did you mean `extend`?', usage: generalUsage });
+    expect(generalUsage).toContain('extend NAME [DAYS]');
+  });
+});
+
 describe('parseCommand: hostile names', () => {
   const badName = (shown: string) => ({ message: `Bad cluster name "${shown}": ${nameRule}.`, usage: createUsage });
   it.each([
@@ -221,6 +253,9 @@ describe('parseCommand: arity and length', () => {
     ['delete', { message: '`delete` needs a cluster name.', usage: verbSpecs.delete.usage }],
     ['retry', { message: '`retry` needs a cluster name.', usage: verbSpecs.retry.usage }],
     ['retry a b', { message: 'Too many words for `retry`: "b".', usage: verbSpecs.retry.usage }],
+    ['extend', { message: '`extend` needs a cluster name.', usage: verbSpecs.extend.usage }],
+    ['extend a 1 2', { message: 'Too many words for `extend`: "2".', usage: verbSpecs.extend.usage }],
+    ['extend a --days 2', { message: 'This command takes no options (got "--days").', usage: verbSpecs.extend.usage }],
     ['create zookeeper 3 4', { message: 'Too many words for `create`: "4".', usage: createUsage }],
     ['delete a b c', { message: 'Too many words for `delete`: "b c".', usage: verbSpecs.delete.usage }],
     ['status a b', { message: 'Too many words for `status`: "b".', usage: verbSpecs.status.usage }],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterNamePattern, clusterNameProblem, defaultClusterName } from '../../src/domain/cluster-name.js';
-import { canTransition, clusterStates, isLive, stateEmoji, statesAllowedBefore, type ClusterState } from '../../src/domain/cluster-state.js';
+import { canTransition, clusterStates, isLive, stateEmoji, statesAllowedBefore, transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
 import { hostHeadroomMiB, placeCluster, type HostLoad } from '../../src/domain/placement.js';
 import { checkCreate, mayManage } from '../../src/domain/policy.js';
 import { closest } from '../../src/domain/suggest.js';
@@ -167,6 +167,19 @@ describe('cluster states', () => {
   it('deleted is terminal and nothing moves back into requested', () => {
     for (const to of clusterStates) expect(canTransition('deleted', to)).toBe(false);
     expect(statesAllowedBefore('requested')).toEqual([]);
+  });
+
+  it('finds the shortest legal path between states, and none out of deleted', () => {
+    expect(transitionPath('requested', 'ready')).toEqual(['provisioning', 'ready']);
+    expect(transitionPath('requested', 'deleted')).toEqual(['deleting', 'deleted']);
+    expect(transitionPath('requested', 'failed')).toEqual(['failed']);
+    expect(transitionPath('failed', 'ready')).toEqual(['provisioning', 'ready']);
+    expect(transitionPath('ready', 'ready')).toEqual([]);
+    expect(transitionPath('deleted', 'ready')).toBeUndefined();
+    for (const to of clusterStates) {
+      const path = transitionPath('requested', to)!;
+      path.forEach((s, i) => expect(canTransition(i ? path[i - 1]! : 'requested', s)).toBe(true));
+    }
   });
 
   it('no state moves to itself', () => {

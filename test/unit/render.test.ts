@@ -5,10 +5,12 @@ import type { Cluster, ClusterNode, ClusterView } from '../../src/domain/cluster
 import { parseTemplate, type Template } from '../../src/domain/template.js';
 import { actionIds, esc, relative, slackDate, type Block, type ButtonElement, type Message } from '../../src/render/blocks.js';
 import { clusterTitle, endpointLines, renderClusterCard } from '../../src/render/cluster-card.js';
+import { durationWords, renderDirectMessage } from '../../src/render/direct-message.js';
 import {
   renderCommandError,
   renderDeleteConfirm,
   renderError,
+  renderExtended,
   renderHelp,
   renderInfo,
   renderList,
@@ -66,6 +68,7 @@ function cluster(over: Partial<Cluster> = {}): Cluster {
     createdAt: now,
     updatedAt: now,
     expiresAt: hours(48),
+    remindedAt: null,
     readyAt: now,
     ...over,
   };
@@ -402,6 +405,86 @@ describe('blocks helpers', () => {
     [-3, '3 hours ago'],
   ])('relative(+%dh) = %s', (h, expected) => {
     expect(relative(now, hours(h))).toBe(expected);
+  });
+});
+
+// ---------- direct messages ----------
+
+describe('renderDirectMessage: expiry reminder', () => {
+  const soon = cluster({ expiresAt: new Date(now.getTime() + 60 * 60_000) });
+  const m = renderDirectMessage({ kind: 'expiryReminder', cluster: soon }, { now });
+
+  it('says which cluster expires when, in words and as the reader\'s date', () => {
+    expect(m.text).toBe(`⏰ Your cluster zk-bug-1 expires in 1 hour (${slackDate(soon.expiresAt)}).`);
+    expect(allText(m)).toContain('will then be deleted with its data');
+  });
+
+  it('offers Extend 1 day, Extend 3 days and a confirmed, danger Delete now, each carrying the cluster id', () => {
+    const [one, three, del] = buttons(m);
+    expect(buttons(m)).toHaveLength(3);
+    expect(one).toMatchObject({ action_id: actionIds.extend1d, value: soon.id, text: { text: 'Extend 1 day' } });
+    expect(three).toMatchObject({ action_id: actionIds.extend3d, value: soon.id, text: { text: 'Extend 3 days' } });
+    expect(del).toMatchObject({ action_id: actionIds.deleteFromCard, value: soon.id, style: 'danger', text: { text: 'Delete now' } });
+    expect(del!.confirm?.style).toBe('danger');
+    expect(del!.confirm?.text.text).toContain('cannot be undone');
+  });
+
+  it('names the channel of the card and thread; a DM card is "further up"; no channel, no line', () => {
+    expect(allText(m)).toContain('<#C0CHAN>');
+    const dm = renderDirectMessage({ kind: 'expiryReminder', cluster: { ...soon, channel: 'D0ALICE' } }, { now });
+    expect(allText(dm)).toContain('further up in this conversation');
+    const none = renderDirectMessage({ kind: 'expiryReminder', cluster: { ...soon, channel: null } }, { now });
+    expect(allText(none)).not.toContain('<#');
+  });
+
+  it('escapes nothing it should not and stays within Slack limits for a 40-character name', () => {
+    const long = cluster({ name: `a${'b'.repeat(39)}`, expiresAt: soon.expiresAt });
+    const r = renderDirectMessage({ kind: 'expiryReminder', cluster: long }, { now });
+    expect(slackProblems(r)).toEqual([]);
+    expect(slackProblems(m)).toEqual([]);
+  });
+
+  it('prints in the shell with numbered buttons', () => {
+    const r = renderText(m, 4);
+    expect(r.text).toContain('[4] Extend 1 day  [5] Extend 3 days  [6] Delete now');
+    expect(r.text).toContain('expires in 1 hour (2026-11-26 15:02 UTC)');
+  });
+});
+
+describe('renderDirectMessage: expired and deleted', () => {
+  const gone = cluster({ state: 'deleted', expiresAt: now });
+  const m = renderDirectMessage({ kind: 'expiredDeleted', cluster: gone, removed: { containers: 3, volumes: 3, networks: 1 } }, { now });
+
+  it('says what expired, what was removed, that no snapshot was kept and how to start again', () => {
+    expect(m.text).toBe('⚫ Your cluster zk-bug-1 expired and was deleted: 3 containers, 3 volumes and 1 network removed. No snapshot was kept.');
+    expect(allText(m)).toContain('`/cluster create zookeeper 3 --name zk-bug-1`');
+    expect(buttons(m)).toEqual([]);
+    expect(slackProblems(m)).toEqual([]);
+  });
+
+  it('the thread message of an expiry delete says so instead of mentioning a user', () => {
+    const t = renderThreadMessage(view({ state: 'deleted' }), { kind: 'deleted', by: 'clusterbot', removed: { containers: 1, volumes: 0, networks: 1 } });
+    expect(t.text).toContain('deleted automatically because it expired');
+    expect(t.text).not.toContain('<@clusterbot>');
+  });
+});
+
+describe('durationWords and renderExtended', () => {
+  it.each([
+    [0, 'less than a minute'],
+    [1, '1 minute'],
+    [45, '45 minutes'],
+    [59.5, '1 hour'],
+    [60, '1 hour'],
+    [150, '3 hours'],
+    [3 * 1440, '3 days'],
+  ])('%d minutes → %s', (minutes, words) => {
+    expect(durationWords(minutes * 60_000)).toBe(words);
+  });
+
+  it('renderExtended gives the new expiry relative and as a date', () => {
+    const m = renderExtended(view({ expiresAt: hours(72) }), now);
+    expect(m.text).toBe(`⏰ zk-bug-1 now expires in 3 days (${slackDate(hours(72))}).`);
   });
 });
 

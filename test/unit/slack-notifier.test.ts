@@ -67,4 +67,24 @@ describe('slack notifier', () => {
     fake.failNext('chat.postMessage', 'internal_error');
     await expect(notifier.clusterChanged({ cluster: c, nodes: [] })).resolves.toBeUndefined();
   });
+
+  it('sends a DM by posting to the user id (Slack delivers it to the app DM), with the reminder buttons', async () => {
+    const { store, notifier } = setup();
+    const c = await store.seed({ name: 'dm-1', owner: 'U0CAROL', channel: 'C0OPS', expiresAt: new Date(clock.now().getTime() + 3600_000) }, 'ready');
+    await notifier.direct('U0CAROL', { kind: 'expiryReminder', cluster: c });
+    const call = fake.calls('chat.postMessage').at(-1)!;
+    expect(call.args.channel).toBe('U0CAROL');
+    expect(call.response).toMatchObject({ ok: true, channel: fake.dmChannel('U0CAROL') });
+    const [dm] = fake.messages(fake.dmChannel('U0CAROL'));
+    expect(dm!.text).toContain('Your cluster dm-1 expires in 1 hour');
+    expect(dm!.thread_ts).toBeUndefined();
+    expect(JSON.stringify(dm!.blocks)).toContain('"action_id":"cluster.extend.1d"');
+  });
+
+  it('a DM that Slack refuses is logged, not thrown', async () => {
+    const { store, notifier } = setup();
+    const c = await store.seed({ name: 'dm-2', owner: 'U0DAVE' }, 'ready');
+    fake.failNext('chat.postMessage', 'cannot_dm_bot');
+    await expect(notifier.direct('U0DAVE', { kind: 'expiryReminder', cluster: c })).resolves.toBeUndefined();
+  });
 });

@@ -1,0 +1,72 @@
+import type { Cluster } from '../domain/cluster.js';
+import type { DirectMessage } from '../services/ports.js';
+import { actionIds, esc, md, plain, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
+
+/** "1 hour", "45 minutes", "2 days": a reminder is read in passing, so rounder than the card's `relative`. */
+export function durationWords(ms: number): string {
+  const m = Math.max(0, Math.round(ms / 60_000));
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (m < 1) return 'less than a minute';
+  if (m < 50) return unit(m, 'minute');
+  if (m < 36 * 60) return unit(Math.round(m / 60), 'hour');
+  return unit(Math.round(m / 1440), 'day');
+}
+
+/** Where the cluster's card and thread are: a channel by mention; a DM card is in this very conversation. */
+function whereLine(c: Cluster): string | undefined {
+  if (!c.channel) return undefined;
+  if (c.channel.startsWith('D')) return 'Its card and thread are further up in this conversation.';
+  return `Its card and thread are in <#${c.channel}>.`;
+}
+
+function extendButton(c: Cluster, days: 1 | 3): ButtonElement {
+  return { type: 'button', action_id: days === 1 ? actionIds.extend1d : actionIds.extend3d, text: plain(`Extend ${days} day${days === 1 ? '' : 's'}`), value: c.id, ...(days === 1 && { style: 'primary' as const }) };
+}
+
+function deleteNowButton(c: Cluster): ButtonElement {
+  return {
+    type: 'button',
+    action_id: actionIds.deleteFromCard,
+    text: plain('Delete now'),
+    value: c.id,
+    style: 'danger',
+    confirm: {
+      title: plain(`Delete ${c.name}?`.slice(0, 100)),
+      text: md(`All ${c.size} nodes of *${esc(c.name)}* and their data (volumes, logs, configs) will be removed now. This cannot be undone.`),
+      confirm: plain('Delete'),
+      deny: plain('Keep it'),
+      style: 'danger',
+    },
+  };
+}
+
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+/** Direct messages to a cluster's owner: the expiry reminder, and what an expiry deleted. */
+export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Message {
+  const c = m.cluster;
+  switch (m.kind) {
+    case 'expiryReminder': {
+      const when = durationWords(c.expiresAt.getTime() - ctx.now.getTime());
+      const text = `⏰ Your cluster ${c.name} expires in ${when} (${slackDate(c.expiresAt)}).`;
+      const where = whereLine(c);
+      const blocks: Block[] = [
+        { type: 'section', text: md(`⏰ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expires in ${when} (${slackDate(c.expiresAt)}) and will then be deleted with its data.`) },
+        { type: 'actions', block_id: `expiry:${c.id}`, elements: [extendButton(c, 1), extendButton(c, 3), deleteNowButton(c)] },
+        { type: 'context', elements: [md([where, `Or \`/cluster extend ${c.name} DAYS\`.`].filter(Boolean).join(' '))] },
+      ];
+      return { text, blocks };
+    }
+    case 'expiredDeleted': {
+      const r = m.removed;
+      const removed = `${plural(r.containers, 'container')}, ${plural(r.volumes, 'volume')} and ${plural(r.networks, 'network')}`;
+      const text = `⚫ Your cluster ${c.name} expired and was deleted: ${removed} removed. No snapshot was kept.`;
+      const again = `\`/cluster create ${c.template} ${c.size} --name ${c.name}\` makes a fresh one.`;
+      const blocks: Block[] = [
+        { type: 'section', text: md(`⚫ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expired ${slackDate(c.expiresAt)} and was deleted: ${removed} removed. No snapshot was kept.`) },
+        { type: 'context', elements: [md(again)] },
+      ];
+      return { text, blocks };
+    }
+  }
+}

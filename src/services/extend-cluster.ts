@@ -1,0 +1,43 @@
+import type { ClusterView } from '../domain/cluster.js';
+import { checkExtend } from '../domain/expiry.js';
+import { AppError } from '../errors.js';
+import { findManageable } from './delete-cluster.js';
+import type { Clock, ClusterStore, Notifier, Settings } from './ports.js';
+
+export interface ExtendDeps {
+  store: ClusterStore;
+  notifier: Notifier;
+  settings: Settings;
+  clock: Clock;
+}
+
+/**
+ * `/cluster extend NAME [DAYS]` and the Extend buttons of the expiry reminder: owner or admin only,
+ * within the per-extension and lifetime limits. The store only moves the expiry it was computed from,
+ * so two presses at once add their days one after the other instead of one overwriting the other.
+ */
+export async function requestExtend(deps: ExtendDeps, actor: string, ref: { name?: string; id?: string }, days: number): Promise<ClusterView> {
+  const view = await findManageable(deps, actor, ref);
+  let cluster = view.cluster;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const check = checkExtend({
+      cluster,
+      days,
+      now: deps.clock.now(),
+      exemptFromLifetime: deps.settings.adminUsers.includes(actor),
+      limits: deps.settings,
+    });
+    if (!check.ok) throw new AppError(check.code, check.message, { hints: check.hints });
+    const moved = await deps.store.extendExpiry(cluster.id, { from: cluster.expiresAt, to: check.expiresAt }, actor);
+    if (moved) {
+      view.cluster = moved;
+      await deps.notifier.clusterChanged(view);
+      return view;
+    }
+    // The expiry or the state changed since we read it (another extension, a delete, the sweep): look again.
+    const now = await deps.store.get(cluster.id);
+    if (!now || now.state === 'deleted') throw new AppError('not_found', `${cluster.name} has been deleted.`);
+    cluster = now;
+  }
+  throw new AppError('conflict', `${cluster.name} is being changed by someone else right now; please try again.`, { retryable: true });
+}

@@ -1,0 +1,57 @@
+import type { Cluster } from '../domain/cluster.js';
+import { systemActor } from '../domain/expiry.js';
+import type { Clock, ClusterStore, JobQueue, Log, Notifier, Settings } from './ports.js';
+
+export interface SweepExpiryDeps {
+  store: ClusterStore;
+  queue: JobQueue;
+  notifier: Notifier;
+  settings: Settings;
+  clock: Clock;
+  logger: Log;
+}
+
+export interface SweepResult {
+  reminded: string[];
+  expired: string[];
+}
+
+/**
+ * Runs every minute in the worker: reminds owners of clusters expiring within REMIND_BEFORE (once per
+ * expiry), and sends expired ones down the normal delete path as clusterbot. Every write is a guarded
+ * claim, so overlapping sweeps on several workers remind once and delete once; running it twice is harmless.
+ */
+export async function sweepExpiry(deps: SweepExpiryDeps): Promise<SweepResult> {
+  const now = deps.clock.now();
+  const until = new Date(now.getTime() + deps.settings.remindBeforeMinutes * 60_000);
+  const result: SweepResult = { reminded: [], expired: [] };
+  for (const c of await deps.store.listExpiring(until)) {
+    try {
+      if (c.expiresAt.getTime() <= now.getTime()) {
+        if (await expire(deps, c, now)) result.expired.push(c.id);
+      } else if (!c.remindedAt && (await remind(deps, c))) result.reminded.push(c.id);
+    } catch (e) {
+      // One cluster's trouble (a Redis blip) must not keep the others from their reminder or delete.
+      deps.logger.warn({ clusterId: c.id, err: (e as Error).message }, 'expiry sweep: cluster skipped; the next sweep tries again');
+    }
+  }
+  if (result.reminded.length || result.expired.length) deps.logger.info({ ...result }, 'expiry sweep');
+  return result;
+}
+
+async function remind(deps: SweepExpiryDeps, c: Cluster): Promise<boolean> {
+  // Claimed before sending: a reminder lost to a Slack outage is better than one sent twice.
+  const claimed = await deps.store.markReminded(c.id, c.expiresAt);
+  if (!claimed) return false;
+  await deps.notifier.direct(claimed.owner, { kind: 'expiryReminder', cluster: claimed });
+  return true;
+}
+
+async function expire(deps: SweepExpiryDeps, c: Cluster, now: Date): Promise<boolean> {
+  const moved = await deps.store.expire(c.id, now);
+  if (!moved) return false;
+  await deps.notifier.clusterChanged({ cluster: moved, nodes: await deps.store.nodes(c.id) });
+  // A crash before this line leaves it `deleting` without a job; recoverJobs re-enqueues it at the next start.
+  await deps.queue.enqueue('cluster.delete', { clusterId: c.id, actor: systemActor });
+  return true;
+}
