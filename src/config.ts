@@ -40,6 +40,7 @@ export const envSchema = z.object({
   DEFAULT_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(48),
   MAX_CLUSTERS_PER_USER: z.coerce.number().int().min(1).default(5),
   EXPIRY_REMINDER_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(60),
+  EXPIRY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   MAX_EXTEND_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   MAX_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ADMIN_USERS: csv.default([]),
@@ -85,6 +86,8 @@ export interface Config {
   defaultTtlHours: number;
   maxClustersPerUser: number;
   expiryReminderMinutes: number;
+  /** How often the worker checks for clusters to remind or delete. */
+  expirySweepSeconds: number;
   maxExtendDays: number;
   maxLifetimeDays: number;
   adminUsers: string[];
@@ -141,6 +144,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     defaultTtlHours: e.DEFAULT_TTL_HOURS,
     maxClustersPerUser: e.MAX_CLUSTERS_PER_USER,
     expiryReminderMinutes: e.EXPIRY_REMINDER_MINUTES,
+    expirySweepSeconds: e.EXPIRY_SWEEP_SECONDS,
     maxExtendDays: e.MAX_EXTEND_DAYS,
     maxLifetimeDays: e.MAX_LIFETIME_DAYS,
     adminUsers: e.ADMIN_USERS,

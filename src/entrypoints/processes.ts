@@ -59,8 +59,8 @@ export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worke
     },
   });
   await worker.waitUntilReady();
-  // Every worker upserts the same scheduler (fixed id): one sweep a minute however many workers run.
-  await ctx.producer.schedule('expiry.sweep');
+  // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
+  await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
   await recoverJobs({ store: ctx.store, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));

@@ -28,7 +28,7 @@ export type JobPayload = z.infer<typeof clusterJob>;
  * They run once (no retries): the next tick is the retry.
  */
 export const scheduledJobs = {
-  'expiry.sweep': { schema: z.strictObject({}), everyMs: 60_000, schedulerId: 'expiry-sweep' },
+  'expiry.sweep': { schema: z.strictObject({}), defaultEveryMs: 60_000, schedulerId: 'expiry-sweep' },
 } as const;
 
 export type ScheduledJobName = keyof typeof scheduledJobs;

@@ -5,7 +5,8 @@ import { jobCatalog, jobIdFor, queueName, scheduledJobs, type ScheduledJobName }
 
 export interface Producer extends JobQueue {
   /** Creates or refreshes the job scheduler of a periodic job; idempotent across processes. */
-  schedule(name: ScheduledJobName): Promise<void>;
+  /** Creates or updates the job's one scheduler (fixed id); `everyMs` overrides the catalog's interval. */
+  schedule(name: ScheduledJobName, everyMs?: number): Promise<void>;
   close(): Promise<void>;
   queue: Queue;
 }
@@ -29,9 +30,9 @@ export function createProducer(connection: Redis, prefix: string): Producer {
         removeOnFail: { age: 24 * 3600 },
       });
     },
-    async schedule(name) {
+    async schedule(name, everyMs) {
       const spec = scheduledJobs[name];
-      await queue.upsertJobScheduler(spec.schedulerId, { every: spec.everyMs }, {
+      await queue.upsertJobScheduler(spec.schedulerId, { every: everyMs ?? spec.defaultEveryMs }, {
         name,
         data: {},
         opts: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },

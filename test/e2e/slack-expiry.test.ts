@@ -6,8 +6,8 @@ import { IDS } from '../support/slack-request.js';
 
 /**
  * Expiry through the built executable: a cluster whose lifetime (DEFAULT_TTL_HOURS may be fractional) is
- * shorter than the reminder lead gets its reminder DM from the worker's minutely sweep, then is deleted by
- * clusterbot when it expires, and its owner is told by DM. One small ZooKeeper node; about three minutes.
+ * shorter than the reminder lead gets its reminder DM from the worker's periodic sweep, then is deleted by
+ * clusterbot when it expires, and its owner is told by DM. One small ZooKeeper node; about a minute and a half.
  */
 describe('Slack → clusterbot: a cluster expires with a reminder, then is deleted', () => {
   const name = `e2e-exp-${randomUUID().slice(0, 6)}`;
@@ -15,8 +15,12 @@ describe('Slack → clusterbot: a cluster expires with a reminder, then is delet
   const dms = () => h.fake.messages(h.fake.dmChannel(IDS.user_id));
 
   beforeAll(async () => {
-    // 108 s to live: at least one sweep sees it ready and not yet expired, a later one sees it expired.
-    h = await startSlackHarness({ subnetPool: '10.209.0.0/16', env: { DEFAULT_TTL_HOURS: '0.03', EXPIRY_REMINDER_MINUTES: '60' } });
+    // 72 s to live, checked every 5 s: a sweep sees it ready and not yet expired even if it takes a minute
+    // to start on a loaded machine, and a later one sees it expired.
+    h = await startSlackHarness({
+      subnetPool: '10.209.0.0/16',
+      env: { DEFAULT_TTL_HOURS: '0.02', EXPIRY_REMINDER_MINUTES: '60', EXPIRY_SWEEP_SECONDS: '5' },
+    });
   });
   afterAll(async () => {
     await h?.close();
