@@ -2,14 +2,13 @@ import { parseCommand, type ClusterCommand } from '../domain/command.js';
 import { checkCreate } from '../domain/policy.js';
 import { isAppError, toAppError } from '../errors.js';
 import { renderClusterCard } from '../render/cluster-card.js';
-import { renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderTemplates } from '../render/messages.js';
-import type { Message } from '../render/blocks.js';
+import { renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry, renderTemplates } from '../render/messages.js';
+import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import type { Log, TemplateCatalog } from '../services/ports.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
 import { requestRetry } from '../services/retry-cluster.js';
-import { actionIds } from '../render/blocks.js';
 
 /**
  * The part of handling `/cluster ...` that Slack and the shell share: one service call per
@@ -82,7 +81,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         return created ? null : renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
       }
       case 'retry':
-        return retryReply(await requestRetry(deps, caller.user, { name: command.name }));
+        return renderRetry(await requestRetry(deps, caller.user, { name: command.name }));
       case 'extend':
         return renderExtended(await requestExtend(deps, caller.user, { name: command.name }, command.days ?? 1), clock.now());
       case 'delete': {
@@ -122,7 +121,7 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
         return renderInfo(`Kept ${cluster?.name ?? 'the cluster'}; nothing was deleted.`);
       }
       case 'retry':
-        return retryReply(await requestRetry(deps, caller.user, { id: clusterId }));
+        return renderRetry(await requestRetry(deps, caller.user, { id: clusterId }));
       case 'extend1d':
       case 'extend3d':
         return renderExtended(await requestExtend(deps, caller.user, { id: clusterId }, action === 'extend1d' ? 1 : 3), deps.clock.now());
@@ -135,11 +134,6 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
   } catch (err) {
     return errorReply(deps.logger, err);
   }
-}
-
-function retryReply({ view, alreadyRunning }: Awaited<ReturnType<typeof requestRetry>>): Message {
-  const { name, state } = view.cluster;
-  return renderInfo(alreadyRunning ? `${name} is already being created (${state}); its card shows the progress.` : `🔄 Retrying ${name}… the card and its thread show the progress.`);
 }
 
 function errorReply(logger: Log, err: unknown): Message {

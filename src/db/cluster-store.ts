@@ -49,6 +49,8 @@ function toNode(r: typeof nodes.$inferSelect): ClusterNode {
 }
 
 /** Postgres unique_violation, with the index that fired. */
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
 function uniqueViolation(err: unknown): string | undefined {
   const e = (err as { cause?: { code?: string; constraint?: string } }).cause ?? (err as { code?: string; constraint?: string });
   return e?.code === '23505' ? (e.constraint ?? 'unknown') : undefined;
@@ -57,43 +59,64 @@ function uniqueViolation(err: unknown): string | undefined {
 export function createClusterStore(db: Db): ClusterStore {
   const live = ne(clusters.state, 'deleted');
 
+  /**
+   * Runs `work` in a transaction that holds the subnet lock, so racing creates and moves do not all pick
+   * the same "first free" subnet (and a repeated request key meets its first row before the name index).
+   * The unique index on live subnets is the backstop: a violation means "pick again". Other unique
+   * violations go to `recover`, which may return a result, throw a user error, or return undefined.
+   */
+  const subnetTransaction = async <T>(work: (tx: Tx) => Promise<T>, recover: (index: string | undefined) => Promise<T | undefined> = async () => undefined): Promise<T> => {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      try {
+        return await db.transaction(async (tx) => {
+          await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
+          return work(tx);
+        });
+      } catch (err) {
+        const index = uniqueViolation(err);
+        if (index === 'clusters_live_subnet') continue;
+        const recovered = await recover(index);
+        if (recovered !== undefined) return recovered;
+        throw err;
+      }
+    }
+    throw new AppError('conflict', 'Too many clusters were being created at once; please try again.', { retryable: true });
+  };
+
+  /** The lowest subnet index no live cluster uses and not in `excluded`. */
+  const freeSubnet = async (tx: Tx, excluded: Iterable<number>, whenNone: string): Promise<number> => {
+    const used = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(live);
+    const subnetIndex = firstFreeSubnet(new Set([...used.map((u) => u.i), ...excluded]));
+    if (subnetIndex === undefined) throw new AppError('no_capacity', whenNone);
+    return subnetIndex;
+  };
+
   const store: ClusterStore = {
     async create(c: NewCluster) {
-      // Two concurrent creates may pick the same free subnet; the unique index stops the second, which retries.
-      for (let attempt = 0; attempt < 8; attempt++) {
-        try {
-          return await db.transaction(async (tx) => {
-            // Serialise creates: otherwise racing creates all pick the same "first free" subnet (most exhaust
-            // the retries) and a repeated request key hits the name index first and reports name_taken.
-            await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
-            if (c.requestKey) {
-              const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
-              if (seen) return { cluster: toCluster(seen), created: false };
-            }
-            const used = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(live);
-            const subnetIndex = firstFreeSubnet(new Set(used.map((u) => u.i)));
-            if (subnetIndex === undefined)
-              throw new AppError('no_capacity', 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.');
-            const [row] = await tx
-              .insert(clusters)
-              .values({ ...c, state: 'requested', subnetIndex })
-              .returning();
-            await tx.insert(events).values({ clusterId: row!.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size } });
-            return { cluster: toCluster(row!), created: true };
-          });
-        } catch (err) {
-          const index = uniqueViolation(err);
+      return subnetTransaction(
+        async (tx) => {
+          if (c.requestKey) {
+            const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
+            if (seen) return { cluster: toCluster(seen), created: false };
+          }
+          const subnetIndex = await freeSubnet(tx, [], 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.');
+          const [row] = await tx
+            .insert(clusters)
+            .values({ ...c, state: 'requested', subnetIndex })
+            .returning();
+          await tx.insert(events).values({ clusterId: row!.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size } });
+          return { cluster: toCluster(row!), created: true };
+        },
+        async (index) => {
           if (index === 'clusters_live_name')
             throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, { hints: ['Pick another name with --name, or delete the old one first.'] });
           if (index === 'clusters_request_key' && c.requestKey) {
             const [seen] = await db.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
             if (seen) return { cluster: toCluster(seen), created: false };
           }
-          if (index === 'clusters_live_subnet') continue;
-          throw err;
-        }
-      }
-      throw new AppError('conflict', 'Too many clusters were being created at once; please try again.', { retryable: true });
+          return undefined;
+        },
+      );
     },
 
     async get(id) {
@@ -148,35 +171,20 @@ export function createClusterStore(db: Db): ClusterStore {
     },
 
     async moveSubnet(id, exclude) {
-      const excluded = [...exclude];
-      // Same race as create: the advisory lock serialises it with creates and other moves; the unique index
-      // on live subnets is the backstop, and a violation means "pick again".
-      for (let attempt = 0; attempt < 8; attempt++) {
-        try {
-          return await db.transaction(async (tx) => {
-            await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
-            const movable = and(
-              eq(clusters.id, id),
-              eq(clusters.state, 'provisioning'),
-              notExists(tx.select({ one: sql`1` }).from(nodes).where(eq(nodes.clusterId, clusters.id))),
-            );
-            const [current] = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(movable).for('update');
-            if (!current) return undefined;
-            const used = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(live);
-            const subnetIndex = firstFreeSubnet(new Set([...used.map((u) => u.i), ...excluded]));
-            if (subnetIndex === undefined)
-              throw new AppError('no_capacity', 'No cluster network is free: every subnet of CLUSTER_SUBNET_POOL is used by a live cluster or by another Docker network.');
-            const [row] = await tx.update(clusters).set({ subnetIndex, updatedAt: sql`now()` }).where(movable).returning();
-            if (!row) return undefined;
-            await tx.insert(events).values({ clusterId: id, actor: 'clusterbot', kind: 'subnet.moved', detail: { from: current.i, to: subnetIndex } });
-            return toCluster(row);
-          });
-        } catch (err) {
-          if (uniqueViolation(err) === 'clusters_live_subnet') continue;
-          throw err;
-        }
-      }
-      throw new AppError('conflict', 'Too many clusters were being created at once; please try again.', { retryable: true });
+      return subnetTransaction(async (tx) => {
+        const movable = and(
+          eq(clusters.id, id),
+          eq(clusters.state, 'provisioning'),
+          notExists(tx.select({ one: sql`1` }).from(nodes).where(eq(nodes.clusterId, clusters.id))),
+        );
+        const [current] = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(movable).for('update');
+        if (!current) return undefined;
+        const subnetIndex = await freeSubnet(tx, exclude, 'No cluster network is free: every subnet of CLUSTER_SUBNET_POOL is used by a live cluster or by another Docker network.');
+        const [row] = await tx.update(clusters).set({ subnetIndex, updatedAt: sql`now()` }).where(movable).returning();
+        if (!row) return undefined;
+        await tx.insert(events).values({ clusterId: id, actor: systemActor, kind: 'subnet.moved', detail: { from: current.i, to: subnetIndex } });
+        return toCluster(row);
+      });
     },
 
     async listExpiring(until) {

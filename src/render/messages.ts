@@ -49,6 +49,12 @@ export function renderExtended(view: ClusterView, now: Date): Message {
   return renderInfo(`⏰ ${esc(c.name)} now expires ${relative(now, c.expiresAt)} (${slackDate(c.expiresAt)}).`);
 }
 
+/** The answer to Retry: started, or already running (a second press). */
+export function renderRetry({ view, alreadyRunning }: { view: ClusterView; alreadyRunning: boolean }): Message {
+  const { name, state } = view.cluster;
+  return renderInfo(alreadyRunning ? `${name} is already being created (${state}); its card shows the progress.` : `🔄 Retrying ${name}… the card and its thread show the progress.`);
+}
+
 export function renderHelp(topic?: Verb): Message {
   if (topic) {
     const s = verbSpecs[topic];
