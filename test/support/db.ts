@@ -47,7 +47,13 @@ export async function createTestDatabase(opts: { max?: number } = {}): Promise<T
     if (dropped) return;
     dropped = true;
     await database?.close().catch(() => undefined);
-    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    // A plain DROP first: it stops an autovacuum worker busy in the new database by itself, whereas
+    // WITH (FORCE) refuses to terminate it ("must be a member of the role whose process is being
+    // terminated", PostgreSQL 15). FORCE is for a test that left its own connections open.
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}"`).catch((e: { code?: string }) => {
+      if (e.code !== '55006') throw e; // object_in_use
+      return adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    });
   };
   try {
     database = connectDatabase(url, opts);
