@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'quota_exceeded'
   | 'illegal_transition'
   | 'conflict'
+  /** Another operation is running on the cluster; the message names it. */
+  | 'busy'
   | 'no_capacity'
   | 'subnet_taken'
   | 'image_missing'

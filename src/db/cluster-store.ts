@@ -1,56 +1,16 @@
 import { and, asc, count, eq, inArray, isNull, lte, ne, notExists, sql } from 'drizzle-orm';
-import type { Cluster, ClusterNode } from '../domain/cluster.js';
-import { statesAllowedBefore, type ClusterState } from '../domain/cluster-state.js';
+import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { expiringStates, extendableStates, systemActor } from '../domain/expiry.js';
+import { activeOperationStates } from '../domain/operation.js';
 import { firstFreeSubnet } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
 import type { ClusterStore, NewCluster } from '../services/ports.js';
 import type { Db } from './client.js';
-import { clusters, events, nodes } from './schema.js';
-
-type ClusterRow = typeof clusters.$inferSelect;
-
-function toCluster(r: ClusterRow): Cluster {
-  return {
-    id: r.id,
-    name: r.name,
-    owner: r.owner,
-    team: r.team,
-    template: r.template,
-    size: r.size,
-    state: r.state as ClusterState,
-    host: r.host,
-    subnetIndex: r.subnetIndex,
-    channel: r.channel,
-    cardTs: r.cardTs,
-    progressTs: r.progressTs,
-    error: r.error,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    expiresAt: r.expiresAt,
-    remindedAt: r.remindedAt,
-    readyAt: r.readyAt,
-  };
-}
-
-function toNode(r: typeof nodes.$inferSelect): ClusterNode {
-  return {
-    clusterId: r.clusterId,
-    ordinal: r.ordinal,
-    role: r.role,
-    roleIndex: r.roleIndex,
-    hostname: r.hostname,
-    ip: r.ip,
-    containerName: r.containerName,
-    containerId: r.containerId,
-    host: r.host,
-    ports: r.ports,
-  };
-}
+import { toCluster, toNode } from './cluster-row.js';
+import { insertOperation, toOperation, type Tx } from './operation-store.js';
+import { clusters, events, nodes, operations } from './schema.js';
 
 /** Postgres unique_violation, with the index that fired. */
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
 function uniqueViolation(err: unknown): string | undefined {
   const e = (err as { cause?: { code?: string; constraint?: string } }).cause ?? (err as { code?: string; constraint?: string });
   return e?.code === '23505' ? (e.constraint ?? 'unknown') : undefined;
@@ -92,27 +52,32 @@ export function createClusterStore(db: Db): ClusterStore {
   };
 
   const store: ClusterStore = {
-    async create(c: NewCluster) {
+    async create(c: NewCluster, op = { kind: 'create', actor: c.owner }) {
+      const seenResult = async (tx: Tx | Db, row: typeof clusters.$inferSelect) => {
+        const [current] = await tx.select().from(operations).where(and(eq(operations.clusterId, row.id), inArray(operations.state, [...activeOperationStates])));
+        return { cluster: toCluster(row), created: false, operation: current && toOperation(current) };
+      };
       return subnetTransaction(
         async (tx) => {
           if (c.requestKey) {
             const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
-            if (seen) return { cluster: toCluster(seen), created: false };
+            if (seen) return seenResult(tx, seen);
           }
           const subnetIndex = await freeSubnet(tx, [], 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.');
           const [row] = await tx
             .insert(clusters)
             .values({ ...c, state: 'requested', subnetIndex })
             .returning();
-          await tx.insert(events).values({ clusterId: row!.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size } });
-          return { cluster: toCluster(row!), created: true };
+          await tx.insert(events).values({ clusterId: row!.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size, ...(op.params ?? {}) } });
+          const operation = await insertOperation(tx, row!.id, op);
+          return { cluster: toCluster(row!), created: true, operation };
         },
         async (index) => {
           if (index === 'clusters_live_name')
             throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, { hints: ['Pick another name with --name, or delete the old one first.'] });
           if (index === 'clusters_request_key' && c.requestKey) {
             const [seen] = await db.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
-            if (seen) return { cluster: toCluster(seen), created: false };
+            if (seen) return seenResult(db, seen);
           }
           return undefined;
         },
@@ -225,11 +190,20 @@ export function createClusterStore(db: Db): ClusterStore {
         const [row] = await tx
           .update(clusters)
           .set({ state: 'deleting', updatedAt: sql`now()` })
-          .where(and(eq(clusters.id, id), inArray(clusters.state, from), lte(clusters.expiresAt, now)))
+          .where(
+            and(
+              eq(clusters.id, id),
+              inArray(clusters.state, from),
+              lte(clusters.expiresAt, now),
+              // A cluster in the middle of an operation (a snapshot) expires when it has finished.
+              notExists(tx.select({ one: sql`1` }).from(operations).where(and(eq(operations.clusterId, clusters.id), inArray(operations.state, [...activeOperationStates])))),
+            ),
+          )
           .returning();
         if (!row) return undefined;
         await tx.insert(events).values({ clusterId: id, actor: systemActor, kind: 'state.deleting', detail: { reason: 'expired', expiresAt: row.expiresAt.toISOString() } });
-        return toCluster(row);
+        const operation = await insertOperation(tx, id, { kind: 'delete', actor: systemActor, params: {} });
+        return { cluster: toCluster(row), operation };
       });
     },
 

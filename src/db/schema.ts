@@ -62,6 +62,32 @@ export const nodes = pgTable(
   (t) => [primaryKey({ columns: [t.clusterId, t.ordinal] })],
 );
 
+/**
+ * One row per user operation on a cluster (domain/operation.ts). The job id is the row id; the partial
+ * unique index is the guard that lets at most one operation per cluster be queued or running.
+ */
+export const operations = pgTable(
+  'operations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    actor: text('actor').notNull(),
+    state: text('state').notNull(),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+    progress: jsonb('progress').$type<{ step: number; total: number; text: string }>(),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('operations_one_active').on(t.clusterId).where(sql`state in ('queued', 'running')`),
+    index('operations_cluster').on(t.clusterId, t.createdAt),
+  ],
+);
+
 /** Audit log: who did what to which cluster, append-only. */
 export const events = pgTable(
   'events',

@@ -4,12 +4,13 @@ import { loadTemplateCatalog } from '../catalog/template-catalog.js';
 import type { Config } from '../config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { createClusterStore } from '../db/cluster-store.js';
+import { createOperationStore } from '../db/operation-store.js';
 import { createClusterRuntime } from '../docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../docker/host-pool.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, Settings, TemplateCatalog } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, OperationStore, Settings, TemplateCatalog } from '../services/ports.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
 export interface Context {
@@ -17,6 +18,7 @@ export interface Context {
   logger: Logger;
   database: Database;
   store: ClusterStore;
+  operations: OperationStore;
   redis: Redis;
   producer: Producer;
   pool: HostPool;
@@ -60,6 +62,7 @@ export async function createContext(config: Config, logger: Logger): Promise<Con
     logger,
     database,
     store: createClusterStore(database.db),
+    operations: createOperationStore(database.db),
     redis,
     producer,
     pool,

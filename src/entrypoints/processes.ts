@@ -8,6 +8,7 @@ import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Notifier } from '../services/ports.js';
 import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, sweepOrphans } from '../services/recover-jobs.js';
+import { runOperation } from '../services/run-operation.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
@@ -40,7 +41,7 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger };
+  return { store: ctx.store, operations: ctx.operations, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worker> {
@@ -51,8 +52,8 @@ export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worke
     concurrency: ctx.config.workerConcurrency,
     logger: ctx.logger,
     handlers: {
-      'cluster.create': (p, { finalAttempt }) => provisionCluster(deps, p.clusterId, { finalAttempt }),
-      'cluster.delete': (p) => deleteClusterJob(deps, p.clusterId, p.actor),
+      'cluster.create': (p, at) => runOperation(deps, p.operationId, at, () => provisionCluster(deps, p.clusterId, at)),
+      'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, () => deleteClusterJob(deps, p.clusterId, p.actor)),
     },
     scheduled: {
       'expiry.sweep': async () => void (await sweepExpiry(deps)),
@@ -61,7 +62,7 @@ export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worke
   await worker.waitUntilReady();
   // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
   await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
-  await recoverJobs({ store: ctx.store, queue: ctx.producer, logger: ctx.logger });
+  await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
   return worker;

@@ -1,26 +1,51 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import type { OperationKind } from '../domain/operation.js';
 import type { JobName } from '../services/ports.js';
 
 /**
  * Every job clusterbot runs: its payload schema and queue options. The worker validates payloads
  * against the same schema the producer used, so a malformed job fails once, loudly, without retries.
+ * Every cluster job runs one operation (domain/operation.ts) and its job id is the operation id.
  */
-const clusterJob = z.strictObject({ clusterId: z.uuid(), actor: z.string().min(1).max(64) });
+const operationJob = { operationId: z.uuid(), clusterId: z.uuid(), actor: z.string().min(1).max(64) };
+
+const createJob = z.strictObject(operationJob);
+const deleteJob = z.strictObject(operationJob);
+const restoreJob = z.strictObject({ ...operationJob, snapshotId: z.uuid() });
+const snapshotJob = z.strictObject({ ...operationJob, note: z.string().max(500).optional(), withData: z.boolean().default(false) });
 
 export const jobCatalog = {
   'cluster.create': {
-    schema: clusterJob,
+    schema: createJob,
     // Docker hiccups are retried with backoff; AppErrors marked non-retryable stop at once (see worker).
     options: { attempts: 3, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
   },
+  'cluster.restore': {
+    schema: restoreJob,
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
+  },
   'cluster.delete': {
-    schema: clusterJob,
+    schema: deleteJob,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
+  },
+  'cluster.snapshot': {
+    schema: snapshotJob,
+    // A snapshot pauses the cluster; a second attempt starts the cut again from the beginning.
+    options: { attempts: 2, backoff: { type: 'fixed', delay: 2000 } } satisfies JobsOptions,
   },
 } as const satisfies Record<JobName, { schema: z.ZodType; options: JobsOptions }>;
 
-export type JobPayload = z.infer<typeof clusterJob>;
+export type JobPayloads = { [K in JobName]: z.infer<(typeof jobCatalog)[K]['schema']> };
+export type JobPayload = JobPayloads[JobName];
+
+/** The job each operation kind runs as. */
+export const jobForKind: Record<OperationKind, JobName> = {
+  create: 'cluster.create',
+  restore: 'cluster.restore',
+  delete: 'cluster.delete',
+  snapshot: 'cluster.snapshot',
+};
 
 /**
  * Jobs clusterbot runs on a clock rather than on request. Each has one BullMQ job scheduler with a
@@ -37,10 +62,13 @@ export function isScheduledJob(name: string): name is ScheduledJobName {
   return Object.hasOwn(scheduledJobs, name);
 }
 
-/** Deterministic job id: a duplicate enqueue of the same operation on the same cluster is a no-op. */
-export function jobIdFor(name: JobName, clusterId: string): string {
-  // BullMQ rejects ':' in custom ids.
-  return `${name.replace('.', '-')}-${clusterId}`;
+export function isClusterJob(name: string): name is JobName {
+  return Object.hasOwn(jobCatalog, name);
+}
+
+/** The operation's id is the job id: BullMQ dedupes a repeated enqueue of the same operation. */
+export function jobIdFor(operationId: string): string {
+  return operationId;
 }
 
 export const queueName = 'clusters';

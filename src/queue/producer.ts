@@ -1,10 +1,9 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobName, JobQueue } from '../services/ports.js';
-import { jobCatalog, jobIdFor, queueName, scheduledJobs, type ScheduledJobName } from './job-catalog.js';
+import type { JobQueue } from '../services/ports.js';
+import { jobCatalog, jobForKind, jobIdFor, queueName, scheduledJobs, type ScheduledJobName } from './job-catalog.js';
 
 export interface Producer extends JobQueue {
-  /** Creates or refreshes the job scheduler of a periodic job; idempotent across processes. */
   /** Creates or updates the job's one scheduler (fixed id); `everyMs` overrides the catalog's interval. */
   schedule(name: ScheduledJobName, everyMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -15,15 +14,16 @@ export function createProducer(connection: Redis, prefix: string): Producer {
   const queue = new Queue(queueName, { connection, prefix });
   return {
     queue,
-    async enqueue(name: JobName, payload) {
-      const spec = jobCatalog[name];
-      const data = spec.schema.parse(payload);
-      const jobId = jobIdFor(name, data.clusterId);
-      // A failed job keeps its id for a while; a user asking again deserves a fresh attempt.
+    async enqueue(op) {
+      const name = jobForKind[op.kind];
+      const data = jobCatalog[name].schema.parse({ ...op.params, operationId: op.id, clusterId: op.clusterId, actor: op.actor });
+      const jobId = jobIdFor(op.id);
+      // A job that failed for good keeps its id for a while; an operation enqueued again (recovery after a
+      // crash that left it active) deserves a fresh attempt rather than a silent no-op.
       const previous = await queue.getJob(jobId);
       if (previous && (await previous.isFailed())) await previous.remove();
       await queue.add(name, data, {
-        ...spec.options,
+        ...jobCatalog[name].options,
         jobId,
         // Keep finished jobs briefly so late duplicates are still recognised, then let Redis forget them.
         removeOnComplete: { age: 3600 },

@@ -2,10 +2,10 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
 import type { JobName, Log } from '../services/ports.js';
-import { isScheduledJob, jobCatalog, queueName, scheduledJobs, type JobPayload, type ScheduledJobName } from './job-catalog.js';
+import { isClusterJob, isScheduledJob, jobCatalog, queueName, scheduledJobs, type JobPayloads, type ScheduledJobName } from './job-catalog.js';
 
-/** What the worker calls for each job; the entrypoint binds these to the services. */
-export type JobHandlers = Record<JobName, (payload: JobPayload, ctx: { finalAttempt: boolean; jobId: string }) => Promise<void>>;
+/** What the worker calls for each job, typed from the job's own payload schema; the entrypoint binds these to the services. */
+export type JobHandlers = { [K in JobName]?: (payload: JobPayloads[K], ctx: { finalAttempt: boolean; jobId: string }) => Promise<void> };
 
 /** Handlers of the periodic jobs (job-catalog `scheduledJobs`); they take no payload. */
 export type ScheduledHandlers = Partial<Record<ScheduledJobName, () => Promise<void>>>;
@@ -27,15 +27,17 @@ export function startWorker(opts: { connection: Redis; prefix: string; concurren
         await run();
         return;
       }
-      const name = job.name as JobName;
-      const spec = jobCatalog[name];
-      if (!spec) throw new UnrecoverableError(`unknown job ${job.name}`);
-      const parsed = spec.schema.safeParse(job.data);
+      if (!isClusterJob(job.name)) throw new UnrecoverableError(`unknown job ${job.name}`);
+      const name: JobName = job.name;
+      const parsed = jobCatalog[name].schema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
       const attempts = job.opts.attempts ?? 1;
       const finalAttempt = job.attemptsMade + 1 >= attempts;
       try {
-        await handlers[name](parsed.data, { finalAttempt, jobId: job.id ?? '' });
+        const handler = handlers[name] as ((payload: unknown, ctx: { finalAttempt: boolean; jobId: string }) => Promise<void>) | undefined;
+        // A worker of an older version does not know a newer job: fail it loudly rather than guess.
+        if (!handler) throw new UnrecoverableError(`no handler for ${name} in this worker`);
+        await handler(parsed.data, { finalAttempt, jobId: job.id ?? '' });
       } catch (err) {
         if (isAppError(err) && !err.retryable) throw new UnrecoverableError(err.userMessage);
         throw err;

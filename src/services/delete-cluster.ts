@@ -1,11 +1,14 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { systemActor } from '../domain/expiry.js';
+import { statesAllowedBefore } from '../domain/cluster-state.js';
+import { preemptibleByDelete } from '../domain/operation.js';
 import { mayManage } from '../domain/policy.js';
 import { AppError } from '../errors.js';
-import type { ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, Settings } from './ports.js';
+import type { ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, Settings } from './ports.js';
 
 export interface RequestDeleteDeps {
   store: ClusterStore;
+  operations: OperationStore;
   queue: JobQueue;
   notifier: Notifier;
   settings: Settings;
@@ -21,16 +24,26 @@ export async function findManageable(deps: { store: ClusterStore; settings: Sett
   return { cluster, nodes: await deps.store.nodes(cluster.id) };
 }
 
-/** Confirmed delete: state `deleting`, card updated, delete job queued. Repeating it is harmless. */
+/**
+ * Confirmed delete: a delete operation, state `deleting`, card updated, job queued. A create or restore in
+ * flight is cut short (it cleans up after itself); a snapshot makes the cluster busy until it is done.
+ * Repeating it is harmless: the pending delete is enqueued again (same job id), nothing else happens.
+ */
 export async function requestDelete(deps: RequestDeleteDeps, actor: string, ref: { name?: string; id?: string }): Promise<ClusterView> {
   const view = await findManageable(deps, actor, ref);
-  if (view.cluster.state !== 'deleting') {
-    const moved = await deps.store.transition(view.cluster.id, 'deleting', {}, actor);
-    if (!moved) throw new AppError('illegal_transition', `${view.cluster.name} is ${view.cluster.state} and cannot be deleted right now.`);
-    view.cluster = moved;
-    await deps.notifier.clusterChanged(view);
+  const pending = await deps.operations.active(view.cluster.id);
+  if (pending?.kind === 'delete') {
+    await deps.queue.enqueue(pending);
+    return view;
   }
-  await deps.queue.enqueue('cluster.delete', { clusterId: view.cluster.id, actor });
+  const { operation, cluster } = await deps.operations.begin(
+    view.cluster.id,
+    { kind: 'delete', actor },
+    { whenStates: statesAllowedBefore('deleting'), moveTo: 'deleting', preempt: preemptibleByDelete },
+  );
+  view.cluster = cluster;
+  await deps.notifier.clusterChanged(view);
+  await deps.queue.enqueue(operation);
   return view;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../domain/cluster.js';
 import type { ClusterState } from '../domain/cluster-state.js';
+import type { Operation, OperationKind, OperationProgress, OperationState } from '../domain/operation.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
 
@@ -19,9 +20,20 @@ export interface NewCluster {
   requestKey: string | null;
 }
 
+/** What a new operation records: its kind, who asked, and kind-specific input. */
+export interface NewOperation {
+  kind: OperationKind;
+  actor: string;
+  params?: Record<string, unknown>;
+}
+
 export interface ClusterStore {
-  /** Inserts with a free subnet; returns `existing` instead when the request key was seen before. */
-  create(c: NewCluster): Promise<{ cluster: Cluster; created: boolean }>;
+  /**
+   * Inserts the cluster with a free subnet and its first operation (a create or a restore; a create by
+   * the owner when not given) in one transaction. When the request key was seen before, returns that cluster (`created: false`) and its
+   * active operation, if any, instead.
+   */
+  create(c: NewCluster, op?: NewOperation): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }>;
   get(id: string): Promise<Cluster | undefined>;
   findByRequestKey(key: string): Promise<Cluster | undefined>;
   findLiveByName(name: string): Promise<Cluster | undefined>;
@@ -50,10 +62,11 @@ export interface ClusterStore {
    */
   extendExpiry(id: string, change: { from: Date; to: Date }, actor: string): Promise<Cluster | undefined>;
   /**
-   * Moves an expiring-state cluster whose expiry is at or before `now` to `deleting` as the system actor,
-   * with a state.deleting event saying it expired. Undefined if it was extended, deleted or changed meanwhile.
+   * Moves an expiring-state cluster whose expiry is at or before `now` and that has no active operation to
+   * `deleting` as the system actor, with a state.deleting event saying it expired and a queued delete
+   * operation. Undefined if it was extended, deleted, busy or changed meanwhile.
    */
-  expire(id: string, now: Date): Promise<Cluster | undefined>;
+  expire(id: string, now: Date): Promise<{ cluster: Cluster; operation: Operation } | undefined>;
   setHost(id: string, host: string): Promise<void>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
@@ -108,11 +121,45 @@ export interface ContainerRuntime {
   leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }>;
 }
 
-export type JobName = 'cluster.create' | 'cluster.delete';
+export interface BeginOptions {
+  /** The cluster must be in one of these states, or the operation is refused (illegal_transition). */
+  whenStates: readonly ClusterState[];
+  /** Moves the cluster to this state in the same transaction (guarded like `transition`). */
+  moveTo?: ClusterState;
+  /** Active operations of these kinds are cancelled instead of making the cluster busy (a delete cuts a create short). */
+  preempt?: readonly OperationKind[];
+  /** Clears the cluster's error when moving (a retry). */
+  clearError?: boolean;
+}
+
+/** The operations table: one row per user operation, at most one active per cluster (domain/operation.ts). */
+export interface OperationStore {
+  /**
+   * Starts an operation in one transaction: refuses with AppError('busy') naming the active operation
+   * (unless `preempt` covers it), with AppError('illegal_transition') when the cluster is not in
+   * `whenStates`, with AppError('not_found') when it is gone; moves the cluster if asked; records an event.
+   */
+  begin(clusterId: string, op: NewOperation, opts: BeginOptions): Promise<{ operation: Operation; cluster: Cluster }>;
+  get(id: string): Promise<Operation | undefined>;
+  /** The cluster's queued or running operation, if any. */
+  active(clusterId: string): Promise<Operation | undefined>;
+  /** Every queued or running operation, oldest first (what a starting worker makes sure has a job). */
+  listActive(): Promise<Operation[]>;
+  /** The cluster's operations, newest first. */
+  list(clusterId: string): Promise<Operation[]>;
+  /** queued|running → running, one more attempt, started_at set once; undefined when no longer active. */
+  markRunning(id: string): Promise<Operation | undefined>;
+  /** Active → a final state (guarded: a cancelled operation stays cancelled); undefined if already final. */
+  finish(id: string, state: Exclude<OperationState, 'queued' | 'running'>, error?: string | null): Promise<Operation | undefined>;
+  setProgress(id: string, progress: OperationProgress): Promise<void>;
+}
+
+/** Every job a cluster operation runs as; the job id is the operation id. */
+export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot';
 
 export interface JobQueue {
-  /** Idempotent per (name, clusterId): enqueuing the same operation twice runs it once. */
-  enqueue(name: JobName, payload: { clusterId: string; actor: string }): Promise<void>;
+  /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
+  enqueue(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): Promise<void>;
 }
 
 export interface Progress {

@@ -1,26 +1,15 @@
-import { systemActor } from '../domain/expiry.js';
-import type { ClusterStore, ContainerRuntime, JobQueue, Log } from './ports.js';
+import type { ClusterStore, ContainerRuntime, JobQueue, Log, OperationStore } from './ports.js';
 
 /**
- * On worker start: a crash between writing a cluster row and enqueuing its job, or a lost Redis,
- * leaves clusters waiting for a job that will never come. Re-enqueue them; job ids make it idempotent.
+ * On worker start: a crash between writing an operation and enqueuing its job, or a lost Redis, leaves
+ * operations waiting for a job that will never come. Enqueue every active one; the job id is the
+ * operation id, so one that still has its job is not run twice.
  */
-export async function recoverJobs(deps: { store: ClusterStore; queue: JobQueue; logger: Log }): Promise<number> {
-  let n = 0;
-  for (const c of await deps.store.listLive()) {
-    if (c.state === 'requested' || c.state === 'provisioning') await deps.queue.enqueue('cluster.create', { clusterId: c.id, actor: c.owner });
-    else if (c.state === 'deleting') await deps.queue.enqueue('cluster.delete', { clusterId: c.id, actor: await deleteActor(deps.store, c) });
-    else continue;
-    n++;
-  }
-  if (n) deps.logger.info({ jobs: n }, 're-enqueued jobs for clusters that were mid-operation');
-  return n;
-}
-
-/** Who asked for a pending delete: clusterbot for an expiry (so the owner still gets the expiry DM), else the owner. */
-async function deleteActor(store: ClusterStore, c: { id: string; owner: string }): Promise<string> {
-  const asked = (await store.events(c.id)).filter((e) => e.kind === 'state.deleting').at(-1);
-  return asked?.actor === systemActor ? systemActor : c.owner;
+export async function recoverJobs(deps: { operations: OperationStore; queue: JobQueue; logger: Log }): Promise<number> {
+  const pending = await deps.operations.listActive();
+  for (const op of pending) await deps.queue.enqueue(op);
+  if (pending.length) deps.logger.info({ jobs: pending.length }, 'made sure every queued or running operation has its job');
+  return pending.length;
 }
 
 /**

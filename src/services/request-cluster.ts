@@ -2,10 +2,11 @@ import { defaultClusterName } from '../domain/cluster-name.js';
 import type { ClusterView } from '../domain/cluster.js';
 import { checkCreate } from '../domain/policy.js';
 import { AppError } from '../errors.js';
-import type { Clock, ClusterStore, JobQueue, Notifier, Settings, TemplateCatalog } from './ports.js';
+import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
 
 export interface RequestClusterDeps {
   store: ClusterStore;
+  operations: OperationStore;
   queue: JobQueue;
   notifier: Notifier;
   catalog: TemplateCatalog;
@@ -27,19 +28,21 @@ export interface RequestClusterInput {
 }
 
 /**
- * `/cluster create`: policy, the cluster row, the card, and the create job, in that order.
- * A crash after the row but before the job leaves a `requested` cluster that a re-delivery
- * (same request key) or the next start's sweep re-enqueues; the job id makes that safe.
+ * `/cluster create`: policy, the cluster row with its create operation (one transaction), the card, and
+ * the job, in that order. A crash after the row but before the job leaves a queued operation that a
+ * re-delivery (same request key) or the next worker start enqueues; the job id (the operation id) makes
+ * that safe.
  */
 export async function requestCluster(deps: RequestClusterDeps, input: RequestClusterInput): Promise<{ view: ClusterView; created: boolean }> {
-  const { store, queue, notifier, catalog, settings, clock } = deps;
+  const { store, operations, queue, notifier, catalog, settings, clock } = deps;
   const check = checkCreate(catalog.list(), input.template, input.size);
   if (!check.ok) throw new AppError(check.code, check.message, { hints: [check.hint] });
 
   // A repeated delivery is answered from what the first one made, before any policy that may have changed since.
   const seen = input.requestKey ? await store.findByRequestKey(input.requestKey) : undefined;
   if (seen) {
-    if (seen.state === 'requested') await queue.enqueue('cluster.create', { clusterId: seen.id, actor: input.actor });
+    const pending = await operations.active(seen.id);
+    if (pending && seen.state === 'requested') await queue.enqueue(pending);
     return { view: { cluster: seen, nodes: [] }, created: false };
   }
   const owned = await store.countLive(input.actor);
@@ -50,7 +53,7 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
 
   const name = input.name ?? (await freeDefaultName(store, input.actorHandle ?? input.actor, check.template.name));
   const expiresAt = new Date(clock.now().getTime() + settings.defaultTtlHours * 3600_000);
-  const { cluster, created } = await store.create({
+  const { cluster, created, operation } = await store.create({
     name,
     owner: input.actor,
     team: input.team,
@@ -59,15 +62,15 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
     channel: input.channel,
     expiresAt,
     requestKey: input.requestKey,
-  });
+  }, { kind: 'create', actor: input.actor });
   const view = { cluster, nodes: [] };
   if (!created) {
     // A duplicate delivery: make sure the job exists (it may have been lost in a crash), post nothing new.
-    if (cluster.state === 'requested') await queue.enqueue('cluster.create', { clusterId: cluster.id, actor: input.actor });
+    if (operation && cluster.state === 'requested') await queue.enqueue(operation);
     return { view, created };
   }
   await notifier.clusterChanged(view);
-  await queue.enqueue('cluster.create', { clusterId: cluster.id, actor: input.actor });
+  if (operation) await queue.enqueue(operation);
   return { view: (await store.view(cluster.id)) ?? view, created };
 }
 

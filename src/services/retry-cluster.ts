@@ -1,5 +1,5 @@
 import type { ClusterView } from '../domain/cluster.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import { findManageable, type RequestDeleteDeps } from './delete-cluster.js';
 
 export type RetryDeps = RequestDeleteDeps;
@@ -17,15 +17,25 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
     throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a failed cluster can be retried.`, {
       hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
     });
-  const moved = await deps.store.transition(cluster.id, 'provisioning', { error: null }, actor);
-  if (!moved) {
+  // A restored cluster is retried as a restore from the same snapshot, a created one as a create.
+  const first = (await deps.operations.list(cluster.id)).findLast((o) => o.kind === 'create' || o.kind === 'restore');
+  let begun;
+  try {
+    begun = await deps.operations.begin(
+      cluster.id,
+      { kind: first?.kind ?? 'create', actor, params: first?.params ?? {} },
+      { whenStates: ['failed'], moveTo: 'provisioning', clearError: true },
+    );
+  } catch (err) {
     // Someone else retried or deleted it between our read and the guarded update.
+    if (!isAppError(err) || (err.code !== 'busy' && err.code !== 'illegal_transition')) throw err;
     const now = await deps.store.view(cluster.id);
     if (now?.cluster.state === 'provisioning') return { view: now, alreadyRunning: true };
+    if (err.code === 'busy') throw err;
     throw new AppError('illegal_transition', `${cluster.name} is ${now?.cluster.state ?? 'gone'}; only a failed cluster can be retried.`);
   }
-  view.cluster = moved;
+  view.cluster = begun.cluster;
   await deps.notifier.clusterChanged(view);
-  await deps.queue.enqueue('cluster.create', { clusterId: cluster.id, actor });
+  await deps.queue.enqueue(begun.operation);
   return { view, alreadyRunning: false };
 }

@@ -1,5 +1,4 @@
 import type { Cluster } from '../domain/cluster.js';
-import { systemActor } from '../domain/expiry.js';
 import type { Clock, ClusterStore, JobQueue, Log, Notifier, Settings } from './ports.js';
 
 export interface SweepExpiryDeps {
@@ -50,8 +49,8 @@ async function remind(deps: SweepExpiryDeps, c: Cluster): Promise<boolean> {
 async function expire(deps: SweepExpiryDeps, c: Cluster, now: Date): Promise<boolean> {
   const moved = await deps.store.expire(c.id, now);
   if (!moved) return false;
-  await deps.notifier.clusterChanged({ cluster: moved, nodes: await deps.store.nodes(c.id) });
-  // A crash before this line leaves it `deleting` without a job; recoverJobs re-enqueues it at the next start.
-  await deps.queue.enqueue('cluster.delete', { clusterId: c.id, actor: systemActor });
+  await deps.notifier.clusterChanged({ cluster: moved.cluster, nodes: await deps.store.nodes(c.id) });
+  // A crash before this line leaves a queued delete operation without a job; recoverJobs enqueues it at the next start.
+  await deps.queue.enqueue(moved.operation);
   return true;
 }

@@ -30,6 +30,9 @@ async function seed(state: ClusterState, expiresAt: Date, over: Partial<NewClust
     name: `x-${randomUUID().slice(0, 8)}`, owner: 'U0OWNER', team: null, template: 'zookeeper', size: 1, channel: 'C0', expiresAt, requestKey: null, ...over,
   });
   for (const to of transitionPath('requested', state)!) await t.store.transition(cluster.id, to, {}, 'seed');
+  // The create operation ended as the worker would have ended it.
+  const create = (await t.operations.active(cluster.id))!;
+  if (state !== 'requested' && state !== 'provisioning') await t.operations.finish(create.id, state === 'failed' ? 'failed' : 'succeeded');
   return (await t.store.get(cluster.id))!;
 }
 
@@ -115,7 +118,9 @@ describe('expire', () => {
   it('moves an expired ready cluster to deleting, as clusterbot, with the reason', async () => {
     const c = await seed('ready', at(-minute));
     const moved = await t.store.expire(c.id, now);
-    expect(moved?.state).toBe('deleting');
+    expect(moved?.cluster.state).toBe('deleting');
+    // The delete it queues is an operation of clusterbot's, in the same transaction.
+    expect(moved?.operation).toMatchObject({ kind: 'delete', actor: 'clusterbot', state: 'queued', clusterId: c.id });
     expect((await t.store.events(c.id)).at(-1)).toMatchObject({ actor: 'clusterbot', kind: 'state.deleting', detail: { reason: 'expired' } });
   });
 

@@ -12,6 +12,7 @@ import { AppError } from '../../src/errors.js';
 import { jobCatalog, jobIdFor, scheduledJobs, type JobPayload } from '../../src/queue/job-catalog.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
+import type { OperationKind } from '../../src/domain/operation.js';
 import type { JobName, Log } from '../../src/services/ports.js';
 
 const redisUrl = loadConfig().redisUrl;
@@ -31,9 +32,9 @@ interface Harness {
   warnings: object[];
   /** Starts the worker (separately, so tests can enqueue before anything runs). */
   startWorker(): void;
-  job(name: JobName, clusterId: string): Promise<Job | undefined>;
-  /** Polls until the job reaches `state` (completed / failed). */
-  waitForState(name: JobName, clusterId: string, state: 'completed' | 'failed', timeoutMs?: number): Promise<Job>;
+  job(operationId: string): Promise<Job | undefined>;
+  /** Polls until the operation's job reaches `state` (completed / failed). */
+  waitForState(operationId: string, state: 'completed' | 'failed', timeoutMs?: number): Promise<Job>;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -54,10 +55,13 @@ function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
   let worker: ReturnType<typeof startWorker> | undefined;
   const handler = (name: JobName) => async (payload: JobPayload, ctx: { finalAttempt: boolean; jobId: string }) => {
     calls.push({ name, payload, ...ctx, at: Date.now() });
-    const attempt = calls.filter((c) => c.name === name && c.payload.clusterId === payload.clusterId).length;
+    const attempt = calls.filter((c) => c.payload.operationId === payload.operationId).length;
     await behaviour[name]?.(payload, ctx, attempt);
   };
-  const handlers: JobHandlers = { 'cluster.create': handler('cluster.create'), 'cluster.delete': handler('cluster.delete') };
+  const handlers: JobHandlers = {
+    'cluster.create': handler('cluster.create'), 'cluster.delete': handler('cluster.delete'),
+    'cluster.snapshot': handler('cluster.snapshot'), 'cluster.restore': handler('cluster.restore'),
+  };
   cleanups.push(async () => {
     await worker?.close();
     await producer.queue.obliterate({ force: true });
@@ -79,68 +83,97 @@ function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
     startWorker() {
       worker = startWorker({ connection, prefix, concurrency: 2, handlers, logger: log });
     },
-    job: (name, clusterId) => producer.queue.getJob(jobIdFor(name, clusterId)),
-    async waitForState(name, clusterId, state, timeoutMs = 15_000) {
+    job: (operationId) => producer.queue.getJob(jobIdFor(operationId)),
+    async waitForState(operationId, state, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       let seen = 'missing';
       while (Date.now() < deadline) {
-        const job = await h.job(name, clusterId);
+        const job = await h.job(operationId);
         seen = job ? await job.getState() : 'missing';
         // The job hash was read before its state: re-read it so fields written by the
         // transition itself (attemptsMade, failedReason) are not a stale snapshot.
-        if (seen === state) return (await h.job(name, clusterId))!;
+        if (seen === state) return (await h.job(operationId))!;
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`job ${jobIdFor(name, clusterId)} is ${seen}, not ${state}, after ${timeoutMs} ms`);
+      throw new Error(`job ${jobIdFor(operationId)} is ${seen}, not ${state}, after ${timeoutMs} ms`);
     },
   };
   return h;
 }
 
-const payload = (clusterId = randomUUID()): JobPayload => ({ clusterId, actor: 'U0QUEUE' });
+interface Op {
+  id: string;
+  clusterId: string;
+  kind: OperationKind;
+  actor: string;
+  params: Record<string, unknown>;
+}
+const operation = (kind: OperationKind = 'create', clusterId: string = randomUUID(), params: Record<string, unknown> = {}): Op => ({
+  id: randomUUID(), clusterId, kind, actor: 'U0QUEUE', params,
+});
+const payloadOf = (o: Op) => ({ ...o.params, operationId: o.id, clusterId: o.clusterId, actor: o.actor });
 
 describe('producer', () => {
-  it('runs the same (name, clusterId) once however often it is enqueued', async () => {
+  it('runs the same operation once however often it is enqueued', async () => {
     const h = harness();
-    const p = payload();
-    await h.producer.enqueue('cluster.create', p);
-    await h.producer.enqueue('cluster.create', p);
-    await Promise.all([h.producer.enqueue('cluster.create', p), h.producer.enqueue('cluster.create', p)]);
+    const o = operation();
+    await h.producer.enqueue(o);
+    await h.producer.enqueue(o);
+    await Promise.all([h.producer.enqueue(o), h.producer.enqueue(o)]);
     expect(await h.producer.queue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized')).toBe(1);
     h.startWorker();
-    await h.waitForState('cluster.create', p.clusterId, 'completed');
+    await h.waitForState(o.id, 'completed');
     // A duplicate arriving after completion is still recognised (the finished job is kept for a while).
-    await h.producer.enqueue('cluster.create', p);
+    await h.producer.enqueue(o);
     await new Promise((r) => setTimeout(r, 500));
     expect(h.calls).toHaveLength(1);
-    expect(h.calls[0]).toMatchObject({ name: 'cluster.create', payload: p, jobId: jobIdFor('cluster.create', p.clusterId) });
+    expect(h.calls[0]).toMatchObject({ name: 'cluster.create', payload: payloadOf(o), jobId: o.id });
     // Another operation on the same cluster is a different job.
-    await h.producer.enqueue('cluster.delete', p);
-    await h.waitForState('cluster.delete', p.clusterId, 'completed');
+    const del = operation('delete', o.clusterId);
+    await h.producer.enqueue(del);
+    await h.waitForState(del.id, 'completed');
     expect(h.calls.map((c) => c.name)).toEqual(['cluster.create', 'cluster.delete']);
   });
 
-  it('uses the catalog options and a BullMQ-safe job id', async () => {
+  it('runs two snapshots of the same cluster in a row as two jobs (the job id is the operation, not the cluster)', async () => {
     const h = harness();
-    const p = payload();
-    await h.producer.enqueue('cluster.delete', p);
-    const job = await h.job('cluster.delete', p.clusterId);
-    expect(job?.id).toBe(`cluster-delete-${p.clusterId}`);
+    const clusterId = randomUUID();
+    const first = operation('snapshot', clusterId, { note: 'before the fix' });
+    const second = operation('snapshot', clusterId);
+    h.startWorker();
+    await h.producer.enqueue(first);
+    await h.waitForState(first.id, 'completed');
+    await h.producer.enqueue(second);
+    await h.waitForState(second.id, 'completed');
+    expect(h.calls.map((c) => [c.name, c.payload.operationId])).toEqual([['cluster.snapshot', first.id], ['cluster.snapshot', second.id]]);
+    // Each payload went through its own schema: the snapshot's default filled in, the note kept.
+    expect(h.calls[0]!.payload).toEqual({ ...payloadOf(first), withData: false });
+  });
+
+  it('uses the catalog options and the operation id as a BullMQ-safe job id', async () => {
+    const h = harness();
+    const o = operation('delete');
+    await h.producer.enqueue(o);
+    const job = await h.job(o.id);
+    expect(job?.id).toBe(o.id);
+    expect(job?.name).toBe('cluster.delete');
     expect(job?.id).not.toContain(':');
-    expect(job?.data).toEqual(p);
+    expect(job?.data).toEqual(payloadOf(o));
     expect(job?.opts).toMatchObject(jobCatalog['cluster.delete'].options);
   });
 
   it('rejects an invalid payload before it reaches Redis', async () => {
     const h = harness();
-    const bad: unknown[] = [
-      { clusterId: 'not-a-uuid', actor: 'U0QUEUE' },
-      { clusterId: randomUUID(), actor: '' },
-      { clusterId: randomUUID() },
-      { ...payload(), extra: 'field' },
+    const bad: Op[] = [
+      { ...operation(), clusterId: 'not-a-uuid' },
+      { ...operation(), actor: '' },
+      { ...operation(), id: 'not-a-uuid' },
+      operation('create', randomUUID(), { extra: 'field' }),
+      operation('restore'), // a restore names its snapshot
+      operation('snapshot', randomUUID(), { withData: 'yes' }),
     ];
     for (const b of bad) {
-      await expect(h.producer.enqueue('cluster.create', b as JobPayload), JSON.stringify(b)).rejects.toBeInstanceOf(ZodError);
+      await expect(h.producer.enqueue(b), JSON.stringify(b)).rejects.toBeInstanceOf(ZodError);
     }
     const counts = await h.producer.queue.getJobCounts();
     expect(Object.values(counts).every((n) => n === 0)).toBe(true);
@@ -152,14 +185,14 @@ describe('producer', () => {
         if (attempt === 1) throw new AppError('bad_size', 'A cluster of 4 is not allowed.');
       },
     });
-    const p = payload();
+    const o = operation();
     h.startWorker();
-    await h.producer.enqueue('cluster.create', p);
-    const failed = await h.waitForState('cluster.create', p.clusterId, 'failed');
+    await h.producer.enqueue(o);
+    const failed = await h.waitForState(o.id, 'failed');
     expect(failed.failedReason).toBe('A cluster of 4 is not allowed.');
 
-    await h.producer.enqueue('cluster.create', p);
-    const done = await h.waitForState('cluster.create', p.clusterId, 'completed');
+    await h.producer.enqueue(o);
+    const done = await h.waitForState(o.id, 'completed');
     expect(done.attemptsMade).toBe(1);
     expect(h.calls).toHaveLength(2);
   });
@@ -172,10 +205,10 @@ describe('worker', () => {
         throw new AppError('image_missing', 'The image is not built.', { retryable: false });
       },
     });
-    const p = payload();
+    const o = operation('create');
     h.startWorker();
-    await h.producer.enqueue('cluster.create', p);
-    const job = await h.waitForState('cluster.create', p.clusterId, 'failed');
+    await h.producer.enqueue(o);
+    const job = await h.waitForState(o.id, 'failed');
     await new Promise((r) => setTimeout(r, 300)); // no second attempt shows up
     expect(h.calls).toHaveLength(1);
     expect(job.attemptsMade).toBe(1);
@@ -190,12 +223,12 @@ describe('worker', () => {
         throw new AppError('docker_error', 'Docker could not start zk-1: 500', { retryable: true });
       },
     });
-    const p = payload();
+    const o = operation();
     const { attempts } = jobCatalog['cluster.create'].options;
     h.startWorker();
-    await h.producer.enqueue('cluster.create', p);
+    await h.producer.enqueue(o);
     // The catalog's exponential backoff (2 s, 4 s) keeps this around 6 s.
-    const job = await h.waitForState('cluster.create', p.clusterId, 'failed', 20_000);
+    const job = await h.waitForState(o.id, 'failed', 20_000);
     expect(h.calls.map((c) => c.finalAttempt)).toEqual([...Array(attempts - 1).fill(false), true]);
     expect(job.attemptsMade).toBe(attempts);
     const gaps = h.calls.slice(1).map((c, i) => c.at - h.calls[i]!.at);
@@ -208,24 +241,24 @@ describe('worker', () => {
         if (attempt === 1) throw new Error('socket hang up');
       },
     });
-    const p = payload();
+    const o = operation('delete');
     h.startWorker();
-    await h.producer.enqueue('cluster.delete', p);
-    const job = await h.waitForState('cluster.delete', p.clusterId, 'completed', 20_000);
+    await h.producer.enqueue(o);
+    const job = await h.waitForState(o.id, 'completed', 20_000);
     expect(h.calls.map((c) => c.finalAttempt)).toEqual([false, false]);
     expect(job.attemptsMade).toBe(2);
   }, 30_000);
 
   it('fails a job with an invalid payload once, without calling the handler', async () => {
     const h = harness();
-    const clusterId = randomUUID();
+    const o = operation();
     // Bypass the producer, as an old or foreign producer might.
-    await h.producer.queue.add('cluster.create', { clusterId, actor: 'U0QUEUE', extra: true }, {
+    await h.producer.queue.add('cluster.create', { ...payloadOf(o), extra: true }, {
       ...jobCatalog['cluster.create'].options,
-      jobId: jobIdFor('cluster.create', clusterId),
+      jobId: jobIdFor(o.id),
     });
     h.startWorker();
-    const job = await h.waitForState('cluster.create', clusterId, 'failed');
+    const job = await h.waitForState(o.id, 'failed');
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toContain('invalid payload for cluster.create');
     expect(h.calls).toHaveLength(0);

@@ -7,13 +7,15 @@ import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../../src/db/client.js';
 import { createClusterStore } from '../../src/db/cluster-store.js';
-import type { ClusterStore } from '../../src/services/ports.js';
+import { createOperationStore } from '../../src/db/operation-store.js';
+import type { ClusterStore, OperationStore } from '../../src/services/ports.js';
 
 export interface TestDatabase {
   /** Connection URL of the new database. */
   url: string;
   database: Database;
   store: ClusterStore;
+  operations: OperationStore;
   /** Closes the pool and drops the database (idempotent). */
   drop(): Promise<void>;
 }
@@ -62,5 +64,5 @@ export async function createTestDatabase(opts: { max?: number } = {}): Promise<T
     await drop().catch(() => undefined);
     throw e;
   }
-  return { url, database, store: createClusterStore(database.db), drop };
+  return { url, database, store: createClusterStore(database.db), operations: createOperationStore(database.db), drop };
 }

@@ -17,6 +17,7 @@ import { statesAllowedBefore, transitionPath, type ClusterState } from '../../sr
 import type { ClusterPlan, PlannedNode } from '../../src/domain/plan.js';
 import { expiringStates, extendableStates, systemActor } from '../../src/domain/expiry.js';
 import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
+import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
 import { AppError } from '../../src/errors.js';
 import type {
   Clock,
@@ -29,6 +30,9 @@ import type {
   JobQueue,
   Log,
   NewCluster,
+  NewOperation,
+  BeginOptions,
+  OperationStore,
   NodeStatus,
   Notifier,
   Progress,
@@ -91,10 +95,35 @@ export class MemoryClusterStore implements ClusterStore {
     private readonly journal?: Journal,
   ) {}
 
-  async create(c: NewCluster): Promise<{ cluster: Cluster; created: boolean }> {
+  /** The operations table, shared with MemoryOperationStore (create and expire insert into it, as their SQL does). */
+  readonly operationRows = new Map<string, Operation>();
+  private opSeq = 0;
+
+  insertOperation(clusterId: string, op: NewOperation): Operation {
+    const row: Operation = {
+      id: fakeId(0x100000 + ++this.opSeq), clusterId, kind: op.kind, actor: op.actor, state: 'queued', params: clone(op.params ?? {}),
+      progress: null, error: null, attempts: 0, createdAt: this.clock.now(), startedAt: null, finishedAt: null,
+    };
+    this.operationRows.set(row.id, row);
+    this.journal?.push(`operations.insert ${op.kind}`);
+    return clone(row);
+  }
+
+  activeOperation(clusterId: string): Operation | undefined {
+    return [...this.operationRows.values()].find((o) => o.clusterId === clusterId && isActive(o.state));
+  }
+
+  recordEventRow(clusterId: string, actor: string, kind: string, detail: Record<string, unknown>): void {
+    this.eventRows.push({ clusterId, actor, kind, detail, at: this.clock.now() });
+  }
+
+  async create(c: NewCluster, op: NewOperation = { kind: 'create', actor: c.owner }): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }> {
     if (c.requestKey) {
       const seenId = this.requestKeys.get(c.requestKey);
-      if (seenId) return { cluster: clone(this.clusters.get(seenId)!), created: false };
+      if (seenId) {
+        const active = this.activeOperation(seenId);
+        return { cluster: clone(this.clusters.get(seenId)!), created: false, operation: active && clone(active) };
+      }
     }
     const live = [...this.clusters.values()].filter((x) => x.state !== 'deleted');
     if (live.some((x) => x.name === c.name))
@@ -127,7 +156,8 @@ export class MemoryClusterStore implements ClusterStore {
     this.eventRows.push({ clusterId: cluster.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size }, at: now });
     this.writes++;
     this.journal?.push(`store.create ${c.name}`);
-    return { cluster: clone(cluster), created: true };
+    const operation = this.insertOperation(cluster.id, op);
+    return { cluster: clone(cluster), created: true, operation };
   }
 
   async get(id: string): Promise<Cluster | undefined> {
@@ -220,9 +250,10 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
-  async expire(id: string, now: Date): Promise<Cluster | undefined> {
+  async expire(id: string, now: Date): Promise<{ cluster: Cluster; operation: Operation } | undefined> {
     const c = this.clusters.get(id);
     if (!c || !expiringStates.includes(c.state) || !statesAllowedBefore('deleting').includes(c.state) || c.expiresAt.getTime() > now.getTime()) return undefined;
+    if (this.activeOperation(id)) return undefined;
     const from = c.state;
     c.state = 'deleting';
     c.updatedAt = this.clock.now();
@@ -230,7 +261,8 @@ export class MemoryClusterStore implements ClusterStore {
     this.eventRows.push({ clusterId: id, actor: systemActor, kind: 'state.deleting', detail: { reason: 'expired', expiresAt: c.expiresAt.toISOString() }, at: this.clock.now() });
     this.writes++;
     this.journal?.push('store.transition deleting');
-    return clone(c);
+    const operation = this.insertOperation(id, { kind: 'delete', actor: systemActor });
+    return { cluster: clone(c), operation };
   }
 
   async setHost(id: string, host: string): Promise<void> {
@@ -292,6 +324,15 @@ export class MemoryClusterStore implements ClusterStore {
     for (const to of transitionPath('requested', state)!) {
       const moved = await this.transition(cluster.id, to, to === 'provisioning' && host ? { host } : {}, 'seed');
       if (!moved) throw new Error(`seed: cannot move ${cluster.name} to ${to}`);
+    }
+    // The operations a cluster in that state has behind it, as the services would have left them.
+    const create = this.activeOperation(cluster.id)!;
+    if (state === 'provisioning') create.state = 'running';
+    else if (state === 'failed') Object.assign(create, { state: 'failed', finishedAt: this.clock.now() });
+    else if (state !== 'requested') Object.assign(create, { state: 'succeeded', finishedAt: this.clock.now() });
+    if (state === 'deleting' || state === 'deleted') {
+      const del = this.insertOperation(cluster.id, { kind: 'delete', actor: c.owner });
+      if (state === 'deleted') Object.assign(this.operationRows.get(del.id)!, { state: 'succeeded', finishedAt: this.clock.now() });
     }
     return clone(this.clusters.get(cluster.id)!);
   }
@@ -577,21 +618,88 @@ export class RecordingNotifier implements Notifier {
   }
 }
 
+// ----------------------------------------------------------------------------------------- operations
+
+/** The operations port over MemoryClusterStore's rows, with the guards of db/operation-store.ts. */
+export class MemoryOperationStore implements OperationStore {
+  constructor(
+    private readonly store: MemoryClusterStore,
+    private readonly clock: Clock = new FakeClock(),
+  ) {}
+
+  async begin(clusterId: string, op: NewOperation, opts: BeginOptions): Promise<{ operation: Operation; cluster: Cluster }> {
+    const c = this.store.clusters.get(clusterId);
+    if (!c || c.state === 'deleted') throw new AppError('not_found', 'That cluster no longer exists.');
+    const current = this.store.activeOperation(clusterId);
+    if (current) {
+      if (!opts.preempt?.includes(current.kind)) throw new AppError('busy', busyMessage(c.name, current, this.clock.now()));
+      Object.assign(current, { state: 'cancelled', finishedAt: this.clock.now(), error: `cut short by a ${op.kind} from ${op.actor}` });
+    }
+    if (!opts.whenStates.includes(c.state)) throw new AppError('illegal_transition', `${c.name} is ${c.state}; that is not possible right now.`);
+    if (opts.moveTo && opts.moveTo !== c.state) {
+      if (opts.clearError) c.error = null;
+      const moved = await this.store.transition(clusterId, opts.moveTo, {}, op.actor);
+      if (!moved) throw new AppError('illegal_transition', `${c.name} is ${c.state} and cannot become ${opts.moveTo}.`);
+    }
+    const operation = this.store.insertOperation(clusterId, op);
+    this.store.recordEventRow(clusterId, op.actor, `operation.${op.kind}`, { operation: operation.id, ...(op.params ?? {}) });
+    return { operation, cluster: clone(this.store.clusters.get(clusterId)!) };
+  }
+
+  async get(id: string): Promise<Operation | undefined> {
+    const o = this.store.operationRows.get(id);
+    return o && clone(o);
+  }
+
+  async active(clusterId: string): Promise<Operation | undefined> {
+    const o = this.store.activeOperation(clusterId);
+    return o && clone(o);
+  }
+
+  async listActive(): Promise<Operation[]> {
+    return [...this.store.operationRows.values()].filter((o) => isActive(o.state)).map(clone);
+  }
+
+  async list(clusterId: string): Promise<Operation[]> {
+    return [...this.store.operationRows.values()].filter((o) => o.clusterId === clusterId).reverse().map(clone);
+  }
+
+  async markRunning(id: string): Promise<Operation | undefined> {
+    const o = this.store.operationRows.get(id);
+    if (!o || !isActive(o.state)) return undefined;
+    Object.assign(o, { state: 'running', attempts: o.attempts + 1, startedAt: o.startedAt ?? this.clock.now() });
+    return clone(o);
+  }
+
+  async finish(id: string, state: 'succeeded' | 'failed' | 'cancelled', error: string | null = null): Promise<Operation | undefined> {
+    const o = this.store.operationRows.get(id);
+    if (!o || !isActive(o.state)) return undefined;
+    Object.assign(o, { state, finishedAt: this.clock.now(), ...(error !== null && { error }) });
+    return clone(o);
+  }
+
+  async setProgress(id: string, progress: OperationProgress): Promise<void> {
+    const o = this.store.operationRows.get(id);
+    if (o && isActive(o.state)) o.progress = { ...progress };
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- queue
 
 export class RecordingQueue implements JobQueue {
-  readonly jobs: { name: JobName; payload: { clusterId: string; actor: string } }[] = [];
+  readonly jobs: { name: JobName; payload: { operationId: string; clusterId: string; actor: string } & Record<string, unknown> }[] = [];
   constructor(private readonly journal?: Journal) {}
 
-  async enqueue(name: JobName, payload: { clusterId: string; actor: string }): Promise<void> {
-    this.jobs.push({ name, payload: { ...payload } });
+  async enqueue(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): Promise<void> {
+    const name = `cluster.${op.kind}` as JobName;
+    this.jobs.push({ name, payload: { ...op.params, operationId: op.id, clusterId: op.clusterId, actor: op.actor } });
     this.journal?.push(`queue.enqueue ${name}`);
   }
 
-  /** What would actually run: the real queue dedupes by (name, clusterId). */
+  /** What would actually run: the real queue dedupes by job id, which is the operation id. */
   distinct(): { name: JobName; clusterId: string }[] {
     const seen = new Map<string, { name: JobName; clusterId: string }>();
-    for (const j of this.jobs) seen.set(`${j.name}:${j.payload.clusterId}`, { name: j.name, clusterId: j.payload.clusterId });
+    for (const j of this.jobs) seen.set(j.payload.operationId, { name: j.name, clusterId: j.payload.clusterId });
     return [...seen.values()];
   }
 }
@@ -636,10 +744,12 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
 export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings> = {}) {
   const journal: Journal = [];
   const clock = new FakeClock();
+  const store = new MemoryClusterStore(clock, journal);
   return {
     journal,
     clock,
-    store: new MemoryClusterStore(clock, journal),
+    store,
+    operations: new MemoryOperationStore(store, clock),
     runtime: new FakeRuntime(journal),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),

@@ -49,7 +49,7 @@ export async function provisionReal(template: string, size: number, opts: { subn
     // setup.sh builds every image the templates use; building here too keeps a lone `vitest run` working.
     for (const role of Object.values(catalog.get(template)!.roles)) await images.ensureBuilt(role.image);
     const { view } = await requestCluster(
-      { store: db.store, queue: new RecordingQueue(), notifier, catalog, settings, clock },
+      { store: db.store, operations: db.operations, queue: new RecordingQueue(), notifier, catalog, settings, clock },
       { actor: 'UTESTER', team: null, channel: null, template, size, name, requestKey: null },
     );
     clusterId = view.cluster.id;

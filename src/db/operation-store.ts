@@ -1,0 +1,119 @@
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { statesAllowedBefore } from '../domain/cluster-state.js';
+import { activeOperationStates, busyMessage, type Operation, type OperationKind, type OperationState } from '../domain/operation.js';
+import { AppError } from '../errors.js';
+import type { NewOperation, OperationStore } from '../services/ports.js';
+import type { Db } from './client.js';
+import { toCluster } from './cluster-row.js';
+import { clusters, events, operations } from './schema.js';
+
+type OperationRow = typeof operations.$inferSelect;
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+export function toOperation(r: OperationRow): Operation {
+  return {
+    id: r.id,
+    clusterId: r.clusterId,
+    kind: r.kind as OperationKind,
+    actor: r.actor,
+    state: r.state as OperationState,
+    params: r.params,
+    progress: r.progress ?? null,
+    error: r.error,
+    attempts: r.attempts,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  };
+}
+
+const active = inArray(operations.state, [...activeOperationStates]);
+
+/** Inserts a queued operation inside the caller's transaction (the cluster row it belongs to changes in the same one). */
+export async function insertOperation(tx: Tx | Db, clusterId: string, op: NewOperation): Promise<Operation> {
+  const [row] = await tx
+    .insert(operations)
+    .values({ clusterId, kind: op.kind, actor: op.actor, state: 'queued', params: op.params ?? {} })
+    .returning();
+  return toOperation(row!);
+}
+
+export function createOperationStore(db: Db): OperationStore {
+  return {
+    async begin(clusterId, op, opts) {
+      return db.transaction(async (tx) => {
+        // Row lock on the cluster: concurrent begins on one cluster queue up here, so the second one sees
+        // the first one's operation (the partial unique index is the backstop).
+        const [row] = await tx.select().from(clusters).where(eq(clusters.id, clusterId)).for('update');
+        if (!row || row.state === 'deleted') throw new AppError('not_found', 'That cluster no longer exists.', { hints: ['`/cluster list` shows yours.'] });
+        const [current] = await tx.select().from(operations).where(and(eq(operations.clusterId, clusterId), active));
+        if (current) {
+          if (!opts.preempt?.includes(current.kind as OperationKind))
+            throw new AppError('busy', busyMessage(row.name, toOperation(current), new Date()), { hints: ['Try again when it has finished; the cluster\'s thread shows its progress.'] });
+          await tx
+            .update(operations)
+            .set({ state: 'cancelled', finishedAt: sql`now()`, error: `cut short by a ${op.kind} from ${op.actor}` })
+            .where(and(eq(operations.id, current.id), active));
+        }
+        if (!opts.whenStates.includes(row.state as never))
+          throw new AppError('illegal_transition', `${row.name} is ${row.state}; that is not possible right now.`, { hints: [`\`/cluster status ${row.name}\` shows its state.`] });
+        let cluster = toCluster(row);
+        if (opts.moveTo && opts.moveTo !== row.state) {
+          const [moved] = await tx
+            .update(clusters)
+            .set({ state: opts.moveTo, updatedAt: sql`now()`, ...(opts.clearError && { error: null }) })
+            .where(and(eq(clusters.id, clusterId), inArray(clusters.state, statesAllowedBefore(opts.moveTo))))
+            .returning();
+          if (!moved) throw new AppError('illegal_transition', `${row.name} is ${row.state} and cannot become ${opts.moveTo}.`);
+          await tx.insert(events).values({ clusterId, actor: op.actor, kind: `state.${opts.moveTo}`, detail: { operation: op.kind } });
+          cluster = toCluster(moved);
+        }
+        const operation = await insertOperation(tx, clusterId, op);
+        await tx.insert(events).values({ clusterId, actor: op.actor, kind: `operation.${op.kind}`, detail: { operation: operation.id, ...(op.params ?? {}) } });
+        return { operation, cluster };
+      });
+    },
+
+    async get(id) {
+      const [row] = await db.select().from(operations).where(eq(operations.id, id));
+      return row && toOperation(row);
+    },
+
+    async active(clusterId) {
+      const [row] = await db.select().from(operations).where(and(eq(operations.clusterId, clusterId), active));
+      return row && toOperation(row);
+    },
+
+    async listActive() {
+      const rows = await db.select().from(operations).where(active).orderBy(asc(operations.createdAt));
+      return rows.map(toOperation);
+    },
+
+    async list(clusterId) {
+      const rows = await db.select().from(operations).where(eq(operations.clusterId, clusterId)).orderBy(desc(operations.createdAt), desc(operations.id));
+      return rows.map(toOperation);
+    },
+
+    async markRunning(id) {
+      const [row] = await db
+        .update(operations)
+        .set({ state: 'running', attempts: sql`${operations.attempts} + 1`, startedAt: sql`coalesce(${operations.startedAt}, now())` })
+        .where(and(eq(operations.id, id), active))
+        .returning();
+      return row && toOperation(row);
+    },
+
+    async finish(id, state, error = null) {
+      const [row] = await db
+        .update(operations)
+        .set({ state, finishedAt: sql`now()`, ...(error !== null && { error }) })
+        .where(and(eq(operations.id, id), active))
+        .returning();
+      return row && toOperation(row);
+    },
+
+    async setProgress(id, progress) {
+      await db.update(operations).set({ progress }).where(and(eq(operations.id, id), active));
+    },
+  };
+}

@@ -1,0 +1,31 @@
+import type { Operation } from '../domain/operation.js';
+import { toAppError } from '../errors.js';
+import type { Log, OperationStore } from './ports.js';
+
+export interface RunOperationDeps {
+  operations: OperationStore;
+  logger: Log;
+}
+
+/**
+ * Runs one job's operation and keeps its row honest: running (one more attempt) while the work runs,
+ * succeeded when it returns, failed with the reason when it fails for good. A job whose operation is
+ * already final (cancelled by a delete, finished by an earlier delivery) does nothing: the job id is the
+ * operation id, so that only happens to late duplicates.
+ */
+export async function runOperation(deps: RunOperationDeps, operationId: string, opts: { finalAttempt: boolean }, work: (op: Operation) => Promise<void>): Promise<void> {
+  const op = await deps.operations.markRunning(operationId);
+  if (!op) {
+    const now = await deps.operations.get(operationId);
+    deps.logger.info({ operationId, state: now?.state ?? 'unknown' }, 'job skipped: its operation is no longer active');
+    return;
+  }
+  try {
+    await work(op);
+  } catch (err) {
+    const e = toAppError(err);
+    if (!e.retryable || opts.finalAttempt) await deps.operations.finish(op.id, 'failed', e.userMessage);
+    throw err;
+  }
+  await deps.operations.finish(op.id, 'succeeded');
+}
