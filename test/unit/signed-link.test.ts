@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSigningKey, expiresFor, signLink, verifyLink } from '../../src/artifacts/signed-link.js';
-import { findRoute, type Route } from '../../src/http/routes.js';
 
 const secret = Buffer.from('0123456789abcdef0123456789abcdef');
 const now = new Date('2026-11-30T12:00:00Z');
@@ -64,29 +63,5 @@ describe('signed download links', () => {
     expect(deriveSigningKey('slack-signing-secret-1').equals(a)).toBe(true);
     expect(deriveSigningKey('slack-signing-secret-2').equals(a)).toBe(false);
     expect(a.toString('utf8')).not.toContain('slack-signing-secret-1');
-  });
-});
-
-describe('findRoute', () => {
-  const handler = () => undefined;
-  const routes: Route[] = [
-    { path: '/healthz', method: ['GET'], handler },
-    { path: '/downloads/*key', method: ['GET'], handler },
-  ];
-
-  it('matches exact paths, ignoring the query', () => {
-    expect(findRoute(routes, 'GET', '/healthz')?.path).toBe('/healthz');
-    expect(findRoute(routes, 'GET', '/healthz?x=1')?.path).toBe('/healthz');
-    expect(findRoute(routes, 'GET', '/healthz/extra')).toBeUndefined();
-    expect(findRoute(routes, 'POST', '/healthz')).toBeUndefined();
-  });
-
-  it('matches a trailing wildcard for one or more segments, as path-to-regexp does for Bolt', () => {
-    expect(findRoute(routes, 'GET', '/downloads/snapshots/a.tar.gz?expires=1&sig=ab')?.path).toBe('/downloads/*key');
-    expect(findRoute(routes, 'GET', '/downloads/a')?.path).toBe('/downloads/*key');
-    expect(findRoute(routes, 'GET', '/downloads/')).toBeUndefined();
-    expect(findRoute(routes, 'GET', '/downloads')).toBeUndefined();
-    expect(findRoute(routes, 'GET', '/downloadsx/a')).toBeUndefined();
-    expect(findRoute(routes, 'DELETE', '/downloads/a')).toBeUndefined();
   });
 });
