@@ -25,6 +25,16 @@ command -v mvn >/dev/null 2>&1 || need_pkg maven
 command -v javac >/dev/null 2>&1 || need_pkg openjdk-17-jdk-headless
 command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 || need_pkg python3-pip
 
+# The S3 artifact store's tests run a real S3 server: moto's standalone server (PyPI), pinned. Installed for the
+# `python3` on PATH (pyenv or Debian's); Debian's own python refuses root pip installs (PEP 668) unless told.
+moto_version=5.2.5
+if ! { command -v moto_server >/dev/null 2>&1 && [ "$(python3 -m pip show moto 2>/dev/null | sed -n 's/^Version: //p')" = "$moto_version" ]; }; then
+  log "installing moto[server]==$moto_version (test S3 server)"
+  export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
+  python3 -m pip install --quiet "moto[server]==$moto_version" 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages "moto[server]==$moto_version"
+fi
+
 # Docker Engine: start it when it does not answer; a daemon killed earlier leaves pid files that stop the next one.
 if ! docker info >/dev/null 2>&1; then
   for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do

@@ -48,6 +48,17 @@ export const envSchema = z.object({
   SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
   // Unset means: info for servers, warn for interactive commands (shell, images) that print their own output.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  // Artifacts (snapshot archives): a local directory (ARTIFACT_DIR) served by clusterbot's HTTP server, or S3.
+  ARTIFACT_STORE: z.enum(['fs', 's3']).default('fs'),
+  // Base URL browsers reach clusterbot's HTTP server at; download links point there. Default: http://localhost:PORT.
+  PUBLIC_URL: z.url().optional(),
+  DOWNLOAD_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
+  S3_ENDPOINT: z.url().optional(),
+  S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
+  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 of a-z 0-9 . -)').optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_PREFIX: z.string().regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/?)*$/, 'must be a relative key prefix such as clusterbot/').default(''),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -94,6 +105,22 @@ export interface Config {
   workerConcurrency: number;
   shellUser: string;
   logLevel: Env['LOG_LEVEL'] | undefined;
+  /** Base URL of clusterbot's HTTP server as people's browsers reach it, without a trailing slash. */
+  publicUrl: string;
+  artifacts: {
+    store: 'fs' | 's3';
+    /** Signs filesystem download links; unset means derived (see artifacts/create-artifact-store.ts). */
+    downloadSigningKey?: string;
+    s3: {
+      endpoint?: string;
+      region: string;
+      /** Set whenever store is 's3' (checked at load). */
+      bucket?: string;
+      /** Both or neither; neither means the AWS SDK's default credential chain. */
+      credentials?: { accessKeyId: string; secretAccessKey: string };
+      prefix: string;
+    };
+  };
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -112,6 +139,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new AppError('config_invalid', 'Invalid configuration: SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set', {
       hints: ['Without SLACK_BOT_TOKEN clusterbot runs in shell mode.'],
     });
+  }
+  if (e.ARTIFACT_STORE === 's3' && !e.S3_BUCKET) {
+    throw new AppError('config_invalid', 'Invalid configuration: S3_BUCKET is required when ARTIFACT_STORE=s3', {
+      hints: ['Set S3_ENDPOINT too for an S3-compatible server (MinIO, Ceph...); unset means AWS.'],
+    });
+  }
+  if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
+    throw new AppError('config_invalid', 'Invalid configuration: set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (the AWS default credential chain)');
   }
   return {
     databaseUrl: e.DATABASE_URL,
@@ -151,5 +186,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.WORKER_CONCURRENCY,
     shellUser: e.SHELL_USER,
     logLevel: e.LOG_LEVEL,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    artifacts: {
+      store: e.ARTIFACT_STORE,
+      ...(e.DOWNLOAD_SIGNING_KEY && { downloadSigningKey: e.DOWNLOAD_SIGNING_KEY }),
+      s3: {
+        ...(e.S3_ENDPOINT && { endpoint: e.S3_ENDPOINT }),
+        region: e.S3_REGION,
+        ...(e.S3_BUCKET && { bucket: e.S3_BUCKET }),
+        ...(e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY && { credentials: { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } }),
+        prefix: e.S3_PREFIX,
+      },
+    },
   };
 }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { WebClient } from '@slack/web-api';
 import type { Worker } from 'bullmq';
 import type { CommandDeps } from '../app/handle-command.js';
-import { createHttpRoutes, createRegistry, type Route } from '../http/routes.js';
+import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Notifier } from '../services/ports.js';
@@ -102,7 +102,7 @@ export async function runWorkerProcess(ctx: Context): Promise<Running> {
   const worker = await runWorker(ctx, notifier);
   const routes = routesFor(ctx);
   const server = http.createServer((req, res) => {
-    const route = routes.find((r) => r.path === req.url?.split('?')[0] && r.method.includes(req.method ?? ''));
+    const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
     else res.writeHead(404).end();
   });

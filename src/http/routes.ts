@@ -11,6 +11,22 @@ export interface Route {
   handler: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
+/**
+ * The route for a request, for servers other than Bolt's receiver (which matches with path-to-regexp itself).
+ * Supports the two shapes our routes use: exact paths, and a trailing `/*name` wildcard that matches one or
+ * more further segments (`/downloads/*key` matches `/downloads/snapshots/a.tar.gz`), as path-to-regexp 8 does.
+ */
+export function findRoute(routes: readonly Route[], method: string | undefined, url: string | undefined): Route | undefined {
+  const pathname = new URL(url ?? '/', 'http://localhost').pathname;
+  return routes.find((r) => {
+    if (!r.method.includes(method ?? '')) return false;
+    const wildcard = /\/\*[A-Za-z_$][\w$]*$/.exec(r.path);
+    if (!wildcard) return r.path === pathname;
+    const prefix = r.path.slice(0, wildcard.index + 1);
+    return pathname.startsWith(prefix) && pathname.length > prefix.length;
+  });
+}
+
 export interface ReadinessCheck {
   name: string;
   check: () => Promise<void>;
