@@ -242,4 +242,57 @@ export interface ArtifactStore {
   exists(key: string): Promise<boolean>;
   /** Every key that starts with `prefix` (a plain string prefix, as in S3), sorted; for retention and orphan checks. */
   list(prefix: string): Promise<string[]>;
+
+/** Bytes flowing out of (or into) a Docker host; destroy it to abandon the transfer and release what feeds it. */
+export type ByteStream = import('node:stream').Readable;
+
+/**
+ * Moving a cluster's data in and out of Docker: pause, commit, volume and path archives as streams, diagnostics
+ * and snapshot images. Every method may be repeated after a crash. Failures are AppError('docker_error') with
+ * `retryable` for 5xx and connection errors; a container or volume that is not there is AppError('not_found')
+ * where the method cannot answer "nothing" instead.
+ */
+export interface NodeDataPort {
+  /** Freezes the container (cgroup freezer). Already paused is fine; a stopped container is an error. */
+  pause(host: string, container: string): Promise<void>;
+  /** Thaws the container. Not paused, stopped or missing is fine. */
+  unpause(host: string, container: string): Promise<void>;
+  /** Crash recovery: unpauses every paused container labelled clusterbot.cluster=<id> on every host; returns "host/name" of each. */
+  unpauseCluster(clusterId: string): Promise<string[]>;
+  /**
+   * `docker commit` without pausing (the caller paused the cluster for a consistent cut), tagged repo:tag, with
+   * these labels added to the ones the image inherits from the container (pass '' to clear one). Volumes are not
+   * included (see exportVolume). Idempotent: an image already tagged repo:tag is returned if it carries these
+   * labels, and refused as AppError('conflict') if it does not.
+   */
+  commit(host: string, container: string, ref: { repo: string; tag: string }, labels: Record<string, string>): Promise<{ imageId: string; ref: string; sizeBytes: number }>;
+  /**
+   * The volume's content as a tar stream, paths relative to the volume root ("./..."), numeric owners kept.
+   * Readable while the owning container is paused (a helper container reads it). The stream fails with the
+   * helper's stderr if tar does not exit 0. Consume it to the end or destroy it: the helper lives until then.
+   * AppError('not_found') when the volume does not exist.
+   */
+  exportVolume(host: string, volumeName: string): Promise<ByteStream>;
+  /**
+   * Creates the volume with these labels if missing and unpacks the tar into it (owners and modes kept).
+   * AppError('conflict') if the volume exists without these labels (someone else's). Resolves once every byte is
+   * unpacked; a failed tar stream rejects and may leave a partly filled volume (repeat the import to finish it).
+   */
+  importVolume(host: string, volumeName: string, labels: Record<string, string>, tar: NodeJS.ReadableStream): Promise<{ bytes: number }>;
+  /** A path of a container as a tar stream (docker cp; works running, paused or stopped), undefined if the path does not exist; AppError('not_found') if the container does not. */
+  readPath(host: string, container: string, path: string): Promise<ByteStream | undefined>;
+  /** Raw docker inspect of a container (undefined if missing). */
+  inspect(host: string, container: string): Promise<Record<string, unknown> | undefined>;
+  /** The last lines of the container's stdout and stderr as text, at most maxBytes (the newest are kept, cut at a line start). */
+  logs(host: string, container: string, opts: { tailLines: number; maxBytes: number }): Promise<{ text: string; truncated: boolean }>;
+  /** Whether memory checkpoints work on this host, and if not, why (the daemon's experimental flag, then a real CRIU checkpoint of a probe container). */
+  checkpointSupport(host: string): Promise<{ supported: boolean; reason: string }>;
+  /** Images carrying all these labels, on every host. */
+  listImages(labels: Record<string, string>): Promise<{ host: string; id: string; refs: string[]; sizeBytes: number }[]>;
+  /**
+   * Removes images carrying all these labels on every host, without force: an image a container still uses (or
+   * another image builds on) stays and is listed in `kept` with the reason.
+   */
+  removeImages(labels: Record<string, string>): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
+  hasImage(host: string, ref: string): Promise<boolean>;
 }

@@ -1,0 +1,152 @@
+/**
+ * The data side of Docker (ARCHITECTURE.md "Docker ports by concern"): pause for a consistent cut, commit,
+ * volumes and paths as tar streams, diagnostics, snapshot images. Separate from cluster-runtime.ts, which
+ * creates and runs nodes. Every engine call is logged with its duration at debug and fails as AppError.
+ */
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { label } from '../domain/labels.js';
+import { AppError } from '../errors.js';
+import type { Log, NodeDataPort } from '../services/ports.js';
+import { checkpointSupport } from './checkpoint-probe.js';
+import type { DataContext } from './data-context.js';
+import { dockerError, engineCall, statusOf, tolerate } from './engine-call.js';
+import type { HostPool } from './host-pool.js';
+import { logTail } from './log-tail.js';
+import { observedStream } from './observed-stream.js';
+import { commit, hasImage, listImages, removeImages } from './snapshot-images.js';
+import { exportVolume, importVolume } from './volume-archive.js';
+
+export interface NodeDataOptions {
+  pool: HostPool;
+  logger: Log;
+  /** Our own base image's ref, e.g. `async () => (await images.resolve('base')).ref`: helpers cannot pull. */
+  helperImage: () => Promise<string>;
+  /** Labels every helper container carries besides its cluster's, e.g. clusterbot.instance. */
+  helperLabels?: Record<string, string>;
+}
+
+const missing = (host: string, container: string) => new AppError('not_found', `There is no container ${container} on Docker host ${host}.`);
+
+export function createNodeData(opts: NodeDataOptions): NodeDataPort {
+  const ctx: DataContext = {
+    pool: opts.pool,
+    call: engineCall(opts.logger),
+    logger: opts.logger,
+    helperImage: opts.helperImage,
+    helperLabels: opts.helperLabels ?? {},
+  };
+  const { pool, call } = ctx;
+  const containerOf = (host: string, name: string) => pool.get(host).getContainer(name);
+  const inspectContainer = (c: Docker.Container) => tolerate(() => c.inspect(), 404);
+
+  async function unpause(host: string, container: string): Promise<void> {
+    const c = containerOf(host, container);
+    await call(host, 'unpause', container, async () => {
+      try {
+        await c.unpause();
+      } catch (e) {
+        // The daemon answers "not paused" with a plain 500; ask what the container's state really is.
+        const info = await inspectContainer(c);
+        if (!info || !info.State.Paused) return;
+        throw e;
+      }
+    });
+  }
+
+  return {
+    async pause(host, container) {
+      const c = containerOf(host, container);
+      await call(host, 'pause', container, async () => {
+        try {
+          await c.pause();
+        } catch (e) {
+          if (statusOf(e) === 404) throw missing(host, container);
+          // 409 is both "already paused" (fine) and "not running" (not fine).
+          if (statusOf(e) === 409 && (await inspectContainer(c))?.State.Paused) return;
+          throw e;
+        }
+      });
+    },
+
+    unpause,
+
+    async unpauseCluster(clusterId) {
+      const done: string[] = [];
+      const failed: string[] = [];
+      // Every host and every container is tried: crash recovery must thaw as much as it can.
+      for (const host of pool.names()) {
+        let paused: Docker.ContainerInfo[];
+        try {
+          paused = await call(host, 'list paused containers of cluster', clusterId, () =>
+            pool.get(host).listContainers({ all: true, filters: { label: [`${label.cluster}=${clusterId}`], status: ['paused'] } }),
+          );
+        } catch (e) {
+          failed.push(`${host}: ${(e as AppError).userMessage ?? (e as Error).message}`);
+          continue;
+        }
+        for (const p of paused) {
+          const name = p.Names[0]?.replace(/^\//, '') ?? p.Id;
+          try {
+            await unpause(host, p.Id);
+            done.push(`${host}/${name}`);
+          } catch (e) {
+            failed.push(`${host}/${name}: ${(e as AppError).userMessage ?? (e as Error).message}`);
+          }
+        }
+      }
+      if (failed.length)
+        throw new AppError('docker_error', `Could not unpause every node of cluster ${clusterId} (unpaused: ${done.join(', ') || 'none'}).`, {
+          retryable: true,
+          hints: failed,
+        });
+      return done;
+    },
+
+    commit: (host, container, ref, labels) => commit(ctx, host, container, ref, labels),
+    exportVolume: (host, volumeName) => exportVolume(ctx, host, volumeName),
+    importVolume: (host, volumeName, labels, tar) => importVolume(ctx, host, volumeName, labels, tar),
+
+    async readPath(host, container, path) {
+      const c = containerOf(host, container);
+      const target = `${container}:${path}`;
+      const started = Date.now();
+      const res = await call(host, 'open archive of', target, async () => {
+        try {
+          return (await c.getArchive({ path })) as NodeJS.ReadableStream;
+        } catch (e) {
+          if (statusOf(e) !== 404) throw e;
+          // 404 is both "no such container" and "no such path".
+          if (!(await inspectContainer(c))) throw missing(host, container);
+          return undefined;
+        }
+      });
+      if (!res) return undefined;
+      return observedStream(res as Readable, {
+        mapError: (e) => dockerError(`read ${path} from ${container} on ${host}`, e),
+        cleanup: async ({ bytes, error }) => call.done(host, 'read path', target, started, { bytes, ...(error !== undefined && { failed: true }) }),
+      });
+    },
+
+    async inspect(host, container) {
+      const c = containerOf(host, container);
+      return call(host, 'inspect', container, () => inspectContainer(c)) as Promise<Record<string, unknown> | undefined>;
+    },
+
+    async logs(host, container, o) {
+      return call(host, 'read logs of', container, async () => {
+        try {
+          return await logTail(pool.get(host), container, o);
+        } catch (e) {
+          if (statusOf(e) === 404) throw missing(host, container);
+          throw e;
+        }
+      });
+    },
+
+    checkpointSupport: (host) => checkpointSupport(ctx, host),
+    listImages: (labels) => listImages(ctx, labels),
+    removeImages: (labels) => removeImages(ctx, labels),
+    hasImage: (host, ref) => hasImage(ctx, host, ref),
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * Volume contents in and out of a Docker host as tar streams. `docker commit` leaves volumes out, so a
+ * snapshot copies them separately, through a helper container that mounts the volume (the owning node may
+ * stay paused: nothing runs inside it).
+ *
+ * The two directions use different mechanisms on purpose:
+ *  - out: GNU tar runs in the helper and its stdout is the stream. The Engine's own archive endpoint
+ *    (GET /containers/{id}/archive) would need no process, but its tar writer only logs a file it cannot
+ *    read and carries on (moby pkg/archive TarWithOptions), so a snapshot could silently miss data; tar's
+ *    exit code and stderr do not.
+ *  - in: PUT /containers/{id}/archive into a helper that is created but never started. The daemon unpacks
+ *    in a chroot (no path escapes), keeps owners and modes, answers with an error status when any entry
+ *    fails, and no process with write access to the volume runs at all.
+ */
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { AppError } from '../errors.js';
+import type { DataContext } from './data-context.js';
+import { demuxStream, tailBuffer } from './demux.js';
+import { dockerError, tolerate } from './engine-call.js';
+import { createHelper, helperMount, removeHelper, type Helper } from './helper-container.js';
+import { observedStream } from './observed-stream.js';
+
+/**
+ * Waits (bounded) until a destroyed source has closed: an export stream closes only after its helper is
+ * removed, so a failed import does not return while the helper feeding it still exists.
+ */
+function closed(stream: Readable, maxMs: number): Promise<void> {
+  if (stream.closed || typeof stream.once !== 'function') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, maxMs);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function inspectVolume(ctx: DataContext, host: string, volumeName: string) {
+  const docker = ctx.pool.get(host);
+  return ctx.call(host, 'inspect volume', volumeName, () => tolerate(() => docker.getVolume(volumeName).inspect(), 404));
+}
+
+export async function exportVolume(ctx: DataContext, host: string, volumeName: string): Promise<Readable> {
+  const docker = ctx.pool.get(host);
+  // Mounting a missing volume would silently create an empty one and export nothing.
+  const volume = await inspectVolume(ctx, host, volumeName);
+  if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
+  const helper = await createHelper(ctx.call, docker, host, {
+    purpose: 'volume-export',
+    image: await ctx.helperImage(),
+    labels: volume.Labels ?? {},
+    baseLabels: ctx.helperLabels,
+    // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
+    argv: ['tar', '--numeric-owner', '-C', helperMount, '-cf', '-', '.'],
+    volume: { name: volumeName, readOnly: true },
+    // Root reads every file whatever its mode; nothing else is needed to read.
+    capAdd: ['DAC_OVERRIDE'],
+    attach: true,
+  });
+  const started = Date.now();
+  let attached: Readable;
+  try {
+    // Attach before start, or the first bytes of the tar are lost.
+    attached = (await ctx.call(host, 'attach to', helper.name, () => helper.container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
+    await ctx.call(host, 'start', helper.name, () => helper.container.start());
+  } catch (e) {
+    await removeHelper(ctx.call, ctx.logger, host, helper);
+    throw e;
+  }
+  const stderr = tailBuffer(4096);
+  const demux = demuxStream((chunk) => stderr.add(chunk));
+  pipeline(attached, demux, () => undefined); // errors surface through demux, which the reader pulls from
+  return observedStream(demux, {
+    atEnd: async () => {
+      const { StatusCode } = (await ctx.call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
+      if (StatusCode !== 0)
+        throw new AppError('docker_error', `Reading volume ${volumeName} on ${host} failed: tar exited with ${StatusCode}: ${stderr.text() || '(no error output)'}`, {
+          retryable: false,
+        });
+    },
+    mapError: (e) => dockerError(`read volume ${volumeName} on ${host}`, e),
+    cleanup: async ({ bytes, error }) => {
+      await removeHelper(ctx.call, ctx.logger, host, helper);
+      ctx.call.done(host, 'export volume', volumeName, started, { bytes, ...(error !== undefined && { failed: true }) });
+    },
+  });
+}
+
+export async function importVolume(
+  ctx: DataContext,
+  host: string,
+  volumeName: string,
+  labels: Record<string, string>,
+  tar: NodeJS.ReadableStream,
+): Promise<{ bytes: number }> {
+  const docker = ctx.pool.get(host);
+  const started = Date.now();
+  // The import owns the source from here: it is wired up at once (an error it emits while the volume is being
+  // prepared must not go unheard), paused by back-pressure until the upload starts, and destroyed if the import
+  // fails for any reason, so whatever produces it (an export helper, a download) is released too.
+  let bytes = 0;
+  let sourceError: unknown;
+  const abort = new AbortController();
+  const counted = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      done(null, chunk);
+    },
+  });
+  pipeline(tar as Readable, counted, (err) => {
+    if (!err) return;
+    sourceError ??= err;
+    abort.abort(err);
+  });
+
+  let helper: Helper | undefined;
+  try {
+    // Create is idempotent in Docker (an existing volume is returned unchanged), so create first, then check
+    // the labels: that also catches a volume of the same name that belongs to someone else.
+    await ctx.call(host, 'create volume', volumeName, () => docker.createVolume({ Name: volumeName, Labels: labels }));
+    const volume = await inspectVolume(ctx, host, volumeName);
+    if (!volume) throw new AppError('docker_error', `Volume ${volumeName} vanished on ${host} right after it was created.`, { retryable: true });
+    const foreign = Object.entries(labels).filter(([k, v]) => volume.Labels?.[k] !== v);
+    if (foreign.length)
+      throw new AppError('conflict', `Volume ${volumeName} on ${host} already exists with other labels (${foreign.map(([k]) => k).join(', ')}); not writing into it.`);
+
+    helper = await createHelper(ctx.call, docker, host, {
+      purpose: 'volume-import',
+      image: await ctx.helperImage(),
+      labels,
+      baseLabels: ctx.helperLabels,
+      argv: ['true'], // never started: the daemon unpacks into its mounts
+      volume: { name: volumeName, readOnly: false },
+    });
+    const h = helper;
+    try {
+      await ctx.call(host, 'unpack a tar into volume', volumeName, () => h.container.putArchive(counted, { path: helperMount, abortSignal: abort.signal }));
+    } catch (e) {
+      if (sourceError === undefined) throw e;
+      throw new AppError('docker_error', `The archive for volume ${volumeName} on ${host} broke off after ${bytes} bytes: ${(sourceError as Error).message ?? String(sourceError)}`, {
+        retryable: true,
+        cause: sourceError,
+      });
+    }
+    ctx.call.done(host, 'import volume', volumeName, started, { bytes });
+    return { bytes };
+  } catch (e) {
+    counted.destroy();
+    await closed(tar as Readable, 15_000);
+    throw e;
+  } finally {
+    if (helper) await removeHelper(ctx.call, ctx.logger, host, helper);
+  }
+}
