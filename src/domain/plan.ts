@@ -2,7 +2,7 @@ import Mustache from 'mustache';
 import { renderConfigFile } from './config-file.js';
 import { label } from './labels.js';
 import type { Subnet } from './subnet.js';
-import { roleStartOrder, type Template, type TemplateProbe, type TemplateSmoke } from './template.js';
+import { roleStartOrder, type Template, type TemplateCollect, type TemplateProbe, type TemplateSmoke } from './template.js';
 
 /**
  * Turns a template and a size into the exact nodes of one cluster: names, addresses, rendered
@@ -39,6 +39,11 @@ export interface PlannedNode {
   resources: { cpus: number; memoryMiB: number };
   labels: Record<string, string>;
   readiness?: TemplateProbe;
+  /** The role's service-state commands for a snapshot, rendered for this node. */
+  collect: TemplateCollect[];
+  /** Directories a snapshot copies from this node: configuration, and the services' own log files. */
+  configDirs: string[];
+  logDirs: string[];
 }
 
 export interface ClusterPlan {
@@ -92,7 +97,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
   };
 
   // First pass: identities, so every node's files can list all peers.
-  const identities: Omit<PlannedNode, 'command' | 'env' | 'files' | 'user'>[] = [];
+  const identities: Omit<PlannedNode, 'command' | 'env' | 'files' | 'user' | 'collect'>[] = [];
   let ordinal = 0;
   for (const [roleName, role] of Object.entries(template.roles)) {
     const count = role.count === 'size' ? size : role.count;
@@ -114,6 +119,8 @@ export function planCluster(input: PlanInput): ClusterPlan {
         resources: role.resources,
         labels: { ...base, [label.role]: roleName, [label.node]: String(ordinal) },
         ...(role.readiness && { readiness: role.readiness }),
+        configDirs: role.configDirs,
+        logDirs: role.logDirs,
       });
     }
   }
@@ -149,6 +156,8 @@ export function planCluster(input: PlanInput): ClusterPlan {
       ...(role.command && { command: role.command.map(render) }),
       // Probes may name the node itself ("is worker-2 registered with the master?").
       ...(role.readiness && { readiness: { ...role.readiness, exec: role.readiness.exec.map(render) } }),
+      // Like probes, collectors may name the node or its peers ("is {{node.hostname}} in the report?").
+      collect: role.collect.map((c) => ({ ...c, exec: c.exec.map(render) })),
       env: Object.fromEntries(Object.entries(role.env).map(([k, v]) => [k, render(v)])),
       ...(role.user && { user: role.user }),
       files: Object.entries(role.files).map(([path, file]) => ({

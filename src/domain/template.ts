@@ -30,6 +30,23 @@ const probeSchema = z.strictObject({
   intervalSeconds: z.number().min(0.2).max(60).default(2),
 });
 
+/**
+ * A command that reads a service's own state for the bug scene (`hdfs dfsadmin -report`, ZooKeeper's
+ * `mntr`...). It runs inside the node before the cluster is paused; a failure is recorded, never fatal.
+ */
+const collectSchema = z.strictObject({
+  /** Also the output's file name in the archive (`nodes/<host>/collect/<name>.txt`), so no slashes or spaces. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'lowercase letters, digits, dots, dashes and underscores'),
+  exec: command,
+  timeoutSeconds: z.number().int().min(1).max(600).default(30),
+});
+
+/** A directory inside the container copied into the bug scene (configs, the services' own log files). */
+const dirPath = z
+  .string()
+  .startsWith('/')
+  .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'an absolute path without . or .. segments');
+
 const roleSchema = z.strictObject({
   description: z.string().optional(),
   /** An image recipe name from manifests/images. */
@@ -56,6 +73,12 @@ const roleSchema = z.strictObject({
   /** Roles whose readiness must pass before this role's containers start. */
   dependsOn: z.array(name).default([]),
   readiness: probeSchema.optional(),
+  /** Service state captured per node for a snapshot, rendered per node like `readiness`. */
+  collect: z.array(collectSchema).default([]),
+  /** The service's configuration directories, copied into a snapshot (secrets masked or listed only). */
+  configDirs: z.array(dirPath).default([]),
+  /** Where the services write their own log files (beyond `docker logs`), copied with a size cap. */
+  logDirs: z.array(dirPath).default([]),
 });
 
 const smokeSchema = z.strictObject({
@@ -92,6 +115,7 @@ export type TemplateRole = z.infer<typeof roleSchema>;
 export type TemplatePort = z.infer<typeof portSchema>;
 export type TemplateProbe = z.infer<typeof probeSchema>;
 export type TemplateSmoke = z.infer<typeof smokeSchema>;
+export type TemplateCollect = z.infer<typeof collectSchema>;
 
 /** Validates a parsed YAML document; `source` (the file name) prefixes every message. */
 export function parseTemplate(doc: unknown, source: string): Template {
@@ -141,6 +165,15 @@ function semanticProblems(t: Template): string[] {
     for (const [key, value] of Object.entries(role.env)) {
       const err = mustacheError(value);
       if (err) problems.push(`roles.${roleName}.env.${key}: ${err}`);
+    }
+    const collectNames = new Set<string>();
+    for (const [i, c] of role.collect.entries()) {
+      if (collectNames.has(c.name)) problems.push(`roles.${roleName}.collect.${i}.name: "${c.name}" is used twice (each names its output file)`);
+      collectNames.add(c.name);
+      for (const [j, arg] of c.exec.entries()) {
+        const err = mustacheError(arg);
+        if (err) problems.push(`roles.${roleName}.collect.${i}.exec.${j}: ${err}`);
+      }
     }
   }
   const cycle = findCycle(t);

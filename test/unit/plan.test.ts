@@ -121,6 +121,15 @@ describe.each([1, 3, 5])('zookeeper × %i', (size) => {
     expect(p.smoke.map((s) => s.name)).toEqual(['znode round trip']);
   });
 
+  it('carries the collectors, config and log directories for a snapshot', () => {
+    for (const n of p.nodes) {
+      expect(n.collect.map((c) => [c.name, c.timeoutSeconds])).toEqual([['zk-mntr', 30], ['zk-stat', 30], ['zk-conf', 30]]);
+      expect(n.collect[0]!.exec).toEqual(['sh', '-c', 'echo mntr | nc -q1 localhost 2181']);
+      expect(n.configDirs).toEqual(['/etc/zookeeper/conf']);
+      expect(n.logDirs).toEqual(['/var/log/zookeeper']);
+    }
+  });
+
   it('is deterministic: planning twice gives equal plans', () => {
     expect(plan(size)).toEqual(p);
   });
@@ -152,7 +161,15 @@ describe('planCluster: identity inputs', () => {
         sizes: { min: 1, max: 4, default: 2 },
         roles: {
           master: { image: 'base', count: 1, hostname: 'master', resources: { cpus: 1, memoryMiB: 512 }, env: { MASTER: '{{node.fqdn}}', WORKERS: '{{hosts.worker}}' } },
-          worker: { image: 'base', count: 'size', resources: { cpus: 1, memoryMiB: 256 }, dependsOn: ['master'], command: ['run', '--id={{node.ordinal}}', '--of={{size}}'] },
+          worker: {
+            image: 'base',
+            count: 'size',
+            resources: { cpus: 1, memoryMiB: 256 },
+            dependsOn: ['master'],
+            command: ['run', '--id={{node.ordinal}}', '--of={{size}}'],
+            collect: [{ name: 'registered', exec: ['sh', '-c', 'curl -s http://{{hosts.master}}:8080/json/ | grep {{node.hostname}}'], timeoutSeconds: 10 }],
+            logDirs: ['/opt/spark/work'],
+          },
         },
       },
       'mini.yaml',
@@ -166,6 +183,11 @@ describe('planCluster: identity inputs', () => {
     expect(p.nodes[0]!.env).toEqual({ MASTER: 'master.m.clusterbot', WORKERS: 'worker-1,worker-2' });
     expect(p.nodes[2]!.command).toEqual(['run', '--id=2', '--of=2']);
     expect(p.nodes[0]).not.toHaveProperty('command');
+    // Collectors are rendered per node, like readiness probes; roles without any get none.
+    expect(p.nodes[1]!.collect).toEqual([{ name: 'registered', exec: ['sh', '-c', 'curl -s http://master:8080/json/ | grep worker-1'], timeoutSeconds: 10 }]);
+    expect(p.nodes[2]!.collect[0]!.exec[2]).toBe('curl -s http://master:8080/json/ | grep worker-2');
+    expect(p.nodes[0]!.collect).toEqual([]);
+    expect(p.nodes.map((n) => [n.configDirs, n.logDirs])).toEqual([[[], []], [[], ['/opt/spark/work']], [[], ['/opt/spark/work']]]);
     expect(p.waves).toEqual([['master'], ['worker']]);
   });
 });

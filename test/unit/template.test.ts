@@ -57,7 +57,24 @@ describe('parseTemplate: valid documents', () => {
     expect(w.volumes).toEqual({});
     expect(w.files).toEqual({});
     expect(w.dependsOn).toEqual([]);
+    expect(w.collect).toEqual([]);
+    expect(w.configDirs).toEqual([]);
+    expect(w.logDirs).toEqual([]);
     expect(t.smoke).toEqual([]);
+  });
+
+  it('fills the collect timeout and keeps config and log directories', () => {
+    const d = doc();
+    d.roles.worker.collect = [{ name: 'zk-mntr', exec: ['sh', '-c', 'echo mntr | nc -q1 localhost 2181'] }, { name: 'slow', exec: ['x'], timeoutSeconds: 120 }];
+    d.roles.worker.configDirs = ['/etc/zookeeper/conf'];
+    d.roles.worker.logDirs = ['/var/log/zookeeper', '/opt/spark/work'];
+    const w = parseTemplate(d, 'demo.yaml').roles.worker!;
+    expect(w.collect).toEqual([
+      { name: 'zk-mntr', exec: ['sh', '-c', 'echo mntr | nc -q1 localhost 2181'], timeoutSeconds: 30 },
+      { name: 'slow', exec: ['x'], timeoutSeconds: 120 },
+    ]);
+    expect(w.configDirs).toEqual(['/etc/zookeeper/conf']);
+    expect(w.logDirs).toEqual(['/var/log/zookeeper', '/opt/spark/work']);
   });
 
   it('fills port and probe defaults', () => {
@@ -103,6 +120,15 @@ describe('parseTemplate: errors name the file and the field', () => {
     ['smoke check on an unknown role', (d) => (d.smoke = [{ name: 's', role: 'master', exec: ['true'] }]), 'templates/demo.yaml: smoke.0.role: unknown role "master"'],
     ['invalid regex in smoke expect', (d) => (d.smoke = [{ name: 's', role: 'worker', exec: ['true'], expect: '(unclosed' }]), 'templates/demo.yaml: smoke.0.expect: Invalid regular expression'],
     ['empty exec', (d) => (d.smoke = [{ name: 's', role: 'worker', exec: [] }]), 'templates/demo.yaml: smoke.0.exec:'],
+    ['collect without exec', (d) => (d.roles.worker.collect = [{ name: 'a' }]), 'templates/demo.yaml: roles.worker.collect.0.exec: Invalid input'],
+    ['collect with an empty exec', (d) => (d.roles.worker.collect = [{ name: 'a', exec: [] }]), 'templates/demo.yaml: roles.worker.collect.0.exec:'],
+    ['collect name that is not a file name', (d) => (d.roles.worker.collect = [{ name: '../etc/passwd', exec: ['true'] }]), 'templates/demo.yaml: roles.worker.collect.0.name: lowercase letters, digits, dots, dashes and underscores'],
+    ['collect timeout of zero', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'], timeoutSeconds: 0 }]), 'templates/demo.yaml: roles.worker.collect.0.timeoutSeconds:'],
+    ['unknown collect key', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'], expect: 'x' }]), 'templates/demo.yaml: roles.worker.collect.0: Unrecognized key: "expect"'],
+    ['collect name used twice', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'] }, { name: 'a', exec: ['false'] }]), 'templates/demo.yaml: roles.worker.collect.1.name: "a" is used twice'],
+    ['bad Mustache in collect', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['echo', '{{node.hostname'] }]), 'templates/demo.yaml: roles.worker.collect.0.exec.1: template syntax: Unclosed tag'],
+    ['relative config dir', (d) => (d.roles.worker.configDirs = ['etc/zookeeper']), 'templates/demo.yaml: roles.worker.configDirs.0:'],
+    ['log dir climbing out', (d) => (d.roles.worker.logDirs = ['/var/log/../../etc']), 'templates/demo.yaml: roles.worker.logDirs.0: an absolute path without . or .. segments'],
   ];
   it.each(cases)('%s', (_, breakIt, expected) => {
     const d = doc();
@@ -230,6 +256,20 @@ describe('loadTemplateCatalog', () => {
     const catalog = loadTemplateCatalog(realTemplates, { knownImages: recipes });
     expect(catalog.list().map((t) => t.name)).toEqual(expect.arrayContaining(['hadoop', 'hbase', 'kafka', 'spark', 'zookeeper']));
     for (const t of catalog.list()) for (const role of Object.values(t.roles)) expect(recipes).toContain(role.image);
+  });
+
+  it('every shipped role that runs a service declares where its configs are; collectors have unique names', () => {
+    const catalog = loadTemplateCatalog(realTemplates);
+    for (const t of catalog.list()) {
+      for (const [name, role] of Object.entries(t.roles)) {
+        expect(role.configDirs.length, `${t.name}.${name}.configDirs`).toBeGreaterThan(0);
+        expect(role.logDirs.length, `${t.name}.${name}.logDirs`).toBeGreaterThan(0);
+      }
+    }
+    expect(catalog.get('zookeeper')!.roles.zk!.collect.map((c) => c.name)).toEqual(['zk-mntr', 'zk-stat', 'zk-conf']);
+    expect(catalog.get('hadoop')!.roles.namenode!.collect.map((c) => c.exec.join(' '))).toEqual(['hdfs dfsadmin -report', 'hdfs dfsadmin -safemode get', 'hdfs fsck /']);
+    expect(catalog.get('hadoop')!.roles.resourcemanager!.collect[0]!.exec).toEqual(['yarn', 'node', '-list', '-all']);
+    expect(catalog.get('hbase')!.roles.hmaster!.collect[0]!.exec).toEqual(['bash', '-c', `echo "status 'detailed'" | hbase shell -n`]);
   });
 
   it('loads the real zookeeper template', () => {
