@@ -35,6 +35,19 @@ if ! { command -v moto_server >/dev/null 2>&1 && [ "$(python3 -m pip show moto 2
     || python3 -m pip install --quiet --break-system-packages "moto[server]==$moto_version"
 fi
 
+# moto does not check presigned-URL signatures or expiry, so the tests that S3 refuses expired and altered links run
+# against the Versity S3 Gateway, a Go module built from source (a few minutes, once per version).
+versitygw_version=v1.8.0
+versitygw_dir=/opt/versitygw/$versitygw_version
+if [ ! -x "$versitygw_dir/versitygw" ] || [ "$(readlink /usr/local/bin/versitygw 2>/dev/null)" != "$versitygw_dir/versitygw" ]; then
+  if [ ! -x "$versitygw_dir/versitygw" ]; then
+    command -v go >/dev/null 2>&1 || { log "go is needed to build versitygw (test S3 server); install Go 1.21 or newer (it fetches the toolchain versitygw needs)"; exit 1; }
+    log "building versitygw $versitygw_version (test S3 server)"
+    as_root env GOBIN="$versitygw_dir" "$(command -v go)" install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+  fi
+  as_root ln -sfn "$versitygw_dir/versitygw" /usr/local/bin/versitygw
+fi
+
 # Docker Engine: start it when it does not answer; a daemon killed earlier leaves pid files that stop the next one.
 if ! docker info >/dev/null 2>&1; then
   for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do

@@ -1,8 +1,9 @@
 /**
  * Both artifact stores against real backends: the filesystem store in a temp directory, its links downloaded
  * through the real /downloads route on a real HTTP server (the bare node:http matching and Bolt's receiver), and
- * the S3 store against a real S3 server (moto) started for this file. Every test uses its own keys; the temp
- * directory, the HTTP servers and moto are removed or stopped afterwards.
+ * the S3 store against two real S3 servers started for this file: moto, and versitygw, which (unlike moto) checks
+ * presigned-URL signatures and expiry, so S3's refusal of expired and altered links is tested against it.
+ * Every test uses its own keys; temp directories are removed and servers stopped afterwards.
  */
 import { HTTPReceiver } from '@slack/bolt';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -19,7 +20,7 @@ import { loadConfig } from '../../src/config.js';
 import { createDownloadRoute } from '../../src/http/downloads.js';
 import { findRoute, type Route } from '../../src/http/routes.js';
 import type { ArtifactStore } from '../../src/services/ports.js';
-import { startS3Server, type S3Server } from '../support/s3-server.js';
+import { startMoto, startVersityGw, type S3Server } from '../support/s3-server.js';
 
 const MiB = 1024 * 1024;
 // Over two 5 MiB parts, so the S3 store's upload is multipart (three parts).
@@ -72,10 +73,11 @@ async function filesystemSubject(): Promise<{ artifacts: Artifacts; root: string
   return { artifacts, root, baseUrl, routes };
 }
 
-let s3: S3Server;
+const servers: Record<'moto' | 'versitygw', S3Server | undefined> = { moto: undefined, versitygw: undefined };
 const bucket = `clusterbot-test-${randomUUID().slice(0, 8)}`;
 
-function s3Artifacts(prefix: string): Promise<Artifacts> {
+function s3Artifacts(prefix: string, on: keyof typeof servers = 'moto'): Promise<Artifacts> {
+  const s3 = servers[on]!;
   return createArtifactStore(
     loadConfig({
       ARTIFACT_STORE: 's3',
@@ -89,16 +91,19 @@ function s3Artifacts(prefix: string): Promise<Artifacts> {
 }
 
 beforeAll(async () => {
-  s3 = await startS3Server();
-  cleanups.push(() => s3.stop());
+  for (const [name, start] of [['moto', startMoto], ['versitygw', startVersityGw]] as const) {
+    const server = await start();
+    servers[name] = server;
+    cleanups.push(() => server.stop());
+  }
 });
 
-describe.each(['fs', 's3'] as const)('%s artifact store', (kind) => {
+describe.each(['fs', 'moto', 'versitygw'] as const)('artifact store on %s', (kind) => {
   let store: ArtifactStore;
   const ns = `t-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    const artifacts = kind === 'fs' ? (await filesystemSubject()).artifacts : await s3Artifacts(`run-${ns}/`);
+    const artifacts = kind === 'fs' ? (await filesystemSubject()).artifacts : await s3Artifacts(`run-${ns}/`, kind);
     cleanups.push(async () => artifacts.close());
     store = artifacts.store;
   });
@@ -160,7 +165,7 @@ describe.each(['fs', 's3'] as const)('%s artifact store', (kind) => {
     expect(res.headers.get('content-disposition')).toBe(`attachment; filename="bug scene.tar.gz"; filename*=UTF-8''bug%20scene.tar.gz`);
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.equals(big)).toBe(true);
-    if (kind === 's3') {
+    if (kind !== 'fs') {
       // Evidence that the upload was multipart: S3 ETags of multipart objects end in -<parts>.
       expect(res.headers.get('etag')).toMatch(/-3"$/);
     }
@@ -260,6 +265,49 @@ describe('filesystem store: files and the /downloads route', () => {
     expect(Buffer.from(await ok.arrayBuffer()).equals(payload)).toBe(true);
     const expired = new URL(await store.link(key, new Date(Date.now() - 1000)));
     expect((await fetch(`http://127.0.0.1:${port}${expired.pathname}${expired.search}`)).status).toBe(403);
+  });
+});
+
+describe('S3 store: presigned links refused by a server that checks them (versitygw)', () => {
+  let store: ArtifactStore;
+  const key = 'snapshots/c-1.tar.gz';
+
+  beforeAll(async () => {
+    const artifacts = await s3Artifacts('refusals/', 'versitygw');
+    cleanups.push(async () => artifacts.close());
+    store = artifacts.store;
+    await store.put(key, streamOf(Buffer.from('the archive')), { contentType: 'application/gzip' });
+    await store.put('snapshots/c-2.tar.gz', streamOf(Buffer.from('another cluster')));
+  });
+
+  it('serves an unaltered link and refuses it once expired (403)', async () => {
+    const ok = await fetch(await store.link(key, new Date(Date.now() + 10 * 60_000)));
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toBe('the archive');
+    const expired = await fetch(await store.link(key, new Date(Date.now() - 1000)));
+    expect(expired.status).toBe(403);
+    expect(await expired.text()).toMatch(/expired/i);
+  });
+
+  it('refuses altered links with 403: signature, expiry, key (even one that exists), download name', async () => {
+    const good = new URL(await store.link(key, new Date(Date.now() + 10 * 60_000)));
+    const sig = good.searchParams.get('X-Amz-Signature')!;
+    const withParam = (name: string, value: string) => {
+      const u = new URL(good);
+      u.searchParams.set(name, value);
+      return u;
+    };
+    const altered = [
+      withParam('X-Amz-Signature', (sig[0] === 'a' ? 'b' : 'a') + sig.slice(1)),
+      withParam('X-Amz-Expires', String(Number(good.searchParams.get('X-Amz-Expires')) + 3600)),
+      withParam('response-content-disposition', 'attachment; filename="innocent.pdf"'),
+      new URL(good.href.replace('c-1.tar.gz', 'c-2.tar.gz')),
+    ];
+    for (const u of altered) {
+      const res = await fetch(u);
+      expect({ url: u.href, status: res.status }).toEqual({ url: u.href, status: 403 });
+      expect(await res.text()).toMatch(/SignatureDoesNotMatch/);
+    }
   });
 });
 

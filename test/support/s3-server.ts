@@ -1,17 +1,23 @@
 /**
- * A real S3 server for one test file: moto's standalone server (PyPI `moto[server]`, installed by
- * scripts/setup.sh) on a free loopback port, in its own process group so stop() ends it and nothing else.
+ * Real S3 servers for one test file, each on a free loopback port in its own process group, so stop() ends it
+ * and nothing else (and the test process's exit ends it if a teardown never ran). Both are installed by
+ * scripts/setup.sh.
  *
- * What moto checks and what it does not (moto 5.2.5, verified): it serves multipart uploads, listings and
- * presigned GETs, but it does not verify presigned-URL signatures or expiry: an expired or tampered link is
- * served (200). So tests use it for what a store does, and assert refusals only where the server enforces them.
+ * - moto (PyPI `moto[server]`): the S3 server the issue names. It serves multipart uploads, listings and presigned
+ *   GETs, but (moto 5.2.5, verified) does not check presigned-URL signatures or expiry: an expired or tampered
+ *   link is served with 200, and with its IAM auth turned on it refuses even valid presigned links.
+ * - versitygw (Versity S3 Gateway, a Go module built from source; posix backend in a temp directory): checks
+ *   SigV4 signatures and presigned expiry as S3 does, so the refusal of expired and altered links is tested there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface S3Server {
+  name: string;
   endpoint: string;
-  /** moto accepts any credentials; these are what the tests sign with. */
   credentials: { accessKeyId: string; secretAccessKey: string };
   stop(): Promise<void>;
 }
@@ -27,20 +33,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitUntilServing(endpoint: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`moto_server exited (${child.exitCode ?? child.signalCode}):\n${output()}`);
-    try {
-      if ((await fetch(`${endpoint}/moto-api/data.json`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`moto_server did not answer at ${endpoint} within ${timeoutMs} ms:\n${output()}`);
-}
-
 function endGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   try {
     process.kill(-child.pid!, signal);
@@ -49,20 +41,28 @@ function endGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-export async function startS3Server(): Promise<S3Server> {
-  // A port taken between the probe and moto's bind makes moto exit; try another.
+interface ServerSpec {
+  name: string;
+  command: string;
+  args: (port: number) => string[];
+  credentials: S3Server['credentials'];
+  installHint: string;
+}
+
+async function startServer(spec: ServerSpec): Promise<S3Server> {
+  // A port taken between the probe and the server's bind makes the server exit; try another.
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const endpoint = `http://127.0.0.1:${port}`;
-    let log = '';
-    const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const child = spawn(spec.command, spec.args(port), { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const spawned = new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (e) => reject(new Error(`cannot run moto_server (${e.message}); run scripts/setup.sh, which installs moto[server] from PyPI`)));
+      child.once('error', (e) => reject(new Error(`cannot run ${spec.command} (${e.message}); ${spec.installHint}`)));
     });
-    child.stdout!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-    child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-    // If the test process dies without its teardown, the server must not outlive it.
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     const onExit = () => endGroup(child, 'SIGKILL');
     process.once('exit', onExit);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -76,11 +76,55 @@ export async function startS3Server(): Promise<S3Server> {
     };
     try {
       await spawned;
-      await waitUntilServing(endpoint, child, () => log, 30_000);
-      return { endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, stop };
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${spec.name} exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+        // Any HTTP answer (an unauthenticated request gets 403 from a checking server) means it is serving.
+        const answered = await fetch(`${endpoint}/`).then(() => true, () => false);
+        if (answered) break;
+        if (Date.now() > deadline) throw new Error(`${spec.name} did not answer at ${endpoint} within 30 s:\n${output}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return { name: spec.name, endpoint, credentials: spec.credentials, stop };
     } catch (err) {
       await stop();
       if (attempt >= 3 || (err as Error).message.startsWith('cannot run')) throw err;
     }
   }
+}
+
+export function startMoto(): Promise<S3Server> {
+  return startServer({
+    name: 'moto',
+    command: 'moto_server',
+    args: (port) => ['-H', '127.0.0.1', '-p', String(port)],
+    // moto accepts any credentials.
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    installHint: 'run scripts/setup.sh, which installs moto[server] from PyPI',
+  });
+}
+
+export async function startVersityGw(): Promise<S3Server> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'clusterbot-versitygw-'));
+  await mkdir(path.join(dir, 'data'));
+  await mkdir(path.join(dir, 'meta'));
+  const credentials = { accessKeyId: 'clusterbot-test', secretAccessKey: 'clusterbot-test-secret' };
+  const server = await startServer({
+    name: 'versitygw',
+    command: 'versitygw',
+    // A sidecar directory for object metadata, so the temp directory's filesystem need not support xattrs.
+    args: (port) => ['--access', credentials.accessKeyId, '--secret', credentials.secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', '--sidecar', path.join(dir, 'meta'), path.join(dir, 'data')],
+    credentials,
+    installHint: 'run scripts/setup.sh, which builds versitygw with `go install`',
+  }).catch(async (err) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    ...server,
+    async stop() {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
