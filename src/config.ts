@@ -48,6 +48,8 @@ export const envSchema = z.object({
   SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
   // Unset means: info for servers, warn for interactive commands (shell, images) that print their own output.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  // 25 s fits inside the 30 s most orchestrators (Kubernetes, ECS, systemd's 90 s) wait before SIGKILL.
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -94,6 +96,8 @@ export interface Config {
   workerConcurrency: number;
   shellUser: string;
   logLevel: Env['LOG_LEVEL'] | undefined;
+  /** After SIGTERM/SIGINT: how long running jobs and requests get before jobs are handed back and the process exits. */
+  shutdownTimeoutSeconds: number;
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -151,5 +155,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerConcurrency: e.WORKER_CONCURRENCY,
     shellUser: e.SHELL_USER,
     logLevel: e.LOG_LEVEL,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
   };
 }
