@@ -59,6 +59,8 @@ export const envSchema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_PREFIX: z.string().regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/?)*$/, 'must be a relative key prefix such as clusterbot/').default(''),
+  // 25 s fits inside the 30 s most orchestrators (Kubernetes, ECS, systemd's 90 s) wait before SIGKILL.
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -121,6 +123,8 @@ export interface Config {
       prefix: string;
     };
   };
+  /** After SIGTERM/SIGINT: how long running jobs and requests get before jobs are handed back and the process exits. */
+  shutdownTimeoutSeconds: number;
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -198,5 +202,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         prefix: e.S3_PREFIX,
       },
     },
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
   };
 }

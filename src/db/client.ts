@@ -13,12 +13,28 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function connectDatabase(url: string, opts: { max?: number } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 });
+/** `applicationName` shows in pg_stat_activity, so an operator (or a test) can tell whose sessions they are. */
+export function connectDatabase(url: string, opts: { max?: number; applicationName?: string } = {}): Database {
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, ...(opts.applicationName && { application_name: opts.applicationName }) });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  // pool.end() resolves once every client was told to end, not when their sockets closed: close()
+  // waits for those too, so nothing of the pool outlives it.
+  const connected = new Set<pg.PoolClient>();
+  pool.on('connect', (client) => {
+    connected.add(client);
+    client.once('end', () => connected.delete(client));
+  });
   const db = drizzle(pool, { schema });
-  return { db, pool, close: () => pool.end() };
+  return {
+    db,
+    pool,
+    async close() {
+      const ended = [...connected].map((c) => new Promise((resolve) => c.once('end', resolve)));
+      await pool.end();
+      await Promise.all(ended);
+    },
+  };
 }
 
 /** Applies migrations/ (drizzle-kit SQL). Safe to run on every start and from several processes. */

@@ -6,7 +6,8 @@ import { createHostPool } from '../docker/host-pool.js';
 import { isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createContext, imageBuilderFor, redactUrl } from './context.js';
-import { runBot, runShell, runWorkerProcess, type Running } from './processes.js';
+import { runBot, runShell, runWorkerProcess } from './processes.js';
+import { createShutdown, type Shutdown } from './shutdown.js';
 
 /** `clusterbot`: one executable, one subcommand per process kind. Builds clients, wires, nothing else. */
 
@@ -17,32 +18,46 @@ function setup(interactive = false): { config: Config; logger: Logger } {
   return { config, logger: createLogger({ level, ...(interactive && { destination: process.stderr }) }) };
 }
 
-function untilSignal(running: Running, logger: Logger): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = async (signal: string) => {
-      logger.info({ signal }, 'shutting down');
-      await running.stop();
-      resolve();
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
-  });
+/**
+ * Long-running commands stop gracefully on SIGTERM/SIGINT (shutdown.ts); the handlers are installed
+ * before anything opens, so a signal during startup closes whatever was opened so far.
+ */
+function lifecycle(kind: string, config: Config, logger: Logger) {
+  const shutdown = createShutdown({ timeoutMs: config.shutdownTimeoutSeconds * 1000, logger });
+  shutdown.listen();
+  return { shutdown, lifecycle: { kind, defer: shutdown.defer } };
+}
+
+/** A startup interrupted by a signal fails on closed clients: the shutdown, not that error, ends the process. */
+async function orShutdown(shutdown: Shutdown, start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (e) {
+    if (shutdown.stopping) return shutdown.stop('startup interrupted');
+    throw e;
+  }
 }
 
 async function serve(kind: 'bot' | 'worker' | 'all'): Promise<void> {
   const { config, logger } = setup();
-  const ctx = await createContext(config, logger);
-  const running = kind === 'worker' ? await runWorkerProcess(ctx) : await runBot(ctx, { withWorker: kind === 'all' });
-  await untilSignal(running, logger);
-  await ctx.close();
+  const { shutdown, lifecycle: lc } = lifecycle(kind, config, logger);
+  await orShutdown(shutdown, async () => {
+    const ctx = await createContext(config, logger, lc);
+    if (kind === 'worker') await runWorkerProcess(ctx, shutdown);
+    else await runBot(ctx, shutdown, { withWorker: kind === 'all' });
+  });
 }
 
 async function shell(): Promise<void> {
   // The REPL owns the terminal: logs go to stderr and only warnings show by default.
   const { config, logger } = setup(true);
-  const ctx = await createContext(config, logger);
-  await runShell(ctx, { input: process.stdin, output: process.stdout });
-  await ctx.close();
+  const { shutdown, lifecycle: lc } = lifecycle('shell', config, logger);
+  await orShutdown(shutdown, async () => {
+    const ctx = await createContext(config, logger, lc);
+    await runShell(ctx, shutdown, { input: process.stdin, output: process.stdout });
+  });
+  // `exit` or Ctrl-D (or a signal, which closed the input): the same graceful stop.
+  await shutdown.stop('exit');
 }
 
 const program = new Command('clusterbot')

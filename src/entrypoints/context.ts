@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { readdirSync } from 'node:fs';
+import os from 'node:os';
 import { loadTemplateCatalog } from '../catalog/template-catalog.js';
 import type { Config } from '../config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
@@ -10,12 +11,19 @@ import { createHostPool, type HostPool } from '../docker/host-pool.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, OperationStore, Settings, TemplateCatalog } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, OperationStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
 export interface Context {
   config: Config;
   logger: Logger;
+  /** This process among others on the same Redis and Postgres: `clusterbot:<kind>:<host>:<pid>`. */
+  tag: string;
+  /** Registers what this process opens, to be closed at shutdown (last opened, first closed). */
+  defer: Shutdown['defer'];
+  /** Opens another Redis connection, named `<tag>:<role>`, closed at shutdown. */
+  connectRedis(role: string): Redis;
   database: Database;
   store: ClusterStore;
   operations: OperationStore;
@@ -27,7 +35,24 @@ export interface Context {
   catalog: TemplateCatalog;
   clock: Clock;
   settings: Settings;
-  close(): Promise<void>;
+}
+
+/** Names this process in Redis's CLIENT LIST and in pg_stat_activity (which keeps its first 63 characters). */
+export function processTag(kind: string): string {
+  return `clusterbot:${kind}:${os.hostname()}:${process.pid}`;
+}
+
+/**
+ * QUIT when connected (Redis replies, then closes); otherwise stop reconnecting and drop the socket.
+ * Resolves on 'end', when the socket is closed, not merely when Redis said OK.
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  // Between reconnection attempts there is no socket, and no 'end' will come: cancelling the retry is all.
+  const hasSocket = ['connecting', 'connect', 'ready'].includes(redis.status);
+  const ended = hasSocket && new Promise((resolve) => redis.once('end', resolve));
+  if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
+  else if (redis.status !== 'end') redis.disconnect();
+  await ended;
 }
 
 export function imageBuilderFor(config: Config, pool: HostPool, logger: Logger): ImageBuilder {
@@ -40,26 +65,43 @@ export function imageBuilderFor(config: Config, pool: HostPool, logger: Logger):
   });
 }
 
-export async function createContext(config: Config, logger: Logger): Promise<Context> {
+/**
+ * Builds every client from config and registers each with `lifecycle.defer`, so shutdown closes
+ * Postgres first (nothing written after the worker stopped: a handed-back job may still be running in
+ * this process, and it must not record a failure), then the queue and Redis, then the Docker agents.
+ */
+export async function createContext(config: Config, logger: Logger, lifecycle: { kind: string; defer: Shutdown['defer'] }): Promise<Context> {
+  const tag = processTag(lifecycle.kind);
   const knownImages = readdirSync(config.imagesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
   const catalog = loadTemplateCatalog(config.templatesDir, { knownImages });
-  const database = connectDatabase(config.databaseUrl);
+  const database = connectDatabase(config.databaseUrl, { applicationName: tag });
   try {
     await migrateDatabase(database);
   } catch (e) {
     await database.close();
     throw new Error(`Cannot prepare the database at ${redactUrl(config.databaseUrl)}: ${(e as Error).message}`);
   }
-  // BullMQ needs maxRetriesPerRequest: null so blocking commands survive Redis restarts.
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false });
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const pool = createHostPool(config.docker.hosts);
+  lifecycle.defer('docker connections', () => pool.close());
+  const connectRedis = (role: string) => {
+    // BullMQ needs maxRetriesPerRequest: null so blocking commands survive Redis restarts.
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: `${tag}:${role}` });
+    redis.on('error', (err) => logger.warn({ err: err.message, connection: role }, 'redis connection error'));
+    lifecycle.defer(`redis (${role})`, () => closeRedis(redis));
+    return redis;
+  };
+  const redis = connectRedis('queue');
   const images = imageBuilderFor(config, pool, logger);
   const runtime = createClusterRuntime({ pool, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
   const producer = createProducer(redis, config.queuePrefix);
+  lifecycle.defer('job producer', () => producer.close());
+  lifecycle.defer('postgres pool', () => database.close());
   return {
     config,
     logger,
+    tag,
+    defer: lifecycle.defer,
+    connectRedis,
     database,
     store: createClusterStore(database.db),
     operations: createOperationStore(database.db),
@@ -79,11 +121,6 @@ export async function createContext(config: Config, logger: Logger): Promise<Con
       remindBeforeMinutes: config.expiryReminderMinutes,
       maxExtendDays: config.maxExtendDays,
       maxLifetimeDays: config.maxLifetimeDays,
-    },
-    async close() {
-      await producer.close().catch(() => undefined);
-      redis.disconnect();
-      await database.close().catch(() => undefined);
     },
   };
 }

@@ -1,6 +1,7 @@
 import http from 'node:http';
-import { WebClient } from '@slack/web-api';
+import { WebClient, type FetchFunction } from '@slack/web-api';
 import type { Worker } from 'bullmq';
+import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { startWorker } from '../queue/worker.js';
@@ -12,13 +13,16 @@ import { runOperation } from '../services/run-operation.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
-import { createSlackApp } from '../slack/app.js';
+import { createSlackApp, trackInFlight } from '../slack/app.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import type { Context } from './context.js';
+import type { Shutdown } from './shutdown.js';
 
-export interface Running {
-  stop(): Promise<void>;
-}
+/*
+ * Each run* function registers what it opens with `ctx.defer` right after opening it, so a shutdown
+ * closes, in reverse: what takes requests, then the worker (running jobs finish or are handed back),
+ * then the Slack HTTP client, then the context's clients (context.ts).
+ */
 
 function routesFor(ctx: Context): Route[] {
   return createHttpRoutes({
@@ -31,9 +35,19 @@ function routesFor(ctx: Context): Route[] {
   });
 }
 
-function slackClient(ctx: Context): WebClient {
+/**
+ * The HTTP client every Slack call goes through (the Web API and Bolt's response_url replies): its
+ * own connection pool instead of the process-wide one, so shutdown can close its sockets.
+ */
+function slackFetch(ctx: Context): FetchFunction {
+  const dispatcher = new Agent();
+  ctx.defer('slack http client', () => dispatcher.close());
+  return ((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction;
+}
+
+function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
   const { botToken, apiUrl } = ctx.config.slack;
-  return new WebClient(botToken, { ...(apiUrl && { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }) });
+  return new WebClient(botToken, { fetch, ...(apiUrl && { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }) });
 }
 
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
@@ -44,13 +58,15 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
   return { store: ctx.store, operations: ctx.operations, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger };
 }
 
-export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worker> {
+export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
   const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime };
   const worker = startWorker({
-    connection: ctx.redis.duplicate(),
+    connection: ctx.connectRedis('worker'),
     prefix: ctx.config.queuePrefix,
     concurrency: ctx.config.workerConcurrency,
     logger: ctx.logger,
+    name: ctx.tag,
+    handBack: shutdown.handBack,
     handlers: {
       'cluster.create': (p, at) => runOperation(deps, p.operationId, at, () => provisionCluster(deps, p.clusterId, at)),
       'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, () => deleteClusterJob(deps, p.clusterId, p.actor)),
@@ -59,6 +75,8 @@ export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worke
       'expiry.sweep': async () => void (await sweepExpiry(deps)),
     },
   });
+  // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
+  ctx.defer('worker', () => worker.close());
   await worker.waitUntilReady();
   // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
   await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
@@ -69,37 +87,39 @@ export async function runWorker(ctx: Context, notifier: Notifier): Promise<Worke
 }
 
 /** `bot` (and `all` with a worker): Slack over HTTP or Socket Mode, plus health and metrics. */
-export async function runBot(ctx: Context, opts: { withWorker: boolean }): Promise<Running> {
+export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, opts: { withWorker: boolean }): Promise<void> {
   const { slack, port } = ctx.config;
   if (!slack.botToken) throw new Error('SLACK_BOT_TOKEN is not set: use `clusterbot shell` to run without Slack.');
   const routes = routesFor(ctx);
-  const client = slackClient(ctx);
+  const fetch = slackFetch(ctx);
+  const client = slackClient(ctx, fetch);
   const notifier = slackNotifier(ctx, client);
   const app = createSlackApp({
     botToken: slack.botToken,
     ...(slack.signingSecret && { signingSecret: slack.signingSecret }),
     ...(slack.appToken && { appToken: slack.appToken }),
     ...(slack.apiUrl && { apiUrl: slack.apiUrl }),
+    fetch,
     port,
     routes,
     deps: commandDeps(ctx, notifier),
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
-  const worker = opts.withWorker ? await runWorker(ctx, notifier) : undefined;
+  const idle = trackInFlight(app);
+  if (opts.withWorker) await runWorker(ctx, notifier, shutdown);
   await app.start(port);
+  // Stops taking requests (closes the port or the socket), then lets acked requests' listeners finish.
+  ctx.defer('slack receiver', async () => {
+    await app.stop();
+    await idle();
+  });
   ctx.logger.info({ port, socketMode: slack.socketMode, worker: opts.withWorker }, 'clusterbot is listening (POST /slack/events, GET /healthz /readyz /metrics)');
-  return {
-    async stop() {
-      await app.stop().catch(() => undefined);
-      await worker?.close();
-    },
-  };
 }
 
 /** `worker` alone: jobs only, with a small HTTP server for health and metrics. */
-export async function runWorkerProcess(ctx: Context): Promise<Running> {
-  const notifier = ctx.config.slack.botToken ? slackNotifier(ctx, slackClient(ctx)) : logNotifier(ctx);
-  const worker = await runWorker(ctx, notifier);
+export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>): Promise<void> {
+  const notifier = ctx.config.slack.botToken ? slackNotifier(ctx, slackClient(ctx, slackFetch(ctx))) : logNotifier(ctx);
+  await runWorker(ctx, notifier, shutdown);
   const routes = routesFor(ctx);
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
@@ -107,25 +127,26 @@ export async function runWorkerProcess(ctx: Context): Promise<Running> {
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(ctx.config.port, resolve));
+  // close() also drops idle keep-alive connections (Node 19+) and waits for requests in progress.
+  ctx.defer('http server', () => new Promise((resolve) => server.close(resolve)));
   ctx.logger.info({ port: ctx.config.port }, 'worker running (GET /healthz /readyz /metrics)');
-  return {
-    async stop() {
-      await worker.close();
-      await new Promise((r) => server.close(r));
-    },
-  };
 }
 
-/** `shell`: the REPL and an in-process worker, no Slack. */
-export async function runShell(ctx: Context, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }): Promise<void> {
+/**
+ * `shell`: the REPL and an in-process worker, no Slack. Returns when the user leaves (`exit`, Ctrl-D)
+ * or a shutdown closed the input; the caller then shuts down.
+ */
+export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }): Promise<void> {
   const shell = createShell(io, ctx.config.shellUser);
   const notifier = createShellNotifier({ print: shell.print, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost });
-  const worker = await runWorker(ctx, notifier);
-  try {
-    await shell.run(commandDeps(ctx, notifier));
-  } finally {
-    await worker.close();
-  }
+  await runWorker(ctx, notifier, shutdown);
+  const done = shell.run(commandDeps(ctx, notifier));
+  // A signal stops reading input; the command in progress finishes first.
+  ctx.defer('shell', async () => {
+    shell.close();
+    await done.catch(() => undefined);
+  });
+  await done;
 }
 
 function logNotifier(ctx: Context): Notifier {

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
 import type { JobName, Log } from '../services/ports.js';
@@ -10,42 +10,95 @@ export type JobHandlers = { [K in JobName]?: (payload: JobPayloads[K], ctx: { fi
 /** Handlers of the periodic jobs (job-catalog `scheduledJobs`); they take no payload. */
 export type ScheduledHandlers = Partial<Record<ScheduledJobName, () => Promise<void>>>;
 
+export interface WorkerOptions {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+  handlers: JobHandlers;
+  scheduled?: ScheduledHandlers;
+  logger: Log;
+  /** Names this worker on the jobs it takes and on its blocking Redis connection (CLIENT LIST). */
+  name?: string;
+  /**
+   * Aborted at shutdown when running jobs must stop being waited for: each goes back to the queue
+   * (see `handBack`) and `worker.close()` can finish.
+   */
+  handBack?: AbortSignal;
+}
+
 /**
  * Validates each job's payload and hands it to its service. It only translates: non-retryable
  * AppErrors become UnrecoverableError so BullMQ does not retry what cannot succeed.
+ * `worker.close()` stops taking jobs and waits for the running ones, until `handBack` says otherwise.
  */
-export function startWorker(opts: { connection: Redis; prefix: string; concurrency: number; handlers: JobHandlers; scheduled?: ScheduledHandlers; logger: Log }): Worker {
+export function startWorker(opts: WorkerOptions): Worker {
   const { handlers, logger } = opts;
+  const run = async (job: Job) => {
+    if (isScheduledJob(job.name)) {
+      const parsed = scheduledJobs[job.name].schema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}: ${parsed.error.message}`);
+      const handler = opts.scheduled?.[job.name];
+      if (!handler) throw new UnrecoverableError(`no handler for ${job.name} in this worker`);
+      await handler();
+      return;
+    }
+    if (!isClusterJob(job.name)) throw new UnrecoverableError(`unknown job ${job.name}`);
+    const name: JobName = job.name;
+    const parsed = jobCatalog[name].schema.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
+    const attempts = job.opts.attempts ?? 1;
+    const finalAttempt = job.attemptsMade + 1 >= attempts;
+    try {
+      const handler = handlers[name] as ((payload: unknown, ctx: { finalAttempt: boolean; jobId: string }) => Promise<void>) | undefined;
+      // A worker of an older version does not know a newer job: fail it loudly rather than guess.
+      if (!handler) throw new UnrecoverableError(`no handler for ${name} in this worker`);
+      await handler(parsed.data, { finalAttempt, jobId: job.id ?? '' });
+    } catch (err) {
+      if (isAppError(err) && !err.retryable) throw new UnrecoverableError(err.userMessage);
+      throw err;
+    }
+  };
   const worker = new Worker(
     queueName,
-    async (job: Job) => {
-      if (isScheduledJob(job.name)) {
-        const parsed = scheduledJobs[job.name].schema.safeParse(job.data);
-        if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${job.name}: ${parsed.error.message}`);
-        const run = opts.scheduled?.[job.name];
-        if (!run) throw new UnrecoverableError(`no handler for ${job.name} in this worker`);
-        await run();
-        return;
-      }
-      if (!isClusterJob(job.name)) throw new UnrecoverableError(`unknown job ${job.name}`);
-      const name: JobName = job.name;
-      const parsed = jobCatalog[name].schema.safeParse(job.data);
-      if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
-      const attempts = job.opts.attempts ?? 1;
-      const finalAttempt = job.attemptsMade + 1 >= attempts;
+    async (job: Job, token?: string) => {
+      const signal = opts.handBack;
+      if (!signal || !token) return run(job);
+      if (signal.aborted) return handBack(job, token, logger);
+      let onAbort = () => undefined as void;
+      const abandoned = new Promise<'hand back'>((resolve) => {
+        onAbort = () => resolve('hand back');
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      const running = run(job);
       try {
-        const handler = handlers[name] as ((payload: unknown, ctx: { finalAttempt: boolean; jobId: string }) => Promise<void>) | undefined;
-        // A worker of an older version does not know a newer job: fail it loudly rather than guess.
-        if (!handler) throw new UnrecoverableError(`no handler for ${name} in this worker`);
-        await handler(parsed.data, { finalAttempt, jobId: job.id ?? '' });
-      } catch (err) {
-        if (isAppError(err) && !err.retryable) throw new UnrecoverableError(err.userMessage);
-        throw err;
+        if ((await Promise.race([running, abandoned])) === 'hand back') {
+          // The job's own work cannot be interrupted; it is abandoned in this process, which is exiting.
+          running.catch((err: unknown) => logger.debug({ jobId: job.id, err: (err as Error).message }, 'handed-back job ended in the exiting process'));
+          return await handBack(job, token, logger);
+        }
+      } finally {
+        signal.removeEventListener('abort', onAbort);
       }
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency },
+    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency, ...(opts.name && { name: opts.name }) },
   );
   worker.on('failed', (job, err) => logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   return worker;
+}
+
+/**
+ * Gives a running job back to the queue with BullMQ's own move (active → wait, lock released, no
+ * attempt used), so the next worker takes it at once; every job converges, so it finishes the same
+ * work. If even that fails (Redis gone), the job keeps its lock until it lapses and BullMQ's
+ * stalled-job check hands it on instead. WaitingError tells the worker the job was moved, not failed.
+ */
+async function handBack(job: Job, token: string, logger: Log): Promise<never> {
+  try {
+    await job.moveToWait(token);
+    logger.warn({ job: job.name, jobId: job.id }, 'shutting down: running job handed back to the queue for the next worker');
+  } catch (err) {
+    logger.warn({ job: job.name, jobId: job.id, err: (err as Error).message }, 'shutting down: could not hand the job back; the next worker takes it once its lock lapses');
+  }
+  throw new WaitingError();
 }

@@ -22,14 +22,25 @@ export function createShell(io: ShellIo, user: string) {
     write(prefix ? r.text.split('\n').map((l, i) => (i === 0 ? prefix + l : ' '.repeat(prefix.length) + l)).join('\n') : `\n${r.text}\n`);
   };
 
+  let rl: readline.Interface | undefined;
+
   async function run(deps: CommandDeps): Promise<void> {
-    const rl = readline.createInterface({ input: io.input, output: io.output, terminal: false });
-    const ask = (q: string) => new Promise<string>((resolve) => rl.question(q, resolve));
+    rl = readline.createInterface({ input: io.input, output: io.output, terminal: false });
+    const lines = rl;
+    // A question open when the shell closes (a signal) is answered with nothing: that cancels it.
+    const ask = (q: string) => new Promise<string>((resolve) => {
+      const cancel = () => resolve('');
+      lines.once('close', cancel);
+      lines.question(q, (answer) => {
+        lines.off('close', cancel);
+        resolve(answer);
+      });
+    });
     write(`clusterbot shell: type /cluster help (or just "help"); numbers press buttons; "exit" quits. You are ${user}.`);
     let seq = 0;
     const prompt = () => io.output.write('clusterbot> ');
     prompt();
-    for await (const raw of rl) {
+    for await (const raw of lines) {
       const line = raw.trim();
       if (line === 'exit' || line === 'quit') break;
       if (line) {
@@ -55,8 +66,11 @@ export function createShell(io: ShellIo, user: string) {
       }
       prompt();
     }
-    rl.close();
+    lines.close();
   }
 
-  return { print, run };
+  /** Stops reading input (shutdown): `run` returns after the command in progress. */
+  const close = () => rl?.close();
+
+  return { print, run, close };
 }

@@ -1,4 +1,5 @@
 import { App, LogLevel } from '@slack/bolt';
+import type { FetchFunction } from '@slack/web-api';
 import type { CommandDeps } from '../app/handle-command.js';
 import type { Route } from '../http/routes.js';
 import { registerClusterActions } from './listeners/cluster-actions.js';
@@ -9,6 +10,8 @@ export interface SlackAppOptions {
   signingSecret?: string;
   appToken?: string;
   apiUrl?: string;
+  /** The HTTP client for Web API calls and response_url replies (the process-wide fetch when unset). */
+  fetch?: FetchFunction;
   port: number;
   routes: Route[];
   deps: CommandDeps;
@@ -23,7 +26,10 @@ export function createSlackApp(opts: SlackAppOptions): App {
   const app = new App({
     token: opts.botToken,
     ...(socketMode ? { appToken: opts.appToken!, socketMode: true } : { signingSecret: opts.signingSecret! }),
-    ...(opts.apiUrl && { clientOptions: { slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/` } }),
+    clientOptions: {
+      ...(opts.apiUrl && { slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/` }),
+      ...(opts.fetch && { fetch: opts.fetch }),
+    },
     customRoutes: opts.routes,
     ...(socketMode && { installerOptions: { port: opts.port } }),
     logLevel: LogLevel.WARN,
@@ -31,4 +37,22 @@ export function createSlackApp(opts: SlackAppOptions): App {
   registerClusterCommand(app, opts.deps);
   registerClusterActions(app, opts.deps);
   return app;
+}
+
+/**
+ * Counts requests whose listeners still run (Bolt acks first and goes on after the HTTP response), so
+ * a shutdown can wait for them after the receiver stopped taking new ones. Returns "wait until idle".
+ */
+export function trackInFlight(app: App): () => Promise<void> {
+  let running = 0;
+  const waiters: (() => void)[] = [];
+  app.use(async ({ next }) => {
+    running++;
+    try {
+      await next();
+    } finally {
+      if (--running === 0) for (const w of waiters.splice(0)) w();
+    }
+  });
+  return () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)));
 }

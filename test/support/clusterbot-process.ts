@@ -18,6 +18,12 @@ export interface ClusterbotProcess {
   child: ChildProcess;
   port: number;
   output(): string;
+  /** Resolves when the process has exited, with how. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** How the process exited, or `undefined` if it is still running after `timeoutMs`. */
+  waitForExit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined>;
+  /** The JSON log lines (LOG_LEVEL as set) printed so far, parsed; other output is skipped. */
+  logs(): Record<string, unknown>[];
   stop(): Promise<void>;
 }
 
@@ -35,7 +41,8 @@ export async function startClusterbot(command: string, env: Record<string, strin
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`clusterbot ${command} exited with ${child.exitCode}:\n${out}`);
@@ -55,6 +62,20 @@ export async function startClusterbot(command: string, env: Record<string, strin
     child,
     port,
     output: () => out,
+    exited,
+    waitForExit(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+    },
+    logs: () =>
+      out.split('\n').flatMap((line) => {
+        if (!line.startsWith('{')) return [];
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      }),
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -1,0 +1,74 @@
+import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
+import type { Snapshot, SnapshotState } from '../domain/snapshot.js';
+import type { SnapshotStore } from '../services/ports.js';
+import type { Db } from './client.js';
+import { snapshots } from './schema.js';
+
+function toSnapshot(r: typeof snapshots.$inferSelect): Snapshot {
+  return {
+    id: r.id,
+    operationId: r.operationId,
+    clusterId: r.clusterId,
+    clusterName: r.clusterName,
+    template: r.template,
+    size: r.size,
+    owner: r.owner,
+    note: r.note,
+    state: r.state as SnapshotState,
+    host: r.host,
+    artifactKey: r.artifactKey,
+    sizeBytes: r.sizeBytes,
+    sha256: r.sha256,
+    manifest: r.manifest ?? null,
+    error: r.error,
+    createdAt: r.createdAt,
+    readyAt: r.readyAt,
+    expiresAt: r.expiresAt,
+  };
+}
+
+export function createSnapshotStore(db: Db): SnapshotStore {
+  const visible = ne(snapshots.state, 'deleted');
+  /** Guarded state change: only from the given states, so a late job cannot resurrect a deleted snapshot. */
+  const move = async (id: string, from: SnapshotState[], set: Partial<typeof snapshots.$inferInsert>) => {
+    const [row] = await db.update(snapshots).set(set).where(and(eq(snapshots.id, id), inArray(snapshots.state, from))).returning();
+    return row && toSnapshot(row);
+  };
+  return {
+    async begin(s) {
+      // One snapshot per operation: a retried job meets the row its first attempt made.
+      await db.insert(snapshots).values({ ...s, state: 'creating' }).onConflictDoNothing({ target: snapshots.operationId });
+      const [row] = await db.select().from(snapshots).where(eq(snapshots.operationId, s.operationId));
+      return toSnapshot(row!);
+    },
+    async get(id) {
+      const [row] = await db.select().from(snapshots).where(eq(snapshots.id, id));
+      return row && toSnapshot(row);
+    },
+    async findByRef(hex) {
+      const rows = await db
+        .select()
+        .from(snapshots)
+        .where(and(visible, sql`replace(${snapshots.id}::text, '-', '') like ${`${hex}%`}`))
+        .limit(5);
+      return rows.map(toSnapshot);
+    },
+    async list(filter = {}) {
+      const rows = await db
+        .select()
+        .from(snapshots)
+        .where(and(visible, filter.clusterId ? eq(snapshots.clusterId, filter.clusterId) : undefined, filter.owner ? eq(snapshots.owner, filter.owner) : undefined))
+        .orderBy(desc(snapshots.createdAt))
+        .limit(filter.limit ?? 50);
+      return rows.map(toSnapshot);
+    },
+    markReady: (id, r) => move(id, ['creating'], { state: 'ready', readyAt: sql`now()` as unknown as Date, error: null, ...r }),
+    markFailed: (id, error) => move(id, ['creating'], { state: 'failed', error }),
+    markDeleting: (id) => move(id, ['ready', 'failed', 'creating', 'deleting'], { state: 'deleting' }),
+    markDeleted: (id) => move(id, ['deleting'], { state: 'deleted', deletedAt: sql`now()` as unknown as Date }),
+    async listExpired(now) {
+      const rows = await db.select().from(snapshots).where(and(inArray(snapshots.state, ['ready', 'failed', 'deleting']), lte(snapshots.expiresAt, now)));
+      return rows.map(toSnapshot);
+    },
+  };
+}

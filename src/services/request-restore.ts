@@ -1,0 +1,85 @@
+import { restoredClusterName } from '../domain/cluster-name.js';
+import type { ClusterView } from '../domain/cluster.js';
+import { checkCreate } from '../domain/policy.js';
+import { snapshotCode } from '../domain/snapshot.js';
+import { AppError } from '../errors.js';
+import { findSnapshot } from './find-snapshot.js';
+import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, SnapshotStore, TemplateCatalog } from './ports.js';
+
+export interface RequestRestoreDeps {
+  store: ClusterStore;
+  operations: OperationStore;
+  snapshots: SnapshotStore;
+  queue: JobQueue;
+  notifier: Notifier;
+  catalog: TemplateCatalog;
+  settings: Settings;
+  clock: Clock;
+}
+
+export interface RequestRestoreInput {
+  actor: string;
+  team: string | null;
+  channel: string | null;
+  /** The snapshot code or id. */
+  snapshot: string;
+  name?: string;
+  requestKey: string | null;
+}
+
+/**
+ * `/cluster restore SNAPSHOT [--name NAME]` and the Restore buttons: a new cluster owned by the caller (anyone
+ * may restore: that is how a tester hands a bug to a developer), with the source's template and size, its
+ * service identities and, when free, its subnet; the restore operation in the same transaction, the card, the job.
+ */
+export async function requestRestore(deps: RequestRestoreDeps, input: RequestRestoreInput): Promise<{ view: ClusterView; created: boolean }> {
+  const { store, snapshots, queue, notifier, settings, clock } = deps;
+  const seen = input.requestKey ? await store.findByRequestKey(input.requestKey) : undefined;
+  if (seen) return { view: { cluster: seen, nodes: [] }, created: false };
+  const snapshot = await findSnapshot({ snapshots }, input.snapshot);
+  const code = snapshotCode(snapshot.id);
+  if (snapshot.state !== 'ready')
+    throw new AppError('illegal_transition', `Snapshot ${code} is ${snapshot.state}; only a ready snapshot can be restored.`, { hints: ['`/cluster snapshots` shows each one\'s state.'] });
+  const check = checkCreate(deps.catalog.list(), snapshot.template, snapshot.size);
+  if (!check.ok) throw new AppError(check.code, `Snapshot ${code} is of a ${snapshot.template} ${snapshot.size}, which cannot be created any more: ${check.message}`);
+  const owned = await store.countLive(input.actor);
+  if (owned >= settings.maxClustersPerUser && !settings.adminUsers.includes(input.actor))
+    throw new AppError('quota_exceeded', `You already have ${owned} live clusters; the limit is ${settings.maxClustersPerUser}.`, {
+      hints: ['`/cluster list` shows them; delete one with `/cluster delete NAME`.'],
+    });
+  const source = await store.get(snapshot.clusterId);
+  const name = input.name ?? (await freeName(store, snapshot.clusterName));
+  const { cluster, created, operation } = await store.create(
+    {
+      name,
+      owner: input.actor,
+      team: input.team,
+      template: snapshot.template,
+      size: snapshot.size,
+      channel: input.channel,
+      expiresAt: new Date(clock.now().getTime() + settings.defaultTtlHours * 3600_000),
+      requestKey: input.requestKey,
+      restore: {
+        // A restore of a restore keeps the first cluster's identities: its data was written with them.
+        identityId: source?.identityId ?? snapshot.clusterId,
+        restoredFrom: { snapshotId: snapshot.id, clusterName: snapshot.clusterName, takenAt: snapshot.createdAt.toISOString() },
+        preferredSubnetIndex: source?.subnetIndex ?? -1,
+      },
+    },
+    { kind: 'restore', actor: input.actor, params: { snapshotId: snapshot.id } },
+  );
+  const view = { cluster, nodes: [] };
+  if (!created) return { view, created };
+  await notifier.clusterChanged(view);
+  if (operation) await queue.enqueue(operation);
+  return { view: (await store.view(cluster.id)) ?? view, created };
+}
+
+/** `<source>-r1`, `<source>-r2`, …: the first not taken by a live cluster. */
+async function freeName(store: ClusterStore, source: string): Promise<string> {
+  for (let n = 1; n < 1000; n++) {
+    const candidate = restoredClusterName(source, n);
+    if (!(await store.findLiveByName(candidate))) return candidate;
+  }
+  throw new AppError('name_taken', 'Could not find a free name; give one with --name.');
+}

@@ -1,0 +1,384 @@
+import { Readable } from 'node:stream';
+import type { ClusterView } from '../domain/cluster.js';
+import type { Operation } from '../domain/operation.js';
+import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
+import { committedImageRef, snapshotArtifactKey, snapshotLabel, type Snapshot, type SnapshotNodeImage } from '../domain/snapshot.js';
+import { nodeArchivePaths, nodeCollectors } from '../domain/snapshot-collectors.js';
+import { nodeDir, parseManifest, SNAPSHOT_SCHEMA_VERSION, withTotals, type ManifestCollector, type SnapshotManifest } from '../domain/snapshot-manifest.js';
+import { isSecretFile, maskCommandLine, maskConfigText, maskEnv } from '../domain/secrets.js';
+import { subnetAt } from '../domain/subnet.js';
+import { AppError, toAppError } from '../errors.js';
+import type {
+  ArtifactStore, BundleFile, Clock, ClusterStore, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotBundle,
+  SnapshotBundles, SnapshotStore, SnapshotSummary, TemplateCatalog,
+} from './ports.js';
+
+export interface SnapshotDeps {
+  store: ClusterStore;
+  operations: OperationStore;
+  snapshots: SnapshotStore;
+  runtime: ContainerRuntime;
+  data: NodeDataPort;
+  artifacts: ArtifactStore;
+  bundles: SnapshotBundles;
+  notifier: Notifier;
+  catalog: TemplateCatalog;
+  settings: Settings;
+  clock: Clock;
+  logger: Log;
+}
+
+export interface SnapshotJob {
+  clusterId: string;
+  actor: string;
+  note?: string;
+  withData: boolean;
+}
+
+const steps = ['collecting', 'freezing', 'committing', 'archiving', 'uploading'] as const;
+
+/**
+ * The bug scene (issue "Bug scene"): diagnostics from every node while it runs, then one consistent cut
+ * (pause every node, commit each container, copy every volume, unpause), then one verified .tar.gz in the
+ * artifact store with a signed link in the thread. Whatever fails, the cluster is never left paused: unpause
+ * runs in a `finally`, and an attempt interrupted by a crash is cleaned up and failed by the next one.
+ */
+export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation): Promise<void> {
+  const { store, snapshots, data, logger } = deps;
+  const startedAt = deps.clock.now();
+  const view = await store.view(job.clusterId);
+  if (!view || view.cluster.state === 'deleted') throw new AppError('not_found', 'The cluster was deleted before its snapshot could start.');
+  const host = view.cluster.host;
+  if (!host) throw new AppError('illegal_transition', `${view.cluster.name} has not been placed on a Docker host.`);
+  const snapshot = await snapshots.begin({
+    operationId: op.id, clusterId: job.clusterId, clusterName: view.cluster.name, template: view.cluster.template, size: view.cluster.size,
+    owner: job.actor, note: job.note ?? null, host, expiresAt: new Date(startedAt.getTime() + deps.settings.snapshots.retentionDays * 86_400_000),
+  });
+
+  if (op.attempts > 1) {
+    // A previous attempt was cut off (the worker died): its pause and half-made images are undone, and the
+    // snapshot fails with the reason rather than capturing a different scene on a second pass.
+    const unpaused = await data.unpauseCluster(job.clusterId);
+    await discard(deps, snapshot, 'The worker stopped in the middle of this snapshot (a crash or restart).', unpaused.length
+      ? `The cluster was unpaused (${unpaused.join(', ')}); nothing of the snapshot was kept.`
+      : 'Nothing of the snapshot was kept.');
+    throw new AppError('interrupted', 'The snapshot was interrupted by a worker restart; the cluster is running and nothing was kept. Take it again.');
+  }
+
+  const template = deps.catalog.get(view.cluster.template);
+  if (!template) throw new AppError('unknown_template', `The template "${view.cluster.template}" no longer exists.`);
+  const plan = planCluster({
+    clusterId: view.cluster.id, clusterName: view.cluster.name, owner: view.cluster.owner, template, size: view.cluster.size,
+    subnet: subnetAt(deps.settings.subnetPool, view.cluster.subnetIndex), identityId: view.cluster.identityId,
+  });
+  let step = 0;
+  const progress = async (text: string) =>
+    deps.notifier.progress(view, { step: ++step, total: steps.length + 1, text, title: 'Snapshot', operationId: op.id }).catch(() => undefined);
+
+  const bundle = await deps.bundles.create();
+  const skipped: { what: string; why: string }[] = [];
+  let pause = { startedAt: startedAt.toISOString(), endedAt: startedAt.toISOString(), ms: 0 };
+  try {
+    await progress(`collecting diagnostics from ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'}`);
+    const collected = await Promise.all(plan.nodes.map((node) => collectNode(deps, bundle, host, node)));
+
+    // The consistent cut: exec does not work on a paused container (moby#9672), so everything above ran first.
+    await progress('freezing every node');
+    const images = new Map<number, { imageId: string; ref: string; sizeBytes: number }>();
+    const volumes = new Map<number, SnapshotNodeImage['volumes']>();
+    const pauseStart = deps.clock.now();
+    try {
+      await Promise.all(plan.nodes.map((n) => data.pause(host, n.containerName)));
+      await progress('committing each node');
+      await Promise.all(
+        plan.nodes.map(async (n) => {
+          const ref = committedImageRef(snapshot.id, n.hostname);
+          images.set(n.ordinal, await data.commit(host, n.containerName, ref, {
+            // The label contract: the committed image is the cluster's (role, node) and, above all, the snapshot's.
+            [snapshotLabel]: snapshot.id, ...n.labels,
+          }));
+        }),
+      );
+      await progress('copying volumes');
+      let budget = job.withData ? Number.POSITIVE_INFINITY : deps.settings.snapshots.dataCapBytes;
+      for (const n of plan.nodes) {
+        const list: SnapshotNodeImage['volumes'] = [];
+        for (const v of n.volumes) {
+          const file = nodeArchivePaths(n.hostname).volume(v.name);
+          const tar = await data.exportVolume(host, v.volumeName);
+          const added = await bundle.addStream(file, tar, { maxBytes: budget === Number.POSITIVE_INFINITY ? undefined : budget });
+          if (added.truncated) {
+            await bundle.remove(file);
+            const why = `more than the ${Math.round(deps.settings.snapshots.dataCapBytes / 2 ** 20)} MiB data cap (take it again with --with-data to include it)`;
+            list.push({ name: v.name, path: v.path, skipped: why });
+            skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
+            budget = 0;
+          } else {
+            list.push({ name: v.name, path: v.path, file, bytes: added.bytes });
+            budget -= added.bytes;
+          }
+        }
+        volumes.set(n.ordinal, list);
+      }
+    } finally {
+      // Whatever happened above, the cluster runs again; an unpause that fails here is retried by the next
+      // attempt's recovery and by the worker's start-up.
+      await Promise.all(plan.nodes.map((n) => data.unpause(host, n.containerName).catch((e) => logger.error({ node: n.hostname, err: (e as Error).message }, 'unpause failed after a snapshot'))));
+      const pauseEnd = deps.clock.now();
+      pause = { startedAt: pauseStart.toISOString(), endedAt: pauseEnd.toISOString(), ms: pauseEnd.getTime() - pauseStart.getTime() };
+    }
+
+    const memory = await data.checkpointSupport(host).catch((e: Error) => ({ supported: false, reason: `the probe failed: ${e.message}` }));
+    if (!memory.supported) skipped.push({ what: 'memory state (process checkpoints)', why: memory.reason });
+    // Memory checkpoints would go here on hosts where CRIU works; none of ours does, so the manifest says why.
+
+    await progress('packing the archive');
+    const manifest = buildManifest({ snapshot, view, plan, host, collected, images, volumes, pause, memory, skipped, job, settings: deps.settings, files: bundle.files() });
+    const archive = await bundle.finish(manifest);
+    await progress('uploading');
+    const key = snapshotArtifactKey(snapshot.id, view.cluster.name);
+    const stored = await deps.artifacts.put(key, archive.open(), { contentType: 'application/gzip' });
+    if (stored.sha256 !== archive.sha256) throw new AppError('internal', `The stored archive does not match what was packed (sha256 ${stored.sha256} ≠ ${archive.sha256}).`, { retryable: false });
+    const ready = await snapshots.markReady(snapshot.id, { artifactKey: key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: manifest as unknown as Record<string, unknown> });
+    if (!ready) throw new AppError('conflict', 'The snapshot was deleted while it was being taken.');
+    const linkExpires = new Date(deps.clock.now().getTime() + deps.settings.snapshots.linkHours * 3600_000);
+    const url = await deps.artifacts.link(key, linkExpires, { filename: key.split('/').pop()! });
+    await progress('done');
+    const summary: SnapshotSummary = {
+      snapshotId: snapshot.id, by: job.actor, note: job.note ?? null, nodes: plan.nodes.length,
+      captured: capturedList(collected, volumes),
+      notCaptured: skipped,
+      sizeBytes: stored.sizeBytes, pauseMs: pause.ms, seconds: Math.round((deps.clock.now().getTime() - startedAt.getTime()) / 1000),
+      download: { url, expiresAt: linkExpires }, expiresAt: ready.expiresAt,
+    };
+    await deps.notifier.threadMessage((await store.view(job.clusterId)) ?? view, { kind: 'snapshotReady', summary });
+    logger.info({ snapshotId: snapshot.id, clusterId: job.clusterId, bytes: stored.sizeBytes, pauseMs: pause.ms }, 'snapshot ready');
+  } catch (err) {
+    const e = toAppError(err);
+    logger.warn({ snapshotId: snapshot.id, err: e.message, cause: (e.cause as Error | undefined)?.message }, 'snapshot failed');
+    await discard(deps, snapshot, e.userMessage, 'Nothing of the snapshot was kept.');
+    throw err instanceof AppError ? new AppError(err.code, err.userMessage, { retryable: false, cause: err }) : e;
+  } finally {
+    await bundle.cleanup().catch(() => undefined);
+  }
+}
+
+/** A failed or interrupted snapshot leaves nothing: no committed images, no archive, the row failed, the thread told. */
+async function discard(deps: SnapshotDeps, snapshot: Snapshot, reason: string, cleanedUp: string): Promise<void> {
+  await deps.data.removeImages({ [snapshotLabel]: snapshot.id }).catch((e) => deps.logger.warn({ snapshotId: snapshot.id, err: (e as Error).message }, 'could not remove the images of a failed snapshot'));
+  await deps.artifacts.delete(snapshotArtifactKey(snapshot.id, snapshot.clusterName)).catch(() => undefined);
+  const failed = await deps.snapshots.markFailed(snapshot.id, reason);
+  const view = await deps.store.view(snapshot.clusterId);
+  if (failed && view) await deps.notifier.threadMessage(view, { kind: 'snapshotFailed', by: snapshot.owner, reason, cleanedUp });
+}
+
+interface NodeCollection {
+  node: PlannedNode;
+  collectors: ManifestCollector[];
+  /** What the node ran (image ref and id), from docker inspect. */
+  image: { ref: string; id: string };
+  withheld: { path: string; why: string }[];
+}
+
+/** Runs a step with a deadline; its failure is recorded, never fatal (must-gather: gather the most you can). */
+async function timed<T>(ms: number, fn: () => Promise<T>): Promise<{ value?: T; error?: string; timedOut?: boolean; durationMs: number }> {
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  let expired = false;
+  try {
+    const value = await Promise.race([fn(), new Promise<never>((_, rej) => (timer = setTimeout(() => ((expired = true), rej(new Error(`timed out after ${Math.round(ms / 1000)} s`))), ms)))]);
+    return { value, durationMs: Date.now() - started };
+  } catch (e) {
+    return { error: (e as Error).message, ...((expired as boolean) ? { timedOut: true } : {}), durationMs: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Everything that needs the node running: inspect, logs, commands, config and log directories. */
+async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: string, node: PlannedNode): Promise<NodeCollection> {
+  const { data, runtime, settings } = deps;
+  const limits = settings.snapshots;
+  const paths = nodeArchivePaths(node.hostname);
+  const records: ManifestCollector[] = [];
+  const withheld: { path: string; why: string }[] = [];
+  const record = (name: string, file: string, r: { error?: string; timedOut?: boolean; durationMs: number }, extra: { exitCode?: number; truncated?: boolean } = {}) =>
+    records.push({
+      name, file, exitCode: extra.exitCode ?? (r.error ? null : 0), durationMs: r.durationMs, truncated: extra.truncated ?? false,
+      ...(r.timedOut && { timedOut: true }), ...(r.error && { error: r.error }),
+    });
+  let image = { ref: node.image, id: 'unknown' };
+
+  const inspect = await timed(15_000, async () => {
+    const raw = await data.inspect(host, node.containerName);
+    if (!raw) throw new Error('the container does not exist');
+    const config = (raw.Config ?? {}) as { Env?: string[]; Image?: string };
+    image = { ref: config.Image ?? node.image, id: String(raw.Image ?? 'unknown') };
+    const masked = { ...raw, Config: { ...config, Env: maskEnv(config.Env ?? []) } };
+    return bundle.addText(paths.inspect, `${JSON.stringify(masked, null, 2)}\n`);
+  });
+  record('docker inspect', paths.inspect, inspect);
+
+  const logs = await timed(30_000, async () => {
+    const tail = await data.logs(host, node.containerName, { tailLines: limits.logTailLines, maxBytes: limits.maxFileBytes });
+    await bundle.addText(paths.containerLog, maskCommandLine(tail.text));
+    return tail.truncated;
+  });
+  record('container log', paths.containerLog, logs, { truncated: logs.value ?? false });
+
+  // Collectors run one after another inside a node (several JVM attaches at once would skew the dumps),
+  // while nodes run in parallel.
+  for (const c of nodeCollectors(node, { collectorBytes: limits.maxFileBytes })) {
+    const r = await timed(c.timeoutSeconds * 1000 + 5_000, async () => runtime.exec(host, node.containerName, c.exec, { timeoutMs: c.timeoutSeconds * 1000, ...(c.user !== undefined && { user: c.user }) }));
+    if (r.value) {
+      const truncated = Buffer.byteLength(r.value.output) > c.maxBytes;
+      const raw = truncated ? Buffer.from(r.value.output).subarray(-c.maxBytes).toString('utf8') : r.value.output;
+      await bundle.addText(c.file, c.maskSecrets ? maskCommandLine(raw) : raw);
+      record(c.name, c.file, r, { exitCode: r.value.exitCode, truncated });
+    } else record(c.name, c.file, r);
+  }
+
+  for (const [kind, dirs, under] of [['config', node.configDirs, paths.config], ['logs', node.logDirs, paths.log]] as const) {
+    for (const dir of dirs) {
+      const target = under(dir);
+      const r = await timed(60_000, async () => {
+        const tar = await data.readPath(host, node.containerName, dir);
+        if (!tar) throw new Error(`${dir} does not exist in the container`);
+        return copyTree(bundle, tar, target, { maskSecrets: kind === 'config', maxBytes: limits.maxFileBytes, withheld, containerDir: dir });
+      });
+      record(`${kind} ${dir}`, target, r, { truncated: r.value?.truncated ?? false });
+    }
+  }
+  return { node, collectors: records, image, withheld };
+}
+
+/**
+ * Copies the regular files of a `docker cp` tar into the bundle under `prefix`. Config files have secret-looking
+ * values masked; key stores and keytabs are listed by name only; log files keep their newest bytes.
+ */
+async function copyTree(
+  bundle: SnapshotBundle,
+  tar: NodeJS.ReadableStream,
+  prefix: string,
+  opts: { maskSecrets: boolean; maxBytes: number; withheld: { path: string; why: string }[]; containerDir: string },
+): Promise<{ files: number; truncated: boolean }> {
+  const { extract } = await import('tar-stream');
+  const ex = extract();
+  let files = 0;
+  let truncated = false;
+  const done = new Promise<void>((resolve, reject) => {
+    ex.on('entry', (header, stream, next) => {
+      const name = header.name.split('/').slice(1).join('/'); // the tar's top folder is the copied directory itself
+      if (header.type !== 'file' || !name || name.split('/').includes('..')) {
+        stream.resume();
+        stream.on('end', next);
+        return;
+      }
+      if (isSecretFile(name)) {
+        opts.withheld.push({ path: `${opts.containerDir.replace(/\/+$/, '')}/${name}`, why: 'a key store, keytab or private key: listed, never copied' });
+        stream.resume();
+        stream.on('end', next);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      stream.on('data', (data: unknown) => {
+        const c = data as Buffer;
+        chunks.push(c);
+        size += c.length;
+        // Keep only about the newest maxBytes (logs grow at the end).
+        while (size - (chunks[0]?.length ?? 0) > opts.maxBytes) size -= chunks.shift()!.length;
+      });
+      stream.on('end', () => {
+        let body = Buffer.concat(chunks);
+        if (body.length > opts.maxBytes || header.size! > body.length) {
+          body = body.subarray(-opts.maxBytes);
+          truncated = true;
+        }
+        const text = opts.maskSecrets ? maskConfigText(name, body.toString('utf8')) : undefined;
+        bundle
+          .addStream(`${prefix}/${name}`, Readable.from([text ?? body]))
+          .then(() => {
+            files++;
+            next();
+          }, reject);
+      });
+      stream.on('error', reject);
+    });
+    ex.on('finish', resolve);
+    ex.on('error', reject);
+  });
+  (tar as Readable).pipe(ex);
+  await done;
+  return { files, truncated };
+}
+
+function capturedList(collected: NodeCollection[], volumes: Map<number, SnapshotNodeImage['volumes']>): string[] {
+  const ok = (prefix: string) => collected.some((c) => c.collectors.some((r) => r.name.startsWith(prefix) && !r.error));
+  const out = ['container images (committed)'];
+  if (ok('config ')) out.push('configs');
+  if (ok('container log')) out.push('logs');
+  if (ok('processes')) out.push('process lists');
+  if (ok('thread dumps')) out.push('JVM thread dumps');
+  if (collected.some((c) => c.collectors.some((r) => r.file.includes('/collect/') && !r.error))) out.push('service state');
+  const volumeCount = [...volumes.values()].flat().filter((v) => v.file).length;
+  if (volumeCount) out.push(`${volumeCount} volume${volumeCount === 1 ? '' : 's'} of data`);
+  return out;
+}
+
+function buildManifest(input: {
+  snapshot: Snapshot;
+  view: ClusterView;
+  plan: ClusterPlan;
+  host: string;
+  collected: NodeCollection[];
+  images: Map<number, { imageId: string; ref: string; sizeBytes: number }>;
+  volumes: Map<number, SnapshotNodeImage['volumes']>;
+  pause: { startedAt: string; endedAt: string; ms: number };
+  memory: { supported: boolean; reason: string };
+  skipped: { what: string; why: string }[];
+  job: SnapshotJob;
+  settings: Settings;
+  files: BundleFile[];
+}): SnapshotManifest {
+  const { snapshot, view, plan, settings } = input;
+  const fileEntry = (f: BundleFile) => ({ path: f.path, bytes: f.bytes, sha256: f.sha256, ...(f.truncated && { truncated: true }) });
+  const filesOf = (hostname: string) => input.files.filter((f) => f.path.startsWith(`${nodeDir(hostname)}/`)).map(fileEntry);
+  const manifest = withTotals({
+    schemaVersion: SNAPSHOT_SCHEMA_VERSION,
+    snapshot: { id: snapshot.id, ...(input.job.note && { note: input.job.note }), createdAt: snapshot.createdAt.toISOString(), createdBy: input.job.actor, tool: 'clusterbot' },
+    cluster: {
+      id: view.cluster.id, name: view.cluster.name, template: view.cluster.template, size: view.cluster.size, owner: view.cluster.owner,
+      host: { id: input.host }, network: { name: plan.network.name, cidr: plan.network.cidr },
+    },
+    nodes: plan.nodes.map((n) => {
+      const committed = input.images.get(n.ordinal);
+      const collected = input.collected.find((c) => c.node.ordinal === n.ordinal)!;
+      const files = filesOf(n.hostname);
+      return {
+        ordinal: n.ordinal, role: n.role, index: n.index, hostname: n.hostname, ip: n.ip, containerName: n.containerName,
+        image: { ...collected.image, ...(committed && { committedRef: committed.ref, committedId: committed.imageId }) },
+        volumes: (input.volumes.get(n.ordinal) ?? []).map((v) => ({
+          name: v.name, path: v.path, volumeName: n.volumes.find((x) => x.name === v.name)!.volumeName,
+          ...(v.bytes !== undefined && { bytes: v.bytes }),
+          ...(v.file && { file: v.file, sha256: files.find((f) => f.path === v.file)!.sha256 }),
+          ...(v.skipped && { skipped: v.skipped }),
+        })),
+        files,
+        collectors: collected.collectors,
+        withheld: collected.withheld,
+      };
+    }),
+    files: [],
+    pause: input.pause,
+    memory: { captured: false, reason: input.memory.supported ? 'memory checkpoints work on this host but are not taken by this version' : input.memory.reason },
+    skipped: input.skipped,
+    limits: {
+      containerLogBytes: settings.snapshots.maxFileBytes, logDirBytes: settings.snapshots.maxFileBytes, collectorBytes: settings.snapshots.maxFileBytes,
+      dataCapBytes: settings.snapshots.dataCapBytes, withData: input.job.withData,
+    },
+    totals: { nodes: 0, files: 0, bytes: 0 },
+  });
+  // The schema is the contract with every reader (restore, people, later versions): never write what it refuses.
+  return parseManifest(manifest);
+}

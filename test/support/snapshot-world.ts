@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createFilesystemStore } from '../../src/artifacts/filesystem-store.js';
+import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundle.js';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { loadConfig } from '../../src/config.js';
+import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
+import { execIn } from '../../src/docker/exec.js';
+import { createHostPool } from '../../src/docker/host-pool.js';
+import { createImageBuilder } from '../../src/docker/image-builder.js';
+import { createNodeData } from '../../src/docker/node-data.js';
+import type { ClusterView } from '../../src/domain/cluster.js';
+import type { Snapshot } from '../../src/domain/snapshot.js';
+import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
+import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { requestCluster } from '../../src/services/request-cluster.js';
+import { requestRestore } from '../../src/services/request-restore.js';
+import { requestSnapshot } from '../../src/services/request-snapshot.js';
+import { restoreCluster } from '../../src/services/restore-cluster.js';
+import { runOperation } from '../../src/services/run-operation.js';
+import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { docker, removeByLabel, subnetsInUse } from './docker.js';
+import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
+
+/**
+ * The bug-scene services wired to real parts (PostgreSQL, the Docker Engine, a filesystem artifact store in a
+ * temp directory) with the queue hop skipped: each job runs inline through runOperation, as the worker runs it.
+ */
+export interface SnapshotWorld {
+  db: TestDatabase;
+  notifier: RecordingNotifier;
+  artifactDir: string;
+  create(template: string, size: number): Promise<ClusterView>;
+  snapshot(clusterId: string, opts?: { note?: string; withData?: boolean; actor?: string }): Promise<Snapshot>;
+  restore(snapshotId: string, name?: string): Promise<ClusterView>;
+  deleteCluster(clusterId: string): Promise<void>;
+  exec(view: ClusterView, hostname: string, cmd: string, timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
+  close(): Promise<void>;
+}
+
+export async function createSnapshotWorld(): Promise<SnapshotWorld> {
+  const config = loadConfig();
+  const db = await createTestDatabase();
+  const artifactDir = await mkdtemp(path.join(os.tmpdir(), 'cb-artifacts-'));
+  const pool = createHostPool(config.docker.hosts);
+  const logger = new MemoryLog();
+  const images = createImageBuilder({ docker: pool.get(pool.names()[0]!), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
+  const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
+  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
+  const artifacts = createFilesystemStore({ root: artifactDir, publicUrl: 'http://127.0.0.1:1', signingKey: Buffer.alloc(32, 7) });
+  const bundles = createSnapshotBundles({ tempDir: artifactDir });
+  const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
+  const notifier = new RecordingNotifier();
+  const settings = testSettings({ subnetPool: await freeTestPool(), maxClustersPerUser: 100 });
+  const clock = { now: () => new Date() };
+  const queue = new RecordingQueue();
+  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, queue, runtime, data, artifacts, bundles, notifier, catalog, settings, clock, logger };
+  const clusters = new Set<string>();
+  const lastOperation = async (clusterId: string) => (await db.operations.list(clusterId))[0]!;
+
+  const world: SnapshotWorld = {
+    db,
+    notifier,
+    artifactDir,
+    async create(template, size) {
+      for (const role of Object.values(catalog.get(template)!.roles)) await images.ensureBuilt(role.image);
+      const { view } = await requestCluster(deps, { actor: 'UTESTER', team: null, channel: null, template, size, name: `it-${template}-${randomUUID().slice(0, 6)}`, requestKey: null });
+      clusters.add(view.cluster.id);
+      const op = await lastOperation(view.cluster.id);
+      await runOperation(deps, op.id, { finalAttempt: true }, () => provisionCluster(deps, view.cluster.id, { finalAttempt: true }));
+      return (await db.store.view(view.cluster.id))!;
+    },
+    async snapshot(clusterId, opts = {}) {
+      const actor = opts.actor ?? 'UTESTER';
+      await requestSnapshot(deps, actor, { id: clusterId }, opts);
+      const op = await lastOperation(clusterId);
+      await runOperation(deps, op.id, { finalAttempt: true }, (o) => snapshotCluster(deps, { clusterId, actor, withData: Boolean(opts.withData), ...(opts.note && { note: opts.note }) }, o));
+      const [snap] = await db.snapshots.list({ clusterId, limit: 1 });
+      return snap!;
+    },
+    async restore(snapshotId, name) {
+      const { view } = await requestRestore(deps, { actor: 'UDEV', team: null, channel: null, snapshot: snapshotId, ...(name && { name }), requestKey: null });
+      clusters.add(view.cluster.id);
+      const op = await lastOperation(view.cluster.id);
+      await runOperation(deps, op.id, { finalAttempt: true }, () => restoreCluster(deps, { clusterId: view.cluster.id, snapshotId }, { finalAttempt: true }));
+      return (await db.store.view(view.cluster.id))!;
+    },
+    async deleteCluster(clusterId) {
+      const cluster = (await db.store.get(clusterId))!;
+      await requestDelete(deps, cluster.owner, { id: clusterId });
+      const op = await lastOperation(clusterId);
+      await runOperation(deps, op.id, { finalAttempt: true }, () => deleteClusterJob(deps, clusterId, cluster.owner));
+    },
+    exec(view, hostname, cmd, timeoutMs = 120_000) {
+      const node = view.nodes.find((n) => n.hostname === hostname);
+      if (!node) throw new Error(`no node ${hostname} in ${view.cluster.name}`);
+      return execIn(docker, node.containerName, ['bash', '-c', cmd], timeoutMs);
+    },
+    async close() {
+      for (const id of clusters) await removeByLabel(id).catch(() => undefined);
+      const snaps = (await db.database.pool.query('SELECT id FROM snapshots')).rows as { id: string }[];
+      for (const s of snaps) await data.removeImages({ 'clusterbot.snapshot': s.id }).catch(() => undefined);
+      await db.drop();
+      await rm(artifactDir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+async function freeTestPool(): Promise<string> {
+  const used = await subnetsInUse();
+  for (let b = 216; b < 250; b++) if (!used.has(`10.${b}.0.0/24`) && !used.has(`10.${b}.1.0/24`)) return `10.${b}.0.0/16`;
+  throw new Error('no free 10.x.0.0/24 test subnet between 10.216 and 10.249');
+}
