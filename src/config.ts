@@ -44,6 +44,12 @@ export const envSchema = z.object({
   MAX_EXTEND_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   MAX_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ADMIN_USERS: csv.default([]),
+  SNAPSHOT_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(14),
+  SNAPSHOT_LINK_HOURS: z.coerce.number().positive().max(24 * 7).default(24),
+  SNAPSHOT_DATA_CAP_MIB: z.coerce.number().int().min(0).default(2048),
+  SNAPSHOT_LOG_LINES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  SNAPSHOT_MAX_FILE_MIB: z.coerce.number().positive().max(1024).default(25),
+  SNAPSHOT_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
   // Unset means: info for servers, warn for interactive commands (shell, images) that print their own output.
@@ -104,6 +110,7 @@ export interface Config {
   maxExtendDays: number;
   maxLifetimeDays: number;
   adminUsers: string[];
+  snapshots: { retentionDays: number; linkHours: number; dataCapBytes: number; logTailLines: number; maxFileBytes: number; sweepSeconds: number };
   workerConcurrency: number;
   shellUser: string;
   logLevel: Env['LOG_LEVEL'] | undefined;
@@ -187,6 +194,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxExtendDays: e.MAX_EXTEND_DAYS,
     maxLifetimeDays: e.MAX_LIFETIME_DAYS,
     adminUsers: e.ADMIN_USERS,
+    snapshots: {
+      retentionDays: e.SNAPSHOT_RETENTION_DAYS,
+      linkHours: e.SNAPSHOT_LINK_HOURS,
+      dataCapBytes: e.SNAPSHOT_DATA_CAP_MIB * 2 ** 20,
+      logTailLines: e.SNAPSHOT_LOG_LINES,
+      maxFileBytes: Math.round(e.SNAPSHOT_MAX_FILE_MIB * 2 ** 20),
+      sweepSeconds: e.SNAPSHOT_SWEEP_SECONDS,
+    },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shellUser: e.SHELL_USER,
     logLevel: e.LOG_LEVEL,

@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'conflict'
   /** Another operation is running on the cluster; the message names it. */
   | 'busy'
+  /** A job cut off by a crash that must not simply run again (a snapshot). */
+  | 'interrupted'
   | 'no_capacity'
   | 'subnet_taken'
   | 'image_missing'

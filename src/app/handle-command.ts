@@ -2,12 +2,19 @@ import { parseCommand, type ClusterCommand } from '../domain/command.js';
 import { checkCreate } from '../domain/policy.js';
 import { isAppError, toAppError } from '../errors.js';
 import { renderClusterCard } from '../render/cluster-card.js';
-import { renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry, renderTemplates } from '../render/messages.js';
+import { snapshotCode } from '../domain/snapshot.js';
+import {
+  renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry,
+  renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates,
+} from '../render/messages.js';
 import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
-import type { Log, TemplateCatalog } from '../services/ports.js';
+import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
+import type { Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
+import { requestRestore } from '../services/request-restore.js';
+import { requestSnapshot } from '../services/request-snapshot.js';
 import { requestRetry } from '../services/retry-cluster.js';
 
 /**
@@ -15,6 +22,7 @@ import { requestRetry } from '../services/retry-cluster.js';
  * command, rendered. The adapters only add transport (ack/respond, or printing).
  */
 export interface CommandDeps extends RequestClusterDeps {
+  snapshots: SnapshotStore;
   logger: Log;
 }
 
@@ -88,13 +96,38 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         const view = await findManageable(deps, caller.user, { name: command.name });
         return renderDeleteConfirm(view);
       }
+      case 'snapshot': {
+        const view = await requestSnapshot(deps, caller.user, command.name ? { name: command.name } : {}, { ...(command.note && { note: command.note }), withData: command.withData });
+        return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
+      }
+      case 'snapshots': {
+        if (command.name) {
+          const cluster = (await store.findLiveByName(command.name)) ?? undefined;
+          const mine = (await deps.snapshots.list({ owner: caller.user, limit: 200 })).filter((x) => x.clusterName === command.name);
+          const list = cluster ? await deps.snapshots.list({ clusterId: cluster.id }) : mine;
+          return renderSnapshots(list, clock.now(), `Snapshots of ${command.name}`);
+        }
+        return renderSnapshots(await deps.snapshots.list({ owner: caller.user }), clock.now(), 'Your snapshots');
+      }
+      case 'snapshot-delete':
+        return renderSnapshotDeleteConfirm(await findDeletableSnapshot(deps, caller.user, { code: command.snapshot }));
+      case 'restore': {
+        const { view, created } = await requestRestore(deps, {
+          actor: caller.user, team: caller.team, channel: caller.channel, snapshot: command.snapshot,
+          ...(command.name !== undefined && { name: command.name }), requestKey: caller.requestKey,
+        });
+        if (!created) return renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
+        return renderInfo(`♻️ Restoring snapshot ${snapshotCode(view.cluster.restoredFrom!.snapshotId)} as ${view.cluster.name}… the cluster card will appear in this channel.`);
+      }
     }
   } catch (err) {
     return errorReply(deps.logger, err);
   }
 }
 
-export type ActionKind = 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d';
+export type ActionKind =
+  | 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d'
+  | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -105,12 +138,39 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.retry]: 'retry',
   [actionIds.extend1d]: 'extend1d',
   [actionIds.extend3d]: 'extend3d',
+  [actionIds.snapshot]: 'snapshot',
+  [actionIds.restore]: 'restore',
+  [actionIds.snapshotDelete]: 'snapshotDelete',
+  [actionIds.snapshotDeleteConfirm]: 'snapshotDeleteConfirm',
+  [actionIds.snapshotDeleteCancel]: 'snapshotDeleteCancel',
+  [actionIds.download]: 'download',
 };
 
-/** Button presses (Slack block_actions or a numbered shell button). */
-export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, clusterId: string): Promise<Message | null> {
+/** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
+export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, value: string): Promise<Message | null> {
+  // Values come back from Slack as sent, but a forged or stale payload must get a plain answer, not an SQL error.
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
+    return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' ? 'That snapshot no longer exists.' : 'That cluster no longer exists.');
+  const clusterId = value;
   try {
     switch (action) {
+      case 'download':
+        return null; // a link button: the browser opens the link; Slack still sends the click, which needs no answer
+      case 'snapshot': {
+        const view = await requestSnapshot(deps, caller.user, { id: value });
+        return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
+      }
+      case 'restore': {
+        const { view } = await requestRestore(deps, { actor: caller.user, team: caller.team, channel: caller.channel, snapshot: value, requestKey: caller.requestKey });
+        return renderInfo(`♻️ Restoring snapshot ${snapshotCode(value)} as ${view.cluster.name}… the cluster card will appear in this channel.`);
+      }
+      case 'snapshotDelete':
+      case 'snapshotDeleteConfirm': {
+        const s = await requestDeleteSnapshot(deps, caller.user, value);
+        return renderInfo(`🗑 Deleting snapshot ${snapshotCode(s.id)} of ${s.clusterName}…`);
+      }
+      case 'snapshotDeleteCancel':
+        return renderInfo(`Kept snapshot ${snapshotCode(value)}; nothing was deleted.`);
       case 'delete':
       case 'deleteConfirm': {
         const view = await requestDelete(deps, caller.user, { id: clusterId });

@@ -25,6 +25,8 @@ export function toCluster(r: ClusterRow): Cluster {
     expiresAt: r.expiresAt,
     remindedAt: r.remindedAt,
     readyAt: r.readyAt,
+    identityId: r.identityId ?? r.id,
+    restoredFrom: r.restoredFrom ?? null,
   };
 }
 

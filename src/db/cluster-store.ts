@@ -51,6 +51,11 @@ export function createClusterStore(db: Db): ClusterStore {
     return subnetIndex;
   };
 
+  const subnetFree = async (tx: Tx, index: number): Promise<boolean> => {
+    const [taken] = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(and(live, eq(clusters.subnetIndex, index)));
+    return !taken;
+  };
+
   const store: ClusterStore = {
     async create(c: NewCluster, op = { kind: 'create', actor: c.owner }) {
       const seenResult = async (tx: Tx | Db, row: typeof clusters.$inferSelect) => {
@@ -63,10 +68,13 @@ export function createClusterStore(db: Db): ClusterStore {
             const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
             if (seen) return seenResult(tx, seen);
           }
-          const subnetIndex = await freeSubnet(tx, [], 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.');
+          const { restore, ...fields } = c;
+          const subnetIndex = (restore && (await subnetFree(tx, restore.preferredSubnetIndex)))
+            ? restore.preferredSubnetIndex
+            : await freeSubnet(tx, [], 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.');
           const [row] = await tx
             .insert(clusters)
-            .values({ ...c, state: 'requested', subnetIndex })
+            .values({ ...fields, state: 'requested', subnetIndex, ...(restore && { identityId: restore.identityId, restoredFrom: restore.restoredFrom }) })
             .returning();
           await tx.insert(events).values({ clusterId: row!.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size, ...(op.params ?? {}) } });
           const operation = await insertOperation(tx, row!.id, op);

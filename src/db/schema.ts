@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { PublishedPort } from '../domain/cluster.js';
 
 /** Docker hosts clusterbot may place clusters on (also seeded from DOCKER_HOSTS at start). */
@@ -32,6 +32,10 @@ export const clusters = pgTable(
     remindedAt: timestamp('reminded_at', { withTimezone: true }),
     readyAt: timestamp('ready_at', { withTimezone: true }),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    /** The cluster whose service identities (Kafka cluster id...) this one carries; null: its own. */
+    identityId: uuid('identity_id'),
+    /** Set on a cluster restored from a snapshot: which, of what cluster, taken when. */
+    restoredFrom: jsonb('restored_from').$type<{ snapshotId: string; clusterName: string; takenAt: string }>(),
   },
   (t) => [
     // Names and subnets are unique among live clusters only, so names can be reused after delete.
@@ -85,6 +89,42 @@ export const operations = pgTable(
   (t) => [
     uniqueIndex('operations_one_active').on(t.clusterId).where(sql`state in ('queued', 'running')`),
     index('operations_cluster').on(t.clusterId, t.createdAt),
+  ],
+);
+
+/**
+ * Bug-scene snapshots: the archive in the artifact store and the committed images on a Docker host.
+ * One per snapshot operation (unique), so a retried job finds its row instead of making another.
+ */
+export const snapshots = pgTable(
+  'snapshots',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    operationId: uuid('operation_id').notNull(),
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id),
+    clusterName: text('cluster_name').notNull(),
+    template: text('template').notNull(),
+    size: integer('size').notNull(),
+    /** Who took it: they and admins may delete it; anyone may restore it. */
+    owner: text('owner').notNull(),
+    note: text('note'),
+    state: text('state').notNull(),
+    host: text('host').notNull(),
+    artifactKey: text('artifact_key'),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }),
+    sha256: text('sha256'),
+    /** What a restore needs without opening the archive: per node its committed image and volume files. */
+    manifest: jsonb('manifest').$type<Record<string, unknown>>(),
+    error: text('error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    readyAt: timestamp('ready_at', { withTimezone: true }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('snapshots_operation').on(t.operationId),
+    index('snapshots_cluster').on(t.clusterId, t.createdAt),
+    index('snapshots_live_expiry').on(t.expiresAt).where(sql`state <> 'deleted'`),
   ],
 );
 

@@ -239,7 +239,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
 
     async exec(host, containerName, cmd, o = {}) {
       try {
-        return await execIn(pool.get(host), containerName, cmd, o.timeoutMs);
+        return await execIn(pool.get(host), containerName, cmd, o.timeoutMs, o.user);
       } catch (e) {
         throw dockerError(`run ${cmd[0]} in ${containerName}`, e);
       }

@@ -17,12 +17,12 @@ const CLIENT_GRACE_MS = 7_000;
  * running after `timeoutMs` is killed inside the container and reported as exit code -1, "timed out".
  * The exec stream is multiplexed (8-byte frame headers), so it is demuxed before reading.
  */
-export async function execIn(docker: Docker, container: string, cmd: string[], timeoutMs = 60_000): Promise<{ exitCode: number; output: string }> {
+export async function execIn(docker: Docker, container: string, cmd: string[], timeoutMs = 60_000, user?: string): Promise<{ exitCode: number; output: string }> {
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   const timedOut = (output: string) => ({ exitCode: -1, output: `${output}\n(timed out after ${seconds} s)` });
   const exec = await docker
     .getContainer(container)
-    .exec({ Cmd: ['sh', '-c', DEADLINE_SCRIPT, 'cb-exec', String(seconds), ...cmd], AttachStdout: true, AttachStderr: true, Tty: false });
+    .exec({ Cmd: ['sh', '-c', DEADLINE_SCRIPT, 'cb-exec', String(seconds), ...cmd], AttachStdout: true, AttachStderr: true, Tty: false, ...(user !== undefined && { User: user }) });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
   const sink = new PassThrough();

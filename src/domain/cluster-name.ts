@@ -17,3 +17,9 @@ export function defaultClusterName(ownerHandle: string, template: string, n: num
   const suffix = `-${n}`;
   return `${`${prefix}-${template}`.slice(0, 40 - suffix.length).replace(/-+$/, '')}${suffix}`;
 }
+
+/** A restored copy's default name: the source's with -r1, -r2…, shortened so it stays a valid name. */
+export function restoredClusterName(source: string, n: number): string {
+  const suffix = `-r${n}`;
+  return `${source.slice(0, 40 - suffix.length).replace(/-+$/, '')}${suffix}`;
+}

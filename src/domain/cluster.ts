@@ -22,6 +22,17 @@ export interface Cluster {
   /** When the owner was reminded of `expiresAt`; cleared when the expiry moves, so each expiry is reminded once. */
   remindedAt: Date | null;
   readyAt: Date | null;
+  /** Whose service identities (Kafka cluster id, ...) the cluster carries: a restored cluster keeps its source's. */
+  identityId: string;
+  /** A restored cluster's origin, shown on its card. */
+  restoredFrom: RestoredFrom | null;
+}
+
+export interface RestoredFrom {
+  snapshotId: string;
+  clusterName: string;
+  /** ISO time the snapshot was taken. */
+  takenAt: string;
 }
 
 export interface PublishedPort {

@@ -14,16 +14,20 @@ export type ClusterCommand =
   | { verb: 'status'; name?: string }
   | { verb: 'retry'; name: string }
   | { verb: 'extend'; name: string; days?: number }
-  | { verb: 'delete'; name: string };
+  | { verb: 'delete'; name: string }
+  | { verb: 'snapshot'; name?: string; note?: string; withData: boolean }
+  | { verb: 'snapshot-delete'; snapshot: string }
+  | { verb: 'snapshots'; name?: string }
+  | { verb: 'restore'; snapshot: string; name?: string };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
   usage: string;
   summary: string;
   example: string;
-  options: Record<string, { type: 'string' | 'boolean' }>;
+  options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
   positionals: { min: number; max: number };
 }
 
@@ -36,7 +40,25 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
   retry: { usage: '/cluster retry NAME', summary: 'Create a failed cluster again, reusing the nodes that started', example: '/cluster retry zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
   extend: { usage: '/cluster extend NAME [DAYS]', summary: 'Keep a cluster DAYS days longer (default 1) before it expires', example: '/cluster extend zk-bug-1234 3', options: {}, positionals: { min: 1, max: 2 } },
   delete: { usage: '/cluster delete NAME', summary: 'Delete a cluster and its data (asks to confirm)', example: '/cluster delete zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
+  snapshot: {
+    usage: '/cluster snapshot [NAME] [-m "NOTE"] [--with-data] | /cluster snapshot delete ID',
+    summary: 'Save the whole bug scene (configs, logs, process state, thread dumps, data) of a cluster as an archive',
+    example: '/cluster snapshot zk-bug-1234 -m "leader lost after restart"',
+    options: { message: { type: 'string', short: 'm' }, 'with-data': { type: 'boolean' } },
+    positionals: { min: 0, max: 2 },
+  },
+  snapshots: { usage: '/cluster snapshots [NAME]', summary: 'List snapshots (of one cluster, or yours)', example: '/cluster snapshots zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
+  restore: {
+    usage: '/cluster restore SNAPSHOT [--name NAME]',
+    summary: 'Start a new cluster of your own from a snapshot, data included',
+    example: '/cluster restore 3f9a2c1b --name zk-bug-1234-dev',
+    options: { name: { type: 'string' } },
+    positionals: { min: 1, max: 1 },
+  },
 };
+
+/** The longest note a snapshot keeps. */
+export const maxNoteLength = 200;
 
 export interface CommandError {
   message: string;
@@ -46,7 +68,8 @@ export interface CommandError {
 export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; error: CommandError };
 
 export const maxCommandLength = 300;
-const generalUsage = '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME';
+const generalUsage =
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME]';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -64,7 +87,8 @@ export function parseCommand(rawText: string): ParseResult {
   if (rawText.length > maxCommandLength)
     return fail(`That command is ${rawText.length} characters long; commands are at most ${maxCommandLength}.`, generalUsage);
   const text = normalizeCommandText(rawText);
-  const tokens = text.split(/\s+/).filter(Boolean);
+  const tokens = tokenize(text);
+  if (!tokens) return fail('A quote is not closed: put the note in "double quotes".', generalUsage);
   const [first, ...rest] = tokens;
   if (first === undefined) return { ok: true, command: { verb: 'help' } };
   const verbWord = first.toLowerCase();
@@ -137,6 +161,33 @@ export function parseCommand(rawText: string): ParseResult {
         return fail(`The number of days must be a whole number from 1, not "${printable(daysText)}".`, spec.usage);
       return { ok: true, command: { verb, name, days: Number(daysText) } };
     }
+    case 'snapshot': {
+      if (positionals[0] === 'delete' && positionals.length === 2) {
+        const ref = positionals[1]!;
+        if (!/^[0-9a-fA-F-]{6,36}$/.test(ref)) return fail(`"${printable(ref)}" is not a snapshot id; \`/cluster snapshots\` lists them.`, spec.usage);
+        return { ok: true, command: { verb: 'snapshot-delete', snapshot: ref.toLowerCase() } };
+      }
+      if (positionals.length > 1) return fail(`Too many words for \`snapshot\`: "${printable(positionals.slice(1).join(' '))}". Put a note in quotes after -m.`, spec.usage);
+      const name = positionals[0];
+      if (name !== undefined) {
+        const problem = clusterNameProblem(name);
+        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      }
+      const note = (values.message as string | undefined)?.trim();
+      if (note !== undefined && note.length > maxNoteLength) return fail(`The note is ${note.length} characters long; notes are at most ${maxNoteLength}.`, spec.usage);
+      return { ok: true, command: { verb, withData: Boolean(values['with-data']), ...(name !== undefined && { name }), ...(note && { note }) } };
+    }
+    case 'restore': {
+      const ref = positionals[0]!;
+      if (!/^[0-9a-fA-F-]{6,36}$/.test(ref)) return fail(`"${printable(ref)}" is not a snapshot id; \`/cluster snapshots\` lists them.`, spec.usage);
+      const name = values.name as string | undefined;
+      if (name !== undefined) {
+        const problem = clusterNameProblem(name);
+        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      }
+      return { ok: true, command: { verb, snapshot: ref.toLowerCase(), ...(name !== undefined && { name }) } };
+    }
+    case 'snapshots':
     case 'status':
     case 'retry':
     case 'delete': {
@@ -145,10 +196,39 @@ export function parseCommand(rawText: string): ParseResult {
         const problem = clusterNameProblem(name);
         if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
       }
-      if (verb !== 'status') return { ok: true, command: { verb, name: name! } };
+      if (verb !== 'status' && verb !== 'snapshots') return { ok: true, command: { verb, name: name! } };
       return { ok: true, command: { verb, ...(name !== undefined && { name }) } };
     }
   }
+}
+
+/**
+ * Splits on whitespace, keeping "double", 'single' and “curly” quoted parts (a snapshot note) as one
+ * word without their quotes. Undefined when a quote is left open.
+ */
+export function tokenize(text: string): string[] | undefined {
+  const tokens: string[] = [];
+  const closing: Record<string, string> = { '"': '"', "'": "'", '\u201c': '\u201d', '\u2018': '\u2019', '\u201d': '\u201d' };
+  let current = '';
+  let inWord = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (/\s/.test(ch)) {
+      if (inWord) tokens.push(current);
+      current = '';
+      inWord = false;
+    } else if (closing[ch] && !inWord) {
+      const end = text.indexOf(closing[ch]!, i + 1);
+      if (end < 0) return undefined;
+      tokens.push(text.slice(i + 1, end));
+      i = end;
+    } else {
+      current += ch;
+      inWord = true;
+    }
+  }
+  if (inWord) tokens.push(current);
+  return tokens;
 }
 
 function fail(message: string, usage: string): ParseResult {
@@ -156,6 +236,7 @@ function fail(message: string, usage: string): ParseResult {
 }
 
 function missingWhat(verb: Verb): string {
+  if (verb === 'restore') return 'a snapshot id, e.g. `/cluster restore 3f9a2c1b` (`/cluster snapshots` lists them)';
   return verb === 'create' ? 'a template, e.g. `/cluster create zookeeper 3`' : 'a cluster name';
 }
 

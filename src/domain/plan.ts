@@ -69,6 +69,8 @@ export interface PlanInput {
   template: Template;
   size: number;
   subnet: Subnet;
+  /** Whose service identities to render ({{cluster.base64Id}}): a restored cluster keeps its source's, so its data still fits. */
+  identityId?: string;
 }
 
 /** A short, stable suffix that keeps Docker object names unique even if a cluster name is reused. */
@@ -136,7 +138,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
   }
 
   const clusterView = {
-    cluster: { id: clusterId, name: clusterName, domain, size, base64Id: base64Id(clusterId) },
+    cluster: { id: clusterId, name: clusterName, domain, size, base64Id: base64Id(input.identityId ?? clusterId) },
     size,
     // Replicated stores (HDFS, Kafka) want min(size, 3) copies, and one fewer in sync to stay writable
     // with a node down; Mustache cannot compute, so the view carries the numbers.

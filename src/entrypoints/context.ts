@@ -1,11 +1,16 @@
 import { Redis } from 'ioredis';
 import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import os from 'node:os';
 import { loadTemplateCatalog } from '../catalog/template-catalog.js';
 import type { Config } from '../config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { createClusterStore } from '../db/cluster-store.js';
 import { createOperationStore } from '../db/operation-store.js';
+import { createSnapshotStore } from '../db/snapshot-store.js';
+import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
+import { createSnapshotBundles } from '../artifacts/snapshot-bundles.js';
+import { createNodeData } from '../docker/node-data.js';
 import { createClusterRuntime } from '../docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../docker/host-pool.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
@@ -27,6 +32,11 @@ export interface Context {
   database: Database;
   store: ClusterStore;
   operations: OperationStore;
+  snapshots: SnapshotStore;
+  /** The artifact store, and (filesystem store) the download route to mount. */
+  artifacts: Artifacts;
+  bundles: SnapshotBundles;
+  data: NodeDataPort;
   redis: Redis;
   producer: Producer;
   pool: HostPool;
@@ -96,6 +106,9 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const producer = createProducer(redis, config.queuePrefix);
   lifecycle.defer('job producer', () => producer.close());
   lifecycle.defer('postgres pool', () => database.close());
+  const artifacts = await createArtifactStore(config);
+  lifecycle.defer('artifact store', async () => artifacts.close());
+  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
   return {
     config,
     logger,
@@ -105,6 +118,10 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     database,
     store: createClusterStore(database.db),
     operations: createOperationStore(database.db),
+    snapshots: createSnapshotStore(database.db),
+    artifacts,
+    bundles: createSnapshotBundles({ stagingDir: path.join(config.cacheDir, 'snapshots') }),
+    data,
     redis,
     producer,
     pool,
@@ -121,6 +138,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       remindBeforeMinutes: config.expiryReminderMinutes,
       maxExtendDays: config.maxExtendDays,
       maxLifetimeDays: config.maxLifetimeDays,
+      snapshots: config.snapshots,
     },
   };
 }

@@ -3,13 +3,17 @@ import { WebClient, type FetchFunction } from '@slack/web-api';
 import type { Worker } from 'bullmq';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
+import { createDownloadRoute } from '../http/downloads.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Notifier } from '../services/ports.js';
 import { provisionCluster } from '../services/provision-cluster.js';
-import { recoverJobs, sweepOrphans } from '../services/recover-jobs.js';
+import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
+import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
+import { restoreCluster } from '../services/restore-cluster.js';
+import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
@@ -25,14 +29,15 @@ import type { Shutdown } from './shutdown.js';
  */
 
 function routesFor(ctx: Context): Route[] {
-  return createHttpRoutes({
+  const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
+  return [...downloads, ...createHttpRoutes({
     registry: createRegistry(),
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },
       { name: 'docker', check: async () => void (await ctx.pool.get(ctx.pool.names()[0]!).ping()) },
     ],
-  });
+  })];
 }
 
 /**
@@ -55,11 +60,11 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, operations: ctx.operations, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger };
+  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
-  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime };
+  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles };
   const worker = startWorker({
     connection: ctx.connectRedis('worker'),
     prefix: ctx.config.queuePrefix,
@@ -70,9 +75,13 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     handlers: {
       'cluster.create': (p, at) => runOperation(deps, p.operationId, at, () => provisionCluster(deps, p.clusterId, at)),
       'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, () => deleteClusterJob(deps, p.clusterId, p.actor)),
+      'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, () => restoreCluster(deps, p, at)),
+      'cluster.snapshot': (p, at) => runOperation(deps, p.operationId, at, (op) => snapshotCluster(deps, p, op)),
+      'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {
       'expiry.sweep': async () => void (await sweepExpiry(deps)),
+      'snapshot.retention': async () => void (await sweepSnapshots(deps)),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -80,6 +89,9 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   await worker.waitUntilReady();
   // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
   await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
+  await ctx.producer.schedule('snapshot.retention', ctx.config.snapshots.sweepSeconds * 1000);
+  await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
+    ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
@@ -120,16 +132,27 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
 export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>): Promise<void> {
   const notifier = ctx.config.slack.botToken ? slackNotifier(ctx, slackClient(ctx, slackFetch(ctx))) : logNotifier(ctx);
   await runWorker(ctx, notifier, shutdown);
+  await serveHttp(ctx);
+  ctx.logger.info({ port: ctx.config.port }, 'worker running (GET /healthz /readyz /metrics)');
+}
+
+/** A bare HTTP server for health, metrics and snapshot downloads, where Bolt's receiver does not run. */
+async function serveHttp(ctx: Context): Promise<void> {
   const routes = routesFor(ctx);
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
     else res.writeHead(404).end();
   });
-  await new Promise<void>((resolve) => server.listen(ctx.config.port, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(ctx.config.port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   // close() also drops idle keep-alive connections (Node 19+) and waits for requests in progress.
   ctx.defer('http server', () => new Promise((resolve) => server.close(resolve)));
-  ctx.logger.info({ port: ctx.config.port }, 'worker running (GET /healthz /readyz /metrics)');
 }
 
 /**
@@ -140,6 +163,9 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
   const shell = createShell(io, ctx.config.shellUser);
   const notifier = createShellNotifier({ print: shell.print, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost });
   await runWorker(ctx, notifier, shutdown);
+  // Snapshot download links point at this process's HTTP server; the shell still works without it.
+  await serveHttp(ctx).catch((e: Error) =>
+    ctx.logger.warn({ port: ctx.config.port, err: e.message }, 'no HTTP server for snapshot downloads (the port is taken); archives stay in ARTIFACT_DIR'));
   const done = shell.run(commandDeps(ctx, notifier));
   // A signal stops reading input; the command in progress finishes first.
   ctx.defer('shell', async () => {

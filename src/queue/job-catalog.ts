@@ -14,6 +14,7 @@ const createJob = z.strictObject(operationJob);
 const deleteJob = z.strictObject(operationJob);
 const restoreJob = z.strictObject({ ...operationJob, snapshotId: z.uuid() });
 const snapshotJob = z.strictObject({ ...operationJob, note: z.string().max(500).optional(), withData: z.boolean().default(false) });
+const snapshotDeleteJob = z.strictObject({ snapshotId: z.uuid(), actor: z.string().min(1).max(64) });
 
 export const jobCatalog = {
   'cluster.create': {
@@ -31,8 +32,13 @@ export const jobCatalog = {
   },
   'cluster.snapshot': {
     schema: snapshotJob,
-    // A snapshot pauses the cluster; a second attempt starts the cut again from the beginning.
-    options: { attempts: 2, backoff: { type: 'fixed', delay: 2000 } } satisfies JobsOptions,
+    // One attempt: a snapshot holds the cluster paused for a moment, and a second pass after a crash would
+    // capture a different scene. An interrupted one is failed with the reason (see snapshotCluster).
+    options: { attempts: 1 } satisfies JobsOptions,
+  },
+  'snapshot.delete': {
+    schema: snapshotDeleteJob,
+    options: { attempts: 5, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
   },
 } as const satisfies Record<JobName, { schema: z.ZodType; options: JobsOptions }>;
 
@@ -54,6 +60,7 @@ export const jobForKind: Record<OperationKind, JobName> = {
  */
 export const scheduledJobs = {
   'expiry.sweep': { schema: z.strictObject({}), defaultEveryMs: 60_000, schedulerId: 'expiry-sweep' },
+  'snapshot.retention': { schema: z.strictObject({}), defaultEveryMs: 3600_000, schedulerId: 'snapshot-retention' },
 } as const;
 
 export type ScheduledJobName = keyof typeof scheduledJobs;
@@ -69,6 +76,11 @@ export function isClusterJob(name: string): name is JobName {
 /** The operation's id is the job id: BullMQ dedupes a repeated enqueue of the same operation. */
 export function jobIdFor(operationId: string): string {
   return operationId;
+}
+
+/** One removal job per snapshot (BullMQ rejects ':' in custom ids). */
+export function snapshotDeleteJobId(snapshotId: string): string {
+  return `snapshot-delete-${snapshotId}`;
 }
 
 export const queueName = 'clusters';

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobQueue } from '../services/ports.js';
-import { jobCatalog, jobForKind, jobIdFor, queueName, scheduledJobs, type ScheduledJobName } from './job-catalog.js';
+import { jobCatalog, jobForKind, jobIdFor, queueName, scheduledJobs, snapshotDeleteJobId, type ScheduledJobName } from './job-catalog.js';
 
 export interface Producer extends JobQueue {
   /** Creates or updates the job's one scheduler (fixed id); `everyMs` overrides the catalog's interval. */
@@ -29,6 +29,13 @@ export function createProducer(connection: Redis, prefix: string): Producer {
         removeOnComplete: { age: 3600 },
         removeOnFail: { age: 24 * 3600 },
       });
+    },
+    async enqueueSnapshotDelete(snapshotId, actor) {
+      const spec = jobCatalog['snapshot.delete'];
+      const jobId = snapshotDeleteJobId(snapshotId);
+      const previous = await queue.getJob(jobId);
+      if (previous && (await previous.isFailed())) await previous.remove();
+      await queue.add('snapshot.delete', spec.schema.parse({ snapshotId, actor }), { ...spec.options, jobId, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
     },
     async schedule(name, everyMs) {
       const spec = scheduledJobs[name];

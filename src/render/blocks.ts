@@ -67,7 +67,35 @@ export const actionIds = {
   retry: 'cluster.retry',
   extend1d: 'cluster.extend.1d',
   extend3d: 'cluster.extend.3d',
+  snapshot: 'cluster.snapshot',
+  restore: 'snapshot.restore',
+  snapshotDelete: 'snapshot.delete',
+  snapshotDeleteConfirm: 'snapshot.delete.confirm',
+  snapshotDeleteCancel: 'snapshot.delete.cancel',
+  download: 'snapshot.download',
 } as const;
+
+/** Snapshot of a ready cluster, on its card. */
+export function snapshotButton(clusterId: string): ButtonElement {
+  return { type: 'button', action_id: actionIds.snapshot, text: plain('📸 Snapshot'), value: clusterId };
+}
+
+/** Restore of a snapshot as a new cluster of the presser's own. */
+export function restoreButton(snapshotId: string): ButtonElement {
+  return { type: 'button', action_id: actionIds.restore, text: plain('Restore'), value: snapshotId, style: 'primary' };
+}
+
+/** "1.2 GiB", "340 MiB", "12 KiB". */
+export function bytesText(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
 
 /** Retry of a failed create, on the card and under the failure in the thread. */
 export function retryButton(clusterId: string): ButtonElement {

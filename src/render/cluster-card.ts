@@ -1,7 +1,8 @@
 import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
 import { footprint, type Template } from '../domain/template.js';
-import { actionIds, esc, md, plain, relative, retryButton, slackDate, type Block, type Message } from './blocks.js';
+import { snapshotCode } from '../domain/snapshot.js';
+import { actionIds, esc, md, plain, relative, retryButton, slackDate, snapshotButton, type Block, type Message } from './blocks.js';
 
 export interface CardContext {
   now: Date;
@@ -58,6 +59,10 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
       ],
     },
   ];
+  if (c.restoredFrom) {
+    const r = c.restoredFrom;
+    blocks.push({ type: 'context', elements: [md(`♻️ restored from snapshot \`${snapshotCode(r.snapshotId)}\` (${esc(r.clusterName)}, ${slackDate(new Date(r.takenAt))})`)] });
+  }
   if (view.nodes.length) blocks.push({ type: 'section', text: md(`*Nodes*\n${nodesLine(view.nodes)}`.slice(0, 3000)) });
   const endpoints = endpointLines(view, ctx);
   if (endpoints.length && c.state !== 'deleted') blocks.push({ type: 'section', text: md(`*Endpoints*\n${endpoints.join('\n')}`.slice(0, 3000)) });
@@ -69,6 +74,7 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
       elements: [
         { type: 'button', action_id: actionIds.status, text: plain('Status'), value: c.id },
         ...(c.state === 'failed' ? [retryButton(c.id)] : []),
+        ...(c.state === 'ready' || c.state === 'degraded' ? [snapshotButton(c.id)] : []),
         {
           type: 'button',
           action_id: actionIds.deleteFromCard,

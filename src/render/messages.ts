@@ -4,13 +4,14 @@ import { stateEmoji } from '../domain/cluster-state.js';
 import { systemActor } from '../domain/expiry.js';
 import { describeSizes, footprint, type Template } from '../domain/template.js';
 import type { Progress, ThreadMessage } from '../services/ports.js';
-import { actionIds, esc, md, plain, relative, retryButton, slackDate, type Block, type Message } from './blocks.js';
+import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
+import { actionIds, bytesText, esc, md, plain, relative, restoreButton, retryButton, slackDate, type Block, type Message } from './blocks.js';
 
 export function renderProgress(view: ClusterView, p: Progress): Message {
   const width = 10;
   const filled = Math.round((p.step / Math.max(p.total, 1)) * width);
   const bar = '▓'.repeat(filled) + '░'.repeat(width - filled);
-  const text = `Creating ${bar} ${p.step}/${p.total} · ${p.text}`;
+  const text = `${p.title ?? 'Creating'} ${bar} ${p.step}/${p.total} · ${p.text}`;
   return { text, blocks: [{ type: 'section', text: md(esc(text)) }] };
 }
 
@@ -40,7 +41,94 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const text = `⚫ ${name} was deleted ${who}: removed ${n(r.containers, 'container')}, ${n(r.volumes, 'volume')}, ${n(r.networks, 'network')}.`;
       return { text, blocks: [{ type: 'section', text: md(text) }] };
     }
+    case 'snapshotReady': {
+      const s = m.summary;
+      const code = snapshotCode(s.snapshotId);
+      const text = `📸 Snapshot ${code} of ${name} is ready: ${s.nodes} node${s.nodes === 1 ? '' : 's'}, ${bytesText(s.sizeBytes)}, paused ${formatMs(s.pauseMs)}, took ${s.seconds} s.`;
+      const missing = s.notCaptured.map((x) => `• ${esc(x.what)}: ${esc(x.why)}`);
+      const blocks: Block[] = [
+        { type: 'section', text: md(`*${esc(text)}*${s.note ? `\nNote: _${esc(s.note)}_` : ''}\nTaken by <@${s.by}>. Captured: ${esc(s.captured.join(', '))}.`.slice(0, 3000)) },
+        ...(missing.length ? [{ type: 'section' as const, text: md(`Not captured:\n${missing.join('\n')}`.slice(0, 3000)) }] : []),
+        {
+          type: 'actions',
+          block_id: `snapshot:${s.snapshotId}`,
+          elements: [
+            { type: 'button', action_id: actionIds.download, text: plain(`Download (${bytesText(s.sizeBytes)})`), url: s.download.url, value: s.snapshotId },
+            restoreButton(s.snapshotId),
+          ],
+        },
+        { type: 'context', elements: [md(`The link works until ${slackDate(s.download.expiresAt)}; \`/cluster snapshots\` gives a fresh one. The snapshot is kept until ${slackDate(s.expiresAt)}. \`/cluster restore ${code}\` starts a copy of this cluster.`)] },
+      ];
+      return { text, blocks };
+    }
+    case 'snapshotFailed': {
+      const text = `🔴 A snapshot of ${name} (asked by <@${m.by}>) failed: ${m.reason}`;
+      const shown = `*🔴 A snapshot of ${esc(name)} (asked by <@${m.by}>) failed:* ${esc(m.reason)}`;
+      return { text, blocks: [{ type: 'section', text: md(shown.slice(0, 3000)) }, { type: 'context', elements: [md(`The cluster keeps running. ${esc(m.cleanedUp)}`)] }] };
+    }
+    case 'snapshotDeleted': {
+      const code = snapshotCode(m.snapshotId);
+      const why = m.expired ? 'its retention ended' : `<@${m.by}> deleted it`;
+      const kept = m.imagesKept ? ` ${m.imagesKept} image${m.imagesKept === 1 ? ' is' : 's are'} kept while a restored cluster still uses ${m.imagesKept === 1 ? 'it' : 'them'}.` : '';
+      const text = `🗑 Snapshot ${code} of ${name} was removed: ${why}.${kept}`;
+      return { text, blocks: [{ type: 'section', text: md(text) }] };
+    }
   }
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** `/cluster snapshots`: each with its state, size and age, and Restore / Delete buttons. */
+export function renderSnapshots(list: readonly Snapshot[], now: Date, title: string): Message {
+  if (!list.length) {
+    const text = `${title}: none. \`/cluster snapshot NAME\` takes one.`;
+    return { text, blocks: [{ type: 'section', text: md(text) }] };
+  }
+  const blocks: Block[] = [{ type: 'header', text: plain(title.slice(0, 150)) }];
+  for (const s of list.slice(0, 20)) {
+    const size = s.sizeBytes !== null ? bytesText(s.sizeBytes) : '—';
+    const line = `\`${snapshotCode(s.id)}\` · *${esc(s.clusterName)}* (${esc(s.template)} × ${s.size}) · ${s.state} · ${size} · taken ${relative(now, s.createdAt)} by <@${s.owner}> · expires ${relative(now, s.expiresAt)}${s.note ? `\n_${esc(s.note)}_` : ''}${s.error ? `\n${esc(s.error)}` : ''}`;
+    blocks.push({ type: 'section', text: md(line.slice(0, 3000)) });
+    if (s.state === 'ready' || s.state === 'failed')
+      blocks.push({
+        type: 'actions',
+        block_id: `snapshots:${s.id}`,
+        elements: [
+          ...(s.state === 'ready' ? [restoreButton(s.id)] : []),
+          {
+            type: 'button', action_id: actionIds.snapshotDelete, text: plain('Delete'), value: s.id, style: 'danger',
+            confirm: {
+              title: plain(`Delete snapshot ${snapshotCode(s.id)}?`),
+              text: md(`The archive and the committed images of *${esc(s.clusterName)}* taken ${slackDate(s.createdAt)} will be removed. This cannot be undone.`),
+              confirm: plain('Delete'), deny: plain('Keep it'), style: 'danger',
+            },
+          },
+        ],
+      });
+  }
+  if (list.length > 20) blocks.push({ type: 'context', elements: [md(`and ${list.length - 20} more`)] });
+  const text = `${title}: ${list.map((s) => `${snapshotCode(s.id)} (${s.clusterName}, ${s.state})`).join(', ')}`;
+  return { text, blocks };
+}
+
+export function renderSnapshotDeleteConfirm(s: Snapshot): Message {
+  const text = `Delete snapshot *${snapshotCode(s.id)}* of *${esc(s.clusterName)}* (taken ${slackDate(s.createdAt)}${s.sizeBytes !== null ? `, ${bytesText(s.sizeBytes)}` : ''})? Its archive and committed images will be removed. This cannot be undone.`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: md(text) },
+      {
+        type: 'actions',
+        block_id: `snapshot-delete:${s.id}`,
+        elements: [
+          { type: 'button', action_id: actionIds.snapshotDeleteConfirm, text: plain(`Delete ${snapshotCode(s.id)}`), value: s.id, style: 'danger' },
+          { type: 'button', action_id: actionIds.snapshotDeleteCancel, text: plain('Cancel'), value: s.id },
+        ],
+      },
+    ],
+  };
 }
 
 /** The answer to an extension: the new expiry, relative and as the reader's date. */

@@ -2,9 +2,10 @@
  * The interfaces the use cases need. Adapters (db/, docker/, queue/, slack/, shell/) implement
  * them; entrypoints wire them. Services never import an adapter.
  */
-import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../domain/cluster.js';
+import type { Cluster, ClusterNode, ClusterView, PublishedPort, RestoredFrom } from '../domain/cluster.js';
 import type { ClusterState } from '../domain/cluster-state.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../domain/operation.js';
+import type { Snapshot } from '../domain/snapshot.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
 
@@ -18,6 +19,8 @@ export interface NewCluster {
   expiresAt: Date;
   /** Idempotency key of the request (e.g. Slack trigger_id): the same key never makes two clusters. */
   requestKey: string | null;
+  /** A restore: the source's identity, origin, and the subnet it had (taken when still free, so addresses stay the same). */
+  restore?: { identityId: string; restoredFrom: RestoredFrom; preferredSubnetIndex: number };
 }
 
 /** What a new operation records: its kind, who asked, and kind-specific input. */
@@ -77,6 +80,53 @@ export interface ClusterStore {
   events(clusterId: string): Promise<{ actor: string; kind: string; detail: Record<string, unknown>; at: Date }[]>;
 }
 
+/** Bug-scene snapshots (domain/snapshot.ts). Every state change is guarded by the state it comes from. */
+export interface SnapshotStore {
+  /** The operation's snapshot row, made on the first call (state creating); a retried job gets the same row. */
+  begin(s: { operationId: string; clusterId: string; clusterName: string; template: string; size: number; owner: string; note: string | null; host: string; expiresAt: Date }): Promise<Snapshot>;
+  get(id: string): Promise<Snapshot | undefined>;
+  /** Snapshots not deleted whose id (hex, no dashes) starts with `hex`; at most a few. */
+  findByRef(hex: string): Promise<Snapshot[]>;
+  /** Snapshots not deleted, newest first. */
+  list(filter?: { clusterId?: string; owner?: string; limit?: number }): Promise<Snapshot[]>;
+  markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }): Promise<Snapshot | undefined>;
+  markFailed(id: string, error: string): Promise<Snapshot | undefined>;
+  /** Any live state → deleting (a repeat is harmless). */
+  markDeleting(id: string): Promise<Snapshot | undefined>;
+  markDeleted(id: string): Promise<Snapshot | undefined>;
+  /** Snapshots past their expiry that retention should remove. */
+  listExpired(now: Date): Promise<Snapshot[]>;
+}
+
+/** One file staged into a snapshot archive, hashed as it was written. */
+export interface BundleFile {
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** Cut at the cap it was added with. */
+  truncated: boolean;
+}
+
+/** Stages one snapshot archive on local disk, then packs it (manifest.json first) into a .tar.gz. */
+export interface SnapshotBundle {
+  addText(path: string, text: string): Promise<BundleFile>;
+  /** Copies the stream in, stopping at `maxBytes` (then `truncated`, and the source is destroyed). */
+  addStream(path: string, body: NodeJS.ReadableStream, opts?: { maxBytes?: number }): Promise<BundleFile>;
+  /** A volume's tar stored byte for byte (never capped: the data cap is decided before copying). */
+  addTar(path: string, tar: NodeJS.ReadableStream): Promise<BundleFile>;
+  files(): BundleFile[];
+  /** Packs manifest.json and every staged file; `open()` streams the archive's bytes. */
+  finish(manifest: object): Promise<{ sizeBytes: number; sha256: string; open(): NodeJS.ReadableStream }>;
+  /** Removes the staging directory and the packed archive. */
+  cleanup(): Promise<void>;
+}
+
+export interface SnapshotBundles {
+  create(): Promise<SnapshotBundle>;
+  /** One entry of an archive as a stream (a volume's tar, for a restore); undefined if the archive has no such entry. */
+  entry(archive: NodeJS.ReadableStream, path: string): Promise<NodeJS.ReadableStream | undefined>;
+}
+
 export interface NodeStatus {
   exists: boolean;
   running: boolean;
@@ -111,7 +161,8 @@ export interface ContainerRuntime {
   /** Creates (if missing) and starts the node's container with its files in place. */
   ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, image: string): Promise<NodeStatus>;
   inspectNode(host: string, containerName: string): Promise<NodeStatus>;
-  exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number }): Promise<ExecResult>;
+  /** Runs a command in the node (as `user`, e.g. '0' for root, else the container's user). */
+  exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
   logsTail(host: string, containerName: string, lines: number): Promise<string>;
   /** Removes containers, volumes and networks labelled with the cluster id, on every host. */
   removeCluster(clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;
@@ -155,17 +206,22 @@ export interface OperationStore {
 }
 
 /** Every job a cluster operation runs as; the job id is the operation id. */
-export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot';
+export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete';
 
 export interface JobQueue {
   /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
   enqueue(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): Promise<void>;
+  /** Removal of a snapshot's archive and images; idempotent per snapshot. */
+  enqueueSnapshotDelete(snapshotId: string, actor: string): Promise<void>;
 }
 
 export interface Progress {
   step: number;
   total: number;
   text: string;
+  /** What is progressing ("Creating" when not given); each operation other than a create gets a message of its own. */
+  title?: string;
+  operationId?: string;
 }
 
 /** Where people see what happens to a cluster: the Slack card and thread, or the shell. */
@@ -187,7 +243,25 @@ export type DirectMessage =
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
   | { kind: 'failed'; step: string; node?: string; reason: string; logTail?: string; cleanedUp: string }
-  | { kind: 'deleted'; by: string; removed: { containers: number; volumes: number; networks: number } };
+  | { kind: 'deleted'; by: string; removed: { containers: number; volumes: number; networks: number } }
+  | { kind: 'snapshotReady'; summary: SnapshotSummary }
+  | { kind: 'snapshotFailed'; by: string; reason: string; cleanedUp: string }
+  | { kind: 'snapshotDeleted'; snapshotId: string; by: string; expired: boolean; imagesKept: number };
+
+/** What the thread is told when a snapshot is done: enough to judge it without opening the archive. */
+export interface SnapshotSummary {
+  snapshotId: string;
+  by: string;
+  note: string | null;
+  nodes: number;
+  captured: string[];
+  notCaptured: { what: string; why: string }[];
+  sizeBytes: number;
+  pauseMs: number;
+  seconds: number;
+  download: { url: string; expiresAt: Date };
+  expiresAt: Date;
+}
 
 export interface TemplateCatalog {
   list(): Template[];
@@ -210,6 +284,20 @@ export interface Settings {
   maxExtendDays: number;
   /** Days from creation a cluster may live, extensions included; admins are exempt. */
   maxLifetimeDays: number;
+  snapshots: SnapshotSettings;
+}
+
+export interface SnapshotSettings {
+  /** Days a snapshot (archive and images) is kept before retention removes it. */
+  retentionDays: number;
+  /** Hours a download link works. */
+  linkHours: number;
+  /** Volume data above this many bytes in total is left out of the archive (with a note) unless --with-data. */
+  dataCapBytes: number;
+  /** Lines of each container log and service log file kept. */
+  logTailLines: number;
+  /** Bytes any one collected file or command output is cut at. */
+  maxFileBytes: number;
 }
 
 /** The slice of pino the services use; keeps them free of the logging library. */
@@ -242,6 +330,7 @@ export interface ArtifactStore {
   exists(key: string): Promise<boolean>;
   /** Every key that starts with `prefix` (a plain string prefix, as in S3), sorted; for retention and orphan checks. */
   list(prefix: string): Promise<string[]>;
+}
 
 /** Bytes flowing out of (or into) a Docker host; destroy it to abandon the transfer and release what feeds it. */
 export type ByteStream = import('node:stream').Readable;

@@ -21,11 +21,24 @@ export interface ProvisionDeps {
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
+ * Where a cluster's nodes come from when not from their template's clean images: a snapshot (restore).
+ * The rest of provisioning (network, hostnames, addresses, config files, readiness, smoke checks) is the same.
+ */
+export interface ProvisionSource {
+  /** What the progress message calls the operation ("Restoring"). */
+  title: string;
+  /** The image a node starts from (a snapshot's committed image); fails with a clear AppError if it is gone. */
+  image(host: string, node: PlannedNode): Promise<string>;
+  /** Runs before a node's container is created for the first time: fills its volumes with the snapshot's data. */
+  prepare(host: string, plan: ClusterPlan, node: PlannedNode): Promise<void>;
+}
+
+/**
  * The create job: plan → place → image → network → nodes wave by wave (each wave ready before
  * the next starts) → smoke checks → ready. Every step converges on what exists, so a retry after a
  * crash or a duplicate job finishes the same cluster instead of making another.
  */
-export async function provisionCluster(deps: ProvisionDeps, clusterId: string, opts: { finalAttempt: boolean }): Promise<void> {
+export async function provisionCluster(deps: ProvisionDeps, clusterId: string, opts: { finalAttempt: boolean }, source?: ProvisionSource): Promise<void> {
   const { store, runtime, notifier, catalog, settings, logger } = deps;
   const sleep = deps.sleep ?? defaultSleep;
   const existing = await store.get(clusterId);
@@ -55,11 +68,11 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
     const { name: clusterName, owner, size } = cluster;
     const planOn = (subnetIndex: number) =>
-      planCluster({ clusterId, clusterName, owner, template, size, subnet: subnetAt(settings.subnetPool, subnetIndex) });
+      planCluster({ clusterId, clusterName, owner, template, size, subnet: subnetAt(settings.subnetPool, subnetIndex), identityId: cluster!.identityId });
     let plan = planOn(cluster.subnetIndex);
     const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0);
     let done = 0;
-    const progress = async (text: string) => notifier.progress(await view(), { step: ++done, total, text });
+    const progress = async (text: string) => notifier.progress(await view(), { step: ++done, total, text, ...(source && { title: source.title }) });
 
     step = 'placing';
     const host = cluster.host ?? (await place(deps, footprint(template, cluster.size)));
@@ -71,7 +84,9 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     if (!(await stillWanted())) return;
     step = 'checking images';
     const images = new Map<string, string>();
-    for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(host, recipe));
+    if (source) for (const node of plan.nodes) images.set(`node:${node.ordinal}`, await source.image(host, node));
+    else for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(host, recipe));
+    const imageOf = (node: PlannedNode) => images.get(source ? `node:${node.ordinal}` : node.image)!;
     await progress('images present');
 
     step = 'creating the network';
@@ -86,7 +101,12 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
         step = `starting ${node.hostname}`;
         failedNode = node;
         if (!(await stillWanted())) return;
-        const status = await runtime.ensureNode(host, plan, node, images.get(node.image)!);
+        if (source && !(await runtime.inspectNode(host, node.containerName)).exists) {
+          step = `restoring the data of ${node.hostname}`;
+          await source.prepare(host, plan, node);
+          step = `starting ${node.hostname}`;
+        }
+        const status = await runtime.ensureNode(host, plan, node, imageOf(node));
         if (!(await stillWanted())) return;
         await store.saveNode({
           clusterId, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,

@@ -1,4 +1,4 @@
-import type { ClusterStore, ContainerRuntime, JobQueue, Log, OperationStore } from './ports.js';
+import type { ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, OperationStore } from './ports.js';
 
 /**
  * On worker start: a crash between writing an operation and enqueuing its job, or a lost Redis, leaves
@@ -27,4 +27,19 @@ export async function sweepOrphans(deps: { store: ClusterStore; runtime: Contain
   }
   if (swept.length) deps.logger.info({ clusters: swept }, 'removed leftovers of deleted clusters');
   return swept;
+}
+
+/**
+ * On worker start, before any job runs: a snapshot that was running when a worker died may have left its
+ * cluster paused. Thaw it now rather than when the job's lock lapses; the snapshot job itself then sees the
+ * interrupted attempt and fails it with the reason (snapshotCluster).
+ */
+export async function unpauseInterrupted(deps: { operations: OperationStore; data: NodeDataPort; logger: Log }): Promise<string[]> {
+  const thawed: string[] = [];
+  for (const op of await deps.operations.listActive()) {
+    if (op.kind !== 'snapshot' || op.state !== 'running') continue;
+    thawed.push(...(await deps.data.unpauseCluster(op.clusterId)));
+  }
+  if (thawed.length) deps.logger.warn({ containers: thawed }, 'unpaused containers an interrupted snapshot had left paused');
+  return thawed;
 }

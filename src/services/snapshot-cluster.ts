@@ -100,23 +100,23 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
         }),
       );
       await progress('copying volumes');
+      // The data cap is decided from the sizes measured before the pause, so nothing is copied only to be dropped.
       let budget = job.withData ? Number.POSITIVE_INFINITY : deps.settings.snapshots.dataCapBytes;
       for (const n of plan.nodes) {
         const list: SnapshotNodeImage['volumes'] = [];
+        const sizes = collected.find((c) => c.node.ordinal === n.ordinal)!.volumeBytes;
         for (const v of n.volumes) {
-          const file = nodeArchivePaths(n.hostname).volume(v.name);
-          const tar = await data.exportVolume(host, v.volumeName);
-          const added = await bundle.addStream(file, tar, { maxBytes: budget === Number.POSITIVE_INFINITY ? undefined : budget });
-          if (added.truncated) {
-            await bundle.remove(file);
-            const why = `more than the ${Math.round(deps.settings.snapshots.dataCapBytes / 2 ** 20)} MiB data cap (take it again with --with-data to include it)`;
-            list.push({ name: v.name, path: v.path, skipped: why });
+          const measured = sizes.get(v.name);
+          if (measured !== undefined && measured > budget) {
+            const why = `${Math.round(measured / 2 ** 20)} MiB, over the ${Math.round(deps.settings.snapshots.dataCapBytes / 2 ** 20)} MiB data cap (take the snapshot again with --with-data to include it)`;
+            list.push({ name: v.name, path: v.path, bytes: measured, skipped: why });
             skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
-            budget = 0;
-          } else {
-            list.push({ name: v.name, path: v.path, file, bytes: added.bytes });
-            budget -= added.bytes;
+            continue;
           }
+          const file = nodeArchivePaths(n.hostname).volume(v.name);
+          const added = await bundle.addTar(file, await data.exportVolume(host, v.volumeName));
+          list.push({ name: v.name, path: v.path, file, bytes: added.bytes });
+          budget -= added.bytes;
         }
         volumes.set(n.ordinal, list);
       }
@@ -178,6 +178,8 @@ interface NodeCollection {
   /** What the node ran (image ref and id), from docker inspect. */
   image: { ref: string; id: string };
   withheld: { path: string; why: string }[];
+  /** Each volume's content size (du), measured while the node ran. */
+  volumeBytes: Map<string, number>;
 }
 
 /** Runs a step with a deadline; its failure is recorded, never fatal (must-gather: gather the most you can). */
@@ -249,7 +251,13 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
       record(`${kind} ${dir}`, target, r, { truncated: r.value?.truncated ?? false });
     }
   }
-  return { node, collectors: records, image, withheld };
+  const volumeBytes = new Map<string, number>();
+  for (const v of node.volumes) {
+    const r = await runtime.exec(host, node.containerName, ['du', '-sb', v.path], { timeoutMs: 60_000, user: '0' }).catch(() => undefined);
+    const bytes = r?.exitCode === 0 ? Number(r.output.trim().split(/\s+/)[0]) : NaN;
+    if (Number.isFinite(bytes)) volumeBytes.set(v.name, bytes);
+  }
+  return { node, collectors: records, image, withheld, volumeBytes };
 }
 
 /**

@@ -38,7 +38,9 @@ export function renderText(msg: Message, firstNumber: number): RenderedText {
         lines.push(b.elements.map((e) => mrkdwnToText(e.text)).join(' · '));
         break;
       case 'actions': {
+        // A link button (Download) opens a URL in Slack; in a terminal the URL itself is what is useful.
         const labels = b.elements.map((e) => {
+          if (e.url) return `${e.text.text} ${e.url}`;
           buttons.push(e);
           return `[${firstNumber + buttons.length - 1}] ${e.text.text}`;
         });

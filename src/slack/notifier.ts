@@ -23,6 +23,9 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
   const { client, refs, logger } = deps;
   // Slack allows about one message per second per channel: progress updates are thinned out.
   const lastProgress = new Map<string, number>();
+  // Operations after the create (a snapshot, a restore's own card has the create's) each get a progress message
+  // of their own in the thread; its ts lives here for the operation's life.
+  const operationProgressTs = new Map<string, string>();
 
   const safely = async (what: string, clusterId: string, fn: () => Promise<void>) => {
     try {
@@ -64,19 +67,24 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
 
     async progress(view, p: Progress) {
       const id = view.cluster.id;
+      const separate = p.operationId !== undefined && p.title !== undefined && p.title !== 'Creating' && p.title !== 'Restoring';
+      const key = separate ? p.operationId! : id;
       const now = deps.clock.now().getTime();
-      if (p.step < p.total && now - (lastProgress.get(id) ?? 0) < 1000) return;
-      lastProgress.set(id, now);
-      if (p.step >= p.total) lastProgress.delete(id);
+      if (p.step < p.total && now - (lastProgress.get(key) ?? 0) < 1000) return;
+      lastProgress.set(key, now);
+      if (p.step >= p.total) lastProgress.delete(key);
       await safely('post progress', id, async () => {
         const c = await current(view);
         if (!c.channel || !c.cardTs) return;
         const msg = renderProgress(view, p);
-        if (c.progressTs) await client.chat.update({ channel: c.channel, ts: c.progressTs, text: msg.text, blocks: msg.blocks });
+        const ts = separate ? operationProgressTs.get(key) : c.progressTs;
+        if (ts) await client.chat.update({ channel: c.channel, ts, text: msg.text, blocks: msg.blocks });
         else {
           const res = await client.chat.postMessage({ channel: c.channel, thread_ts: c.cardTs, text: msg.text, blocks: msg.blocks });
-          if (res.ts) await refs.setProgressTs(id, res.ts);
+          if (res.ts && separate) operationProgressTs.set(key, res.ts);
+          else if (res.ts) await refs.setProgressTs(id, res.ts);
         }
+        if (separate && p.step >= p.total) operationProgressTs.delete(key);
       });
     },
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/clusterbot-process.js';
 import { createTestDatabase } from '../support/db.js';
 import { listByLabel, removeByLabel } from '../support/docker.js';
 
@@ -14,6 +15,7 @@ describe('clusterbot shell (no Slack)', () => {
   let shell: ChildProcessWithoutNullStreams;
   let out = '';
   const name = `sh-zk-${randomUUID().slice(0, 6)}`;
+  const artifactDir = `/tmp/cb-shell-artifacts-${randomUUID().slice(0, 8)}`;
   let clusterId = '';
 
   const type = (line: string) => shell.stdin.write(`${line}\n`);
@@ -36,6 +38,8 @@ describe('clusterbot shell (no Slack)', () => {
         QUEUE_PREFIX: `shell-${randomUUID().slice(0, 8)}`,
         CLUSTER_SUBNET_POOL: '10.215.0.0/16',
         SHELL_USER: 'UALICE',
+        ARTIFACT_DIR: artifactDir,
+        PORT: String(await freePort()),
       },
     });
     shell.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -73,11 +77,21 @@ describe('clusterbot shell (no Slack)', () => {
 
     at = out.length;
     type(`status ${name}`);
-    const buttons = await waitForOutput(/\[(\d+)\] Status {2}\[(\d+)\] Delete/, at);
+    const buttons = await waitForOutput(/\[(\d+)\] Status {2}\[(\d+)\] 📸 Snapshot {2}\[(\d+)\] Delete/, at);
     expect(out.slice(at)).toMatch(/ZooKeeper client `localhost:\d+`/);
 
+    // The Snapshot button works in the shell too: progress, then the summary with the download link.
     at = out.length;
     type(buttons[2]!);
+    await waitForOutput(/Taking a snapshot of/, at);
+    const done = await waitForOutput(/Snapshot (\w{8}) of [\w-]+ is ready: 1 node/, at, 120_000);
+    expect(out.slice(at)).toMatch(/Download \([\d.]+ \w+\) http:\/\/localhost:\d+\/downloads\/snapshots\//);
+    at = out.length;
+    type('snapshots');
+    await waitForOutput(new RegExp(`${done[1]} · \\*?${name}`), at);
+
+    at = out.length;
+    type(buttons[3]!);
     await waitForOutput(/cannot be undone\. \[y\/N\]/, at);
     type('y');
     await waitForOutput(new RegExp(`${name} was deleted by @UALICE`), at, 60_000);

@@ -9,13 +9,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { loadConfig } from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
-import { jobCatalog, jobIdFor, scheduledJobs, type JobPayload } from '../../src/queue/job-catalog.js';
+import { jobCatalog, jobIdFor, scheduledJobs, type JobPayloads } from '../../src/queue/job-catalog.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
 import type { OperationKind } from '../../src/domain/operation.js';
 import type { JobName, Log } from '../../src/services/ports.js';
 
 const redisUrl = loadConfig().redisUrl;
+
+/** Every operation job's payload carries these (plus its kind's own fields). */
+type JobPayload = JobPayloads['cluster.create'] & Record<string, unknown>;
 
 interface Call {
   name: JobName;

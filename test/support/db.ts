@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../../src/db/client.js';
 import { createClusterStore } from '../../src/db/cluster-store.js';
 import { createOperationStore } from '../../src/db/operation-store.js';
-import type { ClusterStore, OperationStore } from '../../src/services/ports.js';
+import { createSnapshotStore } from '../../src/db/snapshot-store.js';
+import type { ClusterStore, OperationStore, SnapshotStore } from '../../src/services/ports.js';
 
 export interface TestDatabase {
   /** Connection URL of the new database. */
@@ -16,6 +17,7 @@ export interface TestDatabase {
   database: Database;
   store: ClusterStore;
   operations: OperationStore;
+  snapshots: SnapshotStore;
   /** Closes the pool and drops the database (idempotent). */
   drop(): Promise<void>;
 }
@@ -64,5 +66,5 @@ export async function createTestDatabase(opts: { max?: number } = {}): Promise<T
     await drop().catch(() => undefined);
     throw e;
   }
-  return { url, database, store: createClusterStore(database.db), operations: createOperationStore(database.db), drop };
+  return { url, database, store: createClusterStore(database.db), operations: createOperationStore(database.db), snapshots: createSnapshotStore(database.db), drop };
 }

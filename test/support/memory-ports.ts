@@ -18,6 +18,7 @@ import type { ClusterPlan, PlannedNode } from '../../src/domain/plan.js';
 import { expiringStates, extendableStates, systemActor } from '../../src/domain/expiry.js';
 import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
+import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
 import { AppError } from '../../src/errors.js';
 import type {
   Clock,
@@ -33,6 +34,7 @@ import type {
   NewOperation,
   BeginOptions,
   OperationStore,
+  SnapshotStore,
   NodeStatus,
   Notifier,
   Progress,
@@ -128,11 +130,15 @@ export class MemoryClusterStore implements ClusterStore {
     const live = [...this.clusters.values()].filter((x) => x.state !== 'deleted');
     if (live.some((x) => x.name === c.name))
       throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, { hints: ['Pick another name with --name, or delete the old one first.'] });
-    const subnetIndex = firstFreeSubnet(new Set(live.map((x) => x.subnetIndex)));
+    const used = new Set(live.map((x) => x.subnetIndex));
+    const subnetIndex = c.restore && !used.has(c.restore.preferredSubnetIndex) ? c.restore.preferredSubnetIndex : firstFreeSubnet(used);
     if (subnetIndex === undefined) throw new AppError('no_capacity', 'Every cluster network is in use.');
     const now = this.clock.now();
+    const id = fakeId(++this.seq);
     const cluster: Cluster = {
-      id: fakeId(++this.seq),
+      id,
+      identityId: c.restore?.identityId ?? id,
+      restoredFrom: c.restore?.restoredFrom ?? null,
       name: c.name,
       owner: c.owner,
       team: c.team,
@@ -684,6 +690,61 @@ export class MemoryOperationStore implements OperationStore {
   }
 }
 
+// ---------------------------------------------------------------------------------------------- snapshots
+
+/** The snapshots port with the guards of db/snapshot-store.ts (one row per operation, guarded state changes). */
+export class MemorySnapshotStore implements SnapshotStore {
+  readonly rows = new Map<string, Snapshot>();
+  private seq = 0;
+  constructor(private readonly clock: Clock = new FakeClock()) {}
+
+  async begin(s: Parameters<SnapshotStore['begin']>[0]): Promise<Snapshot> {
+    const seen = [...this.rows.values()].find((x) => x.operationId === s.operationId);
+    if (seen) return clone(seen);
+    const row: Snapshot = {
+      ...s, id: fakeId(0x200000 + ++this.seq), state: 'creating', artifactKey: null, sizeBytes: null, sha256: null, manifest: null, error: null,
+      createdAt: this.clock.now(), readyAt: null,
+    };
+    this.rows.set(row.id, row);
+    return clone(row);
+  }
+  async get(id: string) {
+    const r = this.rows.get(id);
+    return r && clone(r);
+  }
+  async findByRef(hex: string) {
+    return [...this.rows.values()].filter((r) => r.state !== 'deleted' && r.id.replace(/-/g, '').startsWith(hex)).map(clone);
+  }
+  async list(filter: { clusterId?: string; owner?: string; limit?: number } = {}) {
+    return [...this.rows.values()]
+      .filter((r) => r.state !== 'deleted' && (!filter.clusterId || r.clusterId === filter.clusterId) && (!filter.owner || r.owner === filter.owner))
+      .reverse()
+      .slice(0, filter.limit ?? 50)
+      .map(clone);
+  }
+  private move(id: string, from: SnapshotState[], patch: Partial<Snapshot>): Snapshot | undefined {
+    const r = this.rows.get(id);
+    if (!r || !from.includes(r.state)) return undefined;
+    Object.assign(r, patch);
+    return clone(r);
+  }
+  async markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }) {
+    return this.move(id, ['creating'], { state: 'ready', readyAt: this.clock.now(), error: null, ...r });
+  }
+  async markFailed(id: string, error: string) {
+    return this.move(id, ['creating'], { state: 'failed', error });
+  }
+  async markDeleting(id: string) {
+    return this.move(id, ['ready', 'failed', 'creating', 'deleting'], { state: 'deleting' });
+  }
+  async markDeleted(id: string) {
+    return this.move(id, ['deleting'], { state: 'deleted' });
+  }
+  async listExpired(now: Date) {
+    return [...this.rows.values()].filter((r) => ['ready', 'failed', 'deleting'].includes(r.state) && r.expiresAt.getTime() <= now.getTime()).map(clone);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- queue
 
 export class RecordingQueue implements JobQueue {
@@ -694,6 +755,12 @@ export class RecordingQueue implements JobQueue {
     const name = `cluster.${op.kind}` as JobName;
     this.jobs.push({ name, payload: { ...op.params, operationId: op.id, clusterId: op.clusterId, actor: op.actor } });
     this.journal?.push(`queue.enqueue ${name}`);
+  }
+
+  readonly snapshotDeletes: { snapshotId: string; actor: string }[] = [];
+  async enqueueSnapshotDelete(snapshotId: string, actor: string): Promise<void> {
+    this.snapshotDeletes.push({ snapshotId, actor });
+    this.journal?.push('queue.enqueue snapshot.delete');
   }
 
   /** What would actually run: the real queue dedupes by job id, which is the operation id. */
@@ -734,6 +801,7 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     remindBeforeMinutes: 60,
     maxExtendDays: 7,
     maxLifetimeDays: 30,
+    snapshots: { retentionDays: 14, linkHours: 24, dataCapBytes: 2 * 2 ** 30, logTailLines: 5000, maxFileBytes: 25 * 2 ** 20 },
     ...overrides,
   };
 }
@@ -750,6 +818,7 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
     clock,
     store,
     operations: new MemoryOperationStore(store, clock),
+    snapshots: new MemorySnapshotStore(clock),
     runtime: new FakeRuntime(journal),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),

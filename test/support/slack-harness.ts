@@ -3,7 +3,7 @@ import { startClusterbot, type ClusterbotProcess } from './clusterbot-process.js
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { removeByLabel } from './docker.js';
 import { startFakeSlack, type FakeMessage, type FakeSlack } from './fake-slack.js';
-import { eventsUrl, IDS, newTriggerId, postToBot, slashCommandBody, type BotResponse } from './slack-request.js';
+import { blockActionsBody, eventsUrl, IDS, newTriggerId, postToBot, slashCommandBody, type BotResponse } from './slack-request.js';
 
 /**
  * The running executable (`clusterbot all`) with its own database, queue prefix and subnet pool,
@@ -15,7 +15,9 @@ export interface SlackHarness {
   bot: ClusterbotProcess;
   secret: string;
   /** Sends `/cluster <text>`; the ephemeral replies posted to its response_url are recorded under `responseId`. */
-  send(text: string, opts?: { trigger?: string; responseId?: string }): { body: string; res: Promise<BotResponse> };
+  send(text: string, opts?: { trigger?: string; responseId?: string; user?: string }): { body: string; res: Promise<BotResponse> };
+  /** Presses a button as `user` (the tester by default); its ephemeral answer is recorded under `responseId`. */
+  press(button: { action_id: string; value?: string }, opts: { responseId: string; user?: string; ephemeral?: boolean; threadTs?: string }): Promise<BotResponse>;
   /** The first response_url reply recorded under `responseId`. */
   reply(responseId: string, timeoutMs?: number): Promise<{ text: string; blocks: { type: string; elements?: { action_id: string; value: string; style?: string }[] }[] }>;
   /** The cluster card (a channel message, not a thread reply) whose text mentions `name`. */
@@ -24,6 +26,8 @@ export interface SlackHarness {
   waitForCard(name: string, state: string, timeoutMs: number): Promise<FakeMessage>;
   thread(card: FakeMessage): FakeMessage[];
   rows(): Promise<{ id: string; name: string; state: string }[]>;
+  /** Kills the running process with SIGKILL (a crash) and starts a new `all` with the same database, queue and Slack. */
+  crashAndRestart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,8 +36,9 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
   const fake = await startFakeSlack();
   const db = await createTestDatabase();
   let bot: ClusterbotProcess;
+  let env: Record<string, string>;
   try {
-    bot = await startClusterbot('all', {
+    env = {
       DATABASE_URL: db.url,
       REDIS_URL: 'redis://127.0.0.1:6379',
       QUEUE_PREFIX: `e2e-${randomUUID().slice(0, 8)}`,
@@ -43,22 +48,30 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
       // A pool no other test uses, so a leftover network elsewhere cannot overlap.
       CLUSTER_SUBNET_POOL: opts.subnetPool,
       ...opts.env,
-    });
+    };
+    bot = await startClusterbot('all', env);
   } catch (e) {
     await db.drop();
     await fake.close();
     throw e;
   }
   const card = (name: string) => fake.messages(IDS.channel_id).find((m) => !m.thread_ts && m.text.includes(name));
-  return {
+  const h: SlackHarness = {
     fake,
     db,
     bot,
     secret,
     send(text, o = {}) {
       const trigger = o.trigger ?? newTriggerId();
-      const body = slashCommandBody({ text, trigger_id: trigger, response_url: fake.responseUrl(o.responseId ?? trigger) });
+      const body = slashCommandBody({ text, trigger_id: trigger, response_url: fake.responseUrl(o.responseId ?? trigger), ...(o.user && { user_id: o.user, user_name: o.user.toLowerCase() }) });
       return { body, res: postToBot(eventsUrl(bot.port), body, { signingSecret: secret }) };
+    },
+    press(button, o) {
+      const body = blockActionsBody({
+        action_id: button.action_id, ...(button.value !== undefined && { value: button.value }), is_ephemeral: o.ephemeral ?? false,
+        response_url: fake.responseUrl(o.responseId), ...(o.user && { user_id: o.user, user_name: o.user.toLowerCase() }), ...(o.threadTs && { thread_ts: o.threadTs }),
+      });
+      return postToBot(eventsUrl(bot.port), body, { signingSecret: secret });
     },
     reply: (id, timeoutMs = 10_000) => fake.waitFor(() => fake.responses(id)[0]?.body as never, timeoutMs),
     card,
@@ -73,8 +86,15 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     }, timeoutMs),
     thread: (c) => fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts),
     rows: async () => (await db.database.pool.query('SELECT id, name, state FROM clusters ORDER BY created_at')).rows,
+    async crashAndRestart() {
+      const exited = new Promise<void>((resolve) => (h.bot.child.exitCode !== null ? resolve() : h.bot.child.once('exit', () => resolve())));
+      h.bot.child.kill('SIGKILL');
+      await exited;
+      bot = await startClusterbot('all', { ...env, PORT: String(h.bot.port) });
+      h.bot = bot;
+    },
     async close() {
-      await bot.stop();
+      await h.bot.stop();
       // Every cluster this run's database knows is removed by label, whatever the tests' outcome.
       const ids = (await db.database.pool.query('SELECT id FROM clusters')).rows.map((r: { id: string }) => r.id);
       for (const id of ids) await removeByLabel(id);
@@ -82,4 +102,5 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
       await fake.close();
     },
   };
+  return h;
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createFilesystemStore } from '../../src/artifacts/filesystem-store.js';
-import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundle.js';
+import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { loadConfig } from '../../src/config.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
@@ -51,7 +51,7 @@ export async function createSnapshotWorld(): Promise<SnapshotWorld> {
   const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
   const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
   const artifacts = createFilesystemStore({ root: artifactDir, publicUrl: 'http://127.0.0.1:1', signingKey: Buffer.alloc(32, 7) });
-  const bundles = createSnapshotBundles({ tempDir: artifactDir });
+  const bundles = createSnapshotBundles({ stagingDir: path.join(artifactDir, '.staging') });
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
   const notifier = new RecordingNotifier();
   const settings = testSettings({ subnetPool: await freeTestPool(), maxClustersPerUser: 100 });

@@ -53,6 +53,8 @@ const zookeeper: Template = parseTemplate(
 function cluster(over: Partial<Cluster> = {}): Cluster {
   return {
     id: '7f3a9c2e-1111-2222-3333-444455556666',
+    identityId: '7f3a9c2e-1111-2222-3333-444455556666',
+    restoredFrom: null,
     name: 'zk-bug-1',
     owner: 'U0ALICE',
     team: null,
@@ -182,9 +184,10 @@ describe('renderClusterCard', () => {
     ]);
   });
 
-  it('has Status and a danger Delete button with a confirm dialog saying what is lost', () => {
-    const [status, del] = buttons(card);
+  it('has Status, Snapshot and a danger Delete button with a confirm dialog saying what is lost', () => {
+    const [status, snapshot, del] = buttons(card);
     expect(status).toMatchObject({ action_id: actionIds.status, value: cluster().id, text: { text: 'Status' } });
+    expect(snapshot).toMatchObject({ action_id: actionIds.snapshot, value: cluster().id, text: { text: '📸 Snapshot' } });
     expect(del).toMatchObject({ action_id: actionIds.deleteFromCard, value: cluster().id, style: 'danger', text: { text: 'Delete' } });
     expect(del!.confirm).toEqual({
       title: { type: 'plain_text', text: 'Delete zk-bug-1?', emoji: true },
@@ -251,7 +254,13 @@ describe('renderClusterCard', () => {
       ['Retry', 'cluster.retry', '7f3a9c2e-1111-2222-3333-444455556666'],
       ['Delete', 'cluster.delete', '7f3a9c2e-1111-2222-3333-444455556666'],
     ]);
-    expect(buttons(card).map((b) => b.text.text)).toEqual(['Status', 'Delete']);
+    expect(buttons(card).map((b) => b.text.text)).toEqual(['Status', '📸 Snapshot', 'Delete']);
+  });
+
+  it('says where a restored cluster came from', () => {
+    const restored = renderClusterCard(view({ restoredFrom: { snapshotId: '3f9a2c1b-0000-4000-8000-000000000001', clusterName: 'zk-bug-0', takenAt: '2026-11-25T10:00:00.000Z' } }), ctx);
+    expect(allText(restored)).toContain('restored from snapshot `3f9a2c1b` (zk-bug-0, ');
+    expect(allText(card)).not.toContain('restored from');
   });
 
   it('ends with a context line with the short id and help', () => {
@@ -515,9 +524,9 @@ describe('renderText', () => {
     expect(lines).toContain('Created: 2026-11-26 14:02 UTC');
     expect(lines).toContain('Expires: in 2 days (2026-11-28 14:02 UTC)');
     expect(lines).toContain('zk-1 · Admin UI http://localhost:33001/commands');
-    expect(lines).toContain('[1] Status  [2] Delete');
+    expect(lines).toContain('[1] Status  [2] 📸 Snapshot  [3] Delete');
     expect(r.text).not.toMatch(/<[@!h]/);
-    expect(r.buttons.map((b) => b.action_id)).toEqual([actionIds.status, actionIds.deleteFromCard]);
+    expect(r.buttons.map((b) => b.action_id)).toEqual([actionIds.status, actionIds.snapshot, actionIds.deleteFromCard]);
   });
 
   it('continues numbering from the given first number, across action blocks', () => {
