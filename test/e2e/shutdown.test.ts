@@ -241,7 +241,9 @@ describe('a create in flight at SIGTERM', () => {
     expect(made.containers.map((c) => c.Id).sort()).toEqual(nodes.sort());
     for (const c of made.containers) expect((await docker.getContainer(c.Id).inspect()).State.Running).toBe(true);
 
+    // After a whole create (Slack, Docker, Postgres and Redis traffic), stopping still leaves nothing open.
     second.child.kill('SIGTERM');
     expect(await second.waitForExit(5000)).toEqual({ code: 0, signal: null });
+    expect(logged(second, 'open at exit')).toMatchObject({ resources: [] });
   }, 420_000);
 });
