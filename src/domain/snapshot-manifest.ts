@@ -18,7 +18,6 @@ export function archivePathProblem(p: string): string | undefined {
   if (p === '') return 'is empty';
   if (p.startsWith('/')) return 'must be relative';
   if (p.length > 1024) return 'is longer than 1024 characters';
-  // eslint-disable-next-line no-control-regex
   if (/[\\\u0000-\u001f\u007f]/.test(p)) return 'contains a backslash or a control character';
   if (p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) return 'has an empty, "." or ".." segment';
   return undefined;
