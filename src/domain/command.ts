@@ -162,6 +162,7 @@ export function parseCommand(rawText: string): ParseResult {
       return { ok: true, command: { verb, name, days: Number(daysText) } };
     }
     case 'snapshot': {
+      if (positionals[0] === 'delete' && positionals.length === 1) return fail('`snapshot delete` needs a snapshot id; `/cluster snapshots` lists them.', spec.usage);
       if (positionals[0] === 'delete' && positionals.length === 2) {
         const ref = positionals[1]!;
         if (!/^[0-9a-fA-F-]{6,36}$/.test(ref)) return fail(`"${printable(ref)}" is not a snapshot id; \`/cluster snapshots\` lists them.`, spec.usage);

@@ -46,7 +46,9 @@ async function untar(gz: Buffer): Promise<Entry[]> {
 }
 
 const buttonsOf = (m: { blocks?: unknown[] }) =>
-  ((m.blocks ?? []) as { elements?: { action_id: string; value?: string; url?: string }[] }[]).flatMap((b) => b.elements ?? []);
+  ((m.blocks ?? []) as { elements?: { action_id?: string; value?: string; url?: string }[] }[])
+    .flatMap((b) => b.elements ?? [])
+    .filter((e): e is { action_id: string; value?: string; url?: string } => typeof e.action_id === 'string');
 
 describe('Slack → snapshot → download → restore: the bug scene of a ZooKeeper ensemble', () => {
   let h: SlackHarness;
@@ -104,10 +106,10 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     const entries = await untar(Buffer.from(await res.arrayBuffer()));
     expect(entries[0]!.name).toBe('manifest.json');
     const manifest = JSON.parse(entries[0]!.body.toString()) as {
-      schemaVersion: number; note: string; pause: { ms: number; startedAt: string; endedAt: string }; memory: { captured: boolean; reason: string };
+      schemaVersion: number; snapshot: { note: string }; pause: { ms: number; startedAt: string; endedAt: string }; memory: { captured: boolean; reason: string };
       nodes: { hostname: string; files: { path: string; bytes: number; sha256: string }[]; collectors: { name: string; exitCode: number }[]; image: { committedRef: string } }[];
     };
-    expect(manifest).toMatchObject({ schemaVersion: 1, note: 'leader lost after restart', memory: { captured: false } });
+    expect(manifest).toMatchObject({ schemaVersion: 1, snapshot: { note: 'leader lost after restart' }, memory: { captured: false } });
     expect(manifest.memory.reason).not.toBe('');
     expect(manifest.pause.ms).toBeGreaterThanOrEqual(0);
     expect(Date.parse(manifest.pause.endedAt)).toBeGreaterThanOrEqual(Date.parse(manifest.pause.startedAt));
@@ -123,16 +125,17 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
       const paths = node.files.map((f) => f.path);
       const dir = `nodes/${node.hostname}`;
       expect(paths).toContain(`${dir}/inspect.json`);
-      expect(paths).toContain(`${dir}/logs/container.log`);
+      expect(paths).toContain(`${dir}/container.log`);
       expect(paths).toContain(`${dir}/config/etc/zookeeper/conf/zoo.cfg`);
       expect(paths).toContain(`${dir}/volumes/data.tar`);
-      expect(paths.some((p) => p.startsWith(`${dir}/`) && /processes|ps/.test(p))).toBe(true);
-      expect(paths.some((p) => /thread/.test(p))).toBe(true);
-      expect(byName.get(`${dir}/collect/zk-mntr.txt`)!.toString()).toContain('zk_server_state');
+      expect(byName.get(`${dir}/commands/ps.txt`)!.toString()).toMatch(/java .*zookeeper/i);
+      expect(paths).toContain(`${dir}/commands/jvm-threads.txt`);
+      expect(byName.get(`${dir}/commands/zk-mntr.txt`)!.toString()).toContain('zk_server_state');
+      expect(node.collectors.find((c) => c.name === 'jvm-threads')).toMatchObject({ exitCode: 0 });
       expect(node.image.committedRef).toMatch(/^clusterbot-snapshot\//);
     }
     // The thread dump is a real one, from the ZooKeeper JVM.
-    const dump = [...byName.entries()].find(([n]) => n.startsWith('nodes/zk-1/') && /thread/.test(n))![1].toString();
+    const dump = byName.get('nodes/zk-1/commands/jvm-threads.txt')!.toString();
     expect(dump).toMatch(/"main"|QuorumPeer/);
   }, 120_000);
 

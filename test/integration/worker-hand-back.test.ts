@@ -36,7 +36,8 @@ function setup() {
   return { producer, worker, warnings };
 }
 
-const payload = () => ({ clusterId: randomUUID(), actor: 'U0QUEUE' });
+/** A create operation, as the producer takes it (the job id is the operation id). */
+const payload = () => ({ id: randomUUID(), clusterId: randomUUID(), kind: 'create' as const, actor: 'U0QUEUE', params: {} });
 
 describe('worker shutdown', () => {
   it('close() waits for the running job to finish', async () => {
@@ -53,11 +54,11 @@ describe('worker shutdown', () => {
       },
       'cluster.delete': async () => undefined,
     }, new AbortController().signal);
-    await h.producer.enqueue('cluster.create', p);
+    await h.producer.enqueue(p);
     await running;
     await w.close();
     expect(finished).toBe(true);
-    expect(await (await h.producer.queue.getJob(jobIdFor('cluster.create', p.clusterId)))!.getState()).toBe('completed');
+    expect(await (await h.producer.queue.getJob(jobIdFor(p.id)))!.getState()).toBe('completed');
   });
 
   it('hands a job still running back to the queue, unfailed, and the next worker runs it', async () => {
@@ -73,13 +74,13 @@ describe('worker shutdown', () => {
       },
       'cluster.delete': async () => undefined,
     }, handBack.signal);
-    await h.producer.enqueue('cluster.create', p);
+    await h.producer.enqueue(p);
     await running;
     const closed = first.close();
     handBack.abort();
     await closed;
 
-    const job = (await h.producer.queue.getJob(jobIdFor('cluster.create', p.clusterId)))!;
+    const job = (await h.producer.queue.getJob(jobIdFor(p.id)))!;
     expect(await job.getState()).toBe('waiting');
     expect(job.attemptsMade).toBe(0);
     expect(h.warnings.find((w) => String(w.msg).includes('handed back'))).toMatchObject({ job: 'cluster.create' });
