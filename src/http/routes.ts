@@ -53,7 +53,9 @@ export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Reg
         void Promise.all(
           opts.checks.map(async (c) => {
             try {
-              await Promise.race([c.check(), new Promise((_, rej) => setTimeout(() => rej(new Error('timed out')), 3000))]);
+              // The timer is cleared once the check answers, so a probe leaves nothing behind (a clean exit, issue 13).
+              let timer: NodeJS.Timeout | undefined;
+              await Promise.race([c.check(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timed out')), 3000)))]).finally(() => clearTimeout(timer));
               return { name: c.name, ok: true };
             } catch (e) {
               return { name: c.name, ok: false, error: (e as Error).message };

@@ -214,9 +214,11 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
   const inspect = await timed(15_000, async () => {
     const raw = await data.inspect(host, node.containerName);
     if (!raw) throw new Error('the container does not exist');
-    const config = (raw.Config ?? {}) as { Env?: string[]; Image?: string };
+    const config = (raw.Config ?? {}) as { Env?: string[]; Image?: string; Cmd?: string[] | null; Entrypoint?: string[] | null };
     image = { ref: config.Image ?? node.image, id: String(raw.Image ?? 'unknown') };
-    const masked = { ...raw, Config: { ...config, Env: maskEnv(config.Env ?? []) } };
+    // Secret-looking environment values and `-D…password=` style arguments are masked before anything is written.
+    const args = (a: unknown) => (Array.isArray(a) ? a.map((x) => maskCommandLine(String(x))) : a);
+    const masked = { ...raw, Args: args(raw.Args), Config: { ...config, Env: maskEnv(config.Env ?? []), Cmd: args(config.Cmd), Entrypoint: args(config.Entrypoint) } };
     return bundle.addText(paths.inspect, `${JSON.stringify(masked, null, 2)}\n`);
   });
   record('docker inspect', paths.inspect, inspect);

@@ -88,7 +88,7 @@ describe('clusterbot shell (no Slack)', () => {
     expect(out.slice(at)).toMatch(/Download \([\d.]+ \w+\) http:\/\/localhost:\d+\/downloads\/snapshots\//);
     at = out.length;
     type('snapshots');
-    await waitForOutput(new RegExp(`${done[1]} · \\*?${name}`), at);
+    await waitForOutput(new RegExp(`${done[1]}\`? · ${name} \\(zookeeper × 1\\) · ready`), at);
 
     at = out.length;
     type(buttons[3]!);
