@@ -31,6 +31,8 @@ export interface ProvisionSource {
   image(host: string, node: PlannedNode): Promise<string>;
   /** Runs before a node's container is created for the first time: fills its volumes with the snapshot's data. */
   prepare(host: string, plan: ClusterPlan, node: PlannedNode): Promise<void>;
+  /** Start every wave before waiting for readiness (services restored with data wait on each other). */
+  startTogether?: boolean;
 }
 
 /**
@@ -95,6 +97,18 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     plan = network.plan;
     await progress(`network ${plan.network.cidr}${network.movedFrom.length ? ` (moved: ${network.movedFrom.join(', ')} ${network.movedFrom.length > 1 ? 'were' : 'was'} in use on the host)` : ''}`);
 
+    // A restore starts every wave before waiting on any: restored services wait on each other's data (a NameNode
+    // with blocks stays in safe mode until its DataNodes report them), so "each wave ready before the next" would
+    // never finish. Readiness of every node is still required, wave by wave, before the cluster is ready.
+    const startTogether = source?.startTogether ?? false;
+    const waitFor = async (wave: string[], waveNodes: PlannedNode[]) => {
+      step = `waiting for ${wave.join(', ')} to be ready`;
+      if (!(await stillWanted())) return false;
+      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted))) return false;
+      failedNode = undefined;
+      await progress(`${wave.join(', ')} ready`);
+      return true;
+    };
     for (const wave of plan.waves) {
       const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
       for (const node of waveNodes) {
@@ -114,12 +128,9 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
         });
         await progress(`started ${node.hostname}`);
       }
-      step = `waiting for ${wave.join(', ')} to be ready`;
-      if (!(await stillWanted())) return;
-      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted))) return;
-      failedNode = undefined;
-      await progress(`${wave.join(', ')} ready`);
+      if (!startTogether && !(await waitFor(wave, waveNodes))) return;
     }
+    if (startTogether) for (const wave of plan.waves) if (!(await waitFor(wave, plan.nodes.filter((n) => wave.includes(n.role))))) return;
 
     step = 'running smoke checks';
     const smoke = await runSmoke(runtime, host, plan);

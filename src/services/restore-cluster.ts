@@ -45,6 +45,7 @@ function fromSnapshot(deps: RestoreDeps, snapshot: Snapshot): ProvisionSource {
   };
   return {
     title: 'Restoring',
+    startTogether: true,
     async image(host, node) {
       const ref = entryOf(node).image.committedRef;
       if (!ref || !(await deps.data.hasImage(host, ref)))

@@ -82,6 +82,15 @@ async function pgSessions(db: TestDatabase, tag: string): Promise<number> {
 
 const logged = (p: ClusterbotProcess, msg: string) => p.logs().find((l) => l.msg === msg);
 
+/** Half an HTTP request that is never finished: the server must wait for it, so a shutdown cannot complete. */
+async function halfRequest(port: number): Promise<void> {
+  const socket = net.connect(port, '127.0.0.1');
+  cleanups.push(async () => socket.destroy());
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 describe('clusterbot exits by itself after SIGTERM', () => {
   // Connections each kind keeps while idle: the queue's, the worker's and BullMQ's blocking one.
   const expectations = { all: 3, worker: 3, bot: 1 } as const;
@@ -109,12 +118,7 @@ describe('clusterbot exits by itself after SIGTERM', () => {
   it('worker: a request that never completes keeps the HTTP server open; past the deadline it says so and exits 1', async () => {
     const db = await testDatabase();
     const p = await start('worker', envFor(db, { SHUTDOWN_TIMEOUT_SECONDS: '2' }));
-    // Half a request: the server must wait for it, so the shutdown cannot finish.
-    const socket = net.connect(p.port, '127.0.0.1');
-    cleanups.push(async () => socket.destroy());
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await halfRequest(p.port);
 
     p.child.kill('SIGTERM');
     const exit = await p.waitForExit(10_000);
@@ -130,11 +134,7 @@ describe('clusterbot exits by itself after SIGTERM', () => {
   it('worker: a second SIGTERM during the shutdown exits at once', async () => {
     const db = await testDatabase();
     const p = await start('worker', envFor(db, { SHUTDOWN_TIMEOUT_SECONDS: '600' }));
-    const socket = net.connect(p.port, '127.0.0.1');
-    cleanups.push(async () => socket.destroy());
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-    await new Promise((r) => setTimeout(r, 200));
+    await halfRequest(p.port);
 
     p.child.kill('SIGTERM');
     await expect.poll(() => logged(p, 'shutting down'), { timeout: 5000 }).toBeTruthy();

@@ -167,3 +167,63 @@ describe('snapshot delete', () => {
     expect(textOf(await handleAction(w, alice, 'snapshot', '../../etc'))).toContain('That cluster no longer exists');
   });
 });
+
+describe('provisioning from a snapshot (the restore job\'s source)', () => {
+  it('fills each node\'s volumes before its container first starts, uses the committed images, and starts every wave before waiting on any; still ready only when every probe passes', async () => {
+    const w = world();
+    const { view } = await (await import('../../src/services/request-cluster.js')).requestCluster(w, {
+      actor: 'UALICE', team: null, channel: null, template: 'hbase', size: 1, name: 'hb-r', requestKey: null,
+    });
+    const journal: string[] = [];
+    const images: string[] = [];
+    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
+    w.runtime.scriptExec(() => true, ({ cmd }) => {
+      journal.push(`probe ${cmd.join(' ').slice(0, 40)}`);
+      return { exitCode: 0, output: 'ok\nMode: standalone\nvalue=ok\n' };
+    });
+    const source = {
+      title: 'Restoring',
+      startTogether: true,
+      image: async (_host: string, node: { hostname: string }) => {
+        images.push(node.hostname);
+        return `clusterbot-snapshot/abc:${node.hostname}`;
+      },
+      prepare: async (_host: string, _plan: unknown, node: { hostname: string }) => void journal.push(`prepare ${node.hostname}`),
+    };
+    const origEnsure = w.runtime.ensureNode.bind(w.runtime);
+    w.runtime.ensureNode = async (host, plan, node, image) => {
+      journal.push(`start ${node.hostname} ${image}`);
+      return origEnsure(host, plan, node, image);
+    };
+    await provisionCluster(w, view.cluster.id, { finalAttempt: true }, source as never);
+    expect(w.store.stateOf(view.cluster.id)).toBe('ready');
+    const starts = journal.filter((l) => l.startsWith('start'));
+    expect(starts.length).toBeGreaterThan(3);
+    // Every node started (each right after its data was restored, from its committed image) before the first probe.
+    const firstProbe = journal.findIndex((l) => l.startsWith('probe'));
+    expect(journal.slice(0, firstProbe).filter((l) => l.startsWith('start'))).toEqual(starts);
+    for (const s of starts) {
+      const host = s.split(' ')[1]!;
+      expect(s).toContain(`clusterbot-snapshot/abc:${host}`);
+      expect(journal.indexOf(`prepare ${host}`)).toBe(journal.indexOf(s) - 1);
+    }
+    expect(w.notifier.progressSteps.every((p) => p.title === 'Restoring')).toBe(true);
+  });
+
+  it('a node whose probe never passes still fails the restore with the node named', async () => {
+    const w = world();
+    const { view } = await (await import('../../src/services/request-cluster.js')).requestCluster(w, {
+      actor: 'UALICE', team: null, channel: null, template: 'zookeeper', size: 3, name: 'zk-r', requestKey: null,
+    });
+    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
+    w.runtime.scriptExec((name) => name.endsWith('zk-2'), ({ cmd }) => {
+      w.clock.advance(10_000);
+      return cmd.join(' ').includes('srvr') ? { exitCode: 1, output: 'not serving' } : { exitCode: 0, output: 'ok' };
+    });
+    w.runtime.scriptExec((name) => !name.endsWith('zk-2'), () => ({ exitCode: 0, output: 'Mode: follower\nok\n' }));
+    const source = { title: 'Restoring', startTogether: true, image: async () => 'img', prepare: async () => undefined };
+    await appRejection(provisionCluster(w, view.cluster.id, { finalAttempt: true }, source as never));
+    expect(w.store.stateOf(view.cluster.id)).toBe('failed');
+    expect(w.notifier.threadMessages.find((m) => m.kind === 'failed')).toMatchObject({ node: 'zk-2' });
+  });
+});
