@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'interrupted'
   | 'no_capacity'
   | 'subnet_taken'
+  /** A published host port a reset pins is used by something else now. */
+  | 'port_taken'
   | 'image_missing'
   | 'docker_error'
   | 'readiness_timeout'

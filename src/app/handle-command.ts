@@ -7,12 +7,14 @@ import {
   renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry,
   renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates,
 } from '../render/messages.js';
+import { renderResetConfirm } from '../render/messages.js';
 import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
 import type { Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
+import { requestReset } from '../services/request-reset.js';
 import { requestRestore } from '../services/request-restore.js';
 import { requestSnapshot } from '../services/request-snapshot.js';
 import { requestRetry } from '../services/retry-cluster.js';
@@ -119,6 +121,11 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         if (!created) return renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
         return renderInfo(`♻️ Restoring snapshot ${snapshotCode(view.cluster.restoredFrom!.snapshotId)} as ${view.cluster.name}… the cluster card will appear in this channel.`);
       }
+      case 'reset': {
+        // Asks first, like a delete; permission is checked now so a stranger is not offered the button.
+        const view = await findManageable(deps, caller.user, { name: command.name });
+        return renderResetConfirm(view, { snapshotFirst: command.snapshotFirst });
+      }
     }
   } catch (err) {
     return errorReply(deps.logger, err);
@@ -127,7 +134,8 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
 
 export type ActionKind =
   | 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d'
-  | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download';
+  | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
+  | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -144,6 +152,10 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.snapshotDeleteConfirm]: 'snapshotDeleteConfirm',
   [actionIds.snapshotDeleteCancel]: 'snapshotDeleteCancel',
   [actionIds.download]: 'download',
+  [actionIds.reset]: 'reset',
+  [actionIds.resetConfirm]: 'resetConfirm',
+  [actionIds.resetConfirmSnapshot]: 'resetConfirmSnapshot',
+  [actionIds.resetCancel]: 'resetCancel',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
@@ -179,6 +191,18 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       case 'deleteCancel': {
         const cluster = await deps.store.get(clusterId);
         return renderInfo(`Kept ${cluster?.name ?? 'the cluster'}; nothing was deleted.`);
+      }
+      case 'reset':
+      case 'resetConfirm':
+      case 'resetConfirmSnapshot': {
+        const view = await requestReset(deps, caller.user, { id: clusterId }, { snapshotFirst: action === 'resetConfirmSnapshot' });
+        return renderInfo(action === 'resetConfirmSnapshot'
+          ? `📸 Taking a snapshot of ${view.cluster.name}, then resetting it… its thread shows the progress.`
+          : `♻️ Resetting ${view.cluster.name}… the card and its thread show the progress.`);
+      }
+      case 'resetCancel': {
+        const cluster = await deps.store.get(clusterId);
+        return renderInfo(`Kept ${cluster?.name ?? 'the cluster'} as it is; nothing was reset.`);
       }
       case 'retry':
         return renderRetry(await requestRetry(deps, caller.user, { id: clusterId }));

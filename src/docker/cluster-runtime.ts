@@ -59,6 +59,12 @@ function isPoolOverlap(e: unknown): boolean {
   return /pool overlaps/i.test(msg);
 }
 
+/** Docker refuses to start a container whose pinned host port is in use: "port is already allocated" or "address already in use". */
+function isPortTaken(e: unknown): boolean {
+  const msg = (e as { json?: { message?: string } }).json?.message ?? (e as Error).message ?? '';
+  return /port is already allocated|address already in use/i.test(msg);
+}
+
 function filesTar(files: { path: string; content: string }[]): Promise<Buffer> {
   const pack = tarStream.pack();
   for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ''), mode: 0o644 }, f.content);
@@ -158,7 +164,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
         .flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((c): c is string => !!c && ipv4Range(c) !== undefined));
     },
 
-    async ensureNode(host, plan, node, image) {
+    async ensureNode(host, plan, node, image, o = {}) {
       const docker = pool.get(host);
       let info = await inspect(docker, node.containerName);
       if (info && info.Config.Labels?.[label.cluster] !== plan.clusterId)
@@ -171,7 +177,8 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
         }
         const exposed = Object.fromEntries(node.ports.map((p) => [`${p.port}/tcp`, {}]));
         const bindings = Object.fromEntries(
-          node.ports.filter((p) => p.publish).map((p) => [`${p.port}/tcp`, [{ HostIp: opts.publishIp, HostPort: '' }]]),
+          // '' lets Docker pick; a reset pins the port the node had, so its endpoints stay the same.
+          node.ports.filter((p) => p.publish).map((p) => [`${p.port}/tcp`, [{ HostIp: opts.publishIp, HostPort: String(o.hostPorts?.get(p.port) ?? '') }]]),
         );
         const memory = node.resources.memoryMiB * 2 ** 20;
         const body = {
@@ -218,6 +225,13 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
           });
         }
         await tolerate(() => container.start(), 304).catch((e) => {
+          if (isPortTaken(e)) {
+            const pinned = [...(o.hostPorts?.values() ?? [])].join(', ');
+            throw new AppError('port_taken', `${node.hostname} cannot get its published port${pinned.includes(',') ? 's' : ''} ${pinned} back on ${host}: something else took ${pinned.includes(',') ? 'one' : 'it'} meanwhile.`, {
+              hints: ['Delete the cluster and create it again to get new ports, or free the port on the Docker host and press Retry.'],
+              cause: e,
+            });
+          }
           throw dockerError(`start ${node.containerName}`, e);
         });
         info = await container.inspect();
@@ -271,6 +285,32 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
           await tolerate(() => docker.getNetwork(n.Id).remove(), 404);
           removed.networks++;
         }
+      }
+      return removed;
+    },
+
+    async removeNodes(host, clusterId) {
+      const docker = pool.get(host);
+      const filters = { label: [`${label.cluster}=${clusterId}`] };
+      const removed = { containers: 0, volumes: 0 };
+      try {
+        const containers = await docker.listContainers({ all: true, filters });
+        // In parallel: a reset is only as fast as its slowest stop, not the sum of them.
+        await Promise.all(
+          containers.map(async (c) => {
+            await tolerate(() => docker.getContainer(c.Id).remove({ force: true, v: true }), 404, 409);
+            removed.containers++;
+          }),
+        );
+        const { Volumes } = await docker.listVolumes({ filters });
+        await Promise.all(
+          (Volumes ?? []).map(async (v) => {
+            await tolerate(() => docker.getVolume(v.Name).remove(), 404);
+            removed.volumes++;
+          }),
+        );
+      } catch (e) {
+        throw dockerError(`remove the nodes of cluster ${clusterId}`, e);
       }
       return removed;
     },

@@ -18,9 +18,10 @@ export type ClusterCommand =
   | { verb: 'snapshot'; name?: string; note?: string; withData: boolean }
   | { verb: 'snapshot-delete'; snapshot: string }
   | { verb: 'snapshots'; name?: string }
-  | { verb: 'restore'; snapshot: string; name?: string };
+  | { verb: 'restore'; snapshot: string; name?: string }
+  | { verb: 'reset'; name: string; snapshotFirst: boolean };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -55,6 +56,13 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     options: { name: { type: 'string' } },
     positionals: { min: 1, max: 1 },
   },
+  reset: {
+    usage: '/cluster reset NAME [--snapshot]',
+    summary: 'Back to clean in seconds: recreate every node from clean images, keeping names, addresses and ports (asks to confirm; --snapshot saves the data first)',
+    example: '/cluster reset zk-bug-1234 --snapshot',
+    options: { snapshot: { type: 'boolean' } },
+    positionals: { min: 1, max: 1 },
+  },
 };
 
 /** The longest note a snapshot keeps. */
@@ -69,7 +77,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME]';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot]';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -187,6 +195,12 @@ export function parseCommand(rawText: string): ParseResult {
         if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
       }
       return { ok: true, command: { verb, snapshot: ref.toLowerCase(), ...(name !== undefined && { name }) } };
+    }
+    case 'reset': {
+      const name = positionals[0]!;
+      const problem = clusterNameProblem(name);
+      if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      return { ok: true, command: { verb, name, snapshotFirst: Boolean(values.snapshot) } };
     }
     case 'snapshots':
     case 'status':

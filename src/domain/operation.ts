@@ -4,7 +4,7 @@
  * operation id, so asking twice means two operations, never a silently dropped second job; and at most
  * one operation per cluster is active at a time (guarded in SQL), so a snapshot never races a delete.
  */
-export const operationKinds = ['create', 'restore', 'delete', 'snapshot'] as const;
+export const operationKinds = ['create', 'restore', 'delete', 'snapshot', 'reset'] as const;
 export type OperationKind = (typeof operationKinds)[number];
 
 export const operationStates = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -45,14 +45,18 @@ export const operationVerbs: Record<OperationKind, string> = {
   restore: 'being restored',
   delete: 'being deleted',
   snapshot: 'being snapshotted',
+  reset: 'being reset',
 };
 
 /**
  * Operations a delete may cut short: a create or restore in flight converges on "not wanted any more"
  * and removes what it made. A snapshot is not cut short: it holds the cluster paused for a moment and
- * must unpause it itself.
+ * must unpause it itself. A reset is cut short like a create: it has thrown the data away on purpose, and
+ * what it rebuilds converges on "not wanted any more" the same way (provisioning checks between steps).
+ * A reset with --snapshot has not moved the cluster yet while its snapshot runs; a delete then waits for
+ * nothing but still removes the nodes, and the snapshot fails cleanly (its nodes are gone) without leaving a pause.
  */
-export const preemptibleByDelete: readonly OperationKind[] = ['create', 'restore'];
+export const preemptibleByDelete: readonly OperationKind[] = ['create', 'restore', 'reset'];
 
 export function busyMessage(clusterName: string, op: Pick<Operation, 'kind' | 'actor' | 'createdAt'>, now: Date): string {
   const minutes = Math.max(0, Math.round((now.getTime() - op.createdAt.getTime()) / 60_000));

@@ -12,6 +12,7 @@ import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
 import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
+import { resetCluster } from '../services/reset-cluster.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
@@ -77,6 +78,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, () => deleteClusterJob(deps, p.clusterId, p.actor)),
       'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, () => restoreCluster(deps, p, at)),
       'cluster.snapshot': (p, at) => runOperation(deps, p.operationId, at, (op) => snapshotCluster(deps, p, op)),
+      'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op) => resetCluster(deps, p, op, at)),
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {

@@ -14,6 +14,8 @@ const createJob = z.strictObject(operationJob);
 const deleteJob = z.strictObject(operationJob);
 const restoreJob = z.strictObject({ ...operationJob, snapshotId: z.uuid() });
 const snapshotJob = z.strictObject({ ...operationJob, note: z.string().max(500).optional(), withData: z.boolean().default(false) });
+// A reset keeps the cluster (name, thread, addresses, published ports) and recreates its nodes from clean images.
+const resetJob = z.strictObject({ ...operationJob, snapshotFirst: z.boolean().default(false) });
 const snapshotDeleteJob = z.strictObject({ snapshotId: z.uuid(), actor: z.string().min(1).max(64) });
 
 export const jobCatalog = {
@@ -36,6 +38,12 @@ export const jobCatalog = {
     // capture a different scene. An interrupted one is failed with the reason (see snapshotCluster).
     options: { attempts: 1 } satisfies JobsOptions,
   },
+  'cluster.reset': {
+    schema: resetJob,
+    // Like a create: every step converges (nodes removed again, ports pinned from the nodes table), so a retry
+    // after a Docker hiccup finishes the same reset. A snapshot taken first is not taken twice (see resetCluster).
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
+  },
   'snapshot.delete': {
     schema: snapshotDeleteJob,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
@@ -51,6 +59,7 @@ export const jobForKind: Record<OperationKind, JobName> = {
   restore: 'cluster.restore',
   delete: 'cluster.delete',
   snapshot: 'cluster.snapshot',
+  reset: 'cluster.reset',
 };
 
 /**

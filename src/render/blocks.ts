@@ -73,6 +73,10 @@ export const actionIds = {
   snapshotDeleteConfirm: 'snapshot.delete.confirm',
   snapshotDeleteCancel: 'snapshot.delete.cancel',
   download: 'snapshot.download',
+  reset: 'cluster.reset',
+  resetConfirm: 'cluster.reset.confirm',
+  resetConfirmSnapshot: 'cluster.reset.confirm.snapshot',
+  resetCancel: 'cluster.reset.cancel',
 } as const;
 
 /** Snapshot of a ready cluster, on its card. */
@@ -100,4 +104,19 @@ export function bytesText(n: number): string {
 /** Retry of a failed create, on the card and under the failure in the thread. */
 export function retryButton(clusterId: string): ButtonElement {
   return { type: 'button', action_id: actionIds.retry, text: plain('Retry'), value: clusterId, style: 'primary' };
+}
+
+/** Reset of a live cluster to clean, on its card, behind Slack's own confirmation dialog. */
+export function resetButton(c: { id: string; name: string }, nodes: number): ButtonElement {
+  return {
+    type: 'button', action_id: actionIds.reset, text: plain('Reset'), value: c.id,
+    confirm: {
+      title: plain(`Reset ${c.name}?`.slice(0, 100)),
+      // Slack caps a confirm dialog's text at 300 characters; the name is in the title already.
+      text: md(`All data on ${nodes} node${nodes === 1 ? '' : 's'} is lost: every node is recreated from the template's clean image with fresh volumes. Name, thread, hostnames, addresses and published ports stay the same. \`/cluster reset NAME --snapshot\` saves the data first.`),
+      confirm: plain('Reset'),
+      deny: plain('Keep the data'),
+      style: 'danger',
+    },
+  };
 }

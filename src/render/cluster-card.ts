@@ -2,7 +2,7 @@ import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
 import { footprint, type Template } from '../domain/template.js';
 import { snapshotCode } from '../domain/snapshot.js';
-import { actionIds, esc, md, plain, relative, retryButton, slackDate, snapshotButton, type Block, type Message } from './blocks.js';
+import { actionIds, esc, md, plain, relative, resetButton, retryButton, slackDate, snapshotButton, type Block, type Message } from './blocks.js';
 
 export interface CardContext {
   now: Date;
@@ -75,6 +75,7 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
         { type: 'button', action_id: actionIds.status, text: plain('Status'), value: c.id },
         ...(c.state === 'failed' ? [retryButton(c.id)] : []),
         ...(c.state === 'ready' || c.state === 'degraded' ? [snapshotButton(c.id)] : []),
+        ...(c.state === 'ready' || c.state === 'degraded' || c.state === 'failed' ? [resetButton(c, view.nodes.length || c.size)] : []),
         {
           type: 'button',
           action_id: actionIds.deleteFromCard,

@@ -66,6 +66,13 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const shown = `*🔴 A snapshot of ${esc(name)} (asked by <@${m.by}>) failed:* ${esc(m.reason)}`;
       return { text, blocks: [{ type: 'section', text: md(shown.slice(0, 3000)) }, { type: 'context', elements: [md(`The cluster keeps running. ${esc(m.cleanedUp)}`)] }] };
     }
+    case 'resetDone': {
+      const smoke = m.smoke.map((s) => `${s.ok ? '✅' : '❌'} ${esc(s.name)}: ${esc(s.detail)}`);
+      // Cluster names are [a-z0-9-] and m.by is a Slack user id: nothing here needs escaping, and the mention must stay one.
+      const text = `♻️ ${name} was reset by <@${m.by}>: reset done in ${m.seconds} s. All ${m.nodes} node${m.nodes === 1 ? '' : 's'} run on clean images with fresh volumes; hostnames, addresses and published ports are unchanged.`;
+      const saved = m.snapshotId ? `\nThe data from before is in snapshot \`${snapshotCode(m.snapshotId)}\` (\`/cluster restore ${snapshotCode(m.snapshotId)}\`).` : '';
+      return { text, blocks: [{ type: 'section', text: md(`*${text}*${saved}${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)) }] };
+    }
     case 'snapshotDeleted': {
       const code = snapshotCode(m.snapshotId);
       const why = m.expired ? 'its retention ended' : `<@${m.by}> deleted it`;
@@ -210,6 +217,28 @@ export function renderDeleteConfirm(view: ClusterView): Message {
         elements: [
           { type: 'button', action_id: actionIds.deleteConfirm, text: plain(`Delete ${c.name}`), value: c.id, style: 'danger' },
           { type: 'button', action_id: actionIds.deleteCancel, text: plain('Cancel'), value: c.id },
+        ],
+      },
+    ],
+  };
+}
+
+/** `/cluster reset NAME [--snapshot]`: what will be lost, and Reset / Cancel (the card's Reset button asks in a Slack dialog instead). */
+export function renderResetConfirm(view: ClusterView, opts: { snapshotFirst: boolean }): Message {
+  const c = view.cluster;
+  const n = view.nodes.length || c.size;
+  const keep = opts.snapshotFirst ? ' A snapshot is taken first, so the data can be restored as a new cluster.' : ' This cannot be undone.';
+  const text = `Reset *${esc(c.name)}* (${c.template} × ${c.size}, ${c.state})? All data on ${n} node${n === 1 ? '' : 's'} is lost: every node is recreated from the template's clean image with fresh volumes; its name, thread, hostnames, addresses and published ports stay the same.${keep}`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: md(text) },
+      {
+        type: 'actions',
+        block_id: `reset:${c.id}`,
+        elements: [
+          { type: 'button', action_id: opts.snapshotFirst ? actionIds.resetConfirmSnapshot : actionIds.resetConfirm, text: plain(`Reset ${c.name}`), value: c.id, style: 'danger' },
+          { type: 'button', action_id: actionIds.resetCancel, text: plain('Cancel'), value: c.id },
         ],
       },
     ],

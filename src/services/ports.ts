@@ -158,14 +158,23 @@ export interface ContainerRuntime {
    * networks, other clusterbot instances', leftovers. What a new cluster network must not overlap.
    */
   subnetsTaken(host: string, exceptClusterId: string): Promise<string[]>;
-  /** Creates (if missing) and starts the node's container with its files in place. */
-  ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, image: string): Promise<NodeStatus>;
+  /**
+   * Creates (if missing) and starts the node's container with its files in place. Published ports go to ports
+   * Docker picks, or to `hostPorts` (container port → host port) when given (a reset keeps its endpoints); a
+   * pinned port that is no longer free fails with AppError('port_taken'), not retryable.
+   */
+  ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, image: string, opts?: { hostPorts?: ReadonlyMap<number, number> }): Promise<NodeStatus>;
   inspectNode(host: string, containerName: string): Promise<NodeStatus>;
   /** Runs a command in the node (as `user`, e.g. '0' for root, else the container's user). */
   exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
   logsTail(host: string, containerName: string, lines: number): Promise<string>;
   /** Removes containers, volumes and networks labelled with the cluster id, on every host. */
   removeCluster(clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;
+  /**
+   * Removes the cluster's containers and volumes on one host but keeps its network (a reset rebuilds the nodes
+   * on the same network, addresses and ports). Idempotent.
+   */
+  removeNodes(host: string, clusterId: string): Promise<{ containers: number; volumes: number }>;
   /** Ids of every cluster that has anything labelled on any host (for orphan sweeps). */
   clusterIdsPresent(): Promise<string[]>;
   /** What is left with the cluster label (containers, volumes, networks), for checks and sweeps. */
@@ -206,7 +215,7 @@ export interface OperationStore {
 }
 
 /** Every job a cluster operation runs as; the job id is the operation id. */
-export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete';
+export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset';
 
 export interface JobQueue {
   /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
@@ -246,7 +255,8 @@ export type ThreadMessage =
   | { kind: 'deleted'; by: string; removed: { containers: number; volumes: number; networks: number } }
   | { kind: 'snapshotReady'; summary: SnapshotSummary }
   | { kind: 'snapshotFailed'; by: string; reason: string; cleanedUp: string }
-  | { kind: 'snapshotDeleted'; snapshotId: string; by: string; expired: boolean; imagesKept: number };
+  | { kind: 'snapshotDeleted'; snapshotId: string; by: string; expired: boolean; imagesKept: number }
+  | { kind: 'resetDone'; by: string; seconds: number; nodes: number; snapshotId?: string; smoke: { name: string; ok: boolean; detail: string }[] };
 
 /** What the thread is told when a snapshot is done: enough to judge it without opening the archive. */
 export interface SnapshotSummary {

@@ -4,7 +4,7 @@ import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
-import type { Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog } from './ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
 
 export interface ProvisionDeps {
   store: ClusterStore;
@@ -35,12 +35,31 @@ export interface ProvisionSource {
   startTogether?: boolean;
 }
 
+export type SmokeResult = { name: string; ok: boolean; detail: string };
+
+/** How one provisioning run differs from a plain create (a reset: same ports, its own progress and message). */
+export interface ProvisionOptions {
+  finalAttempt: boolean;
+  /** Host ports to publish on, by node hostname then container port, instead of ports Docker picks. */
+  hostPorts?: ReadonlyMap<string, ReadonlyMap<number, number>>;
+  /** Starts a wave's nodes at once instead of one after another (each wave is still ready before the next). */
+  startInParallel?: boolean;
+  /** What the progress message calls the work (default: the source's title, else "Creating"). */
+  title?: string;
+  /** The operation, so its progress gets a message of its own in the thread. */
+  operationId?: string;
+  /** When the operation started (the seconds reported count from it); default: when provisioning starts. */
+  startedAt?: Date;
+  /** The thread message when the cluster is ready (default: `ready`). */
+  readyMessage?: (r: { seconds: number; smoke: SmokeResult[]; nodes: number }) => ThreadMessage;
+}
+
 /**
  * The create job: plan → place → image → network → nodes wave by wave (each wave ready before
  * the next starts) → smoke checks → ready. Every step converges on what exists, so a retry after a
  * crash or a duplicate job finishes the same cluster instead of making another.
  */
-export async function provisionCluster(deps: ProvisionDeps, clusterId: string, opts: { finalAttempt: boolean }, source?: ProvisionSource): Promise<void> {
+export async function provisionCluster(deps: ProvisionDeps, clusterId: string, opts: ProvisionOptions, source?: ProvisionSource): Promise<void> {
   const { store, runtime, notifier, catalog, settings, logger } = deps;
   const sleep = deps.sleep ?? defaultSleep;
   const existing = await store.get(clusterId);
@@ -49,7 +68,8 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     logger.info({ clusterId, state: existing.state }, 'create job skipped: cluster is not waiting to be provisioned');
     return;
   }
-  const started = deps.clock.now().getTime();
+  const started = (opts.startedAt ?? deps.clock.now()).getTime();
+  const title = opts.title ?? source?.title;
   let cluster = existing.state === 'requested' ? await store.transition(clusterId, 'provisioning') : existing;
   if (!cluster) return; // deleted meanwhile
   let step = 'planning';
@@ -74,7 +94,8 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     let plan = planOn(cluster.subnetIndex);
     const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0);
     let done = 0;
-    const progress = async (text: string) => notifier.progress(await view(), { step: ++done, total, text, ...(source && { title: source.title }) });
+    const progress = async (text: string) =>
+      notifier.progress(await view(), { step: ++done, total, text, ...(title && { title }), ...(opts.operationId && { operationId: opts.operationId }) });
 
     step = 'placing';
     const host = cluster.host ?? (await place(deps, footprint(template, cluster.size)));
@@ -109,24 +130,40 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
       await progress(`${wave.join(', ')} ready`);
       return true;
     };
-    for (const wave of plan.waves) {
-      const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
-      for (const node of waveNodes) {
+    const startNode = async (node: PlannedNode): Promise<boolean> => {
+      step = `starting ${node.hostname}`;
+      failedNode = node;
+      if (!(await stillWanted())) return false;
+      if (source && !(await runtime.inspectNode(host, node.containerName)).exists) {
+        step = `restoring the data of ${node.hostname}`;
+        await source.prepare(host, plan, node);
+        step = `starting ${node.hostname}`;
+      }
+      const hostPorts = opts.hostPorts?.get(node.hostname);
+      const status = await runtime.ensureNode(host, plan, node, imageOf(node), hostPorts ? { hostPorts } : undefined).catch((e: unknown) => {
+        // Started in parallel, the failure must name its own node, not the last one started.
         step = `starting ${node.hostname}`;
         failedNode = node;
-        if (!(await stillWanted())) return;
-        if (source && !(await runtime.inspectNode(host, node.containerName)).exists) {
-          step = `restoring the data of ${node.hostname}`;
-          await source.prepare(host, plan, node);
-          step = `starting ${node.hostname}`;
-        }
-        const status = await runtime.ensureNode(host, plan, node, imageOf(node));
-        if (!(await stillWanted())) return;
-        await store.saveNode({
-          clusterId, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,
-          containerName: node.containerName, containerId: status.containerId ?? null, host, ports: status.ports,
-        });
-        await progress(`started ${node.hostname}`);
+        throw e;
+      });
+      if (!(await stillWanted())) return false;
+      await store.saveNode({
+        clusterId, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,
+        containerName: node.containerName, containerId: status.containerId ?? null, host, ports: status.ports,
+      });
+      await progress(`started ${node.hostname}`);
+      return true;
+    };
+    for (const wave of plan.waves) {
+      const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
+      if (opts.startInParallel) {
+        // Every node is settled before the first failure is rethrown, so none is left half-made by a sibling's error.
+        const started = await Promise.allSettled(waveNodes.map(startNode));
+        const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failure) throw failure.reason;
+        if (started.some((r) => r.status === 'fulfilled' && !r.value)) return;
+      } else {
+        for (const node of waveNodes) if (!(await startNode(node))) return;
       }
       if (!startTogether && !(await waitFor(wave, waveNodes))) return;
     }
@@ -143,7 +180,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
     const ready = await view();
     await notifier.clusterChanged(ready);
-    await notifier.threadMessage(ready, { kind: 'ready', seconds, smoke });
+    await notifier.threadMessage(ready, opts.readyMessage?.({ seconds, smoke, nodes: plan.nodes.length }) ?? { kind: 'ready', seconds, smoke });
     logger.info({ clusterId, seconds }, 'cluster ready');
   } catch (err) {
     const e = toAppError(err);
@@ -283,7 +320,7 @@ async function waitReady(
   return true;
 }
 
-async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<{ name: string; ok: boolean; detail: string }[]> {
+async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
   const results = [];
   for (const check of plan.smoke) {
     const node = plan.nodes.find((n) => n.role === check.role)!;

@@ -37,7 +37,9 @@ export async function sweepOrphans(deps: { store: ClusterStore; runtime: Contain
 export async function unpauseInterrupted(deps: { operations: OperationStore; data: NodeDataPort; logger: Log }): Promise<string[]> {
   const thawed: string[] = [];
   for (const op of await deps.operations.listActive()) {
-    if (op.kind !== 'snapshot' || op.state !== 'running') continue;
+    // A reset with --snapshot runs a snapshot first and may be the one that paused the cluster.
+    const snapshots = op.kind === 'snapshot' || (op.kind === 'reset' && op.params.snapshotFirst === true);
+    if (!snapshots || op.state !== 'running') continue;
     thawed.push(...(await deps.data.unpauseCluster(op.clusterId)));
   }
   if (thawed.length) deps.logger.warn({ containers: thawed }, 'unpaused containers an interrupted snapshot had left paused');

@@ -17,8 +17,11 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
     throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a failed cluster can be retried.`, {
       hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
     });
-  // A restored cluster is retried as a restore from the same snapshot, a created one as a create.
-  const first = (await deps.operations.list(cluster.id)).findLast((o) => o.kind === 'create' || o.kind === 'restore');
+  // A restored cluster is retried as a restore from the same snapshot, a created one as a create, and one whose
+  // reset failed as a reset (its snapshot, if it asked for one, was taken before the cluster was touched).
+  const ops = await deps.operations.list(cluster.id);
+  const last = ops.find((o) => o.kind === 'create' || o.kind === 'restore' || o.kind === 'reset');
+  const first = last?.kind === 'reset' ? { kind: 'reset' as const, params: { snapshotFirst: false } } : ops.findLast((o) => o.kind === 'create' || o.kind === 'restore');
   let begun;
   try {
     begun = await deps.operations.begin(

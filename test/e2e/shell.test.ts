@@ -77,7 +77,7 @@ describe('clusterbot shell (no Slack)', () => {
 
     at = out.length;
     type(`status ${name}`);
-    const buttons = await waitForOutput(/\[(\d+)\] Status {2}\[(\d+)\] 📸 Snapshot {2}\[(\d+)\] Delete/, at);
+    const buttons = await waitForOutput(/\[(\d+)\] Status {2}\[(\d+)\] 📸 Snapshot {2}\[(\d+)\] Reset {2}\[(\d+)\] Delete/, at);
     expect(out.slice(at)).toMatch(/ZooKeeper client `localhost:\d+`/);
 
     // The Snapshot button works in the shell too: progress, then the summary with the download link.
@@ -91,7 +91,7 @@ describe('clusterbot shell (no Slack)', () => {
     await waitForOutput(new RegExp(`${done[1]}\`? · ${name} \\(zookeeper × 1\\) · ready`), at);
 
     at = out.length;
-    type(buttons[3]!);
+    type(buttons[4]!);
     await waitForOutput(/cannot be undone\. \[y\/N\]/, at);
     type('y');
     await waitForOutput(new RegExp(`${name} was deleted by @UALICE`), at, 60_000);

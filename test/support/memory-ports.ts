@@ -361,6 +361,7 @@ export type RuntimeStep =
   | 'exec'
   | 'logsTail'
   | 'removeCluster'
+  | 'removeNodes'
   | 'clusterIdsPresent'
   | 'leftovers';
 
@@ -410,6 +411,12 @@ export class FakeRuntime implements ContainerRuntime {
   readonly foreignIds = new Set<string>();
   private containerSeq = 0;
   private portSeq = 32000;
+  /** Host ports something other than clusterbot holds (a reset that pins one of them fails). */
+  readonly foreignPorts = new Set<number>();
+  /** Volume names that exist (made with their container, removed with it or by removeNodes): what a reset must empty. */
+  get volumes(): string[] {
+    return [...this.containers.values()].flatMap((c) => c.volumes);
+  }
 
   constructor(private readonly journal?: Journal) {}
 
@@ -497,17 +504,22 @@ export class FakeRuntime implements ContainerRuntime {
     ];
   }
 
-  async ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, _image: string): Promise<NodeStatus> {
+  async ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, _image: string, opts: { hostPorts?: ReadonlyMap<number, number> } = {}): Promise<NodeStatus> {
     await this.enter({ step: 'ensureNode', host, target: node.containerName });
     let c = this.containers.get(node.containerName);
     if (!c) {
+      const ports = node.ports.filter((p) => p.publish).map((p) => ({ name: p.name, port: p.port, hostPort: opts.hostPorts?.get(p.port) ?? ++this.portSeq, hostIp: '0.0.0.0' }));
+      // Like Docker: a pinned host port another container (or a foreign process) holds cannot be had.
+      const held = new Set([...this.foreignPorts, ...[...this.containers.values()].filter((x) => x.host === host).flatMap((x) => x.ports.map((p) => p.hostPort))]);
+      const clash = ports.find((p) => held.has(p.hostPort));
+      if (clash) throw new AppError('port_taken', `${node.hostname} cannot get its published port ${clash.hostPort} back on ${host}: something else took it meanwhile.`);
       c = {
         id: `ctr-${++this.containerSeq}`,
         name: node.containerName,
         clusterId: plan.clusterId,
         host,
         running: true,
-        ports: node.ports.filter((p) => p.publish).map((p) => ({ name: p.name, port: p.port, hostPort: ++this.portSeq, hostIp: '0.0.0.0' })),
+        ports,
         volumes: node.volumes.map((v) => v.volumeName),
       };
       this.containers.set(c.name, c);
@@ -553,6 +565,17 @@ export class FakeRuntime implements ContainerRuntime {
       removed.networks++;
     }
     this.foreignIds.delete(clusterId);
+    return removed;
+  }
+
+  async removeNodes(host: string, clusterId: string): Promise<{ containers: number; volumes: number }> {
+    await this.enter({ step: 'removeNodes', host, target: clusterId });
+    const removed = { containers: 0, volumes: 0 };
+    for (const c of this.containersOf(clusterId).filter((x) => x.host === host)) {
+      this.containers.delete(c.name);
+      removed.containers++;
+      removed.volumes += c.volumes.length;
+    }
     return removed;
   }
 

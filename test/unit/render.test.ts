@@ -184,10 +184,13 @@ describe('renderClusterCard', () => {
     ]);
   });
 
-  it('has Status, Snapshot and a danger Delete button with a confirm dialog saying what is lost', () => {
-    const [status, snapshot, del] = buttons(card);
+  it('has Status, Snapshot, Reset and a danger Delete button, Reset and Delete with confirm dialogs saying what is lost', () => {
+    const [status, snapshot, reset, del] = buttons(card);
     expect(status).toMatchObject({ action_id: actionIds.status, value: cluster().id, text: { text: 'Status' } });
     expect(snapshot).toMatchObject({ action_id: actionIds.snapshot, value: cluster().id, text: { text: '📸 Snapshot' } });
+    expect(reset).toMatchObject({ action_id: actionIds.reset, value: cluster().id, text: { text: 'Reset' } });
+    expect(reset!.confirm).toMatchObject({ title: { text: 'Reset zk-bug-1?' }, confirm: { text: 'Reset' }, deny: { text: 'Keep the data' }, style: 'danger' });
+    expect(reset!.confirm!.text.text).toMatch(/^All data on 3 nodes is lost: every node is recreated from the template's clean image with fresh volumes\. Name, thread, hostnames, addresses and published ports stay the same\./);
     expect(del).toMatchObject({ action_id: actionIds.deleteFromCard, value: cluster().id, style: 'danger', text: { text: 'Delete' } });
     expect(del!.confirm).toEqual({
       title: { type: 'plain_text', text: 'Delete zk-bug-1?', emoji: true },
@@ -252,9 +255,11 @@ describe('renderClusterCard', () => {
     expect(buttons(failed).map((b) => [b.text.text, b.action_id, b.value])).toEqual([
       ['Status', 'cluster.status', '7f3a9c2e-1111-2222-3333-444455556666'],
       ['Retry', 'cluster.retry', '7f3a9c2e-1111-2222-3333-444455556666'],
+      ['Reset', 'cluster.reset', '7f3a9c2e-1111-2222-3333-444455556666'],
       ['Delete', 'cluster.delete', '7f3a9c2e-1111-2222-3333-444455556666'],
     ]);
-    expect(buttons(card).map((b) => b.text.text)).toEqual(['Status', '📸 Snapshot', 'Delete']);
+    expect(buttons(card).map((b) => b.text.text)).toEqual(['Status', '📸 Snapshot', 'Reset', 'Delete']);
+    expect(buttons(renderClusterCard(view({ state: 'provisioning' }), ctx)).map((b) => b.text.text)).toEqual(['Status', 'Delete']);
   });
 
   it('says where a restored cluster came from', () => {
@@ -524,9 +529,9 @@ describe('renderText', () => {
     expect(lines).toContain('Created: 2026-11-26 14:02 UTC');
     expect(lines).toContain('Expires: in 2 days (2026-11-28 14:02 UTC)');
     expect(lines).toContain('zk-1 · Admin UI http://localhost:33001/commands');
-    expect(lines).toContain('[1] Status  [2] 📸 Snapshot  [3] Delete');
+    expect(lines).toContain('[1] Status  [2] 📸 Snapshot  [3] Reset  [4] Delete');
     expect(r.text).not.toMatch(/<[@!h]/);
-    expect(r.buttons.map((b) => b.action_id)).toEqual([actionIds.status, actionIds.snapshot, actionIds.deleteFromCard]);
+    expect(r.buttons.map((b) => b.action_id)).toEqual([actionIds.status, actionIds.snapshot, actionIds.reset, actionIds.deleteFromCard]);
   });
 
   it('continues numbering from the given first number, across action blocks', () => {
