@@ -177,6 +177,39 @@ describe('a one-node zookeeper cluster', () => {
     expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toBe(`CLUSTERBOT_PUBLISHED_CLIENT=localhost:${port}\n`);
   }, 120_000);
 
+  it('removeNodes removes containers and volumes but keeps the network; pinned host ports come back, and a taken one fails as port_taken', async () => {
+    const p = await plan(1);
+    const node = p.nodes[0]!;
+    const image = await runtime.ensureImage(host, 'zookeeper');
+    await runtime.ensureNetwork(host, p);
+    const first = await runtime.ensureNode(host, p, node, image);
+    expect(first.ports.length).toBeGreaterThan(0);
+    expect((await runtime.exec(host, node.containerName, ['sh', '-c', 'echo dirty > /var/lib/zookeeper/dirty'], { user: '0' })).exitCode).toBe(0);
+
+    expect(await runtime.removeNodes(host, p.clusterId)).toEqual({ containers: 1, volumes: node.volumes.length });
+    const left = await listByLabel(p.clusterId);
+    expect(left.containers).toEqual([]);
+    expect(left.volumes).toEqual([]);
+    expect(left.networks).toHaveLength(1);
+    expect(await runtime.removeNodes(host, p.clusterId)).toEqual({ containers: 0, volumes: 0 });
+
+    const hostPorts = new Map(first.ports.map((x) => [x.port, x.hostPort]));
+    const again = await runtime.ensureNode(host, p, node, image, { hostPorts });
+    expect(again.containerId).not.toBe(first.containerId);
+    expect(again.ports).toEqual(first.ports);
+    expect((await runtime.exec(host, node.containerName, ['sh', '-c', 'ls /var/lib/zookeeper/dirty 2>&1 || true'])).output).toContain('No such file');
+    const client = first.ports.find((x) => x.name === 'client')!.hostPort;
+    expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toContain(`CLUSTERBOT_PUBLISHED_CLIENT=localhost:${client}\n`);
+
+    // Another cluster's node pinned to the same port while this one holds it: refused clearly, not retried.
+    const q = await plan(1);
+    await runtime.ensureNetwork(host, q);
+    const err = await rejection(runtime.ensureNode(host, q, q.nodes[0]!, image, { hostPorts }));
+    expect(err).toBeInstanceOf(AppError);
+    expect(err).toMatchObject({ code: 'port_taken', retryable: false });
+    expect((err as AppError).userMessage).toMatch(new RegExp(`^zk-1 cannot get its published ports? [\\d, ]*${client}[\\d, ]* back on ${host}: something else took`));
+  }, 120_000);
+
   it('exec returns exit codes and combined output; logsTail returns the last lines', async () => {
     const p = await plan(1);
     const node = p.nodes[0]!;

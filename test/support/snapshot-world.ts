@@ -16,8 +16,10 @@ import type { Snapshot } from '../../src/domain/snapshot.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
+import { requestReset } from '../../src/services/request-reset.js';
 import { requestRestore } from '../../src/services/request-restore.js';
 import { requestSnapshot } from '../../src/services/request-snapshot.js';
+import { resetCluster } from '../../src/services/reset-cluster.js';
 import { restoreCluster } from '../../src/services/restore-cluster.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
@@ -37,6 +39,8 @@ export interface SnapshotWorld {
   snapshot(clusterId: string, opts?: { note?: string; withData?: boolean; actor?: string }): Promise<Snapshot>;
   restore(snapshotId: string, name?: string): Promise<ClusterView>;
   deleteCluster(clusterId: string): Promise<void>;
+  /** Reset to clean (by the owner), optionally with a snapshot first; resolves when the job is done, whatever its outcome. */
+  reset(clusterId: string, opts?: { snapshotFirst?: boolean }): Promise<ClusterView>;
   exec(view: ClusterView, hostname: string, cmd: string, timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
   close(): Promise<void>;
 }
@@ -93,6 +97,14 @@ export async function createSnapshotWorld(): Promise<SnapshotWorld> {
       await requestDelete(deps, cluster.owner, { id: clusterId });
       const op = await lastOperation(clusterId);
       await runOperation(deps, op.id, { finalAttempt: true }, () => deleteClusterJob(deps, clusterId, cluster.owner));
+    },
+    async reset(clusterId, opts = {}) {
+      const cluster = (await db.store.get(clusterId))!;
+      const snapshotFirst = Boolean(opts.snapshotFirst);
+      await requestReset(deps, cluster.owner, { id: clusterId }, { snapshotFirst });
+      const op = await lastOperation(clusterId);
+      await runOperation(deps, op.id, { finalAttempt: true }, (o) => resetCluster(deps, { clusterId, actor: cluster.owner, snapshotFirst }, o, { finalAttempt: true }));
+      return (await db.store.view(clusterId))!;
     },
     exec(view, hostname, cmd, timeoutMs = 120_000) {
       const node = view.nodes.find((n) => n.hostname === hostname);
