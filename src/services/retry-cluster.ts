@@ -21,7 +21,10 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
   // reset failed as a reset (its snapshot, if it asked for one, was taken before the cluster was touched).
   const ops = await deps.operations.list(cluster.id);
   const last = ops.find((o) => o.kind === 'create' || o.kind === 'restore' || o.kind === 'reset');
-  const first = last?.kind === 'reset' ? { kind: 'reset' as const, params: { snapshotFirst: false } } : ops.findLast((o) => o.kind === 'create' || o.kind === 'restore');
+  // Only a reset that itself failed is retried as one: a retry must never throw away data nobody asked to lose.
+  const first = last?.kind === 'reset' && last.state === 'failed'
+    ? { kind: 'reset' as const, params: { snapshotFirst: false } }
+    : ops.findLast((o) => o.kind === 'create' || o.kind === 'restore');
   let begun;
   try {
     begun = await deps.operations.begin(

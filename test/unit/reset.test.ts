@@ -214,6 +214,16 @@ describe('the reset job', () => {
     expect(await portsOf(w, c.id)).toEqual(before);
   });
 
+  it('Retry after a successful reset is a create again (a later failure was not the reset\'s): no data is thrown away', async () => {
+    const c = await readyCluster(w);
+    await requestReset(w, 'UALICE', { id: c.id }, { snapshotFirst: false });
+    await runQueuedReset(w);
+    await w.store.transition(c.id, 'degraded');
+    await w.store.transition(c.id, 'failed', { error: 'zk-2 stopped' });
+    expect(textOf(await handleAction(w, alice, 'retry', c.id))).toContain('Retrying zk-a');
+    expect(w.queue.jobs.at(-1)!.name).toBe('cluster.create');
+  });
+
   it('a Docker hiccup while removing the nodes is retried; on the last attempt it fails the cluster with Retry', async () => {
     const c = await readyCluster(w);
     const { AppError } = await import('../../src/errors.js');
