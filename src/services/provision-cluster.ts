@@ -42,7 +42,10 @@ export interface ProvisionOptions {
   finalAttempt: boolean;
   /** Host ports to publish on, by node hostname then container port, instead of ports Docker picks. */
   hostPorts?: ReadonlyMap<string, ReadonlyMap<number, number>>;
-  /** Starts a wave's nodes at once instead of one after another (each wave is still ready before the next). */
+  /**
+   * Starts a wave's nodes at once and probes their readiness at once, instead of one after another (each wave
+   * is still ready before the next). A reset does; a create keeps its one-by-one order for now.
+   */
   startInParallel?: boolean;
   /** What the progress message calls the work (default: the source's title, else "Creating"). */
   title?: string;
@@ -125,7 +128,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const waitFor = async (wave: string[], waveNodes: PlannedNode[]) => {
       step = `waiting for ${wave.join(', ')} to be ready`;
       if (!(await stillWanted())) return false;
-      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted))) return false;
+      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted, opts.startInParallel))) return false;
       failedNode = undefined;
       await progress(`${wave.join(', ')} ready`);
       return true;
@@ -290,30 +293,40 @@ async function waitReady(
   sleep: (ms: number) => Promise<void>,
   onWaiting: (n: PlannedNode) => void,
   stillWanted: () => Promise<boolean>,
+  parallel = false,
 ): Promise<boolean> {
   const { runtime, clock } = deps;
   const pending = new Set(nodes.filter((n) => n.readiness));
   const startedAt = clock.now().getTime();
   const lastOutput = new Map<PlannedNode, string>();
-  while (pending.size) {
-    for (const node of [...pending]) {
-      const probe = node.readiness!;
-      const status = await runtime.inspectNode(host, node.containerName);
-      if (!status.running) {
-        onWaiting(node);
-        throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
-      }
-      // A probe that fails is "not ready yet"; Docker itself failing is an error worth retrying the job for.
-      const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 });
-      if (r.exitCode === 0) pending.delete(node);
-      else lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
-      if (pending.has(node) && clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
-        onWaiting(node);
-        throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
-      }
+  const probeOnce = async (node: PlannedNode) => {
+    const probe = node.readiness!;
+    const status = await runtime.inspectNode(host, node.containerName);
+    if (!status.running) {
+      onWaiting(node);
+      throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
     }
+    // A probe that fails is "not ready yet"; Docker itself failing is an error worth retrying the job for.
+    const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 });
+    if (r.exitCode === 0) pending.delete(node);
+    else lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
+    if (pending.has(node) && clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
+      onWaiting(node);
+      throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
+    }
+  };
+  while (pending.size) {
+    const roundStart = clock.now().getTime();
+    // One by one, a round costs the sum of the probes (ZooKeeper's `nc -q1` alone holds each for a second);
+    // in parallel it costs the slowest, and the interval counts from the round's start.
+    if (parallel) {
+      const probed = await Promise.allSettled([...pending].map(probeOnce));
+      const failure = probed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure) throw failure.reason;
+    } else for (const node of [...pending]) await probeOnce(node);
     if (pending.size) {
-      await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
+      const interval = Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000;
+      await sleep(parallel ? Math.max(0, interval - (clock.now().getTime() - roundStart)) : interval);
       if (!(await stillWanted())) return false;
     }
   }

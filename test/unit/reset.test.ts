@@ -178,6 +178,29 @@ describe('the reset job', () => {
     expect(op).toMatchObject({ kind: 'reset', state: 'succeeded' });
   });
 
+  it('starts and probes the nodes of a wave at once (a create does them one by one)', async () => {
+    const concurrency = (step: 'ensureNode' | 'exec') => {
+      let inFlight = 0;
+      const seen = { max: 0 };
+      w.runtime.beforeStep(step, async () => {
+        seen.max = Math.max(seen.max, ++inFlight);
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+      });
+      return seen;
+    };
+    let starts = concurrency('ensureNode');
+    let probes = concurrency('exec');
+    const c = await readyCluster(w);
+    expect([starts.max, probes.max]).toEqual([1, 1]);
+    starts = concurrency('ensureNode');
+    probes = concurrency('exec');
+    await requestReset(w, 'UALICE', { id: c.id }, { snapshotFirst: false });
+    await runQueuedReset(w);
+    expect(w.store.stateOf(c.id)).toBe('ready');
+    expect([starts.max, probes.max]).toEqual([3, 3]);
+  });
+
   it('a second reset right away works the same', async () => {
     const c = await readyCluster(w);
     const before = await portsOf(w, c.id);
