@@ -40,7 +40,12 @@ export interface ProvisionSource {
  * the next starts) → smoke checks → ready. Every step converges on what exists, so a retry after a
  * crash or a duplicate job finishes the same cluster instead of making another.
  */
-export async function provisionCluster(deps: ProvisionDeps, clusterId: string, opts: { finalAttempt: boolean }, source?: ProvisionSource): Promise<void> {
+export async function provisionCluster(
+  deps: ProvisionDeps,
+  clusterId: string,
+  opts: { finalAttempt: boolean; complete?: () => Promise<void> },
+  source?: ProvisionSource,
+): Promise<void> {
   const { store, runtime, notifier, catalog, settings, logger } = deps;
   const sleep = deps.sleep ?? defaultSleep;
   const existing = await store.get(clusterId);
@@ -150,6 +155,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
 
     cluster = await store.transition(clusterId, 'ready');
     if (!cluster) return;
+    await opts.complete?.();
     const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
     const ready = await view();
     await notifier.clusterChanged(ready);

@@ -43,7 +43,7 @@ const steps = ['collecting', 'freezing', 'committing', 'archiving', 'uploading']
  * artifact store with a signed link in the thread. Whatever fails, the cluster is never left paused: unpause
  * runs in a `finally`, and an attempt interrupted by a crash is cleaned up and failed by the next one.
  */
-export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation): Promise<void> {
+export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation, complete: () => Promise<void> = async () => undefined): Promise<void> {
   const { store, snapshots, data, logger } = deps;
   const startedAt = deps.clock.now();
   const view = await store.view(job.clusterId);
@@ -145,6 +145,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     if (stored.sha256 !== archive.sha256) throw new AppError('internal', `The stored archive does not match what was packed (sha256 ${stored.sha256} ≠ ${archive.sha256}).`, { retryable: false });
     const ready = await snapshots.markReady(snapshot.id, { artifactKey: key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: manifest as unknown as Record<string, unknown> });
     if (!ready) throw new AppError('conflict', 'The snapshot was deleted while it was being taken.');
+    await complete();
     const linkExpires = new Date(deps.clock.now().getTime() + deps.settings.snapshots.linkHours * 3600_000);
     const url = await deps.artifacts.link(key, linkExpires, { filename: key.split('/').pop()! });
     await progress('done');

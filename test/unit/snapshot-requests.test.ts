@@ -229,3 +229,24 @@ describe('provisioning from a snapshot (the restore job\'s source)', () => {
     expect(w.notifier.threadMessages.find((m) => m.kind === 'failed')).toMatchObject({ node: 'zk-2' });
   });
 });
+
+describe('an operation is over before anyone is told', () => {
+  it('the create operation has succeeded when the ready message is posted, so the next button press is not refused as busy', async () => {
+    const w = world();
+    const { requestCluster } = await import('../../src/services/request-cluster.js');
+    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
+    const { runOperation } = await import('../../src/services/run-operation.js');
+    const { view } = await requestCluster(w, { actor: 'UALICE', team: null, channel: null, template: 'zookeeper', size: 1, name: 'zk-now', requestKey: null });
+    w.runtime.scriptExec(() => true, () => ({ exitCode: 0, output: 'Mode: standalone\nok\n' }));
+    let activeWhenTold: unknown = 'not told';
+    const post = w.notifier.threadMessage.bind(w.notifier);
+    w.notifier.threadMessage = async (v, m) => {
+      if (m.kind === 'ready') activeWhenTold = await w.operations.active(view.cluster.id);
+      return post(v, m);
+    };
+    const op = (await w.operations.list(view.cluster.id))[0]!;
+    await runOperation(w, op.id, { finalAttempt: true }, (_o, complete) => provisionCluster(w, view.cluster.id, { finalAttempt: true, complete }));
+    expect(activeWhenTold).toBeUndefined();
+    expect(textOf(await handleAction(w, alice, 'snapshot', view.cluster.id))).toContain('Taking a snapshot of zk-now');
+  });
+});
