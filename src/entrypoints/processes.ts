@@ -74,11 +74,11 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     name: ctx.tag,
     handBack: shutdown.handBack,
     handlers: {
-      'cluster.create': (p, at) => runOperation(deps, p.operationId, at, () => provisionCluster(deps, p.clusterId, at)),
-      'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, () => deleteClusterJob(deps, p.clusterId, p.actor)),
-      'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, () => restoreCluster(deps, p, at)),
-      'cluster.snapshot': (p, at) => runOperation(deps, p.operationId, at, (op) => snapshotCluster(deps, p, op)),
-      'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op) => resetCluster(deps, p, op, at)),
+      'cluster.create': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => provisionCluster(deps, p.clusterId, { ...at, complete })),
+      'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => deleteClusterJob(deps, p.clusterId, p.actor, complete)),
+      'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => restoreCluster(deps, p, { ...at, complete })),
+      'cluster.snapshot': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => snapshotCluster(deps, p, op, complete)),
+      'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => resetCluster(deps, p, op, { ...at, complete })),
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {

@@ -53,6 +53,8 @@ export interface ProvisionOptions {
   operationId?: string;
   /** When the operation started (the seconds reported count from it); default: when provisioning starts. */
   startedAt?: Date;
+  /** Marks the operation succeeded once the cluster is ready, before anyone is told (see runOperation). */
+  complete?: () => Promise<void>;
   /** The thread message when the cluster is ready (default: `ready`). */
   readyMessage?: (r: { seconds: number; smoke: SmokeResult[]; nodes: number }) => ThreadMessage;
 }
@@ -95,7 +97,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const planOn = (subnetIndex: number) =>
       planCluster({ clusterId, clusterName, owner, template, size, subnet: subnetAt(settings.subnetPool, subnetIndex), identityId: cluster!.identityId });
     let plan = planOn(cluster.subnetIndex);
-    const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0);
+    const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0) + (source?.startTogether ? 1 : 0);
     let done = 0;
     const progress = async (text: string) =>
       notifier.progress(await view(), { step: ++done, total, text, ...(title && { title }), ...(opts.operationId && { operationId: opts.operationId }) });
@@ -133,11 +135,21 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
       await progress(`${wave.join(', ')} ready`);
       return true;
     };
+    const prepared = new Set<number>();
+    if (source && startTogether) {
+      // Every node's data is restored at once before any starts (volumes are independent of each other).
+      step = 'restoring the data of every node';
+      const missing = [];
+      for (const node of plan.nodes) if (!(await runtime.inspectNode(host, node.containerName)).exists) missing.push(node);
+      await Promise.all(missing.map((node) => source.prepare(host, plan, node)));
+      for (const node of plan.nodes) prepared.add(node.ordinal);
+      await progress(`data of ${missing.length} node${missing.length === 1 ? '' : 's'} restored`);
+    }
     const startNode = async (node: PlannedNode): Promise<boolean> => {
       step = `starting ${node.hostname}`;
       failedNode = node;
       if (!(await stillWanted())) return false;
-      if (source && !(await runtime.inspectNode(host, node.containerName)).exists) {
+      if (source && !prepared.has(node.ordinal) && !(await runtime.inspectNode(host, node.containerName)).exists) {
         step = `restoring the data of ${node.hostname}`;
         await source.prepare(host, plan, node);
         step = `starting ${node.hostname}`;
@@ -180,6 +192,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
 
     cluster = await store.transition(clusterId, 'ready');
     if (!cluster) return;
+    await opts.complete?.();
     const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
     const ready = await view();
     await notifier.clusterChanged(ready);

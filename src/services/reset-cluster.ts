@@ -24,7 +24,7 @@ export interface ResetJob {
  * Every step converges, so a retried attempt finishes the same reset: the ports come from the nodes table,
  * which keeps them across the removal, and a snapshot already taken by this operation is not taken again.
  */
-export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation, opts: { finalAttempt: boolean }): Promise<void> {
+export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation, opts: { finalAttempt: boolean; complete?: () => Promise<void> }): Promise<void> {
   const { store, runtime, notifier, logger } = deps;
   const startedAt = op.startedAt ?? deps.clock.now();
   let cluster = await store.get(job.clusterId);
@@ -40,7 +40,8 @@ export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation
     if (taken?.state === 'ready') snapshotId = taken.id;
     else if (cluster.state === 'ready' || cluster.state === 'degraded') {
       try {
-        // Every byte of the volumes: the point of this snapshot is that nothing is lost by the reset.
+        // Every byte of the volumes: the point of this snapshot is that nothing is lost by the reset. It is not
+        // given `complete`: the operation is the reset, and it succeeds when the cluster is ready again.
         await snapshotCluster(deps, { clusterId: job.clusterId, actor: job.actor, withData: true, note: 'taken before a reset' }, op);
       } catch (err) {
         const e = toAppError(err);
@@ -85,6 +86,7 @@ export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation
 
   await provisionCluster(deps, job.clusterId, {
     finalAttempt: opts.finalAttempt,
+    ...(opts.complete && { complete: opts.complete }),
     hostPorts,
     startInParallel: true,
     title: 'Resetting',

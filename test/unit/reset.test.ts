@@ -53,7 +53,7 @@ async function runQueuedReset(w: World, opts: { finalAttempt?: boolean } = {}) {
   const job = w.queue.jobs.findLast((j) => j.name === 'cluster.reset')!;
   const p = jobCatalog['cluster.reset'].schema.parse(job.payload);
   const at = { finalAttempt: opts.finalAttempt ?? true };
-  await runOperation(w, p.operationId, at, (op) => resetCluster(w, p, op, at));
+  await runOperation(w, p.operationId, at, (op, complete) => resetCluster(w, p, op, { ...at, complete }));
 }
 
 const portsOf = async (w: World, id: string) => (await w.store.nodes(id)).map((n) => ({ hostname: n.hostname, ip: n.ip, ports: n.ports.map((p) => `${p.port}->${p.hostPort}`) }));
@@ -201,14 +201,21 @@ describe('the reset job', () => {
     expect([starts.max, probes.max]).toEqual([3, 3]);
   });
 
-  it('a second reset right away works the same', async () => {
+  it('a second reset right away works the same: the first is finished before its "done" is posted', async () => {
     const c = await readyCluster(w);
     const before = await portsOf(w, c.id);
+    const post = w.notifier.threadMessage.bind(w.notifier);
+    const activeWhenTold: unknown[] = [];
+    w.notifier.threadMessage = async (v, m) => {
+      if (m.kind === 'resetDone') activeWhenTold.push(await w.operations.active(c.id));
+      return post(v, m);
+    };
     for (let i = 0; i < 2; i++) {
       await requestReset(w, 'UALICE', { id: c.id }, { snapshotFirst: false });
       await runQueuedReset(w);
       expect(w.store.stateOf(c.id)).toBe('ready');
     }
+    expect(activeWhenTold).toEqual([undefined, undefined]);
     expect(await portsOf(w, c.id)).toEqual(before);
     expect(w.notifier.threadMessages.filter((m) => m.kind === 'resetDone')).toHaveLength(2);
   });
