@@ -330,7 +330,7 @@ async function waitReady(
   };
   while (pending.size) {
     const roundStart = clock.now().getTime();
-    // One by one, a round costs the sum of the probes (ZooKeeper's `nc -q1` alone holds each for a second);
+    // One by one, a round costs the sum of the probes (each a docker exec, hundreds of ms under load);
     // in parallel it costs the slowest, and the interval counts from the round's start.
     if (parallel) {
       const probed = await Promise.allSettled([...pending].map(probeOnce));
