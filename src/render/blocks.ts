@@ -73,6 +73,7 @@ export const actionIds = {
   snapshotDeleteConfirm: 'snapshot.delete.confirm',
   snapshotDeleteCancel: 'snapshot.delete.cancel',
   download: 'snapshot.download',
+  historyPage: 'history.page',
 } as const;
 
 /** Snapshot of a ready cluster, on its card. */
