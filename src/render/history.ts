@@ -46,9 +46,8 @@ function eventWords(e: HistoryEntry): string {
       return `extended until ${String(d.to ?? '').slice(0, 16).replace('T', ' ')} UTC`;
     case 'transferred':
       return `handed from ${String(d.from)} to ${String(d.to)}`;
-    case 'state.deleting':
-      return d.reason === 'expired' ? 'expired: deleting' : 'deleting';
     default:
+      if (e.what === 'state.deleting' && d.reason === 'expired') return 'expired: became deleting';
       return e.what.startsWith('state.') ? `became ${e.what.slice('state.'.length)}${typeof d.error === 'string' ? ` (${d.error.slice(0, 120)})` : ''}` : e.what;
   }
 }
