@@ -138,7 +138,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
 export type ActionKind =
   | 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d'
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
-  | 'historyPage';
+  | 'historyPage' | 'snapshotThenDelete';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -156,6 +156,7 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.snapshotDeleteCancel]: 'snapshotDeleteCancel',
   [actionIds.download]: 'download',
   [actionIds.historyPage]: 'historyPage',
+  [actionIds.snapshotThenDelete]: 'snapshotThenDelete',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
@@ -181,6 +182,10 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       case 'snapshot': {
         const view = await requestSnapshot(deps, caller.user, { id: value });
         return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
+      }
+      case 'snapshotThenDelete': {
+        const view = await requestSnapshot(deps, caller.user, { id: value }, { thenDelete: true });
+        return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}; it is deleted once the snapshot is saved (the thread has the download link).`);
       }
       case 'restore': {
         const { view } = await requestRestore(deps, { actor: caller.user, team: caller.team, channel: caller.channel, snapshot: value, requestKey: caller.requestKey });

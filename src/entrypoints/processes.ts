@@ -14,6 +14,7 @@ import { runOperation } from '../services/run-operation.js';
 import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
+import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
@@ -76,7 +77,10 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       'cluster.create': (p, at) => runOperation(deps, p.operationId, at, () => provisionCluster(deps, p.clusterId, at)),
       'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, () => deleteClusterJob(deps, p.clusterId, p.actor)),
       'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, () => restoreCluster(deps, p, at)),
-      'cluster.snapshot': (p, at) => runOperation(deps, p.operationId, at, (op) => snapshotCluster(deps, p, op)),
+      'cluster.snapshot': async (p, at) => {
+        await runOperation(deps, p.operationId, at, (op) => snapshotCluster(deps, p, op));
+        if (p.thenDelete) await deleteAfterSnapshot(deps, p.operationId);
+      },
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {

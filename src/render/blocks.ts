@@ -74,6 +74,7 @@ export const actionIds = {
   snapshotDeleteCancel: 'snapshot.delete.cancel',
   download: 'snapshot.download',
   historyPage: 'history.page',
+  snapshotThenDelete: 'cluster.snapshot.then-delete',
 } as const;
 
 /** Snapshot of a ready cluster, on its card. */

@@ -1,6 +1,6 @@
 import type { Cluster } from '../domain/cluster.js';
 import type { DirectMessage } from '../services/ports.js';
-import { actionIds, esc, md, plain, slackDate, snapshotButton, type Block, type ButtonElement, type Message } from './blocks.js';
+import { actionIds, esc, md, plain, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 
 /** "1 hour", "45 minutes", "2 days": a reminder is read in passing, so rounder than the card's `relative`. */
 export function durationWords(ms: number): string {
@@ -40,6 +40,22 @@ function deleteNowButton(c: Cluster): ButtonElement {
   };
 }
 
+/** The last reminder's way out that keeps the bug scene: a snapshot, then the delete once it is saved. */
+function snapshotThenDeleteButton(c: Cluster): ButtonElement {
+  return {
+    type: 'button',
+    action_id: actionIds.snapshotThenDelete,
+    text: plain('📸 Snapshot & delete'),
+    value: c.id,
+    confirm: {
+      title: plain(`Snapshot & delete ${c.name}?`.slice(0, 100)),
+      text: md(`A snapshot of *${esc(c.name)}* is taken (kept as an archive you can download or restore); then the cluster and its data are deleted.`),
+      confirm: plain('Snapshot & delete'),
+      deny: plain('Not now'),
+    },
+  };
+}
+
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Direct messages to a cluster's owner: the expiry reminder, and what an expiry deleted. */
@@ -53,8 +69,8 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const blocks: Block[] = [
         { type: 'section', text: md(`⏰ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expires in ${when} (${slackDate(c.expiresAt)}) and will then be deleted with its data.`) },
         // The last reminder also offers a snapshot, so the bug scene can be kept before the delete takes it.
-        { type: 'actions', block_id: `expiry:${c.id}`, elements: [extendButton(c, 1), extendButton(c, 3), ...(m.final && snapshotable(c) ? [snapshotButton(c.id)] : []), deleteNowButton(c)] },
-        { type: 'context', elements: [md([where, `Or \`/cluster extend ${c.name} DAYS\`.`, m.final && snapshotable(c) ? 'This is the last reminder: 📸 Snapshot keeps the whole scene as an archive before it goes.' : undefined].filter(Boolean).join(' '))] },
+        { type: 'actions', block_id: `expiry:${c.id}`, elements: [extendButton(c, 1), extendButton(c, 3), ...(m.final && snapshotable(c) ? [snapshotThenDeleteButton(c)] : []), deleteNowButton(c)] },
+        { type: 'context', elements: [md([where, `Or \`/cluster extend ${c.name} DAYS\`.`, m.final && snapshotable(c) ? 'This is the last reminder: *Snapshot & delete* keeps the whole scene as an archive, then deletes the cluster.' : undefined].filter(Boolean).join(' '))] },
       ];
       return { text, blocks };
     }

@@ -246,7 +246,7 @@ export interface Notifier {
 }
 
 export type DirectMessage =
-  | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete. */ final?: boolean }
+  | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */ final?: boolean }
   | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
   | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset'; detail?: string }
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } };

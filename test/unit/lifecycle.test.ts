@@ -19,6 +19,7 @@ import type { Settings } from '../../src/services/ports.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
 import { requestTransfer } from '../../src/services/transfer-cluster.js';
+import { deleteAfterSnapshot } from '../../src/services/snapshot-then-delete.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 
@@ -175,11 +176,41 @@ describe('reminders at several offsets', () => {
     const now = w.clock.now();
     const last = JSON.stringify(renderDirectMessage({ kind: 'expiryReminder', cluster: c, final: true }, { now }));
     const early = JSON.stringify(renderDirectMessage({ kind: 'expiryReminder', cluster: c, final: false }, { now }));
-    expect(last).toContain('cluster.snapshot');
+    expect(last).toContain('"action_id":"cluster.snapshot.then-delete"');
     expect(last).toContain('last reminder');
     expect(early).not.toContain('cluster.snapshot');
     const failed = await expiring(w, 'zk-failed', hour, 'failed');
     expect(JSON.stringify(renderDirectMessage({ kind: 'expiryReminder', cluster: failed, final: true }, { now }))).not.toContain('cluster.snapshot');
+  });
+});
+
+describe('Snapshot & delete', () => {
+  it('queues a snapshot marked thenDelete; once it succeeded the cluster is deleted as the presser', async () => {
+    const w = world();
+    const c = await expiring(w, 'zk-bye', hour);
+    expect(textOf(await handleAction(w, alice, 'snapshotThenDelete', c.id))).toContain('deleted once the snapshot is saved');
+    const op = (await w.operations.active(c.id))!;
+    expect(op).toMatchObject({ kind: 'snapshot', actor: 'UALICE', params: { thenDelete: true } });
+    expect(w.queue.jobs.at(-1)).toMatchObject({ name: 'cluster.snapshot', payload: { thenDelete: true } });
+    expect(await deleteAfterSnapshot(w, op.id)).toBe(false); // still running: nothing yet
+    await w.operations.finish(op.id, 'succeeded');
+    expect(await deleteAfterSnapshot(w, op.id)).toBe(true);
+    expect(w.store.stateOf(c.id)).toBe('deleting');
+    expect(w.queue.jobs.at(-1)).toMatchObject({ name: 'cluster.delete', payload: { actor: 'UALICE' } });
+  });
+
+  it('a failed snapshot, or a plain one, deletes nothing', async () => {
+    const w = world();
+    const c = await expiring(w, 'zk-keep', hour);
+    await handleAction(w, alice, 'snapshotThenDelete', c.id);
+    const failed = (await w.operations.active(c.id))!;
+    await w.operations.finish(failed.id, 'failed', 'boom');
+    expect(await deleteAfterSnapshot(w, failed.id)).toBe(false);
+    await handleAction(w, alice, 'snapshot', c.id);
+    const plainOp = (await w.operations.active(c.id))!;
+    await w.operations.finish(plainOp.id, 'succeeded');
+    expect(await deleteAfterSnapshot(w, plainOp.id)).toBe(false);
+    expect(w.store.stateOf(c.id)).toBe('ready');
   });
 });
 
