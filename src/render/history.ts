@@ -58,7 +58,8 @@ export function renderHistory(input: { entries: HistoryEntry[]; total: number; q
   const whose = query.name ? `of ${query.name}` : input.everyone ? 'of every cluster' : 'of your clusters';
   const title = `History ${whose} · page ${query.page} of ${pages} (${total} step${total === 1 ? '' : 's'})`;
   if (entries.length === 0) {
-    const text = total === 0 ? `Nothing in the history ${whose} yet.` : `${title}: there is no page ${query.page}.`;
+    const mineOnly = total === 0 && query.name && !input.everyone ? ' (you see the history of clusters you own; their owner and admins see the rest)' : '';
+    const text = total === 0 ? `Nothing in the history ${whose} yet${mineOnly}.` : `${title}: there is no page ${query.page}.`;
     return { text, blocks: [{ type: 'section', text: md(esc(text)) }] };
   }
   const blocks: Block[] = [

@@ -7,6 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handleAction, handleCommand, precheckCommand, type Caller } from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { loadConfig } from '../../src/config.js';
 import type { ClusterState } from '../../src/domain/cluster-state.js';
 import { parseCommand, parseUserRef } from '../../src/domain/command.js';
 import { checkTtl, dueReminder, parseTtl } from '../../src/domain/expiry.js';
@@ -119,6 +120,17 @@ describe('create --ttl', () => {
 });
 
 // ---------------------------------------------------------------------------------------- reminders
+
+describe('EXPIRY_REMINDERS', () => {
+  it('defaults to a day and an hour; is read largest first without repeats; the old single offset still works alone', () => {
+    expect(loadConfig({}).expiryReminders).toEqual([1440, 60]);
+    expect(loadConfig({ EXPIRY_REMINDERS: '60, 1440,60' }).expiryReminders).toEqual([1440, 60]);
+    expect(loadConfig({ EXPIRY_REMINDER_MINUTES: '30' }).expiryReminders).toEqual([30]);
+    expect(loadConfig({ EXPIRY_REMINDERS: '120', EXPIRY_REMINDER_MINUTES: '30' }).expiryReminders).toEqual([120]);
+    expect(() => loadConfig({ EXPIRY_REMINDERS: '1d,1h' })).toThrow(/EXPIRY_REMINDERS/);
+    expect(() => loadConfig({ EXPIRY_REMINDERS: '0' })).toThrow(/EXPIRY_REMINDERS/);
+  });
+});
 
 describe('reminders at several offsets', () => {
   it('dueReminder picks the smallest offset reached, and marks the smallest configured as final', () => {
