@@ -74,11 +74,11 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     name: ctx.tag,
     handBack: shutdown.handBack,
     handlers: {
-      'cluster.create': (p, at) => runOperation(deps, p.operationId, at, () => provisionCluster(deps, p.clusterId, at)),
-      'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, () => deleteClusterJob(deps, p.clusterId, p.actor)),
-      'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, () => restoreCluster(deps, p, at)),
+      'cluster.create': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => provisionCluster(deps, p.clusterId, { ...at, complete })),
+      'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => deleteClusterJob(deps, p.clusterId, p.actor, complete)),
+      'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => restoreCluster(deps, p, { ...at, complete })),
       'cluster.snapshot': async (p, at) => {
-        await runOperation(deps, p.operationId, at, (op) => snapshotCluster(deps, p, op));
+        await runOperation(deps, p.operationId, at, (op, complete) => snapshotCluster(deps, p, op, complete));
         if (p.thenDelete) await deleteAfterSnapshot(deps, p.operationId);
       },
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),

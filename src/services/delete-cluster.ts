@@ -57,7 +57,7 @@ export interface DeleteDeps {
 }
 
 /** The delete job: remove everything labelled with the cluster, then mark it deleted. Idempotent. */
-export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, actor: string): Promise<void> {
+export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, actor: string, complete?: () => Promise<void>): Promise<void> {
   const cluster = await deps.store.get(clusterId);
   if (!cluster || cluster.state === 'deleted') return;
   if (cluster.state !== 'deleting') {
@@ -70,6 +70,7 @@ export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, acto
   if (count) throw new AppError('docker_error', `Could not remove everything of ${cluster.name}: ${[...left.containers, ...left.volumes, ...left.networks].join(', ')}`, { retryable: true });
   const done = await deps.store.transition(clusterId, 'deleted', {}, actor);
   if (!done) return;
+  await complete?.();
   const view = { cluster: done, nodes: await deps.store.nodes(clusterId) };
   await deps.notifier.clusterChanged(view);
   await deps.notifier.threadMessage(view, { kind: 'deleted', by: actor, removed });

@@ -40,7 +40,12 @@ export interface ProvisionSource {
  * the next starts) → smoke checks → ready. Every step converges on what exists, so a retry after a
  * crash or a duplicate job finishes the same cluster instead of making another.
  */
-export async function provisionCluster(deps: ProvisionDeps, clusterId: string, opts: { finalAttempt: boolean }, source?: ProvisionSource): Promise<void> {
+export async function provisionCluster(
+  deps: ProvisionDeps,
+  clusterId: string,
+  opts: { finalAttempt: boolean; complete?: () => Promise<void> },
+  source?: ProvisionSource,
+): Promise<void> {
   const { store, runtime, notifier, catalog, settings, logger } = deps;
   const sleep = deps.sleep ?? defaultSleep;
   const existing = await store.get(clusterId);
@@ -72,7 +77,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const planOn = (subnetIndex: number) =>
       planCluster({ clusterId, clusterName, owner, template, size, subnet: subnetAt(settings.subnetPool, subnetIndex), identityId: cluster!.identityId });
     let plan = planOn(cluster.subnetIndex);
-    const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0);
+    const total = 3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0) + (source?.startTogether ? 1 : 0);
     let done = 0;
     const progress = async (text: string) => notifier.progress(await view(), { step: ++done, total, text, ...(source && { title: source.title }) });
 
@@ -109,13 +114,23 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
       await progress(`${wave.join(', ')} ready`);
       return true;
     };
+    const prepared = new Set<number>();
+    if (source && startTogether) {
+      // Every node's data is restored at once before any starts (volumes are independent of each other).
+      step = 'restoring the data of every node';
+      const missing = [];
+      for (const node of plan.nodes) if (!(await runtime.inspectNode(host, node.containerName)).exists) missing.push(node);
+      await Promise.all(missing.map((node) => source.prepare(host, plan, node)));
+      for (const node of plan.nodes) prepared.add(node.ordinal);
+      await progress(`data of ${missing.length} node${missing.length === 1 ? '' : 's'} restored`);
+    }
     for (const wave of plan.waves) {
       const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
       for (const node of waveNodes) {
         step = `starting ${node.hostname}`;
         failedNode = node;
         if (!(await stillWanted())) return;
-        if (source && !(await runtime.inspectNode(host, node.containerName)).exists) {
+        if (source && !prepared.has(node.ordinal) && !(await runtime.inspectNode(host, node.containerName)).exists) {
           step = `restoring the data of ${node.hostname}`;
           await source.prepare(host, plan, node);
           step = `starting ${node.hostname}`;
@@ -140,6 +155,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
 
     cluster = await store.transition(clusterId, 'ready');
     if (!cluster) return;
+    await opts.complete?.();
     const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
     const ready = await view();
     await notifier.clusterChanged(ready);

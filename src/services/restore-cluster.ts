@@ -18,7 +18,7 @@ export interface RestoreDeps extends ProvisionDeps {
  * Docker host, where the committed images are; its identities (Kafka cluster id...) are the source's, set
  * when the row was made, so the restored data fits.
  */
-export async function restoreCluster(deps: RestoreDeps, job: { clusterId: string; snapshotId: string }, opts: { finalAttempt: boolean }): Promise<void> {
+export async function restoreCluster(deps: RestoreDeps, job: { clusterId: string; snapshotId: string }, opts: { finalAttempt: boolean; complete?: () => Promise<void> }): Promise<void> {
   const snapshot = await deps.snapshots.get(job.snapshotId);
   const cluster = await deps.store.get(job.clusterId);
   if (!cluster) throw new AppError('not_found', `cluster ${job.clusterId} does not exist`);

@@ -13,19 +13,27 @@ export interface RunOperationDeps {
  * already final (cancelled by a delete, finished by an earlier delivery) does nothing: the job id is the
  * operation id, so that only happens to late duplicates.
  */
-export async function runOperation(deps: RunOperationDeps, operationId: string, opts: { finalAttempt: boolean }, work: (op: Operation) => Promise<void>): Promise<void> {
+export async function runOperation(
+  deps: RunOperationDeps,
+  operationId: string,
+  opts: { finalAttempt: boolean },
+  work: (op: Operation, complete: () => Promise<void>) => Promise<void>,
+): Promise<void> {
   const op = await deps.operations.markRunning(operationId);
   if (!op) {
     const now = await deps.operations.get(operationId);
     deps.logger.info({ operationId, state: now?.state ?? 'unknown' }, 'job skipped: its operation is no longer active');
     return;
   }
+  // The work calls `complete` the moment its outcome is settled and before it tells anyone: a person who
+  // reads "ready" and presses the next button must not find the cluster still busy with this operation.
+  const complete = async () => void (await deps.operations.finish(op.id, 'succeeded'));
   try {
-    await work(op);
+    await work(op, complete);
   } catch (err) {
     const e = toAppError(err);
     if (!e.retryable || opts.finalAttempt) await deps.operations.finish(op.id, 'failed', e.userMessage);
     throw err;
   }
-  await deps.operations.finish(op.id, 'succeeded');
+  await complete(); // a no-op when the work already completed it (the finish is guarded)
 }

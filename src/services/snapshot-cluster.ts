@@ -43,7 +43,7 @@ const steps = ['collecting', 'freezing', 'committing', 'archiving', 'uploading']
  * artifact store with a signed link in the thread. Whatever fails, the cluster is never left paused: unpause
  * runs in a `finally`, and an attempt interrupted by a crash is cleaned up and failed by the next one.
  */
-export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation): Promise<void> {
+export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation, complete: () => Promise<void> = async () => undefined): Promise<void> {
   const { store, snapshots, data, logger } = deps;
   const startedAt = deps.clock.now();
   const view = await store.view(job.clusterId);
@@ -89,37 +89,41 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     const pauseStart = deps.clock.now();
     try {
       await Promise.all(plan.nodes.map((n) => data.pause(host, n.containerName)));
-      await progress('committing each node');
-      await Promise.all(
-        plan.nodes.map(async (n) => {
-          const ref = committedImageRef(snapshot.id, n.hostname);
-          images.set(n.ordinal, await data.commit(host, n.containerName, ref, {
-            // The label contract: the committed image is the cluster's (role, node) and, above all, the snapshot's.
-            [snapshotLabel]: snapshot.id, ...n.labels,
-          }));
-        }),
-      );
-      await progress('copying volumes');
+      // Commits and volume copies touch different things (the container's layer, the volumes), so they run
+      // all at once: the pause lasts as long as the slowest of them, not their sum.
+      await progress('committing each node and copying its volumes');
       // The data cap is decided from the sizes measured before the pause, so nothing is copied only to be dropped.
       let budget = job.withData ? Number.POSITIVE_INFINITY : deps.settings.snapshots.dataCapBytes;
+      const copies: { node: PlannedNode; volume: PlannedNode['volumes'][number]; file: string }[] = [];
       for (const n of plan.nodes) {
         const list: SnapshotNodeImage['volumes'] = [];
         const sizes = collected.find((c) => c.node.ordinal === n.ordinal)!.volumeBytes;
         for (const v of n.volumes) {
-          const measured = sizes.get(v.name);
-          if (measured !== undefined && measured > budget) {
+          const measured = sizes.get(v.name) ?? 0;
+          if (measured > budget) {
             const why = `${Math.round(measured / 2 ** 20)} MiB, over the ${Math.round(deps.settings.snapshots.dataCapBytes / 2 ** 20)} MiB data cap (take the snapshot again with --with-data to include it)`;
             list.push({ name: v.name, path: v.path, bytes: measured, skipped: why });
             skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
             continue;
           }
-          const file = nodeArchivePaths(n.hostname).volume(v.name);
-          const added = await bundle.addTar(file, await data.exportVolume(host, v.volumeName));
-          list.push({ name: v.name, path: v.path, file, bytes: added.bytes });
-          budget -= added.bytes;
+          budget -= measured;
+          copies.push({ node: n, volume: v, file: nodeArchivePaths(n.hostname).volume(v.name) });
         }
         volumes.set(n.ordinal, list);
       }
+      await Promise.all([
+        ...plan.nodes.map(async (n) => {
+          const ref = committedImageRef(snapshot.id, n.hostname);
+          // The label contract: the committed image is the cluster's (role, node) and, above all, the snapshot's.
+          images.set(n.ordinal, await data.commit(host, n.containerName, ref, { [snapshotLabel]: snapshot.id, ...n.labels }));
+        }),
+        ...copies.map(async ({ node, volume, file }) => {
+          const added = await bundle.addTar(file, await data.exportVolume(host, volume.volumeName));
+          volumes.get(node.ordinal)!.push({ name: volume.name, path: volume.path, file, bytes: added.bytes });
+        }),
+      ]);
+      // In the template's order, whichever copy finished first.
+      for (const n of plan.nodes) volumes.get(n.ordinal)!.sort((a, b) => n.volumes.findIndex((v) => v.name === a.name) - n.volumes.findIndex((v) => v.name === b.name));
     } finally {
       // Whatever happened above, the cluster runs again; an unpause that fails here is retried by the next
       // attempt's recovery and by the worker's start-up.
@@ -141,6 +145,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     if (stored.sha256 !== archive.sha256) throw new AppError('internal', `The stored archive does not match what was packed (sha256 ${stored.sha256} ≠ ${archive.sha256}).`, { retryable: false });
     const ready = await snapshots.markReady(snapshot.id, { artifactKey: key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: manifest as unknown as Record<string, unknown> });
     if (!ready) throw new AppError('conflict', 'The snapshot was deleted while it was being taken.');
+    await complete();
     const linkExpires = new Date(deps.clock.now().getTime() + deps.settings.snapshots.linkHours * 3600_000);
     const url = await deps.artifacts.link(key, linkExpires, { filename: key.split('/').pop()! });
     await progress('done');
@@ -230,17 +235,20 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
   });
   record('container log', paths.containerLog, logs, { truncated: logs.value ?? false });
 
-  // Collectors run one after another inside a node (several JVM attaches at once would skew the dumps),
-  // while nodes run in parallel.
-  for (const c of nodeCollectors(node, { collectorBytes: limits.maxFileBytes })) {
-    const r = await timed(c.timeoutSeconds * 1000 + 5_000, async () => runtime.exec(host, node.containerName, c.exec, { timeoutMs: c.timeoutSeconds * 1000, ...(c.user !== undefined && { user: c.user }) }));
-    if (r.value) {
+  // Every collector of a node runs at once, and nodes in parallel: the scene is gathered in the time of its
+  // slowest command (a JVM attach), not their sum. Records keep the collectors' order.
+  const collectors = nodeCollectors(node, { collectorBytes: limits.maxFileBytes });
+  const results = await Promise.all(
+    collectors.map(async (c) => {
+      const r = await timed(c.timeoutSeconds * 1000 + 5_000, async () => runtime.exec(host, node.containerName, c.exec, { timeoutMs: c.timeoutSeconds * 1000, ...(c.user !== undefined && { user: c.user }) }));
+      if (!r.value) return { c, r };
       const truncated = Buffer.byteLength(r.value.output) > c.maxBytes;
       const raw = truncated ? Buffer.from(r.value.output).subarray(-c.maxBytes).toString('utf8') : r.value.output;
       await bundle.addText(c.file, c.maskSecrets ? maskCommandLine(raw) : raw);
-      record(c.name, c.file, r, { exitCode: r.value.exitCode, truncated });
-    } else record(c.name, c.file, r);
-  }
+      return { c, r, truncated };
+    }),
+  );
+  for (const { c, r, truncated } of results) record(c.name, c.file, r, r.value ? { exitCode: r.value.exitCode, truncated: truncated ?? false } : {});
 
   for (const [kind, dirs, under] of [['config', node.configDirs, paths.config], ['logs', node.logDirs, paths.log]] as const) {
     for (const dir of dirs) {

@@ -70,14 +70,14 @@ export async function createSnapshotWorld(): Promise<SnapshotWorld> {
       const { view } = await requestCluster(deps, { actor: 'UTESTER', team: null, channel: null, template, size, name: `it-${template}-${randomUUID().slice(0, 6)}`, requestKey: null });
       clusters.add(view.cluster.id);
       const op = await lastOperation(view.cluster.id);
-      await runOperation(deps, op.id, { finalAttempt: true }, () => provisionCluster(deps, view.cluster.id, { finalAttempt: true }));
+      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => provisionCluster(deps, view.cluster.id, { finalAttempt: true, complete }));
       return (await db.store.view(view.cluster.id))!;
     },
     async snapshot(clusterId, opts = {}) {
       const actor = opts.actor ?? 'UTESTER';
       await requestSnapshot(deps, actor, { id: clusterId }, opts);
       const op = await lastOperation(clusterId);
-      await runOperation(deps, op.id, { finalAttempt: true }, (o) => snapshotCluster(deps, { clusterId, actor, withData: Boolean(opts.withData), ...(opts.note && { note: opts.note }) }, o));
+      await runOperation(deps, op.id, { finalAttempt: true }, (o, complete) => snapshotCluster(deps, { clusterId, actor, withData: Boolean(opts.withData), ...(opts.note && { note: opts.note }) }, o, complete));
       const [snap] = await db.snapshots.list({ clusterId, limit: 1 });
       return snap!;
     },
@@ -85,14 +85,14 @@ export async function createSnapshotWorld(): Promise<SnapshotWorld> {
       const { view } = await requestRestore(deps, { actor: 'UDEV', team: null, channel: null, snapshot: snapshotId, ...(name && { name }), requestKey: null });
       clusters.add(view.cluster.id);
       const op = await lastOperation(view.cluster.id);
-      await runOperation(deps, op.id, { finalAttempt: true }, () => restoreCluster(deps, { clusterId: view.cluster.id, snapshotId }, { finalAttempt: true }));
+      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => restoreCluster(deps, { clusterId: view.cluster.id, snapshotId }, { finalAttempt: true, complete }));
       return (await db.store.view(view.cluster.id))!;
     },
     async deleteCluster(clusterId) {
       const cluster = (await db.store.get(clusterId))!;
       await requestDelete(deps, cluster.owner, { id: clusterId });
       const op = await lastOperation(clusterId);
-      await runOperation(deps, op.id, { finalAttempt: true }, () => deleteClusterJob(deps, clusterId, cluster.owner));
+      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => deleteClusterJob(deps, clusterId, cluster.owner, complete));
     },
     exec(view, hostname, cmd, timeoutMs = 120_000) {
       const node = view.nodes.find((n) => n.hostname === hostname);
