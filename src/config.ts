@@ -39,7 +39,15 @@ export const envSchema = z.object({
   DEBIAN_MIRROR: z.url().default('http://deb.debian.org/debian'),
   DEFAULT_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(48),
   MAX_CLUSTERS_PER_USER: z.coerce.number().int().min(1).default(5),
-  EXPIRY_REMINDER_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).default(60),
+  /** Deprecated single offset; used only when EXPIRY_REMINDERS is not set. */
+  EXPIRY_REMINDER_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).optional(),
+  /** Minutes before expiry at which the owner is reminded, each once per expiry: "1440,60" = a day and an hour before. */
+  EXPIRY_REMINDERS: z
+    .string()
+    .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'must be minutes before expiry, comma-separated, e.g. 1440,60')
+    .transform((v) => [...new Set(v.split(',').map((x) => Number(x.trim())))].sort((a, b) => b - a))
+    .refine((v) => v.every((x) => x >= 1 && x <= 30 * 24 * 60), 'each offset must be 1 to 43200 minutes')
+    .optional(),
   EXPIRY_SWEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   MAX_EXTEND_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   MAX_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
@@ -105,6 +113,8 @@ export interface Config {
   defaultTtlHours: number;
   maxClustersPerUser: number;
   expiryReminderMinutes: number;
+  /** Reminder offsets in minutes before expiry, largest first. */
+  expiryReminders: number[];
   /** How often the worker checks for clusters to remind or delete. */
   expirySweepSeconds: number;
   maxExtendDays: number;
@@ -189,7 +199,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     debianMirror: e.DEBIAN_MIRROR,
     defaultTtlHours: e.DEFAULT_TTL_HOURS,
     maxClustersPerUser: e.MAX_CLUSTERS_PER_USER,
-    expiryReminderMinutes: e.EXPIRY_REMINDER_MINUTES,
+    expiryReminderMinutes: e.EXPIRY_REMINDER_MINUTES ?? 60,
+    // EXPIRY_REMINDERS wins; a deployment that only set the old EXPIRY_REMINDER_MINUTES keeps its one reminder.
+    expiryReminders: e.EXPIRY_REMINDERS ?? (e.EXPIRY_REMINDER_MINUTES !== undefined ? [e.EXPIRY_REMINDER_MINUTES] : [1440, 60]),
     expirySweepSeconds: e.EXPIRY_SWEEP_SECONDS,
     maxExtendDays: e.MAX_EXTEND_DAYS,
     maxLifetimeDays: e.MAX_LIFETIME_DAYS,

@@ -18,6 +18,9 @@ import { requestReset } from '../services/request-reset.js';
 import { requestRestore } from '../services/request-restore.js';
 import { requestSnapshot } from '../services/request-snapshot.js';
 import { requestRetry } from '../services/retry-cluster.js';
+import { requestTransfer } from '../services/transfer-cluster.js';
+import { historyPageSize } from '../domain/history.js';
+import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../render/history.js';
 
 /**
  * The part of handling `/cluster ...` that Slack and the shell share: one service call per
@@ -86,6 +89,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
           template: command.template,
           ...(command.size !== undefined && { size: command.size }),
           ...(command.name !== undefined && { name: command.name }),
+          ...(command.ttlMinutes !== undefined && { ttlMinutes: command.ttlMinutes }),
           requestKey: caller.requestKey,
         });
         return created ? null : renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
@@ -113,6 +117,12 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
       }
       case 'snapshot-delete':
         return renderSnapshotDeleteConfirm(await findDeletableSnapshot(deps, caller.user, { code: command.snapshot }));
+      case 'transfer': {
+        const view = await requestTransfer(deps, caller.user, { name: command.name }, command.to);
+        return renderInfo(`🤝 ${view.cluster.name} now belongs to <@${command.to}>; both of you were told by DM.`);
+      }
+      case 'history':
+        return await historyReply(deps, caller, { page: command.page, ...(command.name && { name: command.name }) });
       case 'restore': {
         const { view, created } = await requestRestore(deps, {
           actor: caller.user, team: caller.team, channel: caller.channel, snapshot: command.snapshot,
@@ -135,7 +145,8 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
 export type ActionKind =
   | 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d'
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
-  | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel';
+  | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel'
+  | 'historyPage' | 'snapshotThenDelete';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -156,10 +167,22 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.resetConfirm]: 'resetConfirm',
   [actionIds.resetConfirmSnapshot]: 'resetConfirmSnapshot',
   [actionIds.resetCancel]: 'resetCancel',
+  [actionIds.historyPage]: 'historyPage',
+  [actionIds.snapshotThenDelete]: 'snapshotThenDelete',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
 export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, value: string): Promise<Message | null> {
+  // The history's Next button carries its query, not an id.
+  if (action === 'historyPage') {
+    const query = decodeHistoryQuery(value);
+    if (!query) return renderError('That history page no longer exists; run `/cluster history` again.');
+    try {
+      return await historyReply(deps, caller, query);
+    } catch (err) {
+      return errorReply(deps.logger, err);
+    }
+  }
   // Values come back from Slack as sent, but a forged or stale payload must get a plain answer, not an SQL error.
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
     return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' ? 'That snapshot no longer exists.' : 'That cluster no longer exists.');
@@ -171,6 +194,10 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       case 'snapshot': {
         const view = await requestSnapshot(deps, caller.user, { id: value });
         return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
+      }
+      case 'snapshotThenDelete': {
+        const view = await requestSnapshot(deps, caller.user, { id: value }, { thenDelete: true });
+        return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}; it is deleted once the snapshot is saved (the thread has the download link).`);
       }
       case 'restore': {
         const { view } = await requestRestore(deps, { actor: caller.user, team: caller.team, channel: caller.channel, snapshot: value, requestKey: caller.requestKey });
@@ -218,6 +245,14 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
   } catch (err) {
     return errorReply(deps.logger, err);
   }
+}
+
+/** `/cluster history`: admins see every cluster's steps, others those of the clusters they own now. */
+async function historyReply(deps: CommandDeps, caller: Caller, query: HistoryQuery): Promise<Message> {
+  const everyone = deps.settings.adminUsers.includes(caller.user);
+  const filter = { ...(!everyone && { owner: caller.user }), ...(query.name && { clusterName: query.name }) };
+  const { entries, total } = await deps.operations.history(filter, { offset: (query.page - 1) * historyPageSize, limit: historyPageSize });
+  return renderHistory({ entries, total, query, everyone });
 }
 
 function errorReply(logger: Log, err: unknown): Message {

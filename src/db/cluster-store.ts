@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, isNull, lte, ne, notExists, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lte, ne, notExists, sql } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { expiringStates, extendableStates, systemActor } from '../domain/expiry.js';
 import { activeOperationStates } from '../domain/operation.js';
@@ -8,7 +8,7 @@ import type { ClusterStore, NewCluster } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { insertOperation, toOperation, type Tx } from './operation-store.js';
-import { clusters, events, nodes, operations } from './schema.js';
+import { clusters, events, nodes, operations, reminders } from './schema.js';
 
 /** Postgres unique_violation, with the index that fired. */
 function uniqueViolation(err: unknown): string | undefined {
@@ -169,13 +169,34 @@ export function createClusterStore(db: Db): ClusterStore {
       return rows.map(toCluster);
     },
 
-    async markReminded(id, expiresAt) {
-      const [row] = await db
-        .update(clusters)
-        .set({ remindedAt: sql`now()` })
-        .where(and(eq(clusters.id, id), isNull(clusters.remindedAt), eq(clusters.expiresAt, expiresAt), inArray(clusters.state, [...expiringStates])))
-        .returning();
-      return row && toCluster(row);
+    async claimReminder(id, expiresAt, offsetMinutes) {
+      // The insert is the claim (primary key cluster, expiry, offset), and it only selects a cluster still
+      // in an expiring state with this very expiry: an extension or a delete in between claims nothing.
+      return db.transaction(async (tx) => {
+        const claimed = await tx.execute(sql`
+          INSERT INTO ${reminders} (cluster_id, expires_at, offset_minutes)
+          SELECT ${clusters.id}, ${clusters.expiresAt}, ${offsetMinutes}::int FROM ${clusters}
+          WHERE ${clusters.id} = ${id} AND ${clusters.expiresAt} = ${expiresAt.toISOString()}::timestamptz
+            AND ${inArray(clusters.state, [...expiringStates])}
+          ON CONFLICT DO NOTHING
+          RETURNING cluster_id`);
+        if (claimed.rows.length === 0) return undefined;
+        const [row] = await tx.update(clusters).set({ remindedAt: sql`now()` }).where(eq(clusters.id, id)).returning();
+        return row && toCluster(row);
+      });
+    },
+
+    async transferOwner(id, change, actor) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(clusters)
+          .set({ owner: change.to, updatedAt: sql`now()` })
+          .where(and(eq(clusters.id, id), eq(clusters.owner, change.from), inArray(clusters.state, [...extendableStates])))
+          .returning();
+        if (!row) return undefined;
+        await tx.insert(events).values({ clusterId: id, actor, kind: 'transferred', detail: { from: change.from, to: change.to } });
+        return toCluster(row);
+      });
     },
 
     async extendExpiry(id, change, actor) {

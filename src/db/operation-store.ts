@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { activeOperationStates, busyMessage, type Operation, type OperationKind, type OperationState } from '../domain/operation.js';
 import { AppError } from '../errors.js';
@@ -114,6 +114,42 @@ export function createOperationStore(db: Db): OperationStore {
 
     async setProgress(id, progress) {
       await db.update(operations).set({ progress }).where(and(eq(operations.id, id), active));
+    },
+
+    async history(filter, page) {
+      const where = (c: SQL) =>
+        sql.join([sql`true`, ...(filter.owner ? [sql`${c}.owner = ${filter.owner}`] : []), ...(filter.clusterName ? [sql`${c}.name = ${filter.clusterName}`] : [])], sql` AND `);
+      const c = sql.raw('c');
+      // Events that repeat an operation row (operation.*, requested) are left out: domain/history.ts isHistoryEvent.
+      const steps = sql`
+        SELECT o.created_at AS at, c.id AS cluster_id, c.name AS cluster_name, o.actor, o.kind AS what, 'operation' AS source,
+               o.state AS outcome, (extract(epoch FROM (o.finished_at - coalesce(o.started_at, o.created_at))) * 1000)::bigint AS duration_ms,
+               o.error, o.params AS detail, 0 AS tiebreak
+          FROM operations o JOIN clusters c ON c.id = o.cluster_id WHERE ${where(c)}
+        UNION ALL
+        SELECT e.at, c.id, c.name, e.actor, e.kind, 'event', NULL, NULL, NULL, e.detail, e.id
+          FROM events e JOIN clusters c ON c.id = e.cluster_id
+         WHERE ${where(c)} AND e.kind NOT LIKE 'operation.%' AND e.kind <> 'requested'`;
+      const counted = await db.execute<{ n: string }>(sql`SELECT count(*) AS n FROM (${steps}) h`);
+      const rows = await db.execute<{
+        at: Date | string; cluster_id: string; cluster_name: string; actor: string; what: string; source: 'operation' | 'event';
+        outcome: string | null; duration_ms: string | number | null; error: string | null; detail: Record<string, unknown>;
+      }>(sql`SELECT * FROM (${steps}) h ORDER BY at DESC, tiebreak DESC LIMIT ${page.limit} OFFSET ${page.offset}`);
+      return {
+        total: Number(counted.rows[0]?.n ?? 0),
+        entries: rows.rows.map((r) => ({
+          at: new Date(r.at),
+          clusterId: r.cluster_id,
+          clusterName: r.cluster_name,
+          actor: r.actor,
+          what: r.what,
+          source: r.source,
+          outcome: r.outcome,
+          durationMs: r.duration_ms === null ? null : Number(r.duration_ms),
+          error: r.error,
+          detail: r.detail ?? {},
+        })),
+      };
     },
   };
 }

@@ -141,3 +141,19 @@ export const events = pgTable(
   },
   (t) => [index('events_cluster').on(t.clusterId, t.at)],
 );
+
+/**
+ * Expiry reminders sent, one row per (cluster, expiry, offset before it). The primary key is the claim:
+ * a sweep inserts the row before it sends the DM, so each reminder goes out once even across restarts and
+ * concurrent workers; an extension moves expires_at, so the new expiry's reminders are armed afresh.
+ */
+export const reminders = pgTable(
+  'reminders',
+  {
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    offsetMinutes: integer('offset_minutes').notNull(),
+    sentAt: timestamp('sent_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.clusterId, t.expiresAt, t.offsetMinutes] })],
+);

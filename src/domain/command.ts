@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { clusterNameProblem } from './cluster-name.js';
 import { closest } from './suggest.js';
+import { parseTtl } from './expiry.js';
 
 /**
  * The `/cluster` grammar, shared by Slack and the shell. Parsing is purely syntactic:
@@ -9,7 +10,7 @@ import { closest } from './suggest.js';
 export type ClusterCommand =
   | { verb: 'help'; topic?: Verb }
   | { verb: 'templates' }
-  | { verb: 'create'; template: string; size?: number; name?: string }
+  | { verb: 'create'; template: string; size?: number; name?: string; ttlMinutes?: number }
   | { verb: 'list'; all: boolean }
   | { verb: 'status'; name?: string }
   | { verb: 'retry'; name: string }
@@ -19,9 +20,11 @@ export type ClusterCommand =
   | { verb: 'snapshot-delete'; snapshot: string }
   | { verb: 'snapshots'; name?: string }
   | { verb: 'restore'; snapshot: string; name?: string }
-  | { verb: 'reset'; name: string; snapshotFirst: boolean };
+  | { verb: 'reset'; name: string; snapshotFirst: boolean }
+  | { verb: 'transfer'; name: string; to: string }
+  | { verb: 'history'; name?: string; page: number };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -35,7 +38,7 @@ interface VerbSpec {
 export const verbSpecs: Record<Verb, VerbSpec> = {
   help: { usage: '/cluster help [COMMAND]', summary: 'Show every command, or one in detail', example: '/cluster help create', options: {}, positionals: { min: 0, max: 1 } },
   templates: { usage: '/cluster templates', summary: 'List cluster types with their sizes and resources', example: '/cluster templates', options: {}, positionals: { min: 0, max: 0 } },
-  create: { usage: '/cluster create TEMPLATE [SIZE] [--name NAME]', summary: 'Create a cluster of your own', example: '/cluster create zookeeper 3 --name zk-bug-1234', options: { name: { type: 'string' } }, positionals: { min: 1, max: 2 } },
+  create: { usage: '/cluster create TEMPLATE [SIZE] [--name NAME] [--ttl 8h|2d]', summary: 'Create a cluster of your own (--ttl: how long it lives before it expires)', example: '/cluster create zookeeper 3 --name zk-bug-1234 --ttl 2d', options: { name: { type: 'string' }, ttl: { type: 'string' } }, positionals: { min: 1, max: 2 } },
   list: { usage: '/cluster list [--all]', summary: 'Your live clusters (--all: everyone\'s)', example: '/cluster list --all', options: { all: { type: 'boolean' } }, positionals: { min: 0, max: 0 } },
   status: { usage: '/cluster status [NAME]', summary: 'One cluster\'s nodes, endpoints and expiry (yours if you have one)', example: '/cluster status zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
   retry: { usage: '/cluster retry NAME', summary: 'Create a failed cluster again, reusing the nodes that started', example: '/cluster retry zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
@@ -63,7 +66,24 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     options: { snapshot: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
   },
+  transfer: { usage: '/cluster transfer NAME @USER', summary: 'Hand a cluster to someone else: they can then manage it, you no longer can', example: '/cluster transfer zk-bug-1234 @bob', options: {}, positionals: { min: 2, max: 2 } },
+  history: {
+    usage: '/cluster history [NAME] [--page N]',
+    summary: 'Every operation and decision on your clusters (admins: everyone\'s), newest first',
+    example: '/cluster history zk-bug-1234',
+    options: { page: { type: 'string' } },
+    positionals: { min: 0, max: 1 },
+  },
 };
+
+/**
+ * A Slack user as typed after a command: `<@U123|name>` or `<@U123>` (Slack escapes mentions so when the
+ * slash command has "escape users" on), or a bare user id `U123` (the shell). Undefined otherwise.
+ */
+export function parseUserRef(text: string): string | undefined {
+  const m = /^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$/.exec(text) ?? /^([UW][A-Z0-9]{2,20})$/.exec(text);
+  return m?.[1];
+}
 
 /** The longest note a snapshot keeps. */
 export const maxNoteLength = 200;
@@ -77,7 +97,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot]';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N]';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -154,7 +174,14 @@ export function parseCommand(rawText: string): ParseResult {
         const problem = clusterNameProblem(name);
         if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
       }
-      return { ok: true, command: { verb, template, ...(size !== undefined && { size }), ...(name !== undefined && { name }) } };
+      const ttlText = values.ttl as string | undefined;
+      let ttlMinutes: number | undefined;
+      if (ttlText !== undefined) {
+        // How long is allowed is policy (MAX_LIFETIME_DAYS, domain/expiry.ts checkTtl); here only the form.
+        ttlMinutes = parseTtl(ttlText);
+        if (ttlMinutes === undefined) return fail(`"${printable(ttlText)}" is not a lifetime: use minutes, hours or days, e.g. \`--ttl 90m\`, \`--ttl 8h\`, \`--ttl 2d\`.`, spec.usage);
+      }
+      return { ok: true, command: { verb, template, ...(size !== undefined && { size }), ...(name !== undefined && { name }), ...(ttlMinutes !== undefined && { ttlMinutes }) } };
     }
     case 'list':
       return { ok: true, command: { verb, all: Boolean(values.all) } };
@@ -201,6 +228,25 @@ export function parseCommand(rawText: string): ParseResult {
       const problem = clusterNameProblem(name);
       if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
       return { ok: true, command: { verb, name, snapshotFirst: Boolean(values.snapshot) } };
+    }
+    case 'transfer': {
+      const name = positionals[0]!;
+      const problem = clusterNameProblem(name);
+      if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      const to = parseUserRef(positionals[1]!);
+      if (!to) return fail(`"${printable(positionals[1]!)}" is not a Slack user: mention them, e.g. \`/cluster transfer ${name} @bob\`, picking the name from Slack's list.`, spec.usage);
+      return { ok: true, command: { verb, name, to } };
+    }
+    case 'history': {
+      const name = positionals[0];
+      if (name !== undefined) {
+        const problem = clusterNameProblem(name);
+        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      }
+      const pageText = values.page as string | undefined;
+      if (pageText !== undefined && (!/^\d{1,4}$/.test(pageText) || Number(pageText) < 1))
+        return fail(`The page must be a whole number from 1, not "${printable(pageText)}".`, spec.usage);
+      return { ok: true, command: { verb, page: pageText === undefined ? 1 : Number(pageText), ...(name !== undefined && { name }) } };
     }
     case 'snapshots':
     case 'status':
@@ -251,6 +297,7 @@ function fail(message: string, usage: string): ParseResult {
 }
 
 function missingWhat(verb: Verb): string {
+  if (verb === 'transfer') return 'a cluster name and the new owner, e.g. `/cluster transfer zk-bug-1234 @bob`';
   if (verb === 'restore') return 'a snapshot id, e.g. `/cluster restore 3f9a2c1b` (`/cluster snapshots` lists them)';
   return verb === 'create' ? 'a template, e.g. `/cluster create zookeeper 3`' : 'a cluster name';
 }

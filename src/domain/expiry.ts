@@ -63,3 +63,49 @@ export function checkExtend(input: {
   }
   return { ok: true, expiresAt };
 }
+
+/**
+ * Which reminder is due for an expiry `msLeft` away, given the offsets (minutes before expiry) configured:
+ * the smallest offset the time left has reached, or undefined when none has (or it already expired).
+ * Only that one is sent: a cluster created 2 hours before its expiry gets the 1-hour reminder, not a late
+ * "1 day left" one as well. `final` marks the smallest configured offset: the last word before the delete.
+ */
+export function dueReminder(offsets: readonly number[], msLeft: number): { offsetMinutes: number; final: boolean } | undefined {
+  if (msLeft <= 0 || offsets.length === 0) return undefined;
+  const due = offsets.filter((o) => msLeft <= o * 60_000);
+  if (due.length === 0) return undefined;
+  const offsetMinutes = Math.min(...due);
+  return { offsetMinutes, final: offsetMinutes === Math.min(...offsets) };
+}
+
+/** "8h", "2d", "90m" → minutes; undefined when it is not a whole number with one of those units. */
+export function parseTtl(text: string): number | undefined {
+  const m = /^(\d{1,5})\s*(m|min|h|d)$/i.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  if (n < 1) return undefined;
+  const unit = m[2]!.toLowerCase();
+  return unit === 'd' ? n * 1440 : unit === 'h' ? n * 60 : n;
+}
+
+export type TtlCheck = { ok: true; expiresAt: Date } | { ok: false; code: 'quota_exceeded'; message: string; hints: string[] };
+
+/** A requested lifetime at creation: at most MAX_LIFETIME_DAYS (the cap extensions also respect); admins are exempt. */
+export function checkTtl(input: { ttlMinutes: number; now: Date; maxLifetimeDays: number; exempt: boolean }): TtlCheck {
+  const cap = input.maxLifetimeDays * 1440;
+  if (!input.exempt && input.ttlMinutes > cap)
+    return {
+      ok: false,
+      code: 'quota_exceeded',
+      message: `A cluster may live at most ${input.maxLifetimeDays} days; --ttl asked for ${describeMinutes(input.ttlMinutes)}.`,
+      hints: [`Try \`--ttl ${input.maxLifetimeDays}d\` or less.`],
+    };
+  return { ok: true, expiresAt: new Date(input.now.getTime() + input.ttlMinutes * 60_000) };
+}
+
+export function describeMinutes(minutes: number): string {
+  const unit = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  if (minutes % 1440 === 0) return unit(minutes / 1440, 'day');
+  if (minutes % 60 === 0) return unit(minutes / 60, 'hour');
+  return unit(minutes, 'minute');
+}

@@ -136,6 +136,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       adminUsers: config.adminUsers,
       advertiseHost: config.docker.advertiseHost,
       remindBeforeMinutes: config.expiryReminderMinutes,
+      reminderOffsets: config.expiryReminders,
       maxExtendDays: config.maxExtendDays,
       maxLifetimeDays: config.maxLifetimeDays,
       snapshots: config.snapshots,

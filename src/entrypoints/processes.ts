@@ -15,6 +15,7 @@ import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.j
 import { resetCluster } from '../services/reset-cluster.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
+import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
@@ -77,7 +78,10 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       'cluster.create': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => provisionCluster(deps, p.clusterId, { ...at, complete })),
       'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => deleteClusterJob(deps, p.clusterId, p.actor, complete)),
       'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => restoreCluster(deps, p, { ...at, complete })),
-      'cluster.snapshot': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => snapshotCluster(deps, p, op, complete)),
+      'cluster.snapshot': async (p, at) => {
+        await runOperation(deps, p.operationId, at, (op, complete) => snapshotCluster(deps, p, op, complete));
+        if (p.thenDelete) await deleteAfterSnapshot(deps, p.operationId);
+      },
       'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => resetCluster(deps, p, op, { ...at, complete })),
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },

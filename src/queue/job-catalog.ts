@@ -13,7 +13,7 @@ const operationJob = { operationId: z.uuid(), clusterId: z.uuid(), actor: z.stri
 const createJob = z.strictObject(operationJob);
 const deleteJob = z.strictObject(operationJob);
 const restoreJob = z.strictObject({ ...operationJob, snapshotId: z.uuid() });
-const snapshotJob = z.strictObject({ ...operationJob, note: z.string().max(500).optional(), withData: z.boolean().default(false) });
+const snapshotJob = z.strictObject({ ...operationJob, note: z.string().max(500).optional(), withData: z.boolean().default(false), thenDelete: z.boolean().optional() });
 // A reset keeps the cluster (name, thread, addresses, published ports) and recreates its nodes from clean images.
 const resetJob = z.strictObject({ ...operationJob, snapshotFirst: z.boolean().default(false) });
 const snapshotDeleteJob = z.strictObject({ snapshotId: z.uuid(), actor: z.string().min(1).max(64) });

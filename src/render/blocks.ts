@@ -77,6 +77,8 @@ export const actionIds = {
   resetConfirm: 'cluster.reset.confirm',
   resetConfirmSnapshot: 'cluster.reset.confirm.snapshot',
   resetCancel: 'cluster.reset.cancel',
+  historyPage: 'history.page',
+  snapshotThenDelete: 'cluster.snapshot.then-delete',
 } as const;
 
 /** Snapshot of a ready cluster, on its card. */

@@ -40,6 +40,22 @@ function deleteNowButton(c: Cluster): ButtonElement {
   };
 }
 
+/** The last reminder's way out that keeps the bug scene: a snapshot, then the delete once it is saved. */
+function snapshotThenDeleteButton(c: Cluster): ButtonElement {
+  return {
+    type: 'button',
+    action_id: actionIds.snapshotThenDelete,
+    text: plain('📸 Snapshot & delete'),
+    value: c.id,
+    confirm: {
+      title: plain(`Snapshot & delete ${c.name}?`.slice(0, 100)),
+      text: md(`A snapshot of *${esc(c.name)}* is taken (kept as an archive you can download or restore); then the cluster and its data are deleted.`),
+      confirm: plain('Snapshot & delete'),
+      deny: plain('Not now'),
+    },
+  };
+}
+
 const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
 
 /** Direct messages to a cluster's owner: the expiry reminder, and what an expiry deleted. */
@@ -52,8 +68,9 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const where = whereLine(c);
       const blocks: Block[] = [
         { type: 'section', text: md(`⏰ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expires in ${when} (${slackDate(c.expiresAt)}) and will then be deleted with its data.`) },
-        { type: 'actions', block_id: `expiry:${c.id}`, elements: [extendButton(c, 1), extendButton(c, 3), deleteNowButton(c)] },
-        { type: 'context', elements: [md([where, `Or \`/cluster extend ${c.name} DAYS\`.`].filter(Boolean).join(' '))] },
+        // The last reminder also offers a snapshot, so the bug scene can be kept before the delete takes it.
+        { type: 'actions', block_id: `expiry:${c.id}`, elements: [extendButton(c, 1), extendButton(c, 3), ...(m.final && snapshotable(c) ? [snapshotThenDeleteButton(c)] : []), deleteNowButton(c)] },
+        { type: 'context', elements: [md([where, `Or \`/cluster extend ${c.name} DAYS\`.`, m.final && snapshotable(c) ? 'This is the last reminder: *Snapshot & delete* keeps the whole scene as an archive, then deletes the cluster.' : undefined].filter(Boolean).join(' '))] },
       ];
       return { text, blocks };
     }
@@ -68,5 +85,24 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       ];
       return { text, blocks };
     }
+    case 'transferred': {
+      // Sent to both sides; the new owner reads "is yours now", the old one "now belongs to".
+      const by = m.by === m.from ? '' : ` by <@${m.by}>`;
+      const text = `🤝 ${c.name} was handed from <@${m.from}> to <@${m.to}>${by}.`;
+      const where = whereLine(c);
+      const blocks: Block[] = [
+        { type: 'section', text: md(`🤝 Cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) was handed from <@${m.from}> to <@${m.to}>${by}. <@${m.to}> can now extend, snapshot and delete it; <@${m.from}> no longer can.`) },
+        { type: 'context', elements: [md([where, `It expires ${slackDate(c.expiresAt)}.`].filter(Boolean).join(' '))] },
+      ];
+      return { text, blocks };
+    }
+    case 'actedByAdmin': {
+      const text = `ℹ️ <@${m.by}> ${m.action} your cluster ${c.name}${m.detail ? ` (${m.detail})` : ''}.`;
+      return { text, blocks: [{ type: 'section', text: md(`ℹ️ <@${m.by}> (an admin) ${m.action} your cluster *${esc(c.name)}*${m.detail ? ` (${esc(m.detail)})` : ''}.`) }] };
+    }
   }
+}
+
+function snapshotable(c: Cluster): boolean {
+  return c.state === 'ready' || c.state === 'degraded';
 }

@@ -44,6 +44,8 @@ export async function requestDelete(deps: RequestDeleteDeps, actor: string, ref:
   view.cluster = cluster;
   await deps.notifier.clusterChanged(view);
   await deps.queue.enqueue(operation);
+  // findManageable let a non-owner through only because they are an admin: the owner hears who did it.
+  if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster, by: actor, action: 'deleted' });
   return view;
 }
 

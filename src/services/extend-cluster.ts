@@ -32,6 +32,9 @@ export async function requestExtend(deps: ExtendDeps, actor: string, ref: { name
     if (moved) {
       view.cluster = moved;
       await deps.notifier.clusterChanged(view);
+      // Only an admin may extend someone else's cluster (findManageable): the owner hears who and by how much.
+      if (actor !== moved.owner)
+        await deps.notifier.direct(moved.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'extended', detail: `by ${days} day${days === 1 ? '' : 's'}, until ${moved.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` });
       return view;
     }
     // The expiry or the state changed since we read it (another extension, a delete, the sweep): look again.

@@ -6,6 +6,7 @@ import type { Cluster, ClusterNode, ClusterView, PublishedPort, RestoredFrom } f
 import type { ClusterState } from '../domain/cluster-state.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../domain/operation.js';
 import type { Snapshot } from '../domain/snapshot.js';
+import type { HistoryEntry, HistoryFilter } from '../domain/history.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
 
@@ -54,11 +55,17 @@ export interface ClusterStore {
   /** Clusters in an expiring state (ready, degraded, failed) whose expiry is at or before `until`, soonest first. */
   listExpiring(until: Date): Promise<Cluster[]>;
   /**
-   * Claims the reminder for this expiry: sets reminded_at only if it is unset, the expiry is still
-   * `expiresAt` and the cluster is in an expiring state. Returns the cluster if this call claimed it,
-   * so concurrent sweeps remind once.
+   * Claims the reminder `offsetMinutes` before this expiry: inserts (cluster, expiresAt, offset) into the
+   * reminders table only if the cluster is in an expiring state and its expiry is still `expiresAt`, and
+   * sets reminded_at. Returns the cluster if this call claimed it, so concurrent sweeps and restarted
+   * workers remind once per offset; an extension (new expiry) arms every offset again.
    */
-  markReminded(id: string, expiresAt: Date): Promise<Cluster | undefined>;
+  claimReminder(id: string, expiresAt: Date, offsetMinutes: number): Promise<Cluster | undefined>;
+  /**
+   * Hands the cluster to another owner, only if it is live, not deleting, and still owned by `from` (so two
+   * transfers at once cannot both win); records a `transferred` event. Docker labels keep the creator.
+   */
+  transferOwner(id: string, change: { from: string; to: string }, actor: string): Promise<Cluster | undefined>;
   /**
    * Moves the expiry from `from` to `to` and clears reminded_at, only if the cluster is live and not
    * deleting and its expiry is still `from` (so two presses cannot lose one); records an `extended` event.
@@ -212,6 +219,8 @@ export interface OperationStore {
   /** Active → a final state (guarded: a cancelled operation stays cancelled); undefined if already final. */
   finish(id: string, state: Exclude<OperationState, 'queued' | 'running'>, error?: string | null): Promise<Operation | undefined>;
   setProgress(id: string, progress: OperationProgress): Promise<void>;
+  /** Operations and audit events (domain/history.ts isHistoryEvent) of the filtered clusters, newest first, one page, with the total. */
+  history(filter: HistoryFilter, page: { offset: number; limit: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
 }
 
 /** Every job a cluster operation runs as; the job id is the operation id. */
@@ -246,7 +255,9 @@ export interface Notifier {
 }
 
 export type DirectMessage =
-  | { kind: 'expiryReminder'; cluster: Cluster }
+  | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */ final?: boolean }
+  | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
+  | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset'; detail?: string }
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } };
 
 export type ThreadMessage =
@@ -288,8 +299,10 @@ export interface Settings {
   maxClustersPerUser: number;
   adminUsers: readonly string[];
   advertiseHost: string;
-  /** How long before its expiry the owner is reminded by DM. */
+  /** How long before its expiry the owner is reminded by DM (one reminder); `reminderOffsets`, when set, wins. */
   remindBeforeMinutes: number;
+  /** Minutes before expiry at which the owner is reminded, each once per expiry (EXPIRY_REMINDERS, e.g. 1440,60). */
+  reminderOffsets?: readonly number[];
   /** Days one extension may add. */
   maxExtendDays: number;
   /** Days from creation a cluster may live, extensions included; admins are exempt. */

@@ -1,6 +1,7 @@
 import { defaultClusterName } from '../domain/cluster-name.js';
 import type { ClusterView } from '../domain/cluster.js';
 import { checkCreate } from '../domain/policy.js';
+import { checkTtl } from '../domain/expiry.js';
 import { AppError } from '../errors.js';
 import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
 
@@ -23,6 +24,8 @@ export interface RequestClusterInput {
   template: string;
   size?: number;
   name?: string;
+  /** Lifetime asked for with --ttl (minutes); DEFAULT_TTL_HOURS when not given. At most MAX_LIFETIME_DAYS unless an admin. */
+  ttlMinutes?: number;
   /** The same key (Slack trigger_id) never makes two clusters. */
   requestKey: string | null;
 }
@@ -52,7 +55,14 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
     });
 
   const name = input.name ?? (await freeDefaultName(store, input.actorHandle ?? input.actor, check.template.name));
-  const expiresAt = new Date(clock.now().getTime() + settings.defaultTtlHours * 3600_000);
+  const ttl = checkTtl({
+    ttlMinutes: input.ttlMinutes ?? settings.defaultTtlHours * 60,
+    now: clock.now(),
+    maxLifetimeDays: settings.maxLifetimeDays,
+    exempt: settings.adminUsers.includes(input.actor) || input.ttlMinutes === undefined,
+  });
+  if (!ttl.ok) throw new AppError(ttl.code, ttl.message, { hints: ttl.hints });
+  const expiresAt = ttl.expiresAt;
   const { cluster, created, operation } = await store.create({
     name,
     owner: input.actor,

@@ -40,5 +40,7 @@ export async function requestReset(deps: RequestResetDeps, actor: string, ref: {
   view.cluster = moved;
   await deps.notifier.clusterChanged(view);
   await deps.queue.enqueue(operation);
+  // An admin wiping someone else's data tells them who did it, as a delete or an extension does.
+  if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'reset' });
   return view;
 }

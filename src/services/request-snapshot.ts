@@ -21,7 +21,7 @@ export async function requestSnapshot(
   deps: RequestSnapshotDeps,
   actor: string,
   ref: { name?: string; id?: string },
-  opts: { note?: string; withData?: boolean } = {},
+  opts: { note?: string; withData?: boolean; /** Snapshot & delete: delete the cluster once this snapshot succeeded (services/snapshot-then-delete.ts). */ thenDelete?: boolean } = {},
 ): Promise<ClusterView> {
   let target = ref;
   if (!ref.name && !ref.id) {
@@ -42,7 +42,7 @@ export async function requestSnapshot(
   }
   const { operation } = await deps.operations.begin(
     view.cluster.id,
-    { kind: 'snapshot', actor, params: { ...(opts.note && { note: opts.note }), withData: Boolean(opts.withData) } },
+    { kind: 'snapshot', actor, params: { ...(opts.note && { note: opts.note }), withData: Boolean(opts.withData), ...(opts.thenDelete && { thenDelete: true }) } },
     { whenStates: ['ready', 'degraded'] },
   );
   await deps.queue.enqueue(operation);

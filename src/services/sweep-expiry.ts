@@ -1,4 +1,5 @@
 import type { Cluster } from '../domain/cluster.js';
+import { dueReminder } from '../domain/expiry.js';
 import type { Clock, ClusterStore, JobQueue, Log, Notifier, Settings } from './ports.js';
 
 export interface SweepExpiryDeps {
@@ -15,20 +16,30 @@ export interface SweepResult {
   expired: string[];
 }
 
+/** The configured reminder offsets (minutes before expiry): EXPIRY_REMINDERS, else the single REMIND_BEFORE. */
+export function reminderOffsets(settings: Settings): readonly number[] {
+  return settings.reminderOffsets?.length ? settings.reminderOffsets : [settings.remindBeforeMinutes];
+}
+
 /**
- * Runs every minute in the worker: reminds owners of clusters expiring within REMIND_BEFORE (once per
- * expiry), and sends expired ones down the normal delete path as clusterbot. Every write is a guarded
- * claim, so overlapping sweeps on several workers remind once and delete once; running it twice is harmless.
+ * Runs every minute in the worker: reminds owners of clusters at each configured offset before their
+ * expiry (once per offset and expiry), and sends expired ones down the normal delete path as clusterbot.
+ * Every write is a guarded claim in Postgres, so overlapping sweeps on several workers, and a worker that
+ * restarts, remind once and delete once; running it twice is harmless.
  */
 export async function sweepExpiry(deps: SweepExpiryDeps): Promise<SweepResult> {
   const now = deps.clock.now();
-  const until = new Date(now.getTime() + deps.settings.remindBeforeMinutes * 60_000);
+  const offsets = reminderOffsets(deps.settings);
+  const until = new Date(now.getTime() + Math.max(...offsets) * 60_000);
   const result: SweepResult = { reminded: [], expired: [] };
   for (const c of await deps.store.listExpiring(until)) {
     try {
       if (c.expiresAt.getTime() <= now.getTime()) {
         if (await expire(deps, c, now)) result.expired.push(c.id);
-      } else if (!c.remindedAt && (await remind(deps, c))) result.reminded.push(c.id);
+      } else {
+        const due = dueReminder(offsets, c.expiresAt.getTime() - now.getTime());
+        if (due && (await remind(deps, c, due))) result.reminded.push(c.id);
+      }
     } catch (e) {
       // One cluster's trouble (a Redis blip) must not keep the others from their reminder or delete.
       deps.logger.warn({ clusterId: c.id, err: (e as Error).message }, 'expiry sweep: cluster skipped; the next sweep tries again');
@@ -38,11 +49,11 @@ export async function sweepExpiry(deps: SweepExpiryDeps): Promise<SweepResult> {
   return result;
 }
 
-async function remind(deps: SweepExpiryDeps, c: Cluster): Promise<boolean> {
+async function remind(deps: SweepExpiryDeps, c: Cluster, due: { offsetMinutes: number; final: boolean }): Promise<boolean> {
   // Claimed before sending: a reminder lost to a Slack outage is better than one sent twice.
-  const claimed = await deps.store.markReminded(c.id, c.expiresAt);
+  const claimed = await deps.store.claimReminder(c.id, c.expiresAt, due.offsetMinutes);
   if (!claimed) return false;
-  await deps.notifier.direct(claimed.owner, { kind: 'expiryReminder', cluster: claimed });
+  await deps.notifier.direct(claimed.owner, { kind: 'expiryReminder', cluster: claimed, final: due.final });
   return true;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The expiry queries and guarded updates of the Postgres cluster store (listExpiring, markReminded,
+ * The expiry queries and guarded updates of the Postgres cluster store (listExpiring, claimReminder,
  * extendExpiry, expire) against a real PostgreSQL, each test in its own freshly migrated database.
  */
 import { randomUUID } from 'node:crypto';
@@ -52,27 +52,27 @@ describe('listExpiring', () => {
   });
 });
 
-describe('markReminded', () => {
+describe('claimReminder', () => {
   it('claims once: the first call sets reminded_at, later ones return undefined', async () => {
     const c = await seed('ready', at(30 * minute));
-    const first = await t.store.markReminded(c.id, c.expiresAt);
+    const first = await t.store.claimReminder(c.id, c.expiresAt, 60);
     expect(first?.remindedAt).toBeInstanceOf(Date);
-    expect(await t.store.markReminded(c.id, c.expiresAt)).toBeUndefined();
+    expect(await t.store.claimReminder(c.id, c.expiresAt, 60)).toBeUndefined();
   });
 
   it('lets exactly one of five concurrent claims win', async () => {
     const c = await seed('degraded', at(30 * minute));
-    const results = await Promise.all(Array.from({ length: 5 }, () => t.store.markReminded(c.id, c.expiresAt)));
+    const results = await Promise.all(Array.from({ length: 5 }, () => t.store.claimReminder(c.id, c.expiresAt, 60)));
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
   it('refuses a stale expiry and a cluster not in an expiring state', async () => {
     const c = await seed('ready', at(30 * minute));
-    expect(await t.store.markReminded(c.id, at(31 * minute))).toBeUndefined();
+    expect(await t.store.claimReminder(c.id, at(31 * minute), 60)).toBeUndefined();
     const going = await seed('deleting', at(30 * minute));
-    expect(await t.store.markReminded(going.id, going.expiresAt)).toBeUndefined();
+    expect(await t.store.claimReminder(going.id, going.expiresAt, 60)).toBeUndefined();
     const creating = await seed('provisioning', at(30 * minute));
-    expect(await t.store.markReminded(creating.id, creating.expiresAt)).toBeUndefined();
+    expect(await t.store.claimReminder(creating.id, creating.expiresAt, 60)).toBeUndefined();
     expect((await t.store.get(c.id))!.remindedAt).toBeNull();
   });
 });
@@ -80,7 +80,7 @@ describe('markReminded', () => {
 describe('extendExpiry', () => {
   it('moves the expiry, clears reminded_at and records an extended event with the actor', async () => {
     const c = await seed('ready', at(30 * minute));
-    await t.store.markReminded(c.id, c.expiresAt);
+    await t.store.claimReminder(c.id, c.expiresAt, 60);
     const moved = await t.store.extendExpiry(c.id, { from: c.expiresAt, to: at(day) }, 'U0OWNER');
     expect(moved).toMatchObject({ expiresAt: at(day), remindedAt: null, state: 'ready' });
     expect((await t.store.events(c.id)).at(-1)).toMatchObject({

@@ -4,7 +4,8 @@
  *  - MemoryClusterStore guards every state change with the domain state machine (statesAllowedBefore),
  *    keeps request keys unique, live names unique and live subnets distinct, like src/db/cluster-store.ts;
  *    moveSubnet moves only a provisioning cluster without nodes, to the lowest index neither live nor excluded;
- *    markReminded, extendExpiry and expire carry the same guards as their SQL (state, expiry, reminded_at).
+ *    claimReminder, extendExpiry, transferOwner and expire carry the same guards as their SQL (state, expiry,
+ *    owner, one claim per cluster+expiry+offset like the reminders primary key).
  *  - FakeRuntime is idempotent per deterministic container name (same container id on every ensureNode),
  *    records every call, and can be scripted: exec results per container, stopped containers,
  *    AppErrors thrown at a given step, hooks before a step, leftovers that survive removeCluster.
@@ -19,6 +20,7 @@ import { expiringStates, extendableStates, systemActor } from '../../src/domain/
 import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
 import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
+import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
 import type {
   Clock,
@@ -85,7 +87,7 @@ export class MemoryClusterStore implements ClusterStore {
   readonly clusters = new Map<string, Cluster>();
   private readonly requestKeys = new Map<string, string>();
   private readonly nodeRows = new Map<string, Map<number, ClusterNode>>();
-  private readonly eventRows: { clusterId: string; actor: string; kind: string; detail: Record<string, unknown>; at: Date }[] = [];
+  readonly eventRows: { clusterId: string; actor: string; kind: string; detail: Record<string, unknown>; at: Date }[] = [];
   /** Every successful state change, in order. */
   readonly transitions: TransitionRecord[] = [];
   /** Number of calls that changed something (create, transition, set*, saveNode): "nothing written" checks. */
@@ -235,12 +237,29 @@ export class MemoryClusterStore implements ClusterStore {
       .map(clone);
   }
 
-  async markReminded(id: string, expiresAt: Date): Promise<Cluster | undefined> {
+  /** The reminders table's primary key: cluster, expiry, offset. */
+  readonly reminderClaims = new Set<string>();
+
+  async claimReminder(id: string, expiresAt: Date, offsetMinutes: number): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
-    if (!c || c.remindedAt || c.expiresAt.getTime() !== expiresAt.getTime() || !expiringStates.includes(c.state)) return undefined;
+    if (!c || c.expiresAt.getTime() !== expiresAt.getTime() || !expiringStates.includes(c.state)) return undefined;
+    const key = `${id}|${expiresAt.toISOString()}|${offsetMinutes}`;
+    if (this.reminderClaims.has(key)) return undefined;
+    this.reminderClaims.add(key);
     c.remindedAt = this.clock.now();
     this.writes++;
-    this.journal?.push('store.markReminded');
+    this.journal?.push(`store.claimReminder ${offsetMinutes}`);
+    return clone(c);
+  }
+
+  async transferOwner(id: string, change: { from: string; to: string }, actor: string): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    if (!c || c.owner !== change.from || !extendableStates.includes(c.state)) return undefined;
+    c.owner = change.to;
+    c.updatedAt = this.clock.now();
+    this.eventRows.push({ clusterId: id, actor, kind: 'transferred', detail: { from: change.from, to: change.to }, at: this.clock.now() });
+    this.writes++;
+    this.journal?.push('store.transferOwner');
     return clone(c);
   }
 
@@ -710,6 +729,33 @@ export class MemoryOperationStore implements OperationStore {
   async setProgress(id: string, progress: OperationProgress): Promise<void> {
     const o = this.store.operationRows.get(id);
     if (o && isActive(o.state)) o.progress = { ...progress };
+  }
+
+  /** The same union as db/operation-store.ts history: operations plus the events isHistoryEvent keeps, newest first. */
+  async history(filter: HistoryFilter, page: { offset: number; limit: number }): Promise<{ entries: HistoryEntry[]; total: number }> {
+    const shown = (clusterId: string) => {
+      const c = this.store.clusters.get(clusterId);
+      return c && (!filter.owner || c.owner === filter.owner) && (!filter.clusterName || c.name === filter.clusterName) ? c : undefined;
+    };
+    const all: (HistoryEntry & { seq: number })[] = [];
+    let seq = 0;
+    for (const o of this.store.operationRows.values()) {
+      const c = shown(o.clusterId);
+      if (!c) continue;
+      const start = o.startedAt ?? o.createdAt;
+      all.push({
+        at: o.createdAt, clusterId: c.id, clusterName: c.name, actor: o.actor, what: o.kind, source: 'operation', outcome: o.state,
+        durationMs: o.finishedAt ? o.finishedAt.getTime() - start.getTime() : null, error: o.error, detail: clone(o.params), seq: seq++,
+      });
+    }
+    for (const e of this.store.eventRows) {
+      const c = shown(e.clusterId);
+      if (!c || !isHistoryEvent(e.kind)) continue;
+      all.push({ at: e.at, clusterId: c.id, clusterName: c.name, actor: e.actor, what: e.kind, source: 'event', outcome: null, durationMs: null, error: null, detail: clone(e.detail), seq: seq++ });
+    }
+    // Newest first; at the same instant, events (which carry a sequence) after operations, later ones first, as the SQL's tiebreak does.
+    all.sort((a, b) => b.at.getTime() - a.at.getTime() || b.seq - a.seq);
+    return { total: all.length, entries: all.slice(page.offset, page.offset + page.limit).map(({ seq: _, ...e }) => e) };
   }
 }
 

@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { IDS } from '../support/slack-request.js';
+
+/**
+ * Lifetime and hand-over through the built executable: a cluster created with `--ttl 5m` is handed to Bob,
+ * who gets the 3-minute reminder, then (after the process is killed and started again) the 1-minute one with
+ * Snapshot & delete, each exactly once; the old owner can no longer delete it, Bob can; `/cluster history`
+ * lists every step. One small ZooKeeper node; about five minutes.
+ */
+describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart, transfer, history', () => {
+  const name = `e2e-life-${randomUUID().slice(0, 6)}`;
+  const bob = 'U0BOB';
+  let h: SlackHarness;
+  const dmsOf = (user: string) => h.fake.messages(h.fake.dmChannel(user));
+  const remindersOf = (user: string) => dmsOf(user).filter((m) => m.text.includes(`Your cluster ${name} expires in`));
+
+  beforeAll(async () => {
+    h = await startSlackHarness({
+      subnetPool: '10.204.0.0/16',
+      env: { EXPIRY_REMINDERS: '3,1', EXPIRY_SWEEP_SECONDS: '5', ADMIN_USERS: 'U0ADMIN' },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('reminds the new owner once per offset across a restart; the new owner can delete, the old cannot; history has it all', async () => {
+    expect((await h.send(`create zookeeper 1 --name ${name} --ttl 5m`).res).status).toBe(200);
+    await h.waitForCard(name, 'ready', 150_000);
+    const [row] = await h.rows();
+    const expires = (await h.db.database.pool.query('SELECT expires_at, created_at FROM clusters WHERE id = $1', [row!.id])).rows[0];
+    expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeGreaterThan(4 * 60_000);
+    expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeLessThanOrEqual(5 * 60_000 + 1000);
+
+    const handed = h.send(`transfer ${name} <@${bob}|bob>`, { responseId: 'transfer' });
+    expect((await handed.res).status).toBe(200);
+    expect((await h.reply('transfer')).text).toContain(`now belongs to <@${bob}>`);
+    await h.fake.waitFor(() => dmsOf(bob).find((m) => m.text.includes(`handed from <@${IDS.user_id}> to <@${bob}>`)), 10_000);
+    await h.fake.waitFor(() => dmsOf(IDS.user_id).find((m) => m.text.includes(`handed from <@${IDS.user_id}> to <@${bob}>`)), 10_000);
+
+    const first = await h.fake.waitFor(() => remindersOf(bob)[0], 200_000);
+    expect(JSON.stringify(first.blocks)).not.toContain('cluster.snapshot.then-delete');
+    await h.crashAndRestart();
+    const last = await h.fake.waitFor(() => remindersOf(bob)[1], 150_000);
+    expect(JSON.stringify(last.blocks)).toContain('"action_id":"cluster.snapshot.then-delete"');
+    expect(remindersOf(IDS.user_id)).toEqual([]); // the old owner is not reminded of someone else's cluster
+
+    await h.press({ action_id: 'cluster.delete', value: row!.id }, { responseId: 'old-delete' });
+    expect((await h.reply('old-delete')).text).toContain(`belongs to <@${bob}>`);
+    await h.press({ action_id: 'cluster.delete', value: row!.id }, { responseId: 'bob-delete', user: bob });
+    expect((await h.reply('bob-delete')).text).toContain(`Deleting ${name}`);
+    await h.waitForCard(name, 'deleted', 120_000);
+    expect(remindersOf(bob)).toHaveLength(2);
+    const claims = await h.db.database.pool.query('SELECT offset_minutes FROM reminders WHERE cluster_id = $1 ORDER BY offset_minutes DESC', [row!.id]);
+    expect(claims.rows).toEqual([{ offset_minutes: 3 }, { offset_minutes: 1 }]);
+
+    h.send(`history ${name}`, { responseId: 'history', user: bob });
+    const history = (await h.reply('history', 20_000)).blocks.map((b) => JSON.stringify(b)).join('\n');
+    for (const step of ['create → ✅ succeeded', `handed from ${IDS.user_id} to ${bob}`, 'delete → ✅ succeeded', 'became ready', 'became deleted'])
+      expect(history).toContain(step);
+    h.send('history', { responseId: 'old-history' });
+    expect((await h.reply('old-history', 20_000)).text).toContain('Nothing in the history of your clusters');
+    h.send('history', { responseId: 'admin-history', user: 'U0ADMIN' });
+    expect((await h.reply('admin-history', 20_000)).text).toContain('History of every cluster');
+  }, 600_000);
+});
