@@ -335,16 +335,21 @@ describe('paths, inspect and logs', () => {
   });
 
   it('logs keeps the newest lines within the byte cap, from a line start', async () => {
-    // Marker lines through PID 1's stdout and stderr, so they are the newest log lines.
+    // A line on PID 1's stderr, then marker lines on its stdout, so the markers are the newest log lines.
+    // Docker copies stdout and stderr through separate pipes, so their relative order in the log is not
+    // guaranteed: the markers share one stream, and the stderr line is only looked for, not ordered.
     // Retried if ZooKeeper logged in between.
     const markers = Array.from({ length: 40 }, (_, i) => `marker-${runId}-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`);
+    await sh(`echo stderr-${runId} >/proc/1/fd/2`);
     const full = await waitFor('the markers as the last 40 log lines', 30_000, async () => {
-      await sh(markers.map((m, i) => `echo ${m} >/proc/1/fd/${i % 2 ? 2 : 1}`).join('; '));
+      await sh(markers.map((m) => `echo ${m} >/proc/1/fd/1`).join('; '));
       await new Promise((r) => setTimeout(r, 200));
       const logs = await data.logs(host, node.containerName, { tailLines: 40, maxBytes: 1_000_000 });
       return logs.text.trimEnd().split('\n').join(',') === markers.join(',') ? logs : undefined;
     });
     expect(full.truncated).toBe(false);
+    // stderr is in the log too (interleaved with stdout as Docker stored it).
+    expect((await data.logs(host, node.containerName, { tailLines: 2000, maxBytes: 1_000_000 })).text).toContain(`stderr-${runId}`);
 
     const capped = await data.logs(host, node.containerName, { tailLines: 40, maxBytes: 500 });
     expect(capped.truncated).toBe(true);
