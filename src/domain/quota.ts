@@ -86,3 +86,20 @@ export function quotaFor(actor: string, settings: { adminUsers: readonly string[
   if (settings.adminUsers.includes(actor)) return null;
   return { ...settings.quota, clustersPerUser: settings.quota?.clustersPerUser ?? settings.maxClustersPerUser };
 }
+
+/**
+ * One line of what the caller uses against their limits, for `/cluster list`:
+ * "You use 2 of 5 clusters · 9 of 16 nodes · 3 of 8 CPU · 6.0 of 16 GiB". Dimensions without a limit show
+ * what is used; null limits (admins) say they are exempt.
+ */
+export function describeQuotaUse(user: Usage, limits: QuotaLimits | null): string {
+  const part = (used: string, max: string | undefined, unit: string) => (max === undefined ? `${used} ${unit}` : `${used} of ${max} ${unit}`);
+  const gibLimit = (mib: number | undefined) => (mib === undefined ? undefined : String(Math.round((mib / 1024) * 10) / 10));
+  const parts = [
+    part(String(user.clusters), limits?.clustersPerUser?.toString(), 'clusters'),
+    part(String(user.nodes), limits?.nodesPerUser?.toString(), 'nodes'),
+    part(cpuText(user.cpus), limits?.cpusPerUser?.toString(), 'CPU'),
+    part(gib(user.memoryMiB), gibLimit(limits?.memoryMiBPerUser), 'GiB'),
+  ];
+  return `You use ${parts.join(' · ')}${limits ? '' : ' (admins have no quota)'}`;
+}

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
-import { checkQuota, noUsage, quotaFor, type Usage } from '../../src/domain/quota.js';
+import { checkQuota, describeQuotaUse, noUsage, quotaFor, type Usage } from '../../src/domain/quota.js';
+import { renderList } from '../../src/render/messages.js';
 import { footprint } from '../../src/domain/template.js';
 import type { Settings } from '../../src/services/ports.js';
 import { requestCluster, type RequestClusterInput } from '../../src/services/request-cluster.js';
@@ -110,5 +111,21 @@ describe('requestCluster with quotas', () => {
     const v = world({ quota: { memoryMiBTotal: 18432 + 100 } });
     await requestCluster(v, req({ actor: 'UADMIN', template: 'hadoop', size: 8, name: 'a1' }));
     expect((await appRejection(requestCluster(v, req({ template: 'zookeeper', size: 3 })))).userMessage).toContain('(quota: memory in total)');
+  });
+});
+
+describe('quota use in /cluster list', () => {
+  it('says what the caller uses of each limit, and only what is used where there is none', () => {
+    const user = usage({ clusters: 2, nodes: 6, cpus: 3, memoryMiB: 6144 });
+    expect(describeQuotaUse(user, { clustersPerUser: 5, cpusPerUser: 8, memoryMiBPerUser: 16 * 1024 })).toBe('You use 2 of 5 clusters · 6 nodes · 3 of 8 CPU · 6.0 of 16 GiB');
+    expect(describeQuotaUse(user, null)).toBe('You use 2 clusters · 6 nodes · 3 CPU · 6.0 GiB (admins have no quota)');
+  });
+
+  it('renderList shows the line under the list, also when the caller has none', () => {
+    const line = 'You use 0 of 5 clusters · 0 nodes · 0 CPU · 0.0 GiB';
+    const empty = renderList([], 'UALICE', new Date(), false, line);
+    expect(empty.text).toContain(line);
+    expect(empty.blocks.at(-1)).toEqual({ type: 'context', elements: [expect.objectContaining({ text: line })] });
+    expect(renderList([], 'UALICE', new Date(), false).text).not.toContain('You use');
   });
 });
