@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import type { QuotaLimits } from './domain/quota.js';
 
 /** The package root, so defaults work whatever the current directory is. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,6 +40,13 @@ export const envSchema = z.object({
   DEBIAN_MIRROR: z.url().default('http://deb.debian.org/debian'),
   DEFAULT_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(48),
   MAX_CLUSTERS_PER_USER: z.coerce.number().int().min(1).default(5),
+  /** Quotas (domain/quota.ts); unset is no limit, except clusters per user which falls back to MAX_CLUSTERS_PER_USER. */
+  QUOTA_CLUSTERS_PER_USER: z.coerce.number().int().min(1).optional(),
+  QUOTA_NODES_PER_USER: z.coerce.number().int().min(1).optional(),
+  QUOTA_CPUS_PER_USER: z.coerce.number().positive().optional(),
+  QUOTA_MEMORY_GIB_PER_USER: z.coerce.number().positive().optional(),
+  QUOTA_CPUS_TOTAL: z.coerce.number().positive().optional(),
+  QUOTA_MEMORY_GIB_TOTAL: z.coerce.number().positive().optional(),
   /** Deprecated single offset; used only when EXPIRY_REMINDERS is not set. */
   EXPIRY_REMINDER_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).optional(),
   /** Minutes before expiry at which the owner is reminded, each once per expiry: "1440,60" = a day and an hour before. */
@@ -112,6 +120,7 @@ export interface Config {
   debianMirror: string;
   defaultTtlHours: number;
   maxClustersPerUser: number;
+  quota: QuotaLimits;
   expiryReminderMinutes: number;
   /** Reminder offsets in minutes before expiry, largest first. */
   expiryReminders: number[];
@@ -198,7 +207,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     artifactDir: e.ARTIFACT_DIR,
     debianMirror: e.DEBIAN_MIRROR,
     defaultTtlHours: e.DEFAULT_TTL_HOURS,
-    maxClustersPerUser: e.MAX_CLUSTERS_PER_USER,
+    maxClustersPerUser: e.QUOTA_CLUSTERS_PER_USER ?? e.MAX_CLUSTERS_PER_USER,
+    quota: {
+      clustersPerUser: e.QUOTA_CLUSTERS_PER_USER ?? e.MAX_CLUSTERS_PER_USER,
+      nodesPerUser: e.QUOTA_NODES_PER_USER,
+      cpusPerUser: e.QUOTA_CPUS_PER_USER,
+      memoryMiBPerUser: e.QUOTA_MEMORY_GIB_PER_USER === undefined ? undefined : Math.round(e.QUOTA_MEMORY_GIB_PER_USER * 1024),
+      cpusTotal: e.QUOTA_CPUS_TOTAL,
+      memoryMiBTotal: e.QUOTA_MEMORY_GIB_TOTAL === undefined ? undefined : Math.round(e.QUOTA_MEMORY_GIB_TOTAL * 1024),
+    },
     expiryReminderMinutes: e.EXPIRY_REMINDER_MINUTES ?? 60,
     // EXPIRY_REMINDERS wins; a deployment that only set the old EXPIRY_REMINDER_MINUTES keeps its one reminder.
     expiryReminders: e.EXPIRY_REMINDERS ?? (e.EXPIRY_REMINDER_MINUTES !== undefined ? [e.EXPIRY_REMINDER_MINUTES] : [1440, 60]),

@@ -1,7 +1,8 @@
-import { and, asc, count, eq, inArray, lte, ne, notExists, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lte, ne, notExists, sql, type SQL } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { expiringStates, extendableStates, systemActor } from '../domain/expiry.js';
 import { activeOperationStates } from '../domain/operation.js';
+import { checkQuota, type Usage } from '../domain/quota.js';
 import { firstFreeSubnet } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
 import type { ClusterStore, NewCluster } from '../services/ports.js';
@@ -56,6 +57,22 @@ export function createClusterStore(db: Db): ClusterStore {
     return !taken;
   };
 
+  /** The owner's and everyone's live reservations, in one scan (a few hundred rows at most). */
+  const usageIn = async (tx: Tx | Db, owner: string): Promise<{ user: Usage; total: Usage }> => {
+    const sums = (where: SQL | undefined) =>
+      tx
+        .select({
+          clusters: sql<number>`count(*)::int`,
+          nodes: sql<number>`coalesce(sum(${clusters.nodeCount}), 0)::int`,
+          cpus: sql<number>`coalesce(sum(${clusters.reservedCpus}), 0)::float8`,
+          memoryMiB: sql<number>`coalesce(sum(${clusters.reservedMemoryMiB}), 0)::int`,
+        })
+        .from(clusters)
+        .where(where);
+    const [[user], [total]] = await Promise.all([sums(and(live, eq(clusters.owner, owner))), sums(live)]);
+    return { user: user!, total: total! };
+  };
+
   const store: ClusterStore = {
     async create(c: NewCluster, op = { kind: 'create', actor: c.owner }) {
       const seenResult = async (tx: Tx | Db, row: typeof clusters.$inferSelect) => {
@@ -68,13 +85,24 @@ export function createClusterStore(db: Db): ClusterStore {
             const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
             if (seen) return seenResult(tx, seen);
           }
-          const { restore, ...fields } = c;
+          const { restore, reserved, quota, ...fields } = c;
+          // Under the advisory lock every create counts what the creates before it inserted, so ten racing
+          // requests against a limit of three make exactly three.
+          if (quota) {
+            const verdict = checkQuota(await usageIn(tx, c.owner), reserved ?? { nodes: 0, cpus: 0, memoryMiB: 0 }, quota);
+            if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
+          }
           const subnetIndex = (restore && (await subnetFree(tx, restore.preferredSubnetIndex)))
             ? restore.preferredSubnetIndex
             : await freeSubnet(tx, [], 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.');
           const [row] = await tx
             .insert(clusters)
-            .values({ ...fields, state: 'requested', subnetIndex, ...(restore && { identityId: restore.identityId, restoredFrom: restore.restoredFrom }) })
+            .values({
+              ...fields,
+              state: 'requested',
+              subnetIndex,
+              ...(reserved && { nodeCount: reserved.nodes, reservedCpus: reserved.cpus, reservedMemoryMiB: reserved.memoryMiB }),
+              ...(restore && { identityId: restore.identityId, restoredFrom: restore.restoredFrom }) })
             .returning();
           await tx.insert(events).values({ clusterId: row!.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size, ...(op.params ?? {}) } });
           const operation = await insertOperation(tx, row!.id, op);
@@ -114,6 +142,10 @@ export function createClusterStore(db: Db): ClusterStore {
         .where(filter.owner ? and(live, eq(clusters.owner, filter.owner)) : live)
         .orderBy(asc(clusters.createdAt));
       return rows.map(toCluster);
+    },
+
+    async usage(owner) {
+      return usageIn(db, owner);
     },
 
     async countLive(owner) {

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { PublishedPort } from '../domain/cluster.js';
 
 /** Docker hosts clusterbot may place clusters on (also seeded from DOCKER_HOSTS at start). */
@@ -36,6 +36,13 @@ export const clusters = pgTable(
     identityId: uuid('identity_id'),
     /** Set on a cluster restored from a snapshot: which, of what cluster, taken when. */
     restoredFrom: jsonb('restored_from').$type<{ snapshotId: string; clusterName: string; takenAt: string }>(),
+    /**
+     * What the template reserved at creation (domain/quota.ts), summed by the quota check. Rows from before
+     * quotas existed hold 0 until they are deleted: templates may have changed, so they are not guessed.
+     */
+    nodeCount: integer('nodes').notNull().default(0),
+    reservedCpus: real('reserved_cpus').notNull().default(0),
+    reservedMemoryMiB: integer('reserved_memory_mib').notNull().default(0),
   },
   (t) => [
     // Names and subnets are unique among live clusters only, so names can be reused after delete.

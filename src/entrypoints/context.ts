@@ -140,6 +140,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       maxExtendDays: config.maxExtendDays,
       maxLifetimeDays: config.maxLifetimeDays,
       snapshots: config.snapshots,
+      quota: config.quota,
     },
   };
 }

@@ -178,16 +178,19 @@ export function renderTemplates(templates: readonly Template[]): Message {
   return { text: `Templates: ${templates.map((t) => t.name).join(', ')}`, blocks };
 }
 
-export function renderList(clusters: readonly Cluster[], caller: string, now: Date, all: boolean): Message {
+/** `quotaLine`: the caller's use against their quota (domain/quota.ts `describeQuotaUse`), shown under the list. */
+export function renderList(clusters: readonly Cluster[], caller: string, now: Date, all: boolean, quotaLine?: string): Message {
+  const withQuota = (m: Message): Message =>
+    quotaLine ? { text: `${m.text}\n${quotaLine}`, blocks: [...m.blocks, { type: 'context', elements: [md(quotaLine)] }] } : m;
   if (!clusters.length) {
     const text = all ? 'There are no live clusters.' : 'You have no live clusters. Create one with `/cluster create zookeeper 3`.';
-    return { text, blocks: [{ type: 'section', text: md(text) }] };
+    return withQuota({ text, blocks: [{ type: 'section', text: md(text) }] });
   }
   // The caller's clusters first, then by age.
   const sorted = [...clusters].sort((a, b) => Number(b.owner === caller) - Number(a.owner === caller) || a.createdAt.getTime() - b.createdAt.getTime());
   const rows = sorted.map((c) => `${stateEmoji[c.state]} \`${c.name}\` · ${c.template} × ${c.size} · ${c.state} · <@${c.owner}> · expires ${relative(now, c.expiresAt)}`);
   const title = all ? `${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}` : `Your ${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}`;
-  return { text: `${title}:\n${rows.join('\n')}`, blocks: [{ type: 'section', text: md(`*${title}*\n${rows.join('\n')}`.slice(0, 3000)) }] };
+  return withQuota({ text: `${title}:\n${rows.join('\n')}`, blocks: [{ type: 'section', text: md(`*${title}*\n${rows.join('\n')}`.slice(0, 3000)) }] });
 }
 
 export function renderCommandError(e: CommandError): Message {

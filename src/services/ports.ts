@@ -9,6 +9,7 @@ import type { Snapshot } from '../domain/snapshot.js';
 import type { HistoryEntry, HistoryFilter } from '../domain/history.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
+import type { QuotaLimits, Reservation, Usage } from '../domain/quota.js';
 
 export interface NewCluster {
   name: string;
@@ -22,6 +23,10 @@ export interface NewCluster {
   requestKey: string | null;
   /** A restore: the source's identity, origin, and the subnet it had (taken when still free, so addresses stay the same). */
   restore?: { identityId: string; restoredFrom: RestoredFrom; preferredSubnetIndex: number };
+  /** What the template reserves at this size (domain/template.ts `footprint`); recorded on the row, counted by quotas. Absent: nothing. */
+  reserved?: Reservation;
+  /** Checked in the insert's transaction against the owner's and everyone's live reservations; null or absent (admins): none. */
+  quota?: QuotaLimits | null;
 }
 
 /** What a new operation records: its kind, who asked, and kind-specific input. */
@@ -38,6 +43,8 @@ export interface ClusterStore {
    * active operation, if any, instead.
    */
   create(c: NewCluster, op?: NewOperation): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }>;
+  /** What the owner's live clusters, and all live clusters, reserve (for quota lines; the create checks on its own). */
+  usage(owner: string): Promise<{ user: Usage; total: Usage }>;
   get(id: string): Promise<Cluster | undefined>;
   findByRequestKey(key: string): Promise<Cluster | undefined>;
   findLiveByName(name: string): Promise<Cluster | undefined>;
@@ -308,6 +315,8 @@ export interface Settings {
   /** Days from creation a cluster may live, extensions included; admins are exempt. */
   maxLifetimeDays: number;
   snapshots: SnapshotSettings;
+  /** QUOTA_* limits; `clustersPerUser` absent falls back to maxClustersPerUser. Admins are exempt. */
+  quota?: QuotaLimits;
 }
 
 export interface SnapshotSettings {

@@ -2,6 +2,8 @@ import { defaultClusterName } from '../domain/cluster-name.js';
 import type { ClusterView } from '../domain/cluster.js';
 import { checkCreate } from '../domain/policy.js';
 import { checkTtl } from '../domain/expiry.js';
+import { quotaFor } from '../domain/quota.js';
+import { footprint } from '../domain/template.js';
 import { AppError } from '../errors.js';
 import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
 
@@ -48,11 +50,7 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
     if (pending && seen.state === 'requested') await queue.enqueue(pending);
     return { view: { cluster: seen, nodes: [] }, created: false };
   }
-  const owned = await store.countLive(input.actor);
-  if (owned >= settings.maxClustersPerUser && !settings.adminUsers.includes(input.actor))
-    throw new AppError('quota_exceeded', `You already have ${owned} live clusters; the limit is ${settings.maxClustersPerUser}.`, {
-      hints: ['`/cluster list` shows them; delete one with `/cluster delete NAME`.'],
-    });
+  // The quota is checked by store.create, in the transaction that inserts the row (racing creates cannot overshoot).
 
   const name = input.name ?? (await freeDefaultName(store, input.actorHandle ?? input.actor, check.template.name));
   const ttl = checkTtl({
@@ -72,6 +70,8 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
     channel: input.channel,
     expiresAt,
     requestKey: input.requestKey,
+    reserved: footprint(check.template, check.size),
+    quota: quotaFor(input.actor, settings),
   }, { kind: 'create', actor: input.actor });
   const view = { cluster, nodes: [] };
   if (!created) {

@@ -2,6 +2,8 @@ import { restoredClusterName } from '../domain/cluster-name.js';
 import type { ClusterView } from '../domain/cluster.js';
 import { checkCreate } from '../domain/policy.js';
 import { snapshotCode } from '../domain/snapshot.js';
+import { quotaFor } from '../domain/quota.js';
+import { footprint } from '../domain/template.js';
 import { AppError } from '../errors.js';
 import { findSnapshot } from './find-snapshot.js';
 import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, SnapshotStore, TemplateCatalog } from './ports.js';
@@ -42,11 +44,7 @@ export async function requestRestore(deps: RequestRestoreDeps, input: RequestRes
     throw new AppError('illegal_transition', `Snapshot ${code} is ${snapshot.state}; only a ready snapshot can be restored.`, { hints: ['`/cluster snapshots` shows each one\'s state.'] });
   const check = checkCreate(deps.catalog.list(), snapshot.template, snapshot.size);
   if (!check.ok) throw new AppError(check.code, `Snapshot ${code} is of a ${snapshot.template} ${snapshot.size}, which cannot be created any more: ${check.message}`);
-  const owned = await store.countLive(input.actor);
-  if (owned >= settings.maxClustersPerUser && !settings.adminUsers.includes(input.actor))
-    throw new AppError('quota_exceeded', `You already have ${owned} live clusters; the limit is ${settings.maxClustersPerUser}.`, {
-      hints: ['`/cluster list` shows them; delete one with `/cluster delete NAME`.'],
-    });
+  // The quota is checked by store.create, in the transaction that inserts the row (racing creates cannot overshoot).
   const source = await store.get(snapshot.clusterId);
   const name = input.name ?? (await freeName(store, snapshot.clusterName));
   const { cluster, created, operation } = await store.create(
@@ -59,6 +57,8 @@ export async function requestRestore(deps: RequestRestoreDeps, input: RequestRes
       channel: input.channel,
       expiresAt: new Date(clock.now().getTime() + settings.defaultTtlHours * 3600_000),
       requestKey: input.requestKey,
+      reserved: footprint(check.template, check.size),
+      quota: quotaFor(input.actor, settings),
       restore: {
         // A restore of a restore keeps the first cluster's identities: its data was written with them.
         identityId: source?.identityId ?? snapshot.clusterId,

@@ -22,6 +22,7 @@ import { busyMessage, isActive, type Operation, type OperationProgress } from '.
 import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
+import { addUsage, checkQuota, noUsage, type Reservation, type Usage } from '../../src/domain/quota.js';
 import type {
   Clock,
   ClusterStore,
@@ -130,6 +131,11 @@ export class MemoryClusterStore implements ClusterStore {
       }
     }
     const live = [...this.clusters.values()].filter((x) => x.state !== 'deleted');
+    // Like the Postgres store: the quota is checked where the row is inserted (here: synchronously, so atomically).
+    if (c.quota) {
+      const verdict = checkQuota(this.usageNow(c.owner), c.reserved ?? { nodes: 0, cpus: 0, memoryMiB: 0 }, c.quota);
+      if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
+    }
     if (live.some((x) => x.name === c.name))
       throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, { hints: ['Pick another name with --name, or delete the old one first.'] });
     const used = new Set(live.map((x) => x.subnetIndex));
@@ -137,6 +143,7 @@ export class MemoryClusterStore implements ClusterStore {
     if (subnetIndex === undefined) throw new AppError('no_capacity', 'Every cluster network is in use.');
     const now = this.clock.now();
     const id = fakeId(++this.seq);
+    if (c.reserved) this.reservations.set(id, { ...c.reserved });
     const cluster: Cluster = {
       id,
       identityId: c.restore?.identityId ?? id,
@@ -189,6 +196,25 @@ export class MemoryClusterStore implements ClusterStore {
       .filter((c) => c.state !== 'deleted' && (!filter.owner || c.owner === filter.owner))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
       .map(clone);
+  }
+
+  /** Reservations by cluster id (the Postgres store keeps them on the row; Cluster does not carry them). */
+  readonly reservations = new Map<string, Reservation>();
+
+  private usageNow(owner: string): { user: Usage; total: Usage } {
+    let user = noUsage;
+    let total = noUsage;
+    for (const c of this.clusters.values()) {
+      if (c.state === 'deleted') continue;
+      const r = this.reservations.get(c.id) ?? { nodes: 0, cpus: 0, memoryMiB: 0 };
+      total = addUsage(total, r);
+      if (c.owner === owner) user = addUsage(user, r);
+    }
+    return { user, total };
+  }
+
+  async usage(owner: string): Promise<{ user: Usage; total: Usage }> {
+    return this.usageNow(owner);
   }
 
   async countLive(owner: string): Promise<number> {
