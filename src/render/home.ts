@@ -7,7 +7,7 @@ import { actionIds, esc, md, plain, relative, snapshotButton, type Block, type B
 export const maxViewBlocks = 100;
 
 /** Opens the create form (Home's button and the help's); not in actionKinds: only Slack has modals. */
-export const openCreateActionId = 'cluster.create.open';
+export const openCreateActionId = actionIds.createOpen;
 
 export function createFormButton(): ButtonElement {
   return { type: 'button', action_id: openCreateActionId, text: plain('➕ Create a cluster'), value: 'create', style: 'primary' };
