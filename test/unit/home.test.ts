@@ -7,6 +7,7 @@ import { actionIds, type Block, type ButtonElement } from '../../src/render/bloc
 import { createFormValues, renderCreateModal } from '../../src/render/create-modal.js';
 import { capBlocks, openCreateActionId, renderHome } from '../../src/render/home.js';
 import { homeRefresher } from '../../src/slack/home.js';
+import { actionKinds, handleAction, handleCommand } from '../../src/app/handle-command.js';
 
 const now = new Date('2026-11-26T14:02:00Z');
 
@@ -119,5 +120,24 @@ describe('homeRefresher', () => {
     expect(calls).toEqual(['U1', 'U2']);
     await new Promise((r) => setTimeout(r, 120));
     expect(calls).toEqual(['U1', 'U2', 'U1']);
+  });
+});
+
+describe('bare /cluster offers the create form', () => {
+  const caller = { user: 'U0ALICE', team: null, channel: 'C0CHAN', requestKey: null };
+  const deps = { catalog: { list: () => [zookeeper], get: () => zookeeper } } as never;
+
+  it('adds the button to the general help only, within a message\'s 50 blocks', async () => {
+    const help = (await handleCommand(deps, caller, { verb: 'help' }))!;
+    expect(help.blocks.length).toBeLessThanOrEqual(50);
+    expect(buttons(help.blocks).map((b) => b.action_id)).toEqual([openCreateActionId]);
+    const topic = (await handleCommand(deps, caller, { verb: 'help', topic: 'create' }))!;
+    expect(buttons(topic.blocks)).toEqual([]);
+  });
+
+  it('in the shell, which has no forms, the button shows the create usage', async () => {
+    expect(actionKinds[openCreateActionId]).toBe('createForm');
+    const reply = (await handleAction(deps, caller, 'createForm', 'create'))!;
+    expect(reply.text).toContain('/cluster create TEMPLATE');
   });
 });
