@@ -77,4 +77,29 @@ describe('Slack Home tab and create form', () => {
     expect(dm.text).toContain('🗑');
     await h.fake.waitFor(() => (JSON.stringify(home()?.blocks ?? []).includes(name) ? undefined : true), 10_000);
   }, 180_000);
+
+  it('bare /cluster answers the help with a button, and it and the global shortcut open the form', async () => {
+    const responseId = `help-${randomUUID().slice(0, 6)}`;
+    const sent = h.send('', { responseId });
+    const ack = (await sent.res).json as { blocks: ViewBlock[] } | undefined;
+    const help = ack?.blocks ? ack : await h.reply(responseId);
+    const button = (help.blocks as ViewBlock[]).flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.create.open');
+    expect(button).toBeDefined();
+    const before = h.fake.views().filter((v) => v.callback_id === 'create_cluster').length;
+    const pressed = await h.press({ action_id: 'cluster.create.open', value: 'create' }, { responseId: `${responseId}-press`, ephemeral: true });
+    expect(pressed.status).toBe(200);
+    const modal = await h.fake.waitFor(() => h.fake.views().filter((v) => v.callback_id === 'create_cluster')[before], 10_000);
+    expect(modal.type).toBe('modal');
+    expect(modal.private_metadata).toBe(IDS.channel_id);
+    expect((modal.blocks as ViewBlock[]).map((b) => b.block_id)).toEqual(['template', 'size', 'name', 'lifetime']);
+
+    const shortcut = await postToBot(eventsUrl(h.bot.port), interactionBody({
+      type: 'shortcut', callback_id: 'create_cluster', trigger_id: newTriggerId(), action_ts: `${Date.now() / 1000}`,
+      user: { id: IDS.user_id, username: IDS.user_name, team_id: IDS.team_id }, team: { id: IDS.team_id, domain: IDS.team_domain },
+      api_app_id: IDS.api_app_id, token: IDS.token, enterprise: null, is_enterprise_install: false,
+    }), { signingSecret: h.secret });
+    expect(shortcut.status).toBe(200);
+    const fromShortcut = await h.fake.waitFor(() => h.fake.views().filter((v) => v.callback_id === 'create_cluster')[before + 1], 10_000);
+    expect(fromShortcut.private_metadata).toBe('');
+  });
 });
