@@ -8,6 +8,7 @@ import {
   renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates,
 } from '../render/messages.js';
 import { renderResetConfirm } from '../render/messages.js';
+import { createFormButton, openCreateActionId } from '../render/home.js';
 import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
@@ -59,8 +60,11 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
   const { store, catalog, settings, clock } = deps;
   try {
     switch (command.verb) {
-      case 'help':
-        return renderHelp(command.topic);
+      case 'help': {
+        const help = renderHelp(command.topic);
+        // Bare `/cluster` (and `help`) also offers the create form.
+        return command.topic ? help : { ...help, blocks: [...help.blocks, { type: 'actions', block_id: 'help:create', elements: [createFormButton()] }] };
+      }
       case 'templates':
         return renderTemplates(catalog.list());
       case 'list': {
@@ -146,7 +150,7 @@ export type ActionKind =
   | 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d'
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
   | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel'
-  | 'historyPage' | 'snapshotThenDelete';
+  | 'historyPage' | 'snapshotThenDelete' | 'createForm';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -169,10 +173,13 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.resetCancel]: 'resetCancel',
   [actionIds.historyPage]: 'historyPage',
   [actionIds.snapshotThenDelete]: 'snapshotThenDelete',
+  // Slack opens the create form instead (listeners/home-and-form.ts); the shell has no forms, so it shows the usage.
+  [openCreateActionId]: 'createForm',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
 export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, value: string): Promise<Message | null> {
+  if (action === 'createForm') return renderHelp('create');
   // The history's Next button carries its query, not an id.
   if (action === 'historyPage') {
     const query = decodeHistoryQuery(value);

@@ -21,6 +21,7 @@ import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
 import { createSlackNotifier } from '../slack/notifier.js';
+import { homeRefresher, publishHome } from '../slack/home.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -58,7 +59,8 @@ function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
 }
 
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
-  return createSlackNotifier({ client, refs: ctx.store, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger });
+  const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
+  return createSlackNotifier({ client, refs: ctx.store, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {

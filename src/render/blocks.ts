@@ -79,6 +79,7 @@ export const actionIds = {
   resetCancel: 'cluster.reset.cancel',
   historyPage: 'history.page',
   snapshotThenDelete: 'cluster.snapshot.then-delete',
+  createOpen: 'cluster.create.open',
 } as const;
 
 /** Snapshot of a ready cluster, on its card. */

@@ -4,6 +4,7 @@ import type { CommandDeps } from '../app/handle-command.js';
 import type { Route } from '../http/routes.js';
 import { registerClusterActions } from './listeners/cluster-actions.js';
 import { registerClusterCommand } from './listeners/cluster-command.js';
+import { registerHomeAndForm } from './listeners/home-and-form.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -36,6 +37,7 @@ export function createSlackApp(opts: SlackAppOptions): App {
   });
   registerClusterCommand(app, opts.deps);
   registerClusterActions(app, opts.deps);
+  registerHomeAndForm(app, opts.deps);
   return app;
 }
 

@@ -13,6 +13,8 @@ export interface SlackNotifierDeps {
   clock: Clock;
   advertiseHost: string;
   logger: Log;
+  /** Called with the owner of every changed cluster, to refresh their Home tab (throttled by the callee). */
+  homeChanged?: (owner: string) => void;
 }
 
 /**
@@ -40,6 +42,7 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
 
   return {
     async clusterChanged(view) {
+      deps.homeChanged?.(view.cluster.owner);
       await safely('update the cluster card', view.cluster.id, async () => {
         const c = await current(view);
         const msg = renderClusterCard({ ...view, cluster: { ...view.cluster, channel: c.channel, cardTs: c.cardTs } }, {

@@ -1,10 +1,12 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { actionKinds, handleAction, type CommandDeps } from '../../app/handle-command.js';
+import { publishHome } from '../home.js';
 
-/** Buttons on the card and on ephemeral confirmations. The button's value is the cluster id. */
+/** Buttons on the card, on ephemeral confirmations and on Home. The button's value is the cluster id. */
 export function registerClusterActions(app: App, deps: CommandDeps): void {
   for (const [actionId, kind] of Object.entries(actionKinds)) {
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond }) => {
+    if (kind === 'createForm') continue; // opens a modal: listeners/home-and-form.ts
+    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       const reply = await handleAction(
         deps,
@@ -12,6 +14,12 @@ export function registerClusterActions(app: App, deps: CommandDeps): void {
         kind,
         action.value ?? '',
       );
+      // Home has no response_url: the answer goes by DM, and Home is re-published to show the change.
+      if (body.container?.type === 'view') {
+        if (reply) await client.chat.postMessage({ channel: body.user.id, text: reply.text, blocks: reply.blocks as never });
+        await publishHome(deps, client, body.user.id);
+        return;
+      }
       if (!reply) return;
       // Answers to a confirmation replace it; answers to the shared card go only to the presser.
       const onEphemeral = body.container?.is_ephemeral === true;
