@@ -2,6 +2,7 @@ import { parseCommand, type ClusterCommand } from '../domain/command.js';
 import { checkCreate } from '../domain/policy.js';
 import { isAppError, toAppError } from '../errors.js';
 import { renderClusterCard } from '../render/cluster-card.js';
+import { describeQuotaUse, quotaFor } from '../domain/quota.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import {
   renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry,
@@ -68,8 +69,8 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
       case 'templates':
         return renderTemplates(catalog.list());
       case 'list': {
-        const clusters = await store.listLive(command.all ? {} : { owner: caller.user });
-        return renderList(clusters, caller.user, clock.now(), command.all);
+        const [clusters, usage] = await Promise.all([store.listLive(command.all ? {} : { owner: caller.user }), store.usage(caller.user)]);
+        return renderList(clusters, caller.user, clock.now(), command.all, describeQuotaUse(usage.user, quotaFor(caller.user, settings)));
       }
       case 'status': {
         let name = command.name;

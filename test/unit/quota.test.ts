@@ -129,3 +129,13 @@ describe('quota use in /cluster list', () => {
     expect(renderList([], 'UALICE', new Date(), false).text).not.toContain('You use');
   });
 });
+
+describe('/cluster list shows the caller\'s quota use', () => {
+  it('counts what the caller\'s live clusters reserve against their limits', async () => {
+    const { handleCommand } = await import('../../src/app/handle-command.js');
+    const w = world({ quota: { cpusPerUser: 8 } });
+    await requestCluster(w, { actor: 'UALICE', actorHandle: 'alice', team: null, channel: null, template: 'zookeeper', size: 3, requestKey: null });
+    const reply = await handleCommand(w, { user: 'UALICE', team: null, channel: null, requestKey: null }, { verb: 'list', all: false });
+    expect(JSON.stringify(reply)).toContain('You use 1 of 3 clusters · 3 nodes · 1.5 of 8 CPU · 1.5 GiB');
+  });
+});
