@@ -170,10 +170,8 @@ export function parseCommand(rawText: string): ParseResult {
         size = Number(positionals[1]);
       }
       const name = values.name as string | undefined;
-      if (name !== undefined) {
-        const problem = clusterNameProblem(name);
-        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
-      }
+      const bad = name === undefined ? undefined : badName(name, spec.usage);
+      if (bad) return bad;
       const ttlText = values.ttl as string | undefined;
       let ttlMinutes: number | undefined;
       if (ttlText !== undefined) {
@@ -187,8 +185,8 @@ export function parseCommand(rawText: string): ParseResult {
       return { ok: true, command: { verb, all: Boolean(values.all) } };
     case 'extend': {
       const name = positionals[0]!;
-      const problem = clusterNameProblem(name);
-      if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      const bad = badName(name, spec.usage);
+      if (bad) return bad;
       const daysText = positionals[1];
       if (daysText === undefined) return { ok: true, command: { verb, name } };
       // How many days are allowed is policy (MAX_EXTEND_DAYS); here only "a whole number of days, at least 1".
@@ -205,10 +203,8 @@ export function parseCommand(rawText: string): ParseResult {
       }
       if (positionals.length > 1) return fail(`Too many words for \`snapshot\`: "${printable(positionals.slice(1).join(' '))}". Put a note in quotes after -m.`, spec.usage);
       const name = positionals[0];
-      if (name !== undefined) {
-        const problem = clusterNameProblem(name);
-        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
-      }
+      const bad = name === undefined ? undefined : badName(name, spec.usage);
+      if (bad) return bad;
       const note = (values.message as string | undefined)?.trim();
       if (note !== undefined && note.length > maxNoteLength) return fail(`The note is ${note.length} characters long; notes are at most ${maxNoteLength}.`, spec.usage);
       return { ok: true, command: { verb, withData: Boolean(values['with-data']), ...(name !== undefined && { name }), ...(note && { note }) } };
@@ -217,32 +213,28 @@ export function parseCommand(rawText: string): ParseResult {
       const ref = positionals[0]!;
       if (!/^[0-9a-fA-F-]{6,36}$/.test(ref)) return fail(`"${printable(ref)}" is not a snapshot id; \`/cluster snapshots\` lists them.`, spec.usage);
       const name = values.name as string | undefined;
-      if (name !== undefined) {
-        const problem = clusterNameProblem(name);
-        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
-      }
+      const bad = name === undefined ? undefined : badName(name, spec.usage);
+      if (bad) return bad;
       return { ok: true, command: { verb, snapshot: ref.toLowerCase(), ...(name !== undefined && { name }) } };
     }
     case 'reset': {
       const name = positionals[0]!;
-      const problem = clusterNameProblem(name);
-      if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      const bad = badName(name, spec.usage);
+      if (bad) return bad;
       return { ok: true, command: { verb, name, snapshotFirst: Boolean(values.snapshot) } };
     }
     case 'transfer': {
       const name = positionals[0]!;
-      const problem = clusterNameProblem(name);
-      if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
+      const bad = badName(name, spec.usage);
+      if (bad) return bad;
       const to = parseUserRef(positionals[1]!);
       if (!to) return fail(`"${printable(positionals[1]!)}" is not a Slack user: mention them, e.g. \`/cluster transfer ${name} @bob\`, picking the name from Slack's list.`, spec.usage);
       return { ok: true, command: { verb, name, to } };
     }
     case 'history': {
       const name = positionals[0];
-      if (name !== undefined) {
-        const problem = clusterNameProblem(name);
-        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
-      }
+      const bad = name === undefined ? undefined : badName(name, spec.usage);
+      if (bad) return bad;
       const pageText = values.page as string | undefined;
       if (pageText !== undefined && (!/^\d{1,4}$/.test(pageText) || Number(pageText) < 1))
         return fail(`The page must be a whole number from 1, not "${printable(pageText)}".`, spec.usage);
@@ -253,10 +245,8 @@ export function parseCommand(rawText: string): ParseResult {
     case 'retry':
     case 'delete': {
       const name = positionals[0];
-      if (name !== undefined) {
-        const problem = clusterNameProblem(name);
-        if (problem) return fail(`Bad cluster name "${printable(name)}": ${problem}.`, spec.usage);
-      }
+      const bad = name === undefined ? undefined : badName(name, spec.usage);
+      if (bad) return bad;
       if (verb !== 'status' && verb !== 'snapshots') return { ok: true, command: { verb, name: name! } };
       return { ok: true, command: { verb, ...(name !== undefined && { name }) } };
     }
@@ -290,6 +280,12 @@ export function tokenize(text: string): string[] | undefined {
   }
   if (inWord) tokens.push(current);
   return tokens;
+}
+
+/** The refusal of a name that cannot be a cluster's (DNS-label rules), or undefined when it can. */
+function badName(name: string, usage: string): ParseResult | undefined {
+  const problem = clusterNameProblem(name);
+  return problem ? fail(`Bad cluster name "${printable(name)}": ${problem}.`, usage) : undefined;
 }
 
 function fail(message: string, usage: string): ParseResult {
