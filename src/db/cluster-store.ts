@@ -218,8 +218,18 @@ export function createClusterStore(db: Db): ClusterStore {
       });
     },
 
-    async transferOwner(id, change, actor) {
+    async transferOwner(id, change, actor, quota) {
       return db.transaction(async (tx) => {
+        if (quota) {
+          // The lock creates take, so a create and a hand-over to the same user are counted one after the other.
+          await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
+          const [c] = await tx.select().from(clusters).where(eq(clusters.id, id));
+          if (c) {
+            const reserved = { nodes: c.nodeCount, cpus: c.reservedCpus, memoryMiB: c.reservedMemoryMiB };
+            const verdict = checkQuota(await usageIn(tx, change.to), reserved, quota, { user: `<@${change.to}>`, handover: true });
+            if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
+          }
+        }
         const [row] = await tx
           .update(clusters)
           .set({ owner: change.to, updatedAt: sql`now()` })

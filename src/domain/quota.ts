@@ -44,11 +44,19 @@ function cpuText(n: number): string {
 const ownHint = '`/cluster list` shows your clusters; delete one with `/cluster delete NAME` (or snapshot it first) to free its share.';
 const totalHint = 'Everyone together is at the limit; try again when clusters are deleted or expire, or ask an admin.';
 
+/** Whom a quota check is about: the caller ("You") by default, or another user a cluster is handed to. */
+export interface QuotaSubject {
+  /** A Slack mention (`<@U…>`) for someone other than the caller. */
+  user?: string;
+  /** The cluster already exists and only changes owner: the totals do not grow, so only per-user limits apply. */
+  handover?: boolean;
+}
+
 /**
  * Whether `adding` fits beside what the owner (`used.user`) and everyone (`used.total`) hold. The first
  * limit exceeded is reported with what is in use, what was asked for, the limit, and how to free some.
  */
-export function checkQuota(used: { user: Usage; total: Usage }, adding: Reservation, limits: QuotaLimits | null | undefined): QuotaCheck {
+export function checkQuota(used: { user: Usage; total: Usage }, adding: Reservation, limits: QuotaLimits | null | undefined, subject: QuotaSubject = {}): QuotaCheck {
   if (!limits) return { ok: true };
   const { user, total } = used;
   const mem = (n: number) => `${gib(n)} GiB`;
@@ -60,15 +68,18 @@ export function checkQuota(used: { user: Usage; total: Usage }, adding: Reservat
     { limit: 'cpusTotal', name: 'CPUs in total', max: limits.cpusTotal, inUse: total.cpus, asked: adding.cpus, show: cpuText, unit: 'CPUs' },
     { limit: 'memoryMiBTotal', name: 'memory in total', max: limits.memoryMiBTotal, inUse: total.memoryMiB, asked: adding.memoryMiB, show: mem, unit: 'of memory' },
   ];
+  const who = subject.user ? { has: `${subject.user} already has`, their: `${subject.user}'s live clusters reserve` } : { has: 'You already have', their: 'Your live clusters reserve' };
   for (const r of rules) {
+    const perUser = r.limit.endsWith('PerUser');
+    if (subject.handover && !perUser) continue;
     // A tiny epsilon: CPU shares are fractions (0.5 + 0.25...) and must not fail on float rounding.
     if (r.max === undefined || r.inUse + r.asked <= r.max + 1e-9) continue;
-    const perUser = r.limit.endsWith('PerUser');
     const message =
       r.limit === 'clustersPerUser'
-        ? `You already have ${r.inUse} live clusters; the limit is ${r.max} (quota: ${r.name}).`
-        : `${perUser ? 'Your live clusters reserve' : 'All live clusters together reserve'} ${r.show(r.inUse)} ${r.unit} and this one needs ${r.show(r.asked)} more; the limit is ${r.show(r.max)} (quota: ${r.name}).`;
-    return { ok: false, code: 'quota_exceeded', limit: r.limit, message, hint: perUser ? ownHint : totalHint };
+        ? `${who.has} ${r.inUse} live clusters; the limit is ${r.max} (quota: ${r.name}).`
+        : `${perUser ? who.their : 'All live clusters together reserve'} ${r.show(r.inUse)} ${r.unit} and this one needs ${r.show(r.asked)} more; the limit is ${r.show(r.max)} (quota: ${r.name}).`;
+    const hint = !perUser ? totalHint : subject.user ? 'They can delete one of theirs first, or an admin can hand it over.' : ownHint;
+    return { ok: false, code: 'quota_exceeded', limit: r.limit, message, hint };
   }
   return { ok: true };
 }

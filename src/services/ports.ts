@@ -71,8 +71,10 @@ export interface ClusterStore {
   /**
    * Hands the cluster to another owner, only if it is live, not deleting, and still owned by `from` (so two
    * transfers at once cannot both win); records a `transferred` event. Docker labels keep the creator.
+   * With `quota`, the new owner's per-user limits are checked against the cluster's reservation under the
+   * same lock as creates (a `quota_exceeded` AppError), so a hand-over and a create cannot both squeeze in.
    */
-  transferOwner(id: string, change: { from: string; to: string }, actor: string): Promise<Cluster | undefined>;
+  transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null): Promise<Cluster | undefined>;
   /**
    * Moves the expiry from `from` to `to` and clears reminded_at, only if the cluster is live and not
    * deleting and its expiry is still `from` (so two presses cannot lose one); records an `extended` event.

@@ -1,5 +1,6 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { extendableStates } from '../domain/expiry.js';
+import { quotaFor } from '../domain/quota.js';
 import { AppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
 import type { ClusterStore, Notifier, Settings } from './ports.js';
@@ -23,11 +24,8 @@ export async function requestTransfer(deps: TransferDeps, actor: string, ref: { 
   if (c.owner === to) throw new AppError('bad_command', `${c.name} already belongs to <@${to}>.`);
   if (!extendableStates.includes(c.state))
     throw new AppError('illegal_transition', `${c.name} is ${c.state} and can no longer be handed over.`);
-  // The new owner's quota counts as if they had created it (admins are exempt, as for create).
-  const owned = await deps.store.countLive(to);
-  if (owned >= deps.settings.maxClustersPerUser && !deps.settings.adminUsers.includes(to))
-    throw new AppError('quota_exceeded', `<@${to}> already has ${owned} live clusters; the limit is ${deps.settings.maxClustersPerUser}.`, { hints: ['They can delete one first.'] });
-  const moved = await deps.store.transferOwner(c.id, { from: c.owner, to }, actor);
+  // The new owner's per-user quota counts as if they had created it (admins are exempt, as for create).
+  const moved = await deps.store.transferOwner(c.id, { from: c.owner, to }, actor, quotaFor(to, deps.settings));
   if (!moved) {
     const now = await deps.store.get(c.id);
     if (!now || now.state === 'deleted') throw new AppError('not_found', `${c.name} has been deleted.`);

@@ -120,6 +120,22 @@ describe('transferOwner', () => {
     const going = await seed('deleting', at(day));
     expect(await t.store.transferOwner(going.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0OWNER')).toBeUndefined();
   });
+
+  it("checks the new owner's per-user nodes, CPU and memory against the cluster's reservation, not only the count", async () => {
+    const big = { nodes: 3, cpus: 1.5, memoryMiB: 3 * 1024 };
+    const make = async (owner: string) =>
+      (await t.store.create({ name: `q-${randomUUID().slice(0, 8)}`, owner, team: null, template: 'zookeeper', size: 3, channel: 'C0', expiresAt: at(day), requestKey: null, reserved: big })).cluster;
+    const mine = await make('U0OWNER');
+    await make('U0BOB');
+    // Bob holds 3 nodes; the limit of 5 leaves room for 2, and this cluster has 3.
+    await expect(t.store.transferOwner(mine.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0OWNER', { clustersPerUser: 10, nodesPerUser: 5 })).rejects.toMatchObject({
+      code: 'quota_exceeded',
+      userMessage: expect.stringContaining("<@U0BOB>'s live clusters reserve 3 nodes and this one needs 3 more; the limit is 5"),
+    });
+    expect((await t.store.get(mine.id))!.owner).toBe('U0OWNER');
+    // A total limit never blocks a hand-over: the cluster already counts in the total.
+    expect(await t.store.transferOwner(mine.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0OWNER', { clustersPerUser: 10, nodesPerUser: 6, cpusTotal: 3 })).toMatchObject({ owner: 'U0BOB' });
+  });
 });
 
 describe('history', () => {

@@ -22,7 +22,7 @@ import { busyMessage, isActive, type Operation, type OperationProgress } from '.
 import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
-import { addUsage, checkQuota, noUsage, type Reservation, type Usage } from '../../src/domain/quota.js';
+import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
 import type {
   Clock,
   ClusterStore,
@@ -278,8 +278,12 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
-  async transferOwner(id: string, change: { from: string; to: string }, actor: string): Promise<Cluster | undefined> {
+  async transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
+    if (quota && c) {
+      const verdict = checkQuota(this.usageNow(change.to), this.reservations.get(id) ?? { nodes: 0, cpus: 0, memoryMiB: 0 }, quota, { user: `<@${change.to}>`, handover: true });
+      if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
+    }
     if (!c || c.owner !== change.from || !extendableStates.includes(c.state)) return undefined;
     c.owner = change.to;
     c.updatedAt = this.clock.now();
