@@ -234,8 +234,18 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     const { rows } = await h.db.database.pool.query('SELECT state, artifact_key FROM snapshots WHERE id = $1', [firstId]);
     expect(rows[0].state).toBe('deleted');
 
-    // Retention: the second snapshot is made to expire; its restored clusters are deleted first so its images are unused.
-    for (const c of [twice, restored]) {
+    // Snapshot & delete (the last reminder's button) on the restore of a restore: its thread gets the
+    // snapshot, and only then is the cluster deleted.
+    const twiceCard = h.card(twice)!;
+    await h.press({ action_id: 'cluster.snapshot.then-delete', value: (await h.rows()).find((r) => r.name === twice && r.state !== 'deleted')!.id }, { responseId: 'snap-del', user: other });
+    const saved = await waitForSnapshotMessage(twiceCard, 1);
+    const savedId = buttonsOf(saved).find((b) => b.action_id === 'snapshot.restore')!.value!;
+    await h.waitForCard(twice, 'deleted', 120_000);
+    const { rows: savedRows } = await h.db.database.pool.query('SELECT state FROM snapshots WHERE id = $1', [savedId]);
+    expect(savedRows[0].state).toBe('ready');
+
+    // Retention: the second snapshot is made to expire; its restored cluster is deleted first so its images are unused.
+    for (const c of [restored]) {
       await h.send(`delete ${c}`, { responseId: `del-${c}`, user: other }).res;
       await h.press(buttonsOf(await h.reply(`del-${c}`)).find((b) => b.action_id === 'cluster.delete.confirm')!, { responseId: `ok-${c}`, user: other, ephemeral: true });
       await h.waitForCard(c, 'deleted', 60_000);
@@ -243,8 +253,9 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     await h.db.database.pool.query("UPDATE snapshots SET expires_at = now() - interval '1 minute' WHERE id = $1", [secondId]);
     await h.fake.waitFor(() => h.thread(card).find((m) => m.text.includes(`Snapshot ${secondCode} of ${name} was removed: its retention ended`)), 60_000);
     expect(await docker.listImages({ filters: { label: [`clusterbot.snapshot=${secondId}`] } })).toEqual([]);
-    // Only the third snapshot's archive is left in the artifact directory.
+    // Only the third snapshot's and the Snapshot & delete archives are left in the artifact directory.
     const archives = (await readdir(artifactDir, { recursive: true })).filter((f) => f.endsWith('.tar.gz'));
-    expect(archives).toEqual([expect.stringContaining(thirdId)]);
+    expect(archives).toHaveLength(2);
+    expect(archives).toEqual(expect.arrayContaining([expect.stringContaining(thirdId), expect.stringContaining(savedId)]));
   }, 600_000);
 });
