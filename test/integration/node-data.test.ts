@@ -12,7 +12,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { loadConfig, packageRoot } from '../../src/config.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
-import { demuxBuffer } from '../../src/docker/exec.js';
 import { helperLabel } from '../../src/docker/helper-container.js';
 import { createHostPool } from '../../src/docker/host-pool.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
@@ -21,7 +20,7 @@ import { label } from '../../src/domain/labels.js';
 import { planCluster, type ClusterPlan, type PlannedNode } from '../../src/domain/plan.js';
 import { subnetAt } from '../../src/domain/subnet.js';
 import type { Log, NodeDataPort } from '../../src/services/ports.js';
-import { docker, removeAllByLabel, subnetsInUse } from '../support/docker.js';
+import { docker, removeAllByLabel, runOnce, subnetsInUse } from '../support/docker.js';
 import { appRejection } from '../support/rejection.js';
 
 const config = loadConfig();
@@ -105,21 +104,13 @@ async function helpersLeft(): Promise<string[]> {
 
 /** Runs a script in a throwaway container (our base image, no network) with the volume at /v; returns stdout+stderr. */
 async function inVolume(volumeName: string, script: string): Promise<{ exitCode: number; output: string }> {
-  const c = await docker.createContainer({
+  return runOnce({
     Image: await helperImage(),
     Entrypoint: ['sh', '-c', script],
     Cmd: [],
     Labels: { [label.managed]: 'true', [label.cluster]: plan.clusterId },
     HostConfig: { NetworkMode: 'none', Mounts: [{ Type: 'volume', Source: volumeName, Target: '/v' }] },
   });
-  try {
-    await c.start();
-    const { StatusCode } = (await c.wait()) as { StatusCode: number };
-    const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-    return { exitCode: StatusCode, output: demuxBuffer(logs) };
-  } finally {
-    await c.remove({ force: true });
-  }
 }
 
 async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnapshotWorld, type SnapshotWorld } from '../support/snapshot-world.js';
+import { describe, expect, it } from 'vitest';
+import { useSnapshotWorld } from '../support/snapshot-world.js';
 
 /**
  * Reset of a real Hadoop 2 (NameNode, ResourceManager, two workers) with the real services, the queue hop
@@ -7,14 +7,11 @@ import { createSnapshotWorld, type SnapshotWorld } from '../support/snapshot-wor
  * empty (a freshly formatted NameNode on fresh volumes), every DataNode is live again, and the nodes keep their
  * hostnames, addresses and published host ports.
  */
-let w: SnapshotWorld;
-beforeAll(async () => {
-  w = await createSnapshotWorld();
-}, 60_000);
-afterAll(async () => w?.close());
+const world = useSnapshotWorld();
 
 describe('hadoop 2', () => {
   it('reset with --snapshot: the file is in the snapshot, HDFS is empty after, all DataNodes live, same endpoints', async () => {
+    const w = world();
     const source = await w.create('hadoop', 2);
     const write = await w.exec(source, 'worker-1', 'head -c 1000000 /dev/urandom > /tmp/blob && hdfs dfs -put -f /tmp/blob /before-reset 2>&1 && hdfs dfs -ls / 2>/dev/null');
     expect(write.exitCode).toBe(0);

@@ -1,19 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnapshotWorld, type SnapshotWorld } from '../support/snapshot-world.js';
+import { describe, expect, it } from 'vitest';
+import { useSnapshotWorld } from '../support/snapshot-world.js';
 
 /**
  * Snapshot and restore of real Hadoop and Kafka clusters with the real services (the queue hop skipped):
  * the data written before the snapshot is all there after a restore of the deleted cluster, with the same
  * service identities (HDFS cluster id, Kafka cluster id).
  */
-let w: SnapshotWorld;
-beforeAll(async () => {
-  w = await createSnapshotWorld();
-}, 60_000);
-afterAll(async () => w?.close());
+const world = useSnapshotWorld();
 
 describe('hadoop 2', () => {
   it('a file written to HDFS before the snapshot reads back byte for byte after a restore, with every DataNode live', async () => {
+    const w = world();
     const source = await w.create('hadoop', 2);
     const write = await w.exec(source, 'worker-1', 'head -c 3000000 /dev/urandom > /tmp/blob && sha256sum /tmp/blob | cut -d" " -f1 && hdfs dfs -put -f /tmp/blob /bug-blob 2>&1 >/dev/null && hdfs getconf -confKey dfs.namenode.name.dir >/dev/null');
     expect(write.exitCode).toBe(0);
@@ -41,6 +38,7 @@ describe('hadoop 2', () => {
 
 describe('kafka 3', () => {
   it('1,000 messages produced before the snapshot are all consumed after a restore, with the same cluster id', async () => {
+    const w = world();
     const source = await w.create('kafka', 3);
     const produce = await w.exec(source, 'kafka-1', 'kafka-topics --bootstrap-server kafka-1:9092 --create --topic bug --partitions 3 --replication-factor 3 >/dev/null 2>&1; seq 1 1000 | kafka-console-producer --bootstrap-server kafka-1:9092 --topic bug --producer-property acks=all 2>&1');
     expect(produce.exitCode).toBe(0);

@@ -4,6 +4,7 @@
  * so a broken removeCluster cannot hide its own leftovers.
  */
 import Docker from 'dockerode';
+import { demuxBuffer } from '../../src/docker/exec.js';
 import { label } from '../../src/domain/labels.js';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });
@@ -53,4 +54,17 @@ export async function subnetsInUse(): Promise<Set<string>> {
   const out = new Set<string>();
   for (const n of await docker.listNetworks()) for (const c of n.IPAM?.Config ?? []) if (c.Subnet) out.add(c.Subnet);
   return out;
+}
+
+/** Creates a throwaway container, runs it to its end and removes it; returns its exit code and stdout+stderr. */
+export async function runOnce(spec: Docker.ContainerCreateOptions): Promise<{ exitCode: number; output: string }> {
+  const c = await docker.createContainer(spec);
+  try {
+    await c.start();
+    const { StatusCode } = (await c.wait()) as { StatusCode: number };
+    const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+    return { exitCode: StatusCode, output: demuxBuffer(logs) };
+  } finally {
+    await c.remove({ force: true });
+  }
 }

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -43,6 +44,16 @@ export interface SnapshotWorld {
   reset(clusterId: string, opts?: { snapshotFirst?: boolean }): Promise<ClusterView>;
   exec(view: ClusterView, hostname: string, cmd: string, timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
   close(): Promise<void>;
+}
+
+/** One world for a test file: made before its tests, closed after them. */
+export function useSnapshotWorld(): () => SnapshotWorld {
+  let w: SnapshotWorld | undefined;
+  beforeAll(async () => {
+    w = await createSnapshotWorld();
+  }, 60_000);
+  afterAll(async () => w?.close());
+  return () => w!;
 }
 
 export async function createSnapshotWorld(): Promise<SnapshotWorld> {

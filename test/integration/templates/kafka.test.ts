@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { demuxBuffer } from '../../../src/docker/exec.js';
-import { docker } from '../../support/docker.js';
+import { docker, runOnce } from '../../support/docker.js';
 import { useRealCluster } from '../../support/real-cluster.js';
 
 /** Runs a command in a throwaway container on the host's network: a Kafka client outside the cluster network. */
 async function onHostNetwork(image: string, cmd: string): Promise<{ exitCode: number; output: string }> {
-  const c = await docker.createContainer({ Image: image, Cmd: ['bash', '-c', cmd], HostConfig: { NetworkMode: 'host' }, Labels: { 'clusterbot.test': 'kafka-client' } });
-  try {
-    await c.start();
-    const { StatusCode } = (await c.wait()) as { StatusCode: number };
-    const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
-    return { exitCode: StatusCode, output: demuxBuffer(logs) };
-  } finally {
-    await c.remove({ force: true });
-  }
+  return runOnce({ Image: image, Cmd: ['bash', '-c', cmd], HostConfig: { NetworkMode: 'host' }, Labels: { 'clusterbot.test': 'kafka-client' } });
 }
 
 describe('kafka 3: real KRaft brokers, reachable inside the network and from the host', () => {
