@@ -4,10 +4,10 @@ import { startSlackHarness, type SlackHarness } from '../support/slack-harness.j
 import { IDS } from '../support/slack-request.js';
 
 /**
- * Lifetime and hand-over through the built executable: a cluster created with `--ttl 5m` is handed to Bob,
- * who gets the 3-minute reminder, then (after the process is killed and started again) the 1-minute one with
+ * Lifetime and hand-over through the built executable: a cluster created with `--ttl 3m` is handed to Bob,
+ * who gets the 2-minute reminder, then (after the process is killed and started again) the 1-minute one with
  * Snapshot & delete, each exactly once; the old owner can no longer delete it, Bob can; `/cluster history`
- * lists every step. One small ZooKeeper node; about five minutes.
+ * lists every step. One small ZooKeeper node; about three minutes.
  */
 describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart, transfer, history', () => {
   const name = `e2e-life-${randomUUID().slice(0, 6)}`;
@@ -19,7 +19,7 @@ describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart
   beforeAll(async () => {
     h = await startSlackHarness({
       subnetPool: '10.204.0.0/16',
-      env: { EXPIRY_REMINDERS: '3,1', EXPIRY_SWEEP_SECONDS: '5', ADMIN_USERS: 'U0ADMIN' },
+      env: { EXPIRY_REMINDERS: '2,1', EXPIRY_SWEEP_SECONDS: '5', ADMIN_USERS: 'U0ADMIN' },
     });
   });
   afterAll(async () => {
@@ -27,12 +27,12 @@ describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart
   });
 
   it('reminds the new owner once per offset across a restart; the new owner can delete, the old cannot; history has it all', async () => {
-    expect((await h.send(`create zookeeper 1 --name ${name} --ttl 5m`).res).status).toBe(200);
+    expect((await h.send(`create zookeeper 1 --name ${name} --ttl 3m`).res).status).toBe(200);
     await h.waitForCard(name, 'ready', 150_000);
     const [row] = await h.rows();
     const expires = (await h.db.database.pool.query('SELECT expires_at, created_at FROM clusters WHERE id = $1', [row!.id])).rows[0];
-    expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeGreaterThan(4 * 60_000);
-    expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeLessThanOrEqual(5 * 60_000 + 1000);
+    expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeGreaterThan(2 * 60_000);
+    expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeLessThanOrEqual(3 * 60_000 + 1000);
 
     const handed = h.send(`transfer ${name} <@${bob}|bob>`, { responseId: 'transfer' });
     expect((await handed.res).status).toBe(200);
@@ -54,7 +54,7 @@ describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart
     await h.waitForCard(name, 'deleted', 120_000);
     expect(remindersOf(bob)).toHaveLength(2);
     const claims = await h.db.database.pool.query('SELECT offset_minutes FROM reminders WHERE cluster_id = $1 ORDER BY offset_minutes DESC', [row!.id]);
-    expect(claims.rows).toEqual([{ offset_minutes: 3 }, { offset_minutes: 1 }]);
+    expect(claims.rows).toEqual([{ offset_minutes: 2 }, { offset_minutes: 1 }]);
 
     h.send(`history ${name}`, { responseId: 'history', user: bob });
     const history = (await h.reply('history', 20_000)).blocks.map((b) => JSON.stringify(b)).join('\n');
