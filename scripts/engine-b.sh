@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Starts a second Docker Engine on this machine as "host B" for the many-hosts tests and benchmarks:
+# its own data-root, exec-root, pidfile, cgroup parent and containerd (namespace moby-b), no default bridge,
+# no iptables rules (so it never touches the rules of the machine's main engine; published ports go through
+# docker-proxy), and its API only on 127.0.0.1 with mutual TLS from certificates made here.
+#
+#   bash scripts/engine-b.sh          start it (idempotent) and print the settings that reach it
+#   bash scripts/engine-b.sh stop     stop it (its data stays)
+#
+# Prints, for the caller to eval or copy:
+#   ENGINE_B_URL=https://127.0.0.1:2376  ENGINE_B_TLS_DIR=<dir with ca.pem, cert.pem, key.pem>
+set -euo pipefail
+
+ROOT="${ENGINE_B_ROOT:-/var/lib/clusterbot-engine-b}"
+PORT="${ENGINE_B_PORT:-2376}"
+RUN=/var/run/clusterbot-engine-b
+TLS="$ROOT/tls"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+log() { printf '\033[1m[engine-b]\033[0m %s\n' "$*" >&2; }
+
+if [ "${1:-}" = stop ]; then
+  if [ -f "$RUN.pid" ]; then as_root kill "$(cat "$RUN.pid")" 2>/dev/null || true; fi
+  for _ in $(seq 1 50); do [ -f "$RUN.pid" ] && kill -0 "$(cat "$RUN.pid")" 2>/dev/null || break; sleep 0.2; done
+  log "stopped"
+  exit 0
+fi
+
+# Certificates: a CA, a server certificate for 127.0.0.1/localhost and a client certificate, made once.
+# They live in a root-owned directory; the client side is copied readable for the user running the tests.
+if ! as_root test -f "$TLS/cert.pem"; then
+  log "making TLS certificates in $TLS"
+  as_root mkdir -p "$TLS"
+  as_root bash -c "cd '$TLS' && umask 077 &&
+    openssl genrsa -out ca-key.pem 2048 2>/dev/null &&
+    openssl req -x509 -new -key ca-key.pem -days 3650 -subj '/CN=clusterbot test CA' -out ca.pem &&
+    openssl genrsa -out server-key.pem 2048 2>/dev/null &&
+    openssl req -new -key server-key.pem -subj '/CN=localhost' -out server.csr &&
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile server.ext -out server-cert.pem 2>/dev/null &&
+    openssl genrsa -out key.pem 2048 2>/dev/null &&
+    openssl req -new -key key.pem -subj '/CN=clusterbot' -out client.csr &&
+    printf 'extendedKeyUsage=clientAuth\n' > client.ext &&
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null &&
+    rm -f server.csr client.csr server.ext client.ext"
+fi
+CLIENT_DIR="${ENGINE_B_CLIENT_DIR:-/tmp/clusterbot-engine-b-tls}"
+mkdir -p "$CLIENT_DIR"
+for f in ca.pem cert.pem key.pem; do as_root cat "$TLS/$f" > "$CLIENT_DIR/$f"; done
+chmod 600 "$CLIENT_DIR/key.pem"
+
+curl_b() { curl -sf --max-time 3 --cacert "$CLIENT_DIR/ca.pem" --cert "$CLIENT_DIR/cert.pem" --key "$CLIENT_DIR/key.pem" "https://127.0.0.1:$PORT$1"; }
+
+if ! curl_b /_ping >/dev/null 2>&1; then
+  log "starting a second dockerd on 127.0.0.1:$PORT (data in $ROOT)"
+  as_root mkdir -p "$ROOT/data" "$RUN"
+  as_root bash -c "setsid dockerd \
+    --data-root '$ROOT/data' --exec-root '$RUN' --pidfile '$RUN.pid' \
+    --host 'unix://$RUN/docker.sock' --host 'tcp://127.0.0.1:$PORT' \
+    --tlsverify --tlscacert '$TLS/ca.pem' --tlscert '$TLS/server-cert.pem' --tlskey '$TLS/server-key.pem' \
+    --containerd-namespace moby-b --containerd-plugins-namespace plugins-moby-b \
+    --cgroup-parent /clusterbot-engine-b --bridge none --iptables=false --ip-masq=false \
+    >'$ROOT/dockerd.log' 2>&1 < /dev/null &"
+  for _ in $(seq 1 100); do curl_b /_ping >/dev/null 2>&1 && break; sleep 0.3; done
+  curl_b /_ping >/dev/null || { as_root tail -20 "$ROOT/dockerd.log" >&2; log "the second dockerd did not start"; exit 1; }
+fi
+log "ready: $(curl_b /version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)"
+echo "ENGINE_B_URL=https://127.0.0.1:$PORT"
+echo "ENGINE_B_TLS_DIR=$CLIENT_DIR"
