@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AppError } from './errors.js';
+import { checkDockerEndpoint } from './domain/docker-endpoint.js';
 import type { QuotaLimits } from './domain/quota.js';
 
 /** The package root, so defaults work whatever the current directory is. */
@@ -27,8 +28,12 @@ export const envSchema = z.object({
   SLACK_API_URL: z.url().optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DOCKER_HOSTS: csv
-    .pipe(z.array(z.string().regex(dockerHostEntry, 'each entry must look like NAME=unix:///var/run/docker.sock or NAME=tcp://host:2376')).min(1))
+    .pipe(z.array(z.string().regex(dockerHostEntry, 'each entry must look like NAME=unix:///var/run/docker.sock or NAME=https://host:2376')).min(1))
     .default(['local=unix:///var/run/docker.sock']),
+  /** Client certificates for TLS hosts (https://): a directory with ca.pem, cert.pem and key.pem. */
+  DOCKER_TLS_DIR: z.string().min(1).optional(),
+  /** Hosts (by name) that may be reached over plain tcp:// on a network: root on them for anyone who can reach the port. */
+  DOCKER_INSECURE_HOSTS: csv.default([]),
   DOCKER_PUBLISH_IP: z.ipv4().default('127.0.0.1'),
   DOCKER_ADVERTISE_HOST: z.string().min(1).default('localhost'),
   DOCKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
@@ -90,6 +95,9 @@ export type Env = z.infer<typeof envSchema>;
 export interface DockerHostConfig {
   name: string;
   url: string;
+  /** ca.pem, cert.pem and key.pem for mutual TLS (https:// hosts). */
+  tlsDir?: string;
+  insecure?: boolean;
 }
 
 export interface Config {
@@ -194,7 +202,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     docker: {
       hosts: e.DOCKER_HOSTS.map((entry) => {
         const m = dockerHostEntry.exec(entry)!;
-        return { name: m[1]!, url: m[2]! };
+        const host: DockerHostConfig = { name: m[1]!, url: m[2]!, ...(e.DOCKER_INSECURE_HOSTS.includes(m[1]!) && { insecure: true }) };
+        if (e.DOCKER_TLS_DIR && host.url.startsWith('https:')) host.tlsDir = e.DOCKER_TLS_DIR;
+        const check = checkDockerEndpoint(host);
+        if (!check.ok) throw new AppError('config_invalid', `Invalid configuration: ${check.reason}`);
+        return host;
       }),
       publishIp: e.DOCKER_PUBLISH_IP,
       advertiseHost: e.DOCKER_ADVERTISE_HOST,

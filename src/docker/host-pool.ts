@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import path from 'node:path';
 import Docker from 'dockerode';
 import type { DockerHostConfig } from '../config.js';
+import { checkDockerEndpoint } from '../domain/docker-endpoint.js';
+import { AppError } from '../errors.js';
 
 /**
  * One dockerode client per configured Docker host. Clients are built with explicit connection
@@ -15,26 +19,47 @@ export interface HostPool {
   close(): Promise<void>;
 }
 
+/** The client side of mutual TLS, read from a DOCKER_CERT_PATH-style directory. */
+export interface TlsFiles {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+export function readTlsDir(dir: string): TlsFiles {
+  const read = (f: string) => {
+    try {
+      return readFileSync(path.join(dir, f));
+    } catch (err) {
+      throw new AppError('config_invalid', `Cannot read ${path.join(dir, f)} for a TLS Docker host: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
+}
+
 /**
- * Each client gets its own keep-alive agent (docker-modem would otherwise share Node's global one), so
- * that shutting down can close exactly the sockets clusterbot opened to its engines.
+ * A dockerode client for one host. Each gets its own keep-alive agent (docker-modem would otherwise share
+ * Node's global one), so that shutting down can close exactly the sockets clusterbot opened to its engines;
+ * a TLS host's agent carries the CA and our client certificate, so every connection is mutually authenticated.
  */
-export function clientFor(url: string, agent?: http.Agent): Docker {
-  const u = new URL(url);
+export function clientFor(host: DockerHostConfig): { docker: Docker; agent: http.Agent } {
+  const check = checkDockerEndpoint(host);
+  if (!check.ok) throw new AppError('config_invalid', check.reason);
   // docker-modem passes `agent` through to http.request; @types/dockerode does not declare it.
-  const withAgent = (o: Docker.DockerOptions) => (agent ? ({ ...o, agent } as Docker.DockerOptions) : o);
-  if (u.protocol === 'unix:') return new Docker(withAgent({ socketPath: u.pathname }));
-  const protocol = u.protocol === 'https:' ? 'https' : 'http';
-  return new Docker(withAgent({ host: u.hostname, port: Number(u.port || (protocol === 'https' ? 2376 : 2375)), protocol }));
+  const withAgent = (o: Docker.DockerOptions, agent: http.Agent) => ({ docker: new Docker({ ...o, agent } as Docker.DockerOptions), agent });
+  if (check.transport === 'unix') return withAgent({ socketPath: check.socketPath! }, new http.Agent({ keepAlive: true }));
+  if (check.transport === 'tcp') return withAgent({ host: check.host!, port: check.port!, protocol: 'http' }, new http.Agent({ keepAlive: true }));
+  const tls = readTlsDir(host.tlsDir!);
+  return withAgent({ host: check.host!, port: check.port!, protocol: 'https', ...tls }, new https.Agent({ keepAlive: true, ...tls }));
 }
 
 export function createHostPool(hosts: DockerHostConfig[]): HostPool {
   const agents: http.Agent[] = [];
   const clients = new Map(
     hosts.map((h) => {
-      const agent = h.url.startsWith('https:') ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+      const { docker, agent } = clientFor(h);
       agents.push(agent);
-      return [h.name, clientFor(h.url, agent)];
+      return [h.name, docker];
     }),
   );
   return {
