@@ -19,7 +19,9 @@ need_pkg() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-need_pkg docker.io postgresql redis-server debootstrap ca-certificates curl
+need_pkg docker.io postgresql redis-server debootstrap ca-certificates curl openssl
+# A private image registry (distribution) for image distribution between Docker hosts: scripts/registry.sh.
+need_pkg docker-registry
 # The big-data image recipes fetch pinned artifacts with Maven (Maven Central) and pip (PyPI) on the host.
 command -v mvn >/dev/null 2>&1 || need_pkg maven
 command -v javac >/dev/null 2>&1 || need_pkg openjdk-17-jdk-headless

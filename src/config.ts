@@ -34,6 +34,8 @@ export const envSchema = z.object({
   DOCKER_TLS_DIR: z.string().min(1).optional(),
   /** Hosts (by name) that may be reached over plain tcp:// on a network: root on them for anyone who can reach the port. */
   DOCKER_INSECURE_HOSTS: csv.default([]),
+  /** A registry every Docker host can pull from (host:port); without it images are streamed host to host. */
+  REGISTRY_URL: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, 'must be host:port, e.g. 127.0.0.1:5001').optional(),
   DOCKER_PUBLISH_IP: z.ipv4().default('127.0.0.1'),
   DOCKER_ADVERTISE_HOST: z.string().min(1).default('localhost'),
   DOCKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
@@ -116,6 +118,7 @@ export interface Config {
   port: number;
   docker: {
     hosts: DockerHostConfig[];
+    registry: string | undefined;
     publishIp: string;
     advertiseHost: string;
     concurrency: number;
@@ -208,6 +211,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         if (!check.ok) throw new AppError('config_invalid', `Invalid configuration: ${check.reason}`);
         return host;
       }),
+      registry: e.REGISTRY_URL,
       publishIp: e.DOCKER_PUBLISH_IP,
       advertiseHost: e.DOCKER_ADVERTISE_HOST,
       concurrency: e.DOCKER_CONCURRENCY,

@@ -23,6 +23,8 @@ export type ErrorCode =
   /** A published host port a reset pins is used by something else now. */
   | 'port_taken'
   | 'image_missing'
+  /** Moving an image to another Docker host (registry push/pull or save/load) failed. */
+  | 'image_transfer_failed'
   | 'docker_error'
   | 'readiness_timeout'
   | 'config_invalid'

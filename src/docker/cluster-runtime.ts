@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import type { ContainerRuntime, HostCapacity, NodeStatus } from '../services/ports.js';
 import { demuxBuffer, execIn } from './exec.js';
 import type { HostPool } from './host-pool.js';
+import type { ImageDistribution } from './image-distribution.js';
 
 export interface RuntimeOptions {
   pool: HostPool;
@@ -17,6 +18,8 @@ export interface RuntimeOptions {
   publishIp: string;
   /** The name people and outside clients use for the Docker host, written into published.env. */
   advertiseHost: string;
+  /** Brings an image built elsewhere to a host that lacks it (registry or engine-to-engine stream). */
+  distribution?: ImageDistribution;
 }
 
 /** Where a started node finds its own published addresses (see publishedEnv). */
@@ -117,7 +120,11 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
 
     async ensureImage(host, recipe) {
       const ref = await opts.resolveImage(recipe);
-      const image = await tolerate(() => pool.get(host).getImage(ref).inspect(), 404);
+      let image = await tolerate(() => pool.get(host).getImage(ref).inspect(), 404);
+      if (!image && opts.distribution) {
+        await opts.distribution.ensure(host, ref);
+        image = await tolerate(() => pool.get(host).getImage(ref).inspect(), 404);
+      }
       if (!image)
         throw new AppError('image_missing', `The image ${ref} (recipe "${recipe}") is not built on Docker host ${host}.`, {
           hints: [`An admin runs \`clusterbot images build ${recipe}\` to build it.`],

@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 import { createHostPool } from '../docker/host-pool.js';
-import { isAppError } from '../errors.js';
+import { createImageDistribution } from '../docker/image-distribution.js';
+import { AppError, isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createContext, imageBuilderFor, redactUrl } from './context.js';
 import { runBot, runShell, runWorkerProcess } from './processes.js';
@@ -84,7 +85,7 @@ program
     logger.info({ database: redactUrl(config.databaseUrl) }, 'migrations applied');
   });
 
-const images = program.command('images').description('Cluster images built from manifests/images (no registry needed)');
+const images = program.command('images').description('Cluster images built from manifests/images (no registry needed; one can be used to share them)');
 images
   .command('build [name]')
   .description('Build an image recipe and its parents (all recipes when no name), skipping unchanged ones')
@@ -94,6 +95,29 @@ images
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const r of await builder.build(name, { force: Boolean(opts.force) }))
       console.log(`${r.cached ? 'cached' : 'built '} ${r.ref}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  ${r.cached ? '' : `${r.seconds.toFixed(0)} s`}`);
+  });
+images
+  .command('push [name]')
+  .description('Push built images (all recipes when no name) to REGISTRY_URL, so every Docker host can pull them')
+  .action(async (name: string | undefined) => {
+    const { config, logger } = setup(true);
+    if (!config.docker.registry) throw new AppError('config_invalid', 'No registry is configured: set REGISTRY_URL (host:port).', { hints: ['`bash scripts/registry.sh` starts one on 127.0.0.1 for a single machine.'] });
+    const pool = createHostPool(config.docker.hosts);
+    const builder = imageBuilderFor(config, pool, logger);
+    const distribution = createImageDistribution({ pool, registry: config.docker.registry });
+    try {
+      for (const s of await builder.list()) {
+        if (name && s.name !== name) continue;
+        if (!s.built || !s.ref) {
+          console.log(`skipped ${s.name}: not built (clusterbot images build ${s.name})`);
+          continue;
+        }
+        const started = Date.now();
+        console.log(`pushed  ${await distribution.push(s.ref)}  ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      }
+    } finally {
+      await pool.close();
+    }
   });
 images
   .command('list')

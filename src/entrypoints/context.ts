@@ -13,6 +13,7 @@ import { createSnapshotBundles } from '../artifacts/snapshot-bundles.js';
 import { createNodeData } from '../docker/node-data.js';
 import { createClusterRuntime } from '../docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../docker/host-pool.js';
+import { createImageDistribution } from '../docker/image-distribution.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
@@ -102,7 +103,8 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   };
   const redis = connectRedis('queue');
   const images = imageBuilderFor(config, pool, logger);
-  const runtime = createClusterRuntime({ pool, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
+  const distribution = createImageDistribution({ pool, registry: config.docker.registry });
+  const runtime = createClusterRuntime({ pool, distribution, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
   const producer = createProducer(redis, config.queuePrefix);
   lifecycle.defer('job producer', () => producer.close());
   lifecycle.defer('postgres pool', () => database.close());
