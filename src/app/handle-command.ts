@@ -95,6 +95,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
           ...(command.size !== undefined && { size: command.size }),
           ...(command.name !== undefined && { name: command.name }),
           ...(command.ttlMinutes !== undefined && { ttlMinutes: command.ttlMinutes }),
+          ...(command.host !== undefined && { host: command.host }),
           requestKey: caller.requestKey,
         });
         return created ? null : renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);

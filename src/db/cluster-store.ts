@@ -3,11 +3,13 @@ import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { expiringStates, extendableStates, systemActor } from '../domain/expiry.js';
 import { activeOperationStates } from '../domain/operation.js';
 import { checkQuota, type Usage } from '../domain/quota.js';
+import { placeCluster } from '../domain/placement.js';
 import { firstFreeSubnet } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
 import type { ClusterStore, NewCluster } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
+import { hostLoads } from './host-store.js';
 import { insertOperation, toOperation, type Tx } from './operation-store.js';
 import { clusters, events, nodes, operations, reminders } from './schema.js';
 
@@ -85,12 +87,22 @@ export function createClusterStore(db: Db): ClusterStore {
             const [seen] = await tx.select().from(clusters).where(eq(clusters.requestKey, c.requestKey));
             if (seen) return seenResult(tx, seen);
           }
-          const { restore, reserved, quota, ...fields } = c;
+          const { restore, reserved, quota, place, ...fields } = c;
           // Under the advisory lock every create counts what the creates before it inserted, so ten racing
           // requests against a limit of three make exactly three.
           if (quota) {
             const verdict = checkQuota(await usageIn(tx, c.owner), reserved ?? { nodes: 0, cpus: 0, memoryMiB: 0 }, quota);
             if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
+          }
+          let host: string | null = null;
+          if (place) {
+            // Under the same lock, so two creates cannot both take a host's last free memory.
+            const loads = await hostLoads(tx);
+            if (loads.length) {
+              const placement = placeCluster(loads, reserved ?? { cpus: 0, memoryMiB: 0 }, place);
+              if (!placement.ok) throw new AppError('no_capacity', `No Docker host can take this cluster: ${placement.reason}.`, { hints: ['Delete a cluster you no longer need, or try a smaller size.'] });
+              host = placement.host;
+            }
           }
           const subnetIndex = (restore && (await subnetFree(tx, restore.preferredSubnetIndex)))
             ? restore.preferredSubnetIndex
@@ -101,6 +113,7 @@ export function createClusterStore(db: Db): ClusterStore {
               ...fields,
               state: 'requested',
               subnetIndex,
+              host,
               ...(reserved && { nodeCount: reserved.nodes, reservedCpus: reserved.cpus, reservedMemoryMiB: reserved.memoryMiB }),
               ...(restore && { identityId: restore.identityId, restoredFrom: restore.restoredFrom }) })
             .returning();

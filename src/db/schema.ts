@@ -1,12 +1,31 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { PublishedPort } from '../domain/cluster.js';
 
-/** Docker hosts clusterbot may place clusters on (also seeded from DOCKER_HOSTS at start). */
+/**
+ * Docker hosts clusterbot may place clusters on: managed with `clusterbot hosts`, also seeded from DOCKER_HOSTS
+ * at start. Capacity is what the last health check read from the engine; placement sums the reservations
+ * of live clusters against it inside the create transaction.
+ */
 export const hosts = pgTable('hosts', {
   name: text('name').primaryKey(),
   url: text('url').notNull(),
+  /** ca.pem, cert.pem, key.pem for mutual TLS (https:// hosts). */
+  tlsDir: text('tls_dir'),
+  /** Plain tcp:// on a network accepted by the operator for this host. */
+  insecure: boolean('insecure').notNull().default(false),
+  /** The address people and clients use for the host's published ports; null: the deployment's default. */
+  advertiseAddress: text('advertise_address'),
+  labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+  /** active: takes new clusters; draining: keeps its clusters, takes none; down: not answering (its clusters are lost). */
+  state: text('state').notNull().default('active'),
+  cpus: integer('cpus').notNull().default(0),
+  memoryMiB: integer('memory_mib').notNull().default(0),
+  diskFreeBytes: bigint('disk_free_bytes', { mode: 'number' }),
+  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+  lastError: text('last_error'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 
 export const clusters = pgTable(

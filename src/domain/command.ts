@@ -10,7 +10,7 @@ import { parseTtl } from './expiry.js';
 export type ClusterCommand =
   | { verb: 'help'; topic?: Verb }
   | { verb: 'templates' }
-  | { verb: 'create'; template: string; size?: number; name?: string; ttlMinutes?: number }
+  | { verb: 'create'; template: string; size?: number; name?: string; ttlMinutes?: number; host?: string }
   | { verb: 'list'; all: boolean }
   | { verb: 'status'; name?: string }
   | { verb: 'retry'; name: string }
@@ -38,7 +38,7 @@ interface VerbSpec {
 export const verbSpecs: Record<Verb, VerbSpec> = {
   help: { usage: '/cluster help [COMMAND]', summary: 'Show every command, or one in detail', example: '/cluster help create', options: {}, positionals: { min: 0, max: 1 } },
   templates: { usage: '/cluster templates', summary: 'List cluster types with their sizes and resources', example: '/cluster templates', options: {}, positionals: { min: 0, max: 0 } },
-  create: { usage: '/cluster create TEMPLATE [SIZE] [--name NAME] [--ttl 8h|2d]', summary: 'Create a cluster of your own (--ttl: how long it lives before it expires)', example: '/cluster create zookeeper 3 --name zk-bug-1234 --ttl 2d', options: { name: { type: 'string' }, ttl: { type: 'string' } }, positionals: { min: 1, max: 2 } },
+  create: { usage: '/cluster create TEMPLATE [SIZE] [--name NAME] [--ttl 8h|2d] [--host HOST]', summary: 'Create a cluster of your own (--ttl: how long it lives before it expires; --host: admins pick the Docker host)', example: '/cluster create zookeeper 3 --name zk-bug-1234 --ttl 2d', options: { name: { type: 'string' }, ttl: { type: 'string' }, host: { type: 'string' } }, positionals: { min: 1, max: 2 } },
   list: { usage: '/cluster list [--all]', summary: 'Your live clusters (--all: everyone\'s)', example: '/cluster list --all', options: { all: { type: 'boolean' } }, positionals: { min: 0, max: 0 } },
   status: { usage: '/cluster status [NAME]', summary: 'One cluster\'s nodes, endpoints and expiry (yours if you have one)', example: '/cluster status zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
   retry: { usage: '/cluster retry NAME', summary: 'Create a failed cluster again, reusing the nodes that started', example: '/cluster retry zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
@@ -179,7 +179,10 @@ export function parseCommand(rawText: string): ParseResult {
         ttlMinutes = parseTtl(ttlText);
         if (ttlMinutes === undefined) return fail(`"${printable(ttlText)}" is not a lifetime: use minutes, hours or days, e.g. \`--ttl 90m\`, \`--ttl 8h\`, \`--ttl 2d\`.`, spec.usage);
       }
-      return { ok: true, command: { verb, template, ...(size !== undefined && { size }), ...(name !== undefined && { name }), ...(ttlMinutes !== undefined && { ttlMinutes }) } };
+      const host = values.host as string | undefined;
+      // Who may pick a host is policy (admins); here only the form of a host name.
+      if (host !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(host)) return fail(`"${printable(host)}" is not a Docker host name; an admin's \`clusterbot hosts list\` shows them.`, spec.usage);
+      return { ok: true, command: { verb, template, ...(size !== undefined && { size }), ...(name !== undefined && { name }), ...(ttlMinutes !== undefined && { ttlMinutes }), ...(host !== undefined && { host }) } };
     }
     case 'list':
       return { ok: true, command: { verb, all: Boolean(values.all) } };

@@ -1,10 +1,18 @@
 /**
- * Chooses the Docker host for a whole cluster. A cluster lives on one host because its nodes share
- * a bridge network with fixed IPs; the host with the most memory left after reservations wins.
+ * Chooses the Docker host for a whole cluster. A cluster lives on one host because its nodes share a bridge
+ * network with fixed IPs. Only active, reachable hosts take new clusters (a draining host keeps what it has);
+ * a host fits when the memory and CPU that live clusters reserve there, plus this one, stay within its
+ * capacity; of those the host with the most memory left wins. Pure and linear in the hosts, so the create
+ * transaction can run it under its lock.
  */
+export type HostState = 'active' | 'draining' | 'down';
+export const hostStates: readonly HostState[] = ['active', 'draining', 'down'];
+
 export interface HostLoad {
   name: string;
   reachable: boolean;
+  /** Absent: active (hosts from DOCKER_HOSTS before any were registered). */
+  state?: HostState;
   cpus: number;
   memoryMiB: number;
   reservedCpus: number;
@@ -16,17 +24,45 @@ export type Placement = { ok: true; host: string } | { ok: false; reason: string
 /** Memory kept back on every host for the Docker daemon, page cache and clusterbot itself. */
 export const hostHeadroomMiB = 1024;
 
-export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; memoryMiB: number }): Placement {
-  const reachable = hosts.filter((h) => h.reachable);
-  if (!reachable.length) return { ok: false, reason: 'no Docker host is reachable' };
-  const candidates = reachable
-    .map((h) => ({ h, freeMem: h.memoryMiB - hostHeadroomMiB - h.reservedMemoryMiB }))
-    .filter(({ freeMem }) => freeMem >= need.memoryMiB)
-    .sort((a, b) => b.freeMem - a.freeMem || a.h.name.localeCompare(b.h.name));
-  const best = candidates[0];
-  if (!best) {
-    const most = Math.max(...reachable.map((h) => h.memoryMiB - hostHeadroomMiB - h.reservedMemoryMiB));
-    return { ok: false, reason: `the cluster needs ${need.memoryMiB} MiB of memory and the emptiest host has ${Math.max(0, most)} MiB free` };
+/**
+ * Docker CPU limits are ceilings, not reservations: clusters idle most of the time, so a host takes CPU
+ * reservations up to this many times its cores before it counts as full. Memory is never overcommitted.
+ */
+export const defaultCpuOvercommit = 4;
+
+export interface PlacementOptions {
+  /** `--host NAME` (admins): that host or nothing; it may be draining (an admin's explicit choice), not down. */
+  pinned?: string | undefined;
+  cpuOvercommit?: number;
+}
+
+export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; memoryMiB: number }, opts: PlacementOptions = {}): Placement {
+  const overcommit = opts.cpuOvercommit ?? defaultCpuOvercommit;
+  const freeMem = (h: HostLoad) => h.memoryMiB - hostHeadroomMiB - h.reservedMemoryMiB;
+  const freeCpu = (h: HostLoad) => h.cpus * overcommit - h.reservedCpus;
+  const fits = (h: HostLoad) => freeMem(h) >= need.memoryMiB && freeCpu(h) + 1e-9 >= need.cpus;
+
+  if (opts.pinned !== undefined) {
+    const h = hosts.find((x) => x.name === opts.pinned);
+    if (!h) return { ok: false, reason: `there is no Docker host called ${opts.pinned}` };
+    if (!h.reachable || h.state === 'down') return { ok: false, reason: `Docker host ${h.name} is down` };
+    if (!fits(h)) return { ok: false, reason: `Docker host ${h.name} has ${Math.max(0, freeMem(h))} MiB and ${round(Math.max(0, freeCpu(h)))} CPUs free; the cluster needs ${need.memoryMiB} MiB and ${round(need.cpus)} CPUs` };
+    return { ok: true, host: h.name };
   }
-  return { ok: true, host: best.h.name };
+
+  const open = hosts.filter((h) => h.reachable && (h.state ?? 'active') === 'active');
+  if (!open.length) {
+    const draining = hosts.filter((h) => h.state === 'draining').length;
+    return { ok: false, reason: draining ? 'every reachable Docker host is draining' : 'no Docker host is reachable' };
+  }
+  const best = open.filter(fits).sort((a, b) => freeMem(b) - freeMem(a) || a.name.localeCompare(b.name))[0];
+  if (best) return { ok: true, host: best.name };
+  const most = Math.max(...open.map(freeMem));
+  if (most >= need.memoryMiB)
+    return { ok: false, reason: `the cluster needs ${round(need.cpus)} CPUs and every host with the memory has its CPUs reserved (${overcommit}× its cores)` };
+  return { ok: false, reason: `the cluster needs ${need.memoryMiB} MiB of memory and the emptiest host has ${Math.max(0, most)} MiB free` };
+}
+
+function round(n: number): string {
+  return String(Math.round(n * 100) / 100);
 }

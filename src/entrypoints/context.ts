@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { loadTemplateCatalog } from '../catalog/template-catalog.js';
-import type { Config } from '../config.js';
+import type { Config, DockerHostConfig } from '../config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { createClusterStore } from '../db/cluster-store.js';
 import { createOperationStore } from '../db/operation-store.js';
@@ -14,6 +14,9 @@ import { createNodeData } from '../docker/node-data.js';
 import { createClusterRuntime } from '../docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../docker/host-pool.js';
 import { createImageDistribution } from '../docker/image-distribution.js';
+import { createHostStore } from '../db/host-store.js';
+import { checkHosts } from '../services/check-hosts.js';
+import type { HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
@@ -32,6 +35,7 @@ export interface Context {
   connectRedis(role: string): Redis;
   database: Database;
   store: ClusterStore;
+  hosts: HostStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
   /** The artifact store, and (filesystem store) the download route to mount. */
@@ -92,7 +96,10 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     await database.close();
     throw new Error(`Cannot prepare the database at ${redactUrl(config.databaseUrl)}: ${(e as Error).message}`);
   }
-  const pool = createHostPool(config.docker.hosts);
+  // Hosts are rows (clusterbot hosts add|drain|remove); DOCKER_HOSTS seeds the ones not registered yet.
+  const hostStore = createHostStore(database.db);
+  await hostStore.seed(config.docker.hosts);
+  const pool = createHostPool((await hostStore.list()).map(hostConfigOf));
   lifecycle.defer('docker connections', () => pool.close());
   const connectRedis = (role: string) => {
     // BullMQ needs maxRetriesPerRequest: null so blocking commands survive Redis restarts.
@@ -111,6 +118,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const artifacts = await createArtifactStore(config);
   lifecycle.defer('artifact store', async () => artifacts.close());
   const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
+  await checkHosts({ runtime, hosts: hostStore, logger });
   return {
     config,
     logger,
@@ -119,6 +127,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     connectRedis,
     database,
     store: createClusterStore(database.db),
+    hosts: hostStore,
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
     artifacts,
@@ -145,6 +154,11 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       quota: config.quota,
     },
   };
+}
+
+/** A registered host as the pool connects to it. */
+export function hostConfigOf(h: HostRecord): DockerHostConfig {
+  return { name: h.name, url: h.url, ...(h.tlsDir && { tlsDir: h.tlsDir }), ...(h.insecure && { insecure: true }) };
 }
 
 export function redactUrl(url: string): string {

@@ -10,6 +10,7 @@ import type { HistoryEntry, HistoryFilter } from '../domain/history.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
 import type { QuotaLimits, Reservation, Usage } from '../domain/quota.js';
+import type { HostLoad, HostState, PlacementOptions } from '../domain/placement.js';
 
 export interface NewCluster {
   name: string;
@@ -27,6 +28,53 @@ export interface NewCluster {
   reserved?: Reservation;
   /** Checked in the insert's transaction against the owner's and everyone's live reservations; null or absent (admins): none. */
   quota?: QuotaLimits | null;
+  /**
+   * Place the cluster on a registered host in the insert's transaction, against what live clusters reserve
+   * there (domain/placement.ts), so racing creates never overcommit a host. Absent, or no host registered:
+   * the row has no host and provisioning places it (restores go to their snapshot's host).
+   */
+  place?: PlacementOptions;
+}
+
+/** A Docker host as registered (hosts table). */
+export interface HostRecord {
+  name: string;
+  url: string;
+  tlsDir: string | null;
+  insecure: boolean;
+  advertiseAddress: string | null;
+  labels: Record<string, string>;
+  state: HostState;
+  cpus: number;
+  memoryMiB: number;
+  diskFreeBytes: number | null;
+  lastSeenAt: Date | null;
+  lastError: string | null;
+}
+
+export interface NewHost {
+  name: string;
+  url: string;
+  tlsDir?: string | null | undefined;
+  insecure?: boolean | undefined;
+  advertiseAddress?: string | null | undefined;
+  labels?: Record<string, string> | undefined;
+}
+
+export interface HostStore {
+  list(): Promise<HostRecord[]>;
+  get(name: string): Promise<HostRecord | undefined>;
+  /** Registers a host or changes its URL, TLS, address and labels; its state is left as it is. */
+  upsert(h: NewHost): Promise<HostRecord>;
+  /** Adds the DOCKER_HOSTS entries not registered yet; never overwrites a registered one. */
+  seed(hosts: NewHost[]): Promise<void>;
+  setState(name: string, state: HostState): Promise<HostRecord | undefined>;
+  /** What a health check read (capacity, free disk), or why it failed. A `down` host that answers is active again. */
+  recordHealth(name: string, h: { ok: true; cpus: number; memoryMiB: number; diskFreeBytes?: number | null } | { ok: false; error: string }): Promise<void>;
+  /** Unregisters a host that holds no live cluster. */
+  remove(name: string): Promise<{ removed: boolean; liveClusters: number }>;
+  /** Every registered host with the reservations of its live clusters. */
+  loads(): Promise<HostLoad[]>;
 }
 
 /** What a new operation records: its kind, who asked, and kind-specific input. */

@@ -30,6 +30,8 @@ export interface RequestClusterInput {
   ttlMinutes?: number;
   /** The same key (Slack trigger_id) never makes two clusters. */
   requestKey: string | null;
+  /** `--host NAME`: admins place the cluster on that Docker host. */
+  host?: string;
 }
 
 /**
@@ -47,10 +49,12 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
   const seen = input.requestKey ? await store.findByRequestKey(input.requestKey) : undefined;
   if (seen) {
     const pending = await operations.active(seen.id);
-    if (pending && seen.state === 'requested') await queue.enqueue(pending);
+    if (pending && seen.state === 'requested' && !cardBeingPosted(seen, clock)) await queue.enqueue(pending);
     return { view: { cluster: seen, nodes: [] }, created: false };
   }
   // The quota is checked by store.create, in the transaction that inserts the row (racing creates cannot overshoot).
+  if (input.host !== undefined && !settings.adminUsers.includes(input.actor))
+    throw new AppError('forbidden', 'Only admins choose the Docker host of a cluster; without --host clusterbot places it where there is room.');
 
   const name = input.name ?? (await freeDefaultName(store, input.actorHandle ?? input.actor, check.template.name));
   const ttl = checkTtl({
@@ -72,16 +76,26 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
     requestKey: input.requestKey,
     reserved: footprint(check.template, check.size),
     quota: quotaFor(input.actor, settings),
+    place: { pinned: input.host },
   }, { kind: 'create', actor: input.actor });
   const view = { cluster, nodes: [] };
   if (!created) {
     // A duplicate delivery: make sure the job exists (it may have been lost in a crash), post nothing new.
-    if (operation && cluster.state === 'requested') await queue.enqueue(operation);
+    if (operation && cluster.state === 'requested' && !cardBeingPosted(cluster, clock)) await queue.enqueue(operation);
     return { view, created };
   }
   await notifier.clusterChanged(view);
   if (operation) await queue.enqueue(operation);
   return { view: (await store.view(cluster.id)) ?? view, created };
+}
+
+/**
+ * The first delivery of a request is still between inserting the row and posting its card: it enqueues the
+ * job itself once the card is recorded. A duplicate that enqueued now would let the worker post a second card
+ * before the first is known. Past 30 s the first delivery has died; the duplicate re-enqueues.
+ */
+function cardBeingPosted(c: { cardTs: string | null; channel: string | null; createdAt: Date }, clock: Clock): boolean {
+  return c.channel !== null && !c.cardTs && clock.now().getTime() - c.createdAt.getTime() < 30_000;
 }
 
 async function freeDefaultName(store: ClusterStore, handle: string, template: string): Promise<string> {

@@ -126,9 +126,9 @@ describe('parseCommand: options', () => {
   });
 
   it('lists the options when nothing is close', () => {
-    expect(err('create zookeeper 3 --force')).toEqual({ message: 'Unknown option "--force". Options: --name, --ttl.', usage: createUsage });
+    expect(err('create zookeeper 3 --force')).toEqual({ message: 'Unknown option "--force". Options: --name, --ttl, --host.', usage: createUsage });
     expect(err('list --everything')).toEqual({ message: 'Unknown option "--everything". Options: --all.', usage: verbSpecs.list.usage });
-    expect(err('create zookeeper -n zk')).toEqual({ message: 'Unknown option "-n". Options: --name, --ttl.', usage: createUsage });
+    expect(err('create zookeeper -n zk')).toEqual({ message: 'Unknown option "-n". Options: --name, --ttl, --host.', usage: createUsage });
   });
 
   it('says when a command takes no options at all', () => {
@@ -222,7 +222,7 @@ describe('parseCommand: hostile names', () => {
   });
 
   it('a whitespace-split shell substitution fails on its first stray flag', () => {
-    expect(err('create zookeeper 3 --name $(rm -rf /)')).toEqual({ message: 'Unknown option "-r". Options: --name, --ttl.', usage: createUsage });
+    expect(err('create zookeeper 3 --name $(rm -rf /)')).toEqual({ message: 'Unknown option "-r". Options: --name, --ttl, --host.', usage: createUsage });
   });
 
   it('a 41-character name is refused with its length, echo truncated', () => {

@@ -135,6 +135,41 @@ describe('placeCluster', () => {
     expect(placeCluster([host('a', 65536, 0, false)], need)).toEqual({ ok: false, reason: 'no Docker host is reachable' });
     expect(placeCluster([], need)).toEqual({ ok: false, reason: 'no Docker host is reachable' });
   });
+
+  it('a draining or down host takes no new cluster, however empty', () => {
+    const hosts = [{ ...host('big', 65536), state: 'draining' as const }, { ...host('gone', 65536), state: 'down' as const }, host('small', 4096)];
+    expect(placeCluster(hosts, need)).toEqual({ ok: true, host: 'small' });
+    expect(placeCluster(hosts.slice(0, 2), need)).toEqual({ ok: false, reason: 'every reachable Docker host is draining' });
+  });
+
+  it('counts CPU reservations against cores × the overcommit factor', () => {
+    const busy = { ...host('busy', 65536), cpus: 2, reservedCpus: 7 }; // 2 cores × 4 = 8; 7 reserved, 1.5 more is too much
+    expect(placeCluster([busy, host('calm', 4096)], need)).toEqual({ ok: true, host: 'calm' });
+    expect(placeCluster([busy], need)).toMatchObject({ ok: false, reason: expect.stringContaining('CPUs reserved (4× its cores)') });
+    expect(placeCluster([busy], need, { cpuOvercommit: 5 })).toEqual({ ok: true, host: 'busy' });
+  });
+
+  it('--host pins a host: chosen even when another is emptier or it is draining; refused when down, unknown or full', () => {
+    const hosts = [host('a', 65536), { ...host('b', 8192), state: 'draining' as const }, { ...host('c', 65536), state: 'down' as const }];
+    expect(placeCluster(hosts, need, { pinned: 'b' })).toEqual({ ok: true, host: 'b' });
+    expect(placeCluster(hosts, need, { pinned: 'c' })).toEqual({ ok: false, reason: 'Docker host c is down' });
+    expect(placeCluster(hosts, need, { pinned: 'z' })).toEqual({ ok: false, reason: 'there is no Docker host called z' });
+    expect(placeCluster([host('small', 2048)], need, { pinned: 'small' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 1024 MiB and 32 CPUs free') });
+  });
+
+  it('places 1,000 clusters over 50 hosts, never overcommitting one (the placement bench measures the time)', () => {
+    const hosts = Array.from({ length: 50 }, (_, i) => ({ ...host(`h${String(i).padStart(2, '0')}`, 65536), cpus: 16 }));
+    for (let i = 0; i < 1000; i++) {
+      const p = placeCluster(hosts, need);
+      if (!p.ok) throw new Error(p.reason);
+      const h = hosts.find((x) => x.name === p.host)!;
+      h.reservedCpus += need.cpus;
+      h.reservedMemoryMiB += need.memoryMiB;
+    }
+    for (const h of hosts) expect(h.reservedMemoryMiB).toBeLessThanOrEqual(h.memoryMiB - hostHeadroomMiB);
+    // Most-free-memory first spreads them evenly: 20 each.
+    expect(new Set(hosts.map((h) => h.reservedMemoryMiB))).toEqual(new Set([20 * 1536]));
+  });
 });
 
 describe('cluster states', () => {

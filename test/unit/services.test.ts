@@ -133,6 +133,7 @@ describe('requestCluster', () => {
 
   it('the same request key twice makes one cluster, one card; re-enqueues while still requested', async () => {
     const first = await requestCluster(w, req({ requestKey: 'trigger-1' }));
+    await w.store.setCard(first.view.cluster.id, { channel: 'C0TEST', cardTs: '1.0001' });
     const second = await requestCluster(w, req({ requestKey: 'trigger-1' }));
     expect(second.created).toBe(false);
     expect(second.view.cluster.id).toBe(first.view.cluster.id);
@@ -140,6 +141,16 @@ describe('requestCluster', () => {
     expect(w.notifier.cards).toHaveLength(1);
     expect(w.queue.jobs.map((j) => j.payload.clusterId)).toEqual([first.view.cluster.id, first.view.cluster.id]);
     expect(w.queue.distinct()).toHaveLength(1);
+  });
+
+  it('a duplicate while the first delivery is still posting the card leaves the enqueue to it (no second card); after 30 s it re-enqueues', async () => {
+    const first = await requestCluster(w, req({ requestKey: 'trigger-3' }));
+    w.queue.jobs.length = 0; // as if the first delivery had not reached its enqueue yet
+    await requestCluster(w, req({ requestKey: 'trigger-3' }));
+    expect(w.queue.jobs).toEqual([]);
+    w.clock.advance(31_000); // the first delivery died before posting: the duplicate takes over
+    await requestCluster(w, req({ requestKey: 'trigger-3' }));
+    expect(w.queue.jobs.map((j) => j.payload.clusterId)).toEqual([first.view.cluster.id]);
   });
 
   it('the same request key after provisioning started does not re-enqueue', async () => {

@@ -1,0 +1,101 @@
+import { and, eq, ne, sql } from 'drizzle-orm';
+import type { HostLoad, HostState } from '../domain/placement.js';
+import type { HostRecord, HostStore, NewHost } from '../services/ports.js';
+import type { Db } from './client.js';
+import type { Tx } from './operation-store.js';
+import { clusters, hosts } from './schema.js';
+
+function toHost(r: typeof hosts.$inferSelect): HostRecord {
+  return {
+    name: r.name,
+    url: r.url,
+    tlsDir: r.tlsDir,
+    insecure: r.insecure,
+    advertiseAddress: r.advertiseAddress,
+    labels: r.labels,
+    state: r.state as HostState,
+    cpus: r.cpus,
+    memoryMiB: r.memoryMiB,
+    diskFreeBytes: r.diskFreeBytes,
+    lastSeenAt: r.lastSeenAt,
+    lastError: r.lastError,
+  };
+}
+
+const live = ne(clusters.state, 'deleted');
+
+/**
+ * Every registered host with what live clusters reserve on it, for placement. A host counts as reachable
+ * once a health check has seen it and while it is not `down`. Runs inside the create transaction.
+ */
+export async function hostLoads(tx: Tx | Db): Promise<HostLoad[]> {
+  const rows = await tx.select().from(hosts);
+  const reserved = await tx
+    .select({ host: clusters.host, cpus: sql<number>`coalesce(sum(${clusters.reservedCpus}), 0)::float8`, memoryMiB: sql<number>`coalesce(sum(${clusters.reservedMemoryMiB}), 0)::int` })
+    .from(clusters)
+    .where(live)
+    .groupBy(clusters.host);
+  const by = new Map(reserved.map((r) => [r.host, r]));
+  return rows.map((h) => ({
+    name: h.name,
+    state: h.state as HostState,
+    reachable: h.state !== 'down' && h.lastSeenAt !== null,
+    cpus: h.cpus,
+    memoryMiB: h.memoryMiB,
+    reservedCpus: by.get(h.name)?.cpus ?? 0,
+    reservedMemoryMiB: by.get(h.name)?.memoryMiB ?? 0,
+  }));
+}
+
+export function createHostStore(db: Db): HostStore {
+  const fields = (h: NewHost) => ({
+    url: h.url,
+    tlsDir: h.tlsDir ?? null,
+    insecure: h.insecure ?? false,
+    advertiseAddress: h.advertiseAddress ?? null,
+    labels: h.labels ?? {},
+  });
+  return {
+    async list() {
+      return (await db.select().from(hosts).orderBy(hosts.name)).map(toHost);
+    },
+    async get(name) {
+      const [r] = await db.select().from(hosts).where(eq(hosts.name, name));
+      return r && toHost(r);
+    },
+    async upsert(h) {
+      const [r] = await db
+        .insert(hosts)
+        .values({ name: h.name, ...fields(h) })
+        .onConflictDoUpdate({ target: hosts.name, set: { ...fields(h), updatedAt: sql`now()` } })
+        .returning();
+      return toHost(r!);
+    },
+    async seed(list) {
+      // DOCKER_HOSTS only adds hosts: what an admin changed with `clusterbot hosts` (state, TLS, address) stays.
+      if (list.length) await db.insert(hosts).values(list.map((h) => ({ name: h.name, ...fields(h) }))).onConflictDoNothing({ target: hosts.name });
+    },
+    async setState(name, state) {
+      const [r] = await db.update(hosts).set({ state, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+      return r && toHost(r);
+    },
+    async recordHealth(name, h) {
+      // A host an admin drains stays draining when it answers; one that answers again after `down` is active.
+      if (h.ok)
+        await db
+          .update(hosts)
+          .set({ cpus: h.cpus, memoryMiB: h.memoryMiB, diskFreeBytes: h.diskFreeBytes ?? null, lastSeenAt: sql`now()`, lastError: null, state: sql`case when ${hosts.state} = 'down' then 'active' else ${hosts.state} end`, updatedAt: sql`now()` })
+          .where(eq(hosts.name, name));
+      else await db.update(hosts).set({ lastError: h.error, updatedAt: sql`now()` }).where(eq(hosts.name, name));
+    },
+    async remove(name) {
+      return db.transaction(async (tx) => {
+        const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(clusters).where(and(live, eq(clusters.host, name)));
+        if (n > 0) return { removed: false, liveClusters: n };
+        const gone = await tx.delete(hosts).where(eq(hosts.name, name)).returning();
+        return { removed: gone.length > 0, liveClusters: 0 };
+      });
+    },
+    loads: () => hostLoads(db),
+  };
+}

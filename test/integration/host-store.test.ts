@@ -1,0 +1,112 @@
+/**
+ * Docker hosts as rows: placement against what live clusters reserve, in the transaction that inserts the
+ * cluster (racing creates never overcommit a host), draining and down hosts taking nothing new, an admin's
+ * pinned host, and the rules for seeding and removing hosts. Every test gets its own migrated database.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHostStore } from '../../src/db/host-store.js';
+import type { HostStore, NewCluster } from '../../src/services/ports.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { appRejection } from '../support/rejection.js';
+
+let t: TestDatabase;
+let hosts: HostStore;
+beforeEach(async () => {
+  t = await createTestDatabase({ max: 12 });
+  hosts = createHostStore(t.database.db);
+});
+afterEach(async () => {
+  await t?.drop();
+});
+
+const oneGiB = { nodes: 1, cpus: 0.5, memoryMiB: 1024 };
+const newCluster = (over: Partial<NewCluster> = {}): NewCluster => ({
+  name: `h-${randomUUID().slice(0, 8)}`,
+  owner: 'U0TEST',
+  team: null,
+  template: 'zookeeper',
+  size: 1,
+  channel: null,
+  expiresAt: new Date(Date.now() + 3600_000),
+  requestKey: null,
+  reserved: oneGiB,
+  place: {},
+  ...over,
+});
+
+/** Two healthy hosts: a has room for 3 such clusters (4 GiB + 1 GiB headroom), b for 2. */
+async function twoHosts() {
+  await hosts.seed([{ name: 'a', url: 'unix:///var/run/docker.sock' }, { name: 'b', url: 'tcp://127.0.0.1:2375' }]);
+  await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 });
+  await hosts.recordHealth('b', { ok: true, cpus: 8, memoryMiB: 3072 });
+}
+
+describe('placement in the create transaction', () => {
+  it('ten racing creates fill both hosts exactly and no further; the rest are refused with the numbers', async () => {
+    await twoHosts();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => t.store.create(newCluster())));
+    const placed = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ cluster: { host: string | null } }>).value.cluster.host);
+    expect(placed.sort()).toEqual(['a', 'a', 'a', 'b', 'b']);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
+    expect(refused).toHaveLength(5);
+    for (const e of refused) expect(e).toMatchObject({ code: 'no_capacity', userMessage: expect.stringContaining('needs 1024 MiB of memory and the emptiest host has 0 MiB free') });
+    expect((await hosts.loads()).map((l) => [l.name, l.reservedMemoryMiB])).toEqual([['a', 3072], ['b', 2048]]);
+  });
+
+  it('a draining host takes no new cluster; an admin may still pin one there; a deleted cluster frees its share', async () => {
+    await twoHosts();
+    await hosts.setState('a', 'draining');
+    expect((await t.store.create(newCluster())).cluster.host).toBe('b');
+    expect((await t.store.create(newCluster({ place: { pinned: 'a' } }))).cluster.host).toBe('a');
+    const second = (await t.store.create(newCluster())).cluster;
+    expect(second.host).toBe('b');
+    // b is full; a's room does not count while it drains.
+    expect((await appRejection(t.store.create(newCluster()))).userMessage).toContain('the emptiest host has 0 MiB free');
+    await t.database.pool.query("UPDATE clusters SET state = 'deleted' WHERE id = $1", [second.id]);
+    expect((await t.store.create(newCluster())).cluster.host).toBe('b');
+  });
+
+  it('a host never seen by a health check, or down, is not reachable; one that answers again is active', async () => {
+    await hosts.seed([{ name: 'a', url: 'unix:///var/run/docker.sock' }]);
+    expect((await appRejection(t.store.create(newCluster()))).userMessage).toContain('no Docker host is reachable');
+    await hosts.recordHealth('a', { ok: true, cpus: 2, memoryMiB: 8192 });
+    await hosts.setState('a', 'down');
+    expect((await appRejection(t.store.create(newCluster({ place: { pinned: 'a' } })))).userMessage).toContain('Docker host a is down');
+    await hosts.recordHealth('a', { ok: true, cpus: 2, memoryMiB: 8192 });
+    expect((await hosts.get('a'))!.state).toBe('active');
+    expect((await t.store.create(newCluster())).cluster.host).toBe('a');
+  });
+
+  it('with no host registered the row has no host (provisioning places it), and without `place` nothing is placed', async () => {
+    expect((await t.store.create(newCluster())).cluster.host).toBeNull();
+    await twoHosts();
+    expect((await t.store.create(newCluster({ place: undefined }))).cluster.host).toBeNull();
+  });
+});
+
+describe('hosts', () => {
+  it('seeding adds new hosts only; upsert changes URL and TLS but not the state; a host with live clusters is not removed', async () => {
+    await twoHosts();
+    await hosts.setState('b', 'draining');
+    await hosts.seed([{ name: 'b', url: 'tcp://127.0.0.1:9999' }, { name: 'c', url: 'https://127.0.0.1:2376', tlsDir: '/tls' }]);
+    expect((await hosts.list()).map((h) => [h.name, h.url, h.state])).toEqual([
+      ['a', 'unix:///var/run/docker.sock', 'active'],
+      ['b', 'tcp://127.0.0.1:2375', 'draining'],
+      ['c', 'https://127.0.0.1:2376', 'active'],
+    ]);
+    const moved = await hosts.upsert({ name: 'b', url: 'https://127.0.0.1:2377', tlsDir: '/etc/b', advertiseAddress: 'b.example.com', labels: { rack: '2' } });
+    expect(moved).toMatchObject({ url: 'https://127.0.0.1:2377', tlsDir: '/etc/b', advertiseAddress: 'b.example.com', labels: { rack: '2' }, state: 'draining' });
+
+    await t.store.create(newCluster({ place: { pinned: 'a' } }));
+    expect(await hosts.remove('a')).toEqual({ removed: false, liveClusters: 1 });
+    expect(await hosts.remove('c')).toEqual({ removed: true, liveClusters: 0 });
+    expect((await hosts.list()).map((h) => h.name)).toEqual(['a', 'b']);
+  });
+
+  it('a failed health check keeps the last figures and says why', async () => {
+    await twoHosts();
+    await hosts.recordHealth('a', { ok: false, error: 'the Docker API did not answer within 5 s' });
+    expect(await hosts.get('a')).toMatchObject({ cpus: 8, memoryMiB: 4096, lastError: 'the Docker API did not answer within 5 s', state: 'active' });
+  });
+});
