@@ -7,6 +7,7 @@ import { createImageDistribution } from '../docker/image-distribution.js';
 import { AppError, isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createContext, imageBuilderFor, redactUrl } from './context.js';
+import { registerHostsCommands } from './hosts-cli.js';
 import { runBot, runShell, runWorkerProcess } from './processes.js';
 import { createShutdown, type Shutdown } from './shutdown.js';
 
@@ -128,6 +129,8 @@ images
     for (const s of await builder.list())
       console.log(`${s.name.padEnd(12)} ${s.built ? 'built  ' : 'missing'} ${s.ref ?? ''}${s.error ? `  ERROR: ${s.error}` : ''}`);
   });
+
+registerHostsCommands(program, () => setup(true));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Startup errors name what is wrong and what to do, without a stack trace for expected problems.

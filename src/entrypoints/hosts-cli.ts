@@ -1,0 +1,127 @@
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
+import { createHostStore } from '../db/host-store.js';
+import { clientFor } from '../docker/host-pool.js';
+import { checkDockerEndpoint } from '../domain/docker-endpoint.js';
+import { gib } from '../domain/quota.js';
+import { AppError } from '../errors.js';
+import type { HostStore } from '../services/ports.js';
+
+/**
+ * `clusterbot hosts add|list|drain|activate|remove`: the Docker hosts clusters are placed on, as rows in
+ * Postgres. An admin's tool at the terminal (there is no Slack command that adds a root-equivalent endpoint).
+ */
+export function registerHostsCommands(program: Command, setup: () => { config: Config }): void {
+  const withHosts = async <T>(work: (hosts: HostStore, db: Database) => Promise<T>): Promise<T> => {
+    const { config } = setup();
+    const database = connectDatabase(config.databaseUrl);
+    try {
+      await migrateDatabase(database);
+      const hosts = createHostStore(database.db);
+      await hosts.seed(config.docker.hosts);
+      return await work(hosts, database);
+    } finally {
+      await database.close();
+    }
+  };
+  const known = async (hosts: HostStore, name: string) => {
+    const h = await hosts.get(name);
+    if (!h) throw new AppError('not_found', `There is no Docker host called ${name}; \`clusterbot hosts list\` shows them.`);
+    return h;
+  };
+
+  const cmd = program.command('hosts').description('Docker hosts clusters are placed on (rows in Postgres, seeded from DOCKER_HOSTS)');
+  cmd
+    .command('add <name> <url>')
+    .description('Register a host (or change its URL, TLS, address, labels); checks that it answers first')
+    .option('--tls-dir <dir>', 'ca.pem, cert.pem, key.pem for mutual TLS (https:// hosts)')
+    .option('--advertise <address>', 'the address people and clients use for its published ports')
+    .option('--label <key=value...>', 'labels (repeatable)')
+    .option('--insecure', 'accept plain tcp:// to a network address (anyone who reaches the port is root there)')
+    .option('--no-check', 'register without connecting to it')
+    .action(async (name: string, url: string, o: { tlsDir?: string; advertise?: string; label?: string[]; insecure?: boolean; check: boolean }) => {
+      if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(name)) throw new AppError('bad_name', `"${name}" is not a host name: lowercase letters, digits and dashes, at most 40.`);
+      const labels = Object.fromEntries((o.label ?? []).map((l) => {
+        const i = l.indexOf('=');
+        if (i < 1) throw new AppError('bad_command', `--label wants key=value, not "${l}".`);
+        return [l.slice(0, i), l.slice(i + 1)];
+      }));
+      const entry = { name, url, tlsDir: o.tlsDir, insecure: o.insecure, advertiseAddress: o.advertise, labels };
+      const verdict = checkDockerEndpoint(entry);
+      if (!verdict.ok) throw new AppError('config_invalid', verdict.reason, { hints: ['Here: --tls-dir DIR with an https:// URL, or --insecure.'] });
+      let seen: { cpus: number; memoryMiB: number } | undefined;
+      if (o.check) {
+        const { docker, agent } = clientFor({ name, url, ...(o.tlsDir && { tlsDir: o.tlsDir }), ...(o.insecure && { insecure: true }) });
+        try {
+          const info = await docker.info();
+          seen = { cpus: info.NCPU, memoryMiB: Math.floor(info.MemTotal / 2 ** 20) };
+          console.log(`${name}: Docker ${info.ServerVersion}, ${info.NCPU} CPUs, ${gib(Math.floor(info.MemTotal / 2 ** 20))} GiB`);
+        } catch (e) {
+          throw new AppError('docker_error', `${name} (${url}) does not answer: ${(e as Error).message}`, { hints: ['Check the URL and certificates, or add it with --no-check.'] });
+        } finally {
+          agent.destroy();
+        }
+      }
+      await withHosts(async (hosts) => {
+        const h = await hosts.upsert(entry);
+        if (seen) await hosts.recordHealth(name, { ok: true, ...seen });
+        console.log(`registered ${h.name} (${h.state}); running workers connect to it when they restart`);
+      });
+    });
+  cmd
+    .command('list')
+    .description('Every host: state, capacity, what live clusters reserve there, last seen')
+    .action(async () =>
+      withHosts(async (hosts) => {
+        const [rows, loads] = await Promise.all([hosts.list(), hosts.loads()]);
+        const load = new Map(loads.map((l) => [l.name, l]));
+        console.log(['HOST', 'STATE', 'CPU RESERVED/TOTAL', 'MEMORY RESERVED/TOTAL', 'LAST SEEN', 'URL'].join('\t'));
+        for (const h of rows) {
+          const l = load.get(h.name);
+          console.log([
+            h.name,
+            h.state,
+            `${Math.round((l?.reservedCpus ?? 0) * 100) / 100}/${h.cpus}`,
+            `${gib(l?.reservedMemoryMiB ?? 0)}/${gib(h.memoryMiB)} GiB`,
+            h.lastSeenAt ? h.lastSeenAt.toISOString() : `never${h.lastError ? ` (${h.lastError})` : ''}`,
+            `${h.url}${h.tlsDir ? ' (mutual TLS)' : ''}`,
+          ].join('\t'));
+        }
+      }),
+    );
+  cmd
+    .command('drain <name>')
+    .description('Take no new clusters on the host; its clusters stay')
+    .action(async (name: string) =>
+      withHosts(async (hosts) => {
+        await known(hosts, name);
+        await hosts.setState(name, 'draining');
+        console.log(`${name} is draining: no new cluster goes there; \`clusterbot hosts activate ${name}\` undoes it`);
+      }),
+    );
+  cmd
+    .command('activate <name>')
+    .description('Let a drained host take new clusters again')
+    .action(async (name: string) =>
+      withHosts(async (hosts) => {
+        await known(hosts, name);
+        await hosts.setState(name, 'active');
+        console.log(`${name} is active`);
+      }),
+    );
+  cmd
+    .command('remove <name>')
+    .description('Unregister a host that holds no live cluster')
+    .action(async (name: string) =>
+      withHosts(async (hosts) => {
+        await known(hosts, name);
+        const r = await hosts.remove(name);
+        if (!r.removed) throw new AppError('conflict', `${name} still holds ${r.liveClusters} live cluster(s); drain it and delete or move them first.`);
+        const { config } = setup();
+        const seeded = config.docker.hosts.some((h) => h.name === name);
+        console.log(`removed ${name}${seeded ? ' (it is still in DOCKER_HOSTS, which will register it again at the next start)' : ''}`);
+      }),
+    );
+}
+

@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEngineB, type EngineB } from '../support/engine-b.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+/**
+ * `clusterbot hosts` as an admin uses it at the terminal, against its own database: host B (a second engine
+ * over mutual TLS) is registered after a check that it answers, listed with its capacity, drained, and
+ * removed; plain TCP to a network address and unknown hosts are refused with what to do.
+ */
+let t: TestDatabase;
+let b: EngineB;
+beforeAll(async () => {
+  [t, b] = await Promise.all([createTestDatabase(), startEngineB()]);
+}, 150_000);
+afterAll(async () => t?.drop());
+
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.resolve('dist/entrypoints/cli.js'), 'hosts', ...args], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: t.url, LOG_LEVEL: 'warn' },
+      timeout: 60_000,
+    });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? -1, out: (err.stdout ?? '') + (err.stderr ?? '') };
+  }
+}
+
+describe('clusterbot hosts', () => {
+  it('adds host B after checking it answers over mutual TLS; lists it with its capacity; drains, activates and removes it', async () => {
+    const added = await cli('add', 'b', b.url, '--tls-dir', b.tlsDir, '--advertise', '127.0.0.1', '--label', 'rack=2');
+    expect(added).toMatchObject({ code: 0, out: expect.stringMatching(/^b: Docker [\d.]+.*, \d+ CPUs, [\d.]+ GiB\nregistered b \(active\)/) });
+    const listed = (await cli('list')).out.split('\n');
+    expect(listed[0]).toBe('HOST\tSTATE\tCPU RESERVED/TOTAL\tMEMORY RESERVED/TOTAL\tLAST SEEN\tURL');
+    const row = listed.find((l) => l.startsWith('b\t'))!.split('\t');
+    expect(row[1]).toBe('active');
+    expect(row[2]).toMatch(/^0\/[1-9]\d*$/);
+    expect(row[4]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(row[5]).toBe(`${b.url} (mutual TLS)`);
+    // DOCKER_HOSTS' default host is seeded alongside.
+    expect(listed.some((l) => l.startsWith('local\tactive'))).toBe(true);
+
+    expect((await cli('drain', 'b')).out).toContain('b is draining');
+    expect((await t.database.pool.query("SELECT state, labels, advertise_address FROM hosts WHERE name = 'b'")).rows[0]).toEqual({ state: 'draining', labels: { rack: '2' }, advertise_address: '127.0.0.1' });
+    expect((await cli('activate', 'b')).out).toContain('b is active');
+    expect(await cli('remove', 'b')).toMatchObject({ code: 0, out: expect.stringContaining('removed b') });
+    expect((await t.database.pool.query("SELECT count(*)::int AS n FROM hosts WHERE name = 'b'")).rows[0].n).toBe(0);
+  }, 120_000);
+
+  it('refuses plain TCP to a network address, a host that does not answer, and an unknown host, changing nothing', async () => {
+    expect(await cli('add', 'x', 'tcp://10.9.9.9:2375')).toMatchObject({ code: 1, out: expect.stringContaining('Docker host x (tcp://10.9.9.9:2375) would be reached over plain TCP') });
+    expect(await cli('add', 'y', 'tcp://127.0.0.1:1')).toMatchObject({ code: 1, out: expect.stringContaining('y (tcp://127.0.0.1:1) does not answer') });
+    expect(await cli('add', 'b', b.url)).toMatchObject({ code: 1, out: expect.stringContaining('uses TLS but has no certificates') });
+    expect(await cli('drain', 'zz')).toMatchObject({ code: 1, out: expect.stringContaining('There is no Docker host called zz') });
+    expect((await t.database.pool.query('SELECT name FROM hosts ORDER BY name')).rows).toEqual([{ name: 'local' }]);
+  }, 120_000);
+});
