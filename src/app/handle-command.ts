@@ -14,7 +14,9 @@ import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
-import type { Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import type { HostStore, Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import { listHosts } from '../services/list-hosts.js';
+import { renderHosts } from '../render/hosts.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
 import { requestReset } from '../services/request-reset.js';
 import { requestRestore } from '../services/request-restore.js';
@@ -31,6 +33,8 @@ import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../render/
 export interface CommandDeps extends RequestClusterDeps {
   snapshots: SnapshotStore;
   logger: Log;
+  /** The registered Docker hosts (`/cluster hosts`); absent where none are (unit worlds). */
+  hosts?: HostStore;
 }
 
 export interface Caller {
@@ -68,6 +72,10 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
       }
       case 'templates':
         return renderTemplates(catalog.list());
+      case 'hosts': {
+        if (!deps.hosts) return renderError('Docker hosts are not known here.');
+        return renderHosts(await listHosts({ hosts: deps.hosts, store }, { admin: settings.adminUsers.includes(caller.user) }), clock.now());
+      }
       case 'list': {
         const [clusters, usage] = await Promise.all([store.listLive(command.all ? {} : { owner: caller.user }), store.usage(caller.user)]);
         return renderList(clusters, caller.user, clock.now(), command.all, describeQuotaUse(usage.user, quotaFor(caller.user, settings)));

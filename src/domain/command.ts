@@ -22,9 +22,10 @@ export type ClusterCommand =
   | { verb: 'restore'; snapshot: string; name?: string }
   | { verb: 'reset'; name: string; snapshotFirst: boolean }
   | { verb: 'transfer'; name: string; to: string }
-  | { verb: 'history'; name?: string; page: number };
+  | { verb: 'history'; name?: string; page: number }
+  | { verb: 'hosts' };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'hosts'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -74,6 +75,7 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     options: { page: { type: 'string' } },
     positionals: { min: 0, max: 1 },
   },
+  hosts: { usage: '/cluster hosts', summary: 'The Docker hosts: state, CPU and memory reserved against total, clusters (and their owners, for admins)', example: '/cluster hosts', options: {}, positionals: { min: 0, max: 0 } },
 };
 
 /**
@@ -97,7 +99,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N]';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | hosts';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -243,6 +245,8 @@ export function parseCommand(rawText: string): ParseResult {
         return fail(`The page must be a whole number from 1, not "${printable(pageText)}".`, spec.usage);
       return { ok: true, command: { verb, page: pageText === undefined ? 1 : Number(pageText), ...(name !== undefined && { name }) } };
     }
+    case 'hosts':
+      return { ok: true, command: { verb } };
     case 'snapshots':
     case 'status':
     case 'retry':

@@ -6,6 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHostStore } from '../../src/db/host-store.js';
+import { parseCommand } from '../../src/domain/command.js';
+import { renderHosts } from '../../src/render/hosts.js';
+import { listHosts } from '../../src/services/list-hosts.js';
 import type { HostStore, NewCluster } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { appRejection } from '../support/rejection.js';
@@ -108,5 +111,25 @@ describe('hosts', () => {
     await twoHosts();
     await hosts.recordHealth('a', { ok: false, error: 'the Docker API did not answer within 5 s' });
     expect(await hosts.get('a')).toMatchObject({ cpus: 8, memoryMiB: 4096, lastError: 'the Docker API did not answer within 5 s', state: 'active' });
+  });
+});
+
+describe('/cluster hosts', () => {
+  it('shows each host with reserved against total and its clusters; owners only to admins', async () => {
+    expect(parseCommand('hosts')).toEqual({ ok: true, command: { verb: 'hosts' } });
+    expect(parseCommand('hosts extra')).toMatchObject({ ok: false, error: { usage: '/cluster hosts' } });
+    await twoHosts();
+    await hosts.setState('b', 'draining');
+    await hosts.recordHealth('b', { ok: false, error: 'the Docker API did not answer <within> 5 s' });
+    await t.store.create(newCluster({ owner: 'U0ALICE', place: { pinned: 'a' } }));
+    await t.store.create(newCluster({ owner: 'U0BOB', place: { pinned: 'a' } }));
+    const now = new Date();
+    const admin = renderHosts(await listHosts({ hosts, store: t.store }, { admin: true }), now).text;
+    expect(admin).toContain('2 Docker hosts:');
+    expect(admin).toContain('🟢 *a* · active · CPU 1/8 reserved · memory 2.0/4.0 GiB · 2 clusters (<@U0ALICE>, <@U0BOB>) · seen less than a minute ago');
+    expect(admin).toContain('🟡 *b* · draining · CPU 0/8 reserved · memory 0.0/3.0 GiB · 0 clusters · seen less than a minute ago · ⚠️ the Docker API did not answer &lt;within&gt; 5 s');
+    const user = renderHosts(await listHosts({ hosts, store: t.store }, { admin: false }), now).text;
+    expect(user).toContain('· 2 clusters · seen');
+    expect(user).not.toContain('U0ALICE');
   });
 });

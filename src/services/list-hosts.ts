@@ -1,0 +1,29 @@
+import type { Cluster } from '../domain/cluster.js';
+import type { ClusterStore, HostRecord, HostStore } from './ports.js';
+
+/** One Docker host as `/cluster hosts` shows it. */
+export interface HostSummary {
+  host: HostRecord;
+  reservedCpus: number;
+  reservedMemoryMiB: number;
+  clusters: number;
+  /** Owners of its live clusters (admins only; empty for others). */
+  owners: string[];
+}
+
+/**
+ * `/cluster hosts`: every registered host with what its live clusters reserve against what it has. Owners are
+ * shown to admins only: who runs what where is their business, not every user's.
+ */
+export async function listHosts(deps: { hosts: HostStore; store: Pick<ClusterStore, 'listLive'> }, opts: { admin: boolean }): Promise<HostSummary[]> {
+  const [rows, loads, live] = await Promise.all([deps.hosts.list(), deps.hosts.loads(), deps.store.listLive()]);
+  const load = new Map(loads.map((l) => [l.name, l]));
+  const on = (name: string) => live.filter((c: Cluster) => c.host === name);
+  return rows.map((host) => ({
+    host,
+    reservedCpus: load.get(host.name)?.reservedCpus ?? 0,
+    reservedMemoryMiB: load.get(host.name)?.reservedMemoryMiB ?? 0,
+    clusters: on(host.name).length,
+    owners: opts.admin ? [...new Set(on(host.name).map((c) => c.owner))].sort() : [],
+  }));
+}
