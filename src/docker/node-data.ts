@@ -15,7 +15,7 @@ import type { HostPool } from './host-pool.js';
 import { logTail } from './log-tail.js';
 import { observedStream } from './observed-stream.js';
 import { commit, hasImage, listImages, removeImages } from './snapshot-images.js';
-import { exportVolume, importVolume } from './volume-archive.js';
+import { exportVolume, importVolume, volumeDigest } from './volume-archive.js';
 
 export interface NodeDataOptions {
   pool: HostPool;
@@ -106,6 +106,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     commit: (host, container, ref, labels) => commit(ctx, host, container, ref, labels),
     exportVolume: (host, volumeName) => exportVolume(ctx, host, volumeName),
     importVolume: (host, volumeName, labels, tar) => importVolume(ctx, host, volumeName, labels, tar),
+    volumeDigest: (host, volumeName) => volumeDigest(ctx, host, volumeName),
 
     async readPath(host, container, path) {
       const c = containerOf(host, container);

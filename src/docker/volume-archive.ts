@@ -16,6 +16,7 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import type { DataContext } from './data-context.js';
 import { demuxStream, tailBuffer } from './demux.js';
+import { demuxBuffer } from './exec.js';
 import { dockerError, tolerate } from './engine-call.js';
 import { createHelper, helperMount, removeHelper, type Helper } from './helper-container.js';
 import { observedStream } from './observed-stream.js';
@@ -150,5 +151,50 @@ export async function importVolume(
     throw e;
   } finally {
     if (helper) await removeHelper(ctx.call, ctx.logger, host, helper);
+  }
+}
+
+/**
+ * A digest of what a volume holds, the same whichever engine and filesystem it lives on: every path with its
+ * type, mode, owner and link target (no times, no directory sizes, which differ between filesystems), then
+ * every regular file's sha256, in byte order of the paths. A migration compares the digests of the source and
+ * the target volume, computed on each side, so a copy that lost or changed a byte is caught.
+ */
+const digestScript = [
+  `cd ${helperMount}`,
+  "{ find . -printf '%y %m %U:%G %p -> %l\\n' | LC_ALL=C sort; find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum; } | sha256sum | cut -d' ' -f1",
+  "find . -type f -printf '%s\\n' | awk '{ s += $1; n += 1 } END { print s + 0; print n + 0 }'",
+].join(' && ');
+
+export async function volumeDigest(ctx: DataContext, host: string, volumeName: string): Promise<{ sha256: string; bytes: number; files: number }> {
+  const docker = ctx.pool.get(host);
+  const volume = await inspectVolume(ctx, host, volumeName);
+  if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
+  const helper = await createHelper(ctx.call, docker, host, {
+    purpose: 'volume-digest',
+    image: await ctx.helperImage(),
+    labels: volume.Labels ?? {},
+    baseLabels: ctx.helperLabels,
+    argv: ['sh', '-c', digestScript],
+    volume: { name: volumeName, readOnly: true },
+    capAdd: ['DAC_OVERRIDE', 'DAC_READ_SEARCH'],
+    // Helpers keep no logs: the output is read from the attached stream, attached before the start.
+    attach: true,
+  });
+  try {
+    const attached = (await ctx.call(host, 'attach to', helper.name, () => helper.container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
+    const chunks: Buffer[] = [];
+    attached.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise<void>((resolve) => attached.once('end', resolve).once('close', resolve).once('error', () => resolve()));
+    await ctx.call(host, 'start', helper.name, () => helper.container.start());
+    const { StatusCode } = (await ctx.call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
+    await ended;
+    const out = demuxBuffer(Buffer.concat(chunks)).trim();
+    const [sha256, bytes, files] = out.split('\n').map((l) => l.trim());
+    if (StatusCode !== 0 || !/^[0-9a-f]{64}$/.test(sha256 ?? ''))
+      throw new AppError('docker_error', `Could not digest volume ${volumeName} on ${host} (exit ${StatusCode}): ${out.slice(-500) || '(no output)'}`, { retryable: true });
+    return { sha256: sha256!, bytes: Number(bytes), files: Number(files) };
+  } finally {
+    await removeHelper(ctx.call, ctx.logger, host, helper);
   }
 }

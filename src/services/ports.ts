@@ -450,6 +450,8 @@ export interface NodeDataPort {
    * unpacked; a failed tar stream rejects and may leave a partly filled volume (repeat the import to finish it).
    */
   importVolume(host: string, volumeName: string, labels: Record<string, string>, tar: NodeJS.ReadableStream): Promise<{ bytes: number }>;
+  /** A digest of the volume's paths, modes, owners and file contents, equal on any engine for equal data (migration checks). */
+  volumeDigest(host: string, volumeName: string): Promise<{ sha256: string; bytes: number; files: number }>;
   /** A path of a container as a tar stream (docker cp; works running, paused or stopped), undefined if the path does not exist; AppError('not_found') if the container does not. */
   readPath(host: string, container: string, path: string): Promise<ByteStream | undefined>;
   /** Raw docker inspect of a container (undefined if missing). */
