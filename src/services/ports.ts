@@ -10,6 +10,7 @@ import type { HistoryEntry, HistoryFilter } from '../domain/history.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
 import type { QuotaLimits, Reservation, Usage } from '../domain/quota.js';
+import type { ConditionReport, HealthMemory, NodeSample, Warning } from '../domain/health.js';
 
 export interface NewCluster {
   name: string;
@@ -259,13 +260,19 @@ export interface Notifier {
   threadMessage(view: ClusterView, message: ThreadMessage): Promise<void>;
   /** A direct message to one person (a Slack user id), e.g. the owner's expiry reminder. */
   direct(user: string, message: DirectMessage): Promise<void>;
+  /**
+   * A health warning in the cluster's thread, keyed by warning id: posted once when it opens, then updated in
+   * place (new numbers, then resolved when `resolvedAt` is set). Never a second message for the same id.
+   */
+  warning(view: ClusterView, warning: Warning): Promise<void>;
 }
 
 export type DirectMessage =
   | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */ final?: boolean }
   | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
   | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset'; detail?: string }
-  | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } };
+  | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
+  | { kind: 'healthWarning'; cluster: Cluster; warning: Warning };
 
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
@@ -416,4 +423,34 @@ export interface NodeDataPort {
    */
   removeImages(labels: Record<string, string>): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
   hasImage(host: string, ref: string): Promise<boolean>;
+}
+
+/**
+ * Health warnings (domain/health.ts) and the monitor's memory between ticks. Opening is a claim: the
+ * partial unique index on (cluster, kind, subject) of open rows lets one caller win, so a condition is
+ * posted once however many monitors run or restart.
+ */
+export interface WarningStore {
+  /** Inserts the open warning unless one of that kind and subject is open; returns it only to the caller who inserted it. */
+  open(clusterId: string, c: ConditionReport): Promise<Warning | undefined>;
+  /** New numbers for an open warning; undefined if it is no longer open. */
+  update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>): Promise<Warning | undefined>;
+  /** Open → resolved; returns it only to the caller who resolved it. */
+  resolve(id: string): Promise<Warning | undefined>;
+  /** The cluster's open warnings, oldest first. */
+  listOpen(clusterId: string): Promise<Warning[]>;
+  /** Resolves every open warning of the cluster (it was deleted or rebuilt) without telling anyone. */
+  resolveAll(clusterId: string): Promise<number>;
+  messageTs(id: string): Promise<string | undefined>;
+  setMessageTs(id: string, ts: string): Promise<void>;
+  memory(clusterId: string): Promise<HealthMemory | undefined>;
+  saveMemory(clusterId: string, memory: HealthMemory): Promise<void>;
+  /** Says why a degraded cluster is degraded (its error column) without a state change; no-op in other states. */
+  setDegradedReason(clusterId: string, reason: string): Promise<void>;
+}
+
+/** What the monitor reads from Docker about a node and its host (docker/node-health.ts). */
+export interface NodeHealthPort {
+  /** The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count. */
+  sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[] }): Promise<Omit<NodeSample, 'probeOk' | 'probeOutput'> & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
 }

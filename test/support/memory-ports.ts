@@ -20,6 +20,7 @@ import { expiringStates, extendableStates, systemActor } from '../../src/domain/
 import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
 import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
+import type { Warning } from '../../src/domain/health.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
 import { addUsage, checkQuota, noUsage, type Reservation, type Usage } from '../../src/domain/quota.js';
@@ -649,7 +650,8 @@ export type NotifierEvent =
   | { kind: 'clusterChanged'; view: ClusterView }
   | { kind: 'progress'; view: ClusterView; progress: Progress }
   | { kind: 'thread'; view: ClusterView; message: ThreadMessage }
-  | { kind: 'direct'; user: string; message: DirectMessage };
+  | { kind: 'direct'; user: string; message: DirectMessage }
+  | { kind: 'warning'; view: ClusterView; warning: Warning };
 
 export class RecordingNotifier implements Notifier {
   readonly events: NotifierEvent[] = [];
@@ -673,6 +675,11 @@ export class RecordingNotifier implements Notifier {
   async direct(user: string, message: DirectMessage): Promise<void> {
     this.events.push({ kind: 'direct', user, message: clone(message) });
     this.journal?.push(`notifier.direct ${message.kind}`);
+  }
+
+  async warning(view: ClusterView, warning: Warning): Promise<void> {
+    this.events.push({ kind: 'warning', view: clone(view), warning: clone(warning) });
+    this.journal?.push(`notifier.warning ${warning.kind} ${warning.resolvedAt ? 'resolved' : 'open'}`);
   }
 
   get directs(): { user: string; message: DirectMessage }[] {
