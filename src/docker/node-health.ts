@@ -93,5 +93,14 @@ export function createNodeHealth(pool: HostPool): NodeHealthPort {
         hostDiskPercent: parsed.rootDiskPercent,
       };
     },
+    async stop(host, containerName) {
+      try {
+        await pool.get(host).getContainer(containerName).stop({ t: 20 });
+      } catch (e) {
+        const code = (e as { statusCode?: number }).statusCode;
+        if (code === 304 || code === 404) return; // already stopped, or gone (the start recreates it)
+        throw new AppError('docker_error', `Docker could not stop ${containerName}: ${(e as Error).message}`, { retryable: true, cause: e });
+      }
+    },
   };
 }

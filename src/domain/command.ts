@@ -22,9 +22,11 @@ export type ClusterCommand =
   | { verb: 'restore'; snapshot: string; name?: string }
   | { verb: 'reset'; name: string; snapshotFirst: boolean }
   | { verb: 'transfer'; name: string; to: string }
-  | { verb: 'history'; name?: string; page: number };
+  | { verb: 'history'; name?: string; page: number }
+  | { verb: 'logs'; name: string; node?: string; lines?: number }
+  | { verb: 'restart'; name: string; node?: string };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'logs', 'restart'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -74,6 +76,20 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     options: { page: { type: 'string' } },
     positionals: { min: 0, max: 1 },
   },
+  logs: {
+    usage: '/cluster logs NAME [NODE] [--lines N]',
+    summary: 'The last lines (default 50, at most 1000) of a node\'s log (the first node if not named)',
+    example: '/cluster logs zk-bug-1234 zk-2 --lines 200',
+    options: { lines: { type: 'string' } },
+    positionals: { min: 1, max: 2 },
+  },
+  restart: {
+    usage: '/cluster restart NAME [NODE]',
+    summary: 'Restart one node, or every node in dependency order, keeping data, addresses and config',
+    example: '/cluster restart zk-bug-1234 zk-2',
+    options: {},
+    positionals: { min: 1, max: 2 },
+  },
 };
 
 /**
@@ -97,7 +113,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N]';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE]';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -239,6 +255,20 @@ export function parseCommand(rawText: string): ParseResult {
       if (pageText !== undefined && (!/^\d{1,4}$/.test(pageText) || Number(pageText) < 1))
         return fail(`The page must be a whole number from 1, not "${printable(pageText)}".`, spec.usage);
       return { ok: true, command: { verb, page: pageText === undefined ? 1 : Number(pageText), ...(name !== undefined && { name }) } };
+    }
+    case 'logs':
+    case 'restart': {
+      const name = positionals[0]!;
+      const bad = badName(name, spec.usage);
+      if (bad) return bad;
+      const node = positionals[1]?.toLowerCase();
+      if (node !== undefined && !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(node))
+        return fail(`"${printable(positionals[1]!)}" is not a node name; the cluster card lists its nodes (e.g. zk-1).`, spec.usage);
+      if (verb === 'restart') return { ok: true, command: { verb, name, ...(node !== undefined && { node }) } };
+      const linesText = values.lines as string | undefined;
+      if (linesText !== undefined && (!/^\d{1,5}$/.test(linesText) || Number(linesText) < 1))
+        return fail(`The number of lines must be a whole number from 1, not "${printable(linesText)}".`, spec.usage);
+      return { ok: true, command: { verb, name, ...(node !== undefined && { node }), ...(linesText !== undefined && { lines: Number(linesText) }) } };
     }
     case 'snapshots':
     case 'status':

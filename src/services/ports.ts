@@ -232,7 +232,7 @@ export interface OperationStore {
 }
 
 /** Every job a cluster operation runs as; the job id is the operation id. */
-export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset';
+export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset' | 'cluster.restart';
 
 export interface JobQueue {
   /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
@@ -281,7 +281,8 @@ export type ThreadMessage =
   | { kind: 'snapshotReady'; summary: SnapshotSummary }
   | { kind: 'snapshotFailed'; by: string; reason: string; cleanedUp: string }
   | { kind: 'snapshotDeleted'; snapshotId: string; by: string; expired: boolean; imagesKept: number }
-  | { kind: 'resetDone'; by: string; seconds: number; nodes: number; snapshotId?: string; smoke: { name: string; ok: boolean; detail: string }[] };
+  | { kind: 'resetDone'; by: string; seconds: number; nodes: number; snapshotId?: string; smoke: { name: string; ok: boolean; detail: string }[] }
+  | { kind: 'restarted'; by: string; nodes: string[]; seconds: number; ready: boolean; detail?: string };
 
 /** What the thread is told when a snapshot is done: enough to judge it without opening the archive. */
 export interface SnapshotSummary {
@@ -453,4 +454,6 @@ export interface WarningStore {
 export interface NodeHealthPort {
   /** The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count. */
   sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[] }): Promise<Omit<NodeSample, 'probeOk' | 'probeOutput'> & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
+  /** Stops the node's container (graceful, then killed after its stop timeout); stopped or missing is fine. */
+  stop(host: string, containerName: string): Promise<void>;
 }
