@@ -4,6 +4,7 @@ import { parseProbe, probeScript, memoryInUse } from '../../src/docker/node-heal
 import { parseCommand } from '../../src/domain/command.js';
 import { renderWarning, parseNodeRef } from '../../src/render/warning.js';
 import { renderLogs } from '../../src/render/logs.js';
+import type { Cluster } from '../../src/domain/cluster.js';
 
 const MiB = 2 ** 20;
 const healthy = (over: Partial<NodeSample> = {}): NodeSample => ({
@@ -122,7 +123,7 @@ describe('logs and restart grammar, warning rendering', () => {
   });
 
   it('a warning offers Restart node, Snapshot and Logs; resolved, it says so', () => {
-    const view = { cluster: { id: '11111111-2222-3333-4444-555555555555', name: 'zk-a' } as never, nodes: [] };
+    const view = { cluster: { id: '11111111-2222-3333-4444-555555555555', name: 'zk-a' } as Cluster, nodes: [] };
     const w = { id: 'w1', clusterId: 'c', kind: 'node_down' as const, subject: 'zk-1', summary: 'zk-1 is down (exit code 137)', detail: { exitCode: 137, logTail: 'boom' }, openedAt: new Date(0), updatedAt: new Date(0), resolvedAt: null };
     const msg = renderWarning(view, w);
     const buttons = msg.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []));
