@@ -73,6 +73,8 @@ export function createNodeHealth(pool: HostPool): NodeHealthPort {
         exitCode: info.State.Running ? null : info.State.ExitCode,
         oomKilled: info.State.OOMKilled,
         restartCount: info.RestartCount,
+        containerId: info.Id,
+        startedAt: info.State.StartedAt || null,
         memoryLimitBytes: info.HostConfig.Memory || null,
       };
       if (!running) return { ...base, oomKills: null, memoryBytes: null, diskPercent: null };

@@ -45,6 +45,9 @@ export interface NodeSample {
   oomKills: number | null;
   /** Docker's restart count: restarts by the restart policy after a crash. */
   restartCount: number;
+  /** The container's id and when it last started: a new start of the same container means it was down. */
+  containerId?: string | null;
+  startedAt?: string | null;
   memoryBytes: number | null;
   memoryLimitBytes: number | null;
   /** The fullest of the node's volume and root filesystems, 0–100, when readable. */
@@ -64,7 +67,9 @@ export interface HostSample {
 /** Streaks and baselines kept between ticks (stored as JSON per cluster, so any worker can take the next tick). */
 export interface HealthMemory {
   streaks: Record<string, { bad: number; good: number }>;
-  nodes: Record<string, { restartCount: number; oomKills: number | null }>;
+  /** When these samples were taken (ISO); an operation finished since then makes the baselines stale. */
+  sampledAt?: string;
+  nodes: Record<string, { restartCount: number; oomKills: number | null; containerId?: string | null; startedAt?: string | null }>;
 }
 
 export const emptyMemory = (): HealthMemory => ({ streaks: {}, nodes: {} });
@@ -122,11 +127,13 @@ export function evaluateHealth(
 
   for (const n of nodes) {
     const base = prev.nodes[n.node];
-    memory.nodes[n.node] = { restartCount: n.restartCount, oomKills: n.oomKills };
-    // A rise since the last tick is a crash the restart policy already repaired: it was down, even if it is up now.
-    // A fall is a new container (reset, restore): a new baseline.
-    const restarted = base !== undefined && n.restartCount > base.restartCount;
-    const oomRise = base !== undefined && n.oomKills !== null && base.oomKills !== null && n.oomKills > base.oomKills;
+    memory.nodes[n.node] = { restartCount: n.restartCount, oomKills: n.oomKills, containerId: n.containerId ?? null, startedAt: n.startedAt ?? null };
+    // A restart count that rose, or the same container started again (a Docker daemon restart brings containers
+    // back without counting), since the last tick: it was down, even if it is up now. Another container (a reset
+    // or restore made it) is a new baseline; so is any operation (the monitor forgets baselines then).
+    const sameContainer = base !== undefined && (base.containerId ?? null) === (n.containerId ?? null);
+    const restarted = sameContainer && (n.restartCount > base.restartCount || (!!base.startedAt && !!n.startedAt && n.startedAt !== base.startedAt));
+    const oomRise = sameContainer && n.oomKills !== null && base.oomKills !== null && n.oomKills > base.oomKills;
     const serving = n.exists && n.running && n.probeOk !== false;
     const limit = n.memoryLimitBytes ? `${mib(n.memoryLimitBytes)} MiB` : 'its limit';
 

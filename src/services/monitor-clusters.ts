@@ -68,6 +68,7 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
     }).nodes.map((n) => [n.hostname, n]))
     : new Map();
 
+  const sampledAt = new Date();
   const hosts = new Map<string, HostSample>();
   const samples: NodeSample[] = await Promise.all(nodes.map(async (n) => {
     const plan = planned.get(n.hostname);
@@ -81,8 +82,13 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
 
   const open = await deps.warnings.listOpen(cluster.id);
   const openByKey = new Map(open.map((w) => [conditionKey(w.kind, w.subject), w]));
-  const verdict = evaluateHealth((await deps.warnings.memory(cluster.id)) ?? emptyMemory(), samples, [...hosts.values()], new Set(openByKey.keys()), deps.thresholds);
-  await deps.warnings.saveMemory(cluster.id, verdict.memory);
+  const remembered = (await deps.warnings.memory(cluster.id)) ?? emptyMemory();
+  // An operation (restart, reset, snapshot) that ended since the last tick started or replaced nodes on purpose.
+  const lastOp = (await deps.operations.list(cluster.id))[0];
+  const since = remembered.sampledAt ? new Date(remembered.sampledAt) : undefined;
+  if (lastOp && (!since || !lastOp.finishedAt || lastOp.finishedAt >= since)) remembered.nodes = {};
+  const verdict = evaluateHealth(remembered, samples, [...hosts.values()], new Set(openByKey.keys()), deps.thresholds);
+  await deps.warnings.saveMemory(cluster.id, { ...verdict.memory, sampledAt: sampledAt.toISOString() });
 
   let view: ClusterView = { cluster, nodes };
   let opened = 0;

@@ -62,6 +62,12 @@ describe('evaluateHealth: hysteresis', () => {
     expect(log).toEqual([[], ['open node_down:zk-1'], [], ['close node_down:zk-1']]);
   });
 
+  it('the same container started again without counting (a Docker daemon restart) was down; another container is a new baseline', () => {
+    const at = (containerId: string, startedAt: string) => healthy({ containerId, startedAt });
+    expect(ticks([[at('c1', 't1')], [at('c1', 't2')]]).log).toEqual([[], ['open node_down:zk-1']]);
+    expect(ticks([[at('c1', 't1')], [at('c2', 't2')]]).log).toEqual([[], []]);
+  });
+
   it('a lower restart count (a new container after a reset) is a new baseline, not a crash', () => {
     const { log } = ticks([[healthy({ restartCount: 3 })], [healthy({ restartCount: 0 })]]);
     expect(log.flat()).toEqual([]);
