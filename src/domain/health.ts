@@ -170,8 +170,9 @@ export function evaluateHealth(
       }));
     }
     // Only a running node's probe says anything; a stopped node is node_down.
+    // A node counted as down already says its service does not serve: one warning, not two.
     if (n.running && n.probeOk !== undefined) {
-      observe('probe_failing', n.node, !n.probeOk, t.probeSamples, () => ({
+      observe('probe_failing', n.node, !n.probeOk && !downBad, t.probeSamples, () => ({
         summary: `${n.node}'s readiness probe fails${n.probeOutput ? `: ${n.probeOutput.slice(0, 200)}` : ''}`,
         detail: { output: n.probeOutput?.slice(0, 200) ?? null },
       }));
