@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Starts a second Docker Engine on this machine as "host B" for the many-hosts tests and benchmarks:
-# its own data-root, exec-root, pidfile, cgroup parent and containerd (namespace moby-b), no default bridge,
-# no iptables rules (so it never touches the rules of the machine's main engine; published ports go through
-# docker-proxy), and its API only on 127.0.0.1 with mutual TLS from certificates made here.
+# its own data-root, exec-root, pidfile, cgroup parent and containerd (namespace moby-b), its own default
+# bridge (cb-b0, 172.31.254.0/24), no iptables rules (so it never touches the rules of the machine's main
+# engine; published ports go through docker-proxy), and its API only on 127.0.0.1 with mutual TLS from
+# certificates made here.
+#
+# Not `--bridge none`: a daemon started so deletes the interface docker0 on the way up (moby's
+# removeDefaultBridgeInterface), and docker0 is the main engine's: its builds and default-network
+# containers would lose their network.
 #
 #   bash scripts/engine-b.sh          start it (idempotent) and print the settings that reach it
 #   bash scripts/engine-b.sh stop     stop it (its data stays)
@@ -50,6 +55,11 @@ chmod 600 "$CLIENT_DIR/key.pem"
 
 curl_b() { curl -sf --max-time 3 --cacert "$CLIENT_DIR/ca.pem" --cert "$CLIENT_DIR/cert.pem" --key "$CLIENT_DIR/key.pem" "https://127.0.0.1:$PORT$1"; }
 
+if ! ip link show cb-b0 >/dev/null 2>&1; then
+  as_root ip link add cb-b0 type bridge
+  as_root ip addr add 172.31.254.1/24 dev cb-b0
+  as_root ip link set cb-b0 up
+fi
 if ! curl_b /_ping >/dev/null 2>&1; then
   log "starting a second dockerd on 127.0.0.1:$PORT (data in $ROOT)"
   as_root mkdir -p "$ROOT/data" "$RUN"
@@ -58,7 +68,7 @@ if ! curl_b /_ping >/dev/null 2>&1; then
     --host 'unix://$RUN/docker.sock' --host 'tcp://127.0.0.1:$PORT' \
     --tlsverify --tlscacert '$TLS/ca.pem' --tlscert '$TLS/server-cert.pem' --tlskey '$TLS/server-key.pem' \
     --containerd-namespace moby-b --containerd-plugins-namespace plugins-moby-b \
-    --cgroup-parent /clusterbot-engine-b --bridge none --iptables=false --ip-masq=false \
+    --cgroup-parent /clusterbot-engine-b --bridge cb-b0 --iptables=false --ip-masq=false \
     >'$ROOT/dockerd.log' 2>&1 < /dev/null &"
   for _ in $(seq 1 100); do curl_b /_ping >/dev/null 2>&1 && break; sleep 0.3; done
   curl_b /_ping >/dev/null || { as_root tail -20 "$ROOT/dockerd.log" >&2; log "the second dockerd did not start"; exit 1; }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { AppError } from './errors.js';
 import { checkDockerEndpoint } from './domain/docker-endpoint.js';
 import type { QuotaLimits } from './domain/quota.js';
+import type { HealthThresholds } from './domain/health.js';
 
 /** The package root, so defaults work whatever the current directory is. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -90,6 +91,15 @@ export const envSchema = z.object({
   S3_PREFIX: z.string().regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/?)*$/, 'must be a relative key prefix such as clusterbot/').default(''),
   // 25 s fits inside the 30 s most orchestrators (Kubernetes, ECS, systemd's 90 s) wait before SIGKILL.
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
+  // Health monitor (services/monitor-clusters.ts, thresholds in domain/health.ts); 0 turns it off.
+  MONITOR_INTERVAL_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  MONITOR_MEMORY_PERCENT: z.coerce.number().min(1).max(100).default(90),
+  MONITOR_MEMORY_SAMPLES: z.coerce.number().int().min(1).max(100).default(3),
+  MONITOR_DISK_PERCENT: z.coerce.number().min(1).max(100).default(85),
+  MONITOR_PROBE_SAMPLES: z.coerce.number().int().min(1).max(100).default(2),
+  MONITOR_HOST_MEMORY_FREE_PERCENT: z.coerce.number().min(0).max(100).default(10),
+  MONITOR_HOST_DISK_PERCENT: z.coerce.number().min(1).max(100).default(90),
+  MONITOR_CLEAR_SAMPLES: z.coerce.number().int().min(1).max(100).default(2),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -162,6 +172,8 @@ export interface Config {
   };
   /** After SIGTERM/SIGINT: how long running jobs and requests get before jobs are handed back and the process exits. */
   shutdownTimeoutSeconds: number;
+  /** Seconds between health monitor ticks (0: off) and the thresholds of its conditions. */
+  monitor: { intervalSeconds: number; thresholds: HealthThresholds };
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -263,5 +275,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
     },
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    monitor: {
+      intervalSeconds: e.MONITOR_INTERVAL_SECONDS,
+      thresholds: {
+        memoryPercent: e.MONITOR_MEMORY_PERCENT,
+        memorySamples: e.MONITOR_MEMORY_SAMPLES,
+        diskPercent: e.MONITOR_DISK_PERCENT,
+        probeSamples: e.MONITOR_PROBE_SAMPLES,
+        hostMemoryFreePercent: e.MONITOR_HOST_MEMORY_FREE_PERCENT,
+        hostDiskPercent: e.MONITOR_HOST_DISK_PERCENT,
+        clearSamples: e.MONITOR_CLEAR_SAMPLES,
+      },
+    },
   };
 }

@@ -1,6 +1,6 @@
 import { parseCommand, type ClusterCommand } from '../domain/command.js';
 import { checkCreate } from '../domain/policy.js';
-import { isAppError, toAppError } from '../errors.js';
+import { AppError, isAppError, toAppError } from '../errors.js';
 import { renderClusterCard } from '../render/cluster-card.js';
 import { describeQuotaUse, quotaFor } from '../domain/quota.js';
 import { snapshotCode } from '../domain/snapshot.js';
@@ -14,9 +14,13 @@ import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
-import type { HostStore, Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import type { ContainerRuntime, HostStore, Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
 import { listHosts } from '../services/list-hosts.js';
 import { renderHosts } from '../render/hosts.js';
+import { clusterLogs } from '../services/cluster-logs.js';
+import { requestRestart } from '../services/restart-cluster.js';
+import { renderLogs } from '../render/logs.js';
+import { parseNodeRef } from '../render/warning.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
 import { requestReset } from '../services/request-reset.js';
 import { requestRestore } from '../services/request-restore.js';
@@ -35,6 +39,8 @@ export interface CommandDeps extends RequestClusterDeps {
   logger: Log;
   /** The registered Docker hosts (`/cluster hosts`); absent where none are (unit worlds). */
   hosts?: HostStore;
+  /** For `/cluster logs`; absent where no Docker host is reachable. */
+  runtime?: Pick<ContainerRuntime, 'logsTail'>;
 }
 
 export interface Caller {
@@ -145,6 +151,12 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         if (!created) return renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
         return renderInfo(`♻️ Restoring snapshot ${snapshotCode(view.cluster.restoredFrom!.snapshotId)} as ${view.cluster.name}… the cluster card will appear in this channel.`);
       }
+      case 'logs':
+        return renderLogs(await logsOf(deps, caller.user, { name: command.name }, { ...(command.node && { node: command.node }), ...(command.lines && { lines: command.lines }) }));
+      case 'restart': {
+        const view = await requestRestart(deps, caller.user, { name: command.name }, command.node);
+        return renderInfo(`🔁 Restarting ${command.node ?? `every node of ${view.cluster.name} in dependency order`}… the thread says when it is ready again.`);
+      }
       case 'reset': {
         // Asks first, like a delete; permission is checked now so a stranger is not offered the button.
         const view = await findManageable(deps, caller.user, { name: command.name });
@@ -160,7 +172,7 @@ export type ActionKind =
   | 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d'
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
   | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel'
-  | 'historyPage' | 'snapshotThenDelete' | 'createForm';
+  | 'historyPage' | 'snapshotThenDelete' | 'createForm' | 'restartNode' | 'logs';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -185,6 +197,8 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.snapshotThenDelete]: 'snapshotThenDelete',
   // Slack opens the create form instead (listeners/home-and-form.ts); the shell has no forms, so it shows the usage.
   [openCreateActionId]: 'createForm',
+  [actionIds.restartNode]: 'restartNode',
+  [actionIds.logs]: 'logs',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
@@ -196,6 +210,18 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
     if (!query) return renderError('That history page no longer exists; run `/cluster history` again.');
     try {
       return await historyReply(deps, caller, query);
+    } catch (err) {
+      return errorReply(deps.logger, err);
+    }
+  }
+  // A warning's buttons name a node: `<cluster id>:<hostname>`.
+  if (action === 'restartNode' || action === 'logs') {
+    const ref = parseNodeRef(value);
+    if (!ref) return renderError('That cluster no longer exists.');
+    try {
+      if (action === 'logs') return renderLogs(await logsOf(deps, caller.user, { id: ref.clusterId }, ref.node ? { node: ref.node } : {}));
+      const view = await requestRestart(deps, caller.user, { id: ref.clusterId }, ref.node);
+      return renderInfo(`🔁 Restarting ${ref.node ?? `every node of ${view.cluster.name}`}… the thread says when it is ready again.`);
     } catch (err) {
       return errorReply(deps.logger, err);
     }
@@ -270,6 +296,11 @@ async function historyReply(deps: CommandDeps, caller: Caller, query: HistoryQue
   const filter = { ...(!everyone && { owner: caller.user }), ...(query.name && { clusterName: query.name }) };
   const { entries, total } = await deps.operations.history(filter, { offset: (query.page - 1) * historyPageSize, limit: historyPageSize });
   return renderHistory({ entries, total, query, everyone });
+}
+
+async function logsOf(deps: CommandDeps, actor: string, ref: { name?: string; id?: string }, opts: { node?: string; lines?: number }) {
+  if (!deps.runtime) throw new AppError('internal', 'This process cannot reach the Docker hosts to read logs.');
+  return clusterLogs({ ...deps, runtime: deps.runtime }, actor, ref, opts);
 }
 
 function errorReply(logger: Log, err: unknown): Message {

@@ -183,3 +183,36 @@ export const reminders = pgTable(
   },
   (t) => [primaryKey({ columns: [t.clusterId, t.expiresAt, t.offsetMinutes] })],
 );
+
+/**
+ * Health warnings (domain/health.ts): one row per condition while it lasts. The partial unique index is the
+ * claim: a monitor opens a condition by inserting its row, so two workers or a restarted one post it once;
+ * `message_ts` is the thread message updated in place while it lasts and when it is resolved.
+ */
+export const warnings = pgTable(
+  'warnings',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    kind: text('kind').notNull(),
+    /** The node's hostname, or the Docker host's name for host_* kinds. */
+    subject: text('subject').notNull(),
+    summary: text('summary').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
+    messageTs: text('message_ts'),
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('warnings_one_open').on(t.clusterId, t.kind, t.subject).where(sql`resolved_at is null`),
+    index('warnings_cluster').on(t.clusterId, t.openedAt),
+  ],
+);
+
+/** What the monitor remembers between ticks per cluster (streaks, restart baselines), so any worker takes the next. */
+export const monitorMemory = pgTable('monitor_memory', {
+  clusterId: uuid('cluster_id').primaryKey().references(() => clusters.id, { onDelete: 'cascade' }),
+  memory: jsonb('memory').$type<Record<string, unknown>>().notNull(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});

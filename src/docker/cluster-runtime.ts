@@ -203,7 +203,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
             Memory: memory,
             MemorySwap: memory,
             PidsLimit: 4096,
-            RestartPolicy: { Name: 'no' },
+            RestartPolicy: { Name: 'unless-stopped' }, // back after a Docker daemon restart; the monitor confirms readiness
             PortBindings: bindings,
             ExtraHosts: plan.extraHosts,
             Mounts: node.volumes.map((v) => ({ Type: 'volume', Source: v.volumeName, Target: v.path })),

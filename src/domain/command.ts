@@ -23,9 +23,11 @@ export type ClusterCommand =
   | { verb: 'reset'; name: string; snapshotFirst: boolean }
   | { verb: 'transfer'; name: string; to: string }
   | { verb: 'history'; name?: string; page: number }
-  | { verb: 'hosts' };
+  | { verb: 'hosts' }
+  | { verb: 'logs'; name: string; node?: string; lines?: number }
+  | { verb: 'restart'; name: string; node?: string };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'hosts'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'logs', 'restart', 'hosts'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -76,6 +78,20 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     positionals: { min: 0, max: 1 },
   },
   hosts: { usage: '/cluster hosts', summary: 'The Docker hosts: state, CPU and memory reserved against total, clusters (and their owners, for admins)', example: '/cluster hosts', options: {}, positionals: { min: 0, max: 0 } },
+  logs: {
+    usage: '/cluster logs NAME [NODE] [--lines N]',
+    summary: 'The last lines (default 50, at most 1000) of a node\'s log (the first node if not named)',
+    example: '/cluster logs zk-bug-1234 zk-2 --lines 200',
+    options: { lines: { type: 'string' } },
+    positionals: { min: 1, max: 2 },
+  },
+  restart: {
+    usage: '/cluster restart NAME [NODE]',
+    summary: 'Restart one node, or every node in dependency order, keeping data, addresses and config',
+    example: '/cluster restart zk-bug-1234 zk-2',
+    options: {},
+    positionals: { min: 1, max: 2 },
+  },
 };
 
 /**
@@ -99,7 +115,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | hosts';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | hosts';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -247,6 +263,20 @@ export function parseCommand(rawText: string): ParseResult {
     }
     case 'hosts':
       return { ok: true, command: { verb } };
+    case 'logs':
+    case 'restart': {
+      const name = positionals[0]!;
+      const bad = badName(name, spec.usage);
+      if (bad) return bad;
+      const node = positionals[1]?.toLowerCase();
+      if (node !== undefined && !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(node))
+        return fail(`"${printable(positionals[1]!)}" is not a node name; the cluster card lists its nodes (e.g. zk-1).`, spec.usage);
+      if (verb === 'restart') return { ok: true, command: { verb, name, ...(node !== undefined && { node }) } };
+      const linesText = values.lines as string | undefined;
+      if (linesText !== undefined && (!/^\d{1,5}$/.test(linesText) || Number(linesText) < 1))
+        return fail(`The number of lines must be a whole number from 1, not "${printable(linesText)}".`, spec.usage);
+      return { ok: true, command: { verb, name, ...(node !== undefined && { node }), ...(linesText !== undefined && { lines: Number(linesText) }) } };
+    }
     case 'snapshots':
     case 'status':
     case 'retry':

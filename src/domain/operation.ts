@@ -4,7 +4,7 @@
  * operation id, so asking twice means two operations, never a silently dropped second job; and at most
  * one operation per cluster is active at a time (guarded in SQL), so a snapshot never races a delete.
  */
-export const operationKinds = ['create', 'restore', 'delete', 'snapshot', 'reset'] as const;
+export const operationKinds = ['create', 'restore', 'delete', 'snapshot', 'reset', 'restart'] as const;
 export type OperationKind = (typeof operationKinds)[number];
 
 export const operationStates = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -46,6 +46,7 @@ export const operationVerbs: Record<OperationKind, string> = {
   delete: 'being deleted',
   snapshot: 'being snapshotted',
   reset: 'being reset',
+  restart: 'being restarted',
 };
 
 /**

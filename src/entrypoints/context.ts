@@ -8,6 +8,8 @@ import { connectDatabase, migrateDatabase, type Database } from '../db/client.js
 import { createClusterStore } from '../db/cluster-store.js';
 import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
+import { createWarningStore } from '../db/warning-store.js';
+import { createNodeHealth } from '../docker/node-health.js';
 import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
 import { createSnapshotBundles } from '../artifacts/snapshot-bundles.js';
 import { createNodeData } from '../docker/node-data.js';
@@ -20,7 +22,7 @@ import type { HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, OperationStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -47,6 +49,10 @@ export interface Context {
   pool: HostPool;
   images: ImageBuilder;
   runtime: ContainerRuntime;
+  /** Health warnings and the monitor's memory (db/warning-store.ts). */
+  warnings: WarningStore;
+  /** What the monitor samples from Docker (docker/node-health.ts). */
+  health: NodeHealthPort;
   catalog: TemplateCatalog;
   clock: Clock;
   settings: Settings;
@@ -138,6 +144,8 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     pool,
     images,
     runtime,
+    warnings: createWarningStore(database.db),
+    health: createNodeHealth(pool),
     catalog,
     clock: { now: () => new Date() },
     settings: {

@@ -13,6 +13,8 @@ import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recov
 import { runOperation } from '../services/run-operation.js';
 import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
 import { resetCluster } from '../services/reset-cluster.js';
+import { restartCluster } from '../services/restart-cluster.js';
+import { monitorClusters } from '../services/monitor-clusters.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
@@ -60,11 +62,11 @@ function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
 
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
-  return createSlackNotifier({ client, refs: ctx.store, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
+  return createSlackNotifier({ client, refs: ctx.store, warningRefs: ctx.warnings, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts };
+  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
@@ -85,11 +87,17 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
         if (p.thenDelete) await deleteAfterSnapshot(deps, p.operationId);
       },
       'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => resetCluster(deps, p, op, { ...at, complete })),
+      'cluster.restart': (p, at) => runOperation(deps, p.operationId, at, (op) => restartCluster({ ...deps, health: ctx.health }, p, op)),
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {
       'expiry.sweep': async () => void (await sweepExpiry(deps)),
       'snapshot.retention': async () => void (await sweepSnapshots(deps)),
+      'cluster.monitor': async () => void (await monitorClusters({
+        ...deps, warnings: ctx.warnings, health: ctx.health, thresholds: ctx.config.monitor.thresholds,
+        // Metrics hook: the gauge of warnings open by kind (http/ metrics) is moved here.
+        onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
+      })),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -98,6 +106,8 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
   await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
   await ctx.producer.schedule('snapshot.retention', ctx.config.snapshots.sweepSeconds * 1000);
+  if (ctx.config.monitor.intervalSeconds > 0) await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
+  else await ctx.producer.unschedule('cluster.monitor');
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
@@ -189,5 +199,6 @@ function logNotifier(ctx: Context): Notifier {
     progress: async (v, p) => ctx.logger.info({ cluster: v.cluster.name, ...p }, 'progress'),
     threadMessage: async (v, m) => ctx.logger.info({ cluster: v.cluster.name, kind: m.kind }, 'thread message'),
     direct: async (user, m) => ctx.logger.info({ cluster: m.cluster.name, user, kind: m.kind }, 'direct message'),
+    warning: async (v, w) => ctx.logger.warn({ cluster: v.cluster.name, kind: w.kind, subject: w.subject, resolved: !!w.resolvedAt, summary: w.summary }, 'health warning'),
   };
 }

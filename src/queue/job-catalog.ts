@@ -16,6 +16,8 @@ const restoreJob = z.strictObject({ ...operationJob, snapshotId: z.uuid() });
 const snapshotJob = z.strictObject({ ...operationJob, note: z.string().max(500).optional(), withData: z.boolean().default(false), thenDelete: z.boolean().optional() });
 // A reset keeps the cluster (name, thread, addresses, published ports) and recreates its nodes from clean images.
 const resetJob = z.strictObject({ ...operationJob, snapshotFirst: z.boolean().default(false) });
+// A restart keeps containers, volumes and addresses: the nodes (one, or all in dependency order) are stopped and started.
+const restartJob = z.strictObject({ ...operationJob, node: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).optional() });
 const snapshotDeleteJob = z.strictObject({ snapshotId: z.uuid(), actor: z.string().min(1).max(64) });
 
 export const jobCatalog = {
@@ -44,6 +46,11 @@ export const jobCatalog = {
     // after a Docker hiccup finishes the same reset. A snapshot taken first is not taken twice (see resetCluster).
     options: { attempts: 3, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
   },
+  'cluster.restart': {
+    schema: restartJob,
+    // Stop and start converge (a stopped node is started, a running one restarted), so a retry finishes the same restart.
+    options: { attempts: 2, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
+  },
   'snapshot.delete': {
     schema: snapshotDeleteJob,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
@@ -60,6 +67,7 @@ export const jobForKind: Record<OperationKind, JobName> = {
   delete: 'cluster.delete',
   snapshot: 'cluster.snapshot',
   reset: 'cluster.reset',
+  restart: 'cluster.restart',
 };
 
 /**
@@ -70,6 +78,7 @@ export const jobForKind: Record<OperationKind, JobName> = {
 export const scheduledJobs = {
   'expiry.sweep': { schema: z.strictObject({}), defaultEveryMs: 60_000, schedulerId: 'expiry-sweep' },
   'snapshot.retention': { schema: z.strictObject({}), defaultEveryMs: 3600_000, schedulerId: 'snapshot-retention' },
+  'cluster.monitor': { schema: z.strictObject({}), defaultEveryMs: 30_000, schedulerId: 'cluster-monitor' },
 } as const;
 
 export type ScheduledJobName = keyof typeof scheduledJobs;

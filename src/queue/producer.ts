@@ -6,6 +6,8 @@ import { jobCatalog, jobForKind, jobIdFor, queueName, scheduledJobs, snapshotDel
 export interface Producer extends JobQueue {
   /** Creates or updates the job's one scheduler (fixed id); `everyMs` overrides the catalog's interval. */
   schedule(name: ScheduledJobName, everyMs?: number): Promise<void>;
+  /** Removes the job's scheduler (a periodic job turned off in configuration); absent is fine. */
+  unschedule(name: ScheduledJobName): Promise<void>;
   close(): Promise<void>;
   queue: Queue;
 }
@@ -44,6 +46,9 @@ export function createProducer(connection: Redis, prefix: string): Producer {
         data: {},
         opts: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
       });
+    },
+    async unschedule(name) {
+      await queue.removeJobScheduler(scheduledJobs[name].schedulerId);
     },
     close: () => queue.close(),
   };

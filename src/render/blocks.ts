@@ -80,6 +80,8 @@ export const actionIds = {
   historyPage: 'history.page',
   snapshotThenDelete: 'cluster.snapshot.then-delete',
   createOpen: 'cluster.create.open',
+  restartNode: 'cluster.restart.node',
+  logs: 'cluster.logs',
 } as const;
 
 /** Snapshot of a ready cluster, on its card. */

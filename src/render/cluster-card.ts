@@ -67,6 +67,8 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
   const endpoints = endpointLines(view, ctx);
   if (endpoints.length && c.state !== 'deleted') blocks.push({ type: 'section', text: md(`*Endpoints*\n${endpoints.join('\n')}`.slice(0, 3000)) });
   if (c.state === 'failed' && c.error) blocks.push({ type: 'section', text: md(`*Failed:* ${esc(c.error)}`.slice(0, 3000)) });
+  // Set by the monitor (services/monitor-clusters.ts) while a health warning is open; the thread has the details.
+  if (c.state === 'degraded' && c.error) blocks.push({ type: 'section', text: md(`*Degraded:* ${esc(c.error)} (see the thread)`.slice(0, 3000)) });
   if (c.state !== 'deleted' && c.state !== 'deleting') {
     blocks.push({
       type: 'actions',

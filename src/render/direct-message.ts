@@ -96,6 +96,10 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       ];
       return { text, blocks };
     }
+    case 'healthWarning': {
+      const text = `⚠️ Your cluster ${c.name}: ${m.warning.summary}`;
+      return { text, blocks: [{ type: 'section', text: md(`⚠️ Your cluster *${esc(c.name)}*: ${esc(m.warning.summary)}. Its thread has the details and a Restart button.`.slice(0, 3000)) }] };
+    }
     case 'actedByAdmin': {
       const text = `ℹ️ <@${m.by}> ${m.action} your cluster ${c.name}${m.detail ? ` (${m.detail})` : ''}.`;
       return { text, blocks: [{ type: 'section', text: md(`ℹ️ <@${m.by}> (an admin) ${m.action} your cluster *${esc(c.name)}*${m.detail ? ` (${esc(m.detail)})` : ''}.`) }] };

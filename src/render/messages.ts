@@ -73,6 +73,13 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const saved = m.snapshotId ? `\nThe data from before is in snapshot \`${snapshotCode(m.snapshotId)}\` (\`/cluster restore ${snapshotCode(m.snapshotId)}\`).` : '';
       return { text, blocks: [{ type: 'section', text: md(`*${text}*${saved}${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)) }] };
     }
+    case 'restarted': {
+      const which = m.nodes.length === 1 ? m.nodes[0]! : `${m.nodes.length} nodes (${m.nodes.join(', ')})`;
+      const text = m.ready
+        ? `🔁 ${name}: ${which} restarted by <@${m.by}> in ${m.seconds} s and ready again.`
+        : `🔁 ${name}: ${which} restarted by <@${m.by}>, but not ready after ${m.seconds} s${m.detail ? `: ${esc(m.detail)}` : ''}.`;
+      return { text, blocks: [{ type: 'section', text: md(text.slice(0, 3000)) }] };
+    }
     case 'snapshotDeleted': {
       const code = snapshotCode(m.snapshotId);
       const why = m.expired ? 'its retention ended' : `<@${m.by}> deleted it`;

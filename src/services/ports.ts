@@ -11,6 +11,7 @@ import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
 import type { QuotaLimits, Reservation, Usage } from '../domain/quota.js';
 import type { HostLoad, HostState, PlacementOptions } from '../domain/placement.js';
+import type { ConditionReport, HealthMemory, NodeSample, Warning } from '../domain/health.js';
 
 export interface NewCluster {
   name: string;
@@ -281,7 +282,7 @@ export interface OperationStore {
 }
 
 /** Every job a cluster operation runs as; the job id is the operation id. */
-export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset';
+export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset' | 'cluster.restart';
 
 export interface JobQueue {
   /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
@@ -309,13 +310,19 @@ export interface Notifier {
   threadMessage(view: ClusterView, message: ThreadMessage): Promise<void>;
   /** A direct message to one person (a Slack user id), e.g. the owner's expiry reminder. */
   direct(user: string, message: DirectMessage): Promise<void>;
+  /**
+   * A health warning in the cluster's thread, keyed by warning id: posted once when it opens, then updated in
+   * place (new numbers, then resolved when `resolvedAt` is set). Never a second message for the same id.
+   */
+  warning(view: ClusterView, warning: Warning): Promise<void>;
 }
 
 export type DirectMessage =
   | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */ final?: boolean }
   | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
   | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset'; detail?: string }
-  | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } };
+  | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
+  | { kind: 'healthWarning'; cluster: Cluster; warning: Warning };
 
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
@@ -324,7 +331,8 @@ export type ThreadMessage =
   | { kind: 'snapshotReady'; summary: SnapshotSummary }
   | { kind: 'snapshotFailed'; by: string; reason: string; cleanedUp: string }
   | { kind: 'snapshotDeleted'; snapshotId: string; by: string; expired: boolean; imagesKept: number }
-  | { kind: 'resetDone'; by: string; seconds: number; nodes: number; snapshotId?: string; smoke: { name: string; ok: boolean; detail: string }[] };
+  | { kind: 'resetDone'; by: string; seconds: number; nodes: number; snapshotId?: string; smoke: { name: string; ok: boolean; detail: string }[] }
+  | { kind: 'restarted'; by: string; nodes: string[]; seconds: number; ready: boolean; detail?: string };
 
 /** What the thread is told when a snapshot is done: enough to judge it without opening the archive. */
 export interface SnapshotSummary {
@@ -468,4 +476,36 @@ export interface NodeDataPort {
    */
   removeImages(labels: Record<string, string>): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
   hasImage(host: string, ref: string): Promise<boolean>;
+}
+
+/**
+ * Health warnings (domain/health.ts) and the monitor's memory between ticks. Opening is a claim: the
+ * partial unique index on (cluster, kind, subject) of open rows lets one caller win, so a condition is
+ * posted once however many monitors run or restart.
+ */
+export interface WarningStore {
+  /** Inserts the open warning unless one of that kind and subject is open; returns it only to the caller who inserted it. */
+  open(clusterId: string, c: ConditionReport): Promise<Warning | undefined>;
+  /** New numbers for an open warning; undefined if it is no longer open. */
+  update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>): Promise<Warning | undefined>;
+  /** Open → resolved; returns it only to the caller who resolved it. */
+  resolve(id: string): Promise<Warning | undefined>;
+  /** The cluster's open warnings, oldest first. */
+  listOpen(clusterId: string): Promise<Warning[]>;
+  /** Resolves every open warning of the cluster (it was deleted or rebuilt) without telling anyone. */
+  resolveAll(clusterId: string): Promise<number>;
+  messageTs(id: string): Promise<string | undefined>;
+  setMessageTs(id: string, ts: string): Promise<void>;
+  memory(clusterId: string): Promise<HealthMemory | undefined>;
+  saveMemory(clusterId: string, memory: HealthMemory): Promise<void>;
+  /** Says why a degraded cluster is degraded (its error column) without a state change; no-op in other states. */
+  setDegradedReason(clusterId: string, reason: string): Promise<void>;
+}
+
+/** What the monitor reads from Docker about a node and its host (docker/node-health.ts). */
+export interface NodeHealthPort {
+  /** The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count. */
+  sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[] }): Promise<Omit<NodeSample, 'probeOk' | 'probeOutput'> & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
+  /** Stops the node's container (graceful, then killed after its stop timeout); stopped or missing is fine. */
+  stop(host: string, containerName: string): Promise<void>;
 }

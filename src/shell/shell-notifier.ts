@@ -3,6 +3,7 @@ import { renderClusterCard } from '../render/cluster-card.js';
 import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
 import type { Message } from '../render/blocks.js';
+import { renderWarning } from '../render/warning.js';
 
 /** The shell's Notifier: the card, progress, thread messages and DMs are printed as they happen. */
 export function createShellNotifier(opts: { print: (msg: Message, prefix?: string) => void; catalog: TemplateCatalog; clock: Clock; advertiseHost: string }): Notifier {
@@ -19,6 +20,10 @@ export function createShellNotifier(opts: { print: (msg: Message, prefix?: strin
     },
     async threadMessage(view, m) {
       opts.print(renderThreadMessage(view, m), `  ↳ ${view.cluster.name}: `);
+    },
+    async warning(view, w) {
+      // A terminal cannot edit what it printed: each change of the warning is printed once more.
+      opts.print(renderWarning(view, w), `  ⚠ ${view.cluster.name}: `);
     },
     async direct(user, m) {
       // Printed like the rest; its buttons are numbered, so typing the number extends or deletes.

@@ -3,7 +3,8 @@ import type { ClusterView } from '../domain/cluster.js';
 import { renderClusterCard } from '../render/cluster-card.js';
 import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
-import type { Clock, ClusterStore, DirectMessage, Log, Notifier, Progress, TemplateCatalog, ThreadMessage } from '../services/ports.js';
+import { renderWarning } from '../render/warning.js';
+import type { Clock, ClusterStore, DirectMessage, Log, Notifier, Progress, TemplateCatalog, ThreadMessage, WarningStore } from '../services/ports.js';
 
 export interface SlackNotifierDeps {
   client: WebClient;
@@ -13,6 +14,8 @@ export interface SlackNotifierDeps {
   clock: Clock;
   advertiseHost: string;
   logger: Log;
+  /** Where each warning's thread message ts is remembered (it is updated in place, keyed by warning id). */
+  warningRefs?: Pick<WarningStore, 'messageTs' | 'setMessageTs'>;
   /** Called with the owner of every changed cluster, to refresh their Home tab (throttled by the callee). */
   homeChanged?: (owner: string) => void;
 }
@@ -97,6 +100,21 @@ export function createSlackNotifier(deps: SlackNotifierDeps): Notifier {
         if (!c.channel) return;
         const msg = renderThreadMessage(view, m);
         await client.chat.postMessage({ channel: c.channel, ...(c.cardTs && { thread_ts: c.cardTs }), text: msg.text, blocks: msg.blocks });
+      });
+    },
+
+    async warning(view, w) {
+      await safely(`post a ${w.kind} warning`, view.cluster.id, async () => {
+        const c = await current(view);
+        if (!c.channel) return;
+        const msg = renderWarning(view, w);
+        const ts = await deps.warningRefs?.messageTs(w.id);
+        if (ts) {
+          await client.chat.update({ channel: c.channel, ts, text: msg.text, blocks: msg.blocks });
+          return;
+        }
+        const res = await client.chat.postMessage({ channel: c.channel, ...(c.cardTs && { thread_ts: c.cardTs }), text: msg.text, blocks: msg.blocks });
+        if (res.ts) await deps.warningRefs?.setMessageTs(w.id, res.ts);
       });
     },
 

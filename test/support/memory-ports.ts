@@ -20,6 +20,7 @@ import { expiringStates, extendableStates, systemActor } from '../../src/domain/
 import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
 import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
+import type { ConditionReport, HealthMemory, Warning } from '../../src/domain/health.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
 import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
@@ -44,6 +45,7 @@ import type {
   Settings,
   TemplateCatalog,
   ThreadMessage,
+  WarningStore,
 } from '../../src/services/ports.js';
 
 /** A shared, ordered record of side effects across fakes ("notifier.clusterChanged", "queue.enqueue cluster.create", ...). */
@@ -653,7 +655,8 @@ export type NotifierEvent =
   | { kind: 'clusterChanged'; view: ClusterView }
   | { kind: 'progress'; view: ClusterView; progress: Progress }
   | { kind: 'thread'; view: ClusterView; message: ThreadMessage }
-  | { kind: 'direct'; user: string; message: DirectMessage };
+  | { kind: 'direct'; user: string; message: DirectMessage }
+  | { kind: 'warning'; view: ClusterView; warning: Warning };
 
 export class RecordingNotifier implements Notifier {
   readonly events: NotifierEvent[] = [];
@@ -677,6 +680,11 @@ export class RecordingNotifier implements Notifier {
   async direct(user: string, message: DirectMessage): Promise<void> {
     this.events.push({ kind: 'direct', user, message: clone(message) });
     this.journal?.push(`notifier.direct ${message.kind}`);
+  }
+
+  async warning(view: ClusterView, warning: Warning): Promise<void> {
+    this.events.push({ kind: 'warning', view: clone(view), warning: clone(warning) });
+    this.journal?.push(`notifier.warning ${warning.kind} ${warning.resolvedAt ? 'resolved' : 'open'}`);
   }
 
   get directs(): { user: string; message: DirectMessage }[] {
@@ -928,3 +936,59 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
   };
 }
 
+
+// ------------------------------------------------------------------------------------------- warnings
+
+/** The warnings port with db/warning-store.ts's guarantees: one open row per (cluster, kind, subject), resolved once. */
+export class MemoryWarningStore implements WarningStore {
+  readonly rows: (Warning & { messageTs?: string })[] = [];
+  readonly memories = new Map<string, HealthMemory>();
+  private seq = 0;
+  constructor(private readonly store?: MemoryClusterStore) {}
+
+  async open(clusterId: string, c: ConditionReport): Promise<Warning | undefined> {
+    if (this.rows.some((r) => r.clusterId === clusterId && r.kind === c.kind && r.subject === c.subject && !r.resolvedAt)) return undefined;
+    const now = new Date();
+    const row = { id: `w-${++this.seq}`, clusterId, kind: c.kind, subject: c.subject, summary: c.summary, detail: { ...c.detail }, openedAt: now, updatedAt: now, resolvedAt: null };
+    this.rows.push(row);
+    return clone(row);
+  }
+  async update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>): Promise<Warning | undefined> {
+    const row = this.rows.find((r) => r.id === id && !r.resolvedAt);
+    if (!row) return undefined;
+    Object.assign(row, { summary: c.summary, detail: { ...c.detail }, updatedAt: new Date() });
+    return clone(row);
+  }
+  async resolve(id: string): Promise<Warning | undefined> {
+    const row = this.rows.find((r) => r.id === id && !r.resolvedAt);
+    if (!row) return undefined;
+    row.resolvedAt = new Date();
+    return clone(row);
+  }
+  async listOpen(clusterId: string): Promise<Warning[]> {
+    return this.rows.filter((r) => r.clusterId === clusterId && !r.resolvedAt).map((r) => clone(r));
+  }
+  async resolveAll(clusterId: string): Promise<number> {
+    const open = this.rows.filter((r) => r.clusterId === clusterId && !r.resolvedAt);
+    for (const r of open) r.resolvedAt = new Date();
+    return open.length;
+  }
+  async messageTs(id: string): Promise<string | undefined> {
+    return this.rows.find((r) => r.id === id)?.messageTs;
+  }
+  async setMessageTs(id: string, ts: string): Promise<void> {
+    const row = this.rows.find((r) => r.id === id);
+    if (row) row.messageTs = ts;
+  }
+  async memory(clusterId: string): Promise<HealthMemory | undefined> {
+    const m = this.memories.get(clusterId);
+    return m && clone(m);
+  }
+  async saveMemory(clusterId: string, memory: HealthMemory): Promise<void> {
+    this.memories.set(clusterId, clone(memory));
+  }
+  async setDegradedReason(clusterId: string, reason: string): Promise<void> {
+    const row = this.store?.clusters.get(clusterId);
+    if (row && row.state === 'degraded') row.error = reason;
+  }
+}

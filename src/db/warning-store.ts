@@ -1,0 +1,70 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { HealthMemory, Warning, WarningKind } from '../domain/health.js';
+import type { WarningStore } from '../services/ports.js';
+import type { Db } from './client.js';
+import { clusters, monitorMemory, warnings } from './schema.js';
+
+function toWarning(r: typeof warnings.$inferSelect): Warning {
+  return {
+    id: r.id,
+    clusterId: r.clusterId,
+    kind: r.kind as WarningKind,
+    subject: r.subject,
+    summary: r.summary,
+    detail: r.detail,
+    openedAt: r.openedAt,
+    updatedAt: r.updatedAt,
+    resolvedAt: r.resolvedAt,
+  };
+}
+
+export function createWarningStore(db: Db): WarningStore {
+  const openRow = (id: string) => and(eq(warnings.id, id), isNull(warnings.resolvedAt));
+  return {
+    async open(clusterId, c) {
+      // The partial unique index of open rows is the claim: a second monitor's insert does nothing.
+      const [row] = await db
+        .insert(warnings)
+        .values({ clusterId, kind: c.kind, subject: c.subject, summary: c.summary, detail: c.detail })
+        .onConflictDoNothing({ target: [warnings.clusterId, warnings.kind, warnings.subject], where: sql`resolved_at is null` })
+        .returning();
+      return row && toWarning(row);
+    },
+    async update(id, c) {
+      const [row] = await db.update(warnings).set({ summary: c.summary, detail: c.detail, updatedAt: new Date() }).where(openRow(id)).returning();
+      return row && toWarning(row);
+    },
+    async resolve(id) {
+      const now = new Date();
+      const [row] = await db.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(openRow(id)).returning();
+      return row && toWarning(row);
+    },
+    async listOpen(clusterId) {
+      const rows = await db.select().from(warnings).where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt))).orderBy(asc(warnings.openedAt));
+      return rows.map(toWarning);
+    },
+    async resolveAll(clusterId) {
+      const now = new Date();
+      const rows = await db.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt))).returning({ id: warnings.id });
+      return rows.length;
+    },
+    async messageTs(id) {
+      const [row] = await db.select({ ts: warnings.messageTs }).from(warnings).where(eq(warnings.id, id));
+      return row?.ts ?? undefined;
+    },
+    async setMessageTs(id, ts) {
+      await db.update(warnings).set({ messageTs: ts }).where(eq(warnings.id, id));
+    },
+    async memory(clusterId) {
+      const [row] = await db.select().from(monitorMemory).where(eq(monitorMemory.clusterId, clusterId));
+      return row?.memory as HealthMemory | undefined;
+    },
+    async saveMemory(clusterId, memory) {
+      const value = memory as unknown as Record<string, unknown>;
+      await db.insert(monitorMemory).values({ clusterId, memory: value }).onConflictDoUpdate({ target: monitorMemory.clusterId, set: { memory: value, updatedAt: new Date() } });
+    },
+    async setDegradedReason(clusterId, reason) {
+      await db.update(clusters).set({ error: reason, updatedAt: new Date() }).where(and(eq(clusters.id, clusterId), eq(clusters.state, 'degraded')));
+    },
+  };
+}

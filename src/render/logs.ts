@@ -1,0 +1,27 @@
+import type { ClusterLogs } from '../services/cluster-logs.js';
+import { esc, md, type Block, type Message } from './blocks.js';
+
+/** What fits one Slack section's code block (3000 characters) with its fences and heading. */
+export const maxInlineLogChars = 2800;
+
+/**
+ * A node's log tail as a code block. A tail longer than one message keeps its newest lines (cut at a line
+ * start) and says so, with the way to the whole log (a snapshot keeps every node's log).
+ */
+export function renderLogs(l: ClusterLogs): Message {
+  let text = l.text.trimEnd();
+  let cut = false;
+  if (text.length > maxInlineLogChars) {
+    text = text.slice(-maxInlineLogChars);
+    const nl = text.indexOf('\n');
+    if (nl >= 0) text = text.slice(nl + 1);
+    cut = true;
+  }
+  const shown = text ? text.split('\n').length : 0;
+  const head = `📜 Last ${shown} line${shown === 1 ? '' : 's'} of ${l.node} (${l.clusterName})${cut ? `, of ${l.lines} asked: the older ones do not fit a message` : ''}`;
+  const blocks: Block[] = [
+    { type: 'section', text: md(`*${esc(head)}*\n\`\`\`${text ? esc(text) : '(the log is empty)'}\`\`\``) },
+    ...(cut ? [{ type: 'context' as const, elements: [md(`A snapshot (\`/cluster snapshot ${esc(l.clusterName)}\`) keeps every node's whole log.`)] }] : []),
+  ];
+  return { text: head, blocks };
+}

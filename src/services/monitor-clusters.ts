@@ -1,0 +1,160 @@
+import type { Cluster, ClusterView } from '../domain/cluster.js';
+import { conditionKey, degradedReason, directKinds, emptyMemory, evaluateHealth, type ConditionReport, type HealthThresholds, type HostSample, type NodeSample, type Warning, type WarningKind } from '../domain/health.js';
+import { planCluster } from '../domain/plan.js';
+import { subnetAt } from '../domain/subnet.js';
+import { systemActor } from '../domain/expiry.js';
+import type { Clock, ClusterStore, ContainerRuntime, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
+
+export interface MonitorDeps {
+  store: ClusterStore;
+  operations: OperationStore;
+  warnings: WarningStore;
+  health: NodeHealthPort;
+  runtime: Pick<ContainerRuntime, 'exec' | 'logsTail'>;
+  catalog: TemplateCatalog;
+  notifier: Notifier;
+  settings: Settings;
+  logger: Log;
+  clock: Clock;
+  thresholds: HealthThresholds;
+  /** Lines of the node's log a new warning shows. */
+  logLines?: number;
+  /** Clusters checked at once (default 4): a tick mostly waits on Docker execs, so a few in parallel keep it short without loading the host. */
+  concurrency?: number;
+  /** Told each time a warning opens (+1) or closes (-1), e.g. for a gauge of warnings open by kind. */
+  onWarningChange?: (kind: WarningKind, delta: 1 | -1) => void;
+}
+
+export interface MonitorResult {
+  clusters: number;
+  nodes: number;
+  opened: number;
+  resolved: number;
+}
+
+/**
+ * The monitor's tick (one BullMQ job scheduler, so one tick per interval however many workers run): samples
+ * every ready or degraded cluster that no operation is changing, decides its conditions (domain/health.ts),
+ * and tells the thread: a warning posted once when a condition starts, updated in place while it lasts,
+ * resolved when it is over. The card goes `degraded` with the reason while any warning is open and back to
+ * `ready` when none is: a node that was down is only "over" once its readiness probe passes again.
+ */
+export async function monitorClusters(deps: MonitorDeps): Promise<MonitorResult> {
+  const result: MonitorResult = { clusters: 0, nodes: 0, opened: 0, resolved: 0 };
+  const clusters = (await deps.store.listLive()).filter((c) => c.state === 'ready' || c.state === 'degraded');
+  // A few clusters at a time: a tick must end well within its interval (a warning within two intervals of its
+  // cause), and it is background work that must stay cheap on a shared host.
+  const queue = [...clusters];
+  const lane = async () => {
+    for (let cluster = queue.shift(); cluster; cluster = queue.shift()) {
+      try {
+        const r = await monitorCluster(deps, cluster);
+        if (!r) continue;
+        result.clusters++;
+        result.nodes += r.nodes;
+        result.opened += r.opened;
+        result.resolved += r.resolved;
+      } catch (e) {
+        deps.logger.warn({ clusterId: cluster.id, cluster: cluster.name, err: (e as Error).message }, 'monitor: could not check a cluster; next tick tries again');
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, deps.concurrency ?? 4) }, lane));
+  return result;
+}
+
+async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ nodes: number; opened: number; resolved: number } | undefined> {
+  // A snapshot pauses the nodes, a reset or restart replaces them: what they do is not a health problem.
+  if (await deps.operations.active(cluster.id)) return undefined;
+  const nodes = await deps.store.nodes(cluster.id);
+  if (!nodes.length) return undefined;
+  const template = deps.catalog.get(cluster.template);
+  const planned = template
+    ? new Map(planCluster({
+      clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
+      subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
+    }).nodes.map((n) => [n.hostname, n]))
+    : new Map();
+
+  const sampledAt = deps.clock.now();
+  const hosts = new Map<string, HostSample>();
+  const samples: NodeSample[] = await Promise.all(nodes.map(async (n) => {
+    const plan = planned.get(n.hostname);
+    const s = await deps.health.sample(n.host, { hostname: n.hostname, containerName: n.containerName, diskPaths: plan?.volumes.map((v: { path: string }) => v.path) ?? [] });
+    const { hostMemory, hostDiskPercent, ...sample } = s;
+    if (hostMemory && !hosts.has(n.host)) hosts.set(n.host, { host: n.host, memAvailableBytes: hostMemory.availableBytes, memTotalBytes: hostMemory.totalBytes, diskPercent: hostDiskPercent ?? null });
+    if (!sample.running || !plan?.readiness) return sample;
+    const probe = await deps.runtime.exec(n.host, n.containerName, plan.readiness.exec, { timeoutMs: 15_000 }).catch((e: Error) => ({ exitCode: -1, output: e.message }));
+    return { ...sample, probeOk: probe.exitCode === 0, ...(probe.exitCode !== 0 && { probeOutput: probe.output.trim().split('\n').slice(-2).join(' ') }) };
+  }));
+
+  const open = await deps.warnings.listOpen(cluster.id);
+  const openByKey = new Map(open.map((w) => [conditionKey(w.kind, w.subject), w]));
+  const remembered = (await deps.warnings.memory(cluster.id)) ?? emptyMemory();
+  // An operation (restart, reset, snapshot) that ended since the last tick started or replaced nodes on purpose.
+  const lastOp = (await deps.operations.list(cluster.id))[0];
+  const since = remembered.sampledAt ? new Date(remembered.sampledAt) : undefined;
+  if (lastOp && (!since || !lastOp.finishedAt || lastOp.finishedAt >= since)) remembered.nodes = {};
+  const verdict = evaluateHealth(remembered, samples, [...hosts.values()], new Set(openByKey.keys()), deps.thresholds);
+  await deps.warnings.saveMemory(cluster.id, { ...verdict.memory, sampledAt: sampledAt.toISOString() });
+
+  let view: ClusterView = { cluster, nodes };
+  let opened = 0;
+  let resolved = 0;
+  for (const report of verdict.active) {
+    const existing = openByKey.get(conditionKey(report.kind, report.subject));
+    if (existing) {
+      if (existing.summary === report.summary) continue;
+      const logTail = typeof existing.detail.logTail === 'string' ? existing.detail.logTail : undefined;
+      const updated = await deps.warnings.update(existing.id, { summary: report.summary, detail: { ...report.detail, ...(logTail !== undefined && { logTail }) } });
+      if (updated) await deps.notifier.warning(view, updated);
+      continue;
+    }
+    const logTail = await lastLines(deps, nodes.find((n) => n.hostname === report.subject), deps.logLines ?? 15);
+    const w = await deps.warnings.open(cluster.id, { ...report, detail: { ...report.detail, ...(logTail && { logTail }) } });
+    if (!w) continue; // another monitor opened it first and tells the thread
+    opened++;
+    deps.onWarningChange?.(w.kind, 1);
+    view = await moveState(deps, view, [...openByKey.values(), w]);
+    await deps.notifier.warning(view, w);
+    if (directKinds.includes(w.kind)) await deps.notifier.direct(cluster.owner, { kind: 'healthWarning', cluster: view.cluster, warning: w });
+    openByKey.set(conditionKey(w.kind, w.subject), w);
+  }
+  for (const key of verdict.cleared) {
+    const w = openByKey.get(key);
+    if (!w) continue;
+    const done = await deps.warnings.resolve(w.id);
+    openByKey.delete(key);
+    if (!done) continue;
+    resolved++;
+    deps.onWarningChange?.(done.kind, -1);
+    await deps.notifier.warning(view, done);
+  }
+  // Only a warning opened now degrades a ready cluster: one left open from before a reset or retry (which make
+  // it ready themselves) is merely waiting for its good samples to close.
+  if (view.cluster.state === 'degraded') view = await moveState(deps, view, [...openByKey.values()]);
+  return { nodes: nodes.length, opened, resolved };
+}
+
+/** `degraded` with the reason while anything is open, `ready` when nothing is; the card follows. */
+async function moveState(deps: MonitorDeps, view: ClusterView, open: Pick<ConditionReport, 'summary'>[]): Promise<ClusterView> {
+  const reason = degradedReason(open);
+  const c = view.cluster;
+  let moved: Cluster | undefined;
+  if (reason && c.state === 'ready') moved = await deps.store.transition(c.id, 'degraded', { error: reason }, systemActor);
+  else if (reason && c.state === 'degraded' && c.error !== reason) {
+    await deps.warnings.setDegradedReason(c.id, reason);
+    moved = await deps.store.get(c.id);
+  } else if (!reason && c.state === 'degraded') moved = await deps.store.transition(c.id, 'ready', { error: null }, systemActor);
+  if (!moved) return view;
+  const next = { ...view, cluster: moved };
+  await deps.notifier.clusterChanged(next);
+  return next;
+}
+
+async function lastLines(deps: MonitorDeps, node: { host: string; containerName: string } | undefined, lines: number): Promise<string | undefined> {
+  if (!node) return undefined;
+  const text = await deps.runtime.logsTail(node.host, node.containerName, lines).catch(() => '');
+  return text.trim() ? text.slice(-2000) : undefined;
+}
+

@@ -1,0 +1,116 @@
+import type { ClusterView } from '../domain/cluster.js';
+import type { Operation } from '../domain/operation.js';
+import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
+import { subnetAt } from '../domain/subnet.js';
+import { AppError } from '../errors.js';
+import { findManageable } from './delete-cluster.js';
+import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
+
+export interface RequestRestartDeps {
+  store: ClusterStore;
+  operations: OperationStore;
+  queue: JobQueue;
+  notifier: Notifier;
+  settings: Settings;
+}
+
+/**
+ * `/cluster restart NAME [NODE]` and a warning's Restart button: owner or admin, a ready or degraded cluster
+ * with nothing else running on it. The cluster keeps its state (the monitor moves it back to ready once every
+ * warning is resolved, i.e. once the restarted nodes pass their probes).
+ */
+export async function requestRestart(deps: RequestRestartDeps, actor: string, ref: { name?: string; id?: string }, node?: string): Promise<ClusterView> {
+  const view = await findManageable(deps, actor, ref);
+  const { cluster } = view;
+  if (node !== undefined && !view.nodes.some((n) => n.hostname === node))
+    throw new AppError('not_found', `${cluster.name} has no node called "${node}".`, { hints: [`Its nodes: ${view.nodes.map((n) => n.hostname).join(', ') || 'none yet'}.`] });
+  if (cluster.state !== 'ready' && cluster.state !== 'degraded' && !(await deps.operations.active(cluster.id)))
+    throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a ready or degraded cluster can be restarted.`, {
+      hints: cluster.state === 'failed' ? [`\`/cluster retry ${cluster.name}\` or \`/cluster reset ${cluster.name}\` rebuild it.`] : [`\`/cluster status ${cluster.name}\` shows its state.`],
+    });
+  const { operation } = await deps.operations.begin(cluster.id, { kind: 'restart', actor, params: node ? { node } : {} }, { whenStates: ['ready', 'degraded'] });
+  await deps.queue.enqueue(operation);
+  return view;
+}
+
+export interface RestartDeps {
+  store: ClusterStore;
+  runtime: ContainerRuntime;
+  health: Pick<NodeHealthPort, 'stop'>;
+  notifier: Notifier;
+  catalog: TemplateCatalog;
+  settings: Settings;
+  clock: Clock;
+  logger: Log;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * The restart job. The whole cluster: every node is stopped, dependents first, then started wave by wave
+ * (domain/plan.ts `waves`), each wave waiting for its readiness probes before the next starts, as a create
+ * does. One node: only it. Starting goes through `ensureNode`, which writes the config files and the
+ * published ports (Docker may pick new ones on a start) again, and the node rows are saved with them.
+ */
+export async function restartCluster(deps: RestartDeps, job: { clusterId: string; actor: string; node?: string }, op: Operation): Promise<void> {
+  const { store, runtime } = deps;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const cluster = await store.get(job.clusterId);
+  if (!cluster || (cluster.state !== 'ready' && cluster.state !== 'degraded')) {
+    deps.logger.info({ clusterId: job.clusterId, state: cluster?.state }, 'restart skipped: the cluster is not ready or degraded');
+    return;
+  }
+  const template = deps.catalog.get(cluster.template);
+  if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
+  const plan = planCluster({
+    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
+    subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
+  });
+  const rows = new Map((await store.nodes(cluster.id)).map((n) => [n.hostname, n]));
+  const chosen = plan.nodes.filter((n) => rows.has(n.hostname) && (job.node === undefined || n.hostname === job.node));
+  if (!chosen.length) throw new AppError('not_found', `${cluster.name} has no node called "${job.node}".`, { retryable: false });
+  const waves = restartWaves(plan, chosen);
+  const startedAt = (op.startedAt ?? deps.clock.now()).getTime();
+
+  for (const wave of [...waves].reverse()) await Promise.all(wave.map((n) => deps.health.stop(rows.get(n.hostname)!.host, n.containerName)));
+  let notReady: string | undefined;
+  for (const wave of waves) {
+    await Promise.all(wave.map(async (n) => {
+      const row = rows.get(n.hostname)!;
+      const image = await runtime.ensureImage(row.host, n.image);
+      const status = await runtime.ensureNode(row.host, plan, n, image);
+      await store.saveNode({ ...row, containerId: status.containerId ?? row.containerId, ports: status.ports });
+    }));
+    notReady = await waitReady(runtime, wave, (n) => rows.get(n.hostname)!.host, sleep);
+    if (notReady) break;
+  }
+  const view = (await store.view(cluster.id)) ?? { cluster, nodes: [...rows.values()] };
+  const seconds = Math.round((deps.clock.now().getTime() - startedAt) / 1000);
+  await deps.notifier.threadMessage(view, { kind: 'restarted', by: job.actor, nodes: chosen.map((n) => n.hostname), seconds, ready: !notReady, ...(notReady && { detail: notReady }) });
+  if (notReady) throw new AppError('readiness_timeout', notReady, { retryable: false });
+}
+
+/** The chosen nodes grouped in the plan's start order (waves of roles). */
+export function restartWaves(plan: ClusterPlan, chosen: readonly PlannedNode[]): PlannedNode[][] {
+  return plan.waves.map((roles) => chosen.filter((n) => roles.includes(n.role))).filter((w) => w.length);
+}
+
+/** Polls the wave's probes until all pass; the reason of the first that does not in time, else undefined. */
+async function waitReady(runtime: ContainerRuntime, nodes: PlannedNode[], hostOf: (n: PlannedNode) => string, sleep: (ms: number) => Promise<void>): Promise<string | undefined> {
+  const pending = new Set(nodes.filter((n) => n.readiness));
+  const deadline = Date.now() + Math.max(0, ...[...pending].map((n) => n.readiness!.timeoutSeconds)) * 1000;
+  const last = new Map<PlannedNode, string>();
+  while (pending.size) {
+    for (const n of [...pending]) {
+      const r = await runtime.exec(hostOf(n), n.containerName, n.readiness!.exec, { timeoutMs: 15_000 }).catch((e: Error) => ({ exitCode: -1, output: e.message }));
+      if (r.exitCode === 0) pending.delete(n);
+      else last.set(n, r.output.trim().split('\n').slice(-2).join(' ').slice(0, 200));
+    }
+    if (!pending.size) break;
+    if (Date.now() > deadline) {
+      const n = [...pending][0]!;
+      return `${n.hostname} was not ready in time${last.get(n) ? ` (probe said: ${last.get(n)})` : ''}`;
+    }
+    await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
+  }
+  return undefined;
+}

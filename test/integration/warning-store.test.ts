@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createWarningStore } from '../../src/db/warning-store.js';
+import type { ConditionReport } from '../../src/domain/health.js';
+import type { WarningStore } from '../../src/services/ports.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+/** The warnings table's guarantees, on real Postgres: a condition is opened (and resolved) by one caller only. */
+let t: TestDatabase;
+let warnings: WarningStore;
+beforeAll(async () => {
+  t = await createTestDatabase();
+  warnings = createWarningStore(t.database.db);
+});
+afterAll(async () => t?.drop());
+
+async function readyCluster() {
+  const { cluster, operation } = await t.store.create({
+    name: `warn-${randomUUID().slice(0, 8)}`, owner: 'U0OWNER', team: null, template: 'zookeeper', size: 1, channel: 'C0',
+    expiresAt: new Date(Date.now() + 3600_000), requestKey: null,
+  });
+  await t.operations.markRunning(operation!.id);
+  for (const s of ['provisioning', 'ready'] as const) await t.store.transition(cluster.id, s);
+  await t.operations.finish(operation!.id, 'succeeded');
+  return cluster;
+}
+
+const down: ConditionReport = { kind: 'node_down', subject: 'zk-1', summary: 'zk-1 is down (exit code 137)', detail: { exitCode: 137 } };
+
+describe('warning store', () => {
+  it('ten monitors opening the same condition at once: one wins, and only it gets the row', async () => {
+    const c = await readyCluster();
+    const results = await Promise.all(Array.from({ length: 10 }, () => warnings.open(c.id, down)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await warnings.listOpen(c.id)).toHaveLength(1);
+    // Another subject or kind is another warning.
+    expect(await warnings.open(c.id, { ...down, subject: 'zk-2' })).toBeDefined();
+    expect(await warnings.open(c.id, { ...down, kind: 'oom_killed' })).toBeDefined();
+    expect(await warnings.listOpen(c.id)).toHaveLength(3);
+  });
+
+  it('resolves once; after that the same condition can open again as a new warning', async () => {
+    const c = await readyCluster();
+    const w = (await warnings.open(c.id, down))!;
+    await warnings.setMessageTs(w.id, '123.456');
+    expect(await warnings.messageTs(w.id)).toBe('123.456');
+    expect((await warnings.update(w.id, { summary: 'still down', detail: {} }))!.summary).toBe('still down');
+    const resolved = await Promise.all([warnings.resolve(w.id), warnings.resolve(w.id)]);
+    expect(resolved.filter(Boolean)).toHaveLength(1);
+    expect(await warnings.update(w.id, { summary: 'late', detail: {} })).toBeUndefined();
+    const again = await warnings.open(c.id, down);
+    expect(again?.id).not.toBe(w.id);
+    expect(await warnings.resolveAll(c.id)).toBe(1);
+  });
+
+  it('keeps the monitor memory per cluster, and the degraded reason only on a degraded cluster', async () => {
+    const c = await readyCluster();
+    expect(await warnings.memory(c.id)).toBeUndefined();
+    await warnings.saveMemory(c.id, { streaks: { 'node_down:zk-1': { bad: 1, good: 0 } }, nodes: {} });
+    await warnings.saveMemory(c.id, { streaks: { 'node_down:zk-1': { bad: 2, good: 0 } }, nodes: { 'zk-1': { restartCount: 1, oomKills: 0 } } });
+    expect(await warnings.memory(c.id)).toEqual({ streaks: { 'node_down:zk-1': { bad: 2, good: 0 } }, nodes: { 'zk-1': { restartCount: 1, oomKills: 0 } } });
+    await warnings.setDegradedReason(c.id, 'zk-1 is down');
+    expect((await t.store.get(c.id))!.error).toBeNull();
+    await t.store.transition(c.id, 'degraded', { error: 'first' });
+    await warnings.setDegradedReason(c.id, 'zk-1 is down');
+    expect((await t.store.get(c.id))!.error).toBe('zk-1 is down');
+  });
+});
