@@ -162,7 +162,7 @@ function semanticProblems(t: Template): string[] {
     if (typeof role.count === 'object' && !Object.keys(role.count.bySize).some((k) => Number(k) <= min))
       problems.push(`roles.${roleName}.count.bySize: no entry for the smallest size ${min} (add "${min}: N")`);
   }
-  if (!roles.some((r) => t.roles[r]!.count === 'size') && max > 1)
+  if (!roles.some((r) => t.roles[r]!.count === 'size' || typeof t.roles[r]!.count === 'object') && max > 1)
     problems.push('roles: no role has `count: size`, so sizes above 1 mean nothing');
   for (const [roleName, role] of Object.entries(t.roles)) {
     for (const dep of role.dependsOn) {
