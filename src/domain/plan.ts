@@ -2,7 +2,7 @@ import Mustache from 'mustache';
 import { renderConfigFile } from './config-file.js';
 import { label } from './labels.js';
 import type { Subnet } from './subnet.js';
-import { roleStartOrder, type Template, type TemplateCollect, type TemplateProbe, type TemplateSmoke } from './template.js';
+import { roleCount, roleScales, roleStartOrder, type Template, type TemplateCollect, type TemplateProbe, type TemplateSmoke } from './template.js';
 
 /**
  * Turns a template and a size into the exact nodes of one cluster: names, addresses, rendered
@@ -102,8 +102,8 @@ export function planCluster(input: PlanInput): ClusterPlan {
   const identities: Omit<PlannedNode, 'command' | 'env' | 'files' | 'user' | 'collect'>[] = [];
   let ordinal = 0;
   for (const [roleName, role] of Object.entries(template.roles)) {
-    const count = role.count === 'size' ? size : role.count;
-    const scalable = role.count === 'size' || role.count > 1;
+    const count = roleCount(role, size);
+    const scalable = roleScales(role);
     const stem = role.hostname ?? roleName;
     for (let index = 1; index <= count; index++, ordinal++) {
       const hostname = scalable ? `${stem}-${index}` : stem;

@@ -47,12 +47,21 @@ const dirPath = z
   .startsWith('/')
   .refine((p) => !p.split('/').some((seg) => seg === '.' || seg === '..'), 'an absolute path without . or .. segments');
 
+const countBySizeSchema = z.strictObject({
+  bySize: z
+    .record(z.string().regex(/^[1-9][0-9]?$/, 'a size (1–64)'), z.number().int().min(1).max(16))
+    .refine((m) => Object.keys(m).length > 0, 'give at least one "size: count" entry'),
+});
+
 const roleSchema = z.strictObject({
   description: z.string().optional(),
   /** An image recipe name from manifests/images. */
   image: name,
-  /** `size` scales with the requested size; an integer is fixed. */
-  count: z.union([z.literal('size'), z.number().int().min(1).max(16)]),
+  /**
+   * `size` scales with the requested size; an integer is fixed; `{ bySize: { "1": 1, "3": 3 } }` steps with
+   * the size (the entry with the largest size ≤ the requested one): a ZooKeeper ensemble of 1, then 3.
+   */
+  count: z.union([z.literal('size'), z.number().int().min(1).max(16), countBySizeSchema]),
   /** Hostname prefix; nodes are <hostname>-<n> when the role can have several nodes, <hostname> otherwise. */
   hostname: name.optional(),
   command: command.optional(),
@@ -149,7 +158,11 @@ function semanticProblems(t: Template): string[] {
   const sizeOk = (n: number) => n >= min && n <= max && (!allowed || allowed.includes(n));
   if (!sizeOk(def)) problems.push(`sizes.default: ${def} is not an allowed size`);
   for (const a of allowed ?? []) if (a < min || a > max) problems.push(`sizes.allowed: ${a} is outside ${min}..${max}`);
-  if (!roles.some((r) => t.roles[r]!.count === 'size') && max > 1)
+  for (const [roleName, role] of Object.entries(t.roles)) {
+    if (typeof role.count === 'object' && !Object.keys(role.count.bySize).some((k) => Number(k) <= min))
+      problems.push(`roles.${roleName}.count.bySize: no entry for the smallest size ${min} (add "${min}: N")`);
+  }
+  if (!roles.some((r) => t.roles[r]!.count === 'size' || typeof t.roles[r]!.count === 'object') && max > 1)
     problems.push('roles: no role has `count: size`, so sizes above 1 mean nothing');
   for (const [roleName, role] of Object.entries(t.roles)) {
     for (const dep of role.dependsOn) {
@@ -259,10 +272,38 @@ export function footprint(t: Template, size: number): { nodes: number; cpus: num
   let cpus = 0;
   let memoryMiB = 0;
   for (const role of Object.values(t.roles)) {
-    const n = role.count === 'size' ? size : role.count;
+    const n = roleCount(role, size);
     nodes += n;
     cpus += n * role.resources.cpus;
     memoryMiB += n * role.resources.memoryMiB;
   }
   return { nodes, cpus: Math.round(cpus * 100) / 100, memoryMiB };
+}
+
+/** How many nodes a role has at a size (see `count` in the role schema). */
+export function roleCount(role: Pick<TemplateRole, 'count'>, size: number): number {
+  const { count } = role;
+  if (count === 'size') return size;
+  if (typeof count === 'number') return count;
+  const steps = Object.entries(count.bySize).map(([from, n]) => [Number(from), n] as const).sort((a, b) => a[0] - b[0]);
+  return steps.filter(([from]) => from <= size).at(-1)?.[1] ?? steps[0]![1];
+}
+
+/** Whether a role can have several nodes at some size: then its hostnames are numbered (zk-1) at every size. */
+export function roleScales(role: Pick<TemplateRole, 'count'>): boolean {
+  const { count } = role;
+  if (count === 'size') return true;
+  if (typeof count === 'number') return count > 1;
+  return Object.values(count.bySize).some((n) => n > 1);
+}
+
+/** The count as help text shows it: "N", "3", or "1–3". */
+export function describeCount(role: Pick<TemplateRole, 'count'>): string {
+  const { count } = role;
+  if (count === 'size') return 'N';
+  if (typeof count === 'number') return String(count);
+  const ns = Object.values(count.bySize);
+  const lo = Math.min(...ns);
+  const hi = Math.max(...ns);
+  return lo === hi ? String(lo) : `${lo}–${hi}`;
 }

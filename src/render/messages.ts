@@ -2,7 +2,7 @@ import { verbSpecs, verbs, type CommandError, type Verb } from '../domain/comman
 import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
 import { systemActor } from '../domain/expiry.js';
-import { describeSizes, footprint, type Template } from '../domain/template.js';
+import { describeCount, describeSizes, footprint, type Template } from '../domain/template.js';
 import type { Progress, ThreadMessage } from '../services/ports.js';
 import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
 import { actionIds, bytesText, esc, md, plain, relative, restoreButton, retryButton, slackDate, type Block, type Message } from './blocks.js';
@@ -172,7 +172,7 @@ export function renderTemplates(templates: readonly Template[]): Message {
   const blocks: Block[] = [{ type: 'header', text: plain('Cluster templates') }];
   for (const t of templates) {
     const roles = Object.entries(t.roles)
-      .map(([name, r]) => `${r.count === 'size' ? 'N' : r.count} × ${name} (${r.resources.cpus} CPU, ${r.resources.memoryMiB} MiB)`)
+      .map(([name, r]) => `${describeCount(r)} × ${name} (${r.resources.cpus} CPU, ${r.resources.memoryMiB} MiB)`)
       .join(', ');
     const f = footprint(t, t.sizes.default);
     const fixed = t.sizes.min === t.sizes.max;
