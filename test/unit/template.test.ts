@@ -273,7 +273,7 @@ describe('loadTemplateCatalog', () => {
   });
 
   it('loads the real zookeeper template', () => {
-    const catalog = loadTemplateCatalog(realTemplates, { knownImages: ['base', 'zookeeper', 'spark', 'hadoop', 'kafka', 'hbase', 'allinone', 'hive'] });
+    const catalog = loadTemplateCatalog(realTemplates, { knownImages: ['base', 'zookeeper', 'spark', 'hadoop', 'kafka', 'hbase', 'allinone', 'hive', 'postgres', 'sqoop'] });
     const zk = catalog.get('zookeeper');
     expect(zk).toBeDefined();
     expect(catalog.list().map((t) => t.name)).toContain('zookeeper');
