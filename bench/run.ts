@@ -1,6 +1,6 @@
 /**
  * Time to a ready cluster, per template and size, on this machine's Docker Engine:
- *   npm run bench -- spark:2 hadoop:2 zookeeper:3
+ *   npm run bench -- spark:2 hadoop:2 zookeeper:3 sqoop:1
  *   npm run bench -- solr:3        (SolrCloud: 3 Solr nodes on a 3-server ZooKeeper ensemble)
  * Builds each cluster with the real services (as the template tests do), prints seconds from request to
  * ready (probes and smoke checks passed), then removes it. Timings live here, never in tests.
