@@ -22,7 +22,7 @@ export function readTemplateSource(file: string): TemplateSource {
   const lineCounter = new LineCounter();
   const document = YAML.parseDocument(text, { lineCounter, prettyErrors: true, merge: true });
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
-  const syntaxErrors = document.errors.map((e) => ({ line: lineAt(e.pos[0]), message: e.message.split('\n')[0]! }));
+  const syntaxErrors = document.errors.map((e) => ({ line: lineAt(e.pos[0]), message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') }));
   return {
     file,
     fileName: path.basename(file),

@@ -25,7 +25,7 @@ export interface TemplateCheckInput {
 }
 
 export function checkTemplate(input: TemplateCheckInput): { template?: Template; issues: TemplateIssue[] } {
-  const { template: t, issues } = checkTemplateDocument(input.doc);
+  const { template, shape: t, issues } = checkTemplateDocument(input.doc);
   if (input.firstLine.trim() !== schemaComment) issues.unshift({ path: [], message: `the first line must be \`${schemaComment}\`` });
   if (!t) return { issues };
   if (`${t.name}.yaml` !== input.fileName && `${t.name}.yml` !== input.fileName)
@@ -36,8 +36,9 @@ export function checkTemplate(input: TemplateCheckInput): { template?: Template;
     issues.push(...portClashes(roleName, t));
     issues.push(...portUrlTags(roleName, t));
   }
-  issues.push(...renderProblems(t));
-  return { template: t, issues };
+  // Planning needs sound cross-references (start order, sizes); with those broken it would only repeat them.
+  if (template) issues.push(...renderProblems(template));
+  return { ...(template && { template }), issues };
 }
 
 /** Every size a user may ask for. */

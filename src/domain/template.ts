@@ -144,7 +144,7 @@ export function formatIssue(issue: TemplateIssue): string {
  * The schema's and the cross-reference checks' issues, structured so a caller holding the YAML
  * source can turn each path into a line number; `template` is set only when there are none.
  */
-export function checkTemplateDocument(doc: unknown): { template?: Template; issues: TemplateIssue[] } {
+export function checkTemplateDocument(doc: unknown): { template?: Template; shape?: Template; issues: TemplateIssue[] } {
   const parsed = templateSchema.safeParse(withoutExtensionFields(doc));
   if (!parsed.success) {
     return {
@@ -157,7 +157,8 @@ export function checkTemplateDocument(doc: unknown): { template?: Template; issu
     };
   }
   const issues = semanticProblems(parsed.data);
-  return issues.length ? { issues } : { template: parsed.data, issues };
+  // `shape`: the schema passed but cross-references did not, enough for checks that need no plan.
+  return issues.length ? { shape: parsed.data, issues } : { template: parsed.data, shape: parsed.data, issues };
 }
 
 /**
