@@ -8,7 +8,14 @@ import { templateSchema } from './template.js';
  */
 export function templateJsonSchema(): Record<string, unknown> {
   // `input`: what an author writes, so fields with defaults are optional rather than required.
-  const generated = z.toJSONSchema(templateSchema, { io: 'input' }) as Record<string, unknown>;
+  const generated = z.toJSONSchema(templateSchema, {
+    io: 'input',
+    // zod marks `.startsWith('/')` with a non-standard format next to the pattern that already says it;
+    // validators and editors warn about formats they do not know.
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.format === 'starts_with') delete jsonSchema.format;
+    },
+  }) as Record<string, unknown>;
   return {
     ...generated,
     title: 'clusterbot cluster template',
