@@ -7,20 +7,25 @@ import Mustache from 'mustache';
  * Throws on a syntax error, like Mustache.parse (the schema checks catch those first).
  */
 export function unknownMustacheNames(text: string, view: unknown): string[] {
-  const missing = new Set<string>();
+  return unknownMustacheTags(text, view).map((t) => t.name);
+}
+
+/** The same, each with the 1-based line of `text` where the name is first used (for long file texts). */
+export function unknownMustacheTags(text: string, view: unknown): { name: string; line: number }[] {
+  const missing = new Map<string, number>();
   walk(Mustache.parse(text) as unknown as Token[], [view], missing);
-  return [...missing];
+  return [...missing].map(([name, offset]) => ({ name, line: text.slice(0, offset).split('\n').length }));
 }
 
 /** Mustache.parse's tokens: [type, value, start, end, children?, ...]. */
 type Token = [string, string, number, number, Token[]?];
 
-function walk(tokens: Token[], stack: unknown[], missing: Set<string>): void {
-  for (const [type, name, , , children] of tokens) {
+function walk(tokens: Token[], stack: unknown[], missing: Map<string, number>): void {
+  for (const [type, name, start, , children] of tokens) {
     // text, comments (!), delimiter changes (=) and partials (>, none are ever passed) name nothing.
     if (type !== 'name' && type !== '&' && type !== '#' && type !== '^') continue;
     const found = lookup(name, stack);
-    if (!found.hit) missing.add(name);
+    if (!found.hit && !missing.has(name)) missing.set(name, start);
     if (!children) continue;
     const value = found.value;
     if (type === '#' && Array.isArray(value)) {

@@ -1,5 +1,5 @@
 import { fileTexts } from './config-file.js';
-import { unknownMustacheNames } from './mustache-names.js';
+import { unknownMustacheNames, unknownMustacheTags } from './mustache-names.js';
 import { planCluster, type ClusterPlan } from './plan.js';
 import { subnetAt } from './subnet.js';
 import { checkTemplateDocument, isAllowedSize, type Template, type TemplateIssue } from './template.js';
@@ -98,12 +98,11 @@ function portUrlTags(roleName: string, t: Template): TemplateIssue[] {
  */
 function renderProblems(t: Template): TemplateIssue[] {
   const issues: TemplateIssue[] = [];
-  const missing = new Map<string, { names: Set<string>; known: string[] }>();
+  const missing = new Map<string, { tags: Map<string, number>; known: string[] }>();
   const record = (text: string, view: object) => {
     const key = `${'node' in view ? 'node' : 'cluster'}\0${text}`;
-    const names = unknownMustacheNames(text, view);
-    const entry = missing.get(key) ?? { names: new Set<string>(), known: Object.keys(view) };
-    names.forEach((n) => entry.names.add(n));
+    const entry = missing.get(key) ?? { tags: new Map<string, number>(), known: Object.keys(view) };
+    for (const { name, line } of unknownMustacheTags(text, view)) if (!entry.tags.has(name)) entry.tags.set(name, line);
     missing.set(key, entry);
   };
   for (const size of allowedSizes(t)) {
@@ -115,8 +114,9 @@ function renderProblems(t: Template): TemplateIssue[] {
   }
   for (const { path, text, kind } of renderedTexts(t)) {
     const entry = missing.get(`${kind}\0${text}`);
-    for (const name of entry?.names ?? [])
-      issues.push({ path, message: `{{${name}}} names nothing (the view has: ${entry!.known.join(', ')})` });
+    const multiline = text.includes('\n');
+    for (const [name, line] of entry?.tags ?? [])
+      issues.push({ path, message: `{{${name}}} names nothing${multiline ? ` (line ${line} of the text)` : ''} (the view has: ${entry!.known.join(', ')})` });
   }
   return issues;
 }
@@ -129,7 +129,7 @@ function renderedTexts(t: Template): { path: (string | number)[]; text: string; 
     role.command?.forEach((arg, i) => at(['command', i], arg));
     Object.entries(role.env).forEach(([k, v]) => at(['env', k], v));
     for (const [filePath, file] of Object.entries(role.files))
-      for (const { where, text } of fileTexts(file)) at(['files', filePath, ...(where ? ['properties', where.slice('.properties.'.length)] : [])], text);
+      for (const { where, text } of fileTexts(file)) at(['files', filePath, ...where], text);
     role.readiness?.exec.forEach((arg, i) => at(['readiness', 'exec', i], arg));
     role.collect.forEach((c, i) => c.exec.forEach((arg, j) => at(['collect', i, 'exec', j], arg)));
   }

@@ -191,7 +191,7 @@ function semanticProblems(t: Template): TemplateIssue[] {
     for (const [filePath, file] of Object.entries(role.files)) {
       for (const { where, text } of fileTexts(file)) {
         const err = mustacheError(text);
-        if (err) at(['roles', roleName, 'files', filePath, ...(where ? ['properties', where.slice('.properties.'.length)] : [])], err);
+        if (err) at(['roles', roleName, 'files', filePath, ...where], err);
       }
     }
     for (const [key, value] of Object.entries(role.env)) {

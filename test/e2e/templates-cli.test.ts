@@ -73,7 +73,7 @@ describe('clusterbot templates', () => {
       `${structure}:${lineOf(structure, '  zk:')}: roles: dependency cycle zk → observer → zk`,
       `${structure}:${lineOf(structure, 'quorum:')}: roles.zk.ports.quorum: port 2181 is already declared as roles.zk.ports.client (each port is published once per node)`,
       expect.stringMatching(new RegExp(`^${rendering}:${lineOf(rendering, 'image: zookeepr')}: roles\\.zk\\.image: no image recipe "zookeepr" in manifests/images \\(have: .*\\bzookeeper\\b`)),
-      `${rendering}:${lineOf(rendering, '/etc/zookeeper/conf/zoo.cfg:')}: roles.zk.files./etc/zookeeper/conf/zoo.cfg: {{hostnmae}} names nothing (the view has: cluster, size, replication, roles, hosts, node)`,
+      `${rendering}:${lineOf(rendering, '/etc/zookeeper/conf/zoo.cfg:')}: roles.zk.files./etc/zookeeper/conf/zoo.cfg: {{hostnmae}} names nothing (line ${lineOf(rendering, '{{hostnmae}}') - lineOf(rendering, '/etc/zookeeper/conf/zoo.cfg:')} of the text) (the view has: cluster, size, replication, roles, hosts, node)`,
       `${copy}:${lineOf(copy, 'name: kafka')}: name: "kafka" must match the file name copy.yaml`,
       '3 templates checked, 7 problems',
     ]);

@@ -132,6 +132,12 @@ describe('templates check (domain)', () => {
   });
 });
 
+it('says on which line of a long file text a tag names nothing', () => {
+  const d = doc();
+  d.roles.worker.files['/etc/peers'] = 'first={{node.hostname}}\n{{#roles.worker}}\nserver.{{index}}={{hostnmae}}\n{{/roles.worker}}\n';
+  expect(problems(d)).toEqual(['roles.worker.files./etc/peers: {{hostnmae}} names nothing (line 3 of the text) (the view has: cluster, size, replication, roles, hosts, node)']);
+});
+
 describe('unknownMustacheNames', () => {
   const view = { size: 3, node: { hostname: 'w-1' }, roles: { w: [{ index: 1, last: false }, { index: 2, last: true }] }, flag: false };
 
