@@ -25,10 +25,10 @@ export const configFileSchema = z.union([z.string(), structuredFileSchema]);
 export type StructuredFile = z.infer<typeof structuredFileSchema>;
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
-/** Every Mustache text in a file, with where it sits (for validation messages). */
-export function fileTexts(file: ConfigFile): { where: string; text: string }[] {
-  if (typeof file === 'string') return [{ where: '', text: file }];
-  return Object.entries(file.properties).map(([key, text]) => ({ where: `.properties.${key}`, text }));
+/** Every Mustache text in a file, with where it sits (for validation messages): its path below the file's. */
+export function fileTexts(file: ConfigFile): { where: string[]; text: string }[] {
+  if (typeof file === 'string') return [{ where: [], text: file }];
+  return Object.entries(file.properties).map(([key, text]) => ({ where: ['properties', key], text }));
 }
 
 /**

@@ -71,6 +71,8 @@ export interface PlanInput {
   subnet: Subnet;
   /** Whose service identities to render ({{cluster.base64Id}}): a restored cluster keeps its source's, so its data still fits. */
   identityId?: string;
+  /** Sees every text rendered and the view it is rendered with: `templates check` looks for tags naming nothing. */
+  onRender?: (text: string, view: object) => void;
 }
 
 /** A short, stable suffix that keeps Docker object names unique even if a cluster name is reused. */
@@ -146,7 +148,10 @@ export function planCluster(input: PlanInput): ClusterPlan {
     roles,
     hosts,
   };
-  const renderWith = (view: object) => (text: string) => Mustache.render(text, view, {}, { escape: (s: string) => s });
+  const renderWith = (view: object) => (text: string) => {
+    input.onRender?.(text, view);
+    return Mustache.render(text, view, {}, { escape: (s: string) => s });
+  };
   const nodes: PlannedNode[] = identities.map((id) => {
     const role = template.roles[id.role]!;
     const render = renderWith({

@@ -126,17 +126,48 @@ export type TemplateProbe = z.infer<typeof probeSchema>;
 export type TemplateSmoke = z.infer<typeof smokeSchema>;
 export type TemplateCollect = z.infer<typeof collectSchema>;
 
+/** One thing wrong with a template document: where (a path into the document) and what. */
+export interface TemplateIssue {
+  path: (string | number)[];
+  message: string;
+  /** The key under `path` the issue is about (an unknown key, the role a cycle starts at): where a line number should point. */
+  key?: string;
+}
+
 /** Validates a parsed YAML document; `source` (the file name) prefixes every message. */
 export function parseTemplate(doc: unknown, source: string): Template {
-  const parsed = templateSchema.safeParse(withoutExtensionFields(doc));
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`);
+  const checked = checkTemplateDocument(doc);
+  if (!checked.template) {
+    const issues = checked.issues.map((i) => `${source}: ${formatIssue(i)}`);
     throw new AppError('template_invalid', `Invalid template ${issues.join('\n')}`);
   }
-  const t = parsed.data;
-  const problems = semanticProblems(t).map((p) => `${source}: ${p}`);
-  if (problems.length) throw new AppError('template_invalid', `Invalid template ${problems.join('\n')}`);
-  return t;
+  return checked.template;
+}
+
+/** `roles.zk.dependsOn: unknown role "x"`: the form start-up and `clusterbot templates check` both print. */
+export function formatIssue(issue: TemplateIssue): string {
+  return `${issue.path.join('.') || '(root)'}: ${issue.message}`;
+}
+
+/**
+ * The schema's and the cross-reference checks' issues, structured so a caller holding the YAML
+ * source can turn each path into a line number; `template` is set only when there are none.
+ */
+export function checkTemplateDocument(doc: unknown): { template?: Template; shape?: Template; issues: TemplateIssue[] } {
+  const parsed = templateSchema.safeParse(withoutExtensionFields(doc));
+  if (!parsed.success) {
+    return {
+      issues: parsed.error.issues.map((i) => ({
+        // An unknown key is reported on its object; point at the key itself, where the author typed it.
+        path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+        message: i.message,
+        ...(i.code === 'unrecognized_keys' && { key: i.keys[0] }),
+      })),
+    };
+  }
+  const issues = semanticProblems(parsed.data);
+  // `shape`: the schema passed but cross-references did not, enough for checks that need no plan.
+  return issues.length ? { shape: parsed.data, issues } : { template: parsed.data, shape: parsed.data, issues };
 }
 
 /**
@@ -149,55 +180,56 @@ function withoutExtensionFields(doc: unknown): unknown {
 }
 
 /** Checks zod cannot express: cross-references, cycles, size ranges and template syntax. */
-function semanticProblems(t: Template): string[] {
-  const problems: string[] = [];
+function semanticProblems(t: Template): TemplateIssue[] {
+  const problems: TemplateIssue[] = [];
+  const at = (path: (string | number)[], message: string, key?: string) => problems.push({ path, message, ...(key !== undefined && { key }) });
   const roles = Object.keys(t.roles);
-  if (roles.length === 0) problems.push('roles: at least one role is required');
+  if (roles.length === 0) at(['roles'], 'at least one role is required');
   const { min, max, default: def, allowed } = t.sizes;
-  if (min > max) problems.push(`sizes: min ${min} is greater than max ${max}`);
+  if (min > max) at(['sizes'], `min ${min} is greater than max ${max}`);
   const sizeOk = (n: number) => n >= min && n <= max && (!allowed || allowed.includes(n));
-  if (!sizeOk(def)) problems.push(`sizes.default: ${def} is not an allowed size`);
-  for (const a of allowed ?? []) if (a < min || a > max) problems.push(`sizes.allowed: ${a} is outside ${min}..${max}`);
+  if (!sizeOk(def)) at(['sizes', 'default'], `${def} is not an allowed size`);
+  for (const a of allowed ?? []) if (a < min || a > max) at(['sizes', 'allowed'], `${a} is outside ${min}..${max}`);
   for (const [roleName, role] of Object.entries(t.roles)) {
     if (typeof role.count === 'object' && !Object.keys(role.count.bySize).some((k) => Number(k) <= min))
-      problems.push(`roles.${roleName}.count.bySize: no entry for the smallest size ${min} (add "${min}: N")`);
+      at(['roles', roleName, 'count', 'bySize'], `no entry for the smallest size ${min} (add "${min}: N")`);
   }
   if (!roles.some((r) => t.roles[r]!.count === 'size' || typeof t.roles[r]!.count === 'object') && max > 1)
-    problems.push('roles: no role has `count: size`, so sizes above 1 mean nothing');
+    at(['roles'], 'no role has `count: size`, so sizes above 1 mean nothing');
   for (const [roleName, role] of Object.entries(t.roles)) {
     for (const dep of role.dependsOn) {
-      if (!t.roles[dep]) problems.push(`roles.${roleName}.dependsOn: unknown role "${dep}" (roles: ${roles.join(', ')})`);
-      if (dep === roleName) problems.push(`roles.${roleName}.dependsOn: a role cannot depend on itself`);
+      if (!t.roles[dep]) at(['roles', roleName, 'dependsOn'], `unknown role "${dep}" (roles: ${roles.join(', ')})`);
+      if (dep === roleName) at(['roles', roleName, 'dependsOn'], 'a role cannot depend on itself');
     }
     for (const [filePath, file] of Object.entries(role.files)) {
       for (const { where, text } of fileTexts(file)) {
         const err = mustacheError(text);
-        if (err) problems.push(`roles.${roleName}.files.${filePath}${where}: ${err}`);
+        if (err) at(['roles', roleName, 'files', filePath, ...where], err);
       }
     }
     for (const [key, value] of Object.entries(role.env)) {
       const err = mustacheError(value);
-      if (err) problems.push(`roles.${roleName}.env.${key}: ${err}`);
+      if (err) at(['roles', roleName, 'env', key], err);
     }
     const collectNames = new Set<string>();
     for (const [i, c] of role.collect.entries()) {
-      if (collectNames.has(c.name)) problems.push(`roles.${roleName}.collect.${i}.name: "${c.name}" is used twice (each names its output file)`);
+      if (collectNames.has(c.name)) at(['roles', roleName, 'collect', i, 'name'], `"${c.name}" is used twice (each names its output file)`);
       collectNames.add(c.name);
       for (const [j, arg] of c.exec.entries()) {
         const err = mustacheError(arg);
-        if (err) problems.push(`roles.${roleName}.collect.${i}.exec.${j}: ${err}`);
+        if (err) at(['roles', roleName, 'collect', i, 'exec', j], err);
       }
     }
   }
   const cycle = findCycle(t);
-  if (cycle) problems.push(`roles: dependency cycle ${cycle.join(' → ')}`);
+  if (cycle) at(['roles'], `dependency cycle ${cycle.join(' → ')}`, cycle[0]);
   for (const [i, s] of t.smoke.entries()) {
-    if (!t.roles[s.role]) problems.push(`smoke.${i}.role: unknown role "${s.role}"`);
+    if (!t.roles[s.role]) at(['smoke', i, 'role'], `unknown role "${s.role}"`);
     if (s.expect !== undefined) {
       try {
         new RegExp(s.expect);
       } catch (e) {
-        problems.push(`smoke.${i}.expect: ${(e as Error).message}`);
+        at(['smoke', i, 'expect'], (e as Error).message);
       }
     }
   }

@@ -10,6 +10,7 @@ import { createContext, imageBuilderFor, redactUrl } from './context.js';
 import { registerHostsCommands } from './hosts-cli.js';
 import { runBot, runShell, runWorkerProcess } from './processes.js';
 import { createShutdown, type Shutdown } from './shutdown.js';
+import { templatesCheck, templatesRender, templatesSchema } from './template-commands.js';
 
 /** `clusterbot`: one executable, one subcommand per process kind. Builds clients, wires, nothing else. */
 
@@ -128,6 +129,34 @@ images
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const s of await builder.list())
       console.log(`${s.name.padEnd(12)} ${s.built ? 'built  ' : 'missing'} ${s.ref ?? ''}${s.error ? `  ERROR: ${s.error}` : ''}`);
+  });
+
+const templates = program
+  .command('templates')
+  .description('Tools for template authors (manifests/templates; guide: manifests/templates/README.md)');
+/** Template tools need no services: only where the templates and image recipes are (TEMPLATES_DIR, IMAGES_DIR). */
+const templateDirs = () => {
+  const { templatesDir, imagesDir } = loadConfig();
+  return { templatesDir, imagesDir };
+};
+const print = (line: string) => console.log(line);
+templates
+  .command('schema')
+  .description('Print the JSON Schema of template files, generated from the validator (> manifests/templates/template.schema.json)')
+  .action(() => {
+    process.exitCode = templatesSchema(print);
+  });
+templates
+  .command('check [files...]')
+  .description('Validate templates (all in TEMPLATES_DIR when no file is given) and render every node at every allowed size; one line per problem, exit code 1 on any')
+  .action((files: string[]) => {
+    process.exitCode = templatesCheck(files, templateDirs(), print);
+  });
+templates
+  .command('render <file> <size>')
+  .description('Print the plan of a template at a size: nodes, hostnames, IPs, ports and every rendered file')
+  .action((file: string, size: string) => {
+    process.exitCode = templatesRender(file, size, templateDirs(), print);
   });
 
 registerHostsCommands(program, () => setup(true));
