@@ -22,6 +22,9 @@ import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
+import { redisPressLedger } from '../slack/press-ledger.js';
+import { AppError } from '../errors.js';
+import { countSlackOwnedClusters } from '../db/slack-owned.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -123,6 +126,8 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     port,
     routes,
     deps: commandDeps(ctx, notifier),
+    presses: redisPressLedger(ctx.redis, ctx.config.queuePrefix),
+    onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);
@@ -167,7 +172,13 @@ async function serveHttp(ctx: Context): Promise<void> {
  * `shell`: the REPL and an in-process worker, no Slack. Returns when the user leaves (`exit`, Ctrl-D)
  * or a shutdown closed the input; the caller then shuts down.
  */
-export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }): Promise<void> {
+export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }, opts: { allowSlackClusters?: boolean } = {}): Promise<void> {
+  const slackOwned = opts.allowSlackClusters ? 0 : await countSlackOwnedClusters(ctx.database.pool);
+  if (slackOwned > 0)
+    throw new AppError('config_invalid',
+      `This database has ${slackOwned} live cluster${slackOwned === 1 ? '' : 's'} created through Slack. The shell runs a worker too, which would ` +
+      'run their jobs and expiry without telling their Slack threads or owners. Use a database of your own (DATABASE_URL), ' +
+      'or run `clusterbot shell --allow-slack-clusters` if you really mean to.');
   const shell = createShell(io, ctx.config.shellUser);
   const notifier = createShellNotifier({ print: shell.print, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost });
   await runWorker(ctx, notifier, shutdown);
