@@ -15,7 +15,8 @@ export const REDACTED = '[redacted]';
 const secretKey = /^(?:.*[-_.]?)?(?:password|passwd|passphrase|pwd|secret|token|authorization|auth|cookie|set-cookie|credential|credentials|api[-_]?key|private[-_]?key|secret[-_]?key|access[-_]?key|signing[-_]?key|session[-_]?key|x-slack-signature)s?$/i;
 
 export function isSecretKey(key: string): boolean {
-  return secretKey.test(key);
+  // `keys` (a key ring, JWKS) is secret; a bare `key` is usually an artifact or cache key worth seeing.
+  return secretKey.test(key) || /^keys$/i.test(key);
 }
 
 /**
