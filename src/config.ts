@@ -83,6 +83,8 @@ export const envSchema = z.object({
   S3_PREFIX: z.string().regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/?)*$/, 'must be a relative key prefix such as clusterbot/').default(''),
   // 25 s fits inside the 30 s most orchestrators (Kubernetes, ECS, systemd's 90 s) wait before SIGKILL.
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
+  // Serve /metrics and /readyz on this internal port instead of the public (Slack) one. Unset: same port.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -106,6 +108,8 @@ export interface Config {
     socketMode: boolean;
   };
   port: number;
+  /** /metrics and /readyz on their own port (not reachable from Slack's side); undefined: on `port`. */
+  metricsPort?: number;
   docker: {
     hosts: DockerHostConfig[];
     publishIp: string;
@@ -191,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       socketMode: Boolean(e.SLACK_BOT_TOKEN && e.SLACK_APP_TOKEN),
     },
     port: e.PORT,
+    ...(e.METRICS_PORT !== undefined && { metricsPort: e.METRICS_PORT }),
     docker: {
       hosts: e.DOCKER_HOSTS.map((entry) => {
         const m = dockerHostEntry.exec(entry)!;

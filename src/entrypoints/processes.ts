@@ -5,6 +5,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createDownloadRoute } from '../http/downloads.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
+import { attachStateCollectors, instrumentSlackFetch, operationMetrics } from '../metrics.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Notifier } from '../services/ports.js';
@@ -34,16 +35,38 @@ import type { Shutdown } from './shutdown.js';
  * then the Slack HTTP client, then the context's clients (context.ts).
  */
 
+/**
+ * The routes of the main port: downloads and health, plus /readyz and /metrics unless METRICS_PORT puts
+ * those on an internal port of their own (`serveMetrics`).
+ */
 function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
-  return [...downloads, ...createHttpRoutes({
+  return [...downloads, ...healthRoutes(ctx, ctx.config.metricsPort === undefined ? 'all' : 'public')];
+}
+
+function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[] {
+  // Clusters, reservations, queue and hosts are read when Prometheus scrapes (src/metrics.ts).
+  attachStateCollectors({
+    query: (sql) => ctx.database.pool.query(sql),
+    jobCounts: () => ctx.producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
+    hosts: () => ctx.runtime.hosts(),
+  });
+  return createHttpRoutes({
+    only,
     registry: createRegistry(),
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },
       { name: 'docker', check: async () => void (await ctx.pool.get(ctx.pool.names()[0]!).ping()) },
     ],
-  })];
+  });
+}
+
+/** METRICS_PORT: /healthz, /readyz and /metrics on an internal port, apart from Slack's public one. */
+async function serveMetrics(ctx: Context): Promise<void> {
+  if (ctx.config.metricsPort === undefined) return;
+  await listen(ctx, 'metrics server', ctx.config.metricsPort, healthRoutes(ctx, 'internal'));
+  ctx.logger.info({ port: ctx.config.metricsPort }, 'metrics and readiness on their own port (GET /metrics /readyz)');
 }
 
 /**
@@ -53,7 +76,8 @@ function routesFor(ctx: Context): Route[] {
 function slackFetch(ctx: Context): FetchFunction {
   const dispatcher = new Agent();
   ctx.defer('slack http client', () => dispatcher.close());
-  return ((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction;
+  // Counted by method for /metrics: calls, errors, 429s.
+  return instrumentSlackFetch(((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
 }
 
 function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
@@ -71,7 +95,7 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
-  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles };
+  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, metrics: operationMetrics };
   const worker = startWorker({
     connection: ctx.connectRedis('worker'),
     prefix: ctx.config.queuePrefix,
@@ -133,6 +157,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
   const idle = trackInFlight(app);
   if (opts.withWorker) await runWorker(ctx, notifier, shutdown);
   await app.start(port);
+  await serveMetrics(ctx);
   // Stops taking requests (closes the port or the socket), then lets acked requests' listeners finish.
   ctx.defer('slack receiver', async () => {
     await app.stop();
@@ -146,12 +171,16 @@ export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'h
   const notifier = ctx.config.slack.botToken ? slackNotifier(ctx, slackClient(ctx, slackFetch(ctx))) : logNotifier(ctx);
   await runWorker(ctx, notifier, shutdown);
   await serveHttp(ctx);
+  await serveMetrics(ctx);
   ctx.logger.info({ port: ctx.config.port }, 'worker running (GET /healthz /readyz /metrics)');
 }
 
 /** A bare HTTP server for health, metrics and snapshot downloads, where Bolt's receiver does not run. */
 async function serveHttp(ctx: Context): Promise<void> {
-  const routes = routesFor(ctx);
+  await listen(ctx, 'http server', ctx.config.port, routesFor(ctx));
+}
+
+async function listen(ctx: Context, what: string, port: number, routes: Route[]): Promise<void> {
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
@@ -159,13 +188,13 @@ async function serveHttp(ctx: Context): Promise<void> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(ctx.config.port, () => {
+    server.listen(port, () => {
       server.off('error', reject);
       resolve();
     });
   });
   // close() also drops idle keep-alive connections (Node 19+) and waits for requests in progress.
-  ctx.defer('http server', () => new Promise((resolve) => server.close(resolve)));
+  ctx.defer(what, () => new Promise((resolve) => server.close(resolve)));
 }
 
 /**
