@@ -4,7 +4,6 @@
  */
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Log } from '../services/ports.js';
-import { observeDockerCall } from '../metrics.js';
 
 type HttpError = Error & { statusCode?: number; json?: { message?: string } | null };
 
@@ -49,19 +48,15 @@ export function engineCall(logger: Log): EngineCall {
     const started = Date.now();
     try {
       const result = await fn();
-      // `op` is a short fixed phrase ("start", "pause"), the target is not a label: low cardinality.
-      observeDockerCall(host, op, (Date.now() - started) / 1000, false);
       logger.debug({ host, op, target, ms: Date.now() - started }, 'docker call');
       return result;
     } catch (e) {
-      observeDockerCall(host, op, (Date.now() - started) / 1000, true);
       logger.debug({ host, op, target, ms: Date.now() - started, status: statusOf(e), err: engineMessage(e) }, 'docker call failed');
       throw dockerError(`${op} ${target} on ${host}`, e);
     }
   };
   return Object.assign(call, {
     done(host: string, op: string, target: string, startedAt: number, extra: Record<string, unknown> = {}) {
-      observeDockerCall(host, op, (Date.now() - startedAt) / 1000, false);
       logger.debug({ host, op, target, ms: Date.now() - startedAt, ...extra }, 'docker call');
     },
   });
