@@ -24,6 +24,8 @@ export const operationDuration = new Histogram({
   labelNames: ['kind', 'outcome'], buckets: durationBuckets, registers: [registry],
 });
 export const jobWait = new Histogram({ name: 'clusterbot_job_wait_seconds', help: 'From request to a worker starting its first attempt, by kind', labelNames: ['kind'], buckets: durationBuckets, registers: [registry] });
+export const operationsActive = new Gauge({ name: 'clusterbot_operations_active', help: 'Operations queued or running now, by kind and state (read from Postgres at scrape time)', labelNames: ['kind', 'state'], registers: [registry] });
+export const operationOldestActive = new Gauge({ name: 'clusterbot_operation_oldest_active_seconds', help: 'Age of the oldest queued or running operation, by kind (a stuck one keeps growing)', labelNames: ['kind'], registers: [registry] });
 export const queueJobs = new Gauge({ name: 'clusterbot_queue_jobs', help: 'Jobs in the queue by BullMQ state (read from Redis at scrape time)', labelNames: ['state'], registers: [registry] });
 export const dockerCallDuration = new Histogram({ name: 'clusterbot_docker_call_duration_seconds', help: 'Docker Engine API call latency by host and call', labelNames: ['host', 'call'], buckets: callBuckets, registers: [registry] });
 export const dockerCallErrors = new Counter({ name: 'clusterbot_docker_call_errors_total', help: 'Docker Engine API calls that failed, by host and call', labelNames: ['host', 'call'], registers: [registry] });
@@ -127,6 +129,16 @@ export function attachStateCollectors(src: StateSources): void {
       src.query("SELECT state, template, count(*)::int AS n FROM clusters WHERE state <> 'deleted' GROUP BY state, template").then(({ rows }) => {
         clustersGauge.reset();
         for (const r of rows) clustersGauge.set({ state: String(r.state), template: String(r.template) }, Number(r.n));
+      }),
+      src.query("SELECT kind, state, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float AS oldest FROM operations WHERE state IN ('queued', 'running') GROUP BY kind, state").then(({ rows }) => {
+        operationsActive.reset();
+        operationOldestActive.reset();
+        const oldest = new Map<string, number>();
+        for (const r of rows) {
+          operationsActive.set({ kind: String(r.kind), state: String(r.state) }, Number(r.n));
+          oldest.set(String(r.kind), Math.max(oldest.get(String(r.kind)) ?? 0, Number(r.oldest)));
+        }
+        for (const [kind, s] of oldest) operationOldestActive.set({ kind }, s);
       }),
       src.jobCounts?.().then((counts) => {
         for (const [state, n] of Object.entries(counts)) queueJobs.set({ state }, n);

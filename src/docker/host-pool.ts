@@ -64,6 +64,7 @@ function measured(host: string, docker: Docker): Docker {
   const modem = docker.modem as unknown as { dial: Dial };
   const dial = modem.dial.bind(modem);
   modem.dial = (options, callback) => {
+    if (typeof callback !== 'function') return dial(options, callback);
     const started = Date.now();
     const call = `${options.method ?? 'GET'} ${enginePath(options.path ?? '')}`;
     return dial(options, (err, data) => {
