@@ -100,6 +100,8 @@ export const envSchema = z.object({
   MONITOR_HOST_MEMORY_FREE_PERCENT: z.coerce.number().min(0).max(100).default(10),
   MONITOR_HOST_DISK_PERCENT: z.coerce.number().min(1).max(100).default(90),
   MONITOR_CLEAR_SAMPLES: z.coerce.number().int().min(1).max(100).default(2),
+  // Serve /metrics and /readyz on this internal port instead of the public (Slack) one. Unset: same port.
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -126,6 +128,8 @@ export interface Config {
     socketMode: boolean;
   };
   port: number;
+  /** /metrics and /readyz on their own port (not reachable from Slack's side); undefined: on `port`. */
+  metricsPort?: number;
   docker: {
     hosts: DockerHostConfig[];
     registry: string | undefined;
@@ -214,6 +218,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       socketMode: Boolean(e.SLACK_BOT_TOKEN && e.SLACK_APP_TOKEN),
     },
     port: e.PORT,
+    ...(e.METRICS_PORT !== undefined && { metricsPort: e.METRICS_PORT }),
     docker: {
       hosts: e.DOCKER_HOSTS.map((entry) => {
         const m = dockerHostEntry.exec(entry)!;

@@ -6,6 +6,7 @@ import Docker from 'dockerode';
 import type { DockerHostConfig } from '../config.js';
 import { checkDockerEndpoint } from '../domain/docker-endpoint.js';
 import { AppError } from '../errors.js';
+import { observeDockerCall } from '../metrics.js';
 
 /**
  * One dockerode client per configured Docker host. Clients are built with explicit connection
@@ -59,7 +60,7 @@ export function createHostPool(hosts: DockerHostConfig[]): HostPool {
     hosts.map((h) => {
       const { docker, agent } = clientFor(h);
       agents.push(agent);
-      return [h.name, docker];
+      return [h.name, measured(h.name, docker)];
     }),
   );
   return {
@@ -76,4 +77,33 @@ export function createHostPool(hosts: DockerHostConfig[]): HostPool {
       await Promise.all(closed);
     },
   };
+}
+
+/**
+ * Times every Engine API request of a client for /metrics, by host and call (`POST /containers/{id}/start`).
+ * Measured at docker-modem's `dial`, the one function every dockerode call goes through, so the runtime,
+ * snapshots, image builds and helpers are all counted; for a stream it is the time until the stream opens.
+ */
+function measured(host: string, docker: Docker): Docker {
+  type Dial = (options: { method?: string; path?: string }, callback: (err: unknown, data: unknown) => void) => unknown;
+  const modem = docker.modem as unknown as { dial: Dial };
+  const dial = modem.dial.bind(modem);
+  modem.dial = (options, callback) => {
+    if (typeof callback !== 'function') return dial(options, callback);
+    const started = Date.now();
+    const call = `${options.method ?? 'GET'} ${enginePath(options.path ?? '')}`;
+    return dial(options, (err, data) => {
+      observeDockerCall(host, call, (Date.now() - started) / 1000, Boolean(err));
+      callback(err, data);
+    });
+  };
+  return docker;
+}
+
+/** An Engine API path without ids, names or query, so labels stay few: `/containers/abc/start?x` → `/containers/{id}/start`. */
+export function enginePath(path: string): string {
+  const p = path.split('?')[0]!.replace(/^\/v[\d.]+(?=\/)/, '');
+  const images = /^\/(images|distribution)\/(?!(create|json|prune|load|get|search|build)$)(.+?)(\/(json|tag|push|history|get))?$/.exec(p);
+  if (images) return `/${images[1]}/{name}${images[4] ?? ''}`;
+  return p.replace(/^\/(containers|networks|volumes|exec|plugins|services|tasks|secrets|configs|nodes)\/(?!(create|prune|json)$)[^/]+/, '/$1/{id}');
 }

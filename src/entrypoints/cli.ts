@@ -51,13 +51,13 @@ async function serve(kind: 'bot' | 'worker' | 'all'): Promise<void> {
   });
 }
 
-async function shell(): Promise<void> {
+async function shell(opts: { allowSlackClusters?: boolean } = {}): Promise<void> {
   // The REPL owns the terminal: logs go to stderr and only warnings show by default.
   const { config, logger } = setup(true);
   const { shutdown, lifecycle: lc } = lifecycle('shell', config, logger);
   await orShutdown(shutdown, async () => {
     const ctx = await createContext(config, logger, lc);
-    await runShell(ctx, shutdown, { input: process.stdin, output: process.stdout });
+    await runShell(ctx, shutdown, { input: process.stdin, output: process.stdout }, opts);
   });
   // `exit` or Ctrl-D (or a signal, which closed the input): the same graceful stop.
   await shutdown.stop('exit');
@@ -75,7 +75,11 @@ program.command('start').description('Run everything: `all` when Slack tokens ar
 program.command('bot').description('Slack receiver (HTTP at POST /slack/events, or Socket Mode with SLACK_APP_TOKEN)').action(() => serve('bot'));
 program.command('worker').description('Job worker: drives the Docker hosts').action(() => serve('worker'));
 program.command('all').description('Bot and worker in one process').action(() => serve('all'));
-program.command('shell').description('Terminal REPL with an in-process worker; no Slack needed').action(shell);
+program
+  .command('shell')
+  .description('Terminal REPL with an in-process worker; no Slack needed')
+  .option('--allow-slack-clusters', 'run even though the database has clusters created through Slack (their threads are not told)')
+  .action((o: { allowSlackClusters?: boolean }) => shell(o));
 program
   .command('migrate')
   .description('Apply database migrations and exit')

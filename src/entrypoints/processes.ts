@@ -5,6 +5,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createDownloadRoute } from '../http/downloads.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
+import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith } from '../metrics.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Notifier } from '../services/ports.js';
@@ -24,6 +25,9 @@ import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
+import { redisPressLedger } from '../slack/press-ledger.js';
+import { AppError } from '../errors.js';
+import { countSlackOwnedClusters } from '../db/slack-owned.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -33,16 +37,45 @@ import type { Shutdown } from './shutdown.js';
  * then the Slack HTTP client, then the context's clients (context.ts).
  */
 
+/**
+ * The routes of the main port: downloads and health, plus /readyz and /metrics unless METRICS_PORT puts
+ * those on an internal port of their own (`serveMetrics`).
+ */
 function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
-  return [...downloads, ...createHttpRoutes({
+  return [...downloads, ...healthRoutes(ctx, ctx.config.metricsPort === undefined ? 'all' : 'public')];
+}
+
+function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[] {
+  // Clusters, reservations, queue and hosts are read when Prometheus scrapes (src/metrics.ts).
+  attachStateCollectors({
+    query: (sql) => ctx.database.pool.query(sql),
+    jobCounts: () => ctx.producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
+    hosts: () => ctx.runtime.hosts(),
+  });
+  // Open warnings of live clusters by kind (a deleted cluster's warnings no longer count).
+  readOpenWarningsWith(async () => {
+    const { rows } = await ctx.database.pool.query<{ kind: string; n: number }>(
+      `SELECT w.kind, count(*)::int AS n FROM warnings w JOIN clusters c ON c.id = w.cluster_id WHERE w.resolved_at IS NULL AND c.state <> 'deleted' GROUP BY w.kind`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
+  });
+  return createHttpRoutes({
+    only,
     registry: createRegistry(),
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },
       { name: 'docker', check: async () => void (await ctx.pool.get(ctx.pool.names()[0]!).ping()) },
     ],
-  })];
+  });
+}
+
+/** METRICS_PORT: /healthz, /readyz and /metrics on an internal port, apart from Slack's public one. */
+async function serveMetrics(ctx: Context): Promise<void> {
+  if (ctx.config.metricsPort === undefined) return;
+  await listen(ctx, 'metrics server', ctx.config.metricsPort, healthRoutes(ctx, 'internal'));
+  ctx.logger.info({ port: ctx.config.metricsPort }, 'metrics and readiness on their own port (GET /metrics /readyz)');
 }
 
 /**
@@ -52,7 +85,8 @@ function routesFor(ctx: Context): Route[] {
 function slackFetch(ctx: Context): FetchFunction {
   const dispatcher = new Agent();
   ctx.defer('slack http client', () => dispatcher.close());
-  return ((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction;
+  // Counted by method for /metrics: calls, errors, 429s.
+  return instrumentSlackFetch(((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
 }
 
 function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
@@ -70,7 +104,7 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
-  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles };
+  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, metrics: operationMetrics };
   const worker = startWorker({
     connection: ctx.connectRedis('worker'),
     prefix: ctx.config.queuePrefix,
@@ -95,7 +129,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       'snapshot.retention': async () => void (await sweepSnapshots(deps)),
       'cluster.monitor': async () => void (await monitorClusters({
         ...deps, warnings: ctx.warnings, health: ctx.health, thresholds: ctx.config.monitor.thresholds,
-        // Metrics hook: the gauge of warnings open by kind (http/ metrics) is moved here.
+        // The gauge of open warnings is read from Postgres at scrape time (healthRoutes); this is for the log.
         onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
       })),
     },
@@ -133,11 +167,14 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     port,
     routes,
     deps: commandDeps(ctx, notifier),
+    presses: redisPressLedger(ctx.redis, ctx.config.queuePrefix),
+    onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);
   if (opts.withWorker) await runWorker(ctx, notifier, shutdown);
   await app.start(port);
+  await serveMetrics(ctx);
   // Stops taking requests (closes the port or the socket), then lets acked requests' listeners finish.
   ctx.defer('slack receiver', async () => {
     await app.stop();
@@ -151,12 +188,16 @@ export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'h
   const notifier = ctx.config.slack.botToken ? slackNotifier(ctx, slackClient(ctx, slackFetch(ctx))) : logNotifier(ctx);
   await runWorker(ctx, notifier, shutdown);
   await serveHttp(ctx);
+  await serveMetrics(ctx);
   ctx.logger.info({ port: ctx.config.port }, 'worker running (GET /healthz /readyz /metrics)');
 }
 
 /** A bare HTTP server for health, metrics and snapshot downloads, where Bolt's receiver does not run. */
 async function serveHttp(ctx: Context): Promise<void> {
-  const routes = routesFor(ctx);
+  await listen(ctx, 'http server', ctx.config.port, routesFor(ctx));
+}
+
+async function listen(ctx: Context, what: string, port: number, routes: Route[]): Promise<void> {
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
@@ -164,20 +205,26 @@ async function serveHttp(ctx: Context): Promise<void> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(ctx.config.port, () => {
+    server.listen(port, () => {
       server.off('error', reject);
       resolve();
     });
   });
   // close() also drops idle keep-alive connections (Node 19+) and waits for requests in progress.
-  ctx.defer('http server', () => new Promise((resolve) => server.close(resolve)));
+  ctx.defer(what, () => new Promise((resolve) => server.close(resolve)));
 }
 
 /**
  * `shell`: the REPL and an in-process worker, no Slack. Returns when the user leaves (`exit`, Ctrl-D)
  * or a shutdown closed the input; the caller then shuts down.
  */
-export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }): Promise<void> {
+export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }, opts: { allowSlackClusters?: boolean } = {}): Promise<void> {
+  const slackOwned = opts.allowSlackClusters ? 0 : await countSlackOwnedClusters(ctx.database.pool);
+  if (slackOwned > 0)
+    throw new AppError('config_invalid',
+      `This database has ${slackOwned} live cluster${slackOwned === 1 ? '' : 's'} created through Slack. The shell runs a worker too, which would ` +
+      'run their jobs and expiry without telling their Slack threads or owners. Use a database of your own (DATABASE_URL), ' +
+      'or run `clusterbot shell --allow-slack-clusters` if you really mean to.');
   const shell = createShell(io, ctx.config.shellUser);
   const notifier = createShellNotifier({ print: shell.print, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost });
   await runWorker(ctx, notifier, shutdown);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { metricsText, registry } from '../metrics.js';
 
 /**
  * GET /healthz (the process answers), /readyz (its dependencies answer) and /metrics (Prometheus).
@@ -32,10 +33,18 @@ export interface ReadinessCheck {
   check: () => Promise<void>;
 }
 
+/** The process's one registry (src/metrics.ts): every series is defined there. */
 export function createRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'clusterbot_' });
   return registry;
+}
+
+/**
+ * A failed check as /readyz shows it: which dependency and a short reason, never a connection string
+ * or credentials (a driver's message may quote its URL, host and user).
+ */
+export function describeFailure(e: unknown): string {
+  const message = (e as Error)?.message ?? String(e);
+  return message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]').replace(/\b(user|password|role)\s+"[^"]*"/gi, '$1 "[redacted]"').slice(0, 200);
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {
@@ -43,7 +52,17 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): Route[] {
+/**
+ * `only`: which routes to return. A process with METRICS_PORT serves `public` (/healthz) on its main port
+ * and `internal` (/healthz, /readyz, /metrics) on the metrics port.
+ */
+export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry; only?: 'all' | 'public' | 'internal' }): Route[] {
+  const all = allRoutes(opts);
+  const only = opts.only ?? 'all';
+  return only === 'public' ? all.filter((r) => r.path === '/healthz') : all;
+}
+
+function allRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): Route[] {
   return [
     { path: '/healthz', method: ['GET'], handler: (_req, res) => json(res, 200, { ok: true }) },
     {
@@ -58,7 +77,7 @@ export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Reg
               await Promise.race([c.check(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timed out')), 3000)))]).finally(() => clearTimeout(timer));
               return { name: c.name, ok: true };
             } catch (e) {
-              return { name: c.name, ok: false, error: (e as Error).message };
+              return { name: c.name, ok: false, error: describeFailure(e) };
             }
           }),
         ).then((results) => json(res, results.every((r) => r.ok) ? 200 : 503, { ok: results.every((r) => r.ok), checks: results }));
@@ -68,10 +87,11 @@ export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Reg
       path: '/metrics',
       method: ['GET'],
       handler: (_req, res) => {
-        void opts.registry.metrics().then((text) => {
-          res.writeHead(200, { 'content-type': opts.registry.contentType });
-          res.end(text);
-        });
+        // The shared registry reads Postgres, Redis and the hosts first; another registry is rendered as is.
+        void (opts.registry === registry ? metricsText() : opts.registry.metrics()).then(
+          (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
+          (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${describeFailure(e)}\n`),
+        );
       },
     },
   ];

@@ -45,6 +45,15 @@ export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
+/**
+ * `esc`, then gives back the user mentions clusterbot's services write (`<@U0123ABC>`) so an error still
+ * names the owner. Safe because Slack user ids are upper-case and everything a user can get quoted into
+ * a message (cluster names) is lower-case; `<!channel>`, `<!here>` and links stay escaped.
+ */
+export function escKeepingMentions(s: string): string {
+  return esc(s).replace(/&lt;@([UW][A-Z0-9]{2,})&gt;/g, '<@$1>');
+}
+
 /** Slack renders this in the reader's time zone; the fallback is for clients that cannot. */
 export function slackDate(d: Date, format = '{date_short_pretty} {time}'): string {
   const fallback = d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';

@@ -5,7 +5,7 @@ import { systemActor } from '../domain/expiry.js';
 import { describeCount, describeSizes, footprint, type Template } from '../domain/template.js';
 import type { Progress, ThreadMessage } from '../services/ports.js';
 import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
-import { actionIds, bytesText, esc, md, plain, relative, restoreButton, retryButton, slackDate, type Block, type Message } from './blocks.js';
+import { actionIds, bytesText, esc, escKeepingMentions, md, plain, relative, restoreButton, retryButton, slackDate, type Block, type Message } from './blocks.js';
 
 export function renderProgress(view: ClusterView, p: Progress): Message {
   const width = 10;
@@ -201,12 +201,14 @@ export function renderList(clusters: readonly Cluster[], caller: string, now: Da
 }
 
 export function renderCommandError(e: CommandError): Message {
-  const text = `${e.message}\nUsage: \`${e.usage}\``;
-  return { text, blocks: [{ type: 'section', text: md(text) }] };
+  // The parser quotes what the user typed: none of it may become a mention or a link.
+  const text = `${esc(e.message)}\nUsage: \`${esc(e.usage)}\``;
+  return { text, blocks: [{ type: 'section', text: md(text.slice(0, 3000)) }] };
 }
 
 export function renderError(message: string, hints: readonly string[] = []): Message {
-  const text = [`⚠️ ${message}`, ...hints].join('\n');
+  // Hints carry container log lines and messages quote names: escaped, except the mentions services write.
+  const text = [`⚠️ ${escKeepingMentions(message)}`, ...hints.map(escKeepingMentions)].join('\n');
   return { text, blocks: [{ type: 'section', text: md(text.slice(0, 3000)) }] };
 }
 

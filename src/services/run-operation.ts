@@ -5,6 +5,16 @@ import type { Log, OperationStore } from './ports.js';
 export interface RunOperationDeps {
   operations: OperationStore;
   logger: Log;
+  /** Counts and times operations for /metrics (src/metrics.ts); absent: not measured. */
+  metrics?: OperationMetrics;
+}
+
+/** What runOperation reports: attempts started (with the queue wait of a first one), failures, outcomes. */
+export interface OperationMetrics {
+  started(kind: string, waitedSeconds: number | null): void;
+  failed(kind: string): void;
+  /** `seconds` runs from the request (a create: request to ready), so it includes the wait. */
+  finished(kind: string, outcome: 'succeeded' | 'failed', seconds: number): void;
 }
 
 /**
@@ -27,12 +37,23 @@ export async function runOperation(
   }
   // The work calls `complete` the moment its outcome is settled and before it tells anyone: a person who
   // reads "ready" and presses the next button must not find the cluster still busy with this operation.
-  const complete = async () => void (await deps.operations.finish(op.id, 'succeeded'));
+  const since = (d: Date) => (Date.now() - d.getTime()) / 1000;
+  deps.metrics?.started(op.kind, op.attempts <= 1 ? since(op.createdAt) : null);
+  let completed = false;
+  const complete = async () => {
+    await deps.operations.finish(op.id, 'succeeded');
+    if (!completed) deps.metrics?.finished(op.kind, 'succeeded', since(op.createdAt));
+    completed = true;
+  };
   try {
     await work(op, complete);
   } catch (err) {
     const e = toAppError(err);
-    if (!e.retryable || opts.finalAttempt) await deps.operations.finish(op.id, 'failed', e.userMessage);
+    deps.metrics?.failed(op.kind);
+    if (!e.retryable || opts.finalAttempt) {
+      await deps.operations.finish(op.id, 'failed', e.userMessage);
+      deps.metrics?.finished(op.kind, 'failed', since(op.createdAt));
+    }
     throw err;
   }
   await complete(); // a no-op when the work already completed it (the finish is guarded)

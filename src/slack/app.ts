@@ -1,10 +1,12 @@
-import { App, LogLevel } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { FetchFunction } from '@slack/web-api';
 import type { CommandDeps } from '../app/handle-command.js';
 import type { Route } from '../http/routes.js';
 import { registerClusterActions } from './listeners/cluster-actions.js';
 import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
+import { refuseFutureRequests } from './future-requests.js';
+import { memoryPressLedger, type PressLedger } from './press-ledger.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -16,6 +18,10 @@ export interface SlackAppOptions {
   port: number;
   routes: Route[];
   deps: CommandDeps;
+  /** Which button presses were handled already (Redis in production, so replicas share it). */
+  presses?: PressLedger;
+  /** Told about each request refused for a future timestamp (for the log). */
+  onFutureRequest?: () => void;
 }
 
 /**
@@ -24,19 +30,21 @@ export interface SlackAppOptions {
  */
 export function createSlackApp(opts: SlackAppOptions): App {
   const socketMode = Boolean(opts.appToken);
+  // Our own HTTPReceiver so its request listener can refuse future-dated requests before Bolt verifies them.
+  const receiver = socketMode ? undefined : new HTTPReceiver({ signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN });
+  if (receiver) receiver.requestListener = refuseFutureRequests(receiver.requestListener, opts.onFutureRequest);
   const app = new App({
     token: opts.botToken,
-    ...(socketMode ? { appToken: opts.appToken!, socketMode: true } : { signingSecret: opts.signingSecret! }),
+    ...(socketMode ? { appToken: opts.appToken!, socketMode: true, customRoutes: opts.routes } : { receiver: receiver! }),
     clientOptions: {
       ...(opts.apiUrl && { slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/` }),
       ...(opts.fetch && { fetch: opts.fetch }),
     },
-    customRoutes: opts.routes,
     ...(socketMode && { installerOptions: { port: opts.port } }),
     logLevel: LogLevel.WARN,
   });
   registerClusterCommand(app, opts.deps);
-  registerClusterActions(app, opts.deps);
+  registerClusterActions(app, opts.deps, opts.presses ?? memoryPressLedger());
   registerHomeAndForm(app, opts.deps);
   return app;
 }

@@ -1,13 +1,27 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { actionKinds, handleAction, type CommandDeps } from '../../app/handle-command.js';
 import { publishHome } from '../home.js';
+import { pressKey, type PressLedger } from '../press-ledger.js';
 
-/** Buttons on the card, on ephemeral confirmations and on Home. The button's value is the cluster id. */
-export function registerClusterActions(app: App, deps: CommandDeps): void {
+/**
+ * Buttons on the card, on ephemeral confirmations and on Home. The button's value is the cluster id.
+ * A press delivered twice (same action and `action_ts`) is acknowledged and otherwise ignored.
+ */
+export function registerClusterActions(app: App, deps: CommandDeps, presses: PressLedger): void {
   for (const [actionId, kind] of Object.entries(actionKinds)) {
     if (kind === 'createForm') continue; // opens a modal: listeners/home-and-form.ts
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
+      const key = pressKey({ team: body.team?.id ?? null, user: body.user.id, actionId: action.action_id, blockId: action.block_id, actionTs: action.action_ts });
+      // If Redis is down the press goes through: refusing every button would be worse than a rare double press.
+      const first = await presses.first(key).catch((e: Error) => {
+        deps.logger.warn({ err: e.message }, 'slack: could not check a button press for a replay; handling it');
+        return true;
+      });
+      if (!first) {
+        deps.logger.info({ action: action.action_id, user: body.user.id }, 'slack: ignored a replayed button press');
+        return;
+      }
       const reply = await handleAction(
         deps,
         { user: body.user.id, team: body.team?.id ?? null, channel: body.channel?.id ?? null, requestKey: null },

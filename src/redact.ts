@@ -1,0 +1,67 @@
+/**
+ * Redaction for logs: a log line may hold a config object, a Slack payload, a driver's error message
+ * with a connection string in it, or a Docker error quoting an environment. Values are replaced, keys
+ * kept, so a reader still sees that something was set.
+ */
+
+export const REDACTED = '[redacted]';
+
+/**
+ * Keys whose value is a secret wherever they appear: `token`, `botToken`, `signingSecret`, `password`,
+ * `authorization`, `apiKey`, `privateKey`, `accessKeyId`'s partner `secretAccessKey`, `cookie`, ...
+ * Matched on the whole key, case-insensitively; `tokens`/`passwords` plurals too. Keys ABOUT secrets that
+ * are not secrets (`tokenType`, `passwordFile`) would be caught by a suffix match, so only these shapes are.
+ */
+const secretKey = /^(?:.*[-_.]?)?(?:password|passwd|passphrase|pwd|secret|token|authorization|auth|cookie|set-cookie|credential|credentials|api[-_]?key|private[-_]?key|secret[-_]?key|access[-_]?key|signing[-_]?key|session[-_]?key|x-slack-signature)s?$/i;
+
+export function isSecretKey(key: string): boolean {
+  // `keys` (a key ring, JWKS) is secret; a bare `key` is usually an artifact or cache key worth seeing.
+  return secretKey.test(key) || /^keys$/i.test(key);
+}
+
+/**
+ * Secrets inside free text, in every shape a connection string or header takes:
+ * `scheme://user:pa/ss@host`, `scheme://:secret@host`, `?password=x&`, `password: x`, `Bearer xyz`,
+ * and Slack tokens (`xoxb-…`, `xapp-…`).
+ */
+export function redactText(s: string): string {
+  return s
+    // userinfo of a URL: everything between `://user:` and the LAST `@` before the host (passwords may hold `/`, `@`, `:`).
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s]*)@(?=[^\s@]*)/gi, (_m, head: string) => `${head}${REDACTED}@`)
+    // query or form parameters and `key=value` / `key: value` pairs named like a secret
+    .replace(/([?&;\s,{"']|^)((?:[\w.-]*?)(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|signature|auth))(["']?\s*[=:]\s*["']?)([^\s&;,"'}]+)/gi,
+      (_m, pre: string, key: string, sep: string) => `${pre}${key}${sep}${REDACTED}`)
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`)
+    .replace(/\bxox[abposr]-[A-Za-z0-9-]+/g, REDACTED)
+    .replace(/\bxapp-[A-Za-z0-9-]+/g, REDACTED);
+}
+
+/**
+ * A copy of `value` with secret-looking keys replaced at any depth and every string passed through
+ * `redactText`. Errors become plain objects (type, message, stack, code) with their texts redacted, so an
+ * error quoting a connection string is safe too. Cycles and depth are bounded.
+ */
+export function redactValue(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+  if (typeof value === 'string') return redactText(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 12) return '[too deep]';
+  if (seen.has(value)) return '[circular]';
+  seen.add(value);
+  if (value instanceof Error) {
+    const e = value as Error & { code?: unknown; cause?: unknown };
+    return {
+      type: e.name,
+      message: redactText(e.message),
+      ...(e.stack && { stack: redactText(e.stack) }),
+      ...(e.code !== undefined && { code: e.code }),
+      ...(e.cause !== undefined && { cause: redactValue(e.cause, depth + 1, seen) }),
+    };
+  }
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1, seen));
+  if (value instanceof Date || Buffer.isBuffer(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = isSecretKey(k) && v !== null && v !== undefined && v !== '' && typeof v !== 'boolean' ? REDACTED : redactValue(v, depth + 1, seen);
+  }
+  return out;
+}
