@@ -16,7 +16,8 @@ import { startSlackHarness, type SlackHarness } from '../support/slack-harness.j
  */
 const defaultRestart = [
   'set -e',
-  'pid=$(pgrep -x dockerd)',
+  // The main engine's pid: another dockerd (scripts/engine-b.sh, host B) may run beside it.
+  'pid=$(cat /var/run/docker.pid)',
   'kill -TERM "$pid"',
   'while kill -0 "$pid" 2>/dev/null; do sleep 0.5; done',
   'setsid dockerd >>/var/log/dockerd.log 2>&1 < /dev/null &',
