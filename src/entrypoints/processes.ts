@@ -4,6 +4,9 @@ import type { Worker } from 'bullmq';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createDownloadRoute } from '../http/downloads.js';
+import { deriveUiKey } from '../http/ui-link.js';
+import { onceKey, uiNodesFrom } from '../http/ui-proxy.js';
+import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
@@ -35,6 +38,7 @@ function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
   return [...downloads, ...createHttpRoutes({
     registry: createRegistry(),
+    ui: { key: onceKey(async () => deriveUiKey(await resolveSigningKey(ctx.config))), clock: ctx.clock, nodes: uiNodesFrom(ctx.store, ctx.catalog), log: ctx.logger },
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createUiProxyRoute, type UiProxyDeps } from './ui-proxy.js';
 
 /**
  * GET /healthz (the process answers), /readyz (its dependencies answer) and /metrics (Prometheus).
@@ -43,8 +44,10 @@ function json(res: ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
-export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): Route[] {
+export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry; ui?: UiProxyDeps }): Route[] {
   return [
+    // Web UIs behind signed links (see ui-proxy.ts); UI ports are not published on the Docker host.
+    ...(opts.ui ? [createUiProxyRoute(opts.ui)] : []),
     { path: '/healthz', method: ['GET'], handler: (_req, res) => json(res, 200, { ok: true }) },
     {
       path: '/readyz',
