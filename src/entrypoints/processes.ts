@@ -34,11 +34,19 @@ import type { Shutdown } from './shutdown.js';
  * then the Slack HTTP client, then the context's clients (context.ts).
  */
 
+/** The web UI grant key, shared by the proxy route and the card's button (one per context). */
+const uiKeys = new WeakMap<Context, () => Promise<Buffer>>();
+function uiKeyFor(ctx: Context): () => Promise<Buffer> {
+  let k = uiKeys.get(ctx);
+  if (!k) uiKeys.set(ctx, (k = onceKey(async () => deriveUiKey(await resolveSigningKey(ctx.config)))));
+  return k;
+}
+
 function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
   return [...downloads, ...createHttpRoutes({
     registry: createRegistry(),
-    ui: { key: onceKey(async () => deriveUiKey(await resolveSigningKey(ctx.config))), clock: ctx.clock, nodes: uiNodesFrom(ctx.store, ctx.catalog), log: ctx.logger },
+    ui: { key: uiKeyFor(ctx), clock: ctx.clock, nodes: uiNodesFrom(ctx.store, ctx.catalog), log: ctx.logger },
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },
@@ -127,6 +135,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     port,
     routes,
     deps: commandDeps(ctx, notifier),
+    webUi: { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl },
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);

@@ -5,6 +5,7 @@ import type { Route } from '../http/routes.js';
 import { registerClusterActions } from './listeners/cluster-actions.js';
 import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
+import { registerWebUiButton, type WebUiLinkDeps } from './listeners/web-ui.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -16,6 +17,8 @@ export interface SlackAppOptions {
   port: number;
   routes: Route[];
   deps: CommandDeps;
+  /** Signs web UI links for the card's "Web UIs" button; without it the button answers nothing. */
+  webUi?: WebUiLinkDeps;
 }
 
 /**
@@ -38,6 +41,7 @@ export function createSlackApp(opts: SlackAppOptions): App {
   registerClusterCommand(app, opts.deps);
   registerClusterActions(app, opts.deps);
   registerHomeAndForm(app, opts.deps);
+  if (opts.webUi) registerWebUiButton(app, opts.webUi);
   return app;
 }
 
