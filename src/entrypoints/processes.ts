@@ -23,6 +23,8 @@ import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
+import { webUiLinks } from '../slack/listeners/web-ui.js';
+import { webUiLinksMessage } from '../render/ui-links.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
 import type { Context } from './context.js';
@@ -182,7 +184,17 @@ async function serveHttp(ctx: Context): Promise<void> {
  */
 export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }): Promise<void> {
   const shell = createShell(io, ctx.config.shellUser);
-  const notifier = createShellNotifier({ print: shell.print, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost });
+  const webUi = { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl };
+  const notifier = createShellNotifier({
+    print: shell.print,
+    catalog: ctx.catalog,
+    clock: ctx.clock,
+    advertiseHost: ctx.settings.advertiseHost,
+    webUiLinks: async (view) => {
+      const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
+      return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
+    },
+  });
   await runWorker(ctx, notifier, shutdown);
   // Snapshot download links point at this process's HTTP server; the shell still works without it.
   await serveHttp(ctx).catch((e: Error) =>

@@ -21,7 +21,7 @@ export type UiGrantCheck = { ok: true; grant: UiGrant } | { ok: false; reason: '
 export const uiPrefix = '/ui/';
 export const uiCookieName = 'clusterbot_ui';
 
-const userPattern = /^[A-Z0-9]{1,32}$/;
+const userPattern = /^[A-Z0-9_]{1,32}$/;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // A version tag and newlines (which none of the fields may contain) keep fields from sliding into each other.
@@ -65,7 +65,7 @@ export function uiCookieValue(key: Buffer, g: Omit<UiGrant, 'kind'>): string {
 }
 
 export function parseUiCookie(value: string | undefined): { user: string; expires: string; sig: string } | undefined {
-  const m = /^([A-Z0-9]{1,32})\.(\d{1,12})\.([0-9a-f]{64})$/.exec(value ?? '');
+  const m = /^([A-Z0-9_]{1,32})\.(\d{1,12})\.([0-9a-f]{64})$/.exec(value ?? '');
   return m ? { user: m[1]!, expires: m[2]!, sig: m[3]! } : undefined;
 }
 
