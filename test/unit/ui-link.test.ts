@@ -65,3 +65,38 @@ describe('rewriting UI pages under the proxy prefix', () => {
     );
   });
 });
+
+describe('the card\'s Web UIs button and the links it answers with', async () => {
+  const path = await import('node:path');
+  const { loadTemplateCatalog } = await import('../../src/catalog/template-catalog.js');
+  const { renderClusterCard, webUiAction } = await import('../../src/render/cluster-card.js');
+  const { webUis, webUiLinksMessage } = await import('../../src/render/ui-links.js');
+  const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
+  const spark = catalog.get('spark')!;
+  const node = (hostname: string, role: string, i: number) => ({
+    clusterId, ordinal: i, role, roleIndex: 1, hostname, ip: `10.244.3.${10 + i}`, containerName: `cb-${hostname}`, containerId: null, host: 'local', ports: [],
+  });
+  const view = {
+    cluster: {
+      id: clusterId, name: 'sp-1', owner: 'UALICE', team: null, template: 'spark', size: 1, state: 'ready' as const, host: 'local', subnetIndex: 3,
+      channel: 'C1', cardTs: null, progressTs: null, error: null, createdAt: now, updatedAt: now, expiresAt: new Date(now.getTime() + 3600_000), remindedAt: null, readyAt: now,
+    },
+    nodes: [node('master', 'master', 0), node('worker-1', 'worker', 1)],
+  } as never;
+
+  it('a ready Spark card has the button (value: the cluster id) and lists its UIs without host URLs', () => {
+    const blocks = JSON.stringify(renderClusterCard(view, { now, template: spark, advertiseHost: 'localhost' }).blocks);
+    expect(blocks).toContain(`"action_id":"${webUiAction}","text":{"type":"plain_text","text":"🌐 Web UIs"`);
+    expect(blocks).toContain('Spark master UI · 🌐 *Web UIs* button');
+    expect(blocks).not.toContain('http://localhost');
+  });
+
+  it('answers with one signed link per UI', () => {
+    const uis = webUis(view, spark);
+    expect(uis.map((u) => `${u.hostname}:${u.port}`)).toEqual(['master:8080', 'worker-1:8081']);
+    const msg = webUiLinksMessage(view, uis, (u) => `https://cb.example${uiLink(key, { clusterId, hostname: u.hostname, port: u.port, user: 'UBOB', expires: in10min })}`, new Date(in10min * 1000));
+    const text = JSON.stringify(msg.blocks);
+    expect(text).toContain(`<https://cb.example/ui/${clusterId}/master/8080/?cb_user=UBOB&cb_exp=${in10min}&cb_sig=`);
+    expect(text).toContain('Spark worker UI');
+  });
+});
