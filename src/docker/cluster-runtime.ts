@@ -3,6 +3,7 @@ import * as tarStream from 'tar-stream';
 import type { PublishedPort } from '../domain/cluster.js';
 import { label } from '../domain/labels.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
+import { containerSpec } from '../domain/container-spec.js';
 import { ipv4Range } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
 import type { ContainerRuntime, HostCapacity, NodeStatus } from '../services/ports.js';
@@ -182,39 +183,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
             throw dockerError(`create volume ${v.volumeName}`, e);
           });
         }
-        const exposed = Object.fromEntries(node.ports.map((p) => [`${p.port}/tcp`, {}]));
-        const bindings = Object.fromEntries(
-          // '' lets Docker pick; a reset pins the port the node had, so its endpoints stay the same.
-          node.ports.filter((p) => p.publish).map((p) => [`${p.port}/tcp`, [{ HostIp: opts.publishIp, HostPort: String(o.hostPorts?.get(p.port) ?? '') }]]),
-        );
-        const memory = node.resources.memoryMiB * 2 ** 20;
-        const body = {
-          Image: image,
-          Hostname: node.hostname,
-          Domainname: plan.domain,
-          ...(node.command && { Cmd: node.command }),
-          ...(node.user && { User: node.user }),
-          Env: Object.entries(node.env).map(([k, v]) => `${k}=${v}`),
-          Labels: node.labels,
-          ExposedPorts: exposed,
-          StopTimeout: 20,
-          HostConfig: {
-            NanoCpus: Math.round(node.resources.cpus * 1e9),
-            Memory: memory,
-            MemorySwap: memory,
-            PidsLimit: 4096,
-            RestartPolicy: { Name: 'unless-stopped' }, // back after a Docker daemon restart; the monitor confirms readiness
-            PortBindings: bindings,
-            ExtraHosts: plan.extraHosts,
-            Mounts: node.volumes.map((v) => ({ Type: 'volume', Source: v.volumeName, Target: v.path })),
-            LogConfig: { Type: 'json-file', Config: { 'max-size': '20m', 'max-file': '3' } },
-          },
-          NetworkingConfig: {
-            EndpointsConfig: {
-              [plan.network.name]: { Aliases: [node.hostname, node.fqdn], IPAMConfig: { IPv4Address: node.ip } },
-            },
-          },
-        };
+        const body = containerSpec(plan, node, image, { publishIp: opts.publishIp, restartPolicy: 'unless-stopped', ...(o.hostPorts && { hostPorts: o.hostPorts }) });
         try {
           // Name in the query, config in the body only (dockerode would otherwise put it in both).
           await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);

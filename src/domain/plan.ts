@@ -14,6 +14,8 @@ export interface PlannedPort {
   name: string;
   port: number;
   publish: boolean;
+  /** A web UI, reached through clusterbot's proxy and never published. */
+  ui: boolean;
   label?: string;
   url: string;
   internalUrl?: string;
@@ -38,6 +40,8 @@ export interface PlannedNode {
   volumes: { name: string; path: string; volumeName: string }[];
   resources: { cpus: number; memoryMiB: number };
   labels: Record<string, string>;
+  /** Hardening the role declares (see domain/container-spec.ts). */
+  security: { capAdd: string[]; readOnlyRoot: boolean; tmpfs: string[] };
   readiness?: TemplateProbe;
   /** The role's service-state commands for a snapshot, rendered for this node. */
   collect: TemplateCollect[];
@@ -122,6 +126,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
         volumes: Object.entries(role.volumes).map(([name, path]) => ({ name, path, volumeName: `${prefix}-${hostname}-${name}` })),
         resources: role.resources,
         labels: { ...base, [label.role]: roleName, [label.node]: String(ordinal) },
+        security: { capAdd: [...role.capAdd], readOnlyRoot: role.readOnlyRoot, tmpfs: [...role.tmpfs] },
         ...(role.readiness && { readiness: role.readiness }),
         configDirs: role.configDirs,
         logDirs: role.logDirs,

@@ -17,6 +17,11 @@ const portSchema = z.strictObject({
   publish: z.boolean().default(false),
   /** Shown in the card/thread, e.g. "Spark master UI". Only published or `internalUrl` ports are shown. */
   label: z.string().min(1).optional(),
+  /**
+   * A web UI: never published on the Docker host (an HTTP UI such as YARN's REST API runs code for
+   * anyone who reaches it); people open it through clusterbot's signed-link proxy instead.
+   */
+  ui: z.boolean().default(false),
   /** URL shape shown for a published port; {{host}} and {{port}} are the Docker host's address and published port. */
   url: z.string().default('{{host}}:{{port}}'),
   /** URL shape shown for use inside the cluster network; {{hostname}} and {{port}} are the node's. */
@@ -52,6 +57,11 @@ const countBySizeSchema = z.strictObject({
     .record(z.string().regex(/^[1-9][0-9]?$/, 'a size (1–64)'), z.number().int().min(1).max(16))
     .refine((m) => Object.keys(m).length > 0, 'give at least one "size: count" entry'),
 });
+/**
+ * Linux capabilities a role may add back after clusterbot drops them all. Only the harmless file and
+ * identity ones: anything that reaches the host or the network stack (SYS_ADMIN, NET_ADMIN...) is refused.
+ */
+export const allowedCapabilities = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL', 'NET_BIND_SERVICE'] as const;
 
 const roleSchema = z.strictObject({
   description: z.string().optional(),
@@ -72,6 +82,14 @@ const roleSchema = z.strictObject({
     memoryMiB: z.number().int().min(64).max(262144),
   }),
   ports: z.record(name, portSchema).default({}),
+  /** Capabilities the role's processes need beyond none (e.g. root writing into a service user's directory needs DAC_OVERRIDE). */
+  capAdd: z.array(z.enum(allowedCapabilities)).default([]),
+  /**
+   * Run with a read-only root filesystem; `tmpfs` lists what must stay writable. Only for roles whose
+   * rendered `files` all land under a volume or tmpfs path (they are copied in before start).
+   */
+  readOnlyRoot: z.boolean().default(false),
+  tmpfs: z.array(dirPath).default([]),
   /** Named volumes (data that must survive container re-creation), by mount path. */
   volumes: z.record(name, z.string().startsWith('/')).default({}),
   /**
@@ -201,6 +219,9 @@ function semanticProblems(t: Template): TemplateIssue[] {
       if (!t.roles[dep]) at(['roles', roleName, 'dependsOn'], `unknown role "${dep}" (roles: ${roles.join(', ')})`);
       if (dep === roleName) at(['roles', roleName, 'dependsOn'], 'a role cannot depend on itself');
     }
+    for (const [portName, p] of Object.entries(role.ports))
+      if (p.ui && p.publish) at(['roles', roleName, 'ports', portName], 'a web UI port (ui: true) is never published; drop publish');
+    if (role.tmpfs.length && !role.readOnlyRoot) at(['roles', roleName, 'tmpfs'], 'only meaningful with readOnlyRoot: true');
     for (const [filePath, file] of Object.entries(role.files)) {
       for (const { where, text } of fileTexts(file)) {
         const err = mustacheError(text);

@@ -4,6 +4,9 @@ import type { Worker } from 'bullmq';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createDownloadRoute } from '../http/downloads.js';
+import { deriveUiKey } from '../http/ui-link.js';
+import { onceKey, uiNodesFrom } from '../http/ui-proxy.js';
+import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith } from '../metrics.js';
 import { startWorker } from '../queue/worker.js';
@@ -23,6 +26,8 @@ import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
+import { webUiLinks } from '../slack/listeners/web-ui.js';
+import { webUiLinksMessage } from '../render/ui-links.js';
 import { createSlackNotifier } from '../slack/notifier.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
 import { redisPressLedger } from '../slack/press-ledger.js';
@@ -41,6 +46,14 @@ import type { Shutdown } from './shutdown.js';
  * The routes of the main port: downloads and health, plus /readyz and /metrics unless METRICS_PORT puts
  * those on an internal port of their own (`serveMetrics`).
  */
+/** The web UI grant key, shared by the proxy route and the card's button (one per context). */
+const uiKeys = new WeakMap<Context, () => Promise<Buffer>>();
+function uiKeyFor(ctx: Context): () => Promise<Buffer> {
+  let k = uiKeys.get(ctx);
+  if (!k) uiKeys.set(ctx, (k = onceKey(async () => deriveUiKey(await resolveSigningKey(ctx.config)))));
+  return k;
+}
+
 function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
   return [...downloads, ...healthRoutes(ctx, ctx.config.metricsPort === undefined ? 'all' : 'public')];
@@ -63,6 +76,7 @@ function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[
   return createHttpRoutes({
     only,
     registry: createRegistry(),
+    ui: { key: uiKeyFor(ctx), clock: ctx.clock, nodes: uiNodesFrom(ctx.store, ctx.catalog), log: ctx.logger },
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },
@@ -169,6 +183,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     deps: commandDeps(ctx, notifier),
     presses: redisPressLedger(ctx.redis, ctx.config.queuePrefix),
     onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
+    webUi: { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl },
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);
@@ -226,7 +241,17 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
       'run their jobs and expiry without telling their Slack threads or owners. Use a database of your own (DATABASE_URL), ' +
       'or run `clusterbot shell --allow-slack-clusters` if you really mean to.');
   const shell = createShell(io, ctx.config.shellUser);
-  const notifier = createShellNotifier({ print: shell.print, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost });
+  const webUi = { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl };
+  const notifier = createShellNotifier({
+    print: shell.print,
+    catalog: ctx.catalog,
+    clock: ctx.clock,
+    advertiseHost: ctx.settings.advertiseHost,
+    webUiLinks: async (view) => {
+      const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
+      return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
+    },
+  });
   await runWorker(ctx, notifier, shutdown);
   // Snapshot download links point at this process's HTTP server; the shell still works without it.
   await serveHttp(ctx).catch((e: Error) =>

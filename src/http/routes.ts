@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { metricsText, registry } from '../metrics.js';
+import { createUiProxyRoute, type UiProxyDeps } from './ui-proxy.js';
 
 /**
  * GET /healthz (the process answers), /readyz (its dependencies answer) and /metrics (Prometheus).
@@ -53,16 +54,20 @@ function json(res: ServerResponse, status: number, body: unknown) {
 }
 
 /**
- * `only`: which routes to return. A process with METRICS_PORT serves `public` (/healthz) on its main port
- * and `internal` (/healthz, /readyz, /metrics) on the metrics port.
+ * `only`: which routes to return. A process with METRICS_PORT serves `public` (/healthz, and the web-UI proxy)
+ * on its main port and `internal` (/healthz, /readyz, /metrics) on the metrics port.
  */
-export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry; only?: 'all' | 'public' | 'internal' }): Route[] {
-  const all = allRoutes(opts);
+export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry; only?: 'all' | 'public' | 'internal'; ui?: UiProxyDeps }): Route[] {
+  const health = healthRoutes(opts);
+  // Web UIs behind signed links (see ui-proxy.ts); UI ports are not published on the Docker host.
+  const ui = opts.ui ? [createUiProxyRoute(opts.ui)] : [];
   const only = opts.only ?? 'all';
-  return only === 'public' ? all.filter((r) => r.path === '/healthz') : all;
+  if (only === 'internal') return health;
+  if (only === 'public') return [...ui, ...health.filter((r) => r.path === '/healthz')];
+  return [...ui, ...health];
 }
 
-function allRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): Route[] {
+function healthRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): Route[] {
   return [
     { path: '/healthz', method: ['GET'], handler: (_req, res) => json(res, 200, { ok: true }) },
     {

@@ -11,6 +11,9 @@ export interface CardContext {
   advertiseHost: string;
 }
 
+/** The card's "Web UIs" button (listener: slack/listeners/web-ui.ts); its own id keeps it apart from actionIds. */
+export const webUiAction = 'cluster.webui';
+
 /** Endpoint lines: published ports as links on the Docker host, internal URLs by hostname. */
 export function endpointLines(view: ClusterView, ctx: CardContext): string[] {
   const lines: string[] = [];
@@ -25,7 +28,8 @@ export function endpointLines(view: ClusterView, ctx: CardContext): string[] {
         const url = spec.url.replace('{{host}}', ctx.advertiseHost).replace('{{port}}', String(published.hostPort));
         const outer = /^https?:\/\//.test(url) ? `<${url}|${esc(url)}>` : `\`${esc(url)}\``;
         lines.push(`${node.hostname} · ${esc(label)} ${outer}${inner ? ` · ${innerText}` : ''}`);
-      } else if (inner) lines.push(`${node.hostname} · ${esc(label)} ${innerText}`);
+      } else if (spec.ui) lines.push(`${node.hostname} · ${esc(label)} · 🌐 *Web UIs* button`);
+      else if (inner) lines.push(`${node.hostname} · ${esc(label)} ${innerText}`);
     }
   }
   return lines;
@@ -77,6 +81,10 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
         { type: 'button', action_id: actionIds.status, text: plain('Status'), value: c.id },
         ...(c.state === 'failed' ? [retryButton(c.id)] : []),
         ...(c.state === 'ready' || c.state === 'degraded' ? [snapshotButton(c.id)] : []),
+        // Links bound to whoever presses: the card itself is shared, so it carries only the cluster id.
+        ...((c.state === 'ready' || c.state === 'degraded') && Object.values(t?.roles ?? {}).some((r) => Object.values(r.ports).some((p) => p.ui))
+          ? [{ type: 'button' as const, action_id: webUiAction, text: plain('🌐 Web UIs'), value: c.id }]
+          : []),
         ...(c.state === 'ready' || c.state === 'degraded' || c.state === 'failed' ? [resetButton(c, view.nodes.length || c.size)] : []),
         {
           type: 'button',

@@ -1,3 +1,4 @@
+import type { ClusterView } from '../domain/cluster.js';
 import type { Clock, Notifier, TemplateCatalog } from '../services/ports.js';
 import { renderClusterCard } from '../render/cluster-card.js';
 import { renderDirectMessage } from '../render/direct-message.js';
@@ -6,11 +7,22 @@ import type { Message } from '../render/blocks.js';
 import { renderWarning } from '../render/warning.js';
 
 /** The shell's Notifier: the card, progress, thread messages and DMs are printed as they happen. */
-export function createShellNotifier(opts: { print: (msg: Message, prefix?: string) => void; catalog: TemplateCatalog; clock: Clock; advertiseHost: string }): Notifier {
+export function createShellNotifier(opts: {
+  print: (msg: Message, prefix?: string) => void;
+  catalog: TemplateCatalog;
+  clock: Clock;
+  advertiseHost: string;
+  /** The shell user's signed web UI links (there is no button to press in a terminal); printed once a cluster is ready. */
+  webUiLinks?: (view: ClusterView) => Promise<Message | undefined>;
+}): Notifier {
   let lastProgress = '';
   return {
     async clusterChanged(view) {
       opts.print(renderClusterCard(view, { now: opts.clock.now(), template: opts.catalog.get(view.cluster.template), advertiseHost: opts.advertiseHost }));
+      if (view.cluster.state === 'ready' && opts.webUiLinks) {
+        const links = await opts.webUiLinks(view).catch(() => undefined);
+        if (links) opts.print(links, `  🌐 ${view.cluster.name}: `);
+      }
     },
     async progress(view, p) {
       const msg = renderProgress(view, p);

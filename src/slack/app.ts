@@ -7,6 +7,7 @@ import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
 import { refuseFutureRequests } from './future-requests.js';
 import { memoryPressLedger, type PressLedger } from './press-ledger.js';
+import { registerWebUiButton, type WebUiLinkDeps } from './listeners/web-ui.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -22,6 +23,8 @@ export interface SlackAppOptions {
   presses?: PressLedger;
   /** Told about each request refused for a future timestamp (for the log). */
   onFutureRequest?: () => void;
+  /** Signs web UI links for the card's "Web UIs" button; without it the button answers nothing. */
+  webUi?: WebUiLinkDeps;
 }
 
 /**
@@ -46,6 +49,7 @@ export function createSlackApp(opts: SlackAppOptions): App {
   registerClusterCommand(app, opts.deps);
   registerClusterActions(app, opts.deps, opts.presses ?? memoryPressLedger());
   registerHomeAndForm(app, opts.deps);
+  if (opts.webUi) registerWebUiButton(app, opts.webUi);
   return app;
 }
 

@@ -82,7 +82,7 @@ describe('parseTemplate: valid documents', () => {
     d.roles.worker.ports = { ui: { port: 8080 } };
     d.roles.worker.readiness = { exec: ['true'] };
     const w = parseTemplate(d, 'demo.yaml').roles.worker!;
-    expect(w.ports.ui).toEqual({ port: 8080, publish: false, url: '{{host}}:{{port}}' });
+    expect(w.ports.ui).toEqual({ port: 8080, publish: false, ui: false, url: '{{host}}:{{port}}' });
     expect(w.readiness).toEqual({ exec: ['true'], timeoutSeconds: 180, intervalSeconds: 2 });
   });
 

@@ -26,10 +26,11 @@ describe('hadoop 2: real HDFS and YARN', () => {
     expect(read.output.trim()).toBe(sum);
   }, 180_000);
 
-  it('lists 2 running NodeManagers in YARN, on the published ResourceManager UI too', async () => {
+  it('lists 2 running NodeManagers in YARN, on the ResourceManager UI at its node address too (never published)', async () => {
     const r = await real().exec('resourcemanager', 'yarn node -list 2>/dev/null');
     expect(r.output.match(/RUNNING/g)).toHaveLength(2);
-    const res = await fetch(`http://127.0.0.1:${real().publishedPort('resourcemanager', 8088)}/ws/v1/cluster/metrics`);
+    expect(real().view.nodes.flatMap((n) => n.ports)).toEqual([]);
+    const res = await fetch(`http://${real().view.nodes.find((n) => n.hostname === 'resourcemanager')!.ip}:8088/ws/v1/cluster/metrics`);
     expect(((await res.json()) as { clusterMetrics: { activeNodes: number } }).clusterMetrics.activeNodes).toBe(2);
   }, 120_000);
 });

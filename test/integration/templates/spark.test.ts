@@ -28,12 +28,13 @@ describe('spark 2: a real Spark standalone cluster', () => {
     expect((await real().exec('worker-1', 'cat /opt/spark/conf/spark-defaults.conf')).output).toContain('node worker-1');
   }, 300_000);
 
-  it('has a master that reports 2 alive workers, on its published UI port too', async () => {
+  it('has a master that reports 2 alive workers, on its UI at the node address too (where the proxy goes), published nowhere', async () => {
     const json = (await real().exec('master', 'curl -sf http://localhost:8080/json/')).output;
     const state = JSON.parse(json) as { aliveworkers: number; workers: { host: string; state: string }[] };
     expect(state.aliveworkers).toBe(2);
     expect(state.workers.map((w) => w.host).sort()).toEqual(['worker-1', 'worker-2']);
-    const res = await fetch(`http://127.0.0.1:${real().publishedPort('master', 8080)}/json/`);
+    expect(real().view.nodes.flatMap((n) => n.ports)).toEqual([]);
+    const res = await fetch(`http://${real().view.nodes.find((n) => n.hostname === 'master')!.ip}:8080/json/`);
     expect(((await res.json()) as { aliveworkers: number }).aliveworkers).toBe(2);
   });
 });
