@@ -83,6 +83,14 @@ export const envSchema = z.object({
   S3_PREFIX: z.string().regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/?)*$/, 'must be a relative key prefix such as clusterbot/').default(''),
   // 25 s fits inside the 30 s most orchestrators (Kubernetes, ECS, systemd's 90 s) wait before SIGKILL.
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
+  /** How often the reconciler (services/reconcile.ts) makes BullMQ and Docker agree with Postgres; it also runs at worker start. */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
+  /** Seconds a cluster may sit in provisioning/deleting without progress, or an operation wait for a lost job, before it is failed. */
+  STUCK_AFTER_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(1800),
+  /** Seconds Docker objects of this instance with no live cluster row are left alone before the reconciler removes them. */
+  ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(600),
+  /** TEST ONLY: the process SIGKILLs itself when a job reaches the named step (see `checkpoint` in services). */
+  CLUSTERBOT_FAULT_KILL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -151,6 +159,9 @@ export interface Config {
   };
   /** After SIGTERM/SIGINT: how long running jobs and requests get before jobs are handed back and the process exits. */
   shutdownTimeoutSeconds: number;
+  reconcile: { intervalSeconds: number; stuckAfterSeconds: number; orphanGraceSeconds: number };
+  /** Test only (CLUSTERBOT_FAULT_KILL_AT): the step at which a worker kills itself. */
+  faultKillAt?: string;
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -247,5 +258,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
     },
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, stuckAfterSeconds: e.STUCK_AFTER_SECONDS, orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS },
+    ...(e.CLUSTERBOT_FAULT_KILL_AT && { faultKillAt: e.CLUSTERBOT_FAULT_KILL_AT }),
   };
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, boolean, bigserial, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import type { PublishedPort } from '../domain/cluster.js';
 
 /** Docker hosts clusterbot may place clusters on (also seeded from DOCKER_HOSTS at start). */
@@ -164,3 +164,13 @@ export const reminders = pgTable(
   },
   (t) => [primaryKey({ columns: [t.clusterId, t.expiresAt, t.offsetMinutes] })],
 );
+
+/**
+ * This deployment's identity: one row, made by the migration that created the table, so every process on the
+ * same database agrees on it. Docker objects carry it as `clusterbot.instance` (domain/labels.ts).
+ */
+export const deployment = pgTable('deployment', {
+  singleton: boolean('singleton').primaryKey().default(true),
+  id: uuid('id').notNull().defaultRandom(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

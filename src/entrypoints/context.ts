@@ -6,6 +6,8 @@ import { loadTemplateCatalog } from '../catalog/template-catalog.js';
 import type { Config } from '../config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { createClusterStore } from '../db/cluster-store.js';
+import { deploymentId } from '../db/deployment-id.js';
+import { label } from '../domain/labels.js';
 import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
 import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
@@ -30,6 +32,8 @@ export interface Context {
   /** Opens another Redis connection, named `<tag>:<role>`, closed at shutdown. */
   connectRedis(role: string): Redis;
   database: Database;
+  /** This deployment's id (the `deployment` table), the `clusterbot.instance` label of everything it makes. */
+  instance: string;
   store: ClusterStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
@@ -91,6 +95,8 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     await database.close();
     throw new Error(`Cannot prepare the database at ${redactUrl(config.databaseUrl)}: ${(e as Error).message}`);
   }
+  // Stored by the migration: every Docker object this deployment makes carries it (clusterbot.instance).
+  const instance = await deploymentId(database.db);
   const pool = createHostPool(config.docker.hosts);
   lifecycle.defer('docker connections', () => pool.close());
   const connectRedis = (role: string) => {
@@ -102,13 +108,13 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   };
   const redis = connectRedis('queue');
   const images = imageBuilderFor(config, pool, logger);
-  const runtime = createClusterRuntime({ pool, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
+  const runtime = createClusterRuntime({ pool, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, instance, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
   const producer = createProducer(redis, config.queuePrefix);
   lifecycle.defer('job producer', () => producer.close());
   lifecycle.defer('postgres pool', () => database.close());
   const artifacts = await createArtifactStore(config);
   lifecycle.defer('artifact store', async () => artifacts.close());
-  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
+  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance } });
   return {
     config,
     logger,
@@ -116,6 +122,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     defer: lifecycle.defer,
     connectRedis,
     database,
+    instance,
     store: createClusterStore(database.db),
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
@@ -141,6 +148,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       maxLifetimeDays: config.maxLifetimeDays,
       snapshots: config.snapshots,
       quota: config.quota,
+      reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds },
     },
   };
 }

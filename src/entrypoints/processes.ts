@@ -7,7 +7,10 @@ import { createDownloadRoute } from '../http/downloads.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
-import type { Notifier } from '../services/ports.js';
+import type { Checkpoint, Notifier } from '../services/ports.js';
+import { scheduledJobs } from '../queue/job-catalog.js';
+import { createQueueInspector } from '../queue/producer.js';
+import { reconcile } from '../services/reconcile.js';
 import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
@@ -68,7 +71,13 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
-  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles };
+  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, ...faultCheckpoint(ctx) };
+  const intervals = { 'expiry.sweep': ctx.config.expirySweepSeconds * 1000, 'snapshot.retention': ctx.config.snapshots.sweepSeconds * 1000, reconcile: ctx.config.reconcile.intervalSeconds * 1000 };
+  const reconcileDeps = {
+    ...deps,
+    inspector: createQueueInspector(ctx.producer, intervals),
+    schedulers: Object.values(scheduledJobs).map((j) => j.schedulerId),
+  };
   const worker = startWorker({
     connection: ctx.connectRedis('worker'),
     prefix: ctx.config.queuePrefix,
@@ -90,6 +99,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     scheduled: {
       'expiry.sweep': async () => void (await sweepExpiry(deps)),
       'snapshot.retention': async () => void (await sweepSnapshots(deps)),
+      reconcile: async () => void (await reconcile(reconcileDeps)),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -98,11 +108,14 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
   await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
   await ctx.producer.schedule('snapshot.retention', ctx.config.snapshots.sweepSeconds * 1000);
+  await ctx.producer.schedule('reconcile', intervals.reconcile);
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
+  // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once.
+  await reconcile(reconcileDeps).catch((e) => ctx.logger.warn({ err: (e as Error).message }, 'reconciler failed at start; its scheduler tries again'));
   return worker;
 }
 
@@ -181,6 +194,23 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
     await done.catch(() => undefined);
   });
   await done;
+}
+
+/**
+ * CLUSTERBOT_FAULT_KILL_AT (tests only): the worker dies with SIGKILL, as in a power cut, the moment a job reaches
+ * the named step, so fault tests can check that a restart converges from every step.
+ */
+function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
+  const at = ctx.config.faultKillAt;
+  if (!at) return {};
+  ctx.logger.warn({ step: at }, 'CLUSTERBOT_FAULT_KILL_AT is set: this worker kills itself at that step (tests only)');
+  return {
+    checkpoint: (name) => {
+      if (name !== at) return;
+      ctx.logger.warn({ step: name }, 'fault injection: SIGKILL');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
 
 function logNotifier(ctx: Context): Notifier {

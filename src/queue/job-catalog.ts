@@ -70,6 +70,8 @@ export const jobForKind: Record<OperationKind, JobName> = {
 export const scheduledJobs = {
   'expiry.sweep': { schema: z.strictObject({}), defaultEveryMs: 60_000, schedulerId: 'expiry-sweep' },
   'snapshot.retention': { schema: z.strictObject({}), defaultEveryMs: 3600_000, schedulerId: 'snapshot-retention' },
+  // Makes BullMQ and Docker agree with Postgres (services/reconcile.ts); also recreates the schedulers above.
+  reconcile: { schema: z.strictObject({}), defaultEveryMs: 120_000, schedulerId: 'reconcile' },
 } as const;
 
 export type ScheduledJobName = keyof typeof scheduledJobs;

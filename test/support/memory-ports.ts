@@ -631,6 +631,14 @@ export class FakeRuntime implements ContainerRuntime {
     return [...ids];
   }
 
+  /** When each cluster's objects were (last) made, for the reconciler's grace period; unknown ones count as the epoch. */
+  readonly madeAt = new Map<string, Date>();
+
+  async clustersPresent(): Promise<Map<string, Date>> {
+    const ids = await this.clusterIdsPresent();
+    return new Map(ids.map((id) => [id, this.madeAt.get(id) ?? new Date(0)]));
+  }
+
   async leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
     await this.enter({ step: 'leftovers', target: clusterId });
     const stuck = this.stuck.get(clusterId);
