@@ -102,6 +102,14 @@ export const envSchema = z.object({
   MONITOR_CLEAR_SAMPLES: z.coerce.number().int().min(1).max(100).default(2),
   // Serve /metrics and /readyz on this internal port instead of the public (Slack) one. Unset: same port.
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** How often the reconciler (services/reconcile.ts) makes BullMQ and Docker agree with Postgres; it also runs at worker start. */
+  RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
+  /** Seconds a cluster may sit in provisioning/deleting without progress, or an operation wait for a lost job, before it is failed. */
+  STUCK_AFTER_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(1800),
+  /** Seconds Docker objects of this instance with no live cluster row are left alone before the reconciler removes them. */
+  ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(600),
+  /** TEST ONLY: the process SIGKILLs itself when a job reaches the named step (see `checkpoint` in services). */
+  CLUSTERBOT_FAULT_KILL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -178,6 +186,9 @@ export interface Config {
   shutdownTimeoutSeconds: number;
   /** Seconds between health monitor ticks (0: off) and the thresholds of its conditions. */
   monitor: { intervalSeconds: number; thresholds: HealthThresholds };
+  reconcile: { intervalSeconds: number; stuckAfterSeconds: number; orphanGraceSeconds: number };
+  /** Test only (CLUSTERBOT_FAULT_KILL_AT): the step at which a worker kills itself. */
+  faultKillAt?: string;
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -292,5 +303,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         clearSamples: e.MONITOR_CLEAR_SAMPLES,
       },
     },
+    reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, stuckAfterSeconds: e.STUCK_AFTER_SECONDS, orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS },
+    ...(e.CLUSTERBOT_FAULT_KILL_AT && { faultKillAt: e.CLUSTERBOT_FAULT_KILL_AT }),
   };
 }

@@ -216,3 +216,13 @@ export const monitorMemory = pgTable('monitor_memory', {
   memory: jsonb('memory').$type<Record<string, unknown>>().notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * This deployment's identity: one row, made by the migration that created the table, so every process on the
+ * same database agrees on it. Docker objects carry it as `clusterbot.instance` (domain/labels.ts).
+ */
+export const deployment = pgTable('deployment', {
+  singleton: boolean('singleton').primaryKey().default(true),
+  id: uuid('id').notNull().defaultRandom(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

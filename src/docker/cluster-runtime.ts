@@ -21,6 +21,11 @@ export interface RuntimeOptions {
   advertiseHost: string;
   /** Brings an image built elsewhere to a host that lacks it (registry or engine-to-engine stream). */
   distribution?: ImageDistribution;
+  /**
+   * This deployment's id (db/deployment-id.ts), put on every network, volume and container as `clusterbot.instance`
+   * (committed images inherit it from their container); the orphan listing only sees objects carrying it.
+   */
+  instance?: string;
 }
 
 /** Where a started node finds its own published addresses (see publishedEnv). */
@@ -95,6 +100,8 @@ function publishedPorts(info: Docker.ContainerInspectInfo, node?: PlannedNode): 
 
 export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
   const { pool } = opts;
+  const mine: Record<string, string> = opts.instance ? { [label.instance]: opts.instance } : {};
+  const instanceFilter = opts.instance ? [`${label.instance}=${opts.instance}`] : [];
   // Docker does not make network names unique under concurrency; serialise creation per host.
   const networkLocks = new Map<string, Promise<unknown>>();
 
@@ -146,7 +153,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
             CheckDuplicate: true,
             Driver: 'bridge',
             IPAM: { Driver: 'default', Config: [{ Subnet: plan.network.cidr, Gateway: plan.network.gateway }] },
-            Labels: plan.network.labels,
+            Labels: { ...plan.network.labels, ...mine },
           });
         } catch (e) {
           if (status(e) === 409) return; // created by a concurrent attempt
@@ -179,11 +186,13 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
         throw new AppError('conflict', `A container named ${node.containerName} exists but belongs to another cluster.`);
       if (!info) {
         for (const v of node.volumes) {
-          await docker.createVolume({ Name: v.volumeName, Labels: { ...node.labels, 'clusterbot.volume': v.name } }).catch((e) => {
+          await docker.createVolume({ Name: v.volumeName, Labels: { ...node.labels, ...mine, 'clusterbot.volume': v.name } }).catch((e) => {
             throw dockerError(`create volume ${v.volumeName}`, e);
           });
         }
-        const body = containerSpec(plan, node, image, { publishIp: opts.publishIp, restartPolicy: 'unless-stopped', ...(o.hostPorts && { hostPorts: o.hostPorts }) });
+        const spec = containerSpec(plan, node, image, { publishIp: opts.publishIp, restartPolicy: 'unless-stopped', ...(o.hostPorts && { hostPorts: o.hostPorts }) });
+        // This deployment's label (clusterbot.instance), so the reconciler's orphan sweep finds only its own.
+        const body = { ...spec, Labels: { ...spec.Labels, ...mine } };
         try {
           // Name in the query, config in the body only (dockerode would otherwise put it in both).
           await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);
@@ -292,15 +301,25 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
     },
 
     async clusterIdsPresent() {
-      const ids = new Set<string>();
-      const filters = { label: [`${label.managed}=true`] };
+      return [...(await runtime.clustersPresent()).keys()];
+    },
+
+    async clustersPresent() {
+      // Newest creation time per cluster id: an orphan's grace period counts from the last thing made for it.
+      const seen = new Map<string, Date>();
+      const note = (id: string | undefined, at: Date) => {
+        if (!id) return;
+        const before = seen.get(id);
+        if (!before || before < at) seen.set(id, at);
+      };
+      const filters = { label: [`${label.managed}=true`, ...instanceFilter] };
       for (const host of pool.names()) {
         const docker = pool.get(host);
-        for (const c of await docker.listContainers({ all: true, filters })) if (c.Labels[label.cluster]) ids.add(c.Labels[label.cluster]!);
-        for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) if (v.Labels?.[label.cluster]) ids.add(v.Labels[label.cluster]!);
-        for (const n of await docker.listNetworks({ filters })) if (n.Labels?.[label.cluster]) ids.add(n.Labels[label.cluster]!);
+        for (const c of await docker.listContainers({ all: true, filters })) note(c.Labels[label.cluster], new Date(c.Created * 1000));
+        for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) note(v.Labels?.[label.cluster], new Date((v as { CreatedAt?: string }).CreatedAt ?? 0));
+        for (const n of await docker.listNetworks({ filters })) note(n.Labels?.[label.cluster], new Date(n.Created ?? 0));
       }
-      return [...ids];
+      return seen;
     },
 
     async leftovers(clusterId) {

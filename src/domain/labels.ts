@@ -11,6 +11,8 @@ export const label = {
   managed: 'clusterbot.managed',
   clusterName: 'clusterbot.cluster-name',
   template: 'clusterbot.template',
+  /** The deployment (one per database) that made it: an orphan sweep only touches its own instance's objects. */
+  instance: 'clusterbot.instance',
 } as const;
 
 export function clusterLabels(clusterId: string, owner: string): Record<string, string> {

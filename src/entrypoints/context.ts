@@ -6,6 +6,8 @@ import { loadTemplateCatalog } from '../catalog/template-catalog.js';
 import type { Config, DockerHostConfig } from '../config.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { createClusterStore } from '../db/cluster-store.js';
+import { deploymentId } from '../db/deployment-id.js';
+import { label } from '../domain/labels.js';
 import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
 import { createWarningStore } from '../db/warning-store.js';
@@ -36,6 +38,8 @@ export interface Context {
   /** Opens another Redis connection, named `<tag>:<role>`, closed at shutdown. */
   connectRedis(role: string): Redis;
   database: Database;
+  /** This deployment's id (the `deployment` table), the `clusterbot.instance` label of everything it makes. */
+  instance: string;
   store: ClusterStore;
   hosts: HostStore;
   operations: OperationStore;
@@ -102,6 +106,8 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     await database.close();
     throw new Error(`Cannot prepare the database at ${redactUrl(config.databaseUrl)}: ${(e as Error).message}`);
   }
+  // Stored by the migration: every Docker object this deployment makes carries it (clusterbot.instance).
+  const instance = await deploymentId(database.db);
   // Hosts are rows (clusterbot hosts add|drain|remove); DOCKER_HOSTS seeds the ones not registered yet.
   const hostStore = createHostStore(database.db);
   await hostStore.seed(config.docker.hosts);
@@ -117,13 +123,13 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const redis = connectRedis('queue');
   const images = imageBuilderFor(config, pool, logger);
   const distribution = createImageDistribution({ pool, registry: config.docker.registry });
-  const runtime = createClusterRuntime({ pool, distribution, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
+  const runtime = createClusterRuntime({ pool, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
   const producer = createProducer(redis, config.queuePrefix);
   lifecycle.defer('job producer', () => producer.close());
   lifecycle.defer('postgres pool', () => database.close());
   const artifacts = await createArtifactStore(config);
   lifecycle.defer('artifact store', async () => artifacts.close());
-  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
+  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance } });
   await checkHosts({ runtime, hosts: hostStore, logger });
   return {
     config,
@@ -132,6 +138,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     defer: lifecycle.defer,
     connectRedis,
     database,
+    instance,
     store: createClusterStore(database.db),
     hosts: hostStore,
     operations: createOperationStore(database.db),
@@ -160,6 +167,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       maxLifetimeDays: config.maxLifetimeDays,
       snapshots: config.snapshots,
       quota: config.quota,
+      reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds },
     },
   };
 }

@@ -11,7 +11,10 @@ import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http
 import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith } from '../metrics.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
-import type { Notifier } from '../services/ports.js';
+import type { Checkpoint, Notifier } from '../services/ports.js';
+import { scheduledJobs } from '../queue/job-catalog.js';
+import { createQueueInspector } from '../queue/producer.js';
+import { reconcile } from '../services/reconcile.js';
 import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
@@ -118,7 +121,20 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
-  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, metrics: operationMetrics };
+  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, metrics: operationMetrics, ...faultCheckpoint(ctx) };
+  const monitoring = ctx.config.monitor.intervalSeconds > 0;
+  const intervals = {
+    'expiry.sweep': ctx.config.expirySweepSeconds * 1000,
+    'snapshot.retention': ctx.config.snapshots.sweepSeconds * 1000,
+    reconcile: ctx.config.reconcile.intervalSeconds * 1000,
+    ...(monitoring && { 'cluster.monitor': ctx.config.monitor.intervalSeconds * 1000 }),
+  };
+  const reconcileDeps = {
+    ...deps,
+    inspector: createQueueInspector(ctx.producer, intervals),
+    // The schedulers a lost Redis must get back: every scheduled job, but the monitor only when it is on.
+    schedulers: (Object.keys(scheduledJobs) as (keyof typeof scheduledJobs)[]).filter((n) => n !== 'cluster.monitor' || monitoring).map((n) => scheduledJobs[n].schedulerId),
+  };
   const worker = startWorker({
     connection: ctx.connectRedis('worker'),
     prefix: ctx.config.queuePrefix,
@@ -146,6 +162,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
         // The gauge of open warnings is read from Postgres at scrape time (healthRoutes); this is for the log.
         onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
       })),
+      reconcile: async () => void (await reconcile(reconcileDeps)),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -156,11 +173,14 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   await ctx.producer.schedule('snapshot.retention', ctx.config.snapshots.sweepSeconds * 1000);
   if (ctx.config.monitor.intervalSeconds > 0) await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
   else await ctx.producer.unschedule('cluster.monitor');
+  await ctx.producer.schedule('reconcile', intervals.reconcile);
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
+  // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once.
+  await reconcile(reconcileDeps).catch((e) => ctx.logger.warn({ err: (e as Error).message }, 'reconciler failed at start; its scheduler tries again'));
   return worker;
 }
 
@@ -263,6 +283,23 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
     await done.catch(() => undefined);
   });
   await done;
+}
+
+/**
+ * CLUSTERBOT_FAULT_KILL_AT (tests only): the worker dies with SIGKILL, as in a power cut, the moment a job reaches
+ * the named step, so fault tests can check that a restart converges from every step.
+ */
+function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
+  const at = ctx.config.faultKillAt;
+  if (!at) return {};
+  ctx.logger.warn({ step: at }, 'CLUSTERBOT_FAULT_KILL_AT is set: this worker kills itself at that step (tests only)');
+  return {
+    checkpoint: (name) => {
+      if (name !== at) return;
+      ctx.logger.warn({ step: name }, 'fault injection: SIGKILL');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
 
 function logNotifier(ctx: Context): Notifier {

@@ -79,6 +79,8 @@ export const scheduledJobs = {
   'expiry.sweep': { schema: z.strictObject({}), defaultEveryMs: 60_000, schedulerId: 'expiry-sweep' },
   'snapshot.retention': { schema: z.strictObject({}), defaultEveryMs: 3600_000, schedulerId: 'snapshot-retention' },
   'cluster.monitor': { schema: z.strictObject({}), defaultEveryMs: 30_000, schedulerId: 'cluster-monitor' },
+  // Makes BullMQ and Docker agree with Postgres (services/reconcile.ts); also recreates the schedulers above.
+  reconcile: { schema: z.strictObject({}), defaultEveryMs: 120_000, schedulerId: 'reconcile' },
 } as const;
 
 export type ScheduledJobName = keyof typeof scheduledJobs;

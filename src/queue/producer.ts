@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { JobQueue } from '../services/ports.js';
+import type { JobQueue, QueueInspector } from '../services/ports.js';
 import { jobCatalog, jobForKind, jobIdFor, queueName, scheduledJobs, snapshotDeleteJobId, type ScheduledJobName } from './job-catalog.js';
 
 export interface Producer extends JobQueue {
@@ -10,6 +10,27 @@ export interface Producer extends JobQueue {
   unschedule(name: ScheduledJobName): Promise<void>;
   close(): Promise<void>;
   queue: Queue;
+}
+
+/**
+ * What the reconciler asks BullMQ (services/ports.ts QueueInspector). `intervals` gives each scheduler id its
+ * interval in ms, as the worker configured it; an id missing there gets the catalog's default.
+ */
+export function createQueueInspector(producer: Producer, intervals: Partial<Record<ScheduledJobName, number>>): QueueInspector {
+  const aliveStates = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
+  return {
+    async jobAlive(operationId) {
+      return aliveStates.has(await producer.queue.getJobState(jobIdFor(operationId)));
+    },
+    async schedulers() {
+      return (await producer.queue.getJobSchedulers(0, -1)).map((s) => s.key);
+    },
+    async recreateScheduler(schedulerId) {
+      const name = (Object.keys(scheduledJobs) as ScheduledJobName[]).find((n) => scheduledJobs[n].schedulerId === schedulerId);
+      if (!name) throw new Error(`no scheduled job has the scheduler id ${schedulerId}`);
+      await producer.schedule(name, intervals[name]);
+    },
+  };
 }
 
 export function createProducer(connection: Redis, prefix: string): Producer {

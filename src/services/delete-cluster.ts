@@ -4,7 +4,7 @@ import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { preemptibleByDelete } from '../domain/operation.js';
 import { mayManage } from '../domain/policy.js';
 import { AppError } from '../errors.js';
-import type { ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, Settings } from './ports.js';
+import type { Checkpoint, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, Settings } from './ports.js';
 
 export interface RequestDeleteDeps {
   store: ClusterStore;
@@ -50,6 +50,8 @@ export async function requestDelete(deps: RequestDeleteDeps, actor: string, ref:
 }
 
 export interface DeleteDeps {
+  /** Named steps where fault tests kill the worker (delete.removed, delete.marked); absent in production. */
+  checkpoint?: Checkpoint;
   store: ClusterStore;
   runtime: ContainerRuntime;
   notifier: Notifier;
@@ -65,11 +67,13 @@ export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, acto
     return;
   }
   const removed = await deps.runtime.removeCluster(clusterId);
+  deps.checkpoint?.('delete.removed');
   const left = await deps.runtime.leftovers(clusterId);
   const count = left.containers.length + left.volumes.length + left.networks.length;
   if (count) throw new AppError('docker_error', `Could not remove everything of ${cluster.name}: ${[...left.containers, ...left.volumes, ...left.networks].join(', ')}`, { retryable: true });
   const done = await deps.store.transition(clusterId, 'deleted', {}, actor);
   if (!done) return;
+  deps.checkpoint?.('delete.marked');
   await complete?.();
   const view = { cluster: done, nodes: await deps.store.nodes(clusterId) };
   await deps.notifier.clusterChanged(view);

@@ -242,6 +242,11 @@ export interface ContainerRuntime {
   removeNodes(host: string, clusterId: string): Promise<{ containers: number; volumes: number }>;
   /** Ids of every cluster that has anything labelled on any host (for orphan sweeps). */
   clusterIdsPresent(): Promise<string[]>;
+  /**
+   * Every cluster id with objects of this instance (clusterbot.instance) on any host, with when the newest of
+   * them was made: the reconciler's orphan sweep waits a grace period from that moment.
+   */
+  clustersPresent(): Promise<Map<string, Date>>;
   /** What is left with the cluster label (containers, volumes, networks), for checks and sweeps. */
   leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }>;
 }
@@ -375,7 +380,34 @@ export interface Settings {
   snapshots: SnapshotSettings;
   /** QUOTA_* limits; `clustersPerUser` absent falls back to maxClustersPerUser. Admins are exempt. */
   quota?: QuotaLimits;
+  /** The reconciler's deadlines (services/reconcile.ts); absent: the defaults there. */
+  reconcile?: ReconcileSettings;
 }
+
+export interface ReconcileSettings {
+  /** Seconds a cluster may sit in a transient state (or an operation wait for a lost job) before it is failed. */
+  stuckAfterSeconds: number;
+  /** Seconds Docker objects of an unknown or deleted cluster are left alone before they are removed. */
+  orphanGraceSeconds: number;
+}
+
+/**
+ * What the reconciler asks BullMQ. `jobAlive` is true when the job exists and will still run (waiting, delayed,
+ * active); false when it is gone, or failed or completed while its operation is still open.
+ */
+export interface QueueInspector {
+  jobAlive(operationId: string): Promise<boolean>;
+  /** Ids of the job schedulers that exist now. */
+  schedulers(): Promise<string[]>;
+  /** Recreates the named scheduler with its configured interval. */
+  recreateScheduler(schedulerId: string): Promise<void>;
+}
+
+/**
+ * A named step of a long job where tests may kill the process (CLUSTERBOT_FAULT_KILL_AT): services call
+ * `deps.checkpoint?.(name)` and the entrypoint decides what it does. Never set in production.
+ */
+export type Checkpoint = (name: string) => void;
 
 export interface SnapshotSettings {
   /** Days a snapshot (archive and images) is kept before retention removes it. */

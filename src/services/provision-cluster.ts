@@ -4,7 +4,7 @@ import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
-import type { Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
+import type { Checkpoint, Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
 
 export interface ProvisionDeps {
   store: ClusterStore;
@@ -14,6 +14,8 @@ export interface ProvisionDeps {
   settings: Settings;
   clock: Clock;
   logger: Log;
+  /** Named steps where fault tests kill the worker (create.placed … create.ready-marked); absent in production. */
+  checkpoint?: Checkpoint;
   /** Waits between readiness polls; injected so tests of the flow need not sleep. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -108,6 +110,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     placedOn = host;
     await notifier.clusterChanged(await view());
     await progress(`placed on ${host}`);
+    deps.checkpoint?.('create.placed');
 
     if (!(await stillWanted())) return;
     step = 'checking images';
@@ -116,11 +119,13 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     else for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(host, recipe));
     const imageOf = (node: PlannedNode) => images.get(source ? `node:${node.ordinal}` : node.image)!;
     await progress('images present');
+    deps.checkpoint?.('create.images');
 
     step = 'creating the network';
     const network = await ensureNetworkOnFreeSubnet(deps, host, { plan, subnetIndex: cluster.subnetIndex }, planOn, stillWanted);
     if (!network) return;
     plan = network.plan;
+    deps.checkpoint?.('create.network');
     await progress(`network ${plan.network.cidr}${network.movedFrom.length ? ` (moved: ${network.movedFrom.join(', ')} ${network.movedFrom.length > 1 ? 'were' : 'was'} in use on the host)` : ''}`);
 
     // A restore starts every wave before waiting on any: restored services wait on each other's data (a NameNode
@@ -133,6 +138,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
       if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted, opts.startInParallel))) return false;
       failedNode = undefined;
       await progress(`${wave.join(', ')} ready`);
+      deps.checkpoint?.('create.wave-ready');
       return true;
     };
     const prepared = new Set<number>();
@@ -167,6 +173,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
         containerName: node.containerName, containerId: status.containerId ?? null, host, ports: status.ports,
       });
       await progress(`started ${node.hostname}`);
+      deps.checkpoint?.('create.node-started');
       return true;
     };
     for (const wave of plan.waves) {
@@ -189,9 +196,11 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     if (plan.smoke.length) await progress('smoke checks done');
     const failedSmoke = smoke.find((s) => !s.ok);
     if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`);
+    deps.checkpoint?.('create.smoke-passed');
 
     cluster = await store.transition(clusterId, 'ready');
     if (!cluster) return;
+    deps.checkpoint?.('create.ready-marked');
     await opts.complete?.();
     const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
     const ready = await view();

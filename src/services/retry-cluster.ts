@@ -1,8 +1,11 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { AppError, isAppError } from '../errors.js';
+import { isStuck } from '../domain/stuck.js';
 import { findManageable, type RequestDeleteDeps } from './delete-cluster.js';
+import type { Clock } from './ports.js';
+import { defaultReconcileSettings } from './reconcile.js';
 
-export type RetryDeps = RequestDeleteDeps;
+export type RetryDeps = RequestDeleteDeps & { clock?: Clock };
 
 /**
  * Retry of a failed create: the cluster goes back to `provisioning` and the create job runs again.
@@ -11,8 +14,19 @@ export type RetryDeps = RequestDeleteDeps;
  */
 export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?: string; id?: string }): Promise<{ view: ClusterView; alreadyRunning: boolean }> {
   const view = await findManageable(deps, actor, ref);
-  const { cluster } = view;
-  if (cluster.state === 'requested' || cluster.state === 'provisioning') return { view, alreadyRunning: true };
+  let { cluster } = view;
+  if (cluster.state === 'requested' || cluster.state === 'provisioning') {
+    // A provisioning that has shown no sign of life past the deadline (its worker and job lost) must not answer
+    // "already running" for ever: it is failed here, as the reconciler would, and the retry goes ahead.
+    const active = await deps.operations.active(cluster.id);
+    const deadlineMs = (deps.settings.reconcile ?? defaultReconcileSettings).stuckAfterSeconds * 1000;
+    if (!isStuck(cluster, active, (deps.clock ?? { now: () => new Date() }).now(), deadlineMs)) return { view, alreadyRunning: true };
+    const reason = `It was still ${cluster.state} with no progress; retried by <@${actor}>.`;
+    if (active) await deps.operations.finish(active.id, 'failed', reason);
+    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, actor);
+    if (!failed) return { view, alreadyRunning: true };
+    view.cluster = cluster = failed;
+  }
   if (cluster.state !== 'failed')
     throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a failed cluster can be retried.`, {
       hints: [`\`/cluster status ${cluster.name}\` shows its state.`],

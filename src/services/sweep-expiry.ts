@@ -1,8 +1,10 @@
 import type { Cluster } from '../domain/cluster.js';
 import { dueReminder } from '../domain/expiry.js';
-import type { Clock, ClusterStore, JobQueue, Log, Notifier, Settings } from './ports.js';
+import type { Checkpoint, Clock, ClusterStore, JobQueue, Log, Notifier, Settings } from './ports.js';
 
 export interface SweepExpiryDeps {
+  /** Named steps where fault tests kill the worker (expiry.claimed, expiry.expired); absent in production. */
+  checkpoint?: Checkpoint;
   store: ClusterStore;
   queue: JobQueue;
   notifier: Notifier;
@@ -53,6 +55,7 @@ async function remind(deps: SweepExpiryDeps, c: Cluster, due: { offsetMinutes: n
   // Claimed before sending: a reminder lost to a Slack outage is better than one sent twice.
   const claimed = await deps.store.claimReminder(c.id, c.expiresAt, due.offsetMinutes);
   if (!claimed) return false;
+  deps.checkpoint?.('expiry.claimed');
   await deps.notifier.direct(claimed.owner, { kind: 'expiryReminder', cluster: claimed, final: due.final });
   return true;
 }
@@ -60,6 +63,7 @@ async function remind(deps: SweepExpiryDeps, c: Cluster, due: { offsetMinutes: n
 async function expire(deps: SweepExpiryDeps, c: Cluster, now: Date): Promise<boolean> {
   const moved = await deps.store.expire(c.id, now);
   if (!moved) return false;
+  deps.checkpoint?.('expiry.expired');
   await deps.notifier.clusterChanged({ cluster: moved.cluster, nodes: await deps.store.nodes(c.id) });
   // A crash before this line leaves a queued delete operation without a job; recoverJobs enqueues it at the next start.
   await deps.queue.enqueue(moved.operation);

@@ -46,6 +46,7 @@ import type {
   TemplateCatalog,
   ThreadMessage,
   WarningStore,
+  QueueInspector,
 } from '../../src/services/ports.js';
 
 /** A shared, ordered record of side effects across fakes ("notifier.clusterChanged", "queue.enqueue cluster.create", ...). */
@@ -637,6 +638,14 @@ export class FakeRuntime implements ContainerRuntime {
     return [...ids];
   }
 
+  /** When each cluster's objects were (last) made, for the reconciler's grace period; unknown ones count as the epoch. */
+  readonly madeAt = new Map<string, Date>();
+
+  async clustersPresent(): Promise<Map<string, Date>> {
+    const ids = await this.clusterIdsPresent();
+    return new Map(ids.map((id) => [id, this.madeAt.get(id) ?? new Date(0)]));
+  }
+
   async leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
     await this.enter({ step: 'leftovers', target: clusterId });
     const stuck = this.stuck.get(clusterId);
@@ -875,6 +884,30 @@ export class RecordingQueue implements JobQueue {
     const seen = new Map<string, { name: JobName; clusterId: string }>();
     for (const j of this.jobs) seen.set(j.payload.operationId, { name: j.name, clusterId: j.payload.clusterId });
     return [...seen.values()];
+  }
+}
+
+/**
+ * What the reconciler sees of BullMQ: a job is alive when the queue recorded its operation and the test did not
+ * `lose` it (a flushed Redis, a job failed for good); schedulers are a set the test may clear.
+ */
+export class MemoryQueueInspector implements QueueInspector {
+  readonly lost = new Set<string>();
+  readonly schedulerIds = new Set<string>();
+  constructor(private readonly queue: RecordingQueue) {}
+  /** Forgets every job and scheduler, as FLUSHALL would. */
+  flush(): void {
+    for (const j of this.queue.jobs) this.lost.add(j.payload.operationId);
+    this.schedulerIds.clear();
+  }
+  async jobAlive(operationId: string): Promise<boolean> {
+    return !this.lost.has(operationId) && this.queue.jobs.some((j) => j.payload.operationId === operationId);
+  }
+  async schedulers(): Promise<string[]> {
+    return [...this.schedulerIds];
+  }
+  async recreateScheduler(id: string): Promise<void> {
+    this.schedulerIds.add(id);
   }
 }
 

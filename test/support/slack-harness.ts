@@ -26,8 +26,11 @@ export interface SlackHarness {
   waitForCard(name: string, state: string, timeoutMs: number): Promise<FakeMessage>;
   thread(card: FakeMessage): FakeMessage[];
   rows(): Promise<{ id: string; name: string; state: string }[]>;
-  /** Kills the running process with SIGKILL (a crash) and starts a new `all` with the same database, queue and Slack. */
-  crashAndRestart(): Promise<void>;
+  /**
+   * Kills the running process with SIGKILL (a crash) and starts a new `all` with the same database, queue and Slack;
+   * `extraEnv` is added to the new process's environment only (e.g. CLUSTERBOT_FAULT_KILL_AT).
+   */
+  crashAndRestart(extraEnv?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -86,11 +89,11 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     }, timeoutMs),
     thread: (c) => fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts),
     rows: async () => (await db.database.pool.query('SELECT id, name, state FROM clusters ORDER BY created_at')).rows,
-    async crashAndRestart() {
+    async crashAndRestart(extraEnv = {}) {
       const exited = new Promise<void>((resolve) => (h.bot.child.exitCode !== null ? resolve() : h.bot.child.once('exit', () => resolve())));
       h.bot.child.kill('SIGKILL');
       await exited;
-      bot = await startClusterbot('all', { ...env, PORT: String(h.bot.port) });
+      bot = await startClusterbot('all', { ...env, ...extraEnv, PORT: String(h.bot.port) });
       h.bot = bot;
     },
     async close() {

@@ -1,0 +1,135 @@
+import { systemActor } from '../domain/expiry.js';
+import { isOverdue, isStuck } from '../domain/stuck.js';
+import { isAppError } from '../errors.js';
+import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QueueInspector, ReconcileSettings } from './ports.js';
+
+export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600 };
+
+export interface ReconcileDeps {
+  store: ClusterStore;
+  operations: OperationStore;
+  queue: JobQueue;
+  inspector: QueueInspector;
+  runtime: ContainerRuntime;
+  notifier: Notifier;
+  clock: Clock;
+  logger: Log;
+  settings: { reconcile?: ReconcileSettings };
+  /** Scheduler ids this deployment needs (expiry, retention, the reconciler itself, a monitor if registered). */
+  schedulers: readonly string[];
+}
+
+export interface ReconcileResult {
+  requeued: string[];
+  failedOperations: string[];
+  failedClusters: string[];
+  redrivenDeletes: string[];
+  orphansRemoved: string[];
+  schedulersRecreated: string[];
+}
+
+/**
+ * Postgres is the truth; this makes BullMQ and Docker agree with it. It runs at worker start and on one job
+ * scheduler, so several workers may run it at once: every write is a guarded update (operation finish,
+ * cluster transition) or idempotent (enqueue by operation id, remove by label), and a pass that loses a race
+ * changes nothing. One part's trouble (Docker down) does not keep the others from running.
+ */
+export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
+  const result: ReconcileResult = { requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], schedulersRecreated: [] };
+  const parts: [string, () => Promise<void>][] = [
+    ['schedulers', () => recreateSchedulers(deps, result)],
+    ['operations', () => requeueLostJobs(deps, result)],
+    ['clusters', () => unstickClusters(deps, result)],
+    ['orphans', () => removeOrphans(deps, result)],
+  ];
+  for (const [part, run] of parts) {
+    try {
+      await run();
+    } catch (e) {
+      deps.logger.warn({ part, err: (e as Error).message }, 'reconciler: part skipped; the next pass tries again');
+    }
+  }
+  if (Object.values(result).some((l) => l.length)) deps.logger.info({ ...result }, 'reconciled');
+  return result;
+}
+
+function limits(deps: ReconcileDeps): { stuckMs: number; graceMs: number } {
+  const s = deps.settings.reconcile ?? defaultReconcileSettings;
+  return { stuckMs: s.stuckAfterSeconds * 1000, graceMs: s.orphanGraceSeconds * 1000 };
+}
+
+/** (4) Redis lost its keys (flushed, failed over without persistence): the clocks stop unless someone puts them back. */
+async function recreateSchedulers(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  const present = new Set(await deps.inspector.schedulers());
+  for (const id of deps.schedulers) {
+    if (present.has(id)) continue;
+    await deps.inspector.recreateScheduler(id);
+    result.schedulersRecreated.push(id);
+  }
+}
+
+/** (1) An open operation whose job is gone is enqueued again; past its deadline it is failed instead. */
+async function requeueLostJobs(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  const { stuckMs } = limits(deps);
+  const now = deps.clock.now();
+  for (const op of await deps.operations.listActive()) {
+    if (await deps.inspector.jobAlive(op.id)) continue;
+    if (isOverdue(op, now, stuckMs)) {
+      if (await deps.operations.finish(op.id, 'failed', 'Its job was lost and it did not finish in time.')) result.failedOperations.push(op.id);
+      continue;
+    }
+    await deps.queue.enqueue(op);
+    result.requeued.push(op.id);
+  }
+}
+
+/**
+ * (2) A cluster in a transient state past its deadline: a stuck delete is driven on to `deleted` (nobody wants it
+ * back); anything else becomes `failed`, which offers Retry, and its thread hears why.
+ */
+async function unstickClusters(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  const { stuckMs } = limits(deps);
+  const now = deps.clock.now();
+  for (const cluster of await deps.store.listLive()) {
+    const active = await deps.operations.active(cluster.id);
+    if (cluster.state === 'deleting') {
+      // A delete converges; it only needs a job. An open delete operation is (re)enqueued by part (1).
+      if (active || !isStuck(cluster, undefined, now, stuckMs)) continue;
+      try {
+        const begun = await deps.operations.begin(cluster.id, { kind: 'delete', actor: systemActor }, { whenStates: ['deleting'] });
+        await deps.queue.enqueue(begun.operation);
+        result.redrivenDeletes.push(cluster.id);
+      } catch (e) {
+        if (!isAppError(e) || (e.code !== 'busy' && e.code !== 'illegal_transition' && e.code !== 'not_found')) throw e;
+      }
+      continue;
+    }
+    if (!isStuck(cluster, active, now, stuckMs)) continue;
+    const minutes = Math.round(stuckMs / 60_000);
+    const reason = `It was still ${cluster.state} after ${minutes} min with no progress (a worker or Redis was lost).`;
+    if (active) await deps.operations.finish(active.id, 'failed', reason);
+    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, systemActor);
+    if (!failed) continue; // it moved meanwhile: someone else's pass, or the work finished after all
+    result.failedClusters.push(cluster.id);
+    const view = { cluster: failed, nodes: await deps.store.nodes(cluster.id) };
+    await deps.notifier.clusterChanged(view);
+    await deps.notifier.threadMessage(view, { kind: 'failed', step: cluster.state, reason, cleanedUp: 'Nothing was removed: Retry reuses what exists.' });
+  }
+}
+
+/**
+ * (3) Objects of this instance whose cluster has no live row (deleted, or unknown to this database) are removed
+ * once the newest of them is older than the grace period, so a create that has just made its network is not
+ * mistaken for litter. Other instances' objects are never listed (runtime.clustersPresent filters by instance).
+ */
+async function removeOrphans(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  const { graceMs } = limits(deps);
+  const now = deps.clock.now();
+  for (const [id, madeAt] of await deps.runtime.clustersPresent()) {
+    if (now.getTime() - madeAt.getTime() < graceMs) continue;
+    const cluster = await deps.store.get(id).catch(() => undefined);
+    if (cluster && cluster.state !== 'deleted') continue;
+    await deps.runtime.removeCluster(id);
+    result.orphansRemoved.push(id);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The reconciler against real Postgres, Redis and Docker: the deployment id the migration stores, schedulers and
+ * jobs Redis lost, and the orphan sweep, which removes this instance's litter and never another instance's.
+ * Docker objects here are bare networks and volumes (no image needed); networks use this file's pool 10.242.0.0/16.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { deploymentId } from '../../src/db/deployment-id.js';
+import { label } from '../../src/domain/labels.js';
+import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
+import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
+import { scheduledJobs } from '../../src/queue/job-catalog.js';
+import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
+import { reconcile, type ReconcileDeps } from '../../src/services/reconcile.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { docker, listByLabel, removeByLabel } from '../support/docker.js';
+import { MemoryLog, RecordingNotifier } from '../support/memory-ports.js';
+
+const config = loadConfig();
+let db: TestDatabase;
+let redis: Redis;
+let producer: Producer;
+let pool: HostPool;
+let instance: string;
+const made: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  instance = await deploymentId(db.database.db);
+  redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  producer = createProducer(redis, `cbtest-reconcile-${randomBytes(4).toString('hex')}`);
+  pool = createHostPool(config.docker.hosts);
+});
+
+afterAll(async () => {
+  for (const id of made) await removeByLabel(id);
+  await producer?.queue.obliterate({ force: true }).catch(() => undefined);
+  await producer?.close();
+  await redis?.quit();
+  await pool?.close();
+  await db?.drop();
+});
+
+function deps(overrides: Partial<ReconcileDeps> = {}): ReconcileDeps {
+  return {
+    store: db.store,
+    operations: db.operations,
+    queue: producer,
+    inspector: createQueueInspector(producer, {}),
+    runtime: createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: 'localhost', instance, resolveImage: async () => 'unused' }),
+    notifier: new RecordingNotifier(),
+    clock: { now: () => new Date() },
+    logger: new MemoryLog(),
+    settings: { reconcile: { stuckAfterSeconds: 1800, orphanGraceSeconds: 0 } },
+    schedulers: Object.values(scheduledJobs).map((j) => j.schedulerId),
+    ...overrides,
+  };
+}
+
+/** A network (in this file's pool) and a volume labelled as a cluster's of the given instance. */
+async function litter(clusterId: string, of: string, octet: number): Promise<void> {
+  made.push(clusterId);
+  const labels = { [label.managed]: 'true', [label.cluster]: clusterId, [label.owner]: 'UTEST', [label.instance]: of };
+  await docker.createNetwork({ Name: `cb-reconcile-${clusterId.slice(0, 8)}`, Labels: labels, IPAM: { Config: [{ Subnet: `10.242.${octet}.0/24` }] } });
+  await docker.createVolume({ Name: `cb-reconcile-${clusterId.slice(0, 8)}`, Labels: labels });
+}
+
+describe('deployment id', () => {
+  it('is a uuid stored by the migration, the same on every read', async () => {
+    expect(instance).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await deploymentId(db.database.db)).toBe(instance);
+    const other = await createTestDatabase();
+    try {
+      expect(await deploymentId(other.database.db)).not.toBe(instance);
+    } finally {
+      await other.drop();
+    }
+  });
+});
+
+describe('reconcile (real services)', () => {
+  it('removes this instance\'s objects of unknown and deleted clusters, and leaves live clusters and other instances alone', async () => {
+    const { cluster: live } = await db.store.create({ name: 'rc-live', owner: 'UTEST', team: null, template: 'zookeeper', size: 1, channel: null, expiresAt: new Date(Date.now() + 3600_000), requestKey: null });
+    const unknown = randomUUID();
+    const foreign = randomUUID();
+    await litter(live.id, instance, 1);
+    await litter(unknown, instance, 2);
+    await litter(foreign, randomUUID(), 3);
+
+    // Within the grace period nothing is touched.
+    const early = await reconcile(deps({ settings: { reconcile: { stuckAfterSeconds: 1800, orphanGraceSeconds: 3600 } } }));
+    expect(early.orphansRemoved).toEqual([]);
+
+    const r = await reconcile(deps());
+    expect(r.orphansRemoved).toEqual([unknown]);
+    const left = async (id: string) => { const l = await listByLabel(id); return l.networks.length + l.volumes.length; };
+    expect(await left(unknown)).toBe(0);
+    expect(await left(live.id)).toBe(2);
+    expect(await left(foreign)).toBe(2);
+  });
+
+  it('recreates the schedulers and the jobs of open operations after Redis lost them', async () => {
+    const { cluster, operation } = await db.store.create({ name: 'rc-op', owner: 'UTEST', team: null, template: 'zookeeper', size: 1, channel: null, expiresAt: new Date(Date.now() + 3600_000), requestKey: null });
+    expect(operation).toBeDefined();
+    await producer.schedule('expiry.sweep');
+    await producer.enqueue(operation!);
+    expect((await reconcile(deps())).requeued).not.toContain(operation!.id);
+
+    // What FLUSHALL does to this queue: every key under its prefix is gone.
+    await producer.queue.obliterate({ force: true });
+    for (const s of await producer.queue.getJobSchedulers(0, -1)) await producer.queue.removeJobScheduler(s.key);
+    expect(await producer.queue.getJobState(operation!.id)).toBe('unknown');
+
+    const r = await reconcile(deps());
+    expect(r.requeued).toContain(operation!.id);
+    expect(r.schedulersRecreated.sort()).toEqual(Object.values(scheduledJobs).map((j) => j.schedulerId).sort());
+    expect(await producer.queue.getJobState(operation!.id)).toBe('waiting');
+    expect((await producer.queue.getJobSchedulers(0, -1)).map((s) => s.key).sort()).toEqual(r.schedulersRecreated.sort());
+    expect((await db.store.get(cluster.id))?.state).toBe('requested');
+  });
+});

@@ -1,0 +1,82 @@
+/**
+ * A PostgreSQL and a Redis of a test's own, on free ports in a temp dir, for tests that restart or flush them:
+ * the machine's shared ones serve every other test. PostgreSQL comes from Debian's binaries and runs as the
+ * `postgres` user (initdb refuses root); Redis keeps nothing on disk.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './clusterbot-process.js';
+
+export interface ThrowawayPostgres {
+  /** Superuser `clusterbot` (trust auth on loopback), database `clusterbot`. */
+  url: string;
+  /** pg_ctl restart -m fast: every session is cut, the server is back when it returns. */
+  restart(): void;
+  stop(): void;
+}
+
+function pgBin(name: string): string {
+  const versions = readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a));
+  return `/usr/lib/postgresql/${versions[0]}/bin/${name}`;
+}
+
+export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-pg-'));
+  const data = path.join(dir, 'data');
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+  chownSync(dir, uid, gid);
+  const asPostgres = (bin: string, args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { stdio: 'pipe', cwd: dir });
+  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'clusterbot', '--no-sync']);
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const ctl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', ...args]);
+  ctl('start');
+  execFileSync('runuser', ['-u', 'postgres', '--', pgBin('createdb'), '-h', '127.0.0.1', '-p', String(port), '-U', 'clusterbot', 'clusterbot'], { stdio: 'pipe' });
+  return {
+    url: `postgres://clusterbot@127.0.0.1:${port}/clusterbot`,
+    restart: () => void ctl('restart', '-m', 'fast'),
+    stop() {
+      try {
+        ctl('stop', '-m', 'immediate');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+export interface ThrowawayRedis {
+  url: string;
+  client: Redis;
+  stop(): Promise<void>;
+}
+
+export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
+  const port = await freePort();
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null });
+  for (let i = 0; ; i++) {
+    try {
+      await client.connect();
+      break;
+    } catch (e) {
+      if (i > 50) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    client,
+    async stop() {
+      client.disconnect();
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
