@@ -417,3 +417,11 @@ export interface NodeDataPort {
   removeImages(labels: Record<string, string>): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
   hasImage(host: string, ref: string): Promise<boolean>;
 }
+
+/**
+ * The Slack outbox (domain/outbox.ts): writing is a quick Postgres insert, never a Slack call, so a job's
+ * progress never waits on Slack. Stores that change state and tell Slack in one transaction use db/outbox-store.ts `writeOutbox`.
+ */
+export interface OutboxWriter {
+  write(entry: import('../domain/outbox.js').OutboxEntry): Promise<void>;
+}
