@@ -26,6 +26,8 @@ export interface SlackHarness {
   waitForCard(name: string, state: string, timeoutMs: number): Promise<FakeMessage>;
   thread(card: FakeMessage): FakeMessage[];
   rows(): Promise<{ id: string; name: string; state: string }[]>;
+  /** Waits until the Slack outbox has nothing left to send (what the bot told Slack has reached the fake). */
+  drained(timeoutMs?: number): Promise<void>;
   /** Kills the running process with SIGKILL (a crash) and starts a new `all` with the same database, queue and Slack. */
   crashAndRestart(): Promise<void>;
   close(): Promise<void>;
@@ -86,6 +88,15 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     }, timeoutMs),
     thread: (c) => fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts),
     rows: async () => (await db.database.pool.query('SELECT id, name, state FROM clusters ORDER BY created_at')).rows,
+    async drained(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows } = await db.database.pool.query<{ key: string; last_error: string | null }>('SELECT key, last_error FROM outbox WHERE version > sent_version');
+        if (rows.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`the Slack outbox still has ${rows.length} unsent: ${JSON.stringify(rows.slice(0, 5))}\n`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     async crashAndRestart() {
       const exited = new Promise<void>((resolve) => (h.bot.child.exitCode !== null ? resolve() : h.bot.child.once('exit', () => resolve())));
       h.bot.child.kill('SIGKILL');
