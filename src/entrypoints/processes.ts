@@ -74,8 +74,8 @@ function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
   const outbox = createOutboxStore(ctx.database.db);
-  const { channelIntervalMs, retryMaxMs } = ctx.config.slack;
-  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs });
+  const { channelIntervalMs, retryMaxMs, timeoutMs } = ctx.config.slack;
+  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000 });
   ctx.defer('slack outbox sender', () => sender.close());
   return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
 }

@@ -44,6 +44,8 @@ export interface OutboxSenderOptions {
   pollMs?: number;
   /** A row still failing transiently after this long is given up. */
   giveUpAfterMs?: number;
+  /** How long a claimed row is this sender's; longer than any one send (a card may take two calls). */
+  leaseMs?: number;
 }
 
 export interface OutboxSender {
@@ -94,8 +96,9 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
   const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   const pollMs = opts.pollMs ?? 250;
   const giveUpAfterMs = opts.giveUpAfterMs ?? 24 * 3600_000;
-  // Longer than any one send (short client timeouts), so a lease only lapses when its sender died.
-  const leaseMs = 60_000;
+  // Longer than any one send (short client timeouts), so a lease only lapses when its sender died; short
+  // enough that a killed process holds up its channels only briefly.
+  const leaseMs = opts.leaseMs ?? 30_000;
   let stopped = false;
   let wake: (() => void) | undefined;
   let lastPrune = 0;
