@@ -1,26 +1,10 @@
 import { sql } from 'drizzle-orm';
-import type { OutboxEntry, OutboxKind, OutboxMessage } from '../domain/outbox.js';
+import type { OutboxEntry, OutboxKind, OutboxMessage, OutboxRow } from '../domain/outbox.js';
+
+export type { OutboxRow };
 import type { OutboxWriter } from '../services/ports.js';
 import type { Db } from './client.js';
 import type { Tx } from './operation-store.js';
-
-/** A row the sender holds a lease on: deliver `message` (version `version`) and report back. */
-export interface OutboxRow {
-  id: string;
-  key: string;
-  kind: OutboxKind;
-  clusterId: string | null;
-  channel: string;
-  owner: string | null;
-  message: OutboxMessage;
-  clusterProgress: boolean;
-  version: number;
-  /** The ts of this key's message once posted (card and progress messages are updated in place). */
-  ts: string | null;
-  /** Attempts including this one. */
-  attempts: number;
-  createdAt: Date;
-}
 
 export interface OutboxStore extends OutboxWriter {
   /**

@@ -30,6 +30,24 @@ export interface OutboxEntry {
   clusterProgress?: boolean;
 }
 
+/** A row a sender holds a lease on: deliver `message` (version `version`) and report back. */
+export interface OutboxRow {
+  id: string;
+  key: string;
+  kind: OutboxKind;
+  clusterId: string | null;
+  channel: string;
+  owner: string | null;
+  message: OutboxMessage;
+  clusterProgress: boolean;
+  version: number;
+  /** The ts of this key's message once posted (card and progress messages are updated in place). */
+  ts: string | null;
+  /** Attempts including this one. */
+  attempts: number;
+  createdAt: Date;
+}
+
 export const outboxKeys = {
   card: (clusterId: string) => `card:${clusterId}`,
   progress: (id: string) => `progress:${id}`,

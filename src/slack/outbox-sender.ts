@@ -1,29 +1,13 @@
 import type { WebClient } from '@slack/web-api';
-import { backoffMs, type OutboxKind, type OutboxMessage } from '../domain/outbox.js';
+import { backoffMs, type OutboxMessage, type OutboxRow } from '../domain/outbox.js';
 import type { ClusterStore, Log } from '../services/ports.js';
-
-/** A leased outbox row (db/outbox-store.ts OutboxRow, structurally). */
-export interface OutboxItem {
-  id: string;
-  key: string;
-  kind: OutboxKind;
-  clusterId: string | null;
-  channel: string;
-  owner: string | null;
-  message: OutboxMessage;
-  clusterProgress: boolean;
-  version: number;
-  ts: string | null;
-  attempts: number;
-  createdAt: Date;
-}
 
 /** The outbox as the sender sees it (db/outbox-store.ts implements it). */
 export interface OutboxQueue {
-  claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxItem[]>;
-  sent(row: OutboxItem, owner: string, ts?: string): Promise<void>;
-  retryLater(row: OutboxItem, owner: string, delayMs: number, error: string): Promise<void>;
-  giveUp(row: OutboxItem, owner: string, error: string): Promise<void>;
+  claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
+  sent(row: OutboxRow, owner: string, ts?: string): Promise<void>;
+  retryLater(row: OutboxRow, owner: string, delayMs: number, error: string): Promise<void>;
+  giveUp(row: OutboxRow, owner: string, error: string): Promise<void>;
   pauseChannel(channel: string, ms: number): Promise<void>;
   prune(before: Date): Promise<number>;
 }
@@ -109,7 +93,7 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
   };
 
   /** Posts or updates; returns the ts the key should remember. */
-  async function deliver(row: OutboxItem): Promise<string | undefined> {
+  async function deliver(row: OutboxRow): Promise<string | undefined> {
     if (row.kind === 'direct') {
       // A user id as the channel posts to the app's DM with that user (needs im:write).
       return (await post(row.channel, row.message)).ts;
@@ -149,7 +133,7 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
     return (await post(c.channel, row.message, c.cardTs)).ts;
   }
 
-  async function handle(row: OutboxItem): Promise<void> {
+  async function handle(row: OutboxRow): Promise<void> {
     let outcome: Outcome;
     try {
       outcome = { ok: true, ts: await deliver(row) };
