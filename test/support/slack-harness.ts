@@ -57,6 +57,7 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     await fake.close();
     throw e;
   }
+  const pendingOutbox = async () => (await db.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE version > sent_version')).rows[0]!.n;
   const card = (name: string) => fake.messages(IDS.channel_id).find((m) => !m.thread_ts && m.text.includes(name));
   const h: SlackHarness = {
     fake,
@@ -77,15 +78,21 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     },
     reply: (id, timeoutMs = 10_000) => fake.waitFor(() => fake.responses(id)[0]?.body as never, timeoutMs),
     card,
-    waitForCard: (name, state, timeoutMs) => fake.waitFor(() => {
-      const c = card(name);
-      // A failed cluster will not become anything else: stop waiting and show why.
-      if (c && state !== 'failed' && c.text.includes('· failed')) {
-        const why = fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts && m.text.includes('failed')).map((m) => m.text);
-        throw new Error(`${name} failed instead of becoming ${state}: ${why.join('\n') || JSON.stringify(c.blocks)}`);
+    async waitForCard(name, state, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const c = card(name);
+        if (c && c.text.includes(`· ${state}`)) return c;
+        // A failed cluster will not become anything else: stop waiting and show why. Only once the outbox
+        // is drained, though: a card still showing failed may just not have caught up with a Retry yet.
+        if (c && state !== 'failed' && c.text.includes('· failed') && (await pendingOutbox()) === 0 && card(name)!.text.includes('· failed')) {
+          const why = fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts && m.text.includes('failed')).map((m) => m.text);
+          throw new Error(`${name} failed instead of becoming ${state}: ${why.join('\n') || JSON.stringify(c.blocks)}`);
+        }
+        if (Date.now() > deadline) return fake.waitFor<FakeMessage>(() => undefined, 0); // throws, with the fake's recent calls
+        await new Promise((r) => setTimeout(r, 25));
       }
-      return c && c.text.includes(`· ${state}`) ? c : undefined;
-    }, timeoutMs),
+    },
     thread: (c) => fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts),
     rows: async () => (await db.database.pool.query('SELECT id, name, state FROM clusters ORDER BY created_at')).rows,
     async drained(timeoutMs = 30_000) {
