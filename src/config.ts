@@ -27,6 +27,10 @@ export const envSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().min(8).optional(),
   SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with xapp-').optional(),
   SLACK_API_URL: z.url().optional(),
+  /** Slack outbox: one Web API call's timeout; the gap between two messages to a channel; the longest retry backoff. */
+  SLACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  SLACK_CHANNEL_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  SLACK_RETRY_MAX_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DOCKER_HOSTS: csv
     .pipe(z.array(z.string().regex(dockerHostEntry, 'each entry must look like NAME=unix:///var/run/docker.sock or NAME=https://host:2376')).min(1))
@@ -134,6 +138,10 @@ export interface Config {
     /** Slack mode needs a bot token and either a signing secret (HTTP) or an app token (Socket Mode). */
     enabled: boolean;
     socketMode: boolean;
+    /** Outbox sender and Web API client (SLACK_TIMEOUT_MS, SLACK_CHANNEL_INTERVAL_MS, SLACK_RETRY_MAX_SECONDS). */
+    timeoutMs: number;
+    channelIntervalMs: number;
+    retryMaxMs: number;
   };
   port: number;
   /** /metrics and /readyz on their own port (not reachable from Slack's side); undefined: on `port`. */
@@ -227,6 +235,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiUrl: e.SLACK_API_URL,
       enabled: Boolean(e.SLACK_BOT_TOKEN),
       socketMode: Boolean(e.SLACK_BOT_TOKEN && e.SLACK_APP_TOKEN),
+      timeoutMs: e.SLACK_TIMEOUT_MS,
+      channelIntervalMs: e.SLACK_CHANNEL_INTERVAL_MS,
+      retryMaxMs: Math.round(e.SLACK_RETRY_MAX_SECONDS * 1000),
     },
     port: e.PORT,
     ...(e.METRICS_PORT !== undefined && { metricsPort: e.METRICS_PORT }),

@@ -31,7 +31,9 @@ import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
 import { webUiLinks } from '../slack/listeners/web-ui.js';
 import { webUiLinksMessage } from '../render/ui-links.js';
-import { createSlackNotifier } from '../slack/notifier.js';
+import { createOutboxNotifier } from '../slack/outbox-notifier.js';
+import { startOutboxSender } from '../slack/outbox-sender.js';
+import { createOutboxStore } from '../db/outbox-store.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
 import { redisPressLedger } from '../slack/press-ledger.js';
 import { AppError } from '../errors.js';
@@ -106,14 +108,29 @@ function slackFetch(ctx: Context): FetchFunction {
   return instrumentSlackFetch(((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
 }
 
+/**
+ * Short timeouts, no retries inside the client and 429s returned rather than waited out (which would pause
+ * every call of this client): the outbox sender owns retries, per row and per channel.
+ */
 function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
-  const { botToken, apiUrl } = ctx.config.slack;
-  return new WebClient(botToken, { fetch, ...(apiUrl && { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }) });
+  const { botToken, apiUrl, timeoutMs } = ctx.config.slack;
+  return new WebClient(botToken, {
+    fetch, timeout: timeoutMs, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
+    ...(apiUrl && { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
+  });
 }
 
+/**
+ * Services tell the outbox (a Postgres write); this process's sender delivers it. Every Slack process runs
+ * a sender: they share the work through row leases, so a bot alone still gets its cards out.
+ */
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
-  return createSlackNotifier({ client, refs: ctx.store, warningRefs: ctx.warnings, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
+  const outbox = createOutboxStore(ctx.database.db);
+  const { channelIntervalMs, retryMaxMs, timeoutMs } = ctx.config.slack;
+  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000 });
+  ctx.defer('slack outbox sender', () => sender.close());
+  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
@@ -198,6 +215,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     ...(slack.appToken && { appToken: slack.appToken }),
     ...(slack.apiUrl && { apiUrl: slack.apiUrl }),
     fetch,
+    timeoutMs: slack.timeoutMs,
     port,
     routes,
     deps: commandDeps(ctx, notifier),

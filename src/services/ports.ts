@@ -541,3 +541,11 @@ export interface NodeHealthPort {
   /** Stops the node's container (graceful, then killed after its stop timeout); stopped or missing is fine. */
   stop(host: string, containerName: string): Promise<void>;
 }
+
+/**
+ * The Slack outbox (domain/outbox.ts): writing is a quick Postgres insert, never a Slack call, so a job's
+ * progress never waits on Slack. Stores that change state and tell Slack in one transaction use db/outbox-store.ts `writeOutbox`.
+ */
+export interface OutboxWriter {
+  write(entry: import('../domain/outbox.js').OutboxEntry): Promise<void>;
+}

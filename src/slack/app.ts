@@ -16,6 +16,8 @@ export interface SlackAppOptions {
   apiUrl?: string;
   /** The HTTP client for Web API calls and response_url replies (the process-wide fetch when unset). */
   fetch?: FetchFunction;
+  /** Web API timeout (ms); the client never retries on its own, a person pressing again is the retry. */
+  timeoutMs?: number;
   port: number;
   routes: Route[];
   deps: CommandDeps;
@@ -42,6 +44,8 @@ export function createSlackApp(opts: SlackAppOptions): App {
     clientOptions: {
       ...(opts.apiUrl && { slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/` }),
       ...(opts.fetch && { fetch: opts.fetch }),
+      ...(opts.timeoutMs && { timeout: opts.timeoutMs }),
+      retryConfig: { retries: 0 },
     },
     ...(socketMode && { installerOptions: { port: opts.port } }),
     logLevel: LogLevel.WARN,

@@ -38,6 +38,7 @@ describe('Slack → clusterbot: a cluster expires with a reminder, then is delet
     await h.waitForCard(name, 'deleted', 150_000);
     const gone = await h.fake.waitFor(() => dms().find((m) => m.text.includes(`Your cluster ${name} expired and was deleted`)), 10_000);
     expect(gone.text).toContain('1 container');
+    await h.drained(); // the DM and the thread message are paced per channel, so either may arrive first
     expect(h.thread(card).some((m) => m.text.includes('deleted automatically because it expired'))).toBe(true);
     expect(dms().filter((m) => m.text.includes('expires in'))).toHaveLength(1);
     expect(await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${(await h.rows())[0]!.id}`] } })).toEqual([]);

@@ -84,6 +84,11 @@ export interface FakeSlack {
   setUser(id: string, patch: Partial<FakeUser>): void;
   /** Make the next `times` calls to `method` fail. Use method `'response_url'` for response_url posts. */
   failNext(method: string, failure: Failure, times?: number): void;
+  /**
+   * Every Web API call (any method; not response_url posts) fails with `failure` until called again
+   * with undefined: a Slack outage (`{ status: 503 }`) or a rate limit (`{ status: 429, retryAfter: 20 }`).
+   */
+  failAll(failure: Failure | undefined): void;
   /** Polls until `predicate` returns a truthy value (which is returned). */
   waitFor<T>(predicate: (fake: FakeSlack) => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   reset(): void;
@@ -113,6 +118,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   let views = new Map<string, FakeView>();
   let responses: RecordedResponse[] = [];
   let failures = new Map<string, Failure[]>();
+  let failingAll: Failure | undefined;
   let openedDms = new Set<string>();
   let users = new Map(Object.entries(opts.users ?? {}));
   // Never reset: a ts must stay unique for the life of the server, as on Slack.
@@ -316,6 +322,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (!token) fail('not_authed');
       if (!accepts(token)) fail('invalid_auth');
 
+      if (failingAll !== undefined) return { ...failureReply(failingAll), args, token };
       const injected = failures.get(method)?.shift();
       if (injected !== undefined) return { ...failureReply(injected), args, token };
       const handler = handlers[method];
@@ -388,6 +395,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     failNext: (method, failure, times = 1) => {
       failures.set(method, [...(failures.get(method) ?? []), ...Array<Failure>(times).fill(failure)]);
     },
+    failAll: (failure) => { failingAll = failure; },
     waitFor: async (predicate, timeoutMs = 2000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -399,7 +407,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     },
     reset: () => {
       calls = []; messages = new Map(); ephemerals = []; views = new Map(); responses = [];
-      failures = new Map(); openedDms = new Set(); users = new Map(Object.entries(opts.users ?? {}));
+      failures = new Map(); failingAll = undefined; openedDms = new Set(); users = new Map(Object.entries(opts.users ?? {}));
     },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };

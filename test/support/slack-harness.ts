@@ -26,6 +26,8 @@ export interface SlackHarness {
   waitForCard(name: string, state: string, timeoutMs: number): Promise<FakeMessage>;
   thread(card: FakeMessage): FakeMessage[];
   rows(): Promise<{ id: string; name: string; state: string }[]>;
+  /** Waits until the Slack outbox has nothing left to send (what the bot told Slack has reached the fake). */
+  drained(timeoutMs?: number): Promise<void>;
   /**
    * Kills the running process with SIGKILL (a crash) and starts a new `all` with the same database, queue and Slack;
    * `extraEnv` is added to the new process's environment only (e.g. CLUSTERBOT_FAULT_KILL_AT).
@@ -58,6 +60,7 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     await fake.close();
     throw e;
   }
+  const pendingOutbox = async () => (await db.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE version > sent_version')).rows[0]!.n;
   const card = (name: string) => fake.messages(IDS.channel_id).find((m) => !m.thread_ts && m.text.includes(name));
   const h: SlackHarness = {
     fake,
@@ -78,17 +81,32 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     },
     reply: (id, timeoutMs = 10_000) => fake.waitFor(() => fake.responses(id)[0]?.body as never, timeoutMs),
     card,
-    waitForCard: (name, state, timeoutMs) => fake.waitFor(() => {
-      const c = card(name);
-      // A failed cluster will not become anything else: stop waiting and show why.
-      if (c && state !== 'failed' && c.text.includes('· failed')) {
-        const why = fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts && m.text.includes('failed')).map((m) => m.text);
-        throw new Error(`${name} failed instead of becoming ${state}: ${why.join('\n') || JSON.stringify(c.blocks)}`);
+    async waitForCard(name, state, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const c = card(name);
+        if (c && c.text.includes(`· ${state}`)) return c;
+        // A failed cluster will not become anything else: stop waiting and show why. Only once the outbox
+        // is drained, though: a card still showing failed may just not have caught up with a Retry yet.
+        if (c && state !== 'failed' && c.text.includes('· failed') && (await pendingOutbox()) === 0 && card(name)!.text.includes('· failed')) {
+          const why = fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts && m.text.includes('failed')).map((m) => m.text);
+          throw new Error(`${name} failed instead of becoming ${state}: ${why.join('\n') || JSON.stringify(c.blocks)}`);
+        }
+        if (Date.now() > deadline) return fake.waitFor<FakeMessage>(() => undefined, 0); // throws, with the fake's recent calls
+        await new Promise((r) => setTimeout(r, 25));
       }
-      return c && c.text.includes(`· ${state}`) ? c : undefined;
-    }, timeoutMs),
+    },
     thread: (c) => fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts),
     rows: async () => (await db.database.pool.query('SELECT id, name, state FROM clusters ORDER BY created_at')).rows,
+    async drained(timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { rows } = await db.database.pool.query<{ key: string; last_error: string | null }>('SELECT key, last_error FROM outbox WHERE version > sent_version');
+        if (rows.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`the Slack outbox still has ${rows.length} unsent: ${JSON.stringify(rows.slice(0, 5))}\n`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
     async crashAndRestart(extraEnv = {}) {
       const exited = new Promise<void>((resolve) => (h.bot.child.exitCode !== null ? resolve() : h.bot.child.once('exit', () => resolve())));
       h.bot.child.kill('SIGKILL');

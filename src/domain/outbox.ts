@@ -1,0 +1,64 @@
+/**
+ * What Slack must be told, as a row of the outbox (db/outbox-store.ts) that the sender (slack/outbox-sender.ts)
+ * delivers. Rendered when written, so the sender only moves bytes; where it goes is decided when sent (the
+ * card's ts, a fallback to the owner's DM), because Slack may be down when the row is written.
+ */
+export type OutboxKind = 'card' | 'progress' | 'thread' | 'direct';
+
+export interface OutboxMessage {
+  text: string;
+  blocks: unknown[];
+}
+
+export interface OutboxEntry {
+  /**
+   * One message per key. `card:<cluster>` and `progress:<cluster|operation>` are coalesced (the newest
+   * payload is what gets sent, and later payloads update the posted message); thread messages and DMs are
+   * posted once per key, so a retried job step that writes the same key again posts nothing.
+   */
+  key: string;
+  kind: OutboxKind;
+  /** coalesce: the newest write wins and updates the message in place; once: the first write wins. */
+  mode: 'coalesce' | 'once';
+  clusterId: string | null;
+  /** The channel the message is paced under: the cluster's channel, else the owner's or the user's id (DM). */
+  channel: string;
+  /** Where a card goes when its channel is gone or the bot is not in it. */
+  owner: string | null;
+  message: OutboxMessage;
+  /** A progress message whose ts is the cluster's own (the create's), remembered on the cluster row. */
+  clusterProgress?: boolean;
+}
+
+/** A row a sender holds a lease on: deliver `message` (version `version`) and report back. */
+export interface OutboxRow {
+  id: string;
+  key: string;
+  kind: OutboxKind;
+  clusterId: string | null;
+  channel: string;
+  owner: string | null;
+  message: OutboxMessage;
+  clusterProgress: boolean;
+  version: number;
+  /** The ts of this key's message once posted (card and progress messages are updated in place). */
+  ts: string | null;
+  /** Attempts including this one. */
+  attempts: number;
+  createdAt: Date;
+}
+
+export const outboxKeys = {
+  card: (clusterId: string) => `card:${clusterId}`,
+  progress: (id: string) => `progress:${id}`,
+  /** A health warning's thread message (services/monitor-clusters.ts), updated in place while it lasts. */
+  warning: (id: string) => `warning:${id}`,
+  thread: (clusterId: string, kind: string, scope: string) => `thread:${clusterId}:${kind}:${scope}`,
+  direct: (user: string, kind: string, scope: string) => `dm:${user}:${kind}:${scope}`,
+};
+
+/** Delay before the attempt after `attempts` failed ones: 1 s, 2 s, 4 s … up to `maxMs`, with ±20 % jitter so senders spread out. */
+export function backoffMs(attempts: number, maxMs: number, random: () => number = Math.random): number {
+  const base = Math.min(maxMs, 1000 * 2 ** Math.max(0, attempts - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}

@@ -1,0 +1,103 @@
+import type { ClusterView } from '../domain/cluster.js';
+import { outboxKeys } from '../domain/outbox.js';
+import { renderClusterCard } from '../render/cluster-card.js';
+import { renderDirectMessage } from '../render/direct-message.js';
+import { renderProgress, renderThreadMessage } from '../render/messages.js';
+import { renderWarning } from '../render/warning.js';
+import type { Clock, DirectMessage, Log, Notifier, OperationStore, OutboxWriter, TemplateCatalog, ThreadMessage } from '../services/ports.js';
+
+export interface OutboxNotifierDeps {
+  outbox: OutboxWriter;
+  /** The cluster's latest operation scopes its thread messages' dedupe keys. */
+  operations: Pick<OperationStore, 'list'>;
+  catalog: TemplateCatalog;
+  clock: Clock;
+  advertiseHost: string;
+  logger: Log;
+  /** Called with the owner of every changed cluster, to refresh their Home tab (throttled, not awaited). */
+  homeChanged?: (owner: string) => void;
+}
+
+/**
+ * The Notifier the services use with Slack: renders each message and writes it to the outbox, which
+ * slack/outbox-sender.ts delivers. Nothing here waits on Slack, so Slack being slow or down never holds up
+ * a job; a failed write is logged, never thrown (a chat message must not fail a cluster Docker built fine).
+ */
+export function createOutboxNotifier(deps: OutboxNotifierDeps): Notifier {
+  const { outbox, logger } = deps;
+  const safely = async (what: string, clusterId: string, fn: () => Promise<void>) => {
+    try {
+      await fn();
+    } catch (e) {
+      logger.warn({ clusterId, err: (e as Error).message }, `slack outbox: could not queue ${what}`);
+    }
+  };
+  const target = (view: ClusterView) => view.cluster.channel ?? view.cluster.owner;
+  /** A job step repeated by a retry belongs to the same operation, so its message gets the same key. */
+  const scope = async (view: ClusterView) => (await deps.operations.list(view.cluster.id))[0]?.id ?? 'none';
+
+  return {
+    async clusterChanged(view) {
+      deps.homeChanged?.(view.cluster.owner);
+      await safely('the cluster card', view.cluster.id, async () => {
+        const message = renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.advertiseHost });
+        await outbox.write({ key: outboxKeys.card(view.cluster.id), kind: 'card', mode: 'coalesce', clusterId: view.cluster.id, channel: target(view), owner: view.cluster.owner, message });
+      });
+    },
+
+    async progress(view, p) {
+      // A create's (or restore's) progress is the cluster's own message; other operations get one each.
+      const separate = p.operationId !== undefined && p.title !== undefined && p.title !== 'Creating' && p.title !== 'Restoring';
+      await safely('progress', view.cluster.id, async () => {
+        await outbox.write({
+          key: outboxKeys.progress(separate ? p.operationId! : view.cluster.id), kind: 'progress', mode: 'coalesce',
+          clusterId: view.cluster.id, channel: target(view), owner: view.cluster.owner, message: renderProgress(view, p), clusterProgress: !separate,
+        });
+      });
+    },
+
+    async threadMessage(view, m: ThreadMessage) {
+      await safely(`the ${m.kind} message`, view.cluster.id, async () => {
+        const s = m.kind === 'snapshotReady' ? m.summary.snapshotId : m.kind === 'snapshotDeleted' ? m.snapshotId : await scope(view);
+        await outbox.write({
+          key: outboxKeys.thread(view.cluster.id, m.kind, s), kind: 'thread', mode: 'once',
+          clusterId: view.cluster.id, channel: target(view), owner: view.cluster.owner, message: renderThreadMessage(view, m),
+        });
+      });
+    },
+
+    async warning(view, w) {
+      // Posted once into the thread, then updated in place (resolved, new numbers): a coalesced key per warning,
+      // delivered like an operation's own progress message (the sender keeps its ts on the row).
+      await safely(`the ${w.kind} warning`, view.cluster.id, async () => {
+        await outbox.write({
+          key: outboxKeys.warning(w.id), kind: 'progress', mode: 'coalesce',
+          clusterId: view.cluster.id, channel: target(view), owner: view.cluster.owner, message: renderWarning(view, w),
+        });
+      });
+    },
+
+    async direct(user, m: DirectMessage) {
+      await safely(`a ${m.kind} DM`, m.cluster.id, async () => {
+        await outbox.write({
+          key: outboxKeys.direct(user, m.kind, directScope(m)), kind: 'direct', mode: 'once',
+          clusterId: m.cluster.id, channel: user, owner: null, message: renderDirectMessage(m, { now: deps.clock.now() }),
+        });
+      });
+    },
+  };
+}
+
+/** What makes one DM distinct from a repeat of itself (a retried job step). */
+function directScope(m: DirectMessage): string {
+  const c = m.cluster;
+  switch (m.kind) {
+    // Each reminder was claimed once per offset (reminded_at is set by the claim).
+    case 'expiryReminder': return `${c.id}:${c.expiresAt.toISOString()}:${c.remindedAt?.toISOString() ?? ''}:${m.final ? 'final' : ''}`;
+    case 'transferred': return `${c.id}:${m.from}:${m.to}:${c.updatedAt.toISOString()}`;
+    case 'actedByAdmin': return `${c.id}:${m.action}:${m.by}:${c.expiresAt.toISOString()}:${c.updatedAt.toISOString()}`;
+    case 'expiredDeleted': return c.id;
+    // One DM per warning (the monitor opens each condition once).
+    case 'healthWarning': return m.warning.id;
+  }
+}

@@ -1,0 +1,189 @@
+import type { WebClient } from '@slack/web-api';
+import { backoffMs, type OutboxMessage, type OutboxRow } from '../domain/outbox.js';
+import type { ClusterStore, Log } from '../services/ports.js';
+
+/** The outbox as the sender sees it (db/outbox-store.ts implements it). */
+export interface OutboxQueue {
+  claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
+  sent(row: OutboxRow, owner: string, ts?: string): Promise<void>;
+  retryLater(row: OutboxRow, owner: string, delayMs: number, error: string): Promise<void>;
+  giveUp(row: OutboxRow, owner: string, error: string): Promise<void>;
+  pauseChannel(channel: string, ms: number): Promise<void>;
+  prune(before: Date): Promise<number>;
+}
+
+export interface OutboxSenderOptions {
+  client: WebClient;
+  outbox: OutboxQueue;
+  /** Where the card's and the create's progress ts live (the thread root other code reads). */
+  refs: Pick<ClusterStore, 'get' | 'setCard' | 'setProgressTs'>;
+  logger: Log;
+  /** This process, as the lease owner. */
+  name: string;
+  /** Gap between two messages to one channel (Slack: about one per second per channel). */
+  channelIntervalMs?: number;
+  /** Longest wait between retries of a transient failure. */
+  maxBackoffMs?: number;
+  /** How often to look for due rows when idle. */
+  pollMs?: number;
+  /** A row still failing transiently after this long is given up. */
+  giveUpAfterMs?: number;
+  /** How long a claimed row is this sender's; longer than any one send (a card may take two calls). */
+  leaseMs?: number;
+}
+
+export interface OutboxSender {
+  /** Stops claiming and waits for the sends in progress (what shutdown registers). */
+  close(): Promise<void>;
+}
+
+type Outcome =
+  | { ok: true; ts?: string }
+  | { ok: false; kind: 'rate_limited'; retryAfterMs: number; error: string }
+  | { ok: false; kind: 'transient' | 'permanent'; error: string };
+
+const MISSING_CHANNEL = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
+/** Slack's platform errors that a later attempt may get past. */
+const TRANSIENT_CODES = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited']);
+
+/**
+ * What an error from the Web API client means for the row: the client rejects rate-limited calls and does
+ * not retry on its own (see slackClient in entrypoints), so each failure arrives here once.
+ */
+export function classify(e: unknown): Exclude<Outcome, { ok: true }> {
+  const err = e as { code?: string; retryAfter?: number; statusCode?: number; data?: { error?: string }; message?: string };
+  const message = err.message ?? String(e);
+  if (err.code === 'slack_webapi_rate_limited_error') return { ok: false, kind: 'rate_limited', retryAfterMs: Math.max(1, err.retryAfter ?? 1) * 1000, error: message };
+  if (err.code === 'slack_webapi_platform_error') {
+    const code = err.data?.error ?? 'unknown';
+    return { ok: false, kind: TRANSIENT_CODES.has(code) ? 'transient' : 'permanent', error: code };
+  }
+  if (err.code === 'slack_webapi_http_error') {
+    const s = err.statusCode ?? 0;
+    return { ok: false, kind: s >= 500 || s === 408 || s === 429 ? 'transient' : 'permanent', error: message };
+  }
+  // Request errors (timeouts, refused or reset connections) and anything unknown: try again later.
+  return { ok: false, kind: 'transient', error: message };
+}
+
+const slackCode = (e: unknown) => (e as { data?: { error?: string } }).data?.error;
+
+/**
+ * Delivers the outbox: leases due rows (one per channel per interval, across every sender), posts or updates
+ * them, and records the outcome. A 429 pauses that channel for Retry-After; 5xx, timeouts and network errors
+ * are retried with backoff; a card whose channel is gone goes to the owner's DM as before; other permanent
+ * errors are given up with a log line. Runs in every process that runs jobs.
+ */
+export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
+  const { client, outbox, refs, logger, name } = opts;
+  const intervalMs = opts.channelIntervalMs ?? 1000;
+  const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
+  const pollMs = opts.pollMs ?? 250;
+  const giveUpAfterMs = opts.giveUpAfterMs ?? 24 * 3600_000;
+  // Longer than any one send (short client timeouts), so a lease only lapses when its sender died; short
+  // enough that a killed process holds up its channels only briefly.
+  const leaseMs = opts.leaseMs ?? 30_000;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let lastPrune = 0;
+
+  const post = async (channel: string, m: OutboxMessage, thread?: string | null) => {
+    const res = await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, ...(thread && { thread_ts: thread }) });
+    return { channel: res.channel ?? channel, ts: res.ts };
+  };
+
+  /** Posts or updates; returns the ts the key should remember. */
+  async function deliver(row: OutboxRow): Promise<string | undefined> {
+    if (row.kind === 'direct') {
+      // A user id as the channel posts to the app's DM with that user (needs im:write).
+      return (await post(row.channel, row.message)).ts;
+    }
+    const c = row.clusterId ? await refs.get(row.clusterId) : undefined;
+    if (!c) return undefined; // the cluster row is gone: nothing to hang the message on
+    if (row.kind === 'card') {
+      if (c.channel && c.cardTs) {
+        await client.chat.update({ channel: c.channel, ts: c.cardTs, text: row.message.text, blocks: row.message.blocks as never });
+        return c.cardTs;
+      }
+      // No channel (shell, API), or a channel the bot cannot post in: the owner's DM is the card's home.
+      let res;
+      try {
+        res = await post(c.channel ?? c.owner, row.message);
+      } catch (e) {
+        const code = slackCode(e);
+        if (!c.channel || !code || !MISSING_CHANNEL.has(code)) throw e;
+        logger.warn({ clusterId: c.id, channel: c.channel, code }, 'slack: cannot post in the channel; the card goes to the owner instead');
+        res = await post(c.owner, row.message);
+      }
+      if (res.ts) await refs.setCard(c.id, { channel: res.channel, cardTs: res.ts });
+      return res.ts;
+    }
+    if (!c.channel) return undefined;
+    if (row.kind === 'progress') {
+      if (!c.cardTs) return undefined;
+      const ts = row.clusterProgress ? c.progressTs : row.ts;
+      if (ts) {
+        await client.chat.update({ channel: c.channel, ts, text: row.message.text, blocks: row.message.blocks as never });
+        return ts;
+      }
+      const res = await post(c.channel, row.message, c.cardTs);
+      if (res.ts && row.clusterProgress) await refs.setProgressTs(c.id, res.ts);
+      return res.ts;
+    }
+    return (await post(c.channel, row.message, c.cardTs)).ts;
+  }
+
+  async function handle(row: OutboxRow): Promise<void> {
+    let outcome: Outcome;
+    try {
+      outcome = { ok: true, ts: await deliver(row) };
+    } catch (e) {
+      outcome = classify(e);
+    }
+    const log = { key: row.key, channel: row.channel, attempts: row.attempts };
+    if (outcome.ok) return outbox.sent(row, name, outcome.ts);
+    if (outcome.kind === 'rate_limited') {
+      logger.warn({ ...log, retryAfterMs: outcome.retryAfterMs }, 'slack: rate limited; pausing the channel for Retry-After');
+      await outbox.pauseChannel(row.channel, outcome.retryAfterMs);
+      return outbox.retryLater(row, name, outcome.retryAfterMs, outcome.error);
+    }
+    if (outcome.kind === 'transient' && Date.now() - row.createdAt.getTime() < giveUpAfterMs) {
+      const delay = backoffMs(row.attempts, maxBackoffMs);
+      logger.warn({ ...log, err: outcome.error, retryInMs: delay }, 'slack: send failed; will retry');
+      return outbox.retryLater(row, name, delay, outcome.error);
+    }
+    logger.warn({ ...log, err: outcome.error }, `slack: could not deliver ${row.kind}; giving up`);
+    return outbox.giveUp(row, name, outcome.error);
+  }
+
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      let claimed = 0;
+      try {
+        const rows = await outbox.claim({ owner: name, max: 20, leaseMs, intervalMs });
+        claimed = rows.length;
+        // Rows are of different channels: send them side by side.
+        await Promise.all(rows.map((r) => handle(r).catch((e: Error) => logger.warn({ key: r.key, err: e.message }, 'slack outbox: could not record a send'))));
+        if (Date.now() - lastPrune > 3600_000) {
+          lastPrune = Date.now();
+          await outbox.prune(new Date(Date.now() - 7 * 24 * 3600_000));
+        }
+      } catch (e) {
+        logger.warn({ err: (e as Error).message }, 'slack outbox: claim failed; trying again');
+      }
+      if (claimed === 0 && !stopped) await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, pollMs);
+        wake = () => { clearTimeout(t); resolve(); };
+      });
+    }
+  }
+
+  const running = loop();
+  return {
+    async close() {
+      stopped = true;
+      wake?.();
+      await running;
+    },
+  };
+}

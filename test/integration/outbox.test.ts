@@ -1,0 +1,177 @@
+/**
+ * The Slack outbox against a real PostgreSQL and the fake Slack Web API: what the store guarantees
+ * (coalescing, once-keys, leases across senders, per-channel pacing) and how the sender treats Slack's
+ * answers (503 retried, 429 Retry-After honoured, a missing channel falls back to the owner's DM).
+ */
+import { randomUUID } from 'node:crypto';
+import { WebClient } from '@slack/web-api';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { outboxKeys, type OutboxEntry } from '../../src/domain/outbox.js';
+import { createOutboxStore, type OutboxStore } from '../../src/db/outbox-store.js';
+import { startOutboxSender, type OutboxSender } from '../../src/slack/outbox-sender.js';
+import type { NewCluster } from '../../src/services/ports.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { MemoryLog } from '../support/memory-ports.js';
+
+let t: TestDatabase;
+let fake: FakeSlack;
+let outbox: OutboxStore;
+let senders: OutboxSender[] = [];
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  outbox = createOutboxStore(t.database.db);
+  fake = await startFakeSlack({ channels: ['C0OK', 'C0A', 'C0B', 'C0C', 'C0D'] });
+});
+
+afterEach(async () => {
+  await Promise.all(senders.map((s) => s.close()));
+  senders = [];
+  fake.reset();
+  await t.database.pool.query('DELETE FROM outbox; DELETE FROM outbox_channels');
+});
+
+afterAll(async () => {
+  await t?.drop();
+  await fake?.close();
+});
+
+const client = () => new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 2000 });
+
+function startSender(opts: { channelIntervalMs?: number; name?: string } = {}): OutboxSender {
+  const s = startOutboxSender({
+    client: client(), outbox, refs: t.store, logger: new MemoryLog(), name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
+    channelIntervalMs: opts.channelIntervalMs ?? 0, maxBackoffMs: 300, pollMs: 20,
+  });
+  senders.push(s);
+  return s;
+}
+
+async function drained(timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await outbox.pending()) > 0) {
+    if (Date.now() > deadline) throw new Error(`outbox not drained: ${JSON.stringify((await t.database.pool.query('SELECT key, attempts, last_error FROM outbox WHERE version > sent_version')).rows)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function newCluster(channel: string | null, over: Partial<NewCluster> = {}) {
+  const { cluster } = await t.store.create({
+    name: `ob-${randomUUID().slice(0, 6)}`, owner: 'U0OWNER', team: 'T0', template: 'zookeeper', size: 1, channel,
+    expiresAt: new Date(Date.now() + 3600_000), requestKey: null, ...over,
+  });
+  return cluster;
+}
+
+const card = (clusterId: string, channel: string, text: string): OutboxEntry =>
+  ({ key: outboxKeys.card(clusterId), kind: 'card', mode: 'coalesce', clusterId, channel, owner: 'U0OWNER', message: { text, blocks: [] } });
+const thread = (clusterId: string, channel: string, scope: string, text = scope): OutboxEntry =>
+  ({ key: outboxKeys.thread(clusterId, 'ready', scope), kind: 'thread', mode: 'once', clusterId, channel, owner: 'U0OWNER', message: { text, blocks: [] } });
+const ok = (method: string) => fake.calls(method).filter((c) => (c.response as { ok: boolean }).ok);
+
+describe('slack outbox', () => {
+  it('coalesces card updates written while Slack is down into one chat.update with the newest', async () => {
+    const c = await newCluster('C0OK');
+    startSender();
+    await outbox.write(card(c.id, 'C0OK', 'card v0'));
+    await drained();
+    expect(ok('chat.postMessage')).toHaveLength(1);
+    const ts = (await t.store.get(c.id))!.cardTs!;
+    expect(ts).toBeTruthy();
+
+    fake.failAll({ status: 503 });
+    for (let i = 1; i <= 5; i++) {
+      await outbox.write(card(c.id, 'C0OK', `card v${i}`));
+      if (i === 1) await fake.waitFor((f) => f.calls('chat.update').some((x) => x.status === 503), 5000);
+    }
+    fake.failAll(undefined);
+    await drained();
+
+    const updates = ok('chat.update');
+    expect(updates).toHaveLength(1);
+    expect(updates[0]!.args).toMatchObject({ channel: 'C0OK', ts, text: 'card v5' });
+    expect(fake.messages('C0OK').find((m) => m.ts === ts)!.text).toBe('card v5');
+    expect(ok('chat.postMessage')).toHaveLength(1);
+  });
+
+  it('posts a once-key a single time however often it is written, before and after sending', async () => {
+    const c = await newCluster('C0OK');
+    await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });
+    await outbox.write(thread(c.id, 'C0OK', 'op-1'));
+    await outbox.write(thread(c.id, 'C0OK', 'op-1', 'a retried step'));
+    startSender();
+    await drained();
+    await outbox.write(thread(c.id, 'C0OK', 'op-1', 'written again after it was sent'));
+    await outbox.write(thread(c.id, 'C0OK', 'op-2'));
+    await drained();
+    const posts = ok('chat.postMessage').map((p) => p.args.text);
+    expect(posts).toEqual(['op-1', 'op-2']);
+    expect(ok('chat.postMessage')[0]!.args.thread_ts).toBe('1700000000.000100');
+  });
+
+  it('honours Retry-After on a 429 for that channel, then sends', async () => {
+    const c = await newCluster('C0OK');
+    await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });
+    fake.failAll({ status: 429, retryAfter: 2 });
+    startSender();
+    await outbox.write(thread(c.id, 'C0OK', 'op-1'));
+    const limited = await fake.waitFor((f) => f.calls('chat.postMessage').find((x) => x.status === 429), 5000);
+    fake.failAll(undefined);
+    await drained();
+    const calls = fake.calls('chat.postMessage');
+    // Not one call in the 2 s Slack asked for, then exactly one post.
+    expect(calls.filter((x) => x.status === 429)).toHaveLength(1);
+    expect(ok('chat.postMessage')).toHaveLength(1);
+    expect(ok('chat.postMessage')[0]!.at - limited.at).toBeGreaterThanOrEqual(1900);
+  });
+
+  it("puts the card in the owner's DM when the channel is not found, and the thread follows it", async () => {
+    const c = await newCluster('C0GONE');
+    startSender();
+    await outbox.write(card(c.id, 'C0GONE', 'the card'));
+    await outbox.write(thread(c.id, 'C0GONE', 'op-1', 'ready'));
+    await drained();
+    const dm = fake.dmChannel('U0OWNER');
+    const moved = (await t.store.get(c.id))!;
+    expect(moved.channel).toBe(dm);
+    const [root, reply] = fake.messages(dm);
+    expect(root).toMatchObject({ text: 'the card' });
+    expect(reply).toMatchObject({ text: 'ready', thread_ts: root!.ts });
+    expect(fake.calls('chat.postMessage').filter((x) => (x.response as { error?: string }).error === 'channel_not_found')).toHaveLength(1);
+  });
+
+  it('gives up on a permanent error with the reason kept, and goes on with the channel', async () => {
+    const c = await newCluster('C0OK');
+    await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });
+    fake.failNext('chat.postMessage', 'invalid_blocks');
+    startSender();
+    await outbox.write(thread(c.id, 'C0OK', 'op-1'));
+    await outbox.write(thread(c.id, 'C0OK', 'op-2'));
+    await drained();
+    expect(ok('chat.postMessage').map((p) => p.args.text)).toEqual(['op-2']);
+    const r = await t.database.pool.query(`SELECT last_error FROM outbox WHERE key = $1`, [outboxKeys.thread(c.id, 'ready', 'op-1')]);
+    expect(r.rows[0].last_error).toBe('invalid_blocks');
+  });
+
+  it('two senders never send a row twice, and each channel is paced across both', async () => {
+    const channels = ['C0A', 'C0B', 'C0C', 'C0D'];
+    const clusters = await Promise.all(channels.map((ch) => newCluster(ch)));
+    for (const c of clusters) await t.store.setCard(c.id, { channel: c.channel!, cardTs: '1700000000.000100' });
+    for (let i = 0; i < 6; i++) for (const c of clusters) await outbox.write(thread(c.id, c.channel!, `op-${i}`, `${c.channel} ${i}`));
+    startSender({ channelIntervalMs: 300, name: 'sender-one' });
+    startSender({ channelIntervalMs: 300, name: 'sender-two' });
+    await drained(30_000);
+    const posts = ok('chat.postMessage');
+    expect(posts).toHaveLength(24);
+    expect(new Set(posts.map((p) => p.args.text)).size).toBe(24);
+    for (const ch of channels) {
+      const mine = posts.filter((p) => p.args.channel === ch);
+      // In the order written, and never two in one pacing interval.
+      expect(mine.map((p) => p.args.text)).toEqual([0, 1, 2, 3, 4, 5].map((i) => `${ch} ${i}`));
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.at - mine[i - 1]!.at).toBeGreaterThanOrEqual(240);
+    }
+    const owners = await t.database.pool.query(`SELECT DISTINCT lease_owner FROM outbox`);
+    expect(owners.rows.every((r) => r.lease_owner === null)).toBe(true);
+  });
+});

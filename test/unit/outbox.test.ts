@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { backoffMs, type OutboxEntry } from '../../src/domain/outbox.js';
+import { createOutboxNotifier } from '../../src/slack/outbox-notifier.js';
+import { classify } from '../../src/slack/outbox-sender.js';
+import { memoryWorld } from '../support/memory-ports.js';
+
+const catalog = loadTemplateCatalog('manifests/templates');
+
+async function setup(over: { channel?: string | null; failWrite?: boolean } = {}) {
+  const w = memoryWorld(catalog);
+  const written: OutboxEntry[] = [];
+  const notifier = createOutboxNotifier({
+    outbox: { write: async (e) => { if (over.failWrite) throw new Error('postgres is down'); written.push(e); } },
+    operations: w.operations, catalog, clock: w.clock, advertiseHost: 'docker-a', logger: w.logger,
+  });
+  const { cluster, operation } = await w.store.create({
+    name: 'zk-1', owner: 'U0OWNER', team: null, template: 'zookeeper', size: 1, channel: over.channel === undefined ? 'C0CHAN' : over.channel,
+    expiresAt: new Date(w.clock.now().getTime() + 3600_000), requestKey: null,
+  });
+  return { w, written, notifier, view: { cluster, nodes: [] }, operation };
+}
+
+describe('outbox notifier', () => {
+  it('keys card and create progress by cluster (coalesced), thread messages by the operation (once)', async () => {
+    const { written, notifier, view, operation } = await setup();
+    await notifier.clusterChanged(view);
+    await notifier.progress(view, { step: 1, total: 8, text: 'planning' });
+    await notifier.progress(view, { step: 1, total: 3, text: 'pausing', title: 'Snapshotting', operationId: 'op-snap' });
+    await notifier.threadMessage(view, { kind: 'ready', seconds: 12, smoke: [] });
+    await notifier.direct('U0OTHER', { kind: 'transferred', cluster: view.cluster, from: 'U0OWNER', to: 'U0OTHER', by: 'U0OWNER' });
+    expect(written.map((e) => [e.key, e.kind, e.mode, e.channel])).toEqual([
+      [`card:${view.cluster.id}`, 'card', 'coalesce', 'C0CHAN'],
+      [`progress:${view.cluster.id}`, 'progress', 'coalesce', 'C0CHAN'],
+      ['progress:op-snap', 'progress', 'coalesce', 'C0CHAN'],
+      [`thread:${view.cluster.id}:ready:${operation!.id}`, 'thread', 'once', 'C0CHAN'],
+      [expect.stringMatching(/^dm:U0OTHER:transferred:/), 'direct', 'once', 'U0OTHER'],
+    ]);
+    expect(written[1]!.clusterProgress).toBe(true);
+    expect(written[2]!.clusterProgress).toBe(false);
+    expect(written[0]!.message.text).toContain('zk-1');
+    expect(written[0]!.owner).toBe('U0OWNER');
+  });
+
+  it("paces a cluster without a channel under its owner's DM", async () => {
+    const { written, notifier, view } = await setup({ channel: null });
+    await notifier.clusterChanged(view);
+    expect(written[0]!.channel).toBe('U0OWNER');
+  });
+
+  it('never throws when the outbox cannot be written: the cluster work goes on', async () => {
+    const { w, notifier, view } = await setup({ failWrite: true });
+    await expect(notifier.clusterChanged(view)).resolves.toBeUndefined();
+    await expect(notifier.threadMessage(view, { kind: 'ready', seconds: 1, smoke: [] })).resolves.toBeUndefined();
+    expect(JSON.stringify(w.logger)).toContain('postgres is down');
+  });
+});
+
+describe('outbox sender: what a Web API error means', () => {
+  it('classifies rate limits, transient and permanent failures', () => {
+    expect(classify({ code: 'slack_webapi_rate_limited_error', retryAfter: 20, message: 'rl' })).toMatchObject({ kind: 'rate_limited', retryAfterMs: 20_000 });
+    expect(classify({ code: 'slack_webapi_http_error', statusCode: 503, message: '503' })).toMatchObject({ kind: 'transient' });
+    expect(classify({ code: 'slack_webapi_http_error', statusCode: 400, message: '400' })).toMatchObject({ kind: 'permanent' });
+    expect(classify({ code: 'slack_webapi_request_error', message: 'timeout' })).toMatchObject({ kind: 'transient' });
+    expect(classify({ code: 'slack_webapi_platform_error', data: { error: 'internal_error' } })).toMatchObject({ kind: 'transient' });
+    expect(classify({ code: 'slack_webapi_platform_error', data: { error: 'channel_not_found' } })).toMatchObject({ kind: 'permanent', error: 'channel_not_found' });
+  });
+
+  it('backs off exponentially up to the cap, with jitter', () => {
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, 5000, () => 0.5))).toEqual([1000, 2000, 4000, 5000]);
+    expect(backoffMs(10, 30_000, () => 0)).toBe(24_000);
+    expect(backoffMs(10, 30_000, () => 1)).toBe(36_000);
+  });
+});
