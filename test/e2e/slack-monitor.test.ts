@@ -27,6 +27,8 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
   let clusterId = '';
 
   const container = async () => (await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${clusterId}`] } }))[0]!.Id;
+  /** The warning message `ts` once it says resolved: the monitor resolves on its next ticks, and the outbox delivers after that. */
+  const resolution = (ts: string) => h.fake.waitFor(() => h.thread(card).find((m) => m.ts === ts && m.text.startsWith('✅ Resolved')), 60_000);
   const sh = async (cmd: string, timeoutMs = 60_000) => execIn(docker, await container(), ['sh', '-c', cmd], timeoutMs, '0');
   /** Warning messages of one kind, open (⚠️ Title) or resolved (✅ Resolved: …). */
   const warnings = (title: string) => h.thread(card).filter((m) => m.text.startsWith(`⚠️ ${title}`) || (m.text.startsWith('✅ Resolved') && (title === 'Node down' ? m.text.includes('was down and came back') : m.text.includes(title.toLowerCase()))));
@@ -60,7 +62,8 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
 
     // unless-stopped brought the container back; the monitor waits for the probe before it says ready.
     await h.waitForCard(name, 'ready', 90_000);
-    const resolved = h.thread(card).find((m) => m.ts === warning!.ts)!;
+    // The card and the warning are separate outbox rows: the resolution may reach Slack just after the card.
+    const resolved = await resolution(warning!.ts);
     expect(resolved.text).toMatch(/Resolved: zk-1 was down and came back/);
     expect(warnings('Node down').map((m) => m.ts)).toEqual([warning!.ts]);
     expect(dms()).toHaveLength(1);
@@ -89,7 +92,7 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     await h.press(restart, { responseId: 'restart' });
     expect((await h.reply('restart')).text).toContain('Restarting zk-1');
     await h.waitForCard(name, 'ready', 120_000);
-    expect(h.thread(card).find((m) => m.ts === posted.ts)!.text).toMatch(/Resolved: zk-1 was down and came back/);
+    expect((await resolution(posted.ts)).text).toMatch(/Resolved: zk-1 was down and came back/);
     expect(h.thread(card).some((m) => /zk-1 restarted by <@U0TESTER> in \d+ s and ready again/.test(m.text))).toBe(true);
     expect(JSON.stringify(h.card(name)!.blocks)).not.toContain('Degraded');
   }, 240_000);
@@ -109,7 +112,7 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     expect(oom.text).toContain('memory limit of 512 MiB');
     // Both resolve once the memory is back and the node serves; the card follows.
     await h.waitForCard(name, 'ready', 120_000);
-    expect(h.thread(card).find((m) => m.ts === memory.ts)!.text).toContain('Resolved');
+    expect((await resolution(memory.ts)).text).toContain('Resolved');
   }, 240_000);
 
   it('/cluster logs shows the tail to the owner; logs and restart by another user are refused', async () => {
