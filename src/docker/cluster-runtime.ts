@@ -113,14 +113,18 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
     async hosts(): Promise<HostCapacity[]> {
       return Promise.all(
         pool.names().map(async (name) => {
+          // The deadline's timer is cleared either way: a process asked to stop must not wait 5 s for it.
+          let timer: NodeJS.Timeout | undefined;
           try {
             const info = await Promise.race([
               pool.get(name).info(),
-              new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 5000)),
+              new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), 5000))),
             ]);
             return { name, cpus: info.NCPU, memoryMiB: Math.floor(info.MemTotal / 2 ** 20), reachable: true };
           } catch {
             return { name, cpus: 0, memoryMiB: 0, reachable: false };
+          } finally {
+            clearTimeout(timer);
           }
         }),
       );

@@ -51,7 +51,8 @@ describe('Slack Home tab and create form', () => {
     expect(opened.status).toBe(200);
     const view = await h.fake.waitFor(() => {
       const v = home();
-      return v && JSON.stringify(v.blocks).includes(name) ? v : undefined;
+      // Home is also republished (throttled) as the cluster changes: wait for the one that shows it ready.
+      return v && JSON.stringify(v.blocks).includes(`*${name}* · zookeeper × 1 · ready · host `) ? v : undefined;
     }, 10_000);
     const blocks = view.blocks as ViewBlock[];
     const id = (await h.rows()).find((r) => r.name === name)!.id;
