@@ -28,7 +28,7 @@ export const hostHeadroomMiB = 1024;
  * Docker CPU limits are ceilings, not reservations: clusters idle most of the time, so a host takes CPU
  * reservations up to this many times its cores before it counts as full. Memory is never overcommitted.
  */
-export const defaultCpuOvercommit = 4;
+export const defaultCpuOvercommit = 8;
 
 export interface PlacementOptions {
   /** `--host NAME` (admins): that host or nothing; it may be draining (an admin's explicit choice), not down. */

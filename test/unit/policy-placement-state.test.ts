@@ -143,10 +143,10 @@ describe('placeCluster', () => {
   });
 
   it('counts CPU reservations against cores × the overcommit factor', () => {
-    const busy = { ...host('busy', 65536), cpus: 2, reservedCpus: 7 }; // 2 cores × 4 = 8; 7 reserved, 1.5 more is too much
+    const busy = { ...host('busy', 65536), cpus: 2, reservedCpus: 15 }; // 2 cores × 8 = 16; 15 reserved, 1.5 more is too much
     expect(placeCluster([busy, host('calm', 4096)], need)).toEqual({ ok: true, host: 'calm' });
-    expect(placeCluster([busy], need)).toMatchObject({ ok: false, reason: expect.stringContaining('CPUs reserved (4× its cores)') });
-    expect(placeCluster([busy], need, { cpuOvercommit: 5 })).toEqual({ ok: true, host: 'busy' });
+    expect(placeCluster([busy], need)).toMatchObject({ ok: false, reason: expect.stringContaining('CPUs reserved (8× its cores)') });
+    expect(placeCluster([busy], need, { cpuOvercommit: 9 })).toEqual({ ok: true, host: 'busy' });
   });
 
   it('--host pins a host: chosen even when another is emptier or it is draining; refused when down, unknown or full', () => {
@@ -154,7 +154,7 @@ describe('placeCluster', () => {
     expect(placeCluster(hosts, need, { pinned: 'b' })).toEqual({ ok: true, host: 'b' });
     expect(placeCluster(hosts, need, { pinned: 'c' })).toEqual({ ok: false, reason: 'Docker host c is down' });
     expect(placeCluster(hosts, need, { pinned: 'z' })).toEqual({ ok: false, reason: 'there is no Docker host called z' });
-    expect(placeCluster([host('small', 2048)], need, { pinned: 'small' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 1024 MiB and 32 CPUs free') });
+    expect(placeCluster([host('small', 2048)], need, { pinned: 'small' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 1024 MiB and 64 CPUs free') });
   });
 
   it('places 1,000 clusters over 50 hosts, never overcommitting one (the placement bench measures the time)', () => {
