@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { HealthMemory, Warning, WarningKind } from '../domain/health.js';
 import type { WarningStore } from '../services/ports.js';
 import type { Db } from './client.js';
@@ -47,6 +47,15 @@ export function createWarningStore(db: Db): WarningStore {
       const now = new Date();
       const rows = await db.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt))).returning({ id: warnings.id });
       return rows.length;
+    },
+    async countOpenByKind() {
+      const rows = await db
+        .select({ kind: warnings.kind, n: sql<number>`count(*)::int` })
+        .from(warnings)
+        .innerJoin(clusters, eq(clusters.id, warnings.clusterId))
+        .where(and(isNull(warnings.resolvedAt), ne(clusters.state, 'deleted')))
+        .groupBy(warnings.kind);
+      return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
     },
     async messageTs(id) {
       const [row] = await db.select({ ts: warnings.messageTs }).from(warnings).where(eq(warnings.id, id));

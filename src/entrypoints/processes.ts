@@ -71,13 +71,7 @@ function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[
     jobCounts: () => ctx.producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
     hosts: () => ctx.runtime.hosts(),
   });
-  // Open warnings of live clusters by kind (a deleted cluster's warnings no longer count).
-  readOpenWarningsWith(async () => {
-    const { rows } = await ctx.database.pool.query<{ kind: string; n: number }>(
-      `SELECT w.kind, count(*)::int AS n FROM warnings w JOIN clusters c ON c.id = w.cluster_id WHERE w.resolved_at IS NULL AND c.state <> 'deleted' GROUP BY w.kind`,
-    );
-    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
-  });
+  readOpenWarningsWith(() => ctx.warnings.countOpenByKind());
   return createHttpRoutes({
     only,
     registry: createRegistry(),

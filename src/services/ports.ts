@@ -526,6 +526,8 @@ export interface WarningStore {
   listOpen(clusterId: string): Promise<Warning[]>;
   /** Resolves every open warning of the cluster (it was deleted or rebuilt) without telling anyone. */
   resolveAll(clusterId: string): Promise<number>;
+  /** Open warnings of live clusters by kind (a deleted cluster's no longer count): the /metrics gauge. */
+  countOpenByKind(): Promise<Record<string, number>>;
   messageTs(id: string): Promise<string | undefined>;
   setMessageTs(id: string, ts: string): Promise<void>;
   memory(clusterId: string): Promise<HealthMemory | undefined>;

@@ -53,6 +53,21 @@ describe('warning store', () => {
     expect(await warnings.resolveAll(c.id)).toBe(1);
   });
 
+  it('counts open warnings of live clusters by kind (the /metrics gauge): resolved ones and deleted clusters drop out', async () => {
+    const before = await warnings.countOpenByKind();
+    const live = await readyCluster();
+    const gone = await readyCluster();
+    await warnings.open(live.id, { ...down, subject: 'zk-9' });
+    const resolved = (await warnings.open(live.id, { ...down, kind: 'memory_high', subject: 'zk-9' }))!;
+    await warnings.resolve(resolved.id);
+    await warnings.open(gone.id, { ...down, kind: 'oom_killed', subject: 'zk-9' });
+    await t.database.pool.query("UPDATE clusters SET state = 'deleted' WHERE id = $1", [gone.id]);
+    const after = await warnings.countOpenByKind();
+    expect(after.node_down).toBe((before.node_down ?? 0) + 1);
+    expect(after.memory_high ?? 0).toBe(before.memory_high ?? 0);
+    expect(after.oom_killed ?? 0).toBe(before.oom_killed ?? 0);
+  });
+
   it('keeps the monitor memory per cluster, and the degraded reason only on a degraded cluster', async () => {
     const c = await readyCluster();
     expect(await warnings.memory(c.id)).toBeUndefined();

@@ -979,6 +979,12 @@ export class MemoryWarningStore implements WarningStore {
   private seq = 0;
   constructor(private readonly store?: MemoryClusterStore) {}
 
+  async countOpenByKind(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const r of this.rows) if (!r.resolvedAt && this.store?.clusters.get(r.clusterId)?.state !== 'deleted') out[r.kind] = (out[r.kind] ?? 0) + 1;
+    return out;
+  }
+
   async open(clusterId: string, c: ConditionReport): Promise<Warning | undefined> {
     if (this.rows.some((r) => r.clusterId === clusterId && r.kind === c.kind && r.subject === c.subject && !r.resolvedAt)) return undefined;
     const now = new Date();
