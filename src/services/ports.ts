@@ -538,8 +538,11 @@ export interface WarningStore {
 
 /** What the monitor reads from Docker about a node and its host (docker/node-health.ts). */
 export interface NodeHealthPort {
-  /** The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count. */
-  sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[] }): Promise<Omit<NodeSample, 'probeOk' | 'probeOutput'> & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
+  /**
+   * The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count,
+   * and, given a readiness command, whether it passes (run as the container's root user, in the same exec).
+   */
+  sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[]; readiness?: readonly string[] }): Promise<NodeSample & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
   /** Stops the node's container (graceful, then killed after its stop timeout); stopped or missing is fine. */
   stop(host: string, containerName: string): Promise<void>;
 }

@@ -114,6 +114,20 @@ describe('node health probe parsing', () => {
     expect(probeScript(["/data'; rm -rf /"])).not.toContain("'; rm");
   });
 
+  it('reads the cgroup memory in use (page cache left out) and the folded readiness probe with its last lines', () => {
+    const out = ['oom 0', 'cgmem 300 100', 'df / 41', 'probe 1', 'probeout Connection refused', 'probeout not serving'].join('\n');
+    expect(parseProbe(out)).toMatchObject({ memUsed: 200, probeExit: 1, probeOutput: 'Connection refused not serving' });
+    expect(parseProbe('cgmem \nprobe 0')).toMatchObject({ probeExit: 0, probeOutput: '' });
+    expect(parseProbe('cgmem ')).not.toHaveProperty('memUsed');
+  });
+
+  it('runs the readiness command as its words, quoted for sh', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = probeScript([], ['sh', '-c', `echo "it's"; exit 3`]);
+    const r = parseProbe(execFileSync('sh', ['-c', `${script}; true`], { encoding: 'utf8' }));
+    expect(r).toMatchObject({ probeExit: 3, probeOutput: "it's" });
+  });
+
   it('memory in use leaves out the page cache the kernel can drop', () => {
     expect(memoryInUse({ memory_stats: { usage: 300, limit: 1000, stats: { total_inactive_file: 100 } } })).toEqual({ used: 200, limit: 1000 });
     expect(memoryInUse({})).toBeUndefined();
