@@ -22,6 +22,7 @@ import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.j
 import { resetCluster } from '../services/reset-cluster.js';
 import { restartCluster } from '../services/restart-cluster.js';
 import { monitorClusters } from '../services/monitor-clusters.js';
+import { watchNodeEvents } from '../docker/node-events.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
@@ -182,8 +183,15 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
   await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
   await ctx.producer.schedule('snapshot.retention', ctx.config.snapshots.sweepSeconds * 1000);
-  if (ctx.config.monitor.intervalSeconds > 0) await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
-  else await ctx.producer.unschedule('cluster.monitor');
+  if (monitoring) {
+    await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
+    // A node that dies or is OOM-killed is looked at within a second, not at the next tick.
+    const events = watchNodeEvents(ctx.pool, (e) => {
+      ctx.logger.debug({ ...e }, 'docker event: a node died; monitor looks now');
+      ctx.producer.runSoon('cluster.monitor', 500).catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not queue a monitor tick after a Docker event'));
+    }, ctx.logger);
+    ctx.defer('docker event watch', () => events.close());
+  } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));

@@ -120,6 +120,16 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     const logs = await h.reply('logs');
     expect(logs.text).toMatch(/Last [1-5] lines? of zk-1/);
     expect(JSON.stringify(logs.blocks)).toContain('```');
+    expect(h.fake.files()).toEqual([]);
+
+    // Longer than a message: the newest lines in the answer, the whole tail as a file in the asker's DMs.
+    await h.send(`logs ${name} zk-1 --lines 1000`, { responseId: 'long-logs' }).res;
+    const long = await h.reply('long-logs');
+    expect(long.text).toMatch(new RegExp(`; all \\d+ are in ${name}-zk-1\\.log`));
+    const file = await h.fake.waitFor(() => h.fake.files(h.fake.dmChannel(IDS.user_id)).find((f) => f.filename === `${name}-zk-1.log`), 10_000);
+    const lines = Number(/all (\d+) are in/.exec(long.text)![1]);
+    expect(file.content.trimEnd().split('\n')).toHaveLength(lines);
+    expect(file.content).toContain('ZooKeeper'); // the server's own log, not a rendering of it
 
     await h.send(`logs ${name}`, { responseId: 'stranger-logs', user: other }).res;
     expect((await h.reply('stranger-logs')).text).toContain('only they or an admin');

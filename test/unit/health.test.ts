@@ -153,11 +153,13 @@ describe('logs and restart grammar, warning rendering', () => {
     expect(renderWarning(view, { ...w, resolvedAt: new Date(120_000) }).text).toMatch(/Resolved: zk-1 was down and came back/);
   });
 
-  it('a long log keeps its newest lines', () => {
+  it('a long log shows its newest lines and comes whole as a file; a short one has no file', () => {
     const text = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n');
     const msg = renderLogs({ clusterName: 'zk-a', node: 'zk-1', lines: 500, text });
-    expect(msg.text).toMatch(/of 500 asked/);
+    expect(msg.text).toMatch(/all 500 are in zk-a-zk-1\.log/);
     expect(JSON.stringify(msg.blocks)).toContain('line 499');
     expect(JSON.stringify(msg.blocks)).not.toContain('line 0\\n');
+    expect(msg.file).toEqual({ filename: 'zk-a-zk-1.log', title: 'Last 500 lines of zk-1 (zk-a)', content: `${text}\n` });
+    expect(renderLogs({ clusterName: 'zk-a', node: 'zk-1', lines: 50, text: 'one line' }).file).toBeUndefined();
   });
 });
