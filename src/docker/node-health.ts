@@ -3,6 +3,7 @@ import { AppError } from '../errors.js';
 import type { NodeHealthPort } from '../services/ports.js';
 import { execIn } from './exec.js';
 import type { HostPool } from './host-pool.js';
+import type { NodeAgents } from './node-agent.js';
 
 /** Single-quotes a word for sh (a quote inside becomes '\\'' ). */
 const shellWord = (w: string) => `'${w.replace(/'/g, "'\\''")}'`;
@@ -18,17 +19,20 @@ const shellWord = (w: string) => `'${w.replace(/'/g, "'\\''")}'`;
  */
 export function probeScript(paths: readonly string[], readiness?: readonly string[], readinessSeconds = 12): string {
   const quoted = ['/', ...paths].map((p) => `'${p.replace(/'/g, '')}'`).join(' ');
+  // The shell's own `read` does the reading, so a sample starts only df and the probe: on a shared host the
+  // monitor's cost is mostly the processes it starts.
   return [
-    "echo oom $( (cat /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control 2>/dev/null | awk '$1==\"oom_kill\"{print $2; exit}') )",
-    'if [ -r /sys/fs/cgroup/memory.current ]; then echo cgmem $(cat /sys/fs/cgroup/memory.current) $(awk \'$1=="inactive_file"{print $2}\' /sys/fs/cgroup/memory.stat);'
-      + ' else echo cgmem $(cat /sys/fs/cgroup/memory/memory.usage_in_bytes 2>/dev/null) $(awk \'$1=="total_inactive_file"{print $2}\' /sys/fs/cgroup/memory/memory.stat 2>/dev/null); fi',
-    `df -P ${quoted} 2>/dev/null | awk 'NR>1{sub("%","",$5); print "df", $6, $5}'`,
-    "awk '/^MemTotal:|^MemAvailable:/{print \"mem\", $1, $2}' /proc/meminfo",
+    'for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do [ -r $f ] && while read -r k v; do [ "$k" = oom_kill ] && echo "oom $v"; done < $f; done',
+    'if [ -r /sys/fs/cgroup/memory.current ]; then m=/sys/fs/cgroup/memory.current s=/sys/fs/cgroup/memory.stat k=inactive_file;'
+      + ' else m=/sys/fs/cgroup/memory/memory.usage_in_bytes s=/sys/fs/cgroup/memory/memory.stat k=total_inactive_file; fi',
+    'u=; i=0; { read -r u < $m; while read -r a b; do [ "$a" = "$k" ] && i=$b; done < $s; } 2>/dev/null; echo "cgmem $u $i"',
+    `df -P ${quoted} 2>/dev/null`,
+    'while read -r k v x; do case $k in MemTotal:|MemAvailable:) echo "mem $k $v";; esac; done < /proc/meminfo',
     ...(readiness?.length
       ? [
         `t=; command -v timeout >/dev/null 2>&1 && t="timeout -k 2 ${readinessSeconds}"`,
-        `out=$($t ${readiness.map(shellWord).join(' ')} 2>&1 </dev/null); echo "probe $?"`,
-        `printf '%s\\n' "$out" | tail -n 2 | sed 's/^/probeout /'`,
+        `out=$($t ${readiness.map(shellWord).join(' ')} 2>&1 </dev/null); rc=$?; echo "probe $rc"`,
+        `[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -n 2 | sed 's/^/probeout /'`,
       ]
       : []),
   ].join('; ');
@@ -56,14 +60,18 @@ export function parseProbe(output: string): ProbeResult {
       probeLines.push(line.slice('probeout '.length));
       continue;
     }
-    const [what, a, b] = line.trim().split(/\s+/);
+    const words = line.trim().split(/\s+/);
+    const [what, a, b] = words;
     const num = (x: string | undefined) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : undefined);
+    // df -P: filesystem, blocks, used, available, capacity ("41%"), mount point (may hold spaces).
+    if (words.length >= 6 && /^\d+%$/.test(words[4]!)) {
+      const used = Number(words[4]!.slice(0, -1));
+      r.diskPercent = Math.max(r.diskPercent ?? 0, used);
+      if (words.slice(5).join(' ') === '/') r.rootDiskPercent = used;
+      continue;
+    }
     if (what === 'oom' && num(a) !== undefined) r.oomKills = num(a)!;
     if (what === 'cgmem' && num(a) !== undefined) r.memUsed = Math.max(0, num(a)! - (num(b) ?? 0));
-    if (what === 'df' && num(b) !== undefined) {
-      r.diskPercent = Math.max(r.diskPercent ?? 0, num(b)!);
-      if (a === '/') r.rootDiskPercent = num(b)!;
-    }
     if (what === 'mem' && num(b) !== undefined) {
       if (a === 'MemTotal:') r.memTotal = num(b)! * 1024;
       if (a === 'MemAvailable:') r.memAvailable = num(b)! * 1024;
@@ -86,8 +94,25 @@ export function memoryInUse(stats: StatsBody): { used: number; limit: number } |
   return { used: Math.max(0, m.usage - cache), limit: m.limit };
 }
 
-export function createNodeHealth(pool: HostPool): NodeHealthPort {
+/**
+ * The monitor's view of Docker. With `agents` (the default in a running clusterbot), the probe script runs through
+ * each node's long-lived agent instead of an exec of its own (docker/node-agent.ts); an agent that cannot start or
+ * answer falls back to a plain exec for that sample.
+ */
+export function createNodeHealth(pool: HostPool, agents?: NodeAgents): NodeHealthPort & { close(): Promise<void> } {
+  const probeTimeoutMs = 20_000;
+  const runProbe = async (docker: Docker, host: string, containerName: string, script: string): Promise<{ exitCode: number; output: string }> => {
+    if (agents) {
+      try {
+        return { exitCode: 0, output: await agents.run(host, containerName, script, probeTimeoutMs) };
+      } catch {
+        /* a plain exec says what is wrong, if anything */
+      }
+    }
+    return execIn(docker, containerName, ['sh', '-c', script], probeTimeoutMs, '0').catch((e: Error) => ({ exitCode: -1, output: `(could not run the probe: ${e.message})` }));
+  };
   return {
+    close: async () => agents?.close(),
     async sample(host, node) {
       const docker = pool.get(host);
       const container = docker.getContainer(node.containerName);
@@ -110,7 +135,7 @@ export function createNodeHealth(pool: HostPool): NodeHealthPort {
         memoryLimitBytes: info.HostConfig.Memory || null,
       };
       if (!running) return { ...base, oomKills: null, memoryBytes: null, diskPercent: null };
-      const probe = await execIn(docker, node.containerName, ['sh', '-c', probeScript(node.diskPaths, node.readiness)], 20_000, '0').catch((e: Error) => ({ exitCode: -1, output: `(could not run the probe: ${e.message})` }));
+      const probe = await runProbe(docker, host, node.containerName, probeScript(node.diskPaths, node.readiness));
       const parsed = parseProbe(probe.output);
       // The cgroup read inside the node is the cheap way; a node without cgroup files visible falls back to a stats call.
       const mem = parsed.memUsed !== undefined
