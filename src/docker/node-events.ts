@@ -16,8 +16,8 @@ export interface NodeEventWatch {
   close(): void;
 }
 
-/** Docker's events endpoint, filtered server-side so an idle stream costs nothing. */
-const filters = { type: ['container'], event: ['die', 'oom'], label: [`${label.managed}=true`] };
+/** Docker's events endpoint, filtered server-side (this deployment's containers only) so an idle stream costs nothing. */
+const filtersFor = (instance: string | undefined) => ({ type: ['container'], event: ['die', 'oom'], label: [instance ? `${label.instance}=${instance}` : `${label.managed}=true`] });
 
 /**
  * Follows every host's Docker event stream for clusterbot's containers dying or being OOM-killed, so the monitor
@@ -25,7 +25,8 @@ const filters = { type: ['container'], event: ['die', 'oom'], label: [`${label.m
  * The scheduled tick stays the source of truth: an event only says "look now". A stream that ends or fails (the
  * daemon restarted, the host went away) is opened again with backoff, from the time of the last event seen.
  */
-export function watchNodeEvents(pool: HostPool, onEvent: (e: NodeEvent) => void, logger: Log, opts: { maxBackoffMs?: number } = {}): NodeEventWatch {
+export function watchNodeEvents(pool: HostPool, onEvent: (e: NodeEvent) => void, logger: Log, opts: { instance?: string; maxBackoffMs?: number } = {}): NodeEventWatch {
+  const filters = filtersFor(opts.instance);
   let closed = false;
   const open = new Set<Readable>();
   const timers = new Set<NodeJS.Timeout>();

@@ -100,7 +100,20 @@ function slackFetch(ctx: Context): FetchFunction {
   const dispatcher = new Agent();
   ctx.defer('slack http client', () => dispatcher.close());
   // Counted by method for /metrics: calls, errors, 429s.
-  return instrumentSlackFetch(((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
+  return instrumentSlackFetch((async (url: string, init?: RequestInit) => undiciFetch(url, { ...(await withPortableBody(init)), dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
+}
+
+/**
+ * The Web API client builds multipart bodies (a file upload) with Node's own FormData, which the undici package's
+ * fetch, holding another copy of that class, would send as the text "[object FormData]": encoded here with Node's
+ * own Response into bytes and their multipart content type.
+ */
+async function withPortableBody(init: RequestInit | undefined): Promise<RequestInit | undefined> {
+  if (!(init?.body instanceof FormData)) return init;
+  const encoded = new Response(init.body);
+  const headers = new Headers(init.headers);
+  headers.set('content-type', encoded.headers.get('content-type')!);
+  return { ...init, headers: Object.fromEntries(headers.entries()), body: Buffer.from(await encoded.arrayBuffer()) };
 }
 
 /**
@@ -189,7 +202,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     const events = watchNodeEvents(ctx.pool, (e) => {
       ctx.logger.debug({ ...e }, 'docker event: a node died; monitor looks now');
       ctx.producer.runSoon('cluster.monitor', 500).catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not queue a monitor tick after a Docker event'));
-    }, ctx.logger);
+    }, ctx.logger, { instance: ctx.instance });
     ctx.defer('docker event watch', () => events.close());
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);

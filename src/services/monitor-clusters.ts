@@ -94,12 +94,14 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
   const open = await deps.warnings.listOpen(cluster.id);
   const openByKey = new Map(open.map((w) => [conditionKey(w.kind, w.subject), w]));
   const remembered = (await deps.warnings.memory(cluster.id)) ?? emptyMemory();
+  const previousSampledAt = remembered.sampledAt ?? null;
   // An operation (restart, reset, snapshot) that ended since the last tick started or replaced nodes on purpose.
   const lastOp = (await deps.operations.list(cluster.id))[0];
   const since = remembered.sampledAt ? new Date(remembered.sampledAt) : undefined;
   if (lastOp && (!since || !lastOp.finishedAt || lastOp.finishedAt >= since)) remembered.nodes = {};
   const verdict = evaluateHealth(remembered, samples, [...hosts.values()], new Set(openByKey.keys()), deps.thresholds);
-  await deps.warnings.saveMemory(cluster.id, { ...verdict.memory, sampledAt: sampledAt.toISOString() });
+  // Another tick sampled this cluster meanwhile and moved its streaks on: its verdict stands, this one is dropped.
+  if (!(await deps.warnings.saveMemory(cluster.id, { ...verdict.memory, sampledAt: sampledAt.toISOString() }, previousSampledAt))) return undefined;
 
   let view: ClusterView = { cluster, nodes };
   let opened = 0;

@@ -531,7 +531,12 @@ export interface WarningStore {
   messageTs(id: string): Promise<string | undefined>;
   setMessageTs(id: string, ts: string): Promise<void>;
   memory(clusterId: string): Promise<HealthMemory | undefined>;
-  saveMemory(clusterId: string, memory: HealthMemory): Promise<void>;
+  /**
+   * Saves the monitor's memory only if nobody saved since `previousSampledAt` was read (null: nothing was saved
+   * yet); false when another tick did. Two ticks sampling the same cluster at once (a Docker event's tick and the
+   * scheduled one) would otherwise both count from the same streak and lose each other's samples.
+   */
+  saveMemory(clusterId: string, memory: HealthMemory, previousSampledAt: string | null): Promise<boolean>;
   /** Says why a degraded cluster is degraded (its error column) without a state change; no-op in other states. */
   setDegradedReason(clusterId: string, reason: string): Promise<void>;
 }

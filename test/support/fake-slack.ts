@@ -403,6 +403,16 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (url.pathname.startsWith('/upload/') && req.method === 'POST') {
         const up = pendingUploads.get(url.pathname.slice('/upload/'.length));
         if (!up) { res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found'); return; }
+        // Slack's upload URL takes the bytes as the body, or as the file part of a multipart form (what files.uploadV2 sends).
+        const type = req.headers['content-type'] ?? '';
+        if (type.startsWith('multipart/form-data')) {
+          void new Response(Buffer.concat(chunks), { headers: { 'content-type': type } }).formData().then(async (form) => {
+            const part = [...form.values()].find((v): v is File => typeof v !== 'string');
+            up.data = part ? await part.text() : '';
+            res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(up.data)}`);
+          }, () => res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request'));
+          return;
+        }
         up.data = raw;
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(raw)}`);
         return;

@@ -110,4 +110,20 @@ describe('monitorClusters', () => {
     expect(w.store.stateOf(c.id)).toBe('ready');
     expect(w.notifier.events.filter((e) => e.kind === 'warning')).toEqual([]);
   });
+
+  it('two ticks at once (a Docker event and the schedule) count as one sample and post nothing twice', async () => {
+    const { w, c, health, deps } = await setup();
+    await monitorClusters(deps);
+    health.overrides.set('zk-2', { running: false, exitCode: 137 });
+    const both = await Promise.all([monitorClusters(deps), monitorClusters(deps)]);
+    expect(both.map((r) => r.opened).sort()).toEqual([0, 1]);
+    expect(w.notifier.events.filter((e) => e.kind === 'warning')).toHaveLength(1);
+    expect(w.notifier.directs).toHaveLength(1);
+    // Back: two good ticks in a row close it, however the ticks overlap.
+    health.overrides.delete('zk-2');
+    await Promise.all([monitorClusters(deps), monitorClusters(deps)]);
+    expect(w.store.stateOf(c.id)).toBe('degraded');
+    await monitorClusters(deps);
+    expect(w.store.stateOf(c.id)).toBe('ready');
+  });
 });
