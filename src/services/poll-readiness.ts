@@ -11,9 +11,9 @@ export function pollDelays(intervalMs: number, first = firstPollMs): (attempt: n
 }
 
 /**
- * Polls every node's readiness probe until all pass, each node on its own schedule and starting at once: a
- * node's readiness is seen within its own backoff step (100 ms at first), not a round of everyone's probes
- * (a round of `docker exec` is one to two seconds under load) plus a whole interval late. The probe is the
+ * Polls the nodes' readiness probes until all pass, each node on its own schedule from 100 ms with backoff: a
+ * node's readiness is seen within its own backoff step, not a round of everyone's probes (a round of
+ * `docker exec` is one to two seconds under load) plus a whole interval late. The probe is the
  * template's, exactly as a one-by-one wait runs it; a probe that runs and fails means "not ready yet", and a
  * node is inspected only when Docker cannot run the probe at all, to tell "stopped" from Docker failing. A node that stops, or is not ready within its probe's timeout, fails the
  * whole wait with its name (the others stop polling). Returns false when the cluster stopped being wanted.
@@ -65,15 +65,23 @@ export async function pollReadiness(
       }
     }
   };
-  const polled = await Promise.allSettled(
-    nodes.filter((n) => n.readiness).map((n) =>
-      poll(n).catch((e: unknown) => {
-        over = true;
-        throw e;
-      }),
-    ),
-  );
-  const failure = polled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) throw failure.reason;
+  const pollAll = async (list: readonly PlannedNode[]) => {
+    const polled = await Promise.allSettled(
+      list.map((n) =>
+        poll(n).catch((e: unknown) => {
+          over = true;
+          throw e;
+        }),
+      ),
+    );
+    const failure = polled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+  };
+  // One node first, then the rest at once: a wave's nodes get ready together (a quorum forms, a master comes up),
+  // and every probe is a `docker exec` (runc, a shell, nc) that takes CPU from the services still starting, on a
+  // machine that is usually busy. By the time the first passes, the others mostly pass at their first probe.
+  const [first, ...rest] = nodes.filter((n) => n.readiness);
+  if (first) await pollAll([first]);
+  if (!over && rest.length) await pollAll(rest);
   return !unwanted;
 }
