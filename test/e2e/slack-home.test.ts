@@ -61,7 +61,8 @@ describe('Slack Home tab and create form', () => {
     expect(line).toContain(`1 cluster (<@${IDS.user_id}>)`);
     expect(text).toContain("Everyone's clusters (1)");
     expect(text).toContain(`*${name}* · zookeeper × 1 · ready · <@${IDS.user_id}>`);
-    expect(text).toContain('(admins have no quota)');
+    // The quota line is a context block's element.
+    expect(JSON.stringify(view.blocks)).toContain('(admins have no quota)');
   });
 
   it('publishes a Home listing the cluster, whose Delete button deletes it', async () => {
