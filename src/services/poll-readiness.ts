@@ -15,8 +15,9 @@ export function pollDelays(intervalMs: number, first = firstPollMs): (attempt: n
  * node's readiness is seen within its own backoff step, not a round of everyone's probes (a round of
  * `docker exec` is one to two seconds under load) plus a whole interval late. The probe is the
  * template's, exactly as a one-by-one wait runs it; a probe that runs and fails means "not ready yet", and a
- * node is inspected only when Docker cannot run the probe at all, to tell "stopped" from Docker failing. A node that stops, or is not ready within its probe's timeout, fails the
- * whole wait with its name (the others stop polling). Returns false when the cluster stopped being wanted.
+ * node is inspected only when Docker cannot run the probe at all, to tell "stopped" from Docker failing. A node
+ * that stops, or is not ready within its probe's timeout, fails the whole wait with its name (the others stop
+ * polling). Returns false when the cluster stopped being wanted.
  */
 export async function pollReadiness(
   deps: { runtime: Pick<ContainerRuntime, 'exec' | 'inspectNode'>; clock: Clock },
