@@ -4,6 +4,7 @@ import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
+import { pollReadiness } from './poll-readiness.js';
 import type { Checkpoint, Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
 
 export interface ProvisionDeps {
@@ -45,8 +46,9 @@ export interface ProvisionOptions {
   /** Host ports to publish on, by node hostname then container port, instead of ports Docker picks. */
   hostPorts?: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /**
-   * Starts a wave's nodes at once and probes their readiness at once, instead of one after another (each wave
-   * is still ready before the next). A reset does; a create keeps its one-by-one order for now.
+   * Starts a wave's nodes at once and polls each one's readiness on its own, from 100 ms after start with
+   * backoff (poll-readiness.ts), instead of one after another (each wave is still ready before the next).
+   * A reset does; a create keeps its one-by-one order for now.
    */
   startInParallel?: boolean;
   /** What the progress message calls the work (default: the source's title, else "Creating"). */
@@ -135,7 +137,11 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const waitFor = async (wave: string[], waveNodes: PlannedNode[]) => {
       step = `waiting for ${wave.join(', ')} to be ready`;
       if (!(await stillWanted())) return false;
-      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted, opts.startInParallel))) return false;
+      const onWaiting = (n: PlannedNode) => (failedNode = n);
+      const ready = opts.startInParallel
+        ? await pollReadiness(deps, host, waveNodes, sleep, onWaiting, stillWanted)
+        : await waitReady(deps, host, waveNodes, sleep, onWaiting, stillWanted);
+      if (!ready) return false;
       failedNode = undefined;
       await progress(`${wave.join(', ')} ready`);
       deps.checkpoint?.('create.wave-ready');
@@ -307,7 +313,10 @@ async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: numbe
   return placement.host;
 }
 
-/** Polls every node's probe until all pass; a node that never gets ready fails the step with its name. */
+/**
+ * Polls every node's probe, one after another each round, until all pass; a node that never gets ready fails
+ * the step with its name. Nodes started in parallel are polled by `pollReadiness` instead.
+ */
 async function waitReady(
   deps: ProvisionDeps,
   host: string,
@@ -315,7 +324,6 @@ async function waitReady(
   sleep: (ms: number) => Promise<void>,
   onWaiting: (n: PlannedNode) => void,
   stillWanted: () => Promise<boolean>,
-  parallel = false,
 ): Promise<boolean> {
   const { runtime, clock } = deps;
   const pending = new Set(nodes.filter((n) => n.readiness));
@@ -338,17 +346,9 @@ async function waitReady(
     }
   };
   while (pending.size) {
-    const roundStart = clock.now().getTime();
-    // One by one, a round costs the sum of the probes (each a docker exec, hundreds of ms under load);
-    // in parallel it costs the slowest, and the interval counts from the round's start.
-    if (parallel) {
-      const probed = await Promise.allSettled([...pending].map(probeOnce));
-      const failure = probed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failure) throw failure.reason;
-    } else for (const node of [...pending]) await probeOnce(node);
+    for (const node of [...pending]) await probeOnce(node);
     if (pending.size) {
-      const interval = Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000;
-      await sleep(parallel ? Math.max(0, interval - (clock.now().getTime() - roundStart)) : interval);
+      await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
       if (!(await stillWanted())) return false;
     }
   }
