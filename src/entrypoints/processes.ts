@@ -124,7 +124,7 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const { channelIntervalMs, retryMaxMs, timeoutMs } = ctx.config.slack;
   const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000 });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
+  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger, homeChanged });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
@@ -279,6 +279,7 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
     catalog: ctx.catalog,
     clock: ctx.clock,
     advertiseHost: ctx.settings.advertiseHost,
+    hosts: ctx.hosts,
     webUiLinks: async (view) => {
       const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
       return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
