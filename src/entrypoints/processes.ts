@@ -22,6 +22,7 @@ import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.j
 import { resetCluster } from '../services/reset-cluster.js';
 import { restartCluster } from '../services/restart-cluster.js';
 import { monitorClusters } from '../services/monitor-clusters.js';
+import { watchHosts } from '../services/watch-hosts.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
@@ -138,6 +139,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     'expiry.sweep': ctx.config.expirySweepSeconds * 1000,
     'snapshot.retention': ctx.config.snapshots.sweepSeconds * 1000,
     reconcile: ctx.config.reconcile.intervalSeconds * 1000,
+    'host.health': ctx.config.hostHealth.intervalSeconds * 1000,
     ...(monitoring && { 'cluster.monitor': ctx.config.monitor.intervalSeconds * 1000 }),
   };
   const reconcileDeps = {
@@ -174,6 +176,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
         onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
       })),
       reconcile: async () => void (await reconcile(reconcileDeps)),
+      'host.health': async () => void (await watchHosts({ ...deps, hosts: ctx.hosts, probe: ctx.probe })),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -185,6 +188,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   if (ctx.config.monitor.intervalSeconds > 0) await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
   else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
+  await ctx.producer.schedule('host.health', intervals['host.health']);
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });

@@ -106,7 +106,9 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const code = m.snapshot && snapshotCode(m.snapshot.id);
       const options = [
         `• *Wait*: when ${esc(m.host)} answers again, clusterbot checks the nodes and the card turns ready (or failed, with Retry).`,
-        ...(m.snapshot ? [`• *Restore its latest snapshot elsewhere*: \`/cluster restore ${code}\` (taken ${slackDate(m.snapshot.takenAt)}).`] : []),
+        // A restore runs where the snapshot's committed images are: one kept on the dead host waits for it too.
+        ...(m.snapshot && m.snapshot.host !== m.host ? [`• *Restore its latest snapshot elsewhere*: \`/cluster restore ${code}\` (taken ${slackDate(m.snapshot.takenAt)}).`] : []),
+        ...(m.snapshot && m.snapshot.host === m.host ? [`• *Restore its latest snapshot* \`${code}\` (taken ${slackDate(m.snapshot.takenAt)}) once ${esc(m.host)} answers: its images are there.`] : []),
         `• *Delete it*: done at once; what is left on ${esc(m.host)} is removed when it answers again.`,
       ];
       const text = `📵 Your cluster ${c.name} is lost: its Docker host ${m.host} has not answered since ${m.since.toISOString().replace('T', ' ').slice(0, 16)} UTC.`;

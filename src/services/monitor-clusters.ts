@@ -1,8 +1,7 @@
 import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { conditionKey, degradedReason, directKinds, emptyMemory, evaluateHealth, type ConditionReport, type HealthThresholds, type HostSample, type NodeSample, type Warning, type WarningKind } from '../domain/health.js';
-import { planCluster } from '../domain/plan.js';
-import { subnetAt } from '../domain/subnet.js';
 import { systemActor } from '../domain/expiry.js';
+import { plannedNodes } from './planned-nodes.js';
 import type { Clock, ClusterStore, ContainerRuntime, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
 
 export interface MonitorDeps {
@@ -68,19 +67,13 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
   if (await deps.operations.active(cluster.id)) return undefined;
   const nodes = await deps.store.nodes(cluster.id);
   if (!nodes.length) return undefined;
-  const template = deps.catalog.get(cluster.template);
-  const planned = template
-    ? new Map(planCluster({
-      clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
-      subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
-    }).nodes.map((n) => [n.hostname, n]))
-    : new Map();
+  const planned = plannedNodes(deps.catalog, deps.settings.subnetPool, cluster);
 
   const sampledAt = deps.clock.now();
   const hosts = new Map<string, HostSample>();
   const samples: NodeSample[] = await Promise.all(nodes.map(async (n) => {
     const plan = planned.get(n.hostname);
-    const s = await deps.health.sample(n.host, { hostname: n.hostname, containerName: n.containerName, diskPaths: plan?.volumes.map((v: { path: string }) => v.path) ?? [] });
+    const s = await deps.health.sample(n.host, { hostname: n.hostname, containerName: n.containerName, diskPaths: plan?.volumes.map((v) => v.path) ?? [] });
     const { hostMemory, hostDiskPercent, ...sample } = s;
     if (hostMemory && !hosts.has(n.host)) hosts.set(n.host, { host: n.host, memAvailableBytes: hostMemory.availableBytes, memTotalBytes: hostMemory.totalBytes, diskPercent: hostDiskPercent ?? null });
     if (!sample.running || !plan?.readiness) return sample;

@@ -360,7 +360,7 @@ export type DirectMessage =
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
   | { kind: 'healthWarning'; cluster: Cluster; warning: Warning }
   /** Its host stopped answering: what the owner can do (wait, restore the latest snapshot elsewhere, delete). */
-  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date } };
+  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date; host: string } };
 
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
@@ -417,6 +417,17 @@ export interface Settings {
   quota?: QuotaLimits;
   /** The reconciler's deadlines (services/reconcile.ts); absent: the defaults there. */
   reconcile?: ReconcileSettings;
+  /** Host health (services/watch-hosts.ts); absent: the defaults there. */
+  hostHealth?: HostHealthSettings;
+}
+
+export interface HostHealthSettings {
+  /** How long one check of a host may take. */
+  timeoutMs: number;
+  /** Silent for longer: the host is down and its clusters lost. */
+  lostAfterSeconds: number;
+  /** How long a lost cluster's nodes have to pass readiness after their host answers again. */
+  recoverySeconds: number;
 }
 
 export interface ReconcileSettings {
