@@ -7,7 +7,7 @@ import type { Clock, ClusterStore, ContainerRuntime, HostHealthSettings, HostPro
 export const defaultHostHealthSettings: HostHealthSettings = { timeoutMs: 3000, lostAfterSeconds: 120, recoverySeconds: 300 };
 
 export interface WatchHostsDeps {
-  hosts: HostStore;
+  hosts: Pick<HostStore, 'list' | 'recordHealth' | 'markDown'>;
   probe: HostProbe;
   store: ClusterStore;
   snapshots: Pick<SnapshotStore, 'list'>;

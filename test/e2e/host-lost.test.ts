@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientFor } from '../../src/docker/host-pool.js';
+import { label } from '../../src/domain/labels.js';
+import { killEngine, startEngine, type EngineB } from '../support/engine-b.js';
+import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { IDS } from '../support/slack-request.js';
+
+/**
+ * A Docker host that dies (issue 8): engine C, a second engine of its own on this machine (scripts/engine-b.sh
+ * with ENGINE_NAME=c), is killed with SIGKILL under a ZooKeeper cluster. Within the (small) threshold the cluster
+ * is lost on its card and its owner gets one DM, also across a restart of clusterbot; creating, listing and deleting
+ * on the local host keep working meanwhile; deleting the lost cluster succeeds at once, and C is cleaned up by the
+ * reconciler once it answers again. One zookeeper 1 on each host.
+ */
+const lostAfterSeconds = 4;
+
+describe('a Docker host that dies', () => {
+  let h: SlackHarness;
+  let c: EngineB;
+  const onC = `lost-zk-${randomUUID().slice(0, 6)}`;
+  const onLocal = `kept-zk-${randomUUID().slice(0, 6)}`;
+  let clusterId = '';
+  let killedAt = 0;
+  const dms = () => h.fake.messages(h.fake.dmChannel(IDS.user_id)).filter((m) => m.text.includes(`Your cluster ${onC} is lost`));
+  const onEngineC = async (id: string) => {
+    const { docker, agent } = clientFor({ name: 'c', url: c.url, tlsDir: c.tlsDir });
+    try {
+      const filters = { label: [`${label.cluster}=${id}`] };
+      const [containers, volumes, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters }), docker.listNetworks({ filters })]);
+      return { containers: containers.length, volumes: volumes.Volumes?.length ?? 0, networks: networks.length };
+    } finally {
+      agent.destroy();
+    }
+  };
+  const deleteConfirmed = async (name: string) => {
+    const asked = `delete-${name}`;
+    await h.send(`delete ${name}`, { responseId: asked }).res;
+    const button = (await h.reply(asked)).blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete.confirm')!;
+    expect((await h.press(button, { responseId: `confirm-${name}`, ephemeral: true })).status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    c = await startEngine('c');
+    h = await startSlackHarness({
+      subnetPool: '10.165.0.0/16',
+      env: {
+        DOCKER_HOSTS: `local=unix:///var/run/docker.sock,c=${c.url}`,
+        DOCKER_TLS_DIR: c.tlsDir,
+        ADMIN_USERS: IDS.user_id,
+        HOST_CHECK_SECONDS: '1',
+        HOST_CHECK_TIMEOUT_MS: '1000',
+        HOST_LOST_AFTER_SECONDS: String(lostAfterSeconds),
+        RECONCILE_INTERVAL_SECONDS: '5',
+        ORPHAN_GRACE_SECONDS: '0',
+        MONITOR_INTERVAL_SECONDS: '0',
+      },
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await h?.close();
+    // Whatever happened, C runs again for the next run (its data stays; the harness removed our objects on local).
+    await startEngine('c');
+  }, 120_000);
+
+  it('creates a cluster on host C; its card shows the host', async () => {
+    await h.send(`create zookeeper 1 --name ${onC} --host c`).res;
+    const ready = await h.waitForCard(onC, 'ready', 300_000);
+    expect(JSON.stringify(ready.blocks)).toContain('*Host*\\nc');
+    clusterId = (await h.rows()).find((r) => r.name === onC)!.id;
+    expect((await onEngineC(clusterId)).containers).toBe(1);
+  }, 320_000);
+
+  it('turns lost within the threshold when C dies, and its owner gets one DM saying what can be done', async () => {
+    killedAt = Date.now();
+    await killEngine('c');
+    const lost = await h.waitForCard(onC, 'lost', 60_000);
+    // The threshold, plus a check interval, the check's own deadline and the outbox's delivery.
+    expect(Date.now() - killedAt).toBeLessThan((lostAfterSeconds + 8) * 1000);
+    expect(JSON.stringify(lost.blocks)).toMatch(/Lost:\*.*\*c\*.*has not answered since <!date\^/);
+    const dm = await h.fake.waitFor(() => dms()[0], 10_000);
+    expect(JSON.stringify(dm.blocks)).toMatch(/Wait.*Delete it/);
+    expect((await h.db.database.pool.query("SELECT state FROM hosts WHERE name = 'c'")).rows[0].state).toBe('down');
+    // /cluster hosts says so.
+    await h.send('hosts', { responseId: 'hosts' }).res;
+    expect((await h.reply('hosts')).text).toMatch(/🔴 \*c\* · down .* · not answering since/);
+  }, 90_000);
+
+  it('keeps creating, listing and deleting on the local host while C is down', async () => {
+    await h.send(`create zookeeper 1 --name ${onLocal}`).res;
+    const ready = await h.waitForCard(onLocal, 'ready', 240_000);
+    expect(JSON.stringify(ready.blocks)).toContain('*Host*\\nlocal');
+    await h.send('list', { responseId: 'list' }).res;
+    expect((await h.reply('list')).text).toContain(onC);
+    await deleteConfirmed(onLocal);
+    await h.waitForCard(onLocal, 'deleted', 60_000);
+  }, 320_000);
+
+  it('sends the DM once, also after clusterbot restarts while C is still down', async () => {
+    await h.crashAndRestart();
+    // Two more host checks by the new process: each records C's failure (updated_at moves).
+    const after = new Date();
+    for (let seen = 0; seen < 2;) {
+      const { rows } = await h.db.database.pool.query("SELECT updated_at FROM hosts WHERE name = 'c'");
+      if (rows[0].updated_at > after) seen++;
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    await h.drained();
+    expect(dms()).toHaveLength(1);
+    expect((await h.rows()).find((r) => r.name === onC)!.state).toBe('lost');
+  }, 120_000);
+
+  it('deletes the lost cluster at once; C is cleaned up when it answers again', async () => {
+    const asked = Date.now();
+    await deleteConfirmed(onC);
+    await h.waitForCard(onC, 'deleted', 30_000);
+    expect(Date.now() - asked).toBeLessThan(20_000);
+    const card = h.card(onC)!;
+    await h.fake.waitFor(() => h.thread(card).find((m) => m.text.includes('did not answer: what is left there is removed when it answers again')), 10_000);
+    await startEngine('c');
+    // The reconciler (every 5 s here, grace 0) sweeps what C still holds of the deleted cluster.
+    await expect.poll(() => onEngineC(clusterId), { timeout: 90_000, interval: 1000 }).toEqual({ containers: 0, volumes: 0, networks: 0 });
+    // And C is active again.
+    await expect.poll(async () => (await h.db.database.pool.query("SELECT state FROM hosts WHERE name = 'c'")).rows[0].state, { timeout: 20_000 }).toBe('active');
+  }, 180_000);
+});
