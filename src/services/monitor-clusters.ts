@@ -2,7 +2,7 @@ import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { conditionKey, degradedReason, directKinds, emptyMemory, evaluateHealth, type ConditionReport, type HealthThresholds, type HostSample, type NodeSample, type Warning, type WarningKind } from '../domain/health.js';
 import { systemActor } from '../domain/expiry.js';
 import { plannedNodes } from './planned-nodes.js';
-import type { Clock, ClusterStore, ContainerRuntime, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, HostStore, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
 
 export interface MonitorDeps {
   store: ClusterStore;
@@ -20,6 +20,8 @@ export interface MonitorDeps {
   logLines?: number;
   /** Clusters checked at once (default 4): a tick mostly waits on Docker execs, so a few in parallel keep it short without loading the host. */
   concurrency?: number;
+  /** The registered hosts: clusters on a host that missed its last health check are left to services/watch-hosts.ts. */
+  hosts?: Pick<HostStore, 'list'> | undefined;
   /** Told each time a warning opens (+1) or closes (-1), e.g. for a gauge of warnings open by kind. */
   onWarningChange?: (kind: WarningKind, delta: 1 | -1) => void;
 }
@@ -40,7 +42,10 @@ export interface MonitorResult {
  */
 export async function monitorClusters(deps: MonitorDeps): Promise<MonitorResult> {
   const result: MonitorResult = { clusters: 0, nodes: 0, opened: 0, resolved: 0 };
-  const clusters = (await deps.store.listLive()).filter((c) => c.state === 'ready' || c.state === 'degraded');
+  // A host that did not answer its last health check would only make every sample wait on it, and its nodes are
+  // not "down": the host is. The host health tick decides about those clusters.
+  const silent = new Set((await deps.hosts?.list())?.filter((h) => h.lastSeenAt && !h.upSince).map((h) => h.name));
+  const clusters = (await deps.store.listLive()).filter((c) => (c.state === 'ready' || c.state === 'degraded') && !(c.host && silent.has(c.host)));
   // A few clusters at a time: a tick must end well within its interval (a warning within two intervals of its
   // cause), and it is background work that must stay cheap on a shared host.
   const queue = [...clusters];
