@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../../src/docker/host-pool.js';
@@ -40,8 +41,27 @@ describe('a Docker host that dies', () => {
     expect((await h.press(button, { responseId: `confirm-${name}`, ephemeral: true })).status).toBe(200);
   };
 
+  /**
+   * The ZooKeeper image on C before the test, with the docker CLI. Streaming it through clusterbot's own image
+   * distribution (save → load) stalled at about 22 MB twice here on a machine under heavy load, while this pipe took
+   * under a minute: that is the images part's to find; this test is about a host that dies.
+   */
+  const preloadImage = async () => {
+    const ref = /^zookeeper\s+built\s+(\S+)$/m.exec(execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], { env: { ...process.env, LOG_LEVEL: 'warn' } }).toString())![1]!;
+    const { docker, agent } = clientFor({ name: 'c', url: c.url, tlsDir: c.tlsDir });
+    try {
+      if (await docker.getImage(ref).inspect().then(() => true, () => false)) return;
+    } finally {
+      agent.destroy();
+    }
+    execFileSync('sh', ['-c', `docker -H unix:///var/run/docker.sock save '${ref}' | docker -H tcp://127.0.0.1:${new URL(c.url).port} load`], {
+      env: { ...process.env, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: c.tlsDir }, timeout: 600_000, stdio: 'ignore',
+    });
+  };
+
   beforeAll(async () => {
     c = await startEngine('c');
+    await preloadImage();
     h = await startSlackHarness({
       subnetPool: '10.165.0.0/16',
       env: {
@@ -56,7 +76,7 @@ describe('a Docker host that dies', () => {
         MONITOR_INTERVAL_SECONDS: '0',
       },
     });
-  }, 300_000);
+  }, 900_000);
   afterAll(async () => {
     await h?.close();
     // Whatever happened, C runs again for the next run (its data stays; the harness removed our objects on local).
@@ -65,12 +85,11 @@ describe('a Docker host that dies', () => {
 
   it('creates a cluster on host C; its card shows the host', async () => {
     await h.send(`create zookeeper 1 --name ${onC} --host c`).res;
-    // The first create on a fresh C streams the image there from the local engine (docker save → load).
-    const ready = await h.waitForCard(onC, 'ready', 600_000);
+    const ready = await h.waitForCard(onC, 'ready', 240_000);
     expect(JSON.stringify(ready.blocks)).toContain('*Host*\\nc');
     clusterId = (await h.rows()).find((r) => r.name === onC)!.id;
     expect((await onEngineC(clusterId)).containers).toBe(1);
-  }, 620_000);
+  }, 260_000);
 
   it('turns lost within the threshold when C dies, and its owner gets one DM saying what can be done', async () => {
     killedAt = Date.now();
