@@ -42,9 +42,9 @@ describe('a Docker host that dies', () => {
   };
 
   /**
-   * The ZooKeeper image on C before the test, with the docker CLI. Streaming it through clusterbot's own image
-   * distribution (save → load) stalled at about 22 MB twice here on a machine under heavy load, while this pipe took
-   * under a minute: that is the images part's to find; this test is about a host that dies.
+   * The ZooKeeper image on C before the test, with the docker CLI: this test is about a host that dies, not about
+   * images (test/integration/image-distribution.test.ts streams them between engines). It also keeps the test short:
+   * on a fresh machine the first create on C would wait for the whole image.
    */
   const preloadImage = async () => {
     const ref = /^zookeeper\s+built\s+(\S+)$/m.exec(execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], { env: { ...process.env, LOG_LEVEL: 'warn' } }).toString())![1]!;
