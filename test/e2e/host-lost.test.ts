@@ -12,7 +12,8 @@ import { IDS } from '../support/slack-request.js';
  * with ENGINE_NAME=c), is killed with SIGKILL under a ZooKeeper cluster. Within the (small) threshold the cluster
  * is lost on its card and its owner gets one DM, also across a restart of clusterbot; creating, listing and deleting
  * on the local host keep working meanwhile; deleting the lost cluster succeeds at once, and C is cleaned up by the
- * reconciler once it answers again. One zookeeper 1 on each host.
+ * reconciler once it answers again, while the other lost cluster there is failed with Retry (its node stopped) and ready
+ * again after Retry. zookeeper 1 clusters only.
  */
 const lostAfterSeconds = 4;
 
@@ -21,6 +22,8 @@ describe('a Docker host that dies', () => {
   let c: EngineB;
   const onC = `lost-zk-${randomUUID().slice(0, 6)}`;
   const onLocal = `kept-zk-${randomUUID().slice(0, 6)}`;
+  // A second cluster on C that is kept: it is ready again once C answers and its node passes readiness.
+  const back = `back-zk-${randomUUID().slice(0, 6)}`;
   let clusterId = '';
   let killedAt = 0;
   const dms = () => h.fake.messages(h.fake.dmChannel(IDS.user_id)).filter((m) => m.text.includes(`Your cluster ${onC} is lost`));
@@ -83,8 +86,10 @@ describe('a Docker host that dies', () => {
     await startEngine('c');
   }, 120_000);
 
-  it('creates a cluster on host C; its card shows the host', async () => {
+  it('creates clusters on host C; their cards show the host', async () => {
     await h.send(`create zookeeper 1 --name ${onC} --host c`).res;
+    await h.send(`create zookeeper 1 --name ${back} --host c`).res;
+    await h.waitForCard(back, 'ready', 240_000);
     const ready = await h.waitForCard(onC, 'ready', 240_000);
     expect(JSON.stringify(ready.blocks)).toContain('*Host*\\nc');
     clusterId = (await h.rows()).find((r) => r.name === onC)!.id;
@@ -101,6 +106,7 @@ describe('a Docker host that dies', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].at.getTime() - killedAt).toBeLessThan((lostAfterSeconds + 4) * 1000);
     expect(JSON.stringify(lost.blocks)).toMatch(/Lost:\*.*\*c\*.*has not answered since <!date\^/);
+    await h.waitForCard(back, 'lost', 20_000);
     const dm = await h.fake.waitFor(() => dms()[0], 10_000);
     expect(JSON.stringify(dm.blocks)).toMatch(/Wait.*Delete it/);
     expect((await h.db.database.pool.query("SELECT state FROM hosts WHERE name = 'c'")).rows[0].state).toBe('down');
@@ -133,7 +139,7 @@ describe('a Docker host that dies', () => {
     expect((await h.rows()).find((r) => r.name === onC)!.state).toBe('lost');
   }, 120_000);
 
-  it('deletes the lost cluster at once; C is cleaned up when it answers again', async () => {
+  it('deletes a lost cluster at once; C is cleaned up when it answers again, and the other is failed with Retry, then ready', async () => {
     const asked = Date.now();
     await deleteConfirmed(onC);
     await h.waitForCard(onC, 'deleted', 30_000);
@@ -145,7 +151,13 @@ describe('a Docker host that dies', () => {
     // nothing of it is left there.
     await expect.poll(() => h.bot.logs().some((l) => l.msg === 'reconciled' && (l.orphansRemoved as string[] | undefined)?.includes(clusterId)), { timeout: 90_000, interval: 1000 }).toBe(true);
     expect(await onEngineC(clusterId)).toEqual({ containers: 0, volumes: 0, networks: 0 });
-    // And C is active again.
+    // And C is active again. The cluster kept there: a killed dockerd stops on its return what still ran, and the
+    // restart policy does not bring it back, so after a short grace it is failed with Retry, which starts it again.
     await expect.poll(async () => (await h.db.database.pool.query("SELECT state FROM hosts WHERE name = 'c'")).rows[0].state, { timeout: 20_000 }).toBe('active');
+    const failed = await h.waitForCard(back, 'failed', 90_000);
+    expect(JSON.stringify(failed.blocks)).toContain('Docker host c answers again, but zk-1 is stopped there.');
+    const backId = (await h.rows()).find((r) => r.name === back)!.id;
+    expect((await h.press({ action_id: 'cluster.retry', value: backId }, { responseId: 'retry-back' })).status).toBe(200);
+    await h.waitForCard(back, 'ready', 120_000);
   }, 180_000);
 });

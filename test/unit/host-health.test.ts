@@ -31,7 +31,10 @@ describe('isDown and recoveryVerdict', () => {
     const n = (hostname: string, o: Partial<{ exists: boolean; running: boolean; ready: boolean }> = {}) => ({ hostname, exists: true, running: true, ready: true, ...o });
     expect(recoveryVerdict('c', [n('zk-1'), n('zk-2')], 0, 60_000)).toEqual({ kind: 'ready' });
     expect(recoveryVerdict('c', [n('zk-1'), n('zk-2', { ready: false })], 59_000, 60_000)).toEqual({ kind: 'wait' });
-    expect(recoveryVerdict('c', [n('zk-1', { running: false }), n('zk-2', { ready: false })], 61_000, 60_000)).toEqual({ kind: 'failed', reason: 'Docker host c answers again, but zk-1 and zk-2 were not ready 60 s later.' });
+    expect(recoveryVerdict('c', [n('zk-1', { ready: false }), n('zk-2', { ready: false })], 61_000, 60_000)).toEqual({ kind: 'failed', reason: 'Docker host c answers again, but zk-1 and zk-2 were not ready 60 s later.' });
+    // A stopped node gets a short grace for its restart policy, then fails the cluster (Retry starts it).
+    expect(recoveryVerdict('c', [n('zk-1', { running: false, ready: false }), n('zk-2')], 29_000, 60_000)).toEqual({ kind: 'wait' });
+    expect(recoveryVerdict('c', [n('zk-1', { running: false, ready: false }), n('zk-2')], 30_000, 60_000)).toEqual({ kind: 'failed', reason: 'Docker host c answers again, but zk-1 is stopped there.' });
     expect(recoveryVerdict('c', [n('zk-1', { exists: false }), n('zk-2')], 0, 60_000)).toEqual({ kind: 'failed', reason: 'Docker host c answers again, but zk-1 is gone from it.' });
     expect(recoveryVerdict('c', [], 0, 60_000)).toMatchObject({ kind: 'failed' });
   });
@@ -133,12 +136,12 @@ describe('watchHosts', () => {
     expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/zk-2 is gone from it/) });
   });
 
-  it('a node that is stopped when the host returns is waited for, then failed after the recovery time', async () => {
+  it('a node that is not ready when the host returns is waited for, then failed after the recovery time', async () => {
     const { w, c, probe, deps } = await setup();
     probe.answering = false;
     w.clock.advance(61_000);
     await watchHosts(deps);
-    [...w.runtime.containers.values()][0]!.running = false;
+    w.runtime.scriptExec((name) => name.endsWith('zk-1'), () => ({ exitCode: 1, output: 'not serving' }));
     probe.answering = true;
     await watchHosts(deps);
     w.clock.advance(100_000);
