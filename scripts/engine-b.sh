@@ -11,22 +11,47 @@
 #
 #   bash scripts/engine-b.sh          start it (idempotent) and print the settings that reach it
 #   bash scripts/engine-b.sh stop     stop it (its data stays)
+#   bash scripts/engine-b.sh kill     SIGKILL its dockerd (a host that dies; `start` brings it back)
 #
 # Prints, for the caller to eval or copy:
 #   ENGINE_B_URL=https://127.0.0.1:2376  ENGINE_B_TLS_DIR=<dir with ca.pem, cert.pem, key.pem>
+#
+# ENGINE_NAME=c starts another, independent engine "C" the same way (root /var/lib/clusterbot-engine-c, run dir
+# /var/run/clusterbot-engine-c, API on 127.0.0.1:2377, bridge cb-c0 on 172.31.253.0/24, containerd namespace
+# moby-c, its own certificates) and prints ENGINE_C_URL and ENGINE_C_TLS_DIR: the host-death test kills and
+# restarts it without touching B, which other tests use meanwhile.
 set -euo pipefail
 
-ROOT="${ENGINE_B_ROOT:-/var/lib/clusterbot-engine-b}"
-PORT="${ENGINE_B_PORT:-2376}"
-RUN=/var/run/clusterbot-engine-b
+NAME="${ENGINE_NAME:-b}"
+case "$NAME" in
+  b) DEFAULT_PORT=2376 BRIDGE_CIDR=172.31.254.1/24 ;;
+  c) DEFAULT_PORT=2377 BRIDGE_CIDR=172.31.253.1/24 ;;
+  *) echo "ENGINE_NAME must be b or c" >&2; exit 2 ;;
+esac
+UPPER="$(printf %s "$NAME" | tr a-z A-Z)"
+ROOT_VAR="ENGINE_${UPPER}_ROOT" PORT_VAR="ENGINE_${UPPER}_PORT" CLIENT_VAR="ENGINE_${UPPER}_CLIENT_DIR"
+ROOT="${!ROOT_VAR:-/var/lib/clusterbot-engine-$NAME}"
+PORT="${!PORT_VAR:-$DEFAULT_PORT}"
+RUN=/var/run/clusterbot-engine-$NAME
+BRIDGE=cb-${NAME}0
 TLS="$ROOT/tls"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-log() { printf '\033[1m[engine-b]\033[0m %s\n' "$*" >&2; }
+log() { printf '\033[1m[engine-%s]\033[0m %s\n' "$NAME" "$*" >&2; }
 
 if [ "${1:-}" = stop ]; then
   if [ -f "$RUN.pid" ]; then as_root kill "$(cat "$RUN.pid")" 2>/dev/null || true; fi
   for _ in $(seq 1 50); do [ -f "$RUN.pid" ] && kill -0 "$(cat "$RUN.pid")" 2>/dev/null || break; sleep 0.2; done
   log "stopped"
+  exit 0
+fi
+if [ "${1:-}" = kill ]; then
+  # Only this engine's dockerd, by its own pidfile: its containerd and containers are left as a crash leaves them.
+  if [ -f "$RUN.pid" ]; then
+    pid="$(cat "$RUN.pid")"
+    as_root kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  log "killed"
   exit 0
 fi
 
@@ -48,31 +73,33 @@ if ! as_root test -f "$TLS/cert.pem"; then
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null &&
     rm -f server.csr client.csr server.ext client.ext"
 fi
-CLIENT_DIR="${ENGINE_B_CLIENT_DIR:-/tmp/clusterbot-engine-b-tls}"
+CLIENT_DIR="${!CLIENT_VAR:-/tmp/clusterbot-engine-$NAME-tls}"
 mkdir -p "$CLIENT_DIR"
 for f in ca.pem cert.pem key.pem; do as_root cat "$TLS/$f" > "$CLIENT_DIR/$f"; done
 chmod 600 "$CLIENT_DIR/key.pem"
 
 curl_b() { curl -sf --max-time 3 --cacert "$CLIENT_DIR/ca.pem" --cert "$CLIENT_DIR/cert.pem" --key "$CLIENT_DIR/key.pem" "https://127.0.0.1:$PORT$1"; }
 
-if ! ip link show cb-b0 >/dev/null 2>&1; then
-  as_root ip link add cb-b0 type bridge
-  as_root ip addr add 172.31.254.1/24 dev cb-b0
-  as_root ip link set cb-b0 up
+if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+  as_root ip link add "$BRIDGE" type bridge
+  as_root ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
+  as_root ip link set "$BRIDGE" up
 fi
 if ! curl_b /_ping >/dev/null 2>&1; then
   log "starting a second dockerd on 127.0.0.1:$PORT (data in $ROOT)"
+  # A daemon killed earlier (`kill`) leaves its pidfile, and dockerd refuses to start while it exists.
+  if [ -f "$RUN.pid" ] && ! kill -0 "$(cat "$RUN.pid")" 2>/dev/null; then as_root rm -f "$RUN.pid"; fi
   as_root mkdir -p "$ROOT/data" "$RUN"
   as_root bash -c "setsid dockerd \
     --data-root '$ROOT/data' --exec-root '$RUN' --pidfile '$RUN.pid' \
     --host 'unix://$RUN/docker.sock' --host 'tcp://127.0.0.1:$PORT' \
     --tlsverify --tlscacert '$TLS/ca.pem' --tlscert '$TLS/server-cert.pem' --tlskey '$TLS/server-key.pem' \
-    --containerd-namespace moby-b --containerd-plugins-namespace plugins-moby-b \
-    --cgroup-parent /clusterbot-engine-b --bridge cb-b0 --iptables=false --ip-masq=false \
+    --containerd-namespace moby-$NAME --containerd-plugins-namespace plugins-moby-$NAME \
+    --cgroup-parent /clusterbot-engine-$NAME --bridge $BRIDGE --iptables=false --ip-masq=false \
     >'$ROOT/dockerd.log' 2>&1 < /dev/null &"
   for _ in $(seq 1 100); do curl_b /_ping >/dev/null 2>&1 && break; sleep 0.3; done
   curl_b /_ping >/dev/null || { as_root tail -20 "$ROOT/dockerd.log" >&2; log "the second dockerd did not start"; exit 1; }
 fi
 log "ready: $(curl_b /version | sed -n 's/.*"Version":"\([^"]*\)".*/\1/p' | head -1)"
-echo "ENGINE_B_URL=https://127.0.0.1:$PORT"
-echo "ENGINE_B_TLS_DIR=$CLIENT_DIR"
+echo "ENGINE_${UPPER}_URL=https://127.0.0.1:$PORT"
+echo "ENGINE_${UPPER}_TLS_DIR=$CLIENT_DIR"

@@ -112,6 +112,13 @@ export const envSchema = z.object({
   STUCK_AFTER_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(1800),
   /** Seconds Docker objects of this instance with no live cluster row are left alone before the reconciler removes them. */
   ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(600),
+  /** Host health (services/watch-hosts.ts): how often each Docker host is pinged, and how long one ping may take. */
+  HOST_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
+  HOST_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** A host silent for longer is `down` and its clusters `lost`. */
+  HOST_LOST_AFTER_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(120),
+  /** After its host answers again, how long a lost cluster's nodes have to pass readiness before it is failed (with Retry). */
+  HOST_RECOVERY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** TEST ONLY: the process SIGKILLs itself when a job reaches the named step (see `checkpoint` in services). */
   CLUSTERBOT_FAULT_KILL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
 });
@@ -195,6 +202,7 @@ export interface Config {
   /** Seconds between health monitor ticks (0: off) and the thresholds of its conditions. */
   monitor: { intervalSeconds: number; thresholds: HealthThresholds };
   reconcile: { intervalSeconds: number; stuckAfterSeconds: number; orphanGraceSeconds: number };
+  hostHealth: { intervalSeconds: number; timeoutMs: number; lostAfterSeconds: number; recoverySeconds: number };
   /** Test only (CLUSTERBOT_FAULT_KILL_AT): the step at which a worker kills itself. */
   faultKillAt?: string;
 }
@@ -315,6 +323,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
     },
     reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, stuckAfterSeconds: e.STUCK_AFTER_SECONDS, orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS },
+    hostHealth: { intervalSeconds: e.HOST_CHECK_SECONDS, timeoutMs: e.HOST_CHECK_TIMEOUT_MS, lostAfterSeconds: e.HOST_LOST_AFTER_SECONDS, recoverySeconds: e.HOST_RECOVERY_SECONDS },
     ...(e.CLUSTERBOT_FAULT_KILL_AT && { faultKillAt: e.CLUSTERBOT_FAULT_KILL_AT }),
   };
 }

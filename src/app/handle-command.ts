@@ -15,7 +15,7 @@ import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
 import type { ContainerRuntime, HostStore, Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
-import { listHosts } from '../services/list-hosts.js';
+import { cardHost, listHosts } from '../services/list-hosts.js';
 import { renderHosts } from '../render/hosts.js';
 import { clusterLogs } from '../services/cluster-logs.js';
 import { requestRestart } from '../services/restart-cluster.js';
@@ -97,7 +97,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         const cluster = await store.findLiveByName(name);
         if (!cluster) return renderError(`There is no live cluster called "${name}".`, ['`/cluster list --all` shows every live cluster.']);
         const view = (await store.view(cluster.id))!;
-        return renderClusterCard(view, { now: clock.now(), template: catalog.get(cluster.template), advertiseHost: settings.advertiseHost });
+        return renderClusterCard(view, { now: clock.now(), template: catalog.get(cluster.template), advertiseHost: settings.advertiseHost, host: await cardHost(deps.hosts, cluster.host) });
       }
       case 'create': {
         const { view, created } = await requestCluster(deps, {
@@ -282,7 +282,7 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       case 'status': {
         const view = await deps.store.view(clusterId);
         if (!view) return renderError('That cluster no longer exists.');
-        return renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.settings.advertiseHost });
+        return renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.settings.advertiseHost, host: await cardHost(deps.hosts, view.cluster.host) });
       }
     }
   } catch (err) {

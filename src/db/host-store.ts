@@ -17,7 +17,9 @@ function toHost(r: typeof hosts.$inferSelect): HostRecord {
     cpus: r.cpus,
     memoryMiB: r.memoryMiB,
     diskFreeBytes: r.diskFreeBytes,
+    memoryFreeBytes: r.memoryFreeBytes,
     lastSeenAt: r.lastSeenAt,
+    upSince: r.upSince,
     lastError: r.lastError,
   };
 }
@@ -39,7 +41,8 @@ export async function hostLoads(tx: Tx | Db): Promise<HostLoad[]> {
   return rows.map((h) => ({
     name: h.name,
     state: h.state as HostState,
-    reachable: h.state !== 'down' && h.lastSeenAt !== null,
+    // A host that missed its last check takes no new cluster even before it counts as down.
+    reachable: h.state !== 'down' && h.lastSeenAt !== null && h.upSince !== null,
     cpus: h.cpus,
     memoryMiB: h.memoryMiB,
     reservedCpus: by.get(h.name)?.cpus ?? 0,
@@ -81,12 +84,25 @@ export function createHostStore(db: Db): HostStore {
     },
     async recordHealth(name, h) {
       // A host an admin drains stays draining when it answers; one that answers again after `down` is active.
-      if (h.ok)
-        await db
+      // Free memory and disk unread this time (no running node to read them in) keep their last figures.
+      const [r] = h.ok
+        ? await db
           .update(hosts)
-          .set({ cpus: h.cpus, memoryMiB: h.memoryMiB, diskFreeBytes: h.diskFreeBytes ?? null, lastSeenAt: sql`now()`, lastError: null, state: sql`case when ${hosts.state} = 'down' then 'active' else ${hosts.state} end`, updatedAt: sql`now()` })
-          .where(eq(hosts.name, name));
-      else await db.update(hosts).set({ lastError: h.error, updatedAt: sql`now()` }).where(eq(hosts.name, name));
+          .set({
+            cpus: h.cpus, memoryMiB: h.memoryMiB,
+            ...(h.diskFreeBytes != null && { diskFreeBytes: h.diskFreeBytes }),
+            ...(h.memoryFreeBytes != null && { memoryFreeBytes: h.memoryFreeBytes }),
+            lastSeenAt: sql`now()`, upSince: sql`coalesce(${hosts.upSince}, now())`, lastError: null,
+            state: sql`case when ${hosts.state} = 'down' then 'active' else ${hosts.state} end`, updatedAt: sql`now()`,
+          })
+          .where(eq(hosts.name, name))
+          .returning()
+        : await db.update(hosts).set({ lastError: h.error, upSince: null, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+      return r && toHost(r);
+    },
+    async markDown(name) {
+      const [r] = await db.update(hosts).set({ state: 'down', updatedAt: sql`now()` }).where(and(eq(hosts.name, name), ne(hosts.state, 'down'))).returning();
+      return r && toHost(r);
     },
     async remove(name) {
       return db.transaction(async (tx) => {

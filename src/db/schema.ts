@@ -22,7 +22,11 @@ export const hosts = pgTable('hosts', {
   cpus: integer('cpus').notNull().default(0),
   memoryMiB: integer('memory_mib').notNull().default(0),
   diskFreeBytes: bigint('disk_free_bytes', { mode: 'number' }),
+  /** MemAvailable of the host at the last health check (null: no running node there to read it from). */
+  memoryFreeBytes: bigint('memory_free_bytes', { mode: 'number' }),
   lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+  /** Since when it has answered every check without a miss (null: its last check failed); lost clusters wait on it. */
+  upSince: timestamp('up_since', { withTimezone: true }),
   lastError: text('last_error'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),

@@ -10,6 +10,7 @@ import type { ContainerRuntime, HostCapacity, NodeStatus } from '../services/por
 import { demuxBuffer, execIn } from './exec.js';
 import type { HostPool } from './host-pool.js';
 import type { ImageDistribution } from './image-distribution.js';
+import { withDeadline } from './engine-call.js';
 
 export interface RuntimeOptions {
   pool: HostPool;
@@ -26,6 +27,13 @@ export interface RuntimeOptions {
    * (committed images inherit it from their container); the orphan listing only sees objects carrying it.
    */
   instance?: string;
+  /**
+   * Per host, the address people and clients use for its published ports (the hosts table's advertised
+   * address); absent or undefined: `advertiseHost`.
+   */
+  advertiseFor?: (host: string) => string | undefined;
+  /** How long a call that only asks whether a host is there waits for it (default 5 s). */
+  answerWithinMs?: number;
 }
 
 /** Where a started node finds its own published addresses (see publishedEnv). */
@@ -104,6 +112,18 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
   const instanceFilter = opts.instance ? [`${label.instance}=${opts.instance}`] : [];
   // Docker does not make network names unique under concurrency; serialise creation per host.
   const networkLocks = new Map<string, Promise<unknown>>();
+  const answerWithinMs = opts.answerWithinMs ?? 5000;
+
+  /**
+   * The hosts that answer a ping within the deadline, and those that do not. What walks every host (deletes,
+   * orphan sweeps) skips a dead one instead of failing or hanging on it: one lost machine must not stop the
+   * rest of the pool, and what is left there is swept when it answers again.
+   */
+  async function answering(): Promise<{ up: string[]; unreachable: string[] }> {
+    const seen = await Promise.all(pool.names().map(async (h) => withDeadline(pool.get(h).ping(), answerWithinMs).then(() => true, () => false)));
+    const names = pool.names();
+    return { up: names.filter((_, i) => seen[i]), unreachable: names.filter((_, i) => !seen[i]) };
+  }
 
   async function inspect(docker: Docker, name: string) {
     return tolerate(() => docker.getContainer(name).inspect(), 404);
@@ -113,18 +133,11 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
     async hosts(): Promise<HostCapacity[]> {
       return Promise.all(
         pool.names().map(async (name) => {
-          // The deadline's timer is cleared either way: a process asked to stop must not wait 5 s for it.
-          let timer: NodeJS.Timeout | undefined;
           try {
-            const info = await Promise.race([
-              pool.get(name).info(),
-              new Promise<never>((_, rej) => (timer = setTimeout(() => rej(new Error('timeout')), 5000))),
-            ]);
+            const info = await withDeadline(pool.get(name).info(), answerWithinMs);
             return { name, cpus: info.NCPU, memoryMiB: Math.floor(info.MemTotal / 2 ** 20), reachable: true };
           } catch {
             return { name, cpus: 0, memoryMiB: 0, reachable: false };
-          } finally {
-            clearTimeout(timer);
           }
         }),
       );
@@ -226,7 +239,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
         info = await container.inspect();
         const ports = publishedPorts(info, node);
         if (ports.length && info.State.Running) {
-          await container.putArchive(await filesTar([{ path: publishedEnvPath, content: publishedEnv(ports, opts.advertiseHost) }]), { path: '/' }).catch((e) => {
+          await container.putArchive(await filesTar([{ path: publishedEnvPath, content: publishedEnv(ports, opts.advertiseFor?.(host) ?? opts.advertiseHost) }]), { path: '/' }).catch((e) => {
             throw dockerError(`write published ports into ${node.containerName}`, e);
           });
         }
@@ -255,8 +268,9 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
 
     async removeCluster(clusterId) {
       const filters = { label: [`${label.cluster}=${clusterId}`] };
-      const removed = { containers: 0, volumes: 0, networks: 0 };
-      for (const host of pool.names()) {
+      const { up, unreachable } = await answering();
+      const removed = { containers: 0, volumes: 0, networks: 0, ...(unreachable.length && { unreachable }) };
+      for (const host of up) {
         const docker = pool.get(host);
         const containers = await docker.listContainers({ all: true, filters });
         await Promise.all(
@@ -317,7 +331,8 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
         if (!before || before < at) seen.set(id, at);
       };
       const filters = { label: [`${label.managed}=true`, ...instanceFilter] };
-      for (const host of pool.names()) {
+      // A host that does not answer is left out: its objects are swept once it answers again.
+      for (const host of (await answering()).up) {
         const docker = pool.get(host);
         for (const c of await docker.listContainers({ all: true, filters })) note(c.Labels[label.cluster], new Date(c.Created * 1000));
         for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) note(v.Labels?.[label.cluster], new Date((v as { CreatedAt?: string }).CreatedAt ?? 0));
@@ -329,7 +344,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
     async leftovers(clusterId) {
       const filters = { label: [`${label.cluster}=${clusterId}`] };
       const out = { containers: [] as string[], volumes: [] as string[], networks: [] as string[] };
-      for (const host of pool.names()) {
+      for (const host of (await answering()).up) {
         const docker = pool.get(host);
         out.containers.push(...(await docker.listContainers({ all: true, filters })).map((c) => `${host}/${c.Names[0]?.replace(/^\//, '')}`));
         out.volumes.push(...((await docker.listVolumes({ filters })).Volumes ?? []).map((v) => `${host}/${v.Name}`));

@@ -61,3 +61,24 @@ export function engineCall(logger: Log): EngineCall {
     },
   });
 }
+
+/** Thrown by `withDeadline`: the engine did not answer in time (treated like a connection error: no status). */
+export class EngineTimeout extends Error {
+  constructor(readonly ms: number) {
+    super(`the Docker API did not answer within ${ms / 1000} s`);
+  }
+}
+
+/**
+ * The call's result, or an EngineTimeout after `ms`. A host whose machine died answers nothing (no refusal, no
+ * reset) until TCP gives up minutes later: whatever merely asks "is it there" must not wait that long. The
+ * timer is cleared either way, so a process asked to stop never waits for it.
+ */
+export async function withDeadline<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([call, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new EngineTimeout(ms)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

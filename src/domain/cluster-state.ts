@@ -10,6 +10,9 @@ export const clusterStates = [
   'deleting',
   'deleted',
   'failed',
+  // Its Docker host has not answered for HOST_LOST_AFTER_SECONDS (services/watch-hosts.ts): nothing on it can be
+  // reached or changed until it answers again; it may still be deleted (the host is cleaned when it returns).
+  'lost',
 ] as const;
 
 export type ClusterState = (typeof clusterStates)[number];
@@ -17,10 +20,12 @@ export type ClusterState = (typeof clusterStates)[number];
 const transitions: Record<ClusterState, readonly ClusterState[]> = {
   requested: ['provisioning', 'deleting', 'failed'],
   provisioning: ['ready', 'degraded', 'failed', 'deleting'],
-  ready: ['degraded', 'deleting', 'provisioning'],
-  degraded: ['ready', 'deleting', 'provisioning', 'failed'],
+  ready: ['degraded', 'deleting', 'provisioning', 'lost'],
+  degraded: ['ready', 'deleting', 'provisioning', 'failed', 'lost'],
   // failed → provisioning is "Retry": provisioning is idempotent, so it converges on what exists.
-  failed: ['provisioning', 'deleting'],
+  failed: ['provisioning', 'deleting', 'lost'],
+  // Back when its host answers again: ready once its nodes pass readiness, failed (with Retry) if they cannot.
+  lost: ['ready', 'failed', 'deleting'],
   deleting: ['deleted'],
   deleted: [],
 };
@@ -66,4 +71,5 @@ export const stateEmoji: Record<ClusterState, string> = {
   deleting: '🗑',
   deleted: '⚫',
   failed: '🔴',
+  lost: '📵',
 };

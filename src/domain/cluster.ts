@@ -59,3 +59,9 @@ export interface ClusterView {
   cluster: Cluster;
   nodes: ClusterNode[];
 }
+
+/** What a cluster's card shows of its Docker host: the address of its published ports, and its last answer (a lost cluster's card says since when). */
+export interface CardHost {
+  advertiseAddress: string | null;
+  lastSeenAt: Date | null;
+}

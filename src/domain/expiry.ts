@@ -11,10 +11,11 @@ const dayMs = 24 * 3600_000;
  * being created are left alone (they become ready or failed within minutes and are swept then), and
  * deleting/deleted ones are already going.
  */
-export const expiringStates: readonly ClusterState[] = ['ready', 'degraded', 'failed'];
+// A lost cluster expires too: its host may never return, and its reservation must not outlive it.
+export const expiringStates: readonly ClusterState[] = ['ready', 'degraded', 'failed', 'lost'];
 
 /** States in which an owner may still push the expiry back: every live state except deleting. */
-export const extendableStates: readonly ClusterState[] = ['requested', 'provisioning', 'ready', 'degraded', 'failed'];
+export const extendableStates: readonly ClusterState[] = ['requested', 'provisioning', 'ready', 'degraded', 'failed', 'lost'];
 
 export interface ExtendLimits {
   /** Days one extension may add. */

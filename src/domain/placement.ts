@@ -50,14 +50,27 @@ export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; m
     return { ok: true, host: h.name };
   }
 
-  const open = hosts.filter((h) => h.reachable && (h.state ?? 'active') === 'active');
-  if (!open.length) {
-    const draining = hosts.filter((h) => h.state === 'draining').length;
+  // One pass, no sort and no allocation per host: placement runs under the create lock (bench/placement.ts).
+  let best: HostLoad | undefined;
+  let bestFree = -Infinity;
+  let most = -Infinity;
+  let open = 0;
+  for (const h of hosts) {
+    if (!h.reachable || (h.state ?? 'active') !== 'active') continue;
+    open++;
+    const free = freeMem(h);
+    if (free > most) most = free;
+    if (!fits(h)) continue;
+    if (free > bestFree || (free === bestFree && h.name < best!.name)) {
+      best = h;
+      bestFree = free;
+    }
+  }
+  if (best) return { ok: true, host: best.name };
+  if (!open) {
+    const draining = hosts.some((h) => h.state === 'draining');
     return { ok: false, reason: draining ? 'every reachable Docker host is draining' : 'no Docker host is reachable' };
   }
-  const best = open.filter(fits).sort((a, b) => freeMem(b) - freeMem(a) || a.name.localeCompare(b.name))[0];
-  if (best) return { ok: true, host: best.name };
-  const most = Math.max(...open.map(freeMem));
   if (most >= need.memoryMiB)
     return { ok: false, reason: `the cluster needs ${round(need.cpus)} CPUs and every host with the memory has its CPUs reserved (${overcommit}× its cores)` };
   return { ok: false, reason: `the cluster needs ${need.memoryMiB} MiB of memory and the emptiest host has ${Math.max(0, most)} MiB free` };

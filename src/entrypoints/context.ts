@@ -21,7 +21,8 @@ import { createHostPool, type HostPool } from '../docker/host-pool.js';
 import { createImageDistribution } from '../docker/image-distribution.js';
 import { createHostStore } from '../db/host-store.js';
 import { checkHosts } from '../services/check-hosts.js';
-import type { HostRecord, HostStore } from '../services/ports.js';
+import { createHostProbe } from '../docker/host-probe.js';
+import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
@@ -58,6 +59,8 @@ export interface Context {
   warnings: WarningStore;
   /** What the monitor samples from Docker (docker/node-health.ts). */
   health: NodeHealthPort;
+  /** What the host health tick asks each engine (docker/host-probe.ts). */
+  probe: HostProbe;
   catalog: TemplateCatalog;
   clock: Clock;
   settings: Settings;
@@ -112,7 +115,8 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   // Hosts are rows (clusterbot hosts add|drain|remove); DOCKER_HOSTS seeds the ones not registered yet.
   const hostStore = createHostStore(database.db);
   await hostStore.seed(config.docker.hosts);
-  const pool = createHostPool((await hostStore.list()).map(hostConfigOf));
+  const registered = await hostStore.list();
+  const pool = createHostPool(registered.map(hostConfigOf));
   lifecycle.defer('docker connections', () => pool.close());
   const connectRedis = (role: string) => {
     // BullMQ needs maxRetriesPerRequest: null so blocking commands survive Redis restarts.
@@ -124,7 +128,12 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const redis = connectRedis('queue');
   const images = imageBuilderFor(config, pool, logger);
   const distribution = createImageDistribution({ pool, registry: config.docker.registry });
-  const runtime = createClusterRuntime({ pool, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
+  // Each host's advertised address (clusterbot hosts add --advertise) goes into its nodes' published.env.
+  const advertised = new Map(registered.map((h) => [h.name, h.advertiseAddress ?? undefined]));
+  const runtime = createClusterRuntime({
+    pool, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, advertiseFor: (host) => advertised.get(host),
+    resolveImage: async (recipe) => (await images.resolve(recipe)).ref,
+  });
   const producer = createProducer(redis, config.queuePrefix);
   lifecycle.defer('job producer', () => producer.close());
   lifecycle.defer('postgres pool', () => database.close());
@@ -157,6 +166,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     runtime,
     warnings: createWarningStore(database.db),
     health,
+    probe: createHostProbe(pool, { instance }),
     catalog,
     clock: { now: () => new Date() },
     settings: {
@@ -172,6 +182,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       snapshots: config.snapshots,
       quota: config.quota,
       reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds },
+      hostHealth: { timeoutMs: config.hostHealth.timeoutMs, lostAfterSeconds: config.hostHealth.lostAfterSeconds, recoverySeconds: config.hostHealth.recoverySeconds },
     },
   };
 }

@@ -5,6 +5,7 @@ import { createHostStore } from '../db/host-store.js';
 import { clientFor } from '../docker/host-pool.js';
 import { checkDockerEndpoint } from '../domain/docker-endpoint.js';
 import { gib } from '../domain/quota.js';
+import { bytesText } from '../render/blocks.js';
 import { AppError } from '../errors.js';
 import type { HostStore } from '../services/ports.js';
 
@@ -76,7 +77,7 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
       withHosts(async (hosts) => {
         const [rows, loads] = await Promise.all([hosts.list(), hosts.loads()]);
         const load = new Map(loads.map((l) => [l.name, l]));
-        console.log(['HOST', 'STATE', 'CPU RESERVED/TOTAL', 'MEMORY RESERVED/TOTAL', 'LAST SEEN', 'URL'].join('\t'));
+        console.log(['HOST', 'STATE', 'CPU RESERVED/TOTAL', 'MEMORY RESERVED/TOTAL', 'MEMORY FREE', 'DISK FREE', 'LAST SEEN', 'URL'].join('\t'));
         for (const h of rows) {
           const l = load.get(h.name);
           console.log([
@@ -84,6 +85,8 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
             h.state,
             `${Math.round((l?.reservedCpus ?? 0) * 100) / 100}/${h.cpus}`,
             `${gib(l?.reservedMemoryMiB ?? 0)}/${gib(h.memoryMiB)} GiB`,
+            h.memoryFreeBytes == null ? '-' : bytesText(h.memoryFreeBytes),
+            h.diskFreeBytes == null ? '-' : bytesText(h.diskFreeBytes),
             h.lastSeenAt ? h.lastSeenAt.toISOString() : `never${h.lastError ? ` (${h.lastError})` : ''}`,
             `${h.url}${h.tlsDir ? ' (mutual TLS)' : ''}`,
           ].join('\t'));

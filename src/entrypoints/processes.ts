@@ -23,6 +23,7 @@ import { resetCluster } from '../services/reset-cluster.js';
 import { restartCluster } from '../services/restart-cluster.js';
 import { monitorClusters } from '../services/monitor-clusters.js';
 import { watchNodeEvents } from '../docker/node-events.js';
+import { watchHosts } from '../services/watch-hosts.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
@@ -138,7 +139,7 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const { channelIntervalMs, retryMaxMs, timeoutMs } = ctx.config.slack;
   const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000 });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, logger: ctx.logger, homeChanged });
+  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger, homeChanged });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
@@ -152,6 +153,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     'expiry.sweep': ctx.config.expirySweepSeconds * 1000,
     'snapshot.retention': ctx.config.snapshots.sweepSeconds * 1000,
     reconcile: ctx.config.reconcile.intervalSeconds * 1000,
+    'host.health': ctx.config.hostHealth.intervalSeconds * 1000,
     ...(monitoring && { 'cluster.monitor': ctx.config.monitor.intervalSeconds * 1000 }),
   };
   const reconcileDeps = {
@@ -188,6 +190,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
         onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
       })),
       reconcile: async () => void (await reconcile(reconcileDeps)),
+      'host.health': async () => void (await watchHosts({ ...deps, hosts: ctx.hosts, probe: ctx.probe })),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -206,6 +209,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     ctx.defer('docker event watch', () => events.close());
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
+  await ctx.producer.schedule('host.health', intervals['host.health']);
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
@@ -300,6 +304,7 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
     catalog: ctx.catalog,
     clock: ctx.clock,
     advertiseHost: ctx.settings.advertiseHost,
+    hosts: ctx.hosts,
     webUiLinks: async (view) => {
       const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
       return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;

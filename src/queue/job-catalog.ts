@@ -79,6 +79,8 @@ export const scheduledJobs = {
   'expiry.sweep': { schema: z.strictObject({}), defaultEveryMs: 60_000, schedulerId: 'expiry-sweep' },
   'snapshot.retention': { schema: z.strictObject({}), defaultEveryMs: 3600_000, schedulerId: 'snapshot-retention' },
   'cluster.monitor': { schema: z.strictObject({}), defaultEveryMs: 30_000, schedulerId: 'cluster-monitor' },
+  // Pings every Docker host, records what it has free, turns a silent host's clusters lost and brings them back (services/watch-hosts.ts).
+  'host.health': { schema: z.strictObject({}), defaultEveryMs: 15_000, schedulerId: 'host-health' },
   // Makes BullMQ and Docker agree with Postgres (services/reconcile.ts); also recreates the schedulers above.
   reconcile: { schema: z.strictObject({}), defaultEveryMs: 120_000, schedulerId: 'reconcile' },
 } as const;

@@ -1,4 +1,4 @@
-import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
+import type { CardHost, Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
 import { footprint, type Template } from '../domain/template.js';
 import { snapshotCode } from '../domain/snapshot.js';
@@ -7,8 +7,10 @@ import { actionIds, esc, md, plain, relative, resetButton, retryButton, slackDat
 export interface CardContext {
   now: Date;
   template?: Template;
-  /** The Docker host address people use to reach published ports. */
+  /** The deployment's default address people use to reach published ports (DOCKER_ADVERTISE_HOST). */
   advertiseHost: string;
+  /** The cluster's host as registered: its own advertised address wins over the default. */
+  host?: CardHost | undefined;
 }
 
 /** The card's "Web UIs" button (listener: slack/listeners/web-ui.ts); its own id keeps it apart from actionIds. */
@@ -25,7 +27,7 @@ export function endpointLines(view: ClusterView, ctx: CardContext): string[] {
       const inner = spec.internalUrl?.replace('{{hostname}}', node.hostname).replace('{{port}}', String(spec.port));
       const innerText = inner ? `\`${esc(inner)}\` inside the cluster` : '';
       if (published && spec.publish) {
-        const url = spec.url.replace('{{host}}', ctx.advertiseHost).replace('{{port}}', String(published.hostPort));
+        const url = spec.url.replace('{{host}}', ctx.host?.advertiseAddress ?? ctx.advertiseHost).replace('{{port}}', String(published.hostPort));
         const outer = /^https?:\/\//.test(url) ? `<${url}|${esc(url)}>` : `\`${esc(url)}\``;
         lines.push(`${node.hostname} · ${esc(label)} ${outer}${inner ? ` · ${innerText}` : ''}`);
       } else if (spec.ui) lines.push(`${node.hostname} · ${esc(label)} · 🌐 *Web UIs* button`);
@@ -70,6 +72,11 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
   if (view.nodes.length) blocks.push({ type: 'section', text: md(`*Nodes*\n${nodesLine(view.nodes)}`.slice(0, 3000)) });
   const endpoints = endpointLines(view, ctx);
   if (endpoints.length && c.state !== 'deleted') blocks.push({ type: 'section', text: md(`*Endpoints*\n${endpoints.join('\n')}`.slice(0, 3000)) });
+  if (c.state === 'lost') {
+    const since = ctx.host?.lastSeenAt ? `has not answered since ${slackDate(ctx.host.lastSeenAt)}` : 'does not answer';
+    const what = `*Lost:* its Docker host *${esc(c.host ?? '?')}* ${since}. Wait for it (the card turns ready when it answers and the nodes are ready again), restore a snapshot elsewhere, or delete it (done at once; the host is cleaned up when it returns).`;
+    blocks.push({ type: 'section', text: md(what.slice(0, 3000)) });
+  }
   if (c.state === 'failed' && c.error) blocks.push({ type: 'section', text: md(`*Failed:* ${esc(c.error)}`.slice(0, 3000)) });
   // Set by the monitor (services/monitor-clusters.ts) while a health warning is open; the thread has the details.
   if (c.state === 'degraded' && c.error) blocks.push({ type: 'section', text: md(`*Degraded:* ${esc(c.error)} (see the thread)`.slice(0, 3000)) });

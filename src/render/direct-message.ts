@@ -1,4 +1,5 @@
 import type { Cluster } from '../domain/cluster.js';
+import { snapshotCode } from '../domain/snapshot.js';
 import type { DirectMessage } from '../services/ports.js';
 import { actionIds, esc, md, plain, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 
@@ -99,6 +100,25 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
     case 'healthWarning': {
       const text = `⚠️ Your cluster ${c.name}: ${m.warning.summary}`;
       return { text, blocks: [{ type: 'section', text: md(`⚠️ Your cluster *${esc(c.name)}*: ${esc(m.warning.summary)}. Its thread has the details and a Restart button.`.slice(0, 3000)) }] };
+    }
+    case 'clusterLost': {
+      // What the owner can do, in the order most will want it; the snapshot line only when there is one.
+      const code = m.snapshot && snapshotCode(m.snapshot.id);
+      const options = [
+        `• *Wait*: when ${esc(m.host)} answers again, clusterbot checks the nodes and the card turns ready (or failed, with Retry).`,
+        // A restore runs where the snapshot's committed images are: one kept on the dead host waits for it too.
+        ...(m.snapshot && m.snapshot.host !== m.host ? [`• *Restore its latest snapshot elsewhere*: \`/cluster restore ${code}\` (taken ${slackDate(m.snapshot.takenAt)}).`] : []),
+        ...(m.snapshot && m.snapshot.host === m.host ? [`• *Restore its latest snapshot* \`${code}\` (taken ${slackDate(m.snapshot.takenAt)}) once ${esc(m.host)} answers: its images are there.`] : []),
+        `• *Delete it*: done at once; what is left on ${esc(m.host)} is removed when it answers again.`,
+      ];
+      const text = `📵 Your cluster ${c.name} is lost: its Docker host ${m.host} has not answered since ${m.since.toISOString().replace('T', ' ').slice(0, 16)} UTC.`;
+      const blocks: Block[] = [
+        { type: 'section', text: md(`📵 Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) is lost: its Docker host *${esc(m.host)}* has not answered since ${slackDate(m.since)}. Nothing on it can be reached until it does.`) },
+        { type: 'section', text: md(`What you can do:\n${options.join('\n')}`) },
+        { type: 'actions', block_id: `lost:${c.id}`, elements: [deleteNowButton(c)] },
+        ...(whereLine(c) ? [{ type: 'context' as const, elements: [md(whereLine(c)!)] }] : []),
+      ];
+      return { text, blocks };
     }
     case 'actedByAdmin': {
       const text = `ℹ️ <@${m.by}> ${m.action} your cluster ${c.name}${m.detail ? ` (${m.detail})` : ''}.`;

@@ -1,6 +1,6 @@
 import { gib } from '../domain/quota.js';
 import type { HostSummary } from '../services/list-hosts.js';
-import { esc, md, relative, type Message } from './blocks.js';
+import { bytesText, esc, md, relative, type Message } from './blocks.js';
 
 const stateMark = { active: '🟢', draining: '🟡', down: '🔴' } as const;
 
@@ -10,9 +10,11 @@ const cpu = (n: number) => String(Math.round(n * 100) / 100);
 
 /** One Docker host's line: state, reserved CPU and memory against what it has, its clusters (and owners, for admins). */
 export function hostLine({ host: h, reservedCpus, reservedMemoryMiB, clusters, owners }: HostSummary, now: Date): string {
-  const seen = h.lastSeenAt ? `seen ${relative(now, h.lastSeenAt)}` : 'never seen';
+  const seen = h.lastSeenAt ? `${h.state === 'down' ? 'not answering since' : 'seen'} ${relative(now, h.lastSeenAt)}` : 'never seen';
   const who = owners.length ? ` (${owners.map((o) => `<@${o}>`).join(', ')})` : '';
-  return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${h.cpus} reserved · memory ${gib(reservedMemoryMiB)}/${gib(h.memoryMiB)} GiB · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
+  // Free figures are read inside a running node of the host (docker/host-probe.ts): a host with none has none yet.
+  const free = [h.memoryFreeBytes != null && `${bytesText(h.memoryFreeBytes)} memory free`, h.diskFreeBytes != null && `disk ${bytesText(h.diskFreeBytes)} free`].filter(Boolean);
+  return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${h.cpus} reserved · memory ${gib(reservedMemoryMiB)}/${gib(h.memoryMiB)} GiB${free.length ? ` · ${free.join(' · ')}` : ''} · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
 }
 
 /** `/cluster hosts`: a line per Docker host, its load and (for admins) whose clusters run there. */

@@ -5,6 +5,7 @@ import { systemActor } from '../domain/expiry.js';
 import { describeCount, describeSizes, footprint, type Template } from '../domain/template.js';
 import type { Progress, ThreadMessage } from '../services/ports.js';
 import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
+import { durationWords } from './direct-message.js';
 import { actionIds, bytesText, esc, escKeepingMentions, md, plain, relative, restoreButton, retryButton, slackDate, type Block, type Message } from './blocks.js';
 
 export function renderProgress(view: ClusterView, p: Progress): Message {
@@ -38,8 +39,14 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const r = m.removed;
       const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
       const who = m.by === systemActor ? 'automatically because it expired' : `by <@${m.by}>`;
-      const text = `⚫ ${name} was deleted ${who}: removed ${n(r.containers, 'container')}, ${n(r.volumes, 'volume')}, ${n(r.networks, 'network')}.`;
+      // A lost cluster's host did not answer: its rows are gone now, its containers when the host returns.
+      const later = r.unreachable?.length ? ` Docker host${r.unreachable.length === 1 ? '' : 's'} ${r.unreachable.join(', ')} did not answer: what is left there is removed when ${r.unreachable.length === 1 ? 'it answers' : 'they answer'} again.` : '';
+      const text = `⚫ ${name} was deleted ${who}: removed ${n(r.containers, 'container')}, ${n(r.volumes, 'volume')}, ${n(r.networks, 'network')}.${later}`;
       return { text, blocks: [{ type: 'section', text: md(text) }] };
+    }
+    case 'hostReturned': {
+      const text = `🟢 ${name} is back: Docker host ${m.host} answers again (after ${durationWords(m.downSeconds * 1000)}) and every node passed its readiness check.`;
+      return { text, blocks: [{ type: 'section', text: md(esc(text)) }] };
     }
     case 'snapshotReady': {
       const s = m.summary;

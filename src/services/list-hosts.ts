@@ -1,4 +1,4 @@
-import type { Cluster } from '../domain/cluster.js';
+import type { CardHost, Cluster } from '../domain/cluster.js';
 import type { ClusterStore, HostRecord, HostStore } from './ports.js';
 
 /** One Docker host as `/cluster hosts` shows it. */
@@ -26,4 +26,11 @@ export async function listHosts(deps: { hosts: HostStore; store: Pick<ClusterSto
     clusters: on(host.name).length,
     owners: opts.admin ? [...new Set(on(host.name).map((c) => c.owner))].sort() : [],
   }));
+}
+
+/** The card's view of a cluster's host; undefined when it has none or the hosts are not known here (the deployment's defaults then apply). */
+export async function cardHost(hosts: Pick<HostStore, 'get'> | undefined, name: string | null): Promise<CardHost | undefined> {
+  if (!hosts || !name) return undefined;
+  const h = await hosts.get(name).catch(() => undefined);
+  return h && { advertiseAddress: h.advertiseAddress, lastSeenAt: h.lastSeenAt };
 }

@@ -1,9 +1,8 @@
 import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { conditionKey, degradedReason, directKinds, emptyMemory, evaluateHealth, type ConditionReport, type HealthThresholds, type HostSample, type NodeSample, type Warning, type WarningKind } from '../domain/health.js';
-import { planCluster } from '../domain/plan.js';
-import { subnetAt } from '../domain/subnet.js';
 import { systemActor } from '../domain/expiry.js';
-import type { Clock, ClusterStore, ContainerRuntime, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
+import { plannedNodes } from './planned-nodes.js';
+import type { Clock, ClusterStore, ContainerRuntime, HostStore, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
 
 export interface MonitorDeps {
   store: ClusterStore;
@@ -21,6 +20,8 @@ export interface MonitorDeps {
   logLines?: number;
   /** Clusters checked at once (default 4): a tick mostly waits on Docker execs, so a few in parallel keep it short without loading the host. */
   concurrency?: number;
+  /** The registered hosts: clusters on a host that missed its last health check are left to services/watch-hosts.ts. */
+  hosts?: Pick<HostStore, 'list'> | undefined;
   /** Told each time a warning opens (+1) or closes (-1), e.g. for a gauge of warnings open by kind. */
   onWarningChange?: (kind: WarningKind, delta: 1 | -1) => void;
 }
@@ -41,7 +42,10 @@ export interface MonitorResult {
  */
 export async function monitorClusters(deps: MonitorDeps): Promise<MonitorResult> {
   const result: MonitorResult = { clusters: 0, nodes: 0, opened: 0, resolved: 0 };
-  const clusters = (await deps.store.listLive()).filter((c) => c.state === 'ready' || c.state === 'degraded');
+  // A host that did not answer its last health check would only make every sample wait on it, and its nodes are
+  // not "down": the host is. The host health tick decides about those clusters.
+  const silent = new Set((await deps.hosts?.list())?.filter((h) => h.lastSeenAt && !h.upSince).map((h) => h.name));
+  const clusters = (await deps.store.listLive()).filter((c) => (c.state === 'ready' || c.state === 'degraded') && !(c.host && silent.has(c.host)));
   // A few clusters at a time: a tick must end well within its interval (a warning within two intervals of its
   // cause), and it is background work that must stay cheap on a shared host.
   const queue = [...clusters];
@@ -68,13 +72,7 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
   if (await deps.operations.active(cluster.id)) return undefined;
   const nodes = await deps.store.nodes(cluster.id);
   if (!nodes.length) return undefined;
-  const template = deps.catalog.get(cluster.template);
-  const planned = template
-    ? new Map(planCluster({
-      clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
-      subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
-    }).nodes.map((n) => [n.hostname, n]))
-    : new Map();
+  const planned = plannedNodes(deps.catalog, deps.settings.subnetPool, cluster);
 
   const sampledAt = deps.clock.now();
   const hosts = new Map<string, HostSample>();
@@ -83,7 +81,7 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
     // A role that runs as its own user gets its readiness probe as that user, in an exec of its own; any other
     // has it folded into the sample's one exec (an exec is most of what a sample costs).
     const folded = plan?.readiness && !plan.user ? plan.readiness.exec : undefined;
-    const s = await deps.health.sample(n.host, { hostname: n.hostname, containerName: n.containerName, diskPaths: plan?.volumes.map((v: { path: string }) => v.path) ?? [], ...(folded && { readiness: folded }) });
+    const s = await deps.health.sample(n.host, { hostname: n.hostname, containerName: n.containerName, diskPaths: plan?.volumes.map((v) => v.path) ?? [], ...(folded && { readiness: folded }) });
     const { hostMemory, hostDiskPercent, ...sample } = s;
     if (hostMemory && !hosts.has(n.host)) hosts.set(n.host, { host: n.host, memAvailableBytes: hostMemory.availableBytes, memTotalBytes: hostMemory.totalBytes, diskPercent: hostDiskPercent ?? null });
     if (!sample.running || !plan?.readiness || folded) return sample;

@@ -49,8 +49,23 @@ export interface HostRecord {
   cpus: number;
   memoryMiB: number;
   diskFreeBytes: number | null;
+  memoryFreeBytes: number | null;
   lastSeenAt: Date | null;
+  /** Since when it has answered every check (null: the last check failed). */
+  upSince: Date | null;
   lastError: string | null;
+}
+
+/** What a health check read from a host (docker/host-probe.ts); free memory and disk are null when it could not read them. */
+export type HostReading =
+  | { ok: true; cpus: number; memoryMiB: number; memoryFreeBytes?: number | null; diskFreeBytes?: number | null }
+  | { ok: false; error: string };
+
+/** Asks a Docker host whether it answers and what it has, within a deadline (never waits on a dead host longer). */
+export interface HostProbe {
+  /** Hosts this process has a client for (registered when it started). */
+  names(): string[];
+  check(host: string, timeoutMs: number): Promise<HostReading>;
 }
 
 export interface NewHost {
@@ -70,8 +85,13 @@ export interface HostStore {
   /** Adds the DOCKER_HOSTS entries not registered yet; never overwrites a registered one. */
   seed(hosts: NewHost[]): Promise<void>;
   setState(name: string, state: HostState): Promise<HostRecord | undefined>;
-  /** What a health check read (capacity, free disk), or why it failed. A `down` host that answers is active again. */
-  recordHealth(name: string, h: { ok: true; cpus: number; memoryMiB: number; diskFreeBytes?: number | null } | { ok: false; error: string }): Promise<void>;
+  /**
+   * What a health check read (capacity, free memory and disk; last seen and up-since move), or why it failed
+   * (up-since cleared). A `down` host that answers is active again. Returns the row as it is now.
+   */
+  recordHealth(name: string, h: HostReading): Promise<HostRecord | undefined>;
+  /** active or draining → down (guarded: undefined when it was down already or is gone). */
+  markDown(name: string): Promise<HostRecord | undefined>;
   /** Unregisters a host that holds no live cluster. */
   remove(name: string): Promise<{ removed: boolean; liveClusters: number }>;
   /** Every registered host with the reservations of its live clusters. */
@@ -204,6 +224,14 @@ export interface ExecResult {
   output: string;
 }
 
+/** What a delete removed; `unreachable` hosts did not answer (what is left there goes when they do). */
+export interface Removed {
+  containers: number;
+  volumes: number;
+  networks: number;
+  unreachable?: string[];
+}
+
 export interface HostCapacity {
   name: string;
   cpus: number;
@@ -233,8 +261,11 @@ export interface ContainerRuntime {
   /** Runs a command in the node (as `user`, e.g. '0' for root, else the container's user). */
   exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
   logsTail(host: string, containerName: string, lines: number): Promise<string>;
-  /** Removes containers, volumes and networks labelled with the cluster id, on every host. */
-  removeCluster(clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;
+  /**
+   * Removes containers, volumes and networks labelled with the cluster id, on every host that answers within a
+   * few seconds; the others are listed as `unreachable` (the reconciler's orphan sweep cleans them when they return).
+   */
+  removeCluster(clusterId: string): Promise<Removed>;
   /**
    * Removes the cluster's containers and volumes on one host but keeps its network (a reset rebuilds the nodes
    * on the same network, addresses and ports). Idempotent.
@@ -247,7 +278,7 @@ export interface ContainerRuntime {
    * them was made: the reconciler's orphan sweep waits a grace period from that moment.
    */
   clustersPresent(): Promise<Map<string, Date>>;
-  /** What is left with the cluster label (containers, volumes, networks), for checks and sweeps. */
+  /** What is left with the cluster label (containers, volumes, networks) on the hosts that answer, for checks and sweeps. */
   leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }>;
 }
 
@@ -327,12 +358,16 @@ export type DirectMessage =
   | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
   | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset'; detail?: string }
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
-  | { kind: 'healthWarning'; cluster: Cluster; warning: Warning };
+  | { kind: 'healthWarning'; cluster: Cluster; warning: Warning }
+  /** Its host stopped answering: what the owner can do (wait, restore the latest snapshot elsewhere, delete). */
+  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date; host: string } };
 
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
   | { kind: 'failed'; step: string; node?: string; reason: string; logTail?: string; cleanedUp: string }
-  | { kind: 'deleted'; by: string; removed: { containers: number; volumes: number; networks: number } }
+  | { kind: 'deleted'; by: string; removed: Removed }
+  /** Its host answered again after the cluster was lost, and its nodes passed readiness. */
+  | { kind: 'hostReturned'; host: string; downSeconds: number }
   | { kind: 'snapshotReady'; summary: SnapshotSummary }
   | { kind: 'snapshotFailed'; by: string; reason: string; cleanedUp: string }
   | { kind: 'snapshotDeleted'; snapshotId: string; by: string; expired: boolean; imagesKept: number }
@@ -382,6 +417,17 @@ export interface Settings {
   quota?: QuotaLimits;
   /** The reconciler's deadlines (services/reconcile.ts); absent: the defaults there. */
   reconcile?: ReconcileSettings;
+  /** Host health (services/watch-hosts.ts); absent: the defaults there. */
+  hostHealth?: HostHealthSettings;
+}
+
+export interface HostHealthSettings {
+  /** How long one check of a host may take. */
+  timeoutMs: number;
+  /** Silent for longer: the host is down and its clusters lost. */
+  lostAfterSeconds: number;
+  /** How long a lost cluster's nodes have to pass readiness after their host answers again. */
+  recoverySeconds: number;
 }
 
 export interface ReconcileSettings {

@@ -1,5 +1,6 @@
 import type { ClusterView } from '../domain/cluster.js';
-import type { Clock, Notifier, TemplateCatalog } from '../services/ports.js';
+import { cardHost } from '../services/list-hosts.js';
+import type { Clock, HostStore, Notifier, TemplateCatalog } from '../services/ports.js';
 import { renderClusterCard } from '../render/cluster-card.js';
 import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
@@ -12,13 +13,14 @@ export function createShellNotifier(opts: {
   catalog: TemplateCatalog;
   clock: Clock;
   advertiseHost: string;
+  hosts?: Pick<HostStore, 'get'>;
   /** The shell user's signed web UI links (there is no button to press in a terminal); printed once a cluster is ready. */
   webUiLinks?: (view: ClusterView) => Promise<Message | undefined>;
 }): Notifier {
   let lastProgress = '';
   return {
     async clusterChanged(view) {
-      opts.print(renderClusterCard(view, { now: opts.clock.now(), template: opts.catalog.get(view.cluster.template), advertiseHost: opts.advertiseHost }));
+      opts.print(renderClusterCard(view, { now: opts.clock.now(), template: opts.catalog.get(view.cluster.template), advertiseHost: opts.advertiseHost, host: await cardHost(opts.hosts, view.cluster.host) }));
       if (view.cluster.state === 'ready' && opts.webUiLinks) {
         const links = await opts.webUiLinks(view).catch(() => undefined);
         if (links) opts.print(links, `  🌐 ${view.cluster.name}: `);

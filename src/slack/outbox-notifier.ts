@@ -4,7 +4,8 @@ import { renderClusterCard } from '../render/cluster-card.js';
 import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
 import { renderWarning } from '../render/warning.js';
-import type { Clock, DirectMessage, Log, Notifier, OperationStore, OutboxWriter, TemplateCatalog, ThreadMessage } from '../services/ports.js';
+import { cardHost } from '../services/list-hosts.js';
+import type { Clock, DirectMessage, HostStore, Log, Notifier, OperationStore, OutboxWriter, TemplateCatalog, ThreadMessage } from '../services/ports.js';
 
 export interface OutboxNotifierDeps {
   outbox: OutboxWriter;
@@ -13,6 +14,8 @@ export interface OutboxNotifierDeps {
   catalog: TemplateCatalog;
   clock: Clock;
   advertiseHost: string;
+  /** The registered hosts: a card uses its host's advertised address and, when lost, says since when it is silent. */
+  hosts?: Pick<HostStore, 'get'>;
   logger: Log;
   /** Called with the owner of every changed cluster, to refresh their Home tab (throttled, not awaited). */
   homeChanged?: (owner: string) => void;
@@ -40,7 +43,8 @@ export function createOutboxNotifier(deps: OutboxNotifierDeps): Notifier {
     async clusterChanged(view) {
       deps.homeChanged?.(view.cluster.owner);
       await safely('the cluster card', view.cluster.id, async () => {
-        const message = renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.advertiseHost });
+        const host = await cardHost(deps.hosts, view.cluster.host);
+        const message = renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.advertiseHost, host });
         await outbox.write({ key: outboxKeys.card(view.cluster.id), kind: 'card', mode: 'coalesce', clusterId: view.cluster.id, channel: target(view), owner: view.cluster.owner, message });
       });
     },
@@ -99,5 +103,7 @@ function directScope(m: DirectMessage): string {
     case 'expiredDeleted': return c.id;
     // One DM per warning (the monitor opens each condition once).
     case 'healthWarning': return m.warning.id;
+    // One per cluster and outage: the host's last answer marks the outage, so a repeat (another tick, a restart) is the same DM.
+    case 'clusterLost': return `${c.id}:${m.since.toISOString()}`;
   }
 }

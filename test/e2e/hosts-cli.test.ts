@@ -35,12 +35,14 @@ describe('clusterbot hosts', () => {
     const added = await cli('add', 'b', b.url, '--tls-dir', b.tlsDir, '--advertise', '127.0.0.1', '--label', 'rack=2');
     expect(added).toMatchObject({ code: 0, out: expect.stringMatching(/^b: Docker [\d.]+.*, \d+ CPUs, [\d.]+ GiB\nregistered b \(active\)/) });
     const listed = (await cli('list')).out.split('\n');
-    expect(listed[0]).toBe('HOST\tSTATE\tCPU RESERVED/TOTAL\tMEMORY RESERVED/TOTAL\tLAST SEEN\tURL');
+    expect(listed[0]).toBe('HOST\tSTATE\tCPU RESERVED/TOTAL\tMEMORY RESERVED/TOTAL\tMEMORY FREE\tDISK FREE\tLAST SEEN\tURL');
     const row = listed.find((l) => l.startsWith('b\t'))!.split('\t');
     expect(row[1]).toBe('active');
     expect(row[2]).toMatch(/^0\/[1-9]\d*$/);
-    expect(row[4]).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(row[5]).toBe(`${b.url} (mutual TLS)`);
+    // Free memory and disk come from the scheduled check (a running node there); a host just added has none yet.
+    expect(row.slice(4, 6)).toEqual(['-', '-']);
+    expect(row[6]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(row[7]).toBe(`${b.url} (mutual TLS)`);
     // DOCKER_HOSTS' default host is seeded alongside.
     expect(listed.some((l) => l.startsWith('local\tactive'))).toBe(true);
 

@@ -112,6 +112,24 @@ describe('hosts', () => {
     await hosts.recordHealth('a', { ok: false, error: 'the Docker API did not answer within 5 s' });
     expect(await hosts.get('a')).toMatchObject({ cpus: 8, memoryMiB: 4096, lastError: 'the Docker API did not answer within 5 s', state: 'active' });
   });
+
+  it('health: free figures kept when unread, up-since cleared by a miss (no new clusters there), down once, active when it answers', async () => {
+    await twoHosts();
+    const up = (await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096, diskFreeBytes: 5e9, memoryFreeBytes: 2e9 }))!;
+    expect(up).toMatchObject({ diskFreeBytes: 5e9, memoryFreeBytes: 2e9, lastError: null });
+    const since = up.upSince!;
+    expect((await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 }))).toMatchObject({ diskFreeBytes: 5e9, memoryFreeBytes: 2e9, upSince: since });
+
+    expect(await hosts.recordHealth('a', { ok: false, error: 'connect ECONNREFUSED' })).toMatchObject({ upSince: null, lastError: 'connect ECONNREFUSED', state: 'active' });
+    expect((await hosts.loads()).find((l) => l.name === 'a')!.reachable).toBe(false);
+    expect(await appRejection(t.store.create(newCluster({ place: { pinned: 'a' } })))).toMatchObject({ code: 'no_capacity' });
+
+    expect(await hosts.markDown('a')).toMatchObject({ state: 'down' });
+    expect(await hosts.markDown('a')).toBeUndefined();
+    const back = (await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 }))!;
+    expect(back).toMatchObject({ state: 'active', lastError: null });
+    expect(back.upSince!.getTime()).toBeGreaterThan(since.getTime());
+  });
 });
 
 describe('/cluster hosts', () => {

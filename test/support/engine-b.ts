@@ -4,20 +4,33 @@ import { promisify } from 'node:util';
 
 /**
  * Host B for the many-hosts tests: a second Docker Engine on this machine, reached over mutual TLS on
- * 127.0.0.1 (scripts/engine-b.sh starts it once and is a no-op when it runs).
+ * 127.0.0.1 (scripts/engine-b.sh starts it once and is a no-op when it runs). Host C is another one, of its
+ * own, that the host-death test kills and starts again without disturbing B.
  */
 export interface EngineB {
   url: string;
   tlsDir: string;
 }
 
-export async function startEngineB(): Promise<EngineB> {
-  const script = path.resolve('scripts/engine-b.sh');
-  const { stdout } = await promisify(execFile)('bash', [script], { timeout: 120_000 });
+const script = () => path.resolve('scripts/engine-b.sh');
+const run = (name: 'b' | 'c', ...args: string[]) =>
+  promisify(execFile)('bash', [script(), ...args], { timeout: 120_000, env: { ...process.env, ENGINE_NAME: name } });
+
+/** Starts engine `name` if it is not running (after a kill too) and says how to reach it. */
+export async function startEngine(name: 'b' | 'c'): Promise<EngineB> {
+  const { stdout } = await run(name);
   const value = (k: string) => {
     const m = new RegExp(`^${k}=(.+)$`, 'm').exec(stdout);
     if (!m) throw new Error(`scripts/engine-b.sh printed no ${k}: ${stdout}`);
     return m[1]!;
   };
-  return { url: value('ENGINE_B_URL'), tlsDir: value('ENGINE_B_TLS_DIR') };
+  const upper = name.toUpperCase();
+  return { url: value(`ENGINE_${upper}_URL`), tlsDir: value(`ENGINE_${upper}_TLS_DIR`) };
+}
+
+export const startEngineB = (): Promise<EngineB> => startEngine('b');
+
+/** SIGKILLs engine `name`'s dockerd by its own pidfile: a host that dies. Never B's while other tests use it. */
+export async function killEngine(name: 'c'): Promise<void> {
+  await run(name, 'kill');
 }

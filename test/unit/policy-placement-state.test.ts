@@ -191,6 +191,13 @@ describe('cluster states', () => {
     ['failed', 'provisioning'],
     ['failed', 'deleting'],
     ['deleting', 'deleted'],
+    // A host that stops answering takes its running (or retryable) clusters with it; they come back or fail.
+    ['ready', 'lost'],
+    ['degraded', 'lost'],
+    ['failed', 'lost'],
+    ['lost', 'ready'],
+    ['lost', 'failed'],
+    ['lost', 'deleting'],
   ];
   const isLegal = (from: ClusterState, to: ClusterState) => legal.some(([f, t]) => f === from && t === to);
   const allPairs = clusterStates.flatMap((from) => clusterStates.map((to) => [from, to] as [ClusterState, ClusterState]));
@@ -223,10 +230,11 @@ describe('cluster states', () => {
 
   it.each([
     ['deleted', ['deleting']],
-    ['deleting', ['requested', 'provisioning', 'ready', 'degraded', 'failed']],
-    ['ready', ['provisioning', 'degraded']],
+    ['deleting', ['requested', 'provisioning', 'ready', 'degraded', 'failed', 'lost']],
+    ['ready', ['provisioning', 'degraded', 'lost']],
     ['provisioning', ['requested', 'ready', 'degraded', 'failed']],
-    ['failed', ['requested', 'provisioning', 'degraded']],
+    ['failed', ['requested', 'provisioning', 'degraded', 'lost']],
+    ['lost', ['ready', 'degraded', 'failed']],
   ] as [ClusterState, ClusterState[]][])('statesAllowedBefore(%s) = %j', (to, expected) => {
     expect(statesAllowedBefore(to)).toEqual(expected);
   });
