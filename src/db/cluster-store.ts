@@ -10,7 +10,8 @@ import type { ClusterStore, NewCluster } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
-import { insertOperation, toOperation, type Tx } from './operation-store.js';
+import { writeOutbox } from './outbox-store.js';
+import { finishOperation, insertOperation, toOperation, type Tx } from './operation-store.js';
 import { clusters, events, nodes, operations, reminders } from './schema.js';
 
 /** Postgres unique_violation, with the index that fired. */
@@ -166,7 +167,7 @@ export function createClusterStore(db: Db): ClusterStore {
       return row?.n ?? 0;
     },
 
-    async transition(id, to, patch = {}, actor = 'clusterbot') {
+    async transition(id, to, patch = {}, actor = 'clusterbot', tell) {
       // The WHERE clause is the guard: the update happens only from a state that allows `to`,
       // atomically, so concurrent workers or late retries cannot make an illegal move.
       return db.transaction(async (tx) => {
@@ -184,7 +185,10 @@ export function createClusterStore(db: Db): ClusterStore {
           .returning();
         if (!row) return undefined;
         await tx.insert(events).values({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {} });
-        return toCluster(row);
+        const cluster = toCluster(row);
+        // What Slack must hear about the change is written by this transaction, so both commit or neither does.
+        if (tell) await tell(cluster, { outbox: { write: (e) => writeOutbox(tx, e) }, operations: { finish: (op, state, error) => finishOperation(tx, op, state, error) } });
+        return cluster;
       });
     },
 

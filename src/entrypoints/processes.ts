@@ -315,11 +315,13 @@ function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
 }
 
 function logNotifier(ctx: Context): Notifier {
-  return {
+  const notifier: Notifier = {
+    through: () => notifier,
     clusterChanged: async (v) => ctx.logger.info({ cluster: v.cluster.name, state: v.cluster.state }, 'cluster changed'),
     progress: async (v, p) => ctx.logger.info({ cluster: v.cluster.name, ...p }, 'progress'),
     threadMessage: async (v, m) => ctx.logger.info({ cluster: v.cluster.name, kind: m.kind }, 'thread message'),
     direct: async (user, m) => ctx.logger.info({ cluster: m.cluster.name, user, kind: m.kind }, 'direct message'),
     warning: async (v, w) => ctx.logger.warn({ cluster: v.cluster.name, kind: w.kind, subject: w.subject, resolved: !!w.resolvedAt, summary: w.summary }, 'health warning'),
   };
+  return notifier;
 }

@@ -99,8 +99,12 @@ export interface ClusterStore {
   findLiveByName(name: string): Promise<Cluster | undefined>;
   listLive(filter?: { owner?: string }): Promise<Cluster[]>;
   countLive(owner: string): Promise<number>;
-  /** Moves state only if the current state allows it; returns the updated cluster or undefined if it did not. */
-  transition(id: string, to: ClusterState, patch?: { error?: string | null; host?: string | null }, actor?: string): Promise<Cluster | undefined>;
+  /**
+   * Moves state only if the current state allows it; returns the updated cluster or undefined if it did not.
+   * `tell` runs inside the same transaction, after the change, with an outbox bound to it: what Slack must hear
+   * about the change (card, thread message, DM) commits with it or not at all (see Tell).
+   */
+  transition(id: string, to: ClusterState, patch?: { error?: string | null; host?: string | null }, actor?: string, tell?: Tell): Promise<Cluster | undefined>;
   /**
    * Moves a cluster that is still `provisioning` and has no nodes saved to the lowest subnet index that no
    * live cluster uses and that is not in `exclude` (e.g. subnets another Docker network on its host already
@@ -320,6 +324,32 @@ export interface Notifier {
    * place (new numbers, then resolved when `resolvedAt` is set). Never a second message for the same id.
    */
   warning(view: ClusterView, warning: Warning): Promise<void>;
+  /**
+   * This notifier writing through `outbox` (a state change's transaction, see Tell) and failing when a write
+   * fails, so the change never commits without its messages. A notifier with no outbox (the shell prints,
+   * a log) returns itself.
+   */
+  through(outbox: OutboxWriter): Notifier;
+}
+
+/**
+ * What a state change tells Slack (and the operation it settles), written in the change's own transaction: the
+ * store calls it with the changed cluster and ports bound to that transaction. A worker killed after the commit
+ * has queued the messages and finished the operation; one killed before has done neither, and the retried step
+ * does it all then (services/tell.ts builds these).
+ */
+export type Tell = (cluster: Cluster, tx: InTransaction) => Promise<void>;
+
+/**
+ * Marks a job's operation succeeded (services/run-operation.ts): through `within` (a state change's transaction, see
+ * Tell) when given, so the cluster's new state, its messages and the operation's end commit together.
+ */
+export type Complete = (within?: Pick<OperationStore, 'finish'>) => Promise<void>;
+
+/** The writes a Tell makes, bound to the state change's transaction. */
+export interface InTransaction {
+  outbox: OutboxWriter;
+  operations: Pick<OperationStore, 'finish'>;
 }
 
 export type DirectMessage =

@@ -1,6 +1,7 @@
 import { systemActor } from '../domain/expiry.js';
 import { isOverdue, isStuck } from '../domain/stuck.js';
 import { isAppError } from '../errors.js';
+import { telling } from './tell.js';
 import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QueueInspector, ReconcileSettings } from './ports.js';
 
 export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600 };
@@ -108,12 +109,12 @@ async function unstickClusters(deps: ReconcileDeps, result: ReconcileResult): Pr
     const minutes = Math.round(stuckMs / 60_000);
     const reason = `It was still ${cluster.state} after ${minutes} min with no progress (a worker or Redis was lost).`;
     if (active) await deps.operations.finish(active.id, 'failed', reason);
-    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, systemActor);
+    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, systemActor, telling(deps, async (n, view) => {
+      await n.clusterChanged(view);
+      await n.threadMessage(view, { kind: 'failed', step: cluster.state, reason, cleanedUp: 'Nothing was removed: Retry reuses what exists.' });
+    }));
     if (!failed) continue; // it moved meanwhile: someone else's pass, or the work finished after all
     result.failedClusters.push(cluster.id);
-    const view = { cluster: failed, nodes: await deps.store.nodes(cluster.id) };
-    await deps.notifier.clusterChanged(view);
-    await deps.notifier.threadMessage(view, { kind: 'failed', step: cluster.state, reason, cleanedUp: 'Nothing was removed: Retry reuses what exists.' });
   }
 }
 

@@ -21,7 +21,7 @@ describe('a worker killed at every step of create and delete', () => {
   const prefix = `e2e-fault-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
-    h = await startSlackHarness({ subnetPool: '10.243.0.0/16', env: { QUEUE_PREFIX: prefix } });
+    h = await startSlackHarness({ subnetPool: '10.150.0.0/16', env: { QUEUE_PREFIX: prefix } });
     redis = new Redis(loadConfig().redisUrl);
   }, 120_000);
   afterAll(async () => {

@@ -21,7 +21,7 @@ describe('Redis flushed and Postgres restarted mid-create', () => {
     redis = await startThrowawayRedis();
     db = new pg.Pool({ connectionString: pgServer.url, max: 2 });
     db.on('error', () => undefined); // the restart cuts idle sessions too
-    h = await startSlackHarness({ subnetPool: '10.242.0.0/16', env: { DATABASE_URL: pgServer.url, REDIS_URL: redis.url, RECONCILE_INTERVAL_SECONDS: '5' } });
+    h = await startSlackHarness({ subnetPool: '10.151.0.0/16', env: { DATABASE_URL: pgServer.url, REDIS_URL: redis.url, RECONCILE_INTERVAL_SECONDS: '5' } });
   }, 120_000);
   afterAll(async () => {
     const ids = db ? (await db.query<{ id: string }>('SELECT id FROM clusters').catch(() => ({ rows: [] as { id: string }[] }))).rows.map((r) => r.id) : [];

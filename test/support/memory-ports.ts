@@ -41,6 +41,7 @@ import type {
   SnapshotStore,
   NodeStatus,
   Notifier,
+  Tell,
   Progress,
   Settings,
   TemplateCatalog,
@@ -96,6 +97,8 @@ export class MemoryClusterStore implements ClusterStore {
   readonly transitions: TransitionRecord[] = [];
   /** Number of calls that changed something (create, transition, set*, saveNode): "nothing written" checks. */
   writes = 0;
+  /** The operations over these rows (set by MemoryOperationStore), what a Tell's transaction finishes them with. */
+  operationsPort?: Pick<OperationStore, 'finish'>;
   private seq = 0;
 
   constructor(
@@ -224,9 +227,21 @@ export class MemoryClusterStore implements ClusterStore {
     return (await this.listLive({ owner })).length;
   }
 
-  async transition(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot'): Promise<Cluster | undefined> {
+  async transition(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot', tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || !statesAllowedBefore(to).includes(c.state)) return undefined;
+    if (tell) {
+      // One transaction in Postgres: a Tell that fails leaves the cluster as it was.
+      const before = clone(c);
+      const changed = await this.transition(id, to, patch, actor);
+      try {
+        await tell(changed!, { outbox: { write: async () => undefined }, operations: this.operationsPort ?? { finish: async () => undefined } });
+      } catch (e) {
+        this.clusters.set(id, before);
+        throw e;
+      }
+      return changed;
+    }
     const from = c.state;
     const now = this.clock.now();
     c.state = to;
@@ -671,6 +686,11 @@ export class RecordingNotifier implements Notifier {
   readonly events: NotifierEvent[] = [];
   constructor(private readonly journal?: Journal) {}
 
+  /** Records in place: a state change's messages show in the same journal (the store calls Tell after the change). */
+  through(): Notifier {
+    return this;
+  }
+
   async clusterChanged(view: ClusterView): Promise<void> {
     this.events.push({ kind: 'clusterChanged', view: clone(view) });
     this.journal?.push(`notifier.clusterChanged ${view.cluster.state}`);
@@ -720,7 +740,10 @@ export class MemoryOperationStore implements OperationStore {
   constructor(
     private readonly store: MemoryClusterStore,
     private readonly clock: Clock = new FakeClock(),
-  ) {}
+  ) {
+    // A Tell finishes operations through the store's "transaction": this store.
+    store.operationsPort = this;
+  }
 
   async begin(clusterId: string, op: NewOperation, opts: BeginOptions): Promise<{ operation: Operation; cluster: Cluster }> {
     const c = this.store.clusters.get(clusterId);
