@@ -59,9 +59,9 @@ describe('a worker killed at every step of create and delete', () => {
     await expect.poll(async () => (await h.db.database.pool.query("SELECT state FROM operations WHERE cluster_id = $1 AND kind = 'create'", [id])).rows.map((r) => r.state), { timeout: 30_000 }).toEqual(['succeeded']);
     const made = await listByLabel(id);
     expect([made.containers.length, made.networks.length]).toEqual([1, 1]);
-    // Killed after the cluster was marked ready but before the thread heard it, the message is lost today (the
-    // Slack outbox, written in the same transaction, makes it exactly one); at every other step it is exactly one.
-    expect(threadCount(name, /is ready in/)).toBe(createStep === 'create.ready-marked' ? 0 : 1);
+    // "ready" is written to the outbox in the transaction that marks the cluster ready: exactly one at every step.
+    await h.drained();
+    expect(threadCount(name, /is ready in/)).toBe(1);
     expect(threadCount(name, /failed while/)).toBe(0);
 
     await h.crashAndRestart({ CLUSTERBOT_FAULT_KILL_AT: deleteStep });
@@ -71,7 +71,8 @@ describe('a worker killed at every step of create and delete', () => {
     await expect.poll(async () => (await h.rows()).find((r) => r.id === id)?.state, { timeout: 120_000, interval: 500 }).toBe('deleted');
     const left = await listByLabel(id);
     expect([left.containers.length, left.volumes.length, left.networks.length]).toEqual([0, 0, 0]);
-    // Same gap as above: killed between "deleted" in Postgres and the thread message, the message is lost today.
-    await expect.poll(() => threadCount(name, /was deleted/), { timeout: 10_000 }).toBe(deleteStep === 'delete.marked' ? 0 : 1);
+    // Likewise "deleted" commits with the state.
+    await h.drained();
+    expect(threadCount(name, /was deleted/)).toBe(1);
   }, 420_000);
 });
