@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import http from 'node:http';
 import { WebClient, type FetchFunction } from '@slack/web-api';
 import type { Worker } from 'bullmq';
@@ -308,7 +309,8 @@ function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
   return {
     checkpoint: (name) => {
       if (name !== at) return;
-      ctx.logger.warn({ step: name }, 'fault injection: SIGKILL');
+      // Written synchronously: the logger's buffered line would die with the process, and tests read which step it was.
+      writeSync(1, `${JSON.stringify({ level: 40, time: Date.now(), step: name, msg: 'fault injection: SIGKILL' })}\n`);
       process.kill(process.pid, 'SIGKILL');
     },
   };

@@ -118,9 +118,10 @@ export interface ClusterStore {
    * Claims the reminder `offsetMinutes` before this expiry: inserts (cluster, expiresAt, offset) into the
    * reminders table only if the cluster is in an expiring state and its expiry is still `expiresAt`, and
    * sets reminded_at. Returns the cluster if this call claimed it, so concurrent sweeps and restarted
-   * workers remind once per offset; an extension (new expiry) arms every offset again.
+   * workers remind once per offset; an extension (new expiry) arms every offset again. `tell` writes the
+   * reminder in the claim's transaction, so it is sent exactly once.
    */
-  claimReminder(id: string, expiresAt: Date, offsetMinutes: number): Promise<Cluster | undefined>;
+  claimReminder(id: string, expiresAt: Date, offsetMinutes: number, tell?: Tell): Promise<Cluster | undefined>;
   /**
    * Hands the cluster to another owner, only if it is live, not deleting, and still owned by `from` (so two
    * transfers at once cannot both win); records a `transferred` event. Docker labels keep the creator.
@@ -136,9 +137,9 @@ export interface ClusterStore {
   /**
    * Moves an expiring-state cluster whose expiry is at or before `now` and that has no active operation to
    * `deleting` as the system actor, with a state.deleting event saying it expired and a queued delete
-   * operation. Undefined if it was extended, deleted, busy or changed meanwhile.
+   * operation. Undefined if it was extended, deleted, busy or changed meanwhile. `tell` runs in the same transaction.
    */
-  expire(id: string, now: Date): Promise<{ cluster: Cluster; operation: Operation } | undefined>;
+  expire(id: string, now: Date, tell?: Tell): Promise<{ cluster: Cluster; operation: Operation } | undefined>;
   setHost(id: string, host: string): Promise<void>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;

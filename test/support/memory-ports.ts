@@ -40,6 +40,7 @@ import type {
   OperationStore,
   SnapshotStore,
   NodeStatus,
+  InTransaction,
   Notifier,
   Tell,
   Progress,
@@ -99,6 +100,11 @@ export class MemoryClusterStore implements ClusterStore {
   writes = 0;
   /** The operations over these rows (set by MemoryOperationStore), what a Tell's transaction finishes them with. */
   operationsPort?: Pick<OperationStore, 'finish'>;
+
+  /** What a Tell gets here: the notifier records through itself, so the outbox is not written to. */
+  private inTransaction(): InTransaction {
+    return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? { finish: async () => undefined } };
+  }
   private seq = 0;
 
   constructor(
@@ -235,7 +241,7 @@ export class MemoryClusterStore implements ClusterStore {
       const before = clone(c);
       const changed = await this.transition(id, to, patch, actor);
       try {
-        await tell(changed!, { outbox: { write: async () => undefined }, operations: this.operationsPort ?? { finish: async () => undefined } });
+        await tell(changed!, this.inTransaction());
       } catch (e) {
         this.clusters.set(id, before);
         throw e;
@@ -284,7 +290,7 @@ export class MemoryClusterStore implements ClusterStore {
   /** The reminders table's primary key: cluster, expiry, offset. */
   readonly reminderClaims = new Set<string>();
 
-  async claimReminder(id: string, expiresAt: Date, offsetMinutes: number): Promise<Cluster | undefined> {
+  async claimReminder(id: string, expiresAt: Date, offsetMinutes: number, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || c.expiresAt.getTime() !== expiresAt.getTime() || !expiringStates.includes(c.state)) return undefined;
     const key = `${id}|${expiresAt.toISOString()}|${offsetMinutes}`;
@@ -293,6 +299,7 @@ export class MemoryClusterStore implements ClusterStore {
     c.remindedAt = this.clock.now();
     this.writes++;
     this.journal?.push(`store.claimReminder ${offsetMinutes}`);
+    await tell?.(clone(c), this.inTransaction());
     return clone(c);
   }
 
@@ -323,7 +330,7 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
-  async expire(id: string, now: Date): Promise<{ cluster: Cluster; operation: Operation } | undefined> {
+  async expire(id: string, now: Date, tell?: Tell): Promise<{ cluster: Cluster; operation: Operation } | undefined> {
     const c = this.clusters.get(id);
     if (!c || !expiringStates.includes(c.state) || !statesAllowedBefore('deleting').includes(c.state) || c.expiresAt.getTime() > now.getTime()) return undefined;
     if (this.activeOperation(id)) return undefined;
@@ -335,6 +342,7 @@ export class MemoryClusterStore implements ClusterStore {
     this.writes++;
     this.journal?.push('store.transition deleting');
     const operation = this.insertOperation(id, { kind: 'delete', actor: systemActor });
+    await tell?.(clone(c), this.inTransaction());
     return { cluster: clone(c), operation };
   }
 
