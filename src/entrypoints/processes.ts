@@ -15,7 +15,7 @@ import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Checkpoint, Notifier } from '../services/ports.js';
 import { scheduledJobs } from '../queue/job-catalog.js';
 import { createQueueInspector } from '../queue/producer.js';
-import { reconcile } from '../services/reconcile.js';
+import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
 import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
@@ -193,6 +193,11 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
   // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once.
   await reconcile(reconcileDeps).catch((e) => ctx.logger.warn({ err: (e as Error).message }, 'reconciler failed at start; its scheduler tries again'));
+  // And while running: Redis flushed under a live worker takes the reconciler's scheduler too, so a timer of this
+  // process's own checks for the schedulers (one cheap read) and reconciles when they are gone.
+  const watchdog = setInterval(() => void reconcileIfUnscheduled(reconcileDeps).catch((e) =>
+    ctx.logger.warn({ err: (e as Error).message }, 'reconciler: could not check the job schedulers; trying again')), intervals.reconcile);
+  ctx.defer('scheduler watchdog', async () => clearInterval(watchdog));
   return worker;
 }
 

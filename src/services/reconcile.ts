@@ -54,6 +54,18 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   return result;
 }
 
+/**
+ * What a plain timer in every worker runs between the scheduled passes: a flushed Redis takes the reconciler's own
+ * scheduler with it, and then nothing would ever run the pass that recreates it. When a scheduler this deployment
+ * needs is missing, runs a full pass now (which recreates them and requeues the lost jobs); otherwise only lists them.
+ */
+export async function reconcileIfUnscheduled(deps: ReconcileDeps): Promise<ReconcileResult | undefined> {
+  const present = new Set(await deps.inspector.schedulers());
+  if (deps.schedulers.every((id) => present.has(id))) return undefined;
+  deps.logger.warn({ missing: deps.schedulers.filter((id) => !present.has(id)) }, 'reconciler: job schedulers are missing (Redis lost them); reconciling now');
+  return reconcile(deps);
+}
+
 function limits(deps: ReconcileDeps): { stuckMs: number; graceMs: number } {
   const s = deps.settings.reconcile ?? defaultReconcileSettings;
   return { stuckMs: s.stuckAfterSeconds * 1000, graceMs: s.orphanGraceSeconds * 1000 };
