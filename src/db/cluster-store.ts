@@ -6,12 +6,18 @@ import { checkQuota, type Usage } from '../domain/quota.js';
 import { placeCluster } from '../domain/placement.js';
 import { firstFreeSubnet } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
-import type { ClusterStore, NewCluster } from '../services/ports.js';
+import type { ClusterStore, InTransaction, NewCluster } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
-import { insertOperation, toOperation, type Tx } from './operation-store.js';
+import { writeOutbox } from './outbox-store.js';
+import { finishOperation, insertOperation, toOperation, type Tx } from './operation-store.js';
 import { clusters, events, nodes, operations, reminders } from './schema.js';
+
+/** The writes a Tell (services/ports.ts) makes, bound to the transaction of the state change it tells about. */
+function inTransaction(tx: Tx): InTransaction {
+  return { outbox: { write: (e) => writeOutbox(tx, e) }, operations: { finish: (op, state, error) => finishOperation(tx, op, state, error) } };
+}
 
 /** Postgres unique_violation, with the index that fired. */
 function uniqueViolation(err: unknown): string | undefined {
@@ -166,7 +172,7 @@ export function createClusterStore(db: Db): ClusterStore {
       return row?.n ?? 0;
     },
 
-    async transition(id, to, patch = {}, actor = 'clusterbot') {
+    async transition(id, to, patch = {}, actor = 'clusterbot', tell) {
       // The WHERE clause is the guard: the update happens only from a state that allows `to`,
       // atomically, so concurrent workers or late retries cannot make an illegal move.
       return db.transaction(async (tx) => {
@@ -184,7 +190,10 @@ export function createClusterStore(db: Db): ClusterStore {
           .returning();
         if (!row) return undefined;
         await tx.insert(events).values({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {} });
-        return toCluster(row);
+        const cluster = toCluster(row);
+        // What Slack must hear about the change is written by this transaction, so both commit or neither does.
+        if (tell) await tell(cluster, inTransaction(tx));
+        return cluster;
       });
     },
 
@@ -214,7 +223,7 @@ export function createClusterStore(db: Db): ClusterStore {
       return rows.map(toCluster);
     },
 
-    async claimReminder(id, expiresAt, offsetMinutes) {
+    async claimReminder(id, expiresAt, offsetMinutes, tell) {
       // The insert is the claim (primary key cluster, expiry, offset), and it only selects a cluster still
       // in an expiring state with this very expiry: an extension or a delete in between claims nothing.
       return db.transaction(async (tx) => {
@@ -227,7 +236,9 @@ export function createClusterStore(db: Db): ClusterStore {
           RETURNING cluster_id`);
         if (claimed.rows.length === 0) return undefined;
         const [row] = await tx.update(clusters).set({ remindedAt: sql`now()` }).where(eq(clusters.id, id)).returning();
-        return row && toCluster(row);
+        if (!row) return undefined;
+        if (tell) await tell(toCluster(row), inTransaction(tx));
+        return toCluster(row);
       });
     },
 
@@ -267,7 +278,7 @@ export function createClusterStore(db: Db): ClusterStore {
       });
     },
 
-    async expire(id, now) {
+    async expire(id, now, tell) {
       // Guarded on the expiry too: an extension that lands between the sweep's read and this update wins.
       const from = expiringStates.filter((s) => statesAllowedBefore('deleting').includes(s));
       return db.transaction(async (tx) => {
@@ -287,6 +298,7 @@ export function createClusterStore(db: Db): ClusterStore {
         if (!row) return undefined;
         await tx.insert(events).values({ clusterId: id, actor: systemActor, kind: 'state.deleting', detail: { reason: 'expired', expiresAt: row.expiresAt.toISOString() } });
         const operation = await insertOperation(tx, id, { kind: 'delete', actor: systemActor, params: {} });
+        if (tell) await tell(toCluster(row), inTransaction(tx));
         return { cluster: toCluster(row), operation };
       });
     },

@@ -38,6 +38,16 @@ export async function insertOperation(tx: Tx | Db, clusterId: string, op: NewOpe
   return toOperation(row!);
 }
 
+/** Ends an active operation (guarded: a final one stays as it is), with `tx` or the database. */
+export async function finishOperation(tx: Tx | Db, id: string, state: Exclude<OperationState, 'queued' | 'running'>, error: string | null = null): Promise<Operation | undefined> {
+  const [row] = await tx
+    .update(operations)
+    .set({ state, finishedAt: sql`now()`, ...(error !== null && { error }) })
+    .where(and(eq(operations.id, id), active))
+    .returning();
+  return row && toOperation(row);
+}
+
 export function createOperationStore(db: Db): OperationStore {
   return {
     async begin(clusterId, op, opts) {
@@ -103,14 +113,7 @@ export function createOperationStore(db: Db): OperationStore {
       return row && toOperation(row);
     },
 
-    async finish(id, state, error = null) {
-      const [row] = await db
-        .update(operations)
-        .set({ state, finishedAt: sql`now()`, ...(error !== null && { error }) })
-        .where(and(eq(operations.id, id), active))
-        .returning();
-      return row && toOperation(row);
-    },
+    finish: (id, state, error) => finishOperation(db, id, state, error),
 
     async setProgress(id, progress) {
       await db.update(operations).set({ progress }).where(and(eq(operations.id, id), active));

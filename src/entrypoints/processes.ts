@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import http from 'node:http';
 import { WebClient, type FetchFunction } from '@slack/web-api';
 import type { Worker } from 'bullmq';
@@ -14,7 +15,7 @@ import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Checkpoint, Notifier } from '../services/ports.js';
 import { scheduledJobs } from '../queue/job-catalog.js';
 import { createQueueInspector } from '../queue/producer.js';
-import { reconcile } from '../services/reconcile.js';
+import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
 import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
@@ -217,6 +218,11 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
   // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once.
   await reconcile(reconcileDeps).catch((e) => ctx.logger.warn({ err: (e as Error).message }, 'reconciler failed at start; its scheduler tries again'));
+  // And while running: Redis flushed under a live worker takes the reconciler's scheduler too, so a timer of this
+  // process's own checks for the schedulers (one cheap read) and reconciles when they are gone.
+  const watchdog = setInterval(() => void reconcileIfUnscheduled(reconcileDeps).catch((e) =>
+    ctx.logger.warn({ err: (e as Error).message }, 'reconciler: could not check the job schedulers; trying again')), intervals.reconcile);
+  ctx.defer('scheduler watchdog', async () => clearInterval(watchdog));
   return worker;
 }
 
@@ -334,18 +340,21 @@ function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
   return {
     checkpoint: (name) => {
       if (name !== at) return;
-      ctx.logger.warn({ step: name }, 'fault injection: SIGKILL');
+      // Written synchronously: the logger's buffered line would die with the process, and tests read which step it was.
+      writeSync(1, `${JSON.stringify({ level: 40, time: Date.now(), step: name, msg: 'fault injection: SIGKILL' })}\n`);
       process.kill(process.pid, 'SIGKILL');
     },
   };
 }
 
 function logNotifier(ctx: Context): Notifier {
-  return {
+  const notifier: Notifier = {
+    through: () => notifier,
     clusterChanged: async (v) => ctx.logger.info({ cluster: v.cluster.name, state: v.cluster.state }, 'cluster changed'),
     progress: async (v, p) => ctx.logger.info({ cluster: v.cluster.name, ...p }, 'progress'),
     threadMessage: async (v, m) => ctx.logger.info({ cluster: v.cluster.name, kind: m.kind }, 'thread message'),
     direct: async (user, m) => ctx.logger.info({ cluster: m.cluster.name, user, kind: m.kind }, 'direct message'),
     warning: async (v, w) => ctx.logger.warn({ cluster: v.cluster.name, kind: w.kind, subject: w.subject, resolved: !!w.resolvedAt, summary: w.summary }, 'health warning'),
   };
+  return notifier;
 }

@@ -4,7 +4,8 @@ import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { preemptibleByDelete } from '../domain/operation.js';
 import { mayManage } from '../domain/policy.js';
 import { AppError } from '../errors.js';
-import type { Checkpoint, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, Settings } from './ports.js';
+import { telling } from './tell.js';
+import type { Checkpoint, ClusterStore, Complete, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, Settings } from './ports.js';
 
 export interface RequestDeleteDeps {
   store: ClusterStore;
@@ -59,7 +60,7 @@ export interface DeleteDeps {
 }
 
 /** The delete job: remove everything labelled with the cluster, then mark it deleted. Idempotent. */
-export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, actor: string, complete?: () => Promise<void>): Promise<void> {
+export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, actor: string, complete?: Complete): Promise<void> {
   const cluster = await deps.store.get(clusterId);
   if (!cluster || cluster.state === 'deleted') return;
   if (cluster.state !== 'deleting') {
@@ -71,13 +72,14 @@ export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, acto
   const left = await deps.runtime.leftovers(clusterId);
   const count = left.containers.length + left.volumes.length + left.networks.length;
   if (count) throw new AppError('docker_error', `Could not remove everything of ${cluster.name}: ${[...left.containers, ...left.volumes, ...left.networks].join(', ')}`, { retryable: true });
-  const done = await deps.store.transition(clusterId, 'deleted', {}, actor);
+  // The card, the thread message and the owner's DM commit with `deleted`: a worker killed right after loses none.
+  const done = await deps.store.transition(clusterId, 'deleted', {}, actor, telling(deps, async (n, view, tx) => {
+    await complete?.(tx.operations);
+    await n.clusterChanged(view);
+    await n.threadMessage(view, { kind: 'deleted', by: actor, removed });
+    // Only the expiry sweep deletes as clusterbot: the owner did not ask, so they hear about it directly.
+    if (actor === systemActor) await n.direct(view.cluster.owner, { kind: 'expiredDeleted', cluster: view.cluster, removed });
+  }));
   if (!done) return;
   deps.checkpoint?.('delete.marked');
-  await complete?.();
-  const view = { cluster: done, nodes: await deps.store.nodes(clusterId) };
-  await deps.notifier.clusterChanged(view);
-  await deps.notifier.threadMessage(view, { kind: 'deleted', by: actor, removed });
-  // Only the expiry sweep deletes as clusterbot: the owner did not ask, so they hear about it directly.
-  if (actor === systemActor) await deps.notifier.direct(done.owner, { kind: 'expiredDeleted', cluster: done, removed });
 }

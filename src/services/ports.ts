@@ -119,8 +119,12 @@ export interface ClusterStore {
   findLiveByName(name: string): Promise<Cluster | undefined>;
   listLive(filter?: { owner?: string }): Promise<Cluster[]>;
   countLive(owner: string): Promise<number>;
-  /** Moves state only if the current state allows it; returns the updated cluster or undefined if it did not. */
-  transition(id: string, to: ClusterState, patch?: { error?: string | null; host?: string | null }, actor?: string): Promise<Cluster | undefined>;
+  /**
+   * Moves state only if the current state allows it; returns the updated cluster or undefined if it did not.
+   * `tell` runs inside the same transaction, after the change, with an outbox bound to it: what Slack must hear
+   * about the change (card, thread message, DM) commits with it or not at all (see Tell).
+   */
+  transition(id: string, to: ClusterState, patch?: { error?: string | null; host?: string | null }, actor?: string, tell?: Tell): Promise<Cluster | undefined>;
   /**
    * Moves a cluster that is still `provisioning` and has no nodes saved to the lowest subnet index that no
    * live cluster uses and that is not in `exclude` (e.g. subnets another Docker network on its host already
@@ -134,9 +138,10 @@ export interface ClusterStore {
    * Claims the reminder `offsetMinutes` before this expiry: inserts (cluster, expiresAt, offset) into the
    * reminders table only if the cluster is in an expiring state and its expiry is still `expiresAt`, and
    * sets reminded_at. Returns the cluster if this call claimed it, so concurrent sweeps and restarted
-   * workers remind once per offset; an extension (new expiry) arms every offset again.
+   * workers remind once per offset; an extension (new expiry) arms every offset again. `tell` writes the
+   * reminder in the claim's transaction, so it is sent exactly once.
    */
-  claimReminder(id: string, expiresAt: Date, offsetMinutes: number): Promise<Cluster | undefined>;
+  claimReminder(id: string, expiresAt: Date, offsetMinutes: number, tell?: Tell): Promise<Cluster | undefined>;
   /**
    * Hands the cluster to another owner, only if it is live, not deleting, and still owned by `from` (so two
    * transfers at once cannot both win); records a `transferred` event. Docker labels keep the creator.
@@ -152,9 +157,9 @@ export interface ClusterStore {
   /**
    * Moves an expiring-state cluster whose expiry is at or before `now` and that has no active operation to
    * `deleting` as the system actor, with a state.deleting event saying it expired and a queued delete
-   * operation. Undefined if it was extended, deleted, busy or changed meanwhile.
+   * operation. Undefined if it was extended, deleted, busy or changed meanwhile. `tell` runs in the same transaction.
    */
-  expire(id: string, now: Date): Promise<{ cluster: Cluster; operation: Operation } | undefined>;
+  expire(id: string, now: Date, tell?: Tell): Promise<{ cluster: Cluster; operation: Operation } | undefined>;
   setHost(id: string, host: string): Promise<void>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
@@ -351,6 +356,32 @@ export interface Notifier {
    * place (new numbers, then resolved when `resolvedAt` is set). Never a second message for the same id.
    */
   warning(view: ClusterView, warning: Warning): Promise<void>;
+  /**
+   * This notifier writing through `outbox` (a state change's transaction, see Tell) and failing when a write
+   * fails, so the change never commits without its messages. A notifier with no outbox (the shell prints,
+   * a log) returns itself.
+   */
+  through(outbox: OutboxWriter): Notifier;
+}
+
+/**
+ * What a state change tells Slack (and the operation it settles), written in the change's own transaction: the
+ * store calls it with the changed cluster and ports bound to that transaction. A worker killed after the commit
+ * has queued the messages and finished the operation; one killed before has done neither, and the retried step
+ * does it all then (services/tell.ts builds these).
+ */
+export type Tell = (cluster: Cluster, tx: InTransaction) => Promise<void>;
+
+/**
+ * Marks a job's operation succeeded (services/run-operation.ts): through `within` (a state change's transaction, see
+ * Tell) when given, so the cluster's new state, its messages and the operation's end commit together.
+ */
+export type Complete = (within?: Pick<OperationStore, 'finish'>) => Promise<void>;
+
+/** The writes a Tell makes, bound to the state change's transaction. */
+export interface InTransaction {
+  outbox: OutboxWriter;
+  operations: Pick<OperationStore, 'finish'>;
 }
 
 export type DirectMessage =

@@ -5,7 +5,8 @@ import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
 import { pollReadiness } from './poll-readiness.js';
-import type { Checkpoint, Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
+import { telling } from './tell.js';
+import type { Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
 
 export interface ProvisionDeps {
   store: ClusterStore;
@@ -57,8 +58,8 @@ export interface ProvisionOptions {
   operationId?: string;
   /** When the operation started (the seconds reported count from it); default: when provisioning starts. */
   startedAt?: Date;
-  /** Marks the operation succeeded once the cluster is ready, before anyone is told (see runOperation). */
-  complete?: () => Promise<void>;
+  /** Marks the operation succeeded once the cluster is ready, in the same transaction as `ready` (see runOperation). */
+  complete?: Complete;
   /** The thread message when the cluster is ready (default: `ready`). */
   readyMessage?: (r: { seconds: number; smoke: SmokeResult[]; nodes: number }) => ThreadMessage;
 }
@@ -204,25 +205,26 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`);
     deps.checkpoint?.('create.smoke-passed');
 
-    cluster = await store.transition(clusterId, 'ready');
+    const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
+    const readyMessage = opts.readyMessage?.({ seconds, smoke, nodes: plan.nodes.length }) ?? { kind: 'ready', seconds, smoke };
+    // The card and "ready" commit with the state: a worker killed right after has told the thread already.
+    // The operation ends in the same commit, before anyone can read "ready" and press the next button.
+    cluster = await store.transition(clusterId, 'ready', {}, undefined, telling(deps, async (n, ready, tx) => {
+      await opts.complete?.(tx.operations);
+      await n.clusterChanged(ready);
+      await n.threadMessage(ready, readyMessage);
+    }));
     if (!cluster) return;
     deps.checkpoint?.('create.ready-marked');
-    await opts.complete?.();
-    const seconds = Math.round((deps.clock.now().getTime() - started) / 1000);
-    const ready = await view();
-    await notifier.clusterChanged(ready);
-    await notifier.threadMessage(ready, opts.readyMessage?.({ seconds, smoke, nodes: plan.nodes.length }) ?? { kind: 'ready', seconds, smoke });
     logger.info({ clusterId, seconds }, 'cluster ready');
   } catch (err) {
     const e = toAppError(err);
     logger.warn({ clusterId, step, err: e.message, cause: (e.cause as Error | undefined)?.stack, retryable: e.retryable }, 'provisioning step failed');
     if (e.retryable && !opts.finalAttempt) throw e;
     const logTail = failedNode && placedOn ? await runtime.logsTail(placedOn, failedNode.containerName, 15).catch(() => undefined) : undefined;
-    const failed = await store.transition(clusterId, 'failed', { error: `${step}: ${e.userMessage}` });
-    if (failed) {
-      const v = await view();
-      await notifier.clusterChanged(v);
-      await notifier.threadMessage(v, {
+    await store.transition(clusterId, 'failed', { error: `${step}: ${e.userMessage}` }, undefined, telling(deps, async (n, v) => {
+      await n.clusterChanged(v);
+      await n.threadMessage(v, {
         kind: 'failed', step, reason: e.userMessage,
         cleanedUp: v.nodes.length
           ? 'nothing yet: the containers are kept so you can look at them; Delete removes them'
@@ -230,7 +232,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
         ...(failedNode && { node: failedNode.hostname }),
         ...(logTail && { logTail }),
       });
-    }
+    }));
     throw e;
   }
 }

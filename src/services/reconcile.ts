@@ -1,6 +1,7 @@
 import { systemActor } from '../domain/expiry.js';
 import { isOverdue, isStuck } from '../domain/stuck.js';
 import { isAppError } from '../errors.js';
+import { telling } from './tell.js';
 import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QueueInspector, ReconcileSettings } from './ports.js';
 
 export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600 };
@@ -51,6 +52,18 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   }
   if (Object.values(result).some((l) => l.length)) deps.logger.info({ ...result }, 'reconciled');
   return result;
+}
+
+/**
+ * What a plain timer in every worker runs between the scheduled passes: a flushed Redis takes the reconciler's own
+ * scheduler with it, and then nothing would ever run the pass that recreates it. When a scheduler this deployment
+ * needs is missing, runs a full pass now (which recreates them and requeues the lost jobs); otherwise only lists them.
+ */
+export async function reconcileIfUnscheduled(deps: ReconcileDeps): Promise<ReconcileResult | undefined> {
+  const present = new Set(await deps.inspector.schedulers());
+  if (deps.schedulers.every((id) => present.has(id))) return undefined;
+  deps.logger.warn({ missing: deps.schedulers.filter((id) => !present.has(id)) }, 'reconciler: job schedulers are missing (Redis lost them); reconciling now');
+  return reconcile(deps);
 }
 
 function limits(deps: ReconcileDeps): { stuckMs: number; graceMs: number } {
@@ -108,12 +121,12 @@ async function unstickClusters(deps: ReconcileDeps, result: ReconcileResult): Pr
     const minutes = Math.round(stuckMs / 60_000);
     const reason = `It was still ${cluster.state} after ${minutes} min with no progress (a worker or Redis was lost).`;
     if (active) await deps.operations.finish(active.id, 'failed', reason);
-    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, systemActor);
+    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, systemActor, telling(deps, async (n, view) => {
+      await n.clusterChanged(view);
+      await n.threadMessage(view, { kind: 'failed', step: cluster.state, reason, cleanedUp: 'Nothing was removed: Retry reuses what exists.' });
+    }));
     if (!failed) continue; // it moved meanwhile: someone else's pass, or the work finished after all
     result.failedClusters.push(cluster.id);
-    const view = { cluster: failed, nodes: await deps.store.nodes(cluster.id) };
-    await deps.notifier.clusterChanged(view);
-    await deps.notifier.threadMessage(view, { kind: 'failed', step: cluster.state, reason, cleanedUp: 'Nothing was removed: Retry reuses what exists.' });
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Operation } from '../domain/operation.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import { AppError, toAppError } from '../errors.js';
-import type { OperationStore } from './ports.js';
+import type { Complete, OperationStore } from './ports.js';
 import { provisionCluster } from './provision-cluster.js';
 import { snapshotCluster, type SnapshotDeps } from './snapshot-cluster.js';
 
@@ -24,7 +24,7 @@ export interface ResetJob {
  * Every step converges, so a retried attempt finishes the same reset: the ports come from the nodes table,
  * which keeps them across the removal, and a snapshot already taken by this operation is not taken again.
  */
-export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation, opts: { finalAttempt: boolean; complete?: () => Promise<void> }): Promise<void> {
+export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation, opts: { finalAttempt: boolean; complete?: Complete }): Promise<void> {
   const { store, runtime, notifier, logger } = deps;
   const startedAt = op.startedAt ?? deps.clock.now();
   let cluster = await store.get(job.clusterId);

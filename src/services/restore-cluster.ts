@@ -2,7 +2,7 @@ import type { PlannedNode } from '../domain/plan.js';
 import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
 import { parseManifest } from '../domain/snapshot-manifest.js';
 import { AppError } from '../errors.js';
-import type { ArtifactStore, NodeDataPort, SnapshotBundles, SnapshotStore } from './ports.js';
+import type { ArtifactStore, Complete, NodeDataPort, SnapshotBundles, SnapshotStore } from './ports.js';
 import { provisionCluster, type ProvisionDeps, type ProvisionSource } from './provision-cluster.js';
 
 export interface RestoreDeps extends ProvisionDeps {
@@ -18,7 +18,7 @@ export interface RestoreDeps extends ProvisionDeps {
  * Docker host, where the committed images are; its identities (Kafka cluster id...) are the source's, set
  * when the row was made, so the restored data fits.
  */
-export async function restoreCluster(deps: RestoreDeps, job: { clusterId: string; snapshotId: string }, opts: { finalAttempt: boolean; complete?: () => Promise<void> }): Promise<void> {
+export async function restoreCluster(deps: RestoreDeps, job: { clusterId: string; snapshotId: string }, opts: { finalAttempt: boolean; complete?: Complete }): Promise<void> {
   const snapshot = await deps.snapshots.get(job.snapshotId);
   const cluster = await deps.store.get(job.clusterId);
   if (!cluster) throw new AppError('not_found', `cluster ${job.clusterId} does not exist`);

@@ -1,6 +1,6 @@
 import type { Operation } from '../domain/operation.js';
 import { toAppError } from '../errors.js';
-import type { Log, OperationStore } from './ports.js';
+import type { Complete, Log, OperationStore } from './ports.js';
 
 export interface RunOperationDeps {
   operations: OperationStore;
@@ -27,7 +27,7 @@ export async function runOperation(
   deps: RunOperationDeps,
   operationId: string,
   opts: { finalAttempt: boolean },
-  work: (op: Operation, complete: () => Promise<void>) => Promise<void>,
+  work: (op: Operation, complete: Complete) => Promise<void>,
 ): Promise<void> {
   const op = await deps.operations.markRunning(operationId);
   if (!op) {
@@ -40,8 +40,8 @@ export async function runOperation(
   const since = (d: Date) => (Date.now() - d.getTime()) / 1000;
   deps.metrics?.started(op.kind, op.attempts <= 1 ? since(op.createdAt) : null);
   let completed = false;
-  const complete = async () => {
-    await deps.operations.finish(op.id, 'succeeded');
+  const complete: Complete = async (within = deps.operations) => {
+    await within.finish(op.id, 'succeeded');
     if (!completed) deps.metrics?.finished(op.kind, 'succeeded', since(op.createdAt));
     completed = true;
   };

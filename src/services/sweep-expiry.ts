@@ -1,5 +1,6 @@
 import type { Cluster } from '../domain/cluster.js';
 import { dueReminder } from '../domain/expiry.js';
+import { telling } from './tell.js';
 import type { Checkpoint, Clock, ClusterStore, JobQueue, Log, Notifier, Settings } from './ports.js';
 
 export interface SweepExpiryDeps {
@@ -52,19 +53,19 @@ export async function sweepExpiry(deps: SweepExpiryDeps): Promise<SweepResult> {
 }
 
 async function remind(deps: SweepExpiryDeps, c: Cluster, due: { offsetMinutes: number; final: boolean }): Promise<boolean> {
-  // Claimed before sending: a reminder lost to a Slack outage is better than one sent twice.
-  const claimed = await deps.store.claimReminder(c.id, c.expiresAt, due.offsetMinutes);
+  // The reminder is written to the outbox with the claim: once per offset, even if the worker dies right after.
+  const claimed = await deps.store.claimReminder(c.id, c.expiresAt, due.offsetMinutes, telling(deps, (n, v) =>
+    n.direct(v.cluster.owner, { kind: 'expiryReminder', cluster: v.cluster, final: due.final })));
   if (!claimed) return false;
   deps.checkpoint?.('expiry.claimed');
-  await deps.notifier.direct(claimed.owner, { kind: 'expiryReminder', cluster: claimed, final: due.final });
   return true;
 }
 
 async function expire(deps: SweepExpiryDeps, c: Cluster, now: Date): Promise<boolean> {
-  const moved = await deps.store.expire(c.id, now);
+  // The card shows `deleting` from the same commit that makes it so.
+  const moved = await deps.store.expire(c.id, now, telling(deps, (n, v) => n.clusterChanged(v)));
   if (!moved) return false;
   deps.checkpoint?.('expiry.expired');
-  await deps.notifier.clusterChanged({ cluster: moved.cluster, nodes: await deps.store.nodes(c.id) });
   // A crash before this line leaves a queued delete operation without a job; recoverJobs enqueues it at the next start.
   await deps.queue.enqueue(moved.operation);
   return true;

@@ -18,7 +18,9 @@ export function createShellNotifier(opts: {
   webUiLinks?: (view: ClusterView) => Promise<Message | undefined>;
 }): Notifier {
   let lastProgress = '';
-  return {
+  const notifier: Notifier = {
+    // What it prints cannot be part of a transaction: printed as the change happens.
+    through: () => notifier,
     async clusterChanged(view) {
       opts.print(renderClusterCard(view, { now: opts.clock.now(), template: opts.catalog.get(view.cluster.template), advertiseHost: opts.advertiseHost, host: await cardHost(opts.hosts, view.cluster.host) }));
       if (view.cluster.state === 'ready' && opts.webUiLinks) {
@@ -44,4 +46,5 @@ export function createShellNotifier(opts: {
       opts.print(renderDirectMessage(m, { now: opts.clock.now() }), `  ✉ DM to @${user}: `);
     },
   };
+  return notifier;
 }

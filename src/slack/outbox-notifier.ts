@@ -26,12 +26,15 @@ export interface OutboxNotifierDeps {
  * slack/outbox-sender.ts delivers. Nothing here waits on Slack, so Slack being slow or down never holds up
  * a job; a failed write is logged, never thrown (a chat message must not fail a cluster Docker built fine).
  */
-export function createOutboxNotifier(deps: OutboxNotifierDeps): Notifier {
+export function createOutboxNotifier(deps: OutboxNotifierDeps, opts: { strict?: boolean } = {}): Notifier {
   const { outbox, logger } = deps;
   const safely = async (what: string, clusterId: string, fn: () => Promise<void>) => {
     try {
       await fn();
     } catch (e) {
+      // Inside a state change's transaction (`through`), a failed write must fail the change: swallowed, the
+      // transaction would be aborted and its COMMIT quietly roll the change back.
+      if (opts.strict) throw e;
       logger.warn({ clusterId, err: (e as Error).message }, `slack outbox: could not queue ${what}`);
     }
   };
@@ -40,6 +43,8 @@ export function createOutboxNotifier(deps: OutboxNotifierDeps): Notifier {
   const scope = async (view: ClusterView) => (await deps.operations.list(view.cluster.id))[0]?.id ?? 'none';
 
   return {
+    through: (writer) => createOutboxNotifier({ ...deps, outbox: writer }, { strict: true }),
+
     async clusterChanged(view) {
       deps.homeChanged?.(view.cluster.owner);
       await safely('the cluster card', view.cluster.id, async () => {

@@ -69,6 +69,17 @@ export function classify(e: unknown): Exclude<Outcome, { ok: true }> {
 const slackCode = (e: unknown) => (e as { data?: { error?: string } }).data?.error;
 
 /**
+ * Every post carries Slack message metadata naming its outbox row, so a later attempt can tell whether an earlier
+ * one got through (a sender killed after Slack accepted the post, a timeout on a post Slack did take).
+ */
+export const OUTBOX_EVENT_TYPE = 'clusterbot_outbox';
+const marker = (row: OutboxRow) => ({ event_type: OUTBOX_EVENT_TYPE, event_payload: { outbox_id: row.id } });
+/** How far before the row was written a post of it is looked for (clocks of Slack and Postgres differ a little). */
+const LOOKBACK_SECONDS = 120;
+/** Pages of history looked through before posting anyway (a channel that busy has other problems). */
+const MAX_LOOKUP_PAGES = 5;
+
+/**
  * Delivers the outbox: leases due rows (one per channel per interval, across every sender), posts or updates
  * them, and records the outcome. A 429 pauses that channel for Retry-After; 5xx, timeouts and network errors
  * are retried with backoff; a card whose channel is gone goes to the owner's DM as before; other permanent
@@ -87,8 +98,45 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
   let wake: (() => void) | undefined;
   let lastPrune = 0;
 
-  const post = async (channel: string, m: OutboxMessage, thread?: string | null) => {
-    const res = await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, ...(thread && { thread_ts: thread }) });
+  /**
+   * The message an earlier attempt at `row` posted, if Slack has it: the channel's history (a thread's replies)
+   * since the row was written, with metadata, searched for the row's marker. A user id is looked up in the DM.
+   */
+  async function findPosted(row: OutboxRow, channel: string, thread?: string | null): Promise<{ channel: string; ts: string } | undefined> {
+    const id = /^[UW][A-Z0-9]+$/.test(channel) ? (await client.conversations.open({ users: channel })).channel?.id ?? channel : channel;
+    const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - LOOKBACK_SECONDS);
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
+      const args = { channel: id, oldest, include_all_metadata: true, limit: 200, ...(cursor && { cursor }) };
+      const res = thread ? await client.conversations.replies({ ...args, ts: thread }) : await client.conversations.history(args);
+      const hit = res.messages?.find((m) => m.metadata?.event_type === OUTBOX_EVENT_TYPE && (m.metadata.event_payload as { outbox_id?: unknown } | undefined)?.outbox_id === row.id);
+      if (hit?.ts) return { channel: id, ts: hit.ts };
+      cursor = res.response_metadata?.next_cursor;
+      if (!res.has_more || !cursor) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Posts the row's message, unless an earlier attempt whose outcome is unknown already did: a row claimed again
+   * (attempts > 1) is looked up first. A found card or progress message gets the newest payload instead.
+   */
+  const post = async (row: OutboxRow, channel: string, m: OutboxMessage, thread?: string | null) => {
+    if (row.attempts > 1) {
+      const found = await findPosted(row, channel, thread).catch((e: unknown) => {
+        // Slack down or limiting: try the whole row later. Refused (no history scope, thread gone): post anyway,
+        // at least once rather than never.
+        if (classify(e).kind !== 'permanent') throw e;
+        logger.warn({ key: row.key, channel, err: classify(e).error }, 'slack: could not look for an earlier post of this message; posting it');
+        return undefined;
+      });
+      if (found) {
+        logger.info({ key: row.key, channel: found.channel, ts: found.ts }, 'slack: an earlier attempt had posted this message; not posting it again');
+        if (row.kind === 'card' || row.kind === 'progress') await client.chat.update({ channel: found.channel, ts: found.ts, text: m.text, blocks: m.blocks as never });
+        return found;
+      }
+    }
+    const res = await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, metadata: marker(row), ...(thread && { thread_ts: thread }) });
     return { channel: res.channel ?? channel, ts: res.ts };
   };
 
@@ -96,7 +144,7 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
   async function deliver(row: OutboxRow): Promise<string | undefined> {
     if (row.kind === 'direct') {
       // A user id as the channel posts to the app's DM with that user (needs im:write).
-      return (await post(row.channel, row.message)).ts;
+      return (await post(row, row.channel, row.message)).ts;
     }
     const c = row.clusterId ? await refs.get(row.clusterId) : undefined;
     if (!c) return undefined; // the cluster row is gone: nothing to hang the message on
@@ -108,12 +156,12 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
       // No channel (shell, API), or a channel the bot cannot post in: the owner's DM is the card's home.
       let res;
       try {
-        res = await post(c.channel ?? c.owner, row.message);
+        res = await post(row, c.channel ?? c.owner, row.message);
       } catch (e) {
         const code = slackCode(e);
         if (!c.channel || !code || !MISSING_CHANNEL.has(code)) throw e;
         logger.warn({ clusterId: c.id, channel: c.channel, code }, 'slack: cannot post in the channel; the card goes to the owner instead');
-        res = await post(c.owner, row.message);
+        res = await post(row, c.owner, row.message);
       }
       if (res.ts) await refs.setCard(c.id, { channel: res.channel, cardTs: res.ts });
       return res.ts;
@@ -126,11 +174,11 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
         await client.chat.update({ channel: c.channel, ts, text: row.message.text, blocks: row.message.blocks as never });
         return ts;
       }
-      const res = await post(c.channel, row.message, c.cardTs);
+      const res = await post(row, c.channel, row.message, c.cardTs);
       if (res.ts && row.clusterProgress) await refs.setProgressTs(c.id, res.ts);
       return res.ts;
     }
-    return (await post(c.channel, row.message, c.cardTs)).ts;
+    return (await post(row, c.channel, row.message, c.cardTs)).ts;
   }
 
   async function handle(row: OutboxRow): Promise<void> {

@@ -11,7 +11,8 @@ import { IDS } from '../support/slack-request.js';
 describe('Slack down and rate limited while a cluster is created', () => {
   let h: SlackHarness;
   const name = `e2e-ob-${randomUUID().slice(0, 6)}`;
-  const chatCalls = () => h.fake.calls().filter((c) => c.method.startsWith('chat.'));
+  // Calls for the channel's messages: chat.*, and the history lookups a retried post makes first (outbox-sender.ts).
+  const chatCalls = () => h.fake.calls().filter((c) => c.method.startsWith('chat.') || c.method === 'conversations.history' || c.method === 'conversations.replies');
   const okCalls = () => chatCalls().filter((c) => (c.response as { ok?: boolean }).ok === true);
 
   beforeAll(async () => {

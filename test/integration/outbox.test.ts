@@ -154,6 +154,44 @@ describe('slack outbox', () => {
     expect(r.rows[0].last_error).toBe('invalid_blocks');
   });
 
+  it('a sender killed after Slack took its posts leaves them to the next one, which finds them instead of posting again', async () => {
+    const c = await newCluster('C0OK');
+    const quiet = await newCluster('C0A');
+    // A card whose thread the replies hang under, posted by an ordinary sender first.
+    startSender();
+    await outbox.write(card(c.id, 'C0OK', 'the card'));
+    await drained();
+    await Promise.all(senders.splice(0).map((s) => s.close()));
+    const cardTs = (await t.store.get(c.id))!.cardTs!;
+    const since = Date.now();
+    const okSince = (method: string) => ok(method).filter((x) => x.at >= since);
+
+    // Dies the moment Slack has answered: nothing of the outcome reaches Postgres (no ts, no "sent"), as with SIGKILL.
+    const died = async () => { throw new Error('SIGKILL'); };
+    const dying = startOutboxSender({
+      client: client(), logger: new MemoryLog(), name: 'sender-killed', channelIntervalMs: 0, pollMs: 20, leaseMs: 1500,
+      outbox: { ...outbox, sent: died, retryLater: died, giveUp: died }, refs: { ...t.store, setCard: died, setProgressTs: died },
+    });
+    await outbox.write(thread(c.id, 'C0OK', 'op-1', 'ready'));
+    await outbox.write(card(quiet.id, 'C0A', 'a new card'));
+    await outbox.write({ key: outboxKeys.direct('U0OWNER', 'transferred', 'x'), kind: 'direct', mode: 'once', clusterId: c.id, channel: 'U0OWNER', owner: null, message: { text: 'a DM', blocks: [] } });
+    await fake.waitFor(() => okSince('chat.postMessage').length === 3, 5000);
+    await dying.close();
+
+    startSender();
+    await drained();
+    expect(okSince('chat.postMessage').map((p) => p.args.text).sort()).toEqual(['a DM', 'a new card', 'ready']);
+    expect(fake.messages('C0OK').filter((m) => m.text === 'ready')).toMatchObject([{ thread_ts: cardTs }]);
+    expect(fake.messages(fake.dmChannel('U0OWNER')).map((m) => m.text)).toEqual(['a DM']);
+    // The second sender looked each one up (the card in the channel, the reply in its thread, the DM) and kept its ts.
+    expect(okSince('conversations.history')).toHaveLength(2);
+    expect(okSince('conversations.replies')).toHaveLength(1);
+    const [newCard] = fake.messages('C0A');
+    expect((await t.store.get(quiet.id))!.cardTs).toBe(newCard!.ts);
+    const rows = await t.database.pool.query<{ key: string; ts: string }>('SELECT key, ts FROM outbox WHERE version > sent_version OR ts IS NULL');
+    expect(rows.rows).toEqual([]);
+  });
+
   it('two senders never send a row twice, and each channel is paced across both', async () => {
     const channels = ['C0A', 'C0B', 'C0C', 'C0D'];
     const clusters = await Promise.all(channels.map((ch) => newCluster(ch)));

@@ -127,12 +127,13 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   let openedDms = new Set<string>();
   let users = new Map(Object.entries(opts.users ?? {}));
   // Never reset: a ts must stay unique for the life of the server, as on Slack.
-  let tsCounter = 0;
+  let lastTsMicros = 0;
   let viewCounter = 0;
 
+  // The time of posting, as Slack's are (`oldest`/`latest` filters compare them with clocks), and strictly increasing.
   const nextTs = () => {
-    const micros = ++tsCounter * 100;
-    return `${1_700_000_000 + Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+    lastTsMicros = Math.max(Date.now() * 1000, lastTsMicros + 100);
+    return `${Math.floor(lastTsMicros / 1e6)}.${String(lastTsMicros % 1e6).padStart(6, '0')}`;
   };
   const dmChannel = (user: string) => `D${user.replace(/^[UW]/, '')}`;
   const channelExists = (c: string) =>
@@ -164,6 +165,37 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const blocks = validateBlocks(args.blocks, MAX_MESSAGE_BLOCKS, 'invalid_blocks');
     const attachments = Array.isArray(args.attachments) ? args.attachments : undefined;
     return { text, blocks, attachments };
+  }
+
+  // History is read by conversation id: a channel that exists, or a DM opened (or posted to) before.
+  const readableChannel = (args: Args): string => {
+    const c = str(args.channel) ?? fail('channel_not_found');
+    return channelExists(c) && (!c.startsWith('D') || openedDms.has(c)) ? c : fail('channel_not_found');
+  };
+  const truthy = (v: unknown) => v === true || v === 'true' || v === '1' || v === 1;
+  function within(list: FakeMessage[], args: Args): FakeMessage[] {
+    const inclusive = truthy(args.inclusive);
+    const oldest = str(args.oldest) === undefined ? undefined : Number(args.oldest);
+    const latest = str(args.latest) === undefined ? undefined : Number(args.latest);
+    return list.filter((m) => {
+      const t = Number(m.ts);
+      if (oldest !== undefined && (inclusive ? t < oldest : t <= oldest)) return false;
+      return latest === undefined || (inclusive ? t <= latest : t < latest);
+    });
+  }
+  /** One page of `list` from the cursor (an offset, opaque to callers as Slack's are), with the wire shape of messages. */
+  function page(list: FakeMessage[], args: Args, extra: Args): Args {
+    const limit = Math.min(999, Math.max(1, Number(args.limit ?? 100) || 100));
+    const start = str(args.cursor) ? Number(Buffer.from(String(args.cursor), 'base64').toString().replace(/^offset:/, '')) : 0;
+    if (!Number.isInteger(start) || start < 0) fail('invalid_cursor');
+    const slice = list.slice(start, start + limit);
+    const withMetadata = truthy(args.include_all_metadata);
+    const wire = slice.map(({ channel: _c, metadata, ...m }) => ({ ...structuredClone(m), ...(withMetadata && metadata !== undefined && { metadata: structuredClone(metadata) }) }));
+    const more = start + limit < list.length;
+    return {
+      messages: wire, has_more: more, ...extra,
+      response_metadata: { next_cursor: more ? Buffer.from(`offset:${start + limit}`).toString('base64') : '' },
+    };
   }
 
   function makeView(args: Args, base?: FakeView): FakeView {
@@ -277,6 +309,21 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         ? { id, created: 1_700_000_000, is_im: ids.length === 1, is_open: true, ...(ids.length === 1 && { user: ids[0] }) }
         : { id };
       return already ? { no_op: true, already_open: true, channel } : { channel };
+    },
+    // Newest first, top-level messages only (replies live in conversations.replies), `oldest`/`latest` exclusive
+    // unless `inclusive`, metadata only with include_all_metadata, a cursor when more are left (conversations.history docs).
+    'conversations.history': (args) => {
+      const channel = readableChannel(args);
+      const list = [...messages.values()].filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts)).reverse();
+      return page(within(list, args), args, { pin_count: 0, channel_actions_ts: null, channel_actions_count: 0 });
+    },
+    // The parent first, then its replies oldest first; the parent is there on every page's first call (conversations.replies docs).
+    'conversations.replies': (args) => {
+      const channel = readableChannel(args);
+      const ts = str(args.ts) ?? fail('thread_not_found');
+      const parent = messages.get(`${channel}/${ts}`) ?? fail('thread_not_found');
+      const replies = [...messages.values()].filter((m) => m.channel === channel && m.thread_ts === ts && m.ts !== ts);
+      return page([parent, ...within(replies, args)], args, {});
     },
     'views.open': (args) => {
       str(args.trigger_id) ?? fail('invalid_arguments', ['[ERROR] missing required field: trigger_id']);

@@ -40,7 +40,9 @@ import type {
   OperationStore,
   SnapshotStore,
   NodeStatus,
+  InTransaction,
   Notifier,
+  Tell,
   Progress,
   Settings,
   TemplateCatalog,
@@ -96,6 +98,13 @@ export class MemoryClusterStore implements ClusterStore {
   readonly transitions: TransitionRecord[] = [];
   /** Number of calls that changed something (create, transition, set*, saveNode): "nothing written" checks. */
   writes = 0;
+  /** The operations over these rows (set by MemoryOperationStore), what a Tell's transaction finishes them with. */
+  operationsPort?: Pick<OperationStore, 'finish'>;
+
+  /** What a Tell gets here: the notifier records through itself, so the outbox is not written to. */
+  private inTransaction(): InTransaction {
+    return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? { finish: async () => undefined } };
+  }
   private seq = 0;
 
   constructor(
@@ -224,9 +233,21 @@ export class MemoryClusterStore implements ClusterStore {
     return (await this.listLive({ owner })).length;
   }
 
-  async transition(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot'): Promise<Cluster | undefined> {
+  async transition(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot', tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || !statesAllowedBefore(to).includes(c.state)) return undefined;
+    if (tell) {
+      // One transaction in Postgres: a Tell that fails leaves the cluster as it was.
+      const before = clone(c);
+      const changed = await this.transition(id, to, patch, actor);
+      try {
+        await tell(changed!, this.inTransaction());
+      } catch (e) {
+        this.clusters.set(id, before);
+        throw e;
+      }
+      return changed;
+    }
     const from = c.state;
     const now = this.clock.now();
     c.state = to;
@@ -269,7 +290,7 @@ export class MemoryClusterStore implements ClusterStore {
   /** The reminders table's primary key: cluster, expiry, offset. */
   readonly reminderClaims = new Set<string>();
 
-  async claimReminder(id: string, expiresAt: Date, offsetMinutes: number): Promise<Cluster | undefined> {
+  async claimReminder(id: string, expiresAt: Date, offsetMinutes: number, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || c.expiresAt.getTime() !== expiresAt.getTime() || !expiringStates.includes(c.state)) return undefined;
     const key = `${id}|${expiresAt.toISOString()}|${offsetMinutes}`;
@@ -278,6 +299,7 @@ export class MemoryClusterStore implements ClusterStore {
     c.remindedAt = this.clock.now();
     this.writes++;
     this.journal?.push(`store.claimReminder ${offsetMinutes}`);
+    await tell?.(clone(c), this.inTransaction());
     return clone(c);
   }
 
@@ -308,7 +330,7 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
-  async expire(id: string, now: Date): Promise<{ cluster: Cluster; operation: Operation } | undefined> {
+  async expire(id: string, now: Date, tell?: Tell): Promise<{ cluster: Cluster; operation: Operation } | undefined> {
     const c = this.clusters.get(id);
     if (!c || !expiringStates.includes(c.state) || !statesAllowedBefore('deleting').includes(c.state) || c.expiresAt.getTime() > now.getTime()) return undefined;
     if (this.activeOperation(id)) return undefined;
@@ -320,6 +342,7 @@ export class MemoryClusterStore implements ClusterStore {
     this.writes++;
     this.journal?.push('store.transition deleting');
     const operation = this.insertOperation(id, { kind: 'delete', actor: systemActor });
+    await tell?.(clone(c), this.inTransaction());
     return { cluster: clone(c), operation };
   }
 
@@ -671,6 +694,11 @@ export class RecordingNotifier implements Notifier {
   readonly events: NotifierEvent[] = [];
   constructor(private readonly journal?: Journal) {}
 
+  /** Records in place: a state change's messages show in the same journal (the store calls Tell after the change). */
+  through(): Notifier {
+    return this;
+  }
+
   async clusterChanged(view: ClusterView): Promise<void> {
     this.events.push({ kind: 'clusterChanged', view: clone(view) });
     this.journal?.push(`notifier.clusterChanged ${view.cluster.state}`);
@@ -720,7 +748,10 @@ export class MemoryOperationStore implements OperationStore {
   constructor(
     private readonly store: MemoryClusterStore,
     private readonly clock: Clock = new FakeClock(),
-  ) {}
+  ) {
+    // A Tell finishes operations through the store's "transaction": this store.
+    store.operationsPort = this;
+  }
 
   async begin(clusterId: string, op: NewOperation, opts: BeginOptions): Promise<{ operation: Operation; cluster: Cluster }> {
     const c = this.store.clusters.get(clusterId);

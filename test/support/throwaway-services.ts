@@ -6,6 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { readdirSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -50,6 +51,15 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   };
 }
 
+/** Whether something accepts TCP connections on loopback `port`. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export interface ThrowawayRedis {
   url: string;
   client: Redis;
@@ -59,16 +69,14 @@ export interface ThrowawayRedis {
 export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   const port = await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null });
-  for (let i = 0; ; i++) {
-    try {
-      await client.connect();
-      break;
-    } catch (e) {
-      if (i > 50) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  // The client connects once the server listens: a refused first connect leaves ioredis reconnecting on its own,
+  // and a second connect() then throws "already connecting".
+  for (let i = 0; !(await accepts(port)); i++) {
+    if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not listen on ${port} (exit code ${child.exitCode})`);
+    await new Promise((r) => setTimeout(r, 100));
   }
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null });
+  await client.connect();
   return {
     url: `redis://127.0.0.1:${port}`,
     client,

@@ -7,7 +7,7 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { AppError } from '../../src/errors.js';
 import { scheduledJobs } from '../../src/queue/job-catalog.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { reconcile } from '../../src/services/reconcile.js';
+import { reconcile, reconcileIfUnscheduled } from '../../src/services/reconcile.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
 import { requestRetry } from '../../src/services/retry-cluster.js';
 import { MemoryQueueInspector, memoryWorld } from '../support/memory-ports.js';
@@ -26,6 +26,20 @@ function world() {
 
 const create = async (w: ReturnType<typeof world>, name = 'zk-a') =>
   (await requestCluster(w, { actor: 'UALICE', actorHandle: 'alice', team: 'T1', channel: 'C1', template: 'zookeeper', size: 1, name, requestKey: null })).view.cluster;
+
+describe('reconcileIfUnscheduled (the timer behind the scheduler)', () => {
+  it('only looks while every scheduler exists, and reconciles fully once Redis lost them', async () => {
+    const w = world();
+    const c = await create(w);
+    expect(await reconcileIfUnscheduled(w)).toBeUndefined();
+    expect(w.queue.jobs).toHaveLength(1);
+    w.inspector.flush();
+    const r = await reconcileIfUnscheduled(w);
+    expect(r?.schedulersRecreated.sort()).toEqual([...schedulers].sort());
+    expect(r?.requeued).toEqual([(await w.operations.active(c.id))!.id]);
+    expect(await reconcileIfUnscheduled(w)).toBeUndefined();
+  });
+});
 
 describe('reconcile', () => {
   it('leaves a healthy world alone', async () => {
