@@ -189,11 +189,13 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       if (info && info.Config.Labels?.[label.cluster] !== plan.clusterId)
         throw new AppError('conflict', `A container named ${node.containerName} exists but belongs to another cluster.`);
       if (!info) {
-        for (const v of node.volumes) {
-          await docker.createVolume({ Name: v.volumeName, Labels: { ...node.labels, ...mine, 'clusterbot.volume': v.name } }).catch((e) => {
-            throw dockerError(`create volume ${v.volumeName}`, e);
-          });
-        }
+        await Promise.all(
+          node.volumes.map((v) =>
+            docker.createVolume({ Name: v.volumeName, Labels: { ...node.labels, ...mine, 'clusterbot.volume': v.name } }).catch((e) => {
+              throw dockerError(`create volume ${v.volumeName}`, e);
+            }),
+          ),
+        );
         const spec = containerSpec(plan, node, image, { publishIp: opts.publishIp, restartPolicy: 'unless-stopped', ...(o.hostPorts && { hostPorts: o.hostPorts }) });
         // This deployment's label (clusterbot.instance), so the reconciler's orphan sweep finds only its own.
         const body = { ...spec, Labels: { ...spec.Labels, ...mine } };

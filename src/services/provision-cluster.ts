@@ -46,7 +46,7 @@ export interface ProvisionOptions {
   hostPorts?: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /**
    * Starts a wave's nodes at once and probes their readiness at once, instead of one after another (each wave
-   * is still ready before the next). A reset does; a create keeps its one-by-one order for now.
+   * is still ready before the next). The default: a wave costs its slowest node, not the sum of them.
    */
   startInParallel?: boolean;
   /** What the progress message calls the work (default: the source's title, else "Creating"). */
@@ -85,11 +85,13 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
   const view = async (): Promise<ClusterView> => (await store.view(clusterId))!;
   // A delete may arrive while we build. Check between steps; whatever we made after the delete job
   // cleaned up is removed here, so a cancelled create leaves nothing behind.
+  // Nodes started in parallel each ask; the removal runs once.
+  let removal: Promise<unknown> | undefined;
   const stillWanted = async () => {
     const now = await store.get(clusterId);
     if (now?.state === 'provisioning') return true;
     logger.info({ clusterId, state: now?.state }, 'create cancelled: the cluster is no longer being provisioned');
-    if (now?.state === 'deleting' || now?.state === 'deleted') await runtime.removeCluster(clusterId);
+    if (now?.state === 'deleting' || now?.state === 'deleted') await (removal ??= runtime.removeCluster(clusterId));
     return false;
   };
   try {
@@ -132,10 +134,11 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     // with blocks stays in safe mode until its DataNodes report them), so "each wave ready before the next" would
     // never finish. Readiness of every node is still required, wave by wave, before the cluster is ready.
     const startTogether = source?.startTogether ?? false;
+    const parallel = opts.startInParallel ?? true;
     const waitFor = async (wave: string[], waveNodes: PlannedNode[]) => {
       step = `waiting for ${wave.join(', ')} to be ready`;
       if (!(await stillWanted())) return false;
-      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted, opts.startInParallel))) return false;
+      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted, parallel))) return false;
       failedNode = undefined;
       await progress(`${wave.join(', ')} ready`);
       deps.checkpoint?.('create.wave-ready');
@@ -178,7 +181,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     };
     for (const wave of plan.waves) {
       const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
-      if (opts.startInParallel) {
+      if (parallel) {
         // Every node is settled before the first failure is rethrown, so none is left half-made by a sibling's error.
         const started = await Promise.allSettled(waveNodes.map(startNode));
         const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -307,6 +310,18 @@ async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: numbe
   return placement.host;
 }
 
+/** The first wait between readiness polls; each next wait is `pollGrowth` times longer, up to the probe's interval. */
+export const firstPollMs = 100;
+export const pollGrowth = 1.5;
+
+/**
+ * The waits between readiness polls: from 100 ms, growing to the probe's interval. A service that is up in 3 s is
+ * seen within a few hundred ms of it, and one that takes a minute is not probed ten times a second meanwhile.
+ */
+export function nextPollMs(previousMs: number | undefined, intervalMs: number): number {
+  return Math.min(intervalMs, previousMs === undefined ? firstPollMs : previousMs * pollGrowth);
+}
+
 /** Polls every node's probe until all pass; a node that never gets ready fails the step with its name. */
 async function waitReady(
   deps: ProvisionDeps,
@@ -315,54 +330,63 @@ async function waitReady(
   sleep: (ms: number) => Promise<void>,
   onWaiting: (n: PlannedNode) => void,
   stillWanted: () => Promise<boolean>,
-  parallel = false,
+  parallel = true,
 ): Promise<boolean> {
   const { runtime, clock } = deps;
   const pending = new Set(nodes.filter((n) => n.readiness));
   const startedAt = clock.now().getTime();
   const lastOutput = new Map<PlannedNode, string>();
+  const stopped = (node: PlannedNode) => {
+    onWaiting(node);
+    return new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
+  };
   const probeOnce = async (node: PlannedNode) => {
     const probe = node.readiness!;
-    const status = await runtime.inspectNode(host, node.containerName);
-    if (!status.running) {
-      onWaiting(node);
-      throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
+    // One Docker call per poll, the exec: Docker refuses an exec into a stopped container, and only then is the
+    // container inspected, so a node that stopped fails at once instead of waiting out the timeout. A probe that
+    // fails is "not ready yet"; Docker itself failing while the node runs is an error worth retrying the job for.
+    const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 }).catch(async (e: unknown) => {
+      if (!(await runtime.inspectNode(host, node.containerName)).running) throw stopped(node);
+      throw e;
+    });
+    if (r.exitCode === 0) {
+      pending.delete(node);
+      return;
     }
-    // A probe that fails is "not ready yet"; Docker itself failing is an error worth retrying the job for.
-    const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 });
-    if (r.exitCode === 0) pending.delete(node);
-    else lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
-    if (pending.has(node) && clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
+    lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
+    if (clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
       onWaiting(node);
       throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
     }
   };
+  let wait: number | undefined;
   while (pending.size) {
     const roundStart = clock.now().getTime();
     // One by one, a round costs the sum of the probes (each a docker exec, hundreds of ms under load);
-    // in parallel it costs the slowest, and the interval counts from the round's start.
+    // in parallel it costs the slowest, and the wait counts from the round's start.
     if (parallel) {
       const probed = await Promise.allSettled([...pending].map(probeOnce));
       const failure = probed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) throw failure.reason;
     } else for (const node of [...pending]) await probeOnce(node);
     if (pending.size) {
-      const interval = Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000;
-      await sleep(parallel ? Math.max(0, interval - (clock.now().getTime() - roundStart)) : interval);
+      wait = nextPollMs(wait, Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
+      await sleep(Math.max(0, wait - (clock.now().getTime() - roundStart)));
       if (!(await stillWanted())) return false;
     }
   }
   return true;
 }
 
+/** Every smoke check at once (each runs in its own node, or is a client call the node serves alongside others). */
 async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
-  const results = [];
-  for (const check of plan.smoke) {
-    const node = plan.nodes.find((n) => n.role === check.role)!;
-    const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
-    const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect, 'm').test(r.output));
-    const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
-    results.push({ name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` });
-  }
-  return results;
+  return Promise.all(
+    plan.smoke.map(async (check) => {
+      const node = plan.nodes.find((n) => n.role === check.role)!;
+      const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
+      const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect, 'm').test(r.output));
+      const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+      return { name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` };
+    }),
+  );
 }
