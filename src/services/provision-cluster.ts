@@ -85,13 +85,12 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
   const view = async (): Promise<ClusterView> => (await store.view(clusterId))!;
   // A delete may arrive while we build. Check between steps; whatever we made after the delete job
   // cleaned up is removed here, so a cancelled create leaves nothing behind.
-  // Nodes started in parallel each ask; the removal runs once.
-  let removal: Promise<unknown> | undefined;
+  // Nodes started in parallel each ask after their own start, so the last to finish removes what its siblings left.
   const stillWanted = async () => {
     const now = await store.get(clusterId);
     if (now?.state === 'provisioning') return true;
     logger.info({ clusterId, state: now?.state }, 'create cancelled: the cluster is no longer being provisioned');
-    if (now?.state === 'deleting' || now?.state === 'deleted') await (removal ??= runtime.removeCluster(clusterId));
+    if (now?.state === 'deleting' || now?.state === 'deleted') await runtime.removeCluster(clusterId);
     return false;
   };
   try {
