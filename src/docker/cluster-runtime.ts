@@ -199,13 +199,16 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
         const spec = containerSpec(plan, node, image, { publishIp: opts.publishIp, restartPolicy: 'unless-stopped', ...(o.hostPorts && { hostPorts: o.hostPorts }) });
         // This deployment's label (clusterbot.instance), so the reconciler's orphan sweep finds only its own.
         const body = { ...spec, Labels: { ...spec.Labels, ...mine } };
+        let createdId: string | undefined;
         try {
           // Name in the query, config in the body only (dockerode would otherwise put it in both).
-          await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);
+          createdId = (await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions)).id;
         } catch (e) {
           if (status(e) !== 409) throw dockerError(`create container ${node.containerName}`, e);
         }
-        info = (await inspect(docker, node.containerName))!;
+        // Made just now, it is not running: no need to ask (only a concurrent creator's container is inspected).
+        if (!createdId) info = (await inspect(docker, node.containerName))!;
+        else info = { Id: createdId, State: { Running: false } } as Docker.ContainerInspectInfo;
       }
       const container = docker.getContainer(info.Id);
       if (!info.State.Running) {
