@@ -335,10 +335,7 @@ async function waitReady(
   const pending = new Set(nodes.filter((n) => n.readiness));
   const startedAt = clock.now().getTime();
   const lastOutput = new Map<PlannedNode, string>();
-  const stopped = (node: PlannedNode) => {
-    onWaiting(node);
-    return new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
-  };
+  const stopped = (node: PlannedNode) => new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
   const probeOnce = async (node: PlannedNode) => {
     const probe = node.readiness!;
     // One Docker call per poll, the exec: Docker refuses an exec into a stopped container, and only then is the
@@ -354,7 +351,6 @@ async function waitReady(
     }
     lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
     if (clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
-      onWaiting(node);
       throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
     }
   };
@@ -363,11 +359,16 @@ async function waitReady(
     const roundStart = clock.now().getTime();
     // One by one, a round costs the sum of the probes (each a docker exec, hundreds of ms under load);
     // in parallel it costs the slowest, and the wait counts from the round's start.
-    if (parallel) {
-      const probed = await Promise.allSettled([...pending].map(probeOnce));
-      const failure = probed.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failure) throw failure.reason;
-    } else for (const node of [...pending]) await probeOnce(node);
+    // The failure reported is the first node's in plan order (a master before its workers, which fail because
+    // of it), and the node named with it is that same node, not whichever sibling's probe finished last.
+    const round = [...pending];
+    const probed = parallel ? await Promise.allSettled(round.map(probeOnce)) : [];
+    if (!parallel) for (const node of round) probed.push(await probeOnce(node).then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const));
+    const failed = probed.findIndex((r) => r.status === 'rejected');
+    if (failed >= 0) {
+      onWaiting(round[failed]!);
+      throw (probed[failed] as PromiseRejectedResult).reason;
+    }
     if (pending.size) {
       wait = nextPollMs(wait, Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
       await sleep(Math.max(0, wait - (clock.now().getTime() - roundStart)));
