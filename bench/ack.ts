@@ -19,29 +19,6 @@ import { eventsUrl, newTriggerId, postToBot, slashCommandBody } from '../test/su
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
 
-// ------------------------------------------------------------------------- the floor (run as a child process)
-
-if (args[0] === '--bare-server') {
-  const secret = process.env.SLACK_SIGNING_SECRET!;
-  http
-    .createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        const ts = String(req.headers['x-slack-request-timestamp'] ?? '');
-        const given = Buffer.from(String(req.headers['x-slack-signature'] ?? ''));
-        const want = Buffer.from(`v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`);
-        const fresh = Math.abs(Date.now() / 1000 - Number(ts)) < 300;
-        if (!fresh || given.length !== want.length || !timingSafeEqual(given, want)) return res.writeHead(401).end();
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"response_type":"ephemeral","text":"ok"}');
-      });
-    })
-    .listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
-} else {
-  await main();
-}
-
 async function waitHealthy(child: ChildProcess, url: string, out: () => string): Promise<void> {
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -118,3 +95,27 @@ async function main(): Promise<void> {
     await fake.close();
   }
 }
+
+// ------------------------------------------------------------------------- the floor (run as a child process)
+
+function bareServer(): void {
+  const secret = process.env.SLACK_SIGNING_SECRET!;
+  http
+    .createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8');
+        const ts = String(req.headers['x-slack-request-timestamp'] ?? '');
+        const given = Buffer.from(String(req.headers['x-slack-signature'] ?? ''));
+        const want = Buffer.from(`v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}`);
+        const fresh = Math.abs(Date.now() / 1000 - Number(ts)) < 300;
+        if (!fresh || given.length !== want.length || !timingSafeEqual(given, want)) return res.writeHead(401).end();
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"response_type":"ephemeral","text":"ok"}');
+      });
+    })
+    .listen(Number(process.env.PORT), '127.0.0.1', () => console.log('listening'));
+}
+
+if (args[0] === '--bare-server') bareServer();
+else await main();
