@@ -15,10 +15,9 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
-import * as tarStream from 'tar-stream';
 import { loadTemplateCatalog } from '../src/catalog/template-catalog.js';
 import { loadConfig } from '../src/config.js';
-import { createClusterRuntime, publishedEnv, publishedEnvPath } from '../src/docker/cluster-runtime.js';
+import { createClusterRuntime, filesTar, publishedEnv, publishedEnvPath } from '../src/docker/cluster-runtime.js';
 import { createHostPool } from '../src/docker/host-pool.js';
 import { createImageBuilder } from '../src/docker/image-builder.js';
 import { containerSpec } from '../src/domain/container-spec.js';
@@ -80,18 +79,6 @@ async function ours(template: Template, size: number): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function tar(files: { path: string; content: string }[]): Promise<Buffer> {
-  const pack = tarStream.pack();
-  for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ''), mode: 0o644 }, f.content);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    pack.on('data', (c: unknown) => chunks.push(c as Buffer));
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
-}
-
 /** The plainest exec: create, attach, read to the end, one inspect for the exit code. */
 async function exec(container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
   const e = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
@@ -109,13 +96,13 @@ async function startNode(plan: ClusterPlan, node: PlannedNode, image: string): P
   await Promise.all(node.volumes.map((v) => docker.createVolume({ Name: v.volumeName, Labels: node.labels })));
   const body = containerSpec(plan, node, image, { publishIp: '127.0.0.1', restartPolicy: 'unless-stopped' });
   const c = await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);
-  if (node.files.length) await c.putArchive(await tar(node.files), { path: '/' });
+  if (node.files.length) await c.putArchive(await filesTar(node.files), { path: '/' });
   await c.start();
   const ports = Object.entries((await c.inspect()).NetworkSettings.Ports ?? {}).flatMap(([key, b]) => {
     const port = Number(key.split('/')[0]);
     return b?.[0] ? [{ name: node.ports.find((p) => p.port === port)?.name ?? String(port), port, hostPort: Number(b[0].HostPort), hostIp: b[0].HostIp }] : [];
   });
-  if (ports.length) await c.putArchive(await tar([{ path: publishedEnvPath, content: publishedEnv(ports, '127.0.0.1') }]), { path: '/' });
+  if (ports.length) await c.putArchive(await filesTar([{ path: publishedEnvPath, content: publishedEnv(ports, '127.0.0.1') }]), { path: '/' });
 }
 
 async function pollReady(node: PlannedNode, deadline: number): Promise<void> {

@@ -74,7 +74,8 @@ function isPortTaken(e: unknown): boolean {
   return /port is already allocated|address already in use/i.test(msg);
 }
 
-function filesTar(files: { path: string; content: string }[]): Promise<Buffer> {
+/** A tar of files at their absolute paths, for putArchive at `/` (also the floor bench's: it must copy the same bytes). */
+export function filesTar(files: { path: string; content: string }[]): Promise<Buffer> {
   const pack = tarStream.pack();
   for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ''), mode: 0o644 }, f.content);
   pack.finalize();
