@@ -378,15 +378,24 @@ async function waitReady(
   return true;
 }
 
-/** Every smoke check at once (each runs in its own node, or is a client call the node serves alongside others). */
+/**
+ * Smoke checks of different nodes run at once; those of one node run one after another (each is often a client
+ * JVM, and several at once could push a small node past its memory limit). Results keep the template's order.
+ */
 async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
-  return Promise.all(
-    plan.smoke.map(async (check) => {
-      const node = plan.nodes.find((n) => n.role === check.role)!;
-      const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
-      const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect, 'm').test(r.output));
-      const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
-      return { name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` };
+  const results: SmokeResult[] = [];
+  const roles = [...new Set(plan.smoke.map((check) => check.role))];
+  await Promise.all(
+    roles.map(async (role) => {
+      const node = plan.nodes.find((n) => n.role === role)!;
+      for (const [i, check] of plan.smoke.entries()) {
+        if (check.role !== role) continue;
+        const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
+        const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect, 'm').test(r.output));
+        const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+        results[i] = { name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` };
+      }
     }),
   );
+  return results;
 }
