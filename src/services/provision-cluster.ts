@@ -341,8 +341,11 @@ async function waitReady(
     // One Docker call per poll, the exec: Docker refuses an exec into a stopped container, and only then is the
     // container inspected, so a node that stopped fails at once instead of waiting out the timeout. A probe that
     // fails is "not ready yet"; Docker itself failing while the node runs is an error worth retrying the job for.
+    // A node whose process died and that Docker is restarting (its restart policy) refuses the exec too, but counts as
+    // running: it is "not ready yet", bounded by the probe's timeout.
     const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 }).catch(async (e: unknown) => {
       if (!(await runtime.inspectNode(host, node.containerName)).running) throw stopped(node);
+      if (isAppError(e) && !e.retryable) return { exitCode: -1, output: e.userMessage };
       throw e;
     });
     if (r.exitCode === 0) {

@@ -826,3 +826,19 @@ describe('provisionCluster: workers that start with their master (startWith)', (
     expect(thread(w, 'failed')).toEqual([expect.objectContaining({ node: 'master' })]);
   });
 });
+
+describe('provisionCluster: a node Docker is restarting', () => {
+  it('is not ready yet while Docker refuses the exec, and ready once its probe passes', async () => {
+    const w = world();
+    const c = (await requestCluster(w, req({ size: 1 }))).view.cluster;
+    let calls = 0;
+    w.runtime.scriptExec('zk-1', () => {
+      w.clock.advance(1000);
+      if (++calls <= 2) throw new AppError('docker_error', 'Docker could not run sh in zk-1: Container abc is restarting, wait until the container is running');
+      return { exitCode: 0, output: 'Mode: standalone\nok\n' };
+    });
+    await provisionCluster(w, c.id, { finalAttempt: true });
+    expect(w.store.stateOf(c.id)).toBe('ready');
+    expect(calls).toBeGreaterThan(2);
+  });
+});
