@@ -43,14 +43,19 @@ fi
 # against the Versity S3 Gateway, a Go module built from source (a few minutes, once per version).
 versitygw_version=v1.8.0
 versitygw_dir=/opt/versitygw/$versitygw_version
-if [ ! -x "$versitygw_dir/versitygw" ] || [ "$(readlink /usr/local/bin/versitygw 2>/dev/null)" != "$versitygw_dir/versitygw" ]; then
-  if [ ! -x "$versitygw_dir/versitygw" ]; then
-    command -v go >/dev/null 2>&1 || { log "go is needed to build versitygw (test S3 server); install Go 1.21 or newer (it fetches the toolchain versitygw needs)"; exit 1; }
-    log "building versitygw $versitygw_version (test S3 server)"
-    as_root env GOBIN="$versitygw_dir" "$(command -v go)" install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+build_versitygw() {
+  if [ ! -x "$versitygw_dir/versitygw" ] || [ "$(readlink /usr/local/bin/versitygw 2>/dev/null)" != "$versitygw_dir/versitygw" ]; then
+    if [ ! -x "$versitygw_dir/versitygw" ]; then
+      command -v go >/dev/null 2>&1 || { log "go is needed to build versitygw (test S3 server); install Go 1.21 or newer (it fetches the toolchain versitygw needs)"; return 1; }
+      log "building versitygw $versitygw_version (test S3 server)"
+      as_root env GOBIN="$versitygw_dir" "$(command -v go)" install "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
+    fi
+    as_root ln -sfn "$versitygw_dir/versitygw" /usr/local/bin/versitygw
   fi
-  as_root ln -sfn "$versitygw_dir/versitygw" /usr/local/bin/versitygw
-fi
+}
+# A few minutes on a fresh machine: built in the background while the services start and the images build.
+build_versitygw &
+versitygw_pid=$!
 
 # Docker Engine: start it when it does not answer; a daemon killed earlier leaves pid files that stop the next one.
 if ! docker info >/dev/null 2>&1; then
@@ -97,4 +102,5 @@ if [ -z "${CLUSTERBOT_SKIP_IMAGES:-}" ]; then
   images=${CLUSTERBOT_IMAGES:-$(sed -n 's/^ *image: *\([a-z0-9-]*\).*/\1/p' manifests/templates/*.yaml | sort -u)}
   for i in $images; do node dist/entrypoints/cli.js images build "$i"; done
 fi
+wait "$versitygw_pid" || { log "building versitygw failed"; exit 1; }
 log "ready"

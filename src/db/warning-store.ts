@@ -68,9 +68,12 @@ export function createWarningStore(db: Db): WarningStore {
       const [row] = await db.select().from(monitorMemory).where(eq(monitorMemory.clusterId, clusterId));
       return row?.memory as HealthMemory | undefined;
     },
-    async saveMemory(clusterId, memory) {
+    async saveMemory(clusterId, memory, previousSampledAt) {
       const value = memory as unknown as Record<string, unknown>;
-      await db.insert(monitorMemory).values({ clusterId, memory: value }).onConflictDoUpdate({ target: monitorMemory.clusterId, set: { memory: value, updatedAt: new Date() } });
+      const saved = await db.insert(monitorMemory).values({ clusterId, memory: value })
+        .onConflictDoUpdate({ target: monitorMemory.clusterId, set: { memory: value, updatedAt: new Date() }, setWhere: sql`${monitorMemory.memory}->>'sampledAt' IS NOT DISTINCT FROM ${previousSampledAt}` })
+        .returning({ clusterId: monitorMemory.clusterId });
+      return saved.length > 0;
     },
     async setDegradedReason(clusterId, reason) {
       await db.update(clusters).set({ error: reason, updatedAt: new Date() }).where(and(eq(clusters.id, clusterId), eq(clusters.state, 'degraded')));

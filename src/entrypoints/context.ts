@@ -11,6 +11,7 @@ import { label } from '../domain/labels.js';
 import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
 import { createWarningStore } from '../db/warning-store.js';
+import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeHealth } from '../docker/node-health.js';
 import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
 import { createSnapshotBundles } from '../artifacts/snapshot-bundles.js';
@@ -130,6 +131,9 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const artifacts = await createArtifactStore(config);
   lifecycle.defer('artifact store', async () => artifacts.close());
   const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance } });
+  // The monitor samples each node through a long-lived agent exec rather than an exec per sample (docker/node-agent.ts).
+  const health = createNodeHealth(pool, createNodeAgents(pool));
+  lifecycle.defer('node health agents', () => health.close());
   await checkHosts({ runtime, hosts: hostStore, logger });
   return {
     config,
@@ -152,7 +156,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     images,
     runtime,
     warnings: createWarningStore(database.db),
-    health: createNodeHealth(pool),
+    health,
     catalog,
     clock: { now: () => new Date() },
     settings: {

@@ -22,6 +22,7 @@ import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.j
 import { resetCluster } from '../services/reset-cluster.js';
 import { restartCluster } from '../services/restart-cluster.js';
 import { monitorClusters } from '../services/monitor-clusters.js';
+import { watchNodeEvents } from '../docker/node-events.js';
 import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
@@ -99,7 +100,20 @@ function slackFetch(ctx: Context): FetchFunction {
   const dispatcher = new Agent();
   ctx.defer('slack http client', () => dispatcher.close());
   // Counted by method for /metrics: calls, errors, 429s.
-  return instrumentSlackFetch(((url, init) => undiciFetch(url, { ...init, dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
+  return instrumentSlackFetch((async (url: string, init?: RequestInit) => undiciFetch(url, { ...(await withPortableBody(init)), dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
+}
+
+/**
+ * The Web API client builds multipart bodies (a file upload) with Node's own FormData, which the undici package's
+ * fetch, holding another copy of that class, would send as the text "[object FormData]": encoded here with Node's
+ * own Response into bytes and their multipart content type.
+ */
+async function withPortableBody(init: RequestInit | undefined): Promise<RequestInit | undefined> {
+  if (!(init?.body instanceof FormData)) return init;
+  const encoded = new Response(init.body);
+  const headers = new Headers(init.headers);
+  headers.set('content-type', encoded.headers.get('content-type')!);
+  return { ...init, headers: Object.fromEntries(headers.entries()), body: Buffer.from(await encoded.arrayBuffer()) };
 }
 
 /**
@@ -182,8 +196,15 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   // Every worker upserts the same scheduler (fixed id): one sweep per interval however many workers run.
   await ctx.producer.schedule('expiry.sweep', ctx.config.expirySweepSeconds * 1000);
   await ctx.producer.schedule('snapshot.retention', ctx.config.snapshots.sweepSeconds * 1000);
-  if (ctx.config.monitor.intervalSeconds > 0) await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
-  else await ctx.producer.unschedule('cluster.monitor');
+  if (monitoring) {
+    await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
+    // A node that dies or is OOM-killed is looked at within a second, not at the next tick.
+    const events = watchNodeEvents(ctx.pool, (e) => {
+      ctx.logger.debug({ ...e }, 'docker event: a node died; monitor looks now');
+      ctx.producer.runSoon('cluster.monitor', 500).catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not queue a monitor tick after a Docker event'));
+    }, ctx.logger, { instance: ctx.instance });
+    ctx.defer('docker event watch', () => events.close());
+  } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));

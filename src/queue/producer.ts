@@ -6,6 +6,12 @@ import { jobCatalog, jobForKind, jobIdFor, queueName, scheduledJobs, snapshotDel
 export interface Producer extends JobQueue {
   /** Creates or updates the job's one scheduler (fixed id); `everyMs` overrides the catalog's interval. */
   schedule(name: ScheduledJobName, everyMs?: number): Promise<void>;
+  /**
+   * Runs a scheduled job once more, `windowMs` from now, outside its schedule (the monitor told by a Docker event).
+   * Requests within the window, from any number of processes, make one job; it has not started yet, so it sees what
+   * they saw. The next request after the window makes another: none is lost behind a running job.
+   */
+  runSoon(name: ScheduledJobName, windowMs: number): Promise<void>;
   /** Removes the job's scheduler (a periodic job turned off in configuration); absent is fine. */
   unschedule(name: ScheduledJobName): Promise<void>;
   close(): Promise<void>;
@@ -67,6 +73,9 @@ export function createProducer(connection: Redis, prefix: string): Producer {
         data: {},
         opts: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
       });
+    },
+    async runSoon(name, windowMs) {
+      await queue.add(name, {}, { delay: windowMs, deduplication: { id: `${scheduledJobs[name].schedulerId}-soon`, ttl: windowMs }, attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } });
     },
     async unschedule(name) {
       await queue.removeJobScheduler(scheduledJobs[name].schedulerId);

@@ -35,6 +35,14 @@ export type Block =
 export interface Message {
   text: string;
   blocks: Block[];
+  /** Too long for a message: delivered beside it as a file (Slack: to the asker by direct message; the shell prints it). */
+  file?: MessageFile;
+}
+
+export interface MessageFile {
+  filename: string;
+  title: string;
+  content: string;
 }
 
 export const md = (text: string): TextObject => ({ type: 'mrkdwn', text });

@@ -1,6 +1,8 @@
 import { stateEmoji } from '../domain/cluster-state.js';
 import type { Cluster } from '../domain/cluster.js';
 import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
+import type { HostSummary } from '../services/list-hosts.js';
+import { hostLine, noHostsText } from './hosts.js';
 import { actionIds, esc, md, plain, relative, snapshotButton, type Block, type ButtonElement } from './blocks.js';
 
 /** Slack refuses a Home view of more than 100 blocks. */
@@ -24,6 +26,10 @@ export interface HomeInput {
   isAdmin: boolean;
   /** Every live cluster, for admins. */
   everyone?: readonly Cluster[];
+  /** Every Docker host's load (reserved CPU and memory against what it has, its clusters), for admins. */
+  hosts?: readonly HostSummary[];
+  /** The viewer's use against their quota (domain/quota.ts `describeQuotaUse`). */
+  quotaLine?: string;
   now: Date;
 }
 
@@ -72,13 +78,14 @@ function clusterBlocks(c: Cluster, now: Date, prefix: string, withOwner: boolean
   ];
 }
 
-/** The bot's Home tab: the viewer's clusters and snapshots, and for admins everyone's clusters. */
+/** The bot's Home tab: the viewer's clusters, quota use and snapshots, and for admins every host's load and everyone's clusters. */
 export function renderHome(input: HomeInput): HomeView {
   const { now } = input;
   const blocks: Block[] = [
     { type: 'header', text: plain('Your clusters') },
     { type: 'actions', block_id: 'home:create', elements: [createFormButton()] },
   ];
+  if (input.quotaLine) blocks.push({ type: 'context', block_id: 'home:quota', elements: [md(esc(input.quotaLine))] });
   if (!input.clusters.length) blocks.push({ type: 'section', text: md('You have no live clusters.') });
   for (const c of input.clusters) blocks.push(...clusterBlocks(c, now, 'mine', false));
   blocks.push({ type: 'divider' }, { type: 'header', text: plain('Your snapshots') });
@@ -88,6 +95,12 @@ export function renderHome(input: HomeInput): HomeView {
       type: 'section', block_id: `snap:${s.id}`,
       text: md(`\`${snapshotCode(s.id)}\` · *${esc(s.clusterName)}* (${esc(s.template)} × ${s.size}) · ${s.state} · taken ${relative(now, s.createdAt)}${s.note ? ` · _${esc(s.note)}_` : ''}`.slice(0, 3000)),
     });
+  }
+  if (input.isAdmin && input.hosts) {
+    // Before everyone's clusters: a few lines that must not be cut by the block limit, where admins look first.
+    blocks.push({ type: 'divider' }, { type: 'header', text: plain(`Docker hosts (${input.hosts.length})`) });
+    if (!input.hosts.length) blocks.push({ type: 'section', text: md(noHostsText) });
+    for (const h of input.hosts) blocks.push({ type: 'section', block_id: `host:${h.host.name}`, text: md(hostLine(h, now).slice(0, 3000)) });
   }
   if (input.isAdmin && input.everyone) {
     const others = input.everyone.filter((c) => !input.clusters.some((m) => m.id === c.id));

@@ -4,18 +4,24 @@ import { esc, md, relative, type Message } from './blocks.js';
 
 const stateMark = { active: '🟢', draining: '🟡', down: '🔴' } as const;
 
+export const noHostsText = 'No Docker host is registered yet: an admin adds one with `clusterbot hosts add` or DOCKER_HOSTS.';
+
+const cpu = (n: number) => String(Math.round(n * 100) / 100);
+
+/** One Docker host's line: state, reserved CPU and memory against what it has, its clusters (and owners, for admins). */
+export function hostLine({ host: h, reservedCpus, reservedMemoryMiB, clusters, owners }: HostSummary, now: Date): string {
+  const seen = h.lastSeenAt ? `seen ${relative(now, h.lastSeenAt)}` : 'never seen';
+  const who = owners.length ? ` (${owners.map((o) => `<@${o}>`).join(', ')})` : '';
+  return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${h.cpus} reserved · memory ${gib(reservedMemoryMiB)}/${gib(h.memoryMiB)} GiB · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
+}
+
 /** `/cluster hosts`: a line per Docker host, its load and (for admins) whose clusters run there. */
 export function renderHosts(hosts: readonly HostSummary[], now: Date): Message {
   if (!hosts.length) {
-    const text = 'No Docker host is registered yet: an admin adds one with `clusterbot hosts add` or DOCKER_HOSTS.';
+    const text = noHostsText;
     return { text, blocks: [{ type: 'section', text: md(text) }] };
   }
-  const cpu = (n: number) => String(Math.round(n * 100) / 100);
-  const rows = hosts.map(({ host: h, reservedCpus, reservedMemoryMiB, clusters, owners }) => {
-    const seen = h.lastSeenAt ? `seen ${relative(now, h.lastSeenAt)}` : 'never seen';
-    const who = owners.length ? ` (${owners.map((o) => `<@${o}>`).join(', ')})` : '';
-    return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${h.cpus} reserved · memory ${gib(reservedMemoryMiB)}/${gib(h.memoryMiB)} GiB · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
-  });
+  const rows = hosts.map((h) => hostLine(h, now));
   const title = `${hosts.length} Docker host${hosts.length === 1 ? '' : 's'}`;
   return { text: `${title}:\n${rows.join('\n')}`, blocks: [{ type: 'section', text: md(`*${title}*\n${rows.join('\n')}`.slice(0, 3000)) }] };
 }

@@ -5,8 +5,8 @@ import { esc, md, type Block, type Message } from './blocks.js';
 export const maxInlineLogChars = 2800;
 
 /**
- * A node's log tail as a code block. A tail longer than one message keeps its newest lines (cut at a line
- * start) and says so, with the way to the whole log (a snapshot keeps every node's log).
+ * A node's log tail as a code block. A tail longer than one message shows its newest lines (cut at a line
+ * start) and comes whole as a file beside the message; a snapshot keeps every node's whole log.
  */
 export function renderLogs(l: ClusterLogs): Message {
   let text = l.text.trimEnd();
@@ -18,10 +18,13 @@ export function renderLogs(l: ClusterLogs): Message {
     cut = true;
   }
   const shown = text ? text.split('\n').length : 0;
-  const head = `📜 Last ${shown} line${shown === 1 ? '' : 's'} of ${l.node} (${l.clusterName})${cut ? `, of ${l.lines} asked: the older ones do not fit a message` : ''}`;
+  const whole = l.text.trimEnd();
+  const wholeLines = whole.split('\n').length;
+  const filename = `${l.clusterName}-${l.node}.log`;
+  const head = `📜 Last ${shown} line${shown === 1 ? '' : 's'} of ${l.node} (${l.clusterName})${cut ? `; all ${wholeLines} are in ${filename}` : ''}`;
   const blocks: Block[] = [
     { type: 'section', text: md(`*${esc(head)}*\n\`\`\`${text ? esc(text) : '(the log is empty)'}\`\`\``) },
-    ...(cut ? [{ type: 'context' as const, elements: [md(`A snapshot (\`/cluster snapshot ${esc(l.clusterName)}\`) keeps every node's whole log.`)] }] : []),
+    ...(cut ? [{ type: 'context' as const, elements: [md(`The last ${wholeLines} lines come as the file ${esc(filename)}. A snapshot (\`/cluster snapshot ${esc(l.clusterName)}\`) keeps every node's whole log.`)] }] : []),
   ];
-  return { text: head, blocks };
+  return { text: head, blocks, ...(cut && { file: { filename, title: `Last ${wholeLines} lines of ${l.node} (${l.clusterName})`, content: `${whole}\n` } }) };
 }

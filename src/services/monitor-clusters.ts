@@ -80,23 +80,28 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
   const hosts = new Map<string, HostSample>();
   const samples: NodeSample[] = await Promise.all(nodes.map(async (n) => {
     const plan = planned.get(n.hostname);
-    const s = await deps.health.sample(n.host, { hostname: n.hostname, containerName: n.containerName, diskPaths: plan?.volumes.map((v: { path: string }) => v.path) ?? [] });
+    // A role that runs as its own user gets its readiness probe as that user, in an exec of its own; any other
+    // has it folded into the sample's one exec (an exec is most of what a sample costs).
+    const folded = plan?.readiness && !plan.user ? plan.readiness.exec : undefined;
+    const s = await deps.health.sample(n.host, { hostname: n.hostname, containerName: n.containerName, diskPaths: plan?.volumes.map((v: { path: string }) => v.path) ?? [], ...(folded && { readiness: folded }) });
     const { hostMemory, hostDiskPercent, ...sample } = s;
     if (hostMemory && !hosts.has(n.host)) hosts.set(n.host, { host: n.host, memAvailableBytes: hostMemory.availableBytes, memTotalBytes: hostMemory.totalBytes, diskPercent: hostDiskPercent ?? null });
-    if (!sample.running || !plan?.readiness) return sample;
-    const probe = await deps.runtime.exec(n.host, n.containerName, plan.readiness.exec, { timeoutMs: 15_000 }).catch((e: Error) => ({ exitCode: -1, output: e.message }));
+    if (!sample.running || !plan?.readiness || folded) return sample;
+    const probe = await deps.runtime.exec(n.host, n.containerName, plan.readiness.exec, { timeoutMs: 15_000, user: plan.user }).catch((e: Error) => ({ exitCode: -1, output: e.message }));
     return { ...sample, probeOk: probe.exitCode === 0, ...(probe.exitCode !== 0 && { probeOutput: probe.output.trim().split('\n').slice(-2).join(' ') }) };
   }));
 
   const open = await deps.warnings.listOpen(cluster.id);
   const openByKey = new Map(open.map((w) => [conditionKey(w.kind, w.subject), w]));
   const remembered = (await deps.warnings.memory(cluster.id)) ?? emptyMemory();
+  const previousSampledAt = remembered.sampledAt ?? null;
   // An operation (restart, reset, snapshot) that ended since the last tick started or replaced nodes on purpose.
   const lastOp = (await deps.operations.list(cluster.id))[0];
   const since = remembered.sampledAt ? new Date(remembered.sampledAt) : undefined;
   if (lastOp && (!since || !lastOp.finishedAt || lastOp.finishedAt >= since)) remembered.nodes = {};
   const verdict = evaluateHealth(remembered, samples, [...hosts.values()], new Set(openByKey.keys()), deps.thresholds);
-  await deps.warnings.saveMemory(cluster.id, { ...verdict.memory, sampledAt: sampledAt.toISOString() });
+  // Another tick sampled this cluster meanwhile and moved its streaks on: its verdict stands, this one is dropped.
+  if (!(await deps.warnings.saveMemory(cluster.id, { ...verdict.memory, sampledAt: sampledAt.toISOString() }, previousSampledAt))) return undefined;
 
   let view: ClusterView = { cluster, nodes };
   let opened = 0;

@@ -531,15 +531,23 @@ export interface WarningStore {
   messageTs(id: string): Promise<string | undefined>;
   setMessageTs(id: string, ts: string): Promise<void>;
   memory(clusterId: string): Promise<HealthMemory | undefined>;
-  saveMemory(clusterId: string, memory: HealthMemory): Promise<void>;
+  /**
+   * Saves the monitor's memory only if nobody saved since `previousSampledAt` was read (null: nothing was saved
+   * yet); false when another tick did. Two ticks sampling the same cluster at once (a Docker event's tick and the
+   * scheduled one) would otherwise both count from the same streak and lose each other's samples.
+   */
+  saveMemory(clusterId: string, memory: HealthMemory, previousSampledAt: string | null): Promise<boolean>;
   /** Says why a degraded cluster is degraded (its error column) without a state change; no-op in other states. */
   setDegradedReason(clusterId: string, reason: string): Promise<void>;
 }
 
 /** What the monitor reads from Docker about a node and its host (docker/node-health.ts). */
 export interface NodeHealthPort {
-  /** The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count. */
-  sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[] }): Promise<Omit<NodeSample, 'probeOk' | 'probeOutput'> & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
+  /**
+   * The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count,
+   * and, given a readiness command, whether it passes (run as the container's root user, in the same exec).
+   */
+  sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[]; readiness?: readonly string[] }): Promise<NodeSample & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
   /** Stops the node's container (graceful, then killed after its stop timeout); stopped or missing is fine. */
   stop(host: string, containerName: string): Promise<void>;
 }

@@ -4,6 +4,7 @@ import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
+import { pollReadiness } from './poll-readiness.js';
 import type { Checkpoint, Clock, ClusterStore, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
 
 export interface ProvisionDeps {
@@ -45,8 +46,9 @@ export interface ProvisionOptions {
   /** Host ports to publish on, by node hostname then container port, instead of ports Docker picks. */
   hostPorts?: ReadonlyMap<string, ReadonlyMap<number, number>>;
   /**
-   * Starts a wave's nodes at once and probes their readiness at once, instead of one after another (each wave
-   * is still ready before the next). The default: a wave costs its slowest node, not the sum of them.
+   * Starts a wave's nodes at once and polls each one's readiness on its own, from 100 ms after start with
+   * backoff (poll-readiness.ts), instead of one after another (each wave is still ready before the next).
+   * The default (a create and a reset); false keeps the one-by-one order.
    */
   startInParallel?: boolean;
   /** What the progress message calls the work (default: the source's title, else "Creating"). */
@@ -137,7 +139,11 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const waitFor = async (wave: string[], waveNodes: PlannedNode[]) => {
       step = `waiting for ${wave.join(', ')} to be ready`;
       if (!(await stillWanted())) return false;
-      if (!(await waitReady(deps, host, waveNodes, sleep, (n) => (failedNode = n), stillWanted, parallel))) return false;
+      const onWaiting = (n: PlannedNode) => (failedNode = n);
+      const ready = parallel
+        ? await pollReadiness(deps, host, waveNodes, sleep, onWaiting, stillWanted)
+        : await waitReady(deps, host, waveNodes, sleep, onWaiting, stillWanted);
+      if (!ready) return false;
       failedNode = undefined;
       await progress(`${wave.join(', ')} ready`);
       deps.checkpoint?.('create.wave-ready');
@@ -309,19 +315,10 @@ async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: numbe
   return placement.host;
 }
 
-/** The first wait between readiness polls; each next wait is `pollGrowth` times longer, up to the probe's interval. */
-export const firstPollMs = 100;
-export const pollGrowth = 1.5;
-
 /**
- * The waits between readiness polls: from 100 ms, growing to the probe's interval. A service that is up in 3 s is
- * seen within a few hundred ms of it, and one that takes a minute is not probed ten times a second meanwhile.
+ * Polls every node's probe, one after another each round, until all pass; a node that never gets ready fails
+ * the step with its name. Nodes started in parallel are polled by `pollReadiness` instead.
  */
-export function nextPollMs(previousMs: number | undefined, intervalMs: number): number {
-  return Math.min(intervalMs, previousMs === undefined ? firstPollMs : previousMs * pollGrowth);
-}
-
-/** Polls every node's probe until all pass; a node that never gets ready fails the step with its name. */
 async function waitReady(
   deps: ProvisionDeps,
   host: string,
@@ -329,7 +326,6 @@ async function waitReady(
   sleep: (ms: number) => Promise<void>,
   onWaiting: (n: PlannedNode) => void,
   stillWanted: () => Promise<boolean>,
-  parallel = true,
 ): Promise<boolean> {
   const { runtime, clock } = deps;
   const pending = new Set(nodes.filter((n) => n.readiness));
@@ -357,24 +353,14 @@ async function waitReady(
       throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
     }
   };
-  let wait: number | undefined;
   while (pending.size) {
-    const roundStart = clock.now().getTime();
-    // One by one, a round costs the sum of the probes (each a docker exec, hundreds of ms under load);
-    // in parallel it costs the slowest, and the wait counts from the round's start.
-    // The failure reported is the first node's in plan order (a master before its workers, which fail because
-    // of it), and the node named with it is that same node, not whichever sibling's probe finished last.
-    const round = [...pending];
-    const probed = parallel ? await Promise.allSettled(round.map(probeOnce)) : [];
-    if (!parallel) for (const node of round) probed.push(await probeOnce(node).then((value) => ({ status: 'fulfilled', value }) as const, (reason: unknown) => ({ status: 'rejected', reason }) as const));
-    const failed = probed.findIndex((r) => r.status === 'rejected');
-    if (failed >= 0) {
-      onWaiting(round[failed]!);
-      throw (probed[failed] as PromiseRejectedResult).reason;
-    }
+    for (const node of [...pending])
+      await probeOnce(node).catch((e: unknown) => {
+        onWaiting(node);
+        throw e;
+      });
     if (pending.size) {
-      wait = nextPollMs(wait, Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
-      await sleep(Math.max(0, wait - (clock.now().getTime() - roundStart)));
+      await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
       if (!(await stillWanted())) return false;
     }
   }

@@ -20,6 +20,8 @@ export function createShell(io: ShellIo, user: string) {
     const r = renderText(msg, next);
     r.buttons.forEach((b) => buttons.set(next++, b));
     write(prefix ? r.text.split('\n').map((l, i) => (i === 0 ? prefix + l : ' '.repeat(prefix.length) + l)).join('\n') : `\n${r.text}\n`);
+    // A terminal has no message size limit: the file a Slack user would get by DM is printed whole.
+    if (msg.file) write(`\n── ${msg.file.filename} ──\n${msg.file.content}`);
   };
 
   let rl: readline.Interface | undefined;

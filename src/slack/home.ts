@@ -1,16 +1,22 @@
 import type { WebClient } from '@slack/web-api';
 import type { CommandDeps } from '../app/handle-command.js';
+import { describeQuotaUse, quotaFor } from '../domain/quota.js';
 import { renderHome } from '../render/home.js';
+import { listHosts } from '../services/list-hosts.js';
 
-/** Publishes `user`'s Home tab: their clusters and snapshots, and for admins everyone's clusters. */
-export async function publishHome(deps: Pick<CommandDeps, 'store' | 'snapshots' | 'settings' | 'clock'>, client: WebClient, user: string): Promise<void> {
+/** Publishes `user`'s Home tab: their clusters, quota use and snapshots, and for admins every host's load and everyone's clusters. */
+export async function publishHome(deps: Pick<CommandDeps, 'store' | 'snapshots' | 'settings' | 'clock' | 'hosts'>, client: WebClient, user: string): Promise<void> {
   const isAdmin = deps.settings.adminUsers.includes(user);
-  const [clusters, snapshots, everyone] = await Promise.all([
+  const hosts = deps.hosts;
+  const [clusters, snapshots, usage, everyone, hostLoads] = await Promise.all([
     deps.store.listLive({ owner: user }),
     deps.snapshots.list({ owner: user, limit: 20 }),
+    deps.store.usage(user),
     isAdmin ? deps.store.listLive({}) : Promise.resolve(undefined),
+    isAdmin && hosts ? listHosts({ hosts, store: deps.store }, { admin: true }) : Promise.resolve(undefined),
   ]);
-  const view = renderHome({ clusters, snapshots, isAdmin, ...(everyone && { everyone }), now: deps.clock.now() });
+  const quotaLine = describeQuotaUse(usage.user, quotaFor(user, deps.settings));
+  const view = renderHome({ clusters, snapshots, isAdmin, quotaLine, ...(everyone && { everyone }), ...(hostLoads && { hosts: hostLoads }), now: deps.clock.now() });
   await client.views.publish({ user_id: user, view: view as never });
 }
 

@@ -25,10 +25,11 @@ describe('Slack Home tab and create form', () => {
         lifetime: { value: { type: 'plain_text_input', value: '8h' } },
       },
     }), { signingSecret: h.secret });
-  const home = () => h.fake.views().find((v) => v.type === 'home' && v.user_id === IDS.user_id);
+  const home = (user: string = IDS.user_id) => h.fake.views().find((v) => v.type === 'home' && v.user_id === user);
+  const admin = 'U0E2EADMIN';
 
   beforeAll(async () => {
-    h = await startSlackHarness({ subnetPool: '10.203.0.0/16' });
+    h = await startSlackHarness({ subnetPool: '10.203.0.0/16', env: { ADMIN_USERS: admin } });
   }, 120_000);
   afterAll(async () => h?.close(), 120_000);
 
@@ -46,6 +47,24 @@ describe('Slack Home tab and create form', () => {
     expect(card.text).toContain('zookeeper × 1');
   }, 300_000);
 
+  it('shows an admin every host\'s load next to everyone\'s clusters', async () => {
+    const opened = await postToBot(eventsUrl(h.bot.port), eventCallbackBody({ event: appHomeOpenedEvent(admin) }), { signingSecret: h.secret });
+    expect(opened.status).toBe(200);
+    const view = await h.fake.waitFor(() => home(admin), 10_000);
+    const text = (view.blocks as ViewBlock[]).map((b) => b.text?.text ?? '').join('\n');
+    // The one host this bot has, with the ZooKeeper 1's reservation (0.5 CPU, 512 MiB) among what it counts.
+    expect(text).toMatch(/Docker hosts \(1\)/);
+    const line = text.split('\n').find((l) => / · CPU [\d.]+\/\d+ reserved · memory [\d.]+\/[\d.]+ GiB · \d+ clusters? /.test(l));
+    expect(line).toBeDefined();
+    expect(line).toContain('CPU 0.5/');
+    expect(line).toContain('memory 0.5/');
+    expect(line).toContain(`1 cluster (<@${IDS.user_id}>)`);
+    expect(text).toContain("Everyone's clusters (1)");
+    expect(text).toContain(`*${name}* · zookeeper × 1 · ready · <@${IDS.user_id}>`);
+    // The quota line is a context block's element.
+    expect(JSON.stringify(view.blocks)).toContain('(admins have no quota)');
+  });
+
   it('publishes a Home listing the cluster, whose Delete button deletes it', async () => {
     const opened = await postToBot(eventsUrl(h.bot.port), eventCallbackBody({ event: appHomeOpenedEvent() }), { signingSecret: h.secret });
     expect(opened.status).toBe(200);
@@ -56,6 +75,9 @@ describe('Slack Home tab and create form', () => {
     }, 10_000);
     const blocks = view.blocks as ViewBlock[];
     const id = (await h.rows()).find((r) => r.name === name)!.id;
+    // Not an admin: their quota use, no hosts.
+    expect(JSON.stringify(blocks)).toContain('You use 1 of ');
+    expect(JSON.stringify(blocks)).not.toContain('Docker hosts');
     expect(blocks.some((b) => b.type === 'section' && b.text!.text.includes(`*${name}* · zookeeper × 1 · ready · host `))).toBe(true);
     const del = blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete' && e.value === id);
     expect(del).toBeDefined();

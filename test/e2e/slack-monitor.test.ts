@@ -38,7 +38,7 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
   const waitTicks = (n: number) => new Promise((r) => setTimeout(r, n * interval * 1000));
 
   beforeAll(async () => {
-    h = await startSlackHarness({ subnetPool: '10.246.0.0/16', env: { MONITOR_INTERVAL_SECONDS: String(interval), MONITOR_MEMORY_SAMPLES: '2' } });
+    h = await startSlackHarness({ subnetPool: '10.246.0.0/16', env: { MONITOR_INTERVAL_SECONDS: String(interval), MONITOR_MEMORY_SAMPLES: '2', LOG_LEVEL: process.env.MONITOR_TEST_LOG ? 'debug' : 'info' } });
     h.send(`create zookeeper 1 --name ${name}`);
     card = await h.waitForCard(name, 'ready', 240_000);
     clusterId = (await h.rows()).find((r) => r.name === name)!.id;
@@ -47,7 +47,10 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     expect(h.card(name)!.text).toContain('· ready');
     expect(h.thread(card).filter((m) => m.text.startsWith('⚠️'))).toEqual([]);
   }, 300_000);
-  afterAll(async () => h?.close());
+  afterAll(async () => {
+    if (process.env.MONITOR_TEST_LOG) (await import('node:fs')).writeFileSync(process.env.MONITOR_TEST_LOG, h.bot.logs().map((l) => JSON.stringify(l)).join('\n'));
+    await h?.close();
+  });
 
   it('the ZooKeeper process killed inside its container: degraded within two intervals, one warning naming the node, one DM, then back and resolved', async () => {
     await sh(`pkill -9 -f '^[^ ]*java '`);
@@ -120,6 +123,16 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     const logs = await h.reply('logs');
     expect(logs.text).toMatch(/Last [1-5] lines? of zk-1/);
     expect(JSON.stringify(logs.blocks)).toContain('```');
+    expect(h.fake.files()).toEqual([]);
+
+    // Longer than a message: the newest lines in the answer, the whole tail as a file in the asker's DMs.
+    await h.send(`logs ${name} zk-1 --lines 1000`, { responseId: 'long-logs' }).res;
+    const long = await h.reply('long-logs');
+    expect(long.text).toMatch(new RegExp(`; all \\d+ are in ${name}-zk-1\\.log`));
+    const file = await h.fake.waitFor(() => h.fake.files(h.fake.dmChannel(IDS.user_id)).find((f) => f.filename === `${name}-zk-1.log`), 10_000);
+    const lines = Number(/all (\d+) are in/.exec(long.text)![1]);
+    expect(file.content.trimEnd().split('\n')).toHaveLength(lines);
+    expect(file.content).toContain('ZooKeeper'); // the server's own log, not a rendering of it
 
     await h.send(`logs ${name}`, { responseId: 'stranger-logs', user: other }).res;
     expect((await h.reply('stranger-logs')).text).toContain('only they or an admin');

@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { footprint } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
 import type { NewCluster } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -72,7 +74,8 @@ describe('quota in create', () => {
     await t.store.create(newCluster());
     const cpu = await rejection(t.store.create(newCluster({ quota: { cpusPerUser: 2 } })));
     expect((cpu as AppError).userMessage).toBe('Your live clusters reserve 1.5 CPUs and this one needs 1.5 more; the limit is 2 (quota: CPUs per user).');
-    const hadoop8 = { nodes: 10, cpus: 10, memoryMiB: 18432 };
+    // What a hadoop 8 reserves by its template (2 masters of 1 GiB, 8 workers of 2 GiB), as requestCluster records it.
+    const hadoop8 = footprint(loadTemplateCatalog('manifests/templates').get('hadoop')!, 8);
     const mem = await rejection(t.store.create(newCluster({ reserved: hadoop8, quota: { memoryMiBPerUser: 16 * 1024 } })));
     expect((mem as AppError).code).toBe('quota_exceeded');
     expect((mem as AppError).userMessage).toBe('Your live clusters reserve 1.5 GiB of memory and this one needs 18.0 GiB more; the limit is 16.0 GiB (quota: memory per user).');

@@ -71,9 +71,13 @@ describe('warning store', () => {
   it('keeps the monitor memory per cluster, and the degraded reason only on a degraded cluster', async () => {
     const c = await readyCluster();
     expect(await warnings.memory(c.id)).toBeUndefined();
-    await warnings.saveMemory(c.id, { streaks: { 'node_down:zk-1': { bad: 1, good: 0 } }, nodes: {} });
-    await warnings.saveMemory(c.id, { streaks: { 'node_down:zk-1': { bad: 2, good: 0 } }, nodes: { 'zk-1': { restartCount: 1, oomKills: 0 } } });
-    expect(await warnings.memory(c.id)).toEqual({ streaks: { 'node_down:zk-1': { bad: 2, good: 0 } }, nodes: { 'zk-1': { restartCount: 1, oomKills: 0 } } });
+    expect(await warnings.saveMemory(c.id, { streaks: { 'node_down:zk-1': { bad: 1, good: 0 } }, nodes: {}, sampledAt: 't1' }, null)).toBe(true);
+    const second = { streaks: { 'node_down:zk-1': { bad: 2, good: 0 } }, nodes: { 'zk-1': { restartCount: 1, oomKills: 0 } }, sampledAt: 't2' };
+    // Two ticks that both read t1: the first to save wins, the other's verdict is refused (compare-and-set).
+    const [a, b] = await Promise.all([warnings.saveMemory(c.id, second, 't1'), warnings.saveMemory(c.id, { ...second, sampledAt: 't2b' }, 't1')]);
+    expect([a, b].sort()).toEqual([false, true]);
+    expect(await warnings.saveMemory(c.id, second, null)).toBe(false);
+    expect((await warnings.memory(c.id))!.streaks).toEqual(second.streaks);
     await warnings.setDegradedReason(c.id, 'zk-1 is down');
     expect((await t.store.get(c.id))!.error).toBeNull();
     await t.store.transition(c.id, 'degraded', { error: 'first' });

@@ -65,6 +65,9 @@ export interface FakeUser {
 
 export interface RecordedResponse { id: string; body: unknown; at: number }
 
+/** A file shared by the external upload flow; `channel` is absent for a file completed without one (private). */
+export interface FakeFile { id: string; filename: string; title: string; content: string; channel?: string; initialComment?: string; threadTs?: string }
+
 /** A string is an `ok:false` error code; an object is an HTTP failure (429 carries Retry-After). */
 export type Failure = string | { status: number; retryAfter?: number; body?: unknown };
 
@@ -77,6 +80,8 @@ export interface FakeSlack {
   ephemerals(channel?: string): FakeEphemeral[];
   views(): FakeView[];
   responses(id?: string): RecordedResponse[];
+  /** Files uploaded with files.getUploadURLExternal + the upload URL + files.completeUploadExternal, completed ones only. */
+  files(channel?: string): FakeFile[];
   /** A URL to put in payloads as `response_url`; posts to it are recorded under `id`. */
   responseUrl(id: string): string;
   /** The D-channel id `conversations.open` returns for a user. */
@@ -95,7 +100,7 @@ export interface FakeSlack {
   close(): Promise<void>;
 }
 
-const JSON_ARGS = ['blocks', 'attachments', 'view', 'metadata'];
+const JSON_ARGS = ['blocks', 'attachments', 'view', 'metadata', 'files'];
 const MAX_TEXT = 40_000; // chat.postMessage: "Provide no more than 40,000 characters"
 const MAX_MESSAGE_BLOCKS = 50; // Block Kit: 50 per message, 100 per modal/Home tab
 const MAX_VIEW_BLOCKS = 100;
@@ -179,7 +184,36 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     };
   }
 
+  // files.getUploadURLExternal hands out an upload URL (here, on this server) and a file id; the bytes are POSTed
+  // there; files.completeUploadExternal then shares the file, in a channel when one is given.
+  const pendingUploads = new Map<string, { filename: string; length: number; data?: string }>();
+  const files: FakeFile[] = [];
+  let fileSeq = 0;
+
   const handlers: Record<string, (args: Args) => Args> = {
+    'files.getUploadURLExternal': (args) => {
+      const filename = str(args.filename) ?? fail('invalid_arguments', ['[ERROR] missing required field: filename']);
+      const length = Number(args.length);
+      if (!Number.isInteger(length) || length < 1) fail('invalid_arguments', ['[ERROR] missing required field: length']);
+      const file_id = `F${String(++fileSeq).padStart(10, '0')}`;
+      pendingUploads.set(file_id, { filename, length });
+      return { upload_url: `${base}/upload/${file_id}`, file_id };
+    },
+    'files.completeUploadExternal': (args) => {
+      const list = Array.isArray(args.files) ? (args.files as { id?: string; title?: string }[]) : fail('invalid_arguments', ['[ERROR] missing required field: files']);
+      const channel = str(args.channel_id);
+      if (channel && !channelExists(channel)) fail('channel_not_found');
+      const done = list.map((f) => {
+        const up = (f.id && pendingUploads.get(f.id)) || fail('file_not_found');
+        if (up.data === undefined) fail('file_not_found');
+        return { id: f.id!, filename: up.filename, title: f.title ?? up.filename, content: up.data };
+      });
+      for (const f of done) {
+        pendingUploads.delete(f.id);
+        files.push({ ...f, ...(channel && { channel }), ...(str(args.initial_comment) && { initialComment: String(args.initial_comment) }), ...(str(args.thread_ts) && { threadTs: String(args.thread_ts) }) });
+      }
+      return { files: done.map((f) => ({ id: f.id, title: f.title, name: f.filename })) };
+    },
     'auth.test': () => ({
       url: `https://${team.domain}.slack.com/`, team: team.name, user: bot.name, team_id: team.id,
       user_id: bot.userId, bot_id: bot.botId, is_enterprise_install: false,
@@ -366,6 +400,23 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
         res.writeHead(r.status, { 'content-type': 'text/plain' }).end(r.body);
         return;
       }
+      if (url.pathname.startsWith('/upload/') && req.method === 'POST') {
+        const up = pendingUploads.get(url.pathname.slice('/upload/'.length));
+        if (!up) { res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found'); return; }
+        // Slack's upload URL takes the bytes as the body, or as the file part of a multipart form (what files.uploadV2 sends).
+        const type = req.headers['content-type'] ?? '';
+        if (type.startsWith('multipart/form-data')) {
+          void new Response(Buffer.concat(chunks), { headers: { 'content-type': type } }).formData().then(async (form) => {
+            const part = [...form.values()].find((v): v is File => typeof v !== 'string');
+            up.data = part ? await part.text() : '';
+            res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(up.data)}`);
+          }, () => res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request'));
+          return;
+        }
+        up.data = raw;
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(raw)}`);
+        return;
+      }
       if (!url.pathname.startsWith('/api/')) { res.writeHead(404).end(); return; }
       const method = url.pathname.slice('/api/'.length);
       handleApi(method, req, raw, url).then(
@@ -389,6 +440,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     ephemerals: (channel) => ephemerals.filter((m) => !channel || m.channel === channel),
     views: () => [...views.values()],
     responses: (id) => responses.filter((r) => id === undefined || r.id === id),
+    files: (channel) => files.filter((f) => channel === undefined || f.channel === channel),
     responseUrl: (id) => `${base}/response/${encodeURIComponent(id)}`,
     dmChannel,
     setUser: (id, patch) => { users.set(id, { ...users.get(id), ...patch }); },
@@ -406,7 +458,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       }
     },
     reset: () => {
-      calls = []; messages = new Map(); ephemerals = []; views = new Map(); responses = [];
+      calls = []; messages = new Map(); ephemerals = []; views = new Map(); responses = []; files.length = 0; pendingUploads.clear();
       failures = new Map(); failingAll = undefined; openedDms = new Set(); users = new Map(Object.entries(opts.users ?? {}));
     },
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),

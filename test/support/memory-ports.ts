@@ -1026,8 +1026,10 @@ export class MemoryWarningStore implements WarningStore {
     const m = this.memories.get(clusterId);
     return m && clone(m);
   }
-  async saveMemory(clusterId: string, memory: HealthMemory): Promise<void> {
+  async saveMemory(clusterId: string, memory: HealthMemory, previousSampledAt: string | null): Promise<boolean> {
+    if ((this.memories.get(clusterId)?.sampledAt ?? null) !== previousSampledAt) return false;
     this.memories.set(clusterId, clone(memory));
+    return true;
   }
   async setDegradedReason(clusterId: string, reason: string): Promise<void> {
     const row = this.store?.clusters.get(clusterId);

@@ -14,6 +14,7 @@ import { createImageBuilder } from '../../src/docker/image-builder.js';
 import { createNodeData } from '../../src/docker/node-data.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
+import type { ContainerRuntime } from '../../src/services/ports.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
@@ -36,6 +37,8 @@ export interface SnapshotWorld {
   db: TestDatabase;
   notifier: RecordingNotifier;
   artifactDir: string;
+  /** Builds the template's images if they are not (once per world); create calls it, benches call it before timing. */
+  ensureImages(template: string): Promise<void>;
   create(template: string, size: number): Promise<ClusterView>;
   snapshot(clusterId: string, opts?: { note?: string; withData?: boolean; actor?: string }): Promise<Snapshot>;
   restore(snapshotId: string, name?: string): Promise<ClusterView>;
@@ -56,14 +59,20 @@ export function useSnapshotWorld(): () => SnapshotWorld {
   return () => w!;
 }
 
-export async function createSnapshotWorld(): Promise<SnapshotWorld> {
+export interface SnapshotWorldOptions {
+  /** Wraps the Docker runtime the services get (benches time its calls). */
+  wrapRuntime?: (runtime: ContainerRuntime) => ContainerRuntime;
+}
+
+export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Promise<SnapshotWorld> {
   const config = loadConfig();
   const db = await createTestDatabase();
   const artifactDir = await mkdtemp(path.join(os.tmpdir(), 'cb-artifacts-'));
   const pool = createHostPool(config.docker.hosts);
   const logger = new MemoryLog();
   const images = createImageBuilder({ docker: pool.get(pool.names()[0]!), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
-  const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
+  const bare = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
+  const runtime = opts.wrapRuntime ? opts.wrapRuntime(bare) : bare;
   const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
   const artifacts = createFilesystemStore({ root: artifactDir, publicUrl: 'http://127.0.0.1:1', signingKey: Buffer.alloc(32, 7) });
   const bundles = createSnapshotBundles({ stagingDir: path.join(artifactDir, '.staging') });
@@ -74,14 +83,20 @@ export async function createSnapshotWorld(): Promise<SnapshotWorld> {
   const queue = new RecordingQueue();
   const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, queue, runtime, data, artifacts, bundles, notifier, catalog, settings, clock, logger };
   const clusters = new Set<string>();
+  const built = new Set<string>();
   const lastOperation = async (clusterId: string) => (await db.operations.list(clusterId))[0]!;
 
   const world: SnapshotWorld = {
     db,
     notifier,
     artifactDir,
-    async create(template, size) {
+    async ensureImages(template) {
+      if (built.has(template)) return;
       for (const role of Object.values(catalog.get(template)!.roles)) await images.ensureBuilt(role.image);
+      built.add(template);
+    },
+    async create(template, size) {
+      await world.ensureImages(template);
       const { view } = await requestCluster(deps, { actor: 'UTESTER', team: null, channel: null, template, size, name: `it-${template}-${randomUUID().slice(0, 6)}`, requestKey: null });
       clusters.add(view.cluster.id);
       const op = await lastOperation(view.cluster.id);

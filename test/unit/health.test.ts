@@ -108,10 +108,27 @@ describe('evaluateHealth: hysteresis', () => {
 
 describe('node health probe parsing', () => {
   it('reads the OOM counter, the fullest filesystem, the root one and the host memory', () => {
-    const out = ['oom 3', 'df / 41', 'df /var/lib/zookeeper 87', 'mem MemTotal: 1024', 'mem MemAvailable: 512'].join('\n');
+    const out = ['oom 3', 'Filesystem 1024-blocks Used Available Capacity Mounted on', 'overlay 100 41 59 41% /', '/dev/vda 100 87 13 87% /var/lib/zookeeper', 'mem MemTotal: 1024', 'mem MemAvailable: 512'].join('\n');
     expect(parseProbe(out)).toEqual({ oomKills: 3, diskPercent: 87, rootDiskPercent: 41, memTotal: 1024 * 1024, memAvailable: 512 * 1024 });
     expect(parseProbe('oom \n')).toEqual({ oomKills: null, diskPercent: null, rootDiskPercent: null });
     expect(probeScript(["/data'; rm -rf /"])).not.toContain("'; rm");
+  });
+
+  it('reads the cgroup memory in use (page cache left out) and the folded readiness probe with its last lines', () => {
+    const out = ['oom 0', 'cgmem 300 100', 'overlay 100 41 59 41% /', 'probe 1', 'probeout Connection refused', 'probeout not serving'].join('\n');
+    expect(parseProbe(out)).toMatchObject({ memUsed: 200, probeExit: 1, probeOutput: 'Connection refused not serving' });
+    expect(parseProbe('cgmem \nprobe 0')).toMatchObject({ probeExit: 0, probeOutput: '' });
+    expect(parseProbe('cgmem ')).not.toHaveProperty('memUsed');
+  });
+
+  it('runs the readiness command as its words, quoted for sh, and reads this machine as a node would', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const script = probeScript([], ['sh', '-c', `echo "it's"; exit 3`]);
+    const r = parseProbe(execFileSync('sh', ['-c', `${script}; true`], { encoding: 'utf8' }));
+    expect(r).toMatchObject({ probeExit: 3, probeOutput: "it's" });
+    expect(r.rootDiskPercent).toBeGreaterThanOrEqual(0);
+    expect(r.memTotal).toBeGreaterThan(r.memAvailable!);
+    expect(parseProbe(execFileSync('sh', ['-c', probeScript([], ['true'])], { encoding: 'utf8' }))).toMatchObject({ probeExit: 0, probeOutput: '' });
   });
 
   it('memory in use leaves out the page cache the kernel can drop', () => {
@@ -139,11 +156,13 @@ describe('logs and restart grammar, warning rendering', () => {
     expect(renderWarning(view, { ...w, resolvedAt: new Date(120_000) }).text).toMatch(/Resolved: zk-1 was down and came back/);
   });
 
-  it('a long log keeps its newest lines', () => {
+  it('a long log shows its newest lines and comes whole as a file; a short one has no file', () => {
     const text = Array.from({ length: 500 }, (_, i) => `line ${i}`).join('\n');
     const msg = renderLogs({ clusterName: 'zk-a', node: 'zk-1', lines: 500, text });
-    expect(msg.text).toMatch(/of 500 asked/);
+    expect(msg.text).toMatch(/all 500 are in zk-a-zk-1\.log/);
     expect(JSON.stringify(msg.blocks)).toContain('line 499');
     expect(JSON.stringify(msg.blocks)).not.toContain('line 0\\n');
+    expect(msg.file).toEqual({ filename: 'zk-a-zk-1.log', title: 'Last 500 lines of zk-1 (zk-a)', content: `${text}\n` });
+    expect(renderLogs({ clusterName: 'zk-a', node: 'zk-1', lines: 50, text: 'one line' }).file).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import type { Cluster } from '../../src/domain/cluster.js';
 import { checkCreateForm } from '../../src/domain/create-form.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
 import { parseTemplate, type Template } from '../../src/domain/template.js';
+import type { HostRecord } from '../../src/services/ports.js';
 import { actionIds, type Block, type ButtonElement } from '../../src/render/blocks.js';
 import { createFormValues, renderCreateModal } from '../../src/render/create-modal.js';
 import { capBlocks, openCreateActionId, renderHome } from '../../src/render/home.js';
@@ -59,6 +60,30 @@ describe('renderHome', () => {
     expect(t).toContain("Everyone's clusters (2)");
     expect(t).toContain('*bob-zk* · zookeeper × 3 · ready · <@U0BOB>');
     expect(t.match(/\*zk-1\*/g)).toHaveLength(1);
+  });
+
+  it('shows admins every host\'s load next to everyone\'s clusters, and the viewer their quota use', () => {
+    const bobs = cluster(2, { owner: 'U0BOB', name: 'bob-zk' });
+    const host = (name: string, over: Partial<HostRecord> = {}): HostRecord => ({
+      name, url: 'unix:///var/run/docker.sock', tlsDir: null, insecure: false, advertiseAddress: null, labels: {}, state: 'active',
+      cpus: 2, memoryMiB: 24 * 1024, diskFreeBytes: null, lastSeenAt: now, lastError: null, ...over,
+    });
+    const hosts = [
+      { host: host('docker-a'), reservedCpus: 3, reservedMemoryMiB: 3072, clusters: 2, owners: ['U0ALICE', 'U0BOB'] },
+      { host: host('docker-b', { state: 'draining', lastError: 'connect ECONNREFUSED' }), reservedCpus: 0, reservedMemoryMiB: 0, clusters: 0, owners: [] },
+    ];
+    const view = renderHome({ clusters: [cluster(1)], snapshots: [], isAdmin: true, everyone: [cluster(1), bobs], hosts, quotaLine: 'You use 1 clusters (admins have no quota)', now });
+    const t = texts(view.blocks);
+    expect(t).toContain('Docker hosts (2)');
+    expect(t).toContain('*docker-a* · active · CPU 3/2 reserved · memory 3.0/24.0 GiB · 2 clusters (<@U0ALICE>, <@U0BOB>)');
+    expect(t).toContain('*docker-b* · draining · CPU 0/2 reserved · memory 0.0/24.0 GiB · 0 clusters');
+    expect(t).toContain('connect ECONNREFUSED');
+    expect(t).toContain('You use 1 clusters');
+    // The hosts come right before everyone's clusters (a divider between them).
+    const ids = view.blocks.map((b) => b.block_id ?? ('text' in b && b.text ? b.text.text : b.type));
+    expect(ids.indexOf('host:docker-b') + 2).toBe(ids.indexOf("Everyone's clusters (2)"));
+    // Users who are not admins never see hosts, even if handed them.
+    expect(texts(renderHome({ clusters: [], snapshots: [], isAdmin: false, hosts, now }).blocks)).not.toContain('docker-a');
   });
 
   it('stays within 100 blocks and says how many clusters were left out', () => {

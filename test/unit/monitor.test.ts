@@ -16,17 +16,21 @@ import { memoryWorld, MemoryWarningStore } from '../support/memory-ports.js';
 const catalog = loadTemplateCatalog('manifests/templates');
 const MiB = 2 ** 20;
 
-/** Docker as the monitor sees it: every node healthy unless a test says otherwise. */
+/** Docker as the monitor sees it: every node healthy unless a test says otherwise; the readiness probe runs in the scripted runtime. */
 class ScriptedHealth implements NodeHealthPort {
   readonly overrides = new Map<string, Partial<NodeSample>>();
   sampled = 0;
-  async sample(host: string, node: { hostname: string }) {
+  constructor(private readonly runtime: { exec(host: string, container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> }) {}
+  async sample(host: string, node: { hostname: string; containerName: string; readiness?: readonly string[] }) {
     this.sampled++;
-    return {
+    const s = {
       node: node.hostname, host, exists: true, running: true, exitCode: null, oomKilled: false, oomKills: 0, restartCount: 0,
       memoryBytes: 100 * MiB, memoryLimitBytes: 512 * MiB, diskPercent: 10, containerId: `c-${node.hostname}`, startedAt: 't0',
       ...this.overrides.get(node.hostname),
     };
+    if (!node.readiness || !s.running) return s;
+    const probe = await this.runtime.exec(host, node.containerName, [...node.readiness]);
+    return { ...s, probeOk: probe.exitCode === 0, ...(probe.exitCode !== 0 && { probeOutput: probe.output }) };
   }
   async stop() {}
 }
@@ -36,7 +40,7 @@ async function setup() {
   const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 3 }, 'requested');
   const create = (await w.operations.active(c.id))!;
   await runOperation(w, create.id, { finalAttempt: true }, () => provisionCluster(w, c.id, { finalAttempt: true }));
-  const health = new ScriptedHealth();
+  const health = new ScriptedHealth(w.runtime);
   const warnings = new MemoryWarningStore(w.store);
   const deps: MonitorDeps = { ...w, warnings, health, thresholds: defaultThresholds };
   return { w, c, health, warnings, deps };
@@ -60,7 +64,7 @@ describe('monitorClusters', () => {
 
     // Still down: nothing new. A restarted monitor (same stores, fresh process) repeats nothing either.
     await monitorClusters(deps);
-    await monitorClusters({ ...deps, health: Object.assign(new ScriptedHealth(), { overrides: health.overrides }) });
+    await monitorClusters({ ...deps, health: Object.assign(new ScriptedHealth(w.runtime), { overrides: health.overrides }) });
     expect(warningsPosted()).toHaveLength(1);
     expect(w.notifier.directs).toHaveLength(1);
 
@@ -105,5 +109,21 @@ describe('monitorClusters', () => {
     await monitorClusters(deps);
     expect(w.store.stateOf(c.id)).toBe('ready');
     expect(w.notifier.events.filter((e) => e.kind === 'warning')).toEqual([]);
+  });
+
+  it('two ticks at once (a Docker event and the schedule) count as one sample and post nothing twice', async () => {
+    const { w, c, health, deps } = await setup();
+    await monitorClusters(deps);
+    health.overrides.set('zk-2', { running: false, exitCode: 137 });
+    const both = await Promise.all([monitorClusters(deps), monitorClusters(deps)]);
+    expect(both.map((r) => r.opened).sort()).toEqual([0, 1]);
+    expect(w.notifier.events.filter((e) => e.kind === 'warning')).toHaveLength(1);
+    expect(w.notifier.directs).toHaveLength(1);
+    // Back: two good ticks in a row close it, however the ticks overlap.
+    health.overrides.delete('zk-2');
+    await Promise.all([monitorClusters(deps), monitorClusters(deps)]);
+    expect(w.store.stateOf(c.id)).toBe('degraded');
+    await monitorClusters(deps);
+    expect(w.store.stateOf(c.id)).toBe('ready');
   });
 });

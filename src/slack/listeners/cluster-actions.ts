@@ -1,6 +1,7 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
 import { actionKinds, handleAction, type CommandDeps } from '../../app/handle-command.js';
 import { publishHome } from '../home.js';
+import { sendFileToUser } from '../send-file.js';
 import { pressKey, type PressLedger } from '../press-ledger.js';
 
 /**
@@ -28,16 +29,22 @@ export function registerClusterActions(app: App, deps: CommandDeps, presses: Pre
         kind,
         action.value ?? '',
       );
+      const { file, ...message } = reply ?? {};
+      const sendFile = async () => {
+        if (file) await sendFileToUser(client, body.user.id, file).catch((e: Error) => deps.logger.warn({ err: e.message, file: file.filename }, 'slack: could not send a file'));
+      };
       // Home has no response_url: the answer goes by DM, and Home is re-published to show the change.
       if (body.container?.type === 'view') {
         if (reply) await client.chat.postMessage({ channel: body.user.id, text: reply.text, blocks: reply.blocks as never });
+        await sendFile();
         await publishHome(deps, client, body.user.id);
         return;
       }
       if (!reply) return;
       // Answers to a confirmation replace it; answers to the shared card go only to the presser.
       const onEphemeral = body.container?.is_ephemeral === true;
-      await respond({ response_type: 'ephemeral', replace_original: onEphemeral, ...reply });
+      await respond({ response_type: 'ephemeral', replace_original: onEphemeral, ...(message as typeof reply) });
+      await sendFile();
     });
   }
 }

@@ -1,12 +1,13 @@
 import type { App } from '@slack/bolt';
 import { handleCommand, precheckCommand, type CommandDeps } from '../../app/handle-command.js';
+import { sendFileToUser } from '../send-file.js';
 
 /**
  * `/cluster ...`: answer within Slack's 3 seconds with what needs no I/O (usage errors, "creating…"),
  * then do the work and reply ephemerally through response_url.
  */
 export function registerClusterCommand(app: App, deps: CommandDeps, command = '/cluster'): void {
-  app.command(command, async ({ command: cmd, ack, respond }) => {
+  app.command(command, async ({ command: cmd, ack, respond, client }) => {
     const pre = precheckCommand(cmd.text, deps.catalog);
     if (!pre.ok) {
       await ack({ response_type: 'ephemeral', ...pre.reply });
@@ -21,6 +22,10 @@ export function registerClusterCommand(app: App, deps: CommandDeps, command = '/
       { user: cmd.user_id, handle: cmd.user_name, team: cmd.team_id, channel: cmd.channel_id, requestKey: `slack:${cmd.team_id}:${cmd.trigger_id}` },
       pre.command,
     );
-    if (reply) await respond({ response_type: 'ephemeral', ...reply });
+    if (!reply) return;
+    const { file, ...message } = reply;
+    await respond({ response_type: 'ephemeral', ...message });
+    if (file) await sendFileToUser(client, cmd.user_id, file).catch((e: Error) =>
+      respond({ response_type: 'ephemeral', text: `⚠️ Could not send you ${file.filename}: ${e.message}` }));
   });
 }
