@@ -82,7 +82,8 @@ function isPortTaken(e: unknown): boolean {
   return /port is already allocated|address already in use/i.test(msg);
 }
 
-function filesTar(files: { path: string; content: string }[]): Promise<Buffer> {
+/** A tar of files at their absolute paths, for putArchive at `/` (also the floor bench's: it must copy the same bytes). */
+export function filesTar(files: { path: string; content: string }[]): Promise<Buffer> {
   const pack = tarStream.pack();
   for (const f of files) pack.entry({ name: f.path.replace(/^\/+/, ''), mode: 0o644 }, f.content);
   pack.finalize();
@@ -202,21 +203,26 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       if (info && info.Config.Labels?.[label.cluster] !== plan.clusterId)
         throw new AppError('conflict', `A container named ${node.containerName} exists but belongs to another cluster.`);
       if (!info) {
-        for (const v of node.volumes) {
-          await docker.createVolume({ Name: v.volumeName, Labels: { ...node.labels, ...mine, 'clusterbot.volume': v.name } }).catch((e) => {
-            throw dockerError(`create volume ${v.volumeName}`, e);
-          });
-        }
+        await Promise.all(
+          node.volumes.map((v) =>
+            docker.createVolume({ Name: v.volumeName, Labels: { ...node.labels, ...mine, 'clusterbot.volume': v.name } }).catch((e) => {
+              throw dockerError(`create volume ${v.volumeName}`, e);
+            }),
+          ),
+        );
         const spec = containerSpec(plan, node, image, { publishIp: opts.publishIp, restartPolicy: 'unless-stopped', ...(o.hostPorts && { hostPorts: o.hostPorts }) });
         // This deployment's label (clusterbot.instance), so the reconciler's orphan sweep finds only its own.
         const body = { ...spec, Labels: { ...spec.Labels, ...mine } };
+        let createdId: string | undefined;
         try {
           // Name in the query, config in the body only (dockerode would otherwise put it in both).
-          await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);
+          createdId = (await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions)).id;
         } catch (e) {
           if (status(e) !== 409) throw dockerError(`create container ${node.containerName}`, e);
         }
-        info = (await inspect(docker, node.containerName))!;
+        // Made just now, it is not running: no need to ask (only a concurrent creator's container is inspected).
+        if (!createdId) info = (await inspect(docker, node.containerName))!;
+        else info = { Id: createdId, State: { Running: false } } as Docker.ContainerInspectInfo;
       }
       const container = docker.getContainer(info.Id);
       if (!info.State.Running) {

@@ -99,6 +99,13 @@ const roleSchema = z.strictObject({
   files: z.record(z.string().startsWith('/'), configFileSchema).default({}),
   /** Roles whose readiness must pass before this role's containers start. */
   dependsOn: z.array(name).default([]),
+  /**
+   * Roles of `dependsOn` this role starts together with instead of after they are ready, because its clients retry
+   * until those answer (workers, DataNodes, NodeManagers, RegionServers register when their master is up). Only the
+   * start moves earlier: its readiness, and that of what it starts with, is still awaited before anything that
+   * depends on it starts and before the cluster is ready.
+   */
+  startWith: z.array(name).default([]),
   readiness: probeSchema.optional(),
   /** Service state captured per node for a snapshot, rendered per node like `readiness`. */
   collect: z.array(collectSchema).default([]),
@@ -219,6 +226,8 @@ function semanticProblems(t: Template): TemplateIssue[] {
       if (!t.roles[dep]) at(['roles', roleName, 'dependsOn'], `unknown role "${dep}" (roles: ${roles.join(', ')})`);
       if (dep === roleName) at(['roles', roleName, 'dependsOn'], 'a role cannot depend on itself');
     }
+    for (const peer of role.startWith)
+      if (!role.dependsOn.includes(peer)) at(['roles', roleName, 'startWith'], `"${peer}" is not in dependsOn (${role.dependsOn.join(', ') || 'empty'}): startWith only relaxes a dependency`);
     for (const [portName, p] of Object.entries(role.ports))
       if (p.ui && p.publish) at(['roles', roleName, 'ports', portName], 'a web UI port (ui: true) is never published; drop publish');
     if (role.tmpfs.length && !role.readOnlyRoot) at(['roles', roleName, 'tmpfs'], 'only meaningful with readOnlyRoot: true');
@@ -292,13 +301,23 @@ function findCycle(t: Template): string[] | undefined {
   return undefined;
 }
 
-/** Roles in start order: every role after the roles it depends on (stable by declaration order). */
+/**
+ * Roles in start order: every role after the roles it depends on (stable by declaration order). A role that
+ * `startWith` a dependency starts in that dependency's wave instead of the next one (it waits only for what the
+ * dependency itself waits for); each wave is still ready before the next one starts.
+ */
 export function roleStartOrder(t: Template): string[][] {
+  const startAfter = (r: string, seen = new Set<string>()): string[] => {
+    const role = t.roles[r]!;
+    if (seen.has(r)) return role.dependsOn; // a cycle: reported by the template check; fall back to the plain order
+    seen.add(r);
+    return [...new Set(role.dependsOn.flatMap((d) => (role.startWith.includes(d) && t.roles[d] ? startAfter(d, seen) : [d])))];
+  };
   const remaining = new Set(Object.keys(t.roles));
   const started = new Set<string>();
   const waves: string[][] = [];
   while (remaining.size) {
-    const wave = [...remaining].filter((r) => t.roles[r]!.dependsOn.every((d) => started.has(d)));
+    const wave = [...remaining].filter((r) => startAfter(r).every((d) => started.has(d)));
     if (!wave.length) throw new Error(`dependency cycle among ${[...remaining].join(', ')}`);
     wave.forEach((r) => {
       remaining.delete(r);

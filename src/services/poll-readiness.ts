@@ -1,5 +1,5 @@
 import type { PlannedNode } from '../domain/plan.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { Clock, ContainerRuntime } from './ports.js';
 
 /** The first wait between a node's probes; each next wait doubles, up to the probe's own interval. */
@@ -51,7 +51,10 @@ export async function pollReadiness(
       } catch (e) {
         // Docker refuses to exec in a container that is not running: that is the node stopping, not Docker failing.
         if (await stopped(node)) throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false, cause: e });
-        throw e;
+        // Running, yet refused (409: Docker is restarting it after its process died, by its restart policy): not ready
+        // yet, bounded by the probe's timeout. Docker failing (5xx, connection) is still worth retrying the job for.
+        if (!isAppError(e) || e.retryable) throw e;
+        lastOutput = e.userMessage;
       }
       if (ready) return;
       if (clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {

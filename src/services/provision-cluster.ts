@@ -49,7 +49,7 @@ export interface ProvisionOptions {
   /**
    * Starts a wave's nodes at once and polls each one's readiness on its own, from 100 ms after start with
    * backoff (poll-readiness.ts), instead of one after another (each wave is still ready before the next).
-   * A reset does; a create keeps its one-by-one order for now.
+   * The default (a create and a reset); false keeps the one-by-one order.
    */
   startInParallel?: boolean;
   /** What the progress message calls the work (default: the source's title, else "Creating"). */
@@ -88,6 +88,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
   const view = async (): Promise<ClusterView> => (await store.view(clusterId))!;
   // A delete may arrive while we build. Check between steps; whatever we made after the delete job
   // cleaned up is removed here, so a cancelled create leaves nothing behind.
+  // Nodes started in parallel each ask after their own start, so the last to finish removes what its siblings left.
   const stillWanted = async () => {
     const now = await store.get(clusterId);
     if (now?.state === 'provisioning') return true;
@@ -135,11 +136,12 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     // with blocks stays in safe mode until its DataNodes report them), so "each wave ready before the next" would
     // never finish. Readiness of every node is still required, wave by wave, before the cluster is ready.
     const startTogether = source?.startTogether ?? false;
+    const parallel = opts.startInParallel ?? true;
     const waitFor = async (wave: string[], waveNodes: PlannedNode[]) => {
       step = `waiting for ${wave.join(', ')} to be ready`;
       if (!(await stillWanted())) return false;
       const onWaiting = (n: PlannedNode) => (failedNode = n);
-      const ready = opts.startInParallel
+      const ready = parallel
         ? await pollReadiness(deps, host, waveNodes, sleep, onWaiting, stillWanted)
         : await waitReady(deps, host, waveNodes, sleep, onWaiting, stillWanted);
       if (!ready) return false;
@@ -185,7 +187,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     };
     for (const wave of plan.waves) {
       const waveNodes = plan.nodes.filter((n) => wave.includes(n.role));
-      if (opts.startInParallel) {
+      if (parallel) {
         // Every node is settled before the first failure is rethrown, so none is left half-made by a sibling's error.
         const started = await Promise.allSettled(waveNodes.map(startNode));
         const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -331,24 +333,34 @@ async function waitReady(
   const pending = new Set(nodes.filter((n) => n.readiness));
   const startedAt = clock.now().getTime();
   const lastOutput = new Map<PlannedNode, string>();
+  const stopped = (node: PlannedNode) => new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
   const probeOnce = async (node: PlannedNode) => {
     const probe = node.readiness!;
-    const status = await runtime.inspectNode(host, node.containerName);
-    if (!status.running) {
-      onWaiting(node);
-      throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false });
+    // One Docker call per poll, the exec: Docker refuses an exec into a stopped container, and only then is the
+    // container inspected, so a node that stopped fails at once instead of waiting out the timeout. A probe that
+    // fails is "not ready yet"; Docker itself failing while the node runs is an error worth retrying the job for.
+    // A node whose process died and that Docker is restarting (its restart policy) refuses the exec too, but counts as
+    // running: it is "not ready yet", bounded by the probe's timeout.
+    const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 }).catch(async (e: unknown) => {
+      if (!(await runtime.inspectNode(host, node.containerName)).running) throw stopped(node);
+      if (isAppError(e) && !e.retryable) return { exitCode: -1, output: e.userMessage };
+      throw e;
+    });
+    if (r.exitCode === 0) {
+      pending.delete(node);
+      return;
     }
-    // A probe that fails is "not ready yet"; Docker itself failing is an error worth retrying the job for.
-    const r = await runtime.exec(host, node.containerName, probe.exec, { timeoutMs: 15_000 });
-    if (r.exitCode === 0) pending.delete(node);
-    else lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
-    if (pending.has(node) && clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
-      onWaiting(node);
+    lastOutput.set(node, r.output.trim().split('\n').slice(-3).join(' '));
+    if (clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
       throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput.get(node) ? ` (probe said: ${lastOutput.get(node)})` : ''}.`);
     }
   };
   while (pending.size) {
-    for (const node of [...pending]) await probeOnce(node);
+    for (const node of [...pending])
+      await probeOnce(node).catch((e: unknown) => {
+        onWaiting(node);
+        throw e;
+      });
     if (pending.size) {
       await sleep(Math.min(...[...pending].map((n) => n.readiness!.intervalSeconds)) * 1000);
       if (!(await stillWanted())) return false;
@@ -357,14 +369,24 @@ async function waitReady(
   return true;
 }
 
+/**
+ * Smoke checks of different nodes run at once; those of one node run one after another (each is often a client
+ * JVM, and several at once could push a small node past its memory limit). Results keep the template's order.
+ */
 async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
-  const results = [];
-  for (const check of plan.smoke) {
-    const node = plan.nodes.find((n) => n.role === check.role)!;
-    const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
-    const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect, 'm').test(r.output));
-    const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
-    results.push({ name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` });
-  }
+  const results: SmokeResult[] = [];
+  const roles = [...new Set(plan.smoke.map((check) => check.role))];
+  await Promise.all(
+    roles.map(async (role) => {
+      const node = plan.nodes.find((n) => n.role === role)!;
+      for (const [i, check] of plan.smoke.entries()) {
+        if (check.role !== role) continue;
+        const r = await runtime.exec(host, node.containerName, check.exec, { timeoutMs: check.timeoutSeconds * 1000 }).catch((e) => ({ exitCode: -1, output: String(e) }));
+        const ok = r.exitCode === 0 && (check.expect === undefined || new RegExp(check.expect, 'm').test(r.output));
+        const lastLine = r.output.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+        results[i] = { name: check.name, ok, detail: ok ? lastLine.slice(0, 200) : `exit ${r.exitCode}: ${r.output.trim().slice(-300)}` };
+      }
+    }),
+  );
   return results;
 }

@@ -615,6 +615,9 @@ export class FakeRuntime implements ContainerRuntime {
     await this.enter({ step: 'exec', host, target: containerName, cmd });
     const attempt = (this.execCounts.get(containerName) ?? 0) + 1;
     this.execCounts.set(containerName, attempt);
+    // As Docker does (409): no exec into a container that is not running.
+    if (this.containers.get(containerName)?.running === false)
+      throw new AppError('docker_error', `Docker could not run ${cmd[0]} in ${containerName}: container ${containerName} is not running`);
     const scripted = this.execScripts.find((s) => s.match(containerName));
     if (scripted) return scripted.script({ host, containerName, cmd, attempt });
     // Default: a healthy ZooKeeper — the probe passes and the smoke check prints "ok".

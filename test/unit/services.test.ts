@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { actionKinds, handleAction, handleCommand, precheckCommand, type Caller } from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import type { ClusterCommand } from '../../src/domain/command.js';
+import { parseTemplate } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
 import { actionIds, type Message } from '../../src/render/blocks.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
@@ -302,18 +303,20 @@ describe('provisionCluster', () => {
   it('a node container that stops while starting fails at once, naming the node', async () => {
     const c = await requested(3);
     let probes = 0;
-    w.runtime.scriptExec(() => true, ({ cmd }) => {
+    // zk-1 is up; zk-2 and zk-3 are polled once it is.
+    w.runtime.scriptExec(() => true, ({ cmd, containerName }) => {
       w.clock.advance(1000);
       if (isProbe(cmd)) probes++;
-      return { exitCode: 1, output: 'not yet' };
+      return containerName.endsWith('zk-1') ? { exitCode: 0, output: 'Mode: leader' } : { exitCode: 1, output: 'not yet' };
     });
-    w.runtime.beforeStep('inspectNode', (call) => {
+    // zk-2's JVM dies as its first probe runs: Docker then refuses the exec, as it does for a stopped container.
+    w.runtime.beforeStep('exec', (call) => {
       if (call.target!.endsWith('zk-2')) w.runtime.stop('zk-2');
     });
     const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: false }));
     expect(e.code).toBe('readiness_timeout');
     expect(e.userMessage).toContain('zk-2 stopped');
-    expect(probes).toBeLessThanOrEqual(1); // zk-1 probed once, zk-2 never: no waiting out the timeout
+    expect(probes).toBeLessThanOrEqual(3); // zk-1 once, zk-3 once or twice beside zk-2: no waiting out the timeout
     expect(w.clock.now().getTime() - c.createdAt.getTime()).toBeLessThan(10_000);
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(thread(w, 'failed')).toEqual([expect.objectContaining({ node: 'zk-2', logTail: expect.stringContaining('zk-2: bind failed') })]);
@@ -328,9 +331,10 @@ describe('provisionCluster', () => {
 
     expect(w.store.stateOf(c.id)).toBe('deleting');
     expect(w.store.transitions.map((t) => t.to)).not.toContain('failed');
-    expect(w.runtime.callsOf('removeCluster').map((r) => r.target)).toEqual([c.id]);
+    expect(new Set(w.runtime.callsOf('removeCluster').map((r) => r.target))).toEqual(new Set([c.id]));
     expect(w.runtime.containersOf(c.id)).toEqual([]);
-    expect(w.runtime.callsOf('ensureNode').map((n) => n.target!.split('-').pop())).toEqual(['1', '2']);
+    // The wave's three nodes start at once; none is probed after the delete.
+    expect(w.runtime.callsOf('ensureNode').map((n) => n.target!.split('-').pop())).toEqual(['1', '2', '3']);
     expect(w.runtime.callsOf('exec')).toEqual([]);
     expect(w.notifier.threadMessages).toEqual([]);
     expect(w.queue.jobs.map((j) => j.name)).toEqual(['cluster.create', 'cluster.delete']);
@@ -731,5 +735,111 @@ describe('handleCommand / handleAction', () => {
     const reply = await handleCommand(w, alice, cmd('list'));
     expect(reply!.text).toMatch(/^⚠️ Something went wrong inside clusterbot/);
     expect(w.logger.lines.filter((l) => l.level === 'error')).toHaveLength(1);
+  });
+});
+
+// ------------------------------------------------------------- roles that start with what they wait for
+
+describe('provisionCluster: workers that start with their master (startWith)', () => {
+  // A master and workers whose clients retry: the workers start in the master's wave, not after it is ready.
+  const twoRoles = parseTemplate(
+    {
+      name: 'pair', title: 'Pair', description: 'a master and workers', version: '1', sizeMeans: 'workers',
+      sizes: { min: 1, max: 3, default: 2 },
+      roles: {
+        master: { description: 'master', image: 'zookeeper', count: 1, hostname: 'master', resources: { cpus: 0.5, memoryMiB: 256 }, readiness: { exec: ['probe-master'], timeoutSeconds: 60, intervalSeconds: 1 } },
+        worker: {
+          description: 'worker', image: 'zookeeper', count: 'size', hostname: 'worker', resources: { cpus: 0.5, memoryMiB: 256 }, dependsOn: ['master'], startWith: ['master'],
+          readiness: { exec: ['probe-worker', '{{node.hostname}}'], timeoutSeconds: 60, intervalSeconds: 1 },
+        },
+      },
+    },
+    'pair.yaml',
+  );
+  const pairCatalog = { list: () => [twoRoles], get: (n: string) => (n === 'pair' ? twoRoles : undefined) };
+  let w: ReturnType<typeof memoryWorld>;
+  beforeEach(() => (w = memoryWorld(pairCatalog)));
+  const requested = async () => (await requestCluster(w, req({ template: 'pair', size: 2 }))).view.cluster;
+
+  it('starts the workers with the master, and is ready only once every probe passed', async () => {
+    const c = await requested();
+    const passed = new Set<string>();
+    w.runtime.scriptExec(() => true, ({ cmd, attempt, containerName }) => {
+      w.clock.advance(500);
+      // The master is up on its second poll; each worker registers only on its fourth.
+      const ok = cmd[0] === 'probe-master' ? attempt >= 2 : attempt >= 4;
+      if (ok) passed.add(containerName.replace(/^.*-(master|worker-\d+)$/, '$1'));
+      if (!ok) expect(w.store.stateOf(c.id)).toBe('provisioning');
+      return { exitCode: ok ? 0 : 1, output: ok ? 'up' : 'not yet' };
+    });
+    await provisionCluster(w, c.id, { finalAttempt: true });
+
+    expect(w.store.stateOf(c.id)).toBe('ready');
+    expect(passed).toEqual(new Set(['master', 'worker-1', 'worker-2']));
+    // Every node was started before the first probe ran: one wave.
+    const calls = w.runtime.calls.map((x) => x.step);
+    expect(calls.lastIndexOf('ensureNode')).toBeLessThan(calls.indexOf('exec'));
+    expect(w.runtime.callsOf('ensureNode')).toHaveLength(3);
+    // Each worker was probed until it passed: 4 polls each, so ready came after the last worker's passing probe.
+    expect(w.runtime.callsOf('exec').filter((x) => x.cmd![0] === 'probe-worker')).toHaveLength(8);
+    expect(thread(w, 'ready')).toHaveLength(1);
+  });
+
+  it('a worker that never registers fails the create, naming it, even though the master is up', async () => {
+    const c = await requested();
+    w.runtime.scriptExec(() => true, ({ cmd }) => {
+      w.clock.advance(5_000);
+      return cmd[0] === 'probe-worker' && cmd[1] === 'worker-2' ? { exitCode: 1, output: 'not registered' } : { exitCode: 0, output: 'up' };
+    });
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
+    expect(e.code).toBe('readiness_timeout');
+    expect(e.userMessage).toContain('worker-2');
+    expect(w.store.stateOf(c.id)).toBe('failed');
+    expect(thread(w, 'failed')).toEqual([expect.objectContaining({ node: 'worker-2' })]);
+    expect(thread(w, 'ready')).toEqual([]);
+  });
+
+  it('a master that never comes up still fails the create with the master named', async () => {
+    const c = await requested();
+    w.runtime.scriptExec(() => true, ({ cmd }) => {
+      w.clock.advance(5_000);
+      return cmd[0] === 'probe-master' ? { exitCode: 1, output: 'Connection refused' } : { exitCode: 1, output: 'no master' };
+    });
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
+    expect(e.code).toBe('readiness_timeout');
+    expect(e.userMessage).toMatch(/^master was not ready after 60 s \(probe said: Connection refused\)/);
+    expect(w.store.clusters.get(c.id)!.error).toContain('master');
+    expect(thread(w, 'failed')).toEqual([expect.objectContaining({ node: 'master', logTail: expect.stringContaining('master: bind failed') })]);
+  });
+
+  it('a master whose container stops fails the create at once, naming it', async () => {
+    const c = await requested();
+    w.runtime.scriptExec(() => true, () => {
+      w.clock.advance(500);
+      return { exitCode: 1, output: 'not yet' };
+    });
+    w.runtime.beforeStep('exec', (call) => {
+      if (call.target!.endsWith('-master')) w.runtime.stop('-master');
+    });
+    const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
+    expect(e.userMessage).toBe('master stopped while starting.');
+    expect(w.clock.now().getTime() - c.createdAt.getTime()).toBeLessThan(10_000);
+    expect(thread(w, 'failed')).toEqual([expect.objectContaining({ node: 'master' })]);
+  });
+});
+
+describe('provisionCluster: a node Docker is restarting', () => {
+  it('is not ready yet while Docker refuses the exec, and ready once its probe passes', async () => {
+    const w = world();
+    const c = (await requestCluster(w, req({ size: 1 }))).view.cluster;
+    let calls = 0;
+    w.runtime.scriptExec('zk-1', () => {
+      w.clock.advance(1000);
+      if (++calls <= 2) throw new AppError('docker_error', 'Docker could not run sh in zk-1: Container abc is restarting, wait until the container is running');
+      return { exitCode: 0, output: 'Mode: standalone\nok\n' };
+    });
+    await provisionCluster(w, c.id, { finalAttempt: true });
+    expect(w.store.stateOf(c.id)).toBe('ready');
+    expect(calls).toBeGreaterThan(2);
   });
 });

@@ -105,6 +105,7 @@ describe('parseTemplate: errors name the file and the field', () => {
     ['bad role name', (d) => (d.roles.Worker = role()), 'templates/demo.yaml: roles.Worker: Invalid key in record'],
     ['relative volume path', (d) => (d.roles.worker.volumes = { data: 'var/lib' }), 'templates/demo.yaml: roles.worker.volumes.data:'],
     ['unknown role in dependsOn', (d) => (d.roles.worker.dependsOn = ['master']), 'templates/demo.yaml: roles.worker.dependsOn: unknown role "master" (roles: worker)'],
+    ['startWith a role it does not depend on', (d) => ((d.roles.master = role()), (d.roles.worker.startWith = ['master'])), 'templates/demo.yaml: roles.worker.startWith: "master" is not in dependsOn (empty): startWith only relaxes a dependency'],
     ['default size not allowed', (d) => (d.sizes.allowed = [1, 5]), 'templates/demo.yaml: sizes.default: 3 is not an allowed size'],
     ['default size above max', (d) => (d.sizes.default = 6), 'templates/demo.yaml: sizes.default: 6 is not an allowed size'],
     ['allowed size outside min..max', (d) => (d.sizes.allowed = [1, 3, 9]), 'templates/demo.yaml: sizes.allowed: 9 is outside 1..5'],
@@ -187,6 +188,18 @@ describe('roleStartOrder', () => {
       client: role(),
     };
     expect(roleStartOrder(parseTemplate(d, 'x'))).toEqual([['zk', 'client'], ['namenode'], ['datanode', 'hmaster'], ['regionserver']]);
+  });
+
+  it('starts a role in the wave of the dependencies it may start with, and what depends on it after that wave', () => {
+    const d = doc();
+    d.roles = {
+      zk: role({ count: 'size' }),
+      namenode: role({ dependsOn: ['zk'] }),
+      datanode: role({ count: 'size', dependsOn: ['namenode'], startWith: ['namenode'] }),
+      hmaster: role({ dependsOn: ['zk', 'namenode', 'datanode'] }),
+      regionserver: role({ count: 'size', dependsOn: ['hmaster'], startWith: ['hmaster'] }),
+    };
+    expect(roleStartOrder(parseTemplate(d, 'x'))).toEqual([['zk'], ['namenode', 'datanode'], ['hmaster', 'regionserver']]);
   });
 
   it('puts independent roles in one wave', () => {

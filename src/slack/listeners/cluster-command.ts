@@ -14,6 +14,9 @@ export function registerClusterCommand(app: App, deps: CommandDeps, command = '/
       return;
     }
     await ack(pre.ack ? { response_type: 'ephemeral', ...pre.ack } : undefined);
+    // The follow-up work (database, rendering, response_url) waits for the event loop's next turn, so requests that
+    // arrived meanwhile are parsed and acked first: under a burst, one command's work never delays another's ack.
+    await new Promise((resolve) => setImmediate(resolve));
     const reply = await handleCommand(
       deps,
       { user: cmd.user_id, handle: cmd.user_name, team: cmd.team_id, channel: cmd.channel_id, requestKey: `slack:${cmd.team_id}:${cmd.trigger_id}` },
