@@ -253,27 +253,36 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       return demuxBuffer(buf).trimEnd();
     },
 
-    async removeCluster(clusterId) {
+    async removeOnHost(host, clusterId) {
       const filters = { label: [`${label.cluster}=${clusterId}`] };
+      const docker = pool.get(host);
+      const removed = { containers: 0, volumes: 0, networks: 0 };
+      const containers = await docker.listContainers({ all: true, filters });
+      await Promise.all(
+        containers.map(async (c) => {
+          await tolerate(() => docker.getContainer(c.Id).remove({ force: true, v: true }), 404, 409);
+          removed.containers++;
+        }),
+      );
+      const { Volumes } = await docker.listVolumes({ filters });
+      for (const v of Volumes ?? []) {
+        await tolerate(() => docker.getVolume(v.Name).remove(), 404);
+        removed.volumes++;
+      }
+      for (const n of await docker.listNetworks({ filters })) {
+        await tolerate(() => docker.getNetwork(n.Id).remove(), 404);
+        removed.networks++;
+      }
+      return removed;
+    },
+
+    async removeCluster(clusterId) {
       const removed = { containers: 0, volumes: 0, networks: 0 };
       for (const host of pool.names()) {
-        const docker = pool.get(host);
-        const containers = await docker.listContainers({ all: true, filters });
-        await Promise.all(
-          containers.map(async (c) => {
-            await tolerate(() => docker.getContainer(c.Id).remove({ force: true, v: true }), 404, 409);
-            removed.containers++;
-          }),
-        );
-        const { Volumes } = await docker.listVolumes({ filters });
-        for (const v of Volumes ?? []) {
-          await tolerate(() => docker.getVolume(v.Name).remove(), 404);
-          removed.volumes++;
-        }
-        for (const n of await docker.listNetworks({ filters })) {
-          await tolerate(() => docker.getNetwork(n.Id).remove(), 404);
-          removed.networks++;
-        }
+        const r = await runtime.removeOnHost(host, clusterId);
+        removed.containers += r.containers;
+        removed.volumes += r.volumes;
+        removed.networks += r.networks;
       }
       return removed;
     },

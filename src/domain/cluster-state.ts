@@ -10,6 +10,7 @@ export const clusterStates = [
   'deleting',
   'deleted',
   'failed',
+  'migrating',
 ] as const;
 
 export type ClusterState = (typeof clusterStates)[number];
@@ -17,8 +18,11 @@ export type ClusterState = (typeof clusterStates)[number];
 const transitions: Record<ClusterState, readonly ClusterState[]> = {
   requested: ['provisioning', 'deleting', 'failed'],
   provisioning: ['ready', 'degraded', 'failed', 'deleting'],
-  ready: ['degraded', 'deleting', 'provisioning'],
-  degraded: ['ready', 'deleting', 'provisioning', 'failed'],
+  ready: ['degraded', 'deleting', 'provisioning', 'migrating'],
+  degraded: ['ready', 'deleting', 'provisioning', 'failed', 'migrating'],
+  // A migration ends ready on its target (cut-over) or back on its source (rolled back), or failed when even
+  // the source could not be started again.
+  migrating: ['ready', 'degraded', 'failed'],
   // failed → provisioning is "Retry": provisioning is idempotent, so it converges on what exists.
   failed: ['provisioning', 'deleting'],
   deleting: ['deleted'],
@@ -66,4 +70,5 @@ export const stateEmoji: Record<ClusterState, string> = {
   deleting: '🗑',
   deleted: '⚫',
   failed: '🔴',
+  migrating: '🚚',
 };

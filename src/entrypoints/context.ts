@@ -10,6 +10,7 @@ import { deploymentId } from '../db/deployment-id.js';
 import { label } from '../domain/labels.js';
 import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
+import { createRetiredSourceStore } from '../db/retired-source-store.js';
 import { createWarningStore } from '../db/warning-store.js';
 import { createNodeHealth } from '../docker/node-health.js';
 import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
@@ -24,7 +25,7 @@ import type { HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, RetiredSourceStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -44,6 +45,8 @@ export interface Context {
   hosts: HostStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
+  /** Migrated clusters' stopped sources, removed by the reconciler when their rollback window ends. */
+  retired: RetiredSourceStore;
   /** The artifact store, and (filesystem store) the download route to mount. */
   artifacts: Artifacts;
   bundles: SnapshotBundles;
@@ -143,6 +146,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     hosts: hostStore,
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
+    retired: createRetiredSourceStore(database.db),
     artifacts,
     bundles: createSnapshotBundles({ stagingDir: path.join(config.cacheDir, 'snapshots') }),
     data,
@@ -168,6 +172,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       snapshots: config.snapshots,
       quota: config.quota,
       reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds },
+      migrateRollbackHours: config.migrateRollbackHours,
     },
   };
 }

@@ -355,7 +355,7 @@ async function waitReady(
   return true;
 }
 
-async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
+export async function runSmoke(runtime: Pick<ContainerRuntime, 'exec'>, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
   const results = [];
   for (const check of plan.smoke) {
     const node = plan.nodes.find((n) => n.role === check.role)!;
