@@ -118,7 +118,9 @@ export async function importVolume(
   try {
     // Create is idempotent in Docker (an existing volume is returned unchanged), so create first, then check
     // the labels: that also catches a volume of the same name that belongs to someone else.
-    await ctx.call(host, 'create volume', volumeName, () => docker.createVolume({ Name: volumeName, Labels: labels }));
+    // With this deployment's instance label (helperLabels), as volumes ensureNode makes carry it: a restored or
+    // migrated volume must be as findable by the reconciler's sweep as a created one.
+    await ctx.call(host, 'create volume', volumeName, () => docker.createVolume({ Name: volumeName, Labels: { ...ctx.helperLabels, ...labels } }));
     const volume = await inspectVolume(ctx, host, volumeName);
     if (!volume) throw new AppError('docker_error', `Volume ${volumeName} vanished on ${host} right after it was created.`, { retryable: true });
     const foreign = Object.entries(labels).filter(([k, v]) => volume.Labels?.[k] !== v);

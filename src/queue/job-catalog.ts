@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { hostNamePattern } from '../domain/command.js';
 import type { OperationKind } from '../domain/operation.js';
 import type { JobName } from '../services/ports.js';
 
@@ -19,7 +20,7 @@ const resetJob = z.strictObject({ ...operationJob, snapshotFirst: z.boolean().de
 // A restart keeps containers, volumes and addresses: the nodes (one, or all in dependency order) are stopped and started.
 const restartJob = z.strictObject({ ...operationJob, node: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).optional() });
 // A migrate moves the cluster with its data to `to`, keeping hostnames, addresses and identities.
-const migrateJob = z.strictObject({ ...operationJob, to: z.string().regex(/^[a-z0-9][a-z0-9-]{0,39}$/) });
+const migrateJob = z.strictObject({ ...operationJob, to: z.string().regex(hostNamePattern) });
 const snapshotDeleteJob = z.strictObject({ snapshotId: z.uuid(), actor: z.string().min(1).max(64) });
 
 export const jobCatalog = {
