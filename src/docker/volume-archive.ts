@@ -48,7 +48,7 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
   if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
   const helper = await createHelper(ctx.call, docker, host, {
     purpose: 'volume-export',
-    image: await ctx.helperImage(),
+    image: await ctx.helperImage(host),
     labels: volume.Labels ?? {},
     baseLabels: ctx.helperLabels,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
@@ -129,7 +129,7 @@ export async function importVolume(
 
     helper = await createHelper(ctx.call, docker, host, {
       purpose: 'volume-import',
-      image: await ctx.helperImage(),
+      image: await ctx.helperImage(host),
       labels,
       baseLabels: ctx.helperLabels,
       argv: ['true'], // never started: the daemon unpacks into its mounts
@@ -174,7 +174,7 @@ export async function volumeDigest(ctx: DataContext, host: string, volumeName: s
   if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
   const helper = await createHelper(ctx.call, docker, host, {
     purpose: 'volume-digest',
-    image: await ctx.helperImage(),
+    image: await ctx.helperImage(host),
     labels: volume.Labels ?? {},
     baseLabels: ctx.helperLabels,
     argv: ['sh', '-c', digestScript],

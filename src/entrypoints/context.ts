@@ -132,7 +132,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   lifecycle.defer('postgres pool', () => database.close());
   const artifacts = await createArtifactStore(config);
   lifecycle.defer('artifact store', async () => artifacts.close());
-  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance } });
+  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance }, distribution });
   await checkHosts({ runtime, hosts: hostStore, logger });
   return {
     config,

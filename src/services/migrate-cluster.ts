@@ -1,4 +1,4 @@
-import { Transform } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { bytesText } from '../domain/bytes.js';
 import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
 import type { Operation } from '../domain/operation.js';
@@ -246,7 +246,10 @@ async function rollBack(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan, 
   }
 }
 
-/** Passes the stream through, reporting the bytes seen so far. */
+/**
+ * Passes the stream through, reporting the bytes seen so far. A pipeline, not pipe(): when the import gives up on
+ * the counter, the export behind it is destroyed too and its helper container goes (pipe() would leave it waiting).
+ */
 function countBytes(stream: NodeJS.ReadableStream, onBytes: (total: number) => void): NodeJS.ReadableStream {
   let total = 0;
   const counter = new Transform({
@@ -256,8 +259,8 @@ function countBytes(stream: NodeJS.ReadableStream, onBytes: (total: number) => v
       done(null, chunk);
     },
   });
-  stream.on('error', (e) => counter.destroy(e as Error));
-  return stream.pipe(counter);
+  pipeline(stream, counter, () => undefined); // errors reach the importer through the counter
+  return counter;
 }
 
 function sum(values: Iterable<number>): number {

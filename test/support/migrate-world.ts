@@ -60,11 +60,9 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
   const logger = new MemoryLog();
   const instance = `migrate-test-${randomUUID().slice(0, 8)}`;
   const images = createImageBuilder({ docker: pool.get('a'), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
-  const runtime = createClusterRuntime({
-    pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', instance,
-    resolveImage: async (r) => (await images.resolve(r)).ref, distribution: createImageDistribution({ pool }),
-  });
-  const realData = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { 'clusterbot.instance': instance } });
+  const distribution = createImageDistribution({ pool });
+  const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', instance, resolveImage: async (r) => (await images.resolve(r)).ref, distribution });
+  const realData = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { 'clusterbot.instance': instance }, distribution });
   const digests: MigrateWorld['digests'] = [];
   const data: NodeDataPort = {
     ...realData,
