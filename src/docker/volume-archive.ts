@@ -102,8 +102,10 @@ export async function importVolume(
   let bytes = 0;
   let sourceError: unknown;
   const abort = new AbortController();
+  let head = Buffer.alloc(0);
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
+      if (head.length < 512) head = Buffer.concat([head, chunk.subarray(0, 512 - head.length)]);
       bytes += chunk.length;
       done(null, chunk);
     },
@@ -145,6 +147,7 @@ export async function importVolume(
         cause: sourceError,
       });
     }
+    await restoreRootMetadata(ctx, host, volumeName, labels, rootEntry(head));
     ctx.call.done(host, 'import volume', volumeName, started, { bytes });
     return { bytes };
   } catch (e) {
@@ -153,6 +156,43 @@ export async function importVolume(
     throw e;
   } finally {
     if (helper) await removeHelper(ctx.call, ctx.logger, host, helper);
+  }
+}
+
+/** The owner and mode of the archive's root entry (`./`, what `tar -C dir -cf - .` writes first), if it has one. */
+function rootEntry(header: Buffer): { uid: number; gid: number; mode: number } | undefined {
+  if (header.length < 512) return undefined;
+  const field = (from: number, len: number) => header.subarray(from, from + len).toString('latin1').replace(/\0.*$/s, '').trim();
+  if (field(0, 100) !== './' && field(0, 100) !== '.') return undefined;
+  const [mode, uid, gid] = [field(100, 8), field(108, 8), field(116, 8)].map((f) => parseInt(f, 8));
+  if ([mode, uid, gid].some((n) => !Number.isInteger(n))) return undefined;
+  return { uid: uid!, gid: gid!, mode: mode! & 0o7777 };
+}
+
+/**
+ * Docker unpacks an archive into an existing directory without touching the directory itself, so a volume made
+ * here keeps root 0755 at its top, while the source's top may belong to the service (Docker copied the image's
+ * directory into it when it was first mounted). A service user that cannot write its own data directory will
+ * not start, so the root entry's owner and mode are applied with a short helper when they differ.
+ */
+async function restoreRootMetadata(ctx: DataContext, host: string, volumeName: string, labels: Record<string, string>, root: { uid: number; gid: number; mode: number } | undefined): Promise<void> {
+  if (!root || (root.uid === 0 && root.gid === 0 && root.mode === 0o755)) return;
+  const docker = ctx.pool.get(host);
+  const helper = await createHelper(ctx.call, docker, host, {
+    purpose: 'volume-root',
+    image: await ctx.helperImage(host),
+    labels,
+    baseLabels: ctx.helperLabels,
+    argv: ['sh', '-c', `chown ${root.uid}:${root.gid} ${helperMount} && chmod ${root.mode.toString(8)} ${helperMount}`],
+    volume: { name: volumeName, readOnly: false },
+    capAdd: ['CHOWN', 'FOWNER'],
+  });
+  try {
+    await ctx.call(host, 'start', helper.name, () => helper.container.start());
+    const { StatusCode } = (await ctx.call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
+    if (StatusCode !== 0) throw new AppError('docker_error', `Could not set the owner and mode of volume ${volumeName} on ${host} (exit ${StatusCode}).`, { retryable: true });
+  } finally {
+    await removeHelper(ctx.call, ctx.logger, host, helper);
   }
 }
 
