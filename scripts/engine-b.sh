@@ -85,6 +85,13 @@ if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
   as_root ip addr add "$BRIDGE_CIDR" dev "$BRIDGE"
   as_root ip link set "$BRIDGE" up
 fi
+# Without iptables of its own, the frames between containers on one of B's bridges still pass the machine's
+# FORWARD chain (br_netfilter), whose policy the main engine sets to DROP: a multi-node cluster on B could not talk
+# to itself. Bridged frames (same bridge) are accepted as the main engine accepts its own; routed traffic between
+# bridges is not bridged and stays isolated by the main engine's rules.
+if as_root iptables -L DOCKER-USER >/dev/null 2>&1 && ! as_root iptables -C DOCKER-USER -m physdev --physdev-is-bridged -j ACCEPT 2>/dev/null; then
+  as_root iptables -I DOCKER-USER -m physdev --physdev-is-bridged -j ACCEPT
+fi
 if ! curl_b /_ping >/dev/null 2>&1; then
   log "starting a second dockerd on 127.0.0.1:$PORT (data in $ROOT)"
   # A daemon killed earlier (`kill`) leaves its pidfile, and dockerd refuses to start while it exists.

@@ -121,6 +121,10 @@ export const envSchema = z.object({
   HOST_RECOVERY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** TEST ONLY: the process SIGKILLs itself when a job reaches the named step (see `checkpoint` in services). */
   CLUSTERBOT_FAULT_KILL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
+  /** TEST ONLY: a job fails (a non-retryable error, the process lives) when it reaches the named step, e.g. migrate.target-readiness. */
+  CLUSTERBOT_FAULT_FAIL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
+  /** Hours a migrated cluster's stopped source stays on its old host for a rollback before the reconciler removes it. */
+  MIGRATE_ROLLBACK_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -205,6 +209,9 @@ export interface Config {
   hostHealth: { intervalSeconds: number; timeoutMs: number; lostAfterSeconds: number; recoverySeconds: number };
   /** Test only (CLUSTERBOT_FAULT_KILL_AT): the step at which a worker kills itself. */
   faultKillAt?: string;
+  /** Test only (CLUSTERBOT_FAULT_FAIL_AT): the step at which a job fails. */
+  faultFailAt?: string;
+  migrateRollbackHours: number;
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -325,5 +332,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, stuckAfterSeconds: e.STUCK_AFTER_SECONDS, orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS },
     hostHealth: { intervalSeconds: e.HOST_CHECK_SECONDS, timeoutMs: e.HOST_CHECK_TIMEOUT_MS, lostAfterSeconds: e.HOST_LOST_AFTER_SECONDS, recoverySeconds: e.HOST_RECOVERY_SECONDS },
     ...(e.CLUSTERBOT_FAULT_KILL_AT && { faultKillAt: e.CLUSTERBOT_FAULT_KILL_AT }),
+    ...(e.CLUSTERBOT_FAULT_FAIL_AT && { faultFailAt: e.CLUSTERBOT_FAULT_FAIL_AT }),
+    migrateRollbackHours: e.MIGRATE_ROLLBACK_HOURS,
   };
 }

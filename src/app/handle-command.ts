@@ -1,4 +1,4 @@
-import { parseCommand, type ClusterCommand } from '../domain/command.js';
+import { hostNamePattern, parseCommand, type ClusterCommand } from '../domain/command.js';
 import { checkCreate } from '../domain/policy.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
 import { renderClusterCard } from '../render/cluster-card.js';
@@ -8,7 +8,7 @@ import {
   renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry,
   renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates,
 } from '../render/messages.js';
-import { renderResetConfirm } from '../render/messages.js';
+import { renderMigrateAllConfirm, renderMigrateConfirm, renderResetConfirm } from '../render/messages.js';
 import { createFormButton, openCreateActionId } from '../render/home.js';
 import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
@@ -23,6 +23,7 @@ import { renderLogs } from '../render/logs.js';
 import { parseNodeRef } from '../render/warning.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
 import { requestReset } from '../services/request-reset.js';
+import { clustersOn, previewMigrate, requestMigrate, requestMigrateAll } from '../services/request-migrate.js';
 import { requestRestore } from '../services/request-restore.js';
 import { requestSnapshot } from '../services/request-snapshot.js';
 import { requestRetry } from '../services/retry-cluster.js';
@@ -157,6 +158,15 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         const view = await requestRestart(deps, caller.user, { name: command.name }, command.node);
         return renderInfo(`🔁 Restarting ${command.node ?? `every node of ${view.cluster.name} in dependency order`}… the thread says when it is ready again.`);
       }
+      case 'migrate': {
+        // Asks first, like a delete: nothing moves until the button is pressed. Who may and where to are checked now.
+        if (command.allFrom) {
+          if (!settings.adminUsers.includes(caller.user)) return renderError('Only admins can move every cluster off a host.', ['`/cluster migrate NAME` moves one of your own.']);
+          return renderMigrateAllConfirm(command.allFrom, command.to, await clustersOn(deps, command.allFrom));
+        }
+        const { view, to } = await previewMigrate(deps, caller.user, { name: command.name! }, command.to);
+        return renderMigrateConfirm(view, to, settings.migrateRollbackHours ?? 24);
+      }
       case 'reset': {
         // Asks first, like a delete; permission is checked now so a stranger is not offered the button.
         const view = await findManageable(deps, caller.user, { name: command.name });
@@ -172,7 +182,8 @@ export type ActionKind =
   | 'delete' | 'deleteConfirm' | 'deleteCancel' | 'status' | 'retry' | 'extend1d' | 'extend3d'
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
   | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel'
-  | 'historyPage' | 'snapshotThenDelete' | 'createForm' | 'restartNode' | 'logs';
+  | 'historyPage' | 'snapshotThenDelete' | 'createForm' | 'restartNode' | 'logs'
+  | 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -199,6 +210,9 @@ export const actionKinds: Record<string, ActionKind> = {
   [openCreateActionId]: 'createForm',
   [actionIds.restartNode]: 'restartNode',
   [actionIds.logs]: 'logs',
+  [actionIds.migrateConfirm]: 'migrateConfirm',
+  [actionIds.migrateAllConfirm]: 'migrateAllConfirm',
+  [actionIds.migrateCancel]: 'migrateCancel',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
@@ -210,6 +224,14 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
     if (!query) return renderError('That history page no longer exists; run `/cluster history` again.');
     try {
       return await historyReply(deps, caller, query);
+    } catch (err) {
+      return errorReply(deps.logger, err);
+    }
+  }
+  // Migrate buttons name the target: `<cluster id>:<host>`, or `<from host>:<to host or empty>` for --all-from.
+  if (action === 'migrateConfirm' || action === 'migrateAllConfirm' || action === 'migrateCancel') {
+    try {
+      return await migrateAction(deps, caller, action, value);
     } catch (err) {
       return errorReply(deps.logger, err);
     }
@@ -288,6 +310,24 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
   } catch (err) {
     return errorReply(deps.logger, err);
   }
+}
+
+async function migrateAction(deps: CommandDeps, caller: Caller, action: 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel', value: string): Promise<Message> {
+  const [first = '', second = ''] = value.split(':');
+  const host = hostNamePattern;
+  if (action === 'migrateCancel') return renderInfo('Nothing was migrated.');
+  if (action === 'migrateAllConfirm') {
+    if (!host.test(first) || (second && !host.test(second))) return renderError('That host no longer exists.');
+    const { started, refused } = await requestMigrateAll(deps, caller.user, first, second || undefined);
+    const lines = [
+      ...started.map((s) => `🚚 ${s.name} → ${s.to}`),
+      ...refused.map((r) => `⛔ ${r.name}: ${r.reason}`),
+    ];
+    return renderInfo(`${started.length} migration${started.length === 1 ? '' : 's'} started from ${first}${refused.length ? `, ${refused.length} refused` : ''}.${lines.length ? `\n${lines.join('\n')}` : ''}`);
+  }
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(first) || !host.test(second)) return renderError('That cluster no longer exists.');
+  const { view, to } = await requestMigrate(deps, caller.user, { id: first }, second);
+  return renderInfo(`🚚 Migrating ${view.cluster.name} to ${to}… the card and its thread show the progress.`);
 }
 
 /** `/cluster history`: admins see every cluster's steps, others those of the clusters they own now. */

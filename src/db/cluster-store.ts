@@ -12,7 +12,7 @@ import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
 import { writeOutbox } from './outbox-store.js';
 import { finishOperation, insertOperation, toOperation, type Tx } from './operation-store.js';
-import { clusters, events, nodes, operations, reminders } from './schema.js';
+import { clusters, events, nodes, operations, reminders, retiredSources } from './schema.js';
 
 /** The writes a Tell (services/ports.ts) makes, bound to the transaction of the state change it tells about. */
 function inTransaction(tx: Tx): InTransaction {
@@ -305,6 +305,22 @@ export function createClusterStore(db: Db): ClusterStore {
 
     async setHost(id, host) {
       await db.update(clusters).set({ host, updatedAt: sql`now()` }).where(eq(clusters.id, id));
+    },
+
+    async cutOver(id, move, actor) {
+      return db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(clusters)
+          .set({ host: move.to, state: 'ready', error: null, updatedAt: sql`now()` })
+          .where(and(eq(clusters.id, id), eq(clusters.state, 'migrating'), eq(clusters.host, move.from)))
+          .returning();
+        if (!row) return undefined;
+        await tx.delete(nodes).where(eq(nodes.clusterId, id));
+        if (move.nodes.length) await tx.insert(nodes).values(move.nodes.map((n) => ({ ...n, clusterId: id, host: move.to, updatedAt: new Date() })));
+        await tx.insert(retiredSources).values({ clusterId: id, host: move.from, operationId: move.operationId, removeAfter: move.removeSourceAfter });
+        await tx.insert(events).values({ clusterId: id, actor, kind: 'migrated', detail: { from: move.from, to: move.to, removeSourceAfter: move.removeSourceAfter.toISOString() } });
+        return toCluster(row);
+      });
     },
 
     async setCard(id, ref) {

@@ -97,6 +97,24 @@ export const nodes = pgTable(
 );
 
 /**
+ * A migrated cluster's stopped source on its old host: kept for a rollback window (MIGRATE_ROLLBACK_HOURS), then
+ * removed by the reconciler. Written in the cut-over's transaction (db/cluster-store.ts cutOver).
+ */
+export const retiredSources = pgTable(
+  'retired_sources',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    host: text('host').notNull(),
+    operationId: uuid('operation_id'),
+    removeAfter: timestamp('remove_after', { withTimezone: true }).notNull(),
+    removedAt: timestamp('removed_at', { withTimezone: true }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('retired_sources_due').on(t.removeAfter).where(sql`removed_at is null`)],
+);
+
+/**
  * One row per user operation on a cluster (domain/operation.ts). The job id is the row id; the partial
  * unique index is the guard that lets at most one operation per cluster be queued or running.
  */

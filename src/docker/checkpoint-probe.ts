@@ -23,7 +23,7 @@ export async function checkpointSupport(ctx: DataContext, host: string): Promise
   try {
     helper = await createHelper(ctx.call, docker, host, {
       purpose: 'checkpoint-probe',
-      image: await ctx.helperImage(),
+      image: await ctx.helperImage(host),
       labels: {},
       baseLabels: ctx.helperLabels,
       argv: ['sleep', '300'],

@@ -7,8 +7,8 @@ export interface DataContext {
   pool: HostPool;
   call: EngineCall;
   logger: Log;
-  /** The ref of our own base image (`images.resolve('base')`): helpers cannot pull anything. */
-  helperImage: () => Promise<string>;
+  /** The ref of our own base image (`images.resolve('base')`) on that host, brought there first if it lacks it. */
+  helperImage: (host: string) => Promise<string>;
   /** Labels every helper container carries, e.g. clusterbot.instance. */
   helperLabels: Record<string, string>;
 }

@@ -16,12 +16,18 @@ import { logTail } from './log-tail.js';
 import { observedStream } from './observed-stream.js';
 import { commit, hasImage, listImages, removeImages } from './snapshot-images.js';
 import { exportVolume, importVolume, volumeDigest } from './volume-archive.js';
+import type { ImageDistribution } from './image-distribution.js';
 
 export interface NodeDataOptions {
   pool: HostPool;
   logger: Log;
   /** Our own base image's ref, e.g. `async () => (await images.resolve('base')).ref`: helpers cannot pull. */
   helperImage: () => Promise<string>;
+  /**
+   * Brings the helper image to a host that lacks it (registry or engine-to-engine stream): a migration's target
+   * or a new host has the cluster images but perhaps not the base one. Absent: the image must be there.
+   */
+  distribution?: Pick<ImageDistribution, 'ensure'>;
   /** Labels every helper container carries besides its cluster's, e.g. clusterbot.instance. */
   helperLabels?: Record<string, string>;
 }
@@ -33,7 +39,11 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     pool: opts.pool,
     call: engineCall(opts.logger),
     logger: opts.logger,
-    helperImage: opts.helperImage,
+    helperImage: async (host) => {
+      const ref = await opts.helperImage();
+      await opts.distribution?.ensure(host, ref);
+      return ref;
+    },
     helperLabels: opts.helperLabels ?? {},
   };
   const { pool, call } = ctx;

@@ -48,7 +48,7 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
   if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
   const helper = await createHelper(ctx.call, docker, host, {
     purpose: 'volume-export',
-    image: await ctx.helperImage(),
+    image: await ctx.helperImage(host),
     labels: volume.Labels ?? {},
     baseLabels: ctx.helperLabels,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
@@ -102,8 +102,10 @@ export async function importVolume(
   let bytes = 0;
   let sourceError: unknown;
   const abort = new AbortController();
+  let head = Buffer.alloc(0);
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
+      if (head.length < 512) head = Buffer.concat([head, chunk.subarray(0, 512 - head.length)]);
       bytes += chunk.length;
       done(null, chunk);
     },
@@ -118,7 +120,9 @@ export async function importVolume(
   try {
     // Create is idempotent in Docker (an existing volume is returned unchanged), so create first, then check
     // the labels: that also catches a volume of the same name that belongs to someone else.
-    await ctx.call(host, 'create volume', volumeName, () => docker.createVolume({ Name: volumeName, Labels: labels }));
+    // With this deployment's instance label (helperLabels), as volumes ensureNode makes carry it: a restored or
+    // migrated volume must be as findable by the reconciler's sweep as a created one.
+    await ctx.call(host, 'create volume', volumeName, () => docker.createVolume({ Name: volumeName, Labels: { ...ctx.helperLabels, ...labels } }));
     const volume = await inspectVolume(ctx, host, volumeName);
     if (!volume) throw new AppError('docker_error', `Volume ${volumeName} vanished on ${host} right after it was created.`, { retryable: true });
     const foreign = Object.entries(labels).filter(([k, v]) => volume.Labels?.[k] !== v);
@@ -127,7 +131,7 @@ export async function importVolume(
 
     helper = await createHelper(ctx.call, docker, host, {
       purpose: 'volume-import',
-      image: await ctx.helperImage(),
+      image: await ctx.helperImage(host),
       labels,
       baseLabels: ctx.helperLabels,
       argv: ['true'], // never started: the daemon unpacks into its mounts
@@ -143,6 +147,7 @@ export async function importVolume(
         cause: sourceError,
       });
     }
+    await restoreRootMetadata(ctx, host, volumeName, labels, rootEntry(head));
     ctx.call.done(host, 'import volume', volumeName, started, { bytes });
     return { bytes };
   } catch (e) {
@@ -151,6 +156,43 @@ export async function importVolume(
     throw e;
   } finally {
     if (helper) await removeHelper(ctx.call, ctx.logger, host, helper);
+  }
+}
+
+/** The owner and mode of the archive's root entry (`./`, what `tar -C dir -cf - .` writes first), if it has one. */
+function rootEntry(header: Buffer): { uid: number; gid: number; mode: number } | undefined {
+  if (header.length < 512) return undefined;
+  const field = (from: number, len: number) => header.subarray(from, from + len).toString('latin1').replace(/\0.*$/s, '').trim();
+  if (field(0, 100) !== './' && field(0, 100) !== '.') return undefined;
+  const [mode, uid, gid] = [field(100, 8), field(108, 8), field(116, 8)].map((f) => parseInt(f, 8));
+  if ([mode, uid, gid].some((n) => !Number.isInteger(n))) return undefined;
+  return { uid: uid!, gid: gid!, mode: mode! & 0o7777 };
+}
+
+/**
+ * Docker unpacks an archive into an existing directory without touching the directory itself, so a volume made
+ * here keeps root 0755 at its top, while the source's top may belong to the service (Docker copied the image's
+ * directory into it when it was first mounted). A service user that cannot write its own data directory will
+ * not start, so the root entry's owner and mode are applied with a short helper when they differ.
+ */
+async function restoreRootMetadata(ctx: DataContext, host: string, volumeName: string, labels: Record<string, string>, root: { uid: number; gid: number; mode: number } | undefined): Promise<void> {
+  if (!root || (root.uid === 0 && root.gid === 0 && root.mode === 0o755)) return;
+  const docker = ctx.pool.get(host);
+  const helper = await createHelper(ctx.call, docker, host, {
+    purpose: 'volume-root',
+    image: await ctx.helperImage(host),
+    labels,
+    baseLabels: ctx.helperLabels,
+    argv: ['sh', '-c', `chown ${root.uid}:${root.gid} ${helperMount} && chmod ${root.mode.toString(8)} ${helperMount}`],
+    volume: { name: volumeName, readOnly: false },
+    capAdd: ['CHOWN', 'FOWNER'],
+  });
+  try {
+    await ctx.call(host, 'start', helper.name, () => helper.container.start());
+    const { StatusCode } = (await ctx.call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
+    if (StatusCode !== 0) throw new AppError('docker_error', `Could not set the owner and mode of volume ${volumeName} on ${host} (exit ${StatusCode}).`, { retryable: true });
+  } finally {
+    await removeHelper(ctx.call, ctx.logger, host, helper);
   }
 }
 
@@ -172,7 +214,7 @@ export async function volumeDigest(ctx: DataContext, host: string, volumeName: s
   if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
   const helper = await createHelper(ctx.call, docker, host, {
     purpose: 'volume-digest',
-    image: await ctx.helperImage(),
+    image: await ctx.helperImage(host),
     labels: volume.Labels ?? {},
     baseLabels: ctx.helperLabels,
     argv: ['sh', '-c', digestScript],

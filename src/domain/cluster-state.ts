@@ -13,6 +13,7 @@ export const clusterStates = [
   // Its Docker host has not answered for HOST_LOST_AFTER_SECONDS (services/watch-hosts.ts): nothing on it can be
   // reached or changed until it answers again; it may still be deleted (the host is cleaned when it returns).
   'lost',
+  'migrating',
 ] as const;
 
 export type ClusterState = (typeof clusterStates)[number];
@@ -20,8 +21,11 @@ export type ClusterState = (typeof clusterStates)[number];
 const transitions: Record<ClusterState, readonly ClusterState[]> = {
   requested: ['provisioning', 'deleting', 'failed'],
   provisioning: ['ready', 'degraded', 'failed', 'deleting'],
-  ready: ['degraded', 'deleting', 'provisioning', 'lost'],
-  degraded: ['ready', 'deleting', 'provisioning', 'failed', 'lost'],
+  ready: ['degraded', 'deleting', 'provisioning', 'lost', 'migrating'],
+  degraded: ['ready', 'deleting', 'provisioning', 'failed', 'lost', 'migrating'],
+  // A migration ends ready on its target (cut-over) or back on its source (rolled back), or failed when even
+  // the source could not be started again.
+  migrating: ['ready', 'degraded', 'failed'],
   // failed → provisioning is "Retry": provisioning is idempotent, so it converges on what exists.
   failed: ['provisioning', 'deleting', 'lost'],
   // Back when its host answers again: ready once its nodes pass readiness, failed (with Retry) if they cannot.
@@ -72,4 +76,5 @@ export const stateEmoji: Record<ClusterState, string> = {
   deleted: '⚫',
   failed: '🔴',
   lost: '📵',
+  migrating: '🚚',
 };

@@ -25,9 +25,10 @@ export type ClusterCommand =
   | { verb: 'history'; name?: string; page: number }
   | { verb: 'hosts' }
   | { verb: 'logs'; name: string; node?: string; lines?: number }
-  | { verb: 'restart'; name: string; node?: string };
+  | { verb: 'restart'; name: string; node?: string }
+  | { verb: 'migrate'; name?: string; to?: string; allFrom?: string };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'logs', 'restart', 'hosts'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'logs', 'restart', 'migrate', 'hosts'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -92,6 +93,13 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     options: {},
     positionals: { min: 1, max: 2 },
   },
+  migrate: {
+    usage: '/cluster migrate NAME [--to HOST] | /cluster migrate --all-from HOST [--to HOST]',
+    summary: 'Move a cluster with its data to another Docker host, same names and addresses (asks to confirm; --all-from: admins empty a host)',
+    example: '/cluster migrate zk-bug-1234 --to docker-b',
+    options: { to: { type: 'string' }, 'all-from': { type: 'string' } },
+    positionals: { min: 0, max: 1 },
+  },
 };
 
 /**
@@ -102,6 +110,9 @@ export function parseUserRef(text: string): string | undefined {
   const m = /^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$/.exec(text) ?? /^([UW][A-Z0-9]{2,20})$/.exec(text);
   return m?.[1];
 }
+
+/** How a Docker host is named (`clusterbot hosts add NAME`): lowercase letters, digits and dashes, at most 40. */
+export const hostNamePattern = /^[a-z0-9][a-z0-9-]{0,39}$/;
 
 /** The longest note a snapshot keeps. */
 export const maxNoteLength = 200;
@@ -115,7 +126,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | hosts';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | migrate NAME [--to HOST] | hosts';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -199,7 +210,7 @@ export function parseCommand(rawText: string): ParseResult {
       }
       const host = values.host as string | undefined;
       // Who may pick a host is policy (admins); here only the form of a host name.
-      if (host !== undefined && !/^[a-z0-9][a-z0-9-]{0,39}$/.test(host)) return fail(`"${printable(host)}" is not a Docker host name; an admin's \`clusterbot hosts list\` shows them.`, spec.usage);
+      if (host !== undefined && !hostNamePattern.test(host)) return fail(`"${printable(host)}" is not a Docker host name; an admin's \`clusterbot hosts list\` shows them.`, spec.usage);
       return { ok: true, command: { verb, template, ...(size !== undefined && { size }), ...(name !== undefined && { name }), ...(ttlMinutes !== undefined && { ttlMinutes }), ...(host !== undefined && { host }) } };
     }
     case 'list':
@@ -263,6 +274,19 @@ export function parseCommand(rawText: string): ParseResult {
     }
     case 'hosts':
       return { ok: true, command: { verb } };
+    case 'migrate': {
+      const name = positionals[0];
+      const to = values.to as string | undefined;
+      const allFrom = values['all-from'] as string | undefined;
+      if ((name === undefined) === (allFrom === undefined))
+        return fail(name === undefined ? '`migrate` needs a cluster name, or --all-from HOST (admins).' : 'Give either a cluster name or --all-from HOST, not both.', spec.usage);
+      const bad = name === undefined ? undefined : badName(name, spec.usage);
+      if (bad) return bad;
+      for (const host of [to, allFrom])
+        if (host !== undefined && !hostNamePattern.test(host)) return fail(`"${printable(host)}" is not a Docker host name; \`/cluster hosts\` lists them.`, spec.usage);
+      if (to !== undefined && to === allFrom) return fail(`--to and --all-from both name ${to}: a cluster cannot move to the host it is on.`, spec.usage);
+      return { ok: true, command: { verb, ...(name !== undefined && { name }), ...(to !== undefined && { to }), ...(allFrom !== undefined && { allFrom }) } };
+    }
     case 'logs':
     case 'restart': {
       const name = positionals[0]!;

@@ -4,7 +4,7 @@
  * operation id, so asking twice means two operations, never a silently dropped second job; and at most
  * one operation per cluster is active at a time (guarded in SQL), so a snapshot never races a delete.
  */
-export const operationKinds = ['create', 'restore', 'delete', 'snapshot', 'reset', 'restart'] as const;
+export const operationKinds = ['create', 'restore', 'delete', 'snapshot', 'reset', 'restart', 'migrate'] as const;
 export type OperationKind = (typeof operationKinds)[number];
 
 export const operationStates = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -47,6 +47,7 @@ export const operationVerbs: Record<OperationKind, string> = {
   snapshot: 'being snapshotted',
   reset: 'being reset',
   restart: 'being restarted',
+  migrate: 'being migrated to another host',
 };
 
 /**

@@ -45,6 +45,8 @@ export interface PlannedNode {
   readiness?: TemplateProbe;
   /** The role's service-state commands for a snapshot, rendered for this node. */
   collect: TemplateCollect[];
+  /** What a migration runs in the node before stopping it (the role's `quiesce`), rendered for this node. */
+  quiesce: { exec: string[]; timeoutSeconds: number }[];
   /** Directories a snapshot copies from this node: configuration, and the services' own log files. */
   configDirs: string[];
   logDirs: string[];
@@ -105,7 +107,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
   };
 
   // First pass: identities, so every node's files can list all peers.
-  const identities: Omit<PlannedNode, 'command' | 'env' | 'files' | 'user' | 'collect'>[] = [];
+  const identities: Omit<PlannedNode, 'command' | 'env' | 'files' | 'user' | 'collect' | 'quiesce'>[] = [];
   let ordinal = 0;
   for (const [roleName, role] of Object.entries(template.roles)) {
     const count = roleCount(role, size);
@@ -170,6 +172,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
       ...(role.readiness && { readiness: { ...role.readiness, exec: role.readiness.exec.map(render) } }),
       // Like probes, collectors may name the node or its peers ("is {{node.hostname}} in the report?").
       collect: role.collect.map((c) => ({ ...c, exec: c.exec.map(render) })),
+      quiesce: role.quiesce.map((q) => ({ ...q, exec: q.exec.map(render) })),
       env: Object.fromEntries(Object.entries(role.env).map(([k, v]) => [k, render(v)])),
       ...(role.user && { user: role.user }),
       files: Object.entries(role.files).map(([path, file]) => ({

@@ -5,9 +5,9 @@ import type { Operation } from './operation.js';
 /**
  * The states a cluster passes through while an operation works on it. A snapshot, restore or reset has no state
  * of its own: it runs under `provisioning` (restore, reset) or leaves the state alone (snapshot), so its
- * operation's deadline covers it.
+ * operation's deadline covers it. A migrate has one (`migrating`): its source is stopped while it runs.
  */
-export const transientStates: readonly ClusterState[] = ['requested', 'provisioning', 'deleting'];
+export const transientStates: readonly ClusterState[] = ['requested', 'provisioning', 'deleting', 'migrating'];
 
 export function isTransient(state: ClusterState): boolean {
   return transientStates.includes(state);

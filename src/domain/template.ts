@@ -109,6 +109,12 @@ const roleSchema = z.strictObject({
   readiness: probeSchema.optional(),
   /** Service state captured per node for a snapshot, rendered per node like `readiness`. */
   collect: z.array(collectSchema).default([]),
+  /**
+   * How a migration brings the role's service to rest before its container is stopped (HDFS `safemode enter` then
+   * `saveNamespace`, an HBase flush), run in order inside each node; none: a plain stop. A failing step fails the
+   * migration before anything is moved.
+   */
+  quiesce: z.array(z.strictObject({ exec: command, timeoutSeconds: z.number().int().min(1).max(600).default(60) })).default([]),
   /** The service's configuration directories, copied into a snapshot (secrets masked or listed only). */
   configDirs: z.array(dirPath).default([]),
   /** Where the services write their own log files (beyond `docker logs`), copied with a size cap. */

@@ -10,6 +10,7 @@ import { deploymentId } from '../db/deployment-id.js';
 import { label } from '../domain/labels.js';
 import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
+import { createRetiredSourceStore } from '../db/retired-source-store.js';
 import { createWarningStore } from '../db/warning-store.js';
 import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeHealth } from '../docker/node-health.js';
@@ -26,7 +27,7 @@ import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, RetiredSourceStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -46,6 +47,8 @@ export interface Context {
   hosts: HostStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
+  /** Migrated clusters' stopped sources, removed by the reconciler when their rollback window ends. */
+  retired: RetiredSourceStore;
   /** The artifact store, and (filesystem store) the download route to mount. */
   artifacts: Artifacts;
   bundles: SnapshotBundles;
@@ -139,7 +142,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   lifecycle.defer('postgres pool', () => database.close());
   const artifacts = await createArtifactStore(config);
   lifecycle.defer('artifact store', async () => artifacts.close());
-  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance } });
+  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance }, distribution });
   // The monitor samples each node through a long-lived agent exec rather than an exec per sample (docker/node-agent.ts).
   const health = createNodeHealth(pool, createNodeAgents(pool));
   lifecycle.defer('node health agents', () => health.close());
@@ -156,6 +159,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     hosts: hostStore,
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
+    retired: createRetiredSourceStore(database.db),
     artifacts,
     bundles: createSnapshotBundles({ stagingDir: path.join(config.cacheDir, 'snapshots') }),
     data,
@@ -183,6 +187,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       quota: config.quota,
       reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds },
       hostHealth: { timeoutMs: config.hostHealth.timeoutMs, lostAfterSeconds: config.hostHealth.lostAfterSeconds, recoverySeconds: config.hostHealth.recoverySeconds },
+      migrateRollbackHours: config.migrateRollbackHours,
     },
   };
 }

@@ -21,6 +21,7 @@ import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recov
 import { runOperation } from '../services/run-operation.js';
 import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
 import { resetCluster } from '../services/reset-cluster.js';
+import { migrateCluster } from '../services/migrate-cluster.js';
 import { restartCluster } from '../services/restart-cluster.js';
 import { monitorClusters } from '../services/monitor-clusters.js';
 import { watchNodeEvents } from '../docker/node-events.js';
@@ -159,6 +160,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   };
   const reconcileDeps = {
     ...deps,
+    retired: ctx.retired,
     inspector: createQueueInspector(ctx.producer, intervals),
     // The schedulers a lost Redis must get back: every scheduled job, but the monitor only when it is on.
     schedulers: (Object.keys(scheduledJobs) as (keyof typeof scheduledJobs)[]).filter((n) => n !== 'cluster.monitor' || monitoring).map((n) => scheduledJobs[n].schedulerId),
@@ -180,6 +182,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       },
       'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => resetCluster(deps, p, op, { ...at, complete })),
       'cluster.restart': (p, at) => runOperation(deps, p.operationId, at, (op) => restartCluster({ ...deps, health: ctx.health }, p, op)),
+      'cluster.migrate': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => migrateCluster({ ...deps, health: ctx.health }, p, op, complete)),
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {
@@ -334,6 +337,17 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
  * the named step, so fault tests can check that a restart converges from every step.
  */
 function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
+  const failAt = ctx.config.faultFailAt;
+  if (failAt) {
+    ctx.logger.warn({ step: failAt }, 'CLUSTERBOT_FAULT_FAIL_AT is set: jobs fail at that step (tests only)');
+    return {
+      checkpoint: (name) => {
+        if (name !== failAt) return;
+        ctx.logger.warn({ step: name }, 'fault injection: failing the job');
+        throw new AppError('readiness_timeout', `fault injected at ${name} (CLUSTERBOT_FAULT_FAIL_AT)`, { retryable: false });
+      },
+    };
+  }
   const at = ctx.config.faultKillAt;
   if (!at) return {};
   ctx.logger.warn({ step: at }, 'CLUSTERBOT_FAULT_KILL_AT is set: this worker kills itself at that step (tests only)');

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { hostNamePattern } from '../domain/command.js';
 import type { OperationKind } from '../domain/operation.js';
 import type { JobName } from '../services/ports.js';
 
@@ -18,6 +19,8 @@ const snapshotJob = z.strictObject({ ...operationJob, note: z.string().max(500).
 const resetJob = z.strictObject({ ...operationJob, snapshotFirst: z.boolean().default(false) });
 // A restart keeps containers, volumes and addresses: the nodes (one, or all in dependency order) are stopped and started.
 const restartJob = z.strictObject({ ...operationJob, node: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).optional() });
+// A migrate moves the cluster with its data to `to`, keeping hostnames, addresses and identities.
+const migrateJob = z.strictObject({ ...operationJob, to: z.string().regex(hostNamePattern) });
 const snapshotDeleteJob = z.strictObject({ snapshotId: z.uuid(), actor: z.string().min(1).max(64) });
 
 export const jobCatalog = {
@@ -51,6 +54,12 @@ export const jobCatalog = {
     // Stop and start converge (a stopped node is started, a running one restarted), so a retry finishes the same restart.
     options: { attempts: 2, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
   },
+  'cluster.migrate': {
+    schema: migrateJob,
+    // One attempt: a migration stops its source, and a second pass after a crash rolls back rather than resumes
+    // (see migrateCluster); the reconciler re-enqueues a lost one, which then finds it interrupted.
+    options: { attempts: 1 } satisfies JobsOptions,
+  },
   'snapshot.delete': {
     schema: snapshotDeleteJob,
     options: { attempts: 5, backoff: { type: 'exponential', delay: 2000 } } satisfies JobsOptions,
@@ -68,6 +77,7 @@ export const jobForKind: Record<OperationKind, JobName> = {
   snapshot: 'cluster.snapshot',
   reset: 'cluster.reset',
   restart: 'cluster.restart',
+  migrate: 'cluster.migrate',
 };
 
 /**

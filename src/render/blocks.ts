@@ -99,6 +99,9 @@ export const actionIds = {
   createOpen: 'cluster.create.open',
   restartNode: 'cluster.restart.node',
   logs: 'cluster.logs',
+  migrateConfirm: 'cluster.migrate.confirm',
+  migrateAllConfirm: 'cluster.migrate.all.confirm',
+  migrateCancel: 'cluster.migrate.cancel',
 } as const;
 
 /** Snapshot of a ready cluster, on its card. */
@@ -111,17 +114,7 @@ export function restoreButton(snapshotId: string): ButtonElement {
   return { type: 'button', action_id: actionIds.restore, text: plain('Restore'), value: snapshotId, style: 'primary' };
 }
 
-/** "1.2 GiB", "340 MiB", "12 KiB". */
-export function bytesText(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
+export { bytesText } from '../domain/bytes.js';
 
 /** Retry of a failed create, on the card and under the failure in the thread. */
 export function retryButton(clusterId: string): ButtonElement {

@@ -87,6 +87,26 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
         : `🔁 ${name}: ${which} restarted by <@${m.by}>, but not ready after ${m.seconds} s${m.detail ? `: ${esc(m.detail)}` : ''}.`;
       return { text, blocks: [{ type: 'section', text: md(text.slice(0, 3000)) }] };
     }
+    case 'migrated': {
+      const smoke = m.smoke.map((s) => `${s.ok ? '✅' : '❌'} ${esc(s.name)}: ${esc(s.detail)}`);
+      const text = `🚚 ${name} was migrated from ${m.from} to ${m.to} by <@${m.by}> in ${m.seconds} s: ${m.volumes} volume${m.volumes === 1 ? '' : 's'} (${bytesText(m.bytes)}) copied with matching sha256; hostnames, internal addresses and identities are unchanged, published ports are new (see the card).`;
+      const rollback = `The stopped source stays on ${esc(m.from)} until ${slackDate(m.removeSourceAfter)} for a rollback (an admin can start it there again); then it is removed.`;
+      return { text, blocks: [{ type: 'section', text: md(`*${text}*${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)) }, { type: 'context', elements: [md(rollback)] }] };
+    }
+    case 'migrateFailed': {
+      const text = `🔴 Migrating ${name} to ${m.to} (asked by <@${m.by}>) failed while ${m.step}: ${m.reason}`;
+      const after = m.restored
+        ? `Nothing was left on ${esc(m.to)}, and ${esc(name)} runs again where it was, with its data.`
+        : `Nothing was left on ${esc(m.to)}, but ${esc(name)} did not start again where it was: Retry starts it, Delete removes it.`;
+      return {
+        text,
+        blocks: [
+          { type: 'section', text: md(`*🔴 Migrating ${esc(name)} to ${esc(m.to)} (asked by <@${m.by}>) failed while ${esc(m.step)}:* ${esc(m.reason)}`.slice(0, 3000)) },
+          { type: 'context', elements: [md(after)] },
+          ...(m.restored ? [] : [{ type: 'actions' as const, block_id: `failed:${view.cluster.id}`, elements: [retryButton(view.cluster.id)] }]),
+        ],
+      };
+    }
     case 'snapshotDeleted': {
       const code = snapshotCode(m.snapshotId);
       const why = m.expired ? 'its retention ended' : `<@${m.by}> deleted it`;
@@ -243,6 +263,47 @@ export function renderDeleteConfirm(view: ClusterView): Message {
 }
 
 /** `/cluster reset NAME [--snapshot]`: what will be lost, and Reset / Cancel (the card's Reset button asks in a Slack dialog instead). */
+/** `/cluster migrate NAME`: what moves where, what stops meanwhile, and the rollback window. */
+export function renderMigrateConfirm(view: ClusterView, to: string, rollbackHours: number): Message {
+  const c = view.cluster;
+  const text = `Migrate *${esc(c.name)}* (${c.template} × ${c.size}) from ${esc(c.host ?? '?')} to ${esc(to)}? It is stopped while its volumes are copied (each checked by sha256), then started on ${esc(to)} with the same hostnames and internal addresses; published ports change. If anything fails before it is ready there, it starts again where it is. The stopped copy stays on ${esc(c.host ?? '?')} for ${rollbackHours} h, then is removed.`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: md(text) },
+      {
+        type: 'actions',
+        block_id: `migrate:${c.id}`,
+        elements: [
+          { type: 'button', action_id: actionIds.migrateConfirm, text: plain(`Migrate ${c.name} to ${to}`), value: `${c.id}:${to}`, style: 'primary' },
+          { type: 'button', action_id: actionIds.migrateCancel, text: plain('Cancel'), value: c.id },
+        ],
+      },
+    ],
+  };
+}
+
+/** `/cluster migrate --all-from HOST` (admins): every cluster there, each to its own target unless `to` is given. */
+export function renderMigrateAllConfirm(from: string, to: string | undefined, clusters: Cluster[]): Message {
+  if (!clusters.length) return renderInfo(`No live cluster is on ${from}; nothing to migrate.`);
+  const names = clusters.map((c) => c.name).join(', ');
+  const text = `Migrate all ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} on *${esc(from)}* (${esc(names)}) to ${to ? esc(to) : 'the hosts with the most room'}? Each is stopped while its data moves, one migration per cluster; a cluster that cannot go is listed and stays.`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: md(text.slice(0, 3000)) },
+      {
+        type: 'actions',
+        block_id: `migrate-all:${from}`,
+        elements: [
+          { type: 'button', action_id: actionIds.migrateAllConfirm, text: plain(`Migrate ${clusters.length} from ${from}`), value: `${from}:${to ?? ''}`, style: 'danger' },
+          { type: 'button', action_id: actionIds.migrateCancel, text: plain('Cancel'), value: from },
+        ],
+      },
+    ],
+  };
+}
+
 export function renderResetConfirm(view: ClusterView, opts: { snapshotFirst: boolean }): Message {
   const c = view.cluster;
   const n = view.nodes.length || c.size;

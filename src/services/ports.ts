@@ -161,6 +161,13 @@ export interface ClusterStore {
    */
   expire(id: string, now: Date, tell?: Tell): Promise<{ cluster: Cluster; operation: Operation } | undefined>;
   setHost(id: string, host: string): Promise<void>;
+  /**
+   * A migration's cut-over, in one transaction: the cluster (still `migrating` on `from`) moves to `to` and is
+   * ready, its node rows become the target's, a `migrated` event is recorded, and the stopped source is put on
+   * the list the reconciler removes from once `removeSourceAfter` has passed. Undefined if the cluster is no
+   * longer migrating from `from` (nothing changed).
+   */
+  cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string): Promise<Cluster | undefined>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
   saveNode(node: ClusterNode): Promise<void>;
@@ -168,6 +175,22 @@ export interface ClusterStore {
   view(id: string): Promise<ClusterView | undefined>;
   recordEvent(clusterId: string, actor: string, kind: string, detail?: Record<string, unknown>): Promise<void>;
   events(clusterId: string): Promise<{ actor: string; kind: string; detail: Record<string, unknown>; at: Date }[]>;
+}
+
+/** A migrated cluster's stopped source on its old host, kept for a rollback window (ClusterStore.cutOver makes them). */
+export interface RetiredSource {
+  id: number;
+  clusterId: string;
+  host: string;
+  removeAfter: Date;
+}
+
+export interface RetiredSourceStore {
+  /** Sources whose rollback window has ended and that are not removed yet, oldest first. */
+  due(now: Date): Promise<RetiredSource[]>;
+  /** Every source not removed yet (what `/cluster status` and tests look at). */
+  pending(clusterId: string): Promise<RetiredSource[]>;
+  markRemoved(id: number): Promise<void>;
 }
 
 /** Bug-scene snapshots (domain/snapshot.ts). Every state change is guarded by the state it comes from. */
@@ -266,6 +289,8 @@ export interface ContainerRuntime {
   /** Runs a command in the node (as `user`, e.g. '0' for root, else the container's user). */
   exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
   logsTail(host: string, containerName: string, lines: number): Promise<string>;
+  /** Removes containers, volumes and the network of the cluster on one host only (a migration's target or retired source). Idempotent. */
+  removeOnHost(host: string, clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;
   /**
    * Removes containers, volumes and networks labelled with the cluster id, on every host that answers within a
    * few seconds; the others are listed as `unreachable` (the reconciler's orphan sweep cleans them when they return).
@@ -323,7 +348,7 @@ export interface OperationStore {
 }
 
 /** Every job a cluster operation runs as; the job id is the operation id. */
-export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset' | 'cluster.restart';
+export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset' | 'cluster.restart' | 'cluster.migrate';
 
 export interface JobQueue {
   /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
@@ -387,7 +412,7 @@ export interface InTransaction {
 export type DirectMessage =
   | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */ final?: boolean }
   | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
-  | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset'; detail?: string }
+  | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset' | 'migrated'; detail?: string }
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
   | { kind: 'healthWarning'; cluster: Cluster; warning: Warning }
   /** Its host stopped answering: what the owner can do (wait, restore the latest snapshot elsewhere, delete). */
@@ -403,7 +428,9 @@ export type ThreadMessage =
   | { kind: 'snapshotFailed'; by: string; reason: string; cleanedUp: string }
   | { kind: 'snapshotDeleted'; snapshotId: string; by: string; expired: boolean; imagesKept: number }
   | { kind: 'resetDone'; by: string; seconds: number; nodes: number; snapshotId?: string; smoke: { name: string; ok: boolean; detail: string }[] }
-  | { kind: 'restarted'; by: string; nodes: string[]; seconds: number; ready: boolean; detail?: string };
+  | { kind: 'restarted'; by: string; nodes: string[]; seconds: number; ready: boolean; detail?: string }
+  | { kind: 'migrated'; by: string; from: string; to: string; seconds: number; bytes: number; volumes: number; removeSourceAfter: Date; smoke: { name: string; ok: boolean; detail: string }[] }
+  | { kind: 'migrateFailed'; by: string; to: string; step: string; reason: string; restored: boolean };
 
 /** What the thread is told when a snapshot is done: enough to judge it without opening the archive. */
 export interface SnapshotSummary {
@@ -446,6 +473,8 @@ export interface Settings {
   snapshots: SnapshotSettings;
   /** QUOTA_* limits; `clustersPerUser` absent falls back to maxClustersPerUser. Admins are exempt. */
   quota?: QuotaLimits;
+  /** Hours a migrated cluster's stopped source stays on its old host for a rollback (MIGRATE_ROLLBACK_HOURS); absent: 24. */
+  migrateRollbackHours?: number;
   /** The reconciler's deadlines (services/reconcile.ts); absent: the defaults there. */
   reconcile?: ReconcileSettings;
   /** Host health (services/watch-hosts.ts); absent: the defaults there. */

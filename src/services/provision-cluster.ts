@@ -373,7 +373,7 @@ async function waitReady(
  * Smoke checks of different nodes run at once; those of one node run one after another (each is often a client
  * JVM, and several at once could push a small node past its memory limit). Results keep the template's order.
  */
-async function runSmoke(runtime: ContainerRuntime, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
+export async function runSmoke(runtime: Pick<ContainerRuntime, 'exec'>, host: string, plan: ClusterPlan): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
   const roles = [...new Set(plan.smoke.map((check) => check.role))];
   await Promise.all(

@@ -2,7 +2,7 @@ import { systemActor } from '../domain/expiry.js';
 import { isOverdue, isStuck } from '../domain/stuck.js';
 import { isAppError } from '../errors.js';
 import { telling } from './tell.js';
-import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QueueInspector, ReconcileSettings } from './ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QueueInspector, ReconcileSettings, RetiredSourceStore } from './ports.js';
 
 export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600 };
 
@@ -16,6 +16,8 @@ export interface ReconcileDeps {
   clock: Clock;
   logger: Log;
   settings: { reconcile?: ReconcileSettings };
+  /** Migrated clusters' stopped sources; absent: none are removed here. */
+  retired?: RetiredSourceStore;
   /** Scheduler ids this deployment needs (expiry, retention, the reconciler itself, a monitor if registered). */
   schedulers: readonly string[];
 }
@@ -27,6 +29,8 @@ export interface ReconcileResult {
   redrivenDeletes: string[];
   orphansRemoved: string[];
   schedulersRecreated: string[];
+  /** `host/cluster id` of migrated clusters' stopped sources removed because their rollback window ended. */
+  retiredSourcesRemoved: string[];
 }
 
 /**
@@ -36,12 +40,13 @@ export interface ReconcileResult {
  * changes nothing. One part's trouble (Docker down) does not keep the others from running.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
-  const result: ReconcileResult = { requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], schedulersRecreated: [] };
+  const result: ReconcileResult = { requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], schedulersRecreated: [], retiredSourcesRemoved: [] };
   const parts: [string, () => Promise<void>][] = [
     ['schedulers', () => recreateSchedulers(deps, result)],
     ['operations', () => requeueLostJobs(deps, result)],
     ['clusters', () => unstickClusters(deps, result)],
     ['orphans', () => removeOrphans(deps, result)],
+    ['retired sources', () => removeRetiredSources(deps, result)],
   ];
   for (const [part, run] of parts) {
     try {
@@ -144,5 +149,23 @@ async function removeOrphans(deps: ReconcileDeps, result: ReconcileResult): Prom
     if (cluster && cluster.state !== 'deleted') continue;
     await deps.runtime.removeCluster(id);
     result.orphansRemoved.push(id);
+  }
+}
+
+/**
+ * (5) A migrated cluster's source, stopped on its old host for the rollback window (MIGRATE_ROLLBACK_HOURS), is
+ * removed once the window has ended. Never while the cluster lives on that host again (migrated back): then only
+ * the row is closed. A host that does not answer keeps the row for the next pass.
+ */
+async function removeRetiredSources(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  if (!deps.retired) return;
+  for (const r of await deps.retired.due(deps.clock.now())) {
+    const cluster = await deps.store.get(r.clusterId);
+    const livesThere = cluster && cluster.state !== 'deleted' && cluster.host === r.host;
+    if (!livesThere) {
+      await deps.runtime.removeOnHost(r.host, r.clusterId);
+      result.retiredSourcesRemoved.push(`${r.host}/${r.clusterId}`);
+    }
+    await deps.retired.markRemoved(r.id);
   }
 }

@@ -80,7 +80,7 @@ export async function restartCluster(deps: RestartDeps, job: { clusterId: string
       const status = await runtime.ensureNode(row.host, plan, n, image);
       await store.saveNode({ ...row, containerId: status.containerId ?? row.containerId, ports: status.ports });
     }));
-    notReady = await waitReady(runtime, wave, (n) => rows.get(n.hostname)!.host, sleep);
+    notReady = await waitNodesReady(runtime, wave, (n) => rows.get(n.hostname)!.host, sleep);
     if (notReady) break;
   }
   const view = (await store.view(cluster.id)) ?? { cluster, nodes: [...rows.values()] };
@@ -95,7 +95,7 @@ export function restartWaves(plan: ClusterPlan, chosen: readonly PlannedNode[]):
 }
 
 /** Polls the wave's probes until all pass; the reason of the first that does not in time, else undefined. */
-async function waitReady(runtime: ContainerRuntime, nodes: PlannedNode[], hostOf: (n: PlannedNode) => string, sleep: (ms: number) => Promise<void>): Promise<string | undefined> {
+export async function waitNodesReady(runtime: Pick<ContainerRuntime, 'exec'>, nodes: PlannedNode[], hostOf: (n: PlannedNode) => string, sleep: (ms: number) => Promise<void>): Promise<string | undefined> {
   const pending = new Set(nodes.filter((n) => n.readiness));
   const deadline = Date.now() + Math.max(0, ...[...pending].map((n) => n.readiness!.timeoutSeconds)) * 1000;
   const last = new Map<PlannedNode, string>();

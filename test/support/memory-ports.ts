@@ -370,6 +370,19 @@ export class MemoryClusterStore implements ClusterStore {
     this.writes++;
   }
 
+  async cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string): Promise<Cluster | undefined> {
+    const c = this.clusters.get(id);
+    if (!c || c.state !== 'migrating' || c.host !== move.from) return undefined;
+    c.state = 'ready';
+    c.host = move.to;
+    c.error = null;
+    c.updatedAt = this.clock.now();
+    this.nodeRows.set(id, new Map(move.nodes.map((n) => [n.ordinal, clone({ ...n, host: move.to })])));
+    this.eventRows.push({ clusterId: id, actor, kind: 'migrated', detail: { from: move.from, to: move.to }, at: this.clock.now() });
+    this.writes++;
+    return clone(c);
+  }
+
   async saveNode(node: ClusterNode): Promise<void> {
     // Upsert on (clusterId, ordinal), like the real ON CONFLICT DO UPDATE.
     let rows = this.nodeRows.get(node.clusterId);
@@ -644,6 +657,17 @@ export class FakeRuntime implements ContainerRuntime {
     }
     this.foreignIds.delete(clusterId);
     return removed;
+  }
+
+  async removeOnHost(host: string, clusterId: string): Promise<{ containers: number; volumes: number; networks: number }> {
+    const { containers, volumes } = await this.removeNodes(host, clusterId);
+    let networks = 0;
+    for (const [name, n] of this.networks) {
+      if (n.clusterId !== clusterId || n.host !== host) continue;
+      this.networks.delete(name);
+      networks++;
+    }
+    return { containers, volumes, networks };
   }
 
   async removeNodes(host: string, clusterId: string): Promise<{ containers: number; volumes: number }> {

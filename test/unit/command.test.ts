@@ -343,3 +343,26 @@ describe('printable', () => {
     expect(printable(`<${'c'.repeat(40)}>`)).toBe('c'.repeat(40));
   });
 });
+
+describe('migrate', () => {
+  it('takes a cluster name and an optional target host', () => {
+    expect(ok('migrate zk-bug-1 --to docker-b')).toEqual({ verb: 'migrate', name: 'zk-bug-1', to: 'docker-b' });
+    expect(ok('migrate zk-bug-1')).toEqual({ verb: 'migrate', name: 'zk-bug-1' });
+  });
+
+  it('takes --all-from HOST instead of a name (who may is policy)', () => {
+    expect(ok('migrate --all-from docker-a')).toEqual({ verb: 'migrate', allFrom: 'docker-a' });
+    expect(ok('migrate --all-from docker-a --to docker-b')).toEqual({ verb: 'migrate', allFrom: 'docker-a', to: 'docker-b' });
+  });
+
+  it.each([
+    ['migrate', /needs a cluster name, or --all-from HOST/],
+    ['migrate zk-1 --all-from docker-a', /either a cluster name or --all-from HOST, not both/],
+    ['migrate zk-1 --to Docker_B', /is not a Docker host name/],
+    ['migrate --all-from docker-a --to docker-a', /cannot move to the host it is on/],
+    ['migrate zk-1 --too docker-b', /did you mean `--to`/],
+  ])('refuses %j', (text, message) => {
+    expect(err(text).message).toMatch(message);
+    expect(err(text).usage).toBe(verbSpecs.migrate.usage);
+  });
+});

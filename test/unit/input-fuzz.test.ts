@@ -105,7 +105,7 @@ describe('interactive payload handler under fuzz', () => {
         expect(unescaped(t, ['UOWNER', 'USTRANGER', 'UADMIN']), `${kind} ${JSON.stringify(v)} → ${t}`).toEqual([]);
         expect(t).not.toMatch(/internal error|something went wrong/i);
       }
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) && !['historyPage', 'createForm', 'download'].includes(kind))
+      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) && !['historyPage', 'createForm', 'download', 'migrateConfirm', 'migrateAllConfirm', 'migrateCancel'].includes(kind)) // migrate's values are cluster:host or host:host
         expect(texts(reply).join('\n')).toMatch(/no longer exists/);
     }), { numRuns: 3000 });
     // No forged value reached the store as an id: nothing was logged as a failed command.

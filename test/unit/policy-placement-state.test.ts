@@ -198,6 +198,12 @@ describe('cluster states', () => {
     ['lost', 'ready'],
     ['lost', 'failed'],
     ['lost', 'deleting'],
+    // A migration ends on its target or back on its source, or failed when even the source cannot start again.
+    ['ready', 'migrating'],
+    ['degraded', 'migrating'],
+    ['migrating', 'ready'],
+    ['migrating', 'degraded'],
+    ['migrating', 'failed'],
   ];
   const isLegal = (from: ClusterState, to: ClusterState) => legal.some(([f, t]) => f === from && t === to);
   const allPairs = clusterStates.flatMap((from) => clusterStates.map((to) => [from, to] as [ClusterState, ClusterState]));
@@ -231,9 +237,9 @@ describe('cluster states', () => {
   it.each([
     ['deleted', ['deleting']],
     ['deleting', ['requested', 'provisioning', 'ready', 'degraded', 'failed', 'lost']],
-    ['ready', ['provisioning', 'degraded', 'lost']],
+    ['ready', ['provisioning', 'degraded', 'lost', 'migrating']],
     ['provisioning', ['requested', 'ready', 'degraded', 'failed']],
-    ['failed', ['requested', 'provisioning', 'degraded', 'lost']],
+    ['failed', ['requested', 'provisioning', 'degraded', 'lost', 'migrating']],
     ['lost', ['ready', 'degraded', 'failed']],
   ] as [ClusterState, ClusterState[]][])('statesAllowedBefore(%s) = %j', (to, expected) => {
     expect(statesAllowedBefore(to)).toEqual(expected);

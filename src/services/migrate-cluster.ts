@@ -1,0 +1,270 @@
+import { pipeline, Transform } from 'node:stream';
+import { bytesText } from '../domain/bytes.js';
+import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
+import type { Operation } from '../domain/operation.js';
+import { placeCluster } from '../domain/placement.js';
+import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
+import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
+import { footprint } from '../domain/template.js';
+import { AppError, toAppError } from '../errors.js';
+import type { Checkpoint, Clock, ClusterStore, ContainerRuntime, HostStore, Log, NodeDataPort, NodeHealthPort, Notifier, Settings, TemplateCatalog } from './ports.js';
+import { runSmoke, type SmokeResult } from './provision-cluster.js';
+import { restartWaves, waitNodesReady } from './restart-cluster.js';
+
+export interface MigrateDeps {
+  store: ClusterStore;
+  runtime: ContainerRuntime;
+  data: Pick<NodeDataPort, 'exportVolume' | 'importVolume' | 'volumeDigest'>;
+  health: Pick<NodeHealthPort, 'stop'>;
+  notifier: Notifier;
+  catalog: TemplateCatalog;
+  settings: Settings;
+  clock: Clock;
+  logger: Log;
+  /** Registered hosts: the target's free disk (from its last health check); absent: not checked. */
+  hosts?: Pick<HostStore, 'get'>;
+  /** migrate.quiesced, migrate.transferred, migrate.target-readiness, migrate.target-ready (fault tests). */
+  checkpoint?: Checkpoint;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface MigrateJob {
+  clusterId: string;
+  actor: string;
+  to: string;
+}
+
+/** Free disk the target must have for each byte of the cluster's volumes (room for logs and growth). */
+export const diskHeadroom = 1.2;
+/** The thread's progress message is updated at most this often while bytes move. */
+const progressEveryMs = 2000;
+const defaultRollbackHours = 24;
+
+/**
+ * The migrate job: the cluster moves with its data to another Docker host and keeps its hostnames, internal
+ * addresses (the same subnet), identities and thread.
+ *   1. preflight the target: room (placement), images (pulled or streamed), free disk ≥ 1.2 × the data, the subnet free;
+ *   2. quiesce the source, dependents first: each role's `quiesce` commands, then a stop;
+ *   3. stream every volume to the target, counting bytes, and compare a sha256 of its content on both sides;
+ *   4. start on the target wave by wave, wait for readiness and the smoke checks;
+ *   5. cut over in one transaction (the row moves, the node rows become the target's, the source is listed for
+ *      removal after the rollback window), then tell the card and the thread.
+ * Any failure before the cut-over removes what was made on the target and starts the source again as it was;
+ * the thread says what failed. A second delivery of the job (the worker died mid-way) rolls back the same way
+ * rather than resuming: the source is stopped, and the copy it was making cannot be trusted.
+ */
+export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Operation, complete?: () => Promise<void>): Promise<void> {
+  const { store, runtime, notifier, logger } = deps;
+  const cluster = await store.get(job.clusterId);
+  if (!cluster || cluster.state !== 'migrating' || !cluster.host) {
+    logger.info({ clusterId: job.clusterId, state: cluster?.state }, 'migrate skipped: the cluster is not waiting to be migrated');
+    return;
+  }
+  const source = cluster.host;
+  const target = job.to;
+  const template = deps.catalog.get(cluster.template);
+  if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`, { retryable: false });
+  const plan = planCluster({
+    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
+    subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
+  });
+  const startedAt = (op.startedAt ?? deps.clock.now()).getTime();
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const volumes = plan.nodes.flatMap((node) => node.volumes.map((v) => ({ node, ...v })));
+  const total = 5 + plan.waves.length;
+  let stepNo = 0;
+  let step = 'checking the target';
+  let lastProgressAt = 0;
+  const view = async (): Promise<ClusterView> => (await store.view(cluster.id)) ?? { cluster, nodes: [] };
+  const progress = async (text: string, opts: { advance?: boolean; throttle?: boolean } = {}) => {
+    const now = deps.clock.now().getTime();
+    if (opts.throttle && now - lastProgressAt < progressEveryMs) return;
+    lastProgressAt = now;
+    if (opts.advance !== false) stepNo++;
+    await notifier.progress(await view(), { step: stepNo, total, text, title: `Migrating to ${target}`, operationId: op.id });
+  };
+
+  try {
+    if (target === source) throw new AppError('bad_command', `${cluster.name} is already on ${target}.`, { retryable: false });
+    if (op.attempts > 1) throw new AppError('internal', 'the migration was interrupted (its worker stopped); it was rolled back rather than resumed', { retryable: false });
+
+    const dataBytes = await preflight(deps, cluster, plan, target);
+    await progress(`${target} has room, the images and a free ${plan.network.cidr}; ${bytesText(dataBytes)} to move`);
+
+    step = 'quiescing the source';
+    for (const wave of [...restartWaves(plan, plan.nodes)].reverse()) await Promise.all(wave.map((node) => quiesce(deps, source, node)));
+    await progress(`${plan.nodes.length} nodes quiesced and stopped on ${source}`);
+    deps.checkpoint?.('migrate.quiesced');
+
+    step = 'copying the volumes';
+    const moved = new Map<string, number>();
+    const report = () => progress(`copying volumes: ${bytesText(sum(moved.values()))} of about ${bytesText(dataBytes)}`, { advance: false, throttle: true });
+    await Promise.all(volumes.map(async (v) => {
+      const tar = await deps.data.exportVolume(source, v.volumeName);
+      const counted = countBytes(tar, (n) => {
+        moved.set(v.volumeName, n);
+        void report().catch(() => undefined);
+      });
+      await deps.data.importVolume(target, v.volumeName, { ...v.node.labels, 'clusterbot.volume': v.name }, counted);
+    }));
+    step = 'comparing the volumes';
+    const digests = await Promise.all(volumes.map(async (v) => {
+      const [a, b] = await Promise.all([deps.data.volumeDigest(source, v.volumeName), deps.data.volumeDigest(target, v.volumeName)]);
+      if (a.sha256 !== b.sha256)
+        throw new AppError('conflict', `The copy of ${v.volumeName} differs from its source (sha256 ${a.sha256.slice(0, 12)}… on ${source}, ${b.sha256.slice(0, 12)}… on ${target}).`, { retryable: false });
+      return a;
+    }));
+    const bytes = sum(moved.values());
+    logger.info({ clusterId: cluster.id, volumes: volumes.length, bytes, digests: digests.map((d) => d.sha256.slice(0, 12)) }, 'migrate: volumes copied and compared');
+    await progress(`${volumes.length} volume${volumes.length === 1 ? '' : 's'} copied (${bytesText(bytes)}), sha256 equal on both hosts`);
+    deps.checkpoint?.('migrate.transferred');
+
+    step = `starting on ${target}`;
+    await runtime.ensureNetwork(target, plan);
+    const images = new Map<string, string>();
+    for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(target, recipe));
+    const rows: ClusterNode[] = [];
+    for (const wave of restartWaves(plan, plan.nodes)) {
+      step = `starting ${wave.map((n) => n.hostname).join(', ')} on ${target}`;
+      await Promise.all(wave.map(async (node) => {
+        const status = await runtime.ensureNode(target, plan, node, images.get(node.image)!);
+        rows.push({
+          clusterId: cluster.id, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,
+          containerName: node.containerName, containerId: status.containerId ?? null, host: target, ports: status.ports,
+        });
+      }));
+      step = `waiting for ${wave.map((n) => n.hostname).join(', ')} to be ready on ${target}`;
+      deps.checkpoint?.('migrate.target-readiness');
+      const notReady = await waitNodesReady(runtime, wave, () => target, sleep);
+      if (notReady) throw new AppError('readiness_timeout', notReady, { retryable: false });
+      await progress(`${wave.map((n) => n.hostname).join(', ')} ready on ${target}`);
+    }
+    step = `running the smoke checks on ${target}`;
+    const smoke: SmokeResult[] = await runSmoke(runtime, target, plan);
+    const failedSmoke = smoke.find((s) => !s.ok);
+    if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`, { retryable: false });
+    deps.checkpoint?.('migrate.target-ready');
+
+    step = 'cutting over';
+    const removeSourceAfter = new Date(deps.clock.now().getTime() + (deps.settings.migrateRollbackHours ?? defaultRollbackHours) * 3600_000);
+    const moved2 = await store.cutOver(cluster.id, { from: source, to: target, nodes: rows.sort((a, b) => a.ordinal - b.ordinal), operationId: op.id, removeSourceAfter }, job.actor);
+    if (!moved2) throw new AppError('conflict', `${cluster.name} changed while it was being migrated.`, { retryable: false });
+    await complete?.();
+    const seconds = Math.round((deps.clock.now().getTime() - startedAt) / 1000);
+    const done = await view();
+    await notifier.clusterChanged(done);
+    await notifier.threadMessage(done, { kind: 'migrated', by: job.actor, from: source, to: target, seconds, bytes, volumes: volumes.length, removeSourceAfter, smoke });
+    logger.info({ clusterId: cluster.id, from: source, to: target, seconds, bytes }, 'cluster migrated');
+  } catch (err) {
+    const e = toAppError(err);
+    logger.warn({ clusterId: cluster.id, step, err: e.message, cause: (e.cause as Error | undefined)?.stack }, 'migrate failed; rolling back');
+    const restored = await rollBack(deps, cluster, plan, target, sleep);
+    const back = await store.transition(cluster.id, restored ? 'ready' : 'failed', { error: restored ? null : `migrating to ${target} failed (${step}: ${e.userMessage}) and the source did not start again` }, job.actor);
+    const v = await view();
+    if (back) await notifier.clusterChanged(v);
+    await notifier.threadMessage(v, { kind: 'migrateFailed', by: job.actor, to: target, step, reason: e.userMessage, restored });
+    throw new AppError(e.code, `Migrating ${cluster.name} to ${target} failed (${step}): ${e.userMessage}`, { retryable: false, cause: err });
+  }
+}
+
+/** Checks the target before the source is touched; returns the bytes the volumes hold (measured in the running nodes). */
+async function preflight(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan, target: string): Promise<number> {
+  const { runtime, store } = deps;
+  const template = deps.catalog.get(cluster.template)!;
+  const capacity = (await runtime.hosts()).find((h) => h.name === target);
+  if (!capacity) throw new AppError('not_found', `There is no Docker host called ${target}.`, { retryable: false });
+  const reserved = { cpus: 0, memoryMiB: 0 };
+  for (const c of await store.listLive()) {
+    const t = c.host === target && c.id !== cluster.id ? deps.catalog.get(c.template) : undefined;
+    if (!t) continue;
+    const f = footprint(t, c.size);
+    reserved.cpus += f.cpus;
+    reserved.memoryMiB += f.memoryMiB;
+  }
+  const fits = placeCluster([{ ...capacity, reservedCpus: reserved.cpus, reservedMemoryMiB: reserved.memoryMiB }], footprint(template, cluster.size), { pinned: target });
+  if (!fits.ok) throw new AppError('no_capacity', `${target} cannot take ${cluster.name}: ${fits.reason}.`, { retryable: false });
+
+  // What an earlier migration away from the target left there (a source in its rollback window) is stale now.
+  const stale = await runtime.removeOnHost(target, cluster.id);
+  if (stale.containers + stale.volumes + stale.networks) deps.logger.info({ clusterId: cluster.id, target, ...stale }, 'migrate: removed an older copy of the cluster from the target');
+
+  // The cluster keeps its addresses, so its own subnet must be free there; it cannot move to another one.
+  if (overlappingSubnets(deps.settings.subnetPool, await runtime.subnetsTaken(target, cluster.id)).has(cluster.subnetIndex))
+    throw new AppError('subnet_taken', `${plan.network.cidr} (the cluster's addresses) overlaps a network that already exists on ${target}.`, { retryable: false });
+
+  for (const recipe of new Set(plan.nodes.map((n) => n.image))) await runtime.ensureImage(target, recipe);
+
+  let bytes = 0;
+  for (const node of plan.nodes) {
+    if (!node.volumes.length) continue;
+    const r = await runtime.exec(cluster.host!, node.containerName, ['du', '-sbx', ...node.volumes.map((v) => v.path)], { timeoutMs: 60_000, user: '0' }).catch((e: Error) => ({ exitCode: -1, output: e.message }));
+    if (r.exitCode !== 0) throw new AppError('docker_error', `Could not measure the data of ${node.hostname}: ${r.output.trim().slice(-200)}`, { retryable: false });
+    for (const line of r.output.trim().split('\n')) bytes += Number(/^(\d+)\s/.exec(line)?.[1] ?? 0);
+  }
+  const free = (await deps.hosts?.get(target))?.diskFreeBytes;
+  if (free !== undefined && free !== null && free < diskHeadroom * bytes)
+    throw new AppError('no_capacity', `${target} has ${bytesText(free)} of disk free; ${cluster.name} holds ${bytesText(bytes)} and needs ${diskHeadroom} × that.`, { retryable: false });
+  return bytes;
+}
+
+/** The role's quiesce commands (each must succeed), then a graceful stop. A node that is not running is only stopped. */
+async function quiesce(deps: MigrateDeps, host: string, node: PlannedNode): Promise<void> {
+  const running = (await deps.runtime.inspectNode(host, node.containerName)).running;
+  if (running) {
+    for (const q of node.quiesce) {
+      const r = await deps.runtime.exec(host, node.containerName, q.exec, { timeoutMs: q.timeoutSeconds * 1000 });
+      if (r.exitCode !== 0)
+        throw new AppError('conflict', `Quiescing ${node.hostname} failed: \`${q.exec.join(' ')}\` exited ${r.exitCode}: ${r.output.trim().slice(-200)}`, { retryable: false });
+    }
+  }
+  await deps.health.stop(host, node.containerName);
+}
+
+/**
+ * Undoes a migration that did not cut over: everything of the cluster on the target goes, and the source's nodes
+ * start again wave by wave (their containers, volumes and network were only stopped). True when every node is
+ * ready again; false when something did not (the cluster is then failed with the reason, Retry restarts it).
+ */
+async function rollBack(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan, target: string, sleep: (ms: number) => Promise<void>): Promise<boolean> {
+  const { runtime, logger } = deps;
+  try {
+    const removed = await runtime.removeOnHost(target, cluster.id);
+    logger.info({ clusterId: cluster.id, target, ...removed }, 'migrate rollback: the target was cleaned up');
+  } catch (err) {
+    logger.warn({ clusterId: cluster.id, target, err: (err as Error).message }, 'migrate rollback: could not clean the target; the reconciler removes what is left');
+  }
+  try {
+    for (const wave of restartWaves(plan, plan.nodes)) {
+      await Promise.all(wave.map(async (node) => runtime.ensureNode(cluster.host!, plan, node, await runtime.ensureImage(cluster.host!, node.image))));
+      const notReady = await waitNodesReady(runtime, wave, () => cluster.host!, sleep);
+      if (notReady) throw new Error(notReady);
+    }
+    return true;
+  } catch (err) {
+    logger.error({ clusterId: cluster.id, err: (err as Error).message }, 'migrate rollback: the source did not start again');
+    return false;
+  }
+}
+
+/**
+ * Passes the stream through, reporting the bytes seen so far. A pipeline, not pipe(): when the import gives up on
+ * the counter, the export behind it is destroyed too and its helper container goes (pipe() would leave it waiting).
+ */
+function countBytes(stream: NodeJS.ReadableStream, onBytes: (total: number) => void): NodeJS.ReadableStream {
+  let total = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      total += chunk.length;
+      onBytes(total);
+      done(null, chunk);
+    },
+  });
+  pipeline(stream, counter, () => undefined); // errors reach the importer through the counter
+  return counter;
+}
+
+function sum(values: Iterable<number>): number {
+  let n = 0;
+  for (const v of values) n += v;
+  return n;
+}

@@ -1,0 +1,99 @@
+import type { Cluster, ClusterView } from '../domain/cluster.js';
+import type { ClusterState } from '../domain/cluster-state.js';
+import { placeCluster } from '../domain/placement.js';
+import { footprint } from '../domain/template.js';
+import { AppError, toAppError } from '../errors.js';
+import { findManageable } from './delete-cluster.js';
+import type { Clock, ClusterStore, HostStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
+
+export interface RequestMigrateDeps {
+  store: ClusterStore;
+  operations: OperationStore;
+  queue: JobQueue;
+  notifier: Notifier;
+  settings: Settings;
+  catalog: TemplateCatalog;
+  clock: Clock;
+  hosts?: HostStore;
+}
+
+/** Only a running cluster moves: its data is consistent and its readiness on the target can be compared. */
+const migratable: readonly ClusterState[] = ['ready', 'degraded'];
+
+/**
+ * Where a cluster would go: `to` when given (it must be another registered host, not down, with room for the
+ * cluster's reservation), else the active host with the most memory left other than its own. Nothing changes.
+ */
+export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog'>, cluster: Cluster, to?: string): Promise<string> {
+  if (!deps.hosts) throw new AppError('internal', 'Docker hosts are not known here, so nothing can be migrated.');
+  if (!cluster.host) throw new AppError('illegal_transition', `${cluster.name} is not on any Docker host yet.`);
+  if (to === cluster.host) throw new AppError('bad_command', `${cluster.name} is already on ${to}.`, { hints: ['`/cluster hosts` lists the other hosts.'] });
+  const template = deps.catalog.get(cluster.template);
+  if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
+  const others = (await deps.hosts.loads()).filter((h) => h.name !== cluster.host);
+  const placed = placeCluster(others, footprint(template, cluster.size), to ? { pinned: to } : {});
+  if (!placed.ok)
+    throw new AppError('no_capacity', `${cluster.name} cannot move: ${placed.reason}.`, { hints: ['`/cluster hosts` shows what each host has free.'] });
+  return placed.host;
+}
+
+/** What a confirmation shows before anything happens: who may, and where the cluster would go. */
+export async function previewMigrate(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string): Promise<{ view: ClusterView; to: string }> {
+  const view = await findManageable(deps, actor, ref);
+  refuseUnlessRunning(view.cluster);
+  return { view, to: await migrateTarget(deps, view.cluster, to) };
+}
+
+/**
+ * Confirmed `/cluster migrate NAME [--to HOST]`: owner or admin, a ready or degraded cluster with nothing else
+ * running on it. The migrate operation moves the cluster to `migrating` in the same transaction (the card says
+ * so at once); the job does the rest (services/migrate-cluster.ts).
+ */
+export async function requestMigrate(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string): Promise<{ view: ClusterView; to: string }> {
+  const view = await findManageable(deps, actor, ref);
+  const { cluster } = view;
+  if (!(await deps.operations.active(cluster.id))) refuseUnlessRunning(cluster);
+  const target = await migrateTarget(deps, cluster, to);
+  const { operation, cluster: moved } = await deps.operations.begin(
+    cluster.id,
+    { kind: 'migrate', actor, params: { to: target } },
+    { whenStates: migratable, moveTo: 'migrating' },
+  );
+  view.cluster = moved;
+  await deps.notifier.clusterChanged(view);
+  await deps.queue.enqueue(operation);
+  if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'migrated', detail: `to ${target}` });
+  return { view, to: target };
+}
+
+/** The clusters an admin's `--all-from HOST` would move: the live ones placed there. */
+export async function clustersOn(deps: Pick<RequestMigrateDeps, 'store' | 'hosts'>, host: string): Promise<Cluster[]> {
+  if (deps.hosts && !(await deps.hosts.get(host))) throw new AppError('not_found', `There is no Docker host called ${host}.`, { hints: ['`/cluster hosts` lists them.'] });
+  return (await deps.store.listLive()).filter((c) => c.host === host);
+}
+
+/**
+ * Confirmed `/cluster migrate --all-from HOST [--to HOST]` (admins): one migrate operation per cluster on the host,
+ * each placed on its own unless `to` is given. A cluster that cannot go (busy, failed, no room) is listed with
+ * the reason and the others still go. Draining the host first (`clusterbot hosts drain`) keeps new ones away.
+ */
+export async function requestMigrateAll(deps: RequestMigrateDeps, actor: string, from: string, to?: string): Promise<{ started: { name: string; to: string }[]; refused: { name: string; reason: string }[] }> {
+  if (!deps.settings.adminUsers.includes(actor)) throw new AppError('forbidden', 'Only admins can move every cluster off a host.', { hints: ['`/cluster migrate NAME` moves one of your own.'] });
+  const started: { name: string; to: string }[] = [];
+  const refused: { name: string; reason: string }[] = [];
+  for (const c of await clustersOn(deps, from)) {
+    try {
+      started.push({ name: c.name, to: (await requestMigrate(deps, actor, { id: c.id }, to)).to });
+    } catch (err) {
+      refused.push({ name: c.name, reason: toAppError(err).userMessage });
+    }
+  }
+  return { started, refused };
+}
+
+function refuseUnlessRunning(cluster: Cluster): void {
+  if (!migratable.includes(cluster.state))
+    throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a ready or degraded cluster can be migrated.`, {
+      hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
+    });
+}
