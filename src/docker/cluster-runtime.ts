@@ -209,6 +209,17 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       }
     },
 
+    async releaseNetwork(host, plan) {
+      const docker = pool.get(host);
+      const network = docker.getNetwork(plan.network.name);
+      try {
+        for (const node of plan.nodes) await tolerate(() => network.disconnect({ Container: node.containerName, Force: true }), 404);
+        await tolerate(() => network.remove(), 404);
+      } catch (e) {
+        throw dockerError(`release network ${plan.network.name}`, e);
+      }
+    },
+
     async subnetsTaken(host, exceptClusterId) {
       const networks = await pool.get(host).listNetworks().catch((e) => {
         throw dockerError('list networks', e);
@@ -246,6 +257,13 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
         else info = { Id: createdId, State: { Running: false } } as Docker.ContainerInspectInfo;
       }
       const container = docker.getContainer(info.Id);
+      if (!info.State.Running && info.NetworkSettings?.Networks && !info.NetworkSettings.Networks[plan.network.name]) {
+        // A stopped node whose network was released (a migration's source, rolled back): joined again at its address.
+        const endpoint = containerSpec(plan, node, image, { publishIp: opts.publishIp }).NetworkingConfig.EndpointsConfig[plan.network.name];
+        await tolerate(() => docker.getNetwork(plan.network.name).connect({ Container: info!.Id, EndpointConfig: endpoint }), 409).catch((e) => {
+          throw dockerError(`connect ${node.containerName} to ${plan.network.name}`, e);
+        });
+      }
       if (!info.State.Running) {
         // Written before every start: a crash between create and start must not leave a node without config.
         if (node.files.length) {

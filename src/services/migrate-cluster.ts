@@ -119,6 +119,11 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     await progress(`${volumes.length} volume${volumes.length === 1 ? '' : 's'} copied (${bytesText(bytes)}), sha256 equal on both hosts`);
     deps.checkpoint?.('migrate.transferred');
 
+    // The source's nodes stay (stopped) for the rollback window, but its network goes: the cluster's subnet and
+    // addresses are the target's now, and two networks with one subnet on hosts sharing a kernel (or a routed LAN)
+    // would fight over it. A rollback puts it back.
+    step = `releasing ${plan.network.cidr} on ${source}`;
+    await runtime.releaseNetwork(source, plan);
     step = `starting on ${target}`;
     await runtime.ensureNetwork(target, plan);
     const images = new Map<string, string>();
@@ -234,6 +239,7 @@ async function rollBack(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan, 
     logger.warn({ clusterId: cluster.id, target, err: (err as Error).message }, 'migrate rollback: could not clean the target; the reconciler removes what is left');
   }
   try {
+    await runtime.ensureNetwork(cluster.host!, plan);
     for (const wave of restartWaves(plan, plan.nodes)) {
       await Promise.all(wave.map(async (node) => runtime.ensureNode(cluster.host!, plan, node, await runtime.ensureImage(cluster.host!, node.image))));
       const notReady = await waitNodesReady(runtime, wave, () => cluster.host!, sleep);

@@ -275,6 +275,12 @@ export interface ContainerRuntime {
   /** Fails with AppError('subnet_taken') when the plan's subnet overlaps a network that already exists on the host. */
   ensureNetwork(host: string, plan: ClusterPlan): Promise<void>;
   /**
+   * Disconnects the cluster's stopped containers on the host from its network and removes the network, keeping the
+   * containers and volumes: a migration's source gives its subnet up while its nodes wait out the rollback window
+   * (`ensureNetwork` and `ensureNode` put it back). Absent containers or network are fine.
+   */
+  releaseNetwork(host: string, plan: ClusterPlan): Promise<void>;
+  /**
    * The IPv4 CIDRs of every network on the host except the ones labelled as this cluster's: other teams'
    * networks, other clusterbot instances', leftovers. What a new cluster network must not overlap.
    */

@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reconcile } from '../../src/services/reconcile.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { createMigrateWorld, type MigrateWorld } from '../support/migrate-world.js';
 
 /**
  * `/cluster migrate` of a real ZooKeeper 3 from host A (the machine's engine) to host B (a second engine over
- * mutual TLS), the queue hop skipped: a migration whose target never gets ready (a fault injected after the
- * transfer) rolls back, with the source running again with its data and nothing left on B.
- * The successful migration's test (znode read back on B, hashes, cut-over, rollback window, removal by the
- * reconciler) is on the `migrate` branch (commit before its merge): it does not pass on one machine yet, because
- * B's containers cannot reach each other while A keeps a network with the same subnet (issue 8's notes).
+ * mutual TLS), the queue hop skipped. One cluster serves both cases, in order: first a migration whose target
+ * never gets ready (a fault injected after the transfer) rolls back, with the source running again with its
+ * data and nothing left on B; then a migration that succeeds: the znode written before reads back on B, every
+ * volume's hash matches, the cluster is ready on B and the stopped source stays on A (its network released: the
+ * subnet is B's now) until the rollback window ends, when the reconciler removes it.
  */
 let w: MigrateWorld;
 let before: ClusterView;
@@ -40,5 +41,45 @@ describe('zookeeper 3 migrated from host A to host B', () => {
     expect(await w.leftoversOn('b', id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
     const read = await w.exec('a', after, 'zk-3', `${zkCli} get /migrated 2>/dev/null`);
     expect(read.output).toContain(proof);
+  }, 600_000);
+
+  it('moves with its data: the znode reads back on B, the volume hashes match, ready on B, the stopped source stays on A', async () => {
+    const id = before.cluster.id;
+    const after = await w.migrate(id, 'b');
+    expect(after.cluster).toMatchObject({ state: 'ready', host: 'b' });
+    expect(after.nodes.map((n) => ({ host: n.host, hostname: n.hostname, ip: n.ip }))).toEqual(before.nodes.map((n) => ({ host: 'b', hostname: n.hostname, ip: n.ip })));
+    const read = await w.exec('b', after, 'zk-2', `${zkCli} get /migrated 2>/dev/null`);
+    expect(read.output).toContain(proof);
+    const srvr = await Promise.all(after.nodes.map((n) => w.exec('b', after, n.hostname, 'echo srvr | nc -q1 localhost 2181 | grep Mode')));
+    expect(srvr.map((r) => r.output.trim()).sort()).toEqual(['Mode: follower', 'Mode: follower', 'Mode: leader']);
+
+    const done = w.thread(id).find((m) => m.kind === 'migrated');
+    expect(done).toMatchObject({ kind: 'migrated', from: 'a', to: 'b', volumes: 3 });
+    expect(done?.kind === 'migrated' && done.bytes).toBeGreaterThan(0);
+    // Every volume was hashed on both engines after the copy and the hashes agreed; the source, stopped since,
+    // still hashes the same (the copy on B has been running since, so it has moved on).
+    const hashed = w.digests;
+    const volumes = [...new Set(hashed.map((d) => d.volume))];
+    expect(volumes).toHaveLength(3);
+    for (const v of volumes) {
+      const a = hashed.filter((d) => d.volume === v && d.host === 'a').at(-1)!;
+      const b = hashed.filter((d) => d.volume === v && d.host === 'b').at(-1)!;
+      expect(b.sha256).toBe(a.sha256);
+      expect((await w.data.volumeDigest('a', v)).sha256).toBe(a.sha256);
+    }
+
+    // The stopped source stays on A for the rollback window; the reconciler removes it once the window has ended.
+    expect((await onHost('a', id)).map((c) => c.state)).toEqual(['exited', 'exited', 'exited']);
+    expect((await w.leftoversOn('a', id)).networks).toBe(0);
+    const retired = await w.retired.pending(id);
+    expect(retired).toMatchObject([{ host: 'a' }]);
+    expect(retired[0]!.removeAfter.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000);
+    await reconcile(w.reconcileDeps(new Date(Date.now() + 3600_000)));
+    expect((await onHost('a', id)).length).toBe(3);
+    const result = await reconcile(w.reconcileDeps(new Date(Date.now() + 25 * 3600_000)));
+    expect(result.retiredSourcesRemoved).toEqual([`a/${id}`]);
+    expect(await w.leftoversOn('a', id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
+    expect((await onHost('b', id)).map((c) => c.state)).toEqual(['running', 'running', 'running']);
+    expect(await w.retired.pending(id)).toEqual([]);
   }, 600_000);
 });

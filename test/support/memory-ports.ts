@@ -443,6 +443,7 @@ export type RuntimeStep =
   | 'hosts'
   | 'ensureImage'
   | 'ensureNetwork'
+  | 'releaseNetwork'
   | 'subnetsTaken'
   | 'ensureNode'
   | 'inspectNode'
@@ -582,6 +583,11 @@ export class FakeRuntime implements ContainerRuntime {
     if (others.some((n) => cidrsOverlap(n.cidr, plan.network.cidr)))
       throw new AppError('subnet_taken', `The subnet ${plan.network.cidr} is already used by another Docker network on ${host}.`);
     this.networks.set(plan.network.name, { clusterId: plan.clusterId, host, cidr: plan.network.cidr });
+  }
+
+  async releaseNetwork(host: string, plan: ClusterPlan): Promise<void> {
+    await this.enter({ step: 'releaseNetwork', host, target: plan.network.name });
+    if (this.networks.get(plan.network.name)?.host === host) this.networks.delete(plan.network.name);
   }
 
   async subnetsTaken(host: string, exceptClusterId: string): Promise<string[]> {
