@@ -20,7 +20,7 @@ export interface MonitorDeps {
   logLines?: number;
   /** Clusters checked at once (default 4): a tick mostly waits on Docker execs, so a few in parallel keep it short without loading the host. */
   concurrency?: number;
-  /** The registered hosts: clusters on a host that missed its last health check are left to services/watch-hosts.ts. */
+  /** The registered hosts: clusters on a host that is down are left to services/watch-hosts.ts. */
   hosts?: Pick<HostStore, 'list'> | undefined;
   /** Told each time a warning opens (+1) or closes (-1), e.g. for a gauge of warnings open by kind. */
   onWarningChange?: (kind: WarningKind, delta: 1 | -1) => void;
@@ -44,7 +44,10 @@ export async function monitorClusters(deps: MonitorDeps): Promise<MonitorResult>
   const result: MonitorResult = { clusters: 0, nodes: 0, opened: 0, resolved: 0 };
   // A host that did not answer its last health check would only make every sample wait on it, and its nodes are
   // not "down": the host is. The host health tick decides about those clusters.
-  const silent = new Set((await deps.hosts?.list())?.filter((h) => h.lastSeenAt && !h.upSince).map((h) => h.name));
+  // Only a host declared down (its clusters are lost) is left to services/watch-hosts.ts. One that missed a single
+  // check may just be slow (a busy engine answers `info` late): its clusters are still sampled, and if its engine is
+  // really gone the samples fail, which skips the cluster for this tick without a warning.
+  const silent = new Set((await deps.hosts?.list())?.filter((h) => h.state === 'down').map((h) => h.name));
   const clusters = (await deps.store.listLive()).filter((c) => (c.state === 'ready' || c.state === 'degraded') && !(c.host && silent.has(c.host)));
   // A few clusters at a time: a tick must end well within its interval (a warning within two intervals of its
   // cause), and it is background work that must stay cheap on a shared host.

@@ -31,7 +31,7 @@ export interface ClusterbotProcess {
  * Starts the built executable (`node dist/entrypoints/cli.js <command>`) with the given environment
  * and waits until GET /healthz answers, as an operator would run it.
  */
-export async function startClusterbot(command: string, env: Record<string, string>, timeoutMs = 60_000): Promise<ClusterbotProcess> {
+export async function startClusterbot(command: string, env: Record<string, string>, timeoutMs = 60_000, opts: { mayDie?: boolean } = {}): Promise<ClusterbotProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const cli = path.resolve('dist/entrypoints/cli.js');
   const child = spawn(process.execPath, [cli, command], {
@@ -45,7 +45,12 @@ export async function startClusterbot(command: string, env: Record<string, strin
     child.once('exit', (code, signal) => resolve({ code, signal })));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`clusterbot ${command} exited with ${child.exitCode}:\n${out}`);
+    // A signal leaves exitCode null: signalCode says the process is gone too. One armed to kill itself at a step
+    // (CLUSTERBOT_FAULT_KILL_AT) may get there before it answers /healthz: `mayDie` accepts that.
+    if (child.exitCode !== null || child.signalCode !== null) {
+      if (opts.mayDie) break;
+      throw new Error(`clusterbot ${command} exited with ${child.exitCode ?? child.signalCode}:\n${out}`);
+    }
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       if (res.ok) break;
