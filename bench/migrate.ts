@@ -7,7 +7,7 @@
  * 2. timed: migrations B → A and A → B, each from the request to the cut-over (preflight, quiesce, copy, sha256 on
  *    both sides, start, readiness, smoke checks);
  * 3. timed: the same steps by hand, A → B: docker stop, `docker run tar -c | docker run tar -x` per volume, a
- *    sha256 of each volume's tar on both engines, docker network create, docker create + cp of the config files +
+ *    sha256 of each volume's tar on both engines, the source's network disconnected and removed, docker network create, docker create + cp of the config files +
  *    start of each node, the readiness probes polled with docker exec, the smoke check;
  * 4. a 1 GiB volume of random bytes moved A → B by clusterbot's volume transfer, next to a raw
  *    `docker run tar -c | docker run tar -x` between the same engines.
@@ -87,6 +87,9 @@ async function byHand(plan: ClusterPlan, image: string, base: string, filesDir: 
     sh(`docker run --rm -v ${v.volumeName}:/v:ro ${base} tar -C /v -cf - . | ${toCli} run --rm -i -v ${v.volumeName}:/v ${base} tar -C /v -xf -`, from)));
   const sums = await Promise.all(volumes.flatMap((v) => [from, to].map((e) => sh(`docker run --rm -v ${v.volumeName}:/v:ro ${base} sh -c 'cd /v && tar --sort=name --numeric-owner -cf - . | sha256sum'`, e))));
   for (let i = 0; i < sums.length; i += 2) if (sums[i]!.split(' ')[0] !== sums[i + 1]!.split(' ')[0]) throw new Error(`by hand: ${volumes[i / 2]!.volumeName} differs after the copy`);
+  // The source gives its subnet up, as clusterbot's migration does (one subnet on two bridges of one kernel breaks the target).
+  for (const n of plan.nodes) await sh(`docker network disconnect -f ${plan.network.name} ${n.containerName}`, from);
+  await sh(`docker network rm ${plan.network.name} >/dev/null`, from);
   await sh(`docker network create --driver bridge --subnet ${plan.network.cidr} --gateway ${plan.network.gateway} ${Object.entries(plan.network.labels).map(([k, v]) => `--label ${q(`${k}=${v}`)}`).join(' ')} ${plan.network.name} >/dev/null`, to);
   for (const wave of restartWaves(plan, plan.nodes)) {
     await Promise.all(wave.map(async (n) => {
