@@ -7,25 +7,17 @@ import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
-import type { Checkpoint, Clock, ClusterStore, ContainerRuntime, HostStore, Log, NodeDataPort, NodeHealthPort, Notifier, Settings, TemplateCatalog } from './ports.js';
+import type { Checkpoint, HostStore, NodeDataPort } from './ports.js';
 import { runSmoke, type SmokeResult } from './provision-cluster.js';
-import { restartWaves, waitNodesReady } from './restart-cluster.js';
+import { restartWaves, waitNodesReady, type RestartDeps } from './restart-cluster.js';
 
-export interface MigrateDeps {
-  store: ClusterStore;
-  runtime: ContainerRuntime;
+/** What a restart needs (a migration stops and starts nodes the same way), plus the volume copy. */
+export interface MigrateDeps extends RestartDeps {
   data: Pick<NodeDataPort, 'exportVolume' | 'importVolume' | 'volumeDigest'>;
-  health: Pick<NodeHealthPort, 'stop'>;
-  notifier: Notifier;
-  catalog: TemplateCatalog;
-  settings: Settings;
-  clock: Clock;
-  logger: Log;
   /** Registered hosts: the target's free disk (from its last health check); absent: not checked. */
   hosts?: Pick<HostStore, 'get'>;
   /** migrate.quiesced, migrate.transferred, migrate.target-readiness, migrate.target-ready (fault tests). */
   checkpoint?: Checkpoint;
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface MigrateJob {
