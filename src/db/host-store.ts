@@ -16,6 +16,8 @@ function toHost(r: typeof hosts.$inferSelect): HostRecord {
     state: r.state as HostState,
     cpus: r.cpus,
     memoryMiB: r.memoryMiB,
+    maxCpus: r.maxCpus,
+    maxMemoryMiB: r.maxMemoryMiB,
     diskFreeBytes: r.diskFreeBytes,
     memoryFreeBytes: r.memoryFreeBytes,
     lastSeenAt: r.lastSeenAt,
@@ -45,6 +47,8 @@ export async function hostLoads(tx: Tx | Db): Promise<HostLoad[]> {
     reachable: h.state !== 'down' && h.lastSeenAt !== null && h.upSince !== null,
     cpus: h.cpus,
     memoryMiB: h.memoryMiB,
+    maxCpus: h.maxCpus,
+    maxMemoryMiB: h.maxMemoryMiB,
     reservedCpus: by.get(h.name)?.cpus ?? 0,
     reservedMemoryMiB: by.get(h.name)?.memoryMiB ?? 0,
   }));
@@ -80,6 +84,10 @@ export function createHostStore(db: Db): HostStore {
     },
     async setState(name, state) {
       const [r] = await db.update(hosts).set({ state, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+      return r && toHost(r);
+    },
+    async setLimits(name, limits) {
+      const [r] = await db.update(hosts).set({ ...limits, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
       return r && toHost(r);
     },
     async recordHealth(name, h) {

@@ -21,6 +21,12 @@ export const hosts = pgTable('hosts', {
   state: text('state').notNull().default('active'),
   cpus: integer('cpus').notNull().default(0),
   memoryMiB: integer('memory_mib').notNull().default(0),
+  /**
+   * What clusters may reserve there at most, set by an admin (`clusterbot hosts limit`): the machines are shared,
+   * so clusterbot may be given only part of one. Null: the engine's own figures (less the daemon's headroom).
+   */
+  maxCpus: real('max_cpus'),
+  maxMemoryMiB: integer('max_memory_mib'),
   diskFreeBytes: bigint('disk_free_bytes', { mode: 'number' }),
   /** MemAvailable of the host at the last health check (null: no running node there to read it from). */
   memoryFreeBytes: bigint('memory_free_bytes', { mode: 'number' }),

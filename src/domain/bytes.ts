@@ -9,3 +9,14 @@ export function bytesText(n: number): string {
   }
   return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/**
+ * "16g", "1.5 GiB", "512m", "2048" (MiB): a memory size an admin types, in MiB; undefined when it is not one.
+ * Units are binary, as Docker's memory limits are.
+ */
+export function parseMemoryMiB(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:(m|mb|mib)|(g|gb|gib)|(t|tb|tib))?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const mib = Number(m[1]) * (m[3] ? 1024 : m[4] ? 1024 * 1024 : 1);
+  return Number.isFinite(mib) && mib >= 1 ? Math.round(mib) : undefined;
+}

@@ -17,6 +17,9 @@ export interface HostLoad {
   memoryMiB: number;
   reservedCpus: number;
   reservedMemoryMiB: number;
+  /** An admin's cap on what clusters may reserve there (a shared machine); absent or null: no cap. */
+  maxCpus?: number | null;
+  maxMemoryMiB?: number | null;
 }
 
 export type Placement = { ok: true; host: string } | { ok: false; reason: string };
@@ -38,8 +41,8 @@ export interface PlacementOptions {
 
 export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; memoryMiB: number }, opts: PlacementOptions = {}): Placement {
   const overcommit = opts.cpuOvercommit ?? defaultCpuOvercommit;
-  const freeMem = (h: HostLoad) => h.memoryMiB - hostHeadroomMiB - h.reservedMemoryMiB;
-  const freeCpu = (h: HostLoad) => h.cpus * overcommit - h.reservedCpus;
+  const freeMem = (h: HostLoad) => memoryCapacityMiB(h) - h.reservedMemoryMiB;
+  const freeCpu = (h: HostLoad) => cpuCapacity(h, overcommit) - h.reservedCpus;
   const fits = (h: HostLoad) => freeMem(h) >= need.memoryMiB && freeCpu(h) + 1e-9 >= need.cpus;
 
   if (opts.pinned !== undefined) {
@@ -72,8 +75,20 @@ export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; m
     return { ok: false, reason: draining ? 'every reachable Docker host is draining' : 'no Docker host is reachable' };
   }
   if (most >= need.memoryMiB)
-    return { ok: false, reason: `the cluster needs ${round(need.cpus)} CPUs and every host with the memory has its CPUs reserved (${overcommit}× its cores)` };
+    return { ok: false, reason: `the cluster needs ${round(need.cpus)} CPUs and every host with the memory has its CPUs reserved (${overcommit}× its cores${hosts.some((h) => h.maxCpus != null) ? ', or an admin\'s limit' : ''})` };
   return { ok: false, reason: `the cluster needs ${need.memoryMiB} MiB of memory and the emptiest host has ${Math.max(0, most)} MiB free` };
+}
+
+/** The memory clusters may reserve on a host: what it has less the daemon's headroom, or the admin's cap if lower. */
+export function memoryCapacityMiB(h: Pick<HostLoad, 'memoryMiB' | 'maxMemoryMiB'>): number {
+  const own = h.memoryMiB - hostHeadroomMiB;
+  return h.maxMemoryMiB == null ? own : Math.min(own, h.maxMemoryMiB);
+}
+
+/** The CPUs clusters may reserve on a host: its cores times the overcommit, or the admin's cap if lower. */
+export function cpuCapacity(h: Pick<HostLoad, 'cpus' | 'maxCpus'>, overcommit = defaultCpuOvercommit): number {
+  const own = h.cpus * overcommit;
+  return h.maxCpus == null ? own : Math.min(own, h.maxCpus);
 }
 
 function round(n: number): string {

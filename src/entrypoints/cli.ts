@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { loadConfig, type Config } from '../config.js';
-import { connectDatabase, migrateDatabase } from '../db/client.js';
-import { createHostPool } from '../docker/host-pool.js';
-import { createImageDistribution } from '../docker/image-distribution.js';
 import { AppError, isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createContext, imageBuilderFor, redactUrl } from './context.js';
 import { registerHostsCommands } from './hosts-cli.js';
-import { runBot, runShell, runWorkerProcess } from './processes.js';
 import { createShutdown, type Shutdown } from './shutdown.js';
 import { templatesCheck, templatesRender, templatesSchema } from './template-commands.js';
+
+/*
+ * What a subcommand needs (Bolt, BullMQ, dockerode, drizzle...) is imported when it runs, not at start: loading it all
+ * cost every `clusterbot hosts ...` or `templates check` about a second of CPU before it did anything.
+ */
+const processes = () => import('./processes.js');
+const context = () => import('./context.js');
+const database = () => import('../db/client.js');
+const dockerHosts = () => import('../docker/host-pool.js');
 
 /** `clusterbot`: one executable, one subcommand per process kind. Builds clients, wires, nothing else. */
 
@@ -45,6 +49,7 @@ async function serve(kind: 'bot' | 'worker' | 'all'): Promise<void> {
   const { config, logger } = setup();
   const { shutdown, lifecycle: lc } = lifecycle(kind, config, logger);
   await orShutdown(shutdown, async () => {
+    const [{ createContext }, { runBot, runWorkerProcess }] = await Promise.all([context(), processes()]);
     const ctx = await createContext(config, logger, lc);
     if (kind === 'worker') await runWorkerProcess(ctx, shutdown);
     else await runBot(ctx, shutdown, { withWorker: kind === 'all' });
@@ -56,6 +61,7 @@ async function shell(opts: { allowSlackClusters?: boolean } = {}): Promise<void>
   const { config, logger } = setup(true);
   const { shutdown, lifecycle: lc } = lifecycle('shell', config, logger);
   await orShutdown(shutdown, async () => {
+    const [{ createContext }, { runShell }] = await Promise.all([context(), processes()]);
     const ctx = await createContext(config, logger, lc);
     await runShell(ctx, shutdown, { input: process.stdin, output: process.stdout }, opts);
   });
@@ -85,9 +91,10 @@ program
   .description('Apply database migrations and exit')
   .action(async () => {
     const { config, logger } = setup();
-    const database = connectDatabase(config.databaseUrl);
-    await migrateDatabase(database);
-    await database.close();
+    const [{ connectDatabase, migrateDatabase }, { redactUrl }] = await Promise.all([database(), context()]);
+    const db = connectDatabase(config.databaseUrl);
+    await migrateDatabase(db);
+    await db.close();
     logger.info({ database: redactUrl(config.databaseUrl) }, 'migrations applied');
   });
 
@@ -98,6 +105,7 @@ images
   .option('--force', 'rebuild even when an image for the same recipe content exists')
   .action(async (name: string | undefined, opts: { force?: boolean }) => {
     const { config, logger } = setup(true);
+    const [{ imageBuilderFor }, { createHostPool }] = await Promise.all([context(), dockerHosts()]);
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const r of await builder.build(name, { force: Boolean(opts.force) }))
       console.log(`${r.cached ? 'cached' : 'built '} ${r.ref}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  ${r.cached ? '' : `${r.seconds.toFixed(0)} s`}`);
@@ -108,6 +116,7 @@ images
   .action(async (name: string | undefined) => {
     const { config, logger } = setup(true);
     if (!config.docker.registry) throw new AppError('config_invalid', 'No registry is configured: set REGISTRY_URL (host:port).', { hints: ['`bash scripts/registry.sh` starts one on 127.0.0.1 for a single machine.'] });
+    const [{ imageBuilderFor }, { createHostPool }, { createImageDistribution }] = await Promise.all([context(), dockerHosts(), import('../docker/image-distribution.js')]);
     const pool = createHostPool(config.docker.hosts);
     const builder = imageBuilderFor(config, pool, logger);
     const distribution = createImageDistribution({ pool, registry: config.docker.registry });
@@ -130,6 +139,7 @@ images
   .description('Recipes, their content hash and whether their image is built')
   .action(async () => {
     const { config, logger } = setup(true);
+    const [{ imageBuilderFor }, { createHostPool }] = await Promise.all([context(), dockerHosts()]);
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const s of await builder.list())
       console.log(`${s.name.padEnd(12)} ${s.built ? 'built  ' : 'missing'} ${s.ref ?? ''}${s.error ? `  ERROR: ${s.error}` : ''}`);

@@ -1,21 +1,22 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
-import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
-import { createHostStore } from '../db/host-store.js';
-import { clientFor } from '../docker/host-pool.js';
+import type { Database } from '../db/client.js';
 import { checkDockerEndpoint } from '../domain/docker-endpoint.js';
 import { gib } from '../domain/quota.js';
+import { parseMemoryMiB } from '../domain/bytes.js';
 import { bytesText } from '../render/blocks.js';
 import { AppError } from '../errors.js';
 import type { HostStore } from '../services/ports.js';
 
 /**
- * `clusterbot hosts add|list|drain|activate|remove`: the Docker hosts clusters are placed on, as rows in
+ * `clusterbot hosts add|list|limit|drain|activate|remove`: the Docker hosts clusters are placed on, as rows in
  * Postgres. An admin's tool at the terminal (there is no Slack command that adds a root-equivalent endpoint).
  */
 export function registerHostsCommands(program: Command, setup: () => { config: Config }): void {
   const withHosts = async <T>(work: (hosts: HostStore, db: Database) => Promise<T>): Promise<T> => {
     const { config } = setup();
+    // Imported when a command runs (cli.ts loads every command's definition at start).
+    const [{ connectDatabase, migrateDatabase }, { createHostStore }] = await Promise.all([import('../db/client.js'), import('../db/host-store.js')]);
     const database = connectDatabase(config.databaseUrl);
     try {
       await migrateDatabase(database);
@@ -53,6 +54,7 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
       if (!verdict.ok) throw new AppError('config_invalid', verdict.reason, { hints: ['Here: --tls-dir DIR with an https:// URL, or --insecure.'] });
       let seen: { cpus: number; memoryMiB: number } | undefined;
       if (o.check) {
+        const { clientFor } = await import('../docker/host-pool.js');
         const { docker, agent } = clientFor({ name, url, ...(o.tlsDir && { tlsDir: o.tlsDir }), ...(o.insecure && { insecure: true }) });
         try {
           const info = await docker.info();
@@ -83,8 +85,8 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
           console.log([
             h.name,
             h.state,
-            `${Math.round((l?.reservedCpus ?? 0) * 100) / 100}/${h.cpus}`,
-            `${gib(l?.reservedMemoryMiB ?? 0)}/${gib(h.memoryMiB)} GiB`,
+            `${Math.round((l?.reservedCpus ?? 0) * 100) / 100}/${h.maxCpus == null ? h.cpus : `${h.maxCpus} (limit)`}`,
+            `${gib(l?.reservedMemoryMiB ?? 0)}/${gib(h.maxMemoryMiB ?? h.memoryMiB)} GiB${h.maxMemoryMiB == null ? '' : ' (limit)'}`,
             h.memoryFreeBytes == null ? '-' : bytesText(h.memoryFreeBytes),
             h.diskFreeBytes == null ? '-' : bytesText(h.diskFreeBytes),
             h.lastSeenAt ? h.lastSeenAt.toISOString() : `never${h.lastError ? ` (${h.lastError})` : ''}`,
@@ -93,6 +95,29 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
         }
       }),
     );
+  cmd
+    .command('limit <name>')
+    .description('Cap what clusters may reserve on a shared host (CPUs, memory); clusters already there stay')
+    .option('--cpus <n>', 'CPUs clusters may reserve there at most (their CPU limits add up to this)')
+    .option('--memory <size>', 'memory clusters may reserve there at most, e.g. 16g or 512m')
+    .option('--none', 'lift both caps: the engine\'s own figures count again')
+    .action(async (name: string, o: { cpus?: string; memory?: string; none?: boolean }) => {
+      if (o.none && (o.cpus !== undefined || o.memory !== undefined)) throw new AppError('bad_command', '--none lifts both caps; give it alone.');
+      if (!o.none && o.cpus === undefined && o.memory === undefined) throw new AppError('bad_command', 'Say what to cap: --cpus N, --memory SIZE (e.g. 16g), or --none to lift the caps.');
+      const maxCpus = o.cpus === undefined ? undefined : Number(o.cpus);
+      if (maxCpus !== undefined && !(Number.isFinite(maxCpus) && maxCpus > 0)) throw new AppError('bad_command', `--cpus wants a number of CPUs above 0, not "${o.cpus}".`);
+      const maxMemoryMiB = o.memory === undefined ? undefined : parseMemoryMiB(o.memory);
+      if (o.memory !== undefined && maxMemoryMiB === undefined) throw new AppError('bad_command', `--memory wants a size such as 16g or 512m, not "${o.memory}".`);
+      await withHosts(async (hosts) => {
+        const h = await known(hosts, name);
+        const next = o.none
+          ? { maxCpus: null, maxMemoryMiB: null }
+          : { maxCpus: maxCpus ?? h.maxCpus, maxMemoryMiB: maxMemoryMiB ?? h.maxMemoryMiB };
+        await hosts.setLimits(name, next);
+        const said = [next.maxCpus != null && `${next.maxCpus} CPUs`, next.maxMemoryMiB != null && `${next.maxMemoryMiB >= 1024 ? `${gib(next.maxMemoryMiB)} GiB` : `${next.maxMemoryMiB} MiB`} of memory`].filter(Boolean);
+        console.log(said.length ? `${name}: clusters may reserve at most ${said.join(' and ')} there` : `${name}: no limit; clusters may reserve what the engine has`);
+      });
+    });
   cmd
     .command('drain <name>')
     .description('Take no new clusters on the host; its clusters stay')

@@ -14,7 +14,10 @@ export function hostLine({ host: h, reservedCpus, reservedMemoryMiB, clusters, o
   const who = owners.length ? ` (${owners.map((o) => `<@${o}>`).join(', ')})` : '';
   // Free figures are read inside a running node of the host (docker/host-probe.ts): a host with none has none yet.
   const free = [h.memoryFreeBytes != null && `${bytesText(h.memoryFreeBytes)} memory free`, h.diskFreeBytes != null && `disk ${bytesText(h.diskFreeBytes)} free`].filter(Boolean);
-  return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${h.cpus} reserved · memory ${gib(reservedMemoryMiB)}/${gib(h.memoryMiB)} GiB${free.length ? ` · ${free.join(' · ')}` : ''} · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
+  // An admin's cap (`clusterbot hosts limit`) is what clusters may reserve there, so it is the figure shown.
+  const cpuTotal = h.maxCpus == null ? `${h.cpus}` : `${cpu(h.maxCpus)} (limit)`;
+  const memTotal = h.maxMemoryMiB == null ? `${gib(h.memoryMiB)} GiB` : `${gib(h.maxMemoryMiB)} GiB (limit)`;
+  return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${cpuTotal} reserved · memory ${gib(reservedMemoryMiB)}/${memTotal}${free.length ? ` · ${free.join(' · ')}` : ''} · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
 }
 
 /** `/cluster hosts`: a line per Docker host, its load and (for admins) whose clusters run there. */

@@ -48,6 +48,9 @@ export interface HostRecord {
   state: HostState;
   cpus: number;
   memoryMiB: number;
+  /** An admin's cap on what clusters may reserve there (`clusterbot hosts limit`); null: none. */
+  maxCpus: number | null;
+  maxMemoryMiB: number | null;
   diskFreeBytes: number | null;
   memoryFreeBytes: number | null;
   lastSeenAt: Date | null;
@@ -85,6 +88,8 @@ export interface HostStore {
   /** Adds the DOCKER_HOSTS entries not registered yet; never overwrites a registered one. */
   seed(hosts: NewHost[]): Promise<void>;
   setState(name: string, state: HostState): Promise<HostRecord | undefined>;
+  /** Caps what clusters may reserve on the host (null lifts a cap); clusters already there stay. */
+  setLimits(name: string, limits: { maxCpus: number | null; maxMemoryMiB: number | null }): Promise<HostRecord | undefined>;
   /**
    * What a health check read (capacity, free memory and disk; last seen and up-since move), or why it failed
    * (up-since cleared). A `down` host that answers is active again. Returns the row as it is now.

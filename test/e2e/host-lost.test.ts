@@ -62,6 +62,10 @@ describe('a Docker host that dies', () => {
     });
   };
 
+  /** `clusterbot hosts ...` as an admin types it, against this clusterbot's database. */
+  const hostsCli = (...args: string[]) =>
+    execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'hosts', ...args], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: h.db.url, LOG_LEVEL: 'warn' } }).toString();
+
   beforeAll(async () => {
     c = await startEngine('c');
     await preloadImage();
@@ -86,14 +90,21 @@ describe('a Docker host that dies', () => {
     await startEngine('c');
   }, 120_000);
 
-  it('creates clusters on host C; their cards show the host', async () => {
+  it('creates clusters on host C, one pinned and one placed there because the local host is nearly full; their cards show the host', async () => {
+    // The local host as a shared machine that lends clusterbot little: 256 MiB, less than a zookeeper 1 reserves.
+    expect(hostsCli('limit', 'local', '--memory', '256m')).toContain('local: clusters may reserve at most 256 MiB of memory there');
     await h.send(`create zookeeper 1 --name ${onC} --host c`).res;
-    await h.send(`create zookeeper 1 --name ${back} --host c`).res;
-    await h.waitForCard(back, 'ready', 240_000);
+    await h.send(`create zookeeper 1 --name ${back}`).res;
+    const placed = await h.waitForCard(back, 'ready', 240_000);
+    expect(JSON.stringify(placed.blocks)).toContain('*Host*\\nc');
     const ready = await h.waitForCard(onC, 'ready', 240_000);
     expect(JSON.stringify(ready.blocks)).toContain('*Host*\\nc');
-    clusterId = (await h.rows()).find((r) => r.name === onC)!.id;
+    const rows = await h.rows();
+    clusterId = rows.find((r) => r.name === onC)!.id;
     expect((await onEngineC(clusterId)).containers).toBe(1);
+    expect((await onEngineC(rows.find((r) => r.name === back)!.id)).containers).toBe(1);
+    // The next test creates on the local host again.
+    expect(hostsCli('limit', 'local', '--none')).toContain('local: no limit');
   }, 260_000);
 
   it('turns lost within the threshold when C dies, and its owner gets one DM saying what can be done', async () => {

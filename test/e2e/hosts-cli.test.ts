@@ -46,6 +46,18 @@ describe('clusterbot hosts', () => {
     // DOCKER_HOSTS' default host is seeded alongside.
     expect(listed.some((l) => l.startsWith('local\tactive'))).toBe(true);
 
+    // A shared machine lends clusterbot part of itself: the limit is what list shows and placement counts.
+    expect((await cli('limit', 'b', '--cpus', '1.5', '--memory', '3g')).out).toContain('b: clusters may reserve at most 1.5 CPUs and 3.0 GiB of memory there');
+    const limited = (await cli('list')).out.split('\n').find((l) => l.startsWith('b\t'))!.split('\t');
+    expect(limited.slice(2, 4)).toEqual(['0/1.5 (limit)', '0.0/3.0 GiB (limit)']);
+    expect((await cli('limit', 'b', '--memory', '512m')).out).toContain('at most 1.5 CPUs and 512 MiB of memory');
+    expect(await cli('limit', 'b', '--memory', 'lots')).toMatchObject({ code: 1, out: expect.stringContaining('--memory wants a size such as 16g or 512m, not "lots"') });
+    expect(await cli('limit', 'b', '--cpus', '0')).toMatchObject({ code: 1, out: expect.stringContaining('--cpus wants a number of CPUs above 0') });
+    expect(await cli('limit', 'b')).toMatchObject({ code: 1, out: expect.stringContaining('Say what to cap') });
+    expect((await t.database.pool.query("SELECT max_cpus, max_memory_mib FROM hosts WHERE name = 'b'")).rows[0]).toEqual({ max_cpus: 1.5, max_memory_mib: 512 });
+    expect((await cli('limit', 'b', '--none')).out).toContain('b: no limit');
+    expect((await t.database.pool.query("SELECT max_cpus, max_memory_mib FROM hosts WHERE name = 'b'")).rows[0]).toEqual({ max_cpus: null, max_memory_mib: null });
+
     expect((await cli('drain', 'b')).out).toContain('b is draining');
     expect((await t.database.pool.query("SELECT state, labels, advertise_address FROM hosts WHERE name = 'b'")).rows[0]).toEqual({ state: 'draining', labels: { rack: '2' }, advertise_address: '127.0.0.1' });
     expect((await cli('activate', 'b')).out).toContain('b is active');

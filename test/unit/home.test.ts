@@ -66,7 +66,7 @@ describe('renderHome', () => {
     const bobs = cluster(2, { owner: 'U0BOB', name: 'bob-zk' });
     const host = (name: string, over: Partial<HostRecord> = {}): HostRecord => ({
       name, url: 'unix:///var/run/docker.sock', tlsDir: null, insecure: false, advertiseAddress: null, labels: {}, state: 'active',
-      cpus: 2, memoryMiB: 24 * 1024, diskFreeBytes: null, memoryFreeBytes: null, upSince: now, lastSeenAt: now, lastError: null, ...over,
+      cpus: 2, memoryMiB: 24 * 1024, maxCpus: null, maxMemoryMiB: null, diskFreeBytes: null, memoryFreeBytes: null, upSince: now, lastSeenAt: now, lastError: null, ...over,
     });
     const hosts = [
       { host: host('docker-a'), reservedCpus: 3, reservedMemoryMiB: 3072, clusters: 2, owners: ['U0ALICE', 'U0BOB'] },

@@ -50,7 +50,7 @@ class Hosts {
   readonly rows = new Map<string, HostRecord>();
   constructor(private readonly clock: FakeClock, names: string[]) {
     for (const name of names)
-      this.rows.set(name, { name, url: 'unix:///x', tlsDir: null, insecure: false, advertiseAddress: null, labels: {}, state: 'active', cpus: 8, memoryMiB: 16384, diskFreeBytes: null, memoryFreeBytes: null, lastSeenAt: clock.now(), upSince: clock.now(), lastError: null });
+      this.rows.set(name, { name, url: 'unix:///x', tlsDir: null, insecure: false, advertiseAddress: null, labels: {}, state: 'active', cpus: 8, memoryMiB: 16384, maxCpus: null, maxMemoryMiB: null, diskFreeBytes: null, memoryFreeBytes: null, lastSeenAt: clock.now(), upSince: clock.now(), lastError: null });
   }
   async list() {
     return [...this.rows.values()].map((r) => ({ ...r }));

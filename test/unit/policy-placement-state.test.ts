@@ -149,6 +149,21 @@ describe('placeCluster', () => {
     expect(placeCluster([busy], need, { cpuOvercommit: 9 })).toEqual({ ok: true, host: 'busy' });
   });
 
+  it("an admin's limit caps what a shared host takes: below it the engine's figures, above it the limit", () => {
+    // 16 GiB host capped at 2 GiB: 1536 MiB fits once, not twice; an emptier-looking capped host loses to an open one.
+    const capped = { ...host('shared', 16384), maxMemoryMiB: 2048 };
+    expect(placeCluster([capped], need)).toEqual({ ok: true, host: 'shared' });
+    expect(placeCluster([{ ...capped, reservedMemoryMiB: 1536 }], need)).toEqual({ ok: false, reason: 'the cluster needs 1536 MiB of memory and the emptiest host has 512 MiB free' });
+    expect(placeCluster([capped, host('open', 8192)], need)).toEqual({ ok: true, host: 'open' });
+    // A limit above what the host has changes nothing: the engine's figure less the headroom still counts.
+    expect(placeCluster([{ ...host('edge', 1536 + 1023), maxMemoryMiB: 65536 }], need)).toMatchObject({ ok: false });
+    // CPUs: the limit counts reservations directly (no overcommit on top of it).
+    const cpuCapped = { ...host('shared', 65536), maxCpus: 2, reservedCpus: 1 };
+    expect(placeCluster([cpuCapped], need)).toMatchObject({ ok: false, reason: expect.stringContaining("or an admin's limit") });
+    expect(placeCluster([{ ...cpuCapped, reservedCpus: 0.5 }], need)).toEqual({ ok: true, host: 'shared' });
+    expect(placeCluster([cpuCapped], need, { pinned: 'shared' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 64512 MiB and 1 CPUs free') });
+  });
+
   it('--host pins a host: chosen even when another is emptier or it is draining; refused when down, unknown or full', () => {
     const hosts = [host('a', 65536), { ...host('b', 8192), state: 'draining' as const }, { ...host('c', 65536), state: 'down' as const }];
     expect(placeCluster(hosts, need, { pinned: 'b' })).toEqual({ ok: true, host: 'b' });
