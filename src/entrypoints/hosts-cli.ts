@@ -82,7 +82,7 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
           const l = load.get(h.name);
           console.log([
             h.name,
-            h.state,
+            h.state === 'down' && h.resumeState === 'draining' ? 'down (draining)' : h.state,
             `${Math.round((l?.reservedCpus ?? 0) * 100) / 100}/${h.cpus}`,
             `${gib(l?.reservedMemoryMiB ?? 0)}/${gib(h.memoryMiB)} GiB`,
             h.memoryFreeBytes == null ? '-' : bytesText(h.memoryFreeBytes),

@@ -14,7 +14,7 @@ export function hostLine({ host: h, reservedCpus, reservedMemoryMiB, clusters, o
   const who = owners.length ? ` (${owners.map((o) => `<@${o}>`).join(', ')})` : '';
   // Free figures are read inside a running node of the host (docker/host-probe.ts): a host with none has none yet.
   const free = [h.memoryFreeBytes != null && `${bytesText(h.memoryFreeBytes)} memory free`, h.diskFreeBytes != null && `disk ${bytesText(h.diskFreeBytes)} free`].filter(Boolean);
-  return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${h.cpus} reserved · memory ${gib(reservedMemoryMiB)}/${gib(h.memoryMiB)} GiB${free.length ? ` · ${free.join(' · ')}` : ''} · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
+  return `${stateMark[h.state]} *${h.name}* · ${h.state}${h.state === 'down' && h.resumeState === 'draining' ? ' (draining when it answers)' : ''} · CPU ${cpu(reservedCpus)}/${h.cpus} reserved · memory ${gib(reservedMemoryMiB)}/${gib(h.memoryMiB)} GiB${free.length ? ` · ${free.join(' · ')}` : ''} · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
 }
 
 /** `/cluster hosts`: a line per Docker host, its load and (for admins) whose clusters run there. */

@@ -81,6 +81,25 @@ describe('placement in the create transaction', () => {
     expect((await t.store.create(newCluster())).cluster.host).toBe('a');
   });
 
+  it('a draining host that goes down comes back draining, not active; drained or activated while down, it takes that state when it answers', async () => {
+    await twoHosts();
+    await hosts.setState('a', 'draining');
+    expect(await hosts.markDown('a')).toMatchObject({ state: 'down', resumeState: 'draining' });
+    expect(await hosts.markDown('a')).toBeUndefined();
+    expect(await hosts.recordHealth('a', { ok: false, error: 'still silent' })).toMatchObject({ state: 'down' });
+    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({ state: 'draining', resumeState: null });
+    expect((await t.store.create(newCluster())).cluster.host).toBe('b');
+    expect((await hosts.loads()).find((l) => l.name === 'a')).toMatchObject({ state: 'draining', reachable: true });
+
+    // An admin's change while it is down waits for its return (it stays down, so nothing is placed there meanwhile).
+    await hosts.markDown('b');
+    expect(await hosts.setState('b', 'draining')).toMatchObject({ state: 'down', resumeState: 'draining' });
+    expect(await hosts.recordHealth('b', { ok: true, cpus: 8, memoryMiB: 3072 })).toMatchObject({ state: 'draining' });
+    await hosts.markDown('a');
+    expect(await hosts.setState('a', 'active')).toMatchObject({ state: 'down', resumeState: 'active' });
+    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({ state: 'active', resumeState: null });
+  });
+
   it('with no host registered the row has no host (provisioning places it), and without `place` nothing is placed', async () => {
     expect((await t.store.create(newCluster())).cluster.host).toBeNull();
     await twoHosts();
