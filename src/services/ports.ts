@@ -329,6 +329,12 @@ export interface BeginOptions {
   preempt?: readonly OperationKind[];
   /** Clears the cluster's error when moving (a retry). */
   clearError?: boolean;
+  /**
+   * A migration: under the lock creates take, the target is chosen (or `pinned` checked) among the other hosts
+   * against their reservations, counting other migrations heading there, and written to the operation's params
+   * as `to`; AppError('no_capacity') when none has room. The cluster's reservation then counts on the target too.
+   */
+  migrateTo?: { pinned?: string };
 }
 
 /** The operations table: one row per user operation, at most one active per cluster (domain/operation.ts). */
