@@ -23,7 +23,7 @@ import { renderLogs } from '../render/logs.js';
 import { parseNodeRef } from '../render/warning.js';
 import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
 import { requestReset } from '../services/request-reset.js';
-import { clustersOn, previewMigrate, requestMigrate, requestMigrateAll } from '../services/request-migrate.js';
+import { clustersOn, previewMigrate, refuseDrainUnlessAdmin, requestMigrate, requestMigrateAll } from '../services/request-migrate.js';
 import { requestRestore } from '../services/request-restore.js';
 import { requestSnapshot } from '../services/request-snapshot.js';
 import { requestRetry } from '../services/retry-cluster.js';
@@ -161,7 +161,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
       case 'migrate': {
         // Asks first, like a delete: nothing moves until the button is pressed. Who may and where to are checked now.
         if (command.allFrom) {
-          if (!settings.adminUsers.includes(caller.user)) return renderError('Only admins can move every cluster off a host.', ['`/cluster migrate NAME` moves one of your own.']);
+          refuseDrainUnlessAdmin(settings, caller.user);
           return renderMigrateAllConfirm(command.allFrom, command.to, await clustersOn(deps, command.allFrom));
         }
         const { view, to } = await previewMigrate(deps, caller.user, { name: command.name! }, command.to);

@@ -1,9 +1,11 @@
-import { and, eq, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { activeOperationStates } from '../domain/operation.js';
+import { answer, goDown, setByAdmin, type HostStatus } from '../domain/host-health.js';
 import type { HostLoad, HostState } from '../domain/placement.js';
 import type { HostRecord, HostStore, NewHost } from '../services/ports.js';
 import type { Db } from './client.js';
 import type { Tx } from './operation-store.js';
-import { clusters, hosts } from './schema.js';
+import { clusters, hosts, operations } from './schema.js';
 
 function toHost(r: typeof hosts.$inferSelect): HostRecord {
   return {
@@ -14,6 +16,7 @@ function toHost(r: typeof hosts.$inferSelect): HostRecord {
     advertiseAddress: r.advertiseAddress,
     labels: r.labels,
     state: r.state as HostState,
+    resumeState: r.resumeState as HostState | null,
     cpus: r.cpus,
     memoryMiB: r.memoryMiB,
     maxCpus: r.maxCpus,
@@ -29,8 +32,11 @@ function toHost(r: typeof hosts.$inferSelect): HostRecord {
 const live = ne(clusters.state, 'deleted');
 
 /**
- * Every registered host with what live clusters reserve on it, for placement. A host counts as reachable
- * once a health check has seen it and while it is not `down`. Runs inside the create transaction.
+ * Every registered host with what live clusters reserve on it, for placement: a migrating cluster counts on its
+ * source until the cut-over and on its target from the moment its migration is asked for (its active migrate
+ * operation's `to`), so creates and other migrations racing it cannot take the room it is moving into. A host
+ * counts as reachable once a health check has seen it and while it is not `down`. Runs inside the create
+ * transaction (and a migration's begin), under the lock they share.
  */
 export async function hostLoads(tx: Tx | Db): Promise<HostLoad[]> {
   const rows = await tx.select().from(hosts);
@@ -39,7 +45,15 @@ export async function hostLoads(tx: Tx | Db): Promise<HostLoad[]> {
     .from(clusters)
     .where(live)
     .groupBy(clusters.host);
+  const target = sql<string>`${operations.params}->>'to'`;
+  const incoming = await tx
+    .select({ host: target, cpus: sql<number>`coalesce(sum(${clusters.reservedCpus}), 0)::float8`, memoryMiB: sql<number>`coalesce(sum(${clusters.reservedMemoryMiB}), 0)::int` })
+    .from(operations)
+    .innerJoin(clusters, eq(clusters.id, operations.clusterId))
+    .where(and(eq(operations.kind, 'migrate'), inArray(operations.state, [...activeOperationStates]), live))
+    .groupBy(target);
   const by = new Map(reserved.map((r) => [r.host, r]));
+  const into = new Map(incoming.map((r) => [r.host, r]));
   return rows.map((h) => ({
     name: h.name,
     state: h.state as HostState,
@@ -49,9 +63,23 @@ export async function hostLoads(tx: Tx | Db): Promise<HostLoad[]> {
     memoryMiB: h.memoryMiB,
     maxCpus: h.maxCpus,
     maxMemoryMiB: h.maxMemoryMiB,
-    reservedCpus: by.get(h.name)?.cpus ?? 0,
-    reservedMemoryMiB: by.get(h.name)?.memoryMiB ?? 0,
+    reservedCpus: (by.get(h.name)?.cpus ?? 0) + (into.get(h.name)?.cpus ?? 0),
+    reservedMemoryMiB: (by.get(h.name)?.memoryMiB ?? 0) + (into.get(h.name)?.memoryMiB ?? 0),
   }));
+}
+
+function statusOf(r: typeof hosts.$inferSelect): HostStatus {
+  return { state: r.state as HostState, resumeState: r.resumeState as HostState | null };
+}
+
+/** Applies a state change decided by domain/host-health.ts to the row, locked, with other fields written alongside. */
+async function changeStatus(db: Db, name: string, change: (s: HostStatus) => HostStatus, also: Record<string, unknown> = {}): Promise<HostRecord | undefined> {
+  return db.transaction(async (tx) => {
+    const [r] = await tx.select().from(hosts).where(eq(hosts.name, name)).for('update');
+    if (!r) return undefined;
+    const [updated] = await tx.update(hosts).set({ ...also, ...change(statusOf(r)), updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+    return updated && toHost(updated);
+  });
 }
 
 export function createHostStore(db: Db): HostStore {
@@ -83,34 +111,35 @@ export function createHostStore(db: Db): HostStore {
       if (list.length) await db.insert(hosts).values(list.map((h) => ({ name: h.name, ...fields(h) }))).onConflictDoNothing({ target: hosts.name });
     },
     async setState(name, state) {
-      const [r] = await db.update(hosts).set({ state, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
-      return r && toHost(r);
+      return changeStatus(db, name, (s) => setByAdmin(s, state));
     },
     async setLimits(name, limits) {
       const [r] = await db.update(hosts).set({ ...limits, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
       return r && toHost(r);
     },
     async recordHealth(name, h) {
-      // A host an admin drains stays draining when it answers; one that answers again after `down` is active.
-      // Free memory and disk unread this time (no running node to read them in) keep their last figures.
-      const [r] = h.ok
-        ? await db
-          .update(hosts)
-          .set({
-            cpus: h.cpus, memoryMiB: h.memoryMiB,
-            ...(h.diskFreeBytes != null && { diskFreeBytes: h.diskFreeBytes }),
-            ...(h.memoryFreeBytes != null && { memoryFreeBytes: h.memoryFreeBytes }),
-            lastSeenAt: sql`now()`, upSince: sql`coalesce(${hosts.upSince}, now())`, lastError: null,
-            state: sql`case when ${hosts.state} = 'down' then 'active' else ${hosts.state} end`, updatedAt: sql`now()`,
-          })
-          .where(eq(hosts.name, name))
-          .returning()
-        : await db.update(hosts).set({ lastError: h.error, upSince: null, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
-      return r && toHost(r);
+      // A down host that answers again is what it was before (domain/host-health.ts `answer`: a drained host stays
+      // draining). Free memory and disk unread this time (no running node to read them in) keep their last figures.
+      if (!h.ok) {
+        const [r] = await db.update(hosts).set({ lastError: h.error, upSince: null, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+        return r && toHost(r);
+      }
+      return changeStatus(db, name, answer, {
+        cpus: h.cpus, memoryMiB: h.memoryMiB,
+        ...(h.diskFreeBytes != null && { diskFreeBytes: h.diskFreeBytes }),
+        ...(h.memoryFreeBytes != null && { memoryFreeBytes: h.memoryFreeBytes }),
+        lastSeenAt: sql`now()`, upSince: sql`coalesce(${hosts.upSince}, now())`, lastError: null,
+      });
     },
     async markDown(name) {
-      const [r] = await db.update(hosts).set({ state: 'down', updatedAt: sql`now()` }).where(and(eq(hosts.name, name), ne(hosts.state, 'down'))).returning();
-      return r && toHost(r);
+      // Guarded: only the check that moves it to down gets the row (it alone loses the clusters and tells the owners).
+      return db.transaction(async (tx) => {
+        const [r] = await tx.select().from(hosts).where(eq(hosts.name, name)).for('update');
+        if (!r || r.state === 'down') return undefined;
+        const next = goDown(statusOf(r));
+        const [moved] = await tx.update(hosts).set({ ...next, updatedAt: sql`now()` }).where(and(eq(hosts.name, name), ne(hosts.state, 'down'))).returning();
+        return moved && toHost(moved);
+      });
     },
     async remove(name) {
       return db.transaction(async (tx) => {

@@ -5,6 +5,8 @@ import { AppError } from '../errors.js';
 import type { NewOperation, OperationStore } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster } from './cluster-row.js';
+import { hostLoads } from './host-store.js';
+import { placeCluster } from '../domain/placement.js';
 import { clusters, events, operations } from './schema.js';
 
 type OperationRow = typeof operations.$inferSelect;
@@ -54,6 +56,8 @@ export function createOperationStore(db: Db): OperationStore {
       return db.transaction(async (tx) => {
         // Row lock on the cluster: concurrent begins on one cluster queue up here, so the second one sees
         // the first one's operation (the partial unique index is the backstop).
+        // A migration takes the room on its target under the lock creates take (see hostLoads), taken first, as they do.
+        if (opts.migrateTo) await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
         const [row] = await tx.select().from(clusters).where(eq(clusters.id, clusterId)).for('update');
         if (!row || row.state === 'deleted') throw new AppError('not_found', 'That cluster no longer exists.', { hints: ['`/cluster list` shows yours.'] });
         const [current] = await tx.select().from(operations).where(and(eq(operations.clusterId, clusterId), active));
@@ -77,6 +81,12 @@ export function createOperationStore(db: Db): OperationStore {
           if (!moved) throw new AppError('illegal_transition', `${row.name} is ${row.state} and cannot become ${opts.moveTo}.`);
           await tx.insert(events).values({ clusterId, actor: op.actor, kind: `state.${opts.moveTo}`, detail: { operation: op.kind } });
           cluster = toCluster(moved);
+        }
+        if (opts.migrateTo) {
+          const others = (await hostLoads(tx)).filter((h) => h.name !== row.host);
+          const placed = placeCluster(others, { cpus: row.reservedCpus, memoryMiB: row.reservedMemoryMiB }, opts.migrateTo.pinned ? { pinned: opts.migrateTo.pinned } : {});
+          if (!placed.ok) throw new AppError('no_capacity', `${row.name} cannot move: ${placed.reason}.`, { hints: ['`/cluster hosts` shows what each host has free.'] });
+          op = { ...op, params: { ...op.params, to: placed.host } };
         }
         const operation = await insertOperation(tx, clusterId, op);
         await tx.insert(events).values({ clusterId, actor: op.actor, kind: `operation.${op.kind}`, detail: { operation: operation.id, ...(op.params ?? {}) } });

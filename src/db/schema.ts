@@ -19,6 +19,8 @@ export const hosts = pgTable('hosts', {
   labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
   /** active: takes new clusters; draining: keeps its clusters, takes none; down: not answering (its clusters are lost). */
   state: text('state').notNull().default('active'),
+  /** While down: the state it takes again when it answers (an admin's drain outlives an outage); null otherwise. */
+  resumeState: text('resume_state'),
   cpus: integer('cpus').notNull().default(0),
   memoryMiB: integer('memory_mib').notNull().default(0),
   /**

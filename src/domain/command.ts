@@ -95,7 +95,7 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
   },
   migrate: {
     usage: '/cluster migrate NAME [--to HOST] | /cluster migrate --all-from HOST [--to HOST]',
-    summary: 'Move a cluster with its data to another Docker host, same names and addresses (asks to confirm; --all-from: admins empty a host)',
+    summary: 'Move a cluster with its data to another Docker host, same names and addresses (asks to confirm; --all-from HOST: admins drain a host and move each of its clusters)',
     example: '/cluster migrate zk-bug-1234 --to docker-b',
     options: { to: { type: 'string' }, 'all-from': { type: 'string' } },
     positionals: { min: 0, max: 1 },
@@ -126,7 +126,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | migrate NAME [--to HOST] | hosts';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | migrate NAME [--to HOST] | migrate --all-from HOST [--to HOST] (admins) | hosts';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {

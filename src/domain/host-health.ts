@@ -1,4 +1,5 @@
 import { statesAllowedBefore, type ClusterState } from './cluster-state.js';
+import type { HostState } from './placement.js';
 
 /**
  * When a Docker host counts as down, and what a lost cluster becomes when its host answers again. Pure: the
@@ -52,4 +53,26 @@ export function recoveryVerdict(host: string, nodes: readonly ReturningNode[], u
 
 function list(names: string[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/** A host's state and, while it is down, what it is again when it answers (an admin's drain outlives an outage). */
+export interface HostStatus {
+  state: HostState;
+  resumeState: HostState | null;
+}
+
+/** Down: what it was before is kept, so a draining host that dies comes back draining, never taking new clusters by surprise. */
+export function goDown(s: HostStatus): HostStatus {
+  return s.state === 'down' ? s : { state: 'down', resumeState: s.state };
+}
+
+/** It answered a check: a down host is what it was before it went down (active when unknown); any other stays as it is. */
+export function answer(s: HostStatus): HostStatus {
+  return s.state === 'down' ? { state: s.resumeState === 'draining' ? 'draining' : 'active', resumeState: null } : { state: s.state, resumeState: null };
+}
+
+/** An admin drains or activates a host (or marks it down): a down host stays down and takes that state when it answers. */
+export function setByAdmin(s: HostStatus, wanted: HostState): HostStatus {
+  if (wanted === 'down') return goDown(s);
+  return s.state === 'down' ? { state: 'down', resumeState: wanted } : { state: wanted, resumeState: null };
 }

@@ -84,7 +84,7 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
           const l = load.get(h.name);
           console.log([
             h.name,
-            h.state,
+            h.state === 'down' && h.resumeState === 'draining' ? 'down (draining)' : h.state,
             `${Math.round((l?.reservedCpus ?? 0) * 100) / 100}/${h.maxCpus == null ? h.cpus : `${h.maxCpus} (limit)`}`,
             `${gib(l?.reservedMemoryMiB ?? 0)}/${gib(h.maxMemoryMiB ?? h.memoryMiB)} GiB${h.maxMemoryMiB == null ? '' : ' (limit)'}`,
             h.memoryFreeBytes == null ? '-' : bytesText(h.memoryFreeBytes),

@@ -17,7 +17,7 @@ export function hostLine({ host: h, reservedCpus, reservedMemoryMiB, clusters, o
   // An admin's cap (`clusterbot hosts limit`) is what clusters may reserve there, so it is the figure shown.
   const cpuTotal = h.maxCpus == null ? `${h.cpus}` : `${cpu(h.maxCpus)} (limit)`;
   const memTotal = h.maxMemoryMiB == null ? `${gib(h.memoryMiB)} GiB` : `${gib(h.maxMemoryMiB)} GiB (limit)`;
-  return `${stateMark[h.state]} *${h.name}* · ${h.state} · CPU ${cpu(reservedCpus)}/${cpuTotal} reserved · memory ${gib(reservedMemoryMiB)}/${memTotal}${free.length ? ` · ${free.join(' · ')}` : ''} · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
+  return `${stateMark[h.state]} *${h.name}* · ${h.state}${h.state === 'down' && h.resumeState === 'draining' ? ' (draining when it answers)' : ''} · CPU ${cpu(reservedCpus)}/${cpuTotal} reserved · memory ${gib(reservedMemoryMiB)}/${memTotal}${free.length ? ` · ${free.join(' · ')}` : ''} · ${clusters} cluster${clusters === 1 ? '' : 's'}${who} · ${seen}${h.lastError ? ` · ⚠️ ${esc(h.lastError)}` : ''}`;
 }
 
 /** `/cluster hosts`: a line per Docker host, its load and (for admins) whose clusters run there. */

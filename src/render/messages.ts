@@ -93,6 +93,10 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const rollback = `The stopped source stays on ${esc(m.from)} until ${slackDate(m.removeSourceAfter)} for a rollback (an admin can start it there again); then it is removed.`;
       return { text, blocks: [{ type: 'section', text: md(`*${text}*${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)) }, { type: 'context', elements: [md(rollback)] }] };
     }
+    case 'hostDraining': {
+      const text = `🚧 <@${m.by}> is emptying Docker host ${esc(m.from)} (draining: it takes no new clusters), so ${name} moves to ${esc(m.to)} now. It is stopped while its data is copied; the progress follows here.`;
+      return { text, blocks: [{ type: 'section', text: md(text.slice(0, 3000)) }] };
+    }
     case 'migrateFailed': {
       const text = `🔴 Migrating ${name} to ${m.to} (asked by <@${m.by}>) failed while ${m.step}: ${m.reason}`;
       const after = m.restored
@@ -287,7 +291,7 @@ export function renderMigrateConfirm(view: ClusterView, to: string, rollbackHour
 export function renderMigrateAllConfirm(from: string, to: string | undefined, clusters: Cluster[]): Message {
   if (!clusters.length) return renderInfo(`No live cluster is on ${from}; nothing to migrate.`);
   const names = clusters.map((c) => c.name).join(', ');
-  const text = `Migrate all ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} on *${esc(from)}* (${esc(names)}) to ${to ? esc(to) : 'the hosts with the most room'}? Each is stopped while its data moves, one migration per cluster; a cluster that cannot go is listed and stays.`;
+  const text = `Drain *${esc(from)}* and migrate all ${clusters.length} cluster${clusters.length === 1 ? '' : 's'} on it (${esc(names)}) to ${to ? esc(to) : 'the hosts with the most room'}? ${esc(from)} takes no new clusters from now on (\`clusterbot hosts activate ${esc(from)}\` undoes that). Each cluster is stopped while its data moves, one migration per cluster, and its thread is told; a cluster that cannot go is listed and stays.`;
   return {
     text,
     blocks: [

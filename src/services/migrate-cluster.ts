@@ -121,8 +121,12 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     const images = new Map<string, string>();
     for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(target, recipe));
     const rows: ClusterNode[] = [];
-    for (const wave of restartWaves(plan, plan.nodes)) {
-      step = `starting ${wave.map((n) => n.hostname).join(', ')} on ${target}`;
+    // Every wave starts before any is waited on, as a restore does: services that come back with data wait on each
+    // other (a NameNode with blocks stays in safe mode until the DataNodes of a later wave report them), so "each
+    // wave ready before the next starts" would never finish. Each wave must still be ready, in order.
+    const waves = restartWaves(plan, plan.nodes);
+    for (const wave of waves) {
+      step = `starting ${names(wave)} on ${target}`;
       await Promise.all(wave.map(async (node) => {
         const status = await runtime.ensureNode(target, plan, node, images.get(node.image)!);
         rows.push({
@@ -130,11 +134,13 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
           containerName: node.containerName, containerId: status.containerId ?? null, host: target, ports: status.ports,
         });
       }));
-      step = `waiting for ${wave.map((n) => n.hostname).join(', ')} to be ready on ${target}`;
+    }
+    for (const wave of waves) {
+      step = `waiting for ${names(wave)} to be ready on ${target}`;
       deps.checkpoint?.('migrate.target-readiness');
       const notReady = await waitNodesReady(runtime, wave, () => target, sleep);
       if (notReady) throw new AppError('readiness_timeout', notReady, { retryable: false });
-      await progress(`${wave.map((n) => n.hostname).join(', ')} ready on ${target}`);
+      await progress(`${names(wave)} ready on ${target}`);
     }
     step = `running the smoke checks on ${target}`;
     const smoke: SmokeResult[] = await runSmoke(runtime, target, plan);
@@ -207,14 +213,19 @@ async function preflight(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan,
 /** The role's quiesce commands (each must succeed), then a graceful stop. A node that is not running is only stopped. */
 async function quiesce(deps: MigrateDeps, host: string, node: PlannedNode): Promise<void> {
   const running = (await deps.runtime.inspectNode(host, node.containerName)).running;
-  if (running) {
-    for (const q of node.quiesce) {
-      const r = await deps.runtime.exec(host, node.containerName, q.exec, { timeoutMs: q.timeoutSeconds * 1000 });
-      if (r.exitCode !== 0)
-        throw new AppError('conflict', `Quiescing ${node.hostname} failed: \`${q.exec.join(' ')}\` exited ${r.exitCode}: ${r.output.trim().slice(-200)}`, { retryable: false });
+  try {
+    if (running) {
+      for (const q of node.quiesce) {
+        const r = await deps.runtime.exec(host, node.containerName, q.exec, { timeoutMs: q.timeoutSeconds * 1000 });
+        if (r.exitCode !== 0)
+          throw new AppError('conflict', `Quiescing ${node.hostname} failed: \`${q.exec.join(' ')}\` exited ${r.exitCode}: ${r.output.trim().slice(-200)}`, { retryable: false });
+      }
     }
+  } finally {
+    // Stopped even when a quiesce command failed: the rollback then starts it afresh, which undoes what the commands
+    // that did run changed in the running service (a NameNode left in safe mode would stay there, never ready).
+    await deps.health.stop(host, node.containerName);
   }
-  await deps.health.stop(host, node.containerName);
 }
 
 /**
@@ -232,8 +243,11 @@ async function rollBack(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan, 
   }
   try {
     await runtime.ensureNetwork(cluster.host!, plan);
-    for (const wave of restartWaves(plan, plan.nodes)) {
+    // All waves start before any is waited on, as on the target (the source has its data too).
+    const waves = restartWaves(plan, plan.nodes);
+    for (const wave of waves)
       await Promise.all(wave.map(async (node) => runtime.ensureNode(cluster.host!, plan, node, await runtime.ensureImage(cluster.host!, node.image))));
+    for (const wave of waves) {
       const notReady = await waitNodesReady(runtime, wave, () => cluster.host!, sleep);
       if (notReady) throw new Error(notReady);
     }
@@ -259,6 +273,10 @@ function countBytes(stream: NodeJS.ReadableStream, onBytes: (total: number) => v
   });
   pipeline(stream, counter, () => undefined); // errors reach the importer through the counter
   return counter;
+}
+
+function names(nodes: readonly PlannedNode[]): string {
+  return nodes.map((n) => n.hostname).join(', ');
 }
 
 function sum(values: Iterable<number>): number {

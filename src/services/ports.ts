@@ -46,6 +46,8 @@ export interface HostRecord {
   advertiseAddress: string | null;
   labels: Record<string, string>;
   state: HostState;
+  /** While down: what it is again when it answers (draining stays draining); absent or null otherwise. */
+  resumeState?: HostState | null;
   cpus: number;
   memoryMiB: number;
   /** An admin's cap on what clusters may reserve there (`clusterbot hosts limit`); null: none. */
@@ -332,6 +334,12 @@ export interface BeginOptions {
   preempt?: readonly OperationKind[];
   /** Clears the cluster's error when moving (a retry). */
   clearError?: boolean;
+  /**
+   * A migration: under the lock creates take, the target is chosen (or `pinned` checked) among the other hosts
+   * against their reservations, counting other migrations heading there, and written to the operation's params
+   * as `to`; AppError('no_capacity') when none has room. The cluster's reservation then counts on the target too.
+   */
+  migrateTo?: { pinned?: string };
 }
 
 /** The operations table: one row per user operation, at most one active per cluster (domain/operation.ts). */
@@ -441,7 +449,9 @@ export type ThreadMessage =
   | { kind: 'resetDone'; by: string; seconds: number; nodes: number; snapshotId?: string; smoke: { name: string; ok: boolean; detail: string }[] }
   | { kind: 'restarted'; by: string; nodes: string[]; seconds: number; ready: boolean; detail?: string }
   | { kind: 'migrated'; by: string; from: string; to: string; seconds: number; bytes: number; volumes: number; removeSourceAfter: Date; smoke: { name: string; ok: boolean; detail: string }[] }
-  | { kind: 'migrateFailed'; by: string; to: string; step: string; reason: string; restored: boolean };
+  | { kind: 'migrateFailed'; by: string; to: string; step: string; reason: string; restored: boolean }
+  /** An admin's `/cluster migrate --all-from HOST` moves it: the host is draining. */
+  | { kind: 'hostDraining'; by: string; from: string; to: string };
 
 /** What the thread is told when a snapshot is done: enough to judge it without opening the archive. */
 export interface SnapshotSummary {

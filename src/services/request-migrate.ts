@@ -49,18 +49,23 @@ export async function previewMigrate(deps: RequestMigrateDeps, actor: string, re
  * running on it. The migrate operation moves the cluster to `migrating` in the same transaction (the card says
  * so at once); the job does the rest (services/migrate-cluster.ts).
  */
-export async function requestMigrate(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string): Promise<{ view: ClusterView; to: string }> {
+export async function requestMigrate(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string, opts: { drainedFrom?: string } = {}): Promise<{ view: ClusterView; to: string }> {
   const view = await findManageable(deps, actor, ref);
   const { cluster } = view;
   if (!(await deps.operations.active(cluster.id))) refuseUnlessRunning(cluster);
-  const target = await migrateTarget(deps, cluster, to);
+  const preview = await migrateTarget(deps, cluster, to);
+  // The store places it again under the lock creates take (the preview raced them), and from then on the cluster's
+  // reservation counts on the target as well as on its source, so nothing else takes the room it moves into.
   const { operation, cluster: moved } = await deps.operations.begin(
     cluster.id,
-    { kind: 'migrate', actor, params: { to: target } },
-    { whenStates: migratable, moveTo: 'migrating' },
+    { kind: 'migrate', actor, params: { to: preview } },
+    { whenStates: migratable, moveTo: 'migrating', migrateTo: to ? { pinned: to } : {} },
   );
+  const target = String(operation.params.to ?? preview);
   view.cluster = moved;
   await deps.notifier.clusterChanged(view);
+  // Before the job can post its progress: why an admin's drain moves it.
+  if (opts.drainedFrom) await deps.notifier.threadMessage(view, { kind: 'hostDraining', by: actor, from: opts.drainedFrom, to: target });
   await deps.queue.enqueue(operation);
   if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'migrated', detail: `to ${target}` });
   return { view, to: target };
@@ -73,22 +78,32 @@ export async function clustersOn(deps: Pick<RequestMigrateDeps, 'store' | 'hosts
 }
 
 /**
- * Confirmed `/cluster migrate --all-from HOST [--to HOST]` (admins): one migrate operation per cluster on the host,
- * each placed on its own unless `to` is given. A cluster that cannot go (busy, failed, no room) is listed with
- * the reason and the others still go. Draining the host first (`clusterbot hosts drain`) keeps new ones away.
+ * Confirmed `/cluster migrate --all-from HOST [--to HOST]` (admins): the host is drained first (no new cluster lands
+ * there while its clusters leave, and it stays draining after, until `clusterbot hosts activate`), then one migrate
+ * operation per cluster on it, each placed on its own unless `to` is given, and each cluster's thread is told why it
+ * moves. A cluster that cannot go (busy, failed, no room) is listed with the reason and the others still go.
  */
 export async function requestMigrateAll(deps: RequestMigrateDeps, actor: string, from: string, to?: string): Promise<{ started: { name: string; to: string }[]; refused: { name: string; reason: string }[] }> {
-  if (!deps.settings.adminUsers.includes(actor)) throw new AppError('forbidden', 'Only admins can move every cluster off a host.', { hints: ['`/cluster migrate NAME` moves one of your own.'] });
+  refuseDrainUnlessAdmin(deps.settings, actor);
+  if (to === from) throw new AppError('bad_command', `--to and --all-from both name ${from}: a cluster cannot move to the host it is on.`);
+  const clusters = await clustersOn(deps, from);
+  await deps.hosts?.setState(from, 'draining');
   const started: { name: string; to: string }[] = [];
   const refused: { name: string; reason: string }[] = [];
-  for (const c of await clustersOn(deps, from)) {
+  for (const c of clusters) {
     try {
-      started.push({ name: c.name, to: (await requestMigrate(deps, actor, { id: c.id }, to)).to });
+      started.push({ name: c.name, to: (await requestMigrate(deps, actor, { id: c.id }, to, { drainedFrom: from })).to });
     } catch (err) {
       refused.push({ name: c.name, reason: toAppError(err).userMessage });
     }
   }
   return { started, refused };
+}
+
+/** `--all-from` empties a host of everyone's clusters: admins only, refused before anything is read or changed. */
+export function refuseDrainUnlessAdmin(settings: Pick<Settings, 'adminUsers'>, actor: string): void {
+  if (!settings.adminUsers.includes(actor))
+    throw new AppError('forbidden', 'Only admins can move every cluster off a host (`--all-from`).', { hints: ['`/cluster migrate NAME` moves one of your own.'] });
 }
 
 function refuseUnlessRunning(cluster: Cluster): void {

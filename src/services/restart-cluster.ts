@@ -47,8 +47,7 @@ export interface RestartDeps {
 
 /**
  * The restart job. The whole cluster: every node is stopped, dependents first, then started wave by wave
- * (domain/plan.ts `waves`), each wave waiting for its readiness probes before the next starts, as a create
- * does. One node: only it. Starting goes through `ensureNode`, which writes the config files and the
+ * (domain/plan.ts `waves`), and then each wave's readiness probes are waited for in order. One node: only it. Starting goes through `ensureNode`, which writes the config files and the
  * published ports (Docker may pick new ones on a start) again, and the node rows are saved with them.
  */
 export async function restartCluster(deps: RestartDeps, job: { clusterId: string; actor: string; node?: string }, op: Operation): Promise<void> {
@@ -72,7 +71,8 @@ export async function restartCluster(deps: RestartDeps, job: { clusterId: string
   const startedAt = (op.startedAt ?? deps.clock.now()).getTime();
 
   for (const wave of [...waves].reverse()) await Promise.all(wave.map((n) => deps.health.stop(rows.get(n.hostname)!.host, n.containerName)));
-  let notReady: string | undefined;
+  // Every wave starts before any is waited on (as a restore and a migration do): services restarted with their data
+  // wait on each other (a NameNode with blocks stays in safe mode until the DataNodes of a later wave report them).
   for (const wave of waves) {
     await Promise.all(wave.map(async (n) => {
       const row = rows.get(n.hostname)!;
@@ -80,6 +80,9 @@ export async function restartCluster(deps: RestartDeps, job: { clusterId: string
       const status = await runtime.ensureNode(row.host, plan, n, image);
       await store.saveNode({ ...row, containerId: status.containerId ?? row.containerId, ports: status.ports });
     }));
+  }
+  let notReady: string | undefined;
+  for (const wave of waves) {
     notReady = await waitNodesReady(runtime, wave, (n) => rows.get(n.hostname)!.host, sleep);
     if (notReady) break;
   }

@@ -81,6 +81,51 @@ describe('placement in the create transaction', () => {
     expect((await t.store.create(newCluster())).cluster.host).toBe('a');
   });
 
+  it('a draining host that goes down comes back draining, not active; drained or activated while down, it takes that state when it answers', async () => {
+    await twoHosts();
+    await hosts.setState('a', 'draining');
+    expect(await hosts.markDown('a')).toMatchObject({ state: 'down', resumeState: 'draining' });
+    expect(await hosts.markDown('a')).toBeUndefined();
+    expect(await hosts.recordHealth('a', { ok: false, error: 'still silent' })).toMatchObject({ state: 'down' });
+    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({ state: 'draining', resumeState: null });
+    expect((await t.store.create(newCluster())).cluster.host).toBe('b');
+    expect((await hosts.loads()).find((l) => l.name === 'a')).toMatchObject({ state: 'draining', reachable: true });
+
+    // An admin's change while it is down waits for its return (it stays down, so nothing is placed there meanwhile).
+    await hosts.markDown('b');
+    expect(await hosts.setState('b', 'draining')).toMatchObject({ state: 'down', resumeState: 'draining' });
+    expect(await hosts.recordHealth('b', { ok: true, cpus: 8, memoryMiB: 3072 })).toMatchObject({ state: 'draining' });
+    await hosts.markDown('a');
+    expect(await hosts.setState('a', 'active')).toMatchObject({ state: 'down', resumeState: 'active' });
+    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({ state: 'active', resumeState: null });
+  });
+
+  it('a migration reserves its target from its begin: racing migrations and creates never overcommit it, and the room is back when it ends', async () => {
+    await twoHosts();
+    // Three 1 GiB clusters on a; then two of them migrating to b race two creates pinned to b.
+    const on = [];
+    for (let i = 0; i < 3; i++) {
+      const { cluster, operation } = await t.store.create(newCluster({ place: { pinned: 'a' } }));
+      await t.operations.finish(operation!.id, 'succeeded');
+      on.push(cluster);
+    }
+    // b has 2 GiB for clusters: exactly two of these four get in, whichever they are.
+    const results = await Promise.allSettled([
+      t.operations.begin(on[0]!.id, { kind: 'migrate', actor: 'UADMIN', params: {} }, { whenStates: ['requested'], migrateTo: { pinned: 'b' } }),
+      t.operations.begin(on[1]!.id, { kind: 'migrate', actor: 'UADMIN', params: {} }, { whenStates: ['requested'], migrateTo: {} }),
+      t.store.create(newCluster({ place: { pinned: 'b' } })),
+      t.store.create(newCluster({ place: { pinned: 'b' } })),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) expect(r.reason).toMatchObject({ code: 'no_capacity' });
+    expect((await hosts.loads()).find((l) => l.name === 'b')!.reservedMemoryMiB).toBe(2048);
+    const migrations = results.slice(0, 2).flatMap((r) => (r.status === 'fulfilled' ? [(r.value as { operation: { id: string; params: Record<string, unknown> } }).operation] : []));
+    for (const op of migrations) expect(op.params.to).toBe('b');
+    // A migration that ends (cut over or rolled back) no longer holds room on b.
+    for (const op of migrations) await t.operations.finish(op.id, 'failed', 'rolled back');
+    expect((await hosts.loads()).find((l) => l.name === 'b')!.reservedMemoryMiB).toBe(2048 - 1024 * migrations.length);
+  });
+
   it('with no host registered the row has no host (provisioning places it), and without `place` nothing is placed', async () => {
     expect((await t.store.create(newCluster())).cluster.host).toBeNull();
     await twoHosts();

@@ -5,21 +5,24 @@ import type { ClusterView } from '../../src/domain/cluster.js';
 import { createMigrateWorld, type MigrateWorld } from '../support/migrate-world.js';
 
 /**
- * `/cluster migrate` of a real ZooKeeper 3 from host A (the machine's engine) to host B (a second engine over
- * mutual TLS), the queue hop skipped. One cluster serves both cases, in order: first a migration whose target
- * never gets ready (a fault injected after the transfer) rolls back, with the source running again with its
- * data and nothing left on B; then a migration that succeeds: the znode written before reads back on B, every
- * volume's hash matches, the cluster is ready on B and the stopped source stays on A (its network released: the
- * subnet is B's now) until the rollback window ends, when the reconciler removes it.
+ * `/cluster migrate` of real clusters from host A (the machine's engine) to host B (a second engine over mutual TLS),
+ * the queue hop skipped. A ZooKeeper 3 serves two cases, in order: first a migration whose target never gets ready
+ * (a fault injected after the transfer) rolls back, with the source running again with its data and nothing left on
+ * B; then a migration that succeeds: the znode written before reads back on B, every volume's hash matches, the
+ * cluster is ready on B and the stopped source stays on A (its network released: the subnet is B's now) until the
+ * rollback window ends, when the reconciler removes it. A Hadoop 2 (its NameNode quiesced with `safemode enter` +
+ * `saveNamespace`) is then moved by an admin's `--all-from a`, which drains A: a file written into HDFS before reads
+ * back byte for byte on B, with both DataNodes live and HDFS out of safe mode.
  */
 let w: MigrateWorld;
 let before: ClusterView;
+let hadoop: ClusterView;
 const zkCli = '/usr/share/zookeeper/bin/zkCli.sh -server localhost:2181';
 const proof = `written-before-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {
   w = await createMigrateWorld({ subnetPool: '10.160.0.0/16' });
-  before = await w.create('zookeeper', 3, 'a');
+  [before, hadoop] = await Promise.all([w.create('zookeeper', 3, 'a'), w.create('hadoop', 2, 'a')]);
   const write = await w.exec('a', before, 'zk-1', `${zkCli} create /migrated ${proof} 2>&1`);
   expect(write.output).toContain('Created /migrated');
 }, 900_000);
@@ -82,4 +85,63 @@ describe('zookeeper 3 migrated from host A to host B', () => {
     expect((await onHost('b', id)).map((c) => c.state)).toEqual(['running', 'running', 'running']);
     expect(await w.retired.pending(id)).toEqual([]);
   }, 600_000);
+});
+
+describe('hadoop 2 drained off host A by an admin (`/cluster migrate --all-from a`)', () => {
+  it('the HDFS file written before reads back byte for byte on B with every DataNode live and safe mode off; the volume hashes match; the stopped source stays on A', async () => {
+    const id = hadoop.cluster.id;
+    const write = await w.exec('a', hadoop, 'worker-1', 'head -c 3000000 /dev/urandom > /tmp/blob && hdfs dfs -put -f /tmp/blob /migrated-blob 2>/dev/null && sha256sum /tmp/blob | cut -d" " -f1 && hdfs dfs -checksum /migrated-blob 2>/dev/null');
+    expect(write.exitCode).toBe(0);
+    const [sum, checksum] = write.output.trim().split('\n');
+    expect(sum).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum).toMatch(/^\/migrated-blob\s+MD5-of-\S+\s+[0-9a-f]{40,}$/);
+
+    // Only an admin may empty a host; the refusal changes nothing.
+    await expect(w.migrateAll(hadoop.cluster.owner, 'a')).rejects.toMatchObject({ code: 'forbidden', userMessage: expect.stringContaining('Only admins') });
+    expect((await w.hosts.get('a'))!.state).toBe('active');
+    expect((await w.db.store.get(id))!.state).toBe('ready');
+
+    const onA = (await w.db.store.listLive()).filter((c) => c.host === 'a').map((c) => c.name).sort();
+    expect(onA).toContain(hadoop.cluster.name);
+    const hashedBefore = w.digests.length;
+    const result = await w.migrateAll('UADMIN', 'a');
+    expect(result.refused).toEqual([]);
+    expect(result.started.map((s) => s.name).sort()).toEqual(onA);
+    expect(result.started.every((s) => s.to === 'b')).toBe(true);
+    expect((await w.hosts.get('a'))!.state).toBe('draining');
+
+    const after = (await w.db.store.view(id))!;
+    expect(after.cluster).toMatchObject({ state: 'ready', host: 'b' });
+    expect(after.nodes.map((n) => ({ host: n.host, hostname: n.hostname, ip: n.ip }))).toEqual(hadoop.nodes.map((n) => ({ host: 'b', hostname: n.hostname, ip: n.ip })));
+    // The thread is told why it moves before the migration says it is done; the owner is told an admin moved it.
+    const kinds = w.thread(id).map((m) => m.kind);
+    expect(kinds.indexOf('hostDraining')).toBeGreaterThanOrEqual(0);
+    expect(kinds.indexOf('hostDraining')).toBeLessThan(kinds.indexOf('migrated'));
+    expect(w.thread(id).find((m) => m.kind === 'hostDraining')).toEqual({ kind: 'hostDraining', by: 'UADMIN', from: 'a', to: 'b' });
+    expect(w.thread(id).find((m) => m.kind === 'migrated')).toMatchObject({ by: 'UADMIN', from: 'a', to: 'b', volumes: 3 });
+    expect(w.notifier.events.some((e) => e.kind === 'direct' && e.message.kind === 'actedByAdmin' && e.message.cluster.id === id && e.message.action === 'migrated')).toBe(true);
+
+    const read = await w.exec('b', after, 'worker-2', 'hdfs dfs -cat /migrated-blob 2>/dev/null | sha256sum | cut -d" " -f1 && hdfs dfs -checksum /migrated-blob 2>/dev/null');
+    expect(read.output.trim().split('\n')).toEqual([sum, checksum]);
+    const report = await w.exec('b', after, 'namenode', 'hdfs dfsadmin -report 2>/dev/null | grep -E "^Live datanodes"; hdfs dfsadmin -safemode get 2>/dev/null');
+    expect(report.output).toMatch(/^Live datanodes \(2\)/m);
+    expect(report.output).toContain('Safe mode is OFF');
+
+    // Each volume (the NameNode's and both workers') hashed equal on both engines, and the stopped source still hashes so.
+    const hashed = w.digests.slice(hashedBefore).filter((d) => hadoop.nodes.some((n) => d.volume.includes(n.containerName)));
+    const volumes = [...new Set(hashed.map((d) => d.volume))];
+    expect(volumes).toHaveLength(3);
+    for (const v of volumes) {
+      const a = hashed.find((d) => d.volume === v && d.host === 'a')!;
+      expect(hashed.find((d) => d.volume === v && d.host === 'b')!.sha256).toBe(a.sha256);
+      expect((await w.data.volumeDigest('a', v)).sha256).toBe(a.sha256);
+    }
+
+    // The stopped source stays on A, without its network, until the rollback window ends.
+    expect((await onHost('a', id)).map((c) => c.state)).toEqual(['exited', 'exited', 'exited', 'exited']);
+    expect((await w.leftoversOn('a', id)).networks).toBe(0);
+    const retired = await w.retired.pending(id);
+    expect(retired).toMatchObject([{ host: 'a' }]);
+    expect(retired[0]!.removeAfter.getTime() - Date.now()).toBeGreaterThan(23 * 3600_000);
+  }, 900_000);
 });

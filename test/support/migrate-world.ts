@@ -14,11 +14,11 @@ import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { AppError } from '../../src/errors.js';
 import { migrateCluster } from '../../src/services/migrate-cluster.js';
-import type { ContainerRuntime, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog, ThreadMessage } from '../../src/services/ports.js';
+import type { ContainerRuntime, HostStore, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog, ThreadMessage } from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import type { ReconcileDeps } from '../../src/services/reconcile.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
-import { requestMigrate } from '../../src/services/request-migrate.js';
+import { requestMigrate, requestMigrateAll } from '../../src/services/request-migrate.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { startEngineB } from './engine-b.js';
@@ -45,7 +45,13 @@ export interface MigrateWorld {
   create(template: string, size: number, host: string): Promise<ClusterView>;
   /** Requests and runs a migration by the owner; `failAt` makes that checkpoint fail (a fault after the transfer). */
   migrate(clusterId: string, to: string, opts?: { failAt?: string }): Promise<ClusterView>;
+  /**
+   * An admin's `/cluster migrate --all-from FROM [--to TO]`, confirmed: FROM is drained and one migration per cluster
+   * there is requested; then each queued job runs, at once, as the workers would run them.
+   */
+  migrateAll(admin: string, from: string, to?: string): Promise<Awaited<ReturnType<typeof requestMigrateAll>>>;
   thread(clusterId: string): ThreadMessage[];
+  hosts: HostStore;
   exec(host: string, view: ClusterView, hostname: string, cmd: string): Promise<{ exitCode: number; output: string }>;
   leftoversOn(host: string, clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;
   /** Deps for a reconciler pass whose clock reads `now` (nothing else of it acts: no queue, no stuck deadlines, no orphan sweep). */
@@ -88,7 +94,7 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
   const clusters = new Set<string>();
 
   return {
-    db, pool, data, retired, notifier, digests, runtime, catalog, settings,
+    db, pool, data, retired, notifier, digests, runtime, catalog, settings, hosts,
     imageRef: async (recipe) => (await images.resolve(recipe)).ref,
     async create(template, size, host) {
       for (const role of Object.values(catalog.get(template)!.roles)) await images.ensureBuilt(role.image);
@@ -110,6 +116,14 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
         if (!o.failAt) throw e;
       });
       return (await db.store.view(clusterId))!;
+    },
+    async migrateAll(admin, from, to) {
+      const queued = queue.jobs.length;
+      const result = await requestMigrateAll(deps, admin, from, to);
+      await Promise.all(queue.jobs.slice(queued).filter((j) => j.name === 'cluster.migrate').map((j) =>
+        runOperation(deps, j.payload.operationId, { finalAttempt: true }, (op, complete) =>
+          migrateCluster(deps, { clusterId: j.payload.clusterId, actor: j.payload.actor, to: String(j.payload.to) }, op, complete))));
+      return result;
     },
     thread(clusterId) {
       return notifier.events.flatMap((e) => (e.kind === 'thread' && e.view.cluster.id === clusterId ? [e.message] : []));

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { parseFree } from '../../src/docker/host-probe.js';
-import { isDown, recoveryVerdict } from '../../src/domain/host-health.js';
+import { answer, goDown, isDown, recoveryVerdict, setByAdmin } from '../../src/domain/host-health.js';
 import { renderClusterCard } from '../../src/render/cluster-card.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
 import type { HostProbe, HostReading, HostRecord } from '../../src/services/ports.js';
@@ -19,6 +19,24 @@ import { FakeClock, memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const t0 = new Date('2025-01-06T09:00:00Z');
+
+describe('a host\'s state across an outage (goDown, answer, setByAdmin)', () => {
+  it('a draining host that goes down comes back draining; an active one active; a drain or activate while down waits for its return', () => {
+    const draining = { state: 'draining' as const, resumeState: null };
+    const down = goDown(draining);
+    expect(down).toEqual({ state: 'down', resumeState: 'draining' });
+    expect(goDown(down)).toEqual(down);
+    expect(answer(down)).toEqual({ state: 'draining', resumeState: null });
+    expect(answer(goDown({ state: 'active', resumeState: null }))).toEqual({ state: 'active', resumeState: null });
+    // A row from before resume_state existed (down, nothing remembered) comes back active, as it used to.
+    expect(answer({ state: 'down', resumeState: null })).toEqual({ state: 'active', resumeState: null });
+    expect(answer(draining)).toEqual(draining);
+    expect(setByAdmin(down, 'active')).toEqual({ state: 'down', resumeState: 'active' });
+    expect(answer(setByAdmin(goDown({ state: 'active', resumeState: null }), 'draining'))).toEqual({ state: 'draining', resumeState: null });
+    expect(setByAdmin({ state: 'active', resumeState: null }, 'draining')).toEqual(draining);
+    expect(setByAdmin(draining, 'down')).toEqual(down);
+  });
+});
 
 describe('isDown and recoveryVerdict', () => {
   it('a host is down only once seen and then silent for longer than the threshold', () => {
@@ -57,14 +75,14 @@ class Hosts {
   }
   async recordHealth(name: string, r: HostReading) {
     const h = this.rows.get(name)!;
-    if (r.ok) Object.assign(h, { cpus: r.cpus, memoryMiB: r.memoryMiB, diskFreeBytes: r.diskFreeBytes ?? h.diskFreeBytes, lastSeenAt: this.clock.now(), upSince: h.upSince ?? this.clock.now(), lastError: null, state: h.state === 'down' ? 'active' : h.state });
+    if (r.ok) Object.assign(h, { cpus: r.cpus, memoryMiB: r.memoryMiB, diskFreeBytes: r.diskFreeBytes ?? h.diskFreeBytes, lastSeenAt: this.clock.now(), upSince: h.upSince ?? this.clock.now(), lastError: null, ...answer({ state: h.state, resumeState: h.resumeState ?? null }) });
     else Object.assign(h, { lastError: r.error, upSince: null });
     return { ...h };
   }
   async markDown(name: string) {
     const h = this.rows.get(name)!;
     if (h.state === 'down') return undefined;
-    h.state = 'down';
+    Object.assign(h, goDown({ state: h.state, resumeState: h.resumeState ?? null }));
     return { ...h };
   }
 }
@@ -150,6 +168,21 @@ describe('watchHosts', () => {
     w.clock.advance(21_000);
     expect(await watchHosts(deps)).toMatchObject({ failed: [c.id] });
     expect(w.store.clusters.get(c.id)!.error).toMatch(/zk-1 was not ready 120 s later/);
+  });
+});
+
+describe('watchHosts: a drained host that dies', () => {
+  it('comes back draining, not active, while its lost cluster is ready again', async () => {
+    const { w, c, hosts, probe, deps } = await setup();
+    hosts.rows.get('docker-1')!.state = 'draining';
+    probe.answering = false;
+    w.clock.advance(61_000);
+    expect(await watchHosts(deps)).toMatchObject({ down: ['docker-1'], lost: [c.id] });
+    expect(hosts.rows.get('docker-1')).toMatchObject({ state: 'down', resumeState: 'draining' });
+    probe.answering = true;
+    w.clock.advance(10_000);
+    expect(await watchHosts(deps)).toMatchObject({ recovered: [c.id] });
+    expect(hosts.rows.get('docker-1')).toMatchObject({ state: 'draining', resumeState: null });
   });
 });
 

@@ -1,0 +1,1 @@
+ALTER TABLE "hosts" ADD COLUMN "resume_state" text;
