@@ -31,7 +31,8 @@ const badInstructionName = `it-badinstr-${runId}`;
 const noBaseArgName = `it-nobase-${runId}`;
 const usesName = `it-uses-${runId}`;
 const usedName = `it-used-${runId}`;
-const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName, usesName, usedName];
+const cdsName = `it-cds-${runId}`;
+const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName, usesName, usedName, cdsName];
 
 let recipesDir: string;
 let builder: ImageBuilder;
@@ -179,6 +180,39 @@ describe('image builder (real Docker Engine)', () => {
     expect((await container.logs({ stdout: true, stderr: true })).toString('utf8')).toContain('binding to port');
     await container.remove({ force: true });
   }, 120_000);
+
+  it('class-data archives are rebuilt when the image recipe changes', async () => {
+    // The archives record the class path they were made with; a JVM told to use one (-Xshare:on) refuses to start
+    // when its class path does not begin with that one. Built images run both JVMs on their own archives.
+    const javaWithArchives = (classPathPrefix = '') =>
+      `. /etc/zookeeper/conf/environment && for cds in "$ZK_SERVER_CDS" "$ZK_CLIENT_CDS"; do java -Xshare:on $cds -cp "${classPathPrefix}$CLASSPATH" -version 2>&1 || exit 1; done; sha256sum /usr/share/zookeeper/cds/*.jsa`;
+    const run = async (ref: string, script: string) => {
+      const c = await docker.createContainer({ Image: ref, Entrypoint: ['bash', '-c', script], Tty: true, Labels: { [TEST_LABEL]: TEST_LABEL_VALUE } });
+      await c.start();
+      const { StatusCode } = (await c.wait()) as { StatusCode: number };
+      const output = (await c.logs({ stdout: true, stderr: true })).toString('utf8');
+      await c.remove({ force: true });
+      return { exitCode: StatusCode, output };
+    };
+    const before = await run((await builder.resolve(zkName)).ref, javaWithArchives());
+    expect(before.exitCode, before.output).toBe(0);
+
+    // The recipe changes the class path: an archive left over from the old build could not be used.
+    await copyZookeeperRecipe(cdsName);
+    const environment = join(recipesDir, cdsName, 'environment');
+    await writeFile(environment, (await readFile(environment, 'utf8')).replace(/^CLASSPATH="/m, 'CLASSPATH="/usr/share/java/commons-cli.jar:'));
+    const stale = await run((await builder.resolve(zkName)).ref, javaWithArchives('/usr/share/java/commons-cli.jar:'));
+    expect(stale.exitCode).not.toBe(0);
+    expect(stale.output).toMatch(/Unable to use shared archive/);
+
+    const built = (await builder.build(cdsName)).at(-1)!;
+    expect(built.cached).toBe(false);
+    const after = await run(built.ref, javaWithArchives());
+    expect(after.exitCode, after.output).toBe(0);
+    const sums = (o: string) => o.match(/^[0-9a-f]{64}/gm);
+    expect(sums(after.output)).toHaveLength(2);
+    expect(sums(after.output)).not.toEqual(sums(before.output));
+  }, 180_000);
 
   it('builds a recipe only once when two builds race', async () => {
     const [a, b] = await Promise.all([builder.build(parallelName), builder.build(parallelName)]);
