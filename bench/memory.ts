@@ -46,9 +46,13 @@ async function waitState(name: string, state: string, timeoutMs: number): Promis
 
 let atWarmup: Record<string, number> | undefined;
 const started = Date.now();
+// SIGINT or SIGTERM ends the run after the cycle in progress, with the summary and the clean-up.
+let stopAt = cycles;
+let done = 0;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopAt = done));
 try {
   console.log(`start: ${show(await sample())}`);
-  for (let i = 1; i <= cycles; i++) {
+  for (let i = 1; i <= stopAt; i++) {
     const name = `mem-${randomUUID().slice(0, 6)}`;
     await h.send(`create zookeeper 1 --name ${name}`).res;
     await waitState(name, 'ready', 180_000);
@@ -57,12 +61,14 @@ try {
     const button = (await h.reply(asked)).blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete.confirm')!;
     await h.press(button, { responseId: `confirm-${name}`, ephemeral: true });
     await waitState(name, 'deleted', 120_000);
+    done = i;
     if (i === warmup) console.log(`cycle ${i} (after warm-up): ${show((atWarmup = await sample()))}`);
-    else if (i % 25 === 0 || i === cycles) console.log(`cycle ${i} (${((Date.now() - started) / 1000 / i).toFixed(1)} s a cycle): ${show(await sample())}`);
+    else if (i % 25 === 0) console.log(`cycle ${i} (${((Date.now() - started) / 1000 / i).toFixed(1)} s a cycle): ${show(await sample())}`);
   }
   const end = await sample();
+  if (!atWarmup) throw new Error(`stopped at cycle ${done}, before the warm-up (${warmup}) ended`);
   const growth = (end.rss! / atWarmup!.rss! - 1) * 100;
-  console.log(`RSS at cycle ${warmup} ${mib(atWarmup!.rss!)}, at cycle ${cycles} ${mib(end.rss!)}: growth ${growth.toFixed(1)} % (bar: under 10 %)`);
+  console.log(`RSS at cycle ${warmup} ${mib(atWarmup!.rss!)}, at cycle ${done} ${mib(end.rss!)}: growth ${growth.toFixed(1)} % (bar: under 10 %)`);
   console.log(`heap used ${mib(atWarmup!.heapUsed!)} → ${mib(end.heapUsed!)}, handles ${atWarmup!.handles} → ${end.handles}`);
 } finally {
   await h.close();
