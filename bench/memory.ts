@@ -7,10 +7,13 @@
  * (cycle 50, or a tenth of the run if shorter) and at the end, with the heap and the live handles from its /metrics
  * every 25 cycles, so a leak shows where it lives (heap, native memory, sockets or timers). The issue's bar: RSS growth
  * from the warm-up to the end under 10 %.
+ * `--heap-snapshots` also writes a heap snapshot of the process after the warm-up and at the end (.cache/heap/), to
+ * compare (it stops the process for seconds each time: not for the figures).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { startSlackHarness } from '../test/support/slack-harness.js';
 
 const args = process.argv.slice(2);
@@ -20,7 +23,25 @@ const warmup = Math.min(50, Math.max(1, Math.floor(cycles / 10)));
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
-const h = await startSlackHarness({ subnetPool: '10.173.0.0/16', env: { LOG_LEVEL: 'warn' } });
+const heapDir = path.resolve('.cache/heap');
+const snapshots = args.includes('--heap-snapshots');
+if (snapshots) mkdirSync(heapDir, { recursive: true });
+const h = await startSlackHarness({
+  subnetPool: opt('--subnet-pool', '10.173.0.0/16'),
+  env: { LOG_LEVEL: 'warn', ...(snapshots && { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` }) },
+});
+/** Asks the process for a heap snapshot and waits until the file is complete. */
+async function heapSnapshot(): Promise<void> {
+  if (!snapshots) return;
+  const before = new Set(readdirSync(heapDir));
+  process.kill(h.bot.child.pid!, 'SIGUSR2');
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const fresh = readdirSync(heapDir).filter((f) => !before.has(f));
+    // The snapshot is written in one go while the process is stopped: it answers /healthz again once it is done.
+    if (fresh.length && (await fetch(`http://127.0.0.1:${h.bot.port}/healthz`).then((r) => r.ok, () => false))) return console.log(`heap snapshot ${fresh[0]}`);
+  }
+}
 
 const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.bot.child.pid}/status`, 'utf8'))![1]) * 1024;
 async function sample(): Promise<Record<string, number>> {
@@ -62,10 +83,14 @@ try {
     await h.press(button, { responseId: `confirm-${name}`, ephemeral: true });
     await waitState(name, 'deleted', 120_000);
     done = i;
-    if (i === warmup) console.log(`cycle ${i} (after warm-up): ${show((atWarmup = await sample()))}`);
+    if (i === warmup) {
+      console.log(`cycle ${i} (after warm-up): ${show((atWarmup = await sample()))}`);
+      await heapSnapshot();
+    }
     else if (i % 25 === 0) console.log(`cycle ${i} (${((Date.now() - started) / 1000 / i).toFixed(1)} s a cycle): ${show(await sample())}`);
   }
   const end = await sample();
+  await heapSnapshot();
   if (!atWarmup) throw new Error(`stopped at cycle ${done}, before the warm-up (${warmup}) ended`);
   const growth = (end.rss! / atWarmup!.rss! - 1) * 100;
   console.log(`RSS at cycle ${warmup} ${mib(atWarmup!.rss!)}, at cycle ${done} ${mib(end.rss!)}: growth ${growth.toFixed(1)} % (bar: under 10 %)`);
