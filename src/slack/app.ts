@@ -52,6 +52,8 @@ export function createSlackApp(opts: SlackAppOptions): App {
       retryConfig: { retries: 0 },
     },
     ...(socketMode && { installerOptions: { port: opts.port } }),
+    // No listener reads context.conversation: without the store, no lookup (and no "not found" Error) before each ack.
+    convoStore: false,
     logLevel: LogLevel.WARN,
   });
   registerClusterCommand(app, opts.deps, acks.later);
