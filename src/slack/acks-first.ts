@@ -25,13 +25,17 @@ export interface AcksFirst {
   state(): { waiting: number; queued: number; running: number };
 }
 
-export function acksFirst(opts: { concurrency?: number } = {}): AcksFirst {
+/**
+ * `holdMs` bounds how long one socket or request holds the follow-ups back: a connection opened and left idle (a proxy's
+ * pre-opened socket, a slow client) must not stall every answer. Slack's own requests are acked well within it.
+ */
+export function acksFirst(opts: { concurrency?: number; holdMs?: number } = {}): AcksFirst {
   const concurrency = opts.concurrency ?? 4;
+  const holdMs = opts.holdMs ?? 1000;
   let waiting = 0;
   let running = 0;
   let scheduled = false;
   const queue: (() => void)[] = [];
-  const unseen = new WeakSet<Socket>();
 
   const pump = () => {
     if (scheduled || waiting > 0 || running >= concurrency || queue.length === 0) return;
@@ -51,30 +55,38 @@ export function acksFirst(opts: { concurrency?: number } = {}): AcksFirst {
     waiting--;
     pump();
   };
+  /** Counts one more waiting; the returned function stops counting it, once, whichever comes first: it or `holdMs`. */
+  const hold = (): (() => void) => {
+    waiting++;
+    let done = false;
+    const release = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      settled();
+    };
+    const timer = setTimeout(release, holdMs);
+    timer.unref();
+    return release;
+  };
+  const unseen = new WeakMap<Socket, () => void>();
 
   return {
     track: (listener) => (req, res) => {
-      if (unseen.delete(req.socket)) settled();
+      unseen.get(req.socket)?.();
+      unseen.delete(req.socket);
       if (req.method === 'POST') {
-        waiting++;
-        let done = false;
-        const finish = () => {
-          if (done) return;
-          done = true;
-          settled();
-        };
-        res.once('finish', finish);
-        res.once('close', finish);
+        const release = hold();
+        res.once('finish', release);
+        res.once('close', release);
       }
       listener(req, res);
     },
     watch: (server) => {
       server.on('connection', (socket: Socket) => {
-        waiting++;
-        unseen.add(socket);
-        socket.once('close', () => {
-          if (unseen.delete(socket)) settled();
-        });
+        const release = hold();
+        unseen.set(socket, release);
+        socket.once('close', release);
       });
     },
     later: (work, o = {}) =>

@@ -80,6 +80,21 @@ describe('acks first: follow-up work waits for the acks', () => {
     expect(acks.state()).toEqual({ waiting: 0, queued: 0, running: 0 });
   });
 
+  it('lets an idle socket or a request that never finishes hold the follow-ups back for `holdMs` at most', async () => {
+    const acks = acksFirst({ holdMs: 50 });
+    const server = new EventEmitter();
+    acks.watch(server as unknown as Server);
+    server.emit('connection', new EventEmitter()); // opened, never sends a request
+    const a = request();
+    acks.track(() => {})(a.req, a.res); // never answered
+    const started = Date.now();
+    await acks.later(async () => undefined);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(acks.state().waiting).toBe(0);
+    a.ack(); // a late response does not count twice
+    expect(acks.state().waiting).toBe(0);
+  });
+
   it('counts a request whose connection closed before its response once, not twice', async () => {
     const acks = acksFirst();
     const a = request();
