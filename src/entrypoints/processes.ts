@@ -33,6 +33,7 @@ import { sweepExpiry } from '../services/sweep-expiry.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
+import { acksFirst } from '../slack/acks-first.js';
 import { webUiLinks } from '../slack/listeners/web-ui.js';
 import { webUiLinksMessage } from '../render/ui-links.js';
 import { createOutboxNotifier } from '../slack/outbox-notifier.js';
@@ -237,7 +238,9 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
   const fetch = slackFetch(ctx);
   const client = slackClient(ctx, fetch);
   const notifier = slackNotifier(ctx, client);
+  const acks = acksFirst();
   const app = createSlackApp({
+    acks,
     botToken: slack.botToken,
     ...(slack.signingSecret && { signingSecret: slack.signingSecret }),
     ...(slack.appToken && { appToken: slack.appToken }),
@@ -254,7 +257,9 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);
   if (opts.withWorker) await runWorker(ctx, notifier, shutdown);
-  await app.start(port);
+  const server: unknown = await app.start(port);
+  // Sockets accepted but not yet read count as requests waiting for their ack (Socket Mode has no server).
+  if (server instanceof http.Server) acks.watch(server);
   await serveMetrics(ctx);
   // Stops taking requests (closes the port or the socket), then lets acked requests' listeners finish.
   ctx.defer('slack receiver', async () => {

@@ -6,6 +6,7 @@ import { registerClusterActions } from './listeners/cluster-actions.js';
 import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
 import { refuseFutureRequests } from './future-requests.js';
+import { acksFirst, type AcksFirst } from './acks-first.js';
 import { memoryPressLedger, type PressLedger } from './press-ledger.js';
 import { registerWebUiButton, type WebUiLinkDeps } from './listeners/web-ui.js';
 
@@ -27,6 +28,8 @@ export interface SlackAppOptions {
   onFutureRequest?: () => void;
   /** Signs web UI links for the card's "Web UIs" button; without it the button answers nothing. */
   webUi?: WebUiLinkDeps;
+  /** Holds every listener's work after its ack until no request waits for its own ack (a fresh one when unset). */
+  acks?: AcksFirst;
 }
 
 /**
@@ -37,7 +40,8 @@ export function createSlackApp(opts: SlackAppOptions): App {
   const socketMode = Boolean(opts.appToken);
   // Our own HTTPReceiver so its request listener can refuse future-dated requests before Bolt verifies them.
   const receiver = socketMode ? undefined : new HTTPReceiver({ signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN });
-  if (receiver) receiver.requestListener = refuseFutureRequests(receiver.requestListener, opts.onFutureRequest);
+  const acks = opts.acks ?? acksFirst();
+  if (receiver) receiver.requestListener = acks.track(refuseFutureRequests(receiver.requestListener, opts.onFutureRequest));
   const app = new App({
     token: opts.botToken,
     ...(socketMode ? { appToken: opts.appToken!, socketMode: true, customRoutes: opts.routes } : { receiver: receiver! }),
@@ -48,12 +52,14 @@ export function createSlackApp(opts: SlackAppOptions): App {
       retryConfig: { retries: 0 },
     },
     ...(socketMode && { installerOptions: { port: opts.port } }),
+    // No listener reads context.conversation: without the store, no lookup (and no "not found" Error) before each ack.
+    convoStore: false,
     logLevel: LogLevel.WARN,
   });
-  registerClusterCommand(app, opts.deps);
-  registerClusterActions(app, opts.deps, opts.presses ?? memoryPressLedger());
-  registerHomeAndForm(app, opts.deps);
-  if (opts.webUi) registerWebUiButton(app, opts.webUi);
+  registerClusterCommand(app, opts.deps, acks.later);
+  registerClusterActions(app, opts.deps, opts.presses ?? memoryPressLedger(), acks.later);
+  registerHomeAndForm(app, opts.deps, acks.later);
+  if (opts.webUi) registerWebUiButton(app, opts.webUi, acks.later);
   return app;
 }
 

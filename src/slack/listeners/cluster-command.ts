@@ -1,12 +1,13 @@
 import type { App } from '@slack/bolt';
 import { handleCommand, precheckCommand, type CommandDeps } from '../../app/handle-command.js';
+import type { AcksFirst } from '../acks-first.js';
 import { sendFileToUser } from '../send-file.js';
 
 /**
  * `/cluster ...`: answer within Slack's 3 seconds with what needs no I/O (usage errors, "creating…"),
  * then do the work and reply ephemerally through response_url.
  */
-export function registerClusterCommand(app: App, deps: CommandDeps, command = '/cluster'): void {
+export function registerClusterCommand(app: App, deps: CommandDeps, later: AcksFirst['later'], command = '/cluster'): void {
   app.command(command, async ({ command: cmd, ack, respond, client }) => {
     const pre = precheckCommand(cmd.text, deps.catalog);
     if (!pre.ok) {
@@ -14,18 +15,18 @@ export function registerClusterCommand(app: App, deps: CommandDeps, command = '/
       return;
     }
     await ack(pre.ack ? { response_type: 'ephemeral', ...pre.ack } : undefined);
-    // The follow-up work (database, rendering, response_url) waits for the event loop's next turn, so requests that
-    // arrived meanwhile are parsed and acked first: under a burst, one command's work never delays another's ack.
-    await new Promise((resolve) => setImmediate(resolve));
-    const reply = await handleCommand(
-      deps,
-      { user: cmd.user_id, handle: cmd.user_name, team: cmd.team_id, channel: cmd.channel_id, requestKey: `slack:${cmd.team_id}:${cmd.trigger_id}` },
-      pre.command,
-    );
-    if (!reply) return;
-    const { file, ...message } = reply;
-    await respond({ response_type: 'ephemeral', ...message });
-    if (file) await sendFileToUser(client, cmd.user_id, file).catch((e: Error) =>
-      respond({ response_type: 'ephemeral', text: `⚠️ Could not send you ${file.filename}: ${e.message}` }));
+    // The follow-up work (database, rendering, response_url) waits until no other request waits for its ack.
+    await later(async () => {
+      const reply = await handleCommand(
+        deps,
+        { user: cmd.user_id, handle: cmd.user_name, team: cmd.team_id, channel: cmd.channel_id, requestKey: `slack:${cmd.team_id}:${cmd.trigger_id}` },
+        pre.command,
+      );
+      if (!reply) return;
+      const { file, ...message } = reply;
+      await respond({ response_type: 'ephemeral', ...message });
+      if (file) await sendFileToUser(client, cmd.user_id, file).catch((e: Error) =>
+        respond({ response_type: 'ephemeral', text: `⚠️ Could not send you ${file.filename}: ${e.message}` }));
+    });
   });
 }

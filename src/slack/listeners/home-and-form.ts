@@ -4,23 +4,25 @@ import { checkCreateForm } from '../../domain/create-form.js';
 import { createFormValues, createModalCallbackId, renderCreateModal } from '../../render/create-modal.js';
 import { openCreateActionId } from '../../render/home.js';
 import { renderInfo } from '../../render/messages.js';
+import type { AcksFirst } from '../acks-first.js';
 import { publishHome } from '../home.js';
 
 /** The Home tab, the create form's openers (Home/help button, global shortcut) and its submission. */
-export function registerHomeAndForm(app: App, deps: CommandDeps): void {
+export function registerHomeAndForm(app: App, deps: CommandDeps, later: AcksFirst['later']): void {
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
-    await publishHome(deps, client, event.user);
+    await later(() => publishHome(deps, client, event.user));
   });
 
   app.action<BlockButtonAction>(openCreateActionId, async ({ ack, body, client }) => {
     await ack();
-    await client.views.open({ trigger_id: body.trigger_id, view: renderCreateModal(deps.catalog.list(), { channel: body.channel?.id ?? null }) as never });
+    // Urgent: the trigger_id expires 3 s after the press.
+    await later(() => client.views.open({ trigger_id: body.trigger_id, view: renderCreateModal(deps.catalog.list(), { channel: body.channel?.id ?? null }) as never }), { urgent: true });
   });
 
   app.shortcut(createModalCallbackId, async ({ ack, shortcut, client }) => {
     await ack();
-    await client.views.open({ trigger_id: shortcut.trigger_id, view: renderCreateModal(deps.catalog.list()) as never });
+    await later(() => client.views.open({ trigger_id: shortcut.trigger_id, view: renderCreateModal(deps.catalog.list()) as never }), { urgent: true });
   });
 
   app.view(createModalCallbackId, async ({ ack, body, view, client }) => {
@@ -35,11 +37,13 @@ export function registerHomeAndForm(app: App, deps: CommandDeps): void {
     }
     await ack();
     const channel = view.private_metadata || null;
-    // The view id is unique per opened form, so a resubmitted form is the same request.
-    const reply = await handleCommand(deps, { user, team: body.team?.id ?? null, channel, requestKey: `slack:${body.team?.id ?? ''}:view:${view.id}` }, check.command);
-    // Without a channel the card goes to the owner's DM; errors (quota, capacity) are told there too.
-    if (reply) await client.chat.postMessage({ channel: user, text: reply.text, blocks: reply.blocks as never });
-    else if (!channel) return;
-    else await client.chat.postEphemeral({ channel, user, ...renderInfo(`⏳ Creating ${check.command.template}… the cluster card will appear in this channel.`) } as never).catch(() => {});
+    await later(async () => {
+      // The view id is unique per opened form, so a resubmitted form is the same request.
+      const reply = await handleCommand(deps, { user, team: body.team?.id ?? null, channel, requestKey: `slack:${body.team?.id ?? ''}:view:${view.id}` }, check.command);
+      // Without a channel the card goes to the owner's DM; errors (quota, capacity) are told there too.
+      if (reply) await client.chat.postMessage({ channel: user, text: reply.text, blocks: reply.blocks as never });
+      else if (!channel) return;
+      else await client.chat.postEphemeral({ channel, user, ...renderInfo(`⏳ Creating ${check.command.template}… the cluster card will appear in this channel.`) } as never).catch(() => {});
+    });
   });
 }

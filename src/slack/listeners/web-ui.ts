@@ -3,6 +3,7 @@ import { uiLink } from '../../http/ui-link.js';
 import { webUiAction } from '../../render/cluster-card.js';
 import { webUiLinksMessage, webUis } from '../../render/ui-links.js';
 import type { ClusterView } from '../../domain/cluster.js';
+import type { AcksFirst } from '../acks-first.js';
 import type { Clock, TemplateCatalog } from '../../services/ports.js';
 
 export interface WebUiLinkDeps {
@@ -31,15 +32,17 @@ export async function webUiLinks(deps: WebUiLinkDeps, view: ClusterView, user: s
  * The card's "Web UIs" button: the card is shared by a channel, so it cannot carry a link bound to one person;
  * a press answers the presser alone with links signed for them.
  */
-export function registerWebUiButton(app: App, deps: WebUiLinkDeps): void {
+export function registerWebUiButton(app: App, deps: WebUiLinkDeps, later: AcksFirst['later']): void {
   app.action<BlockButtonAction>(webUiAction, async ({ ack, body, action, respond }) => {
     await ack();
-    const view = await deps.store.view(action.value ?? '').catch(() => undefined);
-    if (!view || view.cluster.state === 'deleted') {
-      await respond({ response_type: 'ephemeral', replace_original: false, text: 'That cluster no longer exists.' });
-      return;
-    }
-    const { uis, link, expiresAt } = await webUiLinks(deps, view, body.user.id);
-    await respond({ response_type: 'ephemeral', replace_original: false, ...webUiLinksMessage(view, uis, link, expiresAt) });
+    await later(async () => {
+      const view = await deps.store.view(action.value ?? '').catch(() => undefined);
+      if (!view || view.cluster.state === 'deleted') {
+        await respond({ response_type: 'ephemeral', replace_original: false, text: 'That cluster no longer exists.' });
+        return;
+      }
+      const { uis, link, expiresAt } = await webUiLinks(deps, view, body.user.id);
+      await respond({ response_type: 'ephemeral', replace_original: false, ...webUiLinksMessage(view, uis, link, expiresAt) });
+    });
   });
 }
