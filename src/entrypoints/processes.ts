@@ -140,9 +140,11 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
   const outbox = createOutboxStore(ctx.database.db);
   const { channelIntervalMs, retryMaxMs, timeoutMs } = ctx.config.slack;
-  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000 });
+  // Home is refreshed when a card row is claimed, not when a service tells the outbox: that is inside the state
+  // change's transaction, so a Home published then could read the state from before it, and keep showing it.
+  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000, cardClaimed: homeChanged });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger, homeChanged });
+  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {

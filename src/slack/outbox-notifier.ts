@@ -17,8 +17,6 @@ export interface OutboxNotifierDeps {
   /** The registered hosts: a card uses its host's advertised address and, when lost, says since when it is silent. */
   hosts?: Pick<HostStore, 'get'>;
   logger: Log;
-  /** Called with the owner of every changed cluster, to refresh their Home tab (throttled, not awaited). */
-  homeChanged?: (owner: string) => void;
 }
 
 /**
@@ -46,7 +44,6 @@ export function createOutboxNotifier(deps: OutboxNotifierDeps, opts: { strict?: 
     through: (writer) => createOutboxNotifier({ ...deps, outbox: writer }, { strict: true }),
 
     async clusterChanged(view) {
-      deps.homeChanged?.(view.cluster.owner);
       await safely('the cluster card', view.cluster.id, async () => {
         const host = await cardHost(deps.hosts, view.cluster.host);
         const message = renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.advertiseHost, host });

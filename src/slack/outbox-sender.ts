@@ -30,6 +30,12 @@ export interface OutboxSenderOptions {
   giveUpAfterMs?: number;
   /** How long a claimed row is this sender's; longer than any one send (a card may take two calls). */
   leaseMs?: number;
+  /**
+   * Told the owner of every card row claimed. A claimed row was committed with the change it shows, so what is
+   * read from the database now includes that change (the owner's Home tab is published from it). Told before the
+   * row goes out, so Slack refusing the card does not keep Home stale.
+   */
+  cardClaimed?: (owner: string) => void;
 }
 
 export interface OutboxSender {
@@ -210,6 +216,7 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
       try {
         const rows = await outbox.claim({ owner: name, max: 20, leaseMs, intervalMs });
         claimed = rows.length;
+        for (const r of rows) if (r.kind === 'card' && r.owner) opts.cardClaimed?.(r.owner);
         // Rows are of different channels: send them side by side.
         await Promise.all(rows.map((r) => handle(r).catch((e: Error) => logger.warn({ key: r.key, err: e.message }, 'slack outbox: could not record a send'))));
         if (Date.now() - lastPrune > 3600_000) {

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { outboxKeys, type OutboxEntry } from '../../src/domain/outbox.js';
-import { createOutboxStore, type OutboxStore } from '../../src/db/outbox-store.js';
+import { createOutboxStore, writeOutbox, type OutboxStore } from '../../src/db/outbox-store.js';
 import { startOutboxSender, type OutboxSender } from '../../src/slack/outbox-sender.js';
 import type { NewCluster } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -39,10 +39,10 @@ afterAll(async () => {
 
 const client = () => new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 2000 });
 
-function startSender(opts: { channelIntervalMs?: number; name?: string } = {}): OutboxSender {
+function startSender(opts: { channelIntervalMs?: number; name?: string; cardClaimed?: (owner: string) => void } = {}): OutboxSender {
   const s = startOutboxSender({
     client: client(), outbox, refs: t.store, logger: new MemoryLog(), name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
-    channelIntervalMs: opts.channelIntervalMs ?? 0, maxBackoffMs: 300, pollMs: 20,
+    channelIntervalMs: opts.channelIntervalMs ?? 0, maxBackoffMs: 300, pollMs: 20, ...(opts.cardClaimed && { cardClaimed: opts.cardClaimed }),
   });
   senders.push(s);
   return s;
@@ -93,6 +93,22 @@ describe('slack outbox', () => {
     expect(updates[0]!.args).toMatchObject({ channel: 'C0OK', ts, text: 'card v5' });
     expect(fake.messages('C0OK').find((m) => m.ts === ts)!.text).toBe('card v5');
     expect(ok('chat.postMessage')).toHaveLength(1);
+  });
+
+  it("tells a card's owner (whose Home is then published from the database) only once the card's transaction has committed", async () => {
+    const c = await newCluster('C0OK');
+    const told: string[] = [];
+    startSender({ cardClaimed: (owner) => told.push(owner) });
+    await t.database.db.transaction(async (tx) => {
+      await writeOutbox(tx, card(c.id, 'C0OK', 'card in a transaction'));
+      await writeOutbox(tx, thread(c.id, 'C0OK', 'op-home'));
+      // The sender polls every 20 ms: uncommitted, the row is not there for it.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(told).toEqual([]);
+    });
+    await drained();
+    // The card only: a thread message does not change what Home shows.
+    expect(told).toEqual(['U0OWNER']);
   });
 
   it('posts a once-key a single time however often it is written, before and after sending', async () => {
