@@ -184,7 +184,10 @@ async function preflight(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan,
     reserved.cpus += f.cpus;
     reserved.memoryMiB += f.memoryMiB;
   }
-  const fits = placeCluster([{ ...capacity, reservedCpus: reserved.cpus, reservedMemoryMiB: reserved.memoryMiB }], footprint(template, cluster.size), { pinned: target });
+  // An admin's limit on the target (`clusterbot hosts limit`) counts here as in placement.
+  const registered = await deps.hosts?.get(target);
+  const limits = { maxCpus: registered?.maxCpus ?? null, maxMemoryMiB: registered?.maxMemoryMiB ?? null };
+  const fits = placeCluster([{ ...capacity, ...limits, reservedCpus: reserved.cpus, reservedMemoryMiB: reserved.memoryMiB }], footprint(template, cluster.size), { pinned: target });
   if (!fits.ok) throw new AppError('no_capacity', `${target} cannot take ${cluster.name}: ${fits.reason}.`, { retryable: false });
 
   // What an earlier migration away from the target left there (a source in its rollback window) is stale now.
