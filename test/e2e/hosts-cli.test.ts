@@ -72,4 +72,15 @@ describe('clusterbot hosts', () => {
     expect(await cli('drain', 'zz')).toMatchObject({ code: 1, out: expect.stringContaining('There is no Docker host called zz') });
     expect((await t.database.pool.query('SELECT name FROM hosts ORDER BY name')).rows).toEqual([{ name: 'local' }]);
   }, 120_000);
+
+  it('refuses at start a DOCKER_HOSTS entry with plain TCP to a network address, naming it, before anything is opened', async () => {
+    const started = await promisify(execFile)(process.execPath, [path.resolve('dist/entrypoints/cli.js'), 'worker'], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: t.url, DOCKER_HOSTS: 'local=unix:///var/run/docker.sock,x=tcp://10.9.9.9:2375', LOG_LEVEL: 'warn' },
+      timeout: 60_000,
+    }).then(() => ({ code: 0, out: '' }), (e: { code?: number; stderr?: string }) => ({ code: e.code, out: e.stderr ?? '' }));
+    expect(started).toEqual({ code: 1, out: expect.stringContaining('Docker host x (tcp://10.9.9.9:2375) would be reached over plain TCP on a network') });
+    expect(started.out).toContain('DOCKER_INSECURE_HOSTS');
+    // Nothing was registered: the refusal came before the database was touched.
+    expect((await t.database.pool.query('SELECT name FROM hosts ORDER BY name')).rows).toEqual([{ name: 'local' }]);
+  }, 120_000);
 });
