@@ -165,11 +165,11 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       );
     },
 
-    async ensureImage(host, recipe) {
+    async ensureImage(host, recipe, onProgress) {
       const ref = await opts.resolveImage(recipe);
       let image = await tolerate(() => pool.get(host).getImage(ref).inspect(), 404);
       if (!image && opts.distribution) {
-        await opts.distribution.ensure(host, ref);
+        await opts.distribution.ensure(host, ref, onProgress);
         image = await tolerate(() => pool.get(host).getImage(ref).inspect(), 404);
       }
       if (!image)

@@ -274,11 +274,21 @@ export interface HostCapacity {
   reachable: boolean;
 }
 
+/** How far an image has got to a host that lacked it: bytes of the streamed image tar, or registry layers pulled. */
+export interface ImageCopyProgress {
+  via: 'registry' | 'stream';
+  done: number;
+  total?: number;
+}
+
 /** The Docker side of a cluster. Every method is idempotent: safe to repeat after a crash. */
 export interface ContainerRuntime {
   hosts(): Promise<HostCapacity[]>;
-  /** Fails with AppError('image_missing') naming the build command when a template's image is absent. */
-  ensureImage(host: string, recipe: string): Promise<string>;
+  /**
+   * Fails with AppError('image_missing') naming the build command when a template's image is absent. A host that
+   * lacks it gets it from the registry or streamed from a host that has it, told through `onProgress`.
+   */
+  ensureImage(host: string, recipe: string, onProgress?: (p: ImageCopyProgress) => void): Promise<string>;
   /** Fails with AppError('subnet_taken') when the plan's subnet overlaps a network that already exists on the host. */
   ensureNetwork(host: string, plan: ClusterPlan): Promise<void>;
   /**

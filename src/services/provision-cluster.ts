@@ -2,11 +2,12 @@ import type { ClusterView } from '../domain/cluster.js';
 import { placeCluster } from '../domain/placement.js';
 import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
+import { bytesText } from '../domain/bytes.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
 import { pollReadiness } from './poll-readiness.js';
 import { telling } from './tell.js';
-import type { Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
+import type { Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, ImageCopyProgress, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
 
 export interface ProvisionDeps {
   store: ClusterStore;
@@ -108,6 +109,25 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const progress = async (text: string) =>
       notifier.progress(await view(), { step: ++done, total, text, ...(title && { title }), ...(opts.operationId && { operationId: opts.operationId }) });
 
+    // A host that lacks an image gets it first (minutes for a big one): the card says how far it has got, at most
+    // every 2 s (the outbox coalesces the progress message anyway), without counting as a step of its own.
+    // Its messages go out one after another and are all written before the next step's, so none overtakes it.
+    const copying = (recipe: string, host: string) => {
+      let last = 0;
+      let told = Promise.resolve();
+      const on = (p: ImageCopyProgress) => {
+        const now = deps.clock.now().getTime();
+        if (now - last < 2000) return;
+        last = now;
+        const how = p.via === 'stream'
+          ? `${bytesText(p.done)}${p.total ? ` of ${bytesText(p.total)}` : ''}`
+          : `${p.done}${p.total ? ` of ${p.total}` : ''} layers`;
+        const text = `copying the ${recipe} image to ${host}: ${how}`;
+        told = told.then(async () => notifier.progress(await view(), { step: done + 1, total, text, ...(title && { title }), ...(opts.operationId && { operationId: opts.operationId }) })).catch(() => undefined);
+      };
+      return { on, told: () => told };
+    };
+
     step = 'placing';
     const host = cluster.host ?? (await place(deps, footprint(template, cluster.size)));
     if (!cluster.host) await store.setHost(clusterId, host);
@@ -120,7 +140,12 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     step = 'checking images';
     const images = new Map<string, string>();
     if (source) for (const node of plan.nodes) images.set(`node:${node.ordinal}`, await source.image(host, node));
-    else for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(host, recipe));
+    else
+      for (const recipe of new Set(plan.nodes.map((n) => n.image))) {
+        const copy = copying(recipe, host);
+        images.set(recipe, await runtime.ensureImage(host, recipe, copy.on));
+        await copy.told();
+      }
     const imageOf = (node: PlannedNode) => images.get(source ? `node:${node.ordinal}` : node.image)!;
     await progress('images present');
     deps.checkpoint?.('create.images');

@@ -31,6 +31,7 @@ import type {
   DirectMessage,
   ExecResult,
   HostCapacity,
+  ImageCopyProgress,
   JobName,
   JobQueue,
   Log,
@@ -571,8 +572,12 @@ export class FakeRuntime implements ContainerRuntime {
     return clone(this.hostList);
   }
 
-  async ensureImage(host: string, recipe: string): Promise<string> {
+  /** What ensureImage reports, as a host lacking the image would (a registry pull or a stream from another host). */
+  imageCopy: ImageCopyProgress[] = [];
+
+  async ensureImage(host: string, recipe: string, onProgress?: (p: ImageCopyProgress) => void): Promise<string> {
     await this.enter({ step: 'ensureImage', host, target: recipe });
+    for (const p of this.imageCopy) onProgress?.(p);
     return `clusterbot/${recipe}:test`;
   }
 

@@ -172,6 +172,19 @@ describe('provisionCluster', () => {
 
   const requested = async (size = 3) => (await requestCluster(w, req({ size }))).view.cluster;
 
+  it('a host that lacks the image: the card says how far its copy has got, without a step of its own', async () => {
+    const c = await requested(1);
+    w.runtime.scriptExec(() => true, ({ cmd }) => (isProbe(cmd) ? { exitCode: 0, output: 'Mode: standalone\n' } : { exitCode: 0, output: 'ok\n' }));
+    w.runtime.imageCopy = [{ via: 'stream', done: 1 << 20, total: 800 << 20 }, { via: 'stream', done: 2 << 20, total: 800 << 20 }];
+    await provisionCluster(w, c.id, { finalAttempt: false });
+    expect(w.store.stateOf(c.id)).toBe('ready');
+    const steps = w.notifier.progressSteps;
+    // The second report came within 2 s of the first (the fake clock stood still): only the first is told.
+    const copies = steps.filter((s) => s.text.startsWith('copying'));
+    expect(copies).toEqual([expect.objectContaining({ step: 2, text: 'copying the zookeeper image to docker-1: 1.0 MiB of 800 MiB' })]);
+    expect(steps.filter((s) => !s.text.startsWith('copying')).map((s) => s.step)).toEqual(Array.from({ length: steps[0]!.total }, (_, i) => i + 1));
+  });
+
   it('happy path: requested → provisioning → ready, nodes saved with ports, progress to total, ready message', async () => {
     const c = await requested(3);
     w.runtime.scriptExec(() => true, ({ cmd }) => {
