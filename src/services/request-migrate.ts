@@ -4,6 +4,7 @@ import { placeCluster } from '../domain/placement.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
+import { telling } from './tell.js';
 import type { Clock, ClusterStore, HostStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
 
 export interface RequestMigrateDeps {
@@ -57,12 +58,17 @@ export async function requestMigrate(deps: RequestMigrateDeps, actor: string, re
   const { operation, cluster: moved } = await deps.operations.begin(
     cluster.id,
     { kind: 'migrate', actor, params: { to: target } },
-    { whenStates: migratable, moveTo: 'migrating' },
+    {
+      whenStates: migratable, moveTo: 'migrating',
+      // The card and the owner's DM commit with the operation.
+      tell: telling(deps, async (n, v) => {
+        await n.clusterChanged(v);
+        if (actor !== v.cluster.owner) await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action: 'migrated', detail: `to ${target}` });
+      }),
+    },
   );
   view.cluster = moved;
-  await deps.notifier.clusterChanged(view);
   await deps.queue.enqueue(operation);
-  if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'migrated', detail: `to ${target}` });
   return { view, to: target };
 }
 
