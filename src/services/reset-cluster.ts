@@ -6,6 +6,7 @@ import { provisionCluster } from './provision-cluster.js';
 import { snapshotCluster, type SnapshotDeps } from './snapshot-cluster.js';
 import { telling } from './tell.js';
 
+/** Fault steps (deps.checkpoint): reset.snapshot-taken, reset.removed, then the create's (create.node-started ...). */
 export interface ResetDeps extends SnapshotDeps {
   operations: OperationStore;
   sleep?: (ms: number) => Promise<void>;
@@ -73,6 +74,7 @@ export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation
     try {
       const removed = await runtime.removeNodes(cluster.host, job.clusterId);
       logger.info({ clusterId: job.clusterId, ...removed }, 'reset: old nodes removed, network kept');
+      deps.checkpoint?.('reset.removed');
     } catch (err) {
       const e = toAppError(err);
       if (e.retryable && !opts.finalAttempt) throw e;
