@@ -162,7 +162,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
   } catch (err) {
     const e = toAppError(err);
     // Cut over already (the row is the target's): there is nothing to roll back, and the target's copy is the cluster now.
-    if ((await store.get(cluster.id))?.host === target) throw err;
+    if ((await store.get(cluster.id).catch(() => undefined))?.host === target) throw err;
     logger.warn({ clusterId: cluster.id, step, err: e.message, cause: (e.cause as Error | undefined)?.stack }, 'migrate failed; rolling back');
     const restored = await rollBack(deps, cluster, plan, target, sleep);
     const failed = { kind: 'migrateFailed' as const, by: job.actor, to: target, step, reason: e.userMessage, restored };

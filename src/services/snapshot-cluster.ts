@@ -171,7 +171,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
   } catch (err) {
     const e = toAppError(err);
     // Marked ready (with its message and the operation's end): what failed after it must not take the snapshot away.
-    if ((await snapshots.get(snapshot.id))?.state === 'ready') throw err;
+    if ((await snapshots.get(snapshot.id).catch(() => undefined))?.state === 'ready') throw err;
     logger.warn({ snapshotId: snapshot.id, err: e.message, cause: (e.cause as Error | undefined)?.message }, 'snapshot failed');
     await discard(deps, snapshot, e.userMessage, 'Nothing of the snapshot was kept.');
     throw err instanceof AppError ? new AppError(err.code, err.userMessage, { retryable: false, cause: err }) : e;
