@@ -6,18 +6,12 @@ import { checkQuota, type Usage } from '../domain/quota.js';
 import { placeCluster } from '../domain/placement.js';
 import { firstFreeSubnet } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
-import type { ClusterStore, InTransaction, NewCluster } from '../services/ports.js';
+import type { ClusterStore, NewCluster } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
-import { writeOutbox } from './outbox-store.js';
-import { finishOperation, insertOperation, toOperation, type Tx } from './operation-store.js';
+import { inTransaction, insertOperation, toOperation, type Tx } from './operation-store.js';
 import { clusters, events, nodes, operations, reminders, retiredSources } from './schema.js';
-
-/** The writes a Tell (services/ports.ts) makes, bound to the transaction of the state change it tells about. */
-function inTransaction(tx: Tx): InTransaction {
-  return { outbox: { write: (e) => writeOutbox(tx, e) }, operations: { finish: (op, state, error) => finishOperation(tx, op, state, error) } };
-}
 
 /** Postgres unique_violation, with the index that fired. */
 function uniqueViolation(err: unknown): string | undefined {
@@ -242,7 +236,7 @@ export function createClusterStore(db: Db): ClusterStore {
       });
     },
 
-    async transferOwner(id, change, actor, quota) {
+    async transferOwner(id, change, actor, quota, tell) {
       return db.transaction(async (tx) => {
         if (quota) {
           // The lock creates take, so a create and a hand-over to the same user are counted one after the other.
@@ -261,11 +255,12 @@ export function createClusterStore(db: Db): ClusterStore {
           .returning();
         if (!row) return undefined;
         await tx.insert(events).values({ clusterId: id, actor, kind: 'transferred', detail: { from: change.from, to: change.to } });
+        if (tell) await tell(toCluster(row), inTransaction(tx));
         return toCluster(row);
       });
     },
 
-    async extendExpiry(id, change, actor) {
+    async extendExpiry(id, change, actor, tell) {
       return db.transaction(async (tx) => {
         const [row] = await tx
           .update(clusters)
@@ -274,6 +269,7 @@ export function createClusterStore(db: Db): ClusterStore {
           .returning();
         if (!row) return undefined;
         await tx.insert(events).values({ clusterId: id, actor, kind: 'extended', detail: { from: change.from.toISOString(), to: change.to.toISOString() } });
+        if (tell) await tell(toCluster(row), inTransaction(tx));
         return toCluster(row);
       });
     },
@@ -307,7 +303,7 @@ export function createClusterStore(db: Db): ClusterStore {
       await db.update(clusters).set({ host, updatedAt: sql`now()` }).where(eq(clusters.id, id));
     },
 
-    async cutOver(id, move, actor) {
+    async cutOver(id, move, actor, tell) {
       return db.transaction(async (tx) => {
         const [row] = await tx
           .update(clusters)
@@ -319,6 +315,7 @@ export function createClusterStore(db: Db): ClusterStore {
         if (move.nodes.length) await tx.insert(nodes).values(move.nodes.map((n) => ({ ...n, clusterId: id, host: move.to, updatedAt: new Date() })));
         await tx.insert(retiredSources).values({ clusterId: id, host: move.from, operationId: move.operationId, removeAfter: move.removeSourceAfter });
         await tx.insert(events).values({ clusterId: id, actor, kind: 'migrated', detail: { from: move.from, to: move.to, removeSourceAfter: move.removeSourceAfter.toISOString() } });
+        if (tell) await tell(toCluster(row), inTransaction(tx));
         return toCluster(row);
       });
     },

@@ -2,11 +2,12 @@ import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { activeOperationStates, busyMessage, type Operation, type OperationKind, type OperationState } from '../domain/operation.js';
 import { AppError } from '../errors.js';
-import type { NewOperation, OperationStore } from '../services/ports.js';
+import type { InTransaction, NewOperation, OperationStore } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
 import { placeCluster } from '../domain/placement.js';
+import { writeOutbox } from './outbox-store.js';
 import { clusters, events, operations } from './schema.js';
 
 type OperationRow = typeof operations.$inferSelect;
@@ -50,6 +51,14 @@ export async function finishOperation(tx: Tx | Db, id: string, state: Exclude<Op
   return row && toOperation(row);
 }
 
+/**
+ * The writes a Tell (services/ports.ts) makes, bound to the transaction of the state change it tells about: every
+ * store that changes state and tells Slack hands its Tell one of these.
+ */
+export function inTransaction(tx: Tx): InTransaction {
+  return { outbox: { write: (e) => writeOutbox(tx, e) }, operations: { finish: (op, state, error) => finishOperation(tx, op, state, error) } };
+}
+
 export function createOperationStore(db: Db): OperationStore {
   return {
     async begin(clusterId, op, opts) {
@@ -90,6 +99,8 @@ export function createOperationStore(db: Db): OperationStore {
         }
         const operation = await insertOperation(tx, clusterId, op);
         await tx.insert(events).values({ clusterId, actor: op.actor, kind: `operation.${op.kind}`, detail: { operation: operation.id, ...(op.params ?? {}) } });
+        // The card (and any DM) commits with the operation and the move: a process killed after the commit has queued them.
+        if (opts.tell) await opts.tell(cluster, inTransaction(tx));
         return { operation, cluster };
       });
     },

@@ -15,6 +15,11 @@ export interface OutboxStore extends OutboxWriter {
   claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
   /** Sent: the claimed version is done (a newer payload written meanwhile stays due); remembers the ts. */
   sent(row: OutboxRow, owner: string, ts?: string): Promise<void>;
+  /**
+   * Records, before a post is sent, that its outcome is unknown until it is recorded (`true`), and after Slack refused
+   * it, that it was not posted (`false`). `sent` clears it too.
+   */
+  postAttempt(row: OutboxRow, owner: string, unknown: boolean): Promise<void>;
   /** Not sent, try again after `delayMs`. */
   retryLater(row: OutboxRow, owner: string, delayMs: number, error: string): Promise<void>;
   /** Given up (a permanent error): the claimed version counts as done, with the reason kept. */
@@ -48,13 +53,14 @@ export async function writeOutbox(exec: Exec, e: OutboxEntry): Promise<void> {
 
 type RawRow = {
   id: string; key: string; kind: OutboxKind; cluster_id: string | null; channel: string; owner: string | null;
-  payload: { message: OutboxMessage; clusterProgress: boolean }; version: number; ts: string | null; attempts: number; created_at: Date | string;
+  payload: { message: OutboxMessage; clusterProgress: boolean }; version: number; ts: string | null; attempts: number; post_unknown: boolean;
+  created_at: Date | string;
 };
 
 const toRow = (r: RawRow): OutboxRow => ({
   id: String(r.id), key: r.key, kind: r.kind, clusterId: r.cluster_id, channel: r.channel, owner: r.owner,
   message: r.payload.message, clusterProgress: r.payload.clusterProgress, version: r.version, ts: r.ts, attempts: r.attempts,
-  createdAt: new Date(r.created_at),
+  postUnknown: r.post_unknown, createdAt: new Date(r.created_at),
 });
 
 export function createOutboxStore(db: Db): OutboxStore {
@@ -93,7 +99,11 @@ export function createOutboxStore(db: Db): OutboxStore {
 
     async sent(row, owner, ts) {
       await db.execute(sql`UPDATE outbox SET sent_version = GREATEST(sent_version, ${row.version}), ts = COALESCE(${ts ?? null}, ts),
-        attempts = 0, last_error = NULL, ${release} WHERE id = ${row.id} AND lease_owner = ${owner}`);
+        attempts = 0, post_unknown = false, last_error = NULL, ${release} WHERE id = ${row.id} AND lease_owner = ${owner}`);
+    },
+
+    async postAttempt(row, owner, unknown) {
+      await db.execute(sql`UPDATE outbox SET post_unknown = ${unknown} WHERE id = ${row.id} AND lease_owner = ${owner}`);
     },
 
     async retryLater(row, owner, delayMs, error) {

@@ -1,7 +1,8 @@
 import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Snapshot, SnapshotState } from '../domain/snapshot.js';
-import type { SnapshotStore } from '../services/ports.js';
+import type { SnapshotStore, TellAbout } from '../services/ports.js';
 import type { Db } from './client.js';
+import { inTransaction } from './operation-store.js';
 import { snapshots } from './schema.js';
 
 function toSnapshot(r: typeof snapshots.$inferSelect): Snapshot {
@@ -29,11 +30,18 @@ function toSnapshot(r: typeof snapshots.$inferSelect): Snapshot {
 
 export function createSnapshotStore(db: Db): SnapshotStore {
   const visible = ne(snapshots.state, 'deleted');
-  /** Guarded state change: only from the given states, so a late job cannot resurrect a deleted snapshot. */
-  const move = async (id: string, from: SnapshotState[], set: Partial<typeof snapshots.$inferInsert>) => {
-    const [row] = await db.update(snapshots).set(set).where(and(eq(snapshots.id, id), inArray(snapshots.state, from))).returning();
-    return row && toSnapshot(row);
-  };
+  /**
+   * Guarded state change: only from the given states, so a late job cannot resurrect a deleted snapshot. With
+   * `tell`, what the thread hears about it is written in the same transaction (only by the caller whose move won).
+   */
+  const move = async (id: string, from: SnapshotState[], set: Partial<typeof snapshots.$inferInsert>, tell?: TellAbout<Snapshot>) =>
+    db.transaction(async (tx) => {
+      const [row] = await tx.update(snapshots).set(set).where(and(eq(snapshots.id, id), inArray(snapshots.state, from))).returning();
+      if (!row) return undefined;
+      const moved = toSnapshot(row);
+      if (tell) await tell(moved, inTransaction(tx));
+      return moved;
+    });
   return {
     async begin(s) {
       // One snapshot per operation: a retried job meets the row its first attempt made.
@@ -62,10 +70,10 @@ export function createSnapshotStore(db: Db): SnapshotStore {
         .limit(filter.limit ?? 50);
       return rows.map(toSnapshot);
     },
-    markReady: (id, r) => move(id, ['creating'], { state: 'ready', readyAt: sql`now()` as unknown as Date, error: null, ...r }),
-    markFailed: (id, error) => move(id, ['creating'], { state: 'failed', error }),
+    markReady: (id, r, tell) => move(id, ['creating'], { state: 'ready', readyAt: sql`now()` as unknown as Date, error: null, ...r }, tell),
+    markFailed: (id, error, tell) => move(id, ['creating'], { state: 'failed', error }, tell),
     markDeleting: (id) => move(id, ['ready', 'failed', 'creating', 'deleting'], { state: 'deleting' }),
-    markDeleted: (id) => move(id, ['deleting'], { state: 'deleted', deletedAt: sql`now()` as unknown as Date }),
+    markDeleted: (id, tell) => move(id, ['deleting'], { state: 'deleted', deletedAt: sql`now()` as unknown as Date }, tell),
     async listExpired(now) {
       const rows = await db.select().from(snapshots).where(and(inArray(snapshots.state, ['ready', 'failed', 'deleting']), lte(snapshots.expiresAt, now)));
       return rows.map(toSnapshot);

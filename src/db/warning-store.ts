@@ -1,7 +1,9 @@
 import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
 import type { HealthMemory, Warning, WarningKind } from '../domain/health.js';
-import type { WarningStore } from '../services/ports.js';
+import type { TellAbout, WarningStore } from '../services/ports.js';
 import type { Db } from './client.js';
+import { toCluster } from './cluster-row.js';
+import { inTransaction, type Tx } from './operation-store.js';
 import { clusters, monitorMemory, warnings } from './schema.js';
 
 function toWarning(r: typeof warnings.$inferSelect): Warning {
@@ -20,24 +22,28 @@ function toWarning(r: typeof warnings.$inferSelect): Warning {
 
 export function createWarningStore(db: Db): WarningStore {
   const openRow = (id: string) => and(eq(warnings.id, id), isNull(warnings.resolvedAt));
+  /** One write and, when it changed a row and `tell` is given, the warning's messages in the same transaction. */
+  const telling = (write: (tx: Tx) => Promise<(typeof warnings.$inferSelect)[]>, tell?: TellAbout<Warning>) =>
+    db.transaction(async (tx) => {
+      const [row] = await write(tx);
+      if (!row) return undefined;
+      const w = toWarning(row);
+      if (tell) await tell(w, inTransaction(tx));
+      return w;
+    });
   return {
-    async open(clusterId, c) {
-      // The partial unique index of open rows is the claim: a second monitor's insert does nothing.
-      const [row] = await db
+    open: (clusterId, c, tell) =>
+      // The partial unique index of open rows is the claim: a second monitor's insert does nothing (and tells nothing).
+      telling((tx) => tx
         .insert(warnings)
         .values({ clusterId, kind: c.kind, subject: c.subject, summary: c.summary, detail: c.detail })
         .onConflictDoNothing({ target: [warnings.clusterId, warnings.kind, warnings.subject], where: sql`resolved_at is null` })
-        .returning();
-      return row && toWarning(row);
-    },
-    async update(id, c) {
-      const [row] = await db.update(warnings).set({ summary: c.summary, detail: c.detail, updatedAt: new Date() }).where(openRow(id)).returning();
-      return row && toWarning(row);
-    },
-    async resolve(id) {
+        .returning(), tell),
+    update: (id, c, tell) =>
+      telling((tx) => tx.update(warnings).set({ summary: c.summary, detail: c.detail, updatedAt: new Date() }).where(openRow(id)).returning(), tell),
+    resolve: (id, tell) => {
       const now = new Date();
-      const [row] = await db.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(openRow(id)).returning();
-      return row && toWarning(row);
+      return telling((tx) => tx.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(openRow(id)).returning(), tell);
     },
     async listOpen(clusterId) {
       const rows = await db.select().from(warnings).where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt))).orderBy(asc(warnings.openedAt));
@@ -75,8 +81,13 @@ export function createWarningStore(db: Db): WarningStore {
         .returning({ clusterId: monitorMemory.clusterId });
       return saved.length > 0;
     },
-    async setDegradedReason(clusterId, reason) {
-      await db.update(clusters).set({ error: reason, updatedAt: new Date() }).where(and(eq(clusters.id, clusterId), eq(clusters.state, 'degraded')));
-    },
+    setDegradedReason: (clusterId, reason, tell) =>
+      db.transaction(async (tx) => {
+        const [row] = await tx.update(clusters).set({ error: reason, updatedAt: new Date() }).where(and(eq(clusters.id, clusterId), eq(clusters.state, 'degraded'))).returning();
+        if (!row) return undefined;
+        const cluster = toCluster(row);
+        if (tell) await tell(cluster, inTransaction(tx));
+        return cluster;
+      }),
   };
 }

@@ -45,6 +45,11 @@ export interface OutboxRow {
   ts: string | null;
   /** Attempts including this one. */
   attempts: number;
+  /**
+   * An earlier attempt sent chat.postMessage and its outcome was never known (its sender died, or the call timed
+   * out or got a 5xx): Slack may have the post, so it is looked up before posting again.
+   */
+  postUnknown: boolean;
   createdAt: Date;
 }
 

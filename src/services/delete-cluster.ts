@@ -37,16 +37,21 @@ export async function requestDelete(deps: RequestDeleteDeps, actor: string, ref:
     await deps.queue.enqueue(pending);
     return view;
   }
+  // The "deleting" card (and the owner's DM) commit with the operation and the move.
   const { operation, cluster } = await deps.operations.begin(
     view.cluster.id,
     { kind: 'delete', actor },
-    { whenStates: statesAllowedBefore('deleting'), moveTo: 'deleting', preempt: preemptibleByDelete },
+    {
+      whenStates: statesAllowedBefore('deleting'), moveTo: 'deleting', preempt: preemptibleByDelete,
+      tell: telling(deps, async (n, v) => {
+        await n.clusterChanged(v);
+        // findManageable let a non-owner through only because they are an admin: the owner hears who did it.
+        if (actor !== v.cluster.owner) await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action: 'deleted' });
+      }),
+    },
   );
   view.cluster = cluster;
-  await deps.notifier.clusterChanged(view);
   await deps.queue.enqueue(operation);
-  // findManageable let a non-owner through only because they are an admin: the owner hears who did it.
-  if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster, by: actor, action: 'deleted' });
   return view;
 }
 

@@ -4,6 +4,7 @@ import { systemActor } from '../domain/expiry.js';
 import { AppError } from '../errors.js';
 import { findSnapshot } from './find-snapshot.js';
 import type { ArtifactStore, Clock, ClusterStore, JobQueue, Log, NodeDataPort, Notifier, Settings, SnapshotStore } from './ports.js';
+import { tellingAbout } from './tell.js';
 
 /** The snapshot a person may delete (they took it, or they are an admin), or why not. */
 export async function findDeletableSnapshot(deps: { snapshots: SnapshotStore; settings: Settings }, actor: string, ref: { code?: string; id?: string }): Promise<Snapshot> {
@@ -44,11 +45,10 @@ export async function deleteSnapshotJob(deps: DeleteSnapshotDeps, snapshotId: st
   const images = await deps.data.removeImages({ [snapshotLabel]: snapshotId });
   if (snapshot.artifactKey) await deps.artifacts.delete(snapshot.artifactKey);
   if (images.kept.length) deps.logger.info({ snapshotId, kept: images.kept }, 'snapshot images kept: still in use');
-  const done = await deps.snapshots.markDeleted(snapshotId);
-  if (!done) return;
   const view = await deps.store.view(snapshot.clusterId);
-  if (view)
-    await deps.notifier.threadMessage(view, { kind: 'snapshotDeleted', snapshotId, by: actor, expired: actor === systemActor, imagesKept: images.kept.length });
+  // The thread hears it in the transaction that marks it deleted (a thread message of a deleted cluster too: its thread stays).
+  await deps.snapshots.markDeleted(snapshotId, view && tellingAbout(deps, (n) =>
+    n.threadMessage(view, { kind: 'snapshotDeleted', snapshotId, by: actor, expired: actor === systemActor, imagesKept: images.kept.length })));
 }
 
 /** Retention: every snapshot past its expiry goes down the delete path as clusterbot. Safe to overlap. */

@@ -2,6 +2,7 @@ import type { ClusterView } from '../domain/cluster.js';
 import { checkExtend } from '../domain/expiry.js';
 import { AppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
+import { telling } from './tell.js';
 import type { Clock, ClusterStore, Notifier, Settings } from './ports.js';
 
 export interface ExtendDeps {
@@ -28,13 +29,16 @@ export async function requestExtend(deps: ExtendDeps, actor: string, ref: { name
       limits: deps.settings,
     });
     if (!check.ok) throw new AppError(check.code, check.message, { hints: check.hints });
-    const moved = await deps.store.extendExpiry(cluster.id, { from: cluster.expiresAt, to: check.expiresAt }, actor);
+    // The card and the owner's DM commit with the new expiry.
+    const moved = await deps.store.extendExpiry(cluster.id, { from: cluster.expiresAt, to: check.expiresAt }, actor, telling(deps, async (n, v) => {
+      await n.clusterChanged(v);
+      // Only an admin may extend someone else's cluster (findManageable): the owner hears who and by how much.
+      const c = v.cluster;
+      if (actor !== c.owner)
+        await n.direct(c.owner, { kind: 'actedByAdmin', cluster: c, by: actor, action: 'extended', detail: `by ${days} day${days === 1 ? '' : 's'}, until ${c.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` });
+    }));
     if (moved) {
       view.cluster = moved;
-      await deps.notifier.clusterChanged(view);
-      // Only an admin may extend someone else's cluster (findManageable): the owner hears who and by how much.
-      if (actor !== moved.owner)
-        await deps.notifier.direct(moved.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'extended', detail: `by ${days} day${days === 1 ? '' : 's'}, until ${moved.expiresAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` });
       return view;
     }
     // The expiry or the state changed since we read it (another extension, a delete, the sweep): look again.

@@ -7,16 +7,17 @@ import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
-import type { Checkpoint, HostStore, NodeDataPort } from './ports.js';
+import type { Checkpoint, Complete, HostStore, NodeDataPort } from './ports.js';
 import { runSmoke, type SmokeResult } from './provision-cluster.js';
 import { restartWaves, waitNodesReady, type RestartDeps } from './restart-cluster.js';
+import { telling } from './tell.js';
 
 /** What a restart needs (a migration stops and starts nodes the same way), plus the volume copy. */
 export interface MigrateDeps extends RestartDeps {
   data: Pick<NodeDataPort, 'exportVolume' | 'importVolume' | 'volumeDigest'>;
   /** Registered hosts: the target's free disk (from its last health check); absent: not checked. */
   hosts?: Pick<HostStore, 'get'>;
-  /** migrate.quiesced, migrate.transferred, migrate.target-readiness, migrate.target-ready (fault tests). */
+  /** migrate.quiesced, migrate.transferred, migrate.target-readiness, migrate.target-ready, migrate.cut-over (fault tests). */
   checkpoint?: Checkpoint;
 }
 
@@ -45,7 +46,7 @@ const defaultRollbackHours = 24;
  * the thread says what failed. A second delivery of the job (the worker died mid-way) rolls back the same way
  * rather than resuming: the source is stopped, and the copy it was making cannot be trusted.
  */
-export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Operation, complete?: () => Promise<void>): Promise<void> {
+export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Operation, complete?: Complete): Promise<void> {
   const { store, runtime, notifier, logger } = deps;
   const cluster = await store.get(job.clusterId);
   if (!cluster || cluster.state !== 'migrating' || !cluster.host) {
@@ -150,22 +151,35 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
 
     step = 'cutting over';
     const removeSourceAfter = new Date(deps.clock.now().getTime() + (deps.settings.migrateRollbackHours ?? defaultRollbackHours) * 3600_000);
-    const moved2 = await store.cutOver(cluster.id, { from: source, to: target, nodes: rows.sort((a, b) => a.ordinal - b.ordinal), operationId: op.id, removeSourceAfter }, job.actor);
-    if (!moved2) throw new AppError('conflict', `${cluster.name} changed while it was being migrated.`, { retryable: false });
-    await complete?.();
     const seconds = Math.round((deps.clock.now().getTime() - startedAt) / 1000);
-    const done = await view();
-    await notifier.clusterChanged(done);
-    await notifier.threadMessage(done, { kind: 'migrated', by: job.actor, from: source, to: target, seconds, bytes, volumes: volumes.length, removeSourceAfter, smoke });
+    const nodes = rows.sort((a, b) => a.ordinal - b.ordinal);
+    // The card, "migrated" and the operation's end commit with the cut-over (the view's nodes are the moved rows:
+    // the transaction's own writes are not visible to a read from outside it).
+    const moved2 = await store.cutOver(cluster.id, { from: source, to: target, nodes, operationId: op.id, removeSourceAfter }, job.actor, async (c, tx) => {
+      await complete?.(tx.operations);
+      const n = notifier.through(tx.outbox);
+      const done = { cluster: c, nodes };
+      await n.clusterChanged(done);
+      await n.threadMessage(done, { kind: 'migrated', by: job.actor, from: source, to: target, seconds, bytes, volumes: volumes.length, removeSourceAfter, smoke });
+    });
+    if (!moved2) throw new AppError('conflict', `${cluster.name} changed while it was being migrated.`, { retryable: false });
+    deps.checkpoint?.('migrate.cut-over');
     logger.info({ clusterId: cluster.id, from: source, to: target, seconds, bytes }, 'cluster migrated');
   } catch (err) {
     const e = toAppError(err);
+    // Cut over already (the row is the target's): there is nothing to roll back, and the target's copy is the cluster now.
+    if ((await store.get(cluster.id).catch(() => undefined))?.host === target) throw err;
     logger.warn({ clusterId: cluster.id, step, err: e.message, cause: (e.cause as Error | undefined)?.stack }, 'migrate failed; rolling back');
     const restored = await rollBack(deps, cluster, plan, target, sleep);
-    const back = await store.transition(cluster.id, restored ? 'ready' : 'failed', { error: restored ? null : `migrating to ${target} failed (${step}: ${e.userMessage}) and the source did not start again` }, job.actor);
-    const v = await view();
-    if (back) await notifier.clusterChanged(v);
-    await notifier.threadMessage(v, { kind: 'migrateFailed', by: job.actor, to: target, step, reason: e.userMessage, restored });
+    const failed = { kind: 'migrateFailed' as const, by: job.actor, to: target, step, reason: e.userMessage, restored };
+    // The card and "migrate failed" commit with the state the rollback left.
+    const back = await store.transition(cluster.id, restored ? 'ready' : 'failed', { error: restored ? null : `migrating to ${target} failed (${step}: ${e.userMessage}) and the source did not start again` }, job.actor,
+      telling(deps, async (n, v) => {
+        await n.clusterChanged(v);
+        await n.threadMessage(v, failed);
+      }));
+    // No state change (the cluster moved on meanwhile, e.g. to deleting): the thread still hears why, keyed by the operation.
+    if (!back) await notifier.threadMessage(await view(), failed);
     throw new AppError(e.code, `Migrating ${cluster.name} to ${target} failed (${step}): ${e.userMessage}`, { retryable: false, cause: err });
   }
 }

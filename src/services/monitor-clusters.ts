@@ -2,6 +2,7 @@ import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { conditionKey, degradedReason, directKinds, emptyMemory, evaluateHealth, type ConditionReport, type HealthThresholds, type HostSample, type NodeSample, type Warning, type WarningKind } from '../domain/health.js';
 import { systemActor } from '../domain/expiry.js';
 import { plannedNodes } from './planned-nodes.js';
+import { telling, tellingAbout } from './tell.js';
 import type { Clock, ClusterStore, ContainerRuntime, HostStore, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
 
 export interface MonitorDeps {
@@ -112,29 +113,33 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
     if (existing) {
       if (existing.summary === report.summary) continue;
       const logTail = typeof existing.detail.logTail === 'string' ? existing.detail.logTail : undefined;
-      const updated = await deps.warnings.update(existing.id, { summary: report.summary, detail: { ...report.detail, ...(logTail !== undefined && { logTail }) } });
-      if (updated) await deps.notifier.warning(view, updated);
+      // Each warning write and its message commit together (the message is keyed by the warning, updated in place).
+      await deps.warnings.update(existing.id, { summary: report.summary, detail: { ...report.detail, ...(logTail !== undefined && { logTail }) } },
+        tellingAbout(deps, (n, updated) => n.warning(view, updated)));
       continue;
     }
     const logTail = await lastLines(deps, nodes.find((n) => n.hostname === report.subject), deps.logLines ?? 15);
-    const w = await deps.warnings.open(cluster.id, { ...report, detail: { ...report.detail, ...(logTail && { logTail }) } });
+    // The warning and the owner's DM commit with the claim; the card's `degraded` commits with its own move just after.
+    // A process killed between the two leaves a ready cluster with the warning open (told), which the next ticks
+    // resolve or keep as they would any warning; the card catches up on the next warning or state change.
+    const w = await deps.warnings.open(cluster.id, { ...report, detail: { ...report.detail, ...(logTail && { logTail }) } }, tellingAbout(deps, async (n, opening) => {
+      await n.warning(view, opening);
+      if (directKinds.includes(opening.kind)) await n.direct(cluster.owner, { kind: 'healthWarning', cluster: view.cluster, warning: opening });
+    }));
     if (!w) continue; // another monitor opened it first and tells the thread
     opened++;
     deps.onWarningChange?.(w.kind, 1);
     view = await moveState(deps, view, [...openByKey.values(), w]);
-    await deps.notifier.warning(view, w);
-    if (directKinds.includes(w.kind)) await deps.notifier.direct(cluster.owner, { kind: 'healthWarning', cluster: view.cluster, warning: w });
     openByKey.set(conditionKey(w.kind, w.subject), w);
   }
   for (const key of verdict.cleared) {
     const w = openByKey.get(key);
     if (!w) continue;
-    const done = await deps.warnings.resolve(w.id);
+    const done = await deps.warnings.resolve(w.id, tellingAbout(deps, (n, resolving) => n.warning(view, resolving)));
     openByKey.delete(key);
     if (!done) continue;
     resolved++;
     deps.onWarningChange?.(done.kind, -1);
-    await deps.notifier.warning(view, done);
   }
   // Only a warning opened now degrades a ready cluster: one left open from before a reset or retry (which make
   // it ready themselves) is merely waiting for its good samples to close.
@@ -146,16 +151,14 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
 async function moveState(deps: MonitorDeps, view: ClusterView, open: Pick<ConditionReport, 'summary'>[]): Promise<ClusterView> {
   const reason = degradedReason(open);
   const c = view.cluster;
+  // The card commits with each change.
+  const card = telling(deps, (n, v) => n.clusterChanged(v));
   let moved: Cluster | undefined;
-  if (reason && c.state === 'ready') moved = await deps.store.transition(c.id, 'degraded', { error: reason }, systemActor);
-  else if (reason && c.state === 'degraded' && c.error !== reason) {
-    await deps.warnings.setDegradedReason(c.id, reason);
-    moved = await deps.store.get(c.id);
-  } else if (!reason && c.state === 'degraded') moved = await deps.store.transition(c.id, 'ready', { error: null }, systemActor);
+  if (reason && c.state === 'ready') moved = await deps.store.transition(c.id, 'degraded', { error: reason }, systemActor, card);
+  else if (reason && c.state === 'degraded' && c.error !== reason) moved = await deps.warnings.setDegradedReason(c.id, reason, card);
+  else if (!reason && c.state === 'degraded') moved = await deps.store.transition(c.id, 'ready', { error: null }, systemActor, card);
   if (!moved) return view;
-  const next = { ...view, cluster: moved };
-  await deps.notifier.clusterChanged(next);
-  return next;
+  return { ...view, cluster: moved };
 }
 
 async function lastLines(deps: MonitorDeps, node: { host: string; containerName: string } | undefined, lines: number): Promise<string | undefined> {

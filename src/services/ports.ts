@@ -155,12 +155,13 @@ export interface ClusterStore {
    * With `quota`, the new owner's per-user limits are checked against the cluster's reservation under the
    * same lock as creates (a `quota_exceeded` AppError), so a hand-over and a create cannot both squeeze in.
    */
-  transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null): Promise<Cluster | undefined>;
+  transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined>;
   /**
    * Moves the expiry from `from` to `to` and clears reminded_at, only if the cluster is live and not
    * deleting and its expiry is still `from` (so two presses cannot lose one); records an `extended` event.
+   * `tell` runs in the same transaction (the card, the owner's DM when an admin extended it).
    */
-  extendExpiry(id: string, change: { from: Date; to: Date }, actor: string): Promise<Cluster | undefined>;
+  extendExpiry(id: string, change: { from: Date; to: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined>;
   /**
    * Moves an expiring-state cluster whose expiry is at or before `now` and that has no active operation to
    * `deleting` as the system actor, with a state.deleting event saying it expired and a queued delete
@@ -172,9 +173,9 @@ export interface ClusterStore {
    * A migration's cut-over, in one transaction: the cluster (still `migrating` on `from`) moves to `to` and is
    * ready, its node rows become the target's, a `migrated` event is recorded, and the stopped source is put on
    * the list the reconciler removes from once `removeSourceAfter` has passed. Undefined if the cluster is no
-   * longer migrating from `from` (nothing changed).
+   * longer migrating from `from` (nothing changed). `tell` runs in the same transaction, after the node rows moved.
    */
-  cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string): Promise<Cluster | undefined>;
+  cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
   saveNode(node: ClusterNode): Promise<void>;
@@ -209,11 +210,14 @@ export interface SnapshotStore {
   findByRef(hex: string): Promise<Snapshot[]>;
   /** Snapshots not deleted, newest first. */
   list(filter?: { clusterId?: string; owner?: string; limit?: number }): Promise<Snapshot[]>;
-  markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }): Promise<Snapshot | undefined>;
-  markFailed(id: string, error: string): Promise<Snapshot | undefined>;
+  /** creating → ready; `tell` runs in the same transaction (the thread's "snapshot ready", the operation's end). */
+  markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }, tell?: TellAbout<Snapshot>): Promise<Snapshot | undefined>;
+  /** creating → failed; `tell` runs in the same transaction. */
+  markFailed(id: string, error: string, tell?: TellAbout<Snapshot>): Promise<Snapshot | undefined>;
   /** Any live state → deleting (a repeat is harmless). */
   markDeleting(id: string): Promise<Snapshot | undefined>;
-  markDeleted(id: string): Promise<Snapshot | undefined>;
+  /** deleting → deleted; `tell` runs in the same transaction. */
+  markDeleted(id: string, tell?: TellAbout<Snapshot>): Promise<Snapshot | undefined>;
   /** Snapshots past their expiry that retention should remove. */
   listExpired(now: Date): Promise<Snapshot[]>;
 }
@@ -350,6 +354,8 @@ export interface BeginOptions {
    * as `to`; AppError('no_capacity') when none has room. The cluster's reservation then counts on the target too.
    */
   migrateTo?: { pinned?: string };
+  /** Runs in the same transaction with the cluster as it is after the move: the card (and DMs) commit with it. */
+  tell?: Tell;
 }
 
 /** The operations table: one row per user operation, at most one active per cluster (domain/operation.ts). */
@@ -424,7 +430,10 @@ export interface Notifier {
  * has queued the messages and finished the operation; one killed before has done neither, and the retried step
  * does it all then (services/tell.ts builds these).
  */
-export type Tell = (cluster: Cluster, tx: InTransaction) => Promise<void>;
+export type Tell = TellAbout<Cluster>;
+
+/** A Tell about a change of something other than a cluster row (a snapshot, a warning), handed the changed row. */
+export type TellAbout<T> = (changed: T, tx: InTransaction) => Promise<void>;
 
 /**
  * Marks a job's operation succeeded (services/run-operation.ts): through `within` (a state change's transaction, see
@@ -653,12 +662,15 @@ export interface NodeDataPort {
  * posted once however many monitors run or restart.
  */
 export interface WarningStore {
-  /** Inserts the open warning unless one of that kind and subject is open; returns it only to the caller who inserted it. */
-  open(clusterId: string, c: ConditionReport): Promise<Warning | undefined>;
+  /**
+   * Inserts the open warning unless one of that kind and subject is open; returns it only to the caller who inserted
+   * it. `tell` (here and in update and resolve) runs in the same transaction, only for the caller whose write won.
+   */
+  open(clusterId: string, c: ConditionReport, tell?: TellAbout<Warning>): Promise<Warning | undefined>;
   /** New numbers for an open warning; undefined if it is no longer open. */
-  update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>): Promise<Warning | undefined>;
+  update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>, tell?: TellAbout<Warning>): Promise<Warning | undefined>;
   /** Open → resolved; returns it only to the caller who resolved it. */
-  resolve(id: string): Promise<Warning | undefined>;
+  resolve(id: string, tell?: TellAbout<Warning>): Promise<Warning | undefined>;
   /** The cluster's open warnings, oldest first. */
   listOpen(clusterId: string): Promise<Warning[]>;
   /** Resolves every open warning of the cluster (it was deleted or rebuilt) without telling anyone. */
@@ -674,8 +686,11 @@ export interface WarningStore {
    * scheduled one) would otherwise both count from the same streak and lose each other's samples.
    */
   saveMemory(clusterId: string, memory: HealthMemory, previousSampledAt: string | null): Promise<boolean>;
-  /** Says why a degraded cluster is degraded (its error column) without a state change; no-op in other states. */
-  setDegradedReason(clusterId: string, reason: string): Promise<void>;
+  /**
+   * Says why a degraded cluster is degraded (its error column) without a state change; no-op (undefined) in other
+   * states. `tell` runs in the same transaction with the updated cluster (its card).
+   */
+  setDegradedReason(clusterId: string, reason: string, tell?: Tell): Promise<Cluster | undefined>;
 }
 
 /** What the monitor reads from Docker about a node and its host (docker/node-health.ts). */

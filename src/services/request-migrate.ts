@@ -4,6 +4,7 @@ import { placeCluster } from '../domain/placement.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
+import { telling } from './tell.js';
 import type { Clock, ClusterStore, HostStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
 
 export interface RequestMigrateDeps {
@@ -59,15 +60,22 @@ export async function requestMigrate(deps: RequestMigrateDeps, actor: string, re
   const { operation, cluster: moved } = await deps.operations.begin(
     cluster.id,
     { kind: 'migrate', actor, params: { to: preview } },
-    { whenStates: migratable, moveTo: 'migrating', migrateTo: to ? { pinned: to } : {} },
+    {
+      // Pinned to the preview's host: checked again under the lock, so the messages below name where it goes.
+      whenStates: migratable, moveTo: 'migrating', migrateTo: { pinned: preview },
+      // The card and the owner's DM commit with the operation.
+      tell: telling(deps, async (n, v) => {
+        await n.clusterChanged(v);
+        if (actor !== v.cluster.owner) await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action: 'migrated', detail: `to ${preview}` });
+      }),
+    },
   );
   const target = String(operation.params.to ?? preview);
   view.cluster = moved;
-  await deps.notifier.clusterChanged(view);
-  // Before the job can post its progress: why an admin's drain moves it.
+  // Why an admin's drain moves it, before the job can post its progress. After the commit, not in it: a thread
+  // message is keyed by its operation, which the notifier reads from the database and sees only once committed.
   if (opts.drainedFrom) await deps.notifier.threadMessage(view, { kind: 'hostDraining', by: actor, from: opts.drainedFrom, to: target });
   await deps.queue.enqueue(operation);
-  if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'migrated', detail: `to ${target}` });
   return { view, to: target };
 }
 

@@ -2,6 +2,7 @@ import type { ClusterView } from '../domain/cluster.js';
 import type { ClusterState } from '../domain/cluster-state.js';
 import { AppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
+import { telling } from './tell.js';
 import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings } from './ports.js';
 
 export interface RequestResetDeps {
@@ -35,12 +36,17 @@ export async function requestReset(deps: RequestResetDeps, actor: string, ref: {
   const { operation, cluster: moved } = await deps.operations.begin(
     cluster.id,
     { kind: 'reset', actor, params: { snapshotFirst: opts.snapshotFirst } },
-    { whenStates: allowed, ...(!opts.snapshotFirst && { moveTo: 'provisioning' as const, clearError: true }) },
+    {
+      whenStates: allowed, ...(!opts.snapshotFirst && { moveTo: 'provisioning' as const, clearError: true }),
+      // The card and the owner's DM commit with the operation.
+      tell: telling(deps, async (n, v) => {
+        await n.clusterChanged(v);
+        // An admin wiping someone else's data tells them who did it, as a delete or an extension does.
+        if (actor !== v.cluster.owner) await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action: 'reset' });
+      }),
+    },
   );
   view.cluster = moved;
-  await deps.notifier.clusterChanged(view);
   await deps.queue.enqueue(operation);
-  // An admin wiping someone else's data tells them who did it, as a delete or an extension does.
-  if (actor !== cluster.owner) await deps.notifier.direct(cluster.owner, { kind: 'actedByAdmin', cluster: moved, by: actor, action: 'reset' });
   return view;
 }

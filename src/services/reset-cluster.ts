@@ -4,7 +4,9 @@ import { AppError, toAppError } from '../errors.js';
 import type { Complete, OperationStore } from './ports.js';
 import { provisionCluster } from './provision-cluster.js';
 import { snapshotCluster, type SnapshotDeps } from './snapshot-cluster.js';
+import { telling } from './tell.js';
 
+/** Fault steps (deps.checkpoint): reset.snapshot-taken, reset.removed, then the create's (create.node-started ...). */
 export interface ResetDeps extends SnapshotDeps {
   operations: OperationStore;
   sleep?: (ms: number) => Promise<void>;
@@ -25,7 +27,7 @@ export interface ResetJob {
  * which keeps them across the removal, and a snapshot already taken by this operation is not taken again.
  */
 export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation, opts: { finalAttempt: boolean; complete?: Complete }): Promise<void> {
-  const { store, runtime, notifier, logger } = deps;
+  const { store, runtime, logger } = deps;
   const startedAt = op.startedAt ?? deps.clock.now();
   let cluster = await store.get(job.clusterId);
   if (!cluster || cluster.state === 'deleting' || cluster.state === 'deleted') {
@@ -50,13 +52,14 @@ export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation
       snapshotId = (await ofThisReset())?.id;
     }
     if (cluster.state !== 'provisioning') {
-      const moved = await store.transition(job.clusterId, 'provisioning', { error: null }, job.actor);
+      // The card says "provisioning" in the same transaction as the move.
+      const moved = await store.transition(job.clusterId, 'provisioning', { error: null }, job.actor, telling(deps, (n, v) => n.clusterChanged(v)));
       if (!moved) {
         logger.info({ clusterId: job.clusterId }, 'reset stopped after its snapshot: the cluster changed meanwhile (a delete)');
         return;
       }
       cluster = moved;
-      await notifier.clusterChanged({ cluster, nodes: await store.nodes(job.clusterId) });
+      deps.checkpoint?.('reset.snapshot-taken');
     }
   }
   if (cluster.state !== 'provisioning') {
@@ -71,15 +74,15 @@ export async function resetCluster(deps: ResetDeps, job: ResetJob, op: Operation
     try {
       const removed = await runtime.removeNodes(cluster.host, job.clusterId);
       logger.info({ clusterId: job.clusterId, ...removed }, 'reset: old nodes removed, network kept');
+      deps.checkpoint?.('reset.removed');
     } catch (err) {
       const e = toAppError(err);
       if (e.retryable && !opts.finalAttempt) throw e;
-      const failed = await store.transition(job.clusterId, 'failed', { error: `removing the old nodes: ${e.userMessage}` });
-      if (failed) {
-        const v = { cluster: failed, nodes: await store.nodes(job.clusterId) };
-        await notifier.clusterChanged(v);
-        await notifier.threadMessage(v, { kind: 'failed', step: 'removing the old nodes', reason: e.userMessage, cleanedUp: 'some of the old nodes may be left; Reset or Retry removes them again, Delete removes everything' });
-      }
+      // The card and the thread's "failed" commit with the state.
+      await store.transition(job.clusterId, 'failed', { error: `removing the old nodes: ${e.userMessage}` }, undefined, telling(deps, async (n, v) => {
+        await n.clusterChanged(v);
+        await n.threadMessage(v, { kind: 'failed', step: 'removing the old nodes', reason: e.userMessage, cleanedUp: 'some of the old nodes may be left; Reset or Retry removes them again, Delete removes everything' });
+      }));
       throw e;
     }
   }

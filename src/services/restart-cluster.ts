@@ -88,6 +88,10 @@ export async function restartCluster(deps: RestartDeps, job: { clusterId: string
   }
   const view = (await store.view(cluster.id)) ?? { cluster, nodes: [...rows.values()] };
   const seconds = Math.round((deps.clock.now().getTime() - startedAt) / 1000);
+  // No state change to commit it with: a restart leaves the cluster's state to the monitor, and its operation ends
+  // after this returns (runOperation). The message is keyed by the operation and written before that end, so a
+  // worker killed on either side of it posts it once: before, the redelivered job restarts and writes it; after,
+  // the same key is written again and the outbox keeps the first.
   await deps.notifier.threadMessage(view, { kind: 'restarted', by: job.actor, nodes: chosen.map((n) => n.hostname), seconds, ready: !notReady, ...(notReady && { detail: notReady }) });
   if (notReady) throw new AppError('readiness_timeout', notReady, { retryable: false });
 }

@@ -4,6 +4,7 @@ import { isStuck } from '../domain/stuck.js';
 import { findManageable, type RequestDeleteDeps } from './delete-cluster.js';
 import type { Clock } from './ports.js';
 import { defaultReconcileSettings } from './reconcile.js';
+import { telling } from './tell.js';
 
 export type RetryDeps = RequestDeleteDeps & { clock?: Clock };
 
@@ -23,7 +24,7 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
     if (!isStuck(cluster, active, (deps.clock ?? { now: () => new Date() }).now(), deadlineMs)) return { view, alreadyRunning: true };
     const reason = `It was still ${cluster.state} with no progress; retried by <@${actor}>.`;
     if (active) await deps.operations.finish(active.id, 'failed', reason);
-    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, actor);
+    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, actor, telling(deps, (n, v) => n.clusterChanged(v)));
     if (!failed) return { view, alreadyRunning: true };
     view.cluster = cluster = failed;
   }
@@ -44,7 +45,8 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
     begun = await deps.operations.begin(
       cluster.id,
       { kind: first?.kind ?? 'create', actor, params: first?.params ?? {} },
-      { whenStates: ['failed'], moveTo: 'provisioning', clearError: true },
+      // The card says so in the same transaction: a process killed after it still shows the retry.
+      { whenStates: ['failed'], moveTo: 'provisioning', clearError: true, tell: telling(deps, (n, v) => n.clusterChanged(v)) },
     );
   } catch (err) {
     // Someone else retried or deleted it between our read and the guarded update.
@@ -55,7 +57,6 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
     throw new AppError('illegal_transition', `${cluster.name} is ${now?.cluster.state ?? 'gone'}; only a failed cluster can be retried.`);
   }
   view.cluster = begun.cluster;
-  await deps.notifier.clusterChanged(view);
   await deps.queue.enqueue(begun.operation);
   return { view, alreadyRunning: false };
 }

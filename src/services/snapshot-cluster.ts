@@ -9,9 +9,10 @@ import { isSecretFile, maskCommandLine, maskConfigText, maskEnv } from '../domai
 import { subnetAt } from '../domain/subnet.js';
 import { AppError, toAppError } from '../errors.js';
 import type {
-  ArtifactStore, BundleFile, Clock, ClusterStore, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotBundle,
+  ArtifactStore, BundleFile, Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotBundle,
   SnapshotBundles, SnapshotStore, SnapshotSummary, TemplateCatalog,
 } from './ports.js';
+import { tellingAbout } from './tell.js';
 
 export interface SnapshotDeps {
   store: ClusterStore;
@@ -26,6 +27,8 @@ export interface SnapshotDeps {
   settings: Settings;
   clock: Clock;
   logger: Log;
+  /** snapshot.paused, snapshot.uploaded, snapshot.ready-marked (fault tests); absent in production. */
+  checkpoint?: Checkpoint;
 }
 
 export interface SnapshotJob {
@@ -43,7 +46,7 @@ const steps = ['collecting', 'freezing', 'committing', 'archiving', 'uploading']
  * artifact store with a signed link in the thread. Whatever fails, the cluster is never left paused: unpause
  * runs in a `finally`, and an attempt interrupted by a crash is cleaned up and failed by the next one.
  */
-export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation, complete: () => Promise<void> = async () => undefined): Promise<void> {
+export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation, complete: Complete = async () => undefined): Promise<void> {
   const { store, snapshots, data, logger } = deps;
   const startedAt = deps.clock.now();
   const view = await store.view(job.clusterId);
@@ -89,6 +92,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     const pauseStart = deps.clock.now();
     try {
       await Promise.all(plan.nodes.map((n) => data.pause(host, n.containerName)));
+      deps.checkpoint?.('snapshot.paused');
       // Commits and volume copies touch different things (the container's layer, the volumes), so they run
       // all at once: the pause lasts as long as the slowest of them, not their sum.
       await progress('committing each node and copying its volumes');
@@ -143,23 +147,31 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     const key = snapshotArtifactKey(snapshot.id, view.cluster.name);
     const stored = await deps.artifacts.put(key, archive.open(), { contentType: 'application/gzip' });
     if (stored.sha256 !== archive.sha256) throw new AppError('internal', `The stored archive does not match what was packed (sha256 ${stored.sha256} ≠ ${archive.sha256}).`, { retryable: false });
-    const ready = await snapshots.markReady(snapshot.id, { artifactKey: key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: manifest as unknown as Record<string, unknown> });
-    if (!ready) throw new AppError('conflict', 'The snapshot was deleted while it was being taken.');
-    await complete();
+    deps.checkpoint?.('snapshot.uploaded');
+    // The link is signed before the row is marked, so the thread's message can commit with the row.
     const linkExpires = new Date(deps.clock.now().getTime() + deps.settings.snapshots.linkHours * 3600_000);
     const url = await deps.artifacts.link(key, linkExpires, { filename: key.split('/').pop()! });
     await progress('done');
-    const summary: SnapshotSummary = {
-      snapshotId: snapshot.id, by: job.actor, note: job.note ?? null, nodes: plan.nodes.length,
-      captured: capturedList(collected, volumes),
-      notCaptured: skipped,
-      sizeBytes: stored.sizeBytes, pauseMs: pause.ms, seconds: Math.round((deps.clock.now().getTime() - startedAt.getTime()) / 1000),
-      download: { url, expiresAt: linkExpires }, expiresAt: ready.expiresAt,
-    };
-    await deps.notifier.threadMessage((await store.view(job.clusterId)) ?? view, { kind: 'snapshotReady', summary });
+    // "Snapshot ready" and the operation's end commit with the row: a worker killed right after has told the thread.
+    const ready = await snapshots.markReady(snapshot.id, { artifactKey: key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: manifest as unknown as Record<string, unknown> },
+      tellingAbout(deps, async (n, s, tx) => {
+        await complete(tx.operations);
+        const summary: SnapshotSummary = {
+          snapshotId: s.id, by: job.actor, note: job.note ?? null, nodes: plan.nodes.length,
+          captured: capturedList(collected, volumes),
+          notCaptured: skipped,
+          sizeBytes: stored.sizeBytes, pauseMs: pause.ms, seconds: Math.round((deps.clock.now().getTime() - startedAt.getTime()) / 1000),
+          download: { url, expiresAt: linkExpires }, expiresAt: s.expiresAt,
+        };
+        await n.threadMessage((await store.view(job.clusterId)) ?? view, { kind: 'snapshotReady', summary });
+      }));
+    if (!ready) throw new AppError('conflict', 'The snapshot was deleted while it was being taken.');
+    deps.checkpoint?.('snapshot.ready-marked');
     logger.info({ snapshotId: snapshot.id, clusterId: job.clusterId, bytes: stored.sizeBytes, pauseMs: pause.ms }, 'snapshot ready');
   } catch (err) {
     const e = toAppError(err);
+    // Marked ready (with its message and the operation's end): what failed after it must not take the snapshot away.
+    if ((await snapshots.get(snapshot.id).catch(() => undefined))?.state === 'ready') throw err;
     logger.warn({ snapshotId: snapshot.id, err: e.message, cause: (e.cause as Error | undefined)?.message }, 'snapshot failed');
     await discard(deps, snapshot, e.userMessage, 'Nothing of the snapshot was kept.');
     throw err instanceof AppError ? new AppError(err.code, err.userMessage, { retryable: false, cause: err }) : e;
@@ -172,9 +184,9 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
 async function discard(deps: SnapshotDeps, snapshot: Snapshot, reason: string, cleanedUp: string): Promise<void> {
   await deps.data.removeImages({ [snapshotLabel]: snapshot.id }).catch((e) => deps.logger.warn({ snapshotId: snapshot.id, err: (e as Error).message }, 'could not remove the images of a failed snapshot'));
   await deps.artifacts.delete(snapshotArtifactKey(snapshot.id, snapshot.clusterName)).catch(() => undefined);
-  const failed = await deps.snapshots.markFailed(snapshot.id, reason);
   const view = await deps.store.view(snapshot.clusterId);
-  if (failed && view) await deps.notifier.threadMessage(view, { kind: 'snapshotFailed', by: snapshot.owner, reason, cleanedUp });
+  // The thread's "snapshot failed" commits with the row's move (only the caller whose move won writes it).
+  await deps.snapshots.markFailed(snapshot.id, reason, view && tellingAbout(deps, (n) => n.threadMessage(view, { kind: 'snapshotFailed', by: snapshot.owner, reason, cleanedUp })));
 }
 
 interface NodeCollection {

@@ -3,6 +3,7 @@ import { extendableStates } from '../domain/expiry.js';
 import { quotaFor } from '../domain/quota.js';
 import { AppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
+import { telling } from './tell.js';
 import type { ClusterStore, Notifier, Settings } from './ports.js';
 
 export interface TransferDeps {
@@ -25,7 +26,13 @@ export async function requestTransfer(deps: TransferDeps, actor: string, ref: { 
   if (!extendableStates.includes(c.state))
     throw new AppError('illegal_transition', `${c.name} is ${c.state} and can no longer be handed over.`);
   // The new owner's per-user quota counts as if they had created it (admins are exempt, as for create).
-  const moved = await deps.store.transferOwner(c.id, { from: c.owner, to }, actor, quotaFor(to, deps.settings));
+  // The card and both DMs commit with the hand-over.
+  const moved = await deps.store.transferOwner(c.id, { from: c.owner, to }, actor, quotaFor(to, deps.settings), telling(deps, async (n, v) => {
+    await n.clusterChanged(v);
+    const message = { kind: 'transferred' as const, cluster: v.cluster, from: c.owner, to, by: actor };
+    await n.direct(to, message);
+    await n.direct(c.owner, message);
+  }));
   if (!moved) {
     const now = await deps.store.get(c.id);
     if (!now || now.state === 'deleted') throw new AppError('not_found', `${c.name} has been deleted.`);
@@ -33,9 +40,5 @@ export async function requestTransfer(deps: TransferDeps, actor: string, ref: { 
     throw new AppError('illegal_transition', `${c.name} is ${now.state} and can no longer be handed over.`);
   }
   view.cluster = moved;
-  await deps.notifier.clusterChanged(view);
-  const message = { kind: 'transferred' as const, cluster: moved, from: c.owner, to, by: actor };
-  await deps.notifier.direct(to, message);
-  await deps.notifier.direct(c.owner, message);
   return view;
 }

@@ -2,6 +2,7 @@ import type { Cluster } from '../domain/cluster.js';
 import { systemActor } from '../domain/expiry.js';
 import { isDown, losableStates, recoveryVerdict, type ReturningNode } from '../domain/host-health.js';
 import { plannedNodes } from './planned-nodes.js';
+import { telling } from './tell.js';
 import type { Clock, ClusterStore, ContainerRuntime, HostHealthSettings, HostProbe, HostRecord, HostStore, Log, Notifier, Settings, SnapshotStore, TemplateCatalog } from './ports.js';
 
 export const defaultHostHealthSettings: HostHealthSettings = { timeoutMs: 3000, lostAfterSeconds: 120, recoverySeconds: 300 };
@@ -70,15 +71,17 @@ async function loseClusters(deps: WatchHostsDeps, h: HostRecord, clusters: Clust
   const since = h.lastSeenAt!;
   for (const c of clusters) {
     if (!losableStates.includes(c.state)) continue;
-    const lost = await deps.store.transition(c.id, 'lost', { error: `Docker host ${h.name} has not answered since ${since.toISOString()}.` }, systemActor);
+    const latest = (await deps.snapshots.list({ clusterId: c.id, limit: 5 })).find((x) => x.state === 'ready');
+    // The card and the owner's DM commit with the move to lost, which is the claim: told once, never lost.
+    const lost = await deps.store.transition(c.id, 'lost', { error: `Docker host ${h.name} has not answered since ${since.toISOString()}.` }, systemActor, telling(deps, async (n, v) => {
+      await n.clusterChanged(v);
+      await n.direct(v.cluster.owner, {
+        kind: 'clusterLost', cluster: v.cluster, host: h.name, since,
+        ...(latest && { snapshot: { id: latest.id, takenAt: latest.readyAt ?? latest.createdAt, host: latest.host } }),
+      });
+    }));
     if (!lost) continue; // moved meanwhile (deleted, or another tick lost it first and told the owner)
     result.lost.push(c.id);
-    await deps.notifier.clusterChanged({ cluster: lost, nodes: await deps.store.nodes(c.id) });
-    const latest = (await deps.snapshots.list({ clusterId: c.id, limit: 5 })).find((x) => x.state === 'ready');
-    await deps.notifier.direct(lost.owner, {
-      kind: 'clusterLost', cluster: lost, host: h.name, since,
-      ...(latest && { snapshot: { id: latest.id, takenAt: latest.readyAt ?? latest.createdAt, host: latest.host } }),
-    });
   }
 }
 
@@ -97,16 +100,13 @@ async function bringBack(deps: WatchHostsDeps, s: HostHealthSettings, h: HostRec
     }));
     const verdict = recoveryVerdict(h.name, seen, upForMs, s.recoverySeconds * 1000);
     if (verdict.kind === 'wait') continue;
-    const moved = await deps.store.transition(c.id, verdict.kind, { error: verdict.kind === 'failed' ? verdict.reason : null }, systemActor);
+    // The card and the thread's message commit with the state.
+    const moved = await deps.store.transition(c.id, verdict.kind, { error: verdict.kind === 'failed' ? verdict.reason : null }, systemActor, telling(deps, async (n, v) => {
+      await n.clusterChanged(v);
+      if (verdict.kind === 'ready') await n.threadMessage(v, { kind: 'hostReturned', host: h.name, downSeconds: Math.round((now.getTime() - c.updatedAt.getTime()) / 1000) });
+      else await n.threadMessage(v, { kind: 'failed', step: 'coming back', reason: verdict.reason, cleanedUp: 'Nothing was removed: Retry starts what is stopped and rebuilds what is missing.' });
+    }));
     if (!moved) continue;
-    const view = { cluster: moved, nodes };
-    await deps.notifier.clusterChanged(view);
-    if (verdict.kind === 'ready') {
-      result.recovered.push(c.id);
-      await deps.notifier.threadMessage(view, { kind: 'hostReturned', host: h.name, downSeconds: Math.round((now.getTime() - c.updatedAt.getTime()) / 1000) });
-    } else {
-      result.failed.push(c.id);
-      await deps.notifier.threadMessage(view, { kind: 'failed', step: 'coming back', reason: verdict.reason, cleanedUp: 'Nothing was removed: Retry starts what is stopped and rebuilds what is missing.' });
-    }
+    (verdict.kind === 'ready' ? result.recovered : result.failed).push(c.id);
   }
 }

@@ -6,6 +6,7 @@ import type { ClusterStore, Log } from '../services/ports.js';
 export interface OutboxQueue {
   claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
   sent(row: OutboxRow, owner: string, ts?: string): Promise<void>;
+  postAttempt(row: OutboxRow, owner: string, unknown: boolean): Promise<void>;
   retryLater(row: OutboxRow, owner: string, delayMs: number, error: string): Promise<void>;
   giveUp(row: OutboxRow, owner: string, error: string): Promise<void>;
   pauseChannel(channel: string, ms: number): Promise<void>;
@@ -75,6 +76,16 @@ export function classify(e: unknown): Exclude<Outcome, { ok: true }> {
 const slackCode = (e: unknown) => (e as { data?: { error?: string } }).data?.error;
 
 /**
+ * Whether Slack answered a call with a refusal (rate limited, a platform error, a 4xx), so a post was not taken. A
+ * timeout, a network error or a 5xx leaves it unknown: Slack may have taken the post before the answer was lost.
+ */
+export function refusedBySlack(e: unknown): boolean {
+  const err = e as { code?: string; statusCode?: number };
+  if (err.code === 'slack_webapi_rate_limited_error' || err.code === 'slack_webapi_platform_error') return true;
+  return err.code === 'slack_webapi_http_error' && (err.statusCode ?? 0) >= 400 && (err.statusCode ?? 0) < 500 && err.statusCode !== 408;
+}
+
+/**
  * Every post carries Slack message metadata naming its outbox row, so a later attempt can tell whether an earlier
  * one got through (a sender killed after Slack accepted the post, a timeout on a post Slack did take).
  */
@@ -124,11 +135,12 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
   }
 
   /**
-   * Posts the row's message, unless an earlier attempt whose outcome is unknown already did: a row claimed again
-   * (attempts > 1) is looked up first. A found card or progress message gets the newest payload instead.
+   * Posts the row's message, unless an earlier attempt whose outcome is unknown already did: only such a row (its
+   * post was sent and nothing recorded what came of it) is looked up first, so a row retried after a 429 or a
+   * refusal costs no history call. A found card or progress message gets the newest payload instead.
    */
   const post = async (row: OutboxRow, channel: string, m: OutboxMessage, thread?: string | null) => {
-    if (row.attempts > 1) {
+    if (row.postUnknown) {
       const found = await findPosted(row, channel, thread).catch((e: unknown) => {
         // Slack down or limiting: try the whole row later. Refused (no history scope, thread gone): post anyway,
         // at least once rather than never.
@@ -142,7 +154,15 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
         return found;
       }
     }
-    const res = await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, metadata: marker(row), ...(thread && { thread_ts: thread }) });
+    // Unknown from here until the outcome is recorded: a sender that dies in between leaves the next one to look.
+    await outbox.postAttempt(row, name, true);
+    let res;
+    try {
+      res = await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, metadata: marker(row), ...(thread && { thread_ts: thread }) });
+    } catch (e) {
+      if (refusedBySlack(e)) await outbox.postAttempt(row, name, false);
+      throw e;
+    }
     return { channel: res.channel ?? channel, ts: res.ts };
   };
 

@@ -170,6 +170,29 @@ describe('slack outbox', () => {
     expect(r.rows[0].last_error).toBe('invalid_blocks');
   });
 
+  it('looks a post up before repeating it only when its outcome is unknown: not after Slack refused it (429, internal_error), but after a 503', async () => {
+    const c = await newCluster('C0OK');
+    await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });
+    fake.failNext('chat.postMessage', 'internal_error');
+    fake.failNext('chat.postMessage', { status: 429, retryAfter: 1 });
+    startSender();
+    await outbox.write(thread(c.id, 'C0OK', 'op-1'));
+    await drained();
+    expect(fake.calls('chat.postMessage').map((x) => x.status)).toEqual([200, 429, 200]);
+    expect(ok('chat.postMessage').map((p) => p.args.text)).toEqual(['op-1']);
+    // Slack answered both failures: the post was not taken, so nothing was looked up.
+    expect(fake.calls('conversations.replies')).toHaveLength(0);
+
+    fake.failNext('chat.postMessage', { status: 503 });
+    await outbox.write(thread(c.id, 'C0OK', 'op-2'));
+    await drained();
+    // A 503 may have come after Slack took the post: the retry looked first, found nothing, and posted once.
+    expect(fake.calls('conversations.replies')).toHaveLength(1);
+    expect(ok('chat.postMessage').map((p) => p.args.text)).toEqual(['op-1', 'op-2']);
+    const unknown = await t.database.pool.query('SELECT key FROM outbox WHERE post_unknown');
+    expect(unknown.rows).toEqual([]);
+  });
+
   it('a sender killed after Slack took its posts leaves them to the next one, which finds them instead of posting again', async () => {
     const c = await newCluster('C0OK');
     const quiet = await newCluster('C0A');

@@ -12,6 +12,8 @@
  *    Like Docker, ensureNetwork refuses (AppError 'subnet_taken') a subnet that overlaps another network on
  *    the host: another cluster's, or a foreign one added with addForeignNetwork.
  * Everything that records can share a `journal` so tests can assert the order of side effects.
+ * Every state change a store commits (with its Tell, which runs "inside the transaction") is reported to the
+ * shared `Commits`; a test arms one to throw CrashAfterCommit right after it, as a process killed there would.
  */
 import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../../src/domain/cluster.js';
 import { statesAllowedBefore, transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
@@ -44,6 +46,7 @@ import type {
   InTransaction,
   Notifier,
   Tell,
+  TellAbout,
   Progress,
   Settings,
   TemplateCatalog,
@@ -56,6 +59,32 @@ import type {
 export type Journal = string[];
 
 const clone = <T>(v: T): T => structuredClone(v);
+
+/** The process "died" right after this change committed: nothing the service meant to do after it happens. */
+export class CrashAfterCommit extends Error {
+  constructor(readonly what: string) {
+    super(`killed right after ${what} committed`);
+  }
+}
+
+/**
+ * Where the memory stores report each committed state change (`transition:ready`, `begin:reset`,
+ * `snapshot:ready`, `warning:open`, ...), after its Tell ran. Armed with one, the store throws CrashAfterCommit
+ * right after that commit: what the Tell wrote is kept, anything the service would write afterwards is lost.
+ */
+export class Commits {
+  readonly log: string[] = [];
+  private armed?: string;
+  crashAfter(what: string): void {
+    this.armed = what;
+  }
+  committed(what: string): void {
+    this.log.push(what);
+    if (this.armed !== what) return;
+    this.armed = undefined;
+    throw new CrashAfterCommit(what);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------- clock
 
@@ -101,9 +130,11 @@ export class MemoryClusterStore implements ClusterStore {
   writes = 0;
   /** The operations over these rows (set by MemoryOperationStore), what a Tell's transaction finishes them with. */
   operationsPort?: Pick<OperationStore, 'finish'>;
+  /** Shared with the other memory stores of a world (memoryWorld). */
+  commits = new Commits();
 
   /** What a Tell gets here: the notifier records through itself, so the outbox is not written to. */
-  private inTransaction(): InTransaction {
+  inTransaction(): InTransaction {
     return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? { finish: async () => undefined } };
   }
   private seq = 0;
@@ -237,18 +268,29 @@ export class MemoryClusterStore implements ClusterStore {
   async transition(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot', tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || !statesAllowedBefore(to).includes(c.state)) return undefined;
-    if (tell) {
-      // One transaction in Postgres: a Tell that fails leaves the cluster as it was.
-      const before = clone(c);
-      const changed = await this.transition(id, to, patch, actor);
-      try {
-        await tell(changed!, this.inTransaction());
-      } catch (e) {
-        this.clusters.set(id, before);
-        throw e;
-      }
-      return changed;
+    const changed = await this.withTell(id, () => this.move(id, to, patch, actor), tell);
+    this.commits.committed(`transition:${to}`);
+    return changed;
+  }
+
+  /** One transaction in Postgres: a Tell that fails leaves the cluster as it was. */
+  async withTell(id: string, change: () => Cluster | undefined, tell?: Tell): Promise<Cluster | undefined> {
+    const before = this.clusters.get(id) && clone(this.clusters.get(id)!);
+    const changed = change();
+    if (!changed || !tell) return changed;
+    try {
+      await tell(changed, this.inTransaction());
+    } catch (e) {
+      if (before) this.clusters.set(id, before);
+      throw e;
     }
+    return changed;
+  }
+
+  /** The guarded state change itself (no Tell, no commit report): transition's and begin's. */
+  move(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot'): Cluster | undefined {
+    const c = this.clusters.get(id);
+    if (!c || !statesAllowedBefore(to).includes(c.state)) return undefined;
     const from = c.state;
     const now = this.clock.now();
     c.state = to;
@@ -301,10 +343,11 @@ export class MemoryClusterStore implements ClusterStore {
     this.writes++;
     this.journal?.push(`store.claimReminder ${offsetMinutes}`);
     await tell?.(clone(c), this.inTransaction());
+    this.commits.committed('claimReminder');
     return clone(c);
   }
 
-  async transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null): Promise<Cluster | undefined> {
+  async transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (quota && c) {
       const verdict = checkQuota(this.usageNow(change.to), this.reservations.get(id) ?? { nodes: 0, cpus: 0, memoryMiB: 0 }, quota, { user: `<@${change.to}>`, handover: true });
@@ -316,10 +359,12 @@ export class MemoryClusterStore implements ClusterStore {
     this.eventRows.push({ clusterId: id, actor, kind: 'transferred', detail: { from: change.from, to: change.to }, at: this.clock.now() });
     this.writes++;
     this.journal?.push('store.transferOwner');
+    await this.tellOrUndo(id, c, tell, () => (c.owner = change.from));
+    this.commits.committed('transferOwner');
     return clone(c);
   }
 
-  async extendExpiry(id: string, change: { from: Date; to: Date }, actor: string): Promise<Cluster | undefined> {
+  async extendExpiry(id: string, change: { from: Date; to: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || !extendableStates.includes(c.state) || c.expiresAt.getTime() !== change.from.getTime()) return undefined;
     c.expiresAt = new Date(change.to);
@@ -328,6 +373,8 @@ export class MemoryClusterStore implements ClusterStore {
     this.eventRows.push({ clusterId: id, actor, kind: 'extended', detail: { from: change.from.toISOString(), to: change.to.toISOString() }, at: this.clock.now() });
     this.writes++;
     this.journal?.push('store.extendExpiry');
+    await this.tellOrUndo(id, c, tell, () => (c.expiresAt = new Date(change.from)));
+    this.commits.committed('extendExpiry');
     return clone(c);
   }
 
@@ -344,6 +391,7 @@ export class MemoryClusterStore implements ClusterStore {
     this.journal?.push('store.transition deleting');
     const operation = this.insertOperation(id, { kind: 'delete', actor: systemActor });
     await tell?.(clone(c), this.inTransaction());
+    this.commits.committed('expire');
     return { cluster: clone(c), operation };
   }
 
@@ -371,7 +419,18 @@ export class MemoryClusterStore implements ClusterStore {
     this.writes++;
   }
 
-  async cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string): Promise<Cluster | undefined> {
+  /** Runs a Tell after a change made in place; if it fails, `undo` puts the row back (the transaction's rollback). */
+  private async tellOrUndo(id: string, c: Cluster, tell: Tell | undefined, undo: () => void): Promise<void> {
+    if (!tell) return;
+    try {
+      await tell(clone(c), this.inTransaction());
+    } catch (e) {
+      undo();
+      throw e;
+    }
+  }
+
+  async cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || c.state !== 'migrating' || c.host !== move.from) return undefined;
     c.state = 'ready';
@@ -381,6 +440,8 @@ export class MemoryClusterStore implements ClusterStore {
     this.nodeRows.set(id, new Map(move.nodes.map((n) => [n.ordinal, clone({ ...n, host: move.to })])));
     this.eventRows.push({ clusterId: id, actor, kind: 'migrated', detail: { from: move.from, to: move.to }, at: this.clock.now() });
     this.writes++;
+    await this.tellOrUndo(id, c, tell, () => Object.assign(c, { state: 'migrating', host: move.from }));
+    this.commits.committed('cutOver');
     return clone(c);
   }
 
@@ -800,14 +861,19 @@ export class MemoryOperationStore implements OperationStore {
       Object.assign(current, { state: 'cancelled', finishedAt: this.clock.now(), error: `cut short by a ${op.kind} from ${op.actor}` });
     }
     if (!opts.whenStates.includes(c.state)) throw new AppError('illegal_transition', `${c.name} is ${c.state}; that is not possible right now.`);
-    if (opts.moveTo && opts.moveTo !== c.state) {
-      if (opts.clearError) c.error = null;
-      const moved = await this.store.transition(clusterId, opts.moveTo, {}, op.actor);
-      if (!moved) throw new AppError('illegal_transition', `${c.name} is ${c.state} and cannot become ${opts.moveTo}.`);
-    }
-    const operation = this.store.insertOperation(clusterId, op);
-    this.store.recordEventRow(clusterId, op.actor, `operation.${op.kind}`, { operation: operation.id, ...(op.params ?? {}) });
-    return { operation, cluster: clone(this.store.clusters.get(clusterId)!) };
+    let operation: Operation | undefined;
+    const cluster = await this.store.withTell(clusterId, () => {
+      if (opts.moveTo && opts.moveTo !== c.state) {
+        if (opts.clearError) c.error = null;
+        const moved = this.store.move(clusterId, opts.moveTo, {}, op.actor);
+        if (!moved) throw new AppError('illegal_transition', `${c.name} is ${c.state} and cannot become ${opts.moveTo}.`);
+      }
+      operation = this.store.insertOperation(clusterId, op);
+      this.store.recordEventRow(clusterId, op.actor, `operation.${op.kind}`, { operation: operation.id, ...(op.params ?? {}) });
+      return clone(this.store.clusters.get(clusterId)!);
+    }, opts.tell);
+    this.store.commits.committed(`begin:${op.kind}`);
+    return { operation: operation!, cluster: cluster! };
   }
 
   async get(id: string): Promise<Operation | undefined> {
@@ -881,6 +947,9 @@ export class MemoryOperationStore implements OperationStore {
 export class MemorySnapshotStore implements SnapshotStore {
   readonly rows = new Map<string, Snapshot>();
   private seq = 0;
+  /** Shared with the cluster store by memoryWorld; `inTransaction` is what a Tell gets. */
+  commits = new Commits();
+  inTransaction: () => InTransaction = () => ({ outbox: { write: async () => undefined }, operations: { finish: async () => undefined } });
   constructor(private readonly clock: Clock = new FakeClock()) {}
 
   async begin(s: Parameters<SnapshotStore['begin']>[0]): Promise<Snapshot> {
@@ -907,23 +976,31 @@ export class MemorySnapshotStore implements SnapshotStore {
       .slice(0, filter.limit ?? 50)
       .map(clone);
   }
-  private move(id: string, from: SnapshotState[], patch: Partial<Snapshot>): Snapshot | undefined {
+  private async move(id: string, from: SnapshotState[], patch: Partial<Snapshot>, tell?: TellAbout<Snapshot>): Promise<Snapshot | undefined> {
     const r = this.rows.get(id);
     if (!r || !from.includes(r.state)) return undefined;
+    const before = clone(r);
     Object.assign(r, patch);
+    try {
+      await tell?.(clone(r), this.inTransaction());
+    } catch (e) {
+      this.rows.set(id, before);
+      throw e;
+    }
+    this.commits.committed(`snapshot:${r.state}`);
     return clone(r);
   }
-  async markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }) {
-    return this.move(id, ['creating'], { state: 'ready', readyAt: this.clock.now(), error: null, ...r });
+  async markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }, tell?: TellAbout<Snapshot>) {
+    return this.move(id, ['creating'], { state: 'ready', readyAt: this.clock.now(), error: null, ...r }, tell);
   }
-  async markFailed(id: string, error: string) {
-    return this.move(id, ['creating'], { state: 'failed', error });
+  async markFailed(id: string, error: string, tell?: TellAbout<Snapshot>) {
+    return this.move(id, ['creating'], { state: 'failed', error }, tell);
   }
   async markDeleting(id: string) {
     return this.move(id, ['ready', 'failed', 'creating', 'deleting'], { state: 'deleting' });
   }
-  async markDeleted(id: string) {
-    return this.move(id, ['deleting'], { state: 'deleted' });
+  async markDeleted(id: string, tell?: TellAbout<Snapshot>) {
+    return this.move(id, ['deleting'], { state: 'deleted' }, tell);
   }
   async listExpired(now: Date) {
     return [...this.rows.values()].filter((r) => ['ready', 'failed', 'deleting'].includes(r.state) && r.expiresAt.getTime() <= now.getTime()).map(clone);
@@ -1027,7 +1104,7 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
     clock,
     store,
     operations: new MemoryOperationStore(store, clock),
-    snapshots: new MemorySnapshotStore(clock),
+    snapshots: Object.assign(new MemorySnapshotStore(clock), { commits: store.commits, inTransaction: () => store.inTransaction() }),
     runtime: new FakeRuntime(journal),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),
@@ -1054,24 +1131,36 @@ export class MemoryWarningStore implements WarningStore {
     return out;
   }
 
-  async open(clusterId: string, c: ConditionReport): Promise<Warning | undefined> {
+  /** A warning write and its Tell as one transaction: a failed Tell undoes the write. */
+  private async told(what: string, row: Warning & { messageTs?: string }, undo: () => void, tell?: TellAbout<Warning>): Promise<Warning> {
+    try {
+      await tell?.(clone(row), this.store?.inTransaction() ?? { outbox: { write: async () => undefined }, operations: { finish: async () => undefined } });
+    } catch (e) {
+      undo();
+      throw e;
+    }
+    this.store?.commits.committed(`warning:${what}`);
+    return clone(row);
+  }
+  async open(clusterId: string, c: ConditionReport, tell?: TellAbout<Warning>): Promise<Warning | undefined> {
     if (this.rows.some((r) => r.clusterId === clusterId && r.kind === c.kind && r.subject === c.subject && !r.resolvedAt)) return undefined;
     const now = new Date();
     const row = { id: `w-${++this.seq}`, clusterId, kind: c.kind, subject: c.subject, summary: c.summary, detail: { ...c.detail }, openedAt: now, updatedAt: now, resolvedAt: null };
     this.rows.push(row);
-    return clone(row);
+    return this.told('open', row, () => this.rows.splice(this.rows.indexOf(row), 1), tell);
   }
-  async update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>): Promise<Warning | undefined> {
+  async update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>, tell?: TellAbout<Warning>): Promise<Warning | undefined> {
     const row = this.rows.find((r) => r.id === id && !r.resolvedAt);
     if (!row) return undefined;
+    const before = clone(row);
     Object.assign(row, { summary: c.summary, detail: { ...c.detail }, updatedAt: new Date() });
-    return clone(row);
+    return this.told('update', row, () => Object.assign(row, before), tell);
   }
-  async resolve(id: string): Promise<Warning | undefined> {
+  async resolve(id: string, tell?: TellAbout<Warning>): Promise<Warning | undefined> {
     const row = this.rows.find((r) => r.id === id && !r.resolvedAt);
     if (!row) return undefined;
     row.resolvedAt = new Date();
-    return clone(row);
+    return this.told('resolve', row, () => (row.resolvedAt = null), tell);
   }
   async listOpen(clusterId: string): Promise<Warning[]> {
     return this.rows.filter((r) => r.clusterId === clusterId && !r.resolvedAt).map((r) => clone(r));
@@ -1097,8 +1186,18 @@ export class MemoryWarningStore implements WarningStore {
     this.memories.set(clusterId, clone(memory));
     return true;
   }
-  async setDegradedReason(clusterId: string, reason: string): Promise<void> {
+  async setDegradedReason(clusterId: string, reason: string, tell?: Tell): Promise<Cluster | undefined> {
     const row = this.store?.clusters.get(clusterId);
-    if (row && row.state === 'degraded') row.error = reason;
+    if (!row || row.state !== 'degraded') return undefined;
+    const before = row.error;
+    row.error = reason;
+    try {
+      await tell?.(clone(row), this.store!.inTransaction());
+    } catch (e) {
+      row.error = before;
+      throw e;
+    }
+    this.store!.commits.committed('degradedReason');
+    return clone(row);
   }
 }
