@@ -13,9 +13,14 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** `applicationName` shows in pg_stat_activity, so an operator (or a test) can tell whose sessions they are. */
+/**
+ * `applicationName` shows in pg_stat_activity, so an operator (or a test) can tell whose sessions they are.
+ * 20 connections: a state change's transaction holds one while its Tell reads the cluster's nodes through another
+ * (services/tell.ts), and a process runs up to 4 jobs, 4 Slack follow-ups, the outbox sender and the schedulers at
+ * once; with 10, a burst could hold every connection in transactions that each wait for one more.
+ */
 export function connectDatabase(url: string, opts: { max?: number; applicationName?: string } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, ...(opts.applicationName && { application_name: opts.applicationName }) });
+  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20, ...(opts.applicationName && { application_name: opts.applicationName }) });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   // pool.end() resolves once every client was told to end, not when their sockets closed: close()
