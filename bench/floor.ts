@@ -13,15 +13,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { loadTemplateCatalog } from '../src/catalog/template-catalog.js';
 import { loadConfig } from '../src/config.js';
-import { createClusterRuntime, filesTar, publishedEnv, publishedEnvPath } from '../src/docker/cluster-runtime.js';
+import { createClusterRuntime } from '../src/docker/cluster-runtime.js';
+import { exec, pollReady, startNode } from './raw-cluster.js';
 import { createHostPool } from '../src/docker/host-pool.js';
 import { createImageBuilder } from '../src/docker/image-builder.js';
-import { containerSpec } from '../src/domain/container-spec.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../src/domain/plan.js';
+import { planCluster } from '../src/domain/plan.js';
 import { subnetAt } from '../src/domain/subnet.js';
 import type { Template } from '../src/domain/template.js';
 import { provisionCluster } from '../src/services/provision-cluster.js';
@@ -77,43 +76,6 @@ async function ours(template: Template, size: number): Promise<number> {
 
 // ----------------------------------------------------------------------------------------------- floor
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The plainest exec: create, attach, read to the end, one inspect for the exit code. */
-async function exec(container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
-  const e = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await e.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const sink = new PassThrough().on('data', (c: Buffer) => chunks.push(c));
-  docker.modem.demuxStream(stream, sink, sink);
-  await new Promise((resolve, reject) => stream.on('end', resolve).on('close', resolve).on('error', reject));
-  let info = await e.inspect();
-  while (info.Running) info = await (sleep(10).then(() => e.inspect()));
-  return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
-}
-
-async function startNode(plan: ClusterPlan, node: PlannedNode, image: string): Promise<void> {
-  await Promise.all(node.volumes.map((v) => docker.createVolume({ Name: v.volumeName, Labels: node.labels })));
-  const body = containerSpec(plan, node, image, { publishIp: '127.0.0.1', restartPolicy: 'unless-stopped' });
-  const c = await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);
-  if (node.files.length) await c.putArchive(await filesTar(node.files), { path: '/' });
-  await c.start();
-  const ports = Object.entries((await c.inspect()).NetworkSettings.Ports ?? {}).flatMap(([key, b]) => {
-    const port = Number(key.split('/')[0]);
-    return b?.[0] ? [{ name: node.ports.find((p) => p.port === port)?.name ?? String(port), port, hostPort: Number(b[0].HostPort), hostIp: b[0].HostIp }] : [];
-  });
-  if (ports.length) await c.putArchive(await filesTar([{ path: publishedEnvPath, content: publishedEnv(ports, '127.0.0.1') }]), { path: '/' });
-}
-
-async function pollReady(node: PlannedNode, deadline: number): Promise<void> {
-  if (!node.readiness) return;
-  for (;;) {
-    const t = Date.now();
-    if ((await exec(node.containerName, node.readiness.exec).catch(() => ({ exitCode: -1 }))).exitCode === 0) return;
-    if (Date.now() > deadline) throw new Error(`floor: ${node.hostname} not ready`);
-    await sleep(Math.max(0, 100 - (Date.now() - t)));
-  }
-}
 
 let floorSubnet = 0;
 async function floor(template: Template, size: number): Promise<number> {
@@ -132,21 +94,21 @@ async function floor(template: Template, size: number): Promise<number> {
       if (!startedRole.has(r)) {
         const role = template.roles[r]!;
         startedRole.set(r, Promise.all(role.dependsOn.map((d) => (role.startWith.includes(d) ? start(d) : ready(d)))).then(async () => {
-          await Promise.all(plan.nodes.filter((n) => n.role === r).map((n) => startNode(plan, n, refs.get(n.image)!)));
+          await Promise.all(plan.nodes.filter((n) => n.role === r).map((n) => startNode(docker, plan, n, refs.get(n.image)!)));
           if (trace) console.log(`  floor +${seconds(Date.now() - started)} started ${r}`);
         }));
       }
       return startedRole.get(r)!;
     };
     const ready = (r: string): Promise<void> => {
-      if (!readyRole.has(r)) readyRole.set(r, start(r).then(() => Promise.all(plan.nodes.filter((n) => n.role === r).map((n) => pollReady(n, deadline)))).then(() => undefined));
+      if (!readyRole.has(r)) readyRole.set(r, start(r).then(() => Promise.all(plan.nodes.filter((n) => n.role === r).map((n) => pollReady(docker, n, deadline, 'floor')))).then(() => undefined));
       return readyRole.get(r)!;
     };
     await Promise.all(roleNames.map(ready));
     if (trace) console.log(`  floor +${seconds(Date.now() - started)} every probe passed`);
     const smoke = await Promise.all(
       plan.smoke.map(async (s) => {
-        const r = await exec(plan.nodes.find((n) => n.role === s.role)!.containerName, s.exec);
+        const r = await exec(docker, plan.nodes.find((n) => n.role === s.role)!.containerName, s.exec);
         return r.exitCode === 0 && (s.expect === undefined || new RegExp(s.expect, 'm').test(r.output));
       }),
     );

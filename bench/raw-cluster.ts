@@ -2,7 +2,7 @@
  * A cluster made by a plain dockerode script, the floor the benches compare clusterbot with: the container bodies,
  * files and published.env come from the same `planCluster` and `containerSpec` clusterbot uses; every role starts as
  * soon as what it truly needs is there (its dependsOn, less the roles it may start with); every node's probe is polled
- * every 100 ms; the smoke checks run at once. The same steps as bench/floor.ts's floor (which keeps its own copy).
+ * every 100 ms; the smoke checks run at once. bench/floor.ts's floor makes its clusters with the same steps.
  */
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -16,7 +16,7 @@ import type { Template } from '../src/domain/template.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The plainest exec: create, attach, read to the end, one inspect for the exit code. */
-async function exec(docker: Docker, container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
+export async function exec(docker: Docker, container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
   const e = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = await e.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
@@ -28,7 +28,7 @@ async function exec(docker: Docker, container: string, cmd: string[]): Promise<{
   return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
 }
 
-async function startNode(docker: Docker, plan: ClusterPlan, node: PlannedNode, image: string): Promise<void> {
+export async function startNode(docker: Docker, plan: ClusterPlan, node: PlannedNode, image: string): Promise<void> {
   await Promise.all(node.volumes.map((v) => docker.createVolume({ Name: v.volumeName, Labels: node.labels })));
   const body = containerSpec(plan, node, image, { publishIp: '127.0.0.1', restartPolicy: 'unless-stopped' });
   const c = await docker.createContainer({ _query: { name: node.containerName }, _body: body } as unknown as Docker.ContainerCreateOptions);
@@ -41,12 +41,12 @@ async function startNode(docker: Docker, plan: ClusterPlan, node: PlannedNode, i
   if (ports.length) await c.putArchive(await filesTar([{ path: publishedEnvPath, content: publishedEnv(ports, '127.0.0.1') }]), { path: '/' });
 }
 
-async function pollReady(docker: Docker, node: PlannedNode, deadline: number): Promise<void> {
+export async function pollReady(docker: Docker, node: PlannedNode, deadline: number, who = 'raw'): Promise<void> {
   if (!node.readiness) return;
   for (;;) {
     const t = Date.now();
     if ((await exec(docker, node.containerName, node.readiness.exec).catch(() => ({ exitCode: -1 }))).exitCode === 0) return;
-    if (Date.now() > deadline) throw new Error(`raw: ${node.hostname} not ready`);
+    if (Date.now() > deadline) throw new Error(`${who}: ${node.hostname} not ready`);
     await sleep(Math.max(0, 100 - (Date.now() - t)));
   }
 }
