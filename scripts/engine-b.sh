@@ -75,8 +75,13 @@ if ! as_root test -f "$TLS/cert.pem"; then
 fi
 CLIENT_DIR="${!CLIENT_VAR:-/tmp/clusterbot-engine-$NAME-tls}"
 mkdir -p "$CLIENT_DIR"
-for f in ca.pem cert.pem key.pem; do as_root cat "$TLS/$f" > "$CLIENT_DIR/$f"; done
-chmod 600 "$CLIENT_DIR/key.pem"
+# Replaced by rename, never rewritten in place: tests of other files read them while this runs again (an empty
+# cert.pem for an instant failed a TLS handshake with "PEM routines::no start line").
+for f in ca.pem cert.pem key.pem; do
+  as_root cat "$TLS/$f" > "$CLIENT_DIR/.$f.$$"
+  [ "$f" = key.pem ] && chmod 600 "$CLIENT_DIR/.$f.$$"
+  mv -f "$CLIENT_DIR/.$f.$$" "$CLIENT_DIR/$f"
+done
 
 curl_b() { curl -sf --max-time 3 --cacert "$CLIENT_DIR/ca.pem" --cert "$CLIENT_DIR/cert.pem" --key "$CLIENT_DIR/key.pem" "https://127.0.0.1:$PORT$1"; }
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import Docker from 'dockerode';
 import type { DockerHostConfig } from '../config.js';
 import { checkDockerEndpoint } from '../domain/docker-endpoint.js';
@@ -47,11 +48,25 @@ export function clientFor(host: DockerHostConfig): { docker: Docker; agent: http
   const check = checkDockerEndpoint(host);
   if (!check.ok) throw new AppError('config_invalid', check.reason);
   // docker-modem passes `agent` through to http.request; @types/dockerode does not declare it.
-  const withAgent = (o: Docker.DockerOptions, agent: http.Agent) => ({ docker: new Docker({ ...o, agent } as Docker.DockerOptions), agent });
+  const withAgent = (o: Docker.DockerOptions, agent: http.Agent) => ({ docker: new Docker({ ...o, agent: printedShort(agent, host.name) } as Docker.DockerOptions), agent });
   if (check.transport === 'unix') return withAgent({ socketPath: check.socketPath! }, new http.Agent({ keepAlive: true }));
   if (check.transport === 'tcp') return withAgent({ host: check.host!, port: check.port!, protocol: 'http' }, new http.Agent({ keepAlive: true }));
   const tls = readTlsDir(host.tlsDir!);
   return withAgent({ host: check.host!, port: check.port!, protocol: 'https', ...tls }, new https.Agent({ keepAlive: true, ...tls }));
+}
+
+/**
+ * docker-modem (5.0.7, `buildRequest`) formats every request's options with
+ * `util.inspect(options, { showHidden: true, depth: null })` before sending, whether its debug log is on or not.
+ * Those options carry this agent, and through it every socket open to the engine, the requests on them and the
+ * streams piped into them. While an image streams (`docker save` piped into `docker load`) that is megabytes of
+ * text and up to seconds of CPU for each Docker call: every health ping, exec and inspect blocked the event loop,
+ * pings missed their 1-s deadline on both hosts and the stream itself crawled (issue 8's "stall"). The agent prints
+ * as one line instead; nothing else reads it through inspect.
+ */
+export function printedShort<A extends http.Agent>(agent: A, hostName: string): A {
+  Object.defineProperty(agent, inspect.custom, { value: () => `[Agent for Docker host ${hostName}]` });
+  return agent;
 }
 
 export function createHostPool(hosts: DockerHostConfig[]): HostPool {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Docker from 'dockerode';
 import { clientFor } from '../../src/docker/host-pool.js';
 import { label } from '../../src/domain/labels.js';
 import { killEngine, startEngine, type EngineB } from '../support/engine-b.js';
@@ -44,22 +45,32 @@ describe('a Docker host that dies', () => {
     expect((await h.press(button, { responseId: `confirm-${name}`, ephemeral: true })).status).toBe(200);
   };
 
-  /**
-   * The ZooKeeper image on C before the test, with the docker CLI: this test is about a host that dies, not about
-   * images (test/integration/image-distribution.test.ts streams them between engines). It also keeps the test short:
-   * on a fresh machine the first create on C would wait for the whole image.
-   */
-  const preloadImage = async () => {
-    const ref = /^zookeeper\s+built\s+(\S+)$/m.exec(execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], { env: { ...process.env, LOG_LEVEL: 'warn' } }).toString())![1]!;
+  /** The ZooKeeper image's id on local (where images are built) and on C. */
+  const zookeeperRef = () => /^zookeeper\s+built\s+(\S+)$/m.exec(execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], { env: { ...process.env, LOG_LEVEL: 'warn' } }).toString())![1]!;
+  const imageOnC = async (ref: string) => {
     const { docker, agent } = clientFor({ name: 'c', url: c.url, tlsDir: c.tlsDir });
     try {
-      if (await docker.getImage(ref).inspect().then(() => true, () => false)) return;
+      return await docker.getImage(ref).inspect().then((i) => i.Id, () => undefined);
     } finally {
       agent.destroy();
     }
-    execFileSync('sh', ['-c', `docker -H unix:///var/run/docker.sock save '${ref}' | docker -H tcp://127.0.0.1:${new URL(c.url).port} load`], {
-      env: { ...process.env, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: c.tlsDir }, timeout: 600_000, stdio: 'ignore',
-    });
+  };
+  /**
+   * C starts without the ZooKeeper image, so the first create there gets it from the local host as a host without a
+   * registry does (docker save → docker load, streamed), with its progress on the card, while the host checks ping
+   * both engines every second with a 1 s deadline: a stream that starves other Docker calls (issue 8's stall, each
+   * request formatting our agents and all they carried) marks both hosts down here. On a fresh machine this costs
+   * what preloading the image on C would.
+   */
+  const dropImageOnC = async (ref: string) => {
+    const { docker, agent } = clientFor({ name: 'c', url: c.url, tlsDir: c.tlsDir });
+    try {
+      await docker.getImage(ref).remove({ force: true }).catch((e: { statusCode?: number }) => {
+        if (e.statusCode !== 404) throw e;
+      });
+    } finally {
+      agent.destroy();
+    }
   };
 
   /** `clusterbot hosts ...` as an admin types it, against this clusterbot's database. */
@@ -68,7 +79,7 @@ describe('a Docker host that dies', () => {
 
   beforeAll(async () => {
     c = await startEngine('c');
-    await preloadImage();
+    await dropImageOnC(zookeeperRef());
     h = await startSlackHarness({
       subnetPool: '10.165.0.0/16',
       env: {
@@ -99,6 +110,10 @@ describe('a Docker host that dies', () => {
     expect(JSON.stringify(placed.blocks)).toContain('*Host*\\nc');
     const ready = await h.waitForCard(onC, 'ready', 240_000);
     expect(JSON.stringify(ready.blocks)).toContain('*Host*\\nc');
+    // The image came from the local host: the same image id, and the cards told how far its copy had got.
+    const ref = zookeeperRef();
+    expect(await imageOnC(ref)).toBe(await new Docker().getImage(ref).inspect().then((i) => i.Id));
+    expect(h.fake.calls().some((x) => /chat\.(postMessage|update)/.test(x.method) && JSON.stringify(x.args).includes('copying the zookeeper image to c: '))).toBe(true);
     const rows = await h.rows();
     clusterId = rows.find((r) => r.name === onC)!.id;
     expect((await onEngineC(clusterId)).containers).toBe(1);

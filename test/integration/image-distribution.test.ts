@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inspect, promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
@@ -41,11 +42,39 @@ afterAll(async () => {
 });
 
 describe('images on every host', () => {
-  it('without a registry: streamed from A into B with byte progress; the same image id; present the second time', async () => {
+  it('without a registry: streamed from A into B with byte progress, every host answering pings meanwhile; the same image id; present the second time', async () => {
     await removeOnB();
     const dist = createImageDistribution({ pool });
     const seen: ImageProgress[] = [];
-    const arrival = await dist.ensure('b', ref, (p) => seen.push(p));
+    // What docker-modem formats (util.inspect, every hidden property, no depth limit) for each request it sends,
+    // whether its debug log is on or not: the request's options, which hold the host's agent. Read halfway through
+    // the stream, when the agent's sockets carry the save and the load.
+    const printed = (host: string) => inspect({ agent: (pool.get(host).modem as unknown as { agent: unknown }).agent }, { showHidden: true, depth: null }).length;
+    let halfway: number[] = [];
+    // Meanwhile each host is pinged as the health check does (1 s deadline in the host-death e2e): issue 8's stall
+    // was every call paying for that formatting, so pings timed out and the stream crawled.
+    let streaming = true;
+    const pings: number[] = [];
+    const pinging: Promise<void> = (async () => {
+      while (streaming) {
+        for (const h of ['a', 'b']) {
+          const started = performance.now();
+          await pool.get(h).ping();
+          pings.push(performance.now() - started);
+        }
+        await sleep(100);
+      }
+    })();
+    pinging.catch(() => undefined); // awaited below; only so that a failed ensure() leaves no unhandled rejection
+    const arrival = await dist.ensure('b', ref, (p) => {
+      seen.push(p);
+      if (!halfway.length && p.total && p.done > p.total / 2) halfway = ['a', 'b'].map(printed);
+    }).finally(() => (streaming = false));
+    await pinging; // a ping that failed fails the test here
+    expect(halfway).toHaveLength(2);
+    for (const chars of halfway) expect(chars).toBeLessThan(200);
+    expect(pings.length).toBeGreaterThan(4);
+    expect(Math.max(...pings)).toBeLessThan(1000);
     expect(arrival).toMatchObject({ via: 'stream', from: 'a' });
     const bytes = (arrival as { bytes: number }).bytes;
     expect(bytes).toBeGreaterThan(50e6);
