@@ -1,6 +1,7 @@
 import { Transform } from 'node:stream';
 import type Docker from 'dockerode';
 import { AppError } from '../errors.js';
+import { dockerError } from './engine-call.js';
 import type { HostPool } from './host-pool.js';
 
 /**
@@ -139,7 +140,10 @@ export function createImageDistribution(opts: ImageDistributionOptions): ImageDi
       const key = `${host}\u0000${ref}`;
       let running = inFlight.get(key);
       if (!running) {
-        running = (opts.registry ? viaRegistry(host, ref, onProgress) : viaStream(host, ref, onProgress)).finally(() => inFlight.delete(key));
+        // A host that goes away mid-transfer (connection reset, refused) fails the create with what was being copied
+        // and where, retryable, not as an internal error.
+        const moving = opts.registry ? viaRegistry(host, ref, onProgress) : viaStream(host, ref, onProgress);
+        running = moving.catch((e: unknown) => { throw dockerError(`copy ${ref} to ${host}`, e, 'image_transfer_failed'); }).finally(() => inFlight.delete(key));
         inFlight.set(key, running);
       }
       return running;
