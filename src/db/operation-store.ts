@@ -4,11 +4,11 @@ import { activeOperationStates, busyMessage, type Operation, type OperationKind,
 import { AppError } from '../errors.js';
 import type { InTransaction, NewOperation, OperationStore } from '../services/ports.js';
 import type { Db } from './client.js';
-import { toCluster } from './cluster-row.js';
+import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
 import { placeCluster } from '../domain/placement.js';
 import { writeOutbox } from './outbox-store.js';
-import { clusters, events, operations } from './schema.js';
+import { clusters, events, nodes, operations } from './schema.js';
 
 type OperationRow = typeof operations.$inferSelect;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -56,7 +56,18 @@ export async function finishOperation(tx: Tx | Db, id: string, state: Exclude<Op
  * store that changes state and tells Slack hands its Tell one of these.
  */
 export function inTransaction(tx: Tx): InTransaction {
-  return { outbox: { write: (e) => writeOutbox(tx, e) }, operations: { finish: (op, state, error) => finishOperation(tx, op, state, error) } };
+  return {
+    outbox: { write: (e) => writeOutbox(tx, e) },
+    operations: { finish: (op, state, error) => finishOperation(tx, op, state, error), list: (clusterId) => operationsOf(tx, clusterId) },
+    // Read through the transaction, not the pool: a Tell never needs a second connection while its change holds one.
+    nodes: async (clusterId) => (await tx.select().from(nodes).where(eq(nodes.clusterId, clusterId)).orderBy(asc(nodes.ordinal))).map(toNode),
+  };
+}
+
+/** A cluster's operations, newest first, with `tx` or the database. */
+async function operationsOf(tx: Tx | Db, clusterId: string): Promise<Operation[]> {
+  const rows = await tx.select().from(operations).where(eq(operations.clusterId, clusterId)).orderBy(desc(operations.createdAt), desc(operations.id));
+  return rows.map(toOperation);
 }
 
 export function createOperationStore(db: Db): OperationStore {
@@ -120,10 +131,7 @@ export function createOperationStore(db: Db): OperationStore {
       return rows.map(toOperation);
     },
 
-    async list(clusterId) {
-      const rows = await db.select().from(operations).where(eq(operations.clusterId, clusterId)).orderBy(desc(operations.createdAt), desc(operations.id));
-      return rows.map(toOperation);
-    },
+    list: (clusterId) => operationsOf(db, clusterId),
 
     async markRunning(id) {
       const [row] = await db

@@ -158,7 +158,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     // the transaction's own writes are not visible to a read from outside it).
     const moved2 = await store.cutOver(cluster.id, { from: source, to: target, nodes, operationId: op.id, removeSourceAfter }, job.actor, async (c, tx) => {
       await complete?.(tx.operations);
-      const n = notifier.through(tx.outbox);
+      const n = notifier.through(tx);
       const done = { cluster: c, nodes };
       await n.clusterChanged(done);
       await n.threadMessage(done, { kind: 'migrated', by: job.actor, from: source, to: target, seconds, bytes, volumes: volumes.length, removeSourceAfter, smoke });

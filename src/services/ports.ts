@@ -421,7 +421,7 @@ export interface Notifier {
    * fails, so the change never commits without its messages. A notifier with no outbox (the shell prints,
    * a log) returns itself.
    */
-  through(outbox: OutboxWriter): Notifier;
+  through(tx: Pick<InTransaction, 'outbox' | 'operations'>): Notifier;
 }
 
 /**
@@ -444,7 +444,10 @@ export type Complete = (within?: Pick<OperationStore, 'finish'>) => Promise<void
 /** The writes a Tell makes, bound to the state change's transaction. */
 export interface InTransaction {
   outbox: OutboxWriter;
-  operations: Pick<OperationStore, 'finish'>;
+  /** `list` sees the transaction's own operation (a thread message is keyed by its cluster's latest one). */
+  operations: Pick<OperationStore, 'finish' | 'list'>;
+  /** A cluster's nodes as the transaction sees them (the card a Tell renders shows them). */
+  nodes(clusterId: string): Promise<ClusterNode[]>;
 }
 
 export type DirectMessage =

@@ -97,18 +97,17 @@ export async function requestMigrate(deps: RequestMigrateDeps, actor: string, re
     {
       // Pinned to the preview's host: checked again under the lock, so the messages below name where it goes.
       whenStates: migratable, moveTo: 'migrating', migrateTo: { pinned: preview },
-      // The card and the owner's DM commit with the operation.
+      // The card, the owner's DM and, in an admin's drain, why it moves commit with the operation: the thread hears
+      // why before the job can post its progress.
       tell: telling(deps, async (n, v) => {
         await n.clusterChanged(v);
+        if (opts.drainedFrom) await n.threadMessage(v, { kind: 'hostDraining', by: actor, from: opts.drainedFrom, to: preview });
         if (actor !== v.cluster.owner) await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action: 'migrated', detail: `to ${preview}` });
       }),
     },
   );
   const target = String(operation.params.to ?? preview);
   view.cluster = moved;
-  // Why an admin's drain moves it, before the job can post its progress. After the commit, not in it: a thread
-  // message is keyed by its operation, which the notifier reads from the database and sees only once committed.
-  if (opts.drainedFrom) await deps.notifier.threadMessage(view, { kind: 'hostDraining', by: actor, from: opts.drainedFrom, to: target });
   await deps.queue.enqueue(operation);
   return { view, to: target };
 }

@@ -1,5 +1,5 @@
 import type { ClusterView } from '../domain/cluster.js';
-import type { ClusterStore, InTransaction, Notifier, Tell, TellAbout } from './ports.js';
+import type { InTransaction, Notifier, Tell, TellAbout } from './ports.js';
 
 /**
  * A Tell (ports.ts) for `store.transition` and the other cluster changes: `say` gets the changed cluster's view, the
@@ -7,10 +7,10 @@ import type { ClusterStore, InTransaction, Notifier, Tell, TellAbout } from './p
  * messages it sends (and the operation it finishes) commit with the state change.
  */
 export function telling(
-  deps: { store: Pick<ClusterStore, 'nodes'>; notifier: Notifier },
+  deps: { notifier: Notifier },
   say: (notifier: Notifier, view: ClusterView, tx: InTransaction) => Promise<void>,
 ): Tell {
-  return async (cluster, tx) => say(deps.notifier.through(tx.outbox), { cluster, nodes: await deps.store.nodes(cluster.id) }, tx);
+  return async (cluster, tx) => say(deps.notifier.through(tx), { cluster, nodes: await tx.nodes(cluster.id) }, tx);
 }
 
 /**
@@ -21,5 +21,5 @@ export function tellingAbout<T>(
   deps: { notifier: Notifier },
   say: (notifier: Notifier, changed: T, tx: InTransaction) => Promise<void>,
 ): TellAbout<T> {
-  return async (changed, tx) => say(deps.notifier.through(tx.outbox), changed, tx);
+  return async (changed, tx) => say(deps.notifier.through(tx), changed, tx);
 }

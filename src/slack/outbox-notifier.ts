@@ -41,7 +41,7 @@ export function createOutboxNotifier(deps: OutboxNotifierDeps, opts: { strict?: 
   const scope = async (view: ClusterView) => (await deps.operations.list(view.cluster.id))[0]?.id ?? 'none';
 
   return {
-    through: (writer) => createOutboxNotifier({ ...deps, outbox: writer }, { strict: true }),
+    through: (tx) => createOutboxNotifier({ ...deps, outbox: tx.outbox, operations: tx.operations }, { strict: true }),
 
     async clusterChanged(view) {
       await safely('the cluster card', view.cluster.id, async () => {

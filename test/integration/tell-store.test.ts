@@ -52,6 +52,26 @@ describe('stores run a Tell in the transaction of the change', () => {
     expect(await queued(`begin-${c.id}`)).toBe(1);
   });
 
+  it("a Tell reads through the change's transaction: it sees the operation just begun and the nodes, on no other connection", async () => {
+    const c = await readyCluster();
+    await t.store.saveNode({ clusterId: c.id, ordinal: 1, role: 'zk', roleIndex: 1, hostname: 'zk1', ip: '10.0.0.2', containerName: `cb-${c.id}-zk1`, containerId: 'c1', host: 'docker-1', ports: [] });
+    let seen: { ops: string[]; nodes: string[]; checkouts: number } | undefined;
+    let checkouts = 0;
+    const counted = () => (checkouts += 1);
+    t.database.pool.on('acquire', counted);
+    const { operation } = await t.operations.begin(c.id, { kind: 'reset', actor: 'U0OWNER' }, {
+      whenStates: ['ready'], moveTo: 'provisioning',
+      tell: async (_c, tx) => {
+        // The transaction holds its connection: the reads below must not check out another.
+        const before = checkouts;
+        seen = { ops: (await tx.operations.list(c.id)).map((o) => o.id), nodes: (await tx.nodes(c.id)).map((n) => n.hostname), checkouts: checkouts - before };
+      },
+    });
+    t.database.pool.off('acquire', counted);
+    // Read from outside, the uncommitted operation would be missing (the thread message keyed by it would say 'none').
+    expect(seen).toEqual({ ops: [operation.id, expect.any(String)], nodes: ['zk1'], checkouts: 0 });
+  });
+
   it('clusters.extendExpiry: a failed Tell leaves the expiry as it was', async () => {
     const c = await readyCluster();
     const to = new Date(c.expiresAt.getTime() + 86_400_000);

@@ -119,6 +119,9 @@ function fakeId(n: number): string {
   return `${hex.padStart(8, '0')}-0000-4000-8000-${hex.padStart(12, '0')}`;
 }
 
+/** What a Tell's transaction has when no operation store shares the world. */
+const noOperations: Pick<OperationStore, 'finish' | 'list'> = { finish: async () => undefined, list: async () => [] };
+
 export class MemoryClusterStore implements ClusterStore {
   readonly clusters = new Map<string, Cluster>();
   private readonly requestKeys = new Map<string, string>();
@@ -129,13 +132,13 @@ export class MemoryClusterStore implements ClusterStore {
   /** Number of calls that changed something (create, transition, set*, saveNode): "nothing written" checks. */
   writes = 0;
   /** The operations over these rows (set by MemoryOperationStore), what a Tell's transaction finishes them with. */
-  operationsPort?: Pick<OperationStore, 'finish'>;
+  operationsPort?: Pick<OperationStore, 'finish' | 'list'>;
   /** Shared with the other memory stores of a world (memoryWorld). */
   commits = new Commits();
 
   /** What a Tell gets here: the notifier records through itself, so the outbox is not written to. */
   inTransaction(): InTransaction {
-    return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? { finish: async () => undefined } };
+    return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? noOperations, nodes: (id) => this.nodes(id) };
   }
   private seq = 0;
 
@@ -949,7 +952,7 @@ export class MemorySnapshotStore implements SnapshotStore {
   private seq = 0;
   /** Shared with the cluster store by memoryWorld; `inTransaction` is what a Tell gets. */
   commits = new Commits();
-  inTransaction: () => InTransaction = () => ({ outbox: { write: async () => undefined }, operations: { finish: async () => undefined } });
+  inTransaction: () => InTransaction = () => ({ outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [] });
   constructor(private readonly clock: Clock = new FakeClock()) {}
 
   async begin(s: Parameters<SnapshotStore['begin']>[0]): Promise<Snapshot> {
@@ -1134,7 +1137,7 @@ export class MemoryWarningStore implements WarningStore {
   /** A warning write and its Tell as one transaction: a failed Tell undoes the write. */
   private async told(what: string, row: Warning & { messageTs?: string }, undo: () => void, tell?: TellAbout<Warning>): Promise<Warning> {
     try {
-      await tell?.(clone(row), this.store?.inTransaction() ?? { outbox: { write: async () => undefined }, operations: { finish: async () => undefined } });
+      await tell?.(clone(row), this.store?.inTransaction() ?? { outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [] });
     } catch (e) {
       undo();
       throw e;
