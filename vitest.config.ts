@@ -18,6 +18,7 @@ const hostsLane = [
   'test/e2e/host-lost.test.ts',
   'test/e2e/hosts-cli.test.ts',
   'test/e2e/fault-migrate.test.ts',
+  'test/e2e/slack-migrate.test.ts',
   // balance
   'test/integration/snapshot-restore.test.ts',
   'test/integration/reset.test.ts',

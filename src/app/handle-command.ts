@@ -40,8 +40,8 @@ export interface CommandDeps extends RequestClusterDeps {
   logger: Log;
   /** The registered Docker hosts (`/cluster hosts`); absent where none are (unit worlds). */
   hosts?: HostStore;
-  /** For `/cluster logs`; absent where no Docker host is reachable. */
-  runtime?: Pick<ContainerRuntime, 'logsTail'>;
+  /** For `/cluster logs` and the data a migrate preview names; absent where no Docker host is reachable. */
+  runtime?: Pick<ContainerRuntime, 'logsTail' | 'exec'>;
 }
 
 export interface Caller {
@@ -164,8 +164,8 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
           refuseDrainUnlessAdmin(settings, caller.user);
           return renderMigrateAllConfirm(command.allFrom, command.to, await clustersOn(deps, command.allFrom));
         }
-        const { view, to } = await previewMigrate(deps, caller.user, { name: command.name! }, command.to);
-        return renderMigrateConfirm(view, to, settings.migrateRollbackHours ?? 24);
+        const { view, to, data } = await previewMigrate(deps, caller.user, { name: command.name! }, command.to);
+        return renderMigrateConfirm(view, to, settings.migrateRollbackHours ?? 24, data);
       }
       case 'reset': {
         // Asks first, like a delete; permission is checked now so a stranger is not offered the button.

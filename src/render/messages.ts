@@ -267,10 +267,11 @@ export function renderDeleteConfirm(view: ClusterView): Message {
 }
 
 /** `/cluster reset NAME [--snapshot]`: what will be lost, and Reset / Cancel (the card's Reset button asks in a Slack dialog instead). */
-/** `/cluster migrate NAME`: what moves where, what stops meanwhile, and the rollback window. */
-export function renderMigrateConfirm(view: ClusterView, to: string, rollbackHours: number): Message {
+/** `/cluster migrate NAME`: what moves where, how much data, what stops meanwhile, and the rollback window. */
+export function renderMigrateConfirm(view: ClusterView, to: string, rollbackHours: number, data?: { volumes: number; bytes: number }): Message {
   const c = view.cluster;
-  const text = `Migrate *${esc(c.name)}* (${c.template} × ${c.size}) from ${esc(c.host ?? '?')} to ${esc(to)}? It is stopped while its volumes are copied (each checked by sha256), then started on ${esc(to)} with the same hostnames and internal addresses; published ports change. If anything fails before it is ready there, it starts again where it is. The stopped copy stays on ${esc(c.host ?? '?')} for ${rollbackHours} h, then is removed.`;
+  const held = data ? (data.volumes === 1 ? ` Its volume holds ${bytesText(data.bytes)}.` : ` Its ${data.volumes} volumes hold ${bytesText(data.bytes)}.`) : '';
+  const text = `Migrate *${esc(c.name)}* (${c.template} × ${c.size}) from ${esc(c.host ?? '?')} to ${esc(to)}?${held} It is stopped while its volumes are copied (each checked by sha256), then started on ${esc(to)} with the same hostnames and internal addresses; published ports change. If anything fails before it is ready there, it starts again where it is. The stopped copy stays on ${esc(c.host ?? '?')} for ${rollbackHours} h, then is removed.`;
   return {
     text,
     blocks: [

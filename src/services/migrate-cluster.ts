@@ -7,6 +7,7 @@ import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.
 import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
+import { clusterDataSize } from './cluster-data-size.js';
 import type { Checkpoint, Complete, HostStore, NodeDataPort } from './ports.js';
 import { runSmoke, type SmokeResult } from './provision-cluster.js';
 import { restartWaves, waitNodesReady, type RestartDeps } from './restart-cluster.js';
@@ -214,13 +215,7 @@ async function preflight(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan,
 
   for (const recipe of new Set(plan.nodes.map((n) => n.image))) await runtime.ensureImage(target, recipe);
 
-  let bytes = 0;
-  for (const node of plan.nodes) {
-    if (!node.volumes.length) continue;
-    const r = await runtime.exec(cluster.host!, node.containerName, ['du', '-sbx', ...node.volumes.map((v) => v.path)], { timeoutMs: 60_000, user: '0' }).catch((e: Error) => ({ exitCode: -1, output: e.message }));
-    if (r.exitCode !== 0) throw new AppError('docker_error', `Could not measure the data of ${node.hostname}: ${r.output.trim().slice(-200)}`, { retryable: false });
-    for (const line of r.output.trim().split('\n')) bytes += Number(/^(\d+)\s/.exec(line)?.[1] ?? 0);
-  }
+  const { bytes } = await clusterDataSize(runtime, cluster.host!, plan.nodes);
   const free = (await deps.hosts?.get(target))?.diskFreeBytes;
   if (free !== undefined && free !== null && free < diskHeadroom * bytes)
     throw new AppError('no_capacity', `${target} has ${bytesText(free)} of disk free; ${cluster.name} holds ${bytesText(bytes)} and needs ${diskHeadroom} × that.`, { retryable: false });

@@ -1,11 +1,15 @@
 import type { Cluster, ClusterView } from '../domain/cluster.js';
 import type { ClusterState } from '../domain/cluster-state.js';
+import { verbSpecs } from '../domain/command.js';
 import { placeCluster } from '../domain/placement.js';
+import { planCluster } from '../domain/plan.js';
+import { subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
-import { AppError, toAppError } from '../errors.js';
+import { AppError, isAppError, toAppError } from '../errors.js';
+import { clusterDataSize } from './cluster-data-size.js';
 import { findManageable } from './delete-cluster.js';
 import { telling } from './tell.js';
-import type { Clock, ClusterStore, HostStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, HostStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
 
 export interface RequestMigrateDeps {
   store: ClusterStore;
@@ -16,6 +20,8 @@ export interface RequestMigrateDeps {
   catalog: TemplateCatalog;
   clock: Clock;
   hosts?: HostStore;
+  /** Measures the data the preview says would move; absent (or failing): the preview says nothing of it. */
+  runtime?: Pick<ContainerRuntime, 'exec'>;
 }
 
 /** Only a running cluster moves: its data is consistent and its readiness on the target can be compared. */
@@ -32,17 +38,45 @@ export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'ca
   const template = deps.catalog.get(cluster.template);
   if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
   const others = (await deps.hosts.loads()).filter((h) => h.name !== cluster.host);
+  // A mistyped host gets the names it could have meant, not only a pointer to `/cluster hosts`.
+  if (to !== undefined && !others.some((h) => h.name === to))
+    throw new AppError('not_found', `There is no Docker host called ${to}. ${cluster.name} is on ${cluster.host} and can move to ${others.length ? others.map((h) => h.name).join(', ') : 'no other host (none is registered)'}.`, {
+      hints: ['`/cluster hosts` shows what each host has free.'],
+    });
   const placed = placeCluster(others, footprint(template, cluster.size), to ? { pinned: to } : {});
   if (!placed.ok)
     throw new AppError('no_capacity', `${cluster.name} cannot move: ${placed.reason}.`, { hints: ['`/cluster hosts` shows what each host has free.'] });
   return placed.host;
 }
 
-/** What a confirmation shows before anything happens: who may, and where the cluster would go. */
-export async function previewMigrate(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string): Promise<{ view: ClusterView; to: string }> {
-  const view = await findManageable(deps, actor, ref);
-  refuseUnlessRunning(view.cluster);
-  return { view, to: await migrateTarget(deps, view.cluster, to) };
+/**
+ * What a confirmation shows before anything happens: who may, where the cluster would go, and how much data its
+ * volumes hold (measured in its running nodes; left out when that cannot be read, the job measures it again).
+ */
+export async function previewMigrate(
+  deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string,
+): Promise<{ view: ClusterView; to: string; data?: { volumes: number; bytes: number } }> {
+  const view = await findMovable(deps, actor, ref);
+  const { cluster } = view;
+  refuseUnlessRunning(cluster);
+  const target = await migrateTarget(deps, cluster, to);
+  const template = deps.catalog.get(cluster.template)!;
+  const plan = planCluster({
+    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
+    subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
+  });
+  const data = deps.runtime ? await clusterDataSize(deps.runtime, cluster.host!, plan.nodes).catch(() => undefined) : undefined;
+  return { view, to: target, ...(data && { data }) };
+}
+
+/** As findManageable, but a refusal says what the command is for: the caller's own clusters (admins: anyone's). */
+async function findMovable(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }): Promise<ClusterView> {
+  try {
+    return await findManageable(deps, actor, ref);
+  } catch (err) {
+    if (!isAppError(err) || err.code !== 'forbidden') throw err;
+    throw new AppError('forbidden', err.userMessage, { hints: [`\`${verbSpecs.migrate.usage}\` moves a cluster of your own (admins: anyone's).`] });
+  }
 }
 
 /**
@@ -51,7 +85,7 @@ export async function previewMigrate(deps: RequestMigrateDeps, actor: string, re
  * so at once); the job does the rest (services/migrate-cluster.ts).
  */
 export async function requestMigrate(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string, opts: { drainedFrom?: string } = {}): Promise<{ view: ClusterView; to: string }> {
-  const view = await findManageable(deps, actor, ref);
+  const view = await findMovable(deps, actor, ref);
   const { cluster } = view;
   if (!(await deps.operations.active(cluster.id))) refuseUnlessRunning(cluster);
   const preview = await migrateTarget(deps, cluster, to);

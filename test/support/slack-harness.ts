@@ -36,7 +36,8 @@ export interface SlackHarness {
   close(): Promise<void>;
 }
 
-export async function startSlackHarness(opts: { subnetPool: string; env?: Record<string, string> }): Promise<SlackHarness> {
+/** `beforeStart` runs against the fresh database before the bot starts (e.g. `clusterbot hosts add`, read only at start). */
+export async function startSlackHarness(opts: { subnetPool: string; env?: Record<string, string>; beforeStart?: (databaseUrl: string) => Promise<void> }): Promise<SlackHarness> {
   const secret = `signing-secret-${randomUUID()}`;
   const fake = await startFakeSlack();
   const db = await createTestDatabase();
@@ -54,6 +55,7 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
       CLUSTER_SUBNET_POOL: opts.subnetPool,
       ...opts.env,
     };
+    await opts.beforeStart?.(db.url);
     bot = await startClusterbot('all', env);
   } catch (e) {
     await db.drop();

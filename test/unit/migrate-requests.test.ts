@@ -146,3 +146,49 @@ describe('requestMigrateAll (an admin drains a host)', () => {
     expect((await appRejection(requestMigrateAll(deps, 'UADMIN', 'docker-a', 'docker-a'))).userMessage).toContain('cannot move to the host it is on');
   });
 });
+
+describe('/cluster migrate NAME: the preview and its refusals', () => {
+  it('names both hosts and how much data its volumes hold (du in each node); without a measurement it still asks, without the size', async () => {
+    const { w, deps, zk } = await setup();
+    const execs: { host: string; container: string; cmd: string[] }[] = [];
+    const runtime = {
+      logsTail: w.runtime.logsTail.bind(w.runtime),
+      exec: async (host: string, container: string, cmd: string[]) => {
+        execs.push({ host, container, cmd });
+        return { exitCode: 0, output: '1000000\t/var/lib/zookeeper\n' };
+      },
+    };
+    const preview = (await handleCommand({ ...deps, runtime }, alice, cmd('migrate zk-a --to docker-b')))!;
+    expect(preview.text).toContain('Migrate *zk-a* (zookeeper × 3) from docker-a to docker-b? Its 3 volumes hold 2.9 MiB. It is stopped');
+    expect(execs.map((e) => [e.host, e.cmd.join(' ')])).toEqual(Array(3).fill(['docker-a', 'du -sbx /var/lib/zookeeper']));
+    const buttons = preview.blocks.flatMap((b) => (b as { elements?: { action_id: string; value: string }[] }).elements ?? []);
+    expect(buttons.find((b) => b.action_id === 'cluster.migrate.confirm')!.value).toBe(`${zk.id}:docker-b`);
+
+    const broken = { logsTail: w.runtime.logsTail.bind(w.runtime), exec: async () => ({ exitCode: 1, output: 'du: cannot access' }) };
+    const unmeasured = textOf(await handleCommand({ ...deps, runtime: broken }, alice, cmd('migrate zk-a --to docker-b')));
+    expect(unmeasured).toContain('from docker-a to docker-b? It is stopped');
+    expect(w.store.stateOf(zk.id)).toBe('ready');
+    expect(w.queue.jobs).toEqual([]);
+  });
+
+  it('an unknown target is refused naming it and the hosts the cluster can move to; nothing changes', async () => {
+    const { w, deps, zk } = await setup();
+    const reply = textOf(await handleCommand(deps, alice, cmd('migrate zk-a --to nosuchhost')));
+    expect(reply).toContain('There is no Docker host called nosuchhost. zk-a is on docker-a and can move to docker-b, docker-c.');
+    expect(textOf(await handleAction(deps, alice, 'migrateConfirm', `${zk.id}:nosuchhost`))).toContain('There is no Docker host called nosuchhost.');
+    expect(w.store.stateOf(zk.id)).toBe('ready');
+    expect(w.queue.jobs).toEqual([]);
+  });
+
+  it('another user (not an admin) is refused with the usage, in the preview and on the button; nothing changes', async () => {
+    const { w, deps, kafka } = await setup();
+    for (const reply of [await handleCommand(deps, alice, cmd('migrate kafka-b --to docker-b')), await handleAction(deps, alice, 'migrateConfirm', `${kafka.id}:docker-b`)]) {
+      expect(reply!.text).toContain('kafka-b belongs to <@UBOB>; only they or an admin can change it.');
+      expect(reply!.text).toContain('`/cluster migrate NAME [--to HOST]');
+      expect(reply!.blocks.some((b) => b.type === 'actions')).toBe(false);
+    }
+    expect(w.store.stateOf(kafka.id)).toBe('ready');
+    expect(w.queue.jobs).toEqual([]);
+    expect(w.notifier.events).toEqual([]);
+  });
+});
