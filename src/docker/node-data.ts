@@ -10,6 +10,7 @@ import { AppError } from '../errors.js';
 import type { Log, NodeDataPort } from '../services/ports.js';
 import { checkpointSupport } from './checkpoint-probe.js';
 import type { DataContext } from './data-context.js';
+import { helperLabel, removeHelper } from './helper-container.js';
 import { dockerError, engineCall, statusOf, tolerate } from './engine-call.js';
 import type { HostPool } from './host-pool.js';
 import { logTail } from './log-tail.js';
@@ -117,6 +118,13 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     exportVolume: (host, volumeName) => exportVolume(ctx, host, volumeName),
     importVolume: (host, volumeName, labels, tar) => importVolume(ctx, host, volumeName, labels, tar),
     volumeDigest: (host, volumeName) => volumeDigest(ctx, host, volumeName),
+    async removeHelpers(host, clusterId) {
+      const docker = pool.get(host);
+      const filters = { label: [`${label.cluster}=${clusterId}`, helperLabel] };
+      const found = await call(host, 'list helper containers of cluster', clusterId, () => docker.listContainers({ all: true, filters }));
+      for (const c of found) await removeHelper(call, opts.logger, host, { name: c.Names[0]?.slice(1) ?? c.Id, container: docker.getContainer(c.Id) });
+      return found.length;
+    },
 
     async readPath(host, container, path) {
       const c = containerOf(host, container);

@@ -15,10 +15,13 @@ import { telling } from './tell.js';
 
 /** What a restart needs (a migration stops and starts nodes the same way), plus the volume copy. */
 export interface MigrateDeps extends RestartDeps {
-  data: Pick<NodeDataPort, 'exportVolume' | 'importVolume' | 'volumeDigest'>;
+  data: Pick<NodeDataPort, 'exportVolume' | 'importVolume' | 'volumeDigest' | 'removeHelpers'>;
   /** Registered hosts: the target's free disk (from its last health check); absent: not checked. */
   hosts?: Pick<HostStore, 'get'>;
-  /** migrate.quiesced, migrate.transferred, migrate.target-readiness, migrate.target-ready, migrate.cut-over (fault tests). */
+  /**
+   * migrate.quiesced, migrate.transferring (the first bytes of a volume are on their way), migrate.transferred,
+   * migrate.target-readiness, migrate.target-ready, migrate.cut-over (fault tests).
+   */
   checkpoint?: Checkpoint;
 }
 
@@ -80,7 +83,11 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
 
   try {
     if (target === source) throw new AppError('bad_command', `${cluster.name} is already on ${target}.`, { retryable: false });
-    if (op.attempts > 1) throw new AppError('internal', 'the migration was interrupted (its worker stopped); it was rolled back rather than resumed', { retryable: false });
+    if (op.attempts > 1) {
+      // This delivery cannot know the step the dead worker was at: "checking the target" would be wrong.
+      step = 'under way';
+      throw new AppError('internal', 'the migration was interrupted (its worker stopped); it was rolled back rather than resumed', { retryable: false });
+    }
 
     const dataBytes = await preflight(deps, cluster, plan, target);
     await progress(`${target} has room, the images and a free ${plan.network.cidr}; ${bytesText(dataBytes)} to move`);
@@ -92,10 +99,15 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
 
     step = 'copying the volumes';
     const moved = new Map<string, number>();
+    let transferring = false;
     const report = () => progress(`copying volumes: ${bytesText(sum(moved.values()))} of about ${bytesText(dataBytes)}`, { advance: false, throttle: true });
     await Promise.all(volumes.map(async (v) => {
       const tar = await deps.data.exportVolume(source, v.volumeName);
       const counted = countBytes(tar, (n) => {
+        if (!transferring) {
+          transferring = true;
+          deps.checkpoint?.('migrate.transferring'); // a throw here fails the copy (countBytes)
+        }
         moved.set(v.volumeName, n);
         void report().catch(() => undefined);
       });
@@ -254,6 +266,14 @@ async function rollBack(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan, 
     logger.warn({ clusterId: cluster.id, target, err: (err as Error).message }, 'migrate rollback: could not clean the target; the reconciler removes what is left');
   }
   try {
+    // A worker killed mid-copy leaves its volume export (or digest) helper on the source: nothing else removes a
+    // live cluster's helper, and the cluster is this job's until it is ready again.
+    const helpers = await deps.data.removeHelpers(cluster.host!, cluster.id);
+    if (helpers) logger.info({ clusterId: cluster.id, host: cluster.host, helpers }, 'migrate rollback: removed the helper containers an interrupted copy left on the source');
+  } catch (err) {
+    logger.warn({ clusterId: cluster.id, host: cluster.host, err: (err as Error).message }, 'migrate rollback: could not remove the copy\'s helper containers on the source');
+  }
+  try {
     await runtime.ensureNetwork(cluster.host!, plan);
     // All waves start before any is waited on, as on the target (the source has its data too).
     const waves = restartWaves(plan, plan.nodes);
@@ -273,13 +293,19 @@ async function rollBack(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan, 
 /**
  * Passes the stream through, reporting the bytes seen so far. A pipeline, not pipe(): when the import gives up on
  * the counter, the export behind it is destroyed too and its helper container goes (pipe() would leave it waiting).
+ * A throw from `onBytes` (a fault injected mid-copy) breaks the stream, and so the copy, with that error.
  */
 function countBytes(stream: NodeJS.ReadableStream, onBytes: (total: number) => void): NodeJS.ReadableStream {
   let total = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, done) {
       total += chunk.length;
-      onBytes(total);
+      try {
+        onBytes(total);
+      } catch (e) {
+        done(e as Error);
+        return;
+      }
       done(null, chunk);
     },
   });

@@ -639,6 +639,12 @@ export interface NodeDataPort {
    * unpacked; a failed tar stream rejects and may leave a partly filled volume (repeat the import to finish it).
    */
   importVolume(host: string, volumeName: string, labels: Record<string, string>, tar: NodeJS.ReadableStream): Promise<{ bytes: number }>;
+  /**
+   * Removes the helper containers (volume tars in and out, digests) labelled with the cluster on that host; returns how
+   * many. For a job that owns the cluster and finds what a dead worker's copy left behind: helpers are removed when
+   * their work ends, but not by a process killed mid-way, and the orphan sweep leaves a live cluster's objects alone.
+   */
+  removeHelpers(host: string, clusterId: string): Promise<number>;
   /** A digest of the volume's paths, modes, owners and file contents, equal on any engine for equal data (migration checks). */
   volumeDigest(host: string, volumeName: string): Promise<{ sha256: string; bytes: number; files: number }>;
   /** A path of a container as a tar stream (docker cp; works running, paused or stopped), undefined if the path does not exist; AppError('not_found') if the container does not. */

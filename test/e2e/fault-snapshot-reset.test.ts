@@ -18,7 +18,7 @@ import { startSlackHarness, type SlackHarness } from '../support/slack-harness.j
  *    its snapshot was marked ready (which committed with "snapshot ready"), after the move to provisioning, after the
  *    old nodes are removed, right after ready. It ends ready, with one container and the
  *    same network and volumes, one "was reset" and one "snapshot ready".
- * One zookeeper 1, deleted at the end with nothing left. A migration's steps are not killed here (engine B; see the README).
+ * One zookeeper 1, deleted at the end with nothing left. A migration's steps are killed in fault-migrate.test.ts.
  */
 const buttonsOf = (m: { blocks?: unknown[] }) =>
   ((m.blocks ?? []) as { elements?: { action_id?: string; value?: string }[] }[])

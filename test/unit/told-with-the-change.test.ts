@@ -65,6 +65,9 @@ class QuietData implements NodeDataPort {
   async volumeDigest() {
     return { sha256: 'same on both hosts', bytes: 1024, files: 1 };
   }
+  async removeHelpers() {
+    return 0;
+  }
   async readPath() {
     return undefined;
   }

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { migrateCluster, type MigrateDeps } from '../../src/services/migrate-cluster.js';
+import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { runOperation } from '../../src/services/run-operation.js';
+import { memoryWorld } from '../support/memory-ports.js';
+
+const catalog = loadTemplateCatalog('manifests/templates');
+
+/**
+ * A migration's second delivery (its worker was killed mid-way, test/e2e/fault-migrate.test.ts kills it at each
+ * step): it rolls back rather than resumes. It cannot know the step the dead worker was at, so the thread does not
+ * name one; the copy's helper containers the dead worker left on the source go with the target's objects.
+ */
+describe('a migration interrupted by its worker', () => {
+  it('rolls back on the next delivery: the target cleaned, the source\'s leftover helpers removed, "failed while under way" told once', async () => {
+    const w = memoryWorld(catalog);
+    w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
+    const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'requested');
+    const create = (await w.operations.active(c.id))!;
+    await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster(w, c.id, { finalAttempt: true, complete }));
+    const source = w.store.clusters.get(c.id)!.host!;
+    const { operation: op } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
+    await w.operations.markRunning(op.id); // the first delivery, whose worker died
+    w.notifier.events.length = 0;
+
+    const helpersRemoved: string[] = [];
+    const data: MigrateDeps['data'] = {
+      exportVolume: async () => { throw new Error('a rolled-back delivery copies nothing'); },
+      importVolume: async () => { throw new Error('a rolled-back delivery copies nothing'); },
+      volumeDigest: async () => { throw new Error('a rolled-back delivery copies nothing'); },
+      removeHelpers: async (host, clusterId) => {
+        helpersRemoved.push(`${host}/${clusterId}`);
+        return 1;
+      },
+    };
+    const deps = { ...w, data, health: { stop: async () => {} } };
+    await expect(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, o, complete)))
+      .rejects.toMatchObject({ userMessage: expect.stringContaining('(under way): the migration was interrupted') });
+
+    expect(helpersRemoved).toEqual([`${source}/${c.id}`]);
+    expect(w.runtime.calls.filter((x) => x.step === 'removeNodes' && x.host === 'docker-2')).toHaveLength(1);
+    expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'ready', host: source });
+    expect((await w.operations.get(op.id))!.state).toBe('failed');
+    const told = w.notifier.events.flatMap((e) => (e.kind === 'thread' ? [e.message] : []));
+    expect(told).toEqual([expect.objectContaining({ kind: 'migrateFailed', step: 'under way', restored: true, to: 'docker-2' })]);
+  });
+});
