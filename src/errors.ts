@@ -18,6 +18,8 @@ export type ErrorCode =
   | 'busy'
   /** A job cut off by a crash that must not simply run again (a snapshot). */
   | 'interrupted'
+  /** This delivery of a job lost it to a later delivery (its queue lock lapsed): it stops and leaves the rest to that one. */
+  | 'superseded'
   | 'no_capacity'
   | 'subnet_taken'
   /** A published host port a reset pins is used by something else now. */

@@ -305,6 +305,14 @@ export function createClusterStore(db: Db): ClusterStore {
 
     async cutOver(id, move, actor, tell) {
       return db.transaction(async (tx) => {
+        // Only the delivery that still holds the operation cuts over; the row lock makes a later delivery's
+        // markRunning wait for this commit (and then find the operation finished by the Tell).
+        const [current] = await tx
+          .select({ id: operations.id })
+          .from(operations)
+          .where(and(eq(operations.id, move.operationId), eq(operations.attempts, move.attempt), eq(operations.state, 'running')))
+          .for('update');
+        if (!current) return undefined;
         const [row] = await tx
           .update(clusters)
           .set({ host: move.to, state: 'ready', error: null, updatedAt: sql`now()` })

@@ -133,6 +133,11 @@ export function createOperationStore(db: Db): OperationStore {
 
     list: (clusterId) => operationsOf(db, clusterId),
 
+    async isCurrent(id, attempt) {
+      const [row] = await db.select({ id: operations.id }).from(operations).where(and(eq(operations.id, id), eq(operations.attempts, attempt), eq(operations.state, 'running')));
+      return row !== undefined;
+    },
+
     async markRunning(id) {
       const [row] = await db
         .update(operations)

@@ -11,7 +11,7 @@ import type { Log, NodeDataPort } from '../services/ports.js';
 import { checkpointSupport } from './checkpoint-probe.js';
 import type { DataContext } from './data-context.js';
 import { helperLabel, removeHelper } from './helper-container.js';
-import { dockerError, engineCall, statusOf, tolerate } from './engine-call.js';
+import { dockerError, engineCall, engineMessage, statusOf, tolerate } from './engine-call.js';
 import type { HostPool } from './host-pool.js';
 import { logTail } from './log-tail.js';
 import { observedStream } from './observed-stream.js';
@@ -34,6 +34,8 @@ export interface NodeDataOptions {
 }
 
 const missing = (host: string, container: string) => new AppError('not_found', `There is no container ${container} on Docker host ${host}.`);
+/** Tries of a pause the kernel refused to freeze (about 1.5 s of waits in all) before the snapshot gives up. */
+const freezeAttempts = 4;
 
 export function createNodeData(opts: NodeDataOptions): NodeDataPort {
   const ctx: DataContext = {
@@ -69,13 +71,24 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     async pause(host, container) {
       const c = containerOf(host, container);
       await call(host, 'pause', container, async () => {
-        try {
-          await c.pause();
-        } catch (e) {
-          if (statusOf(e) === 404) throw missing(host, container);
-          // 409 is both "already paused" (fine) and "not running" (not fine).
-          if (statusOf(e) === 409 && (await inspectContainer(c))?.State.Paused) return;
-          throw e;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await c.pause();
+            return;
+          } catch (e) {
+            if (statusOf(e) === 404) throw missing(host, container);
+            // 409 is both "already paused" (fine) and "not running" (not fine).
+            if (statusOf(e) === 409 && (await inspectContainer(c))?.State.Paused) return;
+            // The kernel's freezer gives up on a cgroup whose tasks do not reach a stoppable point in time (a busy
+            // JVM in I/O on a loaded host: "OCI runtime pause failed: unable to freeze"); runc thaws it again, and
+            // a moment later the same freeze succeeds.
+            if (attempt < freezeAttempts && /unable to freeze/i.test(engineMessage(e))) {
+              if ((await inspectContainer(c))?.State.Paused) return;
+              await new Promise((r) => setTimeout(r, 250 * attempt));
+              continue;
+            }
+            throw e;
+          }
         }
       });
     },

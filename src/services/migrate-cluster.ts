@@ -8,7 +8,7 @@ import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
 import { clusterDataSize } from './cluster-data-size.js';
-import type { Checkpoint, Complete, HostStore, NodeDataPort } from './ports.js';
+import type { Checkpoint, Complete, HostStore, NodeDataPort, OperationStore } from './ports.js';
 import { runSmoke, type SmokeResult } from './provision-cluster.js';
 import { restartWaves, waitNodesReady, type RestartDeps } from './restart-cluster.js';
 import { telling } from './tell.js';
@@ -16,6 +16,11 @@ import { telling } from './tell.js';
 /** What a restart needs (a migration stops and starts nodes the same way), plus the volume copy. */
 export interface MigrateDeps extends RestartDeps {
   data: Pick<NodeDataPort, 'exportVolume' | 'importVolume' | 'volumeDigest' | 'removeHelpers'>;
+  /**
+   * Whether this delivery still holds its operation: a migration checks before each step that changes a host, so a
+   * delivery whose queue lock lapsed (the job was handed out again) stops instead of racing the later one.
+   */
+  operations?: Pick<OperationStore, 'isCurrent'>;
   /** Registered hosts: the target's free disk (from its last health check); absent: not checked. */
   hosts?: Pick<HostStore, 'get'>;
   /**
@@ -81,6 +86,12 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     await notifier.progress(await view(), { step: stepNo, total, text, title: `Migrating to ${target}`, operationId: op.id });
   };
 
+  const superseded = async () => (deps.operations ? !(await deps.operations.isCurrent(op.id, op.attempts)) : false);
+  const fence = async () => {
+    if (await superseded())
+      throw new AppError('superseded', `a later delivery of the migration of ${cluster.name} took it over`, { retryable: false });
+  };
+
   try {
     if (target === source) throw new AppError('bad_command', `${cluster.name} is already on ${target}.`, { retryable: false });
     if (op.attempts > 1) {
@@ -93,11 +104,13 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     await progress(`${target} has room, the images and a free ${plan.network.cidr}; ${bytesText(dataBytes)} to move`);
 
     step = 'quiescing the source';
+    await fence();
     for (const wave of [...restartWaves(plan, plan.nodes)].reverse()) await Promise.all(wave.map((node) => quiesce(deps, source, node)));
     await progress(`${plan.nodes.length} nodes quiesced and stopped on ${source}`);
     deps.checkpoint?.('migrate.quiesced');
 
     step = 'copying the volumes';
+    await fence();
     const moved = new Map<string, number>();
     let transferring = false;
     const report = () => progress(`copying volumes: ${bytesText(sum(moved.values()))} of about ${bytesText(dataBytes)}`, { advance: false, throttle: true });
@@ -129,6 +142,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     // addresses are the target's now, and two networks with one subnet on hosts sharing a kernel (or a routed LAN)
     // would fight over it. A rollback puts it back.
     step = `releasing ${plan.network.cidr} on ${source}`;
+    await fence();
     await runtime.releaseNetwork(source, plan);
     step = `starting on ${target}`;
     await runtime.ensureNetwork(target, plan);
@@ -141,6 +155,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     const waves = restartWaves(plan, plan.nodes);
     for (const wave of waves) {
       step = `starting ${names(wave)} on ${target}`;
+      await fence();
       await Promise.all(wave.map(async (node) => {
         const status = await runtime.ensureNode(target, plan, node, images.get(node.image)!);
         rows.push({
@@ -168,20 +183,28 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     const nodes = rows.sort((a, b) => a.ordinal - b.ordinal);
     // The card, "migrated" and the operation's end commit with the cut-over (the view's nodes are the moved rows:
     // the transaction's own writes are not visible to a read from outside it).
-    const moved2 = await store.cutOver(cluster.id, { from: source, to: target, nodes, operationId: op.id, removeSourceAfter }, job.actor, async (c, tx) => {
+    const moved2 = await store.cutOver(cluster.id, { from: source, to: target, nodes, operationId: op.id, attempt: op.attempts, removeSourceAfter }, job.actor, async (c, tx) => {
       await complete?.(tx.operations);
       const n = notifier.through(tx);
       const done = { cluster: c, nodes };
       await n.clusterChanged(done);
       await n.threadMessage(done, { kind: 'migrated', by: job.actor, from: source, to: target, seconds, bytes, volumes: volumes.length, removeSourceAfter, smoke });
     });
-    if (!moved2) throw new AppError('conflict', `${cluster.name} changed while it was being migrated.`, { retryable: false });
+    if (!moved2) {
+      await fence(); // the cut-over refuses a delivery that no longer holds the operation
+      throw new AppError('conflict', `${cluster.name} changed while it was being migrated.`, { retryable: false });
+    }
     deps.checkpoint?.('migrate.cut-over');
     logger.info({ clusterId: cluster.id, from: source, to: target, seconds, bytes }, 'cluster migrated');
   } catch (err) {
     const e = toAppError(err);
     // Cut over already (the row is the target's): there is nothing to roll back, and the target's copy is the cluster now.
     if ((await store.get(cluster.id).catch(() => undefined))?.host === target) throw err;
+    // A later delivery holds the operation: it rolls back (and tells the thread) itself; two rollbacks would race.
+    if (e.code === 'superseded' || (await superseded().catch(() => false))) {
+      logger.warn({ clusterId: cluster.id, step, err: e.message }, 'migrate: a later delivery of this job took it over; this one stops here');
+      throw e.code === 'superseded' ? e : new AppError('superseded', `a later delivery of the migration of ${cluster.name} took it over`, { cause: err });
+    }
     logger.warn({ clusterId: cluster.id, step, err: e.message, cause: (e.cause as Error | undefined)?.stack }, 'migrate failed; rolling back');
     const restored = await rollBack(deps, cluster, plan, target, sleep);
     const failed = { kind: 'migrateFailed' as const, by: job.actor, to: target, step, reason: e.userMessage, restored };

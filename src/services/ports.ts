@@ -173,9 +173,10 @@ export interface ClusterStore {
    * A migration's cut-over, in one transaction: the cluster (still `migrating` on `from`) moves to `to` and is
    * ready, its node rows become the target's, a `migrated` event is recorded, and the stopped source is put on
    * the list the reconciler removes from once `removeSourceAfter` has passed. Undefined if the cluster is no
-   * longer migrating from `from` (nothing changed). `tell` runs in the same transaction, after the node rows moved.
+   * longer migrating from `from`, or its operation is no longer running in `attempt` (a later delivery of the job
+   * took it over): nothing changed then. `tell` runs in the same transaction, after the node rows moved.
    */
-  cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined>;
+  cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; attempt: number; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
   saveNode(node: ClusterNode): Promise<void>;
@@ -375,6 +376,11 @@ export interface OperationStore {
   list(clusterId: string): Promise<Operation[]>;
   /** queued|running → running, one more attempt, started_at set once; undefined when no longer active. */
   markRunning(id: string): Promise<Operation | undefined>;
+  /**
+   * Is the operation still running in this attempt? False once a later delivery of its job has marked it running
+   * again (the queue handed the job out anew when this delivery's lock lapsed) or it has ended.
+   */
+  isCurrent(id: string, attempt: number): Promise<boolean>;
   /** Active → a final state (guarded: a cancelled operation stays cancelled); undefined if already final. */
   finish(id: string, state: Exclude<OperationState, 'queued' | 'running'>, error?: string | null): Promise<Operation | undefined>;
   setProgress(id: string, progress: OperationProgress): Promise<void>;

@@ -49,6 +49,11 @@ export async function runOperation(
     await work(op, complete);
   } catch (err) {
     const e = toAppError(err);
+    // A later delivery of this job holds the operation now (this one's queue lock lapsed): its outcome is that one's.
+    if (e.code === 'superseded') {
+      deps.logger.warn({ operationId, attempt: op.attempts, err: e.message }, 'job stopped: a later delivery took its operation over');
+      return;
+    }
     deps.metrics?.failed(op.kind);
     if (!e.retryable || opts.finalAttempt) {
       await deps.operations.finish(op.id, 'failed', e.userMessage);

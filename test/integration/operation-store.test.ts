@@ -117,3 +117,27 @@ describe('operations', () => {
     expect(await t.store.expire(c.id, new Date())).toMatchObject({ cluster: { state: 'deleting' }, operation: { kind: 'delete', actor: 'clusterbot' } });
   });
 });
+
+describe('a migration cut over by the delivery that holds its operation', () => {
+  it('refuses the cut-over of a delivery whose job was handed out again, and takes the current one', async () => {
+    const { cluster, operation: create } = await t.store.create({
+      name: `op-${randomUUID().slice(0, 8)}`, owner: 'U0OWNER', team: null, template: 'zookeeper', size: 1, channel: 'C0',
+      expiresAt: new Date(Date.now() + 3600_000), requestKey: null,
+    });
+    await t.operations.markRunning(create!.id);
+    await t.store.transition(cluster.id, 'provisioning', { host: 'docker-1' });
+    await t.store.transition(cluster.id, 'ready');
+    await t.operations.finish(create!.id, 'succeeded');
+    const { operation } = await t.operations.begin(cluster.id, { kind: 'migrate', actor: 'U0OWNER', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
+    const first = (await t.operations.markRunning(operation.id))!;
+    const second = (await t.operations.markRunning(operation.id))!; // the queue handed the job out again
+    expect([await t.operations.isCurrent(operation.id, first.attempts), await t.operations.isCurrent(operation.id, second.attempts)]).toEqual([false, true]);
+
+    const move = (attempt: number) => ({ from: 'docker-1', to: 'docker-2', nodes: [], operationId: operation.id, attempt, removeSourceAfter: new Date(Date.now() + 86_400_000) });
+    expect(await t.store.cutOver(cluster.id, move(first.attempts), 'U0OWNER')).toBeUndefined();
+    expect(await t.store.get(cluster.id)).toMatchObject({ state: 'migrating', host: 'docker-1' });
+    expect(await t.store.cutOver(cluster.id, move(second.attempts), 'U0OWNER')).toMatchObject({ state: 'ready', host: 'docker-2' });
+    await t.operations.finish(operation.id, 'succeeded');
+    expect(await t.operations.isCurrent(operation.id, second.attempts)).toBe(false);
+  });
+});

@@ -433,9 +433,11 @@ export class MemoryClusterStore implements ClusterStore {
     }
   }
 
-  async cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined> {
+  async cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; attempt: number; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || c.state !== 'migrating' || c.host !== move.from) return undefined;
+    const op = this.operationRows.get(move.operationId);
+    if (op && (op.state !== 'running' || op.attempts !== move.attempt)) return undefined;
     c.state = 'ready';
     c.host = move.to;
     c.error = null;
@@ -895,6 +897,11 @@ export class MemoryOperationStore implements OperationStore {
 
   async list(clusterId: string): Promise<Operation[]> {
     return [...this.store.operationRows.values()].filter((o) => o.clusterId === clusterId).reverse().map(clone);
+  }
+
+  async isCurrent(id: string, attempt: number): Promise<boolean> {
+    const o = this.store.operationRows.get(id);
+    return o?.state === 'running' && o.attempts === attempt;
   }
 
   async markRunning(id: string): Promise<Operation | undefined> {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { migrateCluster, type MigrateDeps } from '../../src/services/migrate-cluster.js';
@@ -45,4 +46,57 @@ describe('a migration interrupted by its worker', () => {
     const told = w.notifier.events.flatMap((e) => (e.kind === 'thread' ? [e.message] : []));
     expect(told).toEqual([expect.objectContaining({ kind: 'migrateFailed', step: 'under way', restored: true, to: 'docker-2' })]);
   });
+
+  /**
+   * The other case: the first delivery still runs when the queue hands the job out again (its lock lapsed while the
+   * event loop was blocked). The later delivery rolls back; the first must stop at its next step, not race it with a
+   * copy, a start on the target, a cut-over or a second rollback.
+   */
+  for (const at of ['migrate.quiesced', 'migrate.transferred', 'migrate.target-ready'] as const) {
+    it(`a first delivery still running when a second one takes the operation over (at ${at}) stops: no cut-over, no second rollback, one message`, async () => {
+      const w = memoryWorld(catalog);
+      w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
+      const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'requested');
+      const create = (await w.operations.active(c.id))!;
+      await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster(w, c.id, { finalAttempt: true, complete }));
+      const source = w.store.clusters.get(c.id)!.host!;
+      const { operation: op } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
+      w.notifier.events.length = 0;
+
+      const data: MigrateDeps['data'] = {
+        exportVolume: async () => Readable.from([Buffer.alloc(1024)]),
+        importVolume: async (_h, _v, _l, tar) => {
+          let bytes = 0;
+          for await (const chunk of tar) bytes += (chunk as Buffer).length;
+          return { bytes };
+        },
+        volumeDigest: async () => ({ sha256: 'same on both hosts', bytes: 1024, files: 1 }),
+        // Only a rollback removes the copy's helpers on the source: one call per rollback.
+        removeHelpers: async () => {
+          rollbacks += 1;
+          return 0;
+        },
+      };
+      let rollbacks = 0;
+      const job = { clusterId: c.id, actor: 'UALICE', to: 'docker-2' };
+      let second: Promise<void> | undefined;
+      const deps = {
+        ...w, data, health: { stop: async () => {} },
+        // The queue hands the job out again here: the second delivery marks the operation running (attempt 2) and runs.
+        checkpoint: (name: string) => {
+          if (name === at && !second) second = runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster({ ...deps, checkpoint: undefined }, job, o, complete)).catch(() => undefined);
+        },
+      };
+      // The first delivery ends quietly: the operation's outcome is the second's.
+      await runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, job, o, complete));
+      await second;
+
+      expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'ready', host: source });
+      expect(await w.operations.get(op.id)).toMatchObject({ state: 'failed', attempts: 2 });
+      // One rollback (the second delivery's): "failed" told once, no "migrated".
+      expect(rollbacks).toBe(1);
+      const told = w.notifier.events.flatMap((e) => (e.kind === 'thread' ? [e.message.kind] : []));
+      expect(told).toEqual(['migrateFailed']);
+    });
+  }
 });
