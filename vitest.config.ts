@@ -22,14 +22,12 @@ const hostsLane = [
   // balance
   'test/integration/snapshot-restore.test.ts',
   'test/integration/reset.test.ts',
-  'test/e2e/slack-lifecycle.test.ts',
   'test/e2e/slack-snapshot.test.ts',
   'test/e2e/snapshot-crash.test.ts',
   'test/e2e/slack-expiry.test.ts',
   'test/e2e/fault-create-delete.test.ts',
   'test/e2e/fault-snapshot-reset.test.ts',
   'test/e2e/fault-services.test.ts',
-  'test/e2e/shutdown.test.ts',
 ];
 // Restarts the machine's Docker daemon: run alone after both lanes (vitest.disruptive.config.ts).
 const disruptive = ['test/e2e/docker-restart.test.ts'];
