@@ -13,17 +13,23 @@ const catalog = loadTemplateCatalog('manifests/templates');
  * step): it rolls back rather than resumes. It cannot know the step the dead worker was at, so the thread does not
  * name one; the copy's helper containers the dead worker left on the source go with the target's objects.
  */
+/** A zookeeper 1 made ready on the fake runtime, then a migrate to docker-2 begun (not yet delivered), the journal cleared. */
+async function migrating() {
+  const w = memoryWorld(catalog);
+  w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
+  const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'requested');
+  const create = (await w.operations.active(c.id))!;
+  await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster(w, c.id, { finalAttempt: true, complete }));
+  const source = w.store.clusters.get(c.id)!.host!;
+  const { operation: op } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
+  w.notifier.events.length = 0;
+  return { w, c, source, op };
+}
+
 describe('a migration interrupted by its worker', () => {
   it('rolls back on the next delivery: the target cleaned, the source\'s leftover helpers removed, "failed while under way" told once', async () => {
-    const w = memoryWorld(catalog);
-    w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
-    const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'requested');
-    const create = (await w.operations.active(c.id))!;
-    await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster(w, c.id, { finalAttempt: true, complete }));
-    const source = w.store.clusters.get(c.id)!.host!;
-    const { operation: op } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
+    const { w, c, source, op } = await migrating();
     await w.operations.markRunning(op.id); // the first delivery, whose worker died
-    w.notifier.events.length = 0;
 
     const helpersRemoved: string[] = [];
     const data: MigrateDeps['data'] = {
@@ -54,14 +60,7 @@ describe('a migration interrupted by its worker', () => {
    */
   for (const at of ['migrate.quiesced', 'migrate.transferred', 'migrate.target-ready'] as const) {
     it(`a first delivery still running when a second one takes the operation over (at ${at}) stops: no cut-over, no second rollback, one message`, async () => {
-      const w = memoryWorld(catalog);
-      w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
-      const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'requested');
-      const create = (await w.operations.active(c.id))!;
-      await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster(w, c.id, { finalAttempt: true, complete }));
-      const source = w.store.clusters.get(c.id)!.host!;
-      const { operation: op } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
-      w.notifier.events.length = 0;
+      const { w, c, source, op } = await migrating();
 
       const data: MigrateDeps['data'] = {
         exportVolume: async () => Readable.from([Buffer.alloc(1024)]),
