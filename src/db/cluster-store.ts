@@ -10,7 +10,7 @@ import type { ClusterStore, NewCluster } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
-import { inTransaction, insertOperation, toOperation, type Tx } from './operation-store.js';
+import { inTransaction, insertOperation, runningIn, toOperation, type Tx } from './operation-store.js';
 import { clusters, events, nodes, operations, reminders, retiredSources } from './schema.js';
 
 /** Postgres unique_violation, with the index that fired. */
@@ -310,7 +310,7 @@ export function createClusterStore(db: Db): ClusterStore {
         const [current] = await tx
           .select({ id: operations.id })
           .from(operations)
-          .where(and(eq(operations.id, move.operationId), eq(operations.attempts, move.attempt), eq(operations.state, 'running')))
+          .where(runningIn(move.operationId, move.attempt))
           .for('update');
         if (!current) return undefined;
         const [row] = await tx

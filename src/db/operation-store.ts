@@ -64,6 +64,9 @@ export function inTransaction(tx: Tx): InTransaction {
   };
 }
 
+/** The operation still running in this attempt (no later delivery of its job has marked it running again). */
+export const runningIn = (id: string, attempt: number): SQL => and(eq(operations.id, id), eq(operations.attempts, attempt), eq(operations.state, 'running'))!;
+
 /** A cluster's operations, newest first, with `tx` or the database. */
 async function operationsOf(tx: Tx | Db, clusterId: string): Promise<Operation[]> {
   const rows = await tx.select().from(operations).where(eq(operations.clusterId, clusterId)).orderBy(desc(operations.createdAt), desc(operations.id));
@@ -134,7 +137,7 @@ export function createOperationStore(db: Db): OperationStore {
     list: (clusterId) => operationsOf(db, clusterId),
 
     async isCurrent(id, attempt) {
-      const [row] = await db.select({ id: operations.id }).from(operations).where(and(eq(operations.id, id), eq(operations.attempts, attempt), eq(operations.state, 'running')));
+      const [row] = await db.select({ id: operations.id }).from(operations).where(runningIn(id, attempt));
       return row !== undefined;
     },
 

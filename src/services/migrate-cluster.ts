@@ -3,8 +3,9 @@ import { bytesText } from '../domain/bytes.js';
 import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
 import type { Operation } from '../domain/operation.js';
 import { placeCluster } from '../domain/placement.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
-import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
+import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
+import { planOf } from './planned-nodes.js';
+import { overlappingSubnets } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
 import { clusterDataSize } from './cluster-data-size.js';
@@ -66,10 +67,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
   const target = job.to;
   const template = deps.catalog.get(cluster.template);
   if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`, { retryable: false });
-  const plan = planCluster({
-    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
-    subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
-  });
+  const plan = planOf(template, deps.settings.subnetPool, cluster);
   const startedAt = (op.startedAt ?? deps.clock.now()).getTime();
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const volumes = plan.nodes.flatMap((node) => node.volumes.map((v) => ({ node, ...v })));

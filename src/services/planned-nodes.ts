@@ -1,5 +1,6 @@
 import type { Cluster } from '../domain/cluster.js';
-import { planCluster, type PlannedNode } from '../domain/plan.js';
+import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
+import type { Template } from '../domain/template.js';
 import { subnetAt } from '../domain/subnet.js';
 import type { TemplateCatalog } from './ports.js';
 
@@ -10,9 +11,13 @@ import type { TemplateCatalog } from './ports.js';
 export function plannedNodes(catalog: TemplateCatalog, subnetPool: string, cluster: Cluster): Map<string, PlannedNode> {
   const template = catalog.get(cluster.template);
   if (!template) return new Map();
-  const plan = planCluster({
+  return new Map(planOf(template, subnetPool, cluster).nodes.map((n) => [n.hostname, n]));
+}
+
+/** An existing cluster's plan (its names, subnet and identity as stored), as `template` plans it today. */
+export function planOf(template: Template, subnetPool: string, cluster: Cluster): ClusterPlan {
+  return planCluster({
     clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
     subnet: subnetAt(subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
   });
-  return new Map(plan.nodes.map((n) => [n.hostname, n]));
 }

@@ -2,12 +2,11 @@ import type { Cluster, ClusterView } from '../domain/cluster.js';
 import type { ClusterState } from '../domain/cluster-state.js';
 import { verbSpecs } from '../domain/command.js';
 import { placeCluster } from '../domain/placement.js';
-import { planCluster } from '../domain/plan.js';
-import { subnetAt } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
 import { clusterDataSize } from './cluster-data-size.js';
 import { findManageable } from './delete-cluster.js';
+import { planOf } from './planned-nodes.js';
 import { telling } from './tell.js';
 import type { Clock, ClusterStore, ContainerRuntime, HostStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
 
@@ -61,10 +60,7 @@ export async function previewMigrate(
   refuseUnlessRunning(cluster);
   const target = await migrateTarget(deps, cluster, to);
   const template = deps.catalog.get(cluster.template)!;
-  const plan = planCluster({
-    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
-    subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
-  });
+  const plan = planOf(template, deps.settings.subnetPool, cluster);
   const data = deps.runtime ? await clusterDataSize(deps.runtime, cluster.host!, plan.nodes).catch(() => undefined) : undefined;
   return { view, to: target, ...(data && { data }) };
 }

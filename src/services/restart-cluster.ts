@@ -1,7 +1,7 @@
 import type { ClusterView } from '../domain/cluster.js';
 import type { Operation } from '../domain/operation.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
-import { subnetAt } from '../domain/subnet.js';
+import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
+import { planOf } from './planned-nodes.js';
 import { AppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
 import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
@@ -60,10 +60,7 @@ export async function restartCluster(deps: RestartDeps, job: { clusterId: string
   }
   const template = deps.catalog.get(cluster.template);
   if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
-  const plan = planCluster({
-    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
-    subnet: subnetAt(deps.settings.subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
-  });
+  const plan = planOf(template, deps.settings.subnetPool, cluster);
   const rows = new Map((await store.nodes(cluster.id)).map((n) => [n.hostname, n]));
   const chosen = plan.nodes.filter((n) => rows.has(n.hostname) && (job.node === undefined || n.hostname === job.node));
   if (!chosen.length) throw new AppError('not_found', `${cluster.name} has no node called "${job.node}".`, { retryable: false });

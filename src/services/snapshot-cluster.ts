@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import type { ClusterView } from '../domain/cluster.js';
 import type { Operation } from '../domain/operation.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
+import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
+import { planOf } from './planned-nodes.js';
 import { committedImageRef, snapshotArtifactKey, snapshotLabel, type Snapshot, type SnapshotNodeImage } from '../domain/snapshot.js';
 import { nodeArchivePaths, nodeCollectors } from '../domain/snapshot-collectors.js';
 import { nodeDir, parseManifest, SNAPSHOT_SCHEMA_VERSION, withTotals, type ManifestCollector, type SnapshotManifest } from '../domain/snapshot-manifest.js';
 import { isSecretFile, maskCommandLine, maskConfigText, maskEnv } from '../domain/secrets.js';
-import { subnetAt } from '../domain/subnet.js';
 import { AppError, toAppError } from '../errors.js';
 import type {
   ArtifactStore, BundleFile, Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotBundle,
@@ -70,10 +70,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
 
   const template = deps.catalog.get(view.cluster.template);
   if (!template) throw new AppError('unknown_template', `The template "${view.cluster.template}" no longer exists.`);
-  const plan = planCluster({
-    clusterId: view.cluster.id, clusterName: view.cluster.name, owner: view.cluster.owner, template, size: view.cluster.size,
-    subnet: subnetAt(deps.settings.subnetPool, view.cluster.subnetIndex), identityId: view.cluster.identityId,
-  });
+  const plan = planOf(template, deps.settings.subnetPool, view.cluster);
   let step = 0;
   const progress = async (text: string) =>
     deps.notifier.progress(view, { step: ++step, total: steps.length + 1, text, title: 'Snapshot', operationId: op.id }).catch(() => undefined);
