@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { describeFailure } from '../../src/http/routes.js';
 import { instrumentSlackFetch, registry, seriesNames, setOpenWarnings, slackMethodOf } from '../../src/metrics.js';
 
@@ -49,6 +50,15 @@ describe('Prometheus and Grafana manifests', () => {
     // Every metric clusterbot defines is on the dashboard.
     const onDashboard = new Set(exprs.flatMap(seriesIn).map((s) => s.replace(/_(bucket|sum|count)$/, '')));
     for (const n of seriesNames().filter((n) => !/^clusterbot_(process|nodejs)_/.test(n))) expect(onDashboard.has(n), n).toBe(true);
+  });
+
+  it('docker-compose.yml parses, and Prometheus scrapes the port compose gives clusterbot for /metrics', () => {
+    // An indentation slip once made the whole file unreadable to `docker compose`; nothing else reads it.
+    const compose = parseYaml(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string>; volumes?: string[] }> };
+    const env = compose.services.clusterbot!.environment!;
+    const prometheus = parseYaml(readFileSync('manifests/prometheus/prometheus.yml', 'utf8')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
+    expect(prometheus.scrape_configs[0]!.static_configs[0]!.targets).toEqual([`clusterbot:${env.METRICS_PORT}`]);
+    expect(compose.services.prometheus!.volumes).toContain('./manifests/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
 
   it('every alert rule names series /metrics exposes', () => {
