@@ -65,6 +65,6 @@ export async function runOnce(spec: Docker.ContainerCreateOptions): Promise<{ ex
     const logs = (await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
     return { exitCode: StatusCode, output: demuxBuffer(logs) };
   } finally {
-    await c.remove({ force: true });
+    await c.remove({ force: true, v: true }); // v: its anonymous volumes too (an image VOLUME makes one per run)
   }
 }

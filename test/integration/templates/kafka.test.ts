@@ -36,4 +36,17 @@ describe('kafka 3: real KRaft brokers, reachable inside the network and from the
     const inside = await real().exec('kafka-2', 'kafka-console-consumer --bootstrap-server kafka-2:9092 --topic it-outside --from-beginning --max-messages 1000 --timeout-ms 60000 2>/dev/null | head -1');
     expect(inside.output.trim()).toBe('1001');
   }, 300_000);
+
+  it('formats a node whose cluster id starts with "-" (one id in 64 does), with the image the cluster runs', async () => {
+    // Kafka's cluster id is the cluster's id in URL-safe base64: "-" is one of its 64 first characters. Passed as
+    // `-t ID`, the format step took it for an option and the node never started.
+    const info = await docker.getContainer(real().containerId('kafka-1')).inspect();
+    const r = await runOnce({
+      Image: info.Image,
+      Env: ['KAFKA_NODE_ID=1', 'KAFKA_CONTROLLER_QUORUM_VOTERS=1@localhost:9093', 'KAFKA_CLUSTER_ID=-RpcM8EKQiaxrgAc-XHv7Q', 'KAFKA_LOG_DIRS=/tmp/kafka-log'],
+      Cmd: ['bash', '-c', 'kafka-node >/tmp/node.log 2>&1 & for i in $(seq 600); do [ -s /tmp/kafka-log/meta.properties ] && break; sleep 0.1; done; kill %1; cat /tmp/kafka-log/meta.properties || tail -5 /tmp/node.log'],
+      Labels: { 'clusterbot.test': 'kafka-format' },
+    });
+    expect(r.output).toMatch(/^cluster\.id=-RpcM8EKQiaxrgAc-XHv7Q$/m);
+  }, 120_000);
 });
