@@ -9,6 +9,8 @@
  * from the warm-up to the end under 10 %.
  * `--heap-snapshots` also writes a heap snapshot of the process after the warm-up and at the end (.cache/heap/), to
  * compare (it stops the process for seconds each time: not for the figures).
+ * The process runs with MALLOC_ARENA_MAX=2, as `npm start` and docker-compose.yml start it; `MALLOC_ARENA_MAX=8 npm run
+ * bench:memory` runs another value, and `MALLOC_ARENA_MAX= npm run bench:memory` glibc's default (8 arenas per core).
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -26,10 +28,17 @@ execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 const heapDir = path.resolve('.cache/heap');
 const snapshots = args.includes('--heap-snapshots');
 if (snapshots) mkdirSync(heapDir, { recursive: true });
+/** glibc reads it at start-up; the product's start commands set 2. */
+const arenas = process.env.MALLOC_ARENA_MAX ?? '2';
 const h = await startSlackHarness({
   subnetPool: opt('--subnet-pool', '10.173.0.0/16'),
-  env: { LOG_LEVEL: 'warn', ...(snapshots && { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` }) },
+  env: {
+    LOG_LEVEL: 'warn',
+    ...(snapshots && { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${heapDir}` }),
+    ...(arenas !== '' && { MALLOC_ARENA_MAX: arenas }),
+  },
 });
+console.log(`MALLOC_ARENA_MAX ${arenas || 'unset (glibc default: 8 arenas per core)'}`);
 /** Asks the process for a heap snapshot and waits until the file is complete. */
 async function heapSnapshot(): Promise<void> {
   if (!snapshots) return;
