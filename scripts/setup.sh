@@ -100,7 +100,9 @@ npm run -s build
 if [ -z "${CLUSTERBOT_SKIP_IMAGES:-}" ]; then
   # By default, the images the templates use (a recipe no template uses yet is not built).
   images=${CLUSTERBOT_IMAGES:-$(sed -n 's/^ *image: *\([a-z0-9-]*\).*/\1/p' manifests/templates/*.yaml | sort -u)}
-  for i in $images; do node dist/entrypoints/cli.js images build "$i"; done
+  # Two at a time: while one recipe's Docker build runs, the next one's downloads (one at a time) go on.
+  # shellcheck disable=SC2086
+  node dist/entrypoints/cli.js images build --jobs "${CLUSTERBOT_IMAGE_JOBS:-2}" $images
 fi
 wait "$versitygw_pid" || { log "building versitygw failed"; exit 1; }
 log "ready"

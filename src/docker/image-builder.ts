@@ -78,8 +78,11 @@ export interface BuildResult {
 export interface ImageBuilder {
   list(): Promise<RecipeStatus[]>;
   resolve(name: string): Promise<{ ref: string; hash: string }>;
-  /** Builds `name` and its parents (or every recipe), skipping those already built. `force` rebuilds the targets only. */
-  build(name?: string, opts?: { force?: boolean }): Promise<BuildResult[]>;
+  /**
+   * Builds `name` (or each of several names) and its parents, or every recipe, skipping those already built. `force`
+   * rebuilds the targets only. `jobs` (default 1) builds up to that many recipes at once once their parents are built.
+   */
+  build(name?: string | string[], opts?: { force?: boolean; jobs?: number }): Promise<BuildResult[]>;
   /** Builds if needed and returns the image ref to create containers from. */
   ensureBuilt(name: string): Promise<string>;
 }
@@ -130,15 +133,26 @@ export function createImageBuilder(options: ImageBuilderOptions): ImageBuilder {
     return planBuild(await loadRecipeSet(recipesDir), targets);
   }
 
-  async function build(name?: string, opts: { force?: boolean } = {}): Promise<BuildResult[]> {
-    const steps = await plan(name === undefined ? undefined : [name]);
+  async function build(name?: string | string[], opts: { force?: boolean; jobs?: number } = {}): Promise<BuildResult[]> {
+    const targets = name === undefined ? undefined : [name].flat();
+    const steps = await plan(targets);
     // Forcing only the requested recipe keeps `build zookeeper --force` from re-running a 90 s debootstrap.
-    const forced = new Set(opts.force ? (name === undefined ? steps.map((s) => s.name) : [name]) : []);
-    const results: BuildResult[] = [];
+    const forced = new Set(opts.force ? (targets ?? steps.map((s) => s.name)) : []);
+    const slots = semaphore(Math.max(1, Math.floor(opts.jobs ?? 1)));
+    // Steps come parents first; each waits for its parent only, so independent recipes build side by side. A
+    // failed parent fails its children; the others go on, and the first failure in plan order is reported.
+    const built = new Map<string, Promise<BuildResult>>();
     for (const step of steps) {
-      results.push(await buildStepLocked(step, forced.has(step.name)));
+      const parent = step.loaded.recipe.kind === 'from' ? built.get(step.loaded.recipe.from) : undefined;
+      built.set(step.name, (async () => {
+        await parent;
+        return slots(() => buildStepLocked(step, forced.has(step.name)));
+      })());
     }
-    return results;
+    const settled = await Promise.allSettled(steps.map((s) => built.get(s.name)!));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<BuildResult>).value);
   }
 
   async function buildStepLocked(step: PlanStep, force: boolean): Promise<BuildResult> {
@@ -368,7 +382,8 @@ async function buildRootfsImage(ctx: StepContext, step: PlanStep, recipe: Rootfs
   await Promise.all([mkdir(tmpRoot, { recursive: true }), mkdir(debCache, { recursive: true })]);
   const rootfs = await mkdtemp(join(tmpRoot, `rootfs-${step.name}-`));
   try {
-    await runDebootstrap(ctx, step, recipe, rootfs, debCache);
+    // One debootstrap at a time per cache: they share its .deb folder.
+    await serializeInProcess(`${debCache}:debootstrap`, () => runDebootstrap(ctx, step, recipe, rootfs, debCache));
     await assertNoMountsUnder(rootfs, step.name);
     await trimRootfs(rootfs);
     await importRootfs(ctx, step, recipe, rootfs);
@@ -451,7 +466,9 @@ async function buildFromImage(ctx: StepContext, step: PlanStep, recipe: FromReci
   await Promise.all([mkdir(tmpRoot, { recursive: true }), mkdir(downloads, { recursive: true })]);
   const contextDir = await mkdtemp(join(tmpRoot, `context-${step.name}-`));
   try {
-    if (recipe.prepare !== undefined) await runPrepare(ctx, step, recipe.prepare, contextDir, downloads);
+    // One prepare at a time per cache: they share its download folders (Maven's local repository is not safe for
+    // two writers); the Docker builds, the other half of the time, run side by side.
+    if (recipe.prepare !== undefined) await serializeInProcess(`${downloads}:prepare`, () => runPrepare(ctx, step, recipe.prepare!, contextDir, downloads));
     await writeRecipeFiles(step.loaded, contextDir);
     await dockerBuild(ctx, step, recipe, contextDir, force);
   } finally {
@@ -725,6 +742,23 @@ function isProcessAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Runs at most `limit` of the tasks given to it at once, the others in the order they came. */
+function semaphore(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
 
 /**

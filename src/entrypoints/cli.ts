@@ -100,14 +100,17 @@ program
 
 const images = program.command('images').description('Cluster images built from manifests/images (no registry needed; one can be used to share them)');
 images
-  .command('build [name]')
-  .description('Build an image recipe and its parents (all recipes when no name), skipping unchanged ones')
+  .command('build [names...]')
+  .description('Build image recipes and their parents (all recipes when no name), skipping unchanged ones')
   .option('--force', 'rebuild even when an image for the same recipe content exists')
-  .action(async (name: string | undefined, opts: { force?: boolean }) => {
+  .option('--jobs <n>', 'recipes built at once, each once its parent is built (downloads still one at a time)', '1')
+  .action(async (names: string[], opts: { force?: boolean; jobs: string }) => {
+    const jobs = Number(opts.jobs);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) throw new AppError('bad_command', `--jobs must be a whole number from 1 to 8, not "${opts.jobs}".`);
     const { config, logger } = setup(true);
     const [{ imageBuilderFor }, { createHostPool }] = await Promise.all([context(), dockerHosts()]);
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
-    for (const r of await builder.build(name, { force: Boolean(opts.force) }))
+    for (const r of await builder.build(names.length ? names : undefined, { force: Boolean(opts.force), jobs }))
       console.log(`${r.cached ? 'cached' : 'built '} ${r.ref}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  ${r.cached ? '' : `${r.seconds.toFixed(0)} s`}`);
   });
 images

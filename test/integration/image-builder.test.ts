@@ -32,7 +32,8 @@ const noBaseArgName = `it-nobase-${runId}`;
 const usesName = `it-uses-${runId}`;
 const usedName = `it-used-${runId}`;
 const cdsName = `it-cds-${runId}`;
-const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName, usesName, usedName, cdsName];
+const jobsNames = [`it-jobs-a-${runId}`, `it-jobs-b-${runId}`];
+const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName, usesName, usedName, cdsName, ...jobsNames];
 
 let recipesDir: string;
 let builder: ImageBuilder;
@@ -73,6 +74,18 @@ async function tarOf(files: Record<string, string>): Promise<Buffer> {
 
 async function imagesOfRecipe(name: string): Promise<Docker.ImageInfo[]> {
   return docker.listImages({ filters: { label: [`${RECIPE_LABEL}=${name}`] } });
+}
+
+/** Runs a command in a throwaway container of an image and returns its output. */
+async function runImage(ref: string, cmd: string): Promise<string> {
+  const container = await docker.createContainer({ Image: ref, Cmd: ['bash', '-c', cmd], Tty: true, Labels: { [TEST_LABEL]: TEST_LABEL_VALUE } });
+  try {
+    await container.start();
+    await container.wait();
+    return (await container.logs({ stdout: true, stderr: true })).toString('utf8');
+  } finally {
+    await container.remove({ force: true });
+  }
 }
 
 async function cleanup(): Promise<void> {
@@ -221,6 +234,27 @@ describe('image builder (real Docker Engine)', () => {
     expect(results[0]!.imageId).toBe(results[1]!.imageId);
     expect(await imagesOfRecipe(parallelName)).toHaveLength(1);
   });
+
+  it('builds independent recipes side by side with jobs 2; a failing one fails the call, the others are built', async () => {
+    // Each records when its RUN started and ended (the run id keeps Docker's layer cache out of it).
+    for (const name of jobsNames) await writeRecipe(name, `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nRUN echo ${runId} && date +%s%N > /started && sleep 3 && date +%s%N > /ended\n`);
+    const results = await builder.build(jobsNames, { jobs: 2 });
+    expect(results.map((r) => [r.name, r.cached])).toEqual([['base', true], [jobsNames[0], false], [jobsNames[1], false]]);
+    const times = await Promise.all(results.slice(1).map(async (r) => {
+      const output = (await runImage(r.ref, 'cat /started /ended')).trim().split('\n').map(Number);
+      return { started: output[0]!, ended: output[1]! };
+    }));
+    // Side by side: each started before the other ended.
+    expect(times[0]!.started).toBeLessThan(times[1]!.ended);
+    expect(times[1]!.started).toBeLessThan(times[0]!.ended);
+
+    // With a failing recipe among them: the error names it, and the independent one is built all the same.
+    await writeRecipe(jobsNames[1]!, `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nRUN echo ${runId}-2 && touch /second\n`);
+    const error = await builder.build([failingRunName, jobsNames[1]!], { jobs: 2 }).catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ImageBuildError);
+    expect((error as ImageBuildError).recipe).toBe(failingRunName);
+    expect(await runImage((await builder.resolve(jobsNames[1]!)).ref, 'ls /second')).toContain('/second');
+  }, 300_000);
 
   it('fails a failing RUN with an error naming the recipe and showing the build output', async () => {
     const error = await builder.build(failingRunName).catch((err: unknown) => err);
