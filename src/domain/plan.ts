@@ -90,6 +90,17 @@ export function shortId(clusterId: string): string {
  * The cluster id's 16 bytes as 22 url-safe base64 characters: the form Kafka wants for a KRaft
  * cluster id, stable for the cluster's life.
  */
+/**
+ * How long a role's nodes may take to pass their probe, counted from their start. A role started with what it waits
+ * for (`startWith`) cannot pass before that has come up, so its own timeout counts on top of theirs (recursively: a
+ * hadoop worker starts with a ResourceManager that starts with the NameNode). Without `startWith` it is its own.
+ */
+export function readinessBudgetSeconds(template: Template, roleName: string): number {
+  const role = template.roles[roleName]!;
+  const own = role.readiness?.timeoutSeconds ?? 0;
+  return own + Math.max(0, ...role.startWith.map((r) => readinessBudgetSeconds(template, r)));
+}
+
 export function base64Id(clusterId: string): string {
   return Buffer.from(clusterId.replace(/-/g, ''), 'hex').toString('base64url');
 }
@@ -129,7 +140,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
         resources: role.resources,
         labels: { ...base, [label.role]: roleName, [label.node]: String(ordinal) },
         security: { capAdd: [...role.capAdd], readOnlyRoot: role.readOnlyRoot, tmpfs: [...role.tmpfs] },
-        ...(role.readiness && { readiness: role.readiness }),
+        ...(role.readiness && { readiness: { ...role.readiness, timeoutSeconds: readinessBudgetSeconds(template, roleName) } }),
         configDirs: role.configDirs,
         logDirs: role.logDirs,
       });
@@ -169,7 +180,7 @@ export function planCluster(input: PlanInput): ClusterPlan {
       ...id,
       ...(role.command && { command: role.command.map(render) }),
       // Probes may name the node itself ("is worker-2 registered with the master?").
-      ...(role.readiness && { readiness: { ...role.readiness, exec: role.readiness.exec.map(render) } }),
+      ...(id.readiness && { readiness: { ...id.readiness, exec: id.readiness.exec.map(render) } }),
       // Like probes, collectors may name the node or its peers ("is {{node.hostname}} in the report?").
       collect: role.collect.map((c) => ({ ...c, exec: c.exec.map(render) })),
       quiesce: role.quiesce.map((q) => ({ ...q, exec: q.exec.map(render) })),

@@ -192,6 +192,31 @@ describe('planCluster: identity inputs', () => {
   });
 });
 
+describe('planCluster: readiness budget of roles started together', () => {
+  it('a role started with others gets their budget on top of its own; one that waits for them keeps its own', () => {
+    const probe = (timeoutSeconds: number) => ({ exec: ['probe'], timeoutSeconds });
+    const chain = (startWith: boolean) =>
+      parseTemplate(
+        {
+          name: 'chain', title: 'Chain', description: 'd', version: '1', sizeMeans: 'workers', sizes: { min: 1, max: 2, default: 1 },
+          roles: {
+            nn: { image: 'base', count: 1, resources: { cpus: 1, memoryMiB: 512 }, readiness: probe(100) },
+            rm: { image: 'base', count: 1, resources: { cpus: 1, memoryMiB: 512 }, dependsOn: ['nn'], ...(startWith && { startWith: ['nn'] }), readiness: probe(50) },
+            worker: { image: 'base', count: 'size', resources: { cpus: 1, memoryMiB: 256 }, dependsOn: ['nn', 'rm'], ...(startWith && { startWith: ['nn', 'rm'] }), readiness: probe(20) },
+            edge: { image: 'base', count: 1, resources: { cpus: 1, memoryMiB: 256 }, dependsOn: ['worker'], readiness: probe(30) },
+          },
+        },
+        'chain.yaml',
+      );
+    const budgets = (t: ReturnType<typeof parseTemplate>) =>
+      planCluster({ clusterId, clusterName: 'c', owner: 'U1', template: t, size: 1, subnet: subnetAt(pool, 0) }).nodes.map((n) => [n.hostname, n.readiness!.timeoutSeconds]);
+    // The worker starts with rm (150 s: its own 50 on top of nn's 100) and nn: 20 + 150. The edge waits for the
+    // workers to be ready before it starts, so its clock starts then: its own 30.
+    expect(budgets(chain(true))).toEqual([['nn', 100], ['rm', 150], ['worker-1', 170], ['edge', 30]]);
+    expect(budgets(chain(false))).toEqual([['nn', 100], ['rm', 50], ['worker-1', 20], ['edge', 30]]);
+  });
+});
+
 describe('subnets', () => {
   it.each([
     [0, '10.213.0.0/24', '10.213.0.1', '10.213.0.10'],
