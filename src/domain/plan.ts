@@ -87,10 +87,6 @@ export function shortId(clusterId: string): string {
 }
 
 /**
- * The cluster id's 16 bytes as 22 url-safe base64 characters: the form Kafka wants for a KRaft
- * cluster id, stable for the cluster's life.
- */
-/**
  * How long a role's nodes may take to pass their probe, counted from their start. A role started with what it waits
  * for (`startWith`) cannot pass before that has come up, so its own timeout counts on top of theirs (recursively: a
  * hadoop worker starts with a ResourceManager that starts with the NameNode). Without `startWith` it is its own.
@@ -101,6 +97,10 @@ export function readinessBudgetSeconds(template: Template, roleName: string): nu
   return own + Math.max(0, ...role.startWith.map((r) => readinessBudgetSeconds(template, r)));
 }
 
+/**
+ * The cluster id's 16 bytes as 22 url-safe base64 characters: the form Kafka wants for a KRaft
+ * cluster id, stable for the cluster's life.
+ */
 export function base64Id(clusterId: string): string {
   return Buffer.from(clusterId.replace(/-/g, ''), 'hex').toString('base64url');
 }
