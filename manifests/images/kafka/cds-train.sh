@@ -20,6 +20,10 @@ for _ in $(seq 1 600); do
   kill -0 "$server" 2>/dev/null || { cat "$train/server.out"; exit 1; }
   sleep 0.2
 done
+# The bootstrap metadata the format step wrote depends only on this Kafka release: kafka-node formats a node's
+# log dir with a copy of it instead of starting kafka-storage's JVM (see kafka-node).
+mkdir -p "$KAFKA_HOME/bootstrap"
+cp "$train/log/bootstrap.checkpoint" "$KAFKA_HOME/bootstrap/bootstrap.checkpoint"
 kafka-topics --bootstrap-server localhost:9092 --create --topic cds-training --partitions 1 --replication-factor 1 >"$train/cli.out" 2>&1 \
   || { cat "$train/cli.out" "$train/server.out"; exit 1; }
 KAFKA_CDS_DUMP= kafka-topics --bootstrap-server localhost:9092 --describe --topic cds-training 2>&1 | grep -q 'ReplicationFactor: *1' \

@@ -44,9 +44,14 @@ describe('kafka 3: real KRaft brokers, reachable inside the network and from the
     const r = await runOnce({
       Image: info.Image,
       Env: ['KAFKA_NODE_ID=1', 'KAFKA_CONTROLLER_QUORUM_VOTERS=1@localhost:9093', 'KAFKA_CLUSTER_ID=-RpcM8EKQiaxrgAc-XHv7Q', 'KAFKA_LOG_DIRS=/tmp/kafka-log'],
-      Cmd: ['bash', '-c', 'kafka-node >/tmp/node.log 2>&1 & for i in $(seq 600); do [ -s /tmp/kafka-log/meta.properties ] && break; sleep 0.1; done; kill %1; cat /tmp/kafka-log/meta.properties || tail -5 /tmp/node.log'],
+      // kafka-node formats without kafka-storage's JVM when it can (one log dir, a static quorum): the server must
+      // then start on what it wrote, and kafka-storage itself must read it back.
+      Cmd: ['bash', '-c', 'kafka-node >/tmp/node.log 2>&1 & for i in $(seq 900); do cb-probe kafka && break; sleep 0.1; done; cat /tmp/kafka-log/meta.properties; kafka-storage info --config /data/kafka-config/server.properties 2>&1; grep -c "kafka-node: formatted" /tmp/node.log; kill %1'],
       Labels: { 'clusterbot.test': 'kafka-format' },
     });
     expect(r.output).toMatch(/^cluster\.id=-RpcM8EKQiaxrgAc-XHv7Q$/m);
+    expect(r.output).toMatch(/^directory\.id=[A-Za-z0-9_][A-Za-z0-9_-]{21}$/m);
+    expect(r.output).toMatch(/Found metadata: \{cluster\.id=-RpcM8EKQiaxrgAc-XHv7Q, directory\.id=[A-Za-z0-9_-]{22}, node\.id=1, version=1\}/);
+    expect(r.output.trim().split('\n').at(-1)).toBe('1'); // the JVM-less format ran
   }, 120_000);
 });
