@@ -11,20 +11,21 @@ cds=$SPARK_HOME/cds
 mkdir -p "$cds"
 train=$(mktemp -d)
 export SPARK_CDS_DUMP=1 SPARK_LOG_DIR=$train/logs SPARK_WORKER_DIR=$train/work SPARK_DAEMON_MEMORY=512m
-wait_for() { # <what> <pid> <shell test>
+wait_for() { # <what> <pid> <probe command...>: the template's own probes (cb-probe, from the probes image)
+  local what=$1 pid=$2; shift 2
   for _ in $(seq 1 600); do
-    bash -c "$3" 2>/dev/null && return 0
-    kill -0 "$2" 2>/dev/null || { echo "cds-train: the $1 exited"; cat "$train"/*.out; exit 1; }
+    "$@" && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "cds-train: the $what exited"; cat "$train"/*.out; exit 1; }
     sleep 0.2
   done
-  echo "cds-train: the $1 did not come up"; cat "$train"/*.out; exit 1
+  echo "cds-train: the $what did not come up"; cat "$train"/*.out; exit 1
 }
 spark-class org.apache.spark.deploy.master.Master --host localhost --port 7077 --webui-port 8080 >"$train/master.out" 2>&1 &
 master=$!
-wait_for master "$master" "curl -sf http://localhost:8080/json/ | grep -Eq '\"status\" ?: ?\"ALIVE\"'"
+wait_for master "$master" cb-probe spark-master
 spark-class org.apache.spark.deploy.worker.Worker --host localhost --cores 1 --memory 512m --webui-port 8081 spark://localhost:7077 >"$train/worker.out" 2>&1 &
 worker=$!
-wait_for worker "$worker" "curl -sf http://localhost:8080/json/ | tr -d ' \n' | grep -q '\"aliveworkers\":1'"
+wait_for worker "$worker" cb-probe spark-master 1
 spark-submit --master spark://localhost:7077 --driver-memory 512m --executor-memory 512m \
   --class org.apache.spark.examples.SparkPi "$SPARK_HOME"/examples/jars/spark-examples_2.12-3.5.9-clusterbot.jar 4 >"$train/submit.out" 2>&1 \
   || { cat "$train"/*.out; exit 1; }
