@@ -26,6 +26,20 @@ describe('hadoop 2: real HDFS and YARN', () => {
     expect(read.output.trim()).toBe(sum);
   }, 180_000);
 
+  it('starts every daemon from the class-data archive the image build made for it, on the client compiler', async () => {
+    // A JVM that uses an archive keeps it mapped; one that could not (a class path that does not begin with the
+    // archive's) runs without it and the file is not in its maps.
+    const mapped = async (node: string, archive: string) =>
+      (await real().exec(node, `grep -l /opt/hadoop/cds/${archive}.jsa /proc/[0-9]*/maps 2>/dev/null | wc -l`)).output.trim();
+    expect(await mapped('namenode', 'namenode')).toBe('1');
+    expect(await mapped('resourcemanager', 'resourcemanager')).toBe('1');
+    expect(await mapped('worker-1', 'datanode')).toBe('1');
+    expect(await mapped('worker-1', 'nodemanager')).toBe('1');
+    // Both daemons of a worker run with C1 alone (hadoop-cli's HADOOP_JIT_OPTS default).
+    const c1 = await real().exec('worker-1', `for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/cmdline 2>/dev/null | grep -qxE -- '-Dproc_(datanode|nodemanager)' && tr '\\0' '\\n' < $p/cmdline | grep -cx -- -XX:TieredStopAtLevel=1; done`);
+    expect(c1.output.trim().split('\n')).toEqual(['1', '1']);
+  }, 60_000);
+
   it('lists 2 running NodeManagers in YARN, on the ResourceManager UI at its node address too (never published)', async () => {
     const r = await real().exec('resourcemanager', 'yarn node -list 2>/dev/null');
     expect(r.output.match(/RUNNING/g)).toHaveLength(2);

@@ -25,6 +25,19 @@ describe('hbase 1: HBase on HDFS with ZooKeeper, started in dependency order', (
     expect(r.output).toMatch(/2 row\(s\)/);
   }, 300_000);
 
+  it('starts the master, the RegionServers and the shell from the class-data archives the image build made', async () => {
+    // A JVM that uses an archive keeps it mapped; one whose class path does not begin with the archive's runs without.
+    const mapped = async (node: string) =>
+      (await real().exec(node, `grep -l /opt/hbase/cds/master.jsa /proc/[0-9]*/maps 2>/dev/null | wc -l`)).output.trim();
+    expect(await mapped('hmaster')).toBe('1');
+    expect(await mapped('regionserver-1')).toBe('1');
+    // -Xshare:on turns "could not use it" into a shell that does not start.
+    const r = await real().exec('hmaster', `printf 'list\\n' | HBASE_OPTS=-Xshare:on hbase shell -n 2>&1`, 300_000);
+    expect(r.exitCode, r.output.slice(-2000)).toBe(0);
+    expect(r.output).toMatch(/it_t/);
+    expect(r.output).not.toMatch(/Unable to use shared archive|shared class paths mismatch/);
+  }, 300_000);
+
   it('keeps the data across a RegionServer restart', async () => {
     await docker.getContainer(real().containerId('regionserver-1')).restart({ t: 20 });
     // The master reassigns the table's region once the RegionServer is back; poll until it serves again.
