@@ -1,24 +1,54 @@
 /**
- * Time to a ready cluster, per template and size, on this machine's Docker Engine:
- *   npm run bench -- spark:2 hadoop:2 zookeeper:3 sqoop:1
- *   npm run bench -- solr:3        (SolrCloud: 3 Solr nodes on a 3-server ZooKeeper ensemble)
- * Builds each cluster with the real services (as the template tests do), prints seconds from request to
- * ready (probes and smoke checks passed), then removes it. Timings live here, never in tests.
+ * The speed suite: every item of "faster than by hand", each printed next to its floor measured in the same run.
+ *   npm run bench                                   every item, one after the other (memory's 1,000 cycles take hours)
+ *   npm run bench -- --only floor,burst,ack         some of them
+ *   npm run bench -- --rounds 1 --memory-cycles 200 fewer floor rounds and cycles
+ *   npm run bench -- --templates spark:3,solr       other templates for the floor (a template alone: its default size)
+ * floor   time to ready of each template next to the same containers made by a plain dockerode script (floor.ts)
+ * burst   20 × zookeeper 1 from 20 users at once next to a parallel raw script (burst.ts)
+ * ack     bursts of 50 signed commands next to a bare signature-checking server (ack.ts)
+ * memory  RSS of the bot + worker process over create/delete cycles of zookeeper 1 (memory.ts)
+ * Each item runs in its own process, so one's leftovers never weigh on the next; the machine is shared and noisy, so
+ * read the ratios. Time to ready alone, without a floor: npm run bench:ready -- spark:2.
  */
-import { provisionReal } from '../test/support/real-cluster.js';
+import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 
-const targets = process.argv.slice(2).length ? process.argv.slice(2) : ['zookeeper:3', 'spark:2'];
-const rows: string[] = [];
-for (const target of targets) {
-  const [template, sizeText] = target.split(':');
-  const size = Number(sizeText ?? 1);
-  const started = Date.now();
-  const cluster = await provisionReal(template!, size);
-  const seconds = (Date.now() - started) / 1000;
-  const ready = cluster.notifier.threadMessages.find((m) => m.kind === 'ready');
-  const smoke = ready && 'smoke' in ready ? ready.smoke.map((s) => `${s.name}:${s.ok ? 'ok' : 'FAILED'}`).join(' ') : '';
-  const removeStart = Date.now();
-  await cluster.destroy();
-  rows.push(`${template} ${size}`.padEnd(14) + `ready in ${seconds.toFixed(1)} s`.padEnd(18) + `removed in ${((Date.now() - removeStart) / 1000).toFixed(1)} s  ${smoke}`);
-  console.log(rows.at(-1));
+/** The sizes the absolute goals are stated for. */
+const GOAL_TEMPLATES = ['zookeeper:3', 'kafka:3', 'spark:3', 'hadoop:2', 'hbase:2', 'hive:1'];
+const ITEMS = ['floor', 'burst', 'ack', 'memory'] as const;
+type Item = (typeof ITEMS)[number];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
+    templates: { type: 'string' },
+    'memory-cycles': { type: 'string', default: '1000' },
+    trace: { type: 'boolean', default: false },
+  },
+});
+const only = values.only ? values.only.split(',').map((s) => s.trim()) : [...ITEMS];
+const unknown = only.filter((i) => !(ITEMS as readonly string[]).includes(i));
+if (unknown.length) {
+  console.error(`bench: unknown item ${unknown.join(', ')} (items: ${ITEMS.join(', ')})`);
+  process.exit(2);
+}
+
+const argsOf: Record<Item, string[]> = {
+  floor: [...(values.templates ? values.templates.split(',') : GOAL_TEMPLATES), '--rounds', values.rounds!, ...(values.trace ? ['--trace'] : [])],
+  burst: ['--clusters', '20', '--rounds', '1'],
+  ack: [],
+  memory: ['--cycles', values['memory-cycles']!],
+};
+
+const failed: string[] = [];
+for (const item of ITEMS.filter((i) => only.includes(i))) {
+  console.log(`\n=== bench ${item}: npm run bench:${item} -- ${argsOf[item].join(' ')}`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `bench/${item}.ts`, ...argsOf[item]], { stdio: 'inherit' });
+  if (r.status !== 0) failed.push(`${item} (exit ${r.status ?? r.signal})`);
+}
+if (failed.length) {
+  console.error(`\nbench: failed: ${failed.join(', ')}`);
+  process.exit(1);
 }
