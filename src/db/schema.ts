@@ -184,6 +184,34 @@ export const snapshots = pgTable(
   ],
 );
 
+/**
+ * Who besides the owner and the admins may open a cluster's web UIs and see its snapshots (`/cluster share`). A row
+ * is a grant; unsharing deletes it (the audit log keeps both). Checked on every proxied request, so a revoke is
+ * immediate.
+ */
+export const clusterShares = pgTable(
+  'cluster_shares',
+  {
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    grantedBy: text('granted_by').notNull(),
+    grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.clusterId, t.userId] }), index('cluster_shares_user').on(t.userId)],
+);
+
+/** Who may see and restore one snapshot besides whoever took it, its cluster's owner and shares, and the admins. */
+export const snapshotShares = pgTable(
+  'snapshot_shares',
+  {
+    snapshotId: uuid('snapshot_id').notNull().references(() => snapshots.id, { onDelete: 'cascade' }),
+    userId: text('user_id').notNull(),
+    grantedBy: text('granted_by').notNull(),
+    grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.snapshotId, t.userId] }), index('snapshot_shares_user').on(t.userId)],
+);
+
 /** Audit log: who did what to which cluster, append-only. */
 export const events = pgTable(
   'events',

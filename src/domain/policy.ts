@@ -7,6 +7,33 @@ export function mayManage(actor: string, cluster: Pick<Cluster, 'owner'>, admins
   return actor === cluster.owner || admins.includes(actor);
 }
 
+/**
+ * Who may open a cluster's web UIs (they run code in it: YARN's REST API, WebHDFS): its owner, an admin, or someone
+ * the owner shared it with.
+ */
+export function mayViewCluster(actor: string, cluster: Pick<Cluster, 'owner'>, sharedWith: readonly string[], admins: readonly string[]): boolean {
+  return mayManage(actor, cluster, admins) || sharedWith.includes(actor);
+}
+
+/**
+ * Who may see and restore a snapshot (a restore is the whole scene, unmasked secrets included): whoever took it, the
+ * owner of its cluster and the people that cluster is shared with, an admin, or someone it was shared with itself.
+ */
+export function mayViewSnapshot(
+  actor: string,
+  snapshot: { owner: string },
+  cluster: { owner: string; sharedWith: readonly string[] } | undefined,
+  sharedWith: readonly string[],
+  admins: readonly string[],
+): boolean {
+  return (
+    actor === snapshot.owner ||
+    admins.includes(actor) ||
+    sharedWith.includes(actor) ||
+    (cluster !== undefined && (cluster.owner === actor || cluster.sharedWith.includes(actor)))
+  );
+}
+
 export type CreateCheck = { ok: true; template: Template; size: number } | { ok: false; code: 'unknown_template' | 'bad_size'; message: string; hint: string };
 
 /** Template and size checks that need no I/O, so they can be answered inside Slack's 3-second ack. */

@@ -11,6 +11,7 @@ import { label } from '../domain/labels.js';
 import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
 import { createRetiredSourceStore } from '../db/retired-source-store.js';
+import { createShareStore } from '../db/share-store.js';
 import { createWarningStore } from '../db/warning-store.js';
 import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeHealth } from '../docker/node-health.js';
@@ -27,7 +28,7 @@ import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, RetiredSourceStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, RetiredSourceStore, Settings, ShareStore, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -49,6 +50,8 @@ export interface Context {
   snapshots: SnapshotStore;
   /** Migrated clusters' stopped sources, removed by the reconciler when their rollback window ends. */
   retired: RetiredSourceStore;
+  /** Who else may open a cluster's web UIs and see its snapshots (`/cluster share`, `/cluster snapshot share`). */
+  shares: ShareStore;
   /** The artifact store, and (filesystem store) the download route to mount. */
   artifacts: Artifacts;
   bundles: SnapshotBundles;
@@ -160,6 +163,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
     retired: createRetiredSourceStore(database.db),
+    shares: createShareStore(database.db),
     artifacts,
     bundles: createSnapshotBundles({ stagingDir: path.join(config.cacheDir, 'snapshots') }),
     data,

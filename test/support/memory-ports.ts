@@ -42,6 +42,9 @@ import type {
   BeginOptions,
   OperationStore,
   SnapshotStore,
+  Share,
+  ShareChange,
+  ShareStore,
   NodeStatus,
   InTransaction,
   Notifier,
@@ -1102,6 +1105,70 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
   };
 }
 
+// --------------------------------------------------------------------------------------------- shares
+
+/**
+ * Grants as db/share-store.ts keeps them: one per (cluster or snapshot, user), 'gone' for a deleted cluster or
+ * snapshot. History events and the SQL row locks are the real store's (tested against PostgreSQL).
+ */
+export class MemoryShareStore implements ShareStore {
+  readonly clusterGrants = new Map<string, Share[]>();
+  readonly snapshotGrants = new Map<string, Share[]>();
+  constructor(
+    private readonly clusters: MemoryClusterStore,
+    private readonly snapshots: MemorySnapshotStore,
+    private readonly clock: Clock = new FakeClock(),
+  ) {}
+
+  private change(grants: Map<string, Share[]>, id: string, live: boolean, user: string, by: string, add: boolean): ShareChange {
+    if (!live) return 'gone';
+    const list = grants.get(id) ?? [];
+    const has = list.some((g) => g.user === user);
+    if (has === add) return 'unchanged';
+    grants.set(id, add ? [...list, { user, grantedBy: by, grantedAt: this.clock.now() }] : list.filter((g) => g.user !== user));
+    return 'done';
+  }
+  private clusterLive(id: string) {
+    const c = this.clusters.clusters.get(id);
+    return c !== undefined && c.state !== 'deleted';
+  }
+  private snapshotLive(id: string) {
+    const s = this.snapshots.rows.get(id);
+    return s !== undefined && s.state !== 'deleted';
+  }
+  async shareCluster(clusterId: string, user: string, by: string, tell?: Tell) {
+    const r = this.change(this.clusterGrants, clusterId, this.clusterLive(clusterId), user, by, true);
+    if (r === 'done' && tell) await tell(clone(this.clusters.clusters.get(clusterId)!), this.clusters.inTransaction());
+    return r;
+  }
+  async unshareCluster(clusterId: string, user: string, by: string, tell?: Tell) {
+    const r = this.change(this.clusterGrants, clusterId, this.clusters.clusters.has(clusterId), user, by, false);
+    if (r === 'done' && tell) await tell(clone(this.clusters.clusters.get(clusterId)!), this.clusters.inTransaction());
+    return r;
+  }
+  async clusterShares(clusterId: string) {
+    return clone(this.clusterGrants.get(clusterId) ?? []);
+  }
+  async shareSnapshot(snapshotId: string, user: string, by: string) {
+    return this.change(this.snapshotGrants, snapshotId, this.snapshotLive(snapshotId), user, by, true);
+  }
+  async unshareSnapshot(snapshotId: string, user: string, by: string) {
+    return this.change(this.snapshotGrants, snapshotId, this.snapshots.rows.has(snapshotId), user, by, false);
+  }
+  async snapshotShares(snapshotId: string) {
+    return clone(this.snapshotGrants.get(snapshotId) ?? []);
+  }
+  async sharedClusterIds(user: string) {
+    return [...this.clusterGrants].filter(([id, gs]) => this.clusterLive(id) && gs.some((g) => g.user === user)).map(([id]) => id);
+  }
+  async sharedSnapshotIds(user: string) {
+    const viaCluster = new Set(await this.sharedClusterIds(user));
+    return [...this.snapshots.rows.values()]
+      .filter((s) => s.state !== 'deleted' && (viaCluster.has(s.clusterId) || (this.snapshotGrants.get(s.id) ?? []).some((g) => g.user === user)))
+      .map((s) => s.id);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- world
 
 /** Every memory port wired together, shaped as the deps the services take (plus the journal). */
@@ -1109,12 +1176,14 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
   const journal: Journal = [];
   const clock = new FakeClock();
   const store = new MemoryClusterStore(clock, journal);
+  const snapshots = Object.assign(new MemorySnapshotStore(clock), { commits: store.commits, inTransaction: () => store.inTransaction() });
   return {
     journal,
     clock,
     store,
     operations: new MemoryOperationStore(store, clock),
-    snapshots: Object.assign(new MemorySnapshotStore(clock), { commits: store.commits, inTransaction: () => store.inTransaction() }),
+    snapshots,
+    shares: new MemoryShareStore(store, snapshots, clock),
     runtime: new FakeRuntime(journal),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { clusterNamePattern, clusterNameProblem, defaultClusterName } from '../../src/domain/cluster-name.js';
 import { canTransition, clusterStates, isLive, stateEmoji, statesAllowedBefore, transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
 import { hostHeadroomMiB, placeCluster, type HostLoad } from '../../src/domain/placement.js';
-import { checkCreate, mayManage } from '../../src/domain/policy.js';
+import { checkCreate, mayManage, mayViewCluster, mayViewSnapshot } from '../../src/domain/policy.js';
 import { closest } from '../../src/domain/suggest.js';
 import { parseTemplate, type Template } from '../../src/domain/template.js';
 
@@ -70,6 +70,35 @@ describe('mayManage', () => {
     ['U2', [], false],
   ] as const)('%s (admins %j) → %s', (actor, admins, expected) => {
     expect(mayManage(actor, { owner: 'U1' }, admins)).toBe(expected);
+  });
+});
+
+describe('mayViewCluster', () => {
+  it.each([
+    ['U1', [], true],
+    ['UADMIN', [], true],
+    ['U2', ['U2'], true],
+    ['U2', ['U3'], false],
+    ['U2', [], false],
+  ] as const)('%s (shared with %j) → %s', (actor, shares, expected) => {
+    expect(mayViewCluster(actor, { owner: 'U1' }, shares, ['UADMIN'])).toBe(expected);
+  });
+});
+
+describe('mayViewSnapshot', () => {
+  const cluster = { owner: 'UOWNER', sharedWith: ['UCLUSTERSHARE'] };
+  it.each([
+    ['UTAKER', cluster, [], true],
+    ['UOWNER', cluster, [], true],
+    ['UCLUSTERSHARE', cluster, [], true],
+    ['UADMIN', cluster, [], true],
+    ['UDIRECT', cluster, ['UDIRECT'], true],
+    ['USTRANGER', cluster, ['UDIRECT'], false],
+    // A snapshot whose cluster row is unknown: only its taker, admins and direct shares.
+    ['UOWNER', undefined, [], false],
+    ['UTAKER', undefined, [], true],
+  ] as const)('%s → %s', (actor, c, shares, expected) => {
+    expect(mayViewSnapshot(actor, { owner: 'UTAKER' }, c, shares, ['UADMIN'])).toBe(expected);
   });
 });
 
