@@ -112,6 +112,11 @@ export const envSchema = z.object({
   STUCK_AFTER_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(1800),
   /** Seconds Docker objects of this instance with no live cluster row are left alone before the reconciler removes them. */
   ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(600),
+  /**
+   * Days the objects of a cluster this database does not know (restored from an older backup, say) are kept stopped
+   * in quarantine before the reconciler removes them; `clusterbot orphans` lists them and an admin may remove them sooner.
+   */
+  ORPHAN_KEEP_DAYS: z.coerce.number().int().min(1).max(365).default(7),
   /** Host health (services/watch-hosts.ts): how often each Docker host is pinged, and how long one ping may take. */
   HOST_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   HOST_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
@@ -205,7 +210,7 @@ export interface Config {
   shutdownTimeoutSeconds: number;
   /** Seconds between health monitor ticks (0: off) and the thresholds of its conditions. */
   monitor: { intervalSeconds: number; thresholds: HealthThresholds };
-  reconcile: { intervalSeconds: number; stuckAfterSeconds: number; orphanGraceSeconds: number };
+  reconcile: { intervalSeconds: number; stuckAfterSeconds: number; orphanGraceSeconds: number; orphanKeepDays: number };
   hostHealth: { intervalSeconds: number; timeoutMs: number; lostAfterSeconds: number; recoverySeconds: number };
   /** Test only (CLUSTERBOT_FAULT_KILL_AT): the step at which a worker kills itself. */
   faultKillAt?: string;
@@ -329,7 +334,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         clearSamples: e.MONITOR_CLEAR_SAMPLES,
       },
     },
-    reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, stuckAfterSeconds: e.STUCK_AFTER_SECONDS, orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS },
+    reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, stuckAfterSeconds: e.STUCK_AFTER_SECONDS, orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS, orphanKeepDays: e.ORPHAN_KEEP_DAYS },
     hostHealth: { intervalSeconds: e.HOST_CHECK_SECONDS, timeoutMs: e.HOST_CHECK_TIMEOUT_MS, lostAfterSeconds: e.HOST_LOST_AFTER_SECONDS, recoverySeconds: e.HOST_RECOVERY_SECONDS },
     ...(e.CLUSTERBOT_FAULT_KILL_AT && { faultKillAt: e.CLUSTERBOT_FAULT_KILL_AT }),
     ...(e.CLUSTERBOT_FAULT_FAIL_AT && { faultFailAt: e.CLUSTERBOT_FAULT_FAIL_AT }),

@@ -20,6 +20,11 @@ export type ErrorCode =
   | 'interrupted'
   /** This delivery of a job lost it to a later delivery (its queue lock lapsed): it stops and leaves the rest to that one. */
   | 'superseded'
+  /**
+   * A job failed and could not learn what its cleanup depends on (the database did not answer): it undoes nothing and
+   * leaves its operation open, so the reconciler hands the job out again and that delivery decides.
+   */
+  | 'undecided'
   | 'no_capacity'
   | 'subnet_taken'
   /** A published host port a reset pins is used by something else now. */

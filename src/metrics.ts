@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReconcileMetrics } from './services/reconcile.js';
 
 /**
  * Every Prometheus series clusterbot exposes, in one place (manifests/grafana and manifests/prometheus
@@ -35,6 +36,8 @@ export const slackRateLimited = new Counter({ name: 'clusterbot_slack_api_rate_l
 export const hostCpus = new Gauge({ name: 'clusterbot_host_cpus', help: 'Per Docker host: CPUs in total and reserved by live clusters', labelNames: ['host', 'kind'], registers: [registry] });
 export const hostMemory = new Gauge({ name: 'clusterbot_host_memory_bytes', help: 'Per Docker host: memory in total and reserved by live clusters', labelNames: ['host', 'kind'], registers: [registry] });
 export const hostUp = new Gauge({ name: 'clusterbot_host_up', help: '1 when the Docker host answered at the last scrape', labelNames: ['host'], registers: [registry] });
+export const reconcileFailures = new Counter({ name: 'clusterbot_reconcile_part_failures_total', help: 'Reconciler parts that stopped on an error (a database or Docker that did not answer), by part; the next pass tries again', labelNames: ['part'], registers: [registry] });
+export const orphansQuarantined = new Gauge({ name: 'clusterbot_orphans_quarantined', help: 'Clusters this database does not know whose objects are held stopped (clusterbot orphans), after the last reconciler pass', registers: [registry] });
 export const warningsOpen = new Gauge({ name: 'clusterbot_warnings_open', help: 'Cluster warnings open now, by kind (fed by the monitor)', labelNames: ['kind'], registers: [registry] });
 
 /** Every series name above (tests check the dashboard and alert rules name only these). */
@@ -59,6 +62,11 @@ export const operationMetrics: OperationMetrics = {
     operationsFinished.inc({ kind, outcome });
     operationDuration.observe({ kind, outcome }, Math.max(0, seconds));
   },
+};
+
+export const reconcileMetrics: ReconcileMetrics = {
+  partFailed: (part) => reconcileFailures.inc({ part }),
+  quarantined: (count) => orphansQuarantined.set(count),
 };
 
 /** What the engine wrapper (docker/engine-call.ts) reports for each call. */

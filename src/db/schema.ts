@@ -276,6 +276,27 @@ export const monitorMemory = pgTable('monitor_memory', {
 });
 
 /**
+ * Docker objects of this deployment whose cluster this database does not know (restored from an older backup, say):
+ * the reconciler stops them and records them here instead of removing them. An admin removes them
+ * (`clusterbot orphans remove`), or the reconciler does after `remove_after` (ORPHAN_KEEP_DAYS); a cluster row that
+ * turns up again releases them. No foreign key: by definition there is no cluster row.
+ */
+export const quarantinedClusters = pgTable('quarantined_clusters', {
+  clusterId: uuid('cluster_id').primaryKey(),
+  /** From the objects' labels (clusterbot.cluster-name, clusterbot.owner), so an admin can tell whose it was. */
+  clusterName: text('cluster_name'),
+  owner: text('owner'),
+  hosts: jsonb('hosts').$type<string[]>().notNull().default([]),
+  objects: jsonb('objects').$type<{ containers: string[]; volumes: string[]; networks: string[] }>().notNull().default({ containers: [], volumes: [], networks: [] }),
+  quarantinedAt: timestamp('quarantined_at', { withTimezone: true }).notNull().defaultNow(),
+  removeAfter: timestamp('remove_after', { withTimezone: true }).notNull(),
+  endedAt: timestamp('ended_at', { withTimezone: true }),
+  /** removed (by an admin or after the keep period) or released (its cluster row turned up). */
+  endedHow: text('ended_how'),
+  endedBy: text('ended_by'),
+});
+
+/**
  * This deployment's identity: one row, made by the migration that created the table, so every process on the
  * same database agrees on it. Docker objects carry it as `clusterbot.instance` (domain/labels.ts).
  */

@@ -364,6 +364,47 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
       return seen;
     },
 
+    async stopOrphan(clusterId) {
+      const filters = { label: [`${label.cluster}=${clusterId}`, ...instanceFilter] };
+      const found = { hosts: [] as string[], name: null as string | null, owner: null as string | null, containers: [] as string[], volumes: [] as string[], networks: [] as string[], stopped: [] as string[] };
+      const note = (labels: Record<string, string> | undefined) => {
+        found.name ??= labels?.[label.clusterName] ?? null;
+        found.owner ??= labels?.[label.owner] ?? null;
+      };
+      for (const host of (await answering()).up) {
+        const docker = pool.get(host);
+        try {
+          const containers = await docker.listContainers({ all: true, filters });
+          const { Volumes } = await docker.listVolumes({ filters });
+          const networks = await docker.listNetworks({ filters });
+          if (!containers.length && !Volumes?.length && !networks.length) continue;
+          found.hosts.push(host);
+          await Promise.all(containers.map(async (c) => {
+            const name = `${host}/${c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12)}`;
+            note(c.Labels);
+            found.containers.push(name);
+            if (c.State !== 'running' && c.State !== 'paused' && c.State !== 'restarting') return;
+            // A paused container cannot be stopped; thaw it first (the freezer may have been left on by a snapshot).
+            if (c.State === 'paused') await tolerate(() => docker.getContainer(c.Id).unpause(), 404, 409);
+            await tolerate(() => docker.getContainer(c.Id).stop({ t: 10 }), 304, 404);
+            found.stopped.push(name);
+          }));
+          for (const v of Volumes ?? []) {
+            note(v.Labels ?? undefined);
+            found.volumes.push(`${host}/${v.Name}`);
+          }
+          for (const n of networks) {
+            note(n.Labels);
+            found.networks.push(`${host}/${n.Name}`);
+          }
+        } catch (e) {
+          throw dockerError(`look at the objects of cluster ${clusterId} on ${host}`, e);
+        }
+      }
+      for (const list of [found.containers, found.volumes, found.networks, found.stopped]) list.sort();
+      return found;
+    },
+
     async leftovers(clusterId) {
       const filters = { label: [`${label.cluster}=${clusterId}`] };
       const out = { containers: [] as string[], volumes: [] as string[], networks: [] as string[] };

@@ -12,6 +12,7 @@ import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
 import { createRetiredSourceStore } from '../db/retired-source-store.js';
 import { createShareStore } from '../db/share-store.js';
+import { createQuarantineStore } from '../db/quarantine-store.js';
 import { createWarningStore } from '../db/warning-store.js';
 import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeHealth } from '../docker/node-health.js';
@@ -28,7 +29,7 @@ import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, RetiredSourceStore, Settings, ShareStore, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, QuarantineStore, RetiredSourceStore, Settings, ShareStore, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -52,6 +53,8 @@ export interface Context {
   retired: RetiredSourceStore;
   /** Who else may open a cluster's web UIs and see its snapshots (`/cluster share`, `/cluster snapshot share`). */
   shares: ShareStore;
+  /** Orphans of this deployment held stopped by the reconciler (`clusterbot orphans`). */
+  quarantine: QuarantineStore;
   /** The artifact store, and (filesystem store) the download route to mount. */
   artifacts: Artifacts;
   bundles: SnapshotBundles;
@@ -164,6 +167,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     snapshots: createSnapshotStore(database.db),
     retired: createRetiredSourceStore(database.db),
     shares: createShareStore(database.db),
+    quarantine: createQuarantineStore(database.db),
     artifacts,
     bundles: createSnapshotBundles({ stagingDir: path.join(config.cacheDir, 'snapshots') }),
     data,
@@ -189,7 +193,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       maxLifetimeDays: config.maxLifetimeDays,
       snapshots: config.snapshots,
       quota: config.quota,
-      reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds },
+      reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds, orphanKeepDays: config.reconcile.orphanKeepDays },
       hostHealth: { timeoutMs: config.hostHealth.timeoutMs, lostAfterSeconds: config.hostHealth.lostAfterSeconds, recoverySeconds: config.hostHealth.recoverySeconds },
       migrateRollbackHours: config.migrateRollbackHours,
     },

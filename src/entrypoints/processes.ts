@@ -9,7 +9,7 @@ import { deriveUiKey } from '../http/ui-link.js';
 import { onceKey, uiNodesFrom } from '../http/ui-proxy.js';
 import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
-import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith } from '../metrics.js';
+import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith, reconcileMetrics } from '../metrics.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Checkpoint, Notifier } from '../services/ports.js';
@@ -17,7 +17,7 @@ import { scheduledJobs } from '../queue/job-catalog.js';
 import { createQueueInspector } from '../queue/producer.js';
 import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
 import { provisionCluster } from '../services/provision-cluster.js';
-import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
+import { recoverJobs, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
 import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
 import { resetCluster } from '../services/reset-cluster.js';
@@ -164,6 +164,8 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   const reconcileDeps = {
     ...deps,
     retired: ctx.retired,
+    quarantine: ctx.quarantine,
+    metrics: reconcileMetrics,
     inspector: createQueueInspector(ctx.producer, intervals),
     // The schedulers a lost Redis must get back: every scheduled job, but the monitor only when it is on.
     schedulers: (Object.keys(scheduledJobs) as (keyof typeof scheduledJobs)[]).filter((n) => n !== 'cluster.monitor' || monitoring).map((n) => scheduledJobs[n].schedulerId),
@@ -220,9 +222,8 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
-  await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
-    ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
-  // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once.
+  // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once, and
+  // what deleted clusters left in Docker goes.
   await reconcile(reconcileDeps).catch((e) => ctx.logger.warn({ err: (e as Error).message }, 'reconciler failed at start; its scheduler tries again'));
   // And while running: Redis flushed under a live worker takes the reconciler's scheduler too, so a timer of this
   // process's own checks for the schedulers (one cheap read) and reconciles when they are gone.

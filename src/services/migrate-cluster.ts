@@ -196,10 +196,16 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     logger.info({ clusterId: cluster.id, from: source, to: target, seconds, bytes }, 'cluster migrated');
   } catch (err) {
     const e = toAppError(err);
+    // A rollback removes the target's copy, so it needs two definite answers first; a database that cannot say
+    // leaves everything as it is, and the next delivery of the job (the reconciler requeues it) decides.
+    const decided = await rollbackDecision(deps, cluster.id, target, superseded).catch((lookup: unknown) => {
+      logger.warn({ clusterId: cluster.id, step, err: e.message, lookup: (lookup as Error).message }, 'migrate failed, and the database could not say whether it had cut over; nothing is rolled back now');
+      throw new AppError('undecided', `Migrating ${cluster.name} failed (${step}: ${e.userMessage}), and clusterbot could not read its state to roll back safely; it tries again.`, { cause: lookup });
+    });
     // Cut over already (the row is the target's): there is nothing to roll back, and the target's copy is the cluster now.
-    if ((await store.get(cluster.id).catch(() => undefined))?.host === target) throw err;
+    if (decided === 'cut over') throw err;
     // A later delivery holds the operation: it rolls back (and tells the thread) itself; two rollbacks would race.
-    if (e.code === 'superseded' || (await superseded().catch(() => false))) {
+    if (e.code === 'superseded' || decided === 'superseded') {
       logger.warn({ clusterId: cluster.id, step, err: e.message }, 'migrate: a later delivery of this job took it over; this one stops here');
       throw e.code === 'superseded' ? e : new AppError('superseded', `a later delivery of the migration of ${cluster.name} took it over`, { cause: err });
     }
@@ -216,6 +222,16 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     if (!back) await notifier.threadMessage(await view(), failed);
     throw new AppError(e.code, `Migrating ${cluster.name} to ${target} failed (${step}): ${e.userMessage}`, { retryable: false, cause: err });
   }
+}
+
+/**
+ * After a failure: has the cluster been cut over to the target (its row says so), has a later delivery of the job
+ * taken the operation over, or is a rollback this delivery's to do? A lookup that fails rejects: "could not ask" is
+ * never "not cut over", which would remove the target's copy, the cluster itself.
+ */
+async function rollbackDecision(deps: MigrateDeps, clusterId: string, target: string, superseded: () => Promise<boolean>): Promise<'cut over' | 'superseded' | 'roll back'> {
+  if ((await deps.store.get(clusterId))?.host === target) return 'cut over';
+  return (await superseded()) ? 'superseded' : 'roll back';
 }
 
 /** Checks the target before the source is touched; returns the bytes the volumes hold (measured in the running nodes). */

@@ -215,6 +215,45 @@ export interface ShareStore {
   sharedSnapshotIds(user: string): Promise<string[]>;
 }
 
+/** What Docker holds of a cluster this database does not know, read from the objects and their labels. */
+export interface OrphanFound {
+  hosts: string[];
+  /** clusterbot.cluster-name and clusterbot.owner of its objects, when they carry them. */
+  name: string | null;
+  owner: string | null;
+  /** `host/name` of each. */
+  containers: string[];
+  volumes: string[];
+  networks: string[];
+  /** `host/name` of the containers this call stopped (they were running). */
+  stopped: string[];
+}
+
+/** An orphan of this deployment, stopped and kept (db/quarantine-store.ts). */
+export interface Quarantined {
+  clusterId: string;
+  clusterName: string | null;
+  owner: string | null;
+  hosts: string[];
+  objects: { containers: string[]; volumes: string[]; networks: string[] };
+  quarantinedAt: Date;
+  removeAfter: Date;
+}
+
+/**
+ * The clusters the reconciler found in Docker with no row in this database. A database restored from an older
+ * backup does not know clusters made since: they are stopped and listed here, never removed on sight.
+ */
+export interface QuarantineStore {
+  /** Records the orphan unless it is already held; returns the held row either way. */
+  hold(o: Omit<Quarantined, 'quarantinedAt'>): Promise<Quarantined>;
+  /** Held (not ended) orphans, oldest first. */
+  list(): Promise<Quarantined[]>;
+  get(clusterId: string): Promise<Quarantined | undefined>;
+  /** Ends the hold: its objects were removed (by `by`), or its cluster row turned up ('released'). False if not held. */
+  end(clusterId: string, how: 'removed' | 'released', by: string): Promise<boolean>;
+}
+
 /** A migrated cluster's stopped source on its old host, kept for a rollback window (ClusterStore.cutOver makes them). */
 export interface RetiredSource {
   id: number;
@@ -365,6 +404,12 @@ export interface ContainerRuntime {
    * them was made: the reconciler's orphan sweep waits a grace period from that moment.
    */
   clustersPresent(): Promise<Map<string, Date>>;
+  /**
+   * Stops every running container of the cluster on the hosts that answer and says what is there (nothing is
+   * removed): the reconciler's quarantine of an orphan. Idempotent; containers stopped this way stay stopped
+   * across daemon restarts (restart policy unless-stopped).
+   */
+  stopOrphan(clusterId: string): Promise<OrphanFound>;
   /** What is left with the cluster label (containers, volumes, networks) on the hosts that answer, for checks and sweeps. */
   leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }>;
 }
@@ -571,8 +616,10 @@ export interface HostHealthSettings {
 export interface ReconcileSettings {
   /** Seconds a cluster may sit in a transient state (or an operation wait for a lost job) before it is failed. */
   stuckAfterSeconds: number;
-  /** Seconds Docker objects of an unknown or deleted cluster are left alone before they are removed. */
+  /** Seconds Docker objects of an unknown or deleted cluster are left alone before they are removed or quarantined. */
   orphanGraceSeconds: number;
+  /** Days a quarantined orphan (objects of a cluster this database does not know) is kept stopped before it is removed; absent: 7. */
+  orphanKeepDays?: number;
 }
 
 /**

@@ -2,9 +2,17 @@ import { systemActor } from '../domain/expiry.js';
 import { isOverdue, isStuck } from '../domain/stuck.js';
 import { isAppError } from '../errors.js';
 import { telling } from './tell.js';
-import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QueueInspector, ReconcileSettings, RetiredSourceStore } from './ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QuarantineStore, QueueInspector, ReconcileSettings, RetiredSourceStore } from './ports.js';
 
-export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600 };
+export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600, orphanKeepDays: 7 };
+
+/** What the reconciler reports for /metrics (src/metrics.ts); absent: not counted. */
+export interface ReconcileMetrics {
+  /** A part of a pass stopped on an error (a database or Docker that did not answer); the next pass tries again. */
+  partFailed(part: string): void;
+  /** Orphans held in quarantine after the pass. */
+  quarantined(count: number): void;
+}
 
 export interface ReconcileDeps {
   store: ClusterStore;
@@ -18,6 +26,9 @@ export interface ReconcileDeps {
   settings: { reconcile?: ReconcileSettings };
   /** Migrated clusters' stopped sources; absent: none are removed here. */
   retired?: RetiredSourceStore;
+  /** Orphans of this deployment held stopped instead of removed (clusters this database does not know). */
+  quarantine: QuarantineStore;
+  metrics?: ReconcileMetrics;
   /** Scheduler ids this deployment needs (expiry, retention, the reconciler itself, a monitor if registered). */
   schedulers: readonly string[];
 }
@@ -27,7 +38,12 @@ export interface ReconcileResult {
   failedOperations: string[];
   failedClusters: string[];
   redrivenDeletes: string[];
+  /** Leftovers of clusters this database says are deleted, and quarantined orphans whose keep period ended. */
   orphansRemoved: string[];
+  /** Objects of clusters this database does not know, stopped and held (never removed on sight). */
+  orphansQuarantined: string[];
+  /** Held orphans whose cluster row turned up again. */
+  quarantineReleased: string[];
   schedulersRecreated: string[];
   /** `host/cluster id` of migrated clusters' stopped sources removed because their rollback window ended. */
   retiredSourcesRemoved: string[];
@@ -40,21 +56,25 @@ export interface ReconcileResult {
  * changes nothing. One part's trouble (Docker down) does not keep the others from running.
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
-  const result: ReconcileResult = { requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], schedulersRecreated: [], retiredSourcesRemoved: [] };
+  const result: ReconcileResult = {
+    requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], orphansQuarantined: [], quarantineReleased: [], schedulersRecreated: [], retiredSourcesRemoved: [],
+  };
   const parts: [string, () => Promise<void>][] = [
     ['schedulers', () => recreateSchedulers(deps, result)],
     ['operations', () => requeueLostJobs(deps, result)],
     ['clusters', () => unstickClusters(deps, result)],
-    ['orphans', () => removeOrphans(deps, result)],
+    ['orphans', () => settleOrphans(deps, result)],
     ['retired sources', () => removeRetiredSources(deps, result)],
   ];
   for (const [part, run] of parts) {
     try {
       await run();
     } catch (e) {
+      deps.metrics?.partFailed(part);
       deps.logger.warn({ part, err: (e as Error).message }, 'reconciler: part skipped; the next pass tries again');
     }
   }
+  await deps.quarantine.list().then((held) => deps.metrics?.quarantined(held.length), () => undefined);
   if (Object.values(result).some((l) => l.length)) deps.logger.info({ ...result }, 'reconciled');
   return result;
 }
@@ -71,9 +91,9 @@ export async function reconcileIfUnscheduled(deps: ReconcileDeps): Promise<Recon
   return reconcile(deps);
 }
 
-function limits(deps: ReconcileDeps): { stuckMs: number; graceMs: number } {
+function limits(deps: ReconcileDeps): { stuckMs: number; graceMs: number; keepMs: number } {
   const s = deps.settings.reconcile ?? defaultReconcileSettings;
-  return { stuckMs: s.stuckAfterSeconds * 1000, graceMs: s.orphanGraceSeconds * 1000 };
+  return { stuckMs: s.stuckAfterSeconds * 1000, graceMs: s.orphanGraceSeconds * 1000, keepMs: (s.orphanKeepDays ?? defaultReconcileSettings.orphanKeepDays!) * 86_400_000 };
 }
 
 /** (4) Redis lost its keys (flushed, failed over without persistence): the clocks stop unless someone puts them back. */
@@ -136,19 +156,52 @@ async function unstickClusters(deps: ReconcileDeps, result: ReconcileResult): Pr
 }
 
 /**
- * (3) Objects of this instance whose cluster has no live row (deleted, or unknown to this database) are removed
- * once the newest of them is older than the grace period, so a create that has just made its network is not
- * mistaken for litter. Other instances' objects are never listed (runtime.clustersPresent filters by instance).
+ * (3) Objects of this instance whose cluster is not live, once the newest of them is older than the grace period (a
+ * create that has just made its network is not litter). Only a definite answer removes anything:
+ *  - the row says `deleted`: what is left (a host that did not answer the delete, a late step) is removed;
+ *  - there is no row: a database restored from an older backup does not know the clusters made since, so their
+ *    objects are quarantined (stopped, held in the database, listed by `clusterbot orphans`) and removed only by an
+ *    admin or once ORPHAN_KEEP_DAYS have passed;
+ *  - the lookup fails: it throws, and the part stops (logged and counted by `reconcile`) until the next pass.
+ * A held orphan whose cluster row turns up again is released (its nodes stay stopped: the monitor reports them and
+ * Restart starts them). Other instances' objects are never listed (runtime.clustersPresent filters by instance).
  */
-async function removeOrphans(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
-  const { graceMs } = limits(deps);
+async function settleOrphans(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  const { graceMs, keepMs } = limits(deps);
   const now = deps.clock.now();
   for (const [id, madeAt] of await deps.runtime.clustersPresent()) {
     if (now.getTime() - madeAt.getTime() < graceMs) continue;
-    const cluster = await deps.store.get(id).catch(() => undefined);
+    const cluster = await deps.store.get(id);
     if (cluster && cluster.state !== 'deleted') continue;
-    await deps.runtime.removeCluster(id);
-    result.orphansRemoved.push(id);
+    if (cluster) {
+      await deps.runtime.removeCluster(id);
+      result.orphansRemoved.push(id);
+      continue;
+    }
+    const held = await deps.quarantine.get(id);
+    if (held && held.removeAfter <= now) {
+      await deps.runtime.removeCluster(id);
+      await deps.quarantine.end(id, 'removed', systemActor);
+      result.orphansRemoved.push(id);
+      continue;
+    }
+    // Every pass, not only the first: someone may have started a held container by hand.
+    const found = await deps.runtime.stopOrphan(id);
+    if (held) continue;
+    await deps.quarantine.hold({
+      clusterId: id, clusterName: found.name, owner: found.owner, hosts: found.hosts,
+      objects: { containers: found.containers, volumes: found.volumes, networks: found.networks }, removeAfter: new Date(now.getTime() + keepMs),
+    });
+    result.orphansQuarantined.push(id);
+    deps.logger.warn({ clusterId: id, name: found.name, owner: found.owner, stopped: found.stopped, volumes: found.volumes.length },
+      'reconciler: this database does not know a cluster of this deployment; its objects are stopped and kept (clusterbot orphans)');
+  }
+  for (const q of await deps.quarantine.list()) {
+    const cluster = await deps.store.get(q.clusterId);
+    if (!cluster || cluster.state === 'deleted') continue;
+    await deps.quarantine.end(q.clusterId, 'released', systemActor);
+    result.quarantineReleased.push(q.clusterId);
+    deps.logger.warn({ clusterId: q.clusterId, name: cluster.name }, 'reconciler: a quarantined cluster is known to the database again; released (its nodes stay stopped until restarted)');
   }
 }
 

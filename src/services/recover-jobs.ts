@@ -1,4 +1,4 @@
-import type { ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, OperationStore } from './ports.js';
+import type { JobQueue, Log, NodeDataPort, OperationStore } from './ports.js';
 
 /**
  * On worker start: a crash between writing an operation and enqueuing its job, or a lost Redis, leaves
@@ -10,23 +10,6 @@ export async function recoverJobs(deps: { operations: OperationStore; queue: Job
   for (const op of pending) await deps.queue.enqueue(op);
   if (pending.length) deps.logger.info({ jobs: pending.length }, 'made sure every queued or running operation has its job');
   return pending.length;
-}
-
-/**
- * Removes Docker objects of clusters this database says are deleted (e.g. a create that crashed after
- * a concurrent delete finished). Ids this database does not know are left alone: another clusterbot
- * (or a test run) may share the Docker host.
- */
-export async function sweepOrphans(deps: { store: ClusterStore; runtime: ContainerRuntime; logger: Log }): Promise<string[]> {
-  const swept: string[] = [];
-  for (const id of await deps.runtime.clusterIdsPresent()) {
-    const cluster = await deps.store.get(id).catch(() => undefined);
-    if (cluster?.state !== 'deleted') continue;
-    await deps.runtime.removeCluster(id);
-    swept.push(id);
-  }
-  if (swept.length) deps.logger.info({ clusters: swept }, 'removed leftovers of deleted clusters');
-  return swept;
 }
 
 /**

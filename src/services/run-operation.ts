@@ -54,6 +54,13 @@ export async function runOperation(
       deps.logger.warn({ operationId, attempt: op.attempts, err: e.message }, 'job stopped: a later delivery took its operation over');
       return;
     }
+    // Its outcome is not known yet (the database did not answer): the operation stays open for the reconciler to
+    // hand out again, whose delivery finds out and finishes it.
+    if (e.code === 'undecided') {
+      deps.metrics?.failed(op.kind);
+      deps.logger.warn({ operationId, attempt: op.attempts, err: e.message }, 'job stopped undecided: its operation stays open for the next delivery');
+      throw err;
+    }
     deps.metrics?.failed(op.kind);
     if (!e.retryable || opts.finalAttempt) {
       await deps.operations.finish(op.id, 'failed', e.userMessage);

@@ -168,7 +168,13 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
   } catch (err) {
     const e = toAppError(err);
     // Marked ready (with its message and the operation's end): what failed after it must not take the snapshot away.
-    if ((await snapshots.get(snapshot.id).catch(() => undefined))?.state === 'ready') throw err;
+    // A lookup that fails says nothing either way, so nothing is discarded: the interrupted operation is requeued by
+    // the reconciler and its next delivery settles it (snapshotCluster fails an interrupted attempt cleanly).
+    const now = await snapshots.get(snapshot.id).catch((lookup: unknown) => {
+      logger.warn({ snapshotId: snapshot.id, err: e.message, lookup: (lookup as Error).message }, 'snapshot failed, and the database could not say whether it was marked ready; nothing is discarded now');
+      throw new AppError('undecided', `The snapshot failed (${e.userMessage}), and clusterbot could not read its state to clean up safely; it tries again.`, { cause: lookup });
+    });
+    if (now?.state === 'ready') throw err;
     logger.warn({ snapshotId: snapshot.id, err: e.message, cause: (e.cause as Error | undefined)?.message }, 'snapshot failed');
     await discard(deps, snapshot, e.userMessage, 'Nothing of the snapshot was kept.');
     throw err instanceof AppError ? new AppError(err.code, err.userMessage, { retryable: false, cause: err }) : e;

@@ -3,14 +3,19 @@
  * jobs Redis lost, and the orphan sweep, which removes this instance's litter and never another instance's.
  * Docker objects here are bare networks and volumes (no image needed); networks use this file's pool 10.242.0.0/16.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { deploymentId } from '../../src/db/deployment-id.js';
+import { createQuarantineStore } from '../../src/db/quarantine-store.js';
 import { label } from '../../src/domain/labels.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
+import { createImageBuilder } from '../../src/docker/image-builder.js';
 import { scheduledJobs } from '../../src/queue/job-catalog.js';
 import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
 import { reconcile, type ReconcileDeps } from '../../src/services/reconcile.js';
@@ -51,12 +56,36 @@ function deps(overrides: Partial<ReconcileDeps> = {}): ReconcileDeps {
     inspector: createQueueInspector(producer, {}),
     runtime: createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: 'localhost', instance, resolveImage: async () => 'unused' }),
     notifier: new RecordingNotifier(),
+    quarantine: createQuarantineStore(db.database.db),
     clock: { now: () => new Date() },
     logger: new MemoryLog(),
     settings: { reconcile: { stuckAfterSeconds: 1800, orphanGraceSeconds: 0 } },
     schedulers: Object.values(scheduledJobs).map((j) => j.schedulerId),
     ...overrides,
   };
+}
+
+/** `clusterbot …` as an admin runs it at the terminal, against this file's database. */
+async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.resolve('dist/entrypoints/cli.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
+      timeout: 60_000,
+    });
+    return { code: 0, out: stdout + stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: err.code ?? -1, out: (err.stdout ?? '') + (err.stderr ?? '') };
+  }
+}
+
+/** A running container (the base image, sleeping) labelled as a cluster's of the given instance. */
+async function runningNode(clusterId: string, of: string): Promise<string> {
+  const image = (await createImageBuilder({ docker, recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: new MemoryLog() as never }).resolve('base')).ref;
+  const labels = { [label.managed]: 'true', [label.cluster]: clusterId, [label.owner]: 'UTEST', [label.clusterName]: 'lost-zk', [label.instance]: of };
+  const c = await docker.createContainer({ name: `cb-reconcile-${clusterId.slice(0, 8)}-1`, Image: image, Cmd: ['sleep', 'infinity'], Labels: labels, HostConfig: { RestartPolicy: { Name: 'unless-stopped' } } });
+  await c.start();
+  return c.id;
 }
 
 /** A network (in this file's pool) and a volume labelled as a cluster's of the given instance. */
@@ -81,24 +110,57 @@ describe('deployment id', () => {
 });
 
 describe('reconcile (real services)', () => {
-  it('removes this instance\'s objects of unknown and deleted clusters, and leaves live clusters and other instances alone', async () => {
+  it('removes what is left of deleted clusters, quarantines unknown ones (stopped, kept), and leaves live clusters and other instances alone', async () => {
     const { cluster: live } = await db.store.create({ name: 'rc-live', owner: 'UTEST', team: null, template: 'zookeeper', size: 1, channel: null, expiresAt: new Date(Date.now() + 3600_000), requestKey: null });
+    const { cluster: gone } = await db.store.create({ name: 'rc-gone', owner: 'UTEST', team: null, template: 'zookeeper', size: 1, channel: null, expiresAt: new Date(Date.now() + 3600_000), requestKey: null });
+    await db.database.pool.query(`UPDATE clusters SET state = 'deleted' WHERE id = $1`, [gone.id]);
     const unknown = randomUUID();
+    const unknown2 = randomUUID();
     const foreign = randomUUID();
     await litter(live.id, instance, 1);
+    await litter(gone.id, instance, 4);
     await litter(unknown, instance, 2);
+    await litter(unknown2, instance, 5);
+    const node = await runningNode(unknown, instance);
     await litter(foreign, randomUUID(), 3);
 
     // Within the grace period nothing is touched.
     const early = await reconcile(deps({ settings: { reconcile: { stuckAfterSeconds: 1800, orphanGraceSeconds: 3600 } } }));
-    expect(early.orphansRemoved).toEqual([]);
+    expect([early.orphansRemoved, early.orphansQuarantined]).toEqual([[], []]);
 
     const r = await reconcile(deps());
-    expect(r.orphansRemoved).toEqual([unknown]);
-    const left = async (id: string) => { const l = await listByLabel(id); return l.networks.length + l.volumes.length; };
-    expect(await left(unknown)).toBe(0);
+    expect(r.orphansRemoved).toEqual([gone.id]);
+    expect(r.orphansQuarantined.sort()).toEqual([unknown, unknown2].sort());
+    const left = async (id: string) => { const l = await listByLabel(id); return l.networks.length + l.volumes.length + l.containers.length; };
+    expect(await left(gone.id)).toBe(0);
+    // The unknown cluster's container, volume and network are all there; its container is stopped, and stays so.
+    expect(await left(unknown)).toBe(3);
+    expect((await docker.getContainer(node).inspect()).State.Running).toBe(false);
+    const held = (await createQuarantineStore(db.database.db).list()).find((q) => q.clusterId === unknown);
+    expect(held).toMatchObject({ clusterId: unknown, clusterName: 'lost-zk', owner: 'UTEST', hosts: ['local'], objects: { containers: [expect.stringContaining('cb-reconcile-')], volumes: [expect.any(String)], networks: [expect.any(String)] } });
     expect(await left(live.id)).toBe(2);
     expect(await left(foreign)).toBe(2);
+
+    // Started again by hand: the next pass stops it again, and still removes nothing.
+    await docker.getContainer(node).start();
+    expect((await reconcile(deps())).orphansRemoved).toEqual([]);
+    expect((await docker.getContainer(node).inspect()).State.Running).toBe(false);
+
+    // An admin lists them and removes one; the other goes once its keep period is over.
+    const listed = await cli('orphans');
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(new RegExp(`^${unknown}\tlost-zk\tUTEST\tlocal\t1\t1\t1\t`, 'm'));
+    expect(listed.out).toMatch(new RegExp(`^${unknown2}\t-\tUTEST\tlocal\t0\t1\t1\t`, 'm'));
+    expect(await cli('orphans', 'remove', live.id)).toMatchObject({ code: 1, out: expect.stringContaining(`Not in quarantine: ${live.id}`) });
+    expect(await cli('orphans', 'remove', 'not-an-id')).toMatchObject({ code: 1, out: expect.stringContaining('is not a cluster id') });
+    expect(await left(live.id)).toBe(2);
+    expect(await cli('orphans', 'remove', unknown2)).toMatchObject({ code: 0, out: expect.stringContaining(`removed ${unknown2} (no name): 0 containers, 1 volumes, 1 networks`) });
+    expect(await left(unknown2)).toBe(0);
+    const later = new Date(Date.now() + 8 * 86_400_000);
+    expect((await reconcile(deps({ clock: { now: () => later } }))).orphansRemoved).toEqual([unknown]);
+    expect(await left(unknown)).toBe(0);
+    expect(await createQuarantineStore(db.database.db).list()).toEqual([]);
+    expect((await cli('orphans', 'list')).out).toContain('No orphans');
   });
 
   it('recreates the schedulers and the jobs of open operations after Redis lost them', async () => {

@@ -45,6 +45,8 @@ import type {
   Share,
   ShareChange,
   ShareStore,
+  QuarantineStore,
+  Quarantined,
   NodeStatus,
   InTransaction,
   Notifier,
@@ -522,6 +524,7 @@ export type RuntimeStep =
   | 'removeCluster'
   | 'removeNodes'
   | 'clusterIdsPresent'
+  | 'stopOrphan'
   | 'leftovers';
 
 export interface RuntimeCall {
@@ -774,6 +777,21 @@ export class FakeRuntime implements ContainerRuntime {
   async clustersPresent(): Promise<Map<string, Date>> {
     const ids = await this.clusterIdsPresent();
     return new Map(ids.map((id) => [id, this.madeAt.get(id) ?? new Date(0)]));
+  }
+
+  /** Cluster ids whose containers stopOrphan stopped (a foreign id counts as one running container). */
+  readonly stoppedOrphans = new Set<string>();
+
+  async stopOrphan(clusterId: string) {
+    await this.enter({ step: 'stopOrphan', target: clusterId });
+    const containers = this.containersOf(clusterId);
+    const stopped = containers.filter((c) => c.running).map((c) => c.name);
+    for (const c of containers) c.running = false;
+    const foreignRunning = this.foreignIds.has(clusterId) && !this.stoppedOrphans.has(clusterId);
+    if (containers.length || this.foreignIds.has(clusterId)) this.stoppedOrphans.add(clusterId);
+    const left = await this.leftovers(clusterId);
+    const hosts = [...new Set(containers.map((c) => c.host))];
+    return { hosts: hosts.length ? hosts : ['docker-1'], name: null, owner: null, ...left, stopped: foreignRunning ? [`docker-1/${clusterId}`] : stopped };
   }
 
   async leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
@@ -1169,6 +1187,29 @@ export class MemoryShareStore implements ShareStore {
   }
 }
 
+/** Held orphans as db/quarantine-store.ts keeps them: one hold per cluster id until it ends. */
+export class MemoryQuarantineStore implements QuarantineStore {
+  readonly held = new Map<string, Quarantined>();
+  readonly ended: { clusterId: string; how: string; by: string }[] = [];
+  constructor(private readonly clock: Clock = new FakeClock()) {}
+  async hold(o: Omit<Quarantined, 'quarantinedAt'>) {
+    if (!this.held.has(o.clusterId)) this.held.set(o.clusterId, { ...clone(o), quarantinedAt: this.clock.now() });
+    return clone(this.held.get(o.clusterId)!);
+  }
+  async list() {
+    return [...this.held.values()].map(clone);
+  }
+  async get(clusterId: string) {
+    const q = this.held.get(clusterId);
+    return q && clone(q);
+  }
+  async end(clusterId: string, how: 'removed' | 'released', by: string) {
+    if (!this.held.delete(clusterId)) return false;
+    this.ended.push({ clusterId, how, by });
+    return true;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- world
 
 /** Every memory port wired together, shaped as the deps the services take (plus the journal). */
@@ -1184,6 +1225,7 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
     operations: new MemoryOperationStore(store, clock),
     snapshots,
     shares: new MemoryShareStore(store, snapshots, clock),
+    quarantine: new MemoryQuarantineStore(clock),
     runtime: new FakeRuntime(journal),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),

@@ -4,6 +4,7 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { loadConfig } from '../../src/config.js';
 import { createHostStore } from '../../src/db/host-store.js';
 import { createRetiredSourceStore } from '../../src/db/retired-source-store.js';
+import { createQuarantineStore } from '../../src/db/quarantine-store.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
 import { execIn } from '../../src/docker/exec.js';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
@@ -144,7 +145,7 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
     },
     reconcileDeps(now) {
       return {
-        ...deps, retired, clock: { now: () => now }, schedulers: [],
+        ...deps, retired, quarantine: createQuarantineStore(db.database.db), clock: { now: () => now }, schedulers: [],
         inspector: { jobAlive: async () => true, schedulers: async () => [], recreateScheduler: async () => undefined },
       };
     },

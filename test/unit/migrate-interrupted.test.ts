@@ -99,3 +99,70 @@ describe('a migration interrupted by its worker', () => {
     });
   }
 });
+
+/**
+ * A migration that fails while the database does not answer: a rollback removes the target's copy, which after the
+ * cut-over is the cluster itself, so nothing is undone until a lookup says whether it cut over. The operation stays
+ * open ('undecided') for the reconciler to hand out again.
+ */
+describe('a migration that fails while the database does not answer', () => {
+  const copying: MigrateDeps['data'] = {
+    exportVolume: async () => Readable.from([Buffer.alloc(1024)]),
+    importVolume: async (_h, _v, _l, tar) => {
+      let bytes = 0;
+      for await (const chunk of tar) bytes += (chunk as Buffer).length;
+      return { bytes };
+    },
+    volumeDigest: async () => ({ sha256: 'same on both hosts', bytes: 1024, files: 1 }),
+    removeHelpers: async () => 0,
+  };
+  const refusing = async (): Promise<never> => {
+    throw new Error('database "clusterbot" is not currently accepting connections');
+  };
+
+  it('after the cut-over: the target (the cluster now) is kept, nothing rolled back', async () => {
+    const { w, c } = await migrating();
+    let failedAt = 0;
+    const job = { clusterId: c.id, actor: 'UALICE', to: 'docker-2' };
+    const deps = {
+      ...w, data: copying, health: { stop: async () => {} },
+      checkpoint: (name: string) => {
+        if (name !== 'migrate.cut-over') return;
+        failedAt = w.runtime.calls.length;
+        w.store.get = refusing;
+        throw new Error('the worker lost its database connection right after the commit');
+      },
+    };
+    await expect(runOperation(w, (await w.operations.active(c.id))!.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, job, o, complete)))
+      .rejects.toMatchObject({ code: 'undecided' });
+    expect(w.runtime.calls.slice(failedAt).filter((x) => x.step === 'removeNodes')).toEqual([]);
+    expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'ready', host: 'docker-2' });
+    expect((await w.operations.list(c.id))[0]).toMatchObject({ kind: 'migrate', state: 'succeeded' });
+  });
+
+  it('before the cut-over: nothing is rolled back until the next delivery, which rolls back once the database answers', async () => {
+    const { w, c, source, op } = await migrating();
+    const job = { clusterId: c.id, actor: 'UALICE', to: 'docker-2' };
+    const get = w.store.get.bind(w.store);
+    let failedAt = 0;
+    const deps = {
+      ...w, data: copying, health: { stop: async () => {} },
+      checkpoint: (name: string) => {
+        if (name !== 'migrate.target-ready') return;
+        failedAt = w.runtime.calls.length;
+        w.store.get = refusing;
+        throw new Error('smoke check host went away');
+      },
+    };
+    await expect(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, job, o, complete))).rejects.toMatchObject({ code: 'undecided' });
+    expect(w.runtime.calls.slice(failedAt).filter((x) => x.step === 'removeNodes')).toEqual([]);
+    expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'migrating', host: source });
+    expect((await w.operations.get(op.id))!.state).toBe('running');
+
+    w.store.get = get;
+    await expect(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster({ ...deps, checkpoint: undefined }, job, o, complete))).rejects.toMatchObject({ code: 'internal' });
+    expect(w.runtime.calls.slice(failedAt).filter((x) => x.step === 'removeNodes' && x.host === 'docker-2')).toHaveLength(1);
+    expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'ready', host: source });
+    expect((await w.operations.get(op.id))!.state).toBe('failed');
+  });
+});

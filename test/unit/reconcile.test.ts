@@ -100,7 +100,7 @@ describe('reconcile', () => {
     expect(w.queue.jobs.at(-1)).toMatchObject({ name: 'cluster.delete', payload: { clusterId: c.id, actor: 'clusterbot' } });
   });
 
-  it('removes objects of deleted and unknown clusters after the grace period, never those of live ones', async () => {
+  it('after the grace period removes what is left of deleted clusters, quarantines unknown ones, and never touches live ones', async () => {
     const w = world();
     const live = await w.store.seed({ name: 'zk-live', owner: 'UALICE' }, 'ready');
     const gone = await w.store.seed({ name: 'zk-gone', owner: 'UALICE' }, 'deleted');
@@ -111,8 +111,52 @@ describe('reconcile', () => {
     }
     expect((await reconcile(w)).orphansRemoved).toEqual([]);
     w.clock.advance(minutes(11));
-    expect((await reconcile(w)).orphansRemoved.sort()).toEqual([gone.id, unknown].sort());
+    const r = await reconcile(w);
+    expect(r.orphansRemoved).toEqual([gone.id]);
+    expect(r.orphansQuarantined).toEqual([unknown]);
+    expect((await w.runtime.clusterIdsPresent()).sort()).toEqual([live.id, unknown].sort());
+    expect(w.runtime.stoppedOrphans).toEqual(new Set([unknown]));
+    expect((await w.quarantine.get(unknown))?.removeAfter).toEqual(new Date(w.clock.now().getTime() + 7 * 86_400_000));
+    // Held, not removed, pass after pass until its keep period ends; then removed, and the hold ended.
+    w.clock.advance(6 * 86_400_000);
+    expect(await reconcile(w)).toMatchObject({ orphansRemoved: [], orphansQuarantined: [] });
+    expect(await w.runtime.clusterIdsPresent()).toContain(unknown);
+    w.clock.advance(86_400_000);
+    expect((await reconcile(w)).orphansRemoved).toEqual([unknown]);
     expect(await w.runtime.clusterIdsPresent()).toEqual([live.id]);
+    expect(w.quarantine.ended).toEqual([{ clusterId: unknown, how: 'removed', by: 'clusterbot' }]);
+  });
+
+  it('a cluster lookup that fails (the database refuses connections) removes and quarantines nothing, and the pass says so', async () => {
+    const w = world();
+    const live = await w.store.seed({ name: 'zk-live', owner: 'UALICE' }, 'ready');
+    w.runtime.foreignIds.add(live.id);
+    const failures: string[] = [];
+    w.store.get = async () => {
+      throw new AppError('internal', 'database "clusterbot" is not currently accepting connections', { retryable: true });
+    };
+    const r = await reconcile({ ...w, metrics: { partFailed: (part) => failures.push(part), quarantined: () => undefined } });
+    expect(r.orphansRemoved).toEqual([]);
+    expect(r.orphansQuarantined).toEqual([]);
+    expect(await w.runtime.clusterIdsPresent()).toEqual([live.id]);
+    expect(w.runtime.stoppedOrphans.size).toBe(0);
+    expect(failures).toContain('orphans');
+    expect(w.logger.lines.some((l) => l.level === 'warn' && (l.obj as { part?: string }).part === 'orphans')).toBe(true);
+  });
+
+  it('releases a quarantined cluster whose row turns up again (a newer backup restored), without removing anything', async () => {
+    const w = world();
+    const c = await w.store.seed({ name: 'zk-back', owner: 'UALICE' }, 'ready');
+    w.runtime.foreignIds.add(c.id);
+    const row = w.store.clusters.get(c.id)!;
+    w.store.clusters.delete(c.id);
+    expect((await reconcile(w)).orphansQuarantined).toEqual([c.id]);
+    w.store.clusters.set(c.id, row);
+    const r = await reconcile(w);
+    expect(r.quarantineReleased).toEqual([c.id]);
+    expect(r.orphansRemoved).toEqual([]);
+    expect(await w.runtime.clusterIdsPresent()).toEqual([c.id]);
+    expect(await w.quarantine.list()).toEqual([]);
   });
 
   it('one part failing (Docker down) does not keep the others from running', async () => {

@@ -13,7 +13,7 @@ import { deleteClusterJob, requestDelete } from '../../src/services/delete-clust
 import type { Settings, ThreadMessage } from '../../src/services/ports.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { recoverJobs, sweepOrphans } from '../../src/services/recover-jobs.js';
+import { recoverJobs } from '../../src/services/recover-jobs.js';
 import { requestCluster, type RequestClusterInput } from '../../src/services/request-cluster.js';
 import { requestRetry } from '../../src/services/retry-cluster.js';
 import { isProbe, memoryWorld } from '../support/memory-ports.js';
@@ -568,7 +568,7 @@ describe('deleteClusterJob', () => {
 
 // ----------------------------------------------------------------------------- recovery and sweeps
 
-describe('recoverJobs / sweepOrphans', () => {
+describe('recoverJobs', () => {
   let w: World;
   beforeEach(() => (w = world()));
 
@@ -587,17 +587,6 @@ describe('recoverJobs / sweepOrphans', () => {
       ]),
     );
     expect(w.queue.jobs).toHaveLength(3);
-  });
-
-  it('sweeps only ids whose row is deleted; unknown ids and live clusters are left alone', async () => {
-    const deleted = await w.store.seed({ name: 'gone', owner: 'U1' }, 'deleted');
-    const live = await w.store.seed({ name: 'live', owner: 'U1' }, 'ready');
-    const deleting = await w.store.seed({ name: 'going', owner: 'U1' }, 'deleting');
-    for (const id of [deleted.id, live.id, deleting.id, 'ffffffff-0000-4000-8000-00000000ffff']) w.runtime.foreignIds.add(id);
-    const swept = await sweepOrphans(w);
-    expect(swept).toEqual([deleted.id]);
-    expect(w.runtime.callsOf('removeCluster').map((c) => c.target)).toEqual([deleted.id]);
-    expect(await w.runtime.clusterIdsPresent()).not.toContain(deleted.id);
   });
 });
 

@@ -329,3 +329,26 @@ describe('ticks: warnings, host health', () => {
     expect(w.store.stateOf(c.id)).toBe('ready');
   });
 });
+
+describe('a lookup that fails is not an answer (issue 22)', () => {
+  it('a snapshot that fails after it was marked ready, while the database does not answer, keeps its archive and its ready row', async () => {
+    const { w, c } = await setup();
+    const { operation } = await w.operations.begin(c.id, { kind: 'snapshot', actor: 'UALICE' }, { whenStates: ['ready'] });
+    const get = w.snapshots.get.bind(w.snapshots);
+    const deps = {
+      ...w,
+      checkpoint: (name: string) => {
+        if (name !== 'snapshot.ready-marked') return;
+        w.snapshots.get = async () => {
+          throw new Error('database "clusterbot" is not currently accepting connections');
+        };
+        throw new Error('the worker lost its database connection right after the commit');
+      },
+    };
+    await expect(runJob(w, operation, (op, complete) => snapshotCluster(deps, { clusterId: c.id, actor: 'UALICE', withData: false }, op, complete))).rejects.toMatchObject({ code: 'undecided' });
+    w.snapshots.get = get;
+    const [snap] = await w.snapshots.list({ clusterId: c.id });
+    expect(snap!.state).toBe('ready');
+    expect(await w.artifacts.exists(snap!.artifactKey!)).toBe(true);
+  });
+});
