@@ -117,6 +117,33 @@ export function createFilesystemStore(opts: FilesystemStoreOptions): FilesystemS
       return { sizeBytes, sha256: hash.digest('hex') };
     },
 
+    async sweepPartial(olderThan) {
+      // Temp files are named `.tmp-<target>-<random>` beside their target; a put that is running writes to its own,
+      // so its mtime is recent.
+      const removed: string[] = [];
+      const sweepDir = async (dir: string): Promise<void> => {
+        let entries;
+        try {
+          entries = await readdir(dir, { withFileTypes: true });
+        } catch (err) {
+          if (isMissing(err)) return;
+          throw err;
+        }
+        for (const e of entries) {
+          const full = path.join(dir, e.name);
+          if (e.isDirectory() && !e.name.startsWith('.')) await sweepDir(full);
+          else if (e.isFile() && e.name.startsWith('.tmp-')) {
+            const s = await stat(full).catch(() => undefined);
+            if (!s || s.mtime >= olderThan) continue;
+            await rm(full, { force: true });
+            removed.push(path.relative(root, full));
+          }
+        }
+      };
+      await sweepDir(root);
+      return removed;
+    },
+
     async get(key) {
       return (await openFile(key))?.body;
     },

@@ -58,9 +58,12 @@ export class BundleWriter {
 
   private constructor(readonly root: string) {}
 
-  /** A writer staging under a fresh directory in `tmpRoot` (default: the OS temp dir). */
+  /**
+   * A writer staging under a fresh directory in `tmpRoot` (default: the OS temp dir), named with this process's pid
+   * so a sweep can tell a dead worker's leftovers from a live one's work (snapshot-bundles.ts `sweep`).
+   */
   static async create(opts: { tmpRoot?: string } = {}): Promise<BundleWriter> {
-    const root = await mkdtemp(path.join(opts.tmpRoot ?? os.tmpdir(), 'clusterbot-snapshot-'));
+    const root = await mkdtemp(path.join(opts.tmpRoot ?? os.tmpdir(), `${stagingPrefix}${process.pid}-`));
     await mkdir(path.join(root, 'files'));
     return new BundleWriter(root);
   }
@@ -229,6 +232,9 @@ export class BundleWriter {
     this.reserved.add(p);
   }
 }
+
+/** Staging directories are `<prefix><pid>-<random>`. */
+export const stagingPrefix = 'clusterbot-snapshot-';
 
 function waitForDrain(out: NodeJS.WritableStream): Promise<void> {
   return new Promise((resolve, reject) => {

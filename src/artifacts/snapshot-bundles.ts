@@ -1,19 +1,36 @@
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { SnapshotManifestInput } from '../domain/snapshot-manifest.js';
 import type { SnapshotBundle, SnapshotBundles } from '../services/ports.js';
-import { BundleError, BundleWriter, extractEntry } from './snapshot-bundle.js';
+import { BundleError, BundleWriter, extractEntry, stagingPrefix } from './snapshot-bundle.js';
+
+/** Past this age a staging directory is a leftover whatever its pid says (pids are reused after a restart). */
+const staleAfterMs = 86_400_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, it is just not ours to signal.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * The SnapshotBundles port over the bundle writer and reader: archives are staged under `stagingDir`
  * (local disk, about the archive's size twice while packing) and streamed from there to the artifact store.
  */
 export function createSnapshotBundles(opts: { stagingDir: string }): SnapshotBundles {
+  /** This process's bundles not cleaned up yet: a sweep in the same process never takes one. */
+  const active = new Set<string>();
   return {
     async create(): Promise<SnapshotBundle> {
       await mkdir(opts.stagingDir, { recursive: true });
       const writer = await BundleWriter.create({ tmpRoot: opts.stagingDir });
+      active.add(writer.root);
       return {
         addText: (path, text) => writer.addText(path, text),
         addStream: (path, body, o) => writer.addStream(path, body as Readable, o ?? {}),
@@ -23,8 +40,30 @@ export function createSnapshotBundles(opts: { stagingDir: string }): SnapshotBun
           const r = await writer.finish(manifest as SnapshotManifestInput);
           return { sizeBytes: r.sizeBytes, sha256: r.sha256, open: () => createReadStream(r.path) };
         },
-        cleanup: () => writer.cleanup(),
+        async cleanup() {
+          await writer.cleanup();
+          active.delete(writer.root);
+        },
       };
+    },
+    async sweep() {
+      const removed: string[] = [];
+      const entries = await readdir(opts.stagingDir, { withFileTypes: true }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return [];
+        throw e;
+      });
+      for (const e of entries) {
+        const m = new RegExp(`^${stagingPrefix}(\\d+)-`).exec(e.name);
+        if (!e.isDirectory() || !m) continue;
+        const dir = path.join(opts.stagingDir, e.name);
+        if (active.has(dir)) continue;
+        const pid = Number(m[1]);
+        const age = Date.now() - ((await stat(dir).catch(() => undefined))?.mtimeMs ?? Date.now());
+        if (pid !== process.pid && processAlive(pid) && age < staleAfterMs) continue;
+        await rm(dir, { recursive: true, force: true });
+        removed.push(dir);
+      }
+      return removed;
     },
     async entry(archive, path) {
       try {

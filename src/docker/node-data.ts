@@ -50,6 +50,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     helperLabels: opts.helperLabels ?? {},
   };
   const { pool, call } = ctx;
+  const instanceFilter = Object.entries(ctx.helperLabels).map(([k, v]) => `${k}=${v}`);
   const containerOf = (host: string, name: string) => pool.get(host).getContainer(name);
   const inspectContainer = (c: Docker.Container) => tolerate(() => c.inspect(), 404);
 
@@ -133,10 +134,25 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     volumeDigest: (host, volumeName) => volumeDigest(ctx, host, volumeName),
     async removeHelpers(host, clusterId) {
       const docker = pool.get(host);
-      const filters = { label: [`${label.cluster}=${clusterId}`, helperLabel] };
+      // This deployment's only (its instance label is among helperLabels), like every sweep.
+      const filters = { label: [`${label.cluster}=${clusterId}`, helperLabel, ...instanceFilter] };
       const found = await call(host, 'list helper containers of cluster', clusterId, () => docker.listContainers({ all: true, filters }));
       for (const c of found) await removeHelper(call, opts.logger, host, { name: c.Names[0]?.slice(1) ?? c.Id, container: docker.getContainer(c.Id) });
       return found.length;
+    },
+
+    async helpersPresent() {
+      const filters = { label: [helperLabel, ...instanceFilter] };
+      const found: { host: string; clusterId: string; name: string; createdAt: Date }[] = [];
+      for (const host of pool.names()) {
+        // One host that does not answer keeps none of the others from being swept.
+        const listed = await call(host, 'list helper containers', 'all', () => pool.get(host).listContainers({ all: true, filters })).catch(() => []);
+        for (const c of listed) {
+          const clusterId = c.Labels[label.cluster];
+          if (clusterId) found.push({ host, clusterId, name: c.Names[0]?.slice(1) ?? c.Id, createdAt: new Date(c.Created * 1000) });
+        }
+      }
+      return found;
     },
 
     async readPath(host, container, path) {

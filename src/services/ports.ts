@@ -318,6 +318,11 @@ export interface SnapshotBundles {
   create(): Promise<SnapshotBundle>;
   /** One entry of an archive as a stream (a volume's tar, for a restore); undefined if the archive has no such entry. */
   entry(archive: NodeJS.ReadableStream, path: string): Promise<NodeJS.ReadableStream | undefined>;
+  /**
+   * Removes staging directories a killed worker left on this machine: those whose process is gone, or (a reused pid)
+   * older than a day. Never one a live process is using. Returns what it removed.
+   */
+  sweep(): Promise<string[]>;
 }
 
 export interface NodeStatus {
@@ -683,6 +688,11 @@ export interface ArtifactStore {
   exists(key: string): Promise<boolean>;
   /** Every key that starts with `prefix` (a plain string prefix, as in S3), sorted; for retention and orphan checks. */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Removes what puts interrupted by a crash left behind (temporary files, unfinished multipart uploads) that were
+   * last written before `olderThan`; returns what it removed. A put still running is newer than that.
+   */
+  sweepPartial(olderThan: Date): Promise<string[]>;
 }
 
 /** Bytes flowing out of (or into) a Docker host; destroy it to abandon the transfer and release what feeds it. */
@@ -727,6 +737,8 @@ export interface NodeDataPort {
    * their work ends, but not by a process killed mid-way, and the orphan sweep leaves a live cluster's objects alone.
    */
   removeHelpers(host: string, clusterId: string): Promise<number>;
+  /** The helper containers of this deployment on the hosts that answer, with the cluster each works for (the reconciler's sweep). */
+  helpersPresent(): Promise<{ host: string; clusterId: string; name: string; createdAt: Date }[]>;
   /** A digest of the volume's paths, modes, owners and file contents, equal on any engine for equal data (migration checks). */
   volumeDigest(host: string, volumeName: string): Promise<{ sha256: string; bytes: number; files: number }>;
   /** A path of a container as a tar stream (docker cp; works running, paused or stopped), undefined if the path does not exist; AppError('not_found') if the container does not. */

@@ -2,7 +2,9 @@ import { systemActor } from '../domain/expiry.js';
 import { isOverdue, isStuck } from '../domain/stuck.js';
 import { isAppError } from '../errors.js';
 import { telling } from './tell.js';
-import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, Notifier, OperationStore, QuarantineStore, QueueInspector, ReconcileSettings, RetiredSourceStore } from './ports.js';
+import type {
+  ArtifactStore, Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, Notifier, OperationStore, QuarantineStore, QueueInspector, ReconcileSettings, RetiredSourceStore, SnapshotBundles,
+} from './ports.js';
 
 export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600, orphanKeepDays: 7 };
 
@@ -29,6 +31,10 @@ export interface ReconcileDeps {
   /** Orphans of this deployment held stopped instead of removed (clusters this database does not know). */
   quarantine: QuarantineStore;
   metrics?: ReconcileMetrics;
+  /** What crashed jobs leave behind, each swept when given: helper containers, snapshot staging, partial artifacts. */
+  data?: Pick<NodeDataPort, 'helpersPresent' | 'removeHelpers'>;
+  bundles?: Pick<SnapshotBundles, 'sweep'>;
+  artifacts?: Pick<ArtifactStore, 'sweepPartial'>;
   /** Scheduler ids this deployment needs (expiry, retention, the reconciler itself, a monitor if registered). */
   schedulers: readonly string[];
 }
@@ -47,6 +53,8 @@ export interface ReconcileResult {
   schedulersRecreated: string[];
   /** `host/cluster id` of migrated clusters' stopped sources removed because their rollback window ended. */
   retiredSourcesRemoved: string[];
+  /** What crashed jobs left: helper containers (`host/name`), snapshot staging directories, partial artifacts. */
+  leftoversRemoved: string[];
 }
 
 /**
@@ -57,7 +65,7 @@ export interface ReconcileResult {
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const result: ReconcileResult = {
-    requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], orphansQuarantined: [], quarantineReleased: [], schedulersRecreated: [], retiredSourcesRemoved: [],
+    requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], orphansQuarantined: [], quarantineReleased: [], schedulersRecreated: [], retiredSourcesRemoved: [], leftoversRemoved: [],
   };
   const parts: [string, () => Promise<void>][] = [
     ['schedulers', () => recreateSchedulers(deps, result)],
@@ -65,6 +73,8 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
     ['clusters', () => unstickClusters(deps, result)],
     ['orphans', () => settleOrphans(deps, result)],
     ['retired sources', () => removeRetiredSources(deps, result)],
+    ['helper containers', () => removeStaleHelpers(deps, result)],
+    ['staging and partial artifacts', () => removePartialFiles(deps, result)],
   ];
   for (const [part, run] of parts) {
     try {
@@ -221,4 +231,35 @@ async function removeRetiredSources(deps: ReconcileDeps, result: ReconcileResult
     }
     await deps.retired.markRemoved(r.id);
   }
+}
+
+/**
+ * (6) Helper containers (volume tars, digests) a killed job left: a live cluster's objects are not orphans, so the
+ * orphan part never takes them. One whose cluster has no job running and that is older than the grace period is
+ * removed; a running snapshot's or migration's own helpers are left to it.
+ */
+async function removeStaleHelpers(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  if (!deps.data) return;
+  const { graceMs } = limits(deps);
+  const now = deps.clock.now().getTime();
+  const stale = new Map<string, { host: string; clusterId: string; names: string[] }>();
+  for (const h of await deps.data.helpersPresent()) {
+    if (now - h.createdAt.getTime() < graceMs) continue;
+    const key = `${h.host}/${h.clusterId}`;
+    stale.set(key, { host: h.host, clusterId: h.clusterId, names: [...(stale.get(key)?.names ?? []), h.name] });
+  }
+  for (const s of stale.values()) {
+    if (await deps.operations.active(s.clusterId)) continue;
+    await deps.data.removeHelpers(s.host, s.clusterId);
+    result.leftoversRemoved.push(...s.names.map((n) => `${s.host}/${n}`));
+  }
+}
+
+/** Partial artifacts older than this are a dead put's: no archive takes hours between two writes. */
+const partialArtifactAgeMs = 6 * 3600_000;
+
+/** (7) Snapshot staging directories of dead workers on this machine, and artifacts a killed put left half-written. */
+async function removePartialFiles(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
+  if (deps.bundles) result.leftoversRemoved.push(...(await deps.bundles.sweep()));
+  if (deps.artifacts) result.leftoversRemoved.push(...(await deps.artifacts.sweepPartial(new Date(deps.clock.now().getTime() - partialArtifactAgeMs))));
 }

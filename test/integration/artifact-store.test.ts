@@ -5,9 +5,10 @@
  * presigned-URL signatures and expiry, so S3's refusal of expired and altered links is tested against it.
  * Every test uses its own keys; temp directories are removed and servers stopped afterwards.
  */
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { HTTPReceiver } from '@slack/bolt';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -195,6 +196,18 @@ describe('filesystem store: files and the /downloads route', () => {
     expect(await store.list('')).toEqual(['snapshots/c-1.tar.gz', 'snapshots/c-2.tar.gz']);
   });
 
+  it('sweeps the temp files a killed put left, and only those older than asked', async () => {
+    const stale = path.join(subject.root, 'snapshots', '.tmp-c-3.tar.gz-0123456789ab');
+    const running = path.join(subject.root, 'snapshots', '.tmp-c-4.tar.gz-ba9876543210');
+    await writeFile(stale, 'half an archive');
+    await writeFile(running, 'a put still writing');
+    const hourAgo = new Date(Date.now() - 3600_000);
+    await utimes(stale, hourAgo, hourAgo);
+    expect(await store.sweepPartial(new Date(Date.now() - 600_000))).toEqual(['snapshots/.tmp-c-3.tar.gz-0123456789ab']);
+    expect((await readdir(path.join(subject.root, 'snapshots'))).sort()).toEqual(['.tmp-c-4.tar.gz-ba9876543210', 'c-1.tar.gz', 'c-2.tar.gz']);
+    await rm(running);
+  });
+
   it('serves a signed link with content type, length and disposition', async () => {
     const url = await store.link(key, fresh());
     expect(url.startsWith(`${subject.baseUrl}/downloads/snapshots/c-1.tar.gz?expires=`)).toBe(true);
@@ -308,6 +321,29 @@ describe('S3 store: presigned links refused by a server that checks them (versit
       expect({ url: u.href, status: res.status }).toEqual({ url: u.href, status: 403 });
       expect(await res.text()).toMatch(/SignatureDoesNotMatch/);
     }
+  });
+});
+
+describe('S3 store: unfinished uploads', () => {
+  it('aborts the multipart uploads a killed put left under its prefix, started before the cut-off, and no others', async () => {
+    // versitygw: moto reports every upload as initiated in 2010.
+    const s3 = servers.versitygw!;
+    const mine = await s3Artifacts('sweep-a/', 'versitygw');
+    const theirs = await s3Artifacts('sweep-b/', 'versitygw');
+    cleanups.push(async () => (mine.close(), theirs.close()));
+    await mine.store.put('snapshots/ok.tar.gz', streamOf(Buffer.from('whole')));
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3.credentials });
+    cleanups.push(async () => client.destroy());
+    // What a process killed mid-put leaves: an upload created and a part sent, never completed.
+    for (const key of ['sweep-a/snapshots/dead.tar.gz', 'sweep-b/snapshots/other-deployment.tar.gz']) {
+      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: randomBytes(5 * MiB) }));
+    }
+    expect(await mine.store.sweepPartial(new Date(Date.now() - 3600_000))).toEqual([]);
+    expect(await mine.store.sweepPartial(new Date(Date.now() + 60_000))).toEqual([expect.stringMatching(/^snapshots\/dead\.tar\.gz \(upload .+\)$/)]);
+    const left = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+    expect((left.Uploads ?? []).map((u) => u.Key)).toEqual(['sweep-b/snapshots/other-deployment.tar.gz']);
+    expect(await mine.store.list('snapshots/')).toEqual(['snapshots/ok.tar.gz']);
   });
 });
 

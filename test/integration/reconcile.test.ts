@@ -15,7 +15,9 @@ import { createQuarantineStore } from '../../src/db/quarantine-store.js';
 import { label } from '../../src/domain/labels.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
+import { helperLabel } from '../../src/docker/helper-container.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
+import { createNodeData } from '../../src/docker/node-data.js';
 import { scheduledJobs } from '../../src/queue/job-catalog.js';
 import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
 import { reconcile, type ReconcileDeps } from '../../src/services/reconcile.js';
@@ -161,6 +163,23 @@ describe('reconcile (real services)', () => {
     expect(await left(unknown)).toBe(0);
     expect(await createQuarantineStore(db.database.db).list()).toEqual([]);
     expect((await cli('orphans', 'list')).out).toContain('No orphans');
+  });
+
+  it('removes the helper containers a killed job left on a live cluster that no job works on', async () => {
+    const { cluster } = await db.store.create({ name: 'rc-helper', owner: 'UTEST', team: null, template: 'zookeeper', size: 1, channel: null, expiresAt: new Date(Date.now() + 3600_000), requestKey: null });
+    await db.operations.finish((await db.operations.active(cluster.id))!.id, 'succeeded');
+    made.push(cluster.id);
+    const image = (await createImageBuilder({ docker, recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: new MemoryLog() as never }).resolve('base')).ref;
+    const labels = (of: string) => ({ [label.managed]: 'true', [label.cluster]: cluster.id, [label.instance]: of, [helperLabel]: 'export volume' });
+    const mine = await docker.createContainer({ name: `cb-reconcile-helper-${cluster.id.slice(0, 8)}`, Image: image, Cmd: ['true'], Labels: labels(instance) });
+    const otherInstance = await docker.createContainer({ name: `cb-reconcile-helper-other-${cluster.id.slice(0, 8)}`, Image: image, Cmd: ['true'], Labels: labels(randomUUID()) });
+    const data = createNodeData({ pool, logger: new MemoryLog() as never, helperImage: async () => image, helperLabels: { [label.instance]: instance } });
+    expect((await data.helpersPresent()).map((h) => h.clusterId)).toEqual([cluster.id]);
+    const r = await reconcile(deps({ data }));
+    expect(r.leftoversRemoved).toEqual([`local/cb-reconcile-helper-${cluster.id.slice(0, 8)}`]);
+    await expect(mine.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    expect((await otherInstance.inspect()).Id).toBe(otherInstance.id);
+    await otherInstance.remove({ force: true });
   });
 
   it('recreates the schedulers and the jobs of open operations after Redis lost them', async () => {

@@ -51,4 +51,9 @@ export class MemoryArtifactStore implements ArtifactStore {
   async list(prefix: string) {
     return [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
   }
+
+  /** A put here is one step: nothing partial is ever left. */
+  async sweepPartial() {
+    return [];
+  }
 }

@@ -68,6 +68,9 @@ class QuietData implements NodeDataPort {
   async removeHelpers() {
     return 0;
   }
+  async helpersPresent() {
+    return [];
+  }
   async readPath() {
     return undefined;
   }
