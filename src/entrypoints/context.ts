@@ -12,6 +12,7 @@ import { createOperationStore } from '../db/operation-store.js';
 import { createSnapshotStore } from '../db/snapshot-store.js';
 import { createRetiredSourceStore } from '../db/retired-source-store.js';
 import { createWarningStore } from '../db/warning-store.js';
+import { createTransferOfferStore } from '../db/transfer-offer-store.js';
 import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeHealth } from '../docker/node-health.js';
 import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
@@ -27,7 +28,7 @@ import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, RetiredSourceStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, RetiredSourceStore, Settings, SnapshotBundles, SnapshotStore, TemplateCatalog, TransferOfferStore, WarningStore } from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -47,6 +48,8 @@ export interface Context {
   hosts: HostStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
+  /** `/cluster transfer` offers (db/transfer-offer-store.ts). */
+  transfers: TransferOfferStore;
   /** Migrated clusters' stopped sources, removed by the reconciler when their rollback window ends. */
   retired: RetiredSourceStore;
   /** The artifact store, and (filesystem store) the download route to mount. */
@@ -159,6 +162,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     hosts: hostStore,
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
+    transfers: createTransferOfferStore(database.db),
     retired: createRetiredSourceStore(database.db),
     artifacts,
     bundles: createSnapshotBundles({ stagingDir: path.join(config.cacheDir, 'snapshots') }),
@@ -188,6 +192,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds },
       hostHealth: { timeoutMs: config.hostHealth.timeoutMs, lostAfterSeconds: config.hostHealth.lostAfterSeconds, recoverySeconds: config.hostHealth.recoverySeconds },
       migrateRollbackHours: config.migrateRollbackHours,
+      transferOfferHours: config.transferOfferHours,
     },
   };
 }

@@ -30,6 +30,7 @@ import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
+import { expireTransferOffers } from '../services/transfer-cluster.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
@@ -40,7 +41,7 @@ import { createOutboxNotifier } from '../slack/outbox-notifier.js';
 import { startOutboxSender } from '../slack/outbox-sender.js';
 import { createOutboxStore } from '../db/outbox-store.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
-import { redisPressLedger } from '../slack/press-ledger.js';
+import { createRequestLedgerStore } from '../db/request-ledger-store.js';
 import { AppError } from '../errors.js';
 import { countSlackOwnedClusters } from '../db/slack-owned.js';
 import type { Context } from './context.js';
@@ -148,7 +149,7 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
+  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, transfers: ctx.transfers, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
@@ -189,7 +190,10 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {
-      'expiry.sweep': async () => void (await sweepExpiry(deps)),
+      'expiry.sweep': async () => {
+        await sweepExpiry(deps);
+        await expireTransferOffers(deps);
+      },
       'snapshot.retention': async () => void (await sweepSnapshots(deps)),
       'cluster.monitor': async () => void (await monitorClusters({
         ...deps, warnings: ctx.warnings, health: ctx.health, thresholds: ctx.config.monitor.thresholds,
@@ -252,7 +256,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     port,
     routes,
     deps: commandDeps(ctx, notifier),
-    presses: redisPressLedger(ctx.redis, ctx.config.queuePrefix),
+    requests: createRequestLedgerStore(ctx.database.db),
     onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
     webUi: { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl },
   });
