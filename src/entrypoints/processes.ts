@@ -176,6 +176,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     logger: ctx.logger,
     name: ctx.tag,
     handBack: shutdown.handBack,
+    operations: ctx.operations,
     handlers: {
       'cluster.create': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => provisionCluster(deps, p.clusterId, { ...at, complete })),
       'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => deleteClusterJob(deps, p.clusterId, p.actor, complete)),
