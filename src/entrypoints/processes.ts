@@ -38,7 +38,7 @@ import { acksFirst } from '../slack/acks-first.js';
 import { webUiLinks } from '../slack/listeners/web-ui.js';
 import { webUiLinksMessage } from '../render/ui-links.js';
 import { createOutboxNotifier } from '../slack/outbox-notifier.js';
-import { startOutboxSender } from '../slack/outbox-sender.js';
+import { startOutboxSender, type SlackCallLimits } from '../slack/outbox-sender.js';
 import { createOutboxStore } from '../db/outbox-store.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
 import { createRequestLedgerStore } from '../db/request-ledger-store.js';
@@ -122,13 +122,19 @@ async function withPortableBody(init: RequestInit | undefined): Promise<RequestI
 }
 
 /**
- * Short timeouts, no retries inside the client and 429s returned rather than waited out (which would pause
- * every call of this client): the outbox sender owns retries, per row and per channel.
+ * Short timeouts and no retries inside the client: the outbox sender owns retries, per row and per channel, and
+ * derives how long it holds a row from these (outbox-sender.ts outboxLeaseMs).
  */
+function slackCallLimits(ctx: Context): SlackCallLimits {
+  return { timeoutMs: ctx.config.slack.timeoutMs, retries: 0 };
+}
+
+/** The Web API client of `slackCallLimits`, with 429s returned rather than waited out (which would pause every call of it). */
 function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
-  const { botToken, apiUrl, timeoutMs } = ctx.config.slack;
+  const { botToken, apiUrl } = ctx.config.slack;
+  const limits = slackCallLimits(ctx);
   return new WebClient(botToken, {
-    fetch, timeout: timeoutMs, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
+    fetch, timeout: limits.timeoutMs, retryConfig: { retries: limits.retries }, rejectRateLimitedCalls: true,
     ...(apiUrl && { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
   });
 }
@@ -140,10 +146,10 @@ function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
   const outbox = createOutboxStore(ctx.database.db);
-  const { channelIntervalMs, retryMaxMs, timeoutMs } = ctx.config.slack;
+  const { channelIntervalMs, retryMaxMs } = ctx.config.slack;
   // Home is refreshed when a card row is claimed, not when a service tells the outbox: that is inside the state
   // change's transaction, so a Home published then could read the state from before it, and keep showing it.
-  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000, cardClaimed: homeChanged });
+  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, callLimits: slackCallLimits(ctx), cardClaimed: homeChanged });
   ctx.defer('slack outbox sender', () => sender.close());
   return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger });
 }

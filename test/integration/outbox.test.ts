@@ -37,11 +37,12 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const client = () => new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 2000 });
+const callLimits = { timeoutMs: 2000, retries: 0 };
+const client = () => new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: callLimits.retries }, rejectRateLimitedCalls: true, timeout: callLimits.timeoutMs });
 
 function startSender(opts: { channelIntervalMs?: number; name?: string; cardClaimed?: (owner: string) => void } = {}): OutboxSender {
   const s = startOutboxSender({
-    client: client(), outbox, refs: t.store, logger: new MemoryLog(), name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
+    client: client(), callLimits, outbox, refs: t.store, logger: new MemoryLog(), name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
     channelIntervalMs: opts.channelIntervalMs ?? 0, maxBackoffMs: 300, pollMs: 20, ...(opts.cardClaimed && { cardClaimed: opts.cardClaimed }),
   });
   senders.push(s);
@@ -208,7 +209,7 @@ describe('slack outbox', () => {
     // Dies the moment Slack has answered: nothing of the outcome reaches Postgres (no ts, no "sent"), as with SIGKILL.
     const died = async () => { throw new Error('SIGKILL'); };
     const dying = startOutboxSender({
-      client: client(), logger: new MemoryLog(), name: 'sender-killed', channelIntervalMs: 0, pollMs: 20, leaseMs: 1500,
+      client: client(), callLimits, logger: new MemoryLog(), name: 'sender-killed', channelIntervalMs: 0, pollMs: 20, leaseMs: 1500,
       outbox: { ...outbox, sent: died, retryLater: died, giveUp: died }, refs: { ...t.store, setCard: died, setProgressTs: died },
     });
     await outbox.write(thread(c.id, 'C0OK', 'op-1', 'ready'));
