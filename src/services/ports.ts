@@ -382,7 +382,7 @@ export interface BeginOptions {
    * against their reservations, counting other migrations heading there, and written to the operation's params
    * as `to`; AppError('no_capacity') when none has room. The cluster's reservation then counts on the target too.
    */
-  migrateTo?: { pinned?: string };
+  migrateTo?: { pinned?: string; pinnedMayDrain?: boolean };
   /** Runs in the same transaction with the cluster as it is after the move: the card (and DMs) commit with it. */
   tell?: Tell;
 }
