@@ -232,6 +232,19 @@ describe('slack outbox', () => {
     expect(rows.rows).toEqual([]);
   });
 
+  it('a posted message keeps its signed link in Slack, and its row no longer holds it', async () => {
+    const c = await newCluster('C0OK');
+    await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });
+    const link = 'http://127.0.0.1:1/downloads/snapshots/x.tar.gz?expires=1767225600&sig=5ecret5ecret';
+    startSender();
+    await outbox.write({ ...thread(c.id, 'C0OK', 'snap-1'), message: { text: `ready: ${link}`, blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'snapshot.download', text: { type: 'plain_text', text: 'Download' }, url: link }] }] } });
+    await drained();
+    expect(fake.messages('C0OK').find((m) => m.thread_ts)!.text).toBe(`ready: ${link}`);
+    const rows = await t.database.pool.query<{ payload: unknown; ts: string | null }>('SELECT payload, ts FROM outbox');
+    expect(JSON.stringify(rows.rows)).not.toContain('5ecret');
+    expect(rows.rows[0]!.ts).toBeTruthy();
+  });
+
   it('two senders never send a row twice, and each channel is paced across both', async () => {
     const channels = ['C0A', 'C0B', 'C0C', 'C0D'];
     const clusters = await Promise.all(channels.map((ch) => newCluster(ch)));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
-import { backoffMs, type OutboxEntry } from '../../src/domain/outbox.js';
+import { backoffMs, removedLink, withoutSignedLinks, type OutboxEntry } from '../../src/domain/outbox.js';
 import { createOutboxNotifier } from '../../src/slack/outbox-notifier.js';
 import type { WebClient } from '@slack/web-api';
 import type { OutboxRow } from '../../src/domain/outbox.js';
@@ -55,6 +55,28 @@ describe('outbox notifier', () => {
     await expect(notifier.clusterChanged(view)).resolves.toBeUndefined();
     await expect(notifier.threadMessage(view, { kind: 'ready', seconds: 1, smoke: [] })).resolves.toBeUndefined();
     expect(JSON.stringify(w.logger)).toContain('postgres is down');
+  });
+});
+
+describe('a sent row keeps no signed link', () => {
+  it('replaces download, web UI and presigned S3 links wherever they are, and leaves other links and a message without one alone', () => {
+    const download = 'https://cb.example.com/downloads/snapshots/7f3a.tar.gz?expires=1767225600&sig=0123abcd&filename=zk.tar.gz';
+    const s3 = 'https://s3.example.com/bucket/snapshots/7f3a.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=604800&X-Amz-Signature=feedbeef';
+    const ui = 'https://cb.example.com/ui/7f3a/node-1/8080/?cb_user=U1&cb_exp=1767225600&cb_sig=c0ffee';
+    const m = {
+      text: `ready: ${download}`,
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: `<${s3}|Download> · <${ui}|Spark UI> · <https://slack.com/help|help>` } },
+        { type: 'actions', elements: [{ type: 'button', action_id: 'snapshot.download', url: download, value: '7f3a' }] },
+      ],
+    };
+    const out = withoutSignedLinks(m)!;
+    const text = JSON.stringify(out);
+    for (const secret of ['sig=', 'cb_sig', 'X-Amz-Signature', '0123abcd', 'feedbeef', 'c0ffee']) expect(text).not.toContain(secret);
+    expect(out.text).toBe(`ready: ${removedLink}`);
+    expect((out.blocks[0] as { text: { text: string } }).text.text).toBe(`<${removedLink}|Download> · <${removedLink}|Spark UI> · <https://slack.com/help|help>`);
+    expect(out.blocks[1]).toMatchObject({ elements: [{ url: removedLink, value: '7f3a' }] });
+    expect(withoutSignedLinks({ text: 'plain <https://example.com/?q=1|link>', blocks: [] })).toBeUndefined();
   });
 });
 
