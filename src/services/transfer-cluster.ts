@@ -100,7 +100,9 @@ export async function declineTransfer(deps: TransferDeps, actor: string, offerId
 export async function expireTransferOffers(deps: Pick<TransferDeps, 'transfers' | 'notifier' | 'clock'> & { logger: Log }): Promise<number> {
   const expired = await deps.transfers.expireDue(deps.clock.now(), tellingAbout(deps, async (n, ch, tx) => {
     await said(n, ch, tx, 'expired');
-    await n.direct(ch.offer.from, { kind: 'transferNotTaken', cluster: ch.cluster, offerId: ch.offer.id, to: ch.offer.to, outcome: 'expired' });
+    // "It stays yours" only of a cluster that is still there.
+    if (ch.cluster.state !== 'deleting' && ch.cluster.state !== 'deleted')
+      await n.direct(ch.offer.from, { kind: 'transferNotTaken', cluster: ch.cluster, offerId: ch.offer.id, to: ch.offer.to, outcome: 'expired' });
   }));
   if (expired.length) deps.logger.info({ offers: expired.map((e) => e.offer.id) }, 'transfer offers expired');
   return expired.length;
