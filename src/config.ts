@@ -130,6 +130,8 @@ export const envSchema = z.object({
   CLUSTERBOT_FAULT_FAIL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
   /** Hours a migrated cluster's stopped source stays on its old host for a rollback before the reconciler removes it. */
   MIGRATE_ROLLBACK_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  /** Hours a `/cluster transfer` offer waits for the receiver's Accept before it expires. */
+  TRANSFER_OFFER_HOURS: z.coerce.number().min(0.01).max(24 * 30).default(24),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -217,6 +219,7 @@ export interface Config {
   /** Test only (CLUSTERBOT_FAULT_FAIL_AT): the step at which a job fails. */
   faultFailAt?: string;
   migrateRollbackHours: number;
+  transferOfferHours: number;
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -339,5 +342,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.CLUSTERBOT_FAULT_KILL_AT && { faultKillAt: e.CLUSTERBOT_FAULT_KILL_AT }),
     ...(e.CLUSTERBOT_FAULT_FAIL_AT && { faultFailAt: e.CLUSTERBOT_FAULT_FAIL_AT }),
     migrateRollbackHours: e.MIGRATE_ROLLBACK_HOURS,
+    transferOfferHours: e.TRANSFER_OFFER_HOURS,
   };
 }

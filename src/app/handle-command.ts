@@ -6,15 +6,15 @@ import { describeQuotaUse, quotaFor } from '../domain/quota.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import {
   renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry,
-  renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates,
+  renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates, renderTransferOffered,
 } from '../render/messages.js';
 import { renderMigrateAllConfirm, renderMigrateConfirm, renderResetConfirm } from '../render/messages.js';
 import { createFormButton, openCreateActionId } from '../render/home.js';
-import { actionIds, type Message } from '../render/blocks.js';
+import { actionIds, parseExtendValue, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
-import type { ContainerRuntime, HostStore, Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import type { ContainerRuntime, HostStore, Log, SnapshotStore, TemplateCatalog, TransferOfferStore } from '../services/ports.js';
 import { cardHost, listHosts } from '../services/list-hosts.js';
 import { renderHosts } from '../render/hosts.js';
 import { clusterLogs } from '../services/cluster-logs.js';
@@ -27,7 +27,7 @@ import { clustersOn, previewMigrate, refuseDrainUnlessAdmin, requestMigrate, req
 import { requestRestore } from '../services/request-restore.js';
 import { requestSnapshot } from '../services/request-snapshot.js';
 import { requestRetry } from '../services/retry-cluster.js';
-import { requestTransfer } from '../services/transfer-cluster.js';
+import { acceptTransfer, declineTransfer, offerTransfer } from '../services/transfer-cluster.js';
 import { historyPageSize } from '../domain/history.js';
 import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../render/history.js';
 
@@ -37,6 +37,8 @@ import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../render/
  */
 export interface CommandDeps extends RequestClusterDeps {
   snapshots: SnapshotStore;
+  /** `/cluster transfer` offers and their Accept / Decline buttons. */
+  transfers: TransferOfferStore;
   logger: Log;
   /** The registered Docker hosts (`/cluster hosts`); absent where none are (unit worlds). */
   hosts?: HostStore;
@@ -139,8 +141,8 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
       case 'snapshot-delete':
         return renderSnapshotDeleteConfirm(await findDeletableSnapshot(deps, caller.user, { code: command.snapshot }));
       case 'transfer': {
-        const view = await requestTransfer(deps, caller.user, { name: command.name }, command.to);
-        return renderInfo(`🤝 ${view.cluster.name} now belongs to <@${command.to}>; both of you were told by DM.`);
+        const { view, offer, withdrawn } = await offerTransfer(deps, caller.user, { name: command.name }, command.to);
+        return renderTransferOffered(view.cluster.name, command.to, offer.expiresAt, withdrawn?.to);
       }
       case 'history':
         return await historyReply(deps, caller, { page: command.page, ...(command.name && { name: command.name }) });
@@ -183,7 +185,7 @@ export type ActionKind =
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
   | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel'
   | 'historyPage' | 'snapshotThenDelete' | 'createForm' | 'restartNode' | 'logs'
-  | 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel';
+  | 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel' | 'transferAccept' | 'transferDecline';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -213,6 +215,8 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.migrateConfirm]: 'migrateConfirm',
   [actionIds.migrateAllConfirm]: 'migrateAllConfirm',
   [actionIds.migrateCancel]: 'migrateCancel',
+  [actionIds.transferAccept]: 'transferAccept',
+  [actionIds.transferDecline]: 'transferDecline',
 };
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
@@ -248,9 +252,20 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       return errorReply(deps.logger, err);
     }
   }
+  // Extend buttons carry the expiry they were shown with: the same button pressed twice extends once.
+  if (action === 'extend1d' || action === 'extend3d') {
+    const ref = parseExtendValue(value);
+    if (!ref) return renderError('That cluster no longer exists.');
+    try {
+      return renderExtended(await requestExtend(deps, caller.user, { id: ref.clusterId }, action === 'extend1d' ? 1 : 3, ref.from ? { from: ref.from } : {}), deps.clock.now());
+    } catch (err) {
+      return errorReply(deps.logger, err);
+    }
+  }
   // Values come back from Slack as sent, but a forged or stale payload must get a plain answer, not an SQL error.
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
-    return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' ? 'That snapshot no longer exists.' : 'That cluster no longer exists.');
+    return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' ? 'That snapshot no longer exists.'
+      : action.startsWith('transfer') ? 'That transfer offer no longer exists.' : 'That cluster no longer exists.');
   const clusterId = value;
   try {
     switch (action) {
@@ -298,9 +313,14 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       }
       case 'retry':
         return renderRetry(await requestRetry(deps, caller.user, { id: clusterId }));
-      case 'extend1d':
-      case 'extend3d':
-        return renderExtended(await requestExtend(deps, caller.user, { id: clusterId }, action === 'extend1d' ? 1 : 3), deps.clock.now());
+      case 'transferAccept': {
+        const view = await acceptTransfer(deps, caller.user, value);
+        return renderInfo(`🤝 ${view.cluster.name} is yours now: you can extend, snapshot and delete it, and it counts against your quota.`);
+      }
+      case 'transferDecline': {
+        const { cluster, offer } = await declineTransfer(deps, caller.user, value);
+        return renderInfo(`🤝 You declined ${cluster.name}; it stays <@${offer.from}>'s.`);
+      }
       case 'status': {
         const view = await deps.store.view(clusterId);
         if (!view) return renderError('That cluster no longer exists.');

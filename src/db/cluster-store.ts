@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, lte, ne, notExists, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, lte, ne, notExists, sql, TransactionRollbackError, type SQL } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { expiringStates, extendableStates, systemActor } from '../domain/expiry.js';
 import { activeOperationStates } from '../domain/operation.js';
@@ -11,7 +11,7 @@ import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
 import { inTransaction, insertOperation, runningIn, toOperation, type Tx } from './operation-store.js';
-import { clusters, events, nodes, operations, reminders, retiredSources } from './schema.js';
+import { clusters, events, nodes, operations, reminders, retiredSources, transferOffers } from './schema.js';
 
 /** Postgres unique_violation, with the index that fired. */
 function uniqueViolation(err: unknown): string | undefined {
@@ -248,15 +248,33 @@ export function createClusterStore(db: Db): ClusterStore {
             if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
           }
         }
+        // An offer's accept: the offer first (nothing is written when it is no longer pending), the owner after it.
+        if (change.offerId) {
+          // The cluster's row before the offer's, in the order the offer store locks them (no deadlock with a decline).
+          await tx.select({ id: clusters.id }).from(clusters).where(eq(clusters.id, id)).for('update');
+          const [accepted] = await tx
+            .update(transferOffers)
+            .set({ state: 'accepted', decidedAt: sql`now()` })
+            .where(and(eq(transferOffers.id, change.offerId), eq(transferOffers.clusterId, id), eq(transferOffers.state, 'pending'),
+              eq(transferOffers.fromOwner, change.from), eq(transferOffers.toUser, change.to), gt(transferOffers.expiresAt, sql`now()`)))
+            .returning();
+          if (!accepted) return undefined;
+        }
         const [row] = await tx
           .update(clusters)
           .set({ owner: change.to, updatedAt: sql`now()` })
           .where(and(eq(clusters.id, id), eq(clusters.owner, change.from), inArray(clusters.state, [...extendableStates])))
           .returning();
-        if (!row) return undefined;
-        await tx.insert(events).values({ clusterId: id, actor, kind: 'transferred', detail: { from: change.from, to: change.to } });
+        // Rolls the accepted offer back with the transaction: it stays pending, and the caller says why it did not move.
+        if (!row) return tx.rollback() as never;
+        await tx.insert(events).values(change.offerId
+          ? { clusterId: id, actor, kind: 'transfer.accepted', detail: { from: change.from, to: change.to, offer: change.offerId } }
+          : { clusterId: id, actor, kind: 'transferred', detail: { from: change.from, to: change.to } });
         if (tell) await tell(toCluster(row), inTransaction(tx));
         return toCluster(row);
+      }).catch((e: unknown) => {
+        if (e instanceof TransactionRollbackError) return undefined;
+        throw e;
       });
     },
 

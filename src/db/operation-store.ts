@@ -107,7 +107,8 @@ export function createOperationStore(db: Db): OperationStore {
         }
         if (opts.migrateTo) {
           const others = (await hostLoads(tx)).filter((h) => h.name !== row.host);
-          const placed = placeCluster(others, { cpus: row.reservedCpus, memoryMiB: row.reservedMemoryMiB }, opts.migrateTo.pinned ? { pinned: opts.migrateTo.pinned } : {});
+          const { pinned, pinnedMayDrain } = opts.migrateTo;
+          const placed = placeCluster(others, { cpus: row.reservedCpus, memoryMiB: row.reservedMemoryMiB }, pinned ? { pinned, ...(pinnedMayDrain !== undefined && { pinnedMayDrain }) } : {});
           if (!placed.ok) throw new AppError('no_capacity', `${row.name} cannot move: ${placed.reason}.`, { hints: ['`/cluster hosts` shows what each host has free.'] });
           op = { ...op, params: { ...op.params, to: placed.host } };
         }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { OutboxEntry, OutboxKind, OutboxMessage, OutboxRow } from '../domain/outbox.js';
+import { withoutSignedLinks, type OutboxEntry, type OutboxKind, type OutboxMessage, type OutboxRow } from '../domain/outbox.js';
 
 export type { OutboxRow };
 import type { OutboxWriter } from '../services/ports.js';
@@ -13,7 +13,10 @@ export interface OutboxStore extends OutboxWriter {
    * rows are locked FOR UPDATE SKIP LOCKED, so concurrent senders never take the same channel (or row).
    */
   claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
-  /** Sent: the claimed version is done (a newer payload written meanwhile stays due); remembers the ts. */
+  /**
+   * Sent: the claimed version is done (a newer payload written meanwhile stays due); remembers the ts. Signed links in
+   * the sent payload are removed from the row (domain/outbox.ts withoutSignedLinks), unless a newer payload replaced it.
+   */
   sent(row: OutboxRow, owner: string, ts?: string): Promise<void>;
   /**
    * Records, before a post is sent, that its outcome is unknown until it is recorded (`true`), and after Slack refused
@@ -63,6 +66,13 @@ const toRow = (r: RawRow): OutboxRow => ({
   postUnknown: r.post_unknown, createdAt: new Date(r.created_at),
 });
 
+/** `payload = …,` without the row's signed links, when it has any and is still the version that was sent; else nothing. */
+function scrubbed(row: OutboxRow) {
+  const message = withoutSignedLinks(row.message);
+  if (!message) return sql``;
+  return sql`payload = CASE WHEN version = ${row.version} THEN jsonb_set(payload, '{message}', ${JSON.stringify(message)}::jsonb) ELSE payload END,`;
+}
+
 export function createOutboxStore(db: Db): OutboxStore {
   const release = sql`leased_until = NULL, lease_owner = NULL, updated_at = now()`;
   return {
@@ -99,7 +109,7 @@ export function createOutboxStore(db: Db): OutboxStore {
 
     async sent(row, owner, ts) {
       await db.execute(sql`UPDATE outbox SET sent_version = GREATEST(sent_version, ${row.version}), ts = COALESCE(${ts ?? null}, ts),
-        attempts = 0, post_unknown = false, last_error = NULL, ${release} WHERE id = ${row.id} AND lease_owner = ${owner}`);
+        attempts = 0, post_unknown = false, last_error = NULL, ${scrubbed(row)} ${release} WHERE id = ${row.id} AND lease_owner = ${owner}`);
     },
 
     async postAttempt(row, owner, unknown) {
@@ -112,7 +122,7 @@ export function createOutboxStore(db: Db): OutboxStore {
     },
 
     async giveUp(row, owner, error) {
-      await db.execute(sql`UPDATE outbox SET sent_version = GREATEST(sent_version, ${row.version}), attempts = 0, last_error = ${error}, ${release}
+      await db.execute(sql`UPDATE outbox SET sent_version = GREATEST(sent_version, ${row.version}), attempts = 0, last_error = ${error}, ${scrubbed(row)} ${release}
         WHERE id = ${row.id} AND lease_owner = ${owner}`);
     },
 

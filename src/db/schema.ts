@@ -305,3 +305,42 @@ export const deployment = pgTable('deployment', {
   id: uuid('id').notNull().defaultRandom(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Slack requests handled, by their identity (slack/request-ledger.ts): the first delivery inserts the key, a
+ * replayed or retried one finds it and does nothing. Pruned once a replay could no longer pass the signature check.
+ */
+export const slackRequests = pgTable(
+  'slack_requests',
+  {
+    key: text('key').primaryKey(),
+    seenAt: timestamp('seen_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('slack_requests_seen').on(t.seenAt)],
+);
+
+/**
+ * `/cluster transfer` offers (domain/transfer.ts): the cluster moves to `to_user` only when they accept, under the
+ * quota lock. The partial unique index keeps one pending offer per cluster; a new offer withdraws the old one.
+ */
+export const transferOffers = pgTable(
+  'transfer_offers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    /** The owner when it was offered: the hand-over happens only if the cluster is still theirs. */
+    fromOwner: text('from_owner').notNull(),
+    toUser: text('to_user').notNull(),
+    /** The owner, or an admin acting for them. */
+    offeredBy: text('offered_by').notNull(),
+    /** pending, accepted, declined, expired or withdrawn. */
+    state: text('state').notNull().default('pending'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    decidedAt: timestamp('decided_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('transfer_offers_one_pending').on(t.clusterId).where(sql`state = 'pending'`),
+    index('transfer_offers_pending_expiry').on(t.expiresAt).where(sql`state = 'pending'`),
+  ],
+);

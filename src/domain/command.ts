@@ -70,7 +70,7 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     options: { snapshot: { type: 'boolean' } },
     positionals: { min: 1, max: 1 },
   },
-  transfer: { usage: '/cluster transfer NAME @USER', summary: 'Hand a cluster to someone else: they can then manage it, you no longer can', example: '/cluster transfer zk-bug-1234 @bob', options: {}, positionals: { min: 2, max: 2 } },
+  transfer: { usage: '/cluster transfer NAME @USER', summary: 'Offer a cluster to someone else: once they accept, they manage it and you no longer can', example: '/cluster transfer zk-bug-1234 @bob', options: {}, positionals: { min: 2, max: 2 } },
   history: {
     usage: '/cluster history [NAME] [--page N]',
     summary: 'Every operation and decision on your clusters (admins: everyone\'s), newest first',

@@ -67,3 +67,34 @@ export function backoffMs(attempts: number, maxMs: number, random: () => number 
   const base = Math.min(maxMs, 1000 * 2 ** Math.max(0, attempts - 1));
   return Math.round(base * (0.8 + 0.4 * random()));
 }
+
+/**
+ * A link that works without other credentials: a download of clusterbot's (`sig=`), a web UI grant (`cb_sig=`), a
+ * presigned S3 GET (`X-Amz-Signature=`, `Signature=`). Up to the characters that end a URL in Slack's mrkdwn (`>` `|`).
+ */
+const signedLink = /\bhttps?:\/\/[^\s<>|"]*?[?&](?:sig|cb_sig|x-amz-signature|signature)=[^\s<>|"]*/gi;
+
+/** What a signed link becomes in a row that was sent: the row keeps its shape, the database no working link. */
+export const removedLink = '(link removed once sent)';
+
+/**
+ * The message with every signed link replaced, or undefined when it has none: what a sent row keeps. Slack has the
+ * message (and its people the link); the outbox row is only a record from then on, and a database dump must not be
+ * a way to every snapshot.
+ */
+export function withoutSignedLinks(m: OutboxMessage): OutboxMessage | undefined {
+  let found = false;
+  const scrub = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      return v.replace(signedLink, () => {
+        found = true;
+        return removedLink;
+      });
+    }
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, scrub(x)]));
+    return v;
+  };
+  const out = scrub(m) as OutboxMessage;
+  return found ? out : undefined;
+}

@@ -36,6 +36,8 @@ export const defaultCpuOvercommit = 8;
 export interface PlacementOptions {
   /** `--host NAME` (admins): that host or nothing; it may be draining (an admin's explicit choice), not down. */
   pinned?: string | undefined;
+  /** False: a pinned host that is draining is refused too (a non-admin's migrate, or a target nobody chose explicitly). */
+  pinnedMayDrain?: boolean;
   cpuOvercommit?: number;
 }
 
@@ -49,6 +51,7 @@ export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; m
     const h = hosts.find((x) => x.name === opts.pinned);
     if (!h) return { ok: false, reason: `there is no Docker host called ${opts.pinned}` };
     if (!h.reachable || h.state === 'down') return { ok: false, reason: `Docker host ${h.name} is down` };
+    if (h.state === 'draining' && opts.pinnedMayDrain === false) return { ok: false, reason: `Docker host ${h.name} is draining (it takes no new clusters)` };
     if (!fits(h)) return { ok: false, reason: `Docker host ${h.name} has ${Math.max(0, freeMem(h))} MiB and ${round(Math.max(0, freeCpu(h)))} CPUs free; the cluster needs ${need.memoryMiB} MiB and ${round(need.cpus)} CPUs` };
     return { ok: true, host: h.name };
   }

@@ -14,6 +14,7 @@ import { createRetiredSourceStore } from '../db/retired-source-store.js';
 import { createShareStore } from '../db/share-store.js';
 import { createQuarantineStore } from '../db/quarantine-store.js';
 import { createWarningStore } from '../db/warning-store.js';
+import { createTransferOfferStore } from '../db/transfer-offer-store.js';
 import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeHealth } from '../docker/node-health.js';
 import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
@@ -29,7 +30,7 @@ import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, QuarantineStore, RetiredSourceStore, Settings, ShareStore, SnapshotBundles, SnapshotStore, TemplateCatalog, WarningStore } from '../services/ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, QuarantineStore, RetiredSourceStore, Settings, ShareStore, SnapshotBundles, SnapshotStore, TemplateCatalog, TransferOfferStore, WarningStore } from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -49,6 +50,8 @@ export interface Context {
   hosts: HostStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
+  /** `/cluster transfer` offers (db/transfer-offer-store.ts). */
+  transfers: TransferOfferStore;
   /** Migrated clusters' stopped sources, removed by the reconciler when their rollback window ends. */
   retired: RetiredSourceStore;
   /** Who else may open a cluster's web UIs and see its snapshots (`/cluster share`, `/cluster snapshot share`). */
@@ -165,6 +168,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     hosts: hostStore,
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
+    transfers: createTransferOfferStore(database.db),
     retired: createRetiredSourceStore(database.db),
     shares: createShareStore(database.db),
     quarantine: createQuarantineStore(database.db),
@@ -196,6 +200,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds, orphanKeepDays: config.reconcile.orphanKeepDays },
       hostHealth: { timeoutMs: config.hostHealth.timeoutMs, lostAfterSeconds: config.hostHealth.lostAfterSeconds, recoverySeconds: config.hostHealth.recoverySeconds },
       migrateRollbackHours: config.migrateRollbackHours,
+      transferOfferHours: config.transferOfferHours,
     },
   };
 }

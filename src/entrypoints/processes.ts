@@ -30,6 +30,7 @@ import { restoreCluster } from '../services/restore-cluster.js';
 import { snapshotCluster } from '../services/snapshot-cluster.js';
 import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
+import { expireTransferOffers } from '../services/transfer-cluster.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
 import { createSlackApp, trackInFlight } from '../slack/app.js';
@@ -37,10 +38,10 @@ import { acksFirst } from '../slack/acks-first.js';
 import { webUiLinks } from '../slack/listeners/web-ui.js';
 import { webUiLinksMessage } from '../render/ui-links.js';
 import { createOutboxNotifier } from '../slack/outbox-notifier.js';
-import { startOutboxSender } from '../slack/outbox-sender.js';
+import { startOutboxSender, type SlackCallLimits } from '../slack/outbox-sender.js';
 import { createOutboxStore } from '../db/outbox-store.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
-import { redisPressLedger } from '../slack/press-ledger.js';
+import { createRequestLedgerStore } from '../db/request-ledger-store.js';
 import { AppError } from '../errors.js';
 import { countSlackOwnedClusters } from '../db/slack-owned.js';
 import type { Context } from './context.js';
@@ -121,13 +122,19 @@ async function withPortableBody(init: RequestInit | undefined): Promise<RequestI
 }
 
 /**
- * Short timeouts, no retries inside the client and 429s returned rather than waited out (which would pause
- * every call of this client): the outbox sender owns retries, per row and per channel.
+ * Short timeouts and no retries inside the client: the outbox sender owns retries, per row and per channel, and
+ * derives how long it holds a row from these (outbox-sender.ts outboxLeaseMs).
  */
+function slackCallLimits(ctx: Context): SlackCallLimits {
+  return { timeoutMs: ctx.config.slack.timeoutMs, retries: 0 };
+}
+
+/** The Web API client of `slackCallLimits`, with 429s returned rather than waited out (which would pause every call of it). */
 function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
-  const { botToken, apiUrl, timeoutMs } = ctx.config.slack;
+  const { botToken, apiUrl } = ctx.config.slack;
+  const limits = slackCallLimits(ctx);
   return new WebClient(botToken, {
-    fetch, timeout: timeoutMs, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true,
+    fetch, timeout: limits.timeoutMs, retryConfig: { retries: limits.retries }, rejectRateLimitedCalls: true,
     ...(apiUrl && { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
   });
 }
@@ -139,16 +146,16 @@ function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
   const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
   const outbox = createOutboxStore(ctx.database.db);
-  const { channelIntervalMs, retryMaxMs, timeoutMs } = ctx.config.slack;
+  const { channelIntervalMs, retryMaxMs } = ctx.config.slack;
   // Home is refreshed when a card row is claimed, not when a service tells the outbox: that is inside the state
   // change's transaction, so a Home published then could read the state from before it, and keep showing it.
-  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000, cardClaimed: homeChanged });
+  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, callLimits: slackCallLimits(ctx), cardClaimed: homeChanged });
   ctx.defer('slack outbox sender', () => sender.close());
   return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
+  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, transfers: ctx.transfers, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
@@ -177,6 +184,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     logger: ctx.logger,
     name: ctx.tag,
     handBack: shutdown.handBack,
+    operations: ctx.operations,
     handlers: {
       'cluster.create': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => provisionCluster(deps, p.clusterId, { ...at, complete })),
       'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => deleteClusterJob(deps, p.clusterId, p.actor, complete)),
@@ -191,7 +199,10 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {
-      'expiry.sweep': async () => void (await sweepExpiry(deps)),
+      'expiry.sweep': async () => {
+        await sweepExpiry(deps);
+        await expireTransferOffers(deps);
+      },
       'snapshot.retention': async () => void (await sweepSnapshots(deps)),
       'cluster.monitor': async () => void (await monitorClusters({
         ...deps, warnings: ctx.warnings, health: ctx.health, thresholds: ctx.config.monitor.thresholds,
@@ -253,7 +264,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     port,
     routes,
     deps: commandDeps(ctx, notifier),
-    presses: redisPressLedger(ctx.redis, ctx.config.queuePrefix),
+    requests: createRequestLedgerStore(ctx.database.db),
     onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
     webUi: { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl },
   });

@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { hostNamePattern } from '../domain/command.js';
-import type { OperationKind } from '../domain/operation.js';
+import type { Operation, OperationKind } from '../domain/operation.js';
 import type { JobName } from '../services/ports.js';
 
 /**
@@ -79,6 +80,31 @@ export const jobForKind: Record<OperationKind, JobName> = {
   restart: 'cluster.restart',
   migrate: 'cluster.migrate',
 };
+
+/** The job an operation runs as: its name and its payload, made from the operation row alone (what the producer enqueues). */
+export function jobFor(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): { name: JobName; data: JobPayload } {
+  const name = jobForKind[op.kind];
+  return { name, data: jobCatalog[name].schema.parse({ ...op.params, operationId: op.id, clusterId: op.clusterId, actor: op.actor }) };
+}
+
+/**
+ * Where a job differs from the job its operation row makes (its name, cluster, actor, each parameter); empty when they
+ * agree. Anyone who can write to Redis can add a job under an operation's id: the row, written by the request that was
+ * checked, is what the work must follow.
+ */
+export function jobMismatch(job: { name: string; data: Record<string, unknown> }, op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): string[] {
+  let expected: { name: JobName; data: Record<string, unknown> };
+  try {
+    expected = jobFor(op);
+  } catch {
+    return ['params (the row makes no valid job)'];
+  }
+  const fields = new Set([...Object.keys(expected.data), ...Object.keys(job.data)]);
+  return [
+    ...(expected.name !== job.name ? [`kind (the row's is ${op.kind})`] : []),
+    ...[...fields].filter((k) => !isDeepStrictEqual(expected.data[k], job.data[k])),
+  ];
+}
 
 /**
  * Jobs clusterbot runs on a clock rather than on request. Each has one BullMQ job scheduler with a

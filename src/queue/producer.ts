@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobQueue, QueueInspector } from '../services/ports.js';
-import { jobCatalog, jobForKind, jobIdFor, queueName, scheduledJobs, snapshotDeleteJobId, type ScheduledJobName } from './job-catalog.js';
+import { jobCatalog, jobFor, jobIdFor, queueName, scheduledJobs, snapshotDeleteJobId, type ScheduledJobName } from './job-catalog.js';
 
 export interface Producer extends JobQueue {
   /** Creates or updates the job's one scheduler (fixed id); `everyMs` overrides the catalog's interval. */
@@ -44,8 +44,7 @@ export function createProducer(connection: Redis, prefix: string): Producer {
   return {
     queue,
     async enqueue(op) {
-      const name = jobForKind[op.kind];
-      const data = jobCatalog[name].schema.parse({ ...op.params, operationId: op.id, clusterId: op.clusterId, actor: op.actor });
+      const { name, data } = jobFor(op);
       const jobId = jobIdFor(op.id);
       // A job that failed for good keeps its id for a while; an operation enqueued again (recovery after a
       // crash that left it active) deserves a fresh attempt rather than a silent no-op.

@@ -1,8 +1,8 @@
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
-import type { JobName, Log } from '../services/ports.js';
-import { isClusterJob, isScheduledJob, jobCatalog, queueName, scheduledJobs, type JobPayloads, type ScheduledJobName } from './job-catalog.js';
+import type { JobName, Log, OperationStore } from '../services/ports.js';
+import { isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type JobPayloads, type ScheduledJobName } from './job-catalog.js';
 
 /** What the worker calls for each job, typed from the job's own payload schema; the entrypoint binds these to the services. */
 export type JobHandlers = { [K in JobName]?: (payload: JobPayloads[K], ctx: { finalAttempt: boolean; jobId: string }) => Promise<void> };
@@ -17,6 +17,11 @@ export interface WorkerOptions {
   handlers: JobHandlers;
   scheduled?: ScheduledHandlers;
   logger: Log;
+  /**
+   * The operations table: an operation's job is compared with its row before it runs, and refused (failed, nothing
+   * changed) when they differ. Absent only where no database backs the jobs (queue tests).
+   */
+  operations?: Pick<OperationStore, 'get'>;
   /** Names this worker on the jobs it takes and on its blocking Redis connection (CLIENT LIST). */
   name?: string;
   /**
@@ -46,6 +51,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     const name: JobName = job.name;
     const parsed = jobCatalog[name].schema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
+    if (opts.operations && 'operationId' in parsed.data) await refuseUnlikeItsRow(opts.operations, { name, id: job.id, data: parsed.data }, logger);
     const attempts = job.opts.attempts ?? 1;
     const finalAttempt = job.attemptsMade + 1 >= attempts;
     try {
@@ -85,6 +91,21 @@ export function startWorker(opts: WorkerOptions): Worker {
   worker.on('failed', (job, err) => logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   return worker;
+}
+
+/**
+ * A job whose payload is not what its operation row makes (another cluster, actor, kind or parameters: a job forged or
+ * altered in Redis, or one left from another deployment sharing the prefix) fails at once, without retries, before
+ * its handler marks anything running. A job with no row goes on: its handler skips it as no longer active.
+ */
+async function refuseUnlikeItsRow(operations: Pick<OperationStore, 'get'>, job: { name: JobName; id: string | undefined; data: { operationId: string } & Record<string, unknown> }, logger: Log): Promise<void> {
+  const row = await operations.get(job.data.operationId);
+  if (!row) return;
+  // The job id is the operation id (job-catalog.ts jobIdFor): a copy of a real payload under another id is a second run of it.
+  const differs = [...(job.id !== jobIdFor(row.id) ? ['job id'] : []), ...jobMismatch(job, row)];
+  if (!differs.length) return;
+  logger.error({ job: job.name, jobId: job.id, operationId: row.id, clusterId: row.clusterId, differs }, 'job refused: its payload differs from its operation row; nothing was changed');
+  throw new UnrecoverableError(`job ${job.id} refused: its ${differs.join(', ')} differ from operation ${row.id}`);
 }
 
 /**

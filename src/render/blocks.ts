@@ -102,7 +102,22 @@ export const actionIds = {
   migrateConfirm: 'cluster.migrate.confirm',
   migrateAllConfirm: 'cluster.migrate.all.confirm',
   migrateCancel: 'cluster.migrate.cancel',
+  transferAccept: 'cluster.transfer.accept',
+  transferDecline: 'cluster.transfer.decline',
 } as const;
+
+/**
+ * An Extend button's value: the cluster and the expiry the button was shown with (ms), so the same button pressed
+ * twice extends once: the second press finds the expiry moved on. Values of buttons sent before carry the id alone.
+ */
+export function extendValue(c: { id: string; expiresAt: Date }): string {
+  return `${c.id}:${c.expiresAt.getTime()}`;
+}
+
+export function parseExtendValue(value: string): { clusterId: string; from?: Date } | undefined {
+  const m = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?::(\d{1,15}))?$/i.exec(value);
+  return m ? { clusterId: m[1]!, ...(m[2] && { from: new Date(Number(m[2])) }) } : undefined;
+}
 
 /** Snapshot of a ready cluster, on its card. */
 export function snapshotButton(clusterId: string): ButtonElement {

@@ -1,7 +1,7 @@
 import type { Cluster } from '../domain/cluster.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import type { DirectMessage } from '../services/ports.js';
-import { actionIds, esc, md, plain, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
+import { actionIds, esc, extendValue, md, plain, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 
 /** "1 hour", "45 minutes", "2 days": a reminder is read in passing, so rounder than the card's `relative`. */
 export function durationWords(ms: number): string {
@@ -21,7 +21,7 @@ function whereLine(c: Cluster): string | undefined {
 }
 
 function extendButton(c: Cluster, days: 1 | 3): ButtonElement {
-  return { type: 'button', action_id: days === 1 ? actionIds.extend1d : actionIds.extend3d, text: plain(`Extend ${days} day${days === 1 ? '' : 's'}`), value: c.id, ...(days === 1 && { style: 'primary' as const }) };
+  return { type: 'button', action_id: days === 1 ? actionIds.extend1d : actionIds.extend3d, text: plain(`Extend ${days} day${days === 1 ? '' : 's'}`), value: extendValue(c), ...(days === 1 && { style: 'primary' as const }) };
 }
 
 function deleteNowButton(c: Cluster): ButtonElement {
@@ -96,6 +96,28 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
         { type: 'context', elements: [md([where, `It expires ${slackDate(c.expiresAt)}.`].filter(Boolean).join(' '))] },
       ];
       return { text, blocks };
+    }
+    case 'transferOffer': {
+      const by = m.by === m.from ? '' : ` (an admin, <@${m.by}>, offered it for them)`;
+      const text = `🤝 <@${m.from}> offers you the cluster ${c.name}${by}.`;
+      const blocks: Block[] = [
+        { type: 'section', text: md(`🤝 <@${m.from}> offers you the cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}, ${c.state})${by}. If you accept, it is yours: you can extend, snapshot and delete it, and it counts against your quota.`) },
+        {
+          type: 'actions',
+          block_id: `transfer:${m.offerId}`,
+          elements: [
+            { type: 'button', action_id: actionIds.transferAccept, text: plain('Accept'), value: m.offerId, style: 'primary' },
+            { type: 'button', action_id: actionIds.transferDecline, text: plain('Decline'), value: m.offerId },
+          ],
+        },
+        { type: 'context', elements: [md([whereLine(c), `The offer is open until ${slackDate(m.expiresAt)}. The cluster expires ${slackDate(c.expiresAt)}.`].filter(Boolean).join(' '))] },
+      ];
+      return { text, blocks };
+    }
+    case 'transferNotTaken': {
+      const why = m.outcome === 'declined' ? `<@${m.to}> declined` : `<@${m.to}> did not answer in time: the offer expired`;
+      const text = `🤝 ${why}: your cluster ${c.name} stays yours.`;
+      return { text, blocks: [{ type: 'section', text: md(`🤝 ${why}: your cluster *${esc(c.name)}* stays yours.`) }] };
     }
     case 'healthWarning': {
       const text = `⚠️ Your cluster ${c.name}: ${m.warning.summary}`;

@@ -46,6 +46,16 @@ function eventWords(e: HistoryEntry): string {
       return `extended until ${String(d.to ?? '').slice(0, 16).replace('T', ' ')} UTC`;
     case 'transferred':
       return `handed from ${String(d.from)} to ${String(d.to)}`;
+    case 'transfer.offered':
+      return `offered to ${String(d.to)}`;
+    case 'transfer.accepted':
+      return `accepted from ${String(d.from)}`;
+    case 'transfer.declined':
+      return `declined the offer from ${String(d.from)}`;
+    case 'transfer.expired':
+      return `offer to ${String(d.to)} expired unanswered`;
+    case 'transfer.withdrawn':
+      return `offer to ${String(d.to)} withdrawn${typeof d.reason === 'string' ? ` (${d.reason.slice(0, 60)})` : ''}`;
     default:
       if (e.what === 'state.deleting' && d.reason === 'expired') return 'expired: became deleting';
       return e.what.startsWith('state.') ? `became ${e.what.slice('state.'.length)}${typeof d.error === 'string' ? ` (${d.error.slice(0, 120)})` : ''}` : e.what;

@@ -3,7 +3,7 @@ import type { Cluster } from '../domain/cluster.js';
 import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
 import type { HostSummary } from '../services/list-hosts.js';
 import { hostLine, noHostsText } from './hosts.js';
-import { actionIds, esc, md, plain, relative, snapshotButton, type Block, type ButtonElement } from './blocks.js';
+import { actionIds, esc, extendValue, md, plain, relative, snapshotButton, type Block, type ButtonElement } from './blocks.js';
 
 /** Slack refuses a Home view of more than 100 blocks. */
 export const maxViewBlocks = 100;
@@ -57,7 +57,7 @@ function clusterButtons(c: Cluster): ButtonElement[] {
   if (!live) return [];
   return [
     { type: 'button', action_id: actionIds.status, text: plain('Status'), value: c.id },
-    { type: 'button', action_id: actionIds.extend1d, text: plain('+1 day'), value: c.id },
+    { type: 'button', action_id: actionIds.extend1d, text: plain('+1 day'), value: extendValue(c) },
     ...(c.state === 'ready' || c.state === 'degraded' ? [snapshotButton(c.id)] : []),
     {
       type: 'button', action_id: actionIds.deleteFromCard, text: plain('Delete'), value: c.id, style: 'danger',

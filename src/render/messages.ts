@@ -114,11 +114,31 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
     case 'snapshotDeleted': {
       const code = snapshotCode(m.snapshotId);
       const why = m.expired ? 'its retention ended' : `<@${m.by}> deleted it`;
-      const kept = m.imagesKept ? ` ${m.imagesKept} image${m.imagesKept === 1 ? ' is' : 's are'} kept while a restored cluster still uses ${m.imagesKept === 1 ? 'it' : 'them'}.` : '';
+      const kept = m.imagesKept ? ` ${m.imagesKept} image${m.imagesKept === 1 ? ' is' : 's are'} kept while a restored cluster still uses ${m.imagesKept === 1 ? 'it' : 'them'}, and removed when that cluster is deleted.` : '';
       const text = `🗑 Snapshot ${code} of ${name} was removed: ${why}.${kept}`;
       return { text, blocks: [{ type: 'section', text: md(text) }] };
     }
+    case 'transferOffered': {
+      const by = m.by === m.from ? '' : ` (offered by <@${m.by}>)`;
+      const text = `🤝 <@${m.from}> offered ${name} to <@${m.to}>${by}. It stays <@${m.from}>'s until <@${m.to}> accepts; the offer is open until ${slackDate(m.expiresAt)}.`;
+      return { text, blocks: [{ type: 'section', text: md(text) }] };
+    }
+    case 'transferClosed': {
+      const text = {
+        accepted: `🤝 <@${m.to}> accepted ${name}: it is theirs now (it was <@${m.from}>'s).`,
+        declined: `🤝 <@${m.to}> declined ${name}; it stays <@${m.from}>'s.`,
+        expired: `🤝 The offer of ${name} to <@${m.to}> expired unanswered; it stays <@${m.from}>'s.`,
+        withdrawn: `🤝 The offer of ${name} to <@${m.to}> was withdrawn.`,
+      }[m.outcome];
+      return { text, blocks: [{ type: 'section', text: md(text) }] };
+    }
   }
+}
+
+/** What `/cluster transfer` answers: offered, not handed over yet. */
+export function renderTransferOffered(name: string, to: string, expiresAt: Date, withdrew?: string): Message {
+  const before = withdrew ? ` The earlier offer to <@${withdrew}> is withdrawn.` : '';
+  return renderInfo(`🤝 Offered ${name} to <@${to}>: it becomes theirs when they accept (they got a message with Accept and Decline; the offer is open until ${slackDate(expiresAt)}). Until then it stays yours.${before}`);
 }
 
 export function formatMs(ms: number): string {

@@ -6,6 +6,7 @@ import type { Cluster, ClusterNode, ClusterView, PublishedPort, RestoredFrom } f
 import type { ClusterState } from '../domain/cluster-state.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../domain/operation.js';
 import type { Snapshot } from '../domain/snapshot.js';
+import type { TransferOffer } from '../domain/transfer.js';
 import type { HistoryEntry, HistoryFilter } from '../domain/history.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
@@ -154,8 +155,10 @@ export interface ClusterStore {
    * transfers at once cannot both win); records a `transferred` event. Docker labels keep the creator.
    * With `quota`, the new owner's per-user limits are checked against the cluster's reservation under the
    * same lock as creates (a `quota_exceeded` AppError), so a hand-over and a create cannot both squeeze in.
+   * With `offerId`, it is that offer's accept: the offer must still be pending, unexpired, of this cluster and from
+   * `from` to `to`, and becomes accepted in the same transaction (a `transfer.accepted` event instead); undefined otherwise.
    */
-  transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined>;
+  transferOwner(id: string, change: { from: string; to: string; offerId?: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined>;
   /**
    * Moves the expiry from `from` to `to` and clears reminded_at, only if the cluster is live and not
    * deleting and its expiry is still `from` (so two presses cannot lose one); records an `extended` event.
@@ -252,6 +255,31 @@ export interface QuarantineStore {
   get(clusterId: string): Promise<Quarantined | undefined>;
   /** Ends the hold: its objects were removed (by `by`), or its cluster row turned up ('released'). False if not held. */
   end(clusterId: string, how: 'removed' | 'released', by: string): Promise<boolean>;
+}
+
+/** A transfer offer as it changed, with its cluster (and, for a new offer, the pending one it withdrew). */
+export interface OfferChange {
+  offer: TransferOffer;
+  cluster: Cluster;
+  withdrawn?: TransferOffer;
+}
+
+/**
+ * `/cluster transfer` offers (domain/transfer.ts). Every change is guarded by the state it comes from and records an
+ * event (`transfer.offered`, `transfer.declined`, `transfer.expired`, `transfer.withdrawn`); the accept is
+ * ClusterStore.transferOwner with the offer's id, so the owner and the offer change in one transaction.
+ */
+export interface TransferOfferStore {
+  /**
+   * Offers the cluster, only if it is in an extendable state and still owned by `from`; a pending offer of it is
+   * withdrawn in the same transaction. `tell` runs in it with the change. Undefined when the guard refused.
+   */
+  offer(o: { clusterId: string; from: string; to: string; by: string; expiresAt: Date }, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined>;
+  get(id: string): Promise<TransferOffer | undefined>;
+  /** pending → declined (its receiver said no) or withdrawn (its cluster changed owner or went away); undefined if it was not pending. */
+  close(id: string, outcome: 'declined' | 'withdrawn', actor: string, detail?: Record<string, unknown>, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined>;
+  /** Every pending offer whose expiry is at or before `now` → expired, one transaction (and Tell) each. */
+  expireDue(now: Date, tell?: TellAbout<OfferChange>): Promise<OfferChange[]>;
 }
 
 /** A migrated cluster's stopped source on its old host, kept for a rollback window (ClusterStore.cutOver makes them). */
@@ -433,7 +461,7 @@ export interface BeginOptions {
    * against their reservations, counting other migrations heading there, and written to the operation's params
    * as `to`; AppError('no_capacity') when none has room. The cluster's reservation then counts on the target too.
    */
-  migrateTo?: { pinned?: string };
+  migrateTo?: { pinned?: string; pinnedMayDrain?: boolean };
   /** Runs in the same transaction with the cluster as it is after the move: the card (and DMs) commit with it. */
   tell?: Tell;
 }
@@ -538,7 +566,11 @@ export interface InTransaction {
 export type DirectMessage =
   | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */ final?: boolean }
   | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
-  | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset' | 'migrated'; detail?: string }
+  /** To the receiver of a transfer offer: Accept and Decline buttons. */
+  | { kind: 'transferOffer'; cluster: Cluster; offerId: string; from: string; by: string; expiresAt: Date }
+  /** To the owner whose offer was declined or expired: the cluster stays theirs. */
+  | { kind: 'transferNotTaken'; cluster: Cluster; offerId: string; to: string; outcome: 'declined' | 'expired' }
+  | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: 'deleted' | 'extended' | 'reset' | 'migrated' | 'offered to someone else'; detail?: string }
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
   | { kind: 'healthWarning'; cluster: Cluster; warning: Warning }
   /** Its host stopped answering: what the owner can do (wait, restore the latest snapshot elsewhere, delete). */
@@ -558,7 +590,9 @@ export type ThreadMessage =
   | { kind: 'migrated'; by: string; from: string; to: string; seconds: number; bytes: number; volumes: number; removeSourceAfter: Date; smoke: { name: string; ok: boolean; detail: string }[] }
   | { kind: 'migrateFailed'; by: string; to: string; step: string; reason: string; restored: boolean }
   /** An admin's `/cluster migrate --all-from HOST` moves it: the host is draining. */
-  | { kind: 'hostDraining'; by: string; from: string; to: string };
+  | { kind: 'hostDraining'; by: string; from: string; to: string }
+  | { kind: 'transferOffered'; offerId: string; by: string; from: string; to: string; expiresAt: Date }
+  | { kind: 'transferClosed'; offerId: string; from: string; to: string; outcome: 'accepted' | 'declined' | 'expired' | 'withdrawn' };
 
 /** What the thread is told when a snapshot is done: enough to judge it without opening the archive. */
 export interface SnapshotSummary {
@@ -607,6 +641,8 @@ export interface Settings {
   reconcile?: ReconcileSettings;
   /** Host health (services/watch-hosts.ts); absent: the defaults there. */
   hostHealth?: HostHealthSettings;
+  /** Hours a transfer offer waits for the receiver's answer (TRANSFER_OFFER_HOURS); absent: domain/transfer.ts's default. */
+  transferOfferHours?: number;
 }
 
 export interface HostHealthSettings {

@@ -28,9 +28,10 @@ const migratable: readonly ClusterState[] = ['ready', 'degraded'];
 
 /**
  * Where a cluster would go: `to` when given (it must be another registered host, not down, with room for the
- * cluster's reservation), else the active host with the most memory left other than its own. Nothing changes.
+ * cluster's reservation, and not draining unless an admin asks), else the active host with the most memory left
+ * other than its own. Nothing changes.
  */
-export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog'>, cluster: Cluster, to?: string): Promise<string> {
+export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog' | 'settings'>, actor: string, cluster: Cluster, to?: string): Promise<string> {
   if (!deps.hosts) throw new AppError('internal', 'Docker hosts are not known here, so nothing can be migrated.');
   if (!cluster.host) throw new AppError('illegal_transition', `${cluster.name} is not on any Docker host yet.`);
   if (to === cluster.host) throw new AppError('bad_command', `${cluster.name} is already on ${to}.`, { hints: ['`/cluster hosts` lists the other hosts.'] });
@@ -41,6 +42,11 @@ export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'ca
   if (to !== undefined && !others.some((h) => h.name === to))
     throw new AppError('not_found', `There is no Docker host called ${to}. ${cluster.name} is on ${cluster.host} and can move to ${others.length ? others.map((h) => h.name).join(', ') : 'no other host (none is registered)'}.`, {
       hints: ['`/cluster hosts` shows what each host has free.'],
+    });
+  // A draining host is being emptied: an admin may still move a cluster there on purpose, nobody else.
+  if (to !== undefined && others.find((h) => h.name === to)?.state === 'draining' && !deps.settings.adminUsers.includes(actor))
+    throw new AppError('forbidden', `Docker host ${to} is draining: it takes no new clusters, and only admins may move one onto it.`, {
+      hints: [`\`/cluster migrate ${cluster.name}\` picks an active host with room; \`/cluster hosts\` shows each host's state.`],
     });
   const placed = placeCluster(others, footprint(template, cluster.size), to ? { pinned: to } : {});
   if (!placed.ok)
@@ -58,7 +64,7 @@ export async function previewMigrate(
   const view = await findMovable(deps, actor, ref);
   const { cluster } = view;
   refuseUnlessRunning(cluster);
-  const target = await migrateTarget(deps, cluster, to);
+  const target = await migrateTarget(deps, actor, cluster, to);
   const template = deps.catalog.get(cluster.template)!;
   const plan = planOf(template, deps.settings.subnetPool, cluster);
   const data = deps.runtime ? await clusterDataSize(deps.runtime, cluster.host!, plan.nodes).catch(() => undefined) : undefined;
@@ -84,15 +90,16 @@ export async function requestMigrate(deps: RequestMigrateDeps, actor: string, re
   const view = await findMovable(deps, actor, ref);
   const { cluster } = view;
   if (!(await deps.operations.active(cluster.id))) refuseUnlessRunning(cluster);
-  const preview = await migrateTarget(deps, cluster, to);
+  const preview = await migrateTarget(deps, actor, cluster, to);
   // The store places it again under the lock creates take (the preview raced them), and from then on the cluster's
   // reservation counts on the target as well as on its source, so nothing else takes the room it moves into.
   const { operation, cluster: moved } = await deps.operations.begin(
     cluster.id,
     { kind: 'migrate', actor, params: { to: preview } },
     {
-      // Pinned to the preview's host: checked again under the lock, so the messages below name where it goes.
-      whenStates: migratable, moveTo: 'migrating', migrateTo: { pinned: preview },
+      // Pinned to the preview's host: checked again under the lock, so the messages below name where it goes. It may
+      // be draining only when an admin named it (a host that began draining since the preview is refused otherwise).
+      whenStates: migratable, moveTo: 'migrating', migrateTo: { pinned: preview, pinnedMayDrain: to !== undefined && deps.settings.adminUsers.includes(actor) },
       // The card, the owner's DM and, in an admin's drain, why it moves commit with the operation: the thread hears
       // why before the job can post its progress.
       tell: telling(deps, async (n, v) => {

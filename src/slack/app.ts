@@ -7,7 +7,7 @@ import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
 import { refuseFutureRequests } from './future-requests.js';
 import { acksFirst, type AcksFirst } from './acks-first.js';
-import { memoryPressLedger, type PressLedger } from './press-ledger.js';
+import { memoryRequestLedger, type RequestLedger } from './request-ledger.js';
 import { registerWebUiButton, type WebUiLinkDeps } from './listeners/web-ui.js';
 
 export interface SlackAppOptions {
@@ -22,8 +22,8 @@ export interface SlackAppOptions {
   port: number;
   routes: Route[];
   deps: CommandDeps;
-  /** Which button presses were handled already (Redis in production, so replicas share it). */
-  presses?: PressLedger;
+  /** Which requests were handled already (PostgreSQL in production, so replicas share it); one process's memory when unset. */
+  requests?: RequestLedger;
   /** Told about each request refused for a future timestamp (for the log). */
   onFutureRequest?: () => void;
   /** Signs web UI links for the card's "Web UIs" button; without it the button answers nothing. */
@@ -56,9 +56,10 @@ export function createSlackApp(opts: SlackAppOptions): App {
     convoStore: false,
     logLevel: LogLevel.WARN,
   });
-  registerClusterCommand(app, opts.deps, acks.later);
-  registerClusterActions(app, opts.deps, opts.presses ?? memoryPressLedger(), acks.later);
-  registerHomeAndForm(app, opts.deps, acks.later);
+  const requests = opts.requests ?? memoryRequestLedger();
+  registerClusterCommand(app, opts.deps, requests, acks.later);
+  registerClusterActions(app, opts.deps, requests, acks.later);
+  registerHomeAndForm(app, opts.deps, requests, acks.later);
   if (opts.webUi) registerWebUiButton(app, opts.webUi, acks.later);
   return app;
 }

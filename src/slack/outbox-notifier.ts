@@ -64,7 +64,8 @@ export function createOutboxNotifier(deps: OutboxNotifierDeps, opts: { strict?: 
 
     async threadMessage(view, m: ThreadMessage) {
       await safely(`the ${m.kind} message`, view.cluster.id, async () => {
-        const s = m.kind === 'snapshotReady' ? m.summary.snapshotId : m.kind === 'snapshotDeleted' ? m.snapshotId : await scope(view);
+        const s = m.kind === 'snapshotReady' ? m.summary.snapshotId : m.kind === 'snapshotDeleted' ? m.snapshotId
+          : m.kind === 'transferOffered' || m.kind === 'transferClosed' ? m.offerId : await scope(view);
         await outbox.write({
           key: outboxKeys.thread(view.cluster.id, m.kind, s), kind: 'thread', mode: 'once',
           clusterId: view.cluster.id, channel: target(view), owner: view.cluster.owner, message: renderThreadMessage(view, m),
@@ -101,6 +102,9 @@ function directScope(m: DirectMessage): string {
     // Each reminder was claimed once per offset (reminded_at is set by the claim).
     case 'expiryReminder': return `${c.id}:${c.expiresAt.toISOString()}:${c.remindedAt?.toISOString() ?? ''}:${m.final ? 'final' : ''}`;
     case 'transferred': return `${c.id}:${m.from}:${m.to}:${c.updatedAt.toISOString()}`;
+    // One per offer: its id is new every time.
+    case 'transferOffer': return m.offerId;
+    case 'transferNotTaken': return m.offerId;
     case 'actedByAdmin': return `${c.id}:${m.action}:${m.by}:${c.expiresAt.toISOString()}:${c.updatedAt.toISOString()}`;
     case 'expiredDeleted': return c.id;
     // One DM per warning (the monitor opens each condition once).

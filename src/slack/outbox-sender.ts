@@ -29,7 +29,9 @@ export interface OutboxSenderOptions {
   pollMs?: number;
   /** A row still failing transiently after this long is given up. */
   giveUpAfterMs?: number;
-  /** How long a claimed row is this sender's; longer than any one send (a card may take two calls). */
+  /** What one Web API call of `client` may take: the lease is derived from it (outboxLeaseMs). */
+  callLimits: SlackCallLimits;
+  /** Overrides the derived lease (tests of a sender that dies). */
   leaseMs?: number;
   /**
    * Told the owner of every card row claimed. A claimed row was committed with the change it shows, so what is
@@ -96,6 +98,28 @@ const LOOKBACK_SECONDS = 120;
 /** Pages of history looked through before posting anyway (a channel that busy has other problems). */
 const MAX_LOOKUP_PAGES = 5;
 
+/** What the sender's Web API client allows one call: its timeout, and how often it tries again on its own. */
+export interface SlackCallLimits {
+  timeoutMs: number;
+  retries: number;
+}
+
+/**
+ * The most Web API calls one row's delivery makes: a card whose post's outcome was unknown is looked up in its channel
+ * (every page) and posted; the channel turns out gone, so it is looked up in the owner's DM (conversations.open, every
+ * page) and posted there.
+ */
+export const maxCallsPerDelivery = (MAX_LOOKUP_PAGES + 1) + (1 + MAX_LOOKUP_PAGES + 1);
+
+/**
+ * How long a claimed row stays this sender's: longer than its slowest delivery (every call of the longest one timing
+ * out on every try the client makes), plus a margin for the database calls in between. A lease that lapsed while its
+ * sender still waited on Slack would let another sender post the same card; so it lapses only when its sender died.
+ */
+export function outboxLeaseMs(limits: SlackCallLimits, marginMs = 10_000): number {
+  return maxCallsPerDelivery * limits.timeoutMs * (limits.retries + 1) + marginMs;
+}
+
 /**
  * Delivers the outbox: leases due rows (one per channel per interval, across every sender), posts or updates
  * them, and records the outcome. A 429 pauses that channel for Retry-After; 5xx, timeouts and network errors
@@ -108,9 +132,7 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
   const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   const pollMs = opts.pollMs ?? 250;
   const giveUpAfterMs = opts.giveUpAfterMs ?? 24 * 3600_000;
-  // Longer than any one send (short client timeouts), so a lease only lapses when its sender died; short
-  // enough that a killed process holds up its channels only briefly.
-  const leaseMs = opts.leaseMs ?? 30_000;
+  const leaseMs = opts.leaseMs ?? outboxLeaseMs(opts.callLimits);
   let stopped = false;
   let wake: (() => void) | undefined;
   let lastPrune = 0;

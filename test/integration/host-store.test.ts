@@ -126,6 +126,18 @@ describe('placement in the create transaction', () => {
     expect((await hosts.loads()).find((l) => l.name === 'b')!.reservedMemoryMiB).toBe(2048 - 1024 * migrations.length);
   });
 
+  it("a migration's target is checked again under the lock: a draining one is refused unless an admin named it", async () => {
+    await twoHosts();
+    const { cluster, operation } = await t.store.create(newCluster({ place: { pinned: 'a' } }));
+    await t.operations.finish(operation!.id, 'succeeded');
+    await hosts.setState('b', 'draining'); // since the preview chose it
+    await expect(t.operations.begin(cluster.id, { kind: 'migrate', actor: 'U0TEST', params: {} }, { whenStates: ['requested'], migrateTo: { pinned: 'b', pinnedMayDrain: false } }))
+      .rejects.toMatchObject({ code: 'no_capacity', userMessage: expect.stringContaining('Docker host b is draining') });
+    expect(await t.operations.active(cluster.id)).toBeUndefined();
+    const { operation: moving } = await t.operations.begin(cluster.id, { kind: 'migrate', actor: 'UADMIN', params: {} }, { whenStates: ['requested'], migrateTo: { pinned: 'b', pinnedMayDrain: true } });
+    expect(moving.params.to).toBe('b');
+  });
+
   it('with no host registered the row has no host (provisioning places it), and without `place` nothing is placed', async () => {
     expect((await t.store.create(newCluster())).cluster.host).toBeNull();
     await twoHosts();

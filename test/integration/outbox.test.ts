@@ -37,11 +37,12 @@ afterAll(async () => {
   await fake?.close();
 });
 
-const client = () => new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, timeout: 2000 });
+const callLimits = { timeoutMs: 2000, retries: 0 };
+const client = () => new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: callLimits.retries }, rejectRateLimitedCalls: true, timeout: callLimits.timeoutMs });
 
 function startSender(opts: { channelIntervalMs?: number; name?: string; cardClaimed?: (owner: string) => void } = {}): OutboxSender {
   const s = startOutboxSender({
-    client: client(), outbox, refs: t.store, logger: new MemoryLog(), name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
+    client: client(), callLimits, outbox, refs: t.store, logger: new MemoryLog(), name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
     channelIntervalMs: opts.channelIntervalMs ?? 0, maxBackoffMs: 300, pollMs: 20, ...(opts.cardClaimed && { cardClaimed: opts.cardClaimed }),
   });
   senders.push(s);
@@ -208,7 +209,7 @@ describe('slack outbox', () => {
     // Dies the moment Slack has answered: nothing of the outcome reaches Postgres (no ts, no "sent"), as with SIGKILL.
     const died = async () => { throw new Error('SIGKILL'); };
     const dying = startOutboxSender({
-      client: client(), logger: new MemoryLog(), name: 'sender-killed', channelIntervalMs: 0, pollMs: 20, leaseMs: 1500,
+      client: client(), callLimits, logger: new MemoryLog(), name: 'sender-killed', channelIntervalMs: 0, pollMs: 20, leaseMs: 1500,
       outbox: { ...outbox, sent: died, retryLater: died, giveUp: died }, refs: { ...t.store, setCard: died, setProgressTs: died },
     });
     await outbox.write(thread(c.id, 'C0OK', 'op-1', 'ready'));
@@ -229,6 +230,19 @@ describe('slack outbox', () => {
     expect((await t.store.get(quiet.id))!.cardTs).toBe(newCard!.ts);
     const rows = await t.database.pool.query<{ key: string; ts: string }>('SELECT key, ts FROM outbox WHERE version > sent_version OR ts IS NULL');
     expect(rows.rows).toEqual([]);
+  });
+
+  it('a posted message keeps its signed link in Slack, and its row no longer holds it', async () => {
+    const c = await newCluster('C0OK');
+    await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });
+    const link = 'http://127.0.0.1:1/downloads/snapshots/x.tar.gz?expires=1767225600&sig=5ecret5ecret';
+    startSender();
+    await outbox.write({ ...thread(c.id, 'C0OK', 'snap-1'), message: { text: `ready: ${link}`, blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'snapshot.download', text: { type: 'plain_text', text: 'Download' }, url: link }] }] } });
+    await drained();
+    expect(fake.messages('C0OK').find((m) => m.thread_ts)!.text).toBe(`ready: ${link}`);
+    const rows = await t.database.pool.query<{ payload: unknown; ts: string | null }>('SELECT payload, ts FROM outbox');
+    expect(JSON.stringify(rows.rows)).not.toContain('5ecret');
+    expect(rows.rows[0]!.ts).toBeTruthy();
   });
 
   it('two senders never send a row twice, and each channel is paced across both', async () => {

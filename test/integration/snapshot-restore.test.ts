@@ -4,7 +4,8 @@ import { useSnapshotWorld } from '../support/snapshot-world.js';
 /**
  * Snapshot and restore of real Hadoop and Kafka clusters with the real services (the queue hop skipped):
  * the data written before the snapshot is all there after a restore of the deleted cluster, with the same
- * service identities (HDFS cluster id, Kafka cluster id).
+ * service identities (HDFS cluster id, Kafka cluster id). A snapshot deleted while its restore runs keeps the images
+ * that restore runs on, and they go with the restored cluster.
  */
 const world = useSnapshotWorld();
 
@@ -53,6 +54,15 @@ describe('kafka 3', () => {
     expect(await idOf(restored)).toBe(before);
     const consume = await w.exec(restored, 'kafka-3', 'kafka-console-consumer --bootstrap-server kafka-3:9092 --topic bug --from-beginning --max-messages 1000 --timeout-ms 90000 2>/dev/null | sort -n | uniq | wc -l', 180_000);
     expect(consume.output.trim()).toBe('1000');
+
+    // The snapshot goes (a delete, or its retention) while the restored cluster runs on its images: they stay, and are
+    // removed once that cluster is deleted, not left behind for good.
+    const images = (await w.snapshotImages(snap.id)).sort();
+    expect(images).toHaveLength(3);
+    expect(await w.deleteSnapshot(snap.id)).toBe(3);
+    expect((await w.snapshotImages(snap.id)).sort()).toEqual(images);
     await w.deleteCluster(restored.cluster.id);
+    expect((await w.db.store.get(restored.cluster.id))!.state).toBe('deleted');
+    expect(await w.snapshotImages(snap.id)).toEqual([]);
   }, 900_000);
 });

@@ -22,6 +22,7 @@ import { expiringStates, extendableStates, systemActor } from '../../src/domain/
 import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
 import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
+import type { TransferOffer } from '../../src/domain/transfer.js';
 import type { ConditionReport, HealthMemory, Warning } from '../../src/domain/health.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
@@ -56,6 +57,8 @@ import type {
   Settings,
   TemplateCatalog,
   ThreadMessage,
+  OfferChange,
+  TransferOfferStore,
   WarningStore,
   QueueInspector,
 } from '../../src/services/ports.js';
@@ -355,19 +358,28 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
-  async transferOwner(id: string, change: { from: string; to: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined> {
+  /** The transfer_offers table (MemoryTransferOfferStore's rows): an accept settles its offer here, as transferOwner's SQL does. */
+  readonly offerRows = new Map<string, TransferOffer>();
+
+  async transferOwner(id: string, change: { from: string; to: string; offerId?: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (quota && c) {
       const verdict = checkQuota(this.usageNow(change.to), this.reservations.get(id) ?? { nodes: 0, cpus: 0, memoryMiB: 0 }, quota, { user: `<@${change.to}>`, handover: true });
       if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
     }
+    const offer = change.offerId ? this.offerRows.get(change.offerId) : undefined;
+    if (change.offerId && (!offer || offer.state !== 'pending' || offer.clusterId !== id || offer.from !== change.from || offer.to !== change.to || offer.expiresAt <= this.clock.now())) return undefined;
     if (!c || c.owner !== change.from || !extendableStates.includes(c.state)) return undefined;
     c.owner = change.to;
     c.updatedAt = this.clock.now();
-    this.eventRows.push({ clusterId: id, actor, kind: 'transferred', detail: { from: change.from, to: change.to }, at: this.clock.now() });
+    if (offer) Object.assign(offer, { state: 'accepted', decidedAt: this.clock.now() });
+    this.eventRows.push({ clusterId: id, actor, kind: offer ? 'transfer.accepted' : 'transferred', detail: { from: change.from, to: change.to, ...(offer && { offer: offer.id }) }, at: this.clock.now() });
     this.writes++;
     this.journal?.push('store.transferOwner');
-    await this.tellOrUndo(id, c, tell, () => (c.owner = change.from));
+    await this.tellOrUndo(id, c, tell, () => {
+      c.owner = change.from;
+      if (offer) Object.assign(offer, { state: 'pending', decidedAt: null });
+    });
     this.commits.committed('transferOwner');
     return clone(c);
   }
@@ -1226,6 +1238,7 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
     snapshots,
     shares: new MemoryShareStore(store, snapshots, clock),
     quarantine: new MemoryQuarantineStore(clock),
+    transfers: new MemoryTransferOfferStore(store, clock),
     runtime: new FakeRuntime(journal),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),
@@ -1320,5 +1333,71 @@ export class MemoryWarningStore implements WarningStore {
     }
     this.store!.commits.committed('degradedReason');
     return clone(row);
+  }
+}
+
+// ------------------------------------------------------------------------------------------- transfers
+
+/**
+ * Transfer offers with db/transfer-offer-store.ts's guards: an offer only of a live cluster still owned by `from`
+ * (withdrawing its pending one), answers only from pending. The rows live on the cluster store, whose transferOwner
+ * settles an accepted offer.
+ */
+export class MemoryTransferOfferStore implements TransferOfferStore {
+  private seq = 0;
+  constructor(private readonly store: MemoryClusterStore, private readonly clock: Clock) {}
+
+  private async told(change: OfferChange, tell: TellAbout<OfferChange> | undefined, undo: () => void, what: string): Promise<OfferChange> {
+    try {
+      await tell?.(clone(change), this.store.inTransaction());
+    } catch (e) {
+      undo();
+      throw e;
+    }
+    this.store.commits.committed(what);
+    return clone(change);
+  }
+
+  async offer(o: { clusterId: string; from: string; to: string; by: string; expiresAt: Date }, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined> {
+    const c = this.store.clusters.get(o.clusterId);
+    if (!c || c.owner !== o.from || !extendableStates.includes(c.state)) return undefined;
+    const rows = this.store.offerRows;
+    const withdrawn = [...rows.values()].find((x) => x.clusterId === o.clusterId && x.state === 'pending');
+    if (withdrawn) Object.assign(withdrawn, { state: 'withdrawn', decidedAt: this.clock.now() });
+    const offer: TransferOffer = { id: fakeId(0x200000 + ++this.seq), clusterId: o.clusterId, from: o.from, to: o.to, by: o.by, state: 'pending', createdAt: this.clock.now(), expiresAt: o.expiresAt, decidedAt: null };
+    rows.set(offer.id, offer);
+    this.store.recordEventRow(o.clusterId, o.by, 'transfer.offered', { from: o.from, to: o.to, offer: offer.id });
+    return this.told({ offer, cluster: clone(c), ...(withdrawn && { withdrawn: clone(withdrawn) }) }, tell, () => {
+      rows.delete(offer.id);
+      if (withdrawn) Object.assign(withdrawn, { state: 'pending', decidedAt: null });
+    }, 'transfer:offered');
+  }
+
+  async get(id: string): Promise<TransferOffer | undefined> {
+    const o = this.store.offerRows.get(id);
+    return o && clone(o);
+  }
+
+  async close(id: string, outcome: 'declined' | 'withdrawn', actor: string, detail: Record<string, unknown> = {}, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined> {
+    return this.settle(id, outcome, actor, detail, tell);
+  }
+
+  async expireDue(now: Date, tell?: TellAbout<OfferChange>): Promise<OfferChange[]> {
+    const due = [...this.store.offerRows.values()].filter((o) => o.state === 'pending' && o.expiresAt <= now);
+    const out: OfferChange[] = [];
+    for (const o of due) {
+      const change = await this.settle(o.id, 'expired', systemActor, {}, tell);
+      if (change) out.push(change);
+    }
+    return out;
+  }
+
+  private async settle(id: string, to: 'declined' | 'withdrawn' | 'expired', actor: string, detail: Record<string, unknown>, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined> {
+    const offer = this.store.offerRows.get(id);
+    const c = offer && this.store.clusters.get(offer.clusterId);
+    if (!offer || offer.state !== 'pending' || !c) return undefined;
+    Object.assign(offer, { state: to, decidedAt: this.clock.now() });
+    this.store.recordEventRow(offer.clusterId, actor, `transfer.${to}`, { from: offer.from, to: offer.to, offer: id, ...detail });
+    return this.told({ offer, cluster: clone(c) }, tell, () => Object.assign(offer, { state: 'pending', decidedAt: null }), `transfer:${to}`);
   }
 }

@@ -16,6 +16,7 @@ import type { ClusterView } from '../../src/domain/cluster.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
 import type { ContainerRuntime } from '../../src/services/ports.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
+import { deleteSnapshotJob } from '../../src/services/delete-snapshot.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
 import { requestReset } from '../../src/services/request-reset.js';
@@ -43,6 +44,10 @@ export interface SnapshotWorld {
   snapshot(clusterId: string, opts?: { note?: string; withData?: boolean; actor?: string }): Promise<Snapshot>;
   restore(snapshotId: string, name?: string): Promise<ClusterView>;
   deleteCluster(clusterId: string): Promise<void>;
+  /** The snapshot's delete job (what `/cluster snapshot delete` and retention run); returns how many images it kept. */
+  deleteSnapshot(snapshotId: string): Promise<number>;
+  /** Ids of the committed images of the snapshot still on the Docker host. */
+  snapshotImages(snapshotId: string): Promise<string[]>;
   /** Reset to clean (by the owner), optionally with a snapshot first; resolves when the job is done, whatever its outcome. */
   reset(clusterId: string, opts?: { snapshotFirst?: boolean }): Promise<ClusterView>;
   exec(view: ClusterView, hostname: string, cmd: string, timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
@@ -123,6 +128,14 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
       await requestDelete(deps, cluster.owner, { id: clusterId });
       const op = await lastOperation(clusterId);
       await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => deleteClusterJob(deps, clusterId, cluster.owner, complete));
+    },
+    async deleteSnapshot(snapshotId) {
+      await deleteSnapshotJob(deps, snapshotId, 'UTESTER');
+      const told = notifier.threadMessages.filter((m) => m.kind === 'snapshotDeleted' && m.snapshotId === snapshotId).at(-1);
+      return told?.kind === 'snapshotDeleted' ? told.imagesKept : 0;
+    },
+    async snapshotImages(snapshotId) {
+      return (await data.listImages({ 'clusterbot.snapshot': snapshotId })).map((i) => i.id);
     },
     async reset(clusterId, opts = {}) {
       const cluster = (await db.store.get(clusterId))!;

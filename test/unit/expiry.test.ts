@@ -9,6 +9,7 @@ import type { Cluster } from '../../src/domain/cluster.js';
 import type { ClusterState } from '../../src/domain/cluster-state.js';
 import { checkExtend, systemActor } from '../../src/domain/expiry.js';
 import type { Message } from '../../src/render/blocks.js';
+import { renderDirectMessage } from '../../src/render/direct-message.js';
 import { renderText } from '../../src/shell/text-render.js';
 import { createShellNotifier } from '../../src/shell/shell-notifier.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
@@ -213,6 +214,21 @@ describe('extend from the command and the reminder buttons', () => {
     expect(textOf(await handleAction(w, { ...alice, user: 'UBOB' }, 'extend3d', c.id))).toContain('<@UALICE>');
     expect(textOf(await handleAction(w, alice, 'delete', c.id))).toContain('Deleting zk-1');
     expect(w.store.stateOf(c.id)).toBe('deleting');
+  });
+
+  it("a reminder's Extend button pressed twice adds once: it extends the expiry it was sent with", async () => {
+    const c = await expiring(w, 'zk-1', hour);
+    const reminder = renderDirectMessage({ kind: 'expiryReminder', cluster: c }, { now: w.clock.now() });
+    const value = reminder.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])).find((e) => e.action_id === 'cluster.extend.1d')!.value!;
+    expect(textOf(await handleAction(w, alice, 'extend1d', value))).toContain('zk-1 now expires');
+    const second = textOf(await handleAction(w, alice, 'extend1d', value));
+    expect(second).toContain('zk-1 was extended since this button was sent');
+    expect(second).toContain('Nothing more was added');
+    expect(w.store.clusters.get(c.id)!.expiresAt.getTime()).toBe(c.expiresAt.getTime() + day);
+    expect((await w.store.events(c.id)).filter((e) => e.kind === 'extended')).toHaveLength(1);
+    // A button sent before buttons named their expiry (the id alone) still extends from whatever the expiry is.
+    await handleAction(w, alice, 'extend1d', c.id);
+    expect(w.store.clusters.get(c.id)!.expiresAt.getTime()).toBe(c.expiresAt.getTime() + 2 * day);
   });
 });
 

@@ -19,7 +19,7 @@ import { requestExtend } from '../../src/services/extend-cluster.js';
 import type { Settings } from '../../src/services/ports.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
-import { requestTransfer } from '../../src/services/transfer-cluster.js';
+import { acceptTransfer, declineTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
 import { deleteAfterSnapshot } from '../../src/services/snapshot-then-delete.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
@@ -228,11 +228,14 @@ describe('Snapshot & delete', () => {
 
 // ---------------------------------------------------------------------------------------- transfer
 
-describe('/cluster transfer', () => {
+describe('/cluster transfer: an offer the receiver accepts', () => {
   let w: World;
   beforeEach(() => (w = world()));
+  const offerOf = (x: World) => [...x.store.offerRows.values()].at(-1)!;
+  const press = (x: World, user: string, action: 'transferAccept' | 'transferDecline', offerId: string) =>
+    handleAction(x, { ...alice, user }, action, offerId).then(textOf);
 
-  it('the new owner can delete, the old one cannot; both are told; the history lists every step', async () => {
+  it('nothing moves until the receiver accepts; then the new owner can delete, the old one cannot; the history lists every step', async () => {
     await handleCommand(w, alice, cmd('create zookeeper 1 --name zk-hand --ttl 8h'));
     const c = (await w.store.findLiveByName('zk-hand'))!;
     await w.store.transition(c.id, 'provisioning');
@@ -243,12 +246,25 @@ describe('/cluster transfer', () => {
     await w.operations.finish(op.id, 'succeeded');
 
     const reply = textOf(await handleCommand(w, alice, cmd('transfer zk-hand <@UBOB|bob>')));
-    expect(reply).toContain('now belongs to <@UBOB>');
+    expect(reply).toContain('Offered zk-hand to <@UBOB>');
+    expect(reply).toContain('stays yours');
+    expect(w.store.clusters.get(c.id)!.owner).toBe('UALICE');
+    const offerDm = w.notifier.directs.find((d) => d.message.kind === 'transferOffer')!;
+    expect(offerDm.user).toBe('UBOB');
+    const buttons = JSON.stringify(renderDirectMessage(offerDm.message, { now: w.clock.now() }).blocks);
+    expect(buttons).toContain('"action_id":"cluster.transfer.accept"');
+    expect(buttons).toContain('"action_id":"cluster.transfer.decline"');
+    expect(w.notifier.threadMessages.map((m) => m.kind)).toEqual(['transferOffered']);
+
+    w.clock.advance(minute);
+    expect(await press(w, 'UBOB', 'transferAccept', offerOf(w).id)).toContain('zk-hand is yours now');
     expect(w.store.clusters.get(c.id)!.owner).toBe('UBOB');
     const dms = w.notifier.directs.filter((d) => d.message.kind === 'transferred');
     expect(dms.map((d) => d.user)).toEqual(['UBOB', 'UALICE']);
     expect(renderDirectMessage(dms[0]!.message, { now: w.clock.now() }).text).toContain('handed from <@UALICE> to <@UBOB>');
     expect(w.notifier.cards.at(-1)!.cluster.owner).toBe('UBOB');
+    // The same button again (a second press) changes nothing and says so.
+    expect(await press(w, 'UBOB', 'transferAccept', offerOf(w).id)).toContain('You accepted zk-hand already');
 
     w.clock.advance(minute);
     expect((await appRejection(requestDelete(w, 'UALICE', { name: 'zk-hand' }))).code).toBe('forbidden');
@@ -258,35 +274,66 @@ describe('/cluster transfer', () => {
 
     // Bob owns it now, so his history has every step; Alice's has none of it any more; an admin sees it too.
     const history = textOf(await handleCommand(w, bob, cmd('history zk-hand')));
-    for (const step of ['create → ✅ succeeded in 2 minutes', 'became ready', 'handed from UALICE to UBOB', 'delete → 🕓 queued', 'became deleting'])
+    for (const step of ['create → ✅ succeeded in 2 minutes', 'became ready', 'offered to UBOB', 'accepted from UALICE', 'delete → 🕓 queued', 'became deleting'])
       expect(history).toContain(step);
-    expect(history).toMatch(/<@UBOB> · delete[\s\S]*<@UALICE> · handed from UALICE to UBOB[\s\S]*<@UALICE> · create/); // newest first
+    expect(history).toMatch(/<@UBOB> · delete[\s\S]*<@UBOB> · accepted from UALICE[\s\S]*<@UALICE> · offered to UBOB[\s\S]*<@UALICE> · create/); // newest first
     expect(textOf(await handleCommand(w, alice, cmd('history')))).toContain('Nothing in the history of your clusters yet');
-    expect(textOf(await handleCommand(w, admin, cmd('history')))).toContain('handed from UALICE to UBOB');
+    expect(textOf(await handleCommand(w, admin, cmd('history')))).toContain('accepted from UALICE');
   });
 
-  it('refuses someone who is neither owner nor admin, a hand-over to the owner, and a new owner over quota', async () => {
+  it('refuses a stranger and a hand-over to the owner; a receiver over quota cannot accept (the offer stays open) but can decline', async () => {
     const c = await expiring(w, 'zk-1', day);
-    expect((await appRejection(requestTransfer(w, 'UBOB', { id: c.id }, 'UBOB'))).code).toBe('forbidden');
-    expect((await appRejection(requestTransfer(w, 'UALICE', { id: c.id }, 'UALICE'))).code).toBe('bad_command');
+    expect((await appRejection(offerTransfer(w, 'UBOB', { id: c.id }, 'UBOB'))).code).toBe('forbidden');
+    expect((await appRejection(offerTransfer(w, 'UALICE', { id: c.id }, 'UALICE'))).code).toBe('bad_command');
     for (let i = 0; i < w.settings.maxClustersPerUser; i++) await expiring(w, `bob-${i}`, day, 'ready', 'UBOB');
-    expect((await appRejection(requestTransfer(w, 'UALICE', { id: c.id }, 'UBOB'))).code).toBe('quota_exceeded');
+    const { offer } = await offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB');
+    expect((await appRejection(acceptTransfer(w, 'UBOB', offer.id))).code).toBe('quota_exceeded');
     expect(w.store.clusters.get(c.id)!.owner).toBe('UALICE');
-    expect(w.notifier.directs).toEqual([]);
+    expect((await w.transfers.get(offer.id))!.state).toBe('pending');
+    expect(await press(w, 'UCAROL', 'transferAccept', offer.id)).toContain('This offer is for <@UBOB>');
+    expect(await press(w, 'UBOB', 'transferDecline', offer.id)).toContain('You declined zk-1');
+    expect((await w.transfers.get(offer.id))!.state).toBe('declined');
+    expect(w.notifier.directs.filter((d) => d.message.kind === 'transferNotTaken').map((d) => d.user)).toEqual(['UALICE']);
+    expect(await press(w, 'UBOB', 'transferAccept', offer.id)).toContain('You declined zk-1');
+    expect(w.store.clusters.get(c.id)!.owner).toBe('UALICE');
   });
 
-  it('an admin may hand over anyone\'s cluster; both sides hear who did it', async () => {
+  it('an admin may offer anyone\'s cluster; the owner hears it, and both sides hear the hand-over', async () => {
     const c = await expiring(w, 'zk-1', day);
-    await requestTransfer(w, 'UADMIN', { id: c.id }, 'UCAROL');
-    expect(w.notifier.directs.map((d) => d.user)).toEqual(['UCAROL', 'UALICE']);
-    expect(renderDirectMessage(w.notifier.directs[1]!.message, { now: w.clock.now() }).text).toContain('by <@UADMIN>');
+    const { offer } = await offerTransfer(w, 'UADMIN', { id: c.id }, 'UCAROL');
+    expect(w.notifier.directs.map((d) => [d.user, d.message.kind])).toEqual([['UCAROL', 'transferOffer'], ['UALICE', 'actedByAdmin']]);
+    await acceptTransfer(w, 'UCAROL', offer.id);
+    const handed = w.notifier.directs.filter((d) => d.message.kind === 'transferred');
+    expect(handed.map((d) => d.user)).toEqual(['UCAROL', 'UALICE']);
+    expect(renderDirectMessage(handed[1]!.message, { now: w.clock.now() }).text).toContain('by <@UADMIN>');
   });
 
-  it('two transfers at once: only one wins (the store moves the owner only from the one read)', async () => {
+  it('an offer expires unanswered; a newer offer withdraws the older; a cluster that changed owner meanwhile voids it', async () => {
+    const c = await expiring(w, 'zk-1', 5 * day);
+    const first = (await offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB')).offer;
+    const second = await offerTransfer(w, 'UALICE', { id: c.id }, 'UCAROL');
+    expect(second.withdrawn?.id).toBe(first.id);
+    expect(await press(w, 'UBOB', 'transferAccept', first.id)).toContain('was withdrawn');
+
+    w.clock.advance(25 * hour);
+    expect(await press(w, 'UCAROL', 'transferAccept', second.offer.id)).toContain('expired');
+    expect(await expireTransferOffers(w)).toBe(1);
+    expect((await w.transfers.get(second.offer.id))!.state).toBe('expired');
+    expect(w.store.clusters.get(c.id)!.owner).toBe('UALICE');
+
+    const third = (await offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB')).offer;
+    await w.store.transferOwner(c.id, { from: 'UALICE', to: 'UDAVE' }, 'UADMIN'); // handed on some other way meanwhile
+    expect((await appRejection(acceptTransfer(w, 'UBOB', third.id))).userMessage).toContain('changed owner since it was offered');
+    expect((await w.transfers.get(third.id))!.state).toBe('withdrawn');
+    expect(w.store.clusters.get(c.id)!.owner).toBe('UDAVE');
+  });
+
+  it('two accepts of the same offer at once: one hand-over', async () => {
     const c = await expiring(w, 'zk-1', day);
-    const results = await Promise.allSettled([requestTransfer(w, 'UALICE', { id: c.id }, 'UBOB'), requestTransfer(w, 'UALICE', { id: c.id }, 'UCAROL')]);
+    const { offer } = await offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB');
+    const results = await Promise.allSettled([acceptTransfer(w, 'UBOB', offer.id), acceptTransfer(w, 'UBOB', offer.id)]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
-    expect((await w.store.events(c.id)).filter((e) => e.kind === 'transferred')).toHaveLength(1);
+    expect((await w.store.events(c.id)).filter((e) => e.kind === 'transfer.accepted')).toHaveLength(1);
   });
 });
 

@@ -180,6 +180,19 @@ describe('/cluster migrate NAME: the preview and its refusals', () => {
     expect(w.queue.jobs).toEqual([]);
   });
 
+  it('a draining host is refused as the target of a non-admin, in the preview and on the button; an admin may move a cluster there', async () => {
+    const { w, hosts, deps, zk } = await setup();
+    hosts.rows.get('docker-b')!.state = 'draining';
+    for (const reply of [await handleCommand(deps, alice, cmd('migrate zk-a --to docker-b')), await handleAction(deps, alice, 'migrateConfirm', `${zk.id}:docker-b`)]) {
+      expect(reply!.text).toContain('Docker host docker-b is draining: it takes no new clusters, and only admins may move one onto it.');
+      expect(reply!.blocks.some((b) => b.type === 'actions')).toBe(false);
+    }
+    expect(w.store.stateOf(zk.id)).toBe('ready');
+    expect(w.queue.jobs).toEqual([]);
+    expect(textOf(await handleAction(deps, admin, 'migrateConfirm', `${zk.id}:docker-b`))).toContain('Migrating zk-a to docker-b');
+    expect(w.store.stateOf(zk.id)).toBe('migrating');
+  });
+
   it('another user (not an admin) is refused with the usage, in the preview and on the button; nothing changes', async () => {
     const { w, deps, kafka } = await setup();
     for (const reply of [await handleCommand(deps, alice, cmd('migrate kafka-b --to docker-b')), await handleAction(deps, alice, 'migrateConfirm', `${kafka.id}:docker-b`)]) {

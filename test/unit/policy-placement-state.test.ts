@@ -196,6 +196,9 @@ describe('placeCluster', () => {
   it('--host pins a host: chosen even when another is emptier or it is draining; refused when down, unknown or full', () => {
     const hosts = [host('a', 65536), { ...host('b', 8192), state: 'draining' as const }, { ...host('c', 65536), state: 'down' as const }];
     expect(placeCluster(hosts, need, { pinned: 'b' })).toEqual({ ok: true, host: 'b' });
+    // A non-admin's migrate pins its target without that freedom: a draining host is refused.
+    expect(placeCluster(hosts, need, { pinned: 'b', pinnedMayDrain: false })).toEqual({ ok: false, reason: 'Docker host b is draining (it takes no new clusters)' });
+    expect(placeCluster(hosts, need, { pinned: 'a', pinnedMayDrain: false })).toEqual({ ok: true, host: 'a' });
     expect(placeCluster(hosts, need, { pinned: 'c' })).toEqual({ ok: false, reason: 'Docker host c is down' });
     expect(placeCluster(hosts, need, { pinned: 'z' })).toEqual({ ok: false, reason: 'there is no Docker host called z' });
     expect(placeCluster([host('small', 2048)], need, { pinned: 'small' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 1024 MiB and 64 CPUs free') });

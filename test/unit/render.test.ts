@@ -433,11 +433,11 @@ describe('renderDirectMessage: expiry reminder', () => {
     expect(allText(m)).toContain('will then be deleted with its data');
   });
 
-  it('offers Extend 1 day, Extend 3 days and a confirmed, danger Delete now, each carrying the cluster id', () => {
+  it('offers Extend 1 day, Extend 3 days (each naming the expiry it extends) and a confirmed, danger Delete now, each carrying the cluster id', () => {
     const [one, three, del] = buttons(m);
     expect(buttons(m)).toHaveLength(3);
-    expect(one).toMatchObject({ action_id: actionIds.extend1d, value: soon.id, text: { text: 'Extend 1 day' } });
-    expect(three).toMatchObject({ action_id: actionIds.extend3d, value: soon.id, text: { text: 'Extend 3 days' } });
+    expect(one).toMatchObject({ action_id: actionIds.extend1d, value: `${soon.id}:${soon.expiresAt.getTime()}`, text: { text: 'Extend 1 day' } });
+    expect(three).toMatchObject({ action_id: actionIds.extend3d, value: `${soon.id}:${soon.expiresAt.getTime()}`, text: { text: 'Extend 3 days' } });
     expect(del).toMatchObject({ action_id: actionIds.deleteFromCard, value: soon.id, style: 'danger', text: { text: 'Delete now' } });
     expect(del!.confirm?.style).toBe('danger');
     expect(del!.confirm?.text.text).toContain('cannot be undone');

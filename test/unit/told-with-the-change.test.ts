@@ -30,7 +30,7 @@ import { resetCluster } from '../../src/services/reset-cluster.js';
 import { requestRetry } from '../../src/services/retry-cluster.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
-import { requestTransfer } from '../../src/services/transfer-cluster.js';
+import { acceptTransfer, declineTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
 import { watchHosts } from '../../src/services/watch-hosts.js';
 import { MemoryArtifactStore } from '../support/memory-artifact-store.js';
 import { CrashAfterCommit, memoryWorld, MemoryWarningStore } from '../support/memory-ports.js';
@@ -176,10 +176,28 @@ describe('requests: the card and the DMs commit with the operation that moves th
     expect(told(w)).toEqual(['card failed']);
   });
 
-  it('a transfer: the card and both DMs', async () => {
+  it('a transfer offer: the thread and the receiver\'s DM with its buttons; its accept: the card, the thread and both DMs', async () => {
     const { w, c } = await setup();
-    await diesRightAfter(w, 'transferOwner', () => requestTransfer(w, 'UALICE', { id: c.id }, 'UBOB'));
-    expect(told(w)).toEqual(['card ready', 'dm UBOB transferred', 'dm UALICE transferred']);
+    await diesRightAfter(w, 'transfer:offered', () => offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB'));
+    expect(told(w)).toEqual(['thread transferOffered', 'dm UBOB transferOffer']);
+    const offer = [...w.store.offerRows.values()][0]!;
+    w.notifier.events.length = 0;
+    await diesRightAfter(w, 'transferOwner', () => acceptTransfer(w, 'UBOB', offer.id));
+    expect(told(w)).toEqual(['card ready', 'thread transferClosed', 'dm UBOB transferred', 'dm UALICE transferred']);
+  });
+
+  it('a declined and an expired offer: the thread and the owner\'s DM', async () => {
+    const { w, c } = await setup();
+    const { offer } = await offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB');
+    w.notifier.events.length = 0;
+    await diesRightAfter(w, 'transfer:declined', () => declineTransfer(w, 'UBOB', offer.id));
+    expect(told(w)).toEqual(['thread transferClosed', 'dm UALICE transferNotTaken']);
+    await offerTransfer(w, 'UALICE', { id: c.id }, 'UCAROL');
+    w.notifier.events.length = 0;
+    w.clock.advance(25 * 3600_000);
+    w.store.commits.crashAfter('transfer:expired');
+    await expect(expireTransferOffers(w)).rejects.toBeInstanceOf(CrashAfterCommit);
+    expect(told(w)).toEqual(['thread transferClosed', 'dm UALICE transferNotTaken']);
   });
 
   it("an admin's extension: the card and the owner's DM", async () => {

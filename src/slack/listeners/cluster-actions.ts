@@ -1,31 +1,34 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
-import { actionKinds, handleAction, type CommandDeps } from '../../app/handle-command.js';
+import { actionKinds, handleAction, type ActionKind, type CommandDeps } from '../../app/handle-command.js';
+import type { Message } from '../../render/blocks.js';
 import type { AcksFirst } from '../acks-first.js';
 import { publishHome } from '../home.js';
 import { sendFileToUser } from '../send-file.js';
-import { pressKey, type PressLedger } from '../press-ledger.js';
+import { onlyOnce, requestKeys, unsureReply, type RequestLedger } from '../request-ledger.js';
+
+/** Buttons whose answer takes the place of the message they were on: a transfer offer's, once decided. */
+const settles: readonly ActionKind[] = ['transferAccept', 'transferDecline'];
 
 /**
- * Buttons on the card, on ephemeral confirmations and on Home. The button's value is the cluster id.
- * A press delivered twice (same action and `action_ts`) is acknowledged and otherwise ignored.
+ * Buttons on the card, on ephemeral confirmations, in DMs and on Home. The button's value is the cluster id
+ * (or what the button names). A press delivered twice (same action and `action_ts`) is acknowledged and otherwise ignored.
  */
-export function registerClusterActions(app: App, deps: CommandDeps, presses: PressLedger, later: AcksFirst['later']): void {
+export function registerClusterActions(app: App, deps: CommandDeps, requests: RequestLedger, later: AcksFirst['later']): void {
   for (const [actionId, kind] of Object.entries(actionKinds)) {
     if (kind === 'createForm') continue; // opens a modal: listeners/home-and-form.ts
     app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
+      const onHome = body.container?.type === 'view';
+      // Home has no response_url: the answer goes by DM, and Home is re-published to show the change.
+      const answer = async (reply: Message) => {
+        if (onHome) return client.chat.postMessage({ channel: body.user.id, text: reply.text, blocks: reply.blocks as never });
+        // Answers to a confirmation (or a settled offer) replace it; answers to the shared card go only to the presser.
+        const replace = body.container?.is_ephemeral === true || settles.includes(kind);
+        return respond({ response_type: 'ephemeral', replace_original: replace, ...reply });
+      };
+      const key = requestKeys.press({ team: body.team?.id ?? null, user: body.user.id, actionId: action.action_id, blockId: action.block_id, actionTs: action.action_ts });
       // Everything after the ack waits until no other request waits for its own ack (acks-first.ts).
-      await later(async () => {
-        const key = pressKey({ team: body.team?.id ?? null, user: body.user.id, actionId: action.action_id, blockId: action.block_id, actionTs: action.action_ts });
-        // If Redis is down the press goes through: refusing every button would be worse than a rare double press.
-        const first = await presses.first(key).catch((e: Error) => {
-          deps.logger.warn({ err: e.message }, 'slack: could not check a button press for a replay; handling it');
-          return true;
-        });
-        if (!first) {
-          deps.logger.info({ action: action.action_id, user: body.user.id }, 'slack: ignored a replayed button press');
-          return;
-        }
+      await later(() => onlyOnce(requests, { key, what: 'button press', user: body.user.id }, deps.logger, async () => {
         const reply = await handleAction(
           deps,
           { user: body.user.id, team: body.team?.id ?? null, channel: body.channel?.id ?? null, requestKey: null },
@@ -33,22 +36,10 @@ export function registerClusterActions(app: App, deps: CommandDeps, presses: Pre
           action.value ?? '',
         );
         const { file, ...message } = reply ?? {};
-        const sendFile = async () => {
-          if (file) await sendFileToUser(client, body.user.id, file).catch((e: Error) => deps.logger.warn({ err: e.message, file: file.filename }, 'slack: could not send a file'));
-        };
-        // Home has no response_url: the answer goes by DM, and Home is re-published to show the change.
-        if (body.container?.type === 'view') {
-          if (reply) await client.chat.postMessage({ channel: body.user.id, text: reply.text, blocks: reply.blocks as never });
-          await sendFile();
-          await publishHome(deps, client, body.user.id);
-          return;
-        }
-        if (!reply) return;
-        // Answers to a confirmation replace it; answers to the shared card go only to the presser.
-        const onEphemeral = body.container?.is_ephemeral === true;
-        await respond({ response_type: 'ephemeral', replace_original: onEphemeral, ...(message as typeof reply) });
-        await sendFile();
-      });
+        if (reply) await answer(message as Message);
+        if (file) await sendFileToUser(client, body.user.id, file).catch((e: Error) => deps.logger.warn({ err: e.message, file: file.filename }, 'slack: could not send a file'));
+        if (onHome) await publishHome(deps, client, body.user.id);
+      }, () => answer(unsureReply)));
     });
   }
 }

@@ -6,9 +6,14 @@ import { openCreateActionId } from '../../render/home.js';
 import { renderInfo } from '../../render/messages.js';
 import type { AcksFirst } from '../acks-first.js';
 import { publishHome } from '../home.js';
+import { onlyOnce, requestKeys, unsureReply, type RequestLedger } from '../request-ledger.js';
 
-/** The Home tab, the create form's openers (Home/help button, global shortcut) and its submission. */
-export function registerHomeAndForm(app: App, deps: CommandDeps, later: AcksFirst['later']): void {
+/**
+ * The Home tab, the create form's openers (Home/help button, global shortcut) and its submission. A submission
+ * delivered again is dropped like a replayed command; the openers need no ledger (a trigger_id opens one form,
+ * within 3 seconds), nor does Home (publishing it again shows the same).
+ */
+export function registerHomeAndForm(app: App, deps: CommandDeps, requests: RequestLedger, later: AcksFirst['later']): void {
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
     await later(() => publishHome(deps, client, event.user));
@@ -37,13 +42,15 @@ export function registerHomeAndForm(app: App, deps: CommandDeps, later: AcksFirs
     }
     await ack();
     const channel = view.private_metadata || null;
-    await later(async () => {
+    const team = body.team?.id ?? null;
+    const key = requestKeys.submission({ team, viewId: view.id, triggerId: 'trigger_id' in body ? body.trigger_id : view.hash });
+    await later(() => onlyOnce(requests, { key, what: 'form submission', user }, deps.logger, async () => {
       // The view id is unique per opened form, so a resubmitted form is the same request.
-      const reply = await handleCommand(deps, { user, team: body.team?.id ?? null, channel, requestKey: `slack:${body.team?.id ?? ''}:view:${view.id}` }, check.command);
+      const reply = await handleCommand(deps, { user, team, channel, requestKey: `slack:${team ?? ''}:view:${view.id}` }, check.command);
       // Without a channel the card goes to the owner's DM; errors (quota, capacity) are told there too.
       if (reply) await client.chat.postMessage({ channel: user, text: reply.text, blocks: reply.blocks as never });
       else if (!channel) return;
       else await client.chat.postEphemeral({ channel, user, ...renderInfo(`⏳ Creating ${check.command.template}… the cluster card will appear in this channel.`) } as never).catch(() => {});
-    });
+    }, () => client.chat.postMessage({ channel: user, text: unsureReply.text, blocks: unsureReply.blocks as never })));
   });
 }
