@@ -26,7 +26,7 @@ import { restoreCluster } from '../../src/services/restore-cluster.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { docker, removeByLabel, subnetsInUse } from './docker.js';
+import { docker, removeAllByLabel, subnetsInUse } from './docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
 
 /**
@@ -138,11 +138,14 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
       return execIn(docker, node.containerName, ['bash', '-c', cmd], timeoutMs);
     },
     async close() {
-      for (const id of clusters) await removeByLabel(id).catch(() => undefined);
-      const snaps = (await db.database.pool.query('SELECT id FROM snapshots')).rows as { id: string }[];
-      for (const s of snaps) await data.removeImages({ 'clusterbot.snapshot': s.id }).catch(() => undefined);
-      await db.drop();
-      await rm(artifactDir, { recursive: true, force: true });
+      try {
+        await removeAllByLabel(clusters);
+        const snaps = (await db.database.pool.query('SELECT id FROM snapshots')).rows as { id: string }[];
+        for (const s of snaps) await data.removeImages({ 'clusterbot.snapshot': s.id }).catch(() => undefined);
+      } finally {
+        await db.drop();
+        await rm(artifactDir, { recursive: true, force: true });
+      }
     },
   };
   return world;
