@@ -50,10 +50,10 @@ export interface SnapshotWorld {
 }
 
 /** One world for a test file: made before its tests, closed after them. */
-export function useSnapshotWorld(): () => SnapshotWorld {
+export function useSnapshotWorld(opts: SnapshotWorldOptions = {}): () => SnapshotWorld {
   let w: SnapshotWorld | undefined;
   beforeAll(async () => {
-    w = await createSnapshotWorld();
+    w = await createSnapshotWorld(opts);
   }, 60_000);
   afterAll(async () => w?.close());
   return () => w!;
@@ -62,6 +62,8 @@ export function useSnapshotWorld(): () => SnapshotWorld {
 export interface SnapshotWorldOptions {
   /** Wraps the Docker runtime the services get (benches time its calls). */
   wrapRuntime?: (runtime: ContainerRuntime) => ContainerRuntime;
+  /** The image the data port's helpers run (volume copies), given the base image's ref: a test names one Docker lacks. */
+  helperImage?: (base: () => Promise<string>) => Promise<string>;
 }
 
 export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Promise<SnapshotWorld> {
@@ -73,7 +75,8 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
   const images = createImageBuilder({ docker: pool.get(pool.names()[0]!), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
   const bare = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
   const runtime = opts.wrapRuntime ? opts.wrapRuntime(bare) : bare;
-  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
+  const base = async () => (await images.resolve('base')).ref;
+  const data = createNodeData({ pool, logger, helperImage: opts.helperImage ? () => opts.helperImage!(base) : base });
   const artifacts = createFilesystemStore({ root: artifactDir, publicUrl: 'http://127.0.0.1:1', signingKey: Buffer.alloc(32, 7) });
   const bundles = createSnapshotBundles({ stagingDir: path.join(artifactDir, '.staging') });
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
