@@ -97,8 +97,11 @@ describe('a Docker host that dies', () => {
   }, 900_000);
   afterAll(async () => {
     // Whatever happened, C runs again, so that the harness removes what the tests made there as on the local host.
-    await startEngine('c');
-    await h?.close();
+    try {
+      await startEngine('c');
+    } finally {
+      await h?.close();
+    }
   }, 120_000);
 
   it('creates clusters on host C, one pinned and one placed there because the local host is nearly full; their cards show the host', async () => {

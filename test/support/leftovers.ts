@@ -9,15 +9,14 @@
  * (test/support/db.ts), dropped when their file ends. Another test run using the same engines at the same time
  * would be counted: run one suite at a time on a machine.
  *
- *   node --import tsx test/support/leftovers.ts [--report FILE] [--remove]
+ *   node --import tsx test/support/leftovers.ts [--report FILE]
  *
  * Prints each leftover with its engine and labels and exits 1 when there is one. `--report FILE` writes the result
  * in the shape of vitest's JSON report (one test per engine checked), so that the run's "N passed, N failed" line
- * counts it. `--remove` removes what it found (after a run stopped halfway), and still exits 1 for it.
+ * counts it. It removes nothing: on a shared machine what it lists may be another engineer's run in progress.
  */
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import type Docker from 'dockerode';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { clientFor } from '../../src/docker/host-pool.js';
@@ -80,12 +79,6 @@ export async function leftoversOn(engine: TestEngine, keep: Set<string>): Promis
   ];
 }
 
-async function remove(docker: Docker, l: Leftover): Promise<void> {
-  if (l.kind === 'container') await docker.getContainer(l.id).remove({ force: true, v: true });
-  else if (l.kind === 'volume') await docker.getVolume(l.id).remove({ force: true });
-  else await docker.getNetwork(l.id).remove();
-}
-
 export function describeLeftover(l: Leftover): string {
   const labels = Object.entries(l.labels).filter(([k]) => k.startsWith('clusterbot.')).map(([k, v]) => `${k}=${v}`).join(' ');
   return `engine ${l.engine}: ${l.kind} ${l.name}${l.state ? ` (${l.state})` : ''} ${labels}`;
@@ -124,12 +117,11 @@ async function main(argv: string[]): Promise<number> {
       if (found.length === 0) continue;
       failedEngines += 1;
       for (const l of found) console.log(`leftover of a test on ${describeLeftover(l)}`);
-      if (argv.includes('--remove')) for (const l of found) await remove(engine.docker, l);
     }
   } finally {
     close();
   }
-  console.log(failedEngines === 0 ? `no test left anything on engine(s) ${engines.map((e) => e.name).join(', ')}` : `tests left objects on ${failedEngines} engine(s)${argv.includes('--remove') ? ' (removed now)' : ''}`);
+  console.log(failedEngines === 0 ? `no test left anything on engine(s) ${engines.map((e) => e.name).join(', ')}` : `tests left objects on ${failedEngines} engine(s)`);
   if (report) writeFileSync(report, JSON.stringify({ numPassedTests: engines.length - failedEngines, numFailedTests: failedEngines, numPendingTests: 0, numTodoTests: 0 }));
   return failedEngines === 0 ? 0 : 1;
 }
