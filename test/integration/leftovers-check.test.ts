@@ -21,12 +21,12 @@ beforeAll(async () => {
   [developers, tests] = await Promise.all([createTestDatabase({ prefix: 'cbdev' }), createTestDatabase()]);
 });
 afterAll(async () => {
-  for (const what of ['test-cluster', 'test-own', 'developer', 'unlabelled']) await docker.getVolume(name(what)).remove({ force: true }).catch(() => undefined);
+  for (const what of ['test-cluster', 'test-own', 'developer', 'unlabelled', 'image-only']) await docker.getVolume(name(what)).remove({ force: true }).catch(() => undefined);
   await Promise.all([developers?.drop(), tests?.drop()]);
 });
 
 describe('the leftovers check', () => {
-  it("counts a test's objects and leaves a developer's clusterbot's and unlabelled ones out", async () => {
+  it("counts a test's objects and leaves out a developer's clusterbot's, unlabelled ones and those with only an image's labels", async () => {
     const [dev, test] = await Promise.all([deploymentId(developers.database.db), deploymentId(tests.database.db)]);
     const keep = await deploymentsNotOfTests(loadConfig().databaseUrl);
     expect(keep.has(dev)).toBe(true);
@@ -36,6 +36,8 @@ describe('the leftovers check', () => {
       [name('test-own'), { 'clusterbot.test': `leftovers-${run}` }],
       [name('developer'), { [label.managed]: 'true', [label.cluster]: `d-${run}`, [label.instance]: dev }],
       [name('unlabelled'), { 'com.example.other': 'x' }],
+      // What a container of one of our images carries from the image alone: anyone may run one.
+      [name('image-only'), { 'clusterbot.recipe': 'base', 'clusterbot.recipe.hash': 'f'.repeat(64) }],
     ];
     for (const [Name, Labels] of volumes) await docker.createVolume({ Name, Labels });
     const found = (await leftoversOn(localEngine, keep)).filter((l) => l.name.startsWith(`cb-leftovers-${run}-`));

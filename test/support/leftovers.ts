@@ -20,6 +20,7 @@ import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
 import { clientFor } from '../../src/docker/host-pool.js';
+import { RECIPE_HASH_LABEL, RECIPE_LABEL } from '../../src/domain/image-recipe.js';
 import { label } from '../../src/domain/labels.js';
 import { withDatabase } from './db.js';
 import { localEngine, type TestEngine } from './docker.js';
@@ -58,10 +59,13 @@ export async function deploymentsNotOfTests(adminUrl: string): Promise<Set<strin
   return ids;
 }
 
-/** Whether a test made it: any clusterbot label, unless it is a non-test deployment's. */
+/** What a container carries from its image alone: anyone may run a container of one of our images. */
+const fromImage = new Set([RECIPE_LABEL, RECIPE_HASH_LABEL]);
+
+/** Whether a test made it: any clusterbot label but its image's, unless it is a non-test deployment's. */
 export function madeByTest(labels: Record<string, string> | null | undefined, keep: Set<string>): boolean {
   const l = labels ?? {};
-  if (!Object.keys(l).some((k) => k.startsWith('clusterbot.'))) return false;
+  if (!Object.keys(l).some((k) => k.startsWith('clusterbot.') && !fromImage.has(k))) return false;
   const instance = l[label.instance];
   return !(instance && keep.has(instance));
 }
