@@ -10,8 +10,9 @@
 # containers would lose their network.
 #
 #   bash scripts/engine-b.sh          start it (idempotent) and print the settings that reach it
-#   bash scripts/engine-b.sh stop     stop it (its data stays)
+#   bash scripts/engine-b.sh stop     stop it (its data stays) and take its bridges and their routes off the machine
 #   bash scripts/engine-b.sh kill     SIGKILL its dockerd (a host that dies; `start` brings it back)
+#   bash scripts/engine-b.sh status   print how to reach it and ENGINE_B_STATE=running, stopped or killed; starts nothing
 #
 # Prints, for the caller to eval or copy:
 #   ENGINE_B_URL=https://127.0.0.1:2376  ENGINE_B_TLS_DIR=<dir with ca.pem, cert.pem, key.pem>
@@ -35,12 +36,47 @@ PORT="${!PORT_VAR:-$DEFAULT_PORT}"
 RUN=/var/run/clusterbot-engine-$NAME
 BRIDGE=cb-${NAME}0
 TLS="$ROOT/tls"
+CLIENT_DIR="${!CLIENT_VAR:-/tmp/clusterbot-engine-$NAME-tls}"
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 log() { printf '\033[1m[engine-%s]\033[0m %s\n' "$NAME" "$*" >&2; }
 
+# The API on its unix socket: no certificates needed, and it answers `stop` before the TLS directory exists.
+api() { as_root curl -sf --max-time 5 --unix-socket "$RUN/docker.sock" "http://engine$1"; }
+running() { [ -f "$RUN.pid" ] && kill -0 "$(cat "$RUN.pid")" 2>/dev/null; }
+
+if [ "${1:-}" = status ]; then
+  if running; then state=running; elif [ -f "$RUN.pid" ]; then state=killed; else state=stopped; fi
+  echo "ENGINE_${UPPER}_URL=https://127.0.0.1:$PORT"
+  echo "ENGINE_${UPPER}_TLS_DIR=$CLIENT_DIR"
+  echo "ENGINE_${UPPER}_STATE=$state"
+  exit 0
+fi
 if [ "${1:-}" = stop ]; then
-  if [ -f "$RUN.pid" ]; then as_root kill "$(cat "$RUN.pid")" 2>/dev/null || true; fi
-  for _ in $(seq 1 50); do [ -f "$RUN.pid" ] && kill -0 "$(cat "$RUN.pid")" 2>/dev/null || break; sleep 0.2; done
+  # A killed engine (`kill`) left its containers running under their shims: started again, it stops them itself.
+  if [ -f "$RUN.pid" ] && ! running; then log "was killed: starting it to stop it"; ENGINE_NAME="$NAME" bash "$0" >/dev/null; fi
+  # The Linux bridges of this engine's networks, asked before it goes: dockerd leaves them (and the routes to their
+  # subnets) in the kernel when it stops, and the machine's main engine gives a cluster network the same subnet later
+  # on its own bridge, with two routes to one subnet (the old one first), so that cluster's ports cannot be reached.
+  bridges="$BRIDGE"
+  if running; then
+    nets="$(api /networks)" || { log "its API did not answer: the bridges of its networks stay"; nets='[]'; }
+    bridges="$bridges $(printf %s "$nets" | node -e '
+      for (const n of JSON.parse(require("fs").readFileSync(0, "utf8")))
+        if (n.Driver === "bridge") console.log((n.Options || {})["com.docker.network.bridge.name"] || "br-" + n.Id.slice(0, 12));
+    ')"
+    as_root kill "$(cat "$RUN.pid")" 2>/dev/null || true
+    # It stops its containers first (10 s each at most, at once), then its containerd.
+    for _ in $(seq 1 150); do running || break; sleep 0.2; done
+    if running; then log "dockerd $(cat "$RUN.pid") did not stop within 30 s"; exit 1; fi
+  fi
+  for br in $bridges; do
+    if ip link show "$br" >/dev/null 2>&1; then as_root ip link delete "$br"; fi
+  done
+  # The FORWARD rule for bridged frames (see start), once neither engine runs.
+  other=/var/run/clusterbot-engine-$([ "$NAME" = b ] && echo c || echo b).pid
+  if ! { [ -f "$other" ] && kill -0 "$(cat "$other")" 2>/dev/null; }; then
+    while as_root iptables -D DOCKER-USER -m physdev --physdev-is-bridged -j ACCEPT 2>/dev/null; do :; done
+  fi
   log "stopped"
   exit 0
 fi
@@ -73,7 +109,6 @@ if ! as_root test -f "$TLS/cert.pem"; then
     openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 -extfile client.ext -out cert.pem 2>/dev/null &&
     rm -f server.csr client.csr server.ext client.ext"
 fi
-CLIENT_DIR="${!CLIENT_VAR:-/tmp/clusterbot-engine-$NAME-tls}"
 mkdir -p "$CLIENT_DIR"
 # Replaced by rename, never rewritten in place: tests of other files read them while this runs again (an empty
 # cert.pem for an instant failed a TLS handshake with "PEM routines::no start line").
@@ -102,13 +137,12 @@ if ! curl_b /_ping >/dev/null 2>&1; then
   # A daemon killed earlier (`kill`) leaves its pidfile, and dockerd refuses to start while it exists.
   if [ -f "$RUN.pid" ] && ! kill -0 "$(cat "$RUN.pid")" 2>/dev/null; then as_root rm -f "$RUN.pid"; fi
   as_root mkdir -p "$ROOT/data" "$RUN"
-  as_root bash -c "setsid dockerd \
-    --data-root '$ROOT/data' --exec-root '$RUN' --pidfile '$RUN.pid' \
-    --host 'unix://$RUN/docker.sock' --host 'tcp://127.0.0.1:$PORT' \
-    --tlsverify --tlscacert '$TLS/ca.pem' --tlscert '$TLS/server-cert.pem' --tlskey '$TLS/server-key.pem' \
-    --containerd-namespace moby-$NAME --containerd-plugins-namespace plugins-moby-$NAME \
-    --cgroup-parent /clusterbot-engine-$NAME --bridge $BRIDGE --iptables=false --ip-masq=false \
-    >'$ROOT/dockerd.log' 2>&1 < /dev/null &"
+  as_root bash "$(dirname "$0")/detach.sh" "$ROOT/dockerd.log" dockerd \
+    --data-root "$ROOT/data" --exec-root "$RUN" --pidfile "$RUN.pid" \
+    --host "unix://$RUN/docker.sock" --host "tcp://127.0.0.1:$PORT" \
+    --tlsverify --tlscacert "$TLS/ca.pem" --tlscert "$TLS/server-cert.pem" --tlskey "$TLS/server-key.pem" \
+    --containerd-namespace "moby-$NAME" --containerd-plugins-namespace "plugins-moby-$NAME" \
+    --cgroup-parent "/clusterbot-engine-$NAME" --bridge "$BRIDGE" --iptables=false --ip-masq=false
   for _ in $(seq 1 100); do curl_b /_ping >/dev/null 2>&1 && break; sleep 0.3; done
   curl_b /_ping >/dev/null || { as_root tail -20 "$ROOT/dockerd.log" >&2; log "the second dockerd did not start"; exit 1; }
 fi

@@ -34,7 +34,7 @@ log:
   level: warn
 CONF
   log "starting docker-registry on 127.0.0.1:$PORT"
-  as_root bash -c "setsid docker-registry serve '$ROOT/config.yml' >'$ROOT/registry.log' 2>&1 < /dev/null &"
+  as_root bash "$(dirname "$0")/detach.sh" "$ROOT/registry.log" docker-registry serve "$ROOT/config.yml"
   for _ in $(seq 1 50); do up && break; sleep 0.2; done
   up || { as_root tail -20 "$ROOT/registry.log" >&2; log "the registry did not start"; exit 1; }
 fi

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole suite (unit, integration, e2e) against the real services started by setup.sh,
 # then prints one plain "N passed, N failed" line, which CI reads whatever the runner.
-#   scripts/test.sh                  the whole suite: two lanes at once (vitest.config.ts), then the disruptive file
-#   scripts/test.sh FILE...          just those files, one at a time
+#   scripts/test.sh                  the whole suite: two lanes at once (vitest.config.ts), then the disruptive file,
+#                                    then the leftovers check; stops engines B and C and the registry at the end unless
+#                                    KEEP_TEST_ENGINES=1 (docs/testing.md)
+#   scripts/test.sh FILE...          just those files, one at a time (the engines keep running)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
@@ -14,6 +16,19 @@ if [ $# -gt 0 ]; then
   status=$?
   reports=(.cache/vitest-report.json)
 else
+  # The helper engines (B, C: scripts/engine-b.sh) and the registry the host-lane files started, however the run ends:
+  # idle JVMs of theirs would weigh on the next run's figures, and a bridge left in a cluster subnet breaks the next
+  # cluster given that subnet on the main engine.
+  stop_helpers() {
+    trap - EXIT
+    if [ "${KEEP_TEST_ENGINES:-}" = 1 ]; then return 0; fi
+    local rc=0
+    bash scripts/engine-b.sh stop || rc=1
+    ENGINE_NAME=c bash scripts/engine-b.sh stop || rc=1
+    bash scripts/registry.sh stop || rc=1
+    return $rc
+  }
+  trap stop_helpers EXIT
   # Build dist/ and the images once, before the lanes (two builds at once would race).
   node --import tsx test/support/prepare.ts || exit 1
   export CLUSTERBOT_TEST_PREPARED=1
@@ -30,6 +45,11 @@ else
   npx vitest run --config vitest.disruptive.config.ts --reporter=default --reporter=json --outputFile.json=.cache/vitest-report-disruptive.json
   status=$(( status || $? ))
   reports+=(.cache/vitest-report-disruptive.json)
+  # Last, on every engine: a container, volume or network a test made and left fails the run, named.
+  node --import tsx test/support/leftovers.ts --report .cache/vitest-report-leftovers.json
+  status=$(( status || $? ))
+  reports+=(.cache/vitest-report-leftovers.json)
+  stop_helpers || status=1
 fi
 node -e '
   const fs = require("fs");

@@ -88,7 +88,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     const volumes = new Map<number, SnapshotNodeImage['volumes']>();
     const pauseStart = deps.clock.now();
     try {
-      await Promise.all(plan.nodes.map((n) => data.pause(host, n.containerName)));
+      await settledAll(plan.nodes.map((n) => data.pause(host, n.containerName)));
       deps.checkpoint?.('snapshot.paused');
       // Commits and volume copies touch different things (the container's layer, the volumes), so they run
       // all at once: the pause lasts as long as the slowest of them, not their sum.
@@ -112,7 +112,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
         }
         volumes.set(n.ordinal, list);
       }
-      await Promise.all([
+      await settledAll([
         ...plan.nodes.map(async (n) => {
           const ref = committedImageRef(snapshot.id, n.hostname);
           // The label contract: the committed image is the cluster's (role, node) and, above all, the snapshot's.
@@ -181,6 +181,16 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
   } finally {
     await bundle.cleanup().catch(() => undefined);
   }
+}
+
+/**
+ * Promise.all that waits for every one to settle before it throws the first failure. In the cut, a pause or commit
+ * still under way when another failed would otherwise land after the `finally`: a node paused after its unpause, or
+ * an image committed after the failed snapshot's images were removed (the test saw one left).
+ */
+async function settledAll(work: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** A failed or interrupted snapshot leaves nothing: no committed images, no archive, the row failed, the thread told. */

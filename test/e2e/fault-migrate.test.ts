@@ -78,7 +78,6 @@ describe('a worker killed at the steps of a migration from local to host B', () 
   }, 600_000);
   afterAll(async () => {
     await redis?.quit();
-    if (engineB && id) await removeOn(engineB.docker, id);
     engineB?.agent.destroy();
     await h?.close();
   });
@@ -94,12 +93,6 @@ describe('a worker killed at the steps of a migration from local to host B', () 
       networks: networks.length,
       volumes: (volumes.Volumes ?? []).length,
     };
-  }
-  async function removeOn(docker: Docker, clusterId: string) {
-    const filters = { label: [`${label.cluster}=${clusterId}`] };
-    for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
-    for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true }).catch(() => undefined);
-    for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(() => undefined);
   }
   async function zk(docker: Docker, cmd: string) {
     const [node] = await docker.listContainers({ filters: { label: [`${label.cluster}=${id}`, `${label.role}=zk`] } });

@@ -103,13 +103,6 @@ describe('/cluster migrate over Slack: a ZooKeeper moves from host A to host B',
   afterAll(async () => {
     // The bot's log, for a failure's post-mortem (the process and its memory are gone after close).
     if (h) await writeFile('.cache/slack-migrate-bot.log', h.bot.logs().map((l) => JSON.stringify(l)).join('\n')).catch(() => undefined);
-    if (clusterId) {
-      // The harness cleans host A by label; what the migration made on B goes here, by the same label.
-      const filters = { label: [`${label.cluster}=${clusterId}`] };
-      for (const c of await onB.docker.listContainers({ all: true, filters })) await onB.docker.getContainer(c.Id).remove({ force: true, v: true });
-      for (const v of (await onB.docker.listVolumes({ filters })).Volumes ?? []) await onB.docker.getVolume(v.Name).remove({ force: true });
-      for (const n of await onB.docker.listNetworks({ filters })) await onB.docker.getNetwork(n.Id).remove();
-    }
     onB?.agent.destroy();
     await h?.close();
   }, 120_000);

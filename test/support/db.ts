@@ -33,15 +33,20 @@ async function adminQuery(url: string, text: string): Promise<void> {
   }
 }
 
-function withDatabase(url: string, name: string): string {
+/** `url` with its database name replaced by `name`. */
+export function withDatabase(url: string, name: string): string {
   const u = new URL(url);
   u.pathname = `/${name}`;
   return u.toString();
 }
 
-export async function createTestDatabase(opts: { max?: number } = {}): Promise<TestDatabase> {
+/**
+ * `prefix`: another than `clusterbot_test` makes a database the suite's leftovers check takes for a developer's
+ * (test/support/leftovers.ts), to test that check.
+ */
+export async function createTestDatabase(opts: { max?: number; prefix?: string } = {}): Promise<TestDatabase> {
   const adminUrl = loadConfig().databaseUrl;
-  const name = `clusterbot_test_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+  const name = `${opts.prefix ?? 'clusterbot_test'}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   // The name is generated from [a-z0-9_] only, so quoting it is enough.
   await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
   const url = withDatabase(adminUrl, name);

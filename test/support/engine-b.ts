@@ -16,16 +16,28 @@ const script = () => path.resolve('scripts/engine-b.sh');
 const run = (name: 'b' | 'c', ...args: string[]) =>
   promisify(execFile)('bash', [script(), ...args], { timeout: 120_000, env: { ...process.env, ENGINE_NAME: name } });
 
-/** Starts engine `name` if it is not running (after a kill too) and says how to reach it. */
-export async function startEngine(name: 'b' | 'c'): Promise<EngineB> {
-  const { stdout } = await run(name);
-  const value = (k: string) => {
-    const m = new RegExp(`^${k}=(.+)$`, 'm').exec(stdout);
-    if (!m) throw new Error(`scripts/engine-b.sh printed no ${k}: ${stdout}`);
+/** The `KEY=value` lines scripts/engine-b.sh printed for engine `name`. */
+function printed(name: 'b' | 'c', stdout: string): (key: string) => string {
+  return (key) => {
+    const m = new RegExp(`^ENGINE_${name.toUpperCase()}_${key}=(.+)$`, 'm').exec(stdout);
+    if (!m) throw new Error(`scripts/engine-b.sh printed no ENGINE_${name.toUpperCase()}_${key}: ${stdout}`);
     return m[1]!;
   };
-  const upper = name.toUpperCase();
-  return { url: value(`ENGINE_${upper}_URL`), tlsDir: value(`ENGINE_${upper}_TLS_DIR`) };
+}
+
+/** Starts engine `name` if it is not running (after a kill too) and says how to reach it. */
+export async function startEngine(name: 'b' | 'c'): Promise<EngineB> {
+  const value = printed(name, (await run(name)).stdout);
+  return { url: value('URL'), tlsDir: value('TLS_DIR') };
+}
+
+/**
+ * Engine `name` as it is, started by nobody: `killed` is a dockerd killed (`killEngine`) and not started again,
+ * whose containers still run under their shims without an API to reach them.
+ */
+export async function engineStatus(name: 'b' | 'c'): Promise<EngineB & { state: 'running' | 'stopped' | 'killed' }> {
+  const value = printed(name, (await run(name, 'status')).stdout);
+  return { url: value('URL'), tlsDir: value('TLS_DIR'), state: value('STATE') as 'running' | 'stopped' | 'killed' };
 }
 
 export const startEngineB = (): Promise<EngineB> => startEngine('b');

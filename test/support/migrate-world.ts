@@ -22,6 +22,7 @@ import { requestCluster } from '../../src/services/request-cluster.js';
 import { requestMigrate, requestMigrateAll } from '../../src/services/request-migrate.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { removeAllByLabel } from './docker.js';
 import { startEngineB } from './engine-b.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
 
@@ -150,9 +151,13 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
       };
     },
     async close() {
-      for (const id of clusters) await runtime.removeCluster(id).catch(() => undefined);
-      await db.drop();
-      await pool.close();
+      try {
+        // By label on both hosts, whatever the tests' outcome (not through the runtime under test).
+        await removeAllByLabel(clusters, pool.names().map((name) => ({ name, docker: pool.get(name) })));
+      } finally {
+        await db.drop();
+        await pool.close();
+      }
     },
   };
 }

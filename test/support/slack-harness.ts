@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { startClusterbot, type ClusterbotProcess } from './clusterbot-process.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { removeByLabel } from './docker.js';
+import { clientFor } from '../../src/docker/host-pool.js';
+import { localEngine, removeAllByLabel, type TestEngine } from './docker.js';
 import { startFakeSlack, type FakeMessage, type FakeSlack } from './fake-slack.js';
 import { blockActionsBody, eventsUrl, IDS, newTriggerId, postToBot, slashCommandBody, type BotResponse } from './slack-request.js';
 
@@ -118,11 +119,22 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     },
     async close() {
       await h.bot.stop();
-      // Every cluster this run's database knows is removed by label, whatever the tests' outcome.
-      const ids = (await db.database.pool.query('SELECT id FROM clusters')).rows.map((r: { id: string }) => r.id);
-      for (const id of ids) await removeByLabel(id);
-      await db.drop();
-      await fake.close();
+      // Every cluster this run's database knows is removed by label, whatever the tests' outcome, on every host it
+      // registered (engines B and C for the many-hosts files).
+      const clients: ReturnType<typeof clientFor>[] = [];
+      try {
+        const ids = (await db.database.pool.query('SELECT id FROM clusters')).rows.map((r: { id: string }) => r.id);
+        const hosts = (await db.database.pool.query<{ name: string; url: string; tls_dir: string | null }>('SELECT name, url, tls_dir FROM hosts')).rows;
+        const engines = hosts.filter((x) => x.url !== 'unix:///var/run/docker.sock').map((x): TestEngine => {
+          clients.push(clientFor({ name: x.name, url: x.url, ...(x.tls_dir && { tlsDir: x.tls_dir }) }));
+          return { name: x.name, docker: clients.at(-1)!.docker };
+        });
+        await removeAllByLabel(ids, [localEngine, ...engines]);
+      } finally {
+        for (const c of clients) c.agent.destroy();
+        await db.drop();
+        await fake.close();
+      }
     },
   };
   return h;

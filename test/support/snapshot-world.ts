@@ -27,7 +27,7 @@ import { restoreCluster } from '../../src/services/restore-cluster.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { docker, removeByLabel, subnetsInUse } from './docker.js';
+import { docker, removeAllByLabel, subnetsInUse } from './docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
 
 /**
@@ -55,10 +55,10 @@ export interface SnapshotWorld {
 }
 
 /** One world for a test file: made before its tests, closed after them. */
-export function useSnapshotWorld(): () => SnapshotWorld {
+export function useSnapshotWorld(opts: SnapshotWorldOptions = {}): () => SnapshotWorld {
   let w: SnapshotWorld | undefined;
   beforeAll(async () => {
-    w = await createSnapshotWorld();
+    w = await createSnapshotWorld(opts);
   }, 60_000);
   afterAll(async () => w?.close());
   return () => w!;
@@ -67,6 +67,8 @@ export function useSnapshotWorld(): () => SnapshotWorld {
 export interface SnapshotWorldOptions {
   /** Wraps the Docker runtime the services get (benches time its calls). */
   wrapRuntime?: (runtime: ContainerRuntime) => ContainerRuntime;
+  /** The image the data port's helpers run (volume copies), given the base image's ref: a test names one Docker lacks. */
+  helperImage?: (base: () => Promise<string>) => Promise<string>;
 }
 
 export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Promise<SnapshotWorld> {
@@ -78,7 +80,8 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
   const images = createImageBuilder({ docker: pool.get(pool.names()[0]!), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
   const bare = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
   const runtime = opts.wrapRuntime ? opts.wrapRuntime(bare) : bare;
-  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
+  const base = async () => (await images.resolve('base')).ref;
+  const data = createNodeData({ pool, logger, helperImage: opts.helperImage ? () => opts.helperImage!(base) : base });
   const artifacts = createFilesystemStore({ root: artifactDir, publicUrl: 'http://127.0.0.1:1', signingKey: Buffer.alloc(32, 7) });
   const bundles = createSnapshotBundles({ stagingDir: path.join(artifactDir, '.staging') });
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
@@ -151,11 +154,14 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
       return execIn(docker, node.containerName, ['bash', '-c', cmd], timeoutMs);
     },
     async close() {
-      for (const id of clusters) await removeByLabel(id).catch(() => undefined);
-      const snaps = (await db.database.pool.query('SELECT id FROM snapshots')).rows as { id: string }[];
-      for (const s of snaps) await data.removeImages({ 'clusterbot.snapshot': s.id }).catch(() => undefined);
-      await db.drop();
-      await rm(artifactDir, { recursive: true, force: true });
+      try {
+        await removeAllByLabel(clusters);
+        const snaps = (await db.database.pool.query('SELECT id FROM snapshots')).rows as { id: string }[];
+        for (const s of snaps) await data.removeImages({ 'clusterbot.snapshot': s.id }).catch(() => undefined);
+      } finally {
+        await db.drop();
+        await rm(artifactDir, { recursive: true, force: true });
+      }
     },
   };
   return world;
