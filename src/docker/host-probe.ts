@@ -2,6 +2,7 @@ import { label } from '../domain/labels.js';
 import type { HostProbe } from '../services/ports.js';
 import { engineMessage, withDeadline } from './engine-call.js';
 import { execIn } from './exec.js';
+import type { HostFirewall } from './host-firewall.js';
 import type { HostPool } from './host-pool.js';
 
 /**
@@ -25,7 +26,7 @@ export function parseFree(output: string): { diskFreeBytes: number | null; memor
  * host. The Engine API reports neither, and a helper container every few seconds would cost more than the check
  * is worth; a host with no running node keeps its last figures.
  */
-export function createHostProbe(pool: HostPool, opts: { instance?: string } = {}): HostProbe {
+export function createHostProbe(pool: HostPool, opts: { instance?: string; firewall?: Pick<HostFirewall, 'ensure'> } = {}): HostProbe {
   const filters = { label: [`${label.managed}=true`, ...(opts.instance ? [`${label.instance}=${opts.instance}`] : [])], status: ['running'] };
   return {
     names: () => pool.names(),
@@ -47,6 +48,9 @@ export function createHostProbe(pool: HostPool, opts: { instance?: string } = {}
         })(),
         timeoutMs,
       ).catch(() => undefined);
+      // A host that rebooted (or had its firewall flushed) gets its rule back within the firewall's refresh, cluster
+      // networks made there or not; in the background, logged by the firewall when it fails.
+      opts.firewall?.ensure(host).catch(() => undefined);
       return { ok: true, cpus: info.NCPU, memoryMiB: Math.floor(info.MemTotal / 2 ** 20), ...free };
     },
   };
