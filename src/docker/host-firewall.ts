@@ -13,6 +13,7 @@
  * lock); REJECT, so a client fails at once instead of waiting for a timeout.
  */
 import type { DataContext } from './data-context.js';
+import { RECIPE_LABEL } from '../domain/image-recipe.js';
 import { AppError } from '../errors.js';
 import { createHelper, removeHelper, runHelper, type Helper } from './helper-container.js';
 
@@ -39,11 +40,24 @@ export interface HostFirewall {
    * AppError('docker_error') saying why not. A host guarded within the last `refreshMs` is not asked again.
    */
   ensure(host: string): Promise<'added' | 'present'>;
+  /** Starts nothing more and waits for what runs (a helper is never left behind by a shutdown). */
+  close(): Promise<void>;
 }
 
 export function createHostFirewall(ctx: DataContext & { subnetPool: string; refreshMs?: number }): HostFirewall {
   const refreshMs = ctx.refreshMs ?? 10 * 60_000;
   const guarded = new Map<string, { at: number; done: Promise<'added' | 'present'> }>();
+
+  /**
+   * An image of ours already on the host: every recipe's is Debian with sh and util-linux's nsenter, and a new host
+   * (engine-to-engine, no registry) would otherwise be sent the whole base image first just for this. The base
+   * image brought there when the host has none yet.
+   */
+  async function imageOn(host: string): Promise<string> {
+    const ours = await ctx.call(host, 'list', 'clusterbot images', () => ctx.pool.get(host).listImages({ filters: { label: [RECIPE_LABEL] } }));
+    const pick = ours.find((i) => i.Labels?.[RECIPE_LABEL] === 'base') ?? ours[0];
+    return pick ? pick.Id : ctx.helperImage(host);
+  }
 
   async function apply(host: string): Promise<'added' | 'present'> {
     const docker = ctx.pool.get(host);
@@ -51,7 +65,7 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
     try {
       helper = await createHelper(ctx.call, docker, host, {
         purpose: 'host-firewall',
-        image: await ctx.helperImage(host),
+        image: await imageOn(host),
         labels: {},
         baseLabels: ctx.helperLabels,
         argv: ['sh', '-c', enterHost, script, ctx.subnetPool, metadataRange, ruleComment],
@@ -77,15 +91,23 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
     }
   }
 
+  let closed = false;
+  const running = new Set<Promise<unknown>>();
   return {
     ensure(host) {
       const seen = guarded.get(host);
       if (seen && Date.now() - seen.at < refreshMs) return seen.done;
+      if (closed) return Promise.reject(new AppError('docker_error', `Not guarding Docker host ${host}: clusterbot is stopping.`, { retryable: true }));
       const done = apply(host);
       guarded.set(host, { at: Date.now(), done });
+      running.add(done);
       // A failure is not remembered: the next call tries again.
-      done.catch(() => guarded.get(host)?.done === done && guarded.delete(host));
+      done.catch(() => guarded.get(host)?.done === done && guarded.delete(host)).finally(() => running.delete(done));
       return done;
+    },
+    async close() {
+      closed = true;
+      await Promise.allSettled([...running]);
     },
   };
 }

@@ -44,13 +44,13 @@ export function createHostProbe(pool: HostPool, opts: { instance?: string; firew
         (async () => {
           const [node] = await docker.listContainers({ limit: 1, filters });
           if (!node) return undefined;
+          // Where nodes run, the host firewall's rule must be in place: a host that rebooted (or had its rules
+          // flushed) gets it back within the firewall's refresh. In the background; the firewall logs a failure.
+          opts.firewall?.ensure(host).catch(() => undefined);
           return parseFree((await execIn(docker, node.Id, ['sh', '-c', freeScript], timeoutMs, '0')).output);
         })(),
         timeoutMs,
       ).catch(() => undefined);
-      // A host that rebooted (or had its firewall flushed) gets its rule back within the firewall's refresh, cluster
-      // networks made there or not; in the background, logged by the firewall when it fails.
-      opts.firewall?.ensure(host).catch(() => undefined);
       return { ok: true, cpus: info.NCPU, memoryMiB: Math.floor(info.MemTotal / 2 ** 20), ...free };
     },
   };

@@ -137,6 +137,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const helpers = { pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance }, distribution };
   // Cluster nodes may not reach the hosts' link-local (cloud metadata) addresses: one iptables rule per host.
   const firewall = config.hostFirewall ? createHostFirewall({ ...dataContextFor(helpers), subnetPool: config.subnetPool }) : undefined;
+  if (firewall) lifecycle.defer('host firewall', () => firewall.close());
   const runtime = createClusterRuntime({
     pool, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, advertiseFor: (host) => advertised.get(host),
     resolveImage: async (recipe) => (await images.resolve(recipe)).ref, ...(firewall && { firewall }),
