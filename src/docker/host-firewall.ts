@@ -13,7 +13,6 @@
  * lock); REJECT, so a client fails at once instead of waiting for a timeout.
  */
 import type { DataContext } from './data-context.js';
-import { RECIPE_LABEL } from '../domain/image-recipe.js';
 import { AppError } from '../errors.js';
 import { createHelper, removeHelper, runHelper, type Helper } from './helper-container.js';
 
@@ -48,24 +47,15 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
   const refreshMs = ctx.refreshMs ?? 10 * 60_000;
   const guarded = new Map<string, { at: number; done: Promise<'added' | 'present'> }>();
 
-  /**
-   * An image of ours already on the host: every recipe's is Debian with sh and util-linux's nsenter, and a new host
-   * (engine-to-engine, no registry) would otherwise be sent the whole base image first just for this. The base
-   * image brought there when the host has none yet.
-   */
-  async function imageOn(host: string): Promise<string> {
-    const ours = await ctx.call(host, 'list', 'clusterbot images', () => ctx.pool.get(host).listImages({ filters: { label: [RECIPE_LABEL] } }));
-    const pick = ours.find((i) => i.Labels?.[RECIPE_LABEL] === 'base') ?? ours[0];
-    return pick ? pick.Id : ctx.helperImage(host);
-  }
-
   async function apply(host: string): Promise<'added' | 'present'> {
     const docker = ctx.pool.get(host);
     let helper: Helper | undefined;
     try {
       helper = await createHelper(ctx.call, docker, host, {
         purpose: 'host-firewall',
-        image: await imageOn(host),
+        // Our own base image by its ref, never just any image carrying our labels: a snapshot's committed image
+        // does too, and its nsenter and sh are whatever the cluster's owner left there.
+        image: await ctx.helperImage(host),
         labels: {},
         baseLabels: ctx.helperLabels,
         argv: ['sh', '-c', enterHost, script, ctx.subnetPool, metadataRange, ruleComment],

@@ -68,7 +68,7 @@ function routesFor(ctx: Context): Route[] {
   return [...downloads, ...healthRoutes(ctx, 'public')];
 }
 
-function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[] {
+function healthRoutes(ctx: Context, only: 'public' | 'internal'): Route[] {
   // Clusters, reservations, queue and hosts are read when Prometheus scrapes (src/metrics.ts).
   attachStateCollectors({
     query: (sql) => ctx.database.pool.query(sql),
