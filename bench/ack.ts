@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const clusterbot = (cli: string, port: number, database: string, extra: { args: string[]; env: Record<string, string> }) => start([...loader, ...extra.args, cli, processKind], {
     DATABASE_URL: database, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', QUEUE_PREFIX: `bench-ack-${randomUUID().slice(0, 8)}`,
     SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: secret, SLACK_API_URL: fake.apiUrl, CLUSTER_SUBNET_POOL: '10.172.0.0/16',
-    PORT: String(port), LOG_LEVEL: 'warn', ...extra.env,
+    PORT: String(port), METRICS_PORT: '0', LOG_LEVEL: 'warn', ...extra.env,
   });
   const ours = clusterbot(runtime === 'tsx' ? 'src/entrypoints/cli.ts' : 'dist/entrypoints/cli.js', ourPort, db.url, { args: [...ourProbe.args, ...profile], env: ourProbe.env });
   const compareDir = opt('--compare', '');

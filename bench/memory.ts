@@ -54,7 +54,7 @@ async function heapSnapshot(): Promise<void> {
 
 const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.bot.child.pid}/status`, 'utf8'))![1]) * 1024;
 async function sample(): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${h.bot.port}/metrics`)).text();
+  const text = await (await fetch(`http://127.0.0.1:${h.bot.metricsPort}/metrics`)).text();
   const metric = (name: string) => Number(new RegExp(`^clusterbot_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return {
     rss: rss(), heapUsed: metric('nodejs_heap_size_used_bytes'), external: metric('nodejs_external_memory_bytes'),

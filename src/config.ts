@@ -104,8 +104,13 @@ export const envSchema = z.object({
   MONITOR_HOST_MEMORY_FREE_PERCENT: z.coerce.number().min(0).max(100).default(10),
   MONITOR_HOST_DISK_PERCENT: z.coerce.number().min(1).max(100).default(90),
   MONITOR_CLEAR_SAMPLES: z.coerce.number().int().min(1).max(100).default(2),
-  // Serve /metrics and /readyz on this internal port instead of the public (Slack) one. Unset: same port.
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // /metrics and /readyz on this internal port, bound to METRICS_HOST (loopback unless told), never on the public
+  // (Slack) port; 0: a port the kernel picks (logged).
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  METRICS_HOST: z.ipv4().default('127.0.0.1'),
+  // Every Docker host gets an iptables rule that keeps cluster nodes off 169.254.0.0/16 (cloud metadata); `off`
+  // leaves that to the admin (docker/host-firewall.ts).
+  HOST_FIREWALL: z.enum(['on', 'off']).default('on'),
   /** How often the reconciler (services/reconcile.ts) makes BullMQ and Docker agree with Postgres; it also runs at worker start. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
   /** Seconds a cluster may sit in provisioning/deleting without progress, or an operation wait for a lost job, before it is failed. */
@@ -162,8 +167,11 @@ export interface Config {
     retryMaxMs: number;
   };
   port: number;
-  /** /metrics and /readyz on their own port (not reachable from Slack's side); undefined: on `port`. */
-  metricsPort?: number;
+  /** /metrics and /readyz on their own port and address (loopback by default), never on `port`. */
+  metricsPort: number;
+  metricsHost: string;
+  /** Guard each Docker host so cluster nodes cannot reach link-local (metadata) addresses. */
+  hostFirewall: boolean;
   docker: {
     hosts: DockerHostConfig[];
     registry: string | undefined;
@@ -263,7 +271,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       retryMaxMs: Math.round(e.SLACK_RETRY_MAX_SECONDS * 1000),
     },
     port: e.PORT,
-    ...(e.METRICS_PORT !== undefined && { metricsPort: e.METRICS_PORT }),
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    hostFirewall: e.HOST_FIREWALL === 'on',
     docker: {
       hosts: e.DOCKER_HOSTS.map((entry) => {
         const m = dockerHostEntry.exec(entry)!;

@@ -22,14 +22,15 @@ export function isSecretKey(key: string): boolean {
 /**
  * Secrets inside free text, in every shape a connection string or header takes:
  * `scheme://user:pa/ss@host`, `scheme://:secret@host`, `?password=x&`, `password: x`, `Bearer xyz`,
- * and Slack tokens (`xoxb-…`, `xapp-…`).
+ * Slack tokens (`xoxb-…`, `xapp-…`), and the signatures of clusterbot's own links (`sig=` of a download
+ * link, `cb_sig=` of a web UI link): whoever reads the log could otherwise open them until they expire.
  */
 export function redactText(s: string): string {
   return s
     // userinfo of a URL: everything between `://user:` and the LAST `@` before the host (passwords may hold `/`, `@`, `:`).
     .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s]*)@(?=[^\s@]*)/gi, (_m, head: string) => `${head}${REDACTED}@`)
     // query or form parameters and `key=value` / `key: value` pairs named like a secret
-    .replace(/([?&;\s,{"']|^)((?:[\w.-]*?)(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|signature|auth))(["']?\s*[=:]\s*["']?)([^\s&;,"'}]+)/gi,
+    .replace(/([?&;\s,{"']|^)((?:[\w.-]*?)(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|signature|sig|auth))(["']?\s*[=:]\s*["']?)([^\s&;,"'}]+)/gi,
       (_m, pre: string, key: string, sep: string) => `${pre}${key}${sep}${REDACTED}`)
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`)
     .replace(/\bxox[abposr]-[A-Za-z0-9-]+/g, REDACTED)

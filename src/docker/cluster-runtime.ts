@@ -7,7 +7,10 @@ import { containerSpec } from '../domain/container-spec.js';
 import { ipv4Range } from '../domain/subnet.js';
 import { AppError } from '../errors.js';
 import type { ContainerRuntime, HostCapacity, NodeStatus } from '../services/ports.js';
-import { demuxBuffer, execIn } from './exec.js';
+import { cutMarker, defaultOutputBytes } from './bounded-output.js';
+import { execIn } from './exec.js';
+import type { HostFirewall } from './host-firewall.js';
+import { logTail } from './log-tail.js';
 import type { HostPool } from './host-pool.js';
 import type { ImageDistribution } from './image-distribution.js';
 import { withDeadline } from './engine-call.js';
@@ -34,6 +37,11 @@ export interface RuntimeOptions {
   advertiseFor?: (host: string) => string | undefined;
   /** How long a call that only asks whether a host is there waits for it (default 5 s). */
   answerWithinMs?: number;
+  /**
+   * Keeps cluster nodes off the host's link-local (cloud metadata) addresses (host-firewall.ts): a host is guarded
+   * before a cluster network is made there, and a network is not made where that fails. Absent: not guarded.
+   */
+  firewall?: Pick<HostFirewall, 'ensure'>;
 }
 
 /** Where a started node finds its own published addresses (see publishedEnv). */
@@ -181,6 +189,7 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
 
     async ensureNetwork(host, plan) {
       const docker = pool.get(host);
+      await opts.firewall?.ensure(host);
       const key = `${host}/${plan.network.name}`;
       const previous = networkLocks.get(key) ?? Promise.resolve();
       const next = previous.catch(() => undefined).then(async () => {
@@ -300,15 +309,16 @@ export function createClusterRuntime(opts: RuntimeOptions): ContainerRuntime {
 
     async exec(host, containerName, cmd, o = {}) {
       try {
-        return await execIn(pool.get(host), containerName, cmd, o.timeoutMs, o.user);
+        return await execIn(pool.get(host), containerName, cmd, o.timeoutMs, o.user, { ...(o.maxBytes !== undefined && { maxBytes: o.maxBytes }), ...(o.keep && { keep: o.keep }) });
       } catch (e) {
         throw dockerError(`run ${cmd[0]} in ${containerName}`, e);
       }
     },
 
     async logsTail(host, containerName, lines) {
-      const buf = (await pool.get(host).getContainer(containerName).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-      return demuxBuffer(buf).trimEnd();
+      // Streamed and capped: `tail` counts lines, and one line can be as long as the node likes.
+      const tail = await logTail(pool.get(host), containerName, { tailLines: lines, maxBytes: defaultOutputBytes });
+      return (tail.truncated ? `${cutMarker('tail', Buffer.byteLength(tail.text), tail.totalBytes)}\n${tail.text}` : tail.text).trimEnd();
     },
 
     async removeOnHost(host, clusterId) {

@@ -1,5 +1,7 @@
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
+import type { ExecResult } from '../services/ports.js';
+import { boundedOutput, type OutputLimit } from './bounded-output.js';
+import { demuxStream } from './demux.js';
 
 /**
  * Wraps a command so the container itself kills it at the deadline: the Engine API cannot stop an
@@ -15,40 +17,52 @@ const CLIENT_GRACE_MS = 7_000;
 /**
  * Runs a command in a container and returns its exit code and combined output. A command still
  * running after `timeoutMs` is killed inside the container and reported as exit code -1, "timed out".
- * The exec stream is multiplexed (8-byte frame headers), so it is demuxed before reading.
+ * The exec stream is multiplexed (8-byte frame headers) and demuxed as it flows. The output is kept up to
+ * `limit` (1 MiB of its head unless told): the rest is read and dropped, so a node printing without end costs
+ * the process no memory, and the result says it was cut (`truncated`, and a marker line in the text).
  */
-export async function execIn(docker: Docker, container: string, cmd: string[], timeoutMs = 60_000, user?: string): Promise<{ exitCode: number; output: string }> {
+export async function execIn(
+  docker: Docker,
+  container: string,
+  cmd: string[],
+  timeoutMs = 60_000,
+  user?: string,
+  limit: OutputLimit = {},
+): Promise<ExecResult & { truncated: boolean }> {
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const timedOut = (output: string) => ({ exitCode: -1, output: `${output}\n(timed out after ${seconds} s)` });
   const exec = await docker
     .getContainer(container)
     .exec({ Cmd: ['sh', '-c', DEADLINE_SCRIPT, 'cb-exec', String(seconds), ...cmd], AttachStdout: true, AttachStderr: true, Tty: false, ...(user !== undefined && { User: user }) });
   const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (c: Buffer) => chunks.push(c));
-  docker.modem.demuxStream(stream, sink, sink);
+  const out = boundedOutput(limit);
+  const demux = demuxStream('merge');
+  demux.on('data', (c: Buffer) => out.add(c));
+  stream.pipe(demux);
   let timer: NodeJS.Timeout | undefined;
   const finished = await Promise.race([
     new Promise<boolean>((resolve, reject) => {
-      stream.on('end', () => resolve(true));
-      stream.on('close', () => resolve(true));
+      // Done when the demuxer has let the last frame through; a socket that closes without ending ends it too.
+      demux.on('end', () => resolve(true));
+      stream.on('close', () => !demux.writableEnded && demux.end());
       stream.on('error', reject);
+      demux.on('error', reject);
     }),
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), seconds * 1000 + CLIENT_GRACE_MS))),
   ]).finally(() => clearTimeout(timer));
-  const output = Buffer.concat(chunks).toString('utf8');
+  stream.unpipe(demux);
+  const { text: output, truncated } = out.result();
+  const timedOut = () => ({ exitCode: -1, output: `${output}\n(timed out after ${seconds} s)`, truncated });
   if (!finished) {
     stream.destroy();
-    return timedOut(output);
+    return timedOut();
   }
   // ExitCode is null for a moment after the stream ends; poll briefly.
   for (let i = 0; i < 50; i++) {
     const info = await exec.inspect();
-    if (!info.Running && info.ExitCode !== null) return TIMED_OUT_CODES.has(info.ExitCode) ? timedOut(output) : { exitCode: info.ExitCode, output };
+    if (!info.Running && info.ExitCode !== null) return TIMED_OUT_CODES.has(info.ExitCode) ? timedOut() : { exitCode: info.ExitCode, output, truncated };
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { exitCode: -1, output };
+  return { exitCode: -1, output, truncated };
 }
 
 /** Splits a non-TTY logs Buffer (dockerode returns it still multiplexed when follow is false). */

@@ -4,16 +4,21 @@
  * sweep finds one a crash left behind, and get as little power as the job allows: not privileged, every
  * capability dropped except the ones named, no new privileges, no network, read-only root filesystem,
  * only named volumes mounted (never a host path), no log driver (a tar on stdout must not be copied into
- * json-file logs on disk).
+ * json-file logs on disk). The host firewall's helper (`hostAdmin`, host-firewall.ts) gets more, still no privileged.
  */
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { label } from '../domain/labels.js';
 import type { Log } from '../services/ports.js';
+import { boundedOutput, type OutputLimit } from './bounded-output.js';
+import { demuxStream } from './demux.js';
 import { tolerate, type EngineCall } from './engine-call.js';
 
 /** Marks a helper container and says what it is for (the label value). */
 export const helperLabel = 'clusterbot.helper';
+/** setns into another process's mount namespace (SYS_ADMIN, SYS_CHROOT) after opening it (SYS_PTRACE); iptables (NET_ADMIN, NET_RAW). */
+const hostAdminCaps = ['SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE', 'NET_ADMIN', 'NET_RAW'];
 /** Where a helper mounts the volume it works on. */
 export const helperMount = '/cb-volume';
 
@@ -34,6 +39,13 @@ export interface HelperSpec {
   capAdd?: string[];
   /** Attach stdout/stderr (the helper's output is the data). */
   attach?: boolean;
+  /**
+   * In the host's PID namespace with the capabilities to enter another process's mount and network namespaces
+   * and change the firewall there: only for host-firewall.ts, which runs the host's own iptables with a fixed
+   * script. The Engine API clusterbot holds is root on the host already; this spends a little of that power on
+   * one reviewed script, never on anything a user chose. Still not privileged (no devices, seccomp on).
+   */
+  hostAdmin?: boolean;
 }
 
 export interface Helper {
@@ -64,7 +76,8 @@ export function helperBody(spec: HelperSpec): Record<string, unknown> {
       NetworkMode: 'none',
       Privileged: false,
       CapDrop: ['ALL'],
-      CapAdd: spec.capAdd ?? [],
+      CapAdd: spec.hostAdmin ? hostAdminCaps : (spec.capAdd ?? []),
+      ...(spec.hostAdmin && { PidMode: 'host' }),
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
       Mounts: spec.volume
@@ -87,6 +100,26 @@ export async function createHelper(call: EngineCall, docker: Docker, host: strin
     docker.createContainer({ _query: { name }, _body: helperBody(spec) } as unknown as Docker.ContainerCreateOptions),
   );
   return { name, container: docker.getContainer(name) };
+}
+
+/**
+ * Starts a helper made with `attach` and waits for it to end: its exit code and its output (capped, see
+ * bounded-output.ts; the helper keeps no log, so the stream attached before the start is the only copy).
+ */
+export async function runHelper(call: EngineCall, host: string, helper: Helper, limit: OutputLimit = {}): Promise<{ exitCode: number; output: string }> {
+  const attached = (await call(host, 'attach to', helper.name, () => helper.container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
+  const out = boundedOutput(limit);
+  const demux = demuxStream('merge');
+  demux.on('data', (c: Buffer) => out.add(c));
+  const ended = new Promise<void>((resolve) => {
+    demux.once('end', resolve).once('error', () => resolve());
+    attached.once('close', () => !demux.writableEnded && demux.end()).once('error', () => resolve());
+  });
+  attached.pipe(demux);
+  await call(host, 'start', helper.name, () => helper.container.start());
+  const { StatusCode } = (await call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
+  await ended;
+  return { exitCode: StatusCode, output: out.result().text.trim() };
 }
 
 /**

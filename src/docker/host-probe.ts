@@ -2,6 +2,7 @@ import { label } from '../domain/labels.js';
 import type { HostProbe } from '../services/ports.js';
 import { engineMessage, withDeadline } from './engine-call.js';
 import { execIn } from './exec.js';
+import type { HostFirewall } from './host-firewall.js';
 import type { HostPool } from './host-pool.js';
 
 /**
@@ -25,7 +26,7 @@ export function parseFree(output: string): { diskFreeBytes: number | null; memor
  * host. The Engine API reports neither, and a helper container every few seconds would cost more than the check
  * is worth; a host with no running node keeps its last figures.
  */
-export function createHostProbe(pool: HostPool, opts: { instance?: string } = {}): HostProbe {
+export function createHostProbe(pool: HostPool, opts: { instance?: string; firewall?: Pick<HostFirewall, 'ensure'> } = {}): HostProbe {
   const filters = { label: [`${label.managed}=true`, ...(opts.instance ? [`${label.instance}=${opts.instance}`] : [])], status: ['running'] };
   return {
     names: () => pool.names(),
@@ -43,6 +44,9 @@ export function createHostProbe(pool: HostPool, opts: { instance?: string } = {}
         (async () => {
           const [node] = await docker.listContainers({ limit: 1, filters });
           if (!node) return undefined;
+          // Where nodes run, the host firewall's rule must be in place: a host that rebooted (or had its rules
+          // flushed) gets it back within the firewall's refresh. In the background; the firewall logs a failure.
+          opts.firewall?.ensure(host).catch(() => undefined);
           return parseFree((await execIn(docker, node.Id, ['sh', '-c', freeScript], timeoutMs, '0')).output);
         })(),
         timeoutMs,

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { boundedOutput, defaultOutputBytes, type BoundedOutput } from './bounded-output.js';
 import { demuxStream } from './demux.js';
 import type { HostPool } from './host-pool.js';
 
@@ -13,7 +14,10 @@ const END = '@@cb-agent-end';
 const AGENT_LOOP = `while read -r n b; do sh -c "$(printf '%s' "$b" | base64 -d)" </dev/null 2>&1; echo "${END} $n"; done`;
 
 export interface NodeAgents {
-  /** Runs `script` (sh) in the node through its agent, starting the agent when it has none; the output. */
+  /**
+   * Runs `script` (sh) in the node through its agent, starting the agent when it has none; the output, at most
+   * `maxBytes` of its head (1 MiB unless told) and then a marker line saying it was cut.
+   */
   run(host: string, containerName: string, script: string, timeoutMs: number): Promise<string>;
   /** Agents running now (for tests and the bench). */
   count(): number;
@@ -23,9 +27,12 @@ export interface NodeAgents {
 
 interface Agent {
   stream: Duplex;
-  buffer: string;
   seq: number;
-  pending?: { n: number; resolve: (out: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+  /**
+   * The request being answered: its output so far (capped, see bounded-output.ts), and the bytes held back because
+   * they may be the start of its end marker (at most the marker's length, whatever the script prints).
+   */
+  pending?: { n: number; marker: Buffer; out: BoundedOutput; held: Buffer; resolve: (out: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
   /** One request at a time: the next waits for the previous. */
   queue: Promise<unknown>;
   lastUsed: number;
@@ -39,11 +46,12 @@ interface Agent {
  * An agent dies with its container (its exec ends), after `idleMs` without use, or on close; the next request
  * starts a new one. The agent loop needs only sh, read, printf and base64 (coreutils), which every image has.
  */
-export function createNodeAgents(pool: HostPool, opts: { idleMs?: number } = {}): NodeAgents {
+export function createNodeAgents(pool: HostPool, opts: { idleMs?: number; maxBytes?: number } = {}): NodeAgents {
   const agents = new Map<string, Agent>();
   /** Agents being started: requests that arrive meanwhile wait for the same one. */
   const starting = new Map<string, Promise<Agent>>();
   const idleMs = opts.idleMs ?? 5 * 60_000;
+  const maxBytes = opts.maxBytes ?? defaultOutputBytes;
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const [key, a] of agents) if (!a.pending && now - a.lastUsed > idleMs) kill(key, a, new Error('agent idle'));
@@ -66,21 +74,25 @@ export function createNodeAgents(pool: HostPool, opts: { idleMs?: number } = {})
   async function start(key: string, host: string, containerName: string): Promise<Agent> {
     const exec = await pool.get(host).getContainer(containerName).exec({ Cmd: ['sh', '-c', AGENT_LOOP], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, User: '0' });
     const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
-    const a: Agent = { stream, buffer: '', seq: 0, queue: Promise.resolve(), lastUsed: Date.now(), dead: false };
+    const a: Agent = { stream, seq: 0, queue: Promise.resolve(), lastUsed: Date.now(), dead: false };
     const out = demuxStream('merge');
     stream.pipe(out);
     out.on('data', (chunk: Buffer) => {
-      a.buffer += chunk.toString('utf8');
+      // Output with no request waiting (nothing asked, or what follows an answer's marker) is dropped.
       const p = a.pending;
       if (!p) return;
-      const marker = `${END} ${p.n}\n`;
-      const at = a.buffer.indexOf(marker);
-      if (at < 0) return;
-      const text = a.buffer.slice(0, at);
-      a.buffer = a.buffer.slice(at + marker.length);
+      const seen = p.held.length ? Buffer.concat([p.held, chunk]) : chunk;
+      const at = seen.indexOf(p.marker);
+      if (at < 0) {
+        const keep = Math.min(seen.length, p.marker.length - 1);
+        p.out.add(seen.subarray(0, seen.length - keep));
+        p.held = Buffer.from(seen.subarray(seen.length - keep));
+        return;
+      }
+      p.out.add(seen.subarray(0, at));
       clearTimeout(p.timer);
       a.pending = undefined;
-      p.resolve(text);
+      p.resolve(p.out.result().text);
     });
     const gone = () => kill(key, a, new Error(`the agent in ${containerName} ended`));
     stream.on('end', gone);
@@ -106,10 +118,9 @@ export function createNodeAgents(pool: HostPool, opts: { idleMs?: number } = {})
         if (a.dead) return reject(new Error(`the agent in ${containerName} ended`));
         a.lastUsed = Date.now();
         const n = ++a.seq;
-        a.buffer = '';
         // A script that hangs past its deadline takes the agent with it: a fresh one answers the next request.
         const timer = setTimeout(() => kill(key, a, new Error(`no answer from ${containerName} within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-        a.pending = { n, resolve, reject, timer };
+        a.pending = { n, marker: Buffer.from(`${END} ${n}\n`), out: boundedOutput({ maxBytes }), held: Buffer.alloc(0), resolve, reject, timer };
         a.stream.write(`${n} ${Buffer.from(script).toString('base64')}\n`);
       });
       const result = a.queue.then(ask, ask);

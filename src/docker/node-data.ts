@@ -37,8 +37,9 @@ const missing = (host: string, container: string) => new AppError('not_found', `
 /** Tries of a pause the kernel refused to freeze (about 1.5 s of waits in all) before the snapshot gives up. */
 const freezeAttempts = 4;
 
-export function createNodeData(opts: NodeDataOptions): NodeDataPort {
-  const ctx: DataContext = {
+/** What helper containers need (the timed engine call, the helper image brought to the host, their labels). */
+export function dataContextFor(opts: NodeDataOptions): DataContext {
+  return {
     pool: opts.pool,
     call: engineCall(opts.logger),
     logger: opts.logger,
@@ -49,6 +50,10 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     },
     helperLabels: opts.helperLabels ?? {},
   };
+}
+
+export function createNodeData(opts: NodeDataOptions): NodeDataPort {
+  const ctx = dataContextFor(opts);
   const { pool, call } = ctx;
   const instanceFilter = Object.entries(ctx.helperLabels).map(([k, v]) => `${k}=${v}`);
   const containerOf = (host: string, name: string) => pool.get(host).getContainer(name);

@@ -19,7 +19,8 @@ import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeHealth } from '../docker/node-health.js';
 import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
 import { createSnapshotBundles } from '../artifacts/snapshot-bundles.js';
-import { createNodeData } from '../docker/node-data.js';
+import { createNodeData, dataContextFor } from '../docker/node-data.js';
+import { createHostFirewall } from '../docker/host-firewall.js';
 import { createClusterRuntime } from '../docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../docker/host-pool.js';
 import { createImageDistribution } from '../docker/image-distribution.js';
@@ -142,16 +143,20 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const distribution = createImageDistribution({ pool, registry: config.docker.registry });
   // Each host's advertised address (clusterbot hosts add --advertise) goes into its nodes' published.env.
   const advertised = new Map(registered.map((h) => [h.name, h.advertiseAddress ?? undefined]));
+  const helpers = { pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance }, distribution };
+  // Cluster nodes may not reach the hosts' link-local (cloud metadata) addresses: one iptables rule per host.
+  const firewall = config.hostFirewall ? createHostFirewall({ ...dataContextFor(helpers), subnetPool: config.subnetPool }) : undefined;
+  if (firewall) lifecycle.defer('host firewall', () => firewall.close());
   const runtime = createClusterRuntime({
     pool, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, advertiseFor: (host) => advertised.get(host),
-    resolveImage: async (recipe) => (await images.resolve(recipe)).ref,
+    resolveImage: async (recipe) => (await images.resolve(recipe)).ref, ...(firewall && { firewall }),
   });
   const producer = createProducer(redis, config.queuePrefix);
   lifecycle.defer('job producer', () => producer.close());
   lifecycle.defer('postgres pool', () => database.close());
   const artifacts = await createArtifactStore(config);
   lifecycle.defer('artifact store', async () => artifacts.close());
-  const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance }, distribution });
+  const data = createNodeData(helpers);
   // The monitor samples each node through a long-lived agent exec rather than an exec per sample (docker/node-agent.ts).
   const health = createNodeHealth(pool, createNodeAgents(pool));
   lifecycle.defer('node health agents', () => health.close());
@@ -182,7 +187,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     runtime,
     warnings: createWarningStore(database.db),
     health,
-    probe: createHostProbe(pool, { instance }),
+    probe: createHostProbe(pool, { instance, ...(firewall && { firewall }) }),
     catalog,
     clock: { now: () => new Date() },
     settings: {

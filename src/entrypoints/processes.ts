@@ -1,5 +1,6 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { WebClient, type FetchFunction } from '@slack/web-api';
 import type { Worker } from 'bullmq';
 import { Agent, fetch as undiciFetch } from 'undici';
@@ -9,6 +10,7 @@ import { deriveUiKey } from '../http/ui-link.js';
 import { onceKey, uiNodesFrom } from '../http/ui-proxy.js';
 import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
+import { guardPublicServer, publicServerTimeouts } from '../http/public-server.js';
 import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith, reconcileMetrics } from '../metrics.js';
 import { startWorker } from '../queue/worker.js';
 import { deleteClusterJob } from '../services/delete-cluster.js';
@@ -53,10 +55,6 @@ import type { Shutdown } from './shutdown.js';
  * then the Slack HTTP client, then the context's clients (context.ts).
  */
 
-/**
- * The routes of the main port: downloads and health, plus /readyz and /metrics unless METRICS_PORT puts
- * those on an internal port of their own (`serveMetrics`).
- */
 /** The web UI grant key, shared by the proxy route and the card's button (one per context). */
 const uiKeys = new WeakMap<Context, () => Promise<Buffer>>();
 function uiKeyFor(ctx: Context): () => Promise<Buffer> {
@@ -65,12 +63,13 @@ function uiKeyFor(ctx: Context): () => Promise<Buffer> {
   return k;
 }
 
+/** The routes of the public port: downloads, web UIs and /healthz; /readyz and /metrics are on METRICS_PORT only (`serveMetrics`). */
 function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
-  return [...downloads, ...healthRoutes(ctx, ctx.config.metricsPort === undefined ? 'all' : 'public')];
+  return [...downloads, ...healthRoutes(ctx, 'public')];
 }
 
-function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[] {
+function healthRoutes(ctx: Context, only: 'public' | 'internal'): Route[] {
   // Clusters, reservations, queue and hosts are read when Prometheus scrapes (src/metrics.ts).
   attachStateCollectors({
     query: (sql) => ctx.database.pool.query(sql),
@@ -90,11 +89,18 @@ function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[
   });
 }
 
-/** METRICS_PORT: /healthz, /readyz and /metrics on an internal port, apart from Slack's public one. */
-async function serveMetrics(ctx: Context): Promise<void> {
-  if (ctx.config.metricsPort === undefined) return;
-  await listen(ctx, 'metrics server', ctx.config.metricsPort, healthRoutes(ctx, 'internal'));
-  ctx.logger.info({ port: ctx.config.metricsPort }, 'metrics and readiness on their own port (GET /metrics /readyz)');
+/**
+ * METRICS_PORT: /healthz, /readyz and /metrics on an internal port, apart from the public one, on METRICS_HOST
+ * (127.0.0.1 unless told): neither the internet nor a cluster node reaches it. Returns the port (METRICS_PORT=0: the kernel's pick).
+ */
+async function serveMetrics(ctx: Context): Promise<number> {
+  const { metricsHost: host, metricsPort } = ctx.config;
+  const port = await listen(ctx, 'metrics server', { host, port: metricsPort }, healthRoutes(ctx, 'internal')).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EADDRINUSE') throw e;
+    throw new AppError('config_invalid', `METRICS_PORT ${metricsPort} on ${host} is taken (another clusterbot process on this machine?). Give each process its own METRICS_PORT, or 0 for any free port.`);
+  });
+  ctx.logger.info({ host, port }, 'metrics and readiness on their own port (GET /metrics /readyz)');
+  return port;
 }
 
 /**
@@ -261,7 +267,6 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     ...(slack.apiUrl && { apiUrl: slack.apiUrl }),
     fetch,
     timeoutMs: slack.timeoutMs,
-    port,
     routes,
     deps: commandDeps(ctx, notifier),
     requests: createRequestLedgerStore(ctx.database.db),
@@ -271,16 +276,18 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);
   if (opts.withWorker) await runWorker(ctx, notifier, shutdown);
-  const server: unknown = await app.start(port);
-  // Sockets accepted but not yet read count as requests waiting for their ack (Socket Mode has no server).
-  if (server instanceof http.Server) acks.watch(server);
-  await serveMetrics(ctx);
+  // Bolt's HTTP server gets the public server's timeouts at creation and the cluster-subnet refusal once it
+  // exists; in Socket Mode the routes are served by a server of our own, guarded the same way.
+  const server: unknown = await app.start(port, publicServerTimeouts);
+  if (server instanceof http.Server) guardPublic(ctx, server);
+  else await serveHttp(ctx);
+  const metricsPort = await serveMetrics(ctx);
   // Stops taking requests (closes the port or the socket), then lets acked requests' listeners finish.
   ctx.defer('slack receiver', async () => {
     await app.stop();
     await idle();
   });
-  ctx.logger.info({ port, socketMode: slack.socketMode, worker: opts.withWorker }, 'clusterbot is listening (POST /slack/events, GET /healthz /readyz /metrics)');
+  ctx.logger.info({ port, metricsPort, socketMode: slack.socketMode, worker: opts.withWorker }, 'clusterbot is listening (POST /slack/events, GET /healthz; GET /readyz /metrics on the metrics port)');
 }
 
 /** `worker` alone: jobs only, with a small HTTP server for health and metrics. */
@@ -288,30 +295,37 @@ export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'h
   const notifier = ctx.config.slack.botToken ? slackNotifier(ctx, slackClient(ctx, slackFetch(ctx))) : logNotifier(ctx);
   await runWorker(ctx, notifier, shutdown);
   await serveHttp(ctx);
-  await serveMetrics(ctx);
-  ctx.logger.info({ port: ctx.config.port }, 'worker running (GET /healthz /readyz /metrics)');
+  const metricsPort = await serveMetrics(ctx);
+  ctx.logger.info({ port: ctx.config.port, metricsPort }, 'worker running (GET /healthz; GET /readyz /metrics on the metrics port)');
 }
 
-/** A bare HTTP server for health, metrics and snapshot downloads, where Bolt's receiver does not run. */
+/** The public HTTP server (health, snapshot downloads, web UIs) where Bolt's receiver does not run. */
 async function serveHttp(ctx: Context): Promise<void> {
-  await listen(ctx, 'http server', ctx.config.port, routesFor(ctx));
+  await listen(ctx, 'http server', { port: ctx.config.port, guard: true }, routesFor(ctx));
 }
 
-async function listen(ctx: Context, what: string, port: number, routes: Route[]): Promise<void> {
+/** Public servers: slowloris timeouts, and no connection from a cluster node (http/public-server.ts). */
+function guardPublic(ctx: Context, server: http.Server): void {
+  guardPublicServer(server, { refuse: ctx.config.subnetPool, onRefused: (address) => ctx.logger.debug({ address }, 'refused a connection from the cluster subnet pool') });
+}
+
+async function listen(ctx: Context, what: string, at: { port: number; host?: string; guard?: boolean }, routes: Route[]): Promise<number> {
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
     else res.writeHead(404).end();
   });
+  if (at.guard) guardPublic(ctx, server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => {
+    server.listen(at.port, at.host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   // close() also drops idle keep-alive connections (Node 19+) and waits for requests in progress.
   ctx.defer(what, () => new Promise((resolve) => server.close(resolve)));
+  return (server.address() as AddressInfo).port;
 }
 
 /**

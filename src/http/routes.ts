@@ -54,8 +54,8 @@ function json(res: ServerResponse, status: number, body: unknown) {
 }
 
 /**
- * `only`: which routes to return. A process with METRICS_PORT serves `public` (/healthz, and the web-UI proxy)
- * on its main port and `internal` (/healthz, /readyz, /metrics) on the metrics port.
+ * `only`: which routes to return. A process serves `public` (/healthz, and the web-UI proxy) on its main port and
+ * `internal` (/healthz, /readyz, /metrics) on METRICS_PORT (loopback by default); `all` is for tests.
  */
 export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry; only?: 'all' | 'public' | 'internal'; ui?: UiProxyDeps }): Route[] {
   const health = healthRoutes(opts);

@@ -363,6 +363,8 @@ export interface NodeStatus {
 export interface ExecResult {
   exitCode: number;
   output: string;
+  /** The output went past the exec's byte cap: `output` holds only one end of it, and a marker line says so. */
+  truncated?: boolean;
 }
 
 /** What a delete removed; `unreachable` hosts did not answer (what is left there goes when they do). */
@@ -415,8 +417,12 @@ export interface ContainerRuntime {
    */
   ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, image: string, opts?: { hostPorts?: ReadonlyMap<number, number> }): Promise<NodeStatus>;
   inspectNode(host: string, containerName: string): Promise<NodeStatus>;
-  /** Runs a command in the node (as `user`, e.g. '0' for root, else the container's user). */
-  exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number; user?: string }): Promise<ExecResult>;
+  /**
+   * Runs a command in the node (as `user`, e.g. '0' for root, else the container's user). Its output is kept up to
+   * `maxBytes` (1 MiB when unset), its first bytes or its last (`keep`); past that it is cut and `truncated` set.
+   */
+  exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number; user?: string; maxBytes?: number; keep?: 'head' | 'tail' }): Promise<ExecResult>;
+  /** The last `lines` of the node's container log, at most 1 MiB of them (a marker line first when cut). */
   logsTail(host: string, containerName: string, lines: number): Promise<string>;
   /** Removes containers, volumes and the network of the cluster on one host only (a migration's target or retired source). Idempotent. */
   removeOnHost(host: string, clusterId: string): Promise<{ containers: number; volumes: number; networks: number }>;

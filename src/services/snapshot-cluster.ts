@@ -265,12 +265,13 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
   const collectors = nodeCollectors(node, { collectorBytes: limits.maxFileBytes });
   const results = await Promise.all(
     collectors.map(async (c) => {
-      const r = await timed(c.timeoutSeconds * 1000 + 5_000, async () => runtime.exec(host, node.containerName, c.exec, { timeoutMs: c.timeoutSeconds * 1000, ...(c.user !== undefined && { user: c.user }) }));
+      // The runtime keeps the newest maxBytes as they stream in (and says where it cut), never the whole output.
+      const r = await timed(c.timeoutSeconds * 1000 + 5_000, async () =>
+        runtime.exec(host, node.containerName, c.exec, { timeoutMs: c.timeoutSeconds * 1000, maxBytes: c.maxBytes, keep: 'tail', ...(c.user !== undefined && { user: c.user }) }));
       if (!r.value) return { c, r };
-      const truncated = Buffer.byteLength(r.value.output) > c.maxBytes;
-      const raw = truncated ? Buffer.from(r.value.output).subarray(-c.maxBytes).toString('utf8') : r.value.output;
+      const raw = r.value.output;
       await bundle.addText(c.file, c.maskSecrets ? maskCommandLine(raw) : raw);
-      return { c, r, truncated };
+      return { c, r, truncated: r.value.truncated ?? false };
     }),
   );
   for (const { c, r, truncated } of results) record(c.name, c.file, r, r.value ? { exitCode: r.value.exitCode, truncated: truncated ?? false } : {});

@@ -1,5 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Server, Socket } from 'node:net';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -9,12 +8,18 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
  * the event loop. Measured (bench/ack.ts --probe): with the follow-ups merely deferred a turn (setImmediate), a burst's
  * later requests sat 40 ms (p50) to 200 ms (p99) between their socket being accepted and their headers being parsed,
  * behind the earlier requests' queries and replies; the ack itself takes under 1 ms.
+ *
+ * Only a request whose Slack signature verified counts: anyone can open a socket, so an idle or slow connection, or
+ * a POST with a made-up signature, must not hold anybody's answer back (bench/ack-idle-sockets.ts measures it). Its
+ * body is read before it counts, so a client that trickles bytes never counts at all.
  */
 export interface AcksFirst {
-  /** Wraps the receiver's request listener: a POST counts as waiting from its arrival until its response is sent. */
-  track(listener: RequestListener): RequestListener;
-  /** Counts the server's accepted sockets as waiting until their first request arrives (or they close without one). */
-  watch(server: Server): void;
+  /**
+   * Wraps the receiver's request listener: a POST for which `signed` answers true (after reading and checking its
+   * body) counts as waiting from then until its response is sent. `signed` rejecting (a body too large, a client
+   * gone) is answered with its status, if it has one, else 400.
+   */
+  track(listener: RequestListener, signed: (req: IncomingMessage) => Promise<boolean>): RequestListener;
   /**
    * Runs `work` once no request is waiting for its ack: at most `concurrency` at once, started one per turn of the
    * event loop (a request that arrived meanwhile is parsed first). `urgent` work (a modal to open with a trigger_id
@@ -26,8 +31,8 @@ export interface AcksFirst {
 }
 
 /**
- * `holdMs` bounds how long one socket or request holds the follow-ups back: a connection opened and left idle (a proxy's
- * pre-opened socket, a slow client) must not stall every answer. Slack's own requests are acked well within it.
+ * `holdMs` bounds how long one verified request holds the follow-ups back (a response Bolt never sends). Slack's own
+ * requests are acked well within it.
  */
 export function acksFirst(opts: { concurrency?: number; holdMs?: number } = {}): AcksFirst {
   const concurrency = opts.concurrency ?? 4;
@@ -40,7 +45,7 @@ export function acksFirst(opts: { concurrency?: number; holdMs?: number } = {}):
   const pump = () => {
     if (scheduled || waiting > 0 || running >= concurrency || queue.length === 0) return;
     scheduled = true;
-    // A turn of the event loop between two starts: sockets accepted and requests read meanwhile count first.
+    // A turn of the event loop between two starts: requests read and verified meanwhile count first.
     setImmediate(() => {
       scheduled = false;
       if (waiting > 0 || running >= concurrency) return;
@@ -69,25 +74,23 @@ export function acksFirst(opts: { concurrency?: number; holdMs?: number } = {}):
     timer.unref();
     return release;
   };
-  const unseen = new WeakMap<Socket, () => void>();
-
   return {
-    track: (listener) => (req, res) => {
-      unseen.get(req.socket)?.();
-      unseen.delete(req.socket);
-      if (req.method === 'POST') {
-        const release = hold();
-        res.once('finish', release);
-        res.once('close', release);
-      }
-      listener(req, res);
-    },
-    watch: (server) => {
-      server.on('connection', (socket: Socket) => {
-        const release = hold();
-        unseen.set(socket, release);
-        socket.once('close', release);
-      });
+    track: (listener, signed) => (req, res) => {
+      if (req.method !== 'POST') return listener(req, res);
+      signed(req).then(
+        (ok) => {
+          if (ok && !res.writableEnded) {
+            const release = hold();
+            res.once('finish', release);
+            res.once('close', release);
+          }
+          listener(req, res);
+        },
+        (e: unknown) => {
+          if (!res.headersSent) res.writeHead((e as { statusCode?: number }).statusCode ?? 400);
+          res.end();
+        },
+      );
     },
     later: (work, o = {}) =>
       new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import { registerClusterActions } from './listeners/cluster-actions.js';
 import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
 import { refuseFutureRequests } from './future-requests.js';
+import { slackSignatureCheck } from './signed-request.js';
 import { acksFirst, type AcksFirst } from './acks-first.js';
 import { memoryRequestLedger, type RequestLedger } from './request-ledger.js';
 import { registerWebUiButton, type WebUiLinkDeps } from './listeners/web-ui.js';
@@ -19,7 +20,6 @@ export interface SlackAppOptions {
   fetch?: FetchFunction;
   /** Web API timeout (ms); the client never retries on its own, a person pressing again is the retry. */
   timeoutMs?: number;
-  port: number;
   routes: Route[];
   deps: CommandDeps;
   /** Which requests were handled already (PostgreSQL in production, so replicas share it); one process's memory when unset. */
@@ -34,24 +34,25 @@ export interface SlackAppOptions {
 
 /**
  * The Bolt app: HTTP receiver at POST /slack/events (signatures verified by Bolt), or Socket Mode
- * when an app token is given. Health and metrics routes share the HTTP port.
+ * when an app token is given. Over HTTP the public routes (health, downloads, web UIs) share the receiver's port;
+ * in Socket Mode the caller serves them.
  */
 export function createSlackApp(opts: SlackAppOptions): App {
   const socketMode = Boolean(opts.appToken);
   // Our own HTTPReceiver so its request listener can refuse future-dated requests before Bolt verifies them.
   const receiver = socketMode ? undefined : new HTTPReceiver({ signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN });
   const acks = opts.acks ?? acksFirst();
-  if (receiver) receiver.requestListener = acks.track(refuseFutureRequests(receiver.requestListener, opts.onFutureRequest));
+  if (receiver) receiver.requestListener = acks.track(refuseFutureRequests(receiver.requestListener, opts.onFutureRequest), slackSignatureCheck(opts.signingSecret!));
   const app = new App({
     token: opts.botToken,
-    ...(socketMode ? { appToken: opts.appToken!, socketMode: true, customRoutes: opts.routes } : { receiver: receiver! }),
+    // In Socket Mode the HTTP routes are served by the caller's own (guarded) server, not by Bolt's.
+    ...(socketMode ? { appToken: opts.appToken!, socketMode: true } : { receiver: receiver! }),
     clientOptions: {
       ...(opts.apiUrl && { slackApiUrl: opts.apiUrl.endsWith('/') ? opts.apiUrl : `${opts.apiUrl}/` }),
       ...(opts.fetch && { fetch: opts.fetch }),
       ...(opts.timeoutMs && { timeout: opts.timeoutMs }),
       retryConfig: { retries: 0 },
     },
-    ...(socketMode && { installerOptions: { port: opts.port } }),
     // No listener reads context.conversation: without the store, no lookup (and no "not found" Error) before each ack.
     convoStore: false,
     logLevel: LogLevel.WARN,

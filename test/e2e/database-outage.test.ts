@@ -75,7 +75,7 @@ describe('the database refuses connections for 30 s', () => {
     expect((await zk(`${zkCli} get /survives 2>/dev/null`)).output).toContain('blip');
     expect((await h.db.database.pool.query('SELECT count(*)::int AS n FROM quarantined_clusters')).rows[0].n).toBe(0);
     // The passes that could not ask were counted, not taken as answers.
-    const metrics = await (await fetch(`http://127.0.0.1:${h.bot.port}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${h.bot.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/clusterbot_reconcile_part_failures_total\{part="[a-z ]+"\} [1-9]/);
   }, 420_000);
 });

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execIn } from '../../src/docker/exec.js';
+import { label } from '../../src/domain/labels.js';
 import { freePort } from '../support/clusterbot-process.js';
+import { docker } from '../support/docker.js';
 import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
 
 /**
  * /metrics of the running executable after one create and one delete (ZooKeeper × 1), on the internal
- * METRICS_PORT; the public port no longer serves it.
+ * METRICS_PORT; the public port no longer serves it. And what the cluster's node can reach of the host meanwhile.
  */
 describe('/metrics after a create and a delete', () => {
   let h: SlackHarness;
@@ -42,9 +45,23 @@ describe('/metrics after a create and a delete', () => {
     expect(ready.text).not.toContain('postgres://');
   });
 
-  it('counts the create and the delete, with histogram buckets, engine calls, Slack calls and host reservations', async () => {
+  it('from inside the cluster\'s node, neither the bot\'s port, its metrics port nor cloud metadata answers', async () => {
     expect((await h.send(`create zookeeper 1 --name ${name}`).res).status).toBe(200);
     await h.waitForCard(name, 'ready', 240_000);
+    const id = (await h.rows())[0]!.id;
+    const [node] = await docker.listContainers({ filters: { label: [`${label.cluster}=${id}`] } });
+    const gateway = Object.values((await docker.getContainer(node!.Id).inspect()).NetworkSettings.Networks)[0]!.Gateway;
+    const curl = async (url: string) => (await execIn(docker, node!.Id, ['sh', '-c', `curl -sS -m 5 ${url}; echo " exit=$?"`])).output;
+    // The bot's public port listens on every address of the host, the bridge's gateway included: refused on accept.
+    expect(await curl(`http://${gateway}:${h.bot.port}/healthz`)).toMatch(/exit=(52|56)$/m);
+    expect((await get(h.bot.port, '/healthz')).status).toBe(200); // from the host it answers
+    // METRICS_PORT listens on 127.0.0.1 only.
+    expect(await curl(`http://${gateway}:${metricsPort}/metrics`)).toMatch(/exit=7$/m);
+    // The worker guarded the host before it made the cluster's network.
+    expect(await curl('http://169.254.169.254/latest/meta-data/')).toMatch(/(Connection refused|Couldn.t connect)[^\n]*\n exit=7$/m);
+  }, 300_000);
+
+  it('counts the create and the delete, with histogram buckets, engine calls, Slack calls and host reservations', async () => {
     const live = (await get(metricsPort, '/metrics')).text;
     expect(sample(live, 'clusterbot_clusters', { state: 'ready', template: 'zookeeper' })).toBe(1);
     expect(sample(live, 'clusterbot_host_cpus', { kind: 'reserved' })).toBeGreaterThan(0);

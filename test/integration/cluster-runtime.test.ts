@@ -216,7 +216,7 @@ describe('a one-node zookeeper cluster', () => {
     await runtime.ensureNetwork(host, p);
     await runtime.ensureNode(host, p, node, await runtime.ensureImage(host, 'zookeeper'));
 
-    expect(await runtime.exec(host, node.containerName, ['true'])).toEqual({ exitCode: 0, output: '' });
+    expect(await runtime.exec(host, node.containerName, ['true'])).toEqual({ exitCode: 0, output: '', truncated: false });
     const failing = await runtime.exec(host, node.containerName, ['sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 3']);
     expect(failing.exitCode).toBe(3);
     expect(failing.output).toContain('to-stdout\n');

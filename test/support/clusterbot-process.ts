@@ -17,6 +17,8 @@ export async function freePort(): Promise<number> {
 export interface ClusterbotProcess {
   child: ChildProcess;
   port: number;
+  /** METRICS_PORT (/metrics and /readyz, on 127.0.0.1): a free one unless the environment names it. */
+  metricsPort: number;
   output(): string;
   /** Resolves when the process has exited, with how. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -33,9 +35,11 @@ export interface ClusterbotProcess {
  */
 export async function startClusterbot(command: string, env: Record<string, string>, timeoutMs = 60_000, opts: { mayDie?: boolean } = {}): Promise<ClusterbotProcess> {
   const port = Number(env.PORT ?? (await freePort()));
+  // Every process on this machine needs a metrics port of its own (the default, 9464, fits one).
+  const metricsPort = Number(env.METRICS_PORT ?? (await freePort()));
   const cli = path.resolve('dist/entrypoints/cli.js');
   const child = spawn(process.execPath, [cli, command], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -66,6 +70,7 @@ export async function startClusterbot(command: string, env: Record<string, strin
   return {
     child,
     port,
+    metricsPort,
     output: () => out,
     exited,
     waitForExit(ms) {

@@ -114,7 +114,7 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
       // `exited` also covers a process that already died (a signal leaves exitCode null, so that is no test of it).
       h.bot.child.kill('SIGKILL');
       await h.bot.exited;
-      bot = await startClusterbot('all', { ...env, ...extraEnv, PORT: String(h.bot.port) }, 60_000, { mayDie: 'CLUSTERBOT_FAULT_KILL_AT' in extraEnv });
+      bot = await startClusterbot('all', { ...env, ...extraEnv, PORT: String(h.bot.port), METRICS_PORT: String(h.bot.metricsPort) }, 60_000, { mayDie: 'CLUSTERBOT_FAULT_KILL_AT' in extraEnv });
       h.bot = bot;
     },
     async close() {

@@ -54,10 +54,14 @@ describe('Prometheus and Grafana manifests', () => {
 
   it('docker-compose.yml parses, and Prometheus scrapes the port compose gives clusterbot for /metrics', () => {
     // An indentation slip once made the whole file unreadable to `docker compose`; nothing else reads it.
-    const compose = parseYaml(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string>; volumes?: string[] }> };
+    const compose = parseYaml(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, { environment?: Record<string, string>; volumes?: string[]; ports?: string[] }> };
     const env = compose.services.clusterbot!.environment!;
     const prometheus = parseYaml(readFileSync('manifests/prometheus/prometheus.yml', 'utf8')) as { scrape_configs: { static_configs: { targets: string[] }[] }[] };
     expect(prometheus.scrape_configs[0]!.static_configs[0]!.targets).toEqual([`clusterbot:${env.METRICS_PORT}`]);
+    // Prometheus comes over the compose network: the metrics server must listen beyond the container's loopback,
+    // and the port must not be published on the host (where cluster nodes reach its addresses).
+    expect(env.METRICS_HOST).toBe('0.0.0.0');
+    expect(compose.services.clusterbot!.ports ?? []).not.toContainEqual(expect.stringContaining(env.METRICS_PORT!));
     expect(compose.services.prometheus!.volumes).toContain('./manifests/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
   });
 

@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { createFilesystemStore } from '../../src/artifacts/filesystem-store.js';
+import { uiLink } from '../../src/http/ui-link.js';
 import { createLogger } from '../../src/logger.js';
 import { REDACTED, redactText, redactValue } from '../../src/redact.js';
 
@@ -91,5 +97,30 @@ describe('redactValue and the logger', () => {
       expect(out.split('\n').filter(Boolean)).toHaveLength(5);
       expect(out).not.toContain('S3CRET');
     }), { numRuns: 300 });
+  });
+});
+
+describe('signed links in logs', () => {
+  it('a download link (sig=) and a web UI link (cb_sig=) are logged without their signatures, in messages, fields and Slack blocks', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'cb-redact-'));
+    try {
+      const store = createFilesystemStore({ root, signingKey: Buffer.alloc(32, 7), publicUrl: 'https://bot.example.com' });
+      const download = await store.link('snapshots/abc.tar.gz', new Date(Date.now() + 3_600_000), { filename: 'scene.tar.gz' });
+      const ui = `https://bot.example.com${uiLink(Buffer.alloc(32, 9), { clusterId: randomUUID(), hostname: 'master', port: 8080, user: 'U123ABC', expires: 1_900_000_000 })}`;
+      const sigs = [new URL(download).searchParams.get('sig')!, new URL(ui).searchParams.get('cb_sig')!];
+      expect(sigs.every((s) => /^[0-9a-f]{64}$/.test(s))).toBe(true);
+      const out = logged((log) => {
+        log.info(`posted ${download}`);
+        log.info({ link: ui, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `<${download}|Download> · <${ui}|Spark UI>` } }] }, 'sent');
+        log.warn({ url: ui }, `ui link ${ui} refused`);
+      });
+      expect(out.split('\n').filter(Boolean)).toHaveLength(3);
+      for (const s of sigs) expect(out).not.toContain(s);
+      expect(out).toContain(`sig=${REDACTED}`);
+      expect(out).toContain(`cb_sig=${REDACTED}`);
+      expect(out).toContain('cb_user=U123ABC'); // the rest of the link stays readable
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
