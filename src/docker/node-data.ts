@@ -139,22 +139,23 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     volumeDigest: (host, volumeName) => volumeDigest(ctx, host, volumeName),
     async removeHelpers(host, clusterId) {
       const docker = pool.get(host);
-      // This deployment's only (its instance label is among helperLabels), like every sweep.
-      const filters = { label: [`${label.cluster}=${clusterId}`, helperLabel, ...instanceFilter] };
-      const found = await call(host, 'list helper containers of cluster', clusterId, () => docker.listContainers({ all: true, filters }));
+      // This deployment's only (its instance label is among helperLabels), like every sweep. Docker cannot filter
+      // on a label's absence: the helpers of no cluster (a host's firewall helper) are picked out here.
+      const filters = { label: [...(clusterId === null ? [] : [`${label.cluster}=${clusterId}`]), helperLabel, ...instanceFilter] };
+      const listed = await call(host, 'list helper containers of cluster', clusterId ?? 'none', () => docker.listContainers({ all: true, filters }));
+      const found = clusterId === null ? listed.filter((c) => !c.Labels[label.cluster]) : listed;
       for (const c of found) await removeHelper(call, opts.logger, host, { name: c.Names[0]?.slice(1) ?? c.Id, container: docker.getContainer(c.Id) });
       return found.length;
     },
 
     async helpersPresent() {
       const filters = { label: [helperLabel, ...instanceFilter] };
-      const found: { host: string; clusterId: string; name: string; createdAt: Date }[] = [];
+      const found: { host: string; clusterId: string | null; name: string; createdAt: Date }[] = [];
       for (const host of pool.names()) {
         // One host that does not answer keeps none of the others from being swept.
         const listed = await call(host, 'list helper containers', 'all', () => pool.get(host).listContainers({ all: true, filters })).catch(() => []);
         for (const c of listed) {
-          const clusterId = c.Labels[label.cluster];
-          if (clusterId) found.push({ host, clusterId, name: c.Names[0]?.slice(1) ?? c.Id, createdAt: new Date(c.Created * 1000) });
+          found.push({ host, clusterId: c.Labels[label.cluster] ?? null, name: c.Names[0]?.slice(1) ?? c.Id, createdAt: new Date(c.Created * 1000) });
         }
       }
       return found;

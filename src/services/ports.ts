@@ -778,9 +778,12 @@ export interface NodeDataPort {
    * many. For a job that owns the cluster and finds what a dead worker's copy left behind: helpers are removed when
    * their work ends, but not by a process killed mid-way, and the orphan sweep leaves a live cluster's objects alone.
    */
-  removeHelpers(host: string, clusterId: string): Promise<number>;
-  /** The helper containers of this deployment on the hosts that answer, with the cluster each works for (the reconciler's sweep). */
-  helpersPresent(): Promise<{ host: string; clusterId: string; name: string; createdAt: Date }[]>;
+  removeHelpers(host: string, clusterId: string | null): Promise<number>;
+  /**
+   * The helper containers of this deployment on the hosts that answer, with the cluster each works for (null: a host's
+   * own, such as the firewall helper): the reconciler's sweep.
+   */
+  helpersPresent(): Promise<{ host: string; clusterId: string | null; name: string; createdAt: Date }[]>;
   /** A digest of the volume's paths, modes, owners and file contents, equal on any engine for equal data (migration checks). */
   volumeDigest(host: string, volumeName: string): Promise<{ sha256: string; bytes: number; files: number }>;
   /** A path of a container as a tar stream (docker cp; works running, paused or stopped), undefined if the path does not exist; AppError('not_found') if the container does not. */

@@ -234,22 +234,22 @@ async function removeRetiredSources(deps: ReconcileDeps, result: ReconcileResult
 }
 
 /**
- * (6) Helper containers (volume tars, digests) a killed job left: a live cluster's objects are not orphans, so the
- * orphan part never takes them. One whose cluster has no job running and that is older than the grace period is
- * removed; a running snapshot's or migration's own helpers are left to it.
+ * (6) Helper containers (volume tars, digests, a host's firewall rule) a killed process left: a live cluster's objects
+ * are not orphans, so the orphan part never takes them. One older than the grace period whose cluster has no job
+ * running, or that works for no cluster, is removed; a running snapshot's or migration's own helpers are left to it.
  */
 async function removeStaleHelpers(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
   if (!deps.data) return;
   const { graceMs } = limits(deps);
   const now = deps.clock.now().getTime();
-  const stale = new Map<string, { host: string; clusterId: string; names: string[] }>();
+  const stale = new Map<string, { host: string; clusterId: string | null; names: string[] }>();
   for (const h of await deps.data.helpersPresent()) {
     if (now - h.createdAt.getTime() < graceMs) continue;
     const key = `${h.host}/${h.clusterId}`;
     stale.set(key, { host: h.host, clusterId: h.clusterId, names: [...(stale.get(key)?.names ?? []), h.name] });
   }
   for (const s of stale.values()) {
-    if (await deps.operations.active(s.clusterId)) continue;
+    if (s.clusterId !== null && (await deps.operations.active(s.clusterId))) continue;
     await deps.data.removeHelpers(s.host, s.clusterId);
     result.leftoversRemoved.push(...s.names.map((n) => `${s.host}/${n}`));
   }

@@ -173,11 +173,14 @@ describe('reconcile (real services)', () => {
     const labels = (of: string) => ({ [label.managed]: 'true', [label.cluster]: cluster.id, [label.instance]: of, [helperLabel]: 'export volume' });
     const mine = await docker.createContainer({ name: `cb-reconcile-helper-${cluster.id.slice(0, 8)}`, Image: image, Cmd: ['true'], Labels: labels(instance) });
     const otherInstance = await docker.createContainer({ name: `cb-reconcile-helper-other-${cluster.id.slice(0, 8)}`, Image: image, Cmd: ['true'], Labels: labels(randomUUID()) });
+    // A host's own helper (the firewall rule's) works for no cluster.
+    const hostHelper = await docker.createContainer({ name: `cb-reconcile-helper-host-${cluster.id.slice(0, 8)}`, Image: image, Cmd: ['true'], Labels: { [label.managed]: 'true', [label.instance]: instance, [helperLabel]: 'host-firewall' } });
     const data = createNodeData({ pool, logger: new MemoryLog() as never, helperImage: async () => image, helperLabels: { [label.instance]: instance } });
-    expect((await data.helpersPresent()).map((h) => h.clusterId)).toEqual([cluster.id]);
+    expect((await data.helpersPresent()).map((h) => h.clusterId).sort()).toEqual([cluster.id, null].sort());
     const r = await reconcile(deps({ data }));
-    expect(r.leftoversRemoved).toEqual([`local/cb-reconcile-helper-${cluster.id.slice(0, 8)}`]);
+    expect(r.leftoversRemoved.sort()).toEqual([`local/cb-reconcile-helper-${cluster.id.slice(0, 8)}`, `local/cb-reconcile-helper-host-${cluster.id.slice(0, 8)}`].sort());
     await expect(mine.inspect()).rejects.toMatchObject({ statusCode: 404 });
+    await expect(hostHelper.inspect()).rejects.toMatchObject({ statusCode: 404 });
     expect((await otherInstance.inspect()).Id).toBe(otherInstance.id);
     await otherInstance.remove({ force: true });
   });

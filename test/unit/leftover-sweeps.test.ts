@@ -58,18 +58,20 @@ describe('reconciler: helper containers', () => {
       { host: 'docker-1', clusterId: idle.id, name: 'cb-helper-digest-2', createdAt: old },
       { host: 'docker-1', clusterId: busy.id, name: 'cb-helper-export-3', createdAt: old },
       { host: 'docker-2', clusterId: idle.id, name: 'cb-helper-export-4', createdAt: w.clock.now() },
+      // A host's own helper (the firewall rule), of no cluster.
+      { host: 'docker-2', clusterId: null, name: 'cb-helper-host-firewall-5', createdAt: old },
     ];
     const removed: string[] = [];
     const data = {
       helpersPresent: async () => helpers,
-      removeHelpers: async (host: string, clusterId: string) => {
+      removeHelpers: async (host: string, clusterId: string | null) => {
         removed.push(`${host}/${clusterId}`);
         return 1;
       },
     };
     const inspector = new MemoryQueueInspector(w.queue);
     const r = await reconcile({ ...w, inspector, schedulers: [], data });
-    expect(removed).toEqual([`docker-1/${idle.id}`]);
-    expect(r.leftoversRemoved).toEqual(['docker-1/cb-helper-export-1', 'docker-1/cb-helper-digest-2']);
+    expect(removed).toEqual([`docker-1/${idle.id}`, 'docker-2/null']);
+    expect(r.leftoversRemoved).toEqual(['docker-1/cb-helper-export-1', 'docker-1/cb-helper-digest-2', 'docker-2/cb-helper-host-firewall-5']);
   });
 });
