@@ -6,7 +6,8 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createDownloadRoute } from '../http/downloads.js';
 import { deriveUiKey } from '../http/ui-link.js';
-import { onceKey, uiNodesFrom } from '../http/ui-proxy.js';
+import { createUiUpgradeHandler, onceKey, uiNodesOf, type UiProxyDeps } from '../http/ui-proxy.js';
+import { webUiAccess } from '../services/web-ui-access.js';
 import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith } from '../metrics.js';
@@ -64,6 +65,32 @@ function uiKeyFor(ctx: Context): () => Promise<Buffer> {
   return k;
 }
 
+/** What the card's button and the proxy share: the grant key, who may see a cluster, where its UIs are served. */
+function webUiDeps(ctx: Context) {
+  return {
+    store: ctx.store, shares: ctx.shares, settings: ctx.settings, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx),
+    publicUrl: ctx.config.publicUrl, uiDomain: ctx.config.publicUiDomain,
+  };
+}
+
+/** Who a cluster is shared with, for a card rendered outside a state change's transaction. */
+function cardShares(ctx: Context) {
+  return { sharedWith: async (id: string) => (await ctx.shares.clusterShares(id)).map((s) => s.user) };
+}
+
+/** The web UI proxy (http/ui-proxy.ts): access asked at every request, with the cluster's nodes when granted. */
+function uiProxyDeps(ctx: Context): UiProxyDeps {
+  const deps = webUiDeps(ctx);
+  return {
+    ...deps,
+    log: ctx.logger,
+    access: async (clusterId, user) => {
+      const a = await webUiAccess(deps, user, clusterId);
+      return a.ok ? { ok: true, nodes: uiNodesOf(a.view, ctx.catalog.get(a.view.cluster.template)) } : { ok: false, reason: a.reason };
+    },
+  };
+}
+
 function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
   return [...downloads, ...healthRoutes(ctx, ctx.config.metricsPort === undefined ? 'all' : 'public')];
@@ -80,7 +107,7 @@ function healthRoutes(ctx: Context, only: 'all' | 'public' | 'internal'): Route[
   return createHttpRoutes({
     only,
     registry: createRegistry(),
-    ui: { key: uiKeyFor(ctx), clock: ctx.clock, nodes: uiNodesFrom(ctx.store, ctx.catalog), log: ctx.logger },
+    ui: uiProxyDeps(ctx),
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },
@@ -144,11 +171,11 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
   // change's transaction, so a Home published then could read the state from before it, and keep showing it.
   const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, leaseMs: 2 * timeoutMs + 10_000, cardClaimed: homeChanged });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger });
+  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, shares: cardShares(ctx), logger: ctx.logger });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
+  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
@@ -250,18 +277,22 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     fetch,
     timeoutMs: slack.timeoutMs,
     port,
-    routes,
+    // Socket Mode has no HTTP receiver: the routes get a server of ours (below), which also takes WebSocket upgrades.
+    routes: slack.socketMode ? [] : routes,
     deps: commandDeps(ctx, notifier),
     presses: redisPressLedger(ctx.redis, ctx.config.queuePrefix),
     onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
-    webUi: { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl },
+    webUi: webUiDeps(ctx),
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);
   if (opts.withWorker) await runWorker(ctx, notifier, shutdown);
   const server: unknown = await app.start(port);
   // Sockets accepted but not yet read count as requests waiting for their ack (Socket Mode has no server).
-  if (server instanceof http.Server) acks.watch(server);
+  if (server instanceof http.Server) {
+    acks.watch(server);
+    server.on('upgrade', createUiUpgradeHandler(uiProxyDeps(ctx)));
+  } else await listen(ctx, 'http server', port, routes, createUiUpgradeHandler(uiProxyDeps(ctx)));
   await serveMetrics(ctx);
   // Stops taking requests (closes the port or the socket), then lets acked requests' listeners finish.
   ctx.defer('slack receiver', async () => {
@@ -282,15 +313,17 @@ export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'h
 
 /** A bare HTTP server for health, metrics and snapshot downloads, where Bolt's receiver does not run. */
 async function serveHttp(ctx: Context): Promise<void> {
-  await listen(ctx, 'http server', ctx.config.port, routesFor(ctx));
+  await listen(ctx, 'http server', ctx.config.port, routesFor(ctx), createUiUpgradeHandler(uiProxyDeps(ctx)));
 }
 
-async function listen(ctx: Context, what: string, port: number, routes: Route[]): Promise<void> {
+async function listen(ctx: Context, what: string, port: number, routes: Route[], upgrade?: ReturnType<typeof createUiUpgradeHandler>): Promise<void> {
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
     else res.writeHead(404).end();
   });
+  // WebSockets of cluster web UIs (http/ui-proxy.ts); without a listener Node would drop every upgrade unanswered.
+  if (upgrade) server.on('upgrade', upgrade);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, () => {
@@ -314,14 +347,17 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
       'run their jobs and expiry without telling their Slack threads or owners. Use a database of your own (DATABASE_URL), ' +
       'or run `clusterbot shell --allow-slack-clusters` if you really mean to.');
   const shell = createShell(io, ctx.config.shellUser);
-  const webUi = { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl };
+  const webUi = webUiDeps(ctx);
   const notifier = createShellNotifier({
     print: shell.print,
     catalog: ctx.catalog,
     clock: ctx.clock,
     advertiseHost: ctx.settings.advertiseHost,
     hosts: ctx.hosts,
+    shares: cardShares(ctx),
     webUiLinks: async (view) => {
+      // Only to the shell's user when they may open them (a cluster of theirs, or shared with them, or an admin).
+      if (!(await webUiAccess(webUi, ctx.config.shellUser, view.cluster.id)).ok) return undefined;
       const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
       return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
     },
