@@ -19,7 +19,8 @@ export type { UiNode } from './ui-rewrite.js';
  * At every request, not once per session: the session's signature and expiry, and whether its user may still see
  * the cluster (`access`: its owner now, an admin, or someone it is shared with), so an unshare or a transfer takes
  * effect at the next request. A page load in the address bar must also come from the browser that opened the link
- * (the cookie names the same user), so a copied address is no key to anyone else's browser.
+ * (the cookie names the same user), so a copied address is no key to anyone else's browser; with PUBLIC_UI_DOMAIN
+ * every request must.
  *
  * Apart, one cluster from another: with PUBLIC_UI_DOMAIN each cluster's UIs are served on a host of their own
  * (<cluster id>.<domain>, and only there), a browser origin of its own. Without it they share clusterbot's origin
@@ -106,7 +107,9 @@ async function check(deps: UiProxyDeps, req: IncomingMessage, target: Target, op
   const session = verifyUiGrant(key, { kind: 'session', clusterId, ...parseUiSession(target.session)! }, now);
   if (!session.ok) return { ok: false, status: 403, text: session.reason === 'expired' ? `Your web UI session has expired; ${pressAgain}.` : 'This web UI session is not valid.' };
   const user = session.grant.user;
-  if (opts.navigation) {
+  // On a host of its own the cluster's pages are same-origin with their requests, which carry the cookie: every
+  // request must, so the session path alone opens nothing. Sandboxed pages send none, so there only page loads must.
+  if (opts.navigation || deps.uiDomain) {
     const cookie = parseUiSession(cookieFrom(req));
     const own = cookie && verifyUiGrant(key, { kind: 'session', clusterId, ...cookie }, now);
     if (!own || !own.ok || own.grant.user !== user)
@@ -319,7 +322,7 @@ async function upgrade(deps: UiProxyDeps, req: IncomingMessage, socket: Duplex, 
         (a) => void (a.ok || socket.destroy()),
         () => undefined, // a failed lookup is no answer: the next tick asks again
       );
-    }, deps.recheckMs ?? 10_000);
+    }, deps.recheckMs ?? 5000);
     const close = () => {
       clearInterval(recheck);
       socket.destroy();
