@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import type { ClusterView } from '../domain/cluster.js';
@@ -62,6 +62,13 @@ interface Target {
 }
 
 type Checked = { ok: true; target: Target; user: string; nodes: UiNode[]; node: UiNode; ctx: RewriteContext } | { ok: false; status: number; text: string };
+
+/**
+ * A connection per request to the node: UIs close connections when they please (a node's server may answer without
+ * `Connection: close` and hang up anyway), and a pooled socket the node has just closed fails the next request. The
+ * nodes are on the Docker host's own bridge, where a connection costs next to nothing.
+ */
+const upstreamAgent = new Agent({ keepAlive: false });
 
 const pathPattern = /^\/ui\/([0-9a-f-]{36})\/(?:([A-Z0-9_]{1,32}\.\d{1,12}\.[0-9a-f]{64})\/)?([a-z][a-z0-9-]{0,62})\/(\d{1,5})(\/.*)?$/;
 const pressAgain = 'press 🌐 Web UIs on the cluster card again';
@@ -196,7 +203,7 @@ async function serve(deps: UiProxyDeps, req: IncomingMessage, res: ServerRespons
   }
   const { node, ctx } = c;
   const path = `${target.rest}${target.url.search}`;
-  const upstream = httpRequest({ host: node.ip, port: target.port, method: req.method, path, headers: requestHeaders(req.headers, forwarded(deps, req, c)), timeout: 30_000 });
+  const upstream = httpRequest({ agent: upstreamAgent, host: node.ip, port: target.port, method: req.method, path, headers: requestHeaders(req.headers, forwarded(deps, req, c)), timeout: 30_000 });
   pipeline(req, upstream, () => undefined);
   // A browser that goes away (a tab closed on an endless page) ends the node's answer too.
   let clientGone = false;
@@ -305,7 +312,7 @@ async function upgrade(deps: UiProxyDeps, req: IncomingMessage, socket: Duplex, 
   const ownOrigin = `${new URL(deps.publicUrl).protocol}//${servedHost(deps, target.clusterId)}`;
   if (origin !== undefined && origin !== (deps.uiDomain ? ownOrigin : 'null') && origin !== ownOrigin) return answerRaw(socket, 403, 'Forbidden', 'A WebSocket from another site.');
   const path = `${target.rest}${target.url.search}`;
-  const upstream = httpRequest({ host: c.node.ip, port: target.port, method: 'GET', path, headers: requestHeaders(req.headers, forwarded(deps, req, c), { upgrade: true }), timeout: 30_000 });
+  const upstream = httpRequest({ agent: upstreamAgent, host: c.node.ip, port: target.port, method: 'GET', path, headers: requestHeaders(req.headers, forwarded(deps, req, c), { upgrade: true }), timeout: 30_000 });
   upstream.on('timeout', () => upstream.destroy(new Error('the web UI did not answer in 30 s')));
   upstream.on('error', (e) => answerRaw(socket, 502, 'Bad Gateway', `${target.hostname}:${target.port} did not answer: ${e.message}`));
   upstream.on('response', (res) => {

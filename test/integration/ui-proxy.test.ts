@@ -98,7 +98,8 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     const s = await open(base, link(id));
     expect(s.setCookie).toMatch(new RegExp(`^clusterbot_ui=UALICE\\.\\d+\\.[0-9a-f]{64}; Path=/ui/${id}/; Max-Age=3600; HttpOnly; SameSite=Lax$`));
     expect(s.path).toBe(`/ui/${id}/${s.cookie.split('=')[1]}/master/8080/`);
-    const page = await fetch(base + s.path, { headers: { cookie: s.cookie, ...navigate } });
+    expect(await statusOf(base, new URL(base).host, s.path, { cookie: s.cookie, ...navigate })).toBe(200);
+    const page = await fetch(base + s.path);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toContain('sandbox allow-scripts');
     expect(page.headers.get('content-security-policy')).not.toContain('allow-same-origin');
@@ -143,9 +144,10 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     }
     // A page load must come from the browser the link was opened in: no cookie, or another user's, is refused.
     const other = await open(base, link(sparkId, 'UBOB'));
-    expect((await fetch(base + s.path, { headers: navigate })).status).toBe(403);
-    expect((await fetch(base + s.path, { headers: { ...navigate, cookie: other.cookie } })).status).toBe(403);
-    expect((await fetch(base + s.path, { headers: { ...navigate, cookie: s.cookie } })).status).toBe(200);
+    const host = new URL(base).host;
+    expect(await statusOf(base, host, s.path, navigate)).toBe(403);
+    expect(await statusOf(base, host, s.path, { ...navigate, cookie: other.cookie })).toBe(403);
+    expect(await statusOf(base, host, s.path, { ...navigate, cookie: s.cookie })).toBe(200);
     // A port the template does not mark as a UI is not proxied even with a good session.
     expect((await fetch(`${base}/ui/${sparkId}/${s.path.split('/')[3]}/master/7077/`)).status).toBe(404);
     // A user who may no longer see the cluster: refused at the next request, and a new link is refused too.
@@ -194,8 +196,8 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     expect(await page.evaluate(async () => ((await (await fetch('json/')).json()) as { aliveworkers: number }).aliveworkers)).toBe(1);
     // The session path alone (no cookie) opens nothing, and neither does clusterbot's own host.
     const sessionPath = new URL(page.url()).pathname;
-    expect(await statusOf(own.port, `${id}.ui.test:${own.port}`, `${sessionPath}json/`)).toBe(403);
-    expect(await statusOf(own.port, `127.0.0.1:${own.port}`, `${sessionPath}json/`)).toBe(404);
+    expect(await statusOf(own.base, `${id}.ui.test:${own.port}`, `${sessionPath}json/`)).toBe(403);
+    expect(await statusOf(own.base, `127.0.0.1:${own.port}`, `${sessionPath}json/`)).toBe(404);
     await context.close();
   });
 
@@ -243,10 +245,10 @@ describe('web UIs behind clusterbot, hardened containers', () => {
   });
 });
 
-/** A GET with the Host header given (fetch will not set one). */
-function statusOf(port: number, host: string, p: string): Promise<number> {
+/** A GET with headers fetch will not send as given (Host, Sec-Fetch-*: a browser's page load). */
+function statusOf(base: string, host: string, p: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: p, headers: { host } }, (res) => {
+    http.get({ host: '127.0.0.1', port: Number(new URL(base).port), path: p, headers: { ...headers, host } }, (res) => {
       res.resume();
       resolve(res.statusCode!);
     }).on('error', reject);

@@ -66,7 +66,7 @@ def handle(conn):
             send('200 OK', 'text/html; charset=utf-8', PAGE.encode(), [
                 ('Set-Cookie', 'crafted=1; Path=/'), ('Service-Worker-Allowed', '/'), ('Clear-Site-Data', '"*"'),
                 ('Refresh', '5; url=//evil.example/'), ('Strict-Transport-Security', 'max-age=31536000; includeSubDomains'),
-                ('Connection', 'close, X-Hop'), ('X-Hop', 'secret'), ('Keep-Alive', 'timeout=5'),
+                ('Connection', 'close, X-Hop'), ('X-Hop', 'secret'), ('Keep-Alive', 'timeout=99, max=7'),
                 ('Proxy-Authenticate', 'Basic realm="x"'), ('Trailer', 'X-Trail'), ('X-Crafted', 'kept')])
         elif path == '/static/style.css':
             send('200 OK', 'text/css', STYLE.encode())
