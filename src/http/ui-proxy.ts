@@ -61,7 +61,9 @@ interface Target {
   url: URL;
 }
 
-type Checked = { ok: true; target: Target; user: string; nodes: UiNode[]; node: UiNode; ctx: RewriteContext } | { ok: false; status: number; text: string };
+type Checked =
+  | { ok: true; target: Target; user: string; /** The session's end (unix seconds). */ expires: number; node: UiNode; ctx: RewriteContext }
+  | { ok: false; status: number; text: string };
 
 /**
  * A connection per request to the node: UIs close connections when they please (a node's server may answer without
@@ -123,13 +125,16 @@ async function check(deps: UiProxyDeps, req: IncomingMessage, target: Target, op
       return { ok: false, status: 403, text: `This address belongs to a web UI session opened in another browser; ${pressAgain} to get your own.` };
   }
   const access = await deps.access(clusterId, user);
-  if (!access.ok)
-    return access.reason === 'gone'
-      ? { ok: false, status: 404, text: 'This cluster no longer exists.' }
-      : { ok: false, status: 403, text: 'You may no longer open this cluster\'s web UIs: it is not shared with you (any more). Ask its owner: `/cluster share NAME @you`.' };
+  if (!access.ok) return refusedAccess(access.reason);
   const node = access.nodes.find((n) => n.hostname === target.hostname);
   if (!node || !node.uiPorts.includes(target.port)) return { ok: false, status: 404, text: 'This cluster has no such web UI.' };
-  return { ok: true, target, user, nodes: access.nodes, node, ctx: { clusterId, session: target.session, self: { hostname: node.hostname, port: target.port }, nodes: access.nodes } };
+  return { ok: true, target, user, expires: session.grant.expires, node, ctx: { clusterId, session: target.session, self: { hostname: node.hostname, port: target.port }, nodes: access.nodes } };
+}
+
+function refusedAccess(reason: 'gone' | 'forbidden'): { ok: false; status: number; text: string } {
+  return reason === 'gone'
+    ? { ok: false, status: 404, text: 'This cluster no longer exists.' }
+    : { ok: false, status: 403, text: 'You may no longer open this cluster\'s web UIs: it is not shared with you (any more). Ask its owner: `/cluster share NAME @you`.' };
 }
 
 function forwarded(deps: UiProxyDeps, req: IncomingMessage, c: Extract<Checked, { ok: true }>): Forwarded {
@@ -153,7 +158,10 @@ async function tradeLink(deps: UiProxyDeps, req: IncomingMessage, res: ServerRes
   const link = verifyUiGrant(key, { kind: 'link', clusterId, user: q.get('cb_user'), expires: q.get('cb_exp'), sig: q.get('cb_sig') }, now);
   if (!link.ok) return refuse(res, 403, link.reason === 'expired' ? `This web UI link has expired; ${pressAgain}.` : 'This web UI link is not valid.');
   const access = await deps.access(clusterId, link.grant.user);
-  if (!access.ok) return refuse(res, access.reason === 'gone' ? 404 : 403, access.reason === 'gone' ? 'This cluster no longer exists.' : 'This cluster is not shared with you (any more); ask its owner: `/cluster share NAME @you`.');
+  if (!access.ok) {
+    const r = refusedAccess(access.reason);
+    return refuse(res, r.status, r.text);
+  }
   const nowSeconds = Math.floor(now.getTime() / 1000);
   const maxAge = deps.cookieSeconds ?? 3600;
   const session = uiSession(key, { clusterId, user: link.grant.user, expires: nowSeconds + maxAge });
@@ -287,8 +295,8 @@ function answerRaw(socket: Duplex, status: number, reason: string, text: string)
 
 /**
  * The HTTP server's 'upgrade' listener: WebSockets under /ui/ pass the same checks as any request and are then
- * piped to the node (after the node's 101, of which only the handshake headers pass); the session is asked about
- * again every `recheckMs` while the socket is open, so an unshare closes it too. Other upgrades (h2c, another path)
+ * piped to the node (after the node's 101, of which only the handshake headers pass); access is asked about again
+ * every `recheckMs` while the socket is open, so an unshare (or the session's end) closes it too. Other upgrades (h2c, another path)
  * get 501: nothing else here speaks them.
  */
 export function createUiUpgradeHandler(deps: UiProxyDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
@@ -325,6 +333,7 @@ async function upgrade(deps: UiProxyDeps, req: IncomingMessage, socket: Duplex, 
     if (upHead.length) socket.write(upHead);
     if (head.length) upSocket.write(head);
     const recheck = setInterval(() => {
+      if (deps.clock.now().getTime() >= c.expires * 1000) return void socket.destroy();
       deps.access(target.clusterId, c.user).then(
         (a) => void (a.ok || socket.destroy()),
         () => undefined, // a failed lookup is no answer: the next tick asks again
