@@ -228,6 +228,17 @@ async function serve(deps: UiProxyDeps, req: IncomingMessage, res: ServerRespons
     else res.destroy();
   });
   upstream.on('response', (up) => {
+    // Whatever a node answers must not throw out of this event (an uncaught exception would end the process).
+    try {
+      answer(up);
+    } catch (e) {
+      up.destroy();
+      deps.log?.warn({ err: (e as Error).message, clusterId: target.clusterId, hostname: target.hostname, port: target.port }, 'web UI proxy: could not pass the answer on');
+      if (!res.headersSent) refuse(res, 502, `${target.hostname}:${target.port} answered something clusterbot cannot pass on.`);
+      else res.destroy();
+    }
+  });
+  const answer = (up: IncomingMessage) => {
     const out = responseHeaders(up.headers);
     if (out.location !== undefined) {
       const to = proxiedLocation(String(out.location), ctx, path);
@@ -252,7 +263,7 @@ async function serve(deps: UiProxyDeps, req: IncomingMessage, res: ServerRespons
     delete out['content-length'];
     res.writeHead(up.statusCode ?? 502, out);
     pipeline(up, htmlRewriter(ctx), res, () => undefined);
-  });
+  };
 }
 
 /** The nodes of a cluster's view with the UI ports their template roles declare. */

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,7 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
   let browser: Browser;
   let bobs: BrowserContext;
   let pageA: Page;
+  let templates = '';
 
   const ids = async (): Promise<Record<string, string>> => Object.fromEntries((await h.rows()).map((r) => [r.name, r.id]));
   const shares = async () => (await h.db.database.pool.query('SELECT cluster_id, user_id FROM cluster_shares ORDER BY user_id')).rows;
@@ -60,7 +61,8 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
   beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    h = await startSlackHarness({ subnetPool: '10.236.0.0/16', env: { TEMPLATES_DIR: uiTestTemplatesDir(), PORT: String(port), PUBLIC_URL: base } });
+    templates = uiTestTemplatesDir();
+    h = await startSlackHarness({ subnetPool: '10.236.0.0/16', env: { TEMPLATES_DIR: templates, PORT: String(port), PUBLIC_URL: base } });
     expect((await h.send(`create uitest --name ${a}`).res).status).toBe(200);
     expect((await h.send(`create uitest --name ${b}`, { user: bob }).res).status).toBe(200);
     await h.waitForCard(a, 'ready', 180_000);
@@ -77,6 +79,7 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
   afterAll(async () => {
     await browser?.close();
     await h?.close();
+    if (templates) rmSync(templates, { recursive: true, force: true });
   });
 
   it('a stranger\'s press of Web UIs is refused, naming the owner and how to ask; no link', async () => {
