@@ -28,6 +28,8 @@ command -v javac >/dev/null 2>&1 || need_pkg openjdk-17-jdk-headless
 command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1 || need_pkg python3-pip
 # promtool checks manifests/prometheus in the tests (Debian's prometheus package ships it).
 command -v promtool >/dev/null 2>&1 || need_pkg prometheus
+# The web UI tests drive Debian's chromium with playwright-core (no browser download): /usr/bin/chromium.
+need_pkg chromium
 
 # The S3 artifact store's tests run a real S3 server: moto's standalone server (PyPI), pinned. Installed for the
 # `python3` on PATH (pyenv or Debian's); Debian's own python refuses root pip installs (PEP 668) unless told.

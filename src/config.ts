@@ -86,6 +86,13 @@ export const envSchema = z.object({
   ARTIFACT_STORE: z.enum(['fs', 's3']).default('fs'),
   // Base URL browsers reach clusterbot's HTTP server at; download links point there. Default: http://localhost:PORT.
   PUBLIC_URL: z.url().optional(),
+  // Serve each cluster's web UIs on a host of its own, <cluster id>.PUBLIC_UI_DOMAIN (wildcard DNS and certificate
+  // pointing at clusterbot's port). Unset: under PUBLIC_URL/ui/, each page sandboxed (an opaque origin).
+  PUBLIC_UI_DOMAIN: z
+    .string()
+    .toLowerCase()
+    .regex(/^(?=.{1,200}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, 'must be a domain name (optionally :port), e.g. ui.clusterbot.example.com')
+    .optional(),
   DOWNLOAD_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   S3_ENDPOINT: z.url().optional(),
   S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
@@ -202,6 +209,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL'] | undefined;
   /** Base URL of clusterbot's HTTP server as people's browsers reach it, without a trailing slash. */
   publicUrl: string;
+  /** Each cluster's web UIs on <cluster id>.<this> (a browser origin per cluster); unset: sandboxed under publicUrl. */
+  publicUiDomain?: string;
   artifacts: {
     store: 'fs' | 's3';
     /** Signs filesystem download links; unset means derived (see artifacts/create-artifact-store.ts). */
@@ -323,6 +332,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shellUser: e.SHELL_USER,
     logLevel: e.LOG_LEVEL,
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
+    ...(e.PUBLIC_UI_DOMAIN && { publicUiDomain: e.PUBLIC_UI_DOMAIN }),
     artifacts: {
       store: e.ARTIFACT_STORE,
       ...(e.DOWNLOAD_SIGNING_KEY && { downloadSigningKey: e.DOWNLOAD_SIGNING_KEY }),

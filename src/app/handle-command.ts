@@ -1,4 +1,5 @@
 import { hostNamePattern, parseCommand, type ClusterCommand } from '../domain/command.js';
+import type { ClusterView } from '../domain/cluster.js';
 import { checkCreate } from '../domain/policy.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
 import { renderClusterCard } from '../render/cluster-card.js';
@@ -14,7 +15,7 @@ import { actionIds, parseExtendValue, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
-import type { ContainerRuntime, HostStore, Log, SnapshotStore, TemplateCatalog, TransferOfferStore } from '../services/ports.js';
+import type { ContainerRuntime, HostStore, Log, ShareStore, SnapshotStore, TemplateCatalog, TransferOfferStore } from '../services/ports.js';
 import { cardHost, listHosts } from '../services/list-hosts.js';
 import { renderHosts } from '../render/hosts.js';
 import { clusterLogs } from '../services/cluster-logs.js';
@@ -28,6 +29,7 @@ import { requestRestore } from '../services/request-restore.js';
 import { requestSnapshot } from '../services/request-snapshot.js';
 import { requestRetry } from '../services/retry-cluster.js';
 import { acceptTransfer, declineTransfer, offerTransfer } from '../services/transfer-cluster.js';
+import { requestShare, requestUnshare } from '../services/share-cluster.js';
 import { historyPageSize } from '../domain/history.js';
 import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../render/history.js';
 
@@ -39,6 +41,8 @@ export interface CommandDeps extends RequestClusterDeps {
   snapshots: SnapshotStore;
   /** `/cluster transfer` offers and their Accept / Decline buttons. */
   transfers: TransferOfferStore;
+  /** Who else may open each cluster's web UIs (`/cluster share`); the card lists them. */
+  shares: ShareStore;
   logger: Log;
   /** The registered Docker hosts (`/cluster hosts`); absent where none are (unit worlds). */
   hosts?: HostStore;
@@ -99,8 +103,7 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         }
         const cluster = await store.findLiveByName(name);
         if (!cluster) return renderError(`There is no live cluster called "${name}".`, ['`/cluster list --all` shows every live cluster.']);
-        const view = (await store.view(cluster.id))!;
-        return renderClusterCard(view, { now: clock.now(), template: catalog.get(cluster.template), advertiseHost: settings.advertiseHost, host: await cardHost(deps.hosts, cluster.host) });
+        return statusCard(deps, (await store.view(cluster.id))!);
       }
       case 'create': {
         const { view, created } = await requestCluster(deps, {
@@ -143,6 +146,17 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
       case 'transfer': {
         const { view, offer, withdrawn } = await offerTransfer(deps, caller.user, { name: command.name }, command.to);
         return renderTransferOffered(view.cluster.name, command.to, offer.expiresAt, withdrawn?.to);
+      }
+      case 'share': {
+        const { view, changed } = await requestShare(deps, caller.user, { name: command.name }, command.user);
+        const who = `<@${command.user}>`;
+        return renderInfo(changed
+          ? `🤝 Shared ${view.cluster.name} with ${who}: they can open its web UIs (🌐 Web UIs on its card) and see its snapshots. \`/cluster unshare ${view.cluster.name} @…\` takes it back.`
+          : `${view.cluster.name} was already shared with ${who}; nothing changed.`);
+      }
+      case 'unshare': {
+        const view = await requestUnshare(deps, caller.user, { name: command.name }, command.user);
+        return renderInfo(`🔒 ${view.cluster.name} is no longer shared with <@${command.user}>: their open web UI pages stop working at their next request.`);
       }
       case 'history':
         return await historyReply(deps, caller, { page: command.page, ...(command.name && { name: command.name }) });
@@ -324,7 +338,7 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       case 'status': {
         const view = await deps.store.view(clusterId);
         if (!view) return renderError('That cluster no longer exists.');
-        return renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.settings.advertiseHost, host: await cardHost(deps.hosts, view.cluster.host) });
+        return statusCard(deps, view);
       }
     }
   } catch (err) {
@@ -356,6 +370,13 @@ async function historyReply(deps: CommandDeps, caller: Caller, query: HistoryQue
   const filter = { ...(!everyone && { owner: caller.user }), ...(query.name && { clusterName: query.name }) };
   const { entries, total } = await deps.operations.history(filter, { offset: (query.page - 1) * historyPageSize, limit: historyPageSize });
   return renderHistory({ entries, total, query, everyone });
+}
+
+/** The card as `/cluster status` and its button show it: with the people it is shared with. */
+async function statusCard(deps: CommandDeps, view: ClusterView): Promise<Message> {
+  const c = view.cluster;
+  const [host, shares] = await Promise.all([cardHost(deps.hosts, c.host), deps.shares.clusterShares(c.id)]);
+  return renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(c.template), advertiseHost: deps.settings.advertiseHost, host, sharedWith: shares.map((s) => s.user) });
 }
 
 async function logsOf(deps: CommandDeps, actor: string, ref: { name?: string; id?: string }, opts: { node?: string; lines?: number }) {

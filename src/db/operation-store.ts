@@ -8,7 +8,7 @@ import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
 import { placeCluster } from '../domain/placement.js';
 import { writeOutbox } from './outbox-store.js';
-import { clusters, events, nodes, operations } from './schema.js';
+import { clusterShares, clusters, events, nodes, operations } from './schema.js';
 
 type OperationRow = typeof operations.$inferSelect;
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -61,6 +61,8 @@ export function inTransaction(tx: Tx): InTransaction {
     operations: { finish: (op, state, error) => finishOperation(tx, op, state, error), list: (clusterId) => operationsOf(tx, clusterId) },
     // Read through the transaction, not the pool: a Tell never needs a second connection while its change holds one.
     nodes: async (clusterId) => (await tx.select().from(nodes).where(eq(nodes.clusterId, clusterId)).orderBy(asc(nodes.ordinal))).map(toNode),
+    sharedWith: async (clusterId) =>
+      (await tx.select({ user: clusterShares.userId }).from(clusterShares).where(eq(clusterShares.clusterId, clusterId)).orderBy(asc(clusterShares.grantedAt), asc(clusterShares.userId))).map((r) => r.user),
   };
 }
 

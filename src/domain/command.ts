@@ -22,13 +22,15 @@ export type ClusterCommand =
   | { verb: 'restore'; snapshot: string; name?: string }
   | { verb: 'reset'; name: string; snapshotFirst: boolean }
   | { verb: 'transfer'; name: string; to: string }
+  | { verb: 'share'; name: string; user: string }
+  | { verb: 'unshare'; name: string; user: string }
   | { verb: 'history'; name?: string; page: number }
   | { verb: 'hosts' }
   | { verb: 'logs'; name: string; node?: string; lines?: number }
   | { verb: 'restart'; name: string; node?: string }
   | { verb: 'migrate'; name?: string; to?: string; allFrom?: string };
 
-export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'logs', 'restart', 'migrate', 'hosts'] as const;
+export const verbs = ['help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'share', 'unshare', 'history', 'logs', 'restart', 'migrate', 'hosts'] as const;
 export type Verb = (typeof verbs)[number];
 
 interface VerbSpec {
@@ -71,6 +73,14 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     positionals: { min: 1, max: 1 },
   },
   transfer: { usage: '/cluster transfer NAME @USER', summary: 'Offer a cluster to someone else: once they accept, they manage it and you no longer can', example: '/cluster transfer zk-bug-1234 @bob', options: {}, positionals: { min: 2, max: 2 } },
+  share: {
+    usage: '/cluster share NAME @USER',
+    summary: 'Let someone else open a cluster\'s web UIs (they run code in it: YARN, WebHDFS) and see its snapshots; the card lists them',
+    example: '/cluster share zk-bug-1234 @bob',
+    options: {},
+    positionals: { min: 2, max: 2 },
+  },
+  unshare: { usage: '/cluster unshare NAME @USER', summary: 'Take a share back: their open web UI pages stop working at once', example: '/cluster unshare zk-bug-1234 @bob', options: {}, positionals: { min: 2, max: 2 } },
   history: {
     usage: '/cluster history [NAME] [--page N]',
     summary: 'Every operation and decision on your clusters (admins: everyone\'s), newest first',
@@ -126,7 +136,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | migrate NAME [--to HOST] | migrate --all-from HOST [--to HOST] (admins) | hosts';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | share NAME @USER | unshare NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | migrate NAME [--to HOST] | migrate --all-from HOST [--to HOST] (admins) | hosts';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -255,13 +265,15 @@ export function parseCommand(rawText: string): ParseResult {
       if (bad) return bad;
       return { ok: true, command: { verb, name, snapshotFirst: Boolean(values.snapshot) } };
     }
-    case 'transfer': {
+    case 'transfer':
+    case 'share':
+    case 'unshare': {
       const name = positionals[0]!;
       const bad = badName(name, spec.usage);
       if (bad) return bad;
-      const to = parseUserRef(positionals[1]!);
-      if (!to) return fail(`"${printable(positionals[1]!)}" is not a Slack user: mention them, e.g. \`/cluster transfer ${name} @bob\`, picking the name from Slack's list.`, spec.usage);
-      return { ok: true, command: { verb, name, to } };
+      const user = parseUserRef(positionals[1]!);
+      if (!user) return fail(`"${printable(positionals[1]!)}" is not a Slack user: mention them, e.g. \`/cluster ${verb} ${name} @bob\`, picking the name from Slack's list.`, spec.usage);
+      return { ok: true, command: verb === 'transfer' ? { verb, name, to: user } : { verb, name, user } };
     }
     case 'history': {
       const name = positionals[0];
@@ -355,6 +367,7 @@ function fail(message: string, usage: string): ParseResult {
 
 function missingWhat(verb: Verb): string {
   if (verb === 'transfer') return 'a cluster name and the new owner, e.g. `/cluster transfer zk-bug-1234 @bob`';
+  if (verb === 'share' || verb === 'unshare') return `a cluster name and a person, e.g. \`/cluster ${verb} zk-bug-1234 @bob\``;
   if (verb === 'restore') return 'a snapshot id, e.g. `/cluster restore 3f9a2c1b` (`/cluster snapshots` lists them)';
   return verb === 'create' ? 'a template, e.g. `/cluster create zookeeper 3`' : 'a cluster name';
 }

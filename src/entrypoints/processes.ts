@@ -7,7 +7,8 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createDownloadRoute } from '../http/downloads.js';
 import { deriveUiKey } from '../http/ui-link.js';
-import { onceKey, uiNodesFrom } from '../http/ui-proxy.js';
+import { createUiUpgradeHandler, onceKey, uiNodesOf, type UiProxyDeps } from '../http/ui-proxy.js';
+import { webUiAccess } from '../services/web-ui-access.js';
 import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { guardPublicServer, publicServerTimeouts } from '../http/public-server.js';
@@ -63,6 +64,32 @@ function uiKeyFor(ctx: Context): () => Promise<Buffer> {
   return k;
 }
 
+/** What the card's button and the proxy share: the grant key, who may see a cluster, where its UIs are served. */
+function webUiDeps(ctx: Context) {
+  return {
+    store: ctx.store, shares: ctx.shares, settings: ctx.settings, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx),
+    publicUrl: ctx.config.publicUrl, uiDomain: ctx.config.publicUiDomain,
+  };
+}
+
+/** Who a cluster is shared with, for a card rendered outside a state change's transaction. */
+function cardShares(ctx: Context) {
+  return { sharedWith: async (id: string) => (await ctx.shares.clusterShares(id)).map((s) => s.user) };
+}
+
+/** The web UI proxy (http/ui-proxy.ts): access asked at every request, with the cluster's nodes when granted. */
+function uiProxyDeps(ctx: Context): UiProxyDeps {
+  const deps = webUiDeps(ctx);
+  return {
+    ...deps,
+    log: ctx.logger,
+    access: async (clusterId, user) => {
+      const a = await webUiAccess(deps, user, clusterId);
+      return a.ok ? { ok: true, nodes: uiNodesOf(a.view, ctx.catalog.get(a.view.cluster.template)) } : { ok: false, reason: a.reason };
+    },
+  };
+}
+
 /** The routes of the public port: downloads, web UIs and /healthz; /readyz and /metrics are on METRICS_PORT only (`serveMetrics`). */
 function routesFor(ctx: Context): Route[] {
   const downloads = ctx.artifacts.downloads ? [createDownloadRoute(ctx.artifacts.downloads, ctx.logger)] : [];
@@ -80,7 +107,7 @@ function healthRoutes(ctx: Context, only: 'public' | 'internal'): Route[] {
   return createHttpRoutes({
     only,
     registry: createRegistry(),
-    ui: { key: uiKeyFor(ctx), clock: ctx.clock, nodes: uiNodesFrom(ctx.store, ctx.catalog), log: ctx.logger },
+    ui: uiProxyDeps(ctx),
     checks: [
       { name: 'postgres', check: async () => void (await ctx.database.pool.query('SELECT 1')) },
       { name: 'redis', check: async () => void (await ctx.redis.ping()) },
@@ -157,11 +184,14 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
   // change's transaction, so a Home published then could read the state from before it, and keep showing it.
   const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, callLimits: slackCallLimits(ctx), cardClaimed: homeChanged });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, logger: ctx.logger });
+  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, shares: cardShares(ctx), logger: ctx.logger });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, transfers: ctx.transfers, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
+  return {
+    store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, transfers: ctx.transfers, queue: ctx.producer, notifier, catalog: ctx.catalog,
+    settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime,
+  };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
@@ -267,20 +297,23 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     ...(slack.apiUrl && { apiUrl: slack.apiUrl }),
     fetch,
     timeoutMs: slack.timeoutMs,
-    routes,
+    // Socket Mode has no HTTP receiver: the routes get a server of ours (below), which also takes WebSocket upgrades.
+    routes: slack.socketMode ? [] : routes,
     deps: commandDeps(ctx, notifier),
     requests: createRequestLedgerStore(ctx.database.db),
     onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
-    webUi: { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl },
+    webUi: webUiDeps(ctx),
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));
   const idle = trackInFlight(app);
   if (opts.withWorker) await runWorker(ctx, notifier, shutdown);
-  // Bolt's HTTP server gets the public server's timeouts at creation and the cluster-subnet refusal once it
-  // exists; in Socket Mode the routes are served by a server of our own, guarded the same way.
+  // Bolt's HTTP server gets the public server's timeouts at creation, and the cluster-subnet refusal and the web UIs'
+  // WebSocket upgrades once it exists; in Socket Mode the routes are served by a server of our own, set up the same way.
   const server: unknown = await app.start(port, publicServerTimeouts);
-  if (server instanceof http.Server) guardPublic(ctx, server);
-  else await serveHttp(ctx);
+  if (server instanceof http.Server) {
+    guardPublic(ctx, server);
+    server.on('upgrade', createUiUpgradeHandler(uiProxyDeps(ctx)));
+  } else await serveHttp(ctx);
   const metricsPort = await serveMetrics(ctx);
   // Stops taking requests (closes the port or the socket), then lets acked requests' listeners finish.
   ctx.defer('slack receiver', async () => {
@@ -301,7 +334,7 @@ export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'h
 
 /** The public HTTP server (health, snapshot downloads, web UIs) where Bolt's receiver does not run. */
 async function serveHttp(ctx: Context): Promise<void> {
-  await listen(ctx, 'http server', { port: ctx.config.port, guard: true }, routesFor(ctx));
+  await listen(ctx, 'http server', { port: ctx.config.port, guard: true }, routesFor(ctx), createUiUpgradeHandler(uiProxyDeps(ctx)));
 }
 
 /** Public servers: slowloris timeouts, and no connection from a cluster node (http/public-server.ts). */
@@ -309,12 +342,14 @@ function guardPublic(ctx: Context, server: http.Server): void {
   guardPublicServer(server, { refuse: ctx.config.subnetPool, onRefused: (address) => ctx.logger.debug({ address }, 'refused a connection from the cluster subnet pool') });
 }
 
-async function listen(ctx: Context, what: string, at: { port: number; host?: string; guard?: boolean }, routes: Route[]): Promise<number> {
+async function listen(ctx: Context, what: string, at: { port: number; host?: string; guard?: boolean }, routes: Route[], upgrade?: ReturnType<typeof createUiUpgradeHandler>): Promise<number> {
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
     else res.writeHead(404).end();
   });
+  // WebSockets of cluster web UIs (http/ui-proxy.ts); without a listener Node would drop every upgrade unanswered.
+  if (upgrade) server.on('upgrade', upgrade);
   if (at.guard) guardPublic(ctx, server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -340,14 +375,17 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
       'run their jobs and expiry without telling their Slack threads or owners. Use a database of your own (DATABASE_URL), ' +
       'or run `clusterbot shell --allow-slack-clusters` if you really mean to.');
   const shell = createShell(io, ctx.config.shellUser);
-  const webUi = { store: ctx.store, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx), publicUrl: ctx.config.publicUrl };
+  const webUi = webUiDeps(ctx);
   const notifier = createShellNotifier({
     print: shell.print,
     catalog: ctx.catalog,
     clock: ctx.clock,
     advertiseHost: ctx.settings.advertiseHost,
     hosts: ctx.hosts,
+    shares: cardShares(ctx),
     webUiLinks: async (view) => {
+      // Only to the shell's user when they may open them (a cluster of theirs, or shared with them, or an admin).
+      if (!(await webUiAccess(webUi, ctx.config.shellUser, view.cluster.id)).ok) return undefined;
       const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
       return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
     },

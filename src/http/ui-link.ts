@@ -3,12 +3,15 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 /**
  * Signed access to a cluster's web UIs through clusterbot's proxy. A grant names one cluster and one Slack
  * user and expires; HMAC-SHA256 over those with a key only clusterbot knows. Two kinds, signed apart so one
- * cannot stand in for the other: the `link` a Slack button hands out (minutes), and the `cookie` the proxy
- * sets once the link was opened (scoped to /ui/<cluster>/, so it opens that cluster only). Pure: the clock
- * is an argument.
+ * cannot stand in for the other: the `link` a Slack button hands out (minutes), and the `session` the proxy
+ * issues once the link was opened (an hour). The session travels in the path of every proxied URL
+ * (/ui/<cluster>/<session>/<node>/<port>/…) because a page served sandboxed (an opaque origin) sends no cookies
+ * with its own requests; the same value in a cookie binds a page load in the address bar to the browser that
+ * opened the link. Either way the proxy asks, at every request, whether that user may still see the cluster.
+ * Pure: the clock is an argument.
  */
 export interface UiGrant {
-  kind: 'link' | 'cookie';
+  kind: 'link' | 'session';
   clusterId: string;
   /** The Slack user the grant was issued to. */
   user: string;
@@ -47,25 +50,39 @@ export function verifyUiGrant(
   return { ok: true, grant };
 }
 
-/** The path of a node's UI port under the proxy, e.g. /ui/<uuid>/master/8080/. */
-export function uiPath(clusterId: string, hostname: string, port: number): string {
-  return `${uiPrefix}${clusterId}/${hostname}/${port}/`;
+/**
+ * The path of a node's UI port under the proxy: /ui/<uuid>/master/8080/ (where a signed link points), or with the
+ * session the link was traded for, /ui/<uuid>/<session>/master/8080/ (every page, asset and API call after it).
+ */
+export function uiPath(clusterId: string, hostname: string, port: number, session?: string): string {
+  return `${uiPrefix}${clusterId}/${session ? `${session}/` : ''}${hostname}/${port}/`;
 }
 
-/** A link that opens a node's UI for `user` until `expires`: relative, the caller prefixes its public base URL. */
+/**
+ * Where a cluster's UIs are served: clusterbot's public URL, or (PUBLIC_UI_DOMAIN) a host of the cluster's own,
+ * https://<cluster id>.<domain>, so each cluster is a browser origin of its own.
+ */
+export function uiOrigin(publicUrl: string, uiDomain: string | undefined, clusterId: string): string {
+  if (!uiDomain) return publicUrl;
+  return `${new URL(publicUrl).protocol}//${clusterId}.${uiDomain}`;
+}
+
+/** A link that opens a node's UI for `user` until `expires`: relative, the caller prefixes uiOrigin. */
 export function uiLink(key: Buffer, p: { clusterId: string; hostname: string; port: number; user: string; expires: number }): string {
   const sig = signUiGrant(key, { kind: 'link', clusterId: p.clusterId, user: p.user, expires: p.expires });
   const q = new URLSearchParams({ cb_user: p.user, cb_exp: String(p.expires), cb_sig: sig });
   return `${uiPath(p.clusterId, p.hostname, p.port)}?${q}`;
 }
 
-/** The cookie value for a grant: user.expires.sig. */
-export function uiCookieValue(key: Buffer, g: Omit<UiGrant, 'kind'>): string {
-  return `${g.user}.${g.expires}.${signUiGrant(key, { ...g, kind: 'cookie' })}`;
+/** A session (path segment and cookie value): user.expires.sig. */
+export function uiSession(key: Buffer, g: Omit<UiGrant, 'kind'>): string {
+  return `${g.user}.${g.expires}.${signUiGrant(key, { ...g, kind: 'session' })}`;
 }
 
-export function parseUiCookie(value: string | undefined): { user: string; expires: string; sig: string } | undefined {
-  const m = /^([A-Z0-9_]{1,32})\.(\d{1,12})\.([0-9a-f]{64})$/.exec(value ?? '');
+export const uiSessionPattern = /^([A-Z0-9_]{1,32})\.(\d{1,12})\.([0-9a-f]{64})$/;
+
+export function parseUiSession(value: string | undefined): { user: string; expires: string; sig: string } | undefined {
+  const m = uiSessionPattern.exec(value ?? '');
   return m ? { user: m[1]!, expires: m[2]!, sig: m[3]! } : undefined;
 }
 

@@ -11,6 +11,17 @@ export interface CardContext {
   advertiseHost: string;
   /** The cluster's host as registered: its own advertised address wins over the default. */
   host?: CardHost | undefined;
+  /** Who the owner shared it with (`/cluster share`): they may open its web UIs too. */
+  sharedWith?: readonly string[];
+}
+
+/** At most this many people are named on the card; the rest are counted. */
+const sharesShown = 20;
+
+/** "Shared with @bob, @carol": mentions, so Slack shows each person's current name. */
+export function sharedWithLine(users: readonly string[]): string {
+  const named = users.slice(0, sharesShown).map((u) => `<@${u}>`).join(', ');
+  return `🤝 Shared with ${named}${users.length > sharesShown ? ` and ${users.length - sharesShown} more` : ''}`;
 }
 
 /** The card's "Web UIs" button (listener: slack/listeners/web-ui.ts); its own id keeps it apart from actionIds. */
@@ -65,6 +76,7 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
       ],
     },
   ];
+  if (ctx.sharedWith?.length && c.state !== 'deleted') blocks.push({ type: 'context', elements: [md(sharedWithLine(ctx.sharedWith))] });
   if (c.restoredFrom) {
     const r = c.restoredFrom;
     blocks.push({ type: 'context', elements: [md(`♻️ restored from snapshot \`${snapshotCode(r.snapshotId)}\` (${esc(r.clusterName)}, ${slackDate(new Date(r.takenAt))})`)] });

@@ -35,7 +35,14 @@ export function historyLine(e: HistoryEntry): string {
     const error = e.outcome === 'failed' && e.error ? `: ${esc(e.error.slice(0, 120))}` : '';
     return `${when} · *${esc(e.clusterName)}* · ${who} · ${esc(e.what)} → ${outcomeEmoji[e.outcome ?? ''] ?? ''} ${esc(e.outcome ?? '')}${took}${error}`;
   }
-  return `${when} · *${esc(e.clusterName)}* · ${who} · ${esc(eventWords(e))}`;
+  return `${when} · *${esc(e.clusterName)}* · ${who} · ${shareWords(e) ?? esc(eventWords(e))}`;
+}
+
+/** A share or unshare (`/cluster share`): the person as a mention, so Slack shows their current name. */
+function shareWords(e: HistoryEntry): string | undefined {
+  const user = e.detail.user;
+  if ((e.what !== 'shared' && e.what !== 'unshared') || typeof user !== 'string' || !/^[UW][A-Z0-9]{2,20}$/.test(user)) return undefined;
+  return e.what === 'shared' ? `shared it with <@${user}>` : `stopped sharing it with <@${user}>`;
 }
 
 /** Audit events as a person would say them. */

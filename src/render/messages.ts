@@ -215,8 +215,15 @@ export function renderHelp(topic?: Verb): Message {
     return { text, blocks: [{ type: 'section', text: md(text) }] };
   }
   const lines = verbs.map((v) => `\`${verbSpecs[v].usage}\`  ${verbSpecs[v].summary} · e.g. \`${verbSpecs[v].example}\``);
-  const text = `*clusterbot* gives you your own big-data cluster as Docker containers.\n${lines.join('\n')}`;
-  return { text, blocks: [{ type: 'section', text: md(text) }] };
+  const intro = '*clusterbot* gives you your own big-data cluster as Docker containers.';
+  const text = `${intro}\n${lines.join('\n')}`;
+  // A section holds at most 3000 characters: the list fills as many as it needs, whole lines each.
+  const sections: string[] = [intro];
+  for (const line of lines) {
+    if (sections.at(-1)!.length + 1 + line.length > 3000) sections.push(line);
+    else sections[sections.length - 1] += `\n${line}`;
+  }
+  return { text, blocks: sections.map((t) => ({ type: 'section' as const, text: md(t) })) };
 }
 
 export function renderTemplates(templates: readonly Template[]): Message {

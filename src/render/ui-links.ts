@@ -1,4 +1,4 @@
-import type { ClusterView } from '../domain/cluster.js';
+import type { Cluster, ClusterView } from '../domain/cluster.js';
 import type { Template } from '../domain/template.js';
 import { esc, md, slackDate, type Message } from './blocks.js';
 
@@ -34,4 +34,11 @@ export function webUiLinksMessage(view: ClusterView, uis: WebUi[], link: (ui: We
       { type: 'context', elements: [md(`Links for you only, until ${until}; opening one keeps that cluster's UIs open in your browser for an hour.`)] },
     ],
   };
+}
+
+/** The answer to a press of "Web UIs" by someone the cluster is not shared with: whom to ask, and how. */
+export function webUiRefusal(cluster: Pick<Cluster, 'name' | 'owner'>): Message {
+  const name = esc(cluster.name);
+  const text = `🔒 ${name} belongs to <@${cluster.owner}>; ask them to \`/cluster share ${name} @you\`.`;
+  return { text, blocks: [{ type: 'section', text: md(text) }, { type: 'context', elements: [md('Its web UIs run code in the cluster (YARN, WebHDFS), so only its owner, admins and the people it is shared with get links.')] }] };
 }

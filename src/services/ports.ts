@@ -540,7 +540,7 @@ export interface Notifier {
    * fails, so the change never commits without its messages. A notifier with no outbox (the shell prints,
    * a log) returns itself.
    */
-  through(tx: Pick<InTransaction, 'outbox' | 'operations'>): Notifier;
+  through(tx: Pick<InTransaction, 'outbox' | 'operations' | 'sharedWith'>): Notifier;
 }
 
 /**
@@ -567,6 +567,8 @@ export interface InTransaction {
   operations: Pick<OperationStore, 'finish' | 'list'>;
   /** A cluster's nodes as the transaction sees them (the card a Tell renders shows them). */
   nodes(clusterId: string): Promise<ClusterNode[]>;
+  /** Who the cluster is shared with as the transaction sees it, oldest grant first (the card lists them). */
+  sharedWith(clusterId: string): Promise<string[]>;
 }
 
 export type DirectMessage =

@@ -5,7 +5,7 @@ import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
 import { renderWarning } from '../render/warning.js';
 import { cardHost } from '../services/list-hosts.js';
-import type { Clock, DirectMessage, HostStore, Log, Notifier, OperationStore, OutboxWriter, TemplateCatalog, ThreadMessage } from '../services/ports.js';
+import type { Clock, DirectMessage, HostStore, InTransaction, Log, Notifier, OperationStore, OutboxWriter, TemplateCatalog, ThreadMessage } from '../services/ports.js';
 
 export interface OutboxNotifierDeps {
   outbox: OutboxWriter;
@@ -16,6 +16,8 @@ export interface OutboxNotifierDeps {
   advertiseHost: string;
   /** The registered hosts: a card uses its host's advertised address and, when lost, says since when it is silent. */
   hosts?: Pick<HostStore, 'get'>;
+  /** Who each cluster is shared with, for its card; read through the transaction a Tell writes in (`through`). */
+  shares?: Pick<InTransaction, 'sharedWith'>;
   logger: Log;
 }
 
@@ -41,12 +43,13 @@ export function createOutboxNotifier(deps: OutboxNotifierDeps, opts: { strict?: 
   const scope = async (view: ClusterView) => (await deps.operations.list(view.cluster.id))[0]?.id ?? 'none';
 
   return {
-    through: (tx) => createOutboxNotifier({ ...deps, outbox: tx.outbox, operations: tx.operations }, { strict: true }),
+    through: (tx) => createOutboxNotifier({ ...deps, outbox: tx.outbox, operations: tx.operations, shares: tx }, { strict: true }),
 
     async clusterChanged(view) {
       await safely('the cluster card', view.cluster.id, async () => {
         const host = await cardHost(deps.hosts, view.cluster.host);
-        const message = renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.advertiseHost, host });
+        const sharedWith = (await deps.shares?.sharedWith(view.cluster.id)) ?? [];
+        const message = renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(view.cluster.template), advertiseHost: deps.advertiseHost, host, sharedWith });
         await outbox.write({ key: outboxKeys.card(view.cluster.id), kind: 'card', mode: 'coalesce', clusterId: view.cluster.id, channel: target(view), owner: view.cluster.owner, message });
       });
     },

@@ -141,12 +141,14 @@ export class MemoryClusterStore implements ClusterStore {
   writes = 0;
   /** The operations over these rows (set by MemoryOperationStore), what a Tell's transaction finishes them with. */
   operationsPort?: Pick<OperationStore, 'finish' | 'list'>;
+  /** Who a cluster is shared with (MemoryShareStore sets it): what a Tell's card lists. */
+  sharesPort?: (clusterId: string) => string[];
   /** Shared with the other memory stores of a world (memoryWorld). */
   commits = new Commits();
 
   /** What a Tell gets here: the notifier records through itself, so the outbox is not written to. */
   inTransaction(): InTransaction {
-    return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? noOperations, nodes: (id) => this.nodes(id) };
+    return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? noOperations, nodes: (id) => this.nodes(id), sharedWith: async (id) => this.sharesPort?.(id) ?? [] };
   }
   private seq = 0;
 
@@ -992,7 +994,7 @@ export class MemorySnapshotStore implements SnapshotStore {
   private seq = 0;
   /** Shared with the cluster store by memoryWorld; `inTransaction` is what a Tell gets. */
   commits = new Commits();
-  inTransaction: () => InTransaction = () => ({ outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [] });
+  inTransaction: () => InTransaction = () => ({ outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [], sharedWith: async () => [] });
   constructor(private readonly clock: Clock = new FakeClock()) {}
 
   async begin(s: Parameters<SnapshotStore['begin']>[0]): Promise<Snapshot> {
@@ -1148,7 +1150,9 @@ export class MemoryShareStore implements ShareStore {
     private readonly clusters: MemoryClusterStore,
     private readonly snapshots: MemorySnapshotStore,
     private readonly clock: Clock = new FakeClock(),
-  ) {}
+  ) {
+    clusters.sharesPort = (id) => (this.clusterGrants.get(id) ?? []).map((g) => g.user);
+  }
 
   private change(grants: Map<string, Share[]>, id: string, live: boolean, user: string, by: string, add: boolean): ShareChange {
     if (!live) return 'gone';
@@ -1268,7 +1272,7 @@ export class MemoryWarningStore implements WarningStore {
   /** A warning write and its Tell as one transaction: a failed Tell undoes the write. */
   private async told(what: string, row: Warning & { messageTs?: string }, undo: () => void, tell?: TellAbout<Warning>): Promise<Warning> {
     try {
-      await tell?.(clone(row), this.store?.inTransaction() ?? { outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [] });
+      await tell?.(clone(row), this.store?.inTransaction() ?? { outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [], sharedWith: async () => [] });
     } catch (e) {
       undo();
       throw e;

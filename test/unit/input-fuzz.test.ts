@@ -18,7 +18,7 @@ const catalog = loadTemplateCatalog('manifests/templates');
 /** Things an attacker types to make the bot ping or link, in the forms Slack delivers them. */
 const injections = ['<!channel>', '<!here>', '<!everyone>', '<!subteam^S0VICTIM>', '<@UVICTIM>', '<#C0SECRET>', '<http://evil.example|click>',
   '&lt;!channel&gt;', '<!channel|channel>', '<mailto:x@evil.example>', '*bold*', '`code`', '```', '&amp;', '\u0000', '\u202e', '>quote'];
-const verbs = ['', 'help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'history', 'frob'];
+const verbs = ['', 'help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'share', 'unshare', 'history', 'frob'];
 const tokens = fc.oneof(
   fc.constantFrom(...injections),
   fc.constantFrom(...verbs, 'zookeeper', 'kafka', 'spark', '3', '99', '-1', '0x10', '--name', '--ttl', '--all', '--page', '-m', '--snapshot', '--with-data', '"', "'", '—name', 'zk-1'),
@@ -80,8 +80,8 @@ describe('slash-command parser under fuzz', () => {
       const pre = precheckCommand(text, catalog);
       if (!pre.ok) return;
       const reply = await handleCommand({ ...w, logger: w.logger }, { user, team: 'T1', channel: 'C1', requestKey: randomUUID() }, pre.command);
-      // A transfer names its new owner on purpose; that is the only user a reply may mention besides ours.
-      const allowed = ['UOWNER', 'USTRANGER', 'UADMIN', 'seed' /* the memory store's actor for seeded rows */, ...(pre.command.verb === 'transfer' ? [pre.command.to] : [])];
+      // A transfer names its new owner on purpose, a share the person; the only users a reply may mention besides ours.
+      const allowed = ['UOWNER', 'USTRANGER', 'UADMIN', 'seed' /* the memory store's actor for seeded rows */, ...(pre.command.verb === 'transfer' ? [pre.command.to] : []), ...(pre.command.verb === 'share' || pre.command.verb === 'unshare' ? [pre.command.user] : [])];
       for (const t of texts(reply)) expect(unescaped(t, allowed), `${JSON.stringify(text)} → ${t}`).toEqual([]);
     }), { numRuns: 1500 });
   });
