@@ -7,6 +7,7 @@ import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
 import { placeCluster } from '../domain/placement.js';
+import { recordBaselines } from './monitor-baselines.js';
 import { writeOutbox } from './outbox-store.js';
 import { clusters, events, nodes, operations } from './schema.js';
 
@@ -61,6 +62,7 @@ export function inTransaction(tx: Tx): InTransaction {
     operations: { finish: (op, state, error) => finishOperation(tx, op, state, error), list: (clusterId) => operationsOf(tx, clusterId) },
     // Read through the transaction, not the pool: a Tell never needs a second connection while its change holds one.
     nodes: async (clusterId) => (await tx.select().from(nodes).where(eq(nodes.clusterId, clusterId)).orderBy(asc(nodes.ordinal))).map(toNode),
+    monitor: { recordBaselines: (clusterId, baselines, at) => recordBaselines(tx, clusterId, baselines, at) },
   };
 }
 

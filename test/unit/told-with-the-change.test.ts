@@ -236,7 +236,6 @@ describe('jobs: the thread message commits with the state the job reaches', () =
     expect(told(w)).toEqual(['card failed', 'thread failed']);
   });
 
-  const migrateDeps = (w: World) => ({ ...w, health: { stop: async () => {} } satisfies Pick<NodeHealthPort, 'stop'> });
   const twoHosts = (w: World) => w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
 
   it('a migration: the card, "migrated" and the operation\'s end commit with the cut-over', async () => {
@@ -244,7 +243,7 @@ describe('jobs: the thread message commits with the state the job reaches', () =
     twoHosts(w);
     const { operation } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
     w.notifier.events.length = 0;
-    await diesRightAfter(w, 'cutOver', () => runJob(w, operation, (op, complete) => migrateCluster(migrateDeps(w), { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, op, complete)));
+    await diesRightAfter(w, 'cutOver', () => runJob(w, operation, (op, complete) => migrateCluster(w, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, op, complete)));
     expect(told(w)).toEqual(['card ready', 'thread migrated']);
     expect((await w.operations.get(operation.id))!.state).toBe('succeeded');
     // Cut over: what failed after it rolled nothing back.
@@ -257,7 +256,7 @@ describe('jobs: the thread message commits with the state the job reaches', () =
     twoHosts(w);
     const { operation } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
     w.notifier.events.length = 0;
-    const deps = { ...migrateDeps(w), checkpoint: (name: string) => { if (name === 'migrate.transferred') throw new AppError('docker_error', 'the target went away', { retryable: false }); } };
+    const deps = { ...w, checkpoint: (name: string) => { if (name === 'migrate.transferred') throw new AppError('docker_error', 'the target went away', { retryable: false }); } };
     await diesRightAfter(w, 'transition:ready', () => runJob(w, operation, (op, complete) => migrateCluster(deps, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, op, complete)));
     expect(told(w)).toEqual(['card ready', 'thread migrateFailed']);
   });
