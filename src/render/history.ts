@@ -1,6 +1,6 @@
 import { historyPageSize, pageCount, type HistoryEntry } from '../domain/history.js';
 import { durationWords } from './direct-message.js';
-import { actionIds, esc, md, plain, slackDate, type Block, type Message } from './blocks.js';
+import { actionIds, esc, escKeepingMentions, md, plain, slackDate, type Block, type Message } from './blocks.js';
 
 /** What the Next button carries back: the same query, one page on. Slack returns button values as sent (≤ 2000 chars). */
 export interface HistoryQuery {
@@ -35,17 +35,17 @@ export function historyLine(e: HistoryEntry): string {
     const error = e.outcome === 'failed' && e.error ? `: ${esc(e.error.slice(0, 120))}` : '';
     return `${when} · *${esc(e.clusterName)}* · ${who} · ${esc(e.what)} → ${outcomeEmoji[e.outcome ?? ''] ?? ''} ${esc(e.outcome ?? '')}${took}${error}`;
   }
-  return `${when} · *${esc(e.clusterName)}* · ${who} · ${esc(eventWords(e))}`;
+  return `${when} · *${esc(e.clusterName)}* · ${who} · ${escKeepingMentions(eventWords(e))}`;
 }
 
-/** Audit events as a person would say them. */
+/** Audit events as a person would say them (people as mentions; escKeepingMentions keeps only well-formed ones). */
 function eventWords(e: HistoryEntry): string {
   const d = e.detail;
   switch (e.what) {
     case 'extended':
       return `extended until ${String(d.to ?? '').slice(0, 16).replace('T', ' ')} UTC`;
     case 'transferred':
-      return `handed from ${String(d.from)} to ${String(d.to)}`;
+      return `handed from <@${String(d.from)}> to <@${String(d.to)}>`;
     default:
       if (e.what === 'state.deleting' && d.reason === 'expired') return 'expired: became deleting';
       return e.what.startsWith('state.') ? `became ${e.what.slice('state.'.length)}${typeof d.error === 'string' ? ` (${d.error.slice(0, 120)})` : ''}` : e.what;

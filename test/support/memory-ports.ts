@@ -294,12 +294,15 @@ export class MemoryClusterStore implements ClusterStore {
   /** One transaction in Postgres: a Tell that fails leaves the cluster as it was. */
   async withTell(id: string, change: () => Cluster | undefined, tell?: Tell): Promise<Cluster | undefined> {
     const before = this.clusters.get(id) && clone(this.clusters.get(id)!);
+    const memoryBefore = this.monitorMemory.get(id);
     const changed = change();
     if (!changed || !tell) return changed;
     try {
       await tell(changed, this.inTransaction());
     } catch (e) {
       if (before) this.clusters.set(id, before);
+      if (memoryBefore) this.monitorMemory.set(id, memoryBefore);
+      else this.monitorMemory.delete(id);
       throw e;
     }
     return changed;
@@ -319,6 +322,7 @@ export class MemoryClusterStore implements ClusterStore {
       c.readyAt = now;
       c.error = null;
     }
+    if (to === 'deleted') Object.assign(c, { deletedAt: now, deletedBy: actor });
     this.transitions.push({ id, from, to, actor });
     this.eventRows.push({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {}, at: now });
     this.writes++;

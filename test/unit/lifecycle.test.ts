@@ -258,11 +258,11 @@ describe('/cluster transfer', () => {
 
     // Bob owns it now, so his history has every step; Alice's has none of it any more; an admin sees it too.
     const history = textOf(await handleCommand(w, bob, cmd('history zk-hand')));
-    for (const step of ['create → ✅ succeeded in 2 minutes', 'became ready', 'handed from UALICE to UBOB', 'delete → 🕓 queued', 'became deleting'])
+    for (const step of ['create → ✅ succeeded in 2 minutes', 'became ready', 'handed from <@UALICE> to <@UBOB>', 'delete → 🕓 queued', 'became deleting'])
       expect(history).toContain(step);
-    expect(history).toMatch(/<@UBOB> · delete[\s\S]*<@UALICE> · handed from UALICE to UBOB[\s\S]*<@UALICE> · create/); // newest first
+    expect(history).toMatch(/<@UBOB> · delete[\s\S]*<@UALICE> · handed from <@UALICE> to <@UBOB>[\s\S]*<@UALICE> · create/); // newest first
     expect(textOf(await handleCommand(w, alice, cmd('history')))).toContain('Nothing in the history of your clusters yet');
-    expect(textOf(await handleCommand(w, admin, cmd('history')))).toContain('handed from UALICE to UBOB');
+    expect(textOf(await handleCommand(w, admin, cmd('history')))).toContain('handed from <@UALICE> to <@UBOB>');
   });
 
   it('refuses someone who is neither owner nor admin, a hand-over to the owner, and a new owner over quota', async () => {
