@@ -178,7 +178,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     // The monitor's baselines of the moved nodes are read alongside the checks, as a create does (provision-cluster.ts).
     const [smoke, baselines]: [SmokeResult[], NodeBaselines] = await Promise.all([
       runSmoke(runtime, target, plan),
-      readBaselines(deps, plan.nodes.map((n) => ({ hostname: n.hostname, containerName: n.containerName, host: target }))),
+      readBaselines(deps, plan.nodes, () => target),
     ]);
     const failedSmoke = smoke.find((s) => !s.ok);
     if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`, { retryable: false });
@@ -217,7 +217,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     const restored = await rollBack(deps, cluster, plan, target, sleep);
     const failed = { kind: 'migrateFailed' as const, by: job.actor, to: target, step, reason: e.userMessage, restored };
     // The source's nodes were started again: the monitor judges them against how the rollback left them.
-    const baselines = restored ? await readBaselines(deps, plan.nodes.map((n) => ({ hostname: n.hostname, containerName: n.containerName, host: source }))) : undefined;
+    const baselines = restored ? await readBaselines(deps, plan.nodes, () => source) : undefined;
     // The card and "migrate failed" commit with the state the rollback left (and so do the baselines).
     const back = await store.transition(cluster.id, restored ? 'ready' : 'failed', { error: restored ? null : `migrating to ${target} failed (${step}: ${e.userMessage}) and the source did not start again` }, job.actor,
       telling(deps, async (n, v, tx) => {

@@ -233,7 +233,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     // that restarts after its reading, during the checks or at any time after, is reported as the crash it is.
     const [smoke, baselines] = await Promise.all([
       runSmoke(runtime, host, plan),
-      readBaselines(deps, plan.nodes.map((n) => ({ hostname: n.hostname, containerName: n.containerName, host }))),
+      readBaselines(deps, plan.nodes, () => host),
     ]);
     if (plan.smoke.length) await progress('smoke checks done');
     const failedSmoke = smoke.find((s) => !s.ok);

@@ -92,7 +92,7 @@ export async function restartCluster(deps: RestartDeps, job: { clusterId: string
     // The chosen nodes as this restart leaves them, ready or not, and also when it failed half-way: the monitor
     // (which leaves the cluster alone until the operation ends) judges them against this, so the restart itself is
     // not a crash and any crash after it is. The other nodes keep their baselines.
-    const baselines = await readBaselines(deps, chosen.map((n) => ({ hostname: n.hostname, containerName: n.containerName, host: rows.get(n.hostname)!.host })));
+    const baselines = await readBaselines(deps, chosen, (n) => rows.get(n.hostname)!.host);
     await deps.warnings.recordBaselines(cluster.id, baselines, deps.clock.now()).catch((e: Error) =>
       deps.logger.warn({ clusterId: cluster.id, err: e.message }, 'restart: could not record the nodes\' baselines for the monitor'));
   }

@@ -105,7 +105,7 @@ async function bringBack(deps: WatchHostsDeps, s: HostHealthSettings, h: HostRec
     if (verdict.kind === 'wait') continue;
     // The host's engine started the nodes again: they are judged against how they came back, not as they were before
     // the host went away (each would be a crash), and a crash after this is one.
-    const baselines = verdict.kind === 'ready' ? await readBaselines(deps, nodes) : undefined;
+    const baselines = verdict.kind === 'ready' ? await readBaselines(deps, nodes, (n) => n.host) : undefined;
     // The card and the thread's message commit with the state (and the baselines).
     const moved = await deps.store.transition(c.id, verdict.kind, { error: verdict.kind === 'failed' ? verdict.reason : null }, systemActor, telling(deps, async (n, v, tx) => {
       if (baselines) await tx.monitor.recordBaselines(c.id, baselines, now);

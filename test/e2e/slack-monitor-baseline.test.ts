@@ -51,7 +51,8 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
     await sleep(s.readyAt + s.delayMs - Date.now());
     if (opts.noTickBefore) expect(await memoryToken(s), `no tick sampled ${s.name} between its ready and the kill`).toBe(token);
     const [node] = await docker.listContainers({ filters: { label: [`clusterbot.cluster=${s.clusterId}`] } });
-    expect((await execIn(docker, node!.Id, ['sh', '-c', 'kill -9 $(pidof java)'], 30_000, '0')).exitCode).toBe(0);
+    // Its exit status says nothing: the exec dies with the container when the JVM was its main process.
+    await execIn(docker, node!.Id, ['sh', '-c', 'kill -9 $(pidof java)'], 30_000, '0');
 
     const degraded = await h.fake.waitFor(() => h.card(s.name)?.text.includes('· degraded') && h.card(s.name), 30_000);
     expect(JSON.stringify(degraded.blocks)).toContain('Degraded:* zk-1');
