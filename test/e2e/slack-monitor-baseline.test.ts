@@ -11,11 +11,11 @@ import { startSlackHarness, type SlackHarness } from '../support/slack-harness.j
  * like any other crash: it is judged against how the operation that made it left it, not against its first sample.
  * The ZooKeeper JVM of a node is killed as a user would (`kill -9 $(pidof java)`; Docker's restart policy starts the
  * container again), 2 s after ready on one ZooKeeper 1 cluster and 12 s after on another, first after their create with
- * the default MONITOR_INTERVAL_SECONDS (30), then after a reset with a long interval, where no tick comes between the
- * ready and the kill (checked): the Docker `die` event's look is the first. Each kill gives one warning in its thread,
+ * the default MONITOR_INTERVAL_SECONDS (30), then after a reset with a long interval (120 s), where no tick comes between
+ * the ready and the kill (checked): the Docker `die` event's look is the first. Each kill gives one warning in its thread,
  * one DM, a degraded card, and then the warning resolved and the card ready.
  */
-const longInterval = 90;
+const longInterval = 120;
 
 interface Subject {
   name: string;
@@ -44,8 +44,11 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
   const memoryToken = async (s: Subject) =>
     ((await h.db.database.pool.query("SELECT memory->>'sampledAt' AS t FROM monitor_memory WHERE cluster_id = $1", [s.clusterId])).rows[0] as { t: string } | undefined)?.t ?? null;
 
-  /** Kills the JVM `delayMs` after the card said ready; then one warning, one DM, degraded, and resolved within `resolveMs`. */
-  const killAndExpectOneReport = async (s: Subject, opts: { resolveMs: number; noTickBefore?: boolean }) => {
+  /**
+   * Kills the JVM `delayMs` after the card said ready; then one warning naming the node, one DM and a degraded card.
+   * Returns the check that it resolves: the card ready again, the same message resolved, nothing else posted or sent.
+   */
+  const killAndExpectReport = async (s: Subject, opts: { noTickBefore?: boolean } = {}) => {
     const before = { warnings: warnings(s).length, dms: dms(s).length };
     const token = await memoryToken(s);
     await sleep(s.readyAt + s.delayMs - Date.now());
@@ -61,12 +64,13 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
     expect(JSON.stringify(warning.blocks)).toContain('zk-1');
     await h.fake.waitFor(() => dms(s).length > before.dms, 10_000);
 
-    // Back: the card ready again and the same message says resolved; nothing else was posted or sent.
-    await h.waitForCard(s.name, 'ready', opts.resolveMs);
-    const resolved = await h.fake.waitFor(() => warnings(s).find((m) => m.ts === warning.ts && m.text.startsWith('✅ Resolved')), 30_000);
-    expect(resolved.text).toMatch(/Resolved: zk-1 was down and came back/);
-    expect(warnings(s).map((m) => m.ts)).toEqual([...warnings(s).slice(0, before.warnings).map((m) => m.ts), warning.ts]);
-    expect(dms(s)).toHaveLength(before.dms + 1);
+    return async (resolveMs: number) => {
+      await h.waitForCard(s.name, 'ready', resolveMs);
+      const resolved = await h.fake.waitFor(() => warnings(s).find((m) => m.ts === warning.ts && m.text.startsWith('✅ Resolved')), 30_000);
+      expect(resolved.text).toMatch(/Resolved: zk-1 was down and came back/);
+      expect(warnings(s).map((m) => m.ts)).toEqual([...warnings(s).slice(0, before.warnings).map((m) => m.ts), warning.ts]);
+      expect(dms(s)).toHaveLength(before.dms + 1);
+    };
   };
 
   /** Resets the cluster from its card's button and notes when the card says ready again. */
@@ -87,17 +91,23 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
       s.card = await h.waitForCard(s.name, 'ready', 240_000);
       s.readyAt = Date.now();
       s.clusterId = (await h.rows()).find((r) => r.name === s.name)!.id;
+      const resolves = await killAndExpectReport(s);
       // Two good ticks 30 s apart close a warning.
-      await killAndExpectOneReport(s, { resolveMs: 150_000 });
+      await resolves(150_000);
     }));
   }, 480_000);
 
   it('killed 2 s and 12 s after a reset, with a long interval (the Docker event\'s look is the first): the same', async () => {
-    // The restarted worker ticks at once, then every 90 s; one good sample closes a warning, so the test need not wait two.
+    // The restarted worker ticks at once, then every `longInterval`; one good sample closes a warning here, so the
+    // test waits for one such tick, not two.
     await h.crashAndRestart({ MONITOR_INTERVAL_SECONDS: String(longInterval), MONITOR_CLEAR_SAMPLES: '1' });
-    await Promise.all(subjects.map(async (s) => {
+    // One after the other: the look a Docker event asks for samples every ready cluster, so the second cluster must
+    // not be ready yet when the first one's node dies, or that look would be its first.
+    const resolutions = [];
+    for (const s of subjects) {
       await reset(s, 1);
-      await killAndExpectOneReport(s, { noTickBefore: true, resolveMs: (longInterval + 30) * 1000 });
-    }));
-  }, 420_000);
+      resolutions.push(await killAndExpectReport(s, { noTickBefore: true }));
+    }
+    for (const resolves of resolutions) await resolves((longInterval + 30) * 1000);
+  }, 480_000);
 });
