@@ -20,6 +20,8 @@ import { createClusterRuntime } from '../src/docker/cluster-runtime.js';
 import { exec, pollReady, startNode } from './raw-cluster.js';
 import { createHostPool } from '../src/docker/host-pool.js';
 import { createImageBuilder } from '../src/docker/image-builder.js';
+import { createNodeAgents } from '../src/docker/node-agent.js';
+import { createNodeHealth } from '../src/docker/node-health.js';
 import { planCluster } from '../src/domain/plan.js';
 import { subnetAt } from '../src/domain/subnet.js';
 import type { Template } from '../src/domain/template.js';
@@ -50,6 +52,8 @@ const db = await createTestDatabase();
 const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: imageRef });
 const settings = testSettings({ subnetPool: '10.170.0.0/16', maxClustersPerUser: 100 });
 const clock = { now: () => new Date() };
+// As a worker runs it: the nodes' baselines for the monitor are read through their agents before ready.
+const health = createNodeHealth(pool, createNodeAgents(pool));
 
 async function ours(template: Template, size: number): Promise<number> {
   const notifier = new RecordingNotifier();
@@ -66,7 +70,7 @@ async function ours(template: Template, size: number): Promise<number> {
     { actor: 'UBENCH', team: null, channel: null, template: template.name, size, name: `bench-${randomUUID().slice(0, 6)}`, requestKey: null },
   );
   try {
-    await provisionCluster({ store: db.store, runtime, notifier, catalog, settings, clock, logger: new MemoryLog() }, view.cluster.id, { finalAttempt: true });
+    await provisionCluster({ store: db.store, runtime, health, notifier, catalog, settings, clock, logger: new MemoryLog() }, view.cluster.id, { finalAttempt: true });
     return Date.now() - started;
   } finally {
     await removeByLabel(view.cluster.id);

@@ -95,9 +95,9 @@ const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
 const notifier = new RecordingNotifier();
 const settings = testSettings({ subnetPool: process.env.MONITOR_BENCH_POOL ?? '10.246.0.0/16', maxClustersPerUser: 1000 });
 const clock = { now: () => new Date() };
-const deps = { store: db.store, operations: db.operations, queue: new RecordingQueue(), runtime, notifier, catalog, settings, clock, logger };
 const agentHealth = createNodeHealth(pool, createNodeAgents(pool));
-const monitorDeps = { ...deps, warnings: createWarningStore(db.database.db), health: agentHealth, thresholds: defaultThresholds };
+const deps = { store: db.store, operations: db.operations, queue: new RecordingQueue(), runtime, health: agentHealth, notifier, catalog, settings, clock, logger };
+const monitorDeps = { ...deps, warnings: createWarningStore(db.database.db), thresholds: defaultThresholds };
 const ids: string[] = [];
 try {
   await images.ensureBuilt('zookeeper');

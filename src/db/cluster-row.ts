@@ -27,6 +27,8 @@ export function toCluster(r: ClusterRow): Cluster {
     readyAt: r.readyAt,
     identityId: r.identityId ?? r.id,
     restoredFrom: r.restoredFrom ?? null,
+    deletedAt: r.deletedAt,
+    deletedBy: r.deletedBy,
   };
 }
 

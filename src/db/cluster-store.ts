@@ -178,7 +178,7 @@ export function createClusterStore(db: Db): ClusterStore {
             ...(patch.error !== undefined && { error: patch.error }),
             ...(patch.host !== undefined && { host: patch.host }),
             ...(to === 'ready' && { readyAt: sql`now()`, error: null }),
-            ...(to === 'deleted' && { deletedAt: sql`now()` }),
+            ...(to === 'deleted' && { deletedAt: sql`now()`, deletedBy: actor }),
           })
           .where(and(eq(clusters.id, id), inArray(clusters.state, statesAllowedBefore(to))))
           .returning();

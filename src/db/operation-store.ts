@@ -7,6 +7,7 @@ import type { Db } from './client.js';
 import { toCluster, toNode } from './cluster-row.js';
 import { hostLoads } from './host-store.js';
 import { placeCluster } from '../domain/placement.js';
+import { recordBaselines } from './monitor-baselines.js';
 import { writeOutbox } from './outbox-store.js';
 import { clusterShares, clusters, events, nodes, operations } from './schema.js';
 
@@ -63,6 +64,7 @@ export function inTransaction(tx: Tx): InTransaction {
     nodes: async (clusterId) => (await tx.select().from(nodes).where(eq(nodes.clusterId, clusterId)).orderBy(asc(nodes.ordinal))).map(toNode),
     sharedWith: async (clusterId) =>
       (await tx.select({ user: clusterShares.userId }).from(clusterShares).where(eq(clusterShares.clusterId, clusterId)).orderBy(asc(clusterShares.grantedAt), asc(clusterShares.userId))).map((r) => r.user),
+    monitor: { recordBaselines: (clusterId, baselines, at) => recordBaselines(tx, clusterId, baselines, at) },
   };
 }
 

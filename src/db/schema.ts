@@ -63,6 +63,8 @@ export const clusters = pgTable(
     remindedAt: timestamp('reminded_at', { withTimezone: true }),
     readyAt: timestamp('ready_at', { withTimezone: true }),
     deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    /** Who deleted it (the delete's actor; `clusterbot` when it expired), for its card; null on rows deleted before it was kept. */
+    deletedBy: text('deleted_by'),
     /** The cluster whose service identities (Kafka cluster id...) this one carries; null: its own. */
     identityId: uuid('identity_id'),
     /** Set on a cluster restored from a snapshot: which, of what cluster, taken when. */

@@ -3,6 +3,7 @@ import type { HealthMemory, Warning, WarningKind } from '../domain/health.js';
 import type { TellAbout, WarningStore } from '../services/ports.js';
 import type { Db } from './client.js';
 import { toCluster } from './cluster-row.js';
+import { recordBaselines } from './monitor-baselines.js';
 import { inTransaction, type Tx } from './operation-store.js';
 import { clusters, monitorMemory, warnings } from './schema.js';
 
@@ -81,6 +82,7 @@ export function createWarningStore(db: Db): WarningStore {
         .returning({ clusterId: monitorMemory.clusterId });
       return saved.length > 0;
     },
+    recordBaselines: (clusterId, baselines, at) => recordBaselines(db, clusterId, baselines, at),
     setDegradedReason: (clusterId, reason, tell) =>
       db.transaction(async (tx) => {
         const [row] = await tx.update(clusters).set({ error: reason, updatedAt: new Date() }).where(and(eq(clusters.id, clusterId), eq(clusters.state, 'degraded'))).returning();

@@ -26,6 +26,9 @@ export interface Cluster {
   identityId: string;
   /** A restored cluster's origin, shown on its card. */
   restoredFrom: RestoredFrom | null;
+  /** When it was deleted and who deleted it (`clusterbot`: it expired); absent or null until then (and by whom, for rows deleted before it was kept). */
+  deletedAt?: Date | null;
+  deletedBy?: string | null;
 }
 
 export interface RestoredFrom {

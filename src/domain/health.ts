@@ -64,15 +64,50 @@ export interface HostSample {
   diskPercent: number | null;
 }
 
+/**
+ * What a node is judged against: its container, when it last started, Docker's restart count and the cgroup's OOM
+ * kills as last seen. A later sample of the same container with a higher count or another start time was down
+ * (or lost a process to the OOM killer) in between.
+ */
+export interface NodeBaseline {
+  restartCount: number;
+  oomKills: number | null;
+  containerId?: string | null;
+  startedAt?: string | null;
+}
+
 /** Streaks and baselines kept between ticks (stored as JSON per cluster, so any worker can take the next tick). */
 export interface HealthMemory {
   streaks: Record<string, { bad: number; good: number }>;
-  /** When these samples were taken (ISO); an operation finished since then makes the baselines stale. */
+  /**
+   * When the node baselines were taken (ISO): by the last tick, or by the operation that made or restarted nodes
+   * since (withBaselines). Also the token a tick's save compares, so a tick that read older baselines is dropped.
+   */
   sampledAt?: string;
-  nodes: Record<string, { restartCount: number; oomKills: number | null; containerId?: string | null; startedAt?: string | null }>;
+  nodes: Record<string, NodeBaseline>;
 }
 
 export const emptyMemory = (): HealthMemory => ({ streaks: {}, nodes: {} });
+
+/** The part of a sample that later samples are compared with. */
+export const baselineOf = (n: NodeSample): NodeBaseline => ({ restartCount: n.restartCount, oomKills: n.oomKills, containerId: n.containerId ?? null, startedAt: n.startedAt ?? null });
+
+/** Baselines by node hostname; null: nothing usable was read (the node's first sample becomes its baseline). */
+export type NodeBaselines = Record<string, NodeBaseline | null>;
+
+/**
+ * The memory once an operation that made or restarted nodes (create, restore, reset, retry, restart, migrate) has
+ * recorded them as it left them: those nodes are judged against these baselines from then on, so a crash before
+ * the monitor's first look at them is still a crash. Other nodes and every streak stay as they were.
+ */
+export function withBaselines(memory: HealthMemory | undefined, baselines: NodeBaselines, at: Date): HealthMemory {
+  const nodes = { ...(memory?.nodes ?? {}) };
+  for (const [node, b] of Object.entries(baselines)) {
+    if (b) nodes[node] = b;
+    else delete nodes[node];
+  }
+  return { streaks: { ...(memory?.streaks ?? {}) }, nodes, sampledAt: at.toISOString() };
+}
 
 /** A condition as it is now: what the thread shows. */
 export interface ConditionReport {
@@ -127,10 +162,11 @@ export function evaluateHealth(
 
   for (const n of nodes) {
     const base = prev.nodes[n.node];
-    memory.nodes[n.node] = { restartCount: n.restartCount, oomKills: n.oomKills, containerId: n.containerId ?? null, startedAt: n.startedAt ?? null };
+    memory.nodes[n.node] = baselineOf(n);
     // A restart count that rose, or the same container started again (a Docker daemon restart brings containers
-    // back without counting), since the last tick: it was down, even if it is up now. Another container (a reset
-    // or restore made it) is a new baseline; so is any operation (the monitor forgets baselines then).
+    // back without counting), since the last tick or since the operation that made or restarted the node recorded
+    // its baseline (withBaselines): it was down, even if it is up now, and even if this is the monitor's first look
+    // at it. Another container than the baseline's (or none recorded) is a new baseline.
     const sameContainer = base !== undefined && (base.containerId ?? null) === (n.containerId ?? null);
     const restarted = sameContainer && (n.restartCount > base.restartCount || (!!base.startedAt && !!n.startedAt && n.startedAt !== base.startedAt));
     const oomRise = sameContainer && n.oomKills !== null && base.oomKills !== null && n.oomKills > base.oomKills;

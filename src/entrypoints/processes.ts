@@ -195,7 +195,7 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
-  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, metrics: operationMetrics, ...faultCheckpoint(ctx) };
+  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, health: ctx.health, warnings: ctx.warnings, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, metrics: operationMetrics, ...faultCheckpoint(ctx) };
   const monitoring = ctx.config.monitor.intervalSeconds > 0;
   const intervals = {
     'expiry.sweep': ctx.config.expirySweepSeconds * 1000,
@@ -230,8 +230,8 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
         if (p.thenDelete) await deleteAfterSnapshot(deps, p.operationId);
       },
       'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => resetCluster(deps, p, op, { ...at, complete })),
-      'cluster.restart': (p, at) => runOperation(deps, p.operationId, at, (op) => restartCluster({ ...deps, health: ctx.health }, p, op)),
-      'cluster.migrate': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => migrateCluster({ ...deps, health: ctx.health }, p, op, complete)),
+      'cluster.restart': (p, at) => runOperation(deps, p.operationId, at, (op) => restartCluster(deps, p, op)),
+      'cluster.migrate': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => migrateCluster(deps, p, op, complete)),
       'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
     },
     scheduled: {
@@ -241,7 +241,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       },
       'snapshot.retention': async () => void (await sweepSnapshots(deps)),
       'cluster.monitor': async () => void (await monitorClusters({
-        ...deps, warnings: ctx.warnings, health: ctx.health, thresholds: ctx.config.monitor.thresholds,
+        ...deps, thresholds: ctx.config.monitor.thresholds,
         // The gauge of open warnings is read from Postgres at scrape time (healthRoutes); this is for the log.
         onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
       })),

@@ -1,5 +1,6 @@
 import type { CardHost, Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
+import { systemActor } from '../domain/expiry.js';
 import { footprint, type Template } from '../domain/template.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import { actionIds, esc, md, plain, relative, resetButton, retryButton, slackDate, snapshotButton, type Block, type Message } from './blocks.js';
@@ -53,6 +54,13 @@ function nodesLine(nodes: ClusterNode[]): string {
   return nodes.map((n) => `\`${n.hostname}\` ${n.ip}`).join(' · ');
 }
 
+/** When and by whom a cluster was deleted (a row deleted before that was kept says only what it knows). */
+function deletedLine(c: Cluster): string {
+  const when = c.deletedAt ? slackDate(c.deletedAt) : 'yes';
+  if (!c.deletedBy) return when;
+  return `${when} ${c.deletedBy === systemActor ? 'by clusterbot (it expired)' : `by <@${c.deletedBy}>`}`;
+}
+
 export function clusterTitle(c: Cluster): string {
   return `${stateEmoji[c.state]} ${c.name} · ${c.template} × ${c.size} · ${c.state}`;
 }
@@ -72,7 +80,7 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
         md(`*Host*\n${esc(c.host ?? 'not placed yet')}`),
         md(`*Reserved*\n${size ? `${size.nodes} nodes · ${size.cpus} CPU · ${(size.memoryMiB / 1024).toFixed(1)} GiB` : '—'}`),
         md(`*Created*\n${slackDate(c.createdAt)}`),
-        md(c.state === 'deleted' ? '*Deleted*\n✓' : `*Expires*\n${relative(ctx.now, c.expiresAt)} (${slackDate(c.expiresAt)})`),
+        md(c.state === 'deleted' ? `*Deleted*\n${deletedLine(c)}` : `*Expires*\n${relative(ctx.now, c.expiresAt)} (${slackDate(c.expiresAt)})`),
       ],
     },
   ];

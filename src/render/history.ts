@@ -1,6 +1,6 @@
 import { historyPageSize, pageCount, type HistoryEntry } from '../domain/history.js';
 import { durationWords } from './direct-message.js';
-import { actionIds, esc, md, plain, slackDate, type Block, type Message } from './blocks.js';
+import { actionIds, esc, escKeepingMentions, md, plain, slackDate, type Block, type Message } from './blocks.js';
 
 /** What the Next button carries back: the same query, one page on. Slack returns button values as sent (≤ 2000 chars). */
 export interface HistoryQuery {
@@ -35,7 +35,7 @@ export function historyLine(e: HistoryEntry): string {
     const error = e.outcome === 'failed' && e.error ? `: ${esc(e.error.slice(0, 120))}` : '';
     return `${when} · *${esc(e.clusterName)}* · ${who} · ${esc(e.what)} → ${outcomeEmoji[e.outcome ?? ''] ?? ''} ${esc(e.outcome ?? '')}${took}${error}`;
   }
-  return `${when} · *${esc(e.clusterName)}* · ${who} · ${shareWords(e) ?? esc(eventWords(e))}`;
+  return `${when} · *${esc(e.clusterName)}* · ${who} · ${shareWords(e) ?? escKeepingMentions(eventWords(e))}`;
 }
 
 /** A share or unshare (`/cluster share`): the person as a mention, so Slack shows their current name. */
@@ -45,24 +45,24 @@ function shareWords(e: HistoryEntry): string | undefined {
   return e.what === 'shared' ? `shared it with <@${user}>` : `stopped sharing it with <@${user}>`;
 }
 
-/** Audit events as a person would say them. */
+/** Audit events as a person would say them (people as mentions; escKeepingMentions keeps only well-formed ones). */
 function eventWords(e: HistoryEntry): string {
   const d = e.detail;
   switch (e.what) {
     case 'extended':
       return `extended until ${String(d.to ?? '').slice(0, 16).replace('T', ' ')} UTC`;
     case 'transferred':
-      return `handed from ${String(d.from)} to ${String(d.to)}`;
+      return `handed from <@${String(d.from)}> to <@${String(d.to)}>`;
     case 'transfer.offered':
-      return `offered to ${String(d.to)}`;
+      return `offered to <@${String(d.to)}>`;
     case 'transfer.accepted':
-      return `accepted from ${String(d.from)}`;
+      return `accepted from <@${String(d.from)}>`;
     case 'transfer.declined':
-      return `declined the offer from ${String(d.from)}`;
+      return `declined the offer from <@${String(d.from)}>`;
     case 'transfer.expired':
-      return `offer to ${String(d.to)} expired unanswered`;
+      return `offer to <@${String(d.to)}> expired unanswered`;
     case 'transfer.withdrawn':
-      return `offer to ${String(d.to)} withdrawn${typeof d.reason === 'string' ? ` (${d.reason.slice(0, 60)})` : ''}`;
+      return `offer to <@${String(d.to)}> withdrawn${typeof d.reason === 'string' ? ` (${d.reason.slice(0, 60)})` : ''}`;
     default:
       if (e.what === 'state.deleting' && d.reason === 'expired') return 'expired: became deleting';
       return e.what.startsWith('state.') ? `became ${e.what.slice('state.'.length)}${typeof d.error === 'string' ? ` (${d.error.slice(0, 120)})` : ''}` : e.what;

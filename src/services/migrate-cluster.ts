@@ -1,6 +1,7 @@
 import { pipeline, Transform } from 'node:stream';
 import { bytesText } from '../domain/bytes.js';
 import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
+import type { NodeBaselines } from '../domain/health.js';
 import type { Operation } from '../domain/operation.js';
 import { placeCluster } from '../domain/placement.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
@@ -9,13 +10,17 @@ import { overlappingSubnets } from '../domain/subnet.js';
 import { footprint } from '../domain/template.js';
 import { AppError, toAppError } from '../errors.js';
 import { clusterDataSize } from './cluster-data-size.js';
+import { readBaselines } from './node-baselines.js';
 import type { Checkpoint, Complete, HostStore, NodeDataPort, OperationStore } from './ports.js';
 import { runSmoke, type SmokeResult } from './provision-cluster.js';
 import { restartWaves, waitNodesReady, type RestartDeps } from './restart-cluster.js';
 import { telling } from './tell.js';
 
-/** What a restart needs (a migration stops and starts nodes the same way), plus the volume copy. */
-export interface MigrateDeps extends RestartDeps {
+/**
+ * What a restart needs (a migration stops and starts nodes the same way), plus the volume copy. Its nodes' baselines
+ * for the monitor commit with the cut-over (or the rollback's ready), not through the store a restart writes them to.
+ */
+export interface MigrateDeps extends Omit<RestartDeps, 'warnings'> {
   data: Pick<NodeDataPort, 'exportVolume' | 'importVolume' | 'volumeDigest' | 'removeHelpers'>;
   /**
    * Whether this delivery still holds its operation: a migration checks before each step that changes a host, so a
@@ -170,7 +175,11 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
       await progress(`${names(wave)} ready on ${target}`);
     }
     step = `running the smoke checks on ${target}`;
-    const smoke: SmokeResult[] = await runSmoke(runtime, target, plan);
+    // The monitor's baselines of the moved nodes are read alongside the checks, as a create does (provision-cluster.ts).
+    const [smoke, baselines]: [SmokeResult[], NodeBaselines] = await Promise.all([
+      runSmoke(runtime, target, plan),
+      readBaselines(deps, plan.nodes, () => target),
+    ]);
     const failedSmoke = smoke.find((s) => !s.ok);
     if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`, { retryable: false });
     deps.checkpoint?.('migrate.target-ready');
@@ -183,6 +192,7 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     // the transaction's own writes are not visible to a read from outside it).
     const moved2 = await store.cutOver(cluster.id, { from: source, to: target, nodes, operationId: op.id, attempt: op.attempts, removeSourceAfter }, job.actor, async (c, tx) => {
       await complete?.(tx.operations);
+      await tx.monitor.recordBaselines(c.id, baselines, deps.clock.now());
       const n = notifier.through(tx);
       const done = { cluster: c, nodes };
       await n.clusterChanged(done);
@@ -212,9 +222,12 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
     logger.warn({ clusterId: cluster.id, step, err: e.message, cause: (e.cause as Error | undefined)?.stack }, 'migrate failed; rolling back');
     const restored = await rollBack(deps, cluster, plan, target, sleep);
     const failed = { kind: 'migrateFailed' as const, by: job.actor, to: target, step, reason: e.userMessage, restored };
-    // The card and "migrate failed" commit with the state the rollback left.
+    // The source's nodes were started again: the monitor judges them against how the rollback left them.
+    const baselines = restored ? await readBaselines(deps, plan.nodes, () => source) : undefined;
+    // The card and "migrate failed" commit with the state the rollback left (and so do the baselines).
     const back = await store.transition(cluster.id, restored ? 'ready' : 'failed', { error: restored ? null : `migrating to ${target} failed (${step}: ${e.userMessage}) and the source did not start again` }, job.actor,
-      telling(deps, async (n, v) => {
+      telling(deps, async (n, v, tx) => {
+        if (baselines) await tx.monitor.recordBaselines(v.cluster.id, baselines, deps.clock.now());
         await n.clusterChanged(v);
         await n.threadMessage(v, failed);
       }));

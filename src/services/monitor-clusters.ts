@@ -78,6 +78,10 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
   if (!nodes.length) return undefined;
   const planned = plannedNodes(deps.catalog, deps.settings.subnetPool, cluster);
 
+  // Read before sampling: an operation that records new baselines meanwhile changes the memory's token, so this
+  // tick's verdict (from samples of the nodes as they were) is dropped instead of judged against them.
+  const remembered = (await deps.warnings.memory(cluster.id)) ?? emptyMemory();
+  const previousSampledAt = remembered.sampledAt ?? null;
   const sampledAt = deps.clock.now();
   const hosts = new Map<string, HostSample>();
   const samples: NodeSample[] = await Promise.all(nodes.map(async (n) => {
@@ -95,12 +99,8 @@ async function monitorCluster(deps: MonitorDeps, cluster: Cluster): Promise<{ no
 
   const open = await deps.warnings.listOpen(cluster.id);
   const openByKey = new Map(open.map((w) => [conditionKey(w.kind, w.subject), w]));
-  const remembered = (await deps.warnings.memory(cluster.id)) ?? emptyMemory();
-  const previousSampledAt = remembered.sampledAt ?? null;
-  // An operation (restart, reset, snapshot) that ended since the last tick started or replaced nodes on purpose.
-  const lastOp = (await deps.operations.list(cluster.id))[0];
-  const since = remembered.sampledAt ? new Date(remembered.sampledAt) : undefined;
-  if (lastOp && (!since || !lastOp.finishedAt || lastOp.finishedAt >= since)) remembered.nodes = {};
+  // Nodes an operation made or restarted are judged against what it recorded when it finished (withBaselines):
+  // a node that crashed after that, even before this first look at it, was down.
   const verdict = evaluateHealth(remembered, samples, [...hosts.values()], new Set(openByKey.keys()), deps.thresholds);
   // Another tick sampled this cluster meanwhile and moved its streaks on: its verdict stands, this one is dropped.
   if (!(await deps.warnings.saveMemory(cluster.id, { ...verdict.memory, sampledAt: sampledAt.toISOString() }, previousSampledAt))) return undefined;

@@ -12,7 +12,7 @@ import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
 import type { QuotaLimits, Reservation, Usage } from '../domain/quota.js';
 import type { HostLoad, HostState, PlacementOptions } from '../domain/placement.js';
-import type { ConditionReport, HealthMemory, NodeSample, Warning } from '../domain/health.js';
+import type { ConditionReport, HealthMemory, NodeBaselines, NodeSample, Warning } from '../domain/health.js';
 
 export interface NewCluster {
   name: string;
@@ -569,6 +569,8 @@ export interface InTransaction {
   nodes(clusterId: string): Promise<ClusterNode[]>;
   /** Who the cluster is shared with as the transaction sees it, oldest grant first (the card lists them). */
   sharedWith(clusterId: string): Promise<string[]>;
+  /** The monitor's memory: an operation's nodes are judged against their baselines from the moment it commits. */
+  monitor: Pick<WarningStore, 'recordBaselines'>;
 }
 
 export type DirectMessage =
@@ -836,6 +838,13 @@ export interface WarningStore {
    * scheduled one) would otherwise both count from the same streak and lose each other's samples.
    */
   saveMemory(clusterId: string, memory: HealthMemory, previousSampledAt: string | null): Promise<boolean>;
+  /**
+   * What an operation that made or restarted nodes leaves for the monitor (domain/health.ts withBaselines): those
+   * nodes are judged against these baselines from now on, other nodes and the streaks stay; the memory's token
+   * becomes `at`, so a tick that read it before is dropped. Written in the transaction of the operation's end when
+   * it has one (InTransaction.monitor).
+   */
+  recordBaselines(clusterId: string, baselines: NodeBaselines, at: Date): Promise<void>;
   /**
    * Says why a degraded cluster is degraded (its error column) without a state change; no-op (undefined) in other
    * states. `tell` runs in the same transaction with the updated cluster (its card).

@@ -5,13 +5,16 @@ import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
 import { bytesText } from '../domain/bytes.js';
 import { footprint } from '../domain/template.js';
 import { AppError, isAppError, toAppError } from '../errors.js';
+import { readBaselines } from './node-baselines.js';
 import { pollReadiness } from './poll-readiness.js';
 import { telling } from './tell.js';
-import type { Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, ImageCopyProgress, Log, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
+import type { Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, ImageCopyProgress, Log, NodeHealthPort, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
 
 export interface ProvisionDeps {
   store: ClusterStore;
   runtime: ContainerRuntime;
+  /** Reads the nodes as the cluster turns ready: the monitor's baselines for them (node-baselines.ts). */
+  health: Pick<NodeHealthPort, 'sample'>;
   notifier: Notifier;
   catalog: TemplateCatalog;
   settings: Settings;
@@ -226,7 +229,12 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     if (startTogether) for (const wave of plan.waves) if (!(await waitFor(wave, plan.nodes.filter((n) => wave.includes(n.role))))) return;
 
     step = 'running smoke checks';
-    const smoke = await runSmoke(runtime, host, plan);
+    // The monitor's baselines are read while the smoke checks run (an exec each, off the path to ready): a node
+    // that restarts after its reading, during the checks or at any time after, is reported as the crash it is.
+    const [smoke, baselines] = await Promise.all([
+      runSmoke(runtime, host, plan),
+      readBaselines(deps, plan.nodes, () => host),
+    ]);
     if (plan.smoke.length) await progress('smoke checks done');
     const failedSmoke = smoke.find((s) => !s.ok);
     if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`);
@@ -236,8 +244,10 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     const readyMessage = opts.readyMessage?.({ seconds, smoke, nodes: plan.nodes.length }) ?? { kind: 'ready', seconds, smoke };
     // The card and "ready" commit with the state: a worker killed right after has told the thread already.
     // The operation ends in the same commit, before anyone can read "ready" and press the next button.
+    // So do the monitor's baselines: from the moment it can see the cluster ready, it judges the nodes against them.
     cluster = await store.transition(clusterId, 'ready', {}, undefined, telling(deps, async (n, ready, tx) => {
       await opts.complete?.(tx.operations);
+      await tx.monitor.recordBaselines(clusterId, baselines, deps.clock.now());
       await n.clusterChanged(ready);
       await n.threadMessage(ready, readyMessage);
     }));

@@ -2,12 +2,12 @@ import type { Operation } from '../domain/operation.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import { AppError, toAppError } from '../errors.js';
 import type { Complete, OperationStore } from './ports.js';
-import { provisionCluster } from './provision-cluster.js';
+import { provisionCluster, type ProvisionDeps } from './provision-cluster.js';
 import { snapshotCluster, type SnapshotDeps } from './snapshot-cluster.js';
 import { telling } from './tell.js';
 
 /** Fault steps (deps.checkpoint): reset.snapshot-taken, reset.removed, then the create's (create.node-started ...). */
-export interface ResetDeps extends SnapshotDeps {
+export interface ResetDeps extends SnapshotDeps, Pick<ProvisionDeps, 'health'> {
   operations: OperationStore;
   sleep?: (ms: number) => Promise<void>;
 }

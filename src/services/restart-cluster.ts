@@ -4,7 +4,8 @@ import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import { planOf } from './planned-nodes.js';
 import { AppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
-import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
+import { readBaselines } from './node-baselines.js';
+import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
 
 export interface RequestRestartDeps {
   store: ClusterStore;
@@ -36,7 +37,10 @@ export async function requestRestart(deps: RequestRestartDeps, actor: string, re
 export interface RestartDeps {
   store: ClusterStore;
   runtime: ContainerRuntime;
-  health: Pick<NodeHealthPort, 'stop'>;
+  /** Stops nodes, and reads them as they are restarted: the monitor's baselines (node-baselines.ts). */
+  health: Pick<NodeHealthPort, 'stop' | 'sample'>;
+  /** Where the restarted nodes' baselines go (the monitor's memory). */
+  warnings: Pick<WarningStore, 'recordBaselines'>;
   notifier: Notifier;
   catalog: TemplateCatalog;
   settings: Settings;
@@ -67,21 +71,30 @@ export async function restartCluster(deps: RestartDeps, job: { clusterId: string
   const waves = restartWaves(plan, chosen);
   const startedAt = (op.startedAt ?? deps.clock.now()).getTime();
 
-  for (const wave of [...waves].reverse()) await Promise.all(wave.map((n) => deps.health.stop(rows.get(n.hostname)!.host, n.containerName)));
-  // Every wave starts before any is waited on (as a restore and a migration do): services restarted with their data
-  // wait on each other (a NameNode with blocks stays in safe mode until the DataNodes of a later wave report them).
-  for (const wave of waves) {
-    await Promise.all(wave.map(async (n) => {
-      const row = rows.get(n.hostname)!;
-      const image = await runtime.ensureImage(row.host, n.image);
-      const status = await runtime.ensureNode(row.host, plan, n, image);
-      await store.saveNode({ ...row, containerId: status.containerId ?? row.containerId, ports: status.ports });
-    }));
-  }
   let notReady: string | undefined;
-  for (const wave of waves) {
-    notReady = await waitNodesReady(runtime, wave, (n) => rows.get(n.hostname)!.host, sleep);
-    if (notReady) break;
+  try {
+    for (const wave of [...waves].reverse()) await Promise.all(wave.map((n) => deps.health.stop(rows.get(n.hostname)!.host, n.containerName)));
+    // Every wave starts before any is waited on (as a restore and a migration do): services restarted with their data
+    // wait on each other (a NameNode with blocks stays in safe mode until the DataNodes of a later wave report them).
+    for (const wave of waves) {
+      await Promise.all(wave.map(async (n) => {
+        const row = rows.get(n.hostname)!;
+        const image = await runtime.ensureImage(row.host, n.image);
+        const status = await runtime.ensureNode(row.host, plan, n, image);
+        await store.saveNode({ ...row, containerId: status.containerId ?? row.containerId, ports: status.ports });
+      }));
+    }
+    for (const wave of waves) {
+      notReady = await waitNodesReady(runtime, wave, (n) => rows.get(n.hostname)!.host, sleep);
+      if (notReady) break;
+    }
+  } finally {
+    // The chosen nodes as this restart leaves them, ready or not, and also when it failed half-way: the monitor
+    // (which leaves the cluster alone until the operation ends) judges them against this, so the restart itself is
+    // not a crash and any crash after it is. The other nodes keep their baselines.
+    const baselines = await readBaselines(deps, chosen, (n) => rows.get(n.hostname)!.host);
+    await deps.warnings.recordBaselines(cluster.id, baselines, deps.clock.now()).catch((e: Error) =>
+      deps.logger.warn({ clusterId: cluster.id, err: e.message }, 'restart: could not record the nodes\' baselines for the monitor'));
   }
   const view = (await store.view(cluster.id)) ?? { cluster, nodes: [...rows.values()] };
   const seconds = Math.round((deps.clock.now().getTime() - startedAt) / 1000);

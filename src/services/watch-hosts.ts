@@ -1,9 +1,10 @@
 import type { Cluster } from '../domain/cluster.js';
 import { systemActor } from '../domain/expiry.js';
 import { isDown, losableStates, recoveryVerdict, type ReturningNode } from '../domain/host-health.js';
+import { readBaselines } from './node-baselines.js';
 import { plannedNodes } from './planned-nodes.js';
 import { telling } from './tell.js';
-import type { Clock, ClusterStore, ContainerRuntime, HostHealthSettings, HostProbe, HostRecord, HostStore, Log, Notifier, Settings, SnapshotStore, TemplateCatalog } from './ports.js';
+import type { Clock, ClusterStore, ContainerRuntime, HostHealthSettings, HostProbe, HostRecord, HostStore, Log, NodeHealthPort, Notifier, Settings, SnapshotStore, TemplateCatalog } from './ports.js';
 
 export const defaultHostHealthSettings: HostHealthSettings = { timeoutMs: 3000, lostAfterSeconds: 120, recoverySeconds: 300 };
 
@@ -13,6 +14,8 @@ export interface WatchHostsDeps {
   store: ClusterStore;
   snapshots: Pick<SnapshotStore, 'list'>;
   runtime: Pick<ContainerRuntime, 'inspectNode' | 'exec'>;
+  /** Reads the nodes of a cluster that is back: the monitor's baselines for them. */
+  health: Pick<NodeHealthPort, 'sample'>;
   catalog: TemplateCatalog;
   notifier: Notifier;
   settings: Pick<Settings, 'subnetPool' | 'hostHealth'>;
@@ -100,8 +103,12 @@ async function bringBack(deps: WatchHostsDeps, s: HostHealthSettings, h: HostRec
     }));
     const verdict = recoveryVerdict(h.name, seen, upForMs, s.recoverySeconds * 1000);
     if (verdict.kind === 'wait') continue;
-    // The card and the thread's message commit with the state.
-    const moved = await deps.store.transition(c.id, verdict.kind, { error: verdict.kind === 'failed' ? verdict.reason : null }, systemActor, telling(deps, async (n, v) => {
+    // The host's engine started the nodes again: they are judged against how they came back, not as they were before
+    // the host went away (each would be a crash), and a crash after this is one.
+    const baselines = verdict.kind === 'ready' ? await readBaselines(deps, nodes, (n) => n.host) : undefined;
+    // The card and the thread's message commit with the state (and the baselines).
+    const moved = await deps.store.transition(c.id, verdict.kind, { error: verdict.kind === 'failed' ? verdict.reason : null }, systemActor, telling(deps, async (n, v, tx) => {
+      if (baselines) await tx.monitor.recordBaselines(c.id, baselines, now);
       await n.clusterChanged(v);
       if (verdict.kind === 'ready') await n.threadMessage(v, { kind: 'hostReturned', host: h.name, downSeconds: Math.round((now.getTime() - c.updatedAt.getTime()) / 1000) });
       else await n.threadMessage(v, { kind: 'failed', step: 'coming back', reason: verdict.reason, cleanedUp: 'Nothing was removed: Retry starts what is stopped and rebuilds what is missing.' });

@@ -54,14 +54,15 @@ describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart
     expect((await h.reply('old-delete')).text).toContain(`belongs to <@${bob}>`);
     await h.press({ action_id: 'cluster.delete', value: row!.id }, { responseId: 'bob-delete', user: bob });
     expect((await h.reply('bob-delete')).text).toContain(`Deleting ${name}`);
-    await h.waitForCard(name, 'deleted', 120_000);
+    const deleted = await h.waitForCard(name, 'deleted', 120_000);
+    expect(JSON.stringify(deleted.blocks)).toMatch(new RegExp(`\\*Deleted\\*\\\\n<!date\\^\\d+\\^[^>]+> by <@${bob}>`));
     expect(remindersOf(bob)).toHaveLength(2);
     const claims = await h.db.database.pool.query('SELECT offset_minutes FROM reminders WHERE cluster_id = $1 ORDER BY offset_minutes DESC', [row!.id]);
     expect(claims.rows).toEqual([{ offset_minutes: 2 }, { offset_minutes: 1 }]);
 
     h.send(`history ${name}`, { responseId: 'history', user: bob });
     const history = (await h.reply('history', 20_000)).blocks.map((b) => JSON.stringify(b)).join('\n');
-    for (const step of ['create → ✅ succeeded', `handed from ${IDS.user_id} to ${bob}`, 'delete → ✅ succeeded', 'became ready', 'became deleted'])
+    for (const step of ['create → ✅ succeeded', `handed from <@${IDS.user_id}> to <@${bob}>`, 'delete → ✅ succeeded', 'became ready', 'became deleted'])
       expect(history).toContain(step);
     h.send('history', { responseId: 'old-history' });
     expect((await h.reply('old-history', 20_000)).text).toContain('Nothing in the history of your clusters');

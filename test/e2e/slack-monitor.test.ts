@@ -42,10 +42,7 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     h.send(`create zookeeper 1 --name ${name}`);
     card = await h.waitForCard(name, 'ready', 240_000);
     clusterId = (await h.rows()).find((r) => r.name === name)!.id;
-    // A few healthy ticks: the monitor has its baselines (restart count, OOM kills) before anything breaks.
-    await waitTicks(3);
-    expect(h.card(name)!.text).toContain('· ready');
-    expect(h.thread(card).filter((m) => m.text.startsWith('⚠️'))).toEqual([]);
+    // No healthy ticks first: the create left the monitor its baselines (restart count, OOM kills) when it turned ready.
   }, 300_000);
   afterAll(async () => {
     if (process.env.MONITOR_TEST_LOG) (await import('node:fs')).writeFileSync(process.env.MONITOR_TEST_LOG, h.bot.logs().map((l) => JSON.stringify(l)).join('\n'));

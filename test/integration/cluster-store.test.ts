@@ -146,12 +146,12 @@ describe('transition', () => {
   it('treats deleted as terminal', async () => {
     const { cluster } = await t.store.create(newCluster());
     await t.store.transition(cluster.id, 'deleting');
-    const deleted = await t.store.transition(cluster.id, 'deleted');
-    expect(deleted?.state).toBe('deleted');
+    const deleted = await t.store.transition(cluster.id, 'deleted', {}, 'U0BOB');
+    expect(deleted).toMatchObject({ state: 'deleted', deletedBy: 'U0BOB', deletedAt: expect.any(Date) });
     for (const to of ['requested', 'provisioning', 'ready', 'degraded', 'deleting', 'deleted', 'failed'] as const) {
       expect(await t.store.transition(cluster.id, to), `deleted → ${to}`).toBeUndefined();
     }
-    expect((await t.store.get(cluster.id))?.state).toBe('deleted');
+    expect(await t.store.get(cluster.id)).toMatchObject({ state: 'deleted', deletedBy: 'U0BOB' });
     const deletedAt = await t.database.pool.query('SELECT deleted_at FROM clusters WHERE id = $1', [cluster.id]);
     expect(deletedAt.rows[0].deleted_at).toBeInstanceOf(Date);
   });

@@ -84,4 +84,39 @@ describe('warning store', () => {
     await warnings.setDegradedReason(c.id, 'zk-1 is down');
     expect((await t.store.get(c.id))!.error).toBe('zk-1 is down');
   });
+
+  it('records an operation\'s node baselines into the monitor\'s memory: merged into it, a null forgets one, the streaks stay, and a tick that read it before is refused', async () => {
+    const c = await readyCluster();
+    const at1 = new Date('2030-01-01T00:00:00Z');
+    const a1 = { restartCount: 0, oomKills: 0, containerId: 'a1', startedAt: 's1' };
+    // Nothing remembered yet (the create's baselines come first): the row is made.
+    await warnings.recordBaselines(c.id, { 'zk-1': a1 }, at1);
+    expect(await warnings.memory(c.id)).toEqual({ streaks: {}, nodes: { 'zk-1': a1 }, sampledAt: at1.toISOString() });
+    const streaks = { 'node_down:zk-1': { bad: 0, good: 3 } };
+    const b1 = { restartCount: 2, oomKills: null, containerId: 'b1', startedAt: 's1' };
+    expect(await warnings.saveMemory(c.id, { streaks, nodes: { 'zk-1': a1, 'zk-2': b1, 'zk-3': b1 }, sampledAt: 't1' }, at1.toISOString())).toBe(true);
+
+    // A restart of zk-1 and zk-2: zk-1 read as it left it, zk-2 not readable (forgotten); zk-3 and the streaks stay.
+    const at2 = new Date('2030-01-01T00:05:00Z');
+    const a2 = { ...a1, startedAt: 's2' };
+    await warnings.recordBaselines(c.id, { 'zk-1': a2, 'zk-2': null }, at2);
+    expect(await warnings.memory(c.id)).toEqual({ streaks, nodes: { 'zk-1': a2, 'zk-3': b1 }, sampledAt: at2.toISOString() });
+    // A tick that read the memory before the restart recorded them: its verdict is dropped, the baselines stay.
+    expect(await warnings.saveMemory(c.id, { streaks, nodes: { 'zk-1': a1 }, sampledAt: 't2' }, 't1')).toBe(false);
+    expect((await warnings.memory(c.id))!.nodes['zk-1']).toEqual(a2);
+  });
+
+  it('baselines written by a state change\'s Tell (InTransaction.monitor) commit with it, or not at all', async () => {
+    const c = await readyCluster();
+    const at = new Date('2030-01-02T00:00:00Z');
+    const b = { restartCount: 0, oomKills: 0, containerId: 'c1', startedAt: 's1' };
+    await expect(t.store.transition(c.id, 'degraded', { error: 'x' }, 'clusterbot', async (_c, tx) => {
+      await tx.monitor.recordBaselines(c.id, { 'zk-1': b }, at);
+      throw new Error('the outbox write failed');
+    })).rejects.toThrow('the outbox write failed');
+    expect(await warnings.memory(c.id)).toBeUndefined();
+    expect((await t.store.get(c.id))!.state).toBe('ready');
+    await t.store.transition(c.id, 'degraded', { error: 'x' }, 'clusterbot', async (_c, tx) => tx.monitor.recordBaselines(c.id, { 'zk-1': b }, at));
+    expect((await warnings.memory(c.id))!.nodes).toEqual({ 'zk-1': b });
+  });
 });

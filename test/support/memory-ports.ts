@@ -23,7 +23,7 @@ import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
 import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
 import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
 import type { TransferOffer } from '../../src/domain/transfer.js';
-import type { ConditionReport, HealthMemory, Warning } from '../../src/domain/health.js';
+import { withBaselines, type ConditionReport, type HealthMemory, type NodeBaselines, type NodeSample, type Warning } from '../../src/domain/health.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
 import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
@@ -48,6 +48,7 @@ import type {
   ShareStore,
   QuarantineStore,
   Quarantined,
+  NodeHealthPort,
   NodeStatus,
   InTransaction,
   Notifier,
@@ -130,6 +131,11 @@ function fakeId(n: number): string {
 /** What a Tell's transaction has when no operation store shares the world. */
 const noOperations: Pick<OperationStore, 'finish' | 'list'> = { finish: async () => undefined, list: async () => [] };
 
+/** What a Tell's transaction has when no cluster store shares the world: writes go nowhere, reads find nothing. */
+const detachedTransaction = (): InTransaction => ({
+  outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [], sharedWith: async () => [], monitor: { recordBaselines: async () => undefined },
+});
+
 export class MemoryClusterStore implements ClusterStore {
   readonly clusters = new Map<string, Cluster>();
   private readonly requestKeys = new Map<string, string>();
@@ -146,9 +152,20 @@ export class MemoryClusterStore implements ClusterStore {
   /** Shared with the other memory stores of a world (memoryWorld). */
   commits = new Commits();
 
+  /** The monitor_memory table (streaks and node baselines per cluster), shared with MemoryWarningStore. */
+  readonly monitorMemory = new Map<string, HealthMemory>();
+
   /** What a Tell gets here: the notifier records through itself, so the outbox is not written to. */
   inTransaction(): InTransaction {
-    return { outbox: { write: async () => undefined }, operations: this.operationsPort ?? noOperations, nodes: (id) => this.nodes(id), sharedWith: async (id) => this.sharesPort?.(id) ?? [] };
+    return {
+      outbox: { write: async () => undefined }, operations: this.operationsPort ?? noOperations, nodes: (id) => this.nodes(id), sharedWith: async (id) => this.sharesPort?.(id) ?? [],
+      monitor: { recordBaselines: async (clusterId, baselines, at) => this.recordBaselines(clusterId, baselines, at) },
+    };
+  }
+
+  /** As db/monitor-baselines.ts does: the named nodes' baselines replaced (or forgotten), the rest kept. */
+  recordBaselines(clusterId: string, baselines: NodeBaselines, at: Date): void {
+    this.monitorMemory.set(clusterId, withBaselines(this.monitorMemory.get(clusterId), clone(baselines), at));
   }
   private seq = 0;
 
@@ -289,12 +306,15 @@ export class MemoryClusterStore implements ClusterStore {
   /** One transaction in Postgres: a Tell that fails leaves the cluster as it was. */
   async withTell(id: string, change: () => Cluster | undefined, tell?: Tell): Promise<Cluster | undefined> {
     const before = this.clusters.get(id) && clone(this.clusters.get(id)!);
+    const memoryBefore = this.monitorMemory.get(id);
     const changed = change();
     if (!changed || !tell) return changed;
     try {
       await tell(changed, this.inTransaction());
     } catch (e) {
       if (before) this.clusters.set(id, before);
+      if (memoryBefore) this.monitorMemory.set(id, memoryBefore);
+      else this.monitorMemory.delete(id);
       throw e;
     }
     return changed;
@@ -314,6 +334,7 @@ export class MemoryClusterStore implements ClusterStore {
       c.readyAt = now;
       c.error = null;
     }
+    if (to === 'deleted') Object.assign(c, { deletedAt: now, deletedBy: actor });
     this.transitions.push({ id, from, to, actor });
     this.eventRows.push({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {}, at: now });
     this.writes++;
@@ -555,6 +576,8 @@ interface FakeContainer {
   clusterId: string;
   host: string;
   running: boolean;
+  /** How many times it was started (each start is a new start time for the monitor). */
+  starts: number;
   ports: PublishedPort[];
   volumes: string[];
 }
@@ -704,12 +727,14 @@ export class FakeRuntime implements ContainerRuntime {
         clusterId: plan.clusterId,
         host,
         running: true,
+        starts: 1,
         ports,
         volumes: node.volumes.map((v) => v.volumeName),
       };
       this.containers.set(c.name, c);
-    } else {
-      c.running = true; // "creates if missing, and starts"
+    } else if (!c.running) {
+      c.running = true; // "creates if missing, and starts" (starting a running container changes nothing)
+      c.starts++;
     }
     return { exists: true, running: c.running, containerId: c.id, ports: clone(c.ports) };
   }
@@ -817,6 +842,27 @@ export class FakeRuntime implements ContainerRuntime {
       volumes: [...containers.flatMap((c) => c.volumes), ...(stuck?.volumes ?? [])],
       networks: [...[...this.networks].filter(([, n]) => n.clusterId === clusterId).map(([name]) => name), ...(stuck?.networks ?? [])],
     };
+  }
+}
+
+/**
+ * The monitor's view of FakeRuntime's containers (what an operation reads as its nodes' baselines): each start of a
+ * container is a new start time, Docker never restarted one on its own, and nothing was OOM-killed. `stop` stops it
+ * and records the name.
+ */
+export class FakeNodeHealth implements NodeHealthPort {
+  readonly stopped: string[] = [];
+  constructor(private readonly runtime: FakeRuntime) {}
+  async sample(host: string, node: { hostname: string; containerName: string }): Promise<NodeSample> {
+    const c = this.runtime.containers.get(node.containerName);
+    const none = { exitCode: null, oomKilled: false, restartCount: 0, memoryBytes: null, memoryLimitBytes: null, diskPercent: null };
+    if (!c) return { ...none, node: node.hostname, host, exists: false, running: false, oomKills: null };
+    return { ...none, node: node.hostname, host, exists: true, running: c.running, oomKills: c.running ? 0 : null, containerId: c.id, startedAt: `start-${c.starts}` };
+  }
+  async stop(_host: string, containerName: string): Promise<void> {
+    this.stopped.push(containerName);
+    const c = this.runtime.containers.get(containerName);
+    if (c) c.running = false;
   }
 }
 
@@ -994,7 +1040,7 @@ export class MemorySnapshotStore implements SnapshotStore {
   private seq = 0;
   /** Shared with the cluster store by memoryWorld; `inTransaction` is what a Tell gets. */
   commits = new Commits();
-  inTransaction: () => InTransaction = () => ({ outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [], sharedWith: async () => [] });
+  inTransaction: () => InTransaction = detachedTransaction;
   constructor(private readonly clock: Clock = new FakeClock()) {}
 
   async begin(s: Parameters<SnapshotStore['begin']>[0]): Promise<Snapshot> {
@@ -1234,6 +1280,7 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
   const clock = new FakeClock();
   const store = new MemoryClusterStore(clock, journal);
   const snapshots = Object.assign(new MemorySnapshotStore(clock), { commits: store.commits, inTransaction: () => store.inTransaction() });
+  const runtime = new FakeRuntime(journal);
   return {
     journal,
     clock,
@@ -1243,7 +1290,9 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
     shares: new MemoryShareStore(store, snapshots, clock),
     quarantine: new MemoryQuarantineStore(clock),
     transfers: new MemoryTransferOfferStore(store, clock),
-    runtime: new FakeRuntime(journal),
+    runtime,
+    health: new FakeNodeHealth(runtime),
+    warnings: new MemoryWarningStore(store),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),
     logger: new MemoryLog(),
@@ -1259,9 +1308,12 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
 /** The warnings port with db/warning-store.ts's guarantees: one open row per (cluster, kind, subject), resolved once. */
 export class MemoryWarningStore implements WarningStore {
   readonly rows: (Warning & { messageTs?: string })[] = [];
-  readonly memories = new Map<string, HealthMemory>();
+  /** The cluster store's monitor_memory when given (operations record baselines there in their Tell). */
+  readonly memories: Map<string, HealthMemory>;
   private seq = 0;
-  constructor(private readonly store?: MemoryClusterStore) {}
+  constructor(private readonly store?: MemoryClusterStore) {
+    this.memories = store?.monitorMemory ?? new Map();
+  }
 
   async countOpenByKind(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
@@ -1272,7 +1324,7 @@ export class MemoryWarningStore implements WarningStore {
   /** A warning write and its Tell as one transaction: a failed Tell undoes the write. */
   private async told(what: string, row: Warning & { messageTs?: string }, undo: () => void, tell?: TellAbout<Warning>): Promise<Warning> {
     try {
-      await tell?.(clone(row), this.store?.inTransaction() ?? { outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [], sharedWith: async () => [] });
+      await tell?.(clone(row), this.store?.inTransaction() ?? detachedTransaction());
     } catch (e) {
       undo();
       throw e;
@@ -1323,6 +1375,9 @@ export class MemoryWarningStore implements WarningStore {
     if ((this.memories.get(clusterId)?.sampledAt ?? null) !== previousSampledAt) return false;
     this.memories.set(clusterId, clone(memory));
     return true;
+  }
+  async recordBaselines(clusterId: string, baselines: NodeBaselines, at: Date): Promise<void> {
+    this.memories.set(clusterId, withBaselines(this.memories.get(clusterId), clone(baselines), at));
   }
   async setDegradedReason(clusterId: string, reason: string, tell?: Tell): Promise<Cluster | undefined> {
     const row = this.store?.clusters.get(clusterId);

@@ -7,6 +7,7 @@ import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
 import { execIn } from '../../src/docker/exec.js';
 import { createHostPool } from '../../src/docker/host-pool.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
+import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
@@ -53,7 +54,7 @@ export async function provisionReal(template: string, size: number, opts: { subn
       { actor: 'UTESTER', team: null, channel: null, template, size, name, requestKey: null },
     );
     clusterId = view.cluster.id;
-    await provisionCluster({ store: db.store, runtime, notifier, catalog, settings, clock, logger }, clusterId, { finalAttempt: true }).catch((e) => {
+    await provisionCluster({ store: db.store, runtime, health: createNodeHealth(pool), notifier, catalog, settings, clock, logger }, clusterId, { finalAttempt: true }).catch((e) => {
       const failed = notifier.threadMessages.find((m) => m.kind === 'failed');
       throw new Error(`${template} ${size} did not become ready: ${(e as Error).message}\n${failed && 'logTail' in failed ? failed.logTail : ''}`);
     });

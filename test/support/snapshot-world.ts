@@ -12,6 +12,7 @@ import { execIn } from '../../src/docker/exec.js';
 import { createHostPool } from '../../src/docker/host-pool.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
 import { createNodeData } from '../../src/docker/node-data.js';
+import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
 import type { ContainerRuntime } from '../../src/services/ports.js';
@@ -89,7 +90,7 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
   const settings = testSettings({ subnetPool: await freeTestPool(), maxClustersPerUser: 100 });
   const clock = { now: () => new Date() };
   const queue = new RecordingQueue();
-  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, queue, runtime, data, artifacts, bundles, notifier, catalog, settings, clock, logger };
+  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, queue, runtime, health: createNodeHealth(pool), data, artifacts, bundles, notifier, catalog, settings, clock, logger };
   const clusters = new Set<string>();
   const built = new Set<string>();
   const lastOperation = async (clusterId: string) => (await db.operations.list(clusterId))[0]!;

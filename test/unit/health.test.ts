@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { conditionKey, defaultThresholds, emptyMemory, evaluateHealth, type HealthMemory, type HostSample, type NodeSample } from '../../src/domain/health.js';
+import { baselineOf, conditionKey, defaultThresholds, emptyMemory, evaluateHealth, withBaselines, type HealthMemory, type HostSample, type NodeSample } from '../../src/domain/health.js';
 import { parseProbe, probeScript, memoryInUse } from '../../src/docker/node-health.js';
 import { parseCommand } from '../../src/domain/command.js';
 import { renderWarning, parseNodeRef } from '../../src/render/warning.js';
@@ -98,6 +98,28 @@ describe('evaluateHealth: hysteresis', () => {
     expect(log[0]!.sort()).toEqual(['open disk_high:zk-1', 'open host_disk_low:local']);
     const mem = ticks([[healthy()], [healthy()]], [[host(5, 10)], [host(5, 10)]]);
     expect(mem.log).toEqual([[], ['open host_memory_low:local']]);
+  });
+
+  it('judged against an operation\'s baselines, the first sample of a node that restarted since is a crash (and one that did not is not)', () => {
+    const made = baselineOf(healthy({ containerId: 'c1', startedAt: 't1' }));
+    const memory = withBaselines(undefined, { 'zk-1': made }, new Date('2030-01-01T00:00:00Z'));
+    const first = (n: NodeSample) => evaluateHealth(memory, [n], [], new Set(), defaultThresholds).active.map((a) => conditionKey(a.kind, a.subject));
+    expect(first(healthy({ containerId: 'c1', startedAt: 't1' }))).toEqual([]);
+    expect(first(healthy({ containerId: 'c1', startedAt: 't2', restartCount: 1 }))).toEqual(['node_down:zk-1']);
+    expect(first(healthy({ containerId: 'c1', startedAt: 't2' }))).toEqual(['node_down:zk-1']);
+    expect(first(healthy({ containerId: 'c1', startedAt: 't1', oomKills: 1 }))).toEqual(['oom_killed:zk-1']);
+    // Without the operation's baseline the first sample is the baseline, as before there were any: nothing to report.
+    expect(evaluateHealth(emptyMemory(), [healthy({ containerId: 'c1', startedAt: 't2', restartCount: 1 })], [], new Set(), defaultThresholds).active).toEqual([]);
+  });
+
+  it('an operation\'s baselines replace (or, null, forget) the named nodes\' and keep the others and every streak', () => {
+    const streaks = { 'memory_high:zk-2': { bad: 2, good: 0 } };
+    const old = { restartCount: 0, oomKills: 0, containerId: 'c1', startedAt: 't1' };
+    const fresh = { restartCount: 0, oomKills: 0, containerId: 'c9', startedAt: 't9' };
+    const at = new Date('2030-01-01T00:00:00Z');
+    expect(withBaselines({ streaks, nodes: { 'zk-1': old, 'zk-2': old, 'zk-3': old }, sampledAt: 'tick' }, { 'zk-1': fresh, 'zk-3': null }, at))
+      .toEqual({ streaks, nodes: { 'zk-1': fresh, 'zk-2': old }, sampledAt: at.toISOString() });
+    expect(withBaselines(undefined, { 'zk-1': fresh, 'zk-2': null }, at)).toEqual({ streaks: {}, nodes: { 'zk-1': fresh }, sampledAt: at.toISOString() });
   });
 
   it('an open condition about a node no longer sampled closes', () => {

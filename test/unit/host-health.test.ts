@@ -8,10 +8,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { parseFree } from '../../src/docker/host-probe.js';
+import { defaultThresholds } from '../../src/domain/health.js';
 import { answer, goDown, isDown, recoveryVerdict, setByAdmin } from '../../src/domain/host-health.js';
 import { renderClusterCard } from '../../src/render/cluster-card.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
 import type { HostProbe, HostReading, HostRecord } from '../../src/services/ports.js';
+import { monitorClusters } from '../../src/services/monitor-clusters.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { watchHosts, type WatchHostsDeps } from '../../src/services/watch-hosts.js';
@@ -152,6 +154,23 @@ describe('watchHosts', () => {
     expect(await watchHosts(deps)).toMatchObject({ failed: [c.id] });
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/zk-2 is gone from it/) });
+  });
+
+  it('the nodes the returning host started again are the monitor\'s baselines: not reported as crashes, a crash after is', async () => {
+    const { w, c, probe, deps } = await setup();
+    probe.answering = false;
+    w.clock.advance(61_000);
+    await watchHosts(deps);
+    // The host rebooted: its engine started every container again (new start times, no restart counted).
+    for (const x of w.runtime.containersOf(c.id)) x.starts++;
+    probe.answering = true;
+    expect(await watchHosts(deps)).toMatchObject({ recovered: [c.id] });
+    expect(Object.values(w.store.monitorMemory.get(c.id)!.nodes).map((b) => b.startedAt)).toEqual(['start-2', 'start-2', 'start-2']);
+    const monitor = { ...w, thresholds: defaultThresholds };
+    await monitorClusters(monitor);
+    expect(w.notifier.events.filter((e) => e.kind === 'warning')).toEqual([]);
+    w.runtime.containersOf(c.id)[0]!.starts++;
+    expect(await monitorClusters(monitor)).toMatchObject({ opened: 1 });
   });
 
   it('a node that is not ready when the host returns is waited for, then failed after the recovery time', async () => {

@@ -274,11 +274,11 @@ describe('/cluster transfer: an offer the receiver accepts', () => {
 
     // Bob owns it now, so his history has every step; Alice's has none of it any more; an admin sees it too.
     const history = textOf(await handleCommand(w, bob, cmd('history zk-hand')));
-    for (const step of ['create → ✅ succeeded in 2 minutes', 'became ready', 'offered to UBOB', 'accepted from UALICE', 'delete → 🕓 queued', 'became deleting'])
+    for (const step of ['create → ✅ succeeded in 2 minutes', 'became ready', 'offered to <@UBOB>', 'accepted from <@UALICE>', 'delete → 🕓 queued', 'became deleting'])
       expect(history).toContain(step);
-    expect(history).toMatch(/<@UBOB> · delete[\s\S]*<@UBOB> · accepted from UALICE[\s\S]*<@UALICE> · offered to UBOB[\s\S]*<@UALICE> · create/); // newest first
+    expect(history).toMatch(/<@UBOB> · delete[\s\S]*<@UBOB> · accepted from <@UALICE>[\s\S]*<@UALICE> · offered to <@UBOB>[\s\S]*<@UALICE> · create/); // newest first
     expect(textOf(await handleCommand(w, alice, cmd('history')))).toContain('Nothing in the history of your clusters yet');
-    expect(textOf(await handleCommand(w, admin, cmd('history')))).toContain('accepted from UALICE');
+    expect(textOf(await handleCommand(w, admin, cmd('history')))).toContain('accepted from <@UALICE>');
   });
 
   it('refuses a stranger and a hand-over to the owner; a receiver over quota cannot accept (the offer stays open) but can decline', async () => {

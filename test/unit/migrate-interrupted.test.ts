@@ -41,7 +41,7 @@ describe('a migration interrupted by its worker', () => {
         return 1;
       },
     };
-    const deps = { ...w, data, health: { stop: async () => {} } };
+    const deps = { ...w, data };
     await expect(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, o, complete)))
       .rejects.toMatchObject({ userMessage: expect.stringContaining('(under way): the migration was interrupted') });
 
@@ -80,7 +80,7 @@ describe('a migration interrupted by its worker', () => {
       const job = { clusterId: c.id, actor: 'UALICE', to: 'docker-2' };
       let second: Promise<void> | undefined;
       const deps = {
-        ...w, data, health: { stop: async () => {} },
+        ...w, data,
         // The queue hands the job out again here: the second delivery marks the operation running (attempt 2) and runs.
         checkpoint: (name: string) => {
           if (name === at && !second) second = runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster({ ...deps, checkpoint: undefined }, job, o, complete)).catch(() => undefined);
@@ -125,7 +125,7 @@ describe('a migration that fails while the database does not answer', () => {
     let failedAt = 0;
     const job = { clusterId: c.id, actor: 'UALICE', to: 'docker-2' };
     const deps = {
-      ...w, data: copying, health: { stop: async () => {} },
+      ...w, data: copying,
       checkpoint: (name: string) => {
         if (name !== 'migrate.cut-over') return;
         failedAt = w.runtime.calls.length;
@@ -146,7 +146,7 @@ describe('a migration that fails while the database does not answer', () => {
     const get = w.store.get.bind(w.store);
     let failedAt = 0;
     const deps = {
-      ...w, data: copying, health: { stop: async () => {} },
+      ...w, data: copying,
       checkpoint: (name: string) => {
         if (name !== 'migrate.target-ready') return;
         failedAt = w.runtime.calls.length;

@@ -205,11 +205,14 @@ describe('renderClusterCard', () => {
     expect(buttons(renderClusterCard(view({ state }), ctx))).toEqual([]);
   });
 
-  it('a deleted card shows no endpoints and no expiry', () => {
-    const m = renderClusterCard(view({ state: 'deleted' }), ctx);
+  it('a deleted card shows no endpoints and no expiry, but when and by whom it was deleted', () => {
+    const deletedAt = new Date('2025-01-06T10:00:00Z');
+    const when = `<!date^${deletedAt.getTime() / 1000}^{date_short_pretty} {time}|2025-01-06 10:00 UTC>`;
+    const m = renderClusterCard(view({ state: 'deleted', deletedAt, deletedBy: 'UBOB' }), ctx);
     expect(allText(m)).not.toContain('*Endpoints*');
-    expect(allText(m)).toContain('*Deleted*\n✓');
+    expect(allText(m)).toContain(`*Deleted*\n${when} by <@UBOB>`);
     expect(allText(m)).not.toContain('*Expires*');
+    expect(allText(renderClusterCard(view({ state: 'deleted', deletedAt, deletedBy: 'clusterbot' }), ctx))).toContain(`*Deleted*\n${when} by clusterbot (it expired)`);
   });
 
   it('lists published ports on the advertised host and internal URLs by hostname', () => {

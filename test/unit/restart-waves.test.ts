@@ -27,13 +27,12 @@ describe('restartCluster of a hadoop 1 (every wave started, then each waited for
     // Safe mode: the NameNode's probe fails until a DataNode (in the workers' wave, the last one) has been started.
     const workerStarted = () => w.runtime.calls.some((call) => call.step === 'ensureNode' && call.target?.endsWith('-worker-1'));
     w.runtime.scriptExec((name) => name.endsWith('-namenode'), () => (workerStarted() ? { exitCode: 0, output: '' } : { exitCode: 1, output: 'Safe mode is ON' }));
-    const stopped: string[] = [];
     const op = { id: 'op-1', startedAt: w.clock.now(), attempts: 1 } as Operation;
     // A real (1 ms) sleep between polls: the old order, which waited forever, times out instead of spinning.
-    await restartCluster({ ...w, sleep: () => new Promise((r) => setTimeout(r, 1)), health: { stop: async (_h: string, name: string) => void stopped.push(name) } }, { clusterId: c.id, actor: 'UALICE' }, op);
+    await restartCluster({ ...w, sleep: () => new Promise((r) => setTimeout(r, 1)) }, { clusterId: c.id, actor: 'UALICE' }, op);
 
     // Stopped dependents first; started in dependency order, all before the first probe.
-    expect(stopped.map((n) => n.replace(/^.*-(namenode|resourcemanager|worker-1)$/, '$1'))).toEqual(['worker-1', 'resourcemanager', 'namenode']);
+    expect(w.health.stopped.map((n) => n.replace(/^.*-(namenode|resourcemanager|worker-1)$/, '$1'))).toEqual(['worker-1', 'resourcemanager', 'namenode']);
     const steps = w.runtime.calls.filter((call) => call.step === 'ensureNode' || call.step === 'exec').map((call) => `${call.step} ${call.target!.replace(/^.*-(namenode|resourcemanager|worker-1)$/, '$1')}`);
     expect(steps.slice(0, 3)).toEqual(['ensureNode namenode', 'ensureNode resourcemanager', 'ensureNode worker-1']);
     expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'restarted', ready: true });

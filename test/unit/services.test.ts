@@ -528,7 +528,8 @@ describe('deleteClusterJob', () => {
     expect(w.runtime.containersOf(c.id)).toEqual([]);
     expect(w.journal.indexOf(`runtime.removeCluster ${c.id}`)).toBeLessThan(w.journal.indexOf('store.transition deleted'));
     expect(thread(w, 'deleted')).toEqual([{ kind: 'deleted', by: 'UALICE', removed: { containers: 3, volumes: 3, networks: 1 } }]);
-    expect(w.notifier.cards.at(-1)!.cluster.state).toBe('deleted');
+    // The deleted card says when and by whom.
+    expect(w.notifier.cards.at(-1)!.cluster).toMatchObject({ state: 'deleted', deletedAt: w.clock.now(), deletedBy: 'UALICE' });
     expect(await w.store.findLiveByName(c.name)).toBeUndefined();
   });
 

@@ -257,7 +257,6 @@ describe('jobs: the thread message commits with the state the job reaches', () =
     expect(told(w)).toEqual(['card failed', 'thread failed']);
   });
 
-  const migrateDeps = (w: World) => ({ ...w, health: { stop: async () => {} } satisfies Pick<NodeHealthPort, 'stop'> });
   const twoHosts = (w: World) => w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
 
   it('a migration: the card, "migrated" and the operation\'s end commit with the cut-over', async () => {
@@ -265,9 +264,11 @@ describe('jobs: the thread message commits with the state the job reaches', () =
     twoHosts(w);
     const { operation } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
     w.notifier.events.length = 0;
-    await diesRightAfter(w, 'cutOver', () => runJob(w, operation, (op, complete) => migrateCluster(migrateDeps(w), { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, op, complete)));
+    await diesRightAfter(w, 'cutOver', () => runJob(w, operation, (op, complete) => migrateCluster(w, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, op, complete)));
     expect(told(w)).toEqual(['card ready', 'thread migrated']);
     expect((await w.operations.get(operation.id))!.state).toBe('succeeded');
+    // So do the moved nodes' baselines for the monitor (started on the target: their second start here).
+    expect(Object.values(w.store.monitorMemory.get(c.id)!.nodes).map((b) => b.startedAt)).toEqual(['start-2']);
     // Cut over: what failed after it rolled nothing back.
     expect(w.store.clusters.get(c.id)!.host).toBe('docker-2');
     expect(w.runtime.calls.filter((x) => x.step === 'removeNodes' && x.host === 'docker-2')).toHaveLength(1); // the preflight's, not a rollback's
@@ -278,9 +279,11 @@ describe('jobs: the thread message commits with the state the job reaches', () =
     twoHosts(w);
     const { operation } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
     w.notifier.events.length = 0;
-    const deps = { ...migrateDeps(w), checkpoint: (name: string) => { if (name === 'migrate.transferred') throw new AppError('docker_error', 'the target went away', { retryable: false }); } };
+    const deps = { ...w, checkpoint: (name: string) => { if (name === 'migrate.transferred') throw new AppError('docker_error', 'the target went away', { retryable: false }); } };
     await diesRightAfter(w, 'transition:ready', () => runJob(w, operation, (op, complete) => migrateCluster(deps, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, op, complete)));
     expect(told(w)).toEqual(['card ready', 'thread migrateFailed']);
+    // The source's nodes, stopped and started again by the rollback, are the monitor's baselines in the same commit.
+    expect(Object.values(w.store.monitorMemory.get(c.id)!.nodes).map((b) => b.startedAt)).toEqual(['start-2']);
   });
 });
 
