@@ -34,9 +34,14 @@ describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart
     expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeGreaterThan(2 * 60_000);
     expect(new Date(expires.expires_at).getTime() - new Date(expires.created_at).getTime()).toBeLessThanOrEqual(3 * 60_000 + 1000);
 
-    const handed = h.send(`transfer ${name} <@${bob}|bob>`, { responseId: 'transfer' });
-    expect((await handed.res).status).toBe(200);
-    expect((await h.reply('transfer')).text).toContain(`now belongs to <@${bob}>`);
+    // A transfer is an offer: Bob accepts it with the button of the DM he gets.
+    const offered = h.send(`transfer ${name} <@${bob}|bob>`, { responseId: 'transfer' });
+    expect((await offered.res).status).toBe(200);
+    expect((await h.reply('transfer')).text).toContain(`Offered ${name} to <@${bob}>`);
+    const offer = await h.fake.waitFor(() => dmsOf(bob).find((m) => m.text.includes('offers you')), 10_000);
+    const accept = (offer.blocks as { elements?: { action_id: string; value: string }[] }[]).flatMap((b) => b.elements ?? []).find((b) => b.action_id === 'cluster.transfer.accept')!;
+    await h.press(accept, { responseId: 'accept', user: bob });
+    expect((await h.reply('accept')).text).toContain(`${name} is yours now`);
     await h.fake.waitFor(() => dmsOf(bob).find((m) => m.text.includes(`handed from <@${IDS.user_id}> to <@${bob}>`)), 10_000);
     await h.fake.waitFor(() => dmsOf(IDS.user_id).find((m) => m.text.includes(`handed from <@${IDS.user_id}> to <@${bob}>`)), 10_000);
 
@@ -62,7 +67,7 @@ describe('Slack → clusterbot: --ttl, reminders at two offsets across a restart
 
     h.send(`history ${name}`, { responseId: 'history', user: bob });
     const history = (await h.reply('history', 20_000)).blocks.map((b) => JSON.stringify(b)).join('\n');
-    for (const step of ['create → ✅ succeeded', `handed from <@${IDS.user_id}> to <@${bob}>`, 'delete → ✅ succeeded', 'became ready', 'became deleted'])
+    for (const step of ['create → ✅ succeeded', `offered to <@${bob}>`, `accepted from <@${IDS.user_id}>`, 'delete → ✅ succeeded', 'became ready', 'became deleted'])
       expect(history).toContain(step);
     h.send('history', { responseId: 'old-history' });
     expect((await h.reply('old-history', 20_000)).text).toContain('Nothing in the history of your clusters');
