@@ -72,7 +72,11 @@ export function createFilesystemStore(opts: FilesystemStoreOptions): FilesystemS
     }
   };
 
-  async function walk(dir: string, rel: string, out: string[]): Promise<void> {
+  /**
+   * Every file under `dir` (its path relative to the root), in directories that are not dot-named; a missing
+   * directory has none. Keys are the valid ones of these; temp files are the dot-named ones.
+   */
+  async function walk(dir: string, visit: (file: string, name: string) => Promise<void>): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -81,10 +85,9 @@ export function createFilesystemStore(opts: FilesystemStoreOptions): FilesystemS
       throw err;
     }
     for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const key = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(path.join(dir, e.name), key, out);
-      else if (e.isFile() && isValidKey(key)) out.push(key);
+      const full = path.join(dir, e.name);
+      if (e.isDirectory() && !e.name.startsWith('.')) await walk(full, visit);
+      else if (e.isFile()) await visit(full, e.name);
     }
   }
 
@@ -121,26 +124,13 @@ export function createFilesystemStore(opts: FilesystemStoreOptions): FilesystemS
       // Temp files are named `.tmp-<target>-<random>` beside their target; a put that is running writes to its own,
       // so its mtime is recent.
       const removed: string[] = [];
-      const sweepDir = async (dir: string): Promise<void> => {
-        let entries;
-        try {
-          entries = await readdir(dir, { withFileTypes: true });
-        } catch (err) {
-          if (isMissing(err)) return;
-          throw err;
-        }
-        for (const e of entries) {
-          const full = path.join(dir, e.name);
-          if (e.isDirectory() && !e.name.startsWith('.')) await sweepDir(full);
-          else if (e.isFile() && e.name.startsWith('.tmp-')) {
-            const s = await stat(full).catch(() => undefined);
-            if (!s || s.mtime >= olderThan) continue;
-            await rm(full, { force: true });
-            removed.push(path.relative(root, full));
-          }
-        }
-      };
-      await sweepDir(root);
+      await walk(root, async (file, name) => {
+        if (!name.startsWith('.tmp-')) return;
+        const s = await stat(file).catch(() => undefined);
+        if (!s || s.mtime >= olderThan) return;
+        await rm(file, { force: true });
+        removed.push(path.relative(root, file));
+      });
       return removed;
     },
 
@@ -177,7 +167,10 @@ export function createFilesystemStore(opts: FilesystemStoreOptions): FilesystemS
       const dirPart = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
       if (dirPart && !isValidKey(dirPart)) return [];
       const out: string[] = [];
-      await walk(dirPart ? path.join(root, dirPart) : root, dirPart, out);
+      await walk(dirPart ? path.join(root, dirPart) : root, async (file) => {
+        const key = path.relative(root, file).split(path.sep).join('/');
+        if (isValidKey(key)) out.push(key);
+      });
       return out.filter((k) => k.startsWith(prefix)).sort();
     },
   };

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngineB, type EngineB } from '../support/engine-b.js';
+import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 /**
@@ -17,18 +18,7 @@ beforeAll(async () => {
 }, 150_000);
 afterAll(async () => t?.drop());
 
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.resolve('dist/entrypoints/cli.js'), 'hosts', ...args], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: t.url, LOG_LEVEL: 'warn' },
-      timeout: 60_000,
-    });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, out: (err.stdout ?? '') + (err.stderr ?? '') };
-  }
-}
+const cli = (...args: string[]) => runCli(t.url, 'hosts', ...args);
 
 describe('clusterbot hosts', () => {
   it('adds host B after checking it answers over mutual TLS; lists it with its capacity; drains, activates and removes it', async () => {

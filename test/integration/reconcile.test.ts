@@ -3,10 +3,7 @@
  * jobs Redis lost, and the orphan sweep, which removes this instance's litter and never another instance's.
  * Docker objects here are bare networks and volumes (no image needed); networks use this file's pool 10.242.0.0/16.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -21,6 +18,7 @@ import { createNodeData } from '../../src/docker/node-data.js';
 import { scheduledJobs } from '../../src/queue/job-catalog.js';
 import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
 import { reconcile, type ReconcileDeps } from '../../src/services/reconcile.js';
+import { runCli } from '../support/cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { docker, listByLabel, removeByLabel } from '../support/docker.js';
 import { MemoryLog, RecordingNotifier } from '../support/memory-ports.js';
@@ -67,19 +65,8 @@ function deps(overrides: Partial<ReconcileDeps> = {}): ReconcileDeps {
   };
 }
 
-/** `clusterbot …` as an admin runs it at the terminal, against this file's database. */
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.resolve('dist/entrypoints/cli.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
-      timeout: 60_000,
-    });
-    return { code: 0, out: stdout + stderr };
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: err.code ?? -1, out: (err.stdout ?? '') + (err.stderr ?? '') };
-  }
-}
+/** `clusterbot …` against this file's database. */
+const cli = (...args: string[]) => runCli(db.url, ...args);
 
 /** A running container (the base image, sleeping) labelled as a cluster's of the given instance. */
 async function runningNode(clusterId: string, of: string): Promise<string> {
