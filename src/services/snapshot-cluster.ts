@@ -6,7 +6,7 @@ import { planOf } from './planned-nodes.js';
 import { committedImageRef, snapshotArtifactKey, snapshotLabel, type Snapshot, type SnapshotNodeImage } from '../domain/snapshot.js';
 import { nodeArchivePaths, nodeCollectors } from '../domain/snapshot-collectors.js';
 import { nodeDir, parseManifest, SNAPSHOT_SCHEMA_VERSION, withTotals, type ManifestCollector, type SnapshotManifest } from '../domain/snapshot-manifest.js';
-import { isSecretFile, maskCommandLine, maskConfigText, maskEnv } from '../domain/secrets.js';
+import { isSecretFile, maskCommandLine, maskConfigText, maskEnv, maskLogText } from '../domain/secrets.js';
 import { AppError, toAppError } from '../errors.js';
 import type {
   ArtifactStore, BundleFile, Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotBundle,
@@ -239,7 +239,7 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
 
   const logs = await timed(30_000, async () => {
     const tail = await data.logs(host, node.containerName, { tailLines: limits.logTailLines, maxBytes: limits.maxFileBytes });
-    await bundle.addText(paths.containerLog, maskCommandLine(tail.text));
+    await bundle.addText(paths.containerLog, maskLogText(tail.text));
     return tail.truncated;
   });
   record('container log', paths.containerLog, logs, { truncated: logs.value ?? false });
@@ -253,7 +253,7 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
       if (!r.value) return { c, r };
       const truncated = Buffer.byteLength(r.value.output) > c.maxBytes;
       const raw = truncated ? Buffer.from(r.value.output).subarray(-c.maxBytes).toString('utf8') : r.value.output;
-      await bundle.addText(c.file, c.maskSecrets ? maskCommandLine(raw) : raw);
+      await bundle.addText(c.file, c.maskSecrets ? maskLogText(raw) : raw);
       return { c, r, truncated };
     }),
   );
@@ -265,7 +265,7 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
       const r = await timed(60_000, async () => {
         const tar = await data.readPath(host, node.containerName, dir);
         if (!tar) throw new Error(`${dir} does not exist in the container`);
-        return copyTree(bundle, tar, target, { maskSecrets: kind === 'config', maxBytes: limits.maxFileBytes, withheld, containerDir: dir });
+        return copyTree(bundle, tar, target, { mask: kind === 'config' ? maskConfigText : (_name, text) => maskLogText(text), maxBytes: limits.maxFileBytes, withheld, containerDir: dir });
       });
       record(`${kind} ${dir}`, target, r, { truncated: r.value?.truncated ?? false });
     }
@@ -280,14 +280,15 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
 }
 
 /**
- * Copies the regular files of a `docker cp` tar into the bundle under `prefix`. Config files have secret-looking
- * values masked; key stores and keytabs are listed by name only; log files keep their newest bytes.
+ * Copies the regular files of a `docker cp` tar into the bundle under `prefix`, each through `mask` (config files and
+ * logs have secret-looking values masked); key stores and keytabs are listed by name only; files keep their newest
+ * bytes (logs grow at the end).
  */
 async function copyTree(
   bundle: SnapshotBundle,
   tar: NodeJS.ReadableStream,
   prefix: string,
-  opts: { maskSecrets: boolean; maxBytes: number; withheld: { path: string; why: string }[]; containerDir: string },
+  opts: { mask: (name: string, text: string) => string; maxBytes: number; withheld: { path: string; why: string }[]; containerDir: string },
 ): Promise<{ files: number; truncated: boolean }> {
   const { extract } = await import('tar-stream');
   const ex = extract();
@@ -322,7 +323,8 @@ async function copyTree(
           body = body.subarray(-opts.maxBytes);
           truncated = true;
         }
-        const text = opts.maskSecrets ? maskConfigText(name, body.toString('utf8')) : undefined;
+        // Text is masked; a binary file (a rotated .gz log) cannot be read for secrets and is kept as its bytes.
+        const text = body.subarray(0, 8192).includes(0) ? undefined : opts.mask(name, body.toString('utf8'));
         bundle
           .addStream(`${prefix}/${name}`, Readable.from([text ?? body]))
           .then(() => {
