@@ -217,7 +217,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await ctx.producer.schedule('host.health', intervals['host.health']);
-  await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
+  await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, inspector: reconcileDeps.inspector, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>

@@ -581,6 +581,11 @@ export interface ReconcileSettings {
  */
 export interface QueueInspector {
   jobAlive(operationId: string): Promise<boolean>;
+  /**
+   * True while a worker is running the operation's job: it holds the job's lock, which a live worker renews and a
+   * dead one's lapses (BullMQ's lock duration). A job that is only waiting, or whose worker died, is not running.
+   */
+  jobRunning(operationId: string): Promise<boolean>;
   /** Ids of the job schedulers that exist now. */
   schedulers(): Promise<string[]>;
   /** Recreates the named scheduler with its configured interval. */

@@ -1,4 +1,4 @@
-import type { ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, OperationStore } from './ports.js';
+import type { ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, OperationStore, QueueInspector } from './ports.js';
 
 /**
  * On worker start: a crash between writing an operation and enqueuing its job, or a lost Redis, leaves
@@ -30,16 +30,27 @@ export async function sweepOrphans(deps: { store: ClusterStore; runtime: Contain
 }
 
 /**
- * On worker start, before any job runs: a snapshot that was running when a worker died may have left its
- * cluster paused. Thaw it now rather than when the job's lock lapses; the snapshot job itself then sees the
- * interrupted attempt and fails it with the reason (snapshotCluster).
+ * On worker start: a snapshot that was running when its worker died may have left its cluster paused. Thaw it now
+ * rather than when the job is handed on; the snapshot job itself then sees the interrupted attempt and fails it with
+ * the reason (snapshotCluster). Only when that worker is gone: a snapshot whose job another live worker holds (its
+ * lock is renewed) is pausing its cluster on purpose, and an unpause would cut its consistent copy in half. A job
+ * whose lock has not lapsed yet is left to its next delivery, which unpauses first. If the queue cannot say, nothing
+ * is touched.
  */
-export async function unpauseInterrupted(deps: { operations: OperationStore; data: NodeDataPort; logger: Log }): Promise<string[]> {
+export async function unpauseInterrupted(deps: { operations: OperationStore; data: NodeDataPort; inspector: Pick<QueueInspector, 'jobRunning'>; logger: Log }): Promise<string[]> {
   const thawed: string[] = [];
   for (const op of await deps.operations.listActive()) {
     // A reset with --snapshot runs a snapshot first and may be the one that paused the cluster.
     const snapshots = op.kind === 'snapshot' || (op.kind === 'reset' && op.params.snapshotFirst === true);
     if (!snapshots || op.state !== 'running') continue;
+    const running = await deps.inspector.jobRunning(op.id).catch((e: Error) => {
+      deps.logger.warn({ operationId: op.id, err: e.message }, 'could not ask the queue whether a snapshot is still running; left as it is');
+      return true;
+    });
+    if (running) {
+      deps.logger.info({ operationId: op.id, clusterId: op.clusterId }, 'a live worker is taking this snapshot: its cluster stays as it is');
+      continue;
+    }
     thawed.push(...(await deps.data.unpauseCluster(op.clusterId)));
   }
   if (thawed.length) deps.logger.warn({ containers: thawed }, 'unpaused containers an interrupted snapshot had left paused');

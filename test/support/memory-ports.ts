@@ -1062,6 +1062,11 @@ export class MemoryQueueInspector implements QueueInspector {
   async jobAlive(operationId: string): Promise<boolean> {
     return !this.lost.has(operationId) && this.queue.jobs.some((j) => j.payload.operationId === operationId);
   }
+  /** Operations whose job a live worker holds (the test says which). */
+  readonly running = new Set<string>();
+  async jobRunning(operationId: string): Promise<boolean> {
+    return this.running.has(operationId) && !this.lost.has(operationId);
+  }
   async schedulers(): Promise<string[]> {
     return [...this.schedulerIds];
   }
