@@ -1,9 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { SnapshotManifestInput } from '../domain/snapshot-manifest.js';
 import type { SnapshotBundle, SnapshotBundles } from '../services/ports.js';
-import { BundleError, BundleWriter, extractEntry } from './snapshot-bundle.js';
+import { AppError } from '../errors.js';
+import { BundleError, BundleWriter, checkedEntry, extractEntry } from './snapshot-bundle.js';
 
 /**
  * The SnapshotBundles port over the bundle writer and reader: archives are staged under `stagingDir`
@@ -26,13 +27,20 @@ export function createSnapshotBundles(opts: { stagingDir: string }): SnapshotBun
         cleanup: () => writer.cleanup(),
       };
     },
-    async entry(archive, path) {
+    async entry(archive, path, expected) {
+      let raw: Readable;
       try {
-        return await extractEntry(archive as Readable, path);
+        raw = await extractEntry(archive as Readable, path);
       } catch (e) {
         if (e instanceof BundleError && /no entry/.test(e.message)) return undefined;
         throw e;
       }
+      if (!expected) return raw;
+      // A mismatch fails the stream with an error that says so (and is not worth retrying): the reader stops there.
+      const checked = checkedEntry(path, expected, (m) => new AppError('archive_tampered', `the archive does not match its manifest: ${m}`));
+      // Errors of the download or the gunzip reach the reader through `checked` too; the source is released either way.
+      pipeline(raw, checked, () => undefined);
+      return checked;
     },
   };
 }

@@ -36,6 +36,11 @@ export const defaultCpuOvercommit = 8;
 export interface PlacementOptions {
   /** `--host NAME` (admins): that host or nothing; it may be draining (an admin's explicit choice), not down. */
   pinned?: string | undefined;
+  /**
+   * Take this host when it could be chosen at all (active, reachable, room for the cluster), else place as usual: a
+   * restore prefers the host its snapshot's images are on, and goes elsewhere (the images follow) when it cannot.
+   */
+  prefer?: string | undefined;
   cpuOvercommit?: number;
 }
 
@@ -64,6 +69,7 @@ export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; m
     const free = freeMem(h);
     if (free > most) most = free;
     if (!fits(h)) continue;
+    if (h.name === opts.prefer) return { ok: true, host: h.name };
     if (free > bestFree || (free === bestFree && h.name < best!.name)) {
       best = h;
       bestFree = free;

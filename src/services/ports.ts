@@ -277,8 +277,12 @@ export interface SnapshotBundle {
 
 export interface SnapshotBundles {
   create(): Promise<SnapshotBundle>;
-  /** One entry of an archive as a stream (a volume's tar, for a restore); undefined if the archive has no such entry. */
-  entry(archive: NodeJS.ReadableStream, path: string): Promise<NodeJS.ReadableStream | undefined>;
+  /**
+   * One entry of an archive as a stream (a volume's tar, for a restore); undefined if the archive has no such entry.
+   * With `expected` (the manifest's byte count and sha256) the stream fails with AppError('archive_tampered') as soon
+   * as more bytes arrive than listed, and at its end when the count or the sha256 differ.
+   */
+  entry(archive: NodeJS.ReadableStream, path: string, expected?: { bytes: number; sha256: string }): Promise<NodeJS.ReadableStream | undefined>;
 }
 
 export interface NodeStatus {
@@ -703,6 +707,12 @@ export interface NodeDataPort {
    */
   removeImages(labels: Record<string, string>): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
   hasImage(host: string, ref: string): Promise<boolean>;
+  /**
+   * Brings an image that some Docker host has (a snapshot's committed image) to `host`, the way template images
+   * travel (a registry, or streamed engine to engine), told through `onProgress`. Present already is fine;
+   * AppError('image_missing') when no host has it.
+   */
+  copyImage(host: string, ref: string, onProgress?: (p: ImageCopyProgress) => void): Promise<void>;
 }
 
 /**

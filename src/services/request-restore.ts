@@ -59,6 +59,8 @@ export async function requestRestore(deps: RequestRestoreDeps, input: RequestRes
       requestKey: input.requestKey,
       reserved: footprint(check.template, check.size),
       quota: quotaFor(input.actor, settings),
+      // Placed like a create (capacity, draining hosts, admins' limits), on the snapshot's host when it can be.
+      place: { prefer: snapshot.host },
       restore: {
         // A restore of a restore keeps the first cluster's identities: its data was written with them.
         identityId: source?.identityId ?? snapshot.clusterId,

@@ -89,6 +89,7 @@ class QuietData implements NodeDataPort {
   async hasImage() {
     return true;
   }
+  async copyImage() {}
 }
 
 /** A zookeeper 1 made ready by the create job on the fake runtime, the journal of what was told cleared. */
