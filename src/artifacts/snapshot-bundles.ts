@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, statfs } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
 import type { SnapshotManifestInput } from '../domain/snapshot-manifest.js';
 import type { SnapshotBundle, SnapshotBundles } from '../services/ports.js';
@@ -26,6 +26,11 @@ export function createSnapshotBundles(opts: { stagingDir: string }): SnapshotBun
         },
         cleanup: () => writer.cleanup(),
       };
+    },
+    async freeBytes() {
+      await mkdir(opts.stagingDir, { recursive: true });
+      const fs = await statfs(opts.stagingDir);
+      return fs.bavail * fs.bsize;
     },
     async entry(archive, path, expected) {
       let raw: Readable;

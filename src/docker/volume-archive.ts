@@ -52,7 +52,11 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
     labels: volume.Labels ?? {},
     baseLabels: ctx.helperLabels,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
-    argv: ['tar', '--numeric-owner', '-C', helperMount, '-cf', '-', '.'],
+    // --sparse: a file's holes are recorded as holes, so a 1 GiB preallocated file that holds 4 KiB is 4 KiB in the
+    // stream and the archive, not 1 GiB of zeros. In POSIX (pax) form: the daemon's unpacker (Go's archive/tar) reads
+    // pax sparse files, but refuses GNU's own sparse entries. No time records, so the first header is still `./`'s
+    // own (rootEntry) and the bytes do not change with atime.
+    argv: ['tar', '--numeric-owner', '--sparse', '--format=posix', '--pax-option=delete=atime,delete=ctime,delete=mtime', '-C', helperMount, '-cf', '-', '.'],
     volume: { name: volumeName, readOnly: true },
     // Root reads every file whatever its mode; nothing else is needed to read.
     capAdd: ['DAC_OVERRIDE'],

@@ -6,6 +6,7 @@ import type { Cluster, ClusterNode, ClusterView, PublishedPort, RestoredFrom } f
 import type { ClusterState } from '../domain/cluster-state.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../domain/operation.js';
 import type { Snapshot } from '../domain/snapshot.js';
+import type { SnapshotUsage } from '../domain/snapshot-limits.js';
 import type { HistoryEntry, HistoryFilter } from '../domain/history.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
@@ -233,8 +234,14 @@ export interface RetiredSourceStore {
 
 /** Bug-scene snapshots (domain/snapshot.ts). Every state change is guarded by the state it comes from. */
 export interface SnapshotStore {
-  /** The operation's snapshot row, made on the first call (state creating); a retried job gets the same row. */
-  begin(s: { operationId: string; clusterId: string; clusterName: string; template: string; size: number; owner: string; note: string | null; host: string; expiresAt: Date }): Promise<Snapshot>;
+  /**
+   * The operation's snapshot row, made on the first call (state creating); a retried job gets the same row. With
+   * `maxCount`, a new row is refused with AppError('quota_exceeded') when the owner already keeps that many (being
+   * taken or ready), counted under a lock per owner so racing snapshots cannot both squeeze in.
+   */
+  begin(s: { operationId: string; clusterId: string; clusterName: string; template: string; size: number; owner: string; note: string | null; host: string; expiresAt: Date }, opts?: { maxCount?: number }): Promise<Snapshot>;
+  /** The owner's snapshots being taken or ready, and the bytes of the ready ones' archives (domain/snapshot-limits.ts). */
+  usage(owner: string): Promise<SnapshotUsage>;
   get(id: string): Promise<Snapshot | undefined>;
   /** Snapshots not deleted whose id (hex, no dashes) starts with `hex`; at most a few. */
   findByRef(hex: string): Promise<Snapshot[]>;
@@ -277,6 +284,8 @@ export interface SnapshotBundle {
 
 export interface SnapshotBundles {
   create(): Promise<SnapshotBundle>;
+  /** Free bytes (for an unprivileged writer) of the filesystem archives are staged on. */
+  freeBytes(): Promise<number>;
   /**
    * One entry of an archive as a stream (a volume's tar, for a restore); undefined if the archive has no such entry.
    * With `expected` (the manifest's byte count and sha256) the stream fails with AppError('archive_tampered') as soon
@@ -613,6 +622,12 @@ export interface SnapshotSettings {
   logTailLines: number;
   /** Bytes any one collected file or command output is cut at. */
   maxFileBytes: number;
+  /** Snapshots one user may keep at once (creating or ready); absent: no limit. Admins are exempt. */
+  quotaCount?: number;
+  /** Bytes one user's ready snapshots may take together; absent: no limit. Admins are exempt. */
+  quotaBytes?: number;
+  /** The most volume data one snapshot may copy, --with-data included (SNAPSHOT_MAX_BYTES); absent: no limit. */
+  maxBytes?: number;
 }
 
 /** The slice of pino the services use; keeps them free of the logging library. */

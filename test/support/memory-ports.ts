@@ -965,9 +965,11 @@ export class MemorySnapshotStore implements SnapshotStore {
   inTransaction: () => InTransaction = () => ({ outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [] });
   constructor(private readonly clock: Clock = new FakeClock()) {}
 
-  async begin(s: Parameters<SnapshotStore['begin']>[0]): Promise<Snapshot> {
+  async begin(s: Parameters<SnapshotStore['begin']>[0], opts: { maxCount?: number } = {}): Promise<Snapshot> {
     const seen = [...this.rows.values()].find((x) => x.operationId === s.operationId);
     if (seen) return clone(seen);
+    const kept = (await this.usage(s.owner)).count;
+    if (opts.maxCount !== undefined && kept >= opts.maxCount) throw new AppError('quota_exceeded', `You keep ${kept} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`);
     const row: Snapshot = {
       ...s, id: fakeId(0x200000 + ++this.seq), state: 'creating', artifactKey: null, sizeBytes: null, sha256: null, manifest: null, error: null,
       createdAt: this.clock.now(), readyAt: null,
@@ -978,6 +980,10 @@ export class MemorySnapshotStore implements SnapshotStore {
   async get(id: string) {
     const r = this.rows.get(id);
     return r && clone(r);
+  }
+  async usage(owner: string) {
+    const mine = [...this.rows.values()].filter((r) => r.owner === owner && (r.state === 'creating' || r.state === 'ready'));
+    return { count: mine.length, bytes: mine.reduce((n, r) => n + (r.state === 'ready' ? (r.sizeBytes ?? 0) : 0), 0) };
   }
   async findByRef(hex: string) {
     return [...this.rows.values()].filter((r) => r.state !== 'deleted' && r.id.replace(/-/g, '').startsWith(hex)).map(clone);
