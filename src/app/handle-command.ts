@@ -6,7 +6,7 @@ import { describeQuotaUse, quotaFor } from '../domain/quota.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import {
   renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry,
-  renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates,
+  renderSnapshotDeleteConfirm, renderSnapshotLink, renderSnapshots, renderSnapshotShared, renderSnapshotUnshared, renderTemplates,
 } from '../render/messages.js';
 import { renderMigrateAllConfirm, renderMigrateConfirm, renderResetConfirm } from '../render/messages.js';
 import { createFormButton, openCreateActionId } from '../render/home.js';
@@ -14,7 +14,8 @@ import { actionIds, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
-import type { ContainerRuntime, HostStore, Log, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import type { ArtifactStore, ContainerRuntime, HostStore, Log, ShareStore, SnapshotStore, TemplateCatalog } from '../services/ports.js';
+import { freshDownloadLink, shareSnapshot, unshareSnapshot, visibleSnapshots } from '../services/snapshot-access.js';
 import { cardHost, listHosts } from '../services/list-hosts.js';
 import { renderHosts } from '../render/hosts.js';
 import { clusterLogs } from '../services/cluster-logs.js';
@@ -37,6 +38,10 @@ import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../render/
  */
 export interface CommandDeps extends RequestClusterDeps {
   snapshots: SnapshotStore;
+  /** Who else may see a cluster's snapshots and a snapshot (services/snapshot-access.ts). */
+  shares: ShareStore;
+  /** Signs fresh download links of snapshot archives. */
+  artifacts: ArtifactStore;
   logger: Log;
   /** The registered Docker hosts (`/cluster hosts`); absent where none are (unit worlds). */
   hosts?: HostStore;
@@ -128,16 +133,22 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
       }
       case 'snapshots': {
-        if (command.name) {
-          const cluster = (await store.findLiveByName(command.name)) ?? undefined;
-          const mine = (await deps.snapshots.list({ owner: caller.user, limit: 200 })).filter((x) => x.clusterName === command.name);
-          const list = cluster ? await deps.snapshots.list({ clusterId: cluster.id }) : mine;
-          return renderSnapshots(list, clock.now(), `Snapshots of ${command.name}`);
-        }
-        return renderSnapshots(await deps.snapshots.list({ owner: caller.user }), clock.now(), 'Your snapshots');
+        // Only the snapshots the caller may see: a restore holds the unmasked configuration.
+        const list = await visibleSnapshots(deps, caller.user, command.name ? { clusterName: command.name } : {});
+        const opts = { viewer: caller.user, admins: settings.adminUsers };
+        if (!command.name) return renderSnapshots(list, clock.now(), 'Your snapshots and those shared with you', opts);
+        const cluster = await store.findLiveByName(command.name);
+        const empty = cluster && cluster.owner !== caller.user
+          ? `<@${cluster.owner}> owns ${command.name}; they see its snapshots and can share one with you (\`/cluster snapshot share ID @you\`).`
+          : undefined;
+        return renderSnapshots(list, clock.now(), `Snapshots of ${command.name}`, { ...opts, ...(empty && { empty }) });
       }
       case 'snapshot-delete':
         return renderSnapshotDeleteConfirm(await findDeletableSnapshot(deps, caller.user, { code: command.snapshot }));
+      case 'snapshot-share':
+        return renderSnapshotShared(await shareSnapshot(deps, caller.user, { code: command.snapshot }, command.user));
+      case 'snapshot-unshare':
+        return renderSnapshotUnshared(await unshareSnapshot(deps, caller.user, { code: command.snapshot }, command.user));
       case 'transfer': {
         const view = await requestTransfer(deps, caller.user, { name: command.name }, command.to);
         return renderInfo(`🤝 ${view.cluster.name} now belongs to <@${command.to}>; both of you were told by DM.`);
@@ -183,7 +194,7 @@ export type ActionKind =
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
   | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel'
   | 'historyPage' | 'snapshotThenDelete' | 'createForm' | 'restartNode' | 'logs'
-  | 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel';
+  | 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel' | 'snapshotLink' | 'snapshotShare';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -213,7 +224,20 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.migrateConfirm]: 'migrateConfirm',
   [actionIds.migrateAllConfirm]: 'migrateAllConfirm',
   [actionIds.migrateCancel]: 'migrateCancel',
+  [actionIds.snapshotLink]: 'snapshotLink',
+  // A people menu: its value is `<snapshot id>:<user>` (userSelectValue).
+  [actionIds.snapshotShare]: 'snapshotShare',
 };
+
+/**
+ * The value a people menu's choice is handled with: the id its block is about (after the last `:` of its
+ * `block_id`) and the chosen user, as `<id>:<user>`. Slack's listener and the shell both build it.
+ */
+export function userSelectValue(blockId: string | undefined, user: string | undefined): string {
+  return `${(blockId ?? '').split(':').pop() ?? ''}:${user ?? ''}`;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
 export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, value: string): Promise<Message | null> {
@@ -236,6 +260,17 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
       return errorReply(deps.logger, err);
     }
   }
+  // "Share with…" names the snapshot and the person chosen.
+  if (action === 'snapshotShare') {
+    const [id = '', user = ''] = value.split(':');
+    if (!uuidPattern.test(id)) return renderError('That snapshot no longer exists.');
+    if (!/^[UW][A-Z0-9]{2,20}$/.test(user)) return renderError('Pick a person to share the snapshot with.');
+    try {
+      return renderSnapshotShared(await shareSnapshot(deps, caller.user, { id }, user));
+    } catch (err) {
+      return errorReply(deps.logger, err);
+    }
+  }
   // A warning's buttons name a node: `<cluster id>:<hostname>`.
   if (action === 'restartNode' || action === 'logs') {
     const ref = parseNodeRef(value);
@@ -249,13 +284,15 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
     }
   }
   // Values come back from Slack as sent, but a forged or stale payload must get a plain answer, not an SQL error.
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
-    return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' ? 'That snapshot no longer exists.' : 'That cluster no longer exists.');
+  if (!uuidPattern.test(value))
+    return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' || action === 'snapshotLink' ? 'That snapshot no longer exists.' : 'That cluster no longer exists.');
   const clusterId = value;
   try {
     switch (action) {
       case 'download':
         return null; // a link button: the browser opens the link; Slack still sends the click, which needs no answer
+      case 'snapshotLink':
+        return renderSnapshotLink(await freshDownloadLink(deps, caller.user, value));
       case 'snapshot': {
         const view = await requestSnapshot(deps, caller.user, { id: value });
         return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
@@ -325,7 +362,7 @@ async function migrateAction(deps: CommandDeps, caller: Caller, action: 'migrate
     ];
     return renderInfo(`${started.length} migration${started.length === 1 ? '' : 's'} started from ${first}${refused.length ? `, ${refused.length} refused` : ''}.${lines.length ? `\n${lines.join('\n')}` : ''}`);
   }
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(first) || !host.test(second)) return renderError('That cluster no longer exists.');
+  if (!uuidPattern.test(first) || !host.test(second)) return renderError('That cluster no longer exists.');
   const { view, to } = await requestMigrate(deps, caller.user, { id: first }, second);
   return renderInfo(`🚚 Migrating ${view.cluster.name} to ${to}… the card and its thread show the progress.`);
 }

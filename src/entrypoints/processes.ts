@@ -148,7 +148,10 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
-  return { store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, queue: ctx.producer, notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime };
+  return {
+    store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, artifacts: ctx.artifacts.store, queue: ctx.producer, notifier,
+    catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime,
+  };
 }
 
 export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {

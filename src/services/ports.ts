@@ -206,7 +206,8 @@ export interface ShareStore {
   unshareCluster(clusterId: string, user: string, by: string, tell?: Tell): Promise<ShareChange>;
   /** Oldest grant first. */
   clusterShares(clusterId: string): Promise<Share[]>;
-  shareSnapshot(snapshotId: string, user: string, by: string): Promise<ShareChange>;
+  /** `tell` runs in the grant's transaction with the new grant (the DM to whom it was shared with). */
+  shareSnapshot(snapshotId: string, user: string, by: string, tell?: TellAbout<Share>): Promise<ShareChange>;
   unshareSnapshot(snapshotId: string, user: string, by: string): Promise<ShareChange>;
   /** Direct grants of the snapshot (its cluster's shares count too: see sharedSnapshotIds and policy.ts). */
   snapshotShares(snapshotId: string): Promise<Share[]>;
@@ -505,7 +506,9 @@ export type DirectMessage =
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
   | { kind: 'healthWarning'; cluster: Cluster; warning: Warning }
   /** Its host stopped answering: what the owner can do (wait, restore the latest snapshot elsewhere, delete). */
-  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date; host: string } };
+  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date; host: string } }
+  /** To whom a snapshot was shared (`cluster` is the one it was taken of): they may restore it now. */
+  | { kind: 'snapshotShared'; cluster: Cluster; snapshot: Snapshot; by: string; sharedAt: Date };
 
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
@@ -534,7 +537,8 @@ export interface SnapshotSummary {
   sizeBytes: number;
   pauseMs: number;
   seconds: number;
-  download: { url: string; expiresAt: Date };
+  /** Hours a download link works once someone who may see the snapshot asks for one (its Download button). */
+  linkHours: number;
   expiresAt: Date;
 }
 

@@ -149,9 +149,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     const stored = await deps.artifacts.put(key, archive.open(), { contentType: 'application/gzip' });
     if (stored.sha256 !== archive.sha256) throw new AppError('internal', `The stored archive does not match what was packed (sha256 ${stored.sha256} ≠ ${archive.sha256}).`, { retryable: false });
     deps.checkpoint?.('snapshot.uploaded');
-    // The link is signed before the row is marked, so the thread's message can commit with the row.
-    const linkExpires = new Date(deps.clock.now().getTime() + deps.settings.snapshots.linkHours * 3600_000);
-    const url = await deps.artifacts.link(key, linkExpires, { filename: key.split('/').pop()! });
+    // No link in the thread (everyone in the channel reads it): its Download button signs one for whoever may see it.
     await progress('done');
     // "Snapshot ready" and the operation's end commit with the row: a worker killed right after has told the thread.
     const ready = await snapshots.markReady(snapshot.id, { artifactKey: key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: manifest as unknown as Record<string, unknown> },
@@ -162,7 +160,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
           captured: capturedList(collected, volumes),
           notCaptured: skipped,
           sizeBytes: stored.sizeBytes, pauseMs: pause.ms, seconds: Math.round((deps.clock.now().getTime() - startedAt.getTime()) / 1000),
-          download: { url, expiresAt: linkExpires }, expiresAt: s.expiresAt,
+          linkHours: deps.settings.snapshots.linkHours, expiresAt: s.expiresAt,
         };
         await n.threadMessage((await store.view(job.clusterId)) ?? view, { kind: 'snapshotReady', summary });
       }));

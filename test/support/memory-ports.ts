@@ -25,6 +25,7 @@ import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
 import type { ConditionReport, HealthMemory, Warning } from '../../src/domain/health.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
+import { MemoryArtifactStore } from './memory-artifact-store.js';
 import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
 import type {
   Clock,
@@ -1160,8 +1161,10 @@ export class MemoryShareStore implements ShareStore {
   async clusterShares(clusterId: string) {
     return clone(this.clusterGrants.get(clusterId) ?? []);
   }
-  async shareSnapshot(snapshotId: string, user: string, by: string) {
-    return this.change(this.snapshotGrants, snapshotId, this.snapshotLive(snapshotId), user, by, true);
+  async shareSnapshot(snapshotId: string, user: string, by: string, tell?: TellAbout<Share>) {
+    const r = this.change(this.snapshotGrants, snapshotId, this.snapshotLive(snapshotId), user, by, true);
+    if (r === 'done' && tell) await tell(clone(this.snapshotGrants.get(snapshotId)!.find((g) => g.user === user)!), this.clusters.inTransaction());
+    return r;
   }
   async unshareSnapshot(snapshotId: string, user: string, by: string) {
     return this.change(this.snapshotGrants, snapshotId, this.snapshots.rows.has(snapshotId), user, by, false);
@@ -1195,6 +1198,7 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
     operations: new MemoryOperationStore(store, clock),
     snapshots,
     shares: new MemoryShareStore(store, snapshots, clock),
+    artifacts: new MemoryArtifactStore(),
     runtime: new FakeRuntime(journal),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),

@@ -81,7 +81,7 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
   const settings = testSettings({ subnetPool: await freeTestPool(), maxClustersPerUser: 100 });
   const clock = { now: () => new Date() };
   const queue = new RecordingQueue();
-  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, queue, runtime, data, artifacts, bundles, notifier, catalog, settings, clock, logger };
+  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, shares: db.shares, queue, runtime, data, artifacts, bundles, notifier, catalog, settings, clock, logger };
   const clusters = new Set<string>();
   const built = new Set<string>();
   const lastOperation = async (clusterId: string) => (await db.operations.list(clusterId))[0]!;

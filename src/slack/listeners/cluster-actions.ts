@@ -1,18 +1,19 @@
-import type { App, BlockButtonAction } from '@slack/bolt';
-import { actionKinds, handleAction, type CommandDeps } from '../../app/handle-command.js';
+import type { App, BlockAction, ButtonAction, UsersSelectAction } from '@slack/bolt';
+import { actionKinds, handleAction, userSelectValue, type CommandDeps } from '../../app/handle-command.js';
 import type { AcksFirst } from '../acks-first.js';
 import { publishHome } from '../home.js';
 import { sendFileToUser } from '../send-file.js';
 import { pressKey, type PressLedger } from '../press-ledger.js';
 
 /**
- * Buttons on the card, on ephemeral confirmations and on Home. The button's value is the cluster id.
+ * Buttons on the card, on ephemeral confirmations and on Home, and the people menus ("Share with…"). A button's
+ * value is the cluster or snapshot id; a menu's choice is handled as `<id of its block>:<chosen user>`.
  * A press delivered twice (same action and `action_ts`) is acknowledged and otherwise ignored.
  */
 export function registerClusterActions(app: App, deps: CommandDeps, presses: PressLedger, later: AcksFirst['later']): void {
   for (const [actionId, kind] of Object.entries(actionKinds)) {
     if (kind === 'createForm') continue; // opens a modal: listeners/home-and-form.ts
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
+    app.action<BlockAction<ButtonAction | UsersSelectAction>>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       // Everything after the ack waits until no other request waits for its own ack (acks-first.ts).
       await later(async () => {
@@ -30,7 +31,7 @@ export function registerClusterActions(app: App, deps: CommandDeps, presses: Pre
           deps,
           { user: body.user.id, team: body.team?.id ?? null, channel: body.channel?.id ?? null, requestKey: null },
           kind,
-          action.value ?? '',
+          action.type === 'users_select' ? userSelectValue(action.block_id, action.selected_user) : (action.value ?? ''),
         );
         const { file, ...message } = reply ?? {};
         const sendFile = async () => {
