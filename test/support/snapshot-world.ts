@@ -41,7 +41,10 @@ export interface SnapshotWorld {
   ensureImages(template: string): Promise<void>;
   create(template: string, size: number): Promise<ClusterView>;
   snapshot(clusterId: string, opts?: { note?: string; withData?: boolean; actor?: string }): Promise<Snapshot>;
+  /** Shares the snapshot with UDEV (as its taker) and restores it as UDEV; rejects when the restore job fails. */
   restore(snapshotId: string, name?: string): Promise<ClusterView>;
+  /** What the services are wired with (requests made by other users, the artifact store). */
+  deps: { artifacts: ReturnType<typeof createFilesystemStore> } & Parameters<typeof requestRestore>[0];
   deleteCluster(clusterId: string): Promise<void>;
   /** Reset to clean (by the owner), optionally with a snapshot first; resolves when the job is done, whatever its outcome. */
   reset(clusterId: string, opts?: { snapshotFirst?: boolean }): Promise<ClusterView>;
@@ -88,6 +91,7 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
 
   const world: SnapshotWorld = {
     db,
+    deps,
     notifier,
     artifactDir,
     async ensureImages(template) {
@@ -112,6 +116,9 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
       return snap!;
     },
     async restore(snapshotId, name) {
+      // The tester hands the bug to a developer: shared with them, then restored by them.
+      const taker = (await db.snapshots.get(snapshotId))?.owner ?? 'UTESTER';
+      await db.shares.shareSnapshot(snapshotId, 'UDEV', taker);
       const { view } = await requestRestore(deps, { actor: 'UDEV', team: null, channel: null, snapshot: snapshotId, ...(name && { name }), requestKey: null });
       clusters.add(view.cluster.id);
       const op = await lastOperation(view.cluster.id);
