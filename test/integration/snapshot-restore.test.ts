@@ -1,11 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import * as tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { snapshotCode } from '../../src/domain/snapshot.js';
 import { requestRestore } from '../../src/services/request-restore.js';
 import { listByLabel } from '../support/docker.js';
+import { rewriteEntry } from '../support/quiet-data.js';
 import { appRejection } from '../support/rejection.js';
 import { useSnapshotWorld } from '../support/snapshot-world.js';
 
@@ -68,28 +67,11 @@ describe('kafka 3', () => {
 
 /** Rewrites one entry of a .tar.gz on disk (same size, one byte changed), as someone with access to the store could. */
 async function tamper(file: string, entry: string): Promise<void> {
-  const entries: { name: string; body: Buffer }[] = [];
-  const ex = tar.extract();
-  const read = new Promise<void>((resolve, reject) => {
-    ex.on('entry', (h, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => (entries.push({ name: h.name, body: Buffer.concat(chunks) }), next()));
-    });
-    ex.on('finish', resolve);
-    ex.on('error', reject);
-  });
-  ex.end(gunzipSync(await readFile(file)));
-  await read;
-  const target = entries.find((e) => e.name === entry)!;
-  target.body = Buffer.from(target.body);
-  target.body[target.body.length - 2048] = target.body[target.body.length - 2048]! ^ 0xff;
-  const pack = tar.pack();
-  for (const e of entries) pack.entry({ name: e.name, size: e.body.length }, e.body);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  await writeFile(file, gzipSync(Buffer.concat(chunks)));
+  await writeFile(file, await rewriteEntry(await readFile(file), entry, (body) => {
+    const changed = Buffer.from(body);
+    changed[changed.length - 2048] = changed[changed.length - 2048]! ^ 0xff;
+    return changed;
+  }));
 }
 
 describe('zookeeper 1: who may restore it, and an archive that is checked', () => {

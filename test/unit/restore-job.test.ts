@@ -9,8 +9,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { gunzipSync, gzipSync } from 'node:zlib';
-import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
@@ -23,6 +21,7 @@ import { runOperation } from '../../src/services/run-operation.js';
 import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
 import { MemoryArtifactStore } from '../support/memory-artifact-store.js';
 import { memoryWorld } from '../support/memory-ports.js';
+import { QuietData, rewriteEntry, volumeTar } from '../support/quiet-data.js';
 import { appRejection } from '../support/rejection.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
@@ -34,60 +33,30 @@ afterAll(async () => {
   await rm(staging, { recursive: true, force: true });
 });
 
-/** A volume's tar as the export helper streams it: one file. */
-async function volumeTar(text: string): Promise<Buffer> {
-  const pack = tar.pack();
-  pack.entry({ name: './data.txt', size: Buffer.byteLength(text) }, text);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /** Docker's data side: volumes come and go as tars; images are where `images` says; what a restore did is recorded. */
-class FakeData implements Partial<NodeDataPort> {
+class FakeData extends QuietData {
   readonly imported: { host: string; volume: string; body: Buffer }[] = [];
   readonly copied: string[] = [];
   /** Images by host. */
   readonly images = new Map<string, Set<string>>();
-  async pause() {}
-  async unpause() {}
-  async unpauseCluster() {
-    return [];
-  }
-  async commit(host: string, _c: string, ref: { repo: string; tag: string }) {
+  override async commit(host: string, _c: string, ref: { repo: string; tag: string }) {
     const r = `${ref.repo}:${ref.tag}`;
     this.images.set(host, new Set([...(this.images.get(host) ?? []), r]));
     return { imageId: `sha256:${r}`, ref: r, sizeBytes: 1024 };
   }
-  async exportVolume(_h: string, volume: string) {
+  override async exportVolume(_h: string, volume: string) {
     return Readable.from([await volumeTar(`data of ${volume}`)]);
   }
-  async importVolume(host: string, volume: string, _l: Record<string, string>, tarStream: NodeJS.ReadableStream) {
+  override async importVolume(host: string, volume: string, _l: Record<string, string>, tarStream: NodeJS.ReadableStream) {
     const chunks: Buffer[] = [];
     for await (const c of tarStream) chunks.push(c as Buffer);
     this.imported.push({ host, volume, body: Buffer.concat(chunks) });
     return { bytes: Buffer.concat(chunks).length };
   }
-  async readPath() {
-    return undefined;
-  }
-  async inspect() {
-    return { Config: { Env: [] }, Image: 'sha256:1mage' };
-  }
-  async logs() {
-    return { text: 'started\n', truncated: false };
-  }
-  async checkpointSupport() {
-    return { supported: false, reason: 'no CRIU in this test' };
-  }
-  async removeImages() {
-    return { removed: [], kept: [] };
-  }
-  async hasImage(host: string, ref: string) {
+  override async hasImage(host: string, ref: string) {
     return this.images.get(host)?.has(ref) ?? false;
   }
-  async copyImage(host: string, ref: string, onProgress?: (p: ImageCopyProgress) => void) {
+  override async copyImage(host: string, ref: string, onProgress?: (p: ImageCopyProgress) => void) {
     if (this.images.get(host)?.has(ref)) return;
     if (![...this.images.values()].some((s) => s.has(ref))) throw new AppError('image_missing', `The image ${ref} is on no Docker host.`);
     this.copied.push(`${ref} → ${host}`);
@@ -100,7 +69,7 @@ class FakeData implements Partial<NodeDataPort> {
 async function setup() {
   const base = memoryWorld(catalog);
   const data = new FakeData();
-  const w = { ...base, data: data as unknown as NodeDataPort, artifacts: new MemoryArtifactStore(), bundles: createSnapshotBundles({ stagingDir: staging }) };
+  const w = { ...base, data: data as NodeDataPort, artifacts: new MemoryArtifactStore(), bundles: createSnapshotBundles({ stagingDir: staging }) };
   w.runtime.hostList = [
     { name: 'docker-1', cpus: 8, memoryMiB: 16384, reachable: true },
     { name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true },
@@ -153,28 +122,11 @@ describe('the restore job', () => {
     const { w, snap, restore } = await setup();
     // Someone with access to the artifact store swaps the data (same size, other bytes).
     const stored = w.artifacts.objects.get(snap.artifactKey!)!;
-    const entries: { name: string; body: Buffer }[] = [];
-    const ex = tar.extract();
-    const read = new Promise<void>((resolve, reject) => {
-      ex.on('entry', (h, s, next) => {
-        const chunks: Buffer[] = [];
-        s.on('data', (c: unknown) => chunks.push(c as Buffer));
-        s.on('end', () => (entries.push({ name: h.name, body: Buffer.concat(chunks) }), next()));
-      });
-      ex.on('finish', resolve);
-      ex.on('error', reject);
+    stored.bytes = await rewriteEntry(stored.bytes, 'nodes/zk-1/volumes/data.tar', (body) => {
+      const changed = Buffer.from(body);
+      changed.write('DATA', 512, 'latin1'); // the first bytes of the file inside the volume's tar
+      return changed;
     });
-    ex.end(gunzipSync(stored.bytes));
-    await read;
-    const volume = entries.find((e) => e.name.endsWith('/volumes/data.tar'))!;
-    volume.body = Buffer.from(volume.body);
-    volume.body.write('DATA', 512, 'latin1'); // the first bytes of the file inside the volume's tar
-    const pack = tar.pack();
-    for (const e of entries) pack.entry({ name: e.name, size: e.body.length }, e.body);
-    pack.finalize();
-    const chunks: Buffer[] = [];
-    for await (const c of pack) chunks.push(c as Buffer);
-    stored.bytes = gzipSync(Buffer.concat(chunks));
 
     const err = await appRejection(restore());
     expect(err.code).toBe('archive_tampered');

@@ -23,6 +23,7 @@ import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
 import { loadConfig } from '../../src/config.js';
 import { MemoryArtifactStore } from '../support/memory-artifact-store.js';
 import { memoryWorld, type testSettings } from '../support/memory-ports.js';
+import { QuietData, volumeTar } from '../support/quiet-data.js';
 import { appRejection } from '../support/rejection.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
@@ -77,40 +78,23 @@ describe('the limits as rules', () => {
 });
 
 /** Docker's data side, recording what a snapshot did to the nodes (nothing should be paused when a limit refuses). */
-class RecordingData implements Partial<NodeDataPort> {
+class RecordingData extends QuietData {
   readonly calls: string[] = [];
-  async pause(_h: string, c: string) {
+  override async pause(_h: string, c: string) {
     this.calls.push(`pause ${c}`);
   }
-  async unpause(_h: string, c: string) {
+  override async unpause(_h: string, c: string) {
     this.calls.push(`unpause ${c}`);
   }
-  async unpauseCluster() {
-    return [];
-  }
-  async commit(_h: string, _c: string, ref: { repo: string; tag: string }) {
-    return { imageId: 'sha256:0ff1ce', ref: `${ref.repo}:${ref.tag}`, sizeBytes: 1024 };
-  }
-  async exportVolume(_h: string, v: string) {
+  override async exportVolume(_h: string, v: string) {
     this.calls.push(`export ${v}`);
-    const header = Buffer.alloc(512);
-    header.write('ustar', 257, 'latin1');
-    return Readable.from([header]);
+    return Readable.from([await volumeTar('')]);
   }
-  async readPath() {
-    return undefined;
-  }
-  async inspect() {
+  override async inspect() {
     return { Config: { Env: ['KAFKA_OPTS=-Dssl.keystore.password=hunter2'] }, Image: 'sha256:1mage' };
   }
-  async logs() {
+  override async logs() {
     return { text: 'login user=bob password=hunter2\n', truncated: false };
-  }
-  async checkpointSupport() {
-    return { supported: false, reason: 'no CRIU in this test' };
-  }
-  async removeImages() {
-    return { removed: [], kept: [] };
   }
 }
 
@@ -121,7 +105,7 @@ async function setup(opts: { volumeBytes: number; freeBytes?: number; snapshots?
   const real = createSnapshotBundles({ stagingDir: staging });
   const bundles: SnapshotBundles = { ...real, freeBytes: async () => opts.freeBytes ?? 1024 * GiB };
   const data = new RecordingData();
-  const w = { ...base, data: data as unknown as NodeDataPort, artifacts: new MemoryArtifactStore(), bundles };
+  const w = { ...base, data: data as NodeDataPort, artifacts: new MemoryArtifactStore(), bundles };
   const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 3 }, 'ready', 'docker-1');
   const du: string[][] = [];
   w.runtime.scriptExec(() => true, ({ cmd }) => {
