@@ -12,6 +12,7 @@ import { parseCommand, type ClusterCommand } from '../../src/domain/command.js';
 import { snapshotCode } from '../../src/domain/snapshot.js';
 import { actionIds, type Message, type UsersSelectElement } from '../../src/render/blocks.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
+import { renderHistory } from '../../src/render/history.js';
 import { renderThreadMessage } from '../../src/render/messages.js';
 import { renderText } from '../../src/shell/text-render.js';
 import { memoryWorld } from '../support/memory-ports.js';
@@ -182,6 +183,18 @@ describe('sharing', () => {
     expect((await handleCommand(w, alice, cmd(`snapshot unshare ${code} <@UBOB>`)))!.text).toContain('was not shared with <@UBOB>; nothing changed');
     await w.shares.shareCluster(c.id, 'UBOB', 'UALICE');
     expect((await handleCommand(w, alice, cmd(`snapshot unshare ${code} <@UBOB>`)))!.text).toContain('still sees it because zk-a is shared with them');
+  });
+});
+
+describe('the history', () => {
+  it('says who shared which snapshot with whom, and who took it back', () => {
+    const entry = (what: string) => ({
+      at: new Date('2026-12-01T10:00:00Z'), clusterId: 'c', clusterName: 'zk-a', actor: 'UALICE', what, source: 'event' as const, outcome: null, durationMs: null, error: null,
+      detail: { snapshotId: '3f9a2c1b-0000-4000-8000-000000000000', user: 'UBOB' },
+    });
+    const text = JSON.stringify(renderHistory({ entries: [entry('snapshot.shared'), entry('snapshot.unshared')], total: 2, query: { page: 1 }, everyone: false }).blocks);
+    expect(text).toContain('shared snapshot 3f9a2c1b with UBOB');
+    expect(text).toContain('took snapshot 3f9a2c1b back from UBOB');
   });
 });
 
