@@ -17,7 +17,7 @@ import { scheduledJobs } from '../queue/job-catalog.js';
 import { createQueueInspector } from '../queue/producer.js';
 import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
 import { provisionCluster } from '../services/provision-cluster.js';
-import { recoverJobs, sweepOrphans, unpauseInterrupted } from '../services/recover-jobs.js';
+import { recoverJobs, sweepOrphans, thawWhenLapsed, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
 import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
 import { resetCluster } from '../services/reset-cluster.js';
@@ -220,8 +220,16 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await ctx.producer.schedule('host.health', intervals['host.health']);
-  await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, inspector: reconcileDeps.inspector, logger: ctx.logger }).catch((e) =>
+  const unpauseDeps = { operations: ctx.operations, data: ctx.data, inspector: reconcileDeps.inspector, logger: ctx.logger };
+  const paused = await unpauseInterrupted(unpauseDeps).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
+  if (paused?.held.length) {
+    // A snapshot a dead worker held is thawed as soon as its lock lapses; a live worker's is left alone.
+    const stop = new AbortController();
+    ctx.defer('snapshot thaw watch', async () => stop.abort());
+    void thawWhenLapsed(unpauseDeps, paused.held, { pollMs: 1000, signal: stop.signal }).catch((e) =>
+      ctx.logger.warn({ err: (e as Error).message }, 'stopped watching for snapshots a crashed worker left paused'));
+  }
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   await sweepOrphans({ store: ctx.store, runtime: ctx.runtime, logger: ctx.logger }).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'orphan sweep failed; will try again at the next start'));
