@@ -28,12 +28,18 @@ export interface SnapshotAccess {
   sharedWith: string[];
 }
 
-export async function accessOf(deps: SnapshotAccessDeps, snapshot: Snapshot): Promise<SnapshotAccess> {
+/** What a snapshot's cluster gives: its owner now and who it is shared with (read once per cluster in a listing). */
+type ClusterAccess = Pick<SnapshotAccess, 'clusterOwner' | 'clusterSharedWith'>;
+
+async function clusterAccessOf(deps: SnapshotAccessDeps, clusterId: string): Promise<ClusterAccess> {
+  const [cluster, shares] = await Promise.all([deps.store.get(clusterId), deps.shares.clusterShares(clusterId)]);
+  return { clusterOwner: cluster?.owner, clusterSharedWith: shares.map((s) => s.user) };
+}
+
+export async function accessOf(deps: SnapshotAccessDeps, snapshot: Snapshot, ofCluster?: Promise<ClusterAccess>): Promise<SnapshotAccess> {
   // A failed lookup fails the request: it never counts as "shared with nobody" nor as "shared with you".
-  const [cluster, clusterShares, direct] = await Promise.all([
-    deps.store.get(snapshot.clusterId), deps.shares.clusterShares(snapshot.clusterId), deps.shares.snapshotShares(snapshot.id),
-  ]);
-  return { snapshot, clusterOwner: cluster?.owner, clusterSharedWith: clusterShares.map((s) => s.user), sharedWith: direct.map((s) => s.user) };
+  const [cluster, direct] = await Promise.all([ofCluster ?? clusterAccessOf(deps, snapshot.clusterId), deps.shares.snapshotShares(snapshot.id)]);
+  return { snapshot, ...cluster, sharedWith: direct.map((s) => s.user) };
 }
 
 export function mayView(actor: string, a: SnapshotAccess, admins: readonly string[]): boolean {
@@ -80,7 +86,11 @@ export async function visibleSnapshots(deps: SnapshotAccessDeps, actor: string, 
     candidates = [...byId.values()].filter((s) => !opts.clusterName || s.clusterName === opts.clusterName);
   }
   const visible: Snapshot[] = [];
-  for (const s of candidates) if (mayView(actor, await accessOf(deps, s), deps.settings.adminUsers)) visible.push(s);
+  const clusters = new Map<string, Promise<ClusterAccess>>();
+  for (const s of candidates) {
+    if (!clusters.has(s.clusterId)) clusters.set(s.clusterId, clusterAccessOf(deps, s.clusterId));
+    if (mayView(actor, await accessOf(deps, s, clusters.get(s.clusterId)), deps.settings.adminUsers)) visible.push(s);
+  }
   return visible.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()).slice(0, limit);
 }
 
