@@ -15,6 +15,7 @@ const hostsLane = [
   'test/integration/image-distribution.test.ts',
   'test/integration/docker-tls.test.ts',
   'test/integration/volume-transfer.test.ts',
+  'test/integration/restore-placement.test.ts',
   'test/e2e/host-lost.test.ts',
   'test/e2e/hosts-cli.test.ts',
   'test/e2e/fault-migrate.test.ts',

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { AppError } from './errors.js';
 import { checkDockerEndpoint } from './domain/docker-endpoint.js';
+import { parseByteSize } from './domain/bytes.js';
 import type { QuotaLimits } from './domain/quota.js';
 import type { HealthThresholds } from './domain/health.js';
 
@@ -78,6 +79,14 @@ export const envSchema = z.object({
   SNAPSHOT_LOG_LINES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   SNAPSHOT_MAX_FILE_MIB: z.coerce.number().positive().max(1024).default(25),
   SNAPSHOT_SWEEP_SECONDS: z.coerce.number().int().min(1).max(86_400).default(3600),
+  /** Per user (admins exempt): snapshots kept at once, and GiB their archives may take together. */
+  SNAPSHOT_QUOTA_COUNT: z.coerce.number().int().min(1).default(20),
+  SNAPSHOT_QUOTA_GIB: z.coerce.number().positive().default(100),
+  /** The largest snapshot (its volume data) anyone may take, --with-data included: bytes, or with a unit (50GiB). */
+  SNAPSHOT_MAX_BYTES: z
+    .string()
+    .transform((v, ctx) => parseByteSize(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be a size such as 50GiB, 512MiB or a number of bytes' }), z.NEVER))
+    .default(50 * 2 ** 30),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
   // Unset means: info for servers, warn for interactive commands (shell, images) that print their own output.
@@ -203,7 +212,10 @@ export interface Config {
   maxExtendDays: number;
   maxLifetimeDays: number;
   adminUsers: string[];
-  snapshots: { retentionDays: number; linkHours: number; dataCapBytes: number; logTailLines: number; maxFileBytes: number; sweepSeconds: number };
+  snapshots: {
+    retentionDays: number; linkHours: number; dataCapBytes: number; logTailLines: number; maxFileBytes: number; sweepSeconds: number;
+    quotaCount: number; quotaBytes: number; maxBytes: number;
+  };
   workerConcurrency: number;
   shellUser: string;
   logLevel: Env['LOG_LEVEL'] | undefined;
@@ -327,6 +339,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       logTailLines: e.SNAPSHOT_LOG_LINES,
       maxFileBytes: Math.round(e.SNAPSHOT_MAX_FILE_MIB * 2 ** 20),
       sweepSeconds: e.SNAPSHOT_SWEEP_SECONDS,
+      quotaCount: e.SNAPSHOT_QUOTA_COUNT,
+      quotaBytes: Math.round(e.SNAPSHOT_QUOTA_GIB * 2 ** 30),
+      maxBytes: e.SNAPSHOT_MAX_BYTES,
     },
     workerConcurrency: e.WORKER_CONCURRENCY,
     shellUser: e.SHELL_USER,

@@ -33,6 +33,12 @@ export type ErrorCode =
   /** Moving an image to another Docker host (registry push/pull or save/load) failed. */
   | 'image_transfer_failed'
   | 'docker_error'
+  /** A snapshot archive whose entries differ from its manifest (changed, cut or grown since it was taken). */
+  | 'archive_tampered'
+  /** Not enough free disk where a snapshot is staged. */
+  | 'no_space'
+  /** A snapshot larger than SNAPSHOT_MAX_BYTES. */
+  | 'too_large'
   | 'readiness_timeout'
   | 'config_invalid'
   | 'template_invalid'

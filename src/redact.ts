@@ -20,17 +20,36 @@ export function isSecretKey(key: string): boolean {
 }
 
 /**
+ * The head of a URL's userinfo up to the password: `scheme://user:`. A scheme starts where a run of scheme
+ * characters starts and is at most 32 long, so a long `a.b.c…` run is looked at once, not from every dot.
+ */
+const userinfoHead = /(?<![a-z0-9+.-])[a-z][a-z0-9+.-]{0,31}:\/\/[^\s:/?#@]*:/i;
+
+/**
+ * `scheme://user:pa/ss@host` in one word (a run without whitespace): the password is everything between the
+ * first `scheme://user:` and the LAST `@` of the word (passwords may hold `/`, `@`, `:`). One pass per word.
+ */
+function redactUserinfo(word: string): string {
+  const at = word.lastIndexOf('@');
+  if (at < 0) return word;
+  const head = userinfoHead.exec(word.slice(0, at));
+  if (!head) return word;
+  const end = head.index + head[0].length;
+  return `${word.slice(0, end)}${REDACTED}${word.slice(at)}`;
+}
+
+/**
  * Secrets inside free text, in every shape a connection string or header takes:
  * `scheme://user:pa/ss@host`, `scheme://:secret@host`, `?password=x&`, `password: x`, `Bearer xyz`,
  * Slack tokens (`xoxb-…`, `xapp-…`), and the signatures of clusterbot's own links (`sig=` of a download
- * link, `cb_sig=` of a web UI link): whoever reads the log could otherwise open them until they expire.
+ * link, `cb_sig=` of a web UI link): whoever reads the log could otherwise open them until they expire. Linear in the
+ * text: a log line may quote a whole file.
  */
 export function redactText(s: string): string {
   return s
-    // userinfo of a URL: everything between `://user:` and the LAST `@` before the host (passwords may hold `/`, `@`, `:`).
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)([^\s]*)@(?=[^\s@]*)/gi, (_m, head: string) => `${head}${REDACTED}@`)
-    // query or form parameters and `key=value` / `key: value` pairs named like a secret
-    .replace(/([?&;\s,{"']|^)((?:[\w.-]*?)(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|signature|sig|auth))(["']?\s*[=:]\s*["']?)([^\s&;,"'}]+)/gi,
+    .replace(/\S+/g, (word) => (word.includes('://') ? redactUserinfo(word) : word))
+    // query or form parameters and `key=value` / `key: value` pairs named like a secret (no whitespace crosses a line)
+    .replace(/([?&;\s,{"']|^)((?:[\w.-]*?)(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|signature|sig|auth))(["']?[ \t]*[=:][ \t]*["']?)([^\s&;,"'}]+)/gi,
       (_m, pre: string, key: string, sep: string) => `${pre}${key}${sep}${REDACTED}`)
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`)
     .replace(/\bxox[abposr]-[A-Za-z0-9-]+/g, REDACTED)

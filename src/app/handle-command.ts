@@ -7,7 +7,7 @@ import { describeQuotaUse, quotaFor } from '../domain/quota.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import {
   renderCommandError, renderDeleteConfirm, renderError, renderExtended, renderHelp, renderInfo, renderList, renderRetry,
-  renderSnapshotDeleteConfirm, renderSnapshots, renderTemplates, renderTransferOffered,
+  renderSnapshotDeleteConfirm, renderSnapshotLink, renderSnapshots, renderSnapshotShared, renderSnapshotUnshared, renderTemplates, renderTransferOffered,
 } from '../render/messages.js';
 import { renderMigrateAllConfirm, renderMigrateConfirm, renderResetConfirm } from '../render/messages.js';
 import { createFormButton, openCreateActionId } from '../render/home.js';
@@ -15,7 +15,8 @@ import { actionIds, parseExtendValue, type Message } from '../render/blocks.js';
 import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
 import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
-import type { ContainerRuntime, HostStore, Log, ShareStore, SnapshotStore, TemplateCatalog, TransferOfferStore } from '../services/ports.js';
+import type { ArtifactStore, ContainerRuntime, HostStore, Log, ShareStore, SnapshotStore, TemplateCatalog, TransferOfferStore } from '../services/ports.js';
+import { freshDownloadLink, shareSnapshot, unshareSnapshot, visibleSnapshots } from '../services/snapshot-access.js';
 import { cardHost, listHosts } from '../services/list-hosts.js';
 import { renderHosts } from '../render/hosts.js';
 import { clusterLogs } from '../services/cluster-logs.js';
@@ -41,8 +42,10 @@ export interface CommandDeps extends RequestClusterDeps {
   snapshots: SnapshotStore;
   /** `/cluster transfer` offers and their Accept / Decline buttons. */
   transfers: TransferOfferStore;
-  /** Who else may open each cluster's web UIs (`/cluster share`); the card lists them. */
+  /** Who else may open each cluster's web UIs (`/cluster share`) and see its snapshots, and who may see a snapshot (services/snapshot-access.ts); the card lists them. */
   shares: ShareStore;
+  /** Signs fresh download links of snapshot archives. */
+  artifacts: ArtifactStore;
   logger: Log;
   /** The registered Docker hosts (`/cluster hosts`); absent where none are (unit worlds). */
   hosts?: HostStore;
@@ -133,16 +136,22 @@ export async function handleCommand(deps: CommandDeps, caller: Caller, command: 
         return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
       }
       case 'snapshots': {
-        if (command.name) {
-          const cluster = (await store.findLiveByName(command.name)) ?? undefined;
-          const mine = (await deps.snapshots.list({ owner: caller.user, limit: 200 })).filter((x) => x.clusterName === command.name);
-          const list = cluster ? await deps.snapshots.list({ clusterId: cluster.id }) : mine;
-          return renderSnapshots(list, clock.now(), `Snapshots of ${command.name}`);
-        }
-        return renderSnapshots(await deps.snapshots.list({ owner: caller.user }), clock.now(), 'Your snapshots');
+        // Only the snapshots the caller may see: a restore holds the unmasked configuration.
+        const list = await visibleSnapshots(deps, caller.user, command.name ? { clusterName: command.name } : {});
+        const opts = { viewer: caller.user, admins: settings.adminUsers };
+        if (!command.name) return renderSnapshots(list, clock.now(), 'Your snapshots and those shared with you', opts);
+        const cluster = await store.findLiveByName(command.name);
+        const empty = cluster && cluster.owner !== caller.user
+          ? `<@${cluster.owner}> owns ${command.name}; they see its snapshots and can share one with you (\`/cluster snapshot share ID @you\`).`
+          : undefined;
+        return renderSnapshots(list, clock.now(), `Snapshots of ${command.name}`, { ...opts, ...(empty && { empty }) });
       }
       case 'snapshot-delete':
         return renderSnapshotDeleteConfirm(await findDeletableSnapshot(deps, caller.user, { code: command.snapshot }));
+      case 'snapshot-share':
+        return renderSnapshotShared(await shareSnapshot(deps, caller.user, { code: command.snapshot }, command.user));
+      case 'snapshot-unshare':
+        return renderSnapshotUnshared(await unshareSnapshot(deps, caller.user, { code: command.snapshot }, command.user));
       case 'transfer': {
         const { view, offer, withdrawn } = await offerTransfer(deps, caller.user, { name: command.name }, command.to);
         return renderTransferOffered(view.cluster.name, command.to, offer.expiresAt, withdrawn?.to);
@@ -199,7 +208,7 @@ export type ActionKind =
   | 'snapshot' | 'restore' | 'snapshotDelete' | 'snapshotDeleteConfirm' | 'snapshotDeleteCancel' | 'download'
   | 'reset' | 'resetConfirm' | 'resetConfirmSnapshot' | 'resetCancel'
   | 'historyPage' | 'snapshotThenDelete' | 'createForm' | 'restartNode' | 'logs'
-  | 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel' | 'transferAccept' | 'transferDecline';
+  | 'migrateConfirm' | 'migrateAllConfirm' | 'migrateCancel' | 'transferAccept' | 'transferDecline' | 'snapshotLink' | 'snapshotShare';
 
 /** Which button does what; Slack's listener and the shell both dispatch through this table. */
 export const actionKinds: Record<string, ActionKind> = {
@@ -231,7 +240,20 @@ export const actionKinds: Record<string, ActionKind> = {
   [actionIds.migrateCancel]: 'migrateCancel',
   [actionIds.transferAccept]: 'transferAccept',
   [actionIds.transferDecline]: 'transferDecline',
+  [actionIds.snapshotLink]: 'snapshotLink',
+  // A people menu: its value is `<snapshot id>:<user>` (userSelectValue).
+  [actionIds.snapshotShare]: 'snapshotShare',
 };
+
+/**
+ * The value a people menu's choice is handled with: the id its block is about (after the last `:` of its
+ * `block_id`) and the chosen user, as `<id>:<user>`. Slack's listener and the shell both build it.
+ */
+export function userSelectValue(blockId: string | undefined, user: string | undefined): string {
+  return `${(blockId ?? '').split(':').pop() ?? ''}:${user ?? ''}`;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Button presses (Slack block_actions or a numbered shell button). The value is a cluster or a snapshot id. */
 export async function handleAction(deps: CommandDeps, caller: Caller, action: ActionKind, value: string): Promise<Message | null> {
@@ -250,6 +272,17 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
   if (action === 'migrateConfirm' || action === 'migrateAllConfirm' || action === 'migrateCancel') {
     try {
       return await migrateAction(deps, caller, action, value);
+    } catch (err) {
+      return errorReply(deps.logger, err);
+    }
+  }
+  // "Share with…" names the snapshot and the person chosen.
+  if (action === 'snapshotShare') {
+    const [id = '', user = ''] = value.split(':');
+    if (!uuidPattern.test(id)) return renderError('That snapshot no longer exists.');
+    if (!/^[UW][A-Z0-9]{2,20}$/.test(user)) return renderError('Pick a person to share the snapshot with.');
+    try {
+      return renderSnapshotShared(await shareSnapshot(deps, caller.user, { id }, user));
     } catch (err) {
       return errorReply(deps.logger, err);
     }
@@ -277,14 +310,16 @@ export async function handleAction(deps: CommandDeps, caller: Caller, action: Ac
     }
   }
   // Values come back from Slack as sent, but a forged or stale payload must get a plain answer, not an SQL error.
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
-    return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' ? 'That snapshot no longer exists.'
+  if (!uuidPattern.test(value))
+    return action === 'download' ? null : renderError(action.startsWith('snapshotDelete') || action === 'restore' || action === 'snapshotLink' ? 'That snapshot no longer exists.'
       : action.startsWith('transfer') ? 'That transfer offer no longer exists.' : 'That cluster no longer exists.');
   const clusterId = value;
   try {
     switch (action) {
       case 'download':
         return null; // a link button: the browser opens the link; Slack still sends the click, which needs no answer
+      case 'snapshotLink':
+        return renderSnapshotLink(await freshDownloadLink(deps, caller.user, value));
       case 'snapshot': {
         const view = await requestSnapshot(deps, caller.user, { id: value });
         return renderInfo(`📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`);
@@ -359,7 +394,7 @@ async function migrateAction(deps: CommandDeps, caller: Caller, action: 'migrate
     ];
     return renderInfo(`${started.length} migration${started.length === 1 ? '' : 's'} started from ${first}${refused.length ? `, ${refused.length} refused` : ''}.${lines.length ? `\n${lines.join('\n')}` : ''}`);
   }
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(first) || !host.test(second)) return renderError('That cluster no longer exists.');
+  if (!uuidPattern.test(first) || !host.test(second)) return renderError('That cluster no longer exists.');
   const { view, to } = await requestMigrate(deps, caller.user, { id: first }, second);
   return renderInfo(`🚚 Migrating ${view.cluster.name} to ${to}… the card and its thread show the progress.`);
 }

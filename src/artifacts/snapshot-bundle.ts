@@ -421,6 +421,38 @@ export function extractEntry(source: Readable, wanted: string): Promise<Readable
   });
 }
 
+/** An entry of an archive that is not what its manifest says: changed, cut, or grown since it was packed. */
+export class EntryMismatchError extends BundleError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EntryMismatchError';
+  }
+}
+
+/**
+ * Passes an entry's bytes through while checking them against what the manifest lists for it: it fails the moment
+ * more bytes arrive than listed (before passing them on, so nothing past the listed size reaches the reader), and
+ * at the end when the count or the sha256 differ. A reader that consumed it to the end got exactly the listed bytes.
+ */
+export function checkedEntry(path: string, expected: { bytes: number; sha256: string }, fail: (message: string) => Error = (m) => new EntryMismatchError(m)): Transform {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > expected.bytes) return done(fail(`${path} holds more than the ${expected.bytes} bytes its manifest lists`));
+      hash.update(chunk);
+      done(null, chunk);
+    },
+    flush(done) {
+      if (bytes !== expected.bytes) return done(fail(`${path} holds ${bytes} bytes; its manifest lists ${expected.bytes}`));
+      const sha256 = hash.digest('hex');
+      if (sha256 !== expected.sha256) return done(fail(`${path} has sha256 ${sha256}; its manifest lists ${expected.sha256}`));
+      done();
+    },
+  });
+}
+
 /**
  * source → gunzip → tar extract, with every error ending up on the extract (whose consumer sees it).
  * Plain pipe(), not pipeline(): the extract is a streamx stream, which pipe() feeds like any writable.

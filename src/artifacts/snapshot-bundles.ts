@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { SnapshotManifestInput } from '../domain/snapshot-manifest.js';
 import type { SnapshotBundle, SnapshotBundles } from '../services/ports.js';
-import { BundleError, BundleWriter, extractEntry, stagingPrefix } from './snapshot-bundle.js';
+import { AppError } from '../errors.js';
+import { BundleError, BundleWriter, checkedEntry, extractEntry, stagingPrefix } from './snapshot-bundle.js';
 
 /** Past this age a staging directory is a leftover whatever its pid says (pids are reused after a restart). */
 const staleAfterMs = 86_400_000;
@@ -65,13 +66,25 @@ export function createSnapshotBundles(opts: { stagingDir: string }): SnapshotBun
       }
       return removed;
     },
-    async entry(archive, path) {
+    async freeBytes() {
+      await mkdir(opts.stagingDir, { recursive: true });
+      const fs = await statfs(opts.stagingDir);
+      return fs.bavail * fs.bsize;
+    },
+    async entry(archive, path, expected) {
+      let raw: Readable;
       try {
-        return await extractEntry(archive as Readable, path);
+        raw = await extractEntry(archive as Readable, path);
       } catch (e) {
         if (e instanceof BundleError && /no entry/.test(e.message)) return undefined;
         throw e;
       }
+      if (!expected) return raw;
+      // A mismatch fails the stream with an error that says so (and is not worth retrying): the reader stops there.
+      const checked = checkedEntry(path, expected, (m) => new AppError('archive_tampered', `the archive does not match its manifest: ${m}`));
+      // Errors of the download or the gunzip reach the reader through `checked` too; the source is released either way.
+      pipeline(raw, checked, () => undefined);
+      return checked;
     },
   };
 }

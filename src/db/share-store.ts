@@ -54,14 +54,19 @@ export function createShareStore(db: Db): ShareStore {
         .orderBy(asc(snapshotShares.grantedAt), asc(snapshotShares.userId));
     },
 
-    async shareSnapshot(snapshotId, user, by) {
+    async shareSnapshot(snapshotId, user, by, tell) {
       return db.transaction(async (tx): Promise<ShareChange> => {
         const [snap] = await tx.select({ clusterId: snapshots.clusterId }).from(snapshots).where(and(eq(snapshots.id, snapshotId), ne(snapshots.state, 'deleted'))).for('update');
         if (!snap) return 'gone';
-        const added = await tx.insert(snapshotShares).values({ snapshotId, userId: user, grantedBy: by }).onConflictDoNothing().returning({ user: snapshotShares.userId });
-        if (!added.length) return 'unchanged';
+        const [added] = await tx
+          .insert(snapshotShares)
+          .values({ snapshotId, userId: user, grantedBy: by })
+          .onConflictDoNothing()
+          .returning({ user: snapshotShares.userId, grantedBy: snapshotShares.grantedBy, grantedAt: snapshotShares.grantedAt });
+        if (!added) return 'unchanged';
         // Snapshots have no history of their own: the grant is told in their cluster's.
         await tx.insert(events).values({ clusterId: snap.clusterId, actor: by, kind: 'snapshot.shared', detail: { snapshotId, user } });
+        if (tell) await tell(added, inTransaction(tx));
         return 'done';
       });
     },

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Snapshot, SnapshotState } from '../domain/snapshot.js';
 import type { SnapshotStore, TellAbout } from '../services/ports.js';
+import { AppError } from '../errors.js';
 import type { Db } from './client.js';
 import { inTransaction } from './operation-store.js';
 import { snapshots } from './schema.js';
@@ -43,11 +44,34 @@ export function createSnapshotStore(db: Db): SnapshotStore {
       return moved;
     });
   return {
-    async begin(s) {
-      // One snapshot per operation: a retried job meets the row its first attempt made.
-      await db.insert(snapshots).values({ ...s, state: 'creating' }).onConflictDoNothing({ target: snapshots.operationId });
-      const [row] = await db.select().from(snapshots).where(eq(snapshots.operationId, s.operationId));
-      return toSnapshot(row!);
+    async begin(s, opts = {}) {
+      return db.transaction(async (tx) => {
+        // One snapshot per operation: a retried job meets the row its first attempt made.
+        const [seen] = await tx.select().from(snapshots).where(eq(snapshots.operationId, s.operationId));
+        if (seen) return toSnapshot(seen);
+        if (opts.maxCount !== undefined) {
+          // Per owner, so ten snapshots started at once against a limit of three make exactly three.
+          await tx.execute(sql`SELECT pg_advisory_xact_lock(7413004, hashtext(${s.owner}))`);
+          const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(snapshots).where(and(eq(snapshots.owner, s.owner), inArray(snapshots.state, ['creating', 'ready'])))) as [{ n: number }];
+          if (n >= opts.maxCount)
+            throw new AppError('quota_exceeded', `You keep ${n} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`, {
+              hints: ['`/cluster snapshots` lists yours; `/cluster snapshot delete ID` removes one you no longer need.'],
+            });
+        }
+        await tx.insert(snapshots).values({ ...s, state: 'creating' }).onConflictDoNothing({ target: snapshots.operationId });
+        const [row] = await tx.select().from(snapshots).where(eq(snapshots.operationId, s.operationId));
+        return toSnapshot(row!);
+      });
+    },
+    async usage(owner) {
+      const [row] = await db
+        .select({
+          count: sql<number>`count(*)::int`,
+          bytes: sql<number>`coalesce(sum(${snapshots.sizeBytes}) FILTER (WHERE ${snapshots.state} = 'ready'), 0)::float8`,
+        })
+        .from(snapshots)
+        .where(and(eq(snapshots.owner, owner), inArray(snapshots.state, ['creating', 'ready'])));
+      return { count: row?.count ?? 0, bytes: row?.bytes ?? 0 };
     },
     async get(id) {
       const [row] = await db.select().from(snapshots).where(eq(snapshots.id, id));

@@ -202,5 +202,10 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     listImages: (labels) => listImages(ctx, labels),
     removeImages: (labels) => removeImages(ctx, labels),
     hasImage: (host, ref) => hasImage(ctx, host, ref),
+    async copyImage(host, ref, onProgress) {
+      if (await hasImage(ctx, host, ref)) return;
+      if (!opts.distribution) throw new AppError('image_missing', `The image ${ref} is not on Docker host ${host}, and images are not copied between hosts here.`);
+      await opts.distribution.ensure(host, ref, onProgress);
+    },
   };
 }

@@ -13,7 +13,7 @@
  *    fails, and no process with write access to the volume runs at all.
  */
 import { pipeline, Transform, type Readable } from 'node:stream';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { DataContext } from './data-context.js';
 import { demuxStream, tailBuffer } from './demux.js';
 import { demuxBuffer } from './exec.js';
@@ -52,7 +52,11 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
     labels: volume.Labels ?? {},
     baseLabels: ctx.helperLabels,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
-    argv: ['tar', '--numeric-owner', '-C', helperMount, '-cf', '-', '.'],
+    // --sparse: a file's holes are recorded as holes, so a 1 GiB preallocated file that holds 4 KiB is 4 KiB in the
+    // stream and the archive, not 1 GiB of zeros. In POSIX (pax) form: the daemon's unpacker (Go's archive/tar) reads
+    // pax sparse files, but refuses GNU's own sparse entries. No time records, so the first header is still `./`'s
+    // own (rootEntry) and the bytes do not change with atime.
+    argv: ['tar', '--numeric-owner', '--sparse', '--format=posix', '--pax-option=delete=atime,delete=ctime,delete=mtime', '-C', helperMount, '-cf', '-', '.'],
     volume: { name: volumeName, readOnly: true },
     // Root reads every file whatever its mode; nothing else is needed to read.
     capAdd: ['DAC_OVERRIDE'],
@@ -87,6 +91,9 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
   });
 }
 
+/** How long an import waits, after the daemon unpacked the tar, for the rest of its source (padding, a verdict). */
+const sourceEndMs = 30_000;
+
 export async function importVolume(
   ctx: DataContext,
   host: string,
@@ -110,11 +117,24 @@ export async function importVolume(
       done(null, chunk);
     },
   });
-  pipeline(tar as Readable, counted, (err) => {
-    if (!err) return;
-    sourceError ??= err;
-    abort.abort(err);
-  });
+  const sourceEnded = new Promise<void>((resolve) =>
+    pipeline(tar as Readable, counted, (err) => {
+      if (err) {
+        sourceError ??= err;
+        abort.abort(err);
+      }
+      resolve();
+    }),
+  );
+  const brokeOff = (e: unknown) => {
+    // The source's own verdict (an archive entry that does not match its manifest) is the reason, not the upload.
+    if (isAppError(sourceError) && !sourceError.retryable) return sourceError;
+    if (sourceError === undefined) return e;
+    return new AppError('docker_error', `The archive for volume ${volumeName} on ${host} broke off after ${bytes} bytes: ${(sourceError as Error).message ?? String(sourceError)}`, {
+      retryable: true,
+      cause: sourceError,
+    });
+  };
 
   let helper: Helper | undefined;
   try {
@@ -141,12 +161,14 @@ export async function importVolume(
     try {
       await ctx.call(host, 'unpack a tar into volume', volumeName, () => h.container.putArchive(counted, { path: helperMount, abortSignal: abort.signal }));
     } catch (e) {
-      if (sourceError === undefined) throw e;
-      throw new AppError('docker_error', `The archive for volume ${volumeName} on ${host} broke off after ${bytes} bytes: ${(sourceError as Error).message ?? String(sourceError)}`, {
-        retryable: true,
-        cause: sourceError,
-      });
+      throw brokeOff(e);
     }
+    // The daemon answers once the tar's end marker is in, which may be before the last bytes of the stream: the import
+    // counts only when the whole source ended cleanly (a source that checks itself, like a snapshot archive's entry
+    // against its manifest or an export against tar's exit code, gives its verdict at its end).
+    const ended = await Promise.race([sourceEnded.then(() => true), new Promise<false>((r) => setTimeout(r, sourceEndMs, false).unref())]);
+    if (sourceError !== undefined) throw brokeOff(sourceError);
+    if (!ended) throw new AppError('docker_error', `The archive for volume ${volumeName} on ${host} did not end within ${sourceEndMs / 1000} s of the daemon unpacking it.`, { retryable: true });
     await restoreRootMetadata(ctx, host, volumeName, labels, rootEntry(head));
     ctx.call.done(host, 'import volume', volumeName, started, { bytes });
     return { bytes };

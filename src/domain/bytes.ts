@@ -20,3 +20,15 @@ export function parseMemoryMiB(text: string): number | undefined {
   const mib = Number(m[1]) * (m[3] ? 1024 : m[4] ? 1024 * 1024 : 1);
   return Number.isFinite(mib) && mib >= 1 ? Math.round(mib) : undefined;
 }
+
+/**
+ * "50GiB", "512 MiB", "2g", "1073741824": a byte size an admin types, binary units (k, m, g, t with or without
+ * "iB" or "B"), a bare number is bytes; undefined when it is not one.
+ */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:(b)|(k|kb|kib)|(m|mb|mib)|(g|gb|gib)|(t|tb|tib))?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const power = m[3] ? 1 : m[4] ? 2 : m[5] ? 3 : m[6] ? 4 : 0;
+  const bytes = Math.round(Number(m[1]) * 1024 ** power);
+  return Number.isSafeInteger(bytes) && bytes >= 1 ? bytes : undefined;
+}

@@ -18,6 +18,7 @@ export type ClusterCommand =
   | { verb: 'delete'; name: string }
   | { verb: 'snapshot'; name?: string; note?: string; withData: boolean }
   | { verb: 'snapshot-delete'; snapshot: string }
+  | { verb: 'snapshot-share' | 'snapshot-unshare'; snapshot: string; user: string }
   | { verb: 'snapshots'; name?: string }
   | { verb: 'restore'; snapshot: string; name?: string }
   | { verb: 'reset'; name: string; snapshotFirst: boolean }
@@ -51,16 +52,16 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
   extend: { usage: '/cluster extend NAME [DAYS]', summary: 'Keep a cluster DAYS days longer (default 1) before it expires', example: '/cluster extend zk-bug-1234 3', options: {}, positionals: { min: 1, max: 2 } },
   delete: { usage: '/cluster delete NAME', summary: 'Delete a cluster and its data (asks to confirm)', example: '/cluster delete zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
   snapshot: {
-    usage: '/cluster snapshot [NAME] [-m "NOTE"] [--with-data] | /cluster snapshot delete ID',
-    summary: 'Save the whole bug scene (configs, logs, process state, thread dumps, data) of a cluster as an archive',
+    usage: '/cluster snapshot [NAME] [-m "NOTE"] [--with-data] | snapshot delete ID | snapshot share|unshare ID @USER',
+    summary: 'Save the whole bug scene (configs, logs, process state, thread dumps, data) of a cluster as an archive; share lets someone restore it',
     example: '/cluster snapshot zk-bug-1234 -m "leader lost after restart"',
     options: { message: { type: 'string', short: 'm' }, 'with-data': { type: 'boolean' } },
-    positionals: { min: 0, max: 2 },
+    positionals: { min: 0, max: 3 },
   },
-  snapshots: { usage: '/cluster snapshots [NAME]', summary: 'List snapshots (of one cluster, or yours)', example: '/cluster snapshots zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
+  snapshots: { usage: '/cluster snapshots [NAME]', summary: 'Snapshots you may see (of one cluster, or yours and those shared with you)', example: '/cluster snapshots zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
   restore: {
     usage: '/cluster restore SNAPSHOT [--name NAME]',
-    summary: 'Start a new cluster of your own from a snapshot, data included',
+    summary: 'Start a new cluster of your own from a snapshot (yours or shared with you), data included',
     example: '/cluster restore 3f9a2c1b --name zk-bug-1234-dev',
     options: { name: { type: 'string' } },
     positionals: { min: 1, max: 1 },
@@ -136,7 +137,7 @@ export type ParseResult = { ok: true; command: ClusterCommand } | { ok: false; e
 
 export const maxCommandLength = 300;
 const generalUsage =
-  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | share NAME @USER | unshare NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | migrate NAME [--to HOST] | migrate --all-from HOST [--to HOST] (admins) | hosts';
+  '/cluster help | templates | create TEMPLATE [SIZE] [--name NAME] [--ttl 8h] | list [--all] | status [NAME] | retry NAME | extend NAME [DAYS] | delete NAME | snapshot [NAME] [-m NOTE] | snapshot share|unshare ID @USER | snapshots [NAME] | restore SNAPSHOT [--name NAME] | reset NAME [--snapshot] | transfer NAME @USER | share NAME @USER | unshare NAME @USER | history [NAME] [--page N] | logs NAME [NODE] [--lines N] | restart NAME [NODE] | migrate NAME [--to HOST] | migrate --all-from HOST [--to HOST] (admins) | hosts';
 
 /** Undo what Slack and phones do to typed text: HTML entities, smart dashes, full-width letters. */
 export function normalizeCommandText(text: string): string {
@@ -242,6 +243,15 @@ export function parseCommand(rawText: string): ParseResult {
         const ref = positionals[1]!;
         if (!/^[0-9a-fA-F-]{6,36}$/.test(ref)) return fail(`"${printable(ref)}" is not a snapshot id; \`/cluster snapshots\` lists them.`, spec.usage);
         return { ok: true, command: { verb: 'snapshot-delete', snapshot: ref.toLowerCase() } };
+      }
+      if (positionals[0] === 'share' || positionals[0] === 'unshare') {
+        const what = positionals[0];
+        if (positionals.length !== 3) return fail(`\`snapshot ${what}\` needs a snapshot id and a person, e.g. \`/cluster snapshot ${what} 3f9a2c1b @bob\`.`, spec.usage);
+        const ref = positionals[1]!;
+        if (!/^[0-9a-fA-F-]{6,36}$/.test(ref)) return fail(`"${printable(ref)}" is not a snapshot id; \`/cluster snapshots\` lists them.`, spec.usage);
+        const user = parseUserRef(positionals[2]!);
+        if (!user) return fail(`"${printable(positionals[2]!)}" is not a Slack user: mention them, e.g. \`/cluster snapshot ${what} ${ref} @bob\`, picking the name from Slack's list.`, spec.usage);
+        return { ok: true, command: { verb: what === 'share' ? 'snapshot-share' : 'snapshot-unshare', snapshot: ref.toLowerCase(), user } };
       }
       if (positionals.length > 1) return fail(`Too many words for \`snapshot\`: "${printable(positionals.slice(1).join(' '))}". Put a note in quotes after -m.`, spec.usage);
       const name = positionals[0];

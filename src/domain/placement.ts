@@ -38,6 +38,11 @@ export interface PlacementOptions {
   pinned?: string | undefined;
   /** False: a pinned host that is draining is refused too (a non-admin's migrate, or a target nobody chose explicitly). */
   pinnedMayDrain?: boolean;
+  /**
+   * Take this host when it could be chosen at all (active, reachable, room for the cluster), else place as usual: a
+   * restore prefers the host its snapshot's images are on, and goes elsewhere (the images follow) when it cannot.
+   */
+  prefer?: string | undefined;
   cpuOvercommit?: number;
 }
 
@@ -67,6 +72,7 @@ export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; m
     const free = freeMem(h);
     if (free > most) most = free;
     if (!fits(h)) continue;
+    if (h.name === opts.prefer) return { ok: true, host: h.name };
     if (free > bestFree || (free === bestFree && h.name < best!.name)) {
       best = h;
       bestFree = free;

@@ -34,6 +34,14 @@ export function mayViewSnapshot(
   );
 }
 
+/**
+ * Who may share a snapshot with someone else (the trust decision: a restore holds the unmasked configuration):
+ * whoever took it, the owner of its cluster, or an admin. Those it was shared with may restore it, not pass it on.
+ */
+export function mayShareSnapshot(actor: string, snapshot: { owner: string }, clusterOwner: string | undefined, admins: readonly string[]): boolean {
+  return actor === snapshot.owner || actor === clusterOwner || admins.includes(actor);
+}
+
 export type CreateCheck = { ok: true; template: Template; size: number } | { ok: false; code: 'unknown_template' | 'bad_size'; message: string; hint: string };
 
 /** Template and size checks that need no I/O, so they can be answered inside Slack's 3-second ack. */

@@ -44,22 +44,60 @@ export function isSecretName(name: string): boolean {
   return false;
 }
 
-/** `["K=V", ...]` as `docker inspect` gives Config.Env: values of secret-looking names become `********`. */
+/**
+ * Every rule below runs in time linear in its input: a collected log or config file may be tens of MiB, and a
+ * pattern that rescans the rest of the text from each of its positions (`[\s\S]*?` to a closing tag, `\s*`
+ * across newlines, an unbounded scheme after every `\b`) turns that into hours. Keys are bounded in length,
+ * whitespace never crosses a line, and what needs "the next closing tag" is a scan (test/unit/mask-time.test.ts).
+ */
+const key = '[A-Za-z_][\\w.\\-]{0,199}';
+
+/**
+ * `["K=V", ...]` as `docker inspect` gives Config.Env: values of secret-looking names become `********`, and the
+ * values of other names are masked as command lines (`KAFKA_OPTS=-Djavax.net.ssl.keyStorePassword=x`, a JDBC URL).
+ */
 export function maskEnv(env: readonly string[]): string[] {
   return env.map((entry) => {
     const eq = entry.indexOf('=');
     if (eq <= 0) return entry;
     const name = entry.slice(0, eq);
     const value = entry.slice(eq + 1);
-    return isSecretName(name) && value !== '' ? `${name}=${MASK}` : maskUrlPasswords(entry);
+    return isSecretName(name) && value !== '' ? `${name}=${MASK}` : `${name}=${maskCommandLine(value)}`;
   });
 }
 
-/** `scheme://user:password@host` → `scheme://user:********@host` anywhere in a text. */
+/**
+ * `scheme://user:password@host` → `scheme://user:********@host` anywhere in a text. A scheme starts where a run
+ * of scheme characters starts (not after every `.` inside one) and is at most 32 long.
+ */
+const urlPassword = /(?<![A-Za-z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]{0,31}:\/\/[^\s:/@'"<>]+):([^\s@/'"<>]+)@/g;
 export function maskUrlPasswords(text: string): string {
-  return text.replace(/\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@'"<>]+):([^\s@/'"<>]+)@/g, (_m, head: string, pw: string) =>
-    pw === MASK ? `${head}:${pw}@` : `${head}:${MASK}@`,
-  );
+  return text.replace(urlPassword, (_m, head: string, pw: string) => (pw === MASK ? `${head}:${pw}@` : `${head}:${MASK}@`));
+}
+
+/** key=value / key: value / key = value / export KEY="value" / "key": "value", one per line (never across one). */
+const keyValueLine = new RegExp(`^([ \\t]*(?:-[ \\t]+)?(?:export[ \\t]+|set[ \\t]+)?["']?)(${key})(["']?[ \\t]*)([=:])([ \\t]*)(.*)$`, 'gm');
+/** Inline JSON: `"key": "value"` (the value on the same line). */
+const jsonPair = new RegExp(`("(${key})"[ \\t]*:[ \\t]*)"((?:[^"\\\\\\n]|\\\\.)*)"`, 'g');
+/** An XML element holding only text: `<password>b</password>`. */
+const xmlElement = new RegExp(`<(${key})>([^<]+)<\\/\\1>`, 'g');
+/**
+ * `key=value` and `key: value` anywhere in a line of a log or a command's output (`connecting as bob password=x`,
+ * `{token: abc}`), after the start of a line or a separator; the value ends at whitespace or punctuation unless quoted.
+ */
+const inlinePair = new RegExp(`(^|[\\s,;{(\\[&?|])(${key})([ \\t]*[=:][ \\t]*)("[^"\\n]*"|'[^'\\n]*'|[^\\s,;&"'}\\])|]+)`, 'g');
+
+function maskLines(text: string): string {
+  return text.replace(keyValueLine, (line, lead: string, k: string, quoteEnd: string, sep: string, space: string, value: string) => {
+    if (!isSecretName(k) || value.trim() === '' || value === MASK || isStructureStart(value)) return line;
+    return `${lead}${k}${quoteEnd}${sep}${space}${maskedValue(value)}`;
+  });
+}
+
+function maskInlineStructures(text: string): string {
+  return text
+    .replace(jsonPair, (m, head: string, k: string, value: string) => (isSecretName(k) && value !== '' && value !== MASK ? `${head}"${MASK}"` : m))
+    .replace(xmlElement, (m, tag: string, value: string) => (isSecretName(tag) && value.trim() !== '' && value !== MASK ? `<${tag}>${MASK}</${tag}>` : m));
 }
 
 /**
@@ -72,33 +110,52 @@ export function maskUrlPasswords(text: string): string {
  */
 export function maskConfigText(path: string, text: string): string {
   void path;
-  let out = maskHadoopXml(text);
-  out = out.replace(
-    // key=value / key: value / key = value / export KEY="value" / "key": "value", one per line.
-    /^(\s*(?:-\s+)?(?:export\s+|set\s+)?["']?)([A-Za-z_][\w.\-]*)(["']?\s*)([=:])([ \t]*)(.*)$/gm,
-    (line, lead: string, key: string, quoteEnd: string, sep: string, space: string, value: string) => {
-      if (!isSecretName(key) || value.trim() === '' || value === MASK || isStructureStart(value)) return line;
-      return `${lead}${key}${quoteEnd}${sep}${space}${maskedValue(value)}`;
-    },
-  );
-  // Inline JSON ({"user": "a", "password": "b"}) and XML elements (<password>b</password>).
-  out = out.replace(/("([A-Za-z_][\w.\-]*)"\s*:\s*)"((?:[^"\\]|\\.)*)"/g, (m, head: string, key: string, value: string) =>
-    isSecretName(key) && value !== '' && value !== MASK ? `${head}"${MASK}"` : m,
-  );
-  out = out.replace(/<([A-Za-z_][\w.\-]*)>([^<]+)<\/\1>/g, (m, tag: string, value: string) =>
-    isSecretName(tag) && value.trim() !== '' && value !== MASK ? `<${tag}>${MASK}</${tag}>` : m,
-  );
-  out = maskCommandLine(out);
-  return maskUrlPasswords(out);
+  return maskCommandLine(maskInlineStructures(maskLines(maskHadoopXml(text))));
 }
+
+/**
+ * What a log file, a container log or a command's output (ps, jcmd VM.command_line, a template's collector) may
+ * leak: everything `maskConfigText` masks, plus `key=value` and `key: value` pairs in the middle of a line.
+ */
+export function maskLogText(text: string): string {
+  // Only lines that mention a secret word can hold such a pair: the others are passed over in one cheap test.
+  return maskConfigText('', text).replace(/^.*$/gm, (line) => (secretHint.test(line) ? maskPairs(line) : line));
+}
+
+/** A substring every secret-looking name (isSecretName) contains. */
+const secretHint = /pass|pwd|secret|token|cred|auth|key|jaas/i;
+
+/**
+ * The inline pairs of one line. A pair whose key is harmless is stepped over only as far as its key, so its value
+ * may still be the key of the next pair (`auth failed: token: x`).
+ */
+function maskPairs(line: string): string {
+  let out = '';
+  let copied = 0;
+  inlinePair.lastIndex = 0;
+  for (let m = inlinePair.exec(line); m; m = inlinePair.exec(line)) {
+    const [, lead, k, sep, value] = m as unknown as [string, string, string, string, string];
+    const keyEnd = m.index + lead.length + k.length;
+    if (!isSecretName(k) || value === MASK || /^(["'])\*{8}\1$/.test(value)) {
+      inlinePair.lastIndex = keyEnd;
+      continue;
+    }
+    out += line.slice(copied, keyEnd) + sep + maskedValue(value);
+    copied = m.index + m[0].length;
+  }
+  return out + line.slice(copied);
+}
+
+const dashedPair = new RegExp(`(^|[\\s"'=])(-D|--?)(${key})=("[^"]*"|'[^']*'|[^\\s"']+)`, 'g');
+const optionValue = /(^|\s)(--)([A-Za-z][\w-]{0,199})([ \t]+)(?!-)("[^"]*"|'[^']*'|\S+)/g;
 
 /** `-Dssl.keystore.password=x`, `--password x`, `--password=x`, `-p x` is NOT guessed (too ambiguous). */
 export function maskCommandLine(text: string): string {
-  let out = text.replace(/(^|[\s"'=])(-D|--?)([A-Za-z_][\w.\-]*)=("[^"]*"|'[^']*'|[^\s"']+)/g, (m, sp: string, dash: string, key: string, value: string) =>
-    isSecretName(key) && value !== MASK ? `${sp}${dash}${key}=${MASK}` : m,
+  let out = text.replace(dashedPair, (m, sp: string, dash: string, k: string, value: string) =>
+    isSecretName(k) && value !== MASK ? `${sp}${dash}${k}=${MASK}` : m,
   );
-  out = out.replace(/(^|\s)(--)([A-Za-z][\w\-]*)([ \t]+)(?!-)("[^"]*"|'[^']*'|\S+)/g, (m, sp: string, dash: string, key: string, space: string, value: string) =>
-    isSecretName(key) && value !== MASK ? `${sp}${dash}${key}${space}${MASK}` : m,
+  out = out.replace(optionValue, (m, sp: string, dash: string, k: string, space: string, value: string) =>
+    isSecretName(k) && value !== MASK ? `${sp}${dash}${k}${space}${MASK}` : m,
   );
   return maskUrlPasswords(out);
 }
@@ -119,12 +176,67 @@ function isStructureStart(value: string): boolean {
   return v === '{' || v === '[' || v === '|' || v === '>' || v === '|-' || v === '>-';
 }
 
-/** `<property><name>k</name><value>v</value>…` in Hadoop, HBase, Hive site files; whitespace and newlines allowed. */
+/**
+ * `indexOf` for scans that only move forward: the last answer for each needle is kept, so a needle that is far
+ * away (or absent) is searched for once, not once per position that asks (which would be quadratic).
+ */
+function forwardFinder(text: string): (needle: string, from: number) => number {
+  const last = new Map<string, { from: number; at: number }>();
+  return (needle, from) => {
+    const seen = last.get(needle);
+    if (seen && from >= seen.from && (seen.at < 0 || from <= seen.at)) return seen.at;
+    const at = text.indexOf(needle, from);
+    last.set(needle, { from, at });
+    return at;
+  };
+}
+
+function skipSpace(text: string, i: number): number {
+  while (i < text.length && /\s/.test(text[i]!)) i++;
+  return i;
+}
+
+/**
+ * `<property><name>k</name><value>v</value>…` in Hadoop, HBase, Hive site files; whitespace and newlines allowed,
+ * and one `<description>` between name and value. A forward scan: each tag is looked for once from where the
+ * scan is, never again from every `<name>`.
+ */
 function maskHadoopXml(text: string): string {
-  return text.replace(
-    /(<name>\s*)([^<]*?)(\s*<\/name>\s*(?:<description>[\s\S]*?<\/description>\s*)?<value>)([\s\S]*?)(<\/value>)/g,
-    (m, a: string, name: string, b: string, value: string, c: string) => (isSecretName(name) && value.trim() !== '' ? `${a}${name}${b}${MASK}${c}` : m),
-  );
+  if (!text.includes('<name>')) return text;
+  const find = forwardFinder(text);
+  let out = '';
+  let copied = 0;
+  let at = 0;
+  for (;;) {
+    const open = find('<name>', at);
+    if (open < 0) break;
+    const nameStart = open + '<name>'.length;
+    const close = find('</name>', nameStart);
+    if (close < 0) break;
+    const lt = find('<', nameStart);
+    // A name holds no tag: look again from that `<` (it may open the real <name>).
+    if (lt < close) {
+      at = lt;
+      continue;
+    }
+    at = close + '</name>'.length;
+    let p = skipSpace(text, at);
+    if (text.startsWith('<description>', p)) {
+      const end = find('</description>', p + '<description>'.length);
+      if (end < 0) continue;
+      p = skipSpace(text, end + '</description>'.length);
+    }
+    if (!text.startsWith('<value>', p)) continue;
+    const valueStart = p + '<value>'.length;
+    const valueEnd = find('</value>', valueStart);
+    if (valueEnd < 0) break;
+    if (isSecretName(text.slice(nameStart, close).trim()) && text.slice(valueStart, valueEnd).trim() !== '') {
+      out += text.slice(copied, valueStart) + MASK;
+      copied = valueEnd;
+    }
+    at = valueEnd + '</value>'.length;
+  }
+  return out + text.slice(copied);
 }
 
 /** Key stores, keytabs and private keys: secrets as a whole, listed in the manifest but never copied. */

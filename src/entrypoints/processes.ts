@@ -20,7 +20,7 @@ import { scheduledJobs } from '../queue/job-catalog.js';
 import { createQueueInspector } from '../queue/producer.js';
 import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
 import { provisionCluster } from '../services/provision-cluster.js';
-import { recoverJobs, unpauseInterrupted } from '../services/recover-jobs.js';
+import { recoverJobs, thawWhenLapsed, unpauseInterrupted } from '../services/recover-jobs.js';
 import { runOperation } from '../services/run-operation.js';
 import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
 import { resetCluster } from '../services/reset-cluster.js';
@@ -189,8 +189,8 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
   return {
-    store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, transfers: ctx.transfers, queue: ctx.producer, notifier, catalog: ctx.catalog,
-    settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime,
+    store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, transfers: ctx.transfers, artifacts: ctx.artifacts.store, queue: ctx.producer,
+    notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime,
   };
 }
 
@@ -266,8 +266,16 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await ctx.producer.schedule('host.health', intervals['host.health']);
-  await unpauseInterrupted({ operations: ctx.operations, data: ctx.data, logger: ctx.logger }).catch((e) =>
+  const unpauseDeps = { operations: ctx.operations, data: ctx.data, inspector: reconcileDeps.inspector, logger: ctx.logger };
+  const paused = await unpauseInterrupted(unpauseDeps).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
+  if (paused?.held.length) {
+    // A snapshot a dead worker held is thawed as soon as its lock lapses; a live worker's is left alone.
+    const stop = new AbortController();
+    ctx.defer('snapshot thaw watch', async () => stop.abort());
+    void thawWhenLapsed(unpauseDeps, paused.held, { pollMs: 1000, signal: stop.signal }).catch((e) =>
+      ctx.logger.warn({ err: (e as Error).message }, 'stopped watching for snapshots a crashed worker left paused'));
+  }
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once, and
   // what deleted clusters left in Docker goes.

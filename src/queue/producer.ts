@@ -28,6 +28,12 @@ export function createQueueInspector(producer: Producer, intervals: Partial<Reco
     async jobAlive(operationId) {
       return aliveStates.has(await producer.queue.getJobState(jobIdFor(operationId)));
     },
+    async jobRunning(operationId) {
+      // BullMQ keeps `<prefix>:<queue>:<job id>:lock` while a worker runs the job, renewing it; it lapses when that
+      // worker dies (then the stalled-job check hands the job on).
+      const client = await producer.queue.client;
+      return (await client.get(`${producer.queue.toKey(jobIdFor(operationId))}:lock`)) !== null;
+    },
     async schedulers() {
       return (await producer.queue.getJobSchedulers(0, -1)).map((s) => s.key);
     },

@@ -1,3 +1,5 @@
+import { bytesText } from '../domain/bytes.js';
+
 /**
  * The subset of Slack Block Kit clusterbot emits, typed locally so renderers stay pure and the
  * shell can print the same messages without importing Slack's SDK.
@@ -8,6 +10,15 @@ export interface TextObject {
   emoji?: boolean;
 }
 
+/** Slack's confirmation dialog on a button or a menu (title ≤ 100 characters, text ≤ 300). */
+export interface ConfirmDialog {
+  title: TextObject;
+  text: TextObject;
+  confirm: TextObject;
+  deny: TextObject;
+  style?: 'primary' | 'danger';
+}
+
 export interface ButtonElement {
   type: 'button';
   action_id: string;
@@ -15,20 +26,27 @@ export interface ButtonElement {
   value?: string;
   style?: 'primary' | 'danger';
   url?: string;
-  confirm?: {
-    title: TextObject;
-    text: TextObject;
-    confirm: TextObject;
-    deny: TextObject;
-    style?: 'primary' | 'danger';
-  };
+  confirm?: ConfirmDialog;
 }
+
+/**
+ * A menu of the workspace's people ("Share with…"). It carries no value of its own: what it acts on is the id after
+ * the last `:` of its block's `block_id`, and Slack sends the chosen user (app/handle-command.ts userSelectValue).
+ */
+export interface UsersSelectElement {
+  type: 'users_select';
+  action_id: string;
+  placeholder: TextObject;
+  confirm?: ConfirmDialog;
+}
+
+export type ActionElement = ButtonElement | UsersSelectElement;
 
 export type Block =
   | { type: 'header'; text: TextObject; block_id?: string }
   | { type: 'section'; text?: TextObject; fields?: TextObject[]; block_id?: string }
   | { type: 'context'; elements: TextObject[]; block_id?: string }
-  | { type: 'actions'; elements: ButtonElement[]; block_id?: string }
+  | { type: 'actions'; elements: ActionElement[]; block_id?: string }
   | { type: 'divider'; block_id?: string };
 
 /** A message: Block Kit plus the plain-text fallback shown in notifications and screen readers. */
@@ -104,6 +122,8 @@ export const actionIds = {
   migrateCancel: 'cluster.migrate.cancel',
   transferAccept: 'cluster.transfer.accept',
   transferDecline: 'cluster.transfer.decline',
+  snapshotLink: 'snapshot.link',
+  snapshotShare: 'snapshot.share',
 } as const;
 
 /**
@@ -127,6 +147,29 @@ export function snapshotButton(clusterId: string): ButtonElement {
 /** Restore of a snapshot as a new cluster of the presser's own. */
 export function restoreButton(snapshotId: string): ButtonElement {
   return { type: 'button', action_id: actionIds.restore, text: plain('Restore'), value: snapshotId, style: 'primary' };
+}
+
+/** A fresh signed download link of the (masked) archive, answered only to the presser, if they may see it. */
+export function downloadButton(snapshotId: string, sizeBytes: number | null): ButtonElement {
+  return { type: 'button', action_id: actionIds.snapshotLink, text: plain(`⬇️ Download${sizeBytes !== null ? ` (${bytesText(sizeBytes)})` : ''}`), value: snapshotId };
+}
+
+/**
+ * "Share with…": whoever is picked may then restore the snapshot. The dialog says what that gives them before the
+ * choice is sent (Slack caps its text at 300 characters).
+ */
+export function shareSelect(code: string): UsersSelectElement {
+  return {
+    type: 'users_select',
+    action_id: actionIds.snapshotShare,
+    placeholder: plain('Share with…'),
+    confirm: {
+      title: plain(`Share snapshot ${code}?`),
+      text: md('Whoever you pick can restore it: the restored cluster holds the *unmasked* configuration (passwords, keys, tokens) and all of its data. The archive they can download stays masked.'),
+      confirm: plain('Share'),
+      deny: plain('Cancel'),
+    },
+  };
 }
 
 export { bytesText } from '../domain/bytes.js';

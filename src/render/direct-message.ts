@@ -1,7 +1,7 @@
 import type { Cluster } from '../domain/cluster.js';
 import { snapshotCode } from '../domain/snapshot.js';
 import type { DirectMessage } from '../services/ports.js';
-import { actionIds, esc, extendValue, md, plain, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
+import { actionIds, downloadButton, esc, extendValue, md, plain, restoreButton, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 
 /** "1 hour", "45 minutes", "2 days": a reminder is read in passing, so rounder than the card's `relative`. */
 export function durationWords(ms: number): string {
@@ -139,6 +139,23 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
         { type: 'section', text: md(`What you can do:\n${options.join('\n')}`) },
         { type: 'actions', block_id: `lost:${c.id}`, elements: [deleteNowButton(c)] },
         ...(whereLine(c) ? [{ type: 'context' as const, elements: [md(whereLine(c)!)] }] : []),
+      ];
+      return { text, blocks };
+    }
+    case 'snapshotShared': {
+      const sn = m.snapshot;
+      const code = snapshotCode(sn.id);
+      const text = `🤝 <@${m.by}> shared snapshot ${code} of ${c.name} with you: you can restore it.`;
+      const blocks: Block[] = [
+        {
+          type: 'section',
+          text: md(`🤝 <@${m.by}> shared snapshot \`${code}\` of *${esc(sn.clusterName)}* (${esc(sn.template)} × ${sn.size}, taken ${slackDate(sn.createdAt)}) with you.${sn.note ? `\nNote: _${esc(sn.note)}_` : ''}`.slice(0, 3000)),
+        },
+        { type: 'actions', block_id: `shared:${sn.id}`, elements: [restoreButton(sn.id), downloadButton(sn.id, sn.sizeBytes)] },
+        {
+          type: 'context',
+          elements: [md(`*Restore* starts a cluster of your own with the whole scene, its unmasked configuration (passwords, keys) included: keep it to yourself. *Download* gives you the archive, secrets masked. Or \`/cluster restore ${code}\`. Kept until ${slackDate(sn.expiresAt)}.`)],
+        },
       ];
       return { text, blocks };
     }

@@ -1,4 +1,5 @@
 import { historyPageSize, pageCount, type HistoryEntry } from '../domain/history.js';
+import { snapshotCode } from '../domain/snapshot.js';
 import { durationWords } from './direct-message.js';
 import { actionIds, esc, escKeepingMentions, md, plain, slackDate, type Block, type Message } from './blocks.js';
 
@@ -63,6 +64,10 @@ function eventWords(e: HistoryEntry): string {
       return `offer to <@${String(d.to)}> expired unanswered`;
     case 'transfer.withdrawn':
       return `offer to <@${String(d.to)}> withdrawn${typeof d.reason === 'string' ? ` (${d.reason.slice(0, 60)})` : ''}`;
+    case 'snapshot.shared':
+      return `shared snapshot ${snapshotCode(String(d.snapshotId ?? ''))} with <@${String(d.user)}>`;
+    case 'snapshot.unshared':
+      return `took snapshot ${snapshotCode(String(d.snapshotId ?? ''))} back from <@${String(d.user)}>`;
     default:
       if (e.what === 'state.deleting' && d.reason === 'expired') return 'expired: became deleting';
       return e.what.startsWith('state.') ? `became ${e.what.slice('state.'.length)}${typeof d.error === 'string' ? ` (${d.error.slice(0, 120)})` : ''}` : e.what;

@@ -4,9 +4,9 @@ import { stateEmoji } from '../domain/cluster-state.js';
 import { systemActor } from '../domain/expiry.js';
 import { describeCount, describeSizes, footprint, type Template } from '../domain/template.js';
 import type { Progress, ThreadMessage } from '../services/ports.js';
-import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
+import { mayDeleteSnapshot, snapshotCode, type Snapshot } from '../domain/snapshot.js';
 import { durationWords } from './direct-message.js';
-import { actionIds, bytesText, esc, escKeepingMentions, md, plain, relative, restoreButton, retryButton, slackDate, type Block, type Message } from './blocks.js';
+import { actionIds, bytesText, downloadButton, esc, escKeepingMentions, md, plain, relative, restoreButton, retryButton, shareSelect, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 
 export function renderProgress(view: ClusterView, p: Progress): Message {
   const width = 10;
@@ -56,15 +56,12 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const blocks: Block[] = [
         { type: 'section', text: md(`*${esc(text)}*${s.note ? `\nNote: _${esc(s.note)}_` : ''}\nTaken by <@${s.by}>. Captured: ${esc(s.captured.join(', '))}.`.slice(0, 3000)) },
         ...(missing.length ? [{ type: 'section' as const, text: md(`Not captured:\n${missing.join('\n')}`.slice(0, 3000)) }] : []),
+        // No link in the thread: everyone in the channel reads it. Each button checks who pressed it.
+        { type: 'actions', block_id: `snapshot:${s.snapshotId}`, elements: [downloadButton(s.snapshotId, s.sizeBytes), restoreButton(s.snapshotId), shareSelect(code)] },
         {
-          type: 'actions',
-          block_id: `snapshot:${s.snapshotId}`,
-          elements: [
-            { type: 'button', action_id: actionIds.download, text: plain(`Download (${bytesText(s.sizeBytes)})`), url: s.download.url, value: s.snapshotId },
-            restoreButton(s.snapshotId),
-          ],
+          type: 'context',
+          elements: [md(`Restore starts a copy of the whole scene, its unmasked configuration included, so it is for <@${s.by}>, the owner of ${esc(name)} and the people they share it with (*Share with…*, or \`/cluster snapshot share ${code} @someone\`), and admins. Download gives them a link for ${s.linkHours} h to the archive, whose secrets are masked. Kept until ${slackDate(s.expiresAt)}.`)],
         },
-        { type: 'context', elements: [md(`The link works until ${slackDate(s.download.expiresAt)}; \`/cluster snapshots\` gives a fresh one. The snapshot is kept until ${slackDate(s.expiresAt)}. \`/cluster restore ${code}\` starts a copy of this cluster.`)] },
       ];
       return { text, blocks };
     }
@@ -145,37 +142,72 @@ export function formatMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-/** `/cluster snapshots`: each with its state, size and age, and Restore / Delete buttons. */
-export function renderSnapshots(list: readonly Snapshot[], now: Date, title: string): Message {
+/**
+ * `/cluster snapshots`: the ones the viewer may see, each with its state, size and age, Download and Restore buttons,
+ * and Delete for those the viewer may delete. `empty` says why the list is empty, when it is.
+ */
+export function renderSnapshots(list: readonly Snapshot[], now: Date, title: string, opts: { viewer?: string; admins?: readonly string[]; empty?: string } = {}): Message {
   if (!list.length) {
-    const text = `${title}: none. \`/cluster snapshot NAME\` takes one.`;
+    const text = `${title}: none. ${opts.empty ?? '`/cluster snapshot NAME` takes one.'}`;
     return { text, blocks: [{ type: 'section', text: md(text) }] };
   }
+  const mayDelete = (s: Snapshot) => opts.viewer === undefined || mayDeleteSnapshot(opts.viewer, s, opts.admins ?? []);
   const blocks: Block[] = [{ type: 'header', text: plain(title.slice(0, 150)) }];
   for (const s of list.slice(0, 20)) {
     const size = s.sizeBytes !== null ? bytesText(s.sizeBytes) : '—';
     const line = `\`${snapshotCode(s.id)}\` · *${esc(s.clusterName)}* (${esc(s.template)} × ${s.size}) · ${s.state} · ${size} · taken ${relative(now, s.createdAt)} by <@${s.owner}> · expires ${relative(now, s.expiresAt)}${s.note ? `\n_${esc(s.note)}_` : ''}${s.error ? `\n${esc(s.error)}` : ''}`;
     blocks.push({ type: 'section', text: md(line.slice(0, 3000)) });
-    if (s.state === 'ready' || s.state === 'failed')
-      blocks.push({
-        type: 'actions',
-        block_id: `snapshots:${s.id}`,
-        elements: [
-          ...(s.state === 'ready' ? [restoreButton(s.id)] : []),
-          {
-            type: 'button', action_id: actionIds.snapshotDelete, text: plain('Delete'), value: s.id, style: 'danger',
-            confirm: {
-              title: plain(`Delete snapshot ${snapshotCode(s.id)}?`),
-              text: md(`The archive and the committed images of *${esc(s.clusterName)}* taken ${slackDate(s.createdAt)} will be removed. This cannot be undone.`),
-              confirm: plain('Delete'), deny: plain('Keep it'), style: 'danger',
-            },
+    const elements: ButtonElement[] = [
+      ...(s.state === 'ready' ? [downloadButton(s.id, null), restoreButton(s.id)] : []),
+      ...((s.state === 'ready' || s.state === 'failed') && mayDelete(s)
+        ? [{
+          type: 'button' as const, action_id: actionIds.snapshotDelete, text: plain('Delete'), value: s.id, style: 'danger' as const,
+          confirm: {
+            title: plain(`Delete snapshot ${snapshotCode(s.id)}?`),
+            text: md(`The archive and the committed images of *${esc(s.clusterName)}* taken ${slackDate(s.createdAt)} will be removed. This cannot be undone.`),
+            confirm: plain('Delete'), deny: plain('Keep it'), style: 'danger' as const,
           },
-        ],
-      });
+        }]
+        : []),
+    ];
+    if (elements.length) blocks.push({ type: 'actions', block_id: `snapshots:${s.id}`, elements });
   }
   if (list.length > 20) blocks.push({ type: 'context', elements: [md(`and ${list.length - 20} more`)] });
   const text = `${title}: ${list.map((s) => `${snapshotCode(s.id)} (${s.clusterName}, ${s.state})`).join(', ')}`;
   return { text, blocks };
+}
+
+/** The answer to Download: a link of the presser's own, valid for a while, to the masked archive. */
+export function renderSnapshotLink(r: { snapshot: Snapshot; url: string; expiresAt: Date }): Message {
+  const s = r.snapshot;
+  const code = snapshotCode(s.id);
+  const text = `⬇️ The archive of snapshot ${code} of ${s.clusterName}${s.sizeBytes !== null ? ` (${bytesText(s.sizeBytes)})` : ''}: ${r.url}`;
+  return {
+    text,
+    blocks: [
+      { type: 'section', text: md(`⬇️ The archive of snapshot \`${code}\` of *${esc(s.clusterName)}*${s.sizeBytes !== null ? ` (${bytesText(s.sizeBytes)})` : ''}, for you only.`) },
+      { type: 'actions', block_id: `snapshot-link:${s.id}`, elements: [{ type: 'button', action_id: actionIds.download, text: plain('Download'), url: r.url, value: s.id, style: 'primary' }] },
+      { type: 'context', elements: [md(`The link works until ${slackDate(r.expiresAt)}; Download gives a fresh one. Secret-looking values in it are masked and key stores are left out; the volumes hold the data as it was.`)] },
+    ],
+  };
+}
+
+/** The answer to a share (the command or the "Share with…" menu). */
+export function renderSnapshotShared(r: { result: 'shared' | 'already' | 'sees-it'; snapshot: Snapshot; user: string; why?: string }): Message {
+  const code = snapshotCode(r.snapshot.id);
+  const name = esc(r.snapshot.clusterName);
+  if (r.result === 'sees-it') return renderInfo(`<@${r.user}> can already see and restore snapshot \`${code}\` of *${name}*: ${esc(r.why ?? '')}. Nothing changed.`);
+  if (r.result === 'already') return renderInfo(`Snapshot \`${code}\` of *${name}* is already shared with <@${r.user}>. Nothing changed.`);
+  return renderInfo(
+    `🤝 Snapshot \`${code}\` of *${name}* is shared with <@${r.user}>, who was told by DM. They can restore it: the restored cluster holds its *unmasked* configuration (passwords, keys, tokens) and its data; the archive they can download stays masked. \`/cluster snapshot unshare ${code} <@${r.user}>\` takes it back.`,
+  );
+}
+
+export function renderSnapshotUnshared(r: { result: 'unshared' | 'not-shared'; snapshot: Snapshot; user: string; stillVia?: string }): Message {
+  const code = snapshotCode(r.snapshot.id);
+  const via = r.stillVia ? ` <@${r.user}> still sees it because ${esc(r.stillVia)} is shared with them (\`/cluster unshare ${esc(r.stillVia)} <@${r.user}>\`).` : '';
+  if (r.result === 'not-shared') return renderInfo(`Snapshot \`${code}\` was not shared with <@${r.user}>; nothing changed.${via}`);
+  return renderInfo(`Snapshot \`${code}\` of *${esc(r.snapshot.clusterName)}* is no longer shared with <@${r.user}>. Clusters they already restored from it stay theirs.${via}`);
 }
 
 export function renderSnapshotDeleteConfirm(s: Snapshot): Message {
@@ -215,13 +247,13 @@ export function renderHelp(topic?: Verb): Message {
     return { text, blocks: [{ type: 'section', text: md(text) }] };
   }
   const lines = verbs.map((v) => `\`${verbSpecs[v].usage}\`  ${verbSpecs[v].summary} · e.g. \`${verbSpecs[v].example}\``);
-  const intro = '*clusterbot* gives you your own big-data cluster as Docker containers.';
-  const text = `${intro}\n${lines.join('\n')}`;
-  // A section holds at most 3000 characters: the list fills as many as it needs, whole lines each.
-  const sections: string[] = [intro];
-  for (const line of lines) {
-    if (sections.at(-1)!.length + 1 + line.length > 3000) sections.push(line);
-    else sections[sections.length - 1] += `\n${line}`;
+  const text = `*clusterbot* gives you your own big-data cluster as Docker containers.\n${lines.join('\n')}`;
+  // A section holds at most 3,000 characters: whole lines go to the next one.
+  const sections: string[] = [];
+  for (const line of text.split('\n')) {
+    const last = sections.length - 1;
+    if (last >= 0 && sections[last]!.length + 1 + line.length <= 3000) sections[last] += `\n${line}`;
+    else sections.push(line);
   }
   return { text, blocks: sections.map((t) => ({ type: 'section' as const, text: md(t) })) };
 }

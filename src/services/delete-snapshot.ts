@@ -11,7 +11,7 @@ export async function findDeletableSnapshot(deps: { snapshots: SnapshotStore; se
   const snapshot = ref.id ? await deps.snapshots.get(ref.id) : await findSnapshot(deps, ref.code ?? '');
   if (!snapshot || snapshot.state === 'deleted') throw new AppError('not_found', 'That snapshot no longer exists.', { hints: ['`/cluster snapshots` lists them.'] });
   if (!mayDeleteSnapshot(actor, snapshot, deps.settings.adminUsers))
-    throw new AppError('forbidden', `Snapshot ${snapshotCode(snapshot.id)} was taken by <@${snapshot.owner}>; only they or an admin can delete it. Anyone can restore it.`);
+    throw new AppError('forbidden', `Snapshot ${snapshotCode(snapshot.id)} was taken by <@${snapshot.owner}>; only they or an admin can delete it.`);
   return snapshot;
 }
 

@@ -7,6 +7,7 @@ import type { ClusterState } from '../domain/cluster-state.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../domain/operation.js';
 import type { Snapshot } from '../domain/snapshot.js';
 import type { TransferOffer } from '../domain/transfer.js';
+import type { SnapshotUsage } from '../domain/snapshot-limits.js';
 import type { HistoryEntry, HistoryFilter } from '../domain/history.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import type { Template } from '../domain/template.js';
@@ -208,7 +209,8 @@ export interface ShareStore {
   unshareCluster(clusterId: string, user: string, by: string, tell?: Tell): Promise<ShareChange>;
   /** Oldest grant first. */
   clusterShares(clusterId: string): Promise<Share[]>;
-  shareSnapshot(snapshotId: string, user: string, by: string): Promise<ShareChange>;
+  /** `tell` runs in the grant's transaction with the new grant (the DM to whom it was shared with). */
+  shareSnapshot(snapshotId: string, user: string, by: string, tell?: TellAbout<Share>): Promise<ShareChange>;
   unshareSnapshot(snapshotId: string, user: string, by: string): Promise<ShareChange>;
   /** Direct grants of the snapshot (its cluster's shares count too: see sharedSnapshotIds and policy.ts). */
   snapshotShares(snapshotId: string): Promise<Share[]>;
@@ -300,8 +302,14 @@ export interface RetiredSourceStore {
 
 /** Bug-scene snapshots (domain/snapshot.ts). Every state change is guarded by the state it comes from. */
 export interface SnapshotStore {
-  /** The operation's snapshot row, made on the first call (state creating); a retried job gets the same row. */
-  begin(s: { operationId: string; clusterId: string; clusterName: string; template: string; size: number; owner: string; note: string | null; host: string; expiresAt: Date }): Promise<Snapshot>;
+  /**
+   * The operation's snapshot row, made on the first call (state creating); a retried job gets the same row. With
+   * `maxCount`, a new row is refused with AppError('quota_exceeded') when the owner already keeps that many (being
+   * taken or ready), counted under a lock per owner so racing snapshots cannot both squeeze in.
+   */
+  begin(s: { operationId: string; clusterId: string; clusterName: string; template: string; size: number; owner: string; note: string | null; host: string; expiresAt: Date }, opts?: { maxCount?: number }): Promise<Snapshot>;
+  /** The owner's snapshots being taken or ready, and the bytes of the ready ones' archives (domain/snapshot-limits.ts). */
+  usage(owner: string): Promise<SnapshotUsage>;
   get(id: string): Promise<Snapshot | undefined>;
   /** Snapshots not deleted whose id (hex, no dashes) starts with `hex`; at most a few. */
   findByRef(hex: string): Promise<Snapshot[]>;
@@ -344,8 +352,14 @@ export interface SnapshotBundle {
 
 export interface SnapshotBundles {
   create(): Promise<SnapshotBundle>;
-  /** One entry of an archive as a stream (a volume's tar, for a restore); undefined if the archive has no such entry. */
-  entry(archive: NodeJS.ReadableStream, path: string): Promise<NodeJS.ReadableStream | undefined>;
+  /** Free bytes (for an unprivileged writer) of the filesystem archives are staged on. */
+  freeBytes(): Promise<number>;
+  /**
+   * One entry of an archive as a stream (a volume's tar, for a restore); undefined if the archive has no such entry.
+   * With `expected` (the manifest's byte count and sha256) the stream fails with AppError('archive_tampered') as soon
+   * as more bytes arrive than listed, and at its end when the count or the sha256 differ.
+   */
+  entry(archive: NodeJS.ReadableStream, path: string, expected?: { bytes: number; sha256: string }): Promise<NodeJS.ReadableStream | undefined>;
   /**
    * Removes staging directories a killed worker left on this machine: those whose process is gone, or (a reused pid)
    * older than a day. Never one a live process is using. Returns what it removed.
@@ -584,7 +598,9 @@ export type DirectMessage =
   | { kind: 'expiredDeleted'; cluster: Cluster; removed: { containers: number; volumes: number; networks: number } }
   | { kind: 'healthWarning'; cluster: Cluster; warning: Warning }
   /** Its host stopped answering: what the owner can do (wait, restore the latest snapshot elsewhere, delete). */
-  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date; host: string } };
+  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date; host: string } }
+  /** To whom a snapshot was shared (`cluster` is the one it was taken of): they may restore it now. */
+  | { kind: 'snapshotShared'; cluster: Cluster; snapshot: Snapshot; by: string; sharedAt: Date };
 
 export type ThreadMessage =
   | { kind: 'ready'; seconds: number; smoke: { name: string; ok: boolean; detail: string }[] }
@@ -615,7 +631,8 @@ export interface SnapshotSummary {
   sizeBytes: number;
   pauseMs: number;
   seconds: number;
-  download: { url: string; expiresAt: Date };
+  /** Hours a download link works once someone who may see the snapshot asks for one (its Download button). */
+  linkHours: number;
   expiresAt: Date;
 }
 
@@ -679,6 +696,11 @@ export interface ReconcileSettings {
  */
 export interface QueueInspector {
   jobAlive(operationId: string): Promise<boolean>;
+  /**
+   * True while a worker is running the operation's job: it holds the job's lock, which a live worker renews and a
+   * dead one's lapses (BullMQ's lock duration). A job that is only waiting, or whose worker died, is not running.
+   */
+  jobRunning(operationId: string): Promise<boolean>;
   /** Ids of the job schedulers that exist now. */
   schedulers(): Promise<string[]>;
   /** Recreates the named scheduler with its configured interval. */
@@ -702,6 +724,12 @@ export interface SnapshotSettings {
   logTailLines: number;
   /** Bytes any one collected file or command output is cut at. */
   maxFileBytes: number;
+  /** Snapshots one user may keep at once (creating or ready); absent: no limit. Admins are exempt. */
+  quotaCount?: number;
+  /** Bytes one user's ready snapshots may take together; absent: no limit. Admins are exempt. */
+  quotaBytes?: number;
+  /** The most volume data one snapshot may copy, --with-data included (SNAPSHOT_MAX_BYTES); absent: no limit. */
+  maxBytes?: number;
 }
 
 /** The slice of pino the services use; keeps them free of the logging library. */
@@ -806,6 +834,12 @@ export interface NodeDataPort {
    */
   removeImages(labels: Record<string, string>): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
   hasImage(host: string, ref: string): Promise<boolean>;
+  /**
+   * Brings an image that some Docker host has (a snapshot's committed image) to `host`, the way template images
+   * travel (a registry, or streamed engine to engine), told through `onProgress`. Present already is fine;
+   * AppError('image_missing') when no host has it.
+   */
+  copyImage(host: string, ref: string, onProgress?: (p: ImageCopyProgress) => void): Promise<void>;
 }
 
 /**

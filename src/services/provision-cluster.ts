@@ -35,12 +35,14 @@ const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export interface ProvisionSource {
   /** What the progress message calls the operation ("Restoring"). */
   title: string;
-  /** The image a node starts from (a snapshot's committed image); fails with a clear AppError if it is gone. */
-  image(host: string, node: PlannedNode): Promise<string>;
+  /** The image a node starts from (a snapshot's committed image, copied to the host if needed); fails with a clear AppError if it is gone. */
+  image(host: string, node: PlannedNode, onProgress?: (p: ImageCopyProgress) => void): Promise<string>;
   /** Runs before a node's container is created for the first time: fills its volumes with the snapshot's data. */
   prepare(host: string, plan: ClusterPlan, node: PlannedNode): Promise<void>;
   /** Start every wave before waiting for readiness (services restored with data wait on each other). */
   startTogether?: boolean;
+  /** Placement takes this host when it can (where a snapshot's images are), else the usual one. */
+  preferHost?: string;
 }
 
 export type SmokeResult = { name: string; ok: boolean; detail: string };
@@ -115,7 +117,7 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     // A host that lacks an image gets it first (minutes for a big one): the card says how far it has got, at most
     // every 2 s (the outbox coalesces the progress message anyway), without counting as a step of its own.
     // Its messages go out one after another and are all written before the next step's, so none overtakes it.
-    const copying = (recipe: string, host: string) => {
+    const copying = (what: string, host: string) => {
       let last = 0;
       let told = Promise.resolve();
       const on = (p: ImageCopyProgress) => {
@@ -125,14 +127,14 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
         const how = p.via === 'stream'
           ? `${bytesText(p.done)}${p.total ? ` of ${bytesText(p.total)}` : ''}`
           : `${p.done}${p.total ? ` of ${p.total}` : ''} layers`;
-        const text = `copying the ${recipe} image to ${host}: ${how}`;
+        const text = `copying ${what} to ${host}: ${how}`;
         told = told.then(async () => notifier.progress(await view(), { step: done + 1, total, text, ...(title && { title }), ...(opts.operationId && { operationId: opts.operationId }) })).catch(() => undefined);
       };
       return { on, told: () => told };
     };
 
     step = 'placing';
-    const host = cluster.host ?? (await place(deps, footprint(template, cluster.size)));
+    const host = cluster.host ?? (await place(deps, footprint(template, cluster.size), source?.preferHost));
     if (!cluster.host) await store.setHost(clusterId, host);
     placedOn = host;
     await notifier.clusterChanged(await view());
@@ -142,10 +144,15 @@ export async function provisionCluster(deps: ProvisionDeps, clusterId: string, o
     if (!(await stillWanted())) return;
     step = 'checking images';
     const images = new Map<string, string>();
-    if (source) for (const node of plan.nodes) images.set(`node:${node.ordinal}`, await source.image(host, node));
+    if (source)
+      for (const node of plan.nodes) {
+        const copy = copying(`the snapshot image of ${node.hostname}`, host);
+        images.set(`node:${node.ordinal}`, await source.image(host, node, copy.on));
+        await copy.told();
+      }
     else
       for (const recipe of new Set(plan.nodes.map((n) => n.image))) {
-        const copy = copying(recipe, host);
+        const copy = copying(`the ${recipe} image`, host);
         images.set(recipe, await runtime.ensureImage(host, recipe, copy.on));
         await copy.told();
       }
@@ -333,7 +340,7 @@ async function ensureNetworkOnFreeSubnet(
   }
 }
 
-async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: number }): Promise<string> {
+async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: number }, prefer?: string): Promise<string> {
   const { runtime, store, catalog } = deps;
   const [hosts, live] = await Promise.all([runtime.hosts(), store.listLive()]);
   const reserved = new Map<string, { cpus: number; memoryMiB: number }>();
@@ -347,6 +354,7 @@ async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: numbe
   const placement = placeCluster(
     hosts.map((h) => ({ ...h, reservedCpus: reserved.get(h.name)?.cpus ?? 0, reservedMemoryMiB: reserved.get(h.name)?.memoryMiB ?? 0 })),
     need,
+    { prefer },
   );
   if (!placement.ok) throw new AppError('no_capacity', `No Docker host can take this cluster: ${placement.reason}.`, { hints: ['Delete a cluster you no longer need, or try a smaller size.'] });
   return placement.host;

@@ -5,13 +5,14 @@ import { snapshotCode } from '../domain/snapshot.js';
 import { quotaFor } from '../domain/quota.js';
 import { footprint } from '../domain/template.js';
 import { AppError } from '../errors.js';
-import { findSnapshot } from './find-snapshot.js';
-import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, SnapshotStore, TemplateCatalog } from './ports.js';
+import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, ShareStore, SnapshotStore, TemplateCatalog } from './ports.js';
+import { findVisibleSnapshot } from './snapshot-access.js';
 
 export interface RequestRestoreDeps {
   store: ClusterStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
+  shares: ShareStore;
   queue: JobQueue;
   notifier: Notifier;
   catalog: TemplateCatalog;
@@ -30,15 +31,16 @@ export interface RequestRestoreInput {
 }
 
 /**
- * `/cluster restore SNAPSHOT [--name NAME]` and the Restore buttons: a new cluster owned by the caller (anyone
- * may restore: that is how a tester hands a bug to a developer), with the source's template and size, its
- * service identities and, when free, its subnet; the restore operation in the same transaction, the card, the job.
+ * `/cluster restore SNAPSHOT [--name NAME]` and the Restore buttons: a new cluster owned by the caller, with the
+ * source's template and size, its service identities and, when free, its subnet; the restore operation in the same
+ * transaction, the card, the job. The restored cluster holds the unmasked configuration, so only those who may see
+ * the snapshot may restore it (services/snapshot-access.ts): a tester hands a bug to a developer by sharing it.
  */
 export async function requestRestore(deps: RequestRestoreDeps, input: RequestRestoreInput): Promise<{ view: ClusterView; created: boolean }> {
   const { store, snapshots, queue, notifier, settings, clock } = deps;
   const seen = input.requestKey ? await store.findByRequestKey(input.requestKey) : undefined;
   if (seen) return { view: { cluster: seen, nodes: [] }, created: false };
-  const snapshot = await findSnapshot({ snapshots }, input.snapshot);
+  const { snapshot } = await findVisibleSnapshot(deps, input.actor, { code: input.snapshot });
   const code = snapshotCode(snapshot.id);
   if (snapshot.state !== 'ready')
     throw new AppError('illegal_transition', `Snapshot ${code} is ${snapshot.state}; only a ready snapshot can be restored.`, { hints: ['`/cluster snapshots` shows each one\'s state.'] });
@@ -59,6 +61,8 @@ export async function requestRestore(deps: RequestRestoreDeps, input: RequestRes
       requestKey: input.requestKey,
       reserved: footprint(check.template, check.size),
       quota: quotaFor(input.actor, settings),
+      // Placed like a create (capacity, draining hosts, admins' limits), on the snapshot's host when it can be.
+      place: { prefer: snapshot.host },
       restore: {
         // A restore of a restore keeps the first cluster's identities: its data was written with them.
         identityId: source?.identityId ?? snapshot.clusterId,

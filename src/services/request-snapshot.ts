@@ -1,11 +1,13 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { AppError } from '../errors.js';
 import { findManageable } from './delete-cluster.js';
-import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings } from './ports.js';
+import { checkSnapshotQuota, snapshotQuotaFor } from '../domain/snapshot-limits.js';
+import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, SnapshotStore } from './ports.js';
 
 export interface RequestSnapshotDeps {
   store: ClusterStore;
   operations: OperationStore;
+  snapshots: Pick<SnapshotStore, 'usage'>;
   queue: JobQueue;
   notifier: Notifier;
   settings: Settings;
@@ -14,7 +16,7 @@ export interface RequestSnapshotDeps {
 
 /**
  * `/cluster snapshot [NAME]` and the card's Snapshot button: owner or admin, a ready (or degraded) cluster,
- * nothing else running on it. Without a name, the caller's only live cluster. The snapshot operation is
+ * nothing else running on it, and the taker within their snapshot quota. Without a name, the caller's only live cluster. The snapshot operation is
  * the guard: a second snapshot while one runs is refused as busy, one after it is a new snapshot.
  */
 export async function requestSnapshot(
@@ -40,6 +42,10 @@ export async function requestSnapshot(
         hints: [view.cluster.state === 'failed' ? `\`/cluster retry ${view.cluster.name}\` creates it again first.` : `\`/cluster status ${view.cluster.name}\` shows its state.`],
       });
   }
+  // The taker's quota, before anything is queued (the job checks the count again as it starts, and the bytes once
+  // it has measured the volumes).
+  const quota = checkSnapshotQuota(await deps.snapshots.usage(actor), snapshotQuotaFor(actor, deps.settings));
+  if (!quota.ok) throw new AppError(quota.code, quota.message, { hints: [quota.hint] });
   const { operation } = await deps.operations.begin(
     view.cluster.id,
     { kind: 'snapshot', actor, params: { ...(opts.note && { note: opts.note }), withData: Boolean(opts.withData), ...(opts.thenDelete && { thenDelete: true }) } },

@@ -6,8 +6,9 @@ import { planOf } from './planned-nodes.js';
 import { committedImageRef, snapshotArtifactKey, snapshotLabel, type Snapshot, type SnapshotNodeImage } from '../domain/snapshot.js';
 import { nodeArchivePaths, nodeCollectors } from '../domain/snapshot-collectors.js';
 import { nodeDir, parseManifest, SNAPSHOT_SCHEMA_VERSION, withTotals, type ManifestCollector, type SnapshotManifest } from '../domain/snapshot-manifest.js';
-import { isSecretFile, maskCommandLine, maskConfigText, maskEnv } from '../domain/secrets.js';
-import { AppError, toAppError } from '../errors.js';
+import { isSecretFile, maskCommandLine, maskConfigText, maskEnv, maskLogText } from '../domain/secrets.js';
+import { AppError, isAppError, toAppError } from '../errors.js';
+import { checkSnapshotSize, snapshotQuotaFor } from '../domain/snapshot-limits.js';
 import type {
   ArtifactStore, BundleFile, Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotBundle,
   SnapshotBundles, SnapshotStore, SnapshotSummary, TemplateCatalog,
@@ -53,9 +54,16 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
   if (!view || view.cluster.state === 'deleted') throw new AppError('not_found', 'The cluster was deleted before its snapshot could start.');
   const host = view.cluster.host;
   if (!host) throw new AppError('illegal_transition', `${view.cluster.name} has not been placed on a Docker host.`);
+  const quota = snapshotQuotaFor(job.actor, deps.settings);
   const snapshot = await snapshots.begin({
     operationId: op.id, clusterId: job.clusterId, clusterName: view.cluster.name, template: view.cluster.template, size: view.cluster.size,
     owner: job.actor, note: job.note ?? null, host, expiresAt: new Date(startedAt.getTime() + deps.settings.snapshots.retentionDays * 86_400_000),
+  }, { ...(quota?.count !== undefined && { maxCount: quota.count }) }).catch(async (err: unknown) => {
+    // Another snapshot of the same taker got the last place since the request was accepted: no row was made, so the
+    // thread is told here (nothing was paused).
+    if (isAppError(err) && err.code === 'quota_exceeded')
+      await deps.notifier.threadMessage(view, { kind: 'snapshotFailed', by: job.actor, reason: err.userMessage, cleanedUp: 'Nothing was paused or kept.' }).catch(() => undefined);
+    throw err;
   });
 
   if (op.attempts > 1) {
@@ -79,6 +87,18 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
   const skipped: { what: string; why: string }[] = [];
   let pause = { startedAt: startedAt.toISOString(), endedAt: startedAt.toISOString(), ms: 0 };
   try {
+    // What the volumes hold is measured first, while the nodes run: the data cap and every limit (the largest
+    // snapshot, the taker's quota, the staging disk) are decided from it before anything is collected or paused.
+    const volumeBytes = await measureVolumes(deps, host, plan.nodes);
+    const planned = planCopies(plan.nodes, volumeBytes, job.withData ? Number.POSITIVE_INFINITY : deps.settings.snapshots.dataCapBytes);
+    skipped.push(...planned.skipped);
+    const fits = checkSnapshotSize({
+      dataBytes: planned.bytes, nodes: plan.nodes.length, withData: job.withData, used: await snapshots.usage(job.actor),
+      quota, ...(deps.settings.snapshots.maxBytes !== undefined && { maxBytes: deps.settings.snapshots.maxBytes }),
+      freeBytes: await deps.bundles.freeBytes().catch((e: Error) => (logger.warn({ err: e.message }, 'could not read the free space of the snapshot staging disk'), undefined)),
+    });
+    if (!fits.ok) throw new AppError(fits.code, fits.message, { hints: [fits.hint] });
+
     await progress(`collecting diagnostics from ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'}`);
     const collected = await Promise.all(plan.nodes.map((node) => collectNode(deps, bundle, host, node)));
 
@@ -93,25 +113,9 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
       // Commits and volume copies touch different things (the container's layer, the volumes), so they run
       // all at once: the pause lasts as long as the slowest of them, not their sum.
       await progress('committing each node and copying its volumes');
-      // The data cap is decided from the sizes measured before the pause, so nothing is copied only to be dropped.
-      let budget = job.withData ? Number.POSITIVE_INFINITY : deps.settings.snapshots.dataCapBytes;
-      const copies: { node: PlannedNode; volume: PlannedNode['volumes'][number]; file: string }[] = [];
-      for (const n of plan.nodes) {
-        const list: SnapshotNodeImage['volumes'] = [];
-        const sizes = collected.find((c) => c.node.ordinal === n.ordinal)!.volumeBytes;
-        for (const v of n.volumes) {
-          const measured = sizes.get(v.name) ?? 0;
-          if (measured > budget) {
-            const why = `${Math.round(measured / 2 ** 20)} MiB, over the ${Math.round(deps.settings.snapshots.dataCapBytes / 2 ** 20)} MiB data cap (take the snapshot again with --with-data to include it)`;
-            list.push({ name: v.name, path: v.path, bytes: measured, skipped: why });
-            skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
-            continue;
-          }
-          budget -= measured;
-          copies.push({ node: n, volume: v, file: nodeArchivePaths(n.hostname).volume(v.name) });
-        }
-        volumes.set(n.ordinal, list);
-      }
+      // The data cap was decided from the sizes measured before the pause, so nothing is copied only to be dropped.
+      for (const n of plan.nodes) volumes.set(n.ordinal, [...(planned.skippedOf.get(n.ordinal) ?? [])]);
+      const copies = planned.copies;
       await settledAll([
         ...plan.nodes.map(async (n) => {
           const ref = committedImageRef(snapshot.id, n.hostname);
@@ -145,9 +149,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
     const stored = await deps.artifacts.put(key, archive.open(), { contentType: 'application/gzip' });
     if (stored.sha256 !== archive.sha256) throw new AppError('internal', `The stored archive does not match what was packed (sha256 ${stored.sha256} ≠ ${archive.sha256}).`, { retryable: false });
     deps.checkpoint?.('snapshot.uploaded');
-    // The link is signed before the row is marked, so the thread's message can commit with the row.
-    const linkExpires = new Date(deps.clock.now().getTime() + deps.settings.snapshots.linkHours * 3600_000);
-    const url = await deps.artifacts.link(key, linkExpires, { filename: key.split('/').pop()! });
+    // No link in the thread (everyone in the channel reads it): its Download button signs one for whoever may see it.
     await progress('done');
     // "Snapshot ready" and the operation's end commit with the row: a worker killed right after has told the thread.
     const ready = await snapshots.markReady(snapshot.id, { artifactKey: key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: manifest as unknown as Record<string, unknown> },
@@ -158,7 +160,7 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
           captured: capturedList(collected, volumes),
           notCaptured: skipped,
           sizeBytes: stored.sizeBytes, pauseMs: pause.ms, seconds: Math.round((deps.clock.now().getTime() - startedAt.getTime()) / 1000),
-          download: { url, expiresAt: linkExpires }, expiresAt: s.expiresAt,
+          linkHours: deps.settings.snapshots.linkHours, expiresAt: s.expiresAt,
         };
         await n.threadMessage((await store.view(job.clusterId)) ?? view, { kind: 'snapshotReady', summary });
       }));
@@ -208,8 +210,6 @@ interface NodeCollection {
   /** What the node ran (image ref and id), from docker inspect. */
   image: { ref: string; id: string };
   withheld: { path: string; why: string }[];
-  /** Each volume's content size (du), measured while the node ran. */
-  volumeBytes: Map<string, number>;
 }
 
 /** Runs a step with a deadline; its failure is recorded, never fatal (must-gather: gather the most you can). */
@@ -255,7 +255,7 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
 
   const logs = await timed(30_000, async () => {
     const tail = await data.logs(host, node.containerName, { tailLines: limits.logTailLines, maxBytes: limits.maxFileBytes });
-    await bundle.addText(paths.containerLog, maskCommandLine(tail.text));
+    await bundle.addText(paths.containerLog, maskLogText(tail.text));
     return tail.truncated;
   });
   record('container log', paths.containerLog, logs, { truncated: logs.value ?? false });
@@ -270,7 +270,7 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
         runtime.exec(host, node.containerName, c.exec, { timeoutMs: c.timeoutSeconds * 1000, maxBytes: c.maxBytes, keep: 'tail', ...(c.user !== undefined && { user: c.user }) }));
       if (!r.value) return { c, r };
       const raw = r.value.output;
-      await bundle.addText(c.file, c.maskSecrets ? maskCommandLine(raw) : raw);
+      await bundle.addText(c.file, c.maskSecrets ? maskLogText(raw) : raw);
       return { c, r, truncated: r.value.truncated ?? false };
     }),
   );
@@ -282,29 +282,66 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
       const r = await timed(60_000, async () => {
         const tar = await data.readPath(host, node.containerName, dir);
         if (!tar) throw new Error(`${dir} does not exist in the container`);
-        return copyTree(bundle, tar, target, { maskSecrets: kind === 'config', maxBytes: limits.maxFileBytes, withheld, containerDir: dir });
+        return copyTree(bundle, tar, target, { mask: kind === 'config' ? maskConfigText : (_name, text) => maskLogText(text), maxBytes: limits.maxFileBytes, withheld, containerDir: dir });
       });
       record(`${kind} ${dir}`, target, r, { truncated: r.value?.truncated ?? false });
     }
   }
-  const volumeBytes = new Map<string, number>();
-  for (const v of node.volumes) {
-    const r = await runtime.exec(host, node.containerName, ['du', '-sb', v.path], { timeoutMs: 60_000, user: '0' }).catch(() => undefined);
-    const bytes = r?.exitCode === 0 ? Number(r.output.trim().split(/\s+/)[0]) : NaN;
-    if (Number.isFinite(bytes)) volumeBytes.set(v.name, bytes);
-  }
-  return { node, collectors: records, image, withheld, volumeBytes };
+  return { node, collectors: records, image, withheld };
 }
 
 /**
- * Copies the regular files of a `docker cp` tar into the bundle under `prefix`. Config files have secret-looking
- * values masked; key stores and keytabs are listed by name only; log files keep their newest bytes.
+ * What each node's volumes hold on disk (`du` counts allocated blocks, so a sparse file counts what it really
+ * holds, as the sparse-aware volume tar stores it), by node ordinal then volume name; a volume that cannot be
+ * measured is absent (counted as empty, copied all the same).
+ */
+async function measureVolumes(deps: SnapshotDeps, host: string, nodes: readonly PlannedNode[]): Promise<Map<number, Map<string, number>>> {
+  const sizes = await Promise.all(nodes.map(async (node) => {
+    const bytes = new Map<string, number>();
+    for (const v of node.volumes) {
+      const r = await deps.runtime.exec(host, node.containerName, ['du', '-s', '-B1', v.path], { timeoutMs: 60_000, user: '0' }).catch(() => undefined);
+      const n = r?.exitCode === 0 ? Number(r.output.trim().split(/\s+/)[0]) : NaN;
+      if (Number.isFinite(n)) bytes.set(v.name, n);
+    }
+    return [node.ordinal, bytes] as const;
+  }));
+  return new Map(sizes);
+}
+
+/** Which volumes are copied (in the template's order, until the data cap), which are listed as left out, and their bytes. */
+function planCopies(nodes: readonly PlannedNode[], sizes: Map<number, Map<string, number>>, cap: number) {
+  const copies: { node: PlannedNode; volume: PlannedNode['volumes'][number]; file: string }[] = [];
+  const skippedOf = new Map<number, SnapshotNodeImage['volumes']>();
+  const skipped: { what: string; why: string }[] = [];
+  let budget = cap;
+  let bytes = 0;
+  for (const n of nodes) {
+    for (const v of n.volumes) {
+      const measured = sizes.get(n.ordinal)?.get(v.name) ?? 0;
+      if (measured > budget) {
+        const why = `${Math.round(measured / 2 ** 20)} MiB, over the ${Math.round(cap / 2 ** 20)} MiB data cap (take the snapshot again with --with-data to include it)`;
+        skippedOf.set(n.ordinal, [...(skippedOf.get(n.ordinal) ?? []), { name: v.name, path: v.path, bytes: measured, skipped: why }]);
+        skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
+        continue;
+      }
+      budget -= measured;
+      bytes += measured;
+      copies.push({ node: n, volume: v, file: nodeArchivePaths(n.hostname).volume(v.name) });
+    }
+  }
+  return { copies, skipped, skippedOf, bytes };
+}
+
+/**
+ * Copies the regular files of a `docker cp` tar into the bundle under `prefix`, each through `mask` (config files and
+ * logs have secret-looking values masked); key stores and keytabs are listed by name only; files keep their newest
+ * bytes (logs grow at the end).
  */
 async function copyTree(
   bundle: SnapshotBundle,
   tar: NodeJS.ReadableStream,
   prefix: string,
-  opts: { maskSecrets: boolean; maxBytes: number; withheld: { path: string; why: string }[]; containerDir: string },
+  opts: { mask: (name: string, text: string) => string; maxBytes: number; withheld: { path: string; why: string }[]; containerDir: string },
 ): Promise<{ files: number; truncated: boolean }> {
   const { extract } = await import('tar-stream');
   const ex = extract();
@@ -339,7 +376,8 @@ async function copyTree(
           body = body.subarray(-opts.maxBytes);
           truncated = true;
         }
-        const text = opts.maskSecrets ? maskConfigText(name, body.toString('utf8')) : undefined;
+        // Text is masked; a binary file (a rotated .gz log) cannot be read for secrets and is kept as its bytes.
+        const text = body.subarray(0, 8192).includes(0) ? undefined : opts.mask(name, body.toString('utf8'));
         bundle
           .addStream(`${prefix}/${name}`, Readable.from([text ?? body]))
           .then(() => {

@@ -1,7 +1,8 @@
 import readline from 'node:readline';
-import { actionKinds, handleAction, handleCommand, precheckCommand, type CommandDeps } from '../app/handle-command.js';
-import type { ButtonElement, Message } from '../render/blocks.js';
-import { mrkdwnToText, renderText } from './text-render.js';
+import { actionKinds, handleAction, handleCommand, precheckCommand, userSelectValue, type CommandDeps } from '../app/handle-command.js';
+import { parseUserRef } from '../domain/command.js';
+import type { Message } from '../render/blocks.js';
+import { mrkdwnToText, renderText, type Pressable } from './text-render.js';
 
 export interface ShellIo {
   input: NodeJS.ReadableStream;
@@ -13,7 +14,7 @@ export interface ShellIo {
  * rendered as text, buttons pressed by typing their number. One user (SHELL_USER), one channel.
  */
 export function createShell(io: ShellIo, user: string) {
-  const buttons = new Map<number, ButtonElement>();
+  const buttons = new Map<number, Pressable>();
   let next = 1;
   const write = (s: string) => io.output.write(`${s}\n`);
   const print = (msg: Message, prefix = '') => {
@@ -48,11 +49,15 @@ export function createShell(io: ShellIo, user: string) {
       if (line) {
         if (/^\d+$/.test(line)) {
           const button = buttons.get(Number(line));
+          // A people menu ("Share with…") asks whom first, then its confirmation like a button's.
+          const chosen = button?.type === 'users_select' ? parseUserRef((await ask('Who? (a Slack user id, e.g. U012ABC) ')).trim()) : undefined;
           if (!button) write(`There is no button [${line}].`);
+          else if (button.type === 'users_select' && !chosen) write('That is not a Slack user id; nothing was done.');
           else if (button.confirm && !/^y(es)?$/i.test((await ask(`${mrkdwnToText(button.confirm.text.text)} [y/N] `)).trim())) write('Cancelled.');
           else {
             const kind = actionKinds[button.action_id];
-            const reply = kind && (await handleAction(deps, { user, team: null, channel: null, requestKey: null }, kind, button.value ?? ''));
+            const value = button.type === 'users_select' ? userSelectValue(button.blockId, chosen) : (button.value ?? '');
+            const reply = kind && (await handleAction(deps, { user, team: null, channel: null, requestKey: null }, kind, value));
             if (reply) print(reply);
           }
         } else {

@@ -1,4 +1,4 @@
-import type { Block, ButtonElement, Message } from '../render/blocks.js';
+import type { Block, ButtonElement, Message, UsersSelectElement } from '../render/blocks.js';
 
 /** Slack mrkdwn to terminal text: dates to their fallback, links to "label (url)", mentions to @id. */
 export function mrkdwnToText(s: string): string {
@@ -13,9 +13,12 @@ export function mrkdwnToText(s: string): string {
     .replace(/\*([^*\n]+)\*/g, '$1');
 }
 
+/** What a number typed in the shell presses: a button, or a people menu (the shell then asks whom). */
+export type Pressable = ButtonElement | (UsersSelectElement & { blockId: string });
+
 export interface RenderedText {
   text: string;
-  buttons: ButtonElement[];
+  buttons: Pressable[];
 }
 
 /**
@@ -24,7 +27,7 @@ export interface RenderedText {
  */
 export function renderText(msg: Message, firstNumber: number): RenderedText {
   const lines: string[] = [];
-  const buttons: ButtonElement[] = [];
+  const buttons: Pressable[] = [];
   const blockText = (b: Block) => {
     switch (b.type) {
       case 'header':
@@ -40,6 +43,10 @@ export function renderText(msg: Message, firstNumber: number): RenderedText {
       case 'actions': {
         // A link button (Download) opens a URL in Slack; in a terminal the URL itself is what is useful.
         const labels = b.elements.map((e) => {
+          if (e.type === 'users_select') {
+            buttons.push({ ...e, blockId: b.block_id ?? '' });
+            return `[${firstNumber + buttons.length - 1}] ${e.placeholder.text}`;
+          }
           if (e.url) return `${e.text.text} ${e.url}`;
           buttons.push(e);
           return `[${firstNumber + buttons.length - 1}] ${e.text.text}`;

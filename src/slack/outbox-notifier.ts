@@ -114,5 +114,7 @@ function directScope(m: DirectMessage): string {
     case 'healthWarning': return m.warning.id;
     // One per cluster and outage: the host's last answer marks the outage, so a repeat (another tick, a restart) is the same DM.
     case 'clusterLost': return `${c.id}:${m.since.toISOString()}`;
+    // One per grant: shared, taken back and shared again is a new one.
+    case 'snapshotShared': return `${m.snapshot.id}:${m.sharedAt.toISOString()}`;
   }
 }

@@ -80,12 +80,24 @@ describe('clusterbot shell (no Slack)', () => {
     const buttons = await waitForOutput(/\[(\d+)\] Status {2}\[(\d+)\] 📸 Snapshot {2}\[(\d+)\] Reset {2}\[(\d+)\] Delete/, at);
     expect(out.slice(at)).toMatch(/ZooKeeper client `localhost:\d+`/);
 
-    // The Snapshot button works in the shell too: progress, then the summary with the download link.
+    // The Snapshot button works in the shell too: progress, then the summary; its Download button prints a link.
     at = out.length;
     type(buttons[2]!);
     await waitForOutput(/Taking a snapshot of/, at);
     const done = await waitForOutput(/Snapshot (\w{8}) of [\w-]+ is ready: 1 node/, at, 120_000);
-    expect(out.slice(at)).toMatch(/Download \([\d.]+ \w+\) http:\/\/localhost:\d+\/downloads\/snapshots\//);
+    const download = await waitForOutput(/\[(\d+)\] ⬇️ Download \([\d.]+ \w+\) {2}\[\d+\] Restore {2}\[(\d+)\] Share with…/, at);
+    at = out.length;
+    type(download[1]!);
+    await waitForOutput(/Download http:\/\/localhost:\d+\/downloads\/snapshots\//, at);
+    // "Share with…" asks whom, then shows the confirmation Slack would, then shares.
+    at = out.length;
+    type(download[2]!);
+    await waitForOutput(/Who\? \(a Slack user id/, at);
+    type('U0BOB');
+    await waitForOutput(/unmasked configuration .* stays masked\. \[y\/N\]/, at);
+    type('y');
+    await waitForOutput(/is shared with @U0BOB, who was told by DM/, at);
+    expect((await db.database.pool.query('SELECT user_id, granted_by FROM snapshot_shares')).rows).toEqual([{ user_id: 'U0BOB', granted_by: 'UALICE' }]);
     at = out.length;
     type('snapshots');
     await waitForOutput(new RegExp(`${done[1]}\`? · ${name} \\(zookeeper × 1\\) · ready`), at);

@@ -9,12 +9,14 @@ import { signLink } from '../../src/artifacts/signed-link.js';
 import { docker } from '../support/docker.js';
 import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
 import type { FakeMessage } from '../support/fake-slack.js';
+import { IDS } from '../support/slack-request.js';
 
 /**
  * The bug scene end to end, as a tester and a developer use it over Slack: a real ZooKeeper 3 ensemble is
- * snapshotted with a note, the archive is downloaded through clusterbot's signed link and checked file by
- * file, the cluster is deleted, and another user restores it, data and identities included; then a restore
- * of a restore, deletion by the owner, and retention.
+ * snapshotted with a note, the archive is downloaded through a link the Download button signs for the presser and
+ * checked file by file, the cluster is deleted; the developer may neither see nor restore it until the tester shares
+ * it from the snapshot's message ("Share with…"), then restores it, data and identities included; then a restore of
+ * a restore, deletion by the owner, and retention.
  */
 const signingKey = 'e2e-download-signing-key-0123456789';
 const artifactDir = `/tmp/cb-e2e-artifacts-${randomUUID().slice(0, 8)}`;
@@ -43,6 +45,15 @@ async function untar(gz: Buffer): Promise<Entry[]> {
     Readable.from([gz]).pipe(createGunzip()).on('error', reject).pipe(ex);
   });
   return out;
+}
+
+/** The link the Download button answers with, for whoever pressed it. */
+async function freshLink(h: SlackHarness, snapshotId: string, responseId: string, user?: string): Promise<string> {
+  await h.press({ action_id: 'snapshot.link', value: snapshotId }, { responseId, ...(user && { user }) });
+  const reply = await h.reply(responseId);
+  const url = buttonsOf(reply).find((b) => b.action_id === 'snapshot.download')?.url;
+  if (!url) throw new Error(`no link in ${reply.text}`);
+  return url;
 }
 
 const buttonsOf = (m: { blocks?: unknown[] }) =>
@@ -80,7 +91,7 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
   }, 300_000);
   afterAll(async () => h?.close());
 
-  it('takes a snapshot with a note: progress, then a summary with a Download link and a Restore button', async () => {
+  it('takes a snapshot with a note: progress, then a summary with Download, Restore and Share with…, and no link in the thread', async () => {
     const zk1 = await containerOf(name, 'zk-1');
     expect((await execIn(docker, zk1, ['sh', '-c', `${zkCli} create /bug-1234 scene-before-snapshot 2>&1`])).output).toContain('Created /bug-1234');
 
@@ -90,7 +101,8 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     expect(done.text).toMatch(/3 nodes, [\d.]+ (KiB|MiB), paused [\d.]+ m?s/);
     expect(JSON.stringify(done.blocks)).toContain('leader lost after restart');
     const buttons = buttonsOf(done);
-    expect(buttons.map((b) => b.action_id)).toEqual(['snapshot.download', 'snapshot.restore']);
+    expect(buttons.map((b) => b.action_id)).toEqual(['snapshot.link', 'snapshot.restore', 'snapshot.share']);
+    expect(JSON.stringify(done.blocks)).not.toContain('/downloads/');
     firstCode = done.text.match(/Snapshot (\w{8})/)![1]!;
     // The thread also had one progress message for the snapshot, updated to its last step.
     expect(h.thread(card).some((m) => /Snapshot ▓+ 6\/6/.test(m.text))).toBe(true);
@@ -98,7 +110,7 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
 
   it('the link downloads a verified archive: manifest first, every file matches its sha256, configs, logs, processes and thread dumps of every node', async () => {
     const done = await waitForSnapshotMessage(card, 1);
-    const url = buttonsOf(done).find((b) => b.action_id === 'snapshot.download')!.url!;
+    const url = await freshLink(h, buttonsOf(done).find((b) => b.action_id === 'snapshot.link')!.value!, 'link-1');
     expect(url).toContain(`http://localhost:${h.bot.port}/downloads/`);
     const res = await fetch(url.replace('localhost', '127.0.0.1'));
     expect(res.status).toBe(200);
@@ -141,7 +153,7 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
 
   it('refuses an altered or an expired link with 403', async () => {
     const done = await waitForSnapshotMessage(card, 1);
-    const url = new URL(buttonsOf(done).find((b) => b.action_id === 'snapshot.download')!.url!.replace('localhost', '127.0.0.1'));
+    const url = new URL((await freshLink(h, buttonsOf(done).find((b) => b.action_id === 'snapshot.link')!.value!, 'link-2')).replace('localhost', '127.0.0.1'));
     const altered = new URL(url);
     altered.searchParams.set('sig', `${url.searchParams.get('sig')!.slice(0, -1)}${url.searchParams.get('sig')!.endsWith('0') ? '1' : '0'}`);
     expect((await fetch(altered)).status).toBe(403);
@@ -160,7 +172,7 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     expect(await res.text()).toContain('expired');
   });
 
-  it('takes a second snapshot in a row; both are listed with Restore and Delete; another user may not snapshot or delete', async () => {
+  it('takes a second snapshot in a row; both are listed with Restore and Delete; another user may not snapshot, delete, see or download them', async () => {
     await h.send(`snapshot ${name}`, { responseId: 'snap-2' }).res;
     const second = await waitForSnapshotMessage(card, 2);
     secondCode = second.text.match(/Snapshot (\w{8})/)![1]!;
@@ -177,9 +189,15 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     expect((await h.reply('other-snap')).text).toContain('only they or an admin');
     await h.send(`snapshot delete ${firstCode}`, { responseId: 'other-del', user: other }).res;
     expect((await h.reply('other-del')).text).toContain('only they or an admin can delete it');
+    await h.send(`snapshots ${name}`, { responseId: 'other-list', user: other }).res;
+    const otherList = await h.reply('other-list');
+    expect(otherList.text).toContain(`Snapshots of ${name}: none.`);
+    expect(otherList.text).not.toContain(firstCode);
+    await h.press({ action_id: 'snapshot.link', value: secondId }, { responseId: 'other-link', user: other });
+    expect((await h.reply('other-link')).text).toContain(`Snapshot ${secondCode} of ${name} is not shared with you`);
   }, 240_000);
 
-  it('restores as another user after the cluster is deleted: same znodes, a leader, same hostnames and addresses, new published ports', async () => {
+  it('the developer may restore only once the tester shares it from the summary; then: same znodes, a leader, same hostnames and addresses, new published ports', async () => {
     const before = (await docker.getContainer(await containerOf(name, 'zk-1')).inspect());
     const ipBefore = Object.values(before.NetworkSettings.Networks)[0]!.IPAddress;
     const portBefore = before.NetworkSettings.Ports['2181/tcp']![0]!.HostPort;
@@ -189,6 +207,18 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     await h.waitForCard(name, 'deleted', 60_000);
 
     const restored = `${name}-dev`;
+    // A stranger's restore is refused, naming who can share it.
+    await h.send(`restore ${secondCode} --name ${restored}`, { responseId: 'restore-refused', user: other }).res;
+    expect((await h.reply('restore-refused')).text).toContain(`Snapshot ${secondCode} of ${name} is not shared with you. <@${IDS.user_id}> (who took it and owns ${name}) can share it with you`);
+    expect((await h.rows()).some((r) => r.name === restored)).toBe(false);
+    // The tester picks the developer under "Share with…" on the snapshot's message (Slack showed its confirmation).
+    await h.press({ action_id: 'snapshot.share', block_id: `snapshot:${secondId}`, selected_user: other }, { responseId: 'share' });
+    const shared = await h.reply('share');
+    expect(shared.text).toContain(`Snapshot \`${secondCode}\` of *${name}* is shared with <@${other}>`);
+    expect(shared.text).toContain('*unmasked* configuration');
+    // The developer hears it by DM, with a Restore button.
+    const dm = await h.fake.waitFor(() => h.fake.messages(h.fake.dmChannel(other)).find((m) => m.text.includes(`shared snapshot ${secondCode}`)), 30_000);
+    expect(buttonsOf(dm).map((b) => b.action_id)).toEqual(['snapshot.restore', 'snapshot.link']);
     await h.send(`restore ${secondCode} --name ${restored}`, { responseId: 'restore', user: other }).res;
     expect((await h.reply('restore')).text).toContain(`Restoring snapshot ${secondCode} as ${restored}`);
     const restoredCard = await h.waitForCard(restored, 'ready', 240_000);

@@ -36,8 +36,9 @@ describe('a worker killed in the middle of a snapshot', () => {
     }
     await h.crashAndRestart();
 
-    // The new process thaws the cluster as it starts, before any job runs.
-    await expect.poll(async () => (await docker.getContainer(container!.Id).inspect()).State, { timeout: 30_000, interval: 250 }).toMatchObject({ Paused: false, Running: true });
+    // The new process thaws the cluster once the dead worker's job lock lapses (BullMQ's 30 s lock duration at most),
+    // before the job is handed on: a snapshot whose lock a live worker renews is never thawed from outside.
+    await expect.poll(async () => (await docker.getContainer(container!.Id).inspect()).State, { timeout: 45_000, interval: 250 }).toMatchObject({ Paused: false, Running: true });
     // The interrupted job is found (its lock lapses) and ends the operation as failed, with the reason.
     const op = async () => (await h.db.database.pool.query("SELECT state, error FROM operations WHERE cluster_id = $1 AND kind = 'snapshot'", [clusterId])).rows[0];
     await expect.poll(op, { timeout: 120_000, interval: 1_000 }).toMatchObject({ state: 'failed', error: expect.stringContaining('interrupted') });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import * as tarStream from 'tar-stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { loadConfig, packageRoot } from '../../src/config.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
@@ -301,6 +302,46 @@ describe('volumes', () => {
     expect(err.userMessage).toContain('tar exited with 2');
     expect(err.userMessage).toContain('simulated read error');
     expect(await helpersLeft()).toEqual([]);
+  });
+
+  it('a sparse file travels as its holes: 1 GiB that holds a few bytes is a few KiB in the tar, and comes back with the same content', async () => {
+    await sh('truncate -s 1G /var/lib/zookeeper/nd/sparse.bin && printf bug-1234 | dd of=/var/lib/zookeeper/nd/sparse.bin bs=1 seek=700000000 conv=notrunc 2>/dev/null');
+    try {
+      const target = `cb-nd-${runId}-sparse`;
+      const labels = { [label.managed]: 'true', [label.cluster]: plan.clusterId, [label.owner]: owner, 'clusterbot.volume': 'data' };
+      const tar = await readAll(await data.exportVolume(host, node.volumes[0]!.volumeName));
+      // The payload (300 kB) and the small files, not a GiB of zeros.
+      expect(tar.length).toBeLessThan(2 * 2 ** 20);
+      await data.importVolume(host, target, labels, (await import('node:stream')).Readable.from([tar]));
+      const [source, copy] = await Promise.all([data.volumeDigest(host, node.volumes[0]!.volumeName), data.volumeDigest(host, target)]);
+      expect(copy).toEqual(source);
+      const seen = await inVolume(target, 'stat -c %s /v/nd/sparse.bin; dd if=/v/nd/sparse.bin bs=1 skip=700000000 count=8 2>/dev/null');
+      expect(seen.output.trim().split('\n')).toEqual(['1073741824', 'bug-1234']);
+    } finally {
+      await sh('rm -f /var/lib/zookeeper/nd/sparse.bin');
+    }
+  }, 120_000);
+
+  it('an import counts only once its source ended cleanly: an archive entry that fails its manifest check at its end is refused as tampered', async () => {
+    const target = `cb-nd-${runId}-checked`;
+    const labels = { [label.managed]: 'true', [label.cluster]: plan.clusterId, [label.owner]: owner, 'clusterbot.volume': 'data' };
+    const volumeTar = await readAll(await data.exportVolume(host, node.volumes[0]!.volumeName));
+    const pack = tarStream.pack();
+    pack.entry({ name: 'nodes/zk-1/volumes/data.tar', size: volumeTar.length }, volumeTar);
+    pack.finalize();
+    const { gzipSync } = await import('node:zlib');
+    const { Readable } = await import('node:stream');
+    const archive = gzipSync(await readAll(pack as unknown as NodeJS.ReadableStream));
+    const bundles = createSnapshotBundles({ stagingDir: path.join((await import('node:os')).tmpdir(), 'cb-node-data-test') });
+    // Every byte is a valid tar the daemon unpacks; only the verdict at the end (the sha256) says it is not the listed one.
+    const entry = await bundles.entry(Readable.from([archive]), 'nodes/zk-1/volumes/data.tar', { bytes: volumeTar.length, sha256: sha256(Buffer.from('the listed bytes')) });
+    const err = await appRejection(data.importVolume(host, target, labels, entry!));
+    expect(err.code).toBe('archive_tampered');
+    expect(err.userMessage).toContain('the archive does not match its manifest: nodes/zk-1/volumes/data.tar has sha256');
+    expect(await helpersLeft()).toEqual([]);
+    // The listed bytes themselves go in.
+    const good = await bundles.entry(Readable.from([archive]), 'nodes/zk-1/volumes/data.tar', { bytes: volumeTar.length, sha256: sha256(volumeTar) });
+    expect((await data.importVolume(host, target, labels, good!)).bytes).toBe(volumeTar.length);
   });
 
   it('exporting a missing volume rejects with not_found and creates nothing', async () => {

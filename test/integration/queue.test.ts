@@ -10,7 +10,7 @@ import { ZodError } from 'zod';
 import { loadConfig } from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
 import { jobCatalog, jobIdFor, scheduledJobs, type JobPayloads } from '../../src/queue/job-catalog.js';
-import { createProducer, type Producer } from '../../src/queue/producer.js';
+import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
 import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
 import type { OperationKind } from '../../src/domain/operation.js';
 import type { JobName, Log } from '../../src/services/ports.js';
@@ -265,6 +265,34 @@ describe('worker', () => {
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toContain('invalid payload for cluster.create');
     expect(h.calls).toHaveLength(0);
+  });
+});
+
+describe('queue inspector', () => {
+  it('says a job is running while a worker holds it, and not once it is done or before a worker took it', async () => {
+    let release = () => undefined as void;
+    const held = new Promise<void>((r) => (release = r));
+    let started = () => undefined as void;
+    const taken = new Promise<void>((r) => (started = r));
+    const h = harness({ 'cluster.snapshot': async () => { started(); await held; } });
+    const inspector = createQueueInspector(h.producer, {});
+    const op = operation('snapshot', randomUUID(), { withData: false });
+    await h.producer.enqueue(op);
+    expect(await inspector.jobRunning(op.id)).toBe(false); // waiting: no worker has it
+    h.startWorker();
+    await taken;
+    expect(await inspector.jobRunning(op.id)).toBe(true);
+    // The lock BullMQ renews is what we read: without it (its worker died and it lapsed) the job is not running.
+    const client = await h.producer.queue.client;
+    const lock = `${h.producer.queue.toKey(jobIdFor(op.id))}:lock`;
+    const token = await client.get(lock);
+    expect(token).not.toBeNull();
+    await client.del(lock);
+    expect(await inspector.jobRunning(op.id)).toBe(false);
+    await client.set(lock, token!);
+    release();
+    await h.waitForState(op.id, 'completed');
+    expect(await inspector.jobRunning(op.id)).toBe(false);
   });
 });
 

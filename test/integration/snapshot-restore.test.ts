@@ -1,11 +1,19 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { snapshotCode } from '../../src/domain/snapshot.js';
+import { requestRestore } from '../../src/services/request-restore.js';
+import { listByLabel } from '../support/docker.js';
+import { rewriteEntry } from '../support/quiet-data.js';
+import { appRejection } from '../support/rejection.js';
 import { useSnapshotWorld } from '../support/snapshot-world.js';
 
 /**
  * Snapshot and restore of real Hadoop and Kafka clusters with the real services (the queue hop skipped):
  * the data written before the snapshot is all there after a restore of the deleted cluster, with the same
  * service identities (HDFS cluster id, Kafka cluster id). A snapshot deleted while its restore runs keeps the images
- * that restore runs on, and they go with the restored cluster.
+ * that restore runs on, and they go with the restored cluster. And a ZooKeeper one that only its people may restore,
+ * whose archive, changed in the artifact store, is refused.
  */
 const world = useSnapshotWorld();
 
@@ -65,4 +73,35 @@ describe('kafka 3', () => {
     expect((await w.db.store.get(restored.cluster.id))!.state).toBe('deleted');
     expect(await w.snapshotImages(snap.id)).toEqual([]);
   }, 900_000);
+});
+
+/** Rewrites one entry of a .tar.gz on disk (same size, one byte changed), as someone with access to the store could. */
+async function tamper(file: string, entry: string): Promise<void> {
+  await writeFile(file, await rewriteEntry(await readFile(file), entry, (body) => {
+    const changed = Buffer.from(body);
+    changed[changed.length - 2048] = changed[changed.length - 2048]! ^ 0xff;
+    return changed;
+  }));
+}
+
+describe('zookeeper 1: who may restore it, and an archive that is checked', () => {
+  it('a stranger is refused; a changed archive is refused with nothing started and no volume left', async () => {
+    const w = world();
+    const source = await w.create('zookeeper', 1);
+    const snap = await w.snapshot(source.cluster.id);
+    const code = snapshotCode(snap.id);
+    const stranger = await appRejection(requestRestore(w.deps, { actor: 'USTRANGER', team: null, channel: null, snapshot: code, requestKey: null }));
+    expect(stranger.code).toBe('forbidden');
+    expect(stranger.userMessage).toContain(`Snapshot ${code} of ${source.cluster.name} is not shared with you. <@UTESTER> (who took it and owns ${source.cluster.name}) can share it with you`);
+
+    await tamper(path.join(w.artifactDir, snap.artifactKey!), 'nodes/zk-1/volumes/data.tar');
+    const err = await appRejection(w.restore(snap.id, 'zk-tampered'));
+    expect(err.code).toBe('archive_tampered');
+    expect(err.userMessage).toMatch(new RegExp(`^Snapshot ${code}'s archive was changed since it was taken \\(the archive does not match its manifest: nodes/zk-1/volumes/data\\.tar has sha256`));
+    const restored = (await w.db.store.findLiveByName('zk-tampered'))!;
+    expect(restored.state).toBe('failed');
+    expect(restored.error).toContain('archive was changed');
+    expect(await listByLabel(restored.id)).toMatchObject({ containers: [], volumes: [] });
+    await w.deleteCluster(source.cluster.id);
+  }, 600_000);
 });

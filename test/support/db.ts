@@ -9,7 +9,8 @@ import { connectDatabase, migrateDatabase, type Database } from '../../src/db/cl
 import { createClusterStore } from '../../src/db/cluster-store.js';
 import { createOperationStore } from '../../src/db/operation-store.js';
 import { createSnapshotStore } from '../../src/db/snapshot-store.js';
-import type { ClusterStore, OperationStore, SnapshotStore } from '../../src/services/ports.js';
+import { createShareStore } from '../../src/db/share-store.js';
+import type { ClusterStore, OperationStore, ShareStore, SnapshotStore } from '../../src/services/ports.js';
 
 export interface TestDatabase {
   /** Connection URL of the new database. */
@@ -18,6 +19,7 @@ export interface TestDatabase {
   store: ClusterStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
+  shares: ShareStore;
   /** Closes the pool and drops the database (idempotent). */
   drop(): Promise<void>;
 }
@@ -71,5 +73,5 @@ export async function createTestDatabase(opts: { max?: number; prefix?: string }
     await drop().catch(() => undefined);
     throw e;
   }
-  return { url, database, store: createClusterStore(database.db), operations: createOperationStore(database.db), snapshots: createSnapshotStore(database.db), drop };
+  return { url, database, store: createClusterStore(database.db), operations: createOperationStore(database.db), snapshots: createSnapshotStore(database.db), shares: createShareStore(database.db), drop };
 }

@@ -26,6 +26,7 @@ import type { TransferOffer } from '../../src/domain/transfer.js';
 import { withBaselines, type ConditionReport, type HealthMemory, type NodeBaselines, type NodeSample, type Warning } from '../../src/domain/health.js';
 import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
 import { AppError } from '../../src/errors.js';
+import { MemoryArtifactStore } from './memory-artifact-store.js';
 import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
 import type {
   Clock,
@@ -1043,9 +1044,11 @@ export class MemorySnapshotStore implements SnapshotStore {
   inTransaction: () => InTransaction = detachedTransaction;
   constructor(private readonly clock: Clock = new FakeClock()) {}
 
-  async begin(s: Parameters<SnapshotStore['begin']>[0]): Promise<Snapshot> {
+  async begin(s: Parameters<SnapshotStore['begin']>[0], opts: { maxCount?: number } = {}): Promise<Snapshot> {
     const seen = [...this.rows.values()].find((x) => x.operationId === s.operationId);
     if (seen) return clone(seen);
+    const kept = (await this.usage(s.owner)).count;
+    if (opts.maxCount !== undefined && kept >= opts.maxCount) throw new AppError('quota_exceeded', `You keep ${kept} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`);
     const row: Snapshot = {
       ...s, id: fakeId(0x200000 + ++this.seq), state: 'creating', artifactKey: null, sizeBytes: null, sha256: null, manifest: null, error: null,
       createdAt: this.clock.now(), readyAt: null,
@@ -1056,6 +1059,10 @@ export class MemorySnapshotStore implements SnapshotStore {
   async get(id: string) {
     const r = this.rows.get(id);
     return r && clone(r);
+  }
+  async usage(owner: string) {
+    const mine = [...this.rows.values()].filter((r) => r.owner === owner && (r.state === 'creating' || r.state === 'ready'));
+    return { count: mine.length, bytes: mine.reduce((n, r) => n + (r.state === 'ready' ? (r.sizeBytes ?? 0) : 0), 0) };
   }
   async findByRef(hex: string) {
     return [...this.rows.values()].filter((r) => r.state !== 'deleted' && r.id.replace(/-/g, '').startsWith(hex)).map(clone);
@@ -1139,6 +1146,11 @@ export class MemoryQueueInspector implements QueueInspector {
   }
   async jobAlive(operationId: string): Promise<boolean> {
     return !this.lost.has(operationId) && this.queue.jobs.some((j) => j.payload.operationId === operationId);
+  }
+  /** Operations whose job a live worker holds (the test says which). */
+  readonly running = new Set<string>();
+  async jobRunning(operationId: string): Promise<boolean> {
+    return this.running.has(operationId) && !this.lost.has(operationId);
   }
   async schedulers(): Promise<string[]> {
     return [...this.schedulerIds];
@@ -1229,8 +1241,10 @@ export class MemoryShareStore implements ShareStore {
   async clusterShares(clusterId: string) {
     return clone(this.clusterGrants.get(clusterId) ?? []);
   }
-  async shareSnapshot(snapshotId: string, user: string, by: string) {
-    return this.change(this.snapshotGrants, snapshotId, this.snapshotLive(snapshotId), user, by, true);
+  async shareSnapshot(snapshotId: string, user: string, by: string, tell?: TellAbout<Share>) {
+    const r = this.change(this.snapshotGrants, snapshotId, this.snapshotLive(snapshotId), user, by, true);
+    if (r === 'done' && tell) await tell(clone(this.snapshotGrants.get(snapshotId)!.find((g) => g.user === user)!), this.clusters.inTransaction());
+    return r;
   }
   async unshareSnapshot(snapshotId: string, user: string, by: string) {
     return this.change(this.snapshotGrants, snapshotId, this.snapshots.rows.has(snapshotId), user, by, false);
@@ -1293,6 +1307,7 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
     runtime,
     health: new FakeNodeHealth(runtime),
     warnings: new MemoryWarningStore(store),
+    artifacts: new MemoryArtifactStore(),
     notifier: new RecordingNotifier(journal),
     queue: new RecordingQueue(journal),
     logger: new MemoryLog(),

@@ -147,7 +147,7 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
     reconcileDeps(now) {
       return {
         ...deps, retired, quarantine: createQuarantineStore(db.database.db), clock: { now: () => now }, schedulers: [],
-        inspector: { jobAlive: async () => true, schedulers: async () => [], recreateScheduler: async () => undefined },
+        inspector: { jobAlive: async () => true, jobRunning: async () => true, schedulers: async () => [], recreateScheduler: async () => undefined },
       };
     },
     async close() {

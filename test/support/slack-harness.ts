@@ -17,8 +17,11 @@ export interface SlackHarness {
   secret: string;
   /** Sends `/cluster <text>`; the ephemeral replies posted to its response_url are recorded under `responseId`. */
   send(text: string, opts?: { trigger?: string; responseId?: string; user?: string }): { body: string; res: Promise<BotResponse> };
-  /** Presses a button as `user` (the tester by default); its ephemeral answer is recorded under `responseId`. */
-  press(button: { action_id: string; value?: string }, opts: { responseId: string; user?: string; ephemeral?: boolean; threadTs?: string }): Promise<BotResponse>;
+  /**
+   * Presses a button as `user` (the tester by default), or picks `selected_user` in a people menu of the block
+   * `block_id`; the ephemeral answer is recorded under `responseId`.
+   */
+  press(button: { action_id: string; value?: string; block_id?: string; selected_user?: string }, opts: { responseId: string; user?: string; ephemeral?: boolean; threadTs?: string }): Promise<BotResponse>;
   /** The first response_url reply recorded under `responseId`. */
   reply(responseId: string, timeoutMs?: number): Promise<{ text: string; blocks: { type: string; elements?: { action_id: string; value: string; style?: string }[] }[] }>;
   /** The cluster card (a channel message, not a thread reply) whose text mentions `name`. */
@@ -78,6 +81,7 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     press(button, o) {
       const body = blockActionsBody({
         action_id: button.action_id, ...(button.value !== undefined && { value: button.value }), is_ephemeral: o.ephemeral ?? false,
+        ...(button.block_id !== undefined && { block_id: button.block_id }), ...(button.selected_user !== undefined && { selected_user: button.selected_user }),
         response_url: fake.responseUrl(o.responseId), ...(o.user && { user_id: o.user, user_name: o.user.toLowerCase() }), ...(o.threadTs && { thread_ts: o.threadTs }),
       });
       return postToBot(eventsUrl(bot.port), body, { signingSecret: secret });

@@ -71,6 +71,8 @@ export const interactionBody = (payload: object): string => new URLSearchParams(
 
 export interface BlockActionFields {
   action_id: string; value?: string; block_id?: string; button_text?: string;
+  /** A choice in a people menu (users_select) instead of a button press: who was picked. */
+  selected_user?: string;
   user_id?: string; user_name?: string; team_id?: string; team_domain?: string;
   channel_id?: string; channel_name?: string; api_app_id?: string; trigger_id?: string; response_url?: string;
   /** ts of the message holding the button. */
@@ -91,7 +93,9 @@ export function blockActionsBody(f: BlockActionFields): string {
   const thread = f.thread_ts ? { thread_ts: f.thread_ts } : {};
   const text = { type: 'plain_text', text: f.button_text ?? 'Click', emoji: true };
   const block_id = f.block_id ?? 'actions';
-  const action = { type: 'button', action_id: f.action_id, block_id, text, ...(f.value !== undefined && { value: f.value }), action_ts: actionTs() };
+  const action = f.selected_user !== undefined
+    ? { type: 'users_select', action_id: f.action_id, block_id, selected_user: f.selected_user, action_ts: actionTs() }
+    : { type: 'button', action_id: f.action_id, block_id, text, ...(f.value !== undefined && { value: f.value }), action_ts: actionTs() };
   const message = {
     type: 'message', user: IDS.bot_user_id, bot_id: IDS.bot_id, app_id: f.api_app_id ?? IDS.api_app_id, team: team_id,
     ts: message_ts, text: 'message with a button', ...thread,

@@ -43,7 +43,10 @@ export interface SnapshotWorld {
   ensureImages(template: string): Promise<void>;
   create(template: string, size: number): Promise<ClusterView>;
   snapshot(clusterId: string, opts?: { note?: string; withData?: boolean; actor?: string }): Promise<Snapshot>;
+  /** Shares the snapshot with UDEV (as its taker) and restores it as UDEV; rejects when the restore job fails. */
   restore(snapshotId: string, name?: string): Promise<ClusterView>;
+  /** What the services are wired with (requests made by other users, the artifact store). */
+  deps: { artifacts: ReturnType<typeof createFilesystemStore> } & Parameters<typeof requestRestore>[0];
   deleteCluster(clusterId: string): Promise<void>;
   /** The snapshot's delete job (what `/cluster snapshot delete` and retention run); returns how many images it kept. */
   deleteSnapshot(snapshotId: string): Promise<number>;
@@ -90,13 +93,14 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
   const settings = testSettings({ subnetPool: await freeTestPool(), maxClustersPerUser: 100 });
   const clock = { now: () => new Date() };
   const queue = new RecordingQueue();
-  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, queue, runtime, health: createNodeHealth(pool), data, artifacts, bundles, notifier, catalog, settings, clock, logger };
+  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, shares: db.shares, queue, runtime, health: createNodeHealth(pool), data, artifacts, bundles, notifier, catalog, settings, clock, logger };
   const clusters = new Set<string>();
   const built = new Set<string>();
   const lastOperation = async (clusterId: string) => (await db.operations.list(clusterId))[0]!;
 
   const world: SnapshotWorld = {
     db,
+    deps,
     notifier,
     artifactDir,
     async ensureImages(template) {
@@ -121,6 +125,9 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
       return snap!;
     },
     async restore(snapshotId, name) {
+      // The tester hands the bug to a developer: shared with them, then restored by them.
+      const taker = (await db.snapshots.get(snapshotId))?.owner ?? 'UTESTER';
+      await db.shares.shareSnapshot(snapshotId, 'UDEV', taker);
       const { view } = await requestRestore(deps, { actor: 'UDEV', team: null, channel: null, snapshot: snapshotId, ...(name && { name }), requestKey: null });
       clusters.add(view.cluster.id);
       const op = await lastOperation(view.cluster.id);

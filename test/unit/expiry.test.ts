@@ -219,7 +219,7 @@ describe('extend from the command and the reminder buttons', () => {
   it("a reminder's Extend button pressed twice adds once: it extends the expiry it was sent with", async () => {
     const c = await expiring(w, 'zk-1', hour);
     const reminder = renderDirectMessage({ kind: 'expiryReminder', cluster: c }, { now: w.clock.now() });
-    const value = reminder.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])).find((e) => e.action_id === 'cluster.extend.1d')!.value!;
+    const value = (reminder.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])).find((e) => e.action_id === 'cluster.extend.1d') as { value: string }).value;
     expect(textOf(await handleAction(w, alice, 'extend1d', value))).toContain('zk-1 now expires');
     const second = textOf(await handleAction(w, alice, 'extend1d', value));
     expect(second).toContain('zk-1 was extended since this button was sent');

@@ -5,6 +5,7 @@ import { parseCommand } from '../../src/domain/command.js';
 import { renderWarning, parseNodeRef } from '../../src/render/warning.js';
 import { renderLogs } from '../../src/render/logs.js';
 import type { Cluster } from '../../src/domain/cluster.js';
+import type { ButtonElement } from '../../src/render/blocks.js';
 
 const MiB = 2 ** 20;
 const healthy = (over: Partial<NodeSample> = {}): NodeSample => ({
@@ -171,7 +172,7 @@ describe('logs and restart grammar, warning rendering', () => {
     const view = { cluster: { id: '11111111-2222-3333-4444-555555555555', name: 'zk-a' } as Cluster, nodes: [] };
     const w = { id: 'w1', clusterId: 'c', kind: 'node_down' as const, subject: 'zk-1', summary: 'zk-1 is down (exit code 137)', detail: { exitCode: 137, logTail: 'boom' }, openedAt: new Date(0), updatedAt: new Date(0), resolvedAt: null };
     const msg = renderWarning(view, w);
-    const buttons = msg.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []));
+    const buttons = msg.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])) as ButtonElement[];
     expect(buttons.map((b) => b.action_id)).toEqual(['cluster.restart.node', 'cluster.snapshot', 'cluster.logs']);
     expect(parseNodeRef(buttons[0]!.value!)).toEqual({ clusterId: view.cluster.id, node: 'zk-1' });
     expect(JSON.stringify(msg.blocks)).toContain('boom');

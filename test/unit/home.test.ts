@@ -32,7 +32,7 @@ function cluster(i: number, over: Partial<Cluster> = {}): Cluster {
 
 const snapshot = { id: 'abcdef01-2222-3333-4444-555566667777', clusterName: 'zk-1', template: 'zookeeper', size: 3, state: 'ready', owner: 'U0ALICE', note: 'before upgrade', createdAt: now, expiresAt: now } as Snapshot;
 
-const buttons = (blocks: Block[]): ButtonElement[] => blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []));
+const buttons = (blocks: Block[]): ButtonElement[] => blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])) as ButtonElement[];
 const texts = (blocks: Block[]) => blocks.map((b) => ('text' in b && b.text ? b.text.text : b.type === 'context' ? b.elements.map((e) => e.text).join(' ') : '')).join('\n');
 
 describe('renderHome', () => {

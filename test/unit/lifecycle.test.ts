@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config.js';
 import type { ClusterState } from '../../src/domain/cluster-state.js';
 import { parseCommand, parseUserRef } from '../../src/domain/command.js';
 import { checkTtl, dueReminder, parseTtl } from '../../src/domain/expiry.js';
-import type { Message } from '../../src/render/blocks.js';
+import type { ButtonElement, Message } from '../../src/render/blocks.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
 import { decodeHistoryQuery } from '../../src/render/history.js';
 import { requestDelete } from '../../src/services/delete-cluster.js';
@@ -356,7 +356,7 @@ describe('/cluster history paging', () => {
     expect(lines).toHaveLength(20);
     const next = first.blocks.find((b) => b.type === 'actions');
     expect(next?.type === 'actions' && next.elements[0]!.action_id).toBe('history.page');
-    const value = next?.type === 'actions' ? next.elements[0]!.value! : '';
+    const value = next?.type === 'actions' ? (next.elements[0] as ButtonElement).value! : '';
     expect(decodeHistoryQuery(value)).toEqual({ page: 2 });
     const second = (await handleAction(w, alice, 'historyPage', value))!;
     expect(second.text).toContain(`page 2 of ${pages}`);

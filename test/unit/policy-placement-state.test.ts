@@ -204,6 +204,16 @@ describe('placeCluster', () => {
     expect(placeCluster([host('small', 2048)], need, { pinned: 'small' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 1024 MiB and 64 CPUs free') });
   });
 
+  it('a restore prefers its snapshot\'s host when that could take it at all, and goes elsewhere when it is full, draining, down or limited', () => {
+    const hosts = [host('snap', 8192, 4000), host('empty', 65536)];
+    expect(placeCluster(hosts, need, { prefer: 'snap' })).toEqual({ ok: true, host: 'snap' });
+    expect(placeCluster([host('snap', 4096, 2000), host('empty', 65536)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
+    expect(placeCluster([{ ...host('snap', 65536), state: 'draining' as const }, host('empty', 8192)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
+    expect(placeCluster([host('snap', 65536, 0, false), host('empty', 8192)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
+    expect(placeCluster([{ ...host('snap', 65536), maxMemoryMiB: 1024 }, host('empty', 8192)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
+    expect(placeCluster([{ ...host('snap', 65536), state: 'draining' as const }], need, { prefer: 'snap' })).toEqual({ ok: false, reason: 'every reachable Docker host is draining' });
+  });
+
   it('places 1,000 clusters over 50 hosts, never overcommitting one (the placement bench measures the time)', () => {
     const hosts = Array.from({ length: 50 }, (_, i) => ({ ...host(`h${String(i).padStart(2, '0')}`, 65536), cpus: 16 }));
     for (let i = 0; i < 1000; i++) {

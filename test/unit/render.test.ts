@@ -101,7 +101,7 @@ const ctx = { now, template: zookeeper, advertiseHost: 'localhost' };
 
 // ---------- helpers ----------
 
-const buttons = (m: Message): ButtonElement[] => m.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : []));
+const buttons = (m: Message): ButtonElement[] => m.blocks.flatMap((b) => (b.type === 'actions' ? b.elements.filter((e): e is ButtonElement => e.type === 'button') : []));
 const allText = (m: Message): string =>
   m.blocks
     .flatMap((b): string[] => {
@@ -109,7 +109,7 @@ const allText = (m: Message): string =>
         case 'header': return [b.text.text];
         case 'section': return [b.text?.text ?? '', ...(b.fields ?? []).map((f) => f.text)];
         case 'context': return b.elements.map((e) => e.text);
-        case 'actions': return b.elements.map((e) => e.text.text);
+        case 'actions': return b.elements.map((e) => (e.type === 'button' ? e.text.text : e.placeholder.text));
         case 'divider': return [];
       }
     })
@@ -140,9 +140,13 @@ function slackProblems(m: Message): string[] {
       case 'actions':
         if (b.elements.length > 25) p.push(`block ${i}: ${b.elements.length} buttons`);
         for (const e of b.elements) {
-          if (e.text.type !== 'plain_text' || e.text.text.length > 75) p.push(`block ${i}: button text "${e.text.text}"`);
           if (e.action_id.length > 255) p.push(`block ${i}: action_id too long`);
-          if ((e.value ?? '').length > 2000) p.push(`block ${i}: value too long`);
+          if (e.type === 'users_select') {
+            if (e.placeholder.type !== 'plain_text' || e.placeholder.text.length > 150) p.push(`block ${i}: menu placeholder "${e.placeholder.text}"`);
+          } else {
+            if (e.text.type !== 'plain_text' || e.text.text.length > 75) p.push(`block ${i}: button text "${e.text.text}"`);
+            if ((e.value ?? '').length > 2000) p.push(`block ${i}: value too long`);
+          }
           if (e.confirm) {
             if (e.confirm.title.text.length > 100) p.push(`block ${i}: confirm title too long`);
             if (e.confirm.text.text.length > 300) p.push(`block ${i}: confirm text too long`);

@@ -9,7 +9,7 @@ import { handleAction, handleCommand, type Caller } from '../../src/app/handle-c
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { parseCommand, type ClusterCommand } from '../../src/domain/command.js';
 import { jobCatalog } from '../../src/queue/job-catalog.js';
-import type { Message } from '../../src/render/blocks.js';
+import type { ButtonElement, Message } from '../../src/render/blocks.js';
 import { renderThreadMessage } from '../../src/render/messages.js';
 import type { ArtifactStore, NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
@@ -84,7 +84,7 @@ describe('requesting a reset', () => {
     const ask = await handleCommand(w, alice, cmd('reset zk-a'));
     expect(ask!.text).toContain('Reset *zk-a* (zookeeper × 3, ready)? All data on 3 nodes is lost');
     expect(ask!.text).toContain('This cannot be undone.');
-    expect(buttons(ask).map((b) => [b.action_id, b.value, b.style])).toEqual([
+    expect((buttons(ask) as ButtonElement[]).map((b) => [b.action_id, b.value, b.style])).toEqual([
       ['cluster.reset.confirm', c.id, 'danger'],
       ['cluster.reset.cancel', c.id, undefined],
     ]);

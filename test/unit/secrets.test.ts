@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASK, containsPrivateKey, isSecretFile, isSecretName, maskCommandLine, maskConfigText, maskEnv, maskUrlPasswords } from '../../src/domain/secrets.js';
+import { MASK, containsPrivateKey, isSecretFile, isSecretName, maskCommandLine, maskConfigText, maskEnv, maskLogText, maskUrlPasswords } from '../../src/domain/secrets.js';
 
 describe('isSecretName', () => {
   it.each([
@@ -43,6 +43,58 @@ describe('maskEnv', () => {
       'KAFKA_CLUSTER_ID=MkU3OEVBNTcwNTJENDM2Qg',
       `TOKEN=${MASK}`,
     ]);
+  });
+});
+
+describe('maskEnv: values of harmless names are command lines', () => {
+  it('masks -D secrets inside *_OPTS and JAVA_TOOL_OPTIONS values, keeping the other flags', () => {
+    expect(maskEnv([
+      'HADOOP_OPTS=-Xmx1g -Dhadoop.security.keystore.password=hunter2 -Dfoo=bar',
+      'KAFKA_OPTS="-Djavax.net.ssl.keyStorePassword=changeit"',
+      'JAVA_TOOL_OPTIONS=-Dspring.datasource.password=pw --token abc',
+      'SERVER_JVMFLAGS=-Xms64m',
+    ])).toEqual([
+      `HADOOP_OPTS=-Xmx1g -Dhadoop.security.keystore.password=${MASK} -Dfoo=bar`,
+      `KAFKA_OPTS="-Djavax.net.ssl.keyStorePassword=${MASK}"`,
+      `JAVA_TOOL_OPTIONS=-Dspring.datasource.password=${MASK} --token ${MASK}`,
+      'SERVER_JVMFLAGS=-Xms64m',
+    ]);
+  });
+});
+
+describe('maskLogText: logs and command output', () => {
+  it('masks key=value and key: value pairs in the middle of a line, quoted or not, and leaves the rest', () => {
+    const log = [
+      '2026-12-07 10:00:01 INFO  Connecting as user=bob password=hunter2, db=meta (retry 1)',
+      '2026-12-07 10:00:02 WARN  auth failed: token: "abc def" for client_id=42',
+      '{"level":"info","msg":"config","ssl.keystore.password":"changeit","port":9092}',
+      '  sasl.jaas.config: org.apache.kafka.common.security.plain.PlainLoginModule required password="x";',
+      'request {api_key: k-123, limit: 5}',
+      'key.serializer=org.apache.kafka.common.serialization.StringSerializer partitions=3',
+    ].join('\n');
+    expect(maskLogText(log).split('\n')).toEqual([
+      `2026-12-07 10:00:01 INFO  Connecting as user=bob password=${MASK}, db=meta (retry 1)`,
+      `2026-12-07 10:00:02 WARN  auth failed: token: "${MASK}" for client_id=42`,
+      `{"level":"info","msg":"config","ssl.keystore.password":"${MASK}","port":9092}`,
+      `  sasl.jaas.config: ${MASK}`,
+      `request {api_key: ${MASK}, limit: 5}`,
+      'key.serializer=org.apache.kafka.common.serialization.StringSerializer partitions=3',
+    ]);
+  });
+
+  it('masks ps and jcmd VM.command_line output, YAML blocks and URLs, and is idempotent', () => {
+    const out = [
+      '  81 hadoop java -Dhadoop.security.credstore.password=s3 -Dx=y org.apache.hadoop.Main',
+      'jvm_args: -Djavax.net.ssl.trustStorePassword=changeit -Xmx512m',
+      'db:',
+      '  password: "p w"',
+      'connect jdbc:postgresql://hive:pw@db:5432/metastore',
+    ].join('\n');
+    const masked = maskLogText(out);
+    expect(masked).not.toMatch(/s3 |changeit|p w|:pw@/);
+    expect(masked).toContain('-Dx=y org.apache.hadoop.Main');
+    expect(masked).toContain('-Xmx512m');
+    expect(maskLogText(masked)).toBe(masked);
   });
 });
 

@@ -8,7 +8,7 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import type { ClusterCommand } from '../../src/domain/command.js';
 import { parseTemplate } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
-import { actionIds, type Message } from '../../src/render/blocks.js';
+import { actionIds, type ButtonElement, type Message } from '../../src/render/blocks.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
 import type { Settings, ThreadMessage } from '../../src/services/ports.js';
 import { runOperation } from '../../src/services/run-operation.js';
@@ -664,7 +664,7 @@ describe('handleCommand / handleAction', () => {
     const reply = await handleCommand(w, alice, cmd('delete alice-zk'));
     const actions = reply!.blocks.find((b) => b.type === 'actions');
     expect(actions?.type).toBe('actions');
-    const danger = actions!.type === 'actions' ? actions!.elements.filter((e) => e.style === 'danger') : [];
+    const danger = actions!.type === 'actions' ? (actions!.elements as ButtonElement[]).filter((e) => e.style === 'danger') : [];
     expect(danger).toHaveLength(1);
     expect(danger[0]!.value).toBe(c.id);
     expect(w.store.writes).toBe(writes);

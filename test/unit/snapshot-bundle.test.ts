@@ -7,7 +7,8 @@ import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BundleError, BundleWriter, describeVerifyReport, extractEntry, verifyBundle, type StagedFile } from '../../src/artifacts/snapshot-bundle.js';
+import { BundleError, BundleWriter, checkedEntry, describeVerifyReport, EntryMismatchError, extractEntry, verifyBundle, type StagedFile } from '../../src/artifacts/snapshot-bundle.js';
+import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { withTotals, type SnapshotManifestInput } from '../../src/domain/snapshot-manifest.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
@@ -306,5 +307,57 @@ describe('BundleWriter refuses what would make a bad archive', () => {
     m.nodes[0]!.files = [...files, { path: 'nodes/n/ghost.txt', bytes: 1, sha256: sha('g') }];
     m.nodes[0]!.collectors = [];
     await expect(w.finish(m)).rejects.toThrow(/nodes\/n\/ghost\.txt: listed in the manifest but never staged; nodes\/n\/container\.log: staged but not in the manifest/);
+  });
+});
+
+describe('checkedEntry: an entry read for a restore is what its manifest lists', () => {
+  const body = randomBytes(200_000);
+  const listed = { bytes: body.length, sha256: sha(body) };
+  const passThrough = async (input: Buffer, expected = listed) => {
+    const out: Buffer[] = [];
+    const checked = checkedEntry('nodes/zk-1/volumes/data.tar', expected);
+    const done = new Promise<void>((resolve, reject) => {
+      checked.on('data', (c: Buffer) => out.push(c));
+      checked.on('end', resolve);
+      checked.on('error', reject);
+    });
+    chunked(input).pipe(checked);
+    try {
+      await done;
+      return { out: Buffer.concat(out) };
+    } catch (e) {
+      return { out: Buffer.concat(out), error: e as Error };
+    }
+  };
+
+  it('passes the exact bytes through', async () => {
+    const r = await passThrough(body);
+    expect(r.error).toBeUndefined();
+    expect(r.out.equals(body)).toBe(true);
+  });
+
+  it('stops at the first chunk that goes past the listed size, before passing on a byte too many', async () => {
+    const r = await passThrough(Buffer.concat([body, randomBytes(1_000_000)]));
+    expect(r.error).toBeInstanceOf(EntryMismatchError);
+    expect(r.error!.message).toBe(`nodes/zk-1/volumes/data.tar holds more than the ${body.length} bytes its manifest lists`);
+    expect(r.out.length).toBeLessThanOrEqual(body.length);
+  });
+
+  it('fails at the end when a byte changed or some are missing', async () => {
+    const changed = Buffer.from(body);
+    changed[100] = changed[100]! ^ 1;
+    expect((await passThrough(changed)).error!.message).toMatch(/has sha256 [0-9a-f]{64}; its manifest lists /);
+    expect((await passThrough(body.subarray(0, 1000))).error!.message).toBe(`nodes/zk-1/volumes/data.tar holds 1000 bytes; its manifest lists ${body.length}`);
+  });
+
+  it('the bundles port reads an entry checked: a changed archive fails the stream with archive_tampered', async () => {
+    const volume = await tarOf({ 'a.txt': body });
+    const gz = gzipSync(await tarOf({ 'manifest.json': Buffer.from('{}'), 'nodes/zk-1/volumes/data.tar': volume }));
+    const bundles = createSnapshotBundles({ stagingDir: tmp });
+    const good = await bundles.entry(Readable.from([gz]), 'nodes/zk-1/volumes/data.tar', { bytes: volume.length, sha256: sha(volume) });
+    expect((await readAll(good as Readable)).equals(volume)).toBe(true);
+    const bad = await bundles.entry(Readable.from([gz]), 'nodes/zk-1/volumes/data.tar', { bytes: volume.length, sha256: sha('something else') });
+    await expect(readAll(bad as Readable)).rejects.toMatchObject({ code: 'archive_tampered', userMessage: expect.stringContaining('the archive does not match its manifest: nodes/zk-1/volumes/data.tar has sha256') });
+    expect(await bundles.freeBytes()).toBeGreaterThan(0);
   });
 });

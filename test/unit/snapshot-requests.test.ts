@@ -112,11 +112,12 @@ describe('requestRestore', () => {
   let w: World;
   beforeEach(() => (w = world()));
 
-  it('anyone may restore a ready snapshot: a new cluster of theirs with the source\'s identity, template, size and free subnet', async () => {
+  it('someone it is shared with restores a ready snapshot: a new cluster of theirs with the source\'s identity, template, size and free subnet', async () => {
     const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 3 }, 'ready', 'local');
     const s = await readySnapshot(w, c.id);
     await w.store.transition(c.id, 'deleting');
     await w.store.transition(c.id, 'deleted');
+    await w.shares.shareSnapshot(s.id, 'UBOB', 'UALICE');
     const reply = await handleCommand(w, bob, cmd(`restore ${snapshotCode(s.id)}`));
     expect(textOf(reply)).toContain(`Restoring snapshot ${snapshotCode(s.id)} as zk-a-r1`);
     const restored = (await w.store.findLiveByName('zk-a-r1'))!;
@@ -127,7 +128,9 @@ describe('requestRestore', () => {
 
   it('a restore of a restore keeps the first cluster\'s identity', async () => {
     const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE' }, 'ready', 'local');
-    const { view } = await requestRestore(w, { actor: 'UBOB', team: null, channel: null, snapshot: (await readySnapshot(w, c.id)).id, name: 'zk-b', requestKey: null });
+    const first = await readySnapshot(w, c.id);
+    await w.shares.shareSnapshot(first.id, 'UBOB', 'UALICE');
+    const { view } = await requestRestore(w, { actor: 'UBOB', team: null, channel: null, snapshot: first.id, name: 'zk-b', requestKey: null });
     const again = await requestRestore(w, { actor: 'UBOB', team: null, channel: null, snapshot: (await readySnapshot(w, view.cluster.id, 'UBOB')).id, name: 'zk-c', requestKey: null });
     expect(again.view.cluster.identityId).toBe(c.id);
   });
@@ -136,8 +139,9 @@ describe('requestRestore', () => {
     const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE' }, 'ready', 'local');
     expect(textOf(await handleCommand(w, bob, cmd('restore deadbeef')))).toContain('There is no snapshot deadbeef');
     const creating = await w.snapshots.begin({ operationId: crypto.randomUUID(), clusterId: c.id, clusterName: 'zk-a', template: 'zookeeper', size: 1, owner: 'UALICE', note: null, host: 'local', expiresAt: new Date(Date.now() + 1e9) });
-    expect(textOf(await handleCommand(w, bob, cmd(`restore ${snapshotCode(creating.id)}`)))).toContain('is creating; only a ready snapshot can be restored');
+    expect(textOf(await handleCommand(w, alice, cmd(`restore ${snapshotCode(creating.id)}`)))).toContain('is creating; only a ready snapshot can be restored');
     const s = await readySnapshot(w, c.id);
+    await w.shares.shareSnapshot(s.id, 'UBOB', 'UALICE');
     for (const n of ['x1', 'x2', 'x3']) await w.store.seed({ name: n, owner: 'UBOB' }, 'ready', 'local');
     expect(textOf(await handleCommand(w, bob, cmd(`restore ${snapshotCode(s.id)}`)))).toContain('You already have 3 live clusters');
     expect(w.queue.jobs).toEqual([]);
@@ -151,7 +155,7 @@ describe('snapshot delete', () => {
   it('only the person who took it or an admin may delete it; confirmed, it is queued once', async () => {
     const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE' }, 'ready', 'local');
     const s = await readySnapshot(w, c.id);
-    expect(textOf(await handleCommand(w, bob, cmd(`snapshot delete ${snapshotCode(s.id)}`)))).toContain('only they or an admin can delete it. Anyone can restore it.');
+    expect(textOf(await handleCommand(w, bob, cmd(`snapshot delete ${snapshotCode(s.id)}`)))).toContain('only they or an admin can delete it.');
     const confirm = await handleCommand(w, alice, cmd(`snapshot delete ${snapshotCode(s.id)}`));
     expect(textOf(confirm)).toContain('cannot be undone');
     expect(w.queue.snapshotDeletes).toEqual([]);

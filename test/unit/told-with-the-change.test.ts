@@ -10,7 +10,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
@@ -22,7 +21,7 @@ import { requestDelete } from '../../src/services/delete-cluster.js';
 import { requestExtend } from '../../src/services/extend-cluster.js';
 import { migrateCluster } from '../../src/services/migrate-cluster.js';
 import { monitorClusters } from '../../src/services/monitor-clusters.js';
-import type { Complete, HostProbe, HostReading, HostStore, NodeDataPort, NodeHealthPort } from '../../src/services/ports.js';
+import type { Complete, HostProbe, HostReading, HostStore, NodeHealthPort } from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { requestMigrate } from '../../src/services/request-migrate.js';
 import { requestReset } from '../../src/services/request-reset.js';
@@ -34,6 +33,7 @@ import { acceptTransfer, declineTransfer, expireTransferOffers, offerTransfer } 
 import { watchHosts } from '../../src/services/watch-hosts.js';
 import { MemoryArtifactStore } from '../support/memory-artifact-store.js';
 import { CrashAfterCommit, memoryWorld, MemoryWarningStore } from '../support/memory-ports.js';
+import { QuietData } from '../support/quiet-data.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 let staging: string;
@@ -43,56 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(staging, { recursive: true, force: true });
 });
-
-/** Docker's data side as a snapshot or a migration sees it: every call answers, nothing is kept. */
-class QuietData implements NodeDataPort {
-  async pause() {}
-  async unpause() {}
-  async unpauseCluster() {
-    return [];
-  }
-  async commit(_h: string, _c: string, ref: { repo: string; tag: string }) {
-    return { imageId: 'sha256:0ff1ce', ref: `${ref.repo}:${ref.tag}`, sizeBytes: 1024 };
-  }
-  async exportVolume() {
-    return Readable.from([Buffer.alloc(1024)]);
-  }
-  async importVolume(_h: string, _v: string, _l: Record<string, string>, tar: NodeJS.ReadableStream) {
-    let bytes = 0;
-    for await (const c of tar) bytes += (c as Buffer).length;
-    return { bytes };
-  }
-  async volumeDigest() {
-    return { sha256: 'same on both hosts', bytes: 1024, files: 1 };
-  }
-  async removeHelpers() {
-    return 0;
-  }
-  async helpersPresent() {
-    return [];
-  }
-  async readPath() {
-    return undefined;
-  }
-  async inspect() {
-    return { Config: { Env: [] }, Image: 'sha256:1mage' };
-  }
-  async logs() {
-    return { text: 'started\n', truncated: false };
-  }
-  async checkpointSupport() {
-    return { supported: false, reason: 'no CRIU in this test' };
-  }
-  async listImages() {
-    return [];
-  }
-  async removeImages() {
-    return { removed: [], kept: [] };
-  }
-  async hasImage() {
-    return true;
-  }
-}
 
 /** A zookeeper 1 made ready by the create job on the fake runtime, the journal of what was told cleared. */
 async function setup(settings: Parameters<typeof memoryWorld>[1] = {}) {

@@ -1,5 +1,5 @@
-import type { App, BlockButtonAction } from '@slack/bolt';
-import { actionKinds, handleAction, type ActionKind, type CommandDeps } from '../../app/handle-command.js';
+import type { App, BlockAction, ButtonAction, UsersSelectAction } from '@slack/bolt';
+import { actionKinds, handleAction, userSelectValue, type ActionKind, type CommandDeps } from '../../app/handle-command.js';
 import type { Message } from '../../render/blocks.js';
 import type { AcksFirst } from '../acks-first.js';
 import { publishHome } from '../home.js';
@@ -10,13 +10,15 @@ import { onlyOnce, requestKeys, unsureReply, type RequestLedger } from '../reque
 const settles: readonly ActionKind[] = ['transferAccept', 'transferDecline'];
 
 /**
- * Buttons on the card, on ephemeral confirmations, in DMs and on Home. The button's value is the cluster id
- * (or what the button names). A press delivered twice (same action and `action_ts`) is acknowledged and otherwise ignored.
+ * Buttons on the card, on ephemeral confirmations, in DMs and on Home, and the people menus ("Share with…"). A
+ * button's value is the cluster or snapshot id (or what the button names); a menu's choice is handled as
+ * `<id of its block>:<chosen user>`. A press delivered twice (same action and `action_ts`) is acknowledged and
+ * otherwise ignored.
  */
 export function registerClusterActions(app: App, deps: CommandDeps, requests: RequestLedger, later: AcksFirst['later']): void {
   for (const [actionId, kind] of Object.entries(actionKinds)) {
     if (kind === 'createForm') continue; // opens a modal: listeners/home-and-form.ts
-    app.action<BlockButtonAction>(actionId, async ({ ack, body, action, respond, client }) => {
+    app.action<BlockAction<ButtonAction | UsersSelectAction>>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       const onHome = body.container?.type === 'view';
       // Home has no response_url: the answer goes by DM, and Home is re-published to show the change.
@@ -33,7 +35,7 @@ export function registerClusterActions(app: App, deps: CommandDeps, requests: Re
           deps,
           { user: body.user.id, team: body.team?.id ?? null, channel: body.channel?.id ?? null, requestKey: null },
           kind,
-          action.value ?? '',
+          action.type === 'users_select' ? userSelectValue(action.block_id, action.selected_user) : (action.value ?? ''),
         );
         const { file, ...message } = reply ?? {};
         if (reply) await answer(message as Message);
