@@ -71,8 +71,10 @@ describe('clusterbot shell (no Slack)', () => {
     let at = out.length;
     type(`create zookeeper 1 --name ${name}`);
     await waitForOutput(new RegExp(`${name} is ready in \\d+ s`), at, 180_000);
-    const rows = (await db.database.pool.query('SELECT id, state FROM clusters WHERE name = $1', [name])).rows;
-    expect(rows).toEqual([{ id: expect.any(String), state: 'ready' }]);
+    // The shell prints what a state change tells inside its transaction: the commit may follow the line by a moment.
+    const rowsOf = async () => (await db.database.pool.query('SELECT id, state FROM clusters WHERE name = $1', [name])).rows;
+    await expect.poll(rowsOf, { timeout: 10_000 }).toEqual([{ id: expect.any(String), state: 'ready' }]);
+    const rows = await rowsOf();
     clusterId = rows[0].id;
 
     at = out.length;
@@ -107,7 +109,7 @@ describe('clusterbot shell (no Slack)', () => {
     await waitForOutput(/cannot be undone\. \[y\/N\]/, at);
     type('y');
     await waitForOutput(new RegExp(`${name} was deleted by @UALICE`), at, 60_000);
-    expect((await db.database.pool.query('SELECT state FROM clusters WHERE id = $1', [clusterId])).rows[0].state).toBe('deleted');
+    await expect.poll(async () => (await db.database.pool.query('SELECT state FROM clusters WHERE id = $1', [clusterId])).rows[0].state, { timeout: 10_000 }).toBe('deleted');
     expect(await listByLabel(clusterId)).toEqual({ containers: [], volumes: [], networks: [] });
   });
 });
