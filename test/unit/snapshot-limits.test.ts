@@ -99,7 +99,7 @@ class RecordingData extends QuietData {
 }
 
 /** A ready zookeeper 3 whose volumes `du` reports at `volumeBytes` each; a snapshot world around it. */
-async function setup(opts: { volumeBytes: number; freeBytes?: number; snapshots?: Partial<ReturnType<typeof testSettings>['snapshots']> }) {
+async function setup(opts: { volumeBytes: number; freeBytes?: number; duFails?: boolean; snapshots?: Partial<ReturnType<typeof testSettings>['snapshots']> }) {
   const base = memoryWorld(catalog);
   base.settings.snapshots = { ...base.settings.snapshots, ...opts.snapshots };
   const real = createSnapshotBundles({ stagingDir: staging });
@@ -111,6 +111,7 @@ async function setup(opts: { volumeBytes: number; freeBytes?: number; snapshots?
   w.runtime.scriptExec(() => true, ({ cmd }) => {
     if (cmd[0] === 'du') {
       du.push(cmd);
+      if (opts.duFails) return { exitCode: 1, output: 'du: command not found\n' };
       return { exitCode: 0, output: `${opts.volumeBytes}\t${cmd.at(-1)}\n` };
     }
     return { exitCode: 0, output: 'ok\n' };
@@ -143,6 +144,15 @@ describe('a snapshot over a limit fails before anything is paused', () => {
     expect(data.calls.filter((x) => x.startsWith('export'))).toEqual([]);
     expect(data.calls.filter((x) => x.startsWith('pause'))).toHaveLength(3);
     expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'snapshotReady' });
+  });
+
+  it('a volume whose size cannot be measured is left out (it could not be held to the limits), even with --with-data', async () => {
+    const { w, data, snapshot } = await setup({ volumeBytes: 0, duFails: true, snapshots: { maxBytes: 5 * GiB } });
+    await snapshot('UALICE', true);
+    expect(data.calls.filter((x) => x.startsWith('export'))).toEqual([]);
+    const ready = w.notifier.threadMessages.at(-1) as { kind: string; summary: { notCaptured: { what: string; why: string }[] } };
+    expect(ready.kind).toBe('snapshotReady');
+    expect(ready.summary.notCaptured).toContainEqual({ what: expect.stringMatching(/^volume \w+ of zk-1$/), why: expect.stringContaining('could not be measured') });
   });
 
   it('the taker\'s byte quota counts what this one adds; an admin is exempt', async () => {
