@@ -1,5 +1,20 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, check, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import type { PublishedPort } from '../domain/cluster.js';
 import type { OutboxKind, OutboxMessage } from '../domain/outbox.js';
 
@@ -20,7 +35,10 @@ export const hosts = pgTable(
     /** The address people and clients use for the host's published ports; null: the deployment's default. */
     advertiseAddress: text('advertise_address'),
     labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
-    /** active: takes new clusters; draining: keeps its clusters, takes none; down: not answering (its clusters are lost). */
+    /**
+     * active: takes new clusters; draining: keeps its clusters, takes none;
+     * down: not answering (its clusters are lost).
+     */
     state: text('state').notNull().default('active'),
     /** While down: the state it takes again when it answers (an admin's drain outlives an outage); null otherwise. */
     resumeState: text('resume_state'),
@@ -36,7 +54,10 @@ export const hosts = pgTable(
     /** MemAvailable of the host at the last health check (null: no running node there to read it from). */
     memoryFreeBytes: bigint('memory_free_bytes', { mode: 'number' }),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
-    /** Since when it has answered every check without a miss (null: its last check failed); lost clusters wait on it. */
+    /**
+     * Since when it has answered every check without a miss (null: its last check failed);
+     * lost clusters wait on it.
+     */
     upSince: timestamp('up_since', { withTimezone: true }),
     lastError: text('last_error'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -114,7 +135,7 @@ export const nodes = pgTable(
 
 /**
  * A migrated cluster's stopped source on its old host: kept for a rollback window (MIGRATE_ROLLBACK_HOURS), then
- * removed by the reconciler. Written in the cut-over's transaction (db/cluster-store.ts cutOver).
+ * removed by the reconciler. Written in the cut-over's transaction (db/queries/cluster-changes.ts cutOverCluster).
  */
 export const retiredSources = pgTable(
   'retired_sources',
@@ -296,7 +317,10 @@ export const quarantinedClusters = pgTable('quarantined_clusters', {
   owner: text('owner'),
   hosts: jsonb('hosts').$type<string[]>().notNull().default([]),
   // '{}' as 0019_quarantine.sql made it: every hold writes the lists (db/quarantine-store.ts).
-  objects: jsonb('objects').$type<{ containers: string[]; volumes: string[]; networks: string[] }>().notNull().default(sql`'{}'::jsonb`),
+  objects: jsonb('objects')
+    .$type<{ containers: string[]; volumes: string[]; networks: string[] }>()
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   quarantinedAt: timestamp('quarantined_at', { withTimezone: true }).notNull().defaultNow(),
   removeAfter: timestamp('remove_after', { withTimezone: true }).notNull(),
   endedAt: timestamp('ended_at', { withTimezone: true }),
@@ -370,7 +394,7 @@ export const outbox = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     key: text('key').notNull().unique(),
     kind: text('kind').$type<OutboxKind>().notNull(),
-    /** The cluster it is about (the sender reads the card's channel and owner from it); no foreign key, as 0009 made it. */
+    /** The cluster it is about (the sender reads its card's channel and owner); no foreign key, as 0009 made it. */
     clusterId: uuid('cluster_id'),
     /** The pacing channel: the cluster's channel, or the user's id for a DM. */
     channel: text('channel').notNull(),

@@ -9,7 +9,6 @@ import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/config.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -109,7 +108,9 @@ describe('schema.ts', () => {
     const [ddl] = [...(await tree(out))].filter(([f]) => f.endsWith('.sql')).map(([, text]) => text);
     expect(ddl).toContain('CREATE TABLE "outbox"');
     await fromSchema.database.pool.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-    for (const statement of ddl!.split('--> statement-breakpoint')) if (statement.trim()) await fromSchema.database.pool.query(statement);
+    for (const statement of ddl!.split('--> statement-breakpoint')) {
+      if (statement.trim()) await fromSchema.database.pool.query(statement);
+    }
 
     const expected = await catalog(migrated);
     expect(expected.length).toBeGreaterThan(200);
