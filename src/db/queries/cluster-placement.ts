@@ -8,7 +8,7 @@ import { firstFreeSubnet } from '../../domain/subnet.js';
 import { AppError } from '../../errors.js';
 import type { NewCluster, NewOperation } from '../../services/ports.js';
 import { clusters, nodes } from '../schema.js';
-import { lockForTransaction, type Db, type Tx } from '../tx.js';
+import { lockForTransaction, type Db, type DbOrTx, type Tx } from '../tx.js';
 import { clusterUsage, findClusterByRequestKey, liveCluster, toCluster } from './clusters.js';
 import { recordEvent } from './events.js';
 import { hostLoads } from './host-loads.js';
@@ -81,8 +81,9 @@ export async function createCluster(
   c: NewCluster,
   op: NewOperation = { kind: 'create', actor: c.owner },
 ): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }> {
-  const seenResult = async (db: Db | Tx, cluster: Cluster) =>
-    ({ cluster, created: false, operation: await activeOperationOf(db, cluster.id) });
+  // A request seen before: its cluster, and the operation it is busy with, if any.
+  const seenResult = async (on: DbOrTx, cluster: Cluster) =>
+    ({ cluster, created: false, operation: await activeOperationOf(on, cluster.id) });
   return placementTransaction(
     db,
     async (tx) => {
