@@ -1,11 +1,12 @@
 import path from 'node:path';
-import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
 import { packageRoot } from '../config.js';
 import * as schema from './schema.js';
+import { advisoryLocks, type Db } from './tx.js';
 
-export type Db = NodePgDatabase<typeof schema>;
+export type { Db };
 
 export interface Database {
   db: Db;
@@ -47,10 +48,10 @@ export async function migrateDatabase(database: Database): Promise<void> {
   // Serialise concurrent starters (bot + worker) so they don't race on the migrations table.
   const client = await database.pool.connect();
   try {
-    await client.query('SELECT pg_advisory_lock(7413001)');
+    await client.query(`SELECT pg_advisory_lock(${advisoryLocks.migrations})`);
     await migrate(database.db, { migrationsFolder: path.join(packageRoot, 'migrations') });
   } finally {
-    await client.query('SELECT pg_advisory_unlock(7413001)').catch(() => undefined);
+    await client.query(`SELECT pg_advisory_unlock(${advisoryLocks.migrations})`).catch(() => undefined);
     client.release();
   }
 }

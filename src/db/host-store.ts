@@ -1,11 +1,11 @@
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
-import { activeOperationStates } from '../domain/operation.js';
+import { and, eq, ne, sql } from 'drizzle-orm';
 import { answer, goDown, setByAdmin, type HostStatus } from '../domain/host-health.js';
-import type { HostLoad, HostState } from '../domain/placement.js';
+import type { HostState } from '../domain/placement.js';
 import type { HostRecord, HostStore, NewHost } from '../services/ports.js';
-import type { Db } from './client.js';
-import type { Tx } from './operation-store.js';
-import { clusters, hosts, operations } from './schema.js';
+import { liveCluster } from './queries/clusters.js';
+import { hostLoads } from './queries/host-loads.js';
+import { clusters, hosts } from './schema.js';
+import type { Db } from './tx.js';
 
 function toHost(r: typeof hosts.$inferSelect): HostRecord {
   return {
@@ -27,45 +27,6 @@ function toHost(r: typeof hosts.$inferSelect): HostRecord {
     upSince: r.upSince,
     lastError: r.lastError,
   };
-}
-
-const live = ne(clusters.state, 'deleted');
-
-/**
- * Every registered host with what live clusters reserve on it, for placement: a migrating cluster counts on its
- * source until the cut-over and on its target from the moment its migration is asked for (its active migrate
- * operation's `to`), so creates and other migrations racing it cannot take the room it is moving into. A host
- * counts as reachable once a health check has seen it and while it is not `down`. Runs inside the create
- * transaction (and a migration's begin), under the lock they share.
- */
-export async function hostLoads(tx: Tx | Db): Promise<HostLoad[]> {
-  const rows = await tx.select().from(hosts);
-  const reserved = await tx
-    .select({ host: clusters.host, cpus: sql<number>`coalesce(sum(${clusters.reservedCpus}), 0)::float8`, memoryMiB: sql<number>`coalesce(sum(${clusters.reservedMemoryMiB}), 0)::int` })
-    .from(clusters)
-    .where(live)
-    .groupBy(clusters.host);
-  const target = sql<string>`${operations.params}->>'to'`;
-  const incoming = await tx
-    .select({ host: target, cpus: sql<number>`coalesce(sum(${clusters.reservedCpus}), 0)::float8`, memoryMiB: sql<number>`coalesce(sum(${clusters.reservedMemoryMiB}), 0)::int` })
-    .from(operations)
-    .innerJoin(clusters, eq(clusters.id, operations.clusterId))
-    .where(and(eq(operations.kind, 'migrate'), inArray(operations.state, [...activeOperationStates]), live))
-    .groupBy(target);
-  const by = new Map(reserved.map((r) => [r.host, r]));
-  const into = new Map(incoming.map((r) => [r.host, r]));
-  return rows.map((h) => ({
-    name: h.name,
-    state: h.state as HostState,
-    // A host that missed its last check takes no new cluster even before it counts as down.
-    reachable: h.state !== 'down' && h.lastSeenAt !== null && h.upSince !== null,
-    cpus: h.cpus,
-    memoryMiB: h.memoryMiB,
-    maxCpus: h.maxCpus,
-    maxMemoryMiB: h.maxMemoryMiB,
-    reservedCpus: (by.get(h.name)?.cpus ?? 0) + (into.get(h.name)?.cpus ?? 0),
-    reservedMemoryMiB: (by.get(h.name)?.memoryMiB ?? 0) + (into.get(h.name)?.memoryMiB ?? 0),
-  }));
 }
 
 function statusOf(r: typeof hosts.$inferSelect): HostStatus {
@@ -143,7 +104,10 @@ export function createHostStore(db: Db): HostStore {
     },
     async remove(name) {
       return db.transaction(async (tx) => {
-        const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(clusters).where(and(live, eq(clusters.host, name)));
+        const [{ n } = { n: 0 }] = await tx
+          .select({ n: sql<number>`count(*)::int` })
+          .from(clusters)
+          .where(and(liveCluster, eq(clusters.host, name)));
         if (n > 0) return { removed: false, liveClusters: n };
         const gone = await tx.delete(hosts).where(eq(hosts.name, name)).returning();
         return { removed: gone.length > 0, liveClusters: 0 };

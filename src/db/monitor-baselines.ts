@@ -1,18 +1,22 @@
 import { sql } from 'drizzle-orm';
 import { withBaselines, type NodeBaselines } from '../domain/health.js';
-import type { Db } from './client.js';
-import type { Tx } from './operation-store.js';
 import { monitorMemory } from './schema.js';
+import type { DbOrTx } from './tx.js';
 
 /**
- * Writes an operation's node baselines into the monitor's memory (WarningStore.recordBaselines), with `tx` (the
- * operation's end, InTransaction.monitor) or the database. One statement merges them into whatever the monitor
+ * Writes an operation's node baselines into the monitor's memory (WarningStore.recordBaselines), in the transaction of
+ * the operation's end (InTransaction.monitor) or on the database. One statement merges them into whatever the monitor
  * remembers, so a tick saving at the same moment cannot interleave: its save compares the token this moves.
  */
-export async function recordBaselines(tx: Tx | Db, clusterId: string, baselines: NodeBaselines, at: Date): Promise<void> {
+export async function recordBaselines(
+  db: DbOrTx,
+  clusterId: string,
+  baselines: NodeBaselines,
+  at: Date,
+): Promise<void> {
   const fresh = withBaselines(undefined, baselines, at);
   const named = JSON.stringify(Object.keys(baselines));
-  await tx
+  await db
     .insert(monitorMemory)
     .values({ clusterId, memory: fresh as unknown as Record<string, unknown> })
     .onConflictDoUpdate({

@@ -1,81 +1,24 @@
-import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
-import { activeOperationStates, busyMessage, type Operation, type OperationKind, type OperationState } from '../domain/operation.js';
-import { AppError } from '../errors.js';
-import type { InTransaction, NewOperation, OperationStore } from '../services/ports.js';
-import type { Db } from './client.js';
-import { toCluster, toNode } from './cluster-row.js';
-import { hostLoads } from './host-store.js';
+import { busyMessage } from '../domain/operation.js';
 import { placeCluster } from '../domain/placement.js';
-import { recordBaselines } from './monitor-baselines.js';
-import { writeOutbox } from './outbox-store.js';
-import { clusterShares, clusters, events, nodes, operations } from './schema.js';
-
-type OperationRow = typeof operations.$inferSelect;
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-
-export function toOperation(r: OperationRow): Operation {
-  return {
-    id: r.id,
-    clusterId: r.clusterId,
-    kind: r.kind as OperationKind,
-    actor: r.actor,
-    state: r.state as OperationState,
-    params: r.params,
-    progress: r.progress ?? null,
-    error: r.error,
-    attempts: r.attempts,
-    createdAt: r.createdAt,
-    startedAt: r.startedAt,
-    finishedAt: r.finishedAt,
-  };
-}
-
-const active = inArray(operations.state, [...activeOperationStates]);
-
-/** Inserts a queued operation inside the caller's transaction (the cluster row it belongs to changes in the same one). */
-export async function insertOperation(tx: Tx | Db, clusterId: string, op: NewOperation): Promise<Operation> {
-  const [row] = await tx
-    .insert(operations)
-    .values({ clusterId, kind: op.kind, actor: op.actor, state: 'queued', params: op.params ?? {} })
-    .returning();
-  return toOperation(row!);
-}
-
-/** Ends an active operation (guarded: a final one stays as it is), with `tx` or the database. */
-export async function finishOperation(tx: Tx | Db, id: string, state: Exclude<OperationState, 'queued' | 'running'>, error: string | null = null): Promise<Operation | undefined> {
-  const [row] = await tx
-    .update(operations)
-    .set({ state, finishedAt: sql`now()`, ...(error !== null && { error }) })
-    .where(and(eq(operations.id, id), active))
-    .returning();
-  return row && toOperation(row);
-}
-
-/**
- * The writes a Tell (services/ports.ts) makes, bound to the transaction of the state change it tells about: every
- * store that changes state and tells Slack hands its Tell one of these.
- */
-export function inTransaction(tx: Tx): InTransaction {
-  return {
-    outbox: { write: (e) => writeOutbox(tx, e) },
-    operations: { finish: (op, state, error) => finishOperation(tx, op, state, error), list: (clusterId) => operationsOf(tx, clusterId) },
-    // Read through the transaction, not the pool: a Tell never needs a second connection while its change holds one.
-    nodes: async (clusterId) => (await tx.select().from(nodes).where(eq(nodes.clusterId, clusterId)).orderBy(asc(nodes.ordinal))).map(toNode),
-    sharedWith: async (clusterId) =>
-      (await tx.select({ user: clusterShares.userId }).from(clusterShares).where(eq(clusterShares.clusterId, clusterId)).orderBy(asc(clusterShares.grantedAt), asc(clusterShares.userId))).map((r) => r.user),
-    monitor: { recordBaselines: (clusterId, baselines, at) => recordBaselines(tx, clusterId, baselines, at) },
-  };
-}
-
-/** The operation still running in this attempt (no later delivery of its job has marked it running again). */
-export const runningIn = (id: string, attempt: number): SQL => and(eq(operations.id, id), eq(operations.attempts, attempt), eq(operations.state, 'running'))!;
-
-/** A cluster's operations, newest first, with `tx` or the database. */
-async function operationsOf(tx: Tx | Db, clusterId: string): Promise<Operation[]> {
-  const rows = await tx.select().from(operations).where(eq(operations.clusterId, clusterId)).orderBy(desc(operations.createdAt), desc(operations.id));
-  return rows.map(toOperation);
-}
+import { AppError } from '../errors.js';
+import type { OperationStore } from '../services/ports.js';
+import { inTransaction } from './in-transaction.js';
+import { lockCluster, toCluster } from './queries/clusters.js';
+import { recordEvent } from './queries/events.js';
+import { hostLoads } from './queries/host-loads.js';
+import {
+  activeOperation,
+  activeOperationOf,
+  finishOperation,
+  insertOperation,
+  operationsOf,
+  runningIn,
+  toOperation,
+} from './queries/operations.js';
+import { clusters, operations } from './schema.js';
+import { lockForTransaction, type Db } from './tx.js';
 
 export function createOperationStore(db: Db): OperationStore {
   return {
@@ -84,17 +27,19 @@ export function createOperationStore(db: Db): OperationStore {
         // Row lock on the cluster: concurrent begins on one cluster queue up here, so the second one sees
         // the first one's operation (the partial unique index is the backstop).
         // A migration takes the room on its target under the lock creates take (see hostLoads), taken first, as they do.
-        if (opts.migrateTo) await tx.execute(sql`SELECT pg_advisory_xact_lock(7413002)`);
-        const [row] = await tx.select().from(clusters).where(eq(clusters.id, clusterId)).for('update');
+        if (opts.migrateTo) await lockForTransaction(tx, 'placement');
+        const row = await lockCluster(tx, clusterId);
         if (!row || row.state === 'deleted') throw new AppError('not_found', 'That cluster no longer exists.', { hints: ['`/cluster list` shows yours.'] });
-        const [current] = await tx.select().from(operations).where(and(eq(operations.clusterId, clusterId), active));
+        const current = await activeOperationOf(tx, clusterId);
         if (current) {
-          if (!opts.preempt?.includes(current.kind as OperationKind))
-            throw new AppError('busy', busyMessage(row.name, toOperation(current), new Date()), { hints: ['Try again when it has finished; the cluster\'s thread shows its progress.'] });
+          if (!opts.preempt?.includes(current.kind))
+            throw new AppError('busy', busyMessage(row.name, current, new Date()), {
+              hints: ['Try again when it has finished; the cluster\'s thread shows its progress.'],
+            });
           await tx
             .update(operations)
             .set({ state: 'cancelled', finishedAt: sql`now()`, error: `cut short by a ${op.kind} from ${op.actor}` })
-            .where(and(eq(operations.id, current.id), active));
+            .where(and(eq(operations.id, current.id), activeOperation));
         }
         if (!opts.whenStates.includes(row.state as never))
           throw new AppError('illegal_transition', `${row.name} is ${row.state}; that is not possible right now.`, { hints: [`\`/cluster status ${row.name}\` shows its state.`] });
@@ -106,7 +51,8 @@ export function createOperationStore(db: Db): OperationStore {
             .where(and(eq(clusters.id, clusterId), inArray(clusters.state, statesAllowedBefore(opts.moveTo))))
             .returning();
           if (!moved) throw new AppError('illegal_transition', `${row.name} is ${row.state} and cannot become ${opts.moveTo}.`);
-          await tx.insert(events).values({ clusterId, actor: op.actor, kind: `state.${opts.moveTo}`, detail: { operation: op.kind } });
+          const detail = { operation: op.kind };
+          await recordEvent(tx, { clusterId, actor: op.actor, kind: `state.${opts.moveTo}`, detail });
           cluster = toCluster(moved);
         }
         if (opts.migrateTo) {
@@ -117,7 +63,8 @@ export function createOperationStore(db: Db): OperationStore {
           op = { ...op, params: { ...op.params, to: placed.host } };
         }
         const operation = await insertOperation(tx, clusterId, op);
-        await tx.insert(events).values({ clusterId, actor: op.actor, kind: `operation.${op.kind}`, detail: { operation: operation.id, ...(op.params ?? {}) } });
+        const detail = { operation: operation.id, ...(op.params ?? {}) };
+        await recordEvent(tx, { clusterId, actor: op.actor, kind: `operation.${op.kind}`, detail });
         // The card (and any DM) commits with the operation and the move: a process killed after the commit has queued them.
         if (opts.tell) await opts.tell(cluster, inTransaction(tx));
         return { operation, cluster };
@@ -129,13 +76,10 @@ export function createOperationStore(db: Db): OperationStore {
       return row && toOperation(row);
     },
 
-    async active(clusterId) {
-      const [row] = await db.select().from(operations).where(and(eq(operations.clusterId, clusterId), active));
-      return row && toOperation(row);
-    },
+    active: (clusterId) => activeOperationOf(db, clusterId),
 
     async listActive() {
-      const rows = await db.select().from(operations).where(active).orderBy(asc(operations.createdAt));
+      const rows = await db.select().from(operations).where(activeOperation).orderBy(asc(operations.createdAt));
       return rows.map(toOperation);
     },
 
@@ -150,7 +94,7 @@ export function createOperationStore(db: Db): OperationStore {
       const [row] = await db
         .update(operations)
         .set({ state: 'running', attempts: sql`${operations.attempts} + 1`, startedAt: sql`coalesce(${operations.startedAt}, now())` })
-        .where(and(eq(operations.id, id), active))
+        .where(and(eq(operations.id, id), activeOperation))
         .returning();
       return row && toOperation(row);
     },
@@ -158,7 +102,7 @@ export function createOperationStore(db: Db): OperationStore {
     finish: (id, state, error) => finishOperation(db, id, state, error),
 
     async setProgress(id, progress) {
-      await db.update(operations).set({ progress }).where(and(eq(operations.id, id), active));
+      await db.update(operations).set({ progress }).where(and(eq(operations.id, id), activeOperation));
     },
 
     async history(filter, page) {

@@ -3,8 +3,7 @@ import { withoutSignedLinks, type OutboxEntry, type OutboxKind, type OutboxMessa
 
 export type { OutboxRow };
 import type { OutboxWriter } from '../services/ports.js';
-import type { Db } from './client.js';
-import type { Tx } from './operation-store.js';
+import type { Db, Tx } from './tx.js';
 
 export interface OutboxStore extends OutboxWriter {
   /**

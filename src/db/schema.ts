@@ -1,44 +1,71 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, real, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import type { PublishedPort } from '../domain/cluster.js';
+import type { OutboxKind, OutboxMessage } from '../domain/outbox.js';
 
 /**
  * Docker hosts clusterbot may place clusters on: managed with `clusterbot hosts`, also seeded from DOCKER_HOSTS
  * at start. Capacity is what the last health check read from the engine; placement sums the reservations
  * of live clusters against it inside the create transaction.
  */
-export const hosts = pgTable('hosts', {
-  name: text('name').primaryKey(),
-  url: text('url').notNull(),
-  /** ca.pem, cert.pem, key.pem for mutual TLS (https:// hosts). */
-  tlsDir: text('tls_dir'),
-  /** Plain tcp:// on a network accepted by the operator for this host. */
-  insecure: boolean('insecure').notNull().default(false),
-  /** The address people and clients use for the host's published ports; null: the deployment's default. */
-  advertiseAddress: text('advertise_address'),
-  labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
-  /** active: takes new clusters; draining: keeps its clusters, takes none; down: not answering (its clusters are lost). */
-  state: text('state').notNull().default('active'),
-  /** While down: the state it takes again when it answers (an admin's drain outlives an outage); null otherwise. */
-  resumeState: text('resume_state'),
-  cpus: integer('cpus').notNull().default(0),
-  memoryMiB: integer('memory_mib').notNull().default(0),
-  /**
-   * What clusters may reserve there at most, set by an admin (`clusterbot hosts limit`): the machines are shared,
-   * so clusterbot may be given only part of one. Null: the engine's own figures (less the daemon's headroom).
-   */
-  maxCpus: real('max_cpus'),
-  maxMemoryMiB: integer('max_memory_mib'),
-  diskFreeBytes: bigint('disk_free_bytes', { mode: 'number' }),
-  /** MemAvailable of the host at the last health check (null: no running node there to read it from). */
-  memoryFreeBytes: bigint('memory_free_bytes', { mode: 'number' }),
-  lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
-  /** Since when it has answered every check without a miss (null: its last check failed); lost clusters wait on it. */
-  upSince: timestamp('up_since', { withTimezone: true }),
-  lastError: text('last_error'),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const hosts = pgTable(
+  'hosts',
+  {
+    name: text('name').primaryKey(),
+    url: text('url').notNull(),
+    /** ca.pem, cert.pem, key.pem for mutual TLS (https:// hosts). */
+    tlsDir: text('tls_dir'),
+    /** Plain tcp:// on a network accepted by the operator for this host. */
+    insecure: boolean('insecure').notNull().default(false),
+    /** The address people and clients use for the host's published ports; null: the deployment's default. */
+    advertiseAddress: text('advertise_address'),
+    labels: jsonb('labels').$type<Record<string, string>>().notNull().default({}),
+    /**
+     * active: takes new clusters; draining: keeps its clusters, takes none;
+     * down: not answering (its clusters are lost).
+     */
+    state: text('state').notNull().default('active'),
+    /** While down: the state it takes again when it answers (an admin's drain outlives an outage); null otherwise. */
+    resumeState: text('resume_state'),
+    cpus: integer('cpus').notNull().default(0),
+    memoryMiB: integer('memory_mib').notNull().default(0),
+    /**
+     * What clusters may reserve there at most, set by an admin (`clusterbot hosts limit`): the machines are shared,
+     * so clusterbot may be given only part of one. Null: the engine's own figures (less the daemon's headroom).
+     */
+    maxCpus: real('max_cpus'),
+    maxMemoryMiB: integer('max_memory_mib'),
+    diskFreeBytes: bigint('disk_free_bytes', { mode: 'number' }),
+    /** MemAvailable of the host at the last health check (null: no running node there to read it from). */
+    memoryFreeBytes: bigint('memory_free_bytes', { mode: 'number' }),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+    /**
+     * Since when it has answered every check without a miss (null: its last check failed);
+     * lost clusters wait on it.
+     */
+    upSince: timestamp('up_since', { withTimezone: true }),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // Added by hand in 0006_hosts.sql; the same list as domain/placement.ts hostStates.
+  () => [check('hosts_state_check', sql`"state" IN ('active', 'draining', 'down')`)],
+);
 
 export const clusters = pgTable(
   'clusters',
@@ -108,7 +135,7 @@ export const nodes = pgTable(
 
 /**
  * A migrated cluster's stopped source on its old host: kept for a rollback window (MIGRATE_ROLLBACK_HOURS), then
- * removed by the reconciler. Written in the cut-over's transaction (db/cluster-store.ts cutOver).
+ * removed by the reconciler. Written in the cut-over's transaction (db/queries/cluster-changes.ts cutOverCluster).
  */
 export const retiredSources = pgTable(
   'retired_sources',
@@ -289,7 +316,11 @@ export const quarantinedClusters = pgTable('quarantined_clusters', {
   clusterName: text('cluster_name'),
   owner: text('owner'),
   hosts: jsonb('hosts').$type<string[]>().notNull().default([]),
-  objects: jsonb('objects').$type<{ containers: string[]; volumes: string[]; networks: string[] }>().notNull().default({ containers: [], volumes: [], networks: [] }),
+  // '{}' as 0019_quarantine.sql made it: every hold writes the lists (db/quarantine-store.ts).
+  objects: jsonb('objects')
+    .$type<{ containers: string[]; volumes: string[]; networks: string[] }>()
+    .notNull()
+    .default(sql`'{}'::jsonb`),
   quarantinedAt: timestamp('quarantined_at', { withTimezone: true }).notNull().defaultNow(),
   removeAfter: timestamp('remove_after', { withTimezone: true }).notNull(),
   endedAt: timestamp('ended_at', { withTimezone: true }),
@@ -302,11 +333,16 @@ export const quarantinedClusters = pgTable('quarantined_clusters', {
  * This deployment's identity: one row, made by the migration that created the table, so every process on the
  * same database agrees on it. Docker objects carry it as `clusterbot.instance` (domain/labels.ts).
  */
-export const deployment = pgTable('deployment', {
-  singleton: boolean('singleton').primaryKey().default(true),
-  id: uuid('id').notNull().defaultRandom(),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-});
+export const deployment = pgTable(
+  'deployment',
+  {
+    singleton: boolean('singleton').primaryKey().default(true),
+    id: uuid('id').notNull().defaultRandom(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  // The primary key allows true and false: the check leaves one row.
+  () => [check('deployment_one_row', sql`"singleton"`)],
+);
 
 /**
  * Slack requests handled, by their identity (slack/request-ledger.ts): the first delivery inserts the key, a
@@ -346,3 +382,44 @@ export const transferOffers = pgTable(
     index('transfer_offers_pending_expiry').on(t.expiresAt).where(sql`state = 'pending'`),
   ],
 );
+
+/**
+ * Messages Slack must be told (domain/outbox.ts), written in the transaction of the state change they tell about and
+ * delivered by slack/outbox-sender.ts. A row is one key: `version` counts its payloads, `sent_version` the last one
+ * delivered (or given up on), so a row is pending while version > sent_version. Queried in SQL by db/outbox-store.ts.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    key: text('key').notNull().unique(),
+    kind: text('kind').$type<OutboxKind>().notNull(),
+    /** The cluster it is about (the sender reads its card's channel and owner); no foreign key, as 0009 made it. */
+    clusterId: uuid('cluster_id'),
+    /** The pacing channel: the cluster's channel, or the user's id for a DM. */
+    channel: text('channel').notNull(),
+    owner: text('owner'),
+    payload: jsonb('payload').$type<{ message: OutboxMessage; clusterProgress: boolean }>().notNull(),
+    version: integer('version').notNull().default(1),
+    sentVersion: integer('sent_version').notNull().default(0),
+    /** The posted message's ts (cards and progress messages are updated in place). */
+    ts: text('ts'),
+    attempts: integer('attempts').notNull().default(0),
+    dueAt: timestamp('due_at', { withTimezone: true }).notNull().defaultNow(),
+    /** A sender's lease: until then only `lease_owner` may report on the row. */
+    leasedUntil: timestamp('leased_until', { withTimezone: true }),
+    leaseOwner: text('lease_owner'),
+    lastError: text('last_error'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+    /** A post was sent and its outcome never known: Slack's history is searched for it before posting again. */
+    postUnknown: boolean('post_unknown').notNull().default(false),
+  },
+  (t) => [index('outbox_pending_idx').on(t.channel, t.id).where(sql`"version" > "sent_version"`)],
+);
+
+/** Per channel, when the outbox may next post to it (Slack's per-channel rate limit and Retry-After pauses). */
+export const outboxChannels = pgTable('outbox_channels', {
+  channel: text('channel').primaryKey(),
+  nextAt: timestamp('next_at', { withTimezone: true }).notNull().defaultNow(),
+});

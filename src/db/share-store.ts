@@ -1,9 +1,10 @@
 import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import type { Share, ShareChange, ShareStore } from '../services/ports.js';
-import type { Db } from './client.js';
-import { toCluster } from './cluster-row.js';
-import { inTransaction } from './operation-store.js';
-import { clusterShares, clusters, events, snapshotShares, snapshots } from './schema.js';
+import { inTransaction } from './in-transaction.js';
+import { liveCluster, lockCluster, toCluster } from './queries/clusters.js';
+import { recordEvent } from './queries/events.js';
+import { clusterShares, clusters, snapshotShares, snapshots } from './schema.js';
+import type { Db } from './tx.js';
 
 /**
  * Grants of a cluster (its web UIs and snapshots) and of one snapshot to people other than the owner. Each change
@@ -24,11 +25,11 @@ export function createShareStore(db: Db): ShareStore {
     async shareCluster(clusterId, user, by, tell) {
       return db.transaction(async (tx): Promise<ShareChange> => {
         // Locks the row, so a share and a delete of the cluster are ordered.
-        const [row] = await tx.select().from(clusters).where(and(eq(clusters.id, clusterId), ne(clusters.state, 'deleted'))).for('update');
+        const row = await lockCluster(tx, clusterId, liveCluster);
         if (!row) return 'gone';
         const added = await tx.insert(clusterShares).values({ clusterId, userId: user, grantedBy: by }).onConflictDoNothing().returning({ user: clusterShares.userId });
         if (!added.length) return 'unchanged';
-        await tx.insert(events).values({ clusterId, actor: by, kind: 'shared', detail: { user } });
+        await recordEvent(tx, { clusterId, actor: by, kind: 'shared', detail: { user } });
         if (tell) await tell(toCluster(row), inTransaction(tx));
         return 'done';
       });
@@ -36,11 +37,11 @@ export function createShareStore(db: Db): ShareStore {
 
     async unshareCluster(clusterId, user, by, tell) {
       return db.transaction(async (tx): Promise<ShareChange> => {
-        const [row] = await tx.select().from(clusters).where(eq(clusters.id, clusterId)).for('update');
+        const row = await lockCluster(tx, clusterId);
         if (!row) return 'gone';
         const removed = await tx.delete(clusterShares).where(and(eq(clusterShares.clusterId, clusterId), eq(clusterShares.userId, user))).returning({ user: clusterShares.userId });
         if (!removed.length) return 'unchanged';
-        await tx.insert(events).values({ clusterId, actor: by, kind: 'unshared', detail: { user } });
+        await recordEvent(tx, { clusterId, actor: by, kind: 'unshared', detail: { user } });
         if (tell) await tell(toCluster(row), inTransaction(tx));
         return 'done';
       });
@@ -65,7 +66,8 @@ export function createShareStore(db: Db): ShareStore {
           .returning({ user: snapshotShares.userId, grantedBy: snapshotShares.grantedBy, grantedAt: snapshotShares.grantedAt });
         if (!added) return 'unchanged';
         // Snapshots have no history of their own: the grant is told in their cluster's.
-        await tx.insert(events).values({ clusterId: snap.clusterId, actor: by, kind: 'snapshot.shared', detail: { snapshotId, user } });
+        const event = { clusterId: snap.clusterId, actor: by, kind: 'snapshot.shared', detail: { snapshotId, user } };
+        await recordEvent(tx, event);
         if (tell) await tell(added, inTransaction(tx));
         return 'done';
       });
@@ -77,7 +79,8 @@ export function createShareStore(db: Db): ShareStore {
         if (!snap) return 'gone';
         const removed = await tx.delete(snapshotShares).where(and(eq(snapshotShares.snapshotId, snapshotId), eq(snapshotShares.userId, user))).returning({ user: snapshotShares.userId });
         if (!removed.length) return 'unchanged';
-        await tx.insert(events).values({ clusterId: snap.clusterId, actor: by, kind: 'snapshot.unshared', detail: { snapshotId, user } });
+        const event = { clusterId: snap.clusterId, actor: by, kind: 'snapshot.unshared', detail: { snapshotId, user } };
+        await recordEvent(tx, event);
         return 'done';
       });
     },
@@ -87,7 +90,7 @@ export function createShareStore(db: Db): ShareStore {
         .select({ id: clusterShares.clusterId })
         .from(clusterShares)
         .innerJoin(clusters, eq(clusters.id, clusterShares.clusterId))
-        .where(and(eq(clusterShares.userId, user), ne(clusters.state, 'deleted')));
+        .where(and(eq(clusterShares.userId, user), liveCluster));
       return rows.map((r) => r.id);
     },
 

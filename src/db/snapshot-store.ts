@@ -2,9 +2,9 @@ import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Snapshot, SnapshotState } from '../domain/snapshot.js';
 import type { SnapshotStore, TellAbout } from '../services/ports.js';
 import { AppError } from '../errors.js';
-import type { Db } from './client.js';
-import { inTransaction } from './operation-store.js';
+import { inTransaction } from './in-transaction.js';
 import { snapshots } from './schema.js';
+import { lockForTransaction, type Db } from './tx.js';
 
 function toSnapshot(r: typeof snapshots.$inferSelect): Snapshot {
   return {
@@ -51,7 +51,7 @@ export function createSnapshotStore(db: Db): SnapshotStore {
         if (seen) return toSnapshot(seen);
         if (opts.maxCount !== undefined) {
           // Per owner, so ten snapshots started at once against a limit of three make exactly three.
-          await tx.execute(sql`SELECT pg_advisory_xact_lock(7413004, hashtext(${s.owner}))`);
+          await lockForTransaction(tx, 'snapshotCount', s.owner);
           const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(snapshots).where(and(eq(snapshots.owner, s.owner), inArray(snapshots.state, ['creating', 'ready'])))) as [{ n: number }];
           if (n >= opts.maxCount)
             throw new AppError('quota_exceeded', `You keep ${n} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`, {

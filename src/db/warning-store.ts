@@ -1,11 +1,11 @@
-import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { HealthMemory, Warning, WarningKind } from '../domain/health.js';
 import type { TellAbout, WarningStore } from '../services/ports.js';
-import type { Db } from './client.js';
-import { toCluster } from './cluster-row.js';
+import { inTransaction } from './in-transaction.js';
 import { recordBaselines } from './monitor-baselines.js';
-import { inTransaction, type Tx } from './operation-store.js';
+import { liveCluster, toCluster } from './queries/clusters.js';
 import { clusters, monitorMemory, warnings } from './schema.js';
+import type { Db, Tx } from './tx.js';
 
 function toWarning(r: typeof warnings.$inferSelect): Warning {
   return {
@@ -60,7 +60,7 @@ export function createWarningStore(db: Db): WarningStore {
         .select({ kind: warnings.kind, n: sql<number>`count(*)::int` })
         .from(warnings)
         .innerJoin(clusters, eq(clusters.id, warnings.clusterId))
-        .where(and(isNull(warnings.resolvedAt), ne(clusters.state, 'deleted')))
+        .where(and(isNull(warnings.resolvedAt), liveCluster))
         .groupBy(warnings.kind);
       return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
     },

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createRetiredSourceStore } from '../../src/db/retired-source-store.js';
 import { isAppError } from '../../src/errors.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
@@ -139,5 +140,48 @@ describe('a migration cut over by the delivery that holds its operation', () => 
     expect(await t.store.cutOver(cluster.id, move(second.attempts), 'U0OWNER')).toMatchObject({ state: 'ready', host: 'docker-2' });
     await t.operations.finish(operation.id, 'succeeded');
     expect(await t.operations.isCurrent(operation.id, second.attempts)).toBe(false);
+  });
+  it('moves the node rows to the target, keeps the source for the rollback window and records the move', async () => {
+    const { cluster, operation: create } = await t.store.create({
+      name: `op-${randomUUID().slice(0, 8)}`, owner: 'U0OWNER', team: null, template: 'zookeeper', size: 2,
+      channel: 'C0', expiresAt: new Date(Date.now() + 3600_000), requestKey: null,
+    });
+    await t.operations.markRunning(create!.id);
+    await t.store.transition(cluster.id, 'provisioning', { host: 'docker-1' });
+    const node = (ordinal: number, host: string, containerId: string) => ({
+      clusterId: cluster.id, ordinal, role: 'zookeeper', roleIndex: ordinal, hostname: `zk${ordinal}`,
+      ip: `10.0.0.${ordinal + 2}`, containerName: `zk${ordinal}`, containerId, host, ports: [],
+    });
+    for (const n of [node(0, 'docker-1', 'old-0'), node(1, 'docker-1', 'old-1')]) await t.store.saveNode(n);
+    await t.store.transition(cluster.id, 'ready');
+    await t.operations.finish(create!.id, 'succeeded');
+    const migrate = { kind: 'migrate', actor: 'U0OWNER', params: { to: 'docker-2' } } as const;
+    const { operation } = await t.operations.begin(cluster.id, migrate, { whenStates: ['ready'], moveTo: 'migrating' });
+    const running = (await t.operations.markRunning(operation.id))!;
+
+    const removeSourceAfter = new Date(Date.now() + 86_400_000);
+    // The rows handed in say nothing of the host: the cut-over puts them on the target.
+    const moved = [node(0, 'docker-1', 'new-0'), node(1, 'docker-1', 'new-1')];
+    const move = {
+      from: 'docker-1', to: 'docker-2', nodes: moved, operationId: operation.id, attempt: running.attempts,
+      removeSourceAfter,
+    };
+    expect(await t.store.cutOver(cluster.id, move, 'U0OWNER')).toMatchObject({ state: 'ready', host: 'docker-2' });
+
+    const nodes = await t.store.nodes(cluster.id);
+    expect(nodes.map((n) => [n.ordinal, n.host, n.containerId])).toEqual([
+      [0, 'docker-2', 'new-0'],
+      [1, 'docker-2', 'new-1'],
+    ]);
+    const retired = await createRetiredSourceStore(t.database.db).pending(cluster.id);
+    expect(retired).toEqual([
+      { id: expect.any(Number), clusterId: cluster.id, host: 'docker-1', removeAfter: removeSourceAfter },
+    ]);
+    expect((await t.store.events(cluster.id)).at(-1)).toMatchObject({
+      actor: 'U0OWNER', kind: 'migrated', detail: { from: 'docker-1', to: 'docker-2' },
+    });
+    // A second delivery of the same attempt finds nothing to cut over: the rows stay as the first one left them.
+    expect(await t.store.cutOver(cluster.id, move, 'U0OWNER')).toBeUndefined();
+    expect(await createRetiredSourceStore(t.database.db).pending(cluster.id)).toHaveLength(1);
   });
 });

@@ -1,9 +1,9 @@
 /**
- * What PostgreSQL guarantees for `/cluster transfer` offers (db/transfer-offer-store.ts and the accept in
- * cluster-store.ts transferOwner): one pending offer per cluster, a newer one withdrawing the older; an accept moves
- * the owner only while the offer is pending and unexpired and the cluster still the offerer's, under the quota lock,
- * once however many presses race, and nothing at all when any guard refuses; a decline and an accept racing settle
- * one way; expiry closes only what is due.
+ * What PostgreSQL guarantees for `/cluster transfer` offers (db/queries/transfer-offers.ts and the accept in
+ * cluster-changes.ts transferClusterOwner): one pending offer per cluster, a newer one withdrawing the older; an
+ * accept moves the owner only while the offer is pending and unexpired and the cluster still the offerer's, under the
+ * quota lock, once however many presses race, and nothing at all when any guard refuses; a decline and an accept
+ * racing settle one way; expiry closes only what is due.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
