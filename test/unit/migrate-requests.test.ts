@@ -42,7 +42,7 @@ class Hosts implements Pick<HostStore, 'list' | 'get' | 'setState' | 'loads'> {
     if (r) Object.assign(r, setByAdmin({ state: r.state, resumeState: r.resumeState ?? null }, state));
     return r && { ...r };
   }
-  /** As db/host-store.ts `hostLoads`: a migrating cluster counts on its source and on its active migration's target. */
+  /** As db/queries/host-loads.ts `hostLoads`: a migrating cluster counts on its source and on its active migration's target. */
   async loads(): Promise<HostLoad[]> {
     const live = await this.store.listLive();
     const target = (id: string) => {
