@@ -11,7 +11,7 @@ import type { Log, NodeDataPort } from '../services/ports.js';
 import { checkpointSupport } from './checkpoint-probe.js';
 import type { DataContext } from './data-context.js';
 import { helperLabel, removeHelper } from './helper-container.js';
-import { inspectContainer } from './inspect.js';
+import { containerName, inspectContainer } from './inspect.js';
 import { dockerError, engineCall, engineMessage, statusOf, tolerate } from './engine-call.js';
 import type { HostPool } from './host-pool.js';
 import { logTail } from './log-tail.js';
@@ -118,7 +118,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
           continue;
         }
         for (const p of paused) {
-          const name = p.Names[0]?.replace(/^\//, '') ?? p.Id;
+          const name = containerName(p);
           try {
             await unpause(host, p.Id);
             done.push(`${host}/${name}`);
@@ -147,7 +147,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
       const listed = await call(host, 'list helper containers of cluster', clusterId ?? 'none', () => docker.listContainers({ all: true, filters }));
       const found = clusterId === null ? listed.filter((c) => !c.Labels[label.cluster]) : listed;
       for (const c of found) {
-        await removeHelper(ctx, host, { name: c.Names[0]?.slice(1) ?? c.Id, container: docker.getContainer(c.Id) });
+        await removeHelper(ctx, host, { name: containerName(c), container: docker.getContainer(c.Id) });
       }
       return found.length;
     },
@@ -159,7 +159,8 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
         // One host that does not answer keeps none of the others from being swept.
         const listed = await call(host, 'list helper containers', 'all', () => pool.get(host).listContainers({ all: true, filters })).catch(() => []);
         for (const c of listed) {
-          found.push({ host, clusterId: c.Labels[label.cluster] ?? null, name: c.Names[0]?.slice(1) ?? c.Id, createdAt: new Date(c.Created * 1000) });
+          const clusterId = c.Labels[label.cluster] ?? null;
+          found.push({ host, clusterId, name: containerName(c), createdAt: new Date(c.Created * 1000) });
         }
       }
       return found;
