@@ -133,14 +133,12 @@ export async function helperExit(ctx: EngineContext, host: string, helper: Helpe
 }
 
 /**
- * Starts a helper made with `attach`, attached first: the helper keeps no log, so the stream attached before the start
- * is the only copy of its output, from its first byte (multiplexed: stdout and stderr frames).
+ * Attaches to a helper made with `attach`, before it starts: the helper keeps no log, so this stream is the only copy
+ * of its output (multiplexed: stdout and stderr frames), and attached after the start it would miss the first bytes.
  */
-export async function startAttached(ctx: EngineContext, host: string, helper: Helper): Promise<Readable> {
+export async function attachHelper(ctx: EngineContext, host: string, helper: Helper): Promise<Readable> {
   const attach = () => helper.container.attach({ stream: true, stdout: true, stderr: true });
-  const attached = (await ctx.call(host, 'attach to', helper.name, attach)) as unknown as Readable;
-  await startHelper(ctx, host, helper);
-  return attached;
+  return (await ctx.call(host, 'attach to', helper.name, attach)) as unknown as Readable;
 }
 
 /** Starts a helper made with `attach` and waits for it to end: its exit code and output (capped, bounded-output.ts). */
@@ -150,7 +148,8 @@ export async function runHelper(
   helper: Helper,
   limit: OutputLimit = {},
 ): Promise<{ exitCode: number; output: string }> {
-  const { out, ended } = demuxedOutput(await startAttached(ctx, host, helper), limit);
+  const { out, ended } = demuxedOutput(await attachHelper(ctx, host, helper), limit);
+  await startHelper(ctx, host, helper);
   const exitCode = await helperExit(ctx, host, helper);
   // What the stream held up to a failure of its own is all there is: the exit code says how the helper did.
   await ended.catch(() => undefined);

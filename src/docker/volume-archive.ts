@@ -18,12 +18,12 @@ import type { DataContext } from './data-context.js';
 import { demuxStream, tailBuffer } from './demux.js';
 import { dockerError } from './engine-call.js';
 import {
+  attachHelper,
   createHelper,
   helperExit,
   helperMount,
   removeHelper,
   runHelper,
-  startAttached,
   startHelper,
   withHelper,
   type Helper,
@@ -72,7 +72,8 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
   const started = Date.now();
   let attached: Readable;
   try {
-    attached = await startAttached(ctx, host, helper);
+    attached = await attachHelper(ctx, host, helper);
+    await startHelper(ctx, host, helper);
   } catch (e) {
     await removeHelper(ctx, host, helper);
     throw e;
