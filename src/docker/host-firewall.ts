@@ -66,7 +66,7 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
       ctx.logger.warn({ host, err: why }, 'host firewall: could not make sure cluster nodes cannot reach link-local (metadata) addresses');
       throw new AppError('docker_error', `Could not make sure that cluster nodes on Docker host ${host} cannot reach ${metadataRange} (cloud metadata): ${why}`, {
         retryable: true,
-        hints: ['An admin checks that dockerd runs with its iptables rules on, or sets HOST_FIREWALL=off and firewalls the cluster subnet pool on that host by hand (README, "Network reach of nodes").'],
+        hints: ['An admin checks that dockerd runs with its iptables rules on, or sets HOST_FIREWALL=off and firewalls the cluster subnet pool on that host by hand (docs/operations.md, "Network reach of nodes").'],
         cause: e,
       });
     }
