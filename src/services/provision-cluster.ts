@@ -8,7 +8,11 @@ import { AppError, isAppError, toAppError } from '../errors.js';
 import { readBaselines } from './node-baselines.js';
 import { pollReadiness } from './poll-readiness.js';
 import { telling } from './tell.js';
-import type { Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, ImageCopyProgress, Log, NodeHealthPort, Notifier, Settings, TemplateCatalog, ThreadMessage } from './ports.js';
+import type {
+  Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, ImageCopyProgress, Log, NodeHealthPort, Notifier,
+  Settings, TemplateCatalog,
+} from './ports.js';
+import type { ThreadMessage } from '../domain/messages.js';
 
 export interface ProvisionDeps {
   store: ClusterStore;

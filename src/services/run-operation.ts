@@ -1,20 +1,12 @@
 import type { Operation } from '../domain/operation.js';
 import { toAppError } from '../errors.js';
-import type { Complete, Log, OperationStore } from './ports.js';
+import type { Complete, Log, OperationMetrics, OperationStore } from './ports.js';
 
 export interface RunOperationDeps {
   operations: OperationStore;
   logger: Log;
   /** Counts and times operations for /metrics (src/metrics.ts); absent: not measured. */
   metrics?: OperationMetrics;
-}
-
-/** What runOperation reports: attempts started (with the queue wait of a first one), failures, outcomes. */
-export interface OperationMetrics {
-  started(kind: string, waitedSeconds: number | null): void;
-  failed(kind: string): void;
-  /** `seconds` runs from the request (a create: request to ready), so it includes the wait. */
-  finished(kind: string, outcome: 'succeeded' | 'failed', seconds: number): void;
 }
 
 /**

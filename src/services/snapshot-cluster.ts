@@ -10,10 +10,11 @@ import { isSecretFile, maskCommandLine, maskConfigText, maskEnv, maskLogText } f
 import { AppError, isAppError, toAppError } from '../errors.js';
 import { checkSnapshotSize, snapshotQuotaFor } from '../domain/snapshot-limits.js';
 import type {
-  ArtifactStore, BundleFile, Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotBundle,
-  SnapshotBundles, SnapshotStore, SnapshotSummary, TemplateCatalog,
+  ArtifactStore, BundleFile, Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier,
+  OperationStore, Settings, SnapshotBundle, SnapshotBundles, SnapshotStore, TemplateCatalog,
 } from './ports.js';
 import { tellingAbout } from './tell.js';
+import type { SnapshotSummary } from '../domain/messages.js';
 
 export interface SnapshotDeps {
   store: ClusterStore;

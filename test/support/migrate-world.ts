@@ -15,7 +15,9 @@ import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { AppError } from '../../src/errors.js';
 import { migrateCluster } from '../../src/services/migrate-cluster.js';
-import type { ContainerRuntime, HostStore, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog, ThreadMessage } from '../../src/services/ports.js';
+import type {
+  ContainerRuntime, HostStore, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog,
+} from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import type { ReconcileDeps } from '../../src/services/reconcile.js';
 import { requestCluster } from '../../src/services/request-cluster.js';
@@ -25,6 +27,7 @@ import { createTestDatabase, type TestDatabase } from './db.js';
 import { removeAllByLabel } from './docker.js';
 import { startEngineB } from './engine-b.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
 
 /**
  * Host A (this machine's engine) and host B (a second engine over mutual TLS, scripts/engine-b.sh) registered in a

@@ -10,7 +10,7 @@ import { parseTemplate } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
 import { actionIds, type ButtonElement, type Message } from '../../src/render/blocks.js';
 import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
-import type { Settings, ThreadMessage } from '../../src/services/ports.js';
+import type { Settings } from '../../src/services/ports.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import { recoverJobs } from '../../src/services/recover-jobs.js';
@@ -18,6 +18,7 @@ import { requestCluster, type RequestClusterInput } from '../../src/services/req
 import { requestRetry } from '../../src/services/retry-cluster.js';
 import { isProbe, memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 
