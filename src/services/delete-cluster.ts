@@ -1,7 +1,7 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { systemActor } from '../domain/expiry.js';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
-import { preemptibleByDelete } from '../domain/operation.js';
+import { deleteOperation } from '../domain/operations/delete.js';
 import { mayManage } from '../domain/policy.js';
 import { snapshotLabel } from '../domain/snapshot.js';
 import { AppError } from '../errors.js';
@@ -43,7 +43,7 @@ export async function requestDelete(deps: RequestDeleteDeps, actor: string, ref:
     view.cluster.id,
     { kind: 'delete', actor },
     {
-      whenStates: statesAllowedBefore('deleting'), moveTo: 'deleting', preempt: preemptibleByDelete,
+      whenStates: statesAllowedBefore('deleting'), moveTo: 'deleting', preempt: deleteOperation.preempts,
       tell: telling(deps, async (n, v) => {
         await n.clusterChanged(v);
         // findManageable let a non-owner through only because they are an admin: the owner hears who did it.

@@ -59,8 +59,8 @@ export interface OperationStore {
   history(filter: HistoryFilter, page: { offset: number; limit: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
 }
 
-/** Every job a cluster operation runs as; the job id is the operation id. */
-export type JobName = 'cluster.create' | 'cluster.restore' | 'cluster.delete' | 'cluster.snapshot' | 'snapshot.delete' | 'cluster.reset' | 'cluster.restart' | 'cluster.migrate';
+/** Every job a cluster operation (or a snapshot's removal) runs as, from the operation definitions. */
+export type { JobName } from '../../domain/operations/index.js';
 
 export interface JobQueue {
   /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
