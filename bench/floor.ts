@@ -26,7 +26,7 @@ import { planCluster } from '../src/domain/plan.js';
 import { subnetAt } from '../src/domain/subnet.js';
 import type { Template } from '../src/domain/template.js';
 import { provisionCluster } from '../src/services/provision-cluster.js';
-import { requestCluster } from '../src/services/request-cluster.js';
+import { requestCluster } from '../src/services/operations/create/request.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { removeByLabel } from '../test/support/docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from '../test/support/memory-ports.js';

@@ -31,7 +31,7 @@ import { createNodeAgents } from '../src/docker/node-agent.js';
 import { defaultThresholds } from '../src/domain/health.js';
 import { monitorClusters } from '../src/services/monitor-clusters.js';
 import { provisionCluster } from '../src/services/provision-cluster.js';
-import { requestCluster } from '../src/services/request-cluster.js';
+import { requestCluster } from '../src/services/operations/create/request.js';
 import { runOperation } from '../src/services/run-operation.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { docker, removeByLabel } from '../test/support/docker.js';

@@ -12,27 +12,28 @@ import {
 import { renderMigrateAllConfirm, renderMigrateConfirm, renderResetConfirm } from '../render/messages.js';
 import { createFormButton, openCreateActionId } from '../render/home.js';
 import { actionIds, parseExtendValue, type Message } from '../render/blocks.js';
-import { findManageable, requestDelete } from '../services/delete-cluster.js';
 import { requestExtend } from '../services/extend-cluster.js';
-import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/delete-snapshot.js';
 import type { ArtifactStore, ContainerRuntime, HostStore, Log, ShareStore, SnapshotStore, TemplateCatalog, TransferOfferStore } from '../services/ports.js';
 import { freshDownloadLink, shareSnapshot, unshareSnapshot, visibleSnapshots } from '../services/snapshot-access.js';
 import { cardHost, listHosts } from '../services/list-hosts.js';
 import { renderHosts } from '../render/hosts.js';
 import { clusterLogs } from '../services/cluster-logs.js';
-import { requestRestart } from '../services/restart-cluster.js';
 import { renderLogs } from '../render/logs.js';
 import { parseNodeRef } from '../render/warning.js';
-import { requestCluster, type RequestClusterDeps } from '../services/request-cluster.js';
-import { requestReset } from '../services/request-reset.js';
-import { clustersOn, previewMigrate, refuseDrainUnlessAdmin, requestMigrate, requestMigrateAll } from '../services/request-migrate.js';
-import { requestRestore } from '../services/request-restore.js';
-import { requestSnapshot } from '../services/request-snapshot.js';
-import { requestRetry } from '../services/retry-cluster.js';
+import { requestCluster, type RequestClusterDeps } from '../services/operations/create/request.js';
+import { requestReset } from '../services/operations/reset/request.js';
+import { clustersOn, previewMigrate, refuseDrainUnlessAdmin, requestMigrate, requestMigrateAll } from '../services/operations/migrate/request.js';
+import { requestRestore } from '../services/operations/restore/request.js';
+import { requestSnapshot } from '../services/operations/snapshot/request.js';
+import { requestRetry } from '../services/operations/retry.js';
 import { acceptTransfer, declineTransfer, offerTransfer } from '../services/transfer-cluster.js';
 import { requestShare, requestUnshare } from '../services/share-cluster.js';
 import { historyPageSize } from '../domain/history.js';
 import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../render/history.js';
+import { findManageable } from '../services/find-manageable.js';
+import { requestDelete } from '../services/operations/delete/request.js';
+import { requestRestart } from '../services/operations/restart/request.js';
+import { findDeletableSnapshot, requestDeleteSnapshot } from '../services/operations/snapshot-delete/request.js';
 
 /**
  * The part of handling `/cluster ...` that Slack and the shell share: one service call per

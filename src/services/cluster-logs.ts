@@ -1,7 +1,7 @@
 import type { ClusterLogs } from '../domain/cluster.js';
 import { AppError } from '../errors.js';
-import { findManageable } from './delete-cluster.js';
 import type { ClusterStore, ContainerRuntime, Settings } from './ports.js';
+import { findManageable } from './find-manageable.js';
 
 /** Lines `/cluster logs` shows when not told, and the most it ever fetches. */
 export const defaultLogLines = 50;

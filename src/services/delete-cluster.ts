@@ -1,60 +1,10 @@
-import type { ClusterView } from '../domain/cluster.js';
 import { systemActor } from '../domain/expiry.js';
-import { statesAllowedBefore } from '../domain/cluster-state.js';
-import { deleteOperation } from '../domain/operations/delete.js';
-import { mayManage } from '../domain/policy.js';
 import { snapshotLabel } from '../domain/snapshot.js';
 import { AppError } from '../errors.js';
 import { telling } from './tell.js';
-import type { Checkpoint, ClusterStore, Complete, ContainerRuntime, JobQueue, Log, NodeDataPort, Notifier, OperationStore, Settings, SnapshotStore } from './ports.js';
-
-export interface RequestDeleteDeps {
-  store: ClusterStore;
-  operations: OperationStore;
-  queue: JobQueue;
-  notifier: Notifier;
-  settings: Settings;
-}
-
-/** Finds a live cluster the actor may manage, by name or id, or says precisely why not. */
-export async function findManageable(deps: { store: ClusterStore; settings: Settings }, actor: string, ref: { name?: string; id?: string }): Promise<ClusterView> {
-  const cluster = ref.id ? await deps.store.get(ref.id) : await deps.store.findLiveByName(ref.name ?? '');
-  if (!cluster || cluster.state === 'deleted')
-    throw new AppError('not_found', `There is no live cluster called "${ref.name ?? ref.id}".`, { hints: ['`/cluster list` shows yours.'] });
-  if (!mayManage(actor, cluster, deps.settings.adminUsers))
-    throw new AppError('forbidden', `${cluster.name} belongs to <@${cluster.owner}>; only they or an admin can change it.`);
-  return { cluster, nodes: await deps.store.nodes(cluster.id) };
-}
-
-/**
- * Confirmed delete: a delete operation, state `deleting`, card updated, job queued. A create or restore in
- * flight is cut short (it cleans up after itself); a snapshot makes the cluster busy until it is done.
- * Repeating it is harmless: the pending delete is enqueued again (same job id), nothing else happens.
- */
-export async function requestDelete(deps: RequestDeleteDeps, actor: string, ref: { name?: string; id?: string }): Promise<ClusterView> {
-  const view = await findManageable(deps, actor, ref);
-  const pending = await deps.operations.active(view.cluster.id);
-  if (pending?.kind === 'delete') {
-    await deps.queue.enqueue(pending);
-    return view;
-  }
-  // The "deleting" card (and the owner's DM) commit with the operation and the move.
-  const { operation, cluster } = await deps.operations.begin(
-    view.cluster.id,
-    { kind: 'delete', actor },
-    {
-      whenStates: statesAllowedBefore('deleting'), moveTo: 'deleting', preempt: deleteOperation.preempts,
-      tell: telling(deps, async (n, v) => {
-        await n.clusterChanged(v);
-        // findManageable let a non-owner through only because they are an admin: the owner hears who did it.
-        if (actor !== v.cluster.owner) await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action: 'deleted' });
-      }),
-    },
-  );
-  view.cluster = cluster;
-  await deps.queue.enqueue(operation);
-  return view;
-}
+import type {
+  Checkpoint, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, SnapshotStore,
+} from './ports.js';
 
 export interface DeleteDeps {
   /** Named steps where fault tests kill the worker (delete.removed, delete.marked); absent in production. */

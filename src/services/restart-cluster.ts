@@ -1,38 +1,11 @@
-import type { ClusterView } from '../domain/cluster.js';
 import type { Operation } from '../domain/operation.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import { planOf } from './planned-nodes.js';
 import { AppError } from '../errors.js';
-import { findManageable } from './delete-cluster.js';
 import { readBaselines } from './node-baselines.js';
-import type { Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeHealthPort, Notifier, OperationStore, Settings, TemplateCatalog, WarningStore } from './ports.js';
-
-export interface RequestRestartDeps {
-  store: ClusterStore;
-  operations: OperationStore;
-  queue: JobQueue;
-  notifier: Notifier;
-  settings: Settings;
-}
-
-/**
- * `/cluster restart NAME [NODE]` and a warning's Restart button: owner or admin, a ready or degraded cluster
- * with nothing else running on it. The cluster keeps its state (the monitor moves it back to ready once every
- * warning is resolved, i.e. once the restarted nodes pass their probes).
- */
-export async function requestRestart(deps: RequestRestartDeps, actor: string, ref: { name?: string; id?: string }, node?: string): Promise<ClusterView> {
-  const view = await findManageable(deps, actor, ref);
-  const { cluster } = view;
-  if (node !== undefined && !view.nodes.some((n) => n.hostname === node))
-    throw new AppError('not_found', `${cluster.name} has no node called "${node}".`, { hints: [`Its nodes: ${view.nodes.map((n) => n.hostname).join(', ') || 'none yet'}.`] });
-  if (cluster.state !== 'ready' && cluster.state !== 'degraded' && !(await deps.operations.active(cluster.id)))
-    throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a ready or degraded cluster can be restarted.`, {
-      hints: cluster.state === 'failed' ? [`\`/cluster retry ${cluster.name}\` or \`/cluster reset ${cluster.name}\` rebuild it.`] : [`\`/cluster status ${cluster.name}\` shows its state.`],
-    });
-  const { operation } = await deps.operations.begin(cluster.id, { kind: 'restart', actor, params: node ? { node } : {} }, { whenStates: ['ready', 'degraded'] });
-  await deps.queue.enqueue(operation);
-  return view;
-}
+import type {
+  Clock, ClusterStore, ContainerRuntime, Log, NodeHealthPort, Notifier, Settings, TemplateCatalog, WarningStore,
+} from './ports.js';
 
 export interface RestartDeps {
   store: ClusterStore;

@@ -1,6 +1,7 @@
 import { AppError, isAppError } from '../errors.js';
-import { requestDelete, type RequestDeleteDeps } from './delete-cluster.js';
 import type { Log } from './ports.js';
+import type { RequestOperationDeps } from './operations/request.js';
+import { requestDelete } from './operations/delete/request.js';
 
 /**
  * Snapshot & delete (the last expiry reminder's button): after a snapshot job, if its operation asked for
@@ -9,7 +10,7 @@ import type { Log } from './ports.js';
  * delete. A failed snapshot deletes nothing: the thread says why, and the cluster expires as planned.
  * A crash between the two leaves the cluster to that same expiry; the snapshot is kept either way.
  */
-export async function deleteAfterSnapshot(deps: RequestDeleteDeps & { logger: Log }, operationId: string): Promise<boolean> {
+export async function deleteAfterSnapshot(deps: RequestOperationDeps & { logger: Log }, operationId: string): Promise<boolean> {
   const op = await deps.operations.get(operationId);
   if (!op || op.kind !== 'snapshot' || op.params.thenDelete !== true || op.state !== 'succeeded') return false;
   try {

@@ -20,8 +20,8 @@ import type {
 } from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
 import type { ReconcileDeps } from '../../src/services/reconcile.js';
-import { requestCluster } from '../../src/services/request-cluster.js';
-import { requestMigrate, requestMigrateAll } from '../../src/services/request-migrate.js';
+import { requestCluster } from '../../src/services/operations/create/request.js';
+import { requestMigrate, requestMigrateAll } from '../../src/services/operations/migrate/request.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { removeAllByLabel } from './docker.js';

@@ -10,7 +10,7 @@ import { createImageBuilder } from '../../src/docker/image-builder.js';
 import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { requestCluster } from '../../src/services/request-cluster.js';
+import { requestCluster } from '../../src/services/operations/create/request.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { docker, removeByLabel, subnetsInUse } from './docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';

@@ -17,7 +17,7 @@ import { parseByteSize } from '../../src/domain/bytes.js';
 import { parseCommand } from '../../src/domain/command.js';
 import { checkSnapshotQuota, checkSnapshotSize, diagnosticsAllowanceBytes, snapshotQuotaFor } from '../../src/domain/snapshot-limits.js';
 import type { NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
-import { requestSnapshot } from '../../src/services/request-snapshot.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { runOperation } from '../../src/services/run-operation.js';
 import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
 import { loadConfig } from '../../src/config.js';

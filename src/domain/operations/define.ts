@@ -109,6 +109,27 @@ export function startOf<P>(
   return typeof definition.start === 'function' ? definition.start(params) : definition.start;
 }
 
+/**
+ * Why an operation of this definition cannot start on the cluster in its state, in its kind's words; undefined when
+ * it may, or when its definition leaves refusing to the store. `params` may be absent only where the start states do
+ * not depend on them (a migration's target is chosen after this check).
+ */
+export function refusalOf<P>(
+  definition: {
+    kind: string;
+    start: OperationStart | ((params: P) => OperationStart);
+    refusal?: (cluster: Pick<Cluster, 'name' | 'state'>, params: P) => Refusal;
+  },
+  cluster: Pick<Cluster, 'name' | 'state'>,
+  params?: P,
+): Refusal | undefined {
+  if (!definition.refusal) return undefined;
+  if (typeof definition.start === 'function' && params === undefined)
+    throw new Error(`the start states of ${definition.kind} depend on its params`);
+  if (startOf(definition, params as P).states.includes(cluster.state)) return undefined;
+  return definition.refusal(cluster, params as P);
+}
+
 /** A job that is not an operation (nothing on the operations table): its payload and its queue options. */
 export interface JobDefinition<
   J extends string = string,

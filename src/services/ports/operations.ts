@@ -4,7 +4,10 @@ import type { HistoryEntry, HistoryFilter } from '../../domain/history.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../../domain/operation.js';
 import type { Tell } from './notifier.js';
 
-/** What a new operation records: its kind, who asked, and kind-specific input. */
+/**
+ * What a new operation records: its kind, who asked, and kind-specific input. The request step (services/operations/
+ * request.ts) makes `params` with its kind's schema (domain/operations/<kind>.ts); the store keeps them as given.
+ */
 export interface NewOperation {
   kind: OperationKind;
   actor: string;

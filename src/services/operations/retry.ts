@@ -1,19 +1,26 @@
-import type { ClusterView } from '../domain/cluster.js';
-import { AppError, isAppError } from '../errors.js';
-import { isStuck } from '../domain/stuck.js';
-import { findManageable, type RequestDeleteDeps } from './delete-cluster.js';
-import type { Clock } from './ports.js';
-import { defaultReconcileSettings } from './reconcile.js';
-import { telling } from './tell.js';
+import type { ClusterView } from '../../domain/cluster.js';
+import { rebuildStart } from '../../domain/operations/create.js';
+import { definitionOf } from '../../domain/operations/index.js';
+import { isStuck } from '../../domain/stuck.js';
+import { AppError, isAppError } from '../../errors.js';
+import { findManageable, type ClusterRef } from '../find-manageable.js';
+import type { Clock } from '../ports.js';
+import { defaultReconcileSettings } from '../reconcile.js';
+import { telling } from '../tell.js';
+import { beginOperation, type Definition, type RequestOperationDeps } from './request.js';
 
-export type RetryDeps = RequestDeleteDeps & { clock?: Clock };
+export type RetryDeps = RequestOperationDeps & { clock?: Clock };
 
 /**
  * Retry of a failed create: the cluster goes back to `provisioning` and the create job runs again.
  * Provisioning converges on what exists, so the nodes that did start are reused, not duplicated.
  * A second press while the retry runs is answered with `alreadyRunning` and changes nothing.
  */
-export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?: string; id?: string }): Promise<{ view: ClusterView; alreadyRunning: boolean }> {
+export async function requestRetry(
+  deps: RetryDeps,
+  actor: string,
+  ref: ClusterRef,
+): Promise<{ view: ClusterView; alreadyRunning: boolean }> {
   const view = await findManageable(deps, actor, ref);
   let { cluster } = view;
   if (cluster.state === 'requested' || cluster.state === 'provisioning') {
@@ -40,14 +47,14 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
   const first = last?.kind === 'reset' && last.state === 'failed'
     ? { kind: 'reset' as const, params: { snapshotFirst: false } }
     : ops.findLast((o) => o.kind === 'create' || o.kind === 'restore');
+  // The kind is read from the rows, so its params are only known as the row's: its schema checks them as it begins.
+  const definition: Definition = definitionOf(first?.kind ?? 'create') as never;
   let begun;
   try {
-    begun = await deps.operations.begin(
-      cluster.id,
-      { kind: first?.kind ?? 'create', actor, params: first?.params ?? {} },
-      // The card says so in the same transaction: a process killed after it still shows the retry.
-      { whenStates: ['failed'], moveTo: 'provisioning', clearError: true, tell: telling(deps, (n, v) => n.clusterChanged(v)) },
-    );
+    // The card says so in the same transaction: a process killed after it still shows the retry.
+    begun = await beginOperation(deps, definition, actor, view, first?.params ?? {}, {
+      start: rebuildStart, tell: telling(deps, (n, v) => n.clusterChanged(v)),
+    });
   } catch (err) {
     // Someone else retried or deleted it between our read and the guarded update.
     if (!isAppError(err) || (err.code !== 'busy' && err.code !== 'illegal_transition')) throw err;
@@ -56,7 +63,6 @@ export async function requestRetry(deps: RetryDeps, actor: string, ref: { name?:
     if (err.code === 'busy') throw err;
     throw new AppError('illegal_transition', `${cluster.name} is ${now?.cluster.state ?? 'gone'}; only a failed cluster can be retried.`);
   }
-  view.cluster = begun.cluster;
-  await deps.queue.enqueue(begun.operation);
+  view.cluster = begun.view.cluster;
   return { view, alreadyRunning: false };
 }

@@ -1,30 +1,23 @@
-import type { Cluster, ClusterView } from '../domain/cluster.js';
-import type { ClusterState } from '../domain/cluster-state.js';
-import { verbSpecs } from '../domain/command.js';
-import { placeCluster } from '../domain/placement.js';
-import { footprint } from '../domain/template.js';
-import { AppError, isAppError, toAppError } from '../errors.js';
-import { clusterDataSize } from './cluster-data-size.js';
-import { findManageable } from './delete-cluster.js';
-import { planOf } from './planned-nodes.js';
-import { telling } from './tell.js';
-import type { Clock, ClusterStore, ContainerRuntime, HostStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
+import type { Cluster, ClusterView } from '../../../domain/cluster.js';
+import { verbSpecs } from '../../../domain/command.js';
+import { refusalOf } from '../../../domain/operations/define.js';
+import { migrateOperation } from '../../../domain/operations/migrate.js';
+import { placeCluster } from '../../../domain/placement.js';
+import { footprint } from '../../../domain/template.js';
+import { AppError, isAppError, toAppError } from '../../../errors.js';
+import { clusterDataSize } from '../../cluster-data-size.js';
+import { findManageable, type ClusterRef } from '../../find-manageable.js';
+import { planOf } from '../../planned-nodes.js';
+import type { Clock, ContainerRuntime, HostStore, Settings, TemplateCatalog } from '../../ports.js';
+import { beginOperation, refuseUnlessStartable, type RequestOperationDeps } from '../request.js';
 
-export interface RequestMigrateDeps {
-  store: ClusterStore;
-  operations: OperationStore;
-  queue: JobQueue;
-  notifier: Notifier;
-  settings: Settings;
+export interface RequestMigrateDeps extends RequestOperationDeps {
   catalog: TemplateCatalog;
   clock: Clock;
   hosts?: HostStore;
   /** Measures the data the preview says would move; absent (or failing): the preview says nothing of it. */
   runtime?: Pick<ContainerRuntime, 'exec'>;
 }
-
-/** Only a running cluster moves: its data is consistent and its readiness on the target can be compared. */
-const migratable: readonly ClusterState[] = ['ready', 'degraded'];
 
 /**
  * Where a cluster would go: `to` when given (it must be another registered host, not down, with room for the
@@ -59,11 +52,13 @@ export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'ca
  * volumes hold (measured in its running nodes; left out when that cannot be read, the job measures it again).
  */
 export async function previewMigrate(
-  deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string,
+  deps: RequestMigrateDeps, actor: string, ref: ClusterRef, to?: string,
 ): Promise<{ view: ClusterView; to: string; data?: { volumes: number; bytes: number } }> {
   const view = await findMovable(deps, actor, ref);
   const { cluster } = view;
-  refuseUnlessRunning(cluster);
+  // Refused by its state even while something runs on it: the preview asks for a confirmation of nothing.
+  const refusal = refusalOf(migrateOperation, cluster);
+  if (refusal) throw new AppError('illegal_transition', refusal.message, { hints: refusal.hints });
   const target = await migrateTarget(deps, actor, cluster, to);
   const template = deps.catalog.get(cluster.template)!;
   const plan = planOf(template, deps.settings.subnetPool, cluster);
@@ -72,7 +67,7 @@ export async function previewMigrate(
 }
 
 /** As findManageable, but a refusal says what the command is for: the caller's own clusters (admins: anyone's). */
-async function findMovable(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }): Promise<ClusterView> {
+async function findMovable(deps: RequestMigrateDeps, actor: string, ref: ClusterRef): Promise<ClusterView> {
   try {
     return await findManageable(deps, actor, ref);
   } catch (err) {
@@ -86,33 +81,30 @@ async function findMovable(deps: RequestMigrateDeps, actor: string, ref: { name?
  * running on it. The migrate operation moves the cluster to `migrating` in the same transaction (the card says
  * so at once); the job does the rest (services/migrate-cluster.ts).
  */
-export async function requestMigrate(deps: RequestMigrateDeps, actor: string, ref: { name?: string; id?: string }, to?: string, opts: { drainedFrom?: string } = {}): Promise<{ view: ClusterView; to: string }> {
+export async function requestMigrate(
+  deps: RequestMigrateDeps,
+  actor: string,
+  ref: ClusterRef,
+  to?: string,
+  opts: { drainedFrom?: string } = {},
+): Promise<{ view: ClusterView; to: string }> {
   const view = await findMovable(deps, actor, ref);
-  const { cluster } = view;
-  if (!(await deps.operations.active(cluster.id))) refuseUnlessRunning(cluster);
-  const preview = await migrateTarget(deps, actor, cluster, to);
+  // Its target is chosen after this check (the start states do not depend on it).
+  await refuseUnlessStartable(deps, migrateOperation, view);
+  const preview = await migrateTarget(deps, actor, view.cluster, to);
   // The store places it again under the lock creates take (the preview raced them), and from then on the cluster's
   // reservation counts on the target as well as on its source, so nothing else takes the room it moves into.
-  const { operation, cluster: moved } = await deps.operations.begin(
-    cluster.id,
-    { kind: 'migrate', actor, params: { to: preview } },
-    {
-      // Pinned to the preview's host: checked again under the lock, so the messages below name where it goes. It may
-      // be draining only when an admin named it (a host that began draining since the preview is refused otherwise).
-      whenStates: migratable, moveTo: 'migrating', migrateTo: { pinned: preview, pinnedMayDrain: to !== undefined && deps.settings.adminUsers.includes(actor) },
-      // The card, the owner's DM and, in an admin's drain, why it moves commit with the operation: the thread hears
-      // why before the job can post its progress.
-      tell: telling(deps, async (n, v) => {
-        await n.clusterChanged(v);
-        if (opts.drainedFrom) await n.threadMessage(v, { kind: 'hostDraining', by: actor, from: opts.drainedFrom, to: preview });
-        if (actor !== v.cluster.owner) await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action: 'migrated', detail: `to ${preview}` });
-      }),
-    },
-  );
-  const target = String(operation.params.to ?? preview);
-  view.cluster = moved;
-  await deps.queue.enqueue(operation);
-  return { view, to: target };
+  // Pinned to the preview's host: checked again under the lock, so the messages name where it goes. It may be
+  // draining only when an admin named it (a host that began draining since the preview is refused otherwise).
+  const begun = await beginOperation(deps, migrateOperation, actor, view, { to: preview }, {
+    migrateTo: { pinned: preview, pinnedMayDrain: to !== undefined && deps.settings.adminUsers.includes(actor) },
+    // The card, the owner's DM and, in an admin's drain, why it moves commit with the operation: the thread hears
+    // why before the job can post its progress.
+    ...(opts.drainedFrom && {
+      also: (n, v) => n.threadMessage(v, { kind: 'hostDraining', by: actor, from: opts.drainedFrom!, to: preview }),
+    }),
+  });
+  return { view: begun.view, to: String(begun.operation.params.to ?? preview) };
 }
 
 /** The clusters an admin's `--all-from HOST` would move: the live ones placed there. */
@@ -148,11 +140,4 @@ export async function requestMigrateAll(deps: RequestMigrateDeps, actor: string,
 export function refuseDrainUnlessAdmin(settings: Pick<Settings, 'adminUsers'>, actor: string): void {
   if (!settings.adminUsers.includes(actor))
     throw new AppError('forbidden', 'Only admins can move every cluster off a host (`--all-from`).', { hints: ['`/cluster migrate NAME` moves one of your own.'] });
-}
-
-function refuseUnlessRunning(cluster: Cluster): void {
-  if (!migratable.includes(cluster.state))
-    throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a ready or degraded cluster can be migrated.`, {
-      hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
-    });
 }

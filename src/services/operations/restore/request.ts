@@ -1,12 +1,13 @@
-import { restoredClusterName } from '../domain/cluster-name.js';
-import type { ClusterView } from '../domain/cluster.js';
-import { checkCreate } from '../domain/policy.js';
-import { snapshotCode } from '../domain/snapshot.js';
-import { quotaFor } from '../domain/quota.js';
-import { footprint } from '../domain/template.js';
-import { AppError } from '../errors.js';
-import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, ShareStore, SnapshotStore, TemplateCatalog } from './ports.js';
-import { findVisibleSnapshot } from './snapshot-access.js';
+import { restoredClusterName } from '../../../domain/cluster-name.js';
+import { restoreOperation } from '../../../domain/operations/restore.js';
+import type { ClusterView } from '../../../domain/cluster.js';
+import { checkCreate } from '../../../domain/policy.js';
+import { snapshotCode } from '../../../domain/snapshot.js';
+import { quotaFor } from '../../../domain/quota.js';
+import { footprint } from '../../../domain/template.js';
+import { AppError } from '../../../errors.js';
+import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, ShareStore, SnapshotStore, TemplateCatalog } from '../../ports.js';
+import { findVisibleSnapshot } from '../../snapshot-access.js';
 
 export interface RequestRestoreDeps {
   store: ClusterStore;
@@ -70,7 +71,7 @@ export async function requestRestore(deps: RequestRestoreDeps, input: RequestRes
         preferredSubnetIndex: source?.subnetIndex ?? -1,
       },
     },
-    { kind: 'restore', actor: input.actor, params: { snapshotId: snapshot.id } },
+    { kind: 'restore', actor: input.actor, params: restoreOperation.params.parse({ snapshotId: snapshot.id }) },
   );
   const view = { cluster, nodes: [] };
   if (!created) return { view, created };

@@ -1,11 +1,11 @@
-import { defaultClusterName } from '../domain/cluster-name.js';
-import type { ClusterView } from '../domain/cluster.js';
-import { checkCreate } from '../domain/policy.js';
-import { checkTtl } from '../domain/expiry.js';
-import { quotaFor } from '../domain/quota.js';
-import { footprint } from '../domain/template.js';
-import { AppError } from '../errors.js';
-import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from './ports.js';
+import { defaultClusterName } from '../../../domain/cluster-name.js';
+import type { ClusterView } from '../../../domain/cluster.js';
+import { checkCreate } from '../../../domain/policy.js';
+import { checkTtl } from '../../../domain/expiry.js';
+import { quotaFor } from '../../../domain/quota.js';
+import { footprint } from '../../../domain/template.js';
+import { AppError } from '../../../errors.js';
+import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from '../../ports.js';
 
 export interface RequestClusterDeps {
   store: ClusterStore;
