@@ -25,7 +25,7 @@ import { createNodeHealth } from '../src/docker/node-health.js';
 import { planCluster } from '../src/domain/plan.js';
 import { subnetAt } from '../src/domain/subnet.js';
 import type { Template } from '../src/domain/template.js';
-import { provisionCluster } from '../src/services/provision-cluster.js';
+import { provisionCluster } from '../src/services/operations/create/provision.js';
 import { requestCluster } from '../src/services/operations/create/request.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { removeByLabel } from '../test/support/docker.js';

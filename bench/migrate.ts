@@ -20,7 +20,7 @@ import path from 'node:path';
 import { containerSpec } from '../src/domain/container-spec.js';
 import { planCluster, type ClusterPlan, type PlannedNode } from '../src/domain/plan.js';
 import { subnetAt } from '../src/domain/subnet.js';
-import { restartWaves } from '../src/services/restart-cluster.js';
+import { restartWaves } from '../src/services/operations/restart/run.js';
 import { createMigrateWorld } from '../test/support/migrate-world.js';
 
 const withVolume = !process.argv.includes('--no-volume');

@@ -14,15 +14,15 @@ import { createNodeData } from '../../src/docker/node-data.js';
 import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { AppError } from '../../src/errors.js';
-import { migrateCluster } from '../../src/services/migrate-cluster.js';
+import { migrateCluster } from '../../src/services/operations/migrate/run.js';
 import type {
   ContainerRuntime, HostStore, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog,
 } from '../../src/services/ports.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import type { ReconcileDeps } from '../../src/services/reconcile.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { requestMigrate, requestMigrateAll } from '../../src/services/operations/migrate/request.js';
-import { runOperation } from '../../src/services/run-operation.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { removeAllByLabel } from './docker.js';
 import { startEngineB } from './engine-b.js';

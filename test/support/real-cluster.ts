@@ -9,7 +9,7 @@ import { createHostPool } from '../../src/docker/host-pool.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
 import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { docker, removeByLabel, subnetsInUse } from './docker.js';

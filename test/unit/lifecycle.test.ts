@@ -19,7 +19,7 @@ import type { Settings } from '../../src/services/ports.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
 import { acceptTransfer, declineTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
-import { deleteAfterSnapshot } from '../../src/services/snapshot-then-delete.js';
+import { deleteAfterSnapshot } from '../../src/services/operations/snapshot/then-delete.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 import { requestDelete } from '../../src/services/operations/delete/request.js';

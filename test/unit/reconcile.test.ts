@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { AppError } from '../../src/errors.js';
 import { scheduledJobs } from '../../src/queue/job-catalog.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { reconcile, reconcileIfUnscheduled } from '../../src/services/reconcile.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { requestRetry } from '../../src/services/operations/retry.js';

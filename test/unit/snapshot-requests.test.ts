@@ -180,7 +180,7 @@ describe('provisioning from a snapshot (the restore job\'s source)', () => {
     });
     const journal: string[] = [];
     const images: string[] = [];
-    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
+    const { provisionCluster } = await import('../../src/services/operations/create/provision.js');
     w.runtime.scriptExec(() => true, ({ cmd }) => {
       journal.push(`probe ${cmd.join(' ').slice(0, 40)}`);
       return { exitCode: 0, output: 'ok\nMode: standalone\nvalue=ok\n' };
@@ -221,7 +221,7 @@ describe('provisioning from a snapshot (the restore job\'s source)', () => {
     const { view } = await (await import('../../src/services/operations/create/request.js')).requestCluster(w, {
       actor: 'UALICE', team: null, channel: null, template: 'zookeeper', size: 3, name: 'zk-r', requestKey: null,
     });
-    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
+    const { provisionCluster } = await import('../../src/services/operations/create/provision.js');
     w.runtime.scriptExec((name) => name.endsWith('zk-2'), ({ cmd }) => {
       w.clock.advance(10_000);
       return cmd.join(' ').includes('srvr') ? { exitCode: 1, output: 'not serving' } : { exitCode: 0, output: 'ok' };
@@ -238,8 +238,8 @@ describe('an operation is over before anyone is told', () => {
   it('the create operation has succeeded when the ready message is posted, so the next button press is not refused as busy', async () => {
     const w = world();
     const { requestCluster } = await import('../../src/services/operations/create/request.js');
-    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
-    const { runOperation } = await import('../../src/services/run-operation.js');
+    const { provisionCluster } = await import('../../src/services/operations/create/provision.js');
+    const { runOperation } = await import('../../src/services/operations/run-operation.js');
     const { view } = await requestCluster(w, { actor: 'UALICE', team: null, channel: null, template: 'zookeeper', size: 1, name: 'zk-now', requestKey: null });
     w.runtime.scriptExec(() => true, () => ({ exitCode: 0, output: 'Mode: standalone\nok\n' }));
     let activeWhenTold: unknown = 'not told';

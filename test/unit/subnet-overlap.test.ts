@@ -8,7 +8,7 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { cidrsOverlap, ipv4Range, overlappingSubnets } from '../../src/domain/subnet.js';
 import { AppError } from '../../src/errors.js';
 import type { Settings } from '../../src/services/ports.js';
-import { maxSubnetMoves, provisionCluster } from '../../src/services/provision-cluster.js';
+import { maxSubnetMoves, provisionCluster } from '../../src/services/operations/create/provision.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';

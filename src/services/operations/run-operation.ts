@@ -1,6 +1,6 @@
-import type { Operation } from '../domain/operation.js';
-import { toAppError } from '../errors.js';
-import type { Complete, Log, OperationMetrics, OperationStore } from './ports.js';
+import type { Operation } from '../../domain/operation.js';
+import { toAppError } from '../../errors.js';
+import type { Complete, Log, OperationMetrics, OperationStore } from '../ports.js';
 
 export interface RunOperationDeps {
   operations: OperationStore;

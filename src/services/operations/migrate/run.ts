@@ -1,20 +1,20 @@
 import { pipeline, Transform } from 'node:stream';
-import { bytesText } from '../domain/bytes.js';
-import type { Cluster, ClusterNode, ClusterView } from '../domain/cluster.js';
-import type { NodeBaselines } from '../domain/health.js';
-import type { Operation } from '../domain/operation.js';
-import { placeCluster } from '../domain/placement.js';
-import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
-import { planOf } from './planned-nodes.js';
-import { overlappingSubnets } from '../domain/subnet.js';
-import { footprint } from '../domain/template.js';
-import { AppError, toAppError } from '../errors.js';
-import { clusterDataSize } from './cluster-data-size.js';
-import { readBaselines } from './node-baselines.js';
-import type { Checkpoint, Complete, HostStore, NodeDataPort, OperationStore } from './ports.js';
-import { runSmoke, type SmokeResult } from './provision-cluster.js';
-import { restartWaves, waitNodesReady, type RestartDeps } from './restart-cluster.js';
-import { telling } from './tell.js';
+import { bytesText } from '../../../domain/bytes.js';
+import type { Cluster, ClusterNode, ClusterView } from '../../../domain/cluster.js';
+import type { NodeBaselines } from '../../../domain/health.js';
+import type { Operation } from '../../../domain/operation.js';
+import { placeCluster } from '../../../domain/placement.js';
+import type { ClusterPlan, PlannedNode } from '../../../domain/plan.js';
+import { planOf } from '../../planned-nodes.js';
+import { overlappingSubnets } from '../../../domain/subnet.js';
+import { footprint } from '../../../domain/template.js';
+import { AppError, toAppError } from '../../../errors.js';
+import { clusterDataSize } from '../../cluster-data-size.js';
+import { readBaselines } from '../../node-baselines.js';
+import type { Checkpoint, Complete, HostStore, NodeDataPort, OperationStore } from '../../ports.js';
+import { runSmoke, type SmokeResult } from '../create/provision.js';
+import { restartWaves, waitNodesReady, type RestartDeps } from '../restart/run.js';
+import { telling } from '../../tell.js';
 
 /**
  * What a restart needs (a migration stops and starts nodes the same way), plus the volume copy. Its nodes' baselines

@@ -1,20 +1,20 @@
 import { Readable } from 'node:stream';
-import type { ClusterView } from '../domain/cluster.js';
-import type { Operation } from '../domain/operation.js';
-import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
-import { planOf } from './planned-nodes.js';
-import { committedImageRef, snapshotArtifactKey, snapshotLabel, type Snapshot, type SnapshotNodeImage } from '../domain/snapshot.js';
-import { nodeArchivePaths, nodeCollectors } from '../domain/snapshot-collectors.js';
-import { nodeDir, parseManifest, SNAPSHOT_SCHEMA_VERSION, withTotals, type ManifestCollector, type SnapshotManifest } from '../domain/snapshot-manifest.js';
-import { isSecretFile, maskCommandLine, maskConfigText, maskEnv, maskLogText } from '../domain/secrets.js';
-import { AppError, isAppError, toAppError } from '../errors.js';
-import { checkSnapshotSize, snapshotQuotaFor } from '../domain/snapshot-limits.js';
+import type { ClusterView } from '../../../domain/cluster.js';
+import type { Operation } from '../../../domain/operation.js';
+import type { ClusterPlan, PlannedNode } from '../../../domain/plan.js';
+import { planOf } from '../../planned-nodes.js';
+import { committedImageRef, snapshotArtifactKey, snapshotLabel, type Snapshot, type SnapshotNodeImage } from '../../../domain/snapshot.js';
+import { nodeArchivePaths, nodeCollectors } from '../../../domain/snapshot-collectors.js';
+import { nodeDir, parseManifest, SNAPSHOT_SCHEMA_VERSION, withTotals, type ManifestCollector, type SnapshotManifest } from '../../../domain/snapshot-manifest.js';
+import { isSecretFile, maskCommandLine, maskConfigText, maskEnv, maskLogText } from '../../../domain/secrets.js';
+import { AppError, isAppError, toAppError } from '../../../errors.js';
+import { checkSnapshotSize, snapshotQuotaFor } from '../../../domain/snapshot-limits.js';
 import type {
   ArtifactStore, BundleFile, Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier,
   OperationStore, Settings, SnapshotBundle, SnapshotBundles, SnapshotStore, TemplateCatalog,
-} from './ports.js';
-import { tellingAbout } from './tell.js';
-import type { SnapshotSummary } from '../domain/messages.js';
+} from '../../ports.js';
+import { tellingAbout } from '../../tell.js';
+import type { SnapshotSummary } from '../../../domain/messages.js';
 
 export interface SnapshotDeps {
   store: ClusterStore;

@@ -1,10 +1,10 @@
-import { systemActor } from '../domain/expiry.js';
-import { snapshotLabel } from '../domain/snapshot.js';
-import { AppError } from '../errors.js';
-import { telling } from './tell.js';
+import { systemActor } from '../../../domain/expiry.js';
+import { snapshotLabel } from '../../../domain/snapshot.js';
+import { AppError } from '../../../errors.js';
+import { telling } from '../../tell.js';
 import type {
   Checkpoint, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, SnapshotStore,
-} from './ports.js';
+} from '../../ports.js';
 
 export interface DeleteDeps {
   /** Named steps where fault tests kill the worker (delete.removed, delete.marked); absent in production. */

@@ -1,7 +1,7 @@
-import { AppError, isAppError } from '../errors.js';
-import type { Log } from './ports.js';
-import type { RequestOperationDeps } from './operations/request.js';
-import { requestDelete } from './operations/delete/request.js';
+import { AppError, isAppError } from '../../../errors.js';
+import type { Log } from '../../ports.js';
+import type { RequestOperationDeps } from '../request.js';
+import { requestDelete } from '../delete/request.js';
 
 /**
  * Snapshot & delete (the last expiry reminder's button): after a snapshot job, if its operation asked for

@@ -1,10 +1,10 @@
-import type { Operation } from '../domain/operation.js';
-import { snapshotCode } from '../domain/snapshot.js';
-import { AppError, toAppError } from '../errors.js';
-import type { Complete, OperationStore } from './ports.js';
-import { provisionCluster, type ProvisionDeps } from './provision-cluster.js';
-import { snapshotCluster, type SnapshotDeps } from './snapshot-cluster.js';
-import { telling } from './tell.js';
+import type { Operation } from '../../../domain/operation.js';
+import { snapshotCode } from '../../../domain/snapshot.js';
+import { AppError, toAppError } from '../../../errors.js';
+import type { Complete, OperationStore } from '../../ports.js';
+import { provisionCluster, type ProvisionDeps } from '../create/provision.js';
+import { snapshotCluster, type SnapshotDeps } from '../snapshot/run.js';
+import { telling } from '../../tell.js';
 
 /** Fault steps (deps.checkpoint): reset.snapshot-taken, reset.removed, then the create's (create.node-started ...). */
 export interface ResetDeps extends SnapshotDeps, Pick<ProvisionDeps, 'health'> {

@@ -1,11 +1,11 @@
-import type { Operation } from '../domain/operation.js';
-import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
-import { planOf } from './planned-nodes.js';
-import { AppError } from '../errors.js';
-import { readBaselines } from './node-baselines.js';
+import type { Operation } from '../../../domain/operation.js';
+import type { ClusterPlan, PlannedNode } from '../../../domain/plan.js';
+import { planOf } from '../../planned-nodes.js';
+import { AppError } from '../../../errors.js';
+import { readBaselines } from '../../node-baselines.js';
 import type {
   Clock, ClusterStore, ContainerRuntime, Log, NodeHealthPort, Notifier, Settings, TemplateCatalog, WarningStore,
-} from './ports.js';
+} from '../../ports.js';
 
 export interface RestartDeps {
   store: ClusterStore;

@@ -1,18 +1,18 @@
-import type { ClusterView } from '../domain/cluster.js';
-import { placeCluster } from '../domain/placement.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
-import { overlappingSubnets, subnetAt } from '../domain/subnet.js';
-import { bytesText } from '../domain/bytes.js';
-import { footprint } from '../domain/template.js';
-import { AppError, isAppError, toAppError } from '../errors.js';
-import { readBaselines } from './node-baselines.js';
-import { pollReadiness } from './poll-readiness.js';
-import { telling } from './tell.js';
+import type { ClusterView } from '../../../domain/cluster.js';
+import { placeCluster } from '../../../domain/placement.js';
+import { planCluster, type ClusterPlan, type PlannedNode } from '../../../domain/plan.js';
+import { overlappingSubnets, subnetAt } from '../../../domain/subnet.js';
+import { bytesText } from '../../../domain/bytes.js';
+import { footprint } from '../../../domain/template.js';
+import { AppError, isAppError, toAppError } from '../../../errors.js';
+import { readBaselines } from '../../node-baselines.js';
+import { pollReadiness } from '../../poll-readiness.js';
+import { telling } from '../../tell.js';
 import type {
   Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, ImageCopyProgress, Log, NodeHealthPort, Notifier,
   Settings, TemplateCatalog,
-} from './ports.js';
-import type { ThreadMessage } from '../domain/messages.js';
+} from '../../ports.js';
+import type { ThreadMessage } from '../../../domain/messages.js';
 
 export interface ProvisionDeps {
   store: ClusterStore;

@@ -1,7 +1,7 @@
-import { snapshotLabel } from '../domain/snapshot.js';
-import { systemActor } from '../domain/expiry.js';
-import type { ArtifactStore, Clock, ClusterStore, Log, NodeDataPort, Notifier, SnapshotStore } from './ports.js';
-import { tellingAbout } from './tell.js';
+import { snapshotLabel } from '../../../domain/snapshot.js';
+import { systemActor } from '../../../domain/expiry.js';
+import type { ArtifactStore, Clock, ClusterStore, Log, NodeDataPort, Notifier, SnapshotStore } from '../../ports.js';
+import { tellingAbout } from '../../tell.js';
 
 export interface DeleteSnapshotDeps {
   store: ClusterStore;

@@ -1,9 +1,9 @@
-import type { PlannedNode } from '../domain/plan.js';
-import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
-import { parseManifest } from '../domain/snapshot-manifest.js';
-import { AppError, isAppError } from '../errors.js';
-import type { ArtifactStore, Complete, NodeDataPort, SnapshotBundles, SnapshotStore } from './ports.js';
-import { provisionCluster, type ProvisionDeps, type ProvisionSource } from './provision-cluster.js';
+import type { PlannedNode } from '../../../domain/plan.js';
+import { snapshotCode, type Snapshot } from '../../../domain/snapshot.js';
+import { parseManifest } from '../../../domain/snapshot-manifest.js';
+import { AppError, isAppError } from '../../../errors.js';
+import type { ArtifactStore, Complete, NodeDataPort, SnapshotBundles, SnapshotStore } from '../../ports.js';
+import { provisionCluster, type ProvisionDeps, type ProvisionSource } from '../create/provision.js';
 
 export interface RestoreDeps extends ProvisionDeps {
   snapshots: SnapshotStore;
