@@ -12,7 +12,8 @@ import { AppError, toAppError } from '../../../errors.js';
 import { clusterDataSize } from '../../cluster-data-size.js';
 import { readBaselines } from '../../node-baselines.js';
 import type { Checkpoint, Complete, HostStore, NodeDataPort, OperationStore } from '../../ports.js';
-import { runSmoke, type SmokeResult } from '../create/provision.js';
+import type { SmokeResult } from '../../../domain/messages.js';
+import { runSmoke } from '../create/smoke.js';
 import { restartWaves, waitNodesReady, type RestartDeps } from '../restart/run.js';
 import { telling } from '../../tell.js';
 

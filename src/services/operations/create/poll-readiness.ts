@@ -1,6 +1,6 @@
-import type { PlannedNode } from '../domain/plan.js';
-import { AppError, isAppError } from '../errors.js';
-import type { Clock, ContainerRuntime } from './ports.js';
+import type { PlannedNode } from '../../../domain/plan.js';
+import { AppError, isAppError } from '../../../errors.js';
+import type { Clock, ContainerRuntime } from '../../ports.js';
 
 /** The first wait between a node's probes; each next wait doubles, up to the probe's own interval. */
 export const firstPollMs = 100;
