@@ -1,11 +1,10 @@
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
-import type { JobName, Log, OperationStore } from '../services/ports.js';
-import { isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type JobPayloads, type ScheduledJobName } from './job-catalog.js';
+import type { JobContext, JobHandlers, JobName, Log, OperationStore } from '../services/ports.js';
+import { isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type ScheduledJobName } from './job-catalog.js';
 
-/** What the worker calls for each job, typed from the job's own payload schema; the entrypoint binds these to the services. */
-export type JobHandlers = { [K in JobName]?: (payload: JobPayloads[K], ctx: { finalAttempt: boolean; jobId: string }) => Promise<void> };
+export type { JobHandlers };
 
 /** Handlers of the periodic jobs (job-catalog `scheduledJobs`); they take no payload. */
 export type ScheduledHandlers = Partial<Record<ScheduledJobName, () => Promise<void>>>;
@@ -55,7 +54,7 @@ export function startWorker(opts: WorkerOptions): Worker {
     const attempts = job.opts.attempts ?? 1;
     const finalAttempt = job.attemptsMade + 1 >= attempts;
     try {
-      const handler = handlers[name] as ((payload: unknown, ctx: { finalAttempt: boolean; jobId: string }) => Promise<void>) | undefined;
+      const handler = handlers[name] as ((payload: unknown, ctx: JobContext) => Promise<void>) | undefined;
       // A worker of an older version does not know a newer job: fail it loudly rather than guess.
       if (!handler) throw new UnrecoverableError(`no handler for ${name} in this worker`);
       await handler(parsed.data, { finalAttempt, jobId: job.id ?? '' });

@@ -2,6 +2,7 @@ import type { Cluster } from '../../domain/cluster.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import type { HistoryEntry, HistoryFilter } from '../../domain/history.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../../domain/operation.js';
+import type { JobName, JobPayloads } from '../../domain/operations/index.js';
 import type { Tell } from './notifier.js';
 
 /**
@@ -64,6 +65,16 @@ export interface OperationStore {
 
 /** Every job a cluster operation (or a snapshot's removal) runs as, from the operation definitions. */
 export type { JobName } from '../../domain/operations/index.js';
+
+/** What the worker hands a job's handler besides its payload. */
+export interface JobContext {
+  /** No retry follows this attempt if it fails. */
+  finalAttempt: boolean;
+  jobId: string;
+}
+
+/** What the worker calls for each job, typed from the job's own payload schema (services/operations/handlers.ts). */
+export type JobHandlers = { [K in JobName]?: (payload: JobPayloads[K], ctx: JobContext) => Promise<void> };
 
 export interface JobQueue {
   /** Idempotent per operation: enqueuing the same operation twice runs it once (the job id is its id). */
