@@ -290,6 +290,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     deps: commandDeps(ctx, notifier),
     requests: createRequestLedgerStore(ctx.database.db),
     onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
+    logger: ctx.logger,
     webUi: webUiDeps(ctx),
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));

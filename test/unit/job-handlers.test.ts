@@ -27,8 +27,12 @@ describe('job handlers', () => {
     await w.operations.finish(op.id, 'succeeded');
     const job = w.queue.jobs.at(-1)!;
     expect(job.name).toBe('cluster.snapshot');
-    await jobHandlers(w as never)['cluster.snapshot']!(job.payload as never, { finalAttempt: true, jobId: op.id });
+    await jobHandlers(w as never)['cluster.snapshot']!(job.payload as never, { finalAttempt: true, jobId: op.id, log: w.logger });
     expect(w.store.stateOf(c.id)).toBe('deleting');
+    // Its lines name the operation, the cluster and the kind: this one found its operation settled already.
+    expect(w.logger.lines).toContainEqual({
+      level: 'info', msg: 'job skipped: its operation is no longer active', obj: { operationId: op.id, clusterId: c.id, kind: 'snapshot', state: 'succeeded' },
+    });
     expect(w.queue.jobs.at(-1)).toMatchObject({ name: 'cluster.delete', payload: { actor: 'UALICE' } });
   });
 });

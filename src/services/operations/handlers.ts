@@ -1,5 +1,6 @@
 import { definitionOf, operationDefinitions, type OperationKind } from '../../domain/operations/index.js';
-import type { JobHandlers } from '../ports.js';
+import { withContext } from '../../log-context.js';
+import type { JobContext, JobHandlers } from '../ports.js';
 import { runOperation } from './run-operation.js';
 import { operationRuns, type OperationDeps, type OperationJob } from './runs.js';
 import { deleteSnapshotJob, type DeleteSnapshotDeps } from './snapshot-delete/run.js';
@@ -10,16 +11,19 @@ import { deleteSnapshotJob, type DeleteSnapshotDeps } from './snapshot-delete/ru
  */
 export function jobHandlers(deps: OperationDeps & DeleteSnapshotDeps): JobHandlers {
   const handlers: JobHandlers = {
-    'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
+    'snapshot.delete': (p, at) => deleteSnapshotJob({ ...deps, logger: withContext(at.log, { snapshotId: p.snapshotId }) }, p.snapshotId, p.actor),
   };
   for (const { kind } of operationDefinitions) Object.assign(handlers, { [definitionOf(kind).job]: operationHandler(deps, kind) });
   return handlers;
 }
 
+/** A kind's job: its lines carry the operation, cluster and kind beside the job and attempt (the deps it runs with). */
 function operationHandler<K extends OperationKind>(deps: OperationDeps, kind: K) {
   const runner = operationRuns[kind];
-  return async (job: OperationJob<K>, at: { finalAttempt: boolean; jobId: string }): Promise<void> => {
-    await runOperation(deps, job.operationId, at, (op, complete) => runner.run(deps, job, op, { ...at, complete }));
-    await runner.then?.(deps, job);
+  return async (job: OperationJob<K>, at: JobContext): Promise<void> => {
+    const log = withContext(at.log, { operationId: job.operationId, clusterId: job.clusterId, kind });
+    const run = { ...deps, logger: log };
+    await runOperation(run, job.operationId, at, (op, complete) => runner.run(run, job, op, { ...at, log, complete }));
+    await runner.then?.(run, job);
   };
 }

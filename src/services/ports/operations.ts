@@ -4,6 +4,7 @@ import type { HistoryEntry, HistoryFilter } from '../../domain/history.js';
 import type { Operation, OperationKind, OperationProgress, OperationState } from '../../domain/operation.js';
 import type { JobName, JobPayloads } from '../../domain/operations/index.js';
 import type { Tell } from './notifier.js';
+import type { Log } from './settings.js';
 
 /**
  * What a new operation records: its kind, who asked, and kind-specific input. The request step (services/operations/
@@ -71,6 +72,8 @@ export interface JobContext {
   /** No retry follows this attempt if it fails. */
   finalAttempt: boolean;
   jobId: string;
+  /** The worker's logger with the job's name, id and attempt on every line. */
+  log: Log;
 }
 
 /** What the worker calls for each job, typed from the job's own payload schema (services/operations/handlers.ts). */

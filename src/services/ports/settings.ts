@@ -80,4 +80,6 @@ export interface Log {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** A logger adding these fields to each line (pino's child); small fakes have none (log-context.ts merges instead). */
+  child?(bindings: Record<string, unknown>): Log;
 }
