@@ -3,7 +3,9 @@ import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
 import { withContext } from '../log-context.js';
 import type { JobContext, JobHandlers, JobName, Log, OperationStore } from '../services/ports.js';
-import { isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type ScheduledJobName } from './job-catalog.js';
+import {
+  isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type ScheduledJobName,
+} from './job-catalog.js';
 
 export type { JobHandlers };
 

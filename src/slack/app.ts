@@ -47,7 +47,9 @@ export function createSlackApp(opts: SlackAppOptions): App {
   // Our own HTTPReceiver so its request listener can refuse future-dated requests before Bolt verifies them.
   const receiver = socketMode
     ? undefined
-    : new HTTPReceiver({ signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN, ...(logger && { logger }) });
+    : new HTTPReceiver({
+      signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN, ...(logger && { logger }),
+    });
   const acks = opts.acks ?? acksFirst();
   if (receiver) receiver.requestListener = acks.track(refuseFutureRequests(receiver.requestListener, opts.onFutureRequest), slackSignatureCheck(opts.signingSecret!));
   const app = new App({

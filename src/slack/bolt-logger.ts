@@ -16,7 +16,8 @@ export function boltLogger(log: Log): Logger {
     const text = msg.filter((m) => typeof m === 'string').join(' ');
     const err = msg.find((m): m is Error => m instanceof Error);
     const args = msg.filter((m) => typeof m !== 'string' && !(m instanceof Error));
-    log[method]({ component: name, ...(err && { err: err.stack ?? err.message }), ...(args.length && { args }) }, text || err?.message);
+    const fields = { component: name, ...(err && { err: err.stack ?? err.message }), ...(args.length && { args }) };
+    log[method](fields, text || err?.message);
   };
   return {
     debug: write(LogLevel.DEBUG, 'debug'),

@@ -32,7 +32,7 @@ export const snapshotOperation = defineOperation({
   params: z.strictObject({
     note: z.string().max(500).optional(),
     withData: z.boolean().default(false),
-    /** Snapshot & delete: the cluster is deleted once this snapshot succeeded (services/snapshot-then-delete.ts). */
+    /** Snapshot & delete: the cluster is deleted once this snapshot succeeded (services/…/snapshot/then-delete.ts). */
     thenDelete: z.boolean().optional(),
   }),
   start: { states: ['ready', 'degraded'] },

@@ -11,8 +11,12 @@ import { deleteSnapshotJob, type DeleteSnapshotDeps } from './snapshot-delete/ru
  */
 export function jobHandlers(deps: OperationDeps & DeleteSnapshotDeps): JobHandlers {
   const handlers: JobHandlers = {
-    'snapshot.delete': (p, at) => deleteSnapshotJob({ ...deps, logger: withContext(at.log, { snapshotId: p.snapshotId }) }, p.snapshotId, p.actor),
+    'snapshot.delete': (p, at) => {
+      const logger = withContext(at.log, { snapshotId: p.snapshotId });
+      return deleteSnapshotJob({ ...deps, logger }, p.snapshotId, p.actor);
+    },
   };
+  // Each kind's handler takes its own job's payload: the key is that job.
   for (const { kind } of operationDefinitions) Object.assign(handlers, { [definitionOf(kind).job]: operationHandler(deps, kind) });
   return handlers;
 }

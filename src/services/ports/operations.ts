@@ -96,7 +96,7 @@ export interface OperationMetrics {
 }
 
 /**
- * Marks a job's operation succeeded (services/run-operation.ts): through `within` (a state change's transaction, see
+ * Marks a job's operation succeeded (services/operations/run-operation.ts): through `within` (a state change's transaction, see
  * Tell) when given, so the cluster's new state, its messages and the operation's end commit together.
  */
 export type Complete = (within?: Pick<OperationStore, 'finish'>) => Promise<void>;

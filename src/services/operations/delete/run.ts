@@ -46,7 +46,7 @@ export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, acto
 
 /**
  * A restored cluster runs on its snapshot's committed images, so a snapshot deleted (or expired) while it ran kept
- * them (services/delete-snapshot.ts) and its row is deleted: no later pass looks at them again. With the cluster's
+ * them (snapshot-delete/run.ts) and its row is deleted: no later pass looks at them again. With the cluster's
  * containers gone they are unused, and removed here; images another restored cluster still runs on stay until that
  * one is deleted. Only a snapshot known to be deleted lets them go: a live one keeps its images for its own restores.
  * A Docker failure here is logged, not thrown: the cluster's own containers and volumes are gone, and its delete must

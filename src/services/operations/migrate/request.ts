@@ -79,7 +79,7 @@ async function findMovable(deps: RequestMigrateDeps, actor: string, ref: Cluster
 /**
  * Confirmed `/cluster migrate NAME [--to HOST]`: owner or admin, a ready or degraded cluster with nothing else
  * running on it. The migrate operation moves the cluster to `migrating` in the same transaction (the card says
- * so at once); the job does the rest (services/migrate-cluster.ts).
+ * so at once); the job does the rest (migrate/run.ts).
  */
 export async function requestMigrate(
   deps: RequestMigrateDeps,
