@@ -30,7 +30,7 @@ export async function decideCopies(taking: Taking): Promise<PlannedCopies> {
 /**
  * What each node's volumes hold on disk (`du` counts allocated blocks, so a sparse file counts what it really
  * holds, as the sparse-aware volume tar stores it), by node ordinal then volume name; a volume that cannot be
- * measured is absent (counted as empty, copied all the same).
+ * measured is absent (and left out of the archive: planCopies).
  */
 async function measureVolumes(deps: SnapshotDeps, host: string, nodes: readonly PlannedNode[]): Promise<Map<number, Map<string, number>>> {
   const sizes = await Promise.all(nodes.map(async (node) => {
@@ -54,7 +54,14 @@ function planCopies(nodes: readonly PlannedNode[], sizes: Map<number, Map<string
   let bytes = 0;
   for (const n of nodes) {
     for (const v of n.volumes) {
-      const measured = sizes.get(n.ordinal)?.get(v.name) ?? 0;
+      const measured = sizes.get(n.ordinal)?.get(v.name);
+      // Unmeasured is not empty: its size could not be held against the cap or SNAPSHOT_MAX_BYTES, so it stays out.
+      if (measured === undefined) {
+        const why = 'its size could not be measured (du failed in the node), so it could not be checked against the limits';
+        skippedOf.set(n.ordinal, [...(skippedOf.get(n.ordinal) ?? []), { name: v.name, path: v.path, bytes: 0, skipped: why }]);
+        skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
+        continue;
+      }
       if (measured > budget) {
         const why = `${Math.round(measured / 2 ** 20)} MiB, over the ${Math.round(cap / 2 ** 20)} MiB data cap (take the snapshot again with --with-data to include it)`;
         skippedOf.set(n.ordinal, [...(skippedOf.get(n.ordinal) ?? []), { name: v.name, path: v.path, bytes: measured, skipped: why }]);
