@@ -102,17 +102,19 @@ try {
   const dep = d;
   const started = Date.now();
   const since = () => Math.round((Date.now() - started) / 1000);
-  const obs: Observer = observe(dep, started);
+  const obs: Observer = observe(dep, started, { rssMs: 2000 });
   const traffic = startTraffic(dep, obs, { users, until: started + loadSeconds * 1000, rng: seeded(seed), thinkMs: [4000, 14000], channels: ['C0SOAK1', 'C0SOAK2', 'C0SOAK3'], stopped: () => aborted });
   const faults: Promise<FaultRun[]> = runFaults(dep, plan, started, { spellSeconds: spell, stopped: () => aborted });
 
-  // Baselines: the median of each process's RSS samples over the last 20 s of the warm-up, and its heap and handles.
+  // Baselines: the median of each process's RSS over the second half of the warm-up (sampled every 2 s: one sample
+  // lands anywhere in a garbage collector's saw-tooth), and its heap and handles from /metrics.
   const figures = new Map<string, RssFigure & { heap?: [number, number]; handles?: [number, number] }>(dep.slots().map((s) => [s.name, { slot: s.name, restarts: 0 }]));
   const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
-  while (since() < warmupSeconds && !aborted) await sleep(500);
+  // A little before the first fault, which is due at the end of the warm-up.
+  while (since() < warmupSeconds - 3 && !aborted) await sleep(500);
   for (const s of dep.slots()) {
     const f = figures.get(s.name)!;
-    f.baseline = median(obs.rss.filter((x) => x.slot === s.name && x.at >= Date.now() - 20_000).map((x) => x.rss));
+    f.baseline = median(obs.rss.filter((x) => x.slot === s.name && x.at >= started + (warmupSeconds * 1000) / 2).map((x) => x.rss));
     const text = await dep.metrics(s).catch(() => '');
     f.heap = [metric(text, 'clusterbot_nodejs_heap_size_used_bytes'), NaN];
     f.handles = [metric(text, 'clusterbot_nodejs_active_handles_total'), NaN];
@@ -153,15 +155,14 @@ try {
   console.log(settledIn >= 0 ? `soak: settled in ${settledIn} s` : `soak: not settled after ${settleSeconds} s: ${last.slice(0, 5).join('; ')}`);
   await obs.stop();
 
-  // End RSS: the median of three samples 5 s apart, once nothing has moved for 20 s.
-  await sleep(20_000);
+  // End RSS: the median of one sample a second over 30 s, once nothing moves.
   const endSamples = new Map<string, number[]>();
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 30; i++) {
     for (const s of dep.slots()) {
       const v = dep.rss(s);
       if (v !== undefined) endSamples.set(s.name, [...(endSamples.get(s.name) ?? []), v]);
     }
-    if (i < 2) await sleep(5000);
+    await sleep(1000);
   }
   const counters = { rateLimited: 0, slackErrors: 0, finishedFailed: 0, finishedOk: 0, dockerErrors: 0, reconcileFailures: 0 };
   for (const s of dep.slots()) {
@@ -224,6 +225,9 @@ try {
   console.log('|---|---|---|');
   for (const c of checks) console.log(`| ${c.name} | ${c.ok ? 'pass' : '**FAIL**'} | ${c.figure.replace(/\|/g, '\\|')} |`);
   console.log(`\nLoad: ${traffic.sent.length} requests (${[...traffic.actions].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`).join(', ')}).`);
+  const replays = traffic.sent.filter((x) => x.kind === 'replay');
+  const twice = replays.filter((x) => dep.fake.responses(x.responseId).length > 1).length;
+  console.log(`Replays: ${replays.length} (each the same bytes and signature at the other bot); ${twice} of them got a second answer.`);
   console.log(`Clusters: ${created} made (${opsBy('create', 'succeeded')} creates and ${opsBy('restore', 'succeeded')} restores ready, ${opsBy('create', 'failed') + opsBy('restore', 'failed')} failed, ${opsBy('reset', 'succeeded')} resets), ${byState('deleted')} deleted, ${byState('ready')} ready and ${byState('failed')} failed at the end; ${end.snapshots.length} snapshots.`);
   console.log(`Faults: ${runs.map((r) => `${r.from}–${r.to} s ${r.detail || r.kind}${r.error ? ` (ERROR ${r.error})` : ''}`).join('; ')}.`);
   console.log(`Seen by the processes still running (/metrics): ${counters.rateLimited} Slack calls answered 429, ${counters.slackErrors} Slack call errors, ${counters.dockerErrors} Docker call errors, ${counters.reconcileFailures} reconciler parts stopped on an error, operations finished ${counters.finishedOk} succeeded / ${counters.finishedFailed} failed.`);

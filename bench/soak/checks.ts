@@ -11,7 +11,6 @@ import { label } from '../../src/domain/labels.js';
 import { snapshotCode } from '../../src/domain/snapshot.js';
 import { docker } from '../../test/support/docker.js';
 import type { FakeMessage } from '../../test/support/fake-slack.js';
-import { IDS } from '../../test/support/slack-request.js';
 import type { Deployment } from './deployment.js';
 import type { QuotaWatch } from './observer.js';
 import type { Sent } from './traffic.js';
@@ -32,7 +31,7 @@ const transientSnapshotStates = ['creating', 'deleting'];
 export const percentile = (xs: number[], p: number): number => (xs.length ? [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]! : NaN);
 const ms = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} ms` : '—');
 
-interface ClusterRow { id: string; name: string; state: string; channel: string | null; card_ts: string | null; request_key: string | null; nodes: number }
+interface ClusterRow { id: string; name: string; state: string; channel: string | null; card_ts: string | null; nodes: number }
 interface OperationRow { cluster_id: string; kind: string; state: string }
 interface SnapshotRow { id: string; cluster_id: string; state: string; artifact_key: string | null; sha256: string | null; size_bytes: string | null }
 
@@ -51,7 +50,7 @@ export interface EndState {
 export async function readEndState(d: Deployment): Promise<EndState> {
   const q = <T extends object>(text: string) => d.db.query<T>(text).then((r) => r.rows);
   const [clusters, operations, snapshots, outbox, pending, givenUp] = await Promise.all([
-    q<ClusterRow>('SELECT id, name, state, channel, card_ts, request_key, nodes FROM clusters'),
+    q<ClusterRow>('SELECT id, name, state, channel, card_ts, nodes FROM clusters'),
     q<OperationRow>('SELECT cluster_id, kind, state FROM operations'),
     q<SnapshotRow>('SELECT id, cluster_id, state, artifact_key, sha256, size_bytes FROM snapshots'),
     q<{ id: string; key: string }>('SELECT id::text AS id, key FROM outbox'),
@@ -99,12 +98,15 @@ export function checkAcks(sent: Sent[]): Check[] {
  * itself, or (a create that went through) its cluster's card in the channel.
  */
 export function checkAnswers(sent: Sent[], s: EndState, responses: (id: string) => unknown[], cardPosted: (channel: string, ts: string) => boolean): Check {
-  const cardOf = new Map(s.clusters.filter((c) => c.request_key).map((c) => [c.request_key!, c]));
+  // By the name the create asked for (each is used once in a run), not by its request key: how a delivery is keyed
+  // is the bot's business.
+  const byName = new Map(s.clusters.map((c) => [c.name, c]));
   const owed = sent.filter((x) => x.owesAnswer);
   const missing = owed.filter((x) => {
     if (responses(x.responseId).length > 0) return false;
     if (x.ackText && !x.ackText.startsWith('⏳')) return false;
-    const c = x.trigger ? cardOf.get(`slack:${IDS.team_id}:${x.trigger}`) : undefined;
+    const name = x.kind === 'command' && /^create\s/.test(x.what) ? /--name\s+(\S+)/.exec(x.what)?.[1] : undefined;
+    const c = name ? byName.get(name) : undefined;
     return !(c?.channel && c.card_ts && cardPosted(c.channel, c.card_ts));
   });
   return {

@@ -32,8 +32,6 @@ export interface Sent {
   error?: string;
   /** Its response_url's id in the fake Slack. */
   responseId: string;
-  /** A slash command's trigger_id: a create's request key is `slack:<team>:<trigger>`. */
-  trigger?: string;
   /** False where no answer is owed: a replay (the original owes it), a forged request, a link button. */
   owesAnswer: boolean;
 }
@@ -105,7 +103,7 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const think = () => sleep(opts.thinkMs[0] + rng() * (opts.thinkMs[1] - opts.thinkMs[0]));
 
-  async function deliver(u: User, r: Pick<Sent, 'kind' | 'what' | 'responseId' | 'body' | 'owesAnswer'> & Partial<Pick<Sent, 'url' | 'ts' | 'trigger'>>): Promise<Sent> {
+  async function deliver(u: User, r: Pick<Sent, 'kind' | 'what' | 'responseId' | 'body' | 'owesAnswer'> & Partial<Pick<Sent, 'url' | 'ts'>>): Promise<Sent> {
     const s: Sent = { ...r, seq: ++seq, user: u.id, url: r.url ?? d.nextBotUrl(), at: Date.now(), ts: r.ts ?? nowSeconds() };
     sent.push(s);
     try {
@@ -128,7 +126,7 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
     const trigger = newTriggerId();
     const responseId = `c${seq + 1}`;
     const body = slashCommandBody({ text, trigger_id: trigger, response_url: d.fake.responseUrl(responseId), user_id: u.id, user_name: u.handle, channel_id: u.channel, channel_name: u.channel.toLowerCase() });
-    return deliver(u, { kind: 'command', what: text, responseId, trigger, body, owesAnswer: true });
+    return deliver(u, { kind: 'command', what: text, responseId, body, owesAnswer: true });
   };
 
   const press = (u: User, b: Button, where: { channel: string; ts: string; threadTs?: string; ephemeral?: boolean; from: string }) => {
@@ -275,7 +273,7 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
         // The same bytes and signature again within Slack's 5 minutes, at the other replica: a retry by a proxy, a
         // double delivery, or someone resending a captured request.
         const r = pick(u.recent.filter((x) => Date.now() - x.at < 240_000));
-        return deliver(u, { kind: 'replay', what: `replay of #${r.seq} ${r.what}`, responseId: r.responseId, body: r.body, ts: r.ts, url: d.otherBotUrl(r.url), owesAnswer: false, ...(r.trigger && { trigger: r.trigger }) });
+        return deliver(u, { kind: 'replay', what: `replay of #${r.seq} ${r.what}`, responseId: r.responseId, body: r.body, ts: r.ts, url: d.otherBotUrl(r.url), owesAnswer: false });
       },
     },
     { name: 'malformed', weight: () => 4, run: (u) => command(u, pick(malformed)) },
