@@ -208,7 +208,7 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
     },
     {
       name: 'snapshot',
-      weight: (s) => (s.ready.length ? 4 : 0),
+      weight: (s) => (s.ready.length ? 5 : 0),
       run: (u, s) => command(u, `snapshot ${pick(s.ready).name}${rng() < 0.5 ? ' -m "soak: before the fix"' : ''}`),
     },
     {
@@ -218,7 +218,7 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
     },
     {
       name: 'reset',
-      weight: (s) => (s.ready.length ? 3 : 0),
+      weight: (s) => (s.ready.length ? 4 : 0),
       run: (u, s) => {
         const withSnapshot = rng() < 0.25;
         return confirmed(u, `reset ${pick(s.ready).name}${withSnapshot ? ' --snapshot' : ''}`, withSnapshot ? ['cluster.reset.confirm.snapshot'] : ['cluster.reset.confirm'], 'cluster.reset.cancel', 0.15);
@@ -227,7 +227,7 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
     { name: 'extend', weight: (s) => (s.own.length ? 4 : 0), run: (u, s) => command(u, `extend ${pick(s.own).name}${rng() < 0.3 ? ' 2' : ''}`) },
     {
       name: 'delete',
-      weight: (s) => (s.own.length >= 2 ? 10 : s.own.length ? 5 : 0),
+      weight: (s) => (s.own.length >= 2 ? 12 : s.own.length ? 8 : 0),
       run: (u, s) => confirmed(u, `delete ${pick(s.own).name}`, ['cluster.delete.confirm'], 'cluster.delete.cancel', 0.1),
     },
     {
