@@ -25,7 +25,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FakeMessage } from '../test/support/fake-slack.js';
 import { checkAcks, checkAnswers, checkArchives, checkMessagesOnce, checkNoneLost, checkNothingStuck, checkOrphans, checkQuota, checkRss, deploymentObjects, orphansIn, readEndState, stillMoving, type Check, type RssFigure } from './soak/checks.js';
-import { startDeployment, type Deployment } from './soak/deployment.js';
+import { startDeployment, sweepEarlierRun, type Deployment } from './soak/deployment.js';
 import { faultKinds, planFaults, runFaults, slackSpellSeconds, type FaultKind, type FaultRun } from './soak/faults.js';
 import { observe, type Observer } from './soak/observer.js';
 import { seeded, startTraffic } from './soak/traffic.js';
@@ -97,14 +97,24 @@ console.log(`soak: faults: ${plan.map((f) => `${f.kind} at ${f.at} s`).join(', '
 
 let d: Deployment | undefined;
 let exitCode = 1;
+const markerFile = path.resolve(values.logs!, 'instance.json');
 try {
-  d = await startDeployment({ subnetPool: values['subnet-pool']!, totalNodes, env: { RECONCILE_INTERVAL_SECONDS: '30', ORPHAN_GRACE_SECONDS: '60', EXPIRY_REMINDERS: '2,1', EXPIRY_SWEEP_SECONDS: '10' } });
+  const earlier = await sweepEarlierRun(markerFile);
+  if (earlier) console.log(`soak: removed what an interrupted earlier run left in Docker (instance ${earlier})`);
+  d = await startDeployment({ markerFile, subnetPool: values['subnet-pool']!, totalNodes, env: { RECONCILE_INTERVAL_SECONDS: '30', ORPHAN_GRACE_SECONDS: '60', EXPIRY_REMINDERS: '2,1', EXPIRY_SWEEP_SECONDS: '10' } });
   const dep = d;
   const started = Date.now();
   const since = () => Math.round((Date.now() - started) / 1000);
   const obs: Observer = observe(dep, started, { rssMs: 2000 });
   const traffic = startTraffic(dep, obs, { users, until: started + loadSeconds * 1000, rng: seeded(seed), thinkMs: [4000, 14000], channels: ['C0SOAK1', 'C0SOAK2', 'C0SOAK3'], stopped: () => aborted });
   const faults: Promise<FaultRun[]> = runFaults(dep, plan, started, { spellSeconds: spell, stopped: () => aborted });
+
+  const progress = setInterval(() => {
+    const v = obs.view();
+    const states = new Map<string, number>();
+    for (const c of v.clusters) states.set(c.state, (states.get(c.state) ?? 0) + 1);
+    console.log(`soak: ${since()} s: ${traffic.sent.length} requests; live clusters ${[...states].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}; ${v.snapshots.length} snapshots`);
+  }, 30_000);
 
   // Baselines: the median of each process's RSS over the second half of the warm-up (sampled every 2 s: one sample
   // lands anywhere in a garbage collector's saw-tooth), and its heap and handles from /metrics.
@@ -121,12 +131,6 @@ try {
   }
   console.log(`soak: warm-up over at ${since()} s: RSS ${[...figures.values()].map((f) => `${f.slot} ${((f.baseline ?? NaN) / 2 ** 20).toFixed(0)} MiB`).join(', ')}`);
 
-  const progress = setInterval(() => {
-    const v = obs.view();
-    const states = new Map<string, number>();
-    for (const c of v.clusters) states.set(c.state, (states.get(c.state) ?? 0) + 1);
-    console.log(`soak: ${since()} s: ${traffic.sent.length} requests; live clusters ${[...states].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}; ${v.snapshots.length} snapshots`);
-  }, 30_000);
   await traffic.done;
   const runs = await faults;
   clearInterval(progress);

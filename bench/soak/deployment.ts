@@ -5,7 +5,7 @@
  * rows, Docker labels, /proc and /metrics.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -85,6 +85,20 @@ export interface DeploymentOptions {
   totalNodes: number;
   /** Extra environment for every process. */
   env?: Record<string, string>;
+  /**
+   * Holds the instance id while the deployment lives: a soak killed before its clean-up leaves it behind, and the
+   * next run removes that instance's Docker objects first (sweepEarlierRun).
+   */
+  markerFile: string;
+}
+
+/** Removes the Docker objects of a soak that was killed before it cleaned up (its marker file names the instance). */
+export async function sweepEarlierRun(markerFile: string): Promise<string | undefined> {
+  if (!existsSync(markerFile)) return undefined;
+  const { instance } = JSON.parse(readFileSync(markerFile, 'utf8')) as { instance: string };
+  await removeInstance(instance);
+  rmSync(markerFile, { force: true });
+  return instance;
 }
 
 const zkNode = { cpus: 0.5, memoryMiB: 512 };
@@ -126,9 +140,11 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
       await attempt('allowing connections again', () => allowConnections(pgServerRef!, true));
       const clusterIds = await db.query<{ id: string }>('SELECT id FROM clusters').then((r) => r.rows.map((x) => x.id), () => []);
       const snapshotIds = await db.query<{ id: string }>('SELECT id FROM snapshots').then((r) => r.rows.map((x) => x.id), () => []);
+      const before = problems.length;
       await attempt('removing Docker objects by instance label', () => removeInstance(instance));
       await attempt('removing Docker objects by cluster label', () => removeAllByLabel(clusterIds));
       await attempt('removing snapshot images', () => removeImages(snapshotIds.map((id) => `${snapshotLabel}=${id}`)));
+      if (problems.length === before) rmSync(opts.markerFile, { force: true });
       await attempt('closing the database pool', () => db!.end());
     }
     for (const c of cleanups.reverse()) await attempt('cleanup', c);
@@ -195,6 +211,8 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     // The first process applies the migrations (and stores the instance id) before the others start.
     const bots = [await start('bot-1', 'bot')];
     instance = (await db.query<{ id: string }>('SELECT id FROM deployment')).rows[0]!.id;
+    mkdirSync(path.dirname(opts.markerFile), { recursive: true });
+    writeFileSync(opts.markerFile, JSON.stringify({ instance, pid: process.pid }));
     bots.push(await start('bot-2', 'bot'));
     const workers = [await start('worker-1', 'worker'), await start('worker-2', 'worker')];
 
