@@ -116,22 +116,24 @@ try {
     console.log(`soak: ${since()} s: ${traffic.sent.length} requests; live clusters ${[...states].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}; ${v.snapshots.length} snapshots`);
   }, 30_000);
 
-  // Baselines: the median of each process's RSS over the second half of the warm-up (sampled every 2 s: one sample
-  // lands anywhere in a garbage collector's saw-tooth), and its heap and handles from /metrics.
+  // Each process's RSS is judged against the median of its own samples (every 2 s: one sample lands anywhere in a
+  // garbage collector's saw-tooth) over the second half of its warm-up: the load's first warmupSeconds for the
+  // processes started with it, the same span after its start for a worker started again. Heap and handles from
+  // /metrics at the end of the warm-up, for the record.
   const figures = new Map<string, RssFigure & { heap?: [number, number]; handles?: [number, number] }>(dep.slots().map((s) => [s.name, { slot: s.name, restarts: 0 }]));
   const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
   // A little before the first fault, which is due at the end of the warm-up.
   while (since() < warmupSeconds - 3 && !aborted) await sleep(500);
   for (const s of dep.slots()) {
     const f = figures.get(s.name)!;
-    f.baseline = median(obs.rss.filter((x) => x.slot === s.name && x.at >= started + (warmupSeconds * 1000) / 2).map((x) => x.rss));
     const text = await dep.metrics(s).catch(() => '');
     f.heap = [metric(text, 'clusterbot_nodejs_heap_size_used_bytes'), NaN];
     f.handles = [metric(text, 'clusterbot_nodejs_active_handles_total'), NaN];
   }
-  console.log(`soak: warm-up over at ${since()} s: RSS ${[...figures.values()].map((f) => `${f.slot} ${((f.baseline ?? NaN) / 2 ** 20).toFixed(0)} MiB`).join(', ')}`);
+  console.log(`soak: warm-up over at ${since()} s: RSS ${dep.slots().map((s) => `${s.name} ${((dep.rss(s) ?? NaN) / 2 ** 20).toFixed(0)} MiB`).join(', ')}`);
 
   await traffic.done;
+  const loadEnded = Date.now();
   const runs = await faults;
   clearInterval(progress);
   console.log(`soak: load over at ${since()} s (${traffic.sent.length} requests); settling`);
@@ -173,9 +175,12 @@ try {
     const f = figures.get(s.name)!;
     f.end = median(endSamples.get(s.name) ?? []);
     f.restarts = s.restarts;
+    const from = Math.max(started, s.startedAt);
+    if (from + warmupSeconds * 1000 > loadEnded) f.note = `started again at ${Math.round((from - started) / 1000)} s, too late to warm up`;
+    else f.baseline = median(obs.rss.filter((x) => x.pid === s.proc.child.pid && x.at >= from + (warmupSeconds * 1000) / 2 && x.at <= from + warmupSeconds * 1000).map((x) => x.rss));
     const text = await dep.metrics(s).catch(() => '');
-    f.heap = [f.heap![0], metric(text, 'clusterbot_nodejs_heap_size_used_bytes')];
-    f.handles = [f.handles![0], metric(text, 'clusterbot_nodejs_active_handles_total')];
+    f.heap = [s.restarts ? NaN : f.heap![0], metric(text, 'clusterbot_nodejs_heap_size_used_bytes')];
+    f.handles = [s.restarts ? NaN : f.handles![0], metric(text, 'clusterbot_nodejs_active_handles_total')];
     counters.rateLimited += metric(text, 'clusterbot_slack_api_rate_limited_total');
     counters.slackErrors += metric(text, 'clusterbot_slack_api_errors_total');
     counters.dockerErrors += metric(text, 'clusterbot_docker_call_errors_total');
@@ -254,6 +259,9 @@ try {
     if (c.details.length > 40) console.log(`  … and ${c.details.length - 40} more`);
   }
   const logs = dep.saveLogs(path.resolve(values.logs!));
+  const rssFile = path.resolve(values.logs!, 'rss.csv');
+  writeFileSync(rssFile, ['seconds,process,pid,rss_bytes', ...obs.rss.map((x) => `${((x.at - started) / 1000).toFixed(1)},${x.slot},${x.pid},${x.rss}`)].join('\n'));
+  logs.push(rssFile);
   console.log(`\nsoak: the processes' logs: ${logs.join(', ')}`);
   if (values.report) writeFileSync(values.report, JSON.stringify({ numPassedTests: checks.length - failed.length, numFailedTests: failed.length, numPendingTests: 0, numTodoTests: 0, checks }, null, 2));
   if (failed.length) console.log(`soak: FAILED: ${failed.map((c) => c.name).join('; ')}`);

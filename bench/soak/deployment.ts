@@ -27,6 +27,8 @@ export interface Slot {
   earlier: string[];
   /** Set while the soak itself kills the process: an exit then is no crash. */
   killing: boolean;
+  /** When the current incarnation started (ms since epoch). */
+  startedAt: number;
 }
 
 /** A process that exited on its own (not killed by the fault script, not stopped at the end); it was started again. */
@@ -193,6 +195,7 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
         if (closing) return;
         try {
           slot.proc = await startClusterbot(slot.command, slot.env, 120_000);
+          slot.startedAt = Date.now();
           slot.restarts++;
           supervise(slot);
         } catch (e) {
@@ -203,7 +206,7 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     const start = async (name: string, command: 'bot' | 'worker') => {
       // Its own metrics port, whatever the default becomes: four processes share this machine's loopback.
       const env = { ...base, PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
-      const slot: Slot = { name, command, env, proc: await startClusterbot(command, env, 120_000), restarts: 0, earlier: [], killing: false };
+      const slot: Slot = { name, command, env, proc: await startClusterbot(command, env, 120_000), restarts: 0, earlier: [], killing: false, startedAt: Date.now() };
       slots.push(slot);
       supervise(slot);
       return slot;
@@ -232,6 +235,7 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
           slot.earlier.push(slot.proc.output());
           await new Promise((r) => setTimeout(r, downMs));
           slot.proc = await startClusterbot(slot.command, slot.env, 120_000);
+          slot.startedAt = Date.now();
           slot.restarts++;
         } finally {
           slot.killing = false;

@@ -40,6 +40,8 @@ export interface QuotaWatch {
 export interface RssSample {
   at: number;
   slot: string;
+  /** Which incarnation: a killed worker's successor has another. */
+  pid: number;
   rss: number;
 }
 
@@ -100,7 +102,7 @@ export function observe(d: Deployment, started: number, opts: { pollMs?: number;
   const sampleRss = () => {
     for (const s of d.slots()) {
       const v = d.rss(s);
-      if (v !== undefined) rss.push({ at: Date.now(), slot: s.name, rss: v });
+      if (v !== undefined) rss.push({ at: Date.now(), slot: s.name, pid: s.proc.child.pid!, rss: v });
     }
   };
 
