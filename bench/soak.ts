@@ -68,7 +68,7 @@ const tailSeconds = Math.round(Math.min(60, Math.max(10, loadSeconds / 20)));
 const plan = planFaults(warmupSeconds, loadSeconds, tailSeconds, only as FaultKind[]);
 const spell = slackSpellSeconds(plan, loadSeconds, tailSeconds);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const peak = (xs: number[]) => (xs.length ? Math.max(...xs) : undefined);
 
 let aborted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -116,10 +116,11 @@ try {
     console.log(`soak: ${since()} s: ${traffic.sent.length} requests; live clusters ${[...states].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}; ${v.snapshots.length} snapshots`);
   }, 30_000);
 
-  // Each process's RSS is judged against the median of its own samples (every 2 s: one sample lands anywhere in a
-  // garbage collector's saw-tooth) over the second half of its warm-up: the load's first warmupSeconds for the
-  // processes started with it, the same span after its start for a worker started again. Heap and handles from
-  // /metrics at the end of the warm-up, for the record.
+  // Each process's RSS is judged peak against peak over spans of the same length (sampled every 2 s): the highest
+  // over the second half of its own warm-up (the load's first warmupSeconds for the processes started with it, the
+  // same span after its start for a worker started again) against the highest over the last half warm-up of the
+  // run (the load's end, the settling and 30 idle seconds). V8 gives memory back in steps of tens of MiB, so a single
+  // sample, or a median, lands on either side of a step. Heap and handles from /metrics, for the record.
   const figures = new Map<string, RssFigure & { heap?: [number, number]; handles?: [number, number] }>(dep.slots().map((s) => [s.name, { slot: s.name, restarts: 0 }]));
   const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
   // A little before the first fault, which is due at the end of the warm-up.
@@ -161,7 +162,7 @@ try {
   console.log(settledIn >= 0 ? `soak: settled in ${settledIn} s` : `soak: not settled after ${settleSeconds} s: ${last.slice(0, 5).join('; ')}`);
   await obs.stop();
 
-  // End RSS: the median of one sample a second over 30 s, once nothing moves.
+  // The end of the run: one sample a second over 30 s, once nothing moves.
   const endSamples = new Map<string, number[]>();
   for (let i = 0; i < 30; i++) {
     for (const s of dep.slots()) {
@@ -170,14 +171,15 @@ try {
     }
     await sleep(1000);
   }
+  const endFrom = Date.now() - (warmupSeconds * 1000) / 2;
   const counters = { rateLimited: 0, slackErrors: 0, finishedFailed: 0, finishedOk: 0, dockerErrors: 0, reconcileFailures: 0 };
   for (const s of dep.slots()) {
     const f = figures.get(s.name)!;
-    f.end = median(endSamples.get(s.name) ?? []);
+    f.end = peak([...obs.rss.filter((x) => x.pid === s.proc.child.pid && x.at >= endFrom).map((x) => x.rss), ...(endSamples.get(s.name) ?? [])]);
     f.restarts = s.restarts;
     const from = Math.max(started, s.startedAt);
     if (from + warmupSeconds * 1000 > loadEnded) f.note = `started again at ${Math.round((from - started) / 1000)} s, too late to warm up`;
-    else f.baseline = median(obs.rss.filter((x) => x.pid === s.proc.child.pid && x.at >= from + (warmupSeconds * 1000) / 2 && x.at <= from + warmupSeconds * 1000).map((x) => x.rss));
+    else f.baseline = peak(obs.rss.filter((x) => x.pid === s.proc.child.pid && x.at >= from + (warmupSeconds * 1000) / 2 && x.at <= from + warmupSeconds * 1000).map((x) => x.rss));
     const text = await dep.metrics(s).catch(() => '');
     f.heap = [s.restarts ? NaN : f.heap![0], metric(text, 'clusterbot_nodejs_heap_size_used_bytes')];
     f.handles = [s.restarts ? NaN : f.handles![0], metric(text, 'clusterbot_nodejs_active_handles_total')];
