@@ -61,8 +61,8 @@ if (unknownFaults.length) {
   process.exit(2);
 }
 const loadSeconds = Math.round(minutes * 60);
-/** RSS is taken as the baseline at the end of the warm-up, before the first fault. */
-const warmupSeconds = Math.round(Math.min(300, Math.max(40, loadSeconds / 4)));
+/** The load before the first fault: a quarter of the run, at least a minute (a bot's RSS takes that to find its band). */
+const warmupSeconds = Math.round(Math.min(300, Math.max(60, loadSeconds / 4)));
 /** The last part of the load runs without a new fault. */
 const tailSeconds = Math.round(Math.min(60, Math.max(10, loadSeconds / 20)));
 const plan = planFaults(warmupSeconds, loadSeconds, tailSeconds, only as FaultKind[]);

@@ -94,13 +94,13 @@ describe('soak checks', () => {
   });
 
   it('the fault plan: every kind once in a 3-minute run, after the warm-up and before the end; two rounds in 20 minutes', () => {
-    const short = planFaults(45, 180, 10);
+    const short = planFaults(60, 180, 10);
     expect(short.map((f) => f.kind)).toEqual([...faultKinds]);
-    expect(short[0]!.at).toBe(45);
+    expect(short[0]!.at).toBe(60);
     expect(Math.max(...short.map((f) => f.at))).toBeLessThan(170);
     const long = planFaults(300, 1200, 60);
     expect(long.map((f) => f.kind)).toEqual([...faultKinds, ...faultKinds]);
     expect(planFaults(40, 60, 10).length).toBeLessThan(faultKinds.length);
-    expect(planFaults(45, 180, 10, ['worker', 'redis']).map((f) => f.kind)).toEqual(['worker', 'redis']);
+    expect(planFaults(60, 180, 10, ['worker', 'redis']).map((f) => f.kind)).toEqual(['worker', 'redis']);
   });
 });
