@@ -69,6 +69,7 @@ const plan = planFaults(warmupSeconds, loadSeconds, tailSeconds, only as FaultKi
 const spell = slackSpellSeconds(plan, loadSeconds, tailSeconds);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const peak = (xs: number[]) => (xs.length ? Math.max(...xs) : undefined);
+const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : undefined);
 
 let aborted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
@@ -116,11 +117,12 @@ try {
     console.log(`soak: ${since()} s: ${traffic.sent.length} requests; live clusters ${[...states].map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}; ${v.snapshots.length} snapshots`);
   }, 30_000);
 
-  // Each process's RSS is judged peak against peak over spans of the same length (sampled every 2 s): the highest
-  // over the second half of its own warm-up (the load's first warmupSeconds for the processes started with it, the
-  // same span after its start for a worker started again) against the highest over the last half warm-up of the
-  // run (the load's end, the settling and 30 idle seconds). V8 gives memory back in steps of tens of MiB, so a single
-  // sample, or a median, lands on either side of a step. Heap and handles from /metrics, for the record.
+  // Each process's RSS: the highest it held over the second half of its own warm-up (the load's first warmupSeconds for
+  // the processes started with it, the same span after its start for a worker started again), sampled every 2 s,
+  // against the level it settles at once idle at the end (the median of 30 samples a second). Neither a single sample
+  // nor a median under load will do: V8 gives memory back in steps of tens of MiB, and a snapshot's streams or a
+  // backlog after a fault lift it for a while, so loaded samples land anywhere in a ±20 % band. Heap and handles from
+  // /metrics, for the record.
   const figures = new Map<string, RssFigure & { heap?: [number, number]; handles?: [number, number] }>(dep.slots().map((s) => [s.name, { slot: s.name, restarts: 0 }]));
   const metric = (text: string, name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
   // A little before the first fault, which is due at the end of the warm-up.
@@ -162,20 +164,21 @@ try {
   console.log(settledIn >= 0 ? `soak: settled in ${settledIn} s` : `soak: not settled after ${settleSeconds} s: ${last.slice(0, 5).join('; ')}`);
   await obs.stop();
 
-  // The end of the run: one sample a second over 30 s, once nothing moves.
+  // Idle at the end: one sample a second over 30 s, once nothing moves (kept with the others for rss.csv).
   const endSamples = new Map<string, number[]>();
   for (let i = 0; i < 30; i++) {
     for (const s of dep.slots()) {
       const v = dep.rss(s);
-      if (v !== undefined) endSamples.set(s.name, [...(endSamples.get(s.name) ?? []), v]);
+      if (v === undefined) continue;
+      endSamples.set(s.name, [...(endSamples.get(s.name) ?? []), v]);
+      obs.rss.push({ at: Date.now(), slot: s.name, pid: s.proc.child.pid!, rss: v });
     }
     await sleep(1000);
   }
-  const endFrom = Date.now() - (warmupSeconds * 1000) / 2;
   const counters = { rateLimited: 0, slackErrors: 0, finishedFailed: 0, finishedOk: 0, dockerErrors: 0, reconcileFailures: 0 };
   for (const s of dep.slots()) {
     const f = figures.get(s.name)!;
-    f.end = peak([...obs.rss.filter((x) => x.pid === s.proc.child.pid && x.at >= endFrom).map((x) => x.rss), ...(endSamples.get(s.name) ?? [])]);
+    f.end = median(endSamples.get(s.name) ?? []);
     f.restarts = s.restarts;
     const from = Math.max(started, s.startedAt);
     if (from + warmupSeconds * 1000 > loadEnded) f.note = `started again at ${Math.round((from - started) / 1000)} s, too late to warm up`;

@@ -302,8 +302,8 @@ export interface RssFigure {
 }
 
 /**
- * 9. No process running at the end grew more than 10 % past its own RSS after its warm-up (a worker the fault script
- * killed is judged by its successor, against the successor's own warm-up).
+ * 9. No process running at the end settles, idle, more than 10 % above the RSS it held under load after its warm-up
+ * (a worker the fault script killed is judged by its successor, against the successor's own warm-up).
  */
 export function checkRss(figures: RssFigure[]): Check {
   const mib = (b: number | undefined) => (b === undefined ? '—' : `${(b / 2 ** 20).toFixed(0)}`);
@@ -314,6 +314,6 @@ export function checkRss(figures: RssFigure[]): Check {
     name: 'RSS within 10 % of its warm-up value',
     ok: bad.length === 0,
     figure: figures.map((f) => `${f.slot} ${mib(f.baseline)}→${mib(f.end)} MiB (${shown(f)}${f.restarts ? `, restarted ${f.restarts}×` : ''})`).join(', '),
-    details: bad.map((f) => `${f.slot}: ${mib(f.baseline)} MiB after the warm-up, ${mib(f.end)} MiB at the end`),
+    details: bad.map((f) => `${f.slot}: ${mib(f.baseline)} MiB after the warm-up, ${mib(f.end)} MiB idle at the end`),
   };
 }

@@ -88,7 +88,7 @@ describe('soak checks', () => {
   it('RSS: growth past 10 % fails, a drop passes, a process not measured fails unless it started too late to warm up', () => {
     const mib = 2 ** 20;
     expect(checkRss([{ slot: 'bot-1', baseline: 100 * mib, end: 109 * mib, restarts: 0 }, { slot: 'worker-1', baseline: 100 * mib, end: 70 * mib, restarts: 1 }]).ok).toBe(true);
-    expect(checkRss([{ slot: 'bot-1', baseline: 100 * mib, end: 111 * mib, restarts: 0 }]).details).toEqual(['bot-1: 100 MiB after the warm-up, 111 MiB at the end']);
+    expect(checkRss([{ slot: 'bot-1', baseline: 100 * mib, end: 111 * mib, restarts: 0 }]).details).toEqual(['bot-1: 100 MiB after the warm-up, 111 MiB idle at the end']);
     expect(checkRss([{ slot: 'bot-2', baseline: 100 * mib, restarts: 0 }]).ok).toBe(false);
     expect(checkRss([{ slot: 'worker-2', end: 150 * mib, restarts: 1, note: 'started again at 170 s, too late to warm up' }]).ok).toBe(true);
   });
