@@ -325,4 +325,30 @@ describe('a lookup that fails is not an answer (issue 22)', () => {
     expect(snap!.state).toBe('ready');
     expect(await w.artifacts.exists(snap!.artifactKey!)).toBe(true);
   });
+  // Found by the soak (bench/soak.ts): a snapshot cut off by the database outage was handed out again while the Docker
+  // daemon restarted; its unpause failed, the operation was failed, and the row said 'creating' for good.
+  it('an interrupted snapshot whose cluster cannot be unpaused now stays open, and the next delivery settles it', async () => {
+    const { w, c } = await setup();
+    const { operation } = await w.operations.begin(c.id, { kind: 'snapshot', actor: 'UALICE' }, { whenStates: ['ready'] });
+    await w.operations.markRunning(operation.id); // the first attempt's worker died
+    const job = { clusterId: c.id, actor: 'UALICE', withData: false };
+    const restarting = {
+      ...w,
+      data: Object.assign(new QuietData(), {
+        unpauseCluster: async () => {
+          throw new AppError('docker_error', 'Docker on docker-1 did not answer (connect ENOENT /var/run/docker.sock)', { retryable: true });
+        },
+      }),
+    };
+    await expect(runJob(w, operation, (op, complete) => snapshotCluster(restarting, job, op, complete))).rejects.toMatchObject({ code: 'undecided' });
+    expect((await w.operations.get(operation.id))!.state).toBe('running');
+    expect((await w.snapshots.list({ clusterId: c.id })).map((s) => s.state)).toEqual(['creating']);
+    expect(told(w)).toEqual([]);
+
+    await expect(runJob(w, operation, (op, complete) => snapshotCluster(w, job, op, complete))).rejects.toMatchObject({ code: 'interrupted' });
+    expect((await w.operations.get(operation.id))!.state).toBe('failed');
+    expect((await w.snapshots.list({ clusterId: c.id })).map((s) => s.state)).toEqual(['failed']);
+    expect(told(w)).toEqual(['thread snapshotFailed']);
+  });
+
 });

@@ -73,10 +73,16 @@ async function beginTaking(deps: SnapshotDeps, job: SnapshotJob, op: Operation):
 
 /**
  * A previous attempt was cut off (the worker died): its pause and half-made images are undone, and the
- * snapshot fails with the reason rather than capturing a different scene on a second pass.
+ * snapshot fails with the reason rather than capturing a different scene on a second pass. A Docker that does not
+ * answer now (a daemon restarting) cannot be told to unpause: failing the operation then would leave the row
+ * 'creating' for good with nothing left to settle it, so it stays open ('undecided') for the reconciler to hand out
+ * again.
  */
 async function failInterrupted(deps: SnapshotDeps, job: SnapshotJob, snapshot: Snapshot): Promise<never> {
-  const unpaused = await deps.data.unpauseCluster(job.clusterId);
+  const unpaused = await deps.data.unpauseCluster(job.clusterId).catch((e: unknown) => {
+    deps.logger.warn({ snapshotId: snapshot.id, err: (e as Error).message }, 'an interrupted snapshot could not unpause its cluster now; its operation stays open');
+    throw new AppError('undecided', `The snapshot was interrupted, and its cluster could not be unpaused yet (${toAppError(e).userMessage}); it tries again.`, { cause: e });
+  });
   await discard(deps, snapshot, 'The worker stopped in the middle of this snapshot (a crash or restart).', unpaused.length
     ? `The cluster was unpaused (${unpaused.join(', ')}); nothing of the snapshot was kept.`
     : 'Nothing of the snapshot was kept.');
