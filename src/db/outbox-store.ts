@@ -77,6 +77,12 @@ export function createOutboxStore(db: Db): OutboxStore {
         return leased.rows.map(toRow);
       }),
 
+    async renew(row, owner, leaseMs) {
+      const r = await db.execute(sql`UPDATE outbox SET leased_until = now() + ${leaseMs} * interval '1 millisecond'
+        WHERE id = ${row.id} AND lease_owner = ${owner}`);
+      return (r.rowCount ?? 0) > 0;
+    },
+
     async sent(row, owner, ts) {
       await db.execute(sql`UPDATE outbox SET sent_version = GREATEST(sent_version, ${row.version}), ts = COALESCE(${ts ?? null}, ts),
         attempts = 0, post_unknown = false, last_error = NULL, ${scrubbed(row)} ${release} WHERE id = ${row.id} AND lease_owner = ${owner}`);

@@ -147,8 +147,8 @@ async function withPortableBody(init: RequestInit | undefined): Promise<RequestI
 }
 
 /**
- * Short timeouts and no retries inside the client: the outbox sender owns retries, per row and per channel, and
- * derives how long it holds a row from these (outbox-sender.ts outboxLeaseMs).
+ * Short timeouts and no retries inside the client: the outbox sender owns retries, per row and per channel (and renews
+ * its lease on a row for as long as a delivery takes: outbox-sender.ts OUTBOX_LEASE_MS).
  */
 function slackCallLimits(ctx: Context): SlackCallLimits {
   return { timeoutMs: ctx.config.slack.timeoutMs, retries: 0 };

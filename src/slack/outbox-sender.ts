@@ -18,9 +18,9 @@ export interface OutboxSenderOptions {
   pollMs?: number;
   /** A row still failing transiently after this long is given up. */
   giveUpAfterMs?: number;
-  /** What one Web API call of `client` may take: the lease is derived from it (outboxLeaseMs). */
+  /** What one Web API call of `client` may take (the worst-case delivery, maxCallsPerDelivery, is made of these). */
   callLimits: SlackCallLimits;
-  /** Overrides the derived lease (tests of a sender that dies). */
+  /** How long a claimed row stays this sender's unless renewed (OUTBOX_LEASE_MS); tests of a sender that dies shorten it. */
   leaseMs?: number;
   /**
    * Told the owner of every card row claimed. A claimed row was committed with the change it shows, so what is
@@ -101,13 +101,13 @@ export interface SlackCallLimits {
 export const maxCallsPerDelivery = (MAX_LOOKUP_PAGES + 1) + (1 + MAX_LOOKUP_PAGES + 1);
 
 /**
- * How long a claimed row stays this sender's: longer than its slowest delivery (every call of the longest one timing
- * out on every try the client makes), plus a margin for the database calls in between. A lease that lapsed while its
- * sender still waited on Slack would let another sender post the same card; so it lapses only when its sender died.
+ * How long a claimed row stays this sender's: short, because a sender that dies (SIGKILL, a lost machine) holds its
+ * rows, and with them their channels' queues (order within a channel is kept), until its leases lapse. A delivery
+ * that takes longer (Slack slow, every call of the longest delivery, maxCallsPerDelivery, timing out) keeps its lease
+ * by renewing it every third of it, so a lease lapses only when its sender died or cannot reach the database; then
+ * the next sender finds what the dead one posted (postAttempt) instead of posting it again.
  */
-export function outboxLeaseMs(limits: SlackCallLimits, marginMs = 10_000): number {
-  return maxCallsPerDelivery * limits.timeoutMs * (limits.retries + 1) + marginMs;
-}
+export const OUTBOX_LEASE_MS = 15_000;
 
 /**
  * Delivers the outbox: leases due rows (one per channel per interval, across every sender), posts or updates
@@ -121,7 +121,7 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
   const maxBackoffMs = opts.maxBackoffMs ?? 30_000;
   const pollMs = opts.pollMs ?? 250;
   const giveUpAfterMs = opts.giveUpAfterMs ?? 24 * 3600_000;
-  const leaseMs = opts.leaseMs ?? outboxLeaseMs(opts.callLimits);
+  const leaseMs = opts.leaseMs ?? OUTBOX_LEASE_MS;
   let stopped = false;
   let wake: (() => void) | undefined;
   let lastPrune = 0;
@@ -218,12 +218,25 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
     return (await post(row, c.channel, row.message, c.cardTs)).ts;
   }
 
+  /** Keeps the row's lease while its delivery runs (OUTBOX_LEASE_MS); returns the stop. */
+  function holdLease(row: OutboxRow): () => void {
+    const timer = setInterval(() => {
+      outbox.renew(row, name, leaseMs).then((mine) => {
+        if (!mine) logger.warn({ key: row.key }, 'slack outbox: the lease of a row in delivery was lost; the next sender looks for this post before posting it');
+      }, (e: Error) => logger.warn({ key: row.key, err: e.message }, 'slack outbox: could not renew a lease; trying again'));
+    }, Math.max(1, Math.floor(leaseMs / 3)));
+    return () => clearInterval(timer);
+  }
+
   async function handle(row: OutboxRow): Promise<void> {
     let outcome: Outcome;
+    const release = holdLease(row);
     try {
       outcome = { ok: true, ts: await deliver(row) };
     } catch (e) {
       outcome = classify(e);
+    } finally {
+      release();
     }
     const log = { key: row.key, channel: row.channel, attempts: row.attempts };
     if (outcome.ok) return outbox.sent(row, name, outcome.ts);

@@ -233,6 +233,22 @@ describe('slack outbox', () => {
     expect(rows.rows).toEqual([]);
   });
 
+  it('a lease is renewed only by its holder, and a lapsed one lets the next sender take the row', async () => {
+    const c = await newCluster('C0LEASE');
+    await outbox.write(card(c.id, 'C0LEASE', 'held'));
+    const [row] = await outbox.claim({ owner: 'holder', max: 5, leaseMs: 300, intervalMs: 0 });
+    expect(row?.key).toBe(`card:${c.id}`);
+    expect(await outbox.renew(row!, 'someone-else', 60_000)).toBe(false);
+    expect(await outbox.renew(row!, 'holder', 3000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    // Renewed past the first lease: nobody else takes it yet.
+    expect(await outbox.claim({ owner: 'other', max: 5, leaseMs: 300, intervalMs: 0 })).toEqual([]);
+    await new Promise((r) => setTimeout(r, 3000));
+    // The holder stopped renewing (it died): the row is the next sender's.
+    expect((await outbox.claim({ owner: 'other', max: 5, leaseMs: 300, intervalMs: 0 })).map((r) => r.key)).toEqual([`card:${c.id}`]);
+    expect(await outbox.renew(row!, 'holder', 1000)).toBe(false);
+  });
+
   it('a posted message keeps its signed link in Slack, and its row no longer holds it', async () => {
     const c = await newCluster('C0OK');
     await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });

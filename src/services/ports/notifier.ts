@@ -69,6 +69,11 @@ export interface OutboxQueue {
    */
   claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
   /**
+   * Extends `owner`'s lease on the row by `leaseMs` from now, while its delivery runs; false when it is not `owner`'s
+   * (any more).
+   */
+  renew(row: OutboxRow, owner: string, leaseMs: number): Promise<boolean>;
+  /**
    * Sent: the claimed version is done (a newer payload written meanwhile stays due); remembers the ts. Signed links in
    * the sent payload are removed from the row (domain/outbox.ts withoutSignedLinks), unless a newer payload replaced it.
    */
