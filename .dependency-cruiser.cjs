@@ -11,6 +11,12 @@ const nodeIo = [
   'cluster', 'worker_threads', 'readline', 'repl', 'os', 'inspector', 'v8', 'vm', 'process',
 ];
 
+/** Libraries that reach a service, the disk or the network. */
+const ioLibraries = [
+  'dockerode', 'docker-modem', 'bullmq', 'ioredis', 'pg', 'pg-pool', 'drizzle-orm', '@slack/[^/]+', 'undici',
+  '@aws-sdk/[^/]+', 'pino', 'prom-client', 'tar-stream',
+];
+
 /** Each outside library that talks to a service is imported by one adapter folder (and the composition root). */
 const libraryHomes = [
   { name: 'dockerode and docker-modem', modules: 'dockerode|docker-modem', home: 'docker' },
@@ -43,7 +49,7 @@ module.exports = {
       to: {
         path: [
           `^(node:)?(${nodeIo.join('|')})$`,
-          '^node_modules/(@types/)?(dockerode|docker-modem|bullmq|ioredis|pg|pg-pool|drizzle-orm|@slack/[^/]+|undici|@aws-sdk/[^/]+|pino|prom-client|tar-stream)/',
+          `^node_modules/(@types/)?(${ioLibraries.join('|')})/`,
         ],
       },
     },
@@ -58,15 +64,16 @@ module.exports = {
       name: 'services-use-ports',
       severity: 'error',
       comment:
-        'services/ import domain/, errors.ts and their ports (services/ports/*.ts): adapters arrive as a deps argument, ' +
-        'so unit tests fake them. log-context.ts is a pure helper over the Log port.',
+        'services/ import domain/, errors.ts and their ports (services/ports/*.ts): adapters arrive as a deps ' +
+        'argument, so unit tests fake them. log-context.ts is a pure helper over the Log port.',
       from: { path: '^src/services/' },
       to: { path: '^src/', pathNot: '^src/(services/|domain/|errors[.]ts$|log-context[.]ts$)' },
     },
     {
       name: 'adapters-stay-apart',
       severity: 'error',
-      comment: 'An adapter implements ports; importing another adapter couples two outside systems. entrypoints/ wires them.',
+      comment:
+        'An adapter implements ports; importing another adapter couples two outside systems. entrypoints/ wires them.',
       from: { path: `^src/(${adapters})/` },
       to: { path: `^src/(${adapters})/`, pathNot: '^src/$1/' },
     },
@@ -80,7 +87,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    // A worktree's node_modules is often a symlink to another checkout's: keep the node_modules/… paths the rules match.
+    // A worktree's node_modules is often a symlink to another checkout's: keep the node_modules/… paths the rules
+    // match (resolved through the symlink, they would match nothing).
     preserveSymlinks: true,
     // Type-only imports are dependencies too: `import type` across a rule is still coupling.
     tsPreCompilationDeps: true,
