@@ -13,7 +13,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import type Docker from 'dockerode';
 import { loadTemplateCatalog } from '../src/catalog/template-catalog.js';
 import { loadConfig } from '../src/config.js';
 import { createClusterRuntime } from '../src/docker/cluster-runtime.js';

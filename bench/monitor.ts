@@ -135,6 +135,7 @@ try {
 
   // Latency: kill one node with the event watch on, as a worker runs it; the scheduled tick stays at its interval.
   const victim = (await db.store.nodes(ids[0]!))[0]!;
+  // biome-ignore lint/correctness/noUnusedVariables: read by `??=` below (the debounce), which Biome does not count.
   let pending: NodeJS.Timeout | undefined;
   const watch = watchNodeEvents(pool, () => {
     pending ??= setTimeout(() => {

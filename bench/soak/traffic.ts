@@ -36,9 +36,7 @@ export interface Sent {
   owesAnswer: boolean;
 }
 
-export interface Rng {
-  (): number;
-}
+export type Rng = () => number
 
 /** A small seeded generator (mulberry32), so a run can be repeated with `--seed`. */
 export function seeded(seed: number): Rng {

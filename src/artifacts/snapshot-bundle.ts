@@ -187,7 +187,7 @@ export class BundleWriter {
       throw new BundleError(`The manifest does not match the staged files: ${problems.join('; ')}`);
     }
 
-    const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n', 'utf8');
+    const manifestBytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
     await writeFile(path.join(this.root, MANIFEST_PATH), manifestBytes);
     const outPath = opts.outPath ?? path.join(this.root, 'snapshot.tar.gz');
     const pack = tar.pack();

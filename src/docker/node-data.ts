@@ -69,7 +69,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
       } catch (e) {
         // The daemon answers "not paused" with a plain 500; ask what the container's state really is.
         const info = await stateOf(c);
-        if (!info || !info.State.Paused) return;
+        if (!info?.State.Paused) return;
         throw e;
       }
     });

@@ -9,21 +9,7 @@ import type { AdminAction } from './operations/define.js';
 import type { OperationDirectMessage, OperationThreadMessage } from './operations/index.js';
 
 export type { SnapshotSummary } from './operations/snapshot.js';
-
-/** One smoke check of a template as a cluster passed or failed it (plan.ts `smoke`). */
-export interface SmokeResult {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
-
-/** What a delete removed (ContainerRuntime.removeCluster); `unreachable` hosts did not answer (what is left there goes when they do). */
-export interface RemovedObjects {
-  containers: number;
-  volumes: number;
-  networks: number;
-  unreachable?: string[];
-}
+export type { RemovedObjects, SmokeResult } from './operation-results.js';
 
 export interface Progress {
   step: number;

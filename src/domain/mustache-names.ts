@@ -60,5 +60,5 @@ function lookup(name: string, stack: unknown[]): { hit: boolean; value?: unknown
 
 function holds(value: unknown, key: string): boolean {
   if (typeof value === 'object' && value !== null) return key in value;
-  return Object.prototype.hasOwnProperty.call(value, key);
+  return Object.hasOwn(value as object, key);
 }

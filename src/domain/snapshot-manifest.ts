@@ -18,6 +18,7 @@ export function archivePathProblem(p: string): string | undefined {
   if (p === '') return 'is empty';
   if (p.startsWith('/')) return 'must be relative';
   if (p.length > 1024) return 'is longer than 1024 characters';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is what this test is for.
   if (/[\\\u0000-\u001f\u007f]/.test(p)) return 'contains a backslash or a control character';
   if (p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) return 'has an empty, "." or ".." segment';
   return undefined;
@@ -147,7 +148,7 @@ export const snapshotManifestSchema = z
     m.nodes.forEach((n, ni) => {
       if (hostnames.has(n.hostname)) ctx.addIssue({ code: 'custom', path: ['nodes', ni, 'hostname'], message: `hostname ${n.hostname} is listed twice` });
       hostnames.add(n.hostname);
-      const prefix = nodeDir(n.hostname) + '/';
+      const prefix = `${nodeDir(n.hostname)}/`;
       const byPath = new Map(n.files.map((f) => [f.path, f]));
       n.files.forEach((f, fi) => {
         claim(f.path, ['nodes', ni, 'files', fi, 'path']);

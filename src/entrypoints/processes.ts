@@ -6,7 +6,7 @@ import type { Worker } from 'bullmq';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
 import { createDownloadRoute } from '../http/downloads.js';
-import { deriveUiKey } from '../http/ui-link.js';
+import { deriveUiKey } from '../domain/ui-link.js';
 import { createUiUpgradeHandler, onceKey, uiNodesOf, type UiProxyDeps } from '../http/ui-proxy.js';
 import { webUiAccess } from '../services/web-ui-access.js';
 import { resolveSigningKey } from '../artifacts/create-artifact-store.js';

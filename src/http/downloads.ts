@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { DownloadSource } from '../services/ports.js';
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 
 export const downloadsPrefix = '/downloads/';
 

@@ -1,17 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { metricsText, registry } from '../metrics.js';
+import type { Route } from './route.js';
 import { createUiProxyRoute, type UiProxyDeps } from './ui-proxy.js';
 
-/**
- * GET /healthz (the process answers), /readyz (its dependencies answer) and /metrics (Prometheus).
- * Plain node:http handlers, so Bolt's receiver can mount them as custom routes or a bare server can.
- */
-export interface Route {
-  path: string;
-  method: string[];
-  handler: (req: IncomingMessage, res: ServerResponse) => void;
-}
+// GET /healthz (the process answers), /readyz (its dependencies answer) and /metrics (Prometheus), as Routes.
+export type { Route } from './route.js';
 
 /**
  * The route for a request, for servers other than Bolt's receiver (which matches with path-to-regexp itself).

@@ -3,9 +3,9 @@ import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import type { ClusterView } from '../domain/cluster.js';
 import type { Template } from '../domain/template.js';
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 import { requestHeaders, responseHeaders, sandboxPolicy, upgradeResponseHeaders, type Forwarded } from './ui-headers.js';
-import { parseUiSession, uiCookieName, uiPath, uiPrefix, uiSession, verifyUiGrant } from './ui-link.js';
+import { parseUiSession, uiCookieName, uiPath, uiPrefix, uiSession, verifyUiGrant } from '../domain/ui-link.js';
 import { htmlRewriter, proxiedLocation, type RewriteContext, type UiNode } from './ui-rewrite.js';
 
 export type { UiNode } from './ui-rewrite.js';
@@ -13,8 +13,8 @@ export type { UiNode } from './ui-rewrite.js';
 /**
  * /ui/<cluster>/<session>/<node>/<port>/…: a reverse proxy to a node's web UI, so UI ports need not be published on
  * the Docker host (YARN's REST API alone runs any code it is sent). The card's button hands out a signed link
- * (/ui/<cluster>/<node>/<port>/?cb_user&cb_exp&cb_sig); opening it trades it for a session (ui-link.ts), carried in
- * the path of every later URL and, for the address bar, in a cookie.
+ * (/ui/<cluster>/<node>/<port>/?cb_user&cb_exp&cb_sig); opening it trades it for a session (domain/ui-link.ts),
+ * carried in the path of every later URL and, for the address bar, in a cookie.
  *
  * At every request, not once per session: the session's signature and expiry, and whether its user may still see
  * the cluster (`access`: its owner now, an admin, or someone it is shared with), so an unshare or a transfer takes
@@ -121,13 +121,13 @@ async function check(deps: UiProxyDeps, req: IncomingMessage, target: Target, op
   if (opts.navigation || deps.uiDomain) {
     const cookie = parseUiSession(cookieFrom(req));
     const own = cookie && verifyUiGrant(key, { kind: 'session', clusterId, ...cookie }, now);
-    if (!own || !own.ok || own.grant.user !== user)
+    if (!own?.ok || own.grant.user !== user)
       return { ok: false, status: 403, text: `This address belongs to a web UI session opened in another browser; ${pressAgain} to get your own.` };
   }
   const access = await deps.access(clusterId, user);
   if (!access.ok) return refusedAccess(access.reason);
   const node = access.nodes.find((n) => n.hostname === target.hostname);
-  if (!node || !node.uiPorts.includes(target.port)) return { ok: false, status: 404, text: 'This cluster has no such web UI.' };
+  if (!node?.uiPorts.includes(target.port)) return { ok: false, status: 404, text: 'This cluster has no such web UI.' };
   return { ok: true, target, user, expires: session.grant.expires, node, ctx: { clusterId, session: target.session, self: { hostname: node.hostname, port: target.port }, nodes: access.nodes } };
 }
 

@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream';
-import { uiPath } from './ui-link.js';
+import { uiPath } from '../domain/ui-link.js';
 
 /** A node of the cluster as the proxy reaches it. */
 export interface UiNode {
@@ -12,7 +12,7 @@ export interface UiNode {
 /** What URLs in one proxied response are rewritten against: the page's node and port, the cluster, the session. */
 export interface RewriteContext {
   clusterId: string;
-  /** The session segment every proxied path carries (ui-link.ts). */
+  /** The session segment every proxied path carries (domain/ui-link.ts). */
   session: string;
   self: { hostname: string; port: number };
   nodes: UiNode[];
@@ -34,7 +34,7 @@ export function rewriteUrl(url: string, ctx: RewriteContext): string {
   if (!m) return url;
   const node = nodeNamed(m[1]!, ctx.nodes);
   const port = Number(m[2] ?? 80);
-  if (!node || !node.uiPorts.includes(port)) return url;
+  if (!node?.uiPorts.includes(port)) return url;
   const rest = m[3] || '/';
   return uiPath(ctx.clusterId, node.hostname, port, ctx.session) + (rest.startsWith('/') ? rest.slice(1) : rest);
 }
@@ -59,7 +59,7 @@ export function proxiedLocation(location: string, ctx: RewriteContext, requestPa
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
   const node = nodeNamed(u.hostname, ctx.nodes);
   const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
-  if (!node || !node.uiPorts.includes(port)) return undefined;
+  if (!node?.uiPorts.includes(port)) return undefined;
   return `${uiPath(ctx.clusterId, node.hostname, port, ctx.session)}${u.pathname.slice(1)}${u.search}${u.hash}`;
 }
 

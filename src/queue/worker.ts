@@ -73,7 +73,7 @@ export function startWorker(opts: WorkerOptions): Worker {
       const signal = opts.handBack;
       if (!signal || !token) return run(job);
       if (signal.aborted) return handBack(job, token, logger);
-      let onAbort = () => undefined as void;
+      let onAbort: () => void = () => {};
       const abandoned = new Promise<'hand back'>((resolve) => {
         onAbort = () => resolve('hand back');
         signal.addEventListener('abort', onAbort, { once: true });

@@ -82,7 +82,7 @@ export function escKeepingMentions(s: string): string {
 
 /** Slack renders this in the reader's time zone; the fallback is for clients that cannot. */
 export function slackDate(d: Date, format = '{date_short_pretty} {time}'): string {
-  const fallback = d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  const fallback = `${d.toISOString().replace('T', ' ').slice(0, 16)} UTC`;
   return `<!date^${Math.floor(d.getTime() / 1000)}^${format}|${fallback}>`;
 }
 

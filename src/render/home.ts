@@ -40,7 +40,7 @@ export interface HomeInput {
 export function capBlocks(blocks: readonly Block[], max = maxViewBlocks, hint = '`/cluster list` shows them all.'): Block[] {
   if (blocks.length <= max) return [...blocks];
   const kept = blocks.slice(0, max - 1);
-  const items = (bs: readonly Block[]) => new Set(bs.map((b) => b.block_id?.split(':').slice(0, 2).join(':')).filter((x): x is string => Boolean(x && x.includes(':'))));
+  const items = (bs: readonly Block[]) => new Set(bs.map((b) => b.block_id?.split(':').slice(0, 2).join(':')).filter((x): x is string => Boolean(x?.includes(':'))));
   const keptItems = items(kept);
   const missing = [...items(blocks)].filter((i) => !keptItems.has(i)).length;
   kept.push({ type: 'context', block_id: 'more', elements: [md(`…and ${missing || blocks.length - kept.length} more. ${hint}`)] });

@@ -8,7 +8,7 @@ import { durationWords } from './direct-message.js';
 import { actionIds, bytesText, downloadButton, esc, escKeepingMentions, md, plain, relative, restoreButton, retryButton, shareSelect, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 import type { Progress, ThreadMessage } from '../domain/messages.js';
 
-export function renderProgress(view: ClusterView, p: Progress): Message {
+export function renderProgress(_view: ClusterView, p: Progress): Message {
   const width = 10;
   const filled = Math.round((p.step / Math.max(p.total, 1)) * width);
   const bar = '▓'.repeat(filled) + '░'.repeat(width - filled);

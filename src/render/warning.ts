@@ -37,9 +37,10 @@ export function renderWarning(view: ClusterView, w: Warning): Message {
   if (w.resolvedAt) {
     const minutes = Math.max(1, Math.round((w.resolvedAt.getTime() - w.openedAt.getTime()) / 60_000));
     // What it was stays in the text: an outbox that coalesced a short-lived warning delivers only this version.
-    const text = (w.kind === 'node_down'
+    const resolved = w.kind === 'node_down'
       ? `✅ Resolved: ${w.subject} was down and came back; it is ready again (after about ${minutes} min).`
-      : `✅ Resolved: ${titles[w.kind].toLowerCase()} on ${w.subject} (lasted about ${minutes} min).`) + ` Was: ${w.summary}`;
+      : `✅ Resolved: ${titles[w.kind].toLowerCase()} on ${w.subject} (lasted about ${minutes} min).`;
+    const text = `${resolved} Was: ${w.summary}`;
     return { text, blocks: [{ type: 'section', text: md(esc(text)) }, { type: 'context', elements: [md(`Was: ${esc(w.summary)}`.slice(0, 3000))] }] };
   }
   const text = `⚠️ ${titles[w.kind]}: ${w.summary}`;

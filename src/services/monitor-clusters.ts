@@ -1,5 +1,5 @@
 import type { Cluster, ClusterView } from '../domain/cluster.js';
-import { conditionKey, degradedReason, directKinds, emptyMemory, evaluateHealth, type ConditionReport, type HealthThresholds, type HostSample, type NodeSample, type Warning, type WarningKind } from '../domain/health.js';
+import { conditionKey, degradedReason, directKinds, emptyMemory, evaluateHealth, type ConditionReport, type HealthThresholds, type HostSample, type NodeSample, type WarningKind } from '../domain/health.js';
 import { systemActor } from '../domain/expiry.js';
 import { plannedNodes } from './planned-nodes.js';
 import { telling, tellingAbout } from './tell.js';

@@ -1,7 +1,6 @@
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, type CustomRoute, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { FetchFunction } from '@slack/web-api';
 import type { CommandDeps } from '../app/handle-command.js';
-import type { Route } from '../http/routes.js';
 import { registerClusterActions } from './listeners/cluster-actions.js';
 import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
@@ -22,7 +21,8 @@ export interface SlackAppOptions {
   fetch?: FetchFunction;
   /** Web API timeout (ms); the client never retries on its own, a person pressing again is the retry. */
   timeoutMs?: number;
-  routes: Route[];
+  /** Mounted on the receiver's port (health, downloads, web UIs): http/'s Routes, typed as Bolt takes them. */
+  routes: CustomRoute[];
   deps: CommandDeps;
   /** Which requests were handled already (PostgreSQL in production, so replicas share it); one process's memory when unset. */
   requests?: RequestLedger;

@@ -126,7 +126,7 @@ describe('clusterbot exits by itself after SIGTERM', () => {
     const report = p.logs().find((l) => l.level === 50);
     expect(report?.msg).toContain('shutdown did not finish within 2 s');
     // Named in closing order: the server, and what would have closed after it.
-    expect((report?.open as string[])[0]).toBe('http server');
+    expect((report!.open as string[])[0]).toBe('http server');
     expect(report?.open).toContain('postgres pool');
     expect(report?.resources).toEqual(expect.arrayContaining(['TCPSocketWrap']));
   });

@@ -160,19 +160,19 @@ describe('pause and unpause', () => {
   it('are idempotent and show in inspect; unpauseCluster thaws what a crash left paused', async () => {
     await data.pause(host, node.containerName);
     const paused = await data.inspect(host, node.containerName);
-    expect((paused?.State as { Paused: boolean }).Paused).toBe(true);
+    expect((paused!.State as { Paused: boolean }).Paused).toBe(true);
     await data.pause(host, node.containerName); // already paused: fine
     // Diagnostics must be collected before pausing: exec fails on a paused container.
     expect((await runtime.exec(host, node.containerName, ['true']).catch((e: Error) => e)) instanceof Error).toBe(true);
 
     await data.unpause(host, node.containerName);
-    expect(((await data.inspect(host, node.containerName))?.State as { Paused: boolean; Running: boolean })).toMatchObject({ Paused: false, Running: true });
+    expect(((await data.inspect(host, node.containerName))!.State as { Paused: boolean; Running: boolean })).toMatchObject({ Paused: false, Running: true });
     await data.unpause(host, node.containerName); // not paused: fine
     await data.unpause(host, `${node.containerName}-nope`); // missing: fine
 
     await data.pause(host, node.containerName);
     expect(await data.unpauseCluster(plan.clusterId)).toEqual([`${host}/${node.containerName}`]);
-    expect(((await data.inspect(host, node.containerName))?.State as { Paused: boolean }).Paused).toBe(false);
+    expect(((await data.inspect(host, node.containerName))!.State as { Paused: boolean }).Paused).toBe(false);
     expect(await data.unpauseCluster(plan.clusterId)).toEqual([]);
     expect(await data.unpauseCluster(randomUUID())).toEqual([]);
 
@@ -204,7 +204,7 @@ describe('volumes', () => {
     const stream = await data.exportVolume(host, node.volumes[0]!.volumeName);
     const entries = await tarEntries(stream);
     expect(await helpersLeft()).toEqual([]); // gone by the time the stream ended
-    expect(((await data.inspect(host, node.containerName))?.State as { Paused: boolean }).Paused).toBe(true);
+    expect(((await data.inspect(host, node.containerName))!.State as { Paused: boolean }).Paused).toBe(true);
     await data.unpause(host, node.containerName);
 
     const file = entries.get('./nd/payload.bin');
@@ -403,7 +403,7 @@ describe('snapshot images', () => {
     await data.pause(host, node.containerName);
     const first = await data.commit(host, node.containerName, ref, labels);
     // Committing did not unpause the node (pause:false leaves the caller's cut alone).
-    expect(((await data.inspect(host, node.containerName))?.State as { Paused: boolean }).Paused).toBe(true);
+    expect(((await data.inspect(host, node.containerName))!.State as { Paused: boolean }).Paused).toBe(true);
     await data.unpause(host, node.containerName);
     expect(first.ref).toBe(`${ref.repo}:${ref.tag}`);
     expect(first.imageId).toMatch(/^sha256:/);

@@ -287,9 +287,9 @@ describe('worker', () => {
 
 describe('queue inspector', () => {
   it('says a job is running while a worker holds it, and not once it is done or before a worker took it', async () => {
-    let release = () => undefined as void;
+    let release: () => void = () => {};
     const held = new Promise<void>((r) => (release = r));
-    let started = () => undefined as void;
+    let started: () => void = () => {};
     const taken = new Promise<void>((r) => (started = r));
     const h = harness({ 'cluster.snapshot': async () => { started(); await held; } });
     const inspector = createQueueInspector(h.producer, {});

@@ -5,7 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { findRoute } from '../../src/http/routes.js';
-import { deriveUiKey, uiLink } from '../../src/http/ui-link.js';
+import { deriveUiKey, uiLink } from '../../src/domain/ui-link.js';
 import { createUiProxyRoute, createUiUpgradeHandler, uiNodesOf, type UiAccess, type UiProxyDeps } from '../../src/http/ui-proxy.js';
 import { provisionReal, type RealCluster } from '../support/real-cluster.js';
 import { docker } from '../support/docker.js';
@@ -205,7 +205,7 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     for (const c of [spark, zk]) {
       for (const n of c.view.nodes) {
         const info = await docker.getContainer(n.containerName).inspect();
-        const bound = Object.entries(info.NetworkSettings.Ports ?? {}).filter(([, b]) => b && b.length);
+        const bound = Object.entries(info.NetworkSettings.Ports ?? {}).filter(([, b]) => b?.length);
         const ui = uiNodesOf(c.view, catalog.get(c.view.cluster.template)).find((x) => x.hostname === n.hostname)!.uiPorts;
         for (const [portKey, bindings] of bound) {
           expect(ui).not.toContain(Number(portKey.split('/')[0]));

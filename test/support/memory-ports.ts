@@ -316,7 +316,7 @@ export class MemoryClusterStore implements ClusterStore {
 
   async moveSubnet(id: string, exclude: Iterable<number>): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
-    if (!c || c.state !== 'provisioning' || this.nodeRows.get(id)?.size) return undefined;
+    if (c?.state !== 'provisioning' || this.nodeRows.get(id)?.size) return undefined;
     const live = [...this.clusters.values()].filter((x) => x.state !== 'deleted');
     const subnetIndex = firstFreeSubnet(new Set([...live.map((x) => x.subnetIndex), ...exclude]));
     if (subnetIndex === undefined) throw new AppError('no_capacity', 'No cluster network is free.');
@@ -363,7 +363,7 @@ export class MemoryClusterStore implements ClusterStore {
       if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
     }
     const offer = change.offerId ? this.offerRows.get(change.offerId) : undefined;
-    if (change.offerId && (!offer || offer.state !== 'pending' || offer.clusterId !== id || offer.from !== change.from || offer.to !== change.to || offer.expiresAt <= this.clock.now())) return undefined;
+    if (change.offerId && (offer?.state !== 'pending' || offer.clusterId !== id || offer.from !== change.from || offer.to !== change.to || offer.expiresAt <= this.clock.now())) return undefined;
     if (!c || c.owner !== change.from || !extendableStates.includes(c.state)) return undefined;
     c.owner = change.to;
     c.updatedAt = this.clock.now();
@@ -435,7 +435,7 @@ export class MemoryClusterStore implements ClusterStore {
   }
 
   /** Runs a Tell after a change made in place; if it fails, `undo` puts the row back (the transaction's rollback). */
-  private async tellOrUndo(id: string, c: Cluster, tell: Tell | undefined, undo: () => void): Promise<void> {
+  private async tellOrUndo(_id: string, c: Cluster, tell: Tell | undefined, undo: () => void): Promise<void> {
     if (!tell) return;
     try {
       await tell(clone(c), this.inTransaction());
@@ -447,7 +447,7 @@ export class MemoryClusterStore implements ClusterStore {
 
   async cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; attempt: number; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
-    if (!c || c.state !== 'migrating' || c.host !== move.from) return undefined;
+    if (c?.state !== 'migrating' || c.host !== move.from) return undefined;
     const op = this.operationRows.get(move.operationId);
     if (op && (op.state !== 'running' || op.attempts !== move.attempt)) return undefined;
     c.state = 'ready';
@@ -1367,7 +1367,7 @@ export class MemoryWarningStore implements WarningStore {
   }
   async setDegradedReason(clusterId: string, reason: string, tell?: Tell): Promise<Cluster | undefined> {
     const row = this.store?.clusters.get(clusterId);
-    if (!row || row.state !== 'degraded') return undefined;
+    if (row?.state !== 'degraded') return undefined;
     const before = row.error;
     row.error = reason;
     try {
@@ -1440,7 +1440,7 @@ export class MemoryTransferOfferStore implements TransferOfferStore {
   private async settle(id: string, to: 'declined' | 'withdrawn' | 'expired', actor: string, detail: Record<string, unknown>, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined> {
     const offer = this.store.offerRows.get(id);
     const c = offer && this.store.clusters.get(offer.clusterId);
-    if (!offer || offer.state !== 'pending' || !c) return undefined;
+    if (offer?.state !== 'pending' || !c) return undefined;
     Object.assign(offer, { state: to, decidedAt: this.clock.now() });
     this.store.recordEventRow(offer.clusterId, actor, `transfer.${to}`, { from: offer.from, to: offer.to, offer: id, ...detail });
     return this.told({ offer, cluster: clone(c) }, tell, () => Object.assign(offer, { state: 'pending', decidedAt: null }), `transfer:${to}`);

@@ -92,7 +92,7 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const c = card(name);
-        if (c && c.text.includes(`· ${state}`)) return c;
+        if (c?.text.includes(`· ${state}`)) return c;
         // A failed cluster will not become anything else: stop waiting and show why. Only once the outbox
         // is drained, though: a card still showing failed may just not have caught up with a Retry yet.
         if (c && state !== 'failed' && c.text.includes('· failed') && (await pendingOutbox()) === 0 && card(name)!.text.includes('· failed')) {

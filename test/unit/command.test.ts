@@ -59,7 +59,7 @@ describe('parseCommand: valid input', () => {
     // Size range is policy, not syntax.
     ['create zookeeper 0', { verb: 'create', template: 'zookeeper', size: 0 }],
     ['create zookeeper 999', { verb: 'create', template: 'zookeeper', size: 999 }],
-    ['create zookeeper 1 --name ' + 'a'.repeat(40), { verb: 'create', template: 'zookeeper', size: 1, name: 'a'.repeat(40) }],
+    [`create zookeeper 1 --name ${'a'.repeat(40)}`, { verb: 'create', template: 'zookeeper', size: 1, name: 'a'.repeat(40) }],
     ['create zookeeper --name x --name y', { verb: 'create', template: 'zookeeper', name: 'y' }],
     ['list', { verb: 'list', all: false }],
     ['list --all', { verb: 'list', all: true }],

@@ -43,7 +43,7 @@ function withoutCode(md: string): string {
 }
 
 /** GitHub's heading ids (github-slugger): lower case, punctuation dropped, spaces to dashes, repeats numbered. */
-export function githubSlug(heading: string): string {
+function githubSlug(heading: string): string {
   return heading
     .trim()
     .toLowerCase()
@@ -62,7 +62,7 @@ function headingText(raw: string): string {
 }
 
 /** The anchors a markdown file offers: one per heading (ATX and setext), plus explicit `id`/`name` attributes. */
-export function anchorsOf(md: string): Set<string> {
+function anchorsOf(md: string): Set<string> {
   const seen = new Map<string, number>();
   const anchors = new Set<string>();
   const add = (text: string) => {
@@ -109,7 +109,7 @@ function ignoredByGit(root: string, paths: string[]): Set<string> {
 }
 
 /** Every broken relative link of the given markdown files, as `file:line: target: why`. */
-export function linkProblems(root: string, files: string[]): string[] {
+function linkProblems(root: string, files: string[]): string[] {
   const problems: string[] = [];
   const anchorCache = new Map<string, Set<string>>();
   const anchorsAt = (file: string) => {

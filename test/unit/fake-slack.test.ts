@@ -2,7 +2,7 @@
 // WebClient and a real Bolt App (HTTPReceiver) talk to them exactly as they
 // would talk to Slack, including errors, rate limits and request signing.
 import type { AddressInfo } from 'node:net';
-import { App, LogLevel, RespondError, verifySlackRequest } from '@slack/bolt';
+import { App, LogLevel, type RespondError, verifySlackRequest } from '@slack/bolt';
 import { retryPolicies, WebAPIPlatformError, WebAPIRateLimitedError, WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';

@@ -17,7 +17,7 @@ import { monitorClusters } from '../../src/services/monitor-clusters.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
 import { watchHosts, type WatchHostsDeps } from '../../src/services/watch-hosts.js';
-import { FakeClock, memoryWorld } from '../support/memory-ports.js';
+import { type FakeClock, memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const t0 = new Date('2025-01-06T09:00:00Z');
@@ -207,7 +207,7 @@ describe('watchHosts: a drained host that dies', () => {
 
 describe('rendering a lost cluster', () => {
   it('the card says since when its host is silent, offers only Status and Delete, and uses the host\'s advertised address', async () => {
-    const { w, c, probe, deps } = await setup();
+    const { w, probe, deps } = await setup();
     probe.answering = false;
     w.clock.advance(61_000);
     await watchHosts(deps);

@@ -18,7 +18,7 @@ import { requestExtend } from '../../src/services/extend-cluster.js';
 import type { Settings } from '../../src/services/ports.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
-import { acceptTransfer, declineTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
+import { acceptTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
 import { deleteAfterSnapshot } from '../../src/services/operations/snapshot/then-delete.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';

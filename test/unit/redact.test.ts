@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createFilesystemStore } from '../../src/artifacts/filesystem-store.js';
-import { uiLink } from '../../src/http/ui-link.js';
+import { uiLink } from '../../src/domain/ui-link.js';
 import { createLogger } from '../../src/logger.js';
 import { REDACTED, redactText, redactValue } from '../../src/redact.js';
 

@@ -5,7 +5,7 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { planCluster } from '../../src/domain/plan.js';
 import { subnetAt } from '../../src/domain/subnet.js';
 import { describeCount, footprint, parseTemplate, roleCount, roleScales } from '../../src/domain/template.js';
-import { AppError } from '../../src/errors.js';
+import type { AppError } from '../../src/errors.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const solr = loadTemplateCatalog(path.join(repoRoot, 'manifests/templates')).get('solr')!;

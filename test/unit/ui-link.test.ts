@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { deriveUiKey, parseUiSession, uiLink, uiOrigin, uiSession, verifyUiGrant } from '../../src/http/ui-link.js';
+import { deriveUiKey, parseUiSession, uiLink, uiOrigin, uiSession, verifyUiGrant } from '../../src/domain/ui-link.js';
 import { requestHeaders, responseHeaders, upgradeResponseHeaders } from '../../src/http/ui-headers.js';
 import { htmlRewriter, proxiedLocation, rewriteHtml, rewriteUrl, type RewriteContext, type UiNode } from '../../src/http/ui-rewrite.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SmokeResult } from '../messages.js';
+import type { SmokeResult } from '../operation-results.js';
 import { defineOperation, messages, type OperationStart } from './define.js';
 
 /** What the thread hears when provisioning (a create, a restore, a reset's rebuild) ends. */

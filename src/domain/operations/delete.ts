@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Cluster } from '../cluster.js';
 import { statesAllowedBefore } from '../cluster-state.js';
-import type { RemovedObjects } from '../messages.js';
+import type { RemovedObjects } from '../operation-results.js';
 import { defineOperation, messages } from './define.js';
 
 export type DeleteMessage = { kind: 'deleted'; by: string; removed: RemovedObjects };

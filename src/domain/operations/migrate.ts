@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { hostNamePattern } from '../command.js';
-import type { SmokeResult } from '../messages.js';
+import type { SmokeResult } from '../operation-results.js';
 import { defineOperation, messages } from './define.js';
 
 export type MigrateMessage =

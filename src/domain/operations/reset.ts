@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { SmokeResult } from '../messages.js';
+import type { SmokeResult } from '../operation-results.js';
 import { defineOperation, messages } from './define.js';
 
 export type ResetMessage = {

@@ -43,6 +43,7 @@ export const operationRuns: { [K in OperationKind]: OperationRunner<K> } = {
   // Snapshot & delete: once the snapshot succeeded, the delete (snapshot/then-delete.ts).
   snapshot: {
     run: (deps, job, op, ctx) => snapshotCluster(deps, job, op, ctx.complete),
+    // biome-ignore lint/suspicious/noThenProperty: a runner's after-step; runners are looked up, never awaited.
     then: async (deps, job) => {
       if (job.thenDelete) await deleteAfterSnapshot(deps, job.operationId);
     },

@@ -1,9 +1,8 @@
 import type { Cluster, ClusterNode, ClusterView } from '../../domain/cluster.js';
-import type { Warning } from '../../domain/health.js';
+import type { NodeBaselines, Warning } from '../../domain/health.js';
 import type { DirectMessage, Progress, ThreadMessage } from '../../domain/messages.js';
+import type { Operation, OperationState } from '../../domain/operation.js';
 import type { OutboxEntry, OutboxRow } from '../../domain/outbox.js';
-import type { OperationStore } from './operations.js';
-import type { WarningStore } from './warnings.js';
 
 /** Where people see what happens to a cluster: the Slack card and thread, or the shell. */
 export interface Notifier {
@@ -43,13 +42,35 @@ export type TellAbout<T> = (changed: T, tx: InTransaction) => Promise<void>;
 export interface InTransaction {
   outbox: OutboxWriter;
   /** `list` sees the transaction's own operation (a thread message is keyed by its cluster's latest one). */
-  operations: Pick<OperationStore, 'finish' | 'list'>;
+  operations: TellOperations;
   /** A cluster's nodes as the transaction sees them (the card a Tell renders shows them). */
   nodes(clusterId: string): Promise<ClusterNode[]>;
   /** Who the cluster is shared with as the transaction sees it, oldest grant first (the card lists them). */
   sharedWith(clusterId: string): Promise<string[]>;
   /** The monitor's memory: an operation's nodes are judged against their baselines from the moment it commits. */
-  monitor: Pick<WarningStore, 'recordBaselines'>;
+  monitor: TellMonitor;
+}
+
+/**
+ * The part of OperationStore (ports/operations.ts) a Tell uses. Declared here and extended there, so this file does
+ * not import the stores that take a Tell (no import cycle).
+ */
+export interface TellOperations {
+  /** The cluster's operations, newest first. */
+  list(clusterId: string): Promise<Operation[]>;
+  /** Active → a final state (guarded: a cancelled operation stays cancelled); undefined if already final. */
+  finish(id: string, state: Exclude<OperationState, 'queued' | 'running'>, error?: string | null): Promise<Operation | undefined>;
+}
+
+/** The part of WarningStore (ports/warnings.ts) a Tell uses, declared here for the same reason. */
+export interface TellMonitor {
+  /**
+   * What an operation that made or restarted nodes leaves for the monitor (domain/health.ts withBaselines): those
+   * nodes are judged against these baselines from now on, other nodes and the streaks stay; the memory's token
+   * becomes `at`, so a tick that read it before is dropped. Written in the transaction of the operation's end when
+   * it has one (InTransaction.monitor).
+   */
+  recordBaselines(clusterId: string, baselines: NodeBaselines, at: Date): Promise<void>;
 }
 
 /**

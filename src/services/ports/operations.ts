@@ -1,9 +1,9 @@
 import type { Cluster } from '../../domain/cluster.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import type { HistoryEntry, HistoryFilter } from '../../domain/history.js';
-import type { Operation, OperationKind, OperationProgress, OperationState } from '../../domain/operation.js';
+import type { Operation, OperationKind, OperationProgress } from '../../domain/operation.js';
 import type { JobName, JobPayloads } from '../../domain/operations/index.js';
-import type { Tell } from './notifier.js';
+import type { Tell, TellOperations } from './notifier.js';
 import type { Log } from './settings.js';
 
 /**
@@ -36,7 +36,7 @@ export interface BeginOptions {
 }
 
 /** The operations table: one row per user operation, at most one active per cluster (domain/operation.ts). */
-export interface OperationStore {
+export interface OperationStore extends TellOperations {
   /**
    * Starts an operation in one transaction: refuses with AppError('busy') naming the active operation
    * (unless `preempt` covers it), with AppError('illegal_transition') when the cluster is not in
@@ -48,8 +48,6 @@ export interface OperationStore {
   active(clusterId: string): Promise<Operation | undefined>;
   /** Every queued or running operation, oldest first (what a starting worker makes sure has a job). */
   listActive(): Promise<Operation[]>;
-  /** The cluster's operations, newest first. */
-  list(clusterId: string): Promise<Operation[]>;
   /** queued|running → running, one more attempt, started_at set once; undefined when no longer active. */
   markRunning(id: string): Promise<Operation | undefined>;
   /**
@@ -57,8 +55,6 @@ export interface OperationStore {
    * again (the queue handed the job out anew when this delivery's lock lapsed) or it has ended.
    */
   isCurrent(id: string, attempt: number): Promise<boolean>;
-  /** Active → a final state (guarded: a cancelled operation stays cancelled); undefined if already final. */
-  finish(id: string, state: Exclude<OperationState, 'queued' | 'running'>, error?: string | null): Promise<Operation | undefined>;
   setProgress(id: string, progress: OperationProgress): Promise<void>;
   /** Operations and audit events (domain/history.ts isHistoryEvent) of the filtered clusters, newest first, one page, with the total. */
   history(filter: HistoryFilter, page: { offset: number; limit: number }): Promise<{ entries: HistoryEntry[]; total: number }>;

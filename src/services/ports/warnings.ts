@@ -1,13 +1,13 @@
 import type { Cluster } from '../../domain/cluster.js';
-import type { ConditionReport, HealthMemory, NodeBaselines, Warning } from '../../domain/health.js';
-import type { Tell, TellAbout } from './notifier.js';
+import type { ConditionReport, HealthMemory, Warning } from '../../domain/health.js';
+import type { Tell, TellAbout, TellMonitor } from './notifier.js';
 
 /**
  * Health warnings (domain/health.ts) and the monitor's memory between ticks. Opening is a claim: the
  * partial unique index on (cluster, kind, subject) of open rows lets one caller win, so a condition is
  * posted once however many monitors run or restart.
  */
-export interface WarningStore {
+export interface WarningStore extends TellMonitor {
   /**
    * Inserts the open warning unless one of that kind and subject is open; returns it only to the caller who inserted
    * it. `tell` (here and in update and resolve) runs in the same transaction, only for the caller whose write won.
@@ -32,13 +32,6 @@ export interface WarningStore {
    * scheduled one) would otherwise both count from the same streak and lose each other's samples.
    */
   saveMemory(clusterId: string, memory: HealthMemory, previousSampledAt: string | null): Promise<boolean>;
-  /**
-   * What an operation that made or restarted nodes leaves for the monitor (domain/health.ts withBaselines): those
-   * nodes are judged against these baselines from now on, other nodes and the streaks stay; the memory's token
-   * becomes `at`, so a tick that read it before is dropped. Written in the transaction of the operation's end when
-   * it has one (InTransaction.monitor).
-   */
-  recordBaselines(clusterId: string, baselines: NodeBaselines, at: Date): Promise<void>;
   /**
    * Says why a degraded cluster is degraded (its error column) without a state change; no-op (undefined) in other
    * states. `tell` runs in the same transaction with the updated cluster (its card).

@@ -1,5 +1,5 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
-import { uiLink, uiOrigin } from '../../http/ui-link.js';
+import { uiLink, uiOrigin } from '../../domain/ui-link.js';
 import { webUiAction } from '../../render/cluster-card.js';
 import { webUiLinksMessage, webUiRefusal, webUis } from '../../render/ui-links.js';
 import type { ClusterView } from '../../domain/cluster.js';
@@ -12,7 +12,7 @@ import type { Clock, TemplateCatalog } from '../../services/ports.js';
 export interface WebUiLinkDeps extends WebUiAccessDeps {
   catalog: TemplateCatalog;
   clock: Clock;
-  /** The UI grant key (see http/ui-link.ts deriveUiKey). */
+  /** The UI grant key (see domain/ui-link.ts deriveUiKey). */
   key: () => Promise<Buffer>;
   /** clusterbot's public base URL, e.g. https://clusterbot.example.com. */
   publicUrl: string;

@@ -27,7 +27,7 @@ export { diskHeadroom } from './preflight.js';
  */
 export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Operation, complete?: Complete): Promise<void> {
   const cluster = await deps.store.get(job.clusterId);
-  if (!cluster || cluster.state !== 'migrating' || !cluster.host) {
+  if (cluster?.state !== 'migrating' || !cluster.host) {
     deps.logger.info({ clusterId: job.clusterId, state: cluster?.state }, 'migrate skipped: the cluster is not waiting to be migrated');
     return;
   }

@@ -38,7 +38,7 @@ export interface RequestRestoreInput {
  * the snapshot may restore it (services/snapshot-access.ts): a tester hands a bug to a developer by sharing it.
  */
 export async function requestRestore(deps: RequestRestoreDeps, input: RequestRestoreInput): Promise<{ view: ClusterView; created: boolean }> {
-  const { store, snapshots, queue, notifier, settings, clock } = deps;
+  const { store, queue, notifier, settings, clock } = deps;
   const seen = input.requestKey ? await store.findByRequestKey(input.requestKey) : undefined;
   if (seen) return { view: { cluster: seen, nodes: [] }, created: false };
   const { snapshot } = await findVisibleSnapshot(deps, input.actor, { code: input.snapshot });

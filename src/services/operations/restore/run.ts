@@ -23,7 +23,7 @@ export async function restoreCluster(deps: RestoreDeps, job: { clusterId: string
   const snapshot = await deps.snapshots.get(job.snapshotId);
   const cluster = await deps.store.get(job.clusterId);
   if (!cluster) throw new AppError('not_found', `cluster ${job.clusterId} does not exist`);
-  if (!snapshot || !snapshot.manifest || (snapshot.state !== 'ready' && snapshot.state !== 'deleting')) {
+  if (!snapshot?.manifest || (snapshot.state !== 'ready' && snapshot.state !== 'deleting')) {
     // Gone before the job ran: fail the cluster with the reason (provisioning does that for errors it throws).
     return provisionCluster(deps, job.clusterId, opts, unavailable(snapshot));
   }

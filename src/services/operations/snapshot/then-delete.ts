@@ -1,4 +1,4 @@
-import { AppError, isAppError } from '../../../errors.js';
+import { type AppError, isAppError } from '../../../errors.js';
 import type { Log } from '../../ports.js';
 import type { RequestOperationDeps } from '../request.js';
 import { requestDelete } from '../delete/request.js';
@@ -12,7 +12,7 @@ import { requestDelete } from '../delete/request.js';
  */
 export async function deleteAfterSnapshot(deps: RequestOperationDeps & { logger: Log }, operationId: string): Promise<boolean> {
   const op = await deps.operations.get(operationId);
-  if (!op || op.kind !== 'snapshot' || op.params.thenDelete !== true || op.state !== 'succeeded') return false;
+  if (op?.kind !== 'snapshot' || op.params.thenDelete !== true || op.state !== 'succeeded') return false;
   try {
     await requestDelete(deps, op.actor, { id: op.clusterId });
     return true;

@@ -8,7 +8,8 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
  * (/ui/<cluster>/<session>/<node>/<port>/…) because a page served sandboxed (an opaque origin) sends no cookies
  * with its own requests; the same value in a cookie binds a page load in the address bar to the browser that
  * opened the link. Either way the proxy asks, at every request, whether that user may still see the cluster.
- * Pure: the clock is an argument.
+ * Pure (the clock is an argument), so it lives in domain/: the proxy (http/) checks grants, the Slack button
+ * (slack/) issues them.
  */
 export interface UiGrant {
   kind: 'link' | 'session';
