@@ -36,10 +36,22 @@ setInterval(() => {
 }, 2).unref();
 
 new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcs.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, kind: e.detail?.kind });
+  for (const e of list.getEntries())
+    gcs.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, kind: e.detail?.kind });
 }).observe({ entryTypes: ['gc'] });
 
 /** What was recorded so far, for a process that imports this module itself. */
 export const probeData = () => ({ requests, stalls, gcs });
 
-if (out) process.on('exit', () => writeFileSync(out, JSON.stringify({ requests, stalls, gcs, clock: { wall: now(), monoUs: Number(process.hrtime.bigint() / 1000n) } })));
+if (out)
+  process.on('exit', () =>
+    writeFileSync(
+      out,
+      JSON.stringify({
+        requests,
+        stalls,
+        gcs,
+        clock: { wall: now(), monoUs: Number(process.hrtime.bigint() / 1000n) },
+      }),
+    ),
+  );

@@ -34,7 +34,12 @@ const config = loadConfig();
 const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
 const template = catalog.get('zookeeper')!;
 const docker = createHostPool(config.docker.hosts).get(createHostPool(config.docker.hosts).names()[0]!);
-const images = createImageBuilder({ docker, recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: new MemoryLog() as never });
+const images = createImageBuilder({
+  docker,
+  recipesDir: config.imagesDir,
+  cacheDir: config.cacheDir,
+  logger: new MemoryLog() as never,
+});
 const ids = new Map<string, string>();
 for (const role of Object.values(template.roles)) {
   await images.ensureBuilt(role.image);
@@ -43,15 +48,21 @@ for (const role of Object.values(template.roles)) {
 
 const h = await startSlackHarness({ subnetPool: '10.174.0.0/16', env: { LOG_LEVEL: 'warn' } });
 /** When each of the clusters was ready, in order, as a short profile: 1st, 5th, 10th, 15th, last. */
-const profile = (readyAt: number[]) => [1, 5, 10, 15, readyAt.length].filter((k, i, a) => k <= readyAt.length && a.indexOf(k) === i)
-  .map((k) => `${k}: ${seconds([...readyAt].sort((a, b) => a - b)[k - 1]!)}`).join(', ');
+const profile = (readyAt: number[]) =>
+  [1, 5, 10, 15, readyAt.length]
+    .filter((k, i, a) => k <= readyAt.length && a.indexOf(k) === i)
+    .map((k) => `${k}: ${seconds([...readyAt].sort((a, b) => a - b)[k - 1]!)}`)
+    .join(', ');
 
 async function ours(round: number): Promise<{ ms: number; readyAt: number[] }> {
   const names = Array.from({ length: count }, (_, i) => `burst-${round}-${i}-${randomUUID().slice(0, 4)}`);
   const users = names.map((_, i) => `U0BURST${String(i).padStart(2, '0')}`);
   const started = Date.now();
-  const acks = await Promise.all(names.map((n, i) => h.send(`create zookeeper 1 --name ${n}`, { user: users[i]! }).res));
-  if (acks.some((a) => a.status !== 200)) throw new Error(`a create was not acked: ${acks.map((a) => a.status).join(' ')}`);
+  const acks = await Promise.all(
+    names.map((n, i) => h.send(`create zookeeper 1 --name ${n}`, { user: users[i]! }).res),
+  );
+  if (acks.some((a) => a.status !== 200))
+    throw new Error(`a create was not acked: ${acks.map((a) => a.status).join(' ')}`);
   const readyAt = new Map<string, number>();
   for (;;) {
     const rows = (await h.rows()).filter((r) => names.includes(r.name));
@@ -64,11 +75,15 @@ async function ours(round: number): Promise<{ ms: number; readyAt: number[] }> {
   }
   const ms = Date.now() - started;
   // Deleted through Slack as a user would (untimed), so the next round starts from nothing.
-  await Promise.all(names.map(async (n, i) => {
-    await h.send(`delete ${n}`, { responseId: `del-${n}`, user: users[i]! }).res;
-    const button = (await h.reply(`del-${n}`, 60_000)).blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete.confirm')!;
-    await h.press(button, { responseId: `confirm-${n}`, ephemeral: true, user: users[i]! });
-  }));
+  await Promise.all(
+    names.map(async (n, i) => {
+      await h.send(`delete ${n}`, { responseId: `del-${n}`, user: users[i]! }).res;
+      const button = (await h.reply(`del-${n}`, 60_000)).blocks
+        .flatMap((b) => b.elements ?? [])
+        .find((e) => e.action_id === 'cluster.delete.confirm')!;
+      await h.press(button, { responseId: `confirm-${n}`, ephemeral: true, user: users[i]! });
+    }),
+  );
   for (;;) {
     const rows = (await h.rows()).filter((r) => names.includes(r.name));
     if (rows.every((r) => r.state === 'deleted')) break;
@@ -82,9 +97,17 @@ async function raw(round: number): Promise<{ ms: number; readyAt: number[] }> {
   const started = Date.now();
   const readyAt: number[] = [];
   try {
-    await Promise.all(clusterIds.map((clusterId, i) =>
-      rawCluster(docker, { template, size: 1, subnet: subnetAt('10.175.0.0/16', (round * count + i) % 250), imageId: (r) => ids.get(r)!, clusterId })
-        .then(() => void readyAt.push(Date.now() - started))));
+    await Promise.all(
+      clusterIds.map((clusterId, i) =>
+        rawCluster(docker, {
+          template,
+          size: 1,
+          subnet: subnetAt('10.175.0.0/16', (round * count + i) % 250),
+          imageId: (r) => ids.get(r)!,
+          clusterId,
+        }).then(() => void readyAt.push(Date.now() - started)),
+      ),
+    );
     return { ms: Date.now() - started, readyAt };
   } finally {
     await Promise.all(clusterIds.map((id) => removeByLabel(id)));
@@ -95,11 +118,15 @@ try {
   const ratios: number[] = [];
   for (let i = 0; i < rounds; i++) {
     // Alternating which goes first, so neither always follows the other's teardown.
-    const [o, r] = i % 2 === 0 ? [await ours(i), await raw(i)] : await raw(i).then(async (rr) => [await ours(i), rr] as const);
+    const [o, r] =
+      i % 2 === 0 ? [await ours(i), await raw(i)] : await raw(i).then(async (rr) => [await ours(i), rr] as const);
     ratios.push(o.ms / r.ms);
-    console.log(`round ${i + 1}: ${count} × zookeeper 1 — ours ${seconds(o.ms)} (ready ${profile(o.readyAt)}), raw ${seconds(r.ms)} (ready ${profile(r.readyAt)}), ratio ${(o.ms / r.ms).toFixed(2)} (bar ≤ 1.25)`);
+    console.log(
+      `round ${i + 1}: ${count} × zookeeper 1 — ours ${seconds(o.ms)} (ready ${profile(o.readyAt)}), raw ${seconds(r.ms)} (ready ${profile(r.readyAt)}), ratio ${(o.ms / r.ms).toFixed(2)} (bar ≤ 1.25)`,
+    );
   }
-  if (rounds > 1) console.log(`median ratio ${[...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!.toFixed(2)}`);
+  if (rounds > 1)
+    console.log(`median ratio ${[...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!.toFixed(2)}`);
 } finally {
   await h.close();
 }

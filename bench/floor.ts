@@ -16,7 +16,6 @@ import path from 'node:path';
 import { loadTemplateCatalog } from '../src/catalog/template-catalog.js';
 import { loadConfig } from '../src/config.js';
 import { createClusterRuntime } from '../src/docker/cluster-runtime.js';
-import { exec, pollReady, startNode } from './raw-cluster.js';
 import { createHostPool } from '../src/docker/host-pool.js';
 import { createImageBuilder } from '../src/docker/image-builder.js';
 import { createNodeAgents } from '../src/docker/node-agent.js';
@@ -29,6 +28,7 @@ import { requestCluster } from '../src/services/operations/create/request.js';
 import { createTestDatabase } from '../test/support/db.js';
 import { removeByLabel } from '../test/support/docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from '../test/support/memory-ports.js';
+import { exec, pollReady, startNode } from './raw-cluster.js';
 
 const args = process.argv.slice(2);
 const roundsAt = args.indexOf('--rounds');
@@ -42,13 +42,23 @@ const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
 const pool = createHostPool(config.docker.hosts);
 const host = pool.names()[0]!;
 const docker = pool.get(host);
-const images = createImageBuilder({ docker, recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: new MemoryLog() as never });
+const images = createImageBuilder({
+  docker,
+  recipesDir: config.imagesDir,
+  cacheDir: config.cacheDir,
+  logger: new MemoryLog() as never,
+});
 const imageRef = async (recipe: string) => (await images.resolve(recipe)).ref;
 
 // ------------------------------------------------------------------------------------------------ ours
 
 const db = await createTestDatabase();
-const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: imageRef });
+const runtime = createClusterRuntime({
+  pool,
+  publishIp: '127.0.0.1',
+  advertiseHost: '127.0.0.1',
+  resolveImage: imageRef,
+});
 const settings = testSettings({ subnetPool: '10.170.0.0/16', maxClustersPerUser: 100 });
 const clock = { now: () => new Date() };
 // As a worker runs it: the nodes' baselines for the monitor are read through their agents before ready.
@@ -66,28 +76,60 @@ async function ours(template: Template, size: number): Promise<number> {
   }
   const { view } = await requestCluster(
     { store: db.store, operations: db.operations, queue: new RecordingQueue(), notifier, catalog, settings, clock },
-    { actor: 'UBENCH', team: null, channel: null, template: template.name, size, name: `bench-${randomUUID().slice(0, 6)}`, requestKey: null },
+    {
+      actor: 'UBENCH',
+      team: null,
+      channel: null,
+      template: template.name,
+      size,
+      name: `bench-${randomUUID().slice(0, 6)}`,
+      requestKey: null,
+    },
   );
   try {
-    await provisionCluster({ store: db.store, runtime, health, notifier, catalog, settings, clock, logger: new MemoryLog() }, view.cluster.id, { finalAttempt: true });
+    await provisionCluster(
+      { store: db.store, runtime, health, notifier, catalog, settings, clock, logger: new MemoryLog() },
+      view.cluster.id,
+      { finalAttempt: true },
+    );
     return Date.now() - started;
   } finally {
     await removeByLabel(view.cluster.id);
-    await db.store.transition(view.cluster.id, 'deleting').then(() => db.store.transition(view.cluster.id, 'deleted')).catch(() => undefined);
+    await db.store
+      .transition(view.cluster.id, 'deleting')
+      .then(() => db.store.transition(view.cluster.id, 'deleted'))
+      .catch(() => undefined);
   }
 }
 
 // ----------------------------------------------------------------------------------------------- floor
 
-
 let floorSubnet = 0;
 async function floor(template: Template, size: number): Promise<number> {
   const clusterId = randomUUID();
-  const plan = planCluster({ clusterId, clusterName: `floor-${clusterId.slice(0, 6)}`, owner: 'UBENCH', template, size, subnet: subnetAt('10.171.0.0/16', floorSubnet++ % 250) });
-  const refs = new Map(await Promise.all([...new Set(plan.nodes.map((n) => n.image))].map(async (r) => [r, (await docker.getImage(await imageRef(r)).inspect()).Id] as const)));
+  const plan = planCluster({
+    clusterId,
+    clusterName: `floor-${clusterId.slice(0, 6)}`,
+    owner: 'UBENCH',
+    template,
+    size,
+    subnet: subnetAt('10.171.0.0/16', floorSubnet++ % 250),
+  });
+  const refs = new Map(
+    await Promise.all(
+      [...new Set(plan.nodes.map((n) => n.image))].map(
+        async (r) => [r, (await docker.getImage(await imageRef(r)).inspect()).Id] as const,
+      ),
+    ),
+  );
   const started = Date.now();
   try {
-    await docker.createNetwork({ Name: plan.network.name, Driver: 'bridge', IPAM: { Driver: 'default', Config: [{ Subnet: plan.network.cidr, Gateway: plan.network.gateway }] }, Labels: plan.network.labels });
+    await docker.createNetwork({
+      Name: plan.network.name,
+      Driver: 'bridge',
+      IPAM: { Driver: 'default', Config: [{ Subnet: plan.network.cidr, Gateway: plan.network.gateway }] },
+      Labels: plan.network.labels,
+    });
     // Each role starts when what it truly needs is there: dependencies ready, or merely started for startWith ones.
     const startedRole = new Map<string, Promise<void>>();
     const readyRole = new Map<string, Promise<void>>();
@@ -96,15 +138,28 @@ async function floor(template: Template, size: number): Promise<number> {
     const start = (r: string): Promise<void> => {
       if (!startedRole.has(r)) {
         const role = template.roles[r]!;
-        startedRole.set(r, Promise.all(role.dependsOn.map((d) => (role.startWith.includes(d) ? start(d) : ready(d)))).then(async () => {
-          await Promise.all(plan.nodes.filter((n) => n.role === r).map((n) => startNode(docker, plan, n, refs.get(n.image)!)));
-          if (trace) console.log(`  floor +${seconds(Date.now() - started)} started ${r}`);
-        }));
+        startedRole.set(
+          r,
+          Promise.all(role.dependsOn.map((d) => (role.startWith.includes(d) ? start(d) : ready(d)))).then(async () => {
+            await Promise.all(
+              plan.nodes.filter((n) => n.role === r).map((n) => startNode(docker, plan, n, refs.get(n.image)!)),
+            );
+            if (trace) console.log(`  floor +${seconds(Date.now() - started)} started ${r}`);
+          }),
+        );
       }
       return startedRole.get(r)!;
     };
     const ready = (r: string): Promise<void> => {
-      if (!readyRole.has(r)) readyRole.set(r, start(r).then(() => Promise.all(plan.nodes.filter((n) => n.role === r).map((n) => pollReady(docker, n, deadline, 'floor')))).then(() => undefined));
+      if (!readyRole.has(r))
+        readyRole.set(
+          r,
+          start(r)
+            .then(() =>
+              Promise.all(plan.nodes.filter((n) => n.role === r).map((n) => pollReady(docker, n, deadline, 'floor'))),
+            )
+            .then(() => undefined),
+        );
       return readyRole.get(r)!;
     };
     await Promise.all(roleNames.map(ready));
@@ -144,10 +199,14 @@ try {
         f.push(await floor(template, size));
         o.push(await ours(template, size));
       }
-      console.log(`${template.name} ${size} round ${i + 1}: ours ${seconds(o.at(-1)!)}, floor ${seconds(f.at(-1)!)}, ratio ${(o.at(-1)! / f.at(-1)!).toFixed(2)}`);
+      console.log(
+        `${template.name} ${size} round ${i + 1}: ours ${seconds(o.at(-1)!)}, floor ${seconds(f.at(-1)!)}, ratio ${(o.at(-1)! / f.at(-1)!).toFixed(2)}`,
+      );
     }
     const ratios = o.map((x, i) => x / f[i]!);
-    rows.push(`${`${template.name} ${size}`.padEnd(14)}ours ${seconds(median(o)).padStart(7)}   floor ${seconds(median(f)).padStart(7)}   ratio ${median(ratios).toFixed(2)} (median of ${rounds}; per round ${ratios.map((r) => r.toFixed(2)).join(' ')})`);
+    rows.push(
+      `${`${template.name} ${size}`.padEnd(14)}ours ${seconds(median(o)).padStart(7)}   floor ${seconds(median(f)).padStart(7)}   ratio ${median(ratios).toFixed(2)} (median of ${rounds}; per round ${ratios.map((r) => r.toFixed(2)).join(' ')})`,
+    );
   }
   console.log(rows.join('\n'));
 } finally {

@@ -20,7 +20,8 @@ import { eventsUrl, newTriggerId, postToBot, slashCommandBody } from '../test/su
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]!;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const commands = Number(opt('--commands', '60'));
@@ -30,14 +31,26 @@ const secret = `bench-secret-${randomUUID()}`;
 const fake = await startFakeSlack();
 const db = await createTestDatabase();
 const port = await freePort();
-const child = spawn(process.execPath, [...(runtime === 'tsx' ? ['--import', 'tsx', 'src/entrypoints/cli.ts'] : ['dist/entrypoints/cli.js']), 'bot'], {
-  env: {
-    ...process.env, DATABASE_URL: db.url, REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', QUEUE_PREFIX: `bench-idle-${randomUUID().slice(0, 8)}`,
-    SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: secret, SLACK_API_URL: fake.apiUrl, CLUSTER_SUBNET_POOL: '10.177.0.0/16',
-    PORT: String(port), METRICS_PORT: '0', LOG_LEVEL: 'warn',
+const child = spawn(
+  process.execPath,
+  [...(runtime === 'tsx' ? ['--import', 'tsx', 'src/entrypoints/cli.ts'] : ['dist/entrypoints/cli.js']), 'bot'],
+  {
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      QUEUE_PREFIX: `bench-idle-${randomUUID().slice(0, 8)}`,
+      SLACK_BOT_TOKEN: 'xoxb-bench',
+      SLACK_SIGNING_SECRET: secret,
+      SLACK_API_URL: fake.apiUrl,
+      CLUSTER_SUBNET_POOL: '10.177.0.0/16',
+      PORT: String(port),
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
   },
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+);
 const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 /** Sends `n` signed commands, one every 250 ms; each one's delay from sending to its answer at the response_url. */
@@ -46,7 +59,11 @@ async function delays(n: number): Promise<number[]> {
   for (let i = 0; i < n; i++) {
     const trigger = newTriggerId();
     sent.push({ trigger, at: Date.now() });
-    const ack = await postToBot(eventsUrl(port), slashCommandBody({ text: 'list', trigger_id: trigger, response_url: fake.responseUrl(trigger) }), { signingSecret: secret });
+    const ack = await postToBot(
+      eventsUrl(port),
+      slashCommandBody({ text: 'list', trigger_id: trigger, response_url: fake.responseUrl(trigger) }),
+      { signingSecret: secret },
+    );
     if (ack.status !== 200) throw new Error(`ack ${ack.status}: ${ack.body.slice(0, 200)}`);
     await sleep(250);
   }
@@ -62,7 +79,8 @@ function attack(): { stop(): void; opened(): number } {
   const kinds = [
     () => undefined as string | undefined,
     () => 'POST /slack/events HTTP/1.1\r\nHost: bot\r\n',
-    () => `POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n` +
+    () =>
+      `POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n` +
       `X-Slack-Signature: v0=${'0'.repeat(64)}\r\nX-Slack-Request-Timestamp: ${Math.floor(Date.now() / 1000)}\r\n\r\n`,
   ];
   const timer = setInterval(() => {
@@ -87,7 +105,13 @@ function attack(): { stop(): void; opened(): number } {
 
 try {
   for (;;) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (child.exitCode !== null) throw new Error(`bot exited ${child.exitCode}`);
     await sleep(200);
   }
@@ -98,12 +122,21 @@ try {
   const loud = await delays(commands);
   const opened = loop.opened();
   loop.stop();
-  const line = (what: string, xs: number[]) => `${what.padEnd(26)} p50 ${percentile(xs, 50).toFixed(0).padStart(5)} ms  p99 ${percentile(xs, 99).toFixed(0).padStart(5)} ms  worst ${Math.max(...xs).toFixed(0).padStart(5)} ms`;
-  console.log(`runtime ${runtime}, ${commands} commands each way, ${opened} unauthenticated connections opened during the second`);
+  const line = (what: string, xs: number[]) =>
+    `${what.padEnd(26)} p50 ${percentile(xs, 50).toFixed(0).padStart(5)} ms  p99 ${percentile(xs, 99).toFixed(0).padStart(5)} ms  worst ${Math.max(
+      ...xs,
+    )
+      .toFixed(0)
+      .padStart(5)} ms`;
+  console.log(
+    `runtime ${runtime}, ${commands} commands each way, ${opened} unauthenticated connections opened during the second`,
+  );
   console.log(line('answer delay, quiet', quiet));
   console.log(line('answer delay, under loop', loud));
   const worse = (p: number) => percentile(loud, p) - percentile(quiet, p);
-  console.log(`difference: p50 ${worse(50).toFixed(0)} ms, p99 ${worse(99).toFixed(0)} ms, worst ${(Math.max(...loud) - Math.max(...quiet)).toFixed(0)} ms (bar: ≤ 100 ms)`);
+  console.log(
+    `difference: p50 ${worse(50).toFixed(0)} ms, p99 ${worse(99).toFixed(0)} ms, worst ${(Math.max(...loud) - Math.max(...quiet)).toFixed(0)} ms (bar: ≤ 100 ms)`,
+  );
 } finally {
   child.kill('SIGTERM');
   await Promise.race([exited, sleep(15_000)]);

@@ -48,20 +48,32 @@ async function heapSnapshot(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
     const fresh = readdirSync(heapDir).filter((f) => !before.has(f));
     // The snapshot is written in one go while the process is stopped: it answers /healthz again once it is done.
-    if (fresh.length && (await fetch(`http://127.0.0.1:${h.bot.port}/healthz`).then((r) => r.ok, () => false))) return console.log(`heap snapshot ${fresh[0]}`);
+    if (
+      fresh.length &&
+      (await fetch(`http://127.0.0.1:${h.bot.port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    )
+      return console.log(`heap snapshot ${fresh[0]}`);
   }
 }
 
 const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.bot.child.pid}/status`, 'utf8'))![1]) * 1024;
 async function sample(): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${h.bot.metricsPort}/metrics`)).text();
-  const metric = (name: string) => Number(new RegExp(`^clusterbot_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const metric = (name: string) =>
+    Number(new RegExp(`^clusterbot_${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   return {
-    rss: rss(), heapUsed: metric('nodejs_heap_size_used_bytes'), external: metric('nodejs_external_memory_bytes'),
-    handles: metric('nodejs_active_handles_total'), resources: metric('nodejs_active_resources_total'),
+    rss: rss(),
+    heapUsed: metric('nodejs_heap_size_used_bytes'),
+    external: metric('nodejs_external_memory_bytes'),
+    handles: metric('nodejs_active_handles_total'),
+    resources: metric('nodejs_active_resources_total'),
   };
 }
-const show = (s: Record<string, number>) => `rss ${mib(s.rss!)}, heap used ${mib(s.heapUsed!)}, external ${mib(s.external!)}, handles ${s.handles}, resources ${s.resources}`;
+const show = (s: Record<string, number>) =>
+  `rss ${mib(s.rss!)}, heap used ${mib(s.heapUsed!)}, external ${mib(s.external!)}, handles ${s.handles}, resources ${s.resources}`;
 
 async function waitState(name: string, state: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -69,7 +81,8 @@ async function waitState(name: string, state: string, timeoutMs: number): Promis
     const row = (await h.rows()).filter((r) => r.name === name).at(-1);
     if (row?.state === state) return;
     if (row?.state === 'failed') throw new Error(`${name} failed`);
-    if (Date.now() > deadline) throw new Error(`${name} is ${row?.state ?? 'missing'}, not ${state}, after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`${name} is ${row?.state ?? 'missing'}, not ${state}, after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -88,22 +101,28 @@ try {
     await waitState(name, 'ready', 180_000);
     const asked = `delete-${name}`;
     await h.send(`delete ${name}`, { responseId: asked }).res;
-    const button = (await h.reply(asked)).blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete.confirm')!;
+    const button = (await h.reply(asked)).blocks
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.action_id === 'cluster.delete.confirm')!;
     await h.press(button, { responseId: `confirm-${name}`, ephemeral: true });
     await waitState(name, 'deleted', 120_000);
     done = i;
     if (i === warmup) {
       console.log(`cycle ${i} (after warm-up): ${show((atWarmup = await sample()))}`);
       await heapSnapshot();
-    }
-    else if (i % 25 === 0) console.log(`cycle ${i} (${((Date.now() - started) / 1000 / i).toFixed(1)} s a cycle): ${show(await sample())}`);
+    } else if (i % 25 === 0)
+      console.log(`cycle ${i} (${((Date.now() - started) / 1000 / i).toFixed(1)} s a cycle): ${show(await sample())}`);
   }
   const end = await sample();
   await heapSnapshot();
   if (!atWarmup) throw new Error(`stopped at cycle ${done}, before the warm-up (${warmup}) ended`);
   const growth = (end.rss! / atWarmup!.rss! - 1) * 100;
-  console.log(`RSS at cycle ${warmup} ${mib(atWarmup!.rss!)}, at cycle ${done} ${mib(end.rss!)}: growth ${growth.toFixed(1)} % (bar: under 10 %)`);
-  console.log(`heap used ${mib(atWarmup!.heapUsed!)} → ${mib(end.heapUsed!)}, handles ${atWarmup!.handles} → ${end.handles}`);
+  console.log(
+    `RSS at cycle ${warmup} ${mib(atWarmup!.rss!)}, at cycle ${done} ${mib(end.rss!)}: growth ${growth.toFixed(1)} % (bar: under 10 %)`,
+  );
+  console.log(
+    `heap used ${mib(atWarmup!.heapUsed!)} → ${mib(end.heapUsed!)}, handles ${atWarmup!.handles} → ${end.handles}`,
+  );
 } finally {
   await h.close();
 }

@@ -14,30 +14,39 @@
  * Bars (issue 8): migrate ≤ 1.3 × by hand; volume throughput ≥ 70 % of the raw tar pipe.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { containerSpec } from '../src/domain/container-spec.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../src/domain/plan.js';
+import { type ClusterPlan, type PlannedNode, planCluster } from '../src/domain/plan.js';
 import { subnetAt } from '../src/domain/subnet.js';
-import { createMigrateWorld } from '../test/support/migrate-world.js';
 import { restartWaves } from '../src/services/operations/restart/waves.js';
+import { createMigrateWorld } from '../test/support/migrate-world.js';
 
 const withVolume = !process.argv.includes('--no-volume');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const engineB = { DOCKER_HOST: 'tcp://127.0.0.1:2376', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: '/tmp/clusterbot-engine-b-tls' };
+const engineB = {
+  DOCKER_HOST: 'tcp://127.0.0.1:2376',
+  DOCKER_TLS_VERIFY: '1',
+  DOCKER_CERT_PATH: '/tmp/clusterbot-engine-b-tls',
+};
 const engineA = { DOCKER_HOST: 'unix:///var/run/docker.sock' };
 type Engine = typeof engineA | typeof engineB;
 
 /** Runs a shell command line with the docker CLI pointed at `engine`; resolves with stdout, rejects on a non-zero exit. */
 function sh(cmd: string, engine: Record<string, string> = engineA): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn('bash', ['-o', 'pipefail', '-c', cmd], { env: { ...process.env, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '', ...engine }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn('bash', ['-o', 'pipefail', '-c', cmd], {
+      env: { ...process.env, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '', ...engine },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd.slice(0, 120)}… exited ${code}: ${err.slice(-400)}`))));
+    p.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd.slice(0, 120)}… exited ${code}: ${err.slice(-400)}`)),
+    );
   });
 }
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -49,19 +58,32 @@ function createArgs(plan: ClusterPlan, node: PlannedNode, image: string): string
   const spec = containerSpec(plan, node, image, { publishIp: '127.0.0.1', restartPolicy: 'unless-stopped' });
   const h = spec.HostConfig;
   const args = [
-    `--name ${node.containerName}`, `--hostname ${node.hostname}`, `--domainname ${plan.domain}`,
-    `--network ${plan.network.name}`, `--ip ${node.ip}`, `--network-alias ${node.hostname}`, `--network-alias ${node.fqdn}`,
+    `--name ${node.containerName}`,
+    `--hostname ${node.hostname}`,
+    `--domainname ${plan.domain}`,
+    `--network ${plan.network.name}`,
+    `--ip ${node.ip}`,
+    `--network-alias ${node.hostname}`,
+    `--network-alias ${node.fqdn}`,
     ...Object.entries(spec.Labels).map(([k, v]) => `--label ${q(`${k}=${v}`)}`),
     ...spec.Env.map((e) => `-e ${q(e)}`),
     ...(spec.User ? [`--user ${q(spec.User)}`] : []),
-    `--stop-timeout 20`, `--cpus ${node.resources.cpus}`, `--memory ${h.Memory}`, `--memory-swap ${h.MemorySwap}`, `--pids-limit ${h.PidsLimit}`,
-    '--cap-drop ALL', ...h.CapAdd.map((c) => `--cap-add ${c}`), '--security-opt no-new-privileges', `--restart unless-stopped`,
+    `--stop-timeout 20`,
+    `--cpus ${node.resources.cpus}`,
+    `--memory ${h.Memory}`,
+    `--memory-swap ${h.MemorySwap}`,
+    `--pids-limit ${h.PidsLimit}`,
+    '--cap-drop ALL',
+    ...h.CapAdd.map((c) => `--cap-add ${c}`),
+    '--security-opt no-new-privileges',
+    `--restart unless-stopped`,
     ...(h.ReadonlyRootfs ? ['--read-only', ...Object.keys(h.Tmpfs ?? {}).map((p) => `--tmpfs ${p}`)] : []),
     ...Object.keys(h.PortBindings).map((p) => `-p 127.0.0.1::${p.split('/')[0]}`),
     ...h.ExtraHosts.map((x) => `--add-host ${q(x)}`),
     ...h.Mounts.map((m) => `--mount type=volume,src=${m.Source},dst=${m.Target}`),
     '--log-opt max-size=20m --log-opt max-file=3',
-    image, ...(spec.Cmd ?? []).map(q),
+    image,
+    ...(spec.Cmd ?? []).map(q),
   ];
   return args.join(' ');
 }
@@ -71,7 +93,13 @@ async function waitProbe(node: PlannedNode, engine: Engine): Promise<void> {
   if (!node.readiness) return;
   const deadline = Date.now() + node.readiness.timeoutSeconds * 1000;
   for (;;) {
-    const ok = await sh(`docker exec ${node.containerName} ${node.readiness.exec.map(q).join(' ')} >/dev/null 2>&1`, engine).then(() => true, () => false);
+    const ok = await sh(
+      `docker exec ${node.containerName} ${node.readiness.exec.map(q).join(' ')} >/dev/null 2>&1`,
+      engine,
+    ).then(
+      () => true,
+      () => false,
+    );
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`${node.hostname} not ready by hand`);
     await new Promise((r) => setTimeout(r, node.readiness!.intervalSeconds * 1000));
@@ -79,24 +107,58 @@ async function waitProbe(node: PlannedNode, engine: Engine): Promise<void> {
 }
 
 /** The migration's steps by hand with the docker CLI, from `from` to `to`, the cluster's names and addresses kept. */
-async function byHand(plan: ClusterPlan, image: string, base: string, filesDir: string, from: Engine, to: Engine): Promise<void> {
+async function byHand(
+  plan: ClusterPlan,
+  image: string,
+  base: string,
+  filesDir: string,
+  from: Engine,
+  to: Engine,
+): Promise<void> {
   const toCli = to === engineB ? dockerB : 'docker';
-  for (const wave of [...restartWaves(plan, plan.nodes)].reverse()) await Promise.all(wave.map((n) => sh(`docker stop -t 20 ${n.containerName} >/dev/null`, from)));
+  for (const wave of [...restartWaves(plan, plan.nodes)].reverse())
+    await Promise.all(wave.map((n) => sh(`docker stop -t 20 ${n.containerName} >/dev/null`, from)));
   const volumes = plan.nodes.flatMap((n) => n.volumes);
-  await Promise.all(volumes.map((v) =>
-    sh(`docker run --rm -v ${v.volumeName}:/v:ro ${base} tar -C /v -cf - . | ${toCli} run --rm -i -v ${v.volumeName}:/v ${base} tar -C /v -xf -`, from)));
-  const sums = await Promise.all(volumes.flatMap((v) => [from, to].map((e) => sh(`docker run --rm -v ${v.volumeName}:/v:ro ${base} sh -c 'cd /v && tar --sort=name --numeric-owner -cf - . | sha256sum'`, e))));
-  for (let i = 0; i < sums.length; i += 2) if (sums[i]!.split(' ')[0] !== sums[i + 1]!.split(' ')[0]) throw new Error(`by hand: ${volumes[i / 2]!.volumeName} differs after the copy`);
+  await Promise.all(
+    volumes.map((v) =>
+      sh(
+        `docker run --rm -v ${v.volumeName}:/v:ro ${base} tar -C /v -cf - . | ${toCli} run --rm -i -v ${v.volumeName}:/v ${base} tar -C /v -xf -`,
+        from,
+      ),
+    ),
+  );
+  const sums = await Promise.all(
+    volumes.flatMap((v) =>
+      [from, to].map((e) =>
+        sh(
+          `docker run --rm -v ${v.volumeName}:/v:ro ${base} sh -c 'cd /v && tar --sort=name --numeric-owner -cf - . | sha256sum'`,
+          e,
+        ),
+      ),
+    ),
+  );
+  for (let i = 0; i < sums.length; i += 2)
+    if (sums[i]!.split(' ')[0] !== sums[i + 1]!.split(' ')[0])
+      throw new Error(`by hand: ${volumes[i / 2]!.volumeName} differs after the copy`);
   // The source gives its subnet up, as clusterbot's migration does (one subnet on two bridges of one kernel breaks the target).
   for (const n of plan.nodes) await sh(`docker network disconnect -f ${plan.network.name} ${n.containerName}`, from);
   await sh(`docker network rm ${plan.network.name} >/dev/null`, from);
-  await sh(`docker network create --driver bridge --subnet ${plan.network.cidr} --gateway ${plan.network.gateway} ${Object.entries(plan.network.labels).map(([k, v]) => `--label ${q(`${k}=${v}`)}`).join(' ')} ${plan.network.name} >/dev/null`, to);
+  await sh(
+    `docker network create --driver bridge --subnet ${plan.network.cidr} --gateway ${plan.network.gateway} ${Object.entries(
+      plan.network.labels,
+    )
+      .map(([k, v]) => `--label ${q(`${k}=${v}`)}`)
+      .join(' ')} ${plan.network.name} >/dev/null`,
+    to,
+  );
   for (const wave of restartWaves(plan, plan.nodes)) {
-    await Promise.all(wave.map(async (n) => {
-      await sh(`docker create ${createArgs(plan, n, image)} >/dev/null`, to);
-      if (n.files.length) await sh(`docker cp ${q(path.join(filesDir, n.hostname))}/. ${n.containerName}:/`, to);
-      await sh(`docker start ${n.containerName} >/dev/null`, to);
-    }));
+    await Promise.all(
+      wave.map(async (n) => {
+        await sh(`docker create ${createArgs(plan, n, image)} >/dev/null`, to);
+        if (n.files.length) await sh(`docker cp ${q(path.join(filesDir, n.hostname))}/. ${n.containerName}:/`, to);
+        await sh(`docker start ${n.containerName} >/dev/null`, to);
+      }),
+    );
     await Promise.all(wave.map((n) => waitProbe(n, to)));
   }
   for (const check of plan.smoke) {
@@ -115,7 +177,10 @@ try {
   const timedMigrate = async (to: string) => {
     const t = Date.now();
     const after = await w.migrate(id, to);
-    if (after.cluster.state !== 'ready' || after.cluster.host !== to) throw new Error(`migration to ${to} ended ${after.cluster.state} on ${after.cluster.host}: ${after.cluster.error}`);
+    if (after.cluster.state !== 'ready' || after.cluster.host !== to)
+      throw new Error(
+        `migration to ${to} ended ${after.cluster.state} on ${after.cluster.host}: ${after.cluster.error}`,
+      );
     return Date.now() - t;
   };
   const warmMs = await timedMigrate('b');
@@ -128,25 +193,45 @@ try {
   // By hand, A → B: B's retired copy goes first (not timed), as clusterbot's preflight removes it.
   await w.runtime.removeOnHost('b', id);
   const template = w.catalog.get('zookeeper')!;
-  const plan = planCluster({ clusterId: id, clusterName: last.cluster.name, owner: last.cluster.owner, template, size: 3, subnet: subnetAt(w.settings.subnetPool, last.cluster.subnetIndex), identityId: last.cluster.identityId });
-  for (const n of plan.nodes) for (const f of n.files) {
-    const file = path.join(tmp, n.hostname, f.path);
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, f.content);
-  }
+  const plan = planCluster({
+    clusterId: id,
+    clusterName: last.cluster.name,
+    owner: last.cluster.owner,
+    template,
+    size: 3,
+    subnet: subnetAt(w.settings.subnetPool, last.cluster.subnetIndex),
+    identityId: last.cluster.identityId,
+  });
+  for (const n of plan.nodes)
+    for (const f of n.files) {
+      const file = path.join(tmp, n.hostname, f.path);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, f.content);
+    }
   const image = await w.imageRef('zookeeper');
   const base = await w.imageRef('base');
   let t = Date.now();
   await byHand(plan, image, base, tmp, engineA, engineB);
   const handMs = Date.now() - t;
-  const handRead = await sh(`docker exec ${plan.nodes[2]!.containerName} bash -c ${q(`${zk} get /bench 2>/dev/null`)}`, engineB);
+  const handRead = await sh(
+    `docker exec ${plan.nodes[2]!.containerName} bash -c ${q(`${zk} get /bench 2>/dev/null`)}`,
+    engineB,
+  );
   if (!handRead.includes('written-before')) throw new Error('the znode did not survive the move by hand');
 
   const mean = runs.reduce((a, b) => a + b, 0) / runs.length;
-  console.log(`zookeeper 3 between two engines on one machine (first migration, images streamed to B: ${seconds(warmMs)})`);
+  console.log(
+    `zookeeper 3 between two engines on one machine (first migration, images streamed to B: ${seconds(warmMs)})`,
+  );
   console.log(`${'by hand with the docker CLI'.padEnd(34)}${seconds(handMs).padStart(9)}`);
-  runs.forEach((ms, i) => console.log(`${`clusterbot migrate ${i + 1} (${i % 2 ? 'A → B' : 'B → A'})`.padEnd(34)}${seconds(ms).padStart(9)}   ratio ${(ms / handMs).toFixed(2)}`));
-  console.log(`${'clusterbot migrate, mean of 3'.padEnd(34)}${seconds(mean).padStart(9)}   ratio ${(mean / handMs).toFixed(2)} (bar: 1.30)`);
+  runs.forEach((ms, i) =>
+    console.log(
+      `${`clusterbot migrate ${i + 1} (${i % 2 ? 'A → B' : 'B → A'})`.padEnd(34)}${seconds(ms).padStart(9)}   ratio ${(ms / handMs).toFixed(2)}`,
+    ),
+  );
+  console.log(
+    `${'clusterbot migrate, mean of 3'.padEnd(34)}${seconds(mean).padStart(9)}   ratio ${(mean / handMs).toFixed(2)} (bar: 1.30)`,
+  );
   await w.runtime.removeCluster(id);
 
   if (withVolume) {
@@ -161,7 +246,9 @@ try {
       const ours: number[] = [];
       for (let i = 0; i < 2; i++) {
         t = Date.now();
-        await sh(`docker run --rm -v ${volume}:/v:ro ${base} tar -C /v -cf - . | ${dockerB} run --rm -i -v ${volume}-raw:/v ${base} tar -C /v -xf -`);
+        await sh(
+          `docker run --rm -v ${volume}:/v:ro ${base} tar -C /v -cf - . | ${dockerB} run --rm -i -v ${volume}-raw:/v ${base} tar -C /v -xf -`,
+        );
         raws.push(Date.now() - t);
         await sh(`docker volume rm ${volume}-raw >/dev/null`, engineB);
         t = Date.now();
@@ -173,7 +260,9 @@ try {
       const mine = Math.min(...ours);
       console.log(`1 GiB volume A → B, best of 2`);
       console.log(`${'raw docker run tar | tar'.padEnd(34)}${seconds(raw).padStart(9)}   ${rate(raw)}`);
-      console.log(`${'clusterbot volume transfer'.padEnd(34)}${seconds(mine).padStart(9)}   ${rate(mine)}   ${((raw / mine) * 100).toFixed(0)} % of raw (bar: 70 %)`);
+      console.log(
+        `${'clusterbot volume transfer'.padEnd(34)}${seconds(mine).padStart(9)}   ${rate(mine)}   ${((raw / mine) * 100).toFixed(0)} % of raw (bar: 70 %)`,
+      );
     } finally {
       await sh(`docker volume rm -f ${volume} >/dev/null`).catch(() => undefined);
       await sh(`docker volume rm -f ${volume} ${volume}-raw >/dev/null`, engineB).catch(() => undefined);

@@ -25,9 +25,9 @@ import { createWarningStore } from '../src/db/warning-store.js';
 import { createClusterRuntime } from '../src/docker/cluster-runtime.js';
 import { createHostPool } from '../src/docker/host-pool.js';
 import { createImageBuilder } from '../src/docker/image-builder.js';
-import { createNodeHealth } from '../src/docker/node-health.js';
-import { watchNodeEvents } from '../src/docker/node-events.js';
 import { createNodeAgents } from '../src/docker/node-agent.js';
+import { watchNodeEvents } from '../src/docker/node-events.js';
+import { createNodeHealth } from '../src/docker/node-health.js';
 import { defaultThresholds } from '../src/domain/health.js';
 import { monitorClusters } from '../src/services/monitor-clusters.js';
 import { provisionCluster } from '../src/services/operations/create/provision.js';
@@ -48,7 +48,11 @@ function containerCpuSeconds(): number {
   for (const id of containerIds) {
     for (const [file, scale, pick] of [
       [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, 1e9, (t: string) => Number(t)],
-      [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, 1e6, (t: string) => Number(/usage_usec (\d+)/.exec(t)?.[1] ?? 0)],
+      [
+        `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`,
+        1e6,
+        (t: string) => Number(/usage_usec (\d+)/.exec(t)?.[1] ?? 0),
+      ],
     ] as const) {
       try {
         total += pick(readFileSync(file, 'utf8')) / scale;
@@ -65,7 +69,11 @@ const containerIds: string[] = [];
 /** CPU seconds used so far by this process, dockerd, containerd, the shims and the bench's containers (where /proc lets us read them). */
 function cpuSeconds(): number {
   const pids = [String(process.pid)];
-  for (const args of [['-x', 'dockerd'], ['-x', 'containerd'], ['-f', 'containerd-shim']]) {
+  for (const args of [
+    ['-x', 'dockerd'],
+    ['-x', 'containerd'],
+    ['-f', 'containerd-shim'],
+  ]) {
     try {
       pids.push(...execFileSync('pgrep', args, { encoding: 'utf8' }).trim().split('\n').filter(Boolean));
     } catch {
@@ -89,28 +97,66 @@ const config = loadConfig();
 const db = await createTestDatabase();
 const pool = createHostPool(config.docker.hosts);
 const logger = new MemoryLog();
-const images = createImageBuilder({ docker: pool.get(pool.names()[0]!), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
-const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
+const images = createImageBuilder({
+  docker: pool.get(pool.names()[0]!),
+  recipesDir: config.imagesDir,
+  cacheDir: config.cacheDir,
+  logger: logger as never,
+});
+const runtime = createClusterRuntime({
+  pool,
+  publishIp: '127.0.0.1',
+  advertiseHost: '127.0.0.1',
+  resolveImage: async (r) => (await images.resolve(r)).ref,
+});
 const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
 const notifier = new RecordingNotifier();
-const settings = testSettings({ subnetPool: process.env.MONITOR_BENCH_POOL ?? '10.246.0.0/16', maxClustersPerUser: 1000 });
+const settings = testSettings({
+  subnetPool: process.env.MONITOR_BENCH_POOL ?? '10.246.0.0/16',
+  maxClustersPerUser: 1000,
+});
 const clock = { now: () => new Date() };
 const agentHealth = createNodeHealth(pool, createNodeAgents(pool));
-const deps = { store: db.store, operations: db.operations, queue: new RecordingQueue(), runtime, health: agentHealth, notifier, catalog, settings, clock, logger };
+const deps = {
+  store: db.store,
+  operations: db.operations,
+  queue: new RecordingQueue(),
+  runtime,
+  health: agentHealth,
+  notifier,
+  catalog,
+  settings,
+  clock,
+  logger,
+};
 const monitorDeps = { ...deps, warnings: createWarningStore(db.database.db), thresholds: defaultThresholds };
 const ids: string[] = [];
 try {
   await images.ensureBuilt('zookeeper');
   // One-node clusters, a few at a time: the machine is shared.
   for (let i = 0; i < nodes; i += 4) {
-    await Promise.all(Array.from({ length: Math.min(4, nodes - i) }, async () => {
-      const { view } = await requestCluster(deps, { actor: 'UBENCH', team: null, channel: null, template: 'zookeeper', size: 1, name: `bench-mon-${randomUUID().slice(0, 6)}`, requestKey: null });
-      ids.push(view.cluster.id);
-      const op = (await db.operations.list(view.cluster.id))[0]!;
-      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => provisionCluster(deps, view.cluster.id, { finalAttempt: true, complete }));
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(4, nodes - i) }, async () => {
+        const { view } = await requestCluster(deps, {
+          actor: 'UBENCH',
+          team: null,
+          channel: null,
+          template: 'zookeeper',
+          size: 1,
+          name: `bench-mon-${randomUUID().slice(0, 6)}`,
+          requestKey: null,
+        });
+        ids.push(view.cluster.id);
+        const op = (await db.operations.list(view.cluster.id))[0]!;
+        await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) =>
+          provisionCluster(deps, view.cluster.id, { finalAttempt: true, complete }),
+        );
+      }),
+    );
   }
-  for (const id of ids) for (const n of await db.store.nodes(id)) containerIds.push((await docker.getContainer(n.containerName).inspect()).Id);
+  for (const id of ids)
+    for (const n of await db.store.nodes(id))
+      containerIds.push((await docker.getContainer(n.containerName).inspect()).Id);
   await monitorClusters(monitorDeps); // baselines, and every node's agent started
 
   /** N ticks, then an idle window as long: CPU per tick above idle. */
@@ -125,8 +171,12 @@ try {
     await new Promise((r) => setTimeout(r, wallMs));
     const idleCpu = cpuSeconds() - b0;
     const perTick = (tickCpu - idleCpu) / tickCount;
-    console.log(`${label}: ${tickCount} ticks (${sampled} node samples), ${(wallMs / tickCount / 1000).toFixed(2)} s per tick; ${tickCpu.toFixed(2)} CPU s, idle baseline ${idleCpu.toFixed(2)} CPU s`);
-    console.log(`  ${perTick.toFixed(3)} CPU s per tick above idle = ${((perTick / intervalSeconds) * 100).toFixed(2)} % of one CPU at a ${intervalSeconds} s interval   (bar: 2 %)`);
+    console.log(
+      `${label}: ${tickCount} ticks (${sampled} node samples), ${(wallMs / tickCount / 1000).toFixed(2)} s per tick; ${tickCpu.toFixed(2)} CPU s, idle baseline ${idleCpu.toFixed(2)} CPU s`,
+    );
+    console.log(
+      `  ${perTick.toFixed(3)} CPU s per tick above idle = ${((perTick / intervalSeconds) * 100).toFixed(2)} % of one CPU at a ${intervalSeconds} s interval   (bar: 2 %)`,
+    );
     return wallMs;
   };
   console.log(`${nodes} nodes`);
@@ -137,24 +187,33 @@ try {
   const victim = (await db.store.nodes(ids[0]!))[0]!;
   // biome-ignore lint/correctness/noUnusedVariables: read by `??=` below (the debounce), which Biome does not count.
   let pending: NodeJS.Timeout | undefined;
-  const watch = watchNodeEvents(pool, () => {
-    pending ??= setTimeout(() => {
-      pending = undefined;
-      void monitorClusters(monitorDeps);
-    }, 500);
-  }, logger);
+  const watch = watchNodeEvents(
+    pool,
+    () => {
+      pending ??= setTimeout(() => {
+        pending = undefined;
+        void monitorClusters(monitorDeps);
+      }, 500);
+    },
+    logger,
+  );
   await new Promise((r) => setTimeout(r, 500)); // the streams are open
   const killedAt = Date.now();
   await docker.getContainer(victim.containerName).kill();
   let told: number | undefined;
   while (told === undefined && Date.now() - killedAt < intervalSeconds * 2000) {
     await new Promise((r) => setTimeout(r, 50));
-    if (notifier.events.some((e) => e.kind === 'warning' && e.warning.kind === 'node_down')) told = Date.now() - killedAt;
+    if (notifier.events.some((e) => e.kind === 'warning' && e.warning.kind === 'node_down'))
+      told = Date.now() - killedAt;
   }
   watch.close();
   const tickSeconds = tickWallMs / tickCount / 1000;
-  console.log(`${'warning after its cause'.padEnd(34)}${told === undefined ? '  never' : `${(told / 1000).toFixed(2).padStart(7)} s = ${(told / 1000 / intervalSeconds).toFixed(2)} intervals`}   (bar: 2 intervals)`);
-  console.log(`${'without the event, at most'.padEnd(34)}${(intervalSeconds + tickSeconds).toFixed(2).padStart(7)} s = ${((intervalSeconds + tickSeconds) / intervalSeconds).toFixed(2)} intervals   (one interval + one tick)`);
+  console.log(
+    `${'warning after its cause'.padEnd(34)}${told === undefined ? '  never' : `${(told / 1000).toFixed(2).padStart(7)} s = ${(told / 1000 / intervalSeconds).toFixed(2)} intervals`}   (bar: 2 intervals)`,
+  );
+  console.log(
+    `${'without the event, at most'.padEnd(34)}${(intervalSeconds + tickSeconds).toFixed(2).padStart(7)} s = ${((intervalSeconds + tickSeconds) / intervalSeconds).toFixed(2)} intervals   (one interval + one tick)`,
+  );
 } finally {
   await agentHealth.close();
   for (const id of ids) await removeByLabel(id).catch(() => undefined);

@@ -8,7 +8,7 @@
  * read it. Seeded, so every run places the same clusters; the figure is the median of 7 runs after a warm-up,
  * printed next to the baseline in the same run: the same loop choosing the first host that fits, unsorted.
  */
-import { placeCluster, type HostLoad } from '../src/domain/placement.js';
+import { type HostLoad, placeCluster } from '../src/domain/placement.js';
 
 const clusters = Number(process.argv[2] ?? 1000);
 const hostCount = Number(process.argv[3] ?? 50);
@@ -36,11 +36,17 @@ function world(): { hosts: HostLoad[]; needs: { cpus: number; memoryMiB: number 
     reservedCpus: 0,
     reservedMemoryMiB: 0,
   }));
-  const needs = Array.from({ length: clusters }, () => ({ cpus: pick([0.5, 1, 2, 3, 4, 6, 12]), memoryMiB: pick([512, 1024, 2048, 4096, 8192, 12288, 24576]) }));
+  const needs = Array.from({ length: clusters }, () => ({
+    cpus: pick([0.5, 1, 2, 3, 4, 6, 12]),
+    memoryMiB: pick([512, 1024, 2048, 4096, 8192, 12288, 24576]),
+  }));
   return { hosts, needs };
 }
 
-type Place = (hosts: readonly HostLoad[], need: { cpus: number; memoryMiB: number }) => { ok: true; host: string } | { ok: false; reason: string };
+type Place = (
+  hosts: readonly HostLoad[],
+  need: { cpus: number; memoryMiB: number },
+) => { ok: true; host: string } | { ok: false; reason: string };
 
 function run(place: Place): { ms: number; placed: number; refused: number; busiest: number } {
   const { hosts, needs } = world();
@@ -62,7 +68,9 @@ function run(place: Place): { ms: number; placed: number; refused: number; busie
 
 /** The floor: the same loop and bookkeeping, choosing the first active host with the memory, nothing sorted. */
 const firstFit: Place = (hosts, need) => {
-  const h = hosts.find((x) => x.reachable && x.state === 'active' && x.memoryMiB - 1024 - x.reservedMemoryMiB >= need.memoryMiB);
+  const h = hosts.find(
+    (x) => x.reachable && x.state === 'active' && x.memoryMiB - 1024 - x.reservedMemoryMiB >= need.memoryMiB,
+  );
   return h ? { ok: true, host: h.name } : { ok: false, reason: 'full' };
 };
 
@@ -74,6 +82,8 @@ function median(place: Place): ReturnType<typeof run> {
 
 const real = median((hosts, need) => placeCluster(hosts, need));
 const floor = median(firstFit);
-console.log(`placement of ${clusters} clusters over ${hostCount} hosts: ${real.ms.toFixed(2)} ms (median of 7; ${real.placed} placed, ${real.refused} refused for capacity, fullest host at ${(real.busiest * 100).toFixed(0)} % of its memory)`);
+console.log(
+  `placement of ${clusters} clusters over ${hostCount} hosts: ${real.ms.toFixed(2)} ms (median of 7; ${real.placed} placed, ${real.refused} refused for capacity, fullest host at ${(real.busiest * 100).toFixed(0)} % of its memory)`,
+);
 console.log(`baseline, first fit in the same loop: ${floor.ms.toFixed(2)} ms (${floor.placed} placed)`);
 console.log(`bar: under 50 ms: ${real.ms < 50 ? 'met' : 'NOT met'}`);

@@ -17,9 +17,16 @@ for (const target of targets) {
   const cluster = await provisionReal(template!, size);
   const seconds = (Date.now() - started) / 1000;
   const ready = cluster.notifier.threadMessages.find((m) => m.kind === 'ready');
-  const smoke = ready && 'smoke' in ready ? ready.smoke.map((s) => `${s.name}:${s.ok ? 'ok' : 'FAILED'}`).join(' ') : '';
+  const smoke =
+    ready && 'smoke' in ready ? ready.smoke.map((s) => `${s.name}:${s.ok ? 'ok' : 'FAILED'}`).join(' ') : '';
   const removeStart = Date.now();
   await cluster.destroy();
-  rows.push([`${template} ${size}`.padEnd(14), `ready in ${seconds.toFixed(1)} s`.padEnd(18), `removed in ${((Date.now() - removeStart) / 1000).toFixed(1)} s  ${smoke}`].join(''));
+  rows.push(
+    [
+      `${template} ${size}`.padEnd(14),
+      `ready in ${seconds.toFixed(1)} s`.padEnd(18),
+      `removed in ${((Date.now() - removeStart) / 1000).toFixed(1)} s  ${smoke}`,
+    ].join(''),
+  );
   console.log(rows.at(-1));
 }

@@ -36,7 +36,12 @@ if (unknown.length) {
 }
 
 const argsOf: Record<Item, string[]> = {
-  floor: [...(values.templates ? values.templates.split(',') : GOAL_TEMPLATES), '--rounds', values.rounds!, ...(values.trace ? ['--trace'] : [])],
+  floor: [
+    ...(values.templates ? values.templates.split(',') : GOAL_TEMPLATES),
+    '--rounds',
+    values.rounds!,
+    ...(values.trace ? ['--trace'] : []),
+  ],
   burst: ['--clusters', '20', '--rounds', '1'],
   ack: [],
   memory: ['--cycles', values['memory-cycles']!],

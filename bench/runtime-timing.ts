@@ -22,7 +22,10 @@ function stepOf(method: string, args: unknown[], smoke: readonly string[][]): st
 }
 
 /** Wraps every method of the runtime so each call is recorded as a span; `spans` is cleared by the caller. */
-export function timedRuntime(smoke: readonly string[][]): { wrap: (r: ContainerRuntime) => ContainerRuntime; spans: Span[] } {
+export function timedRuntime(smoke: readonly string[][]): {
+  wrap: (r: ContainerRuntime) => ContainerRuntime;
+  spans: Span[];
+} {
   const spans: Span[] = [];
   const wrap = (r: ContainerRuntime): ContainerRuntime =>
     new Proxy(r, {

@@ -33,9 +33,15 @@ try {
   for (const c of containers) docker('pause', c);
   for (const c of containers) docker('commit', '--pause=false', c, `clusterbot-bench/${c}:hand`);
   for (const c of containers) {
-    const mounts = JSON.parse(docker('inspect', '--format', '{{json .Mounts}}', c)) as { Name?: string; Type: string }[];
+    const mounts = JSON.parse(docker('inspect', '--format', '{{json .Mounts}}', c)) as {
+      Name?: string;
+      Type: string;
+    }[];
     for (const m of mounts.filter((x) => x.Type === 'volume'))
-      execFileSync('sh', ['-c', `docker run --rm --network none -v ${m.Name}:/v:ro ${base} tar -C /v -cf - . > ${scratch}/${m.Name}.tar`]);
+      execFileSync('sh', [
+        '-c',
+        `docker run --rm --network none -v ${m.Name}:/v:ro ${base} tar -C /v -cf - . > ${scratch}/${m.Name}.tar`,
+      ]);
   }
   for (const c of containers) docker('unpause', c);
   const handMs = Date.now() - t;
@@ -54,7 +60,9 @@ try {
   if (restored.cluster.state !== 'ready') throw new Error(`the restore ended ${restored.cluster.state}`);
 
   const row = (what: string, ours: number, floor: number, floorWhat: string) =>
-    console.log(`${what.padEnd(34)}${seconds(ours).padStart(9)}   ${floorWhat.padEnd(40)}${seconds(floor).padStart(9)}   ratio ${(ours / floor).toFixed(2)}`);
+    console.log(
+      `${what.padEnd(34)}${seconds(ours).padStart(9)}   ${floorWhat.padEnd(40)}${seconds(floor).padStart(9)}   ratio ${(ours / floor).toFixed(2)}`,
+    );
   console.log(`${template} ${size}: archive ${((snap.sizeBytes ?? 0) / 2 ** 20).toFixed(1)} MiB`);
   row('pause window (clusterbot)', pauseMs, handMs, 'pause → unpause by hand (docker CLI)');
   row('whole snapshot (clusterbot)', snapMs, handMs, 'pause, commit, volume tar, unpause by hand');

@@ -1,18 +1,21 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { AppError } from './errors.js';
-import { checkDockerEndpoint } from './domain/docker-endpoint.js';
 import { parseByteSize } from './domain/bytes.js';
-import type { QuotaLimits } from './domain/quota.js';
+import { checkDockerEndpoint } from './domain/docker-endpoint.js';
 import type { HealthThresholds } from './domain/health.js';
+import type { QuotaLimits } from './domain/quota.js';
+import { AppError } from './errors.js';
 
 /** The package root, so defaults work whatever the current directory is. */
 export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 
 const dockerHostEntry = /^([a-z0-9][a-z0-9-]{0,39})=((unix|tcp|http|https):\/\/.+)$/;
 
@@ -21,12 +24,27 @@ const dockerHostEntry = /^([a-z0-9][a-z0-9-]{0,39})=((unix|tcp|http|https):\/\/.
  * Nothing else in the code reads process.env.
  */
 export const envSchema = z.object({
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://clusterbot:clusterbot@127.0.0.1:5432/clusterbot'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
-  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/).default('clusterbot'),
-  SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must start with xoxb-').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://clusterbot:clusterbot@127.0.0.1:5432/clusterbot'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default('clusterbot'),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xox[bp]-/, 'must start with xoxb-')
+    .optional(),
   SLACK_SIGNING_SECRET: z.string().min(8).optional(),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must start with xapp-').optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must start with xapp-')
+    .optional(),
   SLACK_API_URL: z.url().optional(),
   /** Slack outbox: one Web API call's timeout; the gap between two messages to a channel; the longest retry backoff. */
   SLACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
@@ -34,24 +52,45 @@ export const envSchema = z.object({
   SLACK_RETRY_MAX_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DOCKER_HOSTS: csv
-    .pipe(z.array(z.string().regex(dockerHostEntry, 'each entry must look like NAME=unix:///var/run/docker.sock or NAME=https://host:2376')).min(1))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(
+              dockerHostEntry,
+              'each entry must look like NAME=unix:///var/run/docker.sock or NAME=https://host:2376',
+            ),
+        )
+        .min(1),
+    )
     .default(['local=unix:///var/run/docker.sock']),
   /** Client certificates for TLS hosts (https://): a directory with ca.pem, cert.pem and key.pem. */
   DOCKER_TLS_DIR: z.string().min(1).optional(),
   /** Hosts (by name) that may be reached over plain tcp:// on a network: root on them for anyone who can reach the port. */
   DOCKER_INSECURE_HOSTS: csv.default([]),
   /** A registry every Docker host can pull from (host:port); without it images are streamed host to host. */
-  REGISTRY_URL: z.string().regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, 'must be host:port, e.g. 127.0.0.1:5001').optional(),
+  REGISTRY_URL: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, 'must be host:port, e.g. 127.0.0.1:5001')
+    .optional(),
   DOCKER_PUBLISH_IP: z.ipv4().default('127.0.0.1'),
   DOCKER_ADVERTISE_HOST: z.string().min(1).default('localhost'),
   DOCKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
-  CLUSTER_SUBNET_POOL: z.string().regex(/^\d+\.\d+\.0\.0\/16$/, 'must be an x.y.0.0/16 pool').default('10.213.0.0/16'),
+  CLUSTER_SUBNET_POOL: z
+    .string()
+    .regex(/^\d+\.\d+\.0\.0\/16$/, 'must be an x.y.0.0/16 pool')
+    .default('10.213.0.0/16'),
   TEMPLATES_DIR: z.string().default(path.join(packageRoot, 'manifests/templates')),
   IMAGES_DIR: z.string().default(path.join(packageRoot, 'manifests/images')),
   CACHE_DIR: z.string().default('/var/cache/clusterbot'),
   ARTIFACT_DIR: z.string().default('/var/lib/clusterbot/artifacts'),
   DEBIAN_MIRROR: z.url().default('http://deb.debian.org/debian'),
-  DEFAULT_TTL_HOURS: z.coerce.number().positive().max(24 * 30).default(48),
+  DEFAULT_TTL_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 30)
+    .default(48),
   MAX_CLUSTERS_PER_USER: z.coerce.number().int().min(1).default(5),
   /** Quotas (domain/quota.ts); unset is no limit, except clusters per user which falls back to MAX_CLUSTERS_PER_USER. */
   QUOTA_CLUSTERS_PER_USER: z.coerce.number().int().min(1).optional(),
@@ -61,7 +100,12 @@ export const envSchema = z.object({
   QUOTA_CPUS_TOTAL: z.coerce.number().positive().optional(),
   QUOTA_MEMORY_GIB_TOTAL: z.coerce.number().positive().optional(),
   /** Deprecated single offset; used only when EXPIRY_REMINDERS is not set. */
-  EXPIRY_REMINDER_MINUTES: z.coerce.number().int().min(1).max(7 * 24 * 60).optional(),
+  EXPIRY_REMINDER_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .optional(),
   /** Minutes before expiry at which the owner is reminded, each once per expiry: "1440,60" = a day and an hour before. */
   EXPIRY_REMINDERS: z
     .string()
@@ -74,7 +118,11 @@ export const envSchema = z.object({
   MAX_LIFETIME_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   ADMIN_USERS: csv.default([]),
   SNAPSHOT_RETENTION_DAYS: z.coerce.number().positive().max(3650).default(14),
-  SNAPSHOT_LINK_HOURS: z.coerce.number().positive().max(24 * 7).default(24),
+  SNAPSHOT_LINK_HOURS: z.coerce
+    .number()
+    .positive()
+    .max(24 * 7)
+    .default(24),
   SNAPSHOT_DATA_CAP_MIB: z.coerce.number().int().min(0).default(2048),
   SNAPSHOT_LOG_LINES: z.coerce.number().int().min(1).max(1_000_000).default(5000),
   SNAPSHOT_MAX_FILE_MIB: z.coerce.number().positive().max(1024).default(25),
@@ -85,10 +133,18 @@ export const envSchema = z.object({
   /** The largest snapshot (its volume data) anyone may take, --with-data included: bytes, or with a unit (50GiB). */
   SNAPSHOT_MAX_BYTES: z
     .string()
-    .transform((v, ctx) => parseByteSize(v) ?? (ctx.addIssue({ code: 'custom', message: 'must be a size such as 50GiB, 512MiB or a number of bytes' }), z.NEVER))
+    .transform(
+      (v, ctx) =>
+        parseByteSize(v) ??
+        (ctx.addIssue({ code: 'custom', message: 'must be a size such as 50GiB, 512MiB or a number of bytes' }),
+        z.NEVER),
+    )
     .default(50 * 2 ** 30),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  SHELL_USER: z.string().regex(/^U[A-Z0-9_]+$/).default('USHELL'),
+  SHELL_USER: z
+    .string()
+    .regex(/^U[A-Z0-9_]+$/)
+    .default('USHELL'),
   // Unset means: info for servers, warn for interactive commands (shell, images) that print their own output.
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   // Artifacts (snapshot archives): a local directory (ARTIFACT_DIR) served by clusterbot's HTTP server, or S3.
@@ -100,15 +156,27 @@ export const envSchema = z.object({
   PUBLIC_UI_DOMAIN: z
     .string()
     .toLowerCase()
-    .regex(/^(?=.{1,200}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, 'must be a domain name (optionally :port), e.g. ui.clusterbot.example.com')
+    .regex(
+      /^(?=.{1,200}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/,
+      'must be a domain name (optionally :port), e.g. ui.clusterbot.example.com',
+    )
     .optional(),
   DOWNLOAD_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters (e.g. `openssl rand -hex 32`)').optional(),
   S3_ENDPOINT: z.url().optional(),
-  S3_REGION: z.string().regex(/^[a-z0-9-]+$/).default('us-east-1'),
-  S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 of a-z 0-9 . -)').optional(),
+  S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]+$/)
+    .default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 of a-z 0-9 . -)')
+    .optional(),
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
-  S3_PREFIX: z.string().regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/?)*$/, 'must be a relative key prefix such as clusterbot/').default(''),
+  S3_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_-][A-Za-z0-9._-]*\/?)*$/, 'must be a relative key prefix such as clusterbot/')
+    .default(''),
   // 25 s fits inside the 30 s most orchestrators (Kubernetes, ECS, systemd's 90 s) wait before SIGKILL.
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(25),
   // Health monitor (services/monitor-clusters.ts, thresholds in domain/health.ts); 0 turns it off.
@@ -130,9 +198,19 @@ export const envSchema = z.object({
   /** How often the reconciler (services/reconcile.ts) makes BullMQ and Docker agree with Postgres; it also runs at worker start. */
   RECONCILE_INTERVAL_SECONDS: z.coerce.number().int().min(5).max(86_400).default(120),
   /** Seconds a cluster may sit in provisioning/deleting without progress, or an operation wait for a lost job, before it is failed. */
-  STUCK_AFTER_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(1800),
+  STUCK_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(1800),
   /** Seconds Docker objects of this instance with no live cluster row are left alone before the reconciler removes them. */
-  ORPHAN_GRACE_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(600),
+  ORPHAN_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400)
+    .default(600),
   /**
    * Days the objects of a cluster this database does not know (restored from an older backup, say) are kept stopped
    * in quarantine before the reconciler removes them; `clusterbot orphans` lists them and an admin may remove them sooner.
@@ -142,17 +220,36 @@ export const envSchema = z.object({
   HOST_CHECK_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
   HOST_CHECK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
   /** A host silent for longer is `down` and its clusters `lost`. */
-  HOST_LOST_AFTER_SECONDS: z.coerce.number().int().min(1).max(7 * 86_400).default(120),
+  HOST_LOST_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400)
+    .default(120),
   /** After its host answers again, how long a lost cluster's nodes have to pass readiness before it is failed (with Retry). */
   HOST_RECOVERY_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
   /** TEST ONLY: the process SIGKILLs itself when a job reaches the named step (see `checkpoint` in services). */
-  CLUSTERBOT_FAULT_KILL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
+  CLUSTERBOT_FAULT_KILL_AT: z
+    .string()
+    .regex(/^[a-z0-9.:-]+$/)
+    .optional(),
   /** TEST ONLY: a job fails (a non-retryable error, the process lives) when it reaches the named step, e.g. migrate.target-readiness. */
-  CLUSTERBOT_FAULT_FAIL_AT: z.string().regex(/^[a-z0-9.:-]+$/).optional(),
+  CLUSTERBOT_FAULT_FAIL_AT: z
+    .string()
+    .regex(/^[a-z0-9.:-]+$/)
+    .optional(),
   /** Hours a migrated cluster's stopped source stays on its old host for a rollback before the reconciler removes it. */
-  MIGRATE_ROLLBACK_HOURS: z.coerce.number().min(0).max(24 * 30).default(24),
+  MIGRATE_ROLLBACK_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 30)
+    .default(24),
   /** Hours a `/cluster transfer` offer waits for the receiver's Accept before it expires. */
-  TRANSFER_OFFER_HOURS: z.coerce.number().min(0.01).max(24 * 30).default(24),
+  TRANSFER_OFFER_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(24),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -213,8 +310,15 @@ export interface Config {
   maxLifetimeDays: number;
   adminUsers: string[];
   snapshots: {
-    retentionDays: number; linkHours: number; dataCapBytes: number; logTailLines: number; maxFileBytes: number; sweepSeconds: number;
-    quotaCount: number; quotaBytes: number; maxBytes: number;
+    retentionDays: number;
+    linkHours: number;
+    dataCapBytes: number;
+    logTailLines: number;
+    maxFileBytes: number;
+    sweepSeconds: number;
+    quotaCount: number;
+    quotaBytes: number;
+    maxBytes: number;
   };
   workerConcurrency: number;
   shellUser: string;
@@ -264,9 +368,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (e.SLACK_BOT_TOKEN && !e.SLACK_SIGNING_SECRET && !e.SLACK_APP_TOKEN) {
-    throw new AppError('config_invalid', 'Invalid configuration: SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set', {
-      hints: ['Without SLACK_BOT_TOKEN clusterbot runs in shell mode.'],
-    });
+    throw new AppError(
+      'config_invalid',
+      'Invalid configuration: SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set',
+      {
+        hints: ['Without SLACK_BOT_TOKEN clusterbot runs in shell mode.'],
+      },
+    );
   }
   if (e.ARTIFACT_STORE === 's3' && !e.S3_BUCKET) {
     throw new AppError('config_invalid', 'Invalid configuration: S3_BUCKET is required when ARTIFACT_STORE=s3', {
@@ -274,7 +382,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     });
   }
   if (Boolean(e.S3_ACCESS_KEY_ID) !== Boolean(e.S3_SECRET_ACCESS_KEY)) {
-    throw new AppError('config_invalid', 'Invalid configuration: set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (the AWS default credential chain)');
+    throw new AppError(
+      'config_invalid',
+      'Invalid configuration: set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (the AWS default credential chain)',
+    );
   }
   return {
     databaseUrl: e.DATABASE_URL,
@@ -298,7 +409,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     docker: {
       hosts: e.DOCKER_HOSTS.map((entry) => {
         const m = dockerHostEntry.exec(entry)!;
-        const host: DockerHostConfig = { name: m[1]!, url: m[2]!, ...(e.DOCKER_INSECURE_HOSTS.includes(m[1]!) && { insecure: true }) };
+        const host: DockerHostConfig = {
+          name: m[1]!,
+          url: m[2]!,
+          ...(e.DOCKER_INSECURE_HOSTS.includes(m[1]!) && { insecure: true }),
+        };
         if (e.DOCKER_TLS_DIR && host.url.startsWith('https:')) host.tlsDir = e.DOCKER_TLS_DIR;
         const check = checkDockerEndpoint(host);
         if (!check.ok) throw new AppError('config_invalid', `Invalid configuration: ${check.reason}`);
@@ -321,13 +436,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       clustersPerUser: e.QUOTA_CLUSTERS_PER_USER ?? e.MAX_CLUSTERS_PER_USER,
       nodesPerUser: e.QUOTA_NODES_PER_USER,
       cpusPerUser: e.QUOTA_CPUS_PER_USER,
-      memoryMiBPerUser: e.QUOTA_MEMORY_GIB_PER_USER === undefined ? undefined : Math.round(e.QUOTA_MEMORY_GIB_PER_USER * 1024),
+      memoryMiBPerUser:
+        e.QUOTA_MEMORY_GIB_PER_USER === undefined ? undefined : Math.round(e.QUOTA_MEMORY_GIB_PER_USER * 1024),
       cpusTotal: e.QUOTA_CPUS_TOTAL,
       memoryMiBTotal: e.QUOTA_MEMORY_GIB_TOTAL === undefined ? undefined : Math.round(e.QUOTA_MEMORY_GIB_TOTAL * 1024),
     },
     expiryReminderMinutes: e.EXPIRY_REMINDER_MINUTES ?? 60,
     // EXPIRY_REMINDERS wins; a deployment that only set the old EXPIRY_REMINDER_MINUTES keeps its one reminder.
-    expiryReminders: e.EXPIRY_REMINDERS ?? (e.EXPIRY_REMINDER_MINUTES !== undefined ? [e.EXPIRY_REMINDER_MINUTES] : [1440, 60]),
+    expiryReminders:
+      e.EXPIRY_REMINDERS ?? (e.EXPIRY_REMINDER_MINUTES !== undefined ? [e.EXPIRY_REMINDER_MINUTES] : [1440, 60]),
     expirySweepSeconds: e.EXPIRY_SWEEP_SECONDS,
     maxExtendDays: e.MAX_EXTEND_DAYS,
     maxLifetimeDays: e.MAX_LIFETIME_DAYS,
@@ -355,7 +472,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ...(e.S3_ENDPOINT && { endpoint: e.S3_ENDPOINT }),
         region: e.S3_REGION,
         ...(e.S3_BUCKET && { bucket: e.S3_BUCKET }),
-        ...(e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY && { credentials: { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } }),
+        ...(e.S3_ACCESS_KEY_ID &&
+          e.S3_SECRET_ACCESS_KEY && {
+            credentials: { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY },
+          }),
         prefix: e.S3_PREFIX,
       },
     },
@@ -372,8 +492,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         clearSamples: e.MONITOR_CLEAR_SAMPLES,
       },
     },
-    reconcile: { intervalSeconds: e.RECONCILE_INTERVAL_SECONDS, stuckAfterSeconds: e.STUCK_AFTER_SECONDS, orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS, orphanKeepDays: e.ORPHAN_KEEP_DAYS },
-    hostHealth: { intervalSeconds: e.HOST_CHECK_SECONDS, timeoutMs: e.HOST_CHECK_TIMEOUT_MS, lostAfterSeconds: e.HOST_LOST_AFTER_SECONDS, recoverySeconds: e.HOST_RECOVERY_SECONDS },
+    reconcile: {
+      intervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
+      stuckAfterSeconds: e.STUCK_AFTER_SECONDS,
+      orphanGraceSeconds: e.ORPHAN_GRACE_SECONDS,
+      orphanKeepDays: e.ORPHAN_KEEP_DAYS,
+    },
+    hostHealth: {
+      intervalSeconds: e.HOST_CHECK_SECONDS,
+      timeoutMs: e.HOST_CHECK_TIMEOUT_MS,
+      lostAfterSeconds: e.HOST_LOST_AFTER_SECONDS,
+      recoverySeconds: e.HOST_RECOVERY_SECONDS,
+    },
     ...(e.CLUSTERBOT_FAULT_KILL_AT && { faultKillAt: e.CLUSTERBOT_FAULT_KILL_AT }),
     ...(e.CLUSTERBOT_FAULT_FAIL_AT && { faultFailAt: e.CLUSTERBOT_FAULT_FAIL_AT }),
     migrateRollbackHours: e.MIGRATE_ROLLBACK_HOURS,

@@ -73,5 +73,9 @@ export function isAppError(err: unknown): err is AppError {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   // The raw message may name hosts, SQL or paths: it goes to the log (as `cause`), not to chat.
-  return new AppError('internal', 'Something went wrong inside clusterbot; the details are in its log. Please try again, or tell an admin if it keeps happening.', { retryable: true, cause: err });
+  return new AppError(
+    'internal',
+    'Something went wrong inside clusterbot; the details are in its log. Please try again, or tell an admin if it keeps happening.',
+    { retryable: true, cause: err },
+  );
 }

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { redactText, redactValue } from './redact.js';
 
 export type { Logger };
@@ -8,7 +8,9 @@ export type { Logger };
  * passwords, tokens in error messages) and so is the message itself, because config, Slack payloads and
  * driver errors quoting connection strings are routinely logged while debugging (src/redact.ts).
  */
-export function createLogger(opts: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {}): Logger {
+export function createLogger(
+  opts: { level?: string; name?: string; destination?: NodeJS.WritableStream } = {},
+): Logger {
   const options: pino.LoggerOptions = {
     name: opts.name ?? 'clusterbot',
     level: opts.level ?? 'info',
@@ -20,7 +22,9 @@ export function createLogger(opts: { level?: string; name?: string; destination?
     hooks: {
       logMethod(args, method) {
         // `log.info('text %s', x)` and `log.error(err)`: strings are redacted, an Error becomes a redacted object.
-        const safe = args.map((a) => (typeof a === 'string' ? redactText(a) : a instanceof Error ? { err: redactValue(a) } : a));
+        const safe = args.map((a) =>
+          typeof a === 'string' ? redactText(a) : a instanceof Error ? { err: redactValue(a) } : a,
+        );
         return method.apply(this, safe as Parameters<typeof method>);
       },
     },

@@ -12,7 +12,8 @@ export const REDACTED = '[redacted]';
  * Matched on the whole key, case-insensitively; `tokens`/`passwords` plurals too. Keys ABOUT secrets that
  * are not secrets (`tokenType`, `passwordFile`) would be caught by a suffix match, so only these shapes are.
  */
-const secretKey = /^(?:.*[-_.]?)?(?:password|passwd|passphrase|pwd|secret|token|authorization|auth|cookie|set-cookie|credential|credentials|api[-_]?key|private[-_]?key|secret[-_]?key|access[-_]?key|signing[-_]?key|session[-_]?key|x-slack-signature)s?$/i;
+const secretKey =
+  /^(?:.*[-_.]?)?(?:password|passwd|passphrase|pwd|secret|token|authorization|auth|cookie|set-cookie|credential|credentials|api[-_]?key|private[-_]?key|secret[-_]?key|access[-_]?key|signing[-_]?key|session[-_]?key|x-slack-signature)s?$/i;
 
 export function isSecretKey(key: string): boolean {
   // `keys` (a key ring, JWKS) is secret; a bare `key` is usually an artifact or cache key worth seeing.
@@ -46,14 +47,18 @@ function redactUserinfo(word: string): string {
  * text: a log line may quote a whole file.
  */
 export function redactText(s: string): string {
-  return s
-    .replace(/\S+/g, (word) => (word.includes('://') ? redactUserinfo(word) : word))
-    // query or form parameters and `key=value` / `key: value` pairs named like a secret (no whitespace crosses a line)
-    .replace(/([?&;\s,{"']|^)((?:[\w.-]*?)(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|signature|sig|auth))(["']?[ \t]*[=:][ \t]*["']?)([^\s&;,"'}]+)/gi,
-      (_m, pre: string, key: string, sep: string) => `${pre}${key}${sep}${REDACTED}`)
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`)
-    .replace(/\bxox[abposr]-[A-Za-z0-9-]+/g, REDACTED)
-    .replace(/\bxapp-[A-Za-z0-9-]+/g, REDACTED);
+  return (
+    s
+      .replace(/\S+/g, (word) => (word.includes('://') ? redactUserinfo(word) : word))
+      // query or form parameters and `key=value` / `key: value` pairs named like a secret (no whitespace crosses a line)
+      .replace(
+        /([?&;\s,{"']|^)((?:[\w.-]*?)(?:password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|signature|sig|auth))(["']?[ \t]*[=:][ \t]*["']?)([^\s&;,"'}]+)/gi,
+        (_m, pre: string, key: string, sep: string) => `${pre}${key}${sep}${REDACTED}`,
+      )
+      .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, `$1 ${REDACTED}`)
+      .replace(/\bxox[abposr]-[A-Za-z0-9-]+/g, REDACTED)
+      .replace(/\bxapp-[A-Za-z0-9-]+/g, REDACTED)
+  );
 }
 
 /**
@@ -81,7 +86,10 @@ export function redactValue(value: unknown, depth = 0, seen: WeakSet<object> = n
   if (value instanceof Date || Buffer.isBuffer(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = isSecretKey(k) && v !== null && v !== undefined && v !== '' && typeof v !== 'boolean' ? REDACTED : redactValue(v, depth + 1, seen);
+    out[k] =
+      isSecretKey(k) && v !== null && v !== undefined && v !== '' && typeof v !== 'boolean'
+        ? REDACTED
+        : redactValue(v, depth + 1, seen);
   }
   return out;
 }

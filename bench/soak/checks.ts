@@ -28,12 +28,31 @@ export const ACK_LIMIT_MS = 3000;
 const transientClusterStates = ['requested', 'provisioning', 'deleting', 'migrating'];
 const transientSnapshotStates = ['creating', 'deleting'];
 
-export const percentile = (xs: number[], p: number): number => (xs.length ? [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]! : NaN);
+export const percentile = (xs: number[], p: number): number =>
+  xs.length ? [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)]! : NaN;
 const ms = (n: number) => (Number.isFinite(n) ? `${Math.round(n)} ms` : '—');
 
-interface ClusterRow { id: string; name: string; state: string; channel: string | null; card_ts: string | null; nodes: number }
-interface OperationRow { cluster_id: string; kind: string; state: string }
-interface SnapshotRow { id: string; cluster_id: string; state: string; artifact_key: string | null; sha256: string | null; size_bytes: string | null }
+interface ClusterRow {
+  id: string;
+  name: string;
+  state: string;
+  channel: string | null;
+  card_ts: string | null;
+  nodes: number;
+}
+interface OperationRow {
+  cluster_id: string;
+  kind: string;
+  state: string;
+}
+interface SnapshotRow {
+  id: string;
+  cluster_id: string;
+  state: string;
+  artifact_key: string | null;
+  sha256: string | null;
+  size_bytes: string | null;
+}
 
 /** The database's end state, read once for every check. */
 export interface EndState {
@@ -55,9 +74,18 @@ export async function readEndState(d: Deployment): Promise<EndState> {
     q<SnapshotRow>('SELECT id, cluster_id, state, artifact_key, sha256, size_bytes FROM snapshots'),
     q<{ id: string; key: string }>('SELECT id::text AS id, key FROM outbox'),
     q<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE version > sent_version'),
-    q<{ key: string; last_error: string }>('SELECT key, last_error FROM outbox WHERE version = sent_version AND last_error IS NOT NULL'),
+    q<{ key: string; last_error: string }>(
+      'SELECT key, last_error FROM outbox WHERE version = sent_version AND last_error IS NOT NULL',
+    ),
   ]);
-  return { clusters, operations, snapshots, outboxKeys: new Map(outbox.map((o) => [o.id, o.key])), outboxPending: pending[0]!.n, outboxGivenUp: givenUp };
+  return {
+    clusters,
+    operations,
+    snapshots,
+    outboxKeys: new Map(outbox.map((o) => [o.id, o.key])),
+    outboxPending: pending[0]!.n,
+    outboxGivenUp: givenUp,
+  };
 }
 
 /** What is still moving (the settle phase waits for none): clusters, operations and snapshots mid-way, unsent messages. */
@@ -65,15 +93,19 @@ export function stillMoving(s: EndState): string[] {
   const out: string[] = [];
   for (const c of s.clusters) if (transientClusterStates.includes(c.state)) out.push(`cluster ${c.name} is ${c.state}`);
   const ops = s.operations.filter((o) => o.state === 'queued' || o.state === 'running');
-  if (ops.length) out.push(`${ops.length} operation(s) ${[...new Set(ops.map((o) => `${o.kind} ${o.state}`))].join(', ')}`);
-  for (const x of s.snapshots) if (transientSnapshotStates.includes(x.state)) out.push(`snapshot ${snapshotCode(x.id)} is ${x.state}`);
+  if (ops.length)
+    out.push(`${ops.length} operation(s) ${[...new Set(ops.map((o) => `${o.kind} ${o.state}`))].join(', ')}`);
+  for (const x of s.snapshots)
+    if (transientSnapshotStates.includes(x.state)) out.push(`snapshot ${snapshotCode(x.id)} is ${x.state}`);
   if (s.outboxPending) out.push(`${s.outboxPending} Slack message(s) not sent yet`);
   return out;
 }
 
 /** 1. Every request got its HTTP answer in time (200, or 401 for a forged signature), and the p99. */
 export function checkAcks(sent: Sent[]): Check[] {
-  const bad = sent.filter((s) => s.status !== (s.kind === 'forged' ? 401 : 200) || s.ackMs === undefined || s.ackMs > ACK_LIMIT_MS);
+  const bad = sent.filter(
+    (s) => s.status !== (s.kind === 'forged' ? 401 : 200) || s.ackMs === undefined || s.ackMs > ACK_LIMIT_MS,
+  );
   const acks = sent.filter((s) => s.ackMs !== undefined).map((s) => s.ackMs!);
   const slash = sent.filter((s) => s.kind !== 'press' && s.ackMs !== undefined).map((s) => s.ackMs!);
   const p99 = percentile(acks, 99);
@@ -82,7 +114,10 @@ export function checkAcks(sent: Sent[]): Check[] {
       name: `every request acked within ${ACK_LIMIT_MS / 1000} s`,
       ok: bad.length === 0 && sent.length > 0,
       figure: `${sent.length - bad.length} of ${sent.length} (${sent.filter((s) => s.kind === 'command').length} commands, ${sent.filter((s) => s.kind === 'press').length} presses, ${sent.filter((s) => s.kind === 'replay').length} replays, ${sent.filter((s) => s.kind === 'forged').length} forged → 401)`,
-      details: bad.map((s) => `#${s.seq} ${s.user} ${s.kind} "${s.what.slice(0, 80)}": ${s.error ?? `HTTP ${s.status} in ${ms(s.ackMs ?? NaN)}`}`),
+      details: bad.map(
+        (s) =>
+          `#${s.seq} ${s.user} ${s.kind} "${s.what.slice(0, 80)}": ${s.error ?? `HTTP ${s.status} in ${ms(s.ackMs ?? NaN)}`}`,
+      ),
     },
     {
       name: 'p99 ack',
@@ -97,7 +132,12 @@ export function checkAcks(sent: Sent[]): Check[] {
  * 2. Every request that owes an answer got one: its ephemeral reply through response_url, a usage error in the ack
  * itself, or (a create that went through) its cluster's card in the channel.
  */
-export function checkAnswers(sent: Sent[], s: EndState, responses: (id: string) => unknown[], cardPosted: (channel: string, ts: string) => boolean): Check {
+export function checkAnswers(
+  sent: Sent[],
+  s: EndState,
+  responses: (id: string) => unknown[],
+  cardPosted: (channel: string, ts: string) => boolean,
+): Check {
   // By the name the create asked for (each is used once in a run), not by its request key: how a delivery is keyed
   // is the bot's business.
   const byName = new Map(s.clusters.map((c) => [c.name, c]));
@@ -113,7 +153,10 @@ export function checkAnswers(sent: Sent[], s: EndState, responses: (id: string) 
     name: 'every request answered',
     ok: missing.length === 0,
     figure: `${owed.length - missing.length} of ${owed.length} owed an answer got it (ephemeral reply, usage error in the ack, or the new cluster's card)`,
-    details: missing.map((x) => `#${x.seq} ${x.user} ${x.kind} "${x.what.slice(0, 80)}" sent at ${new Date(x.at).toISOString()} (HTTP ${x.status ?? x.error})`),
+    details: missing.map(
+      (x) =>
+        `#${x.seq} ${x.user} ${x.kind} "${x.what.slice(0, 80)}" sent at ${new Date(x.at).toISOString()} (HTTP ${x.status ?? x.error})`,
+    ),
   };
 }
 
@@ -132,12 +175,19 @@ export function checkMessagesOnce(s: EndState, messages: FakeMessage[]): Check {
     byRow.set(id, [...(byRow.get(id) ?? []), m]);
   }
   for (const [id, ms] of byRow)
-    if (ms.length > 1) problems.push(`outbox row ${id} (${s.outboxKeys.get(id) ?? '?'}) posted ${ms.length} times: ${ms.map((m) => `${m.channel}/${m.ts}`).join(', ')}`);
-  const keyOf = (m: FakeMessage) => s.outboxKeys.get(String((m.metadata as { event_payload?: { outbox_id?: unknown } } | undefined)?.event_payload?.outbox_id));
+    if (ms.length > 1)
+      problems.push(
+        `outbox row ${id} (${s.outboxKeys.get(id) ?? '?'}) posted ${ms.length} times: ${ms.map((m) => `${m.channel}/${m.ts}`).join(', ')}`,
+      );
+  const keyOf = (m: FakeMessage) =>
+    s.outboxKeys.get(
+      String((m.metadata as { event_payload?: { outbox_id?: unknown } } | undefined)?.event_payload?.outbox_id),
+    );
   const cards = new Map<string, number>();
   for (const m of messages) {
     const key = keyOf(m);
-    if (key?.startsWith('card:') && (!m.thread_ts || m.thread_ts === m.ts)) cards.set(key.slice(5), (cards.get(key.slice(5)) ?? 0) + 1);
+    if (key?.startsWith('card:') && (!m.thread_ts || m.thread_ts === m.ts))
+      cards.set(key.slice(5), (cards.get(key.slice(5)) ?? 0) + 1);
   }
   const opsOf = new Map<string, OperationRow[]>();
   for (const o of s.operations) opsOf.set(o.cluster_id, [...(opsOf.get(o.cluster_id) ?? []), o]);
@@ -147,10 +197,13 @@ export function checkMessagesOnce(s: EndState, messages: FakeMessage[]): Check {
     if (n !== 1) problems.push(`${c.name} (${c.state}) has ${n} cards`);
     if (!c.channel || !c.card_ts) continue;
     threads++;
-    const thread = messages.filter((m) => m.channel === c.channel && m.thread_ts === c.card_ts && m.ts !== c.card_ts).map((m) => m.text);
+    const thread = messages
+      .filter((m) => m.channel === c.channel && m.thread_ts === c.card_ts && m.ts !== c.card_ts)
+      .map((m) => m.text);
     const ops = opsOf.get(c.id) ?? [];
     const count = (re: RegExp) => thread.filter((t) => re.test(t)).length;
-    const succeeded = (...kinds: string[]) => ops.filter((o) => kinds.includes(o.kind) && o.state === 'succeeded').length;
+    const succeeded = (...kinds: string[]) =>
+      ops.filter((o) => kinds.includes(o.kind) && o.state === 'succeeded').length;
     const expect = (what: string, got: number, want: number) => {
       if (got !== want) problems.push(`${c.name} (${c.state}): ${got} "${what}" messages, expected ${want}`);
     };
@@ -160,9 +213,14 @@ export function checkMessagesOnce(s: EndState, messages: FakeMessage[]): Check {
     expect('was deleted', count(new RegExp(`^⚫ ${name} was deleted`)), c.state === 'deleted' ? 1 : 0);
     const failedOps = ops.filter((o) => ['create', 'restore', 'reset'].includes(o.kind) && o.state === 'failed').length;
     const failedMessages = count(new RegExp(`^🔴 ${name} failed while`));
-    if (failedMessages > failedOps) problems.push(`${c.name}: ${failedMessages} "failed" messages for ${failedOps} failed operations`);
+    if (failedMessages > failedOps)
+      problems.push(`${c.name}: ${failedMessages} "failed" messages for ${failedOps} failed operations`);
     for (const x of s.snapshots.filter((y) => y.cluster_id === c.id && y.state === 'ready'))
-      expect(`snapshot ${snapshotCode(x.id)} is ready`, count(new RegExp(`^📸 Snapshot ${snapshotCode(x.id)} of ${name} is ready`)), 1);
+      expect(
+        `snapshot ${snapshotCode(x.id)} is ready`,
+        count(new RegExp(`^📸 Snapshot ${snapshotCode(x.id)} of ${name} is ready`)),
+        1,
+      );
   }
   for (const g of s.outboxGivenUp) problems.push(`never delivered (given up): ${g.key}: ${g.last_error}`);
   return {
@@ -179,18 +237,29 @@ export function checkNothingStuck(s: EndState, settledIn: number, settleLimit: n
   return {
     name: 'no cluster, operation or snapshot stuck',
     ok: moving.length === 0,
-    figure: moving.length ? `${moving.length} still moving after ${settleLimit} s of settling` : `all settled ${settledIn} s after the load (bound ${settleLimit} s)`,
+    figure: moving.length
+      ? `${moving.length} still moving after ${settleLimit} s of settling`
+      : `all settled ${settledIn} s after the load (bound ${settleLimit} s)`,
     details: moving,
   };
 }
 
-type Objects = { containers: Awaited<ReturnType<typeof docker.listContainers>>; volumes: { Name: string; Labels: Record<string, string> | null }[]; networks: Awaited<ReturnType<typeof docker.listNetworks>> };
+type Objects = {
+  containers: Awaited<ReturnType<typeof docker.listContainers>>;
+  volumes: { Name: string; Labels: Record<string, string> | null }[];
+  networks: Awaited<ReturnType<typeof docker.listNetworks>>;
+};
 
 /** Every Docker object of this deployment: labelled with its instance, or with one of its clusters. */
 export async function deploymentObjects(instance: string, clusterIds: Set<string>): Promise<Objects> {
   const managed = { label: [`${label.managed}=true`] };
-  const mine = (labels: Record<string, string> | null | undefined) => labels?.[label.instance] === instance || clusterIds.has(labels?.[label.cluster] ?? '');
-  const [containers, volumes, networks] = await Promise.all([docker.listContainers({ all: true, filters: managed }), docker.listVolumes({ filters: managed }), docker.listNetworks({ filters: managed })]);
+  const mine = (labels: Record<string, string> | null | undefined) =>
+    labels?.[label.instance] === instance || clusterIds.has(labels?.[label.cluster] ?? '');
+  const [containers, volumes, networks] = await Promise.all([
+    docker.listContainers({ all: true, filters: managed }),
+    docker.listVolumes({ filters: managed }),
+    docker.listNetworks({ filters: managed }),
+  ]);
   return {
     containers: containers.filter((c) => mine(c.Labels)),
     volumes: (volumes.Volumes ?? []).filter((v) => mine(v.Labels)).map((v) => ({ Name: v.Name, Labels: v.Labels })),
@@ -205,7 +274,8 @@ export function orphansIn(o: Objects, s: EndState): string[] {
   const out: string[] = [];
   const look = (kind: string, id: string, labels: Record<string, string> | null | undefined) => {
     const cluster = labels?.[label.cluster];
-    if (!cluster || !live.has(cluster)) out.push(`${kind} ${id} of ${cluster ? name.get(cluster) ?? `unknown cluster ${cluster}` : 'no cluster'}`);
+    if (!cluster || !live.has(cluster))
+      out.push(`${kind} ${id} of ${cluster ? (name.get(cluster) ?? `unknown cluster ${cluster}`) : 'no cluster'}`);
   };
   for (const c of o.containers) look('container', c.Names[0] ?? c.Id, c.Labels);
   for (const v of o.volumes) look('volume', v.Name, v.Labels);
@@ -231,10 +301,12 @@ export function checkNoneLost(o: Objects, s: EndState): Check {
   const problems: string[] = [];
   for (const c of up) {
     const mine = o.containers.filter((x) => x.Labels[label.cluster] === c.id);
-    if (mine.length !== c.nodes) problems.push(`${c.name} (${c.state}): ${mine.length} containers for ${c.nodes} nodes`);
+    if (mine.length !== c.nodes)
+      problems.push(`${c.name} (${c.state}): ${mine.length} containers for ${c.nodes} nodes`);
     for (const x of mine) {
       if (x.State !== 'running') problems.push(`${c.name}: ${x.Names[0]} is ${x.State} (${x.Status})`);
-      for (const m of x.Mounts.filter((y) => y.Type === 'volume')) if (!volumes.has(m.Name ?? '')) problems.push(`${c.name}: volume ${m.Name} of ${x.Names[0]} is gone`);
+      for (const m of x.Mounts.filter((y) => y.Type === 'volume'))
+        if (!volumes.has(m.Name ?? '')) problems.push(`${c.name}: volume ${m.Name} of ${x.Names[0]} is gone`);
     }
   }
   const degraded = up.filter((c) => c.state === 'degraded').length;
@@ -261,7 +333,8 @@ export async function checkArchives(s: EndState, artifactDir: string): Promise<C
     try {
       const size = (await stat(file)).size;
       bytes += size;
-      if (x.size_bytes !== null && Number(x.size_bytes) !== size) problems.push(`${code}: ${size} bytes on disk, ${x.size_bytes} in its row`);
+      if (x.size_bytes !== null && Number(x.size_bytes) !== size)
+        problems.push(`${code}: ${size} bytes on disk, ${x.size_bytes} in its row`);
       const hash = createHash('sha256');
       for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
       if (x.sha256 && hash.digest('hex') !== x.sha256) problems.push(`${code}: its sha256 differs from its row's`);
@@ -309,11 +382,19 @@ export function checkRss(figures: RssFigure[]): Check {
   const mib = (b: number | undefined) => (b === undefined ? '—' : `${(b / 2 ** 20).toFixed(0)}`);
   const growth = (f: RssFigure) => (f.baseline && f.end ? f.end / f.baseline - 1 : NaN);
   const bad = figures.filter((f) => !(growth(f) <= 0.1) && !(f.note && f.baseline === undefined));
-  const shown = (f: RssFigure) => (Number.isFinite(growth(f)) ? `${growth(f) >= 0 ? '+' : ''}${(growth(f) * 100).toFixed(1)} %` : f.note ?? 'not measured');
+  const shown = (f: RssFigure) =>
+    Number.isFinite(growth(f))
+      ? `${growth(f) >= 0 ? '+' : ''}${(growth(f) * 100).toFixed(1)} %`
+      : (f.note ?? 'not measured');
   return {
     name: 'RSS within 10 % of its warm-up value',
     ok: bad.length === 0,
-    figure: figures.map((f) => `${f.slot} ${mib(f.baseline)}→${mib(f.end)} MiB (${shown(f)}${f.restarts ? `, restarted ${f.restarts}×` : ''})`).join(', '),
+    figure: figures
+      .map(
+        (f) =>
+          `${f.slot} ${mib(f.baseline)}→${mib(f.end)} MiB (${shown(f)}${f.restarts ? `, restarted ${f.restarts}×` : ''})`,
+      )
+      .join(', '),
     details: bad.map((f) => `${f.slot}: ${mib(f.baseline)} MiB after the warm-up, ${mib(f.end)} MiB idle at the end`),
   };
 }

@@ -11,10 +11,15 @@ import path from 'node:path';
 import pg from 'pg';
 import { label } from '../../src/domain/labels.js';
 import { snapshotLabel } from '../../src/domain/snapshot.js';
-import { freePort, startClusterbot, type ClusterbotProcess } from '../../test/support/clusterbot-process.js';
+import { type ClusterbotProcess, freePort, startClusterbot } from '../../test/support/clusterbot-process.js';
 import { docker, removeAllByLabel } from '../../test/support/docker.js';
-import { startFakeSlack, type FakeSlack } from '../../test/support/fake-slack.js';
-import { startThrowawayPostgres, startThrowawayRedis, type ThrowawayPostgres, type ThrowawayRedis } from '../../test/support/throwaway-services.js';
+import { type FakeSlack, startFakeSlack } from '../../test/support/fake-slack.js';
+import {
+  startThrowawayPostgres,
+  startThrowawayRedis,
+  type ThrowawayPostgres,
+  type ThrowawayRedis,
+} from '../../test/support/throwaway-services.js';
 
 /** One of the four processes; a SIGKILLed worker is started again in the same slot, with the same environment. */
 export interface Slot {
@@ -140,8 +145,14 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     if (db && pgServerRef) {
       // The database may have been left refusing connections by an interrupted outage.
       await attempt('allowing connections again', () => allowConnections(pgServerRef!, true));
-      const clusterIds = await db.query<{ id: string }>('SELECT id FROM clusters').then((r) => r.rows.map((x) => x.id), () => []);
-      const snapshotIds = await db.query<{ id: string }>('SELECT id FROM snapshots').then((r) => r.rows.map((x) => x.id), () => []);
+      const clusterIds = await db.query<{ id: string }>('SELECT id FROM clusters').then(
+        (r) => r.rows.map((x) => x.id),
+        () => [],
+      );
+      const snapshotIds = await db.query<{ id: string }>('SELECT id FROM snapshots').then(
+        (r) => r.rows.map((x) => x.id),
+        () => [],
+      );
       const before = problems.length;
       await attempt('removing Docker objects by instance label', () => removeInstance(instance));
       await attempt('removing Docker objects by cluster label', () => removeAllByLabel(clusterIds));
@@ -189,7 +200,12 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
       const proc = slot.proc;
       void proc.exited.then(async ({ code, signal }) => {
         if (closing || slot.killing || slot.proc !== proc) return;
-        crashes.push({ slot: slot.name, at: new Date(), how: `exited with ${code ?? signal}`, tail: proc.output().split('\n').slice(-30).join('\n') });
+        crashes.push({
+          slot: slot.name,
+          at: new Date(),
+          how: `exited with ${code ?? signal}`,
+          tail: proc.output().split('\n').slice(-30).join('\n'),
+        });
         slot.earlier.push(proc.output());
         await new Promise((r) => setTimeout(r, 1000));
         if (closing) return;
@@ -199,14 +215,28 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
           slot.restarts++;
           supervise(slot);
         } catch (e) {
-          crashes.push({ slot: slot.name, at: new Date(), how: `could not be started again: ${(e as Error).message.slice(0, 300)}`, tail: '' });
+          crashes.push({
+            slot: slot.name,
+            at: new Date(),
+            how: `could not be started again: ${(e as Error).message.slice(0, 300)}`,
+            tail: '',
+          });
         }
       });
     };
     const start = async (name: string, command: 'bot' | 'worker') => {
       // Its own metrics port, whatever the default becomes: four processes share this machine's loopback.
       const env = { ...base, PORT: String(await freePort()), METRICS_PORT: String(await freePort()) };
-      const slot: Slot = { name, command, env, proc: await startClusterbot(command, env, 120_000), restarts: 0, earlier: [], killing: false, startedAt: Date.now() };
+      const slot: Slot = {
+        name,
+        command,
+        env,
+        proc: await startClusterbot(command, env, 120_000),
+        restarts: 0,
+        earlier: [],
+        killing: false,
+        startedAt: Date.now(),
+      };
       slots.push(slot);
       supervise(slot);
       return slot;
@@ -222,7 +252,16 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
     const urlOf = (s: Slot) => `http://127.0.0.1:${s.env.PORT}/slack/events`;
     let turn = 0;
     return {
-      fake, secret, db, pgServer, redis, instance, artifactDir, quota, bots, workers,
+      fake,
+      secret,
+      db,
+      pgServer,
+      redis,
+      instance,
+      artifactDir,
+      quota,
+      bots,
+      workers,
       slots: () => [...slots],
       crashes,
       nextBotUrl: () => urlOf(bots[turn++ % bots.length]!),
@@ -244,7 +283,8 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
       },
       rss(slot) {
         const pid = slot.proc.child.pid;
-        if (pid === undefined || slot.proc.child.exitCode !== null || slot.proc.child.signalCode !== null) return undefined;
+        if (pid === undefined || slot.proc.child.exitCode !== null || slot.proc.child.signalCode !== null)
+          return undefined;
         try {
           const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
           return kb === undefined ? undefined : Number(kb) * 1024;
@@ -261,7 +301,16 @@ export async function startDeployment(opts: DeploymentOptions): Promise<Deployme
         mkdirSync(dir, { recursive: true });
         return slots.map((s) => {
           const file = path.join(dir, `${s.name}.log`);
-          writeFileSync(file, [...s.earlier.map((o, i) => `${o}\n===== ${s.name}: incarnation ${i + 1} ended (killed by the fault script, or crashed) =====\n`), s.proc.output()].join(''));
+          writeFileSync(
+            file,
+            [
+              ...s.earlier.map(
+                (o, i) =>
+                  `${o}\n===== ${s.name}: incarnation ${i + 1} ended (killed by the fault script, or crashed) =====\n`,
+              ),
+              s.proc.output(),
+            ].join(''),
+          );
           return file;
         });
       },
@@ -283,7 +332,11 @@ export async function allowConnections(server: ThrowawayPostgres, allow: boolean
   await admin.connect();
   try {
     await admin.query(`ALTER DATABASE "${name}" ALLOW_CONNECTIONS ${allow}`);
-    if (!allow) await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [name]);
+    if (!allow)
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [name],
+      );
   } finally {
     await admin.end();
   }
@@ -297,13 +350,16 @@ const ignore404 = (e: unknown) => {
 async function removeInstance(instance: string): Promise<void> {
   if (!instance) return;
   const filters = { label: [`${label.instance}=${instance}`] };
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignore404);
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignore404);
   await removeImages([`${label.instance}=${instance}`]);
-  for (const v of (await docker.listVolumes({ filters })).Volumes ?? []) await docker.getVolume(v.Name).remove({ force: true }).catch(ignore404);
+  for (const v of (await docker.listVolumes({ filters })).Volumes ?? [])
+    await docker.getVolume(v.Name).remove({ force: true }).catch(ignore404);
   for (const n of await docker.listNetworks({ filters })) await docker.getNetwork(n.Id).remove().catch(ignore404);
 }
 
 async function removeImages(labelFilters: string[]): Promise<void> {
   for (const f of labelFilters)
-    for (const i of await docker.listImages({ filters: { label: [f] } })) await docker.getImage(i.Id).remove({ force: true }).catch(ignore404);
+    for (const i of await docker.listImages({ filters: { label: [f] } }))
+      await docker.getImage(i.Id).remove({ force: true }).catch(ignore404);
 }

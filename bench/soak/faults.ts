@@ -31,14 +31,26 @@ export interface FaultPlan {
 }
 
 /** What each fault takes, roughly, so the plan fits the run (a Slack spell is as long as its slot allows, 10 to 60 s). */
-const typicalSeconds: Record<FaultKind, number> = { worker: 10, 'slack 429': 10, redis: 5, database: 32, docker: 30, 'slack 503': 10 };
+const typicalSeconds: Record<FaultKind, number> = {
+  worker: 10,
+  'slack 429': 10,
+  redis: 5,
+  database: 32,
+  docker: 30,
+  'slack 503': 10,
+};
 
 /**
  * Spreads the faults over [warmup, end − tail]: as many whole rounds of the six kinds as fit with a minute each (the
  * fault and the recovery under load after it); in a short run one round, compressed (faults may queue up back to back and run a little
  * into the tail), dropping the last kinds only when even that does not fit (each kind once needs about 2 minutes).
  */
-export function planFaults(warmupSeconds: number, loadSeconds: number, tailSeconds: number, only: readonly FaultKind[] = faultKinds): FaultPlan[] {
+export function planFaults(
+  warmupSeconds: number,
+  loadSeconds: number,
+  tailSeconds: number,
+  only: readonly FaultKind[] = faultKinds,
+): FaultPlan[] {
   const window = Math.max(0, loadSeconds - tailSeconds - warmupSeconds);
   const chosen = faultKinds.filter((k) => only.includes(k));
   if (!chosen.length) return [];
@@ -53,12 +65,18 @@ export function planFaults(warmupSeconds: number, loadSeconds: number, tailSecon
 
 /** A Slack spell lasts what its slot leaves after a breather: 10 to 60 s. */
 export function slackSpellSeconds(plan: FaultPlan[], loadSeconds: number, tailSeconds: number): number {
-  const slot = plan.length > 1 ? (plan[plan.length - 1]!.at - plan[0]!.at) / (plan.length - 1) : loadSeconds - tailSeconds;
+  const slot =
+    plan.length > 1 ? (plan[plan.length - 1]!.at - plan[0]!.at) / (plan.length - 1) : loadSeconds - tailSeconds;
   return Math.round(Math.min(60, Math.max(10, slot - 10)));
 }
 
 /** Runs the plan (one fault at a time; a fault that ran late pushes the next back); resolves when the last has ended. */
-export async function runFaults(d: Deployment, plan: FaultPlan[], started: number, opts: { spellSeconds: number; stopped: () => boolean }): Promise<FaultRun[]> {
+export async function runFaults(
+  d: Deployment,
+  plan: FaultPlan[],
+  started: number,
+  opts: { spellSeconds: number; stopped: () => boolean },
+): Promise<FaultRun[]> {
   const runs: FaultRun[] = [];
   const since = () => Math.round((Date.now() - started) / 1000);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,11 +92,21 @@ export async function runFaults(d: Deployment, plan: FaultPlan[], started: numbe
         case 'worker': {
           // Preferably while jobs run: wait (a little) for one, so the kill cuts something off.
           for (let i = 0; i < 20; i++) {
-            const busy = await d.db.query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state = 'running'").then((r) => r.rows[0]!.n, () => 0);
+            const busy = await d.db
+              .query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state = 'running'")
+              .then(
+                (r) => r.rows[0]!.n,
+                () => 0,
+              );
             if (busy > 0) break;
             await sleep(500);
           }
-          const running = await d.db.query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state = 'running'").then((r) => r.rows[0]!.n, () => 0);
+          const running = await d.db
+            .query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE state = 'running'")
+            .then(
+              (r) => r.rows[0]!.n,
+              () => 0,
+            );
           const slot = d.workers[kills++ % d.workers.length]!;
           run.detail = `SIGKILL ${slot.name} (pid ${slot.proc.child.pid}) with ${running} operation${running === 1 ? '' : 's'} running, started again 3 s later`;
           await d.killAndRestart(slot, 3000);

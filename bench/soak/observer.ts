@@ -54,7 +54,12 @@ export interface Observer {
 
 export function observe(d: Deployment, started: number, opts: { pollMs?: number; rssMs?: number } = {}): Observer {
   let view: View = { clusters: [], snapshots: [] };
-  const quota: QuotaWatch = { samples: 0, failedReads: 0, violations: [], peak: { clusters: 0, nodes: 0, cpus: 0, memoryMiB: 0, cpusTotal: 0, memoryMiBTotal: 0 } };
+  const quota: QuotaWatch = {
+    samples: 0,
+    failedReads: 0,
+    violations: [],
+    peak: { clusters: 0, nodes: 0, cpus: 0, memoryMiB: 0, cpusTotal: 0, memoryMiBTotal: 0 },
+  };
   const rss: RssSample[] = [];
   let stopped = false;
 
@@ -63,7 +68,9 @@ export function observe(d: Deployment, started: number, opts: { pollMs?: number;
       const [clusters, snapshots] = await Promise.all([
         d.db.query<LiveCluster>(`SELECT id, name, owner, state, channel, card_ts AS "cardTs", nodes, reserved_cpus AS cpus, reserved_memory_mib AS "memoryMiB"
           FROM clusters WHERE state <> 'deleted'`),
-        d.db.query<ReadySnapshot>(`SELECT id, owner, cluster_name AS "clusterName" FROM snapshots WHERE state = 'ready'`),
+        d.db.query<ReadySnapshot>(
+          `SELECT id, owner, cluster_name AS "clusterName" FROM snapshots WHERE state = 'ready'`,
+        ),
       ]);
       view = { clusters: clusters.rows, snapshots: snapshots.rows };
       checkQuota(clusters.rows);
@@ -79,7 +86,12 @@ export function observe(d: Deployment, started: number, opts: { pollMs?: number;
     const byOwner = new Map<string, { clusters: number; nodes: number; cpus: number; memoryMiB: number }>();
     for (const c of live) {
       const u = byOwner.get(c.owner) ?? { clusters: 0, nodes: 0, cpus: 0, memoryMiB: 0 };
-      byOwner.set(c.owner, { clusters: u.clusters + 1, nodes: u.nodes + c.nodes, cpus: u.cpus + c.cpus, memoryMiB: u.memoryMiB + c.memoryMiB });
+      byOwner.set(c.owner, {
+        clusters: u.clusters + 1,
+        nodes: u.nodes + c.nodes,
+        cpus: u.cpus + c.cpus,
+        memoryMiB: u.memoryMiB + c.memoryMiB,
+      });
     }
     const over = (what: string, used: number, max: number) => {
       if (used > max + 1e-9) quota.violations.push(`${t}: ${what} ${used} > ${max}`);
@@ -90,13 +102,21 @@ export function observe(d: Deployment, started: number, opts: { pollMs?: number;
       over(`${owner} nodes`, u.nodes, q.nodesPerUser);
       over(`${owner} CPUs`, u.cpus, q.cpusPerUser);
       over(`${owner} memory MiB`, u.memoryMiB, q.memoryMiBPerUser);
-      Object.assign(p, { clusters: Math.max(p.clusters, u.clusters), nodes: Math.max(p.nodes, u.nodes), cpus: Math.max(p.cpus, u.cpus), memoryMiB: Math.max(p.memoryMiB, u.memoryMiB) });
+      Object.assign(p, {
+        clusters: Math.max(p.clusters, u.clusters),
+        nodes: Math.max(p.nodes, u.nodes),
+        cpus: Math.max(p.cpus, u.cpus),
+        memoryMiB: Math.max(p.memoryMiB, u.memoryMiB),
+      });
     }
     const cpusTotal = live.reduce((s, c) => s + c.cpus, 0);
     const memoryMiBTotal = live.reduce((s, c) => s + c.memoryMiB, 0);
-    over('all users\' CPUs', cpusTotal, q.cpusTotal);
-    over('all users\' memory MiB', memoryMiBTotal, q.memoryMiBTotal);
-    Object.assign(p, { cpusTotal: Math.max(p.cpusTotal, cpusTotal), memoryMiBTotal: Math.max(p.memoryMiBTotal, memoryMiBTotal) });
+    over("all users' CPUs", cpusTotal, q.cpusTotal);
+    over("all users' memory MiB", memoryMiBTotal, q.memoryMiBTotal);
+    Object.assign(p, {
+      cpusTotal: Math.max(p.cpusTotal, cpusTotal),
+      memoryMiBTotal: Math.max(p.memoryMiBTotal, memoryMiBTotal),
+    });
   }
 
   const sampleRss = () => {

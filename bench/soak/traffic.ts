@@ -7,7 +7,14 @@
  */
 import { snapshotCode } from '../../src/domain/snapshot.js';
 import type { FakeMessage } from '../../test/support/fake-slack.js';
-import { blockActionsBody, forgeSignature, newTriggerId, nowSeconds, postToBot, slashCommandBody } from '../../test/support/slack-request.js';
+import {
+  blockActionsBody,
+  forgeSignature,
+  newTriggerId,
+  nowSeconds,
+  postToBot,
+  slashCommandBody,
+} from '../../test/support/slack-request.js';
 import type { Deployment } from './deployment.js';
 import type { LiveCluster, Observer, ReadySnapshot } from './observer.js';
 
@@ -36,7 +43,7 @@ export interface Sent {
   owesAnswer: boolean;
 }
 
-export type Rng = () => number
+export type Rng = () => number;
 
 /** A small seeded generator (mulberry32), so a run can be repeated with `--seed`. */
 export function seeded(seed: number): Rng {
@@ -66,15 +73,47 @@ interface Button {
 
 /** Input a person (or a phone) really types: each gets its usage error, answered in the ack. */
 const malformed = [
-  'create zookeper 1', 'create zookeeper 2', 'crate zookeeper 1', 'delete', 'extend', 'extend some-cluster -3', 'extend some-cluster 0',
-  'create zookeeper 1 --name "unclosed', `status ${'x'.repeat(320)}`, 'restore not-a-snapshot!', 'snapshot delete zz',
-  'create zookeeper 1 --name Bad_Name!', 'create zookeeper 1 --bogus', 'create zookeeper 1 —name ümlaut', 'create zookeeper 1 --ttl forever',
-  'list --everything', 'transfer', 'reset', 'logs', 'help nothing', 'create spark 1000', 'status a b c', '😀 create',
+  'create zookeper 1',
+  'create zookeeper 2',
+  'crate zookeeper 1',
+  'delete',
+  'extend',
+  'extend some-cluster -3',
+  'extend some-cluster 0',
+  'create zookeeper 1 --name "unclosed',
+  `status ${'x'.repeat(320)}`,
+  'restore not-a-snapshot!',
+  'snapshot delete zz',
+  'create zookeeper 1 --name Bad_Name!',
+  'create zookeeper 1 --bogus',
+  'create zookeeper 1 —name ümlaut',
+  'create zookeeper 1 --ttl forever',
+  'list --everything',
+  'transfer',
+  'reset',
+  'logs',
+  'help nothing',
+  'create spark 1000',
+  'status a b c',
+  '😀 create',
 ];
 
-const cardButtons: Record<string, number> = { 'cluster.status': 4, 'cluster.retry': 6, 'cluster.snapshot': 2, 'cluster.reset': 1, 'cluster.delete': 2 };
+const cardButtons: Record<string, number> = {
+  'cluster.status': 4,
+  'cluster.retry': 6,
+  'cluster.snapshot': 2,
+  'cluster.reset': 1,
+  'cluster.delete': 2,
+};
 const threadButtons = new Set(['snapshot.restore', 'snapshot.download', 'cluster.logs', 'cluster.retry']);
-const dmButtons = new Set(['cluster.extend.1d', 'cluster.extend.3d', 'cluster.snapshot.then-delete', 'cluster.delete', 'cluster.status', 'cluster.logs']);
+const dmButtons = new Set([
+  'cluster.extend.1d',
+  'cluster.extend.3d',
+  'cluster.snapshot.then-delete',
+  'cluster.delete',
+  'cluster.status',
+  'cluster.logs',
+]);
 
 export function buttonsOf(m: { blocks?: unknown[] } | undefined): Button[] {
   return ((m?.blocks ?? []) as { elements?: { action_id?: string; value?: string }[] }[])
@@ -91,7 +130,18 @@ export interface Traffic {
   done: Promise<void>;
 }
 
-export function startTraffic(d: Deployment, obs: Observer, opts: { users: number; until: number; rng: Rng; thinkMs: [number, number]; channels: string[]; stopped: () => boolean }): Traffic {
+export function startTraffic(
+  d: Deployment,
+  obs: Observer,
+  opts: {
+    users: number;
+    until: number;
+    rng: Rng;
+    thinkMs: [number, number];
+    channels: string[];
+    stopped: () => boolean;
+  },
+): Traffic {
   const { rng } = opts;
   const sent: Sent[] = [];
   const actions = new Map<string, number>();
@@ -101,12 +151,24 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const think = () => sleep(opts.thinkMs[0] + rng() * (opts.thinkMs[1] - opts.thinkMs[0]));
 
-  async function deliver(u: User, r: Pick<Sent, 'kind' | 'what' | 'responseId' | 'body' | 'owesAnswer'> & Partial<Pick<Sent, 'url' | 'ts'>>): Promise<Sent> {
-    const s: Sent = { ...r, seq: ++seq, user: u.id, url: r.url ?? d.nextBotUrl(), at: Date.now(), ts: r.ts ?? nowSeconds() };
+  async function deliver(
+    u: User,
+    r: Pick<Sent, 'kind' | 'what' | 'responseId' | 'body' | 'owesAnswer'> & Partial<Pick<Sent, 'url' | 'ts'>>,
+  ): Promise<Sent> {
+    const s: Sent = {
+      ...r,
+      seq: ++seq,
+      user: u.id,
+      url: r.url ?? d.nextBotUrl(),
+      at: Date.now(),
+      ts: r.ts ?? nowSeconds(),
+    };
     sent.push(s);
     try {
       const res = await postToBot(s.url, s.body, {
-        signingSecret: d.secret, timestamp: s.ts, timeoutMs: 15_000,
+        signingSecret: d.secret,
+        timestamp: s.ts,
+        timeoutMs: 15_000,
         ...(s.kind === 'forged' && { headers: forgeSignature.wrongSecret(s.body) }),
       });
       s.status = res.status;
@@ -123,18 +185,43 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
   const command = (u: User, text: string) => {
     const trigger = newTriggerId();
     const responseId = `c${seq + 1}`;
-    const body = slashCommandBody({ text, trigger_id: trigger, response_url: d.fake.responseUrl(responseId), user_id: u.id, user_name: u.handle, channel_id: u.channel, channel_name: u.channel.toLowerCase() });
+    const body = slashCommandBody({
+      text,
+      trigger_id: trigger,
+      response_url: d.fake.responseUrl(responseId),
+      user_id: u.id,
+      user_name: u.handle,
+      channel_id: u.channel,
+      channel_name: u.channel.toLowerCase(),
+    });
     return deliver(u, { kind: 'command', what: text, responseId, body, owesAnswer: true });
   };
 
-  const press = (u: User, b: Button, where: { channel: string; ts: string; threadTs?: string; ephemeral?: boolean; from: string }) => {
+  const press = (
+    u: User,
+    b: Button,
+    where: { channel: string; ts: string; threadTs?: string; ephemeral?: boolean; from: string },
+  ) => {
     const responseId = `p${seq + 1}`;
     const body = blockActionsBody({
-      action_id: b.action_id, ...(b.value !== undefined && { value: b.value }), user_id: u.id, user_name: u.handle, channel_id: where.channel,
-      message_ts: where.ts, ...(where.threadTs && { thread_ts: where.threadTs }), is_ephemeral: where.ephemeral ?? false, response_url: d.fake.responseUrl(responseId),
+      action_id: b.action_id,
+      ...(b.value !== undefined && { value: b.value }),
+      user_id: u.id,
+      user_name: u.handle,
+      channel_id: where.channel,
+      message_ts: where.ts,
+      ...(where.threadTs && { thread_ts: where.threadTs }),
+      is_ephemeral: where.ephemeral ?? false,
+      response_url: d.fake.responseUrl(responseId),
     });
     // A link button (Download) opens the browser; Slack still sends the click, which needs no answer.
-    return deliver(u, { kind: 'press', what: `${b.action_id} (${where.from})`, responseId, body, owesAnswer: b.action_id !== 'snapshot.download' });
+    return deliver(u, {
+      kind: 'press',
+      what: `${b.action_id} (${where.from})`,
+      responseId,
+      body,
+      owesAnswer: b.action_id !== 'snapshot.download',
+    });
   };
 
   /** The ephemeral answer to a request, once it came (or undefined after `ms`). */
@@ -149,17 +236,27 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
   }
 
   /** A command whose answer offers a confirmation (delete, reset): confirmed (or, now and then, cancelled) after reading it. */
-  async function confirmed(u: User, text: string, confirm: string[], cancel: string, cancelShare: number): Promise<void> {
+  async function confirmed(
+    u: User,
+    text: string,
+    confirm: string[],
+    cancel: string,
+    cancelShare: number,
+  ): Promise<void> {
     const asked = await command(u, text);
     const answer = await reply(asked);
     const buttons = buttonsOf(answer);
-    const choice = rng() < cancelShare ? buttons.find((b) => b.action_id === cancel) : buttons.find((b) => b.action_id === pick(confirm)) ?? buttons.find((b) => confirm.includes(b.action_id));
+    const choice =
+      rng() < cancelShare
+        ? buttons.find((b) => b.action_id === cancel)
+        : (buttons.find((b) => b.action_id === pick(confirm)) ?? buttons.find((b) => confirm.includes(b.action_id)));
     if (!choice) return; // refused (busy, not yours, gone): the answer said why
     await sleep(1000 + rng() * 2000);
     await press(u, choice, { channel: u.channel, ts: `${nowSeconds()}.000100`, ephemeral: true, from: 'confirmation' });
   }
 
-  const cardOf = (c: LiveCluster): FakeMessage | undefined => (c.channel && c.cardTs ? d.fake.message(c.channel, c.cardTs) : undefined);
+  const cardOf = (c: LiveCluster): FakeMessage | undefined =>
+    c.channel && c.cardTs ? d.fake.message(c.channel, c.cardTs) : undefined;
   const weighted = <T>(items: [T, number][]): T | undefined => {
     const total = items.reduce((s, [, w]) => s + w, 0);
     let x = rng() * total;
@@ -167,7 +264,12 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
     return undefined;
   };
 
-  interface Seen { own: LiveCluster[]; ready: LiveCluster[]; others: LiveCluster[]; snapshots: ReadySnapshot[] }
+  interface Seen {
+    own: LiveCluster[];
+    ready: LiveCluster[];
+    others: LiveCluster[];
+    snapshots: ReadySnapshot[];
+  }
   type Action = { name: string; weight: (s: Seen, u: User) => number; run: (u: User, s: Seen) => Promise<unknown> };
 
   const actionList: Action[] = [
@@ -184,23 +286,39 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
     {
       name: 'status',
       weight: () => 6,
-      run: (u, s) => command(u, weighted<string>([
-        [`status ${pick(s.own.map((c) => c.name).concat('none'))}`, s.own.length ? 4 : 0],
-        [`status ${pick(s.others.map((c) => c.name).concat('none'))}`, s.others.length ? 2 : 0],
-        ['status', 1],
-        ['status no-such-cluster', 1],
-      ])!),
+      run: (u, s) =>
+        command(
+          u,
+          weighted<string>([
+            [`status ${pick(s.own.map((c) => c.name).concat('none'))}`, s.own.length ? 4 : 0],
+            [`status ${pick(s.others.map((c) => c.name).concat('none'))}`, s.others.length ? 2 : 0],
+            ['status', 1],
+            ['status no-such-cluster', 1],
+          ])!,
+        ),
     },
     { name: 'help', weight: () => 3, run: (u) => command(u, pick(['help', 'templates', 'help create', 'hosts', ''])) },
-    { name: 'history', weight: () => 2, run: (u, s) => command(u, s.own.length && rng() < 0.5 ? `history ${pick(s.own).name}` : 'history') },
-    { name: 'snapshots', weight: () => 3, run: (u, s) => command(u, s.own.length && rng() < 0.5 ? `snapshots ${pick(s.own).name}` : 'snapshots') },
+    {
+      name: 'history',
+      weight: () => 2,
+      run: (u, s) => command(u, s.own.length && rng() < 0.5 ? `history ${pick(s.own).name}` : 'history'),
+    },
+    {
+      name: 'snapshots',
+      weight: () => 3,
+      run: (u, s) => command(u, s.own.length && rng() < 0.5 ? `snapshots ${pick(s.own).name}` : 'snapshots'),
+    },
     {
       name: 'card button',
       weight: (s) => (s.own.some((c) => c.cardTs) ? 12 : 0),
       run: async (u, s) => {
         const c = pick(s.own.filter((x) => x.cardTs));
         const card = cardOf(c);
-        const b = weighted(buttonsOf(card).filter((x) => x.action_id in cardButtons).map((x) => [x, cardButtons[x.action_id]!] as [Button, number]));
+        const b = weighted(
+          buttonsOf(card)
+            .filter((x) => x.action_id in cardButtons)
+            .map((x) => [x, cardButtons[x.action_id]!] as [Button, number]),
+        );
         if (card && b) await press(u, b, { channel: c.channel!, ts: card.ts, from: 'card' });
       },
     },
@@ -219,14 +337,25 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
       weight: (s) => (s.ready.length ? 4 : 0),
       run: (u, s) => {
         const withSnapshot = rng() < 0.25;
-        return confirmed(u, `reset ${pick(s.ready).name}${withSnapshot ? ' --snapshot' : ''}`, withSnapshot ? ['cluster.reset.confirm.snapshot'] : ['cluster.reset.confirm'], 'cluster.reset.cancel', 0.15);
+        return confirmed(
+          u,
+          `reset ${pick(s.ready).name}${withSnapshot ? ' --snapshot' : ''}`,
+          withSnapshot ? ['cluster.reset.confirm.snapshot'] : ['cluster.reset.confirm'],
+          'cluster.reset.cancel',
+          0.15,
+        );
       },
     },
-    { name: 'extend', weight: (s) => (s.own.length ? 4 : 0), run: (u, s) => command(u, `extend ${pick(s.own).name}${rng() < 0.3 ? ' 2' : ''}`) },
+    {
+      name: 'extend',
+      weight: (s) => (s.own.length ? 4 : 0),
+      run: (u, s) => command(u, `extend ${pick(s.own).name}${rng() < 0.3 ? ' 2' : ''}`),
+    },
     {
       name: 'delete',
       weight: (s) => (s.own.length >= 2 ? 12 : s.own.length ? 8 : 0),
-      run: (u, s) => confirmed(u, `delete ${pick(s.own).name}`, ['cluster.delete.confirm'], 'cluster.delete.cancel', 0.1),
+      run: (u, s) =>
+        confirmed(u, `delete ${pick(s.own).name}`, ['cluster.delete.confirm'], 'cluster.delete.cancel', 0.1),
     },
     {
       name: 'thread button',
@@ -234,7 +363,12 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
       run: async (u, s) => {
         const c = pick(s.own.filter((x) => x.cardTs));
         const thread = d.fake.messages(c.channel!).filter((m) => m.thread_ts === c.cardTs && m.ts !== c.cardTs);
-        const choices = thread.flatMap((m) => buttonsOf(m).filter((b) => threadButtons.has(b.action_id)).map((b) => ({ m, b })))
+        const choices = thread
+          .flatMap((m) =>
+            buttonsOf(m)
+              .filter((b) => threadButtons.has(b.action_id))
+              .map((b) => ({ m, b })),
+          )
           // Restoring as a third cluster would only meet the quota.
           .filter(({ b }) => b.action_id !== 'snapshot.restore' || s.own.length < 2);
         if (!choices.length) return;
@@ -247,7 +381,14 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
       weight: () => 2,
       run: async (u) => {
         const dm = d.fake.dmChannel(u.id);
-        const choices = d.fake.messages(dm).slice(-10).flatMap((m) => buttonsOf(m).filter((b) => dmButtons.has(b.action_id)).map((b) => ({ m, b })));
+        const choices = d.fake
+          .messages(dm)
+          .slice(-10)
+          .flatMap((m) =>
+            buttonsOf(m)
+              .filter((b) => dmButtons.has(b.action_id))
+              .map((b) => ({ m, b })),
+          );
         if (!choices.length) return command(u, 'list');
         const { m, b } = pick(choices);
         return press(u, b, { channel: dm, ts: m.ts, from: 'DM' });
@@ -260,7 +401,8 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
         const c = pick(s.others);
         const card = cardOf(c);
         const del = buttonsOf(card).find((b) => b.action_id === 'cluster.delete');
-        if (card && del && rng() < 0.5) return press(u, del, { channel: c.channel!, ts: card.ts, from: "someone else's card" });
+        if (card && del && rng() < 0.5)
+          return press(u, del, { channel: c.channel!, ts: card.ts, from: "someone else's card" });
         return command(u, `${pick(['delete', 'reset', 'extend', 'snapshot'])} ${c.name}`);
       },
     },
@@ -271,7 +413,15 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
         // The same bytes and signature again within Slack's 5 minutes, at the other replica: a retry by a proxy, a
         // double delivery, or someone resending a captured request.
         const r = pick(u.recent.filter((x) => Date.now() - x.at < 240_000));
-        return deliver(u, { kind: 'replay', what: `replay of #${r.seq} ${r.what}`, responseId: r.responseId, body: r.body, ts: r.ts, url: d.otherBotUrl(r.url), owesAnswer: false });
+        return deliver(u, {
+          kind: 'replay',
+          what: `replay of #${r.seq} ${r.what}`,
+          responseId: r.responseId,
+          body: r.body,
+          ts: r.ts,
+          url: d.otherBotUrl(r.url),
+          owesAnswer: false,
+        });
       },
     },
     { name: 'malformed', weight: () => 4, run: (u) => command(u, pick(malformed)) },
@@ -279,8 +429,19 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
       name: 'forged',
       weight: () => 1,
       run: (u) => {
-        const body = slashCommandBody({ text: 'list --all', user_id: u.id, user_name: u.handle, channel_id: u.channel });
-        return deliver(u, { kind: 'forged', what: 'list --all with a wrong signature', responseId: `f${seq + 1}`, body, owesAnswer: false });
+        const body = slashCommandBody({
+          text: 'list --all',
+          user_id: u.id,
+          user_name: u.handle,
+          channel_id: u.channel,
+        });
+        return deliver(u, {
+          kind: 'forged',
+          what: 'list --all with a wrong signature',
+          responseId: `f${seq + 1}`,
+          body,
+          owesAnswer: false,
+        });
       },
     },
   ];
@@ -291,7 +452,9 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
       const v = obs.view();
       const own = v.clusters.filter((c) => c.owner === u.id);
       const seen: Seen = {
-        own, ready: own.filter((c) => c.state === 'ready'), others: v.clusters.filter((c) => c.owner !== u.id),
+        own,
+        ready: own.filter((c) => c.state === 'ready'),
+        others: v.clusters.filter((c) => c.owner !== u.id),
         snapshots: v.snapshots.filter((s) => s.owner === u.id),
       };
       const action = weighted(actionList.map((a) => [a, a.weight(seen, u)] as [Action, number]))!;
@@ -306,7 +469,12 @@ export function startTraffic(d: Deployment, obs: Observer, opts: { users: number
   }
 
   const users: User[] = Array.from({ length: opts.users }, (_, i) => ({
-    id: `U0SOAK${String(i + 1).padStart(3, '0')}`, handle: `soaker${i + 1}`, index: i + 1, channel: opts.channels[i % opts.channels.length]!, made: 0, recent: [],
+    id: `U0SOAK${String(i + 1).padStart(3, '0')}`,
+    handle: `soaker${i + 1}`,
+    index: i + 1,
+    channel: opts.channels[i % opts.channels.length]!,
+    made: 0,
+    recent: [],
   }));
   const done = Promise.all(users.map(loop)).then(() => undefined);
   return { sent, actions, errors, done };

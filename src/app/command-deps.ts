@@ -1,6 +1,12 @@
 import type { RequestClusterDeps } from '../services/operations/create/request.js';
 import type {
-  ArtifactStore, ContainerRuntime, HostStore, Log, ShareStore, SnapshotStore, TransferOfferStore,
+  ArtifactStore,
+  ContainerRuntime,
+  HostStore,
+  Log,
+  ShareStore,
+  SnapshotStore,
+  TransferOfferStore,
 } from '../services/ports.js';
 
 /**

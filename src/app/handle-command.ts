@@ -1,4 +1,4 @@
-import { parseCommand, type ClusterCommand } from '../domain/command.js';
+import { type ClusterCommand, parseCommand } from '../domain/command.js';
 import { checkCreate } from '../domain/policy.js';
 import { isAppError, toAppError } from '../errors.js';
 import type { Message } from '../render/blocks.js';
@@ -26,8 +26,18 @@ export function precheckCommand(text: string, catalog: TemplateCatalog): Prechec
   const command = parsed.command;
   if (command.verb === 'create') {
     const check = checkCreate(catalog.list(), command.template, command.size);
-    if (!check.ok) return { ok: false, reply: renderError(check.message, [check.hint, 'Usage: `/cluster create TEMPLATE [SIZE] [--name NAME]`']) };
-    return { ok: true, command, ack: renderInfo(`⏳ Creating ${check.template.name} × ${check.size}… the cluster card will appear in this channel.`) };
+    if (!check.ok)
+      return {
+        ok: false,
+        reply: renderError(check.message, [check.hint, 'Usage: `/cluster create TEMPLATE [SIZE] [--name NAME]`']),
+      };
+    return {
+      ok: true,
+      command,
+      ack: renderInfo(
+        `⏳ Creating ${check.template.name} × ${check.size}… the cluster card will appear in this channel.`,
+      ),
+    };
   }
   return { ok: true, command };
 }
@@ -52,8 +62,9 @@ export async function handleCommand(
 export type ActionKind = (typeof actionHandlers)[number]['kind'];
 
 /** Which button does what, by Slack action id; Slack's listener and the shell both dispatch through this table. */
-export const actionKinds: Record<string, ActionKind> =
-  Object.fromEntries(actionHandlers.map((h) => [h.actionId, h.kind]));
+export const actionKinds: Record<string, ActionKind> = Object.fromEntries(
+  actionHandlers.map((h) => [h.actionId, h.kind]),
+);
 
 const actionByKind = new Map<string, ActionHandler>(actionHandlers.map((h) => [h.kind, h]));
 
@@ -83,6 +94,7 @@ export async function handleAction(
 
 function errorReply(logger: Log, err: unknown): Message {
   const e = toAppError(err);
-  if (!isAppError(err) || e.code === 'internal') logger.error({ err: (err as Error)?.stack ?? String(err) }, 'command failed');
+  if (!isAppError(err) || e.code === 'internal')
+    logger.error({ err: (err as Error)?.stack ?? String(err) }, 'command failed');
   return renderError(e.userMessage, e.hints);
 }

@@ -8,7 +8,11 @@ const keyPattern = new RegExp(`^${segment}(/${segment}){0,15}$`);
 /** Returns the key if every store can hold it safely; throws otherwise. */
 export function checkKey(key: string): string {
   if (!keyPattern.test(key)) {
-    throw new AppError('internal', `Invalid artifact key ${JSON.stringify(key)}: expected relative path segments of [A-Za-z0-9._-] not starting with a dot.`, { retryable: false });
+    throw new AppError(
+      'internal',
+      `Invalid artifact key ${JSON.stringify(key)}: expected relative path segments of [A-Za-z0-9._-] not starting with a dot.`,
+      { retryable: false },
+    );
   }
   return key;
 }
@@ -30,7 +34,6 @@ export function contentTypeFor(key: string): string {
   if (/\.(txt|log)$/.test(key)) return 'text/plain; charset=utf-8';
   return 'application/octet-stream';
 }
-
 
 /**
  * `attachment` with both an ASCII fallback and the exact UTF-8 name (RFC 6266), so no filename can break the

@@ -50,12 +50,18 @@ export async function resolveSigningKey(config: Config): Promise<Buffer> {
 
 async function readKeyFile(file: string): Promise<Buffer> {
   const text = (await readFile(file, 'utf8')).trim();
-  if (!/^[0-9a-f]{64}$/.test(text)) throw new Error(`${file} should hold 64 hex digits (a download signing key); remove it to have a new one made, or set DOWNLOAD_SIGNING_KEY`);
+  if (!/^[0-9a-f]{64}$/.test(text))
+    throw new Error(
+      `${file} should hold 64 hex digits (a download signing key); remove it to have a new one made, or set DOWNLOAD_SIGNING_KEY`,
+    );
   return Buffer.from(text, 'hex');
 }
 
 /** The artifact store the configuration names, and for the filesystem store what the download route serves. */
-export async function createArtifactStore(config: Config, clock: { now(): Date } = { now: () => new Date() }): Promise<Artifacts> {
+export async function createArtifactStore(
+  config: Config,
+  clock: { now(): Date } = { now: () => new Date() },
+): Promise<Artifacts> {
   if (config.artifacts.store === 's3') {
     const { s3 } = config.artifacts;
     const store = createS3Store({

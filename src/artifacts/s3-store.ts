@@ -4,11 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
-  ListMultipartUploadsCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
@@ -38,7 +38,12 @@ const minPartSize = 5 * 1024 * 1024;
 
 function notFound(err: unknown): boolean {
   if (!(err instanceof S3ServiceException)) return false;
-  return err.name === 'NotFound' || err.name === 'NoSuchKey' || err.name === 'NoSuchBucket' || err.$metadata.httpStatusCode === 404;
+  return (
+    err.name === 'NotFound' ||
+    err.name === 'NoSuchKey' ||
+    err.name === 'NoSuchBucket' ||
+    err.$metadata.httpStatusCode === 404
+  );
 }
 
 /**
@@ -74,12 +79,20 @@ export function createS3Store(opts: S3StoreOptions): ArtifactStore & { close(): 
           new CreateBucketCommand({
             Bucket: bucket,
             // us-east-1 is the one region that refuses an explicit location constraint.
-            ...(opts.region !== 'us-east-1' && { CreateBucketConfiguration: { LocationConstraint: opts.region as never } }),
+            ...(opts.region !== 'us-east-1' && {
+              CreateBucketConfiguration: { LocationConstraint: opts.region as never },
+            }),
           }),
         );
       } catch (err) {
         // Another process created it meanwhile.
-        if (!(err instanceof S3ServiceException && (err.name === 'BucketAlreadyOwnedByYou' || err.name === 'BucketAlreadyExists'))) throw err;
+        if (
+          !(
+            err instanceof S3ServiceException &&
+            (err.name === 'BucketAlreadyOwnedByYou' || err.name === 'BucketAlreadyExists')
+          )
+        )
+          throw err;
       }
     })().catch((err) => {
       bucketReady = undefined;
@@ -105,7 +118,12 @@ export function createS3Store(opts: S3StoreOptions): ArtifactStore & { close(): 
       const feeding = pipeline(body, counted);
       const upload = new Upload({
         client,
-        params: { Bucket: bucket, Key, Body: counted, ...(putOpts?.contentType && { ContentType: putOpts.contentType }) },
+        params: {
+          Bucket: bucket,
+          Key,
+          Body: counted,
+          ...(putOpts?.contentType && { ContentType: putOpts.contentType }),
+        },
         partSize: Math.max(minPartSize, opts.partSizeBytes ?? minPartSize),
         queueSize: 2,
         // The default: on failure the multipart upload is aborted, so no parts linger (and are billed).
@@ -172,7 +190,13 @@ export function createS3Store(opts: S3StoreOptions): ArtifactStore & { close(): 
       let token: string | undefined;
       try {
         do {
-          const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix + listPrefix, ...(token && { ContinuationToken: token }) }));
+          const page = await client.send(
+            new ListObjectsV2Command({
+              Bucket: bucket,
+              Prefix: prefix + listPrefix,
+              ...(token && { ContinuationToken: token }),
+            }),
+          );
           for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(prefix.length));
           token = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (token);
@@ -189,13 +213,22 @@ export function createS3Store(opts: S3StoreOptions): ArtifactStore & { close(): 
       let keyMarker: string | undefined;
       let uploadIdMarker: string | undefined;
       do {
-        const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix, ...(keyMarker && { KeyMarker: keyMarker }), ...(uploadIdMarker && { UploadIdMarker: uploadIdMarker }) }));
+        const page = await client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: bucket,
+            Prefix: prefix,
+            ...(keyMarker && { KeyMarker: keyMarker }),
+            ...(uploadIdMarker && { UploadIdMarker: uploadIdMarker }),
+          }),
+        );
         for (const u of page.Uploads ?? []) {
           if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated >= olderThan) continue;
           await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
           removed.push(`${u.Key.slice(prefix.length)} (upload ${u.UploadId})`);
         }
-        [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
+        [keyMarker, uploadIdMarker] = page.IsTruncated
+          ? [page.NextKeyMarker, page.NextUploadIdMarker]
+          : [undefined, undefined];
       } while (keyMarker);
       return removed;
     },

@@ -29,9 +29,18 @@ export function signLink(secret: Buffer | string, p: LinkParams): string {
 }
 
 /** Checks the signature before the expiry, so the answer never tells a forger which part was wrong. */
-export function verifyLink(secret: Buffer | string, p: { key: string; expires: string | null; filename?: string | null; sig: string | null }, now: Date): LinkCheck {
-  if (!p.expires || !/^\d{1,12}$/.test(p.expires) || !p.sig || !/^[0-9a-f]{64}$/.test(p.sig)) return { ok: false, reason: 'malformed' };
-  const params: LinkParams = { key: p.key, expires: Number(p.expires), ...(p.filename != null && { filename: p.filename }) };
+export function verifyLink(
+  secret: Buffer | string,
+  p: { key: string; expires: string | null; filename?: string | null; sig: string | null },
+  now: Date,
+): LinkCheck {
+  if (!p.expires || !/^\d{1,12}$/.test(p.expires) || !p.sig || !/^[0-9a-f]{64}$/.test(p.sig))
+    return { ok: false, reason: 'malformed' };
+  const params: LinkParams = {
+    key: p.key,
+    expires: Number(p.expires),
+    ...(p.filename != null && { filename: p.filename }),
+  };
   const expected = Buffer.from(signLink(secret, params), 'hex');
   if (!timingSafeEqual(expected, Buffer.from(p.sig, 'hex'))) return { ok: false, reason: 'bad signature' };
   if (now.getTime() >= params.expires * 1000) return { ok: false, reason: 'expired' };

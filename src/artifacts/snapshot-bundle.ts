@@ -8,12 +8,12 @@ import { finished, pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import {
+  type ArchiveFile,
+  archivePathProblem,
   MANIFEST_PATH,
   ManifestError,
-  archivePathProblem,
   manifestFiles,
   parseManifest,
-  type ArchiveFile,
   type SnapshotManifest,
   type SnapshotManifestInput,
 } from '../domain/snapshot-manifest.js';
@@ -92,10 +92,15 @@ export class BundleWriter {
    * and destroys the source (a log tail or a command's output: the rest is not wanted). A source error
    * removes the partial file and rejects, so nothing unlisted is ever packed.
    */
-  async addStream(p: string, source: Readable | AsyncIterable<Uint8Array | string>, opts: { maxBytes?: number } = {}): Promise<StagedFile> {
+  async addStream(
+    p: string,
+    source: Readable | AsyncIterable<Uint8Array | string>,
+    opts: { maxBytes?: number } = {},
+  ): Promise<StagedFile> {
     this.claim(p);
     const { maxBytes } = opts;
-    if (maxBytes !== undefined && (!Number.isInteger(maxBytes) || maxBytes < 0)) throw new BundleError(`maxBytes must be a whole number ≥ 0, got ${maxBytes}`);
+    if (maxBytes !== undefined && (!Number.isInteger(maxBytes) || maxBytes < 0))
+      throw new BundleError(`maxBytes must be a whole number ≥ 0, got ${maxBytes}`);
     const file = this.stagedPath(p);
     const hash = createHash('sha256');
     let bytes = 0;
@@ -105,7 +110,10 @@ export class BundleWriter {
       const out = createWriteStream(file, { flags: 'wx' });
       try {
         for await (const chunk of source) {
-          let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          let buf =
+            typeof chunk === 'string'
+              ? Buffer.from(chunk, 'utf8')
+              : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
           if (maxBytes !== undefined && bytes + buf.length > maxBytes) {
             buf = buf.subarray(0, maxBytes - bytes);
             truncated = true;
@@ -144,14 +152,19 @@ export class BundleWriter {
     let head = Buffer.alloc(0);
     async function* checked(src: AsyncIterable<Uint8Array | string>) {
       for await (const chunk of src) {
-        const buf = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        const buf =
+          typeof chunk === 'string'
+            ? Buffer.from(chunk)
+            : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         if (head.length < 512) {
           head = Buffer.concat([head, buf.subarray(0, 512 - head.length)]);
-          if (head.length === 512 && !looksLikeTarBlock(head)) throw new BundleError(`${p}: the stream is not a tar archive`);
+          if (head.length === 512 && !looksLikeTarBlock(head))
+            throw new BundleError(`${p}: the stream is not a tar archive`);
         }
         yield buf;
       }
-      if (head.length > 0 && head.length < 512) throw new BundleError(`${p}: the stream ended inside the first tar block`);
+      if (head.length > 0 && head.length < 512)
+        throw new BundleError(`${p}: the stream ended inside the first tar block`);
     }
     return this.addStream(p, checked(tarStream));
   }
@@ -179,7 +192,10 @@ export class BundleWriter {
     for (const f of listed) {
       const s = this.staged.get(f.path);
       if (!s) problems.push(`${f.path}: listed in the manifest but never staged`);
-      else if (s.bytes !== f.bytes || s.sha256 !== f.sha256) problems.push(`${f.path}: the manifest says ${f.bytes} bytes ${f.sha256.slice(0, 12)}…, staged ${s.bytes} bytes ${s.sha256.slice(0, 12)}…`);
+      else if (s.bytes !== f.bytes || s.sha256 !== f.sha256)
+        problems.push(
+          `${f.path}: the manifest says ${f.bytes} bytes ${f.sha256.slice(0, 12)}…, staged ${s.bytes} bytes ${s.sha256.slice(0, 12)}…`,
+        );
     }
     for (const p of this.staged.keys()) if (!listedPaths.has(p)) problems.push(`${p}: staged but not in the manifest`);
     if (problems.length) {
@@ -206,7 +222,8 @@ export class BundleWriter {
     try {
       const mtime = new Date(manifest.snapshot.createdAt);
       await addEntry(pack, { name: MANIFEST_PATH, size: manifestBytes.length, mtime }, Readable.from([manifestBytes]));
-      for (const f of listed) await addEntry(pack, { name: f.path, size: f.bytes, mtime }, createReadStream(this.stagedPath(f.path)));
+      for (const f of listed)
+        await addEntry(pack, { name: f.path, size: f.bytes, mtime }, createReadStream(this.stagedPath(f.path)));
       pack.finalize();
       await written;
     } catch (e) {
@@ -277,7 +294,11 @@ export interface VerifyReport {
   missing: string[];
   /** In the archive, not listed. */
   extra: string[];
-  mismatched: { path: string; expected: { bytes: number; sha256: string }; actual: { bytes: number; sha256: string } }[];
+  mismatched: {
+    path: string;
+    expected: { bytes: number; sha256: string };
+    actual: { bytes: number; sha256: string };
+  }[];
   /** Anything else: unreadable gzip or tar, an invalid manifest, duplicate or non-file entries, unsafe paths. */
   problems: string[];
 }
@@ -290,7 +311,14 @@ const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
  * and mismatched files are reported, not thrown, so a damaged archive still tells what is wrong.
  */
 export async function verifyBundle(source: Readable): Promise<VerifyReport> {
-  const report: VerifyReport = { ok: false, manifestFirst: false, missing: [], extra: [], mismatched: [], problems: [] };
+  const report: VerifyReport = {
+    ok: false,
+    manifestFirst: false,
+    missing: [],
+    extra: [],
+    mismatched: [],
+    problems: [],
+  };
   const seen = new Map<string, { bytes: number; sha256: string }>();
   let manifestText: string | undefined;
   let first = true;
@@ -308,7 +336,8 @@ export async function verifyBundle(source: Readable): Promise<VerifyReport> {
       }
       const problem = archivePathProblem(name);
       if (problem) report.problems.push(`entry ${JSON.stringify(name)} ${problem}`);
-      if (seen.has(name) || (name === MANIFEST_PATH && manifestText !== undefined)) report.problems.push(`${name}: appears twice`);
+      if (seen.has(name) || (name === MANIFEST_PATH && manifestText !== undefined))
+        report.problems.push(`${name}: appears twice`);
       const hash = createHash('sha256');
       let bytes = 0;
       const keep: Buffer[] = [];
@@ -318,7 +347,8 @@ export async function verifyBundle(source: Readable): Promise<VerifyReport> {
         if (name === MANIFEST_PATH && bytes <= MAX_MANIFEST_BYTES) keep.push(chunk);
       }
       if (name === MANIFEST_PATH) {
-        if (bytes > MAX_MANIFEST_BYTES) report.problems.push(`${MANIFEST_PATH} is larger than ${MAX_MANIFEST_BYTES} bytes`);
+        if (bytes > MAX_MANIFEST_BYTES)
+          report.problems.push(`${MANIFEST_PATH} is larger than ${MAX_MANIFEST_BYTES} bytes`);
         else manifestText = Buffer.concat(keep).toString('utf8');
       } else {
         seen.set(name, { bytes, sha256: hash.digest('hex') });
@@ -345,10 +375,15 @@ export async function verifyBundle(source: Readable): Promise<VerifyReport> {
   for (const f of listed) {
     const actual = seen.get(f.path);
     if (!actual) report.missing.push(f.path);
-    else if (actual.bytes !== f.bytes || actual.sha256 !== f.sha256) report.mismatched.push({ path: f.path, expected: { bytes: f.bytes, sha256: f.sha256 }, actual });
+    else if (actual.bytes !== f.bytes || actual.sha256 !== f.sha256)
+      report.mismatched.push({ path: f.path, expected: { bytes: f.bytes, sha256: f.sha256 }, actual });
   }
   for (const p of seen.keys()) if (!listedPaths.has(p)) report.extra.push(p);
-  report.ok = report.problems.length === 0 && report.missing.length === 0 && report.extra.length === 0 && report.mismatched.length === 0;
+  report.ok =
+    report.problems.length === 0 &&
+    report.missing.length === 0 &&
+    report.extra.length === 0 &&
+    report.mismatched.length === 0;
   return report;
 }
 
@@ -359,7 +394,10 @@ export function describeVerifyReport(r: VerifyReport): string {
     ...r.problems,
     ...r.missing.map((p) => `${p}: missing from the archive`),
     ...r.extra.map((p) => `${p}: in the archive but not in the manifest`),
-    ...r.mismatched.map((m) => `${m.path}: expected ${m.expected.bytes} bytes sha256 ${m.expected.sha256}, found ${m.actual.bytes} bytes sha256 ${m.actual.sha256}`),
+    ...r.mismatched.map(
+      (m) =>
+        `${m.path}: expected ${m.expected.bytes} bytes sha256 ${m.expected.sha256}, found ${m.actual.bytes} bytes sha256 ${m.actual.sha256}`,
+    ),
   ].join('\n');
 }
 
@@ -434,20 +472,27 @@ export class EntryMismatchError extends BundleError {
  * more bytes arrive than listed (before passing them on, so nothing past the listed size reaches the reader), and
  * at the end when the count or the sha256 differ. A reader that consumed it to the end got exactly the listed bytes.
  */
-export function checkedEntry(path: string, expected: { bytes: number; sha256: string }, fail: (message: string) => Error = (m) => new EntryMismatchError(m)): Transform {
+export function checkedEntry(
+  path: string,
+  expected: { bytes: number; sha256: string },
+  fail: (message: string) => Error = (m) => new EntryMismatchError(m),
+): Transform {
   const hash = createHash('sha256');
   let bytes = 0;
   return new Transform({
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length;
-      if (bytes > expected.bytes) return done(fail(`${path} holds more than the ${expected.bytes} bytes its manifest lists`));
+      if (bytes > expected.bytes)
+        return done(fail(`${path} holds more than the ${expected.bytes} bytes its manifest lists`));
       hash.update(chunk);
       done(null, chunk);
     },
     flush(done) {
-      if (bytes !== expected.bytes) return done(fail(`${path} holds ${bytes} bytes; its manifest lists ${expected.bytes}`));
+      if (bytes !== expected.bytes)
+        return done(fail(`${path} holds ${bytes} bytes; its manifest lists ${expected.bytes}`));
       const sha256 = hash.digest('hex');
-      if (sha256 !== expected.sha256) return done(fail(`${path} has sha256 ${sha256}; its manifest lists ${expected.sha256}`));
+      if (sha256 !== expected.sha256)
+        return done(fail(`${path} has sha256 ${sha256}; its manifest lists ${expected.sha256}`));
       done();
     },
   });

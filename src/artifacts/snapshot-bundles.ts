@@ -3,8 +3,8 @@ import { mkdir, readdir, rm, stat, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import type { SnapshotManifestInput } from '../domain/snapshot-manifest.js';
-import type { SnapshotBundle, SnapshotBundles } from '../services/ports.js';
 import { AppError } from '../errors.js';
+import type { SnapshotBundle, SnapshotBundles } from '../services/ports.js';
 import { BundleError, BundleWriter, checkedEntry, extractEntry, stagingPrefix } from './snapshot-bundle.js';
 
 /** Past this age a staging directory is a leftover whatever its pid says (pids are reused after a restart). */
@@ -81,7 +81,11 @@ export function createSnapshotBundles(opts: { stagingDir: string }): SnapshotBun
       }
       if (!expected) return raw;
       // A mismatch fails the stream with an error that says so (and is not worth retrying): the reader stops there.
-      const checked = checkedEntry(path, expected, (m) => new AppError('archive_tampered', `the archive does not match its manifest: ${m}`));
+      const checked = checkedEntry(
+        path,
+        expected,
+        (m) => new AppError('archive_tampered', `the archive does not match its manifest: ${m}`),
+      );
       // Errors of the download or the gunzip reach the reader through `checked` too; the source is released either way.
       pipeline(raw, checked, () => undefined);
       return checked;

@@ -12,7 +12,9 @@ import type { TemplateCatalog } from '../services/ports.js';
 export function loadTemplateCatalog(dir: string, opts: { knownImages?: readonly string[] } = {}): TemplateCatalog {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
   } catch (e) {
     throw new AppError('template_invalid', `Cannot read the templates folder ${dir}: ${(e as Error).message}`);
   }
@@ -23,10 +25,14 @@ export function loadTemplateCatalog(dir: string, opts: { knownImages?: readonly 
     try {
       const doc = YAML.parse(readFileSync(path.join(dir, file), 'utf8'), { prettyErrors: true, merge: true });
       const t = parseTemplate(doc, source);
-      if (`${t.name}.yaml` !== file && `${t.name}.yml` !== file) throw new AppError('template_invalid', `${source}: name: "${t.name}" must match the file name`);
+      if (`${t.name}.yaml` !== file && `${t.name}.yml` !== file)
+        throw new AppError('template_invalid', `${source}: name: "${t.name}" must match the file name`);
       for (const [roleName, role] of Object.entries(t.roles)) {
         if (opts.knownImages && !opts.knownImages.includes(role.image))
-          throw new AppError('template_invalid', `${source}: roles.${roleName}.image: no image recipe "${role.image}" in manifests/images (have: ${opts.knownImages.join(', ')})`);
+          throw new AppError(
+            'template_invalid',
+            `${source}: roles.${roleName}.image: no image recipe "${role.image}" in manifests/images (have: ${opts.knownImages.join(', ')})`,
+          );
       }
       templates.set(t.name, t);
     } catch (e) {

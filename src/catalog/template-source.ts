@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import YAML, { isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import YAML, { type Document, isAlias, isMap, isScalar, isSeq, LineCounter, type Node } from 'yaml';
 
 /**
  * A template file as `clusterbot templates check` needs it: the parsed document (as start-up
@@ -22,7 +22,10 @@ export function readTemplateSource(file: string): TemplateSource {
   const lineCounter = new LineCounter();
   const document = YAML.parseDocument(text, { lineCounter, prettyErrors: true, merge: true });
   const lineAt = (offset: number) => lineCounter.linePos(offset).line;
-  const syntaxErrors = document.errors.map((e) => ({ line: lineAt(e.pos[0]), message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '') }));
+  const syntaxErrors = document.errors.map((e) => ({
+    line: lineAt(e.pos[0]),
+    message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''),
+  }));
   return {
     file,
     fileName: path.basename(file),
@@ -49,7 +52,11 @@ function offsetOf(document: Document, fieldPath: readonly (string | number)[]): 
   return offset;
 }
 
-function child(document: Document, parent: unknown, segment: string | number): { value: unknown; offset?: number } | undefined {
+function child(
+  document: Document,
+  parent: unknown,
+  segment: string | number,
+): { value: unknown; offset?: number } | undefined {
   const node = isAlias(parent) ? parent.resolve(document) : parent;
   if (isSeq(node) && typeof segment === 'number') {
     const item = node.items[segment] as Node | undefined;
@@ -57,7 +64,8 @@ function child(document: Document, parent: unknown, segment: string | number): {
   }
   if (!isMap(node)) return undefined;
   for (const pair of node.items)
-    if (isScalar(pair.key) && String(pair.key.value) === String(segment)) return { value: pair.value, offset: pair.key.range?.[0] };
+    if (isScalar(pair.key) && String(pair.key.value) === String(segment))
+      return { value: pair.value, offset: pair.key.range?.[0] };
   // Not written here: perhaps it comes from a merged anchor (`<<: *hdfs-conf`).
   for (const pair of node.items) {
     if (!isScalar(pair.key) || pair.key.source !== '<<') continue;

@@ -21,7 +21,11 @@ export interface Database {
  * once; with 10, a burst could hold every connection in transactions that each wait for one more.
  */
 export function connectDatabase(url: string, opts: { max?: number; applicationName?: string } = {}): Database {
-  const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 20, ...(opts.applicationName && { application_name: opts.applicationName }) });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 20,
+    ...(opts.applicationName && { application_name: opts.applicationName }),
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   // pool.end() resolves once every client was told to end, not when their sockets closed: close()

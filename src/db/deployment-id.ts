@@ -1,5 +1,5 @@
-import { deployment } from './schema.js';
 import type { Database } from './client.js';
+import { deployment } from './schema.js';
 
 /**
  * The deployment id the migration stored (0008_instance): stable for the life of the database, so

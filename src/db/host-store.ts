@@ -1,5 +1,5 @@
 import { and, eq, ne, sql } from 'drizzle-orm';
-import { answer, goDown, setByAdmin, type HostStatus } from '../domain/host-health.js';
+import { answer, goDown, type HostStatus, setByAdmin } from '../domain/host-health.js';
 import type { HostState } from '../domain/placement.js';
 import type { HostRecord, HostStore, NewHost } from '../services/ports.js';
 import { liveCluster } from './queries/clusters.js';
@@ -34,11 +34,20 @@ function statusOf(r: typeof hosts.$inferSelect): HostStatus {
 }
 
 /** Applies a state change decided by domain/host-health.ts to the row, locked, with other fields written alongside. */
-async function changeStatus(db: Db, name: string, change: (s: HostStatus) => HostStatus, also: Record<string, unknown> = {}): Promise<HostRecord | undefined> {
+async function changeStatus(
+  db: Db,
+  name: string,
+  change: (s: HostStatus) => HostStatus,
+  also: Record<string, unknown> = {},
+): Promise<HostRecord | undefined> {
   return db.transaction(async (tx) => {
     const [r] = await tx.select().from(hosts).where(eq(hosts.name, name)).for('update');
     if (!r) return undefined;
-    const [updated] = await tx.update(hosts).set({ ...also, ...change(statusOf(r)), updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+    const [updated] = await tx
+      .update(hosts)
+      .set({ ...also, ...change(statusOf(r)), updatedAt: sql`now()` })
+      .where(eq(hosts.name, name))
+      .returning();
     return updated && toHost(updated);
   });
 }
@@ -69,27 +78,42 @@ export function createHostStore(db: Db): HostStore {
     },
     async seed(list) {
       // DOCKER_HOSTS only adds hosts: what an admin changed with `clusterbot hosts` (state, TLS, address) stays.
-      if (list.length) await db.insert(hosts).values(list.map((h) => ({ name: h.name, ...fields(h) }))).onConflictDoNothing({ target: hosts.name });
+      if (list.length)
+        await db
+          .insert(hosts)
+          .values(list.map((h) => ({ name: h.name, ...fields(h) })))
+          .onConflictDoNothing({ target: hosts.name });
     },
     async setState(name, state) {
       return changeStatus(db, name, (s) => setByAdmin(s, state));
     },
     async setLimits(name, limits) {
-      const [r] = await db.update(hosts).set({ ...limits, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+      const [r] = await db
+        .update(hosts)
+        .set({ ...limits, updatedAt: sql`now()` })
+        .where(eq(hosts.name, name))
+        .returning();
       return r && toHost(r);
     },
     async recordHealth(name, h) {
       // A down host that answers again is what it was before (domain/host-health.ts `answer`: a drained host stays
       // draining). Free memory and disk unread this time (no running node to read them in) keep their last figures.
       if (!h.ok) {
-        const [r] = await db.update(hosts).set({ lastError: h.error, upSince: null, updatedAt: sql`now()` }).where(eq(hosts.name, name)).returning();
+        const [r] = await db
+          .update(hosts)
+          .set({ lastError: h.error, upSince: null, updatedAt: sql`now()` })
+          .where(eq(hosts.name, name))
+          .returning();
         return r && toHost(r);
       }
       return changeStatus(db, name, answer, {
-        cpus: h.cpus, memoryMiB: h.memoryMiB,
+        cpus: h.cpus,
+        memoryMiB: h.memoryMiB,
         ...(h.diskFreeBytes != null && { diskFreeBytes: h.diskFreeBytes }),
         ...(h.memoryFreeBytes != null && { memoryFreeBytes: h.memoryFreeBytes }),
-        lastSeenAt: sql`now()`, upSince: sql`coalesce(${hosts.upSince}, now())`, lastError: null,
+        lastSeenAt: sql`now()`,
+        upSince: sql`coalesce(${hosts.upSince}, now())`,
+        lastError: null,
       });
     },
     async markDown(name) {
@@ -98,7 +122,11 @@ export function createHostStore(db: Db): HostStore {
         const [r] = await tx.select().from(hosts).where(eq(hosts.name, name)).for('update');
         if (!r || r.state === 'down') return undefined;
         const next = goDown(statusOf(r));
-        const [moved] = await tx.update(hosts).set({ ...next, updatedAt: sql`now()` }).where(and(eq(hosts.name, name), ne(hosts.state, 'down'))).returning();
+        const [moved] = await tx
+          .update(hosts)
+          .set({ ...next, updatedAt: sql`now()` })
+          .where(and(eq(hosts.name, name), ne(hosts.state, 'down')))
+          .returning();
         return moved && toHost(moved);
       });
     },

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { withBaselines, type NodeBaselines } from '../domain/health.js';
+import { type NodeBaselines, withBaselines } from '../domain/health.js';
 import { monitorMemory } from './schema.js';
 import type { DbOrTx } from './tx.js';
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
 import { busyMessage } from '../domain/operation.js';
 import { placeCluster } from '../domain/placement.js';
@@ -18,7 +18,7 @@ import {
   toOperation,
 } from './queries/operations.js';
 import { clusters, operations } from './schema.js';
-import { lockForTransaction, type Db } from './tx.js';
+import { type Db, lockForTransaction } from './tx.js';
 
 export function createOperationStore(db: Db): OperationStore {
   return {
@@ -29,12 +29,15 @@ export function createOperationStore(db: Db): OperationStore {
         // A migration takes the room on its target under the lock creates take (see hostLoads), taken first, as they do.
         if (opts.migrateTo) await lockForTransaction(tx, 'placement');
         const row = await lockCluster(tx, clusterId);
-        if (!row || row.state === 'deleted') throw new AppError('not_found', 'That cluster no longer exists.', { hints: ['`/cluster list` shows yours.'] });
+        if (!row || row.state === 'deleted')
+          throw new AppError('not_found', 'That cluster no longer exists.', {
+            hints: ['`/cluster list` shows yours.'],
+          });
         const current = await activeOperationOf(tx, clusterId);
         if (current) {
           if (!opts.preempt?.includes(current.kind))
             throw new AppError('busy', busyMessage(row.name, current, new Date()), {
-              hints: ['Try again when it has finished; the cluster\'s thread shows its progress.'],
+              hints: ["Try again when it has finished; the cluster's thread shows its progress."],
             });
           await tx
             .update(operations)
@@ -42,7 +45,9 @@ export function createOperationStore(db: Db): OperationStore {
             .where(and(eq(operations.id, current.id), activeOperation));
         }
         if (!opts.whenStates.includes(row.state as never))
-          throw new AppError('illegal_transition', `${row.name} is ${row.state}; that is not possible right now.`, { hints: [`\`/cluster status ${row.name}\` shows its state.`] });
+          throw new AppError('illegal_transition', `${row.name} is ${row.state}; that is not possible right now.`, {
+            hints: [`\`/cluster status ${row.name}\` shows its state.`],
+          });
         let cluster = toCluster(row);
         if (opts.moveTo && opts.moveTo !== row.state) {
           const [moved] = await tx
@@ -50,7 +55,8 @@ export function createOperationStore(db: Db): OperationStore {
             .set({ state: opts.moveTo, updatedAt: sql`now()`, ...(opts.clearError && { error: null }) })
             .where(and(eq(clusters.id, clusterId), inArray(clusters.state, statesAllowedBefore(opts.moveTo))))
             .returning();
-          if (!moved) throw new AppError('illegal_transition', `${row.name} is ${row.state} and cannot become ${opts.moveTo}.`);
+          if (!moved)
+            throw new AppError('illegal_transition', `${row.name} is ${row.state} and cannot become ${opts.moveTo}.`);
           const detail = { operation: op.kind };
           await recordEvent(tx, { clusterId, actor: op.actor, kind: `state.${opts.moveTo}`, detail });
           cluster = toCluster(moved);
@@ -58,8 +64,15 @@ export function createOperationStore(db: Db): OperationStore {
         if (opts.migrateTo) {
           const others = (await hostLoads(tx)).filter((h) => h.name !== row.host);
           const { pinned, pinnedMayDrain } = opts.migrateTo;
-          const placed = placeCluster(others, { cpus: row.reservedCpus, memoryMiB: row.reservedMemoryMiB }, pinned ? { pinned, ...(pinnedMayDrain !== undefined && { pinnedMayDrain }) } : {});
-          if (!placed.ok) throw new AppError('no_capacity', `${row.name} cannot move: ${placed.reason}.`, { hints: ['`/cluster hosts` shows what each host has free.'] });
+          const placed = placeCluster(
+            others,
+            { cpus: row.reservedCpus, memoryMiB: row.reservedMemoryMiB },
+            pinned ? { pinned, ...(pinnedMayDrain !== undefined && { pinnedMayDrain }) } : {},
+          );
+          if (!placed.ok)
+            throw new AppError('no_capacity', `${row.name} cannot move: ${placed.reason}.`, {
+              hints: ['`/cluster hosts` shows what each host has free.'],
+            });
           op = { ...op, params: { ...op.params, to: placed.host } };
         }
         const operation = await insertOperation(tx, clusterId, op);
@@ -93,7 +106,11 @@ export function createOperationStore(db: Db): OperationStore {
     async markRunning(id) {
       const [row] = await db
         .update(operations)
-        .set({ state: 'running', attempts: sql`${operations.attempts} + 1`, startedAt: sql`coalesce(${operations.startedAt}, now())` })
+        .set({
+          state: 'running',
+          attempts: sql`${operations.attempts} + 1`,
+          startedAt: sql`coalesce(${operations.startedAt}, now())`,
+        })
         .where(and(eq(operations.id, id), activeOperation))
         .returning();
       return row && toOperation(row);
@@ -102,12 +119,22 @@ export function createOperationStore(db: Db): OperationStore {
     finish: (id, state, error) => finishOperation(db, id, state, error),
 
     async setProgress(id, progress) {
-      await db.update(operations).set({ progress }).where(and(eq(operations.id, id), activeOperation));
+      await db
+        .update(operations)
+        .set({ progress })
+        .where(and(eq(operations.id, id), activeOperation));
     },
 
     async history(filter, page) {
       const where = (c: SQL) =>
-        sql.join([sql`true`, ...(filter.owner ? [sql`${c}.owner = ${filter.owner}`] : []), ...(filter.clusterName ? [sql`${c}.name = ${filter.clusterName}`] : [])], sql` AND `);
+        sql.join(
+          [
+            sql`true`,
+            ...(filter.owner ? [sql`${c}.owner = ${filter.owner}`] : []),
+            ...(filter.clusterName ? [sql`${c}.name = ${filter.clusterName}`] : []),
+          ],
+          sql` AND `,
+        );
       const c = sql.raw('c');
       // Events that repeat an operation row (operation.*, requested) are left out: domain/history.ts isHistoryEvent.
       const steps = sql`
@@ -121,8 +148,16 @@ export function createOperationStore(db: Db): OperationStore {
          WHERE ${where(c)} AND e.kind NOT LIKE 'operation.%' AND e.kind <> 'requested'`;
       const counted = await db.execute<{ n: string }>(sql`SELECT count(*) AS n FROM (${steps}) h`);
       const rows = await db.execute<{
-        at: Date | string; cluster_id: string; cluster_name: string; actor: string; what: string; source: 'operation' | 'event';
-        outcome: string | null; duration_ms: string | number | null; error: string | null; detail: Record<string, unknown>;
+        at: Date | string;
+        cluster_id: string;
+        cluster_name: string;
+        actor: string;
+        what: string;
+        source: 'operation' | 'event';
+        outcome: string | null;
+        duration_ms: string | number | null;
+        error: string | null;
+        detail: Record<string, unknown>;
       }>(sql`SELECT * FROM (${steps}) h ORDER BY at DESC, tiebreak DESC LIMIT ${page.limit} OFFSET ${page.offset}`);
       return {
         total: Number(counted.rows[0]?.n ?? 0),

@@ -1,7 +1,14 @@
 import { sql } from 'drizzle-orm';
-import { withoutSignedLinks, type OutboxEntry, type OutboxKind, type OutboxMessage, type OutboxRow } from '../domain/outbox.js';
+import {
+  type OutboxEntry,
+  type OutboxKind,
+  type OutboxMessage,
+  type OutboxRow,
+  withoutSignedLinks,
+} from '../domain/outbox.js';
 
 export type { OutboxRow };
+
 import type { OutboxStore } from '../services/ports.js';
 import type { Db, Tx } from './tx.js';
 
@@ -25,15 +32,34 @@ export async function writeOutbox(exec: Exec, e: OutboxEntry): Promise<void> {
 }
 
 type RawRow = {
-  id: string; key: string; kind: OutboxKind; cluster_id: string | null; channel: string; owner: string | null;
-  payload: { message: OutboxMessage; clusterProgress: boolean }; version: number; ts: string | null; attempts: number; post_unknown: boolean;
+  id: string;
+  key: string;
+  kind: OutboxKind;
+  cluster_id: string | null;
+  channel: string;
+  owner: string | null;
+  payload: { message: OutboxMessage; clusterProgress: boolean };
+  version: number;
+  ts: string | null;
+  attempts: number;
+  post_unknown: boolean;
   created_at: Date | string;
 };
 
 const toRow = (r: RawRow): OutboxRow => ({
-  id: String(r.id), key: r.key, kind: r.kind, clusterId: r.cluster_id, channel: r.channel, owner: r.owner,
-  message: r.payload.message, clusterProgress: r.payload.clusterProgress, version: r.version, ts: r.ts, attempts: r.attempts,
-  postUnknown: r.post_unknown, createdAt: new Date(r.created_at),
+  id: String(r.id),
+  key: r.key,
+  kind: r.kind,
+  clusterId: r.cluster_id,
+  channel: r.channel,
+  owner: r.owner,
+  message: r.payload.message,
+  clusterProgress: r.payload.clusterProgress,
+  version: r.version,
+  ts: r.ts,
+  attempts: r.attempts,
+  postUnknown: r.post_unknown,
+  createdAt: new Date(r.created_at),
 });
 
 /** `payload = …,` without the row's signed links, when it has any and is still the version that was sent; else nothing. */
@@ -58,12 +84,18 @@ export function createOutboxStore(db: Db): OutboxStore {
           WHERE due_at <= now() AND (leased_until IS NULL OR leased_until < now()) LIMIT ${max}`);
         const channels = heads.rows.map((r) => r.channel);
         if (channels.length === 0) return [];
-        const list = sql`ARRAY[${sql.join(channels.map((c) => sql`${c}`), sql`, `)}]::text[]`;
+        const list = sql`ARRAY[${sql.join(
+          channels.map((c) => sql`${c}`),
+          sql`, `,
+        )}]::text[]`;
         await tx.execute(sql`INSERT INTO outbox_channels (channel) SELECT unnest(${list}) ON CONFLICT DO NOTHING`);
         const free = await tx.execute<{ channel: string }>(sql`
           SELECT channel FROM outbox_channels WHERE channel = ANY(${list}) AND next_at <= now() FOR UPDATE SKIP LOCKED`);
         if (free.rows.length === 0) return [];
-        const mine = sql`ARRAY[${sql.join(free.rows.map((r) => sql`${r.channel}`), sql`, `)}]::text[]`;
+        const mine = sql`ARRAY[${sql.join(
+          free.rows.map((r) => sql`${r.channel}`),
+          sql`, `,
+        )}]::text[]`;
         const leased = await tx.execute<RawRow>(sql`
           UPDATE outbox o SET leased_until = now() + ${leaseMs} * interval '1 millisecond', lease_owner = ${owner}, attempts = o.attempts + 1
           FROM (SELECT DISTINCT ON (channel) id FROM outbox WHERE channel = ANY(${mine}) AND version > sent_version ORDER BY channel, id) h
@@ -71,8 +103,13 @@ export function createOutboxStore(db: Db): OutboxStore {
           RETURNING o.*`);
         const taken = leased.rows.map((r) => r.channel);
         if (taken.length > 0) {
-          const slots = sql`ARRAY[${sql.join(taken.map((c) => sql`${c}`), sql`, `)}]::text[]`;
-          await tx.execute(sql`UPDATE outbox_channels SET next_at = now() + ${intervalMs} * interval '1 millisecond' WHERE channel = ANY(${slots})`);
+          const slots = sql`ARRAY[${sql.join(
+            taken.map((c) => sql`${c}`),
+            sql`, `,
+          )}]::text[]`;
+          await tx.execute(
+            sql`UPDATE outbox_channels SET next_at = now() + ${intervalMs} * interval '1 millisecond' WHERE channel = ANY(${slots})`,
+          );
         }
         return leased.rows.map(toRow);
       }),
@@ -89,7 +126,9 @@ export function createOutboxStore(db: Db): OutboxStore {
     },
 
     async postAttempt(row, owner, unknown) {
-      await db.execute(sql`UPDATE outbox SET post_unknown = ${unknown} WHERE id = ${row.id} AND lease_owner = ${owner}`);
+      await db.execute(
+        sql`UPDATE outbox SET post_unknown = ${unknown} WHERE id = ${row.id} AND lease_owner = ${owner}`,
+      );
     },
 
     async retryLater(row, owner, delayMs, error) {
@@ -108,7 +147,9 @@ export function createOutboxStore(db: Db): OutboxStore {
     },
 
     async pending() {
-      const r = await db.execute<{ n: number }>(sql`SELECT count(*)::int AS n FROM outbox WHERE version > sent_version`);
+      const r = await db.execute<{ n: number }>(
+        sql`SELECT count(*)::int AS n FROM outbox WHERE version > sent_version`,
+      );
       return r.rows[0]!.n;
     },
 

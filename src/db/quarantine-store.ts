@@ -1,10 +1,18 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { QuarantineStore, Quarantined } from '../services/ports.js';
+import type { Quarantined, QuarantineStore } from '../services/ports.js';
 import type { Db } from './client.js';
 import { quarantinedClusters } from './schema.js';
 
 function toQuarantined(r: typeof quarantinedClusters.$inferSelect): Quarantined {
-  return { clusterId: r.clusterId, clusterName: r.clusterName, owner: r.owner, hosts: r.hosts, objects: r.objects, quarantinedAt: r.quarantinedAt, removeAfter: r.removeAfter };
+  return {
+    clusterId: r.clusterId,
+    clusterName: r.clusterName,
+    owner: r.owner,
+    hosts: r.hosts,
+    objects: r.objects,
+    quarantinedAt: r.quarantinedAt,
+    removeAfter: r.removeAfter,
+  };
 }
 
 /** Orphans of this deployment held stopped (see the table's comment in schema.ts). */
@@ -24,11 +32,18 @@ export function createQuarantineStore(db: Db): QuarantineStore {
       return (await store.get(o.clusterId))!;
     },
     async list() {
-      const rows = await db.select().from(quarantinedClusters).where(held).orderBy(asc(quarantinedClusters.quarantinedAt));
+      const rows = await db
+        .select()
+        .from(quarantinedClusters)
+        .where(held)
+        .orderBy(asc(quarantinedClusters.quarantinedAt));
       return rows.map(toQuarantined);
     },
     async get(clusterId) {
-      const [row] = await db.select().from(quarantinedClusters).where(and(eq(quarantinedClusters.clusterId, clusterId), held));
+      const [row] = await db
+        .select()
+        .from(quarantinedClusters)
+        .where(and(eq(quarantinedClusters.clusterId, clusterId), held));
       return row && toQuarantined(row);
     },
     async end(clusterId, how, by) {

@@ -118,7 +118,9 @@ export const clusters = pgTable(
 export const nodes = pgTable(
   'nodes',
   {
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     ordinal: integer('ordinal').notNull(),
     role: text('role').notNull(),
     roleIndex: integer('role_index').notNull(),
@@ -141,7 +143,9 @@ export const retiredSources = pgTable(
   'retired_sources',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     host: text('host').notNull(),
     operationId: uuid('operation_id'),
     removeAfter: timestamp('remove_after', { withTimezone: true }).notNull(),
@@ -159,7 +163,9 @@ export const operations = pgTable(
   'operations',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     kind: text('kind').notNull(),
     actor: text('actor').notNull(),
     state: text('state').notNull(),
@@ -186,7 +192,9 @@ export const snapshots = pgTable(
   {
     id: uuid('id').primaryKey().defaultRandom(),
     operationId: uuid('operation_id').notNull(),
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id),
     clusterName: text('cluster_name').notNull(),
     template: text('template').notNull(),
     size: integer('size').notNull(),
@@ -221,7 +229,9 @@ export const snapshots = pgTable(
 export const clusterShares = pgTable(
   'cluster_shares',
   {
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     userId: text('user_id').notNull(),
     grantedBy: text('granted_by').notNull(),
     grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
@@ -233,7 +243,9 @@ export const clusterShares = pgTable(
 export const snapshotShares = pgTable(
   'snapshot_shares',
   {
-    snapshotId: uuid('snapshot_id').notNull().references(() => snapshots.id, { onDelete: 'cascade' }),
+    snapshotId: uuid('snapshot_id')
+      .notNull()
+      .references(() => snapshots.id, { onDelete: 'cascade' }),
     userId: text('user_id').notNull(),
     grantedBy: text('granted_by').notNull(),
     grantedAt: timestamp('granted_at', { withTimezone: true }).notNull().defaultNow(),
@@ -246,7 +258,9 @@ export const events = pgTable(
   'events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     actor: text('actor').notNull(),
     kind: text('kind').notNull(),
     detail: jsonb('detail').$type<Record<string, unknown>>().notNull().default({}),
@@ -263,7 +277,9 @@ export const events = pgTable(
 export const reminders = pgTable(
   'reminders',
   {
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
     offsetMinutes: integer('offset_minutes').notNull(),
     sentAt: timestamp('sent_at', { withTimezone: true }).notNull().defaultNow(),
@@ -280,7 +296,9 @@ export const warnings = pgTable(
   'warnings',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     kind: text('kind').notNull(),
     /** The node's hostname, or the Docker host's name for host_* kinds. */
     subject: text('subject').notNull(),
@@ -299,7 +317,9 @@ export const warnings = pgTable(
 
 /** What the monitor remembers between ticks per cluster (streaks, restart baselines), so any worker takes the next. */
 export const monitorMemory = pgTable('monitor_memory', {
-  clusterId: uuid('cluster_id').primaryKey().references(() => clusters.id, { onDelete: 'cascade' }),
+  clusterId: uuid('cluster_id')
+    .primaryKey()
+    .references(() => clusters.id, { onDelete: 'cascade' }),
   memory: jsonb('memory').$type<Record<string, unknown>>().notNull(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
@@ -365,7 +385,9 @@ export const transferOffers = pgTable(
   'transfer_offers',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    clusterId: uuid('cluster_id').notNull().references(() => clusters.id, { onDelete: 'cascade' }),
+    clusterId: uuid('cluster_id')
+      .notNull()
+      .references(() => clusters.id, { onDelete: 'cascade' }),
     /** The owner when it was offered: the hand-over happens only if the cluster is still theirs. */
     fromOwner: text('from_owner').notNull(),
     toUser: text('to_user').notNull(),

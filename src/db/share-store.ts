@@ -27,7 +27,11 @@ export function createShareStore(db: Db): ShareStore {
         // Locks the row, so a share and a delete of the cluster are ordered.
         const row = await lockCluster(tx, clusterId, liveCluster);
         if (!row) return 'gone';
-        const added = await tx.insert(clusterShares).values({ clusterId, userId: user, grantedBy: by }).onConflictDoNothing().returning({ user: clusterShares.userId });
+        const added = await tx
+          .insert(clusterShares)
+          .values({ clusterId, userId: user, grantedBy: by })
+          .onConflictDoNothing()
+          .returning({ user: clusterShares.userId });
         if (!added.length) return 'unchanged';
         await recordEvent(tx, { clusterId, actor: by, kind: 'shared', detail: { user } });
         if (tell) await tell(toCluster(row), inTransaction(tx));
@@ -39,7 +43,10 @@ export function createShareStore(db: Db): ShareStore {
       return db.transaction(async (tx): Promise<ShareChange> => {
         const row = await lockCluster(tx, clusterId);
         if (!row) return 'gone';
-        const removed = await tx.delete(clusterShares).where(and(eq(clusterShares.clusterId, clusterId), eq(clusterShares.userId, user))).returning({ user: clusterShares.userId });
+        const removed = await tx
+          .delete(clusterShares)
+          .where(and(eq(clusterShares.clusterId, clusterId), eq(clusterShares.userId, user)))
+          .returning({ user: clusterShares.userId });
         if (!removed.length) return 'unchanged';
         await recordEvent(tx, { clusterId, actor: by, kind: 'unshared', detail: { user } });
         if (tell) await tell(toCluster(row), inTransaction(tx));
@@ -49,7 +56,11 @@ export function createShareStore(db: Db): ShareStore {
 
     async snapshotShares(snapshotId) {
       return db
-        .select({ user: snapshotShares.userId, grantedBy: snapshotShares.grantedBy, grantedAt: snapshotShares.grantedAt })
+        .select({
+          user: snapshotShares.userId,
+          grantedBy: snapshotShares.grantedBy,
+          grantedAt: snapshotShares.grantedAt,
+        })
         .from(snapshotShares)
         .where(eq(snapshotShares.snapshotId, snapshotId))
         .orderBy(asc(snapshotShares.grantedAt), asc(snapshotShares.userId));
@@ -57,13 +68,21 @@ export function createShareStore(db: Db): ShareStore {
 
     async shareSnapshot(snapshotId, user, by, tell) {
       return db.transaction(async (tx): Promise<ShareChange> => {
-        const [snap] = await tx.select({ clusterId: snapshots.clusterId }).from(snapshots).where(and(eq(snapshots.id, snapshotId), ne(snapshots.state, 'deleted'))).for('update');
+        const [snap] = await tx
+          .select({ clusterId: snapshots.clusterId })
+          .from(snapshots)
+          .where(and(eq(snapshots.id, snapshotId), ne(snapshots.state, 'deleted')))
+          .for('update');
         if (!snap) return 'gone';
         const [added] = await tx
           .insert(snapshotShares)
           .values({ snapshotId, userId: user, grantedBy: by })
           .onConflictDoNothing()
-          .returning({ user: snapshotShares.userId, grantedBy: snapshotShares.grantedBy, grantedAt: snapshotShares.grantedAt });
+          .returning({
+            user: snapshotShares.userId,
+            grantedBy: snapshotShares.grantedBy,
+            grantedAt: snapshotShares.grantedAt,
+          });
         if (!added) return 'unchanged';
         // Snapshots have no history of their own: the grant is told in their cluster's.
         const event = { clusterId: snap.clusterId, actor: by, kind: 'snapshot.shared', detail: { snapshotId, user } };
@@ -75,9 +94,16 @@ export function createShareStore(db: Db): ShareStore {
 
     async unshareSnapshot(snapshotId, user, by) {
       return db.transaction(async (tx): Promise<ShareChange> => {
-        const [snap] = await tx.select({ clusterId: snapshots.clusterId }).from(snapshots).where(eq(snapshots.id, snapshotId)).for('update');
+        const [snap] = await tx
+          .select({ clusterId: snapshots.clusterId })
+          .from(snapshots)
+          .where(eq(snapshots.id, snapshotId))
+          .for('update');
         if (!snap) return 'gone';
-        const removed = await tx.delete(snapshotShares).where(and(eq(snapshotShares.snapshotId, snapshotId), eq(snapshotShares.userId, user))).returning({ user: snapshotShares.userId });
+        const removed = await tx
+          .delete(snapshotShares)
+          .where(and(eq(snapshotShares.snapshotId, snapshotId), eq(snapshotShares.userId, user)))
+          .returning({ user: snapshotShares.userId });
         if (!removed.length) return 'unchanged';
         const event = { clusterId: snap.clusterId, actor: by, kind: 'snapshot.unshared', detail: { snapshotId, user } };
         await recordEvent(tx, event);

@@ -6,6 +6,8 @@ import type pg from 'pg';
  * updating and their owners would not be told before an expiry deletes them.
  */
 export async function countSlackOwnedClusters(pool: pg.Pool): Promise<number> {
-  const { rows } = await pool.query<{ n: string }>("SELECT count(*) AS n FROM clusters WHERE team IS NOT NULL AND state <> 'deleted'");
+  const { rows } = await pool.query<{ n: string }>(
+    "SELECT count(*) AS n FROM clusters WHERE team IS NOT NULL AND state <> 'deleted'",
+  );
   return Number(rows[0]?.n ?? 0);
 }

@@ -1,10 +1,10 @@
 import { and, desc, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Snapshot, SnapshotState } from '../domain/snapshot.js';
-import type { SnapshotStore, TellAbout } from '../services/ports.js';
 import { AppError } from '../errors.js';
+import type { SnapshotStore, TellAbout } from '../services/ports.js';
 import { inTransaction } from './in-transaction.js';
 import { snapshots } from './schema.js';
-import { lockForTransaction, type Db } from './tx.js';
+import { type Db, lockForTransaction } from './tx.js';
 
 function toSnapshot(r: typeof snapshots.$inferSelect): Snapshot {
   return {
@@ -35,9 +35,18 @@ export function createSnapshotStore(db: Db): SnapshotStore {
    * Guarded state change: only from the given states, so a late job cannot resurrect a deleted snapshot. With
    * `tell`, what the thread hears about it is written in the same transaction (only by the caller whose move won).
    */
-  const move = async (id: string, from: SnapshotState[], set: Partial<typeof snapshots.$inferInsert>, tell?: TellAbout<Snapshot>) =>
+  const move = async (
+    id: string,
+    from: SnapshotState[],
+    set: Partial<typeof snapshots.$inferInsert>,
+    tell?: TellAbout<Snapshot>,
+  ) =>
     db.transaction(async (tx) => {
-      const [row] = await tx.update(snapshots).set(set).where(and(eq(snapshots.id, id), inArray(snapshots.state, from))).returning();
+      const [row] = await tx
+        .update(snapshots)
+        .set(set)
+        .where(and(eq(snapshots.id, id), inArray(snapshots.state, from)))
+        .returning();
       if (!row) return undefined;
       const moved = toSnapshot(row);
       if (tell) await tell(moved, inTransaction(tx));
@@ -52,13 +61,27 @@ export function createSnapshotStore(db: Db): SnapshotStore {
         if (opts.maxCount !== undefined) {
           // Per owner, so ten snapshots started at once against a limit of three make exactly three.
           await lockForTransaction(tx, 'snapshotCount', s.owner);
-          const [{ n }] = (await tx.select({ n: sql<number>`count(*)::int` }).from(snapshots).where(and(eq(snapshots.owner, s.owner), inArray(snapshots.state, ['creating', 'ready'])))) as [{ n: number }];
+          const [{ n }] = (await tx
+            .select({ n: sql<number>`count(*)::int` })
+            .from(snapshots)
+            .where(and(eq(snapshots.owner, s.owner), inArray(snapshots.state, ['creating', 'ready'])))) as [
+            { n: number },
+          ];
           if (n >= opts.maxCount)
-            throw new AppError('quota_exceeded', `You keep ${n} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`, {
-              hints: ['`/cluster snapshots` lists yours; `/cluster snapshot delete ID` removes one you no longer need.'],
-            });
+            throw new AppError(
+              'quota_exceeded',
+              `You keep ${n} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`,
+              {
+                hints: [
+                  '`/cluster snapshots` lists yours; `/cluster snapshot delete ID` removes one you no longer need.',
+                ],
+              },
+            );
         }
-        await tx.insert(snapshots).values({ ...s, state: 'creating' }).onConflictDoNothing({ target: snapshots.operationId });
+        await tx
+          .insert(snapshots)
+          .values({ ...s, state: 'creating' })
+          .onConflictDoNothing({ target: snapshots.operationId });
         const [row] = await tx.select().from(snapshots).where(eq(snapshots.operationId, s.operationId));
         return toSnapshot(row!);
       });
@@ -89,17 +112,28 @@ export function createSnapshotStore(db: Db): SnapshotStore {
       const rows = await db
         .select()
         .from(snapshots)
-        .where(and(visible, filter.clusterId ? eq(snapshots.clusterId, filter.clusterId) : undefined, filter.owner ? eq(snapshots.owner, filter.owner) : undefined))
+        .where(
+          and(
+            visible,
+            filter.clusterId ? eq(snapshots.clusterId, filter.clusterId) : undefined,
+            filter.owner ? eq(snapshots.owner, filter.owner) : undefined,
+          ),
+        )
         .orderBy(desc(snapshots.createdAt))
         .limit(filter.limit ?? 50);
       return rows.map(toSnapshot);
     },
-    markReady: (id, r, tell) => move(id, ['creating'], { state: 'ready', readyAt: sql`now()` as unknown as Date, error: null, ...r }, tell),
+    markReady: (id, r, tell) =>
+      move(id, ['creating'], { state: 'ready', readyAt: sql`now()` as unknown as Date, error: null, ...r }, tell),
     markFailed: (id, error, tell) => move(id, ['creating'], { state: 'failed', error }, tell),
     markDeleting: (id) => move(id, ['ready', 'failed', 'creating', 'deleting'], { state: 'deleting' }),
-    markDeleted: (id, tell) => move(id, ['deleting'], { state: 'deleted', deletedAt: sql`now()` as unknown as Date }, tell),
+    markDeleted: (id, tell) =>
+      move(id, ['deleting'], { state: 'deleted', deletedAt: sql`now()` as unknown as Date }, tell),
     async listExpired(now) {
-      const rows = await db.select().from(snapshots).where(and(inArray(snapshots.state, ['ready', 'failed', 'deleting']), lte(snapshots.expiresAt, now)));
+      const rows = await db
+        .select()
+        .from(snapshots)
+        .where(and(inArray(snapshots.state, ['ready', 'failed', 'deleting']), lte(snapshots.expiresAt, now)));
       return rows.map(toSnapshot);
     },
   };

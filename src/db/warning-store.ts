@@ -35,24 +35,50 @@ export function createWarningStore(db: Db): WarningStore {
   return {
     open: (clusterId, c, tell) =>
       // The partial unique index of open rows is the claim: a second monitor's insert does nothing (and tells nothing).
-      telling((tx) => tx
-        .insert(warnings)
-        .values({ clusterId, kind: c.kind, subject: c.subject, summary: c.summary, detail: c.detail })
-        .onConflictDoNothing({ target: [warnings.clusterId, warnings.kind, warnings.subject], where: sql`resolved_at is null` })
-        .returning(), tell),
+      telling(
+        (tx) =>
+          tx
+            .insert(warnings)
+            .values({ clusterId, kind: c.kind, subject: c.subject, summary: c.summary, detail: c.detail })
+            .onConflictDoNothing({
+              target: [warnings.clusterId, warnings.kind, warnings.subject],
+              where: sql`resolved_at is null`,
+            })
+            .returning(),
+        tell,
+      ),
     update: (id, c, tell) =>
-      telling((tx) => tx.update(warnings).set({ summary: c.summary, detail: c.detail, updatedAt: new Date() }).where(openRow(id)).returning(), tell),
+      telling(
+        (tx) =>
+          tx
+            .update(warnings)
+            .set({ summary: c.summary, detail: c.detail, updatedAt: new Date() })
+            .where(openRow(id))
+            .returning(),
+        tell,
+      ),
     resolve: (id, tell) => {
       const now = new Date();
-      return telling((tx) => tx.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(openRow(id)).returning(), tell);
+      return telling(
+        (tx) => tx.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(openRow(id)).returning(),
+        tell,
+      );
     },
     async listOpen(clusterId) {
-      const rows = await db.select().from(warnings).where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt))).orderBy(asc(warnings.openedAt));
+      const rows = await db
+        .select()
+        .from(warnings)
+        .where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt)))
+        .orderBy(asc(warnings.openedAt));
       return rows.map(toWarning);
     },
     async resolveAll(clusterId) {
       const now = new Date();
-      const rows = await db.update(warnings).set({ resolvedAt: now, updatedAt: now }).where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt))).returning({ id: warnings.id });
+      const rows = await db
+        .update(warnings)
+        .set({ resolvedAt: now, updatedAt: now })
+        .where(and(eq(warnings.clusterId, clusterId), isNull(warnings.resolvedAt)))
+        .returning({ id: warnings.id });
       return rows.length;
     },
     async countOpenByKind() {
@@ -77,15 +103,25 @@ export function createWarningStore(db: Db): WarningStore {
     },
     async saveMemory(clusterId, memory, previousSampledAt) {
       const value = memory as unknown as Record<string, unknown>;
-      const saved = await db.insert(monitorMemory).values({ clusterId, memory: value })
-        .onConflictDoUpdate({ target: monitorMemory.clusterId, set: { memory: value, updatedAt: new Date() }, setWhere: sql`${monitorMemory.memory}->>'sampledAt' IS NOT DISTINCT FROM ${previousSampledAt}` })
+      const saved = await db
+        .insert(monitorMemory)
+        .values({ clusterId, memory: value })
+        .onConflictDoUpdate({
+          target: monitorMemory.clusterId,
+          set: { memory: value, updatedAt: new Date() },
+          setWhere: sql`${monitorMemory.memory}->>'sampledAt' IS NOT DISTINCT FROM ${previousSampledAt}`,
+        })
         .returning({ clusterId: monitorMemory.clusterId });
       return saved.length > 0;
     },
     recordBaselines: (clusterId, baselines, at) => recordBaselines(db, clusterId, baselines, at),
     setDegradedReason: (clusterId, reason, tell) =>
       db.transaction(async (tx) => {
-        const [row] = await tx.update(clusters).set({ error: reason, updatedAt: new Date() }).where(and(eq(clusters.id, clusterId), eq(clusters.state, 'degraded'))).returning();
+        const [row] = await tx
+          .update(clusters)
+          .set({ error: reason, updatedAt: new Date() })
+          .where(and(eq(clusters.id, clusterId), eq(clusters.state, 'degraded')))
+          .returning();
         if (!row) return undefined;
         const cluster = toCluster(row);
         if (tell) await tell(cluster, inTransaction(tx));

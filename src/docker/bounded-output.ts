@@ -72,7 +72,10 @@ export function boundedOutput(limit: OutputLimit = {}): BoundedOutput {
       const { text, truncated } = this.kept();
       if (!truncated) return { text, truncated };
       const marker = cutMarker(keep, Buffer.byteLength(text), total);
-      return { text: keep === 'head' ? `${text}${text.endsWith('\n') ? '' : '\n'}${marker}\n` : `${marker}\n${text}`, truncated };
+      return {
+        text: keep === 'head' ? `${text}${text.endsWith('\n') ? '' : '\n'}${marker}\n` : `${marker}\n${text}`,
+        truncated,
+      };
     },
   };
 }

@@ -8,9 +8,14 @@ import type { DataContext } from './data-context.js';
 import { engineMessage } from './engine-call.js';
 import { startHelper, withHelper } from './helper-container.js';
 
-export async function checkpointSupport(ctx: DataContext, host: string): Promise<{ supported: boolean; reason: string }> {
+export async function checkpointSupport(
+  ctx: DataContext,
+  host: string,
+): Promise<{ supported: boolean; reason: string }> {
   const docker = ctx.pool.get(host);
-  const info = (await ctx.call(host, 'read info of', 'the daemon', () => docker.info())) as { ExperimentalBuild?: boolean };
+  const info = (await ctx.call(host, 'read info of', 'the daemon', () => docker.info())) as {
+    ExperimentalBuild?: boolean;
+  };
   if (!info.ExperimentalBuild)
     return {
       supported: false,
@@ -27,7 +32,10 @@ export async function checkpointSupport(ctx: DataContext, host: string): Promise
       const checkpoint = () => container.createCheckpoint({ CheckpointID: 'cb-probe', Exit: false });
       await ctx.call(host, 'checkpoint', helper.name, checkpoint);
     } catch (e) {
-      return { supported: false, reason: `CRIU could not checkpoint a probe container on ${host}: ${engineMessage((e as Error).cause ?? e)}` };
+      return {
+        supported: false,
+        reason: `CRIU could not checkpoint a probe container on ${host}: ${engineMessage((e as Error).cause ?? e)}`,
+      };
     }
     return { supported: true, reason: `A CRIU checkpoint of a probe container on ${host} succeeded.` };
   });

@@ -122,8 +122,13 @@ export function createCleanupRuntime(ctx: RuntimeContext): CleanupRuntime {
 
     async stopOrphan(clusterId) {
       const found: OrphanFound = {
-        hosts: [], name: null, owner: null,
-        containers: [], volumes: [], networks: [], stopped: [],
+        hosts: [],
+        name: null,
+        owner: null,
+        containers: [],
+        volumes: [],
+        networks: [],
+        stopped: [],
       };
       const note = (labels: Record<string, string> | undefined | null) => {
         found.name ??= labels?.[label.clusterName] ?? null;

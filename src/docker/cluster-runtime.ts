@@ -9,7 +9,7 @@ import { withDeadline } from './engine-call.js';
 import { createImageRuntime } from './images.js';
 import { createNetworkRuntime } from './networks.js';
 import { createNodeRuntime } from './nodes.js';
-import { runtimeContext, type RuntimeContext, type RuntimeOptions } from './runtime-context.js';
+import { type RuntimeContext, type RuntimeOptions, runtimeContext } from './runtime-context.js';
 
 export { filesTar } from './nodes.js';
 export { publishedEnv, publishedEnvPath } from './published-ports.js';

@@ -1,5 +1,5 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { boundedOutput, type BoundedOutput, type OutputLimit } from './bounded-output.js';
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import { type BoundedOutput, boundedOutput, type OutputLimit } from './bounded-output.js';
 
 /**
  * Splits Docker's multiplexed stdout/stderr stream (attach and logs of a container without a TTY: frames

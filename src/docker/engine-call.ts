@@ -31,7 +31,10 @@ export async function tolerate<T>(fn: () => Promise<T>, ...codes: number[]): Pro
 export function dockerError(what: string, e: unknown, code: ErrorCode = 'docker_error'): AppError {
   if (e instanceof AppError) return e;
   const status = statusOf(e);
-  return new AppError(code, `Docker could not ${what}: ${engineMessage(e)}`, { retryable: status === undefined || status >= 500, cause: e });
+  return new AppError(code, `Docker could not ${what}: ${engineMessage(e)}`, {
+    retryable: status === undefined || status >= 500,
+    cause: e,
+  });
 }
 
 export interface EngineCall {
@@ -61,7 +64,10 @@ export function engineCall(logger: Log): EngineCall {
       logger.debug({ host, op, target, ms: Date.now() - started }, 'docker call');
       return result;
     } catch (e) {
-      logger.debug({ host, op, target, ms: Date.now() - started, status: statusOf(e), err: engineMessage(e) }, 'docker call failed');
+      logger.debug(
+        { host, op, target, ms: Date.now() - started, status: statusOf(e), err: engineMessage(e) },
+        'docker call failed',
+      );
       throw dockerError(`${op} ${target} on ${host}`, e);
     }
   };
@@ -87,7 +93,10 @@ export class EngineTimeout extends Error {
 export async function withDeadline<T>(call: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([call, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new EngineTimeout(ms)), ms)))]);
+    return await Promise.race([
+      call,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new EngineTimeout(ms)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -8,7 +8,8 @@ import { demuxedOutput } from './demux.js';
  * exec, and a probe or smoke check left running would pile up on every retry. coreutils `timeout`
  * sends TERM, then KILL 5 s later; images without it run the command unwrapped.
  */
-const DEADLINE_SCRIPT = 't=$1; shift; if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 "$t" "$@"; fi; exec "$@"';
+const DEADLINE_SCRIPT =
+  't=$1; shift; if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 "$t" "$@"; fi; exec "$@"';
 /** `timeout` exits 124 when it sent TERM, 137 (128 + KILL) when TERM was ignored. */
 const TIMED_OUT_CODES = new Set([124, 137]);
 /** How long after the in-container deadline the client stops waiting anyway (KILL grace + slack). */
@@ -30,9 +31,13 @@ export async function execIn(
   limit: OutputLimit = {},
 ): Promise<ExecResult & { truncated: boolean }> {
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const exec = await docker
-    .getContainer(container)
-    .exec({ Cmd: ['sh', '-c', DEADLINE_SCRIPT, 'cb-exec', String(seconds), ...cmd], AttachStdout: true, AttachStderr: true, Tty: false, ...(user !== undefined && { User: user }) });
+  const exec = await docker.getContainer(container).exec({
+    Cmd: ['sh', '-c', DEADLINE_SCRIPT, 'cb-exec', String(seconds), ...cmd],
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    ...(user !== undefined && { User: user }),
+  });
   const stream = await exec.start({ hijack: true, stdin: false });
   const { out, ended, stop } = demuxedOutput(stream, limit);
   let timer: NodeJS.Timeout | undefined;
@@ -50,7 +55,8 @@ export async function execIn(
   // ExitCode is null for a moment after the stream ends; poll briefly.
   for (let i = 0; i < 50; i++) {
     const info = await exec.inspect();
-    if (!info.Running && info.ExitCode !== null) return TIMED_OUT_CODES.has(info.ExitCode) ? timedOut() : { exitCode: info.ExitCode, output, truncated };
+    if (!info.Running && info.ExitCode !== null)
+      return TIMED_OUT_CODES.has(info.ExitCode) ? timedOut() : { exitCode: info.ExitCode, output, truncated };
     await new Promise((r) => setTimeout(r, 20));
   }
   return { exitCode: -1, output, truncated };

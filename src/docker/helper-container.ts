@@ -13,7 +13,7 @@ import { label } from '../domain/labels.js';
 import type { OutputLimit } from './bounded-output.js';
 import type { DataContext } from './data-context.js';
 import { demuxedOutput } from './demux.js';
-import { tolerate, type EngineContext } from './engine-call.js';
+import { type EngineContext, tolerate } from './engine-call.js';
 
 /** Marks a helper container and says what it is for (the label value). */
 export const helperLabel = 'clusterbot.helper';
@@ -79,7 +79,15 @@ function helperBody(spec: HelperSpec, image: string, baseLabels: Record<string, 
       SecurityOpt: ['no-new-privileges'],
       ReadonlyRootfs: true,
       Mounts: spec.volume
-        ? [{ Type: 'volume', Source: spec.volume.name, Target: helperMount, ReadOnly: spec.volume.readOnly, VolumeOptions: { NoCopy: true } }]
+        ? [
+            {
+              Type: 'volume',
+              Source: spec.volume.name,
+              Target: helperMount,
+              ReadOnly: spec.volume.readOnly,
+              VolumeOptions: { NoCopy: true },
+            },
+          ]
         : [],
       LogConfig: { Type: 'none', Config: {} },
       RestartPolicy: { Name: 'no' },

@@ -12,8 +12,9 @@
  * nf_tables or legacy backend always matches the daemon's). Idempotent (check, then insert under a host-wide
  * lock); REJECT, so a client fails at once instead of waiting for a timeout.
  */
-import type { DataContext } from './data-context.js';
+
 import { AppError } from '../errors.js';
+import type { DataContext } from './data-context.js';
 import { runHelper, withHelper } from './helper-container.js';
 
 /** What the rule rejects: the link-local range, which holds every cloud's metadata endpoints. */
@@ -59,16 +60,29 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
       // iptables-nft may add a warning about legacy tables on stderr; the verdict is a line of its own.
       const verdict = r.output.split('\n').find((l): l is 'added' | 'present' => l === 'added' || l === 'present');
       if (r.exitCode !== 0 || !verdict) throw new Error(`exit ${r.exitCode}: ${r.output || '(no output)'}`);
-      if (verdict === 'added') ctx.logger.info({ host, subnetPool: ctx.subnetPool, range: metadataRange }, 'host firewall: cluster nodes may no longer reach link-local (metadata) addresses');
+      if (verdict === 'added')
+        ctx.logger.info(
+          { host, subnetPool: ctx.subnetPool, range: metadataRange },
+          'host firewall: cluster nodes may no longer reach link-local (metadata) addresses',
+        );
       return verdict;
     } catch (e) {
       const why = e instanceof AppError ? e.userMessage : (e as Error).message;
-      ctx.logger.warn({ host, err: why }, 'host firewall: could not make sure cluster nodes cannot reach link-local (metadata) addresses');
-      throw new AppError('docker_error', `Could not make sure that cluster nodes on Docker host ${host} cannot reach ${metadataRange} (cloud metadata): ${why}`, {
-        retryable: true,
-        hints: ['An admin checks that dockerd runs with its iptables rules on, or sets HOST_FIREWALL=off and firewalls the cluster subnet pool on that host by hand (docs/operations.md, "Network reach of nodes").'],
-        cause: e,
-      });
+      ctx.logger.warn(
+        { host, err: why },
+        'host firewall: could not make sure cluster nodes cannot reach link-local (metadata) addresses',
+      );
+      throw new AppError(
+        'docker_error',
+        `Could not make sure that cluster nodes on Docker host ${host} cannot reach ${metadataRange} (cloud metadata): ${why}`,
+        {
+          retryable: true,
+          hints: [
+            'An admin checks that dockerd runs with its iptables rules on, or sets HOST_FIREWALL=off and firewalls the cluster subnet pool on that host by hand (docs/operations.md, "Network reach of nodes").',
+          ],
+          cause: e,
+        },
+      );
     }
   }
 
@@ -78,7 +92,12 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
     ensure(host) {
       const seen = guarded.get(host);
       if (seen && Date.now() - seen.at < refreshMs) return seen.done;
-      if (closed) return Promise.reject(new AppError('docker_error', `Not guarding Docker host ${host}: clusterbot is stopping.`, { retryable: true }));
+      if (closed)
+        return Promise.reject(
+          new AppError('docker_error', `Not guarding Docker host ${host}: clusterbot is stopping.`, {
+            retryable: true,
+          }),
+        );
       const done = apply(host);
       guarded.set(host, { at: Date.now(), done });
       running.add(done);

@@ -33,7 +33,11 @@ export function readTlsDir(dir: string): TlsFiles {
     try {
       return readFileSync(path.join(dir, f));
     } catch (err) {
-      throw new AppError('config_invalid', `Cannot read ${path.join(dir, f)} for a TLS Docker host: ${(err as Error).message}`, { cause: err });
+      throw new AppError(
+        'config_invalid',
+        `Cannot read ${path.join(dir, f)} for a TLS Docker host: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   };
   return { ca: read('ca.pem'), cert: read('cert.pem'), key: read('key.pem') };
@@ -48,11 +52,19 @@ export function clientFor(host: DockerHostConfig): { docker: Docker; agent: http
   const check = checkDockerEndpoint(host);
   if (!check.ok) throw new AppError('config_invalid', check.reason);
   // docker-modem passes `agent` through to http.request; @types/dockerode does not declare it.
-  const withAgent = (o: Docker.DockerOptions, agent: http.Agent) => ({ docker: new Docker({ ...o, agent: printedShort(agent, host.name) } as Docker.DockerOptions), agent });
-  if (check.transport === 'unix') return withAgent({ socketPath: check.socketPath! }, new http.Agent({ keepAlive: true }));
-  if (check.transport === 'tcp') return withAgent({ host: check.host!, port: check.port!, protocol: 'http' }, new http.Agent({ keepAlive: true }));
+  const withAgent = (o: Docker.DockerOptions, agent: http.Agent) => ({
+    docker: new Docker({ ...o, agent: printedShort(agent, host.name) } as Docker.DockerOptions),
+    agent,
+  });
+  if (check.transport === 'unix')
+    return withAgent({ socketPath: check.socketPath! }, new http.Agent({ keepAlive: true }));
+  if (check.transport === 'tcp')
+    return withAgent({ host: check.host!, port: check.port!, protocol: 'http' }, new http.Agent({ keepAlive: true }));
   const tls = readTlsDir(host.tlsDir!);
-  return withAgent({ host: check.host!, port: check.port!, protocol: 'https', ...tls }, new https.Agent({ keepAlive: true, ...tls }));
+  return withAgent(
+    { host: check.host!, port: check.port!, protocol: 'https', ...tls },
+    new https.Agent({ keepAlive: true, ...tls }),
+  );
 }
 
 /**
@@ -87,7 +99,9 @@ export function createHostPool(hosts: DockerHostConfig[]): HostPool {
     },
     async close() {
       const sockets = agents.flatMap((a) => [...Object.values(a.sockets), ...Object.values(a.freeSockets)].flat());
-      const closed = sockets.map((s) => (s && !s.closed ? new Promise((resolve) => s.once('close', resolve)) : undefined));
+      const closed = sockets.map((s) =>
+        s && !s.closed ? new Promise((resolve) => s.once('close', resolve)) : undefined,
+      );
       for (const a of agents) a.destroy();
       await Promise.all(closed);
     },
@@ -118,7 +132,13 @@ function measured(host: string, docker: Docker): Docker {
 /** An Engine API path without ids, names or query, so labels stay few: `/containers/abc/start?x` → `/containers/{id}/start`. */
 export function enginePath(path: string): string {
   const p = path.split('?')[0]!.replace(/^\/v[\d.]+(?=\/)/, '');
-  const images = /^\/(images|distribution)\/(?!(create|json|prune|load|get|search|build)$)(.+?)(\/(json|tag|push|history|get))?$/.exec(p);
+  const images =
+    /^\/(images|distribution)\/(?!(create|json|prune|load|get|search|build)$)(.+?)(\/(json|tag|push|history|get))?$/.exec(
+      p,
+    );
   if (images) return `/${images[1]}/{name}${images[4] ?? ''}`;
-  return p.replace(/^\/(containers|networks|volumes|exec|plugins|services|tasks|secrets|configs|nodes)\/(?!(create|prune|json)$)[^/]+/, '/$1/{id}');
+  return p.replace(
+    /^\/(containers|networks|volumes|exec|plugins|services|tasks|secrets|configs|nodes)\/(?!(create|prune|json)$)[^/]+/,
+    '/$1/{id}',
+  );
 }

@@ -9,7 +9,8 @@ import type { HostPool } from './host-pool.js';
  * Free disk under the Docker data root (a container's / is an overlay on it) and the host's MemAvailable
  * (/proc/meminfo is not namespaced), read with one shell run in a node already running there.
  */
-export const freeScript = "df -Pk / 2>/dev/null | awk 'NR==2{print \"disk\", $4}'; awk '/^MemAvailable:/{print \"mem\", $2}' /proc/meminfo";
+export const freeScript =
+  'df -Pk / 2>/dev/null | awk \'NR==2{print "disk", $4}\'; awk \'/^MemAvailable:/{print "mem", $2}\' /proc/meminfo';
 
 /** Parses `freeScript`'s output (both in KiB); what is missing is null, never an error. */
 export function parseFree(output: string): { diskFreeBytes: number | null; memoryFreeBytes: number | null } {
@@ -26,12 +27,19 @@ export function parseFree(output: string): { diskFreeBytes: number | null; memor
  * host. The Engine API reports neither, and a helper container every few seconds would cost more than the check
  * is worth; a host with no running node keeps its last figures.
  */
-export function createHostProbe(pool: HostPool, opts: { instance?: string; firewall?: Pick<HostFirewall, 'ensure'> } = {}): HostProbe {
-  const filters = { label: [`${label.managed}=true`, ...(opts.instance ? [`${label.instance}=${opts.instance}`] : [])], status: ['running'] };
+export function createHostProbe(
+  pool: HostPool,
+  opts: { instance?: string; firewall?: Pick<HostFirewall, 'ensure'> } = {},
+): HostProbe {
+  const filters = {
+    label: [`${label.managed}=true`, ...(opts.instance ? [`${label.instance}=${opts.instance}`] : [])],
+    status: ['running'],
+  };
   return {
     names: () => pool.names(),
     async check(host, timeoutMs) {
-      if (!pool.names().includes(host)) return { ok: false, error: 'this process has no connection to it yet (registered after it started)' };
+      if (!pool.names().includes(host))
+        return { ok: false, error: 'this process has no connection to it yet (registered after it started)' };
       const docker = pool.get(host);
       let info;
       try {

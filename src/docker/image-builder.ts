@@ -5,9 +5,22 @@
  * Images are keyed by a content hash of the recipe chain (label clusterbot.recipe.hash), so an unchanged
  * recipe is never rebuilt and an edited one can never be confused with the old image.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, readFile, readdir, readlink, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -15,19 +28,19 @@ import type Dockerode from 'dockerode';
 import * as tarStream from 'tar-stream';
 import YAML from 'yaml';
 import {
-  RECIPE_HASH_LABEL,
-  RECIPE_LABEL,
-  RecipeError,
   buildOrder,
   checkDockerfile,
+  type FromRecipe,
+  type ImageRecipe,
   imageRef,
   latestRef,
   parseImageRecipe,
-  recipeHash,
-  type FromRecipe,
-  type ImageRecipe,
+  RECIPE_HASH_LABEL,
+  RECIPE_LABEL,
+  RecipeError,
   type RecipeFile,
   type RootfsRecipe,
+  recipeHash,
 } from '../domain/image-recipe.js';
 import { serializeInProcess } from './serialize.js';
 
@@ -134,7 +147,10 @@ export function createImageBuilder(options: ImageBuilderOptions): ImageBuilder {
     return planBuild(await loadRecipeSet(recipesDir), targets);
   }
 
-  async function build(name?: string | string[], opts: { force?: boolean; jobs?: number } = {}): Promise<BuildResult[]> {
+  async function build(
+    name?: string | string[],
+    opts: { force?: boolean; jobs?: number } = {},
+  ): Promise<BuildResult[]> {
     const targets = name === undefined ? undefined : [name].flat();
     const steps = await plan(targets);
     // Forcing only the requested recipe keeps `build zookeeper --force` from re-running a 90 s debootstrap.
@@ -145,10 +161,13 @@ export function createImageBuilder(options: ImageBuilderOptions): ImageBuilder {
     const built = new Map<string, Promise<BuildResult>>();
     for (const step of steps) {
       const parent = step.loaded.recipe.kind === 'from' ? built.get(step.loaded.recipe.from) : undefined;
-      built.set(step.name, (async () => {
-        await parent;
-        return slots(() => buildStepLocked(step, forced.has(step.name)));
-      })());
+      built.set(
+        step.name,
+        (async () => {
+          await parent;
+          return slots(() => buildStepLocked(step, forced.has(step.name)));
+        })(),
+      );
     }
     const settled = await Promise.allSettled(steps.map((s) => built.get(s.name)!));
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -170,7 +189,15 @@ export function createImageBuilder(options: ImageBuilderOptions): ImageBuilder {
       if (existing) {
         await ensureTags(docker, existing.Id, step);
         logger.debug({ recipe: step.name, ref: step.ref }, 'image up to date, not rebuilding');
-        return { name: step.name, ref: step.ref, hash: step.hash, imageId: existing.Id, cached: true, seconds: 0, sizeBytes: existing.Size };
+        return {
+          name: step.name,
+          ref: step.ref,
+          hash: step.hash,
+          imageId: existing.Id,
+          cached: true,
+          seconds: 0,
+          sizeBytes: existing.Size,
+        };
       }
     }
     logger.info({ recipe: step.name, ref: step.ref, force }, 'building image');
@@ -182,7 +209,15 @@ export function createImageBuilder(options: ImageBuilderOptions): ImageBuilder {
     await ensureTags(docker, image.Id, step);
     const seconds = Math.round((Date.now() - started) / 100) / 10;
     logger.info({ recipe: step.name, ref: step.ref, seconds, sizeBytes: image.Size }, 'built image');
-    return { name: step.name, ref: step.ref, hash: step.hash, imageId: image.Id, cached: false, seconds, sizeBytes: image.Size };
+    return {
+      name: step.name,
+      ref: step.ref,
+      hash: step.hash,
+      imageId: image.Id,
+      cached: false,
+      seconds,
+      sizeBytes: image.Size,
+    };
   }
 
   return {
@@ -250,12 +285,16 @@ async function loadRecipe(dir: string, folderName: string): Promise<LoadedRecipe
 function checkFromRecipeFiles(recipe: FromRecipe, dir: string, files: LoadedRecipe['files']): void {
   const dockerfile = files.find((f) => f.path === recipe.dockerfile);
   if (!dockerfile) {
-    throw new RecipeError(`Image recipe "${recipe.name}": ${join(dir, recipe.dockerfile)} does not exist; add it or fix "dockerfile:".`);
+    throw new RecipeError(
+      `Image recipe "${recipe.name}": ${join(dir, recipe.dockerfile)} does not exist; add it or fix "dockerfile:".`,
+    );
   }
   const problem = checkDockerfile(dockerfile.content.toString('utf8'));
   if (problem) throw new RecipeError(`Image recipe "${recipe.name}": ${join(dir, recipe.dockerfile)}: ${problem}.`);
   if (recipe.prepare !== undefined && !files.some((f) => f.path === recipe.prepare)) {
-    throw new RecipeError(`Image recipe "${recipe.name}": ${join(dir, recipe.prepare)} does not exist; add it or remove "prepare:".`);
+    throw new RecipeError(
+      `Image recipe "${recipe.name}": ${join(dir, recipe.prepare)} does not exist; add it or remove "prepare:".`,
+    );
   }
 }
 
@@ -272,7 +311,9 @@ async function readRecipeFiles(root: string): Promise<LoadedRecipe['files']> {
         files.push({ path: relative(root, full).split(sep).join('/'), content, mode: info.mode & 0o777 });
       } else {
         // Symlinks could point outside the folder and would not be covered by the hash.
-        throw new RecipeError(`${full} is not a regular file; replace it with a real file (symlinks are not allowed in recipes).`);
+        throw new RecipeError(
+          `${full} is not a regular file; replace it with a real file (symlinks are not allowed in recipes).`,
+        );
       }
     }
   };
@@ -283,7 +324,10 @@ async function readRecipeFiles(root: string): Promise<LoadedRecipe['files']> {
 /** Order and hash the recipes needed for `targets` (all when undefined); throws the first problem found. */
 function planBuild(set: RecipeSet, targets?: string[]): PlanStep[] {
   const nodes = [
-    ...[...set.valid.values()].map(({ recipe }) => ({ name: recipe.name, from: recipe.kind === 'from' ? recipe.from : undefined })),
+    ...[...set.valid.values()].map(({ recipe }) => ({
+      name: recipe.name,
+      from: recipe.kind === 'from' ? recipe.from : undefined,
+    })),
     ...[...set.invalid.keys()].map((name) => ({ name })),
   ];
   const steps = new Map<string, PlanStep>();
@@ -293,7 +337,8 @@ function planBuild(set: RecipeSet, targets?: string[]): PlanStep[] {
     const parent = loaded.recipe.kind === 'from' ? steps.get(loaded.recipe.from) : undefined;
     const used = (loaded.recipe.kind === 'from' ? loaded.recipe.uses : []).map((u) => {
       const usedRecipe = set.valid.get(u);
-      if (!usedRecipe) throw new RecipeError(set.invalid.get(u) ?? `Image recipe "${name}" uses "${u}", which is not a recipe.`);
+      if (!usedRecipe)
+        throw new RecipeError(set.invalid.get(u) ?? `Image recipe "${name}" uses "${u}", which is not a recipe.`);
       return { name: u, files: usedRecipe.files };
     });
     const hash = recipeHash(loaded.files, parent?.hash, used);
@@ -339,7 +384,9 @@ async function findBuiltImage(docker: Dockerode, step: PlanStep): Promise<Docker
 
 /** Prefer the image carrying the exact ref; after a forced rebuild an older one with the same hash may linger. */
 function pickImage(images: Dockerode.ImageInfo[], step: PlanStep): Dockerode.ImageInfo | undefined {
-  const matching = images.filter((i) => i.Labels?.[RECIPE_LABEL] === step.name && i.Labels?.[RECIPE_HASH_LABEL] === step.hash);
+  const matching = images.filter(
+    (i) => i.Labels?.[RECIPE_LABEL] === step.name && i.Labels?.[RECIPE_HASH_LABEL] === step.hash,
+  );
   return matching.find((i) => i.RepoTags?.includes(step.ref)) ?? matching.sort((a, b) => b.Created - a.Created)[0];
 }
 
@@ -348,10 +395,16 @@ async function inspectBuilt(docker: Dockerode, step: PlanStep): Promise<{ Id: st
   try {
     info = await docker.getImage(step.ref).inspect();
   } catch (err) {
-    throw new ImageBuildError(step.name, `Image recipe "${step.name}" reported success but ${step.ref} does not exist (${errorText(err)}); run the build again and check the Docker daemon log.`);
+    throw new ImageBuildError(
+      step.name,
+      `Image recipe "${step.name}" reported success but ${step.ref} does not exist (${errorText(err)}); run the build again and check the Docker daemon log.`,
+    );
   }
   if (info.Config?.Labels?.[RECIPE_HASH_LABEL] !== step.hash) {
-    throw new ImageBuildError(step.name, `Image ${step.ref} lacks label ${RECIPE_HASH_LABEL}=${step.hash}; make sure the recipe does not override that label, then rebuild.`);
+    throw new ImageBuildError(
+      step.name,
+      `Image ${step.ref} lacks label ${RECIPE_HASH_LABEL}=${step.hash}; make sure the recipe does not override that label, then rebuild.`,
+    );
   }
   return { Id: info.Id, Size: info.Size };
 }
@@ -377,7 +430,10 @@ interface StepContext {
 
 async function buildRootfsImage(ctx: StepContext, step: PlanStep, recipe: RootfsRecipe): Promise<void> {
   if (process.getuid?.() !== 0) {
-    throw new ImageBuildError(step.name, `Image recipe "${step.name}" needs debootstrap, which must run as root; run the build as root (the bot already needs root for /var/run/docker.sock).`);
+    throw new ImageBuildError(
+      step.name,
+      `Image recipe "${step.name}" needs debootstrap, which must run as root; run the build as root (the bot already needs root for /var/run/docker.sock).`,
+    );
   }
   const tmpRoot = join(ctx.cacheDir, 'tmp');
   const debCache = join(ctx.cacheDir, 'debootstrap-debs');
@@ -394,7 +450,13 @@ async function buildRootfsImage(ctx: StepContext, step: PlanStep, recipe: Rootfs
   }
 }
 
-async function runDebootstrap(ctx: StepContext, step: PlanStep, recipe: RootfsRecipe, rootfs: string, debCache: string): Promise<void> {
+async function runDebootstrap(
+  ctx: StepContext,
+  step: PlanStep,
+  recipe: RootfsRecipe,
+  rootfs: string,
+  debCache: string,
+): Promise<void> {
   const { suite, variant, packages } = recipe.rootfs;
   const args = [
     `--variant=${variant}`,
@@ -410,7 +472,10 @@ async function runDebootstrap(ctx: StepContext, step: PlanStep, recipe: RootfsRe
   } catch (err) {
     // debootstrap's own log holds the real reason (e.g. the failing maintainer script); show it too.
     const logTail = await tailOfFile(join(rootfs, 'debootstrap', 'debootstrap.log'), 15);
-    const tail = [...(err instanceof CommandError ? err.tail : []), ...(logTail.length ? ['--- debootstrap.log:', ...logTail] : [])];
+    const tail = [
+      ...(err instanceof CommandError ? err.tail : []),
+      ...(logTail.length ? ['--- debootstrap.log:', ...logTail] : []),
+    ];
     throw new ImageBuildError(
       step.name,
       `Image recipe "${step.name}": debootstrap of ${suite} from ${ctx.mirror} failed (${errorText(err)}). Check that the mirror is reachable (option debianMirror / DEBIAN_MIRROR) and that every package in rootfs.packages exists in ${suite}.`,
@@ -421,7 +486,11 @@ async function runDebootstrap(ctx: StepContext, step: PlanStep, recipe: RootfsRe
 
 /** Drop apt's download caches: they are ~300 MB, useless in a container, and re-fetchable with apt-get update. */
 async function trimRootfs(rootfs: string): Promise<void> {
-  const dirs = [join(rootfs, 'var/cache/apt/archives'), join(rootfs, 'var/lib/apt/lists'), join(rootfs, 'var/cache/apt')];
+  const dirs = [
+    join(rootfs, 'var/cache/apt/archives'),
+    join(rootfs, 'var/lib/apt/lists'),
+    join(rootfs, 'var/cache/apt'),
+  ];
   for (const dir of dirs) {
     const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
     for (const entry of entries) {
@@ -432,7 +501,11 @@ async function trimRootfs(rootfs: string): Promise<void> {
 
 async function importRootfs(ctx: StepContext, step: PlanStep, recipe: RootfsRecipe, rootfs: string): Promise<void> {
   const [repo, tag] = splitRef(step.ref);
-  const changes = [...recipe.rootfs.changes, `LABEL ${RECIPE_LABEL}=${step.name}`, `LABEL ${RECIPE_HASH_LABEL}=${step.hash}`];
+  const changes = [
+    ...recipe.rootfs.changes,
+    `LABEL ${RECIPE_LABEL}=${step.name}`,
+    `LABEL ${RECIPE_HASH_LABEL}=${step.hash}`,
+  ];
   // --numeric-owner: the daemon applies numeric ids anyway; names from the host's passwd would only mislead.
   // --xattrs: keeps file capabilities (e.g. ping's cap_net_raw) in the image.
   const tar = spawn('tar', ['--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', rootfs, '-c', '.'], {
@@ -442,19 +515,36 @@ async function importRootfs(ctx: StepContext, step: PlanStep, recipe: RootfsReci
   const tarExit = waitForExit(tar, 'tar').catch((err: unknown): ExitResult => ({ code: errorText(err), tail: [] }));
   let messages: ProgressMessage[];
   try {
-    const progress = await ctx.docker.importImage(tar.stdout, { repo, tag, changes, message: `clusterbot recipe ${step.name}` });
-    messages = await followProgress(ctx.docker, progress, (msg) => ctx.logger.debug({ recipe: step.name, progress: msg }, 'import progress'));
+    const progress = await ctx.docker.importImage(tar.stdout, {
+      repo,
+      tag,
+      changes,
+      message: `clusterbot recipe ${step.name}`,
+    });
+    messages = await followProgress(ctx.docker, progress, (msg) =>
+      ctx.logger.debug({ recipe: step.name, progress: msg }, 'import progress'),
+    );
   } catch (err) {
     tar.kill(); // otherwise tar blocks forever writing into a pipe nobody reads
-    throw new ImageBuildError(step.name, `Image recipe "${step.name}": docker import failed (${errorText(err)}); check the Docker daemon log and free disk space, then rebuild.`);
+    throw new ImageBuildError(
+      step.name,
+      `Image recipe "${step.name}": docker import failed (${errorText(err)}); check the Docker daemon log and free disk space, then rebuild.`,
+    );
   }
   const tarResult = await tarExit;
   const error = firstProgressError(messages);
   if (tarResult.code !== 0 || error) {
     // A truncated tar can still import "successfully"; never leave such an image behind under the real ref.
-    await ctx.docker.getImage(step.ref).remove({ force: true }).catch(() => undefined);
+    await ctx.docker
+      .getImage(step.ref)
+      .remove({ force: true })
+      .catch(() => undefined);
     const why = error ?? `tar exited with ${tarResult.code}`;
-    throw new ImageBuildError(step.name, `Image recipe "${step.name}": importing the rootfs failed (${why}); check free disk space under ${ctx.cacheDir} and /var/lib/docker, then rebuild.`, tarResult.tail);
+    throw new ImageBuildError(
+      step.name,
+      `Image recipe "${step.name}": importing the rootfs failed (${why}); check free disk space under ${ctx.cacheDir} and /var/lib/docker, then rebuild.`,
+      tarResult.tail,
+    );
   }
 }
 
@@ -462,7 +552,11 @@ async function importRootfs(ctx: StepContext, step: PlanStep, recipe: RootfsReci
 // from recipes: prepare + docker build
 
 async function buildFromImage(ctx: StepContext, step: PlanStep, recipe: FromRecipe, force: boolean): Promise<void> {
-  if (!step.parentRef) throw new ImageBuildError(step.name, `Image recipe "${step.name}" has no built parent; build "${recipe.from}" first.`);
+  if (!step.parentRef)
+    throw new ImageBuildError(
+      step.name,
+      `Image recipe "${step.name}" has no built parent; build "${recipe.from}" first.`,
+    );
   const tmpRoot = join(ctx.cacheDir, 'tmp');
   const downloads = join(ctx.cacheDir, 'downloads');
   await Promise.all([mkdir(tmpRoot, { recursive: true }), mkdir(downloads, { recursive: true })]);
@@ -470,7 +564,10 @@ async function buildFromImage(ctx: StepContext, step: PlanStep, recipe: FromReci
   try {
     // One prepare at a time per cache: they share its download folders (Maven's local repository is not safe for
     // two writers); the Docker builds, the other half of the time, run side by side.
-    if (recipe.prepare !== undefined) await serializeInProcess(`${downloads}:prepare`, () => runPrepare(ctx, step, recipe.prepare!, contextDir, downloads));
+    if (recipe.prepare !== undefined)
+      await serializeInProcess(`${downloads}:prepare`, () =>
+        runPrepare(ctx, step, recipe.prepare!, contextDir, downloads),
+      );
     await writeRecipeFiles(step.loaded, contextDir);
     await dockerBuild(ctx, step, recipe, contextDir, force);
   } finally {
@@ -478,7 +575,13 @@ async function buildFromImage(ctx: StepContext, step: PlanStep, recipe: FromReci
   }
 }
 
-async function runPrepare(ctx: StepContext, step: PlanStep, prepare: string, contextDir: string, downloads: string): Promise<void> {
+async function runPrepare(
+  ctx: StepContext,
+  step: PlanStep,
+  prepare: string,
+  contextDir: string,
+  downloads: string,
+): Promise<void> {
   const script = join(step.loaded.dir, prepare);
   try {
     await runLogged(ctx.logger, step.name, 'bash', [script, contextDir, downloads], { cwd: step.loaded.dir });
@@ -501,7 +604,13 @@ async function writeRecipeFiles(loaded: LoadedRecipe, contextDir: string): Promi
   }
 }
 
-async function dockerBuild(ctx: StepContext, step: PlanStep, recipe: FromRecipe, contextDir: string, force: boolean): Promise<void> {
+async function dockerBuild(
+  ctx: StepContext,
+  step: PlanStep,
+  recipe: FromRecipe,
+  contextDir: string,
+  force: boolean,
+): Promise<void> {
   const tail: string[] = [];
   const options: Dockerode.ImageBuildOptions = {
     t: step.ref,
@@ -576,10 +685,18 @@ interface ProgressMessage {
   aux?: unknown;
 }
 
-function followProgress(docker: Dockerode, stream: NodeJS.ReadableStream, onProgress: (msg: ProgressMessage) => void): Promise<ProgressMessage[]> {
+function followProgress(
+  docker: Dockerode,
+  stream: NodeJS.ReadableStream,
+  onProgress: (msg: ProgressMessage) => void,
+): Promise<ProgressMessage[]> {
   return new Promise((resolve, reject) => {
     // followProgress types its results as any[]; every Engine progress line is an object of this shape.
-    docker.modem.followProgress(stream, (err: Error | null, output: ProgressMessage[]) => (err ? reject(err) : resolve(output)), onProgress);
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, output: ProgressMessage[]) => (err ? reject(err) : resolve(output)),
+      onProgress,
+    );
   });
 }
 
@@ -590,7 +707,10 @@ function firstProgressError(messages: ProgressMessage[]): string | undefined {
 
 function progressLines(msg: ProgressMessage): string[] {
   const text = msg.stream ?? msg.status ?? msg.error ?? '';
-  return text.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+  return text
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '');
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -644,7 +764,11 @@ function waitForExit(child: ChildProcess, command: string, onLine?: (line: strin
   collect(child.stderr);
   return new Promise((resolve, reject) => {
     child.on('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'ENOENT' ? new Error(`${command} is not installed; install it (apt-get install -y ${command})`) : err),
+      reject(
+        err.code === 'ENOENT'
+          ? new Error(`${command} is not installed; install it (apt-get install -y ${command})`)
+          : err,
+      ),
     );
     child.on('close', (code, signal) => resolve({ code: code ?? signal ?? 'unknown', tail }));
   });
@@ -657,7 +781,10 @@ function pushTail(tail: string[], line: string): void {
 
 async function tailOfFile(path: string, lines: number): Promise<string[]> {
   const text = await readFile(path, 'utf8').catch(() => '');
-  return text.split('\n').filter((l) => l.trim() !== '').slice(-lines);
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(-lines);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -679,7 +806,10 @@ async function assertNoMountsUnder(dir: string, recipe: string): Promise<void> {
   const mounts = await mountsUnder(dir);
   if (mounts.length > 0) {
     // Tarring a mounted /proc or bind-mounted /dev would put the host's files into the image.
-    throw new ImageBuildError(recipe, `debootstrap left ${mounts.join(', ')} mounted; unmount them (umount -R ${dir}) and rebuild.`);
+    throw new ImageBuildError(
+      recipe,
+      `debootstrap left ${mounts.join(', ')} mounted; unmount them (umount -R ${dir}) and rebuild.`,
+    );
   }
 }
 
@@ -689,11 +819,18 @@ async function assertNoMountsUnder(dir: string, recipe: string): Promise<void> {
  */
 async function removeTree(dir: string, logger: BuilderLogger): Promise<void> {
   for (const mount of await mountsUnder(dir)) {
-    await new Promise<void>((resolve) => spawn('umount', ['-l', mount], { stdio: 'ignore' }).on('close', () => resolve()).on('error', () => resolve()));
+    await new Promise<void>((resolve) =>
+      spawn('umount', ['-l', mount], { stdio: 'ignore' })
+        .on('close', () => resolve())
+        .on('error', () => resolve()),
+    );
   }
   const remaining = await mountsUnder(dir);
   if (remaining.length > 0) {
-    logger.error({ dir, mounts: remaining }, `not deleting ${dir}: still mounted; unmount with "umount -R ${dir}" and delete it by hand`);
+    logger.error(
+      { dir, mounts: remaining },
+      `not deleting ${dir}: still mounted; unmount with "umount -R ${dir}" and delete it by hand`,
+    );
     return;
   }
   await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
@@ -724,7 +861,9 @@ async function withLockFile<T>(path: string, logger: BuilderLogger, fn: () => Pr
       continue;
     }
     if (Date.now() > deadline) {
-      throw new Error(`Gave up waiting for lock ${path} held by pid ${owner}; if no image build is running, delete that file and retry.`);
+      throw new Error(
+        `Gave up waiting for lock ${path} held by pid ${owner}; if no image build is running, delete that file and retry.`,
+      );
     }
     if (!announced) logger.info({ lock: path, pid: owner }, 'waiting for another process building the same image');
     announced = true;
@@ -767,7 +906,10 @@ function semaphore(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
 // Small helpers
 
 async function isFile(path: string): Promise<boolean> {
-  return stat(path).then((s) => s.isFile(), () => false);
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }
 
 function splitRef(ref: string): [string, string] {

@@ -25,7 +25,10 @@ export interface ImageProgress {
   total?: number;
 }
 
-export type ImageArrival = { via: 'present' } | { via: 'registry'; registryRef: string } | { via: 'stream'; from: string; bytes: number };
+export type ImageArrival =
+  | { via: 'present' }
+  | { via: 'registry'; registryRef: string }
+  | { via: 'stream'; from: string; bytes: number };
 
 export interface ImageDistributionOptions {
   pool: HostPool;
@@ -44,7 +47,12 @@ function splitRef(ref: string): { repo: string; tag: string } {
 }
 
 /** Follows a push or pull progress stream to its end; Docker reports failures inside the stream, not as HTTP errors. */
-function follow(docker: Docker, stream: NodeJS.ReadableStream, what: string, onEvent?: (e: { id?: string; status?: string }) => void): Promise<void> {
+function follow(
+  docker: Docker,
+  stream: NodeJS.ReadableStream,
+  what: string,
+  onEvent?: (e: { id?: string; status?: string }) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     docker.modem.followProgress(
       stream,
@@ -66,13 +74,16 @@ export function createImageDistribution(opts: ImageDistributionOptions): ImageDi
   };
   const sourceOf = async (ref: string, except?: string): Promise<string> => {
     for (const h of pool.names()) if (h !== except && (await has(h, ref))) return h;
-    throw new AppError('image_missing', `The image ${ref} is on no Docker host.`, { hints: ['An admin runs `clusterbot images build` on the build host.'] });
+    throw new AppError('image_missing', `The image ${ref} is on no Docker host.`, {
+      hints: ['An admin runs `clusterbot images build` on the build host.'],
+    });
   };
   // One transfer of an image to a host at a time: two creates landing on a new host share the first's work.
   const inFlight = new Map<string, Promise<ImageArrival>>();
 
   async function push(ref: string): Promise<string> {
-    if (!opts.registry) throw new AppError('config_invalid', 'No registry is configured: set REGISTRY_URL (host:port).');
+    if (!opts.registry)
+      throw new AppError('config_invalid', 'No registry is configured: set REGISTRY_URL (host:port).');
     const from = await sourceOf(ref);
     const docker = pool.get(from);
     const target = registryRef(opts.registry, ref);
@@ -84,7 +95,11 @@ export function createImageDistribution(opts: ImageDistributionOptions): ImageDi
     return target;
   }
 
-  async function viaRegistry(host: string, ref: string, onProgress?: (p: ImageProgress) => void): Promise<ImageArrival> {
+  async function viaRegistry(
+    host: string,
+    ref: string,
+    onProgress?: (p: ImageProgress) => void,
+  ): Promise<ImageArrival> {
     const target = registryRef(opts.registry!, ref);
     const docker = pool.get(host);
     const pull = async () => {
@@ -124,7 +139,10 @@ export function createImageDistribution(opts: ImageDistributionOptions): ImageDi
     tar.on('error', (e) => counter.destroy(e));
     const loading = await pool.get(host).loadImage(tar.pipe(counter), { quiet: true });
     await follow(pool.get(host), loading as NodeJS.ReadableStream, `Loading ${ref} from ${from} into ${host}`);
-    if (!(await has(host, ref))) throw new AppError('image_transfer_failed', `Loading ${ref} into ${host} ended without the image.`, { retryable: true });
+    if (!(await has(host, ref)))
+      throw new AppError('image_transfer_failed', `Loading ${ref} into ${host} ended without the image.`, {
+        retryable: true,
+      });
     return { via: 'stream', from, bytes };
   }
 
@@ -138,7 +156,11 @@ export function createImageDistribution(opts: ImageDistributionOptions): ImageDi
         // A host that goes away mid-transfer (connection reset, refused) fails the create with what was being copied
         // and where, retryable, not as an internal error.
         const moving = opts.registry ? viaRegistry(host, ref, onProgress) : viaStream(host, ref, onProgress);
-        running = moving.catch((e: unknown) => { throw dockerError(`copy ${ref} to ${host}`, e, 'image_transfer_failed'); }).finally(() => inFlight.delete(key));
+        running = moving
+          .catch((e: unknown) => {
+            throw dockerError(`copy ${ref} to ${host}`, e, 'image_transfer_failed');
+          })
+          .finally(() => inFlight.delete(key));
         inFlight.set(key, running);
       }
       return running;

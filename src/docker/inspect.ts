@@ -1,4 +1,4 @@
-import { tolerate, type EngineContext } from './engine-call.js';
+import { type EngineContext, tolerate } from './engine-call.js';
 
 /*
  * The engine's view of one object on a host, or undefined when it is not there. Only a 404 counts as absent: any

@@ -8,7 +8,11 @@ import { demuxStream } from './demux.js';
  * Read as a stream (dockerode's logs() buffers the whole answer when not following), keeping only a window
  * of about twice the cap, so long lines cannot blow up memory. `totalBytes`: what the log tail held in all.
  */
-export async function logTail(docker: Docker, container: string, opts: { tailLines: number; maxBytes: number }): Promise<{ text: string; truncated: boolean; totalBytes: number }> {
+export async function logTail(
+  docker: Docker,
+  container: string,
+  opts: { tailLines: number; maxBytes: number },
+): Promise<{ text: string; truncated: boolean; totalBytes: number }> {
   const res = await new Promise<Readable>((resolve, reject) =>
     docker.modem.dial(
       {

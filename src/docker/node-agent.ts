@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { boundedOutput, defaultOutputBytes, type BoundedOutput } from './bounded-output.js';
+import { type BoundedOutput, boundedOutput, defaultOutputBytes } from './bounded-output.js';
 import { demuxStream } from './demux.js';
 import type { HostPool } from './host-pool.js';
 
@@ -32,7 +32,15 @@ interface Agent {
    * The request being answered: its output so far (capped, see bounded-output.ts), and the bytes held back because
    * they may be the start of its end marker (at most the marker's length, whatever the script prints).
    */
-  pending?: { n: number; marker: Buffer; out: BoundedOutput; held: Buffer; resolve: (out: string) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+  pending?: {
+    n: number;
+    marker: Buffer;
+    out: BoundedOutput;
+    held: Buffer;
+    resolve: (out: string) => void;
+    reject: (e: Error) => void;
+    timer: NodeJS.Timeout;
+  };
   /** One request at a time: the next waits for the previous. */
   queue: Promise<unknown>;
   lastUsed: number;
@@ -52,10 +60,13 @@ export function createNodeAgents(pool: HostPool, opts: { idleMs?: number; maxByt
   const starting = new Map<string, Promise<Agent>>();
   const idleMs = opts.idleMs ?? 5 * 60_000;
   const maxBytes = opts.maxBytes ?? defaultOutputBytes;
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [key, a] of agents) if (!a.pending && now - a.lastUsed > idleMs) kill(key, a, new Error('agent idle'));
-  }, Math.min(idleMs, 60_000));
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [key, a] of agents) if (!a.pending && now - a.lastUsed > idleMs) kill(key, a, new Error('agent idle'));
+    },
+    Math.min(idleMs, 60_000),
+  );
   sweep.unref();
 
   function kill(key: string, a: Agent, why: Error): void {
@@ -72,7 +83,17 @@ export function createNodeAgents(pool: HostPool, opts: { idleMs?: number; maxByt
   }
 
   async function start(key: string, host: string, containerName: string): Promise<Agent> {
-    const exec = await pool.get(host).getContainer(containerName).exec({ Cmd: ['sh', '-c', AGENT_LOOP], AttachStdin: true, AttachStdout: true, AttachStderr: true, Tty: false, User: '0' });
+    const exec = await pool
+      .get(host)
+      .getContainer(containerName)
+      .exec({
+        Cmd: ['sh', '-c', AGENT_LOOP],
+        AttachStdin: true,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: false,
+        User: '0',
+      });
     const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as Duplex;
     const a: Agent = { stream, seq: 0, queue: Promise.resolve(), lastUsed: Date.now(), dead: false };
     const out = demuxStream('merge');
@@ -108,21 +129,35 @@ export function createNodeAgents(pool: HostPool, opts: { idleMs?: number; maxByt
       if (!agent || agent.dead) {
         let pending = starting.get(key);
         if (!pending) {
-          pending = start(key, host, containerName).then((a) => (agents.set(key, a), a)).finally(() => starting.delete(key));
+          pending = start(key, host, containerName)
+            .then((a) => (agents.set(key, a), a))
+            .finally(() => starting.delete(key));
           starting.set(key, pending);
         }
         agent = await pending;
       }
       const a = agent;
-      const ask = () => new Promise<string>((resolve, reject) => {
-        if (a.dead) return reject(new Error(`the agent in ${containerName} ended`));
-        a.lastUsed = Date.now();
-        const n = ++a.seq;
-        // A script that hangs past its deadline takes the agent with it: a fresh one answers the next request.
-        const timer = setTimeout(() => kill(key, a, new Error(`no answer from ${containerName} within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-        a.pending = { n, marker: Buffer.from(`${END} ${n}\n`), out: boundedOutput({ maxBytes }), held: Buffer.alloc(0), resolve, reject, timer };
-        a.stream.write(`${n} ${Buffer.from(script).toString('base64')}\n`);
-      });
+      const ask = () =>
+        new Promise<string>((resolve, reject) => {
+          if (a.dead) return reject(new Error(`the agent in ${containerName} ended`));
+          a.lastUsed = Date.now();
+          const n = ++a.seq;
+          // A script that hangs past its deadline takes the agent with it: a fresh one answers the next request.
+          const timer = setTimeout(
+            () => kill(key, a, new Error(`no answer from ${containerName} within ${Math.round(timeoutMs / 1000)} s`)),
+            timeoutMs,
+          );
+          a.pending = {
+            n,
+            marker: Buffer.from(`${END} ${n}\n`),
+            out: boundedOutput({ maxBytes }),
+            held: Buffer.alloc(0),
+            resolve,
+            reject,
+            timer,
+          };
+          a.stream.write(`${n} ${Buffer.from(script).toString('base64')}\n`);
+        });
       const result = a.queue.then(ask, ask);
       a.queue = result.catch(() => undefined);
       return result;

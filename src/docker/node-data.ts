@@ -10,15 +10,15 @@ import { AppError } from '../errors.js';
 import type { Log, NodeDataPort } from '../services/ports.js';
 import { checkpointSupport } from './checkpoint-probe.js';
 import type { DataContext } from './data-context.js';
-import { helperLabel, removeHelper } from './helper-container.js';
-import { containerName, inspectContainer } from './inspect.js';
 import { dockerError, engineCall, engineMessage, statusOf, tolerate } from './engine-call.js';
+import { helperLabel, removeHelper } from './helper-container.js';
 import type { HostPool } from './host-pool.js';
+import type { ImageDistribution } from './image-distribution.js';
+import { containerName, inspectContainer } from './inspect.js';
 import { logTail } from './log-tail.js';
 import { observedStream } from './observed-stream.js';
 import { commit, hasImage, listImages, removeImages } from './snapshot-images.js';
 import { exportVolume, importVolume, volumeDigest } from './volume-archive.js';
-import type { ImageDistribution } from './image-distribution.js';
 
 export interface NodeDataOptions {
   pool: HostPool;
@@ -34,7 +34,8 @@ export interface NodeDataOptions {
   helperLabels?: Record<string, string>;
 }
 
-const missing = (host: string, container: string) => new AppError('not_found', `There is no container ${container} on Docker host ${host}.`);
+const missing = (host: string, container: string) =>
+  new AppError('not_found', `There is no container ${container} on Docker host ${host}.`);
 /** Tries of a pause the kernel refused to freeze (about 1.5 s of waits in all) before the snapshot gives up. */
 const freezeAttempts = 4;
 
@@ -111,7 +112,9 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
         let paused: Docker.ContainerInfo[];
         try {
           paused = await call(host, 'list paused containers of cluster', clusterId, () =>
-            pool.get(host).listContainers({ all: true, filters: { label: [`${label.cluster}=${clusterId}`], status: ['paused'] } }),
+            pool
+              .get(host)
+              .listContainers({ all: true, filters: { label: [`${label.cluster}=${clusterId}`], status: ['paused'] } }),
           );
         } catch (e) {
           failed.push(`${host}: ${(e as AppError).userMessage ?? (e as Error).message}`);
@@ -128,10 +131,14 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
         }
       }
       if (failed.length)
-        throw new AppError('docker_error', `Could not unpause every node of cluster ${clusterId} (unpaused: ${done.join(', ') || 'none'}).`, {
-          retryable: true,
-          hints: failed,
-        });
+        throw new AppError(
+          'docker_error',
+          `Could not unpause every node of cluster ${clusterId} (unpaused: ${done.join(', ') || 'none'}).`,
+          {
+            retryable: true,
+            hints: failed,
+          },
+        );
       return done;
     },
 
@@ -143,8 +150,12 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
       const docker = pool.get(host);
       // This deployment's only (its instance label is among helperLabels), like every sweep. Docker cannot filter
       // on a label's absence: the helpers of no cluster (a host's firewall helper) are picked out here.
-      const filters = { label: [...(clusterId === null ? [] : [`${label.cluster}=${clusterId}`]), helperLabel, ...instanceFilter] };
-      const listed = await call(host, 'list helper containers of cluster', clusterId ?? 'none', () => docker.listContainers({ all: true, filters }));
+      const filters = {
+        label: [...(clusterId === null ? [] : [`${label.cluster}=${clusterId}`]), helperLabel, ...instanceFilter],
+      };
+      const listed = await call(host, 'list helper containers of cluster', clusterId ?? 'none', () =>
+        docker.listContainers({ all: true, filters }),
+      );
       const found = clusterId === null ? listed.filter((c) => !c.Labels[label.cluster]) : listed;
       for (const c of found) {
         await removeHelper(ctx, host, { name: containerName(c), container: docker.getContainer(c.Id) });
@@ -157,7 +168,9 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
       const found: { host: string; clusterId: string | null; name: string; createdAt: Date }[] = [];
       for (const host of pool.names()) {
         // One host that does not answer keeps none of the others from being swept.
-        const listed = await call(host, 'list helper containers', 'all', () => pool.get(host).listContainers({ all: true, filters })).catch(() => []);
+        const listed = await call(host, 'list helper containers', 'all', () =>
+          pool.get(host).listContainers({ all: true, filters }),
+        ).catch(() => []);
         for (const c of listed) {
           const clusterId = c.Labels[label.cluster] ?? null;
           found.push({ host, clusterId, name: containerName(c), createdAt: new Date(c.Created * 1000) });
@@ -183,7 +196,8 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
       if (!res) return undefined;
       return observedStream(res as Readable, {
         mapError: (e) => dockerError(`read ${path} from ${container} on ${host}`, e),
-        cleanup: async ({ bytes, error }) => call.done(host, 'read path', target, started, { bytes, ...(error !== undefined && { failed: true }) }),
+        cleanup: async ({ bytes, error }) =>
+          call.done(host, 'read path', target, started, { bytes, ...(error !== undefined && { failed: true }) }),
       });
     },
 
@@ -208,7 +222,11 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     hasImage: (host, ref) => hasImage(ctx, host, ref),
     async copyImage(host, ref, onProgress) {
       if (await hasImage(ctx, host, ref)) return;
-      if (!opts.distribution) throw new AppError('image_missing', `The image ${ref} is not on Docker host ${host}, and images are not copied between hosts here.`);
+      if (!opts.distribution)
+        throw new AppError(
+          'image_missing',
+          `The image ${ref} is not on Docker host ${host}, and images are not copied between hosts here.`,
+        );
       await opts.distribution.ensure(host, ref, onProgress);
     },
   };

@@ -17,7 +17,11 @@ export interface NodeEventWatch {
 }
 
 /** Docker's events endpoint, filtered server-side (this deployment's containers only) so an idle stream costs nothing. */
-const filtersFor = (instance: string | undefined) => ({ type: ['container'], event: ['die', 'oom'], label: [instance ? `${label.instance}=${instance}` : `${label.managed}=true`] });
+const filtersFor = (instance: string | undefined) => ({
+  type: ['container'],
+  event: ['die', 'oom'],
+  label: [instance ? `${label.instance}=${instance}` : `${label.managed}=true`],
+});
 
 /**
  * Follows every host's Docker event stream for clusterbot's containers dying or being OOM-killed, so the monitor
@@ -25,7 +29,12 @@ const filtersFor = (instance: string | undefined) => ({ type: ['container'], eve
  * The scheduled tick stays the source of truth: an event only says "look now". A stream that ends or fails (the
  * daemon restarted, the host went away) is opened again with backoff, from the time of the last event seen.
  */
-export function watchNodeEvents(pool: HostPool, onEvent: (e: NodeEvent) => void, logger: Log, opts: { instance?: string; maxBackoffMs?: number } = {}): NodeEventWatch {
+export function watchNodeEvents(
+  pool: HostPool,
+  onEvent: (e: NodeEvent) => void,
+  logger: Log,
+  opts: { instance?: string; maxBackoffMs?: number } = {},
+): NodeEventWatch {
   const filters = filtersFor(opts.instance);
   let closed = false;
   const open = new Set<Readable>();
@@ -35,7 +44,9 @@ export function watchNodeEvents(pool: HostPool, onEvent: (e: NodeEvent) => void,
     let last = since;
     let next = failures + 1;
     try {
-      const stream = (await pool.get(host).getEvents({ since: String(since), filters } as never)) as unknown as Readable;
+      const stream = (await pool
+        .get(host)
+        .getEvents({ since: String(since), filters } as never)) as unknown as Readable;
       if (closed) return void stream.destroy();
       open.add(stream);
       next = 0;
@@ -47,7 +58,8 @@ export function watchNodeEvents(pool: HostPool, onEvent: (e: NodeEvent) => void,
       }
       open.delete(stream);
     } catch (err) {
-      if (!closed) logger.debug({ host, err: (err as Error).message }, 'docker events: stream failed; opening it again');
+      if (!closed)
+        logger.debug({ host, err: (err as Error).message }, 'docker events: stream failed; opening it again');
     }
     if (closed) return;
     const delay = Math.min(opts.maxBackoffMs ?? 30_000, 500 * 2 ** Math.min(next, 6));
@@ -71,7 +83,12 @@ export function watchNodeEvents(pool: HostPool, onEvent: (e: NodeEvent) => void,
 
 /** One line of the event stream (JSON, API 1.41 shape) as a NodeEvent and its time, or undefined for anything else. */
 export function parseEvent(host: string, line: string): { event: NodeEvent; time: number } | undefined {
-  let raw: { Type?: string; Action?: string; time?: number; Actor?: { ID?: string; Attributes?: Record<string, string> } };
+  let raw: {
+    Type?: string;
+    Action?: string;
+    time?: number;
+    Actor?: { ID?: string; Attributes?: Record<string, string> };
+  };
   try {
     raw = JSON.parse(line);
   } catch {
@@ -80,5 +97,8 @@ export function parseEvent(host: string, line: string): { event: NodeEvent; time
   const attrs = raw.Actor?.Attributes ?? {};
   const clusterId = attrs[label.cluster];
   if (raw.Type !== 'container' || (raw.Action !== 'die' && raw.Action !== 'oom') || !clusterId) return undefined;
-  return { event: { host, clusterId, container: attrs.name ?? raw.Actor?.ID ?? '', action: raw.Action }, time: raw.time ?? Math.floor(Date.now() / 1000) };
+  return {
+    event: { host, clusterId, container: attrs.name ?? raw.Actor?.ID ?? '', action: raw.Action },
+    time: raw.time ?? Math.floor(Date.now() / 1000),
+  };
 }

@@ -23,17 +23,17 @@ export function probeScript(paths: readonly string[], readiness?: readonly strin
   // monitor's cost is mostly the processes it starts.
   return [
     'for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do [ -r $f ] && while read -r k v; do [ "$k" = oom_kill ] && echo "oom $v"; done < $f; done',
-    'if [ -r /sys/fs/cgroup/memory.current ]; then m=/sys/fs/cgroup/memory.current s=/sys/fs/cgroup/memory.stat k=inactive_file;'
-      + ' else m=/sys/fs/cgroup/memory/memory.usage_in_bytes s=/sys/fs/cgroup/memory/memory.stat k=total_inactive_file; fi',
+    'if [ -r /sys/fs/cgroup/memory.current ]; then m=/sys/fs/cgroup/memory.current s=/sys/fs/cgroup/memory.stat k=inactive_file;' +
+      ' else m=/sys/fs/cgroup/memory/memory.usage_in_bytes s=/sys/fs/cgroup/memory/memory.stat k=total_inactive_file; fi',
     'u=; i=0; { read -r u < $m; while read -r a b; do [ "$a" = "$k" ] && i=$b; done < $s; } 2>/dev/null; echo "cgmem $u $i"',
     `df -P ${quoted} 2>/dev/null`,
     'while read -r k v x; do case $k in MemTotal:|MemAvailable:) echo "mem $k $v";; esac; done < /proc/meminfo',
     ...(readiness?.length
       ? [
-        `t=; command -v timeout >/dev/null 2>&1 && t="timeout -k 2 ${readinessSeconds}"`,
-        `out=$($t ${readiness.map(shellWord).join(' ')} 2>&1 </dev/null); rc=$?; echo "probe $rc"`,
-        `[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -n 2 | sed 's/^/probeout /'`,
-      ]
+          `t=; command -v timeout >/dev/null 2>&1 && t="timeout -k 2 ${readinessSeconds}"`,
+          `out=$($t ${readiness.map(shellWord).join(' ')} 2>&1 </dev/null); rc=$?; echo "probe $rc"`,
+          `[ $rc -eq 0 ] || printf '%s\n' "$out" | tail -n 2 | sed 's/^/probeout /'`,
+        ]
       : []),
   ].join('; ');
 }
@@ -101,7 +101,12 @@ export function memoryInUse(stats: StatsBody): { used: number; limit: number } |
  */
 export function createNodeHealth(pool: HostPool, agents?: NodeAgents): NodeHealthPort & { close(): Promise<void> } {
   const probeTimeoutMs = 20_000;
-  const runProbe = async (docker: Docker, host: string, containerName: string, script: string): Promise<{ exitCode: number; output: string }> => {
+  const runProbe = async (
+    docker: Docker,
+    host: string,
+    containerName: string,
+    script: string,
+  ): Promise<{ exitCode: number; output: string }> => {
     if (agents) {
       try {
         return { exitCode: 0, output: await agents.run(host, containerName, script, probeTimeoutMs) };
@@ -109,7 +114,10 @@ export function createNodeHealth(pool: HostPool, agents?: NodeAgents): NodeHealt
         /* a plain exec says what is wrong, if anything */
       }
     }
-    return execIn(docker, containerName, ['sh', '-c', script], probeTimeoutMs, '0').catch((e: Error) => ({ exitCode: -1, output: `(could not run the probe: ${e.message})` }));
+    return execIn(docker, containerName, ['sh', '-c', script], probeTimeoutMs, '0').catch((e: Error) => ({
+      exitCode: -1,
+      output: `(could not run the probe: ${e.message})`,
+    }));
   };
   return {
     close: async () => agents?.close(),
@@ -121,12 +129,27 @@ export function createNodeHealth(pool: HostPool, agents?: NodeAgents): NodeHealt
         info = await container.inspect();
       } catch (e) {
         if (statusOf(e) === 404)
-          return { node: node.hostname, host, exists: false, running: false, exitCode: null, oomKilled: false, oomKills: null, restartCount: 0, memoryBytes: null, memoryLimitBytes: null, diskPercent: null };
+          return {
+            node: node.hostname,
+            host,
+            exists: false,
+            running: false,
+            exitCode: null,
+            oomKilled: false,
+            oomKills: null,
+            restartCount: 0,
+            memoryBytes: null,
+            memoryLimitBytes: null,
+            diskPercent: null,
+          };
         throw dockerError(`inspect ${node.containerName}`, e);
       }
       const running = info.State.Running && !info.State.Paused && !info.State.Restarting;
       const base = {
-        node: node.hostname, host, exists: true, running,
+        node: node.hostname,
+        host,
+        exists: true,
+        running,
         exitCode: info.State.Running ? null : info.State.ExitCode,
         oomKilled: info.State.OOMKilled,
         restartCount: info.RestartCount,
@@ -138,19 +161,34 @@ export function createNodeHealth(pool: HostPool, agents?: NodeAgents): NodeHealt
       const probe = await runProbe(docker, host, node.containerName, probeScript(node.diskPaths, node.readiness));
       const parsed = parseProbe(probe.output);
       // The cgroup read inside the node is the cheap way; a node without cgroup files visible falls back to a stats call.
-      const mem = parsed.memUsed !== undefined
-        ? { used: parsed.memUsed }
-        : memoryInUse(await (container.stats({ stream: false, 'one-shot': true } as never) as unknown as Promise<StatsBody>).catch(() => ({})));
-      const probeRan = node.readiness?.length ? (parsed.probeExit ?? (probe.exitCode === 0 ? undefined : -1)) : undefined;
+      const mem =
+        parsed.memUsed !== undefined
+          ? { used: parsed.memUsed }
+          : memoryInUse(
+              await (
+                container.stats({ stream: false, 'one-shot': true } as never) as unknown as Promise<StatsBody>
+              ).catch(() => ({})),
+            );
+      const probeRan = node.readiness?.length
+        ? (parsed.probeExit ?? (probe.exitCode === 0 ? undefined : -1))
+        : undefined;
       return {
         ...base,
         memoryBytes: mem?.used ?? null,
         memoryLimitBytes: base.memoryLimitBytes ?? (mem && 'limit' in mem ? mem.limit : null) ?? null,
         oomKills: parsed.oomKills,
         diskPercent: parsed.diskPercent,
-        ...(parsed.memTotal && parsed.memAvailable !== undefined && { hostMemory: { availableBytes: parsed.memAvailable, totalBytes: parsed.memTotal } }),
+        ...(parsed.memTotal &&
+          parsed.memAvailable !== undefined && {
+            hostMemory: { availableBytes: parsed.memAvailable, totalBytes: parsed.memTotal },
+          }),
         hostDiskPercent: parsed.rootDiskPercent,
-        ...(probeRan !== undefined && { probeOk: probeRan === 0, ...(probeRan !== 0 && { probeOutput: parsed.probeOutput || probe.output.trim().split('\n').slice(-2).join(' ') }) }),
+        ...(probeRan !== undefined && {
+          probeOk: probeRan === 0,
+          ...(probeRan !== 0 && {
+            probeOutput: parsed.probeOutput || probe.output.trim().split('\n').slice(-2).join(' '),
+          }),
+        }),
       };
     },
     async stop(host, containerName) {

@@ -1,6 +1,6 @@
 import { label } from '../domain/labels.js';
 import type { Log } from '../services/ports.js';
-import { engineCall, unlogged, withDeadline, type EngineContext } from './engine-call.js';
+import { type EngineContext, engineCall, unlogged, withDeadline } from './engine-call.js';
 import type { HostFirewall } from './host-firewall.js';
 import type { HostPool } from './host-pool.js';
 import type { ImageDistribution } from './image-distribution.js';
@@ -67,7 +67,14 @@ export function runtimeContext(opts: RuntimeOptions): RuntimeContext {
     async answering() {
       const names = pool.names();
       const ping = (h: string) => call(h, 'ping', 'the daemon', () => withDeadline(pool.get(h).ping(), answerWithinMs));
-      const seen = await Promise.all(names.map((h) => ping(h).then(() => true, () => false)));
+      const seen = await Promise.all(
+        names.map((h) =>
+          ping(h).then(
+            () => true,
+            () => false,
+          ),
+        ),
+      );
       return { up: names.filter((_, i) => seen[i]), unreachable: names.filter((_, i) => !seen[i]) };
     },
   };

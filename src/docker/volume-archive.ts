@@ -12,7 +12,7 @@
  *    in a chroot (no path escapes), keeps owners and modes, answers with an error status when any entry
  *    fails, and no process with write access to the volume runs at all.
  */
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline, type Readable, Transform } from 'node:stream';
 import { AppError, isAppError } from '../errors.js';
 import type { DataContext } from './data-context.js';
 import { demuxStream, tailBuffer } from './demux.js';
@@ -20,13 +20,13 @@ import { dockerError } from './engine-call.js';
 import {
   attachHelper,
   createHelper,
+  type Helper,
   helperExit,
   helperMount,
   removeHelper,
   runHelper,
   startHelper,
   withHelper,
-  type Helper,
 } from './helper-container.js';
 import { inspectVolume } from './inspect.js';
 import { observedStream } from './observed-stream.js';
@@ -63,7 +63,18 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
     // stream and the archive, not 1 GiB of zeros. In POSIX (pax) form: the daemon's unpacker (Go's archive/tar) reads
     // pax sparse files, but refuses GNU's own sparse entries. No time records, so the first header is still `./`'s
     // own (rootEntry) and the bytes do not change with atime.
-    argv: ['tar', '--numeric-owner', '--sparse', '--format=posix', '--pax-option=delete=atime,delete=ctime,delete=mtime', '-C', helperMount, '-cf', '-', '.'],
+    argv: [
+      'tar',
+      '--numeric-owner',
+      '--sparse',
+      '--format=posix',
+      '--pax-option=delete=atime,delete=ctime,delete=mtime',
+      '-C',
+      helperMount,
+      '-cf',
+      '-',
+      '.',
+    ],
     volume: { name: volumeName, readOnly: true },
     // Root reads every file whatever its mode; nothing else is needed to read.
     capAdd: ['DAC_OVERRIDE'],
@@ -85,14 +96,21 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
     atEnd: async () => {
       const exitCode = await helperExit(ctx, host, helper);
       if (exitCode !== 0)
-        throw new AppError('docker_error', `Reading volume ${volumeName} on ${host} failed: tar exited with ${exitCode}: ${stderr.text() || '(no error output)'}`, {
-          retryable: false,
-        });
+        throw new AppError(
+          'docker_error',
+          `Reading volume ${volumeName} on ${host} failed: tar exited with ${exitCode}: ${stderr.text() || '(no error output)'}`,
+          {
+            retryable: false,
+          },
+        );
     },
     mapError: (e) => dockerError(`read volume ${volumeName} on ${host}`, e),
     cleanup: async ({ bytes, error }) => {
       await removeHelper(ctx, host, helper);
-      ctx.call.done(host, 'export volume', volumeName, started, { bytes, ...(error !== undefined && { failed: true }) });
+      ctx.call.done(host, 'export volume', volumeName, started, {
+        bytes,
+        ...(error !== undefined && { failed: true }),
+      });
     },
   });
 }
@@ -136,10 +154,14 @@ export async function importVolume(
     // The source's own verdict (an archive entry that does not match its manifest) is the reason, not the upload.
     if (isAppError(sourceError) && !sourceError.retryable) return sourceError;
     if (sourceError === undefined) return e;
-    return new AppError('docker_error', `The archive for volume ${volumeName} on ${host} broke off after ${bytes} bytes: ${(sourceError as Error).message ?? String(sourceError)}`, {
-      retryable: true,
-      cause: sourceError,
-    });
+    return new AppError(
+      'docker_error',
+      `The archive for volume ${volumeName} on ${host} broke off after ${bytes} bytes: ${(sourceError as Error).message ?? String(sourceError)}`,
+      {
+        retryable: true,
+        cause: sourceError,
+      },
+    );
   };
 
   let helper: Helper | undefined;
@@ -148,12 +170,20 @@ export async function importVolume(
     // the labels: that also catches a volume of the same name that belongs to someone else.
     // With this deployment's instance label (helperLabels), as volumes ensureNode makes carry it: a restored or
     // migrated volume must be as findable by the reconciler's sweep as a created one.
-    await ctx.call(host, 'create volume', volumeName, () => docker.createVolume({ Name: volumeName, Labels: { ...ctx.helperLabels, ...labels } }));
+    await ctx.call(host, 'create volume', volumeName, () =>
+      docker.createVolume({ Name: volumeName, Labels: { ...ctx.helperLabels, ...labels } }),
+    );
     const volume = await inspectVolume(ctx, host, volumeName);
-    if (!volume) throw new AppError('docker_error', `Volume ${volumeName} vanished on ${host} right after it was created.`, { retryable: true });
+    if (!volume)
+      throw new AppError('docker_error', `Volume ${volumeName} vanished on ${host} right after it was created.`, {
+        retryable: true,
+      });
     const foreign = Object.entries(labels).filter(([k, v]) => volume.Labels?.[k] !== v);
     if (foreign.length)
-      throw new AppError('conflict', `Volume ${volumeName} on ${host} already exists with other labels (${foreign.map(([k]) => k).join(', ')}); not writing into it.`);
+      throw new AppError(
+        'conflict',
+        `Volume ${volumeName} on ${host} already exists with other labels (${foreign.map(([k]) => k).join(', ')}); not writing into it.`,
+      );
 
     helper = await createHelper(ctx, host, {
       purpose: 'volume-import',
@@ -163,16 +193,26 @@ export async function importVolume(
     });
     const h = helper;
     try {
-      await ctx.call(host, 'unpack a tar into volume', volumeName, () => h.container.putArchive(counted, { path: helperMount, abortSignal: abort.signal }));
+      await ctx.call(host, 'unpack a tar into volume', volumeName, () =>
+        h.container.putArchive(counted, { path: helperMount, abortSignal: abort.signal }),
+      );
     } catch (e) {
       throw brokeOff(e);
     }
     // The daemon answers once the tar's end marker is in, which may be before the last bytes of the stream: the import
     // counts only when the whole source ended cleanly (a source that checks itself, like a snapshot archive's entry
     // against its manifest or an export against tar's exit code, gives its verdict at its end).
-    const ended = await Promise.race([sourceEnded.then(() => true), new Promise<false>((r) => setTimeout(r, sourceEndMs, false).unref())]);
+    const ended = await Promise.race([
+      sourceEnded.then(() => true),
+      new Promise<false>((r) => setTimeout(r, sourceEndMs, false).unref()),
+    ]);
     if (sourceError !== undefined) throw brokeOff(sourceError);
-    if (!ended) throw new AppError('docker_error', `The archive for volume ${volumeName} on ${host} did not end within ${sourceEndMs / 1000} s of the daemon unpacking it.`, { retryable: true });
+    if (!ended)
+      throw new AppError(
+        'docker_error',
+        `The archive for volume ${volumeName} on ${host} did not end within ${sourceEndMs / 1000} s of the daemon unpacking it.`,
+        { retryable: true },
+      );
     await restoreRootMetadata(ctx, host, volumeName, labels, rootEntry(head));
     ctx.call.done(host, 'import volume', volumeName, started, { bytes });
     return { bytes };
@@ -188,7 +228,12 @@ export async function importVolume(
 /** The owner and mode of the archive's root entry (`./`, what `tar -C dir -cf - .` writes first), if it has one. */
 function rootEntry(header: Buffer): { uid: number; gid: number; mode: number } | undefined {
   if (header.length < 512) return undefined;
-  const field = (from: number, len: number) => header.subarray(from, from + len).toString('latin1').replace(/\0.*$/s, '').trim();
+  const field = (from: number, len: number) =>
+    header
+      .subarray(from, from + len)
+      .toString('latin1')
+      .replace(/\0.*$/s, '')
+      .trim();
   if (field(0, 100) !== './' && field(0, 100) !== '.') return undefined;
   const [mode, uid, gid] = [field(100, 8), field(108, 8), field(116, 8)].map((f) => parseInt(f, 8));
   if ([mode, uid, gid].some((n) => !Number.isInteger(n))) return undefined;
@@ -201,7 +246,13 @@ function rootEntry(header: Buffer): { uid: number; gid: number; mode: number } |
  * directory into it when it was first mounted). A service user that cannot write its own data directory will
  * not start, so the root entry's owner and mode are applied with a short helper when they differ.
  */
-async function restoreRootMetadata(ctx: DataContext, host: string, volumeName: string, labels: Record<string, string>, root: { uid: number; gid: number; mode: number } | undefined): Promise<void> {
+async function restoreRootMetadata(
+  ctx: DataContext,
+  host: string,
+  volumeName: string,
+  labels: Record<string, string>,
+  root: { uid: number; gid: number; mode: number } | undefined,
+): Promise<void> {
   if (!root || (root.uid === 0 && root.gid === 0 && root.mode === 0o755)) return;
   const spec = {
     purpose: 'volume-root',
@@ -231,7 +282,11 @@ const digestScript = [
   "find . -type f -printf '%s\\n' | awk '{ s += $1; n += 1 } END { print s + 0; print n + 0 }'",
 ].join(' && ');
 
-export async function volumeDigest(ctx: DataContext, host: string, volumeName: string): Promise<{ sha256: string; bytes: number; files: number }> {
+export async function volumeDigest(
+  ctx: DataContext,
+  host: string,
+  volumeName: string,
+): Promise<{ sha256: string; bytes: number; files: number }> {
   const volume = await existingVolume(ctx, host, volumeName);
   const spec = {
     purpose: 'volume-digest',

@@ -11,7 +11,12 @@ export function clusterNameProblem(name: string): string | undefined {
 
 /** A default name from the owner's handle and template, e.g. alice-spark-2; the caller adds the number. */
 export function defaultClusterName(ownerHandle: string, template: string, n: number): string {
-  const handle = ownerHandle.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 20) || 'user';
+  const handle =
+    ownerHandle
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 20) || 'user';
   const prefix = /^[a-z]/.test(handle) ? handle : `u-${handle}`;
   // Shorten before the number, never the number itself: the caller counts n up until a name is free.
   const suffix = `-${n}`;

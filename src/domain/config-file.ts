@@ -49,7 +49,9 @@ export function renderConfigFile(file: ConfigFile, render: (text: string) => str
         '',
       ].join('\n');
     case 'properties':
-      return [`# ${header.replaceAll('\n', ' ')}`, ...entries.map(([k, v]) => `${k}=${propertiesEscape(v)}`), ''].join('\n');
+      return [`# ${header.replaceAll('\n', ' ')}`, ...entries.map(([k, v]) => `${k}=${propertiesEscape(v)}`), ''].join(
+        '\n',
+      );
   }
 }
 
@@ -59,5 +61,8 @@ function xmlEscape(s: string): string {
 
 /** java.util.Properties reads `\` as an escape and a line end as the end of the value. */
 function propertiesEscape(s: string): string {
-  return s.replaceAll('\\', '\\\\').replaceAll('\n', '\\n').replace(/^\s/, (c) => `\\${c}`);
+  return s
+    .replaceAll('\\', '\\\\')
+    .replaceAll('\n', '\\n')
+    .replace(/^\s/, (c) => `\\${c}`);
 }

@@ -61,7 +61,12 @@ export function publishedPortsOf(node: PlannedNode): number[] {
   return node.ports.filter((p) => p.publish && !p.ui).map((p) => p.port);
 }
 
-export function containerSpec(plan: ClusterPlan, node: PlannedNode, image: string, settings: ContainerSpecSettings): ContainerCreateBody {
+export function containerSpec(
+  plan: ClusterPlan,
+  node: PlannedNode,
+  image: string,
+  settings: ContainerSpecSettings,
+): ContainerCreateBody {
   const memory = node.resources.memoryMiB * 2 ** 20;
   const { security } = node;
   return {
@@ -86,12 +91,17 @@ export function containerSpec(plan: ClusterPlan, node: PlannedNode, image: strin
       ReadonlyRootfs: security.readOnlyRoot,
       // /tmp stays writable on a read-only root: the JVMs and shells all want it.
       ...(security.readOnlyRoot && {
-        Tmpfs: Object.fromEntries([...new Set(['/tmp', ...security.tmpfs])].map((p) => [p, 'rw,nosuid,nodev,size=256m'])),
+        Tmpfs: Object.fromEntries(
+          [...new Set(['/tmp', ...security.tmpfs])].map((p) => [p, 'rw,nosuid,nodev,size=256m']),
+        ),
       }),
       RestartPolicy: { Name: settings.restartPolicy ?? 'no' },
       PortBindings: Object.fromEntries(
         // '' lets Docker pick; a reset pins the port the node had, so its endpoints stay the same.
-        publishedPortsOf(node).map((port) => [`${port}/tcp`, [{ HostIp: settings.publishIp, HostPort: String(settings.hostPorts?.get(port) ?? '') }]]),
+        publishedPortsOf(node).map((port) => [
+          `${port}/tcp`,
+          [{ HostIp: settings.publishIp, HostPort: String(settings.hostPorts?.get(port) ?? '') }],
+        ]),
       ),
       ExtraHosts: plan.extraHosts,
       Mounts: node.volumes.map((v) => ({ Type: 'volume' as const, Source: v.volumeName, Target: v.path })),

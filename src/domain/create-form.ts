@@ -1,5 +1,5 @@
-import type { ClusterCommand } from './command.js';
 import { clusterNameProblem } from './cluster-name.js';
+import type { ClusterCommand } from './command.js';
 import { checkTtl, parseTtl } from './expiry.js';
 import { checkCreate } from './policy.js';
 import type { Template } from './template.js';
@@ -40,7 +40,11 @@ export function checkCreateForm(
   if (!template) errors[createFormBlocks.template] = 'Choose a template.';
   else if (!errors[createFormBlocks.size]) {
     const check = checkCreate(ctx.templates, template, size);
-    if (!check.ok) errors[check.code === 'bad_size' ? createFormBlocks.size : createFormBlocks.template] = check.message.replace(/`/g, '');
+    if (!check.ok)
+      errors[check.code === 'bad_size' ? createFormBlocks.size : createFormBlocks.template] = check.message.replace(
+        /`/g,
+        '',
+      );
   }
   if (name) {
     const problem = clusterNameProblem(name);
@@ -59,7 +63,8 @@ export function checkCreateForm(
   return {
     ok: true,
     command: {
-      verb: 'create', template,
+      verb: 'create',
+      template,
       ...(size !== undefined && { size }),
       ...(name && { name }),
       ...(ttlMinutes !== undefined && { ttlMinutes }),

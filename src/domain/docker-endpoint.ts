@@ -28,16 +28,25 @@ export function checkDockerEndpoint(e: DockerEndpoint): EndpointCheck {
   try {
     u = new URL(e.url);
   } catch {
-    return { ok: false, reason: `Docker host ${e.name}: "${e.url}" is not a URL (use unix:///var/run/docker.sock, tcp://HOST:2375 or https://HOST:2376).` };
+    return {
+      ok: false,
+      reason: `Docker host ${e.name}: "${e.url}" is not a URL (use unix:///var/run/docker.sock, tcp://HOST:2375 or https://HOST:2376).`,
+    };
   }
   if (u.protocol === 'unix:') return { ok: true, transport: 'unix', socketPath: u.pathname };
   if (!['tcp:', 'http:', 'https:'].includes(u.protocol))
-    return { ok: false, reason: `Docker host ${e.name}: "${u.protocol}" is not a Docker API scheme (use unix://, tcp:// or https://).` };
+    return {
+      ok: false,
+      reason: `Docker host ${e.name}: "${u.protocol}" is not a Docker API scheme (use unix://, tcp:// or https://).`,
+    };
   const tls = u.protocol === 'https:' || Boolean(e.tlsDir);
   const port = Number(u.port || (tls ? 2376 : 2375));
   if (tls) {
     if (!e.tlsDir)
-      return { ok: false, reason: `Docker host ${e.name} (${e.url}) uses TLS but has no certificates: set DOCKER_TLS_DIR to a directory with ca.pem, cert.pem and key.pem.` };
+      return {
+        ok: false,
+        reason: `Docker host ${e.name} (${e.url}) uses TLS but has no certificates: set DOCKER_TLS_DIR to a directory with ca.pem, cert.pem and key.pem.`,
+      };
     return { ok: true, transport: 'tls', host: u.hostname, port };
   }
   if (isLoopback(u.hostname) || e.insecure) return { ok: true, transport: 'tcp', host: u.hostname, port };

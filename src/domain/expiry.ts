@@ -15,7 +15,14 @@ const dayMs = 24 * 3600_000;
 export const expiringStates: readonly ClusterState[] = ['ready', 'degraded', 'failed', 'lost'];
 
 /** States in which an owner may still push the expiry back: every live state except deleting. */
-export const extendableStates: readonly ClusterState[] = ['requested', 'provisioning', 'ready', 'degraded', 'failed', 'lost'];
+export const extendableStates: readonly ClusterState[] = [
+  'requested',
+  'provisioning',
+  'ready',
+  'degraded',
+  'failed',
+  'lost',
+];
 
 export interface ExtendLimits {
   /** Days one extension may add. */
@@ -42,13 +49,20 @@ export function checkExtend(input: {
 }): ExtendCheck {
   const { cluster: c, days, now, limits } = input;
   if (!extendableStates.includes(c.state))
-    return { ok: false, code: 'illegal_transition', message: `${c.name} is ${c.state} and can no longer be extended.`, hints: [] };
+    return {
+      ok: false,
+      code: 'illegal_transition',
+      message: `${c.name} is ${c.state} and can no longer be extended.`,
+      hints: [],
+    };
   if (!Number.isInteger(days) || days < 1 || days > limits.maxExtendDays)
     return {
       ok: false,
       code: 'bad_command',
       message: `A cluster can be extended by 1 to ${limits.maxExtendDays} days at a time, not ${days}.`,
-      hints: [`Try \`/cluster extend ${c.name} ${Math.min(Math.max(1, Math.trunc(days) || 1), limits.maxExtendDays)}\`.`],
+      hints: [
+        `Try \`/cluster extend ${c.name} ${Math.min(Math.max(1, Math.trunc(days) || 1), limits.maxExtendDays)}\`.`,
+      ],
     };
   const base = Math.max(c.expiresAt.getTime(), now.getTime());
   const expiresAt = new Date(base + days * dayMs);
@@ -59,7 +73,11 @@ export function checkExtend(input: {
       ok: false,
       code: 'quota_exceeded',
       message: `${c.name} may live at most ${limits.maxLifetimeDays} days from its creation; ${days} more day${days === 1 ? '' : 's'} would pass that.`,
-      hints: [fits >= 1 ? `\`/cluster extend ${c.name} ${fits}\` still fits.` : 'It cannot be extended any further; an admin can.'],
+      hints: [
+        fits >= 1
+          ? `\`/cluster extend ${c.name} ${fits}\` still fits.`
+          : 'It cannot be extended any further; an admin can.',
+      ],
     };
   }
   return { ok: true, expiresAt };
@@ -71,7 +89,10 @@ export function checkExtend(input: {
  * Only that one is sent: a cluster created 2 hours before its expiry gets the 1-hour reminder, not a late
  * "1 day left" one as well. `final` marks the smallest configured offset: the last word before the delete.
  */
-export function dueReminder(offsets: readonly number[], msLeft: number): { offsetMinutes: number; final: boolean } | undefined {
+export function dueReminder(
+  offsets: readonly number[],
+  msLeft: number,
+): { offsetMinutes: number; final: boolean } | undefined {
   if (msLeft <= 0 || offsets.length === 0) return undefined;
   const due = offsets.filter((o) => msLeft <= o * 60_000);
   if (due.length === 0) return undefined;
@@ -89,7 +110,9 @@ export function parseTtl(text: string): number | undefined {
   return unit === 'd' ? n * 1440 : unit === 'h' ? n * 60 : n;
 }
 
-export type TtlCheck = { ok: true; expiresAt: Date } | { ok: false; code: 'quota_exceeded'; message: string; hints: string[] };
+export type TtlCheck =
+  | { ok: true; expiresAt: Date }
+  | { ok: false; code: 'quota_exceeded'; message: string; hints: string[] };
 
 /** A requested lifetime at creation: at most MAX_LIFETIME_DAYS (the cap extensions also respect); admins are exempt. */
 export function checkTtl(input: { ttlMinutes: number; now: Date; maxLifetimeDays: number; exempt: boolean }): TtlCheck {

@@ -5,7 +5,15 @@
  * `openAfter` bad samples in a row (one, for events such as a crash or an OOM kill) and closes only after
  * `clearAfter` good samples in a row, so a value hovering at the threshold does not flap in the thread.
  */
-export const warningKinds = ['node_down', 'oom_killed', 'memory_high', 'disk_high', 'probe_failing', 'host_memory_low', 'host_disk_low'] as const;
+export const warningKinds = [
+  'node_down',
+  'oom_killed',
+  'memory_high',
+  'disk_high',
+  'probe_failing',
+  'host_memory_low',
+  'host_disk_low',
+] as const;
 export type WarningKind = (typeof warningKinds)[number];
 
 /** Kinds that also go to the owner by DM: the cluster is broken, not merely under pressure. */
@@ -29,7 +37,13 @@ export interface HealthThresholds {
 }
 
 export const defaultThresholds: HealthThresholds = {
-  memoryPercent: 90, memorySamples: 3, diskPercent: 85, probeSamples: 2, hostMemoryFreePercent: 10, hostDiskPercent: 90, clearSamples: 2,
+  memoryPercent: 90,
+  memorySamples: 3,
+  diskPercent: 85,
+  probeSamples: 2,
+  hostMemoryFreePercent: 10,
+  hostDiskPercent: 90,
+  clearSamples: 2,
 };
 
 /** One node as the monitor saw it. */
@@ -90,7 +104,12 @@ export interface HealthMemory {
 export const emptyMemory = (): HealthMemory => ({ streaks: {}, nodes: {} });
 
 /** The part of a sample that later samples are compared with. */
-export const baselineOf = (n: NodeSample): NodeBaseline => ({ restartCount: n.restartCount, oomKills: n.oomKills, containerId: n.containerId ?? null, startedAt: n.startedAt ?? null });
+export const baselineOf = (n: NodeSample): NodeBaseline => ({
+  restartCount: n.restartCount,
+  oomKills: n.oomKills,
+  containerId: n.containerId ?? null,
+  startedAt: n.startedAt ?? null,
+});
 
 /** Baselines by node hostname; null: nothing usable was read (the node's first sample becomes its baseline). */
 export type NodeBaselines = Record<string, NodeBaseline | null>;
@@ -148,7 +167,13 @@ export function evaluateHealth(
   const cleared: string[] = [];
   const seen = new Set<string>();
 
-  const observe = (kind: WarningKind, subject: string, bad: boolean, openAfter: number, report: () => Omit<ConditionReport, 'kind' | 'subject'>) => {
+  const observe = (
+    kind: WarningKind,
+    subject: string,
+    bad: boolean,
+    openAfter: number,
+    report: () => Omit<ConditionReport, 'kind' | 'subject'>,
+  ) => {
     const key = conditionKey(kind, subject);
     seen.add(key);
     const was = prev.streaks[key] ?? { bad: 0, good: 0 };
@@ -168,7 +193,9 @@ export function evaluateHealth(
     // its baseline (withBaselines): it was down, even if it is up now, and even if this is the monitor's first look
     // at it. Another container than the baseline's (or none recorded) is a new baseline.
     const sameContainer = base !== undefined && (base.containerId ?? null) === (n.containerId ?? null);
-    const restarted = sameContainer && (n.restartCount > base.restartCount || (!!base.startedAt && !!n.startedAt && n.startedAt !== base.startedAt));
+    const restarted =
+      sameContainer &&
+      (n.restartCount > base.restartCount || (!!base.startedAt && !!n.startedAt && n.startedAt !== base.startedAt));
     const oomRise = sameContainer && n.oomKills !== null && base.oomKills !== null && n.oomKills > base.oomKills;
     const serving = n.exists && n.running && n.probeOk !== false;
     const limit = n.memoryLimitBytes ? `${mib(n.memoryLimitBytes)} MiB` : 'its limit';
@@ -190,7 +217,11 @@ export function evaluateHealth(
     const oomBad = oomNow || (open.has(conditionKey('oom_killed', n.node)) && !serving);
     observe('oom_killed', n.node, oomBad, 1, () => ({
       summary: `${n.node} was killed by the OOM killer: it needed more than its memory limit of ${limit}`,
-      detail: { limitMiB: n.memoryLimitBytes ? mib(n.memoryLimitBytes) : null, oomKills: n.oomKills, usedMiB: n.memoryBytes === null ? null : mib(n.memoryBytes) },
+      detail: {
+        limitMiB: n.memoryLimitBytes ? mib(n.memoryLimitBytes) : null,
+        oomKills: n.oomKills,
+        usedMiB: n.memoryBytes === null ? null : mib(n.memoryBytes),
+      },
     }));
     if (n.running && n.memoryBytes !== null && n.memoryLimitBytes) {
       const used = pct(n.memoryBytes, n.memoryLimitBytes);

@@ -1,4 +1,4 @@
-import { statesAllowedBefore, type ClusterState } from './cluster-state.js';
+import { type ClusterState, statesAllowedBefore } from './cluster-state.js';
 import type { HostState } from './placement.js';
 
 /**
@@ -36,19 +36,35 @@ export type Recovery = { kind: 'ready' } | { kind: 'wait' } | { kind: 'failed'; 
  * stopped `stoppedGraceMs` after the host came back (`upForMs`), or when the nodes are still not ready `recoveryMs`
  * after; otherwise wait for the next check.
  */
-export function recoveryVerdict(host: string, nodes: readonly ReturningNode[], upForMs: number, recoveryMs: number): Recovery {
-  if (!nodes.length) return { kind: 'failed', reason: `Docker host ${host} answers again, but the cluster had no nodes there yet.` };
+export function recoveryVerdict(
+  host: string,
+  nodes: readonly ReturningNode[],
+  upForMs: number,
+  recoveryMs: number,
+): Recovery {
+  if (!nodes.length)
+    return { kind: 'failed', reason: `Docker host ${host} answers again, but the cluster had no nodes there yet.` };
   const gone = nodes.filter((n) => !n.exists).map((n) => n.hostname);
-  if (gone.length) return { kind: 'failed', reason: `Docker host ${host} answers again, but ${list(gone)} ${gone.length === 1 ? 'is' : 'are'} gone from it.` };
+  if (gone.length)
+    return {
+      kind: 'failed',
+      reason: `Docker host ${host} answers again, but ${list(gone)} ${gone.length === 1 ? 'is' : 'are'} gone from it.`,
+    };
   const waiting = nodes.filter((n) => !n.running || !n.ready).map((n) => n.hostname);
   if (!waiting.length) return { kind: 'ready' };
   // A daemon that was killed stops what still ran when it starts again, and restart policies do not always bring
   // it back: a node still stopped after a short grace will not start by itself (Retry starts it).
   const stopped = nodes.filter((n) => !n.running).map((n) => n.hostname);
   if (stopped.length && upForMs >= Math.min(stoppedGraceMs, recoveryMs))
-    return { kind: 'failed', reason: `Docker host ${host} answers again, but ${list(stopped)} ${stopped.length === 1 ? 'is' : 'are'} stopped there.` };
+    return {
+      kind: 'failed',
+      reason: `Docker host ${host} answers again, but ${list(stopped)} ${stopped.length === 1 ? 'is' : 'are'} stopped there.`,
+    };
   if (upForMs < recoveryMs) return { kind: 'wait' };
-  return { kind: 'failed', reason: `Docker host ${host} answers again, but ${list(waiting)} ${waiting.length === 1 ? 'was' : 'were'} not ready ${Math.round(recoveryMs / 1000)} s later.` };
+  return {
+    kind: 'failed',
+    reason: `Docker host ${host} answers again, but ${list(waiting)} ${waiting.length === 1 ? 'was' : 'were'} not ready ${Math.round(recoveryMs / 1000)} s later.`,
+  };
 }
 
 function list(names: string[]): string {
@@ -68,7 +84,9 @@ export function goDown(s: HostStatus): HostStatus {
 
 /** It answered a check: a down host is what it was before it went down (active when unknown); any other stays as it is. */
 export function answer(s: HostStatus): HostStatus {
-  return s.state === 'down' ? { state: s.resumeState === 'draining' ? 'draining' : 'active', resumeState: null } : { state: s.state, resumeState: null };
+  return s.state === 'down'
+    ? { state: s.resumeState === 'draining' ? 'draining' : 'active', resumeState: null }
+    : { state: s.state, resumeState: null };
 }
 
 /** An admin drains or activates a host (or marks it down): a down host stays down and takes that state when it answers. */

@@ -10,7 +10,17 @@ const RECIPE_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 /** Debian package names (policy §5.6.1), optionally with an architecture qualifier. */
 const DEBIAN_PACKAGE_PATTERN = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$/;
 /** Instructions the Engine accepts in `changes` of import/commit (moby daemon/commit.go validCommitCommands). */
-const IMPORT_CHANGE_INSTRUCTIONS = ['CMD', 'ENTRYPOINT', 'ENV', 'EXPOSE', 'LABEL', 'ONBUILD', 'USER', 'VOLUME', 'WORKDIR'];
+const IMPORT_CHANGE_INSTRUCTIONS = [
+  'CMD',
+  'ENTRYPOINT',
+  'ENV',
+  'EXPOSE',
+  'LABEL',
+  'ONBUILD',
+  'USER',
+  'VOLUME',
+  'WORKDIR',
+];
 
 /** Label keys the builder stamps on every image; the cache lookup relies on them. */
 export const RECIPE_LABEL = 'clusterbot.recipe';
@@ -19,13 +29,19 @@ export const IMAGE_REPO_PREFIX = 'clusterbot/';
 
 export const recipeNameSchema = z
   .string()
-  .regex(RECIPE_NAME_PATTERN, 'must be lowercase letters, digits and "-" (max 63 chars), starting with a letter or digit');
+  .regex(
+    RECIPE_NAME_PATTERN,
+    'must be lowercase letters, digits and "-" (max 63 chars), starting with a letter or digit',
+  );
 
 /** A file inside the recipe folder: relative, no "..", so a recipe cannot reach outside its folder. */
 const recipeRelativePathSchema = z
   .string()
   .min(1)
-  .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'must be a path relative to the recipe folder, without ".."');
+  .refine(
+    (p) => !p.startsWith('/') && !p.split('/').includes('..'),
+    'must be a path relative to the recipe folder, without ".."',
+  );
 
 const importChangeSchema = z
   .string()
@@ -91,7 +107,9 @@ export function parseImageRecipe(raw: unknown, source: string, folderName?: stri
     ? { ...parseWith(rootfsRecipeSchema, raw, source), kind: 'rootfs' }
     : { ...parseWith(fromRecipeSchema, raw, source), kind: 'from' };
   if (folderName !== undefined && recipe.name !== folderName) {
-    throw new RecipeError(`${source}: name "${recipe.name}" must equal its folder name "${folderName}"; rename one of them`);
+    throw new RecipeError(
+      `${source}: name "${recipe.name}" must equal its folder name "${folderName}"; rename one of them`,
+    );
   }
   if (recipe.kind === 'from' && recipe.from === recipe.name) {
     throw new RecipeError(`${source}: a recipe cannot be built from itself; point "from:" at another recipe`);
@@ -136,7 +154,11 @@ export interface RecipeFile {
  * matter) and its parent's hash (so editing the base re-keys every image built on top of it).
  * Lengths are hashed before each field so that moving bytes between path and content changes the hash.
  */
-export function recipeHash(files: readonly RecipeFile[], parentHash?: string, used: readonly { name: string; files: readonly RecipeFile[] }[] = []): string {
+export function recipeHash(
+  files: readonly RecipeFile[],
+  parentHash?: string,
+  used: readonly { name: string; files: readonly RecipeFile[] }[] = [],
+): string {
   const hash = createHash('sha256');
   const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sorted) {
@@ -146,7 +168,8 @@ export function recipeHash(files: readonly RecipeFile[], parentHash?: string, us
   }
   hash.update(`parent ${parentHash ?? '-'}\n`);
   // Only recipes that use others hash them, so every other recipe keeps the hash (and image) it had.
-  for (const u of [...used].sort((a, b) => (a.name < b.name ? -1 : 1))) hash.update(`uses ${u.name} ${recipeHash(u.files)}\n`);
+  for (const u of [...used].sort((a, b) => (a.name < b.name ? -1 : 1)))
+    hash.update(`uses ${u.name} ${recipeHash(u.files)}\n`);
   return hash.digest('hex');
 }
 
@@ -190,7 +213,9 @@ export function buildOrder(recipes: readonly RecipeNode[], targets?: readonly st
     const cycleStart = visiting.indexOf(name);
     if (cycleStart >= 0) {
       const cycle = [...visiting.slice(cycleStart), name].join(' -> ');
-      throw new RecipeError(`Image recipes form a cycle: ${cycle}. Change one "from:" so the chain ends at a rootfs recipe.`);
+      throw new RecipeError(
+        `Image recipes form a cycle: ${cycle}. Change one "from:" so the chain ends at a rootfs recipe.`,
+      );
     }
     visiting.push(name);
     if (node.from !== undefined) visit(node.from, name);

@@ -4,12 +4,12 @@
  */
 import type { Cluster } from './cluster.js';
 import type { Warning } from './health.js';
-import type { Snapshot } from './snapshot.js';
 import type { AdminAction } from './operations/define.js';
 import type { OperationDirectMessage, OperationThreadMessage } from './operations/index.js';
+import type { Snapshot } from './snapshot.js';
 
-export type { SnapshotSummary } from './operations/snapshot.js';
 export type { RemovedObjects, SmokeResult } from './operation-results.js';
+export type { SnapshotSummary } from './operations/snapshot.js';
 
 export interface Progress {
   step: number;
@@ -23,7 +23,11 @@ export interface Progress {
 /** Direct messages: each operation's (its definition's `direct`) and these. */
 export type DirectMessage =
   | OperationDirectMessage
-  | { kind: 'expiryReminder'; cluster: Cluster; /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */ final?: boolean }
+  | {
+      kind: 'expiryReminder';
+      cluster: Cluster /** The last reminder before the delete: it also offers Snapshot & delete (to a ready or degraded cluster). */;
+      final?: boolean;
+    }
   | { kind: 'transferred'; cluster: Cluster; from: string; to: string; by: string }
   /** To the receiver of a transfer offer: Accept and Decline buttons. */
   | { kind: 'transferOffer'; cluster: Cluster; offerId: string; from: string; by: string; expiresAt: Date }
@@ -32,7 +36,13 @@ export type DirectMessage =
   | { kind: 'actedByAdmin'; cluster: Cluster; by: string; action: AdminAction; detail?: string }
   | { kind: 'healthWarning'; cluster: Cluster; warning: Warning }
   /** Its host stopped answering: what the owner can do (wait, restore the latest snapshot elsewhere, delete). */
-  | { kind: 'clusterLost'; cluster: Cluster; host: string; since: Date; snapshot?: { id: string; takenAt: Date; host: string } }
+  | {
+      kind: 'clusterLost';
+      cluster: Cluster;
+      host: string;
+      since: Date;
+      snapshot?: { id: string; takenAt: Date; host: string };
+    }
   /** To whom a snapshot was shared (`cluster` is the one it was taken of): they may restore it now. */
   | { kind: 'snapshotShared'; cluster: Cluster; snapshot: Snapshot; by: string; sharedAt: Date };
 
@@ -42,4 +52,10 @@ export type ThreadMessage =
   /** Its host answered again after the cluster was lost, and its nodes passed readiness. */
   | { kind: 'hostReturned'; host: string; downSeconds: number }
   | { kind: 'transferOffered'; offerId: string; by: string; from: string; to: string; expiresAt: Date }
-  | { kind: 'transferClosed'; offerId: string; from: string; to: string; outcome: 'accepted' | 'declined' | 'expired' | 'withdrawn' };
+  | {
+      kind: 'transferClosed';
+      offerId: string;
+      from: string;
+      to: string;
+      outcome: 'accepted' | 'declined' | 'expired' | 'withdrawn';
+    };

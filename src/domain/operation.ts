@@ -4,9 +4,9 @@
  * is the operation id, so asking twice means two operations, never a silently dropped second job; and at most
  * one operation per cluster is active at a time (guarded in SQL), so a snapshot never races a delete.
  */
-import { operationVerbs, type OperationKind } from './operations/index.js';
+import { type OperationKind, operationVerbs } from './operations/index.js';
 
-export { operationKinds, operationVerbs, type OperationKind } from './operations/index.js';
+export { type OperationKind, operationKinds, operationVerbs } from './operations/index.js';
 
 export const operationStates = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type OperationState = (typeof operationStates)[number];
@@ -40,7 +40,11 @@ export interface Operation {
   finishedAt: Date | null;
 }
 
-export function busyMessage(clusterName: string, op: Pick<Operation, 'kind' | 'actor' | 'createdAt'>, now: Date): string {
+export function busyMessage(
+  clusterName: string,
+  op: Pick<Operation, 'kind' | 'actor' | 'createdAt'>,
+  now: Date,
+): string {
   const minutes = Math.max(0, Math.round((now.getTime() - op.createdAt.getTime()) / 60_000));
   const since = minutes < 1 ? 'just now' : `${minutes} min ago`;
   const who = op.actor === 'clusterbot' ? 'clusterbot' : `<@${op.actor}>`;

@@ -46,7 +46,11 @@ export interface PlacementOptions {
   cpuOvercommit?: number;
 }
 
-export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; memoryMiB: number }, opts: PlacementOptions = {}): Placement {
+export function placeCluster(
+  hosts: readonly HostLoad[],
+  need: { cpus: number; memoryMiB: number },
+  opts: PlacementOptions = {},
+): Placement {
   const overcommit = opts.cpuOvercommit ?? defaultCpuOvercommit;
   const freeMem = (h: HostLoad) => memoryCapacityMiB(h) - h.reservedMemoryMiB;
   const freeCpu = (h: HostLoad) => cpuCapacity(h, overcommit) - h.reservedCpus;
@@ -56,8 +60,13 @@ export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; m
     const h = hosts.find((x) => x.name === opts.pinned);
     if (!h) return { ok: false, reason: `there is no Docker host called ${opts.pinned}` };
     if (!h.reachable || h.state === 'down') return { ok: false, reason: `Docker host ${h.name} is down` };
-    if (h.state === 'draining' && opts.pinnedMayDrain === false) return { ok: false, reason: `Docker host ${h.name} is draining (it takes no new clusters)` };
-    if (!fits(h)) return { ok: false, reason: `Docker host ${h.name} has ${Math.max(0, freeMem(h))} MiB and ${round(Math.max(0, freeCpu(h)))} CPUs free; the cluster needs ${need.memoryMiB} MiB and ${round(need.cpus)} CPUs` };
+    if (h.state === 'draining' && opts.pinnedMayDrain === false)
+      return { ok: false, reason: `Docker host ${h.name} is draining (it takes no new clusters)` };
+    if (!fits(h))
+      return {
+        ok: false,
+        reason: `Docker host ${h.name} has ${Math.max(0, freeMem(h))} MiB and ${round(Math.max(0, freeCpu(h)))} CPUs free; the cluster needs ${need.memoryMiB} MiB and ${round(need.cpus)} CPUs`,
+      };
     return { ok: true, host: h.name };
   }
 
@@ -84,8 +93,14 @@ export function placeCluster(hosts: readonly HostLoad[], need: { cpus: number; m
     return { ok: false, reason: draining ? 'every reachable Docker host is draining' : 'no Docker host is reachable' };
   }
   if (most >= need.memoryMiB)
-    return { ok: false, reason: `the cluster needs ${round(need.cpus)} CPUs and every host with the memory has its CPUs reserved (${overcommit}× its cores${hosts.some((h) => h.maxCpus != null) ? ', or an admin\'s limit' : ''})` };
-  return { ok: false, reason: `the cluster needs ${need.memoryMiB} MiB of memory and the emptiest host has ${Math.max(0, most)} MiB free` };
+    return {
+      ok: false,
+      reason: `the cluster needs ${round(need.cpus)} CPUs and every host with the memory has its CPUs reserved (${overcommit}× its cores${hosts.some((h) => h.maxCpus != null) ? ", or an admin's limit" : ''})`,
+    };
+  return {
+    ok: false,
+    reason: `the cluster needs ${need.memoryMiB} MiB of memory and the emptiest host has ${Math.max(0, most)} MiB free`,
+  };
 }
 
 /** The memory clusters may reserve on a host: what it has less the daemon's headroom, or the admin's cap if lower. */

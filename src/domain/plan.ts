@@ -2,7 +2,15 @@ import Mustache from 'mustache';
 import { renderConfigFile } from './config-file.js';
 import { label } from './labels.js';
 import type { Subnet } from './subnet.js';
-import { roleCount, roleScales, roleStartOrder, type Template, type TemplateCollect, type TemplateProbe, type TemplateSmoke } from './template.js';
+import {
+  roleCount,
+  roleScales,
+  roleStartOrder,
+  type Template,
+  type TemplateCollect,
+  type TemplateProbe,
+  type TemplateSmoke,
+} from './template.js';
 
 /**
  * Turns a template and a size into the exact nodes of one cluster: names, addresses, rendered
@@ -136,11 +144,17 @@ export function planCluster(input: PlanInput): ClusterPlan {
         containerName: `${prefix}-${hostname}`,
         image: role.image,
         ports: Object.entries(role.ports).map(([name, p]) => ({ name, ...p })),
-        volumes: Object.entries(role.volumes).map(([name, path]) => ({ name, path, volumeName: `${prefix}-${hostname}-${name}` })),
+        volumes: Object.entries(role.volumes).map(([name, path]) => ({
+          name,
+          path,
+          volumeName: `${prefix}-${hostname}-${name}`,
+        })),
         resources: role.resources,
         labels: { ...base, [label.role]: roleName, [label.node]: String(ordinal) },
         security: { capAdd: [...role.capAdd], readOnlyRoot: role.readOnlyRoot, tmpfs: [...role.tmpfs] },
-        ...(role.readiness && { readiness: { ...role.readiness, timeoutSeconds: readinessBudgetSeconds(template, roleName) } }),
+        ...(role.readiness && {
+          readiness: { ...role.readiness, timeoutSeconds: readinessBudgetSeconds(template, roleName) },
+        }),
         configDirs: role.configDirs,
         logDirs: role.logDirs,
       });
@@ -152,7 +166,12 @@ export function planCluster(input: PlanInput): ClusterPlan {
   for (const roleName of Object.keys(template.roles)) {
     const members = identities.filter((n) => n.role === roleName);
     roles[roleName] = members.map((n, i) => ({
-      index: n.index, hostname: n.hostname, fqdn: n.fqdn, ip: n.ip, first: i === 0, last: i === members.length - 1,
+      index: n.index,
+      hostname: n.hostname,
+      fqdn: n.fqdn,
+      ip: n.ip,
+      first: i === 0,
+      last: i === members.length - 1,
     }));
     hosts[roleName] = members.map((n) => n.hostname).join(',');
   }
@@ -188,7 +207,11 @@ export function planCluster(input: PlanInput): ClusterPlan {
       ...(role.user && { user: role.user }),
       files: Object.entries(role.files).map(([path, file]) => ({
         path,
-        content: renderConfigFile(file, render, `Rendered by clusterbot from template ${template.name} for cluster ${clusterName}, node ${id.hostname}`),
+        content: renderConfigFile(
+          file,
+          render,
+          `Rendered by clusterbot from template ${template.name} for cluster ${clusterName}, node ${id.hostname}`,
+        ),
       })),
     };
   });
@@ -201,14 +224,23 @@ export function planCluster(input: PlanInput): ClusterPlan {
     size,
     domain,
     // The contract puts role and node on everything; the one network serves every role and node.
-    network: { name: prefix, cidr: subnet.cidr, gateway: subnet.gateway, labels: { ...base, [label.role]: 'all', [label.node]: 'all' } },
+    network: {
+      name: prefix,
+      cidr: subnet.cidr,
+      gateway: subnet.gateway,
+      labels: { ...base, [label.role]: 'all', [label.node]: 'all' },
+    },
     nodes,
     waves: roleStartOrder(template),
     extraHosts: nodes.flatMap((n) => [`${n.fqdn}:${n.ip}`, `${n.hostname}:${n.ip}`]),
     // Smoke checks may name peers or the size ("{{size}} alive workers"), so they are rendered too.
     smoke: template.smoke.map((check) => {
       const render = renderWith(clusterView);
-      return { ...check, exec: check.exec.map(render), ...(check.expect !== undefined && { expect: render(check.expect) }) };
+      return {
+        ...check,
+        exec: check.exec.map(render),
+        ...(check.expect !== undefined && { expect: render(check.expect) }),
+      };
     }),
   };
 }

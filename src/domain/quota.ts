@@ -29,7 +29,9 @@ export interface QuotaLimits {
   memoryMiBTotal?: number;
 }
 
-export type QuotaCheck = { ok: true } | { ok: false; code: 'quota_exceeded'; limit: keyof QuotaLimits; message: string; hint: string };
+export type QuotaCheck =
+  | { ok: true }
+  | { ok: false; code: 'quota_exceeded'; limit: keyof QuotaLimits; message: string; hint: string };
 
 export const noUsage: Usage = { clusters: 0, nodes: 0, cpus: 0, memoryMiB: 0 };
 
@@ -41,7 +43,8 @@ function cpuText(n: number): string {
   return String(Math.round(n * 100) / 100);
 }
 
-const ownHint = '`/cluster list` shows your clusters; delete one with `/cluster delete NAME` (or snapshot it first) to free its share.';
+const ownHint =
+  '`/cluster list` shows your clusters; delete one with `/cluster delete NAME` (or snapshot it first) to free its share.';
 const totalHint = 'Everyone together is at the limit; try again when clusters are deleted or expire, or ask an admin.';
 
 /** Whom a quota check is about: the caller ("You") by default, or another user a cluster is handed to. */
@@ -56,19 +59,82 @@ export interface QuotaSubject {
  * Whether `adding` fits beside what the owner (`used.user`) and everyone (`used.total`) hold. The first
  * limit exceeded is reported with what is in use, what was asked for, the limit, and how to free some.
  */
-export function checkQuota(used: { user: Usage; total: Usage }, adding: Reservation, limits: QuotaLimits | null | undefined, subject: QuotaSubject = {}): QuotaCheck {
+export function checkQuota(
+  used: { user: Usage; total: Usage },
+  adding: Reservation,
+  limits: QuotaLimits | null | undefined,
+  subject: QuotaSubject = {},
+): QuotaCheck {
   if (!limits) return { ok: true };
   const { user, total } = used;
   const mem = (n: number) => `${gib(n)} GiB`;
-  const rules: Array<{ limit: keyof QuotaLimits; name: string; max: number | undefined; inUse: number; asked: number; show: (n: number) => string; unit: string }> = [
-    { limit: 'clustersPerUser', name: 'clusters per user', max: limits.clustersPerUser, inUse: user.clusters, asked: 1, show: String, unit: 'clusters' },
-    { limit: 'nodesPerUser', name: 'nodes per user', max: limits.nodesPerUser, inUse: user.nodes, asked: adding.nodes, show: String, unit: 'nodes' },
-    { limit: 'cpusPerUser', name: 'CPUs per user', max: limits.cpusPerUser, inUse: user.cpus, asked: adding.cpus, show: cpuText, unit: 'CPUs' },
-    { limit: 'memoryMiBPerUser', name: 'memory per user', max: limits.memoryMiBPerUser, inUse: user.memoryMiB, asked: adding.memoryMiB, show: mem, unit: 'of memory' },
-    { limit: 'cpusTotal', name: 'CPUs in total', max: limits.cpusTotal, inUse: total.cpus, asked: adding.cpus, show: cpuText, unit: 'CPUs' },
-    { limit: 'memoryMiBTotal', name: 'memory in total', max: limits.memoryMiBTotal, inUse: total.memoryMiB, asked: adding.memoryMiB, show: mem, unit: 'of memory' },
+  const rules: Array<{
+    limit: keyof QuotaLimits;
+    name: string;
+    max: number | undefined;
+    inUse: number;
+    asked: number;
+    show: (n: number) => string;
+    unit: string;
+  }> = [
+    {
+      limit: 'clustersPerUser',
+      name: 'clusters per user',
+      max: limits.clustersPerUser,
+      inUse: user.clusters,
+      asked: 1,
+      show: String,
+      unit: 'clusters',
+    },
+    {
+      limit: 'nodesPerUser',
+      name: 'nodes per user',
+      max: limits.nodesPerUser,
+      inUse: user.nodes,
+      asked: adding.nodes,
+      show: String,
+      unit: 'nodes',
+    },
+    {
+      limit: 'cpusPerUser',
+      name: 'CPUs per user',
+      max: limits.cpusPerUser,
+      inUse: user.cpus,
+      asked: adding.cpus,
+      show: cpuText,
+      unit: 'CPUs',
+    },
+    {
+      limit: 'memoryMiBPerUser',
+      name: 'memory per user',
+      max: limits.memoryMiBPerUser,
+      inUse: user.memoryMiB,
+      asked: adding.memoryMiB,
+      show: mem,
+      unit: 'of memory',
+    },
+    {
+      limit: 'cpusTotal',
+      name: 'CPUs in total',
+      max: limits.cpusTotal,
+      inUse: total.cpus,
+      asked: adding.cpus,
+      show: cpuText,
+      unit: 'CPUs',
+    },
+    {
+      limit: 'memoryMiBTotal',
+      name: 'memory in total',
+      max: limits.memoryMiBTotal,
+      inUse: total.memoryMiB,
+      asked: adding.memoryMiB,
+      show: mem,
+      unit: 'of memory',
+    },
   ];
-  const who = subject.user ? { has: `${subject.user} already has`, their: `${subject.user}'s live clusters reserve` } : { has: 'You already have', their: 'Your live clusters reserve' };
+  const who = subject.user
+    ? { has: `${subject.user} already has`, their: `${subject.user}'s live clusters reserve` }
+    : { has: 'You already have', their: 'Your live clusters reserve' };
   for (const r of rules) {
     const perUser = r.limit.endsWith('PerUser');
     if (subject.handover && !perUser) continue;
@@ -78,7 +144,11 @@ export function checkQuota(used: { user: Usage; total: Usage }, adding: Reservat
       r.limit === 'clustersPerUser'
         ? `${who.has} ${r.inUse} live clusters; the limit is ${r.max} (quota: ${r.name}).`
         : `${perUser ? who.their : 'All live clusters together reserve'} ${r.show(r.inUse)} ${r.unit} and this one needs ${r.show(r.asked)} more; the limit is ${r.show(r.max)} (quota: ${r.name}).`;
-    const hint = !perUser ? totalHint : subject.user ? 'They can delete one of theirs first, or an admin can hand it over.' : ownHint;
+    const hint = !perUser
+      ? totalHint
+      : subject.user
+        ? 'They can delete one of theirs first, or an admin can hand it over.'
+        : ownHint;
     return { ok: false, code: 'quota_exceeded', limit: r.limit, message, hint };
   }
   return { ok: true };
@@ -86,14 +156,22 @@ export function checkQuota(used: { user: Usage; total: Usage }, adding: Reservat
 
 /** Adds one cluster's reservation to a usage. */
 export function addUsage(u: Usage, r: Reservation): Usage {
-  return { clusters: u.clusters + 1, nodes: u.nodes + r.nodes, cpus: u.cpus + r.cpus, memoryMiB: u.memoryMiB + r.memoryMiB };
+  return {
+    clusters: u.clusters + 1,
+    nodes: u.nodes + r.nodes,
+    cpus: u.cpus + r.cpus,
+    memoryMiB: u.memoryMiB + r.memoryMiB,
+  };
 }
 
 /**
  * The limits that apply to `actor`: none for admins; otherwise the configured ones, with clusters per user
  * falling back to the older MAX_CLUSTERS_PER_USER setting.
  */
-export function quotaFor(actor: string, settings: { adminUsers: readonly string[]; maxClustersPerUser: number; quota?: QuotaLimits }): QuotaLimits | null {
+export function quotaFor(
+  actor: string,
+  settings: { adminUsers: readonly string[]; maxClustersPerUser: number; quota?: QuotaLimits },
+): QuotaLimits | null {
   if (settings.adminUsers.includes(actor)) return null;
   return { ...settings.quota, clustersPerUser: settings.quota?.clustersPerUser ?? settings.maxClustersPerUser };
 }
@@ -104,8 +182,10 @@ export function quotaFor(actor: string, settings: { adminUsers: readonly string[
  * what is used; null limits (admins) say they are exempt.
  */
 export function describeQuotaUse(user: Usage, limits: QuotaLimits | null): string {
-  const part = (used: string, max: string | undefined, unit: string) => (max === undefined ? `${used} ${unit}` : `${used} of ${max} ${unit}`);
-  const gibLimit = (mib: number | undefined) => (mib === undefined ? undefined : String(Math.round((mib / 1024) * 10) / 10));
+  const part = (used: string, max: string | undefined, unit: string) =>
+    max === undefined ? `${used} ${unit}` : `${used} of ${max} ${unit}`;
+  const gibLimit = (mib: number | undefined) =>
+    mib === undefined ? undefined : String(Math.round((mib / 1024) * 10) / 10);
   const parts = [
     part(String(user.clusters), limits?.clustersPerUser?.toString(), 'clusters'),
     part(String(user.nodes), limits?.nodesPerUser?.toString(), 'nodes'),

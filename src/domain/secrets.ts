@@ -15,12 +15,36 @@ export const MASK = '********';
  * readable: `dfs.block.access.token.enable`, `hadoop.security.credential.provider.path`,
  * `POSTGRES_PASSWORD_FILE`, `KEY_SERIALIZER`, `key.converter`, `hbase.security.authentication`, `monkey`.
  */
-const secretLastWord = /^(pass|passwd|password|passwords|passphrase|pwd|secret|secrets|token|tokens|credential|credentials|creds|auth|apikey|secretkey|privatekey|accesskey|signingkey|encryptionkey)$/;
+const secretLastWord =
+  /^(pass|passwd|password|passwords|passphrase|pwd|secret|secrets|token|tokens|credential|credentials|creds|auth|apikey|secretkey|privatekey|accesskey|signingkey|encryptionkey)$/;
 /** One-word names that end in a secret word: `PGPASSWORD`, `KEYSTOREPASS` is too ambiguous (bypass, compass). */
 const secretSuffix = /(password|passwd|passphrase|secret|token|apikey|secretkey|privatekey)$/;
 const secretAnywhere = new Set(['jaas']);
 /** Words that make a trailing "key" harmless: `partition.key`, `primary_key`, `row.key`, `public.key`. */
-const harmlessBeforeKey = new Set(['partition', 'primary', 'row', 'sort', 'foreign', 'hash', 'routing', 'cache', 'shard', 'column', 'record', 'message', 'group', 'map', 'lookup', 'unique', 'idempotency', 'dedup', 'join', 'bucket', 'public', 'rowkey']);
+const harmlessBeforeKey = new Set([
+  'partition',
+  'primary',
+  'row',
+  'sort',
+  'foreign',
+  'hash',
+  'routing',
+  'cache',
+  'shard',
+  'column',
+  'record',
+  'message',
+  'group',
+  'map',
+  'lookup',
+  'unique',
+  'idempotency',
+  'dedup',
+  'join',
+  'bucket',
+  'public',
+  'rowkey',
+]);
 
 /** Splits `ssl.keystore.password`, `AWS_SECRET_ACCESS_KEY`, `apiKey`, `db-pass` into lowercase words. */
 function words(name: string): string[] {
@@ -72,11 +96,16 @@ export function maskEnv(env: readonly string[]): string[] {
  */
 const urlPassword = /(?<![A-Za-z0-9+.-])([a-zA-Z][a-zA-Z0-9+.-]{0,31}:\/\/[^\s:/@'"<>]+):([^\s@/'"<>]+)@/g;
 export function maskUrlPasswords(text: string): string {
-  return text.replace(urlPassword, (_m, head: string, pw: string) => (pw === MASK ? `${head}:${pw}@` : `${head}:${MASK}@`));
+  return text.replace(urlPassword, (_m, head: string, pw: string) =>
+    pw === MASK ? `${head}:${pw}@` : `${head}:${MASK}@`,
+  );
 }
 
 /** key=value / key: value / key = value / export KEY="value" / "key": "value", one per line (never across one). */
-const keyValueLine = new RegExp(`^([ \\t]*(?:-[ \\t]+)?(?:export[ \\t]+|set[ \\t]+)?["']?)(${key})(["']?[ \\t]*)([=:])([ \\t]*)(.*)$`, 'gm');
+const keyValueLine = new RegExp(
+  `^([ \\t]*(?:-[ \\t]+)?(?:export[ \\t]+|set[ \\t]+)?["']?)(${key})(["']?[ \\t]*)([=:])([ \\t]*)(.*)$`,
+  'gm',
+);
 /** Inline JSON: `"key": "value"` (the value on the same line). */
 const jsonPair = new RegExp(`("(${key})"[ \\t]*:[ \\t]*)"((?:[^"\\\\\\n]|\\\\.)*)"`, 'g');
 /** An XML element holding only text: `<password>b</password>`. */
@@ -85,19 +114,29 @@ const xmlElement = new RegExp(`<(${key})>([^<]+)<\\/\\1>`, 'g');
  * `key=value` and `key: value` anywhere in a line of a log or a command's output (`connecting as bob password=x`,
  * `{token: abc}`), after the start of a line or a separator; the value ends at whitespace or punctuation unless quoted.
  */
-const inlinePair = new RegExp(`(^|[\\s,;{(\\[&?|])(${key})([ \\t]*[=:][ \\t]*)("[^"\\n]*"|'[^'\\n]*'|[^\\s,;&"'}\\])|]+)`, 'g');
+const inlinePair = new RegExp(
+  `(^|[\\s,;{(\\[&?|])(${key})([ \\t]*[=:][ \\t]*)("[^"\\n]*"|'[^'\\n]*'|[^\\s,;&"'}\\])|]+)`,
+  'g',
+);
 
 function maskLines(text: string): string {
-  return text.replace(keyValueLine, (line, lead: string, k: string, quoteEnd: string, sep: string, space: string, value: string) => {
-    if (!isSecretName(k) || value.trim() === '' || value === MASK || isStructureStart(value)) return line;
-    return `${lead}${k}${quoteEnd}${sep}${space}${maskedValue(value)}`;
-  });
+  return text.replace(
+    keyValueLine,
+    (line, lead: string, k: string, quoteEnd: string, sep: string, space: string, value: string) => {
+      if (!isSecretName(k) || value.trim() === '' || value === MASK || isStructureStart(value)) return line;
+      return `${lead}${k}${quoteEnd}${sep}${space}${maskedValue(value)}`;
+    },
+  );
 }
 
 function maskInlineStructures(text: string): string {
   return text
-    .replace(jsonPair, (m, head: string, k: string, value: string) => (isSecretName(k) && value !== '' && value !== MASK ? `${head}"${MASK}"` : m))
-    .replace(xmlElement, (m, tag: string, value: string) => (isSecretName(tag) && value.trim() !== '' && value !== MASK ? `<${tag}>${MASK}</${tag}>` : m));
+    .replace(jsonPair, (m, head: string, k: string, value: string) =>
+      isSecretName(k) && value !== '' && value !== MASK ? `${head}"${MASK}"` : m,
+    )
+    .replace(xmlElement, (m, tag: string, value: string) =>
+      isSecretName(tag) && value.trim() !== '' && value !== MASK ? `<${tag}>${MASK}</${tag}>` : m,
+    );
 }
 
 /**

@@ -84,12 +84,12 @@ export function nodeArchivePaths(hostname: string) {
  */
 export const jvmScript = [
   'per=$1; shift; fail=0; n=0',
-  'pids=$({ pgrep -x java; jcmd -l 2>/dev/null | awk \'{print $1}\'; } | sort -un)',
+  "pids=$({ pgrep -x java; jcmd -l 2>/dev/null | awk '{print $1}'; } | sort -un)",
   'for pid in $pids; do',
   '  [ -d /proc/$pid ] && [ "$pid" != "$$" ] || continue',
   '  uid=$(stat -c %u /proc/$pid 2>/dev/null) || continue; gid=$(stat -c %g /proc/$pid)',
   '  n=$((n+1))',
-  '  echo "===== pid $pid, user $(stat -c %U /proc/$pid): $(tr \'\\0\' \' \' </proc/$pid/cmdline | cut -c1-400)"',
+  "  echo \"===== pid $pid, user $(stat -c %U /proc/$pid): $(tr '\\0' ' ' </proc/$pid/cmdline | cut -c1-400)\"",
   '  for cmd in "$@"; do',
   '    echo "----- jcmd $pid $cmd"',
   '    if ! timeout -k 2 "$per" jcmd $pid $cmd 2>&1; then',
@@ -132,8 +132,22 @@ function build(hostname: string, spec: CollectorSpec): NodeCollector {
 export function defaultCollectors(node: { hostname: string; volumePaths: readonly string[] }): NodeCollector[] {
   const specs: CollectorSpec[] = [
     // -ww: never cut command lines to a terminal width.
-    { name: 'ps', exec: ['ps', '-ww', '-eo', 'pid,ppid,user,etime,rss,args'], timeoutSeconds: 15, maxBytes: 1 * MiB, maskSecrets: true, user: '0' },
-    { name: 'sockets', exec: ['ss', '-ltunp'], timeoutSeconds: 15, maxBytes: 256 * 1024, maskSecrets: false, user: '0' },
+    {
+      name: 'ps',
+      exec: ['ps', '-ww', '-eo', 'pid,ppid,user,etime,rss,args'],
+      timeoutSeconds: 15,
+      maxBytes: 1 * MiB,
+      maskSecrets: true,
+      user: '0',
+    },
+    {
+      name: 'sockets',
+      exec: ['ss', '-ltunp'],
+      timeoutSeconds: 15,
+      maxBytes: 256 * 1024,
+      maskSecrets: false,
+      user: '0',
+    },
     {
       name: 'disk',
       // Volume paths arrive as arguments ("$@"), never spliced into the script.
@@ -143,7 +157,14 @@ export function defaultCollectors(node: { hostname: string; volumePaths: readonl
       maskSecrets: false,
       user: '0',
     },
-    { name: 'jvm-threads', exec: ['bash', '-c', jvmScript, 'jvm', '30', 'Thread.print -l'], timeoutSeconds: 180, maxBytes: 16 * MiB, maskSecrets: false, user: '0' },
+    {
+      name: 'jvm-threads',
+      exec: ['bash', '-c', jvmScript, 'jvm', '30', 'Thread.print -l'],
+      timeoutSeconds: 180,
+      maxBytes: 16 * MiB,
+      maskSecrets: false,
+      user: '0',
+    },
     {
       name: 'jvm-info',
       exec: ['bash', '-c', jvmScript, 'jvm', '20', 'VM.version', 'VM.command_line', 'VM.flags'],
@@ -157,8 +178,19 @@ export function defaultCollectors(node: { hostname: string; volumePaths: readonl
 }
 
 /** The template's `collect:` commands for this node (already rendered by the plan), as the container's user. */
-export function templateCollectors(node: { hostname: string; collect: readonly TemplateCollect[] }, limits: Pick<SnapshotLimits, 'collectorBytes'> = defaultSnapshotLimits): NodeCollector[] {
-  return node.collect.map((c) => build(node.hostname, { name: c.name, exec: [...c.exec], timeoutSeconds: c.timeoutSeconds, maxBytes: limits.collectorBytes, maskSecrets: true }));
+export function templateCollectors(
+  node: { hostname: string; collect: readonly TemplateCollect[] },
+  limits: Pick<SnapshotLimits, 'collectorBytes'> = defaultSnapshotLimits,
+): NodeCollector[] {
+  return node.collect.map((c) =>
+    build(node.hostname, {
+      name: c.name,
+      exec: [...c.exec],
+      timeoutSeconds: c.timeoutSeconds,
+      maxBytes: limits.collectorBytes,
+      maskSecrets: true,
+    }),
+  );
 }
 
 /**
@@ -172,7 +204,10 @@ export function nodeCollectors(
   const defaults = defaultCollectors({ hostname: node.hostname, volumePaths: node.volumes.map((v) => v.path) });
   const taken = new Set(defaults.map((c) => c.name));
   const fromTemplate = templateCollectors(
-    { hostname: node.hostname, collect: node.collect.map((c) => (taken.has(c.name) ? { ...c, name: `collect-${c.name}` } : c)) },
+    {
+      hostname: node.hostname,
+      collect: node.collect.map((c) => (taken.has(c.name) ? { ...c, name: `collect-${c.name}` } : c)),
+    },
     limits,
   );
   return [...defaults, ...fromTemplate];

@@ -89,7 +89,9 @@ const nodeSchema = z.strictObject({
   files: z.array(archiveFileSchema),
   collectors: z.array(collectorSchema),
   /** Secret files (key stores, keytabs, private keys) found in the copied directories: named, never copied. */
-  withheld: z.array(z.strictObject({ path: z.string().min(1), bytes: bytes.optional(), why: z.string().min(1) })).default([]),
+  withheld: z
+    .array(z.strictObject({ path: z.string().min(1), bytes: bytes.optional(), why: z.string().min(1) }))
+    .default([]),
 });
 
 export const snapshotManifestSchema = z
@@ -136,32 +138,61 @@ export const snapshotManifestSchema = z
   .superRefine((m, ctx) => {
     const seen = new Set<string>();
     const claim = (p: string, where: (string | number)[]) => {
-      if (p === MANIFEST_PATH) ctx.addIssue({ code: 'custom', path: where, message: `${MANIFEST_PATH} is the manifest itself` });
+      if (p === MANIFEST_PATH)
+        ctx.addIssue({ code: 'custom', path: where, message: `${MANIFEST_PATH} is the manifest itself` });
       if (seen.has(p)) ctx.addIssue({ code: 'custom', path: where, message: `archive path ${p} is listed twice` });
       seen.add(p);
     };
     m.files.forEach((f, i) => {
       claim(f.path, ['files', i, 'path']);
-      if (f.path.startsWith('nodes/')) ctx.addIssue({ code: 'custom', path: ['files', i, 'path'], message: `${f.path}: node files belong to their node` });
+      if (f.path.startsWith('nodes/'))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['files', i, 'path'],
+          message: `${f.path}: node files belong to their node`,
+        });
     });
     const hostnames = new Set<string>();
     m.nodes.forEach((n, ni) => {
-      if (hostnames.has(n.hostname)) ctx.addIssue({ code: 'custom', path: ['nodes', ni, 'hostname'], message: `hostname ${n.hostname} is listed twice` });
+      if (hostnames.has(n.hostname))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodes', ni, 'hostname'],
+          message: `hostname ${n.hostname} is listed twice`,
+        });
       hostnames.add(n.hostname);
       const prefix = `${nodeDir(n.hostname)}/`;
       const byPath = new Map(n.files.map((f) => [f.path, f]));
       n.files.forEach((f, fi) => {
         claim(f.path, ['nodes', ni, 'files', fi, 'path']);
-        if (!f.path.startsWith(prefix)) ctx.addIssue({ code: 'custom', path: ['nodes', ni, 'files', fi, 'path'], message: `${f.path} is outside ${prefix}` });
+        if (!f.path.startsWith(prefix))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['nodes', ni, 'files', fi, 'path'],
+            message: `${f.path} is outside ${prefix}`,
+          });
       });
       n.volumes.forEach((v, vi) => {
         if (v.file === undefined && v.skipped === undefined)
-          ctx.addIssue({ code: 'custom', path: ['nodes', ni, 'volumes', vi], message: `volume ${v.name}: neither a file nor a reason it was skipped` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['nodes', ni, 'volumes', vi],
+            message: `volume ${v.name}: neither a file nor a reason it was skipped`,
+          });
         if (v.file !== undefined) {
           const f = byPath.get(v.file);
-          if (!f) ctx.addIssue({ code: 'custom', path: ['nodes', ni, 'volumes', vi, 'file'], message: `${v.file} is not in the node's files` });
+          if (!f)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['nodes', ni, 'volumes', vi, 'file'],
+              message: `${v.file} is not in the node's files`,
+            });
           else if (v.sha256 !== undefined && v.sha256 !== f.sha256)
-            ctx.addIssue({ code: 'custom', path: ['nodes', ni, 'volumes', vi, 'sha256'], message: `differs from the sha256 of ${v.file}` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['nodes', ni, 'volumes', vi, 'sha256'],
+              message: `differs from the sha256 of ${v.file}`,
+            });
         }
       });
     });
@@ -210,15 +241,21 @@ export function parseManifest(json: string | unknown): SnapshotManifest {
   if (typeof doc === 'object' && doc !== null && 'schemaVersion' in doc) {
     const v = (doc as { schemaVersion: unknown }).schemaVersion;
     if (typeof v === 'number' && v !== SNAPSHOT_SCHEMA_VERSION)
-      throw new ManifestError([`schemaVersion ${v} is not supported (this clusterbot reads ${SNAPSHOT_SCHEMA_VERSION})`]);
+      throw new ManifestError([
+        `schemaVersion ${v} is not supported (this clusterbot reads ${SNAPSHOT_SCHEMA_VERSION})`,
+      ]);
   }
   const parsed = snapshotManifestSchema.safeParse(doc);
-  if (!parsed.success) throw new ManifestError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
+  if (!parsed.success)
+    throw new ManifestError(parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   return parsed.data;
 }
 
 /** Recomputes `totals` from the files listed, so a writer cannot get them out of step. */
 export function withTotals<T extends SnapshotManifestInput>(m: T): T {
   const files = [...(m.files ?? []), ...m.nodes.flatMap((n) => n.files)];
-  return { ...m, totals: { nodes: m.nodes.length, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) } };
+  return {
+    ...m,
+    totals: { nodes: m.nodes.length, files: files.length, bytes: files.reduce((s, f) => s + f.bytes, 0) },
+  };
 }

@@ -50,7 +50,11 @@ export function parseSnapshotRef(text: string): string | undefined {
   return /^[0-9a-f]{6,32}$/.test(hex) ? hex : undefined;
 }
 
-export function mayDeleteSnapshot(actor: string, snapshot: Pick<Snapshot, 'owner'>, admins: readonly string[]): boolean {
+export function mayDeleteSnapshot(
+  actor: string,
+  snapshot: Pick<Snapshot, 'owner'>,
+  admins: readonly string[],
+): boolean {
   return actor === snapshot.owner || admins.includes(actor);
 }
 

@@ -14,8 +14,13 @@ export function isTransient(state: ClusterState): boolean {
 }
 
 /** The last sign of life of a cluster's work: its last state change, or when its active operation was made or started. */
-export function lastActivity(cluster: Pick<Cluster, 'updatedAt'>, active?: Pick<Operation, 'createdAt' | 'startedAt'>): Date {
-  const times = [cluster.updatedAt, active?.createdAt, active?.startedAt].filter((t): t is Date => !!t).map((t) => t.getTime());
+export function lastActivity(
+  cluster: Pick<Cluster, 'updatedAt'>,
+  active?: Pick<Operation, 'createdAt' | 'startedAt'>,
+): Date {
+  const times = [cluster.updatedAt, active?.createdAt, active?.startedAt]
+    .filter((t): t is Date => !!t)
+    .map((t) => t.getTime());
   return new Date(Math.max(...times));
 }
 
@@ -23,7 +28,12 @@ export function lastActivity(cluster: Pick<Cluster, 'updatedAt'>, active?: Pick<
  * A cluster is stuck when it has been in a transient state for longer than the deadline with no sign of life.
  * Nothing legitimately takes that long (DEADLINE is generous), so Retry may take it over and the reconciler fails it.
  */
-export function isStuck(cluster: Pick<Cluster, 'state' | 'updatedAt'>, active: Pick<Operation, 'createdAt' | 'startedAt'> | undefined, now: Date, deadlineMs: number): boolean {
+export function isStuck(
+  cluster: Pick<Cluster, 'state' | 'updatedAt'>,
+  active: Pick<Operation, 'createdAt' | 'startedAt'> | undefined,
+  now: Date,
+  deadlineMs: number,
+): boolean {
   return isTransient(cluster.state) && now.getTime() - lastActivity(cluster, active).getTime() > deadlineMs;
 }
 

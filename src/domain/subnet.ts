@@ -12,7 +12,8 @@ export interface Subnet {
 export function subnetAt(pool: string, index: number): Subnet {
   const m = /^(\d+)\.(\d+)\.0\.0\/16$/.exec(pool);
   if (!m) throw new Error(`subnet pool ${pool} is not an x.y.0.0/16 range`);
-  if (!Number.isInteger(index) || index < 0 || index >= subnetsPerPool) throw new Error(`subnet index ${index} out of range`);
+  if (!Number.isInteger(index) || index < 0 || index >= subnetsPerPool)
+    throw new Error(`subnet index ${index} out of range`);
   const prefix = `${m[1]}.${m[2]}.${index}`;
   return {
     index,

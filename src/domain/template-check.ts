@@ -1,6 +1,6 @@
 import { fileTexts } from './config-file.js';
 import { unknownMustacheNames, unknownMustacheTags } from './mustache-names.js';
-import { planCluster, type ClusterPlan } from './plan.js';
+import { type ClusterPlan, planCluster } from './plan.js';
 import { subnetAt } from './subnet.js';
 import { checkTemplateDocument, isAllowedSize, type Template, type TemplateIssue } from './template.js';
 
@@ -26,13 +26,17 @@ export interface TemplateCheckInput {
 
 export function checkTemplate(input: TemplateCheckInput): { template?: Template; issues: TemplateIssue[] } {
   const { template, shape: t, issues } = checkTemplateDocument(input.doc);
-  if (input.firstLine.trim() !== schemaComment) issues.unshift({ path: [], message: `the first line must be \`${schemaComment}\`` });
+  if (input.firstLine.trim() !== schemaComment)
+    issues.unshift({ path: [], message: `the first line must be \`${schemaComment}\`` });
   if (!t) return { issues };
   if (`${t.name}.yaml` !== input.fileName && `${t.name}.yml` !== input.fileName)
     issues.push({ path: ['name'], message: `"${t.name}" must match the file name ${input.fileName}` });
   for (const [roleName, role] of Object.entries(t.roles)) {
     if (!input.knownImages.includes(role.image))
-      issues.push({ path: ['roles', roleName, 'image'], message: `no image recipe "${role.image}" in manifests/images (have: ${input.knownImages.join(', ')})` });
+      issues.push({
+        path: ['roles', roleName, 'image'],
+        message: `no image recipe "${role.image}" in manifests/images (have: ${input.knownImages.join(', ')})`,
+      });
     issues.push(...portClashes(roleName, t));
     issues.push(...portUrlTags(roleName, t));
   }
@@ -71,7 +75,10 @@ function portClashes(roleName: string, t: Template): TemplateIssue[] {
   for (const [portName, p] of Object.entries(t.roles[roleName]!.ports)) {
     const first = seen.get(p.port);
     if (first !== undefined)
-      issues.push({ path: ['roles', roleName, 'ports', portName], message: `port ${p.port} is already declared as roles.${roleName}.ports.${first} (each port is published once per node)` });
+      issues.push({
+        path: ['roles', roleName, 'ports', portName],
+        message: `port ${p.port} is already declared as roles.${roleName}.ports.${first} (each port is published once per node)`,
+      });
     else seen.set(p.port, portName);
   }
   return issues;
@@ -81,11 +88,17 @@ function portClashes(roleName: string, t: Template): TemplateIssue[] {
 function portUrlTags(roleName: string, t: Template): TemplateIssue[] {
   const issues: TemplateIssue[] = [];
   for (const [portName, p] of Object.entries(t.roles[roleName]!.ports)) {
-    const fields = [['url', p.url, { host: '', port: 0 }], ['internalUrl', p.internalUrl, { hostname: '', port: 0 }]] as const;
+    const fields = [
+      ['url', p.url, { host: '', port: 0 }],
+      ['internalUrl', p.internalUrl, { hostname: '', port: 0 }],
+    ] as const;
     for (const [field, text, view] of fields) {
       if (text === undefined) continue;
       for (const name of unknownMustacheNames(text, view))
-        issues.push({ path: ['roles', roleName, 'ports', portName, field], message: `{{${name}}} names nothing (a port URL knows: ${Object.keys(view).join(', ')})` });
+        issues.push({
+          path: ['roles', roleName, 'ports', portName, field],
+          message: `{{${name}}} names nothing (a port URL knows: ${Object.keys(view).join(', ')})`,
+        });
     }
   }
   return issues;
@@ -116,7 +129,10 @@ function renderProblems(t: Template): TemplateIssue[] {
     const entry = missing.get(`${kind}\0${text}`);
     const multiline = text.includes('\n');
     for (const [name, line] of entry?.tags ?? [])
-      issues.push({ path, message: `{{${name}}} names nothing${multiline ? ` (line ${line} of the text)` : ''} (the view has: ${entry!.known.join(', ')})` });
+      issues.push({
+        path,
+        message: `{{${name}}} names nothing${multiline ? ` (line ${line} of the text)` : ''} (the view has: ${entry!.known.join(', ')})`,
+      });
   }
   return issues;
 }
@@ -125,7 +141,8 @@ function renderProblems(t: Template): TemplateIssue[] {
 function renderedTexts(t: Template): { path: (string | number)[]; text: string; kind: 'node' | 'cluster' }[] {
   const out: { path: (string | number)[]; text: string; kind: 'node' | 'cluster' }[] = [];
   for (const [r, role] of Object.entries(t.roles)) {
-    const at = (path: (string | number)[], text: string) => out.push({ path: ['roles', r, ...path], text, kind: 'node' });
+    const at = (path: (string | number)[], text: string) =>
+      out.push({ path: ['roles', r, ...path], text, kind: 'node' });
     role.command?.forEach((arg, i) => at(['command', i], arg));
     Object.entries(role.env).forEach(([k, v]) => at(['env', k], v));
     for (const [filePath, file] of Object.entries(role.files))

@@ -61,7 +61,16 @@ const countBySizeSchema = z.strictObject({
  * Linux capabilities a role may add back after clusterbot drops them all. Only the harmless file and
  * identity ones: anything that reaches the host or the network stack (SYS_ADMIN, NET_ADMIN...) is refused.
  */
-export const allowedCapabilities = ['CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'SETUID', 'SETGID', 'KILL', 'NET_BIND_SERVICE'] as const;
+export const allowedCapabilities = [
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'SETUID',
+  'SETGID',
+  'KILL',
+  'NET_BIND_SERVICE',
+] as const;
 
 const roleSchema = z.strictObject({
   description: z.string().optional(),
@@ -114,7 +123,9 @@ const roleSchema = z.strictObject({
    * `saveNamespace`, an HBase flush), run in order inside each node; none: a plain stop. A failing step fails the
    * migration before anything is moved.
    */
-  quiesce: z.array(z.strictObject({ exec: command, timeoutSeconds: z.number().int().min(1).max(600).default(60) })).default([]),
+  quiesce: z
+    .array(z.strictObject({ exec: command, timeoutSeconds: z.number().int().min(1).max(600).default(60) }))
+    .default([]),
   /** The service's configuration directories, copied into a snapshot (secrets masked or listed only). */
   configDirs: z.array(dirPath).default([]),
   /** Where the services write their own log files (beyond `docker logs`), copied with a size cap. */
@@ -131,24 +142,23 @@ const smokeSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(1800).default(120),
 });
 
-export const templateSchema = z
-  .strictObject({
-    name,
-    title: z.string().min(1),
-    description: z.string().min(1),
-    version: z.string().min(1),
-    sizes: z.strictObject({
-      min: z.number().int().min(1).max(64),
-      max: z.number().int().min(1).max(64),
-      default: z.number().int().min(1).max(64),
-      /** When set, only these sizes are accepted (e.g. odd ZooKeeper ensembles). */
-      allowed: z.array(z.number().int().min(1).max(64)).optional(),
-    }),
-    /** What the size counts, for help text ("ZooKeeper servers", "workers"). */
-    sizeMeans: z.string().min(1),
-    roles: z.record(name, roleSchema),
-    smoke: z.array(smokeSchema).default([]),
-  });
+export const templateSchema = z.strictObject({
+  name,
+  title: z.string().min(1),
+  description: z.string().min(1),
+  version: z.string().min(1),
+  sizes: z.strictObject({
+    min: z.number().int().min(1).max(64),
+    max: z.number().int().min(1).max(64),
+    default: z.number().int().min(1).max(64),
+    /** When set, only these sizes are accepted (e.g. odd ZooKeeper ensembles). */
+    allowed: z.array(z.number().int().min(1).max(64)).optional(),
+  }),
+  /** What the size counts, for help text ("ZooKeeper servers", "workers"). */
+  sizeMeans: z.string().min(1),
+  roles: z.record(name, roleSchema),
+  smoke: z.array(smokeSchema).default([]),
+});
 
 export type Template = z.infer<typeof templateSchema>;
 export type TemplateRole = z.infer<typeof roleSchema>;
@@ -184,7 +194,11 @@ export function formatIssue(issue: TemplateIssue): string {
  * The schema's and the cross-reference checks' issues, structured so a caller holding the YAML
  * source can turn each path into a line number; `template` is set only when there are none.
  */
-export function checkTemplateDocument(doc: unknown): { template?: Template; shape?: Template; issues: TemplateIssue[] } {
+export function checkTemplateDocument(doc: unknown): {
+  template?: Template;
+  shape?: Template;
+  issues: TemplateIssue[];
+} {
   const parsed = templateSchema.safeParse(withoutExtensionFields(doc));
   if (!parsed.success) {
     return {
@@ -213,7 +227,8 @@ function withoutExtensionFields(doc: unknown): unknown {
 /** Checks zod cannot express: cross-references, cycles, size ranges and template syntax. */
 function semanticProblems(t: Template): TemplateIssue[] {
   const problems: TemplateIssue[] = [];
-  const at = (path: (string | number)[], message: string, key?: string) => problems.push({ path, message, ...(key !== undefined && { key }) });
+  const at = (path: (string | number)[], message: string, key?: string) =>
+    problems.push({ path, message, ...(key !== undefined && { key }) });
   const roles = Object.keys(t.roles);
   if (roles.length === 0) at(['roles'], 'at least one role is required');
   const { min, max, default: def, allowed } = t.sizes;
@@ -233,10 +248,16 @@ function semanticProblems(t: Template): TemplateIssue[] {
       if (dep === roleName) at(['roles', roleName, 'dependsOn'], 'a role cannot depend on itself');
     }
     for (const peer of role.startWith)
-      if (!role.dependsOn.includes(peer)) at(['roles', roleName, 'startWith'], `"${peer}" is not in dependsOn (${role.dependsOn.join(', ') || 'empty'}): startWith only relaxes a dependency`);
+      if (!role.dependsOn.includes(peer))
+        at(
+          ['roles', roleName, 'startWith'],
+          `"${peer}" is not in dependsOn (${role.dependsOn.join(', ') || 'empty'}): startWith only relaxes a dependency`,
+        );
     for (const [portName, p] of Object.entries(role.ports))
-      if (p.ui && p.publish) at(['roles', roleName, 'ports', portName], 'a web UI port (ui: true) is never published; drop publish');
-    if (role.tmpfs.length && !role.readOnlyRoot) at(['roles', roleName, 'tmpfs'], 'only meaningful with readOnlyRoot: true');
+      if (p.ui && p.publish)
+        at(['roles', roleName, 'ports', portName], 'a web UI port (ui: true) is never published; drop publish');
+    if (role.tmpfs.length && !role.readOnlyRoot)
+      at(['roles', roleName, 'tmpfs'], 'only meaningful with readOnlyRoot: true');
     for (const [filePath, file] of Object.entries(role.files)) {
       for (const { where, text } of fileTexts(file)) {
         const err = mustacheError(text);
@@ -249,7 +270,8 @@ function semanticProblems(t: Template): TemplateIssue[] {
     }
     const collectNames = new Set<string>();
     for (const [i, c] of role.collect.entries()) {
-      if (collectNames.has(c.name)) at(['roles', roleName, 'collect', i, 'name'], `"${c.name}" is used twice (each names its output file)`);
+      if (collectNames.has(c.name))
+        at(['roles', roleName, 'collect', i, 'name'], `"${c.name}" is used twice (each names its output file)`);
       collectNames.add(c.name);
       for (const [j, arg] of c.exec.entries()) {
         const err = mustacheError(arg);
@@ -317,7 +339,9 @@ export function roleStartOrder(t: Template): string[][] {
     const role = t.roles[r]!;
     if (seen.has(r)) return role.dependsOn; // a cycle: reported by the template check; fall back to the plain order
     seen.add(r);
-    return [...new Set(role.dependsOn.flatMap((d) => (role.startWith.includes(d) && t.roles[d] ? startAfter(d, seen) : [d])))];
+    return [
+      ...new Set(role.dependsOn.flatMap((d) => (role.startWith.includes(d) && t.roles[d] ? startAfter(d, seen) : [d]))),
+    ];
   };
   const remaining = new Set(Object.keys(t.roles));
   const started = new Set<string>();
@@ -363,7 +387,9 @@ export function roleCount(role: Pick<TemplateRole, 'count'>, size: number): numb
   const { count } = role;
   if (count === 'size') return size;
   if (typeof count === 'number') return count;
-  const steps = Object.entries(count.bySize).map(([from, n]) => [Number(from), n] as const).sort((a, b) => a[0] - b[0]);
+  const steps = Object.entries(count.bySize)
+    .map(([from, n]) => [Number(from), n] as const)
+    .sort((a, b) => a[0] - b[0]);
   return steps.filter(([from]) => from <= size).at(-1)?.[1] ?? steps[0]![1];
 }
 

@@ -25,10 +25,15 @@ export interface TransferOffer {
 export const defaultTransferOfferHours = 24;
 
 /** Why an offer that is not pending (or no longer can be) cannot be answered, as its receiver reads it. */
-export function closedOfferMessage(clusterName: string, offer: Pick<TransferOffer, 'state' | 'from' | 'expiresAt'>, now: Date): string | undefined {
+export function closedOfferMessage(
+  clusterName: string,
+  offer: Pick<TransferOffer, 'state' | 'from' | 'expiresAt'>,
+  now: Date,
+): string | undefined {
   if (offer.state === 'accepted') return `You accepted ${clusterName} already; it is yours.`;
   if (offer.state === 'declined') return `You declined ${clusterName}; it stayed <@${offer.from}>'s.`;
-  if (offer.state === 'withdrawn') return `This offer of ${clusterName} was withdrawn: it was offered again, changed owner or is no longer live.`;
+  if (offer.state === 'withdrawn')
+    return `This offer of ${clusterName} was withdrawn: it was offered again, changed owner or is no longer live.`;
   if (offer.state === 'expired' || offer.expiresAt.getTime() <= now.getTime())
     return `This offer of ${clusterName} expired; <@${offer.from}> can offer it again with \`/cluster transfer ${clusterName} @you\`.`;
   return undefined;

@@ -20,7 +20,9 @@ export interface UiGrant {
   expires: number;
 }
 
-export type UiGrantCheck = { ok: true; grant: UiGrant } | { ok: false; reason: 'malformed' | 'expired' | 'bad signature' };
+export type UiGrantCheck =
+  | { ok: true; grant: UiGrant }
+  | { ok: false; reason: 'malformed' | 'expired' | 'bad signature' };
 
 export const uiPrefix = '/ui/';
 export const uiCookieName = 'clusterbot_ui';
@@ -40,13 +42,28 @@ export function signUiGrant(key: Buffer, g: UiGrant): string {
 /** Checks the signature before the expiry, so the answer never tells a forger which part was wrong. */
 export function verifyUiGrant(
   key: Buffer,
-  g: { kind: UiGrant['kind']; clusterId: string; user: string | null | undefined; expires: string | null | undefined; sig: string | null | undefined },
+  g: {
+    kind: UiGrant['kind'];
+    clusterId: string;
+    user: string | null | undefined;
+    expires: string | null | undefined;
+    sig: string | null | undefined;
+  },
   now: Date,
 ): UiGrantCheck {
-  if (!g.user || !userPattern.test(g.user) || !uuidPattern.test(g.clusterId) || !g.expires || !/^\d{1,12}$/.test(g.expires) || !g.sig || !/^[0-9a-f]{64}$/.test(g.sig))
+  if (
+    !g.user ||
+    !userPattern.test(g.user) ||
+    !uuidPattern.test(g.clusterId) ||
+    !g.expires ||
+    !/^\d{1,12}$/.test(g.expires) ||
+    !g.sig ||
+    !/^[0-9a-f]{64}$/.test(g.sig)
+  )
     return { ok: false, reason: 'malformed' };
   const grant: UiGrant = { kind: g.kind, clusterId: g.clusterId, user: g.user, expires: Number(g.expires) };
-  if (!timingSafeEqual(Buffer.from(signUiGrant(key, grant), 'hex'), Buffer.from(g.sig, 'hex'))) return { ok: false, reason: 'bad signature' };
+  if (!timingSafeEqual(Buffer.from(signUiGrant(key, grant), 'hex'), Buffer.from(g.sig, 'hex')))
+    return { ok: false, reason: 'bad signature' };
   if (now.getTime() >= grant.expires * 1000) return { ok: false, reason: 'expired' };
   return { ok: true, grant };
 }
@@ -69,7 +86,10 @@ export function uiOrigin(publicUrl: string, uiDomain: string | undefined, cluste
 }
 
 /** A link that opens a node's UI for `user` until `expires`: relative, the caller prefixes uiOrigin. */
-export function uiLink(key: Buffer, p: { clusterId: string; hostname: string; port: number; user: string; expires: number }): string {
+export function uiLink(
+  key: Buffer,
+  p: { clusterId: string; hostname: string; port: number; user: string; expires: number },
+): string {
   const sig = signUiGrant(key, { kind: 'link', clusterId: p.clusterId, user: p.user, expires: p.expires });
   const q = new URLSearchParams({ cb_user: p.user, cb_exp: String(p.expires), cb_sig: sig });
   return `${uiPath(p.clusterId, p.hostname, p.port)}?${q}`;

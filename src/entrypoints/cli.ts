@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { loadConfig, type Config } from '../config.js';
+import { type Config, loadConfig } from '../config.js';
 import { AppError, isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { registerHostsCommands } from './hosts-cli.js';
@@ -71,21 +71,38 @@ async function shell(opts: { allowSlackClusters?: boolean } = {}): Promise<void>
 }
 
 const program = new Command('clusterbot')
-  .description('Your own big-data cluster (ZooKeeper, Spark, Hadoop, HBase, Kafka) as Docker containers, one chat command away.')
+  .description(
+    'Your own big-data cluster (ZooKeeper, Spark, Hadoop, HBase, Kafka) as Docker containers, one chat command away.',
+  )
   .showHelpAfterError();
 
-program.command('start').description('Run everything: `all` when Slack tokens are set, otherwise `shell`').action(async () => {
-  const { config } = setup();
-  if (config.slack.enabled) await serve('all');
-  else await shell();
-});
-program.command('bot').description('Slack receiver (HTTP at POST /slack/events, or Socket Mode with SLACK_APP_TOKEN)').action(() => serve('bot'));
-program.command('worker').description('Job worker: drives the Docker hosts').action(() => serve('worker'));
-program.command('all').description('Bot and worker in one process').action(() => serve('all'));
+program
+  .command('start')
+  .description('Run everything: `all` when Slack tokens are set, otherwise `shell`')
+  .action(async () => {
+    const { config } = setup();
+    if (config.slack.enabled) await serve('all');
+    else await shell();
+  });
+program
+  .command('bot')
+  .description('Slack receiver (HTTP at POST /slack/events, or Socket Mode with SLACK_APP_TOKEN)')
+  .action(() => serve('bot'));
+program
+  .command('worker')
+  .description('Job worker: drives the Docker hosts')
+  .action(() => serve('worker'));
+program
+  .command('all')
+  .description('Bot and worker in one process')
+  .action(() => serve('all'));
 program
   .command('shell')
   .description('Terminal REPL with an in-process worker; no Slack needed')
-  .option('--allow-slack-clusters', 'run even though the database has clusters created through Slack (their threads are not told)')
+  .option(
+    '--allow-slack-clusters',
+    'run even though the database has clusters created through Slack (their threads are not told)',
+  )
   .action((o: { allowSlackClusters?: boolean }) => shell(o));
 program
   .command('migrate')
@@ -99,7 +116,9 @@ program
     logger.info({ database: redactUrl(config.databaseUrl) }, 'migrations applied');
   });
 
-const images = program.command('images').description('Cluster images built from manifests/images (no registry needed; one can be used to share them)');
+const images = program
+  .command('images')
+  .description('Cluster images built from manifests/images (no registry needed; one can be used to share them)');
 images
   .command('build [names...]')
   .description('Build image recipes and their parents (all recipes when no name), skipping unchanged ones')
@@ -107,20 +126,30 @@ images
   .option('--jobs <n>', 'recipes built at once, each once its parent is built (downloads still one at a time)', '1')
   .action(async (names: string[], opts: { force?: boolean; jobs: string }) => {
     const jobs = Number(opts.jobs);
-    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8) throw new AppError('bad_command', `--jobs must be a whole number from 1 to 8, not "${opts.jobs}".`);
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 8)
+      throw new AppError('bad_command', `--jobs must be a whole number from 1 to 8, not "${opts.jobs}".`);
     const { config, logger } = setup(true);
     const [{ imageBuilderFor }, { createHostPool }] = await Promise.all([context(), dockerHosts()]);
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const r of await builder.build(names.length ? names : undefined, { force: Boolean(opts.force), jobs }))
-      console.log(`${r.cached ? 'cached' : 'built '} ${r.ref}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  ${r.cached ? '' : `${r.seconds.toFixed(0)} s`}`);
+      console.log(
+        `${r.cached ? 'cached' : 'built '} ${r.ref}  ${(r.sizeBytes / 1e6).toFixed(0)} MB  ${r.cached ? '' : `${r.seconds.toFixed(0)} s`}`,
+      );
   });
 images
   .command('push [name]')
   .description('Push built images (all recipes when no name) to REGISTRY_URL, so every Docker host can pull them')
   .action(async (name: string | undefined) => {
     const { config, logger } = setup(true);
-    if (!config.docker.registry) throw new AppError('config_invalid', 'No registry is configured: set REGISTRY_URL (host:port).', { hints: ['`bash scripts/registry.sh` starts one on 127.0.0.1 for a single machine.'] });
-    const [{ imageBuilderFor }, { createHostPool }, { createImageDistribution }] = await Promise.all([context(), dockerHosts(), import('../docker/image-distribution.js')]);
+    if (!config.docker.registry)
+      throw new AppError('config_invalid', 'No registry is configured: set REGISTRY_URL (host:port).', {
+        hints: ['`bash scripts/registry.sh` starts one on 127.0.0.1 for a single machine.'],
+      });
+    const [{ imageBuilderFor }, { createHostPool }, { createImageDistribution }] = await Promise.all([
+      context(),
+      dockerHosts(),
+      import('../docker/image-distribution.js'),
+    ]);
     const pool = createHostPool(config.docker.hosts);
     const builder = imageBuilderFor(config, pool, logger);
     const distribution = createImageDistribution({ pool, registry: config.docker.registry });
@@ -146,7 +175,9 @@ images
     const [{ imageBuilderFor }, { createHostPool }] = await Promise.all([context(), dockerHosts()]);
     const builder = imageBuilderFor(config, createHostPool(config.docker.hosts), logger);
     for (const s of await builder.list())
-      console.log(`${s.name.padEnd(12)} ${s.built ? 'built  ' : 'missing'} ${s.ref ?? ''}${s.error ? `  ERROR: ${s.error}` : ''}`);
+      console.log(
+        `${s.name.padEnd(12)} ${s.built ? 'built  ' : 'missing'} ${s.ref ?? ''}${s.error ? `  ERROR: ${s.error}` : ''}`,
+      );
   });
 
 const templates = program
@@ -160,13 +191,17 @@ const templateDirs = () => {
 const print = (line: string) => console.log(line);
 templates
   .command('schema')
-  .description('Print the JSON Schema of template files, generated from the validator (> manifests/templates/template.schema.json)')
+  .description(
+    'Print the JSON Schema of template files, generated from the validator (> manifests/templates/template.schema.json)',
+  )
   .action(() => {
     process.exitCode = templatesSchema(print);
   });
 templates
   .command('check [files...]')
-  .description('Validate templates (all in TEMPLATES_DIR when no file is given) and render every node at every allowed size; one line per problem, exit code 1 on any')
+  .description(
+    'Validate templates (all in TEMPLATES_DIR when no file is given) and render every node at every allowed size; one line per problem, exit code 1 on any',
+  )
   .action((files: string[]) => {
     process.exitCode = templatesCheck(files, templateDirs(), print);
   });
@@ -182,7 +217,8 @@ registerOrphansCommands(program, () => setup(true));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Startup errors name what is wrong and what to do, without a stack trace for expected problems.
-  if (isAppError(err)) console.error(`clusterbot: ${err.userMessage}${err.hints.length ? `\n${err.hints.join('\n')}` : ''}`);
+  if (isAppError(err))
+    console.error(`clusterbot: ${err.userMessage}${err.hints.length ? `\n${err.hints.join('\n')}` : ''}`);
   else console.error(`clusterbot: ${(err as Error)?.stack ?? String(err)}`);
   process.exit(1);
 });

@@ -1,37 +1,55 @@
-import { Redis } from 'ioredis';
 import { readdirSync } from 'node:fs';
-import path from 'node:path';
 import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { type Artifacts, createArtifactStore } from '../artifacts/create-artifact-store.js';
+import { createSnapshotBundles } from '../artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../catalog/template-catalog.js';
 import type { Config, DockerHostConfig } from '../config.js';
-import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
+import { connectDatabase, type Database, migrateDatabase } from '../db/client.js';
 import { createClusterStore } from '../db/cluster-store.js';
 import { deploymentId } from '../db/deployment-id.js';
-import { label } from '../domain/labels.js';
+import { createHostStore } from '../db/host-store.js';
 import { createOperationStore } from '../db/operation-store.js';
-import { createSnapshotStore } from '../db/snapshot-store.js';
+import { createQuarantineStore } from '../db/quarantine-store.js';
 import { createRetiredSourceStore } from '../db/retired-source-store.js';
 import { createShareStore } from '../db/share-store.js';
-import { createQuarantineStore } from '../db/quarantine-store.js';
-import { createWarningStore } from '../db/warning-store.js';
+import { createSnapshotStore } from '../db/snapshot-store.js';
 import { createTransferOfferStore } from '../db/transfer-offer-store.js';
-import { createNodeAgents } from '../docker/node-agent.js';
-import { createNodeHealth } from '../docker/node-health.js';
-import { createArtifactStore, type Artifacts } from '../artifacts/create-artifact-store.js';
-import { createSnapshotBundles } from '../artifacts/snapshot-bundles.js';
-import { createNodeData, dataContextFor } from '../docker/node-data.js';
-import { createHostFirewall } from '../docker/host-firewall.js';
+import { createWarningStore } from '../db/warning-store.js';
 import { createClusterRuntime } from '../docker/cluster-runtime.js';
+import { createHostFirewall } from '../docker/host-firewall.js';
 import { createHostPool, type HostPool } from '../docker/host-pool.js';
-import { createImageDistribution } from '../docker/image-distribution.js';
-import { createHostStore } from '../db/host-store.js';
-import { checkHosts } from '../services/check-hosts.js';
 import { createHostProbe } from '../docker/host-probe.js';
-import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
+import { createImageDistribution } from '../docker/image-distribution.js';
+import { createNodeAgents } from '../docker/node-agent.js';
+import { createNodeData, dataContextFor } from '../docker/node-data.js';
+import { createNodeHealth } from '../docker/node-health.js';
+import { label } from '../domain/labels.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
-import type { Clock, ClusterStore, ContainerRuntime, NodeDataPort, NodeHealthPort, OperationStore, QuarantineStore, RetiredSourceStore, Settings, ShareStore, SnapshotBundles, SnapshotStore, TemplateCatalog, TransferOfferStore, WarningStore } from '../services/ports.js';
+import { checkHosts } from '../services/check-hosts.js';
+import type {
+  Clock,
+  ClusterStore,
+  ContainerRuntime,
+  HostProbe,
+  HostRecord,
+  HostStore,
+  NodeDataPort,
+  NodeHealthPort,
+  OperationStore,
+  QuarantineStore,
+  RetiredSourceStore,
+  Settings,
+  ShareStore,
+  SnapshotBundles,
+  SnapshotStore,
+  TemplateCatalog,
+  TransferOfferStore,
+  WarningStore,
+} from '../services/ports.js';
 import type { Shutdown } from './shutdown.js';
 
 /** Everything long-lived a process needs, built once from config. Only entrypoints construct clients. */
@@ -112,9 +130,15 @@ export function imageBuilderFor(config: Config, pool: HostPool, logger: Logger):
  * Postgres first (nothing written after the worker stopped: a handed-back job may still be running in
  * this process, and it must not record a failure), then the queue and Redis, then the Docker agents.
  */
-export async function createContext(config: Config, logger: Logger, lifecycle: { kind: string; defer: Shutdown['defer'] }): Promise<Context> {
+export async function createContext(
+  config: Config,
+  logger: Logger,
+  lifecycle: { kind: string; defer: Shutdown['defer'] },
+): Promise<Context> {
   const tag = processTag(lifecycle.kind);
-  const knownImages = readdirSync(config.imagesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  const knownImages = readdirSync(config.imagesDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
   const catalog = loadTemplateCatalog(config.templatesDir, { knownImages });
   const database = connectDatabase(config.databaseUrl, { applicationName: tag });
   try {
@@ -143,13 +167,28 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const distribution = createImageDistribution({ pool, registry: config.docker.registry });
   // Each host's advertised address (clusterbot hosts add --advertise) goes into its nodes' published.env.
   const advertised = new Map(registered.map((h) => [h.name, h.advertiseAddress ?? undefined]));
-  const helpers = { pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { [label.instance]: instance }, distribution };
+  const helpers = {
+    pool,
+    logger,
+    helperImage: async () => (await images.resolve('base')).ref,
+    helperLabels: { [label.instance]: instance },
+    distribution,
+  };
   // Cluster nodes may not reach the hosts' link-local (cloud metadata) addresses: one iptables rule per host.
-  const firewall = config.hostFirewall ? createHostFirewall({ ...dataContextFor(helpers), subnetPool: config.subnetPool }) : undefined;
+  const firewall = config.hostFirewall
+    ? createHostFirewall({ ...dataContextFor(helpers), subnetPool: config.subnetPool })
+    : undefined;
   if (firewall) lifecycle.defer('host firewall', () => firewall.close());
   const runtime = createClusterRuntime({
-    pool, logger, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, advertiseFor: (host) => advertised.get(host),
-    resolveImage: async (recipe) => (await images.resolve(recipe)).ref, ...(firewall && { firewall }),
+    pool,
+    logger,
+    distribution,
+    instance,
+    publishIp: config.docker.publishIp,
+    advertiseHost: config.docker.advertiseHost,
+    advertiseFor: (host) => advertised.get(host),
+    resolveImage: async (recipe) => (await images.resolve(recipe)).ref,
+    ...(firewall && { firewall }),
   });
   const producer = createProducer(redis, config.queuePrefix);
   lifecycle.defer('job producer', () => producer.close());
@@ -202,8 +241,16 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       maxLifetimeDays: config.maxLifetimeDays,
       snapshots: config.snapshots,
       quota: config.quota,
-      reconcile: { stuckAfterSeconds: config.reconcile.stuckAfterSeconds, orphanGraceSeconds: config.reconcile.orphanGraceSeconds, orphanKeepDays: config.reconcile.orphanKeepDays },
-      hostHealth: { timeoutMs: config.hostHealth.timeoutMs, lostAfterSeconds: config.hostHealth.lostAfterSeconds, recoverySeconds: config.hostHealth.recoverySeconds },
+      reconcile: {
+        stuckAfterSeconds: config.reconcile.stuckAfterSeconds,
+        orphanGraceSeconds: config.reconcile.orphanGraceSeconds,
+        orphanKeepDays: config.reconcile.orphanKeepDays,
+      },
+      hostHealth: {
+        timeoutMs: config.hostHealth.timeoutMs,
+        lostAfterSeconds: config.hostHealth.lostAfterSeconds,
+        recoverySeconds: config.hostHealth.recoverySeconds,
+      },
       migrateRollbackHours: config.migrateRollbackHours,
       transferOfferHours: config.transferOfferHours,
     },
@@ -218,4 +265,3 @@ export function hostConfigOf(h: HostRecord): DockerHostConfig {
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
 }
-

@@ -1,44 +1,50 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebClient, type FetchFunction } from '@slack/web-api';
+import { type FetchFunction, WebClient } from '@slack/web-api';
 import type { Worker } from 'bullmq';
 import { Agent, fetch as undiciFetch } from 'undici';
 import type { CommandDeps } from '../app/handle-command.js';
-import { createDownloadRoute } from '../http/downloads.js';
-import { deriveUiKey } from '../domain/ui-link.js';
-import { createUiUpgradeHandler, onceKey, uiNodesOf, type UiProxyDeps } from '../http/ui-proxy.js';
-import { webUiAccess } from '../services/web-ui-access.js';
 import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
-import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
+import { createOutboxStore } from '../db/outbox-store.js';
+import { createRequestLedgerStore } from '../db/request-ledger-store.js';
+import { countSlackOwnedClusters } from '../db/slack-owned.js';
+import { watchNodeEvents } from '../docker/node-events.js';
+import { deriveUiKey } from '../domain/ui-link.js';
+import { AppError } from '../errors.js';
+import { createDownloadRoute } from '../http/downloads.js';
 import { guardPublicServer, publicServerTimeouts } from '../http/public-server.js';
-import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith, reconcileMetrics } from '../metrics.js';
-import { startWorker } from '../queue/worker.js';
-import type { Checkpoint, Notifier } from '../services/ports.js';
+import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
+import { createUiUpgradeHandler, onceKey, type UiProxyDeps, uiNodesOf } from '../http/ui-proxy.js';
+import {
+  attachStateCollectors,
+  instrumentSlackFetch,
+  operationMetrics,
+  readOpenWarningsWith,
+  reconcileMetrics,
+} from '../metrics.js';
 import { scheduledJobs } from '../queue/job-catalog.js';
 import { createQueueInspector } from '../queue/producer.js';
-import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
-import { recoverJobs, thawWhenLapsed, unpauseInterrupted } from '../services/recover-jobs.js';
+import { startWorker } from '../queue/worker.js';
+import { webUiLinksMessage } from '../render/ui-links.js';
+import { monitorClusters } from '../services/monitor-clusters.js';
 import { jobHandlers } from '../services/operations/handlers.js';
 import { sweepSnapshots } from '../services/operations/snapshot-delete/run.js';
-import { monitorClusters } from '../services/monitor-clusters.js';
-import { watchNodeEvents } from '../docker/node-events.js';
-import { watchHosts } from '../services/watch-hosts.js';
+import type { Checkpoint, Notifier } from '../services/ports.js';
+import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
+import { recoverJobs, thawWhenLapsed, unpauseInterrupted } from '../services/recover-jobs.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
 import { expireTransferOffers } from '../services/transfer-cluster.js';
+import { watchHosts } from '../services/watch-hosts.js';
+import { webUiAccess } from '../services/web-ui-access.js';
 import { createShell } from '../shell/repl.js';
 import { createShellNotifier } from '../shell/shell-notifier.js';
-import { createSlackApp, trackInFlight } from '../slack/app.js';
 import { acksFirst } from '../slack/acks-first.js';
-import { webUiLinks } from '../slack/listeners/web-ui.js';
-import { webUiLinksMessage } from '../render/ui-links.js';
-import { createOutboxNotifier } from '../slack/outbox-notifier.js';
-import { startOutboxSender, type SlackCallLimits } from '../slack/outbox-sender.js';
-import { createOutboxStore } from '../db/outbox-store.js';
+import { createSlackApp, trackInFlight } from '../slack/app.js';
 import { homeRefresher, publishHome } from '../slack/home.js';
-import { createRequestLedgerStore } from '../db/request-ledger-store.js';
-import { AppError } from '../errors.js';
-import { countSlackOwnedClusters } from '../db/slack-owned.js';
+import { webUiLinks } from '../slack/listeners/web-ui.js';
+import { createOutboxNotifier } from '../slack/outbox-notifier.js';
+import { type SlackCallLimits, startOutboxSender } from '../slack/outbox-sender.js';
 import type { Context } from './context.js';
 import type { Shutdown } from './shutdown.js';
 
@@ -59,8 +65,14 @@ function uiKeyFor(ctx: Context): () => Promise<Buffer> {
 /** What the card's button and the proxy share: the grant key, who may see a cluster, where its UIs are served. */
 function webUiDeps(ctx: Context) {
   return {
-    store: ctx.store, shares: ctx.shares, settings: ctx.settings, catalog: ctx.catalog, clock: ctx.clock, key: uiKeyFor(ctx),
-    publicUrl: ctx.config.publicUrl, uiDomain: ctx.config.publicUiDomain,
+    store: ctx.store,
+    shares: ctx.shares,
+    settings: ctx.settings,
+    catalog: ctx.catalog,
+    clock: ctx.clock,
+    key: uiKeyFor(ctx),
+    publicUrl: ctx.config.publicUrl,
+    uiDomain: ctx.config.publicUiDomain,
   };
 }
 
@@ -77,7 +89,9 @@ function uiProxyDeps(ctx: Context): UiProxyDeps {
     log: ctx.logger,
     access: async (clusterId, user) => {
       const a = await webUiAccess(deps, user, clusterId);
-      return a.ok ? { ok: true, nodes: uiNodesOf(a.view, ctx.catalog.get(a.view.cluster.template)) } : { ok: false, reason: a.reason };
+      return a.ok
+        ? { ok: true, nodes: uiNodesOf(a.view, ctx.catalog.get(a.view.cluster.template)) }
+        : { ok: false, reason: a.reason };
     },
   };
 }
@@ -92,7 +106,8 @@ function healthRoutes(ctx: Context, only: 'public' | 'internal'): Route[] {
   // Clusters, reservations, queue and hosts are read when Prometheus scrapes (src/metrics.ts).
   attachStateCollectors({
     query: (sql) => ctx.database.pool.query(sql),
-    jobCounts: () => ctx.producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
+    jobCounts: () =>
+      ctx.producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized', 'waiting-children'),
     hosts: () => ctx.runtime.hosts(),
   });
   readOpenWarningsWith(() => ctx.warnings.countOpenByKind());
@@ -114,10 +129,15 @@ function healthRoutes(ctx: Context, only: 'public' | 'internal'): Route[] {
  */
 async function serveMetrics(ctx: Context): Promise<number> {
   const { metricsHost: host, metricsPort } = ctx.config;
-  const port = await listen(ctx, 'metrics server', { host, port: metricsPort }, healthRoutes(ctx, 'internal')).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EADDRINUSE') throw e;
-    throw new AppError('config_invalid', `METRICS_PORT ${metricsPort} on ${host} is taken (another clusterbot process on this machine?). Give each process its own METRICS_PORT, or 0 for any free port.`);
-  });
+  const port = await listen(ctx, 'metrics server', { host, port: metricsPort }, healthRoutes(ctx, 'internal')).catch(
+    (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EADDRINUSE') throw e;
+      throw new AppError(
+        'config_invalid',
+        `METRICS_PORT ${metricsPort} on ${host} is taken (another clusterbot process on this machine?). Give each process its own METRICS_PORT, or 0 for any free port.`,
+      );
+    },
+  );
   ctx.logger.info({ host, port }, 'metrics and readiness on their own port (GET /metrics /readyz)');
   return port;
 }
@@ -130,7 +150,10 @@ function slackFetch(ctx: Context): FetchFunction {
   const dispatcher = new Agent();
   ctx.defer('slack http client', () => dispatcher.close());
   // Counted by method for /metrics: calls, errors, 429s.
-  return instrumentSlackFetch((async (url: string, init?: RequestInit) => undiciFetch(url, { ...(await withPortableBody(init)), dispatcher } as Parameters<typeof undiciFetch>[1])) as FetchFunction as never) as FetchFunction;
+  return instrumentSlackFetch((async (url: string, init?: RequestInit) =>
+    undiciFetch(url, { ...(await withPortableBody(init)), dispatcher } as Parameters<
+      typeof undiciFetch
+    >[1])) as FetchFunction as never) as FetchFunction;
 }
 
 /**
@@ -159,7 +182,10 @@ function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
   const { botToken, apiUrl } = ctx.config.slack;
   const limits = slackCallLimits(ctx);
   return new WebClient(botToken, {
-    fetch, timeout: limits.timeoutMs, retryConfig: { retries: limits.retries }, rejectRateLimitedCalls: true,
+    fetch,
+    timeout: limits.timeoutMs,
+    retryConfig: { retries: limits.retries },
+    rejectRateLimitedCalls: true,
     ...(apiUrl && { slackApiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
   });
 }
@@ -169,25 +195,74 @@ function slackClient(ctx: Context, fetch: FetchFunction): WebClient {
  * a sender: they share the work through row leases, so a bot alone still gets its cards out.
  */
 function slackNotifier(ctx: Context, client: WebClient): Notifier {
-  const homeChanged = homeRefresher((user) => publishHome(ctx, client, user), 3000, (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'));
+  const homeChanged = homeRefresher(
+    (user) => publishHome(ctx, client, user),
+    3000,
+    (e) => ctx.logger.warn({ err: (e as Error).message }, 'slack: could not refresh a Home tab'),
+  );
   const outbox = createOutboxStore(ctx.database.db);
   const { channelIntervalMs, retryMaxMs } = ctx.config.slack;
   // Home is refreshed when a card row is claimed, not when a service tells the outbox: that is inside the state
   // change's transaction, so a Home published then could read the state from before it, and keep showing it.
-  const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, callLimits: slackCallLimits(ctx), cardClaimed: homeChanged });
+  const sender = startOutboxSender({
+    client,
+    outbox,
+    refs: ctx.store,
+    logger: ctx.logger,
+    name: ctx.tag,
+    channelIntervalMs,
+    maxBackoffMs: retryMaxMs,
+    callLimits: slackCallLimits(ctx),
+    cardClaimed: homeChanged,
+  });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, shares: cardShares(ctx), logger: ctx.logger });
+  return createOutboxNotifier({
+    outbox,
+    operations: ctx.operations,
+    catalog: ctx.catalog,
+    clock: ctx.clock,
+    advertiseHost: ctx.settings.advertiseHost,
+    hosts: ctx.hosts,
+    shares: cardShares(ctx),
+    logger: ctx.logger,
+  });
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
   return {
-    store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, transfers: ctx.transfers, artifacts: ctx.artifacts.store, queue: ctx.producer,
-    notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime,
+    store: ctx.store,
+    operations: ctx.operations,
+    snapshots: ctx.snapshots,
+    shares: ctx.shares,
+    transfers: ctx.transfers,
+    artifacts: ctx.artifacts.store,
+    queue: ctx.producer,
+    notifier,
+    catalog: ctx.catalog,
+    settings: ctx.settings,
+    clock: ctx.clock,
+    logger: ctx.logger,
+    hosts: ctx.hosts,
+    runtime: ctx.runtime,
   };
 }
 
-export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick<Shutdown, 'handBack'>): Promise<Worker> {
-  const deps = { ...commandDeps(ctx, notifier), runtime: ctx.runtime, health: ctx.health, warnings: ctx.warnings, data: ctx.data, artifacts: ctx.artifacts.store, bundles: ctx.bundles, metrics: operationMetrics, ...faultCheckpoint(ctx) };
+export async function runWorker(
+  ctx: Context,
+  notifier: Notifier,
+  shutdown: Pick<Shutdown, 'handBack'>,
+): Promise<Worker> {
+  const deps = {
+    ...commandDeps(ctx, notifier),
+    runtime: ctx.runtime,
+    health: ctx.health,
+    warnings: ctx.warnings,
+    data: ctx.data,
+    artifacts: ctx.artifacts.store,
+    bundles: ctx.bundles,
+    metrics: operationMetrics,
+    ...faultCheckpoint(ctx),
+  };
   const monitoring = ctx.config.monitor.intervalSeconds > 0;
   const intervals = {
     'expiry.sweep': ctx.config.expirySweepSeconds * 1000,
@@ -203,7 +278,9 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     metrics: reconcileMetrics,
     inspector: createQueueInspector(ctx.producer, intervals),
     // The schedulers a lost Redis must get back: every scheduled job, but the monitor only when it is on.
-    schedulers: (Object.keys(scheduledJobs) as (keyof typeof scheduledJobs)[]).filter((n) => n !== 'cluster.monitor' || monitoring).map((n) => scheduledJobs[n].schedulerId),
+    schedulers: (Object.keys(scheduledJobs) as (keyof typeof scheduledJobs)[])
+      .filter((n) => n !== 'cluster.monitor' || monitoring)
+      .map((n) => scheduledJobs[n].schedulerId),
   };
   const worker = startWorker({
     connection: ctx.connectRedis('worker'),
@@ -220,11 +297,13 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
         await expireTransferOffers(deps);
       },
       'snapshot.retention': async () => void (await sweepSnapshots(deps)),
-      'cluster.monitor': async () => void (await monitorClusters({
-        ...deps, thresholds: ctx.config.monitor.thresholds,
-        // The gauge of open warnings is read from Postgres at scrape time (healthRoutes); this is for the log.
-        onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
-      })),
+      'cluster.monitor': async () =>
+        void (await monitorClusters({
+          ...deps,
+          thresholds: ctx.config.monitor.thresholds,
+          // The gauge of open warnings is read from Postgres at scrape time (healthRoutes); this is for the log.
+          onWarningChange: (kind, delta) => ctx.logger.debug({ kind, delta }, 'warnings open changed'),
+        })),
       reconcile: async () => void (await reconcile(reconcileDeps)),
       'host.health': async () => void (await watchHosts({ ...deps, hosts: ctx.hosts, probe: ctx.probe })),
     },
@@ -238,38 +317,65 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   if (monitoring) {
     await ctx.producer.schedule('cluster.monitor', ctx.config.monitor.intervalSeconds * 1000);
     // A node that dies or is OOM-killed is looked at within a second, not at the next tick.
-    const events = watchNodeEvents(ctx.pool, (e) => {
-      ctx.logger.debug({ ...e }, 'docker event: a node died; monitor looks now');
-      ctx.producer.runSoon('cluster.monitor', 500).catch((err) => ctx.logger.warn({ err: (err as Error).message }, 'could not queue a monitor tick after a Docker event'));
-    }, ctx.logger, { instance: ctx.instance });
+    const events = watchNodeEvents(
+      ctx.pool,
+      (e) => {
+        ctx.logger.debug({ ...e }, 'docker event: a node died; monitor looks now');
+        ctx.producer
+          .runSoon('cluster.monitor', 500)
+          .catch((err) =>
+            ctx.logger.warn({ err: (err as Error).message }, 'could not queue a monitor tick after a Docker event'),
+          );
+      },
+      ctx.logger,
+      { instance: ctx.instance },
+    );
     ctx.defer('docker event watch', () => events.close());
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await ctx.producer.schedule('host.health', intervals['host.health']);
-  const unpauseDeps = { operations: ctx.operations, data: ctx.data, inspector: reconcileDeps.inspector, logger: ctx.logger };
+  const unpauseDeps = {
+    operations: ctx.operations,
+    data: ctx.data,
+    inspector: reconcileDeps.inspector,
+    logger: ctx.logger,
+  };
   const paused = await unpauseInterrupted(unpauseDeps).catch((e) =>
-    ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
+    ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'),
+  );
   if (paused?.held.length) {
     // A snapshot a dead worker held is thawed as soon as its lock lapses; a live worker's is left alone.
     const stop = new AbortController();
     ctx.defer('snapshot thaw watch', async () => stop.abort());
     void thawWhenLapsed(unpauseDeps, paused.held, { pollMs: 1000, signal: stop.signal }).catch((e) =>
-      ctx.logger.warn({ err: (e as Error).message }, 'stopped watching for snapshots a crashed worker left paused'));
+      ctx.logger.warn({ err: (e as Error).message }, 'stopped watching for snapshots a crashed worker left paused'),
+    );
   }
   await recoverJobs({ operations: ctx.operations, queue: ctx.producer, logger: ctx.logger });
   // At start, not only on the clock: a deployment that lost Redis gets its schedulers and jobs back at once, and
   // what deleted clusters left in Docker goes.
-  await reconcile(reconcileDeps).catch((e) => ctx.logger.warn({ err: (e as Error).message }, 'reconciler failed at start; its scheduler tries again'));
+  await reconcile(reconcileDeps).catch((e) =>
+    ctx.logger.warn({ err: (e as Error).message }, 'reconciler failed at start; its scheduler tries again'),
+  );
   // And while running: Redis flushed under a live worker takes the reconciler's scheduler too, so a timer of this
   // process's own checks for the schedulers (one cheap read) and reconciles when they are gone.
-  const watchdog = setInterval(() => void reconcileIfUnscheduled(reconcileDeps).catch((e) =>
-    ctx.logger.warn({ err: (e as Error).message }, 'reconciler: could not check the job schedulers; trying again')), intervals.reconcile);
+  const watchdog = setInterval(
+    () =>
+      void reconcileIfUnscheduled(reconcileDeps).catch((e) =>
+        ctx.logger.warn({ err: (e as Error).message }, 'reconciler: could not check the job schedulers; trying again'),
+      ),
+    intervals.reconcile,
+  );
   ctx.defer('scheduler watchdog', async () => clearInterval(watchdog));
   return worker;
 }
 
 /** `bot` (and `all` with a worker): Slack over HTTP or Socket Mode, plus health and metrics. */
-export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, opts: { withWorker: boolean }): Promise<void> {
+export async function runBot(
+  ctx: Context,
+  shutdown: Pick<Shutdown, 'handBack'>,
+  opts: { withWorker: boolean },
+): Promise<void> {
   const { slack, port } = ctx.config;
   if (!slack.botToken) throw new Error('SLACK_BOT_TOKEN is not set: use `clusterbot shell` to run without Slack.');
   const routes = routesFor(ctx);
@@ -289,7 +395,8 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     routes: slack.socketMode ? [] : routes,
     deps: commandDeps(ctx, notifier),
     requests: createRequestLedgerStore(ctx.database.db),
-    onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
+    onFutureRequest: () =>
+      ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
     logger: ctx.logger,
     webUi: webUiDeps(ctx),
   });
@@ -309,7 +416,10 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     await app.stop();
     await idle();
   });
-  ctx.logger.info({ port, metricsPort, socketMode: slack.socketMode, worker: opts.withWorker }, 'clusterbot is listening (POST /slack/events, GET /healthz; GET /readyz /metrics on the metrics port)');
+  ctx.logger.info(
+    { port, metricsPort, socketMode: slack.socketMode, worker: opts.withWorker },
+    'clusterbot is listening (POST /slack/events, GET /healthz; GET /readyz /metrics on the metrics port)',
+  );
 }
 
 /** `worker` alone: jobs only, with a small HTTP server for health and metrics. */
@@ -318,20 +428,38 @@ export async function runWorkerProcess(ctx: Context, shutdown: Pick<Shutdown, 'h
   await runWorker(ctx, notifier, shutdown);
   await serveHttp(ctx);
   const metricsPort = await serveMetrics(ctx);
-  ctx.logger.info({ port: ctx.config.port, metricsPort }, 'worker running (GET /healthz; GET /readyz /metrics on the metrics port)');
+  ctx.logger.info(
+    { port: ctx.config.port, metricsPort },
+    'worker running (GET /healthz; GET /readyz /metrics on the metrics port)',
+  );
 }
 
 /** The public HTTP server (health, snapshot downloads, web UIs) where Bolt's receiver does not run. */
 async function serveHttp(ctx: Context): Promise<void> {
-  await listen(ctx, 'http server', { port: ctx.config.port, guard: true }, routesFor(ctx), createUiUpgradeHandler(uiProxyDeps(ctx)));
+  await listen(
+    ctx,
+    'http server',
+    { port: ctx.config.port, guard: true },
+    routesFor(ctx),
+    createUiUpgradeHandler(uiProxyDeps(ctx)),
+  );
 }
 
 /** Public servers: slowloris timeouts, and no connection from a cluster node (http/public-server.ts). */
 function guardPublic(ctx: Context, server: http.Server): void {
-  guardPublicServer(server, { refuse: ctx.config.subnetPool, onRefused: (address) => ctx.logger.debug({ address }, 'refused a connection from the cluster subnet pool') });
+  guardPublicServer(server, {
+    refuse: ctx.config.subnetPool,
+    onRefused: (address) => ctx.logger.debug({ address }, 'refused a connection from the cluster subnet pool'),
+  });
 }
 
-async function listen(ctx: Context, what: string, at: { port: number; host?: string; guard?: boolean }, routes: Route[], upgrade?: ReturnType<typeof createUiUpgradeHandler>): Promise<number> {
+async function listen(
+  ctx: Context,
+  what: string,
+  at: { port: number; host?: string; guard?: boolean },
+  routes: Route[],
+  upgrade?: ReturnType<typeof createUiUpgradeHandler>,
+): Promise<number> {
   const server = http.createServer((req, res) => {
     const route = findRoute(routes, req.method, req.url);
     if (route) route.handler(req, res);
@@ -356,13 +484,20 @@ async function listen(ctx: Context, what: string, at: { port: number; host?: str
  * `shell`: the REPL and an in-process worker, no Slack. Returns when the user leaves (`exit`, Ctrl-D)
  * or a shutdown closed the input; the caller then shuts down.
  */
-export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>, io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream }, opts: { allowSlackClusters?: boolean } = {}): Promise<void> {
+export async function runShell(
+  ctx: Context,
+  shutdown: Pick<Shutdown, 'handBack'>,
+  io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream },
+  opts: { allowSlackClusters?: boolean } = {},
+): Promise<void> {
   const slackOwned = opts.allowSlackClusters ? 0 : await countSlackOwnedClusters(ctx.database.pool);
   if (slackOwned > 0)
-    throw new AppError('config_invalid',
+    throw new AppError(
+      'config_invalid',
       `This database has ${slackOwned} live cluster${slackOwned === 1 ? '' : 's'} created through Slack. The shell runs a worker too, which would ` +
-      'run their jobs and expiry without telling their Slack threads or owners. Use a database of your own (DATABASE_URL), ' +
-      'or run `clusterbot shell --allow-slack-clusters` if you really mean to.');
+        'run their jobs and expiry without telling their Slack threads or owners. Use a database of your own (DATABASE_URL), ' +
+        'or run `clusterbot shell --allow-slack-clusters` if you really mean to.',
+    );
   const shell = createShell(io, ctx.config.shellUser);
   const webUi = webUiDeps(ctx);
   const notifier = createShellNotifier({
@@ -382,7 +517,11 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
   await runWorker(ctx, notifier, shutdown);
   // Snapshot download links point at this process's HTTP server; the shell still works without it.
   await serveHttp(ctx).catch((e: Error) =>
-    ctx.logger.warn({ port: ctx.config.port, err: e.message }, 'no HTTP server for snapshot downloads (the port is taken); archives stay in ARTIFACT_DIR'));
+    ctx.logger.warn(
+      { port: ctx.config.port, err: e.message },
+      'no HTTP server for snapshot downloads (the port is taken); archives stay in ARTIFACT_DIR',
+    ),
+  );
   const done = shell.run(commandDeps(ctx, notifier));
   // A signal stops reading input; the command in progress finishes first.
   ctx.defer('shell', async () => {
@@ -404,7 +543,9 @@ function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
       checkpoint: (name) => {
         if (name !== failAt) return;
         ctx.logger.warn({ step: name }, 'fault injection: failing the job');
-        throw new AppError('readiness_timeout', `fault injected at ${name} (CLUSTERBOT_FAULT_FAIL_AT)`, { retryable: false });
+        throw new AppError('readiness_timeout', `fault injected at ${name} (CLUSTERBOT_FAULT_FAIL_AT)`, {
+          retryable: false,
+        });
       },
     };
   }
@@ -424,11 +565,16 @@ function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
 function logNotifier(ctx: Context): Notifier {
   const notifier: Notifier = {
     through: () => notifier,
-    clusterChanged: async (v) => ctx.logger.info({ cluster: v.cluster.name, state: v.cluster.state }, 'cluster changed'),
+    clusterChanged: async (v) =>
+      ctx.logger.info({ cluster: v.cluster.name, state: v.cluster.state }, 'cluster changed'),
     progress: async (v, p) => ctx.logger.info({ cluster: v.cluster.name, ...p }, 'progress'),
     threadMessage: async (v, m) => ctx.logger.info({ cluster: v.cluster.name, kind: m.kind }, 'thread message'),
     direct: async (user, m) => ctx.logger.info({ cluster: m.cluster.name, user, kind: m.kind }, 'direct message'),
-    warning: async (v, w) => ctx.logger.warn({ cluster: v.cluster.name, kind: w.kind, subject: w.subject, resolved: !!w.resolvedAt, summary: w.summary }, 'health warning'),
+    warning: async (v, w) =>
+      ctx.logger.warn(
+        { cluster: v.cluster.name, kind: w.kind, subject: w.subject, resolved: !!w.resolvedAt, summary: w.summary },
+        'health warning',
+      ),
   };
   return notifier;
 }

@@ -53,7 +53,10 @@ export function createShutdown(opts: ShutdownOptions): Shutdown {
     const open = new Set<string>();
     // The watchdog: whatever still has not closed by the deadline is named, and the process goes anyway.
     const deadline = setTimeout(() => {
-      logger.error({ open: [...open], resources: openResources() }, `shutdown did not finish within ${timeoutMs / 1000} s; exiting`);
+      logger.error(
+        { open: [...open], resources: openResources() },
+        `shutdown did not finish within ${timeoutMs / 1000} s; exiting`,
+      );
       exit(1);
     }, timeoutMs);
     const jobsDeadline = setTimeout(() => handBack.abort(), timeoutMs - closeReserveMs(timeoutMs));
@@ -115,7 +118,8 @@ export function createShutdown(opts: ShutdownOptions): Shutdown {
  * requests in flight a moment (100 ms at most) to complete before anyone looks at what is open.
  */
 async function settleWrites(): Promise<void> {
-  for (let i = 0; i < 20 && process.getActiveResourcesInfo().includes('FSReqCallback'); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 20 && process.getActiveResourcesInfo().includes('FSReqCallback'); i++)
+    await new Promise((r) => setTimeout(r, 5));
 }
 
 /**
@@ -125,7 +129,8 @@ async function settleWrites(): Promise<void> {
 export function openResources(): string[] {
   const resources = process.getActiveResourcesInfo();
   for (const stream of [process.stdin, process.stdout, process.stderr]) {
-    const handle = (stream as unknown as { _handle?: { hasRef?: () => boolean; constructor: { name: string } } })._handle;
+    const handle = (stream as unknown as { _handle?: { hasRef?: () => boolean; constructor: { name: string } } })
+      ._handle;
     if (!handle?.hasRef?.()) continue;
     const i = resources.indexOf(`${handle.constructor.name}Wrap`);
     if (i >= 0) resources.splice(i, 1);

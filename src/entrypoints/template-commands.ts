@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readTemplateSource, type TemplateSource } from '../catalog/template-source.js';
+import { describeSizes, formatIssue, isAllowedSize, type Template } from '../domain/template.js';
 import { checkTemplate, previewPlan } from '../domain/template-check.js';
 import { templateJsonSchemaText } from '../domain/template-json-schema.js';
-import { describeSizes, formatIssue, isAllowedSize, type Template } from '../domain/template.js';
 import { planText } from '../render/plan-text.js';
 
 /**
@@ -33,7 +33,9 @@ export function templatesCheck(files: string[], dirs: TemplateDirs, print: Print
     problems += lines.length;
     lines.forEach((l) => print(l));
   }
-  print(`${targets.length} template${targets.length === 1 ? '' : 's'} checked, ${problems} problem${problems === 1 ? '' : 's'}`);
+  print(
+    `${targets.length} template${targets.length === 1 ? '' : 's'} checked, ${problems} problem${problems === 1 ? '' : 's'}`,
+  );
   return problems ? 1 : 0;
 }
 
@@ -63,8 +65,14 @@ function loadChecked(file: string, knownImages: readonly string[]): { template?:
   } catch (e) {
     return { lines: [`${shown}: cannot read: ${(e as Error).message}`] };
   }
-  if (source.syntaxErrors.length) return { lines: source.syntaxErrors.map((e) => `${shown}:${e.line}: YAML: ${e.message}`) };
-  const { template, issues } = checkTemplate({ fileName: source.fileName, doc: source.doc, firstLine: source.firstLine, knownImages });
+  if (source.syntaxErrors.length)
+    return { lines: source.syntaxErrors.map((e) => `${shown}:${e.line}: YAML: ${e.message}`) };
+  const { template, issues } = checkTemplate({
+    fileName: source.fileName,
+    doc: source.doc,
+    firstLine: source.firstLine,
+    knownImages,
+  });
   const lines = issues.map((issue) => {
     const line = issue.path.length || issue.key !== undefined ? source.lineOf(issue.path, issue.key) : 1;
     return `${shown}${line ? `:${line}` : ''}: ${formatIssue(issue)}`;
@@ -73,16 +81,20 @@ function loadChecked(file: string, knownImages: readonly string[]): { template?:
 }
 
 function templateFiles(dir: string): string[] {
-  return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => path.join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 /** Image recipes are the folders of manifests/images (as at start-up, entrypoints/context.ts). */
 function recipeNames(imagesDir: string): string[] {
-  return readdirSync(imagesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  return readdirSync(imagesDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
 }
 
 function relative(file: string): string {
   const rel = path.relative(process.cwd(), file);
   return rel.startsWith('..') ? file : rel;
 }
-

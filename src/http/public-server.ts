@@ -23,7 +23,10 @@ export const publicServerTimeouts = {
  * talk to clusterbot's port from inside: a node has no business there (Slack and people come from elsewhere).
  * Addresses arrive as `::ffff:a.b.c.d` on a dual-stack socket.
  */
-export function guardPublicServer(server: Server, opts: { refuse: string; onRefused?: (address: string) => void }): void {
+export function guardPublicServer(
+  server: Server,
+  opts: { refuse: string; onRefused?: (address: string) => void },
+): void {
   Object.assign(server, publicServerTimeouts);
   const range = ipv4Range(opts.refuse);
   if (!range) throw new Error(`${opts.refuse} is not an IPv4 CIDR`);

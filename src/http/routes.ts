@@ -12,7 +12,11 @@ export type { Route } from './route.js';
  * Supports the two shapes our routes use: exact paths, and a trailing `/*name` wildcard that matches one or
  * more further segments (`/downloads/*key` matches `/downloads/snapshots/a.tar.gz`), as path-to-regexp 8 does.
  */
-export function findRoute(routes: readonly Route[], method: string | undefined, url: string | undefined): Route | undefined {
+export function findRoute(
+  routes: readonly Route[],
+  method: string | undefined,
+  url: string | undefined,
+): Route | undefined {
   const pathname = new URL(url ?? '/', 'http://localhost').pathname;
   return routes.find((r) => {
     if (!r.method.includes(method ?? '')) return false;
@@ -39,7 +43,10 @@ export function createRegistry(): Registry {
  */
 export function describeFailure(e: unknown): string {
   const message = (e as Error)?.message ?? String(e);
-  return message.replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]').replace(/\b(user|password|role)\s+"[^"]*"/gi, '$1 "[redacted]"').slice(0, 200);
+  return message
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '[url]')
+    .replace(/\b(user|password|role)\s+"[^"]*"/gi, '$1 "[redacted]"')
+    .slice(0, 200);
 }
 
 function json(res: ServerResponse, status: number, body: unknown) {
@@ -51,7 +58,12 @@ function json(res: ServerResponse, status: number, body: unknown) {
  * `only`: which routes to return. A process serves `public` (/healthz, and the web-UI proxy) on its main port and
  * `internal` (/healthz, /readyz, /metrics) on METRICS_PORT (loopback by default); `all` is for tests.
  */
-export function createHttpRoutes(opts: { checks: ReadinessCheck[]; registry: Registry; only?: 'all' | 'public' | 'internal'; ui?: UiProxyDeps }): Route[] {
+export function createHttpRoutes(opts: {
+  checks: ReadinessCheck[];
+  registry: Registry;
+  only?: 'all' | 'public' | 'internal';
+  ui?: UiProxyDeps;
+}): Route[] {
   const health = healthRoutes(opts);
   // Web UIs behind signed links (see ui-proxy.ts); UI ports are not published on the Docker host.
   const ui = opts.ui ? [createUiProxyRoute(opts.ui)] : [];
@@ -73,13 +85,18 @@ function healthRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): R
             try {
               // The timer is cleared once the check answers, so a probe leaves nothing behind (a clean exit, issue 13).
               let timer: NodeJS.Timeout | undefined;
-              await Promise.race([c.check(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timed out')), 3000)))]).finally(() => clearTimeout(timer));
+              await Promise.race([
+                c.check(),
+                new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('timed out')), 3000))),
+              ]).finally(() => clearTimeout(timer));
               return { name: c.name, ok: true };
             } catch (e) {
               return { name: c.name, ok: false, error: describeFailure(e) };
             }
           }),
-        ).then((results) => json(res, results.every((r) => r.ok) ? 200 : 503, { ok: results.every((r) => r.ok), checks: results }));
+        ).then((results) =>
+          json(res, results.every((r) => r.ok) ? 200 : 503, { ok: results.every((r) => r.ok), checks: results }),
+        );
       },
     },
     {
@@ -89,7 +106,8 @@ function healthRoutes(opts: { checks: ReadinessCheck[]; registry: Registry }): R
         // The shared registry reads Postgres, Redis and the hosts first; another registry is rendered as is.
         void (opts.registry === registry ? metricsText() : opts.registry.metrics()).then(
           (text) => res.writeHead(200, { 'content-type': opts.registry.contentType }).end(text),
-          (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${describeFailure(e)}\n`),
+          (e: Error) =>
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${describeFailure(e)}\n`),
         );
       },
     },

@@ -12,9 +12,19 @@ const hopByHop = ['connection', 'keep-alive', 'te', 'trailer', 'transfer-encodin
 
 const droppedResponse = new Set([
   ...hopByHop,
-  'set-cookie', 'set-cookie2', 'service-worker-allowed', 'clear-site-data', 'refresh',
+  'set-cookie',
+  'set-cookie2',
+  'service-worker-allowed',
+  'clear-site-data',
+  'refresh',
   // These would apply to clusterbot's whole host (or report its users' browsing elsewhere).
-  'strict-transport-security', 'alt-svc', 'nel', 'report-to', 'reporting-endpoints', 'public-key-pins', 'expect-ct',
+  'strict-transport-security',
+  'alt-svc',
+  'nel',
+  'report-to',
+  'reporting-endpoints',
+  'public-key-pins',
+  'expect-ct',
   'content-security-policy-report-only',
 ]);
 
@@ -24,7 +34,12 @@ const droppedRequest = new Set([...hopByHop, 'cookie', 'forwarded', 'x-real-ip',
 function connectionNamed(headers: IncomingHttpHeaders): Set<string> {
   const value = headers.connection;
   const list = Array.isArray(value) ? value.join(',') : (value ?? '');
-  return new Set(list.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    list
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /**
@@ -35,7 +50,14 @@ export function responseHeaders(upstream: IncomingHttpHeaders): OutgoingHttpHead
   const named = connectionNamed(upstream);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(upstream)) {
-    if (value === undefined || droppedResponse.has(name) || named.has(name) || name.startsWith('proxy-') || name.startsWith('access-control-')) continue;
+    if (
+      value === undefined ||
+      droppedResponse.has(name) ||
+      named.has(name) ||
+      name.startsWith('proxy-') ||
+      name.startsWith('access-control-')
+    )
+      continue;
     out[name] = value;
   }
   return out;
@@ -58,11 +80,22 @@ export interface Forwarded {
  * Referer (it carries the session), and Accept-Encoding (an HTML page is rewritten, so it must come uncompressed).
  * A browser's Origin becomes the node's own, so a UI that checks it sees a request from its own pages.
  */
-export function requestHeaders(client: IncomingHttpHeaders, f: Forwarded, opts: { upgrade?: boolean } = {}): OutgoingHttpHeaders {
+export function requestHeaders(
+  client: IncomingHttpHeaders,
+  f: Forwarded,
+  opts: { upgrade?: boolean } = {},
+): OutgoingHttpHeaders {
   const named = connectionNamed(client);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(client)) {
-    if (value === undefined || droppedRequest.has(name) || named.has(name) || name.startsWith('proxy-') || name.startsWith('x-forwarded-')) continue;
+    if (
+      value === undefined ||
+      droppedRequest.has(name) ||
+      named.has(name) ||
+      name.startsWith('proxy-') ||
+      name.startsWith('x-forwarded-')
+    )
+      continue;
     out[name] = value;
   }
   out.host = f.host;
@@ -84,7 +117,8 @@ export function requestHeaders(client: IncomingHttpHeaders, f: Forwarded, opts: 
  * allow-same-origin the page is an opaque origin of its own. It cannot read another cluster's UI, nor clusterbot's
  * other paths, nor set cookies or register a service worker for them.
  */
-export const sandboxPolicy = 'sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
+export const sandboxPolicy =
+  'sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads';
 
 /** The 101 answer to a WebSocket upgrade: only the handshake's own headers pass. */
 export function upgradeResponseHeaders(upstream: IncomingHttpHeaders): string[] {

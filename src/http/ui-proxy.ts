@@ -3,9 +3,15 @@ import type { Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import type { ClusterView } from '../domain/cluster.js';
 import type { Template } from '../domain/template.js';
-import type { Route } from './route.js';
-import { requestHeaders, responseHeaders, sandboxPolicy, upgradeResponseHeaders, type Forwarded } from './ui-headers.js';
 import { parseUiSession, uiCookieName, uiPath, uiPrefix, uiSession, verifyUiGrant } from '../domain/ui-link.js';
+import type { Route } from './route.js';
+import {
+  type Forwarded,
+  requestHeaders,
+  responseHeaders,
+  sandboxPolicy,
+  upgradeResponseHeaders,
+} from './ui-headers.js';
 import { htmlRewriter, proxiedLocation, type RewriteContext, type UiNode } from './ui-rewrite.js';
 
 export type { UiNode } from './ui-rewrite.js';
@@ -62,7 +68,14 @@ interface Target {
 }
 
 type Checked =
-  | { ok: true; target: Target; user: string; /** The session's end (unix seconds). */ expires: number; node: UiNode; ctx: RewriteContext }
+  | {
+      ok: true;
+      target: Target;
+      user: string /** The session's end (unix seconds). */;
+      expires: number;
+      node: UiNode;
+      ctx: RewriteContext;
+    }
   | { ok: false; status: number; text: string };
 
 /**
@@ -72,7 +85,8 @@ type Checked =
  */
 const upstreamAgent = new Agent({ keepAlive: false });
 
-const pathPattern = /^\/ui\/([0-9a-f-]{36})\/(?:([A-Z0-9_]{1,32}\.\d{1,12}\.[0-9a-f]{64})\/)?([a-z][a-z0-9-]{0,62})\/(\d{1,5})(\/.*)?$/;
+const pathPattern =
+  /^\/ui\/([0-9a-f-]{36})\/(?:([A-Z0-9_]{1,32}\.\d{1,12}\.[0-9a-f]{64})\/)?([a-z][a-z0-9-]{0,62})\/(\d{1,5})(\/.*)?$/;
 const pressAgain = 'press 🌐 Web UIs on the cluster card again';
 
 function parseTarget(req: IncomingMessage): Target | undefined {
@@ -91,7 +105,11 @@ function cookieFrom(req: IncomingMessage): string | undefined {
 }
 
 function refuse(res: ServerResponse, status: number, text: string) {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-security-policy': sandboxPolicy });
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-security-policy': sandboxPolicy,
+  });
   res.end(`${text}\n`);
 }
 
@@ -106,15 +124,33 @@ function servedHost(deps: UiProxyDeps, clusterId: string): string {
  * Everything a request must pass before it reaches a node: the right host, a valid session (or a link, traded by
  * `serve`), the browser that opened the link for a page load, and the user's access to the cluster now.
  */
-async function check(deps: UiProxyDeps, req: IncomingMessage, target: Target, opts: { navigation: boolean }): Promise<Checked> {
+async function check(
+  deps: UiProxyDeps,
+  req: IncomingMessage,
+  target: Target,
+  opts: { navigation: boolean },
+): Promise<Checked> {
   const { clusterId } = target;
   if (deps.uiDomain && (req.headers.host ?? '').toLowerCase() !== servedHost(deps, clusterId))
-    return { ok: false, status: 404, text: `This cluster's web UIs are served at ${new URL(deps.publicUrl).protocol}//${servedHost(deps, clusterId)}/ only; ${pressAgain}.` };
-  if (!target.session) return { ok: false, status: 403, text: `Open this web UI with the 🌐 Web UIs button on its cluster card.` };
+    return {
+      ok: false,
+      status: 404,
+      text: `This cluster's web UIs are served at ${new URL(deps.publicUrl).protocol}//${servedHost(deps, clusterId)}/ only; ${pressAgain}.`,
+    };
+  if (!target.session)
+    return { ok: false, status: 403, text: `Open this web UI with the 🌐 Web UIs button on its cluster card.` };
   const key = await deps.key();
   const now = deps.clock.now();
   const session = verifyUiGrant(key, { kind: 'session', clusterId, ...parseUiSession(target.session)! }, now);
-  if (!session.ok) return { ok: false, status: 403, text: session.reason === 'expired' ? `Your web UI session has expired; ${pressAgain}.` : 'This web UI session is not valid.' };
+  if (!session.ok)
+    return {
+      ok: false,
+      status: 403,
+      text:
+        session.reason === 'expired'
+          ? `Your web UI session has expired; ${pressAgain}.`
+          : 'This web UI session is not valid.',
+    };
   const user = session.grant.user;
   // On a host of its own the cluster's pages are same-origin with their requests, which carry the cookie: every
   // request must, so the session path alone opens nothing. Sandboxed pages send none, so there only page loads must.
@@ -122,19 +158,39 @@ async function check(deps: UiProxyDeps, req: IncomingMessage, target: Target, op
     const cookie = parseUiSession(cookieFrom(req));
     const own = cookie && verifyUiGrant(key, { kind: 'session', clusterId, ...cookie }, now);
     if (!own?.ok || own.grant.user !== user)
-      return { ok: false, status: 403, text: `This address belongs to a web UI session opened in another browser; ${pressAgain} to get your own.` };
+      return {
+        ok: false,
+        status: 403,
+        text: `This address belongs to a web UI session opened in another browser; ${pressAgain} to get your own.`,
+      };
   }
   const access = await deps.access(clusterId, user);
   if (!access.ok) return refusedAccess(access.reason);
   const node = access.nodes.find((n) => n.hostname === target.hostname);
   if (!node?.uiPorts.includes(target.port)) return { ok: false, status: 404, text: 'This cluster has no such web UI.' };
-  return { ok: true, target, user, expires: session.grant.expires, node, ctx: { clusterId, session: target.session, self: { hostname: node.hostname, port: target.port }, nodes: access.nodes } };
+  return {
+    ok: true,
+    target,
+    user,
+    expires: session.grant.expires,
+    node,
+    ctx: {
+      clusterId,
+      session: target.session,
+      self: { hostname: node.hostname, port: target.port },
+      nodes: access.nodes,
+    },
+  };
 }
 
 function refusedAccess(reason: 'gone' | 'forbidden'): { ok: false; status: number; text: string } {
   return reason === 'gone'
     ? { ok: false, status: 404, text: 'This cluster no longer exists.' }
-    : { ok: false, status: 403, text: 'You may no longer open this cluster\'s web UIs: it is not shared with you (any more). Ask its owner: `/cluster share NAME @you`.' };
+    : {
+        ok: false,
+        status: 403,
+        text: "You may no longer open this cluster's web UIs: it is not shared with you (any more). Ask its owner: `/cluster share NAME @you`.",
+      };
 }
 
 function forwarded(deps: UiProxyDeps, req: IncomingMessage, c: Extract<Checked, { ok: true }>): Forwarded {
@@ -151,12 +207,22 @@ function forwarded(deps: UiProxyDeps, req: IncomingMessage, c: Extract<Checked, 
 /** A signed link: checked, traded for a session (path and cookie), and the signature dropped from the address bar. */
 async function tradeLink(deps: UiProxyDeps, req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
   const { clusterId, url } = target;
-  if (deps.uiDomain && (req.headers.host ?? '').toLowerCase() !== servedHost(deps, clusterId)) return refuse(res, 404, `This link is for ${servedHost(deps, clusterId)}.`);
+  if (deps.uiDomain && (req.headers.host ?? '').toLowerCase() !== servedHost(deps, clusterId))
+    return refuse(res, 404, `This link is for ${servedHost(deps, clusterId)}.`);
   const q = url.searchParams;
   const key = await deps.key();
   const now = deps.clock.now();
-  const link = verifyUiGrant(key, { kind: 'link', clusterId, user: q.get('cb_user'), expires: q.get('cb_exp'), sig: q.get('cb_sig') }, now);
-  if (!link.ok) return refuse(res, 403, link.reason === 'expired' ? `This web UI link has expired; ${pressAgain}.` : 'This web UI link is not valid.');
+  const link = verifyUiGrant(
+    key,
+    { kind: 'link', clusterId, user: q.get('cb_user'), expires: q.get('cb_exp'), sig: q.get('cb_sig') },
+    now,
+  );
+  if (!link.ok)
+    return refuse(
+      res,
+      403,
+      link.reason === 'expired' ? `This web UI link has expired; ${pressAgain}.` : 'This web UI link is not valid.',
+    );
   const access = await deps.access(clusterId, link.grant.user);
   if (!access.ok) {
     const r = refusedAccess(access.reason);
@@ -178,7 +244,11 @@ async function tradeLink(deps: UiProxyDeps, req: IncomingMessage, res: ServerRes
 
 /** A page load in the address bar (or a link followed, a form sent), as Fetch Metadata says; sub-requests are not. */
 function isNavigation(req: IncomingMessage): boolean {
-  return req.headers['sec-fetch-mode'] === 'navigate' && req.headers['sec-fetch-dest'] === 'document' && (req.method === 'GET' || req.method === 'HEAD');
+  return (
+    req.headers['sec-fetch-mode'] === 'navigate' &&
+    req.headers['sec-fetch-dest'] === 'document' &&
+    (req.method === 'GET' || req.method === 'HEAD')
+  );
 }
 
 /**
@@ -211,7 +281,15 @@ async function serve(deps: UiProxyDeps, req: IncomingMessage, res: ServerRespons
   }
   const { node, ctx } = c;
   const path = `${target.rest}${target.url.search}`;
-  const upstream = httpRequest({ agent: upstreamAgent, host: node.ip, port: target.port, method: req.method, path, headers: requestHeaders(req.headers, forwarded(deps, req, c)), timeout: 30_000 });
+  const upstream = httpRequest({
+    agent: upstreamAgent,
+    host: node.ip,
+    port: target.port,
+    method: req.method,
+    path,
+    headers: requestHeaders(req.headers, forwarded(deps, req, c)),
+    timeout: 30_000,
+  });
   pipeline(req, upstream, () => undefined);
   // A browser that goes away (a tab closed on an endless page) ends the node's answer too.
   let clientGone = false;
@@ -223,7 +301,10 @@ async function serve(deps: UiProxyDeps, req: IncomingMessage, res: ServerRespons
   upstream.on('timeout', () => upstream.destroy(new Error('the web UI did not answer in 30 s')));
   upstream.on('error', (e) => {
     if (clientGone) return;
-    deps.log?.warn({ err: e.message, clusterId: target.clusterId, hostname: target.hostname, port: target.port }, 'web UI proxy: upstream failed');
+    deps.log?.warn(
+      { err: e.message, clusterId: target.clusterId, hostname: target.hostname, port: target.port },
+      'web UI proxy: upstream failed',
+    );
     if (!res.headersSent) refuse(res, 502, `${target.hostname}:${target.port} did not answer: ${e.message}`);
     else res.destroy();
   });
@@ -233,8 +314,12 @@ async function serve(deps: UiProxyDeps, req: IncomingMessage, res: ServerRespons
       answer(up);
     } catch (e) {
       up.destroy();
-      deps.log?.warn({ err: (e as Error).message, clusterId: target.clusterId, hostname: target.hostname, port: target.port }, 'web UI proxy: could not pass the answer on');
-      if (!res.headersSent) refuse(res, 502, `${target.hostname}:${target.port} answered something clusterbot cannot pass on.`);
+      deps.log?.warn(
+        { err: (e as Error).message, clusterId: target.clusterId, hostname: target.hostname, port: target.port },
+        'web UI proxy: could not pass the answer on',
+      );
+      if (!res.headersSent)
+        refuse(res, 502, `${target.hostname}:${target.port} answered something clusterbot cannot pass on.`);
       else res.destroy();
     }
   });
@@ -244,13 +329,19 @@ async function serve(deps: UiProxyDeps, req: IncomingMessage, res: ServerRespons
       const to = proxiedLocation(String(out.location), ctx, path);
       if (to === undefined) {
         up.destroy();
-        return refuse(res, 502, `${target.hostname}:${target.port} redirected outside its cluster (${String(out.location).slice(0, 200)}); clusterbot does not follow it.`);
+        return refuse(
+          res,
+          502,
+          `${target.hostname}:${target.port} redirected outside its cluster (${String(out.location).slice(0, 200)}); clusterbot does not follow it.`,
+        );
       }
       out.location = to;
     }
     Object.assign(out, cors, {
       'referrer-policy': 'same-origin',
-      ...(!deps.uiDomain && { 'content-security-policy': [...[out['content-security-policy'] ?? []].flat().map(String), sandboxPolicy] }),
+      ...(!deps.uiDomain && {
+        'content-security-policy': [...[out['content-security-policy'] ?? []].flat().map(String), sandboxPolicy],
+      }),
     });
     const encoded = up.headers['content-encoding'] !== undefined && up.headers['content-encoding'] !== 'identity';
     const isHtml = /^\s*text\/html/i.test(String(up.headers['content-type'] ?? ''));
@@ -271,17 +362,20 @@ export function uiNodesOf(view: ClusterView, template: Template | undefined): Ui
   return view.nodes.map((n) => ({
     hostname: n.hostname,
     ip: n.ip,
-    uiPorts: Object.values(template?.roles[n.role]?.ports ?? {}).filter((p) => p.ui).map((p) => p.port),
+    uiPorts: Object.values(template?.roles[n.role]?.ports ?? {})
+      .filter((p) => p.ui)
+      .map((p) => p.port),
   }));
 }
 
 /** Memoizes a key lookup, retrying after a failure. */
 export function onceKey(load: () => Promise<Buffer>): () => Promise<Buffer> {
   let p: Promise<Buffer> | undefined;
-  return () => (p ??= load().catch((e: unknown) => {
-    p = undefined;
-    throw e;
-  }));
+  return () =>
+    (p ??= load().catch((e: unknown) => {
+      p = undefined;
+      throw e;
+    }));
 }
 
 /** The proxy route; `/*rest` is path-to-regexp syntax (Bolt's custom routes), `findRoute` matches it too. */
@@ -301,7 +395,9 @@ export function createUiProxyRoute(deps: UiProxyDeps): Route {
 
 function answerRaw(socket: Duplex, status: number, reason: string, text: string) {
   const body = `${text}\n`;
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
@@ -310,7 +406,9 @@ function answerRaw(socket: Duplex, status: number, reason: string, text: string)
  * every `recheckMs` while the socket is open, so an unshare (or the session's end) closes it too. Other upgrades (h2c, another path)
  * get 501: nothing else here speaks them.
  */
-export function createUiUpgradeHandler(deps: UiProxyDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function createUiUpgradeHandler(
+  deps: UiProxyDeps,
+): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     const target = parseTarget(req);
@@ -323,20 +421,42 @@ export function createUiUpgradeHandler(deps: UiProxyDeps): (req: IncomingMessage
   };
 }
 
-async function upgrade(deps: UiProxyDeps, req: IncomingMessage, socket: Duplex, head: Buffer, target: Target): Promise<void> {
+async function upgrade(
+  deps: UiProxyDeps,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  target: Target,
+): Promise<void> {
   const c = await check(deps, req, target, { navigation: false });
   if (!c.ok) return answerRaw(socket, c.status, c.status === 404 ? 'Not Found' : 'Forbidden', c.text);
   // A WebSocket is not bound by CORS: a page of another site must not open one with a session it learnt.
   const origin = req.headers.origin;
   const ownOrigin = `${new URL(deps.publicUrl).protocol}//${servedHost(deps, target.clusterId)}`;
-  if (origin !== undefined && origin !== (deps.uiDomain ? ownOrigin : 'null') && origin !== ownOrigin) return answerRaw(socket, 403, 'Forbidden', 'A WebSocket from another site.');
+  if (origin !== undefined && origin !== (deps.uiDomain ? ownOrigin : 'null') && origin !== ownOrigin)
+    return answerRaw(socket, 403, 'Forbidden', 'A WebSocket from another site.');
   const path = `${target.rest}${target.url.search}`;
-  const upstream = httpRequest({ agent: upstreamAgent, host: c.node.ip, port: target.port, method: 'GET', path, headers: requestHeaders(req.headers, forwarded(deps, req, c), { upgrade: true }), timeout: 30_000 });
+  const upstream = httpRequest({
+    agent: upstreamAgent,
+    host: c.node.ip,
+    port: target.port,
+    method: 'GET',
+    path,
+    headers: requestHeaders(req.headers, forwarded(deps, req, c), { upgrade: true }),
+    timeout: 30_000,
+  });
   upstream.on('timeout', () => upstream.destroy(new Error('the web UI did not answer in 30 s')));
-  upstream.on('error', (e) => answerRaw(socket, 502, 'Bad Gateway', `${target.hostname}:${target.port} did not answer: ${e.message}`));
+  upstream.on('error', (e) =>
+    answerRaw(socket, 502, 'Bad Gateway', `${target.hostname}:${target.port} did not answer: ${e.message}`),
+  );
   upstream.on('response', (res) => {
     res.resume();
-    answerRaw(socket, 502, 'Bad Gateway', `${target.hostname}:${target.port} refused the WebSocket (${res.statusCode}).`);
+    answerRaw(
+      socket,
+      502,
+      'Bad Gateway',
+      `${target.hostname}:${target.port} refused the WebSocket (${res.statusCode}).`,
+    );
   });
   upstream.on('upgrade', (res, upSocket, upHead) => {
     upSocket.setTimeout(0);

@@ -29,7 +29,8 @@ function nodeNamed(host: string, nodes: UiNode[]): UiNode | undefined {
  * that node's. Everything else (relative paths, other sites) is left as it is: it is a link, not a redirect.
  */
 export function rewriteUrl(url: string, ctx: RewriteContext): string {
-  if (url.startsWith('/') && !url.startsWith('//')) return uiPath(ctx.clusterId, ctx.self.hostname, ctx.self.port, ctx.session) + url.slice(1);
+  if (url.startsWith('/') && !url.startsWith('//'))
+    return uiPath(ctx.clusterId, ctx.self.hostname, ctx.self.port, ctx.session) + url.slice(1);
   const m = /^(?:https?:)?\/\/([^/:?#]+)(?::(\d+))?(.*)$/i.exec(url);
   if (!m) return url;
   const node = nodeNamed(m[1]!, ctx.nodes);
@@ -41,7 +42,10 @@ export function rewriteUrl(url: string, ctx: RewriteContext): string {
 
 /** Rewrites href/src/action/formaction attributes of (a piece of) an HTML page: quoted, root-relative or absolute to a node. */
 export function rewriteHtml(html: string, ctx: RewriteContext): string {
-  return html.replace(/(\s(?:href|src|action|formaction)\s*=\s*)(["'])([^"']*)\2/gi, (_all, attr: string, q: string, url: string) => `${attr}${q}${rewriteUrl(url, ctx)}${q}`);
+  return html.replace(
+    /(\s(?:href|src|action|formaction)\s*=\s*)(["'])([^"']*)\2/gi,
+    (_all, attr: string, q: string, url: string) => `${attr}${q}${rewriteUrl(url, ctx)}${q}`,
+  );
 }
 
 /**

@@ -1,19 +1,25 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { Operation } from '../domain/operation.js';
-import { jobCatalog, jobForKind, type JobName, type JobPayload } from '../domain/operations/index.js';
+import { type JobName, type JobPayload, jobCatalog, jobForKind } from '../domain/operations/index.js';
 
 /**
  * The jobs as BullMQ runs them. Every job run on request, its payload schema and options, is derived from the
  * operation definitions (domain/operations/): `jobCatalog` there. Every cluster job runs one operation
  * (domain/operation.ts) and its job id is the operation id.
  */
-export { jobCatalog, jobForKind, type JobPayload, type JobPayloads } from '../domain/operations/index.js';
+export { type JobPayload, type JobPayloads, jobCatalog, jobForKind } from '../domain/operations/index.js';
 
 /** The job an operation runs as: its name and its payload, made from the operation row alone (what the producer enqueues). */
-export function jobFor(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): { name: JobName; data: JobPayload } {
+export function jobFor(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): {
+  name: JobName;
+  data: JobPayload;
+} {
   const name = jobForKind[op.kind];
-  return { name, data: jobCatalog[name].schema.parse({ ...op.params, operationId: op.id, clusterId: op.clusterId, actor: op.actor }) };
+  return {
+    name,
+    data: jobCatalog[name].schema.parse({ ...op.params, operationId: op.id, clusterId: op.clusterId, actor: op.actor }),
+  };
 }
 
 /**
@@ -21,7 +27,10 @@ export function jobFor(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor'
  * agree. Anyone who can write to Redis can add a job under an operation's id: the row, written by the request that was
  * checked, is what the work must follow.
  */
-export function jobMismatch(job: { name: string; data: Record<string, unknown> }, op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): string[] {
+export function jobMismatch(
+  job: { name: string; data: Record<string, unknown> },
+  op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>,
+): string[] {
   let expected: { name: JobName; data: Record<string, unknown> };
   try {
     expected = jobFor(op);

@@ -1,7 +1,15 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobQueue, QueueInspector } from '../services/ports.js';
-import { jobCatalog, jobFor, jobIdFor, queueName, scheduledJobs, snapshotDeleteJobId, type ScheduledJobName } from './job-catalog.js';
+import {
+  jobCatalog,
+  jobFor,
+  jobIdFor,
+  queueName,
+  type ScheduledJobName,
+  scheduledJobs,
+  snapshotDeleteJobId,
+} from './job-catalog.js';
 
 export interface Producer extends JobQueue {
   /** Creates or updates the job's one scheduler (fixed id); `everyMs` overrides the catalog's interval. */
@@ -22,7 +30,10 @@ export interface Producer extends JobQueue {
  * What the reconciler asks BullMQ (services/ports.ts QueueInspector). `intervals` gives each scheduler id its
  * interval in ms, as the worker configured it; an id missing there gets the catalog's default.
  */
-export function createQueueInspector(producer: Producer, intervals: Partial<Record<ScheduledJobName, number>>): QueueInspector {
+export function createQueueInspector(
+  producer: Producer,
+  intervals: Partial<Record<ScheduledJobName, number>>,
+): QueueInspector {
   const aliveStates = new Set(['waiting', 'delayed', 'active', 'prioritized', 'waiting-children']);
   return {
     async jobAlive(operationId) {
@@ -38,7 +49,9 @@ export function createQueueInspector(producer: Producer, intervals: Partial<Reco
       return (await producer.queue.getJobSchedulers(0, -1)).map((s) => s.key);
     },
     async recreateScheduler(schedulerId) {
-      const name = (Object.keys(scheduledJobs) as ScheduledJobName[]).find((n) => scheduledJobs[n].schedulerId === schedulerId);
+      const name = (Object.keys(scheduledJobs) as ScheduledJobName[]).find(
+        (n) => scheduledJobs[n].schedulerId === schedulerId,
+      );
       if (!name) throw new Error(`no scheduled job has the scheduler id ${schedulerId}`);
       await producer.schedule(name, intervals[name]);
     },
@@ -69,18 +82,37 @@ export function createProducer(connection: Redis, prefix: string): Producer {
       const jobId = snapshotDeleteJobId(snapshotId);
       const previous = await queue.getJob(jobId);
       if (previous && (await previous.isFailed())) await previous.remove();
-      await queue.add('snapshot.delete', spec.schema.parse({ snapshotId, actor }), { ...spec.options, jobId, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } });
+      await queue.add('snapshot.delete', spec.schema.parse({ snapshotId, actor }), {
+        ...spec.options,
+        jobId,
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 24 * 3600 },
+      });
     },
     async schedule(name, everyMs) {
       const spec = scheduledJobs[name];
-      await queue.upsertJobScheduler(spec.schedulerId, { every: everyMs ?? spec.defaultEveryMs }, {
-        name,
-        data: {},
-        opts: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
-      });
+      await queue.upsertJobScheduler(
+        spec.schedulerId,
+        { every: everyMs ?? spec.defaultEveryMs },
+        {
+          name,
+          data: {},
+          opts: { attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
+        },
+      );
     },
     async runSoon(name, windowMs) {
-      await queue.add(name, {}, { delay: windowMs, deduplication: { id: `${scheduledJobs[name].schedulerId}-soon`, ttl: windowMs }, attempts: 1, removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } });
+      await queue.add(
+        name,
+        {},
+        {
+          delay: windowMs,
+          deduplication: { id: `${scheduledJobs[name].schedulerId}-soon`, ttl: windowMs },
+          attempts: 1,
+          removeOnComplete: { count: 10 },
+          removeOnFail: { count: 50 },
+        },
+      );
     },
     async unschedule(name) {
       await queue.removeJobScheduler(scheduledJobs[name].schedulerId);

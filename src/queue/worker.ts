@@ -1,10 +1,17 @@
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
 import { withContext } from '../log-context.js';
 import type { JobContext, JobHandlers, JobName, Log, OperationStore } from '../services/ports.js';
 import {
-  isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type ScheduledJobName,
+  isClusterJob,
+  isScheduledJob,
+  jobCatalog,
+  jobIdFor,
+  jobMismatch,
+  queueName,
+  type ScheduledJobName,
+  scheduledJobs,
 } from './job-catalog.js';
 
 export type { JobHandlers };
@@ -53,7 +60,8 @@ export function startWorker(opts: WorkerOptions): Worker {
     const name: JobName = job.name;
     const parsed = jobCatalog[name].schema.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
-    if (opts.operations && 'operationId' in parsed.data) await refuseUnlikeItsRow(opts.operations, { name, id: job.id, data: parsed.data }, logger);
+    if (opts.operations && 'operationId' in parsed.data)
+      await refuseUnlikeItsRow(opts.operations, { name, id: job.id, data: parsed.data }, logger);
     const attempts = job.opts.attempts ?? 1;
     const finalAttempt = job.attemptsMade + 1 >= attempts;
     const log = withContext(logger, { job: name, jobId: job.id, attempt: job.attemptsMade + 1 });
@@ -82,16 +90,28 @@ export function startWorker(opts: WorkerOptions): Worker {
       try {
         if ((await Promise.race([running, abandoned])) === 'hand back') {
           // The job's own work cannot be interrupted; it is abandoned in this process, which is exiting.
-          running.catch((err: unknown) => logger.debug({ jobId: job.id, err: (err as Error).message }, 'handed-back job ended in the exiting process'));
+          running.catch((err: unknown) =>
+            logger.debug(
+              { jobId: job.id, err: (err as Error).message },
+              'handed-back job ended in the exiting process',
+            ),
+          );
           return await handBack(job, token, logger);
         }
       } finally {
         signal.removeEventListener('abort', onAbort);
       }
     },
-    { connection: opts.connection, prefix: opts.prefix, concurrency: opts.concurrency, ...(opts.name && { name: opts.name }) },
+    {
+      connection: opts.connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency,
+      ...(opts.name && { name: opts.name }),
+    },
   );
-  worker.on('failed', (job, err) => logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'));
+  worker.on('failed', (job, err) =>
+    logger.warn({ job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, 'job failed'),
+  );
   worker.on('error', (err) => logger.error({ err: err.message }, 'worker error'));
   return worker;
 }
@@ -101,13 +121,20 @@ export function startWorker(opts: WorkerOptions): Worker {
  * altered in Redis, or one left from another deployment sharing the prefix) fails at once, without retries, before
  * its handler marks anything running. A job with no row goes on: its handler skips it as no longer active.
  */
-async function refuseUnlikeItsRow(operations: Pick<OperationStore, 'get'>, job: { name: JobName; id: string | undefined; data: { operationId: string } & Record<string, unknown> }, logger: Log): Promise<void> {
+async function refuseUnlikeItsRow(
+  operations: Pick<OperationStore, 'get'>,
+  job: { name: JobName; id: string | undefined; data: { operationId: string } & Record<string, unknown> },
+  logger: Log,
+): Promise<void> {
   const row = await operations.get(job.data.operationId);
   if (!row) return;
   // The job id is the operation id (job-catalog.ts jobIdFor): a copy of a real payload under another id is a second run of it.
   const differs = [...(job.id !== jobIdFor(row.id) ? ['job id'] : []), ...jobMismatch(job, row)];
   if (!differs.length) return;
-  logger.error({ job: job.name, jobId: job.id, operationId: row.id, clusterId: row.clusterId, differs }, 'job refused: its payload differs from its operation row; nothing was changed');
+  logger.error(
+    { job: job.name, jobId: job.id, operationId: row.id, clusterId: row.clusterId, differs },
+    'job refused: its payload differs from its operation row; nothing was changed',
+  );
   throw new UnrecoverableError(`job ${job.id} refused: its ${differs.join(', ')} differ from operation ${row.id}`);
 }
 
@@ -120,9 +147,15 @@ async function refuseUnlikeItsRow(operations: Pick<OperationStore, 'get'>, job: 
 async function handBack(job: Job, token: string, logger: Log): Promise<never> {
   try {
     await job.moveToWait(token);
-    logger.warn({ job: job.name, jobId: job.id }, 'shutting down: running job handed back to the queue for the next worker');
+    logger.warn(
+      { job: job.name, jobId: job.id },
+      'shutting down: running job handed back to the queue for the next worker',
+    );
   } catch (err) {
-    logger.warn({ job: job.name, jobId: job.id, err: (err as Error).message }, 'shutting down: could not hand the job back; the next worker takes it once its lock lapses');
+    logger.warn(
+      { job: job.name, jobId: job.id, err: (err as Error).message },
+      'shutting down: could not hand the job back; the next worker takes it once its lock lapses',
+    );
   }
   throw new WaitingError();
 }

@@ -90,7 +90,14 @@ export function relative(from: Date, to: Date): string {
   const ms = to.getTime() - from.getTime();
   const past = ms < 0;
   const m = Math.round(Math.abs(ms) / 60_000);
-  const text = m < 1 ? 'less than a minute' : m < 90 ? `${m} minute${m === 1 ? '' : 's'}` : m < 36 * 60 ? `${Math.round(m / 60)} hours` : `${Math.round(m / 1440)} days`;
+  const text =
+    m < 1
+      ? 'less than a minute'
+      : m < 90
+        ? `${m} minute${m === 1 ? '' : 's'}`
+        : m < 36 * 60
+          ? `${Math.round(m / 60)} hours`
+          : `${Math.round(m / 1440)} days`;
   return past ? `${text} ago` : `in ${text}`;
 }
 
@@ -151,7 +158,12 @@ export function restoreButton(snapshotId: string): ButtonElement {
 
 /** A fresh signed download link of the (masked) archive, answered only to the presser, if they may see it. */
 export function downloadButton(snapshotId: string, sizeBytes: number | null): ButtonElement {
-  return { type: 'button', action_id: actionIds.snapshotLink, text: plain(`⬇️ Download${sizeBytes !== null ? ` (${bytesText(sizeBytes)})` : ''}`), value: snapshotId };
+  return {
+    type: 'button',
+    action_id: actionIds.snapshotLink,
+    text: plain(`⬇️ Download${sizeBytes !== null ? ` (${bytesText(sizeBytes)})` : ''}`),
+    value: snapshotId,
+  };
 }
 
 /**
@@ -165,7 +177,9 @@ export function shareSelect(code: string): UsersSelectElement {
     placeholder: plain('Share with…'),
     confirm: {
       title: plain(`Share snapshot ${code}?`),
-      text: md('Whoever you pick can restore it: the restored cluster holds the *unmasked* configuration (passwords, keys, tokens) and all of its data. The archive they can download stays masked.'),
+      text: md(
+        'Whoever you pick can restore it: the restored cluster holds the *unmasked* configuration (passwords, keys, tokens) and all of its data. The archive they can download stays masked.',
+      ),
       confirm: plain('Share'),
       deny: plain('Cancel'),
     },
@@ -182,11 +196,16 @@ export function retryButton(clusterId: string): ButtonElement {
 /** Reset of a live cluster to clean, on its card, behind Slack's own confirmation dialog. */
 export function resetButton(c: { id: string; name: string }, nodes: number): ButtonElement {
   return {
-    type: 'button', action_id: actionIds.reset, text: plain('Reset'), value: c.id,
+    type: 'button',
+    action_id: actionIds.reset,
+    text: plain('Reset'),
+    value: c.id,
     confirm: {
       title: plain(`Reset ${c.name}?`.slice(0, 100)),
       // Slack caps a confirm dialog's text at 300 characters; the name is in the title already.
-      text: md(`All data on ${nodes} node${nodes === 1 ? '' : 's'} is lost: every node is recreated from the template's clean image with fresh volumes. Name, thread, hostnames, addresses and published ports stay the same. \`/cluster reset NAME --snapshot\` saves the data first.`),
+      text: md(
+        `All data on ${nodes} node${nodes === 1 ? '' : 's'} is lost: every node is recreated from the template's clean image with fresh volumes. Name, thread, hostnames, addresses and published ports stay the same. \`/cluster reset NAME --snapshot\` saves the data first.`,
+      ),
       confirm: plain('Reset'),
       deny: plain('Keep the data'),
       style: 'danger',

@@ -1,7 +1,19 @@
 import type { Cluster } from '../domain/cluster.js';
-import { snapshotCode } from '../domain/snapshot.js';
-import { actionIds, downloadButton, esc, extendValue, md, plain, restoreButton, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 import type { DirectMessage } from '../domain/messages.js';
+import { snapshotCode } from '../domain/snapshot.js';
+import {
+  actionIds,
+  type Block,
+  type ButtonElement,
+  downloadButton,
+  esc,
+  extendValue,
+  type Message,
+  md,
+  plain,
+  restoreButton,
+  slackDate,
+} from './blocks.js';
 
 /** "1 hour", "45 minutes", "2 days": a reminder is read in passing, so rounder than the card's `relative`. */
 export function durationWords(ms: number): string {
@@ -21,7 +33,13 @@ function whereLine(c: Cluster): string | undefined {
 }
 
 function extendButton(c: Cluster, days: 1 | 3): ButtonElement {
-  return { type: 'button', action_id: days === 1 ? actionIds.extend1d : actionIds.extend3d, text: plain(`Extend ${days} day${days === 1 ? '' : 's'}`), value: extendValue(c), ...(days === 1 && { style: 'primary' as const }) };
+  return {
+    type: 'button',
+    action_id: days === 1 ? actionIds.extend1d : actionIds.extend3d,
+    text: plain(`Extend ${days} day${days === 1 ? '' : 's'}`),
+    value: extendValue(c),
+    ...(days === 1 && { style: 'primary' as const }),
+  };
 }
 
 function deleteNowButton(c: Cluster): ButtonElement {
@@ -33,7 +51,9 @@ function deleteNowButton(c: Cluster): ButtonElement {
     style: 'danger',
     confirm: {
       title: plain(`Delete ${c.name}?`.slice(0, 100)),
-      text: md(`All ${c.size} nodes of *${esc(c.name)}* and their data (volumes, logs, configs) will be removed now. This cannot be undone.`),
+      text: md(
+        `All ${c.size} nodes of *${esc(c.name)}* and their data (volumes, logs, configs) will be removed now. This cannot be undone.`,
+      ),
       confirm: plain('Delete'),
       deny: plain('Keep it'),
       style: 'danger',
@@ -50,7 +70,9 @@ function snapshotThenDeleteButton(c: Cluster): ButtonElement {
     value: c.id,
     confirm: {
       title: plain(`Snapshot & delete ${c.name}?`.slice(0, 100)),
-      text: md(`A snapshot of *${esc(c.name)}* is taken (kept as an archive you can download or restore); then the cluster and its data are deleted.`),
+      text: md(
+        `A snapshot of *${esc(c.name)}* is taken (kept as an archive you can download or restore); then the cluster and its data are deleted.`,
+      ),
       confirm: plain('Snapshot & delete'),
       deny: plain('Not now'),
     },
@@ -68,10 +90,39 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const text = `⏰ Your cluster ${c.name} expires in ${when} (${slackDate(c.expiresAt)}).`;
       const where = whereLine(c);
       const blocks: Block[] = [
-        { type: 'section', text: md(`⏰ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expires in ${when} (${slackDate(c.expiresAt)}) and will then be deleted with its data.`) },
+        {
+          type: 'section',
+          text: md(
+            `⏰ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expires in ${when} (${slackDate(c.expiresAt)}) and will then be deleted with its data.`,
+          ),
+        },
         // The last reminder also offers a snapshot, so the bug scene can be kept before the delete takes it.
-        { type: 'actions', block_id: `expiry:${c.id}`, elements: [extendButton(c, 1), extendButton(c, 3), ...(m.final && snapshotable(c) ? [snapshotThenDeleteButton(c)] : []), deleteNowButton(c)] },
-        { type: 'context', elements: [md([where, `Or \`/cluster extend ${c.name} DAYS\`.`, m.final && snapshotable(c) ? 'This is the last reminder: *Snapshot & delete* keeps the whole scene as an archive, then deletes the cluster.' : undefined].filter(Boolean).join(' '))] },
+        {
+          type: 'actions',
+          block_id: `expiry:${c.id}`,
+          elements: [
+            extendButton(c, 1),
+            extendButton(c, 3),
+            ...(m.final && snapshotable(c) ? [snapshotThenDeleteButton(c)] : []),
+            deleteNowButton(c),
+          ],
+        },
+        {
+          type: 'context',
+          elements: [
+            md(
+              [
+                where,
+                `Or \`/cluster extend ${c.name} DAYS\`.`,
+                m.final && snapshotable(c)
+                  ? 'This is the last reminder: *Snapshot & delete* keeps the whole scene as an archive, then deletes the cluster.'
+                  : undefined,
+              ]
+                .filter(Boolean)
+                .join(' '),
+            ),
+          ],
+        },
       ];
       return { text, blocks };
     }
@@ -81,7 +132,12 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const text = `⚫ Your cluster ${c.name} expired and was deleted: ${removed} removed. No snapshot was kept.`;
       const again = `\`/cluster create ${c.template} ${c.size} --name ${c.name}\` makes a fresh one.`;
       const blocks: Block[] = [
-        { type: 'section', text: md(`⚫ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expired ${slackDate(c.expiresAt)} and was deleted: ${removed} removed. No snapshot was kept.`) },
+        {
+          type: 'section',
+          text: md(
+            `⚫ Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) expired ${slackDate(c.expiresAt)} and was deleted: ${removed} removed. No snapshot was kept.`,
+          ),
+        },
         { type: 'context', elements: [md(again)] },
       ];
       return { text, blocks };
@@ -92,7 +148,12 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const text = `🤝 ${c.name} was handed from <@${m.from}> to <@${m.to}>${by}.`;
       const where = whereLine(c);
       const blocks: Block[] = [
-        { type: 'section', text: md(`🤝 Cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) was handed from <@${m.from}> to <@${m.to}>${by}. <@${m.to}> can now extend, snapshot and delete it; <@${m.from}> no longer can.`) },
+        {
+          type: 'section',
+          text: md(
+            `🤝 Cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) was handed from <@${m.from}> to <@${m.to}>${by}. <@${m.to}> can now extend, snapshot and delete it; <@${m.from}> no longer can.`,
+          ),
+        },
         { type: 'context', elements: [md([where, `It expires ${slackDate(c.expiresAt)}.`].filter(Boolean).join(' '))] },
       ];
       return { text, blocks };
@@ -101,27 +162,64 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const by = m.by === m.from ? '' : ` (an admin, <@${m.by}>, offered it for them)`;
       const text = `🤝 <@${m.from}> offers you the cluster ${c.name}${by}.`;
       const blocks: Block[] = [
-        { type: 'section', text: md(`🤝 <@${m.from}> offers you the cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}, ${c.state})${by}. If you accept, it is yours: you can extend, snapshot and delete it, and it counts against your quota.`) },
+        {
+          type: 'section',
+          text: md(
+            `🤝 <@${m.from}> offers you the cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}, ${c.state})${by}. If you accept, it is yours: you can extend, snapshot and delete it, and it counts against your quota.`,
+          ),
+        },
         {
           type: 'actions',
           block_id: `transfer:${m.offerId}`,
           elements: [
-            { type: 'button', action_id: actionIds.transferAccept, text: plain('Accept'), value: m.offerId, style: 'primary' },
+            {
+              type: 'button',
+              action_id: actionIds.transferAccept,
+              text: plain('Accept'),
+              value: m.offerId,
+              style: 'primary',
+            },
             { type: 'button', action_id: actionIds.transferDecline, text: plain('Decline'), value: m.offerId },
           ],
         },
-        { type: 'context', elements: [md([whereLine(c), `The offer is open until ${slackDate(m.expiresAt)}. The cluster expires ${slackDate(c.expiresAt)}.`].filter(Boolean).join(' '))] },
+        {
+          type: 'context',
+          elements: [
+            md(
+              [
+                whereLine(c),
+                `The offer is open until ${slackDate(m.expiresAt)}. The cluster expires ${slackDate(c.expiresAt)}.`,
+              ]
+                .filter(Boolean)
+                .join(' '),
+            ),
+          ],
+        },
       ];
       return { text, blocks };
     }
     case 'transferNotTaken': {
-      const why = m.outcome === 'declined' ? `<@${m.to}> declined` : `<@${m.to}> did not answer in time: the offer expired`;
+      const why =
+        m.outcome === 'declined' ? `<@${m.to}> declined` : `<@${m.to}> did not answer in time: the offer expired`;
       const text = `🤝 ${why}: your cluster ${c.name} stays yours.`;
       return { text, blocks: [{ type: 'section', text: md(`🤝 ${why}: your cluster *${esc(c.name)}* stays yours.`) }] };
     }
     case 'healthWarning': {
       const text = `⚠️ Your cluster ${c.name}: ${m.warning.summary}`;
-      return { text, blocks: [{ type: 'section', text: md(`⚠️ Your cluster *${esc(c.name)}*: ${esc(m.warning.summary)}. Its thread has the details and a Restart button.`.slice(0, 3000)) }] };
+      return {
+        text,
+        blocks: [
+          {
+            type: 'section',
+            text: md(
+              `⚠️ Your cluster *${esc(c.name)}*: ${esc(m.warning.summary)}. Its thread has the details and a Restart button.`.slice(
+                0,
+                3000,
+              ),
+            ),
+          },
+        ],
+      };
     }
     case 'clusterLost': {
       // What the owner can do, in the order most will want it; the snapshot line only when there is one.
@@ -129,13 +227,26 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const options = [
         `• *Wait*: when ${esc(m.host)} answers again, clusterbot checks the nodes and the card turns ready (or failed, with Retry).`,
         // A restore runs where the snapshot's committed images are: one kept on the dead host waits for it too.
-        ...(m.snapshot && m.snapshot.host !== m.host ? [`• *Restore its latest snapshot elsewhere*: \`/cluster restore ${code}\` (taken ${slackDate(m.snapshot.takenAt)}).`] : []),
-        ...(m.snapshot && m.snapshot.host === m.host ? [`• *Restore its latest snapshot* \`${code}\` (taken ${slackDate(m.snapshot.takenAt)}) once ${esc(m.host)} answers: its images are there.`] : []),
+        ...(m.snapshot && m.snapshot.host !== m.host
+          ? [
+              `• *Restore its latest snapshot elsewhere*: \`/cluster restore ${code}\` (taken ${slackDate(m.snapshot.takenAt)}).`,
+            ]
+          : []),
+        ...(m.snapshot && m.snapshot.host === m.host
+          ? [
+              `• *Restore its latest snapshot* \`${code}\` (taken ${slackDate(m.snapshot.takenAt)}) once ${esc(m.host)} answers: its images are there.`,
+            ]
+          : []),
         `• *Delete it*: done at once; what is left on ${esc(m.host)} is removed when it answers again.`,
       ];
       const text = `📵 Your cluster ${c.name} is lost: its Docker host ${m.host} has not answered since ${m.since.toISOString().replace('T', ' ').slice(0, 16)} UTC.`;
       const blocks: Block[] = [
-        { type: 'section', text: md(`📵 Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) is lost: its Docker host *${esc(m.host)}* has not answered since ${slackDate(m.since)}. Nothing on it can be reached until it does.`) },
+        {
+          type: 'section',
+          text: md(
+            `📵 Your cluster *${esc(c.name)}* (${esc(c.template)} × ${c.size}) is lost: its Docker host *${esc(m.host)}* has not answered since ${slackDate(m.since)}. Nothing on it can be reached until it does.`,
+          ),
+        },
         { type: 'section', text: md(`What you can do:\n${options.join('\n')}`) },
         { type: 'actions', block_id: `lost:${c.id}`, elements: [deleteNowButton(c)] },
         ...(whereLine(c) ? [{ type: 'context' as const, elements: [md(whereLine(c)!)] }] : []),
@@ -149,19 +260,42 @@ export function renderDirectMessage(m: DirectMessage, ctx: { now: Date }): Messa
       const blocks: Block[] = [
         {
           type: 'section',
-          text: md(`🤝 <@${m.by}> shared snapshot \`${code}\` of *${esc(sn.clusterName)}* (${esc(sn.template)} × ${sn.size}, taken ${slackDate(sn.createdAt)}) with you.${sn.note ? `\nNote: _${esc(sn.note)}_` : ''}`.slice(0, 3000)),
+          text: md(
+            `🤝 <@${m.by}> shared snapshot \`${code}\` of *${esc(sn.clusterName)}* (${esc(sn.template)} × ${sn.size}, taken ${slackDate(sn.createdAt)}) with you.${sn.note ? `\nNote: _${esc(sn.note)}_` : ''}`.slice(
+              0,
+              3000,
+            ),
+          ),
         },
-        { type: 'actions', block_id: `shared:${sn.id}`, elements: [restoreButton(sn.id), downloadButton(sn.id, sn.sizeBytes)] },
+        {
+          type: 'actions',
+          block_id: `shared:${sn.id}`,
+          elements: [restoreButton(sn.id), downloadButton(sn.id, sn.sizeBytes)],
+        },
         {
           type: 'context',
-          elements: [md(`*Restore* starts a cluster of your own with the whole scene, its unmasked configuration (passwords, keys) included: keep it to yourself. *Download* gives you the archive, secrets masked. Or \`/cluster restore ${code}\`. Kept until ${slackDate(sn.expiresAt)}.`)],
+          elements: [
+            md(
+              `*Restore* starts a cluster of your own with the whole scene, its unmasked configuration (passwords, keys) included: keep it to yourself. *Download* gives you the archive, secrets masked. Or \`/cluster restore ${code}\`. Kept until ${slackDate(sn.expiresAt)}.`,
+            ),
+          ],
         },
       ];
       return { text, blocks };
     }
     case 'actedByAdmin': {
       const text = `ℹ️ <@${m.by}> ${m.action} your cluster ${c.name}${m.detail ? ` (${m.detail})` : ''}.`;
-      return { text, blocks: [{ type: 'section', text: md(`ℹ️ <@${m.by}> (an admin) ${m.action} your cluster *${esc(c.name)}*${m.detail ? ` (${esc(m.detail)})` : ''}.`) }] };
+      return {
+        text,
+        blocks: [
+          {
+            type: 'section',
+            text: md(
+              `ℹ️ <@${m.by}> (an admin) ${m.action} your cluster *${esc(c.name)}*${m.detail ? ` (${esc(m.detail)})` : ''}.`,
+            ),
+          },
+        ],
+      };
     }
   }
 }

@@ -1,7 +1,7 @@
-import { historyPageSize, pageCount, type HistoryEntry } from '../domain/history.js';
+import { type HistoryEntry, historyPageSize, pageCount } from '../domain/history.js';
 import { snapshotCode } from '../domain/snapshot.js';
+import { actionIds, type Block, esc, escKeepingMentions, type Message, md, plain, slackDate } from './blocks.js';
 import { durationWords } from './direct-message.js';
-import { actionIds, esc, escKeepingMentions, md, plain, slackDate, type Block, type Message } from './blocks.js';
 
 /** What the Next button carries back: the same query, one page on. Slack returns button values as sent (≤ 2000 chars). */
 export interface HistoryQuery {
@@ -25,7 +25,13 @@ export function decodeHistoryQuery(value: string): HistoryQuery | undefined {
   }
 }
 
-const outcomeEmoji: Record<string, string> = { succeeded: '✅', failed: '❌', cancelled: '⏹', running: '⏳', queued: '🕓' };
+const outcomeEmoji: Record<string, string> = {
+  succeeded: '✅',
+  failed: '❌',
+  cancelled: '⏹',
+  running: '⏳',
+  queued: '🕓',
+};
 
 /** One line per step: when, which cluster, who, what, outcome, how long. */
 export function historyLine(e: HistoryEntry): string {
@@ -42,7 +48,8 @@ export function historyLine(e: HistoryEntry): string {
 /** A share or unshare (`/cluster share`): the person as a mention, so Slack shows their current name. */
 function shareWords(e: HistoryEntry): string | undefined {
   const user = e.detail.user;
-  if ((e.what !== 'shared' && e.what !== 'unshared') || typeof user !== 'string' || !/^[UW][A-Z0-9]{2,20}$/.test(user)) return undefined;
+  if ((e.what !== 'shared' && e.what !== 'unshared') || typeof user !== 'string' || !/^[UW][A-Z0-9]{2,20}$/.test(user))
+    return undefined;
   return e.what === 'shared' ? `shared it with <@${user}>` : `stopped sharing it with <@${user}>`;
 }
 
@@ -51,7 +58,9 @@ function eventWords(e: HistoryEntry): string {
   const d = e.detail;
   switch (e.what) {
     case 'extended':
-      return `extended until ${String(d.to ?? '').slice(0, 16).replace('T', ' ')} UTC`;
+      return `extended until ${String(d.to ?? '')
+        .slice(0, 16)
+        .replace('T', ' ')} UTC`;
     case 'transferred':
       return `handed from <@${String(d.from)}> to <@${String(d.to)}>`;
     case 'transfer.offered':
@@ -70,18 +79,29 @@ function eventWords(e: HistoryEntry): string {
       return `took snapshot ${snapshotCode(String(d.snapshotId ?? ''))} back from <@${String(d.user)}>`;
     default:
       if (e.what === 'state.deleting' && d.reason === 'expired') return 'expired: became deleting';
-      return e.what.startsWith('state.') ? `became ${e.what.slice('state.'.length)}${typeof d.error === 'string' ? ` (${d.error.slice(0, 120)})` : ''}` : e.what;
+      return e.what.startsWith('state.')
+        ? `became ${e.what.slice('state.'.length)}${typeof d.error === 'string' ? ` (${d.error.slice(0, 120)})` : ''}`
+        : e.what;
   }
 }
 
-export function renderHistory(input: { entries: HistoryEntry[]; total: number; query: HistoryQuery; everyone: boolean }): Message {
+export function renderHistory(input: {
+  entries: HistoryEntry[];
+  total: number;
+  query: HistoryQuery;
+  everyone: boolean;
+}): Message {
   const { entries, total, query } = input;
   const pages = pageCount(total, historyPageSize);
   const whose = query.name ? `of ${query.name}` : input.everyone ? 'of every cluster' : 'of your clusters';
   const title = `History ${whose} · page ${query.page} of ${pages} (${total} step${total === 1 ? '' : 's'})`;
   if (entries.length === 0) {
-    const mineOnly = total === 0 && query.name && !input.everyone ? ' (you see the history of clusters you own; their owner and admins see the rest)' : '';
-    const text = total === 0 ? `Nothing in the history ${whose} yet${mineOnly}.` : `${title}: there is no page ${query.page}.`;
+    const mineOnly =
+      total === 0 && query.name && !input.everyone
+        ? ' (you see the history of clusters you own; their owner and admins see the rest)'
+        : '';
+    const text =
+      total === 0 ? `Nothing in the history ${whose} yet${mineOnly}.` : `${title}: there is no page ${query.page}.`;
     return { text, blocks: [{ type: 'section', text: md(esc(text)) }] };
   }
   const blocks: Block[] = [
@@ -92,7 +112,14 @@ export function renderHistory(input: { entries: HistoryEntry[]; total: number; q
   if (query.page < pages)
     blocks.push({
       type: 'actions',
-      elements: [{ type: 'button', action_id: actionIds.historyPage, text: plain(`Next (page ${query.page + 1} of ${pages})`), value: encodeHistoryQuery({ ...query, page: query.page + 1 }) }],
+      elements: [
+        {
+          type: 'button',
+          action_id: actionIds.historyPage,
+          text: plain(`Next (page ${query.page + 1} of ${pages})`),
+          value: encodeHistoryQuery({ ...query, page: query.page + 1 }),
+        },
+      ],
     });
   return { text: title, blocks };
 }

@@ -1,9 +1,19 @@
-import { stateEmoji } from '../domain/cluster-state.js';
 import type { Cluster } from '../domain/cluster.js';
-import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
-import { hostLine, noHostsText } from './hosts.js';
-import { actionIds, esc, extendValue, md, plain, relative, snapshotButton, type Block, type ButtonElement } from './blocks.js';
+import { stateEmoji } from '../domain/cluster-state.js';
 import type { HostSummary } from '../domain/host.js';
+import { type Snapshot, snapshotCode } from '../domain/snapshot.js';
+import {
+  actionIds,
+  type Block,
+  type ButtonElement,
+  esc,
+  extendValue,
+  md,
+  plain,
+  relative,
+  snapshotButton,
+} from './blocks.js';
+import { hostLine, noHostsText } from './hosts.js';
 
 /** Slack refuses a Home view of more than 100 blocks. */
 export const maxViewBlocks = 100;
@@ -12,7 +22,13 @@ export const maxViewBlocks = 100;
 export const openCreateActionId = actionIds.createOpen;
 
 export function createFormButton(): ButtonElement {
-  return { type: 'button', action_id: openCreateActionId, text: plain('➕ Create a cluster'), value: 'create', style: 'primary' };
+  return {
+    type: 'button',
+    action_id: openCreateActionId,
+    text: plain('➕ Create a cluster'),
+    value: 'create',
+    style: 'primary',
+  };
 }
 
 export interface HomeView {
@@ -37,13 +53,24 @@ export interface HomeInput {
  * Keeps `blocks` within Slack's limit, replacing the tail by an "and N more" line. N counts the
  * items (clusters, snapshots) left out, which `itemOf` tells from the blocks' ids.
  */
-export function capBlocks(blocks: readonly Block[], max = maxViewBlocks, hint = '`/cluster list` shows them all.'): Block[] {
+export function capBlocks(
+  blocks: readonly Block[],
+  max = maxViewBlocks,
+  hint = '`/cluster list` shows them all.',
+): Block[] {
   if (blocks.length <= max) return [...blocks];
   const kept = blocks.slice(0, max - 1);
-  const items = (bs: readonly Block[]) => new Set(bs.map((b) => b.block_id?.split(':').slice(0, 2).join(':')).filter((x): x is string => Boolean(x?.includes(':'))));
+  const items = (bs: readonly Block[]) =>
+    new Set(
+      bs.map((b) => b.block_id?.split(':').slice(0, 2).join(':')).filter((x): x is string => Boolean(x?.includes(':'))),
+    );
   const keptItems = items(kept);
   const missing = [...items(blocks)].filter((i) => !keptItems.has(i)).length;
-  kept.push({ type: 'context', block_id: 'more', elements: [md(`…and ${missing || blocks.length - kept.length} more. ${hint}`)] });
+  kept.push({
+    type: 'context',
+    block_id: 'more',
+    elements: [md(`…and ${missing || blocks.length - kept.length} more. ${hint}`)],
+  });
   return kept;
 }
 
@@ -60,11 +87,17 @@ function clusterButtons(c: Cluster): ButtonElement[] {
     { type: 'button', action_id: actionIds.extend1d, text: plain('+1 day'), value: extendValue(c) },
     ...(c.state === 'ready' || c.state === 'degraded' ? [snapshotButton(c.id)] : []),
     {
-      type: 'button', action_id: actionIds.deleteFromCard, text: plain('Delete'), value: c.id, style: 'danger',
+      type: 'button',
+      action_id: actionIds.deleteFromCard,
+      text: plain('Delete'),
+      value: c.id,
+      style: 'danger',
       confirm: {
         title: plain(`Delete ${c.name}?`.slice(0, 100)),
         text: md(`All nodes of *${esc(c.name)}* and their data will be removed. This cannot be undone.`),
-        confirm: plain('Delete'), deny: plain('Keep it'), style: 'danger',
+        confirm: plain('Delete'),
+        deny: plain('Keep it'),
+        style: 'danger',
       },
     },
   ];
@@ -89,18 +122,26 @@ export function renderHome(input: HomeInput): HomeView {
   if (!input.clusters.length) blocks.push({ type: 'section', text: md('You have no live clusters.') });
   for (const c of input.clusters) blocks.push(...clusterBlocks(c, now, 'mine', false));
   blocks.push({ type: 'divider' }, { type: 'header', text: plain('Your snapshots') });
-  if (!input.snapshots.length) blocks.push({ type: 'section', text: md('No snapshots. `/cluster snapshot NAME` takes one.') });
+  if (!input.snapshots.length)
+    blocks.push({ type: 'section', text: md('No snapshots. `/cluster snapshot NAME` takes one.') });
   for (const s of input.snapshots) {
     blocks.push({
-      type: 'section', block_id: `snap:${s.id}`,
-      text: md(`\`${snapshotCode(s.id)}\` · *${esc(s.clusterName)}* (${esc(s.template)} × ${s.size}) · ${s.state} · taken ${relative(now, s.createdAt)}${s.note ? ` · _${esc(s.note)}_` : ''}`.slice(0, 3000)),
+      type: 'section',
+      block_id: `snap:${s.id}`,
+      text: md(
+        `\`${snapshotCode(s.id)}\` · *${esc(s.clusterName)}* (${esc(s.template)} × ${s.size}) · ${s.state} · taken ${relative(now, s.createdAt)}${s.note ? ` · _${esc(s.note)}_` : ''}`.slice(
+          0,
+          3000,
+        ),
+      ),
     });
   }
   if (input.isAdmin && input.hosts) {
     // Before everyone's clusters: a few lines that must not be cut by the block limit, where admins look first.
     blocks.push({ type: 'divider' }, { type: 'header', text: plain(`Docker hosts (${input.hosts.length})`) });
     if (!input.hosts.length) blocks.push({ type: 'section', text: md(noHostsText) });
-    for (const h of input.hosts) blocks.push({ type: 'section', block_id: `host:${h.host.name}`, text: md(hostLine(h, now).slice(0, 3000)) });
+    for (const h of input.hosts)
+      blocks.push({ type: 'section', block_id: `host:${h.host.name}`, text: md(hostLine(h, now).slice(0, 3000)) });
   }
   if (input.isAdmin && input.everyone) {
     const others = input.everyone.filter((c) => !input.clusters.some((m) => m.id === c.id));

@@ -1,5 +1,5 @@
-import { esc, md, type Block, type Message } from './blocks.js';
 import type { ClusterLogs } from '../domain/cluster.js';
+import { type Block, esc, type Message, md } from './blocks.js';
 
 /** What fits one Slack section's code block (3000 characters) with its fences and heading. */
 export const maxInlineLogChars = 2800;
@@ -24,7 +24,24 @@ export function renderLogs(l: ClusterLogs): Message {
   const head = `📜 Last ${shown} line${shown === 1 ? '' : 's'} of ${l.node} (${l.clusterName})${cut ? `; all ${wholeLines} are in ${filename}` : ''}`;
   const blocks: Block[] = [
     { type: 'section', text: md(`*${esc(head)}*\n\`\`\`${text ? esc(text) : '(the log is empty)'}\`\`\``) },
-    ...(cut ? [{ type: 'context' as const, elements: [md(`The last ${wholeLines} lines come as the file ${esc(filename)}. A snapshot (\`/cluster snapshot ${esc(l.clusterName)}\`) keeps every node's whole log.`)] }] : []),
+    ...(cut
+      ? [
+          {
+            type: 'context' as const,
+            elements: [
+              md(
+                `The last ${wholeLines} lines come as the file ${esc(filename)}. A snapshot (\`/cluster snapshot ${esc(l.clusterName)}\`) keeps every node's whole log.`,
+              ),
+            ],
+          },
+        ]
+      : []),
   ];
-  return { text: head, blocks, ...(cut && { file: { filename, title: `Last ${wholeLines} lines of ${l.node} (${l.clusterName})`, content: `${whole}\n` } }) };
+  return {
+    text: head,
+    blocks,
+    ...(cut && {
+      file: { filename, title: `Last ${wholeLines} lines of ${l.node} (${l.clusterName})`, content: `${whole}\n` },
+    }),
+  };
 }

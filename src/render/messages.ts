@@ -1,12 +1,28 @@
-import { verbSpecs, verbs, type CommandError, type Verb } from '../domain/command.js';
 import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
+import { type CommandError, type Verb, verbSpecs, verbs } from '../domain/command.js';
 import { systemActor } from '../domain/expiry.js';
-import { describeCount, describeSizes, footprint, type Template } from '../domain/template.js';
-import { mayDeleteSnapshot, snapshotCode, type Snapshot } from '../domain/snapshot.js';
-import { durationWords } from './direct-message.js';
-import { actionIds, bytesText, downloadButton, esc, escKeepingMentions, md, plain, relative, restoreButton, retryButton, shareSelect, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
 import type { Progress, ThreadMessage } from '../domain/messages.js';
+import { mayDeleteSnapshot, type Snapshot, snapshotCode } from '../domain/snapshot.js';
+import { describeCount, describeSizes, footprint, type Template } from '../domain/template.js';
+import {
+  actionIds,
+  type Block,
+  type ButtonElement,
+  bytesText,
+  downloadButton,
+  esc,
+  escKeepingMentions,
+  type Message,
+  md,
+  plain,
+  relative,
+  restoreButton,
+  retryButton,
+  shareSelect,
+  slackDate,
+} from './blocks.js';
+import { durationWords } from './direct-message.js';
 
 export function renderProgress(_view: ClusterView, p: Progress): Message {
   const width = 10;
@@ -22,14 +38,23 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
     case 'ready': {
       const smoke = m.smoke.map((s) => `${s.ok ? '✅' : '❌'} ${esc(s.name)}: ${esc(s.detail)}`);
       const text = `🟢 ${name} is ready in ${m.seconds} s.`;
-      const blocks: Block[] = [{ type: 'section', text: md(`*${esc(text)}*${smoke.length ? `\n${smoke.join('\n')}` : ''}`) }];
+      const blocks: Block[] = [
+        { type: 'section', text: md(`*${esc(text)}*${smoke.length ? `\n${smoke.join('\n')}` : ''}`) },
+      ];
       return { text, blocks };
     }
     case 'failed': {
       const text = `🔴 ${name} failed while ${m.step}${m.node ? ` (${m.node})` : ''}: ${m.reason}`;
       const blocks: Block[] = [
         { type: 'section', text: md(`*${esc(text)}*`.slice(0, 3000)) },
-        ...(m.logTail ? [{ type: 'section' as const, text: md(`Last lines of its log:\n\`\`\`${esc(m.logTail).slice(-2500)}\`\`\``) }] : []),
+        ...(m.logTail
+          ? [
+              {
+                type: 'section' as const,
+                text: md(`Last lines of its log:\n\`\`\`${esc(m.logTail).slice(-2500)}\`\`\``),
+              },
+            ]
+          : []),
         { type: 'context', elements: [md(`Cleaned up: ${esc(m.cleanedUp)}`)] },
         { type: 'actions', block_id: `failed:${view.cluster.id}`, elements: [retryButton(view.cluster.id)] },
       ];
@@ -40,7 +65,9 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const n = (count: number, what: string) => `${count} ${what}${count === 1 ? '' : 's'}`;
       const who = m.by === systemActor ? 'automatically because it expired' : `by <@${m.by}>`;
       // A lost cluster's host did not answer: its rows are gone now, its containers when the host returns.
-      const later = r.unreachable?.length ? ` Docker host${r.unreachable.length === 1 ? '' : 's'} ${r.unreachable.join(', ')} did not answer: what is left there is removed when ${r.unreachable.length === 1 ? 'it answers' : 'they answer'} again.` : '';
+      const later = r.unreachable?.length
+        ? ` Docker host${r.unreachable.length === 1 ? '' : 's'} ${r.unreachable.join(', ')} did not answer: what is left there is removed when ${r.unreachable.length === 1 ? 'it answers' : 'they answer'} again.`
+        : '';
       const text = `⚫ ${name} was deleted ${who}: removed ${n(r.containers, 'container')}, ${n(r.volumes, 'volume')}, ${n(r.networks, 'network')}.${later}`;
       return { text, blocks: [{ type: 'section', text: md(text) }] };
     }
@@ -54,13 +81,31 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const text = `📸 Snapshot ${code} of ${name} is ready: ${s.nodes} node${s.nodes === 1 ? '' : 's'}, ${bytesText(s.sizeBytes)}, paused ${formatMs(s.pauseMs)}, took ${s.seconds} s.`;
       const missing = s.notCaptured.map((x) => `• ${esc(x.what)}: ${esc(x.why)}`);
       const blocks: Block[] = [
-        { type: 'section', text: md(`*${esc(text)}*${s.note ? `\nNote: _${esc(s.note)}_` : ''}\nTaken by <@${s.by}>. Captured: ${esc(s.captured.join(', '))}.`.slice(0, 3000)) },
-        ...(missing.length ? [{ type: 'section' as const, text: md(`Not captured:\n${missing.join('\n')}`.slice(0, 3000)) }] : []),
+        {
+          type: 'section',
+          text: md(
+            `*${esc(text)}*${s.note ? `\nNote: _${esc(s.note)}_` : ''}\nTaken by <@${s.by}>. Captured: ${esc(s.captured.join(', '))}.`.slice(
+              0,
+              3000,
+            ),
+          ),
+        },
+        ...(missing.length
+          ? [{ type: 'section' as const, text: md(`Not captured:\n${missing.join('\n')}`.slice(0, 3000)) }]
+          : []),
         // No link in the thread: everyone in the channel reads it. Each button checks who pressed it.
-        { type: 'actions', block_id: `snapshot:${s.snapshotId}`, elements: [downloadButton(s.snapshotId, s.sizeBytes), restoreButton(s.snapshotId), shareSelect(code)] },
+        {
+          type: 'actions',
+          block_id: `snapshot:${s.snapshotId}`,
+          elements: [downloadButton(s.snapshotId, s.sizeBytes), restoreButton(s.snapshotId), shareSelect(code)],
+        },
         {
           type: 'context',
-          elements: [md(`Restore starts a copy of the whole scene, its unmasked configuration included, so it is for <@${s.by}>, the owner of ${esc(name)} and the people they share it with (*Share with…*, or \`/cluster snapshot share ${code} @someone\`), and admins. Download gives them a link for ${s.linkHours} h to the archive, whose secrets are masked. Kept until ${slackDate(s.expiresAt)}.`)],
+          elements: [
+            md(
+              `Restore starts a copy of the whole scene, its unmasked configuration included, so it is for <@${s.by}>, the owner of ${esc(name)} and the people they share it with (*Share with…*, or \`/cluster snapshot share ${code} @someone\`), and admins. Download gives them a link for ${s.linkHours} h to the archive, whose secrets are masked. Kept until ${slackDate(s.expiresAt)}.`,
+            ),
+          ],
         },
       ];
       return { text, blocks };
@@ -68,14 +113,30 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
     case 'snapshotFailed': {
       const text = `🔴 A snapshot of ${name} (asked by <@${m.by}>) failed: ${m.reason}`;
       const shown = `*🔴 A snapshot of ${esc(name)} (asked by <@${m.by}>) failed:* ${esc(m.reason)}`;
-      return { text, blocks: [{ type: 'section', text: md(shown.slice(0, 3000)) }, { type: 'context', elements: [md(`The cluster keeps running. ${esc(m.cleanedUp)}`)] }] };
+      return {
+        text,
+        blocks: [
+          { type: 'section', text: md(shown.slice(0, 3000)) },
+          { type: 'context', elements: [md(`The cluster keeps running. ${esc(m.cleanedUp)}`)] },
+        ],
+      };
     }
     case 'resetDone': {
       const smoke = m.smoke.map((s) => `${s.ok ? '✅' : '❌'} ${esc(s.name)}: ${esc(s.detail)}`);
       // Cluster names are [a-z0-9-] and m.by is a Slack user id: nothing here needs escaping, and the mention must stay one.
       const text = `♻️ ${name} was reset by <@${m.by}>: reset done in ${m.seconds} s. All ${m.nodes} node${m.nodes === 1 ? '' : 's'} run on clean images with fresh volumes; hostnames, addresses and published ports are unchanged.`;
-      const saved = m.snapshotId ? `\nThe data from before is in snapshot \`${snapshotCode(m.snapshotId)}\` (\`/cluster restore ${snapshotCode(m.snapshotId)}\`).` : '';
-      return { text, blocks: [{ type: 'section', text: md(`*${text}*${saved}${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)) }] };
+      const saved = m.snapshotId
+        ? `\nThe data from before is in snapshot \`${snapshotCode(m.snapshotId)}\` (\`/cluster restore ${snapshotCode(m.snapshotId)}\`).`
+        : '';
+      return {
+        text,
+        blocks: [
+          {
+            type: 'section',
+            text: md(`*${text}*${saved}${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)),
+          },
+        ],
+      };
     }
     case 'restarted': {
       const which = m.nodes.length === 1 ? m.nodes[0]! : `${m.nodes.length} nodes (${m.nodes.join(', ')})`;
@@ -88,7 +149,13 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       const smoke = m.smoke.map((s) => `${s.ok ? '✅' : '❌'} ${esc(s.name)}: ${esc(s.detail)}`);
       const text = `🚚 ${name} was migrated from ${m.from} to ${m.to} by <@${m.by}> in ${m.seconds} s: ${m.volumes} volume${m.volumes === 1 ? '' : 's'} (${bytesText(m.bytes)}) copied with matching sha256; hostnames, internal addresses and identities are unchanged, published ports are new (see the card).`;
       const rollback = `The stopped source stays on ${esc(m.from)} until ${slackDate(m.removeSourceAfter)} for a rollback (an admin can start it there again); then it is removed.`;
-      return { text, blocks: [{ type: 'section', text: md(`*${text}*${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)) }, { type: 'context', elements: [md(rollback)] }] };
+      return {
+        text,
+        blocks: [
+          { type: 'section', text: md(`*${text}*${smoke.length ? `\n${smoke.join('\n')}` : ''}`.slice(0, 3000)) },
+          { type: 'context', elements: [md(rollback)] },
+        ],
+      };
     }
     case 'hostDraining': {
       const text = `🚧 <@${m.by}> is emptying Docker host ${esc(m.from)} (draining: it takes no new clusters), so ${name} moves to ${esc(m.to)} now. It is stopped while its data is copied; the progress follows here.`;
@@ -102,16 +169,34 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
       return {
         text,
         blocks: [
-          { type: 'section', text: md(`*🔴 Migrating ${esc(name)} to ${esc(m.to)} (asked by <@${m.by}>) failed while ${esc(m.step)}:* ${esc(m.reason)}`.slice(0, 3000)) },
+          {
+            type: 'section',
+            text: md(
+              `*🔴 Migrating ${esc(name)} to ${esc(m.to)} (asked by <@${m.by}>) failed while ${esc(m.step)}:* ${esc(m.reason)}`.slice(
+                0,
+                3000,
+              ),
+            ),
+          },
           { type: 'context', elements: [md(after)] },
-          ...(m.restored ? [] : [{ type: 'actions' as const, block_id: `failed:${view.cluster.id}`, elements: [retryButton(view.cluster.id)] }]),
+          ...(m.restored
+            ? []
+            : [
+                {
+                  type: 'actions' as const,
+                  block_id: `failed:${view.cluster.id}`,
+                  elements: [retryButton(view.cluster.id)],
+                },
+              ]),
         ],
       };
     }
     case 'snapshotDeleted': {
       const code = snapshotCode(m.snapshotId);
       const why = m.expired ? 'its retention ended' : `<@${m.by}> deleted it`;
-      const kept = m.imagesKept ? ` ${m.imagesKept} image${m.imagesKept === 1 ? ' is' : 's are'} kept while a restored cluster still uses ${m.imagesKept === 1 ? 'it' : 'them'}, and removed when that cluster is deleted.` : '';
+      const kept = m.imagesKept
+        ? ` ${m.imagesKept} image${m.imagesKept === 1 ? ' is' : 's are'} kept while a restored cluster still uses ${m.imagesKept === 1 ? 'it' : 'them'}, and removed when that cluster is deleted.`
+        : '';
       const text = `🗑 Snapshot ${code} of ${name} was removed: ${why}.${kept}`;
       return { text, blocks: [{ type: 'section', text: md(text) }] };
     }
@@ -135,7 +220,9 @@ export function renderThreadMessage(view: ClusterView, m: ThreadMessage): Messag
 /** What `/cluster transfer` answers: offered, not handed over yet. */
 export function renderTransferOffered(name: string, to: string, expiresAt: Date, withdrew?: string): Message {
   const before = withdrew ? ` The earlier offer to <@${withdrew}> is withdrawn.` : '';
-  return renderInfo(`🤝 Offered ${name} to <@${to}>: it becomes theirs when they accept (they got a message with Accept and Decline; the offer is open until ${slackDate(expiresAt)}). Until then it stays yours.${before}`);
+  return renderInfo(
+    `🤝 Offered ${name} to <@${to}>: it becomes theirs when they accept (they got a message with Accept and Decline; the offer is open until ${slackDate(expiresAt)}). Until then it stays yours.${before}`,
+  );
 }
 
 export function formatMs(ms: number): string {
@@ -146,7 +233,12 @@ export function formatMs(ms: number): string {
  * `/cluster snapshots`: the ones the viewer may see, each with its state, size and age, Download and Restore buttons,
  * and Delete for those the viewer may delete. `empty` says why the list is empty, when it is.
  */
-export function renderSnapshots(list: readonly Snapshot[], now: Date, title: string, opts: { viewer?: string; admins?: readonly string[]; empty?: string } = {}): Message {
+export function renderSnapshots(
+  list: readonly Snapshot[],
+  now: Date,
+  title: string,
+  opts: { viewer?: string; admins?: readonly string[]; empty?: string } = {},
+): Message {
   if (!list.length) {
     const text = `${title}: none. ${opts.empty ?? '`/cluster snapshot NAME` takes one.'}`;
     return { text, blocks: [{ type: 'section', text: md(text) }] };
@@ -160,14 +252,24 @@ export function renderSnapshots(list: readonly Snapshot[], now: Date, title: str
     const elements: ButtonElement[] = [
       ...(s.state === 'ready' ? [downloadButton(s.id, null), restoreButton(s.id)] : []),
       ...((s.state === 'ready' || s.state === 'failed') && mayDelete(s)
-        ? [{
-          type: 'button' as const, action_id: actionIds.snapshotDelete, text: plain('Delete'), value: s.id, style: 'danger' as const,
-          confirm: {
-            title: plain(`Delete snapshot ${snapshotCode(s.id)}?`),
-            text: md(`The archive and the committed images of *${esc(s.clusterName)}* taken ${slackDate(s.createdAt)} will be removed. This cannot be undone.`),
-            confirm: plain('Delete'), deny: plain('Keep it'), style: 'danger' as const,
-          },
-        }]
+        ? [
+            {
+              type: 'button' as const,
+              action_id: actionIds.snapshotDelete,
+              text: plain('Delete'),
+              value: s.id,
+              style: 'danger' as const,
+              confirm: {
+                title: plain(`Delete snapshot ${snapshotCode(s.id)}?`),
+                text: md(
+                  `The archive and the committed images of *${esc(s.clusterName)}* taken ${slackDate(s.createdAt)} will be removed. This cannot be undone.`,
+                ),
+                confirm: plain('Delete'),
+                deny: plain('Keep it'),
+                style: 'danger' as const,
+              },
+            },
+          ]
         : []),
     ];
     if (elements.length) blocks.push({ type: 'actions', block_id: `snapshots:${s.id}`, elements });
@@ -185,29 +287,73 @@ export function renderSnapshotLink(r: { snapshot: Snapshot; url: string; expires
   return {
     text,
     blocks: [
-      { type: 'section', text: md(`⬇️ The archive of snapshot \`${code}\` of *${esc(s.clusterName)}*${s.sizeBytes !== null ? ` (${bytesText(s.sizeBytes)})` : ''}, for you only.`) },
-      { type: 'actions', block_id: `snapshot-link:${s.id}`, elements: [{ type: 'button', action_id: actionIds.download, text: plain('Download'), url: r.url, value: s.id, style: 'primary' }] },
-      { type: 'context', elements: [md(`The link works until ${slackDate(r.expiresAt)}; Download gives a fresh one. Secret-looking values in it are masked and key stores are left out; the volumes hold the data as it was.`)] },
+      {
+        type: 'section',
+        text: md(
+          `⬇️ The archive of snapshot \`${code}\` of *${esc(s.clusterName)}*${s.sizeBytes !== null ? ` (${bytesText(s.sizeBytes)})` : ''}, for you only.`,
+        ),
+      },
+      {
+        type: 'actions',
+        block_id: `snapshot-link:${s.id}`,
+        elements: [
+          {
+            type: 'button',
+            action_id: actionIds.download,
+            text: plain('Download'),
+            url: r.url,
+            value: s.id,
+            style: 'primary',
+          },
+        ],
+      },
+      {
+        type: 'context',
+        elements: [
+          md(
+            `The link works until ${slackDate(r.expiresAt)}; Download gives a fresh one. Secret-looking values in it are masked and key stores are left out; the volumes hold the data as it was.`,
+          ),
+        ],
+      },
     ],
   };
 }
 
 /** The answer to a share (the command or the "Share with…" menu). */
-export function renderSnapshotShared(r: { result: 'shared' | 'already' | 'sees-it'; snapshot: Snapshot; user: string; why?: string }): Message {
+export function renderSnapshotShared(r: {
+  result: 'shared' | 'already' | 'sees-it';
+  snapshot: Snapshot;
+  user: string;
+  why?: string;
+}): Message {
   const code = snapshotCode(r.snapshot.id);
   const name = esc(r.snapshot.clusterName);
-  if (r.result === 'sees-it') return renderInfo(`<@${r.user}> can already see and restore snapshot \`${code}\` of *${name}*: ${esc(r.why ?? '')}. Nothing changed.`);
-  if (r.result === 'already') return renderInfo(`Snapshot \`${code}\` of *${name}* is already shared with <@${r.user}>. Nothing changed.`);
+  if (r.result === 'sees-it')
+    return renderInfo(
+      `<@${r.user}> can already see and restore snapshot \`${code}\` of *${name}*: ${esc(r.why ?? '')}. Nothing changed.`,
+    );
+  if (r.result === 'already')
+    return renderInfo(`Snapshot \`${code}\` of *${name}* is already shared with <@${r.user}>. Nothing changed.`);
   return renderInfo(
     `🤝 Snapshot \`${code}\` of *${name}* is shared with <@${r.user}>, who was told by DM. They can restore it: the restored cluster holds its *unmasked* configuration (passwords, keys, tokens) and its data; the archive they can download stays masked. \`/cluster snapshot unshare ${code} <@${r.user}>\` takes it back.`,
   );
 }
 
-export function renderSnapshotUnshared(r: { result: 'unshared' | 'not-shared'; snapshot: Snapshot; user: string; stillVia?: string }): Message {
+export function renderSnapshotUnshared(r: {
+  result: 'unshared' | 'not-shared';
+  snapshot: Snapshot;
+  user: string;
+  stillVia?: string;
+}): Message {
   const code = snapshotCode(r.snapshot.id);
-  const via = r.stillVia ? ` <@${r.user}> still sees it because ${esc(r.stillVia)} is shared with them (\`/cluster unshare ${esc(r.stillVia)} <@${r.user}>\`).` : '';
-  if (r.result === 'not-shared') return renderInfo(`Snapshot \`${code}\` was not shared with <@${r.user}>; nothing changed.${via}`);
-  return renderInfo(`Snapshot \`${code}\` of *${esc(r.snapshot.clusterName)}* is no longer shared with <@${r.user}>. Clusters they already restored from it stay theirs.${via}`);
+  const via = r.stillVia
+    ? ` <@${r.user}> still sees it because ${esc(r.stillVia)} is shared with them (\`/cluster unshare ${esc(r.stillVia)} <@${r.user}>\`).`
+    : '';
+  if (r.result === 'not-shared')
+    return renderInfo(`Snapshot \`${code}\` was not shared with <@${r.user}>; nothing changed.${via}`);
+  return renderInfo(
+    `Snapshot \`${code}\` of *${esc(r.snapshot.clusterName)}* is no longer shared with <@${r.user}>. Clusters they already restored from it stay theirs.${via}`,
+  );
 }
 
 export function renderSnapshotDeleteConfirm(s: Snapshot): Message {
@@ -220,7 +366,13 @@ export function renderSnapshotDeleteConfirm(s: Snapshot): Message {
         type: 'actions',
         block_id: `snapshot-delete:${s.id}`,
         elements: [
-          { type: 'button', action_id: actionIds.snapshotDeleteConfirm, text: plain(`Delete ${snapshotCode(s.id)}`), value: s.id, style: 'danger' },
+          {
+            type: 'button',
+            action_id: actionIds.snapshotDeleteConfirm,
+            text: plain(`Delete ${snapshotCode(s.id)}`),
+            value: s.id,
+            style: 'danger',
+          },
           { type: 'button', action_id: actionIds.snapshotDeleteCancel, text: plain('Cancel'), value: s.id },
         ],
       },
@@ -237,7 +389,11 @@ export function renderExtended(view: ClusterView, now: Date): Message {
 /** The answer to Retry: started, or already running (a second press). */
 export function renderRetry({ view, alreadyRunning }: { view: ClusterView; alreadyRunning: boolean }): Message {
   const { name, state } = view.cluster;
-  return renderInfo(alreadyRunning ? `${name} is already being created (${state}); its card shows the progress.` : `🔄 Retrying ${name}… the card and its thread show the progress.`);
+  return renderInfo(
+    alreadyRunning
+      ? `${name} is already being created (${state}); its card shows the progress.`
+      : `🔄 Retrying ${name}… the card and its thread show the progress.`,
+  );
 }
 
 export function renderHelp(topic?: Verb): Message {
@@ -246,7 +402,9 @@ export function renderHelp(topic?: Verb): Message {
     const text = `\`${s.usage}\`\n${s.summary}.\nExample: \`${s.example}\``;
     return { text, blocks: [{ type: 'section', text: md(text) }] };
   }
-  const lines = verbs.map((v) => `\`${verbSpecs[v].usage}\`  ${verbSpecs[v].summary} · e.g. \`${verbSpecs[v].example}\``);
+  const lines = verbs.map(
+    (v) => `\`${verbSpecs[v].usage}\`  ${verbSpecs[v].summary} · e.g. \`${verbSpecs[v].example}\``,
+  );
   const text = `*clusterbot* gives you your own big-data cluster as Docker containers.\n${lines.join('\n')}`;
   // A section holds at most 3,000 characters: whole lines go to the next one.
   const sections: string[] = [];
@@ -266,28 +424,52 @@ export function renderTemplates(templates: readonly Template[]): Message {
       .join(', ');
     const f = footprint(t, t.sizes.default);
     const fixed = t.sizes.min === t.sizes.max;
-    const sizes = fixed ? `One size (${t.sizes.min} ${esc(t.sizeMeans)})` : `Sizes ${describeSizes(t)} (N = ${esc(t.sizeMeans)}, default ${t.sizes.default})`;
+    const sizes = fixed
+      ? `One size (${t.sizes.min} ${esc(t.sizeMeans)})`
+      : `Sizes ${describeSizes(t)} (N = ${esc(t.sizeMeans)}, default ${t.sizes.default})`;
     blocks.push({
       type: 'section',
-      text: md(`*${esc(t.name)}* · ${esc(t.title)} ${esc(t.version)}: ${esc(t.description)}\n${sizes} · ${roles}\nDefault size reserves ${f.cpus} CPU · ${(f.memoryMiB / 1024).toFixed(1)} GiB · \`/cluster create ${t.name}${fixed ? '' : ` ${t.sizes.default}`}\``),
+      text: md(
+        `*${esc(t.name)}* · ${esc(t.title)} ${esc(t.version)}: ${esc(t.description)}\n${sizes} · ${roles}\nDefault size reserves ${f.cpus} CPU · ${(f.memoryMiB / 1024).toFixed(1)} GiB · \`/cluster create ${t.name}${fixed ? '' : ` ${t.sizes.default}`}\``,
+      ),
     });
   }
   return { text: `Templates: ${templates.map((t) => t.name).join(', ')}`, blocks };
 }
 
 /** `quotaLine`: the caller's use against their quota (domain/quota.ts `describeQuotaUse`), shown under the list. */
-export function renderList(clusters: readonly Cluster[], caller: string, now: Date, all: boolean, quotaLine?: string): Message {
+export function renderList(
+  clusters: readonly Cluster[],
+  caller: string,
+  now: Date,
+  all: boolean,
+  quotaLine?: string,
+): Message {
   const withQuota = (m: Message): Message =>
-    quotaLine ? { text: `${m.text}\n${quotaLine}`, blocks: [...m.blocks, { type: 'context', elements: [md(quotaLine)] }] } : m;
+    quotaLine
+      ? { text: `${m.text}\n${quotaLine}`, blocks: [...m.blocks, { type: 'context', elements: [md(quotaLine)] }] }
+      : m;
   if (!clusters.length) {
-    const text = all ? 'There are no live clusters.' : 'You have no live clusters. Create one with `/cluster create zookeeper 3`.';
+    const text = all
+      ? 'There are no live clusters.'
+      : 'You have no live clusters. Create one with `/cluster create zookeeper 3`.';
     return withQuota({ text, blocks: [{ type: 'section', text: md(text) }] });
   }
   // The caller's clusters first, then by age.
-  const sorted = [...clusters].sort((a, b) => Number(b.owner === caller) - Number(a.owner === caller) || a.createdAt.getTime() - b.createdAt.getTime());
-  const rows = sorted.map((c) => `${stateEmoji[c.state]} \`${c.name}\` · ${c.template} × ${c.size} · ${c.state} · <@${c.owner}> · expires ${relative(now, c.expiresAt)}`);
-  const title = all ? `${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}` : `Your ${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}`;
-  return withQuota({ text: `${title}:\n${rows.join('\n')}`, blocks: [{ type: 'section', text: md(`*${title}*\n${rows.join('\n')}`.slice(0, 3000)) }] });
+  const sorted = [...clusters].sort(
+    (a, b) => Number(b.owner === caller) - Number(a.owner === caller) || a.createdAt.getTime() - b.createdAt.getTime(),
+  );
+  const rows = sorted.map(
+    (c) =>
+      `${stateEmoji[c.state]} \`${c.name}\` · ${c.template} × ${c.size} · ${c.state} · <@${c.owner}> · expires ${relative(now, c.expiresAt)}`,
+  );
+  const title = all
+    ? `${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}`
+    : `Your ${clusters.length} live cluster${clusters.length === 1 ? '' : 's'}`;
+  return withQuota({
+    text: `${title}:\n${rows.join('\n')}`,
+    blocks: [{ type: 'section', text: md(`*${title}*\n${rows.join('\n')}`.slice(0, 3000)) }],
+  });
 }
 
 export function renderCommandError(e: CommandError): Message {
@@ -317,7 +499,13 @@ export function renderDeleteConfirm(view: ClusterView): Message {
         type: 'actions',
         block_id: `delete:${c.id}`,
         elements: [
-          { type: 'button', action_id: actionIds.deleteConfirm, text: plain(`Delete ${c.name}`), value: c.id, style: 'danger' },
+          {
+            type: 'button',
+            action_id: actionIds.deleteConfirm,
+            text: plain(`Delete ${c.name}`),
+            value: c.id,
+            style: 'danger',
+          },
           { type: 'button', action_id: actionIds.deleteCancel, text: plain('Cancel'), value: c.id },
         ],
       },
@@ -327,9 +515,18 @@ export function renderDeleteConfirm(view: ClusterView): Message {
 
 /** `/cluster reset NAME [--snapshot]`: what will be lost, and Reset / Cancel (the card's Reset button asks in a Slack dialog instead). */
 /** `/cluster migrate NAME`: what moves where, how much data, what stops meanwhile, and the rollback window. */
-export function renderMigrateConfirm(view: ClusterView, to: string, rollbackHours: number, data?: { volumes: number; bytes: number }): Message {
+export function renderMigrateConfirm(
+  view: ClusterView,
+  to: string,
+  rollbackHours: number,
+  data?: { volumes: number; bytes: number },
+): Message {
   const c = view.cluster;
-  const held = data ? (data.volumes === 1 ? ` Its volume holds ${bytesText(data.bytes)}.` : ` Its ${data.volumes} volumes hold ${bytesText(data.bytes)}.`) : '';
+  const held = data
+    ? data.volumes === 1
+      ? ` Its volume holds ${bytesText(data.bytes)}.`
+      : ` Its ${data.volumes} volumes hold ${bytesText(data.bytes)}.`
+    : '';
   const text = `Migrate *${esc(c.name)}* (${c.template} × ${c.size}) from ${esc(c.host ?? '?')} to ${esc(to)}?${held} It is stopped while its volumes are copied (each checked by sha256), then started on ${esc(to)} with the same hostnames and internal addresses; published ports change. If anything fails before it is ready there, it starts again where it is. The stopped copy stays on ${esc(c.host ?? '?')} for ${rollbackHours} h, then is removed.`;
   return {
     text,
@@ -339,7 +536,13 @@ export function renderMigrateConfirm(view: ClusterView, to: string, rollbackHour
         type: 'actions',
         block_id: `migrate:${c.id}`,
         elements: [
-          { type: 'button', action_id: actionIds.migrateConfirm, text: plain(`Migrate ${c.name} to ${to}`), value: `${c.id}:${to}`, style: 'primary' },
+          {
+            type: 'button',
+            action_id: actionIds.migrateConfirm,
+            text: plain(`Migrate ${c.name} to ${to}`),
+            value: `${c.id}:${to}`,
+            style: 'primary',
+          },
           { type: 'button', action_id: actionIds.migrateCancel, text: plain('Cancel'), value: c.id },
         ],
       },
@@ -360,7 +563,13 @@ export function renderMigrateAllConfirm(from: string, to: string | undefined, cl
         type: 'actions',
         block_id: `migrate-all:${from}`,
         elements: [
-          { type: 'button', action_id: actionIds.migrateAllConfirm, text: plain(`Migrate ${clusters.length} from ${from}`), value: `${from}:${to ?? ''}`, style: 'danger' },
+          {
+            type: 'button',
+            action_id: actionIds.migrateAllConfirm,
+            text: plain(`Migrate ${clusters.length} from ${from}`),
+            value: `${from}:${to ?? ''}`,
+            style: 'danger',
+          },
           { type: 'button', action_id: actionIds.migrateCancel, text: plain('Cancel'), value: from },
         ],
       },
@@ -371,7 +580,9 @@ export function renderMigrateAllConfirm(from: string, to: string | undefined, cl
 export function renderResetConfirm(view: ClusterView, opts: { snapshotFirst: boolean }): Message {
   const c = view.cluster;
   const n = view.nodes.length || c.size;
-  const keep = opts.snapshotFirst ? ' A snapshot is taken first, so the data can be restored as a new cluster.' : ' This cannot be undone.';
+  const keep = opts.snapshotFirst
+    ? ' A snapshot is taken first, so the data can be restored as a new cluster.'
+    : ' This cannot be undone.';
   const text = `Reset *${esc(c.name)}* (${c.template} × ${c.size}, ${c.state})? All data on ${n} node${n === 1 ? '' : 's'} is lost: every node is recreated from the template's clean image with fresh volumes; its name, thread, hostnames, addresses and published ports stay the same.${keep}`;
   return {
     text,
@@ -381,7 +592,13 @@ export function renderResetConfirm(view: ClusterView, opts: { snapshotFirst: boo
         type: 'actions',
         block_id: `reset:${c.id}`,
         elements: [
-          { type: 'button', action_id: opts.snapshotFirst ? actionIds.resetConfirmSnapshot : actionIds.resetConfirm, text: plain(`Reset ${c.name}`), value: c.id, style: 'danger' },
+          {
+            type: 'button',
+            action_id: opts.snapshotFirst ? actionIds.resetConfirmSnapshot : actionIds.resetConfirm,
+            text: plain(`Reset ${c.name}`),
+            value: c.id,
+            style: 'danger',
+          },
           { type: 'button', action_id: actionIds.resetCancel, text: plain('Cancel'), value: c.id },
         ],
       },

@@ -11,8 +11,12 @@ export function planText(plan: ClusterPlan): string {
     `start order: ${plan.waves.map((w) => w.join(' + ')).join(' → ')}`,
   ];
   for (const n of plan.nodes) {
-    out.push('', `== ${n.hostname}  role ${n.role}  ip ${n.ip}  fqdn ${n.fqdn}  image ${n.image}  ${n.resources.cpus} cpu ${n.resources.memoryMiB} MiB`);
-    for (const p of n.ports) out.push(`  port ${p.name} ${p.port}${p.publish ? ' published' : ''}${p.label ? `  (${p.label})` : ''}`);
+    out.push(
+      '',
+      `== ${n.hostname}  role ${n.role}  ip ${n.ip}  fqdn ${n.fqdn}  image ${n.image}  ${n.resources.cpus} cpu ${n.resources.memoryMiB} MiB`,
+    );
+    for (const p of n.ports)
+      out.push(`  port ${p.name} ${p.port}${p.publish ? ' published' : ''}${p.label ? `  (${p.label})` : ''}`);
     for (const v of n.volumes) out.push(`  volume ${v.name} → ${v.path}`);
     if (n.command) out.push(`  command ${JSON.stringify(n.command)}`);
     if (n.user) out.push(`  user ${n.user}`);
@@ -21,9 +25,18 @@ export function planText(plan: ClusterPlan): string {
     for (const c of n.collect) out.push(`  collect ${c.name} ${JSON.stringify(c.exec)}`);
     for (const f of n.files) {
       out.push(`  --- file ${f.path}`);
-      out.push(...f.content.replace(/\n$/, '').split('\n').map((line) => `  | ${line}`));
+      out.push(
+        ...f.content
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((line) => `  | ${line}`),
+      );
     }
   }
-  for (const s of plan.smoke) out.push('', `smoke "${s.name}" on ${s.role}: ${JSON.stringify(s.exec)}${s.expect !== undefined ? ` expect /${s.expect}/` : ''}`);
+  for (const s of plan.smoke)
+    out.push(
+      '',
+      `smoke "${s.name}" on ${s.role}: ${JSON.stringify(s.exec)}${s.expect !== undefined ? ` expect /${s.expect}/` : ''}`,
+    );
   return `${out.join('\n')}\n`;
 }

@@ -1,6 +1,16 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { isNodeKind, type Warning, type WarningKind } from '../domain/health.js';
-import { actionIds, esc, md, plain, slackDate, snapshotButton, type Block, type ButtonElement, type Message } from './blocks.js';
+import {
+  actionIds,
+  type Block,
+  type ButtonElement,
+  esc,
+  type Message,
+  md,
+  plain,
+  slackDate,
+  snapshotButton,
+} from './blocks.js';
 
 const titles: Record<WarningKind, string> = {
   node_down: 'Node down',
@@ -16,12 +26,20 @@ const titles: Record<WarningKind, string> = {
 export const nodeRef = (clusterId: string, node: string) => `${clusterId}:${node}`;
 
 export function parseNodeRef(value: string): { clusterId: string; node?: string } | undefined {
-  const m = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?::([a-z0-9][a-z0-9.-]{0,62}))?$/i.exec(value);
+  const m = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?::([a-z0-9][a-z0-9.-]{0,62}))?$/i.exec(
+    value,
+  );
   return m ? { clusterId: m[1]!, ...(m[2] && { node: m[2] }) } : undefined;
 }
 
 export function restartNodeButton(clusterId: string, node: string): ButtonElement {
-  return { type: 'button', action_id: actionIds.restartNode, text: plain(`🔁 Restart ${node}`.slice(0, 75)), value: nodeRef(clusterId, node), style: 'primary' };
+  return {
+    type: 'button',
+    action_id: actionIds.restartNode,
+    text: plain(`🔁 Restart ${node}`.slice(0, 75)),
+    value: nodeRef(clusterId, node),
+    style: 'primary',
+  };
 }
 
 export function logsButton(clusterId: string, node: string): ButtonElement {
@@ -37,22 +55,48 @@ export function renderWarning(view: ClusterView, w: Warning): Message {
   if (w.resolvedAt) {
     const minutes = Math.max(1, Math.round((w.resolvedAt.getTime() - w.openedAt.getTime()) / 60_000));
     // What it was stays in the text: an outbox that coalesced a short-lived warning delivers only this version.
-    const resolved = w.kind === 'node_down'
-      ? `✅ Resolved: ${w.subject} was down and came back; it is ready again (after about ${minutes} min).`
-      : `✅ Resolved: ${titles[w.kind].toLowerCase()} on ${w.subject} (lasted about ${minutes} min).`;
+    const resolved =
+      w.kind === 'node_down'
+        ? `✅ Resolved: ${w.subject} was down and came back; it is ready again (after about ${minutes} min).`
+        : `✅ Resolved: ${titles[w.kind].toLowerCase()} on ${w.subject} (lasted about ${minutes} min).`;
     const text = `${resolved} Was: ${w.summary}`;
-    return { text, blocks: [{ type: 'section', text: md(esc(text)) }, { type: 'context', elements: [md(`Was: ${esc(w.summary)}`.slice(0, 3000))] }] };
+    return {
+      text,
+      blocks: [
+        { type: 'section', text: md(esc(text)) },
+        { type: 'context', elements: [md(`Was: ${esc(w.summary)}`.slice(0, 3000))] },
+      ],
+    };
   }
   const text = `⚠️ ${titles[w.kind]}: ${w.summary}`;
   const logTail = w.logTail ?? (typeof w.detail.logTail === 'string' ? w.detail.logTail : undefined);
-  const numbers = Object.entries(w.detail).filter(([k, v]) => k !== 'logTail' && v !== null && v !== undefined && v !== '').map(([k, v]) => `${k} ${String(v)}`).join(' · ');
-  const buttons: ButtonElement[] = isNodeKind(w.kind) ? [restartNodeButton(c.id, w.subject), snapshotButton(c.id), logsButton(c.id, w.subject)] : [snapshotButton(c.id)];
+  const numbers = Object.entries(w.detail)
+    .filter(([k, v]) => k !== 'logTail' && v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${k} ${String(v)}`)
+    .join(' · ');
+  const buttons: ButtonElement[] = isNodeKind(w.kind)
+    ? [restartNodeButton(c.id, w.subject), snapshotButton(c.id), logsButton(c.id, w.subject)]
+    : [snapshotButton(c.id)];
   const blocks: Block[] = [
     { type: 'section', text: md(`*⚠️ ${titles[w.kind]}: ${esc(w.subject)}*\n${esc(w.summary)}`.slice(0, 3000)) },
     ...(numbers ? [{ type: 'context' as const, elements: [md(esc(numbers).slice(0, 2000))] }] : []),
-    ...(logTail ? [{ type: 'section' as const, text: md(`Last lines of ${esc(w.subject)}'s log:\n\`\`\`${esc(logTail).slice(-2500)}\`\`\``) }] : []),
+    ...(logTail
+      ? [
+          {
+            type: 'section' as const,
+            text: md(`Last lines of ${esc(w.subject)}'s log:\n\`\`\`${esc(logTail).slice(-2500)}\`\`\``),
+          },
+        ]
+      : []),
     { type: 'actions', block_id: `warning:${w.id}`, elements: buttons },
-    { type: 'context', elements: [md(`Since ${slackDate(w.openedAt)} · updated ${slackDate(w.updatedAt)} · \`/cluster logs ${esc(c.name)}${isNodeKind(w.kind) ? ` ${esc(w.subject)}` : ''}\``)] },
+    {
+      type: 'context',
+      elements: [
+        md(
+          `Since ${slackDate(w.openedAt)} · updated ${slackDate(w.updatedAt)} · \`/cluster logs ${esc(c.name)}${isNodeKind(w.kind) ? ` ${esc(w.subject)}` : ''}\``,
+        ),
+      ],
+    },
   ];
   return { text, blocks };
 }

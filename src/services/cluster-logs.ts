@@ -1,7 +1,7 @@
 import type { ClusterLogs } from '../domain/cluster.js';
 import { AppError } from '../errors.js';
-import type { ClusterStore, ContainerRuntime, Settings } from './ports.js';
 import { findManageable } from './find-manageable.js';
+import type { ClusterStore, ContainerRuntime, Settings } from './ports.js';
 
 /** Lines `/cluster logs` shows when not told, and the most it ever fetches. */
 export const defaultLogLines = 50;
@@ -21,12 +21,19 @@ export async function clusterLogs(
   const view = await findManageable(deps, actor, ref);
   const node = opts.node === undefined ? view.nodes[0] : view.nodes.find((n) => n.hostname === opts.node);
   if (!node)
-    throw new AppError('not_found', opts.node ? `${view.cluster.name} has no node called "${opts.node}".` : `${view.cluster.name} has no nodes yet.`, {
-      hints: view.nodes.length ? [`Its nodes: ${view.nodes.map((n) => n.hostname).join(', ')}.`] : [],
-    });
+    throw new AppError(
+      'not_found',
+      opts.node ? `${view.cluster.name} has no node called "${opts.node}".` : `${view.cluster.name} has no nodes yet.`,
+      {
+        hints: view.nodes.length ? [`Its nodes: ${view.nodes.map((n) => n.hostname).join(', ')}.`] : [],
+      },
+    );
   const lines = Math.min(Math.max(1, opts.lines ?? defaultLogLines), maxLogLines);
   const text = await deps.runtime.logsTail(node.host, node.containerName, lines).catch((e: Error) => {
-    throw new AppError('docker_error', `Could not read the log of ${node.hostname}: ${e.message}`, { retryable: true, cause: e });
+    throw new AppError('docker_error', `Could not read the log of ${node.hostname}: ${e.message}`, {
+      retryable: true,
+      cause: e,
+    });
   });
   return { clusterName: view.cluster.name, node: node.hostname, lines, text };
 }

@@ -17,8 +17,13 @@ export async function findManageable(
 ): Promise<ClusterView> {
   const cluster = ref.id ? await deps.store.get(ref.id) : await deps.store.findLiveByName(ref.name ?? '');
   if (!cluster || cluster.state === 'deleted')
-    throw new AppError('not_found', `There is no live cluster called "${ref.name ?? ref.id}".`, { hints: ['`/cluster list` shows yours.'] });
+    throw new AppError('not_found', `There is no live cluster called "${ref.name ?? ref.id}".`, {
+      hints: ['`/cluster list` shows yours.'],
+    });
   if (!mayManage(actor, cluster, deps.settings.adminUsers))
-    throw new AppError('forbidden', `${cluster.name} belongs to <@${cluster.owner}>; only they or an admin can change it.`);
+    throw new AppError(
+      'forbidden',
+      `${cluster.name} belongs to <@${cluster.owner}>; only they or an admin can change it.`,
+    );
   return { cluster, nodes: await deps.store.nodes(cluster.id) };
 }

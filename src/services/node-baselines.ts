@@ -12,13 +12,24 @@ export async function readBaselines<N extends { hostname: string; containerName:
   nodes: readonly N[],
   hostOf: (n: N) => string,
 ): Promise<NodeBaselines> {
-  return Object.fromEntries(await Promise.all(nodes.map(async (n) => {
-    try {
-      const s = await deps.health.sample(hostOf(n), { hostname: n.hostname, containerName: n.containerName, diskPaths: [] });
-      return [n.hostname, s.exists ? baselineOf(s) : null] as const;
-    } catch (e) {
-      deps.logger.warn({ node: n.hostname, host: hostOf(n), err: (e as Error).message }, 'could not read a node as the operation left it; the monitor\'s first sample of it is its baseline');
-      return [n.hostname, null] as const;
-    }
-  })));
+  return Object.fromEntries(
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          const s = await deps.health.sample(hostOf(n), {
+            hostname: n.hostname,
+            containerName: n.containerName,
+            diskPaths: [],
+          });
+          return [n.hostname, s.exists ? baselineOf(s) : null] as const;
+        } catch (e) {
+          deps.logger.warn(
+            { node: n.hostname, host: hostOf(n), err: (e as Error).message },
+            "could not read a node as the operation left it; the monitor's first sample of it is its baseline",
+          );
+          return [n.hostname, null] as const;
+        }
+      }),
+    ),
+  );
 }

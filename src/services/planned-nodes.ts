@@ -1,7 +1,7 @@
 import type { Cluster } from '../domain/cluster.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../domain/plan.js';
-import type { Template } from '../domain/template.js';
+import { type ClusterPlan, type PlannedNode, planCluster } from '../domain/plan.js';
 import { subnetAt } from '../domain/subnet.js';
+import type { Template } from '../domain/template.js';
 import type { TemplateCatalog } from './ports.js';
 
 /**
@@ -17,7 +17,12 @@ export function plannedNodes(catalog: TemplateCatalog, subnetPool: string, clust
 /** An existing cluster's plan (its names, subnet and identity as stored), as `template` plans it today. */
 export function planOf(template: Template, subnetPool: string, cluster: Cluster): ClusterPlan {
   return planCluster({
-    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
-    subnet: subnetAt(subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
+    clusterId: cluster.id,
+    clusterName: cluster.name,
+    owner: cluster.owner,
+    template,
+    size: cluster.size,
+    subnet: subnetAt(subnetPool, cluster.subnetIndex),
+    identityId: cluster.identityId,
   });
 }

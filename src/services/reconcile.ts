@@ -1,13 +1,30 @@
 import { systemActor } from '../domain/expiry.js';
 import { isOverdue, isStuck } from '../domain/stuck.js';
 import { isAppError } from '../errors.js';
-import { telling } from './tell.js';
 import type {
-  ArtifactStore, Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, Notifier, OperationStore, QuarantineStore,
-  QueueInspector, ReconcileMetrics, ReconcileSettings, RetiredSourceStore, SnapshotBundles,
+  ArtifactStore,
+  Clock,
+  ClusterStore,
+  ContainerRuntime,
+  JobQueue,
+  Log,
+  NodeDataPort,
+  Notifier,
+  OperationStore,
+  QuarantineStore,
+  QueueInspector,
+  ReconcileMetrics,
+  ReconcileSettings,
+  RetiredSourceStore,
+  SnapshotBundles,
 } from './ports.js';
+import { telling } from './tell.js';
 
-export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600, orphanKeepDays: 7 };
+export const defaultReconcileSettings: ReconcileSettings = {
+  stuckAfterSeconds: 1800,
+  orphanGraceSeconds: 600,
+  orphanKeepDays: 7,
+};
 
 export interface ReconcileDeps {
   store: ClusterStore;
@@ -58,7 +75,16 @@ export interface ReconcileResult {
  */
 export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
   const result: ReconcileResult = {
-    requeued: [], failedOperations: [], failedClusters: [], redrivenDeletes: [], orphansRemoved: [], orphansQuarantined: [], quarantineReleased: [], schedulersRecreated: [], retiredSourcesRemoved: [], leftoversRemoved: [],
+    requeued: [],
+    failedOperations: [],
+    failedClusters: [],
+    redrivenDeletes: [],
+    orphansRemoved: [],
+    orphansQuarantined: [],
+    quarantineReleased: [],
+    schedulersRecreated: [],
+    retiredSourcesRemoved: [],
+    leftoversRemoved: [],
   };
   const parts: [string, () => Promise<void>][] = [
     ['schedulers', () => recreateSchedulers(deps, result)],
@@ -77,7 +103,10 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
       deps.logger.warn({ part, err: (e as Error).message }, 'reconciler: part skipped; the next pass tries again');
     }
   }
-  await deps.quarantine.list().then((held) => deps.metrics?.quarantined(held.length), () => undefined);
+  await deps.quarantine.list().then(
+    (held) => deps.metrics?.quarantined(held.length),
+    () => undefined,
+  );
   if (Object.values(result).some((l) => l.length)) deps.logger.info({ ...result }, 'reconciled');
   return result;
 }
@@ -90,13 +119,20 @@ export async function reconcile(deps: ReconcileDeps): Promise<ReconcileResult> {
 export async function reconcileIfUnscheduled(deps: ReconcileDeps): Promise<ReconcileResult | undefined> {
   const present = new Set(await deps.inspector.schedulers());
   if (deps.schedulers.every((id) => present.has(id))) return undefined;
-  deps.logger.warn({ missing: deps.schedulers.filter((id) => !present.has(id)) }, 'reconciler: job schedulers are missing (Redis lost them); reconciling now');
+  deps.logger.warn(
+    { missing: deps.schedulers.filter((id) => !present.has(id)) },
+    'reconciler: job schedulers are missing (Redis lost them); reconciling now',
+  );
   return reconcile(deps);
 }
 
 function limits(deps: ReconcileDeps): { stuckMs: number; graceMs: number; keepMs: number } {
   const s = deps.settings.reconcile ?? defaultReconcileSettings;
-  return { stuckMs: s.stuckAfterSeconds * 1000, graceMs: s.orphanGraceSeconds * 1000, keepMs: (s.orphanKeepDays ?? defaultReconcileSettings.orphanKeepDays!) * 86_400_000 };
+  return {
+    stuckMs: s.stuckAfterSeconds * 1000,
+    graceMs: s.orphanGraceSeconds * 1000,
+    keepMs: (s.orphanKeepDays ?? defaultReconcileSettings.orphanKeepDays!) * 86_400_000,
+  };
 }
 
 /** (4) Redis lost its keys (flushed, failed over without persistence): the clocks stop unless someone puts them back. */
@@ -116,7 +152,8 @@ async function requeueLostJobs(deps: ReconcileDeps, result: ReconcileResult): Pr
   for (const op of await deps.operations.listActive()) {
     if (await deps.inspector.jobAlive(op.id)) continue;
     if (isOverdue(op, now, stuckMs)) {
-      if (await deps.operations.finish(op.id, 'failed', 'Its job was lost and it did not finish in time.')) result.failedOperations.push(op.id);
+      if (await deps.operations.finish(op.id, 'failed', 'Its job was lost and it did not finish in time.'))
+        result.failedOperations.push(op.id);
       continue;
     }
     await deps.queue.enqueue(op);
@@ -137,7 +174,11 @@ async function unstickClusters(deps: ReconcileDeps, result: ReconcileResult): Pr
       // A delete converges; it only needs a job. An open delete operation is (re)enqueued by part (1).
       if (active || !isStuck(cluster, undefined, now, stuckMs)) continue;
       try {
-        const begun = await deps.operations.begin(cluster.id, { kind: 'delete', actor: systemActor }, { whenStates: ['deleting'] });
+        const begun = await deps.operations.begin(
+          cluster.id,
+          { kind: 'delete', actor: systemActor },
+          { whenStates: ['deleting'] },
+        );
         await deps.queue.enqueue(begun.operation);
         result.redrivenDeletes.push(cluster.id);
       } catch (e) {
@@ -149,10 +190,21 @@ async function unstickClusters(deps: ReconcileDeps, result: ReconcileResult): Pr
     const minutes = Math.round(stuckMs / 60_000);
     const reason = `It was still ${cluster.state} after ${minutes} min with no progress (a worker or Redis was lost).`;
     if (active) await deps.operations.finish(active.id, 'failed', reason);
-    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, systemActor, telling(deps, async (n, view) => {
-      await n.clusterChanged(view);
-      await n.threadMessage(view, { kind: 'failed', step: cluster.state, reason, cleanedUp: 'Nothing was removed: Retry reuses what exists.' });
-    }));
+    const failed = await deps.store.transition(
+      cluster.id,
+      'failed',
+      { error: reason },
+      systemActor,
+      telling(deps, async (n, view) => {
+        await n.clusterChanged(view);
+        await n.threadMessage(view, {
+          kind: 'failed',
+          step: cluster.state,
+          reason,
+          cleanedUp: 'Nothing was removed: Retry reuses what exists.',
+        });
+      }),
+    );
     if (!failed) continue; // it moved meanwhile: someone else's pass, or the work finished after all
     result.failedClusters.push(cluster.id);
   }
@@ -192,19 +244,28 @@ async function settleOrphans(deps: ReconcileDeps, result: ReconcileResult): Prom
     const found = await deps.runtime.stopOrphan(id);
     if (held) continue;
     await deps.quarantine.hold({
-      clusterId: id, clusterName: found.name, owner: found.owner, hosts: found.hosts,
-      objects: { containers: found.containers, volumes: found.volumes, networks: found.networks }, removeAfter: new Date(now.getTime() + keepMs),
+      clusterId: id,
+      clusterName: found.name,
+      owner: found.owner,
+      hosts: found.hosts,
+      objects: { containers: found.containers, volumes: found.volumes, networks: found.networks },
+      removeAfter: new Date(now.getTime() + keepMs),
     });
     result.orphansQuarantined.push(id);
-    deps.logger.warn({ clusterId: id, name: found.name, owner: found.owner, stopped: found.stopped, volumes: found.volumes.length },
-      'reconciler: this database does not know a cluster of this deployment; its objects are stopped and kept (clusterbot orphans)');
+    deps.logger.warn(
+      { clusterId: id, name: found.name, owner: found.owner, stopped: found.stopped, volumes: found.volumes.length },
+      'reconciler: this database does not know a cluster of this deployment; its objects are stopped and kept (clusterbot orphans)',
+    );
   }
   for (const q of await deps.quarantine.list()) {
     const cluster = await deps.store.get(q.clusterId);
     if (!cluster || cluster.state === 'deleted') continue;
     await deps.quarantine.end(q.clusterId, 'released', systemActor);
     result.quarantineReleased.push(q.clusterId);
-    deps.logger.warn({ clusterId: q.clusterId, name: cluster.name }, 'reconciler: a quarantined cluster is known to the database again; released (its nodes stay stopped until restarted)');
+    deps.logger.warn(
+      { clusterId: q.clusterId, name: cluster.name },
+      'reconciler: a quarantined cluster is known to the database again; released (its nodes stay stopped until restarted)',
+    );
   }
 }
 
@@ -254,5 +315,8 @@ const partialArtifactAgeMs = 6 * 3600_000;
 /** (7) Snapshot staging directories of dead workers on this machine, and artifacts a killed put left half-written. */
 async function removePartialFiles(deps: ReconcileDeps, result: ReconcileResult): Promise<void> {
   if (deps.bundles) result.leftoversRemoved.push(...(await deps.bundles.sweep()));
-  if (deps.artifacts) result.leftoversRemoved.push(...(await deps.artifacts.sweepPartial(new Date(deps.clock.now().getTime() - partialArtifactAgeMs))));
+  if (deps.artifacts)
+    result.leftoversRemoved.push(
+      ...(await deps.artifacts.sweepPartial(new Date(deps.clock.now().getTime() - partialArtifactAgeMs))),
+    );
 }

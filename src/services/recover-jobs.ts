@@ -9,7 +9,8 @@ import type { JobQueue, Log, NodeDataPort, OperationStore, QueueInspector } from
 export async function recoverJobs(deps: { operations: OperationStore; queue: JobQueue; logger: Log }): Promise<number> {
   const pending = await deps.operations.listActive();
   for (const op of pending) await deps.queue.enqueue(op);
-  if (pending.length) deps.logger.info({ jobs: pending.length }, 'made sure every queued or running operation has its job');
+  if (pending.length)
+    deps.logger.info({ jobs: pending.length }, 'made sure every queued or running operation has its job');
   return pending.length;
 }
 
@@ -38,19 +39,26 @@ export async function unpauseInterrupted(deps: UnpauseDeps): Promise<{ thawed: s
     const snapshots = op.kind === 'snapshot' || (op.kind === 'reset' && op.params.snapshotFirst === true);
     if (!snapshots || op.state !== 'running') continue;
     if (await isHeld(deps, op)) {
-      deps.logger.info({ operationId: op.id, clusterId: op.clusterId }, 'a worker holds this snapshot\'s job: its cluster stays as it is while that lasts');
+      deps.logger.info(
+        { operationId: op.id, clusterId: op.clusterId },
+        "a worker holds this snapshot's job: its cluster stays as it is while that lasts",
+      );
       held.push(op);
       continue;
     }
     thawed.push(...(await deps.data.unpauseCluster(op.clusterId)));
   }
-  if (thawed.length) deps.logger.warn({ containers: thawed }, 'unpaused containers an interrupted snapshot had left paused');
+  if (thawed.length)
+    deps.logger.warn({ containers: thawed }, 'unpaused containers an interrupted snapshot had left paused');
   return { thawed, held };
 }
 
 async function isHeld(deps: UnpauseDeps, op: Operation): Promise<boolean> {
   return deps.inspector.jobRunning(op.id).catch((e: Error) => {
-    deps.logger.warn({ operationId: op.id, err: e.message }, 'could not ask the queue whether a snapshot is still running; left as it is');
+    deps.logger.warn(
+      { operationId: op.id, err: e.message },
+      'could not ask the queue whether a snapshot is still running; left as it is',
+    );
     return true;
   });
 }
@@ -68,7 +76,11 @@ const timer = (ms: number, signal?: AbortSignal) =>
  * over (a new attempt, which unpauses first itself), needs nothing. A failed look is no answer: it looks again.
  * Stops when `signal` aborts (shutdown).
  */
-export async function thawWhenLapsed(deps: UnpauseDeps, held: readonly Operation[], opts: { pollMs: number; signal?: AbortSignal }): Promise<string[]> {
+export async function thawWhenLapsed(
+  deps: UnpauseDeps,
+  held: readonly Operation[],
+  opts: { pollMs: number; signal?: AbortSignal },
+): Promise<string[]> {
   const sleep = deps.sleep ?? timer;
   const thawed: string[] = [];
   let watching = [...held];
@@ -77,7 +89,10 @@ export async function thawWhenLapsed(deps: UnpauseDeps, held: readonly Operation
     if (opts.signal?.aborted) break;
     const next: Operation[] = [];
     for (const op of watching) {
-      const now = await deps.operations.get(op.id).then((o) => o ?? null, () => undefined);
+      const now = await deps.operations.get(op.id).then(
+        (o) => o ?? null,
+        () => undefined,
+      );
       if (now === undefined) {
         next.push(op);
         continue;
@@ -88,10 +103,17 @@ export async function thawWhenLapsed(deps: UnpauseDeps, held: readonly Operation
         continue;
       }
       const done = await deps.data.unpauseCluster(op.clusterId).catch((e: Error) => {
-        deps.logger.warn({ operationId: op.id, err: e.message }, 'could not thaw a dead worker\'s snapshot; its next delivery tries again');
+        deps.logger.warn(
+          { operationId: op.id, err: e.message },
+          "could not thaw a dead worker's snapshot; its next delivery tries again",
+        );
         return [];
       });
-      if (done.length) deps.logger.warn({ containers: done, operationId: op.id }, 'unpaused what a dead worker\'s snapshot had left paused, once its job lock lapsed');
+      if (done.length)
+        deps.logger.warn(
+          { containers: done, operationId: op.id },
+          "unpaused what a dead worker's snapshot had left paused, once its job lock lapsed",
+        );
       thawed.push(...done);
     }
     watching = next;

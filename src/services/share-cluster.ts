@@ -1,8 +1,8 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { AppError, isAppError } from '../errors.js';
-import { telling } from './tell.js';
-import type { ClusterStore, Notifier, Settings, ShareStore } from './ports.js';
 import { findManageable } from './find-manageable.js';
+import type { ClusterStore, Notifier, Settings, ShareStore } from './ports.js';
+import { telling } from './tell.js';
 
 export interface ShareDeps {
   store: ClusterStore;
@@ -18,10 +18,20 @@ const usage = (verb: 'share' | 'unshare') => `Usage: \`/cluster ${verb} NAME @US
  * and see its snapshots (domain/policy.ts mayViewCluster). The grant, its history event and the card (which lists
  * the shares) commit together; sharing twice changes nothing. Returns whether it changed anything.
  */
-export async function requestShare(deps: ShareDeps, actor: string, ref: { name: string }, user: string): Promise<{ view: ClusterView; changed: boolean }> {
+export async function requestShare(
+  deps: ShareDeps,
+  actor: string,
+  ref: { name: string },
+  user: string,
+): Promise<{ view: ClusterView; changed: boolean }> {
   const view = await findShareable(deps, actor, ref, 'share');
   refuseOwner(view, actor, user, 'share');
-  const result = await deps.shares.shareCluster(view.cluster.id, user, actor, telling(deps, (n, v) => n.clusterChanged(v)));
+  const result = await deps.shares.shareCluster(
+    view.cluster.id,
+    user,
+    actor,
+    telling(deps, (n, v) => n.clusterChanged(v)),
+  );
   if (result === 'gone') throw new AppError('not_found', `${view.cluster.name} has been deleted.`);
   return { view, changed: result === 'done' };
 }
@@ -30,10 +40,20 @@ export async function requestShare(deps: ShareDeps, actor: string, ref: { name: 
  * `/cluster unshare NAME @user`: the web UI proxy checks the share on every request, so the user's open pages stop
  * working at their next request. Unsharing someone it was not shared with is an error that lists who it is shared with.
  */
-export async function requestUnshare(deps: ShareDeps, actor: string, ref: { name: string }, user: string): Promise<ClusterView> {
+export async function requestUnshare(
+  deps: ShareDeps,
+  actor: string,
+  ref: { name: string },
+  user: string,
+): Promise<ClusterView> {
   const view = await findShareable(deps, actor, ref, 'unshare');
   refuseOwner(view, actor, user, 'unshare');
-  const result = await deps.shares.unshareCluster(view.cluster.id, user, actor, telling(deps, (n, v) => n.clusterChanged(v)));
+  const result = await deps.shares.unshareCluster(
+    view.cluster.id,
+    user,
+    actor,
+    telling(deps, (n, v) => n.clusterChanged(v)),
+  );
   if (result === 'gone') throw new AppError('not_found', `${view.cluster.name} has been deleted.`);
   if (result === 'unchanged') {
     const now = (await deps.shares.clusterShares(view.cluster.id)).map((s) => `<@${s.user}>`);
@@ -45,7 +65,12 @@ export async function requestUnshare(deps: ShareDeps, actor: string, ref: { name
 }
 
 /** Only the owner or an admin shares (findManageable), and a refusal carries the usage line. */
-async function findShareable(deps: ShareDeps, actor: string, ref: { name: string }, verb: 'share' | 'unshare'): Promise<ClusterView> {
+async function findShareable(
+  deps: ShareDeps,
+  actor: string,
+  ref: { name: string },
+  verb: 'share' | 'unshare',
+): Promise<ClusterView> {
   try {
     return await findManageable(deps, actor, ref);
   } catch (e) {
@@ -58,8 +83,9 @@ async function findShareable(deps: ShareDeps, actor: string, ref: { name: string
 function refuseOwner(view: ClusterView, actor: string, user: string, verb: 'share' | 'unshare'): void {
   const c = view.cluster;
   if (user !== c.owner) return;
-  const message = actor === c.owner
-    ? `You own ${c.name}: you can always open its web UIs. Name someone else.`
-    : `${c.name} belongs to <@${c.owner}>, who can always open its web UIs; ${verb === 'share' ? 'there is nothing to share' : 'an owner cannot be unshared'}.`;
+  const message =
+    actor === c.owner
+      ? `You own ${c.name}: you can always open its web UIs. Name someone else.`
+      : `${c.name} belongs to <@${c.owner}>, who can always open its web UIs; ${verb === 'share' ? 'there is nothing to share' : 'an owner cannot be unshared'}.`;
   throw new AppError('bad_command', message, { hints: [usage(verb)] });
 }

@@ -1,5 +1,5 @@
 import { mayShareSnapshot, mayViewSnapshot } from '../domain/policy.js';
-import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
+import { type Snapshot, snapshotCode } from '../domain/snapshot.js';
 import { AppError } from '../errors.js';
 import { findSnapshot } from './find-snapshot.js';
 import type { ArtifactStore, Clock, ClusterStore, Notifier, Settings, ShareStore, SnapshotStore } from './ports.js';
@@ -36,41 +36,73 @@ async function clusterAccessOf(deps: SnapshotAccessDeps, clusterId: string): Pro
   return { clusterOwner: cluster?.owner, clusterSharedWith: shares.map((s) => s.user) };
 }
 
-export async function accessOf(deps: SnapshotAccessDeps, snapshot: Snapshot, ofCluster?: Promise<ClusterAccess>): Promise<SnapshotAccess> {
+export async function accessOf(
+  deps: SnapshotAccessDeps,
+  snapshot: Snapshot,
+  ofCluster?: Promise<ClusterAccess>,
+): Promise<SnapshotAccess> {
   // A failed lookup fails the request: it never counts as "shared with nobody" nor as "shared with you".
-  const [cluster, direct] = await Promise.all([ofCluster ?? clusterAccessOf(deps, snapshot.clusterId), deps.shares.snapshotShares(snapshot.id)]);
+  const [cluster, direct] = await Promise.all([
+    ofCluster ?? clusterAccessOf(deps, snapshot.clusterId),
+    deps.shares.snapshotShares(snapshot.id),
+  ]);
   return { snapshot, ...cluster, sharedWith: direct.map((s) => s.user) };
 }
 
 export function mayView(actor: string, a: SnapshotAccess, admins: readonly string[]): boolean {
-  return mayViewSnapshot(actor, a.snapshot, a.clusterOwner === undefined ? undefined : { owner: a.clusterOwner, sharedWith: a.clusterSharedWith }, a.sharedWith, admins);
+  return mayViewSnapshot(
+    actor,
+    a.snapshot,
+    a.clusterOwner === undefined ? undefined : { owner: a.clusterOwner, sharedWith: a.clusterSharedWith },
+    a.sharedWith,
+    admins,
+  );
 }
 
 /** "<@A> (who took it) or <@B> (who owns zk-a)": the people who can share it, for a refusal. */
 export function sharersOf(a: SnapshotAccess): string {
   const taker = `<@${a.snapshot.owner}> (who took it${a.clusterOwner === a.snapshot.owner ? ` and owns ${a.snapshot.clusterName}` : ''})`;
-  return a.clusterOwner && a.clusterOwner !== a.snapshot.owner ? `${taker} or <@${a.clusterOwner}> (who owns ${a.snapshot.clusterName})` : taker;
+  return a.clusterOwner && a.clusterOwner !== a.snapshot.owner
+    ? `${taker} or <@${a.clusterOwner}> (who owns ${a.snapshot.clusterName})`
+    : taker;
 }
 
 /**
  * A snapshot the actor may see, by the code people type or its id, or a refusal: "not found", or "not shared with
  * you" naming who can share it and how.
  */
-export async function findVisibleSnapshot(deps: SnapshotAccessDeps, actor: string, ref: { code?: string; id?: string }): Promise<SnapshotAccess> {
+export async function findVisibleSnapshot(
+  deps: SnapshotAccessDeps,
+  actor: string,
+  ref: { code?: string; id?: string },
+): Promise<SnapshotAccess> {
   const snapshot = ref.id ? await deps.snapshots.get(ref.id) : await findSnapshot(deps, ref.code ?? '');
-  if (!snapshot || snapshot.state === 'deleted') throw new AppError('not_found', 'That snapshot no longer exists.', { hints: ['`/cluster snapshots` lists yours.'] });
+  if (!snapshot || snapshot.state === 'deleted')
+    throw new AppError('not_found', 'That snapshot no longer exists.', {
+      hints: ['`/cluster snapshots` lists yours.'],
+    });
   const access = await accessOf(deps, snapshot);
   if (!mayView(actor, access, deps.settings.adminUsers)) {
     const code = snapshotCode(snapshot.id);
-    throw new AppError('forbidden', `Snapshot ${code} of ${snapshot.clusterName} is not shared with you. ${sharersOf(access)} can share it with you, or an admin.`, {
-      hints: [`They run \`/cluster snapshot share ${code} <@${actor}>\`, or pick you under "Share with…" on the snapshot's message. A restore holds the cluster's unmasked configuration, so it is theirs to decide.`],
-    });
+    throw new AppError(
+      'forbidden',
+      `Snapshot ${code} of ${snapshot.clusterName} is not shared with you. ${sharersOf(access)} can share it with you, or an admin.`,
+      {
+        hints: [
+          `They run \`/cluster snapshot share ${code} <@${actor}>\`, or pick you under "Share with…" on the snapshot's message. A restore holds the cluster's unmasked configuration, so it is theirs to decide.`,
+        ],
+      },
+    );
   }
   return access;
 }
 
 /** The actor's snapshots, newest first: taken by them, of their live clusters, and shared with them (directly or with a cluster). */
-export async function visibleSnapshots(deps: SnapshotAccessDeps, actor: string, opts: { clusterName?: string; limit?: number } = {}): Promise<Snapshot[]> {
+export async function visibleSnapshots(
+  deps: SnapshotAccessDeps,
+  actor: string,
+  opts: { clusterName?: string; limit?: number } = {},
+): Promise<Snapshot[]> {
   const limit = opts.limit ?? 50;
   const live = opts.clusterName ? await deps.store.findLiveByName(opts.clusterName) : undefined;
   let candidates: Snapshot[];
@@ -78,7 +110,9 @@ export async function visibleSnapshots(deps: SnapshotAccessDeps, actor: string, 
   else {
     const [taken, owned, shared] = await Promise.all([
       deps.snapshots.list({ owner: actor, limit: 200 }),
-      deps.store.listLive({ owner: actor }).then((cs) => Promise.all(cs.map((c) => deps.snapshots.list({ clusterId: c.id, limit: 200 })))),
+      deps.store
+        .listLive({ owner: actor })
+        .then((cs) => Promise.all(cs.map((c) => deps.snapshots.list({ clusterId: c.id, limit: 200 })))),
       deps.shares.sharedSnapshotIds(actor).then((ids) => Promise.all(ids.map((id) => deps.snapshots.get(id)))),
     ]);
     const byId = new Map<string, Snapshot>();
@@ -107,51 +141,90 @@ export type ShareOutcome =
 /** Who may share `a` or why not. */
 function mayShareOrRefuse(deps: SnapshotAccessDeps, actor: string, a: SnapshotAccess): void {
   if (!mayShareSnapshot(actor, a.snapshot, a.clusterOwner, deps.settings.adminUsers))
-    throw new AppError('forbidden', `Only ${sharersOf(a)} or an admin can share snapshot ${snapshotCode(a.snapshot.id)}; it was shared with you to restore, not to pass on.`);
+    throw new AppError(
+      'forbidden',
+      `Only ${sharersOf(a)} or an admin can share snapshot ${snapshotCode(a.snapshot.id)}; it was shared with you to restore, not to pass on.`,
+    );
 }
 
 /**
  * `/cluster snapshot share ID @user` and the "Share with…" menu on the snapshot's message: the grant (recorded in its
  * cluster's history) and a DM to the person it is shared with, written in the grant's transaction.
  */
-export async function shareSnapshot(deps: ShareDeps, actor: string, ref: { code?: string; id?: string }, user: string): Promise<ShareOutcome> {
+export async function shareSnapshot(
+  deps: ShareDeps,
+  actor: string,
+  ref: { code?: string; id?: string },
+  user: string,
+): Promise<ShareOutcome> {
   const a = await findVisibleSnapshot(deps, actor, ref);
   mayShareOrRefuse(deps, actor, a);
   const { snapshot } = a;
   const code = snapshotCode(snapshot.id);
-  if (snapshot.state !== 'ready') throw new AppError('illegal_transition', `Snapshot ${code} is ${snapshot.state}; only a ready snapshot can be shared.`);
+  if (snapshot.state !== 'ready')
+    throw new AppError(
+      'illegal_transition',
+      `Snapshot ${code} is ${snapshot.state}; only a ready snapshot can be shared.`,
+    );
   const why =
-    user === snapshot.owner ? 'they took it'
-    : user === a.clusterOwner ? `they own ${snapshot.clusterName}`
-    : deps.settings.adminUsers.includes(user) ? 'they are an admin'
-    : a.clusterSharedWith.includes(user) ? `${snapshot.clusterName} is shared with them`
-    : undefined;
+    user === snapshot.owner
+      ? 'they took it'
+      : user === a.clusterOwner
+        ? `they own ${snapshot.clusterName}`
+        : deps.settings.adminUsers.includes(user)
+          ? 'they are an admin'
+          : a.clusterSharedWith.includes(user)
+            ? `${snapshot.clusterName} is shared with them`
+            : undefined;
   if (why) return { result: 'sees-it', snapshot, user, why };
   const cluster = await deps.store.get(snapshot.clusterId);
-  const change = await deps.shares.shareSnapshot(snapshot.id, user, actor, cluster && tellingAbout(deps, (n, grant) =>
-    n.direct(user, { kind: 'snapshotShared', cluster, snapshot, by: actor, sharedAt: grant.grantedAt })));
+  const change = await deps.shares.shareSnapshot(
+    snapshot.id,
+    user,
+    actor,
+    cluster &&
+      tellingAbout(deps, (n, grant) =>
+        n.direct(user, { kind: 'snapshotShared', cluster, snapshot, by: actor, sharedAt: grant.grantedAt }),
+      ),
+  );
   if (change === 'gone') throw new AppError('not_found', 'That snapshot no longer exists.');
   return { result: change === 'done' ? 'shared' : 'already', snapshot, user };
 }
 
 /** `/cluster snapshot unshare ID @user`: takes a grant back; clusters restored from it stay with whoever restored them. */
-export async function unshareSnapshot(deps: SnapshotAccessDeps, actor: string, ref: { code?: string; id?: string }, user: string): Promise<{ result: 'unshared' | 'not-shared'; snapshot: Snapshot; user: string; stillVia?: string }> {
+export async function unshareSnapshot(
+  deps: SnapshotAccessDeps,
+  actor: string,
+  ref: { code?: string; id?: string },
+  user: string,
+): Promise<{ result: 'unshared' | 'not-shared'; snapshot: Snapshot; user: string; stillVia?: string }> {
   const a = await findVisibleSnapshot(deps, actor, ref);
   mayShareOrRefuse(deps, actor, a);
   const change = await deps.shares.unshareSnapshot(a.snapshot.id, user, actor);
   if (change === 'gone') throw new AppError('not_found', 'That snapshot no longer exists.');
   return {
-    result: change === 'done' ? 'unshared' : 'not-shared', snapshot: a.snapshot, user,
+    result: change === 'done' ? 'unshared' : 'not-shared',
+    snapshot: a.snapshot,
+    user,
     ...(a.clusterSharedWith.includes(user) && { stillVia: a.snapshot.clusterName }),
   };
 }
 
 /** A new signed download link of the (masked) archive, for whoever may see the snapshot. */
-export async function freshDownloadLink(deps: SnapshotAccessDeps & { artifacts: ArtifactStore; clock: Clock }, actor: string, snapshotId: string): Promise<{ snapshot: Snapshot; url: string; expiresAt: Date }> {
+export async function freshDownloadLink(
+  deps: SnapshotAccessDeps & { artifacts: ArtifactStore; clock: Clock },
+  actor: string,
+  snapshotId: string,
+): Promise<{ snapshot: Snapshot; url: string; expiresAt: Date }> {
   const { snapshot } = await findVisibleSnapshot(deps, actor, { id: snapshotId });
   if (snapshot.state !== 'ready' || !snapshot.artifactKey)
-    throw new AppError('illegal_transition', `Snapshot ${snapshotCode(snapshot.id)} is ${snapshot.state}; only a ready snapshot has an archive to download.`);
+    throw new AppError(
+      'illegal_transition',
+      `Snapshot ${snapshotCode(snapshot.id)} is ${snapshot.state}; only a ready snapshot has an archive to download.`,
+    );
   const expiresAt = new Date(deps.clock.now().getTime() + deps.settings.snapshots.linkHours * 3600_000);
-  const url = await deps.artifacts.link(snapshot.artifactKey, expiresAt, { filename: snapshot.artifactKey.split('/').pop()! });
+  const url = await deps.artifacts.link(snapshot.artifactKey, expiresAt, {
+    filename: snapshot.artifactKey.split('/').pop()!,
+  });
   return { snapshot, url, expiresAt };
 }

@@ -1,7 +1,7 @@
 import type { Cluster } from '../domain/cluster.js';
 import { dueReminder } from '../domain/expiry.js';
-import { telling } from './tell.js';
 import type { Checkpoint, Clock, ClusterStore, JobQueue, Log, Notifier, Settings } from './ports.js';
+import { telling } from './tell.js';
 
 export interface SweepExpiryDeps {
   /** Named steps where fault tests kill the worker (expiry.claimed, expiry.expired); absent in production. */
@@ -45,17 +45,30 @@ export async function sweepExpiry(deps: SweepExpiryDeps): Promise<SweepResult> {
       }
     } catch (e) {
       // One cluster's trouble (a Redis blip) must not keep the others from their reminder or delete.
-      deps.logger.warn({ clusterId: c.id, err: (e as Error).message }, 'expiry sweep: cluster skipped; the next sweep tries again');
+      deps.logger.warn(
+        { clusterId: c.id, err: (e as Error).message },
+        'expiry sweep: cluster skipped; the next sweep tries again',
+      );
     }
   }
   if (result.reminded.length || result.expired.length) deps.logger.info({ ...result }, 'expiry sweep');
   return result;
 }
 
-async function remind(deps: SweepExpiryDeps, c: Cluster, due: { offsetMinutes: number; final: boolean }): Promise<boolean> {
+async function remind(
+  deps: SweepExpiryDeps,
+  c: Cluster,
+  due: { offsetMinutes: number; final: boolean },
+): Promise<boolean> {
   // The reminder is written to the outbox with the claim: once per offset, even if the worker dies right after.
-  const claimed = await deps.store.claimReminder(c.id, c.expiresAt, due.offsetMinutes, telling(deps, (n, v) =>
-    n.direct(v.cluster.owner, { kind: 'expiryReminder', cluster: v.cluster, final: due.final })));
+  const claimed = await deps.store.claimReminder(
+    c.id,
+    c.expiresAt,
+    due.offsetMinutes,
+    telling(deps, (n, v) =>
+      n.direct(v.cluster.owner, { kind: 'expiryReminder', cluster: v.cluster, final: due.final }),
+    ),
+  );
   if (!claimed) return false;
   deps.checkpoint?.('expiry.claimed');
   return true;
@@ -63,7 +76,11 @@ async function remind(deps: SweepExpiryDeps, c: Cluster, due: { offsetMinutes: n
 
 async function expire(deps: SweepExpiryDeps, c: Cluster, now: Date): Promise<boolean> {
   // The card shows `deleting` from the same commit that makes it so.
-  const moved = await deps.store.expire(c.id, now, telling(deps, (n, v) => n.clusterChanged(v)));
+  const moved = await deps.store.expire(
+    c.id,
+    now,
+    telling(deps, (n, v) => n.clusterChanged(v)),
+  );
   if (!moved) return false;
   deps.checkpoint?.('expiry.expired');
   // A crash before this line leaves a queued delete operation without a job; recoverJobs enqueues it at the next start.

@@ -24,6 +24,7 @@ export async function webUiAccess(deps: WebUiAccessDeps, actor: string, clusterI
   const view = await deps.store.view(clusterId);
   if (!view || view.cluster.state === 'deleted') return { ok: false, reason: 'gone' };
   const sharedWith = (await deps.shares.clusterShares(clusterId)).map((s) => s.user);
-  if (!mayViewCluster(actor, view.cluster, sharedWith, deps.settings.adminUsers)) return { ok: false, reason: 'forbidden', cluster: view.cluster };
+  if (!mayViewCluster(actor, view.cluster, sharedWith, deps.settings.adminUsers))
+    return { ok: false, reason: 'forbidden', cluster: view.cluster };
   return { ok: true, view };
 }

@@ -1,11 +1,11 @@
 import type { ClusterView } from '../domain/cluster.js';
-import { cardHost } from '../services/list-hosts.js';
-import type { Clock, HostStore, InTransaction, Notifier, TemplateCatalog } from '../services/ports.js';
+import type { Message } from '../render/blocks.js';
 import { renderClusterCard } from '../render/cluster-card.js';
 import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
-import type { Message } from '../render/blocks.js';
 import { renderWarning } from '../render/warning.js';
+import { cardHost } from '../services/list-hosts.js';
+import type { Clock, HostStore, InTransaction, Notifier, TemplateCatalog } from '../services/ports.js';
 
 /** The shell's Notifier: the card, progress, thread messages and DMs are printed as they happen. */
 export function createShellNotifier(opts: {
@@ -22,7 +22,15 @@ export function createShellNotifier(opts: {
   let lastProgress = '';
   const card = async (view: ClusterView, shares: Pick<InTransaction, 'sharedWith'> | undefined) => {
     const sharedWith = (await shares?.sharedWith(view.cluster.id)) ?? [];
-    opts.print(renderClusterCard(view, { now: opts.clock.now(), template: opts.catalog.get(view.cluster.template), advertiseHost: opts.advertiseHost, host: await cardHost(opts.hosts, view.cluster.host), sharedWith }));
+    opts.print(
+      renderClusterCard(view, {
+        now: opts.clock.now(),
+        template: opts.catalog.get(view.cluster.template),
+        advertiseHost: opts.advertiseHost,
+        host: await cardHost(opts.hosts, view.cluster.host),
+        sharedWith,
+      }),
+    );
     if (view.cluster.state === 'ready' && opts.webUiLinks) {
       const links = await opts.webUiLinks(view).catch(() => undefined);
       if (links) opts.print(links, `  🌐 ${view.cluster.name}: `);

@@ -5,7 +5,9 @@ export function mrkdwnToText(s: string): string {
   return s
     .replace(/<!date\^\d+\^[^|>]*\|([^>]*)>/g, '$1')
     .replace(/<@([A-Z0-9_]+)>/g, '@$1')
-    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, (_m, url: string, label: string) => (label === url ? url : `${label} (${url})`))
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, (_m, url: string, label: string) =>
+      label === url ? url : `${label} (${url})`,
+    )
     .replace(/<(https?:[^>]+)>/g, '$1')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')

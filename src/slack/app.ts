@@ -1,16 +1,16 @@
 import { App, type CustomRoute, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { FetchFunction } from '@slack/web-api';
 import type { CommandDeps } from '../app/handle-command.js';
+import type { Log } from '../services/ports.js';
+import { type AcksFirst, acksFirst } from './acks-first.js';
+import { boltLogger } from './bolt-logger.js';
+import { refuseFutureRequests } from './future-requests.js';
 import { registerClusterActions } from './listeners/cluster-actions.js';
 import { registerClusterCommand } from './listeners/cluster-command.js';
 import { registerHomeAndForm } from './listeners/home-and-form.js';
-import { refuseFutureRequests } from './future-requests.js';
-import { slackSignatureCheck } from './signed-request.js';
-import { acksFirst, type AcksFirst } from './acks-first.js';
-import { memoryRequestLedger, type RequestLedger } from './request-ledger.js';
 import { registerWebUiButton, type WebUiLinkDeps } from './listeners/web-ui.js';
-import type { Log } from '../services/ports.js';
-import { boltLogger } from './bolt-logger.js';
+import { memoryRequestLedger, type RequestLedger } from './request-ledger.js';
+import { slackSignatureCheck } from './signed-request.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -48,10 +48,17 @@ export function createSlackApp(opts: SlackAppOptions): App {
   const receiver = socketMode
     ? undefined
     : new HTTPReceiver({
-      signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN, ...(logger && { logger }),
-    });
+        signingSecret: opts.signingSecret!,
+        customRoutes: opts.routes,
+        logLevel: LogLevel.WARN,
+        ...(logger && { logger }),
+      });
   const acks = opts.acks ?? acksFirst();
-  if (receiver) receiver.requestListener = acks.track(refuseFutureRequests(receiver.requestListener, opts.onFutureRequest), slackSignatureCheck(opts.signingSecret!));
+  if (receiver)
+    receiver.requestListener = acks.track(
+      refuseFutureRequests(receiver.requestListener, opts.onFutureRequest),
+      slackSignatureCheck(opts.signingSecret!),
+    );
   const app = new App({
     token: opts.botToken,
     // In Socket Mode the HTTP routes are served by the caller's own (guarded) server, not by Bolt's.

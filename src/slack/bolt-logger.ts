@@ -1,4 +1,4 @@
-import { LogLevel, type Logger } from '@slack/bolt';
+import { type Logger, LogLevel } from '@slack/bolt';
 import type { Log } from '../services/ports.js';
 
 const levels = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
@@ -11,14 +11,16 @@ const levels = [LogLevel.DEBUG, LogLevel.INFO, LogLevel.WARN, LogLevel.ERROR];
 export function boltLogger(log: Log): Logger {
   let level = LogLevel.INFO;
   let name = 'bolt';
-  const write = (at: LogLevel, method: keyof Omit<Log, 'child'>) => (...msg: unknown[]) => {
-    if (levels.indexOf(at) < levels.indexOf(level)) return;
-    const text = msg.filter((m) => typeof m === 'string').join(' ');
-    const err = msg.find((m): m is Error => m instanceof Error);
-    const args = msg.filter((m) => typeof m !== 'string' && !(m instanceof Error));
-    const fields = { component: name, ...(err && { err: err.stack ?? err.message }), ...(args.length && { args }) };
-    log[method](fields, text || err?.message);
-  };
+  const write =
+    (at: LogLevel, method: keyof Omit<Log, 'child'>) =>
+    (...msg: unknown[]) => {
+      if (levels.indexOf(at) < levels.indexOf(level)) return;
+      const text = msg.filter((m) => typeof m === 'string').join(' ');
+      const err = msg.find((m): m is Error => m instanceof Error);
+      const args = msg.filter((m) => typeof m !== 'string' && !(m instanceof Error));
+      const fields = { component: name, ...(err && { err: err.stack ?? err.message }), ...(args.length && { args }) };
+      log[method](fields, text || err?.message);
+    };
   return {
     debug: write(LogLevel.DEBUG, 'debug'),
     info: write(LogLevel.INFO, 'info'),

@@ -5,7 +5,11 @@ import { renderHome } from '../render/home.js';
 import { listHosts } from '../services/list-hosts.js';
 
 /** Publishes `user`'s Home tab: their clusters, quota use and snapshots, and for admins every host's load and everyone's clusters. */
-export async function publishHome(deps: Pick<CommandDeps, 'store' | 'snapshots' | 'settings' | 'clock' | 'hosts'>, client: WebClient, user: string): Promise<void> {
+export async function publishHome(
+  deps: Pick<CommandDeps, 'store' | 'snapshots' | 'settings' | 'clock' | 'hosts'>,
+  client: WebClient,
+  user: string,
+): Promise<void> {
   const isAdmin = deps.settings.adminUsers.includes(user);
   const hosts = deps.hosts;
   const [clusters, snapshots, usage, everyone, hostLoads] = await Promise.all([
@@ -16,7 +20,15 @@ export async function publishHome(deps: Pick<CommandDeps, 'store' | 'snapshots' 
     isAdmin && hosts ? listHosts({ hosts, store: deps.store }, { admin: true }) : Promise.resolve(undefined),
   ]);
   const quotaLine = describeQuotaUse(usage.user, quotaFor(user, deps.settings));
-  const view = renderHome({ clusters, snapshots, isAdmin, quotaLine, ...(everyone && { everyone }), ...(hostLoads && { hosts: hostLoads }), now: deps.clock.now() });
+  const view = renderHome({
+    clusters,
+    snapshots,
+    isAdmin,
+    quotaLine,
+    ...(everyone && { everyone }),
+    ...(hostLoads && { hosts: hostLoads }),
+    now: deps.clock.now(),
+  });
   await client.views.publish({ user_id: user, view: view as never });
 }
 
@@ -25,7 +37,11 @@ export async function publishHome(deps: Pick<CommandDeps, 'store' | 'snapshots' 
  * user (views.publish is a tier-4 method, but a create sends many changes): a change inside the window
  * schedules one trailing publish so the last state is always shown.
  */
-export function homeRefresher(publish: (user: string) => Promise<void>, intervalMs = 3000, onError: (e: unknown) => void = () => {}): (user: string) => void {
+export function homeRefresher(
+  publish: (user: string) => Promise<void>,
+  intervalMs = 3000,
+  onError: (e: unknown) => void = () => {},
+): (user: string) => void {
   const last = new Map<string, number>();
   const pending = new Set<string>();
   const run = (user: string) => {

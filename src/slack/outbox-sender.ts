@@ -42,16 +42,29 @@ type Outcome =
 
 const MISSING_CHANNEL = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
 /** Slack's platform errors that a later attempt may get past. */
-const TRANSIENT_CODES = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'ratelimited']);
+const TRANSIENT_CODES = new Set([
+  'internal_error',
+  'fatal_error',
+  'service_unavailable',
+  'request_timeout',
+  'ratelimited',
+]);
 
 /**
  * What an error from the Web API client means for the row: the client rejects rate-limited calls and does
  * not retry on its own (see slackClient in entrypoints), so each failure arrives here once.
  */
 export function classify(e: unknown): Exclude<Outcome, { ok: true }> {
-  const err = e as { code?: string; retryAfter?: number; statusCode?: number; data?: { error?: string }; message?: string };
+  const err = e as {
+    code?: string;
+    retryAfter?: number;
+    statusCode?: number;
+    data?: { error?: string };
+    message?: string;
+  };
   const message = err.message ?? String(e);
-  if (err.code === 'slack_webapi_rate_limited_error') return { ok: false, kind: 'rate_limited', retryAfterMs: Math.max(1, err.retryAfter ?? 1) * 1000, error: message };
+  if (err.code === 'slack_webapi_rate_limited_error')
+    return { ok: false, kind: 'rate_limited', retryAfterMs: Math.max(1, err.retryAfter ?? 1) * 1000, error: message };
   if (err.code === 'slack_webapi_platform_error') {
     const code = err.data?.error ?? 'unknown';
     return { ok: false, kind: TRANSIENT_CODES.has(code) ? 'transient' : 'permanent', error: code };
@@ -73,7 +86,12 @@ const slackCode = (e: unknown) => (e as { data?: { error?: string } }).data?.err
 export function refusedBySlack(e: unknown): boolean {
   const err = e as { code?: string; statusCode?: number };
   if (err.code === 'slack_webapi_rate_limited_error' || err.code === 'slack_webapi_platform_error') return true;
-  return err.code === 'slack_webapi_http_error' && (err.statusCode ?? 0) >= 400 && (err.statusCode ?? 0) < 500 && err.statusCode !== 408;
+  return (
+    err.code === 'slack_webapi_http_error' &&
+    (err.statusCode ?? 0) >= 400 &&
+    (err.statusCode ?? 0) < 500 &&
+    err.statusCode !== 408
+  );
 }
 
 /**
@@ -98,7 +116,7 @@ export interface SlackCallLimits {
  * (every page) and posted; the channel turns out gone, so it is looked up in the owner's DM (conversations.open, every
  * page) and posted there.
  */
-export const maxCallsPerDelivery = (MAX_LOOKUP_PAGES + 1) + (1 + MAX_LOOKUP_PAGES + 1);
+export const maxCallsPerDelivery = MAX_LOOKUP_PAGES + 1 + (1 + MAX_LOOKUP_PAGES + 1);
 
 /**
  * How long a claimed row stays this sender's: short, because a sender that dies (SIGKILL, a lost machine) holds its
@@ -130,14 +148,26 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
    * The message an earlier attempt at `row` posted, if Slack has it: the channel's history (a thread's replies)
    * since the row was written, with metadata, searched for the row's marker. A user id is looked up in the DM.
    */
-  async function findPosted(row: OutboxRow, channel: string, thread?: string | null): Promise<{ channel: string; ts: string } | undefined> {
-    const id = /^[UW][A-Z0-9]+$/.test(channel) ? (await client.conversations.open({ users: channel })).channel?.id ?? channel : channel;
+  async function findPosted(
+    row: OutboxRow,
+    channel: string,
+    thread?: string | null,
+  ): Promise<{ channel: string; ts: string } | undefined> {
+    const id = /^[UW][A-Z0-9]+$/.test(channel)
+      ? ((await client.conversations.open({ users: channel })).channel?.id ?? channel)
+      : channel;
     const oldest = String(Math.floor(row.createdAt.getTime() / 1000) - LOOKBACK_SECONDS);
     let cursor: string | undefined;
     for (let page = 0; page < MAX_LOOKUP_PAGES; page++) {
       const args = { channel: id, oldest, include_all_metadata: true, limit: 200, ...(cursor && { cursor }) };
-      const res = thread ? await client.conversations.replies({ ...args, ts: thread }) : await client.conversations.history(args);
-      const hit = res.messages?.find((m) => m.metadata?.event_type === OUTBOX_EVENT_TYPE && (m.metadata.event_payload as { outbox_id?: unknown } | undefined)?.outbox_id === row.id);
+      const res = thread
+        ? await client.conversations.replies({ ...args, ts: thread })
+        : await client.conversations.history(args);
+      const hit = res.messages?.find(
+        (m) =>
+          m.metadata?.event_type === OUTBOX_EVENT_TYPE &&
+          (m.metadata.event_payload as { outbox_id?: unknown } | undefined)?.outbox_id === row.id,
+      );
       if (hit?.ts) return { channel: id, ts: hit.ts };
       cursor = res.response_metadata?.next_cursor;
       if (!res.has_more || !cursor) return undefined;
@@ -156,12 +186,19 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
         // Slack down or limiting: try the whole row later. Refused (no history scope, thread gone): post anyway,
         // at least once rather than never.
         if (classify(e).kind !== 'permanent') throw e;
-        logger.warn({ key: row.key, channel, err: classify(e).error }, 'slack: could not look for an earlier post of this message; posting it');
+        logger.warn(
+          { key: row.key, channel, err: classify(e).error },
+          'slack: could not look for an earlier post of this message; posting it',
+        );
         return undefined;
       });
       if (found) {
-        logger.info({ key: row.key, channel: found.channel, ts: found.ts }, 'slack: an earlier attempt had posted this message; not posting it again');
-        if (row.kind === 'card' || row.kind === 'progress') await client.chat.update({ channel: found.channel, ts: found.ts, text: m.text, blocks: m.blocks as never });
+        logger.info(
+          { key: row.key, channel: found.channel, ts: found.ts },
+          'slack: an earlier attempt had posted this message; not posting it again',
+        );
+        if (row.kind === 'card' || row.kind === 'progress')
+          await client.chat.update({ channel: found.channel, ts: found.ts, text: m.text, blocks: m.blocks as never });
         return found;
       }
     }
@@ -169,7 +206,13 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
     await outbox.postAttempt(row, name, true);
     let res;
     try {
-      res = await client.chat.postMessage({ channel, text: m.text, blocks: m.blocks as never, metadata: marker(row), ...(thread && { thread_ts: thread }) });
+      res = await client.chat.postMessage({
+        channel,
+        text: m.text,
+        blocks: m.blocks as never,
+        metadata: marker(row),
+        ...(thread && { thread_ts: thread }),
+      });
     } catch (e) {
       if (refusedBySlack(e)) await outbox.postAttempt(row, name, false);
       throw e;
@@ -187,7 +230,12 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
     if (!c) return undefined; // the cluster row is gone: nothing to hang the message on
     if (row.kind === 'card') {
       if (c.channel && c.cardTs) {
-        await client.chat.update({ channel: c.channel, ts: c.cardTs, text: row.message.text, blocks: row.message.blocks as never });
+        await client.chat.update({
+          channel: c.channel,
+          ts: c.cardTs,
+          text: row.message.text,
+          blocks: row.message.blocks as never,
+        });
         return c.cardTs;
       }
       // No channel (shell, API), or a channel the bot cannot post in: the owner's DM is the card's home.
@@ -197,7 +245,10 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
       } catch (e) {
         const code = slackCode(e);
         if (!c.channel || !code || !MISSING_CHANNEL.has(code)) throw e;
-        logger.warn({ clusterId: c.id, channel: c.channel, code }, 'slack: cannot post in the channel; the card goes to the owner instead');
+        logger.warn(
+          { clusterId: c.id, channel: c.channel, code },
+          'slack: cannot post in the channel; the card goes to the owner instead',
+        );
         res = await post(row, c.owner, row.message);
       }
       if (res.ts) await refs.setCard(c.id, { channel: res.channel, cardTs: res.ts });
@@ -208,7 +259,12 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
       if (!c.cardTs) return undefined;
       const ts = row.clusterProgress ? c.progressTs : row.ts;
       if (ts) {
-        await client.chat.update({ channel: c.channel, ts, text: row.message.text, blocks: row.message.blocks as never });
+        await client.chat.update({
+          channel: c.channel,
+          ts,
+          text: row.message.text,
+          blocks: row.message.blocks as never,
+        });
         return ts;
       }
       const res = await post(row, c.channel, row.message, c.cardTs);
@@ -220,11 +276,22 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
 
   /** Keeps the row's lease while its delivery runs (OUTBOX_LEASE_MS); returns the stop. */
   function holdLease(row: OutboxRow): () => void {
-    const timer = setInterval(() => {
-      outbox.renew(row, name, leaseMs).then((mine) => {
-        if (!mine) logger.warn({ key: row.key }, 'slack outbox: the lease of a row in delivery was lost; the next sender looks for this post before posting it');
-      }, (e: Error) => logger.warn({ key: row.key, err: e.message }, 'slack outbox: could not renew a lease; trying again'));
-    }, Math.max(1, Math.floor(leaseMs / 3)));
+    const timer = setInterval(
+      () => {
+        outbox.renew(row, name, leaseMs).then(
+          (mine) => {
+            if (!mine)
+              logger.warn(
+                { key: row.key },
+                'slack outbox: the lease of a row in delivery was lost; the next sender looks for this post before posting it',
+              );
+          },
+          (e: Error) =>
+            logger.warn({ key: row.key, err: e.message }, 'slack outbox: could not renew a lease; trying again'),
+        );
+      },
+      Math.max(1, Math.floor(leaseMs / 3)),
+    );
     return () => clearInterval(timer);
   }
 
@@ -241,7 +308,10 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
     const log = { key: row.key, channel: row.channel, attempts: row.attempts };
     if (outcome.ok) return outbox.sent(row, name, outcome.ts);
     if (outcome.kind === 'rate_limited') {
-      logger.warn({ ...log, retryAfterMs: outcome.retryAfterMs }, 'slack: rate limited; pausing the channel for Retry-After');
+      logger.warn(
+        { ...log, retryAfterMs: outcome.retryAfterMs },
+        'slack: rate limited; pausing the channel for Retry-After',
+      );
       await outbox.pauseChannel(row.channel, outcome.retryAfterMs);
       return outbox.retryLater(row, name, outcome.retryAfterMs, outcome.error);
     }
@@ -262,7 +332,13 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
         claimed = rows.length;
         for (const r of rows) if (r.kind === 'card' && r.owner) opts.cardClaimed?.(r.owner);
         // Rows are of different channels: send them side by side.
-        await Promise.all(rows.map((r) => handle(r).catch((e: Error) => logger.warn({ key: r.key, err: e.message }, 'slack outbox: could not record a send'))));
+        await Promise.all(
+          rows.map((r) =>
+            handle(r).catch((e: Error) =>
+              logger.warn({ key: r.key, err: e.message }, 'slack outbox: could not record a send'),
+            ),
+          ),
+        );
         if (Date.now() - lastPrune > 3600_000) {
           lastPrune = Date.now();
           await outbox.prune(new Date(Date.now() - 7 * 24 * 3600_000));
@@ -270,10 +346,14 @@ export function startOutboxSender(opts: OutboxSenderOptions): OutboxSender {
       } catch (e) {
         logger.warn({ err: (e as Error).message }, 'slack outbox: claim failed; trying again');
       }
-      if (claimed === 0 && !stopped) await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, pollMs);
-        wake = () => { clearTimeout(t); resolve(); };
-      });
+      if (claimed === 0 && !stopped)
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, pollMs);
+          wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
     }
   }
 

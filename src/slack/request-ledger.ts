@@ -1,6 +1,6 @@
-import type { Log } from '../services/ports.js';
-import { renderError } from '../render/messages.js';
 import type { Message } from '../render/blocks.js';
+import { renderError } from '../render/messages.js';
+import type { Log } from '../services/ports.js';
 
 /**
  * Remembers which Slack requests were handled, so one delivered again (a proxy's retry, Socket Mode redelivering an
@@ -23,11 +23,15 @@ export const requestKeys = {
   command: (c: { team: string | null; triggerId: string }) => `command:${c.team ?? '-'}:${c.triggerId}`,
   press: (p: { team: string | null; user: string; actionId: string; blockId?: string; actionTs: string }) =>
     ['press', p.team ?? '-', p.user, p.actionId, p.blockId ?? '-', p.actionTs].join(':'),
-  submission: (s: { team: string | null; viewId: string; triggerId: string }) => `submission:${s.team ?? '-'}:${s.viewId}:${s.triggerId}`,
+  submission: (s: { team: string | null; viewId: string; triggerId: string }) =>
+    `submission:${s.team ?? '-'}:${s.viewId}:${s.triggerId}`,
 };
 
 /** What a request is told when the ledger cannot say whether it was handled before: nothing was done. */
-export const unsureReply: Message = renderError('clusterbot could not check whether this request was already handled (its database did not answer), so it did nothing.', ['Please try again in a moment.']);
+export const unsureReply: Message = renderError(
+  'clusterbot could not check whether this request was already handled (its database did not answer), so it did nothing.',
+  ['Please try again in a moment.'],
+);
 
 /**
  * Runs `work` for the first delivery of `key` only. A replay is logged and dropped (its ack was all it got). When
@@ -45,7 +49,10 @@ export async function onlyOnce(
   try {
     first = await ledger.first(request.key);
   } catch (e) {
-    logger.warn({ err: (e as Error).message, user: request.user }, `slack: could not check a ${request.what} for a replay; did nothing`);
+    logger.warn(
+      { err: (e as Error).message, user: request.user },
+      `slack: could not check a ${request.what} for a replay; did nothing`,
+    );
     await unsure();
     return;
   }

@@ -10,5 +10,11 @@ export async function sendFileToUser(client: WebClient, user: string, file: Mess
   const dm = await client.conversations.open({ users: user });
   const channel = dm.channel?.id;
   if (!channel) throw new Error('Slack opened no direct message channel');
-  await client.files.uploadV2({ channel_id: channel, filename: file.filename, title: file.title, content: file.content, initial_comment: file.title });
+  await client.files.uploadV2({
+    channel_id: channel,
+    filename: file.filename,
+    title: file.title,
+    content: file.content,
+    initial_comment: file.title,
+  });
 }

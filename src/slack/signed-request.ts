@@ -8,15 +8,30 @@ import { isFromTheFuture } from './future-requests.js';
  * receiver takes it from instead of reading the stream again. Any other request (a download, a web UI's form, one
  * without Slack's headers) answers false without its body being touched.
  */
-export function slackSignatureCheck(signingSecret: string, opts: { paths?: string[]; now?: () => number } = {}): (req: IncomingMessage) => Promise<boolean> {
+export function slackSignatureCheck(
+  signingSecret: string,
+  opts: { paths?: string[]; now?: () => number } = {},
+): (req: IncomingMessage) => Promise<boolean> {
   const paths = opts.paths ?? ['/slack/events'];
   const now = opts.now ?? Date.now;
   return async (req) => {
     const path = (req.url ?? '').split('?')[0]!;
     const signature = req.headers['x-slack-signature'];
     const timestamp = Number(req.headers['x-slack-request-timestamp']);
-    if (req.method !== 'POST' || !paths.includes(path) || typeof signature !== 'string' || !Number.isFinite(timestamp) || isFromTheFuture(req, now())) return false;
+    if (
+      req.method !== 'POST' ||
+      !paths.includes(path) ||
+      typeof signature !== 'string' ||
+      !Number.isFinite(timestamp) ||
+      isFromTheFuture(req, now())
+    )
+      return false;
     const { rawBody } = await HTTPModuleFunctions.bufferIncomingMessage(req, defaultBodyLimit);
-    return isValidSlackRequest({ signingSecret, body: rawBody.toString(), headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp }, nowMilliseconds: now() });
+    return isValidSlackRequest({
+      signingSecret,
+      body: rawBody.toString(),
+      headers: { 'x-slack-signature': signature, 'x-slack-request-timestamp': timestamp },
+      nowMilliseconds: now(),
+    });
   };
 }

@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { label } from '../../src/domain/labels.js';
 import { execIn } from '../../src/docker/exec.js';
+import { label } from '../../src/domain/labels.js';
 import { docker, listByLabel, removeByLabel } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 
 /**
  * Issue 22's reproduction: a ready zookeeper 1, the reconciler every 5 s with no grace for orphans, and the project's
@@ -21,7 +21,10 @@ describe('the database refuses connections for 30 s', () => {
   let id: string | undefined;
 
   beforeAll(async () => {
-    h = await startSlackHarness({ subnetPool: '10.171.0.0/16', env: { RECONCILE_INTERVAL_SECONDS: '5', ORPHAN_GRACE_SECONDS: '0' } });
+    h = await startSlackHarness({
+      subnetPool: '10.171.0.0/16',
+      env: { RECONCILE_INTERVAL_SECONDS: '5', ORPHAN_GRACE_SECONDS: '0' },
+    });
     // The outage is made from the server's maintenance database: nobody can connect to the project's while it lasts.
     const url = new URL(h.db.url);
     dbName = url.pathname.slice(1);
@@ -52,7 +55,10 @@ describe('the database refuses connections for 30 s', () => {
     expect([before.containers.length, before.volumes.length, before.networks.length]).toEqual([1, 1, 1]);
 
     await admin.query(`ALTER DATABASE "${dbName}" ALLOW_CONNECTIONS false`);
-    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName]);
+    await admin.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [dbName],
+    );
     // Six reconciler passes and more run meanwhile; every cluster lookup fails.
     await new Promise((r) => setTimeout(r, 30_000));
     const during = await listByLabel(id);
@@ -61,12 +67,19 @@ describe('the database refuses connections for 30 s', () => {
 
     // The bot answers a command again, with the cluster as it was.
     let asked = 0;
-    await expect.poll(async () => {
-      const responseId = `status-after-${++asked}`;
-      await h.send('status outage-zk', { responseId }).res;
-      return (await h.reply(responseId, 10_000).catch(() => undefined))?.text ?? '';
-    }, { timeout: 90_000, interval: 2000 }).toMatch(/outage-zk.*ready/);
-    await expect.poll(async () => (await h.rows()).find((r) => r.name === 'outage-zk')?.state, { timeout: 30_000 }).toBe('ready');
+    await expect
+      .poll(
+        async () => {
+          const responseId = `status-after-${++asked}`;
+          await h.send('status outage-zk', { responseId }).res;
+          return (await h.reply(responseId, 10_000).catch(() => undefined))?.text ?? '';
+        },
+        { timeout: 90_000, interval: 2000 },
+      )
+      .toMatch(/outage-zk.*ready/);
+    await expect
+      .poll(async () => (await h.rows()).find((r) => r.name === 'outage-zk')?.state, { timeout: 30_000 })
+      .toBe('ready');
     // Two more passes with the database back: still nothing removed, nothing quarantined.
     await new Promise((r) => setTimeout(r, 12_000));
     const after = await listByLabel(id);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../support/docker.js';
 import { restartDockerDaemon } from '../support/docker-daemon.js';
 import type { FakeMessage } from '../support/fake-slack.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 
 /**
  * Restarting the Docker daemon itself: every node comes back by its restart policy (`unless-stopped`), the
@@ -28,14 +28,22 @@ describe('Docker daemon restart: clusters come back ready, the thread says so', 
 
   it('every cluster that was ready is ready again, and its thread says its node was down and came back', async () => {
     const ids = (await h.rows()).map((r) => r.id);
-    const ours = async () => (await Promise.all(ids.map((id) => docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${id}`] } })))).flat();
+    const ours = async () =>
+      (
+        await Promise.all(
+          ids.map((id) => docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${id}`] } })),
+        )
+      ).flat();
     const before = await ours();
     expect(before).toHaveLength(names.length);
     await restartDockerDaemon();
     for (const [i, name] of names.entries()) {
       const card = cards[i]!;
       // Down and back: the warning is posted once, then resolved in place once the probe passes again.
-      const back = await h.fake.waitFor(() => h.thread(card).find((m) => /Resolved: zk-1 was down and came back/.test(m.text)), 180_000);
+      const back = await h.fake.waitFor(
+        () => h.thread(card).find((m) => /Resolved: zk-1 was down and came back/.test(m.text)),
+        180_000,
+      );
       expect(h.thread(card).filter((m) => m.text.startsWith('⚠️ Node down') || m.ts === back.ts)).toHaveLength(1);
       await h.waitForCard(name, 'ready', 60_000);
     }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { queueName } from '../../src/queue/job-catalog.js';
 import { listByLabel } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
 
 /**
@@ -15,7 +15,15 @@ import { IDS } from '../support/slack-request.js';
  * ends ready and then deleted, never stuck, with nothing left in Docker and each thread message exactly once.
  * Two zookeeper 1 clusters, one harness.
  */
-const createSteps = ['create.placed', 'create.images', 'create.network', 'create.node-started', 'create.wave-ready', 'create.smoke-passed', 'create.ready-marked'];
+const createSteps = [
+  'create.placed',
+  'create.images',
+  'create.network',
+  'create.node-started',
+  'create.wave-ready',
+  'create.smoke-passed',
+  'create.ready-marked',
+];
 const deleteSteps = ['delete.removed', 'delete.marked'];
 const expirySteps = ['expiry.expired', ...deleteSteps];
 
@@ -26,7 +34,10 @@ describe('a worker killed at every step of create, delete and the expiry sweep',
 
   beforeAll(async () => {
     // A short Slack timeout keeps the outbox lease a killed sender leaves behind short (2 × timeout + 10 s).
-    h = await startSlackHarness({ subnetPool: '10.150.0.0/16', env: { QUEUE_PREFIX: prefix, EXPIRY_SWEEP_SECONDS: '2', SLACK_TIMEOUT_MS: '1000' } });
+    h = await startSlackHarness({
+      subnetPool: '10.150.0.0/16',
+      env: { QUEUE_PREFIX: prefix, EXPIRY_SWEEP_SECONDS: '2', SLACK_TIMEOUT_MS: '1000' },
+    });
     redis = new Redis(loadConfig().redisUrl);
   }, 120_000);
   afterAll(async () => {
@@ -37,7 +48,12 @@ describe('a worker killed at every step of create, delete and the expiry sweep',
   /** Waits for the armed process to kill itself at `step`, then drops the dead job's lock and the job itself. */
   async function diesAt(step: string, operation: () => Promise<string | undefined>): Promise<void> {
     expect(await h.bot.waitForExit(180_000)).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(h.bot.logs().filter((l) => l.msg === 'fault injection: SIGKILL').map((l) => l.step)).toEqual([step]);
+    expect(
+      h.bot
+        .logs()
+        .filter((l) => l.msg === 'fault injection: SIGKILL')
+        .map((l) => l.step),
+    ).toEqual([step]);
     const opId = await operation();
     if (!opId) return;
     await redis.del(`${prefix}:${queueName}:${opId}:lock`);
@@ -58,9 +74,19 @@ describe('a worker killed at every step of create, delete and the expiry sweep',
   }
 
   const latestOp = (clusterId: string, kind: string) => async () =>
-    (await h.db.database.pool.query<{ id: string }>('SELECT id FROM operations WHERE cluster_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1', [clusterId, kind])).rows[0]?.id;
+    (
+      await h.db.database.pool.query<{ id: string }>(
+        'SELECT id FROM operations WHERE cluster_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1',
+        [clusterId, kind],
+      )
+    ).rows[0]?.id;
   const ops = async (clusterId: string) =>
-    (await h.db.database.pool.query<{ kind: string; state: string }>('SELECT kind, state FROM operations WHERE cluster_id = $1 ORDER BY created_at', [clusterId])).rows.map((r) => `${r.kind} ${r.state}`);
+    (
+      await h.db.database.pool.query<{ kind: string; state: string }>(
+        'SELECT kind, state FROM operations WHERE cluster_id = $1 ORDER BY created_at',
+        [clusterId],
+      )
+    ).rows.map((r) => `${r.kind} ${r.state}`);
   const threadCount = (name: string, re: RegExp) => h.thread(h.card(name)!).filter((m) => re.test(m.text)).length;
   const stateOf = async (id: string) => (await h.rows()).find((r) => r.id === id)?.state;
 
@@ -111,11 +137,15 @@ describe('a worker killed at every step of create, delete and the expiry sweep',
 
   it("the expiry sweep's delete killed at each step ends deleted, and the owner hears it once", async () => {
     await h.crashAndRestart({ CLUSTERBOT_FAULT_KILL_AT: expirySteps[0]! });
-    await h.db.database.pool.query("UPDATE clusters SET expires_at = now() - interval '1 minute' WHERE id = $1", [second.id]);
+    await h.db.database.pool.query("UPDATE clusters SET expires_at = now() - interval '1 minute' WHERE id = $1", [
+      second.id,
+    ]);
     await killedAtEvery(expirySteps, latestOp(second.id, 'delete'));
     await endsDeleted(second.name, second.id);
     expect(await ops(second.id)).toEqual(['create succeeded', 'delete succeeded']);
-    const dms = h.fake.messages(h.fake.dmChannel(IDS.user_id)).filter((m) => m.text.includes(`${second.name} expired and was deleted`));
+    const dms = h.fake
+      .messages(h.fake.dmChannel(IDS.user_id))
+      .filter((m) => m.text.includes(`${second.name} expired and was deleted`));
     expect(dms).toHaveLength(1);
   }, 300_000);
 });

@@ -9,8 +9,8 @@ import { clientFor } from '../../src/docker/host-pool.js';
 import { label } from '../../src/domain/labels.js';
 import { queueName } from '../../src/queue/job-catalog.js';
 import { docker as local } from '../support/docker.js';
-import { startEngineB, type EngineB } from '../support/engine-b.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type EngineB, startEngineB } from '../support/engine-b.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
 
 /**
@@ -47,13 +47,33 @@ describe('a worker killed at the steps of a migration from local to host B', () 
    * engine-to-engine stream inside each migration, which test/integration/image-distribution.test.ts covers).
    */
   const preloadImages = async () => {
-    const listed = execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], { env: { ...process.env, LOG_LEVEL: 'warn' } }).toString();
+    const listed = execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    }).toString();
     for (const recipe of ['base', 'zookeeper']) {
       const ref = new RegExp(`^${recipe}\\s+built\\s+(\\S+)$`, 'm').exec(listed)![1]!;
-      if (await engineB.docker.getImage(ref).inspect().then(() => true, () => false)) continue;
-      execFileSync('sh', ['-c', `docker -H unix:///var/run/docker.sock save '${ref}' | docker -H tcp://127.0.0.1:${new URL(b.url).port} load`], {
-        env: { ...process.env, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: b.tlsDir }, timeout: 600_000, stdio: 'ignore',
-      });
+      if (
+        await engineB.docker
+          .getImage(ref)
+          .inspect()
+          .then(
+            () => true,
+            () => false,
+          )
+      )
+        continue;
+      execFileSync(
+        'sh',
+        [
+          '-c',
+          `docker -H unix:///var/run/docker.sock save '${ref}' | docker -H tcp://127.0.0.1:${new URL(b.url).port} load`,
+        ],
+        {
+          env: { ...process.env, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: b.tlsDir },
+          timeout: 600_000,
+          stdio: 'ignore',
+        },
+      );
     }
   };
 
@@ -64,9 +84,13 @@ describe('a worker killed at the steps of a migration from local to host B', () 
     h = await startSlackHarness({
       subnetPool: '10.176.0.0/16',
       env: {
-        QUEUE_PREFIX: prefix, SLACK_TIMEOUT_MS: '1000', DOCKER_HOSTS: `local=unix:///var/run/docker.sock,b=${b.url}`, DOCKER_TLS_DIR: b.tlsDir,
+        QUEUE_PREFIX: prefix,
+        SLACK_TIMEOUT_MS: '1000',
+        DOCKER_HOSTS: `local=unix:///var/run/docker.sock,b=${b.url}`,
+        DOCKER_TLS_DIR: b.tlsDir,
         // An admin may pin the create to the local engine (--host).
-        ADMIN_USERS: IDS.user_id, RECONCILE_INTERVAL_SECONDS: '5',
+        ADMIN_USERS: IDS.user_id,
+        RECONCILE_INTERVAL_SECONDS: '5',
       },
     });
     redis = new Redis(loadConfig().redisUrl);
@@ -85,7 +109,11 @@ describe('a worker killed at the steps of a migration from local to host B', () 
   /** The cluster's containers (helpers apart), helpers, networks and volumes on one engine, by label alone. */
   async function objects(docker: Docker) {
     const filters = { label: [`${label.cluster}=${id}`] };
-    const [containers, volumes, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters }), docker.listNetworks({ filters })]);
+    const [containers, volumes, networks] = await Promise.all([
+      docker.listContainers({ all: true, filters }),
+      docker.listVolumes({ filters }),
+      docker.listNetworks({ filters }),
+    ]);
     const helper = (c: Docker.ContainerInfo) => 'clusterbot.helper' in c.Labels;
     return {
       nodes: containers.filter((c) => !helper(c)).map((c) => c.State),
@@ -107,16 +135,32 @@ describe('a worker killed at the steps of a migration from local to host B', () 
    */
   async function diesAt(step: string, opts: { flush?: boolean } = {}): Promise<void> {
     const exit = await h.bot.waitForExit(180_000);
-    const said = () => h.bot.logs().filter((l) => Number(l.level) >= 40 || /migrat/.test(String(l.msg))).slice(-15).map((l) => JSON.stringify(l)).join('\n');
+    const said = () =>
+      h.bot
+        .logs()
+        .filter((l) => Number(l.level) >= 40 || /migrat/.test(String(l.msg)))
+        .slice(-15)
+        .map((l) => JSON.stringify(l))
+        .join('\n');
     expect(exit, `not killed at ${step}; the process said:\n${said()}`).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(h.bot.logs().filter((l) => l.msg === 'fault injection: SIGKILL').map((l) => l.step)).toEqual([step]);
+    expect(
+      h.bot
+        .logs()
+        .filter((l) => l.msg === 'fault injection: SIGKILL')
+        .map((l) => l.step),
+    ).toEqual([step]);
     if (opts.flush) {
       const keys = await redis.keys(`${prefix}:*`);
       expect(keys.length).toBeGreaterThan(0);
       await redis.del(...keys);
       return;
     }
-    const opId = (await h.db.database.pool.query<{ id: string }>("SELECT id FROM operations WHERE cluster_id = $1 AND kind = 'migrate' ORDER BY created_at DESC LIMIT 1", [id])).rows[0]!.id;
+    const opId = (
+      await h.db.database.pool.query<{ id: string }>(
+        "SELECT id FROM operations WHERE cluster_id = $1 AND kind = 'migrate' ORDER BY created_at DESC LIMIT 1",
+        [id],
+      )
+    ).rows[0]!.id;
     await redis.del(key(`${opId}:lock`));
     for (const k of ['active', 'wait', 'paused']) await redis.lrem(key(k), 0, opId);
     for (const k of ['delayed', 'prioritized']) await redis.zrem(key(k), opId);
@@ -125,12 +169,27 @@ describe('a worker killed at the steps of a migration from local to host B', () 
   }
 
   const migrations = async () =>
-    (await h.db.database.pool.query<{ state: string }>("SELECT state FROM operations WHERE cluster_id = $1 AND kind = 'migrate' ORDER BY created_at", [id])).rows.map((r) => r.state);
-  const row = async () => (await h.db.database.pool.query<{ state: string; host: string }>('SELECT state, host FROM clusters WHERE id = $1', [id])).rows[0]!;
+    (
+      await h.db.database.pool.query<{ state: string }>(
+        "SELECT state FROM operations WHERE cluster_id = $1 AND kind = 'migrate' ORDER BY created_at",
+        [id],
+      )
+    ).rows.map((r) => r.state);
+  const row = async () =>
+    (
+      await h.db.database.pool.query<{ state: string; host: string }>(
+        'SELECT state, host FROM clusters WHERE id = $1',
+        [id],
+      )
+    ).rows[0]!;
   const thread = (re: RegExp) => h.thread(h.card(name)!).filter((m) => re.test(m.text));
   const rolledBack = new RegExp(`^🔴 Migrating ${name} to b .* failed`);
   const migrated = new RegExp(`^🚚 ${name} was migrated from local to b`);
-  const migrate = (n: number) => h.press({ action_id: 'cluster.migrate.confirm', value: `${id}:b` }, { responseId: `migrate-${n}`, ephemeral: true });
+  const migrate = (n: number) =>
+    h.press(
+      { action_id: 'cluster.migrate.confirm', value: `${id}:b` },
+      { responseId: `migrate-${n}`, ephemeral: true },
+    );
 
   it('killed after quiesce, mid-copy (Redis flushed too), with the target started and ready: rolled back each time, nothing on B', async () => {
     expect(await objects(local)).toEqual({ nodes: ['running'], helpers: [], networks: 1, volumes: 1 });
@@ -150,8 +209,14 @@ describe('a worker killed at the steps of a migration from local to host B', () 
     // The flush took the schedulers too: the restarted worker put them back.
     expect((await redis.keys(`${prefix}:*repeat*`)).length).toBeGreaterThan(0);
     // Said honestly: the next process cannot know the step the dead one was at.
-    expect(thread(rolledBack).every((m) => m.text.includes('failed while under way: the migration was interrupted (its worker stopped)'))).toBe(true);
-    expect(thread(rolledBack).every((m) => JSON.stringify(m.blocks).includes('runs again where it was, with its data'))).toBe(true);
+    expect(
+      thread(rolledBack).every((m) =>
+        m.text.includes('failed while under way: the migration was interrupted (its worker stopped)'),
+      ),
+    ).toBe(true);
+    expect(
+      thread(rolledBack).every((m) => JSON.stringify(m.blocks).includes('runs again where it was, with its data')),
+    ).toBe(true);
     expect((await zk(local, `${zkCli} get /fault 2>/dev/null`)).output).toContain(proof);
     expect(h.card(name)!.text).toContain('· ready');
   }, 600_000);
@@ -164,7 +229,9 @@ describe('a worker killed at the steps of a migration from local to host B', () 
     expect(await row()).toEqual({ state: 'ready', host: 'b' });
     expect(await objects(engineB.docker)).toEqual({ nodes: ['running'], helpers: [], networks: 1, volumes: 1 });
     expect(await objects(local)).toEqual({ nodes: ['exited'], helpers: [], networks: 0, volumes: 1 });
-    expect((await h.db.database.pool.query('SELECT host FROM retired_sources WHERE cluster_id = $1', [id])).rows).toEqual([{ host: 'local' }]);
+    expect(
+      (await h.db.database.pool.query('SELECT host FROM retired_sources WHERE cluster_id = $1', [id])).rows,
+    ).toEqual([{ host: 'local' }]);
     expect((await zk(engineB.docker, `${zkCli} get /fault 2>/dev/null`)).output).toContain(proof);
     await h.drained();
     expect(thread(migrated)).toHaveLength(1);

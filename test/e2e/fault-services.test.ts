@@ -2,8 +2,13 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listByLabel, removeByLabel } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
-import { startThrowawayPostgres, startThrowawayRedis, type ThrowawayPostgres, type ThrowawayRedis } from '../support/throwaway-services.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
+import {
+  startThrowawayPostgres,
+  startThrowawayRedis,
+  type ThrowawayPostgres,
+  type ThrowawayRedis,
+} from '../support/throwaway-services.js';
 
 /**
  * Redis flushed, and Postgres restarted, in the middle of a create. Both are this file's own servers (the shared
@@ -22,10 +27,17 @@ describe('Redis flushed and Postgres restarted mid-create', () => {
     redis = await startThrowawayRedis();
     db = new pg.Pool({ connectionString: pgServer.url, max: 2 });
     db.on('error', () => undefined); // the restart cuts idle sessions too
-    h = await startSlackHarness({ subnetPool: '10.151.0.0/16', env: { DATABASE_URL: pgServer.url, REDIS_URL: redis.url, RECONCILE_INTERVAL_SECONDS: '5' } });
+    h = await startSlackHarness({
+      subnetPool: '10.151.0.0/16',
+      env: { DATABASE_URL: pgServer.url, REDIS_URL: redis.url, RECONCILE_INTERVAL_SECONDS: '5' },
+    });
   }, 120_000);
   afterAll(async () => {
-    const ids = db ? (await db.query<{ id: string }>('SELECT id FROM clusters').catch(() => ({ rows: [] as { id: string }[] }))).rows.map((r) => r.id) : [];
+    const ids = db
+      ? (
+          await db.query<{ id: string }>('SELECT id FROM clusters').catch(() => ({ rows: [] as { id: string }[] }))
+        ).rows.map((r) => r.id)
+      : [];
     await h?.bot.stop();
     for (const id of ids) await removeByLabel(id);
     await db?.end();
@@ -34,28 +46,43 @@ describe('Redis flushed and Postgres restarted mid-create', () => {
     pgServer?.stop();
   });
 
-  const row = async (name: string) => (await db.query<{ id: string; state: string }>('SELECT id, state FROM clusters WHERE name = $1', [name])).rows[0];
+  const row = async (name: string) =>
+    (await db.query<{ id: string; state: string }>('SELECT id, state FROM clusters WHERE name = $1', [name])).rows[0];
 
   /** Starts a create and waits until its first container exists (provisioning is under way). */
   async function createUnderWay(name: string): Promise<string> {
     await h.send(`create zookeeper 1 --name ${name}`).res;
     await expect.poll(() => row(name), { timeout: 30_000 }).toBeDefined();
     const id = (await row(name))!.id;
-    await expect.poll(async () => (await listByLabel(id)).networks.length, { timeout: 60_000, interval: 100 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await listByLabel(id)).networks.length, { timeout: 60_000, interval: 100 })
+      .toBeGreaterThan(0);
     return id;
   }
 
   async function endsThenDeletes(name: string, id: string, allowed: string[]): Promise<string> {
-    await expect.poll(async () => (await row(name))?.state, { timeout: 240_000, interval: 1000 }).toSatisfy((s: string | undefined) => allowed.includes(s ?? ''));
+    await expect
+      .poll(async () => (await row(name))?.state, { timeout: 240_000, interval: 1000 })
+      .toSatisfy((s: string | undefined) => allowed.includes(s ?? ''));
     const end = (await row(name))!.state;
-    const open = await db.query("SELECT kind, state FROM operations WHERE cluster_id = $1 AND state IN ('queued', 'running')", [id]);
+    const open = await db.query(
+      "SELECT kind, state FROM operations WHERE cluster_id = $1 AND state IN ('queued', 'running')",
+      [id],
+    );
     expect(open.rows).toEqual([]);
     await h.press({ action_id: 'cluster.delete', value: id }, { responseId: `del-${name}` });
     await expect.poll(async () => (await row(name))?.state, { timeout: 120_000, interval: 1000 }).toBe('deleted');
     const left = await listByLabel(id);
     expect([left.containers.length, left.volumes.length, left.networks.length]).toEqual([0, 0, 0]);
     // Everything told reaches Slack, each thread message once (the harness's own database is not this bot's).
-    await expect.poll(async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE version > sent_version')).rows[0]!.n, { timeout: 60_000 }).toBe(0);
+    await expect
+      .poll(
+        async () =>
+          (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE version > sent_version')).rows[0]!
+            .n,
+        { timeout: 60_000 },
+      )
+      .toBe(0);
     const told = h.thread(h.card(name)!).map((m) => m.text);
     expect(told.filter((t) => /is ready in|failed while/.test(t))).toHaveLength(1);
     expect(told.filter((t) => /was deleted/.test(t))).toHaveLength(1);

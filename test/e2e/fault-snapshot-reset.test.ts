@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { queueName } from '../../src/queue/job-catalog.js';
 import { docker, listByLabel } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 
 /**
  * Issue 10's fault tests for the snapshot and reset steps, as test/e2e/fault-create-delete.test.ts does for create
@@ -40,7 +40,12 @@ describe('a worker killed at the steps of a snapshot and of a reset', () => {
   beforeAll(async () => {
     h = await startSlackHarness({
       subnetPool: '10.151.0.0/16',
-      env: { QUEUE_PREFIX: prefix, SLACK_TIMEOUT_MS: '1000', ARTIFACT_DIR: artifactDir, DOWNLOAD_SIGNING_KEY: 'fault-snapshot-signing-key-0123456789' },
+      env: {
+        QUEUE_PREFIX: prefix,
+        SLACK_TIMEOUT_MS: '1000',
+        ARTIFACT_DIR: artifactDir,
+        DOWNLOAD_SIGNING_KEY: 'fault-snapshot-signing-key-0123456789',
+      },
     });
     redis = new Redis(loadConfig().redisUrl);
     await h.send(`create zookeeper 1 --name ${name}`).res;
@@ -52,7 +57,10 @@ describe('a worker killed at the steps of a snapshot and of a reset', () => {
     const snaps = h ? (await h.db.database.pool.query<{ id: string }>('SELECT id FROM snapshots')).rows : [];
     for (const s of snaps)
       for (const img of await docker.listImages({ filters: { label: [`clusterbot.snapshot=${s.id}`] } }))
-        await docker.getImage(img.Id).remove({ force: true }).catch(() => undefined);
+        await docker
+          .getImage(img.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
     await redis?.quit();
     await h?.close();
   });
@@ -60,8 +68,18 @@ describe('a worker killed at the steps of a snapshot and of a reset', () => {
   /** Waits for the armed process to kill itself at `step`, then drops the dead job's lock and the job itself. */
   async function diesAt(step: string, kind: string): Promise<void> {
     expect(await h.bot.waitForExit(180_000)).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(h.bot.logs().filter((l) => l.msg === 'fault injection: SIGKILL').map((l) => l.step)).toEqual([step]);
-    const opId = (await h.db.database.pool.query<{ id: string }>('SELECT id FROM operations WHERE cluster_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1', [id, kind])).rows[0]!.id;
+    expect(
+      h.bot
+        .logs()
+        .filter((l) => l.msg === 'fault injection: SIGKILL')
+        .map((l) => l.step),
+    ).toEqual([step]);
+    const opId = (
+      await h.db.database.pool.query<{ id: string }>(
+        'SELECT id FROM operations WHERE cluster_id = $1 AND kind = $2 ORDER BY created_at DESC LIMIT 1',
+        [id, kind],
+      )
+    ).rows[0]!.id;
     await redis.del(`${prefix}:${queueName}:${opId}:lock`);
     const key = (k: string) => `${prefix}:${queueName}:${k}`;
     for (const k of ['active', 'wait', 'paused']) await redis.lrem(key(k), 0, opId);
@@ -71,17 +89,35 @@ describe('a worker killed at the steps of a snapshot and of a reset', () => {
   }
 
   const ops = async (kind: string) =>
-    (await h.db.database.pool.query<{ state: string }>('SELECT state FROM operations WHERE cluster_id = $1 AND kind = $2 ORDER BY created_at', [id, kind])).rows.map((r) => r.state);
+    (
+      await h.db.database.pool.query<{ state: string }>(
+        'SELECT state FROM operations WHERE cluster_id = $1 AND kind = $2 ORDER BY created_at',
+        [id, kind],
+      )
+    ).rows.map((r) => r.state);
   const snapshots = async () =>
-    (await h.db.database.pool.query<{ id: string; state: string }>('SELECT id, state FROM snapshots WHERE cluster_id = $1 ORDER BY created_at', [id])).rows;
+    (
+      await h.db.database.pool.query<{ id: string; state: string }>(
+        'SELECT id, state FROM snapshots WHERE cluster_id = $1 ORDER BY created_at',
+        [id],
+      )
+    ).rows;
   const thread = (re: RegExp) => h.thread(h.card(name)!).filter((m) => re.test(m.text));
   const snapshotReady = /Snapshot \w{8} of .* is ready/;
   const snapshotFailed = new RegExp(`A snapshot of ${name} .* failed`);
-  const archives = async () => (await readdir(artifactDir, { recursive: true }).catch(() => [] as string[])).filter((f) => f.endsWith('.tar.gz') || f.includes('.tmp'));
-  const imagesOf = async (snapshotId: string) => docker.listImages({ filters: { label: [`clusterbot.snapshot=${snapshotId}`] } });
+  const archives = async () =>
+    (await readdir(artifactDir, { recursive: true }).catch(() => [] as string[])).filter(
+      (f) => f.endsWith('.tar.gz') || f.includes('.tmp'),
+    );
+  const imagesOf = async (snapshotId: string) =>
+    docker.listImages({ filters: { label: [`clusterbot.snapshot=${snapshotId}`] } });
   const docked = async () => {
     const l = await listByLabel(id);
-    return { containers: l.containers.length, networks: l.networks.length, volumes: l.volumes.map((v) => v.Name).sort() };
+    return {
+      containers: l.containers.length,
+      networks: l.networks.length,
+      volumes: l.volumes.map((v) => v.Name).sort(),
+    };
   };
   let before: Awaited<ReturnType<typeof docked>>;
 
@@ -133,7 +169,9 @@ describe('a worker killed at the steps of a snapshot and of a reset', () => {
 
   it('deleted at the end with nothing left', async () => {
     await h.press({ action_id: 'cluster.delete', value: id }, { responseId: 'del' });
-    await expect.poll(async () => (await h.rows()).find((r) => r.id === id)?.state, { timeout: 120_000, interval: 500 }).toBe('deleted');
+    await expect
+      .poll(async () => (await h.rows()).find((r) => r.id === id)?.state, { timeout: 120_000, interval: 500 })
+      .toBe('deleted');
     expect(await docked()).toEqual({ containers: 0, networks: 0, volumes: [] });
   }, 180_000);
 });

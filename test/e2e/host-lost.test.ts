@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFor } from '../../src/docker/host-pool.js';
 import { label } from '../../src/domain/labels.js';
-import { killEngine, startEngine, type EngineB } from '../support/engine-b.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type EngineB, killEngine, startEngine } from '../support/engine-b.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
 
 /**
@@ -27,12 +27,17 @@ describe('a Docker host that dies', () => {
   const back = `back-zk-${randomUUID().slice(0, 6)}`;
   let clusterId = '';
   let killedAt = 0;
-  const dms = () => h.fake.messages(h.fake.dmChannel(IDS.user_id)).filter((m) => m.text.includes(`Your cluster ${onC} is lost`));
+  const dms = () =>
+    h.fake.messages(h.fake.dmChannel(IDS.user_id)).filter((m) => m.text.includes(`Your cluster ${onC} is lost`));
   const onEngineC = async (id: string) => {
     const { docker, agent } = clientFor({ name: 'c', url: c.url, tlsDir: c.tlsDir });
     try {
       const filters = { label: [`${label.cluster}=${id}`] };
-      const [containers, volumes, networks] = await Promise.all([docker.listContainers({ all: true, filters }), docker.listVolumes({ filters }), docker.listNetworks({ filters })]);
+      const [containers, volumes, networks] = await Promise.all([
+        docker.listContainers({ all: true, filters }),
+        docker.listVolumes({ filters }),
+        docker.listNetworks({ filters }),
+      ]);
       return { containers: containers.length, volumes: volumes.Volumes?.length ?? 0, networks: networks.length };
     } finally {
       agent.destroy();
@@ -41,16 +46,29 @@ describe('a Docker host that dies', () => {
   const deleteConfirmed = async (name: string) => {
     const asked = `delete-${name}`;
     await h.send(`delete ${name}`, { responseId: asked }).res;
-    const button = (await h.reply(asked)).blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete.confirm')!;
+    const button = (await h.reply(asked)).blocks
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.action_id === 'cluster.delete.confirm')!;
     expect((await h.press(button, { responseId: `confirm-${name}`, ephemeral: true })).status).toBe(200);
   };
 
   /** The ZooKeeper image's id on local (where images are built) and on C. */
-  const zookeeperRef = () => /^zookeeper\s+built\s+(\S+)$/m.exec(execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], { env: { ...process.env, LOG_LEVEL: 'warn' } }).toString())![1]!;
+  const zookeeperRef = () =>
+    /^zookeeper\s+built\s+(\S+)$/m.exec(
+      execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], {
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      }).toString(),
+    )![1]!;
   const imageOnC = async (ref: string) => {
     const { docker, agent } = clientFor({ name: 'c', url: c.url, tlsDir: c.tlsDir });
     try {
-      return await docker.getImage(ref).inspect().then((i) => i.Id, () => undefined);
+      return await docker
+        .getImage(ref)
+        .inspect()
+        .then(
+          (i) => i.Id,
+          () => undefined,
+        );
     } finally {
       agent.destroy();
     }
@@ -65,9 +83,12 @@ describe('a Docker host that dies', () => {
   const dropImageOnC = async (ref: string) => {
     const { docker, agent } = clientFor({ name: 'c', url: c.url, tlsDir: c.tlsDir });
     try {
-      await docker.getImage(ref).remove({ force: true }).catch((e: { statusCode?: number }) => {
-        if (e.statusCode !== 404) throw e;
-      });
+      await docker
+        .getImage(ref)
+        .remove({ force: true })
+        .catch((e: { statusCode?: number }) => {
+          if (e.statusCode !== 404) throw e;
+        });
     } finally {
       agent.destroy();
     }
@@ -75,7 +96,9 @@ describe('a Docker host that dies', () => {
 
   /** `clusterbot hosts ...` as an admin types it, against this clusterbot's database. */
   const hostsCli = (...args: string[]) =>
-    execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'hosts', ...args], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: h.db.url, LOG_LEVEL: 'warn' } }).toString();
+    execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'hosts', ...args], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: h.db.url, LOG_LEVEL: 'warn' },
+    }).toString();
 
   beforeAll(async () => {
     c = await startEngine('c');
@@ -106,7 +129,9 @@ describe('a Docker host that dies', () => {
 
   it('creates clusters on host C, one pinned and one placed there because the local host is nearly full; their cards show the host', async () => {
     // The local host as a shared machine that lends clusterbot little: 256 MiB, less than a zookeeper 1 reserves.
-    expect(hostsCli('limit', 'local', '--memory', '256m')).toContain('local: clusters may reserve at most 256 MiB of memory there');
+    expect(hostsCli('limit', 'local', '--memory', '256m')).toContain(
+      'local: clusters may reserve at most 256 MiB of memory there',
+    );
     await h.send(`create zookeeper 1 --name ${onC} --host c`).res;
     await h.send(`create zookeeper 1 --name ${back}`).res;
     const placed = await h.waitForCard(back, 'ready', 240_000);
@@ -115,8 +140,21 @@ describe('a Docker host that dies', () => {
     expect(JSON.stringify(ready.blocks)).toContain('*Host*\\nc');
     // The image came from the local host: the same image id, and the cards told how far its copy had got.
     const ref = zookeeperRef();
-    expect(await imageOnC(ref)).toBe(await new Docker().getImage(ref).inspect().then((i) => i.Id));
-    expect(h.fake.calls().some((x) => /chat\.(postMessage|update)/.test(x.method) && JSON.stringify(x.args).includes('copying the zookeeper image to c: '))).toBe(true);
+    expect(await imageOnC(ref)).toBe(
+      await new Docker()
+        .getImage(ref)
+        .inspect()
+        .then((i) => i.Id),
+    );
+    expect(
+      h.fake
+        .calls()
+        .some(
+          (x) =>
+            /chat\.(postMessage|update)/.test(x.method) &&
+            JSON.stringify(x.args).includes('copying the zookeeper image to c: '),
+        ),
+    ).toBe(true);
     const rows = await h.rows();
     clusterId = rows.find((r) => r.name === onC)!.id;
     expect((await onEngineC(clusterId)).containers).toBe(1);
@@ -131,7 +169,10 @@ describe('a Docker host that dies', () => {
     expect(clusterId).not.toBe('');
     const lost = await h.waitForCard(onC, 'lost', 60_000);
     // Lost within the threshold, give or take a check interval and the check's own deadline (1 s each here).
-    const { rows } = await h.db.database.pool.query("SELECT at FROM events WHERE cluster_id = $1 AND kind = 'state.lost'", [clusterId]);
+    const { rows } = await h.db.database.pool.query(
+      "SELECT at FROM events WHERE cluster_id = $1 AND kind = 'state.lost'",
+      [clusterId],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0].at.getTime() - killedAt).toBeLessThan((lostAfterSeconds + 4) * 1000);
     expect(JSON.stringify(lost.blocks)).toMatch(/Lost:\*.*\*c\*.*has not answered since <!date\^/);
@@ -158,7 +199,7 @@ describe('a Docker host that dies', () => {
     await h.crashAndRestart();
     // Two more host checks by the new process: each records C's failure (updated_at moves).
     const after = new Date();
-    for (let seen = 0; seen < 2;) {
+    for (let seen = 0; seen < 2; ) {
       const { rows } = await h.db.database.pool.query("SELECT updated_at FROM hosts WHERE name = 'c'");
       if (rows[0].updated_at > after) seen++;
       await new Promise((r) => setTimeout(r, 1100));
@@ -174,19 +215,39 @@ describe('a Docker host that dies', () => {
     await h.waitForCard(onC, 'deleted', 30_000);
     expect(Date.now() - asked).toBeLessThan(20_000);
     const card = h.card(onC)!;
-    await h.fake.waitFor(() => h.thread(card).find((m) => m.text.includes('did not answer: what is left there is removed when it answers again')), 10_000);
+    await h.fake.waitFor(
+      () =>
+        h
+          .thread(card)
+          .find((m) => m.text.includes('did not answer: what is left there is removed when it answers again')),
+      10_000,
+    );
     await startEngine('c');
     // The reconciler (every 5 s here, grace 0) sweeps what C still holds of the deleted cluster: it says so, and
     // nothing of it is left there.
-    await expect.poll(() => h.bot.logs().some((l) => l.msg === 'reconciled' && (l.orphansRemoved as string[] | undefined)?.includes(clusterId)), { timeout: 90_000, interval: 1000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          h.bot
+            .logs()
+            .some((l) => l.msg === 'reconciled' && (l.orphansRemoved as string[] | undefined)?.includes(clusterId)),
+        { timeout: 90_000, interval: 1000 },
+      )
+      .toBe(true);
     expect(await onEngineC(clusterId)).toEqual({ containers: 0, volumes: 0, networks: 0 });
     // And C is active again. The cluster kept there: a killed dockerd stops on its return what still ran, and the
     // restart policy does not bring it back, so after a short grace it is failed with Retry, which starts it again.
-    await expect.poll(async () => (await h.db.database.pool.query("SELECT state FROM hosts WHERE name = 'c'")).rows[0].state, { timeout: 20_000 }).toBe('active');
+    await expect
+      .poll(async () => (await h.db.database.pool.query("SELECT state FROM hosts WHERE name = 'c'")).rows[0].state, {
+        timeout: 20_000,
+      })
+      .toBe('active');
     const failed = await h.waitForCard(back, 'failed', 90_000);
     expect(JSON.stringify(failed.blocks)).toContain('Docker host c answers again, but zk-1 is stopped there.');
     const backId = (await h.rows()).find((r) => r.name === back)!.id;
-    expect((await h.press({ action_id: 'cluster.retry', value: backId }, { responseId: 'retry-back' })).status).toBe(200);
+    expect((await h.press({ action_id: 'cluster.retry', value: backId }, { responseId: 'retry-back' })).status).toBe(
+      200,
+    );
     await h.waitForCard(back, 'ready', 120_000);
   }, 180_000);
 });

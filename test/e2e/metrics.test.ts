@@ -4,7 +4,7 @@ import { execIn } from '../../src/docker/exec.js';
 import { label } from '../../src/domain/labels.js';
 import { freePort } from '../support/clusterbot-process.js';
 import { docker } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 
 /**
  * /metrics of the running executable after one create and one delete (ZooKeeper × 1), on the internal
@@ -45,20 +45,23 @@ describe('/metrics after a create and a delete', () => {
     expect(ready.text).not.toContain('postgres://');
   });
 
-  it('from inside the cluster\'s node, neither the bot\'s port, its metrics port nor cloud metadata answers', async () => {
+  it("from inside the cluster's node, neither the bot's port, its metrics port nor cloud metadata answers", async () => {
     expect((await h.send(`create zookeeper 1 --name ${name}`).res).status).toBe(200);
     await h.waitForCard(name, 'ready', 240_000);
     const id = (await h.rows())[0]!.id;
     const [node] = await docker.listContainers({ filters: { label: [`${label.cluster}=${id}`] } });
     const gateway = Object.values((await docker.getContainer(node!.Id).inspect()).NetworkSettings.Networks)[0]!.Gateway;
-    const curl = async (url: string) => (await execIn(docker, node!.Id, ['sh', '-c', `curl -sS -m 5 ${url}; echo " exit=$?"`])).output;
+    const curl = async (url: string) =>
+      (await execIn(docker, node!.Id, ['sh', '-c', `curl -sS -m 5 ${url}; echo " exit=$?"`])).output;
     // The bot's public port listens on every address of the host, the bridge's gateway included: refused on accept.
     expect(await curl(`http://${gateway}:${h.bot.port}/healthz`)).toMatch(/exit=(52|56)$/m);
     expect((await get(h.bot.port, '/healthz')).status).toBe(200); // from the host it answers
     // METRICS_PORT listens on 127.0.0.1 only.
     expect(await curl(`http://${gateway}:${metricsPort}/metrics`)).toMatch(/exit=7$/m);
     // The worker guarded the host before it made the cluster's network.
-    expect(await curl('http://169.254.169.254/latest/meta-data/')).toMatch(/(Connection refused|Couldn.t connect)[^\n]*\n exit=7$/m);
+    expect(await curl('http://169.254.169.254/latest/meta-data/')).toMatch(
+      /(Connection refused|Couldn.t connect)[^\n]*\n exit=7$/m,
+    );
   }, 300_000);
 
   it('counts the create and the delete, with histogram buckets, engine calls, Slack calls and host reservations', async () => {
@@ -79,15 +82,27 @@ describe('/metrics after a create and a delete', () => {
       expect(sample(text, 'clusterbot_operations_finished_total', { kind, outcome: 'succeeded' }), kind).toBe(1);
       expect(sample(text, 'clusterbot_operations_failed_total', { kind }), kind).toBeUndefined();
       expect(sample(text, 'clusterbot_operation_duration_seconds_count', { kind, outcome: 'succeeded' }), kind).toBe(1);
-      expect(sample(text, 'clusterbot_operation_duration_seconds_bucket', { kind, outcome: 'succeeded', le: '+Inf' }), kind).toBe(1);
-      expect(sample(text, 'clusterbot_operation_duration_seconds_bucket', { kind, outcome: 'succeeded', le: '3600' }), kind).toBe(1);
+      expect(
+        sample(text, 'clusterbot_operation_duration_seconds_bucket', { kind, outcome: 'succeeded', le: '+Inf' }),
+        kind,
+      ).toBe(1);
+      expect(
+        sample(text, 'clusterbot_operation_duration_seconds_bucket', { kind, outcome: 'succeeded', le: '3600' }),
+        kind,
+      ).toBe(1);
       expect(sample(text, 'clusterbot_job_wait_seconds_count', { kind }), kind).toBe(1);
     }
     // A create takes seconds, not nothing: the 1 s bucket stays empty while the sum is positive.
-    expect(sample(text, 'clusterbot_operation_duration_seconds_bucket', { kind: 'create', outcome: 'succeeded', le: '1' })).toBe(0);
-    expect(sample(text, 'clusterbot_operation_duration_seconds_sum', { kind: 'create', outcome: 'succeeded' })).toBeGreaterThan(1);
+    expect(
+      sample(text, 'clusterbot_operation_duration_seconds_bucket', { kind: 'create', outcome: 'succeeded', le: '1' }),
+    ).toBe(0);
+    expect(
+      sample(text, 'clusterbot_operation_duration_seconds_sum', { kind: 'create', outcome: 'succeeded' }),
+    ).toBeGreaterThan(1);
     expect(sample(text, 'clusterbot_clusters', { state: 'ready', template: 'zookeeper' })).toBeUndefined();
-    expect(sample(text, 'clusterbot_docker_call_duration_seconds_count', { call: 'POST /containers/{id}/start' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'clusterbot_docker_call_duration_seconds_count', { call: 'POST /containers/{id}/start' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'clusterbot_slack_api_calls_total', { method: 'chat.postMessage' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'clusterbot_slack_api_calls_total', { method: 'chat.update' })).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'clusterbot_queue_jobs', { state: 'waiting' })).toBe(0);

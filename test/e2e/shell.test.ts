@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,8 @@ describe('clusterbot shell (no Slack)', () => {
     for (;;) {
       const m = out.slice(from).match(pattern);
       if (m) return m;
-      if (shell.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} in shell output:\n${out.slice(-4000)}`);
+      if (shell.exitCode !== null || Date.now() > deadline)
+        throw new Error(`no ${pattern} in shell output:\n${out.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
@@ -72,14 +73,18 @@ describe('clusterbot shell (no Slack)', () => {
     type(`create zookeeper 1 --name ${name}`);
     await waitForOutput(new RegExp(`${name} is ready in \\d+ s`), at, 180_000);
     // The shell prints what a state change tells inside its transaction: the commit may follow the line by a moment.
-    const rowsOf = async () => (await db.database.pool.query('SELECT id, state FROM clusters WHERE name = $1', [name])).rows;
+    const rowsOf = async () =>
+      (await db.database.pool.query('SELECT id, state FROM clusters WHERE name = $1', [name])).rows;
     await expect.poll(rowsOf, { timeout: 10_000 }).toEqual([{ id: expect.any(String), state: 'ready' }]);
     const rows = await rowsOf();
     clusterId = rows[0].id;
 
     at = out.length;
     type(`status ${name}`);
-    const buttons = await waitForOutput(/\[(\d+)\] Status {2}\[(\d+)\] 📸 Snapshot {2}\[(\d+)\] Reset {2}\[(\d+)\] Delete/, at);
+    const buttons = await waitForOutput(
+      /\[(\d+)\] Status {2}\[(\d+)\] 📸 Snapshot {2}\[(\d+)\] Reset {2}\[(\d+)\] Delete/,
+      at,
+    );
     expect(out.slice(at)).toMatch(/ZooKeeper client `localhost:\d+`/);
 
     // The Snapshot button works in the shell too: progress, then the summary; its Download button prints a link.
@@ -87,7 +92,10 @@ describe('clusterbot shell (no Slack)', () => {
     type(buttons[2]!);
     await waitForOutput(/Taking a snapshot of/, at);
     const done = await waitForOutput(/Snapshot (\w{8}) of [\w-]+ is ready: 1 node/, at, 120_000);
-    const download = await waitForOutput(/\[(\d+)\] ⬇️ Download \([\d.]+ \w+\) {2}\[\d+\] Restore {2}\[(\d+)\] Share with…/, at);
+    const download = await waitForOutput(
+      /\[(\d+)\] ⬇️ Download \([\d.]+ \w+\) {2}\[\d+\] Restore {2}\[(\d+)\] Share with…/,
+      at,
+    );
     at = out.length;
     type(download[1]!);
     await waitForOutput(/Download http:\/\/localhost:\d+\/downloads\/snapshots\//, at);
@@ -99,7 +107,9 @@ describe('clusterbot shell (no Slack)', () => {
     await waitForOutput(/unmasked configuration .* stays masked\. \[y\/N\]/, at);
     type('y');
     await waitForOutput(/is shared with @U0BOB, who was told by DM/, at);
-    expect((await db.database.pool.query('SELECT user_id, granted_by FROM snapshot_shares')).rows).toEqual([{ user_id: 'U0BOB', granted_by: 'UALICE' }]);
+    expect((await db.database.pool.query('SELECT user_id, granted_by FROM snapshot_shares')).rows).toEqual([
+      { user_id: 'U0BOB', granted_by: 'UALICE' },
+    ]);
     at = out.length;
     type('snapshots');
     await waitForOutput(new RegExp(`${done[1]}\`? · ${name} \\(zookeeper × 1\\) · ready`), at);
@@ -109,7 +119,13 @@ describe('clusterbot shell (no Slack)', () => {
     await waitForOutput(/cannot be undone\. \[y\/N\]/, at);
     type('y');
     await waitForOutput(new RegExp(`${name} was deleted by @UALICE`), at, 60_000);
-    await expect.poll(async () => (await db.database.pool.query('SELECT state FROM clusters WHERE id = $1', [clusterId])).rows[0].state, { timeout: 10_000 }).toBe('deleted');
+    await expect
+      .poll(
+        async () =>
+          (await db.database.pool.query('SELECT state FROM clusters WHERE id = $1', [clusterId])).rows[0].state,
+        { timeout: 10_000 },
+      )
+      .toBe('deleted');
     expect(await listByLabel(clusterId)).toEqual({ containers: [], volumes: [], networks: [] });
   });
 });

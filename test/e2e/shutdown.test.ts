@@ -6,10 +6,10 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { startClusterbot, type ClusterbotProcess } from '../support/clusterbot-process.js';
+import { type ClusterbotProcess, startClusterbot } from '../support/clusterbot-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { docker, listByLabel, removeByLabel } from '../support/docker.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
 import { eventsUrl, IDS, newTriggerId, postToBot, slashCommandBody } from '../support/slack-request.js';
 
 /**
@@ -72,11 +72,17 @@ async function start(kind: string, env: Record<string, string>): Promise<Cluster
 /** Names of the Redis connections whose name contains `tag`. */
 async function redisClients(tag: string): Promise<string[]> {
   const list = (await redis.call('CLIENT', 'LIST')) as string;
-  return list.split('\n').map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '').filter((n) => n.includes(tag));
+  return list
+    .split('\n')
+    .map((l) => /\bname=(\S*)/.exec(l)?.[1] ?? '')
+    .filter((n) => n.includes(tag));
 }
 
 async function pgSessions(db: TestDatabase, tag: string): Promise<number> {
-  const { rows } = await db.database.pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [tag]);
+  const { rows } = await db.database.pool.query(
+    'SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1',
+    [tag],
+  );
   return rows[0].n as number;
 }
 
@@ -149,12 +155,20 @@ describe('clusterbot exits by itself after SIGTERM', () => {
 describe('clusterbot shell ends with status 0', () => {
   async function shell(db: TestDatabase) {
     const child = spawn(process.execPath, [path.resolve('dist/entrypoints/cli.js'), 'shell'], {
-      env: { PATH: process.env.PATH ?? '', ...envFor(db), SLACK_BOT_TOKEN: '', SLACK_SIGNING_SECRET: '', SLACK_API_URL: '' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...envFor(db),
+        SLACK_BOT_TOKEN: '',
+        SLACK_SIGNING_SECRET: '',
+        SLACK_API_URL: '',
+      },
     });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     cleanups.push(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
@@ -164,9 +178,14 @@ describe('clusterbot shell ends with status 0', () => {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no prompt:\n${out}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const within = (ms: number) => Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
+    const within = (ms: number) =>
+      Promise.race([exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))]);
     const tag = tagOf('shell', child.pid);
-    const report = () => out.split('\n').filter((l) => l.includes('"open at exit"')).map((l) => JSON.parse(l) as { resources: string[] })[0];
+    const report = () =>
+      out
+        .split('\n')
+        .filter((l) => l.includes('"open at exit"'))
+        .map((l) => JSON.parse(l) as { resources: string[] })[0];
     return { child, within, tag, report };
   }
 
@@ -206,20 +225,33 @@ describe('a create in flight at SIGTERM', () => {
     cleanups.push(async () => clusterId && removeByLabel(clusterId));
 
     const first = await start('all', env);
-    const body = slashCommandBody({ text: `create zookeeper 3 --name ${name}`, trigger_id: newTriggerId(), response_url: fake.responseUrl(name) });
+    const body = slashCommandBody({
+      text: `create zookeeper 3 --name ${name}`,
+      trigger_id: newTriggerId(),
+      response_url: fake.responseUrl(name),
+    });
     expect((await postToBot(eventsUrl(first.port), body, { signingSecret: secret })).status).toBe(200);
     // In flight: provisioning, with a node already made.
-    await expect.poll(async () => {
-      const { rows } = await db.database.pool.query(
-        `SELECT c.id, c.state, (SELECT count(*)::int FROM nodes n WHERE n.cluster_id = c.id) AS nodes FROM clusters c WHERE c.name = $1`, [name]);
-      clusterId = rows[0]?.id ?? '';
-      return rows[0] && rows[0].state === 'provisioning' && rows[0].nodes > 0;
-    }, { timeout: 120_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const { rows } = await db.database.pool.query(
+            `SELECT c.id, c.state, (SELECT count(*)::int FROM nodes n WHERE n.cluster_id = c.id) AS nodes FROM clusters c WHERE c.name = $1`,
+            [name],
+          );
+          clusterId = rows[0]?.id ?? '';
+          return rows[0] && rows[0].state === 'provisioning' && rows[0].nodes > 0;
+        },
+        { timeout: 120_000, interval: 100 },
+      )
+      .toBe(true);
 
     first.child.kill('SIGTERM');
     // It exits by itself within the deadline (2 s), with status 0: handing a job back is part of stopping.
     expect(await first.waitForExit(2000 + 2000)).toEqual({ code: 0, signal: null });
-    expect(first.logs().find((l) => String(l.msg).includes('handed back to the queue'))).toMatchObject({ job: 'cluster.create' });
+    expect(first.logs().find((l) => String(l.msg).includes('handed back to the queue'))).toMatchObject({
+      job: 'cluster.create',
+    });
     const [row] = (await db.database.pool.query('SELECT state FROM clusters WHERE id = $1', [clusterId])).rows;
     expect(row.state).toBe('provisioning');
 
@@ -227,17 +259,22 @@ describe('a create in flight at SIGTERM', () => {
     const card = () => fake.messages(IDS.channel_id).filter((m) => !m.thread_ts && m.text.includes(name));
     await fake.waitFor(() => {
       const text = card()[0]?.text ?? '';
-      if (text.includes('· failed')) throw new Error(`${name} failed instead of becoming ready:\n${second.output().slice(-3000)}`);
+      if (text.includes('· failed'))
+        throw new Error(`${name} failed instead of becoming ready:\n${second.output().slice(-3000)}`);
       return text.includes('· ready');
     }, 240_000);
     expect(card()).toHaveLength(1);
-    expect((await db.database.pool.query('SELECT state FROM clusters WHERE id = $1', [clusterId])).rows[0].state).toBe('ready');
+    expect((await db.database.pool.query('SELECT state FROM clusters WHERE id = $1', [clusterId])).rows[0].state).toBe(
+      'ready',
+    );
 
     // No orphan: exactly the three nodes the database knows, running, on one network.
     const made = await listByLabel(clusterId);
     expect(made.containers).toHaveLength(3);
     expect(made.networks).toHaveLength(1);
-    const nodes = (await db.database.pool.query('SELECT container_id FROM nodes WHERE cluster_id = $1', [clusterId])).rows.map((r) => r.container_id as string);
+    const nodes = (
+      await db.database.pool.query('SELECT container_id FROM nodes WHERE cluster_id = $1', [clusterId])
+    ).rows.map((r) => r.container_id as string);
     expect(made.containers.map((c) => c.Id).sort()).toEqual(nodes.sort());
     for (const c of made.containers) expect((await docker.getContainer(c.Id).inspect()).State.Running).toBe(true);
 

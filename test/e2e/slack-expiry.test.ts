@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
 
 /**
@@ -30,19 +30,33 @@ describe('Slack → clusterbot: a cluster expires with a reminder, then is delet
     expect((await h.send(`create zookeeper 1 --name ${name}`).res).status).toBe(200);
     const card = await h.waitForCard(name, 'ready', 90_000);
 
-    const reminder = await h.fake.waitFor(() => dms().find((m) => m.text.includes(`Your cluster ${name} expires in`)), 100_000);
+    const reminder = await h.fake.waitFor(
+      () => dms().find((m) => m.text.includes(`Your cluster ${name} expires in`)),
+      100_000,
+    );
     const actions = JSON.stringify(reminder.blocks);
-    for (const id of ['cluster.extend.1d', 'cluster.extend.3d', 'cluster.delete']) expect(actions).toContain(`"action_id":"${id}"`);
+    for (const id of ['cluster.extend.1d', 'cluster.extend.3d', 'cluster.delete'])
+      expect(actions).toContain(`"action_id":"${id}"`);
     expect(actions).toContain(`<#${IDS.channel_id}>`);
 
     await h.waitForCard(name, 'deleted', 150_000);
-    const gone = await h.fake.waitFor(() => dms().find((m) => m.text.includes(`Your cluster ${name} expired and was deleted`)), 10_000);
+    const gone = await h.fake.waitFor(
+      () => dms().find((m) => m.text.includes(`Your cluster ${name} expired and was deleted`)),
+      10_000,
+    );
     expect(gone.text).toContain('1 container');
     await h.drained(); // the DM and the thread message are paced per channel, so either may arrive first
     expect(h.thread(card).some((m) => m.text.includes('deleted automatically because it expired'))).toBe(true);
     expect(dms().filter((m) => m.text.includes('expires in'))).toHaveLength(1);
-    expect(await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${(await h.rows())[0]!.id}`] } })).toEqual([]);
-    const events = await h.db.database.pool.query("SELECT actor, kind FROM events WHERE kind IN ('state.deleting', 'state.deleted') ORDER BY id");
-    expect(events.rows).toEqual([{ actor: 'clusterbot', kind: 'state.deleting' }, { actor: 'clusterbot', kind: 'state.deleted' }]);
+    expect(
+      await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${(await h.rows())[0]!.id}`] } }),
+    ).toEqual([]);
+    const events = await h.db.database.pool.query(
+      "SELECT actor, kind FROM events WHERE kind IN ('state.deleting', 'state.deleted') ORDER BY id",
+    );
+    expect(events.rows).toEqual([
+      { actor: 'clusterbot', kind: 'state.deleting' },
+      { actor: 'clusterbot', kind: 'state.deleted' },
+    ]);
   }, 330_000);
 });

@@ -10,9 +10,9 @@ import { execIn } from '../../src/docker/exec.js';
 import { clientFor } from '../../src/docker/host-pool.js';
 import { label } from '../../src/domain/labels.js';
 import { docker } from '../support/docker.js';
-import { startEngineB, type EngineB } from '../support/engine-b.js';
+import { type EngineB, startEngineB } from '../support/engine-b.js';
 import type { FakeMessage } from '../support/fake-slack.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { blockActionsBody, eventsUrl, IDS, postToBot } from '../support/slack-request.js';
 
 /**
@@ -38,24 +38,50 @@ describe('/cluster migrate over Slack: a ZooKeeper moves from host A to host B',
   let confirmBody = '';
 
   const buttonsOf = (m: { blocks?: unknown[] }) =>
-    ((m.blocks ?? []) as { elements?: { action_id?: string; value?: string }[] }[]).flatMap((x) => x.elements ?? []).filter((e): e is { action_id: string; value?: string } => typeof e.action_id === 'string');
+    ((m.blocks ?? []) as { elements?: { action_id?: string; value?: string }[] }[])
+      .flatMap((x) => x.elements ?? [])
+      .filter((e): e is { action_id: string; value?: string } => typeof e.action_id === 'string');
   const containers = async (client: Docker) =>
-    (await client.listContainers({ all: true, filters: { label: [`${label.cluster}=${clusterId}`] } })).map((c) => ({ id: c.Id, state: c.State, ports: c.Ports }));
+    (await client.listContainers({ all: true, filters: { label: [`${label.cluster}=${clusterId}`] } })).map((c) => ({
+      id: c.Id,
+      state: c.State,
+      ports: c.Ports,
+    }));
   const migrations = async () =>
-    (await h.db.database.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM operations WHERE cluster_id = $1 AND kind = 'migrate'", [clusterId])).rows[0]!.n;
-  const row = async () => (await h.db.database.pool.query<{ state: string; host: string }>('SELECT state, host FROM clusters WHERE id = $1', [clusterId])).rows[0]!;
+    (
+      await h.db.database.pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM operations WHERE cluster_id = $1 AND kind = 'migrate'",
+        [clusterId],
+      )
+    ).rows[0]!.n;
+  const row = async () =>
+    (
+      await h.db.database.pool.query<{ state: string; host: string }>(
+        'SELECT state, host FROM clusters WHERE id = $1',
+        [clusterId],
+      )
+    ).rows[0]!;
   /** Every text sent to Slack, updates included (the fake keeps only a message's last text): the progress message's steps. */
-  const sentTexts = () => h.fake.calls().filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.update').map((c) => String(c.args.text ?? ''));
+  const sentTexts = () =>
+    h.fake
+      .calls()
+      .filter((c) => c.method === 'chat.postMessage' || c.method === 'chat.update')
+      .map((c) => String(c.args.text ?? ''));
   /** `clusterbot hosts ...` as an admin types it, against this test's database. */
   const hostsCli = (databaseUrl: string, ...args: string[]) =>
-    promisify(execFile)(process.execPath, [path.resolve('dist/entrypoints/cli.js'), 'hosts', ...args], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' }, timeout: 60_000 });
+    promisify(execFile)(process.execPath, [path.resolve('dist/entrypoints/cli.js'), 'hosts', ...args], {
+      env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' },
+      timeout: 60_000,
+    });
   /** ZooKeeper's `srvr` four-letter word over a plain TCP connection, as a client outside the cluster sends it. */
   const srvr = (host: string, port: number) =>
     new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       const s = net.connect({ host, port }, () => s.end('srvr'));
       s.setTimeout(10_000, () => s.destroy(new Error(`no answer from ${host}:${port}`)));
-      s.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString())).on('error', reject);
+      s.on('data', (c: Buffer) => chunks.push(c))
+        .on('end', () => resolve(Buffer.concat(chunks).toString()))
+        .on('error', reject);
     });
 
   /**
@@ -64,12 +90,31 @@ describe('/cluster migrate over Slack: a ZooKeeper moves from host A to host B',
    * test/integration/image-distribution.test.ts already spend.
    */
   const preloadImage = async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], { env: { ...process.env, LOG_LEVEL: 'warn' } });
-    const ref = /^zookeeper\s+built\s+(\S+)$/m.exec(stdout)![1]!;
-    if (await onB.docker.getImage(ref).inspect().then(() => true, () => false)) return;
-    await promisify(execFile)('sh', ['-c', `docker -H unix:///var/run/docker.sock save '${ref}' | docker -H tcp://127.0.0.1:${new URL(b.url).port} load`], {
-      env: { ...process.env, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: b.tlsDir }, timeout: 600_000,
+    const { stdout } = await promisify(execFile)(process.execPath, ['dist/entrypoints/cli.js', 'images', 'list'], {
+      env: { ...process.env, LOG_LEVEL: 'warn' },
     });
+    const ref = /^zookeeper\s+built\s+(\S+)$/m.exec(stdout)![1]!;
+    if (
+      await onB.docker
+        .getImage(ref)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        )
+    )
+      return;
+    await promisify(execFile)(
+      'sh',
+      [
+        '-c',
+        `docker -H unix:///var/run/docker.sock save '${ref}' | docker -H tcp://127.0.0.1:${new URL(b.url).port} load`,
+      ],
+      {
+        env: { ...process.env, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: b.tlsDir },
+        timeout: 600_000,
+      },
+    );
   };
 
   beforeAll(async () => {
@@ -98,11 +143,20 @@ describe('/cluster migrate over Slack: a ZooKeeper moves from host A to host B',
     await hostsCli(h.db.url, 'limit', 'b', '--none');
     clusterId = (await h.rows()).find((r) => r.name === name)!.id;
     const [zk] = await containers(docker);
-    expect((await execIn(docker, zk!.id, ['sh', '-c', `${zkCli} create /moved ${proof} 2>&1`])).output).toContain('Created /moved');
+    expect((await execIn(docker, zk!.id, ['sh', '-c', `${zkCli} create /moved ${proof} 2>&1`])).output).toContain(
+      'Created /moved',
+    );
   }, 300_000);
   afterAll(async () => {
     // The bot's log, for a failure's post-mortem (the process and its memory are gone after close).
-    if (h) await writeFile('.cache/slack-migrate-bot.log', h.bot.logs().map((l) => JSON.stringify(l)).join('\n')).catch(() => undefined);
+    if (h)
+      await writeFile(
+        '.cache/slack-migrate-bot.log',
+        h.bot
+          .logs()
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      ).catch(() => undefined);
     onB?.agent.destroy();
     await h?.close();
   }, 120_000);
@@ -136,21 +190,32 @@ describe('/cluster migrate over Slack: a ZooKeeper moves from host A to host B',
     // Only asked: nothing moved yet.
     expect(await migrations()).toBe(0);
 
-    confirmBody = blockActionsBody({ action_id: confirm.action_id, value: confirm.value!, is_ephemeral: true, response_url: h.fake.responseUrl('confirm') });
+    confirmBody = blockActionsBody({
+      action_id: confirm.action_id,
+      value: confirm.value!,
+      is_ephemeral: true,
+      response_url: h.fake.responseUrl('confirm'),
+    });
     expect((await postToBot(eventsUrl(h.bot.port), confirmBody, { signingSecret: h.secret })).status).toBe(200);
     expect((await h.reply('confirm')).text).toContain(`🚚 Migrating ${name} to b…`);
     // The same payload again (a replay: a proxy's retry, or a signed request captured and sent in its 5 minutes):
     // acknowledged and ignored, no second answer and nothing queued.
     expect((await postToBot(eventsUrl(h.bot.port), confirmBody, { signingSecret: h.secret })).status).toBe(200);
-    await expect.poll(() => h.bot.logs().filter((l) => l.msg === 'slack: ignored a replayed button press').length, { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(() => h.bot.logs().filter((l) => l.msg === 'slack: ignored a replayed button press').length, {
+        timeout: 10_000,
+      })
+      .toBe(1);
     // Confirm pressed again by hand (a press of its own) while it migrates: refused, saying what runs.
     expect((await h.press(confirm, { responseId: 'again', ephemeral: true })).status).toBe(200);
-    expect((await h.reply('again')).text).toContain(`⚠️ ${name} is busy: it is being migrated to another host by <@${IDS.user_id}> (started just now).`);
+    expect((await h.reply('again')).text).toContain(
+      `⚠️ ${name} is busy: it is being migrated to another host by <@${IDS.user_id}> (started just now).`,
+    );
     expect(h.fake.responses('confirm')).toHaveLength(1);
     expect(await migrations()).toBe(1);
   });
 
-  it('moves with its data: progress with bytes and the cut-over in the thread, the card on host b with b\'s address, the znode on B, the stopped source on A', async () => {
+  it("moves with its data: progress with bytes and the cut-over in the thread, the card on host b with b's address, the znode on B, the stopped source on A", async () => {
     const moved = await h.fake.waitFor(() => {
       const failed = h.thread(card).find((m) => m.text.includes(`Migrating ${name} to b`) && m.text.includes('failed'));
       if (failed) throw new Error(failed.text);
@@ -160,8 +225,16 @@ describe('/cluster migrate over Slack: a ZooKeeper moves from host A to host B',
     const texts = sentTexts();
     // The progress message is one message updated in place, and the outbox sends only its latest text: which steps
     // reach Slack depends on timing, but the copy's (bytes moved, then the volume copied) lasts seconds.
-    expect(texts.filter((t) => t.startsWith('Migrating to b ')).some((t) => /(copying volumes: [\d.]+ (B|KiB|MiB) of about |1 volume copied \()[\d.]+ (B|KiB|MiB)/.test(t))).toBe(true);
-    const done = await h.fake.waitFor(() => h.thread(card).find((m) => m.text.startsWith(`🚚 ${name} was migrated from local to b by <@${IDS.user_id}>`)), 10_000);
+    expect(
+      texts
+        .filter((t) => t.startsWith('Migrating to b '))
+        .some((t) => /(copying volumes: [\d.]+ (B|KiB|MiB) of about |1 volume copied \()[\d.]+ (B|KiB|MiB)/.test(t)),
+    ).toBe(true);
+    const done = await h.fake.waitFor(
+      () =>
+        h.thread(card).find((m) => m.text.startsWith(`🚚 ${name} was migrated from local to b by <@${IDS.user_id}>`)),
+      10_000,
+    );
     expect(done.text).toMatch(/1 volume \([\d.]+ (B|KiB|MiB)\) copied with matching sha256/);
 
     // On B, running, with a published port that the card gives at b's advertised address, and that answers there.
@@ -177,7 +250,14 @@ describe('/cluster migrate over Slack: a ZooKeeper moves from host A to host B',
     expect(await row()).toEqual({ state: 'ready', host: 'b' });
 
     // Confirm pressed once more, now that it is on b: refused, still one migration.
-    expect((await h.press({ action_id: 'cluster.migrate.confirm', value: `${clusterId}:b` }, { responseId: 'late', ephemeral: true })).status).toBe(200);
+    expect(
+      (
+        await h.press(
+          { action_id: 'cluster.migrate.confirm', value: `${clusterId}:b` },
+          { responseId: 'late', ephemeral: true },
+        )
+      ).status,
+    ).toBe(200);
     expect((await h.reply('late')).text).toContain(`${name} is already on b.`);
     expect(await migrations()).toBe(1);
   }, 200_000);

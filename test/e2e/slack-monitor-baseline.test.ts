@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../../src/docker/exec.js';
 import { docker } from '../support/docker.js';
 import type { FakeMessage } from '../support/fake-slack.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
 
 /**
  * Issue 28: a node that crashes soon after its cluster turns ready, before the monitor has looked at it, is reported
@@ -29,7 +29,7 @@ interface Subject {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-describe('Slack → monitor: a node killed before the monitor\'s first look at its cluster is reported', () => {
+describe("Slack → monitor: a node killed before the monitor's first look at its cluster is reported", () => {
   let h: SlackHarness;
   const suffix = randomUUID().slice(0, 4);
   const subjects: Subject[] = [
@@ -38,11 +38,18 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
   ];
 
   /** Warning messages in the cluster's thread, open (⚠️) or resolved (✅), each posted once and updated in place. */
-  const warnings = (s: Subject) => h.thread(s.card).filter((m) => m.text.startsWith('⚠️') || m.text.startsWith('✅ Resolved'));
+  const warnings = (s: Subject) =>
+    h.thread(s.card).filter((m) => m.text.startsWith('⚠️') || m.text.startsWith('✅ Resolved'));
   const dms = (s: Subject) => h.fake.messages(h.fake.dmChannel(IDS.user_id)).filter((m) => m.text.includes(s.name));
   /** The token of the monitor's memory: an operation's baselines and every tick that samples the cluster change it. */
   const memoryToken = async (s: Subject) =>
-    ((await h.db.database.pool.query("SELECT memory->>'sampledAt' AS t FROM monitor_memory WHERE cluster_id = $1", [s.clusterId])).rows[0] as { t: string } | undefined)?.t ?? null;
+    (
+      (
+        await h.db.database.pool.query("SELECT memory->>'sampledAt' AS t FROM monitor_memory WHERE cluster_id = $1", [
+          s.clusterId,
+        ])
+      ).rows[0] as { t: string } | undefined
+    )?.t ?? null;
 
   /**
    * Kills the JVM `delayMs` after the card said ready; then one warning naming the node, one DM and a degraded card.
@@ -52,7 +59,8 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
     const before = { warnings: warnings(s).length, dms: dms(s).length };
     const token = await memoryToken(s);
     await sleep(s.readyAt + s.delayMs - Date.now());
-    if (opts.noTickBefore) expect(await memoryToken(s), `no tick sampled ${s.name} between its ready and the kill`).toBe(token);
+    if (opts.noTickBefore)
+      expect(await memoryToken(s), `no tick sampled ${s.name} between its ready and the kill`).toBe(token);
     const [node] = await docker.listContainers({ filters: { label: [`clusterbot.cluster=${s.clusterId}`] } });
     // Its exit status says nothing: the exec dies with the container when the JVM was its main process.
     await execIn(docker, node!.Id, ['sh', '-c', 'kill -9 $(pidof java)'], 30_000, '0');
@@ -66,9 +74,17 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
 
     return async (resolveMs: number) => {
       await h.waitForCard(s.name, 'ready', resolveMs);
-      const resolved = await h.fake.waitFor(() => warnings(s).find((m) => m.ts === warning.ts && m.text.startsWith('✅ Resolved')), 30_000);
+      const resolved = await h.fake.waitFor(
+        () => warnings(s).find((m) => m.ts === warning.ts && m.text.startsWith('✅ Resolved')),
+        30_000,
+      );
       expect(resolved.text).toMatch(/Resolved: zk-1 was down and came back/);
-      expect(warnings(s).map((m) => m.ts)).toEqual([...warnings(s).slice(0, before.warnings).map((m) => m.ts), warning.ts]);
+      expect(warnings(s).map((m) => m.ts)).toEqual([
+        ...warnings(s)
+          .slice(0, before.warnings)
+          .map((m) => m.ts),
+        warning.ts,
+      ]);
       expect(dms(s)).toHaveLength(before.dms + 1);
     };
   };
@@ -77,7 +93,12 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
   const reset = async (s: Subject, round: number) => {
     await h.press({ action_id: 'cluster.reset', value: s.clusterId }, { responseId: `reset-${round}-${s.name}` });
     expect((await h.reply(`reset-${round}-${s.name}`)).text).toContain(`Resetting ${s.name}`);
-    await h.fake.waitFor(() => h.thread(s.card).filter((m) => m.text.includes(`${s.name} was reset by`)).length >= round && h.card(s.name)!.text.includes('· ready'), 240_000);
+    await h.fake.waitFor(
+      () =>
+        h.thread(s.card).filter((m) => m.text.includes(`${s.name} was reset by`)).length >= round &&
+        h.card(s.name)!.text.includes('· ready'),
+      240_000,
+    );
     s.readyAt = Date.now();
   };
 
@@ -86,18 +107,20 @@ describe('Slack → monitor: a node killed before the monitor\'s first look at i
   afterAll(async () => h?.close());
 
   it('killed 2 s and 12 s after its create turned it ready (default interval): one warning, one DM, degraded, resolved', async () => {
-    await Promise.all(subjects.map(async (s) => {
-      h.send(`create zookeeper 1 --name ${s.name}`);
-      s.card = await h.waitForCard(s.name, 'ready', 240_000);
-      s.readyAt = Date.now();
-      s.clusterId = (await h.rows()).find((r) => r.name === s.name)!.id;
-      const resolves = await killAndExpectReport(s);
-      // Two good ticks 30 s apart close a warning.
-      await resolves(150_000);
-    }));
+    await Promise.all(
+      subjects.map(async (s) => {
+        h.send(`create zookeeper 1 --name ${s.name}`);
+        s.card = await h.waitForCard(s.name, 'ready', 240_000);
+        s.readyAt = Date.now();
+        s.clusterId = (await h.rows()).find((r) => r.name === s.name)!.id;
+        const resolves = await killAndExpectReport(s);
+        // Two good ticks 30 s apart close a warning.
+        await resolves(150_000);
+      }),
+    );
   }, 480_000);
 
-  it('killed 2 s and 12 s after a reset, with a long interval (the Docker event\'s look is the first): the same', async () => {
+  it("killed 2 s and 12 s after a reset, with a long interval (the Docker event's look is the first): the same", async () => {
     // The restarted worker ticks at once, then every `longInterval`; one good sample closes a warning here, so the
     // test waits for one such tick, not two.
     await h.crashAndRestart({ MONITOR_INTERVAL_SECONDS: String(longInterval), MONITOR_CLEAR_SAMPLES: '1' });

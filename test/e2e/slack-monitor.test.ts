@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../../src/docker/exec.js';
 import { docker } from '../support/docker.js';
 import type { FakeMessage } from '../support/fake-slack.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
 
 /**
  * Health and warnings over Slack, on one real ZooKeeper node (512 MiB limit) and a monitor ticking every 2 s:
@@ -18,7 +18,9 @@ const other = 'U0SOMEONE';
 
 type Button = { action_id: string; value?: string };
 const buttonsOf = (m: { blocks?: unknown[] }) =>
-  ((m.blocks ?? []) as { elements?: Button[] }[]).flatMap((b) => b.elements ?? []).filter((e): e is Button => typeof e.action_id === 'string');
+  ((m.blocks ?? []) as { elements?: Button[] }[])
+    .flatMap((b) => b.elements ?? [])
+    .filter((e): e is Button => typeof e.action_id === 'string');
 
 describe('Slack → health monitor: warnings in the thread, degraded card, restart', () => {
   let h: SlackHarness;
@@ -26,44 +28,86 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
   let card: FakeMessage;
   let clusterId = '';
 
-  const container = async () => (await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${clusterId}`] } }))[0]!.Id;
+  const container = async () =>
+    (await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${clusterId}`] } }))[0]!.Id;
   /** The warning message `ts` once it says resolved: the monitor resolves on its next ticks, and the outbox delivers after that. */
-  const resolution = (ts: string) => h.fake.waitFor(() => h.thread(card).find((m) => m.ts === ts && m.text.startsWith('✅ Resolved')), 60_000);
-  const sh = async (cmd: string, timeoutMs = 60_000) => execIn(docker, await container(), ['sh', '-c', cmd], timeoutMs, '0');
+  const resolution = (ts: string) =>
+    h.fake.waitFor(() => h.thread(card).find((m) => m.ts === ts && m.text.startsWith('✅ Resolved')), 60_000);
+  const sh = async (cmd: string, timeoutMs = 60_000) =>
+    execIn(docker, await container(), ['sh', '-c', cmd], timeoutMs, '0');
   /** Warning messages of one kind, open (⚠️ Title) or resolved (✅ Resolved: …). */
-  const warnings = (title: string) => h.thread(card).filter((m) => m.text.startsWith(`⚠️ ${title}`) || (m.text.startsWith('✅ Resolved') && (title === 'Node down' ? m.text.includes('was down and came back') : m.text.includes(title.toLowerCase()))));
+  const warnings = (title: string) =>
+    h
+      .thread(card)
+      .filter(
+        (m) =>
+          m.text.startsWith(`⚠️ ${title}`) ||
+          (m.text.startsWith('✅ Resolved') &&
+            (title === 'Node down' ? m.text.includes('was down and came back') : m.text.includes(title.toLowerCase()))),
+      );
   /** Warning messages of one kind as they were first posted into the thread (the thread shows each one's latest version). */
   const postedWarnings = (title: string) =>
-    h.fake.calls('chat.postMessage').map((c) => c.args as { thread_ts?: string; text?: string; blocks?: unknown[] })
+    h.fake
+      .calls('chat.postMessage')
+      .map((c) => c.args as { thread_ts?: string; text?: string; blocks?: unknown[] })
       .filter((a) => a.thread_ts === card.ts && a.text?.startsWith(`⚠️ ${title}`));
   const dms = () => h.fake.messages(h.fake.dmChannel(IDS.user_id)).filter((m) => m.text.includes(name));
   const dbWarnings = async (kind: string) =>
-    (await h.db.database.pool.query('SELECT id, resolved_at FROM warnings WHERE cluster_id = $1 AND kind = $2 ORDER BY opened_at', [clusterId, kind])).rows as { id: string; resolved_at: Date | null }[];
+    (
+      await h.db.database.pool.query(
+        'SELECT id, resolved_at FROM warnings WHERE cluster_id = $1 AND kind = $2 ORDER BY opened_at',
+        [clusterId, kind],
+      )
+    ).rows as { id: string; resolved_at: Date | null }[];
   const waitTicks = (n: number) => new Promise((r) => setTimeout(r, n * interval * 1000));
 
   beforeAll(async () => {
-    h = await startSlackHarness({ subnetPool: '10.246.0.0/16', env: { MONITOR_INTERVAL_SECONDS: String(interval), MONITOR_MEMORY_SAMPLES: '2', LOG_LEVEL: process.env.MONITOR_TEST_LOG ? 'debug' : 'info' } });
+    h = await startSlackHarness({
+      subnetPool: '10.246.0.0/16',
+      env: {
+        MONITOR_INTERVAL_SECONDS: String(interval),
+        MONITOR_MEMORY_SAMPLES: '2',
+        LOG_LEVEL: process.env.MONITOR_TEST_LOG ? 'debug' : 'info',
+      },
+    });
     h.send(`create zookeeper 1 --name ${name}`);
     card = await h.waitForCard(name, 'ready', 240_000);
     clusterId = (await h.rows()).find((r) => r.name === name)!.id;
     // No healthy ticks first: the create left the monitor its baselines (restart count, OOM kills) when it turned ready.
   }, 300_000);
   afterAll(async () => {
-    if (process.env.MONITOR_TEST_LOG) (await import('node:fs')).writeFileSync(process.env.MONITOR_TEST_LOG, h.bot.logs().map((l) => JSON.stringify(l)).join('\n'));
+    if (process.env.MONITOR_TEST_LOG)
+      (await import('node:fs')).writeFileSync(
+        process.env.MONITOR_TEST_LOG,
+        h.bot
+          .logs()
+          .map((l) => JSON.stringify(l))
+          .join('\n'),
+      );
     await h?.close();
   });
 
   it('the ZooKeeper process killed inside its container: degraded within two intervals, one warning naming the node, one DM, then back and resolved', async () => {
     await sh(`pkill -9 -f '^[^ ]*java '`);
-    const degraded = await h.fake.waitFor(() => h.card(name)?.text.includes('· degraded') && h.card(name), (2 * interval + 8) * 1000);
+    const degraded = await h.fake.waitFor(
+      () => h.card(name)?.text.includes('· degraded') && h.card(name),
+      (2 * interval + 8) * 1000,
+    );
     expect(JSON.stringify(degraded.blocks)).toContain('Degraded:* zk-1');
-    const [warning, ...more] = await h.fake.waitFor(() => (warnings('Node down').length ? warnings('Node down') : undefined), 10_000);
+    const [warning, ...more] = await h.fake.waitFor(
+      () => (warnings('Node down').length ? warnings('Node down') : undefined),
+      10_000,
+    );
     expect(more).toEqual([]);
     // As posted: the restart policy may bring the node back, and the warning be updated to resolved, before this looks.
     const [posted, ...again] = postedWarnings('Node down');
     expect(again).toEqual([]);
     expect(JSON.stringify(posted!.blocks)).toContain('zk-1');
-    expect(buttonsOf(posted!).map((b) => b.action_id)).toEqual(['cluster.restart.node', 'cluster.snapshot', 'cluster.logs']);
+    expect(buttonsOf(posted!).map((b) => b.action_id)).toEqual([
+      'cluster.restart.node',
+      'cluster.snapshot',
+      'cluster.logs',
+    ]);
     expect(await h.fake.waitFor(() => dms().length === 1 && dms(), 10_000)).toHaveLength(1);
     expect(dms()[0]!.text).toContain('zk-1');
 
@@ -101,15 +145,22 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     await h.waitForCard(name, 'ready', 120_000);
     expect((await resolution(posted.ts)).text).toMatch(/Resolved: zk-1 was down and came back/);
     // The restart's own message is in the same thread, sent after the resolution (the outbox paces each channel).
-    await h.fake.waitFor(() => h.thread(card).some((m) => /zk-1 restarted by <@U0TESTER> in \d+ s and ready again/.test(m.text)), 10_000);
+    await h.fake.waitFor(
+      () => h.thread(card).some((m) => /zk-1 restarted by <@U0TESTER> in \d+ s and ready again/.test(m.text)),
+      10_000,
+    );
     expect(JSON.stringify(h.card(name)!.blocks)).not.toContain('Degraded');
   }, 240_000);
 
   it('memory above 90 % of the limit is a warning with the numbers; an OOM kill is reported with the limit', async () => {
     // Fill the node to about 95 % of its 512 MiB limit with a process that holds it, on top of what ZooKeeper uses.
-    const usedKiB = Number((await sh("awk '/^total_rss /{print int($2/1024)}' /sys/fs/cgroup/memory/memory.stat")).output.trim());
+    const usedKiB = Number(
+      (await sh("awk '/^total_rss /{print int($2/1024)}' /sys/fs/cgroup/memory/memory.stat")).output.trim(),
+    );
     const fillMiB = Math.max(16, Math.floor(512 * 0.95 - usedKiB / 1024));
-    void sh(`python3 -c "b = b'x' * (${fillMiB} << 20); import time; time.sleep(${8 * interval})"`, 60_000).catch(() => undefined);
+    void sh(`python3 -c "b = b'x' * (${fillMiB} << 20); import time; time.sleep(${8 * interval})"`, 60_000).catch(
+      () => undefined,
+    );
     const memory = await h.fake.waitFor(() => warnings('Memory nearly full')[0], 40_000);
     expect(memory.text).toMatch(/zk-1 uses \d+(\.\d)? % of its memory limit \(\d+ of 512 MiB; warning above 90 %\)/);
     // The warning commits first and the card's move just after (monitor-clusters.ts): the card may reach Slack a beat later.
@@ -136,7 +187,10 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     await h.send(`logs ${name} zk-1 --lines 1000`, { responseId: 'long-logs' }).res;
     const long = await h.reply('long-logs');
     expect(long.text).toMatch(new RegExp(`; all \\d+ are in ${name}-zk-1\\.log`));
-    const file = await h.fake.waitFor(() => h.fake.files(h.fake.dmChannel(IDS.user_id)).find((f) => f.filename === `${name}-zk-1.log`), 10_000);
+    const file = await h.fake.waitFor(
+      () => h.fake.files(h.fake.dmChannel(IDS.user_id)).find((f) => f.filename === `${name}-zk-1.log`),
+      10_000,
+    );
     const lines = Number(/all (\d+) are in/.exec(long.text)![1]);
     expect(file.content.trimEnd().split('\n')).toHaveLength(lines);
     expect(file.content).toContain('ZooKeeper'); // the server's own log, not a rendering of it

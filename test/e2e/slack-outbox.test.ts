@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
 
 /**
@@ -12,7 +12,13 @@ describe('Slack down and rate limited while a cluster is created', () => {
   let h: SlackHarness;
   const name = `e2e-ob-${randomUUID().slice(0, 6)}`;
   // Calls for the channel's messages: chat.*, and the history lookups a retried post makes first (outbox-sender.ts).
-  const chatCalls = () => h.fake.calls().filter((c) => c.method.startsWith('chat.') || c.method === 'conversations.history' || c.method === 'conversations.replies');
+  const chatCalls = () =>
+    h.fake
+      .calls()
+      .filter(
+        (c) =>
+          c.method.startsWith('chat.') || c.method === 'conversations.history' || c.method === 'conversations.replies',
+      );
   const okCalls = () => chatCalls().filter((c) => (c.response as { ok?: boolean }).ok === true);
 
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../../src/docker/exec.js';
 import { docker } from '../support/docker.js';
 import type { FakeMessage } from '../support/fake-slack.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 
 /**
  * Back to clean in seconds, over Slack: a real ZooKeeper 3 ensemble with a znode written into it is reset
@@ -25,7 +25,10 @@ interface NodeFacts {
 const buttonsOf = (m: { blocks?: unknown[] }) =>
   ((m.blocks ?? []) as { elements?: { action_id?: string; value?: string; confirm?: { text: { text: string } } }[] }[])
     .flatMap((b) => b.elements ?? [])
-    .filter((e): e is { action_id: string; value?: string; confirm?: { text: { text: string } } } => typeof e.action_id === 'string');
+    .filter(
+      (e): e is { action_id: string; value?: string; confirm?: { text: { text: string } } } =>
+        typeof e.action_id === 'string',
+    );
 
 describe('Slack → reset: a ZooKeeper ensemble back to clean, same endpoints', () => {
   let h: SlackHarness;
@@ -37,12 +40,22 @@ describe('Slack → reset: a ZooKeeper ensemble back to clean, same endpoints', 
   /** What Docker says about each node of the cluster: the truth the reset must keep (or renew). */
   const facts = async (): Promise<NodeFacts[]> => {
     const list = await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${clusterId}`] } });
-    const out = await Promise.all(list.map(async (c) => {
-      const info = await docker.getContainer(c.Id).inspect();
-      const net = Object.values(info.NetworkSettings.Networks)[0]!;
-      const ports = Object.entries(info.NetworkSettings.Ports ?? {}).flatMap(([k, b]) => (b ?? []).map((x) => `${k}->${x.HostIp}:${x.HostPort}`)).sort();
-      return { hostname: info.Config.Hostname, ip: net.IPAMConfig?.IPv4Address ?? net.IPAddress, ports, containerId: info.Id, volumes: info.Mounts.map((m) => m.Name ?? '').sort() };
-    }));
+    const out = await Promise.all(
+      list.map(async (c) => {
+        const info = await docker.getContainer(c.Id).inspect();
+        const net = Object.values(info.NetworkSettings.Networks)[0]!;
+        const ports = Object.entries(info.NetworkSettings.Ports ?? {})
+          .flatMap(([k, b]) => (b ?? []).map((x) => `${k}->${x.HostIp}:${x.HostPort}`))
+          .sort();
+        return {
+          hostname: info.Config.Hostname,
+          ip: net.IPAMConfig?.IPv4Address ?? net.IPAddress,
+          ports,
+          containerId: info.Id,
+          volumes: info.Mounts.map((m) => m.Name ?? '').sort(),
+        };
+      }),
+    );
     return out.sort((a, b) => a.hostname.localeCompare(b.hostname));
   };
   const zk = async (hostname: string, cmd: string) => {
@@ -60,7 +73,9 @@ describe('Slack → reset: a ZooKeeper ensemble back to clean, same endpoints', 
   /** After a reset: new containers and volumes, the same hostnames, addresses and ports, no znode, one leader. */
   const expectClean = async () => {
     const after = await facts();
-    expect(after.map(({ hostname, ip, ports }) => ({ hostname, ip, ports }))).toEqual(before.map(({ hostname, ip, ports }) => ({ hostname, ip, ports })));
+    expect(after.map(({ hostname, ip, ports }) => ({ hostname, ip, ports }))).toEqual(
+      before.map(({ hostname, ip, ports }) => ({ hostname, ip, ports })),
+    );
     for (const f of after) expect(before.map((b) => b.containerId)).not.toContain(f.containerId);
     expect(await zk('zk-2', `${zkCli} get /reset-me 2>&1`)).toContain('Node does not exist: /reset-me');
     const modes = await Promise.all(after.map((f) => zk(f.hostname, 'echo srvr | nc -q1 localhost 2181 | grep Mode')));
@@ -81,7 +96,10 @@ describe('Slack → reset: a ZooKeeper ensemble back to clean, same endpoints', 
     const ask = await h.reply('ask');
     expect(ask.text).toContain(`Reset *${name}* (zookeeper × 3, ready)? All data on 3 nodes is lost`);
     expect(buttonsOf(ask).map((b) => b.action_id)).toEqual(['cluster.reset.confirm', 'cluster.reset.cancel']);
-    await h.press(buttonsOf(ask).find((b) => b.action_id === 'cluster.reset.cancel')!, { responseId: 'cancel', ephemeral: true });
+    await h.press(buttonsOf(ask).find((b) => b.action_id === 'cluster.reset.cancel')!, {
+      responseId: 'cancel',
+      ephemeral: true,
+    });
     expect((await h.reply('cancel')).text).toContain('nothing was reset');
 
     await h.send(`reset ${name}`, { responseId: 'stranger', user: other }).res;
@@ -107,7 +125,11 @@ describe('Slack → reset: a ZooKeeper ensemble back to clean, same endpoints', 
     expect((await h.reply('busy')).text).toContain(`${name} is busy: it is being reset by <@U0TESTER>`);
 
     const done = await waitForReset(1);
-    expect(done.text).toMatch(new RegExp(`♻️ ${name} was reset by <@U0TESTER>: reset done in \\d+ s\\. All 3 nodes run on clean images with fresh volumes; hostnames, addresses and published ports are unchanged\\.`));
+    expect(done.text).toMatch(
+      new RegExp(
+        `♻️ ${name} was reset by <@U0TESTER>: reset done in \\d+ s\\. All 3 nodes run on clean images with fresh volumes; hostnames, addresses and published ports are unchanged\\.`,
+      ),
+    );
     expect(h.card(name)!.text).toContain(`${name} · zookeeper × 3 · ready`);
     // The card went through provisioning (its Reset progress in the thread) and is ready again.
     expect(h.thread(card).some((m) => /^Resetting ▓+/.test(m.text))).toBe(true);
@@ -115,7 +137,7 @@ describe('Slack → reset: a ZooKeeper ensemble back to clean, same endpoints', 
     for (const f of after) expect(before.flatMap((b) => b.volumes)).toEqual(expect.arrayContaining(f.volumes)); // same volume names, fresh content
   }, 300_000);
 
-  it('a second reset right away, from the card\'s Reset button, works too', async () => {
+  it("a second reset right away, from the card's Reset button, works too", async () => {
     await zk('zk-3', `${zkCli} create /reset-me again 2>&1`);
     const reset = buttonsOf(h.card(name)!).find((b) => b.action_id === 'cluster.reset')!;
     expect(reset.confirm!.text.text).toContain('All data on 3 nodes is lost');
@@ -124,7 +146,15 @@ describe('Slack → reset: a ZooKeeper ensemble back to clean, same endpoints', 
     expect((await h.reply('card-reset')).text).toContain(`Resetting ${name}`);
     await waitForReset(2);
     await expectClean();
-    const ops = (await h.db.database.pool.query('SELECT kind, state FROM operations WHERE cluster_id = $1 ORDER BY created_at', [clusterId])).rows;
-    expect(ops).toEqual([{ kind: 'create', state: 'succeeded' }, { kind: 'reset', state: 'succeeded' }, { kind: 'reset', state: 'succeeded' }]);
+    const ops = (
+      await h.db.database.pool.query('SELECT kind, state FROM operations WHERE cluster_id = $1 ORDER BY created_at', [
+        clusterId,
+      ])
+    ).rows;
+    expect(ops).toEqual([
+      { kind: 'create', state: 'succeeded' },
+      { kind: 'reset', state: 'succeeded' },
+      { kind: 'reset', state: 'succeeded' },
+    ]);
   }, 300_000);
 });

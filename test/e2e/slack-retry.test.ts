@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../../src/docker/exec.js';
 import { docker } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { blockActionsBody, eventsUrl, postToBot } from '../support/slack-request.js';
 
 /**
@@ -16,11 +16,20 @@ describe('Slack → clusterbot → Docker: a failed cluster, retried from its ca
   const blockerName = `e2e-blocker-${randomUUID().slice(0, 6)}`;
   let h: SlackHarness;
 
-  const removeBlocker = () => docker.getNetwork(blockerName).remove().catch(() => undefined);
+  const removeBlocker = () =>
+    docker
+      .getNetwork(blockerName)
+      .remove()
+      .catch(() => undefined);
 
   beforeAll(async () => {
     // Not clusterbot's: another team's network that happens to use the very range of the pool.
-    await docker.createNetwork({ Name: blockerName, Driver: 'bridge', IPAM: { Config: [{ Subnet: pool }] }, Labels: { 'clusterbot.test': 'e2e-retry' } });
+    await docker.createNetwork({
+      Name: blockerName,
+      Driver: 'bridge',
+      IPAM: { Config: [{ Subnet: pool }] },
+      Labels: { 'clusterbot.test': 'e2e-retry' },
+    });
     h = await startSlackHarness({ subnetPool: pool });
   });
   afterAll(async () => {
@@ -47,13 +56,20 @@ describe('Slack → clusterbot → Docker: a failed cluster, retried from its ca
     const press = (responseId: string) =>
       postToBot(
         eventsUrl(h.bot.port),
-        blockActionsBody({ action_id: 'cluster.retry', value: row!.id, message_ts: card.ts, response_url: h.fake.responseUrl(responseId) }),
+        blockActionsBody({
+          action_id: 'cluster.retry',
+          value: row!.id,
+          message_ts: card.ts,
+          response_url: h.fake.responseUrl(responseId),
+        }),
         { signingSecret: h.secret },
       );
     expect((await press('retry')).status).toBe(200);
     expect((await h.reply('retry')).text).toContain(`Retrying ${name}`);
     expect((await press('again')).status).toBe(200);
-    expect((await h.reply('again')).text).toMatch(new RegExp(`${name} is already being created|only a failed cluster can be retried`));
+    expect((await h.reply('again')).text).toMatch(
+      new RegExp(`${name} is already being created|only a failed cluster can be retried`),
+    );
 
     await h.waitForCard(name, 'ready', 120_000);
     const [container] = await docker.listContainers({ filters: { label: [`clusterbot.cluster=${row!.id}`] } });

@@ -1,14 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { extract } from 'tar-stream';
-import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
-import { execIn } from '../../src/docker/exec.js';
+import { createGunzip } from 'node:zlib';
+import { extract } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signLink } from '../../src/artifacts/signed-link.js';
+import { execIn } from '../../src/docker/exec.js';
 import { docker } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
 import type { FakeMessage } from '../support/fake-slack.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
 
 /**
@@ -93,7 +93,9 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
 
   it('takes a snapshot with a note: progress, then a summary with Download, Restore and Share with…, and no link in the thread', async () => {
     const zk1 = await containerOf(name, 'zk-1');
-    expect((await execIn(docker, zk1, ['sh', '-c', `${zkCli} create /bug-1234 scene-before-snapshot 2>&1`])).output).toContain('Created /bug-1234');
+    expect(
+      (await execIn(docker, zk1, ['sh', '-c', `${zkCli} create /bug-1234 scene-before-snapshot 2>&1`])).output,
+    ).toContain('Created /bug-1234');
 
     await h.send(`snapshot ${name} -m "leader lost after restart"`, { responseId: 'snap-1' }).res;
     expect((await h.reply('snap-1')).text).toContain(`Taking a snapshot of ${name}`);
@@ -118,10 +120,22 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     const entries = await untar(Buffer.from(await res.arrayBuffer()));
     expect(entries[0]!.name).toBe('manifest.json');
     const manifest = JSON.parse(entries[0]!.body.toString()) as {
-      schemaVersion: number; snapshot: { note: string }; pause: { ms: number; startedAt: string; endedAt: string }; memory: { captured: boolean; reason: string };
-      nodes: { hostname: string; files: { path: string; bytes: number; sha256: string }[]; collectors: { name: string; exitCode: number }[]; image: { committedRef: string } }[];
+      schemaVersion: number;
+      snapshot: { note: string };
+      pause: { ms: number; startedAt: string; endedAt: string };
+      memory: { captured: boolean; reason: string };
+      nodes: {
+        hostname: string;
+        files: { path: string; bytes: number; sha256: string }[];
+        collectors: { name: string; exitCode: number }[];
+        image: { committedRef: string };
+      }[];
     };
-    expect(manifest).toMatchObject({ schemaVersion: 1, snapshot: { note: 'leader lost after restart' }, memory: { captured: false } });
+    expect(manifest).toMatchObject({
+      schemaVersion: 1,
+      snapshot: { note: 'leader lost after restart' },
+      memory: { captured: false },
+    });
     expect(manifest.memory.reason).not.toBe('');
     expect(manifest.pause.ms).toBeGreaterThanOrEqual(0);
     expect(Date.parse(manifest.pause.endedAt)).toBeGreaterThanOrEqual(Date.parse(manifest.pause.startedAt));
@@ -153,9 +167,17 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
 
   it('refuses an altered or an expired link with 403', async () => {
     const done = await waitForSnapshotMessage(card, 1);
-    const url = new URL((await freshLink(h, buttonsOf(done).find((b) => b.action_id === 'snapshot.link')!.value!, 'link-2')).replace('localhost', '127.0.0.1'));
+    const url = new URL(
+      (await freshLink(h, buttonsOf(done).find((b) => b.action_id === 'snapshot.link')!.value!, 'link-2')).replace(
+        'localhost',
+        '127.0.0.1',
+      ),
+    );
     const altered = new URL(url);
-    altered.searchParams.set('sig', `${url.searchParams.get('sig')!.slice(0, -1)}${url.searchParams.get('sig')!.endsWith('0') ? '1' : '0'}`);
+    altered.searchParams.set(
+      'sig',
+      `${url.searchParams.get('sig')!.slice(0, -1)}${url.searchParams.get('sig')!.endsWith('0') ? '1' : '0'}`,
+    );
     expect((await fetch(altered)).status).toBe(403);
     const later = new URL(url);
     later.searchParams.set('expires', String(Number(url.searchParams.get('expires')) + 3600));
@@ -166,7 +188,10 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     const expires = Math.floor(Date.now() / 1000) - 60;
     const expiredUrl = new URL(url);
     expiredUrl.searchParams.set('expires', String(expires));
-    expiredUrl.searchParams.set('sig', signLink(Buffer.from(signingKey), { key, expires, ...(filename && { filename }) }));
+    expiredUrl.searchParams.set(
+      'sig',
+      signLink(Buffer.from(signingKey), { key, expires, ...(filename && { filename }) }),
+    );
     const res = await fetch(expiredUrl);
     expect(res.status).toBe(403);
     expect(await res.text()).toContain('expired');
@@ -198,7 +223,7 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
   }, 240_000);
 
   it('the developer may restore only once the tester shares it from the summary; then: same znodes, a leader, same hostnames and addresses, new published ports', async () => {
-    const before = (await docker.getContainer(await containerOf(name, 'zk-1')).inspect());
+    const before = await docker.getContainer(await containerOf(name, 'zk-1')).inspect();
     const ipBefore = Object.values(before.NetworkSettings.Networks)[0]!.IPAddress;
     const portBefore = before.NetworkSettings.Ports['2181/tcp']![0]!.HostPort;
     await h.send(`delete ${name}`, { responseId: 'del' }).res;
@@ -209,15 +234,23 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     const restored = `${name}-dev`;
     // A stranger's restore is refused, naming who can share it.
     await h.send(`restore ${secondCode} --name ${restored}`, { responseId: 'restore-refused', user: other }).res;
-    expect((await h.reply('restore-refused')).text).toContain(`Snapshot ${secondCode} of ${name} is not shared with you. <@${IDS.user_id}> (who took it and owns ${name}) can share it with you`);
+    expect((await h.reply('restore-refused')).text).toContain(
+      `Snapshot ${secondCode} of ${name} is not shared with you. <@${IDS.user_id}> (who took it and owns ${name}) can share it with you`,
+    );
     expect((await h.rows()).some((r) => r.name === restored)).toBe(false);
     // The tester picks the developer under "Share with…" on the snapshot's message (Slack showed its confirmation).
-    await h.press({ action_id: 'snapshot.share', block_id: `snapshot:${secondId}`, selected_user: other }, { responseId: 'share' });
+    await h.press(
+      { action_id: 'snapshot.share', block_id: `snapshot:${secondId}`, selected_user: other },
+      { responseId: 'share' },
+    );
     const shared = await h.reply('share');
     expect(shared.text).toContain(`Snapshot \`${secondCode}\` of *${name}* is shared with <@${other}>`);
     expect(shared.text).toContain('*unmasked* configuration');
     // The developer hears it by DM, with a Restore button.
-    const dm = await h.fake.waitFor(() => h.fake.messages(h.fake.dmChannel(other)).find((m) => m.text.includes(`shared snapshot ${secondCode}`)), 30_000);
+    const dm = await h.fake.waitFor(
+      () => h.fake.messages(h.fake.dmChannel(other)).find((m) => m.text.includes(`shared snapshot ${secondCode}`)),
+      30_000,
+    );
     expect(buttonsOf(dm).map((b) => b.action_id)).toEqual(['snapshot.restore', 'snapshot.link']);
     await h.send(`restore ${secondCode} --name ${restored}`, { responseId: 'restore', user: other }).res;
     expect((await h.reply('restore')).text).toContain(`Restoring snapshot ${secondCode} as ${restored}`);
@@ -226,9 +259,20 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     expect(restoredCard.text).toContain(`<@${other}>`);
 
     const zk3 = await containerOf(restored, 'zk-3');
-    expect((await execIn(docker, zk3, ['sh', '-c', `${zkCli} get /bug-1234 2>/dev/null`])).output).toContain('scene-before-snapshot');
+    expect((await execIn(docker, zk3, ['sh', '-c', `${zkCli} get /bug-1234 2>/dev/null`])).output).toContain(
+      'scene-before-snapshot',
+    );
     const modes = async () =>
-      (await Promise.all(['zk-1', 'zk-2', 'zk-3'].map(async (n) => (await execIn(docker, await containerOf(restored, n), ['sh', '-c', 'echo srvr | nc -q1 localhost 2181'])).output.match(/Mode: (\w+)/)?.[1]))).sort();
+      (
+        await Promise.all(
+          ['zk-1', 'zk-2', 'zk-3'].map(
+            async (n) =>
+              (
+                await execIn(docker, await containerOf(restored, n), ['sh', '-c', 'echo srvr | nc -q1 localhost 2181'])
+              ).output.match(/Mode: (\w+)/)?.[1],
+          ),
+        )
+      ).sort();
     await expect.poll(modes, { timeout: 60_000, interval: 1_000 }).toEqual(['follower', 'follower', 'leader']);
     const after = await docker.getContainer(await containerOf(restored, 'zk-1')).inspect();
     expect(after.Config.Hostname).toBe('zk-1');
@@ -241,7 +285,9 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     const restored = `${name}-dev`;
     const restoredCard = h.card(restored)!;
     const zk1 = await containerOf(restored, 'zk-1');
-    expect((await execIn(docker, zk1, ['sh', '-c', `${zkCli} create /dev-note seen-by-developer 2>&1`])).output).toContain('Created');
+    expect(
+      (await execIn(docker, zk1, ['sh', '-c', `${zkCli} create /dev-note seen-by-developer 2>&1`])).output,
+    ).toContain('Created');
     await h.send(`snapshot ${restored}`, { responseId: 'snap-3', user: other }).res;
     const third = await waitForSnapshotMessage(restoredCard, 1);
     const thirdCode = third.text.match(/Snapshot (\w{8})/)![1]!;
@@ -250,7 +296,11 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     expect((await h.reply('restore-2')).text).toContain(`Restoring snapshot ${thirdCode}`);
     const twice = `${restored}-r1`;
     await h.waitForCard(twice, 'ready', 240_000);
-    const out = await execIn(docker, await containerOf(twice, 'zk-2'), ['sh', '-c', `${zkCli} get /bug-1234 2>/dev/null; ${zkCli} get /dev-note 2>/dev/null`]);
+    const out = await execIn(docker, await containerOf(twice, 'zk-2'), [
+      'sh',
+      '-c',
+      `${zkCli} get /bug-1234 2>/dev/null; ${zkCli} get /dev-note 2>/dev/null`,
+    ]);
     expect(out.output).toContain('scene-before-snapshot');
     expect(out.output).toContain('seen-by-developer');
 
@@ -258,16 +308,27 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     await h.send(`snapshot delete ${firstCode}`, { responseId: 'sdel' }).res;
     const confirm = buttonsOf(await h.reply('sdel')).find((b) => b.action_id === 'snapshot.delete.confirm')!;
     await h.press(confirm, { responseId: 'sdel-ok', ephemeral: true });
-    await h.fake.waitFor(() => h.thread(card).find((m) => m.text.includes(`Snapshot ${firstCode} of ${name} was removed`)), 60_000);
+    await h.fake.waitFor(
+      () => h.thread(card).find((m) => m.text.includes(`Snapshot ${firstCode} of ${name} was removed`)),
+      60_000,
+    );
     const firstId = confirm.value!;
     expect(await docker.listImages({ filters: { label: [`clusterbot.snapshot=${firstId}`] } })).toEqual([]);
-    const { rows } = await h.db.database.pool.query('SELECT state, artifact_key FROM snapshots WHERE id = $1', [firstId]);
+    const { rows } = await h.db.database.pool.query('SELECT state, artifact_key FROM snapshots WHERE id = $1', [
+      firstId,
+    ]);
     expect(rows[0].state).toBe('deleted');
 
     // Snapshot & delete (the last reminder's button) on the restore of a restore: its thread gets the
     // snapshot, and only then is the cluster deleted.
     const twiceCard = h.card(twice)!;
-    await h.press({ action_id: 'cluster.snapshot.then-delete', value: (await h.rows()).find((r) => r.name === twice && r.state !== 'deleted')!.id }, { responseId: 'snap-del', user: other });
+    await h.press(
+      {
+        action_id: 'cluster.snapshot.then-delete',
+        value: (await h.rows()).find((r) => r.name === twice && r.state !== 'deleted')!.id,
+      },
+      { responseId: 'snap-del', user: other },
+    );
     const saved = await waitForSnapshotMessage(twiceCard, 1);
     const savedId = buttonsOf(saved).find((b) => b.action_id === 'snapshot.restore')!.value!;
     await h.waitForCard(twice, 'deleted', 120_000);
@@ -277,15 +338,29 @@ describe('Slack → snapshot → download → restore: the bug scene of a ZooKee
     // Retention: the second snapshot is made to expire; its restored cluster is deleted first so its images are unused.
     for (const c of [restored]) {
       await h.send(`delete ${c}`, { responseId: `del-${c}`, user: other }).res;
-      await h.press(buttonsOf(await h.reply(`del-${c}`)).find((b) => b.action_id === 'cluster.delete.confirm')!, { responseId: `ok-${c}`, user: other, ephemeral: true });
+      await h.press(buttonsOf(await h.reply(`del-${c}`)).find((b) => b.action_id === 'cluster.delete.confirm')!, {
+        responseId: `ok-${c}`,
+        user: other,
+        ephemeral: true,
+      });
       await h.waitForCard(c, 'deleted', 60_000);
     }
-    await h.db.database.pool.query("UPDATE snapshots SET expires_at = now() - interval '1 minute' WHERE id = $1", [secondId]);
-    await h.fake.waitFor(() => h.thread(card).find((m) => m.text.includes(`Snapshot ${secondCode} of ${name} was removed: its retention ended`)), 60_000);
+    await h.db.database.pool.query("UPDATE snapshots SET expires_at = now() - interval '1 minute' WHERE id = $1", [
+      secondId,
+    ]);
+    await h.fake.waitFor(
+      () =>
+        h
+          .thread(card)
+          .find((m) => m.text.includes(`Snapshot ${secondCode} of ${name} was removed: its retention ended`)),
+      60_000,
+    );
     expect(await docker.listImages({ filters: { label: [`clusterbot.snapshot=${secondId}`] } })).toEqual([]);
     // Only the third snapshot's and the Snapshot & delete archives are left in the artifact directory.
     const archives = (await readdir(artifactDir, { recursive: true })).filter((f) => f.endsWith('.tar.gz'));
     expect(archives).toHaveLength(2);
-    expect(archives).toEqual(expect.arrayContaining([expect.stringContaining(thirdId), expect.stringContaining(savedId)]));
+    expect(archives).toEqual(
+      expect.arrayContaining([expect.stringContaining(thirdId), expect.stringContaining(savedId)]),
+    );
   }, 600_000);
 });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../../src/docker/exec.js';
 import { docker } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 
 /** What users type most: `/cluster create spark 3`, through the signed Slack path, to a working Spark. */
 describe('Slack → clusterbot → Docker: /cluster create spark 3', () => {
@@ -32,7 +32,9 @@ describe('Slack → clusterbot → Docker: /cluster create spark 3', () => {
 
     // The master UI at the node's address (where clusterbot's proxy reaches it) is Spark's, with 3 alive
     // workers; nothing of the master is published on the host.
-    const [master] = await docker.listContainers({ filters: { label: [`clusterbot.cluster=${row!.id}`, 'clusterbot.role=master'] } });
+    const [master] = await docker.listContainers({
+      filters: { label: [`clusterbot.cluster=${row!.id}`, 'clusterbot.role=master'] },
+    });
     expect(master!.Ports.filter((p) => p.PublicPort)).toEqual([]);
     const ip = Object.values(master!.NetworkSettings.Networks)[0]!.IPAddress;
     const state = (await (await fetch(`http://${ip}:8080/json/`)).json()) as { aliveworkers: number };

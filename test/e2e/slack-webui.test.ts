@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/clusterbot-process.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
 import { IDS } from '../support/slack-request.js';
 import { uiTestTemplatesDir } from '../support/ui-test-node.js';
-
 
 // What the scripts given to page.evaluate see (they run in the browser; this project's TypeScript has no DOM library).
 declare const document: any, location: any, self: any, getComputedStyle: any;
@@ -19,7 +18,7 @@ declare const document: any, location: any, self: any, getComputedStyle: any;
  * with the viewer's cookies; a node's crafted headers and redirect stay behind the proxy; an endless HTML page does
  * not grow the bot. The clusters are one-node `uitest` clusters (test/support/ui-test-node.ts).
  */
-describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser', () => {
+describe("Slack → clusterbot: who may open a cluster's web UIs, in a browser", () => {
   const owner = IDS.user_id;
   const bob = 'U0BOB';
   const stranger = 'U0CAROL';
@@ -34,15 +33,20 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
   let pageA: Page;
   let templates = '';
 
-  const ids = async (): Promise<Record<string, string>> => Object.fromEntries((await h.rows()).map((r) => [r.name, r.id]));
-  const shares = async () => (await h.db.database.pool.query('SELECT cluster_id, user_id FROM cluster_shares ORDER BY user_id')).rows;
+  const ids = async (): Promise<Record<string, string>> =>
+    Object.fromEntries((await h.rows()).map((r) => [r.name, r.id]));
+  const shares = async () =>
+    (await h.db.database.pool.query('SELECT cluster_id, user_id FROM cluster_shares ORDER BY user_id')).rows;
   /** Presses 🌐 Web UIs as `user`; the ephemeral answer. */
   const press = async (user: string, clusterId: string) => {
     const id = `webui-${randomUUID().slice(0, 8)}`;
-    expect((await h.press({ action_id: 'cluster.webui', value: clusterId }, { responseId: id, user })).status).toBe(200);
+    expect((await h.press({ action_id: 'cluster.webui', value: clusterId }, { responseId: id, user })).status).toBe(
+      200,
+    );
     return h.reply(id);
   };
-  const linkIn = (reply: { blocks: unknown[] }) => /<(http[^|>]+)\|/.exec(JSON.stringify(reply.blocks))![1]!.replace(/\\u0026/g, '&');
+  const linkIn = (reply: { blocks: unknown[] }) =>
+    /<(http[^|>]+)\|/.exec(JSON.stringify(reply.blocks))![1]!.replace(/\\u0026/g, '&');
   /** Sends `/cluster <text>` as `user`: the ack's body for a parse error, else the ephemeral reply. */
   const command = async (text: string, user: string = owner) => {
     const id = `cmd-${randomUUID().slice(0, 8)}`;
@@ -62,7 +66,10 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
     templates = uiTestTemplatesDir();
-    h = await startSlackHarness({ subnetPool: '10.236.0.0/16', env: { TEMPLATES_DIR: templates, PORT: String(port), PUBLIC_URL: base } });
+    h = await startSlackHarness({
+      subnetPool: '10.236.0.0/16',
+      env: { TEMPLATES_DIR: templates, PORT: String(port), PUBLIC_URL: base },
+    });
     expect((await h.send(`create uitest --name ${a}`).res).status).toBe(200);
     expect((await h.send(`create uitest --name ${b}`, { user: bob }).res).status).toBe(200);
     await h.waitForCard(a, 'ready', 180_000);
@@ -72,7 +79,16 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
     idB = known[b]!;
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     bobs = await browser.newContext();
   }, 300_000);
@@ -82,7 +98,7 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
     if (templates) rmSync(templates, { recursive: true, force: true });
   });
 
-  it('a stranger\'s press of Web UIs is refused, naming the owner and how to ask; no link', async () => {
+  it("a stranger's press of Web UIs is refused, naming the owner and how to ask; no link", async () => {
     const reply = await press(stranger, idA);
     expect(reply.text).toBe(`🔒 ${a} belongs to <@${owner}>; ask them to \`/cluster share ${a} @you\`.`);
     expect(JSON.stringify(reply.blocks)).not.toContain('/ui/');
@@ -103,22 +119,34 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
       expect(reply, text).toMatch(/Usage: `\/cluster (un)?share NAME @USER`/);
     }
     expect(await shares()).toEqual([]);
-    expect((await h.db.database.pool.query(`SELECT count(*)::int AS n FROM events WHERE kind IN ('shared', 'unshared')`)).rows[0].n).toBe(0);
+    expect(
+      (await h.db.database.pool.query(`SELECT count(*)::int AS n FROM events WHERE kind IN ('shared', 'unshared')`))
+        .rows[0].n,
+    ).toBe(0);
   }, 60_000);
 
   it('shared with bob: the card and the history name him, and his link works in a browser (page, stylesheet, its API, its WebSocket)', async () => {
     expect(await command(`share ${a} <@${bob}|bob>`)).toContain(`Shared ${a} with <@${bob}>`);
-    await h.fake.waitFor(() => JSON.stringify(h.card(a)?.blocks ?? '').includes(`Shared with <@${bob}>`) || undefined, 20_000);
+    await h.fake.waitFor(
+      () => JSON.stringify(h.card(a)?.blocks ?? '').includes(`Shared with <@${bob}>`) || undefined,
+      20_000,
+    );
     const historyId = `history-${randomUUID().slice(0, 6)}`;
     h.send(`history ${a}`, { responseId: historyId });
-    expect(JSON.stringify((await h.reply(historyId, 20_000)).blocks)).toContain(`<@${owner}> · shared it with <@${bob}>`);
+    expect(JSON.stringify((await h.reply(historyId, 20_000)).blocks)).toContain(
+      `<@${owner}> · shared it with <@${bob}>`,
+    );
 
     const link = linkIn(await press(bob, idA));
     pageA = await bobs.newPage();
     const statuses: number[] = [];
     pageA.on('response', (r) => void statuses.push(r.status()));
     await pageA.goto(link);
-    await pageA.waitForFunction(() => document.body.getAttribute('data-api') && document.body.getAttribute('data-ws'), null, { timeout: 20_000 });
+    await pageA.waitForFunction(
+      () => document.body.getAttribute('data-api') && document.body.getAttribute('data-ws'),
+      null,
+      { timeout: 20_000 },
+    );
     const seen = await pageA.evaluate(() => ({
       title: document.getElementById('title')!.textContent,
       color: getComputedStyle(document.getElementById('title')!).color,
@@ -127,11 +155,18 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
       path: location.pathname,
       origin: self.origin,
     }));
-    expect(seen).toEqual({ title: 'crafted ui of web', color: 'rgb(1, 2, 3)', api: '{"node": "web"}', ws: 'echo:ping', path: expect.stringMatching(new RegExp(`^/ui/${idA}/${bob}\\.\\d+\\.[0-9a-f]{64}/web/8000/$`)), origin: 'null' });
+    expect(seen).toEqual({
+      title: 'crafted ui of web',
+      color: 'rgb(1, 2, 3)',
+      api: '{"node": "web"}',
+      ws: 'echo:ping',
+      path: expect.stringMatching(new RegExp(`^/ui/${idA}/${bob}\\.\\d+\\.[0-9a-f]{64}/web/8000/$`)),
+      origin: 'null',
+    });
     expect(statuses.filter((s) => s >= 400)).toEqual([]);
   }, 120_000);
 
-  it('a page under cluster A reads nothing of cluster B with the viewer\'s cookies', async () => {
+  it("a page under cluster A reads nothing of cluster B with the viewer's cookies", async () => {
     // Bob opens his own cluster B in the same browser: his cookie for B is there.
     const pageB = await bobs.newPage();
     await pageB.goto(linkIn(await press(bob, idB)));
@@ -139,36 +174,39 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
     expect((await bobs.cookies()).map((c) => c.path).sort()).toEqual([`/ui/${idA}/`, `/ui/${idB}/`].sort());
     const sessionB = new URL(pageB.url()).pathname;
 
-    const probes = await pageA.evaluate(async ([b, sessionPath]) => {
-      const tries: Record<string, string> = {};
-      const read = async (name: string, url: string, init: RequestInit) => {
+    const probes = await pageA.evaluate(
+      async ([b, sessionPath]) => {
+        const tries: Record<string, string> = {};
+        const read = async (name: string, url: string, init: RequestInit) => {
+          try {
+            const r = await fetch(url, init);
+            tries[name] = `${r.type} ${r.status} ${(await r.text()).slice(0, 40)}`;
+          } catch (e) {
+            tries[name] = `refused: ${(e as Error).name}`;
+          }
+        };
+        await read('cookie path', `/ui/${b}/web/8000/api`, { credentials: 'include' });
+        await read('no-cors', `/ui/${b}/web/8000/api`, { credentials: 'include', mode: 'no-cors' });
+        await read('clusterbot', '/healthz', { credentials: 'include' });
+        // Even B's page itself, framed: it loads (as its own opaque origin), and A's script cannot look into it.
+        const frame = document.createElement('iframe');
+        frame.src = sessionPath;
+        document.body.appendChild(frame);
+        await new Promise((r) => frame.addEventListener('load', r));
         try {
-          const r = await fetch(url, init);
-          tries[name] = `${r.type} ${r.status} ${(await r.text()).slice(0, 40)}`;
+          tries.frame = `read: ${frame.contentDocument?.body?.innerHTML?.slice(0, 40) ?? 'nothing'}`;
         } catch (e) {
-          tries[name] = `refused: ${(e as Error).name}`;
+          tries.frame = `refused: ${(e as Error).name}`;
         }
-      };
-      await read('cookie path', `/ui/${b}/web/8000/api`, { credentials: 'include' });
-      await read('no-cors', `/ui/${b}/web/8000/api`, { credentials: 'include', mode: 'no-cors' });
-      await read('clusterbot', '/healthz', { credentials: 'include' });
-      // Even B's page itself, framed: it loads (as its own opaque origin), and A's script cannot look into it.
-      const frame = document.createElement('iframe');
-      frame.src = sessionPath;
-      document.body.appendChild(frame);
-      await new Promise((r) => frame.addEventListener('load', r));
-      try {
-        tries.frame = `read: ${frame.contentDocument?.body?.innerHTML?.slice(0, 40) ?? 'nothing'}`;
-      } catch (e) {
-        tries.frame = `refused: ${(e as Error).name}`;
-      }
-      try {
-        tries.cookie = `document.cookie: ${document.cookie}`;
-      } catch (e) {
-        tries.cookie = `refused: ${(e as Error).name}`;
-      }
-      return tries;
-    }, [idB, sessionB] as const);
+        try {
+          tries.cookie = `document.cookie: ${document.cookie}`;
+        } catch (e) {
+          tries.cookie = `refused: ${(e as Error).name}`;
+        }
+        return tries;
+      },
+      [idB, sessionB] as const,
+    );
     expect(probes['cookie path']).toBe('refused: TypeError');
     expect(probes['no-cors']).toBe('opaque 0 ');
     expect(probes.clusterbot).toBe('refused: TypeError');
@@ -198,37 +236,64 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
     // Refused by the proxy (a 403 without CORS headers, so the sandboxed page cannot even read the status).
     expect(again).toBe('refused: TypeError');
     // The WebSocket the page opened before is closed too (the proxy asks again while it is open).
-    await pageA.waitForFunction(() => document.body.getAttribute('data-ws-closed') === 'yes', null, { timeout: 30_000 });
+    await pageA.waitForFunction(() => document.body.getAttribute('data-ws-closed') === 'yes', null, {
+      timeout: 30_000,
+    });
     const reload = await pageA.reload();
     expect(reload!.status()).toBe(403);
     expect(await pageA.textContent('body')).toContain('not shared with you');
     expect(await shares()).toEqual([]);
-    await h.fake.waitFor(() => (JSON.stringify(h.card(a)?.blocks ?? '').includes('Shared with') ? undefined : true), 20_000);
+    await h.fake.waitFor(
+      () => (JSON.stringify(h.card(a)?.blocks ?? '').includes('Shared with') ? undefined : true),
+      20_000,
+    );
     const reply = await press(bob, idA);
     expect(reply.text).toContain(`${a} belongs to <@${owner}>`);
     const historyId = `history-${randomUUID().slice(0, 6)}`;
     h.send(`history ${a}`, { responseId: historyId });
-    expect(JSON.stringify((await h.reply(historyId, 20_000)).blocks)).toContain(`<@${owner}> · stopped sharing it with <@${bob}>`);
+    expect(JSON.stringify((await h.reply(historyId, 20_000)).blocks)).toContain(
+      `<@${owner}> · stopped sharing it with <@${bob}>`,
+    );
   }, 60_000);
 
-  it('a node\'s crafted headers stay behind the proxy; X-Forwarded-* are the proxy\'s; a redirect out of the cluster is refused', async () => {
+  it("a node's crafted headers stay behind the proxy; X-Forwarded-* are the proxy's; a redirect out of the cluster is refused", async () => {
     const s = await session(linkIn(await press(owner, idA)));
     expect(s.path).toMatch(new RegExp(`^/ui/${idA}/${owner}\\.\\d+\\.[0-9a-f]{64}/web/8000/$`));
     const page = await fetch(base + s.path, { headers: { cookie: s.cookie } });
     expect(page.status).toBe(200);
     const names = [...page.headers.keys()];
-    for (const gone of ['set-cookie', 'service-worker-allowed', 'clear-site-data', 'refresh', 'strict-transport-security', 'x-hop', 'proxy-authenticate', 'trailer'])
+    for (const gone of [
+      'set-cookie',
+      'service-worker-allowed',
+      'clear-site-data',
+      'refresh',
+      'strict-transport-security',
+      'x-hop',
+      'proxy-authenticate',
+      'trailer',
+    ])
       expect(names, gone).not.toContain(gone);
     // Connection and Keep-Alive are the bot's own (its server keeps the connection alive), not the node's.
     expect(page.headers.get('connection') ?? '').not.toMatch(/x-hop/i);
     expect(page.headers.get('keep-alive') ?? '').not.toContain('max=7');
     expect(page.headers.get('x-crafted')).toBe('kept');
-    expect(page.headers.get('content-security-policy')).toBe('sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads');
+    expect(page.headers.get('content-security-policy')).toBe(
+      'sandbox allow-scripts allow-forms allow-popups allow-popups-to-escape-sandbox allow-modals allow-downloads',
+    );
     expect(await page.text()).toContain(`href="${s.path}static/style.css"`);
 
-    const seen = await (await fetch(`${base}${s.path}headers`, {
-      headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'gopher', 'x-forwarded-prefix': '/evil', forwarded: 'for=6.6.6.6', cookie: s.cookie },
-    })).text();
+    const seen = await (
+      await fetch(`${base}${s.path}headers`, {
+        headers: {
+          'x-forwarded-for': '6.6.6.6',
+          'x-forwarded-host': 'evil.example',
+          'x-forwarded-proto': 'gopher',
+          'x-forwarded-prefix': '/evil',
+          forwarded: 'for=6.6.6.6',
+          cookie: s.cookie,
+        },
+      })
+    ).text();
     expect(seen).toContain(`x-forwarded-host: 127.0.0.1:${new URL(base).port}\n`);
     expect(seen).toContain('x-forwarded-proto: http\n');
     expect(seen).toContain(`x-forwarded-prefix: ${s.path.replace(/\/$/, '')}\n`);
@@ -243,13 +308,17 @@ describe('Slack → clusterbot: who may open a cluster\'s web UIs, in a browser'
     expect(inside.headers.get('location')).toBe(`${s.path}api`);
 
     // An upgrade to anything but a WebSocket gets a clear 501, not a dropped connection or a 502.
-    const answer = await rawRequest(new URL(base).port, `GET ${s.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`);
+    const answer = await rawRequest(
+      new URL(base).port,
+      `GET ${s.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`,
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 501 /);
   }, 60_000);
 
   it('an endless HTML page streams through without growing the bot', async () => {
     const s = await session(linkIn(await press(owner, idA)));
-    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.bot.child.pid}/status`, 'utf8'))![1]) * 1024;
+    const rss = () =>
+      Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${h.bot.child.pid}/status`, 'utf8'))![1]) * 1024;
     const res = await fetch(`${base}${s.path}endless`, { headers: { cookie: s.cookie } });
     expect(res.headers.get('content-type')).toBe('text/html');
     const reader = res.body!.getReader();

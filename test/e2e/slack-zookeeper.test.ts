@@ -2,8 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execIn } from '../../src/docker/exec.js';
 import { docker, listByLabel } from '../support/docker.js';
-import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
-import { blockActionsBody, eventsUrl, forgeSignature, IDS, newTriggerId, postToBot, slashCommandBody } from '../support/slack-request.js';
+import { type SlackHarness, startSlackHarness } from '../support/slack-harness.js';
+import {
+  blockActionsBody,
+  eventsUrl,
+  forgeSignature,
+  IDS,
+  newTriggerId,
+  postToBot,
+  slashCommandBody,
+} from '../support/slack-request.js';
 
 /**
  * The whole product path, as a user and an operator see it: a signed `/cluster` request to the
@@ -20,7 +28,11 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
   afterAll(async () => h?.close());
 
   it('rejects forged and stale signatures with 401 and creates nothing', async () => {
-    const body = slashCommandBody({ text: 'create zookeeper 1', trigger_id: newTriggerId(), response_url: h.fake.responseUrl('forged') });
+    const body = slashCommandBody({
+      text: 'create zookeeper 1',
+      trigger_id: newTriggerId(),
+      response_url: h.fake.responseUrl('forged'),
+    });
     const url = eventsUrl(h.bot.port);
     const forged = await postToBot(url, body, { headers: forgeSignature.wrongSecret(body) });
     const stale = await postToBot(url, body, { headers: forgeSignature.stale(h.secret, body) });
@@ -63,7 +75,10 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
     expect(h.fake.calls('chat.update').length).toBeGreaterThan(0);
     // The thread carries the progress message and (posted right after the card turns ready) the ready
     // message with the smoke check.
-    const readyMessage = await h.fake.waitFor(() => h.thread(ready).find((m) => m.text.includes(`${name} is ready`)), 10_000);
+    const readyMessage = await h.fake.waitFor(
+      () => h.thread(ready).find((m) => m.text.includes(`${name} is ready`)),
+      10_000,
+    );
     expect(JSON.stringify(readyMessage.blocks)).toContain('znode round trip');
     expect(h.thread(ready).some((m) => /Creating .* 8\/8/.test(m.text))).toBe(true);
     // The card lists every node and a published client port per node.
@@ -78,7 +93,12 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
     const byHost = (host: string) => containers.find((c) => c.Names[0]!.endsWith(`-${host}`))!.Id;
     const modes = () =>
       Promise.all(
-        ['zk-1', 'zk-2', 'zk-3'].map(async (host) => (await execIn(docker, byHost(host), ['sh', '-c', 'echo srvr | nc -q1 localhost 2181'])).output.match(/Mode: (\w+)/)?.[1]),
+        ['zk-1', 'zk-2', 'zk-3'].map(
+          async (host) =>
+            (await execIn(docker, byHost(host), ['sh', '-c', 'echo srvr | nc -q1 localhost 2181'])).output.match(
+              /Mode: (\w+)/,
+            )?.[1],
+        ),
       ).then((m) => m.sort());
     // A loaded machine can make the ensemble re-elect for a moment; it must settle on one leader.
     await expect.poll(modes, { timeout: 30_000, interval: 1_000 }).toEqual(['follower', 'follower', 'leader']);
@@ -89,7 +109,11 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
     expect(read.output).toContain('written-on-zk-1');
     // Every container carries the label contract.
     for (const c of containers) {
-      expect(c.Labels).toMatchObject({ 'clusterbot.cluster': clusterId, 'clusterbot.owner': IDS.user_id, 'clusterbot.role': 'zk' });
+      expect(c.Labels).toMatchObject({
+        'clusterbot.cluster': clusterId,
+        'clusterbot.owner': IDS.user_id,
+        'clusterbot.role': 'zk',
+      });
       expect(c.Labels['clusterbot.node']).toMatch(/^[0-2]$/);
     }
   });
@@ -105,18 +129,30 @@ describe('Slack → clusterbot → Docker: a ZooKeeper cluster end to end', () =
     expect((await h.send(`delete ${name}`, { responseId: 'delete' }).res).status).toBe(200);
     const confirm = await h.reply('delete');
     expect(confirm.text).toContain('cannot be undone');
-    const button = confirm.blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete.confirm')!;
+    const button = confirm.blocks
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.action_id === 'cluster.delete.confirm')!;
     expect(button).toMatchObject({ value: clusterId, style: 'danger' });
     // Nothing is deleted before the confirmation.
     expect((await h.rows())[0]!.state).toBe('ready');
 
-    const click = blockActionsBody({ action_id: button.action_id, value: button.value, is_ephemeral: true, response_url: h.fake.responseUrl('confirm') });
+    const click = blockActionsBody({
+      action_id: button.action_id,
+      value: button.value,
+      is_ephemeral: true,
+      response_url: h.fake.responseUrl('confirm'),
+    });
     expect((await postToBot(eventsUrl(h.bot.port), click, { signingSecret: h.secret })).status).toBe(200);
     await h.waitForCard(name, 'deleted', 60_000);
     expect((await h.rows())[0]!.state).toBe('deleted');
     expect(await listByLabel(clusterId)).toEqual({ containers: [], volumes: [], networks: [] });
     // Pressing confirm again (a double click) changes nothing and says so.
-    const again = blockActionsBody({ action_id: button.action_id, value: button.value, is_ephemeral: true, response_url: h.fake.responseUrl('again') });
+    const again = blockActionsBody({
+      action_id: button.action_id,
+      value: button.value,
+      is_ephemeral: true,
+      response_url: h.fake.responseUrl('again'),
+    });
     await postToBot(eventsUrl(h.bot.port), again, { signingSecret: h.secret });
     expect((await h.reply('again')).text).toContain('no live cluster');
   });

@@ -10,7 +10,9 @@ import { afterAll, describe, expect, it } from 'vitest';
  */
 const cli = path.resolve('dist/entrypoints/cli.js');
 const templatesDir = path.resolve('manifests/templates');
-const shipped = readdirSync(templatesDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const shipped = readdirSync(templatesDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 function run(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, [cli, 'templates', ...args], {
@@ -33,7 +35,10 @@ describe('clusterbot templates', () => {
     return file;
   };
   const lineOf = (file: string, needle: string) => {
-    const line = readFileSync(file, 'utf8').split('\n').findIndex((l) => l.includes(needle)) + 1;
+    const line =
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes(needle)) + 1;
     expect(line, needle).toBeGreaterThan(0);
     return line;
   };
@@ -50,7 +55,10 @@ describe('clusterbot templates', () => {
     const structure = edited('zookeeper.yaml', (t) =>
       t
         .replace('    hostname: zk\n', '    hostname: zk\n    dependsOn: [observer]\n')
-        .replace('smoke:\n', '  observer:\n    image: zookeeper\n    count: 1\n    resources: { cpus: 0.5, memoryMiB: 256 }\n    dependsOn: [zk, leader]\nsmoke:\n')
+        .replace(
+          'smoke:\n',
+          '  observer:\n    image: zookeeper\n    count: 1\n    resources: { cpus: 0.5, memoryMiB: 256 }\n    dependsOn: [zk, leader]\nsmoke:\n',
+        )
         .replace('quorum: { port: 2888 }', 'quorum: { port: 2181, publish: true }')
         .replace('allowed: [1, 3, 5, 7]', 'allowed: [1, 3, 5, 9]'),
     );
@@ -72,7 +80,11 @@ describe('clusterbot templates', () => {
       `${structure}:${lineOf(structure, 'dependsOn: [zk, leader]')}: roles.observer.dependsOn: unknown role "leader" (roles: zk, observer)`,
       `${structure}:${lineOf(structure, '  zk:')}: roles: dependency cycle zk → observer → zk`,
       `${structure}:${lineOf(structure, 'quorum:')}: roles.zk.ports.quorum: port 2181 is already declared as roles.zk.ports.client (each port is published once per node)`,
-      expect.stringMatching(new RegExp(`^${rendering}:${lineOf(rendering, 'image: zookeepr')}: roles\\.zk\\.image: no image recipe "zookeepr" in manifests/images \\(have: .*\\bzookeeper\\b`)),
+      expect.stringMatching(
+        new RegExp(
+          `^${rendering}:${lineOf(rendering, 'image: zookeepr')}: roles\\.zk\\.image: no image recipe "zookeepr" in manifests/images \\(have: .*\\bzookeeper\\b`,
+        ),
+      ),
       `${rendering}:${lineOf(rendering, '/etc/zookeeper/conf/zoo.cfg:')}: roles.zk.files./etc/zookeeper/conf/zoo.cfg: {{hostnmae}} names nothing (line ${lineOf(rendering, '{{hostnmae}}') - lineOf(rendering, '/etc/zookeeper/conf/zoo.cfg:')} of the text) (the view has: cluster, size, replication, roles, hosts, node)`,
       `${copy}:${lineOf(copy, 'name: kafka')}: name: "kafka" must match the file name copy.yaml`,
       '3 templates checked, 7 problems',

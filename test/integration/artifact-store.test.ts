@@ -5,8 +5,7 @@
  * presigned-URL signatures and expiry, so S3's refusal of expired and altered links is tested against it.
  * Every test uses its own keys; temp directories are removed and servers stopped afterwards.
  */
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
-import { HTTPReceiver } from '@slack/bolt';
+
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -14,14 +13,21 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import {
+  CreateMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { HTTPReceiver } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createArtifactStore, signingKeyFile, type Artifacts } from '../../src/artifacts/create-artifact-store.js';
+import { type Artifacts, createArtifactStore, signingKeyFile } from '../../src/artifacts/create-artifact-store.js';
 import { maxPresignSeconds } from '../../src/artifacts/s3-store.js';
 import { loadConfig } from '../../src/config.js';
 import { createDownloadRoute } from '../../src/http/downloads.js';
 import { findRoute, type Route } from '../../src/http/routes.js';
 import type { ArtifactStore } from '../../src/services/ports.js';
-import { startMoto, startVersityGw, type S3Server } from '../support/s3-server.js';
+import { type S3Server, startMoto, startVersityGw } from '../support/s3-server.js';
 
 const MiB = 1024 * 1024;
 // Over two 5 MiB parts, so the S3 store's upload is multipart (three parts).
@@ -92,7 +98,10 @@ function s3Artifacts(prefix: string, on: keyof typeof servers = 'moto'): Promise
 }
 
 beforeAll(async () => {
-  for (const [name, start] of [['moto', startMoto], ['versitygw', startVersityGw]] as const) {
+  for (const [name, start] of [
+    ['moto', startMoto],
+    ['versitygw', startVersityGw],
+  ] as const) {
     const server = await start();
     servers[name] = server;
     cleanups.push(() => server.stop());
@@ -111,7 +120,10 @@ describe.each(['fs', 'moto', 'versitygw'] as const)('artifact store on %s', (kin
 
   it('stores a multi-MB stream and gives it back byte for byte, with its size and sha256', async () => {
     const key = `${ns}/snapshots/big.tar.gz`;
-    expect(await store.put(key, streamOf(big), { contentType: 'application/gzip' })).toEqual({ sizeBytes: big.length, sha256: bigSha });
+    expect(await store.put(key, streamOf(big), { contentType: 'application/gzip' })).toEqual({
+      sizeBytes: big.length,
+      sha256: bigSha,
+    });
     expect(await store.exists(key)).toBe(true);
     const back = await readAll((await store.get(key))!);
     expect(back.length).toBe(big.length);
@@ -134,8 +146,17 @@ describe.each(['fs', 'moto', 'versitygw'] as const)('artifact store on %s', (kin
   it('lists every key under a prefix, sorted, and nothing outside it', async () => {
     const keys = [`${ns}/list/b/2.json`, `${ns}/list/a.json`, `${ns}/list/b/1.json`, `${ns}/listed-not/x.json`];
     for (const k of keys) await store.put(k, streamOf(Buffer.from(k)), { contentType: 'application/json' });
-    expect(await store.list(`${ns}/list/`)).toEqual([`${ns}/list/a.json`, `${ns}/list/b/1.json`, `${ns}/list/b/2.json`]);
-    expect(await store.list(`${ns}/list`)).toEqual([`${ns}/list/a.json`, `${ns}/list/b/1.json`, `${ns}/list/b/2.json`, `${ns}/listed-not/x.json`]);
+    expect(await store.list(`${ns}/list/`)).toEqual([
+      `${ns}/list/a.json`,
+      `${ns}/list/b/1.json`,
+      `${ns}/list/b/2.json`,
+    ]);
+    expect(await store.list(`${ns}/list`)).toEqual([
+      `${ns}/list/a.json`,
+      `${ns}/list/b/1.json`,
+      `${ns}/list/b/2.json`,
+      `${ns}/listed-not/x.json`,
+    ]);
     expect(await store.list(`${ns}/list/b/1`)).toEqual([`${ns}/list/b/1.json`]);
     expect(await store.list(`${ns}/nothing-here/`)).toEqual([]);
   });
@@ -149,7 +170,15 @@ describe.each(['fs', 'moto', 'versitygw'] as const)('artifact store on %s', (kin
   });
 
   it('refuses keys that could escape its root or be hidden files', async () => {
-    for (const bad of ['../escape.tar.gz', '/etc/passwd', `${ns}/../../escape`, `${ns}/.hidden`, `${ns}//double`, '', `${ns}/a b`]) {
+    for (const bad of [
+      '../escape.tar.gz',
+      '/etc/passwd',
+      `${ns}/../../escape`,
+      `${ns}/.hidden`,
+      `${ns}//double`,
+      '',
+      `${ns}/a b`,
+    ]) {
       await expect(store.put(bad, streamOf(Buffer.from('x')))).rejects.toThrow(/Invalid artifact key/);
       await expect(store.get(bad)).rejects.toThrow(/Invalid artifact key/);
       await expect(store.link(bad, new Date(Date.now() + 60_000))).rejects.toThrow(/Invalid artifact key/);
@@ -160,10 +189,14 @@ describe.each(['fs', 'moto', 'versitygw'] as const)('artifact store on %s', (kin
   it('links a download that a plain HTTP client fetches without other credentials', async () => {
     const key = `${ns}/snapshots/linked.tar.gz`;
     await store.put(key, streamOf(big), { contentType: 'application/gzip' });
-    const res = await fetch(await store.link(key, new Date(Date.now() + 10 * 60_000), { filename: 'bug scene.tar.gz' }));
+    const res = await fetch(
+      await store.link(key, new Date(Date.now() + 10 * 60_000), { filename: 'bug scene.tar.gz' }),
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/gzip');
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="bug scene.tar.gz"; filename*=UTF-8''bug%20scene.tar.gz`);
+    expect(res.headers.get('content-disposition')).toBe(
+      `attachment; filename="bug scene.tar.gz"; filename*=UTF-8''bug%20scene.tar.gz`,
+    );
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.equals(big)).toBe(true);
     if (kind !== 'fs') {
@@ -203,8 +236,14 @@ describe('filesystem store: files and the /downloads route', () => {
     await writeFile(running, 'a put still writing');
     const hourAgo = new Date(Date.now() - 3600_000);
     await utimes(stale, hourAgo, hourAgo);
-    expect(await store.sweepPartial(new Date(Date.now() - 600_000))).toEqual(['snapshots/.tmp-c-3.tar.gz-0123456789ab']);
-    expect((await readdir(path.join(subject.root, 'snapshots'))).sort()).toEqual(['.tmp-c-4.tar.gz-ba9876543210', 'c-1.tar.gz', 'c-2.tar.gz']);
+    expect(await store.sweepPartial(new Date(Date.now() - 600_000))).toEqual([
+      'snapshots/.tmp-c-3.tar.gz-0123456789ab',
+    ]);
+    expect((await readdir(path.join(subject.root, 'snapshots'))).sort()).toEqual([
+      '.tmp-c-4.tar.gz-ba9876543210',
+      'c-1.tar.gz',
+      'c-2.tar.gz',
+    ]);
     await rm(running);
   });
 
@@ -215,7 +254,9 @@ describe('filesystem store: files and the /downloads route', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/gzip');
     expect(res.headers.get('content-length')).toBe(String(payload.length));
-    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="c-1.tar.gz"; filename*=UTF-8''c-1.tar.gz`);
+    expect(res.headers.get('content-disposition')).toBe(
+      `attachment; filename="c-1.tar.gz"; filename*=UTF-8''c-1.tar.gz`,
+    );
     expect(Buffer.from(await res.arrayBuffer()).equals(payload)).toBe(true);
   });
 
@@ -260,11 +301,25 @@ describe('filesystem store: files and the /downloads route', () => {
   it('links survive a restart: a store built again on the same directory accepts them', async () => {
     const again = await createArtifactStore(loadConfig({ ARTIFACT_DIR: subject.root, PUBLIC_URL: subject.baseUrl }));
     const url = new URL(await store.link(key, fresh()));
-    const check = again.downloads!.check({ key, expires: url.searchParams.get('expires'), filename: null, sig: url.searchParams.get('sig') });
+    const check = again.downloads!.check({
+      key,
+      expires: url.searchParams.get('expires'),
+      filename: null,
+      sig: url.searchParams.get('sig'),
+    });
     expect(check).toEqual({ ok: true });
     // A deployment with its own key (here derived from another Slack signing secret) refuses them.
-    const other = await createArtifactStore(loadConfig({ ARTIFACT_DIR: subject.root, SLACK_SIGNING_SECRET: 'another-deployment-secret' }));
-    expect(other.downloads!.check({ key, expires: url.searchParams.get('expires'), filename: null, sig: url.searchParams.get('sig') })).toEqual({ ok: false, reason: 'bad signature' });
+    const other = await createArtifactStore(
+      loadConfig({ ARTIFACT_DIR: subject.root, SLACK_SIGNING_SECRET: 'another-deployment-secret' }),
+    );
+    expect(
+      other.downloads!.check({
+        key,
+        expires: url.searchParams.get('expires'),
+        filename: null,
+        sig: url.searchParams.get('sig'),
+      }),
+    ).toEqual({ ok: false, reason: 'bad signature' });
   });
 
   it('serves the same route mounted as a Bolt custom route (path-to-regexp wildcard)', async () => {
@@ -332,15 +387,24 @@ describe('S3 store: unfinished uploads', () => {
     const theirs = await s3Artifacts('sweep-b/', 'versitygw');
     cleanups.push(async () => (mine.close(), theirs.close()));
     await mine.store.put('snapshots/ok.tar.gz', streamOf(Buffer.from('whole')));
-    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: s3.credentials });
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: s3.credentials,
+    });
     cleanups.push(async () => client.destroy());
     // What a process killed mid-put leaves: an upload created and a part sent, never completed.
     for (const key of ['sweep-a/snapshots/dead.tar.gz', 'sweep-b/snapshots/other-deployment.tar.gz']) {
       const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
-      await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: randomBytes(5 * MiB) }));
+      await client.send(
+        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: randomBytes(5 * MiB) }),
+      );
     }
     expect(await mine.store.sweepPartial(new Date(Date.now() - 3600_000))).toEqual([]);
-    expect(await mine.store.sweepPartial(new Date(Date.now() + 60_000))).toEqual([expect.stringMatching(/^snapshots\/dead\.tar\.gz \(upload .+\)$/)]);
+    expect(await mine.store.sweepPartial(new Date(Date.now() + 60_000))).toEqual([
+      expect.stringMatching(/^snapshots\/dead\.tar\.gz \(upload .+\)$/),
+    ]);
     const left = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
     expect((left.Uploads ?? []).map((u) => u.Key)).toEqual(['sweep-b/snapshots/other-deployment.tar.gz']);
     expect(await mine.store.list('snapshots/')).toEqual(['snapshots/ok.tar.gz']);
@@ -364,13 +428,19 @@ describe('S3 store: bucket, prefix and link lifetime', () => {
     const expiryOf = (link: string) => {
       const q = new URL(link).searchParams;
       const d = q.get('X-Amz-Date')!;
-      const signed = Date.parse(`${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`);
+      const signed = Date.parse(
+        `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`,
+      );
       return { signed, expires: signed + Number(q.get('X-Amz-Expires')) * 1000 };
     };
     const inAnHour = new Date(Date.now() + 3600_000);
-    expect(Math.abs(expiryOf(await a.store.link('snapshots/x.tar.gz', inAnHour)).expires - inAnHour.getTime())).toBeLessThanOrEqual(2000);
+    expect(
+      Math.abs(expiryOf(await a.store.link('snapshots/x.tar.gz', inAnHour)).expires - inAnHour.getTime()),
+    ).toBeLessThanOrEqual(2000);
     const month = expiryOf(await a.store.link('snapshots/x.tar.gz', new Date(Date.now() + 30 * 86400_000)));
     expect(month.expires - month.signed).toBe(maxPresignSeconds * 1000);
-    expect(expiryOf(await a.store.link('snapshots/x.tar.gz', new Date(Date.now() - 60_000))).expires).toBeLessThan(Date.now());
+    expect(expiryOf(await a.store.link('snapshots/x.tar.gz', new Date(Date.now() - 60_000))).expires).toBeLessThan(
+      Date.now(),
+    );
   });
 });

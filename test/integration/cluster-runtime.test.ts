@@ -11,7 +11,7 @@ import { loadConfig, packageRoot } from '../../src/config.js';
 import { createClusterRuntime, publishedEnvPath } from '../../src/docker/cluster-runtime.js';
 import { createHostPool } from '../../src/docker/host-pool.js';
 import { label } from '../../src/domain/labels.js';
-import { planCluster, type ClusterPlan } from '../../src/domain/plan.js';
+import { type ClusterPlan, planCluster } from '../../src/domain/plan.js';
 import { subnetAt } from '../../src/domain/subnet.js';
 import type { Template } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
@@ -47,7 +47,9 @@ afterEach(async () => {
 /** A free /24 in 10.213.200-255 (away from the subnets real clusters get first). */
 async function freeSubnetIndex(): Promise<number> {
   const used = await subnetsInUse();
-  const candidates = Array.from({ length: 56 }, (_, i) => 200 + i).filter((i) => !used.has(subnetAt(config.subnetPool, i).cidr));
+  const candidates = Array.from({ length: 56 }, (_, i) => 200 + i).filter(
+    (i) => !used.has(subnetAt(config.subnetPool, i).cidr),
+  );
   if (!candidates.length) throw new Error('no free test subnet in 200..255');
   return candidates[Math.floor(Math.random() * candidates.length)]!;
 }
@@ -94,10 +96,11 @@ function fourLetterWord(port: number, word: string): Promise<string> {
 }
 
 async function mode(containerName: string): Promise<string | undefined> {
-  const r = await runtime.exec(host, containerName, ['sh', '-c', 'echo srvr | nc -q1 localhost 2181'], { timeoutMs: 10_000 });
+  const r = await runtime.exec(host, containerName, ['sh', '-c', 'echo srvr | nc -q1 localhost 2181'], {
+    timeoutMs: 10_000,
+  });
   return /Mode: (\w+)/.exec(r.output)?.[1];
 }
-
 
 describe('a one-node zookeeper cluster', () => {
   it('converges idempotently, labels everything, writes its config and serves on the published port', async () => {
@@ -115,7 +118,12 @@ describe('a one-node zookeeper cluster', () => {
     expect(found.networks[0]!.Name).toBe(p.network.name);
     const network = await docker.getNetwork(found.networks[0]!.Id).inspect();
     expect(network.IPAM?.Config?.[0]).toMatchObject({ Subnet: p.network.cidr, Gateway: p.network.gateway });
-    expect(network.Labels).toMatchObject({ [label.cluster]: p.clusterId, [label.owner]: owner, [label.role]: 'all', [label.node]: 'all' });
+    expect(network.Labels).toMatchObject({
+      [label.cluster]: p.clusterId,
+      [label.owner]: owner,
+      [label.role]: 'all',
+      [label.node]: 'all',
+    });
 
     const first = await runtime.ensureNode(host, p, node, image);
     const second = await runtime.ensureNode(host, p, node, image);
@@ -126,7 +134,12 @@ describe('a one-node zookeeper cluster', () => {
     expect(found.containers[0]!.Id).toBe(first.containerId);
     expect(found.containers[0]!.State).toBe('running');
 
-    const expectedLabels = { [label.cluster]: p.clusterId, [label.owner]: owner, [label.role]: 'zk', [label.node]: '0' };
+    const expectedLabels = {
+      [label.cluster]: p.clusterId,
+      [label.owner]: owner,
+      [label.role]: 'zk',
+      [label.node]: '0',
+    };
     const info = await docker.getContainer(first.containerId!).inspect();
     expect(info.Name).toBe(`/${node.containerName}`);
     expect(info.Config.Labels).toMatchObject(expectedLabels);
@@ -151,7 +164,9 @@ describe('a one-node zookeeper cluster', () => {
     expect(first.ports.map((x) => x.port)).toEqual([2181]); // quorum/election are not published
     expect((await runtime.inspectNode(host, node.containerName)).ports).toEqual([{ ...client!, name: '2181' }]);
     // The node can read its own published address (written after start, once the random port is known).
-    expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toBe(`CLUSTERBOT_PUBLISHED_CLIENT=localhost:${client!.hostPort}\n`);
+    expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toBe(
+      `CLUSTERBOT_PUBLISHED_CLIENT=localhost:${client!.hostPort}\n`,
+    );
     const srvr = await waitFor('srvr over the published port', 60_000, async () => {
       const reply = await fourLetterWord(client!.hostPort, 'srvr');
       return /Mode: standalone/.test(reply) ? reply : undefined;
@@ -174,7 +189,9 @@ describe('a one-node zookeeper cluster', () => {
     expect((await runtime.exec(host, node.containerName, ['cat', '/var/lib/zookeeper/myid'])).output).toBe('1\n');
     // The published port may change across a restart; the file the node reads follows it.
     const port = again.ports.find((x) => x.name === 'client')!.hostPort;
-    expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toBe(`CLUSTERBOT_PUBLISHED_CLIENT=localhost:${port}\n`);
+    expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toBe(
+      `CLUSTERBOT_PUBLISHED_CLIENT=localhost:${port}\n`,
+    );
   }, 120_000);
 
   it('removeNodes removes containers and volumes but keeps the network; pinned host ports come back, and a taken one fails as port_taken', async () => {
@@ -184,7 +201,13 @@ describe('a one-node zookeeper cluster', () => {
     await runtime.ensureNetwork(host, p);
     const first = await runtime.ensureNode(host, p, node, image);
     expect(first.ports.length).toBeGreaterThan(0);
-    expect((await runtime.exec(host, node.containerName, ['sh', '-c', 'echo dirty > /var/lib/zookeeper/dirty'], { user: '0' })).exitCode).toBe(0);
+    expect(
+      (
+        await runtime.exec(host, node.containerName, ['sh', '-c', 'echo dirty > /var/lib/zookeeper/dirty'], {
+          user: '0',
+        })
+      ).exitCode,
+    ).toBe(0);
 
     expect(await runtime.removeNodes(host, p.clusterId)).toEqual({ containers: 1, volumes: node.volumes.length });
     const left = await listByLabel(p.clusterId);
@@ -197,9 +220,13 @@ describe('a one-node zookeeper cluster', () => {
     const again = await runtime.ensureNode(host, p, node, image, { hostPorts });
     expect(again.containerId).not.toBe(first.containerId);
     expect(again.ports).toEqual(first.ports);
-    expect((await runtime.exec(host, node.containerName, ['sh', '-c', 'ls /var/lib/zookeeper/dirty 2>&1 || true'])).output).toContain('No such file');
+    expect(
+      (await runtime.exec(host, node.containerName, ['sh', '-c', 'ls /var/lib/zookeeper/dirty 2>&1 || true'])).output,
+    ).toContain('No such file');
     const client = first.ports.find((x) => x.name === 'client')!.hostPort;
-    expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toContain(`CLUSTERBOT_PUBLISHED_CLIENT=localhost:${client}\n`);
+    expect((await runtime.exec(host, node.containerName, ['cat', publishedEnvPath])).output).toContain(
+      `CLUSTERBOT_PUBLISHED_CLIENT=localhost:${client}\n`,
+    );
 
     // Another cluster's node pinned to the same port while this one holds it: refused clearly, not retried.
     const q = await plan(1);
@@ -207,7 +234,11 @@ describe('a one-node zookeeper cluster', () => {
     const err = await rejection(runtime.ensureNode(host, q, q.nodes[0]!, image, { hostPorts }));
     expect(err).toBeInstanceOf(AppError);
     expect(err).toMatchObject({ code: 'port_taken', retryable: false });
-    expect((err as AppError).userMessage).toMatch(new RegExp(`^zk-1 cannot get its published ports? [\\d, ]*${client}[\\d, ]* back on ${host}: something else took`));
+    expect((err as AppError).userMessage).toMatch(
+      new RegExp(
+        `^zk-1 cannot get its published ports? [\\d, ]*${client}[\\d, ]* back on ${host}: something else took`,
+      ),
+    );
   }, 120_000);
 
   it('exec returns exit codes and combined output; logsTail returns the last lines', async () => {
@@ -216,8 +247,16 @@ describe('a one-node zookeeper cluster', () => {
     await runtime.ensureNetwork(host, p);
     await runtime.ensureNode(host, p, node, await runtime.ensureImage(host, 'zookeeper'));
 
-    expect(await runtime.exec(host, node.containerName, ['true'])).toEqual({ exitCode: 0, output: '', truncated: false });
-    const failing = await runtime.exec(host, node.containerName, ['sh', '-c', 'echo to-stdout; echo to-stderr >&2; exit 3']);
+    expect(await runtime.exec(host, node.containerName, ['true'])).toEqual({
+      exitCode: 0,
+      output: '',
+      truncated: false,
+    });
+    const failing = await runtime.exec(host, node.containerName, [
+      'sh',
+      '-c',
+      'echo to-stdout; echo to-stderr >&2; exit 3',
+    ]);
     expect(failing.exitCode).toBe(3);
     expect(failing.output).toContain('to-stdout\n');
     expect(failing.output).toContain('to-stderr\n');
@@ -225,14 +264,22 @@ describe('a one-node zookeeper cluster', () => {
     const big = await runtime.exec(host, node.containerName, ['sh', '-c', 'seq 1 20000']);
     expect(big.exitCode).toBe(0);
     expect(big.output.trimEnd().split('\n')).toHaveLength(20000);
-    const slow = await runtime.exec(host, node.containerName, ['sh', '-c', 'echo started; sleep 30'], { timeoutMs: 1000 });
+    const slow = await runtime.exec(host, node.containerName, ['sh', '-c', 'echo started; sleep 30'], {
+      timeoutMs: 1000,
+    });
     expect(slow.exitCode).toBe(-1);
     expect(slow.output).toMatch(/^started\n[\s\S]*timed out after 1 s/);
     // The timed-out command was killed inside the container, not left running.
-    const left = await runtime.exec(host, node.containerName, ['sh', '-c', 'ps -eo args | grep -c "^sleep 30" || true']);
+    const left = await runtime.exec(host, node.containerName, [
+      'sh',
+      '-c',
+      'ps -eo args | grep -c "^sleep 30" || true',
+    ]);
     expect(left.output.trim()).toBe('0');
     // A command that ignores TERM is killed too.
-    const stubborn = await runtime.exec(host, node.containerName, ['sh', '-c', 'trap "" TERM; sleep 20'], { timeoutMs: 1000 });
+    const stubborn = await runtime.exec(host, node.containerName, ['sh', '-c', 'trap "" TERM; sleep 20'], {
+      timeoutMs: 1000,
+    });
     expect(stubborn.exitCode).toBe(-1);
     const missing = await rejection(runtime.exec(host, `${node.containerName}-nope`, ['true']));
     expect(missing).toBeInstanceOf(AppError);
@@ -240,9 +287,15 @@ describe('a one-node zookeeper cluster', () => {
 
     // Wait until ZooKeeper is up (and has logged its start), then append marker lines to the container's
     // stdout and stderr through PID 1, and read them back as the tail of the log.
-    await waitFor('zookeeper to serve', 60_000, async () => ((await mode(node.containerName)) === 'standalone' ? true : undefined));
+    await waitFor('zookeeper to serve', 60_000, async () =>
+      (await mode(node.containerName)) === 'standalone' ? true : undefined,
+    );
     const lines = await waitFor('the markers as the last log lines', 30_000, async () => {
-      await runtime.exec(host, node.containerName, ['sh', '-c', 'echo marker-1 >/proc/1/fd/1; echo marker-2 >/proc/1/fd/2; echo marker-3 >/proc/1/fd/1']);
+      await runtime.exec(host, node.containerName, [
+        'sh',
+        '-c',
+        'echo marker-1 >/proc/1/fd/1; echo marker-2 >/proc/1/fd/2; echo marker-3 >/proc/1/fd/1',
+      ]);
       await new Promise((r) => setTimeout(r, 200));
       const tail = (await runtime.logsTail(host, node.containerName, 3)).split('\n');
       return tail.join(',') === 'marker-1,marker-2,marker-3' ? tail : undefined; // retried if ZooKeeper logged in between
@@ -271,7 +324,12 @@ describe('a three-node zookeeper ensemble', () => {
     expect(found.networks).toHaveLength(1);
     for (const n of p.nodes) {
       const c = found.containers.find((x) => x.Names[0] === `/${n.containerName}`);
-      expect(c?.Labels).toMatchObject({ [label.cluster]: p.clusterId, [label.owner]: owner, [label.role]: 'zk', [label.node]: String(n.ordinal) });
+      expect(c?.Labels).toMatchObject({
+        [label.cluster]: p.clusterId,
+        [label.owner]: owner,
+        [label.role]: 'zk',
+        [label.node]: String(n.ordinal),
+      });
     }
 
     // Names resolve both ways inside a container (forward by short name and FQDN, reverse by IP).
@@ -283,7 +341,9 @@ describe('a three-node zookeeper ensemble', () => {
     expect(fqdn.output.trim().split(/\s+/)[0]).toBe(zk2.ip);
     const reverse = await runtime.exec(host, zk1.containerName, ['getent', 'hosts', zk2.ip]);
     expect(reverse.exitCode).toBe(0);
-    expect(reverse.output.trim().split(/\s+/).slice(1)).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^(zk-2|${zk2.fqdn.replace(/\./g, '\\.')})$`))]));
+    expect(reverse.output.trim().split(/\s+/).slice(1)).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^(zk-2|${zk2.fqdn.replace(/\./g, '\\.')})$`))]),
+    );
     expect((await runtime.exec(host, zk1.containerName, ['getent', 'hosts', 'zk-9'])).exitCode).not.toBe(0);
 
     const modes = await waitFor('one leader and two followers', 90_000, async () => {
@@ -294,7 +354,8 @@ describe('a three-node zookeeper ensemble', () => {
     expect(modes.filter((m) => m === 'leader')).toHaveLength(1);
     const formedAfter = Math.round((Date.now() - started) / 1000);
     // Every node also answers from the host on its own published port.
-    for (const s of statuses) expect(await fourLetterWord(s.ports[0]!.hostPort, 'srvr')).toMatch(/Mode: (leader|follower)/);
+    for (const s of statuses)
+      expect(await fourLetterWord(s.ports[0]!.hostPort, 'srvr')).toMatch(/Mode: (leader|follower)/);
     console.info(`3-node ensemble formed ${formedAfter} s after planning`);
 
     expect(await runtime.removeCluster(p.clusterId)).toEqual({ containers: 3, volumes: 3, networks: 1 });
@@ -333,7 +394,10 @@ describe('errors', () => {
     expect((err as AppError).code).toBe('conflict');
     expect((err as AppError).userMessage).toContain(a.nodes[0]!.containerName);
     // Cluster A's container is untouched and nothing was made for B.
-    expect(await runtime.inspectNode(host, a.nodes[0]!.containerName)).toMatchObject({ containerId: owned.containerId, running: true });
+    expect(await runtime.inspectNode(host, a.nodes[0]!.containerName)).toMatchObject({
+      containerId: owned.containerId,
+      running: true,
+    });
     expect(await runtime.leftovers(b.clusterId)).toEqual({ containers: [], volumes: [], networks: [] });
     // Removing B must not touch A.
     expect(await runtime.removeCluster(b.clusterId)).toEqual({ containers: 0, volumes: 0, networks: 0 });

@@ -36,10 +36,12 @@ function newCluster(over: Partial<NewCluster> = {}): NewCluster {
 }
 
 async function rowCount(table: string, where = 'true', params: unknown[] = []): Promise<number> {
-  const r = await t.database.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table} WHERE ${where}`, params);
+  const r = await t.database.pool.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM ${table} WHERE ${where}`,
+    params,
+  );
   return Number(r.rows[0]!.n);
 }
-
 
 describe('create', () => {
   it('assigns distinct subnets and starts in requested with a "requested" event by the owner', async () => {
@@ -99,7 +101,10 @@ describe('create', () => {
   });
 
   it('refuses a name race: two concurrent creates of one name give one cluster and one name_taken', async () => {
-    const settled = await Promise.allSettled([t.store.create(newCluster({ name: 'race' })), t.store.create(newCluster({ name: 'race' }))]);
+    const settled = await Promise.allSettled([
+      t.store.create(newCluster({ name: 'race' })),
+      t.store.create(newCluster({ name: 'race' })),
+    ]);
     const ok = settled.filter((s) => s.status === 'fulfilled');
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
     expect(ok).toHaveLength(1);
@@ -252,7 +257,12 @@ describe('setters', () => {
     await t.store.setCard(cluster.id, { channel: 'C0CARD', cardTs: '1700000000.000100' });
     await t.store.setProgressTs(cluster.id, '1700000000.000200');
     const got = await t.store.get(cluster.id);
-    expect(got).toMatchObject({ host: 'local', channel: 'C0CARD', cardTs: '1700000000.000100', progressTs: '1700000000.000200' });
+    expect(got).toMatchObject({
+      host: 'local',
+      channel: 'C0CARD',
+      cardTs: '1700000000.000100',
+      progressTs: '1700000000.000200',
+    });
   });
 });
 
@@ -295,8 +305,16 @@ describe('moveSubnet', () => {
     await t.store.transition(deleted.id, 'deleted');
     const withNode = await provisioning();
     await t.store.saveNode({
-      clusterId: withNode.id, ordinal: 0, role: 'zk', roleIndex: 1, hostname: 'zk-1', ip: '10.213.4.10',
-      containerName: 'cb-test-zk-1', containerId: null, host: 'local', ports: [],
+      clusterId: withNode.id,
+      ordinal: 0,
+      role: 'zk',
+      roleIndex: 1,
+      hostname: 'zk-1',
+      ip: '10.213.4.10',
+      containerName: 'cb-test-zk-1',
+      containerId: null,
+      host: 'local',
+      ports: [],
     });
     for (const c of [requested, ready, failed, deleted, withNode]) {
       const before = await t.store.get(c.id);
@@ -316,7 +334,14 @@ describe('moveSubnet', () => {
     expect((err as AppError).code).toBe('no_capacity');
     expect((await t.store.get(c.id))?.subnetIndex).toBe(1);
     // One index left → it takes that one.
-    expect((await t.store.moveSubnet(c.id, exclude.filter((i) => i !== 200)))?.subnetIndex).toBe(200);
+    expect(
+      (
+        await t.store.moveSubnet(
+          c.id,
+          exclude.filter((i) => i !== 200),
+        )
+      )?.subnetIndex,
+    ).toBe(200);
   });
 
   it('gives 10 concurrent moves, racing 10 creates, distinct live subnets outside the excluded set', async () => {

@@ -55,7 +55,10 @@ describe('drizzle-kit', () => {
     const stdout = await drizzleGenerate(copy, 'migrations');
     const written = await tree(path.join(copy, 'migrations'));
     const committed = await tree(migrations);
-    expect([...written.keys()].filter((f) => !committed.has(f)), stdout).toEqual([]);
+    expect(
+      [...written.keys()].filter((f) => !committed.has(f)),
+      stdout,
+    ).toEqual([]);
     for (const [file, text] of committed) expect(written.get(file), file).toBe(text);
     expect(stdout).toContain('No schema changes');
   });

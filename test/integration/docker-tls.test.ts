@@ -1,9 +1,9 @@
-import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
-import { startEngineB, type EngineB } from '../support/engine-b.js';
+import { type EngineB, startEngineB } from '../support/engine-b.js';
 
 /**
  * A second Docker Engine reached over mutual TLS, as a remote host of the pool is: clusterbot's client

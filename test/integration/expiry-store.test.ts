@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Cluster } from '../../src/domain/cluster.js';
-import { transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
+import { type ClusterState, transitionPath } from '../../src/domain/cluster-state.js';
 import type { NewCluster } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
@@ -23,16 +23,24 @@ const day = 24 * 60 * minute;
 const now = new Date(Math.floor(Date.now() / 1000) * 1000);
 const at = (ms: number) => new Date(now.getTime() + ms);
 
-
 /** A cluster walked through legal transitions to `state`, expiring at `expiresAt`. */
 async function seed(state: ClusterState, expiresAt: Date, over: Partial<NewCluster> = {}): Promise<Cluster> {
   const { cluster } = await t.store.create({
-    name: `x-${randomUUID().slice(0, 8)}`, owner: 'U0OWNER', team: null, template: 'zookeeper', size: 1, channel: 'C0', expiresAt, requestKey: null, ...over,
+    name: `x-${randomUUID().slice(0, 8)}`,
+    owner: 'U0OWNER',
+    team: null,
+    template: 'zookeeper',
+    size: 1,
+    channel: 'C0',
+    expiresAt,
+    requestKey: null,
+    ...over,
   });
   for (const to of transitionPath('requested', state)!) await t.store.transition(cluster.id, to, {}, 'seed');
   // The create operation ended as the worker would have ended it.
   const create = (await t.operations.active(cluster.id))!;
-  if (state !== 'requested' && state !== 'provisioning') await t.operations.finish(create.id, state === 'failed' ? 'failed' : 'succeeded');
+  if (state !== 'requested' && state !== 'provisioning')
+    await t.operations.finish(create.id, state === 'failed' ? 'failed' : 'succeeded');
   return (await t.store.get(cluster.id))!;
 }
 
@@ -84,7 +92,9 @@ describe('extendExpiry', () => {
     const moved = await t.store.extendExpiry(c.id, { from: c.expiresAt, to: at(day) }, 'U0OWNER');
     expect(moved).toMatchObject({ expiresAt: at(day), remindedAt: null, state: 'ready' });
     expect((await t.store.events(c.id)).at(-1)).toMatchObject({
-      actor: 'U0OWNER', kind: 'extended', detail: { from: at(30 * minute).toISOString(), to: at(day).toISOString() },
+      actor: 'U0OWNER',
+      kind: 'extended',
+      detail: { from: at(30 * minute).toISOString(), to: at(day).toISOString() },
     });
   });
 
@@ -98,7 +108,11 @@ describe('extendExpiry', () => {
 
   it('lets exactly one of five concurrent extensions from the same expiry win', async () => {
     const c = await seed('ready', at(30 * minute));
-    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => t.store.extendExpiry(c.id, { from: c.expiresAt, to: at((i + 1) * day) }, `U${i}`)));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        t.store.extendExpiry(c.id, { from: c.expiresAt, to: at((i + 1) * day) }, `U${i}`),
+      ),
+    );
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 
@@ -110,7 +124,10 @@ describe('extendExpiry', () => {
 
   it('allows a cluster still being created', async () => {
     const c = await seed('provisioning', at(30 * minute));
-    expect(await t.store.extendExpiry(c.id, { from: c.expiresAt, to: at(day) }, 'U0OWNER')).toMatchObject({ state: 'provisioning', expiresAt: at(day) });
+    expect(await t.store.extendExpiry(c.id, { from: c.expiresAt, to: at(day) }, 'U0OWNER')).toMatchObject({
+      state: 'provisioning',
+      expiresAt: at(day),
+    });
   });
 });
 
@@ -121,7 +138,11 @@ describe('expire', () => {
     expect(moved?.cluster.state).toBe('deleting');
     // The delete it queues is an operation of clusterbot's, in the same transaction.
     expect(moved?.operation).toMatchObject({ kind: 'delete', actor: 'clusterbot', state: 'queued', clusterId: c.id });
-    expect((await t.store.events(c.id)).at(-1)).toMatchObject({ actor: 'clusterbot', kind: 'state.deleting', detail: { reason: 'expired' } });
+    expect((await t.store.events(c.id)).at(-1)).toMatchObject({
+      actor: 'clusterbot',
+      kind: 'state.deleting',
+      detail: { reason: 'expired' },
+    });
   });
 
   it('refuses a cluster not yet expired, or extended since it was read', async () => {

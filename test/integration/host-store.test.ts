@@ -40,7 +40,10 @@ const newCluster = (over: Partial<NewCluster> = {}): NewCluster => ({
 
 /** Two healthy hosts: a has room for 3 such clusters (4 GiB + 1 GiB headroom), b for 2. */
 async function twoHosts() {
-  await hosts.seed([{ name: 'a', url: 'unix:///var/run/docker.sock' }, { name: 'b', url: 'tcp://127.0.0.1:2375' }]);
+  await hosts.seed([
+    { name: 'a', url: 'unix:///var/run/docker.sock' },
+    { name: 'b', url: 'tcp://127.0.0.1:2375' },
+  ]);
   await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 });
   await hosts.recordHealth('b', { ok: true, cpus: 8, memoryMiB: 3072 });
 }
@@ -49,12 +52,21 @@ describe('placement in the create transaction', () => {
   it('ten racing creates fill both hosts exactly and no further; the rest are refused with the numbers', async () => {
     await twoHosts();
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => t.store.create(newCluster())));
-    const placed = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ cluster: { host: string | null } }>).value.cluster.host);
+    const placed = results
+      .filter((r) => r.status === 'fulfilled')
+      .map((r) => (r as PromiseFulfilledResult<{ cluster: { host: string | null } }>).value.cluster.host);
     expect(placed.sort()).toEqual(['a', 'a', 'a', 'b', 'b']);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason);
     expect(refused).toHaveLength(5);
-    for (const e of refused) expect(e).toMatchObject({ code: 'no_capacity', userMessage: expect.stringContaining('needs 1024 MiB of memory and the emptiest host has 0 MiB free') });
-    expect((await hosts.loads()).map((l) => [l.name, l.reservedMemoryMiB])).toEqual([['a', 3072], ['b', 2048]]);
+    for (const e of refused)
+      expect(e).toMatchObject({
+        code: 'no_capacity',
+        userMessage: expect.stringContaining('needs 1024 MiB of memory and the emptiest host has 0 MiB free'),
+      });
+    expect((await hosts.loads()).map((l) => [l.name, l.reservedMemoryMiB])).toEqual([
+      ['a', 3072],
+      ['b', 2048],
+    ]);
   });
 
   it('a draining host takes no new cluster; an admin may still pin one there; a deleted cluster frees its share', async () => {
@@ -65,7 +77,9 @@ describe('placement in the create transaction', () => {
     const second = (await t.store.create(newCluster())).cluster;
     expect(second.host).toBe('b');
     // b is full; a's room does not count while it drains.
-    expect((await appRejection(t.store.create(newCluster()))).userMessage).toContain('the emptiest host has 0 MiB free');
+    expect((await appRejection(t.store.create(newCluster()))).userMessage).toContain(
+      'the emptiest host has 0 MiB free',
+    );
     await t.database.pool.query("UPDATE clusters SET state = 'deleted' WHERE id = $1", [second.id]);
     expect((await t.store.create(newCluster())).cluster.host).toBe('b');
   });
@@ -75,7 +89,9 @@ describe('placement in the create transaction', () => {
     expect((await appRejection(t.store.create(newCluster()))).userMessage).toContain('no Docker host is reachable');
     await hosts.recordHealth('a', { ok: true, cpus: 2, memoryMiB: 8192 });
     await hosts.setState('a', 'down');
-    expect((await appRejection(t.store.create(newCluster({ place: { pinned: 'a' } })))).userMessage).toContain('Docker host a is down');
+    expect((await appRejection(t.store.create(newCluster({ place: { pinned: 'a' } })))).userMessage).toContain(
+      'Docker host a is down',
+    );
     await hosts.recordHealth('a', { ok: true, cpus: 2, memoryMiB: 8192 });
     expect((await hosts.get('a'))!.state).toBe('active');
     expect((await t.store.create(newCluster())).cluster.host).toBe('a');
@@ -87,7 +103,10 @@ describe('placement in the create transaction', () => {
     expect(await hosts.markDown('a')).toMatchObject({ state: 'down', resumeState: 'draining' });
     expect(await hosts.markDown('a')).toBeUndefined();
     expect(await hosts.recordHealth('a', { ok: false, error: 'still silent' })).toMatchObject({ state: 'down' });
-    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({ state: 'draining', resumeState: null });
+    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({
+      state: 'draining',
+      resumeState: null,
+    });
     expect((await t.store.create(newCluster())).cluster.host).toBe('b');
     expect((await hosts.loads()).find((l) => l.name === 'a')).toMatchObject({ state: 'draining', reachable: true });
 
@@ -97,7 +116,10 @@ describe('placement in the create transaction', () => {
     expect(await hosts.recordHealth('b', { ok: true, cpus: 8, memoryMiB: 3072 })).toMatchObject({ state: 'draining' });
     await hosts.markDown('a');
     expect(await hosts.setState('a', 'active')).toMatchObject({ state: 'down', resumeState: 'active' });
-    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({ state: 'active', resumeState: null });
+    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({
+      state: 'active',
+      resumeState: null,
+    });
   });
 
   it('a migration reserves its target from its begin: racing migrations and creates never overcommit it, and the room is back when it ends', async () => {
@@ -111,15 +133,30 @@ describe('placement in the create transaction', () => {
     }
     // b has 2 GiB for clusters: exactly two of these four get in, whichever they are.
     const results = await Promise.allSettled([
-      t.operations.begin(on[0]!.id, { kind: 'migrate', actor: 'UADMIN', params: {} }, { whenStates: ['requested'], migrateTo: { pinned: 'b' } }),
-      t.operations.begin(on[1]!.id, { kind: 'migrate', actor: 'UADMIN', params: {} }, { whenStates: ['requested'], migrateTo: {} }),
+      t.operations.begin(
+        on[0]!.id,
+        { kind: 'migrate', actor: 'UADMIN', params: {} },
+        { whenStates: ['requested'], migrateTo: { pinned: 'b' } },
+      ),
+      t.operations.begin(
+        on[1]!.id,
+        { kind: 'migrate', actor: 'UADMIN', params: {} },
+        { whenStates: ['requested'], migrateTo: {} },
+      ),
       t.store.create(newCluster({ place: { pinned: 'b' } })),
       t.store.create(newCluster({ place: { pinned: 'b' } })),
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
-    for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected')) expect(r.reason).toMatchObject({ code: 'no_capacity' });
+    for (const r of results.filter((x): x is PromiseRejectedResult => x.status === 'rejected'))
+      expect(r.reason).toMatchObject({ code: 'no_capacity' });
     expect((await hosts.loads()).find((l) => l.name === 'b')!.reservedMemoryMiB).toBe(2048);
-    const migrations = results.slice(0, 2).flatMap((r) => (r.status === 'fulfilled' ? [(r.value as { operation: { id: string; params: Record<string, unknown> } }).operation] : []));
+    const migrations = results
+      .slice(0, 2)
+      .flatMap((r) =>
+        r.status === 'fulfilled'
+          ? [(r.value as { operation: { id: string; params: Record<string, unknown> } }).operation]
+          : [],
+      );
     for (const op of migrations) expect(op.params.to).toBe('b');
     // A migration that ends (cut over or rolled back) no longer holds room on b.
     for (const op of migrations) await t.operations.finish(op.id, 'failed', 'rolled back');
@@ -131,10 +168,19 @@ describe('placement in the create transaction', () => {
     const { cluster, operation } = await t.store.create(newCluster({ place: { pinned: 'a' } }));
     await t.operations.finish(operation!.id, 'succeeded');
     await hosts.setState('b', 'draining'); // since the preview chose it
-    await expect(t.operations.begin(cluster.id, { kind: 'migrate', actor: 'U0TEST', params: {} }, { whenStates: ['requested'], migrateTo: { pinned: 'b', pinnedMayDrain: false } }))
-      .rejects.toMatchObject({ code: 'no_capacity', userMessage: expect.stringContaining('Docker host b is draining') });
+    await expect(
+      t.operations.begin(
+        cluster.id,
+        { kind: 'migrate', actor: 'U0TEST', params: {} },
+        { whenStates: ['requested'], migrateTo: { pinned: 'b', pinnedMayDrain: false } },
+      ),
+    ).rejects.toMatchObject({ code: 'no_capacity', userMessage: expect.stringContaining('Docker host b is draining') });
     expect(await t.operations.active(cluster.id)).toBeUndefined();
-    const { operation: moving } = await t.operations.begin(cluster.id, { kind: 'migrate', actor: 'UADMIN', params: {} }, { whenStates: ['requested'], migrateTo: { pinned: 'b', pinnedMayDrain: true } });
+    const { operation: moving } = await t.operations.begin(
+      cluster.id,
+      { kind: 'migrate', actor: 'UADMIN', params: {} },
+      { whenStates: ['requested'], migrateTo: { pinned: 'b', pinnedMayDrain: true } },
+    );
     expect(moving.params.to).toBe('b');
   });
 
@@ -149,14 +195,29 @@ describe('hosts', () => {
   it('seeding adds new hosts only; upsert changes URL and TLS but not the state; a host with live clusters is not removed', async () => {
     await twoHosts();
     await hosts.setState('b', 'draining');
-    await hosts.seed([{ name: 'b', url: 'tcp://127.0.0.1:9999' }, { name: 'c', url: 'https://127.0.0.1:2376', tlsDir: '/tls' }]);
+    await hosts.seed([
+      { name: 'b', url: 'tcp://127.0.0.1:9999' },
+      { name: 'c', url: 'https://127.0.0.1:2376', tlsDir: '/tls' },
+    ]);
     expect((await hosts.list()).map((h) => [h.name, h.url, h.state])).toEqual([
       ['a', 'unix:///var/run/docker.sock', 'active'],
       ['b', 'tcp://127.0.0.1:2375', 'draining'],
       ['c', 'https://127.0.0.1:2376', 'active'],
     ]);
-    const moved = await hosts.upsert({ name: 'b', url: 'https://127.0.0.1:2377', tlsDir: '/etc/b', advertiseAddress: 'b.example.com', labels: { rack: '2' } });
-    expect(moved).toMatchObject({ url: 'https://127.0.0.1:2377', tlsDir: '/etc/b', advertiseAddress: 'b.example.com', labels: { rack: '2' }, state: 'draining' });
+    const moved = await hosts.upsert({
+      name: 'b',
+      url: 'https://127.0.0.1:2377',
+      tlsDir: '/etc/b',
+      advertiseAddress: 'b.example.com',
+      labels: { rack: '2' },
+    });
+    expect(moved).toMatchObject({
+      url: 'https://127.0.0.1:2377',
+      tlsDir: '/etc/b',
+      advertiseAddress: 'b.example.com',
+      labels: { rack: '2' },
+      state: 'draining',
+    });
 
     await t.store.create(newCluster({ place: { pinned: 'a' } }));
     expect(await hosts.remove('a')).toEqual({ removed: false, liveClusters: 1 });
@@ -167,19 +228,40 @@ describe('hosts', () => {
   it('a failed health check keeps the last figures and says why', async () => {
     await twoHosts();
     await hosts.recordHealth('a', { ok: false, error: 'the Docker API did not answer within 5 s' });
-    expect(await hosts.get('a')).toMatchObject({ cpus: 8, memoryMiB: 4096, lastError: 'the Docker API did not answer within 5 s', state: 'active' });
+    expect(await hosts.get('a')).toMatchObject({
+      cpus: 8,
+      memoryMiB: 4096,
+      lastError: 'the Docker API did not answer within 5 s',
+      state: 'active',
+    });
   });
 
   it('health: free figures kept when unread, up-since cleared by a miss (no new clusters there), down once, active when it answers', async () => {
     await twoHosts();
-    const up = (await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096, diskFreeBytes: 5e9, memoryFreeBytes: 2e9 }))!;
+    const up = (await hosts.recordHealth('a', {
+      ok: true,
+      cpus: 8,
+      memoryMiB: 4096,
+      diskFreeBytes: 5e9,
+      memoryFreeBytes: 2e9,
+    }))!;
     expect(up).toMatchObject({ diskFreeBytes: 5e9, memoryFreeBytes: 2e9, lastError: null });
     const since = up.upSince!;
-    expect((await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 }))).toMatchObject({ diskFreeBytes: 5e9, memoryFreeBytes: 2e9, upSince: since });
+    expect(await hosts.recordHealth('a', { ok: true, cpus: 8, memoryMiB: 4096 })).toMatchObject({
+      diskFreeBytes: 5e9,
+      memoryFreeBytes: 2e9,
+      upSince: since,
+    });
 
-    expect(await hosts.recordHealth('a', { ok: false, error: 'connect ECONNREFUSED' })).toMatchObject({ upSince: null, lastError: 'connect ECONNREFUSED', state: 'active' });
+    expect(await hosts.recordHealth('a', { ok: false, error: 'connect ECONNREFUSED' })).toMatchObject({
+      upSince: null,
+      lastError: 'connect ECONNREFUSED',
+      state: 'active',
+    });
     expect((await hosts.loads()).find((l) => l.name === 'a')!.reachable).toBe(false);
-    expect(await appRejection(t.store.create(newCluster({ place: { pinned: 'a' } })))).toMatchObject({ code: 'no_capacity' });
+    expect(await appRejection(t.store.create(newCluster({ place: { pinned: 'a' } })))).toMatchObject({
+      code: 'no_capacity',
+    });
 
     expect(await hosts.markDown('a')).toMatchObject({ state: 'down' });
     expect(await hosts.markDown('a')).toBeUndefined();
@@ -201,8 +283,12 @@ describe('/cluster hosts', () => {
     const now = new Date();
     const admin = renderHosts(await listHosts({ hosts, store: t.store }, { admin: true }), now).text;
     expect(admin).toContain('2 Docker hosts:');
-    expect(admin).toContain('🟢 *a* · active · CPU 1/8 reserved · memory 2.0/4.0 GiB · 2 clusters (<@U0ALICE>, <@U0BOB>) · seen less than a minute ago');
-    expect(admin).toContain('🟡 *b* · draining · CPU 0/8 reserved · memory 0.0/3.0 GiB · 0 clusters · seen less than a minute ago · ⚠️ the Docker API did not answer &lt;within&gt; 5 s');
+    expect(admin).toContain(
+      '🟢 *a* · active · CPU 1/8 reserved · memory 2.0/4.0 GiB · 2 clusters (<@U0ALICE>, <@U0BOB>) · seen less than a minute ago',
+    );
+    expect(admin).toContain(
+      '🟡 *b* · draining · CPU 0/8 reserved · memory 0.0/3.0 GiB · 0 clusters · seen less than a minute ago · ⚠️ the Docker API did not answer &lt;within&gt; 5 s',
+    );
     const user = renderHosts(await listHosts({ hosts, store: t.store }, { admin: false }), now).text;
     expect(user).toContain('· 2 clusters · seen');
     expect(user).not.toContain('U0ALICE');

@@ -12,8 +12,8 @@ import Docker from 'dockerode';
 import { pino } from 'pino';
 import * as tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createImageBuilder, ImageBuildError, type ImageBuilder } from '../../src/docker/image-builder.js';
 import { RECIPE_HASH_LABEL, RECIPE_LABEL, RecipeError } from '../../src/domain/image-recipe.js';
-import { ImageBuildError, createImageBuilder, type ImageBuilder } from '../../src/docker/image-builder.js';
 
 const BASE_BUILD_TIMEOUT = 15 * 60_000;
 const TEST_LABEL = 'clusterbot.test';
@@ -33,7 +33,17 @@ const usesName = `it-uses-${runId}`;
 const usedName = `it-used-${runId}`;
 const cdsName = `it-cds-${runId}`;
 const jobsNames = [`it-jobs-a-${runId}`, `it-jobs-b-${runId}`];
-const testRecipes = [zkName, parallelName, failingRunName, badInstructionName, noBaseArgName, usesName, usedName, cdsName, ...jobsNames];
+const testRecipes = [
+  zkName,
+  parallelName,
+  failingRunName,
+  badInstructionName,
+  noBaseArgName,
+  usesName,
+  usedName,
+  cdsName,
+  ...jobsNames,
+];
 
 let recipesDir: string;
 let builder: ImageBuilder;
@@ -78,7 +88,12 @@ async function imagesOfRecipe(name: string): Promise<Docker.ImageInfo[]> {
 
 /** Runs a command in a throwaway container of an image and returns its output. */
 async function runImage(ref: string, cmd: string): Promise<string> {
-  const container = await docker.createContainer({ Image: ref, Cmd: ['bash', '-c', cmd], Tty: true, Labels: { [TEST_LABEL]: TEST_LABEL_VALUE } });
+  const container = await docker.createContainer({
+    Image: ref,
+    Cmd: ['bash', '-c', cmd],
+    Tty: true,
+    Labels: { [TEST_LABEL]: TEST_LABEL_VALUE },
+  });
   try {
     await container.start();
     await container.wait();
@@ -89,11 +104,24 @@ async function runImage(ref: string, cmd: string): Promise<string> {
 }
 
 async function cleanup(): Promise<void> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${TEST_LABEL}=${TEST_LABEL_VALUE}`] } });
-  await Promise.all(containers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  const containers = await docker.listContainers({
+    all: true,
+    filters: { label: [`${TEST_LABEL}=${TEST_LABEL_VALUE}`] },
+  });
+  await Promise.all(
+    containers.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
   for (const name of testRecipes) {
     for (const image of await imagesOfRecipe(name)) {
-      await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getImage(image.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   }
 }
@@ -136,7 +164,11 @@ describe('image builder (real Docker Engine)', () => {
 
       const container = await docker.createContainer({
         Image: base!.ref,
-        Cmd: ['bash', '-c', 'for t in ps ip ss nc ping curl jcmd jstack java tini; do command -v $t >/dev/null || echo "missing $t"; done; echo checked'],
+        Cmd: [
+          'bash',
+          '-c',
+          'for t in ps ip ss nc ping curl jcmd jstack java tini; do command -v $t >/dev/null || echo "missing $t"; done; echo checked',
+        ],
         Labels: { [TEST_LABEL]: TEST_LABEL_VALUE },
       });
       await container.start();
@@ -176,7 +208,8 @@ describe('image builder (real Docker Engine)', () => {
   it('runs a single ZooKeeper server in the foreground that answers srvr', async () => {
     const { ref } = await builder.resolve(zkName);
     const container = await docker.createContainer({ Image: ref, Labels: { [TEST_LABEL]: TEST_LABEL_VALUE } });
-    const zooCfg = 'tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n4lw.commands.whitelist=*\nadmin.enableServer=false\n';
+    const zooCfg =
+      'tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n4lw.commands.whitelist=*\nadmin.enableServer=false\n';
     await container.putArchive(await tarOf({ 'zoo.cfg': zooCfg }), { path: '/etc/zookeeper/conf' });
     await container.start();
 
@@ -200,7 +233,12 @@ describe('image builder (real Docker Engine)', () => {
     const javaWithArchives = (classPathPrefix = '') =>
       `. /etc/zookeeper/conf/environment && for cds in "$ZK_SERVER_CDS" "$ZK_CLIENT_CDS"; do java -Xshare:on $cds -cp "${classPathPrefix}$CLASSPATH" -version 2>&1 || exit 1; done; sha256sum /usr/share/zookeeper/cds/*.jsa`;
     const run = async (ref: string, script: string) => {
-      const c = await docker.createContainer({ Image: ref, Entrypoint: ['bash', '-c', script], Tty: true, Labels: { [TEST_LABEL]: TEST_LABEL_VALUE } });
+      const c = await docker.createContainer({
+        Image: ref,
+        Entrypoint: ['bash', '-c', script],
+        Tty: true,
+        Labels: { [TEST_LABEL]: TEST_LABEL_VALUE },
+      });
       await c.start();
       const { StatusCode } = (await c.wait()) as { StatusCode: number };
       const output = (await c.logs({ stdout: true, stderr: true })).toString('utf8');
@@ -213,7 +251,10 @@ describe('image builder (real Docker Engine)', () => {
     // The recipe changes the class path: an archive left over from the old build could not be used.
     await copyZookeeperRecipe(cdsName);
     const environment = join(recipesDir, cdsName, 'environment');
-    await writeFile(environment, (await readFile(environment, 'utf8')).replace(/^CLASSPATH="/m, 'CLASSPATH="/usr/share/java/commons-cli.jar:'));
+    await writeFile(
+      environment,
+      (await readFile(environment, 'utf8')).replace(/^CLASSPATH="/m, 'CLASSPATH="/usr/share/java/commons-cli.jar:'),
+    );
     const stale = await run((await builder.resolve(zkName)).ref, javaWithArchives('/usr/share/java/commons-cli.jar:'));
     expect(stale.exitCode).not.toBe(0);
     expect(stale.output).toMatch(/Unable to use shared archive/);
@@ -237,13 +278,23 @@ describe('image builder (real Docker Engine)', () => {
 
   it('builds independent recipes side by side with jobs 2; a failing one fails the call, the others are built', async () => {
     // Each records when its RUN started and ended (the run id keeps Docker's layer cache out of it).
-    for (const name of jobsNames) await writeRecipe(name, `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nRUN echo ${runId} && date +%s%N > /started && sleep 3 && date +%s%N > /ended\n`);
+    for (const name of jobsNames)
+      await writeRecipe(
+        name,
+        `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nRUN echo ${runId} && date +%s%N > /started && sleep 3 && date +%s%N > /ended\n`,
+      );
     const results = await builder.build(jobsNames, { jobs: 2 });
-    expect(results.map((r) => [r.name, r.cached])).toEqual([['base', true], [jobsNames[0], false], [jobsNames[1], false]]);
-    const times = await Promise.all(results.slice(1).map(async (r) => {
-      const output = (await runImage(r.ref, 'cat /started /ended')).trim().split('\n').map(Number);
-      return { started: output[0]!, ended: output[1]! };
-    }));
+    expect(results.map((r) => [r.name, r.cached])).toEqual([
+      ['base', true],
+      [jobsNames[0], false],
+      [jobsNames[1], false],
+    ]);
+    const times = await Promise.all(
+      results.slice(1).map(async (r) => {
+        const output = (await runImage(r.ref, 'cat /started /ended')).trim().split('\n').map(Number);
+        return { started: output[0]!, ended: output[1]! };
+      }),
+    );
     // Side by side: each started before the other ended.
     expect(times[0]!.started).toBeLessThan(times[1]!.ended);
     expect(times[1]!.started).toBeLessThan(times[0]!.ended);
@@ -287,18 +338,28 @@ describe('image builder (real Docker Engine)', () => {
     await writeRecipe(usedName, 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n');
     await writeFile(join(recipesDir, usedName, 'prepare.sh'), 'echo v1\n');
     await writeRecipe(usesName, 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\n');
-    await writeFile(join(recipesDir, usesName, 'image.yaml'), `name: ${usesName}\ndescription: t\nfrom: base\nuses: [${usedName}]\n`);
+    await writeFile(
+      join(recipesDir, usesName, 'image.yaml'),
+      `name: ${usesName}\ndescription: t\nfrom: base\nuses: [${usedName}]\n`,
+    );
     const before = await builder.resolve(usesName);
     await writeFile(join(recipesDir, usedName, 'prepare.sh'), 'echo v2\n');
     const after = await builder.resolve(usesName);
     expect(after.hash).not.toBe(before.hash);
-    await writeFile(join(recipesDir, usesName, 'image.yaml'), `name: ${usesName}\ndescription: t\nfrom: base\nuses: [it-nowhere]\n`);
-    await expect(builder.resolve(usesName)).rejects.toThrow(`Image recipe "${usesName}" uses "it-nowhere", which is not a recipe.`);
+    await writeFile(
+      join(recipesDir, usesName, 'image.yaml'),
+      `name: ${usesName}\ndescription: t\nfrom: base\nuses: [it-nowhere]\n`,
+    );
+    await expect(builder.resolve(usesName)).rejects.toThrow(
+      `Image recipe "${usesName}" uses "it-nowhere", which is not a recipe.`,
+    );
     await rm(join(recipesDir, usesName), { recursive: true });
   });
 
   it('rejects an unknown recipe name, listing the known ones', async () => {
-    await expect(builder.build('no-such-image')).rejects.toThrow(/Unknown image recipe "no-such-image". Known recipes: .*base.*Fix the name or add/);
+    await expect(builder.build('no-such-image')).rejects.toThrow(
+      /Unknown image recipe "no-such-image". Known recipes: .*base.*Fix the name or add/,
+    );
     await expect(builder.ensureBuilt('no-such-image')).rejects.toBeInstanceOf(RecipeError);
     await expect(builder.resolve('no-such-image')).rejects.toThrow(/Unknown image recipe/);
   });

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
-import { createImageDistribution, registryRef, type ImageProgress } from '../../src/docker/image-distribution.js';
-import { MemoryLog } from '../support/memory-ports.js';
+import { createImageDistribution, type ImageProgress, registryRef } from '../../src/docker/image-distribution.js';
 import { startEngineB } from '../support/engine-b.js';
+import { MemoryLog } from '../support/memory-ports.js';
 
 /**
  * Images built once on host A reach host B (a second engine over mutual TLS) before a create there: through
@@ -20,7 +20,12 @@ let ref: string;
 let registry: string;
 
 const removeOnB = async () => {
-  for (const r of [ref, registryRef(registry, ref)]) await pool.get('b').getImage(r).remove({ force: true }).catch(() => undefined);
+  for (const r of [ref, registryRef(registry, ref)])
+    await pool
+      .get('b')
+      .getImage(r)
+      .remove({ force: true })
+      .catch(() => undefined);
 };
 
 beforeAll(async () => {
@@ -32,7 +37,12 @@ beforeAll(async () => {
     { name: 'b', url: b.url, tlsDir: b.tlsDir },
   ]);
   const config = loadConfig();
-  const builder = createImageBuilder({ docker: pool.get('a'), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: new MemoryLog() as never });
+  const builder = createImageBuilder({
+    docker: pool.get('a'),
+    recipesDir: config.imagesDir,
+    cacheDir: config.cacheDir,
+    logger: new MemoryLog() as never,
+  });
   // The smallest recipe we ship: every cluster image is built on it, so hosts need it first.
   ref = (await builder.build('base')).at(-1)!.ref;
 }, 900_000);
@@ -49,7 +59,11 @@ describe('images on every host', () => {
     // What docker-modem formats (util.inspect, every hidden property, no depth limit) for each request it sends,
     // whether its debug log is on or not: the request's options, which hold the host's agent. Read halfway through
     // the stream, when the agent's sockets carry the save and the load.
-    const printed = (host: string) => inspect({ agent: (pool.get(host).modem as unknown as { agent: unknown }).agent }, { showHidden: true, depth: null }).length;
+    const printed = (host: string) =>
+      inspect(
+        { agent: (pool.get(host).modem as unknown as { agent: unknown }).agent },
+        { showHidden: true, depth: null },
+      ).length;
     let halfway: number[] = [];
     // Meanwhile each host is pinged as the health check does (1 s deadline in the host-death e2e): issue 8's stall
     // was every call paying for that formatting, so pings timed out and the stream crawled.
@@ -66,10 +80,12 @@ describe('images on every host', () => {
       }
     })();
     pinging.catch(() => undefined); // awaited below; only so that a failed ensure() leaves no unhandled rejection
-    const arrival = await dist.ensure('b', ref, (p) => {
-      seen.push(p);
-      if (!halfway.length && p.total && p.done > p.total / 2) halfway = ['a', 'b'].map(printed);
-    }).finally(() => (streaming = false));
+    const arrival = await dist
+      .ensure('b', ref, (p) => {
+        seen.push(p);
+        if (!halfway.length && p.total && p.done > p.total / 2) halfway = ['a', 'b'].map(printed);
+      })
+      .finally(() => (streaming = false));
     await pinging; // a ping that failed fails the test here
     expect(halfway).toHaveLength(2);
     for (const chars of halfway) expect(chars).toBeLessThan(200);
@@ -79,7 +95,10 @@ describe('images on every host', () => {
     const bytes = (arrival as { bytes: number }).bytes;
     expect(bytes).toBeGreaterThan(50e6);
     expect(seen.at(-1)).toMatchObject({ via: 'stream', done: bytes });
-    const [onA, onB] = await Promise.all([pool.get('a').getImage(ref).inspect(), pool.get('b').getImage(ref).inspect()]);
+    const [onA, onB] = await Promise.all([
+      pool.get('a').getImage(ref).inspect(),
+      pool.get('b').getImage(ref).inspect(),
+    ]);
     expect(onB.Id).toBe(onA.Id);
     expect(await dist.ensure('b', ref)).toEqual({ via: 'present' });
   }, 300_000);
@@ -90,7 +109,10 @@ describe('images on every host', () => {
     const [first, second] = await Promise.all([dist.ensure('b', ref), dist.ensure('b', ref)]);
     expect(first).toEqual({ via: 'registry', registryRef: registryRef(registry, ref) });
     expect(second).toBe(first);
-    const [onA, onB] = await Promise.all([pool.get('a').getImage(ref).inspect(), pool.get('b').getImage(ref).inspect()]);
+    const [onA, onB] = await Promise.all([
+      pool.get('a').getImage(ref).inspect(),
+      pool.get('b').getImage(ref).inspect(),
+    ]);
     expect(onB.Id).toBe(onA.Id);
     const [repo, tag] = ref.split(':');
     const tags = (await (await fetch(`http://${registry}/v2/${repo}/tags/list`)).json()) as { tags: string[] };

@@ -11,8 +11,8 @@ import type { Operation } from '../../src/domain/operation.js';
 import { jobFor } from '../../src/queue/job-catalog.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
-import type { Log, NewOperation } from '../../src/services/ports.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
+import type { Log, NewOperation } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let t: TestDatabase;
@@ -26,10 +26,23 @@ beforeAll(async () => {
   t = await createTestDatabase();
   connection = new Redis(loadConfig().redisUrl, { maxRetriesPerRequest: null });
   producer = createProducer(connection, `cbpayload-${randomBytes(4).toString('hex')}`);
-  const logger: Log = { debug: () => undefined, info: () => undefined, warn: (o, msg) => logged.push({ ...o, msg }), error: (o, msg) => logged.push({ ...o, msg }) };
+  const logger: Log = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (o, msg) => logged.push({ ...o, msg }),
+    error: (o, msg) => logged.push({ ...o, msg }),
+  };
   // The handlers the entrypoint binds, minus Docker: runOperation marks the row running and succeeded around the work.
-  const work = (p: { operationId: string }, at: { finalAttempt: boolean }) => runOperation({ operations: t.operations, logger }, p.operationId, at, async () => void ran.push(p.operationId));
-  worker = startWorker({ connection, prefix: producer.queue.opts.prefix!, concurrency: 2, logger, operations: t.operations, handlers: { 'cluster.create': work, 'cluster.delete': work, 'cluster.restore': work } });
+  const work = (p: { operationId: string }, at: { finalAttempt: boolean }) =>
+    runOperation({ operations: t.operations, logger }, p.operationId, at, async () => void ran.push(p.operationId));
+  worker = startWorker({
+    connection,
+    prefix: producer.queue.opts.prefix!,
+    concurrency: 2,
+    logger,
+    operations: t.operations,
+    handlers: { 'cluster.create': work, 'cluster.delete': work, 'cluster.restore': work },
+  });
 });
 afterAll(async () => {
   await worker?.close(true);
@@ -41,13 +54,24 @@ afterAll(async () => {
 
 async function operation(op: Omit<NewOperation, 'actor'> = { kind: 'create' }): Promise<Operation> {
   const { operation: row } = await t.store.create(
-    { name: `p-${randomUUID().slice(0, 8)}`, owner: 'U0OWNER', team: null, template: 'zookeeper', size: 1, channel: null, expiresAt: new Date(Date.now() + 3600_000), requestKey: null },
+    {
+      name: `p-${randomUUID().slice(0, 8)}`,
+      owner: 'U0OWNER',
+      team: null,
+      template: 'zookeeper',
+      size: 1,
+      channel: null,
+      expiresAt: new Date(Date.now() + 3600_000),
+      requestKey: null,
+    },
     { ...op, actor: 'U0OWNER' },
   );
   return row!;
 }
 
-async function settled(jobId: string): Promise<{ state: string; failedReason: string | undefined; attemptsMade: number }> {
+async function settled(
+  jobId: string,
+): Promise<{ state: string; failedReason: string | undefined; attemptsMade: number }> {
   for (let i = 0; i < 300; i++) {
     const job = await producer.queue.getJob(jobId);
     const state = job ? await job.getState() : 'missing';
@@ -68,10 +92,20 @@ describe('a job is checked against its operation row', () => {
     const copied = await operation();
     const genuine = (op: Operation) => jobFor(op);
     const forged = [
-      { op: create, name: 'cluster.create', data: { ...genuine(create).data, clusterId: other.clusterId }, differs: ['clusterId'] },
+      {
+        op: create,
+        name: 'cluster.create',
+        data: { ...genuine(create).data, clusterId: other.clusterId },
+        differs: ['clusterId'],
+      },
       { op: other, name: 'cluster.create', data: { ...genuine(other).data, actor: 'U0MALLORY' }, differs: ['actor'] },
-      { op: restore, name: 'cluster.restore', data: { ...genuine(restore).data, snapshotId: randomUUID() }, differs: ['snapshotId'] },
-      { op: copied, name: 'cluster.delete', data: genuine(copied).data, differs: ['kind (the row\'s is create)'] },
+      {
+        op: restore,
+        name: 'cluster.restore',
+        data: { ...genuine(restore).data, snapshotId: randomUUID() },
+        differs: ['snapshotId'],
+      },
+      { op: copied, name: 'cluster.delete', data: genuine(copied).data, differs: ["kind (the row's is create)"] },
       { op: create, name: 'cluster.create', data: genuine(create).data, jobId: randomUUID(), differs: ['job id'] },
     ];
     for (const f of forged) await producer.queue.add(f.name, f.data, { jobId: f.jobId ?? f.op.id, attempts: 3 });
@@ -80,10 +114,17 @@ describe('a job is checked against its operation row', () => {
       expect(job.state).toBe('failed');
       expect(job.failedReason).toContain('refused');
       expect(job.attemptsMade).toBe(1); // no retries of what cannot be right
-      expect(logged).toContainEqual(expect.objectContaining({ msg: 'job refused: its payload differs from its operation row; nothing was changed', operationId: f.op.id, differs: f.differs }));
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          msg: 'job refused: its payload differs from its operation row; nothing was changed',
+          operationId: f.op.id,
+          differs: f.differs,
+        }),
+      );
     }
     expect(ran).toEqual([]);
-    for (const op of [create, other, restore, copied]) expect(await t.operations.get(op.id)).toMatchObject({ state: 'queued', attempts: 0, startedAt: null });
+    for (const op of [create, other, restore, copied])
+      expect(await t.operations.get(op.id)).toMatchObject({ state: 'queued', attempts: 0, startedAt: null });
 
     // The row's own job (the producer replaces a failed one) runs and settles the operation.
     await producer.enqueue(create);

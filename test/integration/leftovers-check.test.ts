@@ -21,7 +21,11 @@ beforeAll(async () => {
   [developers, tests] = await Promise.all([createTestDatabase({ prefix: 'cbdev' }), createTestDatabase()]);
 });
 afterAll(async () => {
-  for (const what of ['test-cluster', 'test-own', 'developer', 'unlabelled', 'image-only']) await docker.getVolume(name(what)).remove({ force: true }).catch(() => undefined);
+  for (const what of ['test-cluster', 'test-own', 'developer', 'unlabelled', 'image-only'])
+    await docker
+      .getVolume(name(what))
+      .remove({ force: true })
+      .catch(() => undefined);
   await Promise.all([developers?.drop(), tests?.drop()]);
 });
 
@@ -41,6 +45,9 @@ describe('the leftovers check', () => {
     ];
     for (const [Name, Labels] of volumes) await docker.createVolume({ Name, Labels });
     const found = (await leftoversOn(localEngine, keep)).filter((l) => l.name.startsWith(`cb-leftovers-${run}-`));
-    expect(found.map((l) => `${l.engine} ${l.kind} ${l.name}`).sort()).toEqual([`local volume ${name('test-cluster')}`, `local volume ${name('test-own')}`]);
+    expect(found.map((l) => `${l.engine} ${l.kind} ${l.name}`).sort()).toEqual([
+      `local volume ${name('test-cluster')}`,
+      `local volume ${name('test-own')}`,
+    ]);
   });
 });

@@ -9,11 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../src/db/client.js';
 import { createClusterStore } from '../../src/db/cluster-store.js';
 import type { Cluster } from '../../src/domain/cluster.js';
-import { transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
+import { type ClusterState, transitionPath } from '../../src/domain/cluster-state.js';
 import type { Settings } from '../../src/services/ports.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
-import { FakeClock, MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from '../support/memory-ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { FakeClock, MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from '../support/memory-ports.js';
 
 let t: TestDatabase;
 beforeEach(async () => {
@@ -30,10 +30,20 @@ const now = new Date(Math.floor(Date.now() / 1000) * 1000);
 const at = (ms: number) => new Date(now.getTime() + ms);
 
 async function seed(state: ClusterState, expiresAt: Date, owner = 'U0OWNER'): Promise<Cluster> {
-  const { cluster } = await t.store.create({ name: `x-${randomUUID().slice(0, 8)}`, owner, team: null, template: 'zookeeper', size: 1, channel: 'C0', expiresAt, requestKey: null });
+  const { cluster } = await t.store.create({
+    name: `x-${randomUUID().slice(0, 8)}`,
+    owner,
+    team: null,
+    template: 'zookeeper',
+    size: 1,
+    channel: 'C0',
+    expiresAt,
+    requestKey: null,
+  });
   for (const to of transitionPath('requested', state)!) await t.store.transition(cluster.id, to, {}, 'seed');
   const create = (await t.operations.active(cluster.id))!;
-  if (state !== 'requested' && state !== 'provisioning') await t.operations.finish(create.id, state === 'failed' ? 'failed' : 'succeeded');
+  if (state !== 'requested' && state !== 'provisioning')
+    await t.operations.finish(create.id, state === 'failed' ? 'failed' : 'succeeded');
   return (await t.store.get(cluster.id))!;
 }
 
@@ -82,7 +92,14 @@ describe('sweepExpiry over Postgres with an injectable clock', () => {
     const clock = new FakeClock(now);
     const c = await seed('ready', at(2 * day));
     const notifier = new RecordingNotifier();
-    const worker = (store = t.store) => ({ store, queue: new RecordingQueue(), notifier, settings, clock, logger: new MemoryLog() });
+    const worker = (store = t.store) => ({
+      store,
+      queue: new RecordingQueue(),
+      notifier,
+      settings,
+      clock,
+      logger: new MemoryLog(),
+    });
     const a = worker();
     const b = worker();
     for (let i = 0; i < 30; i++) {
@@ -124,17 +141,42 @@ describe('transferOwner', () => {
   it("checks the new owner's per-user nodes, CPU and memory against the cluster's reservation, not only the count", async () => {
     const big = { nodes: 3, cpus: 1.5, memoryMiB: 3 * 1024 };
     const make = async (owner: string) =>
-      (await t.store.create({ name: `q-${randomUUID().slice(0, 8)}`, owner, team: null, template: 'zookeeper', size: 3, channel: 'C0', expiresAt: at(day), requestKey: null, reserved: big })).cluster;
+      (
+        await t.store.create({
+          name: `q-${randomUUID().slice(0, 8)}`,
+          owner,
+          team: null,
+          template: 'zookeeper',
+          size: 3,
+          channel: 'C0',
+          expiresAt: at(day),
+          requestKey: null,
+          reserved: big,
+        })
+      ).cluster;
     const mine = await make('U0OWNER');
     await make('U0BOB');
     // Bob holds 3 nodes; the limit of 5 leaves room for 2, and this cluster has 3.
-    await expect(t.store.transferOwner(mine.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0OWNER', { clustersPerUser: 10, nodesPerUser: 5 })).rejects.toMatchObject({
+    await expect(
+      t.store.transferOwner(mine.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0OWNER', {
+        clustersPerUser: 10,
+        nodesPerUser: 5,
+      }),
+    ).rejects.toMatchObject({
       code: 'quota_exceeded',
-      userMessage: expect.stringContaining("<@U0BOB>'s live clusters reserve 3 nodes and this one needs 3 more; the limit is 5"),
+      userMessage: expect.stringContaining(
+        "<@U0BOB>'s live clusters reserve 3 nodes and this one needs 3 more; the limit is 5",
+      ),
     });
     expect((await t.store.get(mine.id))!.owner).toBe('U0OWNER');
     // A total limit never blocks a hand-over: the cluster already counts in the total.
-    expect(await t.store.transferOwner(mine.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0OWNER', { clustersPerUser: 10, nodesPerUser: 6, cpusTotal: 3 })).toMatchObject({ owner: 'U0BOB' });
+    expect(
+      await t.store.transferOwner(mine.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0OWNER', {
+        clustersPerUser: 10,
+        nodesPerUser: 6,
+        cpusTotal: 3,
+      }),
+    ).toMatchObject({ owner: 'U0BOB' });
   });
 });
 
@@ -144,20 +186,48 @@ describe('history', () => {
     await seed('ready', at(day), 'U0OTHER');
     let expiresAt = c.expiresAt;
     for (let i = 0; i < 3; i++) {
-      const moved = await t.store.extendExpiry(c.id, { from: expiresAt, to: new Date(expiresAt.getTime() + day) }, 'U0OWNER');
+      const moved = await t.store.extendExpiry(
+        c.id,
+        { from: expiresAt, to: new Date(expiresAt.getTime() + day) },
+        'U0OWNER',
+      );
       expiresAt = moved!.expiresAt;
     }
     await t.store.transferOwner(c.id, { from: 'U0OWNER', to: 'U0BOB' }, 'U0ADMIN');
-    const { operation } = await t.operations.begin(c.id, { kind: 'delete', actor: 'U0BOB' }, { whenStates: ['ready'], moveTo: 'deleting' });
+    const { operation } = await t.operations.begin(
+      c.id,
+      { kind: 'delete', actor: 'U0BOB' },
+      { whenStates: ['ready'], moveTo: 'deleting' },
+    );
 
     const all = await t.operations.history({ owner: 'U0BOB' }, { offset: 0, limit: 50 });
     // create, provisioning, ready, 3 × extended, transferred, deleting, delete (operation.* and requested are left out)
     expect(all.total).toBe(9);
-    expect(all.entries.map((e) => e.what)).toEqual(['state.deleting', 'delete', 'transferred', 'extended', 'extended', 'extended', 'state.ready', 'state.provisioning', 'create']);
-    expect(all.entries[1]).toMatchObject({ source: 'operation', actor: 'U0BOB', outcome: 'queued', durationMs: null, detail: {} });
+    expect(all.entries.map((e) => e.what)).toEqual([
+      'state.deleting',
+      'delete',
+      'transferred',
+      'extended',
+      'extended',
+      'extended',
+      'state.ready',
+      'state.provisioning',
+      'create',
+    ]);
+    expect(all.entries[1]).toMatchObject({
+      source: 'operation',
+      actor: 'U0BOB',
+      outcome: 'queued',
+      durationMs: null,
+      detail: {},
+    });
     expect(all.entries.at(-1)).toMatchObject({ source: 'operation', outcome: 'succeeded', clusterName: c.name });
     expect(all.entries.at(-1)!.durationMs).toBeGreaterThanOrEqual(0);
-    expect(all.entries[2]).toMatchObject({ source: 'event', actor: 'U0ADMIN', detail: { from: 'U0OWNER', to: 'U0BOB' } });
+    expect(all.entries[2]).toMatchObject({
+      source: 'event',
+      actor: 'U0ADMIN',
+      detail: { from: 'U0OWNER', to: 'U0BOB' },
+    });
     expect(all.entries.every((e) => e.clusterId === c.id)).toBe(true);
 
     const page2 = await t.operations.history({ owner: 'U0BOB' }, { offset: 4, limit: 4 });

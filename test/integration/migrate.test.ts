@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reconcile } from '../../src/services/reconcile.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
+import { reconcile } from '../../src/services/reconcile.js';
 import { createMigrateWorld, type MigrateWorld } from '../support/migrate-world.js';
 
 /**
@@ -29,7 +29,9 @@ beforeAll(async () => {
 afterAll(async () => w?.close());
 
 const onHost = async (host: string, clusterId: string) =>
-  (await w.pool.get(host).listContainers({ all: true, filters: { label: [`clusterbot.cluster=${clusterId}`] } })).map((c) => ({ name: c.Names[0]!.slice(1), state: c.State }));
+  (await w.pool.get(host).listContainers({ all: true, filters: { label: [`clusterbot.cluster=${clusterId}`] } })).map(
+    (c) => ({ name: c.Names[0]!.slice(1), state: c.State }),
+  );
 
 describe('zookeeper 3 migrated from host A to host B', () => {
   it('a target that never gets ready: rolled back, the source runs again with its data, nothing is left on B', async () => {
@@ -38,7 +40,12 @@ describe('zookeeper 3 migrated from host A to host B', () => {
     expect(after.cluster.state).toBe('ready');
     expect(after.cluster.host).toBe('a');
     const failed = w.thread(id).find((m) => m.kind === 'migrateFailed');
-    expect(failed).toMatchObject({ kind: 'migrateFailed', to: 'b', restored: true, reason: expect.stringContaining('fault injected') });
+    expect(failed).toMatchObject({
+      kind: 'migrateFailed',
+      to: 'b',
+      restored: true,
+      reason: expect.stringContaining('fault injected'),
+    });
     expect((await w.db.operations.list(id))[0]).toMatchObject({ kind: 'migrate', state: 'failed' });
     expect((await onHost('a', id)).map((c) => c.state)).toEqual(['running', 'running', 'running']);
     expect(await w.leftoversOn('b', id)).toEqual({ containers: 0, volumes: 0, networks: 0 });
@@ -50,10 +57,14 @@ describe('zookeeper 3 migrated from host A to host B', () => {
     const id = before.cluster.id;
     const after = await w.migrate(id, 'b');
     expect(after.cluster).toMatchObject({ state: 'ready', host: 'b' });
-    expect(after.nodes.map((n) => ({ host: n.host, hostname: n.hostname, ip: n.ip }))).toEqual(before.nodes.map((n) => ({ host: 'b', hostname: n.hostname, ip: n.ip })));
+    expect(after.nodes.map((n) => ({ host: n.host, hostname: n.hostname, ip: n.ip }))).toEqual(
+      before.nodes.map((n) => ({ host: 'b', hostname: n.hostname, ip: n.ip })),
+    );
     const read = await w.exec('b', after, 'zk-2', `${zkCli} get /migrated 2>/dev/null`);
     expect(read.output).toContain(proof);
-    const srvr = await Promise.all(after.nodes.map((n) => w.exec('b', after, n.hostname, 'echo srvr | nc -q1 localhost 2181 | grep Mode')));
+    const srvr = await Promise.all(
+      after.nodes.map((n) => w.exec('b', after, n.hostname, 'echo srvr | nc -q1 localhost 2181 | grep Mode')),
+    );
     expect(srvr.map((r) => r.output.trim()).sort()).toEqual(['Mode: follower', 'Mode: follower', 'Mode: leader']);
 
     const done = w.thread(id).find((m) => m.kind === 'migrated');
@@ -90,18 +101,29 @@ describe('zookeeper 3 migrated from host A to host B', () => {
 describe('hadoop 2 drained off host A by an admin (`/cluster migrate --all-from a`)', () => {
   it('the HDFS file written before reads back byte for byte on B with every DataNode live and safe mode off; the volume hashes match; the stopped source stays on A', async () => {
     const id = hadoop.cluster.id;
-    const write = await w.exec('a', hadoop, 'worker-1', 'head -c 3000000 /dev/urandom > /tmp/blob && hdfs dfs -put -f /tmp/blob /migrated-blob 2>/dev/null && sha256sum /tmp/blob | cut -d" " -f1 && hdfs dfs -checksum /migrated-blob 2>/dev/null');
+    const write = await w.exec(
+      'a',
+      hadoop,
+      'worker-1',
+      'head -c 3000000 /dev/urandom > /tmp/blob && hdfs dfs -put -f /tmp/blob /migrated-blob 2>/dev/null && sha256sum /tmp/blob | cut -d" " -f1 && hdfs dfs -checksum /migrated-blob 2>/dev/null',
+    );
     expect(write.exitCode).toBe(0);
     const [sum, checksum] = write.output.trim().split('\n');
     expect(sum).toMatch(/^[0-9a-f]{64}$/);
     expect(checksum).toMatch(/^\/migrated-blob\s+MD5-of-\S+\s+[0-9a-f]{40,}$/);
 
     // Only an admin may empty a host; the refusal changes nothing.
-    await expect(w.migrateAll(hadoop.cluster.owner, 'a')).rejects.toMatchObject({ code: 'forbidden', userMessage: expect.stringContaining('Only admins') });
+    await expect(w.migrateAll(hadoop.cluster.owner, 'a')).rejects.toMatchObject({
+      code: 'forbidden',
+      userMessage: expect.stringContaining('Only admins'),
+    });
     expect((await w.hosts.get('a'))!.state).toBe('active');
     expect((await w.db.store.get(id))!.state).toBe('ready');
 
-    const onA = (await w.db.store.listLive()).filter((c) => c.host === 'a').map((c) => c.name).sort();
+    const onA = (await w.db.store.listLive())
+      .filter((c) => c.host === 'a')
+      .map((c) => c.name)
+      .sort();
     expect(onA).toContain(hadoop.cluster.name);
     const hashedBefore = w.digests.length;
     const result = await w.migrateAll('UADMIN', 'a');
@@ -112,23 +134,55 @@ describe('hadoop 2 drained off host A by an admin (`/cluster migrate --all-from 
 
     const after = (await w.db.store.view(id))!;
     expect(after.cluster).toMatchObject({ state: 'ready', host: 'b' });
-    expect(after.nodes.map((n) => ({ host: n.host, hostname: n.hostname, ip: n.ip }))).toEqual(hadoop.nodes.map((n) => ({ host: 'b', hostname: n.hostname, ip: n.ip })));
+    expect(after.nodes.map((n) => ({ host: n.host, hostname: n.hostname, ip: n.ip }))).toEqual(
+      hadoop.nodes.map((n) => ({ host: 'b', hostname: n.hostname, ip: n.ip })),
+    );
     // The thread is told why it moves before the migration says it is done; the owner is told an admin moved it.
     const kinds = w.thread(id).map((m) => m.kind);
     expect(kinds.indexOf('hostDraining')).toBeGreaterThanOrEqual(0);
     expect(kinds.indexOf('hostDraining')).toBeLessThan(kinds.indexOf('migrated'));
-    expect(w.thread(id).find((m) => m.kind === 'hostDraining')).toEqual({ kind: 'hostDraining', by: 'UADMIN', from: 'a', to: 'b' });
-    expect(w.thread(id).find((m) => m.kind === 'migrated')).toMatchObject({ by: 'UADMIN', from: 'a', to: 'b', volumes: 3 });
-    expect(w.notifier.events.some((e) => e.kind === 'direct' && e.message.kind === 'actedByAdmin' && e.message.cluster.id === id && e.message.action === 'migrated')).toBe(true);
+    expect(w.thread(id).find((m) => m.kind === 'hostDraining')).toEqual({
+      kind: 'hostDraining',
+      by: 'UADMIN',
+      from: 'a',
+      to: 'b',
+    });
+    expect(w.thread(id).find((m) => m.kind === 'migrated')).toMatchObject({
+      by: 'UADMIN',
+      from: 'a',
+      to: 'b',
+      volumes: 3,
+    });
+    expect(
+      w.notifier.events.some(
+        (e) =>
+          e.kind === 'direct' &&
+          e.message.kind === 'actedByAdmin' &&
+          e.message.cluster.id === id &&
+          e.message.action === 'migrated',
+      ),
+    ).toBe(true);
 
-    const read = await w.exec('b', after, 'worker-2', 'hdfs dfs -cat /migrated-blob 2>/dev/null | sha256sum | cut -d" " -f1 && hdfs dfs -checksum /migrated-blob 2>/dev/null');
+    const read = await w.exec(
+      'b',
+      after,
+      'worker-2',
+      'hdfs dfs -cat /migrated-blob 2>/dev/null | sha256sum | cut -d" " -f1 && hdfs dfs -checksum /migrated-blob 2>/dev/null',
+    );
     expect(read.output.trim().split('\n')).toEqual([sum, checksum]);
-    const report = await w.exec('b', after, 'namenode', 'hdfs dfsadmin -report 2>/dev/null | grep -E "^Live datanodes"; hdfs dfsadmin -safemode get 2>/dev/null');
+    const report = await w.exec(
+      'b',
+      after,
+      'namenode',
+      'hdfs dfsadmin -report 2>/dev/null | grep -E "^Live datanodes"; hdfs dfsadmin -safemode get 2>/dev/null',
+    );
     expect(report.output).toMatch(/^Live datanodes \(2\)/m);
     expect(report.output).toContain('Safe mode is OFF');
 
     // Each volume (the NameNode's and both workers') hashed equal on both engines, and the stopped source still hashes so.
-    const hashed = w.digests.slice(hashedBefore).filter((d) => hadoop.nodes.some((n) => d.volume.includes(n.containerName)));
+    const hashed = w.digests
+      .slice(hashedBefore)
+      .filter((d) => hadoop.nodes.some((n) => d.volume.includes(n.containerName)));
     const volumes = [...new Set(hashed.map((d) => d.volume))];
     expect(volumes).toHaveLength(3);
     for (const v of volumes) {

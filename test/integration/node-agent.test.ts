@@ -19,7 +19,13 @@ describe('node agents', () => {
   const execsOf = async () => (await docker.getContainer(name).inspect()).ExecIDs?.length ?? 0;
 
   beforeAll(async () => {
-    const c = await docker.createContainer({ name, Image: 'clusterbot/zookeeper', Entrypoint: ['sleep', 'infinity'], Labels: { [label.cluster]: clusterId }, HostConfig: { Memory: 256 * 2 ** 20 } });
+    const c = await docker.createContainer({
+      name,
+      Image: 'clusterbot/zookeeper',
+      Entrypoint: ['sleep', 'infinity'],
+      Labels: { [label.cluster]: clusterId },
+      HostConfig: { Memory: 256 * 2 ** 20 },
+    });
     await c.start();
   }, 60_000);
   afterAll(async () => {
@@ -29,7 +35,9 @@ describe('node agents', () => {
   });
 
   it('answers requests in order through one long-lived exec', async () => {
-    const answers = await Promise.all([1, 2, 3, 4].map((i) => agents.run('local', name, `echo hello ${i}; echo "two lines"`, 10_000)));
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((i) => agents.run('local', name, `echo hello ${i}; echo "two lines"`, 10_000)),
+    );
     expect(answers).toEqual([1, 2, 3, 4].map((i) => `hello ${i}\ntwo lines\n`));
     const execs = await execsOf();
     for (let i = 0; i < 5; i++) await agents.run('local', name, 'true', 10_000);
@@ -44,7 +52,9 @@ describe('node agents', () => {
 
   it('a restarted container gets a new agent; close ends them all', async () => {
     await docker.getContainer(name).restart({ t: 0 });
-    await expect.poll(() => agents.run('local', name, 'echo back', 10_000).catch((e: Error) => e.message), { timeout: 10_000 }).toBe('back\n');
+    await expect
+      .poll(() => agents.run('local', name, 'echo back', 10_000).catch((e: Error) => e.message), { timeout: 10_000 })
+      .toBe('back\n');
     await agents.close();
     expect(agents.count()).toBe(0);
   });
@@ -53,10 +63,22 @@ describe('node agents', () => {
     const withAgents = createNodeHealth(pool, createNodeAgents(pool));
     const plain = createNodeHealth(pool);
     try {
-      const node = { hostname: 'zk-1', containerName: name, diskPaths: ['/tmp'], readiness: ['sh', '-c', 'echo not serving; exit 1'] };
+      const node = {
+        hostname: 'zk-1',
+        containerName: name,
+        diskPaths: ['/tmp'],
+        readiness: ['sh', '-c', 'echo not serving; exit 1'],
+      };
       const [a, b] = [await withAgents.sample('local', node), await plain.sample('local', node)];
       for (const s of [a, b]) {
-        expect(s).toMatchObject({ exists: true, running: true, oomKills: 0, probeOk: false, probeOutput: 'not serving', memoryLimitBytes: 256 * 2 ** 20 });
+        expect(s).toMatchObject({
+          exists: true,
+          running: true,
+          oomKills: 0,
+          probeOk: false,
+          probeOutput: 'not serving',
+          memoryLimitBytes: 256 * 2 ** 20,
+        });
         expect(s.memoryBytes).toBeGreaterThan(0);
         expect(s.diskPercent).toBeGreaterThanOrEqual(0);
         expect(s.hostMemory!.totalBytes).toBeGreaterThan(s.hostMemory!.availableBytes);

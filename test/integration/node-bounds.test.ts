@@ -4,8 +4,9 @@
  * peers but neither the host's link-local (cloud metadata) addresses nor clusterbot's public port on the host.
  * One two-node ZooKeeper cluster (containers only, no readiness wait) on a pool of its own serves every test.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+
 import { execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -19,7 +20,7 @@ import { createHostFirewall, ruleComment } from '../../src/docker/host-firewall.
 import { createHostPool } from '../../src/docker/host-pool.js';
 import { createNodeAgents } from '../../src/docker/node-agent.js';
 import { dataContextFor } from '../../src/docker/node-data.js';
-import { planCluster, type ClusterPlan } from '../../src/domain/plan.js';
+import { type ClusterPlan, planCluster } from '../../src/domain/plan.js';
 import { subnetAt } from '../../src/domain/subnet.js';
 import { guardPublicServer } from '../../src/http/public-server.js';
 import { createLogger } from '../../src/logger.js';
@@ -29,8 +30,17 @@ const subnetPool = '10.238.0.0/16';
 const pool = createHostPool([{ name: 'local', url: 'unix:///var/run/docker.sock' }] as never);
 const host = 'local';
 const logger = createLogger({ level: 'warn' });
-const firewall = createHostFirewall({ ...dataContextFor({ pool, logger, helperImage: async () => 'clusterbot/base:latest' }), subnetPool });
-const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: 'localhost', resolveImage: async (r) => `clusterbot/${r}:latest`, firewall });
+const firewall = createHostFirewall({
+  ...dataContextFor({ pool, logger, helperImage: async () => 'clusterbot/base:latest' }),
+  subnetPool,
+});
+const runtime = createClusterRuntime({
+  pool,
+  publishIp: '127.0.0.1',
+  advertiseHost: 'localhost',
+  resolveImage: async (r) => `clusterbot/${r}:latest`,
+  firewall,
+});
 const agents = createNodeAgents(pool);
 const MiB = 2 ** 20;
 
@@ -58,13 +68,21 @@ async function peakGrowth<T>(work: () => Promise<T>): Promise<{ value: T; growth
 
 let plan: ClusterPlan;
 const node = (i: number) => plan.nodes[i]!.containerName;
-const sh = (i: number, script: string, opts: { timeoutMs?: number; maxBytes?: number; keep?: 'head' | 'tail' } = {}) => runtime.exec(host, node(i), ['sh', '-c', script], { timeoutMs: 60_000, ...opts });
+const sh = (i: number, script: string, opts: { timeoutMs?: number; maxBytes?: number; keep?: 'head' | 'tail' } = {}) =>
+  runtime.exec(host, node(i), ['sh', '-c', script], { timeoutMs: 60_000, ...opts });
 
 beforeAll(async () => {
   const zookeeper = loadTemplateCatalog(path.join(packageRoot, 'manifests/templates')).get('zookeeper')!;
   const used = await subnetsInUse();
   const index = [...Array(256).keys()].find((i) => !used.has(subnetAt(subnetPool, i).cidr))!;
-  plan = planCluster({ clusterId: randomUUID(), clusterName: `nb-${randomBytes(3).toString('hex')}`, owner: 'U0BOUNDS', template: zookeeper, size: 2, subnet: subnetAt(subnetPool, index) });
+  plan = planCluster({
+    clusterId: randomUUID(),
+    clusterName: `nb-${randomBytes(3).toString('hex')}`,
+    owner: 'U0BOUNDS',
+    template: zookeeper,
+    size: 2,
+    subnet: subnetAt(subnetPool, index),
+  });
   const image = await runtime.ensureImage(host, 'zookeeper');
   await runtime.ensureNetwork(host, plan);
   for (const n of plan.nodes) await runtime.ensureNode(host, plan, n, image);
@@ -77,7 +95,7 @@ afterAll(async () => {
 });
 
 describe('output read from a node is capped', () => {
-  it('an exec printing 200 MiB: about 1 MiB of it is kept, the cut is said, the exit code is the command\'s, and memory stays flat', async () => {
+  it("an exec printing 200 MiB: about 1 MiB of it is kept, the cut is said, the exit code is the command's, and memory stays flat", async () => {
     const { value: r, growth } = await peakGrowth(() => sh(0, 'head -c 209715200 /dev/zero | tr "\\0" x; exit 3'));
     expect(r.exitCode).toBe(3);
     expect(r.truncated).toBe(true);
@@ -101,7 +119,9 @@ describe('output read from a node is capped', () => {
   });
 
   it('a node agent answer of 100 MiB is cut at 1 MiB with memory flat, and the next request is answered as usual', async () => {
-    const { value: out, growth } = await peakGrowth(() => agents.run(host, node(1), 'head -c 104857600 /dev/zero | tr "\\0" y', 60_000));
+    const { value: out, growth } = await peakGrowth(() =>
+      agents.run(host, node(1), 'head -c 104857600 /dev/zero | tr "\\0" y', 60_000),
+    );
     expect(out).toMatch(/^y{1000}/);
     expect(out).toMatch(/\n\[output cut by clusterbot: kept the first 1\.0 MiB of 100\.0 MiB\]\n$/);
     expect(growth).toBeLessThan(32 * MiB);
@@ -111,7 +131,10 @@ describe('output read from a node is capped', () => {
 
   it('a log tail of a node that wrote one 20 MiB line is cut to its newest 1 MiB, saying so', async () => {
     // The container's log is its PID 1's stdout.
-    const w = await sh(1, 'head -c 20971520 /dev/zero | tr "\\0" z > /proc/1/fd/1; echo; echo the last line > /proc/1/fd/1');
+    const w = await sh(
+      1,
+      'head -c 20971520 /dev/zero | tr "\\0" z > /proc/1/fd/1; echo; echo the last line > /proc/1/fd/1',
+    );
     expect(w.exitCode).toBe(0);
     const text = await runtime.logsTail(host, node(1), 1000);
     expect(text).toMatch(/^\[output cut by clusterbot: kept the last 1\.0 MiB of \d+\.\d MiB\]\n/);
@@ -137,10 +160,12 @@ describe('what a node can reach', () => {
     await Promise.all([guarded, open].map((s) => new Promise((resolve) => s.close(resolve))));
   });
 
-  it('its peer, but neither cloud metadata (169.254.169.254) nor clusterbot\'s port on the host', async () => {
+  it("its peer, but neither cloud metadata (169.254.169.254) nor clusterbot's port on the host", async () => {
     const peer = plan.nodes[1]!;
     expect((await sh(1, 'nc -l 9999 </dev/null >/dev/null 2>&1 &')).exitCode).toBe(0);
-    await expect.poll(async () => (await sh(0, `nc -z -w 3 ${peer.hostname} 9999 && echo reached`)).output, { timeout: 10_000 }).toContain('reached');
+    await expect
+      .poll(async () => (await sh(0, `nc -z -w 3 ${peer.hostname} 9999 && echo reached`)).output, { timeout: 10_000 })
+      .toContain('reached');
 
     const metadata = await sh(0, 'curl -sS -m 5 http://169.254.169.254/latest/meta-data/; echo " exit=$?"');
     expect(metadata.output).toMatch(/Connection refused|Couldn.t connect/); // curl says either, by version
@@ -149,7 +174,12 @@ describe('what a node can reach', () => {
     const rules = execFileSync('iptables', ['-w', '10', '-S', 'DOCKER-USER'], { encoding: 'utf8' });
     expect(rules.split('\n').filter((l) => l.includes(subnetPool) && l.includes(ruleComment))).toHaveLength(1);
     // Asked again by another process (a fresh firewall, no memory of this one): nothing to add.
-    expect(await createHostFirewall({ ...dataContextFor({ pool, logger, helperImage: async () => 'clusterbot/base:latest' }), subnetPool }).ensure(host)).toBe('present');
+    expect(
+      await createHostFirewall({
+        ...dataContextFor({ pool, logger, helperImage: async () => 'clusterbot/base:latest' }),
+        subnetPool,
+      }).ensure(host),
+    ).toBe('present');
 
     const gateway = plan.network.gateway;
     expect((await sh(0, `curl -sS -m 5 http://${gateway}:${port(open)}/`)).output).toBe('open');

@@ -18,7 +18,7 @@ import { createHostPool } from '../../src/docker/host-pool.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
 import { createNodeData } from '../../src/docker/node-data.js';
 import { label } from '../../src/domain/labels.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../../src/domain/plan.js';
+import { type ClusterPlan, type PlannedNode, planCluster } from '../../src/domain/plan.js';
 import { subnetAt } from '../../src/domain/subnet.js';
 import type { Log, NodeDataPort } from '../../src/services/ports.js';
 import { docker, removeAllByLabel, runOnce, subnetsInUse } from '../support/docker.js';
@@ -41,10 +41,20 @@ const logger: Log = {
   error: (obj, msg) => logged.push({ obj: { ...obj, level: 'error' }, ...(msg !== undefined && { msg }) }),
 };
 const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-const images = createImageBuilder({ docker: pool.get(host), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: silent });
+const images = createImageBuilder({
+  docker: pool.get(host),
+  recipesDir: config.imagesDir,
+  cacheDir: config.cacheDir,
+  logger: silent,
+});
 const helperImage = async () => (await images.resolve('base')).ref;
 const data: NodeDataPort = createNodeData({ pool, logger, helperImage, helperLabels: { [runLabel]: runId } });
-const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: 'localhost', resolveImage: async (recipe) => (await images.resolve(recipe)).ref });
+const runtime = createClusterRuntime({
+  pool,
+  publishIp: '127.0.0.1',
+  advertiseHost: 'localhost',
+  resolveImage: async (recipe) => (await images.resolve(recipe)).ref,
+});
 
 let plan: ClusterPlan;
 let node: PlannedNode;
@@ -68,7 +78,9 @@ async function sh(script: string): Promise<string> {
 }
 
 /** Every entry of a tar stream: name → header and content. */
-async function tarEntries(stream: NodeJS.ReadableStream): Promise<Map<string, { header: tarStream.Header; data: Buffer }>> {
+async function tarEntries(
+  stream: NodeJS.ReadableStream,
+): Promise<Map<string, { header: tarStream.Header; data: Buffer }>> {
   const out = new Map<string, { header: tarStream.Header; data: Buffer }>();
   const extract = tarStream.extract();
   const done = new Promise<void>((resolve, reject) => {
@@ -98,7 +110,10 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
 
 /** Helper containers this file's adapter made that still exist (there must never be any after an operation). */
 async function helpersLeft(): Promise<string[]> {
-  const byCluster = await docker.listContainers({ all: true, filters: { label: [helperLabel, `${label.cluster}=${plan.clusterId}`] } });
+  const byCluster = await docker.listContainers({
+    all: true,
+    filters: { label: [helperLabel, `${label.cluster}=${plan.clusterId}`] },
+  });
   const byRun = await docker.listContainers({ all: true, filters: { label: [helperLabel, `${runLabel}=${runId}`] } });
   return [...new Set([...byCluster, ...byRun].map((c) => c.Names[0]!))];
 }
@@ -126,7 +141,14 @@ async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T |
 
 beforeAll(async () => {
   const template = loadTemplateCatalog(path.join(packageRoot, 'manifests/templates')).get('zookeeper')!;
-  plan = planCluster({ clusterId: randomUUID(), clusterName: `nd-${runId}`, owner, template, size: 1, subnet: subnetAt(subnetPool, await freeSubnetIndex()) });
+  plan = planCluster({
+    clusterId: randomUUID(),
+    clusterName: `nd-${runId}`,
+    owner,
+    template,
+    size: 1,
+    subnet: subnetAt(subnetPool, await freeSubnetIndex()),
+  });
   node = plan.nodes[0]!;
   await runtime.ensureNetwork(host, plan);
   const status = await runtime.ensureNode(host, plan, node, await runtime.ensureImage(host, 'zookeeper'));
@@ -136,7 +158,9 @@ beforeAll(async () => {
   const put = tarStream.pack();
   put.entry({ name: 'payload.bin', mode: 0o600, uid: 100, gid: 101 }, payload);
   put.finalize();
-  await docker.getContainer(node.containerName).putArchive(put as unknown as NodeJS.ReadableStream, { path: '/var/lib/zookeeper/nd' });
+  await docker
+    .getContainer(node.containerName)
+    .putArchive(put as unknown as NodeJS.ReadableStream, { path: '/var/lib/zookeeper/nd' });
   expect((await sh('stat -c %u:%g:%a /var/lib/zookeeper/nd/payload.bin')).trim()).toBe('100:101:600');
 }, 180_000);
 
@@ -149,10 +173,12 @@ afterEach(async () => {
 afterAll(async () => {
   if (plan) await removeAllByLabel([plan.clusterId]);
   const filters = { label: [`${runLabel}=${runId}`] };
-  for (const c of await docker.listContainers({ all: true, filters })) await docker.getContainer(c.Id).remove({ force: true });
+  for (const c of await docker.listContainers({ all: true, filters }))
+    await docker.getContainer(c.Id).remove({ force: true });
   for (const i of await docker.listImages({ filters })) await docker.getImage(i.Id).remove({ force: true });
   if (plan) {
-    for (const i of await docker.listImages({ filters: { label: [`${label.cluster}=${plan.clusterId}`] } })) await docker.getImage(i.Id).remove({ force: true });
+    for (const i of await docker.listImages({ filters: { label: [`${label.cluster}=${plan.clusterId}`] } }))
+      await docker.getImage(i.Id).remove({ force: true });
   }
 });
 
@@ -166,7 +192,9 @@ describe('pause and unpause', () => {
     expect((await runtime.exec(host, node.containerName, ['true']).catch((e: Error) => e)) instanceof Error).toBe(true);
 
     await data.unpause(host, node.containerName);
-    expect(((await data.inspect(host, node.containerName))!.State as { Paused: boolean; Running: boolean })).toMatchObject({ Paused: false, Running: true });
+    expect(
+      (await data.inspect(host, node.containerName))!.State as { Paused: boolean; Running: boolean },
+    ).toMatchObject({ Paused: false, Running: true });
     await data.unpause(host, node.containerName); // not paused: fine
     await data.unpause(host, `${node.containerName}-nope`); // missing: fine
 
@@ -219,14 +247,22 @@ describe('volumes', () => {
 
   it('imports that tar into a new labelled volume: a container mounting it sees the same bytes, owners and modes', async () => {
     const target = `cb-nd-${runId}-restored`;
-    const labels = { [label.managed]: 'true', [label.cluster]: plan.clusterId, [label.owner]: owner, 'clusterbot.volume': 'data' };
+    const labels = {
+      [label.managed]: 'true',
+      [label.cluster]: plan.clusterId,
+      [label.owner]: owner,
+      'clusterbot.volume': 'data',
+    };
     const source = await data.exportVolume(host, node.volumes[0]!.volumeName);
     const { bytes } = await data.importVolume(host, target, labels, source);
     expect(bytes).toBeGreaterThan(payload.length);
     expect(await helpersLeft()).toEqual([]);
     expect((await docker.getVolume(target).inspect()).Labels).toMatchObject(labels);
 
-    const seen = await inVolume(target, 'sha256sum /v/nd/payload.bin; stat -c %u:%g:%a /v/nd/payload.bin /v/nd; cat /v/myid');
+    const seen = await inVolume(
+      target,
+      'sha256sum /v/nd/payload.bin; stat -c %u:%g:%a /v/nd/payload.bin /v/nd; cat /v/myid',
+    );
     expect(seen.exitCode, seen.output).toBe(0);
     const lines = seen.output.trim().split('\n');
     expect(lines[0]!.split(/\s+/)[0]).toBe(payloadSha);
@@ -236,10 +272,22 @@ describe('volumes', () => {
     expect(lines[3]).toBe('1');
 
     // Importing again (a retried restore) overwrites in place.
-    const again = await data.importVolume(host, target, labels, await data.exportVolume(host, node.volumes[0]!.volumeName));
+    const again = await data.importVolume(
+      host,
+      target,
+      labels,
+      await data.exportVolume(host, node.volumes[0]!.volumeName),
+    );
     expect(again.bytes).toBe(bytes);
     // Someone else's volume of that name is not written into.
-    const foreign = await appRejection(data.importVolume(host, target, { ...labels, [label.cluster]: randomUUID() }, await data.exportVolume(host, target)));
+    const foreign = await appRejection(
+      data.importVolume(
+        host,
+        target,
+        { ...labels, [label.cluster]: randomUUID() },
+        await data.exportVolume(host, target),
+      ),
+    );
     expect(foreign.code).toBe('conflict');
     expect(await helpersLeft()).toEqual([]);
   });
@@ -270,11 +318,15 @@ describe('volumes', () => {
       await new Promise<void>((resolve) => stream.once('readable', () => resolve()));
       expect(stream.read()).not.toBeNull();
       await new Promise((r) => setTimeout(r, 1500));
-      const [helper] = await docker.listContainers({ filters: { label: [`${helperLabel}=volume-export`, `${label.cluster}=${plan.clusterId}`] } });
+      const [helper] = await docker.listContainers({
+        filters: { label: [`${helperLabel}=volume-export`, `${label.cluster}=${plan.clusterId}`] },
+      });
       expect(helper?.State).toBe('running');
       expect(stream.readableLength).toBeLessThan(1024 * 1024);
       stream.destroy();
-      await waitFor('the export helper to be removed', 15_000, async () => ((await helpersLeft()).length === 0 ? true : undefined));
+      await waitFor('the export helper to be removed', 15_000, async () =>
+        (await helpersLeft()).length === 0 ? true : undefined,
+      );
       // A full read of the same volume still works and carries the big file whole.
       const entries = await tarEntries(await data.exportVolume(host, node.volumes[0]!.volumeName));
       const expected = (await sh('sha256sum /var/lib/zookeeper/nd/big.bin')).split(/\s+/)[0];
@@ -287,14 +339,27 @@ describe('volumes', () => {
   it('a helper whose tar exits non-zero fails the stream with its stderr', async () => {
     // A copy of the base image whose tar writes a few bytes and fails, so the failure is deterministic.
     const repo = 'clusterbot-test/failing-tar';
-    const base = await docker.createContainer({ Image: await helperImage(), Entrypoint: ['true'], Labels: { [runLabel]: runId }, HostConfig: { NetworkMode: 'none' } });
+    const base = await docker.createContainer({
+      Image: await helperImage(),
+      Entrypoint: ['true'],
+      Labels: { [runLabel]: runId },
+      HostConfig: { NetworkMode: 'none' },
+    });
     const script = tarStream.pack();
-    script.entry({ name: 'usr/local/bin/tar', mode: 0o755 }, '#!/bin/sh\nprintf partial-output\necho "tar: ./x: simulated read error" >&2\nexit 2\n');
+    script.entry(
+      { name: 'usr/local/bin/tar', mode: 0o755 },
+      '#!/bin/sh\nprintf partial-output\necho "tar: ./x: simulated read error" >&2\nexit 2\n',
+    );
     script.finalize();
     await base.putArchive(script as unknown as NodeJS.ReadableStream, { path: '/' });
     await base.commit({ repo, tag: runId, changes: [`LABEL ${runLabel}=${runId}`] });
     await base.remove({ force: true });
-    const failing = createNodeData({ pool, logger, helperImage: async () => `${repo}:${runId}`, helperLabels: { [runLabel]: runId } });
+    const failing = createNodeData({
+      pool,
+      logger,
+      helperImage: async () => `${repo}:${runId}`,
+      helperLabels: { [runLabel]: runId },
+    });
 
     const stream = await failing.exportVolume(host, node.volumes[0]!.volumeName);
     const err = await appRejection(readAll(stream));
@@ -305,17 +370,30 @@ describe('volumes', () => {
   });
 
   it('a sparse file travels as its holes: 1 GiB that holds a few bytes is a few KiB in the tar, and comes back with the same content', async () => {
-    await sh('truncate -s 1G /var/lib/zookeeper/nd/sparse.bin && printf bug-1234 | dd of=/var/lib/zookeeper/nd/sparse.bin bs=1 seek=700000000 conv=notrunc 2>/dev/null');
+    await sh(
+      'truncate -s 1G /var/lib/zookeeper/nd/sparse.bin && printf bug-1234 | dd of=/var/lib/zookeeper/nd/sparse.bin bs=1 seek=700000000 conv=notrunc 2>/dev/null',
+    );
     try {
       const target = `cb-nd-${runId}-sparse`;
-      const labels = { [label.managed]: 'true', [label.cluster]: plan.clusterId, [label.owner]: owner, 'clusterbot.volume': 'data' };
+      const labels = {
+        [label.managed]: 'true',
+        [label.cluster]: plan.clusterId,
+        [label.owner]: owner,
+        'clusterbot.volume': 'data',
+      };
       const tar = await readAll(await data.exportVolume(host, node.volumes[0]!.volumeName));
       // The payload (300 kB) and the small files, not a GiB of zeros.
       expect(tar.length).toBeLessThan(2 * 2 ** 20);
       await data.importVolume(host, target, labels, (await import('node:stream')).Readable.from([tar]));
-      const [source, copy] = await Promise.all([data.volumeDigest(host, node.volumes[0]!.volumeName), data.volumeDigest(host, target)]);
+      const [source, copy] = await Promise.all([
+        data.volumeDigest(host, node.volumes[0]!.volumeName),
+        data.volumeDigest(host, target),
+      ]);
       expect(copy).toEqual(source);
-      const seen = await inVolume(target, 'stat -c %s /v/nd/sparse.bin; dd if=/v/nd/sparse.bin bs=1 skip=700000000 count=8 2>/dev/null');
+      const seen = await inVolume(
+        target,
+        'stat -c %s /v/nd/sparse.bin; dd if=/v/nd/sparse.bin bs=1 skip=700000000 count=8 2>/dev/null',
+      );
       expect(seen.output.trim().split('\n')).toEqual(['1073741824', 'bug-1234']);
     } finally {
       await sh('rm -f /var/lib/zookeeper/nd/sparse.bin');
@@ -324,7 +402,12 @@ describe('volumes', () => {
 
   it('an import counts only once its source ended cleanly: an archive entry that fails its manifest check at its end is refused as tampered', async () => {
     const target = `cb-nd-${runId}-checked`;
-    const labels = { [label.managed]: 'true', [label.cluster]: plan.clusterId, [label.owner]: owner, 'clusterbot.volume': 'data' };
+    const labels = {
+      [label.managed]: 'true',
+      [label.cluster]: plan.clusterId,
+      [label.owner]: owner,
+      'clusterbot.volume': 'data',
+    };
     const volumeTar = await readAll(await data.exportVolume(host, node.volumes[0]!.volumeName));
     const pack = tarStream.pack();
     pack.entry({ name: 'nodes/zk-1/volumes/data.tar', size: volumeTar.length }, volumeTar);
@@ -332,15 +415,25 @@ describe('volumes', () => {
     const { gzipSync } = await import('node:zlib');
     const { Readable } = await import('node:stream');
     const archive = gzipSync(await readAll(pack as unknown as NodeJS.ReadableStream));
-    const bundles = createSnapshotBundles({ stagingDir: path.join((await import('node:os')).tmpdir(), 'cb-node-data-test') });
+    const bundles = createSnapshotBundles({
+      stagingDir: path.join((await import('node:os')).tmpdir(), 'cb-node-data-test'),
+    });
     // Every byte is a valid tar the daemon unpacks; only the verdict at the end (the sha256) says it is not the listed one.
-    const entry = await bundles.entry(Readable.from([archive]), 'nodes/zk-1/volumes/data.tar', { bytes: volumeTar.length, sha256: sha256(Buffer.from('the listed bytes')) });
+    const entry = await bundles.entry(Readable.from([archive]), 'nodes/zk-1/volumes/data.tar', {
+      bytes: volumeTar.length,
+      sha256: sha256(Buffer.from('the listed bytes')),
+    });
     const err = await appRejection(data.importVolume(host, target, labels, entry!));
     expect(err.code).toBe('archive_tampered');
-    expect(err.userMessage).toContain('the archive does not match its manifest: nodes/zk-1/volumes/data.tar has sha256');
+    expect(err.userMessage).toContain(
+      'the archive does not match its manifest: nodes/zk-1/volumes/data.tar has sha256',
+    );
     expect(await helpersLeft()).toEqual([]);
     // The listed bytes themselves go in.
-    const good = await bundles.entry(Readable.from([archive]), 'nodes/zk-1/volumes/data.tar', { bytes: volumeTar.length, sha256: sha256(volumeTar) });
+    const good = await bundles.entry(Readable.from([archive]), 'nodes/zk-1/volumes/data.tar', {
+      bytes: volumeTar.length,
+      sha256: sha256(volumeTar),
+    });
     expect((await data.importVolume(host, target, labels, good!)).bytes).toBe(volumeTar.length);
   });
 
@@ -350,7 +443,12 @@ describe('volumes', () => {
     expect(err.code).toBe('not_found');
     expect(err.retryable).toBe(false);
     expect(err.userMessage).toContain(name);
-    expect(await docker.getVolume(name).inspect().catch((e: { statusCode?: number }) => e.statusCode)).toBe(404);
+    expect(
+      await docker
+        .getVolume(name)
+        .inspect()
+        .catch((e: { statusCode?: number }) => e.statusCode),
+    ).toBe(404);
   });
 });
 
@@ -359,7 +457,9 @@ describe('paths, inspect and logs', () => {
     const stream = await data.readPath(host, node.containerName, '/etc/zookeeper/conf');
     expect(stream).toBeDefined();
     const entries = await tarEntries(stream!);
-    expect(entries.get('conf/zoo.cfg')?.data.toString()).toBe(node.files.find((f) => f.path === '/etc/zookeeper/conf/zoo.cfg')!.content);
+    expect(entries.get('conf/zoo.cfg')?.data.toString()).toBe(
+      node.files.find((f) => f.path === '/etc/zookeeper/conf/zoo.cfg')!.content,
+    );
     expect(await data.readPath(host, node.containerName, '/etc/zookeeper/nope')).toBeUndefined();
     expect((await appRejection(data.readPath(host, `${node.containerName}-nope`, '/etc'))).code).toBe('not_found');
     expect(await data.inspect(host, `${node.containerName}-nope`)).toBeUndefined();
@@ -371,7 +471,10 @@ describe('paths, inspect and logs', () => {
     // Docker copies stdout and stderr through separate pipes, so their relative order in the log is not
     // guaranteed: the markers share one stream, and the stderr line is only looked for, not ordered.
     // Retried if ZooKeeper logged in between.
-    const markers = Array.from({ length: 40 }, (_, i) => `marker-${runId}-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`);
+    const markers = Array.from(
+      { length: 40 },
+      (_, i) => `marker-${runId}-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`,
+    );
     await sh(`echo stderr-${runId} >/proc/1/fd/2`);
     const full = await waitFor('the markers as the last 40 log lines', 30_000, async () => {
       await sh(markers.map((m) => `echo ${m} >/proc/1/fd/1`).join('; '));
@@ -381,7 +484,9 @@ describe('paths, inspect and logs', () => {
     });
     expect(full.truncated).toBe(false);
     // stderr is in the log too (interleaved with stdout as Docker stored it).
-    expect((await data.logs(host, node.containerName, { tailLines: 2000, maxBytes: 1_000_000 })).text).toContain(`stderr-${runId}`);
+    expect((await data.logs(host, node.containerName, { tailLines: 2000, maxBytes: 1_000_000 })).text).toContain(
+      `stderr-${runId}`,
+    );
 
     const capped = await data.logs(host, node.containerName, { tailLines: 40, maxBytes: 500 });
     expect(capped.truncated).toBe(true);
@@ -391,7 +496,9 @@ describe('paths, inspect and logs', () => {
     expect(capped.text.split('\n')[0]).toMatch(/^marker-/); // starts at a line, not halfway through one
     expect(capped.text.trimEnd().split('\n').at(-1)).toBe(markers.at(-1));
 
-    expect((await appRejection(data.logs(host, `${node.containerName}-nope`, { tailLines: 5, maxBytes: 100 }))).code).toBe('not_found');
+    expect(
+      (await appRejection(data.logs(host, `${node.containerName}-nope`, { tailLines: 5, maxBytes: 100 }))).code,
+    ).toBe('not_found');
   });
 });
 
@@ -411,21 +518,35 @@ describe('snapshot images', () => {
     const image = await docker.getImage(first.ref).inspect();
     expect(image.Config.Labels).toMatchObject({ ...labels, [label.cluster]: plan.clusterId });
     // The image keeps the node's layer (the rendered config) and not its volume.
-    expect(image.Config.Entrypoint).toEqual((await docker.getImage(await runtime.ensureImage(host, 'zookeeper')).inspect()).Config.Entrypoint);
+    expect(image.Config.Entrypoint).toEqual(
+      (await docker.getImage(await runtime.ensureImage(host, 'zookeeper')).inspect()).Config.Entrypoint,
+    );
     expect(await data.commit(host, node.containerName, ref, labels)).toEqual(first);
-    expect((await appRejection(data.commit(host, node.containerName, ref, { ...labels, 'clusterbot.snapshot': 'other' }))).code).toBe('conflict');
+    expect(
+      (await appRejection(data.commit(host, node.containerName, ref, { ...labels, 'clusterbot.snapshot': 'other' })))
+        .code,
+    ).toBe('conflict');
 
     expect(await data.hasImage(host, first.ref)).toBe(true);
-    expect(await data.listImages({ 'clusterbot.snapshot': snapshot })).toEqual([{ host, id: first.imageId, refs: [first.ref], sizeBytes: first.sizeBytes }]);
+    expect(await data.listImages({ 'clusterbot.snapshot': snapshot })).toEqual([
+      { host, id: first.imageId, refs: [first.ref], sizeBytes: first.sizeBytes },
+    ]);
 
-    const user = await docker.createContainer({ Image: first.ref, Labels: { [runLabel]: runId }, HostConfig: { NetworkMode: 'none' } });
+    const user = await docker.createContainer({
+      Image: first.ref,
+      Labels: { [runLabel]: runId },
+      HostConfig: { NetworkMode: 'none' },
+    });
     const blocked = await data.removeImages({ 'clusterbot.snapshot': snapshot });
     expect(blocked.removed).toEqual([]);
     expect(blocked.kept).toEqual([{ host, id: first.imageId, reason: expect.stringContaining('used by container') }]);
     expect(await data.hasImage(host, first.ref)).toBe(true);
     await user.remove({ force: true });
 
-    expect(await data.removeImages({ 'clusterbot.snapshot': snapshot })).toEqual({ removed: [{ host, id: first.imageId }], kept: [] });
+    expect(await data.removeImages({ 'clusterbot.snapshot': snapshot })).toEqual({
+      removed: [{ host, id: first.imageId }],
+      kept: [],
+    });
     expect(await data.hasImage(host, first.ref)).toBe(false);
     expect(await data.listImages({ 'clusterbot.snapshot': snapshot })).toEqual([]);
     expect(await data.removeImages({ 'clusterbot.snapshot': snapshot })).toEqual({ removed: [], kept: [] });

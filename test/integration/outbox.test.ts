@@ -6,13 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { outboxKeys, type OutboxEntry } from '../../src/domain/outbox.js';
 import { createOutboxStore, writeOutbox } from '../../src/db/outbox-store.js';
-import type { OutboxStore } from '../../src/services/ports.js';
-import { startOutboxSender, type OutboxSender } from '../../src/slack/outbox-sender.js';
-import type { NewCluster } from '../../src/services/ports.js';
+import { type OutboxEntry, outboxKeys } from '../../src/domain/outbox.js';
+import type { NewCluster, OutboxStore } from '../../src/services/ports.js';
+import { type OutboxSender, startOutboxSender } from '../../src/slack/outbox-sender.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startFakeSlack, type FakeSlack } from '../support/fake-slack.js';
+import { type FakeSlack, startFakeSlack } from '../support/fake-slack.js';
 import { MemoryLog } from '../support/memory-ports.js';
 
 let t: TestDatabase;
@@ -39,12 +38,28 @@ afterAll(async () => {
 });
 
 const callLimits = { timeoutMs: 2000, retries: 0 };
-const client = () => new WebClient('xoxb-test', { slackApiUrl: fake.apiUrl, retryConfig: { retries: callLimits.retries }, rejectRateLimitedCalls: true, timeout: callLimits.timeoutMs });
+const client = () =>
+  new WebClient('xoxb-test', {
+    slackApiUrl: fake.apiUrl,
+    retryConfig: { retries: callLimits.retries },
+    rejectRateLimitedCalls: true,
+    timeout: callLimits.timeoutMs,
+  });
 
-function startSender(opts: { channelIntervalMs?: number; name?: string; cardClaimed?: (owner: string) => void } = {}): OutboxSender {
+function startSender(
+  opts: { channelIntervalMs?: number; name?: string; cardClaimed?: (owner: string) => void } = {},
+): OutboxSender {
   const s = startOutboxSender({
-    client: client(), callLimits, outbox, refs: t.store, logger: new MemoryLog(), name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
-    channelIntervalMs: opts.channelIntervalMs ?? 0, maxBackoffMs: 300, pollMs: 20, ...(opts.cardClaimed && { cardClaimed: opts.cardClaimed }),
+    client: client(),
+    callLimits,
+    outbox,
+    refs: t.store,
+    logger: new MemoryLog(),
+    name: opts.name ?? `sender-${randomUUID().slice(0, 6)}`,
+    channelIntervalMs: opts.channelIntervalMs ?? 0,
+    maxBackoffMs: 300,
+    pollMs: 20,
+    ...(opts.cardClaimed && { cardClaimed: opts.cardClaimed }),
   });
   senders.push(s);
   return s;
@@ -53,23 +68,47 @@ function startSender(opts: { channelIntervalMs?: number; name?: string; cardClai
 async function drained(timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await outbox.pending()) > 0) {
-    if (Date.now() > deadline) throw new Error(`outbox not drained: ${JSON.stringify((await t.database.pool.query('SELECT key, attempts, last_error FROM outbox WHERE version > sent_version')).rows)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `outbox not drained: ${JSON.stringify((await t.database.pool.query('SELECT key, attempts, last_error FROM outbox WHERE version > sent_version')).rows)}`,
+      );
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 async function newCluster(channel: string | null, over: Partial<NewCluster> = {}) {
   const { cluster } = await t.store.create({
-    name: `ob-${randomUUID().slice(0, 6)}`, owner: 'U0OWNER', team: 'T0', template: 'zookeeper', size: 1, channel,
-    expiresAt: new Date(Date.now() + 3600_000), requestKey: null, ...over,
+    name: `ob-${randomUUID().slice(0, 6)}`,
+    owner: 'U0OWNER',
+    team: 'T0',
+    template: 'zookeeper',
+    size: 1,
+    channel,
+    expiresAt: new Date(Date.now() + 3600_000),
+    requestKey: null,
+    ...over,
   });
   return cluster;
 }
 
-const card = (clusterId: string, channel: string, text: string): OutboxEntry =>
-  ({ key: outboxKeys.card(clusterId), kind: 'card', mode: 'coalesce', clusterId, channel, owner: 'U0OWNER', message: { text, blocks: [] } });
-const thread = (clusterId: string, channel: string, scope: string, text = scope): OutboxEntry =>
-  ({ key: outboxKeys.thread(clusterId, 'ready', scope), kind: 'thread', mode: 'once', clusterId, channel, owner: 'U0OWNER', message: { text, blocks: [] } });
+const card = (clusterId: string, channel: string, text: string): OutboxEntry => ({
+  key: outboxKeys.card(clusterId),
+  kind: 'card',
+  mode: 'coalesce',
+  clusterId,
+  channel,
+  owner: 'U0OWNER',
+  message: { text, blocks: [] },
+});
+const thread = (clusterId: string, channel: string, scope: string, text = scope): OutboxEntry => ({
+  key: outboxKeys.thread(clusterId, 'ready', scope),
+  kind: 'thread',
+  mode: 'once',
+  clusterId,
+  channel,
+  owner: 'U0OWNER',
+  message: { text, blocks: [] },
+});
 const ok = (method: string) => fake.calls(method).filter((c) => (c.response as { ok: boolean }).ok);
 
 describe('slack outbox', () => {
@@ -156,7 +195,9 @@ describe('slack outbox', () => {
     const [root, reply] = fake.messages(dm);
     expect(root).toMatchObject({ text: 'the card' });
     expect(reply).toMatchObject({ text: 'ready', thread_ts: root!.ts });
-    expect(fake.calls('chat.postMessage').filter((x) => (x.response as { error?: string }).error === 'channel_not_found')).toHaveLength(1);
+    expect(
+      fake.calls('chat.postMessage').filter((x) => (x.response as { error?: string }).error === 'channel_not_found'),
+    ).toHaveLength(1);
   });
 
   it('gives up on a permanent error with the reason kept, and goes on with the channel', async () => {
@@ -168,7 +209,9 @@ describe('slack outbox', () => {
     await outbox.write(thread(c.id, 'C0OK', 'op-2'));
     await drained();
     expect(ok('chat.postMessage').map((p) => p.args.text)).toEqual(['op-2']);
-    const r = await t.database.pool.query(`SELECT last_error FROM outbox WHERE key = $1`, [outboxKeys.thread(c.id, 'ready', 'op-1')]);
+    const r = await t.database.pool.query(`SELECT last_error FROM outbox WHERE key = $1`, [
+      outboxKeys.thread(c.id, 'ready', 'op-1'),
+    ]);
     expect(r.rows[0].last_error).toBe('invalid_blocks');
   });
 
@@ -208,20 +251,41 @@ describe('slack outbox', () => {
     const okSince = (method: string) => ok(method).filter((x) => x.at >= since);
 
     // Dies the moment Slack has answered: nothing of the outcome reaches Postgres (no ts, no "sent"), as with SIGKILL.
-    const died = async () => { throw new Error('SIGKILL'); };
+    const died = async () => {
+      throw new Error('SIGKILL');
+    };
     const dying = startOutboxSender({
-      client: client(), callLimits, logger: new MemoryLog(), name: 'sender-killed', channelIntervalMs: 0, pollMs: 20, leaseMs: 1500,
-      outbox: { ...outbox, sent: died, retryLater: died, giveUp: died }, refs: { ...t.store, setCard: died, setProgressTs: died },
+      client: client(),
+      callLimits,
+      logger: new MemoryLog(),
+      name: 'sender-killed',
+      channelIntervalMs: 0,
+      pollMs: 20,
+      leaseMs: 1500,
+      outbox: { ...outbox, sent: died, retryLater: died, giveUp: died },
+      refs: { ...t.store, setCard: died, setProgressTs: died },
     });
     await outbox.write(thread(c.id, 'C0OK', 'op-1', 'ready'));
     await outbox.write(card(quiet.id, 'C0A', 'a new card'));
-    await outbox.write({ key: outboxKeys.direct('U0OWNER', 'transferred', 'x'), kind: 'direct', mode: 'once', clusterId: c.id, channel: 'U0OWNER', owner: null, message: { text: 'a DM', blocks: [] } });
+    await outbox.write({
+      key: outboxKeys.direct('U0OWNER', 'transferred', 'x'),
+      kind: 'direct',
+      mode: 'once',
+      clusterId: c.id,
+      channel: 'U0OWNER',
+      owner: null,
+      message: { text: 'a DM', blocks: [] },
+    });
     await fake.waitFor(() => okSince('chat.postMessage').length === 3, 5000);
     await dying.close();
 
     startSender();
     await drained();
-    expect(okSince('chat.postMessage').map((p) => p.args.text).sort()).toEqual(['a DM', 'a new card', 'ready']);
+    expect(
+      okSince('chat.postMessage')
+        .map((p) => p.args.text)
+        .sort(),
+    ).toEqual(['a DM', 'a new card', 'ready']);
     expect(fake.messages('C0OK').filter((m) => m.text === 'ready')).toMatchObject([{ thread_ts: cardTs }]);
     expect(fake.messages(fake.dmChannel('U0OWNER')).map((m) => m.text)).toEqual(['a DM']);
     // The second sender looked each one up (the card in the channel, the reply in its thread, the DM) and kept its ts.
@@ -229,7 +293,9 @@ describe('slack outbox', () => {
     expect(okSince('conversations.replies')).toHaveLength(1);
     const [newCard] = fake.messages('C0A');
     expect((await t.store.get(quiet.id))!.cardTs).toBe(newCard!.ts);
-    const rows = await t.database.pool.query<{ key: string; ts: string }>('SELECT key, ts FROM outbox WHERE version > sent_version OR ts IS NULL');
+    const rows = await t.database.pool.query<{ key: string; ts: string }>(
+      'SELECT key, ts FROM outbox WHERE version > sent_version OR ts IS NULL',
+    );
     expect(rows.rows).toEqual([]);
   });
 
@@ -245,7 +311,9 @@ describe('slack outbox', () => {
     expect(await outbox.claim({ owner: 'other', max: 5, leaseMs: 300, intervalMs: 0 })).toEqual([]);
     await new Promise((r) => setTimeout(r, 3000));
     // The holder stopped renewing (it died): the row is the next sender's.
-    expect((await outbox.claim({ owner: 'other', max: 5, leaseMs: 300, intervalMs: 0 })).map((r) => r.key)).toEqual([`card:${c.id}`]);
+    expect((await outbox.claim({ owner: 'other', max: 5, leaseMs: 300, intervalMs: 0 })).map((r) => r.key)).toEqual([
+      `card:${c.id}`,
+    ]);
     expect(await outbox.renew(row!, 'holder', 1000)).toBe(false);
   });
 
@@ -254,7 +322,25 @@ describe('slack outbox', () => {
     await t.store.setCard(c.id, { channel: 'C0OK', cardTs: '1700000000.000100' });
     const link = 'http://127.0.0.1:1/downloads/snapshots/x.tar.gz?expires=1767225600&sig=5ecret5ecret';
     startSender();
-    await outbox.write({ ...thread(c.id, 'C0OK', 'snap-1'), message: { text: `ready: ${link}`, blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'snapshot.download', text: { type: 'plain_text', text: 'Download' }, url: link }] }] } });
+    await outbox.write({
+      ...thread(c.id, 'C0OK', 'snap-1'),
+      message: {
+        text: `ready: ${link}`,
+        blocks: [
+          {
+            type: 'actions',
+            elements: [
+              {
+                type: 'button',
+                action_id: 'snapshot.download',
+                text: { type: 'plain_text', text: 'Download' },
+                url: link,
+              },
+            ],
+          },
+        ],
+      },
+    });
     await drained();
     expect(fake.messages('C0OK').find((m) => m.thread_ts)!.text).toBe(`ready: ${link}`);
     const rows = await t.database.pool.query<{ payload: unknown; ts: string | null }>('SELECT payload, ts FROM outbox');
@@ -266,7 +352,8 @@ describe('slack outbox', () => {
     const channels = ['C0A', 'C0B', 'C0C', 'C0D'];
     const clusters = await Promise.all(channels.map((ch) => newCluster(ch)));
     for (const c of clusters) await t.store.setCard(c.id, { channel: c.channel!, cardTs: '1700000000.000100' });
-    for (let i = 0; i < 6; i++) for (const c of clusters) await outbox.write(thread(c.id, c.channel!, `op-${i}`, `${c.channel} ${i}`));
+    for (let i = 0; i < 6; i++)
+      for (const c of clusters) await outbox.write(thread(c.id, c.channel!, `op-${i}`, `${c.channel} ${i}`));
     startSender({ channelIntervalMs: 300, name: 'sender-one' });
     startSender({ channelIntervalMs: 300, name: 'sender-two' });
     await drained(30_000);

@@ -8,11 +8,11 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { loadConfig } from '../../src/config.js';
-import { AppError } from '../../src/errors.js';
-import { jobCatalog, jobIdFor, scheduledJobs, type JobPayloads } from '../../src/queue/job-catalog.js';
-import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
-import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
 import type { OperationKind } from '../../src/domain/operation.js';
+import { AppError } from '../../src/errors.js';
+import { type JobPayloads, jobCatalog, jobIdFor, scheduledJobs } from '../../src/queue/job-catalog.js';
+import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
+import { type JobHandlers, startWorker } from '../../src/queue/worker.js';
 import type { JobContext, JobName, Log } from '../../src/services/ports.js';
 
 const redisUrl = loadConfig().redisUrl;
@@ -54,7 +54,12 @@ function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
   const producer = createProducer(connection, prefix);
   const calls: Call[] = [];
   const warnings: object[] = [];
-  const log: Log = { debug: () => undefined, info: () => undefined, warn: (o) => warnings.push(o), error: (o) => warnings.push(o) };
+  const log: Log = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (o) => warnings.push(o),
+    error: (o) => warnings.push(o),
+  };
   let worker: ReturnType<typeof startWorker> | undefined;
   const handler = (name: JobName) => async (payload: JobPayload, ctx: JobContext) => {
     calls.push({ name, payload, finalAttempt: ctx.finalAttempt, jobId: ctx.jobId, at: Date.now() });
@@ -62,8 +67,10 @@ function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
     await behaviour[name]?.(payload, ctx, attempt);
   };
   const handlers: JobHandlers = {
-    'cluster.create': handler('cluster.create'), 'cluster.delete': handler('cluster.delete'),
-    'cluster.snapshot': handler('cluster.snapshot'), 'cluster.restore': handler('cluster.restore'),
+    'cluster.create': handler('cluster.create'),
+    'cluster.delete': handler('cluster.delete'),
+    'cluster.snapshot': handler('cluster.snapshot'),
+    'cluster.restore': handler('cluster.restore'),
   };
   cleanups.push(async () => {
     await worker?.close();
@@ -111,8 +118,16 @@ interface Op {
   actor: string;
   params: Record<string, unknown>;
 }
-const operation = (kind: OperationKind = 'create', clusterId: string = randomUUID(), params: Record<string, unknown> = {}): Op => ({
-  id: randomUUID(), clusterId, kind, actor: 'U0QUEUE', params,
+const operation = (
+  kind: OperationKind = 'create',
+  clusterId: string = randomUUID(),
+  params: Record<string, unknown> = {},
+): Op => ({
+  id: randomUUID(),
+  clusterId,
+  kind,
+  actor: 'U0QUEUE',
+  params,
 });
 const payloadOf = (o: Op) => ({ ...o.params, operationId: o.id, clusterId: o.clusterId, actor: o.actor });
 
@@ -148,7 +163,10 @@ describe('producer', () => {
     await h.waitForState(first.id, 'completed');
     await h.producer.enqueue(second);
     await h.waitForState(second.id, 'completed');
-    expect(h.calls.map((c) => [c.name, c.payload.operationId])).toEqual([['cluster.snapshot', first.id], ['cluster.snapshot', second.id]]);
+    expect(h.calls.map((c) => [c.name, c.payload.operationId])).toEqual([
+      ['cluster.snapshot', first.id],
+      ['cluster.snapshot', second.id],
+    ]);
     // Each payload went through its own schema: the snapshot's default filled in, the note kept.
     expect(h.calls[0]!.payload).toEqual({ ...payloadOf(first), withData: false });
   });
@@ -273,10 +291,14 @@ describe('worker', () => {
     const h = harness();
     const o = operation();
     // Bypass the producer, as an old or foreign producer might.
-    await h.producer.queue.add('cluster.create', { ...payloadOf(o), extra: true }, {
-      ...jobCatalog['cluster.create'].options,
-      jobId: jobIdFor(o.id),
-    });
+    await h.producer.queue.add(
+      'cluster.create',
+      { ...payloadOf(o), extra: true },
+      {
+        ...jobCatalog['cluster.create'].options,
+        jobId: jobIdFor(o.id),
+      },
+    );
     h.startWorker();
     const job = await h.waitForState(o.id, 'failed');
     expect(job.attemptsMade).toBe(1);
@@ -291,7 +313,12 @@ describe('queue inspector', () => {
     const held = new Promise<void>((r) => (release = r));
     let started: () => void = () => {};
     const taken = new Promise<void>((r) => (started = r));
-    const h = harness({ 'cluster.snapshot': async () => { started(); await held; } });
+    const h = harness({
+      'cluster.snapshot': async () => {
+        started();
+        await held;
+      },
+    });
     const inspector = createQueueInspector(h.producer, {});
     const op = operation('snapshot', randomUUID(), { withData: false });
     await h.producer.enqueue(op);
@@ -327,7 +354,10 @@ describe('scheduled jobs', () => {
       let runs = 0;
       const none = async () => undefined;
       worker = startWorker({
-        connection, prefix, concurrency: 1, logger: { debug: none, info: none, warn: none, error: none },
+        connection,
+        prefix,
+        concurrency: 1,
+        logger: { debug: none, info: none, warn: none, error: none },
         handlers: { 'cluster.create': none, 'cluster.delete': none },
         scheduled: { 'expiry.sweep': async () => void runs++ },
       });

@@ -29,10 +29,14 @@ describe('request ledger over PostgreSQL', () => {
   });
 
   it('forgets keys older than it keeps them (pruned as it goes), and keeps the recent ones', async () => {
-    await t.database.pool.query(`INSERT INTO slack_requests (key, seen_at) VALUES ('old', now() - interval '2 hours'), ('recent', now() - interval '10 minutes')`);
+    await t.database.pool.query(
+      `INSERT INTO slack_requests (key, seen_at) VALUES ('old', now() - interval '2 hours'), ('recent', now() - interval '10 minutes')`,
+    );
     const ledger = createRequestLedgerStore(t.database.db);
     expect(await ledger.first('another')).toBe(true);
-    const keys = (await t.database.pool.query<{ key: string }>('SELECT key FROM slack_requests ORDER BY key')).rows.map((r) => r.key);
+    const keys = (await t.database.pool.query<{ key: string }>('SELECT key FROM slack_requests ORDER BY key')).rows.map(
+      (r) => r.key,
+    );
     expect(keys).not.toContain('old');
     expect(keys).toEqual(expect.arrayContaining(['recent', 'another']));
     expect(await ledger.first('recent')).toBe(false);

@@ -21,12 +21,31 @@ afterEach(async () => {
 });
 
 async function readyCluster(owner = 'U0OWNER') {
-  const { cluster } = await t.store.create({ name: `s-${randomUUID().slice(0, 8)}`, owner, team: null, template: 'zookeeper', size: 1, channel: 'C0TEST', expiresAt: new Date(Date.now() + 3600_000), requestKey: null });
+  const { cluster } = await t.store.create({
+    name: `s-${randomUUID().slice(0, 8)}`,
+    owner,
+    team: null,
+    template: 'zookeeper',
+    size: 1,
+    channel: 'C0TEST',
+    expiresAt: new Date(Date.now() + 3600_000),
+    requestKey: null,
+  });
   return cluster;
 }
 
 async function snapshotOf(clusterId: string, owner = 'U0TESTER') {
-  return t.snapshots.begin({ operationId: randomUUID(), clusterId, clusterName: 'x', template: 'zookeeper', size: 1, owner, note: null, host: 'local', expiresAt: new Date(Date.now() + 86_400_000) });
+  return t.snapshots.begin({
+    operationId: randomUUID(),
+    clusterId,
+    clusterName: 'x',
+    template: 'zookeeper',
+    size: 1,
+    owner,
+    note: null,
+    host: 'local',
+    expiresAt: new Date(Date.now() + 86_400_000),
+  });
 }
 
 describe('cluster shares', () => {
@@ -44,7 +63,9 @@ describe('cluster shares', () => {
     expect(await shares.unshareCluster(c.id, 'U0BOB', 'U0OWNER')).toBe('unchanged');
     expect((await shares.clusterShares(c.id)).map((s) => s.user)).toEqual(['U0CAROL']);
     expect(await shares.sharedClusterIds('U0BOB')).toEqual([]);
-    const kinds = (await t.store.events(c.id)).filter((e) => e.kind.includes('shared')).map((e) => `${e.kind} ${e.detail.user} by ${e.actor}`);
+    const kinds = (await t.store.events(c.id))
+      .filter((e) => e.kind.includes('shared'))
+      .map((e) => `${e.kind} ${e.detail.user} by ${e.actor}`);
     expect(kinds).toEqual(['shared U0BOB by U0OWNER', 'shared U0CAROL by U0ADMIN', 'unshared U0BOB by U0OWNER']);
   });
 
@@ -64,14 +85,18 @@ describe('cluster shares', () => {
 
   it('a tell that fails undoes the grant and its event', async () => {
     const c = await readyCluster();
-    await expect(shares.shareCluster(c.id, 'U0BOB', 'U0OWNER', async () => { throw new Error('outbox down'); })).rejects.toThrow('outbox down');
+    await expect(
+      shares.shareCluster(c.id, 'U0BOB', 'U0OWNER', async () => {
+        throw new Error('outbox down');
+      }),
+    ).rejects.toThrow('outbox down');
     expect(await shares.clusterShares(c.id)).toEqual([]);
     expect((await t.store.events(c.id)).some((e) => e.kind === 'shared')).toBe(false);
   });
 });
 
 describe('snapshot shares', () => {
-  it('direct grants and the cluster\'s shares both reach a snapshot; deleted snapshots reach nobody', async () => {
+  it("direct grants and the cluster's shares both reach a snapshot; deleted snapshots reach nobody", async () => {
     const c = await readyCluster();
     const s1 = await snapshotOf(c.id);
     const s2 = await snapshotOf(c.id);
@@ -85,7 +110,9 @@ describe('snapshot shares', () => {
     expect(await shares.sharedSnapshotIds('U0DEV')).toEqual([]);
     expect(await shares.shareSnapshot(s1.id, 'U0EVE', 'U0TESTER')).toBe('gone');
     expect(await shares.unshareSnapshot(s2.id, 'U0DEV', 'U0TESTER')).toBe('unchanged');
-    const kinds = (await t.store.events(c.id)).filter((e) => e.kind.startsWith('snapshot.')).map((e) => `${e.kind} ${e.detail.user} ${e.detail.snapshotId === s1.id}`);
+    const kinds = (await t.store.events(c.id))
+      .filter((e) => e.kind.startsWith('snapshot.'))
+      .map((e) => `${e.kind} ${e.detail.user} ${e.detail.snapshotId === s1.id}`);
     expect(kinds).toEqual(['snapshot.shared U0DEV true']);
   });
 });

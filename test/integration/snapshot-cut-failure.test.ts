@@ -28,19 +28,37 @@ describe('a snapshot whose cut fails halfway', () => {
       const { State } = await docker.getContainer(node.containerName).inspect();
       expect(State, node.hostname).toMatchObject({ Running: true, Paused: false });
       // exec is refused in a paused container: ZooKeeper answering shows it really runs.
-      expect((await w.exec(view, node.hostname, 'echo srvr | nc -N -w2 localhost 2181')).output).toContain('Mode: standalone');
+      expect((await w.exec(view, node.hostname, 'echo srvr | nc -N -w2 localhost 2181')).output).toContain(
+        'Mode: standalone',
+      );
     }
     const [op] = await w.db.operations.list(view.cluster.id);
-    expect(op).toMatchObject({ kind: 'snapshot', state: 'failed', error: expect.stringContaining(`No such image: ${missingImage}`) });
+    expect(op).toMatchObject({
+      kind: 'snapshot',
+      state: 'failed',
+      error: expect.stringContaining(`No such image: ${missingImage}`),
+    });
     const [snap] = await w.db.snapshots.list({ clusterId: view.cluster.id, limit: 1 });
     expect(snap).toMatchObject({ state: 'failed', error: expect.stringContaining('No such image') });
     expect(w.notifier.threadMessages.filter((m) => m.kind === 'snapshotFailed')).toEqual([
-      expect.objectContaining({ reason: expect.stringContaining('No such image'), cleanedUp: 'Nothing of the snapshot was kept.' }),
+      expect.objectContaining({
+        reason: expect.stringContaining('No such image'),
+        cleanedUp: 'Nothing of the snapshot was kept.',
+      }),
     ]);
     expect(await docker.listImages({ filters: { label: [`clusterbot.snapshot=${snap!.id}`] } })).toEqual([]);
     // Neither the staging area nor the store holds a file: no half-packed archive, nothing uploaded.
-    expect((await readdir(w.artifactDir, { recursive: true, withFileTypes: true })).filter((f) => f.isFile()).map((f) => f.name)).toEqual([]);
-    expect(await docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${view.cluster.id}`, 'clusterbot.helper'] } })).toEqual([]);
+    expect(
+      (await readdir(w.artifactDir, { recursive: true, withFileTypes: true }))
+        .filter((f) => f.isFile())
+        .map((f) => f.name),
+    ).toEqual([]);
+    expect(
+      await docker.listContainers({
+        all: true,
+        filters: { label: [`clusterbot.cluster=${view.cluster.id}`, 'clusterbot.helper'] },
+      }),
+    ).toEqual([]);
     expect((await w.db.store.get(view.cluster.id))!.state).toBe('ready');
   }, 300_000);
 });

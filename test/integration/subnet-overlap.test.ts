@@ -35,34 +35,58 @@ async function freePool(): Promise<string> {
 }
 
 async function removeForeign(): Promise<void> {
-  for (const n of await docker.listNetworks({ filters: { label: [`clusterbot.test=${testLabel['clusterbot.test']}`] } }))
-    await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  for (const n of await docker.listNetworks({
+    filters: { label: [`clusterbot.test=${testLabel['clusterbot.test']}`] },
+  }))
+    await docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
 }
 
 beforeAll(async () => {
   subnetPool = await freePool();
   // A fresh test database gives its first cluster index 0: take exactly that /24, as a plain bridge network.
   const cidr = subnetAt(subnetPool, 0).cidr;
-  const net = await docker.createNetwork({ Name: `it-foreign-${randomUUID().slice(0, 8)}`, Driver: 'bridge', IPAM: { Config: [{ Subnet: cidr }] }, Labels: testLabel });
+  const net = await docker.createNetwork({
+    Name: `it-foreign-${randomUUID().slice(0, 8)}`,
+    Driver: 'bridge',
+    IPAM: { Config: [{ Subnet: cidr }] },
+    Labels: testLabel,
+  });
   foreign = { id: net.id, cidr };
 });
 
 afterAll(async () => {
   await cluster?.destroy();
   await removeForeign();
-  expect(await docker.listNetworks({ filters: { label: [`clusterbot.test=${testLabel['clusterbot.test']}`] } })).toEqual([]);
+  expect(
+    await docker.listNetworks({ filters: { label: [`clusterbot.test=${testLabel['clusterbot.test']}`] } }),
+  ).toEqual([]);
 });
 
 describe('the real runtime on a subnet another network uses', () => {
   const config = loadConfig();
   const pool = createHostPool(config.docker.hosts);
   const host = pool.names()[0]!;
-  const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: 'localhost', resolveImage: async (r) => `clusterbot/${r}:latest` });
+  const runtime = createClusterRuntime({
+    pool,
+    publishIp: '127.0.0.1',
+    advertiseHost: 'localhost',
+    resolveImage: async (r) => `clusterbot/${r}:latest`,
+  });
 
   it('ensureNetwork refuses with subnet_taken (not retryable) and creates nothing; subnetsTaken lists it', async () => {
     const zookeeper = loadTemplateCatalog(path.join(packageRoot, 'manifests/templates')).get('zookeeper')!;
     const clusterId = randomUUID();
-    const plan = planCluster({ clusterId, clusterName: 'it-overlap', owner: 'UTESTER', template: zookeeper, size: 1, subnet: subnetAt(subnetPool, 0) });
+    const plan = planCluster({
+      clusterId,
+      clusterName: 'it-overlap',
+      owner: 'UTESTER',
+      template: zookeeper,
+      size: 1,
+      subnet: subnetAt(subnetPool, 0),
+    });
     try {
       const err = await rejection(runtime.ensureNetwork(host, plan));
       expect(err).toBeInstanceOf(AppError);
@@ -91,7 +115,9 @@ describe('zookeeper 1 whose first subnet is taken on the host', () => {
     expect(c.view.cluster.subnetIndex).not.toBe(0);
     expect(cidrsOverlap(moved.cidr, foreign.cidr)).toBe(false);
     expect(c.view.nodes.map((n) => n.ip)).toEqual([moved.nodeIp(0)]);
-    expect(c.notifier.progressSteps.map((s) => s.text)).toContain(`network ${moved.cidr} (moved: ${foreign.cidr} was in use on the host)`);
+    expect(c.notifier.progressSteps.map((s) => s.text)).toContain(
+      `network ${moved.cidr} (moved: ${foreign.cidr} was in use on the host)`,
+    );
 
     // The cluster's own network is on the new subnet, and the node is attached to it with its planned IP.
     const own = await listByLabel(c.view.cluster.id);

@@ -27,31 +27,50 @@ const later = () => new Date(Date.now() + 24 * hour);
 
 async function ready(owner = 'U0OWNER'): Promise<Cluster> {
   const { cluster, operation } = await t.store.create({
-    name: `t-${randomUUID().slice(0, 8)}`, owner, team: null, template: 'zookeeper', size: 1, channel: 'C0', expiresAt: later(), requestKey: null,
+    name: `t-${randomUUID().slice(0, 8)}`,
+    owner,
+    team: null,
+    template: 'zookeeper',
+    size: 1,
+    channel: 'C0',
+    expiresAt: later(),
+    requestKey: null,
     reserved: { nodes: 1, cpus: 1, memoryMiB: 1024 },
   });
   for (const to of transitionPath('requested', 'ready')!) await t.store.transition(cluster.id, to, {}, 'seed');
   await t.operations.finish(operation!.id, 'succeeded');
   return (await t.store.get(cluster.id))!;
 }
-const offer = (c: Cluster, to: string, expiresAt = later()) => offers.offer({ clusterId: c.id, from: c.owner, to, by: c.owner, expiresAt });
-const kinds = async (c: Cluster) => (await t.store.events(c.id)).map((e) => e.kind).filter((k) => k.startsWith('transfer'));
+const offer = (c: Cluster, to: string, expiresAt = later()) =>
+  offers.offer({ clusterId: c.id, from: c.owner, to, by: c.owner, expiresAt });
+const kinds = async (c: Cluster) =>
+  (await t.store.events(c.id)).map((e) => e.kind).filter((k) => k.startsWith('transfer'));
 const accept = (c: Cluster, offerId: string, to: string, quota?: QuotaLimits) =>
   t.store.transferOwner(c.id, { from: c.owner, to, offerId }, to, quota ?? null);
 
 describe('transfer offers over PostgreSQL', () => {
   it('only the owner of a live cluster offers it; a newer offer withdraws the older; racing offers leave one pending', async () => {
     const c = await ready();
-    expect(await offers.offer({ clusterId: c.id, from: 'U0SOMEONE', to: 'U0BOB', by: 'U0SOMEONE', expiresAt: later() })).toBeUndefined();
+    expect(
+      await offers.offer({ clusterId: c.id, from: 'U0SOMEONE', to: 'U0BOB', by: 'U0SOMEONE', expiresAt: later() }),
+    ).toBeUndefined();
     const first = (await offer(c, 'U0BOB'))!;
     const second = (await offer(c, 'U0CAROL'))!;
     expect(second.withdrawn?.id).toBe(first.offer.id);
     expect((await offers.get(first.offer.id))!.state).toBe('withdrawn');
     const raced = await Promise.all(['U0D1', 'U0D2', 'U0D3', 'U0D4'].map((to) => offer(c, to)));
     expect(raced.every(Boolean)).toBe(true);
-    const pending = await t.database.pool.query("SELECT to_user FROM transfer_offers WHERE cluster_id = $1 AND state = 'pending'", [c.id]);
+    const pending = await t.database.pool.query(
+      "SELECT to_user FROM transfer_offers WHERE cluster_id = $1 AND state = 'pending'",
+      [c.id],
+    );
     expect(pending.rows).toHaveLength(1);
-    expect(await kinds(c)).toEqual(['transfer.offered', 'transfer.withdrawn', 'transfer.offered', ...Array(4).fill(['transfer.withdrawn', 'transfer.offered']).flat()]);
+    expect(await kinds(c)).toEqual([
+      'transfer.offered',
+      'transfer.withdrawn',
+      'transfer.offered',
+      ...Array(4).fill(['transfer.withdrawn', 'transfer.offered']).flat(),
+    ]);
 
     await t.store.transition(c.id, 'deleting', {}, 'U0OWNER');
     expect(await offer(c, 'U0BOB')).toBeUndefined();
@@ -82,7 +101,9 @@ describe('transfer offers over PostgreSQL', () => {
     const full = await ready();
     await ready('U0FULL');
     const { offer: q } = (await offer(full, 'U0FULL'))!;
-    await expect(accept(full, q.id, 'U0FULL', { clustersPerUser: 1 })).rejects.toMatchObject({ code: 'quota_exceeded' });
+    await expect(accept(full, q.id, 'U0FULL', { clustersPerUser: 1 })).rejects.toMatchObject({
+      code: 'quota_exceeded',
+    });
     expect((await offers.get(q.id))!.state).toBe('pending');
     expect((await t.store.get(full.id))!.owner).toBe('U0OWNER');
 

@@ -1,15 +1,20 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
-import { findRoute } from '../../src/http/routes.js';
 import { deriveUiKey, uiLink } from '../../src/domain/ui-link.js';
-import { createUiProxyRoute, createUiUpgradeHandler, uiNodesOf, type UiAccess, type UiProxyDeps } from '../../src/http/ui-proxy.js';
-import { provisionReal, type RealCluster } from '../support/real-cluster.js';
+import { findRoute } from '../../src/http/routes.js';
+import {
+  createUiProxyRoute,
+  createUiUpgradeHandler,
+  type UiAccess,
+  type UiProxyDeps,
+  uiNodesOf,
+} from '../../src/http/ui-proxy.js';
 import { docker } from '../support/docker.js';
-
+import { provisionReal, type RealCluster } from '../support/real-cluster.js';
 
 // What the scripts given to page.evaluate see (they run in the browser; this project's TypeScript has no DOM library).
 declare const document: any, location: any, self: any, getComputedStyle: any;
@@ -69,7 +74,14 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
         // Every <cluster id>.ui.test is this machine, as a wildcard DNS record would make it.
         '--host-resolver-rules=MAP *.ui.test 127.0.0.1',
       ],
@@ -83,20 +95,31 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     await zk?.destroy();
   });
 
-  const link = (clusterId: string, user = 'UALICE', expires = Math.floor(now.getTime() / 1000) + 600, hostname = 'master', port = 8080) =>
-    uiLink(key, { clusterId, hostname, port, user, expires });
+  const link = (
+    clusterId: string,
+    user = 'UALICE',
+    expires = Math.floor(now.getTime() / 1000) + 600,
+    hostname = 'master',
+    port = 8080,
+  ) => uiLink(key, { clusterId, hostname, port, user, expires });
   /** Opens a link as a browser would: the session path it redirects to, and the cookie it sets. */
   async function open(at: string, l: string) {
     const first = await fetch(at + l, { redirect: 'manual' });
     expect(first.status).toBe(303);
-    return { path: first.headers.get('location')!, setCookie: first.headers.get('set-cookie')!, cookie: first.headers.get('set-cookie')!.split(';')[0]! };
+    return {
+      path: first.headers.get('location')!,
+      setCookie: first.headers.get('set-cookie')!,
+      cookie: first.headers.get('set-cookie')!.split(';')[0]!,
+    };
   }
   const navigate = { 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' };
 
   it('opens the Spark master UI from a signed link: a session in the path and a cookie, then the page with its links under it', async () => {
     const id = spark.view.cluster.id;
     const s = await open(base, link(id));
-    expect(s.setCookie).toMatch(new RegExp(`^clusterbot_ui=UALICE\\.\\d+\\.[0-9a-f]{64}; Path=/ui/${id}/; Max-Age=3600; HttpOnly; SameSite=Lax$`));
+    expect(s.setCookie).toMatch(
+      new RegExp(`^clusterbot_ui=UALICE\\.\\d+\\.[0-9a-f]{64}; Path=/ui/${id}/; Max-Age=3600; HttpOnly; SameSite=Lax$`),
+    );
     expect(s.path).toBe(`/ui/${id}/${s.cookie.split('=')[1]}/master/8080/`);
     expect(await statusOf(base, new URL(base).host, s.path, { cookie: s.cookie, ...navigate })).toBe(200);
     const page = await fetch(base + s.path);
@@ -113,13 +136,13 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     expect(((await api.json()) as { aliveworkers: number }).aliveworkers).toBe(1);
   });
 
-  it('the cookie is Secure when clusterbot\'s public URL is https', async () => {
+  it("the cookie is Secure when clusterbot's public URL is https", async () => {
     const secure = await proxy({ publicUrl: 'https://clusterbot.example' });
     const s = await open(secure.base, link(spark.view.cluster.id));
     expect(s.setCookie).toMatch(/; HttpOnly; SameSite=Lax; Secure$/);
   });
 
-  it('refuses: no session, an altered, expired or swapped link, another cluster\'s session, a page load without its cookie, a revoked user', async () => {
+  it("refuses: no session, an altered, expired or swapped link, another cluster's session, a page load without its cookie, a revoked user", async () => {
     const sparkId = spark.view.cluster.id;
     const bare = `/ui/${sparkId}/master/8080/`;
     expect((await fetch(base + bare)).status).toBe(403);
@@ -162,7 +185,7 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     }
   });
 
-  it('in a browser, sandboxed under clusterbot\'s origin: the Spark master UI with its assets, and a worker\'s UI from its link', async () => {
+  it("in a browser, sandboxed under clusterbot's origin: the Spark master UI with its assets, and a worker's UI from its link", async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const failed: string[] = [];
@@ -184,7 +207,10 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const responses: { status: number; csp: string | undefined }[] = [];
-    page.on('response', (r) => void responses.push({ status: r.status(), csp: r.headers()['content-security-policy'] }));
+    page.on(
+      'response',
+      (r) => void responses.push({ status: r.status(), csp: r.headers()['content-security-policy'] }),
+    );
     await page.goto(at + link(id));
     expect(await page.title()).toContain('Spark Master at spark://');
     expect(await page.evaluate(() => self.origin)).toBe(at);
@@ -193,7 +219,9 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     const cookies = await context.cookies();
     expect(cookies.map((c) => [c.domain, c.path])).toEqual([[`${id}.ui.test`, `/ui/${id}/`]]);
     // Its own API, as its scripts call it: same origin, with the cookie.
-    expect(await page.evaluate(async () => ((await (await fetch('json/')).json()) as { aliveworkers: number }).aliveworkers)).toBe(1);
+    expect(
+      await page.evaluate(async () => ((await (await fetch('json/')).json()) as { aliveworkers: number }).aliveworkers),
+    ).toBe(1);
     // The session path alone (no cookie) opens nothing, and neither does clusterbot's own host.
     const sessionPath = new URL(page.url()).pathname;
     expect(await statusOf(own.base, `${id}.ui.test:${own.port}`, `${sessionPath}json/`)).toBe(403);
@@ -206,7 +234,9 @@ describe('web UIs behind clusterbot, hardened containers', () => {
       for (const n of c.view.nodes) {
         const info = await docker.getContainer(n.containerName).inspect();
         const bound = Object.entries(info.NetworkSettings.Ports ?? {}).filter(([, b]) => b?.length);
-        const ui = uiNodesOf(c.view, catalog.get(c.view.cluster.template)).find((x) => x.hostname === n.hostname)!.uiPorts;
+        const ui = uiNodesOf(c.view, catalog.get(c.view.cluster.template)).find(
+          (x) => x.hostname === n.hostname,
+        )!.uiPorts;
         for (const [portKey, bindings] of bound) {
           expect(ui).not.toContain(Number(portKey.split('/')[0]));
           for (const b of bindings!) expect(b.HostIp).toBe('127.0.0.1');
@@ -240,7 +270,10 @@ describe('web UIs behind clusterbot, hardened containers', () => {
     const masterIp = spark.view.nodes.find((n) => n.hostname === 'master')!.ip;
     const own = await spark.exec('worker-1', `curl -s -o /dev/null -w '%{http_code}' -m 5 http://${masterIp}:8080/`);
     expect(own.output).toBe('200');
-    const other = await zk.exec('zk-1', `curl -s -o /dev/null -w '%{http_code}' -m 5 http://${masterIp}:8080/ || echo unreachable`);
+    const other = await zk.exec(
+      'zk-1',
+      `curl -s -o /dev/null -w '%{http_code}' -m 5 http://${masterIp}:8080/ || echo unreachable`,
+    );
     expect(other.output).toContain('unreachable');
   });
 });
@@ -248,9 +281,11 @@ describe('web UIs behind clusterbot, hardened containers', () => {
 /** A GET with headers fetch will not send as given (Host, Sec-Fetch-*: a browser's page load). */
 function statusOf(base: string, host: string, p: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port: Number(new URL(base).port), path: p, headers: { ...headers, host } }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    }).on('error', reject);
+    http
+      .get({ host: '127.0.0.1', port: Number(new URL(base).port), path: p, headers: { ...headers, host } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+      .on('error', reject);
   });
 }

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { jobIdFor } from '../../src/queue/job-catalog.js';
 import { createProducer } from '../../src/queue/producer.js';
-import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
+import { type JobHandlers, startWorker } from '../../src/queue/worker.js';
 import type { Log } from '../../src/services/ports.js';
 
 const redisUrl = loadConfig().redisUrl;
@@ -22,7 +22,12 @@ function setup() {
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const producer = createProducer(connection, prefix);
   const warnings: Record<string, unknown>[] = [];
-  const logger: Log = { debug: () => undefined, info: () => undefined, warn: (o, msg) => warnings.push({ ...o, msg }), error: (o, msg) => warnings.push({ ...o, msg }) };
+  const logger: Log = {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (o, msg) => warnings.push({ ...o, msg }),
+    error: (o, msg) => warnings.push({ ...o, msg }),
+  };
   cleanups.push(async () => {
     await producer.queue.obliterate({ force: true });
     await producer.close();
@@ -37,7 +42,13 @@ function setup() {
 }
 
 /** A create operation, as the producer takes it (the job id is the operation id). */
-const payload = () => ({ id: randomUUID(), clusterId: randomUUID(), kind: 'create' as const, actor: 'U0QUEUE', params: {} });
+const payload = () => ({
+  id: randomUUID(),
+  clusterId: randomUUID(),
+  kind: 'create' as const,
+  actor: 'U0QUEUE',
+  params: {},
+});
 
 describe('worker shutdown', () => {
   it('close() waits for the running job to finish', async () => {
@@ -46,14 +57,17 @@ describe('worker shutdown', () => {
     let finished = false;
     let started: () => void = () => undefined;
     const running = new Promise<void>((r) => (started = r));
-    const w = h.worker({
-      'cluster.create': async () => {
-        started();
-        await new Promise((r) => setTimeout(r, 500));
-        finished = true;
+    const w = h.worker(
+      {
+        'cluster.create': async () => {
+          started();
+          await new Promise((r) => setTimeout(r, 500));
+          finished = true;
+        },
+        'cluster.delete': async () => undefined,
       },
-      'cluster.delete': async () => undefined,
-    }, new AbortController().signal);
+      new AbortController().signal,
+    );
     await h.producer.enqueue(p);
     await running;
     await w.close();
@@ -67,13 +81,16 @@ describe('worker shutdown', () => {
     const handBack = new AbortController();
     let started: () => void = () => undefined;
     const running = new Promise<void>((r) => (started = r));
-    const first = h.worker({
-      'cluster.create': async () => {
-        started();
-        await new Promise(() => undefined); // never ends on its own
+    const first = h.worker(
+      {
+        'cluster.create': async () => {
+          started();
+          await new Promise(() => undefined); // never ends on its own
+        },
+        'cluster.delete': async () => undefined,
       },
-      'cluster.delete': async () => undefined,
-    }, handBack.signal);
+      handBack.signal,
+    );
     await h.producer.enqueue(p);
     await running;
     const closed = first.close();
@@ -86,8 +103,13 @@ describe('worker shutdown', () => {
     expect(h.warnings.find((w) => String(w.msg).includes('handed back'))).toMatchObject({ job: 'cluster.create' });
 
     const ran: string[] = [];
-    h.worker({ 'cluster.create': async (q, ctx) => void ran.push(`${q.clusterId} final=${ctx.finalAttempt}`), 'cluster.delete': async () => undefined });
-    await expect.poll(async () => (await h.producer.queue.getJob(job.id!))?.getState(), { timeout: 10_000 }).toBe('completed');
+    h.worker({
+      'cluster.create': async (q, ctx) => void ran.push(`${q.clusterId} final=${ctx.finalAttempt}`),
+      'cluster.delete': async () => undefined,
+    });
+    await expect
+      .poll(async () => (await h.producer.queue.getJob(job.id!))?.getState(), { timeout: 10_000 })
+      .toBe('completed');
     expect(ran).toEqual([`${p.clusterId} final=false`]);
   });
 });

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -33,20 +33,33 @@ export interface ClusterbotProcess {
  * Starts the built executable (`node dist/entrypoints/cli.js <command>`) with the given environment
  * and waits until GET /healthz answers, as an operator would run it.
  */
-export async function startClusterbot(command: string, env: Record<string, string>, timeoutMs = 60_000, opts: { mayDie?: boolean } = {}): Promise<ClusterbotProcess> {
+export async function startClusterbot(
+  command: string,
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  opts: { mayDie?: boolean } = {},
+): Promise<ClusterbotProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   // Every process on this machine needs a metrics port of its own (the default, 9464, fits one).
   const metricsPort = Number(env.METRICS_PORT ?? (await freePort()));
   const cli = path.resolve('dist/entrypoints/cli.js');
   const child = spawn(process.execPath, [cli, command], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', LOG_LEVEL: 'info', ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      LOG_LEVEL: 'info',
+      ...env,
+      PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })));
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     // A signal leaves exitCode null: signalCode says the process is gone too. One armed to kill itself at a step
@@ -75,7 +88,10 @@ export async function startClusterbot(command: string, env: Record<string, strin
     exited,
     waitForExit(ms) {
       let timer: NodeJS.Timeout | undefined;
-      return Promise.race([exited, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() => clearTimeout(timer));
+      return Promise.race([
+        exited,
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+      ]).finally(() => clearTimeout(timer));
     },
     logs: () =>
       out.split('\n').flatMap((line) => {

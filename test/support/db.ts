@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
-import { connectDatabase, migrateDatabase, type Database } from '../../src/db/client.js';
+import { connectDatabase, type Database, migrateDatabase } from '../../src/db/client.js';
 import { createClusterStore } from '../../src/db/cluster-store.js';
 import { createOperationStore } from '../../src/db/operation-store.js';
-import { createSnapshotStore } from '../../src/db/snapshot-store.js';
 import { createShareStore } from '../../src/db/share-store.js';
+import { createSnapshotStore } from '../../src/db/snapshot-store.js';
 import type { ClusterStore, OperationStore, ShareStore, SnapshotStore } from '../../src/services/ports.js';
 
 export interface TestDatabase {
@@ -73,5 +73,13 @@ export async function createTestDatabase(opts: { max?: number; prefix?: string }
     await drop().catch(() => undefined);
     throw e;
   }
-  return { url, database, store: createClusterStore(database.db), operations: createOperationStore(database.db), snapshots: createSnapshotStore(database.db), shares: createShareStore(database.db), drop };
+  return {
+    url,
+    database,
+    store: createClusterStore(database.db),
+    operations: createOperationStore(database.db),
+    snapshots: createSnapshotStore(database.db),
+    shares: createShareStore(database.db),
+    drop,
+  };
 }

@@ -30,6 +30,7 @@ export function restartDockerDaemon(): Promise<void> {
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('error', reject);
     child.once('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`restarting the Docker daemon failed (${code ?? signal}): ${stderr}`)));
+      code === 0 ? resolve() : reject(new Error(`restarting the Docker daemon failed (${code ?? signal}): ${stderr}`)),
+    );
   });
 }

@@ -60,14 +60,27 @@ export async function removeByLabel(clusterId: string): Promise<void> {
  * reports every failure instead of stopping at the first. An engine that does not answer is a failure: what the test
  * left there is not known to be gone.
  */
-export async function removeAllByLabel(clusterIds: Iterable<string>, engines: TestEngine[] = [localEngine]): Promise<void> {
+export async function removeAllByLabel(
+  clusterIds: Iterable<string>,
+  engines: TestEngine[] = [localEngine],
+): Promise<void> {
   const ids = [...clusterIds];
-  const results = await Promise.allSettled(engines.flatMap((e) => ids.map((id) => removeOn(e.docker, id).catch((err: Error) => {
-    throw new Error(`removing cluster ${id} on engine ${e.name}: ${err.message}`, { cause: err });
-  }))));
+  const results = await Promise.allSettled(
+    engines.flatMap((e) =>
+      ids.map((id) =>
+        removeOn(e.docker, id).catch((err: Error) => {
+          throw new Error(`removing cluster ${id} on engine ${e.name}: ${err.message}`, { cause: err });
+        }),
+      ),
+    ),
+  );
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length === 1) throw failed[0]!.reason;
-  if (failed.length) throw new AggregateError(failed.map((f) => f.reason), `cleanup failed for ${failed.length} cluster(s) and engine(s)`);
+  if (failed.length)
+    throw new AggregateError(
+      failed.map((f) => f.reason),
+      `cleanup failed for ${failed.length} cluster(s) and engine(s)`,
+    );
 }
 
 /** The /24 subnets (as "a.b.c.0/24" strings) of every Docker network, to pick a free test subnet. */

@@ -46,27 +46,66 @@ export interface FakeMessage {
   edited?: { user: string; ts: string };
 }
 
-export interface FakeEphemeral { channel: string; user: string; message_ts: string; text: string; thread_ts?: string; blocks?: unknown[] }
+export interface FakeEphemeral {
+  channel: string;
+  user: string;
+  message_ts: string;
+  text: string;
+  thread_ts?: string;
+  blocks?: unknown[];
+}
 
 export interface FakeView {
-  id: string; team_id: string; type: string; blocks: unknown[]; hash: string;
-  callback_id: string; private_metadata: string; external_id: string;
-  state: { values: Record<string, unknown> }; root_view_id: string; previous_view_id: string | null;
-  app_id: string; bot_id: string; title?: unknown; submit?: unknown; close?: unknown;
+  id: string;
+  team_id: string;
+  type: string;
+  blocks: unknown[];
+  hash: string;
+  callback_id: string;
+  private_metadata: string;
+  external_id: string;
+  state: { values: Record<string, unknown> };
+  root_view_id: string;
+  previous_view_id: string | null;
+  app_id: string;
+  bot_id: string;
+  title?: unknown;
+  submit?: unknown;
+  close?: unknown;
   /** Not a Slack field: who the view belongs to (trigger/user), for assertions. */
   user_id?: string;
 }
 
 export interface FakeUser {
-  id: string; team_id: string; name: string; real_name: string; tz: string; tz_offset: number;
-  is_admin: boolean; is_owner: boolean; is_bot: boolean; deleted: boolean;
+  id: string;
+  team_id: string;
+  name: string;
+  real_name: string;
+  tz: string;
+  tz_offset: number;
+  is_admin: boolean;
+  is_owner: boolean;
+  is_bot: boolean;
+  deleted: boolean;
   profile: { display_name: string; real_name: string; email: string };
 }
 
-export interface RecordedResponse { id: string; body: unknown; at: number }
+export interface RecordedResponse {
+  id: string;
+  body: unknown;
+  at: number;
+}
 
 /** A file shared by the external upload flow; `channel` is absent for a file completed without one (private). */
-export interface FakeFile { id: string; filename: string; title: string; content: string; channel?: string; initialComment?: string; threadTs?: string }
+export interface FakeFile {
+  id: string;
+  filename: string;
+  title: string;
+  content: string;
+  channel?: string;
+  initialComment?: string;
+  threadTs?: string;
+}
 
 /** A string is an `ok:false` error code; an object is an HTTP failure (429 carries Retry-After). */
 export type Failure = string | { status: number; retryAfter?: number; body?: unknown };
@@ -109,9 +148,16 @@ const MAX_VIEW_BLOCKS = 100;
 const RESPONSE_URL_MAX_USES = 5; // "usable up to 5 times within 30 minutes"
 
 class SlackError extends Error {
-  constructor(readonly code: string, readonly messages?: string[]) { super(code); }
+  constructor(
+    readonly code: string,
+    readonly messages?: string[],
+  ) {
+    super(code);
+  }
 }
-function fail(code: string, messages?: string[]): never { throw new SlackError(code, messages); }
+function fail(code: string, messages?: string[]): never {
+  throw new SlackError(code, messages);
+}
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeSlack> {
@@ -143,7 +189,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   // Posting to a user id delivers to the DM with that user, as Slack does.
   const resolveChannel = (args: Args): string => {
     const c = str(args.channel) ?? fail('channel_not_found');
-    if (/^[UW][A-Z0-9]+$/.test(c)) { openedDms.add(dmChannel(c)); return dmChannel(c); }
+    if (/^[UW][A-Z0-9]+$/.test(c)) {
+      openedDms.add(dmChannel(c));
+      return dmChannel(c);
+    }
     return channelExists(c) ? c : fail('channel_not_found');
   };
 
@@ -188,14 +237,25 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   /** One page of `list` from the cursor (an offset, opaque to callers as Slack's are), with the wire shape of messages. */
   function page(list: FakeMessage[], args: Args, extra: Args): Args {
     const limit = Math.min(999, Math.max(1, Number(args.limit ?? 100) || 100));
-    const start = str(args.cursor) ? Number(Buffer.from(String(args.cursor), 'base64').toString().replace(/^offset:/, '')) : 0;
+    const start = str(args.cursor)
+      ? Number(
+          Buffer.from(String(args.cursor), 'base64')
+            .toString()
+            .replace(/^offset:/, ''),
+        )
+      : 0;
     if (!Number.isInteger(start) || start < 0) fail('invalid_cursor');
     const slice = list.slice(start, start + limit);
     const withMetadata = truthy(args.include_all_metadata);
-    const wire = slice.map(({ channel: _c, metadata, ...m }) => ({ ...structuredClone(m), ...(withMetadata && metadata !== undefined && { metadata: structuredClone(metadata) }) }));
+    const wire = slice.map(({ channel: _c, metadata, ...m }) => ({
+      ...structuredClone(m),
+      ...(withMetadata && metadata !== undefined && { metadata: structuredClone(metadata) }),
+    }));
     const more = start + limit < list.length;
     return {
-      messages: wire, has_more: more, ...extra,
+      messages: wire,
+      has_more: more,
+      ...extra,
       response_metadata: { next_cursor: more ? Buffer.from(`offset:${start + limit}`).toString('base64') : '' },
     };
   }
@@ -204,16 +264,29 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const v = args.view;
     if (typeof v !== 'object' || v === null) return fail('invalid_arguments', ['[ERROR] missing required field: view']);
     const view = v as Args;
-    const type = str(view.type) ?? fail('invalid_arguments', ['[ERROR] missing required field: type [json-pointer:/view]']);
-    if (type === 'modal' && view.title === undefined) fail('invalid_arguments', ['[ERROR] missing required field: title [json-pointer:/view]']);
+    const type =
+      str(view.type) ?? fail('invalid_arguments', ['[ERROR] missing required field: type [json-pointer:/view]']);
+    if (type === 'modal' && view.title === undefined)
+      fail('invalid_arguments', ['[ERROR] missing required field: title [json-pointer:/view]']);
     const blocks = validateBlocks(view.blocks ?? [], MAX_VIEW_BLOCKS, 'invalid_arguments') ?? [];
     const id = base?.id ?? `V${String(++viewCounter).padStart(8, '0')}`;
     return {
-      id, team_id: team.id, type, blocks, hash: `${Date.now()}.${Math.random().toString(36).slice(2, 10)}`,
-      callback_id: str(view.callback_id) ?? '', private_metadata: str(view.private_metadata) ?? '',
-      external_id: str(view.external_id) ?? base?.external_id ?? '', state: { values: {} },
-      root_view_id: base?.root_view_id ?? id, previous_view_id: base?.previous_view_id ?? null,
-      app_id: bot.appId, bot_id: bot.botId, title: view.title, submit: view.submit, close: view.close,
+      id,
+      team_id: team.id,
+      type,
+      blocks,
+      hash: `${Date.now()}.${Math.random().toString(36).slice(2, 10)}`,
+      callback_id: str(view.callback_id) ?? '',
+      private_metadata: str(view.private_metadata) ?? '',
+      external_id: str(view.external_id) ?? base?.external_id ?? '',
+      state: { values: {} },
+      root_view_id: base?.root_view_id ?? id,
+      previous_view_id: base?.previous_view_id ?? null,
+      app_id: bot.appId,
+      bot_id: bot.botId,
+      title: view.title,
+      submit: view.submit,
+      close: view.close,
       user_id: base?.user_id,
     };
   }
@@ -228,13 +301,16 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     'files.getUploadURLExternal': (args) => {
       const filename = str(args.filename) ?? fail('invalid_arguments', ['[ERROR] missing required field: filename']);
       const length = Number(args.length);
-      if (!Number.isInteger(length) || length < 1) fail('invalid_arguments', ['[ERROR] missing required field: length']);
+      if (!Number.isInteger(length) || length < 1)
+        fail('invalid_arguments', ['[ERROR] missing required field: length']);
       const file_id = `F${String(++fileSeq).padStart(10, '0')}`;
       pendingUploads.set(file_id, { filename, length });
       return { upload_url: `${base}/upload/${file_id}`, file_id };
     },
     'files.completeUploadExternal': (args) => {
-      const list = Array.isArray(args.files) ? (args.files as { id?: string; title?: string }[]) : fail('invalid_arguments', ['[ERROR] missing required field: files']);
+      const list = Array.isArray(args.files)
+        ? (args.files as { id?: string; title?: string }[])
+        : fail('invalid_arguments', ['[ERROR] missing required field: files']);
       const channel = str(args.channel_id);
       if (channel && !channelExists(channel)) fail('channel_not_found');
       const done = list.map((f) => {
@@ -244,13 +320,23 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       });
       for (const f of done) {
         pendingUploads.delete(f.id);
-        files.push({ ...f, ...(channel && { channel }), ...(str(args.initial_comment) && { initialComment: String(args.initial_comment) }), ...(str(args.thread_ts) && { threadTs: String(args.thread_ts) }) });
+        files.push({
+          ...f,
+          ...(channel && { channel }),
+          ...(str(args.initial_comment) && { initialComment: String(args.initial_comment) }),
+          ...(str(args.thread_ts) && { threadTs: String(args.thread_ts) }),
+        });
       }
       return { files: done.map((f) => ({ id: f.id, title: f.title, name: f.filename })) };
     },
     'auth.test': () => ({
-      url: `https://${team.domain}.slack.com/`, team: team.name, user: bot.name, team_id: team.id,
-      user_id: bot.userId, bot_id: bot.botId, is_enterprise_install: false,
+      url: `https://${team.domain}.slack.com/`,
+      team: team.name,
+      user: bot.name,
+      team_id: team.id,
+      user_id: bot.userId,
+      bot_id: bot.botId,
+      is_enterprise_install: false,
     }),
     'chat.postMessage': (args) => {
       const channel = resolveChannel(args);
@@ -258,9 +344,18 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (!text && !blocks?.length && !attachments?.length) fail('no_text');
       const ts = nextTs();
       const message: FakeMessage = {
-        type: 'message', channel, ts, text: text ?? '', user: bot.userId, bot_id: bot.botId, app_id: bot.appId, team: team.id,
+        type: 'message',
+        channel,
+        ts,
+        text: text ?? '',
+        user: bot.userId,
+        bot_id: bot.botId,
+        app_id: bot.appId,
+        team: team.id,
         ...(str(args.thread_ts) ? { thread_ts: String(args.thread_ts) } : {}),
-        ...(blocks && { blocks }), ...(attachments && { attachments }), ...(args.metadata !== undefined && { metadata: args.metadata }),
+        ...(blocks && { blocks }),
+        ...(attachments && { attachments }),
+        ...(args.metadata !== undefined && { metadata: args.metadata }),
       };
       messages.set(`${channel}/${ts}`, message);
       const { channel: _c, ...wire } = message;
@@ -275,7 +370,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       // Omitted fields keep their previous value; `blocks: []` removes blocks (chat.update docs).
       const updated: FakeMessage = { ...existing, edited: { user: bot.userId, ts: nextTs() } };
       if (text !== undefined) updated.text = text;
-      if (blocks) { if (blocks.length) updated.blocks = blocks; else delete updated.blocks; }
+      if (blocks) {
+        if (blocks.length) updated.blocks = blocks;
+        else delete updated.blocks;
+      }
       if (attachments) updated.attachments = attachments;
       messages.set(`${channel}/${ts}`, updated);
       const { channel: _c, ...wire } = updated;
@@ -288,7 +386,14 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (!text && !blocks?.length && !attachments?.length) fail('no_text');
       const message_ts = nextTs();
       const thread = str(args.thread_ts);
-      ephemerals.push({ channel, user, message_ts, text: text ?? '', ...(thread ? { thread_ts: thread } : {}), ...(blocks && { blocks }) });
+      ephemerals.push({
+        channel,
+        user,
+        message_ts,
+        text: text ?? '',
+        ...(thread ? { thread_ts: thread } : {}),
+        ...(blocks && { blocks }),
+      });
       return { message_ts };
     },
     'chat.delete': (args) => {
@@ -298,25 +403,43 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       return { channel, ts };
     },
     'conversations.open': (args) => {
-      const ids = (str(args.users) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const ids = (str(args.users) ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (ids.length === 0) {
         const c = str(args.channel) ?? fail('users_list_not_supplied');
         return { channel: { id: channelExists(c) ? c : fail('channel_not_found') } };
       }
       if (ids.length > 8) fail('too_many_users');
-      const id = ids.length === 1 ? dmChannel(ids[0]!) : `G${ids.map((u) => u.slice(1)).sort().join('')}`;
+      const id =
+        ids.length === 1
+          ? dmChannel(ids[0]!)
+          : `G${ids
+              .map((u) => u.slice(1))
+              .sort()
+              .join('')}`;
       const already = openedDms.has(id);
       openedDms.add(id);
-      const channel = args.return_im === 'true' || args.return_im === true
-        ? { id, created: 1_700_000_000, is_im: ids.length === 1, is_open: true, ...(ids.length === 1 && { user: ids[0] }) }
-        : { id };
+      const channel =
+        args.return_im === 'true' || args.return_im === true
+          ? {
+              id,
+              created: 1_700_000_000,
+              is_im: ids.length === 1,
+              is_open: true,
+              ...(ids.length === 1 && { user: ids[0] }),
+            }
+          : { id };
       return already ? { no_op: true, already_open: true, channel } : { channel };
     },
     // Newest first, top-level messages only (replies live in conversations.replies), `oldest`/`latest` exclusive
     // unless `inclusive`, metadata only with include_all_metadata, a cursor when more are left (conversations.history docs).
     'conversations.history': (args) => {
       const channel = readableChannel(args);
-      const list = [...messages.values()].filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts)).reverse();
+      const list = [...messages.values()]
+        .filter((m) => m.channel === channel && (!m.thread_ts || m.thread_ts === m.ts))
+        .reverse();
       return page(within(list, args), args, { pin_count: 0, channel_actions_ts: null, channel_actions_count: 0 });
     },
     // The parent first, then its replies oldest first; the parent is there on every page's first call (conversations.replies docs).
@@ -365,8 +488,16 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       if (!/^[UWB][A-Z0-9]+$/.test(id)) fail('user_not_found');
       const name = id.toLowerCase();
       const base: FakeUser = {
-        id, team_id: team.id, name, real_name: `User ${id}`, tz: 'Europe/Berlin', tz_offset: 3600,
-        is_admin: false, is_owner: false, is_bot: id === bot.userId, deleted: false,
+        id,
+        team_id: team.id,
+        name,
+        real_name: `User ${id}`,
+        tz: 'Europe/Berlin',
+        tz_offset: 3600,
+        is_admin: false,
+        is_owner: false,
+        is_bot: id === bot.userId,
+        deleted: false,
         profile: { display_name: name, real_name: `User ${id}`, email: `${name}@example.test` },
       };
       return { user: { ...base, ...users.get(id) } };
@@ -376,7 +507,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   function parseBody(raw: string, contentType: string): Args {
     if (raw === '') return {};
     if (contentType.startsWith('application/json')) {
-      try { return JSON.parse(raw) as Args; } catch { return fail('invalid_json'); }
+      try {
+        return JSON.parse(raw) as Args;
+      } catch {
+        return fail('invalid_json');
+      }
     }
     if (contentType.startsWith('application/x-www-form-urlencoded') || contentType === '') {
       return Object.fromEntries(new URLSearchParams(raw));
@@ -384,23 +519,40 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     return fail('invalid_post_type');
   }
 
-  async function handleApi(method: string, req: http.IncomingMessage, raw: string, url: URL): Promise<{ status: number; headers?: Record<string, string>; body: unknown; args: Args; token?: string }> {
+  async function handleApi(
+    method: string,
+    req: http.IncomingMessage,
+    raw: string,
+    url: URL,
+  ): Promise<{ status: number; headers?: Record<string, string>; body: unknown; args: Args; token?: string }> {
     const contentType = (req.headers['content-type'] ?? '').toLowerCase();
     let args: Args = Object.fromEntries(url.searchParams); // Slack also accepts query-string args
     let token: string | undefined;
     try {
       if (contentType.startsWith('multipart/form-data')) {
         const form = await new Response(raw, { headers: { 'content-type': contentType } }).formData();
-        form.forEach((v, k) => { args[k] = typeof v === 'string' ? v : `<file ${v.size} bytes>`; });
+        form.forEach((v, k) => {
+          args[k] = typeof v === 'string' ? v : `<file ${v.size} bytes>`;
+        });
       } else {
         args = { ...args, ...parseBody(raw, contentType) };
       }
       for (const k of JSON_ARGS) {
-        if (typeof args[k] === 'string') { try { args[k] = JSON.parse(args[k] as string); } catch { /* left as string: handler reports it */ } }
+        if (typeof args[k] === 'string') {
+          try {
+            args[k] = JSON.parse(args[k] as string);
+          } catch {
+            /* left as string: handler reports it */
+          }
+        }
       }
       // Slack takes the token from the Authorization header, or from a form field (never from JSON).
       const auth = req.headers.authorization;
-      token = auth?.startsWith('Bearer ') ? auth.slice(7) : contentType.startsWith('application/json') ? undefined : str(args.token);
+      token = auth?.startsWith('Bearer ')
+        ? auth.slice(7)
+        : contentType.startsWith('application/json')
+          ? undefined
+          : str(args.token);
       delete args.token;
       if (!token) fail('not_authed');
       if (!accepts(token)) fail('invalid_auth');
@@ -409,7 +561,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       const injected = failures.get(method)?.shift();
       if (injected !== undefined) return { ...failureReply(injected), args, token };
       const handler = handlers[method];
-      if (!handler) return { status: 200, body: { ok: false, error: 'unknown_method', req_method: method }, args, token };
+      if (!handler)
+        return { status: 200, body: { ok: false, error: 'unknown_method', req_method: method }, args, token };
       return { status: 200, body: { ok: true, ...handler(args) }, args, token };
     } catch (e) {
       if (!(e instanceof SlackError)) throw e;
@@ -421,7 +574,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   function failureReply(f: Failure): { status: number; headers?: Record<string, string>; body: unknown } {
     if (typeof f === 'string') return { status: 200, body: { ok: false, error: f } };
     const headers: Record<string, string> = f.retryAfter !== undefined ? { 'retry-after': String(f.retryAfter) } : {};
-    return { status: f.status, headers, body: f.body ?? (f.status === 429 ? { ok: false, error: 'ratelimited' } : { ok: false, error: 'fatal_error' }) };
+    return {
+      status: f.status,
+      headers,
+      body: f.body ?? (f.status === 429 ? { ok: false, error: 'ratelimited' } : { ok: false, error: 'fatal_error' }),
+    };
   }
 
   function handleResponseUrl(id: string, raw: string): { status: number; body: string } {
@@ -432,7 +589,11 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     }
     if (responses.filter((r) => r.id === id).length >= RESPONSE_URL_MAX_USES) return { status: 404, body: 'used_url' };
     let body: unknown;
-    try { body = JSON.parse(raw); } catch { return { status: 400, body: 'invalid_payload' }; }
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return { status: 400, body: 'invalid_payload' };
+    }
     responses.push({ id, body, at: Date.now() });
     return { status: 200, body: 'ok' };
   }
@@ -451,33 +612,56 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       }
       if (url.pathname.startsWith('/upload/') && req.method === 'POST') {
         const up = pendingUploads.get(url.pathname.slice('/upload/'.length));
-        if (!up) { res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found'); return; }
+        if (!up) {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
+          return;
+        }
         // Slack's upload URL takes the bytes as the body, or as the file part of a multipart form (what files.uploadV2 sends).
         const type = req.headers['content-type'] ?? '';
         if (type.startsWith('multipart/form-data')) {
-          void new Response(Buffer.concat(chunks), { headers: { 'content-type': type } }).formData().then(async (form) => {
-            const part = [...form.values()].find((v): v is File => typeof v !== 'string');
-            up.data = part ? await part.text() : '';
-            res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(up.data)}`);
-          }, () => res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request'));
+          void new Response(Buffer.concat(chunks), { headers: { 'content-type': type } }).formData().then(
+            async (form) => {
+              const part = [...form.values()].find((v): v is File => typeof v !== 'string');
+              up.data = part ? await part.text() : '';
+              res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(up.data)}`);
+            },
+            () => res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad Request'),
+          );
           return;
         }
         up.data = raw;
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`OK - ${Buffer.byteLength(raw)}`);
         return;
       }
-      if (!url.pathname.startsWith('/api/')) { res.writeHead(404).end(); return; }
+      if (!url.pathname.startsWith('/api/')) {
+        res.writeHead(404).end();
+        return;
+      }
       const method = url.pathname.slice('/api/'.length);
       handleApi(method, req, raw, url).then(
         (r) => {
-          calls.push({ method, args: r.args, at, ...(r.token ? { token: r.token } : {}), status: r.status, response: r.body });
-          res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', ...r.headers }).end(JSON.stringify(r.body));
+          calls.push({
+            method,
+            args: r.args,
+            at,
+            ...(r.token ? { token: r.token } : {}),
+            status: r.status,
+            response: r.body,
+          });
+          res
+            .writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', ...r.headers })
+            .end(JSON.stringify(r.body));
         },
-        (err: unknown) => { res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err)); },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain' }).end(String(err));
+        },
       );
     });
   });
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, '127.0.0.1', resolve); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
   const { port } = server.address() as AddressInfo;
   const base = `http://127.0.0.1:${port}`;
 
@@ -485,7 +669,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     apiUrl: `${base}/api/`,
     port,
     calls: (method) => calls.filter((c) => !method || c.method === method),
-    messages: (channel) => [...messages.values()].filter((m) => !channel || m.channel === channel).map((m) => structuredClone(m)),
+    messages: (channel) =>
+      [...messages.values()].filter((m) => !channel || m.channel === channel).map((m) => structuredClone(m)),
     message: (channel, ts) => {
       const m = messages.get(`${channel}/${ts}`);
       return m && structuredClone(m);
@@ -496,11 +681,15 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     files: (channel) => files.filter((f) => channel === undefined || f.channel === channel),
     responseUrl: (id) => `${base}/response/${encodeURIComponent(id)}`,
     dmChannel,
-    setUser: (id, patch) => { users.set(id, { ...users.get(id), ...patch }); },
+    setUser: (id, patch) => {
+      users.set(id, { ...users.get(id), ...patch });
+    },
     failNext: (method, failure, times = 1) => {
       failures.set(method, [...(failures.get(method) ?? []), ...Array<Failure>(times).fill(failure)]);
     },
-    failAll: (failure) => { failingAll = failure; },
+    failAll: (failure) => {
+      failingAll = failure;
+    },
     waitFor: async (predicate, timeoutMs = 2000) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -511,19 +700,40 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       }
     },
     reset: () => {
-      calls = []; messages = new Map(); ephemerals = []; views = new Map(); responses = []; files.length = 0; pendingUploads.clear();
-      failures = new Map(); failingAll = undefined; openedDms = new Set(); users = new Map(Object.entries(opts.users ?? {}));
+      calls = [];
+      messages = new Map();
+      ephemerals = [];
+      views = new Map();
+      responses = [];
+      files.length = 0;
+      pendingUploads.clear();
+      failures = new Map();
+      failingAll = undefined;
+      openedDms = new Set();
+      users = new Map(Object.entries(opts.users ?? {}));
     },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 
   // What a failing test needs to see: the last calls (with their outcomes) and response_url posts.
   function dump(): string {
-    const recent = calls.slice(-15).map((c) =>
-      `  ${new Date(c.at).toISOString()} ${c.method} ${JSON.stringify(c.args).slice(0, 300)} -> ${c.status} ${JSON.stringify(c.response).slice(0, 200)}`);
+    const recent = calls
+      .slice(-15)
+      .map(
+        (c) =>
+          `  ${new Date(c.at).toISOString()} ${c.method} ${JSON.stringify(c.args).slice(0, 300)} -> ${c.status} ${JSON.stringify(c.response).slice(0, 200)}`,
+      );
     const resp = responses.slice(-5).map((r) => `  response ${r.id}: ${JSON.stringify(r.body).slice(0, 300)}`);
-    return [`Recent Web API calls (${calls.length} total):`, ...(recent.length ? recent : ['  (none)']),
-      `response_url posts (${responses.length} total):`, ...(resp.length ? resp : ['  (none)'])].join('\n');
+    return [
+      `Recent Web API calls (${calls.length} total):`,
+      ...(recent.length ? recent : ['  (none)']),
+      `response_url posts (${responses.length} total):`,
+      ...(resp.length ? resp : ['  (none)']),
+    ].join('\n');
   }
 
   return fake;

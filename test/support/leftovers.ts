@@ -55,7 +55,10 @@ export async function deploymentsNotOfTests(adminUrl: string): Promise<Set<strin
       await client.end();
     }
   };
-  const names = (await read(adminUrl, "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname NOT LIKE 'clusterbot\\_test\\_%'")) as { datname: string }[];
+  const names = (await read(
+    adminUrl,
+    "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname NOT LIKE 'clusterbot\\_test\\_%'",
+  )) as { datname: string }[];
   for (const { datname } of names) {
     const rows = await read(withDatabase(adminUrl, datname), 'SELECT id FROM deployment').catch(() => []);
     for (const r of rows as { id: string }[]) ids.add(r.id);
@@ -76,19 +79,40 @@ export function madeByTest(labels: Record<string, string> | null | undefined, ke
 
 export async function leftoversOn(engine: TestEngine, keep: Set<string>): Promise<Leftover[]> {
   const { docker } = engine;
-  const [containers, volumes, networks] = await Promise.all([docker.listContainers({ all: true }), docker.listVolumes(), docker.listNetworks()]);
+  const [containers, volumes, networks] = await Promise.all([
+    docker.listContainers({ all: true }),
+    docker.listVolumes(),
+    docker.listNetworks(),
+  ]);
   return [
-    ...containers.filter((c) => madeByTest(c.Labels, keep))
-      .map((c): Leftover => ({ engine: engine.name, kind: 'container', id: c.Id, name: c.Names[0]?.replace(/^\//, '') ?? c.Id, state: c.State, labels: c.Labels })),
-    ...(volumes.Volumes ?? []).filter((v) => madeByTest(v.Labels, keep))
-      .map((v): Leftover => ({ engine: engine.name, kind: 'volume', id: v.Name, name: v.Name, labels: v.Labels ?? {} })),
-    ...networks.filter((n) => madeByTest(n.Labels, keep))
+    ...containers
+      .filter((c) => madeByTest(c.Labels, keep))
+      .map(
+        (c): Leftover => ({
+          engine: engine.name,
+          kind: 'container',
+          id: c.Id,
+          name: c.Names[0]?.replace(/^\//, '') ?? c.Id,
+          state: c.State,
+          labels: c.Labels,
+        }),
+      ),
+    ...(volumes.Volumes ?? [])
+      .filter((v) => madeByTest(v.Labels, keep))
+      .map(
+        (v): Leftover => ({ engine: engine.name, kind: 'volume', id: v.Name, name: v.Name, labels: v.Labels ?? {} }),
+      ),
+    ...networks
+      .filter((n) => madeByTest(n.Labels, keep))
       .map((n): Leftover => ({ engine: engine.name, kind: 'network', id: n.Id, name: n.Name, labels: n.Labels ?? {} })),
   ];
 }
 
 export function describeLeftover(l: Leftover): string {
-  const labels = Object.entries(l.labels).filter(([k]) => k.startsWith('clusterbot.')).map(([k, v]) => `${k}=${v}`).join(' ');
+  const labels = Object.entries(l.labels)
+    .filter(([k]) => k.startsWith('clusterbot.'))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return `engine ${l.engine}: ${l.kind} ${l.name}${l.state ? ` (${l.state})` : ''} ${labels}`;
 }
 
@@ -118,8 +142,14 @@ async function enginesToCheck(): Promise<{ engines: TestEngine[]; close(): void 
 export const leftoverKey = (l: Leftover): string => `${l.engine}/${l.kind}/${l.id}`;
 
 /** Splits what is found after a run into this run's leftovers and what was there before it began. */
-export function sinceRecord(found: readonly Leftover[], before: ReadonlySet<string>): { left: Leftover[]; earlier: Leftover[] } {
-  return { left: found.filter((l) => !before.has(leftoverKey(l))), earlier: found.filter((l) => before.has(leftoverKey(l))) };
+export function sinceRecord(
+  found: readonly Leftover[],
+  before: ReadonlySet<string>,
+): { left: Leftover[]; earlier: Leftover[] } {
+  return {
+    left: found.filter((l) => !before.has(leftoverKey(l))),
+    earlier: found.filter((l) => before.has(leftoverKey(l))),
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -129,14 +159,19 @@ async function main(argv: string[]): Promise<number> {
   const since = arg('--since');
   const keep = await deploymentsNotOfTests(loadConfig().databaseUrl);
   const { engines, close } = await enginesToCheck();
-  const before = new Set<string>(since && existsSync(since) ? (JSON.parse(readFileSync(since, 'utf8')) as string[]) : []);
+  const before = new Set<string>(
+    since && existsSync(since) ? (JSON.parse(readFileSync(since, 'utf8')) as string[]) : [],
+  );
   let failedEngines = 0;
   try {
     if (record) {
       const found = (await Promise.all(engines.map((e) => leftoversOn(e, keep)))).flat();
       writeFileSync(record, JSON.stringify(found.map(leftoverKey)));
       for (const l of found) console.log(`before this run, an earlier run's ${describeLeftover(l)}`);
-      if (found.length) console.log(`${found.length} object(s) of an earlier run were there before this one; not counted (docker rm -f, docker volume rm and docker network rm remove them)`);
+      if (found.length)
+        console.log(
+          `${found.length} object(s) of an earlier run were there before this one; not counted (docker rm -f, docker volume rm and docker network rm remove them)`,
+        );
       return 0;
     }
     for (const engine of engines) {
@@ -149,14 +184,30 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     close();
   }
-  console.log(failedEngines === 0 ? `no test left anything on engine(s) ${engines.map((e) => e.name).join(', ')}` : `tests left objects on ${failedEngines} engine(s)`);
-  if (report) writeFileSync(report, JSON.stringify({ numPassedTests: engines.length - failedEngines, numFailedTests: failedEngines, numPendingTests: 0, numTodoTests: 0 }));
+  console.log(
+    failedEngines === 0
+      ? `no test left anything on engine(s) ${engines.map((e) => e.name).join(', ')}`
+      : `tests left objects on ${failedEngines} engine(s)`,
+  );
+  if (report)
+    writeFileSync(
+      report,
+      JSON.stringify({
+        numPassedTests: engines.length - failedEngines,
+        numFailedTests: failedEngines,
+        numPendingTests: 0,
+        numTodoTests: 0,
+      }),
+    );
   return failedEngines === 0 ? 0 : 1;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
-    console.error('the leftovers check failed:', e);
-    process.exit(2);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error('the leftovers check failed:', e);
+      process.exit(2);
+    },
+  );
 }

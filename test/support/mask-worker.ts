@@ -20,5 +20,10 @@ parentPort?.on('message', (m: { id: number; masker: MaskerName; fragment: string
   const input = m.fragment.repeat(Math.max(1, Math.ceil(m.bytes / m.fragment.length)));
   const started = performance.now();
   const out = maskers[m.masker](input);
-  parentPort!.postMessage({ id: m.id, ms: performance.now() - started, inputLength: input.length, outputLength: out.length });
+  parentPort!.postMessage({
+    id: m.id,
+    ms: performance.now() - started,
+    inputLength: input.length,
+    outputLength: out.length,
+  });
 });

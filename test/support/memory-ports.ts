@@ -16,25 +16,66 @@
  * shared `Commits`; a test arms one to throw CrashAfterCommit right after it, as a process killed there would.
  */
 import type { Cluster, ClusterNode, ClusterView, PublishedPort } from '../../src/domain/cluster.js';
-import { statesAllowedBefore, transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
-import type { ClusterPlan, PlannedNode } from '../../src/domain/plan.js';
+import { type ClusterState, statesAllowedBefore, transitionPath } from '../../src/domain/cluster-state.js';
 import { expiringStates, extendableStates, systemActor } from '../../src/domain/expiry.js';
-import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
-import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
-import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
-import type { TransferOffer } from '../../src/domain/transfer.js';
-import { withBaselines, type ConditionReport, type HealthMemory, type NodeBaselines, type NodeSample, type Warning } from '../../src/domain/health.js';
-import { isHistoryEvent, type HistoryEntry, type HistoryFilter } from '../../src/domain/history.js';
-import { AppError } from '../../src/errors.js';
-import { MemoryArtifactStore } from './memory-artifact-store.js';
-import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
-import type {
-  Clock, ClusterStore, ContainerRuntime, ExecResult, HostCapacity, ImageCopyProgress, JobName, JobQueue, Log,
-  NewCluster, NewOperation, BeginOptions, OperationStore, SnapshotStore, Share, ShareChange, ShareStore,
-  QuarantineStore, Quarantined, NodeHealthPort, NodeStatus, InTransaction, Notifier, Tell, TellAbout, Settings,
-  TemplateCatalog, OfferChange, TransferOfferStore, WarningStore, QueueInspector,
-} from '../../src/services/ports.js';
+import {
+  type ConditionReport,
+  type HealthMemory,
+  type NodeBaselines,
+  type NodeSample,
+  type Warning,
+  withBaselines,
+} from '../../src/domain/health.js';
+import { type HistoryEntry, type HistoryFilter, isHistoryEvent } from '../../src/domain/history.js';
 import type { DirectMessage, Progress, ThreadMessage } from '../../src/domain/messages.js';
+import { busyMessage, isActive, type Operation, type OperationProgress } from '../../src/domain/operation.js';
+import type { ClusterPlan, PlannedNode } from '../../src/domain/plan.js';
+import {
+  addUsage,
+  checkQuota,
+  noUsage,
+  type QuotaLimits,
+  type Reservation,
+  type Usage,
+} from '../../src/domain/quota.js';
+import type { Snapshot, SnapshotState } from '../../src/domain/snapshot.js';
+import { cidrsOverlap, firstFreeSubnet } from '../../src/domain/subnet.js';
+import type { TransferOffer } from '../../src/domain/transfer.js';
+import { AppError } from '../../src/errors.js';
+import type {
+  BeginOptions,
+  Clock,
+  ClusterStore,
+  ContainerRuntime,
+  ExecResult,
+  HostCapacity,
+  ImageCopyProgress,
+  InTransaction,
+  JobName,
+  JobQueue,
+  Log,
+  NewCluster,
+  NewOperation,
+  NodeHealthPort,
+  NodeStatus,
+  Notifier,
+  OfferChange,
+  OperationStore,
+  Quarantined,
+  QuarantineStore,
+  QueueInspector,
+  Settings,
+  Share,
+  ShareChange,
+  ShareStore,
+  SnapshotStore,
+  Tell,
+  TellAbout,
+  TemplateCatalog,
+  TransferOfferStore,
+  WarningStore,
+} from '../../src/services/ports.js';
+import { MemoryArtifactStore } from './memory-artifact-store.js';
 
 /** A shared, ordered record of side effects across fakes ("notifier.clusterChanged", "queue.enqueue cluster.create", ...). */
 export type Journal = string[];
@@ -105,14 +146,19 @@ const noOperations: Pick<OperationStore, 'finish' | 'list'> = { finish: async ()
 
 /** What a Tell's transaction has when no cluster store shares the world: writes go nowhere, reads find nothing. */
 const detachedTransaction = (): InTransaction => ({
-  outbox: { write: async () => undefined }, operations: noOperations, nodes: async () => [], sharedWith: async () => [], monitor: { recordBaselines: async () => undefined },
+  outbox: { write: async () => undefined },
+  operations: noOperations,
+  nodes: async () => [],
+  sharedWith: async () => [],
+  monitor: { recordBaselines: async () => undefined },
 });
 
 export class MemoryClusterStore implements ClusterStore {
   readonly clusters = new Map<string, Cluster>();
   private readonly requestKeys = new Map<string, string>();
   private readonly nodeRows = new Map<string, Map<number, ClusterNode>>();
-  readonly eventRows: { clusterId: string; actor: string; kind: string; detail: Record<string, unknown>; at: Date }[] = [];
+  readonly eventRows: { clusterId: string; actor: string; kind: string; detail: Record<string, unknown>; at: Date }[] =
+    [];
   /** Every successful state change, in order. */
   readonly transitions: TransitionRecord[] = [];
   /** Number of calls that changed something (create, transition, set*, saveNode): "nothing written" checks. */
@@ -130,7 +176,10 @@ export class MemoryClusterStore implements ClusterStore {
   /** What a Tell gets here: the notifier records through itself, so the outbox is not written to. */
   inTransaction(): InTransaction {
     return {
-      outbox: { write: async () => undefined }, operations: this.operationsPort ?? noOperations, nodes: (id) => this.nodes(id), sharedWith: async (id) => this.sharesPort?.(id) ?? [],
+      outbox: { write: async () => undefined },
+      operations: this.operationsPort ?? noOperations,
+      nodes: (id) => this.nodes(id),
+      sharedWith: async (id) => this.sharesPort?.(id) ?? [],
       monitor: { recordBaselines: async (clusterId, baselines, at) => this.recordBaselines(clusterId, baselines, at) },
     };
   }
@@ -152,8 +201,18 @@ export class MemoryClusterStore implements ClusterStore {
 
   insertOperation(clusterId: string, op: NewOperation): Operation {
     const row: Operation = {
-      id: fakeId(0x100000 + ++this.opSeq), clusterId, kind: op.kind, actor: op.actor, state: 'queued', params: clone(op.params ?? {}),
-      progress: null, error: null, attempts: 0, createdAt: this.clock.now(), startedAt: null, finishedAt: null,
+      id: fakeId(0x100000 + ++this.opSeq),
+      clusterId,
+      kind: op.kind,
+      actor: op.actor,
+      state: 'queued',
+      params: clone(op.params ?? {}),
+      progress: null,
+      error: null,
+      attempts: 0,
+      createdAt: this.clock.now(),
+      startedAt: null,
+      finishedAt: null,
     };
     this.operationRows.set(row.id, row);
     this.journal?.push(`operations.insert ${op.kind}`);
@@ -168,7 +227,10 @@ export class MemoryClusterStore implements ClusterStore {
     this.eventRows.push({ clusterId, actor, kind, detail, at: this.clock.now() });
   }
 
-  async create(c: NewCluster, op: NewOperation = { kind: 'create', actor: c.owner }): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }> {
+  async create(
+    c: NewCluster,
+    op: NewOperation = { kind: 'create', actor: c.owner },
+  ): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }> {
     if (c.requestKey) {
       const seenId = this.requestKeys.get(c.requestKey);
       if (seenId) {
@@ -183,9 +245,12 @@ export class MemoryClusterStore implements ClusterStore {
       if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
     }
     if (live.some((x) => x.name === c.name))
-      throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, { hints: ['Pick another name with --name, or delete the old one first.'] });
+      throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, {
+        hints: ['Pick another name with --name, or delete the old one first.'],
+      });
     const used = new Set(live.map((x) => x.subnetIndex));
-    const subnetIndex = c.restore && !used.has(c.restore.preferredSubnetIndex) ? c.restore.preferredSubnetIndex : firstFreeSubnet(used);
+    const subnetIndex =
+      c.restore && !used.has(c.restore.preferredSubnetIndex) ? c.restore.preferredSubnetIndex : firstFreeSubnet(used);
     if (subnetIndex === undefined) throw new AppError('no_capacity', 'Every cluster network is in use.');
     const now = this.clock.now();
     const id = fakeId(++this.seq);
@@ -214,7 +279,13 @@ export class MemoryClusterStore implements ClusterStore {
     };
     this.clusters.set(cluster.id, cluster);
     if (c.requestKey) this.requestKeys.set(c.requestKey, cluster.id);
-    this.eventRows.push({ clusterId: cluster.id, actor: c.owner, kind: 'requested', detail: { template: c.template, size: c.size }, at: now });
+    this.eventRows.push({
+      clusterId: cluster.id,
+      actor: c.owner,
+      kind: 'requested',
+      detail: { template: c.template, size: c.size },
+      at: now,
+    });
     this.writes++;
     this.journal?.push(`store.create ${c.name}`);
     const operation = this.insertOperation(cluster.id, op);
@@ -267,7 +338,13 @@ export class MemoryClusterStore implements ClusterStore {
     return (await this.listLive({ owner })).length;
   }
 
-  async transition(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot', tell?: Tell): Promise<Cluster | undefined> {
+  async transition(
+    id: string,
+    to: ClusterState,
+    patch: { error?: string | null; host?: string | null } = {},
+    actor = 'clusterbot',
+    tell?: Tell,
+  ): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || !statesAllowedBefore(to).includes(c.state)) return undefined;
     const changed = await this.withTell(id, () => this.move(id, to, patch, actor), tell);
@@ -293,7 +370,12 @@ export class MemoryClusterStore implements ClusterStore {
   }
 
   /** The guarded state change itself (no Tell, no commit report): transition's and begin's. */
-  move(id: string, to: ClusterState, patch: { error?: string | null; host?: string | null } = {}, actor = 'clusterbot'): Cluster | undefined {
+  move(
+    id: string,
+    to: ClusterState,
+    patch: { error?: string | null; host?: string | null } = {},
+    actor = 'clusterbot',
+  ): Cluster | undefined {
     const c = this.clusters.get(id);
     if (!c || !statesAllowedBefore(to).includes(c.state)) return undefined;
     const from = c.state;
@@ -308,7 +390,13 @@ export class MemoryClusterStore implements ClusterStore {
     }
     if (to === 'deleted') Object.assign(c, { deletedAt: now, deletedBy: actor });
     this.transitions.push({ id, from, to, actor });
-    this.eventRows.push({ clusterId: id, actor, kind: `state.${to}`, detail: patch.error ? { error: patch.error } : {}, at: now });
+    this.eventRows.push({
+      clusterId: id,
+      actor,
+      kind: `state.${to}`,
+      detail: patch.error ? { error: patch.error } : {},
+      at: now,
+    });
     this.writes++;
     this.journal?.push(`store.transition ${to}`);
     return clone(c);
@@ -323,7 +411,13 @@ export class MemoryClusterStore implements ClusterStore {
     const from = c.subnetIndex;
     c.subnetIndex = subnetIndex;
     c.updatedAt = this.clock.now();
-    this.eventRows.push({ clusterId: id, actor: 'clusterbot', kind: 'subnet.moved', detail: { from, to: subnetIndex }, at: this.clock.now() });
+    this.eventRows.push({
+      clusterId: id,
+      actor: 'clusterbot',
+      kind: 'subnet.moved',
+      detail: { from, to: subnetIndex },
+      at: this.clock.now(),
+    });
     this.writes++;
     this.journal?.push(`store.moveSubnet ${subnetIndex}`);
     return clone(c);
@@ -356,19 +450,44 @@ export class MemoryClusterStore implements ClusterStore {
   /** The transfer_offers table (MemoryTransferOfferStore's rows): an accept settles its offer here, as transferOwner's SQL does. */
   readonly offerRows = new Map<string, TransferOffer>();
 
-  async transferOwner(id: string, change: { from: string; to: string; offerId?: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined> {
+  async transferOwner(
+    id: string,
+    change: { from: string; to: string; offerId?: string },
+    actor: string,
+    quota?: QuotaLimits | null,
+    tell?: Tell,
+  ): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (quota && c) {
-      const verdict = checkQuota(this.usageNow(change.to), this.reservations.get(id) ?? { nodes: 0, cpus: 0, memoryMiB: 0 }, quota, { user: `<@${change.to}>`, handover: true });
+      const verdict = checkQuota(
+        this.usageNow(change.to),
+        this.reservations.get(id) ?? { nodes: 0, cpus: 0, memoryMiB: 0 },
+        quota,
+        { user: `<@${change.to}>`, handover: true },
+      );
       if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
     }
     const offer = change.offerId ? this.offerRows.get(change.offerId) : undefined;
-    if (change.offerId && (offer?.state !== 'pending' || offer.clusterId !== id || offer.from !== change.from || offer.to !== change.to || offer.expiresAt <= this.clock.now())) return undefined;
+    if (
+      change.offerId &&
+      (offer?.state !== 'pending' ||
+        offer.clusterId !== id ||
+        offer.from !== change.from ||
+        offer.to !== change.to ||
+        offer.expiresAt <= this.clock.now())
+    )
+      return undefined;
     if (!c || c.owner !== change.from || !extendableStates.includes(c.state)) return undefined;
     c.owner = change.to;
     c.updatedAt = this.clock.now();
     if (offer) Object.assign(offer, { state: 'accepted', decidedAt: this.clock.now() });
-    this.eventRows.push({ clusterId: id, actor, kind: offer ? 'transfer.accepted' : 'transferred', detail: { from: change.from, to: change.to, ...(offer && { offer: offer.id }) }, at: this.clock.now() });
+    this.eventRows.push({
+      clusterId: id,
+      actor,
+      kind: offer ? 'transfer.accepted' : 'transferred',
+      detail: { from: change.from, to: change.to, ...(offer && { offer: offer.id }) },
+      at: this.clock.now(),
+    });
     this.writes++;
     this.journal?.push('store.transferOwner');
     await this.tellOrUndo(id, c, tell, () => {
@@ -379,13 +498,24 @@ export class MemoryClusterStore implements ClusterStore {
     return clone(c);
   }
 
-  async extendExpiry(id: string, change: { from: Date; to: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined> {
+  async extendExpiry(
+    id: string,
+    change: { from: Date; to: Date },
+    actor: string,
+    tell?: Tell,
+  ): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (!c || !extendableStates.includes(c.state) || c.expiresAt.getTime() !== change.from.getTime()) return undefined;
     c.expiresAt = new Date(change.to);
     c.remindedAt = null;
     c.updatedAt = this.clock.now();
-    this.eventRows.push({ clusterId: id, actor, kind: 'extended', detail: { from: change.from.toISOString(), to: change.to.toISOString() }, at: this.clock.now() });
+    this.eventRows.push({
+      clusterId: id,
+      actor,
+      kind: 'extended',
+      detail: { from: change.from.toISOString(), to: change.to.toISOString() },
+      at: this.clock.now(),
+    });
     this.writes++;
     this.journal?.push('store.extendExpiry');
     await this.tellOrUndo(id, c, tell, () => (c.expiresAt = new Date(change.from)));
@@ -395,13 +525,25 @@ export class MemoryClusterStore implements ClusterStore {
 
   async expire(id: string, now: Date, tell?: Tell): Promise<{ cluster: Cluster; operation: Operation } | undefined> {
     const c = this.clusters.get(id);
-    if (!c || !expiringStates.includes(c.state) || !statesAllowedBefore('deleting').includes(c.state) || c.expiresAt.getTime() > now.getTime()) return undefined;
+    if (
+      !c ||
+      !expiringStates.includes(c.state) ||
+      !statesAllowedBefore('deleting').includes(c.state) ||
+      c.expiresAt.getTime() > now.getTime()
+    )
+      return undefined;
     if (this.activeOperation(id)) return undefined;
     const from = c.state;
     c.state = 'deleting';
     c.updatedAt = this.clock.now();
     this.transitions.push({ id, from, to: 'deleting', actor: systemActor });
-    this.eventRows.push({ clusterId: id, actor: systemActor, kind: 'state.deleting', detail: { reason: 'expired', expiresAt: c.expiresAt.toISOString() }, at: this.clock.now() });
+    this.eventRows.push({
+      clusterId: id,
+      actor: systemActor,
+      kind: 'state.deleting',
+      detail: { reason: 'expired', expiresAt: c.expiresAt.toISOString() },
+      at: this.clock.now(),
+    });
     this.writes++;
     this.journal?.push('store.transition deleting');
     const operation = this.insertOperation(id, { kind: 'delete', actor: systemActor });
@@ -445,7 +587,19 @@ export class MemoryClusterStore implements ClusterStore {
     }
   }
 
-  async cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; attempt: number; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined> {
+  async cutOver(
+    id: string,
+    move: {
+      from: string;
+      to: string;
+      nodes: ClusterNode[];
+      operationId: string;
+      attempt: number;
+      removeSourceAfter: Date;
+    },
+    actor: string,
+    tell?: Tell,
+  ): Promise<Cluster | undefined> {
     const c = this.clusters.get(id);
     if (c?.state !== 'migrating' || c.host !== move.from) return undefined;
     const op = this.operationRows.get(move.operationId);
@@ -455,7 +609,13 @@ export class MemoryClusterStore implements ClusterStore {
     c.error = null;
     c.updatedAt = this.clock.now();
     this.nodeRows.set(id, new Map(move.nodes.map((n) => [n.ordinal, clone({ ...n, host: move.to })])));
-    this.eventRows.push({ clusterId: id, actor, kind: 'migrated', detail: { from: move.from, to: move.to }, at: this.clock.now() });
+    this.eventRows.push({
+      clusterId: id,
+      actor,
+      kind: 'migrated',
+      detail: { from: move.from, to: move.to },
+      at: this.clock.now(),
+    });
     this.writes++;
     await this.tellOrUndo(id, c, tell, () => Object.assign(c, { state: 'migrating', host: move.from }));
     this.commits.committed('cutOver');
@@ -480,7 +640,12 @@ export class MemoryClusterStore implements ClusterStore {
     return { cluster, nodes: await this.nodes(id) };
   }
 
-  async recordEvent(clusterId: string, actor: string, kind: string, detail: Record<string, unknown> = {}): Promise<void> {
+  async recordEvent(
+    clusterId: string,
+    actor: string,
+    kind: string,
+    detail: Record<string, unknown> = {},
+  ): Promise<void> {
     this.eventRows.push({ clusterId, actor, kind, detail, at: this.clock.now() });
     this.writes++;
   }
@@ -490,9 +655,19 @@ export class MemoryClusterStore implements ClusterStore {
   }
 
   /** Test setup: a cluster walked through legal transitions to `state` (so the state machine is honoured here too). */
-  async seed(c: Partial<NewCluster> & { name: string; owner: string }, state: ClusterState = 'requested', host: string | null = null): Promise<Cluster> {
+  async seed(
+    c: Partial<NewCluster> & { name: string; owner: string },
+    state: ClusterState = 'requested',
+    host: string | null = null,
+  ): Promise<Cluster> {
     const { cluster } = await this.create({
-      team: null, template: 'zookeeper', size: 1, channel: 'C1', expiresAt: new Date(this.clock.now().getTime() + 3600_000), requestKey: null, ...c,
+      team: null,
+      template: 'zookeeper',
+      size: 1,
+      channel: 'C1',
+      expiresAt: new Date(this.clock.now().getTime() + 3600_000),
+      requestKey: null,
+      ...c,
     });
     for (const to of transitionPath('requested', state)!) {
       const moved = await this.transition(cluster.id, to, to === 'provisioning' && host ? { host } : {}, 'seed');
@@ -505,7 +680,8 @@ export class MemoryClusterStore implements ClusterStore {
     else if (state !== 'requested') Object.assign(create, { state: 'succeeded', finishedAt: this.clock.now() });
     if (state === 'deleting' || state === 'deleted') {
       const del = this.insertOperation(cluster.id, { kind: 'delete', actor: c.owner });
-      if (state === 'deleted') Object.assign(this.operationRows.get(del.id)!, { state: 'succeeded', finishedAt: this.clock.now() });
+      if (state === 'deleted')
+        Object.assign(this.operationRows.get(del.id)!, { state: 'succeeded', finishedAt: this.clock.now() });
     }
     return clone(this.clusters.get(cluster.id)!);
   }
@@ -554,7 +730,12 @@ interface FakeContainer {
   volumes: string[];
 }
 
-export type ExecScript = (call: { host: string; containerName: string; cmd: string[]; attempt: number }) => ExecResult | Promise<ExecResult>;
+export type ExecScript = (call: {
+  host: string;
+  containerName: string;
+  cmd: string[];
+  attempt: number;
+}) => ExecResult | Promise<ExecResult>;
 
 interface Failure {
   step: RuntimeStep;
@@ -598,7 +779,11 @@ export class FakeRuntime implements ContainerRuntime {
   }
 
   /** Makes the next `times` calls of `step` (optionally only those matching `when`) throw `error`. */
-  failAt(step: RuntimeStep, error: AppError, opts: { when?: (call: RuntimeCall) => boolean; times?: number } = {}): this {
+  failAt(
+    step: RuntimeStep,
+    error: AppError,
+    opts: { when?: (call: RuntimeCall) => boolean; times?: number } = {},
+  ): this {
     this.failures.push({ step, error, remaining: opts.times ?? Infinity, ...(opts.when && { when: opts.when }) });
     return this;
   }
@@ -616,7 +801,11 @@ export class FakeRuntime implements ContainerRuntime {
 
   /** Objects that survive removeCluster (a busy volume, a network with an endpoint left). */
   makeStuck(clusterId: string, left: { containers?: string[]; volumes?: string[]; networks?: string[] }): void {
-    this.stuck.set(clusterId, { containers: left.containers ?? [], volumes: left.volumes ?? [], networks: left.networks ?? [] });
+    this.stuck.set(clusterId, {
+      containers: left.containers ?? [],
+      volumes: left.volumes ?? [],
+      networks: left.networks ?? [],
+    });
   }
 
   unstick(clusterId: string): void {
@@ -665,9 +854,15 @@ export class FakeRuntime implements ContainerRuntime {
   async ensureNetwork(host: string, plan: ClusterPlan): Promise<void> {
     await this.enter({ step: 'ensureNetwork', host, target: plan.network.name });
     if (this.networks.has(plan.network.name)) return;
-    const others = [...this.foreignNetworks.filter((n) => n.host === host), ...[...this.networks.values()].filter((n) => n.host === host)];
+    const others = [
+      ...this.foreignNetworks.filter((n) => n.host === host),
+      ...[...this.networks.values()].filter((n) => n.host === host),
+    ];
     if (others.some((n) => cidrsOverlap(n.cidr, plan.network.cidr)))
-      throw new AppError('subnet_taken', `The subnet ${plan.network.cidr} is already used by another Docker network on ${host}.`);
+      throw new AppError(
+        'subnet_taken',
+        `The subnet ${plan.network.cidr} is already used by another Docker network on ${host}.`,
+      );
     this.networks.set(plan.network.name, { clusterId: plan.clusterId, host, cidr: plan.network.cidr });
   }
 
@@ -680,19 +875,41 @@ export class FakeRuntime implements ContainerRuntime {
     await this.enter({ step: 'subnetsTaken', host, target: exceptClusterId });
     return [
       ...this.foreignNetworks.filter((n) => n.host === host).map((n) => n.cidr),
-      ...[...this.networks.values()].filter((n) => n.host === host && n.clusterId !== exceptClusterId).map((n) => n.cidr),
+      ...[...this.networks.values()]
+        .filter((n) => n.host === host && n.clusterId !== exceptClusterId)
+        .map((n) => n.cidr),
     ];
   }
 
-  async ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, _image: string, opts: { hostPorts?: ReadonlyMap<number, number> } = {}): Promise<NodeStatus> {
+  async ensureNode(
+    host: string,
+    plan: ClusterPlan,
+    node: PlannedNode,
+    _image: string,
+    opts: { hostPorts?: ReadonlyMap<number, number> } = {},
+  ): Promise<NodeStatus> {
     await this.enter({ step: 'ensureNode', host, target: node.containerName });
     let c = this.containers.get(node.containerName);
     if (!c) {
-      const ports = node.ports.filter((p) => p.publish).map((p) => ({ name: p.name, port: p.port, hostPort: opts.hostPorts?.get(p.port) ?? ++this.portSeq, hostIp: '0.0.0.0' }));
+      const ports = node.ports
+        .filter((p) => p.publish)
+        .map((p) => ({
+          name: p.name,
+          port: p.port,
+          hostPort: opts.hostPorts?.get(p.port) ?? ++this.portSeq,
+          hostIp: '0.0.0.0',
+        }));
       // Like Docker: a pinned host port another container (or a foreign process) holds cannot be had.
-      const held = new Set([...this.foreignPorts, ...[...this.containers.values()].filter((x) => x.host === host).flatMap((x) => x.ports.map((p) => p.hostPort))]);
+      const held = new Set([
+        ...this.foreignPorts,
+        ...[...this.containers.values()].filter((x) => x.host === host).flatMap((x) => x.ports.map((p) => p.hostPort)),
+      ]);
       const clash = ports.find((p) => held.has(p.hostPort));
-      if (clash) throw new AppError('port_taken', `${node.hostname} cannot get its published port ${clash.hostPort} back on ${host}: something else took it meanwhile.`);
+      if (clash)
+        throw new AppError(
+          'port_taken',
+          `${node.hostname} cannot get its published port ${clash.hostPort} back on ${host}: something else took it meanwhile.`,
+        );
       c = {
         id: `ctr-${++this.containerSeq}`,
         name: node.containerName,
@@ -724,7 +941,10 @@ export class FakeRuntime implements ContainerRuntime {
     this.execCounts.set(containerName, attempt);
     // As Docker does (409): no exec into a container that is not running.
     if (this.containers.get(containerName)?.running === false)
-      throw new AppError('docker_error', `Docker could not run ${cmd[0]} in ${containerName}: container ${containerName} is not running`);
+      throw new AppError(
+        'docker_error',
+        `Docker could not run ${cmd[0]} in ${containerName}: container ${containerName} is not running`,
+      );
     const scripted = this.execScripts.find((s) => s.match(containerName));
     if (scripted) return scripted.script({ host, containerName, cmd, attempt });
     // Default: a healthy ZooKeeper — the probe passes and the smoke check prints "ok".
@@ -753,7 +973,10 @@ export class FakeRuntime implements ContainerRuntime {
     return removed;
   }
 
-  async removeOnHost(host: string, clusterId: string): Promise<{ containers: number; volumes: number; networks: number }> {
+  async removeOnHost(
+    host: string,
+    clusterId: string,
+  ): Promise<{ containers: number; volumes: number; networks: number }> {
     const { containers, volumes } = await this.removeNodes(host, clusterId);
     let networks = 0;
     for (const [name, n] of this.networks) {
@@ -777,7 +1000,11 @@ export class FakeRuntime implements ContainerRuntime {
 
   async clusterIdsPresent(): Promise<string[]> {
     await this.enter({ step: 'clusterIdsPresent' });
-    const ids = new Set<string>([...this.foreignIds, ...[...this.containers.values()].map((c) => c.clusterId), ...[...this.networks.values()].map((n) => n.clusterId)]);
+    const ids = new Set<string>([
+      ...this.foreignIds,
+      ...[...this.containers.values()].map((c) => c.clusterId),
+      ...[...this.networks.values()].map((n) => n.clusterId),
+    ]);
     for (const id of this.stuck.keys()) ids.add(id);
     return [...ids];
   }
@@ -802,7 +1029,13 @@ export class FakeRuntime implements ContainerRuntime {
     if (containers.length || this.foreignIds.has(clusterId)) this.stoppedOrphans.add(clusterId);
     const left = await this.leftovers(clusterId);
     const hosts = [...new Set(containers.map((c) => c.host))];
-    return { hosts: hosts.length ? hosts : ['docker-1'], name: null, owner: null, ...left, stopped: foreignRunning ? [`docker-1/${clusterId}`] : stopped };
+    return {
+      hosts: hosts.length ? hosts : ['docker-1'],
+      name: null,
+      owner: null,
+      ...left,
+      stopped: foreignRunning ? [`docker-1/${clusterId}`] : stopped,
+    };
   }
 
   async leftovers(clusterId: string): Promise<{ containers: string[]; volumes: string[]; networks: string[] }> {
@@ -812,7 +1045,10 @@ export class FakeRuntime implements ContainerRuntime {
     return {
       containers: [...containers.map((c) => c.name), ...(stuck?.containers ?? [])],
       volumes: [...containers.flatMap((c) => c.volumes), ...(stuck?.volumes ?? [])],
-      networks: [...[...this.networks].filter(([, n]) => n.clusterId === clusterId).map(([name]) => name), ...(stuck?.networks ?? [])],
+      networks: [
+        ...[...this.networks].filter(([, n]) => n.clusterId === clusterId).map(([name]) => name),
+        ...(stuck?.networks ?? []),
+      ],
     };
   }
 }
@@ -827,9 +1063,25 @@ export class FakeNodeHealth implements NodeHealthPort {
   constructor(private readonly runtime: FakeRuntime) {}
   async sample(host: string, node: { hostname: string; containerName: string }): Promise<NodeSample> {
     const c = this.runtime.containers.get(node.containerName);
-    const none = { exitCode: null, oomKilled: false, restartCount: 0, memoryBytes: null, memoryLimitBytes: null, diskPercent: null };
+    const none = {
+      exitCode: null,
+      oomKilled: false,
+      restartCount: 0,
+      memoryBytes: null,
+      memoryLimitBytes: null,
+      diskPercent: null,
+    };
     if (!c) return { ...none, node: node.hostname, host, exists: false, running: false, oomKills: null };
-    return { ...none, node: node.hostname, host, exists: true, running: c.running, oomKills: c.running ? 0 : null, containerId: c.id, startedAt: `start-${c.starts}` };
+    return {
+      ...none,
+      node: node.hostname,
+      host,
+      exists: true,
+      running: c.running,
+      oomKills: c.running ? 0 : null,
+      containerId: c.id,
+      startedAt: `start-${c.starts}`,
+    };
   }
   async stop(_host: string, containerName: string): Promise<void> {
     this.stopped.push(containerName);
@@ -910,26 +1162,44 @@ export class MemoryOperationStore implements OperationStore {
     store.operationsPort = this;
   }
 
-  async begin(clusterId: string, op: NewOperation, opts: BeginOptions): Promise<{ operation: Operation; cluster: Cluster }> {
+  async begin(
+    clusterId: string,
+    op: NewOperation,
+    opts: BeginOptions,
+  ): Promise<{ operation: Operation; cluster: Cluster }> {
     const c = this.store.clusters.get(clusterId);
     if (!c || c.state === 'deleted') throw new AppError('not_found', 'That cluster no longer exists.');
     const current = this.store.activeOperation(clusterId);
     if (current) {
-      if (!opts.preempt?.includes(current.kind)) throw new AppError('busy', busyMessage(c.name, current, this.clock.now()));
-      Object.assign(current, { state: 'cancelled', finishedAt: this.clock.now(), error: `cut short by a ${op.kind} from ${op.actor}` });
+      if (!opts.preempt?.includes(current.kind))
+        throw new AppError('busy', busyMessage(c.name, current, this.clock.now()));
+      Object.assign(current, {
+        state: 'cancelled',
+        finishedAt: this.clock.now(),
+        error: `cut short by a ${op.kind} from ${op.actor}`,
+      });
     }
-    if (!opts.whenStates.includes(c.state)) throw new AppError('illegal_transition', `${c.name} is ${c.state}; that is not possible right now.`);
+    if (!opts.whenStates.includes(c.state))
+      throw new AppError('illegal_transition', `${c.name} is ${c.state}; that is not possible right now.`);
     let operation: Operation | undefined;
-    const cluster = await this.store.withTell(clusterId, () => {
-      if (opts.moveTo && opts.moveTo !== c.state) {
-        if (opts.clearError) c.error = null;
-        const moved = this.store.move(clusterId, opts.moveTo, {}, op.actor);
-        if (!moved) throw new AppError('illegal_transition', `${c.name} is ${c.state} and cannot become ${opts.moveTo}.`);
-      }
-      operation = this.store.insertOperation(clusterId, op);
-      this.store.recordEventRow(clusterId, op.actor, `operation.${op.kind}`, { operation: operation.id, ...(op.params ?? {}) });
-      return clone(this.store.clusters.get(clusterId)!);
-    }, opts.tell);
+    const cluster = await this.store.withTell(
+      clusterId,
+      () => {
+        if (opts.moveTo && opts.moveTo !== c.state) {
+          if (opts.clearError) c.error = null;
+          const moved = this.store.move(clusterId, opts.moveTo, {}, op.actor);
+          if (!moved)
+            throw new AppError('illegal_transition', `${c.name} is ${c.state} and cannot become ${opts.moveTo}.`);
+        }
+        operation = this.store.insertOperation(clusterId, op);
+        this.store.recordEventRow(clusterId, op.actor, `operation.${op.kind}`, {
+          operation: operation.id,
+          ...(op.params ?? {}),
+        });
+        return clone(this.store.clusters.get(clusterId)!);
+      },
+      opts.tell,
+    );
     this.store.commits.committed(`begin:${op.kind}`);
     return { operation: operation!, cluster: cluster! };
   }
@@ -949,7 +1219,10 @@ export class MemoryOperationStore implements OperationStore {
   }
 
   async list(clusterId: string): Promise<Operation[]> {
-    return [...this.store.operationRows.values()].filter((o) => o.clusterId === clusterId).reverse().map(clone);
+    return [...this.store.operationRows.values()]
+      .filter((o) => o.clusterId === clusterId)
+      .reverse()
+      .map(clone);
   }
 
   async isCurrent(id: string, attempt: number): Promise<boolean> {
@@ -964,7 +1237,11 @@ export class MemoryOperationStore implements OperationStore {
     return clone(o);
   }
 
-  async finish(id: string, state: 'succeeded' | 'failed' | 'cancelled', error: string | null = null): Promise<Operation | undefined> {
+  async finish(
+    id: string,
+    state: 'succeeded' | 'failed' | 'cancelled',
+    error: string | null = null,
+  ): Promise<Operation | undefined> {
     const o = this.store.operationRows.get(id);
     if (!o || !isActive(o.state)) return undefined;
     Object.assign(o, { state, finishedAt: this.clock.now(), ...(error !== null && { error }) });
@@ -977,10 +1254,15 @@ export class MemoryOperationStore implements OperationStore {
   }
 
   /** The same union as db/operation-store.ts history: operations plus the events isHistoryEvent keeps, newest first. */
-  async history(filter: HistoryFilter, page: { offset: number; limit: number }): Promise<{ entries: HistoryEntry[]; total: number }> {
+  async history(
+    filter: HistoryFilter,
+    page: { offset: number; limit: number },
+  ): Promise<{ entries: HistoryEntry[]; total: number }> {
     const shown = (clusterId: string) => {
       const c = this.store.clusters.get(clusterId);
-      return c && (!filter.owner || c.owner === filter.owner) && (!filter.clusterName || c.name === filter.clusterName) ? c : undefined;
+      return c && (!filter.owner || c.owner === filter.owner) && (!filter.clusterName || c.name === filter.clusterName)
+        ? c
+        : undefined;
     };
     const all: (HistoryEntry & { seq: number })[] = [];
     let seq = 0;
@@ -989,18 +1271,42 @@ export class MemoryOperationStore implements OperationStore {
       if (!c) continue;
       const start = o.startedAt ?? o.createdAt;
       all.push({
-        at: o.createdAt, clusterId: c.id, clusterName: c.name, actor: o.actor, what: o.kind, source: 'operation', outcome: o.state,
-        durationMs: o.finishedAt ? o.finishedAt.getTime() - start.getTime() : null, error: o.error, detail: clone(o.params), seq: seq++,
+        at: o.createdAt,
+        clusterId: c.id,
+        clusterName: c.name,
+        actor: o.actor,
+        what: o.kind,
+        source: 'operation',
+        outcome: o.state,
+        durationMs: o.finishedAt ? o.finishedAt.getTime() - start.getTime() : null,
+        error: o.error,
+        detail: clone(o.params),
+        seq: seq++,
       });
     }
     for (const e of this.store.eventRows) {
       const c = shown(e.clusterId);
       if (!c || !isHistoryEvent(e.kind)) continue;
-      all.push({ at: e.at, clusterId: c.id, clusterName: c.name, actor: e.actor, what: e.kind, source: 'event', outcome: null, durationMs: null, error: null, detail: clone(e.detail), seq: seq++ });
+      all.push({
+        at: e.at,
+        clusterId: c.id,
+        clusterName: c.name,
+        actor: e.actor,
+        what: e.kind,
+        source: 'event',
+        outcome: null,
+        durationMs: null,
+        error: null,
+        detail: clone(e.detail),
+        seq: seq++,
+      });
     }
     // Newest first; at the same instant, events (which carry a sequence) after operations, later ones first, as the SQL's tiebreak does.
     all.sort((a, b) => b.at.getTime() - a.at.getTime() || b.seq - a.seq);
-    return { total: all.length, entries: all.slice(page.offset, page.offset + page.limit).map(({ seq: _, ...e }) => e) };
+    return {
+      total: all.length,
+      entries: all.slice(page.offset, page.offset + page.limit).map(({ seq: _, ...e }) => e),
+    };
   }
 }
 
@@ -1019,10 +1325,22 @@ export class MemorySnapshotStore implements SnapshotStore {
     const seen = [...this.rows.values()].find((x) => x.operationId === s.operationId);
     if (seen) return clone(seen);
     const kept = (await this.usage(s.owner)).count;
-    if (opts.maxCount !== undefined && kept >= opts.maxCount) throw new AppError('quota_exceeded', `You keep ${kept} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`);
+    if (opts.maxCount !== undefined && kept >= opts.maxCount)
+      throw new AppError(
+        'quota_exceeded',
+        `You keep ${kept} snapshots; the limit is ${opts.maxCount} (quota: snapshots per user).`,
+      );
     const row: Snapshot = {
-      ...s, id: fakeId(0x200000 + ++this.seq), state: 'creating', artifactKey: null, sizeBytes: null, sha256: null, manifest: null, error: null,
-      createdAt: this.clock.now(), readyAt: null,
+      ...s,
+      id: fakeId(0x200000 + ++this.seq),
+      state: 'creating',
+      artifactKey: null,
+      sizeBytes: null,
+      sha256: null,
+      manifest: null,
+      error: null,
+      createdAt: this.clock.now(),
+      readyAt: null,
     };
     this.rows.set(row.id, row);
     return clone(row);
@@ -1032,20 +1350,34 @@ export class MemorySnapshotStore implements SnapshotStore {
     return r && clone(r);
   }
   async usage(owner: string) {
-    const mine = [...this.rows.values()].filter((r) => r.owner === owner && (r.state === 'creating' || r.state === 'ready'));
+    const mine = [...this.rows.values()].filter(
+      (r) => r.owner === owner && (r.state === 'creating' || r.state === 'ready'),
+    );
     return { count: mine.length, bytes: mine.reduce((n, r) => n + (r.state === 'ready' ? (r.sizeBytes ?? 0) : 0), 0) };
   }
   async findByRef(hex: string) {
-    return [...this.rows.values()].filter((r) => r.state !== 'deleted' && r.id.replace(/-/g, '').startsWith(hex)).map(clone);
+    return [...this.rows.values()]
+      .filter((r) => r.state !== 'deleted' && r.id.replace(/-/g, '').startsWith(hex))
+      .map(clone);
   }
   async list(filter: { clusterId?: string; owner?: string; limit?: number } = {}) {
     return [...this.rows.values()]
-      .filter((r) => r.state !== 'deleted' && (!filter.clusterId || r.clusterId === filter.clusterId) && (!filter.owner || r.owner === filter.owner))
+      .filter(
+        (r) =>
+          r.state !== 'deleted' &&
+          (!filter.clusterId || r.clusterId === filter.clusterId) &&
+          (!filter.owner || r.owner === filter.owner),
+      )
       .reverse()
       .slice(0, filter.limit ?? 50)
       .map(clone);
   }
-  private async move(id: string, from: SnapshotState[], patch: Partial<Snapshot>, tell?: TellAbout<Snapshot>): Promise<Snapshot | undefined> {
+  private async move(
+    id: string,
+    from: SnapshotState[],
+    patch: Partial<Snapshot>,
+    tell?: TellAbout<Snapshot>,
+  ): Promise<Snapshot | undefined> {
     const r = this.rows.get(id);
     if (!r || !from.includes(r.state)) return undefined;
     const before = clone(r);
@@ -1059,7 +1391,11 @@ export class MemorySnapshotStore implements SnapshotStore {
     this.commits.committed(`snapshot:${r.state}`);
     return clone(r);
   }
-  async markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }, tell?: TellAbout<Snapshot>) {
+  async markReady(
+    id: string,
+    r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> },
+    tell?: TellAbout<Snapshot>,
+  ) {
     return this.move(id, ['creating'], { state: 'ready', readyAt: this.clock.now(), error: null, ...r }, tell);
   }
   async markFailed(id: string, error: string, tell?: TellAbout<Snapshot>) {
@@ -1072,14 +1408,19 @@ export class MemorySnapshotStore implements SnapshotStore {
     return this.move(id, ['deleting'], { state: 'deleted' }, tell);
   }
   async listExpired(now: Date) {
-    return [...this.rows.values()].filter((r) => ['ready', 'failed', 'deleting'].includes(r.state) && r.expiresAt.getTime() <= now.getTime()).map(clone);
+    return [...this.rows.values()]
+      .filter((r) => ['ready', 'failed', 'deleting'].includes(r.state) && r.expiresAt.getTime() <= now.getTime())
+      .map(clone);
   }
 }
 
 // ---------------------------------------------------------------------------------------------- queue
 
 export class RecordingQueue implements JobQueue {
-  readonly jobs: { name: JobName; payload: { operationId: string; clusterId: string; actor: string } & Record<string, unknown> }[] = [];
+  readonly jobs: {
+    name: JobName;
+    payload: { operationId: string; clusterId: string; actor: string } & Record<string, unknown>;
+  }[] = [];
   constructor(private readonly journal?: Journal) {}
 
   async enqueue(op: Pick<Operation, 'id' | 'clusterId' | 'kind' | 'actor' | 'params'>): Promise<void> {
@@ -1161,7 +1502,13 @@ export function testSettings(overrides: Partial<Settings> = {}): Settings {
     remindBeforeMinutes: 60,
     maxExtendDays: 7,
     maxLifetimeDays: 30,
-    snapshots: { retentionDays: 14, linkHours: 24, dataCapBytes: 2 * 2 ** 30, logTailLines: 5000, maxFileBytes: 25 * 2 ** 20 },
+    snapshots: {
+      retentionDays: 14,
+      linkHours: 24,
+      dataCapBytes: 2 * 2 ** 30,
+      logTailLines: 5000,
+      maxFileBytes: 25 * 2 ** 20,
+    },
     ...overrides,
   };
 }
@@ -1183,12 +1530,22 @@ export class MemoryShareStore implements ShareStore {
     clusters.sharesPort = (id) => (this.clusterGrants.get(id) ?? []).map((g) => g.user);
   }
 
-  private change(grants: Map<string, Share[]>, id: string, live: boolean, user: string, by: string, add: boolean): ShareChange {
+  private change(
+    grants: Map<string, Share[]>,
+    id: string,
+    live: boolean,
+    user: string,
+    by: string,
+    add: boolean,
+  ): ShareChange {
     if (!live) return 'gone';
     const list = grants.get(id) ?? [];
     const has = list.some((g) => g.user === user);
     if (has === add) return 'unchanged';
-    grants.set(id, add ? [...list, { user, grantedBy: by, grantedAt: this.clock.now() }] : list.filter((g) => g.user !== user));
+    grants.set(
+      id,
+      add ? [...list, { user, grantedBy: by, grantedAt: this.clock.now() }] : list.filter((g) => g.user !== user),
+    );
     return 'done';
   }
   private clusterLive(id: string) {
@@ -1214,7 +1571,11 @@ export class MemoryShareStore implements ShareStore {
   }
   async shareSnapshot(snapshotId: string, user: string, by: string, tell?: TellAbout<Share>) {
     const r = this.change(this.snapshotGrants, snapshotId, this.snapshotLive(snapshotId), user, by, true);
-    if (r === 'done' && tell) await tell(clone(this.snapshotGrants.get(snapshotId)!.find((g) => g.user === user)!), this.clusters.inTransaction());
+    if (r === 'done' && tell)
+      await tell(
+        clone(this.snapshotGrants.get(snapshotId)!.find((g) => g.user === user)!),
+        this.clusters.inTransaction(),
+      );
     return r;
   }
   async unshareSnapshot(snapshotId: string, user: string, by: string) {
@@ -1224,12 +1585,18 @@ export class MemoryShareStore implements ShareStore {
     return clone(this.snapshotGrants.get(snapshotId) ?? []);
   }
   async sharedClusterIds(user: string) {
-    return [...this.clusterGrants].filter(([id, gs]) => this.clusterLive(id) && gs.some((g) => g.user === user)).map(([id]) => id);
+    return [...this.clusterGrants]
+      .filter(([id, gs]) => this.clusterLive(id) && gs.some((g) => g.user === user))
+      .map(([id]) => id);
   }
   async sharedSnapshotIds(user: string) {
     const viaCluster = new Set(await this.sharedClusterIds(user));
     return [...this.snapshots.rows.values()]
-      .filter((s) => s.state !== 'deleted' && (viaCluster.has(s.clusterId) || (this.snapshotGrants.get(s.id) ?? []).some((g) => g.user === user)))
+      .filter(
+        (s) =>
+          s.state !== 'deleted' &&
+          (viaCluster.has(s.clusterId) || (this.snapshotGrants.get(s.id) ?? []).some((g) => g.user === user)),
+      )
       .map((s) => s.id);
   }
 }
@@ -1264,7 +1631,10 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
   const journal: Journal = [];
   const clock = new FakeClock();
   const store = new MemoryClusterStore(clock, journal);
-  const snapshots = Object.assign(new MemorySnapshotStore(clock), { commits: store.commits, inTransaction: () => store.inTransaction() });
+  const snapshots = Object.assign(new MemorySnapshotStore(clock), {
+    commits: store.commits,
+    inTransaction: () => store.inTransaction(),
+  });
   const runtime = new FakeRuntime(journal);
   return {
     journal,
@@ -1288,7 +1658,6 @@ export function memoryWorld(catalog: TemplateCatalog, settings: Partial<Settings
   };
 }
 
-
 // ------------------------------------------------------------------------------------------- warnings
 
 /** The warnings port with db/warning-store.ts's guarantees: one open row per (cluster, kind, subject), resolved once. */
@@ -1303,12 +1672,19 @@ export class MemoryWarningStore implements WarningStore {
 
   async countOpenByKind(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
-    for (const r of this.rows) if (!r.resolvedAt && this.store?.clusters.get(r.clusterId)?.state !== 'deleted') out[r.kind] = (out[r.kind] ?? 0) + 1;
+    for (const r of this.rows)
+      if (!r.resolvedAt && this.store?.clusters.get(r.clusterId)?.state !== 'deleted')
+        out[r.kind] = (out[r.kind] ?? 0) + 1;
     return out;
   }
 
   /** A warning write and its Tell as one transaction: a failed Tell undoes the write. */
-  private async told(what: string, row: Warning & { messageTs?: string }, undo: () => void, tell?: TellAbout<Warning>): Promise<Warning> {
+  private async told(
+    what: string,
+    row: Warning & { messageTs?: string },
+    undo: () => void,
+    tell?: TellAbout<Warning>,
+  ): Promise<Warning> {
     try {
       await tell?.(clone(row), this.store?.inTransaction() ?? detachedTransaction());
     } catch (e) {
@@ -1319,13 +1695,30 @@ export class MemoryWarningStore implements WarningStore {
     return clone(row);
   }
   async open(clusterId: string, c: ConditionReport, tell?: TellAbout<Warning>): Promise<Warning | undefined> {
-    if (this.rows.some((r) => r.clusterId === clusterId && r.kind === c.kind && r.subject === c.subject && !r.resolvedAt)) return undefined;
+    if (
+      this.rows.some((r) => r.clusterId === clusterId && r.kind === c.kind && r.subject === c.subject && !r.resolvedAt)
+    )
+      return undefined;
     const now = new Date();
-    const row = { id: `w-${++this.seq}`, clusterId, kind: c.kind, subject: c.subject, summary: c.summary, detail: { ...c.detail }, openedAt: now, updatedAt: now, resolvedAt: null };
+    const row = {
+      id: `w-${++this.seq}`,
+      clusterId,
+      kind: c.kind,
+      subject: c.subject,
+      summary: c.summary,
+      detail: { ...c.detail },
+      openedAt: now,
+      updatedAt: now,
+      resolvedAt: null,
+    };
     this.rows.push(row);
     return this.told('open', row, () => this.rows.splice(this.rows.indexOf(row), 1), tell);
   }
-  async update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>, tell?: TellAbout<Warning>): Promise<Warning | undefined> {
+  async update(
+    id: string,
+    c: Pick<ConditionReport, 'summary' | 'detail'>,
+    tell?: TellAbout<Warning>,
+  ): Promise<Warning | undefined> {
     const row = this.rows.find((r) => r.id === id && !r.resolvedAt);
     if (!row) return undefined;
     const before = clone(row);
@@ -1390,9 +1783,17 @@ export class MemoryWarningStore implements WarningStore {
  */
 export class MemoryTransferOfferStore implements TransferOfferStore {
   private seq = 0;
-  constructor(private readonly store: MemoryClusterStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: MemoryClusterStore,
+    private readonly clock: Clock,
+  ) {}
 
-  private async told(change: OfferChange, tell: TellAbout<OfferChange> | undefined, undo: () => void, what: string): Promise<OfferChange> {
+  private async told(
+    change: OfferChange,
+    tell: TellAbout<OfferChange> | undefined,
+    undo: () => void,
+    what: string,
+  ): Promise<OfferChange> {
     try {
       await tell?.(clone(change), this.store.inTransaction());
     } catch (e) {
@@ -1403,19 +1804,37 @@ export class MemoryTransferOfferStore implements TransferOfferStore {
     return clone(change);
   }
 
-  async offer(o: { clusterId: string; from: string; to: string; by: string; expiresAt: Date }, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined> {
+  async offer(
+    o: { clusterId: string; from: string; to: string; by: string; expiresAt: Date },
+    tell?: TellAbout<OfferChange>,
+  ): Promise<OfferChange | undefined> {
     const c = this.store.clusters.get(o.clusterId);
     if (!c || c.owner !== o.from || !extendableStates.includes(c.state)) return undefined;
     const rows = this.store.offerRows;
     const withdrawn = [...rows.values()].find((x) => x.clusterId === o.clusterId && x.state === 'pending');
     if (withdrawn) Object.assign(withdrawn, { state: 'withdrawn', decidedAt: this.clock.now() });
-    const offer: TransferOffer = { id: fakeId(0x200000 + ++this.seq), clusterId: o.clusterId, from: o.from, to: o.to, by: o.by, state: 'pending', createdAt: this.clock.now(), expiresAt: o.expiresAt, decidedAt: null };
+    const offer: TransferOffer = {
+      id: fakeId(0x200000 + ++this.seq),
+      clusterId: o.clusterId,
+      from: o.from,
+      to: o.to,
+      by: o.by,
+      state: 'pending',
+      createdAt: this.clock.now(),
+      expiresAt: o.expiresAt,
+      decidedAt: null,
+    };
     rows.set(offer.id, offer);
     this.store.recordEventRow(o.clusterId, o.by, 'transfer.offered', { from: o.from, to: o.to, offer: offer.id });
-    return this.told({ offer, cluster: clone(c), ...(withdrawn && { withdrawn: clone(withdrawn) }) }, tell, () => {
-      rows.delete(offer.id);
-      if (withdrawn) Object.assign(withdrawn, { state: 'pending', decidedAt: null });
-    }, 'transfer:offered');
+    return this.told(
+      { offer, cluster: clone(c), ...(withdrawn && { withdrawn: clone(withdrawn) }) },
+      tell,
+      () => {
+        rows.delete(offer.id);
+        if (withdrawn) Object.assign(withdrawn, { state: 'pending', decidedAt: null });
+      },
+      'transfer:offered',
+    );
   }
 
   async get(id: string): Promise<TransferOffer | undefined> {
@@ -1423,7 +1842,13 @@ export class MemoryTransferOfferStore implements TransferOfferStore {
     return o && clone(o);
   }
 
-  async close(id: string, outcome: 'declined' | 'withdrawn', actor: string, detail: Record<string, unknown> = {}, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined> {
+  async close(
+    id: string,
+    outcome: 'declined' | 'withdrawn',
+    actor: string,
+    detail: Record<string, unknown> = {},
+    tell?: TellAbout<OfferChange>,
+  ): Promise<OfferChange | undefined> {
     return this.settle(id, outcome, actor, detail, tell);
   }
 
@@ -1437,12 +1862,28 @@ export class MemoryTransferOfferStore implements TransferOfferStore {
     return out;
   }
 
-  private async settle(id: string, to: 'declined' | 'withdrawn' | 'expired', actor: string, detail: Record<string, unknown>, tell?: TellAbout<OfferChange>): Promise<OfferChange | undefined> {
+  private async settle(
+    id: string,
+    to: 'declined' | 'withdrawn' | 'expired',
+    actor: string,
+    detail: Record<string, unknown>,
+    tell?: TellAbout<OfferChange>,
+  ): Promise<OfferChange | undefined> {
     const offer = this.store.offerRows.get(id);
     const c = offer && this.store.clusters.get(offer.clusterId);
     if (offer?.state !== 'pending' || !c) return undefined;
     Object.assign(offer, { state: to, decidedAt: this.clock.now() });
-    this.store.recordEventRow(offer.clusterId, actor, `transfer.${to}`, { from: offer.from, to: offer.to, offer: id, ...detail });
-    return this.told({ offer, cluster: clone(c) }, tell, () => Object.assign(offer, { state: 'pending', decidedAt: null }), `transfer:${to}`);
+    this.store.recordEventRow(offer.clusterId, actor, `transfer.${to}`, {
+      from: offer.from,
+      to: offer.to,
+      offer: id,
+      ...detail,
+    });
+    return this.told(
+      { offer, cluster: clone(c) },
+      tell,
+      () => Object.assign(offer, { state: 'pending', decidedAt: null }),
+      `transfer:${to}`,
+    );
   }
 }

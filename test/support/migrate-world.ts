@@ -3,8 +3,8 @@ import path from 'node:path';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { loadConfig } from '../../src/config.js';
 import { createHostStore } from '../../src/db/host-store.js';
-import { createRetiredSourceStore } from '../../src/db/retired-source-store.js';
 import { createQuarantineStore } from '../../src/db/quarantine-store.js';
+import { createRetiredSourceStore } from '../../src/db/retired-source-store.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
 import { execIn } from '../../src/docker/exec.js';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
@@ -13,21 +13,26 @@ import { createImageDistribution } from '../../src/docker/image-distribution.js'
 import { createNodeData } from '../../src/docker/node-data.js';
 import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
 import { AppError } from '../../src/errors.js';
-import { migrateCluster } from '../../src/services/operations/migrate/run.js';
-import type {
-  ContainerRuntime, HostStore, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog,
-} from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
-import type { ReconcileDeps } from '../../src/services/reconcile.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { requestMigrate, requestMigrateAll } from '../../src/services/operations/migrate/request.js';
+import { migrateCluster } from '../../src/services/operations/migrate/run.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
+import type {
+  ContainerRuntime,
+  HostStore,
+  NodeDataPort,
+  RetiredSourceStore,
+  Settings,
+  TemplateCatalog,
+} from '../../src/services/ports.js';
+import type { ReconcileDeps } from '../../src/services/reconcile.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { removeAllByLabel } from './docker.js';
 import { startEngineB } from './engine-b.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
-import type { ThreadMessage } from '../../src/domain/messages.js';
 
 /**
  * Host A (this machine's engine) and host B (a second engine over mutual TLS, scripts/engine-b.sh) registered in a
@@ -67,13 +72,34 @@ export interface MigrateWorld {
 export async function createMigrateWorld(opts: { subnetPool: string }): Promise<MigrateWorld> {
   const config = loadConfig();
   const b = await startEngineB();
-  const pool = createHostPool([{ name: 'a', url: 'unix:///var/run/docker.sock' }, { name: 'b', url: b.url, tlsDir: b.tlsDir }]);
+  const pool = createHostPool([
+    { name: 'a', url: 'unix:///var/run/docker.sock' },
+    { name: 'b', url: b.url, tlsDir: b.tlsDir },
+  ]);
   const logger = new MemoryLog();
   const instance = `migrate-test-${randomUUID().slice(0, 8)}`;
-  const images = createImageBuilder({ docker: pool.get('a'), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
+  const images = createImageBuilder({
+    docker: pool.get('a'),
+    recipesDir: config.imagesDir,
+    cacheDir: config.cacheDir,
+    logger: logger as never,
+  });
   const distribution = createImageDistribution({ pool });
-  const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', instance, resolveImage: async (r) => (await images.resolve(r)).ref, distribution });
-  const realData = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref, helperLabels: { 'clusterbot.instance': instance }, distribution });
+  const runtime = createClusterRuntime({
+    pool,
+    publishIp: '127.0.0.1',
+    advertiseHost: '127.0.0.1',
+    instance,
+    resolveImage: async (r) => (await images.resolve(r)).ref,
+    distribution,
+  });
+  const realData = createNodeData({
+    pool,
+    logger,
+    helperImage: async () => (await images.resolve('base')).ref,
+    helperLabels: { 'clusterbot.instance': instance },
+    distribution,
+  });
   const digests: MigrateWorld['digests'] = [];
   const data: NodeDataPort = {
     ...realData,
@@ -92,22 +118,58 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
   const retired = createRetiredSourceStore(db.database.db);
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
   const notifier = new RecordingNotifier();
-  const settings = testSettings({ subnetPool: opts.subnetPool, maxClustersPerUser: 100, reconcile: { stuckAfterSeconds: 10 ** 8, orphanGraceSeconds: 10 ** 8 } });
+  const settings = testSettings({
+    subnetPool: opts.subnetPool,
+    maxClustersPerUser: 100,
+    reconcile: { stuckAfterSeconds: 10 ** 8, orphanGraceSeconds: 10 ** 8 },
+  });
   const clock = { now: () => new Date() };
   const queue = new RecordingQueue();
-  const deps = { store: db.store, operations: db.operations, queue, runtime, data, health: createNodeHealth(pool), hosts, notifier, catalog, settings, clock, logger };
+  const deps = {
+    store: db.store,
+    operations: db.operations,
+    queue,
+    runtime,
+    data,
+    health: createNodeHealth(pool),
+    hosts,
+    notifier,
+    catalog,
+    settings,
+    clock,
+    logger,
+  };
   const clusters = new Set<string>();
 
   return {
-    db, pool, data, retired, notifier, digests, runtime, catalog, settings, hosts,
+    db,
+    pool,
+    data,
+    retired,
+    notifier,
+    digests,
+    runtime,
+    catalog,
+    settings,
+    hosts,
     imageRef: async (recipe) => (await images.resolve(recipe)).ref,
     async create(template, size, host) {
       for (const role of Object.values(catalog.get(template)!.roles)) await images.ensureBuilt(role.image);
-      const { view } = await requestCluster(deps, { actor: 'UTESTER', team: null, channel: null, template, size, name: `it-mig-${randomUUID().slice(0, 6)}`, requestKey: null });
+      const { view } = await requestCluster(deps, {
+        actor: 'UTESTER',
+        team: null,
+        channel: null,
+        template,
+        size,
+        name: `it-mig-${randomUUID().slice(0, 6)}`,
+        requestKey: null,
+      });
       clusters.add(view.cluster.id);
       await db.store.setHost(view.cluster.id, host);
       const [op] = await db.operations.list(view.cluster.id);
-      await runOperation(deps, op!.id, { finalAttempt: true }, (_o, complete) => provisionCluster(deps, view.cluster.id, { finalAttempt: true, complete }));
+      await runOperation(deps, op!.id, { finalAttempt: true }, (_o, complete) =>
+        provisionCluster(deps, view.cluster.id, { finalAttempt: true, complete }),
+      );
       return (await db.store.view(view.cluster.id))!;
     },
     async migrate(clusterId, to, o = {}) {
@@ -115,9 +177,12 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
       await requestMigrate(deps, cluster.owner, { id: clusterId }, to);
       const [op] = await db.operations.list(clusterId);
       const checkpoint = (name: string) => {
-        if (name === o.failAt) throw new AppError('readiness_timeout', `fault injected at ${name}`, { retryable: false });
+        if (name === o.failAt)
+          throw new AppError('readiness_timeout', `fault injected at ${name}`, { retryable: false });
       };
-      await runOperation(deps, op!.id, { finalAttempt: true }, (o2, complete) => migrateCluster({ ...deps, checkpoint }, { clusterId, actor: cluster.owner, to }, o2, complete)).catch((e: unknown) => {
+      await runOperation(deps, op!.id, { finalAttempt: true }, (o2, complete) =>
+        migrateCluster({ ...deps, checkpoint }, { clusterId, actor: cluster.owner, to }, o2, complete),
+      ).catch((e: unknown) => {
         if (!o.failAt) throw e;
       });
       return (await db.store.view(clusterId))!;
@@ -125,13 +190,27 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
     async migrateAll(admin, from, to) {
       const queued = queue.jobs.length;
       const result = await requestMigrateAll(deps, admin, from, to);
-      await Promise.all(queue.jobs.slice(queued).filter((j) => j.name === 'cluster.migrate').map((j) =>
-        runOperation(deps, j.payload.operationId, { finalAttempt: true }, (op, complete) =>
-          migrateCluster(deps, { clusterId: j.payload.clusterId, actor: j.payload.actor, to: String(j.payload.to) }, op, complete))));
+      await Promise.all(
+        queue.jobs
+          .slice(queued)
+          .filter((j) => j.name === 'cluster.migrate')
+          .map((j) =>
+            runOperation(deps, j.payload.operationId, { finalAttempt: true }, (op, complete) =>
+              migrateCluster(
+                deps,
+                { clusterId: j.payload.clusterId, actor: j.payload.actor, to: String(j.payload.to) },
+                op,
+                complete,
+              ),
+            ),
+          ),
+      );
       return result;
     },
     thread(clusterId) {
-      return notifier.events.flatMap((e) => (e.kind === 'thread' && e.view.cluster.id === clusterId ? [e.message] : []));
+      return notifier.events.flatMap((e) =>
+        e.kind === 'thread' && e.view.cluster.id === clusterId ? [e.message] : [],
+      );
     },
     exec(host, view, hostname, cmd) {
       const node = view.nodes.find((n) => n.hostname === hostname);
@@ -149,14 +228,26 @@ export async function createMigrateWorld(opts: { subnetPool: string }): Promise<
     },
     reconcileDeps(now) {
       return {
-        ...deps, retired, quarantine: createQuarantineStore(db.database.db), clock: { now: () => now }, schedulers: [],
-        inspector: { jobAlive: async () => true, jobRunning: async () => true, schedulers: async () => [], recreateScheduler: async () => undefined },
+        ...deps,
+        retired,
+        quarantine: createQuarantineStore(db.database.db),
+        clock: { now: () => now },
+        schedulers: [],
+        inspector: {
+          jobAlive: async () => true,
+          jobRunning: async () => true,
+          schedulers: async () => [],
+          recreateScheduler: async () => undefined,
+        },
       };
     },
     async close() {
       try {
         // By label on both hosts, whatever the tests' outcome (not through the runtime under test).
-        await removeAllByLabel(clusters, pool.names().map((name) => ({ name, docker: pool.get(name) })));
+        await removeAllByLabel(
+          clusters,
+          pool.names().map((name) => ({ name, docker: pool.get(name) })),
+        );
       } finally {
         await db.drop();
         await pool.close();

@@ -14,8 +14,12 @@ export function prepare(): void {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const images = new Set<string>();
   for (const file of readdirSync('manifests/templates').filter((f) => f.endsWith('.yaml')))
-    for (const m of readFileSync(`manifests/templates/${file}`, 'utf8').matchAll(/^\s*image:\s*([a-z0-9-]+)/gm)) images.add(m[1]!);
-  execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'build', '--jobs', '2', ...images], { stdio: 'inherit', env: { ...process.env, LOG_LEVEL: 'warn' } });
+    for (const m of readFileSync(`manifests/templates/${file}`, 'utf8').matchAll(/^\s*image:\s*([a-z0-9-]+)/gm))
+      images.add(m[1]!);
+  execFileSync(process.execPath, ['dist/entrypoints/cli.js', 'images', 'build', '--jobs', '2', ...images], {
+    stdio: 'inherit',
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) prepare();

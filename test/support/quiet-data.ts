@@ -78,7 +78,16 @@ export async function rewriteEntry(gz: Buffer, entry: string, change: (body: Buf
     ex.on('entry', (h, stream, next) => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => (entries.push({ name: h.name, body: h.name === entry ? change(Buffer.concat(chunks)) : Buffer.concat(chunks) }), next()));
+      stream.on(
+        'end',
+        () => (
+          entries.push({
+            name: h.name,
+            body: h.name === entry ? change(Buffer.concat(chunks)) : Buffer.concat(chunks),
+          }),
+          next()
+        ),
+      );
     });
     ex.on('finish', resolve);
     ex.on('error', reject);

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { loadConfig } from '../../src/config.js';
 import { createClusterRuntime } from '../../src/docker/cluster-runtime.js';
@@ -29,12 +29,26 @@ export interface RealCluster {
   destroy(): Promise<void>;
 }
 
-export async function provisionReal(template: string, size: number, opts: { subnetPool?: string } = {}): Promise<RealCluster> {
+export async function provisionReal(
+  template: string,
+  size: number,
+  opts: { subnetPool?: string } = {},
+): Promise<RealCluster> {
   const config = loadConfig();
   const db: TestDatabase = await createTestDatabase();
   const pool = createHostPool(config.docker.hosts);
-  const images = createImageBuilder({ docker: pool.get(pool.names()[0]!), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: new MemoryLog() as never });
-  const runtime = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
+  const images = createImageBuilder({
+    docker: pool.get(pool.names()[0]!),
+    recipesDir: config.imagesDir,
+    cacheDir: config.cacheDir,
+    logger: new MemoryLog() as never,
+  });
+  const runtime = createClusterRuntime({
+    pool,
+    publishIp: '127.0.0.1',
+    advertiseHost: '127.0.0.1',
+    resolveImage: async (r) => (await images.resolve(r)).ref,
+  });
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
   const notifier = new RecordingNotifier();
   const settings = testSettings({ subnetPool: opts.subnetPool ?? (await freeTestPool()), maxClustersPerUser: 100 });
@@ -54,9 +68,15 @@ export async function provisionReal(template: string, size: number, opts: { subn
       { actor: 'UTESTER', team: null, channel: null, template, size, name, requestKey: null },
     );
     clusterId = view.cluster.id;
-    await provisionCluster({ store: db.store, runtime, health: createNodeHealth(pool), notifier, catalog, settings, clock, logger }, clusterId, { finalAttempt: true }).catch((e) => {
+    await provisionCluster(
+      { store: db.store, runtime, health: createNodeHealth(pool), notifier, catalog, settings, clock, logger },
+      clusterId,
+      { finalAttempt: true },
+    ).catch((e) => {
       const failed = notifier.threadMessages.find((m) => m.kind === 'failed');
-      throw new Error(`${template} ${size} did not become ready: ${(e as Error).message}\n${failed && 'logTail' in failed ? failed.logTail : ''}`);
+      throw new Error(
+        `${template} ${size} did not become ready: ${(e as Error).message}\n${failed && 'logTail' in failed ? failed.logTail : ''}`,
+      );
     });
     const ready = (await db.store.view(clusterId))!;
     const byHost = (h: string) => {

@@ -9,8 +9,8 @@
  * - versitygw (Versity S3 Gateway, a Go module built from source; posix backend in a temp directory): checks
  *   SigV4 signatures and presigned expiry as S3 does, so the refusal of expired and altered links is tested there.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,11 +78,16 @@ async function startServer(spec: ServerSpec): Promise<S3Server> {
       await spawned;
       const deadline = Date.now() + 30_000;
       for (;;) {
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${spec.name} exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`${spec.name} exited (${child.exitCode ?? child.signalCode}):\n${output}`);
         // Any HTTP answer (an unauthenticated request gets 403 from a checking server) means it is serving.
-        const answered = await fetch(`${endpoint}/`).then(() => true, () => false);
+        const answered = await fetch(`${endpoint}/`).then(
+          () => true,
+          () => false,
+        );
         if (answered) break;
-        if (Date.now() > deadline) throw new Error(`${spec.name} did not answer at ${endpoint} within 30 s:\n${output}`);
+        if (Date.now() > deadline)
+          throw new Error(`${spec.name} did not answer at ${endpoint} within 30 s:\n${output}`);
         await new Promise((r) => setTimeout(r, 200));
       }
       return { name: spec.name, endpoint, credentials: spec.credentials, stop };
@@ -113,7 +118,18 @@ export async function startVersityGw(): Promise<S3Server> {
     name: 'versitygw',
     command: 'versitygw',
     // A sidecar directory for object metadata, so the temp directory's filesystem need not support xattrs.
-    args: (port) => ['--access', credentials.accessKeyId, '--secret', credentials.secretAccessKey, '--port', `127.0.0.1:${port}`, 'posix', '--sidecar', path.join(dir, 'meta'), path.join(dir, 'data')],
+    args: (port) => [
+      '--access',
+      credentials.accessKeyId,
+      '--secret',
+      credentials.secretAccessKey,
+      '--port',
+      `127.0.0.1:${port}`,
+      'posix',
+      '--sidecar',
+      path.join(dir, 'meta'),
+      path.join(dir, 'data'),
+    ],
     credentials,
     installHint: 'run scripts/setup.sh, which builds versitygw with `go install`',
   }).catch(async (err) => {

@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { startClusterbot, type ClusterbotProcess } from './clusterbot-process.js';
-import { createTestDatabase, type TestDatabase } from './db.js';
 import { clientFor } from '../../src/docker/host-pool.js';
+import { type ClusterbotProcess, startClusterbot } from './clusterbot-process.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
 import { localEngine, removeAllByLabel, type TestEngine } from './docker.js';
-import { startFakeSlack, type FakeMessage, type FakeSlack } from './fake-slack.js';
-import { blockActionsBody, eventsUrl, IDS, newTriggerId, postToBot, slashCommandBody, type BotResponse } from './slack-request.js';
+import { type FakeMessage, type FakeSlack, startFakeSlack } from './fake-slack.js';
+import {
+  type BotResponse,
+  blockActionsBody,
+  eventsUrl,
+  IDS,
+  newTriggerId,
+  postToBot,
+  slashCommandBody,
+} from './slack-request.js';
 
 /**
  * The running executable (`clusterbot all`) with its own database, queue prefix and subnet pool,
@@ -16,14 +24,26 @@ export interface SlackHarness {
   bot: ClusterbotProcess;
   secret: string;
   /** Sends `/cluster <text>`; the ephemeral replies posted to its response_url are recorded under `responseId`. */
-  send(text: string, opts?: { trigger?: string; responseId?: string; user?: string }): { body: string; res: Promise<BotResponse> };
+  send(
+    text: string,
+    opts?: { trigger?: string; responseId?: string; user?: string },
+  ): { body: string; res: Promise<BotResponse> };
   /**
    * Presses a button as `user` (the tester by default), or picks `selected_user` in a people menu of the block
    * `block_id`; the ephemeral answer is recorded under `responseId`.
    */
-  press(button: { action_id: string; value?: string; block_id?: string; selected_user?: string }, opts: { responseId: string; user?: string; ephemeral?: boolean; threadTs?: string }): Promise<BotResponse>;
+  press(
+    button: { action_id: string; value?: string; block_id?: string; selected_user?: string },
+    opts: { responseId: string; user?: string; ephemeral?: boolean; threadTs?: string },
+  ): Promise<BotResponse>;
   /** The first response_url reply recorded under `responseId`. */
-  reply(responseId: string, timeoutMs?: number): Promise<{ text: string; blocks: { type: string; elements?: { action_id: string; value: string; style?: string }[] }[] }>;
+  reply(
+    responseId: string,
+    timeoutMs?: number,
+  ): Promise<{
+    text: string;
+    blocks: { type: string; elements?: { action_id: string; value: string; style?: string }[] }[];
+  }>;
   /** The cluster card (a channel message, not a thread reply) whose text mentions `name`. */
   card(name: string): FakeMessage | undefined;
   /** Waits until the card of `name` shows `state`. */
@@ -41,7 +61,11 @@ export interface SlackHarness {
 }
 
 /** `beforeStart` runs against the fresh database before the bot starts (e.g. `clusterbot hosts add`, read only at start). */
-export async function startSlackHarness(opts: { subnetPool: string; env?: Record<string, string>; beforeStart?: (databaseUrl: string) => Promise<void> }): Promise<SlackHarness> {
+export async function startSlackHarness(opts: {
+  subnetPool: string;
+  env?: Record<string, string>;
+  beforeStart?: (databaseUrl: string) => Promise<void>;
+}): Promise<SlackHarness> {
   const secret = `signing-secret-${randomUUID()}`;
   const fake = await startFakeSlack();
   const db = await createTestDatabase();
@@ -66,7 +90,9 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     await fake.close();
     throw e;
   }
-  const pendingOutbox = async () => (await db.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE version > sent_version')).rows[0]!.n;
+  const pendingOutbox = async () =>
+    (await db.database.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE version > sent_version'))
+      .rows[0]!.n;
   const card = (name: string) => fake.messages(IDS.channel_id).find((m) => !m.thread_ts && m.text.includes(name));
   const h: SlackHarness = {
     fake,
@@ -75,14 +101,24 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     secret,
     send(text, o = {}) {
       const trigger = o.trigger ?? newTriggerId();
-      const body = slashCommandBody({ text, trigger_id: trigger, response_url: fake.responseUrl(o.responseId ?? trigger), ...(o.user && { user_id: o.user, user_name: o.user.toLowerCase() }) });
+      const body = slashCommandBody({
+        text,
+        trigger_id: trigger,
+        response_url: fake.responseUrl(o.responseId ?? trigger),
+        ...(o.user && { user_id: o.user, user_name: o.user.toLowerCase() }),
+      });
       return { body, res: postToBot(eventsUrl(bot.port), body, { signingSecret: secret }) };
     },
     press(button, o) {
       const body = blockActionsBody({
-        action_id: button.action_id, ...(button.value !== undefined && { value: button.value }), is_ephemeral: o.ephemeral ?? false,
-        ...(button.block_id !== undefined && { block_id: button.block_id }), ...(button.selected_user !== undefined && { selected_user: button.selected_user }),
-        response_url: fake.responseUrl(o.responseId), ...(o.user && { user_id: o.user, user_name: o.user.toLowerCase() }), ...(o.threadTs && { thread_ts: o.threadTs }),
+        action_id: button.action_id,
+        ...(button.value !== undefined && { value: button.value }),
+        is_ephemeral: o.ephemeral ?? false,
+        ...(button.block_id !== undefined && { block_id: button.block_id }),
+        ...(button.selected_user !== undefined && { selected_user: button.selected_user }),
+        response_url: fake.responseUrl(o.responseId),
+        ...(o.user && { user_id: o.user, user_name: o.user.toLowerCase() }),
+        ...(o.threadTs && { thread_ts: o.threadTs }),
       });
       return postToBot(eventsUrl(bot.port), body, { signingSecret: secret });
     },
@@ -95,8 +131,17 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
         if (c?.text.includes(`· ${state}`)) return c;
         // A failed cluster will not become anything else: stop waiting and show why. Only once the outbox
         // is drained, though: a card still showing failed may just not have caught up with a Retry yet.
-        if (c && state !== 'failed' && c.text.includes('· failed') && (await pendingOutbox()) === 0 && card(name)!.text.includes('· failed')) {
-          const why = fake.messages(IDS.channel_id).filter((m) => m.thread_ts === c.ts && m.text.includes('failed')).map((m) => m.text);
+        if (
+          c &&
+          state !== 'failed' &&
+          c.text.includes('· failed') &&
+          (await pendingOutbox()) === 0 &&
+          card(name)!.text.includes('· failed')
+        ) {
+          const why = fake
+            .messages(IDS.channel_id)
+            .filter((m) => m.thread_ts === c.ts && m.text.includes('failed'))
+            .map((m) => m.text);
           throw new Error(`${name} failed instead of becoming ${state}: ${why.join('\n') || JSON.stringify(c.blocks)}`);
         }
         if (Date.now() > deadline) return fake.waitFor<FakeMessage>(() => undefined, 0); // throws, with the fake's recent calls
@@ -108,9 +153,12 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
     async drained(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const { rows } = await db.database.pool.query<{ key: string; last_error: string | null }>('SELECT key, last_error FROM outbox WHERE version > sent_version');
+        const { rows } = await db.database.pool.query<{ key: string; last_error: string | null }>(
+          'SELECT key, last_error FROM outbox WHERE version > sent_version',
+        );
         if (rows.length === 0) return;
-        if (Date.now() > deadline) throw new Error(`the Slack outbox still has ${rows.length} unsent: ${JSON.stringify(rows.slice(0, 5))}\n`);
+        if (Date.now() > deadline)
+          throw new Error(`the Slack outbox still has ${rows.length} unsent: ${JSON.stringify(rows.slice(0, 5))}\n`);
         await new Promise((r) => setTimeout(r, 25));
       }
     },
@@ -118,7 +166,12 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
       // `exited` also covers a process that already died (a signal leaves exitCode null, so that is no test of it).
       h.bot.child.kill('SIGKILL');
       await h.bot.exited;
-      bot = await startClusterbot('all', { ...env, ...extraEnv, PORT: String(h.bot.port), METRICS_PORT: String(h.bot.metricsPort) }, 60_000, { mayDie: 'CLUSTERBOT_FAULT_KILL_AT' in extraEnv });
+      bot = await startClusterbot(
+        'all',
+        { ...env, ...extraEnv, PORT: String(h.bot.port), METRICS_PORT: String(h.bot.metricsPort) },
+        60_000,
+        { mayDie: 'CLUSTERBOT_FAULT_KILL_AT' in extraEnv },
+      );
       h.bot = bot;
     },
     async close() {
@@ -128,11 +181,17 @@ export async function startSlackHarness(opts: { subnetPool: string; env?: Record
       const clients: ReturnType<typeof clientFor>[] = [];
       try {
         const ids = (await db.database.pool.query('SELECT id FROM clusters')).rows.map((r: { id: string }) => r.id);
-        const hosts = (await db.database.pool.query<{ name: string; url: string; tls_dir: string | null }>('SELECT name, url, tls_dir FROM hosts')).rows;
-        const engines = hosts.filter((x) => x.url !== 'unix:///var/run/docker.sock').map((x): TestEngine => {
-          clients.push(clientFor({ name: x.name, url: x.url, ...(x.tls_dir && { tlsDir: x.tls_dir }) }));
-          return { name: x.name, docker: clients.at(-1)!.docker };
-        });
+        const hosts = (
+          await db.database.pool.query<{ name: string; url: string; tls_dir: string | null }>(
+            'SELECT name, url, tls_dir FROM hosts',
+          )
+        ).rows;
+        const engines = hosts
+          .filter((x) => x.url !== 'unix:///var/run/docker.sock')
+          .map((x): TestEngine => {
+            clients.push(clientFor({ name: x.name, url: x.url, ...(x.tls_dir && { tlsDir: x.tls_dir }) }));
+            return { name: x.name, docker: clients.at(-1)!.docker };
+          });
         await removeAllByLabel(ids, [localEngine, ...engines]);
       } finally {
         for (const c of clients) c.agent.destroy();

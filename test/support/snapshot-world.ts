@@ -1,8 +1,8 @@
-import { afterAll, beforeAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { createFilesystemStore } from '../../src/artifacts/filesystem-store.js';
 import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
@@ -15,22 +15,22 @@ import { createNodeData } from '../../src/docker/node-data.js';
 import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
-import type { ContainerRuntime } from '../../src/services/ports.js';
-import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
-import { deleteSnapshotJob } from '../../src/services/operations/snapshot-delete/run.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
+import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
 import { requestReset } from '../../src/services/operations/reset/request.js';
-import { requestRestore } from '../../src/services/operations/restore/request.js';
-import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { resetCluster } from '../../src/services/operations/reset/run.js';
+import { requestRestore } from '../../src/services/operations/restore/request.js';
 import { restoreCluster } from '../../src/services/operations/restore/run.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { snapshotCluster } from '../../src/services/operations/snapshot/run.js';
+import { deleteSnapshotJob } from '../../src/services/operations/snapshot-delete/run.js';
+import type { ContainerRuntime } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { docker, removeAllByLabel, subnetsInUse } from './docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
-import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 /**
  * The bug-scene services wired to real parts (PostgreSQL, the Docker Engine, a filesystem artifact store in a
@@ -55,7 +55,12 @@ export interface SnapshotWorld {
   snapshotImages(snapshotId: string): Promise<string[]>;
   /** Reset to clean (by the owner), optionally with a snapshot first; resolves when the job is done, whatever its outcome. */
   reset(clusterId: string, opts?: { snapshotFirst?: boolean }): Promise<ClusterView>;
-  exec(view: ClusterView, hostname: string, cmd: string, timeoutMs?: number): Promise<{ exitCode: number; output: string }>;
+  exec(
+    view: ClusterView,
+    hostname: string,
+    cmd: string,
+    timeoutMs?: number,
+  ): Promise<{ exitCode: number; output: string }>;
   close(): Promise<void>;
 }
 
@@ -82,19 +87,49 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
   const artifactDir = await mkdtemp(path.join(os.tmpdir(), 'cb-artifacts-'));
   const pool = createHostPool(config.docker.hosts);
   const logger = new MemoryLog();
-  const images = createImageBuilder({ docker: pool.get(pool.names()[0]!), recipesDir: config.imagesDir, cacheDir: config.cacheDir, logger: logger as never });
-  const bare = createClusterRuntime({ pool, publishIp: '127.0.0.1', advertiseHost: '127.0.0.1', resolveImage: async (r) => (await images.resolve(r)).ref });
+  const images = createImageBuilder({
+    docker: pool.get(pool.names()[0]!),
+    recipesDir: config.imagesDir,
+    cacheDir: config.cacheDir,
+    logger: logger as never,
+  });
+  const bare = createClusterRuntime({
+    pool,
+    publishIp: '127.0.0.1',
+    advertiseHost: '127.0.0.1',
+    resolveImage: async (r) => (await images.resolve(r)).ref,
+  });
   const runtime = opts.wrapRuntime ? opts.wrapRuntime(bare) : bare;
   const base = async () => (await images.resolve('base')).ref;
   const data = createNodeData({ pool, logger, helperImage: opts.helperImage ? () => opts.helperImage!(base) : base });
-  const artifacts = createFilesystemStore({ root: artifactDir, publicUrl: 'http://127.0.0.1:1', signingKey: Buffer.alloc(32, 7) });
+  const artifacts = createFilesystemStore({
+    root: artifactDir,
+    publicUrl: 'http://127.0.0.1:1',
+    signingKey: Buffer.alloc(32, 7),
+  });
   const bundles = createSnapshotBundles({ stagingDir: path.join(artifactDir, '.staging') });
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
   const notifier = new RecordingNotifier();
   const settings = testSettings({ subnetPool: await freeTestPool(), maxClustersPerUser: 100 });
   const clock = { now: () => new Date() };
   const queue = new RecordingQueue();
-  const deps = { store: db.store, operations: db.operations, snapshots: db.snapshots, shares: db.shares, queue, runtime, health: createNodeHealth(pool), data, artifacts, bundles, notifier, catalog, settings, clock, logger };
+  const deps = {
+    store: db.store,
+    operations: db.operations,
+    snapshots: db.snapshots,
+    shares: db.shares,
+    queue,
+    runtime,
+    health: createNodeHealth(pool),
+    data,
+    artifacts,
+    bundles,
+    notifier,
+    catalog,
+    settings,
+    clock,
+    logger,
+  };
   const clusters = new Set<string>();
   const built = new Set<string>();
   const lastOperation = async (clusterId: string) => (await db.operations.list(clusterId))[0]!;
@@ -111,17 +146,34 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
     },
     async create(template, size) {
       await world.ensureImages(template);
-      const { view } = await requestCluster(deps, { actor: 'UTESTER', team: null, channel: null, template, size, name: `it-${template}-${randomUUID().slice(0, 6)}`, requestKey: null });
+      const { view } = await requestCluster(deps, {
+        actor: 'UTESTER',
+        team: null,
+        channel: null,
+        template,
+        size,
+        name: `it-${template}-${randomUUID().slice(0, 6)}`,
+        requestKey: null,
+      });
       clusters.add(view.cluster.id);
       const op = await lastOperation(view.cluster.id);
-      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => provisionCluster(deps, view.cluster.id, { finalAttempt: true, complete }));
+      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) =>
+        provisionCluster(deps, view.cluster.id, { finalAttempt: true, complete }),
+      );
       return (await db.store.view(view.cluster.id))!;
     },
     async snapshot(clusterId, opts = {}) {
       const actor = opts.actor ?? 'UTESTER';
       await requestSnapshot(deps, actor, { id: clusterId }, opts);
       const op = await lastOperation(clusterId);
-      await runOperation(deps, op.id, { finalAttempt: true }, (o, complete) => snapshotCluster(deps, { clusterId, actor, withData: Boolean(opts.withData), ...(opts.note && { note: opts.note }) }, o, complete));
+      await runOperation(deps, op.id, { finalAttempt: true }, (o, complete) =>
+        snapshotCluster(
+          deps,
+          { clusterId, actor, withData: Boolean(opts.withData), ...(opts.note && { note: opts.note }) },
+          o,
+          complete,
+        ),
+      );
       const [snap] = await db.snapshots.list({ clusterId, limit: 1 });
       return snap!;
     },
@@ -129,21 +181,34 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
       // The tester hands the bug to a developer: shared with them, then restored by them.
       const taker = (await db.snapshots.get(snapshotId))?.owner ?? 'UTESTER';
       await db.shares.shareSnapshot(snapshotId, 'UDEV', taker);
-      const { view } = await requestRestore(deps, { actor: 'UDEV', team: null, channel: null, snapshot: snapshotId, ...(name && { name }), requestKey: null });
+      const { view } = await requestRestore(deps, {
+        actor: 'UDEV',
+        team: null,
+        channel: null,
+        snapshot: snapshotId,
+        ...(name && { name }),
+        requestKey: null,
+      });
       clusters.add(view.cluster.id);
       const op = await lastOperation(view.cluster.id);
-      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => restoreCluster(deps, { clusterId: view.cluster.id, snapshotId }, { finalAttempt: true, complete }));
+      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) =>
+        restoreCluster(deps, { clusterId: view.cluster.id, snapshotId }, { finalAttempt: true, complete }),
+      );
       return (await db.store.view(view.cluster.id))!;
     },
     async deleteCluster(clusterId) {
       const cluster = (await db.store.get(clusterId))!;
       await requestDelete(deps, cluster.owner, { id: clusterId });
       const op = await lastOperation(clusterId);
-      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) => deleteClusterJob(deps, clusterId, cluster.owner, complete));
+      await runOperation(deps, op.id, { finalAttempt: true }, (_o, complete) =>
+        deleteClusterJob(deps, clusterId, cluster.owner, complete),
+      );
     },
     async deleteSnapshot(snapshotId) {
       await deleteSnapshotJob(deps, snapshotId, 'UTESTER');
-      const told = notifier.threadMessages.filter((m) => m.kind === 'snapshotDeleted' && m.snapshotId === snapshotId).at(-1);
+      const told = notifier.threadMessages
+        .filter((m) => m.kind === 'snapshotDeleted' && m.snapshotId === snapshotId)
+        .at(-1);
       return told?.kind === 'snapshotDeleted' ? told.imagesKept : 0;
     },
     async snapshotImages(snapshotId) {
@@ -154,7 +219,9 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
       const snapshotFirst = Boolean(opts.snapshotFirst);
       await requestReset(deps, cluster.owner, { id: clusterId }, { snapshotFirst });
       const op = await lastOperation(clusterId);
-      await runOperation(deps, op.id, { finalAttempt: true }, (o, complete) => resetCluster(deps, { clusterId, actor: cluster.owner, snapshotFirst }, o, { finalAttempt: true, complete }));
+      await runOperation(deps, op.id, { finalAttempt: true }, (o, complete) =>
+        resetCluster(deps, { clusterId, actor: cluster.owner, snapshotFirst }, o, { finalAttempt: true, complete }),
+      );
       return (await db.store.view(clusterId))!;
     },
     exec(view, hostname, cmd, timeoutMs = 120_000) {
@@ -178,6 +245,7 @@ export async function createSnapshotWorld(opts: SnapshotWorldOptions = {}): Prom
 
 async function freeTestPool(): Promise<string> {
   const used = await subnetsInUse();
-  for (let b = 216; b < 250; b++) if (!used.has(`10.${b}.0.0/24`) && !used.has(`10.${b}.1.0/24`)) return `10.${b}.0.0/16`;
+  for (let b = 216; b < 250; b++)
+    if (!used.has(`10.${b}.0.0/24`) && !used.has(`10.${b}.1.0/24`)) return `10.${b}.0.0/16`;
   throw new Error('no free 10.x.0.0/24 test subnet between 10.216 and 10.249');
 }

@@ -3,9 +3,8 @@
  * the machine's shared ones serve every other test. PostgreSQL comes from Debian's binaries and runs as the
  * `postgres` user (initdb refuses root); Redis keeps nothing on disk.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { readdirSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,12 +31,30 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
   const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
   chownSync(dir, uid, gid);
-  const asPostgres = (bin: string, args: string[]) => execFileSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { stdio: 'pipe', cwd: dir });
+  const asPostgres = (bin: string, args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', pgBin(bin), ...args], { stdio: 'pipe', cwd: dir });
   asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'clusterbot', '--no-sync']);
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  const ctl = (...args: string[]) => asPostgres('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', ...args]);
+  const ctl = (...args: string[]) =>
+    asPostgres('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', ...args]);
   ctl('start');
-  execFileSync('runuser', ['-u', 'postgres', '--', pgBin('createdb'), '-h', '127.0.0.1', '-p', String(port), '-U', 'clusterbot', 'clusterbot'], { stdio: 'pipe' });
+  execFileSync(
+    'runuser',
+    [
+      '-u',
+      'postgres',
+      '--',
+      pgBin('createdb'),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-U',
+      'clusterbot',
+      'clusterbot',
+    ],
+    { stdio: 'pipe' },
+  );
   return {
     url: `postgres://clusterbot@127.0.0.1:${port}/clusterbot`,
     restart: () => void ctl('restart', '-m', 'fast'),
@@ -55,7 +72,10 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -77,16 +97,22 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   // Its own directory: a save (restart with keepData) writes dump.rdb there, read back at the next start.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-redis-'));
   const launch = async (): Promise<ChildProcess> => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     // The client connects once the server listens: a refused first connect leaves ioredis reconnecting on its own,
     // and a second connect() then throws "already connecting".
     for (let i = 0; !(await accepts(port)); i++) {
-      if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not listen on ${port} (exit code ${child.exitCode})`);
+      if (i > 100 || child.exitCode !== null)
+        throw new Error(`redis-server did not listen on ${port} (exit code ${child.exitCode})`);
       await new Promise((r) => setTimeout(r, 100));
     }
     return child;
   };
-  const ended = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
+  const ended = (c: ChildProcess) =>
+    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
   let child = await launch();
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null });
   await client.connect();
@@ -98,7 +124,13 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
       rmSync(path.join(dir, 'dump.rdb'), { force: true });
       // SHUTDOWN SAVE writes dump.rdb even with `--save ''`; SHUTDOWN NOSAVE drops everything. The connection
       // closes without a reply, so the command's own error is expected.
-      const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const admin = new Redis({
+        port,
+        host: '127.0.0.1',
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       admin.on('error', () => undefined);
       await admin.connect();
       await admin.call('SHUTDOWN', keepData ? 'SAVE' : 'NOSAVE').catch(() => undefined);

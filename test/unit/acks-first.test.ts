@@ -9,7 +9,12 @@ import { forgeSignature, signSlackRequest, slashCommandBody } from '../support/s
 /** A request and its response as the receiver's listener sees them: only what acks-first reads. */
 function request(method = 'POST', socket: EventEmitter = new EventEmitter()) {
   const res = new EventEmitter();
-  return { req: { method, socket } as unknown as IncomingMessage, res: res as unknown as ServerResponse, ack: () => res.emit('finish'), socket };
+  return {
+    req: { method, socket } as unknown as IncomingMessage,
+    res: res as unknown as ServerResponse,
+    ack: () => res.emit('finish'),
+    socket,
+  };
 }
 /** Every POST in these tests is taken as signed, except where a test checks signatures for real. */
 const signed = async () => true;
@@ -40,7 +45,7 @@ describe('acks first: follow-up work waits for the acks', () => {
     expect(await acks.later(async () => 'ran')).toBe('ran');
   });
 
-  it('runs at most `concurrency` follow-ups at once; urgent work goes first; a failure is the caller\'s and frees its slot', async () => {
+  it("runs at most `concurrency` follow-ups at once; urgent work goes first; a failure is the caller's and frees its slot", async () => {
     const acks = acksFirst({ concurrency: 2 });
     const listen = acks.track(() => {}, signed);
     const a = request();
@@ -48,9 +53,16 @@ describe('acks first: follow-up work waits for the acks', () => {
     await turns();
     const order: string[] = [];
     const gates: (() => void)[] = [];
-    const job = (name: string) => () => new Promise<void>((resolve) => { order.push(name); gates.push(resolve); });
+    const job = (name: string) => () =>
+      new Promise<void>((resolve) => {
+        order.push(name);
+        gates.push(resolve);
+      });
     const p1 = acks.later(job('first'));
-    const p2 = acks.later(async () => { order.push('failing'); throw new Error('boom'); });
+    const p2 = acks.later(async () => {
+      order.push('failing');
+      throw new Error('boom');
+    });
     const p3 = acks.later(job('third'));
     const p0 = acks.later(job('urgent'), { urgent: true });
     a.ack();
@@ -98,7 +110,9 @@ describe('acks first: only requests whose Slack signature verified count', () =>
   /** A server whose listener (Bolt's place) keeps every request unanswered until the test answers it. */
   async function serve(acks: ReturnType<typeof acksFirst>) {
     const seen: { req: IncomingMessage & { rawBody?: Buffer }; res: ServerResponse }[] = [];
-    const server = http.createServer(acks.track((req, res) => void seen.push({ req, res }), slackSignatureCheck(secret)));
+    const server = http.createServer(
+      acks.track((req, res) => void seen.push({ req, res }), slackSignatureCheck(secret)),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     const sockets: net.Socket[] = [];
@@ -111,7 +125,13 @@ describe('acks first: only requests whose Slack signature verified count', () =>
       return s;
     };
     const post = (body: string, headers: Record<string, string>) =>
-      open(`POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
+      open(
+        `POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${Object.entries(
+          headers,
+        )
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('')}\r\n${body}`,
+      );
     const close = async () => {
       for (const s of sockets) s.destroy();
       server.closeAllConnections();
@@ -133,7 +153,9 @@ describe('acks first: only requests whose Slack signature verified count', () =>
       await s.open('POST /slack/events HTTP/1.1\r\nHost: x\r\n'); // headers never finished
       const slowBody = signSlackRequest(secret, body);
       // Slack's headers, a body that trickles: it never counts, since it is checked only once it is all there.
-      const slow = await s.open(`POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nX-Slack-Signature: ${slowBody['X-Slack-Signature']}\r\nX-Slack-Request-Timestamp: ${slowBody['X-Slack-Request-Timestamp']}\r\n\r\n`);
+      const slow = await s.open(
+        `POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nX-Slack-Signature: ${slowBody['X-Slack-Signature']}\r\nX-Slack-Request-Timestamp: ${slowBody['X-Slack-Request-Timestamp']}\r\n\r\n`,
+      );
       slow.write(body.slice(0, 10));
       await s.post(body, forgeSignature.wrongSecret(body));
       await s.post(body, forgeSignature.tamperedBody(secret, body));
@@ -159,12 +181,14 @@ describe('acks first: only requests whose Slack signature verified count', () =>
     }
   });
 
-  it('answers a body over Bolt\'s limit with 413 and does not count it', async () => {
+  it("answers a body over Bolt's limit with 413 and does not count it", async () => {
     const acks = acksFirst({ holdMs: 10 * 60_000 });
     const s = await serve(acks);
     try {
       const size = 5 * 2 ** 20;
-      const sock = await s.open(`POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nX-Slack-Signature: v0=00\r\nX-Slack-Request-Timestamp: ${Math.floor(Date.now() / 1000)}\r\n\r\n`);
+      const sock = await s.open(
+        `POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\nX-Slack-Signature: v0=00\r\nX-Slack-Request-Timestamp: ${Math.floor(Date.now() / 1000)}\r\n\r\n`,
+      );
       sock.write(Buffer.alloc(size, 0x61));
       const answer = await new Promise<string>((resolve) => sock.once('data', (d: Buffer) => resolve(d.toString())));
       expect(answer).toMatch(/^HTTP\/1\.1 413/);

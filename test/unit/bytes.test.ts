@@ -12,7 +12,8 @@ describe('parseMemoryMiB', () => {
   });
 
   it('refuses what is not a size', () => {
-    for (const bad of ['', 'g', '-1g', '0', '1.2.3g', '16 gigs', '1e3m', 'NaN']) expect(parseMemoryMiB(bad)).toBeUndefined();
+    for (const bad of ['', 'g', '-1g', '0', '1.2.3g', '16 gigs', '1e3m', 'NaN'])
+      expect(parseMemoryMiB(bad)).toBeUndefined();
   });
 
   it('reads back what bytesText prints', () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  type ClusterCommand,
   helpUsage,
   maxCommandLength,
   normalizeCommandText,
   parseCommand,
   printable,
   verbSpecs,
-  type ClusterCommand,
 } from '../../src/domain/command.js';
 
 const generalUsage = helpUsage();
@@ -59,7 +59,10 @@ describe('parseCommand: valid input', () => {
     // Size range is policy, not syntax.
     ['create zookeeper 0', { verb: 'create', template: 'zookeeper', size: 0 }],
     ['create zookeeper 999', { verb: 'create', template: 'zookeeper', size: 999 }],
-    [`create zookeeper 1 --name ${'a'.repeat(40)}`, { verb: 'create', template: 'zookeeper', size: 1, name: 'a'.repeat(40) }],
+    [
+      `create zookeeper 1 --name ${'a'.repeat(40)}`,
+      { verb: 'create', template: 'zookeeper', size: 1, name: 'a'.repeat(40) },
+    ],
     ['create zookeeper --name x --name y', { verb: 'create', template: 'zookeeper', name: 'y' }],
     ['list', { verb: 'list', all: false }],
     ['list --all', { verb: 'list', all: true }],
@@ -102,11 +105,17 @@ describe('parseCommand: unknown verbs', () => {
     ['Staus', 'Staus', 'status'],
     ['hlep', 'hlep', 'help'],
   ])('%j suggests the closest verb', (text, shown, guess) => {
-    expect(err(text)).toEqual({ message: `Unknown command "${shown}": did you mean \`${guess}\`?`, usage: generalUsage });
+    expect(err(text)).toEqual({
+      message: `Unknown command "${shown}": did you mean \`${guess}\`?`,
+      usage: generalUsage,
+    });
   });
 
   it.each(['frobnicate', 'x', 'kubectl', 'rm'])('%j gets no suggestion, only a pointer to help', (word) => {
-    expect(err(word)).toEqual({ message: `Unknown command "${word}". \`/cluster help\` lists every command.`, usage: generalUsage });
+    expect(err(word)).toEqual({
+      message: `Unknown command "${word}". \`/cluster help\` lists every command.`,
+      usage: generalUsage,
+    });
   });
 
   it('the general usage names every verb', () => {
@@ -114,26 +123,53 @@ describe('parseCommand: unknown verbs', () => {
   });
 
   it('"help" with an unknown topic suggests or refuses', () => {
-    expect(err('help creat')).toEqual({ message: 'There is no command "creat": did you mean `create`?', usage: verbSpecs.help.usage });
-    expect(err('help frobnicate')).toEqual({ message: 'There is no command "frobnicate".', usage: verbSpecs.help.usage });
+    expect(err('help creat')).toEqual({
+      message: 'There is no command "creat": did you mean `create`?',
+      usage: verbSpecs.help.usage,
+    });
+    expect(err('help frobnicate')).toEqual({
+      message: 'There is no command "frobnicate".',
+      usage: verbSpecs.help.usage,
+    });
   });
 });
 
 describe('parseCommand: options', () => {
   it('suggests a known option for a typo', () => {
-    expect(err('create zookeeper 3 --nmae zk')).toEqual({ message: 'Unknown option "--nmae": did you mean `--name`?', usage: createUsage });
-    expect(err('list --al')).toEqual({ message: 'Unknown option "--al": did you mean `--all`?', usage: verbSpecs.list.usage });
+    expect(err('create zookeeper 3 --nmae zk')).toEqual({
+      message: 'Unknown option "--nmae": did you mean `--name`?',
+      usage: createUsage,
+    });
+    expect(err('list --al')).toEqual({
+      message: 'Unknown option "--al": did you mean `--all`?',
+      usage: verbSpecs.list.usage,
+    });
   });
 
   it('lists the options when nothing is close', () => {
-    expect(err('create zookeeper 3 --force')).toEqual({ message: 'Unknown option "--force". Options: --name, --ttl, --host.', usage: createUsage });
-    expect(err('list --everything')).toEqual({ message: 'Unknown option "--everything". Options: --all.', usage: verbSpecs.list.usage });
-    expect(err('create zookeeper -n zk')).toEqual({ message: 'Unknown option "-n". Options: --name, --ttl, --host.', usage: createUsage });
+    expect(err('create zookeeper 3 --force')).toEqual({
+      message: 'Unknown option "--force". Options: --name, --ttl, --host.',
+      usage: createUsage,
+    });
+    expect(err('list --everything')).toEqual({
+      message: 'Unknown option "--everything". Options: --all.',
+      usage: verbSpecs.list.usage,
+    });
+    expect(err('create zookeeper -n zk')).toEqual({
+      message: 'Unknown option "-n". Options: --name, --ttl, --host.',
+      usage: createUsage,
+    });
   });
 
   it('says when a command takes no options at all', () => {
-    expect(err('templates --verbose')).toEqual({ message: 'This command takes no options (got "--verbose").', usage: verbSpecs.templates.usage });
-    expect(err('delete zk-1 --force')).toEqual({ message: 'This command takes no options (got "--force").', usage: verbSpecs.delete.usage });
+    expect(err('templates --verbose')).toEqual({
+      message: 'This command takes no options (got "--verbose").',
+      usage: verbSpecs.templates.usage,
+    });
+    expect(err('delete zk-1 --force')).toEqual({
+      message: 'This command takes no options (got "--force").',
+      usage: verbSpecs.delete.usage,
+    });
     expect(err('list --all=yes')).toEqual({ message: 'Option --all takes no value.', usage: verbSpecs.list.usage });
   });
 
@@ -152,21 +188,30 @@ describe('parseCommand: sizes', () => {
   });
 
   it('a negative size is refused as a size, not as an unknown option', () => {
-    expect(err('create zookeeper -1')).toEqual({ message: '"-1" is not allowed here: sizes are whole numbers of nodes and names start with a letter.', usage: createUsage });
+    expect(err('create zookeeper -1')).toEqual({
+      message: '"-1" is not allowed here: sizes are whole numbers of nodes and names start with a letter.',
+      usage: createUsage,
+    });
   });
 });
 
 describe('parseCommand: extend days', () => {
   const extendUsage = verbSpecs.extend.usage;
   it.each(['0', '000', 'three', '1.5', '1e1', '1000', '+2', '2d'])('days %j are refused', (days) => {
-    expect(err(`extend zk-1 ${days}`)).toEqual({ message: `The number of days must be a whole number from 1, not "${days}".`, usage: extendUsage });
+    expect(err(`extend zk-1 ${days}`)).toEqual({
+      message: `The number of days must be a whole number from 1, not "${days}".`,
+      usage: extendUsage,
+    });
   });
 
   it('negative days are refused as days, not as an unknown option', () => {
-    expect(err('extend zk-1 -2')).toEqual({ message: '"-2" is not allowed here: days are whole numbers from 1 and names start with a letter.', usage: extendUsage });
+    expect(err('extend zk-1 -2')).toEqual({
+      message: '"-2" is not allowed here: days are whole numbers from 1 and names start with a letter.',
+      usage: extendUsage,
+    });
   });
 
-  it('omits the days key when none was given (the default is the service\'s)', () => {
+  it("omits the days key when none was given (the default is the service's)", () => {
     expect(Object.keys(ok('extend zk-1')).sort()).toEqual(['name', 'verb']);
   });
 
@@ -177,7 +222,10 @@ describe('parseCommand: extend days', () => {
   });
 
   it('is suggested for a typo and listed in help usage', () => {
-    expect(err('extnd zk-1')).toEqual({ message: 'Unknown command "extnd": did you mean `extend`?', usage: generalUsage });
+    expect(err('extnd zk-1')).toEqual({
+      message: 'Unknown command "extnd": did you mean `extend`?',
+      usage: generalUsage,
+    });
     expect(generalUsage).toContain('extend NAME [DAYS]');
   });
 });
@@ -214,15 +262,24 @@ describe('parseCommand: hostile names', () => {
   it('a name starting with a dash is refused (written as --name=-zk)', () => {
     expect(err('create zookeeper 3 --name=-zk')).toEqual(badName('-zk'));
     // Written with a space, node:util calls the value ambiguous; the message says what is wrong in plain words.
-    expect(err('create zookeeper 3 --name -zk')).toEqual({ message: 'Option --name needs a value, and values cannot start with a dash.', usage: createUsage });
+    expect(err('create zookeeper 3 --name -zk')).toEqual({
+      message: 'Option --name needs a value, and values cannot start with a dash.',
+      usage: createUsage,
+    });
   });
 
   it('an empty name is refused as empty', () => {
-    expect(err('create zookeeper --name=')).toEqual({ message: 'Bad cluster name "": the name is empty.', usage: createUsage });
+    expect(err('create zookeeper --name=')).toEqual({
+      message: 'Bad cluster name "": the name is empty.',
+      usage: createUsage,
+    });
   });
 
   it('a whitespace-split shell substitution fails on its first stray flag', () => {
-    expect(err('create zookeeper 3 --name $(rm -rf /)')).toEqual({ message: 'Unknown option "-r". Options: --name, --ttl, --host.', usage: createUsage });
+    expect(err('create zookeeper 3 --name $(rm -rf /)')).toEqual({
+      message: 'Unknown option "-r". Options: --name, --ttl, --host.',
+      usage: createUsage,
+    });
   });
 
   it('a 41-character name is refused with its length, echo truncated', () => {
@@ -234,14 +291,29 @@ describe('parseCommand: hostile names', () => {
   });
 
   it('status and delete check names with their own usage line', () => {
-    expect(err('delete <@U123>')).toEqual({ message: `Bad cluster name "@U123": ${nameRule}.`, usage: verbSpecs.delete.usage });
-    expect(err('status `ls`')).toEqual({ message: `Bad cluster name "ls": ${nameRule}.`, usage: verbSpecs.status.usage });
+    expect(err('delete <@U123>')).toEqual({
+      message: `Bad cluster name "@U123": ${nameRule}.`,
+      usage: verbSpecs.delete.usage,
+    });
+    expect(err('status `ls`')).toEqual({
+      message: `Bad cluster name "ls": ${nameRule}.`,
+      usage: verbSpecs.status.usage,
+    });
   });
 
   it('template names are held to a pattern too', () => {
-    expect(err('create <!channel>')).toEqual({ message: '"!channel" is not a template name. `/cluster templates` lists them.', usage: createUsage });
-    expect(err('create zооkeeper')).toEqual({ message: '"zооkeeper" is not a template name. `/cluster templates` lists them.', usage: createUsage });
-    expect(err('create 3')).toEqual({ message: '"3" is not a template name. `/cluster templates` lists them.', usage: createUsage });
+    expect(err('create <!channel>')).toEqual({
+      message: '"!channel" is not a template name. `/cluster templates` lists them.',
+      usage: createUsage,
+    });
+    expect(err('create zооkeeper')).toEqual({
+      message: '"zооkeeper" is not a template name. `/cluster templates` lists them.',
+      usage: createUsage,
+    });
+    expect(err('create 3')).toEqual({
+      message: '"3" is not a template name. `/cluster templates` lists them.',
+      usage: createUsage,
+    });
     expect(err(`create ${'a'.repeat(32)}`).message).toMatch(/is not a template name/);
     expect(ok(`create ${'a'.repeat(31)}`)).toEqual({ verb: 'create', template: 'a'.repeat(31) });
   });
@@ -259,7 +331,10 @@ describe('parseCommand: arity and length', () => {
     ['create zookeeper 3 4', { message: 'Too many words for `create`: "4".', usage: createUsage }],
     ['delete a b c', { message: 'Too many words for `delete`: "b c".', usage: verbSpecs.delete.usage }],
     ['status a b', { message: 'Too many words for `status`: "b".', usage: verbSpecs.status.usage }],
-    ['templates zookeeper', { message: 'Too many words for `templates`: "zookeeper".', usage: verbSpecs.templates.usage }],
+    [
+      'templates zookeeper',
+      { message: 'Too many words for `templates`: "zookeeper".', usage: verbSpecs.templates.usage },
+    ],
     ['list mine', { message: 'Too many words for `list`: "mine".', usage: verbSpecs.list.usage }],
     ['help create list', { message: 'Too many words for `help`: "list".', usage: verbSpecs.help.usage }],
     ['create zookeeper 3 &lt;b&gt;', { message: 'Too many words for `create`: "b".', usage: createUsage }],
@@ -269,7 +344,10 @@ describe('parseCommand: arity and length', () => {
 
   it('refuses text over the limit before reading it', () => {
     const text = `create zookeeper 3 --name ${'a'.repeat(400)}`;
-    expect(err(text)).toEqual({ message: `That command is ${text.length} characters long; commands are at most 300.`, usage: generalUsage });
+    expect(err(text)).toEqual({
+      message: `That command is ${text.length} characters long; commands are at most 300.`,
+      usage: generalUsage,
+    });
     expect(err('x'.repeat(301)).message).toBe('That command is 301 characters long; commands are at most 300.');
   });
 });
@@ -352,7 +430,11 @@ describe('migrate', () => {
 
   it('takes --all-from HOST instead of a name (who may is policy)', () => {
     expect(ok('migrate --all-from docker-a')).toEqual({ verb: 'migrate', allFrom: 'docker-a' });
-    expect(ok('migrate --all-from docker-a --to docker-b')).toEqual({ verb: 'migrate', allFrom: 'docker-a', to: 'docker-b' });
+    expect(ok('migrate --all-from docker-a --to docker-b')).toEqual({
+      verb: 'migrate',
+      allFrom: 'docker-a',
+      to: 'docker-b',
+    });
   });
 
   it.each([

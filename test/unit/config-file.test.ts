@@ -10,7 +10,10 @@ describe('renderConfigFile', () => {
   });
 
   it('writes a Hadoop configuration file, values rendered per node, in declaration order', () => {
-    const file = parse({ format: 'hadoop-xml', properties: { 'fs.defaultFS': 'hdfs://{{nn}}:8020', 'dfs.replication': 2, 'dfs.permissions.enabled': false } });
+    const file = parse({
+      format: 'hadoop-xml',
+      properties: { 'fs.defaultFS': 'hdfs://{{nn}}:8020', 'dfs.replication': 2, 'dfs.permissions.enabled': false },
+    });
     const text = renderConfigFile(file, (s) => s.replace('{{nn}}', 'namenode'), 'Rendered for node worker-1');
     expect(text).toBe(
       [
@@ -35,9 +38,26 @@ describe('renderConfigFile', () => {
   });
 
   it('writes Java properties, escaping what java.util.Properties would read differently', () => {
-    const file = parse({ format: 'properties', properties: { 'node.id': 3, path: 'C:\\data', banner: 'line1\nline2', pad: ' x', provider: '${file:/etc/p.env:K}' } });
+    const file = parse({
+      format: 'properties',
+      properties: {
+        'node.id': 3,
+        path: 'C:\\data',
+        banner: 'line1\nline2',
+        pad: ' x',
+        provider: '${file:/etc/p.env:K}',
+      },
+    });
     expect(renderConfigFile(file, identity, 'Rendered for kafka-3')).toBe(
-      ['# Rendered for kafka-3', 'node.id=3', 'path=C:\\\\data', 'banner=line1\\nline2', 'pad=\\ x', 'provider=${file:/etc/p.env:K}', ''].join('\n'),
+      [
+        '# Rendered for kafka-3',
+        'node.id=3',
+        'path=C:\\\\data',
+        'banner=line1\\nline2',
+        'pad=\\ x',
+        'provider=${file:/etc/p.env:K}',
+        '',
+      ].join('\n'),
     );
   });
 });
@@ -45,7 +65,10 @@ describe('renderConfigFile', () => {
 describe('configFileSchema', () => {
   it('accepts text or a known format with scalar values', () => {
     expect(parse('text')).toBe('text');
-    expect(parse({ format: 'properties', properties: { a: true } })).toEqual({ format: 'properties', properties: { a: 'true' } });
+    expect(parse({ format: 'properties', properties: { a: true } })).toEqual({
+      format: 'properties',
+      properties: { a: 'true' },
+    });
   });
 
   it.each([

@@ -11,7 +11,12 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const templates = loadTemplateCatalog(path.join(repoRoot, 'manifests/templates')).list();
 
 // What each shipped role needs back after CapDrop ALL, found by running the templates' integration tests.
-const expectedCaps: Record<string, string[]> = { 'zookeeper/zk': ['DAC_OVERRIDE'], 'hbase/zk': ['DAC_OVERRIDE'], 'solr/zk': ['DAC_OVERRIDE'], 'sqoop/postgres': ['CHOWN', 'FOWNER', 'DAC_OVERRIDE', 'SETUID', 'SETGID'] };
+const expectedCaps: Record<string, string[]> = {
+  'zookeeper/zk': ['DAC_OVERRIDE'],
+  'hbase/zk': ['DAC_OVERRIDE'],
+  'solr/zk': ['DAC_OVERRIDE'],
+  'sqoop/postgres': ['CHOWN', 'FOWNER', 'DAC_OVERRIDE', 'SETUID', 'SETGID'],
+};
 
 describe.each(templates.map((t) => [t.name, t] as const))('container spec of %s', (name, template) => {
   const plan = planCluster({
@@ -43,14 +48,22 @@ describe.each(templates.map((t) => [t.name, t] as const))('container spec of %s'
     // No web UI published; everything published binds to the configured address.
     const uiPorts = node.ports.filter((p) => p.ui).map((p) => `${p.port}/tcp`);
     for (const ui of uiPorts) expect(hc.PortBindings).not.toHaveProperty(ui);
-    for (const bindings of Object.values(hc.PortBindings)) expect(bindings.every((b) => b.HostIp === '127.0.0.1')).toBe(true);
+    for (const bindings of Object.values(hc.PortBindings))
+      expect(bindings.every((b) => b.HostIp === '127.0.0.1')).toBe(true);
     expect(hc.ReadonlyRootfs).toBe(node.security.readOnlyRoot);
   });
 });
 
 describe('containerSpec', () => {
   const zookeeper = templates.find((t) => t.name === 'zookeeper')!;
-  const plan = planCluster({ clusterId: '7f3a9c2e-1111-2222-3333-444455556666', clusterName: 'zk-1', owner: 'U0ALICE', template: zookeeper, size: 1, subnet: subnetAt('10.244.0.0/16', 4) });
+  const plan = planCluster({
+    clusterId: '7f3a9c2e-1111-2222-3333-444455556666',
+    clusterName: 'zk-1',
+    owner: 'U0ALICE',
+    template: zookeeper,
+    size: 1,
+    subnet: subnetAt('10.244.0.0/16', 4),
+  });
   const node = plan.nodes[0]!;
 
   it('binds published ports to the configured address and pins a reset host port', () => {
@@ -59,7 +72,11 @@ describe('containerSpec', () => {
   });
 
   it('takes the restart policy and pids limit from settings', () => {
-    const spec = containerSpec(plan, node, 'img', { publishIp: '127.0.0.1', restartPolicy: 'unless-stopped', pidsLimit: 512 });
+    const spec = containerSpec(plan, node, 'img', {
+      publishIp: '127.0.0.1',
+      restartPolicy: 'unless-stopped',
+      pidsLimit: 512,
+    });
     expect(spec.HostConfig.RestartPolicy).toEqual({ Name: 'unless-stopped' });
     expect(spec.HostConfig.PidsLimit).toBe(512);
   });
@@ -79,15 +96,27 @@ describe('containerSpec', () => {
 
 describe('template hardening fields', () => {
   const base = {
-    name: 't', title: 'T', description: 'd', version: '1', sizeMeans: 'nodes', sizes: { min: 1, max: 1, default: 1 },
+    name: 't',
+    title: 'T',
+    description: 'd',
+    version: '1',
+    sizeMeans: 'nodes',
+    sizes: { min: 1, max: 1, default: 1 },
   };
   const role = { image: 'zookeeper', count: 1, resources: { cpus: 1, memoryMiB: 256 } };
 
   it('refuses a capability that reaches the host', () => {
-    expect(() => parseTemplate({ ...base, roles: { a: { ...role, capAdd: ['SYS_ADMIN'] } } }, 't.yaml')).toThrow(/capAdd/);
+    expect(() => parseTemplate({ ...base, roles: { a: { ...role, capAdd: ['SYS_ADMIN'] } } }, 't.yaml')).toThrow(
+      /capAdd/,
+    );
   });
 
   it('refuses a web UI port that is also published', () => {
-    expect(() => parseTemplate({ ...base, roles: { a: { ...role, ports: { ui: { port: 80, ui: true, publish: true } } } } }, 't.yaml')).toThrow(/never published/);
+    expect(() =>
+      parseTemplate(
+        { ...base, roles: { a: { ...role, ports: { ui: { port: 80, ui: true, publish: true } } } } },
+        't.yaml',
+      ),
+    ).toThrow(/never published/);
   });
 });

@@ -25,7 +25,13 @@ function project(files: Record<string, string>): string {
     mkdirSync(path.dirname(path.join(root, 'src', name)), { recursive: true });
     writeFileSync(path.join(root, 'src', name), text);
   }
-  writeFileSync(path.join(root, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true }, include: ['src'] }));
+  writeFileSync(
+    path.join(root, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', strict: true },
+      include: ['src'],
+    }),
+  );
   symlinkSync(path.join(repo, 'node_modules'), path.join(root, 'node_modules'));
   return root;
 }
@@ -33,10 +39,17 @@ function project(files: Record<string, string>): string {
 /** "rule file → dependency" for each violation depcruise reports. */
 function violations(root: string): string[] {
   const bin = path.join(repo, 'node_modules', '.bin', 'depcruise');
-  const run = spawnSync(bin, ['src', '--config', path.join(repo, '.dependency-cruiser.cjs'), '--output-type', 'json'], { cwd: root, encoding: 'utf8' });
+  const run = spawnSync(bin, ['src', '--config', path.join(repo, '.dependency-cruiser.cjs'), '--output-type', 'json'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   expect(run.stdout, run.stderr).not.toBe('');
-  const result = JSON.parse(run.stdout) as { summary: { violations: { rule: { name: string }; from: string; to: string }[] } };
-  return result.summary.violations.map((v) => `${v.rule.name} ${v.from} → ${v.to.replace(/^node_modules\/([^/]+).*$/, '$1')}`).sort();
+  const result = JSON.parse(run.stdout) as {
+    summary: { violations: { rule: { name: string }; from: string; to: string }[] };
+  };
+  return result.summary.violations
+    .map((v) => `${v.rule.name} ${v.from} → ${v.to.replace(/^node_modules\/([^/]+).*$/, '$1')}`)
+    .sort();
 }
 
 describe('the import rules (.dependency-cruiser.cjs)', () => {
@@ -48,9 +61,10 @@ describe('the import rules (.dependency-cruiser.cjs)', () => {
       'domain/knows-slack.ts': "import { sent } from '../slack/sender.js';\nexport const s = sent;\n",
       'render/card.ts': "import { load } from '../services/load.js';\nexport const l = load;\n",
       'services/load.ts': "import { query } from '../db/query.js';\nexport const load = query;\n",
-      'db/query.ts': "export const query = 1;\n",
+      'db/query.ts': 'export const query = 1;\n',
       'slack/sender.ts': "import { route } from '../http/route.js';\nexport const sent = route;\n",
-      'http/route.ts': "import type { Redis } from 'ioredis';\nimport { sent } from '../slack/sender.js';\nexport const route = sent;\nexport type R = Redis;\n",
+      'http/route.ts':
+        "import type { Redis } from 'ioredis';\nimport { sent } from '../slack/sender.js';\nexport const route = sent;\nexport type R = Redis;\n",
     });
     expect(violations(root)).toEqual([
       'adapters-stay-apart src/http/route.ts → src/slack/sender.ts',
@@ -70,9 +84,12 @@ describe('the import rules (.dependency-cruiser.cjs)', () => {
       'domain/cluster.ts': "import { AppError } from '../errors.js';\nexport const e = AppError;\n",
       'render/card.ts': "import { e } from '../domain/cluster.js';\nexport const c = e;\n",
       'services/ports.ts': 'export interface Queue { add(): void }\n',
-      'services/create.ts': "import type { Queue } from './ports.js';\nimport { e } from '../domain/cluster.js';\nexport const create = (q: Queue) => (q.add(), e);\n",
-      'queue/producer.ts': "import type { Redis } from 'ioredis';\nimport type { Queue } from '../services/ports.js';\nexport type P = Queue & { r?: Redis };\n",
-      'entrypoints/main.ts': "import { Redis } from 'ioredis';\nimport { create } from '../services/create.js';\nexport const m = [create, Redis];\n",
+      'services/create.ts':
+        "import type { Queue } from './ports.js';\nimport { e } from '../domain/cluster.js';\nexport const create = (q: Queue) => (q.add(), e);\n",
+      'queue/producer.ts':
+        "import type { Redis } from 'ioredis';\nimport type { Queue } from '../services/ports.js';\nexport type P = Queue & { r?: Redis };\n",
+      'entrypoints/main.ts':
+        "import { Redis } from 'ioredis';\nimport { create } from '../services/create.js';\nexport const m = [create, Redis];\n",
     });
     expect(violations(root)).toEqual([]);
   });

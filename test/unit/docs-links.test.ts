@@ -16,7 +16,11 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** README.md and every markdown file under docs/. */
 function docFiles(root: string): string[] {
   const docs = path.join(root, 'docs');
-  const under = existsSync(docs) ? (readdirSync(docs, { recursive: true }) as string[]).filter((f) => f.endsWith('.md')).map((f) => path.join(docs, f)) : [];
+  const under = existsSync(docs)
+    ? (readdirSync(docs, { recursive: true }) as string[])
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => path.join(docs, f))
+    : [];
   return [path.join(root, 'README.md'), ...under.sort()];
 }
 
@@ -28,7 +32,8 @@ function withoutFences(md: string): string {
     .map((line) => {
       const marker = /^\s*(`{3,}|~{3,})/.exec(line)?.[1];
       if (fence) {
-        if (marker && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker) fence = undefined;
+        if (marker && marker[0] === fence[0] && marker.length >= fence.length && line.trim() === marker)
+          fence = undefined;
         return '';
       }
       if (marker) fence = marker;
@@ -77,7 +82,8 @@ function anchorsOf(md: string): Set<string> {
     const atx = /^ {0,3}#{1,6}\s+(.*)$/.exec(line);
     if (atx) return add(atx[1]!);
     const next = lines[i + 1];
-    if (next !== undefined && /^ {0,3}(=+|-+)\s*$/.test(next) && line.trim() && !/^\s*([|>*+-]|\d+[.)])/.test(line)) add(line);
+    if (next !== undefined && /^ {0,3}(=+|-+)\s*$/.test(next) && line.trim() && !/^\s*([|>*+-]|\d+[.)])/.test(line))
+      add(line);
   });
   for (const m of md.matchAll(/<a\s[^>]*\b(?:id|name)="([^"]+)"/g)) anchors.add(m[1]!);
   return anchors;
@@ -93,9 +99,11 @@ function linksIn(md: string): Link[] {
   const text = withoutCode(md);
   const lineAt = (index: number) => text.slice(0, index).split('\n').length;
   const links: Link[] = [];
-  const inline = /!?\[(?:[^[\]]|\[[^\]]*\])*\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(?:\s+(?:"[^"]*"|'[^']*'))?\s*\)/g;
+  const inline =
+    /!?\[(?:[^[\]]|\[[^\]]*\])*\]\(\s*(<[^>]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)(?:\s+(?:"[^"]*"|'[^']*'))?\s*\)/g;
   for (const m of text.matchAll(inline)) links.push({ line: lineAt(m.index), target: m[1]! });
-  for (const m of text.matchAll(/^ {0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)/gm)) links.push({ line: lineAt(m.index), target: m[1]! });
+  for (const m of text.matchAll(/^ {0,3}\[[^\]]+\]:\s*(<[^>]*>|\S+)/gm))
+    links.push({ line: lineAt(m.index), target: m[1]! });
   return links.map((l) => ({ ...l, target: l.target.replace(/^<(.*)>$/, '$1') }));
 }
 
@@ -146,7 +154,8 @@ function linkProblems(root: string, files: string[]): string[] {
     }
   }
   const ignored = ignoredByGit(root, [...new Set(pending.map((p) => p.rel))]);
-  for (const p of pending) if (ignored.has(p.rel)) problems.push(`${p.where}: git ignores it, so a clone does not have it`);
+  for (const p of pending)
+    if (ignored.has(p.rel)) problems.push(`${p.where}: git ignores it, so a clone does not have it`);
   return problems;
 }
 
@@ -169,7 +178,9 @@ describe('the link check itself', () => {
 
   it('computes the ids GitHub gives headings', () => {
     // Headings of manifests/images, which the docs link to by these ids.
-    expect(githubSlug(headingText('zookeeper (ZooKeeper 3.8.0, Debian package, on `base`)'))).toBe('zookeeper-zookeeper-380-debian-package-on-base');
+    expect(githubSlug(headingText('zookeeper (ZooKeeper 3.8.0, Debian package, on `base`)'))).toBe(
+      'zookeeper-zookeeper-380-debian-package-on-base',
+    );
     expect(githubSlug(headingText('3. kafka  (`manifests/images/kafka/`)'))).toBe('3-kafka--manifestsimageskafka');
     expect(githubSlug(headingText('Reconciler (Postgres is the truth)'))).toBe('reconciler-postgres-is-the-truth');
     expect(githubSlug(headingText('`SNAPSHOT_MAX_BYTES` and [links](x.md)'))).toBe('snapshot_max_bytes-and-links');

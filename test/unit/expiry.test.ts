@@ -3,23 +3,23 @@
  * FakeClock so "an hour before" and "expired" are exact.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handleAction, handleCommand, precheckCommand, type Caller } from '../../src/app/handle-command.js';
+import { type Caller, handleAction, handleCommand, precheckCommand } from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import type { Cluster } from '../../src/domain/cluster.js';
 import type { ClusterState } from '../../src/domain/cluster-state.js';
 import { checkExtend, systemActor } from '../../src/domain/expiry.js';
 import type { Message } from '../../src/render/blocks.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
-import { renderText } from '../../src/shell/text-render.js';
-import { createShellNotifier } from '../../src/shell/shell-notifier.js';
-import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
 import { requestExtend } from '../../src/services/extend-cluster.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
+import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
 import type { Settings } from '../../src/services/ports.js';
 import { recoverJobs } from '../../src/services/recover-jobs.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
+import { createShellNotifier } from '../../src/shell/shell-notifier.js';
+import { renderText } from '../../src/shell/text-render.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
-import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const world = (settings: Partial<Settings> = {}) => memoryWorld(catalog, settings);
@@ -30,7 +30,13 @@ const hour = 60 * minute;
 const day = 24 * hour;
 
 /** A cluster in `state` that expires `inMs` from the world's now. */
-async function expiring(w: World, name: string, inMs: number, state: ClusterState = 'ready', owner = 'UALICE'): Promise<Cluster> {
+async function expiring(
+  w: World,
+  name: string,
+  inMs: number,
+  state: ClusterState = 'ready',
+  owner = 'UALICE',
+): Promise<Cluster> {
   return w.store.seed({ name, owner, expiresAt: new Date(w.clock.now().getTime() + inMs) }, state);
 }
 
@@ -51,11 +57,18 @@ describe('checkExtend', () => {
   });
 
   it('adds to now when the expiry has already passed, so the days are really bought', () => {
-    expect(check({ expiresAt: new Date('2026-11-26T11:00:00Z') }, 1)).toEqual({ ok: true, expiresAt: new Date('2026-11-27T12:00:00Z') });
+    expect(check({ expiresAt: new Date('2026-11-26T11:00:00Z') }, 1)).toEqual({
+      ok: true,
+      expiresAt: new Date('2026-11-27T12:00:00Z'),
+    });
   });
 
   it.each([0, -1, 8, 1.5])('refuses %d days per extension', (days) => {
-    expect(check({}, days)).toMatchObject({ ok: false, code: 'bad_command', message: expect.stringContaining('1 to 7 days') });
+    expect(check({}, days)).toMatchObject({
+      ok: false,
+      code: 'bad_command',
+      message: expect.stringContaining('1 to 7 days'),
+    });
   });
 
   it('refuses past the lifetime cap, saying how many days still fit; admins are exempt', () => {
@@ -91,7 +104,10 @@ describe('sweepExpiry: reminders', () => {
     w.clock.advance(1 * minute); // exactly 60 minutes left
     expect((await sweepExpiry(w)).reminded).toEqual([c.id]);
     expect(reminders(w)).toHaveLength(1);
-    expect(reminders(w)[0]).toMatchObject({ user: 'UALICE', message: { kind: 'expiryReminder', cluster: { id: c.id, name: 'zk-soon' } } });
+    expect(reminders(w)[0]).toMatchObject({
+      user: 'UALICE',
+      message: { kind: 'expiryReminder', cluster: { id: c.id, name: 'zk-soon' } },
+    });
     expect(w.store.clusters.get(c.id)!.remindedAt).toEqual(w.clock.now());
 
     for (let i = 0; i < 5; i++) {
@@ -102,10 +118,17 @@ describe('sweepExpiry: reminders', () => {
   });
 
   it('reminds ready, degraded and failed clusters, but not ones being created, deleted or gone', async () => {
-    const live = await Promise.all((['ready', 'degraded', 'failed'] as const).map((s) => expiring(w, `live-${s}`, 30 * minute, s)));
-    for (const s of ['requested', 'provisioning', 'deleting', 'deleted'] as const) await expiring(w, `not-${s}`, 30 * minute, s);
+    const live = await Promise.all(
+      (['ready', 'degraded', 'failed'] as const).map((s) => expiring(w, `live-${s}`, 30 * minute, s)),
+    );
+    for (const s of ['requested', 'provisioning', 'deleting', 'deleted'] as const)
+      await expiring(w, `not-${s}`, 30 * minute, s);
     await sweepExpiry(w);
-    expect(reminders(w).map((r) => r.message.cluster.id).sort()).toEqual(live.map((c) => c.id).sort());
+    expect(
+      reminders(w)
+        .map((r) => r.message.cluster.id)
+        .sort(),
+    ).toEqual(live.map((c) => c.id).sort());
   });
 
   it('two sweeps at once remind once', async () => {
@@ -149,7 +172,7 @@ describe('requestExtend', () => {
     expect((await w.store.events(c.id)).at(-1)).toMatchObject({ actor: 'UALICE', kind: 'extended' });
   });
 
-  it('refuses another user\'s cluster and writes nothing; an admin may', async () => {
+  it("refuses another user's cluster and writes nothing; an admin may", async () => {
     const c = await expiring(w, 'zk-1', 2 * hour);
     const writes = w.store.writes;
     expect((await appRejection(requestExtend(w, 'UBOB', { id: c.id }, 1))).code).toBe('forbidden');
@@ -204,7 +227,9 @@ describe('extend from the command and the reminder buttons', () => {
     expect(reply).toContain('<!date^');
     await handleCommand(w, alice, cmd('extend zk-1 3'));
     expect(w.store.clusters.get(c.id)!.expiresAt.getTime()).toBe(c.expiresAt.getTime() + 4 * day);
-    expect(textOf(await handleCommand(w, alice, cmd('extend zk-1 99')))).toContain('⚠️ A cluster can be extended by 1 to 7 days at a time');
+    expect(textOf(await handleCommand(w, alice, cmd('extend zk-1 99')))).toContain(
+      '⚠️ A cluster can be extended by 1 to 7 days at a time',
+    );
   });
 
   it('the Extend 1 day / 3 days buttons extend; Delete now deletes; another user is refused', async () => {
@@ -220,7 +245,11 @@ describe('extend from the command and the reminder buttons', () => {
   it("a reminder's Extend button pressed twice adds once: it extends the expiry it was sent with", async () => {
     const c = await expiring(w, 'zk-1', hour);
     const reminder = renderDirectMessage({ kind: 'expiryReminder', cluster: c }, { now: w.clock.now() });
-    const value = (reminder.blocks.flatMap((b) => (b.type === 'actions' ? b.elements : [])).find((e) => e.action_id === 'cluster.extend.1d') as { value: string }).value;
+    const value = (
+      reminder.blocks
+        .flatMap((b) => (b.type === 'actions' ? b.elements : []))
+        .find((e) => e.action_id === 'cluster.extend.1d') as { value: string }
+    ).value;
     expect(textOf(await handleAction(w, alice, 'extend1d', value))).toContain('zk-1 now expires');
     const second = textOf(await handleAction(w, alice, 'extend1d', value));
     expect(second).toContain('zk-1 was extended since this button was sent');
@@ -240,7 +269,9 @@ describe('sweepExpiry: deleting expired clusters', () => {
   beforeEach(() => (w = world()));
 
   it('moves only expired ready/degraded/failed clusters to deleting as clusterbot, updates their cards and queues the delete', async () => {
-    const expired = await Promise.all((['ready', 'degraded', 'failed'] as const).map((s) => expiring(w, `old-${s}`, -minute, s)));
+    const expired = await Promise.all(
+      (['ready', 'degraded', 'failed'] as const).map((s) => expiring(w, `old-${s}`, -minute, s)),
+    );
     const future = await expiring(w, 'fresh', 2 * hour);
     const creating = await expiring(w, 'creating', -minute, 'provisioning');
     const result = await sweepExpiry(w);
@@ -248,8 +279,17 @@ describe('sweepExpiry: deleting expired clusters', () => {
     for (const c of expired) expect(w.store.stateOf(c.id)).toBe('deleting');
     expect(w.store.stateOf(future.id)).toBe('ready');
     expect(w.store.stateOf(creating.id)).toBe('provisioning');
-    expect(w.store.transitions.filter((t) => t.to === 'deleting').map((t) => t.actor)).toEqual([systemActor, systemActor, systemActor]);
-    expect(w.queue.jobs).toEqual(expired.map((c) => ({ name: 'cluster.delete', payload: expect.objectContaining({ clusterId: c.id, actor: systemActor }) })));
+    expect(w.store.transitions.filter((t) => t.to === 'deleting').map((t) => t.actor)).toEqual([
+      systemActor,
+      systemActor,
+      systemActor,
+    ]);
+    expect(w.queue.jobs).toEqual(
+      expired.map((c) => ({
+        name: 'cluster.delete',
+        payload: expect.objectContaining({ clusterId: c.id, actor: systemActor }),
+      })),
+    );
     expect(w.notifier.cards.map((v) => v.cluster.state)).toEqual(['deleting', 'deleting', 'deleting']);
     expect(reminders(w)).toEqual([]); // too late for a reminder
   });
@@ -281,9 +321,18 @@ describe('sweepExpiry: deleting expired clusters', () => {
     await sweepExpiry(w);
     await deleteClusterJob(w, c.id, w.queue.jobs[0]!.payload.actor);
     expect(w.store.stateOf(c.id)).toBe('deleted');
-    expect(w.notifier.threadMessages).toEqual([{ kind: 'deleted', by: systemActor, removed: { containers: 0, volumes: 0, networks: 0 } }]);
+    expect(w.notifier.threadMessages).toEqual([
+      { kind: 'deleted', by: systemActor, removed: { containers: 0, volumes: 0, networks: 0 } },
+    ]);
     expect(w.notifier.directs).toEqual([
-      { user: 'UALICE', message: { kind: 'expiredDeleted', cluster: expect.objectContaining({ id: c.id, state: 'deleted' }), removed: { containers: 0, volumes: 0, networks: 0 } } },
+      {
+        user: 'UALICE',
+        message: {
+          kind: 'expiredDeleted',
+          cluster: expect.objectContaining({ id: c.id, state: 'deleted' }),
+          removed: { containers: 0, volumes: 0, networks: 0 },
+        },
+      },
     ]);
   });
 
@@ -299,7 +348,9 @@ describe('sweepExpiry: deleting expired clusters', () => {
     const c = await expiring(w, 'old', -minute);
     await w.store.expire(c.id, w.clock.now()); // the sweep crashed before enqueuing
     await recoverJobs(w);
-    expect(w.queue.jobs).toEqual([{ name: 'cluster.delete', payload: expect.objectContaining({ clusterId: c.id, actor: systemActor }) }]);
+    expect(w.queue.jobs).toEqual([
+      { name: 'cluster.delete', payload: expect.objectContaining({ clusterId: c.id, actor: systemActor }) },
+    ]);
   });
 
   it('one cluster failing does not stop the others', async () => {

@@ -12,17 +12,17 @@ import { defaultThresholds } from '../../src/domain/health.js';
 import { answer, goDown, isDown, recoveryVerdict, setByAdmin } from '../../src/domain/host-health.js';
 import { renderClusterCard } from '../../src/render/cluster-card.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
-import type { HostProbe, HostReading, HostRecord } from '../../src/services/ports.js';
 import { monitorClusters } from '../../src/services/monitor-clusters.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
-import { watchHosts, type WatchHostsDeps } from '../../src/services/watch-hosts.js';
+import type { HostProbe, HostReading, HostRecord } from '../../src/services/ports.js';
+import { type WatchHostsDeps, watchHosts } from '../../src/services/watch-hosts.js';
 import { type FakeClock, memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const t0 = new Date('2025-01-06T09:00:00Z');
 
-describe('a host\'s state across an outage (goDown, answer, setByAdmin)', () => {
+describe("a host's state across an outage (goDown, answer, setByAdmin)", () => {
   it('a draining host that goes down comes back draining; an active one active; a drain or activate while down waits for its return', () => {
     const draining = { state: 'draining' as const, resumeState: null };
     const down = goDown(draining);
@@ -34,7 +34,10 @@ describe('a host\'s state across an outage (goDown, answer, setByAdmin)', () => 
     expect(answer({ state: 'down', resumeState: null })).toEqual({ state: 'active', resumeState: null });
     expect(answer(draining)).toEqual(draining);
     expect(setByAdmin(down, 'active')).toEqual({ state: 'down', resumeState: 'active' });
-    expect(answer(setByAdmin(goDown({ state: 'active', resumeState: null }), 'draining'))).toEqual({ state: 'draining', resumeState: null });
+    expect(answer(setByAdmin(goDown({ state: 'active', resumeState: null }), 'draining'))).toEqual({
+      state: 'draining',
+      resumeState: null,
+    });
     expect(setByAdmin({ state: 'active', resumeState: null }, 'draining')).toEqual(draining);
     expect(setByAdmin(draining, 'down')).toEqual(down);
   });
@@ -48,14 +51,31 @@ describe('isDown and recoveryVerdict', () => {
   });
 
   it('ready when every node runs and is ready; waits, then fails, when one is not; fails at once when one is gone', () => {
-    const n = (hostname: string, o: Partial<{ exists: boolean; running: boolean; ready: boolean }> = {}) => ({ hostname, exists: true, running: true, ready: true, ...o });
+    const n = (hostname: string, o: Partial<{ exists: boolean; running: boolean; ready: boolean }> = {}) => ({
+      hostname,
+      exists: true,
+      running: true,
+      ready: true,
+      ...o,
+    });
     expect(recoveryVerdict('c', [n('zk-1'), n('zk-2')], 0, 60_000)).toEqual({ kind: 'ready' });
     expect(recoveryVerdict('c', [n('zk-1'), n('zk-2', { ready: false })], 59_000, 60_000)).toEqual({ kind: 'wait' });
-    expect(recoveryVerdict('c', [n('zk-1', { ready: false }), n('zk-2', { ready: false })], 61_000, 60_000)).toEqual({ kind: 'failed', reason: 'Docker host c answers again, but zk-1 and zk-2 were not ready 60 s later.' });
+    expect(recoveryVerdict('c', [n('zk-1', { ready: false }), n('zk-2', { ready: false })], 61_000, 60_000)).toEqual({
+      kind: 'failed',
+      reason: 'Docker host c answers again, but zk-1 and zk-2 were not ready 60 s later.',
+    });
     // A stopped node gets a short grace for its restart policy, then fails the cluster (Retry starts it).
-    expect(recoveryVerdict('c', [n('zk-1', { running: false, ready: false }), n('zk-2')], 29_000, 60_000)).toEqual({ kind: 'wait' });
-    expect(recoveryVerdict('c', [n('zk-1', { running: false, ready: false }), n('zk-2')], 30_000, 60_000)).toEqual({ kind: 'failed', reason: 'Docker host c answers again, but zk-1 is stopped there.' });
-    expect(recoveryVerdict('c', [n('zk-1', { exists: false }), n('zk-2')], 0, 60_000)).toEqual({ kind: 'failed', reason: 'Docker host c answers again, but zk-1 is gone from it.' });
+    expect(recoveryVerdict('c', [n('zk-1', { running: false, ready: false }), n('zk-2')], 29_000, 60_000)).toEqual({
+      kind: 'wait',
+    });
+    expect(recoveryVerdict('c', [n('zk-1', { running: false, ready: false }), n('zk-2')], 30_000, 60_000)).toEqual({
+      kind: 'failed',
+      reason: 'Docker host c answers again, but zk-1 is stopped there.',
+    });
+    expect(recoveryVerdict('c', [n('zk-1', { exists: false }), n('zk-2')], 0, 60_000)).toEqual({
+      kind: 'failed',
+      reason: 'Docker host c answers again, but zk-1 is gone from it.',
+    });
     expect(recoveryVerdict('c', [], 0, 60_000)).toMatchObject({ kind: 'failed' });
   });
 
@@ -68,16 +88,45 @@ describe('isDown and recoveryVerdict', () => {
 /** The hosts table's guarantees that the tick leans on (db/host-store.ts): last seen, up-since, down only once. */
 class Hosts {
   readonly rows = new Map<string, HostRecord>();
-  constructor(private readonly clock: FakeClock, names: string[]) {
+  constructor(
+    private readonly clock: FakeClock,
+    names: string[],
+  ) {
     for (const name of names)
-      this.rows.set(name, { name, url: 'unix:///x', tlsDir: null, insecure: false, advertiseAddress: null, labels: {}, state: 'active', cpus: 8, memoryMiB: 16384, maxCpus: null, maxMemoryMiB: null, diskFreeBytes: null, memoryFreeBytes: null, lastSeenAt: clock.now(), upSince: clock.now(), lastError: null });
+      this.rows.set(name, {
+        name,
+        url: 'unix:///x',
+        tlsDir: null,
+        insecure: false,
+        advertiseAddress: null,
+        labels: {},
+        state: 'active',
+        cpus: 8,
+        memoryMiB: 16384,
+        maxCpus: null,
+        maxMemoryMiB: null,
+        diskFreeBytes: null,
+        memoryFreeBytes: null,
+        lastSeenAt: clock.now(),
+        upSince: clock.now(),
+        lastError: null,
+      });
   }
   async list() {
     return [...this.rows.values()].map((r) => ({ ...r }));
   }
   async recordHealth(name: string, r: HostReading) {
     const h = this.rows.get(name)!;
-    if (r.ok) Object.assign(h, { cpus: r.cpus, memoryMiB: r.memoryMiB, diskFreeBytes: r.diskFreeBytes ?? h.diskFreeBytes, lastSeenAt: this.clock.now(), upSince: h.upSince ?? this.clock.now(), lastError: null, ...answer({ state: h.state, resumeState: h.resumeState ?? null }) });
+    if (r.ok)
+      Object.assign(h, {
+        cpus: r.cpus,
+        memoryMiB: r.memoryMiB,
+        diskFreeBytes: r.diskFreeBytes ?? h.diskFreeBytes,
+        lastSeenAt: this.clock.now(),
+        upSince: h.upSince ?? this.clock.now(),
+        lastError: null,
+        ...answer({ state: h.state, resumeState: h.resumeState ?? null }),
+      });
     else Object.assign(h, { lastError: r.error, upSince: null });
     return { ...h };
   }
@@ -93,7 +142,9 @@ class Probe implements HostProbe {
   answering = true;
   names = () => ['docker-1'];
   async check(): Promise<HostReading> {
-    return this.answering ? { ok: true, cpus: 8, memoryMiB: 16384, diskFreeBytes: 5 * 2 ** 30 } : { ok: false, error: 'connect ECONNREFUSED 127.0.0.1:2377' };
+    return this.answering
+      ? { ok: true, cpus: 8, memoryMiB: 16384, diskFreeBytes: 5 * 2 ** 30 }
+      : { ok: false, error: 'connect ECONNREFUSED 127.0.0.1:2377' };
   }
 }
 
@@ -119,13 +170,19 @@ describe('watchHosts', () => {
     w.clock.advance(30_000);
     expect(await watchHosts(deps)).toMatchObject({ down: [], lost: [] });
     expect(w.store.stateOf(c.id)).toBe('ready');
-    expect(hosts.rows.get('docker-1')).toMatchObject({ state: 'active', upSince: null, lastError: 'connect ECONNREFUSED 127.0.0.1:2377' });
+    expect(hosts.rows.get('docker-1')).toMatchObject({
+      state: 'active',
+      upSince: null,
+      lastError: 'connect ECONNREFUSED 127.0.0.1:2377',
+    });
 
     w.clock.advance(31_000);
     expect(await watchHosts(deps)).toMatchObject({ down: ['docker-1'], lost: [c.id] });
     expect(w.store.stateOf(c.id)).toBe('lost');
     expect(w.notifier.cards.map((v) => v.cluster.state)).toEqual(['lost']);
-    expect(w.notifier.directs).toEqual([{ user: 'UALICE', message: expect.objectContaining({ kind: 'clusterLost', host: 'docker-1', since: t0 }) }]);
+    expect(w.notifier.directs).toEqual([
+      { user: 'UALICE', message: expect.objectContaining({ kind: 'clusterLost', host: 'docker-1', since: t0 }) },
+    ]);
 
     // Later ticks (or another worker, or a restarted one) find it lost already: nothing is said again.
     w.clock.advance(5_000);
@@ -153,10 +210,13 @@ describe('watchHosts', () => {
     probe.answering = true;
     expect(await watchHosts(deps)).toMatchObject({ failed: [c.id] });
     expect(w.store.stateOf(c.id)).toBe('failed');
-    expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/zk-2 is gone from it/) });
+    expect(w.notifier.threadMessages.at(-1)).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringMatching(/zk-2 is gone from it/),
+    });
   });
 
-  it('the nodes the returning host started again are the monitor\'s baselines: not reported as crashes, a crash after is', async () => {
+  it("the nodes the returning host started again are the monitor's baselines: not reported as crashes, a crash after is", async () => {
     const { w, c, probe, deps } = await setup();
     probe.answering = false;
     w.clock.advance(61_000);
@@ -165,7 +225,11 @@ describe('watchHosts', () => {
     for (const x of w.runtime.containersOf(c.id)) x.starts++;
     probe.answering = true;
     expect(await watchHosts(deps)).toMatchObject({ recovered: [c.id] });
-    expect(Object.values(w.store.monitorMemory.get(c.id)!.nodes).map((b) => b.startedAt)).toEqual(['start-2', 'start-2', 'start-2']);
+    expect(Object.values(w.store.monitorMemory.get(c.id)!.nodes).map((b) => b.startedAt)).toEqual([
+      'start-2',
+      'start-2',
+      'start-2',
+    ]);
     const monitor = { ...w, thresholds: defaultThresholds };
     await monitorClusters(monitor);
     expect(w.notifier.events.filter((e) => e.kind === 'warning')).toEqual([]);
@@ -178,7 +242,10 @@ describe('watchHosts', () => {
     probe.answering = false;
     w.clock.advance(61_000);
     await watchHosts(deps);
-    w.runtime.scriptExec((name) => name.endsWith('zk-1'), () => ({ exitCode: 1, output: 'not serving' }));
+    w.runtime.scriptExec(
+      (name) => name.endsWith('zk-1'),
+      () => ({ exitCode: 1, output: 'not serving' }),
+    );
     probe.answering = true;
     await watchHosts(deps);
     w.clock.advance(100_000);
@@ -206,31 +273,64 @@ describe('watchHosts: a drained host that dies', () => {
 });
 
 describe('rendering a lost cluster', () => {
-  it('the card says since when its host is silent, offers only Status and Delete, and uses the host\'s advertised address', async () => {
+  it("the card says since when its host is silent, offers only Status and Delete, and uses the host's advertised address", async () => {
     const { w, probe, deps } = await setup();
     probe.answering = false;
     w.clock.advance(61_000);
     await watchHosts(deps);
     const view = w.notifier.cards.at(-1)!;
-    const card = renderClusterCard(view, { now: w.clock.now(), template: catalog.get('zookeeper'), advertiseHost: 'default.example', host: { advertiseAddress: 'c.example', lastSeenAt: t0 } });
+    const card = renderClusterCard(view, {
+      now: w.clock.now(),
+      template: catalog.get('zookeeper'),
+      advertiseHost: 'default.example',
+      host: { advertiseAddress: 'c.example', lastSeenAt: t0 },
+    });
     const json = JSON.stringify(card.blocks);
     expect(card.text).toContain('📵 zk-a · zookeeper × 3 · lost');
     expect(json).toContain(`*Lost:* its Docker host *docker-1* has not answered since <!date^${t0.getTime() / 1000}^`);
     expect(json).toContain('c.example:');
     expect(json).not.toContain('default.example');
-    const actions = card.blocks.flatMap((b) => ((b as { elements?: { action_id?: string }[] }).elements ?? []).map((e) => e.action_id)).filter(Boolean);
+    const actions = card.blocks
+      .flatMap((b) => ((b as { elements?: { action_id?: string }[] }).elements ?? []).map((e) => e.action_id))
+      .filter(Boolean);
     expect(actions).toEqual(['cluster.status', 'cluster.delete']);
   });
 
   it('the DM offers waiting, a restore where the snapshot can run, and a delete button', () => {
     const cluster = { id: 'c1', name: 'zk-a', template: 'zookeeper', size: 1, channel: 'C1' } as never;
-    const elsewhere = renderDirectMessage({ kind: 'clusterLost', cluster, host: 'c', since: t0, snapshot: { id: 'abcdef12-0000-0000-0000-000000000000', takenAt: t0, host: 'local' } }, { now: t0 });
-    expect(elsewhere.text).toBe('📵 Your cluster zk-a is lost: its Docker host c has not answered since 2025-01-06 09:00 UTC.');
+    const elsewhere = renderDirectMessage(
+      {
+        kind: 'clusterLost',
+        cluster,
+        host: 'c',
+        since: t0,
+        snapshot: { id: 'abcdef12-0000-0000-0000-000000000000', takenAt: t0, host: 'local' },
+      },
+      { now: t0 },
+    );
+    expect(elsewhere.text).toBe(
+      '📵 Your cluster zk-a is lost: its Docker host c has not answered since 2025-01-06 09:00 UTC.',
+    );
     const text = JSON.stringify(elsewhere.blocks);
-    expect(text).toMatch(/\*Wait\*.*\*Restore its latest snapshot elsewhere\*: `\/cluster restore abcdef12`.*\*Delete it\*/);
+    expect(text).toMatch(
+      /\*Wait\*.*\*Restore its latest snapshot elsewhere\*: `\/cluster restore abcdef12`.*\*Delete it\*/,
+    );
     expect(text).toContain('"action_id":"cluster.delete"');
-    const sameHost = JSON.stringify(renderDirectMessage({ kind: 'clusterLost', cluster, host: 'c', since: t0, snapshot: { id: 'abcdef12-0000-0000-0000-000000000000', takenAt: t0, host: 'c' } }, { now: t0 }).blocks);
+    const sameHost = JSON.stringify(
+      renderDirectMessage(
+        {
+          kind: 'clusterLost',
+          cluster,
+          host: 'c',
+          since: t0,
+          snapshot: { id: 'abcdef12-0000-0000-0000-000000000000', takenAt: t0, host: 'c' },
+        },
+        { now: t0 },
+      ).blocks,
+    );
     expect(sameHost).toContain('once c answers: its images are there');
-    expect(JSON.stringify(renderDirectMessage({ kind: 'clusterLost', cluster, host: 'c', since: t0 }, { now: t0 }).blocks)).not.toContain('Restore');
+    expect(
+      JSON.stringify(renderDirectMessage({ kind: 'clusterLost', cluster, host: 'c', since: t0 }, { now: t0 }).blocks),
+    ).not.toContain('Restore');
   });
 });

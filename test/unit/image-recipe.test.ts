@@ -1,19 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import {
-  RecipeError,
   ancestry,
   buildOrder,
   checkDockerfile,
   imageRef,
   latestRef,
   parseImageRecipe,
+  RecipeError,
   recipeHash,
 } from '../../src/domain/image-recipe.js';
 
 const rootfsYaml = {
   name: 'base',
   description: 'Debian + JDK',
-  rootfs: { suite: 'bookworm', packages: ['openjdk-17-jdk-headless', 'zookeeper'], changes: ['ENV LANG=C.UTF-8', 'CMD ["/bin/bash"]'] },
+  rootfs: {
+    suite: 'bookworm',
+    packages: ['openjdk-17-jdk-headless', 'zookeeper'],
+    changes: ['ENV LANG=C.UTF-8', 'CMD ["/bin/bash"]'],
+  },
 };
 
 describe('parseImageRecipe', () => {
@@ -37,21 +41,27 @@ describe('parseImageRecipe', () => {
   });
 
   it('rejects a name that differs from the folder', () => {
-    expect(() => parseImageRecipe(rootfsYaml, 'other/image.yaml', 'other')).toThrow(/must equal its folder name "other"/);
+    expect(() => parseImageRecipe(rootfsYaml, 'other/image.yaml', 'other')).toThrow(
+      /must equal its folder name "other"/,
+    );
   });
 
   it('names the bad field and its rule', () => {
     const bad = { ...rootfsYaml, rootfs: { ...rootfsYaml.rootfs, changes: ['RUN apt-get update'] } };
-    expect(() => parseImageRecipe(bad, 'base/image.yaml')).toThrow(/docker import accepts nothing else.*at rootfs\.changes\[0\]/s);
-    expect(() => parseImageRecipe({ ...rootfsYaml, name: 'Base' }, 'f')).toThrow(/lowercase[\s\S]*at name/);
-    expect(() => parseImageRecipe({ ...rootfsYaml, rootfs: { suite: 'bookworm', packages: ['Not A Package'] } }, 'f')).toThrow(
-      /Debian package name/,
+    expect(() => parseImageRecipe(bad, 'base/image.yaml')).toThrow(
+      /docker import accepts nothing else.*at rootfs\.changes\[0\]/s,
     );
+    expect(() => parseImageRecipe({ ...rootfsYaml, name: 'Base' }, 'f')).toThrow(/lowercase[\s\S]*at name/);
+    expect(() =>
+      parseImageRecipe({ ...rootfsYaml, rootfs: { suite: 'bookworm', packages: ['Not A Package'] } }, 'f'),
+    ).toThrow(/Debian package name/);
   });
 
   it('rejects unknown keys (typos) and paths that leave the recipe folder', () => {
     expect(() => parseImageRecipe({ ...rootfsYaml, descripton: 'typo' }, 'f')).toThrow(RecipeError);
-    expect(() => parseImageRecipe({ name: 'a', description: 'd', from: 'base', prepare: '../x.sh' }, 'f')).toThrow(/without "\.\."/);
+    expect(() => parseImageRecipe({ name: 'a', description: 'd', from: 'base', prepare: '../x.sh' }, 'f')).toThrow(
+      /without "\.\."/,
+    );
     expect(() => parseImageRecipe({ name: 'a', description: 'd', from: 'a' }, 'f')).toThrow(/built from itself/);
   });
 
@@ -102,7 +112,11 @@ describe('recipeHash', () => {
     const hash = recipeHash(files, 'p'.repeat(64), [{ name: 'spark', files: spark }]);
     expect(recipeHash(files, 'p'.repeat(64), [])).toBe(recipeHash(files, 'p'.repeat(64)));
     expect(hash).not.toBe(recipeHash(files, 'p'.repeat(64)));
-    expect(recipeHash(files, 'p'.repeat(64), [{ name: 'spark', files: [{ path: 'prepare.sh', content: 'pip download pyspark==3.5.8' }] }])).not.toBe(hash);
+    expect(
+      recipeHash(files, 'p'.repeat(64), [
+        { name: 'spark', files: [{ path: 'prepare.sh', content: 'pip download pyspark==3.5.8' }] },
+      ]),
+    ).not.toBe(hash);
     expect(recipeHash(files, 'p'.repeat(64), [{ name: 'hbase', files: spark }])).not.toBe(hash);
   });
 
@@ -138,11 +152,15 @@ describe('buildOrder', () => {
   });
 
   it('names an unknown target and lists the known recipes', () => {
-    expect(() => buildOrder(recipes, ['kafka'])).toThrow(/Unknown image recipe "kafka". Known recipes: base, hadoop, hbase, spark/);
+    expect(() => buildOrder(recipes, ['kafka'])).toThrow(
+      /Unknown image recipe "kafka". Known recipes: base, hadoop, hbase, spark/,
+    );
   });
 
   it('names the recipe whose parent is missing', () => {
-    expect(() => buildOrder([{ name: 'zk', from: 'bsae' }])).toThrow(/"zk" has from: "bsae", but there is no recipe "bsae"/);
+    expect(() => buildOrder([{ name: 'zk', from: 'bsae' }])).toThrow(
+      /"zk" has from: "bsae", but there is no recipe "bsae"/,
+    );
   });
 
   it('reports a cycle with its path', () => {

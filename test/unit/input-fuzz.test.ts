@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { actionKinds, handleAction, handleCommand, precheckCommand, type ActionKind } from '../../src/app/handle-command.js';
+import {
+  type ActionKind,
+  actionKinds,
+  handleAction,
+  handleCommand,
+  precheckCommand,
+} from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { parseCommand } from '../../src/domain/command.js';
 import type { Message } from '../../src/render/blocks.js';
@@ -16,16 +22,77 @@ import { memoryWorld } from '../support/memory-ports.js';
 const catalog = loadTemplateCatalog('manifests/templates');
 
 /** Things an attacker types to make the bot ping or link, in the forms Slack delivers them. */
-const injections = ['<!channel>', '<!here>', '<!everyone>', '<!subteam^S0VICTIM>', '<@UVICTIM>', '<#C0SECRET>', '<http://evil.example|click>',
-  '&lt;!channel&gt;', '<!channel|channel>', '<mailto:x@evil.example>', '*bold*', '`code`', '```', '&amp;', '\u0000', '\u202e', '>quote'];
-const verbs = ['', 'help', 'templates', 'create', 'list', 'status', 'retry', 'extend', 'delete', 'snapshot', 'snapshots', 'restore', 'reset', 'transfer', 'share', 'unshare', 'history', 'frob'];
+const injections = [
+  '<!channel>',
+  '<!here>',
+  '<!everyone>',
+  '<!subteam^S0VICTIM>',
+  '<@UVICTIM>',
+  '<#C0SECRET>',
+  '<http://evil.example|click>',
+  '&lt;!channel&gt;',
+  '<!channel|channel>',
+  '<mailto:x@evil.example>',
+  '*bold*',
+  '`code`',
+  '```',
+  '&amp;',
+  '\u0000',
+  '\u202e',
+  '>quote',
+];
+const verbs = [
+  '',
+  'help',
+  'templates',
+  'create',
+  'list',
+  'status',
+  'retry',
+  'extend',
+  'delete',
+  'snapshot',
+  'snapshots',
+  'restore',
+  'reset',
+  'transfer',
+  'share',
+  'unshare',
+  'history',
+  'frob',
+];
 const tokens = fc.oneof(
   fc.constantFrom(...injections),
-  fc.constantFrom(...verbs, 'zookeeper', 'kafka', 'spark', '3', '99', '-1', '0x10', '--name', '--ttl', '--all', '--page', '-m', '--snapshot', '--with-data', '"', "'", '—name', 'zk-1'),
+  fc.constantFrom(
+    ...verbs,
+    'zookeeper',
+    'kafka',
+    'spark',
+    '3',
+    '99',
+    '-1',
+    '0x10',
+    '--name',
+    '--ttl',
+    '--all',
+    '--page',
+    '-m',
+    '--snapshot',
+    '--with-data',
+    '"',
+    "'",
+    '—name',
+    'zk-1',
+  ),
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'grapheme', maxLength: 8 }),
 );
-const commandText = fc.tuple(fc.constantFrom(...verbs), fc.array(tokens, { maxLength: 8 }), fc.constantFrom(' ', '  ', '\t', '\n', '\u00a0'))
+const commandText = fc
+  .tuple(
+    fc.constantFrom(...verbs),
+    fc.array(tokens, { maxLength: 8 }),
+    fc.constantFrom(' ', '  ', '\t', '\n', '\u00a0'),
+  )
   .map(([verb, rest, sep]) => [verb, ...rest].join(sep));
 
 /** Every text Slack would render: the fallback and each mrkdwn/plain text object in the blocks. */
@@ -64,26 +131,43 @@ function unescaped(text: string, allowedUsers: readonly string[]): string[] {
 
 describe('slash-command parser under fuzz', () => {
   it('parses or refuses any text, and its refusals quote input escaped', () => {
-    fc.assert(fc.property(commandText, (text) => {
-      const parsed = parseCommand(text);
-      expect(typeof parsed.ok).toBe('boolean');
-      const pre = precheckCommand(text, catalog);
-      const reply = pre.ok ? pre.ack ?? null : pre.reply;
-      for (const t of texts(reply)) expect(unescaped(t, []), `${JSON.stringify(text)} → ${t}`).toEqual([]);
-    }), { numRuns: 5000 });
+    fc.assert(
+      fc.property(commandText, (text) => {
+        const parsed = parseCommand(text);
+        expect(typeof parsed.ok).toBe('boolean');
+        const pre = precheckCommand(text, catalog);
+        const reply = pre.ok ? (pre.ack ?? null) : pre.reply;
+        for (const t of texts(reply)) expect(unescaped(t, []), `${JSON.stringify(text)} → ${t}`).toEqual([]);
+      }),
+      { numRuns: 5000 },
+    );
   });
 
   it('handles any command end to end against the memory world without throwing or leaking input', async () => {
     const w = memoryWorld(catalog, { adminUsers: ['UADMIN'] });
     await w.store.seed({ name: 'zk-1', owner: 'UOWNER' }, 'ready');
-    await fc.assert(fc.asyncProperty(commandText, fc.constantFrom('UOWNER', 'USTRANGER', 'UADMIN'), async (text, user) => {
-      const pre = precheckCommand(text, catalog);
-      if (!pre.ok) return;
-      const reply = await handleCommand({ ...w, logger: w.logger }, { user, team: 'T1', channel: 'C1', requestKey: randomUUID() }, pre.command);
-      // A transfer names its new owner on purpose, a share the person; the only users a reply may mention besides ours.
-      const allowed = ['UOWNER', 'USTRANGER', 'UADMIN', 'seed' /* the memory store's actor for seeded rows */, ...(pre.command.verb === 'transfer' ? [pre.command.to] : []), ...(pre.command.verb === 'share' || pre.command.verb === 'unshare' ? [pre.command.user] : [])];
-      for (const t of texts(reply)) expect(unescaped(t, allowed), `${JSON.stringify(text)} → ${t}`).toEqual([]);
-    }), { numRuns: 1500 });
+    await fc.assert(
+      fc.asyncProperty(commandText, fc.constantFrom('UOWNER', 'USTRANGER', 'UADMIN'), async (text, user) => {
+        const pre = precheckCommand(text, catalog);
+        if (!pre.ok) return;
+        const reply = await handleCommand(
+          { ...w, logger: w.logger },
+          { user, team: 'T1', channel: 'C1', requestKey: randomUUID() },
+          pre.command,
+        );
+        // A transfer names its new owner on purpose, a share the person; the only users a reply may mention besides ours.
+        const allowed = [
+          'UOWNER',
+          'USTRANGER',
+          'UADMIN',
+          'seed' /* the memory store's actor for seeded rows */,
+          ...(pre.command.verb === 'transfer' ? [pre.command.to] : []),
+          ...(pre.command.verb === 'share' || pre.command.verb === 'unshare' ? [pre.command.user] : []),
+        ];
+        for (const t of texts(reply)) expect(unescaped(t, allowed), `${JSON.stringify(text)} → ${t}`).toEqual([]);
+      }),
+      { numRuns: 1500 },
+    );
   });
 });
 
@@ -94,20 +178,44 @@ describe('interactive payload handler under fuzz', () => {
     const w = memoryWorld(catalog, { adminUsers: ['UADMIN'] });
     const live = await w.store.seed({ name: 'zk-1', owner: 'UOWNER' }, 'ready');
     const value = fc.oneof(
-      fc.constant(live.id), fc.constant(randomUUID()), fc.constant(live.id.toUpperCase()), fc.constant(` ${live.id}`),
-      fc.constantFrom(...injections), fc.string({ maxLength: 60 }), fc.uuid(),
-      fc.record({ page: fc.oneof(fc.integer(), fc.constant('1')), name: fc.oneof(fc.constantFrom(...injections), fc.stringMatching(/^[a-z0-9-]{1,10}$/)) }).map((q) => JSON.stringify(q)),
+      fc.constant(live.id),
+      fc.constant(randomUUID()),
+      fc.constant(live.id.toUpperCase()),
+      fc.constant(` ${live.id}`),
+      fc.constantFrom(...injections),
+      fc.string({ maxLength: 60 }),
+      fc.uuid(),
+      fc
+        .record({
+          page: fc.oneof(fc.integer(), fc.constant('1')),
+          name: fc.oneof(fc.constantFrom(...injections), fc.stringMatching(/^[a-z0-9-]{1,10}$/)),
+        })
+        .map((q) => JSON.stringify(q)),
       fc.json(),
     );
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...kinds), value, fc.constantFrom('UOWNER', 'USTRANGER', 'UADMIN'), async (kind, v, user) => {
-      const reply = await handleAction(w, { user, team: 'T1', channel: 'C1', requestKey: null }, kind, v);
-      for (const t of texts(reply)) {
-        expect(unescaped(t, ['UOWNER', 'USTRANGER', 'UADMIN']), `${kind} ${JSON.stringify(v)} → ${t}`).toEqual([]);
-        expect(t).not.toMatch(/internal error|something went wrong/i);
-      }
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) && !['historyPage', 'createForm', 'download', 'migrateConfirm', 'migrateAllConfirm', 'migrateCancel'].includes(kind)) // migrate's values are cluster:host or host:host
-        expect(texts(reply).join('\n')).toMatch(/no longer exists/);
-    }), { numRuns: 3000 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...kinds),
+        value,
+        fc.constantFrom('UOWNER', 'USTRANGER', 'UADMIN'),
+        async (kind, v, user) => {
+          const reply = await handleAction(w, { user, team: 'T1', channel: 'C1', requestKey: null }, kind, v);
+          for (const t of texts(reply)) {
+            expect(unescaped(t, ['UOWNER', 'USTRANGER', 'UADMIN']), `${kind} ${JSON.stringify(v)} → ${t}`).toEqual([]);
+            expect(t).not.toMatch(/internal error|something went wrong/i);
+          }
+          if (
+            !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v) &&
+            !['historyPage', 'createForm', 'download', 'migrateConfirm', 'migrateAllConfirm', 'migrateCancel'].includes(
+              kind,
+            )
+          )
+            // migrate's values are cluster:host or host:host
+            expect(texts(reply).join('\n')).toMatch(/no longer exists/);
+        },
+      ),
+      { numRuns: 3000 },
+    );
     // No forged value reached the store as an id: nothing was logged as a failed command.
     expect(w.logger.lines.filter((e) => e.level === 'error')).toEqual([]);
   });

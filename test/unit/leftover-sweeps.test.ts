@@ -38,7 +38,9 @@ describe('snapshot staging sweep', () => {
     expect((await bundles.sweep()).sort()).toEqual([dead, liveButDayOld].sort());
     // Left: the other live worker's, the one this process still uses, and what is not clusterbot's.
     const left = (await readdir(staging)).sort();
-    expect(left.filter((n) => n !== path.basename(otherLive) && n !== 'someone-elses-dir')).toEqual([expect.stringMatching(new RegExp(`^clusterbot-snapshot-${process.pid}-`))]);
+    expect(left.filter((n) => n !== path.basename(otherLive) && n !== 'someone-elses-dir')).toEqual([
+      expect.stringMatching(new RegExp(`^clusterbot-snapshot-${process.pid}-`)),
+    ]);
     expect(left).toHaveLength(3);
     await inUse.cleanup();
     expect(await bundles.sweep()).toEqual([]);
@@ -72,6 +74,10 @@ describe('reconciler: helper containers', () => {
     const inspector = new MemoryQueueInspector(w.queue);
     const r = await reconcile({ ...w, inspector, schedulers: [], data });
     expect(removed).toEqual([`docker-1/${idle.id}`, 'docker-2/null']);
-    expect(r.leftoversRemoved).toEqual(['docker-1/cb-helper-export-1', 'docker-1/cb-helper-digest-2', 'docker-2/cb-helper-host-firewall-5']);
+    expect(r.leftoversRemoved).toEqual([
+      'docker-1/cb-helper-export-1',
+      'docker-1/cb-helper-digest-2',
+      'docker-2/cb-helper-host-firewall-5',
+    ]);
   });
 });

@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { madeByTest, sinceRecord, type Leftover } from '../support/leftovers.js';
+import { type Leftover, madeByTest, sinceRecord } from '../support/leftovers.js';
 
-const obj = (id: string, labels: Record<string, string>): Leftover => ({ engine: 'local', kind: 'container', id, name: id, labels });
+const obj = (id: string, labels: Record<string, string>): Leftover => ({
+  engine: 'local',
+  kind: 'container',
+  id,
+  name: id,
+  labels,
+});
 
 describe('the leftovers check', () => {
-  it('counts what carries a clusterbot label, but not an image label alone or a live deployment\'s', () => {
+  it("counts what carries a clusterbot label, but not an image label alone or a live deployment's", () => {
     const keep = new Set(['dev-deployment']);
     expect(madeByTest({ 'clusterbot.cluster': 'c1', 'clusterbot.instance': 'test-db' }, keep)).toBe(true);
     expect(madeByTest({ 'clusterbot.test': '1' }, keep)).toBe(true);

@@ -5,7 +5,7 @@
  * test/integration/reminder-store.test.ts.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handleAction, handleCommand, precheckCommand, type Caller } from '../../src/app/handle-command.js';
+import { type Caller, handleAction, handleCommand, precheckCommand } from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { loadConfig } from '../../src/config.js';
 import type { ClusterState } from '../../src/domain/cluster-state.js';
@@ -15,14 +15,14 @@ import type { ButtonElement, Message } from '../../src/render/blocks.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
 import { decodeHistoryQuery } from '../../src/render/history.js';
 import { requestExtend } from '../../src/services/extend-cluster.js';
-import type { Settings } from '../../src/services/ports.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
+import { deleteAfterSnapshot } from '../../src/services/operations/snapshot/then-delete.js';
+import type { Settings } from '../../src/services/ports.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
 import { acceptTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
-import { deleteAfterSnapshot } from '../../src/services/operations/snapshot/then-delete.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
-import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const world = (settings: Partial<Settings> = {}) => memoryWorld(catalog, { reminderOffsets: [1440, 60], ...settings });
@@ -59,33 +59,60 @@ describe('grammar: --ttl, transfer, history', () => {
     ['1D', 1440],
   ])('parses --ttl %s as %d minutes', (text, minutes) => {
     expect(parseTtl(text)).toBe(minutes);
-    expect(parseCommand(`create zookeeper 1 --ttl ${text}`)).toEqual({ ok: true, command: { verb: 'create', template: 'zookeeper', size: 1, ttlMinutes: minutes } });
+    expect(parseCommand(`create zookeeper 1 --ttl ${text}`)).toEqual({
+      ok: true,
+      command: { verb: 'create', template: 'zookeeper', size: 1, ttlMinutes: minutes },
+    });
   });
 
-  it.each(['8', '0h', '2w', 'soon', '-1d', '1.5h'])('refuses --ttl %s with a specific message and the usage', (text) => {
-    const r = parseCommand(`create zookeeper --ttl ${text}`);
-    expect(r.ok).toBe(false);
-    if (!r.ok) {
-      expect(r.error.usage).toContain('--ttl');
-      // "-1d" reads as a negative number; the others are named as not a lifetime.
-      if (!text.startsWith('-')) expect(r.error.message).toContain('is not a lifetime');
-    }
-  });
+  it.each(['8', '0h', '2w', 'soon', '-1d', '1.5h'])(
+    'refuses --ttl %s with a specific message and the usage',
+    (text) => {
+      const r = parseCommand(`create zookeeper --ttl ${text}`);
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.error.usage).toContain('--ttl');
+        // "-1d" reads as a negative number; the others are named as not a lifetime.
+        if (!text.startsWith('-')) expect(r.error.message).toContain('is not a lifetime');
+      }
+    },
+  );
 
   it('reads a Slack mention, a mention with a name, and a bare user id as the new owner', () => {
-    expect(parseCommand('transfer zk-1 <@U0BOB|bob>')).toEqual({ ok: true, command: { verb: 'transfer', name: 'zk-1', to: 'U0BOB' } });
-    expect(parseCommand('transfer zk-1 &lt;@U0BOB&gt;')).toEqual({ ok: true, command: { verb: 'transfer', name: 'zk-1', to: 'U0BOB' } });
-    expect(parseCommand('transfer zk-1 U0BOB')).toEqual({ ok: true, command: { verb: 'transfer', name: 'zk-1', to: 'U0BOB' } });
+    expect(parseCommand('transfer zk-1 <@U0BOB|bob>')).toEqual({
+      ok: true,
+      command: { verb: 'transfer', name: 'zk-1', to: 'U0BOB' },
+    });
+    expect(parseCommand('transfer zk-1 &lt;@U0BOB&gt;')).toEqual({
+      ok: true,
+      command: { verb: 'transfer', name: 'zk-1', to: 'U0BOB' },
+    });
+    expect(parseCommand('transfer zk-1 U0BOB')).toEqual({
+      ok: true,
+      command: { verb: 'transfer', name: 'zk-1', to: 'U0BOB' },
+    });
     expect(parseUserRef('@bob')).toBeUndefined();
     const r = parseCommand('transfer zk-1 @bob');
-    expect(r).toMatchObject({ ok: false, error: { message: expect.stringContaining('is not a Slack user'), usage: '/cluster transfer NAME @USER' } });
-    expect(parseCommand('transfer zk-1')).toMatchObject({ ok: false, error: { message: expect.stringContaining('the new owner') } });
+    expect(r).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('is not a Slack user'), usage: '/cluster transfer NAME @USER' },
+    });
+    expect(parseCommand('transfer zk-1')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('the new owner') },
+    });
   });
 
   it('history takes an optional name and page', () => {
     expect(parseCommand('history')).toEqual({ ok: true, command: { verb: 'history', page: 1 } });
-    expect(parseCommand('history zk-1 --page 3')).toEqual({ ok: true, command: { verb: 'history', name: 'zk-1', page: 3 } });
-    expect(parseCommand('history --page 0')).toMatchObject({ ok: false, error: { message: expect.stringContaining('whole number from 1') } });
+    expect(parseCommand('history zk-1 --page 3')).toEqual({
+      ok: true,
+      command: { verb: 'history', name: 'zk-1', page: 3 },
+    });
+    expect(parseCommand('history --page 0')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('whole number from 1') },
+    });
   });
 });
 
@@ -96,9 +123,26 @@ describe('create --ttl', () => {
   beforeEach(() => (w = world({ maxLifetimeDays: 30 })));
 
   it('sets the expiry from now; without --ttl it is DEFAULT_TTL_HOURS', async () => {
-    const { view } = await requestCluster(w, { actor: 'UALICE', team: null, channel: 'C1', template: 'zookeeper', size: 1, name: 'zk-ttl', ttlMinutes: 8 * 60, requestKey: null });
+    const { view } = await requestCluster(w, {
+      actor: 'UALICE',
+      team: null,
+      channel: 'C1',
+      template: 'zookeeper',
+      size: 1,
+      name: 'zk-ttl',
+      ttlMinutes: 8 * 60,
+      requestKey: null,
+    });
     expect(view.cluster.expiresAt).toEqual(new Date(w.clock.now().getTime() + 8 * hour));
-    const plain = await requestCluster(w, { actor: 'UALICE', team: null, channel: 'C1', template: 'zookeeper', size: 1, name: 'zk-plain', requestKey: null });
+    const plain = await requestCluster(w, {
+      actor: 'UALICE',
+      team: null,
+      channel: 'C1',
+      template: 'zookeeper',
+      size: 1,
+      name: 'zk-plain',
+      requestKey: null,
+    });
     expect(plain.view.cluster.expiresAt).toEqual(new Date(w.clock.now().getTime() + w.settings.defaultTtlHours * hour));
   });
 
@@ -114,7 +158,10 @@ describe('create --ttl', () => {
 
   it('checkTtl is exact at the cap', () => {
     const now = new Date('2026-01-01T00:00:00Z');
-    expect(checkTtl({ ttlMinutes: 30 * 1440, now, maxLifetimeDays: 30, exempt: false })).toEqual({ ok: true, expiresAt: new Date('2026-01-31T00:00:00Z') });
+    expect(checkTtl({ ttlMinutes: 30 * 1440, now, maxLifetimeDays: 30, exempt: false })).toEqual({
+      ok: true,
+      expiresAt: new Date('2026-01-31T00:00:00Z'),
+    });
     expect(checkTtl({ ttlMinutes: 30 * 1440 + 1, now, maxLifetimeDays: 30, exempt: false }).ok).toBe(false);
   });
 });
@@ -149,7 +196,9 @@ describe('reminders at several offsets', () => {
       await sweepExpiry(w);
       w.clock.advance(10 * minute);
     }
-    expect(reminders(w).map((r) => r.message)).toEqual([expect.objectContaining({ kind: 'expiryReminder', final: false })]);
+    expect(reminders(w).map((r) => r.message)).toEqual([
+      expect.objectContaining({ kind: 'expiryReminder', final: false }),
+    ]);
     const restarted = { ...w, logger: w.logger }; // a new worker: nothing in memory but what the store keeps
     while (w.clock.now() < c.expiresAt) {
       await sweepExpiry(restarted);
@@ -179,7 +228,11 @@ describe('reminders at several offsets', () => {
     w.clock.advance(23 * hour); // 59 min left: the hour reminder
     await sweepExpiry(w);
     await sweepExpiry(w);
-    expect(reminders(w).map((r) => (r.message.kind === 'expiryReminder' ? r.message.final : undefined))).toEqual([true, false, true]);
+    expect(reminders(w).map((r) => (r.message.kind === 'expiryReminder' ? r.message.final : undefined))).toEqual([
+      true,
+      false,
+      true,
+    ]);
   });
 
   it('the last reminder offers a snapshot of a ready cluster; earlier ones do not', async () => {
@@ -192,7 +245,9 @@ describe('reminders at several offsets', () => {
     expect(last).toContain('last reminder');
     expect(early).not.toContain('cluster.snapshot');
     const failed = await expiring(w, 'zk-failed', hour, 'failed');
-    expect(JSON.stringify(renderDirectMessage({ kind: 'expiryReminder', cluster: failed, final: true }, { now }))).not.toContain('cluster.snapshot');
+    expect(
+      JSON.stringify(renderDirectMessage({ kind: 'expiryReminder', cluster: failed, final: true }, { now })),
+    ).not.toContain('cluster.snapshot');
   });
 });
 
@@ -200,7 +255,9 @@ describe('Snapshot & delete', () => {
   it('queues a snapshot marked thenDelete; once it succeeded the cluster is deleted as the presser', async () => {
     const w = world();
     const c = await expiring(w, 'zk-bye', hour);
-    expect(textOf(await handleAction(w, alice, 'snapshotThenDelete', c.id))).toContain('deleted once the snapshot is saved');
+    expect(textOf(await handleAction(w, alice, 'snapshotThenDelete', c.id))).toContain(
+      'deleted once the snapshot is saved',
+    );
     const op = (await w.operations.active(c.id))!;
     expect(op).toMatchObject({ kind: 'snapshot', actor: 'UALICE', params: { thenDelete: true } });
     expect(w.queue.jobs.at(-1)).toMatchObject({ name: 'cluster.snapshot', payload: { thenDelete: true } });
@@ -261,7 +318,9 @@ describe('/cluster transfer: an offer the receiver accepts', () => {
     expect(w.store.clusters.get(c.id)!.owner).toBe('UBOB');
     const dms = w.notifier.directs.filter((d) => d.message.kind === 'transferred');
     expect(dms.map((d) => d.user)).toEqual(['UBOB', 'UALICE']);
-    expect(renderDirectMessage(dms[0]!.message, { now: w.clock.now() }).text).toContain('handed from <@UALICE> to <@UBOB>');
+    expect(renderDirectMessage(dms[0]!.message, { now: w.clock.now() }).text).toContain(
+      'handed from <@UALICE> to <@UBOB>',
+    );
     expect(w.notifier.cards.at(-1)!.cluster.owner).toBe('UBOB');
     // The same button again (a second press) changes nothing and says so.
     expect(await press(w, 'UBOB', 'transferAccept', offerOf(w).id)).toContain('You accepted zk-hand already');
@@ -274,10 +333,21 @@ describe('/cluster transfer: an offer the receiver accepts', () => {
 
     // Bob owns it now, so his history has every step; Alice's has none of it any more; an admin sees it too.
     const history = textOf(await handleCommand(w, bob, cmd('history zk-hand')));
-    for (const step of ['create → ✅ succeeded in 2 minutes', 'became ready', 'offered to <@UBOB>', 'accepted from <@UALICE>', 'delete → 🕓 queued', 'became deleting'])
+    for (const step of [
+      'create → ✅ succeeded in 2 minutes',
+      'became ready',
+      'offered to <@UBOB>',
+      'accepted from <@UALICE>',
+      'delete → 🕓 queued',
+      'became deleting',
+    ])
       expect(history).toContain(step);
-    expect(history).toMatch(/<@UBOB> · delete[\s\S]*<@UBOB> · accepted from <@UALICE>[\s\S]*<@UALICE> · offered to <@UBOB>[\s\S]*<@UALICE> · create/); // newest first
-    expect(textOf(await handleCommand(w, alice, cmd('history')))).toContain('Nothing in the history of your clusters yet');
+    expect(history).toMatch(
+      /<@UBOB> · delete[\s\S]*<@UBOB> · accepted from <@UALICE>[\s\S]*<@UALICE> · offered to <@UBOB>[\s\S]*<@UALICE> · create/,
+    ); // newest first
+    expect(textOf(await handleCommand(w, alice, cmd('history')))).toContain(
+      'Nothing in the history of your clusters yet',
+    );
     expect(textOf(await handleCommand(w, admin, cmd('history')))).toContain('accepted from <@UALICE>');
   });
 
@@ -293,15 +363,20 @@ describe('/cluster transfer: an offer the receiver accepts', () => {
     expect(await press(w, 'UCAROL', 'transferAccept', offer.id)).toContain('This offer is for <@UBOB>');
     expect(await press(w, 'UBOB', 'transferDecline', offer.id)).toContain('You declined zk-1');
     expect((await w.transfers.get(offer.id))!.state).toBe('declined');
-    expect(w.notifier.directs.filter((d) => d.message.kind === 'transferNotTaken').map((d) => d.user)).toEqual(['UALICE']);
+    expect(w.notifier.directs.filter((d) => d.message.kind === 'transferNotTaken').map((d) => d.user)).toEqual([
+      'UALICE',
+    ]);
     expect(await press(w, 'UBOB', 'transferAccept', offer.id)).toContain('You declined zk-1');
     expect(w.store.clusters.get(c.id)!.owner).toBe('UALICE');
   });
 
-  it('an admin may offer anyone\'s cluster; the owner hears it, and both sides hear the hand-over', async () => {
+  it("an admin may offer anyone's cluster; the owner hears it, and both sides hear the hand-over", async () => {
     const c = await expiring(w, 'zk-1', day);
     const { offer } = await offerTransfer(w, 'UADMIN', { id: c.id }, 'UCAROL');
-    expect(w.notifier.directs.map((d) => [d.user, d.message.kind])).toEqual([['UCAROL', 'transferOffer'], ['UALICE', 'actedByAdmin']]);
+    expect(w.notifier.directs.map((d) => [d.user, d.message.kind])).toEqual([
+      ['UCAROL', 'transferOffer'],
+      ['UALICE', 'actedByAdmin'],
+    ]);
     await acceptTransfer(w, 'UCAROL', offer.id);
     const handed = w.notifier.directs.filter((d) => d.message.kind === 'transferred');
     expect(handed.map((d) => d.user)).toEqual(['UCAROL', 'UALICE']);
@@ -323,7 +398,9 @@ describe('/cluster transfer: an offer the receiver accepts', () => {
 
     const third = (await offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB')).offer;
     await w.store.transferOwner(c.id, { from: 'UALICE', to: 'UDAVE' }, 'UADMIN'); // handed on some other way meanwhile
-    expect((await appRejection(acceptTransfer(w, 'UBOB', third.id))).userMessage).toContain('changed owner since it was offered');
+    expect((await appRejection(acceptTransfer(w, 'UBOB', third.id))).userMessage).toContain(
+      'changed owner since it was offered',
+    );
     expect((await w.transfers.get(third.id))!.state).toBe('withdrawn');
     expect(w.store.clusters.get(c.id)!.owner).toBe('UDAVE');
   });
@@ -331,7 +408,10 @@ describe('/cluster transfer: an offer the receiver accepts', () => {
   it('two accepts of the same offer at once: one hand-over', async () => {
     const c = await expiring(w, 'zk-1', day);
     const { offer } = await offerTransfer(w, 'UALICE', { id: c.id }, 'UBOB');
-    const results = await Promise.allSettled([acceptTransfer(w, 'UBOB', offer.id), acceptTransfer(w, 'UBOB', offer.id)]);
+    const results = await Promise.allSettled([
+      acceptTransfer(w, 'UBOB', offer.id),
+      acceptTransfer(w, 'UBOB', offer.id),
+    ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect((await w.store.events(c.id)).filter((e) => e.kind === 'transfer.accepted')).toHaveLength(1);
   });
@@ -371,15 +451,20 @@ describe('the owner hears when an admin acts on their cluster', () => {
   let w: World;
   beforeEach(() => (w = world()));
 
-  it('an admin\'s extend and delete each DM the owner, naming the admin', async () => {
+  it("an admin's extend and delete each DM the owner, naming the admin", async () => {
     const c = await expiring(w, 'zk-1', day);
     await requestExtend(w, 'UADMIN', { id: c.id }, 2);
     await requestDelete(w, 'UADMIN', { id: c.id });
     const dms = w.notifier.directs.filter((d) => d.message.kind === 'actedByAdmin');
-    expect(dms.map((d) => [d.user, d.message.kind === 'actedByAdmin' && d.message.action])).toEqual([['UALICE', 'extended'], ['UALICE', 'deleted']]);
+    expect(dms.map((d) => [d.user, d.message.kind === 'actedByAdmin' && d.message.action])).toEqual([
+      ['UALICE', 'extended'],
+      ['UALICE', 'deleted'],
+    ]);
     const text = renderDirectMessage(dms[1]!.message, { now: w.clock.now() }).text;
     expect(text).toBe('ℹ️ <@UADMIN> deleted your cluster zk-1.');
-    expect(renderDirectMessage(dms[0]!.message, { now: w.clock.now() }).text).toContain('extended your cluster zk-1 (by 2 days');
+    expect(renderDirectMessage(dms[0]!.message, { now: w.clock.now() }).text).toContain(
+      'extended your cluster zk-1 (by 2 days',
+    );
   });
 
   it('the owner acting on their own cluster gets no such DM', async () => {

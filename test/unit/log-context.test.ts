@@ -13,12 +13,19 @@ function pinoLines() {
 }
 
 describe('withContext', () => {
-  it('puts the job\'s fields on every line: pino\'s child where there is one, redacted like the root', () => {
+  it("puts the job's fields on every line: pino's child where there is one, redacted like the root", () => {
     const { lines, logger } = pinoLines();
     const job = withContext(logger, { jobId: 'j-1', attempt: 2 });
     withContext(job, { operationId: 'op-1', kind: 'create' }).info({ step: 'placing' }, 'provisioning step failed');
     withContext(logger, { token: 'xoxb-123456789012-abcdefghijkl' }).warn({}, 'bound a secret');
-    expect(lines[0]).toMatchObject({ jobId: 'j-1', attempt: 2, operationId: 'op-1', kind: 'create', step: 'placing', msg: 'provisioning step failed' });
+    expect(lines[0]).toMatchObject({
+      jobId: 'j-1',
+      attempt: 2,
+      operationId: 'op-1',
+      kind: 'create',
+      step: 'placing',
+      msg: 'provisioning step failed',
+    });
     expect(JSON.stringify(lines[1])).not.toContain('xoxb-123456789012');
   });
 
@@ -30,7 +37,7 @@ describe('withContext', () => {
 });
 
 describe('boltLogger', () => {
-  it('writes Bolt\'s lines through ours at the level Bolt sets, strings as the message and an Error as err', () => {
+  it("writes Bolt's lines through ours at the level Bolt sets, strings as the message and an Error as err", () => {
     const log = new MemoryLog();
     const bolt = boltLogger(log);
     bolt.setLevel(LogLevel.WARN);
@@ -40,7 +47,15 @@ describe('boltLogger', () => {
     bolt.error(new Error('listener threw'));
     expect(bolt.getLevel()).toBe(LogLevel.WARN);
     expect(log.lines).toHaveLength(2);
-    expect(log.lines[0]).toEqual({ level: 'warn', obj: { component: 'bolt-app', args: [{ type: 'block_actions' }] }, msg: 'An incoming event was not handled' });
-    expect(log.lines[1]).toMatchObject({ level: 'error', obj: { component: 'bolt-app', err: expect.stringContaining('listener threw') }, msg: 'listener threw' });
+    expect(log.lines[0]).toEqual({
+      level: 'warn',
+      obj: { component: 'bolt-app', args: [{ type: 'block_actions' }] },
+      msg: 'An incoming event was not handled',
+    });
+    expect(log.lines[1]).toMatchObject({
+      level: 'error',
+      obj: { component: 'bolt-app', err: expect.stringContaining('listener threw') },
+      msg: 'listener threw',
+    });
   });
 });

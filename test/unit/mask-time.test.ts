@@ -15,13 +15,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MaskerName } from '../support/mask-worker.js';
 
 const capMs = 5_000;
-const maskerNames: MaskerName[] = ['maskConfigText', 'maskLogText', 'maskCommandLine', 'maskUrlPasswords', 'maskEnv', 'redactText'];
+const maskerNames: MaskerName[] = [
+  'maskConfigText',
+  'maskLogText',
+  'maskCommandLine',
+  'maskUrlPasswords',
+  'maskEnv',
+  'redactText',
+];
 
 let worker: Worker | undefined;
 let seq = 0;
 let failure: Error | undefined;
 const start = () => {
-  const w = new Worker(new URL('../support/ts-worker.mjs', import.meta.url), { workerData: { module: new URL('../support/mask-worker.ts', import.meta.url).href } });
+  const w = new Worker(new URL('../support/ts-worker.mjs', import.meta.url), {
+    workerData: { module: new URL('../support/mask-worker.ts', import.meta.url).href },
+  });
   w.on('error', (e) => (failure = e));
   return w;
 };
@@ -71,20 +80,70 @@ describe('masking runs in linear time', () => {
     ['JSON keys with unclosed values', '"password": "'],
     ['key-like words without a separator', 'password'],
     ['inline pairs', ' a='],
-  ])('%s', async (_what, fragment) => {
-    for (const masker of maskerNames) {
-      const ms = await timed(masker, fragment, 4 * MiB);
-      expect(ms, `${masker} on ${JSON.stringify(fragment)} × 4 MiB took ${ms} ms`).toBeLessThan(capMs);
-    }
-  }, 120_000);
+  ])(
+    '%s',
+    async (_what, fragment) => {
+      for (const masker of maskerNames) {
+        const ms = await timed(masker, fragment, 4 * MiB);
+        expect(ms, `${masker} on ${JSON.stringify(fragment)} × 4 MiB took ${ms} ms`).toBeLessThan(capMs);
+      }
+    },
+    120_000,
+  );
 
   it('any mix of the characters and words the patterns look for, repeated to 2 MiB (fuzzed)', async () => {
     const token = fc.constantFrom(
-      'a', 'Z', '_', '.', '-', '+', ':', '/', '//', '@', '=', '"', "'", ' ', '\t', '\n', '\r\n', ',', ';', '&', '?', '{', '}', '[', '<', '>', '\\',
-      '-D', '--', '<name>', '</name>', '<description>', '</description>', '<value>', '</value>', '<password>', 'password', 'token', 'key',
-      'export ', 'x://', 'Bearer ', 'xoxb-', '"k":', 'auth', '********',
+      'a',
+      'Z',
+      '_',
+      '.',
+      '-',
+      '+',
+      ':',
+      '/',
+      '//',
+      '@',
+      '=',
+      '"',
+      "'",
+      ' ',
+      '\t',
+      '\n',
+      '\r\n',
+      ',',
+      ';',
+      '&',
+      '?',
+      '{',
+      '}',
+      '[',
+      '<',
+      '>',
+      '\\',
+      '-D',
+      '--',
+      '<name>',
+      '</name>',
+      '<description>',
+      '</description>',
+      '<value>',
+      '</value>',
+      '<password>',
+      'password',
+      'token',
+      'key',
+      'export ',
+      'x://',
+      'Bearer ',
+      'xoxb-',
+      '"k":',
+      'auth',
+      '********',
     );
-    const fragment = fc.oneof(fc.array(token, { minLength: 1, maxLength: 8 }).map((t) => t.join('')), fc.string({ minLength: 1, maxLength: 12 }));
+    const fragment = fc.oneof(
+      fc.array(token, { minLength: 1, maxLength: 8 }).map((t) => t.join('')),
+      fc.string({ minLength: 1, maxLength: 12 }),
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...maskerNames), fragment, async (masker, f) => {
         const ms = await timed(masker, f, 2 * MiB);

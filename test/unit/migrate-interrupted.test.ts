@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
-import { migrateCluster, type MigrateDeps } from '../../src/services/operations/migrate/run.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
+import { type MigrateDeps, migrateCluster } from '../../src/services/operations/migrate/run.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
 import { memoryWorld } from '../support/memory-ports.js';
 
@@ -19,9 +19,15 @@ async function migrating() {
   w.runtime.hostList.push({ name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true });
   const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'requested');
   const create = (await w.operations.active(c.id))!;
-  await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster(w, c.id, { finalAttempt: true, complete }));
+  await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) =>
+    provisionCluster(w, c.id, { finalAttempt: true, complete }),
+  );
   const source = w.store.clusters.get(c.id)!.host!;
-  const { operation: op } = await w.operations.begin(c.id, { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } }, { whenStates: ['ready'], moveTo: 'migrating' });
+  const { operation: op } = await w.operations.begin(
+    c.id,
+    { kind: 'migrate', actor: 'UALICE', params: { to: 'docker-2' } },
+    { whenStates: ['ready'], moveTo: 'migrating' },
+  );
   w.notifier.events.length = 0;
   return { w, c, source, op };
 }
@@ -33,24 +39,35 @@ describe('a migration interrupted by its worker', () => {
 
     const helpersRemoved: string[] = [];
     const data: MigrateDeps['data'] = {
-      exportVolume: async () => { throw new Error('a rolled-back delivery copies nothing'); },
-      importVolume: async () => { throw new Error('a rolled-back delivery copies nothing'); },
-      volumeDigest: async () => { throw new Error('a rolled-back delivery copies nothing'); },
+      exportVolume: async () => {
+        throw new Error('a rolled-back delivery copies nothing');
+      },
+      importVolume: async () => {
+        throw new Error('a rolled-back delivery copies nothing');
+      },
+      volumeDigest: async () => {
+        throw new Error('a rolled-back delivery copies nothing');
+      },
       removeHelpers: async (host, clusterId) => {
         helpersRemoved.push(`${host}/${clusterId}`);
         return 1;
       },
     };
     const deps = { ...w, data };
-    await expect(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, o, complete)))
-      .rejects.toMatchObject({ userMessage: expect.stringContaining('(under way): the migration was interrupted') });
+    await expect(
+      runOperation(w, op.id, { finalAttempt: true }, (o, complete) =>
+        migrateCluster(deps, { clusterId: c.id, actor: 'UALICE', to: 'docker-2' }, o, complete),
+      ),
+    ).rejects.toMatchObject({ userMessage: expect.stringContaining('(under way): the migration was interrupted') });
 
     expect(helpersRemoved).toEqual([`${source}/${c.id}`]);
     expect(w.runtime.calls.filter((x) => x.step === 'removeNodes' && x.host === 'docker-2')).toHaveLength(1);
     expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'ready', host: source });
     expect((await w.operations.get(op.id))!.state).toBe('failed');
     const told = w.notifier.events.flatMap((e) => (e.kind === 'thread' ? [e.message] : []));
-    expect(told).toEqual([expect.objectContaining({ kind: 'migrateFailed', step: 'under way', restored: true, to: 'docker-2' })]);
+    expect(told).toEqual([
+      expect.objectContaining({ kind: 'migrateFailed', step: 'under way', restored: true, to: 'docker-2' }),
+    ]);
   });
 
   /**
@@ -80,10 +97,14 @@ describe('a migration interrupted by its worker', () => {
       const job = { clusterId: c.id, actor: 'UALICE', to: 'docker-2' };
       let second: Promise<void> | undefined;
       const deps = {
-        ...w, data,
+        ...w,
+        data,
         // The queue hands the job out again here: the second delivery marks the operation running (attempt 2) and runs.
         checkpoint: (name: string) => {
-          if (name === at && !second) second = runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster({ ...deps, checkpoint: undefined }, job, o, complete)).catch(() => undefined);
+          if (name === at && !second)
+            second = runOperation(w, op.id, { finalAttempt: true }, (o, complete) =>
+              migrateCluster({ ...deps, checkpoint: undefined }, job, o, complete),
+            ).catch(() => undefined);
         },
       };
       // The first delivery ends quietly: the operation's outcome is the second's.
@@ -125,7 +146,8 @@ describe('a migration that fails while the database does not answer', () => {
     let failedAt = 0;
     const job = { clusterId: c.id, actor: 'UALICE', to: 'docker-2' };
     const deps = {
-      ...w, data: copying,
+      ...w,
+      data: copying,
       checkpoint: (name: string) => {
         if (name !== 'migrate.cut-over') return;
         failedAt = w.runtime.calls.length;
@@ -133,8 +155,11 @@ describe('a migration that fails while the database does not answer', () => {
         throw new Error('the worker lost its database connection right after the commit');
       },
     };
-    await expect(runOperation(w, (await w.operations.active(c.id))!.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, job, o, complete)))
-      .rejects.toMatchObject({ code: 'undecided' });
+    await expect(
+      runOperation(w, (await w.operations.active(c.id))!.id, { finalAttempt: true }, (o, complete) =>
+        migrateCluster(deps, job, o, complete),
+      ),
+    ).rejects.toMatchObject({ code: 'undecided' });
     expect(w.runtime.calls.slice(failedAt).filter((x) => x.step === 'removeNodes')).toEqual([]);
     expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'ready', host: 'docker-2' });
     expect((await w.operations.list(c.id))[0]).toMatchObject({ kind: 'migrate', state: 'succeeded' });
@@ -146,7 +171,8 @@ describe('a migration that fails while the database does not answer', () => {
     const get = w.store.get.bind(w.store);
     let failedAt = 0;
     const deps = {
-      ...w, data: copying,
+      ...w,
+      data: copying,
       checkpoint: (name: string) => {
         if (name !== 'migrate.target-ready') return;
         failedAt = w.runtime.calls.length;
@@ -154,14 +180,22 @@ describe('a migration that fails while the database does not answer', () => {
         throw new Error('smoke check host went away');
       },
     };
-    await expect(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, job, o, complete))).rejects.toMatchObject({ code: 'undecided' });
+    await expect(
+      runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster(deps, job, o, complete)),
+    ).rejects.toMatchObject({ code: 'undecided' });
     expect(w.runtime.calls.slice(failedAt).filter((x) => x.step === 'removeNodes')).toEqual([]);
     expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'migrating', host: source });
     expect((await w.operations.get(op.id))!.state).toBe('running');
 
     w.store.get = get;
-    await expect(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => migrateCluster({ ...deps, checkpoint: undefined }, job, o, complete))).rejects.toMatchObject({ code: 'internal' });
-    expect(w.runtime.calls.slice(failedAt).filter((x) => x.step === 'removeNodes' && x.host === 'docker-2')).toHaveLength(1);
+    await expect(
+      runOperation(w, op.id, { finalAttempt: true }, (o, complete) =>
+        migrateCluster({ ...deps, checkpoint: undefined }, job, o, complete),
+      ),
+    ).rejects.toMatchObject({ code: 'internal' });
+    expect(
+      w.runtime.calls.slice(failedAt).filter((x) => x.step === 'removeNodes' && x.host === 'docker-2'),
+    ).toHaveLength(1);
     expect(w.store.clusters.get(c.id)).toMatchObject({ state: 'ready', host: source });
     expect((await w.operations.get(op.id))!.state).toBe('failed');
   });

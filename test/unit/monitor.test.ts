@@ -7,13 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { defaultThresholds, type NodeSample } from '../../src/domain/health.js';
-import { monitorClusters, type MonitorDeps } from '../../src/services/monitor-clusters.js';
-import type { ArtifactStore, NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
+import { type MonitorDeps, monitorClusters } from '../../src/services/monitor-clusters.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { resetCluster } from '../../src/services/operations/reset/run.js';
 import { restartCluster } from '../../src/services/operations/restart/run.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
-import { FakeNodeHealth, memoryWorld, MemoryWarningStore, type FakeRuntime } from '../support/memory-ports.js';
+import type { ArtifactStore, NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
+import { FakeNodeHealth, type FakeRuntime, MemoryWarningStore, memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const MiB = 2 ** 20;
@@ -28,9 +28,18 @@ class ScriptedHealth extends FakeNodeHealth {
   constructor(private readonly fake: FakeRuntime) {
     super(fake);
   }
-  override async sample(host: string, node: { hostname: string; containerName: string; readiness?: readonly string[] }) {
+  override async sample(
+    host: string,
+    node: { hostname: string; containerName: string; readiness?: readonly string[] },
+  ) {
     this.sampled++;
-    const s = { ...(await super.sample(host, node)), memoryBytes: 100 * MiB, memoryLimitBytes: 512 * MiB, diskPercent: 10, ...this.overrides.get(node.hostname) };
+    const s = {
+      ...(await super.sample(host, node)),
+      memoryBytes: 100 * MiB,
+      memoryLimitBytes: 512 * MiB,
+      diskPercent: 10,
+      ...this.overrides.get(node.hostname),
+    };
     if (!node.readiness || !s.running) return s;
     const probe = await this.fake.exec(host, node.containerName, [...node.readiness]);
     return { ...s, probeOk: probe.exitCode === 0, ...(probe.exitCode !== 0 && { probeOutput: probe.output }) };
@@ -42,13 +51,16 @@ async function setup() {
   const health = new ScriptedHealth(w.runtime);
   const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 3 }, 'requested');
   const create = (await w.operations.active(c.id))!;
-  await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster({ ...w, health }, c.id, { finalAttempt: true, complete }));
+  await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) =>
+    provisionCluster({ ...w, health }, c.id, { finalAttempt: true, complete }),
+  );
   const warnings = new MemoryWarningStore(w.store);
   const deps: MonitorDeps = { ...w, warnings, health, thresholds: defaultThresholds };
   return { w, c, health, warnings, deps };
 }
 
-const warningsOf = (w: ReturnType<typeof memoryWorld>) => w.notifier.events.flatMap((e) => (e.kind === 'warning' ? [e.warning] : []));
+const warningsOf = (w: ReturnType<typeof memoryWorld>) =>
+  w.notifier.events.flatMap((e) => (e.kind === 'warning' ? [e.warning] : []));
 
 describe('monitorClusters', () => {
   it('a node down: one warning, one DM, degraded with the reason; back to ready only once it serves two ticks in a row', async () => {
@@ -68,7 +80,10 @@ describe('monitorClusters', () => {
 
     // Still down: nothing new. A restarted monitor (same stores, fresh process) repeats nothing either.
     await monitorClusters(deps);
-    await monitorClusters({ ...deps, health: Object.assign(new ScriptedHealth(w.runtime), { overrides: health.overrides }) });
+    await monitorClusters({
+      ...deps,
+      health: Object.assign(new ScriptedHealth(w.runtime), { overrides: health.overrides }),
+    });
     expect(warningsPosted()).toHaveLength(1);
     expect(w.notifier.directs).toHaveLength(1);
 
@@ -85,7 +100,11 @@ describe('monitorClusters', () => {
     expect(w.store.stateOf(c.id)).toBe('ready');
     expect(w.store.clusters.get(c.id)!.error).toBeNull();
     expect(warningsPosted().at(-1)!.resolvedAt).not.toBeNull();
-    expect(warningsPosted().filter((x) => x.kind === 'node_down').map((x) => x.id)).toEqual(Array(warningsPosted().filter((x) => x.kind === 'node_down').length).fill(warningsPosted()[0]!.id));
+    expect(
+      warningsPosted()
+        .filter((x) => x.kind === 'node_down')
+        .map((x) => x.id),
+    ).toEqual(Array(warningsPosted().filter((x) => x.kind === 'node_down').length).fill(warningsPosted()[0]!.id));
   });
 
   it('memory high for three samples is a warning without a DM; the reason follows what is open', async () => {
@@ -102,7 +121,11 @@ describe('monitorClusters', () => {
     const { w, c, health, deps } = await setup();
     await monitorClusters(deps);
     const restart = async (node: string, during?: () => Promise<void>) => {
-      const { operation } = await w.operations.begin(c.id, { kind: 'restart', actor: 'UALICE', params: { node } }, { whenStates: ['ready'] });
+      const { operation } = await w.operations.begin(
+        c.id,
+        { kind: 'restart', actor: 'UALICE', params: { node } },
+        { whenStates: ['ready'] },
+      );
       await runOperation(w, operation.id, { finalAttempt: true }, async (op) => {
         await during?.();
         await restartCluster({ ...w, health }, { clusterId: c.id, actor: 'UALICE', node }, op);
@@ -121,11 +144,13 @@ describe('monitorClusters', () => {
     await restart('zk-1');
     health.overrides.set('zk-1', { restartCount: 1, startedAt: 'after the restart' });
     expect(await monitorClusters(deps)).toMatchObject({ opened: 1 });
-    expect(warningsOf(w).map((x) => x.summary)).toEqual(['zk-1 went down and Docker restarted it (restart 1); waiting for it to be ready again']);
+    expect(warningsOf(w).map((x) => x.summary)).toEqual([
+      'zk-1 went down and Docker restarted it (restart 1); waiting for it to be ready again',
+    ]);
     expect(w.store.stateOf(c.id)).toBe('degraded');
   });
 
-  it('a node that crashes after its cluster turned ready, before the monitor\'s first tick on it, is reported once, with a DM, and resolves', async () => {
+  it("a node that crashes after its cluster turned ready, before the monitor's first tick on it, is reported once, with a DM, and resolves", async () => {
     const { w, c, health, deps } = await setup();
     // The create recorded the nodes as it left them, in the commit that made the cluster ready.
     expect(Object.keys(w.store.monitorMemory.get(c.id)!.nodes)).toEqual(['zk-1', 'zk-2', 'zk-3']);
@@ -153,14 +178,37 @@ describe('monitorClusters', () => {
     const { w, c, health, deps } = await setup();
     await monitorClusters(deps);
     await monitorClusters(deps);
-    const { operation } = await w.operations.begin(c.id, { kind: 'reset', actor: 'UALICE', params: { snapshotFirst: false } }, { whenStates: ['ready'], moveTo: 'provisioning' });
+    const { operation } = await w.operations.begin(
+      c.id,
+      { kind: 'reset', actor: 'UALICE', params: { snapshotFirst: false } },
+      { whenStates: ['ready'], moveTo: 'provisioning' },
+    );
     const unused = new Proxy({}, { get: (_, p) => () => Promise.reject(new Error(`unexpected call to ${String(p)}`)) });
     await runOperation(w, operation.id, { finalAttempt: true }, (op, complete) =>
-      resetCluster({ ...w, health, data: unused as NodeDataPort, artifacts: unused as ArtifactStore, bundles: unused as SnapshotBundles }, { clusterId: c.id, actor: 'UALICE', snapshotFirst: false }, op, { finalAttempt: true, complete }));
+      resetCluster(
+        {
+          ...w,
+          health,
+          data: unused as NodeDataPort,
+          artifacts: unused as ArtifactStore,
+          bundles: unused as SnapshotBundles,
+        },
+        { clusterId: c.id, actor: 'UALICE', snapshotFirst: false },
+        op,
+        { finalAttempt: true, complete },
+      ),
+    );
     expect(w.store.stateOf(c.id)).toBe('ready');
     // New containers: the reset's baselines replaced the ones the ticks had.
-    const newIds = w.runtime.containersOf(c.id).map((x) => x.id).sort();
-    expect(Object.values(w.store.monitorMemory.get(c.id)!.nodes).map((b) => b.containerId).sort()).toEqual(newIds);
+    const newIds = w.runtime
+      .containersOf(c.id)
+      .map((x) => x.id)
+      .sort();
+    expect(
+      Object.values(w.store.monitorMemory.get(c.id)!.nodes)
+        .map((b) => b.containerId)
+        .sort(),
+    ).toEqual(newIds);
     health.overrides.set('zk-1', { restartCount: 1, startedAt: 'after the reset' });
     expect(await monitorClusters(deps)).toMatchObject({ opened: 1 });
     expect(warningsOf(w).map((x) => [x.kind, x.subject])).toEqual([['node_down', 'zk-1']]);
@@ -172,11 +220,17 @@ describe('monitorClusters', () => {
     const health = new ScriptedHealth(w.runtime);
     const c = await w.store.seed({ name: 'zk-b', owner: 'UALICE', size: 1 }, 'requested');
     const create = (await w.operations.active(c.id))!;
-    const failing = Object.assign(Object.create(health) as ScriptedHealth, { sample: async () => Promise.reject(new Error('engine busy')) });
-    await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) => provisionCluster({ ...w, health: failing }, c.id, { finalAttempt: true, complete }));
+    const failing = Object.assign(Object.create(health) as ScriptedHealth, {
+      sample: async () => Promise.reject(new Error('engine busy')),
+    });
+    await runOperation(w, create.id, { finalAttempt: true }, (_op, complete) =>
+      provisionCluster({ ...w, health: failing }, c.id, { finalAttempt: true, complete }),
+    );
     expect(w.store.stateOf(c.id)).toBe('ready');
     expect(w.store.monitorMemory.get(c.id)!.nodes).toEqual({});
-    expect(w.logger.lines.map((l) => l.msg)).toContain('could not read a node as the operation left it; the monitor\'s first sample of it is its baseline');
+    expect(w.logger.lines.map((l) => l.msg)).toContain(
+      "could not read a node as the operation left it; the monitor's first sample of it is its baseline",
+    );
     health.overrides.set('zk-1', { restartCount: 1, startedAt: 'later' });
     await monitorClusters({ ...w, warnings: new MemoryWarningStore(w.store), health, thresholds: defaultThresholds });
     expect(warningsOf(w)).toEqual([]);

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { busyMessage } from '../../src/domain/operation.js';
 import { startOf } from '../../src/domain/operations/define.js';
 import {
-  definitionOf, jobCatalog, jobForKind, operationDefinitions, operationKinds, operationVerbs,
+  definitionOf,
+  jobCatalog,
+  jobForKind,
+  operationDefinitions,
+  operationKinds,
+  operationVerbs,
 } from '../../src/domain/operations/index.js';
 
 const ids = {
@@ -20,8 +25,9 @@ describe('operation definitions', () => {
       expect(jobForKind[kind]).toBe(definitionOf(kind).job);
       expect(operationVerbs[kind]).toMatch(/^being /);
     }
-    expect(busyMessage('zk-1', { kind: 'snapshot', actor: 'U1', createdAt: new Date() }, new Date()))
-      .toBe('zk-1 is busy: it is being snapshotted by <@U1> (started just now).');
+    expect(busyMessage('zk-1', { kind: 'snapshot', actor: 'U1', createdAt: new Date() }, new Date())).toBe(
+      'zk-1 is busy: it is being snapshotted by <@U1> (started just now).',
+    );
   });
 
   it('make the job catalog: every job with its queue options', () => {
@@ -38,7 +44,7 @@ describe('operation definitions', () => {
     });
   });
 
-  it('make each payload schema from the operation fields and the kind\'s params, refusing anything else', () => {
+  it("make each payload schema from the operation fields and the kind's params, refusing anything else", () => {
     expect(jobCatalog['cluster.create'].schema.parse(ids)).toEqual(ids);
     expect(jobCatalog['cluster.snapshot'].schema.parse(ids)).toEqual({ ...ids, withData: false });
     expect(jobCatalog['cluster.reset'].schema.parse(ids)).toEqual({ ...ids, snapshotFirst: false });
@@ -53,13 +59,19 @@ describe('operation definitions', () => {
   it('say where each kind may start and where it moves the cluster', () => {
     expect(startOf(definitionOf('delete'), {})).toMatchObject({ moveTo: 'deleting' });
     expect(startOf(definitionOf('delete'), {}).states).not.toContain('deleted');
-    expect(startOf(definitionOf('reset'), { snapshotFirst: false }))
-      .toEqual({ states: ['ready', 'degraded', 'failed'], moveTo: 'provisioning', clearError: true });
+    expect(startOf(definitionOf('reset'), { snapshotFirst: false })).toEqual({
+      states: ['ready', 'degraded', 'failed'],
+      moveTo: 'provisioning',
+      clearError: true,
+    });
     expect(startOf(definitionOf('reset'), { snapshotFirst: true })).toEqual({ states: ['ready', 'degraded'] });
-    expect(startOf(definitionOf('migrate'), { to: 'docker-b' }))
-      .toEqual({ states: ['ready', 'degraded'], moveTo: 'migrating' });
+    expect(startOf(definitionOf('migrate'), { to: 'docker-b' })).toEqual({
+      states: ['ready', 'degraded'],
+      moveTo: 'migrating',
+    });
     expect(definitionOf('delete').preempts).toEqual(['create', 'restore', 'reset']);
-    expect(definitionOf('snapshot').refusal!({ name: 'zk-1', state: 'failed' }, { withData: false }).hints)
-      .toEqual(['`/cluster retry zk-1` creates it again first.']);
+    expect(definitionOf('snapshot').refusal!({ name: 'zk-1', state: 'failed' }, { withData: false }).hints).toEqual([
+      '`/cluster retry zk-1` creates it again first.',
+    ]);
   });
 });

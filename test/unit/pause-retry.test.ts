@@ -16,9 +16,12 @@ function poolWith(pauses: (() => Promise<void>)[]): { pool: HostPool; calls: () 
   const docker = { getContainer: () => container };
   return { pool: { get: () => docker, names: () => ['local'] } as unknown as HostPool, calls: () => n };
 }
-const engineError = (statusCode: number, message: string) => Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });
+const engineError = (statusCode: number, message: string) =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) ${message}`), { statusCode, json: { message } });
 const quiet = { debug() {}, info() {}, warn() {}, error() {} } as never;
-const unableToFreeze = async () => { throw engineError(500, 'Cannot pause container abc: OCI runtime pause failed: unable to freeze: unknown'); };
+const unableToFreeze = async () => {
+  throw engineError(500, 'Cannot pause container abc: OCI runtime pause failed: unable to freeze: unknown');
+};
 
 describe('pausing a node for a snapshot', () => {
   it('tries again when the freezer gave up, and succeeds when a later try freezes it', async () => {
@@ -27,15 +30,23 @@ describe('pausing a node for a snapshot', () => {
     expect(calls()).toBe(3);
   });
 
-  it('gives up after four refusals with the daemon\'s message', async () => {
+  it("gives up after four refusals with the daemon's message", async () => {
     const { pool, calls } = poolWith([unableToFreeze]);
-    await expect(createNodeData({ pool, logger: quiet, helperImage: async () => 'base' }).pause('local', 'cb-x-nn')).rejects.toMatchObject({ userMessage: expect.stringContaining('unable to freeze') });
+    await expect(
+      createNodeData({ pool, logger: quiet, helperImage: async () => 'base' }).pause('local', 'cb-x-nn'),
+    ).rejects.toMatchObject({ userMessage: expect.stringContaining('unable to freeze') });
     expect(calls()).toBe(4);
   });
 
   it('does not retry other failures', async () => {
-    const { pool, calls } = poolWith([async () => { throw engineError(500, 'Cannot pause container abc: container is restarting'); }]);
-    await expect(createNodeData({ pool, logger: quiet, helperImage: async () => 'base' }).pause('local', 'cb-x-nn')).rejects.toMatchObject({ code: 'docker_error' });
+    const { pool, calls } = poolWith([
+      async () => {
+        throw engineError(500, 'Cannot pause container abc: container is restarting');
+      },
+    ]);
+    await expect(
+      createNodeData({ pool, logger: quiet, helperImage: async () => 'base' }).pause('local', 'cb-x-nn'),
+    ).rejects.toMatchObject({ code: 'docker_error' });
     expect(calls()).toBe(1);
   });
 });

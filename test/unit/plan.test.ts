@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { label } from '../../src/domain/labels.js';
-import { planCluster, shortId, type ClusterPlan } from '../../src/domain/plan.js';
+import { type ClusterPlan, planCluster, shortId } from '../../src/domain/plan.js';
 import { firstFreeSubnet, subnetAt, subnetsPerPool } from '../../src/domain/subnet.js';
 import { parseTemplate } from '../../src/domain/template.js';
 
@@ -14,7 +14,10 @@ const clusterId = '7f3a9c2e-1111-2222-3333-444455556666';
 const pool = '10.213.0.0/16';
 const subnetIndex = 7;
 
-function plan(size: number, over: Partial<{ clusterId: string; clusterName: string; owner: string }> = {}): ClusterPlan {
+function plan(
+  size: number,
+  over: Partial<{ clusterId: string; clusterName: string; owner: string }> = {},
+): ClusterPlan {
   return planCluster({
     clusterId,
     clusterName: 'zk-bug-1',
@@ -107,7 +110,9 @@ describe.each([1, 3, 5])('zookeeper × %i', (size) => {
 
   it('gives every node its own named data volume', () => {
     expect(p.nodes.map((n) => n.volumes)).toEqual(
-      ordinals.map((i) => [{ name: 'data', path: '/var/lib/zookeeper', volumeName: `cb-zk-bug-1-7f3a9c-zk-${i + 1}-data` }]),
+      ordinals.map((i) => [
+        { name: 'data', path: '/var/lib/zookeeper', volumeName: `cb-zk-bug-1-7f3a9c-zk-${i + 1}-data` },
+      ]),
     );
   });
 
@@ -115,7 +120,11 @@ describe.each([1, 3, 5])('zookeeper × %i', (size) => {
     for (const n of p.nodes) {
       expect(n.resources).toEqual({ cpus: 0.5, memoryMiB: 512 });
       expect(n.env).toEqual({ SERVER_JVMFLAGS: '-Xms64m -Xmx256m' });
-      expect(n.ports.map((x) => [x.name, x.port, x.publish])).toEqual([['client', 2181, true], ['quorum', 2888, false], ['election', 3888, false]]);
+      expect(n.ports.map((x) => [x.name, x.port, x.publish])).toEqual([
+        ['client', 2181, true],
+        ['quorum', 2888, false],
+        ['election', 3888, false],
+      ]);
       expect(n.readiness?.timeoutSeconds).toBe(120);
     }
     expect(p.smoke.map((s) => s.name)).toEqual(['znode round trip']);
@@ -123,7 +132,11 @@ describe.each([1, 3, 5])('zookeeper × %i', (size) => {
 
   it('carries the collectors, config and log directories for a snapshot', () => {
     for (const n of p.nodes) {
-      expect(n.collect.map((c) => [c.name, c.timeoutSeconds])).toEqual([['zk-mntr', 30], ['zk-stat', 30], ['zk-conf', 30]]);
+      expect(n.collect.map((c) => [c.name, c.timeoutSeconds])).toEqual([
+        ['zk-mntr', 30],
+        ['zk-stat', 30],
+        ['zk-conf', 30],
+      ]);
       expect(n.collect[0]!.exec).toEqual(['sh', '-c', 'echo mntr | nc -q1 localhost 2181']);
       expect(n.configDirs).toEqual(['/etc/zookeeper/conf']);
       expect(n.logDirs).toEqual(['/var/log/zookeeper']);
@@ -160,21 +173,40 @@ describe('planCluster: identity inputs', () => {
         sizeMeans: 'workers',
         sizes: { min: 1, max: 4, default: 2 },
         roles: {
-          master: { image: 'base', count: 1, hostname: 'master', resources: { cpus: 1, memoryMiB: 512 }, env: { MASTER: '{{node.fqdn}}', WORKERS: '{{hosts.worker}}' } },
+          master: {
+            image: 'base',
+            count: 1,
+            hostname: 'master',
+            resources: { cpus: 1, memoryMiB: 512 },
+            env: { MASTER: '{{node.fqdn}}', WORKERS: '{{hosts.worker}}' },
+          },
           worker: {
             image: 'base',
             count: 'size',
             resources: { cpus: 1, memoryMiB: 256 },
             dependsOn: ['master'],
             command: ['run', '--id={{node.ordinal}}', '--of={{size}}'],
-            collect: [{ name: 'registered', exec: ['sh', '-c', 'curl -s http://{{hosts.master}}:8080/json/ | grep {{node.hostname}}'], timeoutSeconds: 10 }],
+            collect: [
+              {
+                name: 'registered',
+                exec: ['sh', '-c', 'curl -s http://{{hosts.master}}:8080/json/ | grep {{node.hostname}}'],
+                timeoutSeconds: 10,
+              },
+            ],
             logDirs: ['/opt/spark/work'],
           },
         },
       },
       'mini.yaml',
     );
-    const p = planCluster({ clusterId, clusterName: 'm', owner: 'U1', template: t, size: 2, subnet: subnetAt(pool, 0) });
+    const p = planCluster({
+      clusterId,
+      clusterName: 'm',
+      owner: 'U1',
+      template: t,
+      size: 2,
+      subnet: subnetAt(pool, 0),
+    });
     expect(p.nodes.map((n) => [n.hostname, n.ip, n.labels[label.node]])).toEqual([
       ['master', '10.213.0.10', '0'],
       ['worker-1', '10.213.0.11', '1'],
@@ -184,10 +216,20 @@ describe('planCluster: identity inputs', () => {
     expect(p.nodes[2]!.command).toEqual(['run', '--id=2', '--of=2']);
     expect(p.nodes[0]).not.toHaveProperty('command');
     // Collectors are rendered per node, like readiness probes; roles without any get none.
-    expect(p.nodes[1]!.collect).toEqual([{ name: 'registered', exec: ['sh', '-c', 'curl -s http://master:8080/json/ | grep worker-1'], timeoutSeconds: 10 }]);
+    expect(p.nodes[1]!.collect).toEqual([
+      {
+        name: 'registered',
+        exec: ['sh', '-c', 'curl -s http://master:8080/json/ | grep worker-1'],
+        timeoutSeconds: 10,
+      },
+    ]);
     expect(p.nodes[2]!.collect[0]!.exec[2]).toBe('curl -s http://master:8080/json/ | grep worker-2');
     expect(p.nodes[0]!.collect).toEqual([]);
-    expect(p.nodes.map((n) => [n.configDirs, n.logDirs])).toEqual([[[], []], [[], ['/opt/spark/work']], [[], ['/opt/spark/work']]]);
+    expect(p.nodes.map((n) => [n.configDirs, n.logDirs])).toEqual([
+      [[], []],
+      [[], ['/opt/spark/work']],
+      [[], ['/opt/spark/work']],
+    ]);
     expect(p.waves).toEqual([['master'], ['worker']]);
   });
 });
@@ -198,22 +240,64 @@ describe('planCluster: readiness budget of roles started together', () => {
     const chain = (startWith: boolean) =>
       parseTemplate(
         {
-          name: 'chain', title: 'Chain', description: 'd', version: '1', sizeMeans: 'workers', sizes: { min: 1, max: 2, default: 1 },
+          name: 'chain',
+          title: 'Chain',
+          description: 'd',
+          version: '1',
+          sizeMeans: 'workers',
+          sizes: { min: 1, max: 2, default: 1 },
           roles: {
             nn: { image: 'base', count: 1, resources: { cpus: 1, memoryMiB: 512 }, readiness: probe(100) },
-            rm: { image: 'base', count: 1, resources: { cpus: 1, memoryMiB: 512 }, dependsOn: ['nn'], ...(startWith && { startWith: ['nn'] }), readiness: probe(50) },
-            worker: { image: 'base', count: 'size', resources: { cpus: 1, memoryMiB: 256 }, dependsOn: ['nn', 'rm'], ...(startWith && { startWith: ['nn', 'rm'] }), readiness: probe(20) },
-            edge: { image: 'base', count: 1, resources: { cpus: 1, memoryMiB: 256 }, dependsOn: ['worker'], readiness: probe(30) },
+            rm: {
+              image: 'base',
+              count: 1,
+              resources: { cpus: 1, memoryMiB: 512 },
+              dependsOn: ['nn'],
+              ...(startWith && { startWith: ['nn'] }),
+              readiness: probe(50),
+            },
+            worker: {
+              image: 'base',
+              count: 'size',
+              resources: { cpus: 1, memoryMiB: 256 },
+              dependsOn: ['nn', 'rm'],
+              ...(startWith && { startWith: ['nn', 'rm'] }),
+              readiness: probe(20),
+            },
+            edge: {
+              image: 'base',
+              count: 1,
+              resources: { cpus: 1, memoryMiB: 256 },
+              dependsOn: ['worker'],
+              readiness: probe(30),
+            },
           },
         },
         'chain.yaml',
       );
     const budgets = (t: ReturnType<typeof parseTemplate>) =>
-      planCluster({ clusterId, clusterName: 'c', owner: 'U1', template: t, size: 1, subnet: subnetAt(pool, 0) }).nodes.map((n) => [n.hostname, n.readiness!.timeoutSeconds]);
+      planCluster({
+        clusterId,
+        clusterName: 'c',
+        owner: 'U1',
+        template: t,
+        size: 1,
+        subnet: subnetAt(pool, 0),
+      }).nodes.map((n) => [n.hostname, n.readiness!.timeoutSeconds]);
     // The worker starts with rm (150 s: its own 50 on top of nn's 100) and nn: 20 + 150. The edge waits for the
     // workers to be ready before it starts, so its clock starts then: its own 30.
-    expect(budgets(chain(true))).toEqual([['nn', 100], ['rm', 150], ['worker-1', 170], ['edge', 30]]);
-    expect(budgets(chain(false))).toEqual([['nn', 100], ['rm', 50], ['worker-1', 20], ['edge', 30]]);
+    expect(budgets(chain(true))).toEqual([
+      ['nn', 100],
+      ['rm', 150],
+      ['worker-1', 170],
+      ['edge', 30],
+    ]);
+    expect(budgets(chain(false))).toEqual([
+      ['nn', 100],
+      ['rm', 50],
+      ['worker-1', 20],
+      ['edge', 30],
+    ]);
   });
 });
 
@@ -256,12 +340,26 @@ describe('subnets', () => {
 describe('config files rendered per node for the big-data templates', () => {
   const catalog = loadTemplateCatalog(path.join(repoRoot, 'manifests/templates'));
   const planOf = (template: string, size: number) =>
-    planCluster({ clusterId, clusterName: 'bd-1', owner: 'U0ALICE', template: catalog.get(template)!, size, subnet: subnetAt(pool, subnetIndex) });
+    planCluster({
+      clusterId,
+      clusterName: 'bd-1',
+      owner: 'U0ALICE',
+      template: catalog.get(template)!,
+      size,
+      subnet: subnetAt(pool, subnetIndex),
+    });
   /** name → value of a rendered Hadoop XML file. */
   const hadoopProps = (xml: string) =>
-    Object.fromEntries([...xml.matchAll(/<property><name>([^<]+)<\/name><value>([^<]*)<\/value><\/property>/g)].map((m) => [m[1], m[2]]));
+    Object.fromEntries(
+      [...xml.matchAll(/<property><name>([^<]+)<\/name><value>([^<]*)<\/value><\/property>/g)].map((m) => [m[1], m[2]]),
+    );
   const javaProps = (text: string) =>
-    Object.fromEntries(text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    Object.fromEntries(
+      text
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
 
   it('hadoop 2: every node points at the NameNode and ResourceManager; each NodeManager names itself', () => {
     const p = planOf('hadoop', 2);
@@ -274,7 +372,9 @@ describe('config files rendered per node for the big-data templates', () => {
       expect(yarn['yarn.resourcemanager.hostname']).toBe('resourcemanager');
       expect(yarn['yarn.nodemanager.hostname']).toBe(node.hostname);
       expect(hdfs['dfs.replication']).toBe('2');
-      expect(fileOf(p, ordinal, '/opt/hadoop/etc/hadoop/core-site.xml')).toContain(`cluster bd-1, node ${node.hostname}`);
+      expect(fileOf(p, ordinal, '/opt/hadoop/etc/hadoop/core-site.xml')).toContain(
+        `cluster bd-1, node ${node.hostname}`,
+      );
     }
   });
 
@@ -283,20 +383,32 @@ describe('config files rendered per node for the big-data templates', () => {
     [2, '2'],
     [5, '3'],
   ])('hadoop %i: HDFS keeps min(size, 3) replicas', (size, replicas) => {
-    expect(hadoopProps(fileOf(planOf('hadoop', size), 0, '/opt/hadoop/etc/hadoop/hdfs-site.xml'))['dfs.replication']).toBe(replicas);
+    expect(
+      hadoopProps(fileOf(planOf('hadoop', size), 0, '/opt/hadoop/etc/hadoop/hdfs-site.xml'))['dfs.replication'],
+    ).toBe(replicas);
   });
 
   it('hbase 2: HBase finds ZooKeeper and its root dir on the NameNode; HDFS nodes get no hbase-site', () => {
     const p = planOf('hbase', 2);
     const byHost = (h: string) => p.nodes.findIndex((n) => n.hostname === h);
     const site = hadoopProps(fileOf(p, byHost('regionserver-2'), '/opt/hbase/conf/hbase-site.xml'));
-    expect(site).toMatchObject({ 'hbase.zookeeper.quorum': 'zk', 'hbase.rootdir': 'hdfs://namenode:8020/hbase', 'dfs.replication': '2' });
-    expect(p.nodes[byHost('datanode-1')]!.files.map((f) => f.path)).toEqual(['/opt/hadoop/etc/hadoop/core-site.xml', '/opt/hadoop/etc/hadoop/hdfs-site.xml']);
+    expect(site).toMatchObject({
+      'hbase.zookeeper.quorum': 'zk',
+      'hbase.rootdir': 'hdfs://namenode:8020/hbase',
+      'dfs.replication': '2',
+    });
+    expect(p.nodes[byHost('datanode-1')]!.files.map((f) => f.path)).toEqual([
+      '/opt/hadoop/etc/hadoop/core-site.xml',
+      '/opt/hadoop/etc/hadoop/hdfs-site.xml',
+    ]);
   });
 
   it('spark 2: every node names the master, so spark-submit needs no --master', () => {
     const p = planOf('spark', 2);
-    for (const ordinal of [0, 1, 2]) expect(javaProps(fileOf(p, ordinal, '/opt/spark/conf/spark-defaults.conf'))['spark.master']).toBe('spark://master:7077');
+    for (const ordinal of [0, 1, 2])
+      expect(javaProps(fileOf(p, ordinal, '/opt/spark/conf/spark-defaults.conf'))['spark.master']).toBe(
+        'spark://master:7077',
+      );
   });
 
   it.each([
@@ -310,8 +422,14 @@ describe('config files rendered per node for the big-data templates', () => {
       const props = javaProps(fileOf(p, ordinal, '/opt/kafka/config/server.properties'));
       expect(props['node.id']).toBe(String(node.index));
       expect(props['controller.quorum.voters']).toBe(voters);
-      expect(props['advertised.listeners']).toBe(`INTERNAL://${node.hostname}:9092,EXTERNAL://\${file:/etc/clusterbot/published.env:CLUSTERBOT_PUBLISHED_EXTERNAL}`);
-      expect(props).toMatchObject({ 'default.replication.factor': factor, 'offsets.topic.replication.factor': factor, 'min.insync.replicas': minIsr });
+      expect(props['advertised.listeners']).toBe(
+        `INTERNAL://${node.hostname}:9092,EXTERNAL://\${file:/etc/clusterbot/published.env:CLUSTERBOT_PUBLISHED_EXTERNAL}`,
+      );
+      expect(props).toMatchObject({
+        'default.replication.factor': factor,
+        'offsets.topic.replication.factor': factor,
+        'min.insync.replicas': minIsr,
+      });
       expect(node.env.KAFKA_CONFIG_FILE).toBe('/opt/kafka/config/server.properties');
     }
   });

@@ -1,14 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { clusterNamePattern, clusterNameProblem, defaultClusterName } from '../../src/domain/cluster-name.js';
-import { canTransition, clusterStates, isLive, stateEmoji, statesAllowedBefore, transitionPath, type ClusterState } from '../../src/domain/cluster-state.js';
-import { hostHeadroomMiB, placeCluster, type HostLoad } from '../../src/domain/placement.js';
+import {
+  type ClusterState,
+  canTransition,
+  clusterStates,
+  isLive,
+  stateEmoji,
+  statesAllowedBefore,
+  transitionPath,
+} from '../../src/domain/cluster-state.js';
+import { type HostLoad, hostHeadroomMiB, placeCluster } from '../../src/domain/placement.js';
 import { checkCreate, mayManage, mayViewCluster, mayViewSnapshot } from '../../src/domain/policy.js';
 import { closest } from '../../src/domain/suggest.js';
 import { parseTemplate, type Template } from '../../src/domain/template.js';
 
 function template(name: string, sizes: Template['sizes'], sizeMeans = 'nodes'): Template {
   return parseTemplate(
-    { name, title: name, description: 'd', version: '1', sizeMeans, sizes, roles: { node: { image: 'base', count: 'size', resources: { cpus: 1, memoryMiB: 256 } } } },
+    {
+      name,
+      title: name,
+      description: 'd',
+      version: '1',
+      sizeMeans,
+      sizes,
+      roles: { node: { image: 'base', count: 'size', resources: { cpus: 1, memoryMiB: 256 } } },
+    },
     `${name}.yaml`,
   );
 }
@@ -57,7 +73,10 @@ describe('checkCreate', () => {
       message: 'zookeeper clusters come in sizes 1, 3, 5, 7 (ZooKeeper servers); 4 is not one of them.',
       hint: 'Try `/cluster create zookeeper 3`.',
     });
-    expect(checkCreate(catalog, 'spark', 9)).toMatchObject({ code: 'bad_size', message: 'spark clusters come in sizes 1–8 (workers); 9 is not one of them.' });
+    expect(checkCreate(catalog, 'spark', 9)).toMatchObject({
+      code: 'bad_size',
+      message: 'spark clusters come in sizes 1–8 (workers); 9 is not one of them.',
+    });
     expect(checkCreate(catalog, 'spark', 0)).toMatchObject({ code: 'bad_size' });
   });
 });
@@ -122,7 +141,12 @@ describe('closest', () => {
 
 describe('placeCluster', () => {
   const host = (name: string, memoryMiB: number, reservedMemoryMiB = 0, reachable = true): HostLoad => ({
-    name, reachable, cpus: 8, memoryMiB, reservedCpus: 0, reservedMemoryMiB,
+    name,
+    reachable,
+    cpus: 8,
+    memoryMiB,
+    reservedCpus: 0,
+    reservedMemoryMiB,
   });
   const need = { cpus: 1.5, memoryMiB: 1536 };
 
@@ -133,11 +157,17 @@ describe('placeCluster', () => {
   });
 
   it('breaks ties by name', () => {
-    expect(placeCluster([host('docker-b', 8192), host('docker-a', 8192)], need)).toEqual({ ok: true, host: 'docker-a' });
+    expect(placeCluster([host('docker-b', 8192), host('docker-a', 8192)], need)).toEqual({
+      ok: true,
+      host: 'docker-a',
+    });
   });
 
   it('skips unreachable hosts even when they are emptiest', () => {
-    expect(placeCluster([host('big', 65536, 0, false), host('small', 4096)], need)).toEqual({ ok: true, host: 'small' });
+    expect(placeCluster([host('big', 65536, 0, false), host('small', 4096)], need)).toEqual({
+      ok: true,
+      host: 'small',
+    });
   });
 
   it('keeps headroom back: a host fits exactly when free memory equals the need', () => {
@@ -161,20 +191,33 @@ describe('placeCluster', () => {
   });
 
   it('says when no host is reachable', () => {
-    expect(placeCluster([host('a', 65536, 0, false)], need)).toEqual({ ok: false, reason: 'no Docker host is reachable' });
+    expect(placeCluster([host('a', 65536, 0, false)], need)).toEqual({
+      ok: false,
+      reason: 'no Docker host is reachable',
+    });
     expect(placeCluster([], need)).toEqual({ ok: false, reason: 'no Docker host is reachable' });
   });
 
   it('a draining or down host takes no new cluster, however empty', () => {
-    const hosts = [{ ...host('big', 65536), state: 'draining' as const }, { ...host('gone', 65536), state: 'down' as const }, host('small', 4096)];
+    const hosts = [
+      { ...host('big', 65536), state: 'draining' as const },
+      { ...host('gone', 65536), state: 'down' as const },
+      host('small', 4096),
+    ];
     expect(placeCluster(hosts, need)).toEqual({ ok: true, host: 'small' });
-    expect(placeCluster(hosts.slice(0, 2), need)).toEqual({ ok: false, reason: 'every reachable Docker host is draining' });
+    expect(placeCluster(hosts.slice(0, 2), need)).toEqual({
+      ok: false,
+      reason: 'every reachable Docker host is draining',
+    });
   });
 
   it('counts CPU reservations against cores × the overcommit factor', () => {
     const busy = { ...host('busy', 65536), cpus: 2, reservedCpus: 15 }; // 2 cores × 8 = 16; 15 reserved, 1.5 more is too much
     expect(placeCluster([busy, host('calm', 4096)], need)).toEqual({ ok: true, host: 'calm' });
-    expect(placeCluster([busy], need)).toMatchObject({ ok: false, reason: expect.stringContaining('CPUs reserved (8× its cores)') });
+    expect(placeCluster([busy], need)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('CPUs reserved (8× its cores)'),
+    });
     expect(placeCluster([busy], need, { cpuOvercommit: 9 })).toEqual({ ok: true, host: 'busy' });
   });
 
@@ -182,40 +225,80 @@ describe('placeCluster', () => {
     // 16 GiB host capped at 2 GiB: 1536 MiB fits once, not twice; an emptier-looking capped host loses to an open one.
     const capped = { ...host('shared', 16384), maxMemoryMiB: 2048 };
     expect(placeCluster([capped], need)).toEqual({ ok: true, host: 'shared' });
-    expect(placeCluster([{ ...capped, reservedMemoryMiB: 1536 }], need)).toEqual({ ok: false, reason: 'the cluster needs 1536 MiB of memory and the emptiest host has 512 MiB free' });
+    expect(placeCluster([{ ...capped, reservedMemoryMiB: 1536 }], need)).toEqual({
+      ok: false,
+      reason: 'the cluster needs 1536 MiB of memory and the emptiest host has 512 MiB free',
+    });
     expect(placeCluster([capped, host('open', 8192)], need)).toEqual({ ok: true, host: 'open' });
     // A limit above what the host has changes nothing: the engine's figure less the headroom still counts.
     expect(placeCluster([{ ...host('edge', 1536 + 1023), maxMemoryMiB: 65536 }], need)).toMatchObject({ ok: false });
     // CPUs: the limit counts reservations directly (no overcommit on top of it).
     const cpuCapped = { ...host('shared', 65536), maxCpus: 2, reservedCpus: 1 };
-    expect(placeCluster([cpuCapped], need)).toMatchObject({ ok: false, reason: expect.stringContaining("or an admin's limit") });
+    expect(placeCluster([cpuCapped], need)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("or an admin's limit"),
+    });
     expect(placeCluster([{ ...cpuCapped, reservedCpus: 0.5 }], need)).toEqual({ ok: true, host: 'shared' });
-    expect(placeCluster([cpuCapped], need, { pinned: 'shared' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 64512 MiB and 1 CPUs free') });
+    expect(placeCluster([cpuCapped], need, { pinned: 'shared' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('has 64512 MiB and 1 CPUs free'),
+    });
   });
 
   it('--host pins a host: chosen even when another is emptier or it is draining; refused when down, unknown or full', () => {
-    const hosts = [host('a', 65536), { ...host('b', 8192), state: 'draining' as const }, { ...host('c', 65536), state: 'down' as const }];
+    const hosts = [
+      host('a', 65536),
+      { ...host('b', 8192), state: 'draining' as const },
+      { ...host('c', 65536), state: 'down' as const },
+    ];
     expect(placeCluster(hosts, need, { pinned: 'b' })).toEqual({ ok: true, host: 'b' });
     // A non-admin's migrate pins its target without that freedom: a draining host is refused.
-    expect(placeCluster(hosts, need, { pinned: 'b', pinnedMayDrain: false })).toEqual({ ok: false, reason: 'Docker host b is draining (it takes no new clusters)' });
+    expect(placeCluster(hosts, need, { pinned: 'b', pinnedMayDrain: false })).toEqual({
+      ok: false,
+      reason: 'Docker host b is draining (it takes no new clusters)',
+    });
     expect(placeCluster(hosts, need, { pinned: 'a', pinnedMayDrain: false })).toEqual({ ok: true, host: 'a' });
     expect(placeCluster(hosts, need, { pinned: 'c' })).toEqual({ ok: false, reason: 'Docker host c is down' });
-    expect(placeCluster(hosts, need, { pinned: 'z' })).toEqual({ ok: false, reason: 'there is no Docker host called z' });
-    expect(placeCluster([host('small', 2048)], need, { pinned: 'small' })).toMatchObject({ ok: false, reason: expect.stringContaining('has 1024 MiB and 64 CPUs free') });
+    expect(placeCluster(hosts, need, { pinned: 'z' })).toEqual({
+      ok: false,
+      reason: 'there is no Docker host called z',
+    });
+    expect(placeCluster([host('small', 2048)], need, { pinned: 'small' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('has 1024 MiB and 64 CPUs free'),
+    });
   });
 
-  it('a restore prefers its snapshot\'s host when that could take it at all, and goes elsewhere when it is full, draining, down or limited', () => {
+  it("a restore prefers its snapshot's host when that could take it at all, and goes elsewhere when it is full, draining, down or limited", () => {
     const hosts = [host('snap', 8192, 4000), host('empty', 65536)];
     expect(placeCluster(hosts, need, { prefer: 'snap' })).toEqual({ ok: true, host: 'snap' });
-    expect(placeCluster([host('snap', 4096, 2000), host('empty', 65536)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
-    expect(placeCluster([{ ...host('snap', 65536), state: 'draining' as const }, host('empty', 8192)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
-    expect(placeCluster([host('snap', 65536, 0, false), host('empty', 8192)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
-    expect(placeCluster([{ ...host('snap', 65536), maxMemoryMiB: 1024 }, host('empty', 8192)], need, { prefer: 'snap' })).toEqual({ ok: true, host: 'empty' });
-    expect(placeCluster([{ ...host('snap', 65536), state: 'draining' as const }], need, { prefer: 'snap' })).toEqual({ ok: false, reason: 'every reachable Docker host is draining' });
+    expect(placeCluster([host('snap', 4096, 2000), host('empty', 65536)], need, { prefer: 'snap' })).toEqual({
+      ok: true,
+      host: 'empty',
+    });
+    expect(
+      placeCluster([{ ...host('snap', 65536), state: 'draining' as const }, host('empty', 8192)], need, {
+        prefer: 'snap',
+      }),
+    ).toEqual({ ok: true, host: 'empty' });
+    expect(placeCluster([host('snap', 65536, 0, false), host('empty', 8192)], need, { prefer: 'snap' })).toEqual({
+      ok: true,
+      host: 'empty',
+    });
+    expect(
+      placeCluster([{ ...host('snap', 65536), maxMemoryMiB: 1024 }, host('empty', 8192)], need, { prefer: 'snap' }),
+    ).toEqual({ ok: true, host: 'empty' });
+    expect(placeCluster([{ ...host('snap', 65536), state: 'draining' as const }], need, { prefer: 'snap' })).toEqual({
+      ok: false,
+      reason: 'every reachable Docker host is draining',
+    });
   });
 
   it('places 1,000 clusters over 50 hosts, never overcommitting one (the placement bench measures the time)', () => {
-    const hosts = Array.from({ length: 50 }, (_, i) => ({ ...host(`h${String(i).padStart(2, '0')}`, 65536), cpus: 16 }));
+    const hosts = Array.from({ length: 50 }, (_, i) => ({
+      ...host(`h${String(i).padStart(2, '0')}`, 65536),
+      cpus: 16,
+    }));
     for (let i = 0; i < 1000; i++) {
       const p = placeCluster(hosts, need);
       if (!p.ok) throw new Error(p.reason);
@@ -263,7 +346,9 @@ describe('cluster states', () => {
     ['migrating', 'failed'],
   ];
   const isLegal = (from: ClusterState, to: ClusterState) => legal.some(([f, t]) => f === from && t === to);
-  const allPairs = clusterStates.flatMap((from) => clusterStates.map((to) => [from, to] as [ClusterState, ClusterState]));
+  const allPairs = clusterStates.flatMap((from) =>
+    clusterStates.map((to) => [from, to] as [ClusterState, ClusterState]),
+  );
 
   it.each(allPairs)('%s → %s is legal exactly when listed', (from, to) => {
     expect(canTransition(from, to)).toBe(isLegal(from, to));

@@ -5,10 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { checkQuota, describeQuotaUse, noUsage, quotaFor, type Usage } from '../../src/domain/quota.js';
-import { renderList } from '../../src/render/messages.js';
 import { footprint } from '../../src/domain/template.js';
+import { renderList } from '../../src/render/messages.js';
+import { type RequestClusterInput, requestCluster } from '../../src/services/operations/create/request.js';
 import type { Settings } from '../../src/services/ports.js';
-import { requestCluster, type RequestClusterInput } from '../../src/services/operations/create/request.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 
@@ -29,15 +29,29 @@ describe('checkQuota', () => {
 
   it('passes with no limits (admins) and within every limit', () => {
     expect(checkQuota({ user: usage({ clusters: 99 }), total: usage({}) }, adding, null)).toEqual({ ok: true });
-    const limits = { clustersPerUser: 3, nodesPerUser: 6, cpusPerUser: 3, memoryMiBPerUser: 3072, cpusTotal: 3, memoryMiBTotal: 3072 };
+    const limits = {
+      clustersPerUser: 3,
+      nodesPerUser: 6,
+      cpusPerUser: 3,
+      memoryMiBPerUser: 3072,
+      cpusTotal: 3,
+      memoryMiBTotal: 3072,
+    };
     const used = usage({ clusters: 2, nodes: 3, cpus: 1.5, memoryMiB: 1536 });
     // Exactly at each limit after adding is allowed.
     expect(checkQuota({ user: used, total: used }, adding, limits)).toEqual({ ok: true });
   });
 
   it('names the clusters limit with what is in use', () => {
-    const v = checkQuota({ user: usage({ clusters: 3 }), total: usage({ clusters: 3 }) }, adding, { clustersPerUser: 3 });
-    expect(v).toMatchObject({ ok: false, code: 'quota_exceeded', limit: 'clustersPerUser', message: 'You already have 3 live clusters; the limit is 3 (quota: clusters per user).' });
+    const v = checkQuota({ user: usage({ clusters: 3 }), total: usage({ clusters: 3 }) }, adding, {
+      clustersPerUser: 3,
+    });
+    expect(v).toMatchObject({
+      ok: false,
+      code: 'quota_exceeded',
+      limit: 'clustersPerUser',
+      message: 'You already have 3 live clusters; the limit is 3 (quota: clusters per user).',
+    });
     expect(!v.ok && v.hint).toContain('/cluster delete NAME');
   });
 
@@ -53,19 +67,30 @@ describe('checkQuota', () => {
     });
     expect(checkQuota({ user, total: user }, adding, { memoryMiBPerUser: 7 * 1024 })).toMatchObject({
       limit: 'memoryMiBPerUser',
-      message: 'Your live clusters reserve 6.0 GiB of memory and this one needs 1.5 GiB more; the limit is 7.0 GiB (quota: memory per user).',
+      message:
+        'Your live clusters reserve 6.0 GiB of memory and this one needs 1.5 GiB more; the limit is 7.0 GiB (quota: memory per user).',
     });
   });
 
   it('checks the global caps against everyone, with a hint that is not about the caller', () => {
-    const v = checkQuota({ user: noUsage, total: usage({ clusters: 9, cpus: 63 }) }, adding, { cpusTotal: 64, cpusPerUser: 10 });
-    expect(v).toMatchObject({ ok: false, limit: 'cpusTotal', message: 'All live clusters together reserve 63 CPUs and this one needs 1.5 more; the limit is 64 (quota: CPUs in total).' });
+    const v = checkQuota({ user: noUsage, total: usage({ clusters: 9, cpus: 63 }) }, adding, {
+      cpusTotal: 64,
+      cpusPerUser: 10,
+    });
+    expect(v).toMatchObject({
+      ok: false,
+      limit: 'cpusTotal',
+      message:
+        'All live clusters together reserve 63 CPUs and this one needs 1.5 more; the limit is 64 (quota: CPUs in total).',
+    });
     expect(!v.ok && v.hint).toContain('Everyone together');
   });
 
   it('does not fail on float rounding of fractional CPU shares', () => {
     const used = usage({ cpus: 0.1 + 0.2 });
-    expect(checkQuota({ user: used, total: used }, { nodes: 1, cpus: 0.7, memoryMiB: 64 }, { cpusPerUser: 1 })).toEqual({ ok: true });
+    expect(checkQuota({ user: used, total: used }, { nodes: 1, cpus: 0.7, memoryMiB: 64 }, { cpusPerUser: 1 })).toEqual(
+      { ok: true },
+    );
   });
 });
 
@@ -85,7 +110,9 @@ describe('requestCluster with quotas', () => {
     const w = world({ quota: { memoryMiBPerUser: 16 * 1024 } });
     const e = await appRejection(requestCluster(w, req({ template: 'hadoop', size: 8 })));
     expect(e.code).toBe('quota_exceeded');
-    expect(e.userMessage).toBe('Your live clusters reserve 0.0 GiB of memory and this one needs 18.0 GiB more; the limit is 16.0 GiB (quota: memory per user).');
+    expect(e.userMessage).toBe(
+      'Your live clusters reserve 0.0 GiB of memory and this one needs 18.0 GiB more; the limit is 16.0 GiB (quota: memory per user).',
+    );
     expect(w.store.clusters.size).toBe(0);
     expect(w.queue.jobs).toEqual([]);
     // A hadoop 6 (2 + 12 GiB) fits.
@@ -96,7 +123,9 @@ describe('requestCluster with quotas', () => {
     const w = world({ quota: { cpusPerUser: 8 } });
     const first = await requestCluster(w, req({ template: 'hadoop', size: 4, name: 'h1' })); // 6 CPUs
     const e = await appRejection(requestCluster(w, req({ template: 'hadoop', size: 2, name: 'h2' }))); // 4 more
-    expect(e.userMessage).toBe('Your live clusters reserve 6 CPUs and this one needs 4 more; the limit is 8 (quota: CPUs per user).');
+    expect(e.userMessage).toBe(
+      'Your live clusters reserve 6 CPUs and this one needs 4 more; the limit is 8 (quota: CPUs per user).',
+    );
     expect(await w.store.usage('UALICE')).toMatchObject({ user: { clusters: 1, nodes: 6, cpus: 6 } });
     await w.store.transition(first.view.cluster.id, 'deleting');
     await w.store.transition(first.view.cluster.id, 'deleted');
@@ -106,18 +135,24 @@ describe('requestCluster with quotas', () => {
   it('exempts admins', async () => {
     const w = world({ quota: { memoryMiBPerUser: 1024, clustersPerUser: 1 } });
     await requestCluster(w, req({ actor: 'UADMIN', template: 'hadoop', size: 8, name: 'a1' }));
-    expect((await requestCluster(w, req({ actor: 'UADMIN', template: 'hadoop', size: 8, name: 'a2' }))).created).toBe(true);
+    expect((await requestCluster(w, req({ actor: 'UADMIN', template: 'hadoop', size: 8, name: 'a2' }))).created).toBe(
+      true,
+    );
     // ...but their clusters count toward the global caps of everyone else.
     const v = world({ quota: { memoryMiBTotal: 18432 + 100 } });
     await requestCluster(v, req({ actor: 'UADMIN', template: 'hadoop', size: 8, name: 'a1' }));
-    expect((await appRejection(requestCluster(v, req({ template: 'zookeeper', size: 3 })))).userMessage).toContain('(quota: memory in total)');
+    expect((await appRejection(requestCluster(v, req({ template: 'zookeeper', size: 3 })))).userMessage).toContain(
+      '(quota: memory in total)',
+    );
   });
 });
 
 describe('quota use in /cluster list', () => {
   it('says what the caller uses of each limit, and only what is used where there is none', () => {
     const user = usage({ clusters: 2, nodes: 6, cpus: 3, memoryMiB: 6144 });
-    expect(describeQuotaUse(user, { clustersPerUser: 5, cpusPerUser: 8, memoryMiBPerUser: 16 * 1024 })).toBe('You use 2 of 5 clusters · 6 nodes · 3 of 8 CPU · 6.0 of 16 GiB');
+    expect(describeQuotaUse(user, { clustersPerUser: 5, cpusPerUser: 8, memoryMiBPerUser: 16 * 1024 })).toBe(
+      'You use 2 of 5 clusters · 6 nodes · 3 of 8 CPU · 6.0 of 16 GiB',
+    );
     expect(describeQuotaUse(user, null)).toBe('You use 2 clusters · 6 nodes · 3 CPU · 6.0 GiB (admins have no quota)');
   });
 
@@ -130,12 +165,24 @@ describe('quota use in /cluster list', () => {
   });
 });
 
-describe('/cluster list shows the caller\'s quota use', () => {
-  it('counts what the caller\'s live clusters reserve against their limits', async () => {
+describe("/cluster list shows the caller's quota use", () => {
+  it("counts what the caller's live clusters reserve against their limits", async () => {
     const { handleCommand } = await import('../../src/app/handle-command.js');
     const w = world({ quota: { cpusPerUser: 8 } });
-    await requestCluster(w, { actor: 'UALICE', actorHandle: 'alice', team: null, channel: null, template: 'zookeeper', size: 3, requestKey: null });
-    const reply = await handleCommand(w, { user: 'UALICE', team: null, channel: null, requestKey: null }, { verb: 'list', all: false });
+    await requestCluster(w, {
+      actor: 'UALICE',
+      actorHandle: 'alice',
+      team: null,
+      channel: null,
+      template: 'zookeeper',
+      size: 3,
+      requestKey: null,
+    });
+    const reply = await handleCommand(
+      w,
+      { user: 'UALICE', team: null, channel: null, requestKey: null },
+      { verb: 'list', all: false },
+    );
     expect(JSON.stringify(reply)).toContain('You use 1 of 3 clusters · 3 nodes · 1.5 of 8 CPU · 1.5 GiB');
   });
 });

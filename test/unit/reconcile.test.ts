@@ -7,9 +7,9 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { AppError } from '../../src/errors.js';
 import { scheduledJobs } from '../../src/queue/job-catalog.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
-import { reconcile, reconcileIfUnscheduled } from '../../src/services/reconcile.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
 import { requestRetry } from '../../src/services/operations/retry.js';
+import { reconcile, reconcileIfUnscheduled } from '../../src/services/reconcile.js';
 import { MemoryQueueInspector, memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 
@@ -25,7 +25,18 @@ function world() {
 }
 
 const create = async (w: ReturnType<typeof world>, name = 'zk-a') =>
-  (await requestCluster(w, { actor: 'UALICE', actorHandle: 'alice', team: 'T1', channel: 'C1', template: 'zookeeper', size: 1, name, requestKey: null })).view.cluster;
+  (
+    await requestCluster(w, {
+      actor: 'UALICE',
+      actorHandle: 'alice',
+      team: 'T1',
+      channel: 'C1',
+      template: 'zookeeper',
+      size: 1,
+      name,
+      requestKey: null,
+    })
+  ).view.cluster;
 
 describe('reconcileIfUnscheduled (the timer behind the scheduler)', () => {
   it('only looks while every scheduler exists, and reconciles fully once Redis lost them', async () => {
@@ -65,7 +76,10 @@ describe('reconcile', () => {
     const r2 = await reconcile(w);
     expect(r2.requeued).toEqual([]);
     expect(r2.failedOperations).toEqual([op.id]);
-    expect(await w.operations.get(op.id)).toMatchObject({ state: 'failed', error: expect.stringContaining('job was lost') });
+    expect(await w.operations.get(op.id)).toMatchObject({
+      state: 'failed',
+      error: expect.stringContaining('job was lost'),
+    });
     // With its operation failed, the cluster (still requested) is stuck: failed with Retry, and its thread told.
     expect(r2.failedClusters).toEqual([fresh.id]);
     expect(w.store.stateOf(fresh.id)).toBe('failed');
@@ -97,7 +111,10 @@ describe('reconcile', () => {
     const r = await reconcile(w);
     expect(r.redrivenDeletes).toEqual([c.id]);
     expect(w.store.stateOf(c.id)).toBe('deleting');
-    expect(w.queue.jobs.at(-1)).toMatchObject({ name: 'cluster.delete', payload: { clusterId: c.id, actor: 'clusterbot' } });
+    expect(w.queue.jobs.at(-1)).toMatchObject({
+      name: 'cluster.delete',
+      payload: { clusterId: c.id, actor: 'clusterbot' },
+    });
   });
 
   it('after the grace period removes what is left of deleted clusters, quarantines unknown ones, and never touches live ones', async () => {
@@ -133,15 +150,22 @@ describe('reconcile', () => {
     w.runtime.foreignIds.add(live.id);
     const failures: string[] = [];
     w.store.get = async () => {
-      throw new AppError('internal', 'database "clusterbot" is not currently accepting connections', { retryable: true });
+      throw new AppError('internal', 'database "clusterbot" is not currently accepting connections', {
+        retryable: true,
+      });
     };
-    const r = await reconcile({ ...w, metrics: { partFailed: (part) => failures.push(part), quarantined: () => undefined } });
+    const r = await reconcile({
+      ...w,
+      metrics: { partFailed: (part) => failures.push(part), quarantined: () => undefined },
+    });
     expect(r.orphansRemoved).toEqual([]);
     expect(r.orphansQuarantined).toEqual([]);
     expect(await w.runtime.clusterIdsPresent()).toEqual([live.id]);
     expect(w.runtime.stoppedOrphans.size).toBe(0);
     expect(failures).toContain('orphans');
-    expect(w.logger.lines.some((l) => l.level === 'warn' && (l.obj as { part?: string }).part === 'orphans')).toBe(true);
+    expect(w.logger.lines.some((l) => l.level === 'warn' && (l.obj as { part?: string }).part === 'orphans')).toBe(
+      true,
+    );
   });
 
   it('releases a quarantined cluster whose row turns up again (a newer backup restored), without removing anything', async () => {
@@ -168,7 +192,9 @@ describe('reconcile', () => {
     };
     const r = await reconcile(w);
     expect(r.requeued).toHaveLength(1);
-    expect(w.logger.lines.some((l) => l.level === 'warn' && (l.obj as { part?: string }).part === 'orphans')).toBe(true);
+    expect(w.logger.lines.some((l) => l.level === 'warn' && (l.obj as { part?: string }).part === 'orphans')).toBe(
+      true,
+    );
   });
 });
 
@@ -187,6 +213,9 @@ describe('requestRetry of a stale provisioning', () => {
     expect(view.cluster.state).toBe('provisioning');
     const ops = await w.operations.list(c.id);
     expect(ops.map((o) => o.state)).toEqual(['queued', 'failed']);
-    expect(w.queue.jobs.at(-1)).toMatchObject({ name: 'cluster.create', payload: { clusterId: c.id, actor: 'UALICE' } });
+    expect(w.queue.jobs.at(-1)).toMatchObject({
+      name: 'cluster.create',
+      payload: { clusterId: c.id, actor: 'UALICE' },
+    });
   });
 });

@@ -1,9 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { verbSpecs, verbs } from '../../src/domain/command.js';
-import { clusterStates, type ClusterState } from '../../src/domain/cluster-state.js';
 import type { Cluster, ClusterNode, ClusterView } from '../../src/domain/cluster.js';
+import { type ClusterState, clusterStates } from '../../src/domain/cluster-state.js';
+import { verbSpecs, verbs } from '../../src/domain/command.js';
 import { parseTemplate, type Template } from '../../src/domain/template.js';
-import { actionIds, esc, relative, slackDate, type Block, type ButtonElement, type Message } from '../../src/render/blocks.js';
+import {
+  actionIds,
+  type Block,
+  type ButtonElement,
+  esc,
+  type Message,
+  relative,
+  slackDate,
+} from '../../src/render/blocks.js';
 import { clusterTitle, endpointLines, renderClusterCard } from '../../src/render/cluster-card.js';
 import { durationWords, renderDirectMessage } from '../../src/render/direct-message.js';
 import {
@@ -96,21 +104,32 @@ function zkNode(i: number, withPorts = true): ClusterNode {
   };
 }
 
-const view = (over: Partial<Cluster> = {}, nodes = [1, 2, 3].map((i) => zkNode(i))): ClusterView => ({ cluster: cluster(over), nodes });
+const view = (over: Partial<Cluster> = {}, nodes = [1, 2, 3].map((i) => zkNode(i))): ClusterView => ({
+  cluster: cluster(over),
+  nodes,
+});
 const ctx = { now, template: zookeeper, advertiseHost: 'localhost' };
 
 // ---------- helpers ----------
 
-const buttons = (m: Message): ButtonElement[] => m.blocks.flatMap((b) => (b.type === 'actions' ? b.elements.filter((e): e is ButtonElement => e.type === 'button') : []));
+const buttons = (m: Message): ButtonElement[] =>
+  m.blocks.flatMap((b) =>
+    b.type === 'actions' ? b.elements.filter((e): e is ButtonElement => e.type === 'button') : [],
+  );
 const allText = (m: Message): string =>
   m.blocks
     .flatMap((b): string[] => {
       switch (b.type) {
-        case 'header': return [b.text.text];
-        case 'section': return [b.text?.text ?? '', ...(b.fields ?? []).map((f) => f.text)];
-        case 'context': return b.elements.map((e) => e.text);
-        case 'actions': return b.elements.map((e) => (e.type === 'button' ? e.text.text : e.placeholder.text));
-        case 'divider': return [];
+        case 'header':
+          return [b.text.text];
+        case 'section':
+          return [b.text?.text ?? '', ...(b.fields ?? []).map((f) => f.text)];
+        case 'context':
+          return b.elements.map((e) => e.text);
+        case 'actions':
+          return b.elements.map((e) => (e.type === 'button' ? e.text.text : e.placeholder.text));
+        case 'divider':
+          return [];
       }
     })
     .join('\n');
@@ -129,7 +148,8 @@ function slackProblems(m: Message): string[] {
         break;
       case 'section':
         if (!b.text && !b.fields?.length) p.push(`block ${i}: empty section`);
-        if (b.text && (b.text.text.length > 3000 || b.text.text.length === 0)) p.push(`block ${i}: section text ${b.text.text.length} chars`);
+        if (b.text && (b.text.text.length > 3000 || b.text.text.length === 0))
+          p.push(`block ${i}: section text ${b.text.text.length} chars`);
         if (b.fields && b.fields.length > 10) p.push(`block ${i}: ${b.fields.length} fields`);
         for (const f of b.fields ?? []) if (f.text.length > 2000) p.push(`block ${i}: field ${f.text.length} chars`);
         break;
@@ -142,15 +162,18 @@ function slackProblems(m: Message): string[] {
         for (const e of b.elements) {
           if (e.action_id.length > 255) p.push(`block ${i}: action_id too long`);
           if (e.type === 'users_select') {
-            if (e.placeholder.type !== 'plain_text' || e.placeholder.text.length > 150) p.push(`block ${i}: menu placeholder "${e.placeholder.text}"`);
+            if (e.placeholder.type !== 'plain_text' || e.placeholder.text.length > 150)
+              p.push(`block ${i}: menu placeholder "${e.placeholder.text}"`);
           } else {
-            if (e.text.type !== 'plain_text' || e.text.text.length > 75) p.push(`block ${i}: button text "${e.text.text}"`);
+            if (e.text.type !== 'plain_text' || e.text.text.length > 75)
+              p.push(`block ${i}: button text "${e.text.text}"`);
             if ((e.value ?? '').length > 2000) p.push(`block ${i}: value too long`);
           }
           if (e.confirm) {
             if (e.confirm.title.text.length > 100) p.push(`block ${i}: confirm title too long`);
             if (e.confirm.text.text.length > 300) p.push(`block ${i}: confirm text too long`);
-            if (e.confirm.confirm.text.length > 30 || e.confirm.deny.text.length > 30) p.push(`block ${i}: confirm buttons too long`);
+            if (e.confirm.confirm.text.length > 30 || e.confirm.deny.text.length > 30)
+              p.push(`block ${i}: confirm buttons too long`);
           }
         }
         break;
@@ -165,13 +188,18 @@ describe('renderClusterCard', () => {
   const card = renderClusterCard(view(), ctx);
 
   it('has a header with state emoji, name, template × size and state', () => {
-    expect(card.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: '🟢 zk-bug-1 · zookeeper × 3 · ready', emoji: true } });
+    expect(card.blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: '🟢 zk-bug-1 · zookeeper × 3 · ready', emoji: true },
+    });
   });
 
   it.each(clusterStates.map((s) => [s]) as [ClusterState][])('header and fallback follow state %s', (state) => {
     const m = renderClusterCard(view({ state }), ctx);
     const header = m.blocks[0]!;
-    expect(header.type === 'header' && header.text.text).toMatch(new RegExp(`^\\S+ zk-bug-1 · zookeeper × 3 · ${state}$`));
+    expect(header.type === 'header' && header.text.text).toMatch(
+      new RegExp(`^\\S+ zk-bug-1 · zookeeper × 3 · ${state}$`),
+    );
     expect(m.text).toBe(`${clusterTitle(cluster({ state }))} (owner <@U0ALICE>)`);
     expect(slackProblems(m)).toEqual([]);
   });
@@ -191,14 +219,33 @@ describe('renderClusterCard', () => {
   it('has Status, Snapshot, Reset and a danger Delete button, Reset and Delete with confirm dialogs saying what is lost', () => {
     const [status, snapshot, reset, del] = buttons(card);
     expect(status).toMatchObject({ action_id: actionIds.status, value: cluster().id, text: { text: 'Status' } });
-    expect(snapshot).toMatchObject({ action_id: actionIds.snapshot, value: cluster().id, text: { text: '📸 Snapshot' } });
+    expect(snapshot).toMatchObject({
+      action_id: actionIds.snapshot,
+      value: cluster().id,
+      text: { text: '📸 Snapshot' },
+    });
     expect(reset).toMatchObject({ action_id: actionIds.reset, value: cluster().id, text: { text: 'Reset' } });
-    expect(reset!.confirm).toMatchObject({ title: { text: 'Reset zk-bug-1?' }, confirm: { text: 'Reset' }, deny: { text: 'Keep the data' }, style: 'danger' });
-    expect(reset!.confirm!.text.text).toMatch(/^All data on 3 nodes is lost: every node is recreated from the template's clean image with fresh volumes\. Name, thread, hostnames, addresses and published ports stay the same\./);
-    expect(del).toMatchObject({ action_id: actionIds.deleteFromCard, value: cluster().id, style: 'danger', text: { text: 'Delete' } });
+    expect(reset!.confirm).toMatchObject({
+      title: { text: 'Reset zk-bug-1?' },
+      confirm: { text: 'Reset' },
+      deny: { text: 'Keep the data' },
+      style: 'danger',
+    });
+    expect(reset!.confirm!.text.text).toMatch(
+      /^All data on 3 nodes is lost: every node is recreated from the template's clean image with fresh volumes\. Name, thread, hostnames, addresses and published ports stay the same\./,
+    );
+    expect(del).toMatchObject({
+      action_id: actionIds.deleteFromCard,
+      value: cluster().id,
+      style: 'danger',
+      text: { text: 'Delete' },
+    });
     expect(del!.confirm).toEqual({
       title: { type: 'plain_text', text: 'Delete zk-bug-1?', emoji: true },
-      text: { type: 'mrkdwn', text: 'All 3 nodes of *zk-bug-1* and their data (volumes, logs, configs) will be removed. This cannot be undone.' },
+      text: {
+        type: 'mrkdwn',
+        text: 'All 3 nodes of *zk-bug-1* and their data (volumes, logs, configs) will be removed. This cannot be undone.',
+      },
       confirm: { type: 'plain_text', text: 'Delete', emoji: true },
       deny: { type: 'plain_text', text: 'Keep it', emoji: true },
       style: 'danger',
@@ -216,7 +263,9 @@ describe('renderClusterCard', () => {
     expect(allText(m)).not.toContain('*Endpoints*');
     expect(allText(m)).toContain(`*Deleted*\n${when} by <@UBOB>`);
     expect(allText(m)).not.toContain('*Expires*');
-    expect(allText(renderClusterCard(view({ state: 'deleted', deletedAt, deletedBy: 'clusterbot' }), ctx))).toContain(`*Deleted*\n${when} by clusterbot (it expired)`);
+    expect(allText(renderClusterCard(view({ state: 'deleted', deletedAt, deletedBy: 'clusterbot' }), ctx))).toContain(
+      `*Deleted*\n${when} by clusterbot (it expired)`,
+    );
   });
 
   it('lists published ports on the advertised host and internal URLs by hostname', () => {
@@ -228,13 +277,17 @@ describe('renderClusterCard', () => {
       'zk-3 · ZooKeeper client `localhost:32770` · `zk-3:2181` inside the cluster',
       'zk-3 · Admin UI <http://localhost:33003/commands|http://localhost:33003/commands>',
     ]);
-    expect(endpointLines(view(), { ...ctx, advertiseHost: 'docker-a.example' })[0]).toContain('`docker-a.example:32768`');
+    expect(endpointLines(view(), { ...ctx, advertiseHost: 'docker-a.example' })[0]).toContain(
+      '`docker-a.example:32768`',
+    );
     const endpoints = card.blocks.find((b) => b.type === 'section' && b.text?.text.startsWith('*Endpoints*'));
     expect(endpoints).toBeDefined();
   });
 
   it('before ports are published, shows only internal URLs', () => {
-    expect(endpointLines(view({ state: 'provisioning' }, [zkNode(1, false)]), ctx)).toEqual(['zk-1 · ZooKeeper client `zk-1:2181` inside the cluster']);
+    expect(endpointLines(view({ state: 'provisioning' }, [zkNode(1, false)]), ctx)).toEqual([
+      'zk-1 · ZooKeeper client `zk-1:2181` inside the cluster',
+    ]);
   });
 
   it('without the template, shows no endpoints and no reservation', () => {
@@ -266,17 +319,32 @@ describe('renderClusterCard', () => {
       ['Delete', 'cluster.delete', '7f3a9c2e-1111-2222-3333-444455556666'],
     ]);
     expect(buttons(card).map((b) => b.text.text)).toEqual(['Status', '📸 Snapshot', 'Reset', 'Delete']);
-    expect(buttons(renderClusterCard(view({ state: 'provisioning' }), ctx)).map((b) => b.text.text)).toEqual(['Status', 'Delete']);
+    expect(buttons(renderClusterCard(view({ state: 'provisioning' }), ctx)).map((b) => b.text.text)).toEqual([
+      'Status',
+      'Delete',
+    ]);
   });
 
   it('says where a restored cluster came from', () => {
-    const restored = renderClusterCard(view({ restoredFrom: { snapshotId: '3f9a2c1b-0000-4000-8000-000000000001', clusterName: 'zk-bug-0', takenAt: '2026-11-25T10:00:00.000Z' } }), ctx);
+    const restored = renderClusterCard(
+      view({
+        restoredFrom: {
+          snapshotId: '3f9a2c1b-0000-4000-8000-000000000001',
+          clusterName: 'zk-bug-0',
+          takenAt: '2026-11-25T10:00:00.000Z',
+        },
+      }),
+      ctx,
+    );
     expect(allText(restored)).toContain('restored from snapshot `3f9a2c1b` (zk-bug-0, ');
     expect(allText(card)).not.toContain('restored from');
   });
 
   it('ends with a context line with the short id and help', () => {
-    expect(card.blocks.at(-1)).toEqual({ type: 'context', elements: [{ type: 'mrkdwn', text: 'clusterbot · id `7f3a9c2e` · `/cluster help`' }] });
+    expect(card.blocks.at(-1)).toEqual({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: 'clusterbot · id `7f3a9c2e` · `/cluster help`' }],
+    });
   });
 
   it('stays within Slack limits for a long name, 64 nodes and a huge error', () => {
@@ -306,11 +374,15 @@ describe('renderList', () => {
 
   it('each row has state, name, template × size, owner and expiry', () => {
     const m = renderList([mineOld], 'U0ME', now, false);
-    expect(m.text).toBe('Your 1 live cluster:\n🔄 `mine-old` · zookeeper × 3 · provisioning · <@U0ME> · expires in 2 days');
+    expect(m.text).toBe(
+      'Your 1 live cluster:\n🔄 `mine-old` · zookeeper × 3 · provisioning · <@U0ME> · expires in 2 days',
+    );
   });
 
   it('says so when there are none, pointing to create', () => {
-    expect(renderList([], 'U0ME', now, false).text).toBe('You have no live clusters. Create one with `/cluster create zookeeper 3`.');
+    expect(renderList([], 'U0ME', now, false).text).toBe(
+      'You have no live clusters. Create one with `/cluster create zookeeper 3`.',
+    );
     expect(renderList([], 'U0ME', now, true).text).toBe('There are no live clusters.');
   });
 
@@ -353,8 +425,13 @@ describe('renderTemplates', () => {
 
 describe('renderCommandError and renderError', () => {
   it('shows the message and the usage line', () => {
-    const m = renderCommandError({ message: 'Unknown command "creat": did you mean `create`?', usage: '/cluster create TEMPLATE [SIZE] [--name NAME]' });
-    expect(m.text).toBe('Unknown command "creat": did you mean `create`?\nUsage: `/cluster create TEMPLATE [SIZE] [--name NAME]`');
+    const m = renderCommandError({
+      message: 'Unknown command "creat": did you mean `create`?',
+      usage: '/cluster create TEMPLATE [SIZE] [--name NAME]',
+    });
+    expect(m.text).toBe(
+      'Unknown command "creat": did you mean `create`?\nUsage: `/cluster create TEMPLATE [SIZE] [--name NAME]`',
+    );
     expect(m.blocks).toEqual([{ type: 'section', text: { type: 'mrkdwn', text: m.text } }]);
   });
 
@@ -362,7 +439,10 @@ describe('renderCommandError and renderError', () => {
     const m = renderError('No capacity', ['Try later.', 'Or delete a cluster.']);
     expect(m.text).toBe('⚠️ No capacity\nTry later.\nOr delete a cluster.');
     expect(slackProblems(renderError('y'.repeat(5000)))).toEqual([]);
-    expect(renderInfo('hello')).toEqual({ text: 'hello', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hello' } }] });
+    expect(renderInfo('hello')).toEqual({
+      text: 'hello',
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'hello' } }],
+    });
   });
 });
 
@@ -373,8 +453,19 @@ describe('renderDeleteConfirm', () => {
     expect(m.text).toContain('Delete *zk-bug-1* (zookeeper × 3, ready)?');
     expect(m.text).toContain('cannot be undone');
     expect(buttons(m)).toEqual([
-      { type: 'button', action_id: actionIds.deleteConfirm, text: { type: 'plain_text', text: 'Delete zk-bug-1', emoji: true }, value: cluster().id, style: 'danger' },
-      { type: 'button', action_id: actionIds.deleteCancel, text: { type: 'plain_text', text: 'Cancel', emoji: true }, value: cluster().id },
+      {
+        type: 'button',
+        action_id: actionIds.deleteConfirm,
+        text: { type: 'plain_text', text: 'Delete zk-bug-1', emoji: true },
+        value: cluster().id,
+        style: 'danger',
+      },
+      {
+        type: 'button',
+        action_id: actionIds.deleteCancel,
+        text: { type: 'plain_text', text: 'Cancel', emoji: true },
+        value: cluster().id,
+      },
     ]);
     expect(slackProblems(m)).toEqual([]);
   });
@@ -388,22 +479,42 @@ describe('thread messages and progress', () => {
   });
 
   it('ready lists smoke results', () => {
-    const m = renderThreadMessage(view(), { kind: 'ready', seconds: 24, smoke: [{ name: 'znode round trip', ok: true, detail: 'ok' }, { name: 'four letters', ok: false, detail: '<b>' }] });
+    const m = renderThreadMessage(view(), {
+      kind: 'ready',
+      seconds: 24,
+      smoke: [
+        { name: 'znode round trip', ok: true, detail: 'ok' },
+        { name: 'four letters', ok: false, detail: '<b>' },
+      ],
+    });
     expect(m.text).toBe('🟢 zk-bug-1 is ready in 24 s.');
     expect(allText(m)).toBe('*🟢 zk-bug-1 is ready in 24 s.*\n✅ znode round trip: ok\n❌ four letters: &lt;b&gt;');
   });
 
   it('failed shows node, step, reason, log tail and cleanup within limits', () => {
-    const m = renderThreadMessage(view(), { kind: 'failed', step: 'waiting for readiness', node: 'zk-2', reason: 'timed out', logTail: `${'line\n'.repeat(2000)}LAST`, cleanedUp: 'nothing' });
+    const m = renderThreadMessage(view(), {
+      kind: 'failed',
+      step: 'waiting for readiness',
+      node: 'zk-2',
+      reason: 'timed out',
+      logTail: `${'line\n'.repeat(2000)}LAST`,
+      cleanedUp: 'nothing',
+    });
     expect(m.text).toBe('🔴 zk-bug-1 failed while waiting for readiness (zk-2): timed out');
     expect(allText(m)).toContain('LAST```');
     expect(allText(m)).toContain('Cleaned up: nothing');
-    expect(buttons(m).map((b) => [b.text.text, b.action_id, b.value])).toEqual([['Retry', 'cluster.retry', '7f3a9c2e-1111-2222-3333-444455556666']]);
+    expect(buttons(m).map((b) => [b.text.text, b.action_id, b.value])).toEqual([
+      ['Retry', 'cluster.retry', '7f3a9c2e-1111-2222-3333-444455556666'],
+    ]);
     expect(slackProblems(m)).toEqual([]);
   });
 
   it('deleted says who and what was removed', () => {
-    const m = renderThreadMessage(view(), { kind: 'deleted', by: 'U0BOB', removed: { containers: 3, volumes: 3, networks: 1 } });
+    const m = renderThreadMessage(view(), {
+      kind: 'deleted',
+      by: 'U0BOB',
+      removed: { containers: 3, volumes: 3, networks: 1 },
+    });
     expect(m.text).toBe('⚫ zk-bug-1 was deleted by <@U0BOB>: removed 3 containers, 3 volumes, 1 network.');
   });
 });
@@ -435,7 +546,7 @@ describe('renderDirectMessage: expiry reminder', () => {
   const soon = cluster({ expiresAt: new Date(now.getTime() + 60 * 60_000) });
   const m = renderDirectMessage({ kind: 'expiryReminder', cluster: soon }, { now });
 
-  it('says which cluster expires when, in words and as the reader\'s date', () => {
+  it("says which cluster expires when, in words and as the reader's date", () => {
     expect(m.text).toBe(`⏰ Your cluster zk-bug-1 expires in 1 hour (${slackDate(soon.expiresAt)}).`);
     expect(allText(m)).toContain('will then be deleted with its data');
   });
@@ -443,9 +554,22 @@ describe('renderDirectMessage: expiry reminder', () => {
   it('offers Extend 1 day, Extend 3 days (each naming the expiry it extends) and a confirmed, danger Delete now, each carrying the cluster id', () => {
     const [one, three, del] = buttons(m);
     expect(buttons(m)).toHaveLength(3);
-    expect(one).toMatchObject({ action_id: actionIds.extend1d, value: `${soon.id}:${soon.expiresAt.getTime()}`, text: { text: 'Extend 1 day' } });
-    expect(three).toMatchObject({ action_id: actionIds.extend3d, value: `${soon.id}:${soon.expiresAt.getTime()}`, text: { text: 'Extend 3 days' } });
-    expect(del).toMatchObject({ action_id: actionIds.deleteFromCard, value: soon.id, style: 'danger', text: { text: 'Delete now' } });
+    expect(one).toMatchObject({
+      action_id: actionIds.extend1d,
+      value: `${soon.id}:${soon.expiresAt.getTime()}`,
+      text: { text: 'Extend 1 day' },
+    });
+    expect(three).toMatchObject({
+      action_id: actionIds.extend3d,
+      value: `${soon.id}:${soon.expiresAt.getTime()}`,
+      text: { text: 'Extend 3 days' },
+    });
+    expect(del).toMatchObject({
+      action_id: actionIds.deleteFromCard,
+      value: soon.id,
+      style: 'danger',
+      text: { text: 'Delete now' },
+    });
     expect(del!.confirm?.style).toBe('danger');
     expect(del!.confirm?.text.text).toContain('cannot be undone');
   });
@@ -474,17 +598,26 @@ describe('renderDirectMessage: expiry reminder', () => {
 
 describe('renderDirectMessage: expired and deleted', () => {
   const gone = cluster({ state: 'deleted', expiresAt: now });
-  const m = renderDirectMessage({ kind: 'expiredDeleted', cluster: gone, removed: { containers: 3, volumes: 3, networks: 1 } }, { now });
+  const m = renderDirectMessage(
+    { kind: 'expiredDeleted', cluster: gone, removed: { containers: 3, volumes: 3, networks: 1 } },
+    { now },
+  );
 
   it('says what expired, what was removed, that no snapshot was kept and how to start again', () => {
-    expect(m.text).toBe('⚫ Your cluster zk-bug-1 expired and was deleted: 3 containers, 3 volumes and 1 network removed. No snapshot was kept.');
+    expect(m.text).toBe(
+      '⚫ Your cluster zk-bug-1 expired and was deleted: 3 containers, 3 volumes and 1 network removed. No snapshot was kept.',
+    );
     expect(allText(m)).toContain('`/cluster create zookeeper 3 --name zk-bug-1`');
     expect(buttons(m)).toEqual([]);
     expect(slackProblems(m)).toEqual([]);
   });
 
   it('the thread message of an expiry delete says so instead of mentioning a user', () => {
-    const t = renderThreadMessage(view({ state: 'deleted' }), { kind: 'deleted', by: 'clusterbot', removed: { containers: 1, volumes: 0, networks: 1 } });
+    const t = renderThreadMessage(view({ state: 'deleted' }), {
+      kind: 'deleted',
+      by: 'clusterbot',
+      removed: { containers: 1, volumes: 0, networks: 1 },
+    });
     expect(t.text).toContain('deleted automatically because it expired');
     expect(t.text).not.toContain('<@clusterbot>');
   });
@@ -538,7 +671,12 @@ describe('renderText', () => {
     expect(lines).toContain('zk-1 · Admin UI http://localhost:33001/commands');
     expect(lines).toContain('[1] Status  [2] 📸 Snapshot  [3] Reset  [4] Delete');
     expect(r.text).not.toMatch(/<[@!h]/);
-    expect(r.buttons.map((b) => b.action_id)).toEqual([actionIds.status, actionIds.snapshot, actionIds.reset, actionIds.deleteFromCard]);
+    expect(r.buttons.map((b) => b.action_id)).toEqual([
+      actionIds.status,
+      actionIds.snapshot,
+      actionIds.reset,
+      actionIds.deleteFromCard,
+    ]);
   });
 
   it('continues numbering from the given first number, across action blocks', () => {
@@ -547,7 +685,13 @@ describe('renderText', () => {
       blocks: [
         { type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'A' } }] },
         { type: 'divider' },
-        { type: 'actions', elements: [{ type: 'button', action_id: 'b', text: { type: 'plain_text', text: 'B' } }, { type: 'button', action_id: 'c', text: { type: 'plain_text', text: 'C' } }] },
+        {
+          type: 'actions',
+          elements: [
+            { type: 'button', action_id: 'b', text: { type: 'plain_text', text: 'B' } },
+            { type: 'button', action_id: 'c', text: { type: 'plain_text', text: 'C' } },
+          ],
+        },
       ],
     };
     const r = renderText(twoRows, 3);
@@ -561,7 +705,15 @@ describe('renderText', () => {
   });
 
   it('prints context elements on one line and a message without buttons has none', () => {
-    const blocks: Block[] = [{ type: 'context', elements: [{ type: 'mrkdwn', text: 'a' }, { type: 'mrkdwn', text: '*b*' }] }];
+    const blocks: Block[] = [
+      {
+        type: 'context',
+        elements: [
+          { type: 'mrkdwn', text: 'a' },
+          { type: 'mrkdwn', text: '*b*' },
+        ],
+      },
+    ];
     expect(renderText({ text: 'x', blocks }, 1)).toEqual({ text: 'a · b', buttons: [] });
   });
 });

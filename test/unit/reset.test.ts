@@ -5,18 +5,18 @@
  * short. The real thing runs in test/e2e/slack-reset.test.ts and test/integration/reset.test.ts.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { handleAction, handleCommand, type Caller } from '../../src/app/handle-command.js';
+import { type Caller, handleAction, handleCommand } from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
-import { parseCommand, type ClusterCommand } from '../../src/domain/command.js';
+import { type ClusterCommand, parseCommand } from '../../src/domain/command.js';
 import { jobCatalog } from '../../src/queue/job-catalog.js';
 import type { ButtonElement, Message } from '../../src/render/blocks.js';
 import { renderThreadMessage } from '../../src/render/messages.js';
-import type { ArtifactStore, NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { requestReset } from '../../src/services/operations/reset/request.js';
-import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { resetCluster } from '../../src/services/operations/reset/run.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
+import type { ArtifactStore, NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 
@@ -56,7 +56,12 @@ async function runQueuedReset(w: World, opts: { finalAttempt?: boolean } = {}) {
   await runOperation(w, p.operationId, at, (op, complete) => resetCluster(w, p, op, { ...at, complete }));
 }
 
-const portsOf = async (w: World, id: string) => (await w.store.nodes(id)).map((n) => ({ hostname: n.hostname, ip: n.ip, ports: n.ports.map((p) => `${p.port}->${p.hostPort}`) }));
+const portsOf = async (w: World, id: string) =>
+  (await w.store.nodes(id)).map((n) => ({
+    hostname: n.hostname,
+    ip: n.ip,
+    ports: n.ports.map((p) => `${p.port}->${p.hostPort}`),
+  }));
 
 describe('parsing', () => {
   it('reads reset NAME and --snapshot, and refuses a missing or bad name with the usage', () => {
@@ -91,24 +96,37 @@ describe('requesting a reset', () => {
     const withSnapshot = await handleCommand(w, alice, cmd('reset zk-a --snapshot'));
     expect(withSnapshot!.text).toContain('A snapshot is taken first');
     expect(buttons(withSnapshot)[0]!.action_id).toBe('cluster.reset.confirm.snapshot');
-    expect(textOf(await handleAction(w, alice, 'resetCancel', c.id))).toContain('Kept zk-a as it is; nothing was reset.');
+    expect(textOf(await handleAction(w, alice, 'resetCancel', c.id))).toContain(
+      'Kept zk-a as it is; nothing was reset.',
+    );
     expect(w.queue.jobs).toEqual([]);
     expect(w.store.stateOf(c.id)).toBe('ready');
   });
 
-  it('the owner\'s confirmation queues a reset operation and moves the card to provisioning', async () => {
+  it("the owner's confirmation queues a reset operation and moves the card to provisioning", async () => {
     const c = await readyCluster(w);
     const reply = await handleAction(w, alice, 'resetConfirm', c.id);
     expect(reply!.text).toBe('♻️ Resetting zk-a… the card and its thread show the progress.');
     expect(w.store.stateOf(c.id)).toBe('provisioning');
-    expect(w.queue.jobs).toEqual([{ name: 'cluster.reset', payload: expect.objectContaining({ clusterId: c.id, actor: 'UALICE', snapshotFirst: false }) }]);
-    expect((await w.operations.active(c.id))!).toMatchObject({ kind: 'reset', actor: 'UALICE', params: { snapshotFirst: false } });
+    expect(w.queue.jobs).toEqual([
+      {
+        name: 'cluster.reset',
+        payload: expect.objectContaining({ clusterId: c.id, actor: 'UALICE', snapshotFirst: false }),
+      },
+    ]);
+    expect((await w.operations.active(c.id))!).toMatchObject({
+      kind: 'reset',
+      actor: 'UALICE',
+      params: { snapshotFirst: false },
+    });
     expect(w.notifier.cards.at(-1)!.cluster.state).toBe('provisioning');
   });
 
-  it('another user is refused, an admin may reset anyone\'s cluster', async () => {
+  it("another user is refused, an admin may reset anyone's cluster", async () => {
     const c = await readyCluster(w);
-    expect(textOf(await handleCommand(w, bob, cmd('reset zk-a')))).toContain('belongs to <@UALICE>; only they or an admin');
+    expect(textOf(await handleCommand(w, bob, cmd('reset zk-a')))).toContain(
+      'belongs to <@UALICE>; only they or an admin',
+    );
     expect(textOf(await handleAction(w, bob, 'reset', c.id))).toContain('belongs to <@UALICE>; only they or an admin');
     expect(w.queue.jobs).toEqual([]);
     expect(textOf(await handleAction(w, admin, 'reset', c.id))).toContain('Resetting zk-a');
@@ -125,14 +143,20 @@ describe('requesting a reset', () => {
 
     const d = await readyCluster(w, 'zk-b');
     await requestReset(w, 'UALICE', { id: d.id }, { snapshotFirst: false });
-    expect(textOf(await handleAction(w, admin, 'reset', d.id))).toContain('zk-b is busy: it is being reset by <@UALICE>');
-    expect(textOf(await handleAction(w, admin, 'snapshot', d.id))).toContain('zk-b is busy: it is being reset by <@UALICE>');
+    expect(textOf(await handleAction(w, admin, 'reset', d.id))).toContain(
+      'zk-b is busy: it is being reset by <@UALICE>',
+    );
+    expect(textOf(await handleAction(w, admin, 'snapshot', d.id))).toContain(
+      'zk-b is busy: it is being reset by <@UALICE>',
+    );
     expect(w.queue.jobs.filter((j) => j.name === 'cluster.reset')).toHaveLength(1);
   });
 
   it('refuses a cluster being created or deleted, and --snapshot of a failed one (there is nothing running to save)', async () => {
     const creating = await w.store.seed({ name: 'zk-p', owner: 'UALICE' }, 'provisioning', 'docker-1');
-    expect((await appRejection(requestReset(w, 'UALICE', { id: creating.id }, { snapshotFirst: false }))).userMessage).toContain('zk-p is busy: it is being created');
+    expect(
+      (await appRejection(requestReset(w, 'UALICE', { id: creating.id }, { snapshotFirst: false }))).userMessage,
+    ).toContain('zk-p is busy: it is being created');
     const failed = await w.store.seed({ name: 'zk-f', owner: 'UALICE' }, 'failed', 'docker-1');
     const e = await appRejection(requestReset(w, 'UALICE', { id: failed.id }, { snapshotFirst: true }));
     expect(e.userMessage).toBe('zk-f is failed, so there is no running cluster to snapshot first.');
@@ -171,7 +195,9 @@ describe('the reset job', () => {
 
     const done = w.notifier.threadMessages.at(-1)!;
     expect(done).toMatchObject({ kind: 'resetDone', by: 'UALICE', nodes: 3 });
-    expect(renderThreadMessage((await w.store.view(c.id))!, done).text).toMatch(/^♻️ zk-a was reset by <@UALICE>: reset done in \d+ s\. All 3 nodes run on clean images with fresh volumes; hostnames, addresses and published ports are unchanged\.$/);
+    expect(renderThreadMessage((await w.store.view(c.id))!, done).text).toMatch(
+      /^♻️ zk-a was reset by <@UALICE>: reset done in \d+ s\. All 3 nodes run on clean images with fresh volumes; hostnames, addresses and published ports are unchanged\.$/,
+    );
     expect(w.notifier.progressSteps.at(-1)).toMatchObject({ title: 'Resetting', operationId: expect.any(String) });
     expect(w.notifier.cards.at(-1)!.cluster.state).toBe('ready');
     const op = (await w.operations.list(c.id))[0]!;
@@ -231,7 +257,12 @@ describe('the reset job', () => {
     expect(e.code).toBe('port_taken');
     expect(w.store.stateOf(c.id)).toBe('failed');
     const failed = w.notifier.threadMessages.at(-1)!;
-    expect(failed).toMatchObject({ kind: 'failed', step: 'starting zk-2', node: 'zk-2', reason: `zk-2 cannot get its published port ${taken} back on docker-1: something else took it meanwhile.` });
+    expect(failed).toMatchObject({
+      kind: 'failed',
+      step: 'starting zk-2',
+      node: 'zk-2',
+      reason: `zk-2 cannot get its published port ${taken} back on docker-1: something else took it meanwhile.`,
+    });
     const card = w.notifier.cards.at(-1)!;
     expect(card.cluster.error).toContain(`port ${taken}`);
     expect((await w.operations.list(c.id))[0]).toMatchObject({ kind: 'reset', state: 'failed' });
@@ -245,7 +276,7 @@ describe('the reset job', () => {
     expect(await portsOf(w, c.id)).toEqual(before);
   });
 
-  it('Retry after a successful reset is a create again (a later failure was not the reset\'s): no data is thrown away', async () => {
+  it("Retry after a successful reset is a create again (a later failure was not the reset's): no data is thrown away", async () => {
     const c = await readyCluster(w);
     await requestReset(w, 'UALICE', { id: c.id }, { snapshotFirst: false });
     await runQueuedReset(w);
@@ -258,7 +289,11 @@ describe('the reset job', () => {
   it('a Docker hiccup while removing the nodes is retried; on the last attempt it fails the cluster with Retry', async () => {
     const c = await readyCluster(w);
     const { AppError } = await import('../../src/errors.js');
-    w.runtime.failAt('removeNodes', new AppError('docker_error', 'Docker could not remove the nodes: socket hang up', { retryable: true }), { times: 2 });
+    w.runtime.failAt(
+      'removeNodes',
+      new AppError('docker_error', 'Docker could not remove the nodes: socket hang up', { retryable: true }),
+      { times: 2 },
+    );
     await requestReset(w, 'UALICE', { id: c.id }, { snapshotFirst: false });
     await appRejection(runQueuedReset(w, { finalAttempt: false }));
     expect(w.store.stateOf(c.id)).toBe('provisioning');
@@ -285,13 +320,35 @@ describe('the reset job', () => {
     // Asked with --snapshot, the cluster stays ready until its snapshot is taken.
     expect(w.store.stateOf(c.id)).toBe('ready');
     const op = (await w.operations.active(c.id))!;
-    const s = await w.snapshots.begin({ operationId: op.id, clusterId: c.id, clusterName: 'zk-a', template: 'zookeeper', size: 3, owner: 'UALICE', note: null, host: 'docker-1', expiresAt: new Date(Date.now() + 86_400_000) });
-    await w.snapshots.markReady(s.id, { artifactKey: `snapshots/${s.id}/a.tar.gz`, sizeBytes: 1, sha256: 'a'.repeat(64), manifest: {} });
+    const s = await w.snapshots.begin({
+      operationId: op.id,
+      clusterId: c.id,
+      clusterName: 'zk-a',
+      template: 'zookeeper',
+      size: 3,
+      owner: 'UALICE',
+      note: null,
+      host: 'docker-1',
+      expiresAt: new Date(Date.now() + 86_400_000),
+    });
+    await w.snapshots.markReady(s.id, {
+      artifactKey: `snapshots/${s.id}/a.tar.gz`,
+      sizeBytes: 1,
+      sha256: 'a'.repeat(64),
+      manifest: {},
+    });
     await runQueuedReset(w);
     expect(w.store.stateOf(c.id)).toBe('ready');
-    expect(w.store.transitions.filter((t) => t.id === c.id).map((t) => t.to).slice(-2)).toEqual(['provisioning', 'ready']);
+    expect(
+      w.store.transitions
+        .filter((t) => t.id === c.id)
+        .map((t) => t.to)
+        .slice(-2),
+    ).toEqual(['provisioning', 'ready']);
     const done = w.notifier.threadMessages.at(-1)!;
     expect(done).toMatchObject({ kind: 'resetDone', snapshotId: s.id });
-    expect(textOf(renderThreadMessage((await w.store.view(c.id))!, done))).toContain(`/cluster restore ${s.id.replace(/-/g, '').slice(0, 8)}`);
+    expect(textOf(renderThreadMessage((await w.store.view(c.id))!, done))).toContain(
+      `/cluster restore ${s.id.replace(/-/g, '').slice(0, 8)}`,
+    );
   });
 });

@@ -13,12 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { AppError } from '../../src/errors.js';
-import type { ImageCopyProgress, NodeDataPort } from '../../src/services/ports.js';
 import { requestRestore } from '../../src/services/operations/restore/request.js';
-import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { restoreCluster } from '../../src/services/operations/restore/run.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { snapshotCluster } from '../../src/services/operations/snapshot/run.js';
+import type { ImageCopyProgress, NodeDataPort } from '../../src/services/ports.js';
 import { MemoryArtifactStore } from '../support/memory-artifact-store.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { QuietData, rewriteEntry, volumeTar } from '../support/quiet-data.js';
@@ -47,7 +47,12 @@ class FakeData extends QuietData {
   override async exportVolume(_h: string, volume: string) {
     return Readable.from([await volumeTar(`data of ${volume}`)]);
   }
-  override async importVolume(host: string, volume: string, _l: Record<string, string>, tarStream: NodeJS.ReadableStream) {
+  override async importVolume(
+    host: string,
+    volume: string,
+    _l: Record<string, string>,
+    tarStream: NodeJS.ReadableStream,
+  ) {
     const chunks: Buffer[] = [];
     for await (const c of tarStream) chunks.push(c as Buffer);
     this.imported.push({ host, volume, body: Buffer.concat(chunks) });
@@ -58,7 +63,8 @@ class FakeData extends QuietData {
   }
   override async copyImage(host: string, ref: string, onProgress?: (p: ImageCopyProgress) => void) {
     if (this.images.get(host)?.has(ref)) return;
-    if (![...this.images.values()].some((s) => s.has(ref))) throw new AppError('image_missing', `The image ${ref} is on no Docker host.`);
+    if (![...this.images.values()].some((s) => s.has(ref)))
+      throw new AppError('image_missing', `The image ${ref} is on no Docker host.`);
     this.copied.push(`${ref} → ${host}`);
     onProgress?.({ via: 'stream', done: 512 * 2 ** 20, total: 800 * 2 ** 20 });
     this.images.set(host, new Set([...(this.images.get(host) ?? []), ref]));
@@ -69,45 +75,72 @@ class FakeData extends QuietData {
 async function setup() {
   const base = memoryWorld(catalog);
   const data = new FakeData();
-  const w = { ...base, data: data as NodeDataPort, artifacts: new MemoryArtifactStore(), bundles: createSnapshotBundles({ stagingDir: staging }) };
+  const w = {
+    ...base,
+    data: data as NodeDataPort,
+    artifacts: new MemoryArtifactStore(),
+    bundles: createSnapshotBundles({ stagingDir: staging }),
+  };
   w.runtime.hostList = [
     { name: 'docker-1', cpus: 8, memoryMiB: 16384, reachable: true },
     { name: 'docker-2', cpus: 8, memoryMiB: 16384, reachable: true },
   ];
-  w.runtime.scriptExec(() => true, ({ cmd }) => (cmd[0] === 'du' ? { exitCode: 0, output: '4096\t/data\n' } : { exitCode: 0, output: 'Mode: standalone\nok\nimok\n' }));
+  w.runtime.scriptExec(
+    () => true,
+    ({ cmd }) =>
+      cmd[0] === 'du'
+        ? { exitCode: 0, output: '4096\t/data\n' }
+        : { exitCode: 0, output: 'Mode: standalone\nok\nimok\n' },
+  );
   const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'ready', 'docker-1');
   await requestSnapshot(w, 'UALICE', { id: c.id });
   const op = (await w.operations.active(c.id))!;
-  await runOperation(w, op.id, { finalAttempt: true }, (o, complete) => snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false }, o, complete));
+  await runOperation(w, op.id, { finalAttempt: true }, (o, complete) =>
+    snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false }, o, complete),
+  );
   const [snap] = await w.snapshots.list({ clusterId: c.id });
   expect(snap!.state).toBe('ready');
   await w.shares.shareSnapshot(snap!.id, 'UDEV', 'UALICE');
   const restore = async () => {
-    const { view } = await requestRestore(w, { actor: 'UDEV', team: null, channel: null, snapshot: snap!.id, requestKey: null });
+    const { view } = await requestRestore(w, {
+      actor: 'UDEV',
+      team: null,
+      channel: null,
+      snapshot: snap!.id,
+      requestKey: null,
+    });
     const rop = (await w.operations.active(view.cluster.id))!;
-    await runOperation(w, rop.id, { finalAttempt: true }, (_o, complete) => restoreCluster(w, { clusterId: view.cluster.id, snapshotId: snap!.id }, { finalAttempt: true, complete }));
+    await runOperation(w, rop.id, { finalAttempt: true }, (_o, complete) =>
+      restoreCluster(w, { clusterId: view.cluster.id, snapshotId: snap!.id }, { finalAttempt: true, complete }),
+    );
     return (await w.store.get(view.cluster.id))!;
   };
   return { w, data, snap: snap!, restore };
 }
 
 describe('the restore job', () => {
-  it('goes to the snapshot\'s host when it has room: nothing is copied, the data is the snapshot\'s', async () => {
+  it("goes to the snapshot's host when it has room: nothing is copied, the data is the snapshot's", async () => {
     const { data, restore } = await setup();
     const restored = await restore();
     expect(restored).toMatchObject({ state: 'ready', host: 'docker-1' });
     expect(data.copied).toEqual([]);
-    expect(data.imported.map((i) => [i.host, i.body.toString('latin1').includes('data of')])).toEqual([['docker-1', true]]);
+    expect(data.imported.map((i) => [i.host, i.body.toString('latin1').includes('data of')])).toEqual([
+      ['docker-1', true],
+    ]);
   });
 
-  it('goes elsewhere when the snapshot\'s host cannot take it, and the committed image follows (with progress)', async () => {
+  it("goes elsewhere when the snapshot's host cannot take it, and the committed image follows (with progress)", async () => {
     const { w, data, restore } = await setup();
     w.runtime.hostList[0] = { ...w.runtime.hostList[0]!, reachable: false };
     const restored = await restore();
     expect(restored).toMatchObject({ state: 'ready', host: 'docker-2' });
     expect(data.copied).toEqual([expect.stringMatching(/^clusterbot-snapshot\/\w{8}:zk-1 → docker-2$/)]);
     expect(data.imported.map((i) => i.host)).toEqual(['docker-2']);
-    expect(w.notifier.progressSteps.some((p) => p.text.startsWith('copying the snapshot image of zk-1 to docker-2: 512 MiB of 800 MiB'))).toBe(true);
+    expect(
+      w.notifier.progressSteps.some((p) =>
+        p.text.startsWith('copying the snapshot image of zk-1 to docker-2: 512 MiB of 800 MiB'),
+      ),
+    ).toBe(true);
   });
 
   it('an image that is on no host any more fails it with a message that says so', async () => {
@@ -115,7 +148,10 @@ describe('the restore job', () => {
     data.images.clear();
     const restored = await restore().catch(() => undefined);
     expect(restored).toBeUndefined();
-    expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/The committed image of zk-1 from snapshot \w{8} is on no Docker host any more\./) });
+    expect(w.notifier.threadMessages.at(-1)).toMatchObject({
+      kind: 'failed',
+      reason: expect.stringMatching(/The committed image of zk-1 from snapshot \w{8} is on no Docker host any more\./),
+    });
   });
 
   it('refuses an archive whose volume entry changed: nothing started, the volumes it filled removed, a clear message', async () => {
@@ -130,7 +166,9 @@ describe('the restore job', () => {
 
     const err = await appRejection(restore());
     expect(err.code).toBe('archive_tampered');
-    expect(err.userMessage).toMatch(/^Snapshot \w{8}'s archive was changed since it was taken \(the archive does not match its manifest: nodes\/zk-1\/volumes\/data\.tar has sha256 [0-9a-f]{64}; its manifest lists [0-9a-f]{64}\); refusing to restore from it\.$/);
+    expect(err.userMessage).toMatch(
+      /^Snapshot \w{8}'s archive was changed since it was taken \(the archive does not match its manifest: nodes\/zk-1\/volumes\/data\.tar has sha256 [0-9a-f]{64}; its manifest lists [0-9a-f]{64}\); refusing to restore from it\.$/,
+    );
     const restored = (await w.store.findLiveByName('zk-a-r1'))!;
     expect(restored.state).toBe('failed');
     expect(w.runtime.callsOf('ensureNode')).toEqual([]);

@@ -21,13 +21,21 @@ function runtimeOver(engine: Record<string, unknown>) {
   const logger = { debug: log, info: log, warn: log, error: log };
   const docker = { ping: async () => 'OK', ...engine };
   const pool = { names: () => ['local'], get: () => docker } as unknown as HostPool;
-  const runtime = createClusterRuntime({ pool, logger, publishIp: '127.0.0.1', advertiseHost: 'localhost', resolveImage: async (r) => r });
+  const runtime = createClusterRuntime({
+    pool,
+    logger,
+    publishIp: '127.0.0.1',
+    advertiseHost: 'localhost',
+    resolveImage: async (r) => r,
+  });
   return { runtime, lines };
 }
 
-describe('the cluster runtime\'s Engine calls', () => {
+describe("the cluster runtime's Engine calls", () => {
   it('are logged with host, operation, target and milliseconds', async () => {
-    const { runtime, lines } = runtimeOver({ listNetworks: async () => [{ Labels: {}, IPAM: { Config: [{ Subnet: '10.9.0.0/24' }] } }] });
+    const { runtime, lines } = runtimeOver({
+      listNetworks: async () => [{ Labels: {}, IPAM: { Config: [{ Subnet: '10.9.0.0/24' }] } }],
+    });
     expect(await runtime.subnetsTaken('local', 'c1')).toEqual(['10.9.0.0/24']);
     const call = lines.find((l) => l.msg === 'docker call');
     expect(call?.obj).toMatchObject({ host: 'local', op: 'list', target: 'networks' });
@@ -35,27 +43,71 @@ describe('the cluster runtime\'s Engine calls', () => {
   });
 
   it('fail as docker_error naming what and where, retryable for a 5xx, and the failure is logged with its status', async () => {
-    const { runtime, lines } = runtimeOver({ listContainers: async () => { throw engineError(500, 'the daemon is restarting'); } });
+    const { runtime, lines } = runtimeOver({
+      listContainers: async () => {
+        throw engineError(500, 'the daemon is restarting');
+      },
+    });
     const e = await rejection(runtime.leftovers('c1'));
     expect(e).toBeInstanceOf(AppError);
-    expect(e).toMatchObject({ code: 'docker_error', retryable: true, userMessage: 'Docker could not list containers of cluster c1 on local: the daemon is restarting' });
-    expect(lines.find((l) => l.msg === 'docker call failed')?.obj).toMatchObject({ host: 'local', op: 'list containers of', status: 500 });
+    expect(e).toMatchObject({
+      code: 'docker_error',
+      retryable: true,
+      userMessage: 'Docker could not list containers of cluster c1 on local: the daemon is restarting',
+    });
+    expect(lines.find((l) => l.msg === 'docker call failed')?.obj).toMatchObject({
+      host: 'local',
+      op: 'list containers of',
+      status: 500,
+    });
   });
 
   it('a 4xx is not retryable: trying the same request again cannot help', async () => {
-    const { runtime } = runtimeOver({ listVolumes: async () => { throw engineError(400, 'invalid filter'); }, listContainers: async () => [] });
-    expect(await rejection(runtime.removeNodes('local', 'c1'))).toMatchObject({ code: 'docker_error', retryable: false });
+    const { runtime } = runtimeOver({
+      listVolumes: async () => {
+        throw engineError(400, 'invalid filter');
+      },
+      listContainers: async () => [],
+    });
+    expect(await rejection(runtime.removeNodes('local', 'c1'))).toMatchObject({
+      code: 'docker_error',
+      retryable: false,
+    });
   });
 
   it('a lookup that finds nothing (404) is "not there"; one that fails otherwise throws instead of saying "not there"', async () => {
-    const missing = runtimeOver({ getContainer: () => ({ inspect: async () => { throw engineError(404, 'No such container: zk-1'); } }) });
+    const missing = runtimeOver({
+      getContainer: () => ({
+        inspect: async () => {
+          throw engineError(404, 'No such container: zk-1');
+        },
+      }),
+    });
     expect(await missing.runtime.inspectNode('local', 'zk-1')).toEqual({ exists: false, running: false, ports: [] });
-    const failing = runtimeOver({ getContainer: () => ({ inspect: async () => { throw engineError(500, 'context deadline exceeded'); } }) });
-    expect(await rejection(failing.runtime.inspectNode('local', 'zk-1'))).toMatchObject({ code: 'docker_error', retryable: true });
+    const failing = runtimeOver({
+      getContainer: () => ({
+        inspect: async () => {
+          throw engineError(500, 'context deadline exceeded');
+        },
+      }),
+    });
+    expect(await rejection(failing.runtime.inspectNode('local', 'zk-1'))).toMatchObject({
+      code: 'docker_error',
+      retryable: true,
+    });
   });
 
   it('a host that does not answer its ping is skipped by a removal and reported unreachable', async () => {
-    const { runtime } = runtimeOver({ ping: async () => { throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }); } });
-    expect(await runtime.removeCluster('c1')).toEqual({ containers: 0, volumes: 0, networks: 0, unreachable: ['local'] });
+    const { runtime } = runtimeOver({
+      ping: async () => {
+        throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      },
+    });
+    expect(await runtime.removeCluster('c1')).toEqual({
+      containers: 0,
+      volumes: 0,
+      networks: 0,
+      unreachable: ['local'],
+    });
   });
 });

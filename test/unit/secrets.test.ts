@@ -1,21 +1,82 @@
 import { describe, expect, it } from 'vitest';
-import { MASK, containsPrivateKey, isSecretFile, isSecretName, maskCommandLine, maskConfigText, maskEnv, maskLogText, maskUrlPasswords } from '../../src/domain/secrets.js';
+import {
+  containsPrivateKey,
+  isSecretFile,
+  isSecretName,
+  MASK,
+  maskCommandLine,
+  maskConfigText,
+  maskEnv,
+  maskLogText,
+  maskUrlPasswords,
+} from '../../src/domain/secrets.js';
 
 describe('isSecretName', () => {
   it.each([
-    'PASSWORD', 'MYSQL_ROOT_PASSWORD', 'DB_PASS', 'PGPASSWORD', 'HADOOP_CREDSTORE_PASSWORD', 'ssl.keystore.password', 'ssl.key.password',
-    'javax.jdo.option.ConnectionPassword', 'hive.server2.keystore.password', 'password.encoder.secret', 'SLACK_SIGNING_SECRET',
-    'SLACK_BOT_TOKEN', 'GITHUB_TOKEN', 'auth_token', 'REDIS_AUTH', 'AWS_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY', 'fs.s3a.secret.key',
-    'fs.s3a.access.key', 'api_key', 'apiKey', 'APIKEY', 'KEY', 'ssh.private.key', 'ssl.keystore.key', 'sasl.jaas.config',
-    'listener.name.internal.plain.sasl.jaas.config', 'db-passwd', 'passphrase', 'aws_credentials', 'Secret',
+    'PASSWORD',
+    'MYSQL_ROOT_PASSWORD',
+    'DB_PASS',
+    'PGPASSWORD',
+    'HADOOP_CREDSTORE_PASSWORD',
+    'ssl.keystore.password',
+    'ssl.key.password',
+    'javax.jdo.option.ConnectionPassword',
+    'hive.server2.keystore.password',
+    'password.encoder.secret',
+    'SLACK_SIGNING_SECRET',
+    'SLACK_BOT_TOKEN',
+    'GITHUB_TOKEN',
+    'auth_token',
+    'REDIS_AUTH',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_ACCESS_KEY',
+    'fs.s3a.secret.key',
+    'fs.s3a.access.key',
+    'api_key',
+    'apiKey',
+    'APIKEY',
+    'KEY',
+    'ssh.private.key',
+    'ssl.keystore.key',
+    'sasl.jaas.config',
+    'listener.name.internal.plain.sasl.jaas.config',
+    'db-passwd',
+    'passphrase',
+    'aws_credentials',
+    'Secret',
   ])('%s is secret', (name) => expect(isSecretName(name)).toBe(true));
 
   it.each([
-    'KEY_SERIALIZER', 'key.serializer', 'key.converter', 'KAFKA_KEY_DESERIALIZER', 'partition.key', 'primary_key', 'row.key', 'public.key',
-    'monkey', 'keyspace', 'author', 'hbase.security.authentication', 'hadoop.security.authorization', 'dfs.block.access.token.enable',
-    'yarn.resourcemanager.delegation.token.max-lifetime', 'hadoop.security.credential.provider.path', 'POSTGRES_PASSWORD_FILE',
-    'hadoop.http.authentication.signature.secret.file', 'hive.metastore.kerberos.principal', 'dfs.namenode.keytab.file', 'bypass',
-    'PATH', 'JAVA_HOME', 'SERVER_JVMFLAGS', 'KAFKA_CLUSTER_ID', 'fs.defaultFS', 'sasl.mechanism', 'TOKEN_ENDPOINT', '', '...',
+    'KEY_SERIALIZER',
+    'key.serializer',
+    'key.converter',
+    'KAFKA_KEY_DESERIALIZER',
+    'partition.key',
+    'primary_key',
+    'row.key',
+    'public.key',
+    'monkey',
+    'keyspace',
+    'author',
+    'hbase.security.authentication',
+    'hadoop.security.authorization',
+    'dfs.block.access.token.enable',
+    'yarn.resourcemanager.delegation.token.max-lifetime',
+    'hadoop.security.credential.provider.path',
+    'POSTGRES_PASSWORD_FILE',
+    'hadoop.http.authentication.signature.secret.file',
+    'hive.metastore.kerberos.principal',
+    'dfs.namenode.keytab.file',
+    'bypass',
+    'PATH',
+    'JAVA_HOME',
+    'SERVER_JVMFLAGS',
+    'KAFKA_CLUSTER_ID',
+    'fs.defaultFS',
+    'sasl.mechanism',
+    'TOKEN_ENDPOINT',
+    '',
+    '...',
   ])('%j is not secret', (name) => expect(isSecretName(name)).toBe(false));
 });
 
@@ -48,12 +109,14 @@ describe('maskEnv', () => {
 
 describe('maskEnv: values of harmless names are command lines', () => {
   it('masks -D secrets inside *_OPTS and JAVA_TOOL_OPTIONS values, keeping the other flags', () => {
-    expect(maskEnv([
-      'HADOOP_OPTS=-Xmx1g -Dhadoop.security.keystore.password=hunter2 -Dfoo=bar',
-      'KAFKA_OPTS="-Djavax.net.ssl.keyStorePassword=changeit"',
-      'JAVA_TOOL_OPTIONS=-Dspring.datasource.password=pw --token abc',
-      'SERVER_JVMFLAGS=-Xms64m',
-    ])).toEqual([
+    expect(
+      maskEnv([
+        'HADOOP_OPTS=-Xmx1g -Dhadoop.security.keystore.password=hunter2 -Dfoo=bar',
+        'KAFKA_OPTS="-Djavax.net.ssl.keyStorePassword=changeit"',
+        'JAVA_TOOL_OPTIONS=-Dspring.datasource.password=pw --token abc',
+        'SERVER_JVMFLAGS=-Xms64m',
+      ]),
+    ).toEqual([
       `HADOOP_OPTS=-Xmx1g -Dhadoop.security.keystore.password=${MASK} -Dfoo=bar`,
       `KAFKA_OPTS="-Djavax.net.ssl.keyStorePassword=${MASK}"`,
       `JAVA_TOOL_OPTIONS=-Dspring.datasource.password=${MASK} --token ${MASK}`,
@@ -103,7 +166,9 @@ describe('maskUrlPasswords', () => {
     expect(maskUrlPasswords('see https://bob:pa55@example.com/x and hdfs://namenode:8020/hbase')).toBe(
       `see https://bob:${MASK}@example.com/x and hdfs://namenode:8020/hbase`,
     );
-    expect(maskUrlPasswords('thrift://metastore:9083, spark://master:7077, http://user@host/')).toBe('thrift://metastore:9083, spark://master:7077, http://user@host/');
+    expect(maskUrlPasswords('thrift://metastore:9083, spark://master:7077, http://user@host/')).toBe(
+      'thrift://metastore:9083, spark://master:7077, http://user@host/',
+    );
   });
 });
 
@@ -160,7 +225,16 @@ describe('maskConfigText', () => {
   });
 
   it('YAML: nested keys, list items, quoted values; structure and harmless keys stay', () => {
-    const yaml = ['db:', '  user: app', '  password: "s3 cret" # inline', "  token: 'abc'", '  credentials:', '    - apiKey: xyz', '  key.converter: json', '  tokenTtl: 60'].join('\n');
+    const yaml = [
+      'db:',
+      '  user: app',
+      '  password: "s3 cret" # inline',
+      "  token: 'abc'",
+      '  credentials:',
+      '    - apiKey: xyz',
+      '  key.converter: json',
+      '  tokenTtl: 60',
+    ].join('\n');
     expect(maskConfigText('app.yaml', yaml).split('\n')).toEqual([
       'db:',
       '  user: app',
@@ -174,7 +248,11 @@ describe('maskConfigText', () => {
   });
 
   it('shell: export K=V and quoted -D flags inside an unrelated variable', () => {
-    const sh = ['export HADOOP_CREDSTORE_PASSWORD=none', 'export JAVA_HOME=/usr/lib/jvm/java-17', 'KAFKA_OPTS="-Xmx1g -Djavax.net.ssl.keyStorePassword=changeit -Dfoo=bar"'].join('\n');
+    const sh = [
+      'export HADOOP_CREDSTORE_PASSWORD=none',
+      'export JAVA_HOME=/usr/lib/jvm/java-17',
+      'KAFKA_OPTS="-Xmx1g -Djavax.net.ssl.keyStorePassword=changeit -Dfoo=bar"',
+    ].join('\n');
     expect(maskConfigText('hadoop-env.sh', sh).split('\n')).toEqual([
       `export HADOOP_CREDSTORE_PASSWORD=${MASK}`,
       'export JAVA_HOME=/usr/lib/jvm/java-17',
@@ -183,18 +261,23 @@ describe('maskConfigText', () => {
   });
 
   it('JSON on one line and XML elements', () => {
-    expect(maskConfigText('x.json', '{"user": "a", "password": "b\\"c", "port": 1, "token": ""}')).toBe(`{"user": "a", "password": "${MASK}", "port": 1, "token": ""}`);
-    expect(maskConfigText('settings.xml', '<server><id>x</id><username>u</username><password>p</password></server>')).toBe(
-      `<server><id>x</id><username>u</username><password>${MASK}</password></server>`,
+    expect(maskConfigText('x.json', '{"user": "a", "password": "b\\"c", "port": 1, "token": ""}')).toBe(
+      `{"user": "a", "password": "${MASK}", "port": 1, "token": ""}`,
     );
+    expect(
+      maskConfigText('settings.xml', '<server><id>x</id><username>u</username><password>p</password></server>'),
+    ).toBe(`<server><id>x</id><username>u</username><password>${MASK}</password></server>`);
   });
 
   it('URL userinfo in any config', () => {
-    expect(maskConfigText('hive-site.xml', '<value>jdbc:mysql://hive:pw@db/metastore</value>')).toBe(`<value>jdbc:mysql://hive:${MASK}@db/metastore</value>`);
+    expect(maskConfigText('hive-site.xml', '<value>jdbc:mysql://hive:pw@db/metastore</value>')).toBe(
+      `<value>jdbc:mysql://hive:${MASK}@db/metastore</value>`,
+    );
   });
 
   it('is idempotent and leaves a real template config untouched', () => {
-    const zoo = 'tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n4lw.commands.whitelist=*\nserver.1=zk-1:2888:3888\n';
+    const zoo =
+      'tickTime=2000\ndataDir=/var/lib/zookeeper\nclientPort=2181\n4lw.commands.whitelist=*\nserver.1=zk-1:2888:3888\n';
     expect(maskConfigText('zoo.cfg', zoo)).toBe(zoo);
     const once = maskConfigText('a.properties', 'a.password=x\nb=1\n');
     expect(maskConfigText('a.properties', once)).toBe(once);
@@ -203,7 +286,8 @@ describe('maskConfigText', () => {
 
 describe('maskCommandLine', () => {
   it('masks -D properties and --options of secret names, as in ps output and jcmd VM.command_line', () => {
-    const ps = '  81 nobody java -Dcb.test.password=hunter2 -Dzookeeper.log.dir=/var/log -cp /a.jar Main --token abc --db-password=x --password-file /run/pw --port 2181';
+    const ps =
+      '  81 nobody java -Dcb.test.password=hunter2 -Dzookeeper.log.dir=/var/log -cp /a.jar Main --token abc --db-password=x --password-file /run/pw --port 2181';
     expect(maskCommandLine(ps)).toBe(
       `  81 nobody java -Dcb.test.password=${MASK} -Dzookeeper.log.dir=/var/log -cp /a.jar Main --token ${MASK} --db-password=${MASK} --password-file /run/pw --port 2181`,
     );
@@ -212,14 +296,33 @@ describe('maskCommandLine', () => {
 
 describe('isSecretFile', () => {
   it.each([
-    '/opt/kafka/config/kafka.server.keystore.jks', '/etc/security/keytabs/nn.service.keytab', 'client.p12', 'tls.key', 'server.pem', 'x.pfx',
-    '/etc/hadoop/creds.jceks', '/home/u/.ssh/id_rsa', '/etc/nginx/.htpasswd', '/root/.pgpass', '/root/.aws/credentials', 'db-password.txt', 'app.secrets.yaml',
+    '/opt/kafka/config/kafka.server.keystore.jks',
+    '/etc/security/keytabs/nn.service.keytab',
+    'client.p12',
+    'tls.key',
+    'server.pem',
+    'x.pfx',
+    '/etc/hadoop/creds.jceks',
+    '/home/u/.ssh/id_rsa',
+    '/etc/nginx/.htpasswd',
+    '/root/.pgpass',
+    '/root/.aws/credentials',
+    'db-password.txt',
+    'app.secrets.yaml',
   ])('%s is a secret file', (p) => expect(isSecretFile(p)).toBe(true));
 
-  it.each(['/opt/hadoop/etc/hadoop/core-site.xml', '/etc/zookeeper/conf/zoo.cfg', 'log4j2.properties', 'server.properties', 'keys.txt.gz.bak.log', '/var/log/zookeeper/zookeeper.log', 'monkey.conf', 'key-serializer.conf', 'public.crt', 'ssl-client.xml'])(
-    '%s is not a secret file',
-    (p) => expect(isSecretFile(p)).toBe(false),
-  );
+  it.each([
+    '/opt/hadoop/etc/hadoop/core-site.xml',
+    '/etc/zookeeper/conf/zoo.cfg',
+    'log4j2.properties',
+    'server.properties',
+    'keys.txt.gz.bak.log',
+    '/var/log/zookeeper/zookeeper.log',
+    'monkey.conf',
+    'key-serializer.conf',
+    'public.crt',
+    'ssl-client.xml',
+  ])('%s is not a secret file', (p) => expect(isSecretFile(p)).toBe(false));
 
   it('containsPrivateKey tells a private key from a certificate', () => {
     expect(containsPrivateKey('-----BEGIN PRIVATE KEY-----\nMII...')).toBe(true);

@@ -3,23 +3,29 @@
  * catalog is used, so plans, probes and smoke checks are the ones users get.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { actionKinds, handleAction, handleCommand, precheckCommand, type Caller } from '../../src/app/handle-command.js';
+import {
+  actionKinds,
+  type Caller,
+  handleAction,
+  handleCommand,
+  precheckCommand,
+} from '../../src/app/handle-command.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import type { ClusterCommand } from '../../src/domain/command.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
 import { parseTemplate } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
 import { actionIds, type ButtonElement, type Message } from '../../src/render/blocks.js';
-import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
-import type { Settings } from '../../src/services/ports.js';
-import { runOperation } from '../../src/services/operations/run-operation.js';
 import { provisionCluster } from '../../src/services/operations/create/provision.js';
-import { recoverJobs } from '../../src/services/recover-jobs.js';
-import { requestCluster, type RequestClusterInput } from '../../src/services/operations/create/request.js';
+import { type RequestClusterInput, requestCluster } from '../../src/services/operations/create/request.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
+import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
 import { requestRetry } from '../../src/services/operations/retry.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
+import type { Settings } from '../../src/services/ports.js';
+import { recoverJobs } from '../../src/services/recover-jobs.js';
 import { isProbe, memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
-import type { ThreadMessage } from '../../src/domain/messages.js';
-import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 
@@ -27,7 +33,13 @@ const world = (settings: Partial<Settings> = {}) => memoryWorld(catalog, setting
 type World = ReturnType<typeof world>;
 
 const req = (over: Partial<RequestClusterInput> = {}): RequestClusterInput => ({
-  actor: 'UALICE', actorHandle: 'alice', team: 'T1', channel: 'C1', template: 'zookeeper', requestKey: null, ...over,
+  actor: 'UALICE',
+  actorHandle: 'alice',
+  team: 'T1',
+  channel: 'C1',
+  template: 'zookeeper',
+  requestKey: null,
+  ...over,
 });
 
 /** Every message text, joined, so assertions can look for words without depending on block layout. */
@@ -61,10 +73,20 @@ describe('requestCluster', () => {
     const { view, created } = await requestCluster(w, req({ size: 3 }));
     expect(created).toBe(true);
     const row = w.store.clusters.get(view.cluster.id)!;
-    expect(row).toMatchObject({ state: 'requested', name: 'alice-zookeeper-1', owner: 'UALICE', template: 'zookeeper', size: 3, channel: 'C1', team: 'T1' });
+    expect(row).toMatchObject({
+      state: 'requested',
+      name: 'alice-zookeeper-1',
+      owner: 'UALICE',
+      template: 'zookeeper',
+      size: 3,
+      channel: 'C1',
+      team: 'T1',
+    });
     expect(row.expiresAt.getTime() - w.clock.now().getTime()).toBe(72 * 3600_000);
     expect(w.notifier.cards.map((c) => c.cluster.id)).toEqual([row.id]);
-    expect(w.queue.jobs).toEqual([{ name: 'cluster.create', payload: expect.objectContaining({ clusterId: row.id, actor: 'UALICE' }) }]);
+    expect(w.queue.jobs).toEqual([
+      { name: 'cluster.create', payload: expect.objectContaining({ clusterId: row.id, actor: 'UALICE' }) },
+    ]);
     const card = w.journal.indexOf('notifier.clusterChanged requested');
     const job = w.journal.indexOf('queue.enqueue cluster.create');
     expect(w.journal.indexOf('store.create alice-zookeeper-1')).toBeLessThan(card);
@@ -160,7 +182,10 @@ describe('requestCluster', () => {
     const first = await requestCluster(w, req({ requestKey: 'trigger-2' }));
     await w.store.transition(first.view.cluster.id, 'provisioning');
     const second = await requestCluster(w, req({ requestKey: 'trigger-2' }));
-    expect(second).toMatchObject({ created: false, view: { cluster: { id: first.view.cluster.id, state: 'provisioning' } } });
+    expect(second).toMatchObject({
+      created: false,
+      view: { cluster: { id: first.view.cluster.id, state: 'provisioning' } },
+    });
     expect(w.queue.jobs).toHaveLength(1);
     expect(w.notifier.cards).toHaveLength(1);
   });
@@ -176,23 +201,36 @@ describe('provisionCluster', () => {
 
   it('a host that lacks the image: the card says how far its copy has got, without a step of its own', async () => {
     const c = await requested(1);
-    w.runtime.scriptExec(() => true, ({ cmd }) => (isProbe(cmd) ? { exitCode: 0, output: 'Mode: standalone\n' } : { exitCode: 0, output: 'ok\n' }));
-    w.runtime.imageCopy = [{ via: 'stream', done: 1 << 20, total: 800 << 20 }, { via: 'stream', done: 2 << 20, total: 800 << 20 }];
+    w.runtime.scriptExec(
+      () => true,
+      ({ cmd }) => (isProbe(cmd) ? { exitCode: 0, output: 'Mode: standalone\n' } : { exitCode: 0, output: 'ok\n' }),
+    );
+    w.runtime.imageCopy = [
+      { via: 'stream', done: 1 << 20, total: 800 << 20 },
+      { via: 'stream', done: 2 << 20, total: 800 << 20 },
+    ];
     await provisionCluster(w, c.id, { finalAttempt: false });
     expect(w.store.stateOf(c.id)).toBe('ready');
     const steps = w.notifier.progressSteps;
     // The second report came within 2 s of the first (the fake clock stood still): only the first is told.
     const copies = steps.filter((s) => s.text.startsWith('copying'));
-    expect(copies).toEqual([expect.objectContaining({ step: 2, text: 'copying the zookeeper image to docker-1: 1.0 MiB of 800 MiB' })]);
-    expect(steps.filter((s) => !s.text.startsWith('copying')).map((s) => s.step)).toEqual(Array.from({ length: steps[0]!.total }, (_, i) => i + 1));
+    expect(copies).toEqual([
+      expect.objectContaining({ step: 2, text: 'copying the zookeeper image to docker-1: 1.0 MiB of 800 MiB' }),
+    ]);
+    expect(steps.filter((s) => !s.text.startsWith('copying')).map((s) => s.step)).toEqual(
+      Array.from({ length: steps[0]!.total }, (_, i) => i + 1),
+    );
   });
 
   it('happy path: requested → provisioning → ready, nodes saved with ports, progress to total, ready message', async () => {
     const c = await requested(3);
-    w.runtime.scriptExec(() => true, ({ cmd }) => {
-      w.clock.advance(2000);
-      return isProbe(cmd) ? { exitCode: 0, output: 'Mode: follower\n' } : { exitCode: 0, output: 'ok\n' };
-    });
+    w.runtime.scriptExec(
+      () => true,
+      ({ cmd }) => {
+        w.clock.advance(2000);
+        return isProbe(cmd) ? { exitCode: 0, output: 'Mode: follower\n' } : { exitCode: 0, output: 'ok\n' };
+      },
+    );
     await provisionCluster(w, c.id, { finalAttempt: false });
 
     expect(w.store.stateOf(c.id)).toBe('ready');
@@ -238,15 +276,18 @@ describe('provisionCluster', () => {
     expect(new Set(execs.slice(0, 3).map((e) => e.target)).size).toBe(3);
   });
 
-  it.each(['ready', 'failed', 'deleting', 'deleted', 'degraded'] as const)('is a no-op for a %s cluster', async (state) => {
-    const c = await w.store.seed({ name: 'x', owner: 'UALICE', size: 3 }, state);
-    const writes = w.store.writes;
-    await provisionCluster(w, c.id, { finalAttempt: true });
-    expect(w.runtime.calls).toEqual([]);
-    expect(w.notifier.events).toEqual([]);
-    expect(w.store.writes).toBe(writes);
-    expect(w.store.stateOf(c.id)).toBe(state);
-  });
+  it.each(['ready', 'failed', 'deleting', 'deleted', 'degraded'] as const)(
+    'is a no-op for a %s cluster',
+    async (state) => {
+      const c = await w.store.seed({ name: 'x', owner: 'UALICE', size: 3 }, state);
+      const writes = w.store.writes;
+      await provisionCluster(w, c.id, { finalAttempt: true });
+      expect(w.runtime.calls).toEqual([]);
+      expect(w.notifier.events).toEqual([]);
+      expect(w.store.writes).toBe(writes);
+      expect(w.store.stateOf(c.id)).toBe(state);
+    },
+  );
 
   it('an unknown cluster id → not_found', async () => {
     expect((await appRejection(provisionCluster(w, 'nope', { finalAttempt: true }))).code).toBe('not_found');
@@ -295,12 +336,17 @@ describe('provisionCluster', () => {
     expect(e.code).toBe('docker_error');
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(w.store.clusters.get(c.id)!.error).toBe('creating the network: Docker hiccup');
-    expect(thread(w, 'failed')).toEqual([expect.objectContaining({ step: 'creating the network', reason: 'Docker hiccup' })]);
+    expect(thread(w, 'failed')).toEqual([
+      expect.objectContaining({ step: 'creating the network', reason: 'Docker hiccup' }),
+    ]);
   });
 
   it('a non-retryable error (missing image) fails on the first attempt', async () => {
     const c = await requested(1);
-    w.runtime.failAt('ensureImage', new AppError('image_missing', 'No zookeeper image; run clusterbot images build zookeeper'));
+    w.runtime.failAt(
+      'ensureImage',
+      new AppError('image_missing', 'No zookeeper image; run clusterbot images build zookeeper'),
+    );
     await appRejection(provisionCluster(w, c.id, { finalAttempt: false }));
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(w.runtime.callsOf('ensureNode')).toEqual([]);
@@ -319,11 +365,16 @@ describe('provisionCluster', () => {
     const c = await requested(3);
     let probes = 0;
     // zk-1 is up; zk-2 and zk-3 are polled once it is.
-    w.runtime.scriptExec(() => true, ({ cmd, containerName }) => {
-      w.clock.advance(1000);
-      if (isProbe(cmd)) probes++;
-      return containerName.endsWith('zk-1') ? { exitCode: 0, output: 'Mode: leader' } : { exitCode: 1, output: 'not yet' };
-    });
+    w.runtime.scriptExec(
+      () => true,
+      ({ cmd, containerName }) => {
+        w.clock.advance(1000);
+        if (isProbe(cmd)) probes++;
+        return containerName.endsWith('zk-1')
+          ? { exitCode: 0, output: 'Mode: leader' }
+          : { exitCode: 1, output: 'not yet' };
+      },
+    );
     // zk-2's JVM dies as its first probe runs: Docker then refuses the exec, as it does for a stopped container.
     w.runtime.beforeStep('exec', (call) => {
       if (call.target!.endsWith('zk-2')) w.runtime.stop('zk-2');
@@ -334,7 +385,9 @@ describe('provisionCluster', () => {
     expect(probes).toBeLessThanOrEqual(3); // zk-1 once, zk-3 once or twice beside zk-2: no waiting out the timeout
     expect(w.clock.now().getTime() - c.createdAt.getTime()).toBeLessThan(10_000);
     expect(w.store.stateOf(c.id)).toBe('failed');
-    expect(thread(w, 'failed')).toEqual([expect.objectContaining({ node: 'zk-2', logTail: expect.stringContaining('zk-2: bind failed') })]);
+    expect(thread(w, 'failed')).toEqual([
+      expect.objectContaining({ node: 'zk-2', logTail: expect.stringContaining('zk-2: bind failed') }),
+    ]);
   });
 
   it('a delete arriving mid-provisioning stops it, removes what was made, no failed state, no ready message', async () => {
@@ -386,7 +439,9 @@ describe('provisionCluster', () => {
 
   it('a smoke check whose output is not "ok" fails the cluster', async () => {
     const c = await requested(1);
-    w.runtime.scriptExec('zk-1', ({ cmd }) => (isProbe(cmd) ? { exitCode: 0, output: 'Mode: standalone' } : { exitCode: 0, output: 'nope' }));
+    w.runtime.scriptExec('zk-1', ({ cmd }) =>
+      isProbe(cmd) ? { exitCode: 0, output: 'Mode: standalone' } : { exitCode: 0, output: 'nope' },
+    );
     const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
     expect(e.userMessage).toContain('znode round trip');
     expect(w.store.stateOf(c.id)).toBe('failed');
@@ -407,7 +462,9 @@ describe('requestDelete', () => {
     expect(w.store.stateOf(c.id)).toBe('deleting');
     expect(w.store.transitions.at(-1)).toMatchObject({ id: c.id, from: 'ready', to: 'deleting', actor: 'UALICE' });
     expect(w.notifier.cards.map((v) => v.cluster.state)).toEqual(['deleting']);
-    expect(w.queue.jobs).toEqual([{ name: 'cluster.delete', payload: expect.objectContaining({ clusterId: c.id, actor: 'UALICE' }) }]);
+    expect(w.queue.jobs).toEqual([
+      { name: 'cluster.delete', payload: expect.objectContaining({ clusterId: c.id, actor: 'UALICE' }) },
+    ]);
   });
 
   it('refuses another user, naming the owner, and changes nothing', async () => {
@@ -420,7 +477,7 @@ describe('requestDelete', () => {
     expect(w.notifier.events).toEqual([]);
   });
 
-  it('lets an admin delete anyone\'s cluster', async () => {
+  it("lets an admin delete anyone's cluster", async () => {
     const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE' }, 'failed');
     await requestDelete(w, 'UADMIN', { id: c.id });
     expect(w.store.stateOf(c.id)).toBe('deleting');
@@ -454,9 +511,15 @@ describe('requestRetry', () => {
     w.runtime.failAt('ensureNetwork', new AppError('docker_error', 'Docker hiccup', { retryable: true }), { times: 1 });
     // Through the worker's wrapper, as a real job runs: the create operation ends failed too.
     const { operationId } = w.queue.jobs[0]!.payload;
-    await appRejection(runOperation(w, operationId, { finalAttempt: true }, () => provisionCluster(w, c.id, { finalAttempt: true })));
+    await appRejection(
+      runOperation(w, operationId, { finalAttempt: true }, () => provisionCluster(w, c.id, { finalAttempt: true })),
+    );
     expect(w.store.stateOf(c.id)).toBe('failed');
-    expect(await w.operations.get(operationId)).toMatchObject({ state: 'failed', attempts: 1, error: expect.stringContaining('Docker hiccup') });
+    expect(await w.operations.get(operationId)).toMatchObject({
+      state: 'failed',
+      attempts: 1,
+      error: expect.stringContaining('Docker hiccup'),
+    });
     w.queue.jobs.length = 0;
     w.notifier.events.length = 0;
     return c;
@@ -469,10 +532,15 @@ describe('requestRetry', () => {
     expect(view.cluster).toMatchObject({ state: 'provisioning', error: null });
     expect(w.store.transitions.at(-1)).toMatchObject({ id: c.id, from: 'failed', to: 'provisioning', actor: 'UALICE' });
     expect(w.notifier.cards.map((v) => v.cluster.state)).toEqual(['provisioning']);
-    expect(w.queue.jobs).toEqual([{ name: 'cluster.create', payload: expect.objectContaining({ clusterId: c.id, actor: 'UALICE' }) }]);
+    expect(w.queue.jobs).toEqual([
+      { name: 'cluster.create', payload: expect.objectContaining({ clusterId: c.id, actor: 'UALICE' }) },
+    ]);
 
     // The job then runs and finishes the same cluster.
-    w.runtime.scriptExec(() => true, () => ({ exitCode: 0, output: 'Mode: standalone\nok\n' }));
+    w.runtime.scriptExec(
+      () => true,
+      () => ({ exitCode: 0, output: 'Mode: standalone\nok\n' }),
+    );
     await provisionCluster(w, c.id, { finalAttempt: false });
     expect(w.store.stateOf(c.id)).toBe('ready');
     expect((await w.store.nodes(c.id)).map((n) => n.hostname)).toEqual(['zk-1']);
@@ -489,10 +557,13 @@ describe('requestRetry', () => {
     expect(w.notifier.cards).toHaveLength(1);
   });
 
-  it('refuses a cluster that is not failed, another user\'s cluster, and a deleted one, changing nothing', async () => {
+  it("refuses a cluster that is not failed, another user's cluster, and a deleted one, changing nothing", async () => {
     const ready = await w.store.seed({ name: 'zk-ok', owner: 'UALICE' }, 'ready');
     const e = await appRejection(requestRetry(w, 'UALICE', { id: ready.id }));
-    expect(e).toMatchObject({ code: 'illegal_transition', userMessage: 'zk-ok is ready; only a failed cluster can be retried.' });
+    expect(e).toMatchObject({
+      code: 'illegal_transition',
+      userMessage: 'zk-ok is ready; only a failed cluster can be retried.',
+    });
     const failed = await w.store.seed({ name: 'zk-f', owner: 'UALICE' }, 'failed');
     expect((await appRejection(requestRetry(w, 'UBOB', { name: 'zk-f' }))).code).toBe('forbidden');
     await w.store.seed({ name: 'zk-gone', owner: 'UALICE' }, 'deleted');
@@ -502,7 +573,7 @@ describe('requestRetry', () => {
     expect(w.notifier.events).toEqual([]);
   });
 
-  it('lets an admin retry anyone\'s failed cluster', async () => {
+  it("lets an admin retry anyone's failed cluster", async () => {
     const c = await w.store.seed({ name: 'zk-f', owner: 'UALICE' }, 'failed');
     await requestRetry(w, 'UADMIN', { name: 'zk-f' });
     expect(w.store.stateOf(c.id)).toBe('provisioning');
@@ -528,10 +599,18 @@ describe('deleteClusterJob', () => {
     await deleteClusterJob(w, c.id, 'UALICE');
     expect(w.store.stateOf(c.id)).toBe('deleted');
     expect(w.runtime.containersOf(c.id)).toEqual([]);
-    expect(w.journal.indexOf(`runtime.removeCluster ${c.id}`)).toBeLessThan(w.journal.indexOf('store.transition deleted'));
-    expect(thread(w, 'deleted')).toEqual([{ kind: 'deleted', by: 'UALICE', removed: { containers: 3, volumes: 3, networks: 1 } }]);
+    expect(w.journal.indexOf(`runtime.removeCluster ${c.id}`)).toBeLessThan(
+      w.journal.indexOf('store.transition deleted'),
+    );
+    expect(thread(w, 'deleted')).toEqual([
+      { kind: 'deleted', by: 'UALICE', removed: { containers: 3, volumes: 3, networks: 1 } },
+    ]);
     // The deleted card says when and by whom.
-    expect(w.notifier.cards.at(-1)!.cluster).toMatchObject({ state: 'deleted', deletedAt: w.clock.now(), deletedBy: 'UALICE' });
+    expect(w.notifier.cards.at(-1)!.cluster).toMatchObject({
+      state: 'deleted',
+      deletedAt: w.clock.now(),
+      deletedBy: 'UALICE',
+    });
     expect(await w.store.findLiveByName(c.name)).toBeUndefined();
   });
 
@@ -579,7 +658,8 @@ describe('recoverJobs', () => {
     const r = await w.store.seed({ name: 'r', owner: 'U1' }, 'requested');
     const p = await w.store.seed({ name: 'p', owner: 'U2' }, 'provisioning');
     const d = await w.store.seed({ name: 'd', owner: 'U3' }, 'deleting');
-    for (const s of ['ready', 'failed', 'degraded', 'deleted'] as const) await w.store.seed({ name: s, owner: 'U4' }, s);
+    for (const s of ['ready', 'failed', 'degraded', 'deleted'] as const)
+      await w.store.seed({ name: s, owner: 'U4' }, s);
     const n = await recoverJobs(w);
     expect(n).toBe(3);
     expect(w.queue.jobs).toEqual(
@@ -632,7 +712,7 @@ describe('handleCommand / handleAction', () => {
     return r.command;
   };
 
-  it('list shows only the caller\'s clusters unless --all', async () => {
+  it("list shows only the caller's clusters unless --all", async () => {
     await w.store.seed({ name: 'alice-zk', owner: 'UALICE' }, 'ready');
     await w.store.seed({ name: 'bob-zk', owner: 'UBOB' }, 'ready');
     await w.store.seed({ name: 'alice-old', owner: 'UALICE' }, 'deleted');
@@ -646,7 +726,7 @@ describe('handleCommand / handleAction', () => {
     expect(all).not.toContain('alice-old');
   });
 
-  it('status without a name shows the caller\'s only cluster, asks which when several, says none when none', async () => {
+  it("status without a name shows the caller's only cluster, asks which when several, says none when none", async () => {
     expect(textOf(await handleCommand(w, alice, cmd('status')))).toContain('no live clusters');
     await w.store.seed({ name: 'alice-zk', owner: 'UALICE' }, 'ready');
     await w.store.seed({ name: 'bob-zk', owner: 'UBOB' }, 'ready');
@@ -657,7 +737,9 @@ describe('handleCommand / handleAction', () => {
     const which = textOf(await handleCommand(w, alice, cmd('status')));
     expect(which).toContain('You have 2 clusters; which one?');
     expect(textOf(await handleCommand(w, alice, cmd('status bob-zk')))).toContain('bob-zk');
-    expect(textOf(await handleCommand(w, alice, cmd('status nope')))).toContain('There is no live cluster called "nope"');
+    expect(textOf(await handleCommand(w, alice, cmd('status nope')))).toContain(
+      'There is no live cluster called "nope"',
+    );
   });
 
   it('delete NAME asks for confirmation with a danger button carrying the id, and changes nothing', async () => {
@@ -666,7 +748,8 @@ describe('handleCommand / handleAction', () => {
     const reply = await handleCommand(w, alice, cmd('delete alice-zk'));
     const actions = reply!.blocks.find((b) => b.type === 'actions');
     expect(actions?.type).toBe('actions');
-    const danger = actions!.type === 'actions' ? (actions!.elements as ButtonElement[]).filter((e) => e.style === 'danger') : [];
+    const danger =
+      actions!.type === 'actions' ? (actions!.elements as ButtonElement[]).filter((e) => e.style === 'danger') : [];
     expect(danger).toHaveLength(1);
     expect(danger[0]!.value).toBe(c.id);
     expect(w.store.writes).toBe(writes);
@@ -675,7 +758,7 @@ describe('handleCommand / handleAction', () => {
     expect(w.notifier.events).toEqual([]);
   });
 
-  it('delete NAME of someone else\'s cluster is refused up front', async () => {
+  it("delete NAME of someone else's cluster is refused up front", async () => {
     await w.store.seed({ name: 'alice-zk', owner: 'UALICE' }, 'ready');
     const reply = textOf(await handleCommand(w, bob, cmd('delete alice-zk')));
     expect(reply).toContain('<@UALICE>');
@@ -721,7 +804,9 @@ describe('handleCommand / handleAction', () => {
   it('create returns nothing (the card is the answer) and a repeated delivery says so', async () => {
     const caller = { ...alice, requestKey: 'trig-9' };
     expect(await handleCommand(w, caller, cmd('create zookeeper 1'))).toBeNull();
-    expect(textOf(await handleCommand(w, caller, cmd('create zookeeper 1')))).toContain('already received: alice-zookeeper-1 is requested');
+    expect(textOf(await handleCommand(w, caller, cmd('create zookeeper 1')))).toContain(
+      'already received: alice-zookeeper-1 is requested',
+    );
     expect(w.store.clusters.size).toBe(1);
   });
 
@@ -749,12 +834,29 @@ describe('provisionCluster: workers that start with their master (startWith)', (
   // A master and workers whose clients retry: the workers start in the master's wave, not after it is ready.
   const twoRoles = parseTemplate(
     {
-      name: 'pair', title: 'Pair', description: 'a master and workers', version: '1', sizeMeans: 'workers',
+      name: 'pair',
+      title: 'Pair',
+      description: 'a master and workers',
+      version: '1',
+      sizeMeans: 'workers',
       sizes: { min: 1, max: 3, default: 2 },
       roles: {
-        master: { description: 'master', image: 'zookeeper', count: 1, hostname: 'master', resources: { cpus: 0.5, memoryMiB: 256 }, readiness: { exec: ['probe-master'], timeoutSeconds: 60, intervalSeconds: 1 } },
+        master: {
+          description: 'master',
+          image: 'zookeeper',
+          count: 1,
+          hostname: 'master',
+          resources: { cpus: 0.5, memoryMiB: 256 },
+          readiness: { exec: ['probe-master'], timeoutSeconds: 60, intervalSeconds: 1 },
+        },
         worker: {
-          description: 'worker', image: 'zookeeper', count: 'size', hostname: 'worker', resources: { cpus: 0.5, memoryMiB: 256 }, dependsOn: ['master'], startWith: ['master'],
+          description: 'worker',
+          image: 'zookeeper',
+          count: 'size',
+          hostname: 'worker',
+          resources: { cpus: 0.5, memoryMiB: 256 },
+          dependsOn: ['master'],
+          startWith: ['master'],
           readiness: { exec: ['probe-worker', '{{node.hostname}}'], timeoutSeconds: 60, intervalSeconds: 1 },
         },
       },
@@ -769,14 +871,17 @@ describe('provisionCluster: workers that start with their master (startWith)', (
   it('starts the workers with the master, and is ready only once every probe passed', async () => {
     const c = await requested();
     const passed = new Set<string>();
-    w.runtime.scriptExec(() => true, ({ cmd, attempt, containerName }) => {
-      w.clock.advance(500);
-      // The master is up on its second poll; each worker registers only on its fourth.
-      const ok = cmd[0] === 'probe-master' ? attempt >= 2 : attempt >= 4;
-      if (ok) passed.add(containerName.replace(/^.*-(master|worker-\d+)$/, '$1'));
-      if (!ok) expect(w.store.stateOf(c.id)).toBe('provisioning');
-      return { exitCode: ok ? 0 : 1, output: ok ? 'up' : 'not yet' };
-    });
+    w.runtime.scriptExec(
+      () => true,
+      ({ cmd, attempt, containerName }) => {
+        w.clock.advance(500);
+        // The master is up on its second poll; each worker registers only on its fourth.
+        const ok = cmd[0] === 'probe-master' ? attempt >= 2 : attempt >= 4;
+        if (ok) passed.add(containerName.replace(/^.*-(master|worker-\d+)$/, '$1'));
+        if (!ok) expect(w.store.stateOf(c.id)).toBe('provisioning');
+        return { exitCode: ok ? 0 : 1, output: ok ? 'up' : 'not yet' };
+      },
+    );
     await provisionCluster(w, c.id, { finalAttempt: true });
 
     expect(w.store.stateOf(c.id)).toBe('ready');
@@ -792,10 +897,15 @@ describe('provisionCluster: workers that start with their master (startWith)', (
 
   it('a worker that never registers fails the create, naming it, even though the master is up', async () => {
     const c = await requested();
-    w.runtime.scriptExec(() => true, ({ cmd }) => {
-      w.clock.advance(5_000);
-      return cmd[0] === 'probe-worker' && cmd[1] === 'worker-2' ? { exitCode: 1, output: 'not registered' } : { exitCode: 0, output: 'up' };
-    });
+    w.runtime.scriptExec(
+      () => true,
+      ({ cmd }) => {
+        w.clock.advance(5_000);
+        return cmd[0] === 'probe-worker' && cmd[1] === 'worker-2'
+          ? { exitCode: 1, output: 'not registered' }
+          : { exitCode: 0, output: 'up' };
+      },
+    );
     const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
     expect(e.code).toBe('readiness_timeout');
     expect(e.userMessage).toContain('worker-2');
@@ -806,23 +916,33 @@ describe('provisionCluster: workers that start with their master (startWith)', (
 
   it('a master that never comes up still fails the create with the master named', async () => {
     const c = await requested();
-    w.runtime.scriptExec(() => true, ({ cmd }) => {
-      w.clock.advance(5_000);
-      return cmd[0] === 'probe-master' ? { exitCode: 1, output: 'Connection refused' } : { exitCode: 1, output: 'no master' };
-    });
+    w.runtime.scriptExec(
+      () => true,
+      ({ cmd }) => {
+        w.clock.advance(5_000);
+        return cmd[0] === 'probe-master'
+          ? { exitCode: 1, output: 'Connection refused' }
+          : { exitCode: 1, output: 'no master' };
+      },
+    );
     const e = await appRejection(provisionCluster(w, c.id, { finalAttempt: true }));
     expect(e.code).toBe('readiness_timeout');
     expect(e.userMessage).toMatch(/^master was not ready after 60 s \(probe said: Connection refused\)/);
     expect(w.store.clusters.get(c.id)!.error).toContain('master');
-    expect(thread(w, 'failed')).toEqual([expect.objectContaining({ node: 'master', logTail: expect.stringContaining('master: bind failed') })]);
+    expect(thread(w, 'failed')).toEqual([
+      expect.objectContaining({ node: 'master', logTail: expect.stringContaining('master: bind failed') }),
+    ]);
   });
 
   it('a master whose container stops fails the create at once, naming it', async () => {
     const c = await requested();
-    w.runtime.scriptExec(() => true, () => {
-      w.clock.advance(500);
-      return { exitCode: 1, output: 'not yet' };
-    });
+    w.runtime.scriptExec(
+      () => true,
+      () => {
+        w.clock.advance(500);
+        return { exitCode: 1, output: 'not yet' };
+      },
+    );
     w.runtime.beforeStep('exec', (call) => {
       if (call.target!.endsWith('-master')) w.runtime.stop('-master');
     });
@@ -840,7 +960,11 @@ describe('provisionCluster: a node Docker is restarting', () => {
     let calls = 0;
     w.runtime.scriptExec('zk-1', () => {
       w.clock.advance(1000);
-      if (++calls <= 2) throw new AppError('docker_error', 'Docker could not run sh in zk-1: Container abc is restarting, wait until the container is running');
+      if (++calls <= 2)
+        throw new AppError(
+          'docker_error',
+          'Docker could not run sh in zk-1: Container abc is restarting, wait until the container is running',
+        );
       return { exitCode: 0, output: 'Mode: standalone\nok\n' };
     });
     await provisionCluster(w, c.id, { finalAttempt: true });

@@ -9,13 +9,13 @@ import { handleAction, handleCommand, precheckCommand } from '../../src/app/hand
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { parseCommand } from '../../src/domain/command.js';
 import type { HistoryEntry } from '../../src/domain/history.js';
+import type { OutboxEntry } from '../../src/domain/outbox.js';
 import type { Message } from '../../src/render/blocks.js';
 import { renderClusterCard } from '../../src/render/cluster-card.js';
 import { renderHistory } from '../../src/render/history.js';
 import { webUiRefusal } from '../../src/render/ui-links.js';
 import { webUiAccess } from '../../src/services/web-ui-access.js';
 import { createOutboxNotifier } from '../../src/slack/outbox-notifier.js';
-import type { OutboxEntry } from '../../src/domain/outbox.js';
 import { memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
@@ -34,17 +34,41 @@ async function say(w: World, user: string, text: string): Promise<string> {
 
 describe('grammar: share and unshare', () => {
   it('takes a cluster and a mention (or a bare id, as the shell types it)', () => {
-    expect(parseCommand('share zk-1 <@U0BOB|bob>')).toEqual({ ok: true, command: { verb: 'share', name: 'zk-1', user: 'U0BOB' } });
-    expect(parseCommand('unshare zk-1 &lt;@U0BOB&gt;')).toEqual({ ok: true, command: { verb: 'unshare', name: 'zk-1', user: 'U0BOB' } });
-    expect(parseCommand('share zk-1 U0BOB')).toEqual({ ok: true, command: { verb: 'share', name: 'zk-1', user: 'U0BOB' } });
+    expect(parseCommand('share zk-1 <@U0BOB|bob>')).toEqual({
+      ok: true,
+      command: { verb: 'share', name: 'zk-1', user: 'U0BOB' },
+    });
+    expect(parseCommand('unshare zk-1 &lt;@U0BOB&gt;')).toEqual({
+      ok: true,
+      command: { verb: 'unshare', name: 'zk-1', user: 'U0BOB' },
+    });
+    expect(parseCommand('share zk-1 U0BOB')).toEqual({
+      ok: true,
+      command: { verb: 'share', name: 'zk-1', user: 'U0BOB' },
+    });
   });
 
   it('refuses a malformed user, a missing one, a bad name, with the usage line', () => {
-    expect(parseCommand('share zk-1 @bob')).toMatchObject({ ok: false, error: { message: expect.stringContaining('is not a Slack user'), usage: '/cluster share NAME @USER' } });
-    expect(parseCommand('unshare zk-1 <@U0BOB> extra')).toMatchObject({ ok: false, error: { message: expect.stringContaining('Too many words'), usage: '/cluster unshare NAME @USER' } });
-    expect(parseCommand('share zk-1')).toMatchObject({ ok: false, error: { message: expect.stringContaining('a cluster name and a person') } });
-    expect(parseCommand('share ZK_1 <@U0BOB>')).toMatchObject({ ok: false, error: { message: expect.stringContaining('Bad cluster name') } });
-    expect(parseCommand('shar zk-1 <@U0BOB>')).toMatchObject({ ok: false, error: { message: expect.stringContaining('did you mean `share`') } });
+    expect(parseCommand('share zk-1 @bob')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('is not a Slack user'), usage: '/cluster share NAME @USER' },
+    });
+    expect(parseCommand('unshare zk-1 <@U0BOB> extra')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('Too many words'), usage: '/cluster unshare NAME @USER' },
+    });
+    expect(parseCommand('share zk-1')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('a cluster name and a person') },
+    });
+    expect(parseCommand('share ZK_1 <@U0BOB>')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('Bad cluster name') },
+    });
+    expect(parseCommand('shar zk-1 <@U0BOB>')).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('did you mean `share`') },
+    });
   });
 });
 
@@ -67,22 +91,34 @@ describe('/cluster share and unshare', () => {
     await say(w, 'UALICE', 'share zk-1 <@UCAROL>');
     const status = await say(w, 'UBOB', 'status zk-1');
     expect(status).toContain('Shared with <@UBOB>, <@UCAROL>');
-    expect(textOf(await handleAction(w, { user: 'UBOB', team: 'T1', channel: 'C1', requestKey: null }, 'status', id))).toContain('Shared with <@UBOB>, <@UCAROL>');
+    expect(
+      textOf(await handleAction(w, { user: 'UBOB', team: 'T1', channel: 'C1', requestKey: null }, 'status', id)),
+    ).toContain('Shared with <@UBOB>, <@UCAROL>');
     expect(await say(w, 'UALICE', 'unshare zk-1 <@UBOB>')).toContain('no longer shared with <@UBOB>');
     expect(grants()).toEqual(['UCAROL']);
     expect(cards()).toBe(3);
   });
 
-  it('an admin may share anyone\'s cluster', async () => {
+  it("an admin may share anyone's cluster", async () => {
     await say(w, 'UADMIN', 'share zk-1 <@UBOB>');
     expect(grants()).toEqual(['UBOB']);
   });
 
   it.each([
     ['an unknown cluster', 'UALICE', 'share zk-9 <@UBOB>', 'There is no live cluster called "zk-9"'],
-    ['someone else\'s cluster', 'UBOB', 'share zk-1 <@UCAROL>', 'zk-1 belongs to <@UALICE>; only they or an admin can change it'],
+    [
+      "someone else's cluster",
+      'UBOB',
+      'share zk-1 <@UCAROL>',
+      'zk-1 belongs to <@UALICE>; only they or an admin can change it',
+    ],
     ['the owner with themselves', 'UALICE', 'share zk-1 <@UALICE>', 'You own zk-1: you can always open its web UIs'],
-    ['an admin with the owner', 'UADMIN', 'share zk-1 <@UALICE>', 'zk-1 belongs to <@UALICE>, who can always open its web UIs'],
+    [
+      'an admin with the owner',
+      'UADMIN',
+      'share zk-1 <@UALICE>',
+      'zk-1 belongs to <@UALICE>, who can always open its web UIs',
+    ],
     ['unsharing the owner', 'UALICE', 'unshare zk-1 <@UALICE>', 'You own zk-1'],
     ['unsharing someone it is not shared with', 'UALICE', 'unshare zk-1 <@UDAVE>', 'zk-1 is not shared with <@UDAVE>'],
   ])('refuses %s with a message and the usage, changing nothing', async (_what, user, text, message) => {
@@ -103,7 +139,15 @@ describe('/cluster share and unshare', () => {
   it('the card lists the shares as the transaction a Tell writes in sees them, else as the store has them', async () => {
     const written: OutboxEntry[] = [];
     const outbox = { write: async (e: OutboxEntry) => void written.push(e) };
-    const notifier = createOutboxNotifier({ outbox, operations: w.operations, catalog, clock: w.clock, advertiseHost: 'h', logger: w.logger, shares: { sharedWith: async () => ['UCAROL'] } });
+    const notifier = createOutboxNotifier({
+      outbox,
+      operations: w.operations,
+      catalog,
+      clock: w.clock,
+      advertiseHost: 'h',
+      logger: w.logger,
+      shares: { sharedWith: async () => ['UCAROL'] },
+    });
     await w.shares.shareCluster(id, 'UBOB', 'UALICE');
     const view = (await w.store.view(id))!;
     await notifier.through({ ...w.store.inTransaction(), outbox }).clusterChanged(view);
@@ -135,7 +179,7 @@ describe('who gets web UI links', () => {
     expect(await webUiAccess(w, 'UCAROL', c.id)).toEqual({ ok: false, reason: 'gone' });
   });
 
-  it('a stranger\'s press is answered with whom to ask, and how', () => {
+  it("a stranger's press is answered with whom to ask, and how", () => {
     const m = webUiRefusal({ name: 'zk-1', owner: 'UALICE' });
     expect(m.text).toBe('🔒 zk-1 belongs to <@UALICE>; ask them to `/cluster share zk-1 @you`.');
   });
@@ -147,7 +191,12 @@ describe('the card and the history name the people', () => {
     const c = await w.store.seed({ name: 'zk-1', owner: 'UALICE' }, 'ready');
     const view = (await w.store.view(c.id))!;
     const card = (sharedWith: string[], state = view.cluster.state) =>
-      JSON.stringify(renderClusterCard({ ...view, cluster: { ...view.cluster, state } }, { now: w.clock.now(), advertiseHost: 'h', sharedWith }).blocks);
+      JSON.stringify(
+        renderClusterCard(
+          { ...view, cluster: { ...view.cluster, state } },
+          { now: w.clock.now(), advertiseHost: 'h', sharedWith },
+        ).blocks,
+      );
     expect(card(['UBOB', 'UCAROL'])).toContain('🤝 Shared with <@UBOB>, <@UCAROL>');
     expect(card([])).not.toContain('Shared with');
     expect(card(Array.from({ length: 23 }, (_, i) => `U${i}XX`))).toContain('<@U19XX> and 3 more');
@@ -156,8 +205,26 @@ describe('the card and the history name the people', () => {
 
   it('a share and an unshare in /cluster history mention the person', () => {
     const at = new Date('2026-12-01T10:00:00Z');
-    const entry = (what: string, user: string): HistoryEntry => ({ at, clusterId: 'c', clusterName: 'zk-1', actor: 'UALICE', what, source: 'event', outcome: null, durationMs: null, error: null, detail: { user } });
-    const text = JSON.stringify(renderHistory({ entries: [entry('shared', 'UBOB'), entry('unshared', 'UBOB'), entry('shared', '<!channel>')], total: 3, query: { page: 1 }, everyone: false }).blocks);
+    const entry = (what: string, user: string): HistoryEntry => ({
+      at,
+      clusterId: 'c',
+      clusterName: 'zk-1',
+      actor: 'UALICE',
+      what,
+      source: 'event',
+      outcome: null,
+      durationMs: null,
+      error: null,
+      detail: { user },
+    });
+    const text = JSON.stringify(
+      renderHistory({
+        entries: [entry('shared', 'UBOB'), entry('unshared', 'UBOB'), entry('shared', '<!channel>')],
+        total: 3,
+        query: { page: 1 },
+        everyone: false,
+      }).blocks,
+    );
     expect(text).toContain('<@UALICE> · shared it with <@UBOB>');
     expect(text).toContain('<@UALICE> · stopped sharing it with <@UBOB>');
     expect(text).not.toContain('<!channel>');

@@ -8,7 +8,8 @@ function harness(timeoutMs: number) {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       done();
     },
   });
@@ -51,7 +52,10 @@ describe('shutdown', () => {
     void h.shutdown.stop('SIGTERM');
     expect(await h.exitCode).toBe(0);
     expect(closed).toEqual(['postgres']);
-    expect(h.lines.find((l) => l.msg === 'closing failed; going on with the rest')).toMatchObject({ name: 'redis', err: 'connection reset' });
+    expect(h.lines.find((l) => l.msg === 'closing failed; going on with the rest')).toMatchObject({
+      name: 'redis',
+      err: 'connection reset',
+    });
   });
 
   it('tells running jobs to go back to the queue before the deadline, leaving time to close', async () => {
@@ -60,10 +64,16 @@ describe('shutdown', () => {
     let handedBackAfter = -1;
     const started = Date.now();
     // A worker whose job only ends when it is handed back, like worker.close() with a long job.
-    h.shutdown.defer('worker', () => new Promise<void>((resolve) => h.shutdown.handBack.addEventListener('abort', () => {
-      handedBackAfter = Date.now() - started;
-      resolve();
-    })));
+    h.shutdown.defer(
+      'worker',
+      () =>
+        new Promise<void>((resolve) =>
+          h.shutdown.handBack.addEventListener('abort', () => {
+            handedBackAfter = Date.now() - started;
+            resolve();
+          }),
+        ),
+    );
     void h.shutdown.stop('SIGTERM');
     expect(await h.exitCode).toBe(0);
     expect(handedBackAfter).toBeGreaterThanOrEqual(timeoutMs - closeReserveMs(timeoutMs) - 20);

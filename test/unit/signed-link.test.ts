@@ -7,7 +7,11 @@ const key = 'snapshots/c-42.tar.gz';
 
 function link(opts: { key?: string; expiresAt?: Date; filename?: string; secret?: Buffer | string } = {}) {
   const expires = expiresFor(opts.expiresAt ?? new Date(now.getTime() + 3600_000));
-  const sig = signLink(opts.secret ?? secret, { key: opts.key ?? key, expires, ...(opts.filename && { filename: opts.filename }) });
+  const sig = signLink(opts.secret ?? secret, {
+    key: opts.key ?? key,
+    expires,
+    ...(opts.filename && { filename: opts.filename }),
+  });
   return { key: opts.key ?? key, expires: String(expires), filename: opts.filename ?? null, sig };
 }
 
@@ -20,23 +24,37 @@ describe('signed download links', () => {
   it('refuses a link at and after its expiry', () => {
     const l = link({ expiresAt: now });
     expect(verifyLink(secret, l, now)).toEqual({ ok: false, reason: 'expired' });
-    expect(verifyLink(secret, link({ expiresAt: new Date(now.getTime() + 1000) }), new Date(now.getTime() + 5000))).toEqual({ ok: false, reason: 'expired' });
+    expect(
+      verifyLink(secret, link({ expiresAt: new Date(now.getTime() + 1000) }), new Date(now.getTime() + 5000)),
+    ).toEqual({ ok: false, reason: 'expired' });
     // One second before, the same kind of link still works.
     expect(verifyLink(secret, link({ expiresAt: new Date(now.getTime() + 1000) }), now)).toEqual({ ok: true });
   });
 
   it('refuses a link whose key was changed', () => {
-    expect(verifyLink(secret, { ...link(), key: 'snapshots/c-43.tar.gz' }, now)).toEqual({ ok: false, reason: 'bad signature' });
+    expect(verifyLink(secret, { ...link(), key: 'snapshots/c-43.tar.gz' }, now)).toEqual({
+      ok: false,
+      reason: 'bad signature',
+    });
   });
 
   it('refuses a link whose expiry was pushed back', () => {
     const l = link();
-    expect(verifyLink(secret, { ...l, expires: String(Number(l.expires) + 86400) }, now)).toEqual({ ok: false, reason: 'bad signature' });
+    expect(verifyLink(secret, { ...l, expires: String(Number(l.expires) + 86400) }, now)).toEqual({
+      ok: false,
+      reason: 'bad signature',
+    });
   });
 
   it('refuses a link whose download name was changed or added', () => {
-    expect(verifyLink(secret, { ...link({ filename: 'a.tar.gz' }), filename: 'b.tar.gz' }, now)).toEqual({ ok: false, reason: 'bad signature' });
-    expect(verifyLink(secret, { ...link(), filename: 'b.tar.gz' }, now)).toEqual({ ok: false, reason: 'bad signature' });
+    expect(verifyLink(secret, { ...link({ filename: 'a.tar.gz' }), filename: 'b.tar.gz' }, now)).toEqual({
+      ok: false,
+      reason: 'bad signature',
+    });
+    expect(verifyLink(secret, { ...link(), filename: 'b.tar.gz' }, now)).toEqual({
+      ok: false,
+      reason: 'bad signature',
+    });
   });
 
   it('refuses a changed signature', () => {
@@ -46,13 +64,26 @@ describe('signed download links', () => {
   });
 
   it('refuses a link signed with another secret, even an expired one, without saying it expired', () => {
-    expect(verifyLink(secret, link({ secret: 'another secret of the same length!' }), now)).toEqual({ ok: false, reason: 'bad signature' });
-    expect(verifyLink(secret, link({ secret: 'other', expiresAt: new Date(0) }), now)).toEqual({ ok: false, reason: 'bad signature' });
+    expect(verifyLink(secret, link({ secret: 'another secret of the same length!' }), now)).toEqual({
+      ok: false,
+      reason: 'bad signature',
+    });
+    expect(verifyLink(secret, link({ secret: 'other', expiresAt: new Date(0) }), now)).toEqual({
+      ok: false,
+      reason: 'bad signature',
+    });
   });
 
   it('refuses malformed links without throwing', () => {
     const l = link();
-    for (const bad of [{ ...l, sig: null }, { ...l, expires: null }, { ...l, sig: l.sig.slice(2) }, { ...l, sig: l.sig.toUpperCase() }, { ...l, expires: '1e12' }, { ...l, expires: '-5' }]) {
+    for (const bad of [
+      { ...l, sig: null },
+      { ...l, expires: null },
+      { ...l, sig: l.sig.slice(2) },
+      { ...l, sig: l.sig.toUpperCase() },
+      { ...l, expires: '1e12' },
+      { ...l, expires: '-5' },
+    ]) {
       expect(verifyLink(secret, bad, now)).toEqual({ ok: false, reason: 'malformed' });
     }
   });

@@ -7,9 +7,18 @@ import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BundleError, BundleWriter, checkedEntry, describeVerifyReport, EntryMismatchError, extractEntry, verifyBundle, type StagedFile } from '../../src/artifacts/snapshot-bundle.js';
+import {
+  BundleError,
+  BundleWriter,
+  checkedEntry,
+  describeVerifyReport,
+  EntryMismatchError,
+  extractEntry,
+  type StagedFile,
+  verifyBundle,
+} from '../../src/artifacts/snapshot-bundle.js';
 import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
-import { withTotals, type SnapshotManifestInput } from '../../src/domain/snapshot-manifest.js';
+import { type SnapshotManifestInput, withTotals } from '../../src/domain/snapshot-manifest.js';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const MiB = 1024 * 1024;
@@ -33,7 +42,12 @@ async function tarOf(files: Record<string, Buffer>): Promise<Buffer> {
 }
 
 /** The bytes as a stream of 64 KiB chunks. */
-const chunked = (b: Buffer) => Readable.from((function* () { for (let i = 0; i < b.length; i += 65536) yield b.subarray(i, i + 65536); })());
+const chunked = (b: Buffer) =>
+  Readable.from(
+    (function* () {
+      for (let i = 0; i < b.length; i += 65536) yield b.subarray(i, i + 65536);
+    })(),
+  );
 
 async function readAll(r: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -54,8 +68,21 @@ async function entriesOf(file: string): Promise<{ name: string; body: Buffer }[]
 function manifestFor(files: StagedFile[], volume?: StagedFile): SnapshotManifestInput {
   return withTotals({
     schemaVersion: 1,
-    snapshot: { id: 'snap-1', note: 'leader election loop', createdAt: '2026-11-30T19:00:00.000Z', createdBy: 'U0ALICE' },
-    cluster: { id: 'c-1', name: 'zk-bug', template: 'zookeeper', size: 1, owner: 'U0ALICE', host: { id: 'local' }, network: { name: 'cb-zk-bug-7f3a9c', cidr: '10.213.7.0/24' } },
+    snapshot: {
+      id: 'snap-1',
+      note: 'leader election loop',
+      createdAt: '2026-11-30T19:00:00.000Z',
+      createdBy: 'U0ALICE',
+    },
+    cluster: {
+      id: 'c-1',
+      name: 'zk-bug',
+      template: 'zookeeper',
+      size: 1,
+      owner: 'U0ALICE',
+      host: { id: 'local' },
+      network: { name: 'cb-zk-bug-7f3a9c', cidr: '10.213.7.0/24' },
+    },
     nodes: [
       {
         ordinal: 0,
@@ -64,17 +91,48 @@ function manifestFor(files: StagedFile[], volume?: StagedFile): SnapshotManifest
         hostname: 'zk-1',
         ip: '10.213.7.10',
         containerName: 'cb-zk-bug-7f3a9c-zk-1',
-        image: { ref: 'clusterbot/zookeeper:89ea062dca94', id: 'sha256:66aa', committedRef: 'clusterbot-snapshot/snap-1-zk-1:latest' },
+        image: {
+          ref: 'clusterbot/zookeeper:89ea062dca94',
+          id: 'sha256:66aa',
+          committedRef: 'clusterbot-snapshot/snap-1-zk-1:latest',
+        },
         volumes: volume
-          ? [{ name: 'data', path: '/var/lib/zookeeper', volumeName: 'cb-zk-bug-7f3a9c-zk-1-data', bytes: volume.bytes, file: volume.path, sha256: volume.sha256 }]
-          : [{ name: 'data', path: '/var/lib/zookeeper', volumeName: 'cb-zk-bug-7f3a9c-zk-1-data', skipped: 'no volume in this test' }],
-        files: files.map(({ path: p, bytes, sha256, truncated }) => ({ path: p, bytes, sha256, ...(truncated && { truncated }) })),
+          ? [
+              {
+                name: 'data',
+                path: '/var/lib/zookeeper',
+                volumeName: 'cb-zk-bug-7f3a9c-zk-1-data',
+                bytes: volume.bytes,
+                file: volume.path,
+                sha256: volume.sha256,
+              },
+            ]
+          : [
+              {
+                name: 'data',
+                path: '/var/lib/zookeeper',
+                volumeName: 'cb-zk-bug-7f3a9c-zk-1-data',
+                skipped: 'no volume in this test',
+              },
+            ],
+        files: files.map(({ path: p, bytes, sha256, truncated }) => ({
+          path: p,
+          bytes,
+          sha256,
+          ...(truncated && { truncated }),
+        })),
         collectors: [{ name: 'ps', file: 'nodes/zk-1/commands/ps.txt', exitCode: 0, durationMs: 12, truncated: false }],
       },
     ],
     pause: { startedAt: '2026-11-30T19:00:01.000Z', endedAt: '2026-11-30T19:00:03.500Z', ms: 2500 },
     memory: { captured: false, reason: 'CRIU is not available on this Docker host' },
-    limits: { containerLogBytes: 8 * MiB, logDirBytes: 32 * MiB, collectorBytes: 4 * MiB, dataCapBytes: 1024 * MiB, withData: false },
+    limits: {
+      containerLogBytes: 8 * MiB,
+      logDirBytes: 32 * MiB,
+      collectorBytes: 4 * MiB,
+      dataCapBytes: 1024 * MiB,
+      withData: false,
+    },
     totals: { nodes: 0, files: 0, bytes: 0 },
   });
 }
@@ -86,7 +144,8 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
   let result: { path: string; sizeBytes: number; sha256: string };
   let staged: StagedFile[];
   let sourceClosed = false;
-  const psText = '    PID    PPID USER         ELAPSED   RSS COMMAND\n      1       0 root           06:45  1372 /usr/bin/tini -- zkServer.sh\n';
+  const psText =
+    '    PID    PPID USER         ELAPSED   RSS COMMAND\n      1       0 root           06:45  1372 /usr/bin/tini -- zkServer.sh\n';
 
   beforeAll(async () => {
     volumeTar = await tarOf({ 'version-2/snapshot.0': volumeContent, myid: Buffer.from('1\n') });
@@ -97,7 +156,8 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
     const endless = Readable.from(
       (async function* () {
         try {
-          for (let i = 0; ; i++) yield Buffer.from(`2026-11-30 19:00:${String(i % 60).padStart(2, '0')} INFO line ${i}\n`);
+          for (let i = 0; ; i++)
+            yield Buffer.from(`2026-11-30 19:00:${String(i % 60).padStart(2, '0')} INFO line ${i}\n`);
         } finally {
           sourceClosed = true;
         }
@@ -117,8 +177,17 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
       'nodes/zk-1/container.log',
       'nodes/zk-1/volumes/data.tar',
     ]);
-    expect(writer.get('nodes/zk-1/commands/ps.txt')).toEqual({ path: 'nodes/zk-1/commands/ps.txt', bytes: Buffer.byteLength(psText), sha256: sha(psText), truncated: false });
-    expect(writer.get('nodes/zk-1/volumes/data.tar')).toMatchObject({ bytes: volumeTar.length, sha256: sha(volumeTar), truncated: false });
+    expect(writer.get('nodes/zk-1/commands/ps.txt')).toEqual({
+      path: 'nodes/zk-1/commands/ps.txt',
+      bytes: Buffer.byteLength(psText),
+      sha256: sha(psText),
+      truncated: false,
+    });
+    expect(writer.get('nodes/zk-1/volumes/data.tar')).toMatchObject({
+      bytes: volumeTar.length,
+      sha256: sha(volumeTar),
+      truncated: false,
+    });
     expect(volumeTar.length).toBeGreaterThan(3 * MiB);
   });
 
@@ -136,8 +205,14 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
   it('a stream that ends exactly at the cap is not truncated', async () => {
     const w = await BundleWriter.create({ tmpRoot: tmp });
     try {
-      expect(await w.addStream('a/b.txt', Readable.from([Buffer.from('12345'), Buffer.from('67890')]), { maxBytes: 10 })).toMatchObject({ bytes: 10, truncated: false });
-      expect(await w.addText('a/c.txt', 'héllo', { maxBytes: 2 })).toMatchObject({ bytes: 2, truncated: true, sha256: sha(Buffer.from('héllo').subarray(0, 2)) });
+      expect(
+        await w.addStream('a/b.txt', Readable.from([Buffer.from('12345'), Buffer.from('67890')]), { maxBytes: 10 }),
+      ).toMatchObject({ bytes: 10, truncated: false });
+      expect(await w.addText('a/c.txt', 'héllo', { maxBytes: 2 })).toMatchObject({
+        bytes: 2,
+        truncated: true,
+        sha256: sha(Buffer.from('héllo').subarray(0, 2)),
+      });
     } finally {
       await w.cleanup();
     }
@@ -147,7 +222,11 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
     const entries = await entriesOf(result.path);
     expect(entries.map((e) => e.name)).toEqual(['manifest.json', ...staged.map((f) => f.path)]);
     const manifest = JSON.parse(entries[0]!.body.toString());
-    expect(manifest.pause).toEqual({ startedAt: '2026-11-30T19:00:01.000Z', endedAt: '2026-11-30T19:00:03.500Z', ms: 2500 });
+    expect(manifest.pause).toEqual({
+      startedAt: '2026-11-30T19:00:01.000Z',
+      endedAt: '2026-11-30T19:00:03.500Z',
+      ms: 2500,
+    });
     expect(manifest.totals).toEqual({ nodes: 1, files: 4, bytes: staged.reduce((s, f) => s + f.bytes, 0) });
     expect(manifest.nodes[0].withheld).toEqual([]);
     expect(entries[4]!.body.equals(volumeTar)).toBe(true);
@@ -165,7 +244,14 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
   it('verifies: every file matches its sha256, and the manifest comes back', async () => {
     const report = await verifyBundle(createReadStream(result.path));
     expect(describeVerifyReport(report)).toBe('every file matches its sha256 in the manifest');
-    expect(report).toMatchObject({ ok: true, manifestFirst: true, missing: [], extra: [], mismatched: [], problems: [] });
+    expect(report).toMatchObject({
+      ok: true,
+      manifestFirst: true,
+      missing: [],
+      extra: [],
+      mismatched: [],
+      problems: [],
+    });
     expect(report.manifest!.nodes[0]!.files.map((f) => f.path)).toEqual(staged.map((f) => f.path));
     expect(report.manifest!.nodes[0]!.files[2]!.truncated).toBe(true);
   });
@@ -181,7 +267,9 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
   });
 
   it('extractEntry rejects an entry the archive does not have, and a path that climbs out', async () => {
-    await expect(extractEntry(createReadStream(result.path), 'nodes/zk-2/commands/ps.txt')).rejects.toThrow('no entry nodes/zk-2/commands/ps.txt in the archive');
+    await expect(extractEntry(createReadStream(result.path), 'nodes/zk-2/commands/ps.txt')).rejects.toThrow(
+      'no entry nodes/zk-2/commands/ps.txt in the archive',
+    );
     await expect(extractEntry(createReadStream(result.path), 'nodes/../etc/passwd')).rejects.toThrow(BundleError);
   });
 
@@ -200,7 +288,9 @@ describe('BundleWriter → verifyBundle → extractEntry, on real files', () => 
     const m = report.mismatched[0]!;
     expect(m.expected.sha256).toBe(sha('tickTime=2000\nclientPort=2181\n'));
     expect(m.actual.sha256).toBe(sha('TickTime=2000\nclientPort=2181\n'));
-    expect(describeVerifyReport(report)).toContain('nodes/zk-1/config/etc/zookeeper/conf/zoo.cfg: expected 30 bytes sha256');
+    expect(describeVerifyReport(report)).toContain(
+      'nodes/zk-1/config/etc/zookeeper/conf/zoo.cfg: expected 30 bytes sha256',
+    );
   });
 
   it('reports a truncated (corrupt) archive instead of throwing', async () => {
@@ -226,7 +316,13 @@ describe('verifyBundle: a staged file changed on disk before packing', () => {
       const res = await w.finish(manifestFor(w.files()));
       const report = await verifyBundle(createReadStream(res.path));
       expect(report.ok).toBe(false);
-      expect(report.mismatched).toEqual([{ path: 'nodes/zk-1/container.log', expected: { bytes: 8, sha256: log.sha256 }, actual: { bytes: 8, sha256: sha(bytes) } }]);
+      expect(report.mismatched).toEqual([
+        {
+          path: 'nodes/zk-1/container.log',
+          expected: { bytes: 8, sha256: log.sha256 },
+          actual: { bytes: 8, sha256: sha(bytes) },
+        },
+      ]);
     } finally {
       await w.cleanup();
     }
@@ -243,7 +339,10 @@ describe('verifyBundle: missing, extra and out-of-order entries', () => {
 
   it('names missing and extra files and a manifest that is not first', async () => {
     const a = Buffer.from('a\n');
-    const m = manifestFor([{ path: 'nodes/zk-1/a.txt', bytes: 2, sha256: sha(a), truncated: false }, { path: 'nodes/zk-1/b.txt', bytes: 2, sha256: sha('b\n'), truncated: false }]);
+    const m = manifestFor([
+      { path: 'nodes/zk-1/a.txt', bytes: 2, sha256: sha(a), truncated: false },
+      { path: 'nodes/zk-1/b.txt', bytes: 2, sha256: sha('b\n'), truncated: false },
+    ]);
     const file = await archive([
       ['nodes/zk-1/a.txt', a],
       ['manifest.json', Buffer.from(JSON.stringify(m))],
@@ -258,8 +357,12 @@ describe('verifyBundle: missing, extra and out-of-order entries', () => {
   });
 
   it('an archive without a manifest, or with an invalid one, says so', async () => {
-    expect((await verifyBundle(createReadStream(await archive([['nodes/zk-1/a.txt', Buffer.from('a')]])))).problems).toEqual(['no manifest.json in the archive']);
-    const bad = await verifyBundle(createReadStream(await archive([['manifest.json', Buffer.from('{"schemaVersion": 1}')]])));
+    expect(
+      (await verifyBundle(createReadStream(await archive([['nodes/zk-1/a.txt', Buffer.from('a')]])))).problems,
+    ).toEqual(['no manifest.json in the archive']);
+    const bad = await verifyBundle(
+      createReadStream(await archive([['manifest.json', Buffer.from('{"schemaVersion": 1}')]])),
+    );
     expect(bad.ok).toBe(false);
     expect(bad.problems[0]).toMatch(/^Invalid snapshot manifest: snapshot: /);
   });
@@ -272,9 +375,12 @@ describe('BundleWriter refuses what would make a bad archive', () => {
   });
   afterAll(() => w.cleanup());
 
-  it.each(['../etc/passwd', 'nodes/zk-1/../../x', '/abs/path', 'nodes//x', 'nodes/./x', 'a\\b', '', 'manifest.json'])('path %j', async (p) => {
-    await expect(w.addText(p, 'x')).rejects.toThrow(BundleError);
-  });
+  it.each(['../etc/passwd', 'nodes/zk-1/../../x', '/abs/path', 'nodes//x', 'nodes/./x', 'a\\b', '', 'manifest.json'])(
+    'path %j',
+    async (p) => {
+      await expect(w.addText(p, 'x')).rejects.toThrow(BundleError);
+    },
+  );
 
   it('the same path twice', async () => {
     await w.addText('nodes/n/x.txt', 'x');
@@ -282,7 +388,9 @@ describe('BundleWriter refuses what would make a bad archive', () => {
   });
 
   it('a volume stream that is not a tar, leaving nothing staged', async () => {
-    await expect(w.addTarAsIs('nodes/n/volumes/data.tar', Readable.from([Buffer.alloc(4096, 0x41)]))).rejects.toThrow('nodes/n/volumes/data.tar: the stream is not a tar archive');
+    await expect(w.addTarAsIs('nodes/n/volumes/data.tar', Readable.from([Buffer.alloc(4096, 0x41)]))).rejects.toThrow(
+      'nodes/n/volumes/data.tar: the stream is not a tar archive',
+    );
     expect(w.files().map((f) => f.path)).not.toContain('nodes/n/volumes/data.tar');
     await expect(stat(w.stagedPath('nodes/n/volumes/data.tar'))).rejects.toThrow(/ENOENT/);
   });
@@ -306,7 +414,9 @@ describe('BundleWriter refuses what would make a bad archive', () => {
     m.nodes[0]!.hostname = 'n';
     m.nodes[0]!.files = [...files, { path: 'nodes/n/ghost.txt', bytes: 1, sha256: sha('g') }];
     m.nodes[0]!.collectors = [];
-    await expect(w.finish(m)).rejects.toThrow(/nodes\/n\/ghost\.txt: listed in the manifest but never staged; nodes\/n\/container\.log: staged but not in the manifest/);
+    await expect(w.finish(m)).rejects.toThrow(
+      /nodes\/n\/ghost\.txt: listed in the manifest but never staged; nodes\/n\/container\.log: staged but not in the manifest/,
+    );
   });
 });
 
@@ -339,7 +449,9 @@ describe('checkedEntry: an entry read for a restore is what its manifest lists',
   it('stops at the first chunk that goes past the listed size, before passing on a byte too many', async () => {
     const r = await passThrough(Buffer.concat([body, randomBytes(1_000_000)]));
     expect(r.error).toBeInstanceOf(EntryMismatchError);
-    expect(r.error!.message).toBe(`nodes/zk-1/volumes/data.tar holds more than the ${body.length} bytes its manifest lists`);
+    expect(r.error!.message).toBe(
+      `nodes/zk-1/volumes/data.tar holds more than the ${body.length} bytes its manifest lists`,
+    );
     expect(r.out.length).toBeLessThanOrEqual(body.length);
   });
 
@@ -347,17 +459,30 @@ describe('checkedEntry: an entry read for a restore is what its manifest lists',
     const changed = Buffer.from(body);
     changed[100] = changed[100]! ^ 1;
     expect((await passThrough(changed)).error!.message).toMatch(/has sha256 [0-9a-f]{64}; its manifest lists /);
-    expect((await passThrough(body.subarray(0, 1000))).error!.message).toBe(`nodes/zk-1/volumes/data.tar holds 1000 bytes; its manifest lists ${body.length}`);
+    expect((await passThrough(body.subarray(0, 1000))).error!.message).toBe(
+      `nodes/zk-1/volumes/data.tar holds 1000 bytes; its manifest lists ${body.length}`,
+    );
   });
 
   it('the bundles port reads an entry checked: a changed archive fails the stream with archive_tampered', async () => {
     const volume = await tarOf({ 'a.txt': body });
     const gz = gzipSync(await tarOf({ 'manifest.json': Buffer.from('{}'), 'nodes/zk-1/volumes/data.tar': volume }));
     const bundles = createSnapshotBundles({ stagingDir: tmp });
-    const good = await bundles.entry(Readable.from([gz]), 'nodes/zk-1/volumes/data.tar', { bytes: volume.length, sha256: sha(volume) });
+    const good = await bundles.entry(Readable.from([gz]), 'nodes/zk-1/volumes/data.tar', {
+      bytes: volume.length,
+      sha256: sha(volume),
+    });
     expect((await readAll(good as Readable)).equals(volume)).toBe(true);
-    const bad = await bundles.entry(Readable.from([gz]), 'nodes/zk-1/volumes/data.tar', { bytes: volume.length, sha256: sha('something else') });
-    await expect(readAll(bad as Readable)).rejects.toMatchObject({ code: 'archive_tampered', userMessage: expect.stringContaining('the archive does not match its manifest: nodes/zk-1/volumes/data.tar has sha256') });
+    const bad = await bundles.entry(Readable.from([gz]), 'nodes/zk-1/volumes/data.tar', {
+      bytes: volume.length,
+      sha256: sha('something else'),
+    });
+    await expect(readAll(bad as Readable)).rejects.toMatchObject({
+      code: 'archive_tampered',
+      userMessage: expect.stringContaining(
+        'the archive does not match its manifest: nodes/zk-1/volumes/data.tar has sha256',
+      ),
+    });
     expect(await bundles.freeBytes()).toBeGreaterThan(0);
   });
 });

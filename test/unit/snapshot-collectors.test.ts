@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { planCluster } from '../../src/domain/plan.js';
-import { defaultCollectors, defaultSnapshotLimits, jvmScript, nodeArchivePaths, nodeCollectors, withTimeout } from '../../src/domain/snapshot-collectors.js';
+import {
+  defaultCollectors,
+  defaultSnapshotLimits,
+  jvmScript,
+  nodeArchivePaths,
+  nodeCollectors,
+  withTimeout,
+} from '../../src/domain/snapshot-collectors.js';
 import { archivePathProblem } from '../../src/domain/snapshot-manifest.js';
 import { subnetAt } from '../../src/domain/subnet.js';
 
@@ -44,7 +51,16 @@ describe('defaultCollectors', () => {
 
   it('runs jcmd through one script per collector: thread dumps with locks, then version, command line and flags', () => {
     expect(cs[3]!.exec.slice(4)).toEqual(['bash', '-c', jvmScript, 'jvm', '30', 'Thread.print -l']);
-    expect(cs[4]!.exec.slice(4)).toEqual(['bash', '-c', jvmScript, 'jvm', '20', 'VM.version', 'VM.command_line', 'VM.flags']);
+    expect(cs[4]!.exec.slice(4)).toEqual([
+      'bash',
+      '-c',
+      jvmScript,
+      'jvm',
+      '20',
+      'VM.version',
+      'VM.command_line',
+      'VM.flags',
+    ]);
     expect(jvmScript).toContain('pgrep -x java');
     expect(jvmScript).toContain('setpriv --reuid="$uid"');
     // Command lines carry -D...password= flags: those outputs are masked; thread dumps are not.
@@ -86,8 +102,15 @@ describe('nodeCollectors', () => {
   });
 
   it('a template collector named like a default gets a prefix instead of overwriting its file', () => {
-    const cs = nodeCollectors({ hostname: 'w-1', volumes: [], collect: [{ name: 'ps', exec: ['ps', 'aux'], timeoutSeconds: 5 }] });
-    expect(cs.map((c) => c.file).filter((f) => f.endsWith('ps.txt'))).toEqual(['nodes/w-1/commands/ps.txt', 'nodes/w-1/commands/collect-ps.txt']);
+    const cs = nodeCollectors({
+      hostname: 'w-1',
+      volumes: [],
+      collect: [{ name: 'ps', exec: ['ps', 'aux'], timeoutSeconds: 5 }],
+    });
+    expect(cs.map((c) => c.file).filter((f) => f.endsWith('ps.txt'))).toEqual([
+      'nodes/w-1/commands/ps.txt',
+      'nodes/w-1/commands/collect-ps.txt',
+    ]);
   });
 });
 
@@ -96,7 +119,9 @@ describe('nodeArchivePaths', () => {
     const p = nodeArchivePaths('namenode');
     expect(p.inspect).toBe('nodes/namenode/inspect.json');
     expect(p.containerLog).toBe('nodes/namenode/container.log');
-    expect(p.config('/opt/hadoop/etc/hadoop/core-site.xml')).toBe('nodes/namenode/config/opt/hadoop/etc/hadoop/core-site.xml');
+    expect(p.config('/opt/hadoop/etc/hadoop/core-site.xml')).toBe(
+      'nodes/namenode/config/opt/hadoop/etc/hadoop/core-site.xml',
+    );
     expect(p.log('/var/log/zookeeper/zookeeper.log')).toBe('nodes/namenode/logs/var/log/zookeeper/zookeeper.log');
     expect(p.volume('data')).toBe('nodes/namenode/volumes/data.tar');
   });

@@ -10,17 +10,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { handleCommand } from '../../src/app/handle-command.js';
+import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { loadConfig } from '../../src/config.js';
 import { parseByteSize } from '../../src/domain/bytes.js';
 import { parseCommand } from '../../src/domain/command.js';
-import { checkSnapshotQuota, checkSnapshotSize, diagnosticsAllowanceBytes, snapshotQuotaFor } from '../../src/domain/snapshot-limits.js';
-import type { NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
-import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
+import {
+  checkSnapshotQuota,
+  checkSnapshotSize,
+  diagnosticsAllowanceBytes,
+  snapshotQuotaFor,
+} from '../../src/domain/snapshot-limits.js';
 import { runOperation } from '../../src/services/operations/run-operation.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { snapshotCluster } from '../../src/services/operations/snapshot/run.js';
-import { loadConfig } from '../../src/config.js';
+import type { NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
 import { MemoryArtifactStore } from '../support/memory-artifact-store.js';
 import { memoryWorld, type testSettings } from '../support/memory-ports.js';
 import { QuietData, volumeTar } from '../support/quiet-data.js';
@@ -45,22 +50,48 @@ describe('the limits as rules', () => {
     expect(snapshotQuotaFor('UADMIN', settings)).toBeNull();
     const q = snapshotQuotaFor('UALICE', settings);
     expect(checkSnapshotQuota({ count: 2, bytes: 9 * GiB }, q)).toEqual({ ok: true });
-    expect(checkSnapshotQuota({ count: 3, bytes: 0 }, q)).toMatchObject({ ok: false, code: 'quota_exceeded', message: 'You keep 3 snapshots; the limit is 3 (quota: snapshots per user).' });
-    expect(checkSnapshotQuota({ count: 1, bytes: 10 * GiB }, q)).toMatchObject({ ok: false, message: 'Your snapshots take 10 GiB; the limit is 10 GiB (quota: snapshot bytes per user).' });
+    expect(checkSnapshotQuota({ count: 3, bytes: 0 }, q)).toMatchObject({
+      ok: false,
+      code: 'quota_exceeded',
+      message: 'You keep 3 snapshots; the limit is 3 (quota: snapshots per user).',
+    });
+    expect(checkSnapshotQuota({ count: 1, bytes: 10 * GiB }, q)).toMatchObject({
+      ok: false,
+      message: 'Your snapshots take 10 GiB; the limit is 10 GiB (quota: snapshot bytes per user).',
+    });
     expect(checkSnapshotQuota({ count: 99, bytes: 99 * GiB }, null)).toEqual({ ok: true });
   });
 
   it('before the cut: the largest snapshot, then the byte quota, then the staging disk, each with its numbers', () => {
     const base = { nodes: 3, withData: true, used: none, quota: null, freeBytes: 100 * GiB };
     expect(checkSnapshotSize({ ...base, dataBytes: 60 * GiB, maxBytes: 50 * GiB })).toMatchObject({
-      ok: false, code: 'too_large', message: 'This snapshot would copy 60 GiB of volume data; the largest snapshot allowed is 50 GiB (SNAPSHOT_MAX_BYTES).',
+      ok: false,
+      code: 'too_large',
+      message:
+        'This snapshot would copy 60 GiB of volume data; the largest snapshot allowed is 50 GiB (SNAPSHOT_MAX_BYTES).',
       hint: expect.stringContaining('without --with-data'),
     });
-    expect(checkSnapshotSize({ ...base, dataBytes: 8 * GiB, used: { count: 4, bytes: 45 * GiB }, quota: { bytes: 50 * GiB } })).toMatchObject({
-      ok: false, code: 'quota_exceeded', message: 'Your snapshots take 45 GiB and this one would add up to 8.0 GiB; the limit is 50 GiB (quota: snapshot bytes per user).',
+    expect(
+      checkSnapshotSize({
+        ...base,
+        dataBytes: 8 * GiB,
+        used: { count: 4, bytes: 45 * GiB },
+        quota: { bytes: 50 * GiB },
+      }),
+    ).toMatchObject({
+      ok: false,
+      code: 'quota_exceeded',
+      message:
+        'Your snapshots take 45 GiB and this one would add up to 8.0 GiB; the limit is 50 GiB (quota: snapshot bytes per user).',
     });
     const needed = 2 * (8 * GiB + 3 * diagnosticsAllowanceBytes);
-    expect(checkSnapshotSize({ ...base, dataBytes: 8 * GiB, freeBytes: needed - 1 })).toMatchObject({ ok: false, code: 'no_space', message: expect.stringMatching(/needs about 16 GiB of free disk \(its 8\.0 GiB of volume data and the diagnostics of 3 nodes, staged and then packed\) and the staging disk has 16 GiB free/) });
+    expect(checkSnapshotSize({ ...base, dataBytes: 8 * GiB, freeBytes: needed - 1 })).toMatchObject({
+      ok: false,
+      code: 'no_space',
+      message: expect.stringMatching(
+        /needs about 16 GiB of free disk \(its 8\.0 GiB of volume data and the diagnostics of 3 nodes, staged and then packed\) and the staging disk has 16 GiB free/,
+      ),
+    });
     expect(checkSnapshotSize({ ...base, dataBytes: 8 * GiB, freeBytes: needed })).toEqual({ ok: true });
     // A disk whose free space could not be read is not a refusal.
     expect(checkSnapshotSize({ ...base, dataBytes: 8 * GiB, freeBytes: undefined })).toEqual({ ok: true });
@@ -72,7 +103,9 @@ describe('the limits as rules', () => {
     expect(parseByteSize('1073741824')).toBe(GiB);
     expect(parseByteSize('lots')).toBeUndefined();
     expect(loadConfig({}).snapshots).toMatchObject({ quotaCount: 20, quotaBytes: 100 * GiB, maxBytes: 50 * GiB });
-    expect(loadConfig({ SNAPSHOT_MAX_BYTES: '2g', SNAPSHOT_QUOTA_COUNT: '3', SNAPSHOT_QUOTA_GIB: '1.5' }).snapshots).toMatchObject({ quotaCount: 3, quotaBytes: 1.5 * GiB, maxBytes: 2 * GiB });
+    expect(
+      loadConfig({ SNAPSHOT_MAX_BYTES: '2g', SNAPSHOT_QUOTA_COUNT: '3', SNAPSHOT_QUOTA_GIB: '1.5' }).snapshots,
+    ).toMatchObject({ quotaCount: 3, quotaBytes: 1.5 * GiB, maxBytes: 2 * GiB });
     expect(() => loadConfig({ SNAPSHOT_MAX_BYTES: 'lots' })).toThrow(/SNAPSHOT_MAX_BYTES: must be a size/);
   });
 });
@@ -99,7 +132,12 @@ class RecordingData extends QuietData {
 }
 
 /** A ready zookeeper 3 whose volumes `du` reports at `volumeBytes` each; a snapshot world around it. */
-async function setup(opts: { volumeBytes: number; freeBytes?: number; duFails?: boolean; snapshots?: Partial<ReturnType<typeof testSettings>['snapshots']> }) {
+async function setup(opts: {
+  volumeBytes: number;
+  freeBytes?: number;
+  duFails?: boolean;
+  snapshots?: Partial<ReturnType<typeof testSettings>['snapshots']>;
+}) {
   const base = memoryWorld(catalog);
   base.settings.snapshots = { ...base.settings.snapshots, ...opts.snapshots };
   const real = createSnapshotBundles({ stagingDir: staging });
@@ -108,18 +146,23 @@ async function setup(opts: { volumeBytes: number; freeBytes?: number; duFails?: 
   const w = { ...base, data: data as NodeDataPort, artifacts: new MemoryArtifactStore(), bundles };
   const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 3 }, 'ready', 'docker-1');
   const du: string[][] = [];
-  w.runtime.scriptExec(() => true, ({ cmd }) => {
-    if (cmd[0] === 'du') {
-      du.push(cmd);
-      if (opts.duFails) return { exitCode: 1, output: 'du: command not found\n' };
-      return { exitCode: 0, output: `${opts.volumeBytes}\t${cmd.at(-1)}\n` };
-    }
-    return { exitCode: 0, output: 'ok\n' };
-  });
+  w.runtime.scriptExec(
+    () => true,
+    ({ cmd }) => {
+      if (cmd[0] === 'du') {
+        du.push(cmd);
+        if (opts.duFails) return { exitCode: 1, output: 'du: command not found\n' };
+        return { exitCode: 0, output: `${opts.volumeBytes}\t${cmd.at(-1)}\n` };
+      }
+      return { exitCode: 0, output: 'ok\n' };
+    },
+  );
   const snapshot = async (actor = 'UALICE', withData = false) => {
     await requestSnapshot(w, actor, { id: c.id }, { withData });
     const op = (await w.operations.active(c.id))!;
-    return runOperation(w, op.id, { finalAttempt: true }, (o, complete) => snapshotCluster(w, { clusterId: c.id, actor, withData }, o, complete));
+    return runOperation(w, op.id, { finalAttempt: true }, (o, complete) =>
+      snapshotCluster(w, { clusterId: c.id, actor, withData }, o, complete),
+    );
   };
   return { w, c, data, du, snapshot };
 }
@@ -129,7 +172,9 @@ describe('a snapshot over a limit fails before anything is paused', () => {
     const { w, data, du, snapshot } = await setup({ volumeBytes: 3 * GiB, snapshots: { maxBytes: 5 * GiB } });
     const e = await appRejection(snapshot('UALICE', true));
     expect(e.code).toBe('too_large');
-    expect(e.userMessage).toBe('This snapshot would copy 9.0 GiB of volume data; the largest snapshot allowed is 5.0 GiB (SNAPSHOT_MAX_BYTES).');
+    expect(e.userMessage).toBe(
+      'This snapshot would copy 9.0 GiB of volume data; the largest snapshot allowed is 5.0 GiB (SNAPSHOT_MAX_BYTES).',
+    );
     expect(data.calls).toEqual([]);
     // Measured by the blocks the volume holds (a sparse file counts what it holds), not its apparent size.
     expect(du[0]!.slice(0, 3)).toEqual(['du', '-s', '-B1']);
@@ -139,7 +184,10 @@ describe('a snapshot over a limit fails before anything is paused', () => {
   });
 
   it('without --with-data the data cap leaves big volumes out instead, and the snapshot is taken', async () => {
-    const { w, data, snapshot } = await setup({ volumeBytes: 3 * GiB, snapshots: { maxBytes: 5 * GiB, dataCapBytes: 1 * GiB } });
+    const { w, data, snapshot } = await setup({
+      volumeBytes: 3 * GiB,
+      snapshots: { maxBytes: 5 * GiB, dataCapBytes: 1 * GiB },
+    });
     await snapshot('UALICE', false);
     expect(data.calls.filter((x) => x.startsWith('export'))).toEqual([]);
     expect(data.calls.filter((x) => x.startsWith('pause'))).toHaveLength(3);
@@ -150,16 +198,24 @@ describe('a snapshot over a limit fails before anything is paused', () => {
     const { w, data, snapshot } = await setup({ volumeBytes: 0, duFails: true, snapshots: { maxBytes: 5 * GiB } });
     await snapshot('UALICE', true);
     expect(data.calls.filter((x) => x.startsWith('export'))).toEqual([]);
-    const ready = w.notifier.threadMessages.at(-1) as { kind: string; summary: { notCaptured: { what: string; why: string }[] } };
+    const ready = w.notifier.threadMessages.at(-1) as {
+      kind: string;
+      summary: { notCaptured: { what: string; why: string }[] };
+    };
     expect(ready.kind).toBe('snapshotReady');
-    expect(ready.summary.notCaptured).toContainEqual({ what: expect.stringMatching(/^volume \w+ of zk-1$/), why: expect.stringContaining('could not be measured') });
+    expect(ready.summary.notCaptured).toContainEqual({
+      what: expect.stringMatching(/^volume \w+ of zk-1$/),
+      why: expect.stringContaining('could not be measured'),
+    });
   });
 
-  it('the taker\'s byte quota counts what this one adds; an admin is exempt', async () => {
+  it("the taker's byte quota counts what this one adds; an admin is exempt", async () => {
     const { w, data, snapshot } = await setup({ volumeBytes: 1 * GiB, snapshots: { quotaBytes: 2 * GiB } });
     const e = await appRejection(snapshot('UALICE', true));
     expect(e.code).toBe('quota_exceeded');
-    expect(e.userMessage).toBe('Your snapshots take 0 B and this one would add up to 3.0 GiB; the limit is 2.0 GiB (quota: snapshot bytes per user).');
+    expect(e.userMessage).toBe(
+      'Your snapshots take 0 B and this one would add up to 3.0 GiB; the limit is 2.0 GiB (quota: snapshot bytes per user).',
+    );
     expect(data.calls).toEqual([]);
     await snapshot('UADMIN', true);
     expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'snapshotReady' });
@@ -176,21 +232,33 @@ describe('a snapshot over a limit fails before anything is paused', () => {
   it('the count quota refuses at the request, changing nothing; the job checks it again as it makes its row', async () => {
     const { w, c, snapshot } = await setup({ volumeBytes: 1024, snapshots: { quotaCount: 1 } });
     await snapshot();
-    const reply = await handleCommand(w, { user: 'UALICE', team: null, channel: null, requestKey: null }, (parseCommand('snapshot zk-a') as { ok: true; command: never }).command);
+    const reply = await handleCommand(
+      w,
+      { user: 'UALICE', team: null, channel: null, requestKey: null },
+      (parseCommand('snapshot zk-a') as { ok: true; command: never }).command,
+    );
     expect(reply!.text).toContain('You keep 1 snapshots; the limit is 1 (quota: snapshots per user).');
     expect(reply!.text).toContain('/cluster snapshot delete ID');
     expect(await w.operations.active(c.id)).toBeUndefined();
     // Two requests that both passed: the second job's row is refused, and its thread is told.
-    const op = (await w.operations.begin(c.id, { kind: 'snapshot', actor: 'UALICE' }, { whenStates: ['ready'] })).operation;
-    const e = await appRejection(runOperation(w, op.id, { finalAttempt: true }, (o, complete) => snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false }, o, complete)));
+    const op = (await w.operations.begin(c.id, { kind: 'snapshot', actor: 'UALICE' }, { whenStates: ['ready'] }))
+      .operation;
+    const e = await appRejection(
+      runOperation(w, op.id, { finalAttempt: true }, (o, complete) =>
+        snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false }, o, complete),
+      ),
+    );
     expect(e.code).toBe('quota_exceeded');
-    expect(w.notifier.threadMessages.at(-1)).toMatchObject({ kind: 'snapshotFailed', cleanedUp: 'Nothing was paused or kept.' });
+    expect(w.notifier.threadMessages.at(-1)).toMatchObject({
+      kind: 'snapshotFailed',
+      cleanedUp: 'Nothing was paused or kept.',
+    });
     expect(await w.snapshots.list({ clusterId: c.id })).toHaveLength(1);
   });
 });
 
 describe('what a snapshot writes is masked', () => {
-  it('the container log\'s key=value pairs and the *_OPTS of the environment', async () => {
+  it("the container log's key=value pairs and the *_OPTS of the environment", async () => {
     const { w, snapshot } = await setup({ volumeBytes: 1024 });
     await snapshot();
     const [row] = await w.snapshots.list({ clusterId: (await w.store.findLiveByName('zk-a'))!.id });

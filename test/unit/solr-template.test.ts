@@ -11,7 +11,14 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const solr = loadTemplateCatalog(path.join(repoRoot, 'manifests/templates')).get('solr')!;
 
 const plan = (size: number) =>
-  planCluster({ clusterId: '7f3a9c2e-1111-2222-3333-444455556666', clusterName: 'search-1', owner: 'U0ALICE', template: solr, size, subnet: subnetAt('10.248.0.0/16', 3) });
+  planCluster({
+    clusterId: '7f3a9c2e-1111-2222-3333-444455556666',
+    clusterName: 'search-1',
+    owner: 'U0ALICE',
+    template: solr,
+    size,
+    subnet: subnetAt('10.248.0.0/16', 3),
+  });
 
 describe('count: { bySize }', () => {
   const stepped = { count: { bySize: { '1': 1, '3': 3 } } } as const;
@@ -31,7 +38,12 @@ describe('count: { bySize }', () => {
 
   it('rejects a step table without an entry for the smallest size', () => {
     const doc = {
-      name: 'demo', title: 'Demo', description: 'd', version: '1', sizeMeans: 'nodes', sizes: { min: 1, max: 5, default: 3 },
+      name: 'demo',
+      title: 'Demo',
+      description: 'd',
+      version: '1',
+      sizeMeans: 'nodes',
+      sizes: { min: 1, max: 5, default: 3 },
       roles: {
         zk: { image: 'zookeeper', count: { bySize: { '3': 3 } }, resources: { cpus: 0.5, memoryMiB: 256 } },
         node: { image: 'base', count: 'size', resources: { cpus: 0.5, memoryMiB: 256 } },
@@ -62,7 +74,9 @@ describe('solr template', () => {
     expect(solr2.env.ZK_HOST).toBe('zk-1:2181,zk-2:2181,zk-3:2181/solr');
     expect(solr2.env.SOLR_HOST).toBe('solr-2');
     expect(plan(1).nodes.find((n) => n.hostname === 'solr-1')!.env.ZK_HOST).toBe('zk-1:2181/solr');
-    const zoo = p.nodes.find((n) => n.hostname === 'zk-3')!.files.find((f) => f.path === '/etc/zookeeper/conf/zoo.cfg')!.content;
+    const zoo = p.nodes
+      .find((n) => n.hostname === 'zk-3')!
+      .files.find((f) => f.path === '/etc/zookeeper/conf/zoo.cfg')!.content;
     expect(zoo).toContain('server.1=zk-1:2888:3888\nserver.2=zk-2:2888:3888\nserver.3=zk-3:2888:3888');
   });
 

@@ -5,15 +5,15 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
 import { cidrsOverlap, ipv4Range, overlappingSubnets } from '../../src/domain/subnet.js';
 import { AppError } from '../../src/errors.js';
-import type { Settings } from '../../src/services/ports.js';
 import { maxSubnetMoves, provisionCluster } from '../../src/services/operations/create/provision.js';
 import { requestCluster } from '../../src/services/operations/create/request.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
+import type { Settings } from '../../src/services/ports.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
-import type { ThreadMessage } from '../../src/domain/messages.js';
-import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const pool = '10.231.0.0/16'; // testSettings().subnetPool
 
@@ -36,7 +36,17 @@ describe('subnet overlap (domain)', () => {
   });
 
   it('finds the pool indexes any taken network covers, whatever its size', () => {
-    expect([...overlappingSubnets(pool, ['10.231.3.0/24', '10.231.8.16/28', '192.168.0.0/16', '172.17.0.0/16', 'fd00::/64'])].sort((a, b) => a - b)).toEqual([3, 8]);
+    expect(
+      [
+        ...overlappingSubnets(pool, [
+          '10.231.3.0/24',
+          '10.231.8.16/28',
+          '192.168.0.0/16',
+          '172.17.0.0/16',
+          'fd00::/64',
+        ]),
+      ].sort((a, b) => a - b),
+    ).toEqual([3, 8]);
     expect(overlappingSubnets(pool, ['10.231.128.0/17']).size).toBe(128);
     expect(overlappingSubnets(pool, ['10.231.128.0/17']).has(127)).toBe(false);
     expect(overlappingSubnets(pool, ['10.0.0.0/8']).size).toBe(256);
@@ -57,7 +67,17 @@ describe('provisionCluster when the subnet is in use on the host', () => {
   beforeEach(() => (w = world()));
 
   const requested = async (size = 1, name?: string) =>
-    (await requestCluster(w, { actor: 'UALICE', team: 'T1', channel: 'C1', template: 'zookeeper', size, requestKey: null, ...(name && { name }) })).view.cluster;
+    (
+      await requestCluster(w, {
+        actor: 'UALICE',
+        team: 'T1',
+        channel: 'C1',
+        template: 'zookeeper',
+        size,
+        requestKey: null,
+        ...(name && { name }),
+      })
+    ).view.cluster;
 
   it('moves to the first subnet that neither a live cluster nor a host network uses, and becomes ready there', async () => {
     await w.store.seed({ name: 'older', owner: 'UBOB' }, 'ready'); // live on index 0
@@ -81,7 +101,9 @@ describe('provisionCluster when the subnet is in use on the host', () => {
     expect(texts).toContain(`network ${cidrOf(3)} (moved: ${cidrOf(1)} was in use on the host)`);
     const steps = w.notifier.progressSteps;
     expect(steps.map((s) => s.step)).toEqual(Array.from({ length: steps[0]!.total }, (_, i) => i + 1));
-    expect((await w.store.events(c.id)).filter((e) => e.kind === 'subnet.moved').map((e) => e.detail)).toEqual([{ from: 1, to: 3 }]);
+    expect((await w.store.events(c.id)).filter((e) => e.kind === 'subnet.moved').map((e) => e.detail)).toEqual([
+      { from: 1, to: 3 },
+    ]);
     expect(thread(w, 'ready')).toHaveLength(1);
     expect(thread(w, 'failed')).toEqual([]);
   });
@@ -104,7 +126,9 @@ describe('provisionCluster when the subnet is in use on the host', () => {
     await provisionCluster(w, c.id, { finalAttempt: false });
     expect(w.store.stateOf(c.id)).toBe('ready');
     expect(w.store.clusters.get(c.id)!.subnetIndex).toBe(2);
-    expect(w.notifier.progressSteps.map((s) => s.text)).toContain(`network ${cidrOf(2)} (moved: ${cidrOf(0)}, ${cidrOf(1)} were in use on the host)`);
+    expect(w.notifier.progressSteps.map((s) => s.text)).toContain(
+      `network ${cidrOf(2)} (moved: ${cidrOf(0)}, ${cidrOf(1)} were in use on the host)`,
+    );
   });
 
   it(`gives up after ${maxSubnetMoves} moves with a clear, non-retryable failure, leaving nothing behind`, async () => {
@@ -123,7 +147,10 @@ describe('provisionCluster when the subnet is in use on the host', () => {
     expect(w.store.stateOf(c.id)).toBe('failed');
     expect(w.store.clusters.get(c.id)!.error).toMatch(/^creating the network: Docker refused 6 cluster networks/);
     expect(thread(w, 'failed')).toEqual([
-      expect.objectContaining({ step: 'creating the network', cleanedUp: 'nothing to clean up: no container was created' }),
+      expect.objectContaining({
+        step: 'creating the network',
+        cleanedUp: 'nothing to clean up: no container was created',
+      }),
     ]);
     expect(w.runtime.networks.size).toBe(0);
     expect(w.runtime.callsOf('ensureNode')).toEqual([]);
@@ -191,7 +218,18 @@ describe('provisionCluster when the subnet is in use on the host', () => {
     const ready = await w.store.seed({ name: 'r', owner: 'U1' }, 'ready');
     expect(await w.store.moveSubnet(ready.id, [])).toBeUndefined();
     const c = await w.store.seed({ name: 'p', owner: 'U1' }, 'provisioning');
-    await w.store.saveNode({ clusterId: c.id, ordinal: 0, role: 'zk', roleIndex: 1, hostname: 'zk-1', ip: '10.231.1.10', containerName: 'x', containerId: null, host: 'docker-1', ports: [] });
+    await w.store.saveNode({
+      clusterId: c.id,
+      ordinal: 0,
+      role: 'zk',
+      roleIndex: 1,
+      hostname: 'zk-1',
+      ip: '10.231.1.10',
+      containerName: 'x',
+      containerId: null,
+      host: 'docker-1',
+      ports: [],
+    });
     expect(await w.store.moveSubnet(c.id, [])).toBeUndefined();
     expect(w.store.clusters.get(c.id)!.subnetIndex).toBe(1);
   });

@@ -6,14 +6,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { readTemplateSource } from '../../src/catalog/template-source.js';
 import { unknownMustacheNames } from '../../src/domain/mustache-names.js';
-import { allowedSizes, checkTemplate, schemaComment } from '../../src/domain/template-check.js';
 import { formatIssue } from '../../src/domain/template.js';
+import { allowedSizes, checkTemplate, schemaComment } from '../../src/domain/template-check.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const templatesDir = path.join(repoRoot, 'manifests/templates');
 const imagesDir = path.join(repoRoot, 'manifests/images');
-const knownImages = readdirSync(imagesDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-const shipped = readdirSync(templatesDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const knownImages = readdirSync(imagesDir, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+const shipped = readdirSync(templatesDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 type Doc = Record<string, any>;
 
@@ -41,7 +45,10 @@ function doc(): Doc {
         env: { MASTER: '{{hosts.master}}', ME: '{{node.hostname}}' },
         files: {
           '/etc/peers': '{{#roles.worker}}{{hostname}} {{ip}}{{^last}},{{/last}}{{/roles.worker}}\n',
-          '/etc/app.properties': { format: 'properties', properties: { 'node.id': '{{node.index}}', replicas: '{{replication.factor}}' } },
+          '/etc/app.properties': {
+            format: 'properties',
+            properties: { 'node.id': '{{node.index}}', replicas: '{{replication.factor}}' },
+          },
         },
       },
     },
@@ -56,13 +63,22 @@ function problems(d: Doc, fileName = 'demo.yaml'): string[] {
 describe('templates check (domain)', () => {
   it('finds nothing wrong in a sound template, and plans it at every allowed size', () => {
     expect(problems(doc())).toEqual([]);
-    expect(allowedSizes(checkTemplate({ fileName: 'demo.yaml', doc: doc(), firstLine: schemaComment, knownImages }).template!)).toEqual([1, 2, 3]);
+    expect(
+      allowedSizes(
+        checkTemplate({ fileName: 'demo.yaml', doc: doc(), firstLine: schemaComment, knownImages }).template!,
+      ),
+    ).toEqual([1, 2, 3]);
   });
 
   it.each(shipped)('passes the shipped template %s', (file) => {
     const source = readTemplateSource(path.join(templatesDir, file));
     expect(source.syntaxErrors).toEqual([]);
-    const { template, issues } = checkTemplate({ fileName: file, doc: source.doc, firstLine: source.firstLine, knownImages });
+    const { template, issues } = checkTemplate({
+      fileName: file,
+      doc: source.doc,
+      firstLine: source.firstLine,
+      knownImages,
+    });
     expect(issues.map(formatIssue)).toEqual([]);
     expect(template?.name).toBe(file.replace(/\.ya?ml$/, ''));
   });
@@ -82,7 +98,9 @@ describe('templates check (domain)', () => {
   it('reports a port declared twice on one role, naming both entries', () => {
     const d = doc();
     d.roles.master.ports.web = { port: 8080, publish: true };
-    expect(problems(d)).toEqual(['roles.master.ports.web: port 8080 is already declared as roles.master.ports.ui (each port is published once per node)']);
+    expect(problems(d)).toEqual([
+      'roles.master.ports.web: port 8080 is already declared as roles.master.ports.ui (each port is published once per node)',
+    ]);
   });
 
   it('reports sizes out of range', () => {
@@ -115,7 +133,11 @@ describe('templates check (domain)', () => {
   it('reports an image without a recipe in manifests/images', () => {
     const d = doc();
     d.roles.master.image = 'nosuchimage';
-    expect(problems(d)).toEqual([expect.stringMatching(/^roles\.master\.image: no image recipe "nosuchimage" in manifests\/images \(have: .*zookeeper/)]);
+    expect(problems(d)).toEqual([
+      expect.stringMatching(
+        /^roles\.master\.image: no image recipe "nosuchimage" in manifests\/images \(have: .*zookeeper/,
+      ),
+    ]);
   });
 
   it('gives the same schema errors start-up gives, an unknown key included', () => {
@@ -125,33 +147,51 @@ describe('templates check (domain)', () => {
   });
 
   it('wants the schema comment first and the name to match the file', () => {
-    expect(checkTemplate({ fileName: 'demo.yaml', doc: doc(), firstLine: '# Demo', knownImages }).issues.map(formatIssue)).toEqual([
-      `(root): the first line must be \`${schemaComment}\``,
-    ]);
+    expect(
+      checkTemplate({ fileName: 'demo.yaml', doc: doc(), firstLine: '# Demo', knownImages }).issues.map(formatIssue),
+    ).toEqual([`(root): the first line must be \`${schemaComment}\``]);
     expect(problems(doc(), 'other.yaml')).toEqual(['name: "demo" must match the file name other.yaml']);
   });
 });
 
 it('says on which line of a long file text a tag names nothing', () => {
   const d = doc();
-  d.roles.worker.files['/etc/peers'] = 'first={{node.hostname}}\n{{#roles.worker}}\nserver.{{index}}={{hostnmae}}\n{{/roles.worker}}\n';
-  expect(problems(d)).toEqual(['roles.worker.files./etc/peers: {{hostnmae}} names nothing (line 3 of the text) (the view has: cluster, size, replication, roles, hosts, node)']);
+  d.roles.worker.files['/etc/peers'] =
+    'first={{node.hostname}}\n{{#roles.worker}}\nserver.{{index}}={{hostnmae}}\n{{/roles.worker}}\n';
+  expect(problems(d)).toEqual([
+    'roles.worker.files./etc/peers: {{hostnmae}} names nothing (line 3 of the text) (the view has: cluster, size, replication, roles, hosts, node)',
+  ]);
 });
 
 describe('unknownMustacheNames', () => {
-  const view = { size: 3, node: { hostname: 'w-1' }, roles: { w: [{ index: 1, last: false }, { index: 2, last: true }] }, flag: false };
+  const view = {
+    size: 3,
+    node: { hostname: 'w-1' },
+    roles: {
+      w: [
+        { index: 1, last: false },
+        { index: 2, last: true },
+      ],
+    },
+    flag: false,
+  };
 
   it('resolves names through sections, parents and dotted paths as Mustache does', () => {
-    expect(unknownMustacheNames('{{size}} {{node.hostname}} {{#roles.w}}{{index}}{{size}}{{^last}},{{/last}}{{/roles.w}} {{{node.hostname}}} {{.}}', view)).toEqual([]);
+    expect(
+      unknownMustacheNames(
+        '{{size}} {{node.hostname}} {{#roles.w}}{{index}}{{size}}{{^last}},{{/last}}{{/roles.w}} {{{node.hostname}}} {{.}}',
+        view,
+      ),
+    ).toEqual([]);
   });
 
   it('lists each missing name once, including ones in sections that do not render here', () => {
-    expect(unknownMustacheNames('{{sise}} {{node.host}} {{#roles.w}}{{indx}}{{/roles.w}} {{#flag}}{{nope}}{{/flag}} {{^flag}}{{sise}}{{/flag}}', view)).toEqual([
-      'sise',
-      'node.host',
-      'indx',
-      'nope',
-    ]);
+    expect(
+      unknownMustacheNames(
+        '{{sise}} {{node.host}} {{#roles.w}}{{indx}}{{/roles.w}} {{#flag}}{{nope}}{{/flag}} {{^flag}}{{sise}}{{/flag}}',
+        view,
+      ),
+    ).toEqual(['sise', 'node.host', 'indx', 'nope']);
   });
 });
 
@@ -163,7 +203,21 @@ describe('template sources (file and line)', () => {
     const file = path.join(dir, 'demo.yaml');
     writeFileSync(
       file,
-      [schemaComment, 'x-conf: &conf', '  a.b: "{{node.x}}"', 'roles:', '  w:', '    image: base', '    extra: 1', '    files:', '      /etc/c:', '        format: properties', '        properties:', '          <<: *conf', ''].join('\n'),
+      [
+        schemaComment,
+        'x-conf: &conf',
+        '  a.b: "{{node.x}}"',
+        'roles:',
+        '  w:',
+        '    image: base',
+        '    extra: 1',
+        '    files:',
+        '      /etc/c:',
+        '        format: properties',
+        '        properties:',
+        '          <<: *conf',
+        '',
+      ].join('\n'),
     );
     const source = readTemplateSource(file);
     expect(source.firstLine).toBe(schemaComment);

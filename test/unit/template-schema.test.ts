@@ -10,7 +10,9 @@ import { templateJsonSchemaText } from '../../src/domain/template-json-schema.js
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const templatesDir = path.join(repoRoot, 'manifests/templates');
 const schemaFile = path.join(templatesDir, 'template.schema.json');
-const shipped = readdirSync(templatesDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const shipped = readdirSync(templatesDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
 /** What an editor sees: the committed file, with YAML anchors and merge keys resolved. */
 const validate = new Ajv2020({ allErrors: true, strict: false }).compile(JSON.parse(readFileSync(schemaFile, 'utf8')));
@@ -31,10 +33,16 @@ describe('template.schema.json', () => {
   it('rejects an unknown key at the top, in a role and in a port, and allows x- anchors', () => {
     const zk = parse('zookeeper.yaml');
     expect(validate({ ...zk, replicas: 3 })).toBe(false);
-    expect(validate.errors).toContainEqual(expect.objectContaining({ keyword: 'additionalProperties', params: { additionalProperty: 'replicas' } }));
+    expect(validate.errors).toContainEqual(
+      expect.objectContaining({ keyword: 'additionalProperties', params: { additionalProperty: 'replicas' } }),
+    );
     expect(validate({ ...zk, roles: { zk: { ...zk.roles.zk, cpu: 1 } } })).toBe(false);
-    expect(validate.errors).toContainEqual(expect.objectContaining({ instancePath: '/roles/zk', params: { additionalProperty: 'cpu' } }));
-    expect(validate({ ...zk, roles: { zk: { ...zk.roles.zk, ports: { client: { port: 2181, published: true } } } } })).toBe(false);
+    expect(validate.errors).toContainEqual(
+      expect.objectContaining({ instancePath: '/roles/zk', params: { additionalProperty: 'cpu' } }),
+    );
+    expect(
+      validate({ ...zk, roles: { zk: { ...zk.roles.zk, ports: { client: { port: 2181, published: true } } } } }),
+    ).toBe(false);
     expect(validate({ ...zk, 'x-shared': { anything: 1 } })).toBe(true);
   });
 
@@ -43,6 +51,8 @@ describe('template.schema.json', () => {
     expect(validate({ ...zk, sizes: { ...zk.sizes, max: 'seven' } })).toBe(false);
     const { title: _title, ...untitled } = zk;
     expect(validate(untitled)).toBe(false);
-    expect(validate.errors).toContainEqual(expect.objectContaining({ keyword: 'required', params: { missingProperty: 'title' } }));
+    expect(validate.errors).toContainEqual(
+      expect.objectContaining({ keyword: 'required', params: { missingProperty: 'title' } }),
+    );
   });
 });

@@ -1,13 +1,19 @@
-import { readdirSync } from 'node:fs';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import {
+  describeSizes,
+  footprint,
+  isAllowedSize,
+  parseTemplate,
+  roleStartOrder,
+  type Template,
+} from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
-import { describeSizes, footprint, isAllowedSize, parseTemplate, roleStartOrder, type Template } from '../../src/domain/template.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const realTemplates = path.join(repoRoot, 'manifests/templates');
@@ -65,7 +71,10 @@ describe('parseTemplate: valid documents', () => {
 
   it('fills the collect timeout and keeps config and log directories', () => {
     const d = doc();
-    d.roles.worker.collect = [{ name: 'zk-mntr', exec: ['sh', '-c', 'echo mntr | nc -q1 localhost 2181'] }, { name: 'slow', exec: ['x'], timeoutSeconds: 120 }];
+    d.roles.worker.collect = [
+      { name: 'zk-mntr', exec: ['sh', '-c', 'echo mntr | nc -q1 localhost 2181'] },
+      { name: 'slow', exec: ['x'], timeoutSeconds: 120 },
+    ];
     d.roles.worker.configDirs = ['/etc/zookeeper/conf'];
     d.roles.worker.logDirs = ['/var/log/zookeeper', '/opt/spark/work'];
     const w = parseTemplate(d, 'demo.yaml').roles.worker!;
@@ -96,40 +105,163 @@ describe('parseTemplate: valid documents', () => {
 
 describe('parseTemplate: errors name the file and the field', () => {
   const cases: [string, (d: Doc) => void, string][] = [
-    ['missing field', (d) => delete d.title, 'templates/demo.yaml: title: Invalid input: expected string, received undefined'],
-    ['missing nested field', (d) => delete d.roles.worker.resources, 'templates/demo.yaml: roles.worker.resources: Invalid input: expected object, received undefined'],
-    ['wrong type', (d) => (d.sizes.min = 'one'), 'templates/demo.yaml: sizes.min: Invalid input: expected number, received string'],
+    [
+      'missing field',
+      (d) => delete d.title,
+      'templates/demo.yaml: title: Invalid input: expected string, received undefined',
+    ],
+    [
+      'missing nested field',
+      (d) => delete d.roles.worker.resources,
+      'templates/demo.yaml: roles.worker.resources: Invalid input: expected object, received undefined',
+    ],
+    [
+      'wrong type',
+      (d) => (d.sizes.min = 'one'),
+      'templates/demo.yaml: sizes.min: Invalid input: expected number, received string',
+    ],
     ['unknown top-level key', (d) => (d.colour = 'red'), 'templates/demo.yaml: (root): Unrecognized key: "colour"'],
-    ['unknown role key (typo)', (d) => (d.roles.worker.imagee = 'x'), 'templates/demo.yaml: roles.worker: Unrecognized key: "imagee"'],
+    [
+      'unknown role key (typo)',
+      (d) => (d.roles.worker.imagee = 'x'),
+      'templates/demo.yaml: roles.worker: Unrecognized key: "imagee"',
+    ],
     ['unknown size key', (d) => (d.sizes.maximum = 9), 'templates/demo.yaml: sizes: Unrecognized key: "maximum"'],
     ['bad role name', (d) => (d.roles.Worker = role()), 'templates/demo.yaml: roles.Worker: Invalid key in record'],
-    ['relative volume path', (d) => (d.roles.worker.volumes = { data: 'var/lib' }), 'templates/demo.yaml: roles.worker.volumes.data:'],
-    ['unknown role in dependsOn', (d) => (d.roles.worker.dependsOn = ['master']), 'templates/demo.yaml: roles.worker.dependsOn: unknown role "master" (roles: worker)'],
-    ['startWith a role it does not depend on', (d) => ((d.roles.master = role()), (d.roles.worker.startWith = ['master'])), 'templates/demo.yaml: roles.worker.startWith: "master" is not in dependsOn (empty): startWith only relaxes a dependency'],
-    ['default size not allowed', (d) => (d.sizes.allowed = [1, 5]), 'templates/demo.yaml: sizes.default: 3 is not an allowed size'],
-    ['default size above max', (d) => (d.sizes.default = 6), 'templates/demo.yaml: sizes.default: 6 is not an allowed size'],
-    ['allowed size outside min..max', (d) => (d.sizes.allowed = [1, 3, 9]), 'templates/demo.yaml: sizes.allowed: 9 is outside 1..5'],
-    ['min greater than max', (d) => (d.sizes = { min: 4, max: 2, default: 2 }), 'templates/demo.yaml: sizes: min 4 is greater than max 2'],
-    ['no role scales with size', (d) => (d.roles.worker.count = 2), 'templates/demo.yaml: roles: no role has `count: size`, so sizes above 1 mean nothing'],
+    [
+      'relative volume path',
+      (d) => (d.roles.worker.volumes = { data: 'var/lib' }),
+      'templates/demo.yaml: roles.worker.volumes.data:',
+    ],
+    [
+      'unknown role in dependsOn',
+      (d) => (d.roles.worker.dependsOn = ['master']),
+      'templates/demo.yaml: roles.worker.dependsOn: unknown role "master" (roles: worker)',
+    ],
+    [
+      'startWith a role it does not depend on',
+      (d) => ((d.roles.master = role()), (d.roles.worker.startWith = ['master'])),
+      'templates/demo.yaml: roles.worker.startWith: "master" is not in dependsOn (empty): startWith only relaxes a dependency',
+    ],
+    [
+      'default size not allowed',
+      (d) => (d.sizes.allowed = [1, 5]),
+      'templates/demo.yaml: sizes.default: 3 is not an allowed size',
+    ],
+    [
+      'default size above max',
+      (d) => (d.sizes.default = 6),
+      'templates/demo.yaml: sizes.default: 6 is not an allowed size',
+    ],
+    [
+      'allowed size outside min..max',
+      (d) => (d.sizes.allowed = [1, 3, 9]),
+      'templates/demo.yaml: sizes.allowed: 9 is outside 1..5',
+    ],
+    [
+      'min greater than max',
+      (d) => (d.sizes = { min: 4, max: 2, default: 2 }),
+      'templates/demo.yaml: sizes: min 4 is greater than max 2',
+    ],
+    [
+      'no role scales with size',
+      (d) => (d.roles.worker.count = 2),
+      'templates/demo.yaml: roles: no role has `count: size`, so sizes above 1 mean nothing',
+    ],
     ['no roles', (d) => (d.roles = {}), 'templates/demo.yaml: roles: at least one role is required'],
-    ['bad Mustache in a file', (d) => (d.roles.worker.files = { '/etc/demo.conf': 'a {{#peers}} b' }), 'templates/demo.yaml: roles.worker.files./etc/demo.conf: template syntax: Unclosed section "peers"'],
-    ['bad Mustache in a structured file value', (d) => (d.roles.worker.files = { '/etc/core-site.xml': { format: 'hadoop-xml', properties: { 'fs.defaultFS': 'hdfs://{{hosts.nn' } } }), 'templates/demo.yaml: roles.worker.files./etc/core-site.xml.properties.fs.defaultFS: template syntax: Unclosed tag'],
-    ['unknown config file format', (d) => (d.roles.worker.files = { '/etc/a.ini': { format: 'ini', properties: {} } }), 'templates/demo.yaml: roles.worker.files./etc/a.ini'],
-    ['bad property key', (d) => (d.roles.worker.files = { '/etc/a.properties': { format: 'properties', properties: { 'a=b': 'c' } } }), 'templates/demo.yaml: roles.worker.files./etc/a.properties'],
-    ['relative file path', (d) => (d.roles.worker.files = { 'etc/a.conf': 'x' }), 'templates/demo.yaml: roles.worker.files'],
-    ['bad Mustache in env', (d) => (d.roles.worker.env = { PEERS: '{{hosts.worker' }), 'templates/demo.yaml: roles.worker.env.PEERS: template syntax: Unclosed tag'],
-    ['smoke check on an unknown role', (d) => (d.smoke = [{ name: 's', role: 'master', exec: ['true'] }]), 'templates/demo.yaml: smoke.0.role: unknown role "master"'],
-    ['invalid regex in smoke expect', (d) => (d.smoke = [{ name: 's', role: 'worker', exec: ['true'], expect: '(unclosed' }]), 'templates/demo.yaml: smoke.0.expect: Invalid regular expression'],
+    [
+      'bad Mustache in a file',
+      (d) => (d.roles.worker.files = { '/etc/demo.conf': 'a {{#peers}} b' }),
+      'templates/demo.yaml: roles.worker.files./etc/demo.conf: template syntax: Unclosed section "peers"',
+    ],
+    [
+      'bad Mustache in a structured file value',
+      (d) =>
+        (d.roles.worker.files = {
+          '/etc/core-site.xml': { format: 'hadoop-xml', properties: { 'fs.defaultFS': 'hdfs://{{hosts.nn' } },
+        }),
+      'templates/demo.yaml: roles.worker.files./etc/core-site.xml.properties.fs.defaultFS: template syntax: Unclosed tag',
+    ],
+    [
+      'unknown config file format',
+      (d) => (d.roles.worker.files = { '/etc/a.ini': { format: 'ini', properties: {} } }),
+      'templates/demo.yaml: roles.worker.files./etc/a.ini',
+    ],
+    [
+      'bad property key',
+      (d) => (d.roles.worker.files = { '/etc/a.properties': { format: 'properties', properties: { 'a=b': 'c' } } }),
+      'templates/demo.yaml: roles.worker.files./etc/a.properties',
+    ],
+    [
+      'relative file path',
+      (d) => (d.roles.worker.files = { 'etc/a.conf': 'x' }),
+      'templates/demo.yaml: roles.worker.files',
+    ],
+    [
+      'bad Mustache in env',
+      (d) => (d.roles.worker.env = { PEERS: '{{hosts.worker' }),
+      'templates/demo.yaml: roles.worker.env.PEERS: template syntax: Unclosed tag',
+    ],
+    [
+      'smoke check on an unknown role',
+      (d) => (d.smoke = [{ name: 's', role: 'master', exec: ['true'] }]),
+      'templates/demo.yaml: smoke.0.role: unknown role "master"',
+    ],
+    [
+      'invalid regex in smoke expect',
+      (d) => (d.smoke = [{ name: 's', role: 'worker', exec: ['true'], expect: '(unclosed' }]),
+      'templates/demo.yaml: smoke.0.expect: Invalid regular expression',
+    ],
     ['empty exec', (d) => (d.smoke = [{ name: 's', role: 'worker', exec: [] }]), 'templates/demo.yaml: smoke.0.exec:'],
-    ['collect without exec', (d) => (d.roles.worker.collect = [{ name: 'a' }]), 'templates/demo.yaml: roles.worker.collect.0.exec: Invalid input'],
-    ['collect with an empty exec', (d) => (d.roles.worker.collect = [{ name: 'a', exec: [] }]), 'templates/demo.yaml: roles.worker.collect.0.exec:'],
-    ['collect name that is not a file name', (d) => (d.roles.worker.collect = [{ name: '../etc/passwd', exec: ['true'] }]), 'templates/demo.yaml: roles.worker.collect.0.name: lowercase letters, digits, dots, dashes and underscores'],
-    ['collect timeout of zero', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'], timeoutSeconds: 0 }]), 'templates/demo.yaml: roles.worker.collect.0.timeoutSeconds:'],
-    ['unknown collect key', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'], expect: 'x' }]), 'templates/demo.yaml: roles.worker.collect.0: Unrecognized key: "expect"'],
-    ['collect name used twice', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'] }, { name: 'a', exec: ['false'] }]), 'templates/demo.yaml: roles.worker.collect.1.name: "a" is used twice'],
-    ['bad Mustache in collect', (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['echo', '{{node.hostname'] }]), 'templates/demo.yaml: roles.worker.collect.0.exec.1: template syntax: Unclosed tag'],
-    ['relative config dir', (d) => (d.roles.worker.configDirs = ['etc/zookeeper']), 'templates/demo.yaml: roles.worker.configDirs.0:'],
-    ['log dir climbing out', (d) => (d.roles.worker.logDirs = ['/var/log/../../etc']), 'templates/demo.yaml: roles.worker.logDirs.0: an absolute path without . or .. segments'],
+    [
+      'collect without exec',
+      (d) => (d.roles.worker.collect = [{ name: 'a' }]),
+      'templates/demo.yaml: roles.worker.collect.0.exec: Invalid input',
+    ],
+    [
+      'collect with an empty exec',
+      (d) => (d.roles.worker.collect = [{ name: 'a', exec: [] }]),
+      'templates/demo.yaml: roles.worker.collect.0.exec:',
+    ],
+    [
+      'collect name that is not a file name',
+      (d) => (d.roles.worker.collect = [{ name: '../etc/passwd', exec: ['true'] }]),
+      'templates/demo.yaml: roles.worker.collect.0.name: lowercase letters, digits, dots, dashes and underscores',
+    ],
+    [
+      'collect timeout of zero',
+      (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'], timeoutSeconds: 0 }]),
+      'templates/demo.yaml: roles.worker.collect.0.timeoutSeconds:',
+    ],
+    [
+      'unknown collect key',
+      (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['true'], expect: 'x' }]),
+      'templates/demo.yaml: roles.worker.collect.0: Unrecognized key: "expect"',
+    ],
+    [
+      'collect name used twice',
+      (d) =>
+        (d.roles.worker.collect = [
+          { name: 'a', exec: ['true'] },
+          { name: 'a', exec: ['false'] },
+        ]),
+      'templates/demo.yaml: roles.worker.collect.1.name: "a" is used twice',
+    ],
+    [
+      'bad Mustache in collect',
+      (d) => (d.roles.worker.collect = [{ name: 'a', exec: ['echo', '{{node.hostname'] }]),
+      'templates/demo.yaml: roles.worker.collect.0.exec.1: template syntax: Unclosed tag',
+    ],
+    [
+      'relative config dir',
+      (d) => (d.roles.worker.configDirs = ['etc/zookeeper']),
+      'templates/demo.yaml: roles.worker.configDirs.0:',
+    ],
+    [
+      'log dir climbing out',
+      (d) => (d.roles.worker.logDirs = ['/var/log/../../etc']),
+      'templates/demo.yaml: roles.worker.logDirs.0: an absolute path without . or .. segments',
+    ],
   ];
   it.each(cases)('%s', (_, breakIt, expected) => {
     const d = doc();
@@ -151,7 +283,9 @@ describe('parseTemplate: errors name the file and the field', () => {
     const d = doc();
     d.roles.worker.dependsOn = ['worker'];
     const lines = invalid(d).split('\n');
-    expect(lines).toContain('Invalid template templates/demo.yaml: roles.worker.dependsOn: a role cannot depend on itself');
+    expect(lines).toContain(
+      'Invalid template templates/demo.yaml: roles.worker.dependsOn: a role cannot depend on itself',
+    );
   });
 
   it('reports every semantic problem at once, one line each, each with the file', () => {
@@ -187,7 +321,12 @@ describe('roleStartOrder', () => {
       regionserver: role({ count: 'size', dependsOn: ['hmaster', 'datanode'] }),
       client: role(),
     };
-    expect(roleStartOrder(parseTemplate(d, 'x'))).toEqual([['zk', 'client'], ['namenode'], ['datanode', 'hmaster'], ['regionserver']]);
+    expect(roleStartOrder(parseTemplate(d, 'x'))).toEqual([
+      ['zk', 'client'],
+      ['namenode'],
+      ['datanode', 'hmaster'],
+      ['regionserver'],
+    ]);
   });
 
   it('starts a role in the wave of the dependencies it may start with, and what depends on it after that wave', () => {
@@ -199,7 +338,11 @@ describe('roleStartOrder', () => {
       hmaster: role({ dependsOn: ['zk', 'namenode', 'datanode'] }),
       regionserver: role({ count: 'size', dependsOn: ['hmaster'], startWith: ['hmaster'] }),
     };
-    expect(roleStartOrder(parseTemplate(d, 'x'))).toEqual([['zk'], ['namenode', 'datanode'], ['hmaster', 'regionserver']]);
+    expect(roleStartOrder(parseTemplate(d, 'x'))).toEqual([
+      ['zk'],
+      ['namenode', 'datanode'],
+      ['hmaster', 'regionserver'],
+    ]);
   });
 
   it('puts independent roles in one wave', () => {
@@ -223,8 +366,16 @@ describe('sizes and footprint', () => {
   const odd = parseTemplate({ ...doc(), sizes: { min: 1, max: 7, default: 3, allowed: [1, 3, 5, 7] } }, 'x');
 
   it.each([
-    [ranged, 1, true], [ranged, 5, true], [ranged, 0, false], [ranged, 6, false], [ranged, 2.5, false], [ranged, Number.NaN, false],
-    [odd, 3, true], [odd, 7, true], [odd, 4, false], [odd, 9, false],
+    [ranged, 1, true],
+    [ranged, 5, true],
+    [ranged, 0, false],
+    [ranged, 6, false],
+    [ranged, 2.5, false],
+    [ranged, Number.NaN, false],
+    [odd, 3, true],
+    [odd, 7, true],
+    [odd, 4, false],
+    [odd, 9, false],
   ])('isAllowedSize(%#) size %d → %s', (t, size, expected) => {
     expect(isAllowedSize(t, size)).toBe(expected);
   });
@@ -265,9 +416,13 @@ describe('loadTemplateCatalog', () => {
   };
 
   it('loads every shipped template, each naming an image recipe that exists', () => {
-    const recipes = readdirSync('manifests/images', { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const recipes = readdirSync('manifests/images', { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     const catalog = loadTemplateCatalog(realTemplates, { knownImages: recipes });
-    expect(catalog.list().map((t) => t.name)).toEqual(expect.arrayContaining(['hadoop', 'hbase', 'kafka', 'spark', 'zookeeper']));
+    expect(catalog.list().map((t) => t.name)).toEqual(
+      expect.arrayContaining(['hadoop', 'hbase', 'kafka', 'spark', 'zookeeper']),
+    );
     for (const t of catalog.list()) for (const role of Object.values(t.roles)) expect(recipes).toContain(role.image);
   });
 
@@ -280,14 +435,24 @@ describe('loadTemplateCatalog', () => {
       }
     }
     expect(catalog.get('zookeeper')!.roles.zk!.collect.map((c) => c.name)).toEqual(['zk-mntr', 'zk-stat', 'zk-conf']);
-    expect(catalog.get('hadoop')!.roles.namenode!.collect.map((c) => c.exec.join(' '))).toEqual(['hdfs dfsadmin -report', 'hdfs dfsadmin -safemode get', 'hdfs fsck /']);
+    expect(catalog.get('hadoop')!.roles.namenode!.collect.map((c) => c.exec.join(' '))).toEqual([
+      'hdfs dfsadmin -report',
+      'hdfs dfsadmin -safemode get',
+      'hdfs fsck /',
+    ]);
     expect(catalog.get('hadoop')!.roles.resourcemanager!.collect[0]!.exec).toEqual(['yarn', 'node', '-list', '-all']);
-    expect(catalog.get('hbase')!.roles.hmaster!.collect[0]!.exec).toEqual(['bash', '-c', `echo "status 'detailed'" | hbase shell -n`]);
+    expect(catalog.get('hbase')!.roles.hmaster!.collect[0]!.exec).toEqual([
+      'bash',
+      '-c',
+      `echo "status 'detailed'" | hbase shell -n`,
+    ]);
   });
 
   it('loads the real zookeeper template', () => {
     // Every recipe folder is a known image, so a new template with its own recipe needs no edit here.
-    const knownImages = readdirSync(path.join(repoRoot, 'manifests/images'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    const knownImages = readdirSync(path.join(repoRoot, 'manifests/images'), { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
     const catalog = loadTemplateCatalog(realTemplates, { knownImages });
     const zk = catalog.get('zookeeper');
     expect(zk).toBeDefined();
@@ -299,18 +464,32 @@ describe('loadTemplateCatalog', () => {
   });
 
   it('loads .yaml and .yml files and ignores other files', () => {
-    const dir = folder({ 'demo.yaml': doc(), 'other.yml': { ...doc(), name: 'other' }, 'README.md': '# not a template', 'notes.txt': 'x: [' });
-    expect(loadTemplateCatalog(dir).list().map((t) => t.name).sort()).toEqual(['demo', 'other']);
+    const dir = folder({
+      'demo.yaml': doc(),
+      'other.yml': { ...doc(), name: 'other' },
+      'README.md': '# not a template',
+      'notes.txt': 'x: [',
+    });
+    expect(
+      loadTemplateCatalog(dir)
+        .list()
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(['demo', 'other']);
   });
 
   it('names folder/file and field for a schema error', () => {
     const bad = doc();
     bad.sizes.min = 'one';
-    expect(loadError(folder({ 'demo.yaml': bad }))).toBe('Invalid template templates/demo.yaml: sizes.min: Invalid input: expected number, received string');
+    expect(loadError(folder({ 'demo.yaml': bad }))).toBe(
+      'Invalid template templates/demo.yaml: sizes.min: Invalid input: expected number, received string',
+    );
   });
 
   it('requires the name to match the file name', () => {
-    expect(loadError(folder({ 'spark.yaml': doc() }))).toBe('templates/spark.yaml: name: "demo" must match the file name');
+    expect(loadError(folder({ 'spark.yaml': doc() }))).toBe(
+      'templates/spark.yaml: name: "demo" must match the file name',
+    );
   });
 
   it('rejects an unknown image recipe when the known images are given', () => {
@@ -330,7 +509,9 @@ describe('loadTemplateCatalog', () => {
   it('reports every broken file, not only the first', () => {
     const bad = doc();
     delete bad.title;
-    const message = loadError(folder({ 'a.yaml': { ...doc(), name: 'a', colour: 1 }, 'demo.yaml': bad, 'ok.yaml': { ...doc(), name: 'ok' } }));
+    const message = loadError(
+      folder({ 'a.yaml': { ...doc(), name: 'a', colour: 1 }, 'demo.yaml': bad, 'ok.yaml': { ...doc(), name: 'ok' } }),
+    );
     const lines = message.split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toContain('templates/a.yaml: (root): Unrecognized key: "colour"');
@@ -345,6 +526,8 @@ describe('loadTemplateCatalog', () => {
 
   it('refuses a missing folder with its path', () => {
     const dir = path.join(tmpRoot, 'does-not-exist');
-    expect(loadError(dir)).toMatch(new RegExp(`^Cannot read the templates folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOENT`));
+    expect(loadError(dir)).toMatch(
+      new RegExp(`^Cannot read the templates folder ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: ENOENT`),
+    );
   });
 });

@@ -4,10 +4,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
-import type { NodeDataPort } from '../../src/services/ports.js';
 import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
+import type { NodeDataPort } from '../../src/services/ports.js';
 import { thawWhenLapsed, unpauseInterrupted } from '../../src/services/recover-jobs.js';
-import { memoryWorld, MemoryQueueInspector } from '../support/memory-ports.js';
+import { MemoryQueueInspector, memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 
@@ -15,7 +15,9 @@ async function world() {
   const w = memoryWorld(catalog);
   const inspector = new MemoryQueueInspector(w.queue);
   const unpaused: string[] = [];
-  const data = { unpauseCluster: async (id: string) => (unpaused.push(id), [`local/${id}-node`]) } as unknown as NodeDataPort;
+  const data = {
+    unpauseCluster: async (id: string) => (unpaused.push(id), [`local/${id}-node`]),
+  } as unknown as NodeDataPort;
   const running = async (name: string) => {
     const c = await w.store.seed({ name, owner: 'UALICE' }, 'ready', 'local');
     await requestSnapshot(w, 'UALICE', { id: c.id });
@@ -43,7 +45,9 @@ describe('unpauseInterrupted at worker start', () => {
     const { w, data, unpaused, running } = await world();
     await running('zk-a');
     const inspector = { jobRunning: async () => Promise.reject(new Error('Redis is down')) };
-    expect((await unpauseInterrupted({ operations: w.operations, data, inspector, logger: w.logger })).thawed).toEqual([]);
+    expect((await unpauseInterrupted({ operations: w.operations, data, inspector, logger: w.logger })).thawed).toEqual(
+      [],
+    );
     expect(unpaused).toEqual([]);
     expect(JSON.stringify(w.logger.lines)).toContain('Redis is down');
   });
@@ -52,7 +56,10 @@ describe('unpauseInterrupted at worker start', () => {
     const { w, inspector, data, unpaused } = await world();
     const c = await w.store.seed({ name: 'zk-q', owner: 'UALICE' }, 'ready', 'local');
     await requestSnapshot(w, 'UALICE', { id: c.id }); // queued, never started: nothing of it can be paused
-    expect(await unpauseInterrupted({ operations: w.operations, data, inspector, logger: w.logger })).toEqual({ thawed: [], held: [] });
+    expect(await unpauseInterrupted({ operations: w.operations, data, inspector, logger: w.logger })).toEqual({
+      thawed: [],
+      held: [],
+    });
     expect(unpaused).toEqual([]);
   });
 });
@@ -70,7 +77,11 @@ describe('thawWhenLapsed: the snapshots a worker held when this one started', ()
       if (looks === 3) inspector.running.delete(dying.op.id);
       expect(unpaused).toEqual([]);
     };
-    expect(await thawWhenLapsed({ operations: w.operations, data, inspector, logger: w.logger, sleep }, held, { pollMs: 1000 })).toEqual([`local/${dying.c.id}-node`]);
+    expect(
+      await thawWhenLapsed({ operations: w.operations, data, inspector, logger: w.logger, sleep }, held, {
+        pollMs: 1000,
+      }),
+    ).toEqual([`local/${dying.c.id}-node`]);
     expect(looks).toBe(3);
     expect(unpaused).toEqual([dying.c.id]);
   });
@@ -95,7 +106,12 @@ describe('thawWhenLapsed: the snapshots a worker held when this one started', ()
       if (looks === 5) stop.abort();
     };
     const held = (await unpauseInterrupted({ operations: w.operations, data, inspector, logger: w.logger })).held;
-    expect(await thawWhenLapsed({ operations: w.operations, data, inspector, logger: w.logger, sleep }, held, { pollMs: 1000, signal: stop.signal })).toEqual([]);
+    expect(
+      await thawWhenLapsed({ operations: w.operations, data, inspector, logger: w.logger, sleep }, held, {
+        pollMs: 1000,
+        signal: stop.signal,
+      }),
+    ).toEqual([]);
     expect(unpaused).toEqual([]);
     expect(looks).toBe(5);
     void forever;

@@ -16,5 +16,7 @@ export const createCommand = onCommand('create', async (deps, caller, command) =
     ...(command.host !== undefined && { host: command.host }),
     requestKey: caller.requestKey,
   });
-  return created ? null : renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
+  return created
+    ? null
+    : renderInfo(`This request was already received: ${view.cluster.name} is ${view.cluster.state}.`);
 });

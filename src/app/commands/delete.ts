@@ -7,7 +7,8 @@ import { onAction, onCommand } from '../handler.js';
 
 /** `/cluster delete NAME`: asks first; who may is checked now, so a stranger is not offered the button. */
 export const deleteCommand = onCommand('delete', async (deps, caller, command) =>
-  renderDeleteConfirm(await findManageable(deps, caller.user, { name: command.name })));
+  renderDeleteConfirm(await findManageable(deps, caller.user, { name: command.name })),
+);
 
 const confirmed: ActionHandler['handle'] = async (deps, caller, clusterId) => {
   const view = await requestDelete(deps, caller.user, { id: clusterId });

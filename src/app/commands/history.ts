@@ -1,14 +1,15 @@
 import { historyPageSize } from '../../domain/history.js';
 import type { Message } from '../../render/blocks.js';
 import { actionIds } from '../../render/blocks.js';
-import { decodeHistoryQuery, renderHistory, type HistoryQuery } from '../../render/history.js';
+import { decodeHistoryQuery, type HistoryQuery, renderHistory } from '../../render/history.js';
 import { renderError } from '../../render/messages.js';
 import type { Caller, CommandDeps } from '../command-deps.js';
 import { onAction, onCommand } from '../handler.js';
 
 /** `/cluster history [NAME] [--page N]`. */
 export const historyCommand = onCommand('history', async (deps, caller, command) =>
-  historyReply(deps, caller, { page: command.page, ...(command.name && { name: command.name }) }));
+  historyReply(deps, caller, { page: command.page, ...(command.name && { name: command.name }) }),
+);
 
 /** The history's Next button carries its query, not an id. */
 export const historyPageAction = onAction('historyPage', actionIds.historyPage, 'text', async (deps, caller, value) => {
@@ -21,6 +22,9 @@ export const historyPageAction = onAction('historyPage', actionIds.historyPage, 
 async function historyReply(deps: CommandDeps, caller: Caller, query: HistoryQuery): Promise<Message> {
   const everyone = deps.settings.adminUsers.includes(caller.user);
   const filter = { ...(!everyone && { owner: caller.user }), ...(query.name && { clusterName: query.name }) };
-  const { entries, total } = await deps.operations.history(filter, { offset: (query.page - 1) * historyPageSize, limit: historyPageSize });
+  const { entries, total } = await deps.operations.history(filter, {
+    offset: (query.page - 1) * historyPageSize,
+    limit: historyPageSize,
+  });
   return renderHistory({ entries, total, query, everyone });
 }

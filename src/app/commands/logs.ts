@@ -3,8 +3,8 @@ import { actionIds } from '../../render/blocks.js';
 import { renderLogs } from '../../render/logs.js';
 import { renderError } from '../../render/messages.js';
 import { parseNodeRef } from '../../render/warning.js';
-import type { ClusterRef } from '../../services/find-manageable.js';
 import { clusterLogs } from '../../services/cluster-logs.js';
+import type { ClusterRef } from '../../services/find-manageable.js';
 import type { CommandDeps } from '../command-deps.js';
 import { onAction, onCommand } from '../handler.js';
 

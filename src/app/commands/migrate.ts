@@ -2,7 +2,11 @@ import { hostNamePattern } from '../../domain/command.js';
 import { actionIds } from '../../render/blocks.js';
 import { renderError, renderInfo, renderMigrateAllConfirm, renderMigrateConfirm } from '../../render/messages.js';
 import {
-  clustersOn, previewMigrate, refuseDrainUnlessAdmin, requestMigrate, requestMigrateAll,
+  clustersOn,
+  previewMigrate,
+  refuseDrainUnlessAdmin,
+  requestMigrate,
+  requestMigrateAll,
 } from '../../services/operations/migrate/request.js';
 import { uuidPattern } from '../action-value.js';
 import { onAction, onCommand } from '../handler.js';
@@ -28,13 +32,13 @@ export const migrateActions = [
   }),
   onAction('migrateAllConfirm', actionIds.migrateAllConfirm, 'text', async (deps, caller, value) => {
     const [from = '', to = ''] = value.split(':');
-    if (!hostNamePattern.test(from) || (to && !hostNamePattern.test(to))) return renderError('That host no longer exists.');
+    if (!hostNamePattern.test(from) || (to && !hostNamePattern.test(to)))
+      return renderError('That host no longer exists.');
     const { started, refused } = await requestMigrateAll(deps, caller.user, from, to || undefined);
-    const lines = [
-      ...started.map((s) => `🚚 ${s.name} → ${s.to}`),
-      ...refused.map((r) => `⛔ ${r.name}: ${r.reason}`),
-    ];
-    return renderInfo(`${started.length} migration${started.length === 1 ? '' : 's'} started from ${from}${refused.length ? `, ${refused.length} refused` : ''}.${lines.length ? `\n${lines.join('\n')}` : ''}`);
+    const lines = [...started.map((s) => `🚚 ${s.name} → ${s.to}`), ...refused.map((r) => `⛔ ${r.name}: ${r.reason}`)];
+    return renderInfo(
+      `${started.length} migration${started.length === 1 ? '' : 's'} started from ${from}${refused.length ? `, ${refused.length} refused` : ''}.${lines.length ? `\n${lines.join('\n')}` : ''}`,
+    );
   }),
   onAction('migrateCancel', actionIds.migrateCancel, 'text', async () => renderInfo('Nothing was migrated.')),
 ];

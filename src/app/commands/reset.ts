@@ -7,14 +7,21 @@ import { onAction, onCommand } from '../handler.js';
 
 /** `/cluster reset NAME [--snapshot]`: asks first, like a delete; permission is checked now so a stranger is not offered the button. */
 export const resetCommand = onCommand('reset', async (deps, caller, command) =>
-  renderResetConfirm(await findManageable(deps, caller.user, { name: command.name }), { snapshotFirst: command.snapshotFirst }));
+  renderResetConfirm(await findManageable(deps, caller.user, { name: command.name }), {
+    snapshotFirst: command.snapshotFirst,
+  }),
+);
 
-const confirmed = (snapshotFirst: boolean): ActionHandler['handle'] => async (deps, caller, clusterId) => {
-  const view = await requestReset(deps, caller.user, { id: clusterId }, { snapshotFirst });
-  return renderInfo(snapshotFirst
-    ? `📸 Taking a snapshot of ${view.cluster.name}, then resetting it… its thread shows the progress.`
-    : `♻️ Resetting ${view.cluster.name}… the card and its thread show the progress.`);
-};
+const confirmed =
+  (snapshotFirst: boolean): ActionHandler['handle'] =>
+  async (deps, caller, clusterId) => {
+    const view = await requestReset(deps, caller.user, { id: clusterId }, { snapshotFirst });
+    return renderInfo(
+      snapshotFirst
+        ? `📸 Taking a snapshot of ${view.cluster.name}, then resetting it… its thread shows the progress.`
+        : `♻️ Resetting ${view.cluster.name}… the card and its thread show the progress.`,
+    );
+  };
 
 export const resetActions = [
   onAction('reset', actionIds.reset, 'cluster', confirmed(false)),

@@ -7,7 +7,9 @@ import { onAction, onCommand } from '../handler.js';
 /** `/cluster restart NAME [NODE]`. */
 export const restartCommand = onCommand('restart', async (deps, caller, command) => {
   const view = await requestRestart(deps, caller.user, { name: command.name }, command.node);
-  return renderInfo(`🔁 Restarting ${command.node ?? `every node of ${view.cluster.name} in dependency order`}… the thread says when it is ready again.`);
+  return renderInfo(
+    `🔁 Restarting ${command.node ?? `every node of ${view.cluster.name} in dependency order`}… the thread says when it is ready again.`,
+  );
 });
 
 /** A warning's Restart button names a node: `<cluster id>:<hostname>`. */
@@ -15,5 +17,7 @@ export const restartNodeAction = onAction('restartNode', actionIds.restartNode, 
   const ref = parseNodeRef(value);
   if (!ref) return renderError('That cluster no longer exists.');
   const view = await requestRestart(deps, caller.user, { id: ref.clusterId }, ref.node);
-  return renderInfo(`🔁 Restarting ${ref.node ?? `every node of ${view.cluster.name}`}… the thread says when it is ready again.`);
+  return renderInfo(
+    `🔁 Restarting ${ref.node ?? `every node of ${view.cluster.name}`}… the thread says when it is ready again.`,
+  );
 });

@@ -7,7 +7,8 @@ import { onAction, onCommand } from '../handler.js';
 
 /** `/cluster snapshot delete ID`: asks first. */
 export const snapshotDeleteCommand = onCommand('snapshot-delete', async (deps, caller, command) =>
-  renderSnapshotDeleteConfirm(await findDeletableSnapshot(deps, caller.user, { code: command.snapshot })));
+  renderSnapshotDeleteConfirm(await findDeletableSnapshot(deps, caller.user, { code: command.snapshot })),
+);
 
 const confirmed: ActionHandler['handle'] = async (deps, caller, snapshotId) => {
   const s = await requestDeleteSnapshot(deps, caller.user, snapshotId);
@@ -18,5 +19,6 @@ export const snapshotDeleteActions = [
   onAction('snapshotDelete', actionIds.snapshotDelete, 'snapshot', confirmed),
   onAction('snapshotDeleteConfirm', actionIds.snapshotDeleteConfirm, 'snapshot', confirmed),
   onAction('snapshotDeleteCancel', actionIds.snapshotDeleteCancel, 'snapshot', async (_deps, _caller, snapshotId) =>
-    renderInfo(`Kept snapshot ${snapshotCode(snapshotId)}; nothing was deleted.`)),
+    renderInfo(`Kept snapshot ${snapshotCode(snapshotId)}; nothing was deleted.`),
+  ),
 ];

@@ -8,5 +8,6 @@ export const snapshotDownloadActions = [
   onAction('download', actionIds.download, 'text', async () => null),
   // Download: a link signed now for whoever pressed it, if they may see the snapshot.
   onAction('snapshotLink', actionIds.snapshotLink, 'snapshot', async (deps, caller, snapshotId) =>
-    renderSnapshotLink(await freshDownloadLink(deps, caller.user, snapshotId))),
+    renderSnapshotLink(await freshDownloadLink(deps, caller.user, snapshotId)),
+  ),
 ];

@@ -9,8 +9,9 @@ export const snapshotsCommand = onCommand('snapshots', async (deps, caller, comm
   const opts = { viewer: caller.user, admins: settings.adminUsers };
   if (!command.name) return renderSnapshots(list, clock.now(), 'Your snapshots and those shared with you', opts);
   const cluster = await store.findLiveByName(command.name);
-  const empty = cluster && cluster.owner !== caller.user
-    ? `<@${cluster.owner}> owns ${command.name}; they see its snapshots and can share one with you (\`/cluster snapshot share ID @you\`).`
-    : undefined;
+  const empty =
+    cluster && cluster.owner !== caller.user
+      ? `<@${cluster.owner}> owns ${command.name}; they see its snapshots and can share one with you (\`/cluster snapshot share ID @you\`).`
+      : undefined;
   return renderSnapshots(list, clock.now(), `Snapshots of ${command.name}`, { ...opts, ...(empty && { empty }) });
 });

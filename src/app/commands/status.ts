@@ -14,11 +14,16 @@ export const statusCommand = onCommand('status', async (deps, caller, command) =
   if (!name) {
     const mine = await store.listLive({ owner: caller.user });
     if (mine.length !== 1)
-      return renderError(mine.length ? `You have ${mine.length} clusters; which one?` : 'You have no live clusters.', ['Usage: `/cluster status [NAME]`']);
+      return renderError(mine.length ? `You have ${mine.length} clusters; which one?` : 'You have no live clusters.', [
+        'Usage: `/cluster status [NAME]`',
+      ]);
     name = mine[0]!.name;
   }
   const cluster = await store.findLiveByName(name);
-  if (!cluster) return renderError(`There is no live cluster called "${name}".`, ['`/cluster list --all` shows every live cluster.']);
+  if (!cluster)
+    return renderError(`There is no live cluster called "${name}".`, [
+      '`/cluster list --all` shows every live cluster.',
+    ]);
   return statusCard(deps, (await store.view(cluster.id))!);
 });
 
@@ -33,5 +38,11 @@ export const statusAction = onAction('status', actionIds.status, 'cluster', asyn
 async function statusCard(deps: CommandDeps, view: ClusterView): Promise<Message> {
   const c = view.cluster;
   const [host, shares] = await Promise.all([cardHost(deps.hosts, c.host), deps.shares.clusterShares(c.id)]);
-  return renderClusterCard(view, { now: deps.clock.now(), template: deps.catalog.get(c.template), advertiseHost: deps.settings.advertiseHost, host, sharedWith: shares.map((s) => s.user) });
+  return renderClusterCard(view, {
+    now: deps.clock.now(),
+    template: deps.catalog.get(c.template),
+    advertiseHost: deps.settings.advertiseHost,
+    host,
+    sharedWith: shares.map((s) => s.user),
+  });
 }

@@ -12,7 +12,9 @@ export const transferCommand = onCommand('transfer', async (deps, caller, comman
 export const transferActions = [
   onAction('transferAccept', actionIds.transferAccept, 'offer', async (deps, caller, offerId) => {
     const view = await acceptTransfer(deps, caller.user, offerId);
-    return renderInfo(`🤝 ${view.cluster.name} is yours now: you can extend, snapshot and delete it, and it counts against your quota.`);
+    return renderInfo(
+      `🤝 ${view.cluster.name} is yours now: you can extend, snapshot and delete it, and it counts against your quota.`,
+    );
   }),
   onAction('transferDecline', actionIds.transferDecline, 'offer', async (deps, caller, offerId) => {
     const { cluster, offer } = await declineTransfer(deps, caller.user, offerId);

@@ -5,7 +5,7 @@
  */
 import { and, eq, inArray, lte, notExists, sql, TransactionRollbackError } from 'drizzle-orm';
 import type { Cluster, ClusterNode } from '../../domain/cluster.js';
-import { statesAllowedBefore, type ClusterState } from '../../domain/cluster-state.js';
+import { type ClusterState, statesAllowedBefore } from '../../domain/cluster-state.js';
 import { expiringStates, extendableStates, systemActor } from '../../domain/expiry.js';
 import type { Operation } from '../../domain/operation.js';
 import { checkQuota, type QuotaLimits } from '../../domain/quota.js';
@@ -13,7 +13,7 @@ import { AppError } from '../../errors.js';
 import type { Tell } from '../../services/ports.js';
 import { inTransaction } from '../in-transaction.js';
 import { clusters, operations } from '../schema.js';
-import { lockForTransaction, type Db } from '../tx.js';
+import { type Db, lockForTransaction } from '../tx.js';
 import { clusterUsage, lockCluster, toCluster } from './clusters.js';
 import { recordEvent } from './events.js';
 import { replaceNodes } from './nodes.js';
@@ -127,42 +127,47 @@ export async function transferClusterOwner(
   quota?: QuotaLimits | null,
   tell?: Tell,
 ): Promise<Cluster | undefined> {
-  return db.transaction(async (tx) => {
-    if (quota) {
-      // The lock creates take, so a create and a hand-over to the same user are counted one after the other.
-      await lockForTransaction(tx, 'placement');
-      const [c] = await tx.select().from(clusters).where(eq(clusters.id, id));
-      if (c) {
-        const reserved = { nodes: c.nodeCount, cpus: c.reservedCpus, memoryMiB: c.reservedMemoryMiB };
-        const usage = await clusterUsage(tx, change.to);
-        const verdict = checkQuota(usage, reserved, quota, { user: `<@${change.to}>`, handover: true });
-        if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
+  return db
+    .transaction(async (tx) => {
+      if (quota) {
+        // The lock creates take, so a create and a hand-over to the same user are counted one after the other.
+        await lockForTransaction(tx, 'placement');
+        const [c] = await tx.select().from(clusters).where(eq(clusters.id, id));
+        if (c) {
+          const reserved = { nodes: c.nodeCount, cpus: c.reservedCpus, memoryMiB: c.reservedMemoryMiB };
+          const usage = await clusterUsage(tx, change.to);
+          const verdict = checkQuota(usage, reserved, quota, { user: `<@${change.to}>`, handover: true });
+          if (!verdict.ok) throw new AppError(verdict.code, verdict.message, { hints: [verdict.hint] });
+        }
       }
-    }
-    // An offer's accept: the offer first (nothing is written when it is no longer pending), the owner after it.
-    if (change.offerId) {
-      // The cluster's row before the offer's, in the order the offer store locks them (no deadlock with a decline).
-      await lockCluster(tx, id);
-      const accepted = await acceptOffer(tx, { id: change.offerId, clusterId: id, from: change.from, to: change.to });
-      if (!accepted) return undefined;
-    }
-    const [row] = await tx
-      .update(clusters)
-      .set({ owner: change.to, updatedAt: sql`now()` })
-      .where(and(eq(clusters.id, id), eq(clusters.owner, change.from), extendable))
-      .returning();
-    // Rolls the accepted offer back with the transaction: it stays pending, and the caller says why it did not move.
-    if (!row) return tx.rollback() as never;
-    const moved = { from: change.from, to: change.to };
-    await recordEvent(tx, change.offerId
-      ? { clusterId: id, actor, kind: 'transfer.accepted', detail: { ...moved, offer: change.offerId } }
-      : { clusterId: id, actor, kind: 'transferred', detail: moved });
-    if (tell) await tell(toCluster(row), inTransaction(tx));
-    return toCluster(row);
-  }).catch((e: unknown) => {
-    if (e instanceof TransactionRollbackError) return undefined;
-    throw e;
-  });
+      // An offer's accept: the offer first (nothing is written when it is no longer pending), the owner after it.
+      if (change.offerId) {
+        // The cluster's row before the offer's, in the order the offer store locks them (no deadlock with a decline).
+        await lockCluster(tx, id);
+        const accepted = await acceptOffer(tx, { id: change.offerId, clusterId: id, from: change.from, to: change.to });
+        if (!accepted) return undefined;
+      }
+      const [row] = await tx
+        .update(clusters)
+        .set({ owner: change.to, updatedAt: sql`now()` })
+        .where(and(eq(clusters.id, id), eq(clusters.owner, change.from), extendable))
+        .returning();
+      // Rolls the accepted offer back with the transaction: it stays pending, and the caller says why it did not move.
+      if (!row) return tx.rollback() as never;
+      const moved = { from: change.from, to: change.to };
+      await recordEvent(
+        tx,
+        change.offerId
+          ? { clusterId: id, actor, kind: 'transfer.accepted', detail: { ...moved, offer: change.offerId } }
+          : { clusterId: id, actor, kind: 'transferred', detail: moved },
+      );
+      if (tell) await tell(toCluster(row), inTransaction(tx));
+      return toCluster(row);
+    })
+    .catch((e: unknown) => {
+      if (e instanceof TransactionRollbackError) return undefined;
+      throw e;
+    });
 }
 
 /**

@@ -8,7 +8,7 @@ import { firstFreeSubnet } from '../../domain/subnet.js';
 import { AppError } from '../../errors.js';
 import type { NewCluster, NewOperation } from '../../services/ports.js';
 import { clusters, nodes } from '../schema.js';
-import { lockForTransaction, type Db, type DbOrTx, type Tx } from '../tx.js';
+import { type Db, type DbOrTx, lockForTransaction, type Tx } from '../tx.js';
 import { clusterUsage, findClusterByRequestKey, liveCluster, toCluster } from './clusters.js';
 import { recordEvent } from './events.js';
 import { hostLoads } from './host-loads.js';
@@ -82,8 +82,11 @@ export async function createCluster(
   op: NewOperation = { kind: 'create', actor: c.owner },
 ): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }> {
   // A request seen before: its cluster, and the operation it is busy with, if any.
-  const seenResult = async (on: DbOrTx, cluster: Cluster) =>
-    ({ cluster, created: false, operation: await activeOperationOf(on, cluster.id) });
+  const seenResult = async (on: DbOrTx, cluster: Cluster) => ({
+    cluster,
+    created: false,
+    operation: await activeOperationOf(on, cluster.id),
+  });
   return placementTransaction(
     db,
     async (tx) => {
@@ -113,9 +116,10 @@ export async function createCluster(
           host = placement.host;
         }
       }
-      const subnetIndex = (restore && (await subnetFree(tx, restore.preferredSubnetIndex)))
-        ? restore.preferredSubnetIndex
-        : await freeSubnet(tx, [], noSubnetLeft);
+      const subnetIndex =
+        restore && (await subnetFree(tx, restore.preferredSubnetIndex))
+          ? restore.preferredSubnetIndex
+          : await freeSubnet(tx, [], noSubnetLeft);
       const [row] = await tx
         .insert(clusters)
         .values({

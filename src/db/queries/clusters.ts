@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, lte, ne, type SQL, sql } from 'drizzle-orm';
 import type { Cluster } from '../../domain/cluster.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import { expiringStates } from '../../domain/expiry.js';
@@ -45,7 +45,11 @@ export async function getCluster(db: DbOrTx, id: string): Promise<Cluster | unde
 
 /** The row, locked until `tx` ends, so changes of one cluster happen one after the other. */
 export async function lockCluster(tx: Tx, id: string, where?: SQL): Promise<ClusterRow | undefined> {
-  const [row] = await tx.select().from(clusters).where(and(eq(clusters.id, id), where)).for('update');
+  const [row] = await tx
+    .select()
+    .from(clusters)
+    .where(and(eq(clusters.id, id), where))
+    .for('update');
   return row;
 }
 
@@ -55,7 +59,10 @@ export async function findClusterByRequestKey(db: DbOrTx, key: string): Promise<
 }
 
 export async function findLiveCluster(db: DbOrTx, name: string): Promise<Cluster | undefined> {
-  const [row] = await db.select().from(clusters).where(and(eq(clusters.name, name), liveCluster));
+  const [row] = await db
+    .select()
+    .from(clusters)
+    .where(and(eq(clusters.name, name), liveCluster));
   return row && toCluster(row);
 }
 
@@ -70,7 +77,10 @@ export async function listLiveClusters(db: DbOrTx, filter: { owner?: string } = 
 }
 
 export async function countLiveClusters(db: DbOrTx, owner: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(clusters).where(and(liveCluster, eq(clusters.owner, owner)));
+  const [row] = await db
+    .select({ n: count() })
+    .from(clusters)
+    .where(and(liveCluster, eq(clusters.owner, owner)));
   return row?.n ?? 0;
 }
 

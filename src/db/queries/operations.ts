@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import {
   activeOperationStates,
   type Operation,
@@ -59,7 +59,10 @@ export async function finishOperation(
 
 /** The cluster's queued or running operation, if any. */
 export async function activeOperationOf(db: DbOrTx, clusterId: string): Promise<Operation | undefined> {
-  const [row] = await db.select().from(operations).where(and(eq(operations.clusterId, clusterId), activeOperation));
+  const [row] = await db
+    .select()
+    .from(operations)
+    .where(and(eq(operations.clusterId, clusterId), activeOperation));
   return row && toOperation(row);
 }
 

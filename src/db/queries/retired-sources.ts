@@ -38,5 +38,8 @@ export async function pendingRetiredSources(db: DbOrTx, clusterId: string): Prom
 }
 
 export async function markRetiredSourceRemoved(db: DbOrTx, id: number): Promise<void> {
-  await db.update(retiredSources).set({ removedAt: new Date() }).where(and(eq(retiredSources.id, id), kept));
+  await db
+    .update(retiredSources)
+    .set({ removedAt: new Date() })
+    .where(and(eq(retiredSources.id, id), kept));
 }

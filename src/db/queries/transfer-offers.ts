@@ -3,7 +3,7 @@
  * hand-over (cluster-changes.ts transferClusterOwner) does, so an offer, its answer and a newer offer happen one
  * after the other.
  */
-import { and, asc, eq, gt, inArray, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lte, type SQL, sql } from 'drizzle-orm';
 import { extendableStates } from '../../domain/expiry.js';
 import type { TransferOffer, TransferOfferState } from '../../domain/transfer.js';
 import type { OfferChange, TellAbout } from '../../services/ports.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { createOperation } from './create.js';
-import { operationJobFields, type JobOptions, type MessageTypes } from './define.js';
+import { type JobOptions, type MessageTypes, operationJobFields } from './define.js';
 import { deleteOperation } from './delete.js';
 import { migrateOperation } from './migrate.js';
 import { resetOperation } from './reset.js';
@@ -43,8 +43,10 @@ export function definitionOf<K extends OperationKind>(kind: K): DefinitionOf<K> 
 }
 
 /** How a refusal names what a busy cluster is doing: "zk-1 is being snapshotted by <@U1>". */
-export const operationVerbs = Object.fromEntries(operationDefinitions.map((d) => [d.kind, d.verb])) as
-  Record<OperationKind, string>;
+export const operationVerbs = Object.fromEntries(operationDefinitions.map((d) => [d.kind, d.verb])) as Record<
+  OperationKind,
+  string
+>;
 
 /** The kind-specific input of an operation as a request makes it (defaults still to apply) and as its job reads it. */
 export type ParamsIn<K extends OperationKind> = z.input<DefinitionOf<K>['params']>;
@@ -60,9 +62,9 @@ type OperationJobSchema<D extends OperationDefinitions> =
   D['params'] extends z.ZodObject<infer S> ? z.ZodObject<typeof operationJobFields & S, z.core.$strict> : never;
 
 /** Each job's payload as the worker hands it to its handler. */
-export type JobPayloads =
-  & { [D in OperationDefinitions as D['job']]: z.output<OperationJobSchema<D>> }
-  & { [D in JobDefinitions as D['job']]: z.output<D['payload']> };
+export type JobPayloads = { [D in OperationDefinitions as D['job']]: z.output<OperationJobSchema<D>> } & {
+  [D in JobDefinitions as D['job']]: z.output<D['payload']>;
+};
 export type JobPayload = JobPayloads[JobName];
 
 /**
@@ -79,8 +81,9 @@ export const jobCatalog = Object.fromEntries([
 ]) as { [K in JobName]: { schema: z.ZodType<JobPayloads[K]>; options: JobOptions } };
 
 /** The job each operation kind runs as. */
-export const jobForKind = Object.fromEntries(operationDefinitions.map((d) => [d.kind, d.job])) as
-  { [K in OperationKind]: DefinitionOf<K>['job'] };
+export const jobForKind = Object.fromEntries(operationDefinitions.map((d) => [d.kind, d.job])) as {
+  [K in OperationKind]: DefinitionOf<K>['job'];
+};
 
 // ---------------------------------------------------------------------------------------------- messages
 

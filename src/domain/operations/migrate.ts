@@ -5,16 +5,16 @@ import { defineOperation, messages } from './define.js';
 
 export type MigrateMessage =
   | {
-    kind: 'migrated';
-    by: string;
-    from: string;
-    to: string;
-    seconds: number;
-    bytes: number;
-    volumes: number;
-    removeSourceAfter: Date;
-    smoke: SmokeResult[];
-  }
+      kind: 'migrated';
+      by: string;
+      from: string;
+      to: string;
+      seconds: number;
+      bytes: number;
+      volumes: number;
+      removeSourceAfter: Date;
+      smoke: SmokeResult[];
+    }
   | { kind: 'migrateFailed'; by: string; to: string; step: string; reason: string; restored: boolean }
   /** An admin's `/cluster migrate --all-from HOST` moves it: the host is draining. */
   | { kind: 'hostDraining'; by: string; from: string; to: string };

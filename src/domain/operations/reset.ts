@@ -23,18 +23,20 @@ export const resetOperation = defineOperation({
   // The reset moves the cluster to provisioning as it begins, so the card says so at once. With --snapshot the
   // cluster stays as it is until its snapshot is taken (the job moves it then): a snapshot that fails to be saved
   // must find it untouched, and only a running cluster can be snapshotted.
-  start: ({ snapshotFirst }) => (snapshotFirst
-    ? { states: ['ready', 'degraded'] }
-    : { states: ['ready', 'degraded', 'failed'], moveTo: 'provisioning', clearError: true }),
-  refusal: (cluster, { snapshotFirst }) => snapshotFirst && cluster.state === 'failed'
-    ? {
-      message: `${cluster.name} is failed, so there is no running cluster to snapshot first.`,
-      hints: [`\`/cluster reset ${cluster.name}\` resets it without a snapshot.`],
-    }
-    : {
-      message: `${cluster.name} is ${cluster.state}; only a ready, degraded or failed cluster can be reset.`,
-      hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
-    },
+  start: ({ snapshotFirst }) =>
+    snapshotFirst
+      ? { states: ['ready', 'degraded'] }
+      : { states: ['ready', 'degraded', 'failed'], moveTo: 'provisioning', clearError: true },
+  refusal: (cluster, { snapshotFirst }) =>
+    snapshotFirst && cluster.state === 'failed'
+      ? {
+          message: `${cluster.name} is failed, so there is no running cluster to snapshot first.`,
+          hints: [`\`/cluster reset ${cluster.name}\` resets it without a snapshot.`],
+        }
+      : {
+          message: `${cluster.name} is ${cluster.state}; only a ready, degraded or failed cluster can be reset.`,
+          hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
+        },
   // An admin wiping someone else's data tells them who did it, as a delete or an extension does.
   announce: { ownerHears: 'reset' },
   // Like a create: every step converges (nodes removed again, ports pinned from the nodes table), so a retry

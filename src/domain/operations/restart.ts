@@ -19,13 +19,19 @@ export const restartOperation = defineOperation({
   kind: 'restart',
   job: 'cluster.restart',
   verb: 'being restarted',
-  params: z.strictObject({ node: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/).optional() }),
+  params: z.strictObject({
+    node: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/)
+      .optional(),
+  }),
   start: { states: ['ready', 'degraded'] },
   refusal: (cluster) => ({
     message: `${cluster.name} is ${cluster.state}; only a ready or degraded cluster can be restarted.`,
-    hints: cluster.state === 'failed'
-      ? [`\`/cluster retry ${cluster.name}\` or \`/cluster reset ${cluster.name}\` rebuild it.`]
-      : [`\`/cluster status ${cluster.name}\` shows its state.`],
+    hints:
+      cluster.state === 'failed'
+        ? [`\`/cluster retry ${cluster.name}\` or \`/cluster reset ${cluster.name}\` rebuild it.`]
+        : [`\`/cluster status ${cluster.name}\` shows its state.`],
   }),
   // Stop and start converge (a stopped node is started, a running one restarted), so a retry finishes the same restart.
   jobOptions: { attempts: 2, backoff: { type: 'exponential', delay: 2000 } },

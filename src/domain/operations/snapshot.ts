@@ -38,9 +38,11 @@ export const snapshotOperation = defineOperation({
   start: { states: ['ready', 'degraded'] },
   refusal: (cluster) => ({
     message: `${cluster.name} is ${cluster.state}; only a ready cluster can be snapshotted.`,
-    hints: [cluster.state === 'failed'
-      ? `\`/cluster retry ${cluster.name}\` creates it again first.`
-      : `\`/cluster status ${cluster.name}\` shows its state.`],
+    hints: [
+      cluster.state === 'failed'
+        ? `\`/cluster retry ${cluster.name}\` creates it again first.`
+        : `\`/cluster status ${cluster.name}\` shows its state.`,
+    ],
   }),
   // One attempt: a snapshot holds the cluster paused for a moment, and a second pass after a crash would
   // capture a different scene. An interrupted one is failed with the reason (see snapshotCluster).

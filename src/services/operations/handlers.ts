@@ -1,9 +1,9 @@
-import { definitionOf, operationDefinitions, type OperationKind } from '../../domain/operations/index.js';
+import { definitionOf, type OperationKind, operationDefinitions } from '../../domain/operations/index.js';
 import { withContext } from '../../log-context.js';
 import type { JobContext, JobHandlers } from '../ports.js';
 import { runOperation } from './run-operation.js';
-import { operationRuns, type OperationDeps, type OperationJob } from './runs.js';
-import { deleteSnapshotJob, type DeleteSnapshotDeps } from './snapshot-delete/run.js';
+import { type OperationDeps, type OperationJob, operationRuns } from './runs.js';
+import { type DeleteSnapshotDeps, deleteSnapshotJob } from './snapshot-delete/run.js';
 
 /**
  * The worker's job handlers, one per job of the catalog: each operation kind's job runs its operation (runOperation
@@ -17,7 +17,8 @@ export function jobHandlers(deps: OperationDeps & DeleteSnapshotDeps): JobHandle
     },
   };
   // Each kind's handler takes its own job's payload: the key is that job.
-  for (const { kind } of operationDefinitions) Object.assign(handlers, { [definitionOf(kind).job]: operationHandler(deps, kind) });
+  for (const { kind } of operationDefinitions)
+    Object.assign(handlers, { [definitionOf(kind).job]: operationHandler(deps, kind) });
   return handlers;
 }
 

@@ -1,10 +1,10 @@
 import type { z } from 'zod';
 import type { ClusterView } from '../../domain/cluster.js';
 import type { Operation } from '../../domain/operation.js';
-import { refusalOf, startOf, type OperationDefinition, type OperationStart } from '../../domain/operations/define.js';
+import { type OperationDefinition, type OperationStart, refusalOf, startOf } from '../../domain/operations/define.js';
 import type { OperationKind } from '../../domain/operations/index.js';
 import { AppError } from '../../errors.js';
-import { findManageable, type ClusterRef } from '../find-manageable.js';
+import { type ClusterRef, findManageable } from '../find-manageable.js';
 import type { BeginOptions, ClusterStore, JobQueue, Notifier, OperationStore, Settings, Tell } from '../ports.js';
 import { telling } from '../tell.js';
 
@@ -17,8 +17,14 @@ export interface RequestOperationDeps {
 }
 
 /** A definition of one of the operation kinds, as the request step reads it. */
-export type Definition<P extends z.ZodObject = z.ZodObject> =
-  OperationDefinition<OperationKind, string, P, { kind: string }, { kind: string }, OperationKind>;
+export type Definition<P extends z.ZodObject = z.ZodObject> = OperationDefinition<
+  OperationKind,
+  string,
+  P,
+  { kind: string },
+  { kind: string },
+  OperationKind
+>;
 
 export interface BeginRequest {
   /** Where it may start instead of where its definition says (a retry rebuilds only a failed cluster). */
@@ -114,7 +120,13 @@ function tellOf<P extends z.ZodObject>(
       if (actor !== v.cluster.owner) {
         const detail = announce.detail?.(params);
         const action = announce.ownerHears;
-        await n.direct(v.cluster.owner, { kind: 'actedByAdmin', cluster: v.cluster, by: actor, action, ...(detail && { detail }) });
+        await n.direct(v.cluster.owner, {
+          kind: 'actedByAdmin',
+          cluster: v.cluster,
+          by: actor,
+          action,
+          ...(detail && { detail }),
+        });
       }
     }),
   };

@@ -3,7 +3,7 @@ import { rebuildStart } from '../../domain/operations/create.js';
 import { definitionOf } from '../../domain/operations/index.js';
 import { isStuck } from '../../domain/stuck.js';
 import { AppError, isAppError } from '../../errors.js';
-import { findManageable, type ClusterRef } from '../find-manageable.js';
+import { type ClusterRef, findManageable } from '../find-manageable.js';
 import type { Clock } from '../ports.js';
 import { defaultReconcileSettings } from '../reconcile.js';
 import { telling } from '../tell.js';
@@ -28,32 +28,45 @@ export async function requestRetry(
     // "already running" for ever: it is failed here, as the reconciler would, and the retry goes ahead.
     const active = await deps.operations.active(cluster.id);
     const deadlineMs = (deps.settings.reconcile ?? defaultReconcileSettings).stuckAfterSeconds * 1000;
-    if (!isStuck(cluster, active, (deps.clock ?? { now: () => new Date() }).now(), deadlineMs)) return { view, alreadyRunning: true };
+    if (!isStuck(cluster, active, (deps.clock ?? { now: () => new Date() }).now(), deadlineMs))
+      return { view, alreadyRunning: true };
     const reason = `It was still ${cluster.state} with no progress; retried by <@${actor}>.`;
     if (active) await deps.operations.finish(active.id, 'failed', reason);
-    const failed = await deps.store.transition(cluster.id, 'failed', { error: reason }, actor, telling(deps, (n, v) => n.clusterChanged(v)));
+    const failed = await deps.store.transition(
+      cluster.id,
+      'failed',
+      { error: reason },
+      actor,
+      telling(deps, (n, v) => n.clusterChanged(v)),
+    );
     if (!failed) return { view, alreadyRunning: true };
     view.cluster = cluster = failed;
   }
   if (cluster.state !== 'failed')
-    throw new AppError('illegal_transition', `${cluster.name} is ${cluster.state}; only a failed cluster can be retried.`, {
-      hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
-    });
+    throw new AppError(
+      'illegal_transition',
+      `${cluster.name} is ${cluster.state}; only a failed cluster can be retried.`,
+      {
+        hints: [`\`/cluster status ${cluster.name}\` shows its state.`],
+      },
+    );
   // A restored cluster is retried as a restore from the same snapshot, a created one as a create, and one whose
   // reset failed as a reset (its snapshot, if it asked for one, was taken before the cluster was touched).
   const ops = await deps.operations.list(cluster.id);
   const last = ops.find((o) => o.kind === 'create' || o.kind === 'restore' || o.kind === 'reset');
   // Only a reset that itself failed is retried as one: a retry must never throw away data nobody asked to lose.
-  const first = last?.kind === 'reset' && last.state === 'failed'
-    ? { kind: 'reset' as const, params: { snapshotFirst: false } }
-    : ops.findLast((o) => o.kind === 'create' || o.kind === 'restore');
+  const first =
+    last?.kind === 'reset' && last.state === 'failed'
+      ? { kind: 'reset' as const, params: { snapshotFirst: false } }
+      : ops.findLast((o) => o.kind === 'create' || o.kind === 'restore');
   // The kind is read from the rows, so its params are only known as the row's: its schema checks them as it begins.
   const definition: Definition = definitionOf(first?.kind ?? 'create') as never;
   let begun;
   try {
     // The card says so in the same transaction: a process killed after it still shows the retry.
     begun = await beginOperation(deps, definition, actor, view, first?.params ?? {}, {
-      start: rebuildStart, tell: telling(deps, (n, v) => n.clusterChanged(v)),
+      start: rebuildStart,
+      tell: telling(deps, (n, v) => n.clusterChanged(v)),
     });
   } catch (err) {
     // Someone else retried or deleted it between our read and the guarded update.
@@ -61,7 +74,10 @@ export async function requestRetry(
     const now = await deps.store.view(cluster.id);
     if (now?.cluster.state === 'provisioning') return { view: now, alreadyRunning: true };
     if (err.code === 'busy') throw err;
-    throw new AppError('illegal_transition', `${cluster.name} is ${now?.cluster.state ?? 'gone'}; only a failed cluster can be retried.`);
+    throw new AppError(
+      'illegal_transition',
+      `${cluster.name} is ${now?.cluster.state ?? 'gone'}; only a failed cluster can be retried.`,
+    );
   }
   view.cluster = begun.view.cluster;
   return { view, alreadyRunning: false };

@@ -43,14 +43,20 @@ export async function runOperation(
     const e = toAppError(err);
     // A later delivery of this job holds the operation now (this one's queue lock lapsed): its outcome is that one's.
     if (e.code === 'superseded') {
-      deps.logger.warn({ operationId, attempt: op.attempts, err: e.message }, 'job stopped: a later delivery took its operation over');
+      deps.logger.warn(
+        { operationId, attempt: op.attempts, err: e.message },
+        'job stopped: a later delivery took its operation over',
+      );
       return;
     }
     // Its outcome is not known yet (the database did not answer): the operation stays open for the reconciler to
     // hand out again, whose delivery finds out and finishes it.
     if (e.code === 'undecided') {
       deps.metrics?.failed(op.kind);
-      deps.logger.warn({ operationId, attempt: op.attempts, err: e.message }, 'job stopped undecided: its operation stays open for the next delivery');
+      deps.logger.warn(
+        { operationId, attempt: op.attempts, err: e.message },
+        'job stopped undecided: its operation stays open for the next delivery',
+      );
       throw err;
     }
     deps.metrics?.failed(op.kind);

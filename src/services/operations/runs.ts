@@ -1,21 +1,27 @@
 import type { Operation } from '../../domain/operation.js';
 import type { DefinitionOf, JobPayloads, OperationKind } from '../../domain/operations/index.js';
 import type { Complete, JobContext } from '../ports.js';
+import { type ProvisionDeps, provisionCluster } from './create/provision.js';
+import { type DeleteDeps, deleteClusterJob } from './delete/run.js';
+import { type MigrateDeps, migrateCluster } from './migrate/run.js';
 import type { RequestOperationDeps } from './request.js';
-import { provisionCluster, type ProvisionDeps } from './create/provision.js';
-import { deleteClusterJob, type DeleteDeps } from './delete/run.js';
-import { migrateCluster, type MigrateDeps } from './migrate/run.js';
-import { resetCluster, type ResetDeps } from './reset/run.js';
-import { restartCluster, type RestartDeps } from './restart/run.js';
-import { restoreCluster, type RestoreDeps } from './restore/run.js';
+import { type ResetDeps, resetCluster } from './reset/run.js';
+import { type RestartDeps, restartCluster } from './restart/run.js';
+import { type RestoreDeps, restoreCluster } from './restore/run.js';
 import type { RunOperationDeps } from './run-operation.js';
-import { snapshotCluster, type SnapshotDeps } from './snapshot/run.js';
+import { type SnapshotDeps, snapshotCluster } from './snapshot/run.js';
 import { deleteAfterSnapshot } from './snapshot/then-delete.js';
 
 /** What every run side needs together: the worker's deps (the entrypoint wires them). */
-export type OperationDeps =
-  & ProvisionDeps & RestoreDeps & DeleteDeps & SnapshotDeps & ResetDeps & RestartDeps & MigrateDeps
-  & RunOperationDeps & RequestOperationDeps;
+export type OperationDeps = ProvisionDeps &
+  RestoreDeps &
+  DeleteDeps &
+  SnapshotDeps &
+  ResetDeps &
+  RestartDeps &
+  MigrateDeps &
+  RunOperationDeps &
+  RequestOperationDeps;
 
 /** A kind's job payload as the worker parsed it (its definition's params beside the operation's fields). */
 export type OperationJob<K extends OperationKind> = JobPayloads[DefinitionOf<K>['job']];

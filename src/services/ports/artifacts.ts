@@ -8,7 +8,11 @@ import type { Readable } from 'node:stream';
  */
 export interface ArtifactStore {
   /** Stores the stream under key (overwriting); a failed or interrupted put never leaves a partial object under the key. */
-  put(key: string, body: NodeJS.ReadableStream, opts?: { contentType?: string }): Promise<{ sizeBytes: number; sha256: string }>;
+  put(
+    key: string,
+    body: NodeJS.ReadableStream,
+    opts?: { contentType?: string },
+  ): Promise<{ sizeBytes: number; sha256: string }>;
   /** The stored bytes, or undefined if the key does not exist. */
   get(key: string): Promise<NodeJS.ReadableStream | undefined>;
   /**
@@ -40,5 +44,8 @@ export interface DownloadSource {
   /** Checks the link's signature, then its expiry. */
   check(link: { key: string; expires: string | null; filename: string | null; sig: string | null }): LinkCheck;
   /** The bytes and the headers to serve them with; `filename` is the signed download name, if the link has one. */
-  open(key: string, filename: string | undefined): Promise<{ body: Readable; sizeBytes: number; contentType: string; contentDisposition: string } | undefined>;
+  open(
+    key: string,
+    filename: string | undefined,
+  ): Promise<{ body: Readable; sizeBytes: number; contentType: string; contentDisposition: string } | undefined>;
 }

@@ -3,8 +3,8 @@ import type { ClusterState } from '../../domain/cluster-state.js';
 import type { Operation } from '../../domain/operation.js';
 import type { PlacementOptions } from '../../domain/placement.js';
 import type { QuotaLimits, Reservation, Usage } from '../../domain/quota.js';
-import type { NewOperation } from './operations.js';
 import type { Tell } from './notifier.js';
+import type { NewOperation } from './operations.js';
 
 export interface NewCluster {
   name: string;
@@ -36,7 +36,10 @@ export interface ClusterStore {
    * the owner when not given) in one transaction. When the request key was seen before, returns that cluster (`created: false`) and its
    * active operation, if any, instead.
    */
-  create(c: NewCluster, op?: NewOperation): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }>;
+  create(
+    c: NewCluster,
+    op?: NewOperation,
+  ): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }>;
   /** What the owner's live clusters, and all live clusters, reserve (for quota lines; the create checks on its own). */
   usage(owner: string): Promise<{ user: Usage; total: Usage }>;
   get(id: string): Promise<Cluster | undefined>;
@@ -49,7 +52,13 @@ export interface ClusterStore {
    * `tell` runs inside the same transaction, after the change, with an outbox bound to it: what Slack must hear
    * about the change (card, thread message, DM) commits with it or not at all (see Tell).
    */
-  transition(id: string, to: ClusterState, patch?: { error?: string | null; host?: string | null }, actor?: string, tell?: Tell): Promise<Cluster | undefined>;
+  transition(
+    id: string,
+    to: ClusterState,
+    patch?: { error?: string | null; host?: string | null },
+    actor?: string,
+    tell?: Tell,
+  ): Promise<Cluster | undefined>;
   /**
    * Moves a cluster that is still `provisioning` and has no nodes saved to the lowest subnet index that no
    * live cluster uses and that is not in `exclude` (e.g. subnets another Docker network on its host already
@@ -75,7 +84,13 @@ export interface ClusterStore {
    * With `offerId`, it is that offer's accept: the offer must still be pending, unexpired, of this cluster and from
    * `from` to `to`, and becomes accepted in the same transaction (a `transfer.accepted` event instead); undefined otherwise.
    */
-  transferOwner(id: string, change: { from: string; to: string; offerId?: string }, actor: string, quota?: QuotaLimits | null, tell?: Tell): Promise<Cluster | undefined>;
+  transferOwner(
+    id: string,
+    change: { from: string; to: string; offerId?: string },
+    actor: string,
+    quota?: QuotaLimits | null,
+    tell?: Tell,
+  ): Promise<Cluster | undefined>;
   /**
    * Moves the expiry from `from` to `to` and clears reminded_at, only if the cluster is live and not
    * deleting and its expiry is still `from` (so two presses cannot lose one); records an `extended` event.
@@ -96,7 +111,19 @@ export interface ClusterStore {
    * longer migrating from `from`, or its operation is no longer running in `attempt` (a later delivery of the job
    * took it over): nothing changed then. `tell` runs in the same transaction, after the node rows moved.
    */
-  cutOver(id: string, move: { from: string; to: string; nodes: ClusterNode[]; operationId: string; attempt: number; removeSourceAfter: Date }, actor: string, tell?: Tell): Promise<Cluster | undefined>;
+  cutOver(
+    id: string,
+    move: {
+      from: string;
+      to: string;
+      nodes: ClusterNode[];
+      operationId: string;
+      attempt: number;
+      removeSourceAfter: Date;
+    },
+    actor: string,
+    tell?: Tell,
+  ): Promise<Cluster | undefined>;
   setCard(id: string, ref: { channel: string; cardTs: string }): Promise<void>;
   setProgressTs(id: string, ts: string): Promise<void>;
   saveNode(node: ClusterNode): Promise<void>;

@@ -76,13 +76,24 @@ export interface NodeRuntime {
    * Docker picks, or to `hostPorts` (container port → host port) when given (a reset keeps its endpoints); a
    * pinned port that is no longer free fails with AppError('port_taken'), not retryable.
    */
-  ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, image: string, opts?: { hostPorts?: ReadonlyMap<number, number> }): Promise<NodeStatus>;
+  ensureNode(
+    host: string,
+    plan: ClusterPlan,
+    node: PlannedNode,
+    image: string,
+    opts?: { hostPorts?: ReadonlyMap<number, number> },
+  ): Promise<NodeStatus>;
   inspectNode(host: string, containerName: string): Promise<NodeStatus>;
   /**
    * Runs a command in the node (as `user`, e.g. '0' for root, else the container's user). Its output is kept up to
    * `maxBytes` (1 MiB when unset), its first bytes or its last (`keep`); past that it is cut and `truncated` set.
    */
-  exec(host: string, containerName: string, cmd: string[], opts?: { timeoutMs?: number; user?: string; maxBytes?: number; keep?: 'head' | 'tail' }): Promise<ExecResult>;
+  exec(
+    host: string,
+    containerName: string,
+    cmd: string[],
+    opts?: { timeoutMs?: number; user?: string; maxBytes?: number; keep?: 'head' | 'tail' },
+  ): Promise<ExecResult>;
   /** The last `lines` of the node's container log, at most 1 MiB of them (a marker line first when cut). */
   logsTail(host: string, containerName: string, lines: number): Promise<string>;
 }
@@ -175,7 +186,12 @@ export interface NodeDataPort {
    * included (see exportVolume). Idempotent: an image already tagged repo:tag is returned if it carries these
    * labels, and refused as AppError('conflict') if it does not.
    */
-  commit(host: string, container: string, ref: { repo: string; tag: string }, labels: Record<string, string>): Promise<{ imageId: string; ref: string; sizeBytes: number }>;
+  commit(
+    host: string,
+    container: string,
+    ref: { repo: string; tag: string },
+    labels: Record<string, string>,
+  ): Promise<{ imageId: string; ref: string; sizeBytes: number }>;
   /**
    * The volume's content as a tar stream, paths relative to the volume root ("./..."), numeric owners kept.
    * Readable while the owning container is paused (a helper container reads it). The stream fails with the
@@ -188,7 +204,12 @@ export interface NodeDataPort {
    * AppError('conflict') if the volume exists without these labels (someone else's). Resolves once every byte is
    * unpacked; a failed tar stream rejects and may leave a partly filled volume (repeat the import to finish it).
    */
-  importVolume(host: string, volumeName: string, labels: Record<string, string>, tar: NodeJS.ReadableStream): Promise<{ bytes: number }>;
+  importVolume(
+    host: string,
+    volumeName: string,
+    labels: Record<string, string>,
+    tar: NodeJS.ReadableStream,
+  ): Promise<{ bytes: number }>;
   /**
    * Removes the helper containers (volume tars in and out, digests) labelled with the cluster on that host; returns how
    * many. For a job that owns the cluster and finds what a dead worker's copy left behind: helpers are removed when
@@ -207,16 +228,24 @@ export interface NodeDataPort {
   /** Raw docker inspect of a container (undefined if missing). */
   inspect(host: string, container: string): Promise<Record<string, unknown> | undefined>;
   /** The last lines of the container's stdout and stderr as text, at most maxBytes (the newest are kept, cut at a line start). */
-  logs(host: string, container: string, opts: { tailLines: number; maxBytes: number }): Promise<{ text: string; truncated: boolean }>;
+  logs(
+    host: string,
+    container: string,
+    opts: { tailLines: number; maxBytes: number },
+  ): Promise<{ text: string; truncated: boolean }>;
   /** Whether memory checkpoints work on this host, and if not, why (the daemon's experimental flag, then a real CRIU checkpoint of a probe container). */
   checkpointSupport(host: string): Promise<{ supported: boolean; reason: string }>;
   /** Images carrying all these labels, on every host. */
-  listImages(labels: Record<string, string>): Promise<{ host: string; id: string; refs: string[]; sizeBytes: number }[]>;
+  listImages(
+    labels: Record<string, string>,
+  ): Promise<{ host: string; id: string; refs: string[]; sizeBytes: number }[]>;
   /**
    * Removes images carrying all these labels on every host, without force: an image a container still uses (or
    * another image builds on) stays and is listed in `kept` with the reason.
    */
-  removeImages(labels: Record<string, string>): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
+  removeImages(
+    labels: Record<string, string>,
+  ): Promise<{ removed: { host: string; id: string }[]; kept: { host: string; id: string; reason: string }[] }>;
   hasImage(host: string, ref: string): Promise<boolean>;
   /**
    * Brings an image that some Docker host has (a snapshot's committed image) to `host`, the way template images
@@ -232,7 +261,12 @@ export interface NodeHealthPort {
    * The node's container state, restart count, memory use against its limit, fullest filesystem and OOM kill count,
    * and, given a readiness command, whether it passes (run as the container's root user, in the same exec).
    */
-  sample(host: string, node: { hostname: string; containerName: string; diskPaths: readonly string[]; readiness?: readonly string[] }): Promise<NodeSample & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }>;
+  sample(
+    host: string,
+    node: { hostname: string; containerName: string; diskPaths: readonly string[]; readiness?: readonly string[] },
+  ): Promise<
+    NodeSample & { hostMemory?: { availableBytes: number; totalBytes: number }; hostDiskPercent?: number | null }
+  >;
   /** Stops the node's container (graceful, then killed after its stop timeout); stopped or missing is fine. */
   stop(host: string, containerName: string): Promise<void>;
 }

@@ -1,10 +1,10 @@
 /** The registered Docker hosts (db/host-store.ts): what placement, health checks and `/cluster hosts` read. */
-import type { HostLoad, HostState } from '../../domain/placement.js';
+
 import type { HostRecord } from '../../domain/host.js';
+import type { HostLoad, HostState } from '../../domain/placement.js';
 import type { HostReading } from './docker.js';
 
 export type { HostRecord };
-
 
 export interface NewHost {
   name: string;
@@ -24,7 +24,10 @@ export interface HostStore {
   seed(hosts: NewHost[]): Promise<void>;
   setState(name: string, state: HostState): Promise<HostRecord | undefined>;
   /** Caps what clusters may reserve on the host (null lifts a cap); clusters already there stay. */
-  setLimits(name: string, limits: { maxCpus: number | null; maxMemoryMiB: number | null }): Promise<HostRecord | undefined>;
+  setLimits(
+    name: string,
+    limits: { maxCpus: number | null; maxMemoryMiB: number | null },
+  ): Promise<HostRecord | undefined>;
   /**
    * What a health check read (capacity, free memory and disk; last seen and up-since move), or why it failed
    * (up-since cleared). A `down` host that answers is active again. Returns the row as it is now.

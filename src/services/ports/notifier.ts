@@ -59,7 +59,11 @@ export interface TellOperations {
   /** The cluster's operations, newest first. */
   list(clusterId: string): Promise<Operation[]>;
   /** Active → a final state (guarded: a cancelled operation stays cancelled); undefined if already final. */
-  finish(id: string, state: Exclude<OperationState, 'queued' | 'running'>, error?: string | null): Promise<Operation | undefined>;
+  finish(
+    id: string,
+    state: Exclude<OperationState, 'queued' | 'running'>,
+    error?: string | null,
+  ): Promise<Operation | undefined>;
 }
 
 /** The part of WarningStore (ports/warnings.ts) a Tell uses, declared here for the same reason. */

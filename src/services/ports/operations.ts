@@ -57,7 +57,10 @@ export interface OperationStore extends TellOperations {
   isCurrent(id: string, attempt: number): Promise<boolean>;
   setProgress(id: string, progress: OperationProgress): Promise<void>;
   /** Operations and audit events (domain/history.ts isHistoryEvent) of the filtered clusters, newest first, one page, with the total. */
-  history(filter: HistoryFilter, page: { offset: number; limit: number }): Promise<{ entries: HistoryEntry[]; total: number }>;
+  history(
+    filter: HistoryFilter,
+    page: { offset: number; limit: number },
+  ): Promise<{ entries: HistoryEntry[]; total: number }>;
 }
 
 /** Every job a cluster operation (or a snapshot's removal) runs as, from the operation definitions. */

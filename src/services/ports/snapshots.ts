@@ -9,7 +9,20 @@ export interface SnapshotStore {
    * `maxCount`, a new row is refused with AppError('quota_exceeded') when the owner already keeps that many (being
    * taken or ready), counted under a lock per owner so racing snapshots cannot both squeeze in.
    */
-  begin(s: { operationId: string; clusterId: string; clusterName: string; template: string; size: number; owner: string; note: string | null; host: string; expiresAt: Date }, opts?: { maxCount?: number }): Promise<Snapshot>;
+  begin(
+    s: {
+      operationId: string;
+      clusterId: string;
+      clusterName: string;
+      template: string;
+      size: number;
+      owner: string;
+      note: string | null;
+      host: string;
+      expiresAt: Date;
+    },
+    opts?: { maxCount?: number },
+  ): Promise<Snapshot>;
   /** The owner's snapshots being taken or ready, and the bytes of the ready ones' archives (domain/snapshot-limits.ts). */
   usage(owner: string): Promise<SnapshotUsage>;
   get(id: string): Promise<Snapshot | undefined>;
@@ -18,7 +31,11 @@ export interface SnapshotStore {
   /** Snapshots not deleted, newest first. */
   list(filter?: { clusterId?: string; owner?: string; limit?: number }): Promise<Snapshot[]>;
   /** creating → ready; `tell` runs in the same transaction (the thread's "snapshot ready", the operation's end). */
-  markReady(id: string, r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> }, tell?: TellAbout<Snapshot>): Promise<Snapshot | undefined>;
+  markReady(
+    id: string,
+    r: { artifactKey: string; sizeBytes: number; sha256: string; manifest: Record<string, unknown> },
+    tell?: TellAbout<Snapshot>,
+  ): Promise<Snapshot | undefined>;
   /** creating → failed; `tell` runs in the same transaction. */
   markFailed(id: string, error: string, tell?: TellAbout<Snapshot>): Promise<Snapshot | undefined>;
   /** Any live state → deleting (a repeat is harmless). */
@@ -61,7 +78,11 @@ export interface SnapshotBundles {
    * With `expected` (the manifest's byte count and sha256) the stream fails with AppError('archive_tampered') as soon
    * as more bytes arrive than listed, and at its end when the count or the sha256 differ.
    */
-  entry(archive: NodeJS.ReadableStream, path: string, expected?: { bytes: number; sha256: string }): Promise<NodeJS.ReadableStream | undefined>;
+  entry(
+    archive: NodeJS.ReadableStream,
+    path: string,
+    expected?: { bytes: number; sha256: string },
+  ): Promise<NodeJS.ReadableStream | undefined>;
   /**
    * Removes staging directories a killed worker left on this machine: those whose process is gone, or (a reused pid)
    * older than a day. Never one a live process is using. Returns what it removed.

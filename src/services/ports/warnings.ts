@@ -14,7 +14,11 @@ export interface WarningStore extends TellMonitor {
    */
   open(clusterId: string, c: ConditionReport, tell?: TellAbout<Warning>): Promise<Warning | undefined>;
   /** New numbers for an open warning; undefined if it is no longer open. */
-  update(id: string, c: Pick<ConditionReport, 'summary' | 'detail'>, tell?: TellAbout<Warning>): Promise<Warning | undefined>;
+  update(
+    id: string,
+    c: Pick<ConditionReport, 'summary' | 'detail'>,
+    tell?: TellAbout<Warning>,
+  ): Promise<Warning | undefined>;
   /** Open → resolved; returns it only to the caller who resolved it. */
   resolve(id: string, tell?: TellAbout<Warning>): Promise<Warning | undefined>;
   /** The cluster's open warnings, oldest first. */

@@ -1,13 +1,13 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
-import { uiLink, uiOrigin } from '../../domain/ui-link.js';
-import { webUiAction } from '../../render/cluster-card.js';
-import { webUiLinksMessage, webUiRefusal, webUis } from '../../render/ui-links.js';
 import type { ClusterView } from '../../domain/cluster.js';
-import { webUiAccess, type WebUiAccess, type WebUiAccessDeps } from '../../services/web-ui-access.js';
-import { renderError } from '../../render/messages.js';
+import { uiLink, uiOrigin } from '../../domain/ui-link.js';
 import { toAppError } from '../../errors.js';
-import type { AcksFirst } from '../acks-first.js';
+import { webUiAction } from '../../render/cluster-card.js';
+import { renderError } from '../../render/messages.js';
+import { webUiLinksMessage, webUiRefusal, webUis } from '../../render/ui-links.js';
 import type { Clock, TemplateCatalog } from '../../services/ports.js';
+import { type WebUiAccess, type WebUiAccessDeps, webUiAccess } from '../../services/web-ui-access.js';
+import type { AcksFirst } from '../acks-first.js';
 
 export interface WebUiLinkDeps extends WebUiAccessDeps {
   catalog: TemplateCatalog;
@@ -29,7 +29,8 @@ export async function webUiLinks(deps: WebUiLinkDeps, view: ClusterView, user: s
   const expires = Math.floor(expiresAt.getTime() / 1000);
   const uis = webUis(view, deps.catalog.get(view.cluster.template));
   const origin = uiOrigin(deps.publicUrl, deps.uiDomain, view.cluster.id);
-  const link = (u: { hostname: string; port: number }) => `${origin}${uiLink(key, { clusterId: view.cluster.id, hostname: u.hostname, port: u.port, user, expires })}`;
+  const link = (u: { hostname: string; port: number }) =>
+    `${origin}${uiLink(key, { clusterId: view.cluster.id, hostname: u.hostname, port: u.port, user, expires })}`;
   return { uis, link, expiresAt };
 }
 
@@ -50,16 +51,25 @@ export function registerWebUiButton(app: App, deps: WebUiLinkDeps, later: AcksFi
         access = uuid.test(id) ? await webUiAccess(deps, body.user.id, id) : { ok: false, reason: 'gone' };
       } catch (e) {
         // A lookup that failed is no answer either way: say so (and log it) rather than give links or refuse.
-        await respond({ response_type: 'ephemeral', replace_original: false, ...renderError(toAppError(e).userMessage) });
+        await respond({
+          response_type: 'ephemeral',
+          replace_original: false,
+          ...renderError(toAppError(e).userMessage),
+        });
         throw e;
       }
       if (!access.ok) {
-        const reply = access.reason === 'forbidden' ? webUiRefusal(access.cluster) : { text: 'That cluster no longer exists.' };
+        const reply =
+          access.reason === 'forbidden' ? webUiRefusal(access.cluster) : { text: 'That cluster no longer exists.' };
         await respond({ response_type: 'ephemeral', replace_original: false, ...reply });
         return;
       }
       const { uis, link, expiresAt } = await webUiLinks(deps, access.view, body.user.id);
-      await respond({ response_type: 'ephemeral', replace_original: false, ...webUiLinksMessage(access.view, uis, link, expiresAt) });
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        ...webUiLinksMessage(access.view, uis, link, expiresAt),
+      });
     });
   });
 }

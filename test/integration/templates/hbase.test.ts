@@ -19,7 +19,13 @@ describe('hbase 1: HBase on HDFS with ZooKeeper, started in dependency order', (
   });
 
   it('creates a table, puts, gets and scans through the HBase shell', async () => {
-    const r = await real().exec('hmaster', shell("create 'it_t', 'f'\nput 'it_t', 'row1', 'f:a', 'v1'\nput 'it_t', 'row2', 'f:a', 'v2'\nget 'it_t', 'row1'\nscan 'it_t'\n"), 300_000);
+    const r = await real().exec(
+      'hmaster',
+      shell(
+        "create 'it_t', 'f'\nput 'it_t', 'row1', 'f:a', 'v1'\nput 'it_t', 'row2', 'f:a', 'v2'\nget 'it_t', 'row1'\nscan 'it_t'\n",
+      ),
+      300_000,
+    );
     expect(r.output).toMatch(/value=v1/);
     expect(r.output).toMatch(/row2\s+column=f:a, timestamp=\S+, value=v2/);
     expect(r.output).toMatch(/2 row\(s\)/);
@@ -28,7 +34,9 @@ describe('hbase 1: HBase on HDFS with ZooKeeper, started in dependency order', (
   it('starts the master, the RegionServers and the shell from the class-data archives the image build made', async () => {
     // A JVM that uses an archive keeps it mapped; one whose class path does not begin with the archive's runs without.
     const mapped = async (node: string) =>
-      (await real().exec(node, `grep -l /opt/hbase/cds/master.jsa /proc/[0-9]*/maps 2>/dev/null | wc -l`)).output.trim();
+      (
+        await real().exec(node, `grep -l /opt/hbase/cds/master.jsa /proc/[0-9]*/maps 2>/dev/null | wc -l`)
+      ).output.trim();
     expect(await mapped('hmaster')).toBe('1');
     expect(await mapped('regionserver-1')).toBe('1');
     // -Xshare:on turns "could not use it" into a shell that does not start.

@@ -15,7 +15,11 @@ describe('hive 1: Hive metastore and HiveServer2 on HDFS, queried with beeline',
       ['HDFS DataNodes live', true],
       ['table round trip through beeline', true],
     ]);
-    expect(real().view.nodes.map((n) => n.hostname).sort()).toEqual(['datanode-1', 'hiveserver2', 'metastore', 'namenode']);
+    expect(
+      real()
+        .view.nodes.map((n) => n.hostname)
+        .sort(),
+    ).toEqual(['datanode-1', 'hiveserver2', 'metastore', 'namenode']);
     const steps = real().notifier.progressSteps.map((p) => p.text);
     const idx = (t: string) => steps.findIndex((s) => s.includes(t));
     expect(idx('started metastore')).toBeGreaterThan(idx('datanode ready'));
@@ -25,7 +29,10 @@ describe('hive 1: Hive metastore and HiveServer2 on HDFS, queried with beeline',
   it("put the image's empty metastore schema in place instead of running schematool", async () => {
     // schematool writes its log when it runs; the copy writes none. The round trip below (with
     // hive.metastore.schema.verification on) shows the copied schema is the one this Hive expects.
-    const r = await real().exec('metastore', 'test -f /data/hive/metastore_db/.schema-ok && test -d /data/hive/metastore_db/seg0 && ! test -e /data/hive/logs/schematool.log && echo seeded');
+    const r = await real().exec(
+      'metastore',
+      'test -f /data/hive/metastore_db/.schema-ok && test -d /data/hive/metastore_db/seg0 && ! test -e /data/hive/logs/schematool.log && echo seeded',
+    );
     expect(r.output.trim()).toBe('seeded');
   });
 
@@ -34,7 +41,7 @@ describe('hive 1: Hive metastore and HiveServer2 on HDFS, queried with beeline',
     const r = await real().exec(
       'metastore',
       beeline(
-        "CREATE TABLE it_people (id INT, name STRING); " +
+        'CREATE TABLE it_people (id INT, name STRING); ' +
           "INSERT INTO it_people VALUES (1, 'ada'), (2, 'grace'), (3, 'linus'); " +
           // Count by reading the data (a MapReduce job), not from the statistics the INSERT recorded.
           'SET hive.compute.query.using.stats=false; ' +
@@ -61,7 +68,13 @@ describe('hive 1: Hive metastore and HiveServer2 on HDFS, queried with beeline',
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(Number(f.trim().split(/\s+/)[4])).toBeGreaterThan(0);
     const cat = await real().exec('namenode', 'hdfs dfs -cat /user/hive/external/it_people/* 2>&1');
-    expect(cat.output.split('\n').filter(Boolean).map((l) => l.split('\x01')).sort()).toEqual([
+    expect(
+      cat.output
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\x01'))
+        .sort(),
+    ).toEqual([
       ['1', 'ada'],
       ['2', 'grace'],
       ['3', 'linus'],

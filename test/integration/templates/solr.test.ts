@@ -13,7 +13,11 @@ const replicaStates = (collection: string) =>
 
 describe('solr 3: SolrCloud on its own ZooKeeper ensemble', () => {
   let cluster: RealCluster | undefined;
-  const real = () => cluster ?? (() => { throw new Error('solr 3 was not provisioned'); })();
+  const real = () =>
+    cluster ??
+    (() => {
+      throw new Error('solr 3 was not provisioned');
+    })();
   beforeAll(async () => {
     cluster = await provisionReal('solr', 3, { subnetPool: SUBNET_POOL });
   }, 900_000);
@@ -21,10 +25,19 @@ describe('solr 3: SolrCloud on its own ZooKeeper ensemble', () => {
 
   it('became ready after the smoke check, with a 3-server ensemble and the /solr chroot', async () => {
     const ready = real().notifier.threadMessages.find((m) => m.kind === 'ready');
-    expect(ready && 'smoke' in ready && ready.smoke.map((s) => [s.name, s.ok])).toEqual([['sharded collection round trip', true]]);
-    expect(real().view.nodes.map((n) => n.hostname).sort()).toEqual(['solr-1', 'solr-2', 'solr-3', 'zk-1', 'zk-2', 'zk-3']);
+    expect(ready && 'smoke' in ready && ready.smoke.map((s) => [s.name, s.ok])).toEqual([
+      ['sharded collection round trip', true],
+    ]);
+    expect(
+      real()
+        .view.nodes.map((n) => n.hostname)
+        .sort(),
+    ).toEqual(['solr-1', 'solr-2', 'solr-3', 'zk-1', 'zk-2', 'zk-3']);
     // Solr's state lives under the chroot, not at ZooKeeper's root.
-    const zk = await real().exec('solr-1', 'solr zk ls / -z zk-1:2181 2>/dev/null; echo ---; solr zk ls /solr/live_nodes -z zk-1:2181 2>/dev/null');
+    const zk = await real().exec(
+      'solr-1',
+      'solr zk ls / -z zk-1:2181 2>/dev/null; echo ---; solr zk ls /solr/live_nodes -z zk-1:2181 2>/dev/null',
+    );
     const [root, live] = zk.output.split('---');
     expect(root).toMatch(/^solr$/m);
     expect(root).not.toMatch(/live_nodes/);
@@ -32,13 +45,23 @@ describe('solr 3: SolrCloud on its own ZooKeeper ensemble', () => {
   }, 120_000);
 
   it('CLUSTERSTATUS lists 3 live nodes', async () => {
-    const r = await real().exec('solr-2', `curl -fsS -m 30 '${S}/admin/collections?action=CLUSTERSTATUS&wt=json&indent=false' | grep -o '"live_nodes":\\[[^]]*\\]'`);
+    const r = await real().exec(
+      'solr-2',
+      `curl -fsS -m 30 '${S}/admin/collections?action=CLUSTERSTATUS&wt=json&indent=false' | grep -o '"live_nodes":\\[[^]]*\\]'`,
+    );
     expect(r.exitCode).toBe(0);
-    expect(r.output.match(/solr-\d:8983_solr/g)?.sort()).toEqual(['solr-1:8983_solr', 'solr-2:8983_solr', 'solr-3:8983_solr']);
+    expect(r.output.match(/solr-\d:8983_solr/g)?.sort()).toEqual([
+      'solr-1:8983_solr',
+      'solr-2:8983_solr',
+      'solr-3:8983_solr',
+    ]);
   }, 60_000);
 
   it('indexes 1,000 documents into 3 shards through one node and finds them through another', async () => {
-    const create = await real().exec('solr-1', `curl -fsS -m 120 '${S}/admin/collections?action=CREATE&name=it_docs&numShards=3&replicationFactor=1&waitForFinalState=true&wt=json'`);
+    const create = await real().exec(
+      'solr-1',
+      `curl -fsS -m 120 '${S}/admin/collections?action=CREATE&name=it_docs&numShards=3&replicationFactor=1&waitForFinalState=true&wt=json'`,
+    );
     expect(create.exitCode, create.output).toBe(0);
     const states = await real().exec('solr-1', replicaStates('it_docs'));
     const lines = states.output.trim().split('\n');
@@ -52,12 +75,19 @@ describe('solr 3: SolrCloud on its own ZooKeeper ensemble', () => {
         `| curl -fsS -m 120 -H 'Content-Type: application/json' --data-binary @- '${S}/it_docs/update?commit=true&wt=json'`,
     );
     expect(index.exitCode, index.output).toBe(0);
-    const count = (q: string) => real().exec('solr-3', `curl -fsS -m 60 '${S}/it_docs/select?q=${q}&rows=0&wt=json&indent=false' | grep -o '"numFound":[0-9]*'`);
+    const count = (q: string) =>
+      real().exec(
+        'solr-3',
+        `curl -fsS -m 60 '${S}/it_docs/select?q=${q}&rows=0&wt=json&indent=false' | grep -o '"numFound":[0-9]*'`,
+      );
     expect((await count('*:*')).output.trim()).toBe('"numFound":1000');
     expect((await count('parity_s:odd')).output.trim()).toBe('"numFound":500');
     expect((await count('n_i:%5B991%20TO%20*%5D')).output.trim()).toBe('"numFound":10');
     // Each shard holds part of the documents, not all of them: the collection really is split.
-    const perShard = await real().exec('solr-3', `curl -fsS -m 60 '${S}/it_docs/select?q=*:*&rows=0&distrib=false&wt=json&indent=false' -G --data-urlencode 'shards=shard1' | grep -o '"numFound":[0-9]*'`);
+    const perShard = await real().exec(
+      'solr-3',
+      `curl -fsS -m 60 '${S}/it_docs/select?q=*:*&rows=0&distrib=false&wt=json&indent=false' -G --data-urlencode 'shards=shard1' | grep -o '"numFound":[0-9]*'`,
+    );
     const shard1 = Number(perShard.output.split(':')[1]);
     expect(shard1).toBeGreaterThan(0);
     expect(shard1).toBeLessThan(1000);
@@ -74,10 +104,16 @@ describe('solr 3: SolrCloud on its own ZooKeeper ensemble', () => {
     );
     expect(wait.exitCode, wait.output).toBe(0);
     expect(wait.output.trim().split('\n')).toHaveLength(3);
-    const live = await real().exec('solr-1', `curl -fsS -m 30 '${S}/admin/collections?action=CLUSTERSTATUS&wt=json&indent=false' | grep -o '"live_nodes":\\[[^]]*\\]'`);
+    const live = await real().exec(
+      'solr-1',
+      `curl -fsS -m 30 '${S}/admin/collections?action=CLUSTERSTATUS&wt=json&indent=false' | grep -o '"live_nodes":\\[[^]]*\\]'`,
+    );
     expect(live.output.match(/solr-\d:8983_solr/g)).toHaveLength(3);
     // The documents on the restarted node's shard are all still there.
-    const count = await real().exec('solr-2', `curl -fsS -m 60 '${S}/it_docs/select?q=*:*&rows=0&wt=json&indent=false' | grep -o '"numFound":[0-9]*'`);
+    const count = await real().exec(
+      'solr-2',
+      `curl -fsS -m 60 '${S}/it_docs/select?q=*:*&rows=0&wt=json&indent=false' | grep -o '"numFound":[0-9]*'`,
+    );
     expect(count.output.trim()).toBe('"numFound":1000');
   }, 300_000);
 });

@@ -13,7 +13,9 @@ const psql = (sql: string) =>
  * line, in id order), reduced to a row count and an md5: the HDFS side must hash to the same value.
  */
 const sqoopTextChecksum = (table: string, fields: string) =>
-  psql(`SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', ${fields}), E'\\n' ORDER BY id) || E'\\n') FROM ${table};`);
+  psql(
+    `SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', ${fields}), E'\\n' ORDER BY id) || E'\\n') FROM ${table};`,
+  );
 
 /** Row count and md5 of the files under an HDFS directory, sorted by their first (id) field. */
 const hdfsChecksum = (dir: string) =>
@@ -40,7 +42,11 @@ describe('sqoop 1: Sqoop 1.4.7 between PostgreSQL and HDFS, jobs on YARN', () =>
       ['live DataNodes', true],
       ['sqoop import and export round trip', true],
     ]);
-    expect(real().view.nodes.map((n) => n.hostname).sort()).toEqual(['edge', 'namenode', 'postgres', 'resourcemanager', 'worker-1']);
+    expect(
+      real()
+        .view.nodes.map((n) => n.hostname)
+        .sort(),
+    ).toEqual(['edge', 'namenode', 'postgres', 'resourcemanager', 'worker-1']);
   });
 
   it('imported every customers row into HDFS unchanged: exact count and checksum against the table', async () => {
@@ -63,14 +69,21 @@ describe('sqoop 1: Sqoop 1.4.7 between PostgreSQL and HDFS, jobs on YARN', () =>
       ),
     );
     expect(r.exitCode, r.output).toBe(0);
-    const [source, exported] = r.output.trim().split('\n').map((l) => l.split('|'));
+    const [source, exported] = r.output
+      .trim()
+      .split('\n')
+      .map((l) => l.split('|'));
     expect(source?.[1]).toBe('3000');
     expect(exported?.slice(1)).toEqual(source?.slice(1));
   }, 120_000);
 
   it('imports a second table with two map tasks split by id, timestamps included, on YARN', async () => {
     const dir = '/user/root/it-orders';
-    const imp = await real().exec('edge', sqoop(`import --table orders --target-dir ${dir} --delete-target-dir -m 2 --split-by id`), 600_000);
+    const imp = await real().exec(
+      'edge',
+      sqoop(`import --table orders --target-dir ${dir} --delete-target-dir -m 2 --split-by id`),
+      600_000,
+    );
     expect(imp.exitCode, imp.output).toBe(0);
     // Ran as a YARN application (not the local job runner), with two map tasks.
     expect(imp.output).not.toMatch(/job_local/);
@@ -82,7 +95,10 @@ describe('sqoop 1: Sqoop 1.4.7 between PostgreSQL and HDFS, jobs on YARN', () =>
     // Sqoop writes java.sql.Timestamp's text: seconds plus ".0".
     const pg = await real().exec(
       'postgres',
-      sqoopTextChecksum('orders', "id, customer_id, amount, status, to_char(ordered_at, 'YYYY-MM-DD HH24:MI:SS') || '.0'"),
+      sqoopTextChecksum(
+        'orders',
+        "id, customer_id, amount, status, to_char(ordered_at, 'YYYY-MM-DD HH24:MI:SS') || '.0'",
+      ),
     );
     expect(pg.output.trim()).toMatch(/^5000 [0-9a-f]{32}$/);
     const hdfs = await real().exec('edge', hdfsChecksum(dir));

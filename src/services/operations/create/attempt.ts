@@ -1,11 +1,20 @@
 import type { Cluster, ClusterView } from '../../../domain/cluster.js';
 import type { SmokeResult, ThreadMessage } from '../../../domain/messages.js';
-import { planCluster, type ClusterPlan, type PlannedNode } from '../../../domain/plan.js';
+import { type ClusterPlan, type PlannedNode, planCluster } from '../../../domain/plan.js';
 import { subnetAt } from '../../../domain/subnet.js';
 import type { Template } from '../../../domain/template.js';
 import { AppError } from '../../../errors.js';
 import type {
-  Checkpoint, Clock, ClusterStore, Complete, ContainerRuntime, ImageCopyProgress, Log, NodeHealthPort, Notifier, Settings,
+  Checkpoint,
+  Clock,
+  ClusterStore,
+  Complete,
+  ContainerRuntime,
+  ImageCopyProgress,
+  Log,
+  NodeHealthPort,
+  Notifier,
+  Settings,
   TemplateCatalog,
 } from '../../ports.js';
 
@@ -126,7 +135,12 @@ export async function beginAttempt(
   const cluster = existing.state === 'requested' ? await store.transition(clusterId, 'provisioning') : existing;
   if (!cluster) return undefined; // deleted meanwhile
   return {
-    deps, clusterId, opts, source, cluster, startedAt,
+    deps,
+    clusterId,
+    opts,
+    source,
+    cluster,
+    startedAt,
     sleep: deps.sleep ?? defaultSleep,
     step: 'planning',
     failedNode: undefined,
@@ -148,19 +162,33 @@ export function planAttempt(attempt: Attempt): PlannedAttempt {
   const template = deps.catalog.get(cluster.template);
   if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
   const { name: clusterName, owner, size } = cluster;
-  const planOn = (subnetIndex: number) => planCluster({
-    clusterId, clusterName, owner, template, size, subnet: subnetAt(deps.settings.subnetPool, subnetIndex), identityId: cluster.identityId,
-  });
+  const planOn = (subnetIndex: number) =>
+    planCluster({
+      clusterId,
+      clusterName,
+      owner,
+      template,
+      size,
+      subnet: subnetAt(deps.settings.subnetPool, subnetIndex),
+      identityId: cluster.identityId,
+    });
   const plan = planOn(cluster.subnetIndex);
   const total =
     3 + plan.nodes.length + plan.waves.length + (plan.smoke.length ? 1 : 0) + (source?.startTogether ? 1 : 0);
   const title = opts.title ?? source?.title;
   let done = 0;
-  const say = async (step: number, text: string) => deps.notifier.progress(await attempt.view(), {
-    step, total, text, ...(title && { title }), ...(opts.operationId && { operationId: opts.operationId }),
-  });
+  const say = async (step: number, text: string) =>
+    deps.notifier.progress(await attempt.view(), {
+      step,
+      total,
+      text,
+      ...(title && { title }),
+      ...(opts.operationId && { operationId: opts.operationId }),
+    });
   return Object.assign(attempt, {
-    template, plan, planOn,
+    template,
+    plan,
+    planOn,
     progress: (text: string) => say(++done, text),
     progressBetween: (text: string) => say(done + 1, text),
   });

@@ -1,5 +1,5 @@
-import type { PlannedNode } from '../../../domain/plan.js';
 import { bytesText } from '../../../domain/bytes.js';
+import type { PlannedNode } from '../../../domain/plan.js';
 import type { ImageCopyProgress } from '../../ports.js';
 import type { PlannedAttempt } from './attempt.js';
 
@@ -44,9 +44,10 @@ function copying(
     const now = run.deps.clock.now().getTime();
     if (now - last < 2000) return;
     last = now;
-    const how = p.via === 'stream'
-      ? `${bytesText(p.done)}${p.total ? ` of ${bytesText(p.total)}` : ''}`
-      : `${p.done}${p.total ? ` of ${p.total}` : ''} layers`;
+    const how =
+      p.via === 'stream'
+        ? `${bytesText(p.done)}${p.total ? ` of ${bytesText(p.total)}` : ''}`
+        : `${p.done}${p.total ? ` of ${p.total}` : ''} layers`;
     const text = `copying ${what} to ${host}: ${how}`;
     told = told.then(async () => run.progressBetween(text)).catch(() => undefined);
   };

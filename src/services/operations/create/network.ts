@@ -16,7 +16,9 @@ export async function createNetwork(run: PlannedAttempt, host: string): Promise<
   run.plan = network.plan;
   deps.checkpoint?.('create.network');
   const moved = network.movedFrom;
-  const why = moved.length ? ` (moved: ${moved.join(', ')} ${moved.length > 1 ? 'were' : 'was'} in use on the host)` : '';
+  const why = moved.length
+    ? ` (moved: ${moved.join(', ')} ${moved.length > 1 ? 'were' : 'was'} in use on the host)`
+    : '';
   await run.progress(`network ${run.plan.network.cidr}${why}`);
   return true;
 }
@@ -52,10 +54,16 @@ async function ensureNetworkOnFreeSubnet(
       refused.add(subnetIndex);
       movedFrom.push(plan.network.cidr);
       if (movedFrom.length > maxSubnetMoves)
-        throw new AppError('subnet_taken', `Docker refused ${movedFrom.length} cluster networks in a row on ${host} because other networks use them (${movedFrom.join(', ')}).`, {
-          hints: ['Something on that host keeps taking subnets of CLUSTER_SUBNET_POOL; an admin can move the pool to a range nothing else uses.'],
-          cause: err,
-        });
+        throw new AppError(
+          'subnet_taken',
+          `Docker refused ${movedFrom.length} cluster networks in a row on ${host} because other networks use them (${movedFrom.join(', ')}).`,
+          {
+            hints: [
+              'Something on that host keeps taking subnets of CLUSTER_SUBNET_POOL; an admin can move the pool to a range nothing else uses.',
+            ],
+            cause: err,
+          },
+        );
     }
     // Learn everything the host already covers at once, so one move usually suffices.
     const taken = overlappingSubnets(settings.subnetPool, await runtime.subnetsTaken(host, clusterId));
@@ -64,18 +72,31 @@ async function ensureNetworkOnFreeSubnet(
       moved = await store.moveSubnet(clusterId, new Set([...refused, ...taken]));
     } catch (err) {
       if (isAppError(err) && err.code === 'no_capacity')
-        throw new AppError('no_capacity', `No free cluster network is left: ${movedFrom.at(-1)} is in use on ${host}, and every other subnet of ${settings.subnetPool} is used by a live cluster or by another Docker network there.`, {
-          hints: ['Delete a cluster you no longer need, or ask an admin to free some networks on that host or to widen CLUSTER_SUBNET_POOL.'],
-          cause: err,
-        });
+        throw new AppError(
+          'no_capacity',
+          `No free cluster network is left: ${movedFrom.at(-1)} is in use on ${host}, and every other subnet of ${settings.subnetPool} is used by a live cluster or by another Docker network there.`,
+          {
+            hints: [
+              'Delete a cluster you no longer need, or ask an admin to free some networks on that host or to widen CLUSTER_SUBNET_POOL.',
+            ],
+            cause: err,
+          },
+        );
       throw err;
     }
     if (!moved) {
       if (!(await stillWanted())) return undefined;
-      throw new AppError('conflict', 'The cluster could not move to another network: its state changed while it was being created.', { retryable: true });
+      throw new AppError(
+        'conflict',
+        'The cluster could not move to another network: its state changed while it was being created.',
+        { retryable: true },
+      );
     }
     subnetIndex = moved.subnetIndex;
     plan = planOn(subnetIndex);
-    logger.info({ clusterId, host, from: movedFrom.at(-1), to: plan.network.cidr }, 'cluster subnet in use on the host; moved to another');
+    logger.info(
+      { clusterId, host, from: movedFrom.at(-1), to: plan.network.cidr },
+      'cluster subnet in use on the host; moved to another',
+    );
   }
 }

@@ -31,10 +31,17 @@ async function place(deps: ProvisionDeps, need: { cpus: number; memoryMiB: numbe
     reserved.set(c.host, { cpus: r.cpus + f.cpus, memoryMiB: r.memoryMiB + f.memoryMiB });
   }
   const placement = placeCluster(
-    hosts.map((h) => ({ ...h, reservedCpus: reserved.get(h.name)?.cpus ?? 0, reservedMemoryMiB: reserved.get(h.name)?.memoryMiB ?? 0 })),
+    hosts.map((h) => ({
+      ...h,
+      reservedCpus: reserved.get(h.name)?.cpus ?? 0,
+      reservedMemoryMiB: reserved.get(h.name)?.memoryMiB ?? 0,
+    })),
     need,
     { prefer },
   );
-  if (!placement.ok) throw new AppError('no_capacity', `No Docker host can take this cluster: ${placement.reason}.`, { hints: ['Delete a cluster you no longer need, or try a smaller size.'] });
+  if (!placement.ok)
+    throw new AppError('no_capacity', `No Docker host can take this cluster: ${placement.reason}.`, {
+      hints: ['Delete a cluster you no longer need, or try a smaller size.'],
+    });
   return placement.host;
 }

@@ -50,7 +50,11 @@ export async function pollReadiness(
         if (!ready) lastOutput = r.output.trim().split('\n').slice(-3).join(' ');
       } catch (e) {
         // Docker refuses to exec in a container that is not running: that is the node stopping, not Docker failing.
-        if (await stopped(node)) throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, { retryable: false, cause: e });
+        if (await stopped(node))
+          throw new AppError('readiness_timeout', `${node.hostname} stopped while starting.`, {
+            retryable: false,
+            cause: e,
+          });
         // Running, yet refused (409: Docker is restarting it after its process died, by its restart policy): not ready
         // yet, bounded by the probe's timeout. Docker failing (5xx, connection) is still worth retrying the job for.
         if (!isAppError(e) || e.retryable) throw e;
@@ -59,7 +63,10 @@ export async function pollReadiness(
       if (ready) return;
       if (clock.now().getTime() - startedAt > probe.timeoutSeconds * 1000) {
         onWaiting(node);
-        throw new AppError('readiness_timeout', `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput ? ` (probe said: ${lastOutput})` : ''}.`);
+        throw new AppError(
+          'readiness_timeout',
+          `${node.hostname} was not ready after ${probe.timeoutSeconds} s${lastOutput ? ` (probe said: ${lastOutput})` : ''}.`,
+        );
       }
       await sleep(delay(attempt));
       if (over) return;

@@ -4,7 +4,13 @@ import { AppError, toAppError } from '../../../errors.js';
 import { readBaselines } from '../../node-baselines.js';
 import { telling } from '../../tell.js';
 import {
-  beginAttempt, planAttempt, type Attempt, type PlannedAttempt, type ProvisionDeps, type ProvisionOptions, type ProvisionSource,
+  type Attempt,
+  beginAttempt,
+  type PlannedAttempt,
+  type ProvisionDeps,
+  type ProvisionOptions,
+  type ProvisionSource,
+  planAttempt,
 } from './attempt.js';
 import { ensureImages } from './images.js';
 import { createNetwork } from './network.js';
@@ -75,14 +81,23 @@ async function smokeCheck(
 async function markReady(run: PlannedAttempt, smoke: SmokeResult[], baselines: NodeBaselines): Promise<void> {
   const { deps, clusterId, opts, plan } = run;
   const seconds = Math.round((deps.clock.now().getTime() - run.startedAt) / 1000);
-  const readyMessage: ThreadMessage =
-    opts.readyMessage?.({ seconds, smoke, nodes: plan.nodes.length }) ?? { kind: 'ready', seconds, smoke };
-  const ready = await deps.store.transition(clusterId, 'ready', {}, undefined, telling(deps, async (n, view, tx) => {
-    await opts.complete?.(tx.operations);
-    await tx.monitor.recordBaselines(clusterId, baselines, deps.clock.now());
-    await n.clusterChanged(view);
-    await n.threadMessage(view, readyMessage);
-  }));
+  const readyMessage: ThreadMessage = opts.readyMessage?.({ seconds, smoke, nodes: plan.nodes.length }) ?? {
+    kind: 'ready',
+    seconds,
+    smoke,
+  };
+  const ready = await deps.store.transition(
+    clusterId,
+    'ready',
+    {},
+    undefined,
+    telling(deps, async (n, view, tx) => {
+      await opts.complete?.(tx.operations);
+      await tx.monitor.recordBaselines(clusterId, baselines, deps.clock.now());
+      await n.clusterChanged(view);
+      await n.threadMessage(view, readyMessage);
+    }),
+  );
   if (!ready) return;
   deps.checkpoint?.('create.ready-marked');
   deps.logger.info({ clusterId, seconds }, 'cluster ready');
@@ -97,20 +112,34 @@ async function markFailed(attempt: Attempt, err: unknown): Promise<never> {
   const { deps, clusterId, opts } = attempt;
   const e = toAppError(err);
   const cause = (e.cause as Error | undefined)?.stack;
-  deps.logger.warn({ clusterId, step: attempt.step, err: e.message, cause, retryable: e.retryable }, 'provisioning step failed');
+  deps.logger.warn(
+    { clusterId, step: attempt.step, err: e.message, cause, retryable: e.retryable },
+    'provisioning step failed',
+  );
   if (e.retryable && !opts.finalAttempt) throw e;
   const { step, failedNode, placedOn } = attempt;
-  const logTail = failedNode && placedOn ? await deps.runtime.logsTail(placedOn, failedNode.containerName, 15).catch(() => undefined) : undefined;
-  await deps.store.transition(clusterId, 'failed', { error: `${step}: ${e.userMessage}` }, undefined, telling(deps, async (n, v) => {
-    await n.clusterChanged(v);
-    await n.threadMessage(v, {
-      kind: 'failed', step, reason: e.userMessage,
-      cleanedUp: v.nodes.length
-        ? 'nothing yet: the containers are kept so you can look at them; Delete removes them'
-        : 'nothing to clean up: no container was created',
-      ...(failedNode && { node: failedNode.hostname }),
-      ...(logTail && { logTail }),
-    });
-  }));
+  const logTail =
+    failedNode && placedOn
+      ? await deps.runtime.logsTail(placedOn, failedNode.containerName, 15).catch(() => undefined)
+      : undefined;
+  await deps.store.transition(
+    clusterId,
+    'failed',
+    { error: `${step}: ${e.userMessage}` },
+    undefined,
+    telling(deps, async (n, v) => {
+      await n.clusterChanged(v);
+      await n.threadMessage(v, {
+        kind: 'failed',
+        step,
+        reason: e.userMessage,
+        cleanedUp: v.nodes.length
+          ? 'nothing yet: the containers are kept so you can look at them; Delete removes them'
+          : 'nothing to clean up: no container was created',
+        ...(failedNode && { node: failedNode.hostname }),
+        ...(logTail && { logTail }),
+      });
+    }),
+  );
   throw e;
 }

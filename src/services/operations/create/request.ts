@@ -1,11 +1,19 @@
-import { defaultClusterName } from '../../../domain/cluster-name.js';
 import type { ClusterView } from '../../../domain/cluster.js';
-import { checkCreate } from '../../../domain/policy.js';
+import { defaultClusterName } from '../../../domain/cluster-name.js';
 import { checkTtl } from '../../../domain/expiry.js';
+import { checkCreate } from '../../../domain/policy.js';
 import { quotaFor } from '../../../domain/quota.js';
 import { footprint } from '../../../domain/template.js';
 import { AppError } from '../../../errors.js';
-import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, TemplateCatalog } from '../../ports.js';
+import type {
+  Clock,
+  ClusterStore,
+  JobQueue,
+  Notifier,
+  OperationStore,
+  Settings,
+  TemplateCatalog,
+} from '../../ports.js';
 
 export interface RequestClusterDeps {
   store: ClusterStore;
@@ -40,7 +48,10 @@ export interface RequestClusterInput {
  * re-delivery (same request key) or the next worker start enqueues; the job id (the operation id) makes
  * that safe.
  */
-export async function requestCluster(deps: RequestClusterDeps, input: RequestClusterInput): Promise<{ view: ClusterView; created: boolean }> {
+export async function requestCluster(
+  deps: RequestClusterDeps,
+  input: RequestClusterInput,
+): Promise<{ view: ClusterView; created: boolean }> {
   const { store, operations, queue, notifier, catalog, settings, clock } = deps;
   const check = checkCreate(catalog.list(), input.template, input.size);
   if (!check.ok) throw new AppError(check.code, check.message, { hints: [check.hint] });
@@ -54,7 +65,10 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
   }
   // The quota is checked by store.create, in the transaction that inserts the row (racing creates cannot overshoot).
   if (input.host !== undefined && !settings.adminUsers.includes(input.actor))
-    throw new AppError('forbidden', 'Only admins choose the Docker host of a cluster; without --host clusterbot places it where there is room.');
+    throw new AppError(
+      'forbidden',
+      'Only admins choose the Docker host of a cluster; without --host clusterbot places it where there is room.',
+    );
 
   const name = input.name ?? (await freeDefaultName(store, input.actorHandle ?? input.actor, check.template.name));
   const ttl = checkTtl({
@@ -65,19 +79,22 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
   });
   if (!ttl.ok) throw new AppError(ttl.code, ttl.message, { hints: ttl.hints });
   const expiresAt = ttl.expiresAt;
-  const { cluster, created, operation } = await store.create({
-    name,
-    owner: input.actor,
-    team: input.team,
-    template: check.template.name,
-    size: check.size,
-    channel: input.channel,
-    expiresAt,
-    requestKey: input.requestKey,
-    reserved: footprint(check.template, check.size),
-    quota: quotaFor(input.actor, settings),
-    place: { pinned: input.host },
-  }, { kind: 'create', actor: input.actor });
+  const { cluster, created, operation } = await store.create(
+    {
+      name,
+      owner: input.actor,
+      team: input.team,
+      template: check.template.name,
+      size: check.size,
+      channel: input.channel,
+      expiresAt,
+      requestKey: input.requestKey,
+      reserved: footprint(check.template, check.size),
+      quota: quotaFor(input.actor, settings),
+      place: { pinned: input.host },
+    },
+    { kind: 'create', actor: input.actor },
+  );
   const view = { cluster, nodes: [] };
   if (!created) {
     // A duplicate delivery: make sure the job exists (it may have been lost in a crash), post nothing new.

@@ -32,7 +32,16 @@ export async function startNodes(
     if (!startTogether && !(await waitForWave(run, host, wave, waveNodes))) return false;
   }
   if (startTogether)
-    for (const wave of plan.waves) if (!(await waitForWave(run, host, wave, plan.nodes.filter((n) => wave.includes(n.role))))) return false;
+    for (const wave of plan.waves)
+      if (
+        !(await waitForWave(
+          run,
+          host,
+          wave,
+          plan.nodes.filter((n) => wave.includes(n.role)),
+        ))
+      )
+        return false;
   return true;
 }
 
@@ -43,7 +52,8 @@ async function restoreEveryNode(run: PlannedAttempt, host: string): Promise<Set<
   if (!source) return prepared;
   run.step = 'restoring the data of every node';
   const missing = [];
-  for (const node of plan.nodes) if (!(await deps.runtime.inspectNode(host, node.containerName)).exists) missing.push(node);
+  for (const node of plan.nodes)
+    if (!(await deps.runtime.inspectNode(host, node.containerName)).exists) missing.push(node);
   await Promise.all(missing.map((node) => source.prepare(host, plan, node)));
   for (const node of plan.nodes) prepared.add(node.ordinal);
   await run.progress(`data of ${missing.length} node${missing.length === 1 ? '' : 's'} restored`);
@@ -69,16 +79,26 @@ async function startNode(
     run.step = `starting ${node.hostname}`;
   }
   const hostPorts = opts.hostPorts?.get(node.hostname);
-  const status = await runtime.ensureNode(host, plan, node, imageOf(node), hostPorts ? { hostPorts } : undefined).catch((e: unknown) => {
-    // Started in parallel, the failure must name its own node, not the last one started.
-    run.step = `starting ${node.hostname}`;
-    run.failedNode = node;
-    throw e;
-  });
+  const status = await runtime
+    .ensureNode(host, plan, node, imageOf(node), hostPorts ? { hostPorts } : undefined)
+    .catch((e: unknown) => {
+      // Started in parallel, the failure must name its own node, not the last one started.
+      run.step = `starting ${node.hostname}`;
+      run.failedNode = node;
+      throw e;
+    });
   if (!(await run.stillWanted())) return false;
   await deps.store.saveNode({
-    clusterId, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,
-    containerName: node.containerName, containerId: status.containerId ?? null, host, ports: status.ports,
+    clusterId,
+    ordinal: node.ordinal,
+    role: node.role,
+    roleIndex: node.index,
+    hostname: node.hostname,
+    ip: node.ip,
+    containerName: node.containerName,
+    containerId: status.containerId ?? null,
+    host,
+    ports: status.ports,
   });
   await run.progress(`started ${node.hostname}`);
   deps.checkpoint?.('create.node-started');
@@ -96,9 +116,10 @@ async function waitForWave(
   run.step = `waiting for ${wave.join(', ')} to be ready`;
   if (!(await run.stillWanted())) return false;
   const onWaiting = (n: PlannedNode) => (run.failedNode = n);
-  const ready = (opts.startInParallel ?? true)
-    ? await pollReadiness(deps, host, waveNodes, sleep, onWaiting, run.stillWanted)
-    : await waitReady(deps, host, waveNodes, sleep, onWaiting, run.stillWanted);
+  const ready =
+    (opts.startInParallel ?? true)
+      ? await pollReadiness(deps, host, waveNodes, sleep, onWaiting, run.stillWanted)
+      : await waitReady(deps, host, waveNodes, sleep, onWaiting, run.stillWanted);
   if (!ready) return false;
   run.failedNode = undefined;
   await run.progress(`${wave.join(', ')} ready`);

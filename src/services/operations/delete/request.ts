@@ -1,7 +1,7 @@
 import type { ClusterView } from '../../../domain/cluster.js';
 import { deleteOperation } from '../../../domain/operations/delete.js';
-import { findManageable, type ClusterRef } from '../../find-manageable.js';
-import { requestOperation, type RequestOperationDeps } from '../request.js';
+import { type ClusterRef, findManageable } from '../../find-manageable.js';
+import { type RequestOperationDeps, requestOperation } from '../request.js';
 
 /**
  * Confirmed delete: a delete operation, state `deleting`, card updated (and the owner's DM when an admin deletes it),

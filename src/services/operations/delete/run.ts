@@ -1,10 +1,17 @@
 import { systemActor } from '../../../domain/expiry.js';
 import { snapshotLabel } from '../../../domain/snapshot.js';
 import { AppError } from '../../../errors.js';
-import { telling } from '../../tell.js';
 import type {
-  Checkpoint, ClusterStore, Complete, ContainerRuntime, Log, NodeDataPort, Notifier, SnapshotStore,
+  Checkpoint,
+  ClusterStore,
+  Complete,
+  ContainerRuntime,
+  Log,
+  NodeDataPort,
+  Notifier,
+  SnapshotStore,
 } from '../../ports.js';
+import { telling } from '../../tell.js';
 
 export interface DeleteDeps {
   /** Named steps where fault tests kill the worker (delete.removed, delete.marked); absent in production. */
@@ -19,7 +26,12 @@ export interface DeleteDeps {
 }
 
 /** The delete job: remove everything labelled with the cluster, then mark it deleted. Idempotent. */
-export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, actor: string, complete?: Complete): Promise<void> {
+export async function deleteClusterJob(
+  deps: DeleteDeps,
+  clusterId: string,
+  actor: string,
+  complete?: Complete,
+): Promise<void> {
   const cluster = await deps.store.get(clusterId);
   if (!cluster || cluster.state === 'deleted') return;
   if (cluster.state !== 'deleting') {
@@ -30,16 +42,28 @@ export async function deleteClusterJob(deps: DeleteDeps, clusterId: string, acto
   deps.checkpoint?.('delete.removed');
   const left = await deps.runtime.leftovers(clusterId);
   const count = left.containers.length + left.volumes.length + left.networks.length;
-  if (count) throw new AppError('docker_error', `Could not remove everything of ${cluster.name}: ${[...left.containers, ...left.volumes, ...left.networks].join(', ')}`, { retryable: true });
+  if (count)
+    throw new AppError(
+      'docker_error',
+      `Could not remove everything of ${cluster.name}: ${[...left.containers, ...left.volumes, ...left.networks].join(', ')}`,
+      { retryable: true },
+    );
   await removeKeptImages(deps, cluster.id, cluster.restoredFrom?.snapshotId);
   // The card, the thread message and the owner's DM commit with `deleted`: a worker killed right after loses none.
-  const done = await deps.store.transition(clusterId, 'deleted', {}, actor, telling(deps, async (n, view, tx) => {
-    await complete?.(tx.operations);
-    await n.clusterChanged(view);
-    await n.threadMessage(view, { kind: 'deleted', by: actor, removed });
-    // Only the expiry sweep deletes as clusterbot: the owner did not ask, so they hear about it directly.
-    if (actor === systemActor) await n.direct(view.cluster.owner, { kind: 'expiredDeleted', cluster: view.cluster, removed });
-  }));
+  const done = await deps.store.transition(
+    clusterId,
+    'deleted',
+    {},
+    actor,
+    telling(deps, async (n, view, tx) => {
+      await complete?.(tx.operations);
+      await n.clusterChanged(view);
+      await n.threadMessage(view, { kind: 'deleted', by: actor, removed });
+      // Only the expiry sweep deletes as clusterbot: the owner did not ask, so they hear about it directly.
+      if (actor === systemActor)
+        await n.direct(view.cluster.owner, { kind: 'expiredDeleted', cluster: view.cluster, removed });
+    }),
+  );
   if (!done) return;
   deps.checkpoint?.('delete.marked');
 }
@@ -58,8 +82,15 @@ async function removeKeptImages(deps: DeleteDeps, clusterId: string, snapshotId:
   if (snapshot?.state !== 'deleted' && snapshot?.state !== 'deleting') return;
   try {
     const { removed, kept } = await deps.data.removeImages({ [snapshotLabel]: snapshotId });
-    if (removed.length || kept.length) deps.logger.info({ clusterId, snapshotId, removed: removed.length, kept }, 'images kept for a restored cluster removed with it');
+    if (removed.length || kept.length)
+      deps.logger.info(
+        { clusterId, snapshotId, removed: removed.length, kept },
+        'images kept for a restored cluster removed with it',
+      );
   } catch (e) {
-    deps.logger.warn({ clusterId, snapshotId, err: (e as Error).message }, 'could not remove the images kept for this restored cluster');
+    deps.logger.warn(
+      { clusterId, snapshotId, err: (e as Error).message },
+      'could not remove the images kept for this restored cluster',
+    );
   }
 }

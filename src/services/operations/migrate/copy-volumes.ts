@@ -13,29 +13,49 @@ export async function copyVolumes(move: Migration, dataBytes: number): Promise<n
   await move.fence();
   const moved = new Map<string, number>();
   let transferring = false;
-  const report = () => move.progress(`copying volumes: ${bytesText(sum(moved.values()))} of about ${bytesText(dataBytes)}`, { advance: false, throttle: true });
-  await Promise.all(volumes.map(async (v) => {
-    const tar = await deps.data.exportVolume(source, v.volumeName);
-    const counted = countBytes(tar, (n) => {
-      if (!transferring) {
-        transferring = true;
-        deps.checkpoint?.('migrate.transferring'); // a throw here fails the copy (countBytes)
-      }
-      moved.set(v.volumeName, n);
-      void report().catch(() => undefined);
+  const report = () =>
+    move.progress(`copying volumes: ${bytesText(sum(moved.values()))} of about ${bytesText(dataBytes)}`, {
+      advance: false,
+      throttle: true,
     });
-    await deps.data.importVolume(target, v.volumeName, { ...v.node.labels, 'clusterbot.volume': v.name }, counted);
-  }));
+  await Promise.all(
+    volumes.map(async (v) => {
+      const tar = await deps.data.exportVolume(source, v.volumeName);
+      const counted = countBytes(tar, (n) => {
+        if (!transferring) {
+          transferring = true;
+          deps.checkpoint?.('migrate.transferring'); // a throw here fails the copy (countBytes)
+        }
+        moved.set(v.volumeName, n);
+        void report().catch(() => undefined);
+      });
+      await deps.data.importVolume(target, v.volumeName, { ...v.node.labels, 'clusterbot.volume': v.name }, counted);
+    }),
+  );
   move.step = 'comparing the volumes';
-  const digests = await Promise.all(volumes.map(async (v) => {
-    const [a, b] = await Promise.all([deps.data.volumeDigest(source, v.volumeName), deps.data.volumeDigest(target, v.volumeName)]);
-    if (a.sha256 !== b.sha256)
-      throw new AppError('conflict', `The copy of ${v.volumeName} differs from its source (sha256 ${a.sha256.slice(0, 12)}… on ${source}, ${b.sha256.slice(0, 12)}… on ${target}).`, { retryable: false });
-    return a;
-  }));
+  const digests = await Promise.all(
+    volumes.map(async (v) => {
+      const [a, b] = await Promise.all([
+        deps.data.volumeDigest(source, v.volumeName),
+        deps.data.volumeDigest(target, v.volumeName),
+      ]);
+      if (a.sha256 !== b.sha256)
+        throw new AppError(
+          'conflict',
+          `The copy of ${v.volumeName} differs from its source (sha256 ${a.sha256.slice(0, 12)}… on ${source}, ${b.sha256.slice(0, 12)}… on ${target}).`,
+          { retryable: false },
+        );
+      return a;
+    }),
+  );
   const bytes = sum(moved.values());
-  deps.logger.info({ clusterId: cluster.id, volumes: volumes.length, bytes, digests: digests.map((d) => d.sha256.slice(0, 12)) }, 'migrate: volumes copied and compared');
-  await move.progress(`${volumes.length} volume${volumes.length === 1 ? '' : 's'} copied (${bytesText(bytes)}), sha256 equal on both hosts`);
+  deps.logger.info(
+    { clusterId: cluster.id, volumes: volumes.length, bytes, digests: digests.map((d) => d.sha256.slice(0, 12)) },
+    'migrate: volumes copied and compared',
+  );
+  await move.progress(
+    `${volumes.length} volume${volumes.length === 1 ? '' : 's'} copied (${bytesText(bytes)}), sha256 equal on both hosts`,
+  );
   deps.checkpoint?.('migrate.transferred');
   return bytes;
 }

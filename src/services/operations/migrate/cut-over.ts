@@ -21,7 +21,9 @@ export async function cutOver(
   const { deps, cluster, job, op, source, target } = move;
   const { smoke, baselines, bytes } = moved;
   move.step = 'cutting over';
-  const removeSourceAfter = new Date(deps.clock.now().getTime() + (deps.settings.migrateRollbackHours ?? defaultRollbackHours) * 3600_000);
+  const removeSourceAfter = new Date(
+    deps.clock.now().getTime() + (deps.settings.migrateRollbackHours ?? defaultRollbackHours) * 3600_000,
+  );
   const seconds = Math.round((deps.clock.now().getTime() - move.startedAt) / 1000);
   const nodes = moved.rows.sort((a, b) => a.ordinal - b.ordinal);
   const change = { from: source, to: target, nodes, operationId: op.id, attempt: op.attempts, removeSourceAfter };
@@ -31,7 +33,17 @@ export async function cutOver(
     const n = deps.notifier.through(tx);
     const view = { cluster: c, nodes };
     await n.clusterChanged(view);
-    await n.threadMessage(view, { kind: 'migrated', by: job.actor, from: source, to: target, seconds, bytes, volumes: move.volumes.length, removeSourceAfter, smoke });
+    await n.threadMessage(view, {
+      kind: 'migrated',
+      by: job.actor,
+      from: source,
+      to: target,
+      seconds,
+      bytes,
+      volumes: move.volumes.length,
+      removeSourceAfter,
+      smoke,
+    });
   });
   if (!done) {
     await move.fence(); // the cut-over refuses a delivery that no longer holds the operation

@@ -60,11 +60,19 @@ export interface Migration {
   fence(): Promise<void>;
 }
 
-export function startMigration(deps: MigrateDeps, job: MigrateJob, op: Operation, cluster: Cluster & { host: string }): Migration {
+export function startMigration(
+  deps: MigrateDeps,
+  job: MigrateJob,
+  op: Operation,
+  cluster: Cluster & { host: string },
+): Migration {
   const { store, notifier } = deps;
   const target = job.to;
   const template = deps.catalog.get(cluster.template);
-  if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`, { retryable: false });
+  if (!template)
+    throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`, {
+      retryable: false,
+    });
   const plan = planOf(template, deps.settings.subnetPool, cluster);
   const total = 5 + plan.waves.length;
   let stepNo = 0;
@@ -72,7 +80,14 @@ export function startMigration(deps: MigrateDeps, job: MigrateJob, op: Operation
   const view = async (): Promise<ClusterView> => (await store.view(cluster.id)) ?? { cluster, nodes: [] };
   const superseded = async () => (deps.operations ? !(await deps.operations.isCurrent(op.id, op.attempts)) : false);
   return {
-    deps, job, op, cluster, target, plan, view, superseded,
+    deps,
+    job,
+    op,
+    cluster,
+    target,
+    plan,
+    view,
+    superseded,
     source: cluster.host,
     volumes: plan.nodes.flatMap((node) => node.volumes.map((v) => ({ node, ...v }))),
     startedAt: (op.startedAt ?? deps.clock.now()).getTime(),
@@ -83,11 +98,19 @@ export function startMigration(deps: MigrateDeps, job: MigrateJob, op: Operation
       if (opts.throttle && now - lastProgressAt < progressEveryMs) return;
       lastProgressAt = now;
       if (opts.advance !== false) stepNo++;
-      await notifier.progress(await view(), { step: stepNo, total, text, title: `Migrating to ${target}`, operationId: op.id });
+      await notifier.progress(await view(), {
+        step: stepNo,
+        total,
+        text,
+        title: `Migrating to ${target}`,
+        operationId: op.id,
+      });
     },
     fence: async () => {
       if (await superseded())
-        throw new AppError('superseded', `a later delivery of the migration of ${cluster.name} took it over`, { retryable: false });
+        throw new AppError('superseded', `a later delivery of the migration of ${cluster.name} took it over`, {
+          retryable: false,
+        });
     },
   };
 }

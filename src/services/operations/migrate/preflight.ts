@@ -15,7 +15,9 @@ export const diskHeadroom = 1.2;
 export async function checkTarget(move: Migration): Promise<number> {
   const { deps, cluster, plan, target } = move;
   const dataBytes = await preflight(deps, cluster, plan, target);
-  await move.progress(`${target} has room, the images and a free ${plan.network.cidr}; ${bytesText(dataBytes)} to move`);
+  await move.progress(
+    `${target} has room, the images and a free ${plan.network.cidr}; ${bytesText(dataBytes)} to move`,
+  );
   return dataBytes;
 }
 
@@ -36,22 +38,43 @@ async function preflight(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan,
   // An admin's limit on the target (`clusterbot hosts limit`) counts here as in placement.
   const registered = await deps.hosts?.get(target);
   const limits = { maxCpus: registered?.maxCpus ?? null, maxMemoryMiB: registered?.maxMemoryMiB ?? null };
-  const fits = placeCluster([{ ...capacity, ...limits, reservedCpus: reserved.cpus, reservedMemoryMiB: reserved.memoryMiB }], footprint(template, cluster.size), { pinned: target });
-  if (!fits.ok) throw new AppError('no_capacity', `${target} cannot take ${cluster.name}: ${fits.reason}.`, { retryable: false });
+  const fits = placeCluster(
+    [{ ...capacity, ...limits, reservedCpus: reserved.cpus, reservedMemoryMiB: reserved.memoryMiB }],
+    footprint(template, cluster.size),
+    { pinned: target },
+  );
+  if (!fits.ok)
+    throw new AppError('no_capacity', `${target} cannot take ${cluster.name}: ${fits.reason}.`, { retryable: false });
 
   // What an earlier migration away from the target left there (a source in its rollback window) is stale now.
   const stale = await runtime.removeOnHost(target, cluster.id);
-  if (stale.containers + stale.volumes + stale.networks) deps.logger.info({ clusterId: cluster.id, target, ...stale }, 'migrate: removed an older copy of the cluster from the target');
+  if (stale.containers + stale.volumes + stale.networks)
+    deps.logger.info(
+      { clusterId: cluster.id, target, ...stale },
+      'migrate: removed an older copy of the cluster from the target',
+    );
 
   // The cluster keeps its addresses, so its own subnet must be free there; it cannot move to another one.
-  if (overlappingSubnets(deps.settings.subnetPool, await runtime.subnetsTaken(target, cluster.id)).has(cluster.subnetIndex))
-    throw new AppError('subnet_taken', `${plan.network.cidr} (the cluster's addresses) overlaps a network that already exists on ${target}.`, { retryable: false });
+  if (
+    overlappingSubnets(deps.settings.subnetPool, await runtime.subnetsTaken(target, cluster.id)).has(
+      cluster.subnetIndex,
+    )
+  )
+    throw new AppError(
+      'subnet_taken',
+      `${plan.network.cidr} (the cluster's addresses) overlaps a network that already exists on ${target}.`,
+      { retryable: false },
+    );
 
   for (const recipe of new Set(plan.nodes.map((n) => n.image))) await runtime.ensureImage(target, recipe);
 
   const { bytes } = await clusterDataSize(runtime, cluster.host!, plan.nodes);
   const free = (await deps.hosts?.get(target))?.diskFreeBytes;
   if (free !== undefined && free !== null && free < diskHeadroom * bytes)
-    throw new AppError('no_capacity', `${target} has ${bytesText(free)} of disk free; ${cluster.name} holds ${bytesText(bytes)} and needs ${diskHeadroom} × that.`, { retryable: false });
+    throw new AppError(
+      'no_capacity',
+      `${target} has ${bytesText(free)} of disk free; ${cluster.name} holds ${bytesText(bytes)} and needs ${diskHeadroom} × that.`,
+      { retryable: false },
+    );
   return bytes;
 }

@@ -8,7 +8,8 @@ export async function quiesceSource(move: Migration): Promise<void> {
   const { deps, plan, source } = move;
   move.step = 'quiescing the source';
   await move.fence();
-  for (const wave of [...restartWaves(plan, plan.nodes)].reverse()) await Promise.all(wave.map((node) => quiesce(deps, source, node)));
+  for (const wave of [...restartWaves(plan, plan.nodes)].reverse())
+    await Promise.all(wave.map((node) => quiesce(deps, source, node)));
   await move.progress(`${plan.nodes.length} nodes quiesced and stopped on ${source}`);
   deps.checkpoint?.('migrate.quiesced');
 }
@@ -21,7 +22,11 @@ async function quiesce(deps: MigrateDeps, host: string, node: PlannedNode): Prom
       for (const q of node.quiesce) {
         const r = await deps.runtime.exec(host, node.containerName, q.exec, { timeoutMs: q.timeoutSeconds * 1000 });
         if (r.exitCode !== 0)
-          throw new AppError('conflict', `Quiescing ${node.hostname} failed: \`${q.exec.join(' ')}\` exited ${r.exitCode}: ${r.output.trim().slice(-200)}`, { retryable: false });
+          throw new AppError(
+            'conflict',
+            `Quiescing ${node.hostname} failed: \`${q.exec.join(' ')}\` exited ${r.exitCode}: ${r.output.trim().slice(-200)}`,
+            { retryable: false },
+          );
       }
     }
   } finally {

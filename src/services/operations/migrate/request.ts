@@ -6,10 +6,10 @@ import { placeCluster } from '../../../domain/placement.js';
 import { footprint } from '../../../domain/template.js';
 import { AppError, isAppError, toAppError } from '../../../errors.js';
 import { clusterDataSize } from '../../cluster-data-size.js';
-import { findManageable, type ClusterRef } from '../../find-manageable.js';
+import { type ClusterRef, findManageable } from '../../find-manageable.js';
 import { planOf } from '../../planned-nodes.js';
 import type { Clock, ContainerRuntime, HostStore, Settings, TemplateCatalog } from '../../ports.js';
-import { beginOperation, refuseUnlessStartable, type RequestOperationDeps } from '../request.js';
+import { beginOperation, type RequestOperationDeps, refuseUnlessStartable } from '../request.js';
 
 export interface RequestMigrateDeps extends RequestOperationDeps {
   catalog: TemplateCatalog;
@@ -24,26 +24,50 @@ export interface RequestMigrateDeps extends RequestOperationDeps {
  * cluster's reservation, and not draining unless an admin asks), else the active host with the most memory left
  * other than its own. Nothing changes.
  */
-export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog' | 'settings'>, actor: string, cluster: Cluster, to?: string): Promise<string> {
+export async function migrateTarget(
+  deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog' | 'settings'>,
+  actor: string,
+  cluster: Cluster,
+  to?: string,
+): Promise<string> {
   if (!deps.hosts) throw new AppError('internal', 'Docker hosts are not known here, so nothing can be migrated.');
   if (!cluster.host) throw new AppError('illegal_transition', `${cluster.name} is not on any Docker host yet.`);
-  if (to === cluster.host) throw new AppError('bad_command', `${cluster.name} is already on ${to}.`, { hints: ['`/cluster hosts` lists the other hosts.'] });
+  if (to === cluster.host)
+    throw new AppError('bad_command', `${cluster.name} is already on ${to}.`, {
+      hints: ['`/cluster hosts` lists the other hosts.'],
+    });
   const template = deps.catalog.get(cluster.template);
   if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
   const others = (await deps.hosts.loads()).filter((h) => h.name !== cluster.host);
   // A mistyped host gets the names it could have meant, not only a pointer to `/cluster hosts`.
   if (to !== undefined && !others.some((h) => h.name === to))
-    throw new AppError('not_found', `There is no Docker host called ${to}. ${cluster.name} is on ${cluster.host} and can move to ${others.length ? others.map((h) => h.name).join(', ') : 'no other host (none is registered)'}.`, {
-      hints: ['`/cluster hosts` shows what each host has free.'],
-    });
+    throw new AppError(
+      'not_found',
+      `There is no Docker host called ${to}. ${cluster.name} is on ${cluster.host} and can move to ${others.length ? others.map((h) => h.name).join(', ') : 'no other host (none is registered)'}.`,
+      {
+        hints: ['`/cluster hosts` shows what each host has free.'],
+      },
+    );
   // A draining host is being emptied: an admin may still move a cluster there on purpose, nobody else.
-  if (to !== undefined && others.find((h) => h.name === to)?.state === 'draining' && !deps.settings.adminUsers.includes(actor))
-    throw new AppError('forbidden', `Docker host ${to} is draining: it takes no new clusters, and only admins may move one onto it.`, {
-      hints: [`\`/cluster migrate ${cluster.name}\` picks an active host with room; \`/cluster hosts\` shows each host's state.`],
-    });
+  if (
+    to !== undefined &&
+    others.find((h) => h.name === to)?.state === 'draining' &&
+    !deps.settings.adminUsers.includes(actor)
+  )
+    throw new AppError(
+      'forbidden',
+      `Docker host ${to} is draining: it takes no new clusters, and only admins may move one onto it.`,
+      {
+        hints: [
+          `\`/cluster migrate ${cluster.name}\` picks an active host with room; \`/cluster hosts\` shows each host's state.`,
+        ],
+      },
+    );
   const placed = placeCluster(others, footprint(template, cluster.size), to ? { pinned: to } : {});
   if (!placed.ok)
-    throw new AppError('no_capacity', `${cluster.name} cannot move: ${placed.reason}.`, { hints: ['`/cluster hosts` shows what each host has free.'] });
+    throw new AppError('no_capacity', `${cluster.name} cannot move: ${placed.reason}.`, {
+      hints: ['`/cluster hosts` shows what each host has free.'],
+    });
   return placed.host;
 }
 
@@ -52,7 +76,10 @@ export async function migrateTarget(deps: Pick<RequestMigrateDeps, 'hosts' | 'ca
  * volumes hold (measured in its running nodes; left out when that cannot be read, the job measures it again).
  */
 export async function previewMigrate(
-  deps: RequestMigrateDeps, actor: string, ref: ClusterRef, to?: string,
+  deps: RequestMigrateDeps,
+  actor: string,
+  ref: ClusterRef,
+  to?: string,
 ): Promise<{ view: ClusterView; to: string; data?: { volumes: number; bytes: number } }> {
   const view = await findMovable(deps, actor, ref);
   const { cluster } = view;
@@ -62,7 +89,9 @@ export async function previewMigrate(
   const target = await migrateTarget(deps, actor, cluster, to);
   const template = deps.catalog.get(cluster.template)!;
   const plan = planOf(template, deps.settings.subnetPool, cluster);
-  const data = deps.runtime ? await clusterDataSize(deps.runtime, cluster.host!, plan.nodes).catch(() => undefined) : undefined;
+  const data = deps.runtime
+    ? await clusterDataSize(deps.runtime, cluster.host!, plan.nodes).catch(() => undefined)
+    : undefined;
   return { view, to: target, ...(data && { data }) };
 }
 
@@ -72,7 +101,9 @@ async function findMovable(deps: RequestMigrateDeps, actor: string, ref: Cluster
     return await findManageable(deps, actor, ref);
   } catch (err) {
     if (!isAppError(err) || err.code !== 'forbidden') throw err;
-    throw new AppError('forbidden', err.userMessage, { hints: [`\`${verbSpecs.migrate.usage}\` moves a cluster of your own (admins: anyone's).`] });
+    throw new AppError('forbidden', err.userMessage, {
+      hints: [`\`${verbSpecs.migrate.usage}\` moves a cluster of your own (admins: anyone's).`],
+    });
   }
 }
 
@@ -96,20 +127,30 @@ export async function requestMigrate(
   // reservation counts on the target as well as on its source, so nothing else takes the room it moves into.
   // Pinned to the preview's host: checked again under the lock, so the messages name where it goes. It may be
   // draining only when an admin named it (a host that began draining since the preview is refused otherwise).
-  const begun = await beginOperation(deps, migrateOperation, actor, view, { to: preview }, {
-    migrateTo: { pinned: preview, pinnedMayDrain: to !== undefined && deps.settings.adminUsers.includes(actor) },
-    // The card, the owner's DM and, in an admin's drain, why it moves commit with the operation: the thread hears
-    // why before the job can post its progress.
-    ...(opts.drainedFrom && {
-      also: (n, v) => n.threadMessage(v, { kind: 'hostDraining', by: actor, from: opts.drainedFrom!, to: preview }),
-    }),
-  });
+  const begun = await beginOperation(
+    deps,
+    migrateOperation,
+    actor,
+    view,
+    { to: preview },
+    {
+      migrateTo: { pinned: preview, pinnedMayDrain: to !== undefined && deps.settings.adminUsers.includes(actor) },
+      // The card, the owner's DM and, in an admin's drain, why it moves commit with the operation: the thread hears
+      // why before the job can post its progress.
+      ...(opts.drainedFrom && {
+        also: (n, v) => n.threadMessage(v, { kind: 'hostDraining', by: actor, from: opts.drainedFrom!, to: preview }),
+      }),
+    },
+  );
   return { view: begun.view, to: String(begun.operation.params.to ?? preview) };
 }
 
 /** The clusters an admin's `--all-from HOST` would move: the live ones placed there. */
 export async function clustersOn(deps: Pick<RequestMigrateDeps, 'store' | 'hosts'>, host: string): Promise<Cluster[]> {
-  if (deps.hosts && !(await deps.hosts.get(host))) throw new AppError('not_found', `There is no Docker host called ${host}.`, { hints: ['`/cluster hosts` lists them.'] });
+  if (deps.hosts && !(await deps.hosts.get(host)))
+    throw new AppError('not_found', `There is no Docker host called ${host}.`, {
+      hints: ['`/cluster hosts` lists them.'],
+    });
   return (await deps.store.listLive()).filter((c) => c.host === host);
 }
 
@@ -119,16 +160,28 @@ export async function clustersOn(deps: Pick<RequestMigrateDeps, 'store' | 'hosts
  * operation per cluster on it, each placed on its own unless `to` is given, and each cluster's thread is told why it
  * moves. A cluster that cannot go (busy, failed, no room) is listed with the reason and the others still go.
  */
-export async function requestMigrateAll(deps: RequestMigrateDeps, actor: string, from: string, to?: string): Promise<{ started: { name: string; to: string }[]; refused: { name: string; reason: string }[] }> {
+export async function requestMigrateAll(
+  deps: RequestMigrateDeps,
+  actor: string,
+  from: string,
+  to?: string,
+): Promise<{ started: { name: string; to: string }[]; refused: { name: string; reason: string }[] }> {
   refuseDrainUnlessAdmin(deps.settings, actor);
-  if (to === from) throw new AppError('bad_command', `--to and --all-from both name ${from}: a cluster cannot move to the host it is on.`);
+  if (to === from)
+    throw new AppError(
+      'bad_command',
+      `--to and --all-from both name ${from}: a cluster cannot move to the host it is on.`,
+    );
   const clusters = await clustersOn(deps, from);
   await deps.hosts?.setState(from, 'draining');
   const started: { name: string; to: string }[] = [];
   const refused: { name: string; reason: string }[] = [];
   for (const c of clusters) {
     try {
-      started.push({ name: c.name, to: (await requestMigrate(deps, actor, { id: c.id }, to, { drainedFrom: from })).to });
+      started.push({
+        name: c.name,
+        to: (await requestMigrate(deps, actor, { id: c.id }, to, { drainedFrom: from })).to,
+      });
     } catch (err) {
       refused.push({ name: c.name, reason: toAppError(err).userMessage });
     }
@@ -139,5 +192,7 @@ export async function requestMigrateAll(deps: RequestMigrateDeps, actor: string,
 /** `--all-from` empties a host of everyone's clusters: admins only, refused before anything is read or changed. */
 export function refuseDrainUnlessAdmin(settings: Pick<Settings, 'adminUsers'>, actor: string): void {
   if (!settings.adminUsers.includes(actor))
-    throw new AppError('forbidden', 'Only admins can move every cluster off a host (`--all-from`).', { hints: ['`/cluster migrate NAME` moves one of your own.'] });
+    throw new AppError('forbidden', 'Only admins can move every cluster off a host (`--all-from`).', {
+      hints: ['`/cluster migrate NAME` moves one of your own.'],
+    });
 }

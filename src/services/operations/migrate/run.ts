@@ -3,7 +3,7 @@ import { AppError } from '../../../errors.js';
 import type { Complete } from '../../ports.js';
 import { copyVolumes } from './copy-volumes.js';
 import { cutOver } from './cut-over.js';
-import { startMigration, type MigrateDeps, type MigrateJob, type Migration } from './migration.js';
+import { type MigrateDeps, type MigrateJob, type Migration, startMigration } from './migration.js';
 import { checkTarget } from './preflight.js';
 import { quiesceSource } from './quiesce.js';
 import { rollBackAfter } from './roll-back.js';
@@ -25,10 +25,18 @@ export { diskHeadroom } from './preflight.js';
  * the thread says what failed. A second delivery of the job (the worker died mid-way) rolls back the same way
  * rather than resuming: the source is stopped, and the copy it was making cannot be trusted.
  */
-export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Operation, complete?: Complete): Promise<void> {
+export async function migrateCluster(
+  deps: MigrateDeps,
+  job: MigrateJob,
+  op: Operation,
+  complete?: Complete,
+): Promise<void> {
   const cluster = await deps.store.get(job.clusterId);
   if (cluster?.state !== 'migrating' || !cluster.host) {
-    deps.logger.info({ clusterId: job.clusterId, state: cluster?.state }, 'migrate skipped: the cluster is not waiting to be migrated');
+    deps.logger.info(
+      { clusterId: job.clusterId, state: cluster?.state },
+      'migrate skipped: the cluster is not waiting to be migrated',
+    );
     return;
   }
   const move = startMigration(deps, job, op, { ...cluster, host: cluster.host });
@@ -48,10 +56,15 @@ export async function migrateCluster(deps: MigrateDeps, job: MigrateJob, op: Ope
 /** A migration to where it is, or a second delivery of one: neither goes on (a second delivery rolls back instead). */
 function refuseRepeat(move: Migration): void {
   const { cluster, source, target, op } = move;
-  if (target === source) throw new AppError('bad_command', `${cluster.name} is already on ${target}.`, { retryable: false });
+  if (target === source)
+    throw new AppError('bad_command', `${cluster.name} is already on ${target}.`, { retryable: false });
   if (op.attempts > 1) {
     // This delivery cannot know the step the dead worker was at: "checking the target" would be wrong.
     move.step = 'under way';
-    throw new AppError('internal', 'the migration was interrupted (its worker stopped); it was rolled back rather than resumed', { retryable: false });
+    throw new AppError(
+      'internal',
+      'the migration was interrupted (its worker stopped); it was rolled back rather than resumed',
+      { retryable: false },
+    );
   }
 }

@@ -5,7 +5,7 @@ import { AppError } from '../../../errors.js';
 import { readBaselines } from '../../node-baselines.js';
 import { runSmoke } from '../create/smoke.js';
 import { restartWaves, waitNodesReady } from '../restart/waves.js';
-import { names, type Migration } from './migration.js';
+import { type Migration, names } from './migration.js';
 
 /**
  * Starting on the target. The source's nodes stay (stopped) for the rollback window, but its network goes: the
@@ -24,18 +24,29 @@ export async function startOnTarget(move: Migration): Promise<ClusterNode[]> {
   move.step = `starting on ${target}`;
   await runtime.ensureNetwork(target, plan);
   const images = new Map<string, string>();
-  for (const recipe of new Set(plan.nodes.map((n) => n.image))) images.set(recipe, await runtime.ensureImage(target, recipe));
+  for (const recipe of new Set(plan.nodes.map((n) => n.image)))
+    images.set(recipe, await runtime.ensureImage(target, recipe));
   const rows: ClusterNode[] = [];
   for (const wave of restartWaves(plan, plan.nodes)) {
     move.step = `starting ${names(wave)} on ${target}`;
     await move.fence();
-    await Promise.all(wave.map(async (node) => {
-      const status = await runtime.ensureNode(target, plan, node, images.get(node.image)!);
-      rows.push({
-        clusterId: cluster.id, ordinal: node.ordinal, role: node.role, roleIndex: node.index, hostname: node.hostname, ip: node.ip,
-        containerName: node.containerName, containerId: status.containerId ?? null, host: target, ports: status.ports,
-      });
-    }));
+    await Promise.all(
+      wave.map(async (node) => {
+        const status = await runtime.ensureNode(target, plan, node, images.get(node.image)!);
+        rows.push({
+          clusterId: cluster.id,
+          ordinal: node.ordinal,
+          role: node.role,
+          roleIndex: node.index,
+          hostname: node.hostname,
+          ip: node.ip,
+          containerName: node.containerName,
+          containerId: status.containerId ?? null,
+          host: target,
+          ports: status.ports,
+        });
+      }),
+    );
   }
   return rows;
 }
@@ -60,7 +71,10 @@ export async function checkOnTarget(move: Migration): Promise<{ smoke: SmokeResu
     readBaselines(deps, plan.nodes, () => target),
   ]);
   const failedSmoke = smoke.find((s) => !s.ok);
-  if (failedSmoke) throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`, { retryable: false });
+  if (failedSmoke)
+    throw new AppError('readiness_timeout', `Smoke check "${failedSmoke.name}" failed: ${failedSmoke.detail}`, {
+      retryable: false,
+    });
   deps.checkpoint?.('migrate.target-ready');
   return { smoke, baselines };
 }

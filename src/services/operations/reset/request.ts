@@ -1,7 +1,7 @@
 import type { ClusterView } from '../../../domain/cluster.js';
 import { resetOperation } from '../../../domain/operations/reset.js';
 import type { ClusterRef } from '../../find-manageable.js';
-import { requestOperation, type RequestOperationDeps } from '../request.js';
+import { type RequestOperationDeps, requestOperation } from '../request.js';
 
 /**
  * Confirmed `/cluster reset NAME [--snapshot]` and the card's Reset button: owner or admin, a ready, degraded or

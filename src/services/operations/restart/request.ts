@@ -1,8 +1,8 @@
 import type { ClusterView } from '../../../domain/cluster.js';
 import { restartOperation } from '../../../domain/operations/restart.js';
 import { AppError } from '../../../errors.js';
-import { findManageable, type ClusterRef } from '../../find-manageable.js';
-import { requestOperation, type RequestOperationDeps } from '../request.js';
+import { type ClusterRef, findManageable } from '../../find-manageable.js';
+import { type RequestOperationDeps, requestOperation } from '../request.js';
 
 /**
  * `/cluster restart NAME [NODE]` and a warning's Restart button: owner or admin, a ready or degraded cluster

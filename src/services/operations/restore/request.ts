@@ -1,12 +1,22 @@
+import type { ClusterView } from '../../../domain/cluster.js';
 import { restoredClusterName } from '../../../domain/cluster-name.js';
 import { restoreOperation } from '../../../domain/operations/restore.js';
-import type { ClusterView } from '../../../domain/cluster.js';
 import { checkCreate } from '../../../domain/policy.js';
-import { snapshotCode } from '../../../domain/snapshot.js';
 import { quotaFor } from '../../../domain/quota.js';
+import { snapshotCode } from '../../../domain/snapshot.js';
 import { footprint } from '../../../domain/template.js';
 import { AppError } from '../../../errors.js';
-import type { Clock, ClusterStore, JobQueue, Notifier, OperationStore, Settings, ShareStore, SnapshotStore, TemplateCatalog } from '../../ports.js';
+import type {
+  Clock,
+  ClusterStore,
+  JobQueue,
+  Notifier,
+  OperationStore,
+  Settings,
+  ShareStore,
+  SnapshotStore,
+  TemplateCatalog,
+} from '../../ports.js';
 import { findVisibleSnapshot } from '../../snapshot-access.js';
 
 export interface RequestRestoreDeps {
@@ -37,16 +47,27 @@ export interface RequestRestoreInput {
  * transaction, the card, the job. The restored cluster holds the unmasked configuration, so only those who may see
  * the snapshot may restore it (services/snapshot-access.ts): a tester hands a bug to a developer by sharing it.
  */
-export async function requestRestore(deps: RequestRestoreDeps, input: RequestRestoreInput): Promise<{ view: ClusterView; created: boolean }> {
+export async function requestRestore(
+  deps: RequestRestoreDeps,
+  input: RequestRestoreInput,
+): Promise<{ view: ClusterView; created: boolean }> {
   const { store, queue, notifier, settings, clock } = deps;
   const seen = input.requestKey ? await store.findByRequestKey(input.requestKey) : undefined;
   if (seen) return { view: { cluster: seen, nodes: [] }, created: false };
   const { snapshot } = await findVisibleSnapshot(deps, input.actor, { code: input.snapshot });
   const code = snapshotCode(snapshot.id);
   if (snapshot.state !== 'ready')
-    throw new AppError('illegal_transition', `Snapshot ${code} is ${snapshot.state}; only a ready snapshot can be restored.`, { hints: ['`/cluster snapshots` shows each one\'s state.'] });
+    throw new AppError(
+      'illegal_transition',
+      `Snapshot ${code} is ${snapshot.state}; only a ready snapshot can be restored.`,
+      { hints: ["`/cluster snapshots` shows each one's state."] },
+    );
   const check = checkCreate(deps.catalog.list(), snapshot.template, snapshot.size);
-  if (!check.ok) throw new AppError(check.code, `Snapshot ${code} is of a ${snapshot.template} ${snapshot.size}, which cannot be created any more: ${check.message}`);
+  if (!check.ok)
+    throw new AppError(
+      check.code,
+      `Snapshot ${code} is of a ${snapshot.template} ${snapshot.size}, which cannot be created any more: ${check.message}`,
+    );
   // The quota is checked by store.create, in the transaction that inserts the row (racing creates cannot overshoot).
   const source = await store.get(snapshot.clusterId);
   const name = input.name ?? (await freeName(store, snapshot.clusterName));
@@ -67,7 +88,11 @@ export async function requestRestore(deps: RequestRestoreDeps, input: RequestRes
       restore: {
         // A restore of a restore keeps the first cluster's identities: its data was written with them.
         identityId: source?.identityId ?? snapshot.clusterId,
-        restoredFrom: { snapshotId: snapshot.id, clusterName: snapshot.clusterName, takenAt: snapshot.createdAt.toISOString() },
+        restoredFrom: {
+          snapshotId: snapshot.id,
+          clusterName: snapshot.clusterName,
+          takenAt: snapshot.createdAt.toISOString(),
+        },
         preferredSubnetIndex: source?.subnetIndex ?? -1,
       },
     },

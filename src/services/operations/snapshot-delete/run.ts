@@ -1,5 +1,5 @@
-import { snapshotLabel } from '../../../domain/snapshot.js';
 import { systemActor } from '../../../domain/expiry.js';
+import { snapshotLabel } from '../../../domain/snapshot.js';
 import type { ArtifactStore, Clock, ClusterStore, Log, NodeDataPort, Notifier, SnapshotStore } from '../../ports.js';
 import { tellingAbout } from '../../tell.js';
 
@@ -26,8 +26,19 @@ export async function deleteSnapshotJob(deps: DeleteSnapshotDeps, snapshotId: st
   if (images.kept.length) deps.logger.info({ snapshotId, kept: images.kept }, 'snapshot images kept: still in use');
   const view = await deps.store.view(snapshot.clusterId);
   // The thread hears it in the transaction that marks it deleted (a thread message of a deleted cluster too: its thread stays).
-  await deps.snapshots.markDeleted(snapshotId, view && tellingAbout(deps, (n) =>
-    n.threadMessage(view, { kind: 'snapshotDeleted', snapshotId, by: actor, expired: actor === systemActor, imagesKept: images.kept.length })));
+  await deps.snapshots.markDeleted(
+    snapshotId,
+    view &&
+      tellingAbout(deps, (n) =>
+        n.threadMessage(view, {
+          kind: 'snapshotDeleted',
+          snapshotId,
+          by: actor,
+          expired: actor === systemActor,
+          imagesKept: images.kept.length,
+        }),
+      ),
+  );
 }
 
 /** Retention: every snapshot past its expiry goes down the delete path as clusterbot. Safe to overlap. */
@@ -38,7 +49,10 @@ export async function sweepSnapshots(deps: DeleteSnapshotDeps & { clock: Clock }
       await deleteSnapshotJob(deps, s.id, systemActor);
       removed.push(s.id);
     } catch (e) {
-      deps.logger.warn({ snapshotId: s.id, err: (e as Error).message }, 'snapshot retention: skipped; the next sweep tries again');
+      deps.logger.warn(
+        { snapshotId: s.id, err: (e as Error).message },
+        'snapshot retention: skipped; the next sweep tries again',
+      );
     }
   }
   if (removed.length) deps.logger.info({ snapshots: removed }, 'snapshot retention removed expired snapshots');

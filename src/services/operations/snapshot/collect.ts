@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import type { PlannedNode } from '../../../domain/plan.js';
+import { isSecretFile, maskCommandLine, maskConfigText, maskEnv, maskLogText } from '../../../domain/secrets.js';
 import { nodeArchivePaths, nodeCollectors } from '../../../domain/snapshot-collectors.js';
 import type { ManifestCollector } from '../../../domain/snapshot-manifest.js';
-import { isSecretFile, maskCommandLine, maskConfigText, maskEnv, maskLogText } from '../../../domain/secrets.js';
 import type { SnapshotBundle } from '../../ports.js';
 import type { SnapshotDeps, Taking } from './taking.js';
 
@@ -22,48 +22,91 @@ export interface NodeCollection {
 }
 
 /** Runs a step with a deadline; its failure is recorded, never fatal (must-gather: gather the most you can). */
-async function timed<T>(ms: number, fn: () => Promise<T>): Promise<{ value?: T; error?: string; timedOut?: boolean; durationMs: number }> {
+async function timed<T>(
+  ms: number,
+  fn: () => Promise<T>,
+): Promise<{ value?: T; error?: string; timedOut?: boolean; durationMs: number }> {
   const started = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let expired = false;
   try {
-    const value = await Promise.race([fn(), new Promise<never>((_, rej) => (timer = setTimeout(() => ((expired = true), rej(new Error(`timed out after ${Math.round(ms / 1000)} s`))), ms)))]);
+    const value = await Promise.race([
+      fn(),
+      new Promise<never>(
+        (_, rej) =>
+          (timer = setTimeout(
+            () => ((expired = true), rej(new Error(`timed out after ${Math.round(ms / 1000)} s`))),
+            ms,
+          )),
+      ),
+    ]);
     return { value, durationMs: Date.now() - started };
   } catch (e) {
-    return { error: (e as Error).message, ...((expired as boolean) ? { timedOut: true } : {}), durationMs: Date.now() - started };
+    return {
+      error: (e as Error).message,
+      ...((expired as boolean) ? { timedOut: true } : {}),
+      durationMs: Date.now() - started,
+    };
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Everything that needs the node running: inspect, logs, commands, config and log directories. */
-async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: string, node: PlannedNode): Promise<NodeCollection> {
+async function collectNode(
+  deps: SnapshotDeps,
+  bundle: SnapshotBundle,
+  host: string,
+  node: PlannedNode,
+): Promise<NodeCollection> {
   const { data, runtime, settings } = deps;
   const limits = settings.snapshots;
   const paths = nodeArchivePaths(node.hostname);
   const records: ManifestCollector[] = [];
   const withheld: { path: string; why: string }[] = [];
-  const record = (name: string, file: string, r: { error?: string; timedOut?: boolean; durationMs: number }, extra: { exitCode?: number; truncated?: boolean } = {}) =>
+  const record = (
+    name: string,
+    file: string,
+    r: { error?: string; timedOut?: boolean; durationMs: number },
+    extra: { exitCode?: number; truncated?: boolean } = {},
+  ) =>
     records.push({
-      name, file, exitCode: extra.exitCode ?? (r.error ? null : 0), durationMs: r.durationMs, truncated: extra.truncated ?? false,
-      ...(r.timedOut && { timedOut: true }), ...(r.error && { error: r.error }),
+      name,
+      file,
+      exitCode: extra.exitCode ?? (r.error ? null : 0),
+      durationMs: r.durationMs,
+      truncated: extra.truncated ?? false,
+      ...(r.timedOut && { timedOut: true }),
+      ...(r.error && { error: r.error }),
     });
   let image = { ref: node.image, id: 'unknown' };
 
   const inspect = await timed(15_000, async () => {
     const raw = await data.inspect(host, node.containerName);
     if (!raw) throw new Error('the container does not exist');
-    const config = (raw.Config ?? {}) as { Env?: string[]; Image?: string; Cmd?: string[] | null; Entrypoint?: string[] | null };
+    const config = (raw.Config ?? {}) as {
+      Env?: string[];
+      Image?: string;
+      Cmd?: string[] | null;
+      Entrypoint?: string[] | null;
+    };
     image = { ref: config.Image ?? node.image, id: String(raw.Image ?? 'unknown') };
     // Secret-looking environment values and `-D…password=` style arguments are masked before anything is written.
     const args = (a: unknown) => (Array.isArray(a) ? a.map((x) => maskCommandLine(String(x))) : a);
-    const masked = { ...raw, Args: args(raw.Args), Config: { ...config, Env: maskEnv(config.Env ?? []), Cmd: args(config.Cmd), Entrypoint: args(config.Entrypoint) } };
+    const masked = {
+      ...raw,
+      Args: args(raw.Args),
+      Config: { ...config, Env: maskEnv(config.Env ?? []), Cmd: args(config.Cmd), Entrypoint: args(config.Entrypoint) },
+    };
     return bundle.addText(paths.inspect, `${JSON.stringify(masked, null, 2)}\n`);
   });
   record('docker inspect', paths.inspect, inspect);
 
   const logs = await timed(30_000, async () => {
-    const tail = await data.logs(host, node.containerName, { tailLines: limits.logTailLines, maxBytes: limits.maxFileBytes });
+    const tail = await data.logs(host, node.containerName, {
+      tailLines: limits.logTailLines,
+      maxBytes: limits.maxFileBytes,
+    });
     await bundle.addText(paths.containerLog, maskLogText(tail.text));
     return tail.truncated;
   });
@@ -76,22 +119,37 @@ async function collectNode(deps: SnapshotDeps, bundle: SnapshotBundle, host: str
     collectors.map(async (c) => {
       // The runtime keeps the newest maxBytes as they stream in (and says where it cut), never the whole output.
       const r = await timed(c.timeoutSeconds * 1000 + 5_000, async () =>
-        runtime.exec(host, node.containerName, c.exec, { timeoutMs: c.timeoutSeconds * 1000, maxBytes: c.maxBytes, keep: 'tail', ...(c.user !== undefined && { user: c.user }) }));
+        runtime.exec(host, node.containerName, c.exec, {
+          timeoutMs: c.timeoutSeconds * 1000,
+          maxBytes: c.maxBytes,
+          keep: 'tail',
+          ...(c.user !== undefined && { user: c.user }),
+        }),
+      );
       if (!r.value) return { c, r };
       const raw = r.value.output;
       await bundle.addText(c.file, c.maskSecrets ? maskLogText(raw) : raw);
       return { c, r, truncated: r.value.truncated ?? false };
     }),
   );
-  for (const { c, r, truncated } of results) record(c.name, c.file, r, r.value ? { exitCode: r.value.exitCode, truncated: truncated ?? false } : {});
+  for (const { c, r, truncated } of results)
+    record(c.name, c.file, r, r.value ? { exitCode: r.value.exitCode, truncated: truncated ?? false } : {});
 
-  for (const [kind, dirs, under] of [['config', node.configDirs, paths.config], ['logs', node.logDirs, paths.log]] as const) {
+  for (const [kind, dirs, under] of [
+    ['config', node.configDirs, paths.config],
+    ['logs', node.logDirs, paths.log],
+  ] as const) {
     for (const dir of dirs) {
       const target = under(dir);
       const r = await timed(60_000, async () => {
         const tar = await data.readPath(host, node.containerName, dir);
         if (!tar) throw new Error(`${dir} does not exist in the container`);
-        return copyTree(bundle, tar, target, { mask: kind === 'config' ? maskConfigText : (_name, text) => maskLogText(text), maxBytes: limits.maxFileBytes, withheld, containerDir: dir });
+        return copyTree(bundle, tar, target, {
+          mask: kind === 'config' ? maskConfigText : (_name, text) => maskLogText(text),
+          maxBytes: limits.maxFileBytes,
+          withheld,
+          containerDir: dir,
+        });
       });
       record(`${kind} ${dir}`, target, r, { truncated: r.value?.truncated ?? false });
     }
@@ -108,7 +166,12 @@ async function copyTree(
   bundle: SnapshotBundle,
   tar: NodeJS.ReadableStream,
   prefix: string,
-  opts: { mask: (name: string, text: string) => string; maxBytes: number; withheld: { path: string; why: string }[]; containerDir: string },
+  opts: {
+    mask: (name: string, text: string) => string;
+    maxBytes: number;
+    withheld: { path: string; why: string }[];
+    containerDir: string;
+  },
 ): Promise<{ files: number; truncated: boolean }> {
   const { extract } = await import('tar-stream');
   const ex = extract();
@@ -123,7 +186,10 @@ async function copyTree(
         return;
       }
       if (isSecretFile(name)) {
-        opts.withheld.push({ path: `${opts.containerDir.replace(/\/+$/, '')}/${name}`, why: 'a key store, keytab or private key: listed, never copied' });
+        opts.withheld.push({
+          path: `${opts.containerDir.replace(/\/+$/, '')}/${name}`,
+          why: 'a key store, keytab or private key: listed, never copied',
+        });
         stream.resume();
         stream.on('end', next);
         return;
@@ -145,12 +211,10 @@ async function copyTree(
         }
         // Text is masked; a binary file (a rotated .gz log) cannot be read for secrets and is kept as its bytes.
         const text = body.subarray(0, 8192).includes(0) ? undefined : opts.mask(name, body.toString('utf8'));
-        bundle
-          .addStream(`${prefix}/${name}`, Readable.from([text ?? body]))
-          .then(() => {
-            files++;
-            next();
-          }, reject);
+        bundle.addStream(`${prefix}/${name}`, Readable.from([text ?? body])).then(() => {
+          files++;
+          next();
+        }, reject);
       });
       stream.on('error', reject);
     });

@@ -1,7 +1,7 @@
-import { nodeArchivePaths } from '../../../domain/snapshot-collectors.js';
-import { checkSnapshotSize } from '../../../domain/snapshot-limits.js';
 import type { PlannedNode } from '../../../domain/plan.js';
 import type { SnapshotNodeImage } from '../../../domain/snapshot.js';
+import { nodeArchivePaths } from '../../../domain/snapshot-collectors.js';
+import { checkSnapshotSize } from '../../../domain/snapshot-limits.js';
 import { AppError } from '../../../errors.js';
 import type { SnapshotDeps, Taking } from './taking.js';
 
@@ -16,12 +16,26 @@ export type PlannedCopies = ReturnType<typeof planCopies>;
 export async function decideCopies(taking: Taking): Promise<PlannedCopies> {
   const { deps, job, plan, host, quota } = taking;
   const volumeBytes = await measureVolumes(deps, host, plan.nodes);
-  const planned = planCopies(plan.nodes, volumeBytes, job.withData ? Number.POSITIVE_INFINITY : deps.settings.snapshots.dataCapBytes);
+  const planned = planCopies(
+    plan.nodes,
+    volumeBytes,
+    job.withData ? Number.POSITIVE_INFINITY : deps.settings.snapshots.dataCapBytes,
+  );
   taking.skipped.push(...planned.skipped);
   const fits = checkSnapshotSize({
-    dataBytes: planned.bytes, nodes: plan.nodes.length, withData: job.withData, used: await deps.snapshots.usage(job.actor),
-    quota, ...(deps.settings.snapshots.maxBytes !== undefined && { maxBytes: deps.settings.snapshots.maxBytes }),
-    freeBytes: await deps.bundles.freeBytes().catch((e: Error) => (deps.logger.warn({ err: e.message }, 'could not read the free space of the snapshot staging disk'), undefined)),
+    dataBytes: planned.bytes,
+    nodes: plan.nodes.length,
+    withData: job.withData,
+    used: await deps.snapshots.usage(job.actor),
+    quota,
+    ...(deps.settings.snapshots.maxBytes !== undefined && { maxBytes: deps.settings.snapshots.maxBytes }),
+    freeBytes: await deps.bundles
+      .freeBytes()
+      .catch(
+        (e: Error) => (
+          deps.logger.warn({ err: e.message }, 'could not read the free space of the snapshot staging disk'), undefined
+        ),
+      ),
   });
   if (!fits.ok) throw new AppError(fits.code, fits.message, { hints: [fits.hint] });
   return planned;
@@ -32,16 +46,24 @@ export async function decideCopies(taking: Taking): Promise<PlannedCopies> {
  * holds, as the sparse-aware volume tar stores it), by node ordinal then volume name; a volume that cannot be
  * measured is absent (and left out of the archive: planCopies).
  */
-async function measureVolumes(deps: SnapshotDeps, host: string, nodes: readonly PlannedNode[]): Promise<Map<number, Map<string, number>>> {
-  const sizes = await Promise.all(nodes.map(async (node) => {
-    const bytes = new Map<string, number>();
-    for (const v of node.volumes) {
-      const r = await deps.runtime.exec(host, node.containerName, ['du', '-s', '-B1', v.path], { timeoutMs: 60_000, user: '0' }).catch(() => undefined);
-      const n = r?.exitCode === 0 ? Number(r.output.trim().split(/\s+/)[0]) : NaN;
-      if (Number.isFinite(n)) bytes.set(v.name, n);
-    }
-    return [node.ordinal, bytes] as const;
-  }));
+async function measureVolumes(
+  deps: SnapshotDeps,
+  host: string,
+  nodes: readonly PlannedNode[],
+): Promise<Map<number, Map<string, number>>> {
+  const sizes = await Promise.all(
+    nodes.map(async (node) => {
+      const bytes = new Map<string, number>();
+      for (const v of node.volumes) {
+        const r = await deps.runtime
+          .exec(host, node.containerName, ['du', '-s', '-B1', v.path], { timeoutMs: 60_000, user: '0' })
+          .catch(() => undefined);
+        const n = r?.exitCode === 0 ? Number(r.output.trim().split(/\s+/)[0]) : NaN;
+        if (Number.isFinite(n)) bytes.set(v.name, n);
+      }
+      return [node.ordinal, bytes] as const;
+    }),
+  );
   return new Map(sizes);
 }
 
@@ -57,14 +79,21 @@ function planCopies(nodes: readonly PlannedNode[], sizes: Map<number, Map<string
       const measured = sizes.get(n.ordinal)?.get(v.name);
       // Unmeasured is not empty: its size could not be held against the cap or SNAPSHOT_MAX_BYTES, so it stays out.
       if (measured === undefined) {
-        const why = 'its size could not be measured (du failed in the node), so it could not be checked against the limits';
-        skippedOf.set(n.ordinal, [...(skippedOf.get(n.ordinal) ?? []), { name: v.name, path: v.path, bytes: 0, skipped: why }]);
+        const why =
+          'its size could not be measured (du failed in the node), so it could not be checked against the limits';
+        skippedOf.set(n.ordinal, [
+          ...(skippedOf.get(n.ordinal) ?? []),
+          { name: v.name, path: v.path, bytes: 0, skipped: why },
+        ]);
         skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
         continue;
       }
       if (measured > budget) {
         const why = `${Math.round(measured / 2 ** 20)} MiB, over the ${Math.round(cap / 2 ** 20)} MiB data cap (take the snapshot again with --with-data to include it)`;
-        skippedOf.set(n.ordinal, [...(skippedOf.get(n.ordinal) ?? []), { name: v.name, path: v.path, bytes: measured, skipped: why }]);
+        skippedOf.set(n.ordinal, [
+          ...(skippedOf.get(n.ordinal) ?? []),
+          { name: v.name, path: v.path, bytes: measured, skipped: why },
+        ]);
         skipped.push({ what: `volume ${v.name} of ${n.hostname}`, why });
         continue;
       }

@@ -1,4 +1,4 @@
-import { committedImageRef, snapshotLabel, type SnapshotNodeImage } from '../../../domain/snapshot.js';
+import { committedImageRef, type SnapshotNodeImage, snapshotLabel } from '../../../domain/snapshot.js';
 import type { PlannedCopies } from './copies.js';
 import type { Taking } from './taking.js';
 
@@ -32,7 +32,10 @@ export async function cutEveryNode(taking: Taking, planned: PlannedCopies): Prom
       ...plan.nodes.map(async (n) => {
         const ref = committedImageRef(snapshot.id, n.hostname);
         // The label contract: the committed image is the cluster's (role, node) and, above all, the snapshot's.
-        images.set(n.ordinal, await data.commit(host, n.containerName, ref, { [snapshotLabel]: snapshot.id, ...n.labels }));
+        images.set(
+          n.ordinal,
+          await data.commit(host, n.containerName, ref, { [snapshotLabel]: snapshot.id, ...n.labels }),
+        );
       }),
       ...planned.copies.map(async ({ node, volume, file }) => {
         const added = await bundle.addTar(file, await data.exportVolume(host, volume.volumeName));
@@ -40,12 +43,31 @@ export async function cutEveryNode(taking: Taking, planned: PlannedCopies): Prom
       }),
     ]);
     // In the template's order, whichever copy finished first.
-    for (const n of plan.nodes) volumes.get(n.ordinal)!.sort((a, b) => n.volumes.findIndex((v) => v.name === a.name) - n.volumes.findIndex((v) => v.name === b.name));
+    for (const n of plan.nodes)
+      volumes
+        .get(n.ordinal)!
+        .sort((a, b) => n.volumes.findIndex((v) => v.name === a.name) - n.volumes.findIndex((v) => v.name === b.name));
   } finally {
-    await Promise.all(plan.nodes.map((n) => data.unpause(host, n.containerName).catch((e) => logger.error({ node: n.hostname, err: (e as Error).message }, 'unpause failed after a snapshot'))));
+    await Promise.all(
+      plan.nodes.map((n) =>
+        data
+          .unpause(host, n.containerName)
+          .catch((e) =>
+            logger.error({ node: n.hostname, err: (e as Error).message }, 'unpause failed after a snapshot'),
+          ),
+      ),
+    );
   }
   const pauseEnd = deps.clock.now();
-  return { images, volumes, pause: { startedAt: pauseStart.toISOString(), endedAt: pauseEnd.toISOString(), ms: pauseEnd.getTime() - pauseStart.getTime() } };
+  return {
+    images,
+    volumes,
+    pause: {
+      startedAt: pauseStart.toISOString(),
+      endedAt: pauseEnd.toISOString(),
+      ms: pauseEnd.getTime() - pauseStart.getTime(),
+    },
+  };
 }
 
 /**

@@ -2,9 +2,9 @@ import type { ClusterView } from '../../../domain/cluster.js';
 import { snapshotOperation } from '../../../domain/operations/snapshot.js';
 import { checkSnapshotQuota, snapshotQuotaFor } from '../../../domain/snapshot-limits.js';
 import { AppError } from '../../../errors.js';
-import { findManageable, type ClusterRef } from '../../find-manageable.js';
+import { type ClusterRef, findManageable } from '../../find-manageable.js';
 import type { SnapshotStore } from '../../ports.js';
-import { beginOperation, refuseUnlessStartable, type RequestOperationDeps } from '../request.js';
+import { beginOperation, type RequestOperationDeps, refuseUnlessStartable } from '../request.js';
 
 export interface RequestSnapshotDeps extends RequestOperationDeps {
   snapshots: Pick<SnapshotStore, 'usage'>;
@@ -31,16 +31,22 @@ export async function requestSnapshot(
   if (!ref.name && !ref.id) {
     const mine = await deps.store.listLive({ owner: actor });
     if (mine.length !== 1)
-      throw new AppError('bad_command', mine.length
-        ? `You have ${mine.length} live clusters (${mine.map((c) => c.name).join(', ')}); which one?`
-        : 'You have no live clusters to snapshot.', {
-        hints: ['Usage: `/cluster snapshot [NAME] [-m "NOTE"] [--with-data]`'],
-      });
+      throw new AppError(
+        'bad_command',
+        mine.length
+          ? `You have ${mine.length} live clusters (${mine.map((c) => c.name).join(', ')}); which one?`
+          : 'You have no live clusters to snapshot.',
+        {
+          hints: ['Usage: `/cluster snapshot [NAME] [-m "NOTE"] [--with-data]`'],
+        },
+      );
     target = { id: mine[0]!.id };
   }
   const view = await findManageable(deps, actor, target);
   const params = {
-    ...(opts.note && { note: opts.note }), withData: Boolean(opts.withData), ...(opts.thenDelete && { thenDelete: true }),
+    ...(opts.note && { note: opts.note }),
+    withData: Boolean(opts.withData),
+    ...(opts.thenDelete && { thenDelete: true }),
   };
   await refuseUnlessStartable(deps, snapshotOperation, view, params);
   // The taker's quota, before anything is queued (the job checks the count again as it starts, and the bytes once

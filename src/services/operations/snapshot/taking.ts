@@ -4,8 +4,20 @@ import type { ClusterPlan } from '../../../domain/plan.js';
 import type { Snapshot } from '../../../domain/snapshot.js';
 import type { SnapshotQuota } from '../../../domain/snapshot-limits.js';
 import type {
-  ArtifactStore, Checkpoint, Clock, ClusterStore, ContainerRuntime, Log, NodeDataPort, Notifier, OperationStore, Settings,
-  SnapshotBundle, SnapshotBundles, SnapshotStore, TemplateCatalog,
+  ArtifactStore,
+  Checkpoint,
+  Clock,
+  ClusterStore,
+  ContainerRuntime,
+  Log,
+  NodeDataPort,
+  Notifier,
+  OperationStore,
+  Settings,
+  SnapshotBundle,
+  SnapshotBundles,
+  SnapshotStore,
+  TemplateCatalog,
 } from '../../ports.js';
 
 export interface SnapshotDeps {

@@ -1,7 +1,7 @@
 import { type AppError, isAppError } from '../../../errors.js';
 import type { Log } from '../../ports.js';
-import type { RequestOperationDeps } from '../request.js';
 import { requestDelete } from '../delete/request.js';
+import type { RequestOperationDeps } from '../request.js';
 
 /**
  * Snapshot & delete (the last expiry reminder's button): after a snapshot job, if its operation asked for
@@ -10,7 +10,10 @@ import { requestDelete } from '../delete/request.js';
  * delete. A failed snapshot deletes nothing: the thread says why, and the cluster expires as planned.
  * A crash between the two leaves the cluster to that same expiry; the snapshot is kept either way.
  */
-export async function deleteAfterSnapshot(deps: RequestOperationDeps & { logger: Log }, operationId: string): Promise<boolean> {
+export async function deleteAfterSnapshot(
+  deps: RequestOperationDeps & { logger: Log },
+  operationId: string,
+): Promise<boolean> {
   const op = await deps.operations.get(operationId);
   if (op?.kind !== 'snapshot' || op.params.thenDelete !== true || op.state !== 'succeeded') return false;
   try {
@@ -19,7 +22,10 @@ export async function deleteAfterSnapshot(deps: RequestOperationDeps & { logger:
   } catch (err) {
     // Gone already, handed to someone else meanwhile, or busy: nothing to force; say so in the log.
     if (!isAppError(err)) throw err;
-    deps.logger.warn({ clusterId: op.clusterId, operationId, code: (err as AppError).code, err: (err as AppError).userMessage }, 'snapshot & delete: the delete was not started');
+    deps.logger.warn(
+      { clusterId: op.clusterId, operationId, code: (err as AppError).code, err: (err as AppError).userMessage },
+      'snapshot & delete: the delete was not started',
+    );
     return false;
   }
 }
