@@ -83,6 +83,21 @@ export async function removeAllByLabel(
     );
 }
 
+/**
+ * Removes the containers a deployment made that belong to no cluster (its helpers: a host-firewall or volume helper
+ * the Docker daemon went away under is left behind, for the reconciler of a deployment that keeps running; a test's
+ * deployment ends with its file) on each of `engines`.
+ */
+export async function removeHelpersOf(instance: string, engines: TestEngine[] = [localEngine]): Promise<void> {
+  const filters = { label: [`clusterbot.instance=${instance}`, 'clusterbot.helper'] };
+  await Promise.all(
+    engines.map(async (e) => {
+      for (const c of await e.docker.listContainers({ all: true, filters }))
+        await e.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignore404);
+    }),
+  );
+}
+
 /** The /24 subnets (as "a.b.c.0/24" strings) of every Docker network, to pick a free test subnet. */
 export async function subnetsInUse(): Promise<Set<string>> {
   const out = new Set<string>();

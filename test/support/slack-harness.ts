@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { clientFor } from '../../src/docker/host-pool.js';
 import { type ClusterbotProcess, startClusterbot } from './clusterbot-process.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { localEngine, removeAllByLabel, type TestEngine } from './docker.js';
+import { localEngine, removeAllByLabel, removeHelpersOf, type TestEngine } from './docker.js';
 import { type FakeMessage, type FakeSlack, startFakeSlack } from './fake-slack.js';
 import {
   type BotResponse,
@@ -193,6 +193,8 @@ export async function startSlackHarness(opts: {
             return { name: x.name, docker: clients.at(-1)!.docker };
           });
         await removeAllByLabel(ids, [localEngine, ...engines]);
+        const [deployment] = (await db.database.pool.query<{ id: string }>('SELECT id FROM deployment')).rows;
+        if (deployment) await removeHelpersOf(deployment.id, [localEngine, ...engines]);
       } finally {
         for (const c of clients) c.agent.destroy();
         await db.drop();
