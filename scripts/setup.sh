@@ -5,6 +5,12 @@
 # Skip the image build with CLUSTERBOT_SKIP_IMAGES=1; pick recipes with CLUSTERBOT_IMAGES="zookeeper spark".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The daemons this starts (dockerd, PostgreSQL, Redis) keep every descriptor they inherit: run under
+# `flock LOCK bash scripts/setup.sh`, they would hold LOCK for as long as they run. 255 is bash's copy of this script.
+for f in /proc/$$/fd/*; do
+  f="${f##*/}"
+  if [ "$f" -gt 2 ] && [ "$f" != 255 ] && [ -e "/proc/$$/fd/$f" ]; then eval "exec $f>&-"; fi
+done
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

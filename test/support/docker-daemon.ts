@@ -7,6 +7,7 @@
  * serving them while the daemon is down.
  */
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const defaultRestart = [
   'set -e',
@@ -14,7 +15,9 @@ const defaultRestart = [
   'pid=$(cat /var/run/docker.pid)',
   'kill -TERM "$pid"',
   'while kill -0 "$pid" 2>/dev/null; do sleep 0.5; done',
-  'setsid dockerd >>/var/log/dockerd.log 2>&1 < /dev/null &',
+  // Through detach.sh: a dockerd started here would otherwise keep what this process inherited (under
+  // `flock LOCK npm test`, the lock, held for as long as the daemon runs).
+  `bash ${JSON.stringify(fileURLToPath(new URL('../../scripts/detach.sh', import.meta.url)))} /var/log/dockerd.log dockerd`,
   'for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; sleep 0.5; done',
   'exit 1',
 ].join('\n');
