@@ -93,15 +93,24 @@ export function createNodeRuntime(ctx: RuntimeContext): NodeRuntime {
     const put = async (files: PlannedNode['files']) => container.putArchive(await filesTar(files), { path: '/' });
     // Written before every start: a crash between create and start must not leave a node without config.
     if (node.files.length) await call(host, 'copy config files into', name, () => put(node.files));
-    await call(host, 'start', name, async () => {
-      try {
-        await container.start();
-      } catch (e) {
-        if (statusOf(e) === 304) return; // started already
-        if (isPortTaken(e)) throw portTaken(host, node, hostPorts, e);
-        throw e;
-      }
-    });
+    // Ports Docker picks itself can collide too: another engine on the same machine, or a process, may hold the one
+    // its allocator offers (it knows only its own). Each start asks it for the next one, so a few tries get a free one;
+    // ports pinned to what the node had before cannot move (portTaken says so).
+    const pinned = (hostPorts?.size ?? 0) > 0;
+    for (let attempt = 1; ; attempt++) {
+      const started = await call(host, 'start', name, async () => {
+        try {
+          await container.start();
+          return true;
+        } catch (e) {
+          if (statusOf(e) === 304) return true; // started already
+          if (!isPortTaken(e)) throw e;
+          if (pinned || attempt >= 3) throw portTaken(host, node, hostPorts, e);
+          return false;
+        }
+      });
+      if (started) break;
+    }
     const info = await call(host, 'inspect', name, () => container.inspect());
     const ports = publishedPorts(info, node);
     if (ports.length && info.State.Running) {
@@ -149,6 +158,16 @@ export function createNodeRuntime(ctx: RuntimeContext): NodeRuntime {
 
 function portTaken(host: string, node: PlannedNode, hostPorts: HostPorts, cause: unknown): AppError {
   const pinned = [...(hostPorts?.values() ?? [])].join(', ');
+  if (!pinned)
+    return new AppError(
+      'port_taken',
+      `${node.hostname} could not get a free port to publish on ${host}: three ports Docker offered were taken.`,
+      {
+        hints: ['Press Retry; if it happens again, something on the Docker host is holding many ports.'],
+        retryable: true,
+        cause,
+      },
+    );
   const several = pinned.includes(',');
   const what = `${node.hostname} cannot get its published port${several ? 's' : ''} ${pinned} back on ${host}`;
   return new AppError('port_taken', `${what}: something else took ${several ? 'one' : 'it'} meanwhile.`, {
