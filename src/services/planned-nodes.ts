@@ -17,7 +17,7 @@ export function plannedNodes(catalog: TemplateCatalog, subnetPool: string, clust
 /** An existing cluster's plan (its names, subnet and identity as stored), as `template` plans it today. */
 export function planOf(template: Template, subnetPool: string, cluster: Cluster): ClusterPlan {
   return planCluster({
-    clusterId: cluster.id, clusterName: cluster.name, owner: cluster.owner, template, size: cluster.size,
+    clusterId: cluster.id, clusterName: cluster.planName ?? cluster.name, owner: cluster.owner, template, size: cluster.size,
     subnet: subnetAt(subnetPool, cluster.subnetIndex), identityId: cluster.identityId,
   });
 }
