@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { OperationMetrics, ReconcileMetrics } from './services/ports.js';
+import type { OperationMetrics, PoolMetrics, ReconcileMetrics } from './services/ports.js';
 
 /**
  * Every Prometheus series clusterbot exposes, in one place (manifests/grafana and manifests/prometheus
@@ -38,6 +38,11 @@ export const hostMemory = new Gauge({ name: 'clusterbot_host_memory_bytes', help
 export const hostUp = new Gauge({ name: 'clusterbot_host_up', help: '1 when the Docker host answered at the last scrape', labelNames: ['host'], registers: [registry] });
 export const reconcileFailures = new Counter({ name: 'clusterbot_reconcile_part_failures_total', help: 'Reconciler parts that stopped on an error (a database or Docker that did not answer), by part; the next pass tries again', labelNames: ['part'], registers: [registry] });
 export const orphansQuarantined = new Gauge({ name: 'clusterbot_orphans_quarantined', help: 'Clusters this database does not know whose objects are held stopped (clusterbot orphans), after the last reconciler pass', registers: [registry] });
+export const poolTarget = new Gauge({ name: 'clusterbot_pool_target', help: 'Warm pools: how many clusters each pool keeps (read from Postgres at scrape time)', labelNames: ['template', 'size'], registers: [registry] });
+export const poolClusters = new Gauge({ name: 'clusterbot_pool_clusters', help: 'Warm pools: pooled clusters by state (ready, warming), read from Postgres at scrape time', labelNames: ['template', 'size', 'state'], registers: [registry] });
+export const poolClaims = new Counter({ name: 'clusterbot_pool_claims_total', help: 'Creates that claimed a pooled cluster (hits), by template', labelNames: ['template'], registers: [registry] });
+export const poolMisses = new Counter({ name: 'clusterbot_pool_misses_total', help: 'Creates of a pooled shape that found none ready (cold creates), by template', labelNames: ['template'], registers: [registry] });
+export const poolClaimSeconds = new Histogram({ name: 'clusterbot_pool_claim_seconds', help: 'A hit: from the request to its card written ready (a miss is clusterbot_operation_duration_seconds{kind="create"})', labelNames: ['template'], buckets: callBuckets, registers: [registry] });
 export const warningsOpen = new Gauge({ name: 'clusterbot_warnings_open', help: 'Cluster warnings open now, by kind (fed by the monitor)', labelNames: ['kind'], registers: [registry] });
 
 /** Every series name above (tests check the dashboard and alert rules name only these). */
@@ -55,6 +60,14 @@ export const operationMetrics: OperationMetrics = {
     operationsFinished.inc({ kind, outcome });
     operationDuration.observe({ kind, outcome }, Math.max(0, seconds));
   },
+};
+
+export const poolMetrics: PoolMetrics = {
+  claimed: (template, seconds) => {
+    poolClaims.inc({ template });
+    poolClaimSeconds.observe({ template }, Math.max(0, seconds));
+  },
+  missed: (template) => poolMisses.inc({ template }),
 };
 
 export const reconcileMetrics: ReconcileMetrics = {
@@ -161,6 +174,19 @@ export function attachStateCollectors(src: StateSources): void {
         }
       }),
       warningsReader?.().then(setOpenWarnings),
+      Promise.all([
+        src.query('SELECT template, size, target FROM pools'),
+        src.query("SELECT template, size, CASE WHEN state = 'ready' THEN 'ready' ELSE 'warming' END AS state, count(*)::int AS n FROM clusters WHERE pooled_at IS NOT NULL AND state IN ('requested', 'provisioning', 'ready') GROUP BY 1, 2, 3"),
+      ]).then(([targets, counts]) => {
+        poolTarget.reset();
+        poolClusters.reset();
+        for (const r of targets.rows) {
+          const shape = { template: String(r.template), size: String(r.size) };
+          poolTarget.set(shape, Number(r.target));
+          for (const state of ['ready', 'warming']) poolClusters.set({ ...shape, state }, 0);
+        }
+        for (const r of counts.rows) poolClusters.set({ template: String(r.template), size: String(r.size), state: String(r.state) }, Number(r.n));
+      }),
     ]);
   };
 }

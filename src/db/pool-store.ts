@@ -1,6 +1,6 @@
 import type { PoolStore } from '../services/ports.js';
 import {
-  claimPooledCluster, clearPools, listPooled, listPools, poolStatus, recordPoolRequest, retirePooledCluster, seedPools, setPool,
+  claimPooledCluster, clearPools, listPooled, listPools, poolStatus, recordPoolMiss, retirePooledCluster, seedPools, setPool,
 } from './queries/pools.js';
 import type { Db } from './tx.js';
 
@@ -15,6 +15,6 @@ export function createPoolStore(db: Db): PoolStore {
     pooled: () => listPooled(db),
     claim: (c, tell) => claimPooledCluster(db, c, tell),
     retire: (id, reason) => retirePooledCluster(db, id, reason),
-    recordMiss: (shape, clusterId) => recordPoolRequest(db, { ...shape, hit: false, clusterId }),
+    recordMiss: (shape, clusterId) => recordPoolMiss(db, shape, clusterId),
   };
 }

@@ -25,9 +25,12 @@ import { createClusterRuntime } from '../docker/cluster-runtime.js';
 import { createHostPool, type HostPool } from '../docker/host-pool.js';
 import { createImageDistribution } from '../docker/image-distribution.js';
 import { createHostStore } from '../db/host-store.js';
+import { createPoolStore } from '../db/pool-store.js';
+import { checkCreate } from '../domain/policy.js';
+import { AppError } from '../errors.js';
 import { checkHosts } from '../services/check-hosts.js';
 import { createHostProbe } from '../docker/host-probe.js';
-import type { HostProbe, HostRecord, HostStore } from '../services/ports.js';
+import type { HostProbe, HostRecord, HostStore, PoolStore } from '../services/ports.js';
 import { createImageBuilder, type ImageBuilder } from '../docker/image-builder.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
@@ -49,6 +52,8 @@ export interface Context {
   instance: string;
   store: ClusterStore;
   hosts: HostStore;
+  /** Warm pools (`clusterbot pool`, POOLS) and their pooled clusters. */
+  pools: PoolStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
   /** `/cluster transfer` offers (db/transfer-offer-store.ts). */
@@ -129,6 +134,13 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const hostStore = createHostStore(database.db);
   await hostStore.seed(config.docker.hosts);
   const registered = await hostStore.list();
+  // Pools are rows too (clusterbot pool set|clear); POOLS seeds the shapes not defined yet.
+  const poolStore = createPoolStore(database.db);
+  for (const spec of config.pools.seed) {
+    const check = checkCreate(catalog.list(), spec.template, spec.size);
+    if (!check.ok) throw new AppError('config_invalid', `Invalid configuration: POOLS: ${spec.template}:${spec.size}: ${check.message}`);
+  }
+  await poolStore.seed(config.pools.seed);
   const pool = createHostPool(registered.map(hostConfigOf));
   lifecycle.defer('docker connections', () => pool.close());
   const connectRedis = (role: string) => {
@@ -171,6 +183,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
     instance,
     store: createClusterStore(database.db),
     hosts: hostStore,
+    pools: poolStore,
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
     transfers: createTransferOfferStore(database.db),
@@ -206,6 +219,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
       hostHealth: { timeoutMs: config.hostHealth.timeoutMs, lostAfterSeconds: config.hostHealth.lostAfterSeconds, recoverySeconds: config.hostHealth.recoverySeconds },
       migrateRollbackHours: config.migrateRollbackHours,
       transferOfferHours: config.transferOfferHours,
+      poolMaxAgeHours: config.pools.maxAgeHours,
     },
   };
 }

@@ -12,7 +12,9 @@ import { webUiAccess } from '../services/web-ui-access.js';
 import { resolveSigningKey } from '../artifacts/create-artifact-store.js';
 import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http/routes.js';
 import { guardPublicServer, publicServerTimeouts } from '../http/public-server.js';
-import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith, reconcileMetrics } from '../metrics.js';
+import { attachStateCollectors, instrumentSlackFetch, operationMetrics, poolMetrics, readOpenWarningsWith, reconcileMetrics } from '../metrics.js';
+import { keepPools } from '../services/pool-keeper.js';
+import { quietAboutPools } from '../services/pool-quiet.js';
 import { startWorker } from '../queue/worker.js';
 import type { Checkpoint, Notifier } from '../services/ports.js';
 import { scheduledJobs } from '../queue/job-catalog.js';
@@ -176,13 +178,14 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
   // change's transaction, so a Home published then could read the state from before it, and keep showing it.
   const sender = startOutboxSender({ client, outbox, refs: ctx.store, logger: ctx.logger, name: ctx.tag, channelIntervalMs, maxBackoffMs: retryMaxMs, callLimits: slackCallLimits(ctx), cardClaimed: homeChanged });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, shares: cardShares(ctx), logger: ctx.logger });
+  return quietAboutPools(createOutboxNotifier({ outbox, operations: ctx.operations, catalog: ctx.catalog, clock: ctx.clock, advertiseHost: ctx.settings.advertiseHost, hosts: ctx.hosts, shares: cardShares(ctx), logger: ctx.logger }));
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
   return {
     store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, transfers: ctx.transfers, artifacts: ctx.artifacts.store, queue: ctx.producer,
     notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime,
+    pools: ctx.pools, poolMetrics,
   };
 }
 
@@ -194,6 +197,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     'snapshot.retention': ctx.config.snapshots.sweepSeconds * 1000,
     reconcile: ctx.config.reconcile.intervalSeconds * 1000,
     'host.health': ctx.config.hostHealth.intervalSeconds * 1000,
+    'pool.keep': ctx.config.pools.keepSeconds * 1000,
     ...(monitoring && { 'cluster.monitor': ctx.config.monitor.intervalSeconds * 1000 }),
   };
   const reconcileDeps = {
@@ -227,6 +231,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       })),
       reconcile: async () => void (await reconcile(reconcileDeps)),
       'host.health': async () => void (await watchHosts({ ...deps, hosts: ctx.hosts, probe: ctx.probe })),
+      'pool.keep': async () => void (await keepPools({ ...deps, pools: ctx.pools, hosts: ctx.hosts })),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -246,6 +251,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await ctx.producer.schedule('host.health', intervals['host.health']);
+  await ctx.producer.schedule('pool.keep', intervals['pool.keep']);
   const unpauseDeps = { operations: ctx.operations, data: ctx.data, inspector: reconcileDeps.inspector, logger: ctx.logger };
   const paused = await unpauseInterrupted(unpauseDeps).catch((e) =>
     ctx.logger.warn({ err: (e as Error).message }, 'could not check for clusters a crashed snapshot left paused'));
@@ -365,7 +371,7 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
       'or run `clusterbot shell --allow-slack-clusters` if you really mean to.');
   const shell = createShell(io, ctx.config.shellUser);
   const webUi = webUiDeps(ctx);
-  const notifier = createShellNotifier({
+  const notifier = quietAboutPools(createShellNotifier({
     print: shell.print,
     catalog: ctx.catalog,
     clock: ctx.clock,
@@ -378,7 +384,7 @@ export async function runShell(ctx: Context, shutdown: Pick<Shutdown, 'handBack'
       const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
       return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
     },
-  });
+  }));
   await runWorker(ctx, notifier, shutdown);
   // Snapshot download links point at this process's HTTP server; the shell still works without it.
   await serveHttp(ctx).catch((e: Error) =>

@@ -6,5 +6,6 @@ import { onCommand } from '../handler.js';
 export const listCommand = onCommand('list', async (deps, caller, command) => {
   const { store, settings, clock } = deps;
   const [clusters, usage] = await Promise.all([store.listLive(command.all ? {} : { owner: caller.user }), store.usage(caller.user)]);
-  return renderList(clusters, caller.user, clock.now(), command.all, describeQuotaUse(usage.user, quotaFor(caller.user, settings)));
+  // Warm pools' clusters are nobody's (`clusterbot pool list` counts them); a claimed one is its claimer's.
+  return renderList(clusters.filter((c) => !c.pooledAt), caller.user, clock.now(), command.all, describeQuotaUse(usage.user, quotaFor(caller.user, settings)));
 });

@@ -97,6 +97,15 @@ export async function countFilling(tx: DbOrTx, template: string, size: number): 
   return row?.n ?? 0;
 }
 
+/** A cold create of a shape that has a pool (a miss); false when the shape has none (nothing recorded). */
+export async function recordPoolMiss(db: DbOrTx, shape: { template: string; size: number }, clusterId: string): Promise<boolean> {
+  const r = await db.execute(sql`
+    INSERT INTO ${poolRequests} (template, size, hit, cluster_id)
+    SELECT ${shape.template}, ${shape.size}, false, ${clusterId}::uuid
+    WHERE EXISTS (SELECT 1 FROM ${pools} WHERE template = ${shape.template} AND size = ${shape.size})`);
+  return (r.rowCount ?? 0) > 0;
+}
+
 export async function recordPoolRequest(db: DbOrTx, r: { template: string; size: number; hit: boolean; clusterId: string | null }): Promise<void> {
   await db.insert(poolRequests).values(r);
 }

@@ -25,6 +25,14 @@ export interface PoolStore {
   claim(c: ClaimPooled, tell?: Tell): Promise<{ cluster: Cluster; claimed: boolean } | undefined>;
   /** A pooled cluster that is not busy starts being deleted; its delete operation to enqueue, or undefined. */
   retire(id: string, reason: string): Promise<Operation | undefined>;
-  /** A create of a pooled shape that found none ready (a miss), for `pool list`. */
-  recordMiss(shape: { template: string; size: number }, clusterId: string): Promise<void>;
+  /** A cold create: recorded as a miss, for `pool list`, when its shape has a pool (true then). */
+  recordMiss(shape: { template: string; size: number }, clusterId: string): Promise<boolean>;
+}
+
+/** What a create reports about warm pools for /metrics (src/metrics.ts); absent: not counted. */
+export interface PoolMetrics {
+  /** A create claimed a pooled cluster; `seconds` from the request to its card being written ready. */
+  claimed(template: string, seconds: number): void;
+  /** A create of a shape found no ready pooled cluster (counted only for shapes that have a pool). */
+  missed(template: string): void;
 }
