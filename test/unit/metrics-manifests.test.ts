@@ -13,7 +13,7 @@ import { instrumentSlackFetch, registry, seriesNames, setOpenWarnings, slackMeth
 /** Series names in a PromQL expression (identifiers followed by `{`, `[`, `)` or space, minus functions and labels). */
 function seriesIn(expr: string): string[] {
   const withoutStrings = expr.replace(/"[^"]*"/g, '""').replace(/\{[^}]*\}/g, '{}').replace(/\[[^\]]*\]/g, '[]');
-  const keywords = new Set(['sum', 'by', 'rate', 'increase', 'histogram_quantile', 'clamp_min', 'and', 'or', 'on', 'without', 'max', 'min', 'avg', 'count', 'le', 'kind', 'host', 'call', 'state', 'method', 'outcome', 'template', 'instance', 'job', 'part']);
+  const keywords = new Set(['sum', 'by', 'rate', 'increase', 'histogram_quantile', 'clamp_min', 'and', 'or', 'on', 'without', 'max', 'min', 'avg', 'count', 'le', 'kind', 'host', 'call', 'state', 'method', 'outcome', 'template', 'instance', 'job', 'part', 'size']);
   return [...withoutStrings.matchAll(/\b[a-zA-Z_:][a-zA-Z0-9_:]*\b/g)].map((m) => m[0]).filter((w) => !keywords.has(w) && !/^\d/.test(w) && !/^e\d/.test(w));
 }
 
