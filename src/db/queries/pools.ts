@@ -163,7 +163,8 @@ export async function claimPooledCluster(db: Db, c: ClaimPooled, tell?: Tell): P
       .update(clusters)
       .set({
         name: c.name, owner: c.owner, team: c.team, channel: c.channel, expiresAt: c.expiresAt, requestKey: c.requestKey,
-        pooledAt: null, planName: candidate.planName ?? candidate.name, updatedAt: sql`now()`,
+        // Created for the claimer now: the card's date and MAX_LIFETIME_DAYS count from the claim, not the pool's build.
+        pooledAt: null, planName: candidate.planName ?? candidate.name, createdAt: sql`now()`, updatedAt: sql`now()`,
       })
       .where(and(eq(clusters.id, candidate.id), pooled, eq(clusters.state, 'ready')))
       .returning();
