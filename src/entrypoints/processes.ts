@@ -185,7 +185,7 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
   return {
     store: ctx.store, operations: ctx.operations, snapshots: ctx.snapshots, shares: ctx.shares, transfers: ctx.transfers, artifacts: ctx.artifacts.store, queue: ctx.producer,
     notifier, catalog: ctx.catalog, settings: ctx.settings, clock: ctx.clock, logger: ctx.logger, hosts: ctx.hosts, runtime: ctx.runtime,
-    pools: ctx.pools, poolMetrics,
+    pools: ctx.pools, poolMetrics, ...claimCheckpoint(ctx),
   };
 }
 
@@ -425,6 +425,11 @@ function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
       process.kill(process.pid, 'SIGKILL');
     },
   };
+}
+
+/** A claim's fault steps (pool.claiming, pool.claimed) for CLUSTERBOT_FAULT_KILL_AT: the claim runs where the request is handled. */
+function claimCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
+  return ctx.config.faultKillAt?.startsWith('pool.') ? faultCheckpoint(ctx) : {};
 }
 
 function logNotifier(ctx: Context): Notifier {

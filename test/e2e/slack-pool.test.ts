@@ -101,6 +101,32 @@ describe('warm pools: zookeeper 3 kept ready, claimed by /cluster create', () =>
     expect(refilled.filter((id) => pooledIds.includes(id))).toEqual([]);
   }, 360_000);
 
+  it('kill -9 in the middle of a claim leaves the cluster pooled; right after its commit, claimed with one card', async () => {
+    await poolAt(2);
+    const name = `erin-zk-${run}`;
+    // Killed in the claim's transaction, before it commits: nothing was claimed, nothing is told.
+    await h.crashAndRestart({ CLUSTERBOT_FAULT_KILL_AT: 'pool.claiming' });
+    expect((await h.send(`create zookeeper 3 --name ${name}`, { user: 'U0ERIN' }).res).status).toBe(200);
+    await h.bot.exited;
+    await h.crashAndRestart();
+    expect(await q('SELECT id FROM clusters WHERE name = $1', [name])).toEqual([]);
+    expect((await q<{ owner: string }>("SELECT owner FROM clusters WHERE pooled_at IS NOT NULL AND state = 'ready'")).map((r) => r.owner))
+      .toEqual(['clusterbot:pool', 'clusterbot:pool']);
+    await h.drained();
+    expect(h.card(name)).toBeUndefined();
+    // Killed right after the commit: claimed, and its card (written in that commit) is posted once by the next process.
+    await h.crashAndRestart({ CLUSTERBOT_FAULT_KILL_AT: 'pool.claimed' });
+    expect((await h.send(`create zookeeper 3 --name ${name}`, { user: 'U0ERIN' }).res).status).toBe(200);
+    await h.bot.exited;
+    await h.crashAndRestart();
+    const card = await h.waitForCard(name, 'ready', 60_000);
+    expect(card.text).toContain('<@U0ERIN>');
+    const rows = await q<{ owner: string; pooled_at: Date | null }>('SELECT owner, pooled_at FROM clusters WHERE name = $1', [name]);
+    expect(rows).toEqual([{ owner: 'U0ERIN', pooled_at: null }]);
+    await h.drained();
+    expect(h.fake.messages(IDS.channel_id).filter((m) => !m.thread_ts && m.text.includes(name))).toHaveLength(1);
+  }, 300_000);
+
   it('a create that fits nowhere because of pooled clusters takes the room of the oldest one', async () => {
     const [oldest] = await pooledReady();
     // Cap the host at what live clusters reserve now: a new cluster fits only where a pooled one gives way.
@@ -129,7 +155,7 @@ describe('warm pools: zookeeper 3 kept ready, claimed by /cluster create', () =>
     const pooledLeft = await docker.listContainers({ all: true, filters: { label: ['clusterbot.owner=clusterbot:pool'] } });
     const ours = new Set((await q<{ id: string }>('SELECT id FROM clusters WHERE pooled_at IS NOT NULL')).map((r) => r.id));
     expect(pooledLeft.filter((c) => ours.has(c.Labels['clusterbot.cluster']!))).toEqual([]);
-    const [users3] = await q<{ n: number }>("SELECT count(*)::int AS n FROM clusters WHERE state = 'ready' AND pooled_at IS NULL");
-    expect(users3!.n).toBe(4);
+    const [usersReady] = await q<{ n: number }>("SELECT count(*)::int AS n FROM clusters WHERE state = 'ready' AND pooled_at IS NULL");
+    expect(usersReady!.n).toBe(5);
   }, 180_000);
 });

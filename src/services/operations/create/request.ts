@@ -6,7 +6,7 @@ import { quotaFor } from '../../../domain/quota.js';
 import { footprint } from '../../../domain/template.js';
 import { AppError } from '../../../errors.js';
 import type {
-  Clock, ClusterStore, JobQueue, Notifier, OperationStore, PoolMetrics, PoolStore, Settings, TemplateCatalog,
+  Checkpoint, Clock, ClusterStore, JobQueue, Notifier, OperationStore, PoolMetrics, PoolStore, Settings, TemplateCatalog,
 } from '../../ports.js';
 import { telling } from '../../tell.js';
 
@@ -21,6 +21,8 @@ export interface RequestClusterDeps {
   /** Warm pools: a create of a pooled shape claims a ready pooled cluster; absent (unit worlds): every create is cold. */
   pools?: PoolStore;
   poolMetrics?: PoolMetrics;
+  /** Named steps where fault tests kill the process (pool.claiming: in the claim's transaction; pool.claimed: after it). */
+  checkpoint?: Checkpoint;
 }
 
 export interface RequestClusterInput {
@@ -81,9 +83,11 @@ export async function requestCluster(deps: RequestClusterDeps, input: RequestClu
       telling(deps, async (n, v) => {
         await n.clusterChanged(v);
         await n.threadMessage(v, { kind: 'ready', seconds: Math.round((clock.now().getTime() - startedAt) / 1000), smoke: [] });
+        deps.checkpoint?.('pool.claiming');
       }),
     );
     if (claim) {
+      deps.checkpoint?.('pool.claimed');
       if (claim.claimed) deps.poolMetrics?.claimed(shape.template, (clock.now().getTime() - startedAt) / 1000);
       return { view: (await store.view(claim.cluster.id)) ?? { cluster: claim.cluster, nodes: [] }, created: claim.claimed };
     }
