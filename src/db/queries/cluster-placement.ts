@@ -58,6 +58,13 @@ export async function placementTransaction<T>(
   });
 }
 
+/** A create or claim under a name a live cluster has (the live-name index fired). */
+export function nameTaken(name: string): AppError {
+  return new AppError('name_taken', `A live cluster is already called "${name}".`, {
+    hints: ['Pick another name with --name, or delete the old one first.'],
+  });
+}
+
 /** The lowest subnet index no live cluster uses and not in `excluded`. */
 async function freeSubnet(tx: Tx, excluded: Iterable<number>, whenNone: string): Promise<number> {
   const used = await tx.select({ i: clusters.subnetIndex }).from(clusters).where(liveCluster);
@@ -154,11 +161,7 @@ export async function createCluster(
       return { cluster: toCluster(row!), created: true, operation, ...(yielded.length && { yielded }) };
     },
     async (index) => {
-      if (index === 'clusters_live_name') {
-        throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, {
-          hints: ['Pick another name with --name, or delete the old one first.'],
-        });
-      }
+      if (index === 'clusters_live_name') throw nameTaken(c.name);
       if (index === 'clusters_request_key' && c.requestKey) {
         const seen = await findClusterByRequestKey(db, c.requestKey);
         if (seen) return seenResult(db, seen);

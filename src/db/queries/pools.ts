@@ -13,7 +13,7 @@ import type { ClaimPooled, PoolStatus, Tell } from '../../services/ports.js';
 import { inTransaction } from '../in-transaction.js';
 import { clusters, hosts, operations, poolRequests, pools } from '../schema.js';
 import type { Db, DbOrTx, Tx } from '../tx.js';
-import { placementTransaction } from './cluster-placement.js';
+import { nameTaken, placementTransaction } from './cluster-placement.js';
 import { clusterUsage, findClusterByRequestKey, toCluster } from './clusters.js';
 import { recordEvent } from './events.js';
 import { activeOperation, insertOperation } from './operations.js';
@@ -175,11 +175,7 @@ export async function claimPooledCluster(db: Db, c: ClaimPooled, tell?: Tell): P
     if (tell) await tell(cluster, inTransaction(tx));
     return { cluster, claimed: true };
   }, async (index) => {
-    if (index === 'clusters_live_name') {
-      throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, {
-        hints: ['Pick another name with --name, or delete the old one first.'],
-      });
-    }
+    if (index === 'clusters_live_name') throw nameTaken(c.name);
     if (index === 'clusters_request_key' && c.requestKey) {
       const seen = await findClusterByRequestKey(db, c.requestKey);
       if (seen) return { cluster: seen, claimed: false };
