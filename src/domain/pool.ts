@@ -61,11 +61,12 @@ export function pooledClusterName(template: string, size: number, id: string): s
 }
 
 /**
- * What a pooled cluster was built from: its template as loaded (roles, images, config files, smoke checks, version).
- * A pooled cluster whose key is not the template's current one is replaced, so nobody is handed a stale build.
+ * What a pooled cluster was built from: its template as loaded (roles, config files, smoke checks, version) and the
+ * recipe hashes of its images (a rebuilt recipe has a new hash). A pooled cluster whose key is not the current one is
+ * replaced, so nobody is handed a stale build.
  */
-export function recipeKey(template: Template): string {
-  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16);
+export function recipeKey(template: Template, imageHashes: readonly string[] = []): string {
+  return createHash('sha256').update(JSON.stringify(template)).update([...imageHashes].sort().join(',')).digest('hex').slice(0, 16);
 }
 
 /** A pooled cluster as the keeper judges it. */

@@ -231,7 +231,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
       })),
       reconcile: async () => void (await reconcile(reconcileDeps)),
       'host.health': async () => void (await watchHosts({ ...deps, hosts: ctx.hosts, probe: ctx.probe })),
-      'pool.keep': async () => void (await keepPools({ ...deps, pools: ctx.pools, hosts: ctx.hosts })),
+      'pool.keep': async () => void (await keepPools({ ...deps, pools: ctx.pools, hosts: ctx.hosts, imageHash: async (r) => (await ctx.images.resolve(r)).hash })),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.

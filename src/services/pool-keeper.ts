@@ -17,6 +17,8 @@ export interface KeepPoolsDeps {
   settings: Settings;
   clock: Clock;
   logger: Log;
+  /** The recipe hash of an image (its tag): part of a pool's recipe key, so a changed image recipe replaces pooled clusters. */
+  imageHash?: (recipe: string) => Promise<string>;
 }
 
 export interface KeepResult {
@@ -50,12 +52,19 @@ export async function keepPools(deps: KeepPoolsDeps): Promise<KeepResult> {
     return true;
   };
 
+  // Each template's key once per run (an image's hash is read from its recipe files).
+  const keys = new Map<string, Promise<string | undefined>>();
+  const keyOf = (name: string) => {
+    if (!keys.has(name)) keys.set(name, currentKey(deps, name));
+    return keys.get(name)!;
+  };
+
   const kept: PooledCluster[] = [];
   for (const c of pooled) {
     const template = catalog.get(c.template);
     const def = defs.find((d) => d.template === c.template && d.size === c.size);
     const reason = staleReason(c, {
-      now, maxAgeHours: deps.settings.poolMaxAgeHours ?? defaultPoolMaxAgeHours, recipe: template && recipeKey(template),
+      now, maxAgeHours: deps.settings.poolMaxAgeHours ?? defaultPoolMaxAgeHours, recipe: await keyOf(c.template),
       hostState: (h) => (hostList.length ? hostState.get(h) : 'active'), pooled: !!def && !!template && def.target > 0,
     });
     if (reason && (await retire(c, reason))) continue;
@@ -75,6 +84,8 @@ export async function keepPools(deps: KeepPoolsDeps): Promise<KeepResult> {
       logger.warn({ template: def.template, want: def.version, have: check.template.version }, 'pool: the template is at another version; nothing pooled');
       continue;
     }
+    const recipe = await keyOf(def.template);
+    if (recipe === undefined) continue;
     for (let n = mine.length; n < def.target; n++) {
       const id = randomUUID();
       try {
@@ -82,7 +93,7 @@ export async function keepPools(deps: KeepPoolsDeps): Promise<KeepResult> {
           id, name: pooledClusterName(def.template, def.size, id), owner: poolOwner, team: null,
           template: check.template.name, size: check.size, channel: null, expiresAt: pooledExpiry, requestKey: null,
           reserved: footprint(check.template, check.size), quota: null, place: {},
-          pool: { recipe: recipeKey(check.template), target: def.target },
+          pool: { recipe, target: def.target },
         }, { kind: 'create', actor: systemActor });
         if (operation) await queue.enqueue(operation);
         result.added.push(id);
@@ -96,4 +107,21 @@ export async function keepPools(deps: KeepPoolsDeps): Promise<KeepResult> {
   }
   if (result.added.length || result.retired.length) logger.info({ added: result.added.length, retired: result.retired.length }, 'pool keeper');
   return result;
+}
+
+/**
+ * The template's recipe key now; undefined when it is gone or an image's hash cannot be read (nothing is judged stale
+ * and nothing added on a key that could not be read: failure is not a change).
+ */
+async function currentKey(deps: KeepPoolsDeps, name: string): Promise<string | undefined> {
+  const template = deps.catalog.get(name);
+  if (!template) return undefined;
+  if (!deps.imageHash) return recipeKey(template);
+  try {
+    const images = [...new Set(Object.values(template.roles).map((r) => r.image))];
+    return recipeKey(template, await Promise.all(images.map((i) => deps.imageHash!(i))));
+  } catch (err) {
+    deps.logger.warn({ template: name, err: (err as Error).message }, 'pool: could not read the image recipes; pools of it wait');
+    return undefined;
+  }
 }

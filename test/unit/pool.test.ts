@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { HostLoad } from '../../src/domain/placement.js';
-import { parsePoolSpecs, pooledClusterName, pooledToYield, staleReason, type PooledCluster } from '../../src/domain/pool.js';
+import { parsePoolSpecs, pooledClusterName, pooledToYield, recipeKey, staleReason, type PooledCluster } from '../../src/domain/pool.js';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import path from 'node:path';
 import { clusterNamePattern } from '../../src/domain/cluster-name.js';
 
 describe('parsePoolSpecs (POOLS)', () => {
@@ -101,5 +103,16 @@ describe('pooledToYield', () => {
   it('counts an admin cap on memory', () => {
     const r = pooledToYield([host('a', 2048, { maxMemoryMiB: 2048 })], [p('a1', 'a', 5), p('a2', 'a', 3)], { cpus: 1, memoryMiB: 1024 });
     expect(r).toEqual({ host: 'a', yield: ['a1'] });
+  });
+});
+
+describe('recipeKey', () => {
+  const zk = loadTemplateCatalog(path.resolve('manifests/templates')).get('zookeeper')!;
+
+  it('changes with the template and with an image recipe, not with the order images are listed in', () => {
+    const key = recipeKey(zk, ['h1', 'h2']);
+    expect(recipeKey(zk, ['h2', 'h1'])).toBe(key);
+    expect(recipeKey(zk, ['h1', 'h3'])).not.toBe(key);
+    expect(recipeKey({ ...zk, version: `${zk.version}-next` }, ['h1', 'h2'])).not.toBe(key);
   });
 });
