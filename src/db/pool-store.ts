@@ -1,6 +1,6 @@
 import type { PoolStore } from '../services/ports.js';
 import {
-  claimPooledCluster, clearPools, listPooled, listPools, poolStatus, recordPoolMiss, retirePooledCluster, seedPools, setPool,
+  claimPooledCluster, clearPools, listPooled, listPools, poolStatus, recordPoolMiss, retirePooledCluster, seedPools, setPool, whileKeeping,
 } from './queries/pools.js';
 import type { Db } from './tx.js';
 
@@ -16,5 +16,6 @@ export function createPoolStore(db: Db): PoolStore {
     claim: (c, tell) => claimPooledCluster(db, c, tell),
     retire: (id, reason) => retirePooledCluster(db, id, reason),
     recordMiss: (shape, clusterId) => recordPoolMiss(db, shape, clusterId),
+    exclusive: (work) => whileKeeping(db, work),
   };
 }

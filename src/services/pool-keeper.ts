@@ -34,10 +34,15 @@ export const defaultPoolMaxAgeHours = 24;
  * old, template changed, host draining or down, degraded or failed, or their pool removed or shrunk); then each pool
  * missing some gets new ones, each a cluster row and a create operation exactly as `/cluster create` makes (placement
  * under the create lock, then the same provisioning job: images, network, readiness, smoke checks), owned by the
- * pool's reserved owner, with no channel (so no card, thread or DM) and no expiry. Overlapping runs on two workers are
- * harmless: the fill counts its pool under the create lock (pool_full) and a retirement is a guarded update.
+ * pool's reserved owner, with no channel (so no card, thread or DM) and no expiry. One keeper runs at a time across
+ * workers (an advisory lock; a tick that finds it held is skipped), and even overlapping ones would be harmless: the fill
+ * counts its pool under the create lock (pool_full) and a retirement is a guarded update.
  */
-export async function keepPools(deps: KeepPoolsDeps): Promise<KeepResult> {
+export async function keepPools(deps: KeepPoolsDeps): Promise<KeepResult | undefined> {
+  return deps.pools.exclusive(() => keepPoolsNow(deps));
+}
+
+async function keepPoolsNow(deps: KeepPoolsDeps): Promise<KeepResult> {
   const { pools, queue, catalog, clock, logger } = deps;
   const now = clock.now();
   const [defs, pooled, hostList] = await Promise.all([pools.list(), pools.pooled(), deps.hosts?.list() ?? Promise.resolve([])]);

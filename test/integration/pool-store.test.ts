@@ -4,12 +4,16 @@
  * their room; quotas leaving pooled clusters out. Every test gets its own freshly migrated database.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { createHostStore } from '../../src/db/host-store.js';
 import { createPoolStore } from '../../src/db/pool-store.js';
 import { pooledClusterName, pooledExpiry, poolOwner } from '../../src/domain/pool.js';
 import { AppError } from '../../src/errors.js';
+import { keepPools } from '../../src/services/pool-keeper.js';
 import type { ClaimPooled, NewCluster, PoolStore } from '../../src/services/ports.js';
+import { MemoryLog, testSettings } from '../support/memory-ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { rejection } from '../support/rejection.js';
 
@@ -151,5 +155,56 @@ describe('fill and yield', () => {
     // Pinned creates and pools' own fills never push pooled clusters out.
     const pinned = await rejection(t.store.create(coldCreate('U3', { place: { pinned: 'h1' } })));
     expect((pinned as AppError).code).toBe('no_capacity');
+  });
+});
+
+describe('the pool keeper', () => {
+  const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
+  const keeperDeps = (enqueued: string[], now = new Date()) => ({
+    pools, store: t.store, hosts: createHostStore(t.database.db), catalog, settings: testSettings({ poolMaxAgeHours: 24 }), clock: { now: () => now },
+    logger: new MemoryLog(), queue: { enqueue: async (op: { kind: string }) => void enqueued.push(op.kind), enqueueSnapshotDelete: async () => {} },
+  });
+
+  it('fills each pool to its size once, and retires what is stale', async () => {
+    await pools.set({ template: 'zookeeper', size: 3, target: 2 });
+    const enqueued: string[] = [];
+    const first = await keepPools(keeperDeps(enqueued));
+    expect(first?.added).toHaveLength(2);
+    expect(enqueued).toEqual(['create', 'create']);
+    expect((await keepPools(keeperDeps(enqueued)))?.added).toEqual([]);
+    const rows = (await t.database.pool.query("SELECT owner, channel, state FROM clusters WHERE pooled_at IS NOT NULL")).rows;
+    expect(rows).toEqual([{ owner: poolOwner, channel: null, state: 'requested' }, { owner: poolOwner, channel: null, state: 'requested' }]);
+    // Built (ready), then too old: both go, and new ones are asked for in the same run, as many as fit beside the two
+    // still being deleted (the host takes three).
+    for (const id of first!.added) {
+      await t.database.pool.query("UPDATE operations SET state = 'succeeded' WHERE cluster_id = $1", [id]);
+      await t.store.transition(id, 'provisioning');
+      await t.store.transition(id, 'ready');
+    }
+    const later = await keepPools(keeperDeps(enqueued, new Date(Date.now() + 25 * 3600_000)));
+    expect(later?.retired.map((r) => r.reason)).toEqual(['too old', 'too old']);
+    expect(later?.added).toHaveLength(1);
+  });
+
+  it('adds none on a draining host and retires the ready ones there', async () => {
+    const ready = await pooledReady();
+    await pools.set({ template: 'zookeeper', size: 3, target: 1 });
+    // The pooled cluster was built from recipe 'r1', not the template's key: replaced as stale first.
+    const enqueued: string[] = [];
+    await createHostStore(t.database.db).setState('h1', 'draining');
+    const r = await keepPools(keeperDeps(enqueued));
+    expect(r?.retired).toEqual([{ id: ready, reason: 'template changed' }]);
+    expect(r?.added).toEqual([]);
+    expect(enqueued).toEqual(['delete']);
+  });
+
+  it('runs one at a time: a second keeper while one runs skips its tick', async () => {
+    let release!: () => void;
+    const held = pools.exclusive(() => new Promise<string>((r) => { release = () => r('first'); }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await pools.exclusive(async () => 'second')).toBeUndefined();
+    release();
+    expect(await held).toBe('first');
+    expect(await pools.exclusive(async () => 'third')).toBe('third');
   });
 });

@@ -12,7 +12,7 @@ import { AppError } from '../../errors.js';
 import type { ClaimPooled, PoolStatus, Tell } from '../../services/ports.js';
 import { inTransaction } from '../in-transaction.js';
 import { clusters, hosts, operations, poolRequests, pools } from '../schema.js';
-import type { Db, DbOrTx, Tx } from '../tx.js';
+import { advisoryLocks, type Db, type DbOrTx, type Tx } from '../tx.js';
 import { nameTaken, placementTransaction } from './cluster-placement.js';
 import { clusterUsage, findClusterByRequestKey, toCluster } from './clusters.js';
 import { recordEvent } from './events.js';
@@ -125,6 +125,18 @@ export async function retirePooled(tx: Tx, id: string, reason: string): Promise<
   await recordEvent(tx, { clusterId: id, actor: systemActor, kind: 'state.deleting', detail: { reason: `pool: ${reason}` } });
   const operation = await insertOperation(tx, id, { kind: 'delete', actor: systemActor, params: {} });
   return { cluster: toCluster(row), operation };
+}
+
+/**
+ * Runs `work` while holding the pool keeper's lock, or skips it (undefined) when another process holds it. The lock is
+ * the transaction's (it ends with it, or with a dead process's connection); `work` uses connections of its own.
+ */
+export async function whileKeeping<T>(db: Db, work: () => Promise<T>): Promise<T | undefined> {
+  return db.transaction(async (tx) => {
+    const id = sql.raw(String(advisoryLocks.poolKeeper));
+    const { rows } = await tx.execute<{ got: boolean }>(sql`SELECT pg_try_advisory_xact_lock(${id}) AS got`);
+    return rows[0]?.got ? work() : undefined;
+  });
 }
 
 export async function retirePooledCluster(db: Db, id: string, reason: string): Promise<Operation | undefined> {

@@ -27,6 +27,8 @@ export interface PoolStore {
   retire(id: string, reason: string): Promise<Operation | undefined>;
   /** A cold create: recorded as a miss, for `pool list`, when its shape has a pool (true then). */
   recordMiss(shape: { template: string; size: number }, clusterId: string): Promise<boolean>;
+  /** Runs `work` as the only pool keeper across processes, or skips it (undefined) when another one is running. */
+  exclusive<T>(work: () => Promise<T>): Promise<T | undefined>;
 }
 
 /** What a create reports about warm pools for /metrics (src/metrics.ts); absent: not counted. */
