@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { systemActor } from './domain/expiry.js';
 import type { OperationMetrics, PoolMetrics, ReconcileMetrics } from './services/ports.js';
 
 /**
@@ -42,7 +43,7 @@ export const poolTarget = new Gauge({ name: 'clusterbot_pool_target', help: 'War
 export const poolClusters = new Gauge({ name: 'clusterbot_pool_clusters', help: 'Warm pools: pooled clusters by state (ready, warming), read from Postgres at scrape time', labelNames: ['template', 'size', 'state'], registers: [registry] });
 export const poolClaims = new Counter({ name: 'clusterbot_pool_claims_total', help: 'Creates that claimed a pooled cluster (hits), by template', labelNames: ['template'], registers: [registry] });
 export const poolMisses = new Counter({ name: 'clusterbot_pool_misses_total', help: 'Creates of a pooled shape that found none ready (cold creates), by template', labelNames: ['template'], registers: [registry] });
-export const poolClaimSeconds = new Histogram({ name: 'clusterbot_pool_claim_seconds', help: 'A hit: from the request to its card written ready (a miss is clusterbot_operation_duration_seconds{kind="create"})', labelNames: ['template'], buckets: callBuckets, registers: [registry] });
+export const createToReady = new Histogram({ name: 'clusterbot_create_to_ready_seconds', help: 'A user\'s create from the request to ready: outcome hit (claimed from a warm pool, card written ready) or cold (built; pool fills not counted)', labelNames: ['outcome'], buckets: [0.1, 0.25, 0.5, 1, 1.5, 3, 5, 10, 20, 30, 60, 120, 300], registers: [registry] });
 export const warningsOpen = new Gauge({ name: 'clusterbot_warnings_open', help: 'Cluster warnings open now, by kind (fed by the monitor)', labelNames: ['kind'], registers: [registry] });
 
 /** Every series name above (tests check the dashboard and alert rules name only these). */
@@ -56,16 +57,18 @@ export const operationMetrics: OperationMetrics = {
     if (waited !== null) jobWait.observe({ kind }, Math.max(0, waited));
   },
   failed: (kind) => operationsFailed.inc({ kind }),
-  finished: (kind, outcome, seconds) => {
+  finished: (kind, outcome, seconds, actor) => {
     operationsFinished.inc({ kind, outcome });
     operationDuration.observe({ kind, outcome }, Math.max(0, seconds));
+    // A pool's fill is the system's create, not anyone's wait.
+    if (kind === 'create' && outcome === 'succeeded' && actor !== undefined && actor !== systemActor) createToReady.observe({ outcome: 'cold' }, Math.max(0, seconds));
   },
 };
 
 export const poolMetrics: PoolMetrics = {
   claimed: (template, seconds) => {
     poolClaims.inc({ template });
-    poolClaimSeconds.observe({ template }, Math.max(0, seconds));
+    createToReady.observe({ outcome: 'hit' }, Math.max(0, seconds));
   },
   missed: (template) => poolMisses.inc({ template }),
 };
