@@ -10,19 +10,22 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { startSlackHarness, type SlackHarness } from '../test/support/slack-harness.js';
+import { type SlackHarness, startSlackHarness } from '../test/support/slack-harness.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: string) => (args.includes(name) ? args[args.indexOf(name) + 1]! : fallback);
-const shapes = opt('--shapes', 'zookeeper:3,hadoop:2').split(',').map((s) => {
-  const [template, size] = s.split(':');
-  return { template: template!, size: Number(size) };
-});
+const shapes = opt('--shapes', 'zookeeper:3,hadoop:2')
+  .split(',')
+  .map((s) => {
+    const [template, size] = s.split(':');
+    return { template: template!, size: Number(size) };
+  });
 const claims = Number(opt('--claims', '20'));
 const colds = Number(opt('--cold', '3'));
 const admin = 'U0POOLADMIN';
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
+const quantile = (xs: number[], q: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]!;
 
 execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 
@@ -30,7 +33,9 @@ async function poolReady(h: SlackHarness, shape: { template: string; size: numbe
   const deadline = Date.now() + 600_000;
   for (;;) {
     const { rows } = await h.db.database.pool.query(
-      "SELECT count(*)::int AS n FROM clusters WHERE pooled_at IS NOT NULL AND state = 'ready' AND template = $1 AND size = $2", [shape.template, shape.size]);
+      "SELECT count(*)::int AS n FROM clusters WHERE pooled_at IS NOT NULL AND state = 'ready' AND template = $1 AND size = $2",
+      [shape.template, shape.size],
+    );
     if (rows[0].n >= n) return;
     if (Date.now() > deadline) throw new Error(`the ${shape.template} ${shape.size} pool did not fill in 10 minutes`);
     await new Promise((r) => setTimeout(r, 200));
@@ -46,7 +51,9 @@ async function timedCreate(h: SlackHarness, shape: { template: string; size: num
   await h.waitForCard(name, 'ready', 600_000);
   const ms = Date.now() - started;
   await h.send(`delete ${name}`, { responseId: `del-${name}`, user: admin }).res;
-  const button = (await h.reply(`del-${name}`, 60_000)).blocks.flatMap((b) => b.elements ?? []).find((e) => e.action_id === 'cluster.delete.confirm')!;
+  const button = (await h.reply(`del-${name}`, 60_000)).blocks
+    .flatMap((b) => b.elements ?? [])
+    .find((e) => e.action_id === 'cluster.delete.confirm')!;
   await h.press(button, { responseId: `confirm-${name}`, ephemeral: true, user: admin });
   return ms;
 }
@@ -66,8 +73,10 @@ for (const shape of shapes) {
     for (let i = 0; i < colds; i++) cold.push(await timedCreate(h, shape, ' --host local'));
     const { rows } = await h.db.database.pool.query('SELECT hit, count(*)::int AS n FROM pool_requests GROUP BY hit');
     const misses = rows.find((r: { hit: boolean }) => !r.hit)?.n ?? 0;
-    console.log(`${shape.template} ${shape.size}: warm pool p50 ${seconds(quantile(hits, 0.5))}, p95 ${seconds(quantile(hits, 0.95))} over ${hits.length} claims` +
-      ` (${misses} misses; bar p50 ≤ 1.5 s, p95 ≤ 3 s) | cold create p50 ${seconds(quantile(cold, 0.5))}, p95 ${seconds(quantile(cold, 0.95))} over ${cold.length}`);
+    console.log(
+      `${shape.template} ${shape.size}: warm pool p50 ${seconds(quantile(hits, 0.5))}, p95 ${seconds(quantile(hits, 0.95))} over ${hits.length} claims` +
+        ` (${misses} misses; bar p50 ≤ 1.5 s, p95 ≤ 3 s) | cold create p50 ${seconds(quantile(cold, 0.5))}, p95 ${seconds(quantile(cold, 0.95))} over ${cold.length}`,
+    );
   } finally {
     await h.close();
   }

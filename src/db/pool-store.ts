@@ -1,6 +1,15 @@
 import type { PoolStore } from '../services/ports.js';
 import {
-  claimPooledCluster, clearPools, listPooled, listPools, poolStatus, recordPoolMiss, retirePooledCluster, seedPools, setPool, whileKeeping,
+  claimPooledCluster,
+  clearPools,
+  listPooled,
+  listPools,
+  poolStatus,
+  recordPoolMiss,
+  retirePooledCluster,
+  seedPools,
+  setPool,
+  whileKeeping,
 } from './queries/pools.js';
 import type { Db } from './tx.js';
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClusterState } from './cluster-state.js';
-import { memoryCapacityMiB, cpuCapacity, defaultCpuOvercommit, type HostLoad } from './placement.js';
+import { cpuCapacity, defaultCpuOvercommit, type HostLoad, memoryCapacityMiB } from './placement.js';
 import type { Template } from './template.js';
 
 /**
@@ -34,7 +34,10 @@ export const maxPoolTarget = 20;
  */
 export function parsePoolSpecs(text: string): Parsed<PoolSpec[]> {
   const specs: PoolSpec[] = [];
-  for (const raw of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([a-z][a-z0-9-]*):(\d+)=(\d+)$/.exec(raw);
     if (!m) return { ok: false, message: `"${raw}" is not a pool: write TEMPLATE:SIZE=COUNT, e.g. zookeeper:3=2` };
     const spec = { template: m[1]!, size: Number(m[2]), target: Number(m[3]) };
@@ -66,7 +69,11 @@ export function pooledClusterName(template: string, size: number, id: string): s
  * replaced, so nobody is handed a stale build.
  */
 export function recipeKey(template: Template, imageHashes: readonly string[] = []): string {
-  return createHash('sha256').update(JSON.stringify(template)).update([...imageHashes].sort().join(',')).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(template))
+    .update([...imageHashes].sort().join(','))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** A pooled cluster as the keeper judges it. */
@@ -92,7 +99,13 @@ export type StaleReason = 'too old' | 'template changed' | 'host not active' | '
  */
 export function staleReason(
   c: PooledCluster,
-  ctx: { now: Date; maxAgeHours: number; recipe: string | undefined; hostState: (host: string) => string | undefined; pooled: boolean },
+  ctx: {
+    now: Date;
+    maxAgeHours: number;
+    recipe: string | undefined;
+    hostState: (host: string) => string | undefined;
+    pooled: boolean;
+  },
 ): StaleReason | undefined {
   if (!ctx.pooled) return 'no longer pooled';
   if (ctx.now.getTime() - c.pooledAt.getTime() > ctx.maxAgeHours * 3600_000) return 'too old';

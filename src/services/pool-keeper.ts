@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { systemActor } from '../domain/expiry.js';
-import {
-  poolFillingStates, pooledClusterName, pooledExpiry, poolOwner, recipeKey, staleReason, type PooledCluster,
-} from '../domain/pool.js';
 import { checkCreate } from '../domain/policy.js';
+import {
+  type PooledCluster,
+  pooledClusterName,
+  pooledExpiry,
+  poolFillingStates,
+  poolOwner,
+  recipeKey,
+  staleReason,
+} from '../domain/pool.js';
 import { footprint } from '../domain/template.js';
 import { toAppError } from '../errors.js';
 import type { Clock, ClusterStore, HostStore, JobQueue, Log, PoolStore, Settings, TemplateCatalog } from './ports.js';
@@ -45,7 +51,11 @@ export async function keepPools(deps: KeepPoolsDeps): Promise<KeepResult | undef
 async function keepPoolsNow(deps: KeepPoolsDeps): Promise<KeepResult> {
   const { pools, queue, catalog, clock, logger } = deps;
   const now = clock.now();
-  const [defs, pooled, hostList] = await Promise.all([pools.list(), pools.pooled(), deps.hosts?.list() ?? Promise.resolve([])]);
+  const [defs, pooled, hostList] = await Promise.all([
+    pools.list(),
+    pools.pooled(),
+    deps.hosts?.list() ?? Promise.resolve([]),
+  ]);
   const hostState = new Map(hostList.map((h) => [h.name, h.state as string]));
   const result: KeepResult = { added: [], retired: [] };
   const retire = async (c: PooledCluster, reason: string) => {
@@ -69,24 +79,36 @@ async function keepPoolsNow(deps: KeepPoolsDeps): Promise<KeepResult> {
     const template = catalog.get(c.template);
     const def = defs.find((d) => d.template === c.template && d.size === c.size);
     const reason = staleReason(c, {
-      now, maxAgeHours: deps.settings.poolMaxAgeHours ?? defaultPoolMaxAgeHours, recipe: await keyOf(c.template),
-      hostState: (h) => (hostList.length ? hostState.get(h) : 'active'), pooled: !!def && !!template && def.target > 0,
+      now,
+      maxAgeHours: deps.settings.poolMaxAgeHours ?? defaultPoolMaxAgeHours,
+      recipe: await keyOf(c.template),
+      hostState: (h) => (hostList.length ? hostState.get(h) : 'active'),
+      pooled: !!def && !!template && def.target > 0,
     });
     if (reason && (await retire(c, reason))) continue;
     kept.push(c);
   }
 
   for (const def of defs) {
-    const mine = kept.filter((c) => c.template === def.template && c.size === def.size && poolFillingStates.includes(c.state));
+    const mine = kept.filter(
+      (c) => c.template === def.template && c.size === def.size && poolFillingStates.includes(c.state),
+    );
     // A pool made smaller: the surplus goes, oldest ready first (those still warming finish and are judged then).
-    for (const c of mine.filter((m) => m.state === 'ready').slice(0, Math.max(0, mine.length - def.target))) await retire(c, 'pool shrank');
+    for (const c of mine.filter((m) => m.state === 'ready').slice(0, Math.max(0, mine.length - def.target)))
+      await retire(c, 'pool shrank');
     const check = checkCreate(catalog.list(), def.template, def.size);
     if (!check.ok) {
-      logger.warn({ template: def.template, size: def.size, reason: check.message }, 'pool: its shape cannot be created; nothing pooled');
+      logger.warn(
+        { template: def.template, size: def.size, reason: check.message },
+        'pool: its shape cannot be created; nothing pooled',
+      );
       continue;
     }
     if (def.version && def.version !== check.template.version) {
-      logger.warn({ template: def.template, want: def.version, have: check.template.version }, 'pool: the template is at another version; nothing pooled');
+      logger.warn(
+        { template: def.template, want: def.version, have: check.template.version },
+        'pool: the template is at another version; nothing pooled',
+      );
       continue;
     }
     const recipe = await keyOf(def.template);
@@ -94,23 +116,40 @@ async function keepPoolsNow(deps: KeepPoolsDeps): Promise<KeepResult> {
     for (let n = mine.length; n < def.target; n++) {
       const id = randomUUID();
       try {
-        const { operation } = await deps.store.create({
-          id, name: pooledClusterName(def.template, def.size, id), owner: poolOwner, team: null,
-          template: check.template.name, size: check.size, channel: null, expiresAt: pooledExpiry, requestKey: null,
-          reserved: footprint(check.template, check.size), quota: null, place: {},
-          pool: { recipe, target: def.target },
-        }, { kind: 'create', actor: systemActor });
+        const { operation } = await deps.store.create(
+          {
+            id,
+            name: pooledClusterName(def.template, def.size, id),
+            owner: poolOwner,
+            team: null,
+            template: check.template.name,
+            size: check.size,
+            channel: null,
+            expiresAt: pooledExpiry,
+            requestKey: null,
+            reserved: footprint(check.template, check.size),
+            quota: null,
+            place: {},
+            pool: { recipe, target: def.target },
+          },
+          { kind: 'create', actor: systemActor },
+        );
         if (operation) await queue.enqueue(operation);
         result.added.push(id);
       } catch (err) {
         const e = toAppError(err);
         // Full: another keeper filled it. No room: pools never push anyone out; the next run tries again.
-        if (e.code !== 'pool_full') logger.info({ template: def.template, size: def.size, reason: e.userMessage }, 'pool: could not add a pooled cluster now');
+        if (e.code !== 'pool_full')
+          logger.info(
+            { template: def.template, size: def.size, reason: e.userMessage },
+            'pool: could not add a pooled cluster now',
+          );
         break;
       }
     }
   }
-  if (result.added.length || result.retired.length) logger.info({ added: result.added.length, retired: result.retired.length }, 'pool keeper');
+  if (result.added.length || result.retired.length)
+    logger.info({ added: result.added.length, retired: result.retired.length }, 'pool keeper');
   return result;
 }
 
@@ -126,7 +165,10 @@ async function currentKey(deps: KeepPoolsDeps, name: string): Promise<string | u
     const images = [...new Set(Object.values(template.roles).map((r) => r.image))];
     return recipeKey(template, await Promise.all(images.map((i) => deps.imageHash!(i))));
   } catch (err) {
-    deps.logger.warn({ template: name, err: (err as Error).message }, 'pool: could not read the image recipes; pools of it wait');
+    deps.logger.warn(
+      { template: name, err: (err as Error).message },
+      'pool: could not read the image recipes; pools of it wait',
+    );
     return undefined;
   }
 }

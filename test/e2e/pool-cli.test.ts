@@ -8,7 +8,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let t: TestDatabase;
 const cli = (...args: string[]) => runCli(t.url, 'pool', ...args);
-const pools = async () => (await t.database.pool.query('SELECT template, size, target, version FROM pools ORDER BY template, size')).rows;
+const pools = async () =>
+  (await t.database.pool.query('SELECT template, size, target, version FROM pools ORDER BY template, size')).rows;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -25,7 +26,9 @@ describe('clusterbot pool', () => {
       { template: 'hadoop', size: 2, target: 1, version: null },
       { template: 'zookeeper', size: 3, target: 3, version: null },
     ]);
-    await t.database.pool.query("INSERT INTO pool_requests (template, size, hit) VALUES ('zookeeper', 3, true), ('zookeeper', 3, true), ('zookeeper', 3, false)");
+    await t.database.pool.query(
+      "INSERT INTO pool_requests (template, size, hit) VALUES ('zookeeper', 3, true), ('zookeeper', 3, true), ('zookeeper', 3, false)",
+    );
     const lines = (await cli('list')).out.trim().split('\n');
     expect(lines[0]).toBe('TEMPLATE\tSIZE\tVERSION\tTARGET\tREADY\tWARMING\tHITS (24H)\tMISSES (24H)');
     expect(lines).toContain('zookeeper\t3\t-\t3\t0\t0\t2\t1');

@@ -13,8 +13,8 @@ import { pooledClusterName, pooledExpiry, poolOwner } from '../../src/domain/poo
 import { AppError } from '../../src/errors.js';
 import { keepPools } from '../../src/services/pool-keeper.js';
 import type { ClaimPooled, NewCluster, PoolStore } from '../../src/services/ports.js';
-import { MemoryLog, testSettings } from '../support/memory-ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { MemoryLog, testSettings } from '../support/memory-ports.js';
 import { rejection } from '../support/rejection.js';
 
 let t: TestDatabase;
@@ -38,10 +38,24 @@ afterEach(async () => {
 /** A pooled cluster made as the keeper makes one, then built (ready), as the create job would. */
 async function pooledReady(target = 10): Promise<string> {
   const id = randomUUID();
-  const { cluster } = await t.store.create({
-    id, name: pooledClusterName('zookeeper', 3, id), owner: poolOwner, team: null, template: 'zookeeper', size: 3, channel: null,
-    expiresAt: pooledExpiry, requestKey: null, reserved: zk3, quota: null, place: {}, pool: { recipe: 'r1', target },
-  }, { kind: 'create', actor: 'clusterbot' });
+  const { cluster } = await t.store.create(
+    {
+      id,
+      name: pooledClusterName('zookeeper', 3, id),
+      owner: poolOwner,
+      team: null,
+      template: 'zookeeper',
+      size: 3,
+      channel: null,
+      expiresAt: pooledExpiry,
+      requestKey: null,
+      reserved: zk3,
+      quota: null,
+      place: {},
+      pool: { recipe: 'r1', target },
+    },
+    { kind: 'create', actor: 'clusterbot' },
+  );
   await t.database.pool.query("UPDATE operations SET state = 'succeeded' WHERE cluster_id = $1", [cluster.id]);
   await t.store.transition(cluster.id, 'provisioning');
   await t.store.transition(cluster.id, 'ready');
@@ -50,15 +64,33 @@ async function pooledReady(target = 10): Promise<string> {
 
 function claimBy(user: string, over: Partial<ClaimPooled> = {}): ClaimPooled {
   return {
-    template: 'zookeeper', size: 3, name: `${user.toLowerCase()}-zk-${randomUUID().slice(0, 4)}`, owner: user, team: 'T0', channel: 'C0',
-    expiresAt: new Date(Date.now() + 3600_000), requestKey: `key-${randomUUID()}`, quota: { clustersPerUser: 5 }, ...over,
+    template: 'zookeeper',
+    size: 3,
+    name: `${user.toLowerCase()}-zk-${randomUUID().slice(0, 4)}`,
+    owner: user,
+    team: 'T0',
+    channel: 'C0',
+    expiresAt: new Date(Date.now() + 3600_000),
+    requestKey: `key-${randomUUID()}`,
+    quota: { clustersPerUser: 5 },
+    ...over,
   };
 }
 
 function coldCreate(user: string, over: Partial<NewCluster> = {}): NewCluster {
   return {
-    name: `${user.toLowerCase()}-cold-${randomUUID().slice(0, 4)}`, owner: user, team: 'T0', template: 'zookeeper', size: 3, channel: 'C0',
-    expiresAt: new Date(Date.now() + 3600_000), requestKey: null, reserved: zk3, quota: { clustersPerUser: 5 }, place: {}, ...over,
+    name: `${user.toLowerCase()}-cold-${randomUUID().slice(0, 4)}`,
+    owner: user,
+    team: 'T0',
+    template: 'zookeeper',
+    size: 3,
+    channel: 'C0',
+    expiresAt: new Date(Date.now() + 3600_000),
+    requestKey: null,
+    reserved: zk3,
+    quota: { clustersPerUser: 5 },
+    place: {},
+    ...over,
   };
 }
 
@@ -111,7 +143,11 @@ describe('claim', () => {
 
   it('commits the Tell with the claim, and a failing Tell leaves the cluster pooled', async () => {
     const id = await pooledReady();
-    const failed = await rejection(pools.claim(claimBy('U1'), async () => { throw new Error('outbox down'); }));
+    const failed = await rejection(
+      pools.claim(claimBy('U1'), async () => {
+        throw new Error('outbox down');
+      }),
+    );
     expect((failed as Error).message).toBe('outbox down');
     expect((await t.store.get(id))!.owner).toBe(poolOwner);
     const told: string[] = [];
@@ -130,16 +166,29 @@ describe('claim', () => {
 describe('fill and yield', () => {
   it('a fill stops at the target, counted under the create lock', async () => {
     await pooledReady(2);
-    const fills = await Promise.allSettled([1, 2, 3].map(async () => {
-      const id = randomUUID();
-      return t.store.create({
-        id, name: pooledClusterName('zookeeper', 3, id), owner: poolOwner, team: null, template: 'zookeeper', size: 3, channel: null,
-        expiresAt: pooledExpiry, requestKey: null, reserved: { nodes: 3, cpus: 0.1, memoryMiB: 64 }, quota: null, place: {},
-        pool: { recipe: 'r1', target: 2 },
-      });
-    }));
+    const fills = await Promise.allSettled(
+      [1, 2, 3].map(async () => {
+        const id = randomUUID();
+        return t.store.create({
+          id,
+          name: pooledClusterName('zookeeper', 3, id),
+          owner: poolOwner,
+          team: null,
+          template: 'zookeeper',
+          size: 3,
+          channel: null,
+          expiresAt: pooledExpiry,
+          requestKey: null,
+          reserved: { nodes: 3, cpus: 0.1, memoryMiB: 64 },
+          quota: null,
+          place: {},
+          pool: { recipe: 'r1', target: 2 },
+        });
+      }),
+    );
     expect(fills.filter((f) => f.status === 'fulfilled')).toHaveLength(1);
-    for (const f of fills.filter((x) => x.status === 'rejected')) expect(((f as PromiseRejectedResult).reason as AppError).code).toBe('pool_full');
+    for (const f of fills.filter((x) => x.status === 'rejected'))
+      expect(((f as PromiseRejectedResult).reason as AppError).code).toBe('pool_full');
   });
 
   it('a cold create that fits nowhere because of pooled clusters retires the oldest and takes its room', async () => {
@@ -161,8 +210,17 @@ describe('fill and yield', () => {
 describe('the pool keeper', () => {
   const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
   const keeperDeps = (enqueued: string[], now = new Date()) => ({
-    pools, store: t.store, hosts: createHostStore(t.database.db), catalog, settings: testSettings({ poolMaxAgeHours: 24 }), clock: { now: () => now },
-    logger: new MemoryLog(), queue: { enqueue: async (op: { kind: string }) => void enqueued.push(op.kind), enqueueSnapshotDelete: async () => {} },
+    pools,
+    store: t.store,
+    hosts: createHostStore(t.database.db),
+    catalog,
+    settings: testSettings({ poolMaxAgeHours: 24 }),
+    clock: { now: () => now },
+    logger: new MemoryLog(),
+    queue: {
+      enqueue: async (op: { kind: string }) => void enqueued.push(op.kind),
+      enqueueSnapshotDelete: async () => {},
+    },
   });
 
   it('fills each pool to its size once, and retires what is stale', async () => {
@@ -172,8 +230,12 @@ describe('the pool keeper', () => {
     expect(first?.added).toHaveLength(2);
     expect(enqueued).toEqual(['create', 'create']);
     expect((await keepPools(keeperDeps(enqueued)))?.added).toEqual([]);
-    const rows = (await t.database.pool.query("SELECT owner, channel, state FROM clusters WHERE pooled_at IS NOT NULL")).rows;
-    expect(rows).toEqual([{ owner: poolOwner, channel: null, state: 'requested' }, { owner: poolOwner, channel: null, state: 'requested' }]);
+    const rows = (await t.database.pool.query('SELECT owner, channel, state FROM clusters WHERE pooled_at IS NOT NULL'))
+      .rows;
+    expect(rows).toEqual([
+      { owner: poolOwner, channel: null, state: 'requested' },
+      { owner: poolOwner, channel: null, state: 'requested' },
+    ]);
     // Built (ready), then too old: both go, and new ones are asked for in the same run, as many as fit beside the two
     // still being deleted (the host takes three).
     for (const id of first!.added) {
@@ -200,7 +262,12 @@ describe('the pool keeper', () => {
 
   it('runs one at a time: a second keeper while one runs skips its tick', async () => {
     let release!: () => void;
-    const held = pools.exclusive(() => new Promise<string>((r) => { release = () => r('first'); }));
+    const held = pools.exclusive(
+      () =>
+        new Promise<string>((r) => {
+          release = () => r('first');
+        }),
+    );
     await new Promise((r) => setTimeout(r, 100));
     expect(await pools.exclusive(async () => 'second')).toBeUndefined();
     release();

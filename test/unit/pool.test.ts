@@ -1,31 +1,54 @@
-import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import type { HostLoad } from '../../src/domain/placement.js';
-import { parsePoolSpecs, pooledClusterName, pooledToYield, recipeKey, staleReason, type PooledCluster } from '../../src/domain/pool.js';
-import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
+import { loadConfig } from '../../src/config.js';
 import { clusterNamePattern } from '../../src/domain/cluster-name.js';
+import type { HostLoad } from '../../src/domain/placement.js';
+import {
+  type PooledCluster,
+  parsePoolSpecs,
+  pooledClusterName,
+  pooledToYield,
+  recipeKey,
+  staleReason,
+} from '../../src/domain/pool.js';
 
 describe('parsePoolSpecs (POOLS)', () => {
   it('reads TEMPLATE:SIZE=COUNT entries', () => {
     expect(parsePoolSpecs('zookeeper:3=2, hadoop:2=1')).toEqual({
       ok: true,
-      value: [{ template: 'zookeeper', size: 3, target: 2 }, { template: 'hadoop', size: 2, target: 1 }],
+      value: [
+        { template: 'zookeeper', size: 3, target: 2 },
+        { template: 'hadoop', size: 2, target: 1 },
+      ],
     });
     expect(parsePoolSpecs('')).toEqual({ ok: true, value: [] });
   });
 
   it('refuses what is not a pool, with the entry and the expected form', () => {
-    expect(parsePoolSpecs('zookeeper=2')).toEqual({ ok: false, message: '"zookeeper=2" is not a pool: write TEMPLATE:SIZE=COUNT, e.g. zookeeper:3=2' });
+    expect(parsePoolSpecs('zookeeper=2')).toEqual({
+      ok: false,
+      message: '"zookeeper=2" is not a pool: write TEMPLATE:SIZE=COUNT, e.g. zookeeper:3=2',
+    });
     expect(parsePoolSpecs('zookeeper:3=-1').ok).toBe(false);
-    expect(parsePoolSpecs('zookeeper:0=1')).toEqual({ ok: false, message: '"zookeeper:0=1": the size must be at least 1' });
-    expect(parsePoolSpecs('zookeeper:3=21')).toEqual({ ok: false, message: '"zookeeper:3=21": the pool size must be a whole number from 0 to 20, not 21' });
+    expect(parsePoolSpecs('zookeeper:0=1')).toEqual({
+      ok: false,
+      message: '"zookeeper:0=1": the size must be at least 1',
+    });
+    expect(parsePoolSpecs('zookeeper:3=21')).toEqual({
+      ok: false,
+      message: '"zookeeper:3=21": the pool size must be a whole number from 0 to 20, not 21',
+    });
     expect(parsePoolSpecs('zookeeper:3=1,zookeeper:3=2')).toEqual({ ok: false, message: 'zookeeper:3 is given twice' });
   });
 
   it('is a startup error naming POOLS', () => {
     expect(() => loadConfig({ POOLS: 'zookeeper-3' })).toThrow(/POOLS: "zookeeper-3" is not a pool/);
-    expect(loadConfig({ POOLS: 'zookeeper:3=2' }).pools).toEqual({ seed: [{ template: 'zookeeper', size: 3, target: 2 }], maxAgeHours: 24, keepSeconds: 15 });
+    expect(loadConfig({ POOLS: 'zookeeper:3=2' }).pools).toEqual({
+      seed: [{ template: 'zookeeper', size: 3, target: 2 }],
+      maxAgeHours: 24,
+      keepSeconds: 15,
+    });
   });
 });
 
@@ -43,8 +66,15 @@ describe('pooledClusterName', () => {
 describe('staleReason', () => {
   const now = new Date('2026-12-07T12:00:00Z');
   const c: PooledCluster = {
-    id: 'c1', template: 'zookeeper', size: 3, state: 'ready', host: 'a', pooledAt: new Date('2026-12-07T10:00:00Z'),
-    recipe: 'r1', reservedCpus: 1.5, reservedMemoryMiB: 1536,
+    id: 'c1',
+    template: 'zookeeper',
+    size: 3,
+    state: 'ready',
+    host: 'a',
+    pooledAt: new Date('2026-12-07T10:00:00Z'),
+    recipe: 'r1',
+    reservedCpus: 1.5,
+    reservedMemoryMiB: 1536,
   };
   const ctx = { now, maxAgeHours: 24, recipe: 'r1', hostState: () => 'active', pooled: true };
 
@@ -69,30 +99,50 @@ describe('staleReason', () => {
 
 describe('pooledToYield', () => {
   const host = (name: string, reservedMemoryMiB: number, extra: Partial<HostLoad> = {}): HostLoad => ({
-    name, reachable: true, state: 'active', cpus: 4, memoryMiB: 1024 + 4096, reservedCpus: 0, reservedMemoryMiB, ...extra,
+    name,
+    reachable: true,
+    state: 'active',
+    cpus: 4,
+    memoryMiB: 1024 + 4096,
+    reservedCpus: 0,
+    reservedMemoryMiB,
+    ...extra,
   });
   const p = (id: string, hostName: string, minutesAgo: number, mib = 1024) => ({
-    id, host: hostName, pooledAt: new Date(Date.UTC(2026, 11, 7, 12) - minutesAgo * 60_000), reservedCpus: 0.5, reservedMemoryMiB: mib,
+    id,
+    host: hostName,
+    pooledAt: new Date(Date.UTC(2026, 11, 7, 12) - minutesAgo * 60_000),
+    reservedCpus: 0.5,
+    reservedMemoryMiB: mib,
   });
 
   it('takes the oldest pooled clusters first, as few as make room', () => {
     // Host a has 4096 MiB, all reserved; the create needs 1500: two pooled of 1024 must go, the oldest two.
-    const r = pooledToYield([host('a', 4096)], [p('new', 'a', 1), p('old', 'a', 30), p('mid', 'a', 10)], { cpus: 1, memoryMiB: 1500 });
+    const r = pooledToYield([host('a', 4096)], [p('new', 'a', 1), p('old', 'a', 30), p('mid', 'a', 10)], {
+      cpus: 1,
+      memoryMiB: 1500,
+    });
     expect(r).toEqual({ host: 'a', yield: ['old', 'mid'] });
   });
 
   it('picks the host where the fewest give way', () => {
-    const r = pooledToYield(
-      [host('a', 4096), host('b', 3584)],
-      [p('a1', 'a', 50), p('a2', 'a', 40), p('b1', 'b', 1)],
-      { cpus: 1, memoryMiB: 1500 },
-    );
+    const r = pooledToYield([host('a', 4096), host('b', 3584)], [p('a1', 'a', 50), p('a2', 'a', 40), p('b1', 'b', 1)], {
+      cpus: 1,
+      memoryMiB: 1500,
+    });
     expect(r).toEqual({ host: 'b', yield: ['b1'] });
   });
 
   it('never uses a draining, down or unreachable host, and answers undefined when pooled clusters cannot make room', () => {
-    expect(pooledToYield([host('a', 4096, { state: 'draining' })], [p('a1', 'a', 5), p('a2', 'a', 4)], { cpus: 1, memoryMiB: 1000 })).toBeUndefined();
-    expect(pooledToYield([host('a', 4096, { reachable: false })], [p('a1', 'a', 5)], { cpus: 1, memoryMiB: 1000 })).toBeUndefined();
+    expect(
+      pooledToYield([host('a', 4096, { state: 'draining' })], [p('a1', 'a', 5), p('a2', 'a', 4)], {
+        cpus: 1,
+        memoryMiB: 1000,
+      }),
+    ).toBeUndefined();
+    expect(
+      pooledToYield([host('a', 4096, { reachable: false })], [p('a1', 'a', 5)], { cpus: 1, memoryMiB: 1000 }),
+    ).toBeUndefined();
     expect(pooledToYield([host('a', 4096)], [p('a1', 'a', 5)], { cpus: 1, memoryMiB: 2000 })).toBeUndefined();
   });
 
@@ -101,7 +151,10 @@ describe('pooledToYield', () => {
   });
 
   it('counts an admin cap on memory', () => {
-    const r = pooledToYield([host('a', 2048, { maxMemoryMiB: 2048 })], [p('a1', 'a', 5), p('a2', 'a', 3)], { cpus: 1, memoryMiB: 1024 });
+    const r = pooledToYield([host('a', 2048, { maxMemoryMiB: 2048 })], [p('a1', 'a', 5), p('a2', 'a', 3)], {
+      cpus: 1,
+      memoryMiB: 1024,
+    });
     expect(r).toEqual({ host: 'a', yield: ['a1'] });
   });
 });

@@ -14,7 +14,7 @@ import { clusterUsage, findClusterByRequestKey, liveCluster, toCluster } from '.
 import { recordEvent } from './events.js';
 import { hostLoads } from './host-loads.js';
 import { activeOperationOf, insertOperation } from './operations.js';
-import { countFilling, pooled, retirePooled } from './pools.js';
+import { countFilling, pooled, retirePooled } from './pooled-clusters.js';
 
 const noSubnetLeft = 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.';
 const noSubnetFree =
