@@ -35,10 +35,10 @@ afterEach(async () => {
   await t?.drop();
 });
 
-/** A pooled cluster made as the keeper makes one, then built (ready), as the create job would. */
-async function pooledReady(target = 10): Promise<string> {
+/** A pooled cluster's row and create operation as the keeper inserts them (ClusterStore.create with `pool`). */
+function poolFill(target: number, reserved = zk3) {
   const id = randomUUID();
-  const { cluster } = await t.store.create(
+  return t.store.create(
     {
       id,
       name: pooledClusterName('zookeeper', 3, id),
@@ -49,13 +49,18 @@ async function pooledReady(target = 10): Promise<string> {
       channel: null,
       expiresAt: pooledExpiry,
       requestKey: null,
-      reserved: zk3,
+      reserved,
       quota: null,
       place: {},
       pool: { recipe: 'r1', target },
     },
     { kind: 'create', actor: 'clusterbot' },
   );
+}
+
+/** A pooled cluster made as the keeper makes one, then built (ready), as the create job would. */
+async function pooledReady(target = 10): Promise<string> {
+  const { cluster } = await poolFill(target);
   await t.database.pool.query("UPDATE operations SET state = 'succeeded' WHERE cluster_id = $1", [cluster.id]);
   await t.store.transition(cluster.id, 'provisioning');
   await t.store.transition(cluster.id, 'ready');
@@ -166,26 +171,7 @@ describe('claim', () => {
 describe('fill and yield', () => {
   it('a fill stops at the target, counted under the create lock', async () => {
     await pooledReady(2);
-    const fills = await Promise.allSettled(
-      [1, 2, 3].map(async () => {
-        const id = randomUUID();
-        return t.store.create({
-          id,
-          name: pooledClusterName('zookeeper', 3, id),
-          owner: poolOwner,
-          team: null,
-          template: 'zookeeper',
-          size: 3,
-          channel: null,
-          expiresAt: pooledExpiry,
-          requestKey: null,
-          reserved: { nodes: 3, cpus: 0.1, memoryMiB: 64 },
-          quota: null,
-          place: {},
-          pool: { recipe: 'r1', target: 2 },
-        });
-      }),
-    );
+    const fills = await Promise.allSettled([1, 2, 3].map(() => poolFill(2, { nodes: 3, cpus: 0.1, memoryMiB: 64 })));
     expect(fills.filter((f) => f.status === 'fulfilled')).toHaveLength(1);
     for (const f of fills.filter((x) => x.status === 'rejected'))
       expect(((f as PromiseRejectedResult).reason as AppError).code).toBe('pool_full');
