@@ -8,6 +8,7 @@
  * burst   20 × zookeeper 1 from 20 users at once next to a parallel raw script (burst.ts)
  * ack     bursts of 50 signed commands next to a bare signature-checking server (ack.ts)
  * memory  RSS of the bot + worker process over create/delete cycles of zookeeper 1 (memory.ts)
+ * pool    request to card-ready of 20 warm-pool claims of zookeeper 3 and hadoop 2 next to cold creates (pool.ts)
  * Each item runs in its own process, so one's leftovers never weigh on the next; the machine is shared and noisy, so
  * read the ratios. Time to ready alone, without a floor: npm run bench:ready -- spark:2.
  */
@@ -16,7 +17,7 @@ import { parseArgs } from 'node:util';
 
 /** The sizes the absolute goals are stated for. */
 const GOAL_TEMPLATES = ['zookeeper:3', 'kafka:3', 'spark:3', 'hadoop:2', 'hbase:2', 'hive:1'];
-const ITEMS = ['floor', 'burst', 'ack', 'memory'] as const;
+const ITEMS = ['floor', 'burst', 'ack', 'memory', 'pool'] as const;
 type Item = (typeof ITEMS)[number];
 
 const { values } = parseArgs({
@@ -45,6 +46,7 @@ const argsOf: Record<Item, string[]> = {
   burst: ['--clusters', '20', '--rounds', '1'],
   ack: [],
   memory: ['--cycles', values['memory-cycles']!],
+  pool: ['--shapes', 'zookeeper:3,hadoop:2', '--claims', '20', '--cold', '3'],
 };
 
 const failed: string[] = [];

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseByteSize } from './domain/bytes.js';
 import { checkDockerEndpoint } from './domain/docker-endpoint.js';
 import type { HealthThresholds } from './domain/health.js';
+import { type PoolSpec, parsePoolSpecs } from './domain/pool.js';
 import type { QuotaLimits } from './domain/quota.js';
 import { AppError } from './errors.js';
 
@@ -250,6 +251,16 @@ export const envSchema = z.object({
     .min(0.01)
     .max(24 * 30)
     .default(24),
+  /** Warm pools added at start (TEMPLATE:SIZE=COUNT,...), e.g. zookeeper:3=2,hadoop:2=1; `clusterbot pool` changes them. */
+  POOLS: z.string().default(''),
+  /** Hours a pooled cluster waits to be claimed before a fresh one replaces it. */
+  POOL_MAX_AGE_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 30)
+    .default(24),
+  /** How often the pool keeper (a worker's scheduled job) brings every pool back to its size. */
+  POOL_KEEP_SECONDS: z.coerce.number().int().min(1).max(3600).default(15),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -353,6 +364,7 @@ export interface Config {
   faultFailAt?: string;
   migrateRollbackHours: number;
   transferOfferHours: number;
+  pools: { seed: PoolSpec[]; maxAgeHours: number; keepSeconds: number };
 }
 
 /** Parses the environment; a bad value is a startup error that names the variable and says what it expects. */
@@ -387,6 +399,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'Invalid configuration: set both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY, or neither (the AWS default credential chain)',
     );
   }
+  const pools = parsePoolSpecs(e.POOLS);
+  if (!pools.ok) throw new AppError('config_invalid', `Invalid configuration: POOLS: ${pools.message}`);
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
@@ -508,5 +522,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(e.CLUSTERBOT_FAULT_FAIL_AT && { faultFailAt: e.CLUSTERBOT_FAULT_FAIL_AT }),
     migrateRollbackHours: e.MIGRATE_ROLLBACK_HOURS,
     transferOfferHours: e.TRANSFER_OFFER_HOURS,
+    pools: { seed: pools.value, maxAgeHours: e.POOL_MAX_AGE_HOURS, keepSeconds: e.POOL_KEEP_SECONDS },
   };
 }

@@ -26,6 +26,8 @@ export type ErrorCode =
    */
   | 'undecided'
   | 'no_capacity'
+  /** A warm pool's fill found the pool full already (another keeper filled it). */
+  | 'pool_full'
   | 'subnet_taken'
   /** A published host port a reset pins is used by something else now. */
   | 'port_taken'

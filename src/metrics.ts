@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { OperationMetrics, ReconcileMetrics } from './services/ports.js';
+import { systemActor } from './domain/expiry.js';
+import type { OperationMetrics, PoolMetrics, ReconcileMetrics } from './services/ports.js';
 
 /**
  * Every Prometheus series clusterbot exposes, in one place (manifests/grafana and manifests/prometheus
@@ -131,6 +132,37 @@ export const orphansQuarantined = new Gauge({
   help: 'Clusters this database does not know whose objects are held stopped (clusterbot orphans), after the last reconciler pass',
   registers: [registry],
 });
+export const poolTarget = new Gauge({
+  name: 'clusterbot_pool_target',
+  help: 'Warm pools: how many clusters each pool keeps (read from Postgres at scrape time)',
+  labelNames: ['template', 'size'],
+  registers: [registry],
+});
+export const poolClusters = new Gauge({
+  name: 'clusterbot_pool_clusters',
+  help: 'Warm pools: pooled clusters by state (ready, warming), read from Postgres at scrape time',
+  labelNames: ['template', 'size', 'state'],
+  registers: [registry],
+});
+export const poolClaims = new Counter({
+  name: 'clusterbot_pool_claims_total',
+  help: 'Creates that claimed a pooled cluster (hits), by template',
+  labelNames: ['template'],
+  registers: [registry],
+});
+export const poolMisses = new Counter({
+  name: 'clusterbot_pool_misses_total',
+  help: 'Creates of a pooled shape that found none ready (cold creates), by template',
+  labelNames: ['template'],
+  registers: [registry],
+});
+export const createToReady = new Histogram({
+  name: 'clusterbot_create_to_ready_seconds',
+  help: "A user's create from the request to ready: outcome hit (claimed from a warm pool, card written ready) or cold (built; pool fills not counted)",
+  labelNames: ['outcome'],
+  buckets: [0.1, 0.25, 0.5, 1, 1.5, 3, 5, 10, 20, 30, 60, 120, 300],
+  registers: [registry],
+});
 export const warningsOpen = new Gauge({
   name: 'clusterbot_warnings_open',
   help: 'Cluster warnings open now, by kind (fed by the monitor)',
@@ -149,10 +181,21 @@ export const operationMetrics: OperationMetrics = {
     if (waited !== null) jobWait.observe({ kind }, Math.max(0, waited));
   },
   failed: (kind) => operationsFailed.inc({ kind }),
-  finished: (kind, outcome, seconds) => {
+  finished: (kind, outcome, seconds, actor) => {
     operationsFinished.inc({ kind, outcome });
     operationDuration.observe({ kind, outcome }, Math.max(0, seconds));
+    // A pool's fill is the system's create, not anyone's wait.
+    if (kind === 'create' && outcome === 'succeeded' && actor !== undefined && actor !== systemActor)
+      createToReady.observe({ outcome: 'cold' }, Math.max(0, seconds));
   },
+};
+
+export const poolMetrics: PoolMetrics = {
+  claimed: (template, seconds) => {
+    poolClaims.inc({ template });
+    createToReady.observe({ outcome: 'hit' }, Math.max(0, seconds));
+  },
+  missed: (template) => poolMisses.inc({ template }),
 };
 
 export const reconcileMetrics: ReconcileMetrics = {
@@ -276,6 +319,22 @@ export function attachStateCollectors(src: StateSources): void {
         }
       }),
       warningsReader?.().then(setOpenWarnings),
+      Promise.all([
+        src.query('SELECT template, size, target FROM pools'),
+        src.query(
+          "SELECT template, size, CASE WHEN state = 'ready' THEN 'ready' ELSE 'warming' END AS state, count(*)::int AS n FROM clusters WHERE pooled_at IS NOT NULL AND state IN ('requested', 'provisioning', 'ready') GROUP BY 1, 2, 3",
+        ),
+      ]).then(([targets, counts]) => {
+        poolTarget.reset();
+        poolClusters.reset();
+        for (const r of targets.rows) {
+          const shape = { template: String(r.template), size: String(r.size) };
+          poolTarget.set(shape, Number(r.target));
+          for (const state of ['ready', 'warming']) poolClusters.set({ ...shape, state }, 0);
+        }
+        for (const r of counts.rows)
+          poolClusters.set({ template: String(r.template), size: String(r.size), state: String(r.state) }, Number(r.n));
+      }),
     ]);
   };
 }

@@ -103,6 +103,15 @@ export const clusters = pgTable(
     nodeCount: integer('nodes').notNull().default(0),
     reservedCpus: real('reserved_cpus').notNull().default(0),
     reservedMemoryMiB: integer('reserved_memory_mib').notNull().default(0),
+    /**
+     * While it waits in a warm pool (owned by domain/pool.ts poolOwner): since when; null once claimed, and for every
+     * cluster that was never pooled.
+     */
+    pooledAt: timestamp('pooled_at', { withTimezone: true }),
+    /** The name it was planned under (containers, volumes, DNS domain, labels) when that is not `name`: a claimed pooled cluster's. */
+    planName: text('plan_name'),
+    /** A pooled cluster's template as it was built (domain/pool.ts recipeKey): a changed template replaces it. */
+    poolRecipe: text('pool_recipe'),
   },
   (t) => [
     // Names and subnets are unique among live clusters only, so names can be reused after delete.
@@ -112,6 +121,8 @@ export const clusters = pgTable(
     index('clusters_owner').on(t.owner),
     // The expiry sweep reads live clusters by expiry every minute.
     index('clusters_live_expiry').on(t.expiresAt).where(sql`state <> 'deleted'`),
+    // Claims look for a ready pooled cluster of a shape, oldest first.
+    index('clusters_pooled').on(t.template, t.size, t.pooledAt).where(sql`pooled_at is not null`),
   ],
 );
 
@@ -445,3 +456,35 @@ export const outboxChannels = pgTable('outbox_channels', {
   channel: text('channel').primaryKey(),
   nextAt: timestamp('next_at', { withTimezone: true }).notNull().defaultNow(),
 });
+
+/**
+ * Warm pools (`clusterbot pool set`, POOLS): how many clean clusters of a template and size the pool keeper
+ * (services/pool-keeper.ts) keeps ready for `/cluster create` to claim.
+ */
+export const pools = pgTable(
+  'pools',
+  {
+    template: text('template').notNull(),
+    size: integer('size').notNull(),
+    /** The template version the admin named (--version); null: whatever version the template has. */
+    version: text('version'),
+    target: integer('target').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.template, t.size] })],
+);
+
+/** One row per create of a pooled shape: a hit (claimed a pooled cluster) or a miss (a cold create), for `pool list`. */
+export const poolRequests = pgTable(
+  'pool_requests',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    template: text('template').notNull(),
+    size: integer('size').notNull(),
+    hit: boolean('hit').notNull(),
+    clusterId: uuid('cluster_id'),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('pool_requests_at').on(t.template, t.size, t.at)],
+);

@@ -28,6 +28,8 @@ export const advisoryLocks = {
   placement: 7413002,
   /** Per owner (second key: hashtext of the owner): snapshots begun against the per-user limit count one at a time. */
   snapshotCount: 7413004,
+  /** Held while a pool keeper runs (services/pool-keeper.ts): one at a time across workers; the others skip their tick. */
+  poolKeeper: 7413005,
 } as const;
 
 export type AdvisoryLock = keyof typeof advisoryLocks;

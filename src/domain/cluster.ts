@@ -29,6 +29,10 @@ export interface Cluster {
   /** When it was deleted and who deleted it (`clusterbot`: it expired); absent or null until then (and by whom, for rows deleted before it was kept). */
   deletedAt?: Date | null;
   deletedBy?: string | null;
+  /** The name its containers, volumes and DNS domain were planned under, when not `name` (a claimed pooled cluster). */
+  planName?: string;
+  /** Set while it waits in a warm pool (domain/pool.ts), owned by nobody. */
+  pooledAt?: Date;
 }
 
 export interface RestoredFrom {

@@ -5,6 +5,7 @@ import { AppError, isAppError } from '../errors.js';
 import { createLogger, type Logger } from '../logger.js';
 import { registerHostsCommands } from './hosts-cli.js';
 import { registerOrphansCommands } from './orphans-cli.js';
+import { registerPoolCommands } from './pool-cli.js';
 import { createShutdown, type Shutdown } from './shutdown.js';
 import { templatesCheck, templatesRender, templatesSchema } from './template-commands.js';
 
@@ -214,6 +215,7 @@ templates
 
 registerHostsCommands(program, () => setup(true));
 registerOrphansCommands(program, () => setup(true));
+registerPoolCommands(program, () => setup(true));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Startup errors name what is wrong and what to do, without a stack trace for expected problems.

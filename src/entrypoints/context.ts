@@ -11,6 +11,7 @@ import { createClusterStore } from '../db/cluster-store.js';
 import { deploymentId } from '../db/deployment-id.js';
 import { createHostStore } from '../db/host-store.js';
 import { createOperationStore } from '../db/operation-store.js';
+import { createPoolStore } from '../db/pool-store.js';
 import { createQuarantineStore } from '../db/quarantine-store.js';
 import { createRetiredSourceStore } from '../db/retired-source-store.js';
 import { createShareStore } from '../db/share-store.js';
@@ -27,6 +28,8 @@ import { createNodeAgents } from '../docker/node-agent.js';
 import { createNodeData, dataContextFor } from '../docker/node-data.js';
 import { createNodeHealth } from '../docker/node-health.js';
 import { label } from '../domain/labels.js';
+import { checkCreate } from '../domain/policy.js';
+import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createProducer, type Producer } from '../queue/producer.js';
 import { checkHosts } from '../services/check-hosts.js';
@@ -40,6 +43,7 @@ import type {
   NodeDataPort,
   NodeHealthPort,
   OperationStore,
+  PoolStore,
   QuarantineStore,
   RetiredSourceStore,
   Settings,
@@ -67,6 +71,8 @@ export interface Context {
   instance: string;
   store: ClusterStore;
   hosts: HostStore;
+  /** Warm pools (`clusterbot pool`, POOLS) and their pooled clusters. */
+  pools: PoolStore;
   operations: OperationStore;
   snapshots: SnapshotStore;
   /** `/cluster transfer` offers (db/transfer-offer-store.ts). */
@@ -153,6 +159,17 @@ export async function createContext(
   const hostStore = createHostStore(database.db);
   await hostStore.seed(config.docker.hosts);
   const registered = await hostStore.list();
+  // Pools are rows too (clusterbot pool set|clear); POOLS seeds the shapes not defined yet.
+  const poolStore = createPoolStore(database.db);
+  for (const spec of config.pools.seed) {
+    const check = checkCreate(catalog.list(), spec.template, spec.size);
+    if (!check.ok)
+      throw new AppError(
+        'config_invalid',
+        `Invalid configuration: POOLS: ${spec.template}:${spec.size}: ${check.message}`,
+      );
+  }
+  await poolStore.seed(config.pools.seed);
   const pool = createHostPool(registered.map(hostConfigOf));
   lifecycle.defer('docker connections', () => pool.close());
   const connectRedis = (role: string) => {
@@ -210,6 +227,7 @@ export async function createContext(
     instance,
     store: createClusterStore(database.db),
     hosts: hostStore,
+    pools: poolStore,
     operations: createOperationStore(database.db),
     snapshots: createSnapshotStore(database.db),
     transfers: createTransferOfferStore(database.db),
@@ -253,6 +271,7 @@ export async function createContext(
       },
       migrateRollbackHours: config.migrateRollbackHours,
       transferOfferHours: config.transferOfferHours,
+      poolMaxAgeHours: config.pools.maxAgeHours,
     },
   };
 }

@@ -20,6 +20,7 @@ import {
   attachStateCollectors,
   instrumentSlackFetch,
   operationMetrics,
+  poolMetrics,
   readOpenWarningsWith,
   reconcileMetrics,
 } from '../metrics.js';
@@ -30,6 +31,8 @@ import { webUiLinksMessage } from '../render/ui-links.js';
 import { monitorClusters } from '../services/monitor-clusters.js';
 import { jobHandlers } from '../services/operations/handlers.js';
 import { sweepSnapshots } from '../services/operations/snapshot-delete/run.js';
+import { keepPools } from '../services/pool-keeper.js';
+import { quietAboutPools } from '../services/pool-quiet.js';
 import type { Checkpoint, Notifier } from '../services/ports.js';
 import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
 import { recoverJobs, thawWhenLapsed, unpauseInterrupted } from '../services/recover-jobs.js';
@@ -216,16 +219,18 @@ function slackNotifier(ctx: Context, client: WebClient): Notifier {
     cardClaimed: homeChanged,
   });
   ctx.defer('slack outbox sender', () => sender.close());
-  return createOutboxNotifier({
-    outbox,
-    operations: ctx.operations,
-    catalog: ctx.catalog,
-    clock: ctx.clock,
-    advertiseHost: ctx.settings.advertiseHost,
-    hosts: ctx.hosts,
-    shares: cardShares(ctx),
-    logger: ctx.logger,
-  });
+  return quietAboutPools(
+    createOutboxNotifier({
+      outbox,
+      operations: ctx.operations,
+      catalog: ctx.catalog,
+      clock: ctx.clock,
+      advertiseHost: ctx.settings.advertiseHost,
+      hosts: ctx.hosts,
+      shares: cardShares(ctx),
+      logger: ctx.logger,
+    }),
+  );
 }
 
 function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
@@ -244,6 +249,9 @@ function commandDeps(ctx: Context, notifier: Notifier): CommandDeps {
     logger: ctx.logger,
     hosts: ctx.hosts,
     runtime: ctx.runtime,
+    pools: ctx.pools,
+    poolMetrics,
+    ...claimCheckpoint(ctx),
   };
 }
 
@@ -269,6 +277,7 @@ export async function runWorker(
     'snapshot.retention': ctx.config.snapshots.sweepSeconds * 1000,
     reconcile: ctx.config.reconcile.intervalSeconds * 1000,
     'host.health': ctx.config.hostHealth.intervalSeconds * 1000,
+    'pool.keep': ctx.config.pools.keepSeconds * 1000,
     ...(monitoring && { 'cluster.monitor': ctx.config.monitor.intervalSeconds * 1000 }),
   };
   const reconcileDeps = {
@@ -306,6 +315,13 @@ export async function runWorker(
         })),
       reconcile: async () => void (await reconcile(reconcileDeps)),
       'host.health': async () => void (await watchHosts({ ...deps, hosts: ctx.hosts, probe: ctx.probe })),
+      'pool.keep': async () =>
+        void (await keepPools({
+          ...deps,
+          pools: ctx.pools,
+          hosts: ctx.hosts,
+          imageHash: async (r) => (await ctx.images.resolve(r)).hash,
+        })),
     },
   });
   // close() stops taking jobs and waits for the running ones; at `handBack` those go back to the queue.
@@ -334,6 +350,7 @@ export async function runWorker(
   } else await ctx.producer.unschedule('cluster.monitor');
   await ctx.producer.schedule('reconcile', intervals.reconcile);
   await ctx.producer.schedule('host.health', intervals['host.health']);
+  await ctx.producer.schedule('pool.keep', intervals['pool.keep']);
   const unpauseDeps = {
     operations: ctx.operations,
     data: ctx.data,
@@ -500,20 +517,22 @@ export async function runShell(
     );
   const shell = createShell(io, ctx.config.shellUser);
   const webUi = webUiDeps(ctx);
-  const notifier = createShellNotifier({
-    print: shell.print,
-    catalog: ctx.catalog,
-    clock: ctx.clock,
-    advertiseHost: ctx.settings.advertiseHost,
-    hosts: ctx.hosts,
-    shares: cardShares(ctx),
-    webUiLinks: async (view) => {
-      // Only to the shell's user when they may open them (a cluster of theirs, or shared with them, or an admin).
-      if (!(await webUiAccess(webUi, ctx.config.shellUser, view.cluster.id)).ok) return undefined;
-      const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
-      return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
-    },
-  });
+  const notifier = quietAboutPools(
+    createShellNotifier({
+      print: shell.print,
+      catalog: ctx.catalog,
+      clock: ctx.clock,
+      advertiseHost: ctx.settings.advertiseHost,
+      hosts: ctx.hosts,
+      shares: cardShares(ctx),
+      webUiLinks: async (view) => {
+        // Only to the shell's user when they may open them (a cluster of theirs, or shared with them, or an admin).
+        if (!(await webUiAccess(webUi, ctx.config.shellUser, view.cluster.id)).ok) return undefined;
+        const { uis, link, expiresAt } = await webUiLinks(webUi, view, ctx.config.shellUser);
+        return uis.length ? webUiLinksMessage(view, uis, link, expiresAt) : undefined;
+      },
+    }),
+  );
   await runWorker(ctx, notifier, shutdown);
   // Snapshot download links point at this process's HTTP server; the shell still works without it.
   await serveHttp(ctx).catch((e: Error) =>
@@ -560,6 +579,11 @@ function faultCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
       process.kill(process.pid, 'SIGKILL');
     },
   };
+}
+
+/** A claim's fault steps (pool.claiming, pool.claimed) for CLUSTERBOT_FAULT_KILL_AT: the claim runs where the request is handled. */
+function claimCheckpoint(ctx: Context): { checkpoint?: Checkpoint } {
+  return ctx.config.faultKillAt?.startsWith('pool.') ? faultCheckpoint(ctx) : {};
 }
 
 function logNotifier(ctx: Context): Notifier {

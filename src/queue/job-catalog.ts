@@ -57,6 +57,8 @@ export const scheduledJobs = {
   'host.health': { schema: z.strictObject({}), defaultEveryMs: 15_000, schedulerId: 'host-health' },
   // Makes BullMQ and Docker agree with Postgres (services/reconcile.ts); also recreates the schedulers above.
   reconcile: { schema: z.strictObject({}), defaultEveryMs: 120_000, schedulerId: 'reconcile' },
+  // Keeps every warm pool at its size: stale pooled clusters out, new ones in (services/pool-keeper.ts).
+  'pool.keep': { schema: z.strictObject({}), defaultEveryMs: 15_000, schedulerId: 'pool-keep' },
 } as const;
 
 export type ScheduledJobName = keyof typeof scheduledJobs;

@@ -18,7 +18,7 @@ export function plannedNodes(catalog: TemplateCatalog, subnetPool: string, clust
 export function planOf(template: Template, subnetPool: string, cluster: Cluster): ClusterPlan {
   return planCluster({
     clusterId: cluster.id,
-    clusterName: cluster.name,
+    clusterName: cluster.planName ?? cluster.name,
     owner: cluster.owner,
     template,
     size: cluster.size,

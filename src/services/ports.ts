@@ -10,6 +10,7 @@ export * from './ports/docker.js';
 export * from './ports/hosts.js';
 export * from './ports/notifier.js';
 export * from './ports/operations.js';
+export * from './ports/pools.js';
 export * from './ports/reconciler.js';
 export * from './ports/settings.js';
 export * from './ports/shares.js';

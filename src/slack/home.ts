@@ -16,7 +16,7 @@ export async function publishHome(
     deps.store.listLive({ owner: user }),
     deps.snapshots.list({ owner: user, limit: 20 }),
     deps.store.usage(user),
-    isAdmin ? deps.store.listLive({}) : Promise.resolve(undefined),
+    isAdmin ? deps.store.listLive({}).then((all) => all.filter((c) => !c.pooledAt)) : Promise.resolve(undefined),
     isAdmin && hosts ? listHosts({ hosts, store: deps.store }, { admin: true }) : Promise.resolve(undefined),
   ]);
   const quotaLine = describeQuotaUse(usage.user, quotaFor(user, deps.settings));

@@ -42,6 +42,7 @@ function seriesIn(expr: string): string[] {
     'instance',
     'job',
     'part',
+    'size',
   ]);
   return [...withoutStrings.matchAll(/\b[a-zA-Z_:][a-zA-Z0-9_:]*\b/g)]
     .map((m) => m[0])

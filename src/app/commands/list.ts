@@ -9,8 +9,9 @@ export const listCommand = onCommand('list', async (deps, caller, command) => {
     store.listLive(command.all ? {} : { owner: caller.user }),
     store.usage(caller.user),
   ]);
+  // Warm pools' clusters are nobody's (`clusterbot pool list` counts them); a claimed one is its claimer's.
   return renderList(
-    clusters,
+    clusters.filter((c) => !c.pooledAt),
     caller.user,
     clock.now(),
     command.all,

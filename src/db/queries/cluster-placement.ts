@@ -3,6 +3,7 @@ import type { Cluster } from '../../domain/cluster.js';
 import { systemActor } from '../../domain/expiry.js';
 import type { Operation } from '../../domain/operation.js';
 import { placeCluster } from '../../domain/placement.js';
+import { pooledToYield } from '../../domain/pool.js';
 import { checkQuota } from '../../domain/quota.js';
 import { firstFreeSubnet } from '../../domain/subnet.js';
 import { AppError } from '../../errors.js';
@@ -13,6 +14,7 @@ import { clusterUsage, findClusterByRequestKey, liveCluster, toCluster } from '.
 import { recordEvent } from './events.js';
 import { hostLoads } from './host-loads.js';
 import { activeOperationOf, insertOperation } from './operations.js';
+import { countFilling, pooled, retirePooled } from './pooled-clusters.js';
 
 const noSubnetLeft = 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.';
 const noSubnetFree =
@@ -32,7 +34,7 @@ function uniqueViolation(err: unknown): string | undefined {
  * The unique index on live subnets is the backstop: a violation means "pick again". Other unique
  * violations go to `recover`, which may return a result, throw a user error, or return undefined.
  */
-async function placementTransaction<T>(
+export async function placementTransaction<T>(
   db: Db,
   work: (tx: Tx) => Promise<T>,
   recover: (index: string | undefined) => Promise<T | undefined> = async () => undefined,
@@ -53,6 +55,13 @@ async function placementTransaction<T>(
   }
   throw new AppError('conflict', 'Too many clusters were being created at once; please try again.', {
     retryable: true,
+  });
+}
+
+/** A create or claim under a name a live cluster has (the live-name index fired). */
+export function nameTaken(name: string): AppError {
+  return new AppError('name_taken', `A live cluster is already called "${name}".`, {
+    hints: ['Pick another name with --name, or delete the old one first.'],
   });
 }
 
@@ -80,7 +89,7 @@ export async function createCluster(
   db: Db,
   c: NewCluster,
   op: NewOperation = { kind: 'create', actor: c.owner },
-): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }> {
+): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined; yielded?: Operation[] }> {
   // A request seen before: its cluster, and the operation it is busy with, if any.
   const seenResult = async (on: DbOrTx, cluster: Cluster) => ({
     cluster,
@@ -94,7 +103,11 @@ export async function createCluster(
         const seen = await findClusterByRequestKey(tx, c.requestKey);
         if (seen) return seenResult(tx, seen);
       }
-      const { restore, reserved, quota, place, ...fields } = c;
+      const { restore, reserved, quota, place, pool, ...fields } = c;
+      // A pool's fill counts its pool under the lock, so two keepers never overfill it.
+      if (pool && (await countFilling(tx, c.template, c.size)) >= pool.target)
+        throw new AppError('pool_full', `The ${c.template} ${c.size} pool is full.`);
+      const yielded: Operation[] = [];
       // Under the lock every create counts what the creates before it inserted, so ten racing
       // requests against a limit of three make exactly three.
       if (quota) {
@@ -107,7 +120,18 @@ export async function createCluster(
         // Under the same lock, so two creates cannot both take a host's last free memory.
         const loads = await hostLoads(tx);
         if (loads.length) {
-          const placement = placeCluster(loads, reserved ?? { cpus: 0, memoryMiB: 0 }, place);
+          let placement = placeCluster(loads, reserved ?? { cpus: 0, memoryMiB: 0 }, place);
+          // Pools yield: a create that fits nowhere because of pooled clusters removes some (oldest first) and takes
+          // their room. A pool's own fill never does, nor a create pinned to a host.
+          if (!placement.ok && !pool && place.pinned === undefined) {
+            const room = pooledToYield(loads, await yieldable(tx), reserved ?? { cpus: 0, memoryMiB: 0 });
+            const retired =
+              room && (await Promise.all(room.yield.map((id) => retirePooled(tx, id, 'yielded to a create'))));
+            if (room && retired?.every(Boolean)) {
+              yielded.push(...retired.map((r) => r!.operation));
+              placement = { ok: true, host: room.host };
+            }
+          }
           if (!placement.ok) {
             throw new AppError('no_capacity', `No Docker host can take this cluster: ${placement.reason}.`, {
               hints: ['Delete a cluster you no longer need, or try a smaller size.'],
@@ -133,19 +157,16 @@ export async function createCluster(
             reservedMemoryMiB: reserved.memoryMiB,
           }),
           ...(restore && { identityId: restore.identityId, restoredFrom: restore.restoredFrom }),
+          ...(pool && { pooledAt: sql`now()`, poolRecipe: pool.recipe }),
         })
         .returning();
       const detail = { template: c.template, size: c.size, ...(op.params ?? {}) };
       await recordEvent(tx, { clusterId: row!.id, actor: c.owner, kind: 'requested', detail });
       const operation = await insertOperation(tx, row!.id, op);
-      return { cluster: toCluster(row!), created: true, operation };
+      return { cluster: toCluster(row!), created: true, operation, ...(yielded.length && { yielded }) };
     },
     async (index) => {
-      if (index === 'clusters_live_name') {
-        throw new AppError('name_taken', `A live cluster is already called "${c.name}".`, {
-          hints: ['Pick another name with --name, or delete the old one first.'],
-        });
-      }
+      if (index === 'clusters_live_name') throw nameTaken(c.name);
       if (index === 'clusters_request_key' && c.requestKey) {
         const seen = await findClusterByRequestKey(db, c.requestKey);
         if (seen) return seenResult(db, seen);
@@ -175,4 +196,19 @@ export async function moveClusterSubnet(db: Db, id: string, exclude: Iterable<nu
     await recordEvent(tx, { clusterId: id, actor: systemActor, kind: 'subnet.moved', detail });
     return toCluster(row);
   });
+}
+
+/** Pooled clusters that may give way to a create: ready ones (a pooled cluster still being built finishes first). */
+async function yieldable(tx: Tx) {
+  const rows = await tx
+    .select({
+      id: clusters.id,
+      host: clusters.host,
+      pooledAt: clusters.pooledAt,
+      reservedCpus: clusters.reservedCpus,
+      reservedMemoryMiB: clusters.reservedMemoryMiB,
+    })
+    .from(clusters)
+    .where(and(pooled, eq(clusters.state, 'ready')));
+  return rows.map((r) => ({ ...r, pooledAt: r.pooledAt! }));
 }

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, lte, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNull, lte, ne, type SQL, sql } from 'drizzle-orm';
 import type { Cluster } from '../../domain/cluster.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import { expiringStates } from '../../domain/expiry.js';
@@ -32,6 +32,8 @@ export function toCluster(r: ClusterRow): Cluster {
     restoredFrom: r.restoredFrom ?? null,
     deletedAt: r.deletedAt,
     deletedBy: r.deletedBy,
+    ...(r.planName && { planName: r.planName }),
+    ...(r.pooledAt && { pooledAt: r.pooledAt }),
   };
 }
 
@@ -84,7 +86,10 @@ export async function countLiveClusters(db: DbOrTx, owner: string): Promise<numb
   return row?.n ?? 0;
 }
 
-/** The owner's and everyone's live reservations, in one scan (a few hundred rows at most). */
+/**
+ * The owner's and everyone's live reservations, in one scan (a few hundred rows at most). Pooled clusters count on
+ * their hosts (placement) but on nobody's quota, not even the total: a claim moves one into its claimer's.
+ */
 export async function clusterUsage(db: DbOrTx, owner: string): Promise<{ user: Usage; total: Usage }> {
   const sums = (where: SQL | undefined) =>
     db
@@ -96,7 +101,10 @@ export async function clusterUsage(db: DbOrTx, owner: string): Promise<{ user: U
       })
       .from(clusters)
       .where(where);
-  const [[user], [total]] = await Promise.all([sums(and(liveCluster, eq(clusters.owner, owner))), sums(liveCluster)]);
+  const [[user], [total]] = await Promise.all([
+    sums(and(liveCluster, eq(clusters.owner, owner))),
+    sums(and(liveCluster, isNull(clusters.pooledAt))),
+  ]);
   return { user: user!, total: total! };
 }
 

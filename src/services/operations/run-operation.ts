@@ -34,7 +34,7 @@ export async function runOperation(
   let completed = false;
   const complete: Complete = async (within = deps.operations) => {
     await within.finish(op.id, 'succeeded');
-    if (!completed) deps.metrics?.finished(op.kind, 'succeeded', since(op.createdAt));
+    if (!completed) deps.metrics?.finished(op.kind, 'succeeded', since(op.createdAt), op.actor);
     completed = true;
   };
   try {
@@ -62,7 +62,7 @@ export async function runOperation(
     deps.metrics?.failed(op.kind);
     if (!e.retryable || opts.finalAttempt) {
       await deps.operations.finish(op.id, 'failed', e.userMessage);
-      deps.metrics?.finished(op.kind, 'failed', since(op.createdAt));
+      deps.metrics?.finished(op.kind, 'failed', since(op.createdAt), op.actor);
     }
     throw err;
   }

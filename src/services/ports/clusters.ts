@@ -28,6 +28,35 @@ export interface NewCluster {
    * the row has no host and provisioning places it (restores go to their snapshot's host).
    */
   place?: PlacementOptions;
+  /** A warm pool's fill (domain/pool.ts): refused with AppError('pool_full') when the pool holds `target` already. */
+  pool?: { recipe: string; target: number };
+  /** The row's id, chosen by the caller (a pooled cluster's name carries it). */
+  id?: string;
+}
+
+/** A claim of a pooled cluster: what the requester's create would have set on a new row. */
+export interface ClaimPooled {
+  template: string;
+  size: number;
+  name: string;
+  owner: string;
+  team: string | null;
+  channel: string | null;
+  expiresAt: Date;
+  requestKey: string | null;
+  quota: QuotaLimits | null;
+}
+
+/** A pool as `clusterbot pool list` shows it. */
+export interface PoolStatus {
+  template: string;
+  size: number;
+  version: string | null;
+  target: number;
+  ready: number;
+  warming: number;
+  hits: number;
+  misses: number;
 }
 
 export interface ClusterStore {
@@ -39,7 +68,7 @@ export interface ClusterStore {
   create(
     c: NewCluster,
     op?: NewOperation,
-  ): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined }>;
+  ): Promise<{ cluster: Cluster; created: boolean; operation: Operation | undefined; yielded?: Operation[] }>;
   /** What the owner's live clusters, and all live clusters, reserve (for quota lines; the create checks on its own). */
   usage(owner: string): Promise<{ user: Usage; total: Usage }>;
   get(id: string): Promise<Cluster | undefined>;

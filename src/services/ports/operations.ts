@@ -90,8 +90,8 @@ export interface OperationMetrics {
   /** An attempt started; `waitedSeconds` is the queue wait of a first attempt, null for a retry. */
   started(kind: string, waitedSeconds: number | null): void;
   failed(kind: string): void;
-  /** `seconds` runs from the request (a create: request to ready), so it includes the wait. */
-  finished(kind: string, outcome: 'succeeded' | 'failed', seconds: number): void;
+  /** `seconds` runs from the request (a create: request to ready), so it includes the wait; `actor` asked for it. */
+  finished(kind: string, outcome: 'succeeded' | 'failed', seconds: number, actor?: string): void;
 }
 
 /**

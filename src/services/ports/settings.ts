@@ -35,6 +35,8 @@ export interface Settings {
   hostHealth?: HostHealthSettings;
   /** Hours a transfer offer waits for the receiver's answer (TRANSFER_OFFER_HOURS); absent: domain/transfer.ts's default. */
   transferOfferHours?: number;
+  /** Hours a pooled cluster waits to be claimed before it is replaced by a fresh one (POOL_MAX_AGE_HOURS); absent: 24. */
+  poolMaxAgeHours?: number;
 }
 
 export interface HostHealthSettings {

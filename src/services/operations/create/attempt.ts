@@ -161,7 +161,9 @@ export function planAttempt(attempt: Attempt): PlannedAttempt {
   const { deps, cluster, clusterId, opts, source } = attempt;
   const template = deps.catalog.get(cluster.template);
   if (!template) throw new AppError('unknown_template', `The template "${cluster.template}" no longer exists.`);
-  const { name: clusterName, owner, size } = cluster;
+  // A claimed pooled cluster keeps the name it was built under for its containers, volumes and DNS domain.
+  const { owner, size } = cluster;
+  const clusterName = cluster.planName ?? cluster.name;
   const planOn = (subnetIndex: number) =>
     planCluster({
       clusterId,

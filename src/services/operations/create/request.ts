@@ -6,14 +6,18 @@ import { quotaFor } from '../../../domain/quota.js';
 import { footprint } from '../../../domain/template.js';
 import { AppError } from '../../../errors.js';
 import type {
+  Checkpoint,
   Clock,
   ClusterStore,
   JobQueue,
   Notifier,
   OperationStore,
+  PoolMetrics,
+  PoolStore,
   Settings,
   TemplateCatalog,
 } from '../../ports.js';
+import { telling } from '../../tell.js';
 
 export interface RequestClusterDeps {
   store: ClusterStore;
@@ -23,6 +27,11 @@ export interface RequestClusterDeps {
   catalog: TemplateCatalog;
   settings: Settings;
   clock: Clock;
+  /** Warm pools: a create of a pooled shape claims a ready pooled cluster; absent (unit worlds): every create is cold. */
+  pools?: PoolStore;
+  poolMetrics?: PoolMetrics;
+  /** Named steps where fault tests kill the process (pool.claiming: in the claim's transaction; pool.claimed: after it). */
+  checkpoint?: Checkpoint;
 }
 
 export interface RequestClusterInput {
@@ -79,7 +88,42 @@ export async function requestCluster(
   });
   if (!ttl.ok) throw new AppError(ttl.code, ttl.message, { hints: ttl.hints });
   const expiresAt = ttl.expiresAt;
-  const { cluster, created, operation } = await store.create(
+  const startedAt = clock.now().getTime();
+  const shape = { template: check.template.name, size: check.size };
+  const quota = quotaFor(input.actor, settings);
+  // A warm pool's cluster when one is ready (not for --host: an admin's placement is a cold create).
+  if (deps.pools && input.host === undefined) {
+    const claim = await deps.pools.claim(
+      {
+        ...shape,
+        name,
+        owner: input.actor,
+        team: input.team,
+        channel: input.channel,
+        expiresAt,
+        requestKey: input.requestKey,
+        quota,
+      },
+      telling(deps, async (n, v) => {
+        await n.clusterChanged(v);
+        await n.threadMessage(v, {
+          kind: 'ready',
+          seconds: Math.round((clock.now().getTime() - startedAt) / 1000),
+          smoke: [],
+        });
+        deps.checkpoint?.('pool.claiming');
+      }),
+    );
+    if (claim) {
+      deps.checkpoint?.('pool.claimed');
+      if (claim.claimed) deps.poolMetrics?.claimed(shape.template, (clock.now().getTime() - startedAt) / 1000);
+      return {
+        view: (await store.view(claim.cluster.id)) ?? { cluster: claim.cluster, nodes: [] },
+        created: claim.claimed,
+      };
+    }
+  }
+  const { cluster, created, operation, yielded } = await store.create(
     {
       name,
       owner: input.actor,
@@ -90,7 +134,7 @@ export async function requestCluster(
       expiresAt,
       requestKey: input.requestKey,
       reserved: footprint(check.template, check.size),
-      quota: quotaFor(input.actor, settings),
+      quota,
       place: { pinned: input.host },
     },
     { kind: 'create', actor: input.actor },
@@ -100,6 +144,11 @@ export async function requestCluster(
     // A duplicate delivery: make sure the job exists (it may have been lost in a crash), post nothing new.
     if (operation && cluster.state === 'requested' && !cardBeingPosted(cluster, clock)) await queue.enqueue(operation);
     return { view, created };
+  }
+  // Pooled clusters that gave way to this one go first (their rows are deleting already).
+  for (const op of yielded ?? []) await queue.enqueue(op);
+  if (deps.pools && input.host === undefined) {
+    if (await deps.pools.recordMiss(shape, cluster.id)) deps.poolMetrics?.missed(shape.template);
   }
   await notifier.clusterChanged(view);
   if (operation) await queue.enqueue(operation);
