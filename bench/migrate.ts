@@ -20,8 +20,8 @@ import path from 'node:path';
 import { containerSpec } from '../src/domain/container-spec.js';
 import { planCluster, type ClusterPlan, type PlannedNode } from '../src/domain/plan.js';
 import { subnetAt } from '../src/domain/subnet.js';
-import { restartWaves } from '../src/services/restart-cluster.js';
 import { createMigrateWorld } from '../test/support/migrate-world.js';
+import { restartWaves } from '../src/services/operations/restart/waves.js';
 
 const withVolume = !process.argv.includes('--no-volume');
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;

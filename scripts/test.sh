@@ -31,6 +31,8 @@ else
   trap stop_helpers EXIT
   # Build dist/ and the images once, before the lanes (two builds at once would race).
   node --import tsx test/support/prepare.ts || exit 1
+  # What a run killed halfway left (its database gone with it) is named now and not counted against this one.
+  node --import tsx test/support/leftovers.ts --record .cache/leftovers-before.json || exit 1
   export CLUSTERBOT_TEST_PREPARED=1
   for lane in hosts rest; do
     # Each lane's lines carry its name: the two print at once.
@@ -45,8 +47,12 @@ else
   npx vitest run --config vitest.disruptive.config.ts --reporter=default --reporter=json --outputFile.json=.cache/vitest-report-disruptive.json
   status=$(( status || $? ))
   reports+=(.cache/vitest-report-disruptive.json)
+  # The 3-minute soak, alone too (it restarts the Docker daemon): each of its checks counts as a test, a failed one fails CI.
+  node --import tsx bench/soak.ts --minutes 3 --report .cache/vitest-report-soak.json
+  status=$(( status || $? ))
+  reports+=(.cache/vitest-report-soak.json)
   # Last, on every engine: a container, volume or network a test made and left fails the run, named.
-  node --import tsx test/support/leftovers.ts --report .cache/vitest-report-leftovers.json
+  node --import tsx test/support/leftovers.ts --since .cache/leftovers-before.json --report .cache/vitest-report-leftovers.json
   status=$(( status || $? ))
   reports+=(.cache/vitest-report-leftovers.json)
   stop_helpers || status=1

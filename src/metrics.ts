@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ReconcileMetrics } from './services/reconcile.js';
+import type { OperationMetrics, ReconcileMetrics } from './services/ports.js';
 
 /**
  * Every Prometheus series clusterbot exposes, in one place (manifests/grafana and manifests/prometheus
@@ -44,13 +44,6 @@ export const warningsOpen = new Gauge({ name: 'clusterbot_warnings_open', help: 
 export const seriesNames = (): string[] => registry.getMetricsAsArray().map((m) => m.name);
 
 // ------------------------------------------------------------------------------------------ ports
-
-/** What runOperation reports; a no-op where nothing is measured (unit tests). */
-export interface OperationMetrics {
-  started(kind: string, waitedSeconds: number | null): void;
-  failed(kind: string): void;
-  finished(kind: string, outcome: 'succeeded' | 'failed', seconds: number): void;
-}
 
 export const operationMetrics: OperationMetrics = {
   started(kind, waited) {

@@ -1,24 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
-import type { ArtifactStore } from '../services/ports.js';
+import type { ArtifactStore, DownloadSource } from '../services/ports.js';
 import { contentDisposition, defaultFilename, isValidKey } from './artifact-key.js';
 import { createFilesystemStore } from './filesystem-store.js';
 import { createS3Store } from './s3-store.js';
-import { deriveSigningKey, verifyLink, type LinkCheck } from './signed-link.js';
-
-/** What http/downloads.ts serves (its DownloadSource): only the filesystem store has one. */
-export interface Downloads {
-  check(link: { key: string; expires: string | null; filename: string | null; sig: string | null }): LinkCheck;
-  open(key: string, filename: string | undefined): Promise<{ body: Readable; sizeBytes: number; contentType: string; contentDisposition: string } | undefined>;
-}
+import { deriveSigningKey, verifyLink } from './signed-link.js';
 
 export interface Artifacts {
   store: ArtifactStore;
   /** Set for the filesystem store: mount `createDownloadRoute(downloads)` on clusterbot's HTTP server. */
-  downloads?: Downloads;
+  downloads?: DownloadSource;
   close(): void;
 }
 

@@ -1,4 +1,5 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { LinkCheck } from '../services/ports.js';
 
 /**
  * Expiring download links for the filesystem store: HMAC-SHA256 over (key, expiry, filename) with a secret
@@ -12,8 +13,6 @@ export interface LinkParams {
   /** The download name, signed too so a link cannot be re-labelled. */
   filename?: string;
 }
-
-export type LinkCheck = { ok: true } | { ok: false; reason: 'malformed' | 'expired' | 'bad signature' };
 
 // A version tag and newlines (which keys, decimal expiries and the signature cannot contain) keep the
 // fields from sliding into each other: ("a", 12) and ("a1", 2) sign differently.

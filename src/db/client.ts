@@ -30,6 +30,10 @@ export function connectDatabase(url: string, opts: { max?: number; applicationNa
   pool.on('connect', (client) => {
     connected.add(client);
     client.once('end', () => connected.delete(client));
+    // Nor one checked out: a session the server ends between two statements of a transaction (an outage, a
+    // failover, pg_terminate_backend) is emitted as an 'error' on the client, which the pool listens to only while
+    // the client is idle. The transaction's next statement fails instead, and the pool drops the client on release.
+    client.on('error', () => undefined);
   });
   const db = drizzle(pool, { schema });
   return {

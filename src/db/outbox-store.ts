@@ -2,37 +2,8 @@ import { sql } from 'drizzle-orm';
 import { withoutSignedLinks, type OutboxEntry, type OutboxKind, type OutboxMessage, type OutboxRow } from '../domain/outbox.js';
 
 export type { OutboxRow };
-import type { OutboxWriter } from '../services/ports.js';
+import type { OutboxStore } from '../services/ports.js';
 import type { Db, Tx } from './tx.js';
-
-export interface OutboxStore extends OutboxWriter {
-  /**
-   * Leases up to `max` rows, at most one per channel: the oldest unsent row of a channel whose pacing slot is
-   * free, if it is due and no one else holds it; the channel's next slot moves `intervalMs` ahead. Channel
-   * rows are locked FOR UPDATE SKIP LOCKED, so concurrent senders never take the same channel (or row).
-   */
-  claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
-  /**
-   * Sent: the claimed version is done (a newer payload written meanwhile stays due); remembers the ts. Signed links in
-   * the sent payload are removed from the row (domain/outbox.ts withoutSignedLinks), unless a newer payload replaced it.
-   */
-  sent(row: OutboxRow, owner: string, ts?: string): Promise<void>;
-  /**
-   * Records, before a post is sent, that its outcome is unknown until it is recorded (`true`), and after Slack refused
-   * it, that it was not posted (`false`). `sent` clears it too.
-   */
-  postAttempt(row: OutboxRow, owner: string, unknown: boolean): Promise<void>;
-  /** Not sent, try again after `delayMs`. */
-  retryLater(row: OutboxRow, owner: string, delayMs: number, error: string): Promise<void>;
-  /** Given up (a permanent error): the claimed version counts as done, with the reason kept. */
-  giveUp(row: OutboxRow, owner: string, error: string): Promise<void>;
-  /** Nothing is sent to the channel for `ms` (Slack's Retry-After). */
-  pauseChannel(channel: string, ms: number): Promise<void>;
-  /** Rows with a version not yet sent (or given up). */
-  pending(): Promise<number>;
-  /** Removes rows fully sent before `before` (once-keys dedupe only while their row exists). */
-  prune(before: Date): Promise<number>;
-}
 
 type Exec = Pick<Db, 'execute'> | Pick<Tx, 'execute'>;
 

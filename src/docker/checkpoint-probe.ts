@@ -6,7 +6,7 @@
  */
 import type { DataContext } from './data-context.js';
 import { engineMessage } from './engine-call.js';
-import { createHelper, removeHelper, type Helper } from './helper-container.js';
+import { startHelper, withHelper } from './helper-container.js';
 
 export async function checkpointSupport(ctx: DataContext, host: string): Promise<{ supported: boolean; reason: string }> {
   const docker = ctx.pool.get(host);
@@ -19,27 +19,16 @@ export async function checkpointSupport(ctx: DataContext, host: string): Promise
         'which uses CRIU) only exist with them. An admin sets "experimental": true in /etc/docker/daemon.json, ' +
         'restarts dockerd and checks that `criu check` passes on that host.',
     };
-  let helper: Helper | undefined;
-  try {
-    helper = await createHelper(ctx.call, docker, host, {
-      purpose: 'checkpoint-probe',
-      image: await ctx.helperImage(host),
-      labels: {},
-      baseLabels: ctx.helperLabels,
-      argv: ['sleep', '300'],
-    });
-    const h = helper;
-    await ctx.call(host, 'start', h.name, () => h.container.start());
+  return withHelper(ctx, host, { purpose: 'checkpoint-probe', argv: ['sleep', '300'] }, async (helper) => {
+    await startHelper(ctx, host, helper);
     try {
-      await ctx.call(host, 'checkpoint', h.name, () =>
-        // @types/dockerode lacks the checkpoint calls dockerode has (lib/container.js createCheckpoint).
-        (h.container as unknown as { createCheckpoint(o: object): Promise<unknown> }).createCheckpoint({ CheckpointID: 'cb-probe', Exit: false }),
-      );
+      // @types/dockerode lacks the checkpoint calls dockerode has (lib/container.js createCheckpoint).
+      const container = helper.container as unknown as { createCheckpoint(o: object): Promise<unknown> };
+      const checkpoint = () => container.createCheckpoint({ CheckpointID: 'cb-probe', Exit: false });
+      await ctx.call(host, 'checkpoint', helper.name, checkpoint);
     } catch (e) {
       return { supported: false, reason: `CRIU could not checkpoint a probe container on ${host}: ${engineMessage((e as Error).cause ?? e)}` };
     }
     return { supported: true, reason: `A CRIU checkpoint of a probe container on ${host} succeeded.` };
-  } finally {
-    if (helper) await removeHelper(ctx.call, ctx.logger, host, helper);
-  }
+  });
 }

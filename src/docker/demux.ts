@@ -1,4 +1,5 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { boundedOutput, type BoundedOutput, type OutputLimit } from './bounded-output.js';
 
 /**
  * Splits Docker's multiplexed stdout/stderr stream (attach and logs of a container without a TTY: frames
@@ -74,4 +75,46 @@ export function tailBuffer(max: number): { add(chunk: Buffer): void; text(): str
     },
     text: () => Buffer.concat(chunks).subarray(-max).toString('utf8').trim(),
   };
+}
+
+export interface DemuxedOutput {
+  out: BoundedOutput;
+  ended: Promise<void>;
+  stop(): void;
+}
+
+/**
+ * Reads a multiplexed output stream (an exec's, an attached helper's) into a bounded output as it flows, stdout and
+ * stderr merged. `ended` resolves once the last frame is through (a socket that closes without ending ends it too)
+ * and rejects when either stream fails; `stop` unhooks the stream.
+ */
+export function demuxedOutput(stream: Readable, limit: OutputLimit = {}): DemuxedOutput {
+  const out = boundedOutput(limit);
+  const demux = demuxStream('merge');
+  demux.on('data', (c: Buffer) => out.add(c));
+  stream.pipe(demux);
+  const ended = new Promise<void>((resolve, reject) => {
+    demux.on('end', resolve);
+    stream.on('close', () => !demux.writableEnded && demux.end());
+    stream.on('error', reject);
+    demux.on('error', reject);
+  });
+  // Handled here too: a caller may first wait for something else (the helper's exit) and look at `ended` after.
+  ended.catch(() => undefined);
+  return { out, ended, stop: () => stream.unpipe(demux) };
+}
+
+/** Splits a non-TTY logs Buffer (dockerode returns it still multiplexed when follow is false). */
+export function demuxBuffer(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const type = buf[i]!;
+    const len = buf.readUInt32BE(i + 4);
+    const multiplexed = type <= 2 && buf[i + 1] === 0 && buf[i + 2] === 0 && buf[i + 3] === 0;
+    if (!multiplexed) return buf.toString('utf8');
+    parts.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }

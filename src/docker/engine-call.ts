@@ -4,6 +4,7 @@
  */
 import { AppError, type ErrorCode } from '../errors.js';
 import type { Log } from '../services/ports.js';
+import type { HostPool } from './host-pool.js';
 
 type HttpError = Error & { statusCode?: number; json?: { message?: string } | null };
 
@@ -42,6 +43,15 @@ export interface EngineCall {
   /** Logs a step whose duration was measured elsewhere (a stream that ended long after it was opened). */
   done(host: string, op: string, target: string, startedAt: number, extra?: Record<string, unknown>): void;
 }
+
+/** What every part of the Docker adapter that calls an engine holds: the hosts and the logged, error-mapped call. */
+export interface EngineContext {
+  pool: HostPool;
+  call: EngineCall;
+}
+
+/** A logger that drops everything: for an adapter built without one (tests, benches). */
+export const unlogged: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 export function engineCall(logger: Log): EngineCall {
   const call = async <T>(host: string, op: string, target: string, fn: () => Promise<T>): Promise<T> => {

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { ExecResult } from '../services/ports.js';
-import { boundedOutput, type OutputLimit } from './bounded-output.js';
-import { demuxStream } from './demux.js';
+import type { OutputLimit } from './bounded-output.js';
+import { demuxedOutput } from './demux.js';
 
 /**
  * Wraps a command so the container itself kills it at the deadline: the Engine API cannot stop an
@@ -34,22 +34,13 @@ export async function execIn(
     .getContainer(container)
     .exec({ Cmd: ['sh', '-c', DEADLINE_SCRIPT, 'cb-exec', String(seconds), ...cmd], AttachStdout: true, AttachStderr: true, Tty: false, ...(user !== undefined && { User: user }) });
   const stream = await exec.start({ hijack: true, stdin: false });
-  const out = boundedOutput(limit);
-  const demux = demuxStream('merge');
-  demux.on('data', (c: Buffer) => out.add(c));
-  stream.pipe(demux);
+  const { out, ended, stop } = demuxedOutput(stream, limit);
   let timer: NodeJS.Timeout | undefined;
   const finished = await Promise.race([
-    new Promise<boolean>((resolve, reject) => {
-      // Done when the demuxer has let the last frame through; a socket that closes without ending ends it too.
-      demux.on('end', () => resolve(true));
-      stream.on('close', () => !demux.writableEnded && demux.end());
-      stream.on('error', reject);
-      demux.on('error', reject);
-    }),
+    ended.then(() => true),
     new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), seconds * 1000 + CLIENT_GRACE_MS))),
   ]).finally(() => clearTimeout(timer));
-  stream.unpipe(demux);
+  stop();
   const { text: output, truncated } = out.result();
   const timedOut = () => ({ exitCode: -1, output: `${output}\n(timed out after ${seconds} s)`, truncated });
   if (!finished) {
@@ -63,18 +54,4 @@ export async function execIn(
     await new Promise((r) => setTimeout(r, 20));
   }
   return { exitCode: -1, output, truncated };
-}
-
-/** Splits a non-TTY logs Buffer (dockerode returns it still multiplexed when follow is false). */
-export function demuxBuffer(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  let i = 0;
-  while (i + 8 <= buf.length) {
-    const type = buf[i]!;
-    const len = buf.readUInt32BE(i + 4);
-    if (type > 2 || buf[i + 1] !== 0 || buf[i + 2] !== 0 || buf[i + 3] !== 0) return buf.toString('utf8'); // not multiplexed
-    parts.push(buf.subarray(i + 8, i + 8 + len));
-    i += 8 + len;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }

@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { label } from '../domain/labels.js';
-import type { Log } from '../services/ports.js';
-import { boundedOutput, type OutputLimit } from './bounded-output.js';
-import { demuxStream } from './demux.js';
-import { tolerate, type EngineCall } from './engine-call.js';
+import type { OutputLimit } from './bounded-output.js';
+import type { DataContext } from './data-context.js';
+import { demuxedOutput } from './demux.js';
+import { tolerate, type EngineContext } from './engine-call.js';
 
 /** Marks a helper container and says what it is for (the label value). */
 export const helperLabel = 'clusterbot.helper';
@@ -27,11 +27,8 @@ const ownershipLabels = [label.managed, label.cluster, label.owner, label.cluste
 
 export interface HelperSpec {
   purpose: string;
-  image: string;
-  /** Labels of what the helper works on (a volume's, a cluster's); only the ownership ones are copied. */
-  labels: Record<string, string>;
-  /** Labels every helper carries (e.g. clusterbot.instance), from the adapter's options. */
-  baseLabels: Record<string, string>;
+  /** Labels of what the helper works on (a volume's, a cluster's); only the ownership ones are copied. Absent: none. */
+  labels?: Record<string, string>;
   /** argv; the image's entrypoint (tini) is replaced so nothing else runs. */
   argv: string[];
   volume?: { name: string; readOnly: boolean };
@@ -53,19 +50,20 @@ export interface Helper {
   container: Docker.Container;
 }
 
-export function helperLabels(spec: Pick<HelperSpec, 'purpose' | 'labels' | 'baseLabels'>): Record<string, string> {
-  const owned = Object.fromEntries(Object.entries(spec.labels).filter(([k]) => ownershipLabels.includes(k)));
-  return { ...spec.baseLabels, ...owned, [label.managed]: 'true', [helperLabel]: spec.purpose };
+/** The helper's labels: the deployment's (`baseLabels`), the ownership ones of what it works on, and its purpose. */
+function helperLabels(spec: HelperSpec, baseLabels: Record<string, string>): Record<string, string> {
+  const owned = Object.fromEntries(Object.entries(spec.labels ?? {}).filter(([k]) => ownershipLabels.includes(k)));
+  return { ...baseLabels, ...owned, [label.managed]: 'true', [helperLabel]: spec.purpose };
 }
 
-export function helperBody(spec: HelperSpec): Record<string, unknown> {
+function helperBody(spec: HelperSpec, image: string, baseLabels: Record<string, string>): Record<string, unknown> {
   const [entrypoint, ...args] = spec.argv;
   return {
-    Image: spec.image,
+    Image: image,
     Entrypoint: [entrypoint],
     Cmd: args,
     User: '0:0',
-    Labels: helperLabels(spec),
+    Labels: helperLabels(spec, baseLabels),
     AttachStdin: false,
     AttachStdout: !!spec.attach,
     AttachStderr: !!spec.attach,
@@ -93,33 +91,69 @@ export function helperBody(spec: HelperSpec): Record<string, unknown> {
   };
 }
 
-export async function createHelper(call: EngineCall, docker: Docker, host: string, spec: HelperSpec): Promise<Helper> {
+/**
+ * Makes a helper on `host` from our own base image, by its ref (never just any image carrying our labels: a snapshot's
+ * committed image does too, and its tools are whatever the cluster's owner left there), brought there first if the
+ * host lacks it, with the deployment's labels.
+ */
+export async function createHelper(ctx: DataContext, host: string, spec: HelperSpec): Promise<Helper> {
+  const image = await ctx.helperImage(host);
+  const docker = ctx.pool.get(host);
   const name = `cb-helper-${spec.purpose}-${randomBytes(4).toString('hex')}`;
-  await call(host, 'create helper container', name, () =>
-    // Name in the query, config in the body only (dockerode would otherwise put it in both).
-    docker.createContainer({ _query: { name }, _body: helperBody(spec) } as unknown as Docker.ContainerCreateOptions),
-  );
+  // Name in the query, config in the body only (dockerode would otherwise put it in both).
+  const body = helperBody(spec, image, ctx.helperLabels);
+  const options = { _query: { name }, _body: body } as unknown as Docker.ContainerCreateOptions;
+  await ctx.call(host, 'create helper container', name, () => docker.createContainer(options));
   return { name, container: docker.getContainer(name) };
 }
 
+/** Runs `use` with a new helper, then removes the helper whatever happened. */
+export async function withHelper<T>(
+  ctx: DataContext,
+  host: string,
+  spec: HelperSpec,
+  use: (helper: Helper) => Promise<T>,
+): Promise<T> {
+  const helper = await createHelper(ctx, host, spec);
+  try {
+    return await use(helper);
+  } finally {
+    await removeHelper(ctx, host, helper);
+  }
+}
+
+export async function startHelper(ctx: EngineContext, host: string, helper: Helper): Promise<void> {
+  await ctx.call(host, 'start', helper.name, () => helper.container.start());
+}
+
+/** Waits for the helper to end; its exit code. */
+export async function helperExit(ctx: EngineContext, host: string, helper: Helper): Promise<number> {
+  const wait = () => helper.container.wait() as Promise<{ StatusCode: number }>;
+  return (await ctx.call(host, 'wait for', helper.name, wait)).StatusCode;
+}
+
 /**
- * Starts a helper made with `attach` and waits for it to end: its exit code and its output (capped, see
- * bounded-output.ts; the helper keeps no log, so the stream attached before the start is the only copy).
+ * Attaches to a helper made with `attach`, before it starts: the helper keeps no log, so this stream is the only copy
+ * of its output (multiplexed: stdout and stderr frames), and attached after the start it would miss the first bytes.
  */
-export async function runHelper(call: EngineCall, host: string, helper: Helper, limit: OutputLimit = {}): Promise<{ exitCode: number; output: string }> {
-  const attached = (await call(host, 'attach to', helper.name, () => helper.container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
-  const out = boundedOutput(limit);
-  const demux = demuxStream('merge');
-  demux.on('data', (c: Buffer) => out.add(c));
-  const ended = new Promise<void>((resolve) => {
-    demux.once('end', resolve).once('error', () => resolve());
-    attached.once('close', () => !demux.writableEnded && demux.end()).once('error', () => resolve());
-  });
-  attached.pipe(demux);
-  await call(host, 'start', helper.name, () => helper.container.start());
-  const { StatusCode } = (await call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
-  await ended;
-  return { exitCode: StatusCode, output: out.result().text.trim() };
+export async function attachHelper(ctx: EngineContext, host: string, helper: Helper): Promise<Readable> {
+  const attach = () => helper.container.attach({ stream: true, stdout: true, stderr: true });
+  return (await ctx.call(host, 'attach to', helper.name, attach)) as unknown as Readable;
+}
+
+/** Starts a helper made with `attach` and waits for it to end: its exit code and output (capped, bounded-output.ts). */
+export async function runHelper(
+  ctx: EngineContext,
+  host: string,
+  helper: Helper,
+  limit: OutputLimit = {},
+): Promise<{ exitCode: number; output: string }> {
+  const { out, ended } = demuxedOutput(await attachHelper(ctx, host, helper), limit);
+  await startHelper(ctx, host, helper);
+  const exitCode = await helperExit(ctx, host, helper);
+  // What the stream held up to a failure of its own is all there is: the exit code says how the helper did.
+  await ended.catch(() => undefined);
+  return { exitCode, output: out.result().text.trim() };
 }
 
 /**
@@ -127,10 +161,12 @@ export async function runHelper(call: EngineCall, host: string, helper: Helper, 
  * it runs in `finally` blocks where the original error matters more, and a helper that could not be removed
  * is logged and still found by its labels.
  */
-export async function removeHelper(call: EngineCall, logger: Log, host: string, helper: Helper): Promise<void> {
+export async function removeHelper(ctx: Pick<DataContext, 'call' | 'logger'>, host: string, helper: Helper) {
+  const remove = () => helper.container.remove({ force: true, v: true });
   try {
-    await call(host, 'remove helper container', helper.name, () => tolerate(() => helper.container.remove({ force: true, v: true }), 404, 409));
+    await ctx.call(host, 'remove helper container', helper.name, () => tolerate(remove, 404, 409));
   } catch (e) {
-    logger.warn({ host, helper: helper.name, err: (e as Error).message }, 'helper container left behind; an orphan sweep removes it by label');
+    const note = 'helper container left behind; an orphan sweep removes it by label';
+    ctx.logger.warn({ host, helper: helper.name, err: (e as Error).message }, note);
   }
 }

@@ -14,7 +14,7 @@
  */
 import type { DataContext } from './data-context.js';
 import { AppError } from '../errors.js';
-import { createHelper, removeHelper, runHelper, type Helper } from './helper-container.js';
+import { runHelper, withHelper } from './helper-container.js';
 
 /** What the rule rejects: the link-local range, which holds every cloud's metadata endpoints. */
 export const metadataRange = '169.254.0.0/16';
@@ -48,21 +48,14 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
   const guarded = new Map<string, { at: number; done: Promise<'added' | 'present'> }>();
 
   async function apply(host: string): Promise<'added' | 'present'> {
-    const docker = ctx.pool.get(host);
-    let helper: Helper | undefined;
+    const spec = {
+      purpose: 'host-firewall',
+      argv: ['sh', '-c', enterHost, script, ctx.subnetPool, metadataRange, ruleComment],
+      attach: true,
+      hostAdmin: true,
+    };
     try {
-      helper = await createHelper(ctx.call, docker, host, {
-        purpose: 'host-firewall',
-        // Our own base image by its ref, never just any image carrying our labels: a snapshot's committed image
-        // does too, and its nsenter and sh are whatever the cluster's owner left there.
-        image: await ctx.helperImage(host),
-        labels: {},
-        baseLabels: ctx.helperLabels,
-        argv: ['sh', '-c', enterHost, script, ctx.subnetPool, metadataRange, ruleComment],
-        attach: true,
-        hostAdmin: true,
-      });
-      const r = await runHelper(ctx.call, host, helper, { maxBytes: 4096 });
+      const r = await withHelper(ctx, host, spec, (helper) => runHelper(ctx, host, helper, { maxBytes: 4096 }));
       // iptables-nft may add a warning about legacy tables on stderr; the verdict is a line of its own.
       const verdict = r.output.split('\n').find((l): l is 'added' | 'present' => l === 'added' || l === 'present');
       if (r.exitCode !== 0 || !verdict) throw new Error(`exit ${r.exitCode}: ${r.output || '(no output)'}`);
@@ -73,11 +66,9 @@ export function createHostFirewall(ctx: DataContext & { subnetPool: string; refr
       ctx.logger.warn({ host, err: why }, 'host firewall: could not make sure cluster nodes cannot reach link-local (metadata) addresses');
       throw new AppError('docker_error', `Could not make sure that cluster nodes on Docker host ${host} cannot reach ${metadataRange} (cloud metadata): ${why}`, {
         retryable: true,
-        hints: ['An admin checks that dockerd runs with its iptables rules on, or sets HOST_FIREWALL=off and firewalls the cluster subnet pool on that host by hand (README, "Network reach of nodes").'],
+        hints: ['An admin checks that dockerd runs with its iptables rules on, or sets HOST_FIREWALL=off and firewalls the cluster subnet pool on that host by hand (docs/operations.md, "Network reach of nodes").'],
         cause: e,
       });
-    } finally {
-      if (helper) await removeHelper(ctx.call, ctx.logger, host, helper);
     }
   }
 

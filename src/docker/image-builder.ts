@@ -29,6 +29,7 @@ import {
   type RecipeFile,
   type RootfsRecipe,
 } from '../domain/image-recipe.js';
+import { serializeInProcess } from './serialize.js';
 
 type LogFn = (obj: Record<string, unknown>, msg: string) => void;
 /** Structural subset of a pino logger, so tests can pass a plain object. */
@@ -156,8 +157,9 @@ export function createImageBuilder(options: ImageBuilderOptions): ImageBuilder {
   }
 
   async function buildStepLocked(step: PlanStep, force: boolean): Promise<BuildResult> {
-    // The in-process queue (shared by all builders of this process) covers concurrent calls here; the
-    // lock file covers another process, e.g. a CLI build running next to the bot.
+    // The in-process queue (shared by all builders of this process, so two sharing a cacheDir never both see their
+    // own pid in the lock file) covers concurrent calls here; the lock file covers another process, e.g. a CLI build
+    // running next to the bot.
     const lockPath = join(cacheDir, 'locks', `${step.name}.lock`);
     return serializeInProcess(lockPath, () => withLockFile(lockPath, logger, () => buildStep(step, force)));
   }
@@ -759,21 +761,6 @@ function semaphore(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
       else running--;
     }
   };
-}
-
-/**
- * Runs tasks with the same key one after another (a failed task does not block the next one). Module-level,
- * so two builders sharing a cacheDir in one process never both see their own pid in the lock file.
- */
-const queueTails = new Map<string, Promise<unknown>>();
-function serializeInProcess<T>(key: string, task: () => Promise<T>): Promise<T> {
-  const run = (queueTails.get(key) ?? Promise.resolve()).then(task, task);
-  const tail = run.catch(() => undefined);
-  queueTails.set(key, tail);
-  void tail.then(() => {
-    if (queueTails.get(key) === tail) queueTails.delete(key);
-  });
-  return run;
 }
 
 // ---------------------------------------------------------------------------------------------------

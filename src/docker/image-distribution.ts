@@ -1,7 +1,7 @@
 import { Transform } from 'node:stream';
 import type Docker from 'dockerode';
 import { AppError } from '../errors.js';
-import { dockerError } from './engine-call.js';
+import { dockerError, tolerate } from './engine-call.js';
 import type { HostPool } from './host-pool.js';
 
 /**
@@ -61,13 +61,8 @@ function follow(docker: Docker, stream: NodeJS.ReadableStream, what: string, onE
 export function createImageDistribution(opts: ImageDistributionOptions): ImageDistribution {
   const { pool } = opts;
   const has = async (host: string, ref: string) => {
-    try {
-      await pool.get(host).getImage(ref).inspect();
-      return true;
-    } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return false;
-      throw e;
-    }
+    const image = pool.get(host).getImage(ref);
+    return !!(await tolerate(() => image.inspect(), 404));
   };
   const sourceOf = async (ref: string, except?: string): Promise<string> => {
     for (const h of pool.names()) if (h !== except && (await has(h, ref))) return h;

@@ -11,6 +11,7 @@ import type { Log, NodeDataPort } from '../services/ports.js';
 import { checkpointSupport } from './checkpoint-probe.js';
 import type { DataContext } from './data-context.js';
 import { helperLabel, removeHelper } from './helper-container.js';
+import { containerName, inspectContainer } from './inspect.js';
 import { dockerError, engineCall, engineMessage, statusOf, tolerate } from './engine-call.js';
 import type { HostPool } from './host-pool.js';
 import { logTail } from './log-tail.js';
@@ -57,7 +58,8 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
   const { pool, call } = ctx;
   const instanceFilter = Object.entries(ctx.helperLabels).map(([k, v]) => `${k}=${v}`);
   const containerOf = (host: string, name: string) => pool.get(host).getContainer(name);
-  const inspectContainer = (c: Docker.Container) => tolerate(() => c.inspect(), 404);
+  /** Inside a call of its own: no second log line, no second mapping. */
+  const stateOf = (c: Docker.Container) => tolerate(() => c.inspect(), 404);
 
   async function unpause(host: string, container: string): Promise<void> {
     const c = containerOf(host, container);
@@ -66,7 +68,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
         await c.unpause();
       } catch (e) {
         // The daemon answers "not paused" with a plain 500; ask what the container's state really is.
-        const info = await inspectContainer(c);
+        const info = await stateOf(c);
         if (!info || !info.State.Paused) return;
         throw e;
       }
@@ -84,12 +86,12 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
           } catch (e) {
             if (statusOf(e) === 404) throw missing(host, container);
             // 409 is both "already paused" (fine) and "not running" (not fine).
-            if (statusOf(e) === 409 && (await inspectContainer(c))?.State.Paused) return;
+            if (statusOf(e) === 409 && (await stateOf(c))?.State.Paused) return;
             // The kernel's freezer gives up on a cgroup whose tasks do not reach a stoppable point in time (a busy
             // JVM in I/O on a loaded host: "OCI runtime pause failed: unable to freeze"); runc thaws it again, and
             // a moment later the same freeze succeeds.
             if (attempt < freezeAttempts && /unable to freeze/i.test(engineMessage(e))) {
-              if ((await inspectContainer(c))?.State.Paused) return;
+              if ((await stateOf(c))?.State.Paused) return;
               await new Promise((r) => setTimeout(r, 250 * attempt));
               continue;
             }
@@ -116,7 +118,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
           continue;
         }
         for (const p of paused) {
-          const name = p.Names[0]?.replace(/^\//, '') ?? p.Id;
+          const name = containerName(p);
           try {
             await unpause(host, p.Id);
             done.push(`${host}/${name}`);
@@ -144,7 +146,9 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
       const filters = { label: [...(clusterId === null ? [] : [`${label.cluster}=${clusterId}`]), helperLabel, ...instanceFilter] };
       const listed = await call(host, 'list helper containers of cluster', clusterId ?? 'none', () => docker.listContainers({ all: true, filters }));
       const found = clusterId === null ? listed.filter((c) => !c.Labels[label.cluster]) : listed;
-      for (const c of found) await removeHelper(call, opts.logger, host, { name: c.Names[0]?.slice(1) ?? c.Id, container: docker.getContainer(c.Id) });
+      for (const c of found) {
+        await removeHelper(ctx, host, { name: containerName(c), container: docker.getContainer(c.Id) });
+      }
       return found.length;
     },
 
@@ -155,7 +159,8 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
         // One host that does not answer keeps none of the others from being swept.
         const listed = await call(host, 'list helper containers', 'all', () => pool.get(host).listContainers({ all: true, filters })).catch(() => []);
         for (const c of listed) {
-          found.push({ host, clusterId: c.Labels[label.cluster] ?? null, name: c.Names[0]?.slice(1) ?? c.Id, createdAt: new Date(c.Created * 1000) });
+          const clusterId = c.Labels[label.cluster] ?? null;
+          found.push({ host, clusterId, name: containerName(c), createdAt: new Date(c.Created * 1000) });
         }
       }
       return found;
@@ -171,7 +176,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
         } catch (e) {
           if (statusOf(e) !== 404) throw e;
           // 404 is both "no such container" and "no such path".
-          if (!(await inspectContainer(c))) throw missing(host, container);
+          if (!(await stateOf(c))) throw missing(host, container);
           return undefined;
         }
       });
@@ -183,8 +188,7 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
     },
 
     async inspect(host, container) {
-      const c = containerOf(host, container);
-      return call(host, 'inspect', container, () => inspectContainer(c)) as Promise<Record<string, unknown> | undefined>;
+      return inspectContainer(ctx, host, container) as Promise<Record<string, unknown> | undefined>;
     },
 
     async logs(host, container, o) {

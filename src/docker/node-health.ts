@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
-import { AppError } from '../errors.js';
 import type { NodeHealthPort } from '../services/ports.js';
+import { dockerError, statusOf, tolerate } from './engine-call.js';
 import { execIn } from './exec.js';
 import type { HostPool } from './host-pool.js';
 import type { NodeAgents } from './node-agent.js';
@@ -120,9 +120,9 @@ export function createNodeHealth(pool: HostPool, agents?: NodeAgents): NodeHealt
       try {
         info = await container.inspect();
       } catch (e) {
-        if ((e as { statusCode?: number }).statusCode === 404)
+        if (statusOf(e) === 404)
           return { node: node.hostname, host, exists: false, running: false, exitCode: null, oomKilled: false, oomKills: null, restartCount: 0, memoryBytes: null, memoryLimitBytes: null, diskPercent: null };
-        throw new AppError('docker_error', `Docker could not inspect ${node.containerName}: ${(e as Error).message}`, { retryable: true, cause: e });
+        throw dockerError(`inspect ${node.containerName}`, e);
       }
       const running = info.State.Running && !info.State.Paused && !info.State.Restarting;
       const base = {
@@ -154,13 +154,10 @@ export function createNodeHealth(pool: HostPool, agents?: NodeAgents): NodeHealt
       };
     },
     async stop(host, containerName) {
-      try {
-        await pool.get(host).getContainer(containerName).stop({ t: 20 });
-      } catch (e) {
-        const code = (e as { statusCode?: number }).statusCode;
-        if (code === 304 || code === 404) return; // already stopped, or gone (the start recreates it)
-        throw new AppError('docker_error', `Docker could not stop ${containerName}: ${(e as Error).message}`, { retryable: true, cause: e });
-      }
+      // Already stopped (304), or gone (404: the start recreates it), is fine.
+      await tolerate(() => pool.get(host).getContainer(containerName).stop({ t: 20 }), 304, 404).catch((e) => {
+        throw dockerError(`stop ${containerName}`, e);
+      });
     },
   };
 }

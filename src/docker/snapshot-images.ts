@@ -4,6 +4,7 @@
 import { AppError } from '../errors.js';
 import type { DataContext } from './data-context.js';
 import { engineMessage, statusOf, tolerate } from './engine-call.js';
+import { containerName, inspectImage } from './inspect.js';
 
 const labelFilter = (labels: Record<string, string>) => ({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
 
@@ -21,7 +22,7 @@ export async function commit(
 ): Promise<{ imageId: string; ref: string; sizeBytes: number }> {
   const docker = ctx.pool.get(host);
   const name = `${ref.repo}:${ref.tag}`;
-  const existing = await ctx.call(host, 'inspect image', name, () => tolerate(() => docker.getImage(name).inspect(), 404));
+  const existing = await inspectImage(ctx, host, name);
   if (existing) {
     // Repeating a commit after a crash returns the first one; a different image under this ref is not ours to reuse.
     const differing = Object.entries(labels).filter(([k, v]) => (existing.Config?.Labels?.[k] ?? '') !== v);
@@ -57,7 +58,7 @@ export async function removeImages(ctx: DataContext, labels: Record<string, stri
     const users = await ctx.call(host, 'list containers of image', id, () => docker.listContainers({ all: true, filters: { ancestor: [id] } }));
     const direct = users.filter((c) => c.ImageID === id);
     if (direct.length) {
-      kept.push({ host, id, reason: `used by container ${direct.map((c) => c.Names[0]?.replace(/^\//, '') ?? c.Id.slice(0, 12)).join(', ')}` });
+      kept.push({ host, id, reason: `used by container ${direct.map(containerName).join(', ')}` });
       continue;
     }
     try {
@@ -65,7 +66,7 @@ export async function removeImages(ctx: DataContext, labels: Record<string, stri
       for (const ref of image.refs.length ? image.refs : [id]) {
         await ctx.call(host, 'remove image', ref, () => tolerate(() => docker.getImage(ref).remove({ noprune: false }), 404));
       }
-      const left = await ctx.call(host, 'inspect image', id, () => tolerate(() => docker.getImage(id).inspect(), 404));
+      const left = await inspectImage(ctx, host, id);
       if (left) kept.push({ host, id, reason: 'still present after its tags were removed' });
       else removed.push({ host, id });
     } catch (e) {
@@ -78,6 +79,5 @@ export async function removeImages(ctx: DataContext, labels: Record<string, stri
 }
 
 export async function hasImage(ctx: DataContext, host: string, ref: string): Promise<boolean> {
-  const docker = ctx.pool.get(host);
-  return !!(await ctx.call(host, 'inspect image', ref, () => tolerate(() => docker.getImage(ref).inspect(), 404)));
+  return !!(await inspectImage(ctx, host, ref));
 }

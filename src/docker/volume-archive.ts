@@ -16,9 +16,19 @@ import { pipeline, Transform, type Readable } from 'node:stream';
 import { AppError, isAppError } from '../errors.js';
 import type { DataContext } from './data-context.js';
 import { demuxStream, tailBuffer } from './demux.js';
-import { demuxBuffer } from './exec.js';
-import { dockerError, tolerate } from './engine-call.js';
-import { createHelper, helperMount, removeHelper, type Helper } from './helper-container.js';
+import { dockerError } from './engine-call.js';
+import {
+  attachHelper,
+  createHelper,
+  helperExit,
+  helperMount,
+  removeHelper,
+  runHelper,
+  startHelper,
+  withHelper,
+  type Helper,
+} from './helper-container.js';
+import { inspectVolume } from './inspect.js';
 import { observedStream } from './observed-stream.js';
 
 /**
@@ -36,21 +46,18 @@ function closed(stream: Readable, maxMs: number): Promise<void> {
   });
 }
 
-async function inspectVolume(ctx: DataContext, host: string, volumeName: string) {
-  const docker = ctx.pool.get(host);
-  return ctx.call(host, 'inspect volume', volumeName, () => tolerate(() => docker.getVolume(volumeName).inspect(), 404));
+/** The volume's inspect; AppError('not_found') when it is not there (mounting it would make an empty one). */
+async function existingVolume(ctx: DataContext, host: string, volumeName: string) {
+  const volume = await inspectVolume(ctx, host, volumeName);
+  if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
+  return volume;
 }
 
 export async function exportVolume(ctx: DataContext, host: string, volumeName: string): Promise<Readable> {
-  const docker = ctx.pool.get(host);
-  // Mounting a missing volume would silently create an empty one and export nothing.
-  const volume = await inspectVolume(ctx, host, volumeName);
-  if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
-  const helper = await createHelper(ctx.call, docker, host, {
+  const volume = await existingVolume(ctx, host, volumeName);
+  const helper = await createHelper(ctx, host, {
     purpose: 'volume-export',
-    image: await ctx.helperImage(host),
     labels: volume.Labels ?? {},
-    baseLabels: ctx.helperLabels,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
     // --sparse: a file's holes are recorded as holes, so a 1 GiB preallocated file that holds 4 KiB is 4 KiB in the
     // stream and the archive, not 1 GiB of zeros. In POSIX (pax) form: the daemon's unpacker (Go's archive/tar) reads
@@ -65,11 +72,10 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
   const started = Date.now();
   let attached: Readable;
   try {
-    // Attach before start, or the first bytes of the tar are lost.
-    attached = (await ctx.call(host, 'attach to', helper.name, () => helper.container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
-    await ctx.call(host, 'start', helper.name, () => helper.container.start());
+    attached = await attachHelper(ctx, host, helper);
+    await startHelper(ctx, host, helper);
   } catch (e) {
-    await removeHelper(ctx.call, ctx.logger, host, helper);
+    await removeHelper(ctx, host, helper);
     throw e;
   }
   const stderr = tailBuffer(4096);
@@ -77,15 +83,15 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
   pipeline(attached, demux, () => undefined); // errors surface through demux, which the reader pulls from
   return observedStream(demux, {
     atEnd: async () => {
-      const { StatusCode } = (await ctx.call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
-      if (StatusCode !== 0)
-        throw new AppError('docker_error', `Reading volume ${volumeName} on ${host} failed: tar exited with ${StatusCode}: ${stderr.text() || '(no error output)'}`, {
+      const exitCode = await helperExit(ctx, host, helper);
+      if (exitCode !== 0)
+        throw new AppError('docker_error', `Reading volume ${volumeName} on ${host} failed: tar exited with ${exitCode}: ${stderr.text() || '(no error output)'}`, {
           retryable: false,
         });
     },
     mapError: (e) => dockerError(`read volume ${volumeName} on ${host}`, e),
     cleanup: async ({ bytes, error }) => {
-      await removeHelper(ctx.call, ctx.logger, host, helper);
+      await removeHelper(ctx, host, helper);
       ctx.call.done(host, 'export volume', volumeName, started, { bytes, ...(error !== undefined && { failed: true }) });
     },
   });
@@ -149,11 +155,9 @@ export async function importVolume(
     if (foreign.length)
       throw new AppError('conflict', `Volume ${volumeName} on ${host} already exists with other labels (${foreign.map(([k]) => k).join(', ')}); not writing into it.`);
 
-    helper = await createHelper(ctx.call, docker, host, {
+    helper = await createHelper(ctx, host, {
       purpose: 'volume-import',
-      image: await ctx.helperImage(host),
       labels,
-      baseLabels: ctx.helperLabels,
       argv: ['true'], // never started: the daemon unpacks into its mounts
       volume: { name: volumeName, readOnly: false },
     });
@@ -177,7 +181,7 @@ export async function importVolume(
     await closed(tar as Readable, 15_000);
     throw e;
   } finally {
-    if (helper) await removeHelper(ctx.call, ctx.logger, host, helper);
+    if (helper) await removeHelper(ctx, host, helper);
   }
 }
 
@@ -199,23 +203,20 @@ function rootEntry(header: Buffer): { uid: number; gid: number; mode: number } |
  */
 async function restoreRootMetadata(ctx: DataContext, host: string, volumeName: string, labels: Record<string, string>, root: { uid: number; gid: number; mode: number } | undefined): Promise<void> {
   if (!root || (root.uid === 0 && root.gid === 0 && root.mode === 0o755)) return;
-  const docker = ctx.pool.get(host);
-  const helper = await createHelper(ctx.call, docker, host, {
+  const spec = {
     purpose: 'volume-root',
-    image: await ctx.helperImage(host),
     labels,
-    baseLabels: ctx.helperLabels,
     argv: ['sh', '-c', `chown ${root.uid}:${root.gid} ${helperMount} && chmod ${root.mode.toString(8)} ${helperMount}`],
     volume: { name: volumeName, readOnly: false },
     capAdd: ['CHOWN', 'FOWNER'],
+  };
+  await withHelper(ctx, host, spec, async (helper) => {
+    await startHelper(ctx, host, helper);
+    const exitCode = await helperExit(ctx, host, helper);
+    if (exitCode === 0) return;
+    const why = `Could not set the owner and mode of volume ${volumeName} on ${host} (exit ${exitCode}).`;
+    throw new AppError('docker_error', why, { retryable: true });
   });
-  try {
-    await ctx.call(host, 'start', helper.name, () => helper.container.start());
-    const { StatusCode } = (await ctx.call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
-    if (StatusCode !== 0) throw new AppError('docker_error', `Could not set the owner and mode of volume ${volumeName} on ${host} (exit ${StatusCode}).`, { retryable: true });
-  } finally {
-    await removeHelper(ctx.call, ctx.logger, host, helper);
-  }
 }
 
 /**
@@ -231,34 +232,23 @@ const digestScript = [
 ].join(' && ');
 
 export async function volumeDigest(ctx: DataContext, host: string, volumeName: string): Promise<{ sha256: string; bytes: number; files: number }> {
-  const docker = ctx.pool.get(host);
-  const volume = await inspectVolume(ctx, host, volumeName);
-  if (!volume) throw new AppError('not_found', `There is no volume ${volumeName} on Docker host ${host}.`);
-  const helper = await createHelper(ctx.call, docker, host, {
+  const volume = await existingVolume(ctx, host, volumeName);
+  const spec = {
     purpose: 'volume-digest',
-    image: await ctx.helperImage(host),
     labels: volume.Labels ?? {},
-    baseLabels: ctx.helperLabels,
     argv: ['sh', '-c', digestScript],
     volume: { name: volumeName, readOnly: true },
     capAdd: ['DAC_OVERRIDE', 'DAC_READ_SEARCH'],
-    // Helpers keep no logs: the output is read from the attached stream, attached before the start.
     attach: true,
-  });
-  try {
-    const attached = (await ctx.call(host, 'attach to', helper.name, () => helper.container.attach({ stream: true, stdout: true, stderr: true }))) as unknown as Readable;
-    const chunks: Buffer[] = [];
-    attached.on('data', (c: Buffer) => chunks.push(c));
-    const ended = new Promise<void>((resolve) => attached.once('end', resolve).once('close', resolve).once('error', () => resolve()));
-    await ctx.call(host, 'start', helper.name, () => helper.container.start());
-    const { StatusCode } = (await ctx.call(host, 'wait for', helper.name, () => helper.container.wait())) as { StatusCode: number };
-    await ended;
-    const out = demuxBuffer(Buffer.concat(chunks)).trim();
-    const [sha256, bytes, files] = out.split('\n').map((l) => l.trim());
-    if (StatusCode !== 0 || !/^[0-9a-f]{64}$/.test(sha256 ?? ''))
-      throw new AppError('docker_error', `Could not digest volume ${volumeName} on ${host} (exit ${StatusCode}): ${out.slice(-500) || '(no output)'}`, { retryable: true });
-    return { sha256: sha256!, bytes: Number(bytes), files: Number(files) };
-  } finally {
-    await removeHelper(ctx.call, ctx.logger, host, helper);
+  };
+  // Three short lines when it works; when it fails, the end of what it said is what tells why.
+  const limit = { maxBytes: 64 * 1024, keep: 'tail' } as const;
+  const { exitCode, output } = await withHelper(ctx, host, spec, (helper) => runHelper(ctx, host, helper, limit));
+  const [sha256, bytes, files] = output.split('\n').map((l) => l.trim());
+  if (exitCode === 0 && sha256 && /^[0-9a-f]{64}$/.test(sha256)) {
+    return { sha256, bytes: Number(bytes), files: Number(files) };
   }
+  const said = output.slice(-500) || '(no output)';
+  const why = `Could not digest volume ${volumeName} on ${host} (exit ${exitCode}): ${said}`;
+  throw new AppError('docker_error', why, { retryable: true });
 }

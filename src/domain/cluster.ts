@@ -68,3 +68,11 @@ export interface CardHost {
   advertiseAddress: string | null;
   lastSeenAt: Date | null;
 }
+
+/** The tail of one node's container log, as `/cluster logs` shows it (services/cluster-logs.ts). */
+export interface ClusterLogs {
+  clusterName: string;
+  node: string;
+  lines: number;
+  text: string;
+}

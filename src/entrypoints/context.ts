@@ -148,7 +148,7 @@ export async function createContext(config: Config, logger: Logger, lifecycle: {
   const firewall = config.hostFirewall ? createHostFirewall({ ...dataContextFor(helpers), subnetPool: config.subnetPool }) : undefined;
   if (firewall) lifecycle.defer('host firewall', () => firewall.close());
   const runtime = createClusterRuntime({
-    pool, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, advertiseFor: (host) => advertised.get(host),
+    pool, logger, distribution, instance, publishIp: config.docker.publishIp, advertiseHost: config.docker.advertiseHost, advertiseFor: (host) => advertised.get(host),
     resolveImage: async (recipe) => (await images.resolve(recipe)).ref, ...(firewall && { firewall }),
   });
   const producer = createProducer(redis, config.queuePrefix);

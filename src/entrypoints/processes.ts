@@ -14,24 +14,16 @@ import { createHttpRoutes, createRegistry, findRoute, type Route } from '../http
 import { guardPublicServer, publicServerTimeouts } from '../http/public-server.js';
 import { attachStateCollectors, instrumentSlackFetch, operationMetrics, readOpenWarningsWith, reconcileMetrics } from '../metrics.js';
 import { startWorker } from '../queue/worker.js';
-import { deleteClusterJob } from '../services/delete-cluster.js';
 import type { Checkpoint, Notifier } from '../services/ports.js';
 import { scheduledJobs } from '../queue/job-catalog.js';
 import { createQueueInspector } from '../queue/producer.js';
 import { reconcile, reconcileIfUnscheduled } from '../services/reconcile.js';
-import { provisionCluster } from '../services/provision-cluster.js';
 import { recoverJobs, thawWhenLapsed, unpauseInterrupted } from '../services/recover-jobs.js';
-import { runOperation } from '../services/run-operation.js';
-import { deleteSnapshotJob, sweepSnapshots } from '../services/delete-snapshot.js';
-import { resetCluster } from '../services/reset-cluster.js';
-import { migrateCluster } from '../services/migrate-cluster.js';
-import { restartCluster } from '../services/restart-cluster.js';
+import { jobHandlers } from '../services/operations/handlers.js';
+import { sweepSnapshots } from '../services/operations/snapshot-delete/run.js';
 import { monitorClusters } from '../services/monitor-clusters.js';
 import { watchNodeEvents } from '../docker/node-events.js';
 import { watchHosts } from '../services/watch-hosts.js';
-import { restoreCluster } from '../services/restore-cluster.js';
-import { snapshotCluster } from '../services/snapshot-cluster.js';
-import { deleteAfterSnapshot } from '../services/snapshot-then-delete.js';
 import { sweepExpiry } from '../services/sweep-expiry.js';
 import { expireTransferOffers } from '../services/transfer-cluster.js';
 import { createShell } from '../shell/repl.js';
@@ -221,19 +213,7 @@ export async function runWorker(ctx: Context, notifier: Notifier, shutdown: Pick
     name: ctx.tag,
     handBack: shutdown.handBack,
     operations: ctx.operations,
-    handlers: {
-      'cluster.create': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => provisionCluster(deps, p.clusterId, { ...at, complete })),
-      'cluster.delete': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => deleteClusterJob(deps, p.clusterId, p.actor, complete)),
-      'cluster.restore': (p, at) => runOperation(deps, p.operationId, at, (_op, complete) => restoreCluster(deps, p, { ...at, complete })),
-      'cluster.snapshot': async (p, at) => {
-        await runOperation(deps, p.operationId, at, (op, complete) => snapshotCluster(deps, p, op, complete));
-        if (p.thenDelete) await deleteAfterSnapshot(deps, p.operationId);
-      },
-      'cluster.reset': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => resetCluster(deps, p, op, { ...at, complete })),
-      'cluster.restart': (p, at) => runOperation(deps, p.operationId, at, (op) => restartCluster(deps, p, op)),
-      'cluster.migrate': (p, at) => runOperation(deps, p.operationId, at, (op, complete) => migrateCluster(deps, p, op, complete)),
-      'snapshot.delete': (p) => deleteSnapshotJob(deps, p.snapshotId, p.actor),
-    },
+    handlers: jobHandlers(deps),
     scheduled: {
       'expiry.sweep': async () => {
         await sweepExpiry(deps);
@@ -310,6 +290,7 @@ export async function runBot(ctx: Context, shutdown: Pick<Shutdown, 'handBack'>,
     deps: commandDeps(ctx, notifier),
     requests: createRequestLedgerStore(ctx.database.db),
     onFutureRequest: () => ctx.logger.warn('slack: refused a request whose timestamp is more than 5 minutes in the future'),
+    logger: ctx.logger,
     webUi: webUiDeps(ctx),
   });
   app.error(async (err) => ctx.logger.error({ err: err.message }, 'slack listener error'));

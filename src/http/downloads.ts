@@ -1,15 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { DownloadSource } from '../services/ports.js';
 import type { Route } from './routes.js';
-
-/** What the route needs from the artifact store; the entrypoint wires it (see artifacts/create-artifact-store.ts). */
-export interface DownloadSource {
-  /** Checks the link's signature, then its expiry. */
-  check(link: { key: string; expires: string | null; filename: string | null; sig: string | null }): { ok: true } | { ok: false; reason: 'malformed' | 'expired' | 'bad signature' };
-  /** The bytes and the headers to serve them with; `filename` is the signed download name, if the link has one. */
-  open(key: string, filename: string | undefined): Promise<{ body: Readable; sizeBytes: number; contentType: string; contentDisposition: string } | undefined>;
-}
 
 export const downloadsPrefix = '/downloads/';
 

@@ -1,11 +1,13 @@
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isAppError } from '../errors.js';
-import type { JobName, Log, OperationStore } from '../services/ports.js';
-import { isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type JobPayloads, type ScheduledJobName } from './job-catalog.js';
+import { withContext } from '../log-context.js';
+import type { JobContext, JobHandlers, JobName, Log, OperationStore } from '../services/ports.js';
+import {
+  isClusterJob, isScheduledJob, jobCatalog, jobIdFor, jobMismatch, queueName, scheduledJobs, type ScheduledJobName,
+} from './job-catalog.js';
 
-/** What the worker calls for each job, typed from the job's own payload schema; the entrypoint binds these to the services. */
-export type JobHandlers = { [K in JobName]?: (payload: JobPayloads[K], ctx: { finalAttempt: boolean; jobId: string }) => Promise<void> };
+export type { JobHandlers };
 
 /** Handlers of the periodic jobs (job-catalog `scheduledJobs`); they take no payload. */
 export type ScheduledHandlers = Partial<Record<ScheduledJobName, () => Promise<void>>>;
@@ -54,11 +56,12 @@ export function startWorker(opts: WorkerOptions): Worker {
     if (opts.operations && 'operationId' in parsed.data) await refuseUnlikeItsRow(opts.operations, { name, id: job.id, data: parsed.data }, logger);
     const attempts = job.opts.attempts ?? 1;
     const finalAttempt = job.attemptsMade + 1 >= attempts;
+    const log = withContext(logger, { job: name, jobId: job.id, attempt: job.attemptsMade + 1 });
     try {
-      const handler = handlers[name] as ((payload: unknown, ctx: { finalAttempt: boolean; jobId: string }) => Promise<void>) | undefined;
+      const handler = handlers[name] as ((payload: unknown, ctx: JobContext) => Promise<void>) | undefined;
       // A worker of an older version does not know a newer job: fail it loudly rather than guess.
       if (!handler) throw new UnrecoverableError(`no handler for ${name} in this worker`);
-      await handler(parsed.data, { finalAttempt, jobId: job.id ?? '' });
+      await handler(parsed.data, { finalAttempt, jobId: job.id ?? '', log });
     } catch (err) {
       if (isAppError(err) && !err.retryable) throw new UnrecoverableError(err.userMessage);
       throw err;

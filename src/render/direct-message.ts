@@ -1,7 +1,7 @@
 import type { Cluster } from '../domain/cluster.js';
 import { snapshotCode } from '../domain/snapshot.js';
-import type { DirectMessage } from '../services/ports.js';
 import { actionIds, downloadButton, esc, extendValue, md, plain, restoreButton, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
+import type { DirectMessage } from '../domain/messages.js';
 
 /** "1 hour", "45 minutes", "2 days": a reminder is read in passing, so rounder than the card's `relative`. */
 export function durationWords(ms: number): string {

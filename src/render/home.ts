@@ -1,9 +1,9 @@
 import { stateEmoji } from '../domain/cluster-state.js';
 import type { Cluster } from '../domain/cluster.js';
 import { snapshotCode, type Snapshot } from '../domain/snapshot.js';
-import type { HostSummary } from '../services/list-hosts.js';
 import { hostLine, noHostsText } from './hosts.js';
 import { actionIds, esc, extendValue, md, plain, relative, snapshotButton, type Block, type ButtonElement } from './blocks.js';
+import type { HostSummary } from '../domain/host.js';
 
 /** Slack refuses a Home view of more than 100 blocks. */
 export const maxViewBlocks = 100;

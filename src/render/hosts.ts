@@ -1,6 +1,6 @@
 import { gib } from '../domain/quota.js';
-import type { HostSummary } from '../services/list-hosts.js';
 import { bytesText, esc, md, relative, type Message } from './blocks.js';
+import type { HostSummary } from '../domain/host.js';
 
 const stateMark = { active: '🟢', draining: '🟡', down: '🔴' } as const;
 

@@ -1,5 +1,5 @@
-import type { ClusterLogs } from '../services/cluster-logs.js';
 import { esc, md, type Block, type Message } from './blocks.js';
+import type { ClusterLogs } from '../domain/cluster.js';
 
 /** What fits one Slack section's code block (3000 characters) with its fences and heading. */
 export const maxInlineLogChars = 2800;

@@ -3,10 +3,10 @@ import type { Cluster, ClusterView } from '../domain/cluster.js';
 import { stateEmoji } from '../domain/cluster-state.js';
 import { systemActor } from '../domain/expiry.js';
 import { describeCount, describeSizes, footprint, type Template } from '../domain/template.js';
-import type { Progress, ThreadMessage } from '../services/ports.js';
 import { mayDeleteSnapshot, snapshotCode, type Snapshot } from '../domain/snapshot.js';
 import { durationWords } from './direct-message.js';
 import { actionIds, bytesText, downloadButton, esc, escKeepingMentions, md, plain, relative, restoreButton, retryButton, shareSelect, slackDate, type Block, type ButtonElement, type Message } from './blocks.js';
+import type { Progress, ThreadMessage } from '../domain/messages.js';
 
 export function renderProgress(view: ClusterView, p: Progress): Message {
   const width = 10;

@@ -1,17 +1,11 @@
+import type { ClusterLogs } from '../domain/cluster.js';
 import { AppError } from '../errors.js';
-import { findManageable } from './delete-cluster.js';
 import type { ClusterStore, ContainerRuntime, Settings } from './ports.js';
+import { findManageable } from './find-manageable.js';
 
 /** Lines `/cluster logs` shows when not told, and the most it ever fetches. */
 export const defaultLogLines = 50;
 export const maxLogLines = 1000;
-
-export interface ClusterLogs {
-  clusterName: string;
-  node: string;
-  lines: number;
-  text: string;
-}
 
 /**
  * `/cluster logs NAME [NODE] [--lines N]` and a warning's Logs button: the tail of one node's container log

@@ -1,9 +1,9 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { checkExtend } from '../domain/expiry.js';
 import { AppError } from '../errors.js';
-import { findManageable } from './delete-cluster.js';
 import { telling } from './tell.js';
 import type { Clock, ClusterStore, Notifier, Settings } from './ports.js';
+import { findManageable } from './find-manageable.js';
 
 export interface ExtendDeps {
   store: ClusterStore;

@@ -1,15 +1,6 @@
 import type { CardHost, Cluster } from '../domain/cluster.js';
-import type { ClusterStore, HostRecord, HostStore } from './ports.js';
-
-/** One Docker host as `/cluster hosts` shows it. */
-export interface HostSummary {
-  host: HostRecord;
-  reservedCpus: number;
-  reservedMemoryMiB: number;
-  clusters: number;
-  /** Owners of its live clusters (admins only; empty for others). */
-  owners: string[];
-}
+import type { HostSummary } from '../domain/host.js';
+import type { ClusterStore, HostStore } from './ports.js';
 
 /**
  * `/cluster hosts`: every registered host with what its live clusters reserve against what it has. Owners are

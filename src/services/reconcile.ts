@@ -3,18 +3,11 @@ import { isOverdue, isStuck } from '../domain/stuck.js';
 import { isAppError } from '../errors.js';
 import { telling } from './tell.js';
 import type {
-  ArtifactStore, Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, Notifier, OperationStore, QuarantineStore, QueueInspector, ReconcileSettings, RetiredSourceStore, SnapshotBundles,
+  ArtifactStore, Clock, ClusterStore, ContainerRuntime, JobQueue, Log, NodeDataPort, Notifier, OperationStore, QuarantineStore,
+  QueueInspector, ReconcileMetrics, ReconcileSettings, RetiredSourceStore, SnapshotBundles,
 } from './ports.js';
 
 export const defaultReconcileSettings: ReconcileSettings = { stuckAfterSeconds: 1800, orphanGraceSeconds: 600, orphanKeepDays: 7 };
-
-/** What the reconciler reports for /metrics (src/metrics.ts); absent: not counted. */
-export interface ReconcileMetrics {
-  /** A part of a pass stopped on an error (a database or Docker that did not answer); the next pass tries again. */
-  partFailed(part: string): void;
-  /** Orphans held in quarantine after the pass. */
-  quarantined(count: number): void;
-}
 
 export interface ReconcileDeps {
   store: ClusterStore;

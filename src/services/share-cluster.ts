@@ -1,8 +1,8 @@
 import type { ClusterView } from '../domain/cluster.js';
 import { AppError, isAppError } from '../errors.js';
-import { findManageable } from './delete-cluster.js';
 import { telling } from './tell.js';
 import type { ClusterStore, Notifier, Settings, ShareStore } from './ports.js';
+import { findManageable } from './find-manageable.js';
 
 export interface ShareDeps {
   store: ClusterStore;

@@ -3,9 +3,9 @@ import { extendableStates } from '../domain/expiry.js';
 import { quotaFor } from '../domain/quota.js';
 import { closedOfferMessage, defaultTransferOfferHours, type TransferOffer } from '../domain/transfer.js';
 import { AppError } from '../errors.js';
-import { findManageable } from './delete-cluster.js';
 import { telling, tellingAbout } from './tell.js';
 import type { Clock, ClusterStore, Log, Notifier, OfferChange, Settings, TransferOfferStore } from './ports.js';
+import { findManageable } from './find-manageable.js';
 
 export interface TransferDeps {
   store: ClusterStore;

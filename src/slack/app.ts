@@ -10,6 +10,8 @@ import { slackSignatureCheck } from './signed-request.js';
 import { acksFirst, type AcksFirst } from './acks-first.js';
 import { memoryRequestLedger, type RequestLedger } from './request-ledger.js';
 import { registerWebUiButton, type WebUiLinkDeps } from './listeners/web-ui.js';
+import type { Log } from '../services/ports.js';
+import { boltLogger } from './bolt-logger.js';
 
 export interface SlackAppOptions {
   botToken: string;
@@ -30,6 +32,8 @@ export interface SlackAppOptions {
   webUi?: WebUiLinkDeps;
   /** Holds every listener's work after its ack until no request waits for its own ack (a fresh one when unset). */
   acks?: AcksFirst;
+  /** Where Bolt, its receiver and its Web API client log (bolt-logger.ts); Bolt's console logger when unset. */
+  logger?: Log;
 }
 
 /**
@@ -39,8 +43,13 @@ export interface SlackAppOptions {
  */
 export function createSlackApp(opts: SlackAppOptions): App {
   const socketMode = Boolean(opts.appToken);
+  const logger = opts.logger && boltLogger(opts.logger);
   // Our own HTTPReceiver so its request listener can refuse future-dated requests before Bolt verifies them.
-  const receiver = socketMode ? undefined : new HTTPReceiver({ signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN });
+  const receiver = socketMode
+    ? undefined
+    : new HTTPReceiver({
+      signingSecret: opts.signingSecret!, customRoutes: opts.routes, logLevel: LogLevel.WARN, ...(logger && { logger }),
+    });
   const acks = opts.acks ?? acksFirst();
   if (receiver) receiver.requestListener = acks.track(refuseFutureRequests(receiver.requestListener, opts.onFutureRequest), slackSignatureCheck(opts.signingSecret!));
   const app = new App({
@@ -55,6 +64,7 @@ export function createSlackApp(opts: SlackAppOptions): App {
     },
     // No listener reads context.conversation: without the store, no lookup (and no "not found" Error) before each ack.
     convoStore: false,
+    ...(logger && { logger }),
     logLevel: LogLevel.WARN,
   });
   const requests = opts.requests ?? memoryRequestLedger();

@@ -5,7 +5,10 @@ import { renderDirectMessage } from '../render/direct-message.js';
 import { renderProgress, renderThreadMessage } from '../render/messages.js';
 import { renderWarning } from '../render/warning.js';
 import { cardHost } from '../services/list-hosts.js';
-import type { Clock, DirectMessage, HostStore, InTransaction, Log, Notifier, OperationStore, OutboxWriter, TemplateCatalog, ThreadMessage } from '../services/ports.js';
+import type {
+  Clock, HostStore, InTransaction, Log, Notifier, OperationStore, OutboxWriter, TemplateCatalog,
+} from '../services/ports.js';
+import type { DirectMessage, ThreadMessage } from '../domain/messages.js';
 
 export interface OutboxNotifierDeps {
   outbox: OutboxWriter;

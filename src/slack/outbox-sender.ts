@@ -1,17 +1,6 @@
 import type { WebClient } from '@slack/web-api';
 import { backoffMs, type OutboxMessage, type OutboxRow } from '../domain/outbox.js';
-import type { ClusterStore, Log } from '../services/ports.js';
-
-/** The outbox as the sender sees it (db/outbox-store.ts implements it). */
-export interface OutboxQueue {
-  claim(opts: { owner: string; max: number; leaseMs: number; intervalMs: number }): Promise<OutboxRow[]>;
-  sent(row: OutboxRow, owner: string, ts?: string): Promise<void>;
-  postAttempt(row: OutboxRow, owner: string, unknown: boolean): Promise<void>;
-  retryLater(row: OutboxRow, owner: string, delayMs: number, error: string): Promise<void>;
-  giveUp(row: OutboxRow, owner: string, error: string): Promise<void>;
-  pauseChannel(channel: string, ms: number): Promise<void>;
-  prune(before: Date): Promise<number>;
-}
+import type { ClusterStore, Log, OutboxQueue } from '../services/ports.js';
 
 export interface OutboxSenderOptions {
   client: WebClient;

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../support/docker.js';
+import { restartDockerDaemon } from '../support/docker-daemon.js';
 import type { FakeMessage } from '../support/fake-slack.js';
 import { startSlackHarness, type SlackHarness } from '../support/slack-harness.js';
 
@@ -10,28 +10,9 @@ import { startSlackHarness, type SlackHarness } from '../support/slack-harness.j
  * monitor notices each was down (the same container started again), waits for its readiness probe, and only
  * then puts the card back to ready; the thread says it was down and came back.
  *
- * DISRUPTIVE: it restarts the machine's one Docker daemon, which breaks every other test using Docker at the
- * time. Run it alone (CI: its own step after the others). The restart command is DOCKER_RESTART_COMMAND, or
- * by default what scripts/setup.sh does to start dockerd (as root, without systemd).
+ * DISRUPTIVE: it restarts the machine's one Docker daemon (test/support/docker-daemon.ts), which breaks every other
+ * test using Docker at the time. Run it alone (CI: its own step after the others).
  */
-const defaultRestart = [
-  'set -e',
-  // The main engine's pid: another dockerd (scripts/engine-b.sh, host B) may run beside it.
-  'pid=$(cat /var/run/docker.pid)',
-  'kill -TERM "$pid"',
-  'while kill -0 "$pid" 2>/dev/null; do sleep 0.5; done',
-  'setsid dockerd >>/var/log/dockerd.log 2>&1 < /dev/null &',
-  'for i in $(seq 1 120); do docker info >/dev/null 2>&1 && exit 0; sleep 0.5; done',
-  'exit 1',
-].join('\n');
-
-function restartDocker(): void {
-  const cmd = process.env.DOCKER_RESTART_COMMAND ?? defaultRestart;
-  const asRoot = process.getuid?.() === 0 ? ['bash', '-c', cmd] : ['sudo', '-n', 'bash', '-c', cmd];
-  const r = spawnSync(asRoot[0]!, asRoot.slice(1), { encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`restarting the Docker daemon failed (${r.status}): ${r.stderr}`);
-}
-
 describe('Docker daemon restart: clusters come back ready, the thread says so', () => {
   let h: SlackHarness;
   const names = [`e2e-dr-a-${randomUUID().slice(0, 4)}`, `e2e-dr-b-${randomUUID().slice(0, 4)}`];
@@ -50,7 +31,7 @@ describe('Docker daemon restart: clusters come back ready, the thread says so', 
     const ours = async () => (await Promise.all(ids.map((id) => docker.listContainers({ all: true, filters: { label: [`clusterbot.cluster=${id}`] } })))).flat();
     const before = await ours();
     expect(before).toHaveLength(names.length);
-    restartDocker();
+    await restartDockerDaemon();
     for (const [i, name] of names.entries()) {
       const card = cards[i]!;
       // Down and back: the warning is posted once, then resolved in place once the probe passes again.

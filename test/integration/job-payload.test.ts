@@ -12,7 +12,7 @@ import { jobFor } from '../../src/queue/job-catalog.js';
 import { createProducer, type Producer } from '../../src/queue/producer.js';
 import { startWorker } from '../../src/queue/worker.js';
 import type { Log, NewOperation } from '../../src/services/ports.js';
-import { runOperation } from '../../src/services/run-operation.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let t: TestDatabase;

@@ -13,7 +13,7 @@ import { jobCatalog, jobIdFor, scheduledJobs, type JobPayloads } from '../../src
 import { createProducer, createQueueInspector, type Producer } from '../../src/queue/producer.js';
 import { startWorker, type JobHandlers } from '../../src/queue/worker.js';
 import type { OperationKind } from '../../src/domain/operation.js';
-import type { JobName, Log } from '../../src/services/ports.js';
+import type { JobContext, JobName, Log } from '../../src/services/ports.js';
 
 const redisUrl = loadConfig().redisUrl;
 
@@ -46,7 +46,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch((e) => console.warn('cleanup failed', e));
 });
 
-type Behaviour = (payload: JobPayload, ctx: { finalAttempt: boolean; jobId: string }, attempt: number) => Promise<void> | void;
+type Behaviour = (payload: JobPayload, ctx: JobContext, attempt: number) => Promise<void> | void;
 
 function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
   const prefix = `cbtest-${randomBytes(4).toString('hex')}`;
@@ -56,8 +56,8 @@ function harness(behaviour: Partial<Record<JobName, Behaviour>> = {}): Harness {
   const warnings: object[] = [];
   const log: Log = { debug: () => undefined, info: () => undefined, warn: (o) => warnings.push(o), error: (o) => warnings.push(o) };
   let worker: ReturnType<typeof startWorker> | undefined;
-  const handler = (name: JobName) => async (payload: JobPayload, ctx: { finalAttempt: boolean; jobId: string }) => {
-    calls.push({ name, payload, ...ctx, at: Date.now() });
+  const handler = (name: JobName) => async (payload: JobPayload, ctx: JobContext) => {
+    calls.push({ name, payload, finalAttempt: ctx.finalAttempt, jobId: ctx.jobId, at: Date.now() });
     const attempt = calls.filter((c) => c.payload.operationId === payload.operationId).length;
     await behaviour[name]?.(payload, ctx, attempt);
   };
@@ -236,6 +236,23 @@ describe('worker', () => {
     expect(job.attemptsMade).toBe(attempts);
     const gaps = h.calls.slice(1).map((c, i) => c.at - h.calls[i]!.at);
     expect(gaps.every((g) => g >= 1500)).toBe(true); // backed off, not retried at once
+  }, 30_000);
+
+  it('hands each attempt a logger whose lines name the job and the attempt', async () => {
+    const h = harness({
+      'cluster.create': (_payload, ctx, attempt) => {
+        ctx.log.warn({ from: 'handler' }, 'trying');
+        if (attempt === 1) throw new Error('a hiccup');
+      },
+    });
+    const o = operation();
+    h.startWorker();
+    await h.producer.enqueue(o);
+    await h.waitForState(o.id, 'completed', 20_000);
+    expect(h.warnings.filter((w) => 'from' in w)).toEqual([
+      { job: 'cluster.create', jobId: o.id, attempt: 1, from: 'handler' },
+      { job: 'cluster.create', jobId: o.id, attempt: 2, from: 'handler' },
+    ]);
   }, 30_000);
 
   it('retries an unexpected (non-AppError) error and completes when a later try succeeds', async () => {

@@ -8,11 +8,11 @@ import { createFilesystemStore } from '../../src/artifacts/filesystem-store.js';
 import { createSnapshotBundles } from '../../src/artifacts/snapshot-bundles.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { snapshotLabel, type Snapshot } from '../../src/domain/snapshot.js';
-import { requestRestore } from '../../src/services/request-restore.js';
-import { requestSnapshot } from '../../src/services/request-snapshot.js';
-import { restoreCluster } from '../../src/services/restore-cluster.js';
-import { runOperation } from '../../src/services/run-operation.js';
-import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
+import { requestRestore } from '../../src/services/operations/restore/request.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
+import { restoreCluster } from '../../src/services/operations/restore/run.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
+import { snapshotCluster } from '../../src/services/operations/snapshot/run.js';
 import { createMigrateWorld, type MigrateWorld } from '../support/migrate-world.js';
 import { MemoryLog, RecordingQueue } from '../support/memory-ports.js';
 

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { snapshotCode } from '../../src/domain/snapshot.js';
-import { requestRestore } from '../../src/services/request-restore.js';
+import { requestRestore } from '../../src/services/operations/restore/request.js';
 import { listByLabel } from '../support/docker.js';
 import { rewriteEntry } from '../support/quiet-data.js';
 import { appRejection } from '../support/rejection.js';

@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.js';
 import { createHostPool, type HostPool } from '../../src/docker/host-pool.js';
 import { createImageBuilder } from '../../src/docker/image-builder.js';
 import { createImageDistribution } from '../../src/docker/image-distribution.js';
-import { demuxBuffer } from '../../src/docker/exec.js';
+import { demuxBuffer } from '../../src/docker/demux.js';
 import { createNodeData } from '../../src/docker/node-data.js';
 import type { NodeDataPort } from '../../src/services/ports.js';
 import { MemoryLog } from '../support/memory-ports.js';

@@ -4,7 +4,7 @@
  * Independent of the code under test, so a broken removeCluster cannot hide its own leftovers.
  */
 import Docker from 'dockerode';
-import { demuxBuffer } from '../../src/docker/exec.js';
+import { demuxBuffer } from '../../src/docker/demux.js';
 import { label } from '../../src/domain/labels.js';
 
 export const docker = new Docker({ socketPath: '/var/run/docker.sock' });

@@ -77,6 +77,8 @@ export interface FakeSlack {
   port: number;
   calls(method?: string): RecordedCall[];
   messages(channel?: string): FakeMessage[];
+  /** One message by its channel and ts (a copy), without copying the rest of the channel. */
+  message(channel: string, ts: string): FakeMessage | undefined;
   ephemerals(channel?: string): FakeEphemeral[];
   views(): FakeView[];
   responses(id?: string): RecordedResponse[];
@@ -484,6 +486,10 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     port,
     calls: (method) => calls.filter((c) => !method || c.method === method),
     messages: (channel) => [...messages.values()].filter((m) => !channel || m.channel === channel).map((m) => structuredClone(m)),
+    message: (channel, ts) => {
+      const m = messages.get(`${channel}/${ts}`);
+      return m && structuredClone(m);
+    },
     ephemerals: (channel) => ephemerals.filter((m) => !channel || m.channel === channel),
     views: () => [...views.values()],
     responses: (id) => responses.filter((r) => id === undefined || r.id === id),

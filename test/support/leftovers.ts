@@ -9,13 +9,17 @@
  * (test/support/db.ts), dropped when their file ends. Another test run using the same engines at the same time
  * would be counted: run one suite at a time on a machine.
  *
- *   node --import tsx test/support/leftovers.ts [--report FILE]
+ *   node --import tsx test/support/leftovers.ts --record FILE             before the run: what is there already
+ *   node --import tsx test/support/leftovers.ts [--since FILE] [--report FILE]
  *
  * Prints each leftover with its engine and labels and exits 1 when there is one. `--report FILE` writes the result
  * in the shape of vitest's JSON report (one test per engine checked), so that the run's "N passed, N failed" line
- * counts it. It removes nothing: on a shared machine what it lists may be another engineer's run in progress.
+ * counts it. `--record FILE` (scripts/test.sh, before the lanes) saves what test-made objects exist already, and
+ * `--since FILE` leaves those out, named as an earlier run's: a run killed halfway (a stopped session, a Ctrl-C) leaves
+ * its clusters behind with their database gone, and they are not this run's to answer for. It removes nothing: on a
+ * shared machine what it lists may be another engineer's run in progress.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../../src/config.js';
@@ -110,17 +114,37 @@ async function enginesToCheck(): Promise<{ engines: TestEngine[]; close(): void 
   return { engines, close: () => agents.forEach((a) => a.destroy()) };
 }
 
+/** One object on one engine, as the record before a run keeps it. */
+export const leftoverKey = (l: Leftover): string => `${l.engine}/${l.kind}/${l.id}`;
+
+/** Splits what is found after a run into this run's leftovers and what was there before it began. */
+export function sinceRecord(found: readonly Leftover[], before: ReadonlySet<string>): { left: Leftover[]; earlier: Leftover[] } {
+  return { left: found.filter((l) => !before.has(leftoverKey(l))), earlier: found.filter((l) => before.has(leftoverKey(l))) };
+}
+
 async function main(argv: string[]): Promise<number> {
-  const report = argv.includes('--report') ? argv[argv.indexOf('--report') + 1] : undefined;
+  const arg = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const report = arg('--report');
+  const record = arg('--record');
+  const since = arg('--since');
   const keep = await deploymentsNotOfTests(loadConfig().databaseUrl);
   const { engines, close } = await enginesToCheck();
+  const before = new Set<string>(since && existsSync(since) ? (JSON.parse(readFileSync(since, 'utf8')) as string[]) : []);
   let failedEngines = 0;
   try {
+    if (record) {
+      const found = (await Promise.all(engines.map((e) => leftoversOn(e, keep)))).flat();
+      writeFileSync(record, JSON.stringify(found.map(leftoverKey)));
+      for (const l of found) console.log(`before this run, an earlier run's ${describeLeftover(l)}`);
+      if (found.length) console.log(`${found.length} object(s) of an earlier run were there before this one; not counted (docker rm -f, docker volume rm and docker network rm remove them)`);
+      return 0;
+    }
     for (const engine of engines) {
-      const found = await leftoversOn(engine, keep);
-      if (found.length === 0) continue;
+      const { left, earlier } = sinceRecord(await leftoversOn(engine, keep), before);
+      for (const l of earlier) console.log(`there before this run began, not counted: ${describeLeftover(l)}`);
+      if (left.length === 0) continue;
       failedEngines += 1;
-      for (const l of found) console.log(`leftover of a test on ${describeLeftover(l)}`);
+      for (const l of left) console.log(`leftover of a test on ${describeLeftover(l)}`);
     }
   } finally {
     close();

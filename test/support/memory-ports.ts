@@ -29,41 +29,12 @@ import { AppError } from '../../src/errors.js';
 import { MemoryArtifactStore } from './memory-artifact-store.js';
 import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
 import type {
-  Clock,
-  ClusterStore,
-  ContainerRuntime,
-  DirectMessage,
-  ExecResult,
-  HostCapacity,
-  ImageCopyProgress,
-  JobName,
-  JobQueue,
-  Log,
-  NewCluster,
-  NewOperation,
-  BeginOptions,
-  OperationStore,
-  SnapshotStore,
-  Share,
-  ShareChange,
-  ShareStore,
-  QuarantineStore,
-  Quarantined,
-  NodeHealthPort,
-  NodeStatus,
-  InTransaction,
-  Notifier,
-  Tell,
-  TellAbout,
-  Progress,
-  Settings,
-  TemplateCatalog,
-  ThreadMessage,
-  OfferChange,
-  TransferOfferStore,
-  WarningStore,
-  QueueInspector,
+  Clock, ClusterStore, ContainerRuntime, ExecResult, HostCapacity, ImageCopyProgress, JobName, JobQueue, Log,
+  NewCluster, NewOperation, BeginOptions, OperationStore, SnapshotStore, Share, ShareChange, ShareStore,
+  QuarantineStore, Quarantined, NodeHealthPort, NodeStatus, InTransaction, Notifier, Tell, TellAbout, Settings,
+  TemplateCatalog, OfferChange, TransferOfferStore, WarningStore, QueueInspector,
 } from '../../src/services/ports.js';
+import type { DirectMessage, Progress, ThreadMessage } from '../../src/domain/messages.js';
 
 /** A shared, ordered record of side effects across fakes ("notifier.clusterChanged", "queue.enqueue cluster.create", ...). */
 export type Journal = string[];

@@ -14,17 +14,20 @@ import { createNodeData } from '../../src/docker/node-data.js';
 import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import { AppError } from '../../src/errors.js';
-import { migrateCluster } from '../../src/services/migrate-cluster.js';
-import type { ContainerRuntime, HostStore, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog, ThreadMessage } from '../../src/services/ports.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { migrateCluster } from '../../src/services/operations/migrate/run.js';
+import type {
+  ContainerRuntime, HostStore, NodeDataPort, RetiredSourceStore, Settings, TemplateCatalog,
+} from '../../src/services/ports.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import type { ReconcileDeps } from '../../src/services/reconcile.js';
-import { requestCluster } from '../../src/services/request-cluster.js';
-import { requestMigrate, requestMigrateAll } from '../../src/services/request-migrate.js';
-import { runOperation } from '../../src/services/run-operation.js';
+import { requestCluster } from '../../src/services/operations/create/request.js';
+import { requestMigrate, requestMigrateAll } from '../../src/services/operations/migrate/request.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { removeAllByLabel } from './docker.js';
 import { startEngineB } from './engine-b.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
 
 /**
  * Host A (this machine's engine) and host B (a second engine over mutual TLS, scripts/engine-b.sh) registered in a

@@ -16,20 +16,21 @@ import { createNodeHealth } from '../../src/docker/node-health.js';
 import type { ClusterView } from '../../src/domain/cluster.js';
 import type { Snapshot } from '../../src/domain/snapshot.js';
 import type { ContainerRuntime } from '../../src/services/ports.js';
-import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
-import { deleteSnapshotJob } from '../../src/services/delete-snapshot.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { requestCluster } from '../../src/services/request-cluster.js';
-import { requestReset } from '../../src/services/request-reset.js';
-import { requestRestore } from '../../src/services/request-restore.js';
-import { requestSnapshot } from '../../src/services/request-snapshot.js';
-import { resetCluster } from '../../src/services/reset-cluster.js';
-import { restoreCluster } from '../../src/services/restore-cluster.js';
-import { runOperation } from '../../src/services/run-operation.js';
-import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
+import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
+import { deleteSnapshotJob } from '../../src/services/operations/snapshot-delete/run.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
+import { requestCluster } from '../../src/services/operations/create/request.js';
+import { requestReset } from '../../src/services/operations/reset/request.js';
+import { requestRestore } from '../../src/services/operations/restore/request.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
+import { resetCluster } from '../../src/services/operations/reset/run.js';
+import { restoreCluster } from '../../src/services/operations/restore/run.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
+import { snapshotCluster } from '../../src/services/operations/snapshot/run.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { docker, removeAllByLabel, subnetsInUse } from './docker.js';
 import { MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from './memory-ports.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 /**
  * The bug-scene services wired to real parts (PostgreSQL, the Docker Engine, a filesystem artifact store in a

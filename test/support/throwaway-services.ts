@@ -63,28 +63,55 @@ function accepts(port: number): Promise<boolean> {
 export interface ThrowawayRedis {
   url: string;
   client: Redis;
+  /**
+   * Stops the server and starts it again on the same port. `keepData`: a clean shutdown that saves, read back at
+   * start (a Redis with persistence, as redis:7 in docker-compose.yml runs by default); otherwise the data is gone
+   * (a Redis that keeps nothing, as scripts/setup.sh starts it). The client reconnects on its own.
+   */
+  restart(opts: { keepData: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  // The client connects once the server listens: a refused first connect leaves ioredis reconnecting on its own,
-  // and a second connect() then throws "already connecting".
-  for (let i = 0; !(await accepts(port)); i++) {
-    if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not listen on ${port} (exit code ${child.exitCode})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  // Its own directory: a save (restart with keepData) writes dump.rdb there, read back at the next start.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cb-redis-'));
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    // The client connects once the server listens: a refused first connect leaves ioredis reconnecting on its own,
+    // and a second connect() then throws "already connecting".
+    for (let i = 0; !(await accepts(port)); i++) {
+      if (i > 100 || child.exitCode !== null) throw new Error(`redis-server did not listen on ${port} (exit code ${child.exitCode})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return child;
+  };
+  const ended = (c: ChildProcess) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
+  let child = await launch();
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: null });
   await client.connect();
   return {
     url: `redis://127.0.0.1:${port}`,
     client,
+    async restart({ keepData }) {
+      const exited = ended(child);
+      rmSync(path.join(dir, 'dump.rdb'), { force: true });
+      // SHUTDOWN SAVE writes dump.rdb even with `--save ''`; SHUTDOWN NOSAVE drops everything. The connection
+      // closes without a reply, so the command's own error is expected.
+      const admin = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      admin.on('error', () => undefined);
+      await admin.connect();
+      await admin.call('SHUTDOWN', keepData ? 'SAVE' : 'NOSAVE').catch(() => undefined);
+      admin.disconnect();
+      await exited;
+      child = await launch();
+    },
     async stop() {
       client.disconnect();
-      const exited = new Promise((r) => child.once('exit', r));
+      const exited = ended(child);
       child.kill('SIGTERM');
       await exited;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -12,13 +12,14 @@ import type { Message } from '../../src/render/blocks.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
 import { renderText } from '../../src/shell/text-render.js';
 import { createShellNotifier } from '../../src/shell/shell-notifier.js';
-import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
+import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
 import { requestExtend } from '../../src/services/extend-cluster.js';
 import type { Settings } from '../../src/services/ports.js';
 import { recoverJobs } from '../../src/services/recover-jobs.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const world = (settings: Partial<Settings> = {}) => memoryWorld(catalog, settings);

@@ -14,8 +14,8 @@ import { renderClusterCard } from '../../src/render/cluster-card.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
 import type { HostProbe, HostReading, HostRecord } from '../../src/services/ports.js';
 import { monitorClusters } from '../../src/services/monitor-clusters.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { runOperation } from '../../src/services/run-operation.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
 import { watchHosts, type WatchHostsDeps } from '../../src/services/watch-hosts.js';
 import { FakeClock, memoryWorld } from '../support/memory-ports.js';
 

@@ -14,15 +14,15 @@ import { checkTtl, dueReminder, parseTtl } from '../../src/domain/expiry.js';
 import type { ButtonElement, Message } from '../../src/render/blocks.js';
 import { renderDirectMessage } from '../../src/render/direct-message.js';
 import { decodeHistoryQuery } from '../../src/render/history.js';
-import { requestDelete } from '../../src/services/delete-cluster.js';
 import { requestExtend } from '../../src/services/extend-cluster.js';
 import type { Settings } from '../../src/services/ports.js';
-import { requestCluster } from '../../src/services/request-cluster.js';
+import { requestCluster } from '../../src/services/operations/create/request.js';
 import { sweepExpiry } from '../../src/services/sweep-expiry.js';
 import { acceptTransfer, declineTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
-import { deleteAfterSnapshot } from '../../src/services/snapshot-then-delete.js';
+import { deleteAfterSnapshot } from '../../src/services/operations/snapshot/then-delete.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const world = (settings: Partial<Settings> = {}) => memoryWorld(catalog, { reminderOffsets: [1440, 60], ...settings });

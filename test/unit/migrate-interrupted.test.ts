@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
-import { migrateCluster, type MigrateDeps } from '../../src/services/migrate-cluster.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { runOperation } from '../../src/services/run-operation.js';
+import { migrateCluster, type MigrateDeps } from '../../src/services/operations/migrate/run.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
 import { memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');

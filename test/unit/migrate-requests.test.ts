@@ -14,7 +14,7 @@ import type { HostLoad, HostState } from '../../src/domain/placement.js';
 import { footprint } from '../../src/domain/template.js';
 import type { Message } from '../../src/render/blocks.js';
 import type { HostRecord, HostStore } from '../../src/services/ports.js';
-import { requestMigrateAll } from '../../src/services/request-migrate.js';
+import { requestMigrateAll } from '../../src/services/operations/migrate/request.js';
 import { memoryWorld, type MemoryClusterStore } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 

@@ -9,10 +9,10 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { defaultThresholds, type NodeSample } from '../../src/domain/health.js';
 import { monitorClusters, type MonitorDeps } from '../../src/services/monitor-clusters.js';
 import type { ArtifactStore, NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { resetCluster } from '../../src/services/reset-cluster.js';
-import { restartCluster } from '../../src/services/restart-cluster.js';
-import { runOperation } from '../../src/services/run-operation.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
+import { resetCluster } from '../../src/services/operations/reset/run.js';
+import { restartCluster } from '../../src/services/operations/restart/run.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
 import { FakeNodeHealth, memoryWorld, MemoryWarningStore, type FakeRuntime } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');

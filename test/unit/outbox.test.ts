@@ -4,7 +4,8 @@ import { backoffMs, removedLink, withoutSignedLinks, type OutboxEntry } from '..
 import { createOutboxNotifier } from '../../src/slack/outbox-notifier.js';
 import type { WebClient } from '@slack/web-api';
 import type { OutboxRow } from '../../src/domain/outbox.js';
-import { classify, maxCallsPerDelivery, outboxLeaseMs, startOutboxSender, type OutboxQueue } from '../../src/slack/outbox-sender.js';
+import { classify, maxCallsPerDelivery, outboxLeaseMs, startOutboxSender } from '../../src/slack/outbox-sender.js';
+import type { OutboxQueue } from '../../src/services/ports.js';
 import { memoryWorld } from '../support/memory-ports.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');

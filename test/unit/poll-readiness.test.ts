@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PlannedNode } from '../../src/domain/plan.js';
 import { isAppError } from '../../src/errors.js';
-import { pollDelays, pollReadiness } from '../../src/services/poll-readiness.js';
+import { pollDelays, pollReadiness } from '../../src/services/operations/create/poll-readiness.js';
 
 const node = (hostname: string, intervalSeconds = 1, timeoutSeconds = 120) =>
   ({ hostname, containerName: `c-${hostname}`, readiness: { exec: ['probe'], intervalSeconds, timeoutSeconds } }) as unknown as PlannedNode;

@@ -8,7 +8,7 @@ import { checkQuota, describeQuotaUse, noUsage, quotaFor, type Usage } from '../
 import { renderList } from '../../src/render/messages.js';
 import { footprint } from '../../src/domain/template.js';
 import type { Settings } from '../../src/services/ports.js';
-import { requestCluster, type RequestClusterInput } from '../../src/services/request-cluster.js';
+import { requestCluster, type RequestClusterInput } from '../../src/services/operations/create/request.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 

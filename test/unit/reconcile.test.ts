@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { AppError } from '../../src/errors.js';
 import { scheduledJobs } from '../../src/queue/job-catalog.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { reconcile, reconcileIfUnscheduled } from '../../src/services/reconcile.js';
-import { requestCluster } from '../../src/services/request-cluster.js';
-import { requestRetry } from '../../src/services/retry-cluster.js';
+import { requestCluster } from '../../src/services/operations/create/request.js';
+import { requestRetry } from '../../src/services/operations/retry.js';
 import { MemoryQueueInspector, memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 

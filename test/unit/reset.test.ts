@@ -12,11 +12,11 @@ import { jobCatalog } from '../../src/queue/job-catalog.js';
 import type { ButtonElement, Message } from '../../src/render/blocks.js';
 import { renderThreadMessage } from '../../src/render/messages.js';
 import type { ArtifactStore, NodeDataPort, SnapshotBundles } from '../../src/services/ports.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { requestReset } from '../../src/services/request-reset.js';
-import { requestSnapshot } from '../../src/services/request-snapshot.js';
-import { resetCluster } from '../../src/services/reset-cluster.js';
-import { runOperation } from '../../src/services/run-operation.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
+import { requestReset } from '../../src/services/operations/reset/request.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
+import { resetCluster } from '../../src/services/operations/reset/run.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
 

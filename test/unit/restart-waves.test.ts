@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import type { Operation } from '../../src/domain/operation.js';
 import { plannedNodes } from '../../src/services/planned-nodes.js';
-import { restartCluster } from '../../src/services/restart-cluster.js';
+import { restartCluster } from '../../src/services/operations/restart/run.js';
 import { memoryWorld } from '../support/memory-ports.js';
 
 // Hadoop's workers now start with their masters (startWith: one wave). The case here is workers in a later wave than

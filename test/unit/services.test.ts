@@ -9,15 +9,17 @@ import type { ClusterCommand } from '../../src/domain/command.js';
 import { parseTemplate } from '../../src/domain/template.js';
 import { AppError } from '../../src/errors.js';
 import { actionIds, type ButtonElement, type Message } from '../../src/render/blocks.js';
-import { deleteClusterJob, requestDelete } from '../../src/services/delete-cluster.js';
-import type { Settings, ThreadMessage } from '../../src/services/ports.js';
-import { runOperation } from '../../src/services/run-operation.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
+import { deleteClusterJob } from '../../src/services/operations/delete/run.js';
+import type { Settings } from '../../src/services/ports.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
 import { recoverJobs } from '../../src/services/recover-jobs.js';
-import { requestCluster, type RequestClusterInput } from '../../src/services/request-cluster.js';
-import { requestRetry } from '../../src/services/retry-cluster.js';
+import { requestCluster, type RequestClusterInput } from '../../src/services/operations/create/request.js';
+import { requestRetry } from '../../src/services/operations/retry.js';
 import { isProbe, memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 

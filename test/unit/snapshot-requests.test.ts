@@ -9,11 +9,11 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { parseCommand, type ClusterCommand } from '../../src/domain/command.js';
 import { snapshotCode } from '../../src/domain/snapshot.js';
 import type { Message } from '../../src/render/blocks.js';
-import { requestDeleteSnapshot } from '../../src/services/delete-snapshot.js';
-import { requestRestore } from '../../src/services/request-restore.js';
-import { requestSnapshot } from '../../src/services/request-snapshot.js';
+import { requestRestore } from '../../src/services/operations/restore/request.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
+import { requestDeleteSnapshot } from '../../src/services/operations/snapshot-delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 const world = () => memoryWorld(catalog);
@@ -175,12 +175,12 @@ describe('snapshot delete', () => {
 describe('provisioning from a snapshot (the restore job\'s source)', () => {
   it('fills each node\'s volumes before its container first starts, uses the committed images, and starts every wave before waiting on any; still ready only when every probe passes', async () => {
     const w = world();
-    const { view } = await (await import('../../src/services/request-cluster.js')).requestCluster(w, {
+    const { view } = await (await import('../../src/services/operations/create/request.js')).requestCluster(w, {
       actor: 'UALICE', team: null, channel: null, template: 'hbase', size: 1, name: 'hb-r', requestKey: null,
     });
     const journal: string[] = [];
     const images: string[] = [];
-    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
+    const { provisionCluster } = await import('../../src/services/operations/create/provision.js');
     w.runtime.scriptExec(() => true, ({ cmd }) => {
       journal.push(`probe ${cmd.join(' ').slice(0, 40)}`);
       return { exitCode: 0, output: 'ok\nMode: standalone\nvalue=ok\n' };
@@ -218,10 +218,10 @@ describe('provisioning from a snapshot (the restore job\'s source)', () => {
 
   it('a node whose probe never passes still fails the restore with the node named', async () => {
     const w = world();
-    const { view } = await (await import('../../src/services/request-cluster.js')).requestCluster(w, {
+    const { view } = await (await import('../../src/services/operations/create/request.js')).requestCluster(w, {
       actor: 'UALICE', team: null, channel: null, template: 'zookeeper', size: 3, name: 'zk-r', requestKey: null,
     });
-    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
+    const { provisionCluster } = await import('../../src/services/operations/create/provision.js');
     w.runtime.scriptExec((name) => name.endsWith('zk-2'), ({ cmd }) => {
       w.clock.advance(10_000);
       return cmd.join(' ').includes('srvr') ? { exitCode: 1, output: 'not serving' } : { exitCode: 0, output: 'ok' };
@@ -237,9 +237,9 @@ describe('provisioning from a snapshot (the restore job\'s source)', () => {
 describe('an operation is over before anyone is told', () => {
   it('the create operation has succeeded when the ready message is posted, so the next button press is not refused as busy', async () => {
     const w = world();
-    const { requestCluster } = await import('../../src/services/request-cluster.js');
-    const { provisionCluster } = await import('../../src/services/provision-cluster.js');
-    const { runOperation } = await import('../../src/services/run-operation.js');
+    const { requestCluster } = await import('../../src/services/operations/create/request.js');
+    const { provisionCluster } = await import('../../src/services/operations/create/provision.js');
+    const { runOperation } = await import('../../src/services/operations/run-operation.js');
     const { view } = await requestCluster(w, { actor: 'UALICE', team: null, channel: null, template: 'zookeeper', size: 1, name: 'zk-now', requestKey: null });
     w.runtime.scriptExec(() => true, () => ({ exitCode: 0, output: 'Mode: standalone\nok\n' }));
     let activeWhenTold: unknown = 'not told';

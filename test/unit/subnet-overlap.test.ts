@@ -7,12 +7,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { cidrsOverlap, ipv4Range, overlappingSubnets } from '../../src/domain/subnet.js';
 import { AppError } from '../../src/errors.js';
-import { requestDelete } from '../../src/services/delete-cluster.js';
-import type { Settings, ThreadMessage } from '../../src/services/ports.js';
-import { maxSubnetMoves, provisionCluster } from '../../src/services/provision-cluster.js';
-import { requestCluster } from '../../src/services/request-cluster.js';
+import type { Settings } from '../../src/services/ports.js';
+import { maxSubnetMoves, provisionCluster } from '../../src/services/operations/create/provision.js';
+import { requestCluster } from '../../src/services/operations/create/request.js';
 import { memoryWorld } from '../support/memory-ports.js';
 import { appRejection } from '../support/rejection.js';
+import type { ThreadMessage } from '../../src/domain/messages.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const pool = '10.231.0.0/16'; // testSettings().subnetPool
 

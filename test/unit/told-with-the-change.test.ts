@@ -16,24 +16,24 @@ import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import { defaultThresholds } from '../../src/domain/health.js';
 import type { Operation } from '../../src/domain/operation.js';
 import { AppError } from '../../src/errors.js';
-import { deleteSnapshotJob } from '../../src/services/delete-snapshot.js';
-import { requestDelete } from '../../src/services/delete-cluster.js';
+import { deleteSnapshotJob } from '../../src/services/operations/snapshot-delete/run.js';
 import { requestExtend } from '../../src/services/extend-cluster.js';
-import { migrateCluster } from '../../src/services/migrate-cluster.js';
+import { migrateCluster } from '../../src/services/operations/migrate/run.js';
 import { monitorClusters } from '../../src/services/monitor-clusters.js';
 import type { Complete, HostProbe, HostReading, HostStore, NodeHealthPort } from '../../src/services/ports.js';
-import { provisionCluster } from '../../src/services/provision-cluster.js';
-import { requestMigrate } from '../../src/services/request-migrate.js';
-import { requestReset } from '../../src/services/request-reset.js';
-import { resetCluster } from '../../src/services/reset-cluster.js';
-import { requestRetry } from '../../src/services/retry-cluster.js';
-import { runOperation } from '../../src/services/run-operation.js';
-import { snapshotCluster } from '../../src/services/snapshot-cluster.js';
+import { provisionCluster } from '../../src/services/operations/create/provision.js';
+import { requestMigrate } from '../../src/services/operations/migrate/request.js';
+import { requestReset } from '../../src/services/operations/reset/request.js';
+import { resetCluster } from '../../src/services/operations/reset/run.js';
+import { requestRetry } from '../../src/services/operations/retry.js';
+import { runOperation } from '../../src/services/operations/run-operation.js';
+import { snapshotCluster } from '../../src/services/operations/snapshot/run.js';
 import { acceptTransfer, declineTransfer, expireTransferOffers, offerTransfer } from '../../src/services/transfer-cluster.js';
 import { watchHosts } from '../../src/services/watch-hosts.js';
 import { MemoryArtifactStore } from '../support/memory-artifact-store.js';
 import { CrashAfterCommit, memoryWorld, MemoryWarningStore } from '../support/memory-ports.js';
 import { QuietData } from '../support/quiet-data.js';
+import { requestDelete } from '../../src/services/operations/delete/request.js';
 
 const catalog = loadTemplateCatalog('manifests/templates');
 let staging: string;
@@ -325,4 +325,30 @@ describe('a lookup that fails is not an answer (issue 22)', () => {
     expect(snap!.state).toBe('ready');
     expect(await w.artifacts.exists(snap!.artifactKey!)).toBe(true);
   });
+  // Found by the soak (bench/soak.ts): a snapshot cut off by the database outage was handed out again while the Docker
+  // daemon restarted; its unpause failed, the operation was failed, and the row said 'creating' for good.
+  it('an interrupted snapshot whose cluster cannot be unpaused now stays open, and the next delivery settles it', async () => {
+    const { w, c } = await setup();
+    const { operation } = await w.operations.begin(c.id, { kind: 'snapshot', actor: 'UALICE' }, { whenStates: ['ready'] });
+    await w.operations.markRunning(operation.id); // the first attempt's worker died
+    const job = { clusterId: c.id, actor: 'UALICE', withData: false };
+    const restarting = {
+      ...w,
+      data: Object.assign(new QuietData(), {
+        unpauseCluster: async () => {
+          throw new AppError('docker_error', 'Docker on docker-1 did not answer (connect ENOENT /var/run/docker.sock)', { retryable: true });
+        },
+      }),
+    };
+    await expect(runJob(w, operation, (op, complete) => snapshotCluster(restarting, job, op, complete))).rejects.toMatchObject({ code: 'undecided' });
+    expect((await w.operations.get(operation.id))!.state).toBe('running');
+    expect((await w.snapshots.list({ clusterId: c.id })).map((s) => s.state)).toEqual(['creating']);
+    expect(told(w)).toEqual([]);
+
+    await expect(runJob(w, operation, (op, complete) => snapshotCluster(w, job, op, complete))).rejects.toMatchObject({ code: 'interrupted' });
+    expect((await w.operations.get(operation.id))!.state).toBe('failed');
+    expect((await w.snapshots.list({ clusterId: c.id })).map((s) => s.state)).toEqual(['failed']);
+    expect(told(w)).toEqual(['thread snapshotFailed']);
+  });
+
 });

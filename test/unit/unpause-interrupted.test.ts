@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadTemplateCatalog } from '../../src/catalog/template-catalog.js';
 import type { NodeDataPort } from '../../src/services/ports.js';
-import { requestSnapshot } from '../../src/services/request-snapshot.js';
+import { requestSnapshot } from '../../src/services/operations/snapshot/request.js';
 import { thawWhenLapsed, unpauseInterrupted } from '../../src/services/recover-jobs.js';
 import { memoryWorld, MemoryQueueInspector } from '../support/memory-ports.js';
 

@@ -1,0 +1,96 @@
+import type { PlannedNode } from '../../../domain/plan.js';
+import { snapshotCode, type Snapshot } from '../../../domain/snapshot.js';
+import { parseManifest } from '../../../domain/snapshot-manifest.js';
+import { AppError, isAppError } from '../../../errors.js';
+import type { ArtifactStore, Complete, NodeDataPort, SnapshotBundles, SnapshotStore } from '../../ports.js';
+import { provisionCluster, type ProvisionDeps, type ProvisionSource } from '../create/provision.js';
+
+export interface RestoreDeps extends ProvisionDeps {
+  snapshots: SnapshotStore;
+  data: NodeDataPort;
+  artifacts: ArtifactStore;
+  bundles: SnapshotBundles;
+}
+
+/**
+ * The restore job: provisioning as for a create, but every node starts from its committed image and its
+ * volumes are filled from the archive before its container first starts. The cluster was placed like a create
+ * (capacity, draining hosts, admins' limits, quotas), preferring the snapshot's host; on another host the committed
+ * images are copied there first. Its identities (Kafka cluster id...) are the source's, set when the row was made,
+ * so the restored data fits. Every archive entry it reads is checked against the manifest as it streams.
+ */
+export async function restoreCluster(deps: RestoreDeps, job: { clusterId: string; snapshotId: string }, opts: { finalAttempt: boolean; complete?: Complete }): Promise<void> {
+  const snapshot = await deps.snapshots.get(job.snapshotId);
+  const cluster = await deps.store.get(job.clusterId);
+  if (!cluster) throw new AppError('not_found', `cluster ${job.clusterId} does not exist`);
+  if (!snapshot || !snapshot.manifest || (snapshot.state !== 'ready' && snapshot.state !== 'deleting')) {
+    // Gone before the job ran: fail the cluster with the reason (provisioning does that for errors it throws).
+    return provisionCluster(deps, job.clusterId, opts, unavailable(snapshot));
+  }
+  return provisionCluster(deps, job.clusterId, opts, fromSnapshot(deps, snapshot, job.clusterId));
+}
+
+function unavailable(snapshot: Snapshot | undefined): ProvisionSource {
+  const why = () => new AppError('not_found', snapshot ? `Snapshot ${snapshotCode(snapshot.id)} is ${snapshot.state} and can no longer be restored.` : 'The snapshot no longer exists.');
+  return { title: 'Restoring', image: async () => Promise.reject(why()), prepare: async () => Promise.reject(why()) };
+}
+
+function fromSnapshot(deps: RestoreDeps, snapshot: Snapshot, clusterId: string): ProvisionSource {
+  const manifest = parseManifest(snapshot.manifest);
+  const code = snapshotCode(snapshot.id);
+  const entryOf = (node: PlannedNode) => {
+    const n = manifest.nodes.find((x) => x.ordinal === node.ordinal && x.hostname === node.hostname);
+    if (!n) throw new AppError('conflict', `Snapshot ${code} has no node ${node.hostname}: the template changed since it was taken.`);
+    return n;
+  };
+  return {
+    title: 'Restoring',
+    startTogether: true,
+    preferHost: snapshot.host,
+    async image(host, node, onProgress) {
+      const ref = entryOf(node).image.committedRef;
+      const gone = () =>
+        new AppError('image_missing', `The committed image of ${node.hostname} from snapshot ${code} is on no Docker host any more.`, {
+          hints: ['The snapshot\'s images were removed (by retention or a delete), or the host that had them is gone; the archive alone cannot start the cluster.'],
+        });
+      if (!ref) throw gone();
+      try {
+        // On the snapshot's host it is there already; elsewhere it travels as template images do.
+        await deps.data.copyImage(host, ref, onProgress);
+      } catch (e) {
+        throw isAppError(e) && e.code === 'image_missing' ? gone() : e;
+      }
+      return ref;
+    },
+    async prepare(host, _plan, node) {
+      for (const v of entryOf(node).volumes) {
+        const planned = node.volumes.find((x) => x.name === v.name);
+        if (!planned || !v.file) continue; // skipped at snapshot time (over the data cap): the node starts with it empty
+        const listed = entryOf(node).files.find((f) => f.path === v.file);
+        if (!listed) throw new AppError('archive_tampered', `Snapshot ${code}'s manifest lists no size and sha256 for ${v.file}; it is not restored from.`);
+        const archive = await deps.artifacts.get(snapshot.artifactKey!);
+        if (!archive) throw new AppError('not_found', `The archive of snapshot ${code} is gone from the artifact store.`);
+        const tar = await deps.bundles.entry(archive, v.file, { bytes: listed.bytes, sha256: listed.sha256 });
+        if (!tar) throw new AppError('archive_tampered', `The archive of snapshot ${code} has no ${v.file}, which its manifest lists; it is not restored from.`);
+        try {
+          await deps.data.importVolume(host, planned.volumeName, { ...node.labels, 'clusterbot.volume': v.name }, tar);
+        } catch (e) {
+          if (!isAppError(e) || e.code !== 'archive_tampered') throw e;
+          // Nothing has started (every volume is filled before the first container starts): what was unpacked from
+          // the changed archive goes, so no node ever runs on it.
+          const removed = await deps.runtime.removeNodes(host, clusterId).catch((err: Error) => {
+            deps.logger.error({ clusterId, host, err: err.message }, 'could not remove the volumes a tampered archive filled');
+            return undefined;
+          });
+          throw new AppError('archive_tampered', `Snapshot ${code}'s archive was changed since it was taken (${e.userMessage}); refusing to restore from it.`, {
+            hints: [
+              removed ? 'Nothing of it was started, and the volumes it had filled were removed.' : 'Nothing of it was started.',
+              'Take the snapshot again, or ask an admin to look at the artifact store.',
+            ],
+            cause: e,
+          });
+        }
+      }
+    },
+  };
+}
