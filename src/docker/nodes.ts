@@ -8,7 +8,7 @@ import { containerSpec } from '../domain/container-spec.js';
 import { label } from '../domain/labels.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import { AppError } from '../errors.js';
-import type { NodeRuntime } from '../services/ports.js';
+import type { NodeCheckpoint, NodeRuntime } from '../services/ports.js';
 import { cutMarker, defaultOutputBytes } from './bounded-output.js';
 import { engineMessage, statusOf, tolerate } from './engine-call.js';
 import { execIn } from './exec.js';
@@ -87,15 +87,19 @@ export function createNodeRuntime(ctx: RuntimeContext): NodeRuntime {
   }
 
   /** Writes the node's files, starts it, then writes the ports Docker published into it; returns it as it runs. */
-  async function start(host: string, node: PlannedNode, id: string, hostPorts: HostPorts) {
+  async function start(host: string, node: PlannedNode, id: string, hostPorts: HostPorts, checkpoint?: NodeCheckpoint) {
     const container = pool.get(host).getContainer(id);
     const name = node.containerName;
     const put = async (files: PlannedNode['files']) => container.putArchive(await filesTar(files), { path: '/' });
     // Written before every start: a crash between create and start must not leave a node without config.
     if (node.files.length) await call(host, 'copy config files into', name, () => put(node.files));
-    await call(host, 'start', name, async () => {
+    // A restore with running processes: the checkpoint goes into this container's own checkpoint folder, then the
+    // container starts from it. `_query` and an empty `_body`: dockerode would otherwise also send the options as a
+    // body, which the daemon refuses on start.
+    if (checkpoint) await checkpoint.load(id);
+    await call(host, checkpoint ? `start from checkpoint ${checkpoint.name}` : 'start', name, async () => {
       try {
-        await container.start();
+        await (checkpoint ? container.start({ _query: { checkpoint: checkpoint.name }, _body: {} } as object) : container.start());
       } catch (e) {
         if (statusOf(e) === 304) return; // started already
         if (isPortTaken(e)) throw portTaken(host, node, hostPorts, e);
@@ -121,7 +125,7 @@ export function createNodeRuntime(ctx: RuntimeContext): NodeRuntime {
       const networks = info.NetworkSettings?.Networks;
       const released = !info.State.Running && networks && !networks[plan.network.name];
       if (released) await rejoin(host, plan, node, image, info.Id);
-      if (!info.State.Running) info = await start(host, node, info.Id, o.hostPorts);
+      if (!info.State.Running) info = await start(host, node, info.Id, o.hostPorts, o.checkpoint);
       return { exists: true, running: info.State.Running, containerId: info.Id, ports: publishedPorts(info, node) };
     },
 

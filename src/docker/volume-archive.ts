@@ -27,6 +27,7 @@ import {
   startHelper,
   withHelper,
   type Helper,
+  type HelperSpec,
 } from './helper-container.js';
 import { inspectVolume } from './inspect.js';
 import { observedStream } from './observed-stream.js';
@@ -55,16 +56,22 @@ async function existingVolume(ctx: DataContext, host: string, volumeName: string
 
 export async function exportVolume(ctx: DataContext, host: string, volumeName: string): Promise<Readable> {
   const volume = await existingVolume(ctx, host, volumeName);
+  return exportTar(ctx, host, { purpose: 'volume-export', labels: volume.Labels ?? {}, volume: { name: volumeName, readOnly: true } }, `volume ${volumeName}`);
+}
+
+/**
+ * What a helper mounts at helperMount (a volume, or a checkpoint's directory) as a tar stream from GNU tar in the
+ * helper; the stream fails with tar's stderr when tar does not exit 0, and the helper lives until it is consumed.
+ */
+export async function exportTar(ctx: DataContext, host: string, mount: Pick<HelperSpec, 'purpose' | 'labels' | 'volume' | 'hostPath'>, what: string): Promise<Readable> {
   const helper = await createHelper(ctx, host, {
-    purpose: 'volume-export',
-    labels: volume.Labels ?? {},
+    ...mount,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
     // --sparse: a file's holes are recorded as holes, so a 1 GiB preallocated file that holds 4 KiB is 4 KiB in the
     // stream and the archive, not 1 GiB of zeros. In POSIX (pax) form: the daemon's unpacker (Go's archive/tar) reads
     // pax sparse files, but refuses GNU's own sparse entries. No time records, so the first header is still `./`'s
     // own (rootEntry) and the bytes do not change with atime.
     argv: ['tar', '--numeric-owner', '--sparse', '--format=posix', '--pax-option=delete=atime,delete=ctime,delete=mtime', '-C', helperMount, '-cf', '-', '.'],
-    volume: { name: volumeName, readOnly: true },
     // Root reads every file whatever its mode; nothing else is needed to read.
     capAdd: ['DAC_OVERRIDE'],
     attach: true,
@@ -85,14 +92,14 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
     atEnd: async () => {
       const exitCode = await helperExit(ctx, host, helper);
       if (exitCode !== 0)
-        throw new AppError('docker_error', `Reading volume ${volumeName} on ${host} failed: tar exited with ${exitCode}: ${stderr.text() || '(no error output)'}`, {
+        throw new AppError('docker_error', `Reading ${what} on ${host} failed: tar exited with ${exitCode}: ${stderr.text() || '(no error output)'}`, {
           retryable: false,
         });
     },
-    mapError: (e) => dockerError(`read volume ${volumeName} on ${host}`, e),
+    mapError: (e) => dockerError(`read ${what} on ${host}`, e),
     cleanup: async ({ bytes, error }) => {
       await removeHelper(ctx, host, helper);
-      ctx.call.done(host, 'export volume', volumeName, started, { bytes, ...(error !== undefined && { failed: true }) });
+      ctx.call.done(host, `export ${what.split(' ')[0]}`, what, started, { bytes, ...(error !== undefined && { failed: true }) });
     },
   });
 }

@@ -44,6 +44,16 @@ export class QuietData implements NodeDataPort {
   async checkpointSupport() {
     return { supported: false, reason: 'no CRIU in this test' };
   }
+  async checkpoint(): Promise<void> {
+    throw new Error('no CRIU in this test');
+  }
+  async exportCheckpoint(): Promise<Readable> {
+    throw new Error('no CRIU in this test');
+  }
+  async deleteCheckpoint(): Promise<void> {}
+  async importCheckpoint(): Promise<{ bytes: number }> {
+    throw new Error('no CRIU in this test');
+  }
   async listImages() {
     return [];
   }
