@@ -17,6 +17,7 @@ import {
   listLiveClusters,
   setClusterCard,
   setClusterHost,
+  setClusterRestoredProcesses,
   setClusterProgressTs,
 } from './queries/clusters.js';
 import { clusterEvents, recordEvent } from './queries/events.js';
@@ -45,6 +46,7 @@ export function createClusterStore(db: Db): ClusterStore {
     extendExpiry: (id, change, actor, tell) => extendClusterExpiry(db, id, change, actor, tell),
     expire: (id, now, tell) => expireCluster(db, id, now, tell),
     setHost: (id, host) => setClusterHost(db, id, host),
+    setRestoredProcesses: (id, processes) => setClusterRestoredProcesses(db, id, processes),
     cutOver: (id, move, actor, tell) => cutOverCluster(db, id, move, actor, tell),
     setCard: (id, ref) => setClusterCard(db, id, ref),
     setProgressTs: (id, ts) => setClusterProgressTs(db, id, ts),

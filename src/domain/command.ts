@@ -16,7 +16,7 @@ export type ClusterCommand =
   | { verb: 'retry'; name: string }
   | { verb: 'extend'; name: string; days?: number }
   | { verb: 'delete'; name: string }
-  | { verb: 'snapshot'; name?: string; note?: string; withData: boolean }
+  | { verb: 'snapshot'; name?: string; note?: string; withData: boolean; memory: boolean }
   | { verb: 'snapshot-delete'; snapshot: string }
   | { verb: 'snapshot-share' | 'snapshot-unshare'; snapshot: string; user: string }
   | { verb: 'snapshots'; name?: string }
@@ -52,10 +52,10 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
   extend: { usage: '/cluster extend NAME [DAYS]', summary: 'Keep a cluster DAYS days longer (default 1) before it expires', example: '/cluster extend zk-bug-1234 3', options: {}, positionals: { min: 1, max: 2 } },
   delete: { usage: '/cluster delete NAME', summary: 'Delete a cluster and its data (asks to confirm)', example: '/cluster delete zk-bug-1234', options: {}, positionals: { min: 1, max: 1 } },
   snapshot: {
-    usage: '/cluster snapshot [NAME] [-m "NOTE"] [--with-data] | snapshot delete ID | snapshot share|unshare ID @USER',
+    usage: '/cluster snapshot [NAME] [-m "NOTE"] [--with-data] [--memory] | snapshot delete ID | snapshot share|unshare ID @USER',
     summary: 'Save the whole bug scene (configs, logs, process state, thread dumps, data) of a cluster as an archive; share lets someone restore it',
     example: '/cluster snapshot zk-bug-1234 -m "leader lost after restart"',
-    options: { message: { type: 'string', short: 'm' }, 'with-data': { type: 'boolean' } },
+    options: { message: { type: 'string', short: 'm' }, 'with-data': { type: 'boolean' }, memory: { type: 'boolean' } },
     positionals: { min: 0, max: 3 },
   },
   snapshots: { usage: '/cluster snapshots [NAME]', summary: 'Snapshots you may see (of one cluster, or yours and those shared with you)', example: '/cluster snapshots zk-bug-1234', options: {}, positionals: { min: 0, max: 1 } },
@@ -259,7 +259,7 @@ export function parseCommand(rawText: string): ParseResult {
       if (bad) return bad;
       const note = (values.message as string | undefined)?.trim();
       if (note !== undefined && note.length > maxNoteLength) return fail(`The note is ${note.length} characters long; notes are at most ${maxNoteLength}.`, spec.usage);
-      return { ok: true, command: { verb, withData: Boolean(values['with-data']), ...(name !== undefined && { name }), ...(note && { note }) } };
+      return { ok: true, command: { verb, withData: Boolean(values['with-data']), memory: Boolean(values.memory), ...(name !== undefined && { name }), ...(note && { note }) } };
     }
     case 'restore': {
       const ref = positionals[0]!;

@@ -87,7 +87,8 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
   if (ctx.sharedWith?.length && c.state !== 'deleted') blocks.push({ type: 'context', elements: [md(sharedWithLine(ctx.sharedWith))] });
   if (c.restoredFrom) {
     const r = c.restoredFrom;
-    blocks.push({ type: 'context', elements: [md(`♻️ restored from snapshot \`${snapshotCode(r.snapshotId)}\` (${esc(r.clusterName)}, ${slackDate(new Date(r.takenAt))})`)] });
+    const processes = r.processes ? (r.processes.restored ? ', restored with running processes' : `, processes booted: ${esc(r.processes.why)}`) : '';
+    blocks.push({ type: 'context', elements: [md(`♻️ restored from snapshot \`${snapshotCode(r.snapshotId)}\` (${esc(r.clusterName)}, ${slackDate(new Date(r.takenAt))})${processes}`)] });
   }
   if (view.nodes.length) blocks.push({ type: 'section', text: md(`*Nodes*\n${nodesLine(view.nodes)}`.slice(0, 3000)) });
   const endpoints = endpointLines(view, ctx);

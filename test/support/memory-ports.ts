@@ -410,6 +410,12 @@ export class MemoryClusterStore implements ClusterStore {
     return { cluster: clone(c), operation };
   }
 
+  async setRestoredProcesses(id: string, processes: { restored: boolean; why: string }): Promise<void> {
+    const c = this.clusters.get(id);
+    if (c?.restoredFrom) c.restoredFrom = { ...c.restoredFrom, processes };
+    this.writes++;
+  }
+
   async setHost(id: string, host: string): Promise<void> {
     const c = this.clusters.get(id);
     if (c) {

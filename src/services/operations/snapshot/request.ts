@@ -23,6 +23,8 @@ export async function requestSnapshot(
   opts: {
     note?: string;
     withData?: boolean;
+    /** Memory checkpoints of every node whose role allows it (CRIU), in the same pause. */
+    memory?: boolean;
     /** Snapshot & delete: delete the cluster once this snapshot succeeded (snapshot/then-delete.ts). */
     thenDelete?: boolean;
   } = {},
@@ -34,13 +36,13 @@ export async function requestSnapshot(
       throw new AppError('bad_command', mine.length
         ? `You have ${mine.length} live clusters (${mine.map((c) => c.name).join(', ')}); which one?`
         : 'You have no live clusters to snapshot.', {
-        hints: ['Usage: `/cluster snapshot [NAME] [-m "NOTE"] [--with-data]`'],
+        hints: ['Usage: `/cluster snapshot [NAME] [-m "NOTE"] [--with-data] [--memory]`'],
       });
     target = { id: mine[0]!.id };
   }
   const view = await findManageable(deps, actor, target);
   const params = {
-    ...(opts.note && { note: opts.note }), withData: Boolean(opts.withData), ...(opts.thenDelete && { thenDelete: true }),
+    ...(opts.note && { note: opts.note }), withData: Boolean(opts.withData), ...(opts.memory && { memory: true }), ...(opts.thenDelete && { thenDelete: true }),
   };
   await refuseUnlessStartable(deps, snapshotOperation, view, params);
   // The taker's quota, before anything is queued (the job checks the count again as it starts, and the bytes once

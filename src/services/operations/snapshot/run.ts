@@ -11,6 +11,7 @@ import { decideCopies } from './copies.js';
 import { cutEveryNode, type Cut } from './cut.js';
 import { discard } from './discard.js';
 import { capturedList } from './manifest.js';
+import { decideMemory, memoryCaptured, storeCheckpoints, type StoredCheckpoint } from './memory.js';
 import type { SnapshotDeps, SnapshotJob, Taking } from './taking.js';
 import { packAndUpload, type Stored } from './upload.js';
 
@@ -28,10 +29,12 @@ export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: 
   const taking = await beginTaking(deps, job, op);
   try {
     const planned = await decideCopies(taking);
+    const memory = await decideMemory(taking, planned.bytes);
     const collected = await collectDiagnostics(taking);
-    const cut = await cutEveryNode(taking, planned);
-    const stored = await packAndUpload(taking, collected, cut);
-    await markReady(taking, { collected, cut, stored }, complete);
+    const cut = await cutEveryNode(taking, planned, memory);
+    const checkpoints = memory?.nodes.length ? await storeCheckpoints(taking, memory) : new Map<number, StoredCheckpoint>();
+    const stored = await packAndUpload(taking, collected, cut, { memory, checkpoints });
+    await markReady(taking, { collected, cut, stored, memory: memoryCaptured(memory, checkpoints) }, complete);
   } catch (err) {
     await failSnapshot(taking, err);
   } finally {
@@ -90,7 +93,7 @@ async function failInterrupted(deps: SnapshotDeps, job: SnapshotJob, snapshot: S
 }
 
 /** "Snapshot ready" and the operation's end commit with the row: a worker killed right after has told the thread. */
-async function markReady(taking: Taking, taken: { collected: NodeCollection[]; cut: Cut; stored: Stored }, complete: Complete): Promise<void> {
+async function markReady(taking: Taking, taken: { collected: NodeCollection[]; cut: Cut; stored: Stored; memory: string | undefined }, complete: Complete): Promise<void> {
   const { deps, job, view, plan, snapshot, skipped, startedAt } = taking;
   const { collected, cut, stored } = taken;
   const ready = await deps.snapshots.markReady(snapshot.id, { artifactKey: stored.key, sizeBytes: stored.sizeBytes, sha256: stored.sha256, manifest: stored.manifest as unknown as Record<string, unknown> },
@@ -98,7 +101,7 @@ async function markReady(taking: Taking, taken: { collected: NodeCollection[]; c
       await complete(tx.operations);
       const summary: SnapshotSummary = {
         snapshotId: s.id, by: job.actor, note: job.note ?? null, nodes: plan.nodes.length,
-        captured: capturedList(collected, cut.volumes),
+        captured: [...capturedList(collected, cut.volumes), ...(taken.memory ? [taken.memory] : [])],
         notCaptured: skipped,
         sizeBytes: stored.sizeBytes, pauseMs: cut.pause.ms, seconds: Math.round((deps.clock.now().getTime() - startedAt.getTime()) / 1000),
         linkHours: deps.settings.snapshots.linkHours, expiresAt: s.expiresAt,
