@@ -69,7 +69,8 @@ async function startNode(
     run.step = `starting ${node.hostname}`;
   }
   const hostPorts = opts.hostPorts?.get(node.hostname);
-  const status = await runtime.ensureNode(host, plan, node, imageOf(node), hostPorts ? { hostPorts } : undefined).catch((e: unknown) => {
+  const checkpoint = await source?.checkpoint?.(host, plan, node);
+  const status = await runtime.ensureNode(host, plan, node, imageOf(node), { ...(hostPorts && { hostPorts }), ...(checkpoint && { checkpoint }) }).catch((e: unknown) => {
     // Started in parallel, the failure must name its own node, not the last one started.
     run.step = `starting ${node.hostname}`;
     run.failedNode = node;
