@@ -29,7 +29,7 @@ import { AppError } from '../../src/errors.js';
 import { MemoryArtifactStore } from './memory-artifact-store.js';
 import { addUsage, checkQuota, noUsage, type QuotaLimits, type Reservation, type Usage } from '../../src/domain/quota.js';
 import type {
-  Clock, ClusterStore, ContainerRuntime, ExecResult, HostCapacity, ImageCopyProgress, JobName, JobQueue, Log,
+  Clock, ClusterStore, ContainerRuntime, ExecResult, HostCapacity, ImageCopyProgress, JobName, JobQueue, Log, NodeCheckpoint,
   NewCluster, NewOperation, BeginOptions, OperationStore, SnapshotStore, Share, ShareChange, ShareStore,
   QuarantineStore, Quarantined, NodeHealthPort, NodeStatus, InTransaction, Notifier, Tell, TellAbout, Settings,
   TemplateCatalog, OfferChange, TransferOfferStore, WarningStore, QueueInspector,
@@ -690,7 +690,10 @@ export class FakeRuntime implements ContainerRuntime {
     ];
   }
 
-  async ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, _image: string, opts: { hostPorts?: ReadonlyMap<number, number> } = {}): Promise<NodeStatus> {
+  /** Containers started from a checkpoint (ensureNode's `checkpoint`): "name checkpoint-name". */
+  readonly checkpointStarts: string[] = [];
+
+  async ensureNode(host: string, plan: ClusterPlan, node: PlannedNode, _image: string, opts: { hostPorts?: ReadonlyMap<number, number>; checkpoint?: NodeCheckpoint } = {}): Promise<NodeStatus> {
     await this.enter({ step: 'ensureNode', host, target: node.containerName });
     let c = this.containers.get(node.containerName);
     if (!c) {
@@ -710,6 +713,10 @@ export class FakeRuntime implements ContainerRuntime {
         volumes: node.volumes.map((v) => v.volumeName),
       };
       this.containers.set(c.name, c);
+      if (opts.checkpoint) {
+        await opts.checkpoint.load(c.id);
+        this.checkpointStarts.push(`${c.name} ${opts.checkpoint.name}`);
+      }
     } else if (!c.running) {
       c.running = true; // "creates if missing, and starts" (starting a running container changes nothing)
       c.starts++;
