@@ -24,6 +24,23 @@ const calls = (c: Docker.Container) => c as unknown as CheckpointCalls;
 /** A checkpoint name Docker accepts (its restricted name pattern) and a path segment that cannot escape. */
 const checkpointName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
+/**
+ * Starts a container from a checkpoint, tried up to three times when the daemon trips over its own upload of the
+ * checkpoint into containerd ("failed to upload checkpoint to containerd: commit failed: content sha256:…: already
+ * exists", moby/moby#42900; CRIU's own CI retries it the same way). Nothing started then, so trying again is safe.
+ */
+export async function startFromCheckpoint(container: Docker.Container, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // `_query` and an empty `_body`: dockerode would otherwise send the options as a body, which the daemon refuses.
+      await container.start({ _query: { checkpoint: name }, _body: {} } as object);
+      return;
+    } catch (e) {
+      if (attempt >= 3 || !/failed to upload checkpoint to containerd.*already exists/s.test(engineMessage(e))) throw e;
+    }
+  }
+}
+
 export type CheckpointSupport = { supported: boolean; reason: string };
 /** How long a probe's verdict holds: the daemon's configuration or CRIU change only when an admin restarts them. */
 const probeTtlMs = 10 * 60_000;
@@ -58,9 +75,7 @@ export async function probeCheckpoints(ctx: DataContext, host: string): Promise<
     };
     const dumped = await step('checkpoint', () => calls(helper.container).createCheckpoint({ CheckpointID: 'cb-probe', Exit: true }));
     if (dumped) return { supported: false, reason: dumped };
-    // `_query` and an empty `_body`: dockerode would otherwise send the options as a body, which the daemon refuses.
-    const restore = () => helper.container.start({ _query: { checkpoint: 'cb-probe' }, _body: {} } as object);
-    const restored = await step('restore', restore);
+    const restored = await step('restore', () => startFromCheckpoint(helper.container, 'cb-probe'));
     if (restored) return { supported: false, reason: restored };
     const state = (await ctx.call(host, 'inspect', helper.name, () => helper.container.inspect())).State;
     if (!state.Running) return { supported: false, reason: `A probe container restored from a CRIU checkpoint on ${host} did not keep running (exit ${state.ExitCode}).` };

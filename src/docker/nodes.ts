@@ -10,6 +10,7 @@ import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import { AppError } from '../errors.js';
 import type { NodeCheckpoint, NodeRuntime } from '../services/ports.js';
 import { cutMarker, defaultOutputBytes } from './bounded-output.js';
+import { startFromCheckpoint } from './checkpoints.js';
 import { engineMessage, statusOf, tolerate } from './engine-call.js';
 import { execIn } from './exec.js';
 import { inspectContainer } from './inspect.js';
@@ -94,12 +95,11 @@ export function createNodeRuntime(ctx: RuntimeContext): NodeRuntime {
     // Written before every start: a crash between create and start must not leave a node without config.
     if (node.files.length) await call(host, 'copy config files into', name, () => put(node.files));
     // A restore with running processes: the checkpoint goes into this container's own checkpoint folder, then the
-    // container starts from it. `_query` and an empty `_body`: dockerode would otherwise also send the options as a
-    // body, which the daemon refuses on start.
+    // container starts from it.
     if (checkpoint) await checkpoint.load(id);
     await call(host, checkpoint ? `start from checkpoint ${checkpoint.name}` : 'start', name, async () => {
       try {
-        await (checkpoint ? container.start({ _query: { checkpoint: checkpoint.name }, _body: {} } as object) : container.start());
+        await (checkpoint ? startFromCheckpoint(container, checkpoint.name) : container.start());
       } catch (e) {
         if (statusOf(e) === 304) return; // started already
         if (isPortTaken(e)) throw portTaken(host, node, hostPorts, e);
