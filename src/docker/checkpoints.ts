@@ -25,9 +25,11 @@ const calls = (c: Docker.Container) => c as unknown as CheckpointCalls;
 const checkpointName = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 /**
- * Starts a container from a checkpoint, tried up to three times when the daemon trips over its own upload of the
- * checkpoint into containerd ("failed to upload checkpoint to containerd: commit failed: content sha256:…: already
- * exists", moby/moby#42900; CRIU's own CI retries it the same way). Nothing started then, so trying again is safe.
+ * Starts a container from a checkpoint, tried again (five times in about 7 s) when the daemon trips over its own
+ * upload of the checkpoint into containerd ("failed to upload checkpoint to containerd: commit failed: content
+ * sha256:…: already exists", moby/moby#42900; CRIU's own CI retries it too). Measured on Docker 20.10: right after
+ * `docker checkpoint create`, containerd still holds that content until its garbage collection runs; nothing
+ * started, so trying again is safe.
  */
 export async function startFromCheckpoint(container: Docker.Container, name: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -36,7 +38,8 @@ export async function startFromCheckpoint(container: Docker.Container, name: str
       await container.start({ _query: { checkpoint: name }, _body: {} } as object);
       return;
     } catch (e) {
-      if (attempt >= 3 || !/failed to upload checkpoint to containerd.*already exists/s.test(engineMessage(e))) throw e;
+      if (attempt >= 5 || !/failed to upload checkpoint to containerd.*already exists/s.test(engineMessage(e))) throw e;
+      await new Promise((r) => setTimeout(r, 500 * 2 ** (attempt - 1)));
     }
   }
 }
