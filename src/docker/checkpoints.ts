@@ -130,7 +130,8 @@ async function checkpointDir(ctx: DataContext, host: string, container: string, 
 
 export async function exportCheckpoint(ctx: DataContext, host: string, container: string, name: string): Promise<Readable> {
   const dir = await checkpointDir(ctx, host, container, name);
-  return exportTar(ctx, host, { purpose: 'checkpoint-export', labels: dir.labels, hostPath: { path: dir.path, readOnly: true } }, `checkpoint ${name} of ${container}`);
+  const mount = { purpose: 'checkpoint-export', labels: dir.labels, hostPath: { path: dir.path, readOnly: true } };
+  return exportTar(ctx, host, mount, { what: `checkpoint ${name} of ${container}`, op: 'export checkpoint', target: container });
 }
 
 /**

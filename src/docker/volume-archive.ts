@@ -56,14 +56,21 @@ async function existingVolume(ctx: DataContext, host: string, volumeName: string
 
 export async function exportVolume(ctx: DataContext, host: string, volumeName: string): Promise<Readable> {
   const volume = await existingVolume(ctx, host, volumeName);
-  return exportTar(ctx, host, { purpose: 'volume-export', labels: volume.Labels ?? {}, volume: { name: volumeName, readOnly: true } }, `volume ${volumeName}`);
+  const mount = { purpose: 'volume-export', labels: volume.Labels ?? {}, volume: { name: volumeName, readOnly: true } };
+  return exportTar(ctx, host, mount, { what: `volume ${volumeName}`, op: 'export volume', target: volumeName });
 }
 
 /**
  * What a helper mounts at helperMount (a volume, or a checkpoint's directory) as a tar stream from GNU tar in the
  * helper; the stream fails with tar's stderr when tar does not exit 0, and the helper lives until it is consumed.
  */
-export async function exportTar(ctx: DataContext, host: string, mount: Pick<HelperSpec, 'purpose' | 'labels' | 'volume' | 'hostPath'>, what: string): Promise<Readable> {
+export async function exportTar(
+  ctx: DataContext,
+  host: string,
+  mount: Pick<HelperSpec, 'purpose' | 'labels' | 'volume' | 'hostPath'>,
+  log: { what: string; op: string; target: string },
+): Promise<Readable> {
+  const { what } = log;
   const helper = await createHelper(ctx, host, {
     ...mount,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
@@ -99,7 +106,7 @@ export async function exportTar(ctx: DataContext, host: string, mount: Pick<Help
     mapError: (e) => dockerError(`read ${what} on ${host}`, e),
     cleanup: async ({ bytes, error }) => {
       await removeHelper(ctx, host, helper);
-      ctx.call.done(host, `export ${what.split(' ')[0]}`, what, started, { bytes, ...(error !== undefined && { failed: true }) });
+      ctx.call.done(host, log.op, log.target, started, { bytes, ...(error !== undefined && { failed: true }) });
     },
   });
 }
