@@ -35,8 +35,12 @@ afterAll(async () => {
 /** Docker's data side with CRIU as the test says: supported or not, refusing one container, recording the order. */
 class CriuData extends QuietData {
   readonly calls: string[] = [];
-  constructor(private readonly criu: { supported: boolean; refuses?: string }) {
+  constructor(private readonly criu: { supported: boolean; refuses?: string; commitFails?: boolean }) {
     super();
+  }
+  override async commit(h: string, c: string, ref: { repo: string; tag: string }, labels: Record<string, string>) {
+    if (this.criu.commitFails) throw new Error('commit failed: no space left on device');
+    return super.commit(h, c, ref, labels);
   }
   override async pause(_h: string, c: string) {
     this.calls.push(`pause ${c}`);
@@ -63,7 +67,7 @@ class CriuData extends QuietData {
   }
 }
 
-async function setup(criu: { supported: boolean; refuses?: string }, maxBytes?: number) {
+async function setup(criu: { supported: boolean; refuses?: string; commitFails?: boolean }, maxBytes?: number) {
   const base = memoryWorld(catalog);
   if (maxBytes !== undefined) base.settings.snapshots = { ...base.settings.snapshots, maxBytes };
   const data = new CriuData(criu);
@@ -73,7 +77,12 @@ async function setup(criu: { supported: boolean; refuses?: string }, maxBytes?: 
   w.runtime.scriptExec(() => true, ({ cmd }) => (cmd[0] === 'du' ? { exitCode: 0, output: `4096\t${cmd.at(-1)}\n` } : cmd.join(' ').includes('rss=') ? { exitCode: 0, output: '102400\n' } : { exitCode: 0, output: 'ok\n' }));
   await requestSnapshot(w, 'UALICE', { id: c.id }, { memory: true });
   const op = (await w.operations.active(c.id))!;
-  await runOperation(w, op.id, { finalAttempt: true }, (o, complete) => snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false, memory: true }, o, complete));
+  const ran = runOperation(w, op.id, { finalAttempt: true }, (o, complete) => snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false, memory: true }, o, complete));
+  if (criu.commitFails) {
+    await ran.catch(() => undefined);
+    return { data, ready: undefined as never, manifest: undefined as never, archive: '' };
+  }
+  await ran;
   const ready = w.notifier.threadMessages.at(-1) as { kind: string; summary: { captured: string[]; notCaptured: { what: string; why: string }[] } };
   const [row] = await w.snapshots.list({ clusterId: c.id });
   const manifest = parseManifest(row!.manifest);
@@ -122,5 +131,12 @@ describe('snapshot --memory', () => {
     expect(data.calls.filter((x) => x.startsWith('checkpoint'))).toEqual([]);
     expect(manifest.memory.captured).toBe(false);
     expect(manifest.memory.reason).toMatch(/hold about 300 MiB in memory, .* over the largest snapshot allowed, 256 MiB \(SNAPSHOT_MAX_BYTES\)/);
+  });
+
+  it('a snapshot that fails after the checkpoints were taken removes them from the containers', async () => {
+    const { data } = await setup({ supported: true, commitFails: true });
+    expect(data.calls.filter((x) => x.startsWith('checkpoint'))).toHaveLength(3);
+    expect(data.calls.filter((x) => x.startsWith('delete checkpoint'))).toHaveLength(3);
+    expect(data.calls.filter((x) => x.startsWith('unpause'))).toHaveLength(3);
   });
 });

@@ -74,10 +74,17 @@ export async function checkpointEveryNode(taking: Taking, memory: PlannedMemory)
   if (failed < 0) return;
   const why = `CRIU could not checkpoint ${memory.nodes[failed]!.hostname}: ${((done[failed] as PromiseRejectedResult).reason as Error).message}`;
   deps.logger.warn({ snapshotId: taking.snapshot.id, err: why }, 'a memory checkpoint failed; the snapshot goes on without memory');
-  await Promise.all(memory.nodes.map((n) => deps.data.deleteCheckpoint(host, n.containerName, memory.name).catch(() => undefined)));
+  await dropCheckpoints(taking, memory);
   taking.skipped.push({ what: 'memory state (process checkpoints)', why });
   memory.nodes = [];
   memory.reason = why;
+}
+
+/** Removes this snapshot's checkpoint from every planned node (missing is fine; a failure is only logged). */
+export async function dropCheckpoints(taking: Taking, memory: PlannedMemory): Promise<void> {
+  const { deps, host } = taking;
+  await Promise.all(memory.nodes.map((n) => deps.data.deleteCheckpoint(host, n.containerName, memory.name).catch((e: Error) =>
+    deps.logger.warn({ node: n.hostname, err: e.message }, 'a memory checkpoint could not be removed from its container'))));
 }
 
 /**

@@ -11,7 +11,7 @@ import { decideCopies } from './copies.js';
 import { cutEveryNode, type Cut } from './cut.js';
 import { discard } from './discard.js';
 import { capturedList } from './manifest.js';
-import { decideMemory, memoryCaptured, storeCheckpoints, type StoredCheckpoint } from './memory.js';
+import { decideMemory, dropCheckpoints, memoryCaptured, storeCheckpoints, type PlannedMemory, type StoredCheckpoint } from './memory.js';
 import type { SnapshotDeps, SnapshotJob, Taking } from './taking.js';
 import { packAndUpload, type Stored } from './upload.js';
 
@@ -27,15 +27,18 @@ const steps = ['collecting', 'freezing', 'committing', 'archiving', 'uploading']
  */
 export async function snapshotCluster(deps: SnapshotDeps, job: SnapshotJob, op: Operation, complete: Complete = async () => undefined): Promise<void> {
   const taking = await beginTaking(deps, job, op);
+  let memory: PlannedMemory | undefined;
   try {
     const planned = await decideCopies(taking);
-    const memory = await decideMemory(taking, planned.bytes);
+    memory = await decideMemory(taking, planned.bytes);
     const collected = await collectDiagnostics(taking);
     const cut = await cutEveryNode(taking, planned, memory);
     const checkpoints = memory?.nodes.length ? await storeCheckpoints(taking, memory) : new Map<number, StoredCheckpoint>();
     const stored = await packAndUpload(taking, collected, cut, { memory, checkpoints });
     await markReady(taking, { collected, cut, stored, memory: memoryCaptured(memory, checkpoints) }, complete);
   } catch (err) {
+    // Checkpoints as large as the nodes' memory are not left in their containers by a snapshot that failed.
+    if (memory?.nodes.length) await dropCheckpoints(taking, memory);
     await failSnapshot(taking, err);
   } finally {
     await taking.bundle.cleanup().catch(() => undefined);
