@@ -65,16 +65,16 @@ build_versitygw() {
 build_versitygw &
 versitygw_pid=$!
 
-# Docker Engine: start it when it does not answer; a daemon killed earlier leaves pid files that stop the next one.
-if ! docker info >/dev/null 2>&1; then
-  for pidfile in /var/run/docker.pid /var/run/docker/containerd/containerd.pid; do
-    if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null; then as_root rm -f "$pidfile"; fi
-  done
-  log "starting dockerd"
-  as_root bash -c 'setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &'
-  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
-  docker info >/dev/null 2>&1 || { tail -20 /var/log/dockerd.log >&2; log "dockerd did not start"; exit 1; }
-fi
+# Memory checkpoints: CRIU >= 4.2 (built from source once per version, cached) and its options for runc. The build
+# dependencies now (apt must not run twice at once), the build (about half a minute of both cores) in the background
+# while the services start and the images build.
+bash scripts/criu.sh deps
+bash scripts/criu.sh &
+criu_pid=$!
+
+# Docker Engine with experimental features (docker checkpoint): started when it does not answer, restarted only when it
+# runs without them (its configuration changed).
+bash scripts/docker-engine.sh
 
 # PostgreSQL: the Debian cluster, plus a clusterbot role and database (matching DATABASE_URL's default).
 pg_version=$(ls /usr/lib/postgresql | sort -V | tail -1)
@@ -113,4 +113,5 @@ if [ -z "${CLUSTERBOT_SKIP_IMAGES:-}" ]; then
   node dist/entrypoints/cli.js images build --jobs "${CLUSTERBOT_IMAGE_JOBS:-2}" $images
 fi
 wait "$versitygw_pid" || { log "building versitygw failed"; exit 1; }
+wait "$criu_pid" || { log "providing CRIU failed"; exit 1; }
 log "ready"

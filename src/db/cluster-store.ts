@@ -18,6 +18,7 @@ import {
   setClusterCard,
   setClusterHost,
   setClusterProgressTs,
+  setClusterRestoredProcesses,
 } from './queries/clusters.js';
 import { clusterEvents, recordEvent } from './queries/events.js';
 import { clusterNodes, saveNode } from './queries/nodes.js';
@@ -45,6 +46,7 @@ export function createClusterStore(db: Db): ClusterStore {
     extendExpiry: (id, change, actor, tell) => extendClusterExpiry(db, id, change, actor, tell),
     expire: (id, now, tell) => expireCluster(db, id, now, tell),
     setHost: (id, host) => setClusterHost(db, id, host),
+    setRestoredProcesses: (id, processes) => setClusterRestoredProcesses(db, id, processes),
     cutOver: (id, move, actor, tell) => cutOverCluster(db, id, move, actor, tell),
     setCard: (id, ref) => setClusterCard(db, id, ref),
     setProgressTs: (id, ts) => setClusterProgressTs(db, id, ts),

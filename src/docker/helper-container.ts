@@ -3,7 +3,7 @@
  * CRIU). They run our own base image (there is no Docker Hub), carry the clusterbot labels so an orphan
  * sweep finds one a crash left behind, and get as little power as the job allows: not privileged, every
  * capability dropped except the ones named, no new privileges, no network, read-only root filesystem,
- * only named volumes mounted (never a host path), no log driver (a tar on stdout must not be copied into
+ * only named volumes mounted (a host path only for a container's checkpoint under the daemon's root), no log driver (a tar on stdout must not be copied into
  * json-file logs on disk). The host firewall's helper (`hostAdmin`, host-firewall.ts) gets more, still no privileged.
  */
 import { randomBytes } from 'node:crypto';
@@ -32,6 +32,12 @@ export interface HelperSpec {
   /** argv; the image's entrypoint (tini) is replaced so nothing else runs. */
   argv: string[];
   volume?: { name: string; readOnly: boolean };
+  /**
+   * A directory of the Docker host mounted at helperMount instead of a volume (created when missing): only a
+   * container's checkpoint directory under the daemon's own root (checkpoints.ts), a path derived from what the
+   * daemon reports, never from anything a user gave.
+   */
+  hostPath?: { path: string; readOnly: boolean };
   /** Capabilities added back after dropping all. */
   capAdd?: string[];
   /** Attach stdout/stderr (the helper's output is the data). */
@@ -89,6 +95,8 @@ function helperBody(spec: HelperSpec, image: string, baseLabels: Record<string, 
             },
           ]
         : [],
+      // Binds, not Mounts: a bind in Binds makes its missing source directory (a new container's checkpoint folder).
+      ...(spec.hostPath && { Binds: [`${spec.hostPath.path}:${helperMount}:${spec.hostPath.readOnly ? 'ro' : 'rw'}`] }),
       LogConfig: { Type: 'none', Config: {} },
       RestartPolicy: { Name: 'no' },
       NanoCpus: 1e9,

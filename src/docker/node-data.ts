@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { label } from '../domain/labels.js';
 import { AppError } from '../errors.js';
 import type { Log, NodeDataPort } from '../services/ports.js';
-import { checkpointSupport } from './checkpoint-probe.js';
+import { cachedProbe, createCheckpoint, deleteCheckpoint, exportCheckpoint, importCheckpoint } from './checkpoints.js';
 import type { DataContext } from './data-context.js';
 import { dockerError, engineCall, engineMessage, statusOf, tolerate } from './engine-call.js';
 import { helperLabel, removeHelper } from './helper-container.js';
@@ -57,6 +57,7 @@ export function dataContextFor(opts: NodeDataOptions): DataContext {
 export function createNodeData(opts: NodeDataOptions): NodeDataPort {
   const ctx = dataContextFor(opts);
   const { pool, call } = ctx;
+  const probe = cachedProbe(ctx);
   const instanceFilter = Object.entries(ctx.helperLabels).map(([k, v]) => `${k}=${v}`);
   const containerOf = (host: string, name: string) => pool.get(host).getContainer(name);
   /** Inside a call of its own: no second log line, no second mapping. */
@@ -216,7 +217,11 @@ export function createNodeData(opts: NodeDataOptions): NodeDataPort {
       });
     },
 
-    checkpointSupport: (host) => checkpointSupport(ctx, host),
+    checkpointSupport: (host, o) => probe(host, o),
+    checkpoint: (host, container, name) => createCheckpoint(ctx, host, container, name),
+    exportCheckpoint: (host, container, name) => exportCheckpoint(ctx, host, container, name),
+    deleteCheckpoint: (host, container, name) => deleteCheckpoint(ctx, host, container, name),
+    importCheckpoint: (host, container, name, tar) => importCheckpoint(ctx, host, container, name, tar),
     listImages: (labels) => listImages(ctx, labels),
     removeImages: (labels) => removeImages(ctx, labels),
     hasImage: (host, ref) => hasImage(ctx, host, ref),

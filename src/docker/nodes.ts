@@ -8,8 +8,9 @@ import { containerSpec } from '../domain/container-spec.js';
 import { label } from '../domain/labels.js';
 import type { ClusterPlan, PlannedNode } from '../domain/plan.js';
 import { AppError } from '../errors.js';
-import type { NodeRuntime } from '../services/ports.js';
+import type { NodeCheckpoint, NodeRuntime } from '../services/ports.js';
 import { cutMarker, defaultOutputBytes } from './bounded-output.js';
+import { startFromCheckpoint } from './checkpoints.js';
 import { engineMessage, statusOf, tolerate } from './engine-call.js';
 import { execIn } from './exec.js';
 import { inspectContainer } from './inspect.js';
@@ -87,28 +88,36 @@ export function createNodeRuntime(ctx: RuntimeContext): NodeRuntime {
   }
 
   /** Writes the node's files, starts it, then writes the ports Docker published into it; returns it as it runs. */
-  async function start(host: string, node: PlannedNode, id: string, hostPorts: HostPorts) {
+  async function start(host: string, node: PlannedNode, id: string, hostPorts: HostPorts, checkpoint?: NodeCheckpoint) {
     const container = pool.get(host).getContainer(id);
     const name = node.containerName;
     const put = async (files: PlannedNode['files']) => container.putArchive(await filesTar(files), { path: '/' });
     // Written before every start: a crash between create and start must not leave a node without config.
     if (node.files.length) await call(host, 'copy config files into', name, () => put(node.files));
+    // A restore with running processes: the checkpoint goes into this container's own checkpoint folder, then the
+    // container starts from it.
+    if (checkpoint) await checkpoint.load(id);
     // Ports Docker picks itself can collide too: another engine on the same machine, or a process, may hold the one
     // its allocator offers (it knows only its own). Each start asks it for the next one, so a few tries get a free one;
     // ports pinned to what the node had before cannot move (portTaken says so).
     const pinned = (hostPorts?.size ?? 0) > 0;
     for (let attempt = 1; ; attempt++) {
-      const started = await call(host, 'start', name, async () => {
-        try {
-          await container.start();
-          return true;
-        } catch (e) {
-          if (statusOf(e) === 304) return true; // started already
-          if (!isPortTaken(e)) throw e;
-          if (pinned || attempt >= 3) throw portTaken(host, node, hostPorts, e);
-          return false;
-        }
-      });
+      const started = await call(
+        host,
+        checkpoint ? `start from checkpoint ${checkpoint.name}` : 'start',
+        name,
+        async () => {
+          try {
+            await (checkpoint ? startFromCheckpoint(container, checkpoint.name) : container.start());
+            return true;
+          } catch (e) {
+            if (statusOf(e) === 304) return true; // started already
+            if (!isPortTaken(e)) throw e;
+            if (pinned || attempt >= 3) throw portTaken(host, node, hostPorts, e);
+            return false;
+          }
+        },
+      );
       if (started) break;
     }
     const info = await call(host, 'inspect', name, () => container.inspect());
@@ -130,7 +139,7 @@ export function createNodeRuntime(ctx: RuntimeContext): NodeRuntime {
       const networks = info.NetworkSettings?.Networks;
       const released = !info.State.Running && networks && !networks[plan.network.name];
       if (released) await rejoin(host, plan, node, image, info.Id);
-      if (!info.State.Running) info = await start(host, node, info.Id, o.hostPorts);
+      if (!info.State.Running) info = await start(host, node, info.Id, o.hostPorts, o.checkpoint);
       return { exists: true, running: info.State.Running, containerId: info.Id, ports: publishedPorts(info, node) };
     },
 

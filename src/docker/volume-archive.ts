@@ -21,6 +21,7 @@ import {
   attachHelper,
   createHelper,
   type Helper,
+  type HelperSpec,
   helperExit,
   helperMount,
   removeHelper,
@@ -55,9 +56,23 @@ async function existingVolume(ctx: DataContext, host: string, volumeName: string
 
 export async function exportVolume(ctx: DataContext, host: string, volumeName: string): Promise<Readable> {
   const volume = await existingVolume(ctx, host, volumeName);
+  const mount = { purpose: 'volume-export', labels: volume.Labels ?? {}, volume: { name: volumeName, readOnly: true } };
+  return exportTar(ctx, host, mount, { what: `volume ${volumeName}`, op: 'export volume', target: volumeName });
+}
+
+/**
+ * What a helper mounts at helperMount (a volume, or a checkpoint's directory) as a tar stream from GNU tar in the
+ * helper; the stream fails with tar's stderr when tar does not exit 0, and the helper lives until it is consumed.
+ */
+export async function exportTar(
+  ctx: DataContext,
+  host: string,
+  mount: Pick<HelperSpec, 'purpose' | 'labels' | 'volume' | 'hostPath'>,
+  log: { what: string; op: string; target: string },
+): Promise<Readable> {
+  const { what } = log;
   const helper = await createHelper(ctx, host, {
-    purpose: 'volume-export',
-    labels: volume.Labels ?? {},
+    ...mount,
     // --numeric-owner: the helper's /etc/passwd is not the node's; ids are what the files really carry.
     // --sparse: a file's holes are recorded as holes, so a 1 GiB preallocated file that holds 4 KiB is 4 KiB in the
     // stream and the archive, not 1 GiB of zeros. In POSIX (pax) form: the daemon's unpacker (Go's archive/tar) reads
@@ -75,7 +90,6 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
       '-',
       '.',
     ],
-    volume: { name: volumeName, readOnly: true },
     // Root reads every file whatever its mode; nothing else is needed to read.
     capAdd: ['DAC_OVERRIDE'],
     attach: true,
@@ -98,19 +112,16 @@ export async function exportVolume(ctx: DataContext, host: string, volumeName: s
       if (exitCode !== 0)
         throw new AppError(
           'docker_error',
-          `Reading volume ${volumeName} on ${host} failed: tar exited with ${exitCode}: ${stderr.text() || '(no error output)'}`,
+          `Reading ${what} on ${host} failed: tar exited with ${exitCode}: ${stderr.text() || '(no error output)'}`,
           {
             retryable: false,
           },
         );
     },
-    mapError: (e) => dockerError(`read volume ${volumeName} on ${host}`, e),
+    mapError: (e) => dockerError(`read ${what} on ${host}`, e),
     cleanup: async ({ bytes, error }) => {
       await removeHelper(ctx, host, helper);
-      ctx.call.done(host, 'export volume', volumeName, started, {
-        bytes,
-        ...(error !== undefined && { failed: true }),
-      });
+      ctx.call.done(host, log.op, log.target, started, { bytes, ...(error !== undefined && { failed: true }) });
     },
   });
 }

@@ -40,6 +40,11 @@ export interface RestoredFrom {
   clusterName: string;
   /** ISO time the snapshot was taken. */
   takenAt: string;
+  /**
+   * A snapshot with memory checkpoints: whether the restore started the processes where they were (CRIU), or booted
+   * them, and why. Absent: the snapshot has no memory part.
+   */
+  processes?: { restored: boolean; why: string };
 }
 
 export interface PublishedPort {

@@ -16,7 +16,7 @@ export type ClusterCommand =
   | { verb: 'retry'; name: string }
   | { verb: 'extend'; name: string; days?: number }
   | { verb: 'delete'; name: string }
-  | { verb: 'snapshot'; name?: string; note?: string; withData: boolean }
+  | { verb: 'snapshot'; name?: string; note?: string; withData: boolean; memory: boolean }
   | { verb: 'snapshot-delete'; snapshot: string }
   | { verb: 'snapshot-share' | 'snapshot-unshare'; snapshot: string; user: string }
   | { verb: 'snapshots'; name?: string }
@@ -122,11 +122,12 @@ export const verbSpecs: Record<Verb, VerbSpec> = {
     positionals: { min: 1, max: 1 },
   },
   snapshot: {
-    usage: '/cluster snapshot [NAME] [-m "NOTE"] [--with-data] | snapshot delete ID | snapshot share|unshare ID @USER',
+    usage:
+      '/cluster snapshot [NAME] [-m "NOTE"] [--with-data] [--memory] | snapshot delete ID | snapshot share|unshare ID @USER',
     summary:
       'Save the whole bug scene (configs, logs, process state, thread dumps, data) of a cluster as an archive; share lets someone restore it',
     example: '/cluster snapshot zk-bug-1234 -m "leader lost after restart"',
-    options: { message: { type: 'string', short: 'm' }, 'with-data': { type: 'boolean' } },
+    options: { message: { type: 'string', short: 'm' }, 'with-data': { type: 'boolean' }, memory: { type: 'boolean' } },
     positionals: { min: 0, max: 3 },
   },
   snapshots: {
@@ -419,6 +420,7 @@ export function parseCommand(rawText: string): ParseResult {
         command: {
           verb,
           withData: Boolean(values['with-data']),
+          memory: Boolean(values.memory),
           ...(name !== undefined && { name }),
           ...(note && { note }),
         },

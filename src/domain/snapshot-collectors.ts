@@ -69,6 +69,8 @@ export function nodeArchivePaths(hostname: string) {
     config: under('config'),
     /** A file from one of the role's log directories, at its container path. */
     log: under('logs'),
+    /** The node's memory checkpoint (CRIU's image files) as one tar; a restore puts it into the new container. */
+    checkpoint: `${dir}/checkpoint.tar`,
     /** A volume's content as one tar, stored as is (restore streams it back into a new volume). */
     volume: (name: string) => `${dir}/volumes/${name}.tar`,
   };

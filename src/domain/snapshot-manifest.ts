@@ -88,6 +88,13 @@ const nodeSchema = z.strictObject({
   volumes: z.array(volumeSchema),
   files: z.array(archiveFileSchema),
   collectors: z.array(collectorSchema),
+  /**
+   * The node's memory checkpoint (--memory, where it was taken): the Docker checkpoint's name and its folder as a tar
+   * (also in `files`). Absent: the node's processes were not checkpointed (the manifest's `memory` says why).
+   */
+  checkpoint: z
+    .strictObject({ name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/), file: archivePath, bytes, sha256 })
+    .optional(),
   /** Secret files (key stores, keytabs, private keys) found in the copied directories: named, never copied. */
   withheld: z
     .array(z.strictObject({ path: z.string().min(1), bytes: bytes.optional(), why: z.string().min(1) }))
@@ -172,6 +179,12 @@ export const snapshotManifestSchema = z
             message: `${f.path} is outside ${prefix}`,
           });
       });
+      if (n.checkpoint && byPath.get(n.checkpoint.file)?.sha256 !== n.checkpoint.sha256)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['nodes', ni, 'checkpoint', 'file'],
+          message: `${n.checkpoint.file} is not in the node's files with that sha256`,
+        });
       n.volumes.forEach((v, vi) => {
         if (v.file === undefined && v.skipped === undefined)
           ctx.addIssue({

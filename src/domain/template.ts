@@ -126,6 +126,12 @@ const roleSchema = z.strictObject({
   quiesce: z
     .array(z.strictObject({ exec: command, timeoutSeconds: z.number().int().min(1).max(600).default(60) }))
     .default([]),
+  /**
+   * Whether a memory checkpoint (CRIU, `/cluster snapshot --memory`) of this role's processes can be taken and
+   * restored into a new container, and why: what makes it work (JVMs run with -XX:-UsePerfData, PID 1 reaps
+   * zombies) or what CRIU refuses. Absent: not tried, so not taken (the snapshot lists the role with that reason).
+   */
+  checkpoint: z.strictObject({ supported: z.boolean(), reason: z.string().min(1) }).optional(),
   /** The service's configuration directories, copied into a snapshot (secrets masked or listed only). */
   configDirs: z.array(dirPath).default([]),
   /** Where the services write their own log files (beyond `docker logs`), copied with a size cap. */

@@ -6,12 +6,45 @@ import { checkDockerEndpoint } from '../domain/docker-endpoint.js';
 import { gib } from '../domain/quota.js';
 import { AppError } from '../errors.js';
 import { bytesText } from '../render/blocks.js';
-import type { HostStore } from '../services/ports.js';
+import type { HostRecord, HostStore } from '../services/ports.js';
 
 /**
  * `clusterbot hosts add|list|limit|drain|activate|remove`: the Docker hosts clusters are placed on, as rows in
  * Postgres. An admin's tool at the terminal (there is no Slack command that adds a root-equivalent endpoint).
  */
+/**
+ * Whether memory checkpoints work on each host, in a few words ("yes", or "no: why"), from the same probe a snapshot
+ * runs (docker/checkpoints.ts): the daemon's experimental flag, then a CRIU checkpoint and restore of a probe
+ * container made from our base image.
+ */
+async function probeCheckpoints(config: Config, rows: HostRecord[]): Promise<Map<string, string>> {
+  const [{ createHostPool }, { hostConfigOf, imageBuilderFor }, { createNodeData }, { createLogger }] =
+    await Promise.all([
+      import('../docker/host-pool.js'),
+      import('./context.js'),
+      import('../docker/node-data.js'),
+      import('../logger.js'),
+    ]);
+  if (!rows.length) return new Map();
+  const pool = createHostPool(rows.map(hostConfigOf));
+  const logger = createLogger({ level: 'silent' });
+  try {
+    const images = imageBuilderFor(config, pool, logger);
+    const data = createNodeData({ pool, logger, helperImage: async () => (await images.resolve('base')).ref });
+    const said = await Promise.all(
+      rows.map(async (h) => {
+        const s = await data
+          .checkpointSupport(h.name)
+          .catch((e: Error) => ({ supported: false, reason: `the probe could not run: ${e.message}` }));
+        return [h.name, s.supported ? 'yes' : `no: ${s.reason.replace(/\s+/g, ' ')}`] as const;
+      }),
+    );
+    return new Map(said);
+  } finally {
+    await pool.close();
+  }
+}
+
 export function registerHostsCommands(program: Command, setup: () => { config: Config }): void {
   const withHosts = async <T>(work: (hosts: HostStore, db: Database) => Promise<T>): Promise<T> => {
     const { config } = setup();
@@ -104,11 +137,23 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
     );
   cmd
     .command('list')
-    .description('Every host: state, capacity, what live clusters reserve there, last seen')
-    .action(async () =>
+    .description(
+      'Every host: state, capacity, what live clusters reserve there, last seen, whether memory checkpoints (CRIU) work there',
+    )
+    .option(
+      '--no-probe',
+      'skip the memory checkpoint probe (a CRIU checkpoint and restore of a probe container on each host that is not down)',
+    )
+    .action(async (o: { probe: boolean }) =>
       withHosts(async (hosts) => {
         const [rows, loads] = await Promise.all([hosts.list(), hosts.loads()]);
         const load = new Map(loads.map((l) => [l.name, l]));
+        const checkpoints = o.probe
+          ? await probeCheckpoints(
+              setup().config,
+              rows.filter((h) => h.state !== 'down'),
+            )
+          : new Map<string, string>();
         console.log(
           [
             'HOST',
@@ -118,6 +163,7 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
             'MEMORY FREE',
             'DISK FREE',
             'LAST SEEN',
+            'MEMORY CHECKPOINTS',
             'URL',
           ].join('\t'),
         );
@@ -132,6 +178,7 @@ export function registerHostsCommands(program: Command, setup: () => { config: C
               h.memoryFreeBytes == null ? '-' : bytesText(h.memoryFreeBytes),
               h.diskFreeBytes == null ? '-' : bytesText(h.diskFreeBytes),
               h.lastSeenAt ? h.lastSeenAt.toISOString() : `never${h.lastError ? ` (${h.lastError})` : ''}`,
+              checkpoints.get(h.name) ?? '-',
               `${h.url}${h.tlsDir ? ' (mutual TLS)' : ''}`,
             ].join('\t'),
           );

@@ -111,11 +111,16 @@ export function renderClusterCard(view: ClusterView, ctx: CardContext): Message 
     blocks.push({ type: 'context', elements: [md(sharedWithLine(ctx.sharedWith))] });
   if (c.restoredFrom) {
     const r = c.restoredFrom;
+    const processes = r.processes
+      ? r.processes.restored
+        ? ', restored with running processes'
+        : `, processes booted: ${esc(r.processes.why)}`
+      : '';
     blocks.push({
       type: 'context',
       elements: [
         md(
-          `♻️ restored from snapshot \`${snapshotCode(r.snapshotId)}\` (${esc(r.clusterName)}, ${slackDate(new Date(r.takenAt))})`,
+          `♻️ restored from snapshot \`${snapshotCode(r.snapshotId)}\` (${esc(r.clusterName)}, ${slackDate(new Date(r.takenAt))})${processes}`,
         ),
       ],
     });

@@ -29,7 +29,7 @@ describe('clusterbot hosts', () => {
     });
     const listed = (await cli('list')).out.split('\n');
     expect(listed[0]).toBe(
-      'HOST\tSTATE\tCPU RESERVED/TOTAL\tMEMORY RESERVED/TOTAL\tMEMORY FREE\tDISK FREE\tLAST SEEN\tURL',
+      'HOST\tSTATE\tCPU RESERVED/TOTAL\tMEMORY RESERVED/TOTAL\tMEMORY FREE\tDISK FREE\tLAST SEEN\tMEMORY CHECKPOINTS\tURL',
     );
     const row = listed.find((l) => l.startsWith('b\t'))!.split('\t');
     expect(row[1]).toBe('active');
@@ -37,9 +37,23 @@ describe('clusterbot hosts', () => {
     // Free memory and disk come from the scheduled check (a running node there); a host just added has none yet.
     expect(row.slice(4, 6)).toEqual(['-', '-']);
     expect(row[6]).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(row[7]).toBe(`${b.url} (mutual TLS)`);
-    // DOCKER_HOSTS' default host is seeded alongside.
-    expect(listed.some((l) => l.startsWith('local\tactive'))).toBe(true);
+    // Memory checkpoints on B: its daemon reads the machine's daemon.json when it starts, so it has experimental
+    // features if it started after scripts/setup.sh turned them on. Without them: no, and the reason.
+    const tls = {
+      ...process.env,
+      DOCKER_HOST: b.url.replace(/^https:/, 'tcp:'),
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: b.tlsDir,
+    };
+    const experimental =
+      (await promisify(execFile)('docker', ['info', '-f', '{{.ExperimentalBuild}}'], { env: tls })).stdout.trim() ===
+      'true';
+    expect(row[7]).toMatch(experimental ? /^yes$/ : /^no: The Docker daemon on b runs without experimental features/);
+    expect(row[8]).toBe(`${b.url} (mutual TLS)`);
+    // DOCKER_HOSTS' default host is seeded alongside; scripts/setup.sh gives it CRIU 4.2 and experimental features, and
+    // the probe (a real checkpoint and restore) says so.
+    const local = listed.find((l) => l.startsWith('local\tactive'))!.split('\t');
+    expect(local[7]).toBe('yes');
 
     // A shared machine lends clusterbot part of itself: the limit is what list shows and placement counts.
     expect((await cli('limit', 'b', '--cpus', '1.5', '--memory', '3g')).out).toContain(

@@ -56,6 +56,7 @@ import type {
   Log,
   NewCluster,
   NewOperation,
+  NodeCheckpoint,
   NodeHealthPort,
   NodeStatus,
   Notifier,
@@ -552,6 +553,12 @@ export class MemoryClusterStore implements ClusterStore {
     return { cluster: clone(c), operation };
   }
 
+  async setRestoredProcesses(id: string, processes: { restored: boolean; why: string }): Promise<void> {
+    const c = this.clusters.get(id);
+    if (c?.restoredFrom) c.restoredFrom = { ...c.restoredFrom, processes };
+    this.writes++;
+  }
+
   async setHost(id: string, host: string): Promise<void> {
     const c = this.clusters.get(id);
     if (c) {
@@ -881,12 +888,15 @@ export class FakeRuntime implements ContainerRuntime {
     ];
   }
 
+  /** Containers started from a checkpoint (ensureNode's `checkpoint`): "name checkpoint-name". */
+  readonly checkpointStarts: string[] = [];
+
   async ensureNode(
     host: string,
     plan: ClusterPlan,
     node: PlannedNode,
     _image: string,
-    opts: { hostPorts?: ReadonlyMap<number, number> } = {},
+    opts: { hostPorts?: ReadonlyMap<number, number>; checkpoint?: NodeCheckpoint } = {},
   ): Promise<NodeStatus> {
     await this.enter({ step: 'ensureNode', host, target: node.containerName });
     let c = this.containers.get(node.containerName);
@@ -921,6 +931,10 @@ export class FakeRuntime implements ContainerRuntime {
         volumes: node.volumes.map((v) => v.volumeName),
       };
       this.containers.set(c.name, c);
+      if (opts.checkpoint) {
+        await opts.checkpoint.load(c.id);
+        this.checkpointStarts.push(`${c.name} ${opts.checkpoint.name}`);
+      }
     } else if (!c.running) {
       c.running = true; // "creates if missing, and starts" (starting a running container changes nothing)
       c.starts++;

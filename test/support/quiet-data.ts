@@ -41,8 +41,23 @@ export class QuietData implements NodeDataPort {
   async logs() {
     return { text: 'started\n', truncated: false };
   }
-  async checkpointSupport() {
+  async checkpointSupport(_host: string, _o?: { fresh?: boolean }) {
     return { supported: false, reason: 'no CRIU in this test' };
+  }
+  async checkpoint(_host: string, _container: string, _name: string): Promise<void> {
+    throw new Error('no CRIU in this test');
+  }
+  async exportCheckpoint(_host: string, _container: string, _name: string): Promise<Readable> {
+    throw new Error('no CRIU in this test');
+  }
+  async deleteCheckpoint(_host: string, _container: string, _name: string): Promise<void> {}
+  async importCheckpoint(
+    _host: string,
+    _container: string,
+    _name: string,
+    _tar: NodeJS.ReadableStream,
+  ): Promise<{ bytes: number }> {
+    throw new Error('no CRIU in this test');
   }
   async listImages() {
     return [];

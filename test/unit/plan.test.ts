@@ -119,7 +119,7 @@ describe.each([1, 3, 5])('zookeeper × %i', (size) => {
   it('carries resources, env, ports and readiness from the template', () => {
     for (const n of p.nodes) {
       expect(n.resources).toEqual({ cpus: 0.5, memoryMiB: 512 });
-      expect(n.env).toEqual({ SERVER_JVMFLAGS: '-Xms64m -Xmx256m' });
+      expect(n.env).toEqual({ SERVER_JVMFLAGS: '-Xms64m -Xmx256m -XX:-UsePerfData' });
       expect(n.ports.map((x) => [x.name, x.port, x.publish])).toEqual([
         ['client', 2181, true],
         ['quorum', 2888, false],

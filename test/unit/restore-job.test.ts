@@ -36,6 +36,24 @@ afterAll(async () => {
 /** Docker's data side: volumes come and go as tars; images are where `images` says; what a restore did is recorded. */
 class FakeData extends QuietData {
   readonly imported: { host: string; volume: string; body: Buffer }[] = [];
+  /** Whether CRIU works here (snapshots with --memory), and the checkpoints restores loaded: "container name bytes". */
+  criu = false;
+  readonly checkpointsLoaded: string[] = [];
+  override async checkpointSupport() {
+    return this.criu ? { supported: true, reason: 'probe passed' } : { supported: false, reason: 'no CRIU here' };
+  }
+  override async checkpoint() {}
+  override async exportCheckpoint(_h: string, c: string) {
+    return Readable.from([await volumeTar(`pages of ${c}`)]);
+  }
+  override async importCheckpoint(_h: string, c: string, name: string, tarStream: NodeJS.ReadableStream) {
+    const chunks: Buffer[] = [];
+    for await (const x of tarStream) chunks.push(x as Buffer);
+    this.checkpointsLoaded.push(
+      `${c} ${name} ${Buffer.concat(chunks).toString('latin1').includes('pages of') ? 'pages' : 'other'}`,
+    );
+    return { bytes: Buffer.concat(chunks).length };
+  }
   readonly copied: string[] = [];
   /** Images by host. */
   readonly images = new Map<string, Set<string>>();
@@ -72,9 +90,10 @@ class FakeData extends QuietData {
 }
 
 /** A zookeeper 1 snapshotted on docker-1, and a second host; the snapshot is shared with the developer. */
-async function setup() {
+async function setup(o: { memory?: boolean; deleteSource?: boolean } = {}) {
   const base = memoryWorld(catalog);
   const data = new FakeData();
+  data.criu = !!o.memory;
   const w = {
     ...base,
     data: data as NodeDataPort,
@@ -93,13 +112,17 @@ async function setup() {
         : { exitCode: 0, output: 'Mode: standalone\nok\nimok\n' },
   );
   const c = await w.store.seed({ name: 'zk-a', owner: 'UALICE', size: 1 }, 'ready', 'docker-1');
-  await requestSnapshot(w, 'UALICE', { id: c.id });
+  await requestSnapshot(w, 'UALICE', { id: c.id }, { memory: !!o.memory });
   const op = (await w.operations.active(c.id))!;
-  await runOperation(w, op.id, { finalAttempt: true }, (o, complete) =>
-    snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false }, o, complete),
+  await runOperation(w, op.id, { finalAttempt: true }, (op2, complete) =>
+    snapshotCluster(w, { clusterId: c.id, actor: 'UALICE', withData: false, memory: !!o.memory }, op2, complete),
   );
   const [snap] = await w.snapshots.list({ clusterId: c.id });
   expect(snap!.state).toBe('ready');
+  if (o.deleteSource) {
+    await w.store.transition(c.id, 'deleting');
+    await w.store.transition(c.id, 'deleted');
+  }
   await w.shares.shareSnapshot(snap!.id, 'UDEV', 'UALICE');
   const restore = async () => {
     const { view } = await requestRestore(w, {
@@ -173,5 +196,38 @@ describe('the restore job', () => {
     expect(restored.state).toBe('failed');
     expect(w.runtime.callsOf('ensureNode')).toEqual([]);
     expect(w.runtime.callsOf('removeNodes').map((c) => c.target)).toEqual([restored.id]);
+  });
+
+  it('a snapshot with memory, its source deleted: the same subnet, so every node starts from its checkpoint, and the card says so', async () => {
+    const { w, data, restore } = await setup({ memory: true, deleteSource: true });
+    const restored = await restore();
+    expect(restored.state).toBe('ready');
+    expect(w.runtime.checkpointStarts).toEqual([expect.stringMatching(/-zk-1 cb-[0-9a-f]{8}$/)]);
+    expect(data.checkpointsLoaded).toEqual([expect.stringMatching(/^ctr-\d+ cb-[0-9a-f]{8} pages$/)]);
+    expect(restored.restoredFrom?.processes).toEqual({
+      restored: true,
+      why: expect.stringMatching(/^from the memory checkpoints of snapshot \w{8}$/),
+    });
+  });
+
+  it('a snapshot with memory whose source still holds the subnet: other addresses, so the nodes boot and the card says why', async () => {
+    const { w, data, restore } = await setup({ memory: true });
+    const restored = await restore();
+    expect(restored.state).toBe('ready');
+    expect(w.runtime.checkpointStarts).toEqual([]);
+    expect(data.checkpointsLoaded).toEqual([]);
+    expect(restored.restoredFrom?.processes).toEqual({
+      restored: false,
+      why: expect.stringMatching(
+        /^the source's subnet [\d./]+ was in use, so the nodes have other addresses \([\d./]+\), and CRIU brings/,
+      ),
+    });
+  });
+
+  it('a snapshot without memory: the nodes boot and the card says nothing about processes', async () => {
+    const { w, restore } = await setup({ deleteSource: true });
+    const restored = await restore();
+    expect(w.runtime.checkpointStarts).toEqual([]);
+    expect(restored.restoredFrom?.processes).toBeUndefined();
   });
 });

@@ -56,13 +56,16 @@ describe('parsing', () => {
       name: 'zk-1',
       note: 'leader lost after restart',
       withData: true,
+      memory: false,
     });
+    expect(cmd('snapshot zk-1 --memory')).toEqual({ verb: 'snapshot', name: 'zk-1', withData: false, memory: true });
     expect(cmd('snapshot --message “curly quoted note”')).toEqual({
       verb: 'snapshot',
       note: 'curly quoted note',
       withData: false,
+      memory: false,
     });
-    expect(cmd('snapshot')).toEqual({ verb: 'snapshot', withData: false });
+    expect(cmd('snapshot')).toEqual({ verb: 'snapshot', withData: false, memory: false });
     expect(cmd('snapshot delete 3F9A2C1B')).toEqual({ verb: 'snapshot-delete', snapshot: '3f9a2c1b' });
     expect(cmd('snapshots')).toEqual({ verb: 'snapshots' });
     expect(cmd('restore 3f9a2c1b --name zk-dev')).toEqual({ verb: 'restore', snapshot: '3f9a2c1b', name: 'zk-dev' });

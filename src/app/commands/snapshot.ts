@@ -3,11 +3,12 @@ import { renderInfo } from '../../render/messages.js';
 import { requestSnapshot } from '../../services/operations/snapshot/request.js';
 import { onAction, onCommand } from '../handler.js';
 
-/** `/cluster snapshot [NAME] [-m NOTE] [--with-data]`. */
+/** `/cluster snapshot [NAME] [-m NOTE] [--with-data] [--memory]`. */
 export const snapshotCommand = onCommand('snapshot', async (deps, caller, command) => {
   const view = await requestSnapshot(deps, caller.user, command.name ? { name: command.name } : {}, {
     ...(command.note && { note: command.note }),
     withData: command.withData,
+    memory: command.memory,
   });
   return renderInfo(
     `📸 Taking a snapshot of ${view.cluster.name}… its thread shows the progress and the download link.`,

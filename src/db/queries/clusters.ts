@@ -1,4 +1,4 @@
-import { and, asc, count, eq, inArray, isNull, lte, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, inArray, isNotNull, isNull, lte, ne, type SQL, sql } from 'drizzle-orm';
 import type { Cluster } from '../../domain/cluster.js';
 import type { ClusterState } from '../../domain/cluster-state.js';
 import { expiringStates } from '../../domain/expiry.js';
@@ -120,6 +120,20 @@ export async function listExpiringClusters(db: DbOrTx, until: Date): Promise<Clu
 
 export async function setClusterHost(db: DbOrTx, id: string, host: string): Promise<void> {
   await db.update(clusters).set({ host, updatedAt: sql`now()` }).where(eq(clusters.id, id));
+}
+
+export async function setClusterRestoredProcesses(
+  db: DbOrTx,
+  id: string,
+  processes: { restored: boolean; why: string },
+): Promise<void> {
+  await db
+    .update(clusters)
+    .set({
+      restoredFrom: sql`${clusters.restoredFrom} || jsonb_build_object('processes', ${JSON.stringify(processes)}::jsonb)`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(clusters.id, id), isNotNull(clusters.restoredFrom)));
 }
 
 /** Where the cluster's card was posted. */

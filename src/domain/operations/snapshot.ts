@@ -32,6 +32,8 @@ export const snapshotOperation = defineOperation({
   params: z.strictObject({
     note: z.string().max(500).optional(),
     withData: z.boolean().default(false),
+    /** --memory: a CRIU checkpoint of each node whose role allows it, taken in the same pause as the commits. */
+    memory: z.boolean().optional(),
     /** Snapshot & delete: the cluster is deleted once this snapshot succeeded (services/…/snapshot/then-delete.ts). */
     thenDelete: z.boolean().optional(),
   }),

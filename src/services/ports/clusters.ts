@@ -133,6 +133,8 @@ export interface ClusterStore {
    */
   expire(id: string, now: Date, tell?: Tell): Promise<{ cluster: Cluster; operation: Operation } | undefined>;
   setHost(id: string, host: string): Promise<void>;
+  /** How a restore from a snapshot with memory started its processes (the card says so); a cluster not restored is left alone. */
+  setRestoredProcesses(id: string, processes: { restored: boolean; why: string }): Promise<void>;
   /**
    * A migration's cut-over, in one transaction: the cluster (still `migrating` on `from`) moves to `to` and is
    * ready, its node rows become the target's, a `migrated` event is recorded, and the stopped source is put on

@@ -69,6 +69,15 @@ export interface ImageCopyProgress {
   total?: number;
 }
 
+/**
+ * A node started from a memory checkpoint (a restore with running processes): `load` puts the checkpoint into the
+ * container once it is created (its id), then the container starts from it (`docker start --checkpoint NAME`).
+ */
+export interface NodeCheckpoint {
+  name: string;
+  load(containerId: string): Promise<void>;
+}
+
 /** A cluster's nodes (its containers) on a host: made and started, inspected, run in, read from. */
 export interface NodeRuntime {
   /**
@@ -81,7 +90,7 @@ export interface NodeRuntime {
     plan: ClusterPlan,
     node: PlannedNode,
     image: string,
-    opts?: { hostPorts?: ReadonlyMap<number, number> },
+    opts?: { hostPorts?: ReadonlyMap<number, number>; checkpoint?: NodeCheckpoint },
   ): Promise<NodeStatus>;
   inspectNode(host: string, containerName: string): Promise<NodeStatus>;
   /**
@@ -233,8 +242,33 @@ export interface NodeDataPort {
     container: string,
     opts: { tailLines: number; maxBytes: number },
   ): Promise<{ text: string; truncated: boolean }>;
-  /** Whether memory checkpoints work on this host, and if not, why (the daemon's experimental flag, then a real CRIU checkpoint of a probe container). */
-  checkpointSupport(host: string): Promise<{ supported: boolean; reason: string }>;
+  /**
+   * Whether memory checkpoints work on this host, and if not, why: the daemon's experimental flag, then a real CRIU
+   * checkpoint and restore of a probe container. Cached for a few minutes per host (`fresh` asks again).
+   */
+  checkpointSupport(host: string, opts?: { fresh?: boolean }): Promise<{ supported: boolean; reason: string }>;
+  /**
+   * A CRIU checkpoint of the running (or paused) container's processes, named `name`, the container left as it was
+   * (`docker checkpoint create --leave-running`). AppError('docker_error') with CRIU's reason when it fails.
+   */
+  checkpoint(host: string, container: string, name: string): Promise<void>;
+  /**
+   * The checkpoint's directory (`<docker root>/containers/<id>/checkpoints/<name>/`) as a tar stream, read by a helper
+   * that mounts only that directory, read-only; fails like exportVolume. Consume it to the end or destroy it.
+   */
+  exportCheckpoint(host: string, container: string, name: string): Promise<ByteStream>;
+  /** Removes the checkpoint from the container (the archive holds it now); missing is fine. */
+  deleteCheckpoint(host: string, container: string, name: string): Promise<void>;
+  /**
+   * Unpacks a checkpoint's tar into a created, not yet started container's checkpoint directory, so that
+   * `ensureNode(... { checkpoint })` starts it from there. Resolves once every byte is unpacked.
+   */
+  importCheckpoint(
+    host: string,
+    container: string,
+    name: string,
+    tar: NodeJS.ReadableStream,
+  ): Promise<{ bytes: number }>;
   /** Images carrying all these labels, on every host. */
   listImages(
     labels: Record<string, string>,

@@ -12,6 +12,7 @@ import type {
   ContainerRuntime,
   ImageCopyProgress,
   Log,
+  NodeCheckpoint,
   NodeHealthPort,
   Notifier,
   Settings,
@@ -45,6 +46,11 @@ export interface ProvisionSource {
   image(host: string, node: PlannedNode, onProgress?: (p: ImageCopyProgress) => void): Promise<string>;
   /** Runs before a node's container is created for the first time: fills its volumes with the snapshot's data. */
   prepare(host: string, plan: ClusterPlan, node: PlannedNode): Promise<void>;
+  /**
+   * A node that starts from a memory checkpoint (a snapshot taken with --memory, restored at the same addresses):
+   * how to load it into the new container. Undefined: the node boots.
+   */
+  checkpoint?(host: string, plan: ClusterPlan, node: PlannedNode): Promise<NodeCheckpoint | undefined>;
   /** Start every wave before waiting for readiness (services restored with data wait on each other). */
   startTogether?: boolean;
   /** Placement takes this host when it can (where a snapshot's images are), else the usual one. */

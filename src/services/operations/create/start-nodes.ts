@@ -79,8 +79,9 @@ async function startNode(
     run.step = `starting ${node.hostname}`;
   }
   const hostPorts = opts.hostPorts?.get(node.hostname);
+  const checkpoint = await source?.checkpoint?.(host, plan, node);
   const status = await runtime
-    .ensureNode(host, plan, node, imageOf(node), hostPorts ? { hostPorts } : undefined)
+    .ensureNode(host, plan, node, imageOf(node), { ...(hostPorts && { hostPorts }), ...(checkpoint && { checkpoint }) })
     .catch((e: unknown) => {
       // Started in parallel, the failure must name its own node, not the last one started.
       run.step = `starting ${node.hostname}`;

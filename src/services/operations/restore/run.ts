@@ -1,8 +1,15 @@
-import type { PlannedNode } from '../../../domain/plan.js';
+import type { ClusterPlan, PlannedNode } from '../../../domain/plan.js';
 import { type Snapshot, snapshotCode } from '../../../domain/snapshot.js';
-import { parseManifest } from '../../../domain/snapshot-manifest.js';
+import { type ManifestNode, parseManifest } from '../../../domain/snapshot-manifest.js';
 import { AppError, isAppError } from '../../../errors.js';
-import type { ArtifactStore, Complete, NodeDataPort, SnapshotBundles, SnapshotStore } from '../../ports.js';
+import type {
+  ArtifactStore,
+  Complete,
+  NodeCheckpoint,
+  NodeDataPort,
+  SnapshotBundles,
+  SnapshotStore,
+} from '../../ports.js';
 import { type ProvisionDeps, type ProvisionSource, provisionCluster } from '../create/provision.js';
 
 export interface RestoreDeps extends ProvisionDeps {
@@ -34,6 +41,66 @@ export async function restoreCluster(
   return provisionCluster(deps, job.clusterId, opts, fromSnapshot(deps, snapshot, job.clusterId));
 }
 
+/**
+ * A snapshot taken with --memory: each node starts from its checkpoint (CRIU restores its processes where they were)
+ * when the new cluster has the source's addresses (CRIU restores a connection only at the address it had: a restore
+ * elsewhere fails with "Cannot assign requested address") and the host's probe passes; otherwise every node boots,
+ * and the card says why. Decided once per run, for every node alike: a cluster half restored, half booted would have
+ * nodes that disagree about their peers.
+ */
+function checkpointsOf(
+  deps: RestoreDeps,
+  snapshot: Snapshot,
+  clusterId: string,
+  entryOf: (node: PlannedNode) => ManifestNode,
+): ProvisionSource['checkpoint'] {
+  const manifest = parseManifest(snapshot.manifest);
+  if (!manifest.memory.captured) return undefined;
+  const code = snapshotCode(snapshot.id);
+  let decided: Promise<boolean> | undefined;
+  const decide = async (host: string, plan: ClusterPlan): Promise<boolean> => {
+    const why = await (async () => {
+      if (plan.network.cidr !== manifest.cluster.network.cidr)
+        return `the source's subnet ${manifest.cluster.network.cidr} was in use, so the nodes have other addresses (${plan.network.cidr}), and CRIU brings a process's connections back only at the addresses it had`;
+      const support = await deps.data
+        .checkpointSupport(host)
+        .catch((e: Error) => ({ supported: false, reason: `the probe failed: ${e.message}` }));
+      return support.supported ? undefined : support.reason;
+    })();
+    await deps.store.setRestoredProcesses(
+      clusterId,
+      why ? { restored: false, why } : { restored: true, why: `from the memory checkpoints of snapshot ${code}` },
+    );
+    if (why)
+      deps.logger.info(
+        { clusterId, snapshotId: snapshot.id, why },
+        'a snapshot with memory is restored by booting its nodes',
+      );
+    return !why;
+  };
+  return async (host, plan, node): Promise<NodeCheckpoint | undefined> => {
+    if (!(await (decided ??= decide(host, plan)))) return undefined;
+    const entry = entryOf(node);
+    const taken = entry.checkpoint;
+    if (!taken || entry.ip !== node.ip) return undefined;
+    return {
+      name: taken.name,
+      async load(containerId) {
+        const archive = await deps.artifacts.get(snapshot.artifactKey!);
+        if (!archive)
+          throw new AppError('not_found', `The archive of snapshot ${code} is gone from the artifact store.`);
+        const tar = await deps.bundles.entry(archive, taken.file, { bytes: taken.bytes, sha256: taken.sha256 });
+        if (!tar)
+          throw new AppError(
+            'archive_tampered',
+            `The archive of snapshot ${code} has no ${taken.file}, which its manifest lists; it is not restored from.`,
+          );
+        await deps.data.importCheckpoint(host, containerId, taken.name, tar);
+      },
+    };
+  };
+}
+
 function unavailable(snapshot: Snapshot | undefined): ProvisionSource {
   const why = () =>
     new AppError(
@@ -60,6 +127,7 @@ function fromSnapshot(deps: RestoreDeps, snapshot: Snapshot, clusterId: string):
   return {
     title: 'Restoring',
     startTogether: true,
+    checkpoint: checkpointsOf(deps, snapshot, clusterId, entryOf),
     preferHost: snapshot.host,
     async image(host, node, onProgress) {
       const ref = entryOf(node).image.committedRef;

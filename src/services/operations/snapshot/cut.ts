@@ -1,5 +1,6 @@
 import { committedImageRef, type SnapshotNodeImage, snapshotLabel } from '../../../domain/snapshot.js';
 import type { PlannedCopies } from './copies.js';
+import { checkpointEveryNode, type PlannedMemory } from './memory.js';
 import type { Taking } from './taking.js';
 
 /** What the cut made: each node's committed image, its volumes in the archive (and those left out), the pause. */
@@ -15,7 +16,7 @@ export interface Cut {
  * volumes), so the pause lasts as long as the slowest of them, not their sum. Whatever happens, the cluster runs
  * again: an unpause that fails here is retried by the next attempt's recovery and by the worker's start-up.
  */
-export async function cutEveryNode(taking: Taking, planned: PlannedCopies): Promise<Cut> {
+export async function cutEveryNode(taking: Taking, planned: PlannedCopies, memory?: PlannedMemory): Promise<Cut> {
   const { deps, plan, host, snapshot, bundle } = taking;
   const { data, logger } = deps;
   await taking.progress('freezing every node');
@@ -25,6 +26,9 @@ export async function cutEveryNode(taking: Taking, planned: PlannedCopies): Prom
   try {
     await settledAll(plan.nodes.map((n) => data.pause(host, n.containerName)));
     deps.checkpoint?.('snapshot.paused');
+    // --memory: CRIU dumps the frozen processes first (it leaves a frozen container frozen), so the memory, the
+    // committed files and the volumes are all of the same instant.
+    if (memory?.nodes.length) await checkpointEveryNode(taking, memory);
     await taking.progress('committing each node and copying its volumes');
     // The data cap was decided from the sizes measured before the pause, so nothing is copied only to be dropped.
     for (const n of plan.nodes) volumes.set(n.ordinal, [...(planned.skippedOf.get(n.ordinal) ?? [])]);

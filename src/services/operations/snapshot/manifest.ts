@@ -10,7 +10,22 @@ import {
 } from '../../../domain/snapshot-manifest.js';
 import type { BundleFile, Settings } from '../../ports.js';
 import type { NodeCollection } from './collect.js';
+import type { PlannedMemory, StoredCheckpoint } from './memory.js';
 import type { SnapshotJob } from './taking.js';
+
+/** The manifest's `memory`: whether the processes' memory is in the archive, and what it holds or why it is not. */
+function memoryEntry(
+  memory: PlannedMemory | undefined,
+  checkpoints: Map<number, StoredCheckpoint>,
+): { captured: boolean; reason: string } {
+  if (!memory)
+    return {
+      captured: false,
+      reason:
+        'not asked for: `/cluster snapshot NAME --memory` adds CRIU checkpoints of the running processes where the host supports them',
+    };
+  return { captured: checkpoints.size > 0, reason: memory.reason };
+}
 
 export function capturedList(
   collected: NodeCollection[],
@@ -38,7 +53,7 @@ export function buildManifest(input: {
   images: Map<number, { imageId: string; ref: string; sizeBytes: number }>;
   volumes: Map<number, SnapshotNodeImage['volumes']>;
   pause: { startedAt: string; endedAt: string; ms: number };
-  memory: { supported: boolean; reason: string };
+  memory: { memory: PlannedMemory | undefined; checkpoints: Map<number, StoredCheckpoint> };
   skipped: { what: string; why: string }[];
   job: SnapshotJob;
   settings: Settings;
@@ -95,18 +110,14 @@ export function buildManifest(input: {
           ...(v.skipped && { skipped: v.skipped }),
         })),
         files,
+        ...(input.memory.checkpoints.has(n.ordinal) && { checkpoint: input.memory.checkpoints.get(n.ordinal)! }),
         collectors: collected.collectors,
         withheld: collected.withheld,
       };
     }),
     files: [],
     pause: input.pause,
-    memory: {
-      captured: false,
-      reason: input.memory.supported
-        ? 'memory checkpoints work on this host but are not taken by this version'
-        : input.memory.reason,
-    },
+    memory: memoryEntry(input.memory.memory, input.memory.checkpoints),
     skipped: input.skipped,
     limits: {
       containerLogBytes: settings.snapshots.maxFileBytes,

@@ -23,6 +23,8 @@ export async function requestSnapshot(
   opts: {
     note?: string;
     withData?: boolean;
+    /** Memory checkpoints of every node whose role allows it (CRIU), in the same pause. */
+    memory?: boolean;
     /** Snapshot & delete: delete the cluster once this snapshot succeeded (snapshot/then-delete.ts). */
     thenDelete?: boolean;
   } = {},
@@ -37,7 +39,7 @@ export async function requestSnapshot(
           ? `You have ${mine.length} live clusters (${mine.map((c) => c.name).join(', ')}); which one?`
           : 'You have no live clusters to snapshot.',
         {
-          hints: ['Usage: `/cluster snapshot [NAME] [-m "NOTE"] [--with-data]`'],
+          hints: ['Usage: `/cluster snapshot [NAME] [-m "NOTE"] [--with-data] [--memory]`'],
         },
       );
     target = { id: mine[0]!.id };
@@ -46,6 +48,7 @@ export async function requestSnapshot(
   const params = {
     ...(opts.note && { note: opts.note }),
     withData: Boolean(opts.withData),
+    ...(opts.memory && { memory: true }),
     ...(opts.thenDelete && { thenDelete: true }),
   };
   await refuseUnlessStartable(deps, snapshotOperation, view, params);

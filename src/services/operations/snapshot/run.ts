@@ -11,6 +11,14 @@ import { decideCopies } from './copies.js';
 import { type Cut, cutEveryNode } from './cut.js';
 import { discard } from './discard.js';
 import { capturedList } from './manifest.js';
+import {
+  decideMemory,
+  dropCheckpoints,
+  memoryCaptured,
+  type PlannedMemory,
+  type StoredCheckpoint,
+  storeCheckpoints,
+} from './memory.js';
 import type { SnapshotDeps, SnapshotJob, Taking } from './taking.js';
 import { packAndUpload, type Stored } from './upload.js';
 
@@ -31,13 +39,20 @@ export async function snapshotCluster(
   complete: Complete = async () => undefined,
 ): Promise<void> {
   const taking = await beginTaking(deps, job, op);
+  let memory: PlannedMemory | undefined;
   try {
     const planned = await decideCopies(taking);
+    memory = await decideMemory(taking, planned.bytes);
     const collected = await collectDiagnostics(taking);
-    const cut = await cutEveryNode(taking, planned);
-    const stored = await packAndUpload(taking, collected, cut);
-    await markReady(taking, { collected, cut, stored }, complete);
+    const cut = await cutEveryNode(taking, planned, memory);
+    const checkpoints = memory?.nodes.length
+      ? await storeCheckpoints(taking, memory)
+      : new Map<number, StoredCheckpoint>();
+    const stored = await packAndUpload(taking, collected, cut, { memory, checkpoints });
+    await markReady(taking, { collected, cut, stored, memory: memoryCaptured(memory, checkpoints) }, complete);
   } catch (err) {
+    // Checkpoints as large as the nodes' memory are not left in their containers by a snapshot that failed.
+    if (memory?.nodes.length) await dropCheckpoints(taking, memory);
     await failSnapshot(taking, err);
   } finally {
     await taking.bundle.cleanup().catch(() => undefined);
@@ -147,7 +162,7 @@ async function failInterrupted(deps: SnapshotDeps, job: SnapshotJob, snapshot: S
 /** "Snapshot ready" and the operation's end commit with the row: a worker killed right after has told the thread. */
 async function markReady(
   taking: Taking,
-  taken: { collected: NodeCollection[]; cut: Cut; stored: Stored },
+  taken: { collected: NodeCollection[]; cut: Cut; stored: Stored; memory: string | undefined },
   complete: Complete,
 ): Promise<void> {
   const { deps, job, view, plan, snapshot, skipped, startedAt } = taking;
@@ -167,7 +182,7 @@ async function markReady(
         by: job.actor,
         note: job.note ?? null,
         nodes: plan.nodes.length,
-        captured: capturedList(collected, cut.volumes),
+        captured: [...capturedList(collected, cut.volumes), ...(taken.memory ? [taken.memory] : [])],
         notCaptured: skipped,
         sizeBytes: stored.sizeBytes,
         pauseMs: cut.pause.ms,

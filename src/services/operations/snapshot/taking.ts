@@ -42,6 +42,8 @@ export interface SnapshotJob {
   actor: string;
   note?: string;
   withData: boolean;
+  /** --memory: CRIU checkpoints of the nodes whose role allows them, in the cut's pause. */
+  memory?: boolean;
 }
 
 /** One snapshot being taken, as its steps share it: the cluster, its plan, its row and the archive being staged. */

@@ -4,6 +4,7 @@ import { AppError } from '../../../errors.js';
 import type { NodeCollection } from './collect.js';
 import type { Cut } from './cut.js';
 import { buildManifest } from './manifest.js';
+import type { PlannedMemory, StoredCheckpoint } from './memory.js';
 import type { Taking } from './taking.js';
 
 /** What was stored: the archive's key, size and sha256 (checked against what was packed), and its manifest. */
@@ -19,13 +20,13 @@ export interface Stored {
  * must hand back the sha256 that was packed. No link goes in the thread (everyone in the channel reads it): its
  * Download button signs one for whoever may see it.
  */
-export async function packAndUpload(taking: Taking, collected: NodeCollection[], cut: Cut): Promise<Stored> {
+export async function packAndUpload(
+  taking: Taking,
+  collected: NodeCollection[],
+  cut: Cut,
+  memory: { memory: PlannedMemory | undefined; checkpoints: Map<number, StoredCheckpoint> },
+): Promise<Stored> {
   const { deps, job, view, plan, host, snapshot, bundle, skipped } = taking;
-  const memory = await deps.data
-    .checkpointSupport(host)
-    .catch((e: Error) => ({ supported: false, reason: `the probe failed: ${e.message}` }));
-  if (!memory.supported) skipped.push({ what: 'memory state (process checkpoints)', why: memory.reason });
-  // Memory checkpoints would go here on hosts where CRIU works; none of ours does, so the manifest says why.
 
   await taking.progress('packing the archive');
   const { images, volumes, pause } = cut;
