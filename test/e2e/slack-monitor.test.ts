@@ -98,15 +98,10 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
       10_000,
     );
     expect(more).toEqual([]);
-    // As posted: the restart policy may bring the node back, and the warning be updated to resolved, before this looks.
-    const posted = asPosted(warning!.ts);
-    expect(posted?.text).toMatch(/^⚠️ Node down/);
-    expect(JSON.stringify(posted!.blocks)).toContain('zk-1');
-    expect(buttonsOf(posted!).map((b) => b.action_id)).toEqual([
-      'cluster.restart.node',
-      'cluster.snapshot',
-      'cluster.logs',
-    ]);
+    // The restart policy brings the node back within seconds: when that is before the warning's turn in the channel's
+    // outbox queue (paced, behind the card), the newest version is what gets posted, already resolved. Either names the
+    // node; the buttons of an open warning are checked below, on a node kept down.
+    expect(JSON.stringify(asPosted(warning!.ts)?.blocks)).toContain('zk-1');
     expect(await h.fake.waitFor(() => dms().length === 1 && dms(), 10_000)).toHaveLength(1);
     expect(dms()[0]!.text).toContain('zk-1');
 
@@ -126,6 +121,11 @@ describe('Slack → health monitor: warnings in the thread, degraded card, resta
     const posted = await h.fake.waitFor(() => warnings('Node down').find((m) => m.text.startsWith('⚠️')), 10_000);
     expect(warnings('Node down')).toHaveLength(2); // the first one, resolved, and this one
     expect(posted.text).toContain('zk-1 is down');
+    expect(buttonsOf(posted).map((b) => b.action_id)).toEqual([
+      'cluster.restart.node',
+      'cluster.snapshot',
+      'cluster.logs',
+    ]);
     await h.fake.waitFor(() => dms().length === 2, 10_000);
 
     await h.crashAndRestart();
