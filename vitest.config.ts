@@ -31,6 +31,8 @@ const hostsLane = [
   'test/e2e/fault-services.test.ts',
   'test/integration/templates/hbase.test.ts',
   'test/integration/templates/kafka.test.ts',
+  'test/e2e/slack-memory-snapshot.test.ts',
+  'test/e2e/database-outage.test.ts',
 ];
 // Restarts the machine's Docker daemon: run alone after both lanes (vitest.disruptive.config.ts).
 const disruptive = ['test/e2e/docker-restart.test.ts'];
