@@ -86,7 +86,7 @@ export async function beginOperation<P extends z.ZodObject>(
 ): Promise<{ view: ClusterView; operation: Operation }> {
   const parsed = definition.params.parse(params);
   const start = opts.start ?? startOf(definition, parsed);
-  const { operation, cluster } = await deps.operations.begin(
+  const { operation, cluster, yielded } = await deps.operations.begin(
     view.cluster.id,
     { kind: definition.kind, actor, params: parsed },
     {
@@ -99,6 +99,8 @@ export async function beginOperation<P extends z.ZodObject>(
     },
   );
   await deps.queue.enqueue(operation);
+  // Pooled clusters that gave way to a migration: their deletes were committed with it.
+  for (const op of yielded ?? []) await deps.queue.enqueue(op);
   return { view: { ...view, cluster }, operation };
 }
 
