@@ -12,7 +12,7 @@ import { createHostStore } from '../../src/db/host-store.js';
 import { createPoolStore } from '../../src/db/pool-store.js';
 import { pooledClusterName, pooledExpiry, poolOwner } from '../../src/domain/pool.js';
 import { AppError } from '../../src/errors.js';
-import { previewMigrate, requestMigrate } from '../../src/services/operations/migrate/request.js';
+import { previewMigrate, requestMigrate, requestMigrateAll } from '../../src/services/operations/migrate/request.js';
 import { keepPools } from '../../src/services/pool-keeper.js';
 import type { ClaimPooled, NewCluster, PoolStore } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -265,6 +265,22 @@ describe('pooled clusters yield to a migration', () => {
       ['cluster.delete', newest],
     ]);
     expect([await state(mid), await state(newest)]).toEqual(['deleting', 'deleting']);
+  });
+
+  it("an admin drain (--all-from) moves users' clusters only, into room its pooled clusters give", async () => {
+    const full = [await pooledReady(), await pooledReady(), await pooledReady()]; // h1
+    await source();
+    const draining = await pooledReady(); // on h2, the roomier host now
+    const moving = await userCluster('U1', 'h2');
+    const queue = new RecordingQueue();
+    const r = await requestMigrateAll(migrateDeps(queue), 'UADMIN', 'h2');
+    expect(r).toEqual({ started: [{ name: (await t.store.get(moving))!.name, to: 'h1' }], refused: [] });
+    expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
+      ['cluster.migrate', moving],
+      ['cluster.delete', full[0]],
+    ]);
+    // The pooled cluster on the drained host is the keeper's to retire, not moved.
+    expect(await t.operations.active(draining)).toBeUndefined();
   });
 
   it("a target full of users' clusters still refuses, and no pooled cluster anywhere goes", async () => {

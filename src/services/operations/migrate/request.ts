@@ -149,13 +149,16 @@ export async function requestMigrate(
   return { view: begun.view, to: String(begun.operation.params.to ?? preview) };
 }
 
-/** The clusters an admin's `--all-from HOST` would move: the live ones placed there. */
+/**
+ * The clusters an admin's `--all-from HOST` would move: the live ones placed there, but pooled ones (nobody's; the
+ * pool keeper retires those on a draining host and builds their replacements elsewhere).
+ */
 export async function clustersOn(deps: Pick<RequestMigrateDeps, 'store' | 'hosts'>, host: string): Promise<Cluster[]> {
   if (deps.hosts && !(await deps.hosts.get(host)))
     throw new AppError('not_found', `There is no Docker host called ${host}.`, {
       hints: ['`/cluster hosts` lists them.'],
     });
-  return (await deps.store.listLive()).filter((c) => c.host === host);
+  return (await deps.store.listLive()).filter((c) => c.host === host && c.pooledAt === undefined);
 }
 
 /**
