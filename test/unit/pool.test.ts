@@ -7,8 +7,8 @@ import type { HostLoad } from '../../src/domain/placement.js';
 import {
   type PooledCluster,
   parsePoolSpecs,
-  pooledClusterName,
   placeYielding,
+  pooledClusterName,
   pooledToYield,
   recipeKey,
   staleReason,

@@ -7,7 +7,7 @@ import { and, eq, inArray, isNotNull, notExists, sql } from 'drizzle-orm';
 import type { Cluster } from '../../domain/cluster.js';
 import { systemActor } from '../../domain/expiry.js';
 import type { Operation } from '../../domain/operation.js';
-import { type Placement, type PlacementOptions, placeCluster, type HostLoad } from '../../domain/placement.js';
+import { type HostLoad, type Placement, type PlacementOptions, placeCluster } from '../../domain/placement.js';
 import { placeYielding, poolFillingStates } from '../../domain/pool.js';
 import { clusters, operations } from '../schema.js';
 import type { DbOrTx, Tx } from '../tx.js';
