@@ -65,13 +65,14 @@ export function createOperationStore(db: Db): OperationStore {
         if (opts.migrateTo) {
           const others = (await hostLoads(tx)).filter((h) => h.name !== row.host);
           const { pinned, pinnedMayDrain } = opts.migrateTo;
-          // Pinned or not, the migrating cluster is a user's: pooled clusters in its way yield (their deletes queued).
+          // Pinned or not, the migrating cluster is a user's: pooled clusters in its way yield (their deletes queued),
+          // those still being built as well (they are never handed out before they are ready).
           const { placement: placed, yielded: gave } = await placeOverPooled(
             tx,
             others,
             { cpus: row.reservedCpus, memoryMiB: row.reservedMemoryMiB },
             pinned ? { pinned, ...(pinnedMayDrain !== undefined && { pinnedMayDrain }) } : {},
-            'a migration',
+            { to: 'a migration', building: true },
           );
           yielded.push(...gave);
           if (!placed.ok)

@@ -267,6 +267,27 @@ describe('pooled clusters yield to a migration', () => {
     expect([await state(mid), await state(newest)]).toEqual(['deleting', 'deleting']);
   });
 
+  it('a pooled cluster still being built gives way too: its create is cut short, its delete queued', async () => {
+    await userCluster('U3', 'h1');
+    await userCluster('U4', 'h1');
+    const { cluster: warming, operation: building } = await poolFill(10); // h1's last room, its create queued
+    expect(warming.host).toBe('h1');
+    await source();
+    const moving = await userCluster('U1', 'h2');
+    const queue = new RecordingQueue();
+    expect((await requestMigrate(migrateDeps(queue), 'U1', { id: moving }, 'h1')).to).toBe('h1');
+    expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
+      ['cluster.migrate', moving],
+      ['cluster.delete', warming.id],
+    ]);
+    expect(await state(warming.id)).toBe('deleting');
+    expect(await t.operations.get(building!.id)).toMatchObject({
+      state: 'cancelled',
+      error: 'cut short: the pooled cluster yielded to a migration',
+    });
+    expect((await t.operations.active(warming.id))?.kind).toBe('delete');
+  });
+
   it("an admin drain (--all-from) moves users' clusters only, into room its pooled clusters give", async () => {
     const full = [await pooledReady(), await pooledReady(), await pooledReady()]; // h1
     await source();

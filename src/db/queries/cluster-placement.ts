@@ -120,7 +120,7 @@ export async function createCluster(
         if (loads.length) {
           // Pools yield: a create that fits nowhere because of pooled clusters removes some (oldest first) and takes
           // their room. A pool's own fill never does, nor a create pinned to a host.
-          const yieldTo = !pool && place.pinned === undefined ? 'a create' : undefined;
+          const yieldTo = !pool && place.pinned === undefined ? { to: 'a create' } : undefined;
           const { placement, yielded: gave } = await placeOverPooled(
             tx,
             loads,

@@ -2,7 +2,7 @@ import type { Cluster, ClusterView } from '../../../domain/cluster.js';
 import { verbSpecs } from '../../../domain/command.js';
 import { refusalOf } from '../../../domain/operations/define.js';
 import { migrateOperation } from '../../../domain/operations/migrate.js';
-import { placeYielding } from '../../../domain/pool.js';
+import { placeYielding, poolFillingStates } from '../../../domain/pool.js';
 import { footprint } from '../../../domain/template.js';
 import { AppError, isAppError, toAppError } from '../../../errors.js';
 import { clusterDataSize } from '../../cluster-data-size.js';
@@ -24,7 +24,7 @@ export interface RequestMigrateDeps extends RequestOperationDeps {
 /**
  * Where a cluster would go: `to` when given (it must be another registered host, not down, with room for the
  * cluster's reservation, and not draining unless an admin asks), else the active host with the most memory left
- * other than its own. Room held by ready pooled clusters counts as room (they yield). Nothing changes.
+ * other than its own. Room held by pooled clusters counts as room (they yield). Nothing changes.
  */
 export async function migrateTarget(
   deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog' | 'settings' | 'pools'>,
@@ -65,8 +65,8 @@ export async function migrateTarget(
         ],
       },
     );
-  // Ready pooled clusters in the way would yield to it (the begin retires them under the lock), so they do not refuse it.
-  const pooled = deps.pools ? (await deps.pools.pooled()).filter((p) => p.state === 'ready') : [];
+  // Pooled clusters in the way, ready or being built, would yield to it (the begin retires them under the lock).
+  const pooled = deps.pools ? (await deps.pools.pooled()).filter((p) => poolFillingStates.includes(p.state)) : [];
   const placed = placeYielding(others, pooled, footprint(template, cluster.size), to ? { pinned: to } : {});
   if (!placed.ok)
     throw new AppError('no_capacity', `${cluster.name} cannot move: ${placed.reason}.`, {
