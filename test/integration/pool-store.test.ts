@@ -245,8 +245,8 @@ describe('pooled clusters yield to a migration', () => {
     // Pinned (--to h1): the oldest goes, its delete queued with the migration.
     expect((await requestMigrate(deps, 'U1', { id: first }, 'h1')).to).toBe('h1');
     expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
-      ['cluster.migrate', first],
       ['cluster.delete', oldest],
+      ['cluster.migrate', first],
     ]);
     expect([await state(oldest), await state(mid), await state(newest)]).toEqual(['deleting', 'ready', 'ready']);
     const { rows } = await t.database.pool.query(
@@ -260,9 +260,9 @@ describe('pooled clusters yield to a migration', () => {
     // deleted, and the first migration's reservation counts there already): both others go.
     expect((await requestMigrate(deps, 'U2', { id: second })).to).toBe('h1');
     expect(queue.jobs.slice(2).map((j) => [j.name, j.payload.clusterId])).toEqual([
-      ['cluster.migrate', second],
       ['cluster.delete', mid],
       ['cluster.delete', newest],
+      ['cluster.migrate', second],
     ]);
     expect([await state(mid), await state(newest)]).toEqual(['deleting', 'deleting']);
   });
@@ -277,8 +277,8 @@ describe('pooled clusters yield to a migration', () => {
     const queue = new RecordingQueue();
     expect((await requestMigrate(migrateDeps(queue), 'U1', { id: moving }, 'h1')).to).toBe('h1');
     expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
-      ['cluster.migrate', moving],
       ['cluster.delete', warming.id],
+      ['cluster.migrate', moving],
     ]);
     expect(await state(warming.id)).toBe('deleting');
     expect(await t.operations.get(building!.id)).toMatchObject({
@@ -297,8 +297,8 @@ describe('pooled clusters yield to a migration', () => {
     const r = await requestMigrateAll(migrateDeps(queue), 'UADMIN', 'h2');
     expect(r).toEqual({ started: [{ name: (await t.store.get(moving))!.name, to: 'h1' }], refused: [] });
     expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
-      ['cluster.migrate', moving],
       ['cluster.delete', full[0]],
+      ['cluster.migrate', moving],
     ]);
     // The pooled cluster on the drained host is the keeper's to retire, not moved.
     expect(await t.operations.active(draining)).toBeUndefined();

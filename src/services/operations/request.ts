@@ -98,9 +98,9 @@ export async function beginOperation<P extends z.ZodObject>(
       ...tellOf(deps, definition, actor, parsed, opts),
     },
   );
-  await deps.queue.enqueue(operation);
-  // Pooled clusters that gave way to a migration: their deletes were committed with it.
+  // Pooled clusters that gave way to a migration go first, as for a create (their rows are deleting already).
   for (const op of yielded ?? []) await deps.queue.enqueue(op);
+  await deps.queue.enqueue(operation);
   return { view: { ...view, cluster }, operation };
 }
 
