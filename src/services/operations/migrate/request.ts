@@ -15,7 +15,7 @@ export interface RequestMigrateDeps extends RequestOperationDeps {
   catalog: TemplateCatalog;
   clock: Clock;
   hosts?: HostStore;
-  /** Ready pooled clusters on a target give way to a migration; absent (unit worlds): none are known. */
+  /** Pooled clusters on a target (ready or being built) give way to a migration; absent (unit worlds): none known. */
   pools?: Pick<PoolStore, 'pooled'>;
   /** Measures the data the preview says would move; absent (or failing): the preview says nothing of it. */
   runtime?: Pick<ContainerRuntime, 'exec'>;
