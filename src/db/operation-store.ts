@@ -1,7 +1,6 @@
 import { and, asc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { statesAllowedBefore } from '../domain/cluster-state.js';
-import { busyMessage } from '../domain/operation.js';
-import { placeCluster } from '../domain/placement.js';
+import { busyMessage, type Operation } from '../domain/operation.js';
 import { AppError } from '../errors.js';
 import type { OperationStore } from '../services/ports.js';
 import { inTransaction } from './in-transaction.js';
@@ -17,6 +16,7 @@ import {
   runningIn,
   toOperation,
 } from './queries/operations.js';
+import { placeOverPooled } from './queries/pooled-clusters.js';
 import { clusters, operations } from './schema.js';
 import { type Db, lockForTransaction } from './tx.js';
 
@@ -61,14 +61,20 @@ export function createOperationStore(db: Db): OperationStore {
           await recordEvent(tx, { clusterId, actor: op.actor, kind: `state.${opts.moveTo}`, detail });
           cluster = toCluster(moved);
         }
+        const yielded: Operation[] = [];
         if (opts.migrateTo) {
           const others = (await hostLoads(tx)).filter((h) => h.name !== row.host);
           const { pinned, pinnedMayDrain } = opts.migrateTo;
-          const placed = placeCluster(
+          // Pinned or not, the migrating cluster is a user's: pooled clusters in its way yield (their deletes queued),
+          // those still being built as well (they are never handed out before they are ready).
+          const { placement: placed, yielded: gave } = await placeOverPooled(
+            tx,
             others,
             { cpus: row.reservedCpus, memoryMiB: row.reservedMemoryMiB },
             pinned ? { pinned, ...(pinnedMayDrain !== undefined && { pinnedMayDrain }) } : {},
+            { to: 'a migration', building: true },
           );
+          yielded.push(...gave);
           if (!placed.ok)
             throw new AppError('no_capacity', `${row.name} cannot move: ${placed.reason}.`, {
               hints: ['`/cluster hosts` shows what each host has free.'],
@@ -80,7 +86,7 @@ export function createOperationStore(db: Db): OperationStore {
         await recordEvent(tx, { clusterId, actor: op.actor, kind: `operation.${op.kind}`, detail });
         // The card (and any DM) commits with the operation and the move: a process killed after the commit has queued them.
         if (opts.tell) await opts.tell(cluster, inTransaction(tx));
-        return { operation, cluster };
+        return { operation, cluster, ...(yielded.length && { yielded }) };
       });
     },
 

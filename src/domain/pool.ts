@@ -1,11 +1,18 @@
 /**
  * Warm pools: clean clusters of a common shape (template and size) built ahead of time, so `/cluster create` of that
  * shape claims one that is already ready instead of waiting for its JVMs to boot. Pure rules: what a pool spec says,
- * what a pooled cluster is called, when one is stale, and which ones give way to a cold create that needs their room.
+ * what a pooled cluster is called, when one is stale, and which ones give way to a user's cluster that needs their room.
  */
 import { createHash } from 'node:crypto';
 import type { ClusterState } from './cluster-state.js';
-import { cpuCapacity, defaultCpuOvercommit, type HostLoad, memoryCapacityMiB } from './placement.js';
+import {
+  cpuCapacity,
+  defaultCpuOvercommit,
+  type HostLoad,
+  memoryCapacityMiB,
+  type PlacementOptions,
+  placeCluster,
+} from './placement.js';
 import type { Template } from './template.js';
 
 /**
@@ -118,14 +125,17 @@ export function staleReason(
 /** States a pooled cluster counts toward its pool's target in (being built or ready). */
 export const poolFillingStates: readonly ClusterState[] = ['requested', 'provisioning', 'ready'];
 
+/** What the yield rules read of a pooled cluster. */
+export type YieldablePooled = Pick<PooledCluster, 'id' | 'host' | 'pooledAt' | 'reservedCpus' | 'reservedMemoryMiB'>;
+
 /**
- * When a cold create fits on no host, the pooled clusters that give way for it: on the host where the fewest of them
+ * When a user's cluster (a cold create, a migration) fits on no host, the pooled clusters that give way for it: on the host where the fewest of them
  * (oldest first) free enough room, those. Undefined when even removing every pooled cluster leaves no host with room.
  * Only active, reachable hosts count (a draining host takes no new cluster however empty).
  */
 export function pooledToYield(
   hosts: readonly HostLoad[],
-  pooled: readonly Pick<PooledCluster, 'id' | 'host' | 'pooledAt' | 'reservedCpus' | 'reservedMemoryMiB'>[],
+  pooled: readonly YieldablePooled[],
   need: { cpus: number; memoryMiB: number },
   overcommit = defaultCpuOvercommit,
 ): { host: string; yield: string[] } | undefined {
@@ -147,4 +157,22 @@ export function pooledToYield(
     if (!best || taken.length < best.yield.length) best = { host: h.name, yield: taken };
   }
   return best;
+}
+
+/**
+ * Placement for a user's cluster that ready pooled clusters give way to: placeCluster's choice when a host has room,
+ * else the host (the pinned one only, when pinned) where the fewest pooled clusters, oldest first, must go
+ * (pooledToYield), and which. With no pooled cluster to spare, placeCluster's refusal.
+ */
+export function placeYielding(
+  hosts: readonly HostLoad[],
+  pooled: readonly YieldablePooled[],
+  need: { cpus: number; memoryMiB: number },
+  opts: PlacementOptions = {},
+): { ok: true; host: string; yield: string[] } | { ok: false; reason: string } {
+  const placed = placeCluster(hosts, need, opts);
+  if (placed.ok) return { ...placed, yield: [] };
+  const candidates = opts.pinned === undefined ? hosts : hosts.filter((h) => h.name === opts.pinned);
+  const room = pooledToYield(candidates, pooled, need, opts.cpuOvercommit);
+  return room ? { ok: true, host: room.host, yield: room.yield } : placed;
 }

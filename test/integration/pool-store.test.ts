@@ -1,7 +1,8 @@
 /**
  * Warm pools in Postgres (db/queries/pools.ts): the claim under the create lock with SKIP LOCKED, its quota check,
  * its request key and its Tell; pool fills counted under the lock; pooled clusters yielding to a create that needs
- * their room; quotas leaving pooled clusters out. Every test gets its own freshly migrated database.
+ * their room, and to a migration into their host (its request and its begin under the lock); quotas leaving pooled
+ * clusters out. Every test gets its own freshly migrated database.
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
@@ -11,14 +12,16 @@ import { createHostStore } from '../../src/db/host-store.js';
 import { createPoolStore } from '../../src/db/pool-store.js';
 import { pooledClusterName, pooledExpiry, poolOwner } from '../../src/domain/pool.js';
 import { AppError } from '../../src/errors.js';
+import { previewMigrate, requestMigrate, requestMigrateAll } from '../../src/services/operations/migrate/request.js';
 import { keepPools } from '../../src/services/pool-keeper.js';
 import type { ClaimPooled, NewCluster, PoolStore } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { MemoryLog, testSettings } from '../support/memory-ports.js';
+import { FakeClock, MemoryLog, RecordingNotifier, RecordingQueue, testSettings } from '../support/memory-ports.js';
 import { rejection } from '../support/rejection.js';
 
 let t: TestDatabase;
 let pools: PoolStore;
+const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
 
 const zk3 = { nodes: 3, cpus: 1.5, memoryMiB: 1536 };
 
@@ -193,8 +196,144 @@ describe('fill and yield', () => {
   });
 });
 
+describe('pooled clusters yield to a migration', () => {
+  /** A second host, roomy, where the clusters that move start. */
+  async function source() {
+    const hosts = createHostStore(t.database.db);
+    await hosts.upsert({ name: 'h2', url: 'tcp://127.0.0.1:2375' });
+    await hosts.recordHealth('h2', { ok: true, cpus: 16, memoryMiB: 1024 + 10 * 1536 });
+  }
+
+  /** A user's ready zookeeper 3 on `host`. */
+  async function userCluster(user: string, host: string): Promise<string> {
+    const { cluster } = await t.store.create(coldCreate(user, { place: { pinned: host } }));
+    await t.database.pool.query("UPDATE operations SET state = 'succeeded' WHERE cluster_id = $1", [cluster.id]);
+    await t.store.transition(cluster.id, 'provisioning');
+    await t.store.transition(cluster.id, 'ready');
+    return cluster.id;
+  }
+
+  function migrateDeps(queue: RecordingQueue) {
+    return {
+      store: t.store,
+      operations: t.operations,
+      queue,
+      notifier: new RecordingNotifier(),
+      settings: testSettings(),
+      catalog,
+      clock: new FakeClock(),
+      hosts: createHostStore(t.database.db),
+      pools,
+    };
+  }
+
+  const state = async (id: string) => (await t.store.get(id))!.state;
+
+  it('a target full of pooled clusters: the oldest there go, in the transaction that reserves it, pinned or not', async () => {
+    // h1 takes three zookeeper 3: three pooled ones fill it.
+    const [oldest, mid, newest] = [await pooledReady(), await pooledReady(), await pooledReady()];
+    await source();
+    const first = await userCluster('U1', 'h2');
+    const second = await userCluster('U2', 'h2');
+    const queue = new RecordingQueue();
+    const deps = migrateDeps(queue);
+
+    // The preview counts their room as room, and retires nothing.
+    expect((await previewMigrate(deps, 'U1', { id: first }, 'h1')).to).toBe('h1');
+    expect([await state(oldest), await state(mid), await state(newest)]).toEqual(['ready', 'ready', 'ready']);
+
+    // Pinned (--to h1): the oldest goes, its delete queued with the migration.
+    expect((await requestMigrate(deps, 'U1', { id: first }, 'h1')).to).toBe('h1');
+    expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
+      ['cluster.delete', oldest],
+      ['cluster.migrate', first],
+    ]);
+    expect([await state(oldest), await state(mid), await state(newest)]).toEqual(['deleting', 'ready', 'ready']);
+    const { rows } = await t.database.pool.query(
+      "SELECT detail->>'reason' AS reason FROM events WHERE cluster_id = $1 AND kind = 'state.deleting'",
+      [oldest],
+    );
+    expect(rows).toEqual([{ reason: 'pool: yielded to a migration' }]);
+    expect((await t.operations.active(first))?.params.to).toBe('h1');
+
+    // Unpinned: h1 is the only other host. The room the oldest gave is not given twice (it counts until it is
+    // deleted, and the first migration's reservation counts there already): both others go.
+    expect((await requestMigrate(deps, 'U2', { id: second })).to).toBe('h1');
+    expect(queue.jobs.slice(2).map((j) => [j.name, j.payload.clusterId])).toEqual([
+      ['cluster.delete', mid],
+      ['cluster.delete', newest],
+      ['cluster.migrate', second],
+    ]);
+    expect([await state(mid), await state(newest)]).toEqual(['deleting', 'deleting']);
+  });
+
+  it('a pooled cluster still being built gives way too: its create is cut short, its delete queued', async () => {
+    await userCluster('U3', 'h1');
+    await userCluster('U4', 'h1');
+    const { cluster: warming, operation: building } = await poolFill(10); // h1's last room, its create queued
+    expect(warming.host).toBe('h1');
+    await source();
+    const moving = await userCluster('U1', 'h2');
+    const queue = new RecordingQueue();
+    expect((await requestMigrate(migrateDeps(queue), 'U1', { id: moving }, 'h1')).to).toBe('h1');
+    expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
+      ['cluster.delete', warming.id],
+      ['cluster.migrate', moving],
+    ]);
+    expect(await state(warming.id)).toBe('deleting');
+    expect(await t.operations.get(building!.id)).toMatchObject({
+      state: 'cancelled',
+      error: 'cut short: the pooled cluster yielded to a migration',
+    });
+    expect((await t.operations.active(warming.id))?.kind).toBe('delete');
+  });
+
+  it("an admin drain (--all-from) moves users' clusters only, into room its pooled clusters give", async () => {
+    const full = [await pooledReady(), await pooledReady(), await pooledReady()]; // h1
+    await source();
+    const draining = await pooledReady(); // on h2, the roomier host now
+    const moving = await userCluster('U1', 'h2');
+    const queue = new RecordingQueue();
+    const r = await requestMigrateAll(migrateDeps(queue), 'UADMIN', 'h2');
+    expect(r).toEqual({ started: [{ name: (await t.store.get(moving))!.name, to: 'h1' }], refused: [] });
+    expect(queue.jobs.map((j) => [j.name, j.payload.clusterId])).toEqual([
+      ['cluster.delete', full[0]],
+      ['cluster.migrate', moving],
+    ]);
+    // The pooled cluster on the drained host is the keeper's to retire, not moved.
+    expect(await t.operations.active(draining)).toBeUndefined();
+  });
+
+  it("a target full of users' clusters still refuses, and no pooled cluster anywhere goes", async () => {
+    await source();
+    const elsewhere = await pooledReady(); // on h2, the roomier host
+    expect((await t.store.get(elsewhere))!.host).toBe('h2');
+    for (const u of ['U3', 'U4', 'U5']) await userCluster(u, 'h1');
+    const moving = await userCluster('U1', 'h2');
+    const queue = new RecordingQueue();
+    const pinned = await rejection(requestMigrate(migrateDeps(queue), 'U1', { id: moving }, 'h1'));
+    expect(pinned).toMatchObject({
+      code: 'no_capacity',
+      userMessage: expect.stringContaining('Docker host h1 has 0 MiB'),
+    });
+    const unpinned = await rejection(requestMigrate(migrateDeps(queue), 'U1', { id: moving }));
+    expect(unpinned).toMatchObject({ code: 'no_capacity', userMessage: expect.stringContaining('has 0 MiB free') });
+    // Under the lock as well (a preview that raced a create).
+    const begun = await rejection(
+      t.operations.begin(
+        moving,
+        { kind: 'migrate', actor: 'U1', params: {} },
+        { whenStates: ['ready'], migrateTo: { pinned: 'h1' } },
+      ),
+    );
+    expect(begun).toMatchObject({ code: 'no_capacity' });
+    expect(queue.jobs).toEqual([]);
+    expect(await t.operations.active(moving)).toBeUndefined();
+    expect(await state(elsewhere)).toBe('ready');
+  });
+});
+
 describe('the pool keeper', () => {
-  const catalog = loadTemplateCatalog(path.resolve('manifests/templates'));
   const keeperDeps = (enqueued: string[], now = new Date()) => ({
     pools,
     store: t.store,

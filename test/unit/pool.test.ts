@@ -7,6 +7,7 @@ import type { HostLoad } from '../../src/domain/placement.js';
 import {
   type PooledCluster,
   parsePoolSpecs,
+  placeYielding,
   pooledClusterName,
   pooledToYield,
   recipeKey,
@@ -156,6 +157,52 @@ describe('pooledToYield', () => {
       memoryMiB: 1024,
     });
     expect(r).toEqual({ host: 'a', yield: ['a1'] });
+  });
+
+  describe('placeYielding (a migration, or a cold create)', () => {
+    const need = { cpus: 1, memoryMiB: 1500 };
+
+    it('places as usual where a host has room, retiring nothing', () => {
+      expect(placeYielding([host('a', 4096), host('b', 1024)], [p('a1', 'a', 5)], need)).toEqual({
+        ok: true,
+        host: 'b',
+        yield: [],
+      });
+    });
+
+    it('pinned to a full host: the oldest pooled clusters there give way, never those on other hosts', () => {
+      const pooled = [p('b1', 'b', 50), p('a-new', 'a', 1), p('a-old', 'a', 30), p('a-mid', 'a', 10)];
+      expect(placeYielding([host('a', 4096), host('b', 4096)], pooled, need, { pinned: 'a' })).toEqual({
+        ok: true,
+        host: 'a',
+        yield: ['a-old', 'a-mid'],
+      });
+    });
+
+    it('unpinned, the host where the fewest give way', () => {
+      const pooled = [p('a1', 'a', 50), p('a2', 'a', 40), p('b1', 'b', 1)];
+      expect(placeYielding([host('a', 4096), host('b', 3584)], pooled, need)).toEqual({
+        ok: true,
+        host: 'b',
+        yield: ['b1'],
+      });
+    });
+
+    it("refuses with placement's reason where pooled clusters cannot make room, or the pinned host is draining", () => {
+      const full = placeYielding([host('a', 4096)], [], need, { pinned: 'a' });
+      expect(full).toEqual({ ok: false, reason: expect.stringContaining('Docker host a has 0 MiB') });
+      expect(placeYielding([host('a', 4096)], [p('b1', 'b', 5)], need, { pinned: 'a' }).ok).toBe(false);
+      const draining = placeYielding(
+        [host('a', 4096, { state: 'draining' })],
+        [p('a1', 'a', 5), p('a2', 'a', 4)],
+        need,
+        {
+          pinned: 'a',
+          pinnedMayDrain: true,
+        },
+      );
+      expect(draining.ok).toBe(false);
+    });
   });
 });
 

@@ -2,8 +2,6 @@ import { and, eq, notExists, sql } from 'drizzle-orm';
 import type { Cluster } from '../../domain/cluster.js';
 import { systemActor } from '../../domain/expiry.js';
 import type { Operation } from '../../domain/operation.js';
-import { placeCluster } from '../../domain/placement.js';
-import { pooledToYield } from '../../domain/pool.js';
 import { checkQuota } from '../../domain/quota.js';
 import { firstFreeSubnet } from '../../domain/subnet.js';
 import { AppError } from '../../errors.js';
@@ -14,7 +12,7 @@ import { clusterUsage, findClusterByRequestKey, liveCluster, toCluster } from '.
 import { recordEvent } from './events.js';
 import { hostLoads } from './host-loads.js';
 import { activeOperationOf, insertOperation } from './operations.js';
-import { countFilling, pooled, retirePooled } from './pooled-clusters.js';
+import { countFilling, placeOverPooled } from './pooled-clusters.js';
 
 const noSubnetLeft = 'Every cluster network is in use; delete a cluster or ask an admin to widen CLUSTER_SUBNET_POOL.';
 const noSubnetFree =
@@ -120,18 +118,17 @@ export async function createCluster(
         // Under the same lock, so two creates cannot both take a host's last free memory.
         const loads = await hostLoads(tx);
         if (loads.length) {
-          let placement = placeCluster(loads, reserved ?? { cpus: 0, memoryMiB: 0 }, place);
           // Pools yield: a create that fits nowhere because of pooled clusters removes some (oldest first) and takes
           // their room. A pool's own fill never does, nor a create pinned to a host.
-          if (!placement.ok && !pool && place.pinned === undefined) {
-            const room = pooledToYield(loads, await yieldable(tx), reserved ?? { cpus: 0, memoryMiB: 0 });
-            const retired =
-              room && (await Promise.all(room.yield.map((id) => retirePooled(tx, id, 'yielded to a create'))));
-            if (room && retired?.every(Boolean)) {
-              yielded.push(...retired.map((r) => r!.operation));
-              placement = { ok: true, host: room.host };
-            }
-          }
+          const yieldTo = !pool && place.pinned === undefined ? { to: 'a create' } : undefined;
+          const { placement, yielded: gave } = await placeOverPooled(
+            tx,
+            loads,
+            reserved ?? { cpus: 0, memoryMiB: 0 },
+            place,
+            yieldTo,
+          );
+          yielded.push(...gave);
           if (!placement.ok) {
             throw new AppError('no_capacity', `No Docker host can take this cluster: ${placement.reason}.`, {
               hints: ['Delete a cluster you no longer need, or try a smaller size.'],
@@ -196,19 +193,4 @@ export async function moveClusterSubnet(db: Db, id: string, exclude: Iterable<nu
     await recordEvent(tx, { clusterId: id, actor: systemActor, kind: 'subnet.moved', detail });
     return toCluster(row);
   });
-}
-
-/** Pooled clusters that may give way to a create: ready ones (a pooled cluster still being built finishes first). */
-async function yieldable(tx: Tx) {
-  const rows = await tx
-    .select({
-      id: clusters.id,
-      host: clusters.host,
-      pooledAt: clusters.pooledAt,
-      reservedCpus: clusters.reservedCpus,
-      reservedMemoryMiB: clusters.reservedMemoryMiB,
-    })
-    .from(clusters)
-    .where(and(pooled, eq(clusters.state, 'ready')));
-  return rows.map((r) => ({ ...r, pooledAt: r.pooledAt! }));
 }

@@ -86,7 +86,7 @@ export async function beginOperation<P extends z.ZodObject>(
 ): Promise<{ view: ClusterView; operation: Operation }> {
   const parsed = definition.params.parse(params);
   const start = opts.start ?? startOf(definition, parsed);
-  const { operation, cluster } = await deps.operations.begin(
+  const { operation, cluster, yielded } = await deps.operations.begin(
     view.cluster.id,
     { kind: definition.kind, actor, params: parsed },
     {
@@ -98,6 +98,8 @@ export async function beginOperation<P extends z.ZodObject>(
       ...tellOf(deps, definition, actor, parsed, opts),
     },
   );
+  // Pooled clusters that gave way to a migration go first, as for a create (their rows are deleting already).
+  for (const op of yielded ?? []) await deps.queue.enqueue(op);
   await deps.queue.enqueue(operation);
   return { view: { ...view, cluster }, operation };
 }

@@ -29,6 +29,7 @@ export interface BeginOptions {
    * A migration: under the lock creates take, the target is chosen (or `pinned` checked) among the other hosts
    * against their reservations, counting other migrations heading there, and written to the operation's params
    * as `to`; AppError('no_capacity') when none has room. The cluster's reservation then counts on the target too.
+   * Ready pooled clusters in its way yield (retired in the same transaction; `yielded` in the result, to enqueue).
    */
   migrateTo?: { pinned?: string; pinnedMayDrain?: boolean };
   /** Runs in the same transaction with the cluster as it is after the move: the card (and DMs) commit with it. */
@@ -41,8 +42,13 @@ export interface OperationStore extends TellOperations {
    * Starts an operation in one transaction: refuses with AppError('busy') naming the active operation
    * (unless `preempt` covers it), with AppError('illegal_transition') when the cluster is not in
    * `whenStates`, with AppError('not_found') when it is gone; moves the cluster if asked; records an event.
+   * `yielded`: delete operations of pooled clusters that gave way to a migration, for the caller to enqueue.
    */
-  begin(clusterId: string, op: NewOperation, opts: BeginOptions): Promise<{ operation: Operation; cluster: Cluster }>;
+  begin(
+    clusterId: string,
+    op: NewOperation,
+    opts: BeginOptions,
+  ): Promise<{ operation: Operation; cluster: Cluster; yielded?: Operation[] }>;
   get(id: string): Promise<Operation | undefined>;
   /** The cluster's queued or running operation, if any. */
   active(clusterId: string): Promise<Operation | undefined>;

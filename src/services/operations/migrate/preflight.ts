@@ -29,7 +29,9 @@ async function preflight(deps: MigrateDeps, cluster: Cluster, plan: ClusterPlan,
   if (!capacity) throw new AppError('not_found', `There is no Docker host called ${target}.`, { retryable: false });
   const reserved = { cpus: 0, memoryMiB: 0 };
   for (const c of await store.listLive()) {
-    const t = c.host === target && c.id !== cluster.id ? deps.catalog.get(c.template) : undefined;
+    // Pooled clusters being deleted gave their room away (to this migration, when they yielded to it as it began).
+    const going = c.pooledAt !== undefined && c.state === 'deleting';
+    const t = c.host === target && c.id !== cluster.id && !going ? deps.catalog.get(c.template) : undefined;
     if (!t) continue;
     const f = footprint(t, c.size);
     reserved.cpus += f.cpus;

@@ -2,19 +2,21 @@ import type { Cluster, ClusterView } from '../../../domain/cluster.js';
 import { verbSpecs } from '../../../domain/command.js';
 import { refusalOf } from '../../../domain/operations/define.js';
 import { migrateOperation } from '../../../domain/operations/migrate.js';
-import { placeCluster } from '../../../domain/placement.js';
+import { placeYielding, poolFillingStates } from '../../../domain/pool.js';
 import { footprint } from '../../../domain/template.js';
 import { AppError, isAppError, toAppError } from '../../../errors.js';
 import { clusterDataSize } from '../../cluster-data-size.js';
 import { type ClusterRef, findManageable } from '../../find-manageable.js';
 import { planOf } from '../../planned-nodes.js';
-import type { Clock, ContainerRuntime, HostStore, Settings, TemplateCatalog } from '../../ports.js';
+import type { Clock, ContainerRuntime, HostStore, PoolStore, Settings, TemplateCatalog } from '../../ports.js';
 import { beginOperation, type RequestOperationDeps, refuseUnlessStartable } from '../request.js';
 
 export interface RequestMigrateDeps extends RequestOperationDeps {
   catalog: TemplateCatalog;
   clock: Clock;
   hosts?: HostStore;
+  /** Pooled clusters on a target (ready or being built) give way to a migration; absent (unit worlds): none known. */
+  pools?: Pick<PoolStore, 'pooled'>;
   /** Measures the data the preview says would move; absent (or failing): the preview says nothing of it. */
   runtime?: Pick<ContainerRuntime, 'exec'>;
 }
@@ -22,10 +24,10 @@ export interface RequestMigrateDeps extends RequestOperationDeps {
 /**
  * Where a cluster would go: `to` when given (it must be another registered host, not down, with room for the
  * cluster's reservation, and not draining unless an admin asks), else the active host with the most memory left
- * other than its own. Nothing changes.
+ * other than its own. Room held by pooled clusters counts as room (they yield). Nothing changes.
  */
 export async function migrateTarget(
-  deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog' | 'settings'>,
+  deps: Pick<RequestMigrateDeps, 'hosts' | 'catalog' | 'settings' | 'pools'>,
   actor: string,
   cluster: Cluster,
   to?: string,
@@ -63,7 +65,9 @@ export async function migrateTarget(
         ],
       },
     );
-  const placed = placeCluster(others, footprint(template, cluster.size), to ? { pinned: to } : {});
+  // Pooled clusters in the way, ready or being built, would yield to it (the begin retires them under the lock).
+  const pooled = deps.pools ? (await deps.pools.pooled()).filter((p) => poolFillingStates.includes(p.state)) : [];
+  const placed = placeYielding(others, pooled, footprint(template, cluster.size), to ? { pinned: to } : {});
   if (!placed.ok)
     throw new AppError('no_capacity', `${cluster.name} cannot move: ${placed.reason}.`, {
       hints: ['`/cluster hosts` shows what each host has free.'],
@@ -145,13 +149,16 @@ export async function requestMigrate(
   return { view: begun.view, to: String(begun.operation.params.to ?? preview) };
 }
 
-/** The clusters an admin's `--all-from HOST` would move: the live ones placed there. */
+/**
+ * The clusters an admin's `--all-from HOST` would move: the live ones placed there, but pooled ones (nobody's; the
+ * pool keeper retires those on a draining host and builds their replacements elsewhere).
+ */
 export async function clustersOn(deps: Pick<RequestMigrateDeps, 'store' | 'hosts'>, host: string): Promise<Cluster[]> {
   if (deps.hosts && !(await deps.hosts.get(host)))
     throw new AppError('not_found', `There is no Docker host called ${host}.`, {
       hints: ['`/cluster hosts` lists them.'],
     });
-  return (await deps.store.listLive()).filter((c) => c.host === host);
+  return (await deps.store.listLive()).filter((c) => c.host === host && c.pooledAt === undefined);
 }
 
 /**
